@@ -1,0 +1,1 @@
+"""neurd_lite.celltype: shipped cell-type models, loading without pickle, prediction."""

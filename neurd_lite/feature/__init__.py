@@ -1,0 +1,1 @@
+"""neurd_lite.feature: the feature registry and feature families."""

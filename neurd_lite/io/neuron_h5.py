@@ -1,0 +1,191 @@
+"""Lossless HDF5 storage of a Neuron.
+
+Layout (all lengths nm)::
+
+    /                attrs: format="neurd_lite.neuron", format_version, name, flags (json), provenance (json)
+    /mesh            vertices (V,3) float64, faces (F,3) int64
+    /nucleus         vertices, faces (optional)
+    /skeleton        vertices, edges, radius; attrs root; /skeleton/properties/<name>
+    /somas/<i>       faces; attrs center_nm, radius_nm, method, properties (json)
+    /faces/<name>    per-input-face arrays (face_labels, face_compartment, face_branch, ...)
+    /skeleton_labels per-skeleton-vertex str
+    /tables/<name>   one dataset per column (synapses, spines); attrs columns, dtypes (json)
+    /graph           attrs json (node and edge attributes)
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from ..neuron import Neuron, Soma, graph_from_json, graph_to_json
+from ..skeleton.model import Skeleton
+
+FORMAT = "neurd_lite.neuron"
+FORMAT_VERSION = 1
+_STR = h5py.string_dtype("utf-8")
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, Path):
+        return str(o)
+    return repr(o)
+
+
+def _write_array(group: h5py.Group, name: str, arr: np.ndarray) -> None:
+    arr = np.asarray(arr)
+    if arr.dtype.kind in "OUS":
+        group.create_dataset(name, data=np.asarray(arr, dtype=object).astype(str).astype(object), dtype=_STR,
+                             compression="gzip" if arr.size > 1000 else None)
+    else:
+        group.create_dataset(name, data=arr, compression="gzip" if arr.size > 1000 else None)
+
+
+def _read_array(ds: h5py.Dataset) -> np.ndarray:
+    if h5py.check_string_dtype(ds.dtype) is not None:
+        return np.asarray(ds.asstr()[()], dtype=object)
+    return ds[()]
+
+
+def _write_mesh(f: h5py.File, name: str, mesh: Any) -> None:
+    if mesh is None:
+        return
+    g = f.create_group(name)
+    _write_array(g, "vertices", np.asarray(mesh.vertices, dtype=np.float64))
+    _write_array(g, "faces", np.asarray(mesh.faces, dtype=np.int64))
+
+
+def _read_mesh(f: h5py.File, name: str) -> Any:
+    if name not in f:
+        return None
+    import trimesh
+
+    return trimesh.Trimesh(f[name]["vertices"][()], f[name]["faces"][()], process=False)
+
+
+def write_frame(group: h5py.Group, df: pd.DataFrame) -> None:
+    """Store a DataFrame column by column (numeric as is, everything else as utf-8 str)."""
+    group.attrs["columns"] = json.dumps([str(c) for c in df.columns])
+    dtypes = {}
+    for i, col in enumerate(df.columns):
+        values = df[col].to_numpy()
+        if values.dtype.kind in "biufM" and values.dtype != object:
+            dtypes[str(col)] = str(values.dtype)
+            if values.dtype.kind == "M":
+                values = values.astype("datetime64[ns]").astype(np.int64)
+            _write_array(group, f"c{i}", values)
+        else:
+            dtypes[str(col)] = "str"
+            isnull = pd.isna(df[col]).to_numpy()
+            _write_array(group, f"c{i}", np.where(isnull, "", values.astype(str)).astype(object))
+            _write_array(group, f"n{i}", isnull)
+    group.attrs["dtypes"] = json.dumps(dtypes)
+    _write_array(group, "index", df.index.to_numpy().astype(np.int64) if df.index.dtype.kind in "iu"
+                 else np.arange(len(df)))
+
+
+def read_frame(group: h5py.Group) -> pd.DataFrame:
+    """Inverse of :func:`write_frame`."""
+    cols = json.loads(group.attrs["columns"])
+    dtypes = json.loads(group.attrs["dtypes"])
+    data = {}
+    for i, col in enumerate(cols):
+        values = _read_array(group[f"c{i}"])
+        if dtypes[col] == "str":
+            values = values.astype(object)
+            if f"n{i}" in group:
+                values[group[f"n{i}"][()].astype(bool)] = None
+        elif dtypes[col].startswith("datetime64"):
+            values = values.astype("datetime64[ns]")
+        data[col] = values
+    return pd.DataFrame(data, columns=cols, index=pd.Index(group["index"][()]))
+
+
+def save_neuron(n: Neuron, path: str | Path) -> Path:
+    """Write ``n`` to ``path`` atomically (temporary file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    with h5py.File(tmp, "w") as f:
+        f.attrs["format"] = FORMAT
+        f.attrs["format_version"] = FORMAT_VERSION
+        f.attrs["name"] = n.name
+        f.attrs["flags"] = json.dumps(n.flags)
+        f.attrs["provenance"] = json.dumps(n.provenance, default=_json_default)
+        _write_mesh(f, "mesh", n.mesh)
+        _write_mesh(f, "nucleus", n.nucleus)
+        if n.skeleton is not None:
+            g = f.create_group("skeleton")
+            _write_array(g, "vertices", n.skeleton.vertices)
+            _write_array(g, "edges", n.skeleton.edges)
+            _write_array(g, "radius", n.skeleton.radius)
+            g.attrs["root"] = -1 if n.skeleton.root is None else n.skeleton.root
+            p = g.create_group("properties")
+            for k, v in n.skeleton.vertex_properties.items():
+                _write_array(p, k, v)
+        sg = f.create_group("somas")
+        for i, s in enumerate(n.somas):
+            g = sg.create_group(str(i))
+            _write_array(g, "faces", s.faces)
+            g.attrs["center_nm"] = s.center_nm
+            g.attrs["radius_nm"] = s.radius_nm
+            g.attrs["method"] = s.method
+            g.attrs["properties"] = json.dumps(s.properties, default=_json_default)
+        fg = f.create_group("faces")
+        for name in Neuron.FACE_ARRAYS:
+            arr = getattr(n, name)
+            if arr is not None:
+                _write_array(fg, name, arr)
+        if n.skeleton_labels is not None:
+            _write_array(f, "skeleton_labels", n.skeleton_labels)
+        tg = f.create_group("tables")
+        write_frame(tg.create_group("synapses"), n.synapses)
+        write_frame(tg.create_group("spines"), n.spines)
+        f.create_group("graph").attrs["json"] = graph_to_json(n.graph)
+    os.replace(tmp, path)
+    return path
+
+
+def load_neuron(path: str | Path) -> Neuron:
+    """Read a Neuron written by :func:`save_neuron`."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("file not found", path, "check the path")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        raise InputError(f"not a readable HDF5 file ({e})", path, "was the write interrupted? re-run it") from e
+    with f:
+        if f.attrs.get("format") != FORMAT:
+            raise InputError("not a neurd_lite Neuron file", path,
+                             "use nl.io.load_mesh for MeshParty mesh h5, nl.label_skeleton for meshwork h5")
+        skel = None
+        if "skeleton" in f:
+            g = f["skeleton"]
+            root = int(g.attrs["root"])
+            skel = Skeleton(g["vertices"][()], g["edges"][()], g["radius"][()], None if root < 0 else root,
+                            {k: _read_array(v) for k, v in g["properties"].items()})
+        somas = []
+        for key in sorted(f["somas"], key=int):
+            g = f["somas"][key]
+            somas.append(Soma(g.attrs["center_nm"], float(g.attrs["radius_nm"]), g["faces"][()],
+                              str(g.attrs["method"]), json.loads(g.attrs["properties"])))
+        faces = {k: _read_array(v) for k, v in f["faces"].items()}
+        n = Neuron(
+            name=str(f.attrs["name"]), mesh=_read_mesh(f, "mesh"), skeleton=skel, somas=somas,
+            graph=graph_from_json(f["graph"].attrs["json"]),
+            skeleton_labels=_read_array(f["skeleton_labels"]) if "skeleton_labels" in f else None,
+            synapses=read_frame(f["tables"]["synapses"]), spines=read_frame(f["tables"]["spines"]),
+            nucleus=_read_mesh(f, "nucleus"), flags=json.loads(f.attrs["flags"]),
+            provenance=json.loads(f.attrs["provenance"]), **faces)
+    return n

@@ -1,0 +1,188 @@
+"""The Neuron: the one object every stage reads and adds to.
+
+Coordinates are nm. Per-face arrays have one entry per face of the INPUT mesh (``n.mesh``), whatever
+healing or decimation a stage used internally. Branch graph conventions (``n.graph``, a networkx DiGraph):
+
+- soma nodes are ``"soma_0"``, ``"soma_1"``, ... with ``kind="soma"``;
+- branch nodes are ints with ``kind="branch"``, ``limb`` (int), ``skeleton_vertices`` (int array, proximal
+  to distal), ``length_nm``, ``radius_nm`` (median skeleton radius), ``n_faces`` and, once labelled,
+  ``compartment``;
+- edges point from parent to child; each limb's first branch has a soma node as parent.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from .skeleton.model import Skeleton
+
+COMPARTMENTS = ("soma", "axon", "basal", "apical_shaft", "apical_tuft", "oblique", "dendrite", "unknown")
+SPINE_LABELS = ("spine_head", "spine_neck")
+UNLABELLED = "unlabelled"
+SYNAPSE_TARGETS = ("soma", "spine_head", "spine_neck", "shaft", "axon", "unknown")
+
+
+@dataclass
+class Soma:
+    """One soma: centre and equivalent radius in nm, the input-mesh faces it covers, how it was found."""
+
+    center_nm: np.ndarray
+    radius_nm: float
+    faces: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    method: str = "detected"
+    properties: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.center_nm = np.asarray(self.center_nm, dtype=np.float64).reshape(3)
+        self.radius_nm = float(self.radius_nm)
+        self.faces = np.asarray(self.faces, dtype=np.int64).reshape(-1)
+
+
+@dataclass(eq=False)
+class Neuron:
+    """Mesh, skeleton, branch graph, labels, synapses and provenance of one neuron (nm inside).
+
+    mesh: the input mesh as a trimesh.Trimesh in nm (None for skeleton-only neurons).
+    face_labels: (F,) str, compartment or spine part of each input face (``"unlabelled"`` before labelling).
+    face_compartment: (F,) str, compartment of each face's parent branch (spine faces keep their branch's).
+    face_branch: (F,) int, branch node id of each face (-1 soma/unassigned).
+    face_to_skeleton: (F,) int, nearest skeleton vertex of each face (-1 when the face was dropped as debris).
+    face_spine: (F,) int, spine instance id (-1 not a spine).
+    skeleton_labels: (N,) str, compartment of each skeleton vertex.
+    synapses: one row per synapse, positions ``x_nm, y_nm, z_nm`` and ``is_pre``; stages add columns.
+    spines: one row per spine instance (``spine_id``, measurements).
+    flags: warnings about this neuron (e.g. ``"no_soma"``); a flagged neuron is still a result.
+    """
+
+    name: str = "neuron"
+    mesh: Any = None
+    skeleton: Skeleton | None = None
+    somas: list[Soma] = field(default_factory=list)
+    graph: nx.DiGraph = field(default_factory=nx.DiGraph)
+    face_labels: np.ndarray | None = None
+    face_compartment: np.ndarray | None = None
+    face_branch: np.ndarray | None = None
+    face_to_skeleton: np.ndarray | None = None
+    face_spine: np.ndarray | None = None
+    skeleton_labels: np.ndarray | None = None
+    synapses: pd.DataFrame = field(default_factory=pd.DataFrame)
+    spines: pd.DataFrame = field(default_factory=pd.DataFrame)
+    nucleus: Any = None
+    flags: list[str] = field(default_factory=list)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    FACE_ARRAYS = ("face_labels", "face_compartment", "face_branch", "face_to_skeleton", "face_spine")
+
+    def __post_init__(self) -> None:
+        nf = self.n_faces
+        if nf:
+            defaults = {"face_labels": UNLABELLED, "face_compartment": UNLABELLED, "face_branch": -1,
+                        "face_to_skeleton": -1, "face_spine": -1}
+            for name, fill in defaults.items():
+                if getattr(self, name) is None:
+                    dtype = object if isinstance(fill, str) else np.int64
+                    setattr(self, name, np.full(nf, fill, dtype=dtype))
+        if self.skeleton is not None and self.skeleton_labels is None:
+            self.skeleton_labels = np.full(self.skeleton.n_vertices, UNLABELLED, dtype=object)
+
+    # ---- convenience -------------------------------------------------------------------------------
+    @property
+    def n_faces(self) -> int:
+        return 0 if self.mesh is None else len(self.mesh.faces)
+
+    @property
+    def soma_nodes(self) -> list[str]:
+        return [v for v, d in self.graph.nodes(data=True) if d.get("kind") == "soma"]
+
+    @property
+    def branch_nodes(self) -> list[int]:
+        return [v for v, d in self.graph.nodes(data=True) if d.get("kind") == "branch"]
+
+    @property
+    def n_limbs(self) -> int:
+        return len({d["limb"] for _, d in self.graph.nodes(data=True) if d.get("kind") == "branch"})
+
+    def flag(self, message: str) -> None:
+        """Record a warning about this neuron (kept in saved files and batch outputs)."""
+        if message not in self.flags:
+            self.flags.append(message)
+
+    def summary(self) -> dict[str, Any]:
+        """Counts a person checks first."""
+        labels, counts = (np.unique(self.face_labels.astype(str), return_counts=True)
+                          if self.face_labels is not None else ([], []))
+        return {
+            "name": self.name,
+            "n_faces": self.n_faces,
+            "n_somas": len(self.somas),
+            "soma_centers_um": [np.round(s.center_nm / 1000, 2).tolist() for s in self.somas],
+            "n_limbs": self.n_limbs,
+            "n_branches": len(self.branch_nodes),
+            "skeleton_vertices": 0 if self.skeleton is None else self.skeleton.n_vertices,
+            "cable_length_um": 0.0 if self.skeleton is None else round(self.skeleton.cable_length_nm / 1000, 1),
+            "n_synapses": len(self.synapses),
+            "n_spines": len(self.spines),
+            "face_labels": dict(zip(map(str, labels), map(int, counts))),
+            "flags": list(self.flags),
+        }
+
+    # ---- persistence ---------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the neuron to an HDF5 file (lossless; see ``neurd_lite.io.neuron_h5``)."""
+        from .io.neuron_h5 import save_neuron
+
+        return save_neuron(self, path)
+
+    def to_swc(self, path: str | Path) -> Path:
+        """Write the skeleton as SWC in µm (types 1 soma, 2 axon, 3 basal/dendrite, 4 apical, 0 unknown)."""
+        from .io.skeletons import write_swc
+
+        return write_swc(self, path)
+
+
+def load(path: str | Path) -> Neuron:
+    """Read a Neuron written by :meth:`Neuron.save`."""
+    from .io.neuron_h5 import load_neuron
+
+    return load_neuron(path)
+
+
+def graph_to_json(g: nx.DiGraph) -> str:
+    """Serialise the branch graph (numpy arrays become lists)."""
+
+    def clean(v: Any) -> Any:
+        if isinstance(v, np.ndarray):
+            return {"__ndarray__": v.tolist(), "dtype": str(v.dtype)}
+        if isinstance(v, (np.integer,)):
+            return int(v)
+        if isinstance(v, (np.floating,)):
+            return float(v)
+        return v
+
+    nodes = [{"id": n, "attrs": {k: clean(v) for k, v in d.items()}} for n, d in g.nodes(data=True)]
+    edges = [{"u": u, "v": v, "attrs": {k: clean(x) for k, x in d.items()}} for u, v, d in g.edges(data=True)]
+    return json.dumps({"nodes": nodes, "edges": edges})
+
+
+def graph_from_json(text: str) -> nx.DiGraph:
+    """Inverse of :func:`graph_to_json`."""
+
+    def restore(v: Any) -> Any:
+        if isinstance(v, dict) and "__ndarray__" in v:
+            return np.asarray(v["__ndarray__"], dtype=v["dtype"])
+        return v
+
+    data = json.loads(text)
+    g = nx.DiGraph()
+    for n in data["nodes"]:
+        g.add_node(n["id"], **{k: restore(v) for k, v in n["attrs"].items()})
+    for e in data["edges"]:
+        g.add_edge(e["u"], e["v"], **{k: restore(v) for k, v in e["attrs"].items()})
+    return g

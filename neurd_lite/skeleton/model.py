@@ -1,0 +1,124 @@
+"""The Skeleton: a rooted tree of points in nm with a radius per vertex.
+
+Derived structure (parent array, path distances, branch points) is computed once and cached; a new
+Skeleton is made rather than mutating an existing one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse import csgraph
+
+
+@dataclass(eq=False)
+class Skeleton:
+    """A skeleton tree.
+
+    vertices: (N, 3) float64, nm. edges: (E, 2) int vertex index pairs. radius: (N,) nm (NaN when unknown).
+    root: index of the root vertex (the soma centre when there is a soma), or None.
+    vertex_properties: extra per-vertex arrays (length N), e.g. ``compartment`` or ``is_axon``.
+    """
+
+    vertices: np.ndarray
+    edges: np.ndarray
+    radius: np.ndarray | None = None
+    root: int | None = None
+    vertex_properties: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.vertices = np.asarray(self.vertices, dtype=np.float64).reshape(-1, 3)
+        self.edges = np.asarray(self.edges, dtype=np.int64).reshape(-1, 2)
+        n = len(self.vertices)
+        if self.radius is None:
+            self.radius = np.full(n, np.nan)
+        self.radius = np.asarray(self.radius, dtype=np.float64)
+        if len(self.radius) != n:
+            raise ValueError(f"radius has {len(self.radius)} values for {n} skeleton vertices")
+        if len(self.edges) and (self.edges.min() < 0 or self.edges.max() >= n):
+            raise ValueError("skeleton edges refer to vertices that do not exist")
+        if self.root is None and n:
+            self.root = 0
+        if self.root is not None:
+            self.root = int(self.root)
+
+    @property
+    def n_vertices(self) -> int:
+        return len(self.vertices)
+
+    @cached_property
+    def edge_lengths_nm(self) -> np.ndarray:
+        """(E,) Euclidean length of each edge, nm."""
+        if not len(self.edges):
+            return np.zeros(0)
+        return np.linalg.norm(self.vertices[self.edges[:, 0]] - self.vertices[self.edges[:, 1]], axis=1)
+
+    @cached_property
+    def csgraph(self) -> sp.csr_matrix:
+        """Symmetric sparse adjacency weighted by edge length (nm)."""
+        n = self.n_vertices
+        w = np.maximum(self.edge_lengths_nm, 1e-9)
+        g = sp.coo_matrix((w, (self.edges[:, 0], self.edges[:, 1])), shape=(n, n))
+        return (g + g.T).tocsr()
+
+    @cached_property
+    def _tree(self) -> tuple[np.ndarray, np.ndarray]:
+        """(distance from root in nm, parent index with -1 at roots) over every component."""
+        n = self.n_vertices
+        dist = np.full(n, np.inf)
+        parent = np.full(n, -1, dtype=np.int64)
+        if n == 0:
+            return dist, parent
+        ncomp, comp = csgraph.connected_components(self.csgraph, directed=False)
+        roots = []
+        for c in range(ncomp):
+            members = np.flatnonzero(comp == c)
+            roots.append(self.root if self.root in set(members.tolist()) else int(members[0]))
+        d, pred = csgraph.dijkstra(self.csgraph, directed=False, indices=roots, return_predecessors=True,
+                                   min_only=True)
+        dist[:] = d
+        parent[:] = np.where(pred < 0, -1, pred)
+        return dist, parent
+
+    @property
+    def distance_to_root_nm(self) -> np.ndarray:
+        """(N,) path length along the skeleton from the root of each vertex's component, nm."""
+        return self._tree[0]
+
+    @property
+    def parent(self) -> np.ndarray:
+        """(N,) parent vertex index toward the root; -1 at component roots."""
+        return self._tree[1]
+
+    @cached_property
+    def degree(self) -> np.ndarray:
+        """(N,) number of skeleton neighbours per vertex."""
+        return np.bincount(self.edges.reshape(-1), minlength=self.n_vertices)
+
+    @property
+    def branch_points(self) -> np.ndarray:
+        return np.flatnonzero(self.degree > 2)
+
+    @property
+    def end_points(self) -> np.ndarray:
+        return np.flatnonzero(self.degree == 1)
+
+    @cached_property
+    def cable_length_nm(self) -> float:
+        """Total length of all edges, nm."""
+        return float(self.edge_lengths_nm.sum())
+
+    def children(self) -> list[np.ndarray]:
+        """Child vertex indices of each vertex."""
+        par = self.parent
+        order = np.argsort(par, kind="stable")
+        counts = np.bincount(par[par >= 0], minlength=self.n_vertices)
+        starts = np.concatenate([[0], np.cumsum(counts)])
+        kids = order[np.count_nonzero(par < 0):]
+        return [kids[starts[i]:starts[i + 1]] for i in range(self.n_vertices)]
+
+    def copy(self) -> "Skeleton":
+        return Skeleton(self.vertices.copy(), self.edges.copy(), self.radius.copy(), self.root,
+                        {k: np.array(v, copy=True) for k, v in self.vertex_properties.items()})

@@ -1,0 +1,1 @@
+"""neurd_lite.spines"""

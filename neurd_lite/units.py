@@ -1,0 +1,44 @@
+"""Length units. The engine works in nanometres; features are reported in micrometres.
+
+``units`` arguments accept ``"nm"``, ``"um"`` (or ``"µm"``), ``"mm"``, a number (nm per input unit, e.g.
+``8`` for 8 nm isotropic voxels) or a 3-sequence of nm per voxel along x, y, z (e.g. ``(4, 4, 40)`` for MICrONS
+synapse coordinates).
+"""
+from __future__ import annotations
+
+from typing import Sequence, Union
+
+import numpy as np
+
+UnitsLike = Union[str, float, int, Sequence[float]]
+
+NM_PER_UM = 1000.0
+_NAMED = {"nm": 1.0, "nanometer": 1.0, "nanometre": 1.0, "um": 1000.0, "µm": 1000.0, "micron": 1000.0,
+          "micrometer": 1000.0, "micrometre": 1000.0, "mm": 1e6}
+
+
+def scale_to_nm(units: UnitsLike) -> np.ndarray:
+    """Return the (3,) factor that turns coordinates in ``units`` into nm."""
+    if isinstance(units, str):
+        key = units.strip().lower()
+        if key.endswith("nm") and key[:-2].replace(".", "", 1).isdigit():
+            return np.full(3, float(key[:-2]))  # e.g. "8nm" voxels
+        if key not in _NAMED:
+            raise ValueError(f"unknown units {units!r}: use 'nm', 'um', 'mm', a voxel size in nm or (x, y, z) nm")
+        return np.full(3, _NAMED[key])
+    arr = np.asarray(units, dtype=float).reshape(-1)
+    if arr.size == 1:
+        arr = np.repeat(arr, 3)
+    if arr.size != 3 or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+        raise ValueError(f"units {units!r} must be a positive number or three positive numbers (nm per unit)")
+    return arr
+
+
+def to_nm(coords: np.ndarray, units: UnitsLike) -> np.ndarray:
+    """Convert an (N, 3) array of coordinates in ``units`` to nm (float64)."""
+    return np.asarray(coords, dtype=np.float64) * scale_to_nm(units)
+
+
+def nm_to_um(values: np.ndarray | float, power: int = 1) -> np.ndarray | float:
+    """Convert lengths (power 1), areas (2) or volumes (3) from nm to µm."""
+    return values / NM_PER_UM**power
