@@ -1,0 +1,119 @@
+"""Command line: ``neurd-lite <subcommand> ...``.
+
+Each subcommand is one ``_add_<name>(subparsers)`` function that registers its arguments and sets
+``func`` to a ``_run_<name>(args) -> int`` handler. To add a subcommand (classify, featurize, download, ...),
+write those two functions and append ``_add_<name>`` to ``_SUBCOMMANDS``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+
+def _parse_units(text: str) -> Any:
+    """``nm`` / ``um`` / a number of nm per unit (e.g. ``8`` for 8 nm voxels) / ``4,4,40``."""
+    if "," in text:
+        return tuple(float(v) for v in text.split(","))
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    print(json.dumps(summary, indent=2, default=str))
+
+
+# ---- decompose ------------------------------------------------------------------------------------------
+def _add_decompose(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("decompose", help="mesh -> soma, skeleton, branch graph, labels; writes DIR/NAME.h5")
+    p.add_argument("mesh", help="mesh file (.ply, .off, .obj, .stl, MeshParty .h5)")
+    p.add_argument("--synapses", default=None, help="synapse table (csv/parquet) with positions")
+    p.add_argument("--units", default="nm", help="mesh units: nm, um, or nm per voxel (e.g. 8 or 4,4,40)")
+    p.add_argument("--soma", nargs=3, type=float, default=None, metavar=("X", "Y", "Z"),
+                   help="known soma centre in the mesh's units")
+    p.add_argument("--name", default=None, help="neuron name (default: mesh file stem)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.set_defaults(func=_run_decompose)
+
+
+def _run_decompose(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .pipeline import decompose
+    from .units import scale_to_nm
+
+    units = _parse_units(args.units)
+    soma = None
+    if args.soma is not None:
+        soma = np.asarray(args.soma, dtype=float) * scale_to_nm(units)
+    name = args.name or Path(args.mesh).stem
+    n = decompose(args.mesh, synapses=args.synapses, units=units, soma=soma, name=name)
+    out = Path(args.out) / f"{name}.h5"
+    n.save(out)
+    _print_summary(n.summary())
+    print(f"wrote {out}")
+    return 0
+
+
+# ---- example -------------------------------------------------------------------------------------------
+def _add_example(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("example", help="decompose a generated synthetic neuron (no data or network needed)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_run_example)
+
+
+def _run_example(args: argparse.Namespace) -> int:
+    from .pipeline import decompose
+    from .testing.synthetic import make_neuron
+
+    made = make_neuron(seed=args.seed)
+    mesh = getattr(made, "mesh", made)
+    synapses = getattr(made, "synapses", None)
+    if synapses is not None and len(synapses) == 0:
+        synapses = None
+    n = decompose(mesh, synapses=synapses, name="synthetic_example")
+    out = Path(args.out) / "synthetic_example.h5"
+    n.save(out)
+    _print_summary(n.summary())
+    print(f"wrote {out}")
+    return 0
+
+
+_SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_decompose, _add_example]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser with every registered subcommand."""
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="neurd-lite", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"neurd-lite {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in _SUBCOMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit code (0 ok, 1 bad input or failed stage, 2 usage)."""
+    from .errors import NeurdLiteError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except NeurdLiteError as e:
+        print(f"neurd-lite {args.command}: error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
