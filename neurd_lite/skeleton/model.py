@@ -76,8 +76,8 @@ class Skeleton:
         for c in range(ncomp):
             members = np.flatnonzero(comp == c)
             roots.append(self.root if self.root in set(members.tolist()) else int(members[0]))
-        d, pred = csgraph.dijkstra(self.csgraph, directed=False, indices=roots, return_predecessors=True,
-                                   min_only=True)
+        d, pred, _ = csgraph.dijkstra(self.csgraph, directed=False, indices=roots, return_predecessors=True,
+                                      min_only=True)
         dist[:] = d
         parent[:] = np.where(pred < 0, -1, pred)
         return dist, parent
