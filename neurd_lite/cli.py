@@ -84,7 +84,39 @@ def _run_example(args: argparse.Namespace) -> int:
     return 0
 
 
-_SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_decompose, _add_example]
+# ---- featurize -----------------------------------------------------------------------------------------
+def _add_featurize(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("featurize", help="decompose + featurize many meshes into parquet tables (resumable)")
+    p.add_argument("inputs", nargs="+", help="mesh files, folders or glob patterns")
+    p.add_argument("--out", required=True, help="output folder (features.parquet, errors.csv, ...)")
+    p.add_argument("--synapses", default=None,
+                   help="synapse folder, or pattern with {stem} / {id} (e.g. 'syn/{id}_synapses.csv')")
+    p.add_argument("--units", default="nm", help="mesh units: nm, um, or nm per voxel (e.g. 8 or 4,4,40)")
+    p.add_argument("--workers", type=int, default=1, help="parallel worker processes")
+    p.add_argument("--dask-scheduler", default=None, help="address of a Dask scheduler (optional extra 'dask')")
+    p.add_argument("--timeout", type=float, default=None, help="per-neuron time limit, seconds")
+    p.add_argument("--max-memory-mb", type=float, default=None, help="per-worker address-space limit, MiB")
+    p.add_argument("--no-save-neuron", action="store_true", help="do not write one .h5 per neuron")
+    p.add_argument("--quiet", action="store_true", help="no progress bar; log lines only")
+    p.set_defaults(func=_run_featurize)
+
+
+def _run_featurize(args: argparse.Namespace) -> int:
+    import logging
+
+    from .batch import featurize
+
+    logging.basicConfig(level=logging.INFO if args.quiet else logging.WARNING, format="%(levelname)s %(message)s")
+    report = featurize(args.inputs, args.out, synapses=args.synapses, units=_parse_units(args.units),
+                       workers=args.workers, dask_scheduler=args.dask_scheduler, timeout_s=args.timeout,
+                       max_memory_mb=args.max_memory_mb, progress=not args.quiet,
+                       save_neuron=not args.no_save_neuron)
+    print(f"{len(report.done)} featurized, {len(report.skipped)} already done, {len(report.failed)} failed "
+          f"(see {report.out_dir / 'errors.csv'}) in {report.seconds:.1f} s")
+    return 0
+
+
+_SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_decompose, _add_example, _add_featurize]
 
 
 def build_parser() -> argparse.ArgumentParser:
