@@ -1,0 +1,310 @@
+"""Read skeletons (SWC, MeshParty meshwork h5, ossify and morphsync folders) and write SWC.
+
+Everything returned is in nm. ``load_skeleton`` returns ``(Skeleton, synapses)`` where ``synapses`` is a
+DataFrame with ``x_nm, y_nm, z_nm, is_pre`` (plus ``skeleton_vertex`` and source ids when the file maps each
+synapse to the skeleton) or None when the format carries no synapses.
+
+Per-vertex annotations become ``Skeleton.vertex_properties``: ``swc_type`` (SWC type code, SWC and
+ossify/morphsync ``compartment``), and for meshworks every mask annotation (``is_apical``, ``is_axon``, ...)
+as a bool per skeleton vertex (majority of the level-2 "mesh" vertices mapped to it).
+"""
+from __future__ import annotations
+
+import io
+import json
+import warnings
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError, NeurdLiteWarning
+from ..skeleton.model import Skeleton
+from ..units import UnitsLike, scale_to_nm
+
+SWC_TYPE = {"soma": 1, "axon": 2, "basal": 3, "dendrite": 3, "apical_shaft": 4, "apical_tuft": 4, "oblique": 4}
+_UM_EXTENT_MAX = 5000.0  # an SWC whose bounding box is smaller than this (in file units) is taken as µm
+_AMBIGUOUS = (1000.0, 20000.0)
+
+
+def load_skeleton(path: str | Path, units: UnitsLike | None = None) -> tuple[Skeleton, pd.DataFrame | None]:
+    """Read a skeleton file or folder; coordinates and radius come back in nm.
+
+    Formats: ``.swc`` (``units`` "um"/"nm"/..., guessed from the extent when None), MeshParty meshwork
+    ``.h5`` (nm; synapses in voxels scaled by the file's ``voxel_resolution``), an ossify folder or its
+    ``skel.json`` (nm) and a morphsync folder (nm). Returns (skeleton, synapses or None).
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError("skeleton file not found", p, "check the path")
+    if p.is_dir():
+        if (p / "skel.json").is_file():
+            return _load_ossify(p / "skel.json")
+        if (p / "morph_info.json").is_file():
+            return _load_morphsync(p)
+        found = sorted(p.glob("*.swc")) + sorted(p.glob("*.h5"))
+        if len(found) == 1:
+            return load_skeleton(found[0], units)
+        raise InputError("folder is not a known skeleton layout", p,
+                         "pass a .swc or meshwork .h5 file, an ossify folder (skel.json) or a morphsync folder")
+    suffix = p.suffix.lower()
+    if suffix == ".swc":
+        return _load_swc(p, units), None
+    if suffix in (".h5", ".hdf5"):
+        return _load_meshwork(p)
+    if suffix == ".json":
+        return _load_ossify(p)
+    raise InputError(f"unknown skeleton format {suffix!r}", p, "use .swc, a MeshParty meshwork .h5 or skel.json")
+
+
+# ---- SWC ---------------------------------------------------------------------------------------------
+def _parse_swc_rows(p: Path) -> np.ndarray:
+    rows = []
+    with open(p) as fh:
+        for line in fh:
+            s = line.split("#", 1)[0].strip()
+            if not s:
+                continue
+            parts = s.replace(",", " ").split()
+            try:
+                vals = [float(v) for v in parts[:7]]
+            except ValueError:
+                if rows:
+                    raise InputError(f"non-numeric SWC line {line.strip()!r}", p, "fix or remove that line")
+                continue  # a header line such as "n type x y z radius parent"
+            if len(vals) < 7:
+                raise InputError(f"SWC line has {len(vals)} columns, expected 7: {line.strip()!r}", p,
+                                 "SWC lines are: id type x y z radius parent")
+            rows.append(vals)
+    if not rows:
+        raise InputError("SWC file has no skeleton points", p, "check that it is an SWC file")
+    return np.asarray(rows)
+
+
+def _swc_units(xyz: np.ndarray, units: UnitsLike | None, p: Path) -> np.ndarray:
+    if units is not None:
+        return scale_to_nm(units)
+    extent = float(np.ptp(xyz, axis=0).max()) if len(xyz) > 1 else 0.0
+    if _AMBIGUOUS[0] < extent < _AMBIGUOUS[1]:
+        warnings.warn(f"{p}: SWC extent {extent:.0f} could be µm or nm; assumed "
+                      f"{'µm' if extent < _UM_EXTENT_MAX else 'nm'} (pass units= to be sure)", NeurdLiteWarning,
+                      stacklevel=3)
+    return scale_to_nm("um" if extent < _UM_EXTENT_MAX else "nm")
+
+
+def _load_swc(p: Path, units: UnitsLike | None) -> Skeleton:
+    a = _parse_swc_rows(p)
+    ids = a[:, 0].astype(np.int64)
+    if len(np.unique(ids)) != len(ids):
+        raise InputError("SWC has repeated node ids", p, "each node id must be unique")
+    index = {int(i): k for k, i in enumerate(ids)}
+    parent_ids = a[:, 6].astype(np.int64)
+    edges = [(k, index[int(pid)]) for k, pid in enumerate(parent_ids) if pid != -1 and int(pid) in index]
+    n_missing = int(np.sum((parent_ids != -1) & ~np.isin(parent_ids, ids)))
+    scale = _swc_units(a[:, 2:5], units, p)
+    types = a[:, 1].astype(np.int64)
+    roots = np.flatnonzero(parent_ids == -1)
+    soma_roots = roots[types[roots] == 1]
+    root = int(soma_roots[0]) if len(soma_roots) else (int(roots[0]) if len(roots) else 0)
+    sk = Skeleton(a[:, 2:5] * scale, np.asarray(edges, dtype=np.int64).reshape(-1, 2),
+                  radius=a[:, 5] * float(scale.mean()), root=root, vertex_properties={"swc_type": types})
+    if n_missing:
+        warnings.warn(f"{p}: {n_missing} SWC nodes name a parent that does not exist; they start new trees",
+                      NeurdLiteWarning, stacklevel=3)
+    return sk
+
+
+def _bfs_order(sk: Skeleton) -> np.ndarray:
+    """Vertex order with every parent before its children (root's component first)."""
+    kids = sk.children()
+    par = sk.parent
+    starts = [sk.root] + [int(v) for v in np.flatnonzero(par < 0) if v != sk.root]
+    seen = np.zeros(sk.n_vertices, dtype=bool)
+    order: list[int] = []
+    for s in starts:
+        if seen[s]:
+            continue
+        queue = deque([s])
+        seen[s] = True
+        while queue:
+            v = queue.popleft()
+            order.append(v)
+            for c in kids[v]:
+                if not seen[c]:
+                    seen[c] = True
+                    queue.append(int(c))
+    return np.asarray(order, dtype=np.int64)
+
+
+def write_swc(n: Any, path: str | Path) -> Path:
+    """Write ``n.skeleton`` as SWC in µm with compartment types (1 soma, 2 axon, 3 basal/dendrite, 4 apical
+    shaft/tuft/oblique, 0 unknown); parents come before children. Radius NaN is written as 0."""
+    sk = n.skeleton
+    if sk is None or sk.n_vertices == 0:
+        raise InputError("neuron has no skeleton to write", path, "skeletonize it first (nl.decompose)")
+    labels = n.skeleton_labels if n.skeleton_labels is not None else np.full(sk.n_vertices, "unknown", object)
+    order = _bfs_order(sk)
+    new_id = np.full(sk.n_vertices, -1, dtype=np.int64)
+    new_id[order] = np.arange(1, len(order) + 1)
+    par = sk.parent
+    xyz = sk.vertices / 1000.0
+    rad = np.nan_to_num(sk.radius / 1000.0, nan=0.0)
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "w") as fh:
+        fh.write(f"# neurd_lite skeleton of {getattr(n, 'name', 'neuron')}; units: micrometres\n")
+        fh.write("# id type x y z radius parent\n")
+        for v in order:
+            t = 1 if v == sk.root else SWC_TYPE.get(str(labels[v]), 0)
+            p = new_id[par[v]] if par[v] >= 0 else -1
+            fh.write(f"{new_id[v]} {t} {xyz[v, 0]:.4f} {xyz[v, 1]:.4f} {xyz[v, 2]:.4f} {rad[v]:.4f} {p}\n")
+    return out
+
+
+# ---- MeshParty meshwork h5 ---------------------------------------------------------------------------
+def _read_json_table(raw: bytes) -> pd.DataFrame:
+    return pd.read_json(io.StringIO(raw.decode() if isinstance(raw, bytes) else raw))
+
+
+def _points_nm(col: pd.Series, scale: np.ndarray) -> np.ndarray:
+    """(N, 3) nm from a column of [x, y, z] or [[x, y, z]] voxel positions."""
+    pts = np.asarray([np.asarray(v, dtype=float).reshape(-1)[:3] for v in col], dtype=float).reshape(-1, 3)
+    return pts * scale
+
+
+def _vertex_majority(mask_mesh: np.ndarray, mesh_to_skel: np.ndarray, n_skel: int) -> np.ndarray:
+    ok = mesh_to_skel >= 0
+    hits = np.bincount(mesh_to_skel[ok], weights=mask_mesh[ok].astype(float), minlength=n_skel)
+    total = np.bincount(mesh_to_skel[ok], minlength=n_skel)
+    return hits * 2 > np.maximum(total, 1)
+
+
+def _vertex_mean(values_mesh: np.ndarray, mesh_to_skel: np.ndarray, n_skel: int) -> np.ndarray:
+    ok = (mesh_to_skel >= 0) & np.isfinite(values_mesh)
+    s = np.bincount(mesh_to_skel[ok], weights=values_mesh[ok], minlength=n_skel)
+    c = np.bincount(mesh_to_skel[ok], minlength=n_skel)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(c > 0, s / np.maximum(c, 1), np.nan)
+
+
+def _load_meshwork(p: Path) -> tuple[Skeleton, pd.DataFrame | None]:
+    import h5py
+
+    with h5py.File(p, "r") as f:
+        if f.attrs.get("format") == "neurd_lite.neuron":
+            raise InputError("this is a saved neurd_lite Neuron, not a skeleton", p, "open it with nl.load(path)")
+        if "skeleton" not in f or "vertices" not in f["skeleton"]:
+            raise InputError("h5 file has no 'skeleton/vertices'", p, "expected a MeshParty meshwork h5 file")
+        g = f["skeleton"]
+        verts = g["vertices"][()]
+        sk_edges = g["edges"][()]
+        root = int(g["root"][()]) if "root" in g else 0
+        radius = g["radius"][()] if "radius" in g else None
+        n_mesh = len(f["mesh/vertices"]) if "mesh/vertices" in f else 0
+        m2s = g["mesh_to_skel_map"][()].astype(np.int64) if "mesh_to_skel_map" in g else np.zeros(0, np.int64)
+        res = np.asarray(f.attrs.get("voxel_resolution", [1, 1, 1]), dtype=float).reshape(-1)[:3]
+        tables = {}
+        for name in f.get("annotations", {}):
+            grp = f["annotations"][name]
+            tables[name] = (_read_json_table(grp["data"][()]), dict(grp.attrs))
+    if len(m2s) != n_mesh:
+        raise InputError(f"mesh_to_skel_map has {len(m2s)} entries for {n_mesh} mesh vertices", p,
+                         "the meshwork file is inconsistent")
+    n = len(verts)
+    props: dict[str, np.ndarray] = {}
+    syn_parts = []
+    for name, (df, attrs) in tables.items():
+        idx_col = attrs.get("index_column", "mesh_index")
+        if idx_col not in df.columns:
+            continue
+        mesh_idx = df[idx_col].to_numpy(dtype=np.int64)
+        if "point_column" in attrs and ("pre" in name or "post" in name):
+            pts = _points_nm(df[attrs["point_column"]], res)
+            part = pd.DataFrame({"x_nm": pts[:, 0], "y_nm": pts[:, 1], "z_nm": pts[:, 2],
+                                 "is_pre": "pre" in name.split("_")[0],
+                                 "skeleton_vertex": np.where((mesh_idx >= 0) & (mesh_idx < n_mesh),
+                                                             m2s[np.clip(mesh_idx, 0, max(n_mesh - 1, 0))], -1)})
+            for src, dst in (("id", "synapse_id"), ("size", "size")):
+                if src in df.columns:
+                    part[dst] = df[src].to_numpy()
+            syn_parts.append(part)
+        elif len(df.columns) == 1:
+            mask = np.zeros(n_mesh, dtype=bool)
+            mask[mesh_idx[(mesh_idx >= 0) & (mesh_idx < n_mesh)]] = True
+            props[name] = _vertex_majority(mask, m2s, n)
+        elif "r_eff" in df.columns and radius is None:
+            vals = np.full(n_mesh, np.nan)
+            vals[mesh_idx] = df["r_eff"].to_numpy(dtype=float)
+            radius = _vertex_mean(vals, m2s, n)
+    sk = Skeleton(verts, sk_edges, radius=radius, root=root, vertex_properties=props)
+    syn = pd.concat(syn_parts, ignore_index=True) if syn_parts else None
+    return sk, syn
+
+
+# ---- ossify and morphsync folders ------------------------------------------------------------------
+def _l2_synapses(df: pd.DataFrame, is_pre: bool, l2_col: str, l2_to_skel: dict[int, int]) -> pd.DataFrame:
+    pts = df[["ctr_pt_position_x", "ctr_pt_position_y", "ctr_pt_position_z"]].to_numpy(dtype=float)
+    sv = [l2_to_skel.get(int(x), -1) for x in df[l2_col]] if l2_col in df.columns else [-1] * len(df)
+    out = pd.DataFrame({"x_nm": pts[:, 0], "y_nm": pts[:, 1], "z_nm": pts[:, 2], "is_pre": is_pre,
+                        "skeleton_vertex": np.asarray(sv, dtype=np.int64)})
+    if "id" in df.columns:
+        out["synapse_id"] = df["id"].to_numpy()
+    if "size" in df.columns:
+        out["size"] = df["size"].to_numpy()
+    return out
+
+
+def _load_ossify(p: Path) -> tuple[Skeleton, pd.DataFrame | None]:
+    try:
+        d = json.loads(p.read_text())
+        verts, edges = np.asarray(d["vertices"], float), np.asarray(d["edges"], np.int64)
+    except (ValueError, KeyError) as e:
+        raise InputError(f"not an ossify skeleton json ({e})", p, "expected keys vertices, edges, root") from e
+    props = {}
+    if "compartment" in d:
+        props["swc_type"] = np.asarray(d["compartment"], dtype=np.int64)
+    sk = Skeleton(verts, edges, radius=np.asarray(d["radius"], float) if "radius" in d else None,
+                  root=int(d.get("root", 0)), vertex_properties=props)
+    syn = None
+    if "lvl2_ids" in d and "mesh_to_skel_map" in d:
+        l2_to_skel = dict(zip(map(int, d["lvl2_ids"]), map(int, d["mesh_to_skel_map"])))
+        parts = []
+        for fname, is_pre, col in (("pre_l2.feather", True, "pre_pt_l2_id"),
+                                   ("post_l2.feather", False, "post_pt_l2_id")):
+            if (p.parent / fname).is_file():
+                parts.append(_l2_synapses(pd.read_feather(p.parent / fname), is_pre, col, l2_to_skel))
+        syn = pd.concat(parts, ignore_index=True) if parts else None
+    return sk, syn
+
+
+def _load_morphsync(p: Path) -> tuple[Skeleton, pd.DataFrame | None]:
+    layers, links = p / "layers", p / "links"
+    nodes_f, facets_f = layers / "level2_skeleton_nodes.csv.gz", layers / "level2_skeleton_facets.csv.gz"
+    if not nodes_f.is_file() or not facets_f.is_file():
+        raise InputError("morphsync folder lacks layers/level2_skeleton_nodes/facets", p, "expected a morphsync dump")
+    nodes, facets = pd.read_csv(nodes_f), pd.read_csv(facets_f)
+    root = int(np.flatnonzero(nodes["is_root"].to_numpy(bool))[0]) if "is_root" in nodes and nodes["is_root"].any() else 0
+    props = {"swc_type": nodes["compartment"].to_numpy(np.int64)} if "compartment" in nodes else {}
+    sk = Skeleton(nodes[["x", "y", "z"]].to_numpy(float), facets[["source", "target"]].to_numpy(np.int64),
+                  radius=nodes["radius"].to_numpy(float) if "radius" in nodes else None, root=root,
+                  vertex_properties=props)
+    l2_map_f = links / "level2_nodes_to_level2_skeleton_mapping.csv.gz"
+    if not l2_map_f.is_file():
+        return sk, None
+    l2m = pd.read_csv(l2_map_f)
+    l2_to_skel = dict(zip(l2m["level2_nodes"].astype(np.int64), l2m["level2_skeleton"].astype(np.int64)))
+    parts = []
+    for kind, is_pre in (("pre", True), ("post", False)):
+        syn_f = layers / f"{kind}_synapses_nodes.csv.gz"
+        link_f = links / f"level2_nodes_to_{kind}_synapses_mapping.csv.gz"
+        if not syn_f.is_file():
+            continue
+        df = pd.read_csv(syn_f)
+        if link_f.is_file():
+            lk = pd.read_csv(link_f)
+            syn_to_l2 = dict(zip(lk[f"{kind}_synapses"].astype(np.int64), lk["level2_nodes"].astype(np.int64)))
+            df["_l2"] = [syn_to_l2.get(int(i), -1) for i in df["id"]]
+        parts.append(_l2_synapses(df, is_pre, "_l2", {int(k): int(v) for k, v in l2_to_skel.items()}))
+    return sk, (pd.concat(parts, ignore_index=True) if parts else None)
