@@ -1,0 +1,196 @@
+"""Pictures of a Neuron: static matplotlib projections (pia up), skeleton/graph views, an offline 3D view.
+
+Coordinates are drawn in µm. For minnie65 (+y toward white matter) the x-y projection is drawn with y
+increasing downward, so pia is at the top. The 3D view embeds three.js through trimesh (no network).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    import matplotlib.axes
+    import pandas as pd
+
+    from .neuron import Neuron
+
+LABEL_COLORS: dict[str, str] = {
+    "soma": "#222222", "axon": "#f28e2b", "basal": "#4e79a7", "apical_shaft": "#e15759",
+    "apical_tuft": "#b07aa1", "oblique": "#59a14f", "dendrite": "#76b7b2", "spine_head": "#edc948",
+    "spine_neck": "#9c755f", "shaft": "#bab0ac", "unknown": "#888888", "unlabelled": "#d9d9d9",
+}
+TARGET_COLORS: dict[str, str] = {
+    "spine_head": "#edc948", "spine_neck": "#9c755f", "shaft": "#4e79a7", "soma": "#222222",
+    "axon": "#f28e2b", "unknown": "#ff00ff",
+}
+_AXES = {"x": 0, "y": 1, "z": 2}
+
+
+def _face_values(n: "Neuron", color_by: str) -> np.ndarray:
+    if color_by == "compartment":
+        return np.asarray(n.face_compartment if n.face_compartment is not None else n.face_labels, dtype=str)
+    if color_by == "labels":
+        return np.asarray(n.face_labels, dtype=str)
+    if color_by == "spines":
+        lab = np.asarray(n.face_labels, dtype=str)
+        return np.where(np.isin(lab, ["spine_head", "spine_neck", "soma"]), lab, "shaft")
+    raise ValueError(f"color_by must be 'compartment', 'labels' or 'spines', not {color_by!r}")
+
+
+def _face_colors(values: np.ndarray, palette: dict[str, str]) -> np.ndarray:
+    from matplotlib.colors import to_rgba
+
+    lut = {k: to_rgba(c) for k, c in palette.items()}
+    uniq, inv = np.unique(values, return_inverse=True)
+    table = np.array([lut.get(u, to_rgba(palette.get("unknown", "#888888"))) for u in uniq])
+    return table[inv]
+
+
+def plot_mesh_projection(n: "Neuron", color_by: str = "compartment", plane: str = "xy",
+                         ax: "matplotlib.axes.Axes | None" = None, max_faces: int = 400_000,
+                         y_down: bool = True, bounds_um: Sequence[float] | None = None,
+                         legend: bool = True) -> "matplotlib.axes.Axes":
+    """Draw the mesh projected on ``plane`` (µm), faces coloured by compartment / labels / spines.
+
+    Faces are painted far-to-near along the dropped axis. ``bounds_um`` = (xmin, xmax, ymin, ymax) zooms.
+    With ``y_down`` (default) y grows downward so that minnie65 pia is at the top.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import PolyCollection
+    from matplotlib.patches import Patch
+
+    if n.mesh is None:
+        raise ValueError(f"neuron {n.name!r} has no mesh; use plot_skeleton")
+    a, b = (_AXES[plane[0]], _AXES[plane[1]])
+    depth_axis = 3 - a - b
+    verts = np.asarray(n.mesh.vertices) / 1000.0
+    faces = np.asarray(n.mesh.faces)
+    values = _face_values(n, color_by)
+    keep = np.arange(len(faces))
+    if bounds_um is not None:
+        c = verts[faces].mean(axis=1)
+        x0, x1, y0, y1 = bounds_um
+        keep = np.flatnonzero((c[:, a] >= x0) & (c[:, a] <= x1) & (c[:, b] >= y0) & (c[:, b] <= y1))
+    if len(keep) > max_faces:
+        keep = np.sort(np.random.default_rng(0).choice(keep, max_faces, replace=False))
+    tri = verts[faces[keep]]
+    order = np.argsort(tri[:, :, depth_axis].mean(axis=1))
+    palette = {**LABEL_COLORS, **({"shaft": "#bab0ac"} if color_by == "spines" else {})}
+    colors = _face_colors(values[keep][order], palette)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 8))
+    pc = PolyCollection(tri[order][:, :, [a, b]], facecolors=colors, edgecolors="none", antialiaseds=False)
+    ax.add_collection(pc)
+    ax.autoscale_view()
+    ax.set_aspect("equal")
+    if y_down and plane[1] == "y":
+        ax.invert_yaxis()
+    ax.set_xlabel(f"{plane[0]} (µm)")
+    ax.set_ylabel(f"{plane[1]} (µm)" + (" — pia up" if y_down and plane[1] == "y" else ""))
+    if legend:
+        present = [v for v in palette if v in set(values[keep])]
+        ax.legend(handles=[Patch(color=palette[v], label=v) for v in present], loc="best", fontsize=8)
+    return ax
+
+
+def plot_synapses(n: "Neuron", ax: "matplotlib.axes.Axes", plane: str = "xy", size: float = 6.0,
+                  column: str = "target") -> "matplotlib.axes.Axes":
+    """Overlay synapse positions (µm) coloured by ``column`` (default the synapse target)."""
+    if n.synapses.empty:
+        return ax
+    a, b = (_AXES[plane[0]], _AXES[plane[1]])
+    xyz = n.synapses[["x_nm", "y_nm", "z_nm"]].to_numpy(float) / 1000.0
+    labels = n.synapses[column].astype(str).to_numpy() if column in n.synapses else np.full(len(xyz), "unknown")
+    for lab in np.unique(labels):
+        m = labels == lab
+        ax.scatter(xyz[m, a], xyz[m, b], s=size, c=TARGET_COLORS.get(lab, "#ff00ff"), label=f"syn: {lab}",
+                   edgecolors="none", zorder=5)
+    return ax
+
+
+def plot_skeleton(n: "Neuron", plane: str = "xy", ax: "matplotlib.axes.Axes | None" = None,
+                  branch_ids: bool = True, y_down: bool = True) -> "matplotlib.axes.Axes":
+    """Draw skeleton edges (µm) coloured by compartment, with branch node ids at branch midpoints."""
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
+    from matplotlib.patches import Patch
+
+    if n.skeleton is None:
+        raise ValueError(f"neuron {n.name!r} has no skeleton")
+    a, b = (_AXES[plane[0]], _AXES[plane[1]])
+    v = n.skeleton.vertices / 1000.0
+    e = n.skeleton.edges
+    labels = (np.asarray(n.skeleton_labels, dtype=str) if n.skeleton_labels is not None
+              else np.full(len(v), "unlabelled"))
+    colors = _face_colors(labels[e[:, 1]], LABEL_COLORS)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 8))
+    ax.add_collection(LineCollection(v[e][:, :, [a, b]], colors=colors, linewidths=1.2))
+    for s in n.somas:
+        ax.add_patch(plt.Circle((s.center_nm[a] / 1000, s.center_nm[b] / 1000), s.radius_nm / 1000,
+                                color=LABEL_COLORS["soma"], alpha=0.6))
+    if branch_ids:
+        for node, d in n.graph.nodes(data=True):
+            sv = d.get("skeleton_vertices")
+            if d.get("kind") == "branch" and sv is not None and len(sv):
+                p = v[np.asarray(sv)[len(sv) // 2]]
+                ax.text(p[a], p[b], str(node), fontsize=6, color="black")
+    ax.autoscale_view()
+    ax.set_aspect("equal")
+    if y_down and plane[1] == "y":
+        ax.invert_yaxis()
+    ax.set_xlabel(f"{plane[0]} (µm)")
+    ax.set_ylabel(f"{plane[1]} (µm)")
+    present = [k for k in LABEL_COLORS if k in set(labels)]
+    ax.legend(handles=[Patch(color=LABEL_COLORS[k], label=k) for k in present], fontsize=8, loc="best")
+    return ax
+
+
+def plot_feature_distributions(df: "pd.DataFrame", features: Sequence[str], by: str,
+                               max_cols: int = 3) -> Any:
+    """Box plots of ``features`` (columns of ``df``) grouped by the class column ``by``; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    features = [f for f in features if f in df.columns]
+    if not features:
+        raise ValueError("none of the requested features are columns of the table")
+    ncols = min(max_cols, len(features))
+    nrows = int(np.ceil(len(features) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.2 * nrows), squeeze=False)
+    groups = sorted(df[by].dropna().astype(str).unique())
+    for ax, feat in zip(axes.flat, features):
+        data = [df.loc[df[by].astype(str) == g, feat].dropna().to_numpy() for g in groups]
+        ax.boxplot(data, showfliers=False)
+        ax.set_xticks(range(1, len(groups) + 1), groups, rotation=60, fontsize=7)
+        ax.set_title(feat, fontsize=9)
+    for ax in list(axes.flat)[len(features):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def scene(n: "Neuron", color_by: str = "compartment") -> Any:
+    """A ``trimesh.Scene`` of the mesh (µm) with per-face colours."""
+    import trimesh
+
+    rgba = (_face_colors(_face_values(n, color_by), LABEL_COLORS) * 255).astype(np.uint8)
+    mesh = trimesh.Trimesh(np.asarray(n.mesh.vertices) / 1000.0, n.mesh.faces, process=False,
+                           face_colors=rgba)
+    return trimesh.Scene(mesh)
+
+
+def view3d(n: "Neuron", color_by: str = "compartment", height: int = 500) -> Any:
+    """Interactive 3D view for Jupyter (three.js embedded by trimesh; works offline)."""
+    from trimesh.viewer.notebook import scene_to_notebook
+
+    return scene_to_notebook(scene(n, color_by), height=height)
+
+
+def save_html(n: "Neuron", path: str, color_by: str = "compartment") -> str:
+    """Write a standalone HTML file with the interactive 3D view; returns the path."""
+    from trimesh.viewer.notebook import scene_to_html
+
+    with open(path, "w") as fh:
+        fh.write(scene_to_html(scene(n, color_by)))
+    return path

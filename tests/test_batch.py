@@ -1,0 +1,160 @@
+"""Batch featurization: poison inputs, resume after SIGKILL, parallel and Dask executors."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import trimesh
+
+from neurd_lite.batch import featurize, find_inputs, make_items, match_synapses
+
+
+@pytest.fixture(scope="module")
+def synthetic_folder(tmp_path_factory) -> Path:
+    from neurd_lite.testing.synthetic import make_neuron, to_files
+
+    folder = tmp_path_factory.mktemp("synthetic")
+    for seed in range(3):
+        sn = make_neuron(kind="pyramidal" if seed % 2 == 0 else "interneuron", seed=seed)
+        mesh_path, syn_path = to_files(sn, folder)
+        os.replace(mesh_path, folder / f"syn{seed}.ply")
+        (folder / "synapses").mkdir(exist_ok=True)
+        os.replace(syn_path, folder / "synapses" / f"syn{seed}.csv")
+    return folder
+
+
+def _write_poison(folder: Path) -> dict[str, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    poison = {}
+    poison["empty"] = folder / "empty.ply"
+    poison["empty"].write_bytes(b"")
+    poison["corrupt"] = folder / "corrupt.ply"
+    poison["corrupt"].write_bytes(b"ply\nformat binary_little_endian 1.0\nelement vertex 1000\n\x00\x01garbage")
+    nan = trimesh.creation.icosphere(subdivisions=2, radius=5000.0)
+    v = nan.vertices.copy()
+    v[:5] = np.nan
+    poison["nan"] = folder / "nan_vertices.ply"
+    trimesh.Trimesh(v, nan.faces, process=False).export(poison["nan"])
+    poison["one_face"] = folder / "one_face.ply"
+    trimesh.Trimesh([[0, 0, 0], [1000, 0, 0], [0, 1000, 0]], [[0, 1, 2]], process=False).export(poison["one_face"])
+    huge = trimesh.creation.icosphere(subdivisions=2, radius=1.0)
+    huge.vertices *= 1e12
+    poison["huge"] = folder / "huge_bbox.ply"
+    huge.export(poison["huge"])
+    return poison
+
+
+def test_find_inputs_and_synapse_matching(tmp_path):
+    (tmp_path / "a_mesh.ply").write_text("x")
+    (tmp_path / "b.off").write_text("x")
+    (tmp_path / "notes.txt").write_text("x")
+    syn = tmp_path / "syn"
+    syn.mkdir()
+    (syn / "a_synapses.csv").write_text("x")
+    found = find_inputs([tmp_path, str(tmp_path / "*.ply"), tmp_path / "missing.ply"])
+    names = [p.name for p in found]
+    assert names == sorted(names) and "notes.txt" not in names
+    assert "missing.ply" in names  # kept, so it is reported rather than dropped
+    assert match_synapses(tmp_path / "a_mesh.ply", str(syn)).endswith("a_synapses.csv")
+    assert match_synapses(tmp_path / "b.off", str(syn)) is None
+    assert match_synapses(tmp_path / "a_mesh.ply", str(syn / "{id}_synapses.csv")).endswith("a_synapses.csv")
+
+
+def test_duplicate_stems_get_unique_names(tmp_path):
+    for d in ("x", "y"):
+        (tmp_path / d).mkdir()
+        (tmp_path / d / "cell.ply").write_text("x")
+    items = make_items(find_inputs([tmp_path / "x", tmp_path / "y"]))
+    assert len({i.name for i in items}) == 2
+
+
+@pytest.mark.slow
+def test_batch_with_poison_files(tmp_path, synthetic_folder):
+    poison = _write_poison(tmp_path / "poison")
+    out = tmp_path / "out"
+    report = featurize([synthetic_folder / "*.ply", tmp_path / "poison"], out,
+                       synapses=str(synthetic_folder / "synapses"), progress=False)
+    assert sorted(report.done) == ["syn0", "syn1", "syn2"]
+    errors = pd.read_csv(out / "errors.csv")
+    failed_files = {Path(f).name for f in errors["file"]}
+    # every poison file is either featurized with a flag or listed with a message: nothing is lost
+    feats = pd.read_parquet(out / "features.parquet")
+    assert len(feats) + len(errors) == 3 + len(poison)
+    for key in ("empty", "corrupt", "nan", "one_face"):
+        assert poison[key].name in failed_files, key
+    for _, row in errors.iterrows():
+        assert Path(row["file"]).name in row["message"] or row["stage"] != "ingest", row["message"]
+        assert isinstance(row["message"], str) and len(row["message"]) > 10
+    if poison["huge"].name not in failed_files:
+        flags = feats.loc[feats["source_file"].str.endswith("huge_bbox.ply"), "flags"].iloc[0]
+        assert flags, "a huge-bbox mesh that is not rejected must at least be flagged"
+    manifest = json.loads((out / "run_manifest.json").read_text())
+    assert manifest["this_run"]["failed"] == len(errors)
+    syn = pd.read_parquet(out / "synapses.parquet")
+    assert set(syn["neuron"]) == {"syn0", "syn1", "syn2"}
+    # second run: everything finished is skipped, failures retried (and fail again)
+    again = featurize([synthetic_folder / "*.ply", tmp_path / "poison"], out,
+                      synapses=str(synthetic_folder / "synapses"), progress=False)
+    assert sorted(again.skipped) == ["syn0", "syn1", "syn2"] and len(again.failed) == len(errors)
+
+
+def _cli(args: list[str]) -> list[str]:
+    return [sys.executable, "-m", "neurd_lite.cli", *args]
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_equals_uninterrupted(tmp_path, synthetic_folder):
+    args = ["featurize", str(synthetic_folder), "--synapses", str(synthetic_folder / "synapses"), "--quiet",
+            "--no-save-neuron"]
+    ref = tmp_path / "ref"
+    subprocess.run(_cli(args + ["--out", str(ref)]), check=True, capture_output=True)
+
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(_cli(args + ["--out", str(killed)]), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and not list((killed / "parts").glob("*.done.json")):
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    n_done_at_kill = len(list((killed / "parts").glob("*.done.json")))
+    assert 1 <= n_done_at_kill < 3, "the kill must land half way for this test to mean anything"
+    subprocess.run(_cli(args + ["--out", str(killed)]), check=True, capture_output=True)
+    manifest = json.loads((killed / "run_manifest.json").read_text())
+    assert manifest["this_run"]["skipped"] == n_done_at_kill
+    for table in ("features", "branches", "synapses"):
+        a = pd.read_parquet(ref / f"{table}.parquet")
+        b = pd.read_parquet(killed / f"{table}.parquet")
+        pd.testing.assert_frame_equal(a, b)
+    assert pd.read_csv(killed / "errors.csv").empty
+
+
+@pytest.mark.slow
+def test_process_pool_and_dask_match_serial(tmp_path, synthetic_folder):
+    distributed = pytest.importorskip("distributed")
+    serial = featurize([synthetic_folder], tmp_path / "serial", progress=False, save_neuron=False)
+    pooled = featurize([synthetic_folder], tmp_path / "pool", workers=2, progress=False, save_neuron=False)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        dasked = featurize([synthetic_folder], tmp_path / "dask", executor=client.get_executor(pure=False),
+                           progress=False, save_neuron=False)
+    assert sorted(serial.done) == sorted(pooled.done) == sorted(dasked.done)
+    a = pd.read_parquet(tmp_path / "serial" / "features.parquet")
+    for other in ("pool", "dask"):
+        pd.testing.assert_frame_equal(a, pd.read_parquet(tmp_path / other / "features.parquet"))
+
+
+def test_time_limit_is_an_error_not_a_hang(tmp_path, synthetic_folder):
+    out = tmp_path / "out"
+    report = featurize([synthetic_folder / "syn0.ply"], out, timeout_s=0.01, progress=False, save_neuron=False)
+    assert report.failed == ["syn0"]
+    err = pd.read_csv(out / "errors.csv")
+    assert err["error_type"].iloc[0] == "TimeoutError" and "time limit" in err["message"].iloc[0]
