@@ -116,7 +116,29 @@ def _run_featurize(args: argparse.Namespace) -> int:
     return 0
 
 
-_SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_decompose, _add_example, _add_featurize]
+# ---- download ------------------------------------------------------------------------------------------
+def _add_download(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("download", help="fetch meshes (and synapses) into a local cache (extra 'cloud')")
+    p.add_argument("segment_ids", nargs="+", help="segment ids, comma lists, or files with one id per line")
+    p.add_argument("--source", required=True, help="neuroglancer precomputed source, e.g. precomputed://gs://...")
+    p.add_argument("--out", required=True, help="cache folder (meshes/ID.h5, synapses/ID_synapses.csv)")
+    p.add_argument("--datastack", default=None, help="CAVE datastack name to fetch synapse tables")
+    p.add_argument("--lod", type=int, default=0, help="mesh level of detail (0 = full resolution)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run_download)
+
+
+def _run_download(args: argparse.Namespace) -> int:
+    from .download import download
+
+    report = download(args.segment_ids, args.source, args.out, datastack=args.datastack, lod=args.lod,
+                      progress=not args.quiet)
+    print(f"{len(report.fetched)} fetched, {len(report.cached)} cached, {len(report.failed)} failed "
+          f"(see {report.out_dir / 'download_errors.csv'})")
+    return 0
+
+
+_SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_decompose, _add_example, _add_featurize, _add_download]
 
 
 def build_parser() -> argparse.ArgumentParser:
