@@ -1,0 +1,256 @@
+"""Read and write neuron surface meshes; every mesh comes out as a ``trimesh.Trimesh`` in nm.
+
+Formats: PLY, OBJ, OFF, STL (read with ``process=False`` so vertex and face order are those of the file and
+every later per-face array is per INPUT face), MeshParty mesh HDF5 (``vertices``/``faces`` datasets, draco, or a
+meshwork file's ``mesh/`` group), a ``(vertices, faces)`` pair, a trimesh object, and neuroglancer precomputed
+meshes through cloud-volume (optional extra ``cloud``).
+
+Validation policy (``validate=True``): missing, empty, truncated or unparsable files, unknown formats, zero
+faces, fewer than ``MIN_FACES`` faces, faces that index missing vertices and NaN/inf vertex coordinates raise
+``InputError``. Non-finite vertices are an error, not silently dropped: dropping them would renumber faces and
+break the one-entry-per-input-face contract. An extent that is implausible for the declared units (under
+``MIN_EXTENT_NM`` or over ``MAX_EXTENT_NM``) gives a ``NeurdLiteWarning`` suggesting the right ``units=``.
+"""
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+from typing import Any, Sequence, Union
+
+import numpy as np
+
+from ..errors import InputError, NeurdLiteWarning
+from ..units import UnitsLike, scale_to_nm
+
+MeshLike = Union[str, Path, Any, Sequence[np.ndarray]]
+
+TRIMESH_SUFFIXES = (".ply", ".obj", ".off", ".stl")
+H5_SUFFIXES = (".h5", ".hdf5")
+MIN_FACES = 4  # a tetrahedron: the smallest closed surface
+MIN_EXTENT_NM = 100.0  # smaller than any real neurite fragment: probably µm read as nm
+MAX_EXTENT_NM = 5e6  # 5 mm: larger than a mouse cortex column; probably voxels or wrong units
+_FORMATS_HINT = "supported: .ply .obj .off .stl, MeshParty .h5, a (vertices, faces) pair or a trimesh.Trimesh"
+
+
+# ---- public API ---------------------------------------------------------------------------------------
+def load_mesh(path_or_mesh: MeshLike, units: UnitsLike = "nm", name: str | None = None,
+              validate: bool = True) -> Any:
+    """Load a mesh and return a ``trimesh.Trimesh`` with vertices in nm.
+
+    path_or_mesh: a file path (ply/obj/off/stl/MeshParty h5), a ``(vertices, faces)`` pair or a trimesh object.
+    units: units of the input vertices ("nm", "um", a voxel size in nm, or (x, y, z) nm per voxel).
+    name: stored in ``mesh.metadata["name"]`` (default: the file stem).
+    validate: run the checks in the module docstring (raise ``InputError`` / warn ``NeurdLiteWarning``).
+    Vertex and face order are preserved exactly.
+    """
+    import trimesh
+
+    path = None
+    metadata: dict[str, Any] = {}
+    if isinstance(path_or_mesh, (str, Path)):
+        path = Path(path_or_mesh)
+        vertices, faces, metadata = _read_file(path)
+    elif isinstance(path_or_mesh, trimesh.Trimesh):
+        vertices, faces = path_or_mesh.vertices, path_or_mesh.faces
+        metadata = dict(path_or_mesh.metadata)
+    elif isinstance(path_or_mesh, (tuple, list)) and len(path_or_mesh) == 2:
+        vertices, faces = path_or_mesh
+    elif hasattr(path_or_mesh, "vertices") and hasattr(path_or_mesh, "faces"):  # e.g. a MeshParty Mesh
+        vertices, faces = path_or_mesh.vertices, path_or_mesh.faces
+    else:
+        raise InputError(f"cannot load a mesh from a {type(path_or_mesh).__name__}", None, _FORMATS_HINT)
+
+    vertices, faces = _as_arrays(vertices, faces, path)
+    try:
+        scale = scale_to_nm(units)
+    except ValueError as e:
+        raise InputError(str(e), path, "e.g. units='nm', units='um', units=8 or units=(4, 4, 40)") from None
+    if validate:
+        validate_mesh_arrays(vertices, faces, path)
+    vertices = vertices * scale
+    if validate:
+        check_extent(vertices, path, units)
+    mesh = trimesh.Trimesh(vertices=vertices, faces=faces, process=False, validate=False)
+    metadata.update({"name": name or metadata.get("name") or (path.stem if path else "mesh"),
+                     "units_in": units if isinstance(units, str) else list(np.atleast_1d(units).tolist())})
+    if path is not None:
+        metadata["source"] = str(path)
+    mesh.metadata.update(metadata)
+    return mesh
+
+
+def validate_mesh_arrays(vertices: np.ndarray, faces: np.ndarray, path: str | Path | None = None) -> None:
+    """Raise ``InputError`` if (V, 3) vertices / (F, 3) int faces cannot be a neuron surface (any units)."""
+    if len(faces) == 0:
+        raise InputError(f"mesh has {len(vertices)} vertices but zero faces", path,
+                         "a point cloud or level-2 graph is not a surface; pass a triangle mesh, "
+                         "or load a skeleton with neurd_lite.load_skeleton")
+    if len(faces) < MIN_FACES:
+        raise InputError(f"mesh has only {len(faces)} face(s); a neuron surface needs at least {MIN_FACES}",
+                         path, "check that the file is the whole mesh and not a stub or a failed export")
+    if faces.min() < 0 or faces.max() >= len(vertices):
+        bad = np.flatnonzero((faces < 0).any(1) | (faces >= len(vertices)).any(1))
+        raise InputError(f"{len(bad)} face(s) index missing vertices (the mesh has {len(vertices)} vertices, "
+                         f"face {bad[0]} is {faces[bad[0]].tolist()})", path,
+                         "the file is truncated or its faces are 1-based; re-export or re-download it")
+    finite = np.isfinite(vertices).all(axis=1)
+    if not finite.all():
+        bad = np.flatnonzero(~finite)
+        raise InputError(f"{len(bad)} of {len(vertices)} vertices have NaN/inf coordinates "
+                         f"(first: vertex {bad[0]})", path,
+                         "fix the export; neurd_lite does not drop them because that would renumber faces")
+
+
+def check_extent(vertices_nm: np.ndarray, path: str | Path | None = None, units: UnitsLike = "nm") -> float:
+    """Warn (``NeurdLiteWarning``) when the largest bounding-box side in nm is implausible; return it (nm)."""
+    extent = float(np.ptp(vertices_nm, axis=0).max()) if len(vertices_nm) else 0.0
+    where = f"{path}: " if path is not None else ""
+    if extent < MIN_EXTENT_NM:
+        warnings.warn(f"{where}mesh spans only {extent:.3g} nm with units={units!r}; a neuron mesh spans µm to "
+                      f"mm. If the file is in micrometres pass units='um'", NeurdLiteWarning, stacklevel=3)
+    elif extent > MAX_EXTENT_NM:
+        warnings.warn(f"{where}mesh spans {extent / 1e6:.3g} mm with units={units!r}; that is larger than a "
+                      f"cortical volume. Check units= (nm expected; voxel files need their voxel size, "
+                      f"an nm file read with units='um' is 1000x too big)", NeurdLiteWarning, stacklevel=3)
+    return extent
+
+
+def save_meshparty_h5(mesh: Any, path: str | Path, overwrite: bool = False,
+                      link_edges: np.ndarray | None = None, node_mask: np.ndarray | None = None) -> Path:
+    """Write a mesh (vertices in nm, as given) in MeshParty's mesh HDF5 layout; return the path.
+
+    Datasets ``vertices`` (V, 3) float, ``faces`` (F, 3) int, optional ``link_edges`` (K, 2) and ``node_mask``
+    (V,) bool, all gzip-compressed, so ``meshparty.trimesh_io.read_mesh_h5`` reads the file back.
+    mesh: a trimesh object or a ``(vertices, faces)`` pair.
+    """
+    import h5py
+
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise InputError("file already exists", path, "pass overwrite=True or choose another path")
+    vertices, faces = (mesh.vertices, mesh.faces) if hasattr(mesh, "faces") else mesh
+    vertices, faces = _as_arrays(vertices, faces, path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with h5py.File(path, "w") as f:
+        f.create_dataset("vertices", data=vertices, compression="gzip")
+        f.create_dataset("faces", data=faces.astype(np.int64), compression="gzip")
+        if link_edges is not None:
+            f.create_dataset("link_edges", data=np.asarray(link_edges, dtype=np.int64), compression="gzip")
+        if node_mask is not None:
+            f.create_dataset("node_mask", data=np.asarray(node_mask, dtype=bool), compression="gzip")
+    return path
+
+
+# ---- file readers -------------------------------------------------------------------------------------
+def _check_file(path: Path, suffixes: Sequence[str], hint: str) -> str:
+    """Common checks for input files; return the lower-case format suffix (``.csv.gz`` style kept)."""
+    if not path.exists():
+        raise InputError("file not found", path, "check the path; shared real data is resolved with "
+                                                 "neurd_lite.data.data_path('meshes/...')")
+    if path.is_dir():
+        raise InputError("is a directory, not a file", path, "pass the file inside it")
+    if path.stat().st_size == 0:
+        raise InputError("file is empty (0 bytes)", path, "the download or export failed; fetch it again")
+    name = path.name.lower()
+    suffix = next((s for s in suffixes if name.endswith(s)), None)
+    if suffix is None:
+        raise InputError(f"unknown format {''.join(path.suffixes) or '(no suffix)'!r}", path, hint)
+    return suffix
+
+
+def _read_file(path: Path) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    suffix = _check_file(path, TRIMESH_SUFFIXES + H5_SUFFIXES, _FORMATS_HINT)
+    if suffix in H5_SUFFIXES:
+        vertices, faces, extra = _read_meshparty_h5(path)
+        return vertices, faces, extra
+    import trimesh
+
+    kind = suffix.lstrip(".")
+    try:
+        loaded = trimesh.load(str(path), file_type=kind, process=False, force="mesh",
+                              **({"maintain_order": True} if kind == "obj" else {}))
+    except Exception as e:  # trimesh raises many types for bad files; report them as one clear error
+        raise InputError(f"could not parse as {kind.upper()}: {type(e).__name__}: {e}", path,
+                         "the file is corrupt or truncated; re-export or re-download it") from None
+    vertices = np.asarray(getattr(loaded, "vertices", np.zeros((0, 3))))
+    faces = np.asarray(getattr(loaded, "faces", np.zeros((0, 3), dtype=np.int64)))
+    declared = _declared_counts(path, kind)
+    if declared is not None and (len(vertices) < declared[0] or len(faces) < declared[1]):
+        raise InputError(f"header declares {declared[0]} vertices and {declared[1]} faces but "
+                         f"{len(vertices)} and {len(faces)} were read", path,
+                         "the file is truncated; re-export or re-download it")
+    return vertices, faces, {}
+
+
+def _declared_counts(path: Path, kind: str) -> tuple[int, int] | None:
+    """Vertex and face counts declared in a PLY or OFF header (None when not applicable)."""
+    with open(path, "rb") as fh:
+        head = fh.read(4096).decode("latin-1")
+    if kind == "ply":
+        nv = re.search(r"element\s+vertex\s+(\d+)", head)
+        nf = re.search(r"element\s+face\s+(\d+)", head)
+        return (int(nv.group(1)), int(nf.group(1))) if nv and nf else None
+    if kind == "off":
+        lines = [ln.split("#")[0].strip() for ln in head.splitlines()]
+        lines = [ln for ln in lines if ln]
+        if not lines or not lines[0].startswith("OFF"):
+            return None
+        rest = lines[0][3:].split() or (lines[1].split() if len(lines) > 1 else [])
+        return (int(rest[0]), int(rest[1])) if len(rest) >= 2 and rest[0].isdigit() and rest[1].isdigit() else None
+    return None
+
+
+def _read_meshparty_h5(path: Path) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Read a MeshParty mesh h5 (``vertices``/``faces``, or ``draco``) or a meshwork file's ``mesh/`` group."""
+    import h5py
+
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        raise InputError(f"not a readable HDF5 file: {e}", path, "the file is corrupt or truncated") from None
+    with f:
+        group = f["mesh"] if "mesh" in f and "vertices" not in f else f
+        extra: dict[str, Any] = {}
+        if "draco" in group:
+            try:
+                import DracoPy
+            except ImportError:
+                raise InputError("mesh is draco-compressed and DracoPy is not installed", path,
+                                 "pip install DracoPy (it comes with meshparty)") from None
+            decoded = DracoPy.decode(group["draco"][()].tobytes())
+            vertices = np.asarray(decoded.points, dtype=np.float64).reshape(-1, 3)
+            faces = np.asarray(decoded.faces, dtype=np.int64).reshape(-1, 3)
+        elif "vertices" in group and "faces" in group:
+            vertices = group["vertices"][()]
+            faces = group["faces"][()].reshape(-1, 3) if group["faces"].size else np.zeros((0, 3), np.int64)
+        else:
+            raise InputError(f"HDF5 file has no mesh (found keys {sorted(f.keys())})", path,
+                             "expected MeshParty's 'vertices' and 'faces' datasets (or 'draco', or 'mesh/')")
+        for key in ("link_edges", "node_mask"):
+            if key in group:
+                extra[key] = group[key][()]
+    return vertices, faces, extra
+
+
+def _as_arrays(vertices: Any, faces: Any, path: Path | None) -> tuple[np.ndarray, np.ndarray]:
+    """(V, 3) float64 vertices and (F, 3) int64 faces, or an InputError saying which shape is wrong."""
+    try:
+        v = np.asarray(vertices, dtype=np.float64)
+        f = np.asarray(faces)
+    except (TypeError, ValueError) as e:
+        raise InputError(f"vertices/faces are not numeric arrays: {e}", path, "pass (V, 3) and (F, 3) arrays") \
+            from None
+    if f.size == 0:
+        f = np.zeros((0, 3), dtype=np.int64)
+    if v.ndim != 2 or v.shape[1] != 3:
+        raise InputError(f"vertices have shape {v.shape}, expected (V, 3)", path, "pass x, y, z per vertex")
+    if f.ndim != 2 or f.shape[1] != 3:
+        raise InputError(f"faces have shape {f.shape}, expected (F, 3) triangles", path,
+                         "triangulate the mesh first (e.g. trimesh loads polygons as triangles)")
+    if f.dtype.kind == "f":
+        if not np.all(np.isfinite(f)) or not np.all(f == np.round(f)):
+            raise InputError("faces contain non-integer values", path, "faces must be vertex indices")
+    elif f.dtype.kind not in "iu":
+        raise InputError(f"faces have dtype {f.dtype}, expected integers", path, "faces must be vertex indices")
+    return v, f.astype(np.int64)

@@ -1,0 +1,152 @@
+"""Mesh ingest: formats keep vertex/face order, units convert to nm, bad input gives clear errors."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import trimesh
+
+from neurd_lite.errors import InputError, NeurdLiteWarning
+from neurd_lite.io.meshes import load_mesh, save_meshparty_h5
+
+
+@pytest.fixture
+def sphere_um() -> trimesh.Trimesh:
+    """A 2 µm-radius icosphere (in µm) with shuffled faces, so order preservation is actually tested."""
+    m = trimesh.creation.icosphere(subdivisions=2, radius=2.0)
+    order = np.random.default_rng(0).permutation(len(m.faces))
+    return trimesh.Trimesh(m.vertices, m.faces[order], process=False)
+
+
+@pytest.mark.parametrize("fmt", ["ply", "obj", "off"])
+def test_roundtrip_keeps_order_and_converts_units(tmp_path, sphere_um, fmt):
+    path = tmp_path / f"cell.{fmt}"
+    sphere_um.export(path)
+    m = load_mesh(path, units="um")
+    np.testing.assert_array_equal(m.faces, sphere_um.faces)
+    np.testing.assert_allclose(m.vertices, sphere_um.vertices * 1000, rtol=1e-6)
+    assert m.metadata["name"] == "cell" and m.metadata["source"] == str(path)
+
+
+def test_stl_keeps_triangles_in_order(tmp_path, sphere_um):
+    path = tmp_path / "cell.stl"
+    sphere_um.export(path)
+    m = load_mesh(path, units="um")
+    np.testing.assert_allclose(m.triangles, sphere_um.triangles * 1000, rtol=1e-5)
+
+
+def test_in_memory_inputs_and_voxel_units(sphere_um):
+    m = load_mesh((sphere_um.vertices, sphere_um.faces), units=(4, 4, 40), name="vox")
+    np.testing.assert_allclose(m.vertices, sphere_um.vertices * [4, 4, 40])
+    assert m.metadata["name"] == "vox"
+    m2 = load_mesh(sphere_um, units="um")
+    assert m2 is not sphere_um and np.allclose(m2.vertices, sphere_um.vertices * 1000)
+
+
+def test_meshparty_reads_our_h5_and_we_read_theirs(tmp_path, sphere_um):
+    trimesh_io = pytest.importorskip("meshparty.trimesh_io")
+    ours = save_meshparty_h5(load_mesh(sphere_um, units="um"), tmp_path / "ours.h5",
+                             node_mask=np.ones(len(sphere_um.vertices), bool))
+    v, f, _, _, mask = trimesh_io.read_mesh_h5(str(ours))
+    np.testing.assert_allclose(v, sphere_um.vertices * 1000)
+    np.testing.assert_array_equal(f, sphere_um.faces)
+    assert mask.all()
+    theirs = tmp_path / "theirs.h5"
+    trimesh_io.write_mesh_h5(str(theirs), sphere_um.vertices * 1000, sphere_um.faces)
+    m = load_mesh(theirs)
+    np.testing.assert_array_equal(m.faces, sphere_um.faces)
+    np.testing.assert_allclose(m.vertices, sphere_um.vertices * 1000)
+    with pytest.raises(InputError, match="already exists"):
+        save_meshparty_h5(m, ours)
+
+
+def test_meshparty_draco_h5(tmp_path, sphere_um):
+    trimesh_io = pytest.importorskip("meshparty.trimesh_io")
+    pytest.importorskip("DracoPy")
+    path = tmp_path / "draco.h5"
+    trimesh_io.write_mesh_h5(str(path), sphere_um.vertices * 1000, sphere_um.faces.astype(np.uint32), draco=True)
+    m = load_mesh(path)
+    assert len(m.faces) == len(sphere_um.faces)
+    assert np.allclose(m.extents, sphere_um.extents * 1000, rtol=0.01)
+
+
+# ---- bad input: every error names the file -----------------------------------------------------------
+def _raises_naming(path, match, **kw):
+    with pytest.raises(InputError, match=match) as info:
+        load_mesh(path, **kw)
+    assert str(path) in str(info.value)
+    return info.value
+
+
+def test_missing_empty_unknown(tmp_path):
+    _raises_naming(tmp_path / "nope.ply", "file not found")
+    (tmp_path / "empty.ply").write_bytes(b"")
+    _raises_naming(tmp_path / "empty.ply", "empty")
+    (tmp_path / "cell.vtk").write_text("x")
+    err = _raises_naming(tmp_path / "cell.vtk", "unknown format")
+    assert ".ply" in err.hint
+
+
+@pytest.mark.parametrize("encoding", ["binary", "ascii"])
+def test_truncated_ply(tmp_path, sphere_um, encoding):
+    data = trimesh.exchange.ply.export_ply(sphere_um, encoding=encoding)
+    for cut in (len(data) // 2, len(data) - 7):
+        path = tmp_path / f"cut{cut}.ply"
+        path.write_bytes(data[:cut])
+        _raises_naming(path, "parse|truncated")
+
+
+def test_garbage_ply(tmp_path):
+    path = tmp_path / "garbage.ply"
+    path.write_bytes(b"this is not a mesh\n" * 20)
+    _raises_naming(path, "could not parse as PLY")
+
+
+def test_zero_faces_and_one_face(tmp_path):
+    path = tmp_path / "points.off"
+    path.write_text("OFF\n3 0 0\n0 0 0\n1 0 0\n0 1 0\n")
+    _raises_naming(path, "zero faces")
+    path = tmp_path / "one.off"
+    path.write_text("OFF\n3 1 0\n0 0 0\n1000 0 0\n0 1000 0\n3 0 1 2\n")
+    _raises_naming(path, "only 1 face")
+
+
+def test_nan_vertices_and_missing_vertex_indices(tmp_path, sphere_um):
+    v = sphere_um.vertices * 1000
+    v[5] = np.nan
+    path = tmp_path / "nan.ply"
+    trimesh.Trimesh(v, sphere_um.faces, process=False).export(path, encoding="ascii")
+    _raises_naming(path, "NaN/inf")
+    with pytest.raises(InputError, match="index missing vertices"):
+        load_mesh((sphere_um.vertices, sphere_um.faces + 1))
+    with pytest.raises(InputError, match=r"shape \(12, 4\)"):
+        load_mesh((sphere_um.vertices, np.zeros((12, 4), int)))
+    with pytest.raises(InputError, match="unknown units"):
+        load_mesh(sphere_um, units="furlongs")
+
+
+def test_units_warnings_name_the_file(tmp_path, sphere_um):
+    path = tmp_path / "micron_cell.ply"
+    sphere_um.export(path)
+    with pytest.warns(NeurdLiteWarning, match="units='um'") as rec:
+        load_mesh(path)
+    assert str(path) in str(rec[0].message)
+    with pytest.warns(NeurdLiteWarning, match="spans 40 mm"):
+        load_mesh(path, units=1e7)  # 4 units wide -> 40 mm
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_mesh(path, units="um")
+
+
+# ---- real data ----------------------------------------------------------------------------------------
+@pytest.mark.realdata
+def test_real_microns_off_and_micron_ply(real):
+    m = load_mesh(real("meshes/microns_864691135510518224/864691135510518224_decimated_80k.off"))
+    assert m.faces.shape == (80883, 3) and m.vertices.shape == (33683, 3)
+    assert np.allclose(m.extents / 1000, [134.3, 158.0, 94.3], atol=0.1)
+    ply = real("meshes/harris_dendrites/harris_part_dendrite.ply")
+    with pytest.warns(NeurdLiteWarning, match="units='um'"):
+        load_mesh(ply)
+    d = load_mesh(ply, units="um")
+    assert len(d.faces) == 67451 and 3000 < d.extents.max() < 3500
