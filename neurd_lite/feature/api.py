@@ -1,0 +1,78 @@
+"""``features(n)`` and ``branch_features(n)``: evaluate the registry on one neuron."""
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import NeurdLiteWarning
+from .context import FeatureContext
+from .registry import COMPARTMENT_GROUPS, REGISTRY, Missing, compartment_column
+
+
+def _evaluate(name: str, call: Any, missing: dict[str, str]) -> float:
+    try:
+        value = call()
+    except Missing as e:
+        missing[name] = str(e)
+        return np.nan
+    except Exception as e:  # a bug or an input we did not foresee: NaN with the reason, never a crash
+        missing[name] = f"failed: {type(e).__name__}: {e}"
+        warnings.warn(f"feature {name!r} failed ({type(e).__name__}: {e}); set to NaN", NeurdLiteWarning,
+                      stacklevel=3)
+        return np.nan
+    return np.nan if value is None else float(value)
+
+
+def features(n: Any, nucleus: Any = None, up: Any = (0, -1, 0)) -> pd.DataFrame:
+    """One row of neuron- and compartment-level features (index = ``n.name``), lengths reported in µm.
+
+    n: a :class:`neurd_lite.Neuron` (coordinates nm). nucleus: optional nucleus mesh in nm (a trimesh, or a
+    ``(vertices, faces)`` pair); defaults to ``n.nucleus``. up: direction toward pia in the mesh frame
+    (minnie65: ``(0, -1, 0)``). Features that cannot be computed are NaN and ``df.attrs["missing"]`` maps
+    each of them to the reason; ``df.attrs["notes"]`` records fallbacks that were used.
+    """
+    ctx = FeatureContext(n, nucleus=nucleus, up=up)
+    row: dict[str, float] = {}
+    missing: dict[str, str] = {}
+    for f in REGISTRY.at_level("neuron", "compartment"):
+        if f.level == "neuron":
+            row[f.name] = _evaluate(f.name, lambda: f.func(ctx), missing)
+        else:
+            for g in COMPARTMENT_GROUPS:
+                col = compartment_column(g, f.name)
+                row[col] = _evaluate(col, lambda: f.func(ctx, g), missing)
+    df = pd.DataFrame([row], index=pd.Index([n.name], name="name"))
+    df.attrs["missing"] = missing
+    df.attrs["notes"] = dict(ctx.notes)
+    return df
+
+
+def branch_features(n: Any, up: Any = (0, -1, 0)) -> pd.DataFrame:
+    """One row per branch (index = branch node id of ``n.graph``) with ``limb``, ``compartment``, ``parent``
+    and every branch-level feature (lengths in µm). Reasons for NaN columns are in ``df.attrs["missing"]``."""
+    ctx = FeatureContext(n, up=up)
+    missing: dict[str, str] = {}
+    try:
+        b = ctx.branches
+    except Missing as e:
+        b = pd.DataFrame(columns=["limb", "parent", "compartment"]).rename_axis("branch")
+        missing["*"] = str(e)
+    out = b[["limb", "parent", "compartment"]].copy() if len(b) else pd.DataFrame(
+        index=b.index, columns=["limb", "parent", "compartment"])
+    for f in REGISTRY.at_level("branch"):
+        if not len(b):
+            out[f.name] = np.nan
+            missing.setdefault(f.name, missing.get("*", "neuron has no branches"))
+            continue
+        try:
+            values = pd.Series(f.func(ctx), dtype=float).reindex(b.index)
+        except Missing as e:
+            values = pd.Series(np.nan, index=b.index)
+            missing[f.name] = str(e)
+        out[f.name] = values.to_numpy()
+    out.attrs["missing"] = missing
+    out.attrs["notes"] = dict(ctx.notes)
+    return out

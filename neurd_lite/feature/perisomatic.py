@@ -1,0 +1,286 @@
+"""Perisomatic features (Elabbady et al. style) with the definitions of the v83 perisomatic table.
+
+Definitions (worked out from the 69,461-row table ``labels/microns_perisomatic_features_v83.csv.gz``):
+
+- ``soma_area_to_volume_per_um`` and ``nucleus_area_to_volume_per_um`` are NOT area / volume. In the table,
+  ``area_to_volume = area / ((36 π)^(1/3) · volume^(2/3))`` exactly (log-linear fit: exponents 1 and -2/3,
+  constant ln(1/4.836), residual 1e-15): the surface area relative to a sphere of the same volume, which is
+  dimensionless (1 for a sphere). The engine names keep the agreed ``_per_um`` suffix but hold this
+  dimensionless value so that models trained on the table accept engine output unchanged.
+- ``soma_synapse_density_per_um2 = soma_n_synapses / soma_area_um2`` (table: ``n_soma_syn / soma_area`` in nm⁻²,
+  exact; here per µm², i.e. x 1e6).
+- ``nucleus_fraction_folded = nucleus_fold_area_um2 / nucleus_area_um2`` (exact in the table).
+- soma volume/area: the soma faces of the input mesh, openings where processes leave capped by fans to each
+  opening's centroid; area of that closed surface; volume by filling a 250 nm voxelisation of it (minus half a
+  voxel shell, A·pitch/2), which needs neither a watertight nor a consistently wound mesh.
+- fold area (our definition; the table's meshes are not available to calibrate it): the area of nucleus faces
+  lying more than 150 nm inside the nucleus's convex hull, i.e. surface folded inward away from the envelope.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from ..units import nm_to_um
+from .context import FeatureContext
+from .depth import cortical_depth_um
+from .registry import Missing, register
+
+FAMILY = "perisomatic"
+SPHERE_CONSTANT = (36.0 * np.pi) ** (1.0 / 3.0)  # area of a unit-volume sphere
+
+
+@dataclass(frozen=True)
+class PerisomaticParams:
+    """Voxel size of the closed-volume estimate (nm), depth of an infolding (nm), minimum opening perimeter
+    counted as a process when there is no branch graph (nm), plausible minnie65 depth range (µm)."""
+
+    voxel_pitch_nm: float = 250.0
+    fold_depth_nm: float = 150.0
+    min_process_perimeter_nm: float = 1000.0
+    depth_range_um: tuple[float, float] = (-100.0, 1200.0)
+
+
+PARAMS = PerisomaticParams()
+
+
+def as_trimesh(obj: Any, what: str) -> Any:
+    """A trimesh from a Trimesh, a ``(vertices, faces)`` pair or a dict with those keys (nm)."""
+    import trimesh
+
+    if isinstance(obj, trimesh.Trimesh):
+        mesh = obj
+    elif isinstance(obj, dict) and {"vertices", "faces"} <= set(obj):
+        mesh = trimesh.Trimesh(np.asarray(obj["vertices"]), np.asarray(obj["faces"]), process=False)
+    elif isinstance(obj, (tuple, list)) and len(obj) == 2:
+        mesh = trimesh.Trimesh(np.asarray(obj[0]), np.asarray(obj[1]), process=False)
+    else:
+        raise InputError(f"{what} must be a trimesh.Trimesh or (vertices, faces) in nm, got {type(obj).__name__}")
+    if len(mesh.faces) < 4 or not np.all(np.isfinite(mesh.vertices)):
+        raise InputError(f"{what} mesh has {len(mesh.faces)} faces or non-finite vertices: not a closed body")
+    return mesh
+
+
+def sphericity_index(area_nm2: float, volume_nm3: float) -> float:
+    """Area relative to a sphere of equal volume, A / ((36π)^(1/3) V^(2/3)): the table's area_to_volume."""
+    if not (volume_nm3 > 0 and area_nm2 > 0):
+        return np.nan
+    return float(area_nm2 / (SPHERE_CONSTANT * volume_nm3 ** (2.0 / 3.0)))
+
+
+def cap_openings(mesh: Any) -> tuple[Any, np.ndarray]:
+    """Close each boundary loop of an open mesh with a fan to its centroid.
+
+    Returns the capped mesh (nm) and the perimeter (nm) of every opening.
+    """
+    import trimesh
+
+    m = mesh.copy()
+    m.merge_vertices()
+    verts, faces, perims = [m.vertices], [m.faces], []
+    nv = len(m.vertices)
+    if not m.is_watertight:
+        for e in m.outline().entities:
+            idx = np.asarray(e.points)
+            if len(idx) > 1 and idx[0] == idx[-1]:
+                idx = idx[:-1]
+            if len(idx) < 3:
+                continue
+            ring = m.vertices[idx]
+            perims.append(float(np.linalg.norm(ring - np.roll(ring, -1, axis=0), axis=1).sum()))
+            verts.append(ring.mean(axis=0, keepdims=True))
+            faces.append(np.column_stack([idx, np.roll(idx, -1), np.full(len(idx), nv)]))
+            nv += 1
+    capped = trimesh.Trimesh(np.vstack(verts), np.vstack(faces), process=False)
+    return capped, np.asarray(perims)
+
+
+def filled_volume_nm3(closed: Any, pitch_nm: float = PARAMS.voxel_pitch_nm) -> float:
+    """Volume (nm³) of a closed (possibly badly wound) surface by voxel filling at ``pitch_nm``."""
+    from scipy import ndimage
+
+    grid = np.pad(closed.voxelized(pitch_nm).matrix, 2)
+    grid = ndimage.binary_closing(grid, iterations=1)
+    filled = ndimage.binary_fill_holes(grid)
+    return float(max(filled.sum() * pitch_nm**3 - closed.area * pitch_nm / 2.0, 0.0))
+
+
+def body_measures(mesh: Any, params: PerisomaticParams = PARAMS) -> dict[str, Any]:
+    """Closed-body measurements of a soma or nucleus mesh in nm: area_nm2 (capped surface), open_area_nm2,
+    volume_nm3, sphericity_index, center_nm (centroid of the filled body surface), opening perimeters (nm)."""
+    capped, perims = cap_openings(mesh)
+    volume = float(abs(capped.volume)) if capped.is_watertight and capped.is_winding_consistent else \
+        filled_volume_nm3(capped, params.voxel_pitch_nm)
+    return {"area_nm2": float(capped.area), "open_area_nm2": float(mesh.area), "volume_nm3": volume,
+            "sphericity_index": sphericity_index(capped.area, volume),
+            "center_nm": np.asarray(capped.triangles_center).T @ capped.area_faces / capped.area,
+            "opening_perimeters_nm": perims, "capped": capped}
+
+
+def fold_area_nm2(mesh: Any, depth_nm: float = PARAMS.fold_depth_nm) -> float:
+    """Area (nm²) of faces whose centre lies more than ``depth_nm`` inside the convex hull."""
+    hull = mesh.convex_hull
+    normals = np.asarray(hull.face_normals)
+    offsets = np.einsum("ij,ij->i", normals, np.asarray(hull.triangles)[:, 0])
+    centers = np.asarray(mesh.triangles_center)
+    depth = np.min(offsets[None, :] - centers @ normals.T, axis=1)  # distance to the hull boundary
+    return float(mesh.area_faces[depth > depth_nm].sum())
+
+
+def soma_measures(ctx: FeatureContext) -> dict[str, Any]:
+    """Closed-body measures of soma 0 (cached per call of features())."""
+    if "soma" not in ctx.cache:
+        n = ctx.n
+        if not n.somas:
+            raise Missing("no soma")
+        if n.mesh is None or len(n.somas[0].faces) < 4:
+            raise Missing("soma 0 has no faces on the mesh")
+        piece = n.mesh.submesh([n.somas[0].faces], append=True)
+        ctx.cache["soma"] = body_measures(piece)
+    return ctx.cache["soma"]
+
+
+def nucleus_measures(ctx: FeatureContext) -> dict[str, Any]:
+    """Closed-body measures plus fold area of the nucleus mesh (cached)."""
+    if "nucleus" not in ctx.cache:
+        if ctx.nucleus is None:
+            raise Missing("no nucleus mesh (pass features(n, nucleus=mesh))")
+        mesh = as_trimesh(ctx.nucleus, "nucleus")
+        m = body_measures(mesh)
+        m["fold_area_nm2"] = fold_area_nm2(m["capped"])
+        ctx.cache["nucleus"] = m
+    return ctx.cache["nucleus"]
+
+
+@register("soma_volume_um3", "neuron", "um3", "volume of the closed soma surface (openings capped, voxel-filled)",
+          FAMILY)
+def soma_volume_um3(ctx: FeatureContext) -> float:
+    return nm_to_um(soma_measures(ctx)["volume_nm3"], 3)
+
+
+@register("soma_area_um2", "neuron", "um2", "area of the soma surface with process openings capped", FAMILY)
+def soma_area_um2(ctx: FeatureContext) -> float:
+    return nm_to_um(soma_measures(ctx)["area_nm2"], 2)
+
+
+@register("soma_area_to_volume_per_um", "neuron", "1",
+          "table definition, dimensionless: soma area / ((36π)^(1/3) volume^(2/3)) (1 = sphere)", FAMILY)
+def soma_area_to_volume_per_um(ctx: FeatureContext) -> float:
+    return soma_measures(ctx)["sphericity_index"]
+
+
+@register("soma_n_processes", "neuron", "1",
+          "processes leaving soma 0: its limbs in n.graph, else soma-mesh openings with perimeter >= 1 µm", FAMILY)
+def soma_n_processes(ctx: FeatureContext) -> float:
+    n = ctx.n
+    if not n.somas:
+        raise Missing("no soma")
+    if n.graph.number_of_nodes() and "soma_0" in n.graph:
+        return int(sum(1 for c in n.graph.successors("soma_0") if n.graph.nodes[c].get("kind") == "branch"))
+    ctx.notes["soma_n_processes"] = "no branch graph: counted soma-mesh openings"
+    return int(np.count_nonzero(soma_measures(ctx)["opening_perimeters_nm"] >= PARAMS.min_process_perimeter_nm))
+
+
+def _soma_synapse_count(ctx: FeatureContext) -> int:
+    from .synapses import synapse_table
+
+    syn = synapse_table(ctx)
+    if "target" not in syn:
+        raise Missing("synapse targets not assigned (no target column)")
+    return int(np.count_nonzero((syn["target"].astype(str) == "soma").to_numpy() & ~syn["is_pre"].to_numpy()))
+
+
+@register("soma_n_synapses", "neuron", "1", "postsynaptic synapses with target soma", FAMILY)
+def soma_n_synapses(ctx: FeatureContext) -> float:
+    return _soma_synapse_count(ctx)
+
+
+@register("soma_synapse_density_per_um2", "neuron", "per_um2", "soma synapses per µm² of soma area", FAMILY)
+def soma_synapse_density_per_um2(ctx: FeatureContext) -> float:
+    return _soma_synapse_count(ctx) / nm_to_um(soma_measures(ctx)["area_nm2"], 2)
+
+
+@register("nucleus_volume_um3", "neuron", "um3", "volume of the closed nucleus surface", FAMILY)
+def nucleus_volume_um3(ctx: FeatureContext) -> float:
+    return nm_to_um(nucleus_measures(ctx)["volume_nm3"], 3)
+
+
+@register("nucleus_area_um2", "neuron", "um2", "area of the nucleus surface (openings capped)", FAMILY)
+def nucleus_area_um2(ctx: FeatureContext) -> float:
+    return nm_to_um(nucleus_measures(ctx)["area_nm2"], 2)
+
+
+@register("nucleus_area_to_volume_per_um", "neuron", "1",
+          "table definition, dimensionless: nucleus area / ((36π)^(1/3) volume^(2/3))", FAMILY)
+def nucleus_area_to_volume_per_um(ctx: FeatureContext) -> float:
+    return nucleus_measures(ctx)["sphericity_index"]
+
+
+@register("nucleus_fold_area_um2", "neuron", "um2",
+          "area of nucleus surface more than 150 nm inside its convex hull (infolded)", FAMILY)
+def nucleus_fold_area_um2(ctx: FeatureContext) -> float:
+    return nm_to_um(nucleus_measures(ctx)["fold_area_nm2"], 2)
+
+
+@register("nucleus_fraction_folded", "neuron", "1", "nucleus fold area / nucleus area", FAMILY)
+def nucleus_fraction_folded(ctx: FeatureContext) -> float:
+    m = nucleus_measures(ctx)
+    return m["fold_area_nm2"] / m["area_nm2"]
+
+
+def _soma_position_nm(ctx: FeatureContext) -> np.ndarray:
+    if not ctx.n.somas:
+        raise Missing("no soma")
+    try:
+        return soma_measures(ctx)["center_nm"]
+    except Missing:
+        return ctx.n.somas[0].center_nm
+
+
+@register("cortical_depth_um", "neuron", "um",
+          "soma depth below pia in minnie65 (standard_transform if installed, else the linear fallback)", FAMILY)
+def cortical_depth(ctx: FeatureContext) -> float:
+    depth, method = cortical_depth_um(_soma_position_nm(ctx))
+    if not PARAMS.depth_range_um[0] <= depth[0] <= PARAMS.depth_range_um[1]:
+        raise Missing(f"soma depth {depth[0]:.0f} µm is outside minnie65 cortex "
+                      f"{PARAMS.depth_range_um}: not minnie65 coordinates in nm?")
+    ctx.notes["cortical_depth_um"] = f"method: {method}; assumes minnie65 coordinates (nm)"
+    return float(depth[0])
+
+
+def _axis_feature(axis: int, name: str) -> None:
+    @register(name, "neuron", "nm", f"soma {'xyz'[axis]} position (surface centroid of soma 0, else its centre)",
+              FAMILY)
+    def position(ctx: FeatureContext) -> float:
+        return float(_soma_position_nm(ctx)[axis])
+
+
+for _i, _n in enumerate(("soma_x_nm", "soma_y_nm", "soma_z_nm")):
+    _axis_feature(_i, _n)
+
+
+# ---- mapping the v83 table onto engine names ---------------------------------------------------------
+TABLE_COLUMNS = {
+    "soma_volume_um3": ("soma_volume", 1e-9), "soma_area_um2": ("soma_area", 1e-6),
+    "soma_area_to_volume_per_um": ("soma_area_to_volume", 1.0), "soma_n_processes": ("num_processes", 1.0),
+    "soma_n_synapses": ("n_soma_syn", 1.0), "soma_synapse_density_per_um2": ("soma_syn_density", 1e6),
+    "nucleus_volume_um3": ("nucleus_volume", 1.0), "nucleus_area_um2": ("nucleus_area", 1.0),
+    "nucleus_area_to_volume_per_um": ("nucleus_area_to_volume", 1.0),
+    "nucleus_fold_area_um2": ("nucleus_fold_area", 1.0), "nucleus_fraction_folded": ("nucleus_fract_fold", 1.0),
+    "cortical_depth_um": ("yr_um_translated", 1.0), "soma_x_nm": ("soma_x", 1.0), "soma_y_nm": ("soma_y", 1.0),
+    "soma_z_nm": ("soma_z", 1.0),
+}
+
+
+def perisomatic_from_table(table: Any) -> Any:
+    """Rename and rescale the v83 perisomatic table's columns to engine feature names and units."""
+    import pandas as pd
+
+    missing = [src for src, _ in TABLE_COLUMNS.values() if src not in table]
+    if missing:
+        raise InputError(f"perisomatic table lacks columns {missing}")
+    return pd.DataFrame({name: table[src].astype(float) * scale for name, (src, scale) in TABLE_COLUMNS.items()},
+                        index=table.index)
