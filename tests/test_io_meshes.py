@@ -44,6 +44,7 @@ def test_in_memory_inputs_and_voxel_units(sphere_um):
     assert m2 is not sphere_um and np.allclose(m2.vertices, sphere_um.vertices * 1000)
 
 
+@pytest.mark.slow
 def test_meshparty_reads_our_h5_and_we_read_theirs(tmp_path, sphere_um):
     trimesh_io = pytest.importorskip("meshparty.trimesh_io")
     ours = save_meshparty_h5(load_mesh(sphere_um, units="um"), tmp_path / "ours.h5",
@@ -69,6 +70,58 @@ def test_meshparty_draco_h5(tmp_path, sphere_um):
     m = load_mesh(path)
     assert len(m.faces) == len(sphere_um.faces)
     assert np.allclose(m.extents, sphere_um.extents * 1000, rtol=0.01)
+
+
+@pytest.fixture
+def precomputed_layer(tmp_path, sphere_um):
+    """A local neuroglancer precomputed segmentation layer with one mesh (segment 7), written by cloud-volume."""
+    cloudvolume = pytest.importorskip("cloudvolume")
+    info = cloudvolume.CloudVolume.create_new_info(
+        num_channels=1, layer_type="segmentation", data_type="uint64", encoding="raw", resolution=[8, 8, 40],
+        voxel_offset=[0, 0, 0], volume_size=[256, 256, 64], mesh="mesh", chunk_size=[64, 64, 64])
+    cv = cloudvolume.CloudVolume(f"file://{tmp_path}/layer", info=info, progress=False)
+    cv.commit_info()
+    cv.mesh.put(cloudvolume.Mesh(sphere_um.vertices * 1000, sphere_um.faces, segid=7))
+    return f"precomputed://file://{tmp_path}/layer"
+
+
+@pytest.mark.slow
+def test_load_precomputed_then_save_h5(tmp_path, sphere_um, precomputed_layer):
+    from neurd_lite.io.meshes import load_precomputed
+
+    m = load_precomputed(precomputed_layer, 7, deduplicate=False)
+    np.testing.assert_array_equal(m.faces, sphere_um.faces)
+    np.testing.assert_allclose(m.vertices, sphere_um.vertices * 1000, rtol=1e-6)
+    assert m.metadata["segment_id"] == 7
+    dedup = load_precomputed(precomputed_layer, 7)  # default merges fragment duplicates (reorders vertices)
+    np.testing.assert_allclose(np.sort(dedup.triangles.reshape(-1, 3), axis=0),
+                               np.sort(m.triangles.reshape(-1, 3), axis=0), rtol=1e-6)
+    back = load_mesh(save_meshparty_h5(dedup, tmp_path / "7.h5"))
+    np.testing.assert_array_equal(back.faces, dedup.faces)
+    with pytest.raises(InputError, match="no mesh for segment 8") as info:
+        load_precomputed(precomputed_layer, 8)
+    assert precomputed_layer in str(info.value)
+    with pytest.raises(InputError, match="cannot open"):
+        load_precomputed(f"precomputed://file://{tmp_path}/nothing_here", 7)
+
+
+def test_precomputed_without_cloudvolume_says_what_to_install(monkeypatch):
+    import sys
+
+    from neurd_lite.io.meshes import load_precomputed
+
+    monkeypatch.setitem(sys.modules, "cloudvolume", None)  # makes "import cloudvolume" raise ImportError
+    with pytest.raises(InputError, match="cloud-volume is not installed") as info:
+        load_precomputed("precomputed://gs://bucket/layer", 1)
+    assert "neurd_lite[cloud]" in info.value.hint
+
+
+def test_io_package_exports_lazily():
+    import neurd_lite
+    from neurd_lite import io
+
+    assert io.load_mesh is load_mesh and neurd_lite.load_mesh is load_mesh
+    assert io.save_meshparty_h5 is save_meshparty_h5
 
 
 # ---- bad input: every error names the file -----------------------------------------------------------

@@ -61,26 +61,34 @@ def load_mesh(path_or_mesh: MeshLike, units: UnitsLike = "nm", name: str | None 
     else:
         raise InputError(f"cannot load a mesh from a {type(path_or_mesh).__name__}", None, _FORMATS_HINT)
 
-    vertices, faces = _as_arrays(vertices, faces, path)
+    metadata["name"] = name or metadata.get("name") or (path.stem if path else "mesh")
+    if path is not None:
+        metadata["source"] = str(path)
+    return _to_trimesh(vertices, faces, units, validate, path, metadata)
+
+
+def _to_trimesh(vertices: Any, faces: Any, units: UnitsLike, validate: bool, where: Any,
+                metadata: dict[str, Any]) -> Any:
+    """Check arrays (``where`` names the source in messages), scale to nm, wrap in an unprocessed Trimesh."""
+    import trimesh
+
+    vertices, faces = _as_arrays(vertices, faces, where)
     try:
         scale = scale_to_nm(units)
     except ValueError as e:
-        raise InputError(str(e), path, "e.g. units='nm', units='um', units=8 or units=(4, 4, 40)") from None
+        raise InputError(str(e), where, "e.g. units='nm', units='um', units=8 or units=(4, 4, 40)") from None
     if validate:
-        validate_mesh_arrays(vertices, faces, path)
+        validate_mesh_arrays(vertices, faces, where)
     vertices = vertices * scale
     if validate:
-        check_extent(vertices, path, units)
+        check_extent(vertices, where, units)
     mesh = trimesh.Trimesh(vertices=vertices, faces=faces, process=False, validate=False)
-    metadata.update({"name": name or metadata.get("name") or (path.stem if path else "mesh"),
-                     "units_in": units if isinstance(units, str) else list(np.atleast_1d(units).tolist())})
-    if path is not None:
-        metadata["source"] = str(path)
+    metadata["units_in"] = units if isinstance(units, str) else np.atleast_1d(units).tolist()
     mesh.metadata.update(metadata)
     return mesh
 
 
-def validate_mesh_arrays(vertices: np.ndarray, faces: np.ndarray, path: str | Path | None = None) -> None:
+def validate_mesh_arrays(vertices: np.ndarray, faces: np.ndarray, path: Any = None) -> None:
     """Raise ``InputError`` if (V, 3) vertices / (F, 3) int faces cannot be a neuron surface (any units)."""
     if len(faces) == 0:
         raise InputError(f"mesh has {len(vertices)} vertices but zero faces", path,
@@ -102,7 +110,7 @@ def validate_mesh_arrays(vertices: np.ndarray, faces: np.ndarray, path: str | Pa
                          "fix the export; neurd_lite does not drop them because that would renumber faces")
 
 
-def check_extent(vertices_nm: np.ndarray, path: str | Path | None = None, units: UnitsLike = "nm") -> float:
+def check_extent(vertices_nm: np.ndarray, path: Any = None, units: UnitsLike = "nm") -> float:
     """Warn (``NeurdLiteWarning``) when the largest bounding-box side in nm is implausible; return it (nm)."""
     extent = float(np.ptp(vertices_nm, axis=0).max()) if len(vertices_nm) else 0.0
     where = f"{path}: " if path is not None else ""
@@ -140,6 +148,57 @@ def save_meshparty_h5(mesh: Any, path: str | Path, overwrite: bool = False,
         if node_mask is not None:
             f.create_dataset("node_mask", data=np.asarray(node_mask, dtype=bool), compression="gzip")
     return path
+
+
+def load_precomputed(source: str, segment_id: int, lod: int = 0, units: UnitsLike = "nm",
+                     deduplicate: bool = True, use_https: bool = True, validate: bool = True) -> Any:
+    """Fetch one segment's mesh from a neuroglancer precomputed (or graphene) source; return it in nm.
+
+    source: a cloud-volume path, e.g. ``"precomputed://gs://bucket/layer"`` or ``"precomputed://file:///dir"``.
+    segment_id: the segment (root) id. lod: level of detail for multi-resolution sources (0 = finest).
+    units: units of the stored vertices (precomputed meshes are normally nm already).
+    deduplicate: merge vertices duplicated across chunk fragments (reorders vertices; the returned mesh is
+        the input mesh from then on, so save it with ``save_meshparty_h5`` to keep that order).
+    Needs the optional extra ``cloud`` (cloud-volume).
+    """
+    import inspect
+
+    try:
+        from cloudvolume import CloudVolume
+    except ImportError:
+        raise InputError("cloud-volume is not installed", source,
+                         "pip install 'neurd_lite[cloud]' (or pip install cloud-volume)") from None
+    try:
+        cv = CloudVolume(source, use_https=use_https, progress=False)
+        getter = cv.mesh.get
+        params = inspect.signature(getter).parameters
+    except Exception as e:  # cloud-volume raises many types for bad paths/info files
+        raise InputError(f"cannot open the precomputed source: {_plain(e)}", source,
+                         "check the path (e.g. precomputed://gs://bucket/layer) and network access") from None
+    kwargs: dict[str, Any] = {}
+    if "lod" in params:
+        kwargs["lod"] = lod
+    elif lod != 0:
+        warnings.warn(f"{source}: this mesh source has one level of detail; lod={lod} ignored",
+                      NeurdLiteWarning, stacklevel=2)
+    for key in ("remove_duplicate_vertices", "deduplicate_chunk_boundaries"):
+        if key in params:
+            kwargs[key] = deduplicate
+    try:
+        got = getter(int(segment_id), **kwargs)
+    except Exception as e:
+        raise InputError(f"no mesh for segment {segment_id}: {_plain(e)}", source,
+                         "check the segment id (it may have been edited: use its latest root id)") from None
+    mesh = got.get(int(segment_id)) if isinstance(got, dict) else got
+    if mesh is None:
+        raise InputError(f"no mesh for segment {segment_id}", source, "check the segment id")
+    return _to_trimesh(mesh.vertices, mesh.faces, units, validate, f"{source} segment {segment_id}",
+                       {"name": str(segment_id), "source": source, "segment_id": int(segment_id), "lod": lod})
+
+
+def _plain(e: Exception) -> str:
+    """An exception's message without terminal colour codes."""
+    return re.sub(r"\x1b\[[0-9;]*m", "", str(e)).strip()
 
 
 # ---- file readers -------------------------------------------------------------------------------------
@@ -233,7 +292,7 @@ def _read_meshparty_h5(path: Path) -> tuple[np.ndarray, np.ndarray, dict[str, An
     return vertices, faces, extra
 
 
-def _as_arrays(vertices: Any, faces: Any, path: Path | None) -> tuple[np.ndarray, np.ndarray]:
+def _as_arrays(vertices: Any, faces: Any, path: Any) -> tuple[np.ndarray, np.ndarray]:
     """(V, 3) float64 vertices and (F, 3) int64 faces, or an InputError saying which shape is wrong."""
     try:
         v = np.asarray(vertices, dtype=np.float64)
