@@ -1,0 +1,217 @@
+"""Synthetic neurons with known ground truth: mesh, per-face labels, spines, skeleton, synapses (nm).
+
+``make_neuron`` grows a random centreline tree (:mod:`.morphology`), wraps it in tubes, an ellipsoidal soma
+and spines, unions them into one surface with manifold3d (:mod:`.meshing`), optionally cuts it like a
+chunked MICrONS mesh (:mod:`.fragment`), and places synapses on the result (:mod:`.synapses`). Every
+per-face truth array follows the returned mesh's face order. Everything is deterministic by ``seed``.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..skeleton.model import Skeleton
+from .fragment import DebrisParams, FragmentParams, debris, fragment, n_components
+from .meshing import Tessellation, concatenate_parts, resample, tube, union_parts, uv_sphere
+from .morphology import SPINY, MorphologyParams, Tree, grow_interneuron, grow_pyramidal, tree_counts, tree_to_skeleton
+from .spines import SpineParams, sample_spines, spine_parts
+from .synapses import SynapseParams, place_synapses
+
+KINDS = ("pyramidal", "interneuron")
+DEFAULT_FACES_ESTIMATE = 100_000  # used only to pick a tessellation scale for ``target_faces``
+
+
+@dataclass(eq=False)
+class SyntheticNeuron:
+    """A synthetic neuron and its ground truth (nm throughout).
+
+    mesh: trimesh.Trimesh. face_compartment / face_labels / face_spine: one entry per mesh face (labels are
+    the compartment, or ``spine_head`` / ``spine_neck`` on spine faces; ``unknown`` on debris).
+    spines: one row per spine (see :func:`neurd_lite.testing.spines.sample_spines`).
+    skeleton: the true centreline, root at the soma centre, ``compartment`` per vertex.
+    synapses: ``x_nm, y_nm, z_nm, is_pre, target, compartment, spine_id, face``.
+    truth: totals (cable lengths, spine counts and densities, tree counts, soma centre and radius).
+    info: generation settings and timings (seconds).
+    """
+
+    kind: str
+    seed: int
+    mesh: Any
+    face_compartment: np.ndarray
+    face_labels: np.ndarray
+    face_spine: np.ndarray
+    spines: pd.DataFrame
+    skeleton: Skeleton
+    synapses: pd.DataFrame
+    truth: dict[str, Any]
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def neuron(self, name: str | None = None):
+        """An unlabelled :class:`~neurd_lite.neuron.Neuron` holding only the mesh and the synapse positions."""
+        from ..neuron import Neuron
+
+        syn = self.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]].copy()
+        return Neuron(name=name or f"synthetic_{self.kind}_{self.seed}", mesh=self.mesh.copy(), synapses=syn)
+
+
+def _soma_center(rng: np.random.Generator) -> np.ndarray:
+    """A soma position inside a MICrONS-like volume, nm (y is depth below the volume top)."""
+    return np.array([rng.uniform(400e3, 900e3), rng.uniform(550e3, 850e3), rng.uniform(700e3, 1000e3)])
+
+
+def _section_polyline(tree: Tree, i: int) -> tuple[np.ndarray, np.ndarray]:
+    """A section's points prefixed with its attachment (inside the soma for primary sections), and radii."""
+    s = tree.sections[i]
+    if s.parent < 0:
+        attach = tree.soma_center + (s.points[0] - tree.soma_center) * 0.6
+        r0 = s.radii[0]
+    else:
+        attach = tree.sections[s.parent].points[s.parent_point]
+        r0 = min(s.radii[0], tree.sections[s.parent].radii[s.parent_point])
+    return np.vstack([attach, s.points]), np.concatenate([[r0], s.radii])
+
+
+def _build_parts(tree: Tree, spines: pd.DataFrame, tess: Tessellation):
+    """Closed parts and, per part, (compartment, label, spine id)."""
+    sv, sf = uv_sphere(tess.n(tess.soma_lon, 8), tess.n(tess.soma_lat, 6))
+    parts = [(tree.soma_center + sv * tree.soma_axes_nm, sf)]
+    meta = [("soma", "soma", -1)]
+    spacing = tess.tube_ring_spacing_nm / tess.scale
+    for i, s in enumerate(tree.sections):
+        pts, rad = resample(*_section_polyline(tree, i), spacing)
+        sides = tess.n(tess.tube_sides if s.compartment != "axon" else 6, 5)
+        parts.append(tube(pts, rad, sides))
+        meta.append((s.compartment, s.compartment, -1))
+    comp = spines["compartment"].to_numpy()
+    for sid, label, geom in spine_parts(spines, tess):
+        parts.append(geom)
+        meta.append((comp[sid], label, sid))
+    return parts, meta
+
+
+def _cable_by_compartment(sk: Skeleton) -> dict[str, float]:
+    """Cable length per compartment (nm); edges from the root (inside the soma) count as ``soma``."""
+    comp = sk.vertex_properties["compartment"]
+    child = np.where(sk.parent[sk.edges[:, 0]] == sk.edges[:, 1], sk.edges[:, 0], sk.edges[:, 1])
+    parent = np.where(child == sk.edges[:, 0], sk.edges[:, 1], sk.edges[:, 0])
+    lab = np.where(parent == sk.root, "soma", comp[child]).astype(str)
+    out = {str(c): float(sk.edge_lengths_nm[lab == c].sum()) for c in np.unique(lab)}
+    out["total"] = float(sk.edge_lengths_nm.sum())
+    return out
+
+
+def _truth(tree: Tree, sk: Skeleton, spines: pd.DataFrame) -> dict[str, Any]:
+    cable = _cable_by_compartment(sk)
+    n_by = spines["compartment"].value_counts().to_dict() if len(spines) else {}
+    dens = {c: n_by.get(c, 0) / (cable[c] / 1000.0) for c in cable if c in SPINY and cable[c] > 0}
+    spiny_um = sum(cable[c] for c in cable if c in SPINY) / 1000.0
+    dens["all_dendrite"] = len(spines) / spiny_um if spiny_um else 0.0
+    return {"cable_length_nm": cable, "n_spines": int(len(spines)),
+            "n_spines_by_compartment": {k: int(v) for k, v in n_by.items()},
+            "spine_density_per_um": dens, **tree_counts(sk),
+            "soma_center_nm": tree.soma_center.copy(), "soma_radius_nm": tree.soma_radius_nm}
+
+
+def _tessellation(tree: Tree, spines: pd.DataFrame, target_faces: int | None) -> Tessellation:
+    """Default tessellation, or one scaled so the union has about ``target_faces`` faces."""
+    tess = Tessellation()
+    if not target_faces:
+        return tess
+    parts, _ = _build_parts(tree, spines, tess)
+    pre = sum(len(f) for _, f in parts)
+    ratio = 0.85  # measured share of part faces that survive the union (interior pieces are removed)
+    return Tessellation(scale=float(np.sqrt(target_faces / (ratio * pre))))
+
+
+def make_neuron(kind: str = "pyramidal", seed: int = 0, spine_density_per_um: float = 1.0, fragment: bool = False,
+                noise_nm: float = 0.0, debris: bool = False, target_faces: int | None = None,
+                with_axon: bool = True, n_synapses: int | None = None, union: bool = True) -> SyntheticNeuron:
+    """Generate a synthetic neuron with ground truth, nm.
+
+    kind: ``"pyramidal"`` (basal, apical_shaft, oblique, apical_tuft, axon) or ``"interneuron"`` (dendrite,
+    axon; spine density times ``SpineParams.interneuron_density_factor``). spine_density_per_um: spines per µm of
+    spiny dendrite. fragment: cut the surface like a chunked EM mesh (hundreds+ components). noise_nm: Gaussian
+    vertex jitter (nm, applied after synapses are placed). debris: add small far-away pieces (label
+    ``unknown``) and a few far synapses (target ``unknown``). target_faces: tessellate so the mesh has about this
+    many faces. union: False skips the boolean union and returns overlapping closed parts (faster).
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}: use one of {KINDS}")
+    t0 = time.perf_counter()
+    rngs = [np.random.default_rng([int(seed), k]) for k in range(6)]
+    mp = MorphologyParams()
+    grow = grow_pyramidal if kind == "pyramidal" else grow_interneuron
+    tree = grow(rngs[0], _soma_center(rngs[0]), mp, with_axon=with_axon)
+    sk = tree_to_skeleton(tree)
+    sp = SpineParams()
+    density = spine_density_per_um * (1.0 if kind == "pyramidal" else sp.interneuron_density_factor)
+    spines = sample_spines(rngs[1], tree, density, sp)
+    tess = _tessellation(tree, spines, target_faces)
+    parts, meta = _build_parts(tree, spines, tess)
+    t1 = time.perf_counter()
+    if union:
+        verts, faces, part = union_parts(parts, origin=tree.soma_center)
+    else:
+        verts, faces, part = concatenate_parts(parts)
+    t2 = time.perf_counter()
+    meta_arr = np.array(meta, dtype=object)
+    face_compartment, face_labels = meta_arr[part, 0], meta_arr[part, 1]
+    face_spine = meta_arr[part, 2].astype(np.int64)
+    if fragment:
+        verts, faces, keep = _fragment(rngs[2], verts, faces)
+        face_compartment, face_labels, face_spine = face_compartment[keep], face_labels[keep], face_spine[keep]
+    t3 = time.perf_counter()
+    if debris:
+        dv, df = _debris(rngs[3], sk)
+        faces = np.vstack([faces, df + len(verts)])
+        verts = np.vstack([verts, dv])
+        unk = np.full(len(df), "unknown", dtype=object)
+        face_compartment = np.concatenate([face_compartment, unk])
+        face_labels = np.concatenate([face_labels, unk])
+        face_spine = np.concatenate([face_spine, np.full(len(df), -1)])
+    truth = _truth(tree, sk, spines)
+    cable_um = {k: v / 1000.0 for k, v in truth["cable_length_nm"].items()}
+    syn = place_synapses(rngs[4], verts, faces, face_labels, face_compartment, face_spine,
+                         spines["spine_id"].to_numpy(), cable_um, kind == "interneuron", n_synapses, debris,
+                         SynapseParams())
+    if noise_nm > 0:
+        verts = verts + rngs[5].normal(0.0, noise_nm, verts.shape)
+    import trimesh
+
+    mesh = trimesh.Trimesh(verts, faces, process=False)
+    truth["n_synapses_by_target"] = syn["target"].value_counts().to_dict()
+    info = {"target_faces": target_faces, "tessellation_scale": tess.scale, "n_parts": len(parts),
+            "n_faces": len(faces), "union": union, "seconds_build": t1 - t0, "seconds_union": t2 - t1,
+            "seconds_fragment": t3 - t2, "seconds_total": time.perf_counter() - t0}
+    return SyntheticNeuron(kind, int(seed), mesh, face_compartment.astype(object), face_labels.astype(object),
+                           face_spine, spines, sk, syn, truth, info)
+
+
+def _fragment(rng: np.random.Generator, verts: np.ndarray, faces: np.ndarray):
+    return fragment(rng, verts, faces, FragmentParams())
+
+
+def _debris(rng: np.random.Generator, sk: Skeleton):
+    return debris(rng, sk.vertices, DebrisParams())
+
+
+def count_components(sn: SyntheticNeuron) -> int:
+    """Number of connected components of the synthetic mesh (scipy csgraph)."""
+    return n_components(np.asarray(sn.mesh.faces), len(sn.mesh.vertices))
+
+
+def to_files(sn: SyntheticNeuron, folder: str | Path) -> tuple[Path, Path]:
+    """Write ``<name>.ply`` (nm) and ``<name>_synapses.csv`` (``x_nm, y_nm, z_nm, is_pre``); return both paths."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"synthetic_{sn.kind}_{sn.seed}"
+    mesh_path = folder / f"{name}.ply"
+    syn_path = folder / f"{name}_synapses.csv"
+    sn.mesh.export(mesh_path)
+    sn.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]].to_csv(syn_path, index=False)
+    return mesh_path, syn_path

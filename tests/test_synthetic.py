@@ -1,0 +1,150 @@
+"""Synthetic neuron generator: truth arrays follow the mesh, totals are consistent, synapses sit on the surface."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.spatial import cKDTree
+
+from neurd_lite.testing.fragment import n_components
+from neurd_lite.testing.synthetic import count_components, make_neuron, to_files
+
+PYRAMIDAL_COMPARTMENTS = {"soma", "axon", "basal", "apical_shaft", "apical_tuft", "oblique"}
+
+
+@pytest.fixture(scope="module")
+def pyr():
+    return make_neuron("pyramidal", seed=0)
+
+
+@pytest.fixture(scope="module")
+def frag():
+    return make_neuron("pyramidal", seed=1, fragment=True, debris=True, noise_nm=5.0)
+
+
+@pytest.fixture(scope="module")
+def inter():
+    return make_neuron("interneuron", seed=2)
+
+
+def surface_distance_nm(mesh, points: np.ndarray, radius_nm: float = 2500.0) -> np.ndarray:
+    """Exact point-to-surface distance using faces whose centroid is within ``radius_nm`` (nm)."""
+    from trimesh.triangles import closest_point
+
+    tri = np.asarray(mesh.triangles)
+    tree = cKDTree(tri.mean(axis=1))
+    out = np.full(len(points), np.inf)
+    for i, cand in enumerate(tree.query_ball_point(points, radius_nm)):
+        if cand:
+            cp = closest_point(tri[cand], np.repeat(points[i:i + 1], len(cand), axis=0))
+            out[i] = np.linalg.norm(cp - points[i], axis=1).min()
+    return out
+
+
+def test_truth_arrays_follow_faces(pyr, frag):
+    for sn in (pyr, frag):
+        nf = len(sn.mesh.faces)
+        assert len(sn.face_compartment) == len(sn.face_labels) == len(sn.face_spine) == nf
+    assert 50_000 <= len(pyr.mesh.faces) <= 150_000
+
+
+def test_pyramidal_has_every_compartment(pyr):
+    assert set(pyr.face_compartment) == PYRAMIDAL_COMPARTMENTS
+    assert set(pyr.skeleton.vertex_properties["compartment"]) == PYRAMIDAL_COMPARTMENTS
+    assert {"spine_head", "spine_neck"} <= set(pyr.face_labels)
+
+
+def test_clean_mesh_is_one_closed_surface(pyr):
+    assert count_components(pyr) == 1
+    assert pyr.mesh.is_watertight
+
+
+def test_spines_have_head_faces(pyr):
+    head_ids = np.unique(pyr.face_spine[pyr.face_labels == "spine_head"])
+    assert len(head_ids) >= 0.98 * pyr.truth["n_spines"]
+    neck_ids = np.unique(pyr.face_spine[pyr.face_labels == "spine_neck"])
+    stubby = pyr.spines.set_index("spine_id").loc[neck_ids, "is_stubby"]
+    assert not stubby.any()  # stubby spines have no neck faces
+    assert (pyr.face_spine[~np.isin(pyr.face_labels, ["spine_head", "spine_neck"])] == -1).all()
+    sp = pyr.spines
+    assert sp["neck_radius_nm"][~sp.is_stubby].between(50, 100).all()
+    assert sp["head_radius_nm"].between(200, 400).all()
+
+
+def test_totals_consistent(pyr):
+    t = pyr.truth
+    assert t["cable_length_nm"]["total"] == pytest.approx(pyr.skeleton.cable_length_nm)
+    parts = sum(v for k, v in t["cable_length_nm"].items() if k != "total")
+    assert parts == pytest.approx(t["cable_length_nm"]["total"])
+    assert t["n_branches"] == t["n_tips"] + t["n_branch_points"]
+    assert t["n_tips"] == len(pyr.skeleton.end_points)
+    assert t["strahler_order"] >= 2
+    assert 0.8 < t["spine_density_per_um"]["all_dendrite"] < 1.2
+    assert 5000 <= t["soma_radius_nm"] <= 8000
+    assert 150_000 <= t["cable_length_nm"]["apical_shaft"] + 0.5 * t["cable_length_nm"]["apical_tuft"]
+    # the apical goes toward pia (-y)
+    sk = pyr.skeleton
+    apical = sk.vertices[sk.vertex_properties["compartment"] == "apical_tuft"]
+    assert apical[:, 1].mean() < t["soma_center_nm"][1] - 100_000
+
+
+def test_fragment_makes_many_components(frag):
+    assert count_components(frag) > 100
+    assert (frag.face_labels == "unknown").any()  # debris
+    assert set(frag.face_compartment) >= PYRAMIDAL_COMPARTMENTS
+
+
+def test_same_seed_same_mesh(inter):
+    again = make_neuron("interneuron", seed=2)
+    assert np.array_equal(again.mesh.vertices, inter.mesh.vertices)
+    assert np.array_equal(again.mesh.faces, inter.mesh.faces)
+    assert np.array_equal(again.face_labels, inter.face_labels)
+    pd.testing.assert_frame_equal(again.synapses, inter.synapses)
+    other = make_neuron("interneuron", seed=3, spine_density_per_um=0.0)
+    assert len(other.mesh.faces) != len(inter.mesh.faces)
+
+
+def test_interneuron(inter):
+    assert set(inter.face_compartment) == {"soma", "dendrite", "axon"}
+    assert inter.truth["spine_density_per_um"]["all_dendrite"] < 0.3
+    assert inter.truth["n_synapses_by_target"]["shaft"] > inter.truth["n_synapses_by_target"].get("spine_head", 0)
+
+
+def test_synapses_on_surface(pyr):
+    syn = pyr.synapses
+    assert set(syn["target"]) == {"soma", "spine_head", "spine_neck", "shaft", "axon"}
+    assert (syn["is_pre"] == (syn["target"] == "axon")).all()
+    rng = np.random.default_rng(0)
+    sample = syn.iloc[rng.choice(len(syn), 300, replace=False)]
+    d = surface_distance_nm(pyr.mesh, sample[["x_nm", "y_nm", "z_nm"]].to_numpy())
+    assert np.all(d < 50.0), d.max()
+    # head synapses sit on their own spine's head
+    heads = syn[syn.target == "spine_head"]
+    assert (pyr.face_spine[heads["face"]] == heads["spine_id"]).all()
+    assert (pyr.face_labels[heads["face"]] == "spine_head").all()
+
+
+def test_far_synapses_and_noise(frag):
+    far = frag.synapses[frag.synapses.target == "unknown"]
+    assert len(far) > 0
+    d = surface_distance_nm(frag.mesh, far[["x_nm", "y_nm", "z_nm"]].to_numpy())
+    assert np.all(d > 10_000)
+
+
+def test_target_faces_and_counts():
+    sn = make_neuron("interneuron", seed=4, target_faces=40_000, n_synapses=200, with_axon=False)
+    assert 0.7 * 40_000 < len(sn.mesh.faces) < 1.3 * 40_000
+    assert len(sn.synapses) <= 200 and len(sn.synapses) >= 190
+    assert "axon" not in set(sn.face_compartment)
+
+
+def test_to_files(inter, tmp_path):
+    import trimesh
+
+    mesh_path, syn_path = to_files(inter, tmp_path)
+    m = trimesh.load(mesh_path, process=False)
+    assert len(m.faces) == len(inter.mesh.faces)
+    assert n_components(np.asarray(m.faces), len(m.vertices)) == count_components(inter)
+    syn = pd.read_csv(syn_path)
+    assert list(syn.columns) == ["x_nm", "y_nm", "z_nm", "is_pre"]
+    assert len(syn) == len(inter.synapses)
