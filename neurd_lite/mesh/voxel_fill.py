@@ -1,0 +1,160 @@
+"""Solid interior of a leaky surface mesh on a voxel grid, and its depth (distance to the outside).
+
+The surface is rasterised by sampling points on every triangle (spacing below half a voxel), small gaps
+between mesh chunks are sealed by a morphological closing, and everything not reachable from the grid
+border through empty voxels is the interior (``scipy.ndimage.label`` of the empty voxels: one pass, no
+iterative hole filling). Sides of the bounding box where the mesh is cut flat (many vertices on that plane,
+as where a cell leaves the imaged volume) are treated as walls, so a soma cut open by the volume boundary
+still encloses an interior. All lengths are nm; grids are indexed ``[i, j, k]`` along x, y, z.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+
+@dataclass
+class VoxelGrid:
+    """A regular grid: ``origin_nm`` is the centre of voxel (0, 0, 0); ``voxel_nm`` the edge length."""
+
+    origin_nm: np.ndarray
+    voxel_nm: float
+    shape: tuple[int, int, int]
+
+    def index(self, points_nm: np.ndarray) -> np.ndarray:
+        """(N, 3) int voxel indices of points in nm, clipped to the grid."""
+        ijk = np.rint((np.asarray(points_nm, dtype=np.float64) - self.origin_nm) / self.voxel_nm).astype(np.int64)
+        return np.clip(ijk, 0, np.asarray(self.shape) - 1)
+
+    def centers(self, ijk: np.ndarray) -> np.ndarray:
+        """(N, 3) nm centres of voxel indices."""
+        return self.origin_nm + np.asarray(ijk, dtype=np.float64) * self.voxel_nm
+
+
+def make_grid(vertices_nm: np.ndarray, voxel_nm: float, pad_voxels: int, max_voxels: int) -> VoxelGrid:
+    """Grid covering the vertices plus ``pad_voxels`` on every side, coarsened until it has at most
+    ``max_voxels`` voxels (lengths nm)."""
+    lo = vertices_nm.min(axis=0)
+    ext = np.ptp(vertices_nm, axis=0)
+    h = float(voxel_nm)
+    while True:
+        shape = np.ceil(ext / h).astype(np.int64) + 1 + 2 * pad_voxels
+        if int(np.prod(shape)) <= max_voxels:
+            break
+        h *= 1.15
+    return VoxelGrid(origin_nm=lo - pad_voxels * h, voxel_nm=h, shape=tuple(int(s) for s in shape))
+
+
+def surface_points(vertices_nm: np.ndarray, faces: np.ndarray, spacing_nm: float) -> tuple[np.ndarray, np.ndarray]:
+    """Points on every triangle no farther than ~``spacing_nm`` apart, and the face each point lies on.
+
+    Faces are grouped by how finely they must be subdivided, so the cost is linear in the sampled area.
+    """
+    tri = vertices_nm[faces]
+    edge = np.max(np.linalg.norm(tri - np.roll(tri, 1, axis=1), axis=2), axis=1)
+    nsub = np.maximum(1, np.ceil(edge / spacing_nm)).astype(np.int64)
+    pts, owner = [], []
+    for n in np.unique(nsub):
+        sel = np.flatnonzero(nsub == n)
+        a, b = np.meshgrid(np.arange(n + 1), np.arange(n + 1), indexing="ij")
+        keep = (a + b) <= n
+        w1, w2 = a[keep] / n, b[keep] / n
+        w0 = 1.0 - w1 - w2
+        t = tri[sel]
+        p = (w0[None, :, None] * t[:, None, 0] + w1[None, :, None] * t[:, None, 1]
+             + w2[None, :, None] * t[:, None, 2])
+        pts.append(p.reshape(-1, 3))
+        owner.append(np.repeat(sel, len(w0)))
+    return np.concatenate(pts), np.concatenate(owner)
+
+
+def cut_sides(vertices_nm: np.ndarray, tol_nm: float, min_fraction: float) -> np.ndarray:
+    """(3, 2) bool: True where the bounding-box side (axis, low/high) is a flat cut of the mesh, i.e. at
+    least ``min_fraction`` of the vertices lie within ``tol_nm`` of that plane."""
+    lo, hi = vertices_nm.min(axis=0), vertices_nm.max(axis=0)
+    n = len(vertices_nm)
+    out = np.zeros((3, 2), dtype=bool)
+    for ax in range(3):
+        out[ax, 0] = np.count_nonzero(vertices_nm[:, ax] - lo[ax] < tol_nm) >= min_fraction * n
+        out[ax, 1] = np.count_nonzero(hi[ax] - vertices_nm[:, ax] < tol_nm) >= min_fraction * n
+    return out
+
+
+def _ball(radius_voxels: int) -> np.ndarray:
+    r = int(radius_voxels)
+    g = np.mgrid[-r:r + 1, -r:r + 1, -r:r + 1]
+    return (g ** 2).sum(axis=0) <= r * r + 0.5
+
+
+def wall_slabs(grid: VoxelGrid, vertices_nm: np.ndarray, sides: np.ndarray) -> np.ndarray:
+    """Bool grid of the voxels beyond each cut side of the mesh's bounding box (see :func:`cut_sides`)."""
+    slab = np.zeros(grid.shape, dtype=bool)
+    lo = grid.index(vertices_nm.min(axis=0)[None])[0]
+    hi = grid.index(vertices_nm.max(axis=0)[None])[0]
+    for ax in range(3):
+        sl: list[slice] = [slice(None)] * 3
+        if sides[ax, 0]:
+            sl[ax] = slice(0, lo[ax])
+            slab[tuple(sl)] = True
+        if sides[ax, 1]:
+            sl[ax] = slice(hi[ax] + 1, None)
+            slab[tuple(sl)] = True
+    return slab
+
+
+def solid_interior(surface: np.ndarray, close_voxels: int, walls: np.ndarray | None = None) -> np.ndarray:
+    """Bool grid of the voxels enclosed by a rasterised surface (surface voxels included).
+
+    surface: bool grid of voxels touched by the mesh; close_voxels: closing radius sealing small gaps;
+    walls: bool grid of voxels that block the outside (the slabs beyond flat cuts); they are returned solid
+    so that distances measured inside a cut-open cell continue through the cut.
+    """
+    closed = surface
+    if close_voxels > 0:
+        closed = ndimage.binary_closing(surface, structure=_ball(close_voxels), border_value=0) | surface
+    if walls is not None:
+        closed = closed | walls
+    labels, _ = ndimage.label(~closed)  # 6-connected empty space
+    border = [np.take(labels, idx, axis=ax).ravel() for ax in range(3) for idx in (0, -1)]
+    seeds = np.unique(np.concatenate(border))
+    seeds = seeds[seeds > 0]
+    lut = np.zeros(labels.max() + 1, dtype=bool)
+    lut[seeds] = True
+    return ~lut[labels]
+
+
+def _any_pool(mask: np.ndarray, k: int) -> np.ndarray:
+    """Coarse grid: a coarse voxel is True when any of the k^3 fine voxels under it is True."""
+    pad = [(0, (-n) % k) for n in mask.shape]
+    m = np.pad(mask, pad, constant_values=False)
+    s = m.shape
+    return m.reshape(s[0] // k, k, s[1] // k, k, s[2] // k, k).any(axis=(1, 3, 5))
+
+
+def depth_map(solid: np.ndarray, voxel_nm: float, min_depth_nm: float = 0.0, coarse: int = 2) -> np.ndarray:
+    """Distance (nm, float32) from solid voxels to the nearest non-solid voxel, exact where it is at least
+    ``min_depth_nm``; elsewhere it may be reported as 0.
+
+    With ``min_depth_nm > 0`` a coarse (``coarse``-fold, max-pooled, so never shallower than the truth by
+    more than half a coarse block diagonal) distance transform first finds the regions that can be that deep, and the exact transform runs only in boxes around them (with a margin
+    larger than their depth), which keeps whole cells fast.
+    """
+    if min_depth_nm <= 0 or coarse <= 1:
+        return (ndimage.distance_transform_edt(solid) * voxel_nm).astype(np.float32)
+    out = np.zeros(solid.shape, dtype=np.float32)
+    hc = voxel_nm * coarse
+    dc = ndimage.distance_transform_edt(_any_pool(solid, coarse)) * hc
+    # a fine voxel's depth is at most its block's coarse depth plus the half block diagonal
+    cand = dc >= min_depth_nm - 0.87 * hc
+    if not cand.any():
+        return out
+    lab, _ = ndimage.label(ndimage.binary_dilation(cand), structure=np.ones((3, 3, 3), dtype=bool))
+    for i, sl in enumerate(ndimage.find_objects(lab), start=1):
+        margin = int(np.ceil((dc[sl][lab[sl] == i].max() + 2 * hc) / voxel_nm)) + 2
+        box = tuple(slice(max(0, a.start * coarse - margin), min(n, a.stop * coarse + margin))
+                    for a, n in zip(sl, solid.shape))
+        d = (ndimage.distance_transform_edt(solid[box]) * voxel_nm).astype(np.float32)
+        np.maximum(out[box], d, out=out[box])
+    return out
