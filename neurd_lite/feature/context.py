@@ -58,12 +58,22 @@ class FeatureContext:
 
     @cached_property
     def edge_length_to_parent_nm(self) -> np.ndarray:
-        """(N,) length of the edge from each vertex to its parent (0 at roots): cable is assigned to the child."""
+        """(N,) length of the edge from each vertex to its parent, nm: cable is assigned to the distal vertex.
+
+        0 at roots and on edges leaving a soma vertex (the root or a vertex labelled ``soma``): that stretch lies
+        inside the soma and is not neurite cable.
+        """
         sk = self.skeleton
         par = sk.parent
         out = np.zeros(sk.n_vertices)
         has = par >= 0
         out[has] = np.linalg.norm(sk.vertices[has] - sk.vertices[par[has]], axis=1)
+        lab = self._skeleton_label_array()
+        soma_vertex = np.zeros(sk.n_vertices, dtype=bool)
+        soma_vertex[par < 0] = True
+        if lab is not None:
+            soma_vertex |= lab == "soma"
+        out[has & soma_vertex[np.maximum(par, 0)]] = 0.0
         return out
 
     # ---- branches ----------------------------------------------------------------------------------
@@ -160,7 +170,8 @@ class FeatureContext:
         """Skeleton vertex of each row of a synapse or spine table.
 
         Uses, in order: a ``skeleton_vertex`` column; a ``face`` column (input-mesh face, through
-        ``n.face_to_skeleton``); the nearest skeleton vertex to ``x_nm, y_nm, z_nm``.
+        ``n.face_to_skeleton``); the nearest skeleton vertex to ``base_{x,y,z}_nm`` (spine bases) or
+        ``x_nm, y_nm, z_nm``.
         """
         sk = self.skeleton
         if "skeleton_vertex" in table:
@@ -172,12 +183,12 @@ class FeatureContext:
             ok = (faces >= 0) & (faces < len(f2s))
             out[ok] = np.asarray(f2s)[faces[ok]]
             return out
-        cols = ["x_nm", "y_nm", "z_nm"]
-        if all(c in table for c in cols):
-            from scipy.spatial import cKDTree
+        for cols in (["base_x_nm", "base_y_nm", "base_z_nm"], ["x_nm", "y_nm", "z_nm"]):
+            if all(c in table for c in cols):
+                from scipy.spatial import cKDTree
 
-            return cKDTree(sk.vertices).query(table[cols].to_numpy(dtype=float))[1].astype(np.int64)
-        raise Missing(f"cannot place {what} on the skeleton: no skeleton_vertex, face or x_nm/y_nm/z_nm column")
+                return cKDTree(sk.vertices).query(table[cols].to_numpy(dtype=float))[1].astype(np.int64)
+        raise Missing(f"cannot place {what} on the skeleton: no skeleton_vertex, face, base_x_nm or x_nm column")
 
     # ---- compartments ------------------------------------------------------------------------------
     @cached_property

@@ -2,11 +2,11 @@
 
 Definitions (worked out from the 69,461-row table ``labels/microns_perisomatic_features_v83.csv.gz``):
 
-- ``soma_area_to_volume_per_um`` and ``nucleus_area_to_volume_per_um`` are NOT area / volume. In the table,
-  ``area_to_volume = area / ((36 π)^(1/3) · volume^(2/3))`` exactly (log-linear fit: exponents 1 and -2/3,
-  constant ln(1/4.836), residual 1e-15): the surface area relative to a sphere of the same volume, which is
-  dimensionless (1 for a sphere). The engine names keep the agreed ``_per_um`` suffix but hold this
-  dimensionless value so that models trained on the table accept engine output unchanged.
+- ``*_area_to_volume_per_um`` is area / volume in µm⁻¹ (what the name says). The table's own
+  ``soma_area_to_volume`` / ``nucleus_area_to_volume`` columns are NOT that ratio: they equal exactly
+  ``area / ((36 π)^(1/3) · volume^(2/3))`` (log-linear fit over all rows: exponents 1 and -2/3, constant
+  ln(1/4.836), residual 1e-15), i.e. area relative to a sphere of the same volume (dimensionless, 1 for a
+  sphere). The engine gives that value as ``soma_area_to_volume_index`` / ``nucleus_area_to_volume_index``.
 - ``soma_synapse_density_per_um2 = soma_n_synapses / soma_area_um2`` (table: ``n_soma_syn / soma_area`` in nm⁻²,
   exact; here per µm², i.e. x 1e6).
 - ``nucleus_fraction_folded = nucleus_fold_area_um2 / nucleus_area_um2`` (exact in the table).
@@ -166,9 +166,15 @@ def soma_area_um2(ctx: FeatureContext) -> float:
     return nm_to_um(soma_measures(ctx)["area_nm2"], 2)
 
 
-@register("soma_area_to_volume_per_um", "neuron", "1",
-          "table definition, dimensionless: soma area / ((36π)^(1/3) volume^(2/3)) (1 = sphere)", FAMILY)
+@register("soma_area_to_volume_per_um", "neuron", "per_um", "soma area / soma volume (closed surface)", FAMILY)
 def soma_area_to_volume_per_um(ctx: FeatureContext) -> float:
+    m = soma_measures(ctx)
+    return m["area_nm2"] / m["volume_nm3"] * 1000.0 if m["volume_nm3"] > 0 else np.nan
+
+
+@register("soma_area_to_volume_index", "neuron", "1",
+          "v83 table's soma_area_to_volume: area / ((36π)^(1/3) volume^(2/3)), 1 for a sphere", FAMILY)
+def soma_area_to_volume_index(ctx: FeatureContext) -> float:
     return soma_measures(ctx)["sphericity_index"]
 
 
@@ -213,9 +219,15 @@ def nucleus_area_um2(ctx: FeatureContext) -> float:
     return nm_to_um(nucleus_measures(ctx)["area_nm2"], 2)
 
 
-@register("nucleus_area_to_volume_per_um", "neuron", "1",
-          "table definition, dimensionless: nucleus area / ((36π)^(1/3) volume^(2/3))", FAMILY)
+@register("nucleus_area_to_volume_per_um", "neuron", "per_um", "nucleus area / nucleus volume", FAMILY)
 def nucleus_area_to_volume_per_um(ctx: FeatureContext) -> float:
+    m = nucleus_measures(ctx)
+    return m["area_nm2"] / m["volume_nm3"] * 1000.0 if m["volume_nm3"] > 0 else np.nan
+
+
+@register("nucleus_area_to_volume_index", "neuron", "1",
+          "v83 table's nucleus_area_to_volume: area / ((36π)^(1/3) volume^(2/3))", FAMILY)
+def nucleus_area_to_volume_index(ctx: FeatureContext) -> float:
     return nucleus_measures(ctx)["sphericity_index"]
 
 
@@ -260,27 +272,3 @@ def _axis_feature(axis: int, name: str) -> None:
 
 for _i, _n in enumerate(("soma_x_nm", "soma_y_nm", "soma_z_nm")):
     _axis_feature(_i, _n)
-
-
-# ---- mapping the v83 table onto engine names ---------------------------------------------------------
-TABLE_COLUMNS = {
-    "soma_volume_um3": ("soma_volume", 1e-9), "soma_area_um2": ("soma_area", 1e-6),
-    "soma_area_to_volume_per_um": ("soma_area_to_volume", 1.0), "soma_n_processes": ("num_processes", 1.0),
-    "soma_n_synapses": ("n_soma_syn", 1.0), "soma_synapse_density_per_um2": ("soma_syn_density", 1e6),
-    "nucleus_volume_um3": ("nucleus_volume", 1.0), "nucleus_area_um2": ("nucleus_area", 1.0),
-    "nucleus_area_to_volume_per_um": ("nucleus_area_to_volume", 1.0),
-    "nucleus_fold_area_um2": ("nucleus_fold_area", 1.0), "nucleus_fraction_folded": ("nucleus_fract_fold", 1.0),
-    "cortical_depth_um": ("yr_um_translated", 1.0), "soma_x_nm": ("soma_x", 1.0), "soma_y_nm": ("soma_y", 1.0),
-    "soma_z_nm": ("soma_z", 1.0),
-}
-
-
-def perisomatic_from_table(table: Any) -> Any:
-    """Rename and rescale the v83 perisomatic table's columns to engine feature names and units."""
-    import pandas as pd
-
-    missing = [src for src, _ in TABLE_COLUMNS.values() if src not in table]
-    if missing:
-        raise InputError(f"perisomatic table lacks columns {missing}")
-    return pd.DataFrame({name: table[src].astype(float) * scale for name, (src, scale) in TABLE_COLUMNS.items()},
-                        index=table.index)

@@ -27,7 +27,7 @@ def spines_table(ctx: FeatureContext) -> pd.DataFrame:
     sp = sp.copy()
     if len(sp) == 0:
         sp["skeleton_vertex"] = np.zeros(0, dtype=np.int64)
-    elif {"skeleton_vertex", "face", "x_nm"} & set(sp.columns):
+    elif {"skeleton_vertex", "face", "x_nm", "base_x_nm"} & set(sp.columns):
         sp["skeleton_vertex"] = ctx.locate(sp, "spines")
     else:
         sp["skeleton_vertex"] = _vertex_from_face_spine(ctx, sp)
