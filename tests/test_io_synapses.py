@@ -116,6 +116,17 @@ def test_nonfinite_rows_dropped_and_units_warning():
         load_synapses(pd.DataFrame({"x": [2e7], "y": [0.0], "z": [0.0], "is_pre": [True]}))
 
 
+def test_header_only_and_truncated_csv(tmp_path):
+    path = tmp_path / "none.csv"
+    path.write_text("x,y,z,type\n")
+    df = load_synapses(path)
+    assert len(df) == 0 and tuple(df.columns) == SYNAPSE_COLUMNS
+    path.write_text("x,y,z,type\n1,2,3,pre\n4,5")  # last row cut mid-way
+    with pytest.warns(NeurdLiteWarning, match="dropped 1 of 2") as rec:
+        df = load_synapses(path)
+    assert len(rec) == 1 and df["is_pre"].dtype == bool and df["is_pre"].tolist() == [True]
+
+
 # ---- real data ----------------------------------------------------------------------------------------
 @pytest.mark.realdata
 def test_real_microns_cell(microns_cell_paths):
@@ -137,3 +148,15 @@ def test_real_fly_neurd_exc_and_cave(real):
     pre = load_synapses(real("skeletons/microns_morphsync_864691134918461194/layers/pre_synapses_nodes.csv.gz"),
                         units="nm")
     assert len(pre) == 337 and pre["is_pre"].all() and pre.attrs["layout"] == "cave"
+
+
+@pytest.mark.realdata
+def test_real_cave_feather_with_autapses(real):
+    path = real("skeletons/microns_ossify_BC_864691135101289504/post_l2.feather")
+    with pytest.warns(NeurdLiteWarning, match="44 autapses") as rec:
+        df = load_synapses(path, units="nm")  # this export is already in nm
+    assert str(path) in str(rec[0].message)
+    assert len(df) == 12424 and df["is_pre"].isna().sum() == 44 and (df["is_pre"] == False).sum() == 12380  # noqa: E712
+    with pytest.warns(NeurdLiteWarning) as rec:
+        load_synapses(path)  # the 4 x 4 x 40 nm voxel default is wrong here, and the warning says so
+    assert any("beyond any EM volume" in str(w.message) for w in rec)

@@ -91,9 +91,9 @@ def _to_trimesh(vertices: Any, faces: Any, units: UnitsLike, validate: bool, whe
 def validate_mesh_arrays(vertices: np.ndarray, faces: np.ndarray, path: Any = None) -> None:
     """Raise ``InputError`` if (V, 3) vertices / (F, 3) int faces cannot be a neuron surface (any units)."""
     if len(faces) == 0:
-        raise InputError(f"mesh has {len(vertices)} vertices but zero faces", path,
-                         "a point cloud or level-2 graph is not a surface; pass a triangle mesh, "
-                         "or load a skeleton with neurd_lite.load_skeleton")
+        raise InputError(f"mesh has zero faces ({len(vertices)} vertices read)", path,
+                         "the input holds no triangles: a point cloud, a level-2 graph or not a mesh at all; "
+                         "pass a triangle mesh (skeletons: neurd_lite.load_skeleton)")
     if len(faces) < MIN_FACES:
         raise InputError(f"mesh has only {len(faces)} face(s); a neuron surface needs at least {MIN_FACES}",
                          path, "check that the file is the whole mesh and not a stub or a failed export")

@@ -18,7 +18,7 @@ Recognised layouts (first match wins):
 
 Polarity that cannot be read is not guessed: ``is_pre`` is then pandas' nullable boolean with <NA> and a
 ``NeurdLiteWarning`` is issued. ``is_pre`` is a plain bool column when every row is known. Rows without a finite
-position are dropped with a warning.
+position are dropped with a warning (before polarity is read).
 """
 from __future__ import annotations
 
@@ -87,6 +87,10 @@ def load_synapses(path_or_df: TableLike, units: UnitsLike | None = None, segment
         scale = np.ones(3)
 
     xyz = _positions(raw, pos_cols, where) * scale
+    finite = np.isfinite(xyz).all(axis=1)
+    if not finite.all():
+        _warn(f"dropped {(~finite).sum()} of {len(raw)} synapses without a finite position", where, stacklevel=3)
+        raw, xyz = raw[finite].reset_index(drop=True), xyz[finite]
     used = set(pos_cols)
     if layout == "cave" and {"pre_pt_root_id", "post_pt_root_id"} <= set(raw.columns):
         is_pre, partner = _cave_polarity(raw, segment_id, where)
@@ -247,13 +251,8 @@ def _first_column(df: pd.DataFrame, candidates: tuple[str, ...], used: set[str])
 
 
 def _finish(out: pd.DataFrame, where: Any) -> pd.DataFrame:
-    """Drop rows without a finite position (warn) and warn about implausible coordinates."""
+    """Warn about implausible coordinates and duplicated ids."""
     pos = out[["x_nm", "y_nm", "z_nm"]].to_numpy()
-    finite = np.isfinite(pos).all(axis=1)
-    if not finite.all():
-        _warn(f"dropped {(~finite).sum()} of {len(out)} synapses without a finite position", where)
-        out = out[finite].reset_index(drop=True)
-        pos = pos[finite]
     if len(pos) and np.abs(pos).max() > MAX_COORD_NM:
         _warn(f"synapse positions reach {np.abs(pos).max() / 1e6:.3g} mm from the origin, beyond any EM volume",
               where, "check units=: pass units='nm' if the table is already in nm, or the right voxel size")
@@ -262,6 +261,7 @@ def _finish(out: pd.DataFrame, where: Any) -> pd.DataFrame:
     return out
 
 
-def _warn(message: str, where: Any, hint: str = "") -> None:
+def _warn(message: str, where: Any, hint: str = "", stacklevel: int = 4) -> None:
+    """Warn with the source named; the default stacklevel points at load_synapses' caller from a helper."""
     prefix = f"{where}: " if where is not None else ""
-    warnings.warn(prefix + message + (f" ({hint})" if hint else ""), NeurdLiteWarning, stacklevel=4)
+    warnings.warn(prefix + message + (f" ({hint})" if hint else ""), NeurdLiteWarning, stacklevel=stacklevel)
