@@ -52,7 +52,7 @@ def test_meshparty_reads_our_h5_and_we_read_theirs(tmp_path, sphere_um):
     v, f, _, _, mask = trimesh_io.read_mesh_h5(str(ours))
     np.testing.assert_allclose(v, sphere_um.vertices * 1000)
     np.testing.assert_array_equal(f, sphere_um.faces)
-    assert mask.all()
+    assert mask.all() and load_mesh(ours).metadata["node_mask"].all()
     theirs = tmp_path / "theirs.h5"
     trimesh_io.write_mesh_h5(str(theirs), sphere_um.vertices * 1000, sphere_um.faces)
     m = load_mesh(theirs)
@@ -203,3 +203,10 @@ def test_real_microns_off_and_micron_ply(real):
         load_mesh(ply)
     d = load_mesh(ply, units="um")
     assert len(d.faces) == 67451 and 3000 < d.extents.max() < 3500
+
+
+@pytest.mark.realdata
+def test_real_meshwork_h5_has_no_faces_and_says_so(real):
+    path = real("skeletons/microns_apical_labelled/864691134884871930_with_apical.h5")
+    err = _raises_naming(path, "zero faces")
+    assert "load_skeleton" in err.hint

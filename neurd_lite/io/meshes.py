@@ -202,8 +202,8 @@ def _plain(e: Exception) -> str:
 
 
 # ---- file readers -------------------------------------------------------------------------------------
-def _check_file(path: Path, suffixes: Sequence[str], hint: str) -> str:
-    """Common checks for input files; return the lower-case format suffix (``.csv.gz`` style kept)."""
+def check_input_file(path: Path, suffixes: Sequence[str], hint: str) -> str:
+    """Raise InputError for a missing, directory, empty or unsupported file; return its matched suffix."""
     if not path.exists():
         raise InputError("file not found", path, "check the path; shared real data is resolved with "
                                                  "neurd_lite.data.data_path('meshes/...')")
@@ -219,7 +219,7 @@ def _check_file(path: Path, suffixes: Sequence[str], hint: str) -> str:
 
 
 def _read_file(path: Path) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    suffix = _check_file(path, TRIMESH_SUFFIXES + H5_SUFFIXES, _FORMATS_HINT)
+    suffix = check_input_file(path, TRIMESH_SUFFIXES + H5_SUFFIXES, _FORMATS_HINT)
     if suffix in H5_SUFFIXES:
         vertices, faces, extra = _read_meshparty_h5(path)
         return vertices, faces, extra

@@ -31,7 +31,7 @@ import pandas as pd
 
 from ..errors import InputError, NeurdLiteWarning
 from ..units import UnitsLike, scale_to_nm
-from .meshes import _check_file
+from .meshes import check_input_file
 
 SYNAPSE_COLUMNS = ("synapse_id", "x_nm", "y_nm", "z_nm", "is_pre", "partner_id", "size")
 MICRONS_VOXEL_NM = (4.0, 4.0, 40.0)
@@ -122,7 +122,7 @@ def load_synapses(path_or_df: TableLike, units: UnitsLike | None = None, segment
 
 # ---- reading -------------------------------------------------------------------------------------------
 def _read_table(path: Path) -> pd.DataFrame:
-    suffix = _check_file(path, TABLE_SUFFIXES, "supported: .csv .csv.gz .tsv .feather .parquet .json")
+    suffix = check_input_file(path, TABLE_SUFFIXES, "supported: .csv .csv.gz .tsv .feather .parquet .json")
     try:
         if suffix in (".csv", ".csv.gz", ".txt"):
             return pd.read_csv(path, sep=None if suffix == ".txt" else ",", engine="python" if suffix == ".txt"
