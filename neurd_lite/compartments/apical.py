@@ -1,0 +1,153 @@
+"""Apical vs basal dendrites and the apical shaft / tuft / oblique split (nm inside, thresholds in µm).
+
+``up`` is the unit vector toward the pia (minnie65: (0, -1, 0)). A dendritic limb (process leaving the soma)
+is an apical candidate when it rises at least ``min_height_um`` above the soma and its trunk (soma to its
+highest point) starts upward (cosine to ``up`` of the point ``initial_length_um`` out >= ``min_initial_cos``);
+the candidate maximising height x (1 + that cosine) is the apical, plus any "twin" limb leaving right beside it
+that reaches comparable height (an apical split inside the soma). Cells without a candidate, or declared to have
+none (interneurons), get ``dendrite``.
+
+Inside the apical limb: the trunk up to the first branch point in the top ``1 - tuft_height_frac`` of the
+apical's height is the shaft and everything beyond is the tuft. Side branches of the shaft are obliques,
+except branches that leave within ``basal_branch_max_um`` of the soma and never rise above their branch point
+(basal dendrites sharing the apical's stem) and steep upward branches reaching the tuft zone (tuft).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .tree import Tree
+
+
+@dataclass(frozen=True)
+class ApicalParams:
+    """Apical detection and sub-labelling settings (lengths in µm, angles in degrees)."""
+
+    min_height_um: float = 60.0        # apical must rise this far above the soma along ``up``
+    min_initial_cos: float = 0.3       # cos(angle to up) of the point ``initial_length_um`` along its trunk
+    initial_length_um: float = 20.0
+    twin_start_um: float = 6.0         # another limb leaving this close to the apical's start ...
+    twin_height_frac: float = 0.6      # ... and reaching this fraction of its height is apical too
+    tuft_height_frac: float = 0.6      # tuft starts at the first trunk branch above this fraction of the height
+    oblique_angle_deg: tuple[float, float] = (80.0, 140.0)  # angle to the shaft (toward soma) of obliques
+    angle_length_um: float = 5.0       # length over which branch directions are measured
+    basal_branch_max_um: float = 30.0  # side branches of the stem leaving closer than this may be basal
+    basal_rise_max_um: float = 5.0     # ... when they never rise more than this above their branch point
+
+
+@dataclass
+class ApicalResult:
+    """Per-vertex dendrite labels plus what the apical decision was based on (height in µm)."""
+
+    labels: np.ndarray
+    has_apical: bool
+    apical_height_um: float = float("nan")
+    initial_cos: float = float("nan")
+    n_apical_limbs: int = 0
+
+
+def _angle_deg(a: np.ndarray, b: np.ndarray) -> float:
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    if na == 0 or nb == 0:
+        return float("nan")
+    return float(np.degrees(np.arccos(np.clip(np.dot(a, b) / (na * nb), -1, 1))))
+
+
+def _limb_stats(tree: Tree, dend: np.ndarray, height: np.ndarray, u: np.ndarray, length_nm: float
+                ) -> list[tuple[int, int, float]]:
+    """(limb start, highest dendritic vertex, cos to up of the trunk point ``length_nm`` out) per limb."""
+    sk = tree.sk
+    tops: dict[int, int] = {}
+    ls = tree.limb_start
+    for v in np.flatnonzero(dend & (ls >= 0)):
+        s = int(ls[v])
+        if s not in tops or height[v] > height[tops[s]]:
+            tops[s] = int(v)
+    out = []
+    d = sk.distance_to_root_nm
+    for s, top in tops.items():
+        path = tree.path_to_root(top)[::-1]
+        k = min(int(np.searchsorted(d[path], length_nm)), len(path) - 1)
+        vec = sk.vertices[path[k]] - sk.vertices[sk.root]
+        norm = np.linalg.norm(vec)
+        out.append((s, top, float(vec @ u / norm) if norm > 0 else 0.0))
+    return out
+
+
+def label_dendrites(tree: Tree, dendrite: np.ndarray, up: np.ndarray, params: ApicalParams | None = None,
+                    has_apical: bool | None = None) -> ApicalResult:
+    """Label dendritic vertices basal / apical_shaft / apical_tuft / oblique, or all ``dendrite``.
+
+    dendrite: bool (N,) dendritic vertices (not soma, not axon). up: (3,) direction of the pia.
+    has_apical: force (True/False) or decide from the shape (None).
+    """
+    params = params or ApicalParams()
+    sk = tree.sk
+    labels = np.full(tree.n, "", dtype=object)
+    labels[dendrite] = "dendrite"
+    u = np.asarray(up, dtype=float)
+    u = u / np.linalg.norm(u)
+    height = (sk.vertices - sk.vertices[sk.root]) @ u
+    limbs = _limb_stats(tree, dendrite, height, u, params.initial_length_um * 1000)
+    if not limbs or has_apical is False:
+        return ApicalResult(labels, False)
+    ok = [lb for lb in limbs if height[lb[1]] >= params.min_height_um * 1000 and lb[2] >= params.min_initial_cos]
+    pool = ok if ok else (limbs if has_apical else [])
+    if not pool:
+        best = max(limbs, key=lambda lb: height[lb[1]])
+        return ApicalResult(labels, False, float(height[best[1]]) / 1000, best[2])
+    start, top, cos0 = max(pool, key=lambda lb: height[lb[1]] * (1 + lb[2]))
+    chosen = [(start, top)]
+    for s, t, _ in limbs:
+        near = np.linalg.norm(sk.vertices[s] - sk.vertices[start]) <= params.twin_start_um * 1000
+        if s != start and near and height[t] >= params.twin_height_frac * height[top]:
+            chosen.append((s, t))
+    labels[dendrite] = "basal"
+    for s, t in chosen:
+        _label_apical_limb(tree, dendrite & (tree.limb_start == s), t, height, params, labels)
+    return ApicalResult(labels, True, float(height[top]) / 1000, cos0, len(chosen))
+
+
+def _label_apical_limb(tree: Tree, limb: np.ndarray, top: int, height: np.ndarray, params: ApicalParams,
+                       labels: np.ndarray) -> None:
+    sk = tree.sk
+    h_soma = 0.0
+    trunk = tree.path_to_root(top)[::-1]
+    trunk = trunk[limb[trunk]]
+    on_trunk = np.zeros(tree.n, dtype=bool)
+    on_trunk[trunk] = True
+    kids = tree.children
+    tuft_level = h_soma + params.tuft_height_frac * (height[top] - h_soma)
+    tuft_start = len(trunk)
+    for i, v in enumerate(trunk):
+        if height[v] >= tuft_level and sum(limb[c] for c in kids[v]) > 1:
+            tuft_start = i
+            break
+    shaft = trunk[:tuft_start + 1] if tuft_start < len(trunk) else trunk
+    labels[shaft] = "apical_shaft"
+    if tuft_start < len(trunk):
+        tuft = tree.subtree_mask(trunk[tuft_start]) & limb
+        tuft[trunk[tuft_start]] = False
+        labels[tuft] = "apical_tuft"
+    d = sk.distance_to_root_nm
+    sub_top = tree.subtree_max(np.where(limb, height, -np.inf))
+    step = params.angle_length_um * 1000
+    lo, hi = params.oblique_angle_deg
+    for v in (shaft[:-1] if tuft_start < len(trunk) else shaft):
+        for c in kids[v]:
+            c = int(c)
+            if not limb[c] or on_trunk[c]:
+                continue
+            branch = tree.subtree_mask(c) & limb
+            a = _angle_deg(sk.vertices[tree.point_along(c, False, step, limb)] - sk.vertices[v],
+                           sk.vertices[tree.point_along(v, True, step)] - sk.vertices[v])
+            rise = sub_top[c] - height[v]
+            if d[v] <= params.basal_branch_max_um * 1000 and rise <= params.basal_rise_max_um * 1000:
+                labels[branch] = "basal"
+            elif np.isfinite(a) and a > hi and sub_top[c] >= tuft_level:
+                labels[branch] = "apical_tuft"
+            else:
+                labels[branch] = "oblique" if not np.isfinite(a) or a >= lo or d[v] > params.basal_branch_max_um * 1000 \
+                    else "basal"

@@ -1,0 +1,133 @@
+"""Axon vs dendrite on a soma-rooted skeleton (nm).
+
+With synapses: the axon is the subtree whose separation from the rest best segregates presynapses from
+postsynapses (segregation index of Schneider-Mizell et al. 2016, maximised over every possible cut; among
+equally good cuts the one closest to the soma, so the bare initial segment stays with the axon). The cut may
+lie on a dendrite, so axons leaving from a basal dendrite near the soma are found.
+
+Without synapses: the thinnest long process starting within ``origin_max_um`` of the soma (median radius
+over its first ``ais_length_um``), accepted only when clearly thinner than the other proximal dendrites.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .tree import Tree
+
+
+@dataclass(frozen=True)
+class AxonParams:
+    """Axon split settings (lengths in µm, radius in nm)."""
+
+    min_presynapses: int = 3            # fewer presynapses on the cell -> geometry only
+    min_segregation: float = 0.05       # best segregation below this -> flag the split as uncertain
+    origin_max_um: float = 60.0         # geometric axon must leave within this path distance of the soma
+    ais_length_um: float = 20.0         # initial length over which the radius is compared
+    min_length_um: float = 30.0         # geometric candidate needs at least this much cable
+    max_radius_ratio: float = 0.6       # candidate radius / median proximal dendrite radius
+    max_radius_nm: float = 500.0        # and at most this radius
+
+
+@dataclass
+class AxonResult:
+    """Axon mask per skeleton vertex, how it was found, and the segregation index of the split (or NaN)."""
+
+    mask: np.ndarray
+    method: str
+    segregation: float = float("nan")
+    cut_vertex: int = -1
+
+
+def _entropy(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-12, 1 - 1e-12)
+    out = -(p * np.log(p) + (1 - p) * np.log(1 - p))
+    return np.where((p <= 1e-12) | (p >= 1 - 1e-12), 0.0, out)
+
+
+def segregation_scores(tree: Tree, pre: np.ndarray, post: np.ndarray) -> np.ndarray:
+    """Segregation index (0..1) of cutting above each vertex (its subtree vs the rest); NaN where the
+    subtree is not enriched in presynapses or the vertex is soma / outside the root tree."""
+    s_pre = tree.subtree_sum(pre)
+    s_post = tree.subtree_sum(post)
+    p_tot, q_tot = float(pre[tree.in_root_tree].sum()), float(post[tree.in_root_tree].sum())
+    n_tot = p_tot + q_tot
+    if n_tot == 0 or p_tot == 0:
+        return np.full(tree.n, np.nan)
+    h0 = float(_entropy(np.array([p_tot / n_tot]))[0])
+    if h0 == 0:
+        return np.full(tree.n, np.nan)
+    n1 = s_pre + s_post
+    n2 = n_tot - n1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        h1 = _entropy(np.where(n1 > 0, s_pre / np.maximum(n1, 1e-12), 0))
+        h2 = _entropy(np.where(n2 > 0, (p_tot - s_pre) / np.maximum(n2, 1e-12), 0))
+        si = 1.0 - (n1 * h1 + n2 * h2) / (n_tot * h0)
+        enriched = s_pre / np.maximum(n1, 1e-12) > p_tot / n_tot
+    valid = tree.in_root_tree & ~tree.soma & enriched & (s_pre > 0)
+    return np.where(valid, si, np.nan)
+
+
+def axon_by_synapses(tree: Tree, pre: np.ndarray, post: np.ndarray) -> AxonResult:
+    """Axon = subtree of the cut with the highest segregation index (nearest the soma among ties)."""
+    si = segregation_scores(tree, pre, post)
+    if not np.isfinite(si).any():
+        return AxonResult(np.zeros(tree.n, dtype=bool), "none")
+    best = np.nanmax(si)
+    ties = np.flatnonzero(si >= best - 1e-9)
+    cut = int(ties[np.argmin(tree.sk.distance_to_root_nm[ties])])
+    return AxonResult(tree.subtree_mask(cut), "synapses", float(best), cut)
+
+
+def _proximal_median_radius(tree: Tree, start: int, length_nm: float) -> float:
+    d = tree.sk.distance_to_root_nm
+    vals, stack = [], [int(start)]
+    while stack:
+        u = stack.pop()
+        if d[u] - d[start] > length_nm:
+            continue
+        vals.append(tree.sk.radius[u])
+        stack.extend(int(c) for c in tree.children[u])
+    vals = np.asarray(vals)
+    vals = vals[np.isfinite(vals)]
+    return float(np.median(vals)) if len(vals) else float("nan")
+
+
+def axon_by_geometry(tree: Tree, params: AxonParams) -> AxonResult:
+    """Axon = thinnest long process leaving within ``origin_max_um`` of the soma, if clearly thin."""
+    sk = tree.sk
+    none = AxonResult(np.zeros(tree.n, dtype=bool), "none")
+    if not np.isfinite(sk.radius).any():
+        return none
+    d = sk.distance_to_root_nm
+    par = sk.parent
+    edge_len = np.where(par >= 0, np.linalg.norm(sk.vertices - sk.vertices[np.maximum(par, 0)], axis=1), 0.0)
+    cable = tree.subtree_sum(edge_len)
+    near = tree.in_root_tree & ~tree.soma & (d <= params.origin_max_um * 1000)
+    n_kids = np.array([len(k) for k in tree.children])
+    starts = [v for v in np.flatnonzero(tree.in_root_tree & ~tree.soma)
+              if tree.soma[par[v]] or (near[par[v]] and n_kids[par[v]] > 1)]
+    starts = [v for v in starts if cable[v] >= params.min_length_um * 1000]
+    if len(starts) < 2:
+        return none
+    ais = params.ais_length_um * 1000
+    radii = np.array([_proximal_median_radius(tree, v, ais) for v in starts])
+    limb_starts = [v for v in starts if tree.soma[par[v]]]
+    ref = np.nanmedian([_proximal_median_radius(tree, v, ais) for v in limb_starts]) if limb_starts else np.nan
+    if not np.isfinite(radii).any() or not np.isfinite(ref):
+        return none
+    k = int(np.nanargmin(radii))
+    if radii[k] > params.max_radius_ratio * ref or radii[k] > params.max_radius_nm:
+        return none
+    return AxonResult(tree.subtree_mask(starts[k]), "geometry", cut_vertex=int(starts[k]))
+
+
+def find_axon(tree: Tree, pre: np.ndarray, post: np.ndarray, params: AxonParams | None = None) -> AxonResult:
+    """Axon mask per skeleton vertex: synapse segregation when the cell has enough presynapses, else geometry."""
+    params = params or AxonParams()
+    if pre[tree.in_root_tree].sum() >= params.min_presynapses and post[tree.in_root_tree].sum() > 0:
+        res = axon_by_synapses(tree, pre, post)
+        if res.mask.any():
+            return res
+    return axon_by_geometry(tree, params)

@@ -1,0 +1,124 @@
+"""Label every skeleton vertex, branch node and mesh face of a Neuron with its compartment.
+
+Reads ``n.skeleton`` (nm, rooted at the soma), ``n.synapses`` (``x_nm, y_nm, z_nm, is_pre``) when present,
+``n.graph`` branch nodes and the per-face maps when present. Writes ``n.skeleton_labels``, the graph node
+attribute ``compartment``, ``n.face_compartment`` / ``n.face_labels`` and ``n.provenance["compartments"]``.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from ..neuron import COMPARTMENTS, SPINE_LABELS, Neuron
+from .apical import ApicalParams, label_dendrites
+from .axon import AxonParams, find_axon
+from .tree import Tree, synapse_counts
+
+
+@dataclass(frozen=True)
+class CompartmentParams:
+    """Settings of the compartment stage (lengths in nm unless the name says µm)."""
+
+    axon: AxonParams = field(default_factory=AxonParams)
+    apical: ApicalParams = field(default_factory=ApicalParams)
+    has_apical: bool | None = None          # force apical search on/off (None: decide from the shape)
+    synapse_max_distance_nm: float = 5000.0  # synapses farther from the skeleton are ignored
+    soma_radius_nm: float | None = None     # soma extent around the root (None: from n.somas, else 0)
+
+
+def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,
+                            up: Sequence[float] = (0, -1, 0)) -> np.ndarray:
+    """Compartment of each skeleton vertex (object array of names from ``neurd_lite.neuron.COMPARTMENTS``).
+
+    Also records the decision (axon method, segregation index, apical height in µm) in
+    ``n.provenance["compartments"]`` and flags the neuron when a part could not be found.
+    """
+    params = params or CompartmentParams()
+    sk = n.skeleton
+    soma_r = params.soma_radius_nm
+    if soma_r is None:
+        soma_r = float(n.somas[0].radius_nm) if n.somas else 0.0
+    tree = Tree.from_skeleton(sk, soma_r)
+    syn = n.synapses if n.synapses is not None and len(n.synapses) else None
+    pre, post = synapse_counts(sk, syn, params.synapse_max_distance_nm)
+    axon = find_axon(tree, pre, post, params.axon)
+    dendrite = tree.in_root_tree & ~tree.soma & ~axon.mask
+    dend = label_dendrites(tree, dendrite, np.asarray(up, dtype=float), params.apical, params.has_apical)
+    labels = np.full(sk.n_vertices, "unknown", dtype=object)
+    labels[dendrite] = dend.labels[dendrite]
+    labels[axon.mask] = "axon"
+    labels[tree.soma] = "soma"
+    if axon.method == "none":
+        n.flag("axon_not_found")
+    elif axon.method == "synapses" and axon.segregation < params.axon.min_segregation:
+        n.flag("axon_split_uncertain")
+    if (~tree.in_root_tree).any():
+        n.flag("skeleton_pieces_not_connected_to_soma")
+    n.provenance["compartments"] = {
+        "axon_method": axon.method, "axon_segregation_index": axon.segregation,
+        "n_presynapses_mapped": int(pre.sum()), "n_postsynapses_mapped": int(post.sum()),
+        "has_apical": dend.has_apical, "apical_height_um": dend.apical_height_um,
+        "apical_initial_cos": dend.initial_cos, "n_apical_limbs": dend.n_apical_limbs,
+        "params": asdict(params), "up": [float(x) for x in up],
+    }
+    return labels
+
+
+def label_compartments(n: Neuron, params: CompartmentParams | None = None,
+                       up: Sequence[float] = (0, -1, 0)) -> None:
+    """Fill ``n.skeleton_labels``, graph node ``compartment`` and, for mesh neurons, face labels.
+
+    up: direction of the pia in the mesh frame (minnie65: (0, -1, 0)). Positions are nm. A neuron without
+    a skeleton is flagged ``no_skeleton`` and left unlabelled. Spine face labels already set are kept;
+    soma faces stay ``soma``.
+    """
+    if n.skeleton is None or n.skeleton.n_vertices == 0:
+        n.flag("no_skeleton")
+        return
+    up_arr = np.asarray(up, dtype=float).reshape(-1)
+    if up_arr.size != 3 or not np.all(np.isfinite(up_arr)) or np.linalg.norm(up_arr) == 0:
+        from ..errors import InputError
+
+        raise InputError(f"up must be a non-zero 3-vector, got {up!r}", hint="minnie65 uses up=(0, -1, 0)")
+    labels = label_skeleton_vertices(n, params, up_arr)
+    n.skeleton_labels = labels
+    _label_graph(n, labels)
+    _label_faces(n, labels)
+
+
+def _label_graph(n: Neuron, labels: np.ndarray) -> None:
+    for node, data in n.graph.nodes(data=True):
+        if data.get("kind") == "soma":
+            data["compartment"] = "soma"
+            continue
+        verts = np.asarray(data.get("skeleton_vertices", []), dtype=np.int64)
+        verts = verts[(verts >= 0) & (verts < len(labels))]
+        votes = Counter(str(x) for x in labels[verts] if x != "soma")
+        data["compartment"] = votes.most_common(1)[0][0] if votes else "unknown"
+
+
+def _label_faces(n: Neuron, labels: np.ndarray) -> None:
+    nf = n.n_faces
+    if not nf or n.face_to_skeleton is None:
+        return
+    f2s = np.asarray(n.face_to_skeleton, dtype=np.int64)
+    comp = np.full(nf, "unknown", dtype=object)
+    ok = (f2s >= 0) & (f2s < len(labels))
+    comp[ok] = labels[f2s[ok]]
+    if n.face_branch is not None and len(n.graph):
+        branch_comp = {node: d.get("compartment") for node, d in n.graph.nodes(data=True) if d.get("kind") == "branch"}
+        fb = np.asarray(n.face_branch)
+        for node, c in branch_comp.items():
+            if c in COMPARTMENTS:
+                comp[fb == node] = c
+    for s in n.somas:
+        comp[s.faces[(s.faces >= 0) & (s.faces < nf)]] = "soma"
+    n.face_compartment = comp
+    old = n.face_labels if n.face_labels is not None else np.full(nf, "", dtype=object)
+    keep = np.isin(old.astype(str), SPINE_LABELS)
+    new = comp.copy()
+    new[keep] = old[keep]
+    n.face_labels = new

@@ -1,0 +1,178 @@
+"""Compartment labelling on hand-built skeletons (known answers) and on real labelled MICrONS skeletons."""
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+
+from neurd_lite.compartments import CompartmentParams, label_compartments
+from neurd_lite.neuron import Neuron, Soma
+from neurd_lite.skeleton.model import Skeleton
+
+APICAL = ("apical_shaft", "apical_tuft", "oblique")
+
+
+class ToyCell:
+    """A pyramidal-like skeleton (nm; +y is toward white matter, so the apical goes to -y)."""
+
+    def __init__(self) -> None:
+        self.v: list[np.ndarray] = [np.zeros(3)]
+        self.r: list[float] = [8000.0]
+        self.e: list[tuple[int, int]] = []
+        self.part: list[str] = ["soma"]
+
+    def line(self, start: int, direction, length_um: float, part: str, radius_nm: float, step_um: float = 1.0) -> int:
+        d = np.asarray(direction, float) / np.linalg.norm(direction)
+        prev = start
+        for k in range(1, int(length_um / step_um) + 1):
+            self.v.append(self.v[start] + d * k * step_um * 1000)
+            self.r.append(radius_nm)
+            self.part.append(part)
+            self.e.append((prev, len(self.v) - 1))
+            prev = len(self.v) - 1
+        return prev
+
+    def skeleton(self) -> Skeleton:
+        return Skeleton(np.array(self.v), np.array(self.e), radius=np.array(self.r), root=0)
+
+
+def pyramidal() -> ToyCell:
+    c = ToyCell()
+    # apical: shaft 150 µm up, an oblique at ~100° from the shaft-to-soma direction, a tuft fork at the top
+    s1 = c.line(0, (0, -1, 0), 60, "apical_shaft", 900)
+    c.line(s1, (1, 0.15, 0), 40, "oblique", 400)
+    s2 = c.line(s1, (0, -1, 0), 90, "apical_shaft", 700)
+    c.line(s2, (1, -1, 0), 50, "apical_tuft", 300)
+    c.line(s2, (-1, -1, 0), 50, "apical_tuft", 300)
+    for direction in ((1, 0.6, 0), (-1, 0.6, 0), (0, 0.5, 1), (0, 0.5, -1)):
+        b = c.line(0, direction, 50, "basal", 500)
+        c.line(b, (direction[0] + 0.5, 1, direction[2]), 40, "basal", 350)
+    a = c.line(0, (0.1, 1, 0.1), 120, "axon", 120)
+    c.line(a, (1, 0.2, 0), 80, "axon", 100)
+    c.line(a, (-1, 0.2, 0), 80, "axon", 100)
+    return c
+
+
+def toy_synapses(c: ToyCell, rng: np.random.Generator) -> pd.DataFrame:
+    part = np.array(c.part)
+    verts = np.array(c.v)
+    axon = np.flatnonzero((part == "axon") & (np.linalg.norm(verts, axis=1) > 60_000))
+    dend = np.flatnonzero((part != "axon") & (part != "soma"))
+    pre_v = rng.choice(axon, 40)
+    post_v = np.concatenate([rng.choice(dend, 400), rng.choice(np.flatnonzero(part == "axon"), 3)])
+    pts = np.concatenate([verts[pre_v], verts[post_v]]) + rng.normal(0, 300, (len(pre_v) + len(post_v), 3))
+    return pd.DataFrame({"x_nm": pts[:, 0], "y_nm": pts[:, 1], "z_nm": pts[:, 2],
+                         "is_pre": np.r_[np.ones(len(pre_v), bool), np.zeros(len(post_v), bool)]})
+
+
+def _frac(labels: np.ndarray, part: np.ndarray, name: str, allowed) -> float:
+    return float(np.isin(labels[part == name], allowed).mean())
+
+
+def test_pyramidal_with_synapses_labels_every_compartment():
+    c = pyramidal()
+    n = Neuron(skeleton=c.skeleton(), synapses=toy_synapses(c, np.random.default_rng(0)))
+    label_compartments(n)
+    lab, part = n.skeleton_labels.astype(str), np.array(c.part)
+    assert lab[0] == "soma"
+    assert _frac(lab, part, "axon", ["axon"]) == 1.0
+    assert not np.any(lab[part != "axon"] == "axon")
+    assert _frac(lab, part, "basal", ["basal"]) == 1.0
+    assert _frac(lab, part, "apical_shaft", ["apical_shaft"]) > 0.95
+    assert _frac(lab, part, "apical_tuft", ["apical_tuft"]) == 1.0
+    assert _frac(lab, part, "oblique", ["oblique"]) == 1.0
+    assert n.provenance["compartments"]["axon_method"] == "synapses"
+    assert n.provenance["compartments"]["axon_segregation_index"] > 0.5
+
+
+def test_geometry_only_axon_and_orientation():
+    c = pyramidal()
+    n = Neuron(skeleton=c.skeleton())
+    label_compartments(n)
+    lab, part = n.skeleton_labels.astype(str), np.array(c.part)
+    assert n.provenance["compartments"]["axon_method"] == "geometry"
+    assert _frac(lab, part, "axon", ["axon"]) == 1.0
+    # flipping "up" turns the apical into an ordinary downward process: no apical on the old apical side
+    n2 = Neuron(skeleton=c.skeleton())
+    label_compartments(n2, up=(0, 1, 0))
+    lab2 = n2.skeleton_labels.astype(str)
+    assert not np.isin(lab2[part == "apical_tuft"], APICAL).any()
+
+
+def test_interneuron_gets_dendrite_and_no_radius_flags():
+    c = pyramidal()
+    n = Neuron(skeleton=c.skeleton(), synapses=toy_synapses(c, np.random.default_rng(1)))
+    label_compartments(n, CompartmentParams(has_apical=False))
+    lab = n.skeleton_labels.astype(str)
+    assert set(lab) == {"soma", "axon", "dendrite"}
+    sk = c.skeleton()
+    bare = Neuron(skeleton=Skeleton(sk.vertices, sk.edges, radius=None, root=0))
+    label_compartments(bare)
+    assert "axon_not_found" in bare.flags
+    assert not (bare.skeleton_labels == "axon").any()
+
+
+def test_graph_and_faces_follow_the_skeleton():
+    import trimesh
+
+    c = pyramidal()
+    sk = c.skeleton()
+    nv = sk.n_vertices
+    # one degenerate-free triangle per skeleton vertex, placed at the vertex
+    tri = np.array([[0, 0, 0], [100, 0, 0], [0, 100, 0]], float)
+    verts = (sk.vertices[:, None, :] + tri[None]).reshape(-1, 3)
+    mesh = trimesh.Trimesh(verts, np.arange(3 * nv).reshape(nv, 3), process=False)
+    g = nx.DiGraph()
+    g.add_node("soma_0", kind="soma")
+    part = np.array(c.part)
+    g.add_node(1, kind="branch", limb=0, skeleton_vertices=np.flatnonzero(part == "axon"))
+    g.add_edge("soma_0", 1)
+    n = Neuron(mesh=mesh, skeleton=sk, graph=g, somas=[Soma(np.zeros(3), 8000, faces=[0])])
+    n.face_to_skeleton = np.arange(nv)
+    n.face_labels[5] = "spine_head"
+    label_compartments(n, CompartmentParams(), up=(0, -1, 0))
+    assert g.nodes[1]["compartment"] == "axon" and g.nodes["soma_0"]["compartment"] == "soma"
+    assert n.face_labels[5] == "spine_head" and n.face_compartment[5] == n.skeleton_labels[5]
+    assert n.face_labels[0] == "soma"
+    assert np.array_equal(n.face_compartment[6:], n.skeleton_labels[6:])
+
+
+def test_bad_up_vector_and_missing_skeleton():
+    from neurd_lite.errors import InputError
+
+    n = Neuron(skeleton=pyramidal().skeleton())
+    with pytest.raises(InputError):
+        label_compartments(n, up=(0, 0, 0))
+    empty = Neuron()
+    label_compartments(empty)
+    assert "no_skeleton" in empty.flags
+
+
+@pytest.mark.realdata
+def test_real_labelled_cell_axon_and_apical(real):
+    from neurd_lite.io.skeletons import load_skeleton
+
+    sk, syn = load_skeleton(real("skeletons/microns_apical_labelled/864691135776101293_with_apical.h5"))
+    n = Neuron(skeleton=sk, synapses=syn)
+    label_compartments(n)
+    lab = n.skeleton_labels.astype(str)
+    ax, ap = sk.vertex_properties["is_axon"], sk.vertex_properties["is_apical"]
+
+    def f1(p, t):
+        return 2 * np.sum(p & t) / (p.sum() + t.sum())
+
+    assert f1(lab == "axon", ax) > 0.95
+    assert f1(np.isin(lab, APICAL), ap & ~ax) > 0.95
+
+
+@pytest.mark.realdata
+def test_real_basket_cell_axon(real):
+    from neurd_lite.io.skeletons import load_skeleton
+
+    sk, syn = load_skeleton(real("skeletons/microns_ossify_BC_864691135101289504/skel.json"))
+    n = Neuron(skeleton=sk, synapses=syn)
+    label_compartments(n, CompartmentParams(has_apical=False))
+    lab = n.skeleton_labels.astype(str)
+    truth = sk.vertex_properties["swc_type"] == 2
+    assert np.mean((lab == "axon") == truth) > 0.98

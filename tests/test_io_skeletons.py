@@ -1,0 +1,89 @@
+"""Skeleton readers (SWC, meshwork h5, ossify, morphsync) and the SWC writer."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurd_lite.errors import InputError
+from neurd_lite.io.skeletons import load_skeleton, write_swc
+from neurd_lite.neuron import Neuron
+from neurd_lite.skeleton.model import Skeleton
+
+
+def _tree() -> Skeleton:
+    # root 0 with two children; vertex order deliberately puts children before parents
+    verts = np.array([[0, 0, 0], [0, -5000, 0], [0, -10000, 0], [5000, 2000, 0], [9000, 4000, 0]], float)
+    edges = np.array([[2, 1], [1, 0], [4, 3], [3, 0]])
+    return Skeleton(verts, edges, radius=np.array([6000, 900, 800, 200, 150.0]), root=0)
+
+
+def test_swc_round_trip_in_um_with_types(tmp_path):
+    sk = _tree()
+    n = Neuron(skeleton=sk)
+    n.skeleton_labels = np.array(["soma", "apical_shaft", "apical_tuft", "axon", "axon"], dtype=object)
+    path = n.to_swc(tmp_path / "cell.swc")
+    rows = np.loadtxt(path)
+    ids, parents = rows[:, 0].astype(int), rows[:, 6].astype(int)
+    seen = set()
+    for i, p in zip(ids, parents):  # parents before children
+        assert p == -1 or p in seen
+        seen.add(i)
+    assert np.abs(rows[:, 2:5]).max() == pytest.approx(10.0)  # µm
+    back, syn = load_skeleton(path)
+    assert syn is None
+    assert back.n_vertices == 5 and back.vertices[back.root] == pytest.approx([0, 0, 0])
+    order = np.argsort(back.vertices[:, 1] * 10 + back.vertices[:, 0])
+    assert np.allclose(np.sort(back.vertices, axis=0), np.sort(sk.vertices, axis=0))
+    types = dict(zip(map(tuple, np.round(back.vertices).astype(int)), back.vertex_properties["swc_type"]))
+    assert types[(0, -10000, 0)] == 4 and types[(9000, 4000, 0)] == 2 and types[(0, 0, 0)] == 1
+    assert np.allclose(np.sort(back.radius), np.sort(sk.radius))
+    assert len(order) == 5
+
+
+def test_swc_units_header_and_errors(tmp_path):
+    text = "n type x y z radius parent\n1 1 0 0 0 5000 -1\n2 3 0 60000 0 500 1\n3 3 0 90000 0 400 2\n"
+    p = tmp_path / "nm.swc"
+    p.write_text(text)
+    sk, _ = load_skeleton(p)  # extent 90,000 -> nm
+    assert sk.vertices[:, 1].max() == pytest.approx(90000)
+    sk_um, _ = load_skeleton(p, units="um")
+    assert sk_um.vertices[:, 1].max() == pytest.approx(9e7)
+    bad = tmp_path / "bad.swc"
+    bad.write_text("1 1 0 0 0 1 -1\n2 3 0 x 0 1 1\n")
+    with pytest.raises(InputError, match="non-numeric"):
+        load_skeleton(bad)
+    with pytest.raises(InputError, match="not found"):
+        load_skeleton(tmp_path / "missing.swc")
+    with pytest.raises(InputError, match="unknown skeleton format"):
+        (tmp_path / "x.obj").write_text("v 0 0 0\n")
+        load_skeleton(tmp_path / "x.obj")
+
+
+def test_write_swc_needs_a_skeleton(tmp_path):
+    with pytest.raises(InputError):
+        write_swc(Neuron(), tmp_path / "none.swc")
+
+
+@pytest.mark.realdata
+def test_meshwork_h5_labels_and_synapses(real):
+    sk, syn = load_skeleton(real("skeletons/microns_apical_labelled/864691134884871930_with_apical.h5"))
+    assert sk.n_vertices == 2002 and sk.root == 1178
+    assert sk.vertex_properties["is_apical"].dtype == bool and sk.vertex_properties["is_apical"].sum() > 1000
+    assert {"x_nm", "y_nm", "z_nm", "is_pre", "skeleton_vertex"} <= set(syn.columns)
+    assert int(syn["is_pre"].sum()) == 14 and int((~syn["is_pre"]).sum()) == 2464
+    # voxel positions scaled to nm land near their mapped skeleton vertex
+    d = np.linalg.norm(sk.vertices[syn["skeleton_vertex"]] - syn[["x_nm", "y_nm", "z_nm"]].to_numpy(), axis=1)
+    assert np.median(d) < 5000
+
+
+@pytest.mark.realdata
+def test_other_real_formats(real):
+    sk, syn = load_skeleton(real("skeletons/microns_ossify_BC_864691135101289504/skel.json"))
+    assert set(np.unique(sk.vertex_properties["swc_type"])) == {1, 2, 3} and len(syn) == 12424 + 6514
+    ms, msyn = load_skeleton(real("skeletons/microns_morphsync_864691134918461194/morph_info.json").parent)
+    assert ms.n_vertices == 3346 and int(msyn["is_pre"].sum()) == 337 and np.isfinite(ms.radius).all()
+    sw, ssyn = load_skeleton(real("skeletons/microns_swdb2023_864691134940133219/864691134940133219_skel.h5"))
+    assert sw.vertex_properties["is_axon"].any() and np.nanmedian(sw.radius) > 50
+    ex, _ = load_skeleton(real("skeletons/microns_neurd_exc_864691134917511946/864691134917511946_proofread.swc"))
+    assert set(np.unique(ex.vertex_properties["swc_type"])) == {1, 2, 3, 4}
+    assert np.ptp(ex.vertices[:, 1]) > 100_000  # µm file read as nm
