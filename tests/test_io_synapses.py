@@ -29,7 +29,7 @@ def test_microns_csv_roundtrip(tmp_path):
     assert df["partner_id"].tolist() == [11, 12, 13] and df["size"].tolist() == [50, 60, 70]
     assert "segment_id" in df.columns and "Unnamed: 0" not in df.columns
     assert df.attrs["layout"] == "microns_csv"
-    assert len(load_synapses(path, segment_id=CELL)) == 3
+    assert len(load_synapses(path, segment_id=str(CELL))) == 3
     with pytest.raises(InputError, match="no rows with segment_id"):
         load_synapses(path, segment_id=1)
 

@@ -206,7 +206,7 @@ def check_input_file(path: Path, suffixes: Sequence[str], hint: str) -> str:
     """Raise InputError for a missing, directory, empty or unsupported file; return its matched suffix."""
     if not path.exists():
         raise InputError("file not found", path, "check the path; shared real data is resolved with "
-                                                 "neurd_lite.data.data_path('meshes/...')")
+                                                 "neurd_lite.data.data_path('relative/path')")
     if path.is_dir():
         raise InputError("is a directory, not a file", path, "pass the file inside it")
     if path.stat().st_size == 0:
@@ -235,7 +235,7 @@ def _read_file(path: Path) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     vertices = np.asarray(getattr(loaded, "vertices", np.zeros((0, 3))))
     faces = np.asarray(getattr(loaded, "faces", np.zeros((0, 3), dtype=np.int64)))
     declared = _declared_counts(path, kind)
-    if declared is not None and (len(vertices) < declared[0] or len(faces) < declared[1]):
+    if declared is not None and declared[1] > 0 and (len(vertices) < declared[0] or len(faces) < declared[1]):
         raise InputError(f"header declares {declared[0]} vertices and {declared[1]} faces but "
                          f"{len(vertices)} and {len(faces)} were read", path,
                          "the file is truncated; re-export or re-download it")

@@ -70,6 +70,11 @@ def load_synapses(path_or_df: TableLike, units: UnitsLike | None = None, segment
         raise InputError(f"cannot load synapses from a {type(path_or_df).__name__}", None,
                          "pass a table file path or a pandas DataFrame")
     where = path if path is not None else name
+    if segment_id is not None:
+        try:
+            segment_id = int(segment_id)
+        except (TypeError, ValueError):
+            raise InputError(f"segment_id {segment_id!r} is not an integer id", where, "pass the root id") from None
     raw = _drop_saved_index(raw)
     if segment_id is not None and "segment_id" in raw.columns:
         raw = raw[pd.to_numeric(raw["segment_id"], errors="coerce") == segment_id]
