@@ -35,7 +35,12 @@ class FeatureContext:
             raise InputError(f"features() needs a neurd_lite.Neuron, got {type(n).__name__}",
                              hint="build one with nl.decompose(...) or nl.load(path)")
         self.n = n
-        self.nucleus = nucleus if nucleus is not None else n.nucleus
+        nucleus = nucleus if nucleus is not None else n.nucleus
+        if nucleus is not None:
+            from .perisomatic import as_trimesh
+
+            nucleus = as_trimesh(nucleus, "nucleus")
+        self.nucleus = nucleus
         self.up = _unit_vector(up)
         self.notes: dict[str, str] = {}
         self.cache: dict[str, Any] = {}
