@@ -3,7 +3,7 @@
 Layout of ``out_dir``::
 
     meshes/SEGMENT_ID.h5                   MeshParty-layout mesh, nm
-    synapses/SEGMENT_ID_synapses.csv       x, y, z (nm), is_pre, synapse_id, partner_id, size
+    synapses/SEGMENT_ID_synapses.csv       x_nm, y_nm, z_nm, is_pre, synapse_id, partner_id, size
     download_errors.csv                    segment_id, stage, error_type, message
 
 Needs the optional extra ``cloud`` (cloud-volume; caveclient for synapses). A segment whose mesh file
@@ -57,12 +57,12 @@ def _synapse_table(client: Any, segment_id: int) -> pd.DataFrame:
     for key, is_pre in (("pre_ids", True), ("post_ids", False)):
         df = client.materialize.synapse_query(**{key: segment_id}, desired_resolution=[1, 1, 1])
         if len(df):
-            pts = pd.DataFrame(df["ctr_pt_position"].tolist(), columns=["x", "y", "z"], index=df.index)
+            pts = pd.DataFrame(df["ctr_pt_position"].tolist(), columns=["x", "y", "z"], index=df.index)  # nm
             partner = df["post_pt_root_id"] if is_pre else df["pre_pt_root_id"]
-            frames.append(pd.DataFrame({"synapse_id": df["id"], "x": pts["x"], "y": pts["y"], "z": pts["z"],
+            frames.append(pd.DataFrame({"synapse_id": df["id"], "x_nm": pts["x"], "y_nm": pts["y"], "z_nm": pts["z"],
                                         "is_pre": is_pre, "partner_id": partner,
                                         "size": df.get("size", pd.Series(index=df.index, dtype=float))}))
-    cols = ["synapse_id", "x", "y", "z", "is_pre", "partner_id", "size"]
+    cols = ["synapse_id", "x_nm", "y_nm", "z_nm", "is_pre", "partner_id", "size"]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
 
 

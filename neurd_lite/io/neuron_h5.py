@@ -78,6 +78,12 @@ def write_frame(group: h5py.Group, df: pd.DataFrame) -> None:
     group.attrs["columns"] = json.dumps([str(c) for c in df.columns])
     dtypes = {}
     for i, col in enumerate(df.columns):
+        dtype = df[col].dtype
+        if isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.kind in "biuf":
+            # nullable boolean / integer / float: float64 with NaN for <NA>, dtype restored on read
+            dtypes[str(col)] = f"ext:{dtype.name}"
+            _write_array(group, f"c{i}", df[col].astype("float64").to_numpy(na_value=np.nan))
+            continue
         values = df[col].to_numpy()
         if values.dtype.kind in "biufM" and values.dtype != object:
             dtypes[str(col)] = str(values.dtype)
@@ -105,6 +111,8 @@ def read_frame(group: h5py.Group) -> pd.DataFrame:
             values = values.astype(object)
             if f"n{i}" in group:
                 values[group[f"n{i}"][()].astype(bool)] = None
+        elif dtypes[col].startswith("ext:"):
+            values = pd.array(np.where(np.isnan(values), None, values).tolist(), dtype=dtypes[col][4:])
         elif dtypes[col].startswith("datetime64"):
             values = values.astype("datetime64[ns]")
         data[col] = values
