@@ -35,3 +35,17 @@ def microns_cell_paths():
         "soma_1": real_data(base + "soma_1.ply"),
         "stats": real_data(base + "neurd_decomposition_stats.json"),
     }
+
+
+def write_precomputed_layer(folder, meshes_nm: dict) -> str:
+    """Write a local neuroglancer precomputed segmentation layer holding ``{segment_id: trimesh (nm)}`` with
+    cloud-volume's own API; returns its ``precomputed://file://`` source (skips when cloud-volume is absent)."""
+    cloudvolume = pytest.importorskip("cloudvolume")
+    info = cloudvolume.CloudVolume.create_new_info(
+        num_channels=1, layer_type="segmentation", data_type="uint64", encoding="raw", resolution=[8, 8, 40],
+        voxel_offset=[0, 0, 0], volume_size=[256, 256, 64], mesh="mesh", chunk_size=[64, 64, 64])
+    cv = cloudvolume.CloudVolume(f"file://{folder}/layer", info=info, progress=False)
+    cv.commit_info()
+    for segid, mesh in meshes_nm.items():
+        cv.mesh.put(cloudvolume.Mesh(mesh.vertices, mesh.faces, segid=segid))
+    return f"precomputed://file://{folder}/layer"

@@ -10,6 +10,8 @@ import trimesh
 from neurd_lite.errors import InputError, NeurdLiteWarning
 from neurd_lite.io.meshes import load_mesh, save_meshparty_h5
 
+from conftest import write_precomputed_layer
+
 
 @pytest.fixture
 def sphere_um() -> trimesh.Trimesh:
@@ -75,14 +77,8 @@ def test_meshparty_draco_h5(tmp_path, sphere_um):
 @pytest.fixture
 def precomputed_layer(tmp_path, sphere_um):
     """A local neuroglancer precomputed segmentation layer with one mesh (segment 7), written by cloud-volume."""
-    cloudvolume = pytest.importorskip("cloudvolume")
-    info = cloudvolume.CloudVolume.create_new_info(
-        num_channels=1, layer_type="segmentation", data_type="uint64", encoding="raw", resolution=[8, 8, 40],
-        voxel_offset=[0, 0, 0], volume_size=[256, 256, 64], mesh="mesh", chunk_size=[64, 64, 64])
-    cv = cloudvolume.CloudVolume(f"file://{tmp_path}/layer", info=info, progress=False)
-    cv.commit_info()
-    cv.mesh.put(cloudvolume.Mesh(sphere_um.vertices * 1000, sphere_um.faces, segid=7))
-    return f"precomputed://file://{tmp_path}/layer"
+    mesh_nm = trimesh.Trimesh(sphere_um.vertices * 1000, sphere_um.faces, process=False)
+    return write_precomputed_layer(tmp_path, {7: mesh_nm})
 
 
 @pytest.mark.slow
