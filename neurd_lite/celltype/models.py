@@ -1,0 +1,99 @@
+"""Shipped cell-type models: LightGBM text file + JSON sidecar, loaded without pickle.
+
+``neurd_lite/models`` is a symlink to ``classifiers/models`` so the files ship inside the wheel. Each model
+``NAME`` is ``NAME.txt`` (``lightgbm.Booster.save_model``), ``NAME.json`` (features, classes, calibration,
+metrics, data checksums, versions) and ``NAME.md`` (model card, repository only).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from .calibration import calibrate
+from .columns import derived
+
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+
+
+def unit_of(feature: str) -> str:
+    """Unit implied by a feature name's suffix (``_um3`` -> µm³ ...); ``"1"`` for counts and ratios."""
+    for suffix, unit in (("_per_um2", "1/µm²"), ("_per_um", "1/µm"), ("_um3", "µm³"), ("_um2", "µm²"),
+                         ("_um", "µm"), ("_nm", "nm")):
+        if feature.endswith(suffix):
+            return unit
+    return "1"
+
+
+@dataclass
+class ShippedModel:
+    """One loaded model: the booster, its sidecar metadata and a calibrated ``predict_proba``."""
+
+    name: str
+    booster: Any
+    meta: dict[str, Any] = field(repr=False)
+
+    @property
+    def features(self) -> list[str]:
+        return [f["name"] for f in self.meta["features"]]
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.meta["classes"])
+
+    @property
+    def required(self) -> list[str]:
+        """Input (engine-named) features that must be present; the rest are derived from them."""
+        return list(self.meta["required_features"])
+
+    def design(self, feats: pd.DataFrame) -> pd.DataFrame:
+        """Model input matrix (columns in training order) from an engine-named frame; derives ratios."""
+        d = derived(feats) if {"soma_volume_um3", "soma_area_um2", "nucleus_volume_um3",
+                              "nucleus_area_um2"} <= set(feats.columns) else pd.DataFrame(index=feats.index)
+        full = pd.concat([feats, d.drop(columns=[c for c in d.columns if c in feats.columns])], axis=1)
+        missing = [f for f in self.features if f not in full.columns]
+        for f in missing:
+            full[f] = np.nan
+        return full[self.features].astype(float)
+
+    def predict_proba(self, feats: pd.DataFrame, calibrated: bool = True) -> np.ndarray:
+        """(n, k) class probabilities in ``self.classes`` order (calibrated by the stored parameters)."""
+        x = self.design(feats)
+        raw = np.asarray(self.booster.predict(x.to_numpy(), num_threads=1), dtype=float)
+        if raw.ndim == 1:
+            raw = np.c_[1.0 - raw, raw]
+        return calibrate(raw, self.meta.get("calibration")) if calibrated else raw
+
+
+def model_names(directory: Path | None = None) -> list[str]:
+    """Names of the models shipped in ``directory`` (default: the package's models folder)."""
+    d = Path(directory) if directory is not None else MODELS_DIR
+    return sorted(p.stem for p in d.glob("*.json") if (d / f"{p.stem}.txt").is_file())
+
+
+@lru_cache(maxsize=None)
+def _load_cached(name: str, directory: str) -> ShippedModel:
+    import lightgbm as lgb
+
+    d = Path(directory)
+    txt, side = d / f"{name}.txt", d / f"{name}.json"
+    if not txt.is_file() or not side.is_file():
+        raise InputError(f"model {name!r} not found", path=d,
+                         hint=f"known models: {model_names(d)}; rebuild with python classifiers/train_all.py")
+    with open(side) as fh:
+        meta = json.load(fh)
+    booster = lgb.Booster(model_file=str(txt))
+    if list(booster.feature_name()) != [f["name"] for f in meta["features"]]:
+        raise InputError("model file and sidecar disagree on feature names", path=txt)
+    return ShippedModel(name=name, booster=booster, meta=meta)
+
+
+def load_model(name: str, directory: str | Path | None = None) -> ShippedModel:
+    """Load a shipped model by name (LightGBM text + JSON; nothing is unpickled). Cached per process."""
+    return _load_cached(name, str(Path(directory) if directory is not None else MODELS_DIR))

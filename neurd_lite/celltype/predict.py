@@ -1,0 +1,188 @@
+"""``classify(n)`` for one neuron and ``classify_perisomatic(df)`` for a table.
+
+Models (``neurd_lite/models``): ``perisomatic_ei`` / ``perisomatic_subclass`` (v83 table input with per-process
+columns), ``perisomatic_engine_ei`` / ``perisomatic_engine_subclass`` (engine features only) and
+``dendritic_ei``. Decision rules are in ``combine.py``: E/I from the perisomatic and dendritic views joined by the
+product of calibrated probabilities when both are available; the subclass probabilities are rescaled to agree
+with the final E/I.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from .columns import ENGINE_DENDRITIC, PROCESS_FEATURES, to_engine
+from .combine import combine_ei, hierarchical
+from .models import ShippedModel, load_model
+
+OK, EI_ONLY, INSUFFICIENT = "ok", "ei_only", "insufficient_features"
+
+
+@dataclass
+class ClassificationResult:
+    """E/I and subclass of one neuron with calibrated probabilities, the models and features used.
+
+    status: ``"ok"`` (E/I and subclass), ``"ei_only"`` (dendritic features only: no subclass) or
+    ``"insufficient_features"`` (no prediction; ``missing`` lists what would be needed).
+    """
+
+    status: str
+    ei: str | None = None
+    p_inhibitory: float | None = None
+    subclass: str | None = None
+    subclass_probabilities: dict[str, float] = field(default_factory=dict)
+    ei_sources: dict[str, float] = field(default_factory=dict)
+    models: list[str] = field(default_factory=list)
+    features_used: dict[str, float] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def subclass_probability(self) -> float | None:
+        return self.subclass_probabilities.get(self.subclass) if self.subclass else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (JSON-ready)."""
+        return asdict(self)
+
+
+def _missing(row: pd.Series, names: list[str]) -> list[str]:
+    return [f for f in names if f not in row.index or not np.isfinite(row[f])]
+
+
+def _as_feature_frame(n: Any) -> tuple[pd.DataFrame, list[str]]:
+    """One-row engine-named frame from a Neuron (via ``nl.features``), a dict/Series or a one-row DataFrame."""
+    notes: list[str] = []
+    if isinstance(n, pd.DataFrame):
+        if len(n) != 1:
+            raise InputError(f"classify takes one neuron (a one-row table); got {len(n)} rows",
+                             hint="use classify_perisomatic(df) for tables")
+        df = n
+    elif isinstance(n, pd.Series):
+        df = n.to_frame().T
+    elif isinstance(n, Mapping):
+        df = pd.DataFrame([dict(n)])
+    elif hasattr(n, "somas") and hasattr(n, "mesh"):
+        from ..feature import features
+
+        df = features(n)
+        for name, why in df.attrs.get("missing", {}).items():
+            if name in _ALL_INPUTS:
+                notes.append(f"{name}: {why}")
+    else:
+        raise InputError(f"classify expects a Neuron, a dict/Series of features or a one-row DataFrame; "
+                         f"got {type(n).__name__}")
+    return to_engine(df.reset_index(drop=True)), notes
+
+
+_ALL_INPUTS = set(ENGINE_DENDRITIC) | set(PROCESS_FEATURES) | {
+    "soma_volume_um3", "soma_area_um2", "soma_area_to_volume_per_um", "soma_n_processes", "soma_n_synapses",
+    "soma_synapse_density_per_um2", "nucleus_volume_um3", "nucleus_area_um2", "nucleus_area_to_volume_per_um",
+    "nucleus_fold_area_um2", "nucleus_fraction_folded", "cortical_depth_um"}
+
+
+def _perisomatic_pair(row: pd.Series, directory: Path | None) -> tuple[ShippedModel, ShippedModel] | None:
+    """The table pair when its process features are present, else the engine pair (None if neither fits)."""
+    for variant in ("perisomatic", "perisomatic_engine"):
+        ei = load_model(f"{variant}_ei", directory)
+        if not _missing(row, ei.required):
+            return ei, load_model(f"{variant}_subclass", directory)
+    return None
+
+
+def classify(n: Any, models_dir: str | Path | None = None, use_dendritic: bool = True) -> ClassificationResult:
+    """Excitatory/inhibitory and subclass of one neuron with calibrated probabilities.
+
+    n: a Neuron (features computed by ``nl.features``), or a dict / Series / one-row DataFrame of features in
+    engine or v83-table names. Never guesses: without the perisomatic or the dendritic inputs the status is
+    ``"insufficient_features"`` and ``missing`` names them.
+    """
+    directory = Path(models_dir) if models_dir is not None else None
+    feats, notes = _as_feature_frame(n)
+    row = feats.iloc[0]
+    pair = _perisomatic_pair(row, directory)
+    dend = load_model("dendritic_ei", directory) if use_dendritic else None
+    dend_ok = dend is not None and not _missing(row, dend.required)
+    if pair is None and not dend_ok:
+        engine_req = load_model("perisomatic_engine_ei", directory).required
+        need = _missing(row, engine_req) + (_missing(row, dend.required) if dend is not None else [])
+        return ClassificationResult(status=INSUFFICIENT, missing=need, notes=notes + [
+            "need all perisomatic engine features or all dendritic features"])
+    sources: dict[str, float] = {}
+    models: list[str] = []
+    used: list[str] = []
+    if pair is not None:
+        sources[pair[0].name] = float(pair[0].predict_proba(feats)[0, 1])
+        models.append(pair[0].name)
+        used += pair[0].required
+    if dend_ok:
+        sources[dend.name] = float(dend.predict_proba(feats)[0, 1])
+        models.append(dend.name)
+        used += dend.required
+    p_i = float(combine_ei(*sources.values())) if len(sources) == 2 else next(iter(sources.values()))
+    result = ClassificationResult(status=OK if pair is not None else EI_ONLY,
+                                  ei="inhibitory" if p_i >= 0.5 else "excitatory", p_inhibitory=p_i,
+                                  ei_sources=sources, models=models,
+                                  features_used={f: float(row[f]) for f in used}, notes=notes)
+    if pair is not None:
+        sub = pair[1]
+        p = hierarchical(np.array([p_i]), sub.predict_proba(feats), sub.classes, set(sub.meta["inhibitory_classes"]))[0]
+        result.subclass_probabilities = {c: float(v) for c, v in zip(sub.classes, p)}
+        result.subclass = sub.classes[int(np.argmax(p))]
+        result.models.append(sub.name)
+    else:
+        result.missing = _missing(row, load_model("perisomatic_engine_ei", directory).required)
+        result.notes.append("no subclass: perisomatic features missing")
+    return result
+
+
+def classify_perisomatic(df: pd.DataFrame, models_dir: str | Path | None = None) -> pd.DataFrame:
+    """Perisomatic E/I and subclass for every row of a table (v83 or engine column names), same index.
+
+    Rows with the per-process list columns use the table model, others the engine model. Missing values are
+    tolerated (LightGBM's missing-value branches): rows missing some inputs get ``status="partial_features"``,
+    rows missing more than half get ``status="insufficient_features"`` and NaN predictions. Output columns:
+    ``ei``, ``p_inhibitory``, ``subclass``, ``subclass_probability``, ``p_<class>`` per subclass, ``model``,
+    ``status``, ``missing_features``.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise InputError(f"classify_perisomatic expects a pandas DataFrame, got {type(df).__name__}")
+    directory = Path(models_dir) if models_dir is not None else None
+    feats = to_engine(df.reset_index(drop=True))  # positional index: duplicate labels are safe
+    table_ei = load_model("perisomatic_ei", directory)
+    engine_ei = load_model("perisomatic_engine_ei", directory)
+    classes = load_model("perisomatic_engine_subclass", directory).classes
+    out = pd.DataFrame(index=feats.index, columns=["ei", "p_inhibitory", "subclass", "subclass_probability"]
+                       + [f"p_{c}" for c in classes] + ["model", "status", "missing_features"])
+    out = out.astype({c: float for c in ["p_inhibitory", "subclass_probability"] + [f"p_{c}" for c in classes]})
+    has_proc = feats.reindex(columns=list(PROCESS_FEATURES)).notna().all(axis=1).to_numpy()
+    for variant, ei_model, rows in (("perisomatic", table_ei, has_proc), ("perisomatic_engine", engine_ei, ~has_proc)):
+        if not rows.any():
+            continue
+        part = feats[rows]
+        miss = part.reindex(columns=ei_model.required).isna()
+        n_miss = miss.sum(axis=1).to_numpy()
+        usable = n_miss <= len(ei_model.required) // 2
+        idx = part.index
+        out.loc[idx, "missing_features"] = [";".join(miss.columns[m]) for m in miss.to_numpy()]
+        out.loc[idx, "status"] = np.where(~usable, INSUFFICIENT, np.where(n_miss > 0, "partial_features", OK))
+        if not usable.any():
+            continue
+        good = part[usable]
+        sub_model = load_model(f"{variant}_subclass", directory)
+        p_i = ei_model.predict_proba(good)[:, 1]
+        p_sub = hierarchical(p_i, sub_model.predict_proba(good), classes, set(sub_model.meta["inhibitory_classes"]))
+        gidx = good.index
+        out.loc[gidx, "p_inhibitory"] = p_i
+        out.loc[gidx, "ei"] = np.where(p_i >= 0.5, "inhibitory", "excitatory")
+        out.loc[gidx, [f"p_{c}" for c in classes]] = p_sub
+        out.loc[gidx, "subclass"] = np.asarray(classes, dtype=object)[p_sub.argmax(axis=1)]
+        out.loc[gidx, "subclass_probability"] = p_sub.max(axis=1)
+        out.loc[gidx, "model"] = variant
+    out.index = df.index
+    return out

@@ -1,0 +1,234 @@
+"""Training helpers shared by ``classifiers/*/train.py``: labels, data, nested CV, LightGBM fits, saving.
+
+Label policy (``microns_celltypes_ground_truth.csv``): ``5P-PT`` is renamed ``5P-ET``. The 11 subclasses train the
+subclass model. ``6P-U`` (layer-6 pyramidal of unknown projection), ``WM-P`` (white-matter pyramidal) and
+``Unsure E`` are used only as excitatory for E/I; ``Unsure I`` only as inhibitory for E/I; ``Unsure`` is dropped.
+
+CV scheme: stratified 5-fold (shuffled, seed 0); hyper-parameters are chosen per outer fold by an inner stratified
+3-fold CV on that fold's training rows only, so no cell is ever scored by a model that saw it or tuned on it.
+"""
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .columns import FORBIDDEN_INPUTS, derived, to_engine
+
+SUBCLASSES: tuple[str, ...] = ("23P", "4P", "5P-IT", "5P-ET", "5P-NP", "6P-IT", "6P-CT", "BC", "MC", "BPC", "NGC")
+INHIBITORY: frozenset[str] = frozenset({"BC", "MC", "BPC", "NGC", "Unsure I"})
+EXCITATORY: frozenset[str] = frozenset(set(SUBCLASSES[:7]) | {"6P-U", "WM-P", "Unsure E"})
+LABEL_RENAMES: dict[str, str] = {"5P-PT": "5P-ET"}
+EI_CLASSES: tuple[str, ...] = ("excitatory", "inhibitory")
+# The published v83 model's labels -> our names (None: no subclass-level answer, "6P" is 6P-IT or 6P-CT).
+V83_PRED_NAMES: dict[str, str | None] = {
+    "23P": "23P", "4P": "4P", "5P_IT": "5P-IT", "5P_PT": "5P-ET", "5P_NP": "5P-NP", "6IT": "6P-IT",
+    "6CT": "6P-CT", "6P": None, "BC": "BC", "MC": "MC", "BPC": "BPC", "NGC": "NGC", "Unsure": None}
+V83_PRED_EI: dict[str, str | None] = {k: ("inhibitory" if k in {"BC", "MC", "BPC", "NGC"} else
+                                          None if k == "Unsure" else "excitatory") for k in V83_PRED_NAMES}
+GT_FILE = "labels/microns_celltypes_ground_truth.csv"
+V83_FILE = "labels/microns_perisomatic_features_v83.csv.gz"
+EI_FILE = "labels/neurd_e_i_manual_proofread.csv"
+
+DEFAULT_PARAMS: dict[str, Any] = {
+    "learning_rate": 0.05, "min_child_samples": 5, "feature_fraction": 0.8, "bagging_fraction": 0.8,
+    "bagging_freq": 1, "lambda_l2": 1.0, "num_threads": 1, "verbose": -1, "seed": 0, "deterministic": True,
+    "force_row_wise": True}
+GRID: tuple[dict[str, int], ...] = (
+    {"num_leaves": 7, "num_boost_round": 150}, {"num_leaves": 7, "num_boost_round": 400},
+    {"num_leaves": 15, "num_boost_round": 150}, {"num_leaves": 15, "num_boost_round": 400})
+
+
+def normalise_label(label: str) -> str:
+    """Strip and rename (``5P-PT`` -> ``5P-ET``)."""
+    label = str(label).strip()
+    return LABEL_RENAMES.get(label, label)
+
+
+def ei_of(label: str) -> str | None:
+    """``excitatory`` / ``inhibitory`` for a (normalised) ground-truth label, None when unknown."""
+    if label in INHIBITORY:
+        return "inhibitory"
+    if label in EXCITATORY:
+        return "excitatory"
+    return None
+
+
+def sha256_of(relpath: str) -> str:
+    """The manifest sha256 of a data file (the file is verified when resolved)."""
+    from ..data import manifest
+
+    for ds in manifest()["datasets"].values():
+        if relpath in ds["files"]:
+            return ds["files"][relpath]
+    raise KeyError(relpath)
+
+
+def load_perisomatic_labelled() -> pd.DataFrame:
+    """Ground-truth cells joined to the v83 table on nucleus_id, with engine-named features and labels.
+
+    Columns: every engine/process feature, the derived ratios, ``subclass`` (NaN outside the 11), ``ei`` and
+    ``v83_pred`` (the published model's prediction, for comparison only). Unmatched nucleus ids are dropped.
+    """
+    from ..data import data_path
+
+    gt = pd.read_csv(data_path(GT_FILE))
+    table = pd.read_csv(data_path(V83_FILE))
+    joined = gt[["nucleus_id", "cell_type"]].merge(table, on="nucleus_id", how="inner")
+    feats = to_engine(joined)
+    feats = pd.concat([feats, derived(feats)], axis=1)
+    labels = joined["cell_type"].map(normalise_label)
+    out = feats.assign(nucleus_id=joined["nucleus_id"].to_numpy(), label=labels,
+                       subclass=labels.where(labels.isin(SUBCLASSES)), ei=labels.map(ei_of),
+                       v83_pred=joined["cell_type_pred"].astype(str))
+    return out[out["ei"].notna()].reset_index(drop=True)
+
+
+def load_dendritic_labelled() -> pd.DataFrame:
+    """NEURD's 210 proofread E/I cells with engine-named dendritic features, ``ei`` (its manual ``cell_type``
+    column, the training label) and ``allen_ei`` (the Allen label it was corrected from; differs on 12 cells)."""
+    from ..data import data_path
+
+    raw = pd.read_csv(data_path(EI_FILE))
+    feats = to_engine(raw)
+    return feats.assign(nucleus_id=raw["nucleus_id"].to_numpy(), ei=raw["cell_type"].str.strip().to_numpy(),
+                        allen_ei=raw["allen_e_i"].str.strip().to_numpy())
+
+
+def check_features(features: list[str]) -> None:
+    """Refuse other models' outputs as inputs."""
+    bad = sorted(set(features) & FORBIDDEN_INPUTS)
+    if bad:
+        raise ValueError(f"refusing to train on other models' outputs / labels: {bad}")
+
+
+def balanced_weights(y: np.ndarray) -> np.ndarray:
+    """Per-row weights n / (k * count(class)) so every class carries equal total weight."""
+    classes, inv, counts = np.unique(y, return_inverse=True, return_counts=True)
+    return (len(y) / (len(classes) * counts))[inv]
+
+
+def fit_lgbm(x: pd.DataFrame, y: np.ndarray, n_classes: int, config: dict[str, int],
+             params: dict[str, Any] | None = None) -> Any:
+    """A class-balanced LightGBM booster (binary when ``n_classes == 2``), single-threaded and seeded."""
+    import lightgbm as lgb
+
+    p = dict(DEFAULT_PARAMS, **(params or {}))
+    p["num_leaves"] = config["num_leaves"]
+    if n_classes == 2:
+        p.update(objective="binary")
+    else:
+        p.update(objective="multiclass", num_class=n_classes)
+    ds = lgb.Dataset(x, label=y, weight=balanced_weights(y), free_raw_data=True)
+    return lgb.train(p, ds, num_boost_round=config["num_boost_round"])
+
+
+def predict_matrix(booster: Any, x: pd.DataFrame, num_iteration: int | None = None) -> np.ndarray:
+    """(n, k) probabilities from a binary or multiclass booster (optionally its first ``num_iteration`` rounds)."""
+    p = np.asarray(booster.predict(x, num_iteration=num_iteration, num_threads=1), dtype=float)
+    return np.c_[1 - p, p] if p.ndim == 1 else p
+
+
+def balanced_accuracy(y: np.ndarray, pred: np.ndarray) -> float:
+    """Mean per-class recall over the classes present in ``y``."""
+    from sklearn.metrics import balanced_accuracy_score
+
+    return float(balanced_accuracy_score(y, pred))
+
+
+def _oof_by_config(x: pd.DataFrame, y: np.ndarray, n_classes: int, grid: tuple[dict[str, int], ...],
+                   n_splits: int, seed: int, params: dict[str, Any] | None) -> list[np.ndarray]:
+    """Out-of-fold probabilities for every grid entry; one fit per (fold, num_leaves) at the largest round
+    count, scored at each entry's round count (identical to separate fits: boosting is sequential)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    outs = [np.zeros((len(y), n_classes)) for _ in grid]
+    leaves = sorted({c["num_leaves"] for c in grid})
+    for tr, te in StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(x, y):
+        for nl in leaves:
+            members = [i for i, c in enumerate(grid) if c["num_leaves"] == nl]
+            rounds = max(grid[i]["num_boost_round"] for i in members)
+            booster = fit_lgbm(x.iloc[tr], y[tr], n_classes, {"num_leaves": nl, "num_boost_round": rounds}, params)
+            for i in members:
+                outs[i][te] = predict_matrix(booster, x.iloc[te], grid[i]["num_boost_round"])
+    return outs
+
+
+def select_config(x: pd.DataFrame, y: np.ndarray, n_classes: int, grid: tuple[dict[str, int], ...] = GRID,
+                  n_splits: int = 3, seed: int = 1, params: dict[str, Any] | None = None
+                  ) -> tuple[dict[str, int], list[float]]:
+    """The grid entry with the best CV balanced accuracy on (x, y) (ties: the first, i.e. the simplest)."""
+    oofs = _oof_by_config(x, y, n_classes, grid, n_splits, seed, params)
+    scores = [balanced_accuracy(y, o.argmax(1)) for o in oofs]
+    return dict(grid[int(np.argmax(scores))]), scores
+
+
+@dataclass
+class CVResult:
+    """Out-of-fold probabilities (raw), fold of each row and the configuration chosen in each fold."""
+
+    oof: np.ndarray
+    fold: np.ndarray
+    configs: list[dict[str, int]]
+
+
+def nested_cv(x: pd.DataFrame, y: np.ndarray, n_classes: int, grid: tuple[dict[str, int], ...] = GRID,
+              n_splits: int = 5, inner_splits: int = 3, seed: int = 0,
+              params: dict[str, Any] | None = None) -> CVResult:
+    """Outer stratified K-fold; per fold, an inner CV on the training rows picks the configuration."""
+    from sklearn.model_selection import StratifiedKFold
+
+    oof = np.zeros((len(y), n_classes))
+    fold = np.full(len(y), -1)
+    configs = []
+    for k, (tr, te) in enumerate(StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(x, y)):
+        cfg, _ = select_config(x.iloc[tr], y[tr], n_classes, grid, inner_splits, seed + 1, params)
+        oof[te] = predict_matrix(fit_lgbm(x.iloc[tr], y[tr], n_classes, cfg, params), x.iloc[te])
+        fold[te] = k
+        configs.append(cfg)
+    return CVResult(oof=oof, fold=fold, configs=configs)
+
+
+def logistic_baseline_oof(x: pd.DataFrame, y: np.ndarray, fold: np.ndarray) -> np.ndarray:
+    """Out-of-fold probabilities of a class-balanced multinomial logistic regression (median-imputed,
+    standardized), on the same folds."""
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    n_classes = int(y.max()) + 1
+    out = np.zeros((len(y), n_classes))
+    for k in np.unique(fold):
+        tr, te = fold != k, fold == k
+        model = make_pipeline(SimpleImputer(strategy="median"), StandardScaler(),
+                              LogisticRegression(max_iter=5000, class_weight="balanced", C=1.0))
+        model.fit(x[tr], y[tr])
+        out[np.ix_(te, model.classes_)] = model.predict_proba(x[te])
+    return out
+
+
+def crossfit_temperature(oof: np.ndarray, y: np.ndarray, fold: np.ndarray) -> np.ndarray:
+    """Calibrated OOF probabilities where each fold's temperature is fitted on the other folds only."""
+    from .calibration import apply_temperature, fit_temperature
+
+    out = np.zeros_like(oof)
+    for k in np.unique(fold):
+        te = fold == k
+        t = fit_temperature(oof[~te], y[~te])["temperature"]
+        out[te] = apply_temperature(oof[te], t)
+    return out
+
+
+def library_versions() -> dict[str, str]:
+    """Versions recorded in every sidecar."""
+    import lightgbm
+    import sklearn
+
+    from .. import __version__
+
+    return {"python": platform.python_version(), "numpy": np.__version__, "pandas": pd.__version__,
+            "lightgbm": lightgbm.__version__, "scikit-learn": sklearn.__version__, "neurd_lite": __version__}

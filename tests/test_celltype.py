@@ -1,0 +1,157 @@
+"""Shipped cell-type models: pickle-free loading, deterministic and sane predictions, robust table input."""
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import neurd_lite as nl
+from neurd_lite.celltype import ClassificationResult, classify, classify_perisomatic, load_model, model_names
+from neurd_lite.celltype.models import MODELS_DIR, _load_cached
+from neurd_lite.errors import InputError
+
+SHIPPED = ["dendritic_ei", "perisomatic_ei", "perisomatic_subclass", "perisomatic_engine_ei",
+           "perisomatic_engine_subclass"]
+# Typical (median) hand-labelled 23P and BC cells in engine units (from the labelled v83 rows).
+PYRAMIDAL = {"soma_volume_um3": 815.0, "soma_area_um2": 957.0, "soma_area_to_volume_per_um": 1.184,
+             "soma_n_processes": 7, "soma_n_synapses": 135, "soma_synapse_density_per_um2": 0.141,
+             "nucleus_volume_um3": 302.0, "nucleus_area_um2": 261.0, "nucleus_area_to_volume_per_um": 0.857,
+             "nucleus_fold_area_um2": 12.4, "nucleus_fraction_folded": 0.048, "cortical_depth_um": 144.0}
+BASKET = {"soma_volume_um3": 1382.0, "soma_area_um2": 1160.0, "soma_area_to_volume_per_um": 0.879,
+          "soma_n_processes": 6, "soma_n_synapses": 600, "soma_synapse_density_per_um2": 0.513,
+          "nucleus_volume_um3": 343.0, "nucleus_area_um2": 328.0, "nucleus_area_to_volume_per_um": 0.975,
+          "nucleus_fold_area_um2": 63.1, "nucleus_fraction_folded": 0.198, "cortical_depth_um": 373.0}
+DENDRITIC_I = {"neurd_syn_density_post_per_um": 1.5, "neurd_syn_density_head_per_um": 0.02,
+               "neurd_syn_density_neck_per_um": 0.005, "neurd_syn_density_shaft_per_um": 1.4,
+               "neurd_spine_density_per_um": 0.05}
+
+
+def _as_v83(engine: dict) -> dict:
+    """The same cell in v83-table column names and units."""
+    return {"soma_volume": engine["soma_volume_um3"] * 1e9, "soma_area": engine["soma_area_um2"] * 1e6,
+            "num_processes": engine["soma_n_processes"], "n_soma_syn": engine["soma_n_synapses"],
+            "nucleus_volume": engine["nucleus_volume_um3"], "nucleus_area": engine["nucleus_area_um2"],
+            "nucleus_fold_area": engine["nucleus_fold_area_um2"],
+            "nucleus_fract_fold": engine["nucleus_fraction_folded"], "yr_um_translated": engine["cortical_depth_um"],
+            "cell_type_pred": "BC"}
+
+
+def test_shipped_models_present_with_cards():
+    assert set(SHIPPED) <= set(model_names())
+    for name in SHIPPED:
+        for ext in ("txt", "json", "md"):
+            assert (MODELS_DIR / f"{name}.{ext}").is_file(), f"{name}.{ext} missing"
+
+
+def test_loading_never_unpickles(monkeypatch):
+    def refuse(*a, **k):
+        raise AssertionError("a shipped model tried to unpickle")
+
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "loads", refuse)
+    _load_cached.cache_clear()
+    for name in SHIPPED:
+        m = load_model(name)
+        assert m.booster.num_trees() > 0
+        assert all(f["unit"] for f in m.meta["features"])
+        assert m.meta["calibration"]["method"] == "temperature"
+    r = classify(PYRAMIDAL)
+    assert r.status == "ok"
+    _load_cached.cache_clear()
+
+
+def test_sidecar_records_provenance_and_metrics():
+    m = load_model("perisomatic_subclass")
+    assert len(m.classes) == 11 and "5P-ET" in m.classes and "5P-PT" not in m.classes
+    assert set(m.meta["training_data"]) == {"labels/microns_celltypes_ground_truth.csv",
+                                            "labels/microns_perisomatic_features_v83.csv.gz"}
+    assert all(len(s) == 64 for s in m.meta["training_data"].values())
+    assert "cell_type_pred" not in m.features and "lightgbm" in m.meta["versions"]
+    assert 0 < m.meta["metrics"]["lightgbm_hierarchical"]["balanced_accuracy"] <= 1
+
+
+def test_classify_pyramidal_and_basket_are_sane_and_deterministic():
+    p = classify(PYRAMIDAL)
+    b = classify(BASKET)
+    assert isinstance(p, ClassificationResult)
+    assert p.ei == "excitatory" and p.subclass in {"23P", "4P"}
+    assert b.ei == "inhibitory" and b.subclass in {"BC", "MC", "BPC", "NGC"}
+    assert abs(sum(p.subclass_probabilities.values()) - 1) < 1e-9
+    assert p.models == ["perisomatic_engine_ei", "perisomatic_engine_subclass"]
+    again = classify(dict(PYRAMIDAL))
+    assert again.subclass_probabilities == p.subclass_probabilities
+    # subclass probabilities agree with the E/I call
+    inh = sum(v for k, v in b.subclass_probabilities.items() if k in {"BC", "MC", "BPC", "NGC"})
+    assert inh == pytest.approx(b.p_inhibitory)
+
+
+def test_classify_engine_and_table_names_agree():
+    a = classify(PYRAMIDAL)
+    t = classify(_as_v83(PYRAMIDAL))
+    assert t.subclass == a.subclass
+    assert t.p_inhibitory == pytest.approx(a.p_inhibitory, abs=1e-6)
+
+
+def test_classify_insufficient_features_lists_missing():
+    r = classify({"soma_volume_um3": 800.0})
+    assert r.status == "insufficient_features" and r.ei is None and r.subclass is None
+    assert "nucleus_volume_um3" in r.missing and "neurd_spine_density_per_um" in r.missing
+
+
+def test_classify_dendritic_only_and_combined():
+    d = classify(DENDRITIC_I)
+    assert d.status == "ei_only" and d.ei == "inhibitory" and d.subclass is None
+    both = classify({**PYRAMIDAL, **DENDRITIC_I})
+    assert set(both.ei_sources) == {"perisomatic_engine_ei", "dendritic_ei"}
+    pe, pd_ = both.ei_sources.values()
+    assert both.p_inhibitory == pytest.approx(pe * pd_ / (pe * pd_ + (1 - pe) * (1 - pd_)))
+
+
+def test_classify_rejects_bad_input():
+    with pytest.raises(InputError):
+        classify(42)
+    with pytest.raises(InputError):
+        classify(pd.DataFrame([PYRAMIDAL, BASKET]))
+    with pytest.raises(InputError):
+        classify_perisomatic([PYRAMIDAL])
+
+
+def test_classify_perisomatic_table_is_row_aligned_and_nan_tolerant():
+    rows = [_as_v83(PYRAMIDAL), _as_v83(BASKET), {**_as_v83(PYRAMIDAL), "nucleus_fold_area": np.nan},
+            {"soma_volume": 8e11}, {**_as_v83(BASKET), "n_soma_syn": "garbage"}]
+    df = pd.DataFrame(rows, index=[10, 10, 11, 12, 13])
+    out = classify_perisomatic(df)
+    assert list(out.index) == [10, 10, 11, 12, 13]
+    assert list(out["status"]) == ["ok", "ok", "partial_features", "insufficient_features", "partial_features"]
+    assert out["ei"].iloc[0] == "excitatory" and out["ei"].iloc[1] == "inhibitory"
+    assert np.isnan(out["p_inhibitory"].iloc[3]) and out["subclass"].isna().iloc[3]
+    probs = out.filter(like="p_").drop(columns="p_inhibitory").iloc[[0, 1, 2, 4]].to_numpy(dtype=float)
+    assert np.allclose(probs.sum(axis=1), 1)
+    assert "nucleus_fold_area_um2" in out["missing_features"].iloc[2]
+    pd.testing.assert_frame_equal(out, classify_perisomatic(df))
+
+
+def test_lazy_names_map_here():
+    assert nl.classify is classify and nl.classify_perisomatic is classify_perisomatic
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_perisomatic_agrees_with_published_model_on_unlabelled_cells(real):
+    """On 1,500 cells that are in no label file, our E/I agrees with the published v83 model's E/I."""
+    table = pd.read_csv(real("labels/microns_perisomatic_features_v83.csv.gz"))
+    gt = pd.read_csv(real("labels/microns_celltypes_ground_truth.csv"))
+    pool = table[~table["nucleus_id"].isin(gt["nucleus_id"]) & (table["cell_type_pred"] != "Unsure")]
+    sample = pool.sample(1500, random_state=0)
+    out = classify_perisomatic(sample)
+    assert (out["model"] == "perisomatic").all() and (out["status"] == "ok").all()
+    theirs = np.where(sample["cell_type_pred"].isin(["BC", "MC", "BPC", "NGC"]), "inhibitory", "excitatory")
+    assert (out["ei"].to_numpy() == theirs).mean() > 0.95
+    # subclass agreement (their 6P is 6P-IT or 6P-CT)
+    mapped = sample["cell_type_pred"].replace({"5P_IT": "5P-IT", "5P_PT": "5P-ET", "5P_NP": "5P-NP", "6IT": "6P-IT",
+                                               "6CT": "6P-CT"}).to_numpy()
+    ours = out["subclass"].to_numpy()
+    agree = (ours == mapped) | ((mapped == "6P") & np.isin(ours, ["6P-IT", "6P-CT"]))
+    assert agree.mean() > 0.6
