@@ -28,6 +28,7 @@ from ..errors import InputError
 from ..neuron import Soma
 from .voxel_fill import (VoxelGrid, cut_sides, depth_map, make_grid, solid_interior, surface_points,
                          wall_slabs)
+from .visibility import outer_faces
 
 
 @dataclass(frozen=True)
@@ -40,13 +41,15 @@ class SomaParams:
     min_inscribed_radius_nm: a core's deepest voxel must be at least this deep (radius of the largest
         inscribed ball).
     max_inscribed_radius_nm: deeper cores are kept but flagged (``properties["too_large"] = 1``): glia or debris.
+    body_margin_nm: the body reaches this far beyond the balls of its core voxels (at least one voxel).
     min_volume_um3: bodies with less volume are dropped.
     min_faces: bodies covering fewer input faces are dropped (volume enclosed by nothing but the closing).
     split_neck_ratio: two peaks of one core are separate somata when the depth along the segment joining
         them falls below this fraction of the shallower peak's depth.
     cut_tol_nm, cut_min_fraction: a bounding-box side is a flat cut (treated as a wall) when at least this
         fraction of the vertices lie within ``cut_tol_nm`` of it.
-    inner_depth_nm: faces of a body deeper than this (plus one voxel) are inner surfaces, not soma surface.
+    outer_reach_nm: a body face is soma surface when a ray from it reaches the outside within this distance
+        before hitting another face; the others are inner surfaces (nucleus), counted but not returned.
     """
 
     voxel_nm: float = 500.0
@@ -55,20 +58,22 @@ class SomaParams:
     core_depth_nm: float = 2500.0
     min_inscribed_radius_nm: float = 3000.0
     max_inscribed_radius_nm: float = 15000.0
+    body_margin_nm: float = 1000.0
     min_volume_um3: float = 150.0
     min_faces: int = 50
     split_neck_ratio: float = 0.75
     cut_tol_nm: float = 60.0
     cut_min_fraction: float = 0.003
-    inner_depth_nm: float = 1500.0
+    outer_reach_nm: float = 3000.0
 
 
 @dataclass
 class SomaVolume:
-    """The filled volume of a mesh: grid, solid mask, depth (nm), and each face's voxel index."""
+    """The filled volume of a mesh: grid, solid and outside masks, depth (nm), and each face's voxel index."""
 
     grid: VoxelGrid
     solid: np.ndarray
+    outside: np.ndarray
     depth_nm: np.ndarray
     face_ijk: np.ndarray
     timings_s: dict[str, float] = field(default_factory=dict)
@@ -106,6 +111,7 @@ def mesh_volume(vertices_nm: np.ndarray, faces: np.ndarray, params: SomaParams) 
     sides = cut_sides(vertices_nm, params.cut_tol_nm, params.cut_min_fraction)
     walls = wall_slabs(grid, vertices_nm, sides) if sides.any() else None
     solid = solid_interior(surface, close_vox, walls)
+    outside = ~solid
     t2 = time.perf_counter()
     depth = depth_map(solid, grid.voxel_nm, min(params.core_depth_nm, params.min_inscribed_radius_nm))
     if walls is not None:
@@ -113,7 +119,7 @@ def mesh_volume(vertices_nm: np.ndarray, faces: np.ndarray, params: SomaParams) 
         depth[walls] = 0.0
     t3 = time.perf_counter()
     face_ijk = grid.index(vertices_nm[faces].mean(axis=1))
-    return SomaVolume(grid, solid, depth, face_ijk,
+    return SomaVolume(grid, solid, outside, depth, face_ijk,
                       {"rasterise": t1 - t0, "fill": t2 - t1, "depth": t3 - t2})
 
 
@@ -179,18 +185,18 @@ def _split_core(depth: np.ndarray, core: np.ndarray, params: SomaParams, voxel_n
     return out
 
 
-def _grow_bodies(vol: SomaVolume, core_labels: np.ndarray) -> tuple[np.ndarray, tuple[slice, ...]]:
+def _grow_bodies(vol: SomaVolume, core_labels: np.ndarray, margin_nm: float) -> tuple[np.ndarray, tuple[slice, ...]]:
     """Body label per voxel (crop): the union of the balls of core voxels, each voxel to its nearest core voxel.
 
     Returns (labels in the crop, crop slices).
     """
     h = vol.grid.voxel_nm
-    margin = int(np.ceil(vol.depth_nm[core_labels > 0].max() / h)) + 2
+    margin = int(np.ceil((vol.depth_nm[core_labels > 0].max() + margin_nm) / h)) + 2
     box = _crop(core_labels > 0, margin)
     lab = core_labels[box]
     dist, idx = ndimage.distance_transform_edt(lab == 0, return_indices=True)
     near_depth = vol.depth_nm[box][idx[0], idx[1], idx[2]]
-    inside = vol.solid[box] & (dist * h <= near_depth + h)
+    inside = vol.solid[box] & (dist * h <= near_depth + max(margin_nm, h))
     return np.where(inside, lab[idx[0], idx[1], idx[2]], 0).astype(np.int32), box
 
 
@@ -205,20 +211,19 @@ def _face_labels(vol: SomaVolume, body: np.ndarray, box: tuple[slice, ...]) -> n
 
 
 def _make_soma(vol: SomaVolume, body_mask: np.ndarray, box: tuple[slice, ...], face_ids: np.ndarray,
-               face_areas_nm2: np.ndarray, params: SomaParams, method: str) -> Soma:
-    """Assemble a Soma from a body mask (crop) and the faces that fall in it."""
+               v: np.ndarray, f: np.ndarray, params: SomaParams, method: str) -> Soma:
+    """Assemble a Soma from a body mask (crop) and the input faces (of vertices v, faces f) that fall in it."""
     h = vol.grid.voxel_nm
     lo = np.array([s.start for s in box])
     vox = np.argwhere(body_mask) + lo
     center = vol.grid.centers(vox).mean(axis=0)
     volume_nm3 = len(vox) * h ** 3
-    depth_f = vol.depth_nm[tuple(vol.face_ijk[face_ids].T)]
-    surface = depth_f <= params.inner_depth_nm + h
+    surface = outer_faces(v, f, face_ids, vol.outside, vol.grid, params.outer_reach_nm)
     inscribed = float(vol.depth_nm[tuple(vox.T)].max())
     radius = (3.0 * volume_nm3 / (4.0 * np.pi)) ** (1.0 / 3.0)
     props = {
         "volume_um3": volume_nm3 / 1e9,
-        "area_um2": float(face_areas_nm2[face_ids[surface]].sum()) / 1e6,
+        "area_um2": float(_face_areas(v, f[face_ids[surface]]).sum()) / 1e6,
         "inscribed_radius_um": inscribed / 1000.0,
         "roundness": inscribed / radius,  # 1 for a ball, lower for elongated bodies
         "n_inner_faces": float(np.count_nonzero(~surface)),
@@ -256,16 +261,15 @@ def find_somas(mesh: object, params: SomaParams | None = None) -> list[Soma]:
         next_id += int(parts.max())
     if next_id == 1:
         return []
-    body, box = _grow_bodies(vol, core_labels)
+    body, box = _grow_bodies(vol, core_labels, p.body_margin_nm)
     face_lab = _face_labels(vol, body, box)
-    areas = _face_areas(v, f)
     somas = []
     for k in range(1, next_id):
         face_ids = np.flatnonzero(face_lab == k)
         mask = body == k
         if len(face_ids) < p.min_faces or mask.sum() * vol.grid.voxel_nm ** 3 / 1e9 < p.min_volume_um3:
             continue
-        somas.append(_make_soma(vol, mask, box, face_ids, areas, p, "volume_depth"))
+        somas.append(_make_soma(vol, mask, box, face_ids, v, f, p, "volume_depth"))
     somas.sort(key=lambda s: -s.radius_nm)
     return somas
 

@@ -82,12 +82,6 @@ def cut_sides(vertices_nm: np.ndarray, tol_nm: float, min_fraction: float) -> np
     return out
 
 
-def _ball(radius_voxels: int) -> np.ndarray:
-    r = int(radius_voxels)
-    g = np.mgrid[-r:r + 1, -r:r + 1, -r:r + 1]
-    return (g ** 2).sum(axis=0) <= r * r + 0.5
-
-
 def wall_slabs(grid: VoxelGrid, vertices_nm: np.ndarray, sides: np.ndarray) -> np.ndarray:
     """Bool grid of the voxels beyond each cut side of the mesh's bounding box (see :func:`cut_sides`)."""
     slab = np.zeros(grid.shape, dtype=bool)
@@ -107,13 +101,14 @@ def wall_slabs(grid: VoxelGrid, vertices_nm: np.ndarray, sides: np.ndarray) -> n
 def solid_interior(surface: np.ndarray, close_voxels: int, walls: np.ndarray | None = None) -> np.ndarray:
     """Bool grid of the voxels enclosed by a rasterised surface (surface voxels included).
 
-    surface: bool grid of voxels touched by the mesh; close_voxels: closing radius sealing small gaps;
+    surface: bool grid of voxels touched by the mesh; close_voxels: closing radius (voxels, 6-connected steps) sealing small gaps;
     walls: bool grid of voxels that block the outside (the slabs beyond flat cuts); they are returned solid
     so that distances measured inside a cut-open cell continue through the cut.
     """
     closed = surface
     if close_voxels > 0:
-        closed = ndimage.binary_closing(surface, structure=_ball(close_voxels), border_value=0) | surface
+        cross = ndimage.generate_binary_structure(3, 1)
+        closed = ndimage.binary_closing(surface, structure=cross, iterations=close_voxels, border_value=0) | surface
     if walls is not None:
         closed = closed | walls
     labels, _ = ndimage.label(~closed)  # 6-connected empty space
