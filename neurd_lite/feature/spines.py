@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..units import nm_to_um
-from .context import FeatureContext
+from .context import NON_COMPARTMENT, FeatureContext
 from .registry import COMPARTMENT_GROUPS, Missing, register
 
 FAMILY = "spines"
@@ -35,9 +35,15 @@ def spines_table(ctx: FeatureContext) -> pd.DataFrame:
     comp = np.full(len(sp), "unlabelled", dtype=object)
     ok = v >= 0
     comp[ok] = ctx.vertex_compartment[v[ok]]
-    if "compartment" not in sp:
-        sp["compartment"] = comp
-    sp["branch"] = np.where(ok, ctx.vertex_branch[np.maximum(v, 0)], -1) if "branch" not in sp else sp["branch"]
+    if "compartment" in sp:  # keep the table's label where it names a compartment (detection may predate labels)
+        given = sp["compartment"].astype(str).to_numpy()
+        comp = np.where(np.isin(given, NON_COMPARTMENT), comp, given)
+    sp["compartment"] = comp
+    branch = np.where(ok, ctx.vertex_branch[np.maximum(v, 0)], -1)
+    if "branch" in sp:
+        given_b = pd.to_numeric(sp["branch"], errors="coerce").fillna(-1).to_numpy(dtype=np.int64)
+        branch = np.where(given_b >= 0, given_b, branch)
+    sp["branch"] = branch
     ctx.cache["spines"] = sp
     return sp
 
