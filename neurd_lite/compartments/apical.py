@@ -3,8 +3,8 @@
 ``up`` is the unit vector toward the pia (minnie65: (0, -1, 0)). A dendritic limb (process leaving the soma)
 is an apical candidate when it rises at least ``min_height_um`` above the soma and its trunk (soma to its
 highest point) starts upward (cosine to ``up`` of the point ``initial_length_um`` out >= ``min_initial_cos``);
-the candidate maximising height x (1 + that cosine) is the apical, plus any "twin" limb leaving right beside it
-that reaches comparable height (an apical split inside the soma). Cells without a candidate, or declared to have
+the candidate maximising height x (1 + that cosine) is the apical, plus any "twin" upward limb leaving from the
+soma's pia-facing pole that reaches comparable height (an apical that splits inside the soma). Cells without a candidate, or declared to have
 none (interneurons), get ``dendrite``.
 
 Inside the apical limb: the trunk up to the first branch point in the top ``1 - tuft_height_frac`` of the
@@ -28,13 +28,15 @@ class ApicalParams:
     min_height_um: float = 60.0        # apical must rise this far above the soma along ``up``
     min_initial_cos: float = 0.3       # cos(angle to up) of the point ``initial_length_um`` along its trunk
     initial_length_um: float = 20.0
-    twin_start_um: float = 6.0         # another limb leaving this close to the apical's start ...
-    twin_height_frac: float = 0.6      # ... and reaching this fraction of its height is apical too
+    twin_pole_cos: float = 0.6         # another upward limb leaving from the soma's pia-facing pole ...
+    twin_height_frac: float = 0.6      # ... and reaching this fraction of the apical's height is apical too
     tuft_height_frac: float = 0.6      # tuft starts at the first trunk branch above this fraction of the height
     oblique_angle_deg: tuple[float, float] = (80.0, 140.0)  # angle to the shaft (toward soma) of obliques
     angle_length_um: float = 5.0       # length over which branch directions are measured
-    basal_branch_max_um: float = 30.0  # side branches of the stem leaving closer than this may be basal
+    basal_branch_max_um: float = 0.0   # side branches of the stem leaving closer than this may be basal (0: off)
     basal_rise_max_um: float = 5.0     # ... when they never rise more than this above their branch point
+    interneuron_input_per_um: float = 2.5  # proximal dendritic input density (postsynapses/µm) above which the
+    proximal_window_um: float = 50.0       # cell is taken as an aspiny interneuron (no apical), see docs
 
 
 @dataclass
@@ -53,6 +55,20 @@ def _angle_deg(a: np.ndarray, b: np.ndarray) -> float:
     if na == 0 or nb == 0:
         return float("nan")
     return float(np.degrees(np.arccos(np.clip(np.dot(a, b) / (na * nb), -1, 1))))
+
+
+def proximal_input_density_per_um(tree: Tree, dendrite: np.ndarray, post: np.ndarray, window_um: float) -> float:
+    """Postsynapses per µm of dendritic cable within ``window_um`` (path, µm) of the soma; NaN without cable.
+
+    Interneuron dendrites are covered by shaft synapses near the soma (a MICrONS basket cell: 4.2/µm), while
+    pyramidal cells receive 0.35-1.2/µm there (53 labelled MICrONS cells, measured by the evaluation script).
+    """
+    sk = tree.sk
+    par = sk.parent
+    edge = np.where(par >= 0, np.linalg.norm(sk.vertices - sk.vertices[np.maximum(par, 0)], axis=1), 0.0)
+    prox = dendrite & (sk.distance_to_root_nm <= window_um * 1000)
+    cable_um = float(edge[prox].sum()) / 1000
+    return float(post[prox].sum()) / cable_um if cable_um > 0 else float("nan")
 
 
 def _limb_stats(tree: Tree, dend: np.ndarray, height: np.ndarray, u: np.ndarray, length_nm: float
@@ -93,16 +109,17 @@ def label_dendrites(tree: Tree, dendrite: np.ndarray, up: np.ndarray, params: Ap
     limbs = _limb_stats(tree, dendrite, height, u, params.initial_length_um * 1000)
     if not limbs or has_apical is False:
         return ApicalResult(labels, False)
-    ok = [lb for lb in limbs if height[lb[1]] >= params.min_height_um * 1000 and lb[2] >= params.min_initial_cos]
+    ok = [lb for lb in limbs if height[lb[1]] >= params.min_height_um * 1000]
     pool = ok if ok else (limbs if has_apical else [])
     if not pool:
         best = max(limbs, key=lambda lb: height[lb[1]])
         return ApicalResult(labels, False, float(height[best[1]]) / 1000, best[2])
     start, top, cos0 = max(pool, key=lambda lb: height[lb[1]] * (1 + lb[2]))
     chosen = [(start, top)]
-    for s, t, _ in limbs:
-        near = np.linalg.norm(sk.vertices[s] - sk.vertices[start]) <= params.twin_start_um * 1000
-        if s != start and near and height[t] >= params.twin_height_frac * height[top]:
+    for s, t, cos_s in limbs:
+        vec = sk.vertices[s] - sk.vertices[sk.root]
+        pole = vec @ u >= params.twin_pole_cos * np.linalg.norm(vec) if np.linalg.norm(vec) > 0 else False
+        if s != start and pole and cos_s >= params.min_initial_cos and height[t] >= params.twin_height_frac * height[top]:
             chosen.append((s, t))
     labels[dendrite] = "basal"
     for s, t in chosen:

@@ -5,8 +5,9 @@ postsynapses (segregation index of Schneider-Mizell et al. 2016, maximised over 
 equally good cuts the one closest to the soma, so the bare initial segment stays with the axon). The cut may
 lie on a dendrite, so axons leaving from a basal dendrite near the soma are found.
 
-Without synapses: the thinnest long process starting within ``origin_max_um`` of the soma (median radius
-over its first ``ais_length_um``), accepted only when clearly thinner than the other proximal dendrites.
+Without synapses: the thinnest long process starting within ``origin_max_um`` of the soma (median radius of
+its whole subtree against the rest of the cell), accepted only when clearly thinner, then extended toward the
+soma while the cable it adds is thin as well (an axon leaving from a dendrite keeps the dendrite's stem).
 """
 from __future__ import annotations
 
@@ -24,9 +25,8 @@ class AxonParams:
     min_presynapses: int = 3            # fewer presynapses on the cell -> geometry only
     min_segregation: float = 0.05       # best segregation below this -> flag the split as uncertain
     origin_max_um: float = 60.0         # geometric axon must leave within this path distance of the soma
-    ais_length_um: float = 20.0         # initial length over which the radius is compared
     min_length_um: float = 30.0         # geometric candidate needs at least this much cable
-    max_radius_ratio: float = 0.6       # candidate radius / median proximal dendrite radius
+    max_radius_ratio: float = 0.75      # candidate subtree median radius / median radius of the rest
     max_radius_nm: float = 500.0        # and at most this radius
 
 
@@ -80,47 +80,52 @@ def axon_by_synapses(tree: Tree, pre: np.ndarray, post: np.ndarray) -> AxonResul
     return AxonResult(tree.subtree_mask(cut), "synapses", float(best), cut)
 
 
-def _proximal_median_radius(tree: Tree, start: int, length_nm: float) -> float:
-    d = tree.sk.distance_to_root_nm
-    vals, stack = [], [int(start)]
-    while stack:
-        u = stack.pop()
-        if d[u] - d[start] > length_nm:
-            continue
-        vals.append(tree.sk.radius[u])
-        stack.extend(int(c) for c in tree.children[u])
-    vals = np.asarray(vals)
-    vals = vals[np.isfinite(vals)]
-    return float(np.median(vals)) if len(vals) else float("nan")
+def _median(values: np.ndarray) -> float:
+    values = values[np.isfinite(values)]
+    return float(np.median(values)) if len(values) else float("nan")
 
 
 def axon_by_geometry(tree: Tree, params: AxonParams) -> AxonResult:
-    """Axon = thinnest long process leaving within ``origin_max_um`` of the soma, if clearly thin."""
+    """Axon = the thinnest process (median radius of its whole subtree vs the rest of the cell) among those
+    leaving within ``origin_max_um`` of the soma, extended toward the soma while the added cable stays thin."""
     sk = tree.sk
     none = AxonResult(np.zeros(tree.n, dtype=bool), "none")
     if not np.isfinite(sk.radius).any():
         return none
     d = sk.distance_to_root_nm
     par = sk.parent
+    body = tree.in_root_tree & ~tree.soma
     edge_len = np.where(par >= 0, np.linalg.norm(sk.vertices - sk.vertices[np.maximum(par, 0)], axis=1), 0.0)
     cable = tree.subtree_sum(edge_len)
-    near = tree.in_root_tree & ~tree.soma & (d <= params.origin_max_um * 1000)
     n_kids = np.array([len(k) for k in tree.children])
-    starts = [v for v in np.flatnonzero(tree.in_root_tree & ~tree.soma)
-              if tree.soma[par[v]] or (near[par[v]] and n_kids[par[v]] > 1)]
+    near = body & (d <= params.origin_max_um * 1000)
+    starts = [int(v) for v in np.flatnonzero(body) if tree.soma[par[v]] or (near[par[v]] and n_kids[par[v]] > 1)]
     starts = [v for v in starts if cable[v] >= params.min_length_um * 1000]
     if len(starts) < 2:
         return none
-    ais = params.ais_length_um * 1000
-    radii = np.array([_proximal_median_radius(tree, v, ais) for v in starts])
-    limb_starts = [v for v in starts if tree.soma[par[v]]]
-    ref = np.nanmedian([_proximal_median_radius(tree, v, ais) for v in limb_starts]) if limb_starts else np.nan
-    if not np.isfinite(radii).any() or not np.isfinite(ref):
+    masks = {v: tree.subtree_mask(v) & body for v in starts}
+    ratio = {}
+    for v, m in masks.items():
+        ratio[v] = _median(sk.radius[m]) / _median(sk.radius[body & ~m])
+    best = min(ratio, key=lambda v: ratio[v] if np.isfinite(ratio[v]) else np.inf)
+    if not np.isfinite(ratio[best]) or ratio[best] > params.max_radius_ratio:
         return none
-    k = int(np.nanargmin(radii))
-    if radii[k] > params.max_radius_ratio * ref or radii[k] > params.max_radius_nm:
+    ref = _median(sk.radius[body & ~masks[best]])
+    if _median(sk.radius[masks[best]]) > params.max_radius_nm:
         return none
-    return AxonResult(tree.subtree_mask(starts[k]), "geometry", cut_vertex=int(starts[k]))
+    cut = best
+    start_set = set(starts)
+    while True:  # climb to the next candidate start toward the soma while the added cable is thin too
+        v = int(par[cut])
+        while v >= 0 and not tree.soma[v] and v not in start_set:
+            v = int(par[v])
+        if v < 0 or tree.soma[v]:
+            break
+        added = masks[v] & ~masks[cut]
+        if _median(sk.radius[added]) > params.max_radius_ratio * ref:
+            break
+        cut = v
+    return AxonResult(masks[cut], "geometry", cut_vertex=int(cut))
 
 
 def find_axon(tree: Tree, pre: np.ndarray, post: np.ndarray, params: AxonParams | None = None) -> AxonResult:

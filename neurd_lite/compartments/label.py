@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 
 from ..neuron import COMPARTMENTS, SPINE_LABELS, Neuron
-from .apical import ApicalParams, label_dendrites
+from .apical import ApicalParams, label_dendrites, proximal_input_density_per_um
 from .axon import AxonParams, find_axon
 from .tree import Tree, synapse_counts
 
@@ -46,7 +46,12 @@ def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,
     pre, post = synapse_counts(sk, syn, params.synapse_max_distance_nm)
     axon = find_axon(tree, pre, post, params.axon)
     dendrite = tree.in_root_tree & ~tree.soma & ~axon.mask
-    dend = label_dendrites(tree, dendrite, np.asarray(up, dtype=float), params.apical, params.has_apical)
+    has_apical = params.has_apical
+    density = proximal_input_density_per_um(tree, dendrite, post, params.apical.proximal_window_um)
+    if has_apical is None and post.sum() > 0 and density > params.apical.interneuron_input_per_um:
+        has_apical = False
+        n.flag("no_apical_dense_proximal_input")
+    dend = label_dendrites(tree, dendrite, np.asarray(up, dtype=float), params.apical, has_apical)
     labels = np.full(sk.n_vertices, "unknown", dtype=object)
     labels[dendrite] = dend.labels[dendrite]
     labels[axon.mask] = "axon"
@@ -60,7 +65,7 @@ def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,
     n.provenance["compartments"] = {
         "axon_method": axon.method, "axon_segregation_index": axon.segregation,
         "n_presynapses_mapped": int(pre.sum()), "n_postsynapses_mapped": int(post.sum()),
-        "has_apical": dend.has_apical, "apical_height_um": dend.apical_height_um,
+        "has_apical": dend.has_apical, "proximal_input_per_um": density, "apical_height_um": dend.apical_height_um,
         "apical_initial_cos": dend.initial_cos, "n_apical_limbs": dend.n_apical_limbs,
         "params": asdict(params), "up": [float(x) for x in up],
     }
