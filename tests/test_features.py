@@ -142,22 +142,26 @@ def test_strahler_of_unbalanced_tree():
 
 
 def _thin_thick_neuron() -> nl.Neuron:
-    """Two straight limbs of 150 µm: a thin one (width 300 nm, inside NEURD's 140-520 nm window) toward pia and
-    a thick one (width 1 µm) toward white matter, with spines and synapses at known places."""
+    """Three straight limbs of 150 µm: a thin one (width 300 nm, inside NEURD's 140-520 nm window) toward pia, a
+    thick one (width 1 µm) toward white matter and a thin mostly presynaptic one along x, with spines and
+    synapses at known places."""
     v: list = [np.zeros(3)]
     e: list = []
     _limb(v, e, [0, -1, 0], 150)
     _limb(v, e, [0, 1, 0], 150)
-    radius = np.r_[0.0, np.full(151, 150.0), np.full(151, 500.0)]
+    _limb(v, e, [1, 0, 0], 150)  # thin but mostly presynaptic: NEURD drops it as likely axon
+    radius = np.r_[0.0, np.full(151, 150.0), np.full(151, 500.0), np.full(151, 150.0)]
     sk = nl.Skeleton(np.array(v), np.array(e), radius=radius)
-    lab = np.array(["soma"] + ["basal"] * 302, dtype=object)
+    lab = np.array(["soma"] + ["basal"] * 453, dtype=object)
     thin_y = -np.arange(6, 126) * 1000.0  # 120 synapses along the thin limb
     thick_y = np.arange(6, 36) * 1000.0   # 30 on the thick one
     y = np.r_[thin_y, thick_y]
     target = np.r_[np.repeat(["spine_head", "spine_neck", "shaft"], [60, 15, 45]), ["shaft"] * 30]
     syn = pd.DataFrame({"x_nm": 0.0, "y_nm": y, "z_nm": 0.0, "is_pre": False, "target": target})
-    syn = pd.concat([syn, pd.DataFrame({"x_nm": [0.0] * 5, "y_nm": [0.0] * 5, "z_nm": [0.0] * 5,
-                                        "is_pre": [False] * 5, "target": ["soma"] * 5})], ignore_index=True)
+    soma_syn = pd.DataFrame({"x_nm": 0.0, "y_nm": 0.0, "z_nm": 0.0, "is_pre": [False] * 5, "target": "soma"})
+    x_syn = pd.DataFrame({"x_nm": np.arange(6, 18) * 1000.0, "y_nm": 0.0, "z_nm": 0.0,
+                          "is_pre": [True] * 9 + [False] * 3, "target": ["axon"] * 9 + ["shaft"] * 3})
+    syn = pd.concat([syn, soma_syn, x_syn], ignore_index=True)
     spines = pd.DataFrame({"spine_id": np.arange(90), "x_nm": 0.0, "y_nm": -np.linspace(6e3, 154e3, 90),
                            "z_nm": 0.0, "volume_nm3": 1e8})
     return nl.Neuron(name="ei", skeleton=sk, somas=[nl.Soma([0, 0, 0], 5000.0)], skeleton_labels=lab,
@@ -167,17 +171,18 @@ def _thin_thick_neuron() -> nl.Neuron:
 def test_neurd_ei_features_use_the_thin_proximal_dendrite():
     df = features(_thin_thick_neuron())
     r = df.iloc[0]
-    assert r["neurd_skeletal_length_um"] == pytest.approx(150.0)  # the thin limb starts at the soma
+    assert r["neurd_skeletal_length_syn_um"] == pytest.approx(150.0)  # the thin limb starts at the soma
+    assert r["neurd_skeletal_length_spine_um"] == pytest.approx(150.0)
     assert r["neurd_syn_density_post_per_um"] == pytest.approx(120 / 150)
     assert r["neurd_syn_density_head_per_um"] == pytest.approx(60 / 150)
     assert r["neurd_syn_density_neck_per_um"] == pytest.approx(15 / 150)
     assert r["neurd_syn_density_shaft_per_um"] == pytest.approx(45 / 150)
     assert r["neurd_spine_density_per_um"] == pytest.approx(90 / 150)
     # whole-compartment densities count both limbs
-    assert r["basal_syn_density_post_per_um"] == pytest.approx(150 / 300)
-    assert r["basal_spine_density_per_um"] == pytest.approx(90 / 300)
-    assert r["basal_spine_volume_density_um3_per_um"] == pytest.approx(90 * 0.1 / 300)
-    assert r["soma_n_synapses"] == 5 and r["n_synapses_post"] == 155 and r["n_synapses_pre"] == 0
+    assert r["basal_syn_density_post_per_um"] == pytest.approx(153 / 450)
+    assert r["basal_spine_density_per_um"] == pytest.approx(90 / 450)
+    assert r["basal_spine_volume_density_um3_per_um"] == pytest.approx(90 * 0.1 / 450)
+    assert r["soma_n_synapses"] == 5 and r["n_synapses_post"] == 158 and r["n_synapses_pre"] == 9
 
 
 def test_empty_spine_table_with_columns_is_a_real_zero():

@@ -5,10 +5,14 @@ dendritic E/I features.
 ``neuron.SYNAPSE_TARGETS``. A synapse's compartment is its ``compartment`` column, else the compartment of the
 skeleton vertex it is placed on (:meth:`FeatureContext.locate`).
 
-NEURD E/I features (``neurd_*``) follow NEURD's definition: postsynaptic dendrite near the soma = dendritic
-(non-axon) branches whose proximal end lies within 110 µm path distance of the soma and whose median width
-(spines excluded) is 140-520 nm; densities are counts on those branches divided by their summed skeletal
-length (µm). NEURD's table column ``skeletal_length_processed_syn`` is that summed length in nm.
+NEURD E/I features (``neurd_*``) follow NEURD's branch filter (cell_type_utils.postsyn_branches_near_soma):
+a dendritic (non-axon) branch counts when it has more than 2 postsynapses and more than 80 % of its synapses are
+postsynaptic, its proximal end lies less than 110 µm (path) from the soma, its median width with spines excluded
+is between 140 and 520 nm, and, for spine density, it has more than 2 spines and is longer than 15 µm. For the
+synapse densities NEURD loosens the spine and length limits through module globals whose values are not in its
+public source; we use the values of its commented "special" branch (no spine minimum, longer than 5 µm).
+Densities are counts on the selected branches divided by their summed skeletal length (µm); NEURD's table
+columns ``skeletal_length_processed_syn`` / ``_spine`` are those summed lengths in nm.
 """
 from __future__ import annotations
 
@@ -26,11 +30,18 @@ FAMILY = "synapses"
 
 @dataclass(frozen=True)
 class NeurdEIParams:
-    """Branch filter of NEURD's E/I features: path distance of the branch start from the soma, width window."""
+    """NEURD's E/I branch filter (strict inequalities, as in NEURD). ``*_syn`` apply to synapse densities,
+    ``*_spine`` to spine density."""
 
     max_soma_distance_um: float = 110.0
     min_width_nm: float = 140.0
     max_width_nm: float = 520.0
+    min_post_synapses: int = 2
+    min_post_fraction: float = 0.8
+    min_spines_syn: int = -1
+    min_length_syn_um: float = 5.0
+    min_spines_spine: int = 2
+    min_length_spine_um: float = 15.0
 
 
 EI_PARAMS = NeurdEIParams()
@@ -134,10 +145,11 @@ def syn_density_shaft_per_um(ctx: FeatureContext, group: str) -> float:
 
 
 # ---- NEURD's dendritic E/I features --------------------------------------------------------------------
-def neurd_ei_branches(ctx: FeatureContext, params: NeurdEIParams = EI_PARAMS) -> pd.Index:
-    """Branches NEURD's E/I features are measured on (see module docstring)."""
-    if "neurd_branches" in ctx.cache:
-        return ctx.cache["neurd_branches"]
+def neurd_ei_branches(ctx: FeatureContext, kind: str, params: NeurdEIParams = EI_PARAMS) -> pd.Index:
+    """Branches NEURD's E/I features are measured on; ``kind`` is ``"syn"`` or ``"spine"`` (module docstring)."""
+    key = f"neurd_branches_{kind}"
+    if key in ctx.cache:
+        return ctx.cache[key]
     b = ctx.branches
     if not len(b):
         raise Missing("neuron has no branches")
@@ -146,45 +158,69 @@ def neurd_ei_branches(ctx: FeatureContext, params: NeurdEIParams = EI_PARAMS) ->
         dend = comp.isin(COMPARTMENT_GROUPS["dendrite_all"])
     else:
         dend = comp != "soma"
-        ctx.notes["neurd_ei"] = "no compartment labels: the axon is excluded by the width window only"
+        ctx.notes["neurd_ei"] = "no compartment labels: the axon is excluded by the synapse and width filters only"
     from .morphometry import branch_width_um, distance_to_soma_um
 
+    syn = synapse_table(ctx)
+    n_post = syn[~syn["is_pre"]]["branch"].value_counts().reindex(b.index).fillna(0)
+    n_all = syn["branch"].value_counts().reindex(b.index).fillna(0)
+    post_frac = n_post / n_all.where(n_all > 0)
     start_um = distance_to_soma_um(ctx).reindex(b.index)
     width_nm = branch_width_um(ctx).reindex(b.index) * 1000.0
-    keep = (dend & (start_um <= params.max_soma_distance_um) & (width_nm >= params.min_width_nm)
-            & (width_nm <= params.max_width_nm))
-    ctx.cache["neurd_branches"] = b.index[keep.to_numpy()]
-    return ctx.cache["neurd_branches"]
+    length_um = b["length_nm"].astype(float) / 1000.0
+    keep = (dend & (n_post > params.min_post_synapses) & (post_frac > params.min_post_fraction)
+            & (start_um < params.max_soma_distance_um)
+            & (width_nm > params.min_width_nm) & (width_nm < params.max_width_nm))
+    if kind == "spine":
+        from .spines import spines_per_branch
+
+        keep &= (spines_per_branch(ctx) > params.min_spines_spine) & (length_um > params.min_length_spine_um)
+    else:
+        if params.min_spines_syn >= 0:
+            from .spines import spines_per_branch
+
+            keep &= spines_per_branch(ctx) > params.min_spines_syn
+        keep &= length_um > params.min_length_syn_um
+    ctx.cache[key] = b.index[keep.to_numpy()]
+    return ctx.cache[key]
 
 
-def _neurd_length_um(ctx: FeatureContext) -> float:
-    length = float(ctx.branches.loc[neurd_ei_branches(ctx), "length_nm"].sum())
+def _neurd_length_um(ctx: FeatureContext, kind: str) -> float:
+    length = float(ctx.branches.loc[neurd_ei_branches(ctx, kind), "length_nm"].sum())
     if length <= 0:
-        raise Missing("no dendritic branch within 110 µm of the soma with width 140-520 nm")
+        raise Missing(f"no branch passes NEURD's E/I {kind} filter (dendrite within 110 µm of the soma, "
+                      "width 140-520 nm, mostly postsynaptic)")
     return nm_to_um(length)
 
 
 def _neurd_post(ctx: FeatureContext) -> pd.DataFrame:
     syn = synapse_table(ctx)
-    return syn[~syn["is_pre"] & syn["branch"].isin(neurd_ei_branches(ctx))]
+    return syn[~syn["is_pre"] & syn["branch"].isin(neurd_ei_branches(ctx, "syn"))]
 
 
-@register("neurd_skeletal_length_um", "neuron", "um",
-          "summed length of NEURD's E/I branches (dendrite starting within 110 µm of the soma, width 140-520 nm)",
+@register("neurd_skeletal_length_syn_um", "neuron", "um",
+          "summed length of the branches NEURD's E/I synapse densities use (NEURD skeletal_length_processed_syn)",
           FAMILY)
-def neurd_skeletal_length_um(ctx: FeatureContext) -> float:
-    return _neurd_length_um(ctx)
+def neurd_skeletal_length_syn_um(ctx: FeatureContext) -> float:
+    return _neurd_length_um(ctx, "syn")
+
+
+@register("neurd_skeletal_length_spine_um", "neuron", "um",
+          "summed length of the branches NEURD's E/I spine density uses (NEURD skeletal_length_processed_spine)",
+          FAMILY)
+def neurd_skeletal_length_spine_um(ctx: FeatureContext) -> float:
+    return _neurd_length_um(ctx, "spine")
 
 
 @register("neurd_syn_density_post_per_um", "neuron", "per_um",
-          "NEURD syn_density_post: postsynapses on NEURD's E/I branches per µm of them", FAMILY)
+          "NEURD syn_density_post: postsynapses per µm on NEURD's E/I synapse branches", FAMILY)
 def neurd_syn_density_post_per_um(ctx: FeatureContext) -> float:
-    return len(_neurd_post(ctx)) / _neurd_length_um(ctx)
+    return len(_neurd_post(ctx)) / _neurd_length_um(ctx, "syn")
 
 
 def _neurd_target_density(ctx: FeatureContext, target: str) -> float:
     post = _neurd_post(ctx)
-    return int(np.count_nonzero(_targets(post) == target)) / _neurd_length_um(ctx)
+    return int(np.count_nonzero(_targets(post) == target)) / _neurd_length_um(ctx, "syn")
 
 
 @register("neurd_syn_density_head_per_um", "neuron", "per_um", "NEURD syn_density_head (spine-head synapses)",
@@ -205,13 +241,13 @@ def neurd_syn_density_shaft_per_um(ctx: FeatureContext) -> float:
     return _neurd_target_density(ctx, "shaft")
 
 
-@register("neurd_spine_density_per_um", "neuron", "per_um", "NEURD spine_density: spines on NEURD's E/I branches "
-          "per µm of them", FAMILY)
+@register("neurd_spine_density_per_um", "neuron", "per_um",
+          "NEURD spine_density: spines per µm on NEURD's E/I spine branches", FAMILY)
 def neurd_spine_density_per_um(ctx: FeatureContext) -> float:
     from .spines import spines_table
 
-    sp = spines_table(ctx)
-    return int(sp["branch"].isin(neurd_ei_branches(ctx)).sum()) / _neurd_length_um(ctx)
+    branches = neurd_ei_branches(ctx, "spine")
+    return int(spines_table(ctx)["branch"].isin(branches).sum()) / _neurd_length_um(ctx, "spine")
 
 
 # ---- branch level --------------------------------------------------------------------------------------
