@@ -86,8 +86,8 @@ def vertex_components(n_vertices: int, faces: np.ndarray,
     return csgraph.connected_components(adj, directed=False)
 
 
-def _best_per_component(comp: np.ndarray, dist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Index (into comp/dist) of the smallest distance per component, and the components present."""
+def best_per_group(comp: np.ndarray, dist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index (into comp/dist) of the smallest distance of each group label in comp, and the labels present."""
     order = np.lexsort((dist, comp))
     first = np.ones(len(order), dtype=bool)
     first[1:] = comp[order][1:] != comp[order][:-1]
@@ -142,7 +142,7 @@ def heal_mesh(vertices: np.ndarray, faces: np.ndarray, params: HealParams | None
         if not ok.any():
             return
         cand, d, i = cand[ok], d[ok], i[ok]
-        best, comps = _best_per_component(comp[cand], d)
+        best, comps = best_per_group(comp[cand], d)
         better = d[best] < best_d[comps]
         comps, best = comps[better], best[better]
         best_d[comps] = d[best]

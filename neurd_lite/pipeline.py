@@ -1,0 +1,310 @@
+"""The decomposition pipeline: an ordered list of named stages that each read and add to a Neuron.
+
+``decompose``: ingest -> decimate -> heal -> soma -> skeleton -> graph -> compartments -> spines -> synapses.
+Every stage is timed into ``n.provenance["timings_s"]``; parameters go to ``n.provenance["params"]`` and
+package versions to ``n.provenance["versions"]``. A stage whose module is not importable is skipped with a
+note in ``n.provenance["skipped"]``; a stage that fails raises ``StageError(stage, message)`` (bad input
+raises ``InputError``). Working-mesh state (decimated / healed mesh) lives in ``n.cache`` and is not saved.
+"""
+from __future__ import annotations
+
+import importlib
+import time
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .errors import InputError, NeurdLiteError, StageError
+from .mesh.decimate import DecimateParams, decimate, identity
+from .mesh.heal import HealParams, heal_mesh
+from .neuron import UNLABELLED, Neuron, Soma
+from .skeleton.graph import GraphParams, build_branch_graph, face_branch
+from .skeleton.model import Skeleton
+from .skeleton.skeletonize import SkeletonParams, skeletonize
+from .units import UnitsLike
+
+Stage = tuple[str, Callable[[Neuron, "PipelineParams"], None]]
+
+
+@dataclass(frozen=True)
+class PipelineParams:
+    """Parameters of every stage (each sub-dataclass documents its units).
+
+    soma: a ``neurd_lite.mesh.soma.SomaParams`` or None for its defaults. compartments / spines: run those
+    stages (when their modules are present). up: pia direction in the mesh frame (minnie65: -y).
+    """
+
+    decimate: DecimateParams = field(default_factory=DecimateParams)
+    heal: HealParams = field(default_factory=HealParams)
+    skeleton: SkeletonParams = field(default_factory=SkeletonParams)
+    graph: GraphParams = field(default_factory=GraphParams)
+    soma: Any = None
+    compartments: bool = True
+    spines: bool = True
+    up: tuple[float, float, float] = (0.0, -1.0, 0.0)
+
+
+class _Skip(Exception):
+    """Raised inside a stage to skip it with a reason."""
+
+
+def _optional(module: str, attr: str) -> Callable[..., Any]:
+    """A function from another neurd_lite module, or _Skip when that module is not available yet."""
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except ImportError as e:
+        raise _Skip(f"{module}.{attr} not importable ({e})") from e
+    except AttributeError as e:
+        raise _Skip(f"{module} has no {attr}") from e
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for pkg in ("neurd-lite", "numpy", "scipy", "trimesh", "meshparty", "networkx", "fast-simplification"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+# ---- stages -----------------------------------------------------------------------------------------------
+def stage_decimate(n: Neuron, p: PipelineParams) -> None:
+    """Working mesh: the input mesh, or its decimation when ``p.decimate.target_faces`` is set."""
+    dec = decimate(n.mesh.vertices, n.mesh.faces, p.decimate)
+    n.cache["work"] = dec
+    n.provenance["decimate"] = {"input_faces": n.n_faces, "working_faces": len(dec.faces), "seconds": dec.seconds}
+
+
+def stage_heal(n: Neuron, p: PipelineParams) -> None:
+    """Link edges between mesh pieces; far debris dropped (``n.provenance["heal"]``)."""
+    work = n.cache["work"]
+    res = heal_mesh(work.vertices, work.faces, p.heal)
+    n.cache["heal"] = res
+    n.provenance["heal"] = res.report.to_dict()
+    if res.report.n_components_after > 1:
+        n.flag(f"mesh_not_connected: {res.report.n_components_after} pieces after healing")
+
+
+def stage_soma(n: Neuron, p: PipelineParams) -> None:
+    """Somas from the given centres (``n.cache["soma_centers_nm"]``) or detected; labels soma faces."""
+    given = n.cache.get("soma_centers_nm")
+    if given is not None and len(given):
+        from_point = _optional("neurd_lite.mesh.soma", "soma_from_point")
+        n.somas = [from_point(n.mesh, c, None, p.soma) if p.soma is not None else from_point(n.mesh, c)
+                   for c in given]
+    else:
+        find = _optional("neurd_lite.mesh.soma", "find_somas")
+        n.somas = list(find(n.mesh, p.soma) if p.soma is not None else find(n.mesh))
+    labels = np.full(n.n_faces, UNLABELLED, dtype=object)
+    for s in n.somas:
+        labels[s.faces] = "soma"
+    n.face_labels = labels
+    n.face_compartment = labels.copy()
+    if not n.somas:
+        n.flag("no_soma: no soma found; skeleton rooted at its thickest point")
+    elif len(n.somas) > 1:
+        n.flag(f"multi_soma: {len(n.somas)} somas (probably a merge of several cells)")
+
+
+def stage_skeleton(n: Neuron, p: PipelineParams) -> None:
+    """Skeleton of the healed working mesh; per-input-face skeleton vertex (soma faces -> soma vertex)."""
+    work, heal = n.cache["work"], n.cache["heal"]
+    kept = np.flatnonzero(heal.face_keep)
+    masks = []
+    for s in n.somas:
+        m = np.zeros(len(work.vertices), dtype=bool)
+        m[work.faces[np.unique(work.input_to_working[s.faces])].reshape(-1)] = True
+        masks.append(m)
+    res = skeletonize((work.vertices, work.faces[kept]), [s.center_nm for s in n.somas] or None, heal.link_edges,
+                      p.skeleton, [s.radius_nm for s in n.somas] or None, masks or None)
+    work_f2s = np.full(len(work.faces), -1, dtype=np.int64)
+    work_f2s[kept] = res.face_to_skeleton
+    f2s = work_f2s[work.input_to_working]
+    for s, sv in zip(n.somas, res.soma_vertices):
+        f2s[s.faces] = sv
+    n.skeleton = res.skeleton
+    n.skeleton_labels = np.full(res.skeleton.n_vertices, UNLABELLED, dtype=object)
+    n.face_to_skeleton = f2s
+    n.cache["soma_regions"] = [[v] for v in res.soma_vertices]
+    n.provenance["skeleton"] = {**res.stats, "n_unmapped_input_faces": int((f2s < 0).sum())}
+
+
+def stage_graph(n: Neuron, p: PipelineParams) -> None:
+    """Branch graph and per-face branch id (soma regions from ``n.cache["soma_regions"]`` when set)."""
+    if n.skeleton is None:
+        raise _Skip("no skeleton")
+    g, vb = build_branch_graph(n.skeleton, n.somas, n.cache.get("soma_regions"),
+                               n.face_to_skeleton if n.n_faces else None, p.graph)
+    n.graph = g
+    n.skeleton.vertex_properties["branch"] = vb
+    if n.n_faces:
+        fb = face_branch(n.face_to_skeleton, vb)
+        for s in n.somas:
+            fb[s.faces] = -1
+        n.face_branch = fb
+        counts = np.bincount(fb[fb >= 0], minlength=len(n.branch_nodes))
+        for b in n.branch_nodes:
+            g.nodes[b]["n_faces"] = int(counts[b])
+    n.provenance["graph"] = {"n_limbs": n.n_limbs, "n_branches": len(n.branch_nodes),
+                             "prune_terminal_nm": p.graph.prune_terminal_nm}
+
+
+def stage_compartments(n: Neuron, p: PipelineParams) -> None:
+    """Axon / dendrite / apical labels (neurd_lite.compartments)."""
+    if not p.compartments:
+        raise _Skip("disabled by parameters")
+    _optional("neurd_lite.compartments", "label_compartments")(n, up=p.up)
+
+
+def stage_spines(n: Neuron, p: PipelineParams) -> None:
+    """Spine instances and head/neck faces (neurd_lite.spines)."""
+    if not p.spines:
+        raise _Skip("disabled by parameters")
+    _optional("neurd_lite.spines", "detect_spines")(n)
+
+
+def stage_synapses(n: Neuron, p: PipelineParams) -> None:
+    """Synapse -> face / branch / target (neurd_lite.spines.attach_synapses)."""
+    if n.synapses is None or len(n.synapses) == 0:
+        raise _Skip("no synapses")
+    _optional("neurd_lite.spines", "attach_synapses")(n)
+
+
+MESH_STAGES: list[Stage] = [("decimate", stage_decimate), ("heal", stage_heal), ("soma", stage_soma),
+                            ("skeleton", stage_skeleton), ("graph", stage_graph),
+                            ("compartments", stage_compartments), ("spines", stage_spines),
+                            ("synapses", stage_synapses)]
+SKELETON_STAGES: list[Stage] = [("graph", stage_graph), ("compartments", stage_compartments)]
+
+
+def run_stages(n: Neuron, stages: Sequence[Stage], params: PipelineParams) -> Neuron:
+    """Run stages in order, timing each into ``n.provenance["timings_s"]``."""
+    timings = n.provenance.setdefault("timings_s", {})
+    skipped = n.provenance.setdefault("skipped", {})
+    for name, fn in stages:
+        t0 = time.perf_counter()
+        try:
+            fn(n, params)
+        except _Skip as e:
+            skipped[name] = str(e)
+        except NeurdLiteError:
+            raise
+        except Exception as e:  # noqa: BLE001 - re-raised with the stage name
+            raise StageError(name, f"{type(e).__name__}: {e} (neuron {n.name!r})") from e
+        finally:
+            timings[name] = round(time.perf_counter() - t0, 4)
+    for key in ("work", "heal", "soma_regions", "soma_centers_nm"):
+        n.cache.pop(key, None)
+    return n
+
+
+def _record(n: Neuron, params: PipelineParams, **inputs: Any) -> None:
+    n.provenance["params"] = asdict(params)
+    n.provenance["versions"] = _versions()
+    n.provenance["inputs"] = {k: (str(v) if isinstance(v, (Path, tuple, list)) else v) for k, v in inputs.items()}
+
+
+def _soma_centers(soma: Any) -> np.ndarray | None:
+    if soma is None:
+        return None
+    arr = np.asarray(soma, dtype=np.float64)
+    if arr.ndim == 1:
+        arr = arr.reshape(1, -1)
+    if arr.ndim != 2 or arr.shape[1] != 3 or not np.all(np.isfinite(arr)):
+        raise InputError(f"soma must be a centre (3,) or centres (S, 3) in nm, got shape {arr.shape}")
+    return arr
+
+
+def decompose(mesh_or_path: Any, synapses: Any = None, units: UnitsLike = "nm",
+              soma: Sequence[float] | np.ndarray | None = None, name: str | None = None,
+              params: PipelineParams | None = None, synapse_units: UnitsLike | None = None) -> Neuron:
+    """Decompose a neuron mesh into somas, skeleton, branch graph and labels.
+
+    mesh_or_path: mesh file, trimesh or (vertices, faces); units: the mesh's units ("nm", "um", nm per voxel).
+    synapses: table file or DataFrame (positions in ``synapse_units``, default per table layout).
+    soma: a known soma centre (3,) or centres (S, 3) in **nm** (skips detection). Returns the Neuron (nm).
+    """
+    p = params or PipelineParams()
+    t0 = time.perf_counter()
+    load_mesh = _optional_required("neurd_lite.io.meshes", "load_mesh")
+    mesh = load_mesh(mesh_or_path, units=units)
+    if name is None:
+        name = Path(mesh_or_path).stem if isinstance(mesh_or_path, (str, Path)) else \
+            str(getattr(mesh, "metadata", {}).get("name", "neuron"))
+    n = Neuron(name=name, mesh=mesh)
+    if synapses is not None:
+        load_synapses = _optional_required("neurd_lite.io.synapses", "load_synapses")
+        n.synapses = load_synapses(synapses, units=synapse_units)
+    n.cache["soma_centers_nm"] = _soma_centers(soma)
+    n.provenance["timings_s"] = {"ingest": round(time.perf_counter() - t0, 4)}
+    _record(n, p, mesh=mesh_or_path if isinstance(mesh_or_path, (str, Path)) else type(mesh_or_path).__name__,
+            units=units, synapses=synapses if isinstance(synapses, (str, Path)) else
+            (None if synapses is None else type(synapses).__name__), soma=None if soma is None else
+            np.asarray(soma, float).tolist())
+    return run_stages(n, MESH_STAGES, p)
+
+
+def _optional_required(module: str, attr: str) -> Callable[..., Any]:
+    try:
+        return _optional(module, attr)
+    except _Skip as e:
+        raise StageError("ingest", str(e)) from e
+
+
+def _skeleton_soma(sk: Skeleton) -> tuple[Soma, np.ndarray]:
+    """The soma of a skeleton-only neuron: the root plus connected SWC soma-type vertices (type 1)."""
+    root = int(sk.root or 0)
+    region = np.array([root])
+    types = sk.vertex_properties.get("swc_type")
+    if types is not None:
+        is_soma = np.asarray(types) == 1
+        if is_soma[root]:
+            sub = np.flatnonzero(is_soma)
+            from scipy.sparse import csgraph
+
+            _, lab = csgraph.connected_components(sk.csgraph[sub][:, sub], directed=False)
+            region = sub[lab == lab[np.flatnonzero(sub == root)[0]]]
+    r = sk.radius[region]
+    extent = np.linalg.norm(sk.vertices[region] - sk.vertices[root], axis=1).max()
+    radius = float(np.nanmax(r)) if np.isfinite(r).any() and np.nanmax(r) > 0 else 0.0
+    return Soma(sk.vertices[root], max(radius, extent), method="skeleton_root"), region
+
+
+def label_skeleton(path_or_skeleton: str | Path | Skeleton, synapses: Any = None, units: UnitsLike | None = None,
+                   name: str | None = None, params: PipelineParams | None = None,
+                   synapse_units: UnitsLike | None = None) -> Neuron:
+    """Skeleton-only Neuron (nm): branch graph from the root soma and compartment labels.
+
+    path_or_skeleton: a skeleton file/folder (see ``neurd_lite.io.skeletons.load_skeleton``; ``units`` None =
+    the format's default) or a Skeleton in nm. synapses: table or DataFrame; when None, the synapses stored
+    in the skeleton file are used. ``n.skeleton_labels`` holds one compartment name per skeleton vertex.
+    """
+    p = params or PipelineParams()
+    t0 = time.perf_counter()
+    file_syn = None
+    if isinstance(path_or_skeleton, Skeleton):
+        sk = path_or_skeleton.copy()
+        name = name or "skeleton"
+    else:
+        load_skeleton = _optional_required("neurd_lite.io.skeletons", "load_skeleton")
+        sk, file_syn = load_skeleton(path_or_skeleton, units=units)
+        name = name or Path(path_or_skeleton).stem
+    if sk.n_vertices == 0:
+        raise InputError("skeleton has no vertices", None if isinstance(path_or_skeleton, Skeleton)
+                         else path_or_skeleton)
+    soma, region = _skeleton_soma(sk)
+    n = Neuron(name=name, skeleton=sk, somas=[soma])
+    if synapses is not None:
+        n.synapses = _optional_required("neurd_lite.io.synapses", "load_synapses")(synapses, units=synapse_units)
+    elif file_syn is not None:
+        n.synapses = file_syn
+    n.cache["soma_regions"] = [region]
+    n.provenance["timings_s"] = {"ingest": round(time.perf_counter() - t0, 4)}
+    _record(n, p, skeleton=path_or_skeleton if not isinstance(path_or_skeleton, Skeleton) else "Skeleton",
+            units=units)
+    return run_stages(n, SKELETON_STAGES, p)
+
