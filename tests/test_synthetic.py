@@ -71,6 +71,18 @@ def test_spines_have_head_faces(pyr):
     assert sp["head_radius_nm"].between(200, 400).all()
 
 
+def test_spine_faces_match_spine_table(pyr):
+    """Head faces lie on their own spine's head sphere; neck faces lie below it."""
+    sp = pyr.spines.set_index("spine_id")
+    cent = np.asarray(pyr.mesh.triangles_center)
+    for label, lo, hi in (("spine_head", 0.75, 1.01), ("spine_neck", 0.9, 20.0)):
+        m = pyr.face_labels == label
+        rows = sp.loc[pyr.face_spine[m]]
+        d = np.linalg.norm(cent[m] - rows[["head_x_nm", "head_y_nm", "head_z_nm"]].to_numpy(), axis=1)
+        ratio = d / rows["head_radius_nm"].to_numpy()
+        assert np.all((ratio > lo) & (ratio < hi)), (label, ratio.min(), ratio.max())
+
+
 def test_totals_consistent(pyr):
     t = pyr.truth
     assert t["cable_length_nm"]["total"] == pytest.approx(pyr.skeleton.cable_length_nm)

@@ -48,16 +48,16 @@ def fragment(rng: np.random.Generator, verts: np.ndarray, faces: np.ndarray,
     frac = (rel - cell) * p.chunk_nm
     near = np.minimum(frac, p.chunk_nm - frac).min(axis=1) < p.band_nm
     keep = np.flatnonzero(~near)
-    cell = cell[keep]
-    _, chunk = np.unique(cell, axis=0, return_inverse=True)
+    cell = cell[keep] - cell[keep].min(axis=0)
+    span = cell.max(axis=0) + 1
+    _, chunk = np.unique((cell[:, 0] * span[1] + cell[:, 1]) * span[2] + cell[:, 2], return_inverse=True)
     chunk = chunk.reshape(-1)
     # crumbs: faces that, with their edge neighbours, become their own tiny piece
     kf = faces[keep]
     n_crumb = int(p.crumb_fraction * len(kf))
     if n_crumb:
         seeds = rng.choice(len(kf), n_crumb, replace=False)
-        adj = _face_adjacency(kf, len(verts))
-        patch = adj[seeds].tocoo()
+        patch = _face_neighbours(kf, seeds, len(verts))
         chunk = chunk.copy()
         chunk[patch.col] = chunk.max() + 1 + patch.row
     # one vertex copy per (chunk, vertex)
@@ -78,11 +78,11 @@ def fragment(rng: np.random.Generator, verts: np.ndarray, faces: np.ndarray,
     return new_verts, new_faces, keep
 
 
-def _face_adjacency(faces: np.ndarray, n_verts: int) -> sparse.csr_matrix:
-    """Faces sharing a vertex, as a sparse (F, F) matrix."""
+def _face_neighbours(faces: np.ndarray, seeds: np.ndarray, n_verts: int) -> sparse.coo_matrix:
+    """(len(seeds), F) sparse matrix: row i marks the faces sharing a vertex with face ``seeds[i]``."""
     nf = len(faces)
     inc = sparse.csr_matrix((np.ones(3 * nf), (np.repeat(np.arange(nf), 3), faces.reshape(-1))), shape=(nf, n_verts))
-    return (inc @ inc.T).tocsr()
+    return (inc[seeds] @ inc.T).tocoo()
 
 
 def n_components(faces: np.ndarray, n_verts: int) -> int:

@@ -93,6 +93,38 @@ def tube(points: np.ndarray, radii: np.ndarray, sides: int) -> tuple[np.ndarray,
     return verts, _orient_outward(verts, np.vstack(faces))
 
 
+def _perpendicular_frames(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two unit vectors completing each unit row of ``u`` (k, 3) to a right-handed frame."""
+    ref = np.where(np.abs(u[:, :1]) < 0.9, [[1.0, 0.0, 0.0]], [[0.0, 1.0, 0.0]])
+    n1 = np.cross(u, ref)
+    n1 /= np.linalg.norm(n1, axis=1, keepdims=True)
+    return n1, np.cross(u, n1)
+
+
+def revolve(base: np.ndarray, u: np.ndarray, z_bottom: np.ndarray, z: np.ndarray, rho: np.ndarray,
+            z_top: np.ndarray, around: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Closed surfaces of revolution around axes ``base + z u`` (k of them, one shared topology), nm.
+
+    z, rho: (k, R) ring heights and radii; each surface is closed by a point on the axis at ``z_bottom`` and
+    ``z_top``. Returns vertices (k, R * around + 2, 3), template faces (F, 3) and each face's band (0 = bottom
+    fan, i = between rings i-1 and i, R = top fan).
+    """
+    k, n_rings = z.shape
+    n1, n2 = _perpendicular_frames(u)
+    ang = np.linspace(0, 2 * np.pi, around, endpoint=False)
+    radial = np.cos(ang)[None, :, None] * n1[:, None] + np.sin(ang)[None, :, None] * n2[:, None]  # (k, a, 3)
+    rings = (base[:, None, None] + z[..., None, None] * u[:, None, None]
+             + rho[..., None, None] * radial[:, None])  # (k, R, a, 3)
+    ends = base[:, None] + np.stack([z_bottom, z_top], axis=1)[..., None] * u[:, None]
+    verts = np.concatenate([rings.reshape(k, -1, 3), ends], axis=1)
+    c0, c1 = n_rings * around, n_rings * around + 1
+    faces = [_fan(c0, np.arange(around), flip=False)]
+    faces += [_band(i * around, (i + 1) * around, around) for i in range(n_rings - 1)]
+    faces.append(_fan(c1, (n_rings - 1) * around + np.arange(around), flip=True))
+    band = np.repeat(np.arange(n_rings + 1), [len(f) for f in faces])
+    return verts, _orient_outward(verts[0], np.vstack(faces)), band
+
+
 def resample(points: np.ndarray, radii: np.ndarray, spacing_nm: float) -> tuple[np.ndarray, np.ndarray]:
     """Resample a polyline (and its radii) at about ``spacing_nm`` along its arc length."""
     seg = np.linalg.norm(np.diff(points, axis=0), axis=1)
@@ -103,35 +135,57 @@ def resample(points: np.ndarray, radii: np.ndarray, spacing_nm: float) -> tuple[
     return pts, np.interp(t, s, radii)
 
 
-def union_parts(parts: list[tuple[np.ndarray, np.ndarray]], origin: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Boolean union of closed parts (vertices nm, faces); returns vertices (nm), faces and each face's part index."""
+def union_parts(parts: list[tuple[np.ndarray, np.ndarray]], origin: np.ndarray,
+                extra: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Boolean union of closed parts (vertices nm, faces) and one optional ``extra`` mesh of disjoint closed pieces.
+
+    Each input triangle gets an explicit face id (without one, manifold3d groups coplanar triangles under one
+    id), so every output triangle maps back to the input triangle it was cut from. The parts may overlap each other; the pieces of ``extra`` must not overlap each other (they are combined
+    without a boolean, then unioned with the parts in one step). Returns vertices (nm), faces, each face's part
+    index (-1 for ``extra`` faces) and each face's triangle index in ``extra`` (-1 for part faces).
+    """
     import manifold3d as m3d
 
-    manifolds = []
-    id_to_part: dict[int, int] = {}
-    for i, (v, f) in enumerate(parts):
-        mesh = m3d.Mesh(vert_properties=np.ascontiguousarray(v - origin, dtype=np.float32),
-                        tri_verts=np.ascontiguousarray(f, dtype=np.uint32))
-        man = m3d.Manifold(mesh).as_original()
-        if man.status() != m3d.Error.NoError or man.is_empty():
-            raise ValueError(f"synthetic part {i} is not a closed manifold ({man.status()})")
-        id_to_part[int(man.original_id())] = i
-        manifolds.append(man)
-    out = m3d.Manifold.batch_boolean(manifolds, m3d.OpType.Add).to_mesh()
+    def manifold(v: np.ndarray, f: np.ndarray, what: str):
+        mesh_id = int(m3d.Manifold.reserve_ids(1))  # not as_original(): that would renumber face ids
+        man = m3d.Manifold(m3d.Mesh(vert_properties=np.ascontiguousarray(v - origin, dtype=np.float32),
+                                    tri_verts=np.ascontiguousarray(f, dtype=np.uint32),
+                                    run_index=np.array([0, 3 * len(f)], dtype=np.uint32),
+                                    run_original_id=np.array([mesh_id], dtype=np.uint32),
+                                    face_id=np.arange(len(f), dtype=np.uint32)))
+        if man.status() != m3d.Error.NoError:
+            raise ValueError(f"synthetic {what} is not a closed manifold ({man.status()})")
+        return man, mesh_id
+
+    built = [manifold(v, f, f"part {i}") for i, (v, f) in enumerate(parts)]
+    id_to_part = {mesh_id: i for i, (_, mesh_id) in enumerate(built)}
+    merged = m3d.Manifold.batch_boolean([m for m, _ in built], m3d.OpType.Add)
+    extra_id = -2
+    if extra is not None and len(extra[1]):
+        em, extra_id = manifold(extra[0], extra[1], "spine mesh")
+        merged = m3d.Manifold.batch_boolean([merged, em], m3d.OpType.Add)
+    out = merged.to_mesh()
     verts = np.asarray(out.vert_properties, dtype=np.float64)[:, :3] + origin
     faces = np.asarray(out.tri_verts, dtype=np.int64)
-    run_index = np.asarray(out.run_index, dtype=np.int64) // 3
-    run_part = np.array([id_to_part[int(r)] for r in np.asarray(out.run_original_id)], dtype=np.int64)
-    part = np.repeat(run_part, np.diff(run_index))
+    runs = np.diff(np.asarray(out.run_index, dtype=np.int64) // 3)
+    run_ids = np.asarray(out.run_original_id, dtype=np.int64)
+    part = np.repeat([id_to_part.get(int(r), -1) for r in run_ids], runs)
+    extra_face = np.where(np.repeat(run_ids == extra_id, runs), np.asarray(out.face_id, dtype=np.int64), -1)
     if len(part) != len(faces):
         raise RuntimeError("manifold3d run table does not cover every triangle")
-    return verts, faces, part
+    return verts, faces, part, extra_face
 
 
-def concatenate_parts(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Overlapping parts as one mesh without a boolean (faster, not one surface): vertices, faces, part index."""
-    offs = np.cumsum([0] + [len(v) for v, _ in parts])
-    verts = np.vstack([v for v, _ in parts])
-    faces = np.vstack([f + o for (_, f), o in zip(parts, offs[:-1])])
-    part = np.repeat(np.arange(len(parts)), [len(f) for _, f in parts])
-    return verts, faces, part
+def concatenate_parts(parts: list[tuple[np.ndarray, np.ndarray]], extra: tuple[np.ndarray, np.ndarray] | None = None
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Like :func:`union_parts` but without a boolean: overlapping closed pieces, not one surface (faster)."""
+    pieces = list(parts) + ([extra] if extra is not None else [])
+    offs = np.cumsum([0] + [len(v) for v, _ in pieces])
+    verts = np.vstack([v for v, _ in pieces])
+    faces = np.vstack([f + o for (_, f), o in zip(pieces, offs[:-1])])
+    n_part_faces = sum(len(f) for _, f in parts)
+    part = np.full(len(faces), -1, dtype=np.int64)
+    part[:n_part_faces] = np.repeat(np.arange(len(parts)), [len(f) for _, f in parts])
+    extra_face = np.full(len(faces), -1, dtype=np.int64)
+    extra_face[n_part_faces:] = np.arange(len(faces) - n_part_faces)
+    return verts, faces, part, extra_face

@@ -150,7 +150,11 @@ def _branching(tree: Tree, rng: np.random.Generator, p: MorphologyParams, comp: 
 def _axon(tree: Tree, rng: np.random.Generator, p: MorphologyParams, n_collaterals: tuple[int, int],
           from_dendrite_p: float, down: bool) -> None:
     """An axon (radius 0.1-0.25 µm) from the soma or from a dendrite near the soma, with collaterals."""
-    dendrites = [i for i, s in enumerate(tree.sections) if s.parent < 0]
+    def leaves_downward(s: Section) -> bool:
+        return not down or (s.points[5] - s.points[0])[1] > 0.2 * np.linalg.norm(s.points[5] - s.points[0])
+
+    dendrites = [i for i, s in enumerate(tree.sections)
+                 if s.parent < 0 and s.compartment in ("basal", "dendrite") and leaves_downward(s)]
     direction = np.array([0.0, 1.0, 0.0]) if down else _unit(rng.normal(size=3))
     direction = _unit(direction + rng.normal(0, 0.25, 3))
     if dendrites and rng.random() < from_dendrite_p:
@@ -163,7 +167,7 @@ def _axon(tree: Tree, rng: np.random.Generator, p: MorphologyParams, n_collatera
         parent, parent_point = -1, -1
     length = rng.uniform(*p.axon_length_nm)
     bias = np.array([0.0, 1.0, 0.0]) if down else None
-    main = _add(tree, rng, p, "axon", parent, parent_point, direction, length, (250.0, 130.0), bias, 0.04)
+    main = _add(tree, rng, p, "axon", parent, parent_point, direction, length, (250.0, 130.0), bias, 0.1)
     pts = tree.sections[main].points
     n_col = int(rng.integers(n_collaterals[0], n_collaterals[1] + 1))
     for j in np.sort(rng.choice(np.arange(len(pts) // 4, len(pts) - 5), size=n_col, replace=False)):

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .meshing import Tessellation, tube, uv_sphere
+from scipy.spatial import cKDTree
+
+from .meshing import Tessellation, revolve
 from .morphology import SPINY, Tree
 
 
@@ -21,6 +23,7 @@ class SpineParams:
     stubby_fraction: float = 0.15
     stubby_center_offset: float = 0.4  # head centre sits this many head radii outside the shaft surface
     skip_near_soma_nm: float = 4000.0
+    min_gap_nm: float = 20.0  # spines closer than this to an earlier spine are dropped (they would intersect)
     interneuron_density_factor: float = 0.1  # interneurons are sparsely spiny
 
 
@@ -38,26 +41,22 @@ def sample_spines(rng: np.random.Generator, tree: Tree, density_per_um: float,
                   p: SpineParams = SpineParams()) -> pd.DataFrame:
     """Place spines on spiny sections as a Poisson process of ``density_per_um`` per µm of cable.
 
+    Spines that would touch an earlier spine are dropped, so the realised density is slightly lower.
     Returns one row per spine: ``spine_id``, ``section``, ``compartment``, base on the centreline
     (``base_*_nm``), outward unit direction (``dir_*``), ``shaft_radius_nm``, ``head_x/y/z_nm``,
     ``head_radius_nm``, ``neck_radius_nm``, ``neck_length_nm`` (shaft surface to head surface, 0 when stubby),
-    ``is_stubby`` and ``volume_nm3`` (the part outside the shaft: neck cylinder + head sphere, or for a stubby
-    spine the spherical cap beyond the shaft surface taken as a plane).
+    ``is_stubby`` and ``volume_nm3`` of the ideal shape outside the shaft (shaft surface taken as a plane).
     """
-    rows = []
+    cols: list[np.ndarray] = []
     for si, sec in enumerate(tree.sections):
         if sec.compartment not in SPINY:
             continue
-        seg = np.linalg.norm(np.diff(sec.points, axis=0), axis=1)
-        length = float(seg.sum())
+        length = float(np.linalg.norm(np.diff(sec.points, axis=0), axis=1).sum())
         lo = p.skip_near_soma_nm if sec.parent < 0 else 0.0
-        if length <= lo:
-            continue
-        n = rng.poisson(density_per_um * (length - lo) / 1000.0)
+        n = rng.poisson(density_per_um * max(length - lo, 0.0) / 1000.0)
         if n == 0:
             continue
-        s = np.sort(rng.uniform(lo, length, n))
-        c, t, r = _interp_frame(sec.points, sec.radii, s)
+        c, t, r = _interp_frame(sec.points, sec.radii, np.sort(rng.uniform(lo, length, n)))
         u = rng.normal(size=(n, 3))
         u -= np.einsum("ij,ij->i", u, t)[:, None] * t
         u /= np.linalg.norm(u, axis=1, keepdims=True)
@@ -65,52 +64,97 @@ def sample_spines(rng: np.random.Generator, tree: Tree, density_per_um: float,
         hr = np.where(stubby, rng.uniform(*p.stubby_head_radius_nm, n), rng.uniform(*p.head_radius_nm, n))
         nl = np.where(stubby, 0.0, rng.uniform(*p.neck_length_nm, n))
         nr = np.where(stubby, 0.0, rng.uniform(*p.neck_radius_nm, n))
-        off = np.where(stubby, p.stubby_center_offset * hr, nl + hr)
-        head = c + u * (r + off)[:, None]
-        big_h = hr * (1 + p.stubby_center_offset)
-        cap = np.pi * big_h**2 * (3 * hr - big_h) / 3.0
-        vol = np.where(stubby, cap, 4.0 / 3.0 * np.pi * hr**3 + np.pi * nr**2 * nl)
-        for j in range(n):
-            rows.append((si, sec.compartment, *c[j], *u[j], r[j], *head[j], hr[j], nr[j], nl[j], bool(stubby[j]),
-                         vol[j]))
-    cols = ["section", "compartment", "base_x_nm", "base_y_nm", "base_z_nm", "dir_x", "dir_y", "dir_z",
-            "shaft_radius_nm", "head_x_nm", "head_y_nm", "head_z_nm", "head_radius_nm", "neck_radius_nm",
-            "neck_length_nm", "is_stubby", "volume_nm3"]
-    df = pd.DataFrame(rows, columns=cols)
+        cols.append(np.column_stack([np.full(n, si), c, u, r, hr, nr, nl, stubby]))
+    a = np.vstack(cols) if cols else np.zeros((0, 12))
+    names = ["section", "base_x_nm", "base_y_nm", "base_z_nm", "dir_x", "dir_y", "dir_z", "shaft_radius_nm",
+             "head_radius_nm", "neck_radius_nm", "neck_length_nm", "is_stubby"]
+    df = pd.DataFrame(a, columns=names).astype({"section": np.int64, "is_stubby": bool})
+    df = df[_non_overlapping(df, p)].reset_index(drop=True)
+    base, u = df[names[1:4]].to_numpy(), df[names[4:7]].to_numpy()
+    r, hr, nr, nl = (df[k].to_numpy() for k in names[7:11])
+    off = np.where(df.is_stubby, p.stubby_center_offset * hr, nl + hr)
+    head = base + u * (r + off)[:, None]
+    df["head_x_nm"], df["head_y_nm"], df["head_z_nm"] = head.T
+    big_h = hr * (1 + p.stubby_center_offset)
+    stubby_vol = np.pi * big_h**2 * (3 * hr - big_h) / 3.0
+    h0 = hr * (1 - np.sqrt(1 - (nr / hr) ** 2))  # sphere cap below the neck junction
+    neck_vol = np.pi * nr**2 * (nl + h0) + 4.0 / 3.0 * np.pi * hr**3 - np.pi * h0**2 * (3 * hr - h0) / 3.0
+    df["volume_nm3"] = np.where(df.is_stubby, stubby_vol, neck_vol)
+    df.insert(0, "compartment", [tree.sections[i].compartment for i in df["section"]])
     df.insert(0, "spine_id", np.arange(len(df), dtype=np.int64))
     return df
 
 
-def _cylinders(a: np.ndarray, b: np.ndarray, radius: np.ndarray, sides: int) -> tuple[np.ndarray, np.ndarray]:
-    """Closed straight cylinders from ``a`` to ``b`` (k, 3) with radii (k,), nm: (k, V, 3) vertices, (F, 3) faces."""
-    axis = b - a
-    u = axis / np.linalg.norm(axis, axis=1, keepdims=True)
-    ref = np.where(np.abs(u[:, :1]) < 0.9, [[1.0, 0.0, 0.0]], [[0.0, 1.0, 0.0]])
-    n1 = np.cross(u, ref)
-    n1 /= np.linalg.norm(n1, axis=1, keepdims=True)
-    n2 = np.cross(u, n1)
-    ang = np.linspace(0, 2 * np.pi, sides, endpoint=False)
-    circle = (np.cos(ang)[None, :, None] * n1[:, None] + np.sin(ang)[None, :, None] * n2[:, None]) * radius[:, None, None]
-    verts = np.concatenate([a[:, None] + circle, b[:, None] + circle, a[:, None], b[:, None]], axis=1)
-    _, faces = tube(np.array([[0.0, 0, 0], [0, 0, 1]]), np.ones(2), sides)  # same vertex layout, unit template
-    return verts, faces
+def _non_overlapping(df: pd.DataFrame, p: SpineParams, n_samples: int = 12) -> np.ndarray:
+    """Mask keeping each spine unless its axis (sampled, with its local radius) touches an earlier kept spine."""
+    n = len(df)
+    if n < 2:
+        return np.ones(n, dtype=bool)
+    base = df[["base_x_nm", "base_y_nm", "base_z_nm"]].to_numpy()
+    u = df[["dir_x", "dir_y", "dir_z"]].to_numpy()
+    r, hr, nl = df["shaft_radius_nm"].to_numpy(), df["head_radius_nm"].to_numpy(), df["neck_length_nm"].to_numpy()
+    stub = df["is_stubby"].to_numpy()
+    z_top = np.where(stub, (1 + 2 * p.stubby_center_offset) * hr, nl + 2 * hr)
+    f = np.linspace(0, 1, n_samples)
+    z = f[None] * z_top[:, None]
+    rad = np.where(z >= (z_top - 2 * hr)[:, None], hr[:, None], df["neck_radius_nm"].to_numpy()[:, None])
+    pts = (base[:, None] + u[:, None] * (r[:, None] + z)[..., None]).reshape(-1, 3)
+    owner = np.repeat(np.arange(n), n_samples)
+    rad = rad.reshape(-1)
+    pairs = cKDTree(pts).query_pairs(2 * rad.max() + p.min_gap_nm, output_type="ndarray")
+    a, b = owner[pairs[:, 0]], owner[pairs[:, 1]]
+    d = np.linalg.norm(pts[pairs[:, 0]] - pts[pairs[:, 1]], axis=1)
+    hit = (a != b) & (d < rad[pairs[:, 0]] + rad[pairs[:, 1]] + p.min_gap_nm)
+    conflicts = sorted(zip(np.maximum(a, b)[hit], np.minimum(a, b)[hit]))
+    keep = np.ones(n, dtype=bool)
+    for later, earlier in conflicts:  # greedy in spine order: drop the later one if the earlier is kept
+        if keep[earlier]:
+            keep[later] = False
+    return keep
 
 
-def spine_parts(spines: pd.DataFrame, tess: Tessellation) -> list[tuple[int, str, tuple[np.ndarray, np.ndarray]]]:
-    """Closed surface parts of every spine: (spine_id, "spine_head" | "spine_neck", (vertices nm, faces))."""
-    sv, sf = uv_sphere(tess.n(tess.head_lon, 6), tess.n(tess.head_lat, 4))
-    ids = spines["spine_id"].to_numpy()
-    hr = spines["head_radius_nm"].to_numpy()
-    head = spines[["head_x_nm", "head_y_nm", "head_z_nm"]].to_numpy()
-    heads = head[:, None] + sv[None] * hr[:, None, None]
-    out = [(int(i), "spine_head", (v, sf)) for i, v in zip(ids, heads)]
-    neck = ~spines["is_stubby"].to_numpy(bool)
-    if neck.any():
-        # the neck starts inside the shaft and ends inside the head, so the union joins all three
-        base = spines[["base_x_nm", "base_y_nm", "base_z_nm"]].to_numpy()[neck]
-        u = spines[["dir_x", "dir_y", "dir_z"]].to_numpy()[neck]
-        a = base + u * 0.6 * spines["shaft_radius_nm"].to_numpy()[neck, None]
-        b = head[neck] - u * 0.5 * hr[neck, None]
-        cv, cf = _cylinders(a, b, spines["neck_radius_nm"].to_numpy()[neck], tess.n(tess.neck_sides, 5))
-        out += [(int(i), "spine_neck", (v, cf)) for i, v in zip(ids[neck], cv)]
-    return out
+def spine_mesh(spines: pd.DataFrame, tess: Tessellation) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """All spines as one mesh of disjoint closed surfaces of revolution (nm).
+
+    Returns vertices, faces, and per face the spine id and whether it belongs to the head (else the neck).
+    A necked spine's profile starts inside the shaft, runs along the neck and closes over the head sphere;
+    a stubby spine is a sphere. Faces above the neck-head junction are head faces.
+    """
+    around = tess.n(tess.head_lon, 6)
+    n_neck, n_head = tess.n(1, 1), tess.n(tess.head_lat, 4)
+    out_v, out_f, out_s, out_h = [], [], [], []
+    off = 0
+    for stubby in (True, False):
+        sel = spines[spines["is_stubby"] == stubby]
+        if not len(sel):
+            continue
+        r, hr = sel["shaft_radius_nm"].to_numpy(), sel["head_radius_nm"].to_numpy()
+        head_c = np.linalg.norm(sel[["head_x_nm", "head_y_nm", "head_z_nm"]].to_numpy()
+                                - sel[["base_x_nm", "base_y_nm", "base_z_nm"]].to_numpy(), axis=1)
+        if stubby:
+            theta0, z_bottom, neck_z = np.zeros(len(sel)), head_c - hr, np.zeros((len(sel), 0))
+            rho_neck = neck_z
+        else:
+            nr = sel["neck_radius_nm"].to_numpy()
+            theta0 = np.arcsin(nr / hr)
+            z_bottom = 0.6 * r
+            z_j = head_c - hr * np.cos(theta0)
+            neck_z = z_bottom[:, None] + (z_j - z_bottom)[:, None] * np.linspace(0, 1, n_neck + 1)[None]
+            rho_neck = np.repeat(nr[:, None], n_neck + 1, axis=1)
+        th = theta0[:, None] + (np.pi - theta0)[:, None] * np.arange(1, n_head)[None] / n_head
+        z = np.hstack([neck_z, head_c[:, None] - hr[:, None] * np.cos(th)])
+        rho = np.hstack([rho_neck, hr[:, None] * np.sin(th)])
+        base = sel[["base_x_nm", "base_y_nm", "base_z_nm"]].to_numpy()
+        u = sel[["dir_x", "dir_y", "dir_z"]].to_numpy()
+        v, f, band = revolve(base, u, z_bottom, z, rho, head_c + hr, around)
+        n_neck_bands = 0 if stubby else n_neck
+        is_head = band > n_neck_bands if not stubby else np.ones(len(f), dtype=bool)
+        out_v.append(v.reshape(-1, 3))
+        nv = v.shape[1]
+        out_f.append((f[None] + off + nv * np.arange(len(sel))[:, None, None]).reshape(-1, 3))
+        out_s.append(np.repeat(sel["spine_id"].to_numpy(), len(f)))
+        out_h.append(np.tile(is_head, len(sel)))
+        off += v.shape[0] * nv
+    if not out_v:
+        return np.zeros((0, 3)), np.zeros((0, 3), np.int64), np.zeros(0, np.int64), np.zeros(0, bool)
+    return np.vstack(out_v), np.vstack(out_f), np.concatenate(out_s), np.concatenate(out_h)

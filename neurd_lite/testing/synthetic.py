@@ -19,7 +19,7 @@ from ..skeleton.model import Skeleton
 from .fragment import DebrisParams, FragmentParams, debris, fragment, n_components
 from .meshing import Tessellation, concatenate_parts, resample, tube, union_parts, uv_sphere
 from .morphology import SPINY, MorphologyParams, Tree, grow_interneuron, grow_pyramidal, tree_counts, tree_to_skeleton
-from .spines import SpineParams, sample_spines, spine_parts
+from .spines import SpineParams, sample_spines, spine_mesh
 from .synapses import SynapseParams, place_synapses
 
 KINDS = ("pyramidal", "interneuron")
@@ -77,21 +77,17 @@ def _section_polyline(tree: Tree, i: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _build_parts(tree: Tree, spines: pd.DataFrame, tess: Tessellation):
-    """Closed parts and, per part, (compartment, label, spine id)."""
+    """Closed soma and section parts with (compartment, label) each, and the spine mesh with its face labels."""
     sv, sf = uv_sphere(tess.n(tess.soma_lon, 8), tess.n(tess.soma_lat, 6))
     parts = [(tree.soma_center + sv * tree.soma_axes_nm, sf)]
-    meta = [("soma", "soma", -1)]
+    meta = [("soma", "soma")]
     spacing = tess.tube_ring_spacing_nm / tess.scale
     for i, s in enumerate(tree.sections):
         pts, rad = resample(*_section_polyline(tree, i), spacing)
         sides = tess.n(tess.tube_sides if s.compartment != "axon" else 6, 5)
         parts.append(tube(pts, rad, sides))
-        meta.append((s.compartment, s.compartment, -1))
-    comp = spines["compartment"].to_numpy()
-    for sid, label, geom in spine_parts(spines, tess):
-        parts.append(geom)
-        meta.append((comp[sid], label, sid))
-    return parts, meta
+        meta.append((s.compartment, s.compartment))
+    return parts, meta, spine_mesh(spines, tess)
 
 
 def _cable_by_compartment(sk: Skeleton) -> dict[str, float]:
@@ -118,14 +114,19 @@ def _truth(tree: Tree, sk: Skeleton, spines: pd.DataFrame) -> dict[str, Any]:
 
 
 def _tessellation(tree: Tree, spines: pd.DataFrame, target_faces: int | None) -> Tessellation:
-    """Default tessellation, or one scaled so the union has about ``target_faces`` faces."""
+    """Default tessellation, or one scaled so the union has about ``target_faces`` faces.
+
+    The union's face count was fitted on a default pyramidal as ``pre * (0.94 s² + 0.27 s)``, where ``pre`` is the
+    number of part faces at scale 1 (new faces appear along the seams, whose resolution grows like ``s``).
+    """
     tess = Tessellation()
     if not target_faces:
         return tess
-    parts, _ = _build_parts(tree, spines, tess)
-    pre = sum(len(f) for _, f in parts)
-    ratio = 0.85  # measured share of part faces that survive the union (interior pieces are removed)
-    return Tessellation(scale=float(np.sqrt(target_faces / (ratio * pre))))
+    parts, _, spine_parts = _build_parts(tree, spines, tess)
+    pre = sum(len(f) for _, f in parts) + len(spine_parts[1])
+    a, b = 0.94, 0.27
+    scale = (-b + np.sqrt(b * b + 4 * a * target_faces / pre)) / (2 * a)
+    return Tessellation(scale=float(scale))
 
 
 def make_neuron(kind: str = "pyramidal", seed: int = 0, spine_density_per_um: float = 1.0, fragment: bool = False,
@@ -152,16 +153,14 @@ def make_neuron(kind: str = "pyramidal", seed: int = 0, spine_density_per_um: fl
     density = spine_density_per_um * (1.0 if kind == "pyramidal" else sp.interneuron_density_factor)
     spines = sample_spines(rngs[1], tree, density, sp)
     tess = _tessellation(tree, spines, target_faces)
-    parts, meta = _build_parts(tree, spines, tess)
+    parts, meta, (spv, spf, sp_spine, sp_head) = _build_parts(tree, spines, tess)
     t1 = time.perf_counter()
-    if union:
-        verts, faces, part = union_parts(parts, origin=tree.soma_center)
-    else:
-        verts, faces, part = concatenate_parts(parts)
+    combine = union_parts if union else concatenate_parts
+    kw = {"origin": tree.soma_center} if union else {}
+    verts, faces, part, spine_face = combine(parts, extra=(spv, spf), **kw)
     t2 = time.perf_counter()
-    meta_arr = np.array(meta, dtype=object)
-    face_compartment, face_labels = meta_arr[part, 0], meta_arr[part, 1]
-    face_spine = meta_arr[part, 2].astype(np.int64)
+    face_compartment, face_labels, face_spine = _face_truth(part, spine_face, meta, sp_spine, sp_head,
+                                                            spines["compartment"].to_numpy())
     if fragment:
         verts, faces, keep = _fragment(rngs[2], verts, faces)
         face_compartment, face_labels, face_spine = face_compartment[keep], face_labels[keep], face_spine[keep]
@@ -190,6 +189,22 @@ def make_neuron(kind: str = "pyramidal", seed: int = 0, spine_density_per_um: fl
             "seconds_fragment": t3 - t2, "seconds_total": time.perf_counter() - t0}
     return SyntheticNeuron(kind, int(seed), mesh, face_compartment.astype(object), face_labels.astype(object),
                            face_spine, spines, sk, syn, truth, info)
+
+
+def _face_truth(part: np.ndarray, spine_face: np.ndarray, meta: list[tuple[str, str]], sp_spine: np.ndarray,
+                sp_head: np.ndarray, spine_compartment: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per output face: compartment, label and spine id, from its source part or spine-mesh triangle."""
+    meta_arr = np.array(meta, dtype=object).reshape(-1, 2)
+    comp = np.empty(len(part), dtype=object)
+    labels = np.empty(len(part), dtype=object)
+    spine = np.full(len(part), -1, dtype=np.int64)
+    is_part = part >= 0
+    comp[is_part], labels[is_part] = meta_arr[part[is_part], 0], meta_arr[part[is_part], 1]
+    sf = spine_face[~is_part]
+    spine[~is_part] = sp_spine[sf]
+    comp[~is_part] = spine_compartment[sp_spine[sf]]
+    labels[~is_part] = np.where(sp_head[sf], "spine_head", "spine_neck")
+    return comp, labels, spine
 
 
 def _fragment(rng: np.random.Generator, verts: np.ndarray, faces: np.ndarray):
