@@ -48,6 +48,7 @@ class ApicalResult:
     apical_height_um: float = float("nan")
     initial_cos: float = float("nan")
     n_apical_limbs: int = 0
+    top_vertex: int = -1
 
 
 def _angle_deg(a: np.ndarray, b: np.ndarray) -> float:
@@ -124,7 +125,7 @@ def label_dendrites(tree: Tree, dendrite: np.ndarray, up: np.ndarray, params: Ap
     labels[dendrite] = "basal"
     for s, t in chosen:
         _label_apical_limb(tree, dendrite & (tree.limb_start == s), t, height, params, labels)
-    return ApicalResult(labels, True, float(height[top]) / 1000, cos0, len(chosen))
+    return ApicalResult(labels, True, float(height[top]) / 1000, cos0, len(chosen), int(top))
 
 
 def _label_apical_limb(tree: Tree, limb: np.ndarray, top: int, height: np.ndarray, params: ApicalParams,

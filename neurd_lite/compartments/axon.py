@@ -1,9 +1,11 @@
 """Axon vs dendrite on a soma-rooted skeleton (nm).
 
-With synapses: the axon is the subtree whose separation from the rest best segregates presynapses from
-postsynapses (segregation index of Schneider-Mizell et al. 2016, maximised over every possible cut; among
-equally good cuts the one closest to the soma, so the bare initial segment stays with the axon). The cut may
-lie on a dendrite, so axons leaving from a basal dendrite near the soma are found.
+With synapses (default ``method="flow"``): synapse flow centrality (Schneider-Mizell et al. 2016): every
+skeleton edge carries (presynapses beyond it x postsynapses before it + postsynapses beyond x presynapses
+before); the axon is the subtree beyond the edge of maximal flow, the most proximal one among equal flows so the
+bare initial segment stays with the axon. The cut may lie on a dendrite, so axons leaving from a basal
+dendrite near the soma are found. ``method="segregation"`` instead takes the cut maximising the segregation
+index; the segregation index of the chosen cut is reported either way (low -> flag ``axon_split_uncertain``).
 
 Without synapses: the thinnest long process starting within ``origin_max_um`` of the soma (median radius of
 its whole subtree against the rest of the cell), accepted only when clearly thinner, then extended toward the
@@ -22,6 +24,7 @@ from .tree import Tree
 class AxonParams:
     """Axon split settings (lengths in µm, radius in nm)."""
 
+    method: str = "flow"                # "flow" (max synapse flow centrality) or "segregation" (max index)
     min_presynapses: int = 3            # fewer presynapses on the cell -> geometry only
     min_segregation: float = 0.05       # best segregation below this -> flag the split as uncertain
     origin_max_um: float = 60.0         # geometric axon must leave within this path distance of the soma
@@ -69,15 +72,27 @@ def segregation_scores(tree: Tree, pre: np.ndarray, post: np.ndarray) -> np.ndar
     return np.where(valid, si, np.nan)
 
 
-def axon_by_synapses(tree: Tree, pre: np.ndarray, post: np.ndarray) -> AxonResult:
-    """Axon = subtree of the cut with the highest segregation index (nearest the soma among ties)."""
+def flow_centrality(tree: Tree, pre: np.ndarray, post: np.ndarray) -> np.ndarray:
+    """Synapse flow through the edge above each vertex (pre beyond x post before + post beyond x pre before);
+    -1 at soma vertices and outside the root tree."""
+    s_pre, s_post = tree.subtree_sum(pre), tree.subtree_sum(post)
+    p_tot, q_tot = float(pre[tree.in_root_tree].sum()), float(post[tree.in_root_tree].sum())
+    flow = s_pre * (q_tot - s_post) + s_post * (p_tot - s_pre)
+    return np.where(tree.in_root_tree & ~tree.soma, flow, -1.0)
+
+
+def axon_by_synapses(tree: Tree, pre: np.ndarray, post: np.ndarray, method: str = "flow") -> AxonResult:
+    """Axon = subtree beyond the cut of maximal synapse flow (or maximal segregation index), the cut nearest
+    the soma among ties. Reports the segregation index of the chosen cut."""
     si = segregation_scores(tree, pre, post)
-    if not np.isfinite(si).any():
+    score = flow_centrality(tree, pre, post) if method == "flow" else np.nan_to_num(si, nan=-1.0)
+    best = float(score.max()) if tree.n else -1.0
+    if best <= 0:
         return AxonResult(np.zeros(tree.n, dtype=bool), "none")
-    best = np.nanmax(si)
-    ties = np.flatnonzero(si >= best - 1e-9)
+    ties = np.flatnonzero(score >= best - 1e-9 * max(abs(best), 1.0))
     cut = int(ties[np.argmin(tree.sk.distance_to_root_nm[ties])])
-    return AxonResult(tree.subtree_mask(cut), "synapses", float(best), cut)
+    quality = float(si[cut]) if np.isfinite(si[cut]) else 0.0
+    return AxonResult(tree.subtree_mask(cut), "synapses", quality, cut)
 
 
 def _median(values: np.ndarray) -> float:
@@ -132,7 +147,7 @@ def find_axon(tree: Tree, pre: np.ndarray, post: np.ndarray, params: AxonParams 
     """Axon mask per skeleton vertex: synapse segregation when the cell has enough presynapses, else geometry."""
     params = params or AxonParams()
     if pre[tree.in_root_tree].sum() >= params.min_presynapses and post[tree.in_root_tree].sum() > 0:
-        res = axon_by_synapses(tree, pre, post)
+        res = axon_by_synapses(tree, pre, post, params.method)
         if res.mask.any():
             return res
     return axon_by_geometry(tree, params)

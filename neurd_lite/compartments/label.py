@@ -14,7 +14,7 @@ import numpy as np
 
 from ..neuron import COMPARTMENTS, SPINE_LABELS, Neuron
 from .apical import ApicalParams, label_dendrites, proximal_input_density_per_um
-from .axon import AxonParams, find_axon
+from .axon import AxonParams, AxonResult, axon_by_synapses, find_axon
 from .tree import Tree, synapse_counts
 
 
@@ -45,13 +45,16 @@ def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,
     syn = n.synapses if n.synapses is not None and len(n.synapses) else None
     pre, post = synapse_counts(sk, syn, params.synapse_max_distance_nm)
     axon = find_axon(tree, pre, post, params.axon)
-    dendrite = tree.in_root_tree & ~tree.soma & ~axon.mask
+    up_arr = np.asarray(up, dtype=float)
     has_apical = params.has_apical
+    if axon.method == "synapses" and has_apical is not False:
+        axon = _guard_apical(n, tree, pre, post, axon, up_arr, params)
+    dendrite = tree.in_root_tree & ~tree.soma & ~axon.mask
     density = proximal_input_density_per_um(tree, dendrite, post, params.apical.proximal_window_um)
     if has_apical is None and post.sum() > 0 and density > params.apical.interneuron_input_per_um:
         has_apical = False
         n.flag("no_apical_dense_proximal_input")
-    dend = label_dendrites(tree, dendrite, np.asarray(up, dtype=float), params.apical, has_apical)
+    dend = label_dendrites(tree, dendrite, up_arr, params.apical, has_apical)
     labels = np.full(sk.n_vertices, "unknown", dtype=object)
     labels[dendrite] = dend.labels[dendrite]
     labels[axon.mask] = "axon"
@@ -70,6 +73,22 @@ def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,
         "params": asdict(params), "up": [float(x) for x in up],
     }
     return labels
+
+
+def _guard_apical(n: Neuron, tree: Tree, pre: np.ndarray, post: np.ndarray, axon: AxonResult, up: np.ndarray,
+                  params: CompartmentParams) -> AxonResult:
+    """A synapse split that swallows the process the apical rule picks (looked for among all processes) is
+    replaced by the maximal-segregation split when that one leaves the apical alone."""
+    body = tree.in_root_tree & ~tree.soma
+    probe = label_dendrites(tree, body, up, params.apical, params.has_apical)
+    top = probe.top_vertex
+    if not probe.has_apical or top < 0 or not axon.mask[top]:
+        return axon
+    alt = axon_by_synapses(tree, pre, post, "segregation")
+    if alt.mask.any() and not alt.mask[top]:
+        n.flag("axon_flow_split_took_apical")
+        return alt
+    return axon
 
 
 def label_compartments(n: Neuron, params: CompartmentParams | None = None,
