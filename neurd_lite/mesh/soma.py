@@ -19,7 +19,7 @@ linear passes over a grid capped at ``max_voxels`` plus one pass over the faces.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import ndimage
@@ -55,8 +55,8 @@ class SomaParams:
     voxel_nm: float = 500.0
     max_voxels: int = 12_000_000
     close_radius_nm: float = 1000.0
-    core_depth_nm: float = 2500.0
-    min_inscribed_radius_nm: float = 3000.0
+    core_depth_nm: float = 2000.0
+    min_inscribed_radius_nm: float = 2500.0
     max_inscribed_radius_nm: float = 15000.0
     body_margin_nm: float = 1000.0
     min_volume_um3: float = 150.0
@@ -97,8 +97,13 @@ def _mesh_arrays(mesh: object) -> tuple[np.ndarray, np.ndarray]:
     return v, f
 
 
-def mesh_volume(vertices_nm: np.ndarray, faces: np.ndarray, params: SomaParams) -> SomaVolume:
-    """Rasterise, seal and fill the mesh; return the solid and its depth map (nm)."""
+def mesh_volume(vertices_nm: np.ndarray, faces: np.ndarray, params: SomaParams,
+                min_depth_nm: float | None = None) -> SomaVolume:
+    """Rasterise, seal and fill the mesh; return the solid and its depth map (nm).
+
+    The depth is exact wherever it is at least ``min_depth_nm`` (default: the smaller of the core depth and
+    the minimum inscribed radius); shallower voxels may read 0. Pass 0 for an exact map everywhere.
+    """
     t0 = time.perf_counter()
     close_vox = int(round(params.close_radius_nm / params.voxel_nm))
     grid = make_grid(vertices_nm, params.voxel_nm, pad_voxels=close_vox + 2, max_voxels=params.max_voxels)
@@ -113,7 +118,9 @@ def mesh_volume(vertices_nm: np.ndarray, faces: np.ndarray, params: SomaParams) 
     solid = solid_interior(surface, close_vox, walls)
     outside = ~solid
     t2 = time.perf_counter()
-    depth = depth_map(solid, grid.voxel_nm, min(params.core_depth_nm, params.min_inscribed_radius_nm))
+    if min_depth_nm is None:
+        min_depth_nm = min(params.core_depth_nm, params.min_inscribed_radius_nm)
+    depth = depth_map(solid, grid.voxel_nm, min_depth_nm)
     if walls is not None:
         solid &= ~walls
         depth[walls] = 0.0
@@ -259,19 +266,96 @@ def find_somas(mesh: object, params: SomaParams | None = None) -> list[Soma]:
         view = core_labels[sl]
         view[parts > 0] = parts[parts > 0] + next_id - 1
         next_id += int(parts.max())
-    if next_id == 1:
+    return _somas_from_cores(vol, core_labels, next_id - 1, v, f, p, "volume_depth")
+
+
+def _somas_from_cores(vol: SomaVolume, core_labels: np.ndarray, n_cores: int, v: np.ndarray, f: np.ndarray,
+                      p: SomaParams, method: str, face_index: np.ndarray | None = None) -> list[Soma]:
+    """Grow bodies around labelled cores (1..n_cores) and build one Soma per body that passes the size tests.
+
+    face_index maps the faces ``f`` to input-face ids when ``f`` is a crop of the input mesh.
+    """
+    if n_cores == 0:
         return []
     body, box = _grow_bodies(vol, core_labels, p.body_margin_nm)
     face_lab = _face_labels(vol, body, box)
     somas = []
-    for k in range(1, next_id):
+    for k in range(1, n_cores + 1):
         face_ids = np.flatnonzero(face_lab == k)
         mask = body == k
         if len(face_ids) < p.min_faces or mask.sum() * vol.grid.voxel_nm ** 3 / 1e9 < p.min_volume_um3:
             continue
-        somas.append(_make_soma(vol, mask, box, face_ids, v, f, p, "volume_depth"))
+        soma = _make_soma(vol, mask, box, face_ids, v, f, p, method)
+        if face_index is not None:
+            soma.faces = np.sort(face_index[soma.faces])
+        somas.append(soma)
     somas.sort(key=lambda s: -s.radius_nm)
     return somas
+
+
+def soma_from_point(mesh: object, center_nm: np.ndarray, radius_nm: float | None = None,
+                    params: SomaParams | None = None) -> Soma:
+    """The soma around a known position (e.g. a nucleus centre), in nm.
+
+    The mesh is cropped to a box around ``center_nm`` (half-size the larger of 30 µm and 3 x ``radius_nm``),
+    filled as in :func:`find_somas`, and the deepest interior point within 3 µm of the given centre seeds the
+    core: the connected voxels at least 60 % as deep (or, when ``radius_nm`` is given, within that radius of
+    the centre and at least ``core_depth_nm`` / 2 deep). The body, faces and properties are built as in
+    :func:`find_somas`; ``properties["offset_from_given_um"]`` is the distance from the given point to the
+    returned centre. Raises InputError when the point does not lie in or next to an enclosed volume.
+    """
+    p = params or SomaParams()
+    v, f = _mesh_arrays(mesh)
+    c = np.asarray(center_nm, dtype=np.float64).reshape(-1)
+    if c.shape != (3,) or not np.all(np.isfinite(c)):
+        raise InputError(f"soma centre must be three finite coordinates in nm, got {center_nm!r}")
+    if radius_nm is not None and not (np.isfinite(radius_nm) and radius_nm > 0):
+        raise InputError(f"soma radius must be a positive length in nm, got {radius_nm!r}")
+    half = max(30000.0, 3.0 * (radius_nm or 0.0))
+    centroids = v[f].mean(axis=1)
+    keep = np.flatnonzero(np.all(np.abs(centroids - c) <= half, axis=1))
+    if len(keep) < p.min_faces:
+        raise InputError(f"only {len(keep)} mesh faces lie within {half / 1000:.0f} µm of the given soma centre "
+                         f"{np.round(c / 1000, 2).tolist()} µm", hint="check that the centre is in nm and on this mesh")
+    used, f_sub = np.unique(f[keep], return_inverse=True)
+    v_sub, f_sub = v[used], f_sub.reshape(-1, 3)
+    vol = mesh_volume(v_sub, f_sub, p, min_depth_nm=0.0)
+    seed, depth0 = _deepest_near(vol, c, 3000.0)
+    if depth0 <= 0:
+        raise InputError(f"the given soma centre {np.round(c / 1000, 2).tolist()} µm is not inside an enclosed part "
+                         "of the mesh", hint="pass a point inside the soma, or heal the mesh first")
+    if radius_nm is None:
+        deep = vol.depth_nm >= 0.6 * depth0
+    else:
+        grid_pts = np.argwhere(vol.solid)
+        dist = np.zeros(vol.grid.shape, dtype=np.float32)
+        dist[tuple(grid_pts.T)] = np.linalg.norm(vol.grid.centers(grid_pts) - c, axis=1)
+        deep = vol.solid & (dist <= radius_nm) & (vol.depth_nm >= min(0.5 * p.core_depth_nm, 0.6 * depth0))
+    deep[tuple(seed)] = True
+    labels, _ = ndimage.label(deep, structure=np.ones((3, 3, 3), dtype=bool))
+    core_labels = (labels == labels[tuple(seed)]).astype(np.int32)
+    q = replace(p, min_faces=1, min_volume_um3=0.0)
+    somas = _somas_from_cores(vol, core_labels, 1, v_sub, f_sub, q, "from_point", face_index=keep)
+    if not somas:
+        raise InputError("no mesh faces surround the given soma centre", hint="pass a point inside the soma")
+    soma = somas[0]
+    soma.properties["offset_from_given_um"] = float(np.linalg.norm(soma.center_nm - c)) / 1000.0
+    return soma
+
+
+def _deepest_near(vol: SomaVolume, c: np.ndarray, within_nm: float) -> tuple[np.ndarray, float]:
+    """Voxel index and depth (nm) of the deepest voxel within ``within_nm`` of point c."""
+    h = vol.grid.voxel_nm
+    ci = vol.grid.index(c[None])[0]
+    r = int(np.ceil(within_nm / h))
+    lo = np.maximum(ci - r, 0)
+    hi = np.minimum(ci + r + 1, vol.grid.shape)
+    sub = vol.depth_nm[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
+    g = np.argwhere(np.ones(sub.shape, dtype=bool)) + lo
+    d = sub.reshape(-1).copy()
+    d[np.linalg.norm(vol.grid.centers(g) - c, axis=1) > within_nm] = 0.0
+    i = int(np.argmax(d))
+    return g[i], float(d[i])
 
 
 def _face_areas(v: np.ndarray, f: np.ndarray) -> np.ndarray:
