@@ -1,0 +1,247 @@
+"""Spine detection on dendritic faces (nm inside; ``n.spines`` in µm).
+
+Method: every dendritic mesh vertex gets its protrusion beyond the local shaft surface (``shaft.py``: distance
+to the pruned skeleton minus a robust, spine-excluded local shaft radius). Vertices protruding more than a seed
+threshold start spines; each grows over the mesh graph through vertices above a lower threshold (hysteresis).
+A component is a spine when it touches the shaft (so detached debris pieces of chunked meshes are never spines),
+is long enough and not too long, and its base is not wider than the shaft. Each spine is then split into
+head and neck (``headneck.py``) and measured.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse import csgraph
+
+from ..errors import InputError
+from ..neuron import SPINE_LABELS, Neuron
+from ..units import nm_to_um
+from .headneck import HeadNeckParams, spine_geometry
+from .shaft import ShaftField, ShaftParams, shaft_field
+
+NON_DENDRITIC = ("axon", "soma")
+
+
+@dataclass(frozen=True)
+class SpineParams:
+    """Spine-detection parameters (nm; ``_rel`` values are fractions of the local shaft radius).
+
+    A seed vertex protrudes more than max(seed_protrusion_nm, seed_protrusion_rel * r); a spine grows through
+    vertices protruding more than max(grow_protrusion_nm, grow_protrusion_rel * r). Spines protrude at most
+    max_length_nm, have at least min_vertices vertices and a base radius at most max_base_radius_rel * r.
+    Shafts thinner than min_shaft_radius_nm are not searched (NEURD uses mesh width > 115 nm).
+    soma_margin: vertices within margin x soma radius of a soma centre are skipped when the soma has no faces.
+    link_nm: open-edge vertices of different mesh pieces closer than this are connected (chunked meshes).
+    """
+
+    seed_protrusion_nm: float = 250.0
+    seed_protrusion_rel: float = 0.3
+    grow_protrusion_nm: float = 40.0
+    grow_protrusion_rel: float = 0.1
+    max_length_nm: float = 4000.0
+    min_vertices: int = 4
+    max_base_radius_rel: float = 1.6
+    min_shaft_radius_nm: float = 60.0
+    soma_margin: float = 1.2
+    link_nm: float = 300.0
+    shaft: ShaftParams = field(default_factory=ShaftParams)
+    headneck: HeadNeckParams = field(default_factory=HeadNeckParams)
+
+
+SPINE_COLUMNS = ["spine_id", "n_faces", "x_nm", "y_nm", "z_nm", "length_um", "head_width_um", "neck_width_um",
+                 "neck_length_um", "has_neck", "area_um2", "volume_um3", "distance_to_soma_um", "shaft_radius_um",
+                 "branch", "compartment"]
+
+
+def _check(n: Neuron) -> None:
+    if n.mesh is None or n.n_faces == 0:
+        raise InputError("detect_spines needs a neuron with a mesh", hint="n.mesh is empty")
+    if n.skeleton is None or n.skeleton.n_vertices < 2:
+        raise InputError("detect_spines needs a skeleton with at least 2 vertices",
+                         hint="run the skeleton stage first or use neurd_lite.spines.adapters.neuron_from_mesh")
+
+
+def ineligible_faces(n: Neuron, params: SpineParams) -> np.ndarray:
+    """(F,) bool: soma and axon faces (by compartment, label or soma face list), where spines are not searched."""
+    bad = np.isin(n.face_compartment.astype(str), NON_DENDRITIC)
+    bad |= np.isin(n.face_labels.astype(str), NON_DENDRITIC)
+    centroids = None
+    for s in n.somas:
+        if len(s.faces):
+            bad[s.faces[(s.faces >= 0) & (s.faces < n.n_faces)]] = True
+        else:
+            if centroids is None:
+                centroids = np.asarray(n.mesh.triangles_center)
+            bad |= np.linalg.norm(centroids - s.center_nm, axis=1) < params.soma_margin * s.radius_nm
+    return bad
+
+
+def _majority(lab: np.ndarray) -> np.ndarray:
+    """Per face (F, 3) vertex labels -> the label shared by >= 2 vertices, else -1."""
+    a, b, c = lab[:, 0], lab[:, 1], lab[:, 2]
+    out = np.where((a == b) | (a == c), a, np.where(b == c, b, -1))
+    return np.where(out >= 0, out, -1)
+
+
+def _mode(values: np.ndarray, default):
+    vals, counts = np.unique(values, return_counts=True)
+    return vals[np.argmax(counts)] if len(vals) else default
+
+
+def proximity_links(mesh, link_nm: float) -> np.ndarray:
+    """(K, 2) vertex pairs closer than ``link_nm`` that lie on open edges of different mesh components.
+
+    Chunked EM meshes are cut along chunk boundaries; these links stitch a spine split by a cut back to itself
+    and to its shaft, without paying for a full proximity graph (watertight meshes have no open edges).
+    """
+    import trimesh
+
+    if link_nm <= 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    edges = np.asarray(mesh.edges_sorted)
+    open_e = edges[trimesh.grouping.group_rows(edges, require_count=1)]
+    bv = np.unique(open_e.reshape(-1))
+    if len(bv) < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    nv = len(mesh.vertices)
+    e = np.asarray(mesh.edges_unique)
+    g = sp.coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(nv, nv))
+    comp = csgraph.connected_components(g, directed=False)[1]
+    from scipy.spatial import cKDTree
+
+    pairs = cKDTree(np.asarray(mesh.vertices)[bv]).query_pairs(link_nm, output_type="ndarray")
+    pairs = bv[pairs] if len(pairs) else np.zeros((0, 2), dtype=np.int64)
+    return pairs[comp[pairs[:, 0]] != comp[pairs[:, 1]]]
+
+
+def spine_components(mesh, field_: ShaftField, eligible_v: np.ndarray, p: SpineParams
+                     ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """Hysteresis growth of protrusions on the mesh graph.
+
+    Returns the per-vertex spine label (-1 none), the mask of spine vertices touching the shaft, and the
+    attachment ring (table ``spine, v`` of shaft vertices adjacent to each spine).
+    """
+    r, h = field_.radius_nm, field_.protrusion_nm
+    ok = eligible_v & np.isfinite(r) & (r >= p.min_shaft_radius_nm)
+    hn = np.nan_to_num(h, nan=-np.inf)
+    seed = ok & ~field_.beyond_end & (hn > np.maximum(p.seed_protrusion_nm, p.seed_protrusion_rel * r))
+    grow = ok & (hn > np.maximum(p.grow_protrusion_nm, p.grow_protrusion_rel * r))
+    nv = len(r)
+    e_mesh = np.asarray(mesh.edges_unique)
+    links = proximity_links(mesh, p.link_nm)
+    e = np.vstack([e_mesh, links])
+    both = grow[e[:, 0]] & grow[e[:, 1]]
+    g = sp.coo_matrix((np.ones(both.sum()), (e[both, 0], e[both, 1])), shape=(nv, nv))
+    _, comp = csgraph.connected_components(g, directed=False)
+    comp = np.where(grow, comp, -1)
+    # base: grown vertices with a mesh neighbour on the eligible shaft; a spine cut off its shaft by a chunk
+    # boundary attaches through a proximity link instead (then the link ends are its base)
+    shaft_v = eligible_v & ~grow
+
+    def crossing(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ce = edges[(grow[edges[:, 0]] & shaft_v[edges[:, 1]]) | (grow[edges[:, 1]] & shaft_v[edges[:, 0]])]
+        g_end = np.where(grow[ce[:, 0]], ce[:, 0], ce[:, 1])
+        return g_end, np.where(grow[ce[:, 0]], ce[:, 1], ce[:, 0])
+
+    grown_end, ring_v = crossing(e_mesh)
+    link_end, link_ring = crossing(links)
+    meshed = np.isin(comp[link_end], comp[grown_end])
+    grown_end = np.concatenate([grown_end, link_end[~meshed]])
+    ring_v = np.concatenate([ring_v, link_ring[~meshed]])
+    base = np.zeros(nv, dtype=bool)
+    base[grown_end] = True
+    ring_c = comp[grown_end]
+    df = pd.DataFrame({"c": comp[grow], "seed": seed[grow], "base": base[grow], "h": hn[grow],
+                       "r": r[grow]})
+    stats = df.groupby("c").agg(n=("seed", "size"), seeds=("seed", "sum"), bases=("base", "sum"),
+                                hmax=("h", "max"), r=("r", "median"))
+    good = stats[(stats.seeds > 0) & (stats.bases > 0) & (stats.n >= p.min_vertices)
+                 & (stats.hmax <= p.max_length_nm)].index.to_numpy()
+    label = np.full(nv, -1, dtype=np.int64)
+    keep = np.isin(comp, good)
+    # base width check (vectorised): rms distance of base vertices to their centroid vs the shaft radius
+    bsel = keep & base
+    if bsel.any():
+        bdf = pd.DataFrame(np.asarray(mesh.vertices)[bsel], columns=["x", "y", "z"])
+        bdf["c"] = comp[bsel]
+        cen = bdf.groupby("c")[["x", "y", "z"]].transform("mean").to_numpy()
+        bdf["d2"] = ((bdf[["x", "y", "z"]].to_numpy() - cen) ** 2).sum(1)
+        rad = np.sqrt(bdf.groupby("c")["d2"].mean())
+        too_wide = rad.index[rad.to_numpy() > p.max_base_radius_rel * stats.loc[rad.index, "r"].to_numpy()]
+        keep &= ~np.isin(comp, too_wide.to_numpy())
+    good_ids, dense = np.unique(comp[keep], return_inverse=True)
+    label[keep] = dense
+    in_good = np.isin(ring_c, good_ids)
+    ring = pd.DataFrame({"spine": np.searchsorted(good_ids, ring_c[in_good]), "v": ring_v[in_good]})
+    return label, base, ring.drop_duplicates()
+
+
+def detect_spines(n: Neuron, params: SpineParams | None = None) -> None:
+    """Find spines on dendritic faces; fill ``n.face_spine``, spine ``n.face_labels`` and ``n.spines`` (µm).
+
+    Skips soma and axon faces. Positions in ``n.spines`` are nm (``x_nm``...: the base centre), measurements µm.
+    """
+    _check(n)
+    p = params or SpineParams()
+    mesh = n.mesh
+    faces = np.asarray(mesh.faces)
+    verts = np.asarray(mesh.vertices, dtype=np.float64)
+    bad_f = ineligible_faces(n, p)
+    eligible_v = np.ones(len(verts), dtype=bool)
+    eligible_v[faces[bad_f].ravel()] = False
+    fld = shaft_field(verts, faces, n.skeleton, ~bad_f, p.shaft)
+    vlabel, base, ring = spine_components(mesh, fld, eligible_v, p)
+    ring_centre = ring.assign(x=verts[ring.v, 0], y=verts[ring.v, 1], z=verts[ring.v, 2]).groupby("spine")[
+        ["x", "y", "z"]].mean()
+    face_spine = _majority(vlabel[faces])
+    face_spine[bad_f] = -1
+
+    # restore labels of faces that an earlier run called spines
+    old = np.isin(n.face_labels.astype(str), SPINE_LABELS)
+    n.face_labels[old] = n.face_compartment[old]
+    n.face_spine = face_spine
+    rows = []
+    has_soma = len(n.somas) > 0
+    dist_root = n.skeleton.distance_to_root_nm
+    order = np.argsort(face_spine, kind="stable")
+    counts = np.bincount(face_spine[face_spine >= 0], minlength=int(vlabel.max()) + 1)
+    starts = np.concatenate([[0], np.cumsum(counts)]) + np.count_nonzero(face_spine < 0)
+    vorder = np.argsort(vlabel, kind="stable")
+    vcounts = np.bincount(vlabel[vlabel >= 0], minlength=len(counts))
+    vstarts = np.concatenate([[0], np.cumsum(vcounts)]) + np.count_nonzero(vlabel < 0)
+    tri_all = verts[faces]
+    head_face = np.zeros(len(faces), dtype=bool)
+    new_id = np.full(len(counts), -1, dtype=np.int64)
+    for sid in range(len(counts)):
+        fidx = order[starts[sid]:starts[sid + 1]]
+        vidx = vorder[vstarts[sid]:vstarts[sid + 1]]
+        if len(fidx) == 0:
+            continue
+        base_pt = ring_centre.loc[sid].to_numpy() if sid in ring_centre.index else None
+        geo = spine_geometry(verts[vidx], base[vidx], tri_all[fidx], p.headneck, base_pt)
+        t_face = np.linalg.norm(tri_all[fidx].mean(1) - geo.base_nm, axis=1)
+        head_face[fidx] = t_face >= geo.t_split_nm
+        bv = vidx[base[vidx]] if base[vidx].any() else vidx
+        skel_v = fld.sample_vertex[bv]
+        new_id[sid] = len(rows)
+        rows.append({
+            "spine_id": len(rows), "n_faces": len(fidx),
+            "x_nm": geo.base_nm[0], "y_nm": geo.base_nm[1], "z_nm": geo.base_nm[2],
+            "length_um": nm_to_um(geo.length_nm), "head_width_um": nm_to_um(geo.head_width_nm),
+            "neck_width_um": nm_to_um(geo.neck_width_nm), "neck_length_um": nm_to_um(geo.neck_length_nm),
+            "has_neck": geo.t_split_nm > 0, "area_um2": nm_to_um(geo.area_nm2, 2),
+            "volume_um3": nm_to_um(geo.volume_nm3, 3),
+            "distance_to_soma_um": nm_to_um(float(np.min(dist_root[skel_v]))) if has_soma else np.nan,
+            "shaft_radius_um": nm_to_um(float(np.nanmedian(fld.radius_nm[bv]))),
+            "branch": int(_mode(n.face_branch[fidx][n.face_branch[fidx] >= 0], -1)),
+            "compartment": str(_mode(n.face_compartment[fidx].astype(str), "unlabelled")),
+        })
+    n.face_spine = np.where(face_spine >= 0, new_id[np.maximum(face_spine, 0)], -1)
+    sp_f = n.face_spine >= 0
+    n.face_labels[sp_f] = np.where(head_face[sp_f], "spine_head", "spine_neck")
+    n.spines = pd.DataFrame(rows, columns=SPINE_COLUMNS)
+    n.cache["shaft_field"] = fld
+    n.provenance["spines"] = {"method": "protrusion-hysteresis", "params": repr(p), "n_spines": len(rows)}
