@@ -142,15 +142,15 @@ def test_strahler_of_unbalanced_tree():
 
 
 def _thin_thick_neuron() -> nl.Neuron:
-    """Three straight limbs of 150 µm: a thin one (width 300 nm, inside NEURD's 140-520 nm window) toward pia, a
-    thick one (width 1 µm) toward white matter and a thin mostly presynaptic one along x, with spines and
+    """Three straight limbs of 150 µm: a thin one (radius 300 nm, inside NEURD's 140-520 nm window) toward pia, a
+    thick one (radius 1.1 µm) toward white matter and a thin mostly presynaptic one along x, with spines and
     synapses at known places."""
     v: list = [np.zeros(3)]
     e: list = []
     _limb(v, e, [0, -1, 0], 150)
     _limb(v, e, [0, 1, 0], 150)
     _limb(v, e, [1, 0, 0], 150)  # thin but mostly presynaptic: NEURD drops it as likely axon
-    radius = np.r_[0.0, np.full(151, 150.0), np.full(151, 500.0), np.full(151, 150.0)]
+    radius = np.r_[0.0, np.full(151, 300.0), np.full(151, 1100.0), np.full(151, 300.0)]
     sk = nl.Skeleton(np.array(v), np.array(e), radius=radius)
     lab = np.array(["soma"] + ["basal"] * 453, dtype=object)
     thin_y = -np.arange(6, 126) * 1000.0  # 120 synapses along the thin limb

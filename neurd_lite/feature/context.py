@@ -247,8 +247,25 @@ class FeatureContext:
 
     # ---- mesh-derived width ------------------------------------------------------------------------
     @cached_property
+    def vertex_tangent(self) -> np.ndarray:
+        """(N, 3) unit skeleton direction at each vertex (parent to first child; zero for isolated vertices)."""
+        sk = self.skeleton
+        par = sk.parent
+        first_child = np.full(sk.n_vertices, -1, dtype=np.int64)
+        has_par = np.flatnonzero(par >= 0)
+        first_child[par[has_par[::-1]]] = has_par[::-1]  # any child works; the lowest index wins
+        prev = np.where(par >= 0, par, np.arange(sk.n_vertices))
+        nxt = np.where(first_child >= 0, first_child, np.arange(sk.n_vertices))
+        t = sk.vertices[nxt] - sk.vertices[prev]
+        norm = np.linalg.norm(t, axis=1, keepdims=True)
+        return np.divide(t, norm, out=np.zeros_like(t), where=norm > 0)
+
+
+    @cached_property
     def vertex_width_nm(self) -> np.ndarray:
-        """(N,) local width per skeleton vertex, nm: 2 x median distance of its non-spine mesh faces.
+        """(N,) local width (diameter) per skeleton vertex, nm: 2 x median distance of its non-spine mesh faces
+        from the axis through their centre along the skeleton direction (the offset along the skeleton is
+        removed, so vertex spacing does not inflate thin branches).
 
         Falls back to 2 x skeleton radius where a vertex has no faces or there is no mesh.
         """
@@ -271,7 +288,18 @@ class FeatureContext:
         if self.n.face_spine is not None:
             keep &= np.asarray(self.n.face_spine) < 0
         idx = f2s[keep]
-        dist = np.linalg.norm(centers[keep] - sk.vertices[idx], axis=1)
+        pts = centers[keep]
+        # cross-section centre: the mean of the vertex's face centres (robust to an off-centre skeleton),
+        # the skeleton vertex itself when fewer than 3 faces map to it
+        count = np.bincount(idx, minlength=sk.n_vertices)
+        centre = sk.vertices.copy()
+        many = count >= 3
+        for k in range(3):
+            sums = np.bincount(idx, weights=pts[:, k], minlength=sk.n_vertices)
+            centre[many, k] = sums[many] / count[many]
+        off = pts - centre[idx]
+        t = self.vertex_tangent[idx]
+        dist = np.linalg.norm(off - (off * t).sum(axis=1, keepdims=True) * t, axis=1)  # across the cable only
         if len(idx):
             order = np.lexsort((dist, idx))
             idx, dist = idx[order], dist[order]

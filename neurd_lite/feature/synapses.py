@@ -7,10 +7,13 @@ skeleton vertex it is placed on (:meth:`FeatureContext.locate`).
 
 NEURD E/I features (``neurd_*``) follow NEURD's branch filter (cell_type_utils.postsyn_branches_near_soma):
 a dendritic (non-axon) branch counts when it has more than 2 postsynapses and more than 80 % of its synapses are
-postsynaptic, its proximal end lies less than 110 µm (path) from the soma, its median width with spines excluded
+postsynaptic, its proximal end lies less than 110 µm (path) from the soma, its NEURD width with spines excluded
 is between 140 and 520 nm, and, for spine density, it has more than 2 spines and is longer than 15 µm. For the
 synapse densities NEURD loosens the spine and length limits through module globals whose values are not in its
 public source; we use the values of its commented "special" branch (no spine minimum, longer than 5 µm).
+NEURD's branch "width" is a radius: per 1 µm skeleton slice, the mean distance of the slice's face midpoints from
+the slice's centre across the skeleton direction, then the median over slices. Our branch ``width_um`` is a
+diameter (2 x median face distance from the cross-section axis), so the window is applied to ``width_um / 2``.
 Densities are counts on the selected branches divided by their summed skeletal length (µm); NEURD's table
 columns ``skeletal_length_processed_syn`` / ``_spine`` are those summed lengths in nm.
 """
@@ -34,8 +37,8 @@ class NeurdEIParams:
     ``*_spine`` to spine density."""
 
     max_soma_distance_um: float = 110.0
-    min_width_nm: float = 140.0
-    max_width_nm: float = 520.0
+    min_neurd_width_nm: float = 140.0  # NEURD width = cross-section radius
+    max_neurd_width_nm: float = 520.0
     min_post_synapses: int = 2
     min_post_fraction: float = 0.8
     min_spines_syn: int = -1
@@ -166,11 +169,11 @@ def neurd_ei_branches(ctx: FeatureContext, kind: str, params: NeurdEIParams = EI
     n_all = syn["branch"].value_counts().reindex(b.index).fillna(0)
     post_frac = n_post / n_all.where(n_all > 0)
     start_um = distance_to_soma_um(ctx).reindex(b.index)
-    width_nm = branch_width_um(ctx).reindex(b.index) * 1000.0
+    neurd_width_nm = branch_width_um(ctx).reindex(b.index) * 1000.0 / 2.0  # diameter -> NEURD's radius
     length_um = b["length_nm"].astype(float) / 1000.0
     keep = (dend & (n_post > params.min_post_synapses) & (post_frac > params.min_post_fraction)
             & (start_um < params.max_soma_distance_um)
-            & (width_nm > params.min_width_nm) & (width_nm < params.max_width_nm))
+            & (neurd_width_nm > params.min_neurd_width_nm) & (neurd_width_nm < params.max_neurd_width_nm))
     if kind == "spine":
         from .spines import spines_per_branch
 
@@ -189,7 +192,7 @@ def _neurd_length_um(ctx: FeatureContext, kind: str) -> float:
     length = float(ctx.branches.loc[neurd_ei_branches(ctx, kind), "length_nm"].sum())
     if length <= 0:
         raise Missing(f"no branch passes NEURD's E/I {kind} filter (dendrite within 110 µm of the soma, "
-                      "width 140-520 nm, mostly postsynaptic)")
+                      "radius 140-520 nm, mostly postsynaptic)")
     return nm_to_um(length)
 
 
