@@ -23,7 +23,7 @@ from .mesh.heal import HealParams, heal_mesh
 from .neuron import UNLABELLED, Neuron, Soma
 from .skeleton.graph import GraphParams, build_branch_graph, face_branch
 from .skeleton.model import Skeleton
-from .skeleton.skeletonize import SkeletonParams, skeletonize
+from .skeleton.skeletonizer import SkeletonParams, skeletonize
 from .units import UnitsLike
 
 Stage = tuple[str, Callable[[Neuron, "PipelineParams"], None]]

@@ -3,7 +3,7 @@ from .model import Skeleton
 
 __all__ = ["Skeleton", "skeletonize", "SkeletonResult", "SkeletonParams", "build_branch_graph", "GraphParams"]
 
-_LAZY = {"skeletonize": "skeletonize", "SkeletonResult": "skeletonize", "SkeletonParams": "skeletonize",
+_LAZY = {"skeletonize": "skeletonizer", "SkeletonResult": "skeletonizer", "SkeletonParams": "skeletonizer",
          "build_branch_graph": "graph", "GraphParams": "graph"}
 
 

@@ -3,8 +3,9 @@
 Steps: a backend (MeshParty TEASAR by default) traces the mesh graph including heal link edges, rooted at
 the mesh vertex nearest soma 0; the result is made a tree (minimum spanning tree, stray pieces bridged to
 the main one); every soma region (skeleton vertices within ``soma_collapse_factor`` soma radii of the
-centre, or mapped mostly from soma mesh vertices) collapses to one vertex at the soma centre; radius is the
-median distance from a skeleton vertex to the mesh vertices mapped to it. Each mesh vertex maps to its
+centre, or mapped mostly from soma mesh vertices) collapses to one vertex at the soma centre; TEASAR runs on
+the surface, so every other skeleton vertex is moved to the per-axis median of the mesh vertices mapped to it
+(the centre of its ring of surface), and its radius is the median distance to those vertices. Each mesh vertex maps to its
 nearest skeleton vertex along the mesh surface (one multi-source Dijkstra on the mesh graph seeded at the
 skeleton vertices), so touching neurites do not steal each other's surface; TEASAR's own map (the path that
 invalidated a vertex, up to 12 µm away) is too coarse for per-face labels. Without a soma the root is the
@@ -33,13 +34,15 @@ class SkeletonParams:
     """backend: "teasar" (MeshParty) or "skeletor" (wavefront). invalidation_d_nm: TEASAR invalidation
     distance along the mesh. cc_vertex_thresh: pieces with fewer vertices are not traced. soma_collapse_factor:
     skeleton vertices within this many soma radii of a soma centre join the soma node.
-    max_orphan_distance_nm: untraced mesh vertices map to the nearest skeleton vertex when this close."""
+    max_orphan_distance_nm: untraced mesh vertices map to the nearest skeleton vertex when this close.
+    smooth_iterations: Laplacian smoothing rounds of the re-centred path vertices (removes zig-zag)."""
 
     backend: str = "teasar"
     invalidation_d_nm: float = 12000.0
     cc_vertex_thresh: int = 100
-    soma_collapse_factor: float = 1.0
+    soma_collapse_factor: float = 1.2
     max_orphan_distance_nm: float = 2000.0
+    smooth_iterations: int = 10
 
 
 @dataclass
@@ -170,6 +173,22 @@ def surface_nearest(vertices: np.ndarray, graph: sp.csr_matrix, used: np.ndarray
     return np.where(out >= 0, out, fallback)
 
 
+def smooth_path_vertices(sv: np.ndarray, edges: np.ndarray, movable: np.ndarray, iterations: int) -> np.ndarray:
+    """Laplacian smoothing of degree-2 vertices (branch points, tips and fixed vertices stay put)."""
+    n = len(sv)
+    if iterations <= 0 or not len(edges):
+        return sv
+    a = sp.coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n)).tocsr()
+    a = (a + a.T).tocsr()
+    deg = np.asarray(a.sum(axis=1)).ravel()
+    free = movable & (deg == 2)
+    out = sv.copy()
+    for _ in range(iterations):
+        avg = (a @ out) / np.maximum(deg, 1)[:, None]
+        out[free] = 0.5 * out[free] + 0.5 * avg[free]
+    return out
+
+
 def _thickest_vertex(edges: np.ndarray, radius: np.ndarray) -> int:
     n = len(radius)
     a = sp.coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n)).tocsr()
@@ -227,6 +246,12 @@ def skeletonize(mesh: Any, soma_centers_nm: np.ndarray | Sequence | None = None,
     se, n_bridges = as_tree(sv, se, tmp_root)
 
     ok = v2s >= 0
+    centre = np.column_stack([_group_median(v2s[ok], v[ok, k], len(sv)) for k in range(3)])
+    move = np.isfinite(centre).all(axis=1)
+    move[soma_vertices] = False
+    sv = sv.copy()
+    sv[move] = centre[move]
+    sv = smooth_path_vertices(sv, se, move, p.smooth_iterations)
     radius = _group_median(v2s[ok], np.linalg.norm(v[ok] - sv[v2s[ok]], axis=1), len(sv))
     for k, sidx in enumerate(soma_vertices):
         radius[sidx] = radii[k]
