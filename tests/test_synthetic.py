@@ -83,6 +83,22 @@ def test_spine_faces_match_spine_table(pyr):
         assert np.all((ratio > lo) & (ratio < hi)), (label, ratio.min(), ratio.max())
 
 
+def test_sections_and_face_skeleton(pyr):
+    sec = pyr.truth["sections"]
+    obl = sec[sec.compartment == "oblique"]
+    assert len(obl) >= 3 and obl["angle_to_parent_deg"].between(80, 140).all()
+    assert sec["length_nm"].sum() == pytest.approx(pyr.truth["cable_length_nm"]["total"], rel=0.01)
+    fs = pyr.face_skeleton
+    assert len(fs) == len(pyr.mesh.faces) and fs.min() >= 0
+    comp = pyr.skeleton.vertex_properties["compartment"][fs]
+    tube = ~np.isin(pyr.face_labels, ["spine_head", "spine_neck"])
+    assert np.array_equal(comp[tube].astype(str), pyr.face_compartment[tube].astype(str))
+    d = np.linalg.norm(pyr.mesh.triangles_center - pyr.skeleton.vertices[fs], axis=1)
+    assert np.median(d[pyr.face_labels == "basal"]) < 1500  # a shaft face is near its own centreline vertex
+    ratio = pyr.spines["mesh_volume_nm3"] / pyr.spines["volume_nm3"]
+    assert ratio.between(0.6, 1.0).all()  # a coarse polygonal surface encloses less than the ideal shape
+
+
 def test_totals_consistent(pyr):
     t = pyr.truth
     assert t["cable_length_nm"]["total"] == pytest.approx(pyr.skeleton.cable_length_nm)

@@ -113,6 +113,11 @@ def _non_overlapping(df: pd.DataFrame, p: SpineParams, n_samples: int = 12) -> n
     return keep
 
 
+def spine_sides(tess: Tessellation) -> int:
+    """Number of vertices around a spine's axis for this tessellation."""
+    return tess.n(tess.head_lon, 6)
+
+
 def spine_mesh(spines: pd.DataFrame, tess: Tessellation) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """All spines as one mesh of disjoint closed surfaces of revolution (nm).
 
@@ -120,7 +125,7 @@ def spine_mesh(spines: pd.DataFrame, tess: Tessellation) -> tuple[np.ndarray, np
     A necked spine's profile starts inside the shaft, runs along the neck and closes over the head sphere;
     a stubby spine is a sphere. Faces above the neck-head junction are head faces.
     """
-    around = tess.n(tess.head_lon, 6)
+    around = spine_sides(tess)
     n_neck, n_head = tess.n(1, 1), tess.n(tess.head_lat, 4)
     out_v, out_f, out_s, out_h = [], [], [], []
     off = 0
@@ -158,3 +163,21 @@ def spine_mesh(spines: pd.DataFrame, tess: Tessellation) -> tuple[np.ndarray, np
     if not out_v:
         return np.zeros((0, 3)), np.zeros((0, 3), np.int64), np.zeros(0, np.int64), np.zeros(0, bool)
     return np.vstack(out_v), np.vstack(out_f), np.concatenate(out_s), np.concatenate(out_h)
+
+
+def mesh_volumes(spines: pd.DataFrame, verts: np.ndarray, faces: np.ndarray, face_spine: np.ndarray,
+                 around: int, p: SpineParams = SpineParams()) -> np.ndarray:
+    """(n,) volume (nm³) of each tessellated spine outside its shaft, from the closed spine surfaces.
+
+    The enclosed volume of each closed spine surface (divergence theorem) minus the part inside the shaft,
+    taken as a plane: for a necked spine the polygonal neck prism from 0.6 r to r; for a stubby spine the
+    ideal embedded share of its sphere.
+    """
+    tri = verts[faces]
+    signed = np.einsum("ij,ij->i", tri[:, 0], np.cross(tri[:, 1], tri[:, 2])) / 6.0
+    vol = np.bincount(face_spine, weights=signed, minlength=len(spines))
+    r, hr, nr = (spines[k].to_numpy() for k in ("shaft_radius_nm", "head_radius_nm", "neck_radius_nm"))
+    poly_area = 0.5 * around * nr**2 * np.sin(2 * np.pi / around)
+    big_h = hr * (1 + p.stubby_center_offset)
+    outside_share = np.pi * big_h**2 * (3 * hr - big_h) / 3.0 / (4.0 / 3.0 * np.pi * hr**3)
+    return np.where(spines["is_stubby"].to_numpy(bool), vol * outside_share, vol - poly_area * 0.4 * r)

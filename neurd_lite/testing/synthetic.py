@@ -18,8 +18,9 @@ import pandas as pd
 from ..skeleton.model import Skeleton
 from .fragment import DebrisParams, FragmentParams, debris, fragment, n_components
 from .meshing import Tessellation, concatenate_parts, resample, tube, union_parts, uv_sphere
-from .morphology import SPINY, MorphologyParams, Tree, grow_interneuron, grow_pyramidal, tree_counts, tree_to_skeleton
-from .spines import SpineParams, sample_spines, spine_mesh
+from .morphology import MorphologyParams, Tree, grow_interneuron, grow_pyramidal, tree_to_skeleton
+from .spines import SpineParams, mesh_volumes, sample_spines, spine_mesh, spine_sides
+from .truth import face_skeleton_vertex, spine_skeleton_vertex, tree_truth
 from .synapses import SynapseParams, place_synapses
 
 KINDS = ("pyramidal", "interneuron")
@@ -35,8 +36,10 @@ class SyntheticNeuron:
     spines: one row per spine (see :func:`neurd_lite.testing.spines.sample_spines`).
     skeleton: the true centreline, root at the soma centre, ``compartment`` per vertex.
     synapses: ``x_nm, y_nm, z_nm, is_pre, target, compartment, spine_id, face``.
-    truth: totals (cable lengths, spine counts and densities, tree counts, soma centre and radius).
+    truth: totals (cable lengths, spine counts and densities, tree counts, soma centre and radius) and a
+    ``sections`` table (see :func:`neurd_lite.testing.truth.tree_truth`).
     info: generation settings and timings (seconds).
+    face_skeleton: (F,) true skeleton vertex of each face (root for soma faces, -1 for debris).
     """
 
     kind: str
@@ -50,6 +53,7 @@ class SyntheticNeuron:
     synapses: pd.DataFrame
     truth: dict[str, Any]
     info: dict[str, Any] = field(default_factory=dict)
+    face_skeleton: np.ndarray | None = None
 
     def neuron(self, name: str | None = None):
         """An unlabelled :class:`~neurd_lite.neuron.Neuron` holding only the mesh and the synapse positions."""
@@ -90,29 +94,6 @@ def _build_parts(tree: Tree, spines: pd.DataFrame, tess: Tessellation):
     return parts, meta, spine_mesh(spines, tess)
 
 
-def _cable_by_compartment(sk: Skeleton) -> dict[str, float]:
-    """Cable length per compartment (nm); edges from the root (inside the soma) count as ``soma``."""
-    comp = sk.vertex_properties["compartment"]
-    child = np.where(sk.parent[sk.edges[:, 0]] == sk.edges[:, 1], sk.edges[:, 0], sk.edges[:, 1])
-    parent = np.where(child == sk.edges[:, 0], sk.edges[:, 1], sk.edges[:, 0])
-    lab = np.where(parent == sk.root, "soma", comp[child]).astype(str)
-    out = {str(c): float(sk.edge_lengths_nm[lab == c].sum()) for c in np.unique(lab)}
-    out["total"] = float(sk.edge_lengths_nm.sum())
-    return out
-
-
-def _truth(tree: Tree, sk: Skeleton, spines: pd.DataFrame) -> dict[str, Any]:
-    cable = _cable_by_compartment(sk)
-    n_by = spines["compartment"].value_counts().to_dict() if len(spines) else {}
-    dens = {c: n_by.get(c, 0) / (cable[c] / 1000.0) for c in cable if c in SPINY and cable[c] > 0}
-    spiny_um = sum(cable[c] for c in cable if c in SPINY) / 1000.0
-    dens["all_dendrite"] = len(spines) / spiny_um if spiny_um else 0.0
-    return {"cable_length_nm": cable, "n_spines": int(len(spines)),
-            "n_spines_by_compartment": {k: int(v) for k, v in n_by.items()},
-            "spine_density_per_um": dens, **tree_counts(sk),
-            "soma_center_nm": tree.soma_center.copy(), "soma_radius_nm": tree.soma_radius_nm}
-
-
 def _tessellation(tree: Tree, spines: pd.DataFrame, target_faces: int | None) -> Tessellation:
     """Default tessellation, or one scaled so the union has about ``target_faces`` faces.
 
@@ -139,43 +120,45 @@ def make_neuron(kind: str = "pyramidal", seed: int = 0, spine_density_per_um: fl
     spiny dendrite. fragment: cut the surface like a chunked EM mesh (hundreds+ components). noise_nm: Gaussian
     vertex jitter (nm, applied after synapses are placed). debris: add small far-away pieces (label
     ``unknown``) and a few far synapses (target ``unknown``). target_faces: tessellate so the mesh has about this
-    many faces. union: False skips the boolean union and returns overlapping closed parts (faster).
+    many faces. n_synapses: total synapse count (default: from per-spine / per-µm rates). union: False skips the
+    boolean union and returns overlapping closed parts (faster, not one surface).
     """
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}: use one of {KINDS}")
     t0 = time.perf_counter()
     rngs = [np.random.default_rng([int(seed), k]) for k in range(6)]
-    mp = MorphologyParams()
     grow = grow_pyramidal if kind == "pyramidal" else grow_interneuron
-    tree = grow(rngs[0], _soma_center(rngs[0]), mp, with_axon=with_axon)
+    tree = grow(rngs[0], _soma_center(rngs[0]), MorphologyParams(), with_axon=with_axon)
     sk = tree_to_skeleton(tree)
     sp = SpineParams()
     density = spine_density_per_um * (1.0 if kind == "pyramidal" else sp.interneuron_density_factor)
     spines = sample_spines(rngs[1], tree, density, sp)
+    spines["skeleton_vertex"] = spine_skeleton_vertex(sk, spines)
     tess = _tessellation(tree, spines, target_faces)
     parts, meta, (spv, spf, sp_spine, sp_head) = _build_parts(tree, spines, tess)
+    spines["mesh_volume_nm3"] = mesh_volumes(spines, spv, spf, sp_spine, spine_sides(tess), sp)
     t1 = time.perf_counter()
-    combine = union_parts if union else concatenate_parts
-    kw = {"origin": tree.soma_center} if union else {}
-    verts, faces, part, spine_face = combine(parts, extra=(spv, spf), **kw)
+    if union:
+        verts, faces, part, spine_face = union_parts(parts, tree.soma_center, extra=(spv, spf))
+    else:
+        verts, faces, part, spine_face = concatenate_parts(parts, extra=(spv, spf))
     t2 = time.perf_counter()
-    face_compartment, face_labels, face_spine = _face_truth(part, spine_face, meta, sp_spine, sp_head,
-                                                            spines["compartment"].to_numpy())
+    ft = _face_truth(part, spine_face, meta, sp_spine, sp_head, spines)
     if fragment:
         verts, faces, keep = _fragment(rngs[2], verts, faces)
-        face_compartment, face_labels, face_spine = face_compartment[keep], face_labels[keep], face_spine[keep]
+        ft = {k: v[keep] for k, v in ft.items()}
     t3 = time.perf_counter()
     if debris:
-        dv, df = _debris(rngs[3], sk)
-        faces = np.vstack([faces, df + len(verts)])
+        dv, dfaces = _debris(rngs[3], sk)
+        faces = np.vstack([faces, dfaces + len(verts)])
         verts = np.vstack([verts, dv])
-        unk = np.full(len(df), "unknown", dtype=object)
-        face_compartment = np.concatenate([face_compartment, unk])
-        face_labels = np.concatenate([face_labels, unk])
-        face_spine = np.concatenate([face_spine, np.full(len(df), -1)])
-    truth = _truth(tree, sk, spines)
+        fill = {"compartment": "unknown", "labels": "unknown", "spine": -1, "section": -2}
+        ft = {k: np.concatenate([v, np.full(len(dfaces), fill[k], dtype=v.dtype)]) for k, v in ft.items()}
+    face_skeleton = face_skeleton_vertex(sk, verts[faces].mean(axis=1), ft["section"], ft["spine"],
+                                         spines["skeleton_vertex"].to_numpy())
+    truth = tree_truth(tree, sk, spines)
     cable_um = {k: v / 1000.0 for k, v in truth["cable_length_nm"].items()}
-    syn = place_synapses(rngs[4], verts, faces, face_labels, face_compartment, face_spine,
+    syn = place_synapses(rngs[4], verts, faces, ft["labels"], ft["compartment"], ft["spine"],
                          spines["spine_id"].to_numpy(), cable_um, kind == "interneuron", n_synapses, debris,
                          SynapseParams())
     if noise_nm > 0:
@@ -183,28 +166,34 @@ def make_neuron(kind: str = "pyramidal", seed: int = 0, spine_density_per_um: fl
     import trimesh
 
     mesh = trimesh.Trimesh(verts, faces, process=False)
-    truth["n_synapses_by_target"] = syn["target"].value_counts().to_dict()
-    info = {"target_faces": target_faces, "tessellation_scale": tess.scale, "n_parts": len(parts),
+    truth["n_synapses_by_target"] = {str(k): int(v) for k, v in syn["target"].value_counts().items()}
+    info = {"target_faces": target_faces, "tessellation_scale": tess.scale, "n_parts": len(parts) + 1,
             "n_faces": len(faces), "union": union, "seconds_build": t1 - t0, "seconds_union": t2 - t1,
             "seconds_fragment": t3 - t2, "seconds_total": time.perf_counter() - t0}
-    return SyntheticNeuron(kind, int(seed), mesh, face_compartment.astype(object), face_labels.astype(object),
-                           face_spine, spines, sk, syn, truth, info)
+    return SyntheticNeuron(kind, int(seed), mesh, ft["compartment"], ft["labels"], ft["spine"], spines, sk, syn,
+                           truth, info, face_skeleton)
 
 
 def _face_truth(part: np.ndarray, spine_face: np.ndarray, meta: list[tuple[str, str]], sp_spine: np.ndarray,
-                sp_head: np.ndarray, spine_compartment: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per output face: compartment, label and spine id, from its source part or spine-mesh triangle."""
+                sp_head: np.ndarray, spines: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per output face: compartment, label, spine id and section (-1 soma), from its source part or spine triangle.
+
+    Part 0 is the soma and part i + 1 is section i (see :func:`_build_parts`).
+    """
     meta_arr = np.array(meta, dtype=object).reshape(-1, 2)
-    comp = np.empty(len(part), dtype=object)
-    labels = np.empty(len(part), dtype=object)
-    spine = np.full(len(part), -1, dtype=np.int64)
+    n = len(part)
+    out = {"compartment": np.empty(n, dtype=object), "labels": np.empty(n, dtype=object),
+           "spine": np.full(n, -1, dtype=np.int64), "section": np.full(n, -1, dtype=np.int64)}
     is_part = part >= 0
-    comp[is_part], labels[is_part] = meta_arr[part[is_part], 0], meta_arr[part[is_part], 1]
-    sf = spine_face[~is_part]
-    spine[~is_part] = sp_spine[sf]
-    comp[~is_part] = spine_compartment[sp_spine[sf]]
-    labels[~is_part] = np.where(sp_head[sf], "spine_head", "spine_neck")
-    return comp, labels, spine
+    out["compartment"][is_part] = meta_arr[part[is_part], 0]
+    out["labels"][is_part] = meta_arr[part[is_part], 1]
+    out["section"][is_part] = part[is_part] - 1
+    sid = sp_spine[spine_face[~is_part]]
+    out["spine"][~is_part] = sid
+    out["compartment"][~is_part] = spines["compartment"].to_numpy()[sid]
+    out["labels"][~is_part] = np.where(sp_head[spine_face[~is_part]], "spine_head", "spine_neck")
+    out["section"][~is_part] = spines["section"].to_numpy()[sid]
+    return out
 
 
 def _fragment(rng: np.random.Generator, verts: np.ndarray, faces: np.ndarray):
