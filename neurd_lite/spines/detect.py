@@ -86,6 +86,24 @@ def _majority(lab: np.ndarray) -> np.ndarray:
     return np.where(out >= 0, out, -1)
 
 
+def _face_labels(vlabel: np.ndarray, faces: np.ndarray, verts: np.ndarray, fld: ShaftField,
+                 p: SpineParams) -> np.ndarray:
+    """Spine id per face: the label of >= 2 of its vertices, or of one when the face centroid itself
+    protrudes past the growth threshold (faces fanning from a spine's base ring up its neck)."""
+    lab = vlabel[faces]
+    out = _majority(lab)
+    one = (out < 0) & (lab.max(axis=1) >= 0)
+    if one.any():
+        from scipy.spatial import cKDTree
+
+        idx = np.flatnonzero(one)
+        d, _ = cKDTree(fld.sample_points_nm).query(verts[faces[idx]].mean(1))
+        r = np.nanmean(fld.radius_nm[faces[idx]], axis=1)
+        grows = (d - r) > np.maximum(p.grow_protrusion_nm, p.grow_protrusion_rel * r)
+        out[idx[grows]] = lab[idx[grows]].max(axis=1)
+    return out
+
+
 def _mode(values: np.ndarray, default):
     vals, counts = np.unique(values, return_counts=True)
     return vals[np.argmax(counts)] if len(vals) else default
@@ -196,7 +214,7 @@ def detect_spines(n: Neuron, params: SpineParams | None = None) -> None:
     vlabel, base, ring = spine_components(mesh, fld, eligible_v, p)
     ring_centre = ring.assign(x=verts[ring.v, 0], y=verts[ring.v, 1], z=verts[ring.v, 2]).groupby("spine")[
         ["x", "y", "z"]].mean()
-    face_spine = _majority(vlabel[faces])
+    face_spine = _face_labels(vlabel, faces, verts, fld, p)
     face_spine[bad_f] = -1
 
     # restore labels of faces that an earlier run called spines
@@ -222,8 +240,7 @@ def detect_spines(n: Neuron, params: SpineParams | None = None) -> None:
             continue
         base_pt = ring_centre.loc[sid].to_numpy() if sid in ring_centre.index else None
         geo = spine_geometry(verts[vidx], base[vidx], tri_all[fidx], p.headneck, base_pt)
-        t_face = np.linalg.norm(tri_all[fidx].mean(1) - geo.base_nm, axis=1)
-        head_face[fidx] = t_face >= geo.t_split_nm
+        head_face[fidx] = geo.is_head(tri_all[fidx].mean(1))
         bv = vidx[base[vidx]] if base[vidx].any() else vidx
         skel_v = fld.sample_vertex[bv]
         new_id[sid] = len(rows)

@@ -1,10 +1,10 @@
 """Head/neck split and measurements of one spine (nm inside; the spine table reports µm).
 
-The spine is cut into shells by distance ``t`` from its base centroid (the centroid of the spine vertices that
-touch the shaft). Each shell's width is twice the median distance of its vertices to the shell centroid. The
-head is the widest distal shell and every shell distal to the first proximal shell narrower than
-``neck_ratio`` x head width; everything proximal is neck. A spine with no narrower proximal shell is stubby:
-all head, no neck.
+The spine axis runs from its base (the centre of the shaft ring it grows from) to the centroid of its distal
+half. Vertices are binned into shells along the axis; a shell's width is twice a high percentile of the vertices'
+distance from the axis. The head is the widest shell and the shells distal to the first proximal shell narrower
+than neck + neck_mix x (head - neck); the split is placed at the most proximal vertex past that width. A spine
+whose head is not clearly wider than its narrowest proximal shell is stubby: all head, no neck.
 """
 from __future__ import annotations
 
@@ -15,13 +15,17 @@ import numpy as np
 
 @dataclass(frozen=True)
 class HeadNeckParams:
-    """neck_ratio: a shell narrower than this fraction of the head width is neck. min_vertices_to_split: fewer
-    vertices -> the spine is all head. max_shells: number of distance shells (fewer on coarse spines)."""
+    """Head/neck split parameters.
 
-    neck_ratio: float = 0.7
-    min_vertices_to_split: int = 9
-    max_shells: int = 8
-    min_head_start_fraction: float = 0.3
+    min_head_to_neck: a spine whose widest distal shell is less than this multiple of its neck width is stubby
+    (all head). neck_mix: the split happens where the width first exceeds neck + neck_mix x (head - neck).
+    min_vertices_to_split: smaller spines are all head. max_shells: distance shells along the spine axis.
+    """
+
+    min_head_to_neck: float = 1.6
+    neck_mix: float = 0.15
+    min_vertices_to_split: int = 8
+    max_shells: int = 12
 
 
 @dataclass
@@ -36,16 +40,24 @@ class SpineGeometry:
     neck_length_nm: float
     area_nm2: float
     volume_nm3: float
+    axis: np.ndarray | None = None
+
+    def is_head(self, points_nm: np.ndarray) -> np.ndarray:
+        """(K,) True for points (e.g. face centroids) beyond the head/neck split along the spine axis."""
+        if self.t_split_nm <= 0 or self.axis is None:
+            return np.ones(len(points_nm), dtype=bool)
+        return (np.asarray(points_nm) - self.base_nm) @ self.axis >= self.t_split_nm
 
 
-def _shell_widths(pos: np.ndarray, t: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Width (nm) of each distance shell [edges[i], edges[i+1]); NaN for shells with < 3 vertices."""
+def _shell_profile(rho: np.ndarray, t: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Width (nm) of each axial shell [edges[i], edges[i+1]): twice the 80th percentile of the vertices'
+    distance from the spine axis; NaN for shells with fewer than 2 vertices."""
     idx = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, len(edges) - 2)
     widths = np.full(len(edges) - 1, np.nan)
     for b in np.unique(idx):
-        sel = pos[idx == b]
-        if len(sel) >= 3:
-            widths[b] = 2.0 * np.median(np.linalg.norm(sel - sel.mean(0), axis=1))
+        sel = rho[idx == b]
+        if len(sel) >= 2:
+            widths[b] = 2.0 * np.percentile(sel, 80)
     return widths
 
 
@@ -90,23 +102,40 @@ def spine_geometry(vpos: np.ndarray, base_mask: np.ndarray, tri: np.ndarray,
     volume = closed_volume_nm3(tri, base) if len(tri) else 0.0
     t_split, head_w, neck_w = 0.0, np.nan, np.nan
     if len(vpos) >= p.min_vertices_to_split and length > 0:
-        n_shells = int(np.clip(len(vpos) // 5, 3, p.max_shells))
-        edges = np.linspace(0.0, length * (1 + 1e-9), n_shells + 1)
-        widths = _shell_widths(vpos, t, edges)
-        distal = np.flatnonzero((edges[:-1] >= p.min_head_start_fraction * length) & np.isfinite(widths))
-        if len(distal):
-            k = int(distal[np.argmax(widths[distal])])
+        # axis: from the base to the centroid of the distal half; t = position along it, rho = distance from it.
+        # The profile uses face centroids, the same points that are later labelled head or neck.
+        tip = vpos[t >= 0.5 * length].mean(0)
+        axis = tip - base
+        axis /= max(float(np.linalg.norm(axis)), 1e-9)
+        rel = tri.mean(1) - base
+        ta = rel @ axis
+        rho = np.linalg.norm(rel - ta[:, None] * axis, axis=1)
+        n_shells = int(np.clip(len(rel) // 6, 3, p.max_shells))
+        edges = np.linspace(0.0, max(float(ta.max()), 1e-9) * (1 + 1e-9), n_shells + 1)
+        widths = _shell_profile(rho, np.maximum(ta, 0.0), edges)
+        ok = np.isfinite(widths)
+        if ok.sum() >= 2:
+            k = int(np.flatnonzero(ok)[np.argmax(widths[ok])])
             head_w = float(widths[k])
-            start = k
-            while start > 0 and not (np.isfinite(widths[start - 1]) and widths[start - 1] < p.neck_ratio * head_w):
-                start -= 1
-            if start > 0:
-                t_split = float(edges[start])
-                neck = widths[:start]
-                neck_w = float(np.nanmedian(neck)) if np.isfinite(neck).any() else np.nan
-        else:
-            head_w = float(np.nanmax(widths)) if np.isfinite(widths).any() else np.nan
+            prox = widths[:k][np.isfinite(widths[:k])]
+            neck = float(np.min(prox)) if len(prox) else np.nan
+            if np.isfinite(neck) and head_w >= p.min_head_to_neck * neck:
+                thr = neck + p.neck_mix * (head_w - neck)
+                start = k
+                while start > 0 and not (np.isfinite(widths[start - 1]) and widths[start - 1] < thr):
+                    start -= 1
+                if start > 0:
+                    # exact crossing: the head begins at the most proximal vertex past the threshold
+                    shell = (ta >= edges[start - 1]) & (ta < edges[start + 1]) & (2 * rho >= thr)
+                    t_cut = float(ta[shell].min()) if shell.any() else float(edges[start])
+                    t_split = max(t_cut, 1e-6)
+                    neck_w = float(np.nanmedian(widths[:start]))
+        elif ok.any():
+            head_w = float(np.nanmax(widths))
+        t_axis = ta
     else:
         head_w = 2.0 * float(np.median(np.linalg.norm(vpos - vpos.mean(0), axis=1))) if len(vpos) else np.nan
+        t_axis, axis = None, None
     return SpineGeometry(base_nm=base, t_split_nm=t_split, length_nm=length, head_width_nm=head_w,
-                         neck_width_nm=neck_w, neck_length_nm=t_split, area_nm2=area, volume_nm3=volume)
+                         neck_width_nm=neck_w, neck_length_nm=t_split, area_nm2=area, volume_nm3=volume,
+                         axis=axis)

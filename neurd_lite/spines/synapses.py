@@ -1,0 +1,118 @@
+"""Synapses onto the mesh: exact nearest surface point, far-synapse flag, target compartment (nm inside).
+
+Each synapse is mapped to the closest point on the mesh surface: a KD-tree over face centroids proposes
+``k_candidates`` faces per synapse and the exact point-triangle distance picks the closest (vectorised, no
+Python loop over synapses). Synapses farther than ``max_distance_nm`` are kept, flagged ``is_far`` and get
+target ``unknown``. Targets by rule: soma faces -> soma; presynapses -> axon (boutons); postsynapses on axon
+faces -> axon; on spine faces -> spine_head / spine_neck; else shaft. ``method="model"`` uses the shipped
+LightGBM synapse-target classifier instead (see ``target_model.py``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from ..errors import InputError
+from ..neuron import Neuron
+
+
+@dataclass(frozen=True)
+class SynapseParams:
+    """max_distance_nm: synapses farther than this from the mesh are ``is_far`` (target unknown); MICrONS
+    synapse centroids sit within a few hundred nm of the postsynaptic surface. k_candidates: faces (by centroid)
+    checked exactly per synapse. method: ``"rules"`` or ``"model"`` (LightGBM on local geometry)."""
+
+    max_distance_nm: float = 1500.0
+    k_candidates: int = 16
+    method: str = "rules"
+
+
+def closest_faces(mesh, points_nm: np.ndarray, k: int = 16) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest surface point of each point (nm) -> (face index (N,), distance nm (N,), closest point (N, 3))."""
+    import trimesh
+
+    pts = np.asarray(points_nm, dtype=np.float64).reshape(-1, 3)
+    tri = np.asarray(mesh.triangles, dtype=np.float64)
+    if len(pts) == 0:
+        return np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 3))
+    k = int(min(max(k, 1), len(tri)))
+    _, cand = cKDTree(tri.mean(1)).query(pts, k=k)
+    cand = cand.reshape(len(pts), k)
+    q = np.repeat(pts, k, axis=0)
+    cp = trimesh.triangles.closest_point(tri[cand.reshape(-1)], q)
+    d = np.linalg.norm(cp - q, axis=1).reshape(len(pts), k)
+    best = np.argmin(d, axis=1)
+    rows = np.arange(len(pts))
+    return cand[rows, best], d[rows, best], cp.reshape(len(pts), k, 3)[rows, best]
+
+
+def _soma_face_mask(n: Neuron) -> np.ndarray:
+    mask = (n.face_compartment.astype(str) == "soma") | (n.face_labels.astype(str) == "soma")
+    for s in n.somas:
+        f = s.faces[(s.faces >= 0) & (s.faces < n.n_faces)]
+        mask[f] = True
+    return mask
+
+
+def rule_targets(n: Neuron, face: np.ndarray, is_pre: np.ndarray, is_far: np.ndarray) -> np.ndarray:
+    """Target of each synapse by the labels of its face (see module docstring)."""
+    comp = n.face_compartment.astype(str)[face]
+    lab = n.face_labels.astype(str)[face]
+    spine = n.face_spine[face] >= 0
+    target = np.where(spine, np.where(lab == "spine_neck", "spine_neck", "spine_head"), "shaft").astype(object)
+    target[(comp == "axon") | (lab == "axon")] = "axon"
+    target[_soma_face_mask(n)[face]] = "soma"
+    target[is_pre] = "axon"
+    target[is_far] = "unknown"
+    return target
+
+
+def attach_synapses(n: Neuron, params: SynapseParams | None = None) -> None:
+    """Map ``n.synapses`` (x_nm, y_nm, z_nm, is_pre) to the mesh and label targets, in place.
+
+    Adds ``face``, ``distance_to_mesh_nm``, ``is_far``, ``target``, ``compartment``, ``spine_id``, ``branch``.
+    Never drops rows. Requires a mesh; run ``detect_spines`` first for spine targets.
+    """
+    p = params or SynapseParams()
+    syn = n.synapses
+    if syn is None or len(syn) == 0:
+        return
+    missing = [c for c in ("x_nm", "y_nm", "z_nm") if c not in syn.columns]
+    if missing:
+        raise InputError(f"synapse table lacks columns {missing}", hint="positions must be x_nm, y_nm, z_nm (nm)")
+    if n.mesh is None or n.n_faces == 0:
+        raise InputError("attach_synapses needs a neuron with a mesh")
+    pts = syn[["x_nm", "y_nm", "z_nm"]].to_numpy(dtype=np.float64)
+    finite = np.isfinite(pts).all(axis=1)
+    face = np.zeros(len(pts), dtype=np.int64)
+    dist = np.full(len(pts), np.inf)
+    f_ok, d_ok, _ = closest_faces(n.mesh, pts[finite], p.k_candidates)
+    face[finite], dist[finite] = f_ok, d_ok
+    is_far = ~(dist <= p.max_distance_nm)
+    is_pre = syn["is_pre"].to_numpy(dtype=bool) if "is_pre" in syn.columns else np.zeros(len(pts), bool)
+    syn = syn.copy()
+    syn["face"] = np.where(finite, face, -1)
+    syn["distance_to_mesh_nm"] = dist
+    syn["is_far"] = is_far
+    syn["compartment"] = np.where(is_far, "unknown", n.face_compartment.astype(str)[face]).astype(object)
+    syn["spine_id"] = np.where(is_far, -1, n.face_spine[face])
+    syn["branch"] = np.where(is_far, -1, n.face_branch[face])
+    if p.method == "model":
+        from .target_model import predict_targets
+
+        target = predict_targets(n, syn)
+        target[is_pre & ~is_far] = "axon"
+        target[is_far] = "unknown"
+    elif p.method == "rules":
+        target = rule_targets(n, face, is_pre, is_far)
+    else:
+        raise InputError(f"unknown synapse target method {p.method!r}", hint="use 'rules' or 'model'")
+    syn["target"] = pd.Series(target, index=syn.index, dtype=object)
+    n.synapses = syn
+    if (~finite).any():
+        n.flag(f"{int((~finite).sum())} synapses with non-finite positions (target unknown)")
+    n.provenance["synapses"] = {"method": p.method, "max_distance_nm": p.max_distance_nm,
+                                "n_far": int(is_far.sum())}
