@@ -296,6 +296,16 @@ def test_synthetic_truth(synthetic):
                    somas=n.somas, spines=sn.spines.drop(columns=["compartment"]))
     r2 = features(n2).iloc[0]
     assert r2["basal_spine_density_per_um"] == pytest.approx(dens["basal"], rel=0.10)
+    # mesh widths (spine faces excluded) against the true tube radii, cable-weighted medians
+    from neurd_lite.feature.context import FeatureContext
+    from neurd_lite.feature.morphometry import weighted_quantile
+
+    el = FeatureContext(n).edge_length_to_parent_nm
+    sk_labels = n.skeleton.vertex_properties["compartment"]
+    for g, comps in groups.items():
+        m = np.isin(sk_labels, comps)
+        true_um = 2 * weighted_quantile(n.skeleton.radius[m], el[m], 0.5) / 1000.0
+        assert r[f"{g}_width_median_um"] == pytest.approx(true_um, rel=0.10), g
     # synapse counts by target agree with the truth table
     by_target = truth["n_synapses_by_target"]
     assert r["soma_n_synapses"] == by_target.get("soma", 0)
