@@ -36,6 +36,8 @@ class SomaParams:
     """Soma detection parameters (lengths nm, areas µm², volumes µm³).
 
     voxel_nm: grid spacing (coarsened automatically so the grid has at most ``max_voxels`` voxels).
+    coarse_voxels: when the fine grid would exceed ``max_voxels``, a first pass on a grid this large finds
+        the regions deep enough for a soma, and the fine grid only covers boxes around them.
     close_radius_nm: closing radius that seals gaps between mesh chunks before the volume is filled.
     core_depth_nm: voxels at least this far inside the volume form soma cores.
     min_inscribed_radius_nm: a core's deepest voxel must be at least this deep (radius of the largest
@@ -44,6 +46,8 @@ class SomaParams:
     body_margin_nm: the body reaches this far beyond the balls of its core voxels (at least one voxel).
     min_volume_um3: bodies with less volume are dropped.
     min_faces: bodies covering fewer input faces are dropped (volume enclosed by nothing but the closing).
+    min_roundness_ratio: bodies whose inscribed radius is below this fraction of their equivalent-sphere
+        radius are dropped (a long thick trunk is deep enough but not round; a ball scores ~1).
     split_neck_ratio: two peaks of one core are separate somata when the depth along the segment joining
         them falls below this fraction of the shallower peak's depth.
     cut_tol_nm, cut_min_fraction: a bounding-box side is a flat cut (treated as a wall) when at least this
@@ -54,6 +58,7 @@ class SomaParams:
 
     voxel_nm: float = 500.0
     max_voxels: int = 12_000_000
+    coarse_voxels: int = 1_500_000
     close_radius_nm: float = 1000.0
     core_depth_nm: float = 2000.0
     min_inscribed_radius_nm: float = 2500.0
@@ -61,6 +66,7 @@ class SomaParams:
     body_margin_nm: float = 1000.0
     min_volume_um3: float = 150.0
     min_faces: int = 50
+    min_roundness_ratio: float = 0.5
     split_neck_ratio: float = 0.75
     cut_tol_nm: float = 60.0
     cut_min_fraction: float = 0.003
@@ -98,11 +104,12 @@ def _mesh_arrays(mesh: object) -> tuple[np.ndarray, np.ndarray]:
 
 
 def mesh_volume(vertices_nm: np.ndarray, faces: np.ndarray, params: SomaParams,
-                min_depth_nm: float | None = None) -> SomaVolume:
+                min_depth_nm: float | None = None, sides: np.ndarray | None = None) -> SomaVolume:
     """Rasterise, seal and fill the mesh; return the solid and its depth map (nm).
 
     The depth is exact wherever it is at least ``min_depth_nm`` (default: the smaller of the core depth and
     the minimum inscribed radius); shallower voxels may read 0. Pass 0 for an exact map everywhere.
+    sides: (3, 2) bool flat cuts of the bounding box treated as walls (default: detected on these vertices).
     """
     t0 = time.perf_counter()
     close_vox = int(round(params.close_radius_nm / params.voxel_nm))
@@ -113,7 +120,8 @@ def mesh_volume(vertices_nm: np.ndarray, faces: np.ndarray, params: SomaParams,
     ijk = grid.index(pts)
     surface[ijk[:, 0], ijk[:, 1], ijk[:, 2]] = True
     t1 = time.perf_counter()
-    sides = cut_sides(vertices_nm, params.cut_tol_nm, params.cut_min_fraction)
+    if sides is None:
+        sides = cut_sides(vertices_nm, params.cut_tol_nm, params.cut_min_fraction)
     walls = wall_slabs(grid, vertices_nm, sides) if sides.any() else None
     solid = solid_interior(surface, close_vox, walls)
     outside = ~solid
@@ -246,11 +254,67 @@ def find_somas(mesh: object, params: SomaParams | None = None) -> list[Soma]:
 
     Returns a list of :class:`neurd_lite.neuron.Soma` (centre and equivalent-sphere radius in nm, input faces
     on the soma surface, properties in µm units), largest first; empty when there is none. Raises
-    InputError for an unusable mesh.
+    InputError for an unusable mesh. When the grid at ``voxel_nm`` would exceed ``max_voxels`` (whole
+    cells), a coarse pass over the whole mesh finds the regions deep enough to hold a soma and the fine
+    pass runs on the mesh cropped around each of them.
     """
     p = params or SomaParams()
     v, f = _mesh_arrays(mesh)
-    vol = mesh_volume(v, f, p)
+    sides = cut_sides(v, p.cut_tol_nm, p.cut_min_fraction)
+    fine_voxels = np.prod(np.ceil(np.ptp(v, axis=0) / p.voxel_nm) + 2 * p.close_radius_nm / p.voxel_nm + 5)
+    if fine_voxels <= p.max_voxels:
+        return _find(v, f, p, sides)
+    somas: list[Soma] = []
+    for lo, hi in _candidate_boxes(v, f, p, sides):
+        keep = np.flatnonzero(np.all((v[f].mean(axis=1) >= lo) & (v[f].mean(axis=1) <= hi), axis=1))
+        if len(keep) < p.min_faces:
+            continue
+        used, f_sub = np.unique(f[keep], return_inverse=True)
+        touch = np.stack([lo <= v.min(axis=0), hi >= v.max(axis=0)], axis=1)
+        for s in _find(v[used], f_sub.reshape(-1, 3), p, sides & touch, face_index=keep):
+            if all(np.linalg.norm(s.center_nm - o.center_nm) > p.min_inscribed_radius_nm for o in somas):
+                somas.append(s)
+    somas.sort(key=lambda s: -s.radius_nm)
+    return somas
+
+
+def _candidate_boxes(v: np.ndarray, f: np.ndarray, p: SomaParams, sides: np.ndarray,
+                     margin_nm: float = 10000.0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Boxes (lo, hi in nm) around the regions of a coarse grid deep enough to hold a soma, merged when they
+    overlap. The coarse grid has ``coarse_voxels`` voxels; a region qualifies when its coarse depth reaches
+    ``min_inscribed_radius_nm`` less one coarse voxel (but at least 1.5 voxels: not just surface)."""
+    h = float(np.cbrt(np.prod(np.ptp(v, axis=0) + 4 * p.close_radius_nm) / p.coarse_voxels))
+    h = max(h, p.voxel_nm)
+    pc = replace(p, voxel_nm=h, close_radius_nm=max(p.close_radius_nm, h), max_voxels=2 * p.coarse_voxels)
+    thr = max(p.min_inscribed_radius_nm - h, 1.5 * h)
+    vol = mesh_volume(v, f, pc, min_depth_nm=0.0, sides=sides)
+    lab, _ = ndimage.label(vol.depth_nm >= thr, structure=np.ones((3, 3, 3), dtype=bool))
+    boxes = []
+    for i, sl in enumerate(ndimage.find_objects(lab), start=1):
+        reach = float(vol.depth_nm[sl][lab[sl] == i].max()) + h + margin_nm
+        lo = vol.grid.centers(np.array([[a.start for a in sl]]))[0] - reach
+        hi = vol.grid.centers(np.array([[a.stop - 1 for a in sl]]))[0] + reach
+        boxes.append((lo, hi))
+    merged = True
+    while merged and len(boxes) > 1:  # union overlapping boxes until none overlap
+        merged = False
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                (a0, a1), (b0, b1) = boxes[i], boxes[j]
+                if np.all(a0 <= b1) and np.all(b0 <= a1):
+                    boxes[i] = (np.minimum(a0, b0), np.maximum(a1, b1))
+                    del boxes[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return boxes
+
+
+def _find(v: np.ndarray, f: np.ndarray, p: SomaParams, sides: np.ndarray,
+          face_index: np.ndarray | None = None) -> list[Soma]:
+    """Single-grid soma detection on vertices/faces (nm); ``face_index`` maps faces to input faces."""
+    vol = mesh_volume(v, f, p, sides=sides)
     core = vol.depth_nm >= p.core_depth_nm
     if not core.any():
         return []
@@ -266,7 +330,7 @@ def find_somas(mesh: object, params: SomaParams | None = None) -> list[Soma]:
         view = core_labels[sl]
         view[parts > 0] = parts[parts > 0] + next_id - 1
         next_id += int(parts.max())
-    return _somas_from_cores(vol, core_labels, next_id - 1, v, f, p, "volume_depth")
+    return _somas_from_cores(vol, core_labels, next_id - 1, v, f, p, "volume_depth", face_index)
 
 
 def _somas_from_cores(vol: SomaVolume, core_labels: np.ndarray, n_cores: int, v: np.ndarray, f: np.ndarray,
@@ -286,6 +350,8 @@ def _somas_from_cores(vol: SomaVolume, core_labels: np.ndarray, n_cores: int, v:
         if len(face_ids) < p.min_faces or mask.sum() * vol.grid.voxel_nm ** 3 / 1e9 < p.min_volume_um3:
             continue
         soma = _make_soma(vol, mask, box, face_ids, v, f, p, method)
+        if soma.properties["roundness"] < p.min_roundness_ratio:
+            continue
         if face_index is not None:
             soma.faces = np.sort(face_index[soma.faces])
         somas.append(soma)
@@ -334,7 +400,7 @@ def soma_from_point(mesh: object, center_nm: np.ndarray, radius_nm: float | None
     deep[tuple(seed)] = True
     labels, _ = ndimage.label(deep, structure=np.ones((3, 3, 3), dtype=bool))
     core_labels = (labels == labels[tuple(seed)]).astype(np.int32)
-    q = replace(p, min_faces=1, min_volume_um3=0.0)
+    q = replace(p, min_faces=1, min_volume_um3=0.0, min_roundness_ratio=0.0)
     somas = _somas_from_cores(vol, core_labels, 1, v_sub, f_sub, q, "from_point", face_index=keep)
     if not somas:
         raise InputError("no mesh faces surround the given soma centre", hint="pass a point inside the soma")

@@ -70,15 +70,18 @@ def surface_points(vertices_nm: np.ndarray, faces: np.ndarray, spacing_nm: float
     return np.concatenate(pts), np.concatenate(owner)
 
 
-def cut_sides(vertices_nm: np.ndarray, tol_nm: float, min_fraction: float) -> np.ndarray:
+def cut_sides(vertices_nm: np.ndarray, tol_nm: float, min_fraction: float, min_vertices: int = 30) -> np.ndarray:
     """(3, 2) bool: True where the bounding-box side (axis, low/high) is a flat cut of the mesh, i.e. at
-    least ``min_fraction`` of the vertices lie within ``tol_nm`` of that plane."""
+    least ``min_fraction`` of the vertices, and at least ``min_vertices``, lie within ``tol_nm`` of that plane.
+    Never all six sides (something must be outside)."""
     lo, hi = vertices_nm.min(axis=0), vertices_nm.max(axis=0)
-    n = len(vertices_nm)
+    n = max(len(vertices_nm) * min_fraction, min_vertices)
     out = np.zeros((3, 2), dtype=bool)
     for ax in range(3):
-        out[ax, 0] = np.count_nonzero(vertices_nm[:, ax] - lo[ax] < tol_nm) >= min_fraction * n
-        out[ax, 1] = np.count_nonzero(hi[ax] - vertices_nm[:, ax] < tol_nm) >= min_fraction * n
+        out[ax, 0] = np.count_nonzero(vertices_nm[:, ax] - lo[ax] < tol_nm) >= n
+        out[ax, 1] = np.count_nonzero(hi[ax] - vertices_nm[:, ax] < tol_nm) >= n
+    if out.all():
+        out[:] = False
     return out
 
 
@@ -115,6 +118,8 @@ def solid_interior(surface: np.ndarray, close_voxels: int, walls: np.ndarray | N
     border = [np.take(labels, idx, axis=ax).ravel() for ax in range(3) for idx in (0, -1)]
     seeds = np.unique(np.concatenate(border))
     seeds = seeds[seeds > 0]
+    if len(seeds) == 0 and walls is not None:  # the walls closed every way out: ignore them
+        return solid_interior(surface, close_voxels, None)
     lut = np.zeros(labels.max() + 1, dtype=bool)
     lut[seeds] = True
     return ~lut[labels]
