@@ -13,6 +13,7 @@ import numpy as np
 from ..skeleton.model import Skeleton
 
 PIA = np.array([0.0, -1.0, 0.0])  # unit vector toward pia (MICrONS: -y)
+PIA_Y_NM = 420e3  # approximate y of the pia in minnie65 (nm); apical trees stop short of it
 SPINY = ("basal", "apical_shaft", "apical_tuft", "oblique", "dendrite")
 
 
@@ -183,7 +184,8 @@ def grow_pyramidal(rng: np.random.Generator, soma_center: np.ndarray, p: Morphol
     axes = np.array([1.0, 1.2, 1.0]) * r / 1.2 ** (1 / 3)  # pear-like: a little longer along the pia axis
     tree = Tree(np.asarray(soma_center, float), axes, [])
     # apical shaft, leaving the soma top toward pia
-    length = rng.uniform(*p.apical_length_nm)
+    room = tree.soma_center[1] - PIA_Y_NM - 30_000.0  # keep the tuft below the pia
+    length = rng.uniform(p.apical_length_nm[0], max(p.apical_length_nm[0], min(p.apical_length_nm[1], room)))
     shaft_len = 0.8 * length
     shaft = _add(tree, rng, p, "apical_shaft", -1, -1, _unit(PIA + rng.normal(0, 0.1, 3)), shaft_len,
                  (rng.uniform(1000, 1200), 550.0), PIA, 0.03)

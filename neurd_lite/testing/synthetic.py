@@ -63,9 +63,10 @@ class SyntheticNeuron:
         return Neuron(name=name or f"synthetic_{self.kind}_{self.seed}", mesh=self.mesh.copy(), synapses=syn)
 
 
-def _soma_center(rng: np.random.Generator) -> np.ndarray:
-    """A soma position inside a MICrONS-like volume, nm (y is depth below the volume top)."""
-    return np.array([rng.uniform(400e3, 900e3), rng.uniform(550e3, 850e3), rng.uniform(700e3, 1000e3)])
+def _soma_center(rng: np.random.Generator, kind: str) -> np.ndarray:
+    """A soma position inside a MICrONS-like volume, nm (pia near y = 420 µm; pyramidal somata 180-530 µm deep)."""
+    y = rng.uniform(600e3, 950e3) if kind == "pyramidal" else rng.uniform(500e3, 950e3)
+    return np.array([rng.uniform(400e3, 900e3), y, rng.uniform(700e3, 1000e3)])
 
 
 def _section_polyline(tree: Tree, i: int) -> tuple[np.ndarray, np.ndarray]:
@@ -128,7 +129,7 @@ def make_neuron(kind: str = "pyramidal", seed: int = 0, spine_density_per_um: fl
     t0 = time.perf_counter()
     rngs = [np.random.default_rng([int(seed), k]) for k in range(6)]
     grow = grow_pyramidal if kind == "pyramidal" else grow_interneuron
-    tree = grow(rngs[0], _soma_center(rngs[0]), MorphologyParams(), with_axon=with_axon)
+    tree = grow(rngs[0], _soma_center(rngs[0], kind), MorphologyParams(), with_axon=with_axon)
     sk = tree_to_skeleton(tree)
     sp = SpineParams()
     density = spine_density_per_um * (1.0 if kind == "pyramidal" else sp.interneuron_density_factor)
