@@ -100,6 +100,40 @@ def eval_apical_labelled(use_navis: bool) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+LOO_GRID = {"min_height_um": (40.0, 60.0, 90.0), "twin_height_frac": (0.6, 0.8, 10.0),
+            "twin_pole_cos": (0.4, 0.8)}
+
+
+def eval_loo_params() -> pd.DataFrame:
+    """Leave-one-cell-out choice of the apical rule's parameters: for each cell, the grid point with the best
+    mean apical F1 on the other cells labels it (so its own labels never pick its parameters)."""
+    import itertools
+    from dataclasses import replace
+
+    from neurd_lite.compartments import ApicalParams
+
+    cells = []
+    for rel in manifest()["datasets"]["microns_apical_labelled"]["files"]:
+        sk, syn = load_skeleton(data_path(rel))
+        ap, ax = sk.vertex_properties["is_apical"], sk.vertex_properties["is_axon"]
+        cells.append((Path(rel).name.split("_")[0], sk, syn, ap if np.array_equal(ap, ax) else ap & ~ax))
+    keys = list(LOO_GRID)
+    grid = [dict(zip(keys, vals)) for vals in itertools.product(*LOO_GRID.values())]
+    scores = np.zeros((len(grid), len(cells)))
+    for gi, g in enumerate(grid):
+        params = CompartmentParams(apical=replace(ApicalParams(), **g))
+        for ci, (_, sk, syn, truth) in enumerate(cells):
+            labels, _ = run_labeller(sk, syn, params)
+            scores[gi, ci] = f1(np.isin(labels, APICAL), truth)
+        print(f"  grid {gi + 1}/{len(grid)} {g} mean apical F1 {scores[gi].mean():.3f}", file=sys.stderr)
+    rows = []
+    for ci, (cell, *_rest) in enumerate(cells):
+        others = np.delete(scores, ci, axis=1).mean(axis=1)
+        gi = int(np.argmax(others))
+        rows.append({"cell": cell, "apical_f1_loo": scores[gi, ci], **{f"chosen_{k}": v for k, v in grid[gi].items()}})
+    return pd.DataFrame(rows)
+
+
 def _agreement(pred: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> float:
     return float(np.mean(pred[mask] == truth[mask])) if mask.any() else float("nan")
 
@@ -190,15 +224,52 @@ def eval_synthetic(seeds: range = range(3)) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def figure_real_cell(png: Path) -> dict:
+    """Run the full pipeline on the real MICrONS cell and draw it coloured by compartment (x-y, pia up).
+    Returns face counts per face label and per face compartment."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    import neurd_lite as nl
+    from neurd_lite.viz import plot_mesh_projection
+
+    base = "meshes/microns_864691135510518224/864691135510518224_"
+    t0 = time.time()
+    n = nl.decompose(data_path(base + "decimated_80k.off"), synapses=data_path(base + "synapses.csv"), units="nm")
+    seconds = time.time() - t0
+    comp, counts = np.unique(n.face_compartment.astype(str), return_counts=True)
+    lab, lab_counts = np.unique(n.face_labels.astype(str), return_counts=True)
+    fig, ax = plt.subplots(figsize=(8, 9))
+    plot_mesh_projection(n, color_by="compartment", plane="xy", ax=ax)
+    text = ", ".join(f"{c} {k:,}" for c, k in zip(comp, counts))
+    ax.set_title(f"864691135510518224 by compartment (x-y, pia up)\nfaces: {text}", fontsize=8)
+    png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, dpi=130, bbox_inches="tight")
+    plt.close(fig)
+    return {"png": str(png), "decompose_seconds": round(seconds, 1), "flags": n.flags,
+            "face_compartment_counts": dict(zip(comp.tolist(), counts.tolist())),
+            "face_label_counts": dict(zip(lab.tolist(), lab_counts.tolist())),
+            "compartments_provenance": {k: v for k, v in n.provenance.get("compartments", {}).items()
+                                        if k != "params"}}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--no-navis", action="store_true", help="skip the navis baseline")
     ap.add_argument("--out", default="docs/compartments_eval.json", help="where to write all numbers (JSON)")
+    ap.add_argument("--figure", default="", help="also decompose the real cell 864691135510518224 and save "
+                    "a compartment PNG here (e.g. docs/compartments_microns_864691135510518224.png)")
+    ap.add_argument("--loo", action="store_true", help="also choose the apical parameters leave-one-cell-out "
+                    "over a small grid (about 18 x 53 labellings)")
     args = ap.parse_args(argv)
     t0 = time.time()
     labelled = eval_apical_labelled(not args.no_navis)
     others = eval_other_cells(not args.no_navis)
     synthetic = eval_synthetic()
+    loo = eval_loo_params() if args.loo else None
+    figure = figure_real_cell(Path(args.figure)) if args.figure else None
     ax = labelled["axon_f1"].dropna()
     summary = {
         "apical_labelled_cells": len(labelled),
@@ -208,11 +279,15 @@ def main(argv: list[str] | None = None) -> int:
         "axon_f1_mean": float(ax.mean()), "axon_f1_median": float(ax.median()), "axon_cells_used": int(len(ax)),
         "seconds": round(time.time() - t0, 1),
     }
+    if loo is not None:
+        summary["apical_f1_loo_params_mean"] = float(loo["apical_f1_loo"].mean())
     if "axon_f1_navis" in labelled:
         nav = labelled["axon_f1_navis"].dropna()
         summary.update({"axon_f1_navis_mean": float(nav.mean()) if len(nav) else None,
                         "axon_cells_navis": int(len(nav))})
     print(json.dumps(summary, indent=1))
+    if figure:
+        print(json.dumps(figure, indent=1, default=str))
     with pd.option_context("display.width", 200, "display.max_rows", 100):
         print(labelled.round(3).to_string(index=False))
         print(others.round(3).to_string(index=False))
@@ -221,7 +296,10 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"summary": summary, "apical_labelled": labelled.to_dict(orient="records"),
                                "other_cells": others.to_dict(orient="records"),
-                               "synthetic": synthetic.to_dict(orient="records")}, indent=1, default=str))
+                               "synthetic": synthetic.to_dict(orient="records"),
+                               "loo_params": None if loo is None else loo.to_dict(orient="records"),
+                               "real_cell_figure": figure},
+                              indent=1, default=str))
     return 0
 
 

@@ -59,6 +59,9 @@ def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,
     labels[dendrite] = dend.labels[dendrite]
     labels[axon.mask] = "axon"
     labels[tree.soma] = "soma"
+    for other in n.somas[1:]:  # a merged second cell: its soma region is soma, whatever path reached it
+        near = np.linalg.norm(sk.vertices - other.center_nm, axis=1) <= max(other.radius_nm, 0.0)
+        labels[near] = "soma"
     if axon.method == "none":
         n.flag("axon_not_found")
     elif axon.method == "synapses" and axon.segregation < params.axon.min_segregation:
