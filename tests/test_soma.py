@@ -9,7 +9,7 @@ import pytest
 import trimesh
 
 from neurd_lite.errors import InputError
-from neurd_lite.mesh.soma import SomaParams, find_somas, soma_from_point
+from neurd_lite.mesh.soma import SomaParams, find_somas, soma_from_point, soma_surface_faces
 from neurd_lite.mesh.voxel_fill import depth_map
 
 CENTRE = np.array([40000.0, 55000.0, 30000.0])
@@ -113,10 +113,14 @@ def test_nucleus_faces_are_not_soma_surface():
     outer, inner = _sphere(CENTRE, 6000.0), _sphere(CENTRE + 500.0, 4000.0, subdivisions=3)
     mesh = _concat([outer, inner])
     (s,) = find_somas(mesh)
-    n_outer = len(outer.faces)
-    assert np.count_nonzero(s.faces < n_outer) >= 0.95 * n_outer
-    assert np.count_nonzero(s.faces >= n_outer) <= 0.05 * len(inner.faces)
-    assert s.properties["n_inner_faces"] >= 0.9 * len(inner.faces)
+    n_outer, n_inner = len(outer.faces), len(inner.faces)
+    assert len(s.faces) >= 0.95 * (n_outer + n_inner)  # the nucleus belongs to the soma ...
+    assert s.properties["n_inner_faces"] >= 0.9 * n_inner  # ... but is not membrane
+    assert s.properties["n_surface_faces"] >= 0.95 * n_outer
+    assert s.properties["area_um2"] == pytest.approx(outer.area / 1e6, rel=0.05)
+    membrane = soma_surface_faces(mesh, s)
+    assert np.count_nonzero(membrane < n_outer) >= 0.95 * n_outer
+    assert np.count_nonzero(membrane >= n_outer) <= 0.05 * n_inner
     assert np.linalg.norm(s.center_nm - CENTRE) < 500.0
 
 

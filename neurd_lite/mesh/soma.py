@@ -9,8 +9,10 @@ deeper than ``core_depth_nm`` are soma candidates; a core whose deepest voxel is
 ``min_inscribed_radius_nm`` is dropped. A core holding two deep peaks joined by a shallower neck is split
 (touching somata). Each soma **body** is the union of the balls centred on its core voxels with their depth
 as radius (approximated by nearest-core assignment), so it reaches the membrane but not far into the
-dendrites. Input faces whose centroid falls in a body are the soma's faces; faces deep inside the body
-(nucleus and other inner surfaces) are counted separately and not returned as soma surface.
+dendrites. Input faces whose centroid falls in a body are the soma's faces: the membrane and the inner
+surfaces (nucleus), so that no later stage skeletonises the nucleus. Which of them are membrane is decided by
+rays (:mod:`.visibility`): ``properties["area_um2"]`` is the membrane area and :func:`soma_surface_faces`
+returns the membrane faces.
 
 Because the method works on volume, it ignores face orientation and mesh connectivity (chunked meshes with
 thousands of pieces and flipped normals are fine) and it is not fooled by the nucleus surface. Cost: a few
@@ -52,8 +54,8 @@ class SomaParams:
         them falls below this fraction of the shallower peak's depth.
     cut_tol_nm, cut_min_fraction: a bounding-box side is a flat cut (treated as a wall) when at least this
         fraction of the vertices lie within ``cut_tol_nm`` of it.
-    outer_reach_nm: a body face is soma surface when a ray from it reaches the outside within this distance
-        before hitting another face; the others are inner surfaces (nucleus), counted but not returned.
+    outer_reach_nm: a body face is membrane when a ray from it reaches the outside within this distance
+        before hitting another face; the others are inner surfaces (nucleus).
     """
 
     voxel_nm: float = 500.0
@@ -238,22 +240,22 @@ def _make_soma(vol: SomaVolume, body_mask: np.ndarray, box: tuple[slice, ...], f
     radius = (3.0 * volume_nm3 / (4.0 * np.pi)) ** (1.0 / 3.0)
     props = {
         "volume_um3": volume_nm3 / 1e9,
-        "area_um2": float(_face_areas(v, f[face_ids[surface]]).sum()) / 1e6,
+        "area_um2": float(_face_areas(v, f[face_ids[surface]]).sum()) / 1e6,  # membrane only
         "inscribed_radius_um": inscribed / 1000.0,
         "roundness": inscribed / radius,  # 1 for a ball, lower for elongated bodies
+        "n_surface_faces": float(np.count_nonzero(surface)),
         "n_inner_faces": float(np.count_nonzero(~surface)),
         "voxel_um": h / 1000.0,
         "too_large": float(inscribed > params.max_inscribed_radius_nm),
     }
-    return Soma(center_nm=center, radius_nm=radius, faces=np.sort(face_ids[surface]), method=method,
-                properties=props)
+    return Soma(center_nm=center, radius_nm=radius, faces=np.sort(face_ids), method=method, properties=props)
 
 
 def find_somas(mesh: object, params: SomaParams | None = None) -> list[Soma]:
     """Every soma of a mesh (trimesh.Trimesh or anything with ``vertices``/``faces``, in nm).
 
-    Returns a list of :class:`neurd_lite.neuron.Soma` (centre and equivalent-sphere radius in nm, input faces
-    on the soma surface, properties in µm units), largest first; empty when there is none. Raises
+    Returns a list of :class:`neurd_lite.neuron.Soma` (centre and equivalent-sphere radius in nm, the input
+    faces of the soma: membrane plus inner surfaces such as the nucleus, properties in µm units), largest first; empty when there is none. Raises
     InputError for an unusable mesh. When the grid at ``voxel_nm`` would exceed ``max_voxels`` (whole
     cells), a coarse pass over the whole mesh finds the regions deep enough to hold a soma and the fine
     pass runs on the mesh cropped around each of them.
@@ -265,17 +267,26 @@ def find_somas(mesh: object, params: SomaParams | None = None) -> list[Soma]:
     if fine_voxels <= p.max_voxels:
         return _find(v, f, p, sides)
     somas: list[Soma] = []
+    centroids = v[f].mean(axis=1)
     for lo, hi in _candidate_boxes(v, f, p, sides):
-        keep = np.flatnonzero(np.all((v[f].mean(axis=1) >= lo) & (v[f].mean(axis=1) <= hi), axis=1))
+        keep, v_sub, f_sub, sides_sub = _crop_mesh(v, f, centroids, lo, hi, sides)
         if len(keep) < p.min_faces:
             continue
-        used, f_sub = np.unique(f[keep], return_inverse=True)
-        touch = np.stack([lo <= v.min(axis=0), hi >= v.max(axis=0)], axis=1)
-        for s in _find(v[used], f_sub.reshape(-1, 3), p, sides & touch, face_index=keep):
+        for s in _find(v_sub, f_sub, p, sides_sub, face_index=keep):
             if all(np.linalg.norm(s.center_nm - o.center_nm) > p.min_inscribed_radius_nm for o in somas):
                 somas.append(s)
     somas.sort(key=lambda s: -s.radius_nm)
     return somas
+
+
+def _crop_mesh(v: np.ndarray, f: np.ndarray, centroids: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+               sides: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The faces whose centroid lies in the box [lo, hi] (nm): (input face ids, vertices, re-indexed faces,
+    the full mesh's cut sides that the box still touches)."""
+    keep = np.flatnonzero(np.all((centroids >= lo) & (centroids <= hi), axis=1))
+    used, f_sub = np.unique(f[keep], return_inverse=True)
+    touch = np.stack([lo <= v.min(axis=0), hi >= v.max(axis=0)], axis=1)
+    return keep, v[used], f_sub.reshape(-1, 3), sides & touch
 
 
 def _candidate_boxes(v: np.ndarray, f: np.ndarray, p: SomaParams, sides: np.ndarray,
@@ -378,14 +389,12 @@ def soma_from_point(mesh: object, center_nm: np.ndarray, radius_nm: float | None
     if radius_nm is not None and not (np.isfinite(radius_nm) and radius_nm > 0):
         raise InputError(f"soma radius must be a positive length in nm, got {radius_nm!r}")
     half = max(30000.0, 3.0 * (radius_nm or 0.0))
-    centroids = v[f].mean(axis=1)
-    keep = np.flatnonzero(np.all(np.abs(centroids - c) <= half, axis=1))
+    sides = cut_sides(v, p.cut_tol_nm, p.cut_min_fraction)
+    keep, v_sub, f_sub, sides_sub = _crop_mesh(v, f, v[f].mean(axis=1), c - half, c + half, sides)
     if len(keep) < p.min_faces:
         raise InputError(f"only {len(keep)} mesh faces lie within {half / 1000:.0f} µm of the given soma centre "
                          f"{np.round(c / 1000, 2).tolist()} µm", hint="check that the centre is in nm and on this mesh")
-    used, f_sub = np.unique(f[keep], return_inverse=True)
-    v_sub, f_sub = v[used], f_sub.reshape(-1, 3)
-    vol = mesh_volume(v_sub, f_sub, p, min_depth_nm=0.0)
+    vol = mesh_volume(v_sub, f_sub, p, min_depth_nm=0.0, sides=sides_sub)
     seed, depth0 = _deepest_near(vol, c, 3000.0)
     if depth0 <= 0:
         raise InputError(f"the given soma centre {np.round(c / 1000, 2).tolist()} µm is not inside an enclosed part "
@@ -407,6 +416,23 @@ def soma_from_point(mesh: object, center_nm: np.ndarray, radius_nm: float | None
     soma = somas[0]
     soma.properties["offset_from_given_um"] = float(np.linalg.norm(soma.center_nm - c)) / 1000.0
     return soma
+
+
+def soma_surface_faces(mesh: object, soma: Soma, params: SomaParams | None = None) -> np.ndarray:
+    """The faces of ``soma.faces`` on the soma membrane (input-face ids), without the inner surfaces
+    (nucleus) that ``soma.faces`` also holds. Recomputed on the mesh cropped around the soma (nm)."""
+    p = params or SomaParams()
+    v, f = _mesh_arrays(mesh)
+    ids = np.unique(np.asarray(soma.faces, dtype=np.int64))
+    if len(ids) == 0:
+        return ids
+    centroids = v[f].mean(axis=1)
+    pad = p.outer_reach_nm + 5000.0
+    lo, hi = centroids[ids].min(axis=0) - pad, centroids[ids].max(axis=0) + pad
+    keep, v_sub, f_sub, sides_sub = _crop_mesh(v, f, centroids, lo, hi, cut_sides(v, p.cut_tol_nm, p.cut_min_fraction))
+    vol = mesh_volume(v_sub, f_sub, p, min_depth_nm=np.inf, sides=sides_sub)
+    local = np.searchsorted(keep, ids)
+    return ids[outer_faces(v_sub, f_sub, local, vol.outside, vol.grid, p.outer_reach_nm)]
 
 
 def _deepest_near(vol: SomaVolume, c: np.ndarray, within_nm: float) -> tuple[np.ndarray, float]:
