@@ -19,7 +19,7 @@ def pyr():
 
 @pytest.fixture(scope="module")
 def frag():
-    return make_neuron("pyramidal", seed=1, fragment=True, debris=True, noise_nm=5.0)
+    return make_neuron("pyramidal", seed=1, spine_density_per_um=0.5, fragment=True, debris=True, noise_nm=5.0)
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +128,7 @@ def test_same_seed_same_mesh(inter):
     assert np.array_equal(again.mesh.faces, inter.mesh.faces)
     assert np.array_equal(again.face_labels, inter.face_labels)
     pd.testing.assert_frame_equal(again.synapses, inter.synapses)
-    other = make_neuron("interneuron", seed=3, spine_density_per_um=0.0)
+    other = make_neuron("interneuron", seed=3, union=False)
     assert len(other.mesh.faces) != len(inter.mesh.faces)
 
 
@@ -160,8 +160,8 @@ def test_far_synapses_and_noise(frag):
 
 
 def test_target_faces_and_counts():
-    sn = make_neuron("interneuron", seed=4, target_faces=40_000, n_synapses=200, with_axon=False)
-    assert 0.7 * 40_000 < len(sn.mesh.faces) < 1.3 * 40_000
+    sn = make_neuron("interneuron", seed=4, target_faces=25_000, n_synapses=200, with_axon=False)
+    assert 0.7 * 25_000 < len(sn.mesh.faces) < 1.3 * 25_000
     assert len(sn.synapses) <= 200 and len(sn.synapses) >= 190
     assert "axon" not in set(sn.face_compartment)
 

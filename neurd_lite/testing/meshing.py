@@ -37,9 +37,7 @@ def uv_sphere(n_lon: int, n_lat: int) -> tuple[np.ndarray, np.ndarray]:
     st, ct = np.sin(theta)[:, None], np.cos(theta)[:, None]
     ring = np.stack([st * np.cos(phi), ct * np.ones_like(phi), st * np.sin(phi)], axis=-1).reshape(-1, 3)
     verts = np.vstack([[0.0, 1.0, 0.0], ring, [0.0, -1.0, 0.0]])
-    faces = [_fan(0, 1 + np.arange(n_lon), flip=False)]
-    for i in range(n_lat - 2):
-        faces.append(_band(1 + i * n_lon, 1 + (i + 1) * n_lon, n_lon))
+    faces = [_fan(0, 1 + np.arange(n_lon), flip=False), _bands(n_lat - 1, n_lon, first=1)]
     last = len(verts) - 1
     faces.append(_fan(last, 1 + (n_lat - 2) * n_lon + np.arange(n_lon), flip=True))
     f = np.vstack(faces)
@@ -51,11 +49,13 @@ def _fan(center: int, ring: np.ndarray, flip: bool) -> np.ndarray:
     return f[:, ::-1] if flip else f
 
 
-def _band(a0: int, b0: int, n: int) -> np.ndarray:
-    """Quads between ring starting at vertex a0 and ring starting at b0 (n vertices each), as triangles."""
+def _bands(n_rings: int, n: int, first: int = 0) -> np.ndarray:
+    """Triangles joining consecutive rings of ``n`` vertices (ring i starts at vertex ``first + i * n``)."""
     i = np.arange(n)
-    a, a1, b, b1 = a0 + i, a0 + (i + 1) % n, b0 + i, b0 + (i + 1) % n
-    return np.vstack([np.column_stack([a, a1, b]), np.column_stack([a1, b1, b])])
+    a = first + np.arange(n_rings - 1)[:, None] * n + i[None]
+    a1 = first + np.arange(n_rings - 1)[:, None] * n + ((i + 1) % n)[None]
+    b, b1 = a + n, a1 + n
+    return np.concatenate([np.stack([a, a1, b], -1), np.stack([a1, b1, b], -1)], axis=1).reshape(-1, 3)
 
 
 def _orient_outward(verts: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -87,7 +87,7 @@ def tube(points: np.ndarray, radii: np.ndarray, sides: int) -> tuple[np.ndarray,
              * (np.cos(ang)[None, :, None] * n[:, None] + np.sin(ang)[None, :, None] * b[:, None]))
     m = len(points)
     verts = np.vstack([rings.reshape(-1, 3), points[[0, -1]]])
-    faces = [_band(i * sides, (i + 1) * sides, sides) for i in range(m - 1)]
+    faces = [_bands(m, sides)]
     faces.append(_fan(m * sides, np.arange(sides), flip=False))
     faces.append(_fan(m * sides + 1, (m - 1) * sides + np.arange(sides), flip=True))
     return verts, _orient_outward(verts, np.vstack(faces))
@@ -119,9 +119,10 @@ def revolve(base: np.ndarray, u: np.ndarray, z_bottom: np.ndarray, z: np.ndarray
     verts = np.concatenate([rings.reshape(k, -1, 3), ends], axis=1)
     c0, c1 = n_rings * around, n_rings * around + 1
     faces = [_fan(c0, np.arange(around), flip=False)]
-    faces += [_band(i * around, (i + 1) * around, around) for i in range(n_rings - 1)]
+    faces.append(_bands(n_rings, around))
     faces.append(_fan(c1, (n_rings - 1) * around + np.arange(around), flip=True))
-    band = np.repeat(np.arange(n_rings + 1), [len(f) for f in faces])
+    band = np.concatenate([np.zeros(around, np.int64), np.repeat(np.arange(1, n_rings), 2 * around),
+                           np.full(around, n_rings)])
     return verts, _orient_outward(verts[0], np.vstack(faces)), band
 
 
