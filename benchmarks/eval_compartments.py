@@ -255,6 +255,54 @@ def figure_real_cell(png: Path) -> dict:
                                         if k != "params"}}
 
 
+def _md_table(rows: list[dict], cols: list[str]) -> str:
+    def fmt(v: object) -> str:
+        if isinstance(v, float):
+            return "–" if v != v else f"{v:.3f}"
+        return str(v)
+
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(fmt(r.get(c, "")) for c in cols) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def render_markdown(results: dict, md: Path) -> None:
+    """Write the evaluation tables between ``<!-- eval:start -->`` and ``<!-- eval:end -->`` in ``md``."""
+    s = results["summary"]
+    parts = ["Produced by `python benchmarks/eval_compartments.py --loo --figure "
+             "docs/compartments_microns_864691135510518224.png --markdown docs/compartments.md` "
+             f"({s['seconds']} s on one core).", "",
+             "### Summary (53 `microns_apical_labelled` cells)", "",
+             _md_table([{"metric": k, "value": v} for k, v in s.items() if k != "seconds"], ["metric", "value"]),
+             "", "### Per cell", "",
+             _md_table(results["apical_labelled"], ["cell", "defect", "n_vertices", "apical_f1",
+                                                    "apical_f1_30um_rule", "axon_f1", "axon_f1_navis", "flags"])]
+    if results.get("loo_params"):
+        parts += ["", "### Apical parameters chosen leave-one-cell-out", "",
+                  _md_table(results["loo_params"], list(results["loo_params"][0]))]
+    parts += ["", "### Independently labelled cells (per-vertex agreement, soma vertices excluded)", "",
+              _md_table(results["other_cells"], ["cell", "input", "n_vertices", "agreement", "axon_f1",
+                                                 "axon_f1_navis", "apical_f1", "apical_vertices_found", "flags"]),
+              "", "### Synthetic cells (per-face accuracy per true compartment; true skeleton, nearest-vertex "
+              "face map, true soma faces given)", "",
+              _md_table(results["synthetic"], list(results["synthetic"][0]))]
+    fig = results.get("real_cell_figure")
+    if fig:
+        parts += ["", "### Real mesh 864691135510518224 through `nl.decompose`", "",
+                  f"![compartments]({Path(fig['png']).name})", "",
+                  f"decompose {fig['decompose_seconds']} s; flags: {', '.join(fig['flags']) or 'none'}", "",
+                  _md_table([{"compartment": k, "faces (face_compartment)": v,
+                              "faces (face_labels)": fig["face_label_counts"].get(k, 0)}
+                             for k, v in fig["face_compartment_counts"].items()],
+                            ["compartment", "faces (face_compartment)", "faces (face_labels)"]),
+                  "", f"spine faces in face_labels: head {fig['face_label_counts'].get('spine_head', 0)}, "
+                  f"neck {fig['face_label_counts'].get('spine_neck', 0)}"]
+    text = md.read_text() if md.is_file() else "<!-- eval:start -->\n<!-- eval:end -->\n"
+    head, rest = text.split("<!-- eval:start -->", 1)
+    tail = rest.split("<!-- eval:end -->", 1)[1]
+    md.write_text(head + "<!-- eval:start -->\n" + "\n".join(parts) + "\n<!-- eval:end -->" + tail)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--no-navis", action="store_true", help="skip the navis baseline")
@@ -263,7 +311,12 @@ def main(argv: list[str] | None = None) -> int:
                     "a compartment PNG here (e.g. docs/compartments_microns_864691135510518224.png)")
     ap.add_argument("--loo", action="store_true", help="also choose the apical parameters leave-one-cell-out "
                     "over a small grid (about 18 x 53 labellings)")
+    ap.add_argument("--markdown", default="", help="fill the evaluation section of this markdown file")
+    ap.add_argument("--from-json", default="", help="only render --markdown from a saved results JSON")
     args = ap.parse_args(argv)
+    if args.from_json:
+        render_markdown(json.loads(Path(args.from_json).read_text()), Path(args.markdown))
+        return 0
     t0 = time.time()
     labelled = eval_apical_labelled(not args.no_navis)
     others = eval_other_cells(not args.no_navis)
@@ -294,12 +347,12 @@ def main(argv: list[str] | None = None) -> int:
         print(synthetic.round(3).to_string(index=False))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"summary": summary, "apical_labelled": labelled.to_dict(orient="records"),
-                               "other_cells": others.to_dict(orient="records"),
-                               "synthetic": synthetic.to_dict(orient="records"),
-                               "loo_params": None if loo is None else loo.to_dict(orient="records"),
-                               "real_cell_figure": figure},
-                              indent=1, default=str))
+    results = {"summary": summary, "apical_labelled": labelled.to_dict(orient="records"),
+               "other_cells": others.to_dict(orient="records"), "synthetic": synthetic.to_dict(orient="records"),
+               "loo_params": None if loo is None else loo.to_dict(orient="records"), "real_cell_figure": figure}
+    out.write_text(json.dumps(results, indent=1, default=str))
+    if args.markdown:
+        render_markdown(json.loads(out.read_text()), Path(args.markdown))
     return 0
 
 

@@ -87,3 +87,31 @@ def test_other_real_formats(real):
     ex, _ = load_skeleton(real("skeletons/microns_neurd_exc_864691134917511946/864691134917511946_proofread.swc"))
     assert set(np.unique(ex.vertex_properties["swc_type"])) == {1, 2, 3, 4}
     assert np.ptp(ex.vertices[:, 1]) > 100_000  # µm file read as nm
+
+
+def test_meshwork_h5_written_here(tmp_path):
+    """A minimal MeshParty-style file: mask annotations become per-vertex bools, synapses are scaled to nm."""
+    import json
+
+    import h5py
+
+    mesh_v = np.array([[0, 0, 0], [10, 0, 0], [1000, 0, 0], [1010, 0, 0], [2000, 0, 0]], float)
+    path = tmp_path / "mw.h5"
+    with h5py.File(path, "w") as f:
+        f.attrs["voxel_resolution"] = np.array([[4, 4, 40]])
+        f["mesh/vertices"] = mesh_v
+        f["skeleton/vertices"] = mesh_v[[0, 2, 4]]
+        f["skeleton/edges"] = np.array([[1, 0], [2, 1]])
+        f["skeleton/root"] = 0
+        f["skeleton/mesh_to_skel_map"] = np.array([0, 0, 1, 1, 2])
+        g = f.create_group("annotations/is_axon")
+        g.attrs["index_column"] = "mesh_index"
+        g["data"] = json.dumps({"mesh_index": {"0": 2, "1": 3, "2": 4}})
+        g = f.create_group("annotations/pre_syn")
+        g.attrs.update({"index_column": "pre_pt_mesh_ind", "point_column": "ctr_pt_position"})
+        g["data"] = json.dumps({"id": {"0": 7}, "ctr_pt_position": {"0": [[500, 0, 1]]}, "pre_pt_mesh_ind": {"0": 4}})
+    sk, syn = load_skeleton(path)
+    assert sk.n_vertices == 3 and sk.root == 0
+    assert sk.vertex_properties["is_axon"].tolist() == [False, True, True]
+    assert syn[["x_nm", "y_nm", "z_nm"]].to_numpy().tolist() == [[2000.0, 0.0, 40.0]]
+    assert bool(syn["is_pre"].iloc[0]) and int(syn["skeleton_vertex"].iloc[0]) == 2
