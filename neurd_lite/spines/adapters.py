@@ -48,3 +48,58 @@ def neuron_from_mesh(mesh, name: str = "neuron", soma_center_nm: np.ndarray | No
     n.face_to_skeleton = v2s[np.asarray(mesh.faces)[:, 0]]
     n.provenance["skeleton"] = {"method": "meshparty.teasar", "invalidation_nm": invalidation_nm}
     return n
+
+
+def neuron_from_synthetic(sn, with_compartments: bool = True) -> Neuron:
+    """A Neuron from a ``neurd_lite.testing.synthetic.SyntheticNeuron`` with its true centreline skeleton, its
+    true soma (centre, radius, faces) and, when ``with_compartments``, the true per-face compartments (what the
+    compartment stage would provide). Spine labels and synapse targets are left for the spine stages."""
+    n = sn.neuron()
+    n.skeleton = sn.skeleton
+    comp = np.asarray(sn.face_compartment, dtype=object)
+    soma_faces = np.flatnonzero(comp == "soma")
+    n.somas = [Soma(sn.truth["soma_center_nm"], sn.truth["soma_radius_nm"], faces=soma_faces, method="truth")]
+    if with_compartments:
+        n.face_compartment = comp.copy()
+        n.face_labels = np.where(np.isin(comp, ("soma", "axon")), comp, "unlabelled").astype(object)
+    n.skeleton_labels = np.full(n.skeleton.n_vertices, "unlabelled", dtype=object)
+    return n
+
+
+def spiny_cylinder(n_spines: int = 6, seed: int = 0, length_nm: float = 10000.0, radius_nm: float = 500.0,
+                   noise_nm: float = 0.0, stubby_every: int = 0):
+    """A small closed test dendrite (nm): a cylinder along z with mushroom spines (neck tube + sphere head),
+    optionally stubby ones (head only). Returns (trimesh.Trimesh, spines DataFrame with head centre/radius,
+    neck segment and radius, Skeleton along the axis). Needs manifold3d (trimesh boolean engine)."""
+    import pandas as pd
+    import trimesh
+    from trimesh.creation import cylinder, icosphere
+
+    rng = np.random.default_rng(seed)
+    parts = [trimesh.Trimesh(*trimesh.remesh.subdivide_to_size(
+        *(lambda c: (c.vertices, c.faces))(cylinder(radius=radius_nm, height=length_nm, sections=24)), 400.0))]
+    rows = []
+    zs = np.linspace(-length_nm / 2 + 1500, length_nm / 2 - 1500, n_spines)
+    for i, z in enumerate(zs):
+        ang = rng.uniform(0, 2 * np.pi)
+        d = np.array([np.cos(ang), np.sin(ang), 0.0])
+        stubby = stubby_every > 0 and i % stubby_every == stubby_every - 1
+        neck_len = 0.0 if stubby else rng.uniform(500, 1000)
+        head_r, neck_r = rng.uniform(250, 380), rng.uniform(70, 110)
+        base = np.array([0.0, 0.0, z]) + d * (radius_nm - 60)
+        tip = base + d * (60 + neck_len)
+        centre = tip + d * head_r * (0.8 if not stubby else 0.3)
+        if not stubby:
+            parts.append(cylinder(radius=neck_r, segment=[base, tip], sections=12).subdivide().subdivide())
+        head = icosphere(subdivisions=2, radius=head_r)
+        head.apply_translation(centre)
+        parts.append(head)
+        rows.append({"head_x_nm": centre[0], "head_y_nm": centre[1], "head_z_nm": centre[2], "head_radius_nm": head_r,
+                     "neck_radius_nm": neck_r, "neck_length_nm": neck_len, "stubby": stubby,
+                     "base_x_nm": base[0], "base_y_nm": base[1], "base_z_nm": base[2], "dir_x": d[0], "dir_y": d[1]})
+    mesh = trimesh.boolean.union(parts, engine="manifold")
+    if noise_nm > 0:
+        mesh.vertices = mesh.vertices + rng.normal(0, noise_nm, mesh.vertices.shape)
+    z = np.linspace(-length_nm / 2, length_nm / 2, int(length_nm // 200) + 1)
+    skel = Skeleton(np.c_[0 * z, 0 * z, z], np.c_[np.arange(len(z) - 1), np.arange(1, len(z))])
+    return mesh, pd.DataFrame(rows), skel

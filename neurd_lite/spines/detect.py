@@ -35,6 +35,8 @@ class SpineParams:
     Shafts thinner than min_shaft_radius_nm are not searched (NEURD uses mesh width > 115 nm).
     soma_margin: vertices within margin x soma radius of a soma centre are skipped when the soma has no faces.
     link_nm: open-edge vertices of different mesh pieces closer than this are connected (chunked meshes).
+    min_shaft_piece_vertices: a spine must touch shaft surface on a mesh piece with at least this many shaft
+    vertices (crumbs and debris are not shafts).
     """
 
     seed_protrusion_nm: float = 250.0
@@ -47,6 +49,7 @@ class SpineParams:
     min_shaft_radius_nm: float = 60.0
     soma_margin: float = 1.2
     link_nm: float = 300.0
+    min_shaft_piece_vertices: int = 20
     shaft: ShaftParams = field(default_factory=ShaftParams)
     headneck: HeadNeckParams = field(default_factory=HeadNeckParams)
 
@@ -157,7 +160,10 @@ def spine_components(mesh, field_: ShaftField, eligible_v: np.ndarray, p: SpineP
     comp = np.where(grow, comp, -1)
     # base: grown vertices with a mesh neighbour on the eligible shaft; a spine cut off its shaft by a chunk
     # boundary attaches through a proximity link instead (then the link ends are its base)
-    shaft_v = eligible_v & ~grow
+    g_mesh = sp.coo_matrix((np.ones(len(e_mesh)), (e_mesh[:, 0], e_mesh[:, 1])), shape=(nv, nv))
+    piece = csgraph.connected_components(g_mesh, directed=False)[1]
+    shaft_v = eligible_v & ~grow & np.isfinite(r) & (hn > -0.5 * np.nan_to_num(r, nan=0.0))
+    shaft_v &= np.bincount(piece[shaft_v], minlength=nv)[piece] >= p.min_shaft_piece_vertices
 
     def crossing(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         ce = edges[(grow[edges[:, 0]] & shaft_v[edges[:, 1]]) | (grow[edges[:, 1]] & shaft_v[edges[:, 0]])]
@@ -256,7 +262,8 @@ def detect_spines(n: Neuron, params: SpineParams | None = None) -> None:
             "branch": int(_mode(n.face_branch[fidx][n.face_branch[fidx] >= 0], -1)),
             "compartment": str(_mode(n.face_compartment[fidx].astype(str), "unlabelled")),
         })
-    n.face_spine = np.where(face_spine >= 0, new_id[np.maximum(face_spine, 0)], -1)
+    n.face_spine = (np.where(face_spine >= 0, new_id[np.maximum(face_spine, 0)], -1) if len(new_id)
+                    else np.full(len(faces), -1, dtype=np.int64))
     sp_f = n.face_spine >= 0
     n.face_labels[sp_f] = np.where(head_face[sp_f], "spine_head", "spine_neck")
     n.spines = pd.DataFrame(rows, columns=SPINE_COLUMNS)

@@ -1,0 +1,132 @@
+"""Learned synapse-target classifier: local mesh/skeleton features of a synapse site -> target (LightGBM).
+
+Features (nm unless noted; computed after ``detect_spines``, from the synapse's closest surface point):
+distance to the mesh; distance to the pruned shaft skeleton, the local shaft radius and their difference and
+ratio; multi-scale neighbourhood statistics of vertex protrusion (fraction protruding, max, mean, at 250 / 500 /
+1000 nm); the rule-based spine labels of the site's face and measurements of its spine (length, head and neck
+width, position along the spine axis relative to the head/neck split); soma distance; axon/soma face flags; is_pre.
+
+The model ships as LightGBM text + JSON sidecar in ``neurd_lite/models`` (``synapse_target.txt/.json``);
+``classifiers/synapse_target/train.py`` rebuilds it from synthetic neurons.
+"""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from ..errors import InputError
+from ..neuron import Neuron
+
+MODEL_NAME = "synapse_target"
+CLASSES = ("axon", "shaft", "soma", "spine_head", "spine_neck")
+SCALES_NM = (250.0, 500.0, 1000.0)
+GROW_NM, GROW_REL = 40.0, 0.1  # protrusion counted as "protruding" in the neighbourhood features
+
+
+def model_dir() -> Path:
+    """Folder holding shipped models (``neurd_lite/models``)."""
+    return Path(__file__).resolve().parent.parent / "models"
+
+
+def _neighbourhood(tree: cKDTree, h: np.ndarray, prot: np.ndarray, pts: np.ndarray, radius: float
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per point: fraction of vertices within ``radius`` protruding, max and mean protrusion (nm)."""
+    lists = tree.query_ball_point(pts, radius)
+    counts = np.array([len(x) for x in lists])
+    idx = np.concatenate([np.asarray(x, dtype=np.int64) for x in lists]) if counts.sum() else np.zeros(0, np.int64)
+    owner = np.repeat(np.arange(len(pts)), counts)
+    frac = np.full(len(pts), np.nan)
+    hmax = np.full(len(pts), np.nan)
+    hmean = np.full(len(pts), np.nan)
+    if len(idx):
+        hv = np.nan_to_num(h[idx], nan=0.0)
+        ok = counts > 0
+        frac[ok] = np.bincount(owner, weights=prot[idx], minlength=len(pts))[ok] / counts[ok]
+        hmean[ok] = np.bincount(owner, weights=hv, minlength=len(pts))[ok] / counts[ok]
+        starts = np.r_[0, np.cumsum(counts)[:-1]]
+        hmax[ok] = np.maximum.reduceat(hv, starts[ok])
+    return frac, hmax, hmean
+
+
+def synapse_site_features(n: Neuron, syn: pd.DataFrame) -> pd.DataFrame:
+    """One row of features per synapse (columns named with units). ``syn`` must hold ``face`` (from
+    ``attach_synapses``) and positions; ``n`` must have run ``detect_spines`` (its shaft field is reused)."""
+    fld = n.cache.get("shaft_field")
+    if fld is None:
+        raise InputError("synapse features need detect_spines to have run on this neuron")
+    from .synapses import closest_faces
+
+    pts = syn[["x_nm", "y_nm", "z_nm"]].to_numpy(dtype=np.float64)
+    pts = np.where(np.isfinite(pts), pts, 0.0)
+    face, dmesh, cp = closest_faces(n.mesh, pts)
+    verts = np.asarray(n.mesh.vertices, dtype=np.float64)
+    d_sk, s = cKDTree(fld.sample_points_nm).query(cp)
+    r = fld.sample_radius_nm[s]
+    h = fld.protrusion_nm
+    prot = np.nan_to_num(h, nan=-np.inf) > np.maximum(GROW_NM, GROW_REL * np.nan_to_num(fld.radius_nm, nan=np.inf))
+    out: dict[str, Any] = {
+        "distance_to_mesh_nm": dmesh, "distance_to_skeleton_nm": d_sk, "shaft_radius_nm": r,
+        "protrusion_nm": d_sk - r, "skeleton_distance_ratio": d_sk / np.maximum(r, 1.0),
+    }
+    vtree = cKDTree(verts)
+    for rad in SCALES_NM:
+        frac, hmax, hmean = _neighbourhood(vtree, h, prot.astype(float), cp, rad)
+        tag = int(rad)
+        out[f"protruding_fraction_{tag}nm"] = frac
+        out[f"max_protrusion_{tag}nm"] = hmax
+        out[f"mean_protrusion_{tag}nm"] = hmean
+    sid = n.face_spine[face]
+    lab = n.face_labels.astype(str)[face]
+    out["face_is_spine"] = (sid >= 0).astype(float)
+    out["face_is_head"] = (lab == "spine_head").astype(float)
+    sp_tab = n.spines.set_index("spine_id") if len(n.spines) else None
+    for col in ("length_um", "head_width_um", "neck_width_um", "neck_length_um"):
+        vals = np.full(len(pts), np.nan)
+        if sp_tab is not None and (sid >= 0).any():
+            vals[sid >= 0] = sp_tab.loc[sid[sid >= 0], col].to_numpy(dtype=float) * 1000.0
+        out[col.replace("_um", "_nm")] = vals
+    base = np.full((len(pts), 3), np.nan)
+    if sp_tab is not None and (sid >= 0).any():
+        base[sid >= 0] = sp_tab.loc[sid[sid >= 0], ["x_nm", "y_nm", "z_nm"]].to_numpy(dtype=float)
+    out["distance_from_spine_base_nm"] = np.linalg.norm(cp - base, axis=1)
+    out["relative_neck_position"] = out["distance_from_spine_base_nm"] / np.maximum(out["neck_length_nm"], 1.0)
+    soma_d = np.full(len(pts), np.nan)
+    for so in n.somas:
+        dd = np.linalg.norm(cp - so.center_nm, axis=1) - so.radius_nm
+        soma_d = np.fmin(soma_d, dd)
+    out["soma_surface_distance_nm"] = soma_d
+    comp = n.face_compartment.astype(str)[face]
+    soma_face = (comp == "soma") | (lab == "soma")
+    for so in n.somas:
+        soma_face |= np.isin(face, so.faces)
+    out["face_is_soma"] = soma_face.astype(float)
+    out["face_is_axon"] = ((comp == "axon") | (lab == "axon")).astype(float)
+    out["is_pre"] = syn["is_pre"].to_numpy(dtype=float) if "is_pre" in syn.columns else np.zeros(len(pts))
+    return pd.DataFrame(out, index=syn.index)
+
+
+@lru_cache(maxsize=2)
+def load_model(folder: str | None = None) -> tuple[Any, dict[str, Any]]:
+    """The shipped LightGBM booster and its JSON sidecar (feature names, classes, metrics, versions)."""
+    import lightgbm as lgb
+
+    d = Path(folder) if folder else model_dir()
+    txt, meta = d / f"{MODEL_NAME}.txt", d / f"{MODEL_NAME}.json"
+    if not txt.is_file() or not meta.is_file():
+        raise InputError(f"synapse-target model not found in {d}",
+                         hint="run classifiers/synapse_target/train.py or use SynapseParams(method='rules')")
+    return lgb.Booster(model_file=str(txt)), json.loads(meta.read_text())
+
+
+def predict_targets(n: Neuron, syn: pd.DataFrame, folder: str | None = None) -> np.ndarray:
+    """Predicted target per synapse (object array of class names) with the shipped model."""
+    booster, meta = load_model(folder)
+    x = synapse_site_features(n, syn)[meta["features"]]
+    prob = booster.predict(x.to_numpy(dtype=np.float64), num_threads=1)
+    return np.asarray(meta["classes"], dtype=object)[np.argmax(prob, axis=1)]

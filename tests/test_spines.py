@@ -1,0 +1,147 @@
+"""Spine detection, head/neck split and measurements (neurd_lite.spines)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurd_lite.errors import InputError
+from neurd_lite.neuron import Neuron
+from neurd_lite.skeleton.model import Skeleton
+from neurd_lite.spines import SpineParams, detect_spines
+from neurd_lite.spines.adapters import spiny_cylinder
+from neurd_lite.spines.headneck import closed_volume_nm3
+from neurd_lite.spines.shaft import pruned_skeleton_mask, shaft_field
+
+
+def instance_scores(pred: np.ndarray, true: np.ndarray, weights: np.ndarray | None = None
+                    ) -> tuple[float, float]:
+    """Spine instance precision and recall: a detected spine matches a true one when they share more than
+    half of each other's faces (area-weighted when ``weights`` is given)."""
+    w = np.ones(len(pred)) if weights is None else weights
+    both = (pred >= 0) & (true >= 0)
+    inter: dict[tuple[int, int], float] = {}
+    for p, t, ww in zip(pred[both], true[both], w[both]):
+        inter[(p, t)] = inter.get((p, t), 0.0) + ww
+    psize = np.bincount(pred[pred >= 0], weights=w[pred >= 0])
+    tsize = np.bincount(true[true >= 0], weights=w[true >= 0])
+    tp = sum(1 for (p, t), v in inter.items() if v > 0.5 * psize[p] and v > 0.5 * tsize[t])
+    n_pred, n_true = len(np.unique(pred[pred >= 0])), len(np.unique(true[true >= 0]))
+    return tp / max(n_pred, 1), tp / max(n_true, 1)
+
+
+@pytest.fixture(scope="module")
+def toy():
+    mesh, truth, skel = spiny_cylinder(n_spines=6, seed=3, stubby_every=3, noise_nm=10)
+    n = Neuron(mesh=mesh, skeleton=skel)
+    detect_spines(n)
+    return n, truth
+
+
+def test_toy_dendrite_spines_found_and_measured(toy):
+    n, truth = toy
+    assert len(n.spines) == len(truth) == 6
+    assert set(np.unique(n.face_labels[n.face_spine >= 0])) == {"spine_head", "spine_neck"}
+    assert np.all(n.face_labels[n.face_spine < 0] == "unlabelled")
+    # match each true head to the detected spine nearest to it and compare measurements
+    heads = truth[["head_x_nm", "head_y_nm", "head_z_nm"]].to_numpy()
+    face_c = n.mesh.triangles_center
+    for i, row in truth.iterrows():
+        near = np.linalg.norm(face_c - heads[i], axis=1) < 1.1 * row.head_radius_nm
+        sid = np.bincount(n.face_spine[near][n.face_spine[near] >= 0]).argmax()
+        sp = n.spines.set_index("spine_id").loc[sid]
+        assert sp.head_width_um == pytest.approx(2 * row.head_radius_nm / 1000, rel=0.2)
+        assert bool(sp.has_neck) == (not row.stubby)
+        if not row.stubby:
+            assert sp.neck_width_um == pytest.approx(2 * row.neck_radius_nm / 1000, abs=0.08)
+            assert sp.length_um > (row.neck_length_nm + row.head_radius_nm) / 1000
+        sphere = 4 / 3 * np.pi * (row.head_radius_nm / 1000) ** 3
+        assert 0.6 * sphere < sp.volume_um3 < 2.0 * sphere + 0.05
+    assert n.spines.columns.str.endswith(("_um", "_um2", "_um3", "_nm", "_id", "faces", "neck", "branch",
+                                          "compartment")).all()
+
+
+def test_rerun_is_idempotent(toy):
+    n, _ = toy
+    before = (n.face_spine.copy(), n.face_labels.copy(), len(n.spines))
+    detect_spines(n)
+    assert np.array_equal(before[0], n.face_spine) and np.array_equal(before[1], n.face_labels)
+    assert len(n.spines) == before[2]
+
+
+def test_shaft_radius_of_plain_cylinder_is_its_radius():
+    mesh, _, skel = spiny_cylinder(n_spines=0, radius_nm=700.0)
+    fld = shaft_field(mesh.vertices, mesh.faces, skel)
+    assert np.nanmedian(fld.radius_nm) == pytest.approx(700.0, rel=0.03)
+    n = Neuron(mesh=mesh, skeleton=skel)
+    detect_spines(n)
+    assert len(n.spines) == 0 and np.all(n.face_spine == -1)
+
+
+def test_short_terminal_twig_is_pruned_long_branch_kept():
+    v = np.array([[0, 0, 0], [0, 0, 5000], [0, 0, 10000], [800, 0, 5000], [0, 6000, 5000]], float)
+    e = np.array([[0, 1], [1, 2], [1, 3], [1, 4]])
+    keep = pruned_skeleton_mask(Skeleton(v, e, root=0), 2500.0)
+    assert keep.tolist() == [True, True, True, False, True]
+
+
+def test_detached_debris_near_shaft_is_not_a_spine():
+    import trimesh
+
+    mesh, truth, skel = spiny_cylinder(n_spines=2, seed=1)
+    crumbs = []
+    for k in range(5):
+        c = trimesh.creation.icosphere(subdivisions=1, radius=150.0)
+        c.apply_translation([900.0 + 100 * k, 0.0, -3000.0 + 1500 * k])  # 250+ nm off the surface, not touching
+        crumbs.append(c)
+    n = Neuron(mesh=trimesh.util.concatenate([mesh] + crumbs), skeleton=skel)
+    detect_spines(n)
+    assert len(n.spines) == 2
+    assert np.all(n.face_spine[len(mesh.faces):] == -1)
+
+
+def test_axon_and_soma_faces_are_skipped():
+    mesh, _, skel = spiny_cylinder(n_spines=3, seed=2)
+    n = Neuron(mesh=mesh, skeleton=skel)
+    n.face_compartment[:] = "axon"
+    detect_spines(n)
+    assert len(n.spines) == 0
+    n2 = Neuron(mesh=mesh, skeleton=skel)
+    n2.face_compartment[:] = "basal"
+    detect_spines(n2)
+    assert len(n2.spines) == 3 and set(n2.spines.compartment) == {"basal"}
+    assert np.all(n2.face_compartment == "basal")  # compartments are never overwritten
+
+
+def test_bad_input_raises_clear_errors():
+    mesh, _, skel = spiny_cylinder(n_spines=1)
+    with pytest.raises(InputError, match="skeleton"):
+        detect_spines(Neuron(mesh=mesh))
+    with pytest.raises(InputError, match="mesh"):
+        detect_spines(Neuron(skeleton=skel))
+
+
+def test_closed_volume_of_a_cube_cap():
+    import trimesh
+
+    box = trimesh.creation.box(extents=[100.0, 100.0, 100.0])
+    assert closed_volume_nm3(np.asarray(box.triangles), np.zeros(3)) == pytest.approx(1e6, rel=1e-6)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fragment,noise", [(False, 0.0), (True, 25.0)])
+def test_synthetic_spine_instances_and_head_neck(fragment, noise):
+    from neurd_lite.spines.adapters import neuron_from_synthetic
+    from neurd_lite.testing.synthetic import make_neuron
+
+    sn = make_neuron("pyramidal", seed=31, fragment=fragment, noise_nm=noise, debris=fragment,
+                     target_faces=60000)
+    n = neuron_from_synthetic(sn)
+    detect_spines(n, SpineParams())
+    precision, recall = instance_scores(n.face_spine, np.asarray(sn.face_spine))
+    assert precision >= 0.9 and recall >= 0.9, (precision, recall)
+    both = (n.face_spine >= 0) & (np.asarray(sn.face_spine) >= 0)
+    head_neck_acc = np.mean(n.face_labels[both] == np.asarray(sn.face_labels)[both])
+    assert head_neck_acc >= 0.9
+    assert np.all(n.face_spine[np.asarray(sn.face_labels) == "unknown"] == -1)  # debris
+    dens = len(n.spines) / (sn.truth["cable_length_nm"]["total"] / 1000)
+    assert dens > 0
