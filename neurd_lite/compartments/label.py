@@ -12,6 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..errors import InputError
 from ..neuron import COMPARTMENTS, SPINE_LABELS, Neuron
 from .apical import ApicalParams, label_dendrites, proximal_input_density_per_um
 from .axon import AxonParams, AxonResult, axon_by_synapses, find_axon
@@ -46,14 +47,15 @@ def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,
     pre, post = synapse_counts(sk, syn, params.synapse_max_distance_nm)
     axon = find_axon(tree, pre, post, params.axon)
     up_arr = np.asarray(up, dtype=float)
+    body = tree.in_root_tree & ~tree.soma
     has_apical = params.has_apical
-    if axon.method == "synapses" and has_apical is not False:
-        axon = _guard_apical(n, tree, pre, post, axon, up_arr, params)
-    dendrite = tree.in_root_tree & ~tree.soma & ~axon.mask
-    density = proximal_input_density_per_um(tree, dendrite, post, params.apical.proximal_window_um)
+    density = proximal_input_density_per_um(tree, body & ~axon.mask, post, params.apical.proximal_window_um)
     if has_apical is None and post.sum() > 0 and density > params.apical.interneuron_input_per_um:
         has_apical = False
         n.flag("no_apical_dense_proximal_input")
+    if axon.method == "synapses" and has_apical is not False:
+        axon = _guard_apical(n, tree, pre, post, axon, up_arr, params, has_apical)
+    dendrite = body & ~axon.mask
     dend = label_dendrites(tree, dendrite, up_arr, params.apical, has_apical)
     labels = np.full(sk.n_vertices, "unknown", dtype=object)
     labels[dendrite] = dend.labels[dendrite]
@@ -79,11 +81,11 @@ def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,
 
 
 def _guard_apical(n: Neuron, tree: Tree, pre: np.ndarray, post: np.ndarray, axon: AxonResult, up: np.ndarray,
-                  params: CompartmentParams) -> AxonResult:
+                  params: CompartmentParams, has_apical: bool | None) -> AxonResult:
     """A synapse split that swallows the process the apical rule picks (looked for among all processes) is
     replaced by the maximal-segregation split when that one leaves the apical alone."""
     body = tree.in_root_tree & ~tree.soma
-    probe = label_dendrites(tree, body, up, params.apical, params.has_apical)
+    probe = label_dendrites(tree, body, up, params.apical, has_apical)
     top = probe.top_vertex
     if not probe.has_apical or top < 0 or not axon.mask[top]:
         return axon
@@ -107,8 +109,6 @@ def label_compartments(n: Neuron, params: CompartmentParams | None = None,
         return
     up_arr = np.asarray(up, dtype=float).reshape(-1)
     if up_arr.size != 3 or not np.all(np.isfinite(up_arr)) or np.linalg.norm(up_arr) == 0:
-        from ..errors import InputError
-
         raise InputError(f"up must be a non-zero 3-vector, got {up!r}", hint="minnie65 uses up=(0, -1, 0)")
     labels = label_skeleton_vertices(n, params, up_arr)
     n.skeleton_labels = labels
