@@ -33,8 +33,13 @@ def _add_decompose(sub: argparse._SubParsersAction) -> None:
     p.add_argument("mesh", help="mesh file (.ply, .off, .obj, .stl, MeshParty .h5)")
     p.add_argument("--synapses", default=None, help="synapse table (csv/parquet) with positions")
     p.add_argument("--units", default="nm", help="mesh units: nm, um, or nm per voxel (e.g. 8 or 4,4,40)")
+    p.add_argument("--synapse-units", default=None,
+                   help="synapse position units (default: from the table layout, e.g. 4,4,40 for MICrONS)")
     p.add_argument("--soma", nargs=3, type=float, default=None, metavar=("X", "Y", "Z"),
                    help="known soma centre in the mesh's units")
+    p.add_argument("--target-faces", type=int, default=None,
+                   help="decimate meshes larger than this to about this many faces first")
+    p.add_argument("--backend", default="teasar", choices=["teasar", "skeletor"], help="skeletonization backend")
     p.add_argument("--name", default=None, help="neuron name (default: mesh file stem)")
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=_run_decompose)
@@ -43,7 +48,9 @@ def _add_decompose(sub: argparse._SubParsersAction) -> None:
 def _run_decompose(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .pipeline import decompose
+    from .mesh.decimate import DecimateParams
+    from .pipeline import PipelineParams, decompose
+    from .skeleton.skeletonizer import SkeletonParams
     from .units import scale_to_nm
 
     units = _parse_units(args.units)
@@ -51,7 +58,11 @@ def _run_decompose(args: argparse.Namespace) -> int:
     if args.soma is not None:
         soma = np.asarray(args.soma, dtype=float) * scale_to_nm(units)
     name = args.name or Path(args.mesh).stem
-    n = decompose(args.mesh, synapses=args.synapses, units=units, soma=soma, name=name)
+    params = PipelineParams(decimate=DecimateParams(target_faces=args.target_faces),
+                            skeleton=SkeletonParams(backend=args.backend))
+    syn_units = None if args.synapse_units is None else _parse_units(args.synapse_units)
+    n = decompose(args.mesh, synapses=args.synapses, units=units, soma=soma, name=name, params=params,
+                  synapse_units=syn_units)
     out = Path(args.out) / f"{name}.h5"
     n.save(out)
     _print_summary(n.summary())
@@ -63,7 +74,8 @@ def _run_decompose(args: argparse.Namespace) -> int:
 def _add_example(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("example", help="decompose a generated synthetic neuron (no data or network needed)")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed of the generated neuron")
+    p.add_argument("--faces", type=int, default=30000, help="approximate face count of the generated mesh")
     p.set_defaults(func=_run_example)
 
 
@@ -71,12 +83,9 @@ def _run_example(args: argparse.Namespace) -> int:
     from .pipeline import decompose
     from .testing.synthetic import make_neuron
 
-    made = make_neuron(seed=args.seed)
-    mesh = getattr(made, "mesh", made)
-    synapses = getattr(made, "synapses", None)
-    if synapses is not None and len(synapses) == 0:
-        synapses = None
-    n = decompose(mesh, synapses=synapses, name="synthetic_example")
+    made = make_neuron(seed=args.seed, target_faces=args.faces)
+    synapses = made.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]] if len(made.synapses) else None
+    n = decompose(made.mesh, synapses=synapses, name="synthetic_example")
     out = Path(args.out) / "synthetic_example.h5"
     n.save(out)
     _print_summary(n.summary())
@@ -138,7 +147,28 @@ def _run_download(args: argparse.Namespace) -> int:
     return 0
 
 
-_SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_decompose, _add_example, _add_featurize, _add_download]
+# ---- classify ------------------------------------------------------------------------------------------
+def _add_classify(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("classify", help="E/I and subclass of one neuron (mesh or Neuron .h5) with probabilities")
+    p.add_argument("neuron", help="mesh file (decomposed first) or a Neuron .h5 written by decompose")
+    p.add_argument("--synapses", default=None, help="synapse table (csv/parquet) with positions (mesh input)")
+    p.add_argument("--units", default="nm", help="mesh units: nm, um, or nm per voxel (e.g. 8 or 4,4,40)")
+    p.add_argument("--soma", nargs=3, type=float, default=None, metavar=("X", "Y", "Z"),
+                   help="known soma centre in the mesh's units (mesh input)")
+    p.add_argument("--nucleus", default=None, help="nucleus mesh file in the same units (optional)")
+    p.set_defaults(func=_run_classify)
+
+
+def _run_classify(args: argparse.Namespace) -> int:
+    from .celltype.cli_support import classify_file
+
+    result = classify_file(args.neuron, synapses=args.synapses, units=_parse_units(args.units), soma=args.soma,
+                           nucleus=args.nucleus)
+    _print_summary(result)
+    return 0
+
+
+_SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_decompose, _add_example, _add_featurize, _add_download, _add_classify]
 
 
 def build_parser() -> argparse.ArgumentParser:

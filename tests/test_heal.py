@@ -42,11 +42,24 @@ def test_gapped_piece_is_bridged_and_far_debris_dropped():
 
 def test_gap_beyond_threshold_is_not_bridged_unless_piece_is_large():
     v, f, sizes = _pieces(gap_nm=3000.0, far_nm=40000.0)
-    small = heal_mesh(v, f, HealParams(max_gap_nm=1500.0, far_keep_min_faces=10_000))
+    small = heal_mesh(v, f, HealParams(max_gap_nm=1500.0, far_keep_min_faces=10_000, max_slack_nm=0.0))
     assert small.report.n_bridged == 0 and small.report.n_dropped == 2
-    big = heal_mesh(v, f, HealParams(max_gap_nm=1500.0, far_keep_min_faces=20, far_max_gap_nm=10_000))
+    big = heal_mesh(v, f, HealParams(max_gap_nm=1500.0, far_keep_min_faces=20, far_max_gap_nm=10_000,
+                                     max_slack_nm=0.0))
     assert big.report.n_far_bridged == 1 and big.report.n_bridged == 1
     assert big.face_keep[sizes[0]:sizes[0] + sizes[1]].all()
+
+
+def test_coarse_touching_piece_is_linked_through_edge_slack():
+    # a 6 µm tube with one long edge per side grazes the sphere 100 nm off its surface; its nearest
+    # vertices are ~1 µm away, so only the edge-length slack sees that the surfaces nearly touch
+    sphere = trimesh.creation.icosphere(subdivisions=4, radius=5000.0)
+    tube = trimesh.creation.cylinder(radius=500.0, segment=[[-3000.0, 5600.0, 0], [3000.0, 5600.0, 0]], sections=8)
+    m = trimesh.util.concatenate([sphere, tube])
+    strict = heal_mesh(m.vertices, m.faces, HealParams(max_gap_nm=300.0, max_slack_nm=0.0, far_keep_min_faces=10**6))
+    assert strict.report.n_bridged == 0
+    slack = heal_mesh(m.vertices, m.faces, HealParams(max_gap_nm=300.0, far_keep_min_faces=10**6))
+    assert slack.report.n_bridged == 1 and slack.report.max_bridge_nm > 300.0
 
 
 def test_chain_of_pieces_grows_from_main_body():

@@ -26,13 +26,16 @@ from ..errors import InputError
 class HealParams:
     """Healing parameters (lengths nm).
 
-    max_gap_nm: link any piece whose nearest vertex is this close to the main body.
+    max_gap_nm: link any piece whose gap to the main body is below this. The gap is the nearest vertex
+        distance minus each vertex's slack (half its longest edge, at most ``max_slack_nm``), because on
+        coarse meshes two touching surfaces can have their nearest vertices far apart.
     far_keep_min_faces: pieces at least this large are kept even beyond ``max_gap_nm`` ...
     far_max_gap_nm: ... when their gap is below this; everything else out of reach is dropped as debris.
     max_rounds: cap on growth rounds (each round links every piece within reach of the body so far).
     """
 
     max_gap_nm: float = 1500.0
+    max_slack_nm: float = 2000.0
     far_keep_min_faces: int = 300
     far_max_gap_nm: float = 15000.0
     max_rounds: int = 200
@@ -95,6 +98,16 @@ def best_per_group(comp: np.ndarray, dist: np.ndarray) -> tuple[np.ndarray, np.n
     return best, comp[best]
 
 
+def vertex_slack(vertices: np.ndarray, faces: np.ndarray, cap_nm: float) -> np.ndarray:
+    """(V,) half the longest edge at each vertex (nm, capped): how far the surface reaches past the vertex."""
+    e = np.vstack([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    length = np.linalg.norm(vertices[e[:, 0]] - vertices[e[:, 1]], axis=1)
+    out = np.zeros(len(vertices))
+    np.maximum.at(out, e[:, 0], length)
+    np.maximum.at(out, e[:, 1], length)
+    return np.minimum(0.5 * out, cap_nm)
+
+
 def _validate(vertices: np.ndarray, faces: np.ndarray) -> None:
     if faces.ndim != 2 or faces.shape[1] != 3 or len(faces) == 0:
         raise InputError(f"mesh must have triangle faces, got faces of shape {faces.shape}", hint="load a surface mesh")
@@ -130,22 +143,27 @@ def heal_mesh(vertices: np.ndarray, faces: np.ndarray, params: HealParams | None
     used = np.zeros(nv, dtype=bool)
     used[faces.reshape(-1)] = True
     frontier = np.flatnonzero((comp == main) & used)
-    best_d = np.full(ncomp, np.inf)
+    best_d = np.full(ncomp, np.inf)  # effective gap (vertex distance minus slack)
+    best_len = np.full(ncomp, np.inf)
     best_pair = np.full((ncomp, 2), -1, dtype=np.int64)
+    slack = vertex_slack(vertices, faces, p.max_slack_nm)
+    max_slack = float(slack.max()) if len(slack) else 0.0
 
     def query(targets: np.ndarray, bound: float) -> None:
         cand = np.flatnonzero(~linked[comp] & used)
         if len(cand) == 0 or len(targets) == 0:
             return
-        d, i = cKDTree(vertices[targets]).query(vertices[cand], distance_upper_bound=bound)
+        d, i = cKDTree(vertices[targets]).query(vertices[cand], distance_upper_bound=bound + 2 * max_slack)
         ok = np.isfinite(d)
         if not ok.any():
             return
         cand, d, i = cand[ok], d[ok], i[ok]
-        best, comps = best_per_group(comp[cand], d)
-        better = d[best] < best_d[comps]
+        eff = np.maximum(d - slack[cand] - slack[targets[i]], 0.0)
+        best, comps = best_per_group(comp[cand], eff)
+        better = eff[best] < best_d[comps]
         comps, best = comps[better], best[better]
-        best_d[comps] = d[best]
+        best_d[comps] = eff[best]
+        best_len[comps] = d[best]
         best_pair[comps, 0] = cand[best]
         best_pair[comps, 1] = targets[i[best]]
 
@@ -153,7 +171,7 @@ def heal_mesh(vertices: np.ndarray, faces: np.ndarray, params: HealParams | None
         linked[new] = True
         for c in new:
             links.append((int(best_pair[c, 0]), int(best_pair[c, 1])))
-            lengths.append(float(best_d[c]))
+            lengths.append(float(best_len[c]))
         return np.flatnonzero(np.isin(comp, new) & used)
 
     for _ in range(p.max_rounds):

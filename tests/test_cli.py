@@ -1,0 +1,57 @@
+"""The neurd-lite command line: decompose and example subcommands, exit codes."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import trimesh
+
+import neurd_lite as nl
+from neurd_lite.cli import build_parser, main
+
+
+def _tube_cell(path) -> None:
+    """A small soma-less neurite: a thin bent tube written as PLY in µm."""
+    a = trimesh.creation.cylinder(radius=0.4, segment=[[0, 0, 0], [0, 0, 15.0]], sections=10)
+    b = trimesh.creation.cylinder(radius=0.3, segment=[[0, 0, 14.0], [8.0, 0, 22.0]], sections=10)
+    m = trimesh.util.concatenate([trimesh.Trimesh(*trimesh.remesh.subdivide_to_size(x.vertices, x.faces, 0.5))
+                                  for x in (a, b)])
+    m.export(path)
+
+
+def test_decompose_writes_h5_and_prints_summary(tmp_path, capsys):
+    mesh = tmp_path / "tube.ply"
+    _tube_cell(mesh)
+    code = main(["decompose", str(mesh), "--units", "um", "--out", str(tmp_path / "out")])
+    assert code == 0
+    out = capsys.readouterr().out
+    summary = json.loads(out[: out.rindex("}") + 1])
+    assert summary["name"] == "tube" and summary["n_faces"] > 0
+    n = nl.load(tmp_path / "out" / "tube.h5")
+    assert n.n_faces == summary["n_faces"] and n.skeleton is not None
+    assert np.ptp(n.mesh.vertices[:, 2]) > 15000.0  # µm input became nm
+    assert any(f.startswith("no_soma") for f in n.flags)
+
+
+def test_bad_input_exits_1_with_message(tmp_path, capsys):
+    bad = tmp_path / "nothing.ply"
+    bad.write_text("not a mesh")
+    assert main(["decompose", str(bad), "--out", str(tmp_path)]) == 1
+    assert "error" in capsys.readouterr().err
+
+
+def test_no_command_prints_help():
+    assert main([]) == 2
+
+
+def test_parser_has_subcommands():
+    text = build_parser().format_help()
+    assert "decompose" in text and "example" in text
+
+
+@pytest.mark.slow
+def test_example_runs_offline(tmp_path, capsys):
+    assert main(["example", "--out", str(tmp_path), "--faces", "5000"]) == 0
+    n = nl.load(tmp_path / "synthetic_example.h5")
+    assert len(n.somas) == 1 and len(n.branch_nodes) > 5

@@ -1,0 +1,176 @@
+"""decompose / label_skeleton end to end: synthetic ground truth, stage bookkeeping, real cells, round trip."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import neurd_lite as nl
+from neurd_lite.errors import InputError, StageError
+from neurd_lite.neuron import UNLABELLED, Neuron, graph_to_json
+from neurd_lite.pipeline import PipelineParams, _optional, run_stages
+
+STAGES = ("ingest", "decimate", "heal", "soma", "skeleton", "graph", "compartments", "spines", "synapses")
+
+
+def assert_same_neuron(a: Neuron, b: Neuron) -> None:
+    """Every array, table, graph attribute and record of two neurons is identical."""
+    assert a.name == b.name and a.flags == b.flags
+    np.testing.assert_array_equal(a.mesh.vertices, b.mesh.vertices)
+    np.testing.assert_array_equal(a.mesh.faces, b.mesh.faces)
+    for name in Neuron.FACE_ARRAYS:
+        np.testing.assert_array_equal(np.asarray(getattr(a, name)), np.asarray(getattr(b, name)), err_msg=name)
+    np.testing.assert_array_equal(a.skeleton.vertices, b.skeleton.vertices)
+    np.testing.assert_array_equal(a.skeleton.edges, b.skeleton.edges)
+    np.testing.assert_array_equal(a.skeleton.radius, b.skeleton.radius)
+    assert a.skeleton.root == b.skeleton.root
+    assert set(a.skeleton.vertex_properties) == set(b.skeleton.vertex_properties)
+    for k, v in a.skeleton.vertex_properties.items():
+        np.testing.assert_array_equal(v, b.skeleton.vertex_properties[k])
+    np.testing.assert_array_equal(a.skeleton_labels, b.skeleton_labels)
+    assert graph_to_json(a.graph) == graph_to_json(b.graph)
+    assert len(a.somas) == len(b.somas)
+    for s, t in zip(a.somas, b.somas):
+        np.testing.assert_array_equal(s.center_nm, t.center_nm)
+        np.testing.assert_array_equal(s.faces, t.faces)
+        assert s.radius_nm == t.radius_nm
+    pd.testing.assert_frame_equal(a.synapses, b.synapses, check_dtype=False)
+    pd.testing.assert_frame_equal(a.spines, b.spines, check_dtype=False)
+    assert json.loads(json.dumps(a.provenance, default=str)) == b.provenance
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    from neurd_lite.testing import make_neuron
+
+    sn = make_neuron(seed=1, target_faces=5000, union=False)
+    n = nl.decompose(sn.mesh, synapses=sn.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]], name="syn1")
+    return sn, n
+
+
+@pytest.mark.slow
+def test_synthetic_matches_ground_truth(synthetic):
+    sn, n = synthetic
+    assert len(n.somas) == 1
+    assert np.linalg.norm(n.somas[0].center_nm - sn.truth["soma_center_nm"]) < 2000.0
+    assert not (n.face_labels.astype(str) == UNLABELLED).any()
+    assert (n.face_to_skeleton >= 0).mean() > 0.999
+    truth_b, truth_limbs = sn.truth["n_branches"], sn.truth["n_stems"]
+    print(f"\nsynthetic seed 1: limbs {n.n_limbs} (truth {truth_limbs}), branches {len(n.branch_nodes)} "
+          f"(truth {truth_b}), cable {n.skeleton.cable_length_nm / 1000:.0f} µm "
+          f"(truth {sn.truth['cable_length_nm']['total'] / 1000:.0f} µm)")
+    assert abs(n.n_limbs - truth_limbs) <= 1
+    assert 0.7 * truth_b <= len(n.branch_nodes) <= 1.4 * truth_b
+    true_cable = sn.truth["cable_length_nm"]["total"]
+    assert n.skeleton.cable_length_nm == pytest.approx(true_cable, rel=0.2)
+    # every branch node carries the documented attributes; first branches hang off the soma
+    for b in n.branch_nodes:
+        d = n.graph.nodes[b]
+        assert {"limb", "skeleton_vertices", "length_nm", "radius_nm", "n_faces"} <= set(d)
+    assert n.graph.out_degree("soma_0") == n.n_limbs
+
+
+@pytest.mark.slow
+def test_provenance_and_round_trip(synthetic, tmp_path):
+    _, n = synthetic
+    assert set(STAGES) <= set(n.provenance["timings_s"])
+    assert n.provenance["params"]["heal"]["max_gap_nm"] > 0
+    assert "meshparty" in n.provenance["versions"]
+    assert n.provenance["heal"]["n_components_after"] == 1
+    path = n.save(tmp_path / "syn1.h5")
+    assert_same_neuron(n, nl.load(path))
+
+
+def test_failing_stage_raises_stage_error_and_missing_module_is_noted():
+    n = Neuron(name="x")
+
+    def broken(n, p):
+        raise ValueError("boom")
+
+    def needs_missing(n, p):
+        _optional("neurd_lite.not_a_module", "f")(n)
+
+    run_stages(n, [("later", needs_missing)], PipelineParams())
+    assert "not importable" in n.provenance["skipped"]["later"]
+    with pytest.raises(StageError) as e:
+        run_stages(n, [("explode", broken)], PipelineParams())
+    assert e.value.stage == "explode" and "boom" in str(e.value)
+    assert "explode" in n.provenance["timings_s"]
+
+
+def test_bad_soma_argument_is_an_input_error():
+    import trimesh
+
+    with pytest.raises(InputError, match="soma"):
+        nl.decompose(trimesh.creation.icosphere(radius=5000.0), soma=[1.0, 2.0])
+
+
+def test_label_skeleton_from_skeleton_object():
+    from neurd_lite.testing import make_neuron
+
+    sn = make_neuron(seed=2, target_faces=5000, union=False)
+    n = nl.label_skeleton(sn.skeleton, synapses=sn.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]])
+    assert n.skeleton_labels.shape == (sn.skeleton.n_vertices,)
+    assert not (n.skeleton_labels.astype(str) == UNLABELLED).any()
+    assert n.n_limbs == sn.truth["n_stems"]
+    assert "compartment" in n.graph.nodes[n.branch_nodes[0]]
+
+
+# ---- real data ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def real_cell(microns_cell_paths):
+    n = nl.decompose(microns_cell_paths["mesh"], synapses=microns_cell_paths["synapses"])
+    return n, microns_cell_paths
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_real_cell_somas_counts_labels(real_cell):
+    import trimesh
+
+    n, paths = real_cell
+    stats = json.loads(paths["stats"].read_text())
+    print(f"\n81k-face cell: {len(n.somas)} somas, {n.n_limbs} limbs, {len(n.branch_nodes)} branches, "
+          f"cable {n.skeleton.cable_length_nm / 1000:.0f} µm | NEURD (323k faces): {stats['n_somas']:.0f} somas, "
+          f"{stats['n_limbs']:.0f} limbs, {stats['n_branches']:.0f} branches, "
+          f"cable {stats['skeletal_length'] / 1000:.0f} µm | timings {n.provenance['timings_s']}")
+    refs = [trimesh.load(paths[k]).vertices.mean(axis=0) for k in ("soma_0", "soma_1")]
+    centers = np.array([s.center_nm for s in n.somas])
+    if len(n.somas) < 2:
+        pytest.fail(f"expected both somata, found {len(n.somas)}")
+    for ref in refs:
+        assert np.linalg.norm(centers - ref, axis=1).min() < 3000.0
+    assert not (n.face_labels.astype(str) == UNLABELLED).any()
+    assert 4 <= n.n_limbs <= 20 and 25 <= len(n.branch_nodes) <= 120
+    assert n.skeleton.cable_length_nm / stats["skeletal_length"] == pytest.approx(1.0, rel=0.3)
+    # only dropped debris may stay unmapped (debris inside a soma is soma surface and maps to the soma node)
+    assert n.provenance["skeleton"]["n_unmapped_input_faces"] <= n.provenance["heal"]["dropped_faces"]
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_real_cell_round_trip(real_cell, tmp_path):
+    n, _ = real_cell
+    assert_same_neuron(n, nl.load(n.save(tmp_path / "cell.h5")))
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_fly_neuron_and_harris_dendrite_run(real):
+    fly = nl.decompose(real("meshes/fly_hemibrain_DA1_PNs/obj/754534424.obj"), units=8)
+    assert fly.skeleton.n_vertices > 100 and len(fly.branch_nodes) > 5
+    if not fly.somas:
+        assert any(f.startswith("no_soma") for f in fly.flags)
+    den = nl.decompose(real("meshes/harris_dendrites/harris_part_dendrite.ply"), units="um")
+    assert any(f.startswith("no_soma") for f in den.flags)
+    assert len(den.branch_nodes) >= 1 and (den.face_to_skeleton >= 0).all()
+
+
+@pytest.mark.realdata
+def test_label_skeleton_real_swc(real):
+    n = nl.label_skeleton(real("meshes/microns_864691135510518224/864691135510518224_neurd.swc"))
+    labels = n.skeleton_labels.astype(str)
+    assert len(labels) == n.skeleton.n_vertices and (labels == "soma").sum() >= 1
+    assert {"axon", "dendrite"} & set(labels) and n.n_limbs >= 3
