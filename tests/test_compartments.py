@@ -176,3 +176,15 @@ def test_real_basket_cell_axon(real):
     lab = n.skeleton_labels.astype(str)
     truth = sk.vertex_properties["swc_type"] == 2
     assert np.mean((lab == "axon") == truth) > 0.98
+
+
+def test_side_branch_rule():
+    from neurd_lite.compartments import ApicalParams
+    from neurd_lite.compartments.apical import _side_branch_label
+
+    on = ApicalParams(basal_branch_max_um=30.0)
+    assert _side_branch_label(100.0, 20_000, 50_000, False, on) == "oblique"
+    assert _side_branch_label(60.0, 20_000, 10_000, False, on) == "basal"       # heads back down near the soma
+    assert _side_branch_label(120.0, 2_000, 10_000, False, on) == "basal"       # never rises, near the soma
+    assert _side_branch_label(120.0, 2_000, 10_000, False, ApicalParams()) == "oblique"  # rule off by default
+    assert _side_branch_label(160.0, 90_000, 80_000, True, on) == "apical_tuft"  # runs up beside the shaft

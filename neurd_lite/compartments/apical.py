@@ -130,14 +130,14 @@ def label_dendrites(tree: Tree, dendrite: np.ndarray, up: np.ndarray, params: Ap
 
 def _label_apical_limb(tree: Tree, limb: np.ndarray, top: int, height: np.ndarray, params: ApicalParams,
                        labels: np.ndarray) -> None:
+    """Shaft (trunk to the tuft's first branch point), tuft (beyond it) and side branches of one apical limb."""
     sk = tree.sk
-    h_soma = 0.0
     trunk = tree.path_to_root(top)[::-1]
     trunk = trunk[limb[trunk]]
     on_trunk = np.zeros(tree.n, dtype=bool)
     on_trunk[trunk] = True
     kids = tree.children
-    tuft_level = h_soma + params.tuft_height_frac * (height[top] - h_soma)
+    tuft_level = params.tuft_height_frac * height[top]  # heights are measured from the soma
     tuft_start = len(trunk)
     for i, v in enumerate(trunk):
         if height[v] >= tuft_level and sum(limb[c] for c in kids[v]) > 1:
@@ -152,7 +152,6 @@ def _label_apical_limb(tree: Tree, limb: np.ndarray, top: int, height: np.ndarra
     d = sk.distance_to_root_nm
     sub_top = tree.subtree_max(np.where(limb, height, -np.inf))
     step = params.angle_length_um * 1000
-    lo, hi = params.oblique_angle_deg
     for v in (shaft[:-1] if tuft_start < len(trunk) else shaft):
         for c in kids[v]:
             c = int(c)
@@ -162,10 +161,18 @@ def _label_apical_limb(tree: Tree, limb: np.ndarray, top: int, height: np.ndarra
             a = _angle_deg(sk.vertices[tree.point_along(c, False, step, limb)] - sk.vertices[v],
                            sk.vertices[tree.point_along(v, True, step)] - sk.vertices[v])
             rise = sub_top[c] - height[v]
-            if d[v] <= params.basal_branch_max_um * 1000 and rise <= params.basal_rise_max_um * 1000:
-                labels[branch] = "basal"
-            elif np.isfinite(a) and a > hi and sub_top[c] >= tuft_level:
-                labels[branch] = "apical_tuft"
-            else:
-                labels[branch] = "oblique" if not np.isfinite(a) or a >= lo or d[v] > params.basal_branch_max_um * 1000 \
-                    else "basal"
+            labels[branch] = _side_branch_label(a, rise, d[v], sub_top[c] >= tuft_level, params)
+
+
+def _side_branch_label(angle_deg: float, rise_nm: float, branch_dist_nm: float, reaches_tuft: bool,
+                       params: ApicalParams) -> str:
+    """Label of a side branch of the apical shaft from its take-off angle (to the shaft's direction back to
+    the soma), its rise above the branch point (nm) and the branch point's path distance from the soma (nm)."""
+    lo, hi = params.oblique_angle_deg
+    finite = bool(np.isfinite(angle_deg))
+    if branch_dist_nm <= params.basal_branch_max_um * 1000 and (
+            rise_nm <= params.basal_rise_max_um * 1000 or (finite and angle_deg < lo)):
+        return "basal"
+    if finite and angle_deg > hi and reaches_tuft:
+        return "apical_tuft"
+    return "oblique"
