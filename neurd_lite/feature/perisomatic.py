@@ -142,9 +142,30 @@ def soma_measures(ctx: FeatureContext) -> dict[str, Any]:
             raise Missing("no soma")
         if n.mesh is None or len(n.somas[0].faces) < 4:
             raise Missing("soma 0 has no faces on the mesh")
-        piece = n.mesh.submesh([n.somas[0].faces], append=True)
-        ctx.cache["soma"] = body_measures(piece)
+        faces = membrane_faces(ctx)
+        if len(faces) < 4:
+            raise Missing("soma 0 has no membrane faces")
+        ctx.cache["soma"] = body_measures(n.mesh.submesh([faces], append=True))
     return ctx.cache["soma"]
+
+
+def membrane_faces(ctx: FeatureContext) -> np.ndarray:
+    """Input-face ids of soma 0's membrane. Soma detection keeps inner surfaces (the nucleus) in
+    ``Soma.faces``; when it reports some (``properties["n_inner_faces"]``), the membrane is recovered with
+    ``neurd_lite.mesh.soma.soma_surface_faces`` (cached in ``n.cache``)."""
+    n = ctx.n
+    soma = n.somas[0]
+    if not soma.properties.get("n_inner_faces", 0):
+        return soma.faces
+    key = "soma_0_membrane_faces"
+    if key not in n.cache:
+        try:
+            from ..mesh.soma import soma_surface_faces
+        except ImportError:
+            ctx.notes["soma_faces"] = "soma_surface_faces unavailable: inner (nucleus) faces not removed"
+            return soma.faces
+        n.cache[key] = np.asarray(soma_surface_faces(n.mesh, soma), dtype=np.int64)
+    return n.cache[key]
 
 
 def nucleus_measures(ctx: FeatureContext) -> dict[str, Any]:
