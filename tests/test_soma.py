@@ -153,6 +153,9 @@ def test_soma_from_point(neuron_like):
     assert np.count_nonzero(s.faces < n_sphere) >= 0.9 * n_sphere
     s2 = soma_from_point(mesh, CENTRE, radius_nm=6000.0)
     assert np.linalg.norm(s2.center_nm - CENTRE) < 500.0
+    assert s.properties["too_small"] == 0.0
+    on_dendrite = soma_from_point(mesh, CENTRE + np.array([0.0, 0.0, 15000.0]))  # inside the z neurite
+    assert on_dendrite.properties["too_small"] == 1.0
     with pytest.raises(InputError, match="not inside an enclosed part"):
         soma_from_point(mesh, CENTRE + np.array([12000.0, 12000.0, -12000.0]))
     with pytest.raises(InputError, match="within"):
@@ -193,7 +196,7 @@ def test_params_are_frozen_and_carry_units():
     p = SomaParams()
     with pytest.raises(Exception):
         p.voxel_nm = 1.0  # type: ignore[misc]
-    assert all(name.endswith(("_nm", "_um2", "_um3", "_faces", "_voxels", "_ratio", "_fraction"))
+    assert all(name.endswith(("_nm", "_um2", "_um3", "_faces", "_voxels", "_ratio", "_fraction", "_ray_faces"))
                for name in p.__dataclass_fields__)
 
 

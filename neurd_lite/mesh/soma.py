@@ -56,6 +56,7 @@ class SomaParams:
         fraction of the vertices lie within ``cut_tol_nm`` of it.
     outer_reach_nm: a body face is membrane when a ray from it reaches the outside within this distance
         before hitting another face; the others are inner surfaces (nucleus).
+    max_ray_faces: at most this many faces per soma are ray-tested; the rest follow their nearest tested face.
     """
 
     voxel_nm: float = 500.0
@@ -73,6 +74,7 @@ class SomaParams:
     cut_tol_nm: float = 60.0
     cut_min_fraction: float = 0.003
     outer_reach_nm: float = 3000.0
+    max_ray_faces: int = 60_000
 
 
 @dataclass
@@ -235,7 +237,7 @@ def _make_soma(vol: SomaVolume, body_mask: np.ndarray, box: tuple[slice, ...], f
     vox = np.argwhere(body_mask) + lo
     center = vol.grid.centers(vox).mean(axis=0)
     volume_nm3 = len(vox) * h ** 3
-    surface = outer_faces(v, f, face_ids, vol.outside, vol.grid, params.outer_reach_nm)
+    surface = outer_faces(v, f, face_ids, vol.outside, vol.grid, params.outer_reach_nm, params.max_ray_faces)
     inscribed = float(vol.depth_nm[tuple(vox.T)].max())
     radius = (3.0 * volume_nm3 / (4.0 * np.pi)) ** (1.0 / 3.0)
     props = {
@@ -247,6 +249,7 @@ def _make_soma(vol: SomaVolume, body_mask: np.ndarray, box: tuple[slice, ...], f
         "n_inner_faces": float(np.count_nonzero(~surface)),
         "voxel_um": h / 1000.0,
         "too_large": float(inscribed > params.max_inscribed_radius_nm),
+        "too_small": float(inscribed < params.min_inscribed_radius_nm),  # only possible from a given point
     }
     return Soma(center_nm=center, radius_nm=radius, faces=np.sort(face_ids), method=method, properties=props)
 
@@ -432,7 +435,7 @@ def soma_surface_faces(mesh: object, soma: Soma, params: SomaParams | None = Non
     keep, v_sub, f_sub, sides_sub = _crop_mesh(v, f, centroids, lo, hi, cut_sides(v, p.cut_tol_nm, p.cut_min_fraction))
     vol = mesh_volume(v_sub, f_sub, p, min_depth_nm=np.inf, sides=sides_sub)
     local = np.searchsorted(keep, ids)
-    return ids[outer_faces(v_sub, f_sub, local, vol.outside, vol.grid, p.outer_reach_nm)]
+    return ids[outer_faces(v_sub, f_sub, local, vol.outside, vol.grid, p.outer_reach_nm, p.max_ray_faces)]
 
 
 def _deepest_near(vol: SomaVolume, c: np.ndarray, within_nm: float) -> tuple[np.ndarray, float]:
