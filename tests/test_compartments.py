@@ -188,3 +188,21 @@ def test_side_branch_rule():
     assert _side_branch_label(120.0, 2_000, 10_000, False, on) == "basal"       # never rises, near the soma
     assert _side_branch_label(120.0, 2_000, 10_000, False, ApicalParams()) == "oblique"  # rule off by default
     assert _side_branch_label(160.0, 90_000, 80_000, True, on) == "apical_tuft"  # runs up beside the shaft
+
+
+@pytest.mark.realdata
+def test_label_skeleton_pipeline_on_real_swc(real, tmp_path):
+    """nl.label_skeleton (pipeline) -> load_skeleton -> graph -> label_compartments, then SWC out and back."""
+    import neurd_lite as nl
+    from neurd_lite.io.skeletons import load_skeleton
+
+    n = nl.label_skeleton(real("skeletons/microns_neurd_exc_864691134917511946/864691134917511946_proofread.swc"))
+    truth = n.skeleton.vertex_properties["swc_type"]
+    lab = n.skeleton_labels.astype(str)
+    scored = truth != 1
+    assert np.mean((lab == "axon")[scored] == (truth == 2)[scored]) > 0.95
+    assert np.mean(np.isin(lab, APICAL)[scored] == (truth == 4)[scored]) > 0.95
+    assert {d.get("compartment") for b, d in n.graph.nodes(data=True)} >= {"soma", "axon", "basal"}
+    back, _ = load_skeleton(n.to_swc(tmp_path / "out.swc"))
+    assert back.n_vertices == n.skeleton.n_vertices
+    assert set(np.unique(back.vertex_properties["swc_type"])) == {1, 2, 3, 4}
