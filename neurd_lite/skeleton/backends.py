@@ -28,10 +28,12 @@ def mesh_csgraph(vertices: np.ndarray, faces: np.ndarray, link_edges: np.ndarray
     e = np.vstack([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]])
     if link_edges is not None and len(link_edges):
         e = np.vstack([e, np.asarray(link_edges, dtype=np.int64).reshape(-1, 2)])
-    e = np.unique(np.sort(e, axis=1), axis=0)
+    e = np.sort(e, axis=1)
     e = e[e[:, 0] != e[:, 1]]
-    w = np.maximum(np.linalg.norm(vertices[e[:, 0]] - vertices[e[:, 1]], axis=1), 1e-3).astype(np.float32)
     n = len(vertices)
+    key = np.unique(e[:, 0] * np.int64(n) + e[:, 1])  # 1-D unique is much faster than unique(axis=0)
+    e = np.column_stack([key // n, key % n])
+    w = np.maximum(np.linalg.norm(vertices[e[:, 0]] - vertices[e[:, 1]], axis=1), 1e-3).astype(np.float32)
     g = sp.coo_matrix((w, (e[:, 0], e[:, 1])), shape=(n, n)).tocsr()
     return (g + g.T).tocsr()
 
