@@ -193,6 +193,27 @@ def v83_rows(n) -> list[tuple[str, float, float]]:
     return [(col, float(row[col]) * scale, float(f[name])) for col, (name, scale) in V83_ROWS.items()]
 
 
+def ei_rows(n) -> list[tuple[str, float, float, float]]:
+    """(engine feature, this cell, excitatory median, inhibitory median) of NEURD's E/I features."""
+    import pandas as pd
+
+    import neurd_lite as nl
+    from neurd_lite.data import data_path
+
+    table = pd.read_csv(data_path("labels/neurd_e_i_manual_proofread.csv"))
+    med = table.groupby("cell_type")[["syn_density_post", "syn_density_head", "syn_density_neck",
+                                      "syn_density_shaft", "spine_density", "skeletal_length_processed_syn"]].median()
+    f = nl.features(n).iloc[0]
+    pairs = [("syn_density_post", "neurd_syn_density_post_per_um", 1.0),
+             ("syn_density_head", "neurd_syn_density_head_per_um", 1.0),
+             ("syn_density_neck", "neurd_syn_density_neck_per_um", 1.0),
+             ("syn_density_shaft", "neurd_syn_density_shaft_per_um", 1.0),
+             ("spine_density", "neurd_spine_density_per_um", 1.0),
+             ("skeletal_length_processed_syn", "neurd_skeletal_length_syn_um", 1e-3)]
+    return [(eng, float(f[eng]), float(med.at["excitatory", col]) * k, float(med.at["inhibitory", col]) * k)
+            for col, eng, k in pairs]
+
+
 def parity_markdown(n, stats: dict, seconds: dict[str, float]) -> str:
     """The docs/neurd_parity.md text: NEURD's statistics beside neurd_lite's, with reasons for > 20 % gaps."""
     import subprocess
@@ -229,6 +250,12 @@ def parity_markdown(n, stats: dict, seconds: dict[str, float]) -> str:
         diff = (ours - ref) / ref * 100 if ref else float("nan")
         reason = V83_REASONS.get(col, "unexplained") if abs(diff) > 20 else ""
         lines.append(f"| {col} | {ref:.6g} | {ours:.6g} | {diff:+.1f} % | {reason} |")
+    lines += ["", "## NEURD's dendritic E/I features on this cell", "",
+              "Same branch filter as NEURD (see `neurd_lite/feature/synapses.py`), beside the medians of NEURD's "
+              "210-cell E/I training table (`labels/neurd_e_i_manual_proofread.csv`). This cell is labelled 4P "
+              "(excitatory).", "",
+              "| feature | neurd_lite | NEURD table median, excitatory | inhibitory |", "|---|---|---|---|"]
+    lines += [f"| {name} | {ours:.3g} | {exc:.3g} | {inh:.3g} |" for name, ours, exc, inh in ei_rows(n)]
     lines += ["", f"Times on this machine (one process): decompose {seconds['decompose']:.1f} s, "
               f"features {seconds['features']:.2f} s, branch_features {seconds['branch_features']:.2f} s.", ""]
     return "\n".join(lines)
