@@ -379,8 +379,10 @@ def soma_from_point(mesh: object, center_nm: np.ndarray, radius_nm: float | None
 
     The mesh is cropped to a box around ``center_nm`` (half-size the larger of 30 µm and 3 x ``radius_nm``),
     filled as in :func:`find_somas`, and the deepest interior point within 3 µm of the given centre seeds the
-    core: the connected voxels at least 60 % as deep (or, when ``radius_nm`` is given, within that radius of
-    the centre and at least ``core_depth_nm`` / 2 deep). The body, faces and properties are built as in
+    core: the connected voxels at least 60 % as deep and within twice its depth + 3 µm of the centre (or, when
+    ``radius_nm`` is given, within that radius of the centre and at least ``core_depth_nm`` / 2 deep).
+    ``properties["too_small"]`` is 1 when the result is shallower than ``min_inscribed_radius_nm`` (the point
+    was probably not in a soma). The body, faces and properties are built as in
     :func:`find_somas`; ``properties["offset_from_given_um"]`` is the distance from the given point to the
     returned centre. Raises InputError when the point does not lie in or next to an enclosed volume.
     """
@@ -402,13 +404,13 @@ def soma_from_point(mesh: object, center_nm: np.ndarray, radius_nm: float | None
     if depth0 <= 0:
         raise InputError(f"the given soma centre {np.round(c / 1000, 2).tolist()} µm is not inside an enclosed part "
                          "of the mesh", hint="pass a point inside the soma, or heal the mesh first")
-    if radius_nm is None:
-        deep = vol.depth_nm >= 0.6 * depth0
+    grid_pts = np.argwhere(vol.solid)
+    dist = np.full(vol.grid.shape, np.inf, dtype=np.float32)
+    dist[tuple(grid_pts.T)] = np.linalg.norm(vol.grid.centers(grid_pts) - c, axis=1)
+    if radius_nm is None:  # stay near the point: a point in a dendrite must not grow into a nearby soma
+        deep = (vol.depth_nm >= 0.6 * depth0) & (dist <= 2.0 * depth0 + 3000.0)
     else:
-        grid_pts = np.argwhere(vol.solid)
-        dist = np.zeros(vol.grid.shape, dtype=np.float32)
-        dist[tuple(grid_pts.T)] = np.linalg.norm(vol.grid.centers(grid_pts) - c, axis=1)
-        deep = vol.solid & (dist <= radius_nm) & (vol.depth_nm >= min(0.5 * p.core_depth_nm, 0.6 * depth0))
+        deep = (dist <= radius_nm) & (vol.depth_nm >= min(0.5 * p.core_depth_nm, 0.6 * depth0))
     deep[tuple(seed)] = True
     labels, _ = ndimage.label(deep, structure=np.ones((3, 3, 3), dtype=bool))
     core_labels = (labels == labels[tuple(seed)]).astype(np.int32)
