@@ -176,3 +176,18 @@ def test_to_files(inter, tmp_path):
     syn = pd.read_csv(syn_path)
     assert list(syn.columns) == ["x_nm", "y_nm", "z_nm", "is_pre"]
     assert len(syn) == len(inter.synapses)
+
+
+def test_bad_arguments_are_rejected():
+    from neurd_lite.errors import InputError
+
+    for kw in ({"kind": "glia"}, {"spine_density_per_um": -1.0}, {"noise_nm": -2.0}, {"target_faces": 10}):
+        with pytest.raises(InputError):
+            make_neuron(**kw)
+
+
+def test_as_neuron(inter):
+    n = inter.neuron()
+    assert n.n_faces == len(inter.mesh.faces)
+    assert list(n.synapses.columns) == ["x_nm", "y_nm", "z_nm", "is_pre"]
+    assert (n.face_labels == "unlabelled").all()  # the input neuron carries no truth

@@ -137,13 +137,16 @@ def resample(points: np.ndarray, radii: np.ndarray, spacing_nm: float) -> tuple[
 
 
 def union_parts(parts: list[tuple[np.ndarray, np.ndarray]], origin: np.ndarray,
-                extra: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                extra: tuple[np.ndarray, np.ndarray] | None = None, refine: int = 1
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Boolean union of closed parts (vertices nm, faces) and one optional ``extra`` mesh of disjoint closed pieces.
 
     Each input triangle gets an explicit face id (without one, manifold3d groups coplanar triangles under one
     id), so every output triangle maps back to the input triangle it was cut from. The parts may overlap each other; the pieces of ``extra`` must not overlap each other (they are combined
     without a boolean, then unioned with the parts in one step). Returns vertices (nm), faces, each face's part
     index (-1 for ``extra`` faces) and each face's triangle index in ``extra`` (-1 for part faces).
+    ``refine`` > 1 smooths the union (edges sharper than 60° stay creases) and splits every triangle into
+    refine² curved ones: a finer surface for far less time than a finer boolean. Face provenance is kept.
     """
     import manifold3d as m3d
 
@@ -165,6 +168,8 @@ def union_parts(parts: list[tuple[np.ndarray, np.ndarray]], origin: np.ndarray,
     if extra is not None and len(extra[1]):
         em, extra_id = manifold(extra[0], extra[1], "spine mesh")
         merged = m3d.Manifold.batch_boolean([merged, em], m3d.OpType.Add)
+    if refine > 1:
+        merged = merged.smooth_out(60.0, 0.0).refine(int(refine))
     out = merged.to_mesh()
     verts = np.asarray(out.vert_properties, dtype=np.float64)[:, :3] + origin
     faces = np.asarray(out.tri_verts, dtype=np.int64)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..errors import InputError
 from ..skeleton.model import Skeleton
 from .fragment import DebrisParams, FragmentParams, debris, fragment, n_components
 from .meshing import Tessellation, concatenate_parts, resample, tube, union_parts, uv_sphere
@@ -95,20 +96,24 @@ def _build_parts(tree: Tree, spines: pd.DataFrame, tess: Tessellation):
     return parts, meta, spine_mesh(spines, tess)
 
 
-def _tessellation(tree: Tree, spines: pd.DataFrame, target_faces: int | None) -> Tessellation:
-    """Default tessellation, or one scaled so the union has about ``target_faces`` faces.
+REFINE_ABOVE_FACES = 400_000  # larger targets: union at a quarter of the faces, then smooth and refine x4
+
+
+def _tessellation(tree: Tree, spines: pd.DataFrame, target_faces: int | None) -> tuple[Tessellation, int]:
+    """Default tessellation, or one scaled so the union has about ``target_faces`` faces; and the refine factor.
 
     The union's face count was fitted on a default pyramidal as ``pre * (0.94 s² + 0.27 s)``, where ``pre`` is the
     number of part faces at scale 1 (new faces appear along the seams, whose resolution grows like ``s``).
+    Above ``REFINE_ABOVE_FACES`` the boolean runs at a quarter of the target and each face is then split in 4.
     """
-    tess = Tessellation()
     if not target_faces:
-        return tess
-    parts, _, spine_parts = _build_parts(tree, spines, tess)
+        return Tessellation(), 1
+    refine = 2 if target_faces > REFINE_ABOVE_FACES else 1
+    parts, _, spine_parts = _build_parts(tree, spines, Tessellation())
     pre = sum(len(f) for _, f in parts) + len(spine_parts[1])
     a, b = 0.94, 0.27
-    scale = (-b + np.sqrt(b * b + 4 * a * target_faces / pre)) / (2 * a)
-    return Tessellation(scale=float(scale))
+    scale = (-b + np.sqrt(b * b + 4 * a * target_faces / refine**2 / pre)) / (2 * a)
+    return Tessellation(scale=float(scale)), refine
 
 
 def make_neuron(kind: str = "pyramidal", seed: int = 0, spine_density_per_um: float = 1.0, fragment: bool = False,
@@ -124,8 +129,7 @@ def make_neuron(kind: str = "pyramidal", seed: int = 0, spine_density_per_um: fl
     many faces. n_synapses: total synapse count (default: from per-spine / per-µm rates). union: False skips the
     boolean union and returns overlapping closed parts (faster, not one surface).
     """
-    if kind not in KINDS:
-        raise ValueError(f"unknown kind {kind!r}: use one of {KINDS}")
+    _check_args(kind, spine_density_per_um, noise_nm, target_faces, n_synapses)
     t0 = time.perf_counter()
     rngs = [np.random.default_rng([int(seed), k]) for k in range(6)]
     grow = grow_pyramidal if kind == "pyramidal" else grow_interneuron
@@ -135,12 +139,13 @@ def make_neuron(kind: str = "pyramidal", seed: int = 0, spine_density_per_um: fl
     density = spine_density_per_um * (1.0 if kind == "pyramidal" else sp.interneuron_density_factor)
     spines = sample_spines(rngs[1], tree, density, sp)
     spines["skeleton_vertex"] = spine_skeleton_vertex(sk, spines)
-    tess = _tessellation(tree, spines, target_faces)
+    tess, refine = _tessellation(tree, spines, target_faces)
     parts, meta, (spv, spf, sp_spine, sp_head) = _build_parts(tree, spines, tess)
     spines["mesh_volume_nm3"] = mesh_volumes(spines, spv, spf, sp_spine, spine_sides(tess), sp)
     t1 = time.perf_counter()
     if union:
-        verts, faces, part, spine_face = union_parts(parts, tree.soma_center, extra=(spv, spf))
+        verts, faces, part, spine_face = union_parts(parts, tree.soma_center, extra=(spv, spf),
+                                                     refine=refine)
     else:
         verts, faces, part, spine_face = concatenate_parts(parts, extra=(spv, spf))
     t2 = time.perf_counter()
@@ -168,11 +173,24 @@ def make_neuron(kind: str = "pyramidal", seed: int = 0, spine_density_per_um: fl
 
     mesh = trimesh.Trimesh(verts, faces, process=False)
     truth["n_synapses_by_target"] = {str(k): int(v) for k, v in syn["target"].value_counts().items()}
-    info = {"target_faces": target_faces, "tessellation_scale": tess.scale, "n_parts": len(parts) + 1,
+    info = {"target_faces": target_faces, "tessellation_scale": tess.scale, "refine": refine if union else 1, "n_parts": len(parts) + 1,
             "n_faces": len(faces), "union": union, "seconds_build": t1 - t0, "seconds_union": t2 - t1,
             "seconds_fragment": t3 - t2, "seconds_total": time.perf_counter() - t0}
     return SyntheticNeuron(kind, int(seed), mesh, ft["compartment"], ft["labels"], ft["spine"], spines, sk, syn,
                            truth, info, face_skeleton)
+
+
+def _check_args(kind: str, density: float, noise_nm: float, target_faces: int | None, n_synapses: int | None) -> None:
+    if kind not in KINDS:
+        raise InputError(f"unknown kind {kind!r}", hint=f"use one of {KINDS}")
+    if not np.isfinite(density) or density < 0:
+        raise InputError(f"spine_density_per_um must be >= 0, got {density}")
+    if not np.isfinite(noise_nm) or noise_nm < 0:
+        raise InputError(f"noise_nm must be >= 0, got {noise_nm}")
+    if target_faces is not None and target_faces < 5000:
+        raise InputError(f"target_faces={target_faces} is too small", hint="ask for 5,000 faces or more")
+    if n_synapses is not None and n_synapses < 0:
+        raise InputError(f"n_synapses must be >= 0, got {n_synapses}")
 
 
 def _face_truth(part: np.ndarray, spine_face: np.ndarray, meta: list[tuple[str, str]], sp_spine: np.ndarray,
