@@ -67,6 +67,7 @@ def test_spines_have_head_faces(pyr):
     assert not stubby.any()  # stubby spines have no neck faces
     assert (pyr.face_spine[~np.isin(pyr.face_labels, ["spine_head", "spine_neck"])] == -1).all()
     sp = pyr.spines
+    assert "axon" not in set(sp["compartment"])
     assert sp["neck_radius_nm"][~sp.is_stubby].between(50, 100).all()
     assert sp["head_radius_nm"].between(200, 400).all()
 
