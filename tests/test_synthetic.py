@@ -108,6 +108,8 @@ def test_totals_consistent(pyr):
     assert t["n_branches"] == t["n_tips"] + t["n_branch_points"]
     assert t["n_tips"] == len(pyr.skeleton.end_points)
     assert t["strahler_order"] >= 2
+    assert 4 <= t["n_stems_by_compartment"]["basal"] <= 6 and t["n_stems_by_compartment"]["apical_shaft"] == 1
+    assert sum(t["n_branches_by_compartment"].values()) == t["n_branches"]
     assert 0.8 < t["spine_density_per_um"]["all_dendrite"] < 1.2
     assert 5000 <= t["soma_radius_nm"] <= 8000
     assert 150_000 <= t["cable_length_nm"]["apical_shaft"] + 0.5 * t["cable_length_nm"]["apical_tuft"]

@@ -275,8 +275,8 @@ def tree_counts(sk: Skeleton) -> dict[str, int]:
     """Branch, tip and stem counts of a soma-rooted skeleton, and the Strahler order of its neurites.
 
     A branch is an unbranched run ending at a tip or at a branch point (a non-root vertex with >= 2
-    children), so ``n_branches = n_tips + n_branch_points``. The Strahler order is the maximum over the
-    soma's children (the soma junction itself is not counted).
+    children), so ``n_branches = n_tips + n_branch_points``; a branch's compartment is that of its distal vertex.
+    The Strahler order is the maximum over the soma's children (the soma junction itself is not counted).
     """
     kids = sk.children()
     nchild = np.array([len(k) for k in kids])
@@ -285,5 +285,11 @@ def tree_counts(sk: Skeleton) -> dict[str, int]:
     n_bp = int(np.count_nonzero((nchild >= 2) & nonroot))
     order = strahler_orders(sk)
     stems = kids[sk.root]
+    comp = sk.vertex_properties["compartment"].astype(str)
+    ends = np.flatnonzero(((nchild == 0) | (nchild >= 2)) & nonroot)
+    by_branch = dict(zip(*np.unique(comp[ends], return_counts=True)))
+    by_stem = dict(zip(*np.unique(comp[stems], return_counts=True)))
     return {"n_tips": n_tips, "n_branch_points": n_bp, "n_branches": n_tips + n_bp, "n_stems": len(stems),
-            "strahler_order": int(order[stems].max()) if len(stems) else 0}
+            "strahler_order": int(order[stems].max()) if len(stems) else 0,
+            "n_branches_by_compartment": {str(k): int(v) for k, v in by_branch.items()},
+            "n_stems_by_compartment": {str(k): int(v) for k, v in by_stem.items()}}
