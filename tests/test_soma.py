@@ -12,6 +12,8 @@ from neurd_lite.errors import InputError
 from neurd_lite.mesh.soma import SomaParams, find_somas, soma_from_point, soma_surface_faces
 from neurd_lite.mesh.voxel_fill import depth_map
 
+from conftest import real_data
+
 CENTRE = np.array([40000.0, 55000.0, 30000.0])
 
 
@@ -216,6 +218,16 @@ def test_microns_two_soma_merge(microns_cell_paths):
         assert 3000.0 < s.radius_nm < 8000.0
         assert len(s.faces) > 500
         assert s.properties["n_inner_faces"] > 0  # the nucleus is recognised as inside
+    # independent reference: the published perisomatic table (nucleus 659492, this segment)
+    import pandas as pd
+
+    table = pd.read_csv(real_data("labels/microns_perisomatic_features_v83.csv.gz"),
+                        usecols=["nucleus_id", "soma_x", "soma_y", "soma_z", "soma_volume"])
+    row = table[table.nucleus_id == 659492].iloc[0]
+    ref = row[["soma_x", "soma_y", "soma_z"]].to_numpy(dtype=float)
+    s0 = somas[int(np.argmin(np.linalg.norm(found - ref, axis=1)))]
+    assert np.linalg.norm(s0.center_nm - ref) < 3000.0
+    assert s0.properties["volume_um3"] == pytest.approx(row.soma_volume / 1e9, rel=0.25)  # table in nm^3
 
 
 @pytest.mark.realdata
