@@ -241,7 +241,7 @@ def parity_markdown(n, stats: dict, seconds: dict[str, float]) -> str:
         lines.append(f"| {name} | {ref:.4g} | {ours:.4g} | {diff:+.0f} % | {reason} |")
     lines += ["", "## Perisomatic features beside the v83 perisomatic table (this cell: nucleus 659492)", "",
               "Engine units; table values converted (nm³ -> µm³, nm² -> µm², per nm² -> per µm²). Positions are "
-              "nm, depth µm (linear fallback unless standard_transform is installed).", "",
+              "nm, depth µm in the frame of the v83 table (see `neurd_lite/feature/depth.py`).", "",
               "| v83 column | table | neurd_lite | difference | reason (when > 20 %) |", "|---|---|---|---|---|"]
     for col, ref, ours in v83_rows(n):
         if not np.isfinite(ours):

@@ -258,6 +258,10 @@ def test_linear_depth_matches_rotation():
     assert d[1] == pytest.approx(1e3 * np.sin(np.radians(5)) - 419.99)
     with pytest.raises(InputError):
         linear_depth_um(np.ones((2, 2)))
+    from neurd_lite.feature.depth import cortical_depth_um
+
+    with pytest.raises(InputError, match="method"):
+        cortical_depth_um(p, method="atlas")
 
 
 # ---- synthetic neurons with known truth ---------------------------------------------------------------

@@ -1,11 +1,14 @@
-"""Cortical depth of points in minnie65 (nm in, µm out).
+"""Cortical depth of points in minnie65 (nm in, µm out), in the frame of the v83 perisomatic table.
 
-With the optional ``standard_transform`` package (``pip install neurd-lite[depth]``) the depth is its
-``minnie_transform_nm`` projection. Without it, a linear fallback reproduces the perisomatic table's
-``yr_um_translated``: rotate the (x, y) plane by 5° about z (``yr = sin5°·x + cos5°·y``, the rotation the table's
-``xr/yr`` columns use, recovered from the data to 1e-9 nm) and subtract the pia offset. The offset, 419.99 µm, is
-the median of ``yr_um_translated - yr/1000`` over the table's 69,461 rows (residual s.d. 0.57 µm: the table's own
-depth has a small non-linear correction the fallback ignores).
+Default (``method="table"``): rotate the (x, y) plane by 5° about z (``yr = sin5°·x + cos5°·y``, the rotation
+of the table's ``xr/yr`` columns, recovered from the data to 1e-9 nm) and subtract the pia offset 419.99 µm,
+the median of ``yr_um_translated - yr/1000`` over the table's 69,461 rows. Against ``yr_um_translated`` this
+gives a median absolute error of 0.36 µm (99th percentile 1.6 µm, max 9.9 µm).
+
+``method="standard_transform"`` uses the optional package (``pip install neurd-lite[depth]``,
+``minnie_transform(resolution="nm").apply_project("y", ...)``). Measured with standard-transform 2.0.0 on the
+same rows: the same rotation and residuals, but its pia point puts every depth 23.3 µm deeper than the table's,
+so models trained on the table should use the default.
 """
 from __future__ import annotations
 
@@ -14,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
+
+METHODS = ("table", "standard_transform")
 
 
 @dataclass(frozen=True)
@@ -44,18 +49,15 @@ def linear_depth_um(points_nm: np.ndarray, params: LinearDepthParams = LINEAR) -
     return yr_nm / 1000.0 - params.pia_offset_um
 
 
-def cortical_depth_um(points_nm: np.ndarray, method: str = "auto") -> tuple[np.ndarray, str]:
-    """Depth below pia (µm) of minnie65 points (nm) and the method used (``standard_transform`` or
-    ``linear``). ``method="auto"`` uses standard_transform when it is installed."""
+def cortical_depth_um(points_nm: np.ndarray, method: str = "table") -> tuple[np.ndarray, str]:
+    """Depth below pia (µm) of minnie65 points (nm) and the method used (see module docstring)."""
     p = _points(points_nm)
-    if method in ("auto", "standard_transform"):
+    if method == "table":
+        return linear_depth_um(p), "table (linear, v83 frame)"
+    if method == "standard_transform":
         try:
-            from standard_transform import minnie_transform_nm  # optional extra "depth"
-        except ImportError:
-            if method == "standard_transform":
-                raise InputError("standard_transform is not installed", hint="pip install neurd-lite[depth]")
-        else:
-            return np.asarray(minnie_transform_nm().apply_project("y", p), dtype=float), "standard_transform"
-    if method not in ("auto", "linear", "standard_transform"):
-        raise InputError(f"unknown depth method {method!r}: use 'auto', 'linear' or 'standard_transform'")
-    return linear_depth_um(p), "linear"
+            from standard_transform import minnie_transform  # optional extra "depth"
+        except ImportError as e:
+            raise InputError("standard_transform is not installed", hint="pip install neurd-lite[depth]") from e
+        return np.asarray(minnie_transform(resolution="nm").apply_project("y", p), dtype=float), method
+    raise InputError(f"unknown depth method {method!r}: use one of {METHODS}")

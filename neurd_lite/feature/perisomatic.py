@@ -277,7 +277,7 @@ def _soma_position_nm(ctx: FeatureContext) -> np.ndarray:
 
 
 @register("cortical_depth_um", "neuron", "um",
-          "soma depth below pia in minnie65 (standard_transform if installed, else the linear fallback)", FAMILY)
+          "soma depth below pia in minnie65, in the frame of the v83 table (5° rotation + pia offset)", FAMILY)
 def cortical_depth(ctx: FeatureContext) -> float:
     depth, method = cortical_depth_um(_soma_position_nm(ctx))
     if not PARAMS.depth_range_um[0] <= depth[0] <= PARAMS.depth_range_um[1]:
