@@ -17,7 +17,7 @@ class SpineParams:
     """Spine shape ranges (nm) and how often a spine is stubby (no neck)."""
 
     neck_radius_nm: tuple[float, float] = (50.0, 100.0)
-    neck_length_nm: tuple[float, float] = (400.0, 1100.0)
+    neck_length_nm: tuple[float, float] = (500.0, 1500.0)
     head_radius_nm: tuple[float, float] = (200.0, 400.0)
     stubby_head_radius_nm: tuple[float, float] = (200.0, 350.0)
     stubby_fraction: float = 0.15
