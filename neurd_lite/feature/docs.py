@@ -4,9 +4,11 @@ Without an argument it writes ``docs/features.md`` in the checkout; ``--check`` 
 """
 from __future__ import annotations
 
+import inspect
 import sys
 from pathlib import Path
 
+from . import depth, morphometry, perisomatic, spines, synapses
 from .registry import COMPARTMENT_GROUPS, REGISTRY
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "docs" / "features.md"
@@ -31,6 +33,9 @@ def render() -> str:
         f"{len(REGISTRY)} features, {len(REGISTRY.columns())} columns in `features(n)`, "
         f"{len(REGISTRY.columns('branch'))} branch columns.",
     ]
+    lines += ["", "## How the families measure", ""]
+    for mod in (morphometry, spines, synapses, perisomatic, depth):
+        lines += [f"### {mod.__name__.rsplit('.', 1)[-1]}", "", inspect.cleandoc(mod.__doc__ or ""), ""]
     for level in ("neuron", "compartment", "branch"):
         lines += ["", f"## {level}-level", "", "| name | family | unit | definition |", "|---|---|---|---|"]
         for f in REGISTRY.at_level(level):

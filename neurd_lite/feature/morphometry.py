@@ -1,8 +1,18 @@
 """Morphometrics per compartment group and per branch, from the skeleton (nm), branch graph and mesh.
 
-Reported in µm / µm² / µm³ / degrees. Volume of an open mesh piece is estimated as a sum of truncated cones
-(frusta) along the skeleton edges using the skeleton radius, because compartment pieces of a mesh are not
-closed surfaces.
+Reported in µm / µm² / µm³ / degrees. Conventions:
+
+- cable is assigned to the distal vertex of each skeleton edge; edges leaving a soma vertex lie inside the soma
+  and are not counted. Branches are the branch nodes of ``n.graph`` (else skeleton segments between branch
+  points); branch order is 0 for a limb's first branch; Strahler order is 1 at tips.
+- width (diameter) per skeleton vertex is 2 x the median distance from the skeleton axis of the corners of the
+  vertex's non-spine faces; compartment widths are cable-weighted quantiles of it. On synthetic tubes
+  (230 nm to 1.7 µm) it is 0.99-1.04 x the true diameter at full and at 25 % mesh resolution.
+- extents are measured from the soma centre along ``up`` (toward pia), against it (toward white matter) and
+  perpendicular to it (lateral); Sholl crossings count skeleton edges crossing spheres around the soma centre.
+- volume of an open mesh piece is estimated as a sum of truncated cones (frusta) along the skeleton edges using
+  the skeleton radius, because compartment pieces of a mesh are not closed surfaces; mesh area sums the faces
+  whose branch compartment is in the group (spines included).
 """
 from __future__ import annotations
 
@@ -13,7 +23,7 @@ import pandas as pd
 
 from ..units import nm_to_um
 from .context import FeatureContext
-from .registry import REGISTRY, Feature, Missing, register
+from .registry import COMPARTMENT_GROUPS, REGISTRY, Feature, Missing, register
 
 
 @dataclass(frozen=True)
@@ -233,8 +243,6 @@ def mesh_area_um2(ctx: FeatureContext, group: str) -> float:
             keep[s.faces] = False
     else:
         ctx.vertex_mask(group)  # raises Missing without labels
-        from .registry import COMPARTMENT_GROUPS
-
         keep = np.isin(np.asarray(n.face_compartment).astype(str), COMPARTMENT_GROUPS[group])
     return nm_to_um(float(area[keep].sum()), 2)
 

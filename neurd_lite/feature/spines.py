@@ -1,7 +1,7 @@
 """Spine features: counts, densities per µm of cable and spine volume per µm, per compartment and branch.
 
-``n.spines`` is one row per spine. A spine is placed on the skeleton through ``skeleton_vertex``, ``face`` or
-``x_nm/y_nm/z_nm`` columns (see :meth:`FeatureContext.locate`), or through the faces labelled with its id in
+``n.spines`` is one row per spine. A spine is placed on the skeleton through ``skeleton_vertex``, ``face``,
+``base_x_nm/...`` or ``x_nm/y_nm/z_nm`` columns (see :meth:`FeatureContext.locate`), or through the faces labelled with its id in
 ``n.face_spine``. Volume is read from ``volume_nm3`` (or ``volume_um3``). An empty table WITH columns means
 detection ran and found none (a real 0); a table without columns means spines were not detected (NaN).
 """
