@@ -179,6 +179,20 @@ def test_to_files(inter, tmp_path):
     syn = pd.read_csv(syn_path)
     assert list(syn.columns) == ["x_nm", "y_nm", "z_nm", "is_pre"]
     assert len(syn) == len(inter.synapses)
+    from neurd_lite.io.synapses import load_synapses
+
+    back = load_synapses(syn_path)
+    assert np.allclose(back[["x_nm", "y_nm", "z_nm"]].to_numpy(), inter.synapses[["x_nm", "y_nm", "z_nm"]])
+    assert (back["is_pre"].to_numpy() == inter.synapses["is_pre"].to_numpy()).all()
+
+
+@pytest.mark.slow
+def test_plot(tmp_path):
+    from neurd_lite.testing.plot import plot_synthetic
+
+    small = make_neuron("interneuron", seed=6, target_faces=8000, union=False)
+    path = plot_synthetic(small, tmp_path / "inter.png", dpi=30)
+    assert path.stat().st_size > 5_000
 
 
 def test_bad_arguments_are_rejected():

@@ -26,7 +26,7 @@ def _draw(ax, sn: SyntheticNeuron, faces: np.ndarray, scale_um: float = 1e-3) ->
     ax.set_aspect("equal")
 
 
-def plot_synthetic(sn: SyntheticNeuron, path: str | Path, zoom_um: float = 12.0) -> Path:
+def plot_synthetic(sn: SyntheticNeuron, path: str | Path, zoom_um: float = 12.0, dpi: int = 110) -> Path:
     """Save a two-panel PNG: the whole cell and a zoom on a spiny stretch, coloured by face label (µm axes)."""
     import matplotlib
 
@@ -67,6 +67,6 @@ def plot_synthetic(sn: SyntheticNeuron, path: str | Path, zoom_um: float = 12.0)
     a1.legend(loc="lower right", fontsize=7)
     fig.tight_layout()
     path = Path(path)
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=dpi)
     plt.close(fig)
     return path
