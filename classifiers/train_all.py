@@ -43,15 +43,15 @@ def main(argv: list[str] | None = None) -> int:
         if variant == "perisomatic":
             o = ev["_oof"]
             peri_oof = {int(n): float(p) for n, p in zip(o["nucleus_id"], o["ei_cal"][:, 1])}
-        print(f"{variant}: E/I balanced {ev['ei']['lightgbm_calibrated']['balanced_accuracy']:.3f}; subclass balanced "
-              f"flat {ev['subclass']['lightgbm_flat_calibrated']['balanced_accuracy']:.3f}, hierarchical "
-              f"{ev['subclass']['lightgbm_hierarchical']['balanced_accuracy']:.3f}; v83 column "
+        print(f"{variant}: E/I balanced {ev['ei']['model_calibrated']['balanced_accuracy']:.3f}; subclass balanced "
+              f"{ev['subclass']['model_calibrated']['balanced_accuracy']:.3f} (hierarchical "
+              f"{ev['subclass']['hierarchical']['balanced_accuracy']:.3f}); v83 column "
               f"{ev['subclass']['v83_cell_type_pred']['balanced_accuracy']:.3f} ({time.time() - t0:.0f} s)", flush=True)
     t0 = time.time()
     res = dend.train(args.out, peri_oof=peri_oof)
     m, c = res["metrics"], res["combined"]
-    print(f"dendritic_ei: CV balanced {m['lightgbm_calibrated']['balanced_accuracy']:.3f}, accuracy "
-          f"{m['lightgbm_calibrated']['accuracy']:.3f}; NEURD rule in-sample accuracy "
+    print(f"dendritic_ei: CV balanced {m['model_calibrated']['balanced_accuracy']:.3f}, accuracy "
+          f"{m['model_calibrated']['accuracy']:.3f}; NEURD rule in-sample accuracy "
           f"{m['neurd_handset_rule_in_sample']['accuracy']:.3f}; combined on {c.get('n_cells_with_both', 0)} cells: "
           f"{c.get('combined_product', {}).get('balanced_accuracy', float('nan')):.3f} ({time.time() - t0:.0f} s)")
     return 0

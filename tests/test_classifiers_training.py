@@ -131,8 +131,8 @@ def test_small_real_retrain_writes_loadable_models(real, tmp_path):
     small = data[keep].groupby("label", group_keys=False).apply(lambda g: g.head(40)).reset_index(drop=True)
     grid = ({"num_leaves": 4, "num_boost_round": 40},)
     ev = peri.train_variant("perisomatic_engine", small, tmp_path, grid=grid, n_splits=3)
-    assert ev["ei"]["lightgbm_calibrated"]["balanced_accuracy"] > 0.8
-    assert ev["subclass"]["v83_cell_type_pred"]["n"] == ev["subclass"]["lightgbm_flat_raw"]["n"]
+    assert ev["ei"]["model_calibrated"]["balanced_accuracy"] > 0.8
+    assert ev["subclass"]["v83_cell_type_pred"]["n"] == ev["subclass"]["model_raw"]["n"]
     for task in ("ei", "subclass"):
         name = f"perisomatic_engine_{task}"
         for ext in ("txt", "json", "md"):

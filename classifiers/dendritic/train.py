@@ -20,8 +20,8 @@ from neurd_lite.celltype.calibration import apply_temperature, fit_temperature
 from neurd_lite.celltype.columns import ENGINE_DENDRITIC, to_engine
 from neurd_lite.celltype.combine import combine_ei
 from neurd_lite.celltype.training import (
-    EI_CLASSES, EI_FILE, V83_FILE, check_features, crossfit_temperature, fit_lgbm, library_versions,
-    load_dendritic_labelled, logistic_baseline_oof, nested_cv, select_config, sha256_of)
+    EI_CLASSES, EI_FILE, V83_FILE, check_features, crossfit_temperature, fit_blend, library_versions,
+    load_dendritic_labelled, nested_cv, select_config, sha256_of)
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "models"
 FEATURES = list(ENGINE_DENDRITIC)
@@ -68,19 +68,19 @@ def train(out: Path = DEFAULT_OUT, peri_oof: dict[int, float] | None = None, n_s
     y = (data["ei"] == "inhibitory").to_numpy().astype(int)
     cv = nested_cv(x, y, 2, grid, n_splits=n_splits, params=PARAMS)
     cal = crossfit_temperature(cv.oof, y, cv.fold)
-    base = logistic_baseline_oof(x.to_numpy(), y, cv.fold)
     rule = neurd_rule_p_inhibitory(data)
     names = list(EI_CLASSES)
     metrics: dict[str, Any] = {
-        "lightgbm_raw": report.proba_metrics(y, cv.oof, names),
-        "lightgbm_calibrated": report.proba_metrics(y, cal, names),
-        "logistic_regression_cv": report.proba_metrics(y, base, names),
+        "model_raw": report.proba_metrics(y, cv.oof, names),
+        "model_calibrated": report.proba_metrics(y, cal, names),
+        "lightgbm_only": report.proba_metrics(y, cv.oof_lgbm, names),
+        "logistic_baseline": report.proba_metrics(y, cv.oof_linear, names),
         "neurd_handset_rule_in_sample": report.proba_metrics(y, np.c_[1 - rule, rule], names),
         "neurd_handset_rule_vs_allen_e_i": report.label_metrics(
             data["allen_ei"], np.where(rule >= 0.5, "inhibitory", "excitatory"), names),
     }
     cfg, scores = select_config(x, y, 2, grid, params=PARAMS)
-    booster = fit_lgbm(x, y, 2, cfg, PARAMS)
+    booster, linear = fit_blend(x, y, 2, cfg, PARAMS)
     calib = fit_temperature(cv.oof, y)
     combined: dict[str, Any] = {}
     peri = None
@@ -104,7 +104,8 @@ def train(out: Path = DEFAULT_OUT, peri_oof: dict[int, float] | None = None, n_s
         "n_training_cells": int(len(y)), "training_data": {EI_FILE: sha256_of(EI_FILE)},
         "label_mapping": {"cell_type": "NEURD's excitatory/inhibitory label (column cell_type)"},
         "cv": "stratified 5-fold (shuffle, seed 0); hyper-parameters by inner stratified 3-fold CV per outer fold",
-        "calibration": calib, "hyperparameters": dict(cfg, inner_cv_balanced_accuracy=[round(s, 4) for s in scores]),
+        "calibration": calib, "hyperparameters": dict(cfg, inner_cv_balanced_accuracy_best=round(max(scores), 4)),
+        "linear": linear,
         "fold_configs": cv.configs, "metrics": metrics, "combined_with_perisomatic": combined,
         "combined_rule": "P(I) = pI_peri*pI_dend / (pI_peri*pI_dend + (1-pI_peri)*(1-pI_dend))",
         "versions": library_versions(),
@@ -116,11 +117,11 @@ def train(out: Path = DEFAULT_OUT, peri_oof: dict[int, float] | None = None, n_s
 
 def _write_card(out: Path, meta: dict[str, Any], metrics: dict[str, Any], combined: dict[str, Any],
                 raw: np.ndarray, cal: np.ndarray, y: np.ndarray) -> None:
-    report.plot_confusion(metrics["lightgbm_calibrated"], out / "dendritic_ei_confusion.png",
+    report.plot_confusion(metrics["model_calibrated"], out / "dendritic_ei_confusion.png",
                           "dendritic_ei (out-of-fold)")
     report.plot_reliability({"raw": (raw, y), "calibrated": (cal, y)}, out / "dendritic_ei_reliability.png",
                             "dendritic_ei: reliability (out-of-fold)")
-    m = metrics["lightgbm_calibrated"]
+    m = metrics["model_calibrated"]
     comb_text = "Not evaluated (no perisomatic model found)."
     if combined:
         comb_text = (f"On the {combined['n_cells_with_both']} cells that also have perisomatic features "
@@ -140,7 +141,9 @@ postsynaptic dendrite within 110 µm path length of the soma and width 140-520 n
 
 ## Evaluation scheme
 Stratified 5-fold CV (shuffled, seed 0); per outer fold an inner 3-fold CV picks the configuration from
-num_leaves 4/8 x 50/200 rounds (min_child_samples 10, class-balanced, `num_threads=1`). Temperature calibration
+num_leaves 4/8 x 50/200 rounds (min_child_samples 10, class-balanced, `num_threads=1`) and the weight w in
+{{0, 0.25, 0.5}} of a blended logistic regression (P = (1 - w) P_lightgbm + w P_logistic; `logistic_baseline` is
+that component alone, `lightgbm_only` the trees alone). Temperature calibration
 is evaluated cross-fitted. Shipped: {meta['hyperparameters']}, T = {meta['calibration']['temperature']:.3f}.
 
 ## Results (out-of-fold unless stated)
@@ -149,7 +152,7 @@ is evaluated cross-fitted. Shipped: {meta['hyperparameters']}, T = {meta['calibr
 NEURD's hand-set rule (3.2245 x syn_density_shaft - 4.7 x spine_density - 1.2, inhibitory when > 0) is scored
 in-sample: its coefficients were set on these same cells. Against `allen_e_i` it scores the published 95.2%.
 
-### Per class (calibrated LightGBM)
+### Per class (shipped model, out-of-fold)
 {report.per_class_table(m)}
 
 ## Combined decision (perisomatic x dendritic)
@@ -173,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     res = train(args.out)
     m = res["metrics"]
-    print(f"dendritic_ei: CV balanced {m['lightgbm_calibrated']['balanced_accuracy']:.3f} "
+    print(f"dendritic_ei: CV balanced {m['model_calibrated']['balanced_accuracy']:.3f} "
           f"(NEURD rule in-sample accuracy {m['neurd_handset_rule_in_sample']['accuracy']:.3f})")
     return 0
 

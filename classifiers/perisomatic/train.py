@@ -26,19 +26,22 @@ from neurd_lite.celltype.columns import ENGINE_PERISOMATIC, PROCESS_FEATURES  # 
 from neurd_lite.celltype.combine import hierarchical  # noqa: E402
 from neurd_lite.celltype.training import (  # noqa: E402
     EI_CLASSES, GRID, GT_FILE, INHIBITORY, SUBCLASSES, V83_FILE, V83_PRED_EI, V83_PRED_NAMES, CVResult,
-    check_features, crossfit_temperature, fit_lgbm, library_versions, load_perisomatic_labelled,
-    logistic_baseline_oof, nested_cv, select_config, sha256_of)
+    check_features, crossfit_temperature, fit_blend, library_versions, load_perisomatic_labelled, nested_cv,
+    select_config, sha256_of)
 
 DEFAULT_OUT = HERE.parent / "models"
 # Engine features minus absolute positions (soma_x/y/z_nm are volume coordinates, not cell properties).
 BASE = [f for f in ENGINE_PERISOMATIC if not f.endswith("_nm")]
 DERIVED = ["nucleus_to_soma_volume_ratio", "soma_sphericity", "nucleus_sphericity"]
+SOMA_ONLY = [f for f in BASE if not f.startswith("nucleus_")]
 VARIANTS: dict[str, dict[str, Any]] = {
     "perisomatic": {"features": BASE + DERIVED + list(PROCESS_FEATURES), "required": BASE + list(PROCESS_FEATURES),
                     "input": "v83 table columns (incl. per-process list columns avg_sdf/orients/vectors) or "
                              "engine names plus process_* features"},
     "perisomatic_engine": {"features": BASE + DERIVED, "required": BASE,
                            "input": "engine feature names (nl.features(n)) or v83 table columns"},
+    "perisomatic_soma": {"features": SOMA_ONLY + ["soma_sphericity"], "required": SOMA_ONLY,
+                         "input": "engine soma features and depth only (fallback when no nucleus was measured)"},
 }
 
 
@@ -60,25 +63,24 @@ def evaluate(data: pd.DataFrame, features: list[str], grid: tuple[dict[str, int]
     sub_cv = nested_cv(sub[features], y_sub, len(SUBCLASSES), grid, n_splits=n_splits)
     sub_cal = crossfit_temperature(sub_cv.oof, y_sub, sub_cv.fold)
     hier = hierarchical(ei_cal[sub_rows, 1], sub_cal, SUBCLASSES, INHIBITORY)
-    base_sub = logistic_baseline_oof(sub[features].to_numpy(), y_sub, sub_cv.fold)
-    base_ei = logistic_baseline_oof(x_all.to_numpy(), y_ei, ei_cv.fold)
-    ei_names = list(EI_CLASSES)
-    sub_names = list(SUBCLASSES)
+    is_i = np.array([c in INHIBITORY for c in SUBCLASSES])
+    ei_names, sub_names = list(EI_CLASSES), list(SUBCLASSES)
     res: dict[str, Any] = {
         "ei": {
-            "lightgbm_raw": report.proba_metrics(y_ei, ei_cv.oof, ei_names),
-            "lightgbm_calibrated": report.proba_metrics(y_ei, ei_cal, ei_names),
-            "ei_from_subclass_hierarchical": report.label_metrics(
-                sub["ei"], ["inhibitory" if SUBCLASSES[i] in INHIBITORY else "excitatory"
-                            for i in hier.argmax(1)], ei_names),
-            "logistic_baseline": report.proba_metrics(y_ei, base_ei, ei_names),
+            "model_raw": report.proba_metrics(y_ei, ei_cv.oof, ei_names),
+            "model_calibrated": report.proba_metrics(y_ei, ei_cal, ei_names),
+            "lightgbm_only": report.proba_metrics(y_ei, ei_cv.oof_lgbm, ei_names),
+            "logistic_baseline": report.proba_metrics(y_ei, ei_cv.oof_linear, ei_names),
+            "ei_from_subclass_model": report.label_metrics(
+                sub["ei"], np.where(sub_cal[:, is_i].sum(1) >= 0.5, "inhibitory", "excitatory"), ei_names),
             "v83_cell_type_pred": report.label_metrics(data["ei"], data["v83_pred"].map(V83_PRED_EI), ei_names),
         },
         "subclass": {
-            "lightgbm_flat_raw": report.proba_metrics(y_sub, sub_cv.oof, sub_names),
-            "lightgbm_flat_calibrated": report.proba_metrics(y_sub, sub_cal, sub_names),
-            "lightgbm_hierarchical": report.proba_metrics(y_sub, hier, sub_names),
-            "logistic_baseline": report.proba_metrics(y_sub, base_sub, sub_names),
+            "model_raw": report.proba_metrics(y_sub, sub_cv.oof, sub_names),
+            "model_calibrated": report.proba_metrics(y_sub, sub_cal, sub_names),
+            "hierarchical": report.proba_metrics(y_sub, hier, sub_names),
+            "lightgbm_only": report.proba_metrics(y_sub, sub_cv.oof_lgbm, sub_names),
+            "logistic_baseline": report.proba_metrics(y_sub, sub_cv.oof_linear, sub_names),
             "v83_cell_type_pred": report.label_metrics(sub["subclass"], sub["v83_pred"].map(V83_PRED_NAMES),
                                                        sub_names),
         },
@@ -90,11 +92,11 @@ def evaluate(data: pd.DataFrame, features: list[str], grid: tuple[dict[str, int]
 
 
 def _fit_final(x: pd.DataFrame, y: np.ndarray, n_classes: int, cv: CVResult,
-               grid: tuple[dict[str, int], ...]) -> tuple[Any, dict[str, int], dict[str, Any]]:
+               grid: tuple[dict[str, int], ...]) -> tuple[Any, dict[str, Any], dict[str, Any], dict[str, Any]]:
     cfg, scores = select_config(x, y, n_classes, grid)
-    booster = fit_lgbm(x, y, n_classes, cfg)
+    booster, linear = fit_blend(x, y, n_classes, cfg)
     cal = fit_temperature(cv.oof, y)
-    return booster, dict(cfg, inner_cv_balanced_accuracy=[round(s, 4) for s in scores]), cal
+    return booster, dict(cfg, inner_cv_balanced_accuracy_best=round(max(scores), 4)), cal, linear
 
 
 def _common_meta(variant: str, features: list[str], spec: dict[str, Any], n_cells: int) -> dict[str, Any]:
@@ -118,17 +120,19 @@ def train_variant(variant: str, data: pd.DataFrame, out: Path, grid: tuple[dict[
     ev = evaluate(data, features, grid, n_splits)
     oof = ev["_oof"]
     sub = data[data["subclass"].notna()]
-    ei_booster, ei_cfg, ei_calib = _fit_final(data[features], oof["y_ei"], 2, oof["ei"], grid)
-    sub_booster, sub_cfg, sub_calib = _fit_final(sub[features], oof["y_sub"], len(SUBCLASSES), oof["sub"], grid)
+    ei_booster, ei_cfg, ei_calib, ei_lin = _fit_final(data[features], oof["y_ei"], 2, oof["ei"], grid)
+    sub_booster, sub_cfg, sub_calib, sub_lin = _fit_final(sub[features], oof["y_sub"], len(SUBCLASSES), oof["sub"],
+                                                          grid)
     public = {k: v for k, v in ev.items() if not k.startswith("_")}
     ei_meta = dict(_common_meta(variant, features, spec, len(data)), task="ei", classes=list(EI_CLASSES),
-                   positive_class="inhibitory", calibration=ei_calib, hyperparameters=ei_cfg,
+                   positive_class="inhibitory", calibration=ei_calib, hyperparameters=ei_cfg, linear=ei_lin,
                    metrics=public["ei"], fold_configs=ev["ei_fold_configs"])
     sub_meta = dict(_common_meta(variant, features, spec, len(sub)), task="subclass", classes=list(SUBCLASSES),
                     inhibitory_classes=sorted(INHIBITORY & set(SUBCLASSES)), calibration=sub_calib,
-                    hyperparameters=sub_cfg, metrics=public["subclass"], fold_configs=ev["subclass_fold_configs"],
-                    decision_rule="hierarchical: P(s) = P_EI(group) * P_sub(s) / sum over the group "
-                                  f"(E/I from {variant}_ei)")
+                    hyperparameters=sub_cfg, linear=sub_lin, metrics=public["subclass"],
+                    fold_configs=ev["subclass_fold_configs"],
+                    decision_rule="flat: arg-max of the calibrated 11-class probabilities (the hierarchical "
+                                  "rescaling by the E/I model is reported for comparison, not used)")
     report.save_model(ei_booster, ei_meta, out, f"{variant}_ei")
     report.save_model(sub_booster, sub_meta, out, f"{variant}_subclass")
     write_cards(variant, ev, ei_meta, sub_meta, out)
@@ -144,9 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     for v in args.variants:
         t0 = time.time()
         ev = train_variant(v, data, args.out)
-        print(f"{v}: E/I balanced {ev['ei']['lightgbm_calibrated']['balanced_accuracy']:.3f}, subclass "
-              f"balanced flat {ev['subclass']['lightgbm_flat_calibrated']['balanced_accuracy']:.3f} / hierarchical "
-              f"{ev['subclass']['lightgbm_hierarchical']['balanced_accuracy']:.3f} ({time.time() - t0:.0f} s)",
+        print(f"{v}: E/I balanced {ev['ei']['model_calibrated']['balanced_accuracy']:.3f}, subclass "
+              f"balanced {ev['subclass']['model_calibrated']['balanced_accuracy']:.3f} ({time.time() - t0:.0f} s)",
               flush=True)
     return 0
 

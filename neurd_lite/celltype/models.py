@@ -1,5 +1,8 @@
 """Shipped cell-type models: LightGBM text file + JSON sidecar, loaded without pickle.
 
+Probabilities: ``(1 - w) * P_lightgbm + w * P_logistic`` (the logistic component's parameters and ``w`` are plain
+numbers in the sidecar under ``"linear"``), then temperature calibration (``"calibration"``).
+
 ``neurd_lite/models`` is a symlink to ``classifiers/models`` so the files ship inside the wheel. Each model
 ``NAME`` is ``NAME.txt`` (``lightgbm.Booster.save_model``), ``NAME.json`` (features, classes, calibration,
 metrics, data checksums, versions) and ``NAME.md`` (model card, repository only).
@@ -18,6 +21,7 @@ import pandas as pd
 from ..errors import InputError
 from .calibration import calibrate
 from .columns import derived
+from .linear import linear_proba
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 
@@ -54,8 +58,8 @@ class ShippedModel:
 
     def design(self, feats: pd.DataFrame) -> pd.DataFrame:
         """Model input matrix (columns in training order) from an engine-named frame; derives ratios."""
-        d = derived(feats) if {"soma_volume_um3", "soma_area_um2", "nucleus_volume_um3",
-                              "nucleus_area_um2"} <= set(feats.columns) else pd.DataFrame(index=feats.index)
+        base = feats.reindex(columns=["soma_volume_um3", "soma_area_um2", "nucleus_volume_um3", "nucleus_area_um2"])
+        d = derived(base.astype(float))
         full = pd.concat([feats, d.drop(columns=[c for c in d.columns if c in feats.columns])], axis=1)
         missing = [f for f in self.features if f not in full.columns]
         for f in missing:
@@ -68,6 +72,10 @@ class ShippedModel:
         raw = np.asarray(self.booster.predict(x.to_numpy(), num_threads=1), dtype=float)
         if raw.ndim == 1:
             raw = np.c_[1.0 - raw, raw]
+        linear = self.meta.get("linear")
+        if linear and linear.get("weight", 0) > 0:
+            w = float(linear["weight"])
+            raw = (1 - w) * raw + w * linear_proba(linear, x.to_numpy(), raw.shape[1])
         return calibrate(raw, self.meta.get("calibration")) if calibrated else raw
 
 

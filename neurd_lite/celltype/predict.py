@@ -2,9 +2,10 @@
 
 Models (``neurd_lite/models``): ``perisomatic_ei`` / ``perisomatic_subclass`` (v83 table input with per-process
 columns), ``perisomatic_engine_ei`` / ``perisomatic_engine_subclass`` (engine features only) and
-``dendritic_ei``. Decision rules are in ``combine.py``: E/I from the perisomatic and dendritic views joined by the
-product of calibrated probabilities when both are available; the subclass probabilities are rescaled to agree
-with the final E/I.
+``dendritic_ei``. E/I comes from the dedicated E/I models (perisomatic and dendritic views joined by the product
+of calibrated probabilities when both are available, ``combine.combine_ei``); the subclass is the arg-max of the
+subclass model's calibrated probabilities (flat: it scored higher than rescaling by the E/I model). When the two
+disagree (an inhibitory subclass for an excitatory call or the reverse) both are kept and a note says so.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import pandas as pd
 
 from ..errors import InputError
 from .columns import ENGINE_DENDRITIC, PROCESS_FEATURES, to_engine
-from .combine import combine_ei, hierarchical
+from .combine import combine_ei
 from .models import ShippedModel, load_model
 
 OK, EI_ONLY, INSUFFICIENT = "ok", "ei_only", "insufficient_features"
@@ -55,7 +56,7 @@ def _missing(row: pd.Series, names: list[str]) -> list[str]:
     return [f for f in names if f not in row.index or not np.isfinite(row[f])]
 
 
-def _as_feature_frame(n: Any) -> tuple[pd.DataFrame, list[str]]:
+def _as_feature_frame(n: Any, nucleus: Any = None) -> tuple[pd.DataFrame, list[str]]:
     """One-row engine-named frame from a Neuron (via ``nl.features``), a dict/Series or a one-row DataFrame."""
     notes: list[str] = []
     if isinstance(n, pd.DataFrame):
@@ -70,7 +71,7 @@ def _as_feature_frame(n: Any) -> tuple[pd.DataFrame, list[str]]:
     elif hasattr(n, "somas") and hasattr(n, "mesh"):
         from ..feature import features
 
-        df = features(n)
+        df = features(n, nucleus=nucleus)
         for name, why in df.attrs.get("missing", {}).items():
             if name in _ALL_INPUTS:
                 notes.append(f"{name}: {why}")
@@ -86,24 +87,29 @@ _ALL_INPUTS = set(ENGINE_DENDRITIC) | set(PROCESS_FEATURES) | {
     "nucleus_fold_area_um2", "nucleus_fraction_folded", "cortical_depth_um"}
 
 
+PERISOMATIC_VARIANTS = ("perisomatic", "perisomatic_engine", "perisomatic_soma")
+
+
 def _perisomatic_pair(row: pd.Series, directory: Path | None) -> tuple[ShippedModel, ShippedModel] | None:
-    """The table pair when its process features are present, else the engine pair (None if neither fits)."""
-    for variant in ("perisomatic", "perisomatic_engine"):
+    """The first variant (table, engine, soma-only) whose required features are all present, else None."""
+    for variant in PERISOMATIC_VARIANTS:
         ei = load_model(f"{variant}_ei", directory)
         if not _missing(row, ei.required):
             return ei, load_model(f"{variant}_subclass", directory)
     return None
 
 
-def classify(n: Any, models_dir: str | Path | None = None, use_dendritic: bool = True) -> ClassificationResult:
+def classify(n: Any, models_dir: str | Path | None = None, use_dendritic: bool = True,
+             nucleus: Any = None) -> ClassificationResult:
     """Excitatory/inhibitory and subclass of one neuron with calibrated probabilities.
 
     n: a Neuron (features computed by ``nl.features``), or a dict / Series / one-row DataFrame of features in
-    engine or v83-table names. Never guesses: without the perisomatic or the dendritic inputs the status is
-    ``"insufficient_features"`` and ``missing`` names them.
+    engine or v83-table names. nucleus: optional nucleus mesh (nm) passed to ``nl.features``. The perisomatic
+    model is the first of table / engine / soma-only whose inputs are all present. Never guesses: without the
+    perisomatic or the dendritic inputs the status is ``"insufficient_features"`` and ``missing`` names them.
     """
     directory = Path(models_dir) if models_dir is not None else None
-    feats, notes = _as_feature_frame(n)
+    feats, notes = _as_feature_frame(n, nucleus)
     row = feats.iloc[0]
     pair = _perisomatic_pair(row, directory)
     dend = load_model("dendritic_ei", directory) if use_dendritic else None
@@ -131,58 +137,73 @@ def classify(n: Any, models_dir: str | Path | None = None, use_dendritic: bool =
                                   features_used={f: float(row[f]) for f in used}, notes=notes)
     if pair is not None:
         sub = pair[1]
-        p = hierarchical(np.array([p_i]), sub.predict_proba(feats), sub.classes, set(sub.meta["inhibitory_classes"]))[0]
+        p = sub.predict_proba(feats)[0]
         result.subclass_probabilities = {c: float(v) for c, v in zip(sub.classes, p)}
         result.subclass = sub.classes[int(np.argmax(p))]
         result.models.append(sub.name)
+        if (result.subclass in sub.meta["inhibitory_classes"]) != (result.ei == "inhibitory"):
+            result.notes.append(f"E/I call ({result.ei}) and subclass ({result.subclass}) disagree")
     else:
         result.missing = _missing(row, load_model("perisomatic_engine_ei", directory).required)
         result.notes.append("no subclass: perisomatic features missing")
     return result
 
 
+def _route(feats: pd.DataFrame, directory: Path | None) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Per row: the variant to use, its status and the missing engine inputs (";"-joined)."""
+    variant = np.full(len(feats), "", dtype=object)
+    status = np.full(len(feats), INSUFFICIENT, dtype=object)
+    for v in PERISOMATIC_VARIANTS:
+        req = load_model(f"{v}_ei", directory).required
+        complete = feats.reindex(columns=req).notna().all(axis=1).to_numpy() & (variant == "")
+        variant[complete] = v
+        status[complete] = OK
+    engine_req = load_model("perisomatic_engine_ei", directory).required
+    miss = feats.reindex(columns=engine_req).isna()
+    partial = (variant == "") & (miss.sum(axis=1).to_numpy() <= len(engine_req) // 2)
+    variant[partial] = "perisomatic_engine"
+    status[partial] = "partial_features"
+    missing = [";".join(miss.columns[m]) for m in miss.to_numpy()]
+    return variant, status, missing
+
+
 def classify_perisomatic(df: pd.DataFrame, models_dir: str | Path | None = None) -> pd.DataFrame:
     """Perisomatic E/I and subclass for every row of a table (v83 or engine column names), same index.
 
-    Rows with the per-process list columns use the table model, others the engine model. Missing values are
-    tolerated (LightGBM's missing-value branches): rows missing some inputs get ``status="partial_features"``,
-    rows missing more than half get ``status="insufficient_features"`` and NaN predictions. Output columns:
-    ``ei``, ``p_inhibitory``, ``subclass``, ``subclass_probability``, ``p_<class>`` per subclass, ``model``,
-    ``status``, ``missing_features``.
+    Each row uses the first model whose inputs it has in full: the table model (per-process list columns
+    present), the engine model, the soma-only model. Rows missing some engine inputs (at most half) use the engine
+    model with LightGBM's missing-value branches (``status="partial_features"``); rows missing more get
+    ``status="insufficient_features"`` and NaN predictions. Output columns: ``ei``, ``p_inhibitory``,
+    ``subclass``, ``subclass_probability``, ``p_<class>`` per subclass, ``ei_subclass_agree``, ``model``,
+    ``status``, ``missing_features`` (engine inputs that were missing).
     """
     if not isinstance(df, pd.DataFrame):
         raise InputError(f"classify_perisomatic expects a pandas DataFrame, got {type(df).__name__}")
     directory = Path(models_dir) if models_dir is not None else None
     feats = to_engine(df.reset_index(drop=True))  # positional index: duplicate labels are safe
-    table_ei = load_model("perisomatic_ei", directory)
-    engine_ei = load_model("perisomatic_engine_ei", directory)
     classes = load_model("perisomatic_engine_subclass", directory).classes
+    pcols = [f"p_{c}" for c in classes]
     out = pd.DataFrame(index=feats.index, columns=["ei", "p_inhibitory", "subclass", "subclass_probability"]
-                       + [f"p_{c}" for c in classes] + ["model", "status", "missing_features"])
-    out = out.astype({c: float for c in ["p_inhibitory", "subclass_probability"] + [f"p_{c}" for c in classes]})
-    has_proc = feats.reindex(columns=list(PROCESS_FEATURES)).notna().all(axis=1).to_numpy()
-    for variant, ei_model, rows in (("perisomatic", table_ei, has_proc), ("perisomatic_engine", engine_ei, ~has_proc)):
+                       + pcols + ["ei_subclass_agree", "model", "status", "missing_features"])
+    out = out.astype({c: float for c in ["p_inhibitory", "subclass_probability"] + pcols})
+    variant, status, missing = _route(feats, directory)
+    out["status"], out["missing_features"] = status, missing
+    for v in PERISOMATIC_VARIANTS:
+        rows = variant == v
         if not rows.any():
             continue
-        part = feats[rows]
-        miss = part.reindex(columns=ei_model.required).isna()
-        n_miss = miss.sum(axis=1).to_numpy()
-        usable = n_miss <= len(ei_model.required) // 2
-        idx = part.index
-        out.loc[idx, "missing_features"] = [";".join(miss.columns[m]) for m in miss.to_numpy()]
-        out.loc[idx, "status"] = np.where(~usable, INSUFFICIENT, np.where(n_miss > 0, "partial_features", OK))
-        if not usable.any():
-            continue
-        good = part[usable]
-        sub_model = load_model(f"{variant}_subclass", directory)
+        good = feats[rows]
+        ei_model, sub_model = load_model(f"{v}_ei", directory), load_model(f"{v}_subclass", directory)
         p_i = ei_model.predict_proba(good)[:, 1]
-        p_sub = hierarchical(p_i, sub_model.predict_proba(good), classes, set(sub_model.meta["inhibitory_classes"]))
+        p_sub = sub_model.predict_proba(good)
+        sub_is_i = np.isin(np.asarray(classes)[p_sub.argmax(axis=1)], sub_model.meta["inhibitory_classes"])
         gidx = good.index
         out.loc[gidx, "p_inhibitory"] = p_i
         out.loc[gidx, "ei"] = np.where(p_i >= 0.5, "inhibitory", "excitatory")
-        out.loc[gidx, [f"p_{c}" for c in classes]] = p_sub
+        out.loc[gidx, pcols] = p_sub
         out.loc[gidx, "subclass"] = np.asarray(classes, dtype=object)[p_sub.argmax(axis=1)]
         out.loc[gidx, "subclass_probability"] = p_sub.max(axis=1)
-        out.loc[gidx, "model"] = variant
+        out.loc[gidx, "ei_subclass_agree"] = sub_is_i == (p_i >= 0.5)
+        out.loc[gidx, "model"] = v
     out.index = df.index
     return out

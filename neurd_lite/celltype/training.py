@@ -4,7 +4,8 @@ Label policy (``microns_celltypes_ground_truth.csv``): ``5P-PT`` is renamed ``5P
 subclass model. ``6P-U`` (layer-6 pyramidal of unknown projection), ``WM-P`` (white-matter pyramidal) and
 ``Unsure E`` are used only as excitatory for E/I; ``Unsure I`` only as inhibitory for E/I; ``Unsure`` is dropped.
 
-CV scheme: stratified 5-fold (shuffled, seed 0); hyper-parameters are chosen per outer fold by an inner stratified
+CV scheme: stratified 5-fold (shuffled, seed 0); hyper-parameters (LightGBM leaves and rounds, and the weight of a
+logistic-regression component blended into the probabilities) are chosen per outer fold by an inner stratified
 3-fold CV on that fold's training rows only, so no cell is ever scored by a model that saw it or tuned on it.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .columns import FORBIDDEN_INPUTS, derived, to_engine
+from .linear import fit_linear, linear_proba
 
 SUBCLASSES: tuple[str, ...] = ("23P", "4P", "5P-IT", "5P-ET", "5P-NP", "6P-IT", "6P-CT", "BC", "MC", "BPC", "NGC")
 INHIBITORY: frozenset[str] = frozenset({"BC", "MC", "BPC", "NGC", "Unsure I"})
@@ -37,6 +39,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "learning_rate": 0.05, "min_child_samples": 5, "feature_fraction": 0.8, "bagging_fraction": 0.8,
     "bagging_freq": 1, "lambda_l2": 1.0, "num_threads": 1, "verbose": -1, "seed": 0, "deterministic": True,
     "force_row_wise": True}
+BLEND_WEIGHTS: tuple[float, ...] = (0.0, 0.25, 0.5)
 GRID: tuple[dict[str, int], ...] = (
     {"num_leaves": 7, "num_boost_round": 150}, {"num_leaves": 7, "num_boost_round": 400},
     {"num_leaves": 15, "num_boost_round": 150}, {"num_leaves": 15, "num_boost_round": 400})
@@ -140,12 +143,16 @@ def balanced_accuracy(y: np.ndarray, pred: np.ndarray) -> float:
 
 
 def _oof_by_config(x: pd.DataFrame, y: np.ndarray, n_classes: int, grid: tuple[dict[str, int], ...],
-                   n_splits: int, seed: int, params: dict[str, Any] | None) -> list[np.ndarray]:
-    """Out-of-fold probabilities for every grid entry; one fit per (fold, num_leaves) at the largest round
-    count, scored at each entry's round count (identical to separate fits: boosting is sequential)."""
+                   n_splits: int, seed: int, params: dict[str, Any] | None) -> tuple[list[np.ndarray], np.ndarray]:
+    """Out-of-fold probabilities for every grid entry and for the linear model on the same folds.
+
+    One LightGBM fit per (fold, num_leaves) at the largest round count, scored at each entry's round count
+    (identical to separate fits: boosting is sequential and seeded).
+    """
     from sklearn.model_selection import StratifiedKFold
 
     outs = [np.zeros((len(y), n_classes)) for _ in grid]
+    lin = np.zeros((len(y), n_classes))
     leaves = sorted({c["num_leaves"] for c in grid})
     for tr, te in StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(x, y):
         for nl in leaves:
@@ -154,61 +161,69 @@ def _oof_by_config(x: pd.DataFrame, y: np.ndarray, n_classes: int, grid: tuple[d
             booster = fit_lgbm(x.iloc[tr], y[tr], n_classes, {"num_leaves": nl, "num_boost_round": rounds}, params)
             for i in members:
                 outs[i][te] = predict_matrix(booster, x.iloc[te], grid[i]["num_boost_round"])
-    return outs
+        lin[te] = linear_proba(fit_linear(x.iloc[tr], y[tr]), x.iloc[te], n_classes)
+    return outs, lin
 
 
 def select_config(x: pd.DataFrame, y: np.ndarray, n_classes: int, grid: tuple[dict[str, int], ...] = GRID,
-                  n_splits: int = 3, seed: int = 1, params: dict[str, Any] | None = None
-                  ) -> tuple[dict[str, int], list[float]]:
-    """The grid entry with the best CV balanced accuracy on (x, y) (ties: the first, i.e. the simplest)."""
-    oofs = _oof_by_config(x, y, n_classes, grid, n_splits, seed, params)
-    scores = [balanced_accuracy(y, o.argmax(1)) for o in oofs]
-    return dict(grid[int(np.argmax(scores))]), scores
+                  n_splits: int = 3, seed: int = 1, params: dict[str, Any] | None = None,
+                  weights: tuple[float, ...] = BLEND_WEIGHTS) -> tuple[dict[str, Any], list[float]]:
+    """The (grid entry, linear blend weight) with the best CV balanced accuracy on (x, y).
+
+    Ties go to the first entry, i.e. the simplest tree model and the smallest linear weight.
+    """
+    oofs, lin = _oof_by_config(x, y, n_classes, grid, n_splits, seed, params)
+    combos = [(i, w) for i in range(len(grid)) for w in weights]
+    scores = [balanced_accuracy(y, ((1 - w) * oofs[i] + w * lin).argmax(1)) for i, w in combos]
+    i, w = combos[int(np.argmax(scores))]
+    return dict(grid[i], linear_weight=w), scores
 
 
 @dataclass
 class CVResult:
-    """Out-of-fold probabilities (raw), fold of each row and the configuration chosen in each fold."""
+    """Out-of-fold probabilities (raw blend, tree-only, linear-only), fold of each row, per-fold choices."""
 
     oof: np.ndarray
+    oof_lgbm: np.ndarray
+    oof_linear: np.ndarray
     fold: np.ndarray
-    configs: list[dict[str, int]]
+    configs: list[dict[str, Any]]
+
+
+def fit_blend(x: pd.DataFrame, y: np.ndarray, n_classes: int, config: dict[str, Any],
+              params: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
+    """The LightGBM booster and the JSON linear component (with its blend weight) for one configuration."""
+    booster = fit_lgbm(x, y, n_classes, config, params)
+    lin = dict(fit_linear(x, y), weight=float(config.get("linear_weight", 0.0)))
+    return booster, lin
+
+
+def blend_proba(booster: Any, linear: dict[str, Any], x: pd.DataFrame, n_classes: int) -> np.ndarray:
+    """``(1 - w) * P_lgbm + w * P_linear`` (raw, before calibration)."""
+    p = predict_matrix(booster, x)
+    w = float(linear.get("weight", 0.0))
+    return p if w == 0 else (1 - w) * p + w * linear_proba(linear, x, n_classes)
 
 
 def nested_cv(x: pd.DataFrame, y: np.ndarray, n_classes: int, grid: tuple[dict[str, int], ...] = GRID,
               n_splits: int = 5, inner_splits: int = 3, seed: int = 0,
               params: dict[str, Any] | None = None) -> CVResult:
-    """Outer stratified K-fold; per fold, an inner CV on the training rows picks the configuration."""
+    """Outer stratified K-fold; per fold, an inner CV on the training rows picks the configuration and blend."""
     from sklearn.model_selection import StratifiedKFold
 
-    oof = np.zeros((len(y), n_classes))
+    oof, oof_t, oof_l = (np.zeros((len(y), n_classes)) for _ in range(3))
     fold = np.full(len(y), -1)
     configs = []
     for k, (tr, te) in enumerate(StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(x, y)):
         cfg, _ = select_config(x.iloc[tr], y[tr], n_classes, grid, inner_splits, seed + 1, params)
-        oof[te] = predict_matrix(fit_lgbm(x.iloc[tr], y[tr], n_classes, cfg, params), x.iloc[te])
+        booster, lin = fit_blend(x.iloc[tr], y[tr], n_classes, cfg, params)
+        oof_t[te] = predict_matrix(booster, x.iloc[te])
+        oof_l[te] = linear_proba(lin, x.iloc[te], n_classes)
+        w = cfg["linear_weight"]
+        oof[te] = (1 - w) * oof_t[te] + w * oof_l[te]
         fold[te] = k
         configs.append(cfg)
-    return CVResult(oof=oof, fold=fold, configs=configs)
-
-
-def logistic_baseline_oof(x: pd.DataFrame, y: np.ndarray, fold: np.ndarray) -> np.ndarray:
-    """Out-of-fold probabilities of a class-balanced multinomial logistic regression (median-imputed,
-    standardized), on the same folds."""
-    from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    n_classes = int(y.max()) + 1
-    out = np.zeros((len(y), n_classes))
-    for k in np.unique(fold):
-        tr, te = fold != k, fold == k
-        model = make_pipeline(SimpleImputer(strategy="median"), StandardScaler(),
-                              LogisticRegression(max_iter=5000, class_weight="balanced", C=1.0))
-        model.fit(x[tr], y[tr])
-        out[np.ix_(te, model.classes_)] = model.predict_proba(x[te])
-    return out
+    return CVResult(oof=oof, oof_lgbm=oof_t, oof_linear=oof_l, fold=fold, configs=configs)
 
 
 def crossfit_temperature(oof: np.ndarray, y: np.ndarray, fold: np.ndarray) -> np.ndarray:
