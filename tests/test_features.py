@@ -131,6 +131,15 @@ def test_compartment_groups_and_graph_branches():
     assert np.isnan(bf.loc[1, "bifurcation_angle_deg"])
 
 
+def test_swc_types_give_compartments():
+    n = toy_neuron()
+    n.skeleton.vertex_properties["swc_type"] = np.array([1] + [4] * 81 + [3] * 41)
+    df = features(n)
+    assert df.iloc[0]["apical_cable_length_um"] == pytest.approx(80.0)
+    assert df.iloc[0]["basal_cable_length_um"] == pytest.approx(40.0)
+    assert "compartments" in df.attrs["notes"]
+
+
 def test_strahler_of_unbalanced_tree():
     from neurd_lite.feature.context import _strahler
 

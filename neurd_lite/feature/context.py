@@ -148,11 +148,29 @@ class FeatureContext:
         return rows
 
     def _skeleton_label_array(self) -> np.ndarray | None:
+        """Compartment per skeleton vertex: ``n.skeleton_labels``, else the skeleton's own ``compartment`` or SWC
+        ``swc_type`` vertex property (1 soma, 2 axon, 3 basal, or dendrite when there is no type 4, 4 apical
+        counted as apical_shaft); None when nothing is labelled."""
+        if "skeleton_labels" in self.cache:
+            return self.cache["skeleton_labels"]
+        sk = self.n.skeleton
         lab = self.n.skeleton_labels
-        if lab is None or self.n.skeleton is None or len(lab) != self.n.skeleton.n_vertices:
-            return None
-        lab = np.asarray(lab).astype(str)
-        return lab if np.any(~np.isin(lab, ("unlabelled",))) else None
+        out = None
+        if lab is not None and sk is not None and len(lab) == sk.n_vertices:
+            lab = np.asarray(lab).astype(str)
+            out = lab if np.any(lab != "unlabelled") else None
+        if out is None and sk is not None:
+            props = sk.vertex_properties
+            if "compartment" in props and len(props["compartment"]) == sk.n_vertices:
+                out = np.asarray(props["compartment"]).astype(str)
+            elif "swc_type" in props and len(props["swc_type"]) == sk.n_vertices:
+                t = np.asarray(props["swc_type"]).astype(int)
+                names = {1: "soma", 2: "axon", 3: "basal" if np.any(t == 4) else "dendrite", 4: "apical_shaft"}
+                out = np.array([names.get(int(k), "unknown") for k in t])
+            if out is not None:
+                self.notes["compartments"] = "compartments from the skeleton's own vertex labels"
+        self.cache["skeleton_labels"] = out
+        return out
 
     @cached_property
     def vertex_branch(self) -> np.ndarray:
