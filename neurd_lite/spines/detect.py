@@ -20,7 +20,7 @@ from ..errors import InputError
 from ..neuron import SPINE_LABELS, Neuron
 from ..units import nm_to_um
 from .headneck import HeadNeckParams, spine_geometry
-from .shaft import ShaftField, ShaftParams, shaft_field
+from .shaft import ShaftField, ShaftParams, centred_skeleton, shaft_field
 
 NON_DENDRITIC = ("axon", "soma")
 
@@ -37,6 +37,9 @@ class SpineParams:
     link_nm: open-edge vertices of different mesh pieces closer than this are connected (chunked meshes).
     min_shaft_piece_vertices: a spine must touch shaft surface on a mesh piece with at least this many shaft
     vertices (crumbs and debris are not shafts).
+    centre_skeleton: move the skeleton to the centres of the cross-sections it owns first (True / False, or
+    "auto": only when the median move exceeds off_centre_fraction x the median skeleton radius, as happens
+    with surface-walking skeletonizers such as TEASAR).
     """
 
     seed_protrusion_nm: float = 250.0
@@ -50,6 +53,8 @@ class SpineParams:
     soma_margin: float = 1.2
     link_nm: float = 300.0
     min_shaft_piece_vertices: int = 20
+    centre_skeleton: bool | str = "auto"
+    off_centre_fraction: float = 0.3
     shaft: ShaftParams = field(default_factory=ShaftParams)
     headneck: HeadNeckParams = field(default_factory=HeadNeckParams)
 
@@ -216,7 +221,16 @@ def detect_spines(n: Neuron, params: SpineParams | None = None) -> None:
     bad_f = ineligible_faces(n, p)
     eligible_v = np.ones(len(verts), dtype=bool)
     eligible_v[faces[bad_f].ravel()] = False
-    fld = shaft_field(verts, faces, n.skeleton, ~bad_f, p.shaft)
+    skel = n.skeleton
+    if p.centre_skeleton in ("auto", True):
+        centred = centred_skeleton(skel, verts, faces, n.face_to_skeleton, ~bad_f)
+        moved = np.linalg.norm(centred.vertices - skel.vertices, axis=1)
+        radius = np.nanmedian(skel.radius) if np.isfinite(skel.radius).any() else np.nan
+        off_centre = np.isfinite(radius) and np.median(moved) > p.off_centre_fraction * radius
+        if p.centre_skeleton is True or off_centre:
+            skel = centred
+            n.provenance.setdefault("spines_notes", {})["skeleton_centred"] = True
+    fld = shaft_field(verts, faces, skel, ~bad_f, p.shaft)
     vlabel, base, ring = spine_components(mesh, fld, eligible_v, p)
     ring_centre = ring.assign(x=verts[ring.v, 0], y=verts[ring.v, 1], z=verts[ring.v, 2]).groupby("spine")[
         ["x", "y", "z"]].mean()
@@ -229,7 +243,7 @@ def detect_spines(n: Neuron, params: SpineParams | None = None) -> None:
     n.face_spine = face_spine
     rows = []
     has_soma = len(n.somas) > 0
-    dist_root = n.skeleton.distance_to_root_nm
+    dist_root = skel.distance_to_root_nm
     order = np.argsort(face_spine, kind="stable")
     counts = np.bincount(face_spine[face_spine >= 0], minlength=int(vlabel.max()) + 1)
     starts = np.concatenate([[0], np.cumsum(counts)]) + np.count_nonzero(face_spine < 0)

@@ -24,6 +24,7 @@ class ShaftParams:
     prune_twig_nm: terminal skeleton twigs shorter than this are treated as protrusions, not shaft.
     sample_spacing_nm: resampling step along skeleton edges.
     chunk_nm: length of skeleton over which the shaft radius is pooled.
+    thin_end_fraction: skeleton ends thinner than this fraction of the median radius are spines, not shaft.
     radius_quantile: the area-weighted quantile of face distances per chunk taken as the shaft radius.
     recentre_iterations: trimmed-centroid passes that move a
     surface-hugging skeleton to the shaft centre (0 trusts the skeleton's centring).
@@ -34,6 +35,7 @@ class ShaftParams:
     chunk_nm: float = 1000.0
     radius_quantile: float = 0.3
     recentre_iterations: int = 0
+    thin_end_fraction: float = 0.4
 
 
 @dataclass
@@ -60,11 +62,12 @@ class ShaftField:
         return self.distance_nm - self.radius_nm
 
 
-def pruned_skeleton_mask(skel: Skeleton, twig_nm: float) -> np.ndarray:
+def pruned_skeleton_mask(skel: Skeleton, twig_nm: float, thin_fraction: float = 0.0) -> np.ndarray:
     """(N,) bool, True for skeleton vertices kept after removing terminal twigs shorter than ``twig_nm``.
 
     A twig runs from an end point (not the root) to the first branch point; the branch point is kept.
-    Components without any branch point are kept whole (a lone dendrite fragment is all shaft).
+    Components without any branch point are kept whole (a lone dendrite fragment is all shaft), except that
+    path ends running into spines (thinner than ``thin_fraction`` x the median radius) are cut back.
     """
     n = skel.n_vertices
     keep = np.ones(n, dtype=bool)
@@ -94,7 +97,41 @@ def pruned_skeleton_mask(skel: Skeleton, twig_nm: float) -> np.ndarray:
             path.append(v)
         if junction >= 0:
             keep[path] = False
-    return keep
+    return keep & ~_thin_ends(skel, keep, twig_nm, thin_fraction)
+
+
+def _thin_ends(skel: Skeleton, keep: np.ndarray, reach_nm: float, thin_fraction: float) -> np.ndarray:
+    """(N,) True for vertices at path ends that run into a spine: walking in from each end point of the kept
+    skeleton (not the root) for up to ``reach_nm``, everything up to the last vertex thinner than
+    ``thin_fraction`` x the median kept radius is a protrusion the skeletonizer followed."""
+    out = np.zeros(skel.n_vertices, dtype=bool)
+    rad = skel.radius
+    if thin_fraction <= 0 or not np.isfinite(rad[keep]).any():
+        return out
+    ref = float(np.nanmedian(rad[keep]))
+    e = skel.edges[keep[skel.edges[:, 0]] & keep[skel.edges[:, 1]]]
+    deg = np.bincount(e.reshape(-1), minlength=skel.n_vertices)
+    nbrs: list[list[tuple[int, float]]] = [[] for _ in range(skel.n_vertices)]
+    for a, b in e:
+        w = float(np.linalg.norm(skel.vertices[a] - skel.vertices[b]))
+        nbrs[a].append((b, w))
+        nbrs[b].append((a, w))
+    for end in np.flatnonzero(keep & (deg == 1)):
+        if end == skel.root:
+            continue
+        path, length, prev, cur, last_thin = [end], 0.0, -1, end, -1
+        while length < reach_nm:
+            if rad[cur] < thin_fraction * ref:
+                last_thin = len(path)
+            nxt = [(v, w) for v, w in nbrs[cur] if v != prev]
+            if len(nxt) != 1 or deg[nxt[0][0]] > 2 or nxt[0][0] == skel.root:
+                break
+            prev, cur = cur, nxt[0][0]
+            length += nxt[0][1]
+            path.append(cur)
+        if last_thin > 0 and last_thin < len(path):
+            out[path[:last_thin]] = True
+    return out
 
 
 def resample_skeleton(skel: Skeleton, keep: np.ndarray, spacing_nm: float
@@ -190,6 +227,50 @@ def _recentre(c: np.ndarray, a: np.ndarray, pts: np.ndarray, tang: np.ndarray, c
     return pts
 
 
+def centred_skeleton(skel: Skeleton, vertices_nm: np.ndarray, faces: np.ndarray, face_to_skeleton: np.ndarray | None,
+                     eligible_faces: np.ndarray, iterations: int = 3, smooth_rounds: int = 2) -> Skeleton:
+    """A copy of ``skel`` with every vertex moved to the centre of the mesh cross-section it owns (nm).
+
+    Skeletonizers that walk mesh vertices (TEASAR) run along the surface, so distances from them are not radii.
+    Each skeleton vertex owns the faces mapped to it (``face_to_skeleton``; nearest vertex when absent); its new
+    position is the area-weighted centroid of those face centroids, trimmed ``iterations`` times to faces within
+    1.25 x the median distance + 60 nm (spines drop out), then smoothed along the tree. Vertices owning no
+    faces keep their position. Edges, root and radius are unchanged.
+    """
+    v = np.asarray(vertices_nm, dtype=np.float64)
+    f = np.asarray(faces, dtype=np.int64)
+    tri = v[f]
+    c = tri.mean(1)
+    a = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    owner = np.full(len(f), -1, dtype=np.int64) if face_to_skeleton is None else np.asarray(face_to_skeleton).copy()
+    miss = (owner < 0) | (owner >= skel.n_vertices)
+    if miss.any():
+        owner[miss] = cKDTree(skel.vertices).query(c[miss])[1]
+    use = np.asarray(eligible_faces, dtype=bool).copy()
+    ns = skel.n_vertices
+    pos = skel.vertices.copy()
+    for it in range(iterations + 1):
+        w = a * use
+        cnt = np.bincount(owner, weights=w, minlength=ns)
+        cen = np.stack([np.bincount(owner, weights=c[:, k] * w, minlength=ns) for k in range(3)], 1)
+        has = cnt > 0
+        pos[has] = cen[has] / cnt[has, None]
+        if it == iterations:
+            break
+        dist = np.linalg.norm(c - pos[owner], axis=1)
+        med = weighted_group_quantile(owner[eligible_faces], dist[eligible_faces], a[eligible_faces], 0.5, ns)
+        use = eligible_faces & (dist <= 1.25 * np.nan_to_num(med[owner], nan=np.inf) + 60.0)
+    e = skel.edges
+    for _ in range(smooth_rounds):
+        acc = pos.copy()
+        deg = np.ones(ns)
+        np.add.at(acc, e[:, 0], pos[e[:, 1]])
+        np.add.at(acc, e[:, 1], pos[e[:, 0]])
+        np.add.at(deg, e.reshape(-1), 1.0)
+        pos = acc / deg[:, None]
+    return Skeleton(pos, e.copy(), skel.radius.copy(), skel.root)
+
+
 def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, eligible_faces: np.ndarray | None = None,
                 params: ShaftParams | None = None) -> ShaftField:
     """Distance of each mesh vertex to the pruned skeleton and the local shaft radius there (nm).
@@ -206,7 +287,7 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
     v = np.asarray(vertices_nm, dtype=np.float64)
     f = np.asarray(faces, dtype=np.int64)
     eligible_faces = np.ones(len(f), bool) if eligible_faces is None else np.asarray(eligible_faces, bool)
-    keep = pruned_skeleton_mask(skel, p.prune_twig_nm)
+    keep = pruned_skeleton_mask(skel, p.prune_twig_nm, p.thin_end_fraction)
     pts, owner, tang = resample_skeleton(skel, keep, p.sample_spacing_nm)
     seg = _segments(skel, keep)[owner]
     droot = skel.distance_to_root_nm[owner]
