@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from neurd_lite.compartments import CompartmentParams, label_compartments
+from neurd_lite.compartments import AxonParams, CompartmentParams, label_compartments
 from neurd_lite.data import data_path, manifest
 from neurd_lite.io.skeletons import load_skeleton
 from neurd_lite.neuron import Neuron
@@ -75,6 +75,13 @@ def navis_axon(sk, syn) -> np.ndarray | None:
         return None
 
 
+def _post_density(sk, syn, mask: np.ndarray, edge_nm: np.ndarray) -> float:
+    """Postsynapses per µm of cable on the vertices in ``mask`` (synapses by their mapped skeleton vertex)."""
+    v = syn.loc[~syn["is_pre"].to_numpy(bool), "skeleton_vertex"].to_numpy()
+    cable_um = float(edge_nm[mask].sum()) / 1000
+    return float(np.isin(v, np.flatnonzero(mask)).sum()) / cable_um if cable_um > 0 else float("nan")
+
+
 def eval_apical_labelled(use_navis: bool) -> pd.DataFrame:
     rows = []
     for rel in manifest()["datasets"]["microns_apical_labelled"]["files"]:
@@ -91,6 +98,12 @@ def eval_apical_labelled(use_navis: bool) -> pd.DataFrame:
                "axon_f1": np.nan if same else f1(labels == "axon", ax),
                "axon_method": n.provenance["compartments"]["axon_method"],
                "has_apical": n.provenance["compartments"]["has_apical"], "flags": ";".join(n.flags)}
+        if not same:
+            seg, _ = run_labeller(sk, syn, CompartmentParams(axon=AxonParams(method="segregation")))
+            row["axon_f1_segregation"] = f1(seg == "axon", ax)
+            lab_ax = ax & (sk.parent >= 0)
+            edge = np.linalg.norm(sk.vertices - sk.vertices[np.maximum(sk.parent, 0)], axis=1)
+            row["labelled_axon_post_per_um"] = _post_density(sk, syn, lab_ax, edge)
         if use_navis and not same:
             nav = navis_axon(sk, syn)
             row["axon_f1_navis"] = np.nan if nav is None else f1(nav, ax)
@@ -302,7 +315,9 @@ def render_markdown(results: dict, md: Path) -> None:
              _md_table([{"metric": k, "value": v} for k, v in s.items() if k != "seconds"], ["metric", "value"]),
              "", "### Per cell", "",
              _md_table(results["apical_labelled"], ["cell", "defect", "n_vertices", "apical_f1",
-                                                    "apical_f1_30um_rule", "axon_f1", "axon_f1_navis", "flags"])]
+                                                    "apical_f1_30um_rule", "axon_f1", "axon_f1_navis",
+                                                    "axon_f1_segregation", "labelled_axon_post_per_um",
+                                                    "flags"])]
     if results.get("loo_params"):
         parts += ["", "### Apical parameters chosen leave-one-cell-out", "",
                   _md_table(results["loo_params"], list(results["loo_params"][0]))]
@@ -360,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
         "apical_f1_30um_rule_mean": float(labelled["apical_f1_30um_rule"].mean()),
         "apical_cells_used": int(labelled["apical_f1"].notna().sum()),
         "axon_f1_mean": float(ax.mean()), "axon_f1_median": float(ax.median()), "axon_cells_used": int(len(ax)),
+        "axon_f1_segregation_method_mean": float(labelled["axon_f1_segregation"].mean()),
         "seconds": round(time.time() - t0, 1),
     }
     if loo is not None:
