@@ -208,3 +208,19 @@ def test_as_neuron(inter):
     assert n.n_faces == len(inter.mesh.faces)
     assert list(n.synapses.columns) == ["x_nm", "y_nm", "z_nm", "is_pre"]
     assert (n.face_labels == "unlabelled").all()  # the input neuron carries no truth
+
+
+def test_reference_neuron(pyr):
+    from neurd_lite.testing.reference import reference_neuron
+
+    n = reference_neuron(pyr)
+    t = pyr.truth
+    assert len(n.branch_nodes) == t["n_branches"] and n.n_limbs == t["n_stems"]
+    comps = [n.graph.nodes[b]["compartment"] for b in n.branch_nodes]
+    assert {c: comps.count(c) for c in set(comps)} == t["n_branches_by_compartment"]
+    total = sum(n.graph.nodes[b]["length_nm"] for b in n.branch_nodes)
+    assert total == pytest.approx(t["cable_length_nm"]["total"] - t["cable_length_nm"]["soma"])
+    assert sum(n.graph.nodes[b]["n_faces"] for b in n.branch_nodes) == np.count_nonzero(n.face_branch >= 0)
+    soma_children = list(n.graph.successors("soma_0"))
+    assert len(soma_children) == t["n_stems"]
+    assert (n.face_branch[pyr.face_compartment == "soma"] == -1).all()
