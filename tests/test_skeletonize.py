@@ -129,3 +129,21 @@ def test_skeletor_backend_gives_a_rooted_tree():
     assert (res.face_to_skeleton >= 0).all()
     g, _ = build_branch_graph(sk, [], [res.soma_vertices])
     assert g.out_degree("soma_0") == 3
+
+
+def test_chunked_cell_heals_into_one_skeleton_with_the_same_limbs():
+    from neurd_lite.testing.fragment import FragmentParams, fragment
+
+    m = _cell(3)
+    v, f, _ = fragment(np.random.default_rng(0), np.asarray(m.vertices), np.asarray(m.faces),
+                       FragmentParams(chunk_nm=3000.0))
+    h = heal_mesh(v, f)
+    assert h.report.n_components_before > 20 and h.report.n_components_after == 1
+    assert h.report.n_seam_links > h.report.n_bridged  # cuts are stitched along their length
+    res = skeletonize((v, f), [np.zeros(3)], h.link_edges, None, [SOMA_R])
+    g, _ = build_branch_graph(res.skeleton, [], [res.soma_vertices])
+    assert g.out_degree("soma_0") == 3
+    n_branches = sum(1 for _, d in g.nodes(data=True) if d["kind"] == "branch")
+    assert n_branches == 3
+    # three limbs from the soma centre to the tube ends (25 µm each), as on the intact mesh
+    assert res.skeleton.cable_length_nm == pytest.approx(3 * (SOMA_R + 20000), rel=0.1)

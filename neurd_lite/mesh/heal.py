@@ -7,7 +7,8 @@ body is linked to it by one **link edge** (a vertex pair), repeated until nothin
 Large pieces that stay out of reach are then linked by their shortest gap up to ``far_max_gap_nm``; what
 is left (small and far) is dropped as debris. Link edges are added to the mesh graph for skeletonization
 (MeshParty's ``Mesh(link_edges=...)``). Each round is one KD-tree build and query, so the cost is
-near-linear in the number of vertices.
+near-linear in the number of vertices. Growth restarts from the largest free piece while the bodies
+found so far are smaller than what is left, so a big debris blob cannot pose as the neuron.
 """
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ class HealParams:
     far_keep_min_faces: pieces at least this large are kept even beyond ``max_gap_nm`` ...
     far_max_gap_nm: ... when their gap is below this; everything else out of reach is dropped as debris.
     max_rounds: cap on growth rounds (each round links every piece within reach of the body so far).
+    seam_gap_nm: boundary vertices of two kept pieces this close are also linked ("seam" links), so a
+        surface cut into chunks stays a surface graph instead of patches joined at single vertices.
     """
 
     max_gap_nm: float = 1500.0
@@ -39,6 +42,7 @@ class HealParams:
     far_keep_min_faces: int = 300
     far_max_gap_nm: float = 15000.0
     max_rounds: int = 200
+    seam_gap_nm: float = 300.0
 
 
 @dataclass
@@ -52,6 +56,7 @@ class HealReport:
     dropped_faces: int
     max_bridge_nm: float
     n_far_bridged: int
+    n_seam_links: int
     seconds: float
 
     def to_dict(self) -> dict[str, float | int]:
@@ -108,6 +113,29 @@ def vertex_slack(vertices: np.ndarray, faces: np.ndarray, cap_nm: float) -> np.n
     return np.minimum(0.5 * out, cap_nm)
 
 
+def boundary_vertices(faces: np.ndarray, n_vertices: int) -> np.ndarray:
+    """Indices of vertices on open edges (edges used by exactly one face)."""
+    e = np.sort(np.vstack([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
+    key, count = np.unique(e[:, 0] * np.int64(n_vertices) + e[:, 1], return_counts=True)
+    open_key = key[count == 1]
+    return np.unique(np.concatenate([open_key // n_vertices, open_key % n_vertices]))
+
+
+def seam_links(vertices: np.ndarray, faces: np.ndarray, comp: np.ndarray, gap_nm: float, k: int = 6) -> np.ndarray:
+    """(K, 2) pairs of boundary vertices of different pieces closer than ``gap_nm`` (nearest per vertex)."""
+    b = boundary_vertices(faces, len(vertices))
+    if len(b) < 2 or gap_nm <= 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    k = min(k, len(b))
+    d, i = cKDTree(vertices[b]).query(vertices[b], k=k, distance_upper_bound=gap_nm)
+    nb = np.where(np.isfinite(d), b[np.minimum(i, len(b) - 1)], -1)
+    cross = np.isfinite(d) & (comp[np.maximum(nb, 0)] != comp[b][:, None])
+    has = cross.any(axis=1)
+    first = np.argmax(cross, axis=1)
+    pairs = np.column_stack([b[has], nb[has, first[has]]])
+    return np.unique(np.sort(pairs, axis=1), axis=0)
+
+
 def _validate(vertices: np.ndarray, faces: np.ndarray) -> None:
     if faces.ndim != 2 or faces.shape[1] != 3 or len(faces) == 0:
         raise InputError(f"mesh must have triangle faces, got faces of shape {faces.shape}", hint="load a surface mesh")
@@ -117,90 +145,118 @@ def _validate(vertices: np.ndarray, faces: np.ndarray) -> None:
         raise InputError("mesh vertices contain NaN or inf", hint="clean the mesh before decomposing")
 
 
+class _Grower:
+    """Grows bodies of pieces by proximity (see module doc); pieces are vertex-connected components."""
+
+    def __init__(self, vertices: np.ndarray, faces: np.ndarray, p: HealParams) -> None:
+        self.v = vertices
+        self.p = p
+        self.ncomp, self.comp = vertex_components(len(vertices), faces)
+        self.comp_faces = np.bincount(self.comp[faces[:, 0]], minlength=self.ncomp)
+        self.used = np.zeros(len(vertices), dtype=bool)
+        self.used[faces.reshape(-1)] = True
+        self.slack = vertex_slack(vertices, faces, p.max_slack_nm)
+        self.max_slack = float(self.slack.max()) if len(self.slack) else 0.0
+        self.body = np.full(self.ncomp, -1, dtype=np.int64)  # body id of each piece, -1 = free
+
+    def nearest(self, targets: np.ndarray, cand: np.ndarray, bound: float
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per piece of ``cand`` vertices: (pieces, effective gap, distance nm, vertex pair) to ``targets``."""
+        empty = (np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros((0, 2), np.int64))
+        if len(cand) == 0 or len(targets) == 0:
+            return empty
+        d, i = cKDTree(self.v[targets]).query(self.v[cand], distance_upper_bound=bound + 2 * self.max_slack)
+        ok = np.isfinite(d)
+        if not ok.any():
+            return empty
+        cand, d, i = cand[ok], d[ok], i[ok]
+        eff = np.maximum(d - self.slack[cand] - self.slack[targets[i]], 0.0)
+        best, pieces = best_per_group(self.comp[cand], eff)
+        keep = eff[best] <= bound
+        best = best[keep]
+        return pieces[keep], eff[best], d[best], np.column_stack([cand[best], targets[i[best]]])
+
+    def grow(self, seed: int, body_id: int, links: list, lengths: list) -> None:
+        """Add every free piece within ``max_gap_nm`` of the body started at ``seed``, round by round."""
+        self.body[seed] = body_id
+        frontier = np.flatnonzero((self.comp == seed) & self.used)
+        best = np.full(self.ncomp, np.inf)
+        best_len = np.zeros(self.ncomp)
+        best_pair = np.zeros((self.ncomp, 2), dtype=np.int64)
+        for _ in range(self.p.max_rounds):
+            cand = np.flatnonzero((self.body[self.comp] < 0) & self.used)
+            pieces, eff, dist, pairs = self.nearest(frontier, cand, self.p.max_gap_nm)
+            better = eff < best[pieces]
+            pieces, eff, dist, pairs = pieces[better], eff[better], dist[better], pairs[better]
+            best[pieces], best_len[pieces], best_pair[pieces] = eff, dist, pairs
+            new = np.flatnonzero((self.body < 0) & np.isfinite(best))
+            if len(new) == 0:
+                return
+            self.body[new] = body_id
+            links.extend((int(best_pair[c, 0]), int(best_pair[c, 1]), body_id) for c in new)
+            lengths.extend(float(best_len[c]) for c in new)
+            frontier = np.flatnonzero(np.isin(self.comp, new) & self.used)
+
+
 def heal_mesh(vertices: np.ndarray, faces: np.ndarray, params: HealParams | None = None) -> HealResult:
     """Link the pieces of a mesh by proximity (vertices in nm) and drop far debris.
 
-    Returns a :class:`HealResult`; the mesh itself is not changed.
+    Bodies are grown from the largest free piece until one body holds more faces than all pieces left; the
+    largest body is the neuron. Other bodies with at least ``far_keep_min_faces`` faces are linked to it by
+    their shortest gap when below ``far_max_gap_nm``; the rest is dropped. Returns a :class:`HealResult`;
+    the mesh itself is not changed.
     """
     t0 = time.perf_counter()
     p = params or HealParams()
     vertices = np.asarray(vertices, dtype=np.float64)
     faces = np.asarray(faces, dtype=np.int64)
     _validate(vertices, faces)
-    nv = len(vertices)
-    ncomp, comp = vertex_components(nv, faces)
-    comp_faces = np.bincount(comp[faces[:, 0]], minlength=ncomp)
-    has_faces = comp_faces > 0
-    main = int(np.argmax(comp_faces))
-    linked = np.zeros(ncomp, dtype=bool)
-    linked[main] = True
-    links: list[tuple[int, int]] = []
+    g = _Grower(vertices, faces, p)
+    has_faces = g.comp_faces > 0
+    links: list[tuple[int, int, int]] = []
     lengths: list[float] = []
+    body_faces: list[int] = []
+    while True:
+        free = has_faces & (g.body < 0)
+        if not free.any():
+            break
+        seed = int(np.argmax(np.where(free, g.comp_faces, -1)))
+        g.grow(seed, len(body_faces), links, lengths)
+        body_faces.append(int(g.comp_faces[g.body == len(body_faces)].sum()))
+        if max(body_faces) >= g.comp_faces[has_faces & (g.body < 0)].sum():
+            break
+    main = int(np.argmax(body_faces))
+    kept_bodies = {main}
     n_far = 0
-
-    # Grow the main body round by round; each round queries the still-unlinked vertices against the
-    # vertices that joined in the previous round (earlier joiners were already queried against).
-    used = np.zeros(nv, dtype=bool)
-    used[faces.reshape(-1)] = True
-    frontier = np.flatnonzero((comp == main) & used)
-    best_d = np.full(ncomp, np.inf)  # effective gap (vertex distance minus slack)
-    best_len = np.full(ncomp, np.inf)
-    best_pair = np.full((ncomp, 2), -1, dtype=np.int64)
-    slack = vertex_slack(vertices, faces, p.max_slack_nm)
-    max_slack = float(slack.max()) if len(slack) else 0.0
-
-    def query(targets: np.ndarray, bound: float) -> None:
-        cand = np.flatnonzero(~linked[comp] & used)
-        if len(cand) == 0 or len(targets) == 0:
-            return
-        d, i = cKDTree(vertices[targets]).query(vertices[cand], distance_upper_bound=bound + 2 * max_slack)
+    # large bodies (or still free large pieces) out of reach: link each to the main body by its shortest gap
+    body_all = np.where(g.body >= 0, g.body, len(body_faces) + np.arange(g.ncomp))
+    sizes = np.bincount(body_all[has_faces], weights=g.comp_faces[has_faces], minlength=body_all.max() + 1)
+    big = np.flatnonzero(sizes >= p.far_keep_min_faces)
+    big = big[big != main]
+    if len(big):
+        targets = np.flatnonzero((g.body[g.comp] == main) & g.used)
+        cand = np.flatnonzero(np.isin(body_all[g.comp], big) & g.used)
+        d, i = cKDTree(vertices[targets]).query(vertices[cand], distance_upper_bound=p.far_max_gap_nm)
         ok = np.isfinite(d)
-        if not ok.any():
-            return
-        cand, d, i = cand[ok], d[ok], i[ok]
-        eff = np.maximum(d - slack[cand] - slack[targets[i]], 0.0)
-        best, comps = best_per_group(comp[cand], eff)
-        better = eff[best] < best_d[comps]
-        comps, best = comps[better], best[better]
-        best_d[comps] = eff[best]
-        best_len[comps] = d[best]
-        best_pair[comps, 0] = cand[best]
-        best_pair[comps, 1] = targets[i[best]]
-
-    def link(new: np.ndarray) -> np.ndarray:
-        linked[new] = True
-        for c in new:
-            links.append((int(best_pair[c, 0]), int(best_pair[c, 1])))
-            lengths.append(float(best_len[c]))
-        return np.flatnonzero(np.isin(comp, new) & used)
-
-    for _ in range(p.max_rounds):
-        query(frontier, p.max_gap_nm)
-        new = np.flatnonzero(~linked & has_faces & (best_d <= p.max_gap_nm))
-        if len(new):
-            frontier = link(new)
-            continue
-        # nothing within reach: bring in the largest far piece still worth keeping, then grow again
-        big = ~linked & has_faces & (comp_faces >= p.far_keep_min_faces)
-        if not big.any():
-            break
-        query(np.flatnonzero(np.isin(comp, np.flatnonzero(linked)) & used), p.far_max_gap_nm)
-        near_big = np.flatnonzero(big & (best_d <= p.far_max_gap_nm))
-        if len(near_big) == 0:
-            break
-        pick = near_big[[int(np.argmax(comp_faces[near_big]))]]
-        n_far += 1
-        frontier = link(pick)
-
-    face_keep = linked[comp[faces[:, 0]]]
-    link_edges = np.asarray(links, dtype=np.int64).reshape(-1, 2)
+        best, bodies = best_per_group(body_all[g.comp[cand[ok]]], d[ok])
+        for b, k in zip(bodies, best):
+            links.append((int(cand[ok][k]), int(targets[i[ok][k]]), int(b)))
+            lengths.append(float(d[ok][k]))
+            kept_bodies.add(int(b))
+            n_far += 1
+    keep_piece = np.isin(body_all, list(kept_bodies)) & has_faces
+    kept_links = [(a, b) for (a, b, body), length in zip(links, lengths) if body in kept_bodies]
+    kept_len = [length for (_, _, body), length in zip(links, lengths) if body in kept_bodies]
+    face_keep = keep_piece[g.comp[faces[:, 0]]]
     kept_faces = faces[face_keep]
-    n_after, lab_after = vertex_components(nv, kept_faces, link_edges)
+    seams = seam_links(vertices, kept_faces, g.comp, p.seam_gap_nm) if g.ncomp > 1 else np.zeros((0, 2), np.int64)
+    link_edges = np.vstack([np.asarray(kept_links, dtype=np.int64).reshape(-1, 2), seams])
+    _, lab_after = vertex_components(len(vertices), kept_faces, link_edges)
     n_after = len(np.unique(lab_after[kept_faces.reshape(-1)])) if len(kept_faces) else 0
-    dropped = has_faces & ~linked
+    dropped = has_faces & ~keep_piece
     report = HealReport(
-        n_components_before=int(has_faces.sum()), n_components_after=int(n_after), n_bridged=len(links),
-        n_dropped=int(dropped.sum()), dropped_faces=int(comp_faces[dropped].sum()),
-        max_bridge_nm=float(max(lengths)) if lengths else 0.0, n_far_bridged=n_far,
+        n_components_before=int(has_faces.sum()), n_components_after=int(n_after), n_bridged=len(kept_links),
+        n_dropped=int(dropped.sum()), dropped_faces=int(g.comp_faces[dropped].sum()),
+        max_bridge_nm=float(max(kept_len)) if kept_len else 0.0, n_far_bridged=n_far, n_seam_links=len(seams),
         seconds=round(time.perf_counter() - t0, 4))
-    return HealResult(link_edges, face_keep, comp, report)
+    return HealResult(link_edges, face_keep, g.comp, report)
