@@ -7,8 +7,8 @@ per-face truth array follows the returned mesh's face order. Everything is deter
 
 Speed, measured on the shared 2-core development machine while ~8 other jobs ran (load average 8-10), so
 expect less on an idle machine: a default pyramidal (~1,000-1,100 spines, 118-123k faces, one closed surface)
-takes 1.8-3.6 s, of which the manifold3d union is 1.4-3.4 s; ``union=False`` (overlapping closed parts,
-~98k faces) 0.35 s; ``fragment=True`` adds 0.1-0.3 s (~1,700 components); ``target_faces=1_000_000`` gives
+takes 1.8-4.4 s, of which the manifold3d union is 1.4-3.4 s; ``union=False`` (overlapping closed parts,
+~98k faces) 0.35-1.2 s; ``fragment=True`` adds 0.1-0.3 s (~1,700-1,800 components); ``target_faces=1_000_000`` gives
 1.03-1.10M faces in 18 s (union at a quarter, then smooth + refine), 25 s with ``fragment=True`` (~5,600
 components). A direct boolean at 1M faces took 28 s.
 """
