@@ -10,7 +10,7 @@ import trimesh
 
 import neurd_lite as nl
 from neurd_lite.errors import InputError
-from neurd_lite.feature import COMPARTMENT_GROUPS, REGISTRY, branch_features, features
+from neurd_lite.feature import REGISTRY, branch_features, features
 from neurd_lite.feature.depth import linear_depth_um
 from neurd_lite.feature.perisomatic import body_measures, fold_area_nm2, sphericity_index
 from neurd_lite.feature.registry import UNIT_SUFFIXES, Registry
