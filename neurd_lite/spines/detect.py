@@ -32,6 +32,7 @@ class SpineParams:
     A seed vertex protrudes more than max(seed_protrusion_nm, seed_protrusion_rel * r); a spine grows through
     vertices protruding more than max(grow_protrusion_nm, grow_protrusion_rel * r). Spines protrude at most
     max_length_nm, have at least min_vertices vertices and a base radius at most max_base_radius_rel * r.
+    Spines longer than max_length_nm from their base or with heads wider than max_head_width_nm are dropped.
     Shafts thinner than min_shaft_radius_nm are not searched (NEURD uses mesh width > 115 nm).
     soma_margin: vertices within margin x soma radius of a soma centre are skipped when the soma has no faces.
     link_nm: open-edge vertices of different mesh pieces closer than this are connected (chunked meshes).
@@ -47,6 +48,7 @@ class SpineParams:
     grow_protrusion_nm: float = 40.0
     grow_protrusion_rel: float = 0.1
     max_length_nm: float = 4000.0
+    max_head_width_nm: float = 2000.0
     min_vertices: int = 4
     max_base_radius_rel: float = 1.6
     min_shaft_radius_nm: float = 60.0
@@ -260,6 +262,8 @@ def detect_spines(n: Neuron, params: SpineParams | None = None) -> None:
             continue
         base_pt = ring_centre.loc[sid].to_numpy() if sid in ring_centre.index else None
         geo = spine_geometry(verts[vidx], base[vidx], tri_all[fidx], p.headneck, base_pt)
+        if geo.length_nm > p.max_length_nm or geo.head_width_nm > p.max_head_width_nm:
+            continue  # a branch stub or a swelling, not a spine
         head_face[fidx] = geo.is_head(tri_all[fidx].mean(1))
         bv = vidx[base[vidx]] if base[vidx].any() else vidx
         skel_v = fld.sample_vertex[bv]
