@@ -310,7 +310,7 @@ def render_markdown(results: dict, md: Path) -> None:
     s = results["summary"]
     parts = ["Produced by `python benchmarks/eval_compartments.py --loo --figure "
              "docs/compartments_microns_864691135510518224.png --markdown docs/compartments.md` "
-             f"({s['seconds']} s on one core).", "",
+             f"({s['seconds']} s, one process on a shared 2-core machine).", "",
              "### Summary (53 `microns_apical_labelled` cells)", "",
              _md_table([{"metric": k, "value": v} for k, v in s.items() if k != "seconds"], ["metric", "value"]),
              "", "### Per cell", "",
