@@ -131,11 +131,15 @@ def test_graph_and_faces_follow_the_skeleton():
     n = Neuron(mesh=mesh, skeleton=sk, graph=g, somas=[Soma(np.zeros(3), 8000, faces=[0])])
     n.face_to_skeleton = np.arange(nv)
     n.face_labels[5] = "spine_head"
+    basal_face = int(np.flatnonzero(part == "basal")[0])
+    n.face_branch[basal_face] = 1  # a face assigned to the axon branch follows its branch
     label_compartments(n, CompartmentParams(), up=(0, -1, 0))
     assert g.nodes[1]["compartment"] == "axon" and g.nodes["soma_0"]["compartment"] == "soma"
     assert n.face_labels[5] == "spine_head" and n.face_compartment[5] == n.skeleton_labels[5]
     assert n.face_labels[0] == "soma"
-    assert np.array_equal(n.face_compartment[6:], n.skeleton_labels[6:])
+    assert n.face_compartment[basal_face] == "axon" and n.skeleton_labels[basal_face] == "basal"
+    rest = np.setdiff1d(np.arange(6, nv), [basal_face])
+    assert np.array_equal(n.face_compartment[rest], n.skeleton_labels[rest])
 
 
 def test_bad_up_vector_and_missing_skeleton():

@@ -117,6 +117,7 @@ def label_compartments(n: Neuron, params: CompartmentParams | None = None,
 
 
 def _label_graph(n: Neuron, labels: np.ndarray) -> None:
+    """Branch node ``compartment`` = majority label of its skeleton vertices (soma vertices left out)."""
     for node, data in n.graph.nodes(data=True):
         if data.get("kind") == "soma":
             data["compartment"] = "soma"
@@ -128,6 +129,7 @@ def _label_graph(n: Neuron, labels: np.ndarray) -> None:
 
 
 def _label_faces(n: Neuron, labels: np.ndarray) -> None:
+    """Face compartments from the branch graph (or the nearest skeleton vertex); spine labels are kept."""
     nf = n.n_faces
     if not nf or n.face_to_skeleton is None:
         return
@@ -135,12 +137,14 @@ def _label_faces(n: Neuron, labels: np.ndarray) -> None:
     comp = np.full(nf, "unknown", dtype=object)
     ok = (f2s >= 0) & (f2s < len(labels))
     comp[ok] = labels[f2s[ok]]
-    if n.face_branch is not None and len(n.graph):
-        branch_comp = {node: d.get("compartment") for node, d in n.graph.nodes(data=True) if d.get("kind") == "branch"}
-        fb = np.asarray(n.face_branch)
-        for node, c in branch_comp.items():
-            if c in COMPARTMENTS:
-                comp[fb == node] = c
+    if n.face_branch is not None and len(n.graph):  # a face takes its branch's compartment when it has one
+        fb = np.asarray(n.face_branch, dtype=np.int64)
+        sub = np.flatnonzero(fb >= 0)
+        ids, inv = np.unique(fb[sub], return_inverse=True)
+        names = np.array([n.graph.nodes[int(i)].get("compartment") if int(i) in n.graph else None for i in ids],
+                         dtype=object)
+        hit = np.isin(names.astype(str), COMPARTMENTS)[inv]
+        comp[sub[hit]] = names[inv][hit]
     for s in n.somas:
         comp[s.faces[(s.faces >= 0) & (s.faces < nf)]] = "soma"
     n.face_compartment = comp
