@@ -131,7 +131,7 @@ def test_graph_and_faces_follow_the_skeleton():
     n = Neuron(mesh=mesh, skeleton=sk, graph=g, somas=[Soma(np.zeros(3), 8000, faces=[0])])
     n.face_to_skeleton = np.arange(nv)
     n.face_labels[5] = "spine_head"
-    basal_face = int(np.flatnonzero(part == "basal")[0])
+    basal_face = int(np.flatnonzero(part == "basal")[-1])
     n.face_branch[basal_face] = 1  # a face assigned to the axon branch follows its branch
     label_compartments(n, CompartmentParams(), up=(0, -1, 0))
     assert g.nodes[1]["compartment"] == "axon" and g.nodes["soma_0"]["compartment"] == "soma"
