@@ -117,6 +117,17 @@ def test_classify_dendritic_only_and_combined():
     assert both.p_inhibitory == pytest.approx(pe * pd_ / (pe * pd_ + (1 - pe) * (1 - pd_)))
 
 
+def test_out_of_range_view_is_reported_and_left_out_of_ei():
+    odd = {**PYRAMIDAL, "soma_area_um2": 150.0, "soma_area_to_volume_per_um": 150.0 / 815.0}
+    r = classify({**odd, **DENDRITIC_I})
+    assert "soma_area_um2" in r.out_of_range["perisomatic_engine_ei"]
+    assert "dendritic_ei" not in r.out_of_range
+    assert r.p_inhibitory == pytest.approx(r.ei_sources["dendritic_ei"])
+    assert any("extrapolation" in note for note in r.notes)
+    table = classify_perisomatic(pd.DataFrame([odd, PYRAMIDAL]))
+    assert "soma_area_um2" in table["out_of_range_features"].iloc[0] and table["out_of_range_features"].iloc[1] == ""
+
+
 def test_classify_rejects_bad_input():
     with pytest.raises(InputError):
         classify(42)
@@ -166,3 +177,18 @@ def test_perisomatic_agrees_with_published_model_on_unlabelled_cells(real):
     ours = out["subclass"].to_numpy()
     agree = (ours == mapped) | ((mapped == "6P") & np.isin(ours, ["6P-IT", "6P-CT"]))
     assert agree.mean() > 0.6
+
+
+def test_cli_classify_neuron_file_and_bad_path(tmp_path, capsys):
+    import json
+
+    from neurd_lite.cli import main
+    from neurd_lite.neuron import Neuron
+
+    path = Neuron(name="bare").save(tmp_path / "bare.h5")
+    assert main(["classify", str(path)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["neuron"] == "bare" and printed["status"] == "insufficient_features"
+    assert "soma_volume_um3" in printed["missing"]
+    assert main(["classify", str(tmp_path / "nope.ply")]) == 1
+    assert "file not found" in capsys.readouterr().err

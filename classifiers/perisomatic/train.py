@@ -26,7 +26,7 @@ from neurd_lite.celltype.columns import ENGINE_PERISOMATIC, PROCESS_FEATURES  # 
 from neurd_lite.celltype.combine import hierarchical  # noqa: E402
 from neurd_lite.celltype.training import (  # noqa: E402
     EI_CLASSES, GRID, GT_FILE, INHIBITORY, SUBCLASSES, V83_FILE, V83_PRED_EI, V83_PRED_NAMES, CVResult,
-    check_features, crossfit_temperature, fit_blend, library_versions, load_perisomatic_labelled, nested_cv,
+    check_features, crossfit_temperature, feature_ranges, fit_blend, library_versions, load_perisomatic_labelled, nested_cv,
     select_config, sha256_of)
 
 DEFAULT_OUT = HERE.parent / "models"
@@ -126,10 +126,12 @@ def train_variant(variant: str, data: pd.DataFrame, out: Path, grid: tuple[dict[
     public = {k: v for k, v in ev.items() if not k.startswith("_")}
     ei_meta = dict(_common_meta(variant, features, spec, len(data)), task="ei", classes=list(EI_CLASSES),
                    positive_class="inhibitory", calibration=ei_calib, hyperparameters=ei_cfg, linear=ei_lin,
+                   feature_ranges=feature_ranges(data[features]),
                    metrics=public["ei"], fold_configs=ev["ei_fold_configs"])
     sub_meta = dict(_common_meta(variant, features, spec, len(sub)), task="subclass", classes=list(SUBCLASSES),
                     inhibitory_classes=sorted(INHIBITORY & set(SUBCLASSES)), calibration=sub_calib,
                     hyperparameters=sub_cfg, linear=sub_lin, metrics=public["subclass"],
+                    feature_ranges=feature_ranges(sub[features]),
                     fold_configs=ev["subclass_fold_configs"],
                     decision_rule="flat: arg-max of the calibrated 11-class probabilities (the hierarchical "
                                   "rescaling by the E/I model is reported for comparison, not used)")

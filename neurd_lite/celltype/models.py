@@ -66,6 +66,18 @@ class ShippedModel:
             full[f] = np.nan
         return full[self.features].astype(float)
 
+    def out_of_range(self, feats: pd.DataFrame) -> list[list[str]]:
+        """Per row, the model inputs outside the training 0.5-99.5% range (``feature_ranges``; NaN ignored)."""
+        ranges = self.meta.get("feature_ranges", {})
+        x = self.design(feats)
+        bad = np.zeros(x.shape, dtype=bool)
+        for j, f in enumerate(x.columns):
+            if f in ranges:
+                lo, hi = ranges[f]
+                v = x[f].to_numpy()
+                bad[:, j] = (v < lo) | (v > hi)
+        return [list(x.columns[b]) for b in bad]
+
     def predict_proba(self, feats: pd.DataFrame, calibrated: bool = True) -> np.ndarray:
         """(n, k) class probabilities in ``self.classes`` order (calibrated by the stored parameters)."""
         x = self.design(feats)

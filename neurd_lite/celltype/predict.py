@@ -30,6 +30,8 @@ class ClassificationResult:
 
     status: ``"ok"`` (E/I and subclass), ``"ei_only"`` (dendritic features only: no subclass) or
     ``"insufficient_features"`` (no prediction; ``missing`` lists what would be needed).
+    out_of_range: per model, inputs outside its training 0.5-99.5% range (the call is then an extrapolation;
+    when only one of the two E/I views is in range, E/I comes from that view alone).
     """
 
     status: str
@@ -42,6 +44,7 @@ class ClassificationResult:
     features_used: dict[str, float] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    out_of_range: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def subclass_probability(self) -> float | None:
@@ -103,6 +106,10 @@ def classify(n: Any, models_dir: str | Path | None = None, use_dendritic: bool =
              nucleus: Any = None) -> ClassificationResult:
     """Excitatory/inhibitory and subclass of one neuron with calibrated probabilities.
 
+    E/I rule: the product of the perisomatic and dendritic calibrated probabilities when both views are
+    available and inside their training ranges; a view whose inputs fall outside its training range is reported
+    in ``ei_sources`` but left out of the decision when the other view is in range.
+
     n: a Neuron (features computed by ``nl.features``), or a dict / Series / one-row DataFrame of features in
     engine or v83-table names. nucleus: optional nucleus mesh (nm) passed to ``nl.features``. The perisomatic
     model is the first of table / engine / soma-only whose inputs are all present. Never guesses: without the
@@ -122,25 +129,32 @@ def classify(n: Any, models_dir: str | Path | None = None, use_dendritic: bool =
     sources: dict[str, float] = {}
     models: list[str] = []
     used: list[str] = []
-    if pair is not None:
-        sources[pair[0].name] = float(pair[0].predict_proba(feats)[0, 1])
-        models.append(pair[0].name)
-        used += pair[0].required
-    if dend_ok:
-        sources[dend.name] = float(dend.predict_proba(feats)[0, 1])
-        models.append(dend.name)
-        used += dend.required
-    p_i = float(combine_ei(*sources.values())) if len(sources) == 2 else next(iter(sources.values()))
+    out_of_range: dict[str, list[str]] = {}
+    for model in ([pair[0]] if pair is not None else []) + ([dend] if dend_ok else []):
+        sources[model.name] = float(model.predict_proba(feats)[0, 1])
+        models.append(model.name)
+        used += model.required
+        oor = model.out_of_range(feats)[0]
+        if oor:
+            out_of_range[model.name] = oor
+            notes.append(f"{model.name}: inputs outside the training 0.5-99.5% range: {', '.join(oor)}")
+    trusted = [k for k in sources if k not in out_of_range] or list(sources)
+    if len(trusted) < len(sources):
+        notes.append(f"E/I from {trusted[0]} only: the other view's inputs are outside its training range")
+    p_i = float(combine_ei(*(sources[k] for k in trusted))) if len(trusted) == 2 else sources[trusted[0]]
     result = ClassificationResult(status=OK if pair is not None else EI_ONLY,
                                   ei="inhibitory" if p_i >= 0.5 else "excitatory", p_inhibitory=p_i,
                                   ei_sources=sources, models=models,
-                                  features_used={f: float(row[f]) for f in used}, notes=notes)
+                                  features_used={f: float(row[f]) for f in used}, notes=notes,
+                                  out_of_range=out_of_range)
     if pair is not None:
         sub = pair[1]
         p = sub.predict_proba(feats)[0]
         result.subclass_probabilities = {c: float(v) for c, v in zip(sub.classes, p)}
         result.subclass = sub.classes[int(np.argmax(p))]
         result.models.append(sub.name)
+        if sub.out_of_range(feats)[0]:
+            result.notes.append(f"{sub.name}: subclass is an extrapolation (inputs outside the training range)")
         if (result.subclass in sub.meta["inhibitory_classes"]) != (result.ei == "inhibitory"):
             result.notes.append(f"E/I call ({result.ei}) and subclass ({result.subclass}) disagree")
     else:
@@ -175,7 +189,8 @@ def classify_perisomatic(df: pd.DataFrame, models_dir: str | Path | None = None)
     model with LightGBM's missing-value branches (``status="partial_features"``); rows missing more get
     ``status="insufficient_features"`` and NaN predictions. Output columns: ``ei``, ``p_inhibitory``,
     ``subclass``, ``subclass_probability``, ``p_<class>`` per subclass, ``ei_subclass_agree``, ``model``,
-    ``status``, ``missing_features`` (engine inputs that were missing).
+    ``status``, ``missing_features`` (engine inputs that were missing), ``out_of_range_features`` (inputs outside
+    the subclass model's training 0.5-99.5% range).
     """
     if not isinstance(df, pd.DataFrame):
         raise InputError(f"classify_perisomatic expects a pandas DataFrame, got {type(df).__name__}")
@@ -184,7 +199,8 @@ def classify_perisomatic(df: pd.DataFrame, models_dir: str | Path | None = None)
     classes = load_model("perisomatic_engine_subclass", directory).classes
     pcols = [f"p_{c}" for c in classes]
     out = pd.DataFrame(index=feats.index, columns=["ei", "p_inhibitory", "subclass", "subclass_probability"]
-                       + pcols + ["ei_subclass_agree", "model", "status", "missing_features"])
+                       + pcols + ["ei_subclass_agree", "model", "status", "missing_features",
+                                 "out_of_range_features"])
     out = out.astype({c: float for c in ["p_inhibitory", "subclass_probability"] + pcols})
     variant, status, missing = _route(feats, directory)
     out["status"], out["missing_features"] = status, missing
@@ -205,5 +221,6 @@ def classify_perisomatic(df: pd.DataFrame, models_dir: str | Path | None = None)
         out.loc[gidx, "subclass_probability"] = p_sub.max(axis=1)
         out.loc[gidx, "ei_subclass_agree"] = sub_is_i == (p_i >= 0.5)
         out.loc[gidx, "model"] = v
+        out.loc[gidx, "out_of_range_features"] = [";".join(o) for o in sub_model.out_of_range(good)]
     out.index = df.index
     return out

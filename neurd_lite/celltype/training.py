@@ -226,6 +226,12 @@ def nested_cv(x: pd.DataFrame, y: np.ndarray, n_classes: int, grid: tuple[dict[s
     return CVResult(oof=oof, oof_lgbm=oof_t, oof_linear=oof_l, fold=fold, configs=configs)
 
 
+def feature_ranges(x: pd.DataFrame, lo: float = 0.005, hi: float = 0.995) -> dict[str, list[float]]:
+    """Per-feature training quantiles [lo, hi]; inputs outside them are flagged at prediction time."""
+    q = x.astype(float).quantile([lo, hi])
+    return {c: [float(q.loc[lo, c]), float(q.loc[hi, c])] for c in x.columns}
+
+
 def crossfit_temperature(oof: np.ndarray, y: np.ndarray, fold: np.ndarray) -> np.ndarray:
     """Calibrated OOF probabilities where each fold's temperature is fitted on the other folds only."""
     from .calibration import apply_temperature, fit_temperature
