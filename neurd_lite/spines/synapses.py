@@ -1,8 +1,9 @@
 """Synapses onto the mesh: exact nearest surface point, far-synapse flag, target compartment (nm inside).
 
 Each synapse is mapped to the closest point on the mesh surface: a KD-tree over face centroids proposes
-``k_candidates`` faces per synapse and the exact point-triangle distance picks the closest (vectorised, no
-Python loop over synapses). Synapses farther than ``max_distance_nm`` are kept, flagged ``is_far`` and get
+``k_candidates`` faces per synapse, the exact point-triangle distance picks the closest, and a second ball query
+covers the synapses where a face outside the candidates could still be closer (vectorised; no Python loop over
+synapses, only over the ball lists of the few uncertain ones). Synapses farther than ``max_distance_nm`` are kept, flagged ``is_far`` and get
 target ``unknown``. Targets by rule: soma faces -> soma; presynapses -> axon (boutons); postsynapses on axon
 faces -> axon; on spine faces -> spine_head / spine_neck; else shaft. ``method="model"`` uses the shipped
 LightGBM synapse-target classifier instead (see ``target_model.py``).
@@ -30,23 +31,50 @@ class SynapseParams:
     method: str = "rules"
 
 
-def closest_faces(mesh, points_nm: np.ndarray, k: int = 16) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Nearest surface point of each point (nm) -> (face index (N,), distance nm (N,), closest point (N, 3))."""
+def _exact_best(tri: np.ndarray, pts: np.ndarray, owner: np.ndarray, cand: np.ndarray, n_pts: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per point the candidate triangle with the smallest exact distance (candidates given as flat pairs)."""
     import trimesh
 
+    cp = trimesh.triangles.closest_point(tri[cand], pts[owner])
+    d = np.linalg.norm(cp - pts[owner], axis=1)
+    order = np.lexsort((d, owner))
+    first = order[np.r_[True, owner[order][1:] != owner[order][:-1]]]
+    face = np.zeros(n_pts, np.int64)
+    dist = np.full(n_pts, np.inf)
+    point = np.zeros((n_pts, 3))
+    face[owner[first]], dist[owner[first]], point[owner[first]] = cand[first], d[first], cp[first]
+    return face, dist, point
+
+
+def closest_faces(mesh, points_nm: np.ndarray, k: int = 16) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest surface point of each point (nm) -> (face index (N,), distance nm (N,), closest point (N, 3)).
+
+    Exact: the ``k`` faces with the nearest centroids are checked first; where a face outside that set could
+    still be closer (its centroid within best distance + the largest face circumradius), every face in that
+    ball is checked too.
+    """
     pts = np.asarray(points_nm, dtype=np.float64).reshape(-1, 3)
     tri = np.asarray(mesh.triangles, dtype=np.float64)
     if len(pts) == 0:
         return np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 3))
+    cen = tri.mean(1)
+    reach = float(np.linalg.norm(tri - cen[:, None, :], axis=2).max())
+    tree = cKDTree(cen)
     k = int(min(max(k, 1), len(tri)))
-    _, cand = cKDTree(tri.mean(1)).query(pts, k=k)
-    cand = cand.reshape(len(pts), k)
-    q = np.repeat(pts, k, axis=0)
-    cp = trimesh.triangles.closest_point(tri[cand.reshape(-1)], q)
-    d = np.linalg.norm(cp - q, axis=1).reshape(len(pts), k)
-    best = np.argmin(d, axis=1)
-    rows = np.arange(len(pts))
-    return cand[rows, best], d[rows, best], cp.reshape(len(pts), k, 3)[rows, best]
+    dk, cand = tree.query(pts, k=k)
+    dk, cand = dk.reshape(len(pts), k), cand.reshape(len(pts), k)
+    owner = np.repeat(np.arange(len(pts)), k)
+    face, dist, point = _exact_best(tri, pts, owner, cand.reshape(-1), len(pts))
+    unsure = np.flatnonzero((dk[:, -1] < dist + reach) & (k < len(tri)))
+    if len(unsure):
+        balls = tree.query_ball_point(pts[unsure], dist[unsure] + reach)
+        counts = np.array([len(b) for b in balls])
+        extra = np.concatenate([np.asarray(b, dtype=np.int64) for b in balls])
+        f2, d2, p2 = _exact_best(tri, pts[unsure], np.repeat(np.arange(len(unsure)), counts), extra, len(unsure))
+        better = d2 < dist[unsure]
+        face[unsure[better]], dist[unsure[better]], point[unsure[better]] = f2[better], d2[better], p2[better]
+    return face, dist, point
 
 
 def _soma_face_mask(n: Neuron) -> np.ndarray:
