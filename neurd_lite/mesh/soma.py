@@ -50,17 +50,21 @@ class SomaParams:
     min_faces: bodies covering fewer input faces are dropped (volume enclosed by nothing but the closing).
     min_roundness_ratio: bodies whose inscribed radius is below this fraction of their equivalent-sphere
         radius are dropped (a long thick trunk is deep enough but not round; a ball scores ~1).
+    min_membrane_coverage_ratio: bodies whose exposed boundary voxels hold mesh surface less often than this
+        are dropped: a dense tangle of thin neurites filled in by the closing is deep but mostly not membrane.
     split_neck_ratio: two peaks of one core are separate somata when the depth along the segment joining
         them falls below this fraction of the shallower peak's depth.
     cut_tol_nm, cut_min_fraction: a bounding-box side is a flat cut (treated as a wall) when at least this
         fraction of the vertices lie within ``cut_tol_nm`` of it.
+    min_outside_area_um2: on the plane of a crop (see :func:`soma_from_point`), empty regions at least this
+        large are outside; smaller enclosed ones are the lumens of cut neurites.
     outer_reach_nm: a body face is membrane when a ray from it reaches the outside within this distance
         before hitting another face; the others are inner surfaces (nucleus).
     max_ray_faces: at most this many faces per soma are ray-tested; the rest follow their nearest tested face.
     """
 
     voxel_nm: float = 500.0
-    max_voxels: int = 12_000_000
+    max_voxels: int = 4_000_000
     coarse_voxels: int = 1_500_000
     close_radius_nm: float = 1000.0
     core_depth_nm: float = 2000.0
@@ -70,9 +74,11 @@ class SomaParams:
     min_volume_um3: float = 150.0
     min_faces: int = 50
     min_roundness_ratio: float = 0.5
+    min_membrane_coverage_ratio: float = 0.75
     split_neck_ratio: float = 0.75
     cut_tol_nm: float = 60.0
     cut_min_fraction: float = 0.003
+    min_outside_area_um2: float = 30.0
     outer_reach_nm: float = 3000.0
     max_ray_faces: int = 60_000
 
@@ -84,6 +90,7 @@ class SomaVolume:
     grid: VoxelGrid
     solid: np.ndarray
     outside: np.ndarray
+    surface: np.ndarray
     depth_nm: np.ndarray
     face_ijk: np.ndarray
     timings_s: dict[str, float] = field(default_factory=dict)
@@ -108,17 +115,20 @@ def _mesh_arrays(mesh: object) -> tuple[np.ndarray, np.ndarray]:
 
 
 def mesh_volume(vertices_nm: np.ndarray, faces: np.ndarray, params: SomaParams,
-                min_depth_nm: float | None = None, sides: np.ndarray | None = None) -> SomaVolume:
+                min_depth_nm: float | None = None, sides: np.ndarray | None = None,
+                crop_sides: np.ndarray | None = None) -> SomaVolume:
     """Rasterise, seal and fill the mesh; return the solid and its depth map (nm).
 
     The depth is exact wherever it is at least ``min_depth_nm`` (default: the smaller of the core depth and
     the minimum inscribed radius); shallower voxels may read 0. Pass 0 for an exact map everywhere.
     sides: (3, 2) bool flat cuts of the bounding box treated as walls (default: detected on these vertices).
+    crop_sides: (3, 2) bool sides where the mesh was cropped by a box: walls too, but the large empty regions
+    on the crop plane are outside (neurites cut by the crop stay closed, the space around them does not).
     """
     t0 = time.perf_counter()
-    close_vox = int(round(params.close_radius_nm / params.voxel_nm))
-    grid = make_grid(vertices_nm, params.voxel_nm, pad_voxels=close_vox + 2, max_voxels=params.max_voxels)
-    close_vox = int(round(params.close_radius_nm / grid.voxel_nm))
+    pad = int(np.ceil(params.close_radius_nm / params.voxel_nm)) + 2
+    grid = make_grid(vertices_nm, params.voxel_nm, pad_voxels=pad, max_voxels=params.max_voxels)
+    close_vox = params.close_radius_nm / grid.voxel_nm
     pts, _ = surface_points(vertices_nm, faces, 0.5 * grid.voxel_nm)
     surface = np.zeros(grid.shape, dtype=bool)
     ijk = grid.index(pts)
@@ -126,8 +136,11 @@ def mesh_volume(vertices_nm: np.ndarray, faces: np.ndarray, params: SomaParams,
     t1 = time.perf_counter()
     if sides is None:
         sides = cut_sides(vertices_nm, params.cut_tol_nm, params.cut_min_fraction)
-    walls = wall_slabs(grid, vertices_nm, sides) if sides.any() else None
-    solid = solid_interior(surface, close_vox, walls)
+    crop = np.zeros((3, 2), dtype=bool) if crop_sides is None else crop_sides
+    walls, planes = wall_slabs(grid, vertices_nm, sides | crop) if (sides | crop).any() else (None, [])
+    seed_planes = [pl for pl, (ax, side) in zip(planes, np.argwhere(sides | crop)) if crop[ax, side]]
+    min_pixels = int(np.ceil(params.min_outside_area_um2 * 1e6 / grid.voxel_nm ** 2))
+    solid = solid_interior(surface, close_vox, walls, seed_planes, min_pixels)
     outside = ~solid
     t2 = time.perf_counter()
     if min_depth_nm is None:
@@ -138,7 +151,7 @@ def mesh_volume(vertices_nm: np.ndarray, faces: np.ndarray, params: SomaParams,
         depth[walls] = 0.0
     t3 = time.perf_counter()
     face_ijk = grid.index(vertices_nm[faces].mean(axis=1))
-    return SomaVolume(grid, solid, outside, depth, face_ijk,
+    return SomaVolume(grid, solid, outside, surface, depth, face_ijk,
                       {"rasterise": t1 - t0, "fill": t2 - t1, "depth": t3 - t2})
 
 
@@ -236,15 +249,21 @@ def _make_soma(vol: SomaVolume, body_mask: np.ndarray, box: tuple[slice, ...], f
     lo = np.array([s.start for s in box])
     vox = np.argwhere(body_mask) + lo
     center = vol.grid.centers(vox).mean(axis=0)
-    volume_nm3 = len(vox) * h ** 3
+    # surface voxels reach ~half a voxel beyond the membrane: count the body's boundary voxels half
+    boundary = body_mask & ~ndimage.binary_erosion(body_mask, border_value=0)
+    # a soma's outer boundary is membrane; a region filled by the closing between neurites is mostly not
+    exposed = boundary & ndimage.binary_dilation(vol.outside[box])
+    coverage = float(np.count_nonzero(exposed & vol.surface[box]) / max(1, np.count_nonzero(exposed)))
+    volume_nm3 = (len(vox) - 0.5 * np.count_nonzero(boundary)) * h ** 3
     surface = outer_faces(v, f, face_ids, vol.outside, vol.grid, params.outer_reach_nm, params.max_ray_faces)
     inscribed = float(vol.depth_nm[tuple(vox.T)].max())
-    radius = (3.0 * volume_nm3 / (4.0 * np.pi)) ** (1.0 / 3.0)
+    radius = float((3.0 * volume_nm3 / (4.0 * np.pi)) ** (1.0 / 3.0))
     props = {
-        "volume_um3": volume_nm3 / 1e9,
+        "volume_um3": float(volume_nm3) / 1e9,
         "area_um2": float(_face_areas(v, f[face_ids[surface]]).sum()) / 1e6,  # membrane only
         "inscribed_radius_um": inscribed / 1000.0,
-        "roundness": inscribed / radius,  # 1 for a ball, lower for elongated bodies
+        "roundness": float(inscribed / radius),  # 1 for a ball, lower for elongated bodies
+        "membrane_coverage": coverage,
         "n_surface_faces": float(np.count_nonzero(surface)),
         "n_inner_faces": float(np.count_nonzero(~surface)),
         "voxel_um": h / 1000.0,
@@ -272,10 +291,10 @@ def find_somas(mesh: object, params: SomaParams | None = None) -> list[Soma]:
     somas: list[Soma] = []
     centroids = v[f].mean(axis=1)
     for lo, hi in _candidate_boxes(v, f, p, sides):
-        keep, v_sub, f_sub, sides_sub = _crop_mesh(v, f, centroids, lo, hi, sides)
+        keep, v_sub, f_sub, sides_sub, crop_sub = _crop_mesh(v, f, centroids, lo, hi, sides)
         if len(keep) < p.min_faces:
             continue
-        for s in _find(v_sub, f_sub, p, sides_sub, face_index=keep):
+        for s in _find(v_sub, f_sub, p, sides_sub, crop_sub, face_index=keep):
             if all(np.linalg.norm(s.center_nm - o.center_nm) > p.min_inscribed_radius_nm for o in somas):
                 somas.append(s)
     somas.sort(key=lambda s: -s.radius_nm)
@@ -283,13 +302,13 @@ def find_somas(mesh: object, params: SomaParams | None = None) -> list[Soma]:
 
 
 def _crop_mesh(v: np.ndarray, f: np.ndarray, centroids: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-               sides: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+               sides: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The faces whose centroid lies in the box [lo, hi] (nm): (input face ids, vertices, re-indexed faces,
-    the full mesh's cut sides that the box still touches)."""
+    the full mesh's cut sides that the box still touches, the sides where the box cuts the mesh)."""
     keep = np.flatnonzero(np.all((centroids >= lo) & (centroids <= hi), axis=1))
     used, f_sub = np.unique(f[keep], return_inverse=True)
     touch = np.stack([lo <= v.min(axis=0), hi >= v.max(axis=0)], axis=1)
-    return keep, v[used], f_sub.reshape(-1, 3), sides & touch
+    return keep, v[used], f_sub.reshape(-1, 3), sides & touch, ~touch
 
 
 def _candidate_boxes(v: np.ndarray, f: np.ndarray, p: SomaParams, sides: np.ndarray,
@@ -325,10 +344,10 @@ def _candidate_boxes(v: np.ndarray, f: np.ndarray, p: SomaParams, sides: np.ndar
     return boxes
 
 
-def _find(v: np.ndarray, f: np.ndarray, p: SomaParams, sides: np.ndarray,
+def _find(v: np.ndarray, f: np.ndarray, p: SomaParams, sides: np.ndarray, crop_sides: np.ndarray | None = None,
           face_index: np.ndarray | None = None) -> list[Soma]:
     """Single-grid soma detection on vertices/faces (nm); ``face_index`` maps faces to input faces."""
-    vol = mesh_volume(v, f, p, sides=sides)
+    vol = mesh_volume(v, f, p, sides=sides, crop_sides=crop_sides)
     core = vol.depth_nm >= p.core_depth_nm
     if not core.any():
         return []
@@ -364,7 +383,8 @@ def _somas_from_cores(vol: SomaVolume, core_labels: np.ndarray, n_cores: int, v:
         if len(face_ids) < p.min_faces or mask.sum() * vol.grid.voxel_nm ** 3 / 1e9 < p.min_volume_um3:
             continue
         soma = _make_soma(vol, mask, box, face_ids, v, f, p, method)
-        if soma.properties["roundness"] < p.min_roundness_ratio:
+        if (soma.properties["roundness"] < p.min_roundness_ratio
+                or soma.properties["membrane_coverage"] < p.min_membrane_coverage_ratio):
             continue
         if face_index is not None:
             soma.faces = np.sort(face_index[soma.faces])
@@ -395,11 +415,11 @@ def soma_from_point(mesh: object, center_nm: np.ndarray, radius_nm: float | None
         raise InputError(f"soma radius must be a positive length in nm, got {radius_nm!r}")
     half = max(30000.0, 3.0 * (radius_nm or 0.0))
     sides = cut_sides(v, p.cut_tol_nm, p.cut_min_fraction)
-    keep, v_sub, f_sub, sides_sub = _crop_mesh(v, f, v[f].mean(axis=1), c - half, c + half, sides)
+    keep, v_sub, f_sub, sides_sub, crop_sub = _crop_mesh(v, f, v[f].mean(axis=1), c - half, c + half, sides)
     if len(keep) < p.min_faces:
         raise InputError(f"only {len(keep)} mesh faces lie within {half / 1000:.0f} µm of the given soma centre "
                          f"{np.round(c / 1000, 2).tolist()} µm", hint="check that the centre is in nm and on this mesh")
-    vol = mesh_volume(v_sub, f_sub, p, min_depth_nm=0.0, sides=sides_sub)
+    vol = mesh_volume(v_sub, f_sub, p, min_depth_nm=0.0, sides=sides_sub, crop_sides=crop_sub)
     seed, depth0 = _deepest_near(vol, c, 3000.0)
     if depth0 <= 0:
         raise InputError(f"the given soma centre {np.round(c / 1000, 2).tolist()} µm is not inside an enclosed part "
@@ -414,7 +434,7 @@ def soma_from_point(mesh: object, center_nm: np.ndarray, radius_nm: float | None
     deep[tuple(seed)] = True
     labels, _ = ndimage.label(deep, structure=np.ones((3, 3, 3), dtype=bool))
     core_labels = (labels == labels[tuple(seed)]).astype(np.int32)
-    q = replace(p, min_faces=1, min_volume_um3=0.0, min_roundness_ratio=0.0)
+    q = replace(p, min_faces=1, min_volume_um3=0.0, min_roundness_ratio=0.0, min_membrane_coverage_ratio=0.0)
     somas = _somas_from_cores(vol, core_labels, 1, v_sub, f_sub, q, "from_point", face_index=keep)
     if not somas:
         raise InputError("no mesh faces surround the given soma centre", hint="pass a point inside the soma")
@@ -434,8 +454,9 @@ def soma_surface_faces(mesh: object, soma: Soma, params: SomaParams | None = Non
     centroids = v[f].mean(axis=1)
     pad = p.outer_reach_nm + 5000.0
     lo, hi = centroids[ids].min(axis=0) - pad, centroids[ids].max(axis=0) + pad
-    keep, v_sub, f_sub, sides_sub = _crop_mesh(v, f, centroids, lo, hi, cut_sides(v, p.cut_tol_nm, p.cut_min_fraction))
-    vol = mesh_volume(v_sub, f_sub, p, min_depth_nm=np.inf, sides=sides_sub)
+    all_sides = cut_sides(v, p.cut_tol_nm, p.cut_min_fraction)
+    keep, v_sub, f_sub, sides_sub, crop_sub = _crop_mesh(v, f, centroids, lo, hi, all_sides)
+    vol = mesh_volume(v_sub, f_sub, p, min_depth_nm=np.inf, sides=sides_sub, crop_sides=crop_sub)
     local = np.searchsorted(keep, ids)
     return ids[outer_faces(v_sub, f_sub, local, vol.outside, vol.grid, p.outer_reach_nm, p.max_ray_faces)]
 
