@@ -57,7 +57,7 @@ def _small_neuron() -> Neuron:
     n.synapses = pd.DataFrame({"x_nm": [1.0, 2.0], "y_nm": [3.0, 4.0], "z_nm": [5.0, 6.0],
                                "is_pre": [True, False], "target": ["axon", None],
                                "maybe_pre": pd.array([False, None], dtype="boolean"),
-                               "partner_id": pd.array([None, 7], dtype="Int64")})
+                               "partner_id": pd.array([None, 864691132131981616], dtype="Int64")})
     n.flag("test flag")
     n.provenance["timings_s"] = {"soma": 0.1}
     return n
@@ -88,7 +88,7 @@ def test_h5_round_trip(tmp_path):
     assert pd.isna(m.synapses["target"].iloc[1])
     assert m.synapses["maybe_pre"].iloc[0] is False or m.synapses["maybe_pre"].iloc[0] == False  # noqa: E712
     assert str(m.synapses["maybe_pre"].dtype) == "boolean" and pd.isna(m.synapses["maybe_pre"].iloc[1])
-    assert str(m.synapses["partner_id"].dtype) == "Int64" and m.synapses["partner_id"].iloc[1] == 7
+    assert str(m.synapses["partner_id"].dtype) == "Int64" and m.synapses["partner_id"].iloc[1] == 864691132131981616
     assert set(m.graph.nodes) == {"soma_0", 0}
     np.testing.assert_array_equal(m.graph.nodes[0]["skeleton_vertices"], [1, 2])
     assert m.flags == ["test flag"] and m.provenance["timings_s"] == {"soma": 0.1}

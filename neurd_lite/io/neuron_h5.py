@@ -80,9 +80,12 @@ def write_frame(group: h5py.Group, df: pd.DataFrame) -> None:
     for i, col in enumerate(df.columns):
         dtype = df[col].dtype
         if isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.kind in "biuf":
-            # nullable boolean / integer / float: float64 with NaN for <NA>, dtype restored on read
+            # nullable boolean / integer / float: values (exact, 64-bit ids included) plus a missing mask
             dtypes[str(col)] = f"ext:{dtype.name}"
-            _write_array(group, f"c{i}", df[col].astype("float64").to_numpy(na_value=np.nan))
+            isnull = df[col].isna().to_numpy()
+            fill = False if dtype.kind == "b" else 0
+            _write_array(group, f"c{i}", df[col].fillna(fill).to_numpy(dtype=dtype.numpy_dtype))
+            _write_array(group, f"n{i}", isnull)
             continue
         values = df[col].to_numpy()
         if values.dtype.kind in "biufM" and values.dtype != object:
@@ -112,7 +115,8 @@ def read_frame(group: h5py.Group) -> pd.DataFrame:
             if f"n{i}" in group:
                 values[group[f"n{i}"][()].astype(bool)] = None
         elif dtypes[col].startswith("ext:"):
-            values = pd.array(np.where(np.isnan(values), None, values).tolist(), dtype=dtypes[col][4:])
+            values = pd.array(values, dtype=dtypes[col][4:])
+            values[group[f"n{i}"][()].astype(bool)] = pd.NA
         elif dtypes[col].startswith("datetime64"):
             values = values.astype("datetime64[ns]")
         data[col] = values
