@@ -32,7 +32,7 @@ class ShaftParams:
 
     prune_twig_nm: float = 2500.0
     sample_spacing_nm: float = 80.0
-    chunk_nm: float = 1000.0
+    chunk_nm: float = 2000.0
     radius_quantile: float = 0.45
     recentre_iterations: int = 0
     thin_end_fraction: float = 0.4
