@@ -333,17 +333,41 @@ def test_synthetic_truth(synthetic):
     assert not any(k.startswith(("cable", "basal_cable", "n_spines")) for k in df.attrs["missing"])
 
 
-@pytest.mark.slow
-def test_soma_volume_of_a_unioned_synthetic_cell():
-    """The soma piece of a unioned surface is open where processes leave; capping recovers its volume."""
-    from neurd_lite.feature.perisomatic import body_measures
+@pytest.fixture(scope="module")
+def unioned():
+    """A synthetic pyramidal cell with a single unioned surface (the soma is open where processes leave)."""
     from neurd_lite.testing.synthetic import make_neuron
 
-    sn = make_neuron("pyramidal", seed=3, union=True)
+    return make_neuron("pyramidal", seed=3, union=True)
+
+
+@pytest.mark.slow
+def test_soma_volume_of_a_unioned_synthetic_cell(unioned):
+    """Capping the soma piece's openings recovers its volume."""
+    from neurd_lite.feature.perisomatic import body_measures
+
+    sn = unioned
     soma = sn.mesh.submesh([np.flatnonzero(np.asarray(sn.face_compartment).astype(str) == "soma")], append=True)
     m = body_measures(soma)
     assert not soma.is_watertight and len(m["opening_perimeters_nm"]) >= 3
     assert m["volume_nm3"] == pytest.approx(4 / 3 * np.pi * sn.truth["soma_radius_nm"] ** 3, rel=0.03)
+
+
+@pytest.mark.slow
+def test_spine_density_from_detected_spines(unioned):
+    """Spines found by the spine stage on the mesh give the true density within 10 %."""
+    detect_spines = pytest.importorskip("neurd_lite.spines.detect").detect_spines
+    sn = unioned
+    sk = sn.skeleton
+    n = nl.Neuron(name="detected", mesh=sn.mesh, skeleton=sk,
+                  somas=[nl.Soma(sn.truth["soma_center_nm"], sn.truth["soma_radius_nm"],
+                                 faces=np.flatnonzero(np.asarray(sn.face_compartment).astype(str) == "soma"))],
+                  skeleton_labels=sk.vertex_properties["compartment"].astype(object),
+                  face_compartment=np.asarray(sn.face_compartment).copy())
+    detect_spines(n)
+    r = features(n).iloc[0]
+    assert r["dendrite_all_spine_density_per_um"] == pytest.approx(
+        sn.truth["spine_density_per_um"]["all_dendrite"], rel=0.10)
 
 
 # ---- real data ----------------------------------------------------------------------------------------
