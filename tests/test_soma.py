@@ -265,3 +265,18 @@ def test_fly_projection_neurons(real):
             assert np.linalg.norm(s.center_nm - root) < 3000.0, seg
             found_near += 1
     assert found_near >= 3
+
+
+@pytest.mark.slow
+def test_synthetic_fragmented_pyramidal():
+    """The project's synthetic neuron, chunked like a MICrONS mesh with debris: soma centre and size."""
+    from neurd_lite.testing import make_neuron
+
+    sn = make_neuron("pyramidal", seed=1, fragment=True, debris=True)
+    (s,) = find_somas(sn.mesh)
+    truth = np.asarray(sn.truth["soma_center_nm"])
+    assert np.linalg.norm(s.center_nm - truth) < 500.0
+    assert s.radius_nm == pytest.approx(sn.truth["soma_radius_nm"], rel=0.1)
+    is_soma = np.asarray(sn.face_compartment) == "soma"
+    assert np.count_nonzero(is_soma[s.faces]) >= 0.98 * np.count_nonzero(is_soma)  # recall
+    assert np.count_nonzero(is_soma[s.faces]) >= 0.8 * len(s.faces)  # precision (neurite roots count against)

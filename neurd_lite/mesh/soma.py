@@ -80,7 +80,7 @@ class SomaParams:
     cut_min_fraction: float = 0.003
     min_outside_area_um2: float = 30.0
     outer_reach_nm: float = 3000.0
-    max_ray_faces: int = 60_000
+    max_ray_faces: int = 30_000
 
 
 @dataclass
@@ -129,7 +129,7 @@ def mesh_volume(vertices_nm: np.ndarray, faces: np.ndarray, params: SomaParams,
     pad = int(np.ceil(params.close_radius_nm / params.voxel_nm)) + 2
     grid = make_grid(vertices_nm, params.voxel_nm, pad_voxels=pad, max_voxels=params.max_voxels)
     close_vox = params.close_radius_nm / grid.voxel_nm
-    pts, _ = surface_points(vertices_nm, faces, 0.5 * grid.voxel_nm)
+    pts = surface_points(vertices_nm, faces, 0.5 * grid.voxel_nm)
     surface = np.zeros(grid.shape, dtype=bool)
     ijk = grid.index(pts)
     surface[ijk[:, 0], ijk[:, 1], ijk[:, 2]] = True

@@ -47,16 +47,18 @@ def make_grid(vertices_nm: np.ndarray, voxel_nm: float, pad_voxels: int, max_vox
     return VoxelGrid(origin_nm=lo - pad_voxels * h, voxel_nm=h, shape=tuple(int(s) for s in shape))
 
 
-def surface_points(vertices_nm: np.ndarray, faces: np.ndarray, spacing_nm: float) -> tuple[np.ndarray, np.ndarray]:
-    """Points on every triangle no farther than ~``spacing_nm`` apart, and the face each point lies on.
+def surface_points(vertices_nm: np.ndarray, faces: np.ndarray, spacing_nm: float) -> np.ndarray:
+    """(N, 3) points on every triangle no farther than ~``spacing_nm`` apart (nm).
 
-    Faces are grouped by how finely they must be subdivided, so the cost is linear in the sampled area.
+    Faces smaller than the spacing are represented by their vertices (each vertex once); larger ones by a
+    barycentric grid, grouped by how finely they must be subdivided, so the cost is linear in the area.
     """
     tri = vertices_nm[faces]
     edge = np.max(np.linalg.norm(tri - np.roll(tri, 1, axis=1), axis=2), axis=1)
     nsub = np.maximum(1, np.ceil(edge / spacing_nm)).astype(np.int64)
-    pts, owner = [], []
-    for n in np.unique(nsub):
+    small = nsub == 1
+    pts = [vertices_nm[np.unique(faces[small])]] if small.any() else []
+    for n in np.unique(nsub[~small]):
         sel = np.flatnonzero(nsub == n)
         a, b = np.meshgrid(np.arange(n + 1), np.arange(n + 1), indexing="ij")
         keep = (a + b) <= n
@@ -66,8 +68,7 @@ def surface_points(vertices_nm: np.ndarray, faces: np.ndarray, spacing_nm: float
         p = (w0[None, :, None] * t[:, None, 0] + w1[None, :, None] * t[:, None, 1]
              + w2[None, :, None] * t[:, None, 2])
         pts.append(p.reshape(-1, 3))
-        owner.append(np.repeat(sel, len(w0)))
-    return np.concatenate(pts), np.concatenate(owner)
+    return np.concatenate(pts)
 
 
 def cut_sides(vertices_nm: np.ndarray, tol_nm: float, min_fraction: float, min_vertices: int = 30) -> np.ndarray:
