@@ -386,6 +386,14 @@ def test_soma_0_against_neurd_and_table(real):
 
 
 @pytest.mark.realdata
+def test_nucleus_candidate_sheet_is_not_measured_as_a_body(real):
+    z = np.load(real("meshes/microns_864691135510518224/nucleus_candidate_meshes.npz"))
+    df = features(nl.Neuron(name="x"), nucleus=(z["nucleus_candidate_0_vertices"], z["nucleus_candidate_0_faces"]))
+    assert np.isnan(df.iloc[0]["nucleus_volume_um3"])
+    assert "does not enclose a body" in df.attrs["missing"]["nucleus_volume_um3"]
+
+
+@pytest.mark.realdata
 @pytest.mark.slow
 def test_linear_depth_reproduces_table_depth(real):
     table = pd.read_csv(real("labels/microns_perisomatic_features_v83.csv.gz"),

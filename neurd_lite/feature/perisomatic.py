@@ -37,13 +37,15 @@ SPHERE_CONSTANT = (36.0 * np.pi) ** (1.0 / 3.0)  # area of a unit-volume sphere
 @dataclass(frozen=True)
 class PerisomaticParams:
     """Voxel size of the closed-volume estimate (nm), depth of an infolding (nm), minimum opening perimeter
-    counted as a process when there is no branch graph (nm), plausible minnie65 depth range (µm)."""
+    counted as a process when there is no branch graph (nm), plausible minnie65 depth range (µm), and the
+    largest area/volume index of a mesh accepted as a closed body (a sheet or a fragment has a huge index)."""
 
     voxel_pitch_nm: float = 250.0
     voxel_shell_factor: float = 0.68
     fold_depth_nm: float = 150.0
     min_process_perimeter_nm: float = 1000.0
     depth_range_um: tuple[float, float] = (-100.0, 1200.0)
+    max_sphericity_index: float = 4.0  # v83 table maxima: soma 3.87, nucleus 2.48
 
 
 PARAMS = PerisomaticParams()
@@ -145,8 +147,16 @@ def soma_measures(ctx: FeatureContext) -> dict[str, Any]:
         faces = membrane_faces(ctx)
         if len(faces) < 4:
             raise Missing("soma 0 has no membrane faces")
-        ctx.cache["soma"] = body_measures(n.mesh.submesh([faces], append=True))
+        ctx.cache["soma"] = _plausible_body(body_measures(n.mesh.submesh([faces], append=True)), "soma")
     return ctx.cache["soma"]
+
+
+def _plausible_body(m: dict[str, Any], what: str) -> dict[str, Any]:
+    """The measures, or Missing when the surface does not enclose a body (area/volume index too large)."""
+    if not m["sphericity_index"] <= PARAMS.max_sphericity_index:
+        raise Missing(f"{what} mesh does not enclose a body: area/volume index {m['sphericity_index']:.1f} "
+                      f"(a sphere is 1; above {PARAMS.max_sphericity_index} it is a sheet or fragments)")
+    return m
 
 
 def membrane_faces(ctx: FeatureContext) -> np.ndarray:
@@ -173,7 +183,7 @@ def nucleus_measures(ctx: FeatureContext) -> dict[str, Any]:
     if "nucleus" not in ctx.cache:
         if ctx.nucleus is None:
             raise Missing("no nucleus mesh (pass features(n, nucleus=mesh))")
-        m = body_measures(ctx.nucleus)
+        m = _plausible_body(body_measures(ctx.nucleus), "nucleus")
         m["fold_area_nm2"] = fold_area_nm2(m["capped"])
         ctx.cache["nucleus"] = m
     return ctx.cache["nucleus"]
