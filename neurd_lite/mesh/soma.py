@@ -1,22 +1,27 @@
 """Soma detection on raw EM surface meshes (nm) by the depth of the enclosed volume.
 
 The mesh surface is rasterised on a voxel grid (default 0.5 µm), gaps between mesh chunks are sealed by a
-closing, and the enclosed volume is found by labelling the empty space that reaches the grid border
+~1 µm closing, and the enclosed volume is found by labelling the empty space that reaches the grid border
 (flat cuts of the bounding box count as walls, so a soma cut by the imaged volume still encloses space).
 The Euclidean distance transform of that volume gives every interior voxel its depth (distance to the
-outside). Dendrites are at most ~1.5 µm deep; somata are 4-10 µm deep. Connected **cores** of voxels
+outside). Dendrites are at most ~1.5 µm deep; somata are 2.5-10 µm deep. Connected **cores** of voxels
 deeper than ``core_depth_nm`` are soma candidates; a core whose deepest voxel is shallower than
 ``min_inscribed_radius_nm`` is dropped. A core holding two deep peaks joined by a shallower neck is split
 (touching somata). Each soma **body** is the union of the balls centred on its core voxels with their depth
 as radius (approximated by nearest-core assignment), so it reaches the membrane but not far into the
-dendrites. Input faces whose centroid falls in a body are the soma's faces: the membrane and the inner
-surfaces (nucleus), so that no later stage skeletonises the nucleus. Which of them are membrane is decided by
-rays (:mod:`.visibility`): ``properties["area_um2"]`` is the membrane area and :func:`soma_surface_faces`
-returns the membrane faces.
+dendrites. Bodies that are not round (a thick trunk) or whose boundary is mostly not mesh surface (a tangle of
+thin neurites filled in by the closing) are dropped. Input faces whose centroid falls in a body are the soma's
+faces: the membrane and the inner surfaces (nucleus), so that no later stage skeletonises the nucleus. Which
+of them are membrane is decided by rays (:mod:`.visibility`): ``properties["area_um2"]`` is the membrane
+area and :func:`soma_surface_faces` returns the membrane faces.
+
+Large meshes (a fine grid over ``max_voxels``) are first scanned on a coarse grid; the fine pass then runs on
+the mesh cropped around each deep region. Crop planes are walls too, with the large empty regions on them
+counted as outside, so neurites cut by a crop do not open the soma to the outside through their lumen.
 
 Because the method works on volume, it ignores face orientation and mesh connectivity (chunked meshes with
 thousands of pieces and flipped normals are fine) and it is not fooled by the nucleus surface. Cost: a few
-linear passes over a grid capped at ``max_voxels`` plus one pass over the faces.
+linear passes over grids of bounded size plus a few passes over the faces.
 """
 from __future__ import annotations
 
