@@ -20,7 +20,7 @@ from neurd_lite.celltype.calibration import apply_temperature, fit_temperature
 from neurd_lite.celltype.columns import ENGINE_DENDRITIC, to_engine
 from neurd_lite.celltype.combine import combine_ei
 from neurd_lite.celltype.training import (
-    EI_CLASSES, EI_FILE, V83_FILE, check_features, crossfit_temperature, feature_ranges, fit_blend, library_versions,
+    EI_CLASSES, EI_FILE, GT_FILE, V83_FILE, check_features, crossfit_temperature, feature_ranges, fit_blend, library_versions,
     load_dendritic_labelled, nested_cv, select_config, sha256_of)
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "models"
@@ -53,6 +53,9 @@ def perisomatic_p_inhibitory(nucleus_ids: np.ndarray, peri_oof: dict[int, float]
     if present.any():
         feats = to_engine(rows[present].reset_index())
         out[present] = model.predict_proba(feats)[:, 1]
+    if peri_oof is None:  # standalone run: no out-of-fold values, so drop the perisomatic training cells
+        gt = set(pd.read_csv(data_path(GT_FILE))["nucleus_id"].astype(int))
+        out[[int(n) in gt for n in nucleus_ids]] = np.nan
     for i, nid in enumerate(nucleus_ids):
         if peri_oof and int(nid) in peri_oof:
             out[i] = peri_oof[int(nid)]
@@ -130,6 +133,12 @@ def _write_card(out: Path, meta: dict[str, Any], metrics: dict[str, Any], combin
                      f"({combined['perisomatic_from_oof']} scored out-of-fold by the perisomatic CV, the rest by the "
                      "shipped perisomatic model, which never saw them), labels = NEURD's:\n\n" + report.metrics_table(
                          {k: v for k, v in combined.items() if isinstance(v, dict)}))
+        comb, dend = combined["combined_product"], combined["dendritic_alone"]
+        comb_text += (f"\n\nOn these cells the product rule scores {comb['balanced_accuracy']:.3f} balanced accuracy "
+                      f"against {dend['balanced_accuracy']:.3f} for the dendritic model alone: "
+                      + ("it improves on it." if comb["balanced_accuracy"] > dend["balanced_accuracy"] else
+                         "it does not improve on the dendritic view here (the perisomatic view is the weaker one "
+                         "on these cells); it is kept for cells whose dendritic features are noisy or partial."))
     text = f"""# Model card: `dendritic_ei` (excitatory / inhibitory from dendritic synapse and spine densities)
 
 Files: `dendritic_ei.txt` (LightGBM text), `dendritic_ei.json` (sidecar). Loaded without pickle.
