@@ -128,13 +128,13 @@ def test_closed_volume_of_a_cube_cap():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fragment,noise", [(False, 0.0), (True, 25.0)])
-def test_synthetic_spine_instances_and_head_neck(fragment, noise):
+@pytest.mark.parametrize("fragment,noise,faces", [(False, 0.0, 60000), (True, 20.0, None)])
+def test_synthetic_spine_instances_and_head_neck(fragment, noise, faces):
     from neurd_lite.spines.adapters import neuron_from_synthetic
     from neurd_lite.testing.synthetic import make_neuron
 
     sn = make_neuron("pyramidal", seed=31, fragment=fragment, noise_nm=noise, debris=fragment,
-                     target_faces=60000)
+                     target_faces=faces)
     n = neuron_from_synthetic(sn)
     detect_spines(n, SpineParams())
     precision, recall = instance_scores(n.face_spine, np.asarray(sn.face_spine))
