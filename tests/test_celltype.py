@@ -153,6 +153,7 @@ def test_classify_perisomatic_table_is_row_aligned_and_nan_tolerant():
     assert bool(out["ei_subclass_agree"].iloc[0]) and bool(out["ei_subclass_agree"].iloc[1])
     assert "nucleus_fold_area_um2" in out["missing_features"].iloc[2]
     pd.testing.assert_frame_equal(out, classify_perisomatic(df))
+    assert classify_perisomatic(pd.DataFrame()).empty
 
 
 def test_lazy_names_map_here():
