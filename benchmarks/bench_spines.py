@@ -30,9 +30,11 @@ def _subdivided(n, times: int = 2):
     child_c, parent_c = v[f].mean(1), np.asarray(n.mesh.triangles_center)[parent]
     assert np.median(np.linalg.norm(child_c - parent_c, axis=1)) < np.median(n.mesh.edges_unique_length)
     mesh = trimesh.Trimesh(v, f, process=False)
-    m = Neuron(name=n.name + "_x16", mesh=mesh, skeleton=n.skeleton, synapses=n.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]].copy())
+    syn = n.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]].copy()
+    m = Neuron(name=n.name + "_x16", mesh=mesh, skeleton=n.skeleton, synapses=syn)
     m.face_compartment = n.face_compartment[parent].copy()
-    m.face_labels = np.where(np.isin(m.face_compartment, ("soma", "axon")), m.face_compartment, "unlabelled").astype(object)
+    m.face_labels = np.where(np.isin(m.face_compartment, ("soma", "axon")), m.face_compartment,
+                             "unlabelled").astype(object)
     m.face_branch = n.face_branch[parent].copy()
     m.face_to_skeleton = n.face_to_skeleton[parent].copy()
     k = 4 ** times

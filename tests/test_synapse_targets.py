@@ -46,9 +46,8 @@ def test_rule_targets_head_neck_shaft_pre_and_far(toy):
     top_of_head = head_c + d * (r0.head_radius_nm + 20)
     base = truth[["base_x_nm", "base_y_nm", "base_z_nm"]].to_numpy()[0]
     mid_neck = base + d * (60 + r0.neck_length_nm / 2) + np.cross(d, [0, 0, 1.0]) * (r0.neck_radius_nm + 15)
-    shaft = np.array([0.0, -520.0, 0.0]) if abs(r0.dir_y) < 0.9 else np.array([-520.0, 0.0, 0.0])
-    shaft[2] = 4900.0 - 10000.0 / 2  # near one end, away from spines (z = -100)
-    shaft[2] = -100.0 if abs(head_c[2] + 100) > 1200 else 4200.0
+    # 20 nm off the shaft at z = 4.2 µm, beyond the last spine (spines sit at |z| <= 3.5 µm)
+    shaft = np.array([0.0, -520.0, 4200.0]) if abs(r0.dir_y) < 0.9 else np.array([-520.0, 0.0, 4200.0])
     far = np.array([0.0, 0.0, 50_000.0])
     pts = np.stack([top_of_head, mid_neck, shaft, top_of_head, far])
     n.synapses = _synapses_at(pts, np.array([False, False, False, True, False]))

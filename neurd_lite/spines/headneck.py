@@ -132,10 +132,9 @@ def spine_geometry(vpos: np.ndarray, base_mask: np.ndarray, tri: np.ndarray,
                     neck_w = float(np.nanmedian(widths[:start]))
         elif ok.any():
             head_w = float(np.nanmax(widths))
-        t_axis = ta
     else:
         head_w = 2.0 * float(np.median(np.linalg.norm(vpos - vpos.mean(0), axis=1))) if len(vpos) else np.nan
-        t_axis, axis = None, None
+        axis = None
     return SpineGeometry(base_nm=base, t_split_nm=t_split, length_nm=length, head_width_nm=head_w,
                          neck_width_nm=neck_w, neck_length_nm=t_split, area_nm2=area, volume_nm3=volume,
                          axis=axis)

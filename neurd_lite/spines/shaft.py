@@ -26,15 +26,13 @@ class ShaftParams:
     chunk_nm: length of skeleton over which the shaft radius is pooled.
     thin_end_fraction: skeleton ends thinner than this fraction of the median radius are spines, not shaft.
     radius_quantile: the area-weighted quantile of face distances per chunk taken as the shaft radius.
-    recentre_iterations: trimmed-centroid passes that move a
-    surface-hugging skeleton to the shaft centre (0 trusts the skeleton's centring).
+   
     """
 
     prune_twig_nm: float = 2500.0
     sample_spacing_nm: float = 80.0
     chunk_nm: float = 2000.0
     radius_quantile: float = 0.45
-    recentre_iterations: int = 0
     thin_end_fraction: float = 0.4
 
 
@@ -195,38 +193,6 @@ def weighted_group_quantile(group: np.ndarray, values: np.ndarray, weights: np.n
     return out
 
 
-def _recentre(c: np.ndarray, a: np.ndarray, pts: np.ndarray, tang: np.ndarray, chunk_of_sample: np.ndarray,
-              n_chunks: int, iterations: int) -> np.ndarray:
-    """Move skeleton samples to the centre of their shaft cross-section (nm).
-
-    Skeletonizers that walk mesh vertices (TEASAR) run along the surface, and distances from such a line are
-    not radii. Per chunk, the samples move by the area-weighted mean perpendicular offset of the chunk's face
-    vertices ``c`` (areas ``a``), trimmed to those within 1.25 x the weighted median distance + 60 nm of the
-    current line so spines drop out.
-    """
-    pts = pts.copy()
-    use = np.ones(len(c), dtype=bool)
-    for it in range(iterations + 1):
-        _, s = cKDTree(pts).query(c)
-        rel = c - pts[s]
-        t = tang[s]
-        perp = rel - (rel * t).sum(1)[:, None] * t
-        dist = np.linalg.norm(perp, axis=1)
-        ch = chunk_of_sample[s]
-        if it > 0:
-            med = weighted_group_quantile(ch, dist, a, 0.5, n_chunks)
-            use = dist <= 1.25 * np.nan_to_num(med[ch], nan=np.inf) + 60.0
-        if it == iterations:
-            break
-        w = a * use
-        off = np.stack([np.bincount(ch, weights=perp[:, k] * w, minlength=n_chunks) for k in range(3)], axis=1)
-        off /= np.maximum(np.bincount(ch, weights=w, minlength=n_chunks), 1e-12)[:, None]
-        step = off[chunk_of_sample]
-        step -= (step * tang).sum(1)[:, None] * tang
-        pts += step
-    return pts
-
-
 def centred_skeleton(skel: Skeleton, vertices_nm: np.ndarray, faces: np.ndarray, face_to_skeleton: np.ndarray | None,
                      eligible_faces: np.ndarray, iterations: int = 3, smooth_rounds: int = 2) -> Skeleton:
     """A copy of ``skel`` with every vertex moved to the centre of the mesh cross-section it owns (nm).
@@ -299,8 +265,6 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
     a_face = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
     a = np.bincount(f[eligible_faces].reshape(-1), weights=np.repeat(a_face / 3.0, 3), minlength=len(v))
     used = a > 0
-    if p.recentre_iterations and used.any():
-        pts = _recentre(v[used], a[used], pts, tang, chunk_of_sample, n_chunks, p.recentre_iterations)
     tree = cKDTree(pts)
     d, s = tree.query(v)
     r_chunk = weighted_group_quantile(chunk_of_sample[s[used]], d[used], a[used], p.radius_quantile, n_chunks)

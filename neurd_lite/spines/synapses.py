@@ -3,8 +3,8 @@
 Each synapse is mapped to the closest point on the mesh surface: a KD-tree over face centroids proposes
 ``k_candidates`` faces per synapse, the exact point-triangle distance picks the closest, and a second ball query
 covers the synapses where a face outside the candidates could still be closer (vectorised; no Python loop over
-synapses, only over the ball lists of the few uncertain ones). Synapses farther than ``max_distance_nm`` are kept, flagged ``is_far`` and get
-target ``unknown``. Targets by rule: soma faces -> soma; presynapses -> axon (boutons); postsynapses on axon
+synapses, only over the ball lists of the few uncertain ones). Synapses farther than ``max_distance_nm`` are
+kept, flagged ``is_far`` and get target ``unknown``. Targets by rule: soma faces -> soma; presynapses -> axon (boutons); postsynapses on axon
 faces -> axon; on spine faces -> spine_head / spine_neck; else shaft. ``method="model"`` uses the shipped
 LightGBM synapse-target classifier instead (see ``target_model.py``).
 """
@@ -23,7 +23,8 @@ from ..neuron import Neuron
 @dataclass(frozen=True)
 class SynapseParams:
     """max_distance_nm: synapses farther than this from the mesh are ``is_far`` (target unknown); MICrONS
-    synapse centroids sit within a few hundred nm of the postsynaptic surface. k_candidates: faces (by centroid)
+    synapse centroids sit within a few hundred nm of the postsynaptic surface (on the shared cell: median 115 nm,
+    max 572 nm). k_candidates: faces (by centroid)
     checked exactly per synapse. method: ``"rules"`` or ``"model"`` (LightGBM on local geometry)."""
 
     max_distance_nm: float = 1500.0
