@@ -78,11 +78,15 @@ def closest_faces(mesh, points_nm: np.ndarray, k: int = 16) -> tuple[np.ndarray,
     return face, dist, point
 
 
-def _soma_face_mask(n: Neuron) -> np.ndarray:
+def _soma_face_mask(n: Neuron, margin: float = 1.2) -> np.ndarray:
+    """(F,) soma faces: by label, by each soma's face list, or (for a soma given without faces) within
+    ``margin`` x its radius of its centre."""
     mask = (n.face_compartment.astype(str) == "soma") | (n.face_labels.astype(str) == "soma")
     for s in n.somas:
-        f = s.faces[(s.faces >= 0) & (s.faces < n.n_faces)]
-        mask[f] = True
+        if len(s.faces):
+            mask[s.faces[(s.faces >= 0) & (s.faces < n.n_faces)]] = True
+        else:
+            mask |= np.linalg.norm(np.asarray(n.mesh.triangles_center) - s.center_nm, axis=1) < margin * s.radius_nm
     return mask
 
 
