@@ -138,9 +138,11 @@ def build_branch_graph(skeleton: Skeleton, somas: Sequence = (), soma_vertices: 
             own = chain_arr[1:][soma_of[chain_arr[1:]] < 0]
             vertex_branch[own] = bid
             seg = skel.vertices[chain_arr]
+            r = skel.radius[own]
+            r = r[np.isfinite(r)]
             g.add_node(bid, kind="branch", limb=int(limb), skeleton_vertices=chain_arr,
                        length_nm=float(np.linalg.norm(np.diff(seg, axis=0), axis=1).sum()),
-                       radius_nm=float(np.nanmedian(skel.radius[own])) if len(own) else float("nan"), n_faces=0)
+                       radius_nm=float(np.median(r)) if len(r) else float("nan"), n_faces=0)
             limb_of_node[bid] = limb
             if parent_node is not None:
                 g.add_edge(parent_node, bid)
