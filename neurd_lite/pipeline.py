@@ -167,6 +167,13 @@ def stage_spines(n: Neuron, p: PipelineParams) -> None:
     _optional("neurd_lite.spines", "detect_spines")(n)
 
 
+def stage_refine(n: Neuron, p: PipelineParams) -> None:
+    """Aspiny cells lose their apical label (neurd_lite.compartments.refine_by_spines)."""
+    if not (p.compartments and p.spines):
+        raise _Skip("needs compartments and spines")
+    _optional("neurd_lite.compartments", "refine_by_spines")(n, up=p.up)
+
+
 def stage_synapses(n: Neuron, p: PipelineParams) -> None:
     """Synapse -> face / branch / target (neurd_lite.spines.attach_synapses)."""
     if n.synapses is None or len(n.synapses) == 0:
@@ -177,7 +184,7 @@ def stage_synapses(n: Neuron, p: PipelineParams) -> None:
 MESH_STAGES: list[Stage] = [("decimate", stage_decimate), ("heal", stage_heal), ("soma", stage_soma),
                             ("skeleton", stage_skeleton), ("graph", stage_graph),
                             ("compartments", stage_compartments), ("spines", stage_spines),
-                            ("synapses", stage_synapses)]
+                            ("refine", stage_refine), ("synapses", stage_synapses)]
 SKELETON_STAGES: list[Stage] = [("graph", stage_graph), ("compartments", stage_compartments)]
 
 

@@ -115,8 +115,10 @@ def read_frame(group: h5py.Group) -> pd.DataFrame:
             if f"n{i}" in group:
                 values[group[f"n{i}"][()].astype(bool)] = None
         elif dtypes[col].startswith("ext:"):
-            values = pd.array(values, dtype=dtypes[col][4:])
-            values[group[f"n{i}"][()].astype(bool)] = pd.NA
+            missing = group[f"n{i}"][()].astype(bool) if f"n{i}" in group else np.isnan(values)
+            values = pd.array(np.where(missing, 0, values).astype(pd.api.types.pandas_dtype(dtypes[col][4:])
+                                                                  .numpy_dtype), dtype=dtypes[col][4:])
+            values[missing] = pd.NA
         elif dtypes[col].startswith("datetime64"):
             values = values.astype("datetime64[ns]")
         data[col] = values

@@ -1,0 +1,68 @@
+"""Second look at compartments once spines are known: aspiny cells have no apical dendrite.
+
+Pyramidal cells are spiny; most interneurons are nearly aspiny. On NEURD's 210 proofread cells
+(``labels/neurd_e_i_manual_proofread.csv``) a spine density below 0.2 per µm of dendrite keeps 125 of 126
+excitatory cells above the line and puts 60 of 84 inhibitory cells below it. An apical found on a cell
+below the line is therefore more likely a mistake than a real apical dendrite, and the dendrites are
+relabelled ``dendrite`` (the axon is unchanged).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Sequence
+
+import numpy as np
+
+from ..neuron import Neuron
+from .label import CompartmentParams, label_compartments
+
+_DENDRITIC = ("basal", "apical_shaft", "apical_tuft", "oblique", "dendrite")
+
+
+@dataclass(frozen=True)
+class RefineParams:
+    """max_spine_density_per_um: below this a cell counts as aspiny (no apical); min_dendrite_um: the
+    dendritic cable needed before the density is trusted."""
+
+    max_spine_density_per_um: float = 0.2
+    min_dendrite_um: float = 100.0
+
+
+def dendritic_spine_density_per_um(n: Neuron) -> tuple[float, float]:
+    """(spines per µm of non-axon dendrite, dendritic cable in µm) from ``n.spines`` and ``n.skeleton_labels``."""
+    if n.skeleton is None or n.skeleton_labels is None:
+        return float("nan"), 0.0
+    sk = n.skeleton
+    labels = np.asarray(n.skeleton_labels, dtype=str)
+    child, par = np.arange(sk.n_vertices), sk.parent
+    keep = (par >= 0) & np.isin(labels[child], _DENDRITIC) & np.isin(labels[np.maximum(par, 0)], _DENDRITIC)
+    cable_um = float(np.linalg.norm(sk.vertices[child[keep]] - sk.vertices[par[keep]], axis=1).sum()) / 1000.0
+    if cable_um <= 0:
+        return float("nan"), 0.0
+    spines = n.spines
+    count = len(spines) if "compartment" not in spines else int(spines["compartment"].isin(_DENDRITIC).sum())
+    return count / cable_um, cable_um
+
+
+def refine_by_spines(n: Neuron, params: RefineParams | None = None, up: Sequence[float] = (0, -1, 0),
+                     compartment_params: CompartmentParams | None = None) -> bool:
+    """Relabel an aspiny cell's apical/basal dendrites as ``dendrite``; returns True when it relabelled.
+
+    Needs spine detection to have run (``n.provenance["spines"]`` or a spine table); otherwise does nothing.
+    Records the density and the decision in ``n.provenance["compartments"]["spine_check"]``.
+    """
+    params = params or RefineParams()
+    if n.skeleton_labels is None or "spines" not in n.provenance.get("timings_s", {}):
+        return False
+    labels = np.asarray(n.skeleton_labels, dtype=str)
+    has_apical = bool(np.isin(labels, ("apical_shaft", "apical_tuft", "oblique")).any())
+    density, cable_um = dendritic_spine_density_per_um(n)
+    aspiny = cable_um >= params.min_dendrite_um and density < params.max_spine_density_per_um
+    check = {"spine_density_per_um": density, "dendrite_um": cable_um, "aspiny": bool(aspiny),
+             "threshold_per_um": params.max_spine_density_per_um, "relabelled": bool(aspiny and has_apical)}
+    if check["relabelled"]:
+        base = compartment_params or CompartmentParams()
+        label_compartments(n, replace(base, has_apical=False), up=up)
+        n.flag(f"no_apical_aspiny: {density:.3f} spines/µm of dendrite < {params.max_spine_density_per_um}")
+    n.provenance.setdefault("compartments", {})["spine_check"] = check
+    return check["relabelled"]

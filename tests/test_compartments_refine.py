@@ -1,0 +1,35 @@
+"""Aspiny cells lose a falsely found apical once spines are known; spiny pyramidal cells keep theirs."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import neurd_lite as nl
+from neurd_lite.testing.synthetic import make_neuron
+
+
+def _decompose(kind: str, seed: int):
+    sn = make_neuron(kind=kind, seed=seed)
+    n = nl.decompose(sn.mesh, synapses=sn.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]], name=f"{kind}{seed}")
+    return sn, n
+
+
+@pytest.mark.slow
+def test_interneuron_gets_dendrite_not_apical():
+    sn, n = _decompose("interneuron", 1)
+    labels = set(np.asarray(n.skeleton_labels, dtype=str))
+    assert not labels & {"apical_shaft", "apical_tuft", "oblique", "basal"}
+    assert "dendrite" in labels
+    check = n.provenance["compartments"]["spine_check"]
+    assert check["aspiny"] and check["spine_density_per_um"] < 0.2
+    acc = np.mean(np.asarray(n.face_compartment, dtype=str) == np.asarray(sn.face_compartment, dtype=str))
+    assert acc > 0.9
+
+
+@pytest.mark.slow
+def test_pyramidal_keeps_apical():
+    sn, n = _decompose("pyramidal", 0)
+    check = n.provenance["compartments"]["spine_check"]
+    assert not check["aspiny"] and check["spine_density_per_um"] > 0.4
+    assert "apical_shaft" in set(np.asarray(n.skeleton_labels, dtype=str))
+    assert not any(f.startswith("no_apical") for f in n.flags)
