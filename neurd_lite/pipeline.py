@@ -89,16 +89,50 @@ def stage_heal(n: Neuron, p: PipelineParams) -> None:
         n.flag(f"mesh_not_connected: {res.report.n_components_after} pieces after healing")
 
 
+def _working_trimesh(n: Neuron) -> Any:
+    """The working mesh as a trimesh (the input mesh itself when there was no decimation)."""
+    work = n.cache.get("work")
+    if work is None or work.is_identity:
+        return n.mesh
+    if "work_mesh" not in n.cache:
+        import trimesh
+
+        n.cache["work_mesh"] = trimesh.Trimesh(work.vertices, work.faces, process=False)
+    return n.cache["work_mesh"]
+
+
+def _to_input_faces(n: Neuron, working_faces: np.ndarray) -> np.ndarray:
+    """Input faces whose working face is one of ``working_faces`` (identity without decimation)."""
+    work = n.cache.get("work")
+    if work is None or work.is_identity:
+        return np.asarray(working_faces, dtype=np.int64)
+    mask = np.zeros(len(work.faces), dtype=bool)
+    mask[np.asarray(working_faces, dtype=np.int64)] = True
+    return np.flatnonzero(mask[work.input_to_working])
+
+
 def stage_soma(n: Neuron, p: PipelineParams) -> None:
-    """Somas from the given centres (``n.cache["soma_centers_nm"]``) or detected; labels soma faces."""
+    """Somas from the given centres (``n.cache["soma_centers_nm"]``) or detected on the working mesh; labels
+    soma faces (input faces whose working face is a soma face)."""
     given = n.cache.get("soma_centers_nm")
+    mesh = _working_trimesh(n)
     if given is not None and len(given):
         from_point = _optional("neurd_lite.mesh.soma", "soma_from_point")
-        n.somas = [from_point(n.mesh, c, None, p.soma) if p.soma is not None else from_point(n.mesh, c)
-                   for c in given]
+        somas = [from_point(mesh, c, None, p.soma) if p.soma is not None else from_point(mesh, c)
+                 for c in given]
     else:
         find = _optional("neurd_lite.mesh.soma", "find_somas")
-        n.somas = list(find(n.mesh, p.soma) if p.soma is not None else find(n.mesh))
+        somas = list(find(mesh, p.soma) if p.soma is not None else find(mesh))
+    n.cache["soma_working_faces"] = [s.faces for s in somas]
+    membrane = [_optional("neurd_lite.mesh.soma", "membrane_faces")(s) for s in somas]
+    if mesh is not n.mesh:
+        for s in somas:
+            s.faces = _to_input_faces(n, s.faces)
+        membrane = [None if m is None else _to_input_faces(n, m) for m in membrane]
+    for i, m in enumerate(membrane):  # read by the perisomatic features (no second ray test on the input mesh)
+        if m is not None and i == 0:
+            n.cache["soma_0_membrane_faces"] = m
+    n.somas = somas
     labels = np.full(n.n_faces, UNLABELLED, dtype=object)
     for s in n.somas:
         labels[s.faces] = "soma"
@@ -115,17 +149,21 @@ def stage_skeleton(n: Neuron, p: PipelineParams) -> None:
     work, heal = n.cache["work"], n.cache["heal"]
     kept = np.flatnonzero(heal.face_keep)
     masks = []
-    for s in n.somas:
+    soma_work = n.cache.get("soma_working_faces") or [np.unique(work.input_to_working[s.faces]) for s in n.somas]
+    for wf in soma_work:
         m = np.zeros(len(work.vertices), dtype=bool)
-        m[work.faces[np.unique(work.input_to_working[s.faces])].reshape(-1)] = True
+        m[work.faces[wf].reshape(-1)] = True
         masks.append(m)
     res = skeletonize((work.vertices, work.faces[kept]), [s.center_nm for s in n.somas] or None, heal.link_edges,
                       p.skeleton, [s.radius_nm for s in n.somas] or None, masks or None)
     work_f2s = np.full(len(work.faces), -1, dtype=np.int64)
     work_f2s[kept] = res.face_to_skeleton
     f2s = work_f2s[work.input_to_working]
-    for s, sv in zip(n.somas, res.soma_vertices):
+    soma_work = n.cache.get("soma_working_faces") or [np.zeros(0, np.int64)] * len(n.somas)
+    for s, wf, sv in zip(n.somas, soma_work, res.soma_vertices):
         f2s[s.faces] = sv
+        work_f2s[wf] = sv
+    n.cache["work_face_to_skeleton"] = work_f2s
     n.skeleton = res.skeleton
     n.skeleton_labels = np.full(res.skeleton.n_vertices, UNLABELLED, dtype=object)
     n.face_to_skeleton = f2s
@@ -160,11 +198,50 @@ def stage_compartments(n: Neuron, p: PipelineParams) -> None:
     _optional("neurd_lite.compartments", "label_compartments")(n, up=p.up)
 
 
+def _working_neuron(n: Neuron) -> Neuron | None:
+    """A Neuron on the working mesh sharing skeleton, graph and somas (working faces), with per-face arrays of
+    working faces taken from a representative input face; None when there was no decimation."""
+    work = n.cache.get("work")
+    if work is None or work.is_identity:
+        return None
+    w2in = work.working_to_input
+    somas = [Soma(s.center_nm, s.radius_nm, wf, s.method, s.properties)
+             for s, wf in zip(n.somas, n.cache.get("soma_working_faces") or [s.faces for s in n.somas])]
+    f2s = n.cache.get("work_face_to_skeleton")
+    wn = Neuron(name=n.name, mesh=_working_trimesh(n), skeleton=n.skeleton, somas=somas, graph=n.graph,
+                face_labels=n.face_labels[w2in].copy(), face_compartment=n.face_compartment[w2in].copy(),
+                face_branch=n.face_branch[w2in].copy(),
+                face_to_skeleton=f2s if f2s is not None else n.face_to_skeleton[w2in].copy(),
+                face_spine=n.face_spine[w2in].copy(), skeleton_labels=n.skeleton_labels,
+                provenance=n.provenance)
+    return wn
+
+
 def stage_spines(n: Neuron, p: PipelineParams) -> None:
-    """Spine instances and head/neck faces (neurd_lite.spines)."""
+    """Spine instances and head/neck faces (neurd_lite.spines), on the working mesh when decimated: every input
+    face takes the spine id and head/neck label of its working face; ``n_faces`` counts input faces."""
     if not p.spines:
         raise _Skip("disabled by parameters")
-    _optional("neurd_lite.spines", "detect_spines")(n)
+    detect = _optional("neurd_lite.spines", "detect_spines")
+    wn = _working_neuron(n)
+    if wn is None:
+        detect(n)
+        return
+    detect(wn)
+    in2w = n.cache["work"].input_to_working
+    n.face_spine = wn.face_spine[in2w]
+    is_spine = n.face_spine >= 0
+    labels = n.face_labels.copy()
+    old = np.isin(labels.astype(str), ("spine_head", "spine_neck"))  # an earlier run's spine labels
+    labels[old] = n.face_compartment[old]
+    labels[is_spine] = wn.face_labels[in2w][is_spine]
+    n.face_labels = labels
+    spines = wn.spines.copy()
+    if len(spines):
+        spines["n_faces"] = np.bincount(n.face_spine[is_spine], minlength=len(spines))[spines["spine_id"]]
+    n.spines = spines
+    n.provenance.setdefault("spines_notes", {})["working_mesh_faces"] = len(wn.mesh.faces)
+    n.cache["work_neuron"] = wn
 
 
 def stage_refine(n: Neuron, p: PipelineParams) -> None:
@@ -174,11 +251,40 @@ def stage_refine(n: Neuron, p: PipelineParams) -> None:
     _optional("neurd_lite.compartments", "refine_by_spines")(n, up=p.up)
 
 
+def _nearest_input_faces(n: Neuron, working_faces: np.ndarray, points_nm: np.ndarray) -> np.ndarray:
+    """For each point, the input face nearest to it (by centroid) among those mapped to its working face."""
+    work = n.cache["work"]
+    order = np.argsort(work.input_to_working, kind="stable")
+    starts = np.searchsorted(work.input_to_working[order], np.arange(len(work.faces) + 1))
+    verts, faces = np.asarray(n.mesh.vertices), np.asarray(n.mesh.faces)
+    out = np.full(len(working_faces), -1, dtype=np.int64)
+    for i, (wf, pt) in enumerate(zip(working_faces, points_nm)):
+        if wf < 0 or not np.all(np.isfinite(pt)):
+            continue
+        cand = order[starts[wf]:starts[wf + 1]]
+        if len(cand) == 0:
+            cand = np.array([work.working_to_input[wf]])
+        out[i] = cand[np.argmin(np.linalg.norm(verts[faces[cand]].mean(axis=1) - pt, axis=1))]
+    return out
+
+
 def stage_synapses(n: Neuron, p: PipelineParams) -> None:
-    """Synapse -> face / branch / target (neurd_lite.spines.attach_synapses)."""
+    """Synapse -> face / branch / target (neurd_lite.spines.attach_synapses); on the working mesh when the
+    spines were found there, the ``face`` column then holds the nearest input face of the working face."""
     if n.synapses is None or len(n.synapses) == 0:
         raise _Skip("no synapses")
-    _optional("neurd_lite.spines", "attach_synapses")(n)
+    attach = _optional("neurd_lite.spines", "attach_synapses")
+    wn = n.cache.get("work_neuron")
+    if wn is None:
+        attach(n)
+        return
+    wn.synapses = n.synapses
+    wn.flags = n.flags
+    attach(wn)
+    syn = wn.synapses.copy()
+    pts = syn[["x_nm", "y_nm", "z_nm"]].to_numpy(dtype=np.float64)
+    syn["face"] = _nearest_input_faces(n, syn["face"].to_numpy(dtype=np.int64), pts)
+    n.synapses = syn
 
 
 MESH_STAGES: list[Stage] = [("decimate", stage_decimate), ("heal", stage_heal), ("soma", stage_soma),
@@ -204,7 +310,8 @@ def run_stages(n: Neuron, stages: Sequence[Stage], params: PipelineParams) -> Ne
             raise StageError(name, f"{type(e).__name__}: {e} (neuron {n.name!r})") from e
         finally:
             timings[name] = round(time.perf_counter() - t0, 4)
-    for key in ("work", "heal", "soma_regions", "soma_centers_nm"):
+    for key in ("work", "work_mesh", "heal", "soma_regions", "soma_centers_nm", "soma_working_faces",
+                "work_face_to_skeleton", "work_neuron"):
         n.cache.pop(key, None)
     return n
 

@@ -174,3 +174,28 @@ def test_label_skeleton_real_swc(real):
     labels = n.skeleton_labels.astype(str)
     assert len(labels) == n.skeleton.n_vertices and (labels == "soma").sum() >= 1
     assert {"axon", "dendrite"} & set(labels) and n.n_limbs >= 3
+
+
+@pytest.mark.slow
+def test_decimated_working_mesh_maps_back_to_input_faces(synthetic):
+    """Decimation on: every stage result is per input face and agrees with the full-resolution run."""
+    from neurd_lite.mesh.decimate import DecimateParams
+
+    sn, full = synthetic
+    p = PipelineParams(decimate=DecimateParams(target_faces=len(sn.mesh.faces) // 2, min_faces_to_decimate=0))
+    n = nl.decompose(sn.mesh, synapses=sn.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]], name="syn1", params=p)
+    assert n.provenance["decimate"]["working_faces"] < 0.6 * n.n_faces
+    for name in Neuron.FACE_ARRAYS:
+        assert len(getattr(n, name)) == n.n_faces, name
+    assert len(n.somas) == len(full.somas) == 1
+    assert np.linalg.norm(n.somas[0].center_nm - full.somas[0].center_nm) < 1000.0
+    assert abs(n.n_limbs - full.n_limbs) <= 1
+    agree = np.mean(n.face_compartment.astype(str) == full.face_compartment.astype(str))
+    assert agree > 0.9
+    # this coarse test mesh holds few detectable spines; spine counts at scale: benchmarks/accuracy_scaling.py
+    assert (n.face_spine < len(n.spines)).all()
+    if len(n.spines):
+        assert n.spines["n_faces"].sum() == (n.face_spine >= 0).sum()
+    faces = n.synapses["face"].to_numpy()
+    assert ((faces >= 0) & (faces < n.n_faces)).all()
+    assert not {"work", "work_neuron", "work_mesh"} & set(n.cache)

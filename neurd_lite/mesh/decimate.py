@@ -17,10 +17,13 @@ from ..errors import InputError
 @dataclass(frozen=True)
 class DecimateParams:
     """target_faces: decimate to about this many faces; only when the input has more than
-    ``min_faces_to_decimate`` faces (None disables decimation). aggressiveness: fast-simplification ``agg``."""
+    ``min_faces_to_decimate`` faces (None disables decimation). aggressiveness: fast-simplification ``agg``.
 
-    target_faces: int | None = None
-    min_faces_to_decimate: int = 0
+    Default: inputs above 400k faces are worked on at 250k faces (the expensive stages then cost the same
+    for every larger input; every per-face result is mapped back to the input faces)."""
+
+    target_faces: int | None = 250_000
+    min_faces_to_decimate: int = 400_000
     aggressiveness: int = 7
 
 
@@ -49,30 +52,41 @@ def identity(vertices: np.ndarray, faces: np.ndarray) -> DecimationResult:
                             np.arange(nf), 0.0)
 
 
-def _unit_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    tri = vertices[faces]
-    n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-    return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+def _centroids_normals(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Face centroids (nm) and un-normalised face normals (only their sign against another normal is used)."""
+    a, b, c = vertices[faces[:, 0]], vertices[faces[:, 1]], vertices[faces[:, 2]]
+    return (a + b + c) / 3.0, np.cross(b - a, c - a)
+
+
+def _nearest_same_way(tree: cKDTree, dst_normals: np.ndarray, src_cent: np.ndarray, src_normals: np.ndarray,
+                      k: int) -> np.ndarray:
+    """Index (into the tree's points) of the nearest point facing the same way as each src face."""
+    _, near = tree.query(src_cent, k=1)
+    near = np.asarray(near, dtype=np.int64).reshape(-1)
+    bad = np.flatnonzero(np.einsum("fd,fd->f", dst_normals[near], src_normals) <= 0)
+    k = max(1, min(k, tree.n))
+    if len(bad) and k > 1:
+        _, cand = tree.query(src_cent[bad], k=k)
+        cand = cand.reshape(len(bad), k)
+        same = np.einsum("fkd,fd->fk", dst_normals[cand], src_normals[bad]) > 0
+        pick = np.where(same.any(axis=1), np.argmax(same, axis=1), 0)
+        near[bad] = cand[np.arange(len(bad)), pick]
+    return near
 
 
 def map_faces(src_vertices: np.ndarray, src_faces: np.ndarray, dst_vertices: np.ndarray, dst_faces: np.ndarray,
               k: int = 6) -> np.ndarray:
     """(F_src,) index of a dst face for every src face (coordinates nm).
 
-    Among the ``k`` dst faces with the nearest centroids, the nearest one facing the same way (positive
-    normal dot product) is chosen, so a face is not mapped onto the facing wall of a touching neurite;
-    when none faces the same way, the nearest is used.
+    Each src face goes to the dst face with the nearest centroid when that face points the same way
+    (positive normal dot product). Only the few faces whose nearest dst face points the other way (the
+    facing wall of a touching neurite, a thin sheet) are re-queried among their ``k`` nearest, taking the
+    nearest facing the same way (the nearest overall when none does). One k=1 KD-tree query over all faces
+    plus a small k query: about 2 s of CPU for 1.3M -> 250k faces.
     """
-    src_cent = src_vertices[src_faces].mean(axis=1)
-    dst_cent = dst_vertices[dst_faces].mean(axis=1)
-    k = max(1, min(k, len(dst_faces)))
-    _, cand = cKDTree(dst_cent).query(src_cent, k=k)
-    cand = cand.reshape(len(src_faces), k)
-    dots = np.einsum("fkd,fd->fk", _unit_normals(dst_vertices, dst_faces)[cand],
-                     _unit_normals(src_vertices, src_faces))
-    same = dots > 0
-    pick = np.where(same.any(axis=1), np.argmax(same, axis=1), 0)
-    return cand[np.arange(len(cand)), pick].astype(np.int64)
+    src_cent, src_n = _centroids_normals(np.asarray(src_vertices, np.float64), np.asarray(src_faces, np.int64))
+    dst_cent, dst_n = _centroids_normals(np.asarray(dst_vertices, np.float64), np.asarray(dst_faces, np.int64))
+    return _nearest_same_way(cKDTree(dst_cent), dst_n, src_cent, src_n, k)
 
 
 def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | None = None) -> DecimationResult:
@@ -95,10 +109,15 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | N
     wf = np.asarray(wf, dtype=np.int64).reshape(-1, 3)
     if len(wf) == 0:
         raise InputError("decimation removed every face", hint="raise target_faces or disable decimation")
-    in2w = map_faces(vertices, faces, wv, wf)
+    in_cent, in_n = _centroids_normals(vertices, faces)
+    w_cent, w_n = _centroids_normals(wv, wf)
+    in2w = _nearest_same_way(cKDTree(w_cent), w_n, in_cent, in_n, 6)
     w2in = np.full(len(wf), -1, dtype=np.int64)
     w2in[in2w[::-1]] = np.arange(len(faces))[::-1]  # first input face mapped to each working face
     missing = np.flatnonzero(w2in < 0)
-    if len(missing):
-        w2in[missing] = map_faces(wv, wf[missing], vertices, faces)
+    if len(missing):  # working faces no input face chose (slivers): nearest input face, searched near them only
+        lo, hi = w_cent[missing].min(axis=0) - 1.0, w_cent[missing].max(axis=0) + 1.0
+        box = np.flatnonzero(np.all((in_cent >= lo) & (in_cent <= hi), axis=1)) if len(missing) < 1000 else \
+            np.arange(len(faces))
+        w2in[missing] = box[_nearest_same_way(cKDTree(in_cent[box]), in_n[box], w_cent[missing], w_n[missing], 6)]
     return DecimationResult(wv, wf, in2w, w2in, round(time.perf_counter() - t0, 4))
