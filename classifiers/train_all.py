@@ -1,6 +1,7 @@
 """Rebuild every shipped cell-type model from the real data (``../shared/data`` via ``neurd_lite.data``).
 
-Usage: ``python classifiers/train_all.py [--out classifiers/models]`` (about 5 minutes on one core).
+Usage: ``python classifiers/train_all.py [--out classifiers/models]`` (about 10-12 minutes on one core; the
+self-trained table subclass model is the slow part).
 Order: perisomatic table model, perisomatic engine model, then the dendritic model and the combined-rule
 evaluation (which reuses the perisomatic out-of-fold E/I probabilities).
 """

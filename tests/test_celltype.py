@@ -23,6 +23,10 @@ BASKET = {"soma_volume_um3": 1382.0, "soma_area_um2": 1160.0, "soma_area_to_volu
           "soma_n_processes": 6, "soma_n_synapses": 600, "soma_synapse_density_per_um2": 0.513,
           "nucleus_volume_um3": 343.0, "nucleus_area_um2": 328.0, "nucleus_area_to_volume_per_um": 0.975,
           "nucleus_fold_area_um2": 63.1, "nucleus_fraction_folded": 0.198, "cortical_depth_um": 373.0}
+INHIBITORY_CLASSES = {"BC", "MC", "BPC", "NGC"}
+DENDRITIC_E = {"neurd_syn_density_post_per_um": 0.9, "neurd_syn_density_head_per_um": 0.4,
+               "neurd_syn_density_neck_per_um": 0.02, "neurd_syn_density_shaft_per_um": 0.3,
+               "neurd_spine_density_per_um": 0.6}
 DENDRITIC_I = {"neurd_syn_density_post_per_um": 1.5, "neurd_syn_density_head_per_um": 0.02,
                "neurd_syn_density_neck_per_um": 0.005, "neurd_syn_density_shaft_per_um": 1.4,
                "neurd_spine_density_per_um": 0.05}
@@ -73,6 +77,22 @@ def test_sidecar_records_provenance_and_metrics():
     assert 0 < m.meta["metrics"]["model_calibrated"]["balanced_accuracy"] <= 1
 
 
+def test_engine_facing_models_use_no_area_derived_inputs():
+    """The engine's soma area is not the table's (decimated mesh): engine-facing models must not depend on it."""
+    area_like = ("area", "sphericity", "per_um2", "fold")
+    for name in ["perisomatic_engine_ei", "perisomatic_engine_subclass", "perisomatic_soma_ei",
+                 "perisomatic_soma_subclass"]:
+        m = load_model(name)
+        assert not [f for f in m.features if any(a in f for a in area_like)], name
+        assert "soma_volume_um3" in m.features and set(m.meta["feature_extent"]) == set(m.features)
+    # changing every area input leaves the engine call unchanged
+    weird = {**PYRAMIDAL, "soma_area_um2": 300.0, "soma_area_to_volume_per_um": 0.37,
+             "soma_synapse_density_per_um2": 0.45, "nucleus_area_um2": 999.0}
+    assert classify(weird).subclass_probabilities == classify(PYRAMIDAL).subclass_probabilities
+    semi = load_model("perisomatic_subclass").meta["semi_supervised"]
+    assert semi is False or (semi["method"] == "self-training" and semi["tau"] >= 0.9)
+
+
 def test_classify_pyramidal_and_basket_are_sane_and_deterministic():
     p = classify(PYRAMIDAL)
     b = classify(BASKET)
@@ -117,15 +137,56 @@ def test_classify_dendritic_only_and_combined():
     assert both.p_inhibitory == pytest.approx(pe * pd_ / (pe * pd_ + (1 - pe) * (1 - pd_)))
 
 
+def _mildly_high(prefix: str, feature: str) -> float:
+    """A value above the E/I and subclass models' 0.5-99.5% training ranges but inside both training extents."""
+    models = [load_model(f"{prefix}_ei"), load_model(f"{prefix}_subclass")]
+    lo = max(m.meta["feature_ranges"][feature][1] for m in models)
+    hi = min(m.meta["feature_extent"][feature][1] for m in models)
+    assert lo < hi
+    return (lo + hi) / 2
+
+
 def test_out_of_range_view_is_reported_and_left_out_of_ei():
-    odd = {**PYRAMIDAL, "soma_area_um2": 150.0, "soma_area_to_volume_per_um": 150.0 / 815.0}
+    odd = {**PYRAMIDAL, "soma_n_synapses": _mildly_high("perisomatic_engine", "soma_n_synapses")}
     r = classify({**odd, **DENDRITIC_I})
-    assert "soma_area_um2" in r.out_of_range["perisomatic_engine_ei"]
-    assert "dendritic_ei" not in r.out_of_range
+    assert "soma_n_synapses" in r.out_of_range["perisomatic_engine_ei"]
+    assert "dendritic_ei" not in r.out_of_range and r.ei_decided_by == ["dendritic_ei"]
     assert r.p_inhibitory == pytest.approx(r.ei_sources["dendritic_ei"])
-    assert any("extrapolation" in note for note in r.notes)
+    assert r.subclass_status == "ok" and any("extrapolation" in note for note in r.notes)
     table = classify_perisomatic(pd.DataFrame([odd, PYRAMIDAL]))
-    assert "soma_area_um2" in table["out_of_range_features"].iloc[0] and table["out_of_range_features"].iloc[1] == ""
+    assert "soma_n_synapses" in table["out_of_range_features"].iloc[0] and table["out_of_range_features"].iloc[1] == ""
+
+
+def test_subclass_is_chosen_on_the_decided_ei_side():
+    """An inhibitory-looking soma whose E/I is decided excitatory by the dendritic view: the subclass is the best
+    excitatory class (renormalised), never the subclass model's own inhibitory arg-max."""
+    soma = {**BASKET, "soma_n_synapses": _mildly_high("perisomatic_engine", "soma_n_synapses")}
+    alone = classify(soma)
+    assert alone.ei == "inhibitory" and alone.subclass in INHIBITORY_CLASSES
+    r = classify({**soma, **DENDRITIC_E})
+    assert r.ei == "excitatory" and r.ei_decided_by == ["dendritic_ei"] and r.status == "ok"
+    own = max(r.subclass_probabilities_unrestricted, key=r.subclass_probabilities_unrestricted.get)
+    assert own in INHIBITORY_CLASSES  # the subclass model alone says inhibitory ...
+    assert r.subclass not in INHIBITORY_CLASSES  # ... the answer is on the decided side
+    assert set(r.subclass_probabilities) == set(load_model("perisomatic_engine_subclass").classes) - INHIBITORY_CLASSES
+    assert sum(r.subclass_probabilities.values()) == pytest.approx(1.0)
+    exc = {c: v for c, v in r.subclass_probabilities_unrestricted.items() if c not in INHIBITORY_CLASSES}
+    assert r.subclass == max(exc, key=exc.get)
+    assert r.subclass_probabilities[r.subclass] == pytest.approx(exc[r.subclass] / sum(exc.values()))
+    assert "restricted to the excitatory classes" in r.subclass_rule
+    assert any("would say" in note for note in r.notes) and not any("disagree" in n for n in r.notes)
+
+
+def test_far_out_of_range_inputs_refuse_the_subclass():
+    tiny = {**PYRAMIDAL, "soma_volume_um3": 1.0}  # no training soma is anywhere near 1 µm³
+    r = classify({**tiny, **DENDRITIC_I})
+    assert r.ei == "inhibitory" and r.ei_decided_by == ["dendritic_ei"]
+    assert r.status == "ei_only" and r.subclass_status == "out_of_range" and r.subclass is None
+    assert not r.subclass_probabilities
+    assert "soma_volume_um3 = 1" in r.out_of_range_detail["perisomatic_engine_subclass"]
+    alone = classify(tiny)
+    assert alone.status == "out_of_range" and alone.ei is None and alone.subclass is None
+    assert "soma_volume_um3" in alone.out_of_range_detail["perisomatic_engine_ei"]
 
 
 def test_classify_rejects_bad_input():
@@ -138,7 +199,7 @@ def test_classify_rejects_bad_input():
 
 
 def test_classify_perisomatic_table_is_row_aligned_and_nan_tolerant():
-    rows = [_as_v83(PYRAMIDAL), _as_v83(BASKET), {**_as_v83(PYRAMIDAL), "nucleus_fold_area": np.nan},
+    rows = [_as_v83(PYRAMIDAL), _as_v83(BASKET), {**_as_v83(PYRAMIDAL), "nucleus_volume": np.nan},
             {"soma_volume": 8e11}, {**_as_v83(BASKET), "n_soma_syn": "garbage"}]
     df = pd.DataFrame(rows, index=[10, 10, 11, 12, 13])
     out = classify_perisomatic(df)
@@ -151,7 +212,8 @@ def test_classify_perisomatic_table_is_row_aligned_and_nan_tolerant():
     probs = out.filter(like="p_").drop(columns="p_inhibitory").iloc[[0, 1, 2, 4]].to_numpy(dtype=float)
     assert np.allclose(probs.sum(axis=1), 1)
     assert bool(out["ei_subclass_agree"].iloc[0]) and bool(out["ei_subclass_agree"].iloc[1])
-    assert "nucleus_fold_area_um2" in out["missing_features"].iloc[2]
+    assert "nucleus_volume_um3" in out["missing_features"].iloc[2]
+    assert out["outside_training_extent"].iloc[0] == ""
     pd.testing.assert_frame_equal(out, classify_perisomatic(df))
     assert classify_perisomatic(pd.DataFrame()).empty
 

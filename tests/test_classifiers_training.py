@@ -102,6 +102,15 @@ def test_balanced_weights_equalise_classes():
     assert w[y == 0].sum() == pytest.approx(w[y == 1].sum())
 
 
+def test_restrict_to_side_renormalises_within_the_called_side():
+    peri = _script("perisomatic/train.py")
+    p = np.array([[0.5, 0.2, 0.2, 0.1], [0.5, 0.2, 0.2, 0.1], [0.0, 0.0, 1.0, 0.0]])
+    is_i = np.array([False, False, True, True])
+    out = peri.restrict_to_side(p, np.array([True, False, False]), is_i)
+    assert out[0] == pytest.approx([0, 0, 2 / 3, 1 / 3]) and out[1] == pytest.approx([5 / 7, 2 / 7, 0, 0])
+    assert out[2] == pytest.approx([0.5, 0.5, 0, 0])  # no mass on the called side: uniform over it
+
+
 def test_nested_cv_learns_and_never_scores_training_rows():
     from sklearn.datasets import make_classification
 
@@ -156,3 +165,38 @@ def test_neurd_handset_rule_on_its_table(real):
     pred = np.where(dend.neurd_rule_p_inhibitory(data) >= 0.5, "inhibitory", "excitatory")
     assert (pred == data["allen_ei"].to_numpy()).mean() == pytest.approx(0.952, abs=0.003)
     assert (pred == data["ei"].to_numpy()).sum() == 208
+
+
+def test_self_training_uses_only_confident_own_pseudo_labels():
+    from sklearn.datasets import make_classification
+
+    from neurd_lite.celltype.training import SelfTraining, fit_blend, fit_self_trained, pseudo_label
+
+    x, y = make_classification(n_samples=900, n_features=5, n_informative=4, n_redundant=0, n_classes=3,
+                               n_clusters_per_class=1, class_sep=1.0, random_state=0)
+    x = pd.DataFrame(x, columns=[f"f{i}" for i in range(5)])
+    lab, unl = x.iloc[:150], x.iloc[150:]
+    cfg = {"num_leaves": 4, "num_boost_round": 40, "linear_weight": 0.25}
+    booster, lin = fit_blend(lab, y[:150], 3, cfg)
+    st = SelfTraining(tau=0.9, cap_per_class=60)
+    pick, pseudo = pseudo_label(booster, lin, unl, 3, st)
+    from neurd_lite.celltype.training import blend_proba
+
+    p = blend_proba(booster, lin, unl, 3)
+    assert len(pick) and (p[pick].max(axis=1) >= 0.9).all()  # confident rows only
+    assert (pseudo == p[pick].argmax(axis=1)).all()  # the model's own labels
+    assert np.bincount(pseudo, minlength=3).max() <= 60  # capped per class
+    assert (pseudo == y[150:][pick]).mean() > 0.85  # mostly right on this separable problem
+    b2, lin2, n = fit_self_trained(lab, y[:150], 3, cfg, unl, st)
+    assert n == len(pick) and lin2 == lin and b2.num_trees() == 3 * 40
+
+
+def test_layer_position_is_piecewise_linear_between_boundaries():
+    from neurd_lite.celltype.layers import boundaries_um, layer_position
+
+    grid = {"xs": np.array([0.0, 10.0]), "zs": np.array([0.0, 10.0]),
+            "bounds": np.array([[[100.0, 200, 300, 400, 500, 600]] * 2, [[110.0, 210, 310, 410, 510, 610]] * 2])}
+    b = boundaries_um(np.array([5.0, 50.0]), np.array([0.0, 3.0]), grid)
+    assert b[0] == pytest.approx([105, 205, 305, 405, 505, 605]) and b[1, 0] == pytest.approx(110)  # clamped edge
+    pos = layer_position(np.array([105.0, 255.0, 655.0]), b[[0, 0, 0]])
+    assert pos == pytest.approx([1.0, 2.5, 6.5])

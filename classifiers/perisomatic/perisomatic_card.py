@@ -16,7 +16,7 @@ _DATA = """## Data
   for E/I only; `Unsure` is excluded. The subclass model uses the 11 subclasses only.
 - Features are mapped onto engine names in `neurd_lite/celltype/columns.py` (the one documented place).
   `cell_type_pred`, `cell_type_pred_num`, `predict`, `umapx`, `umapy` (other models' outputs) are never inputs;
-  the unlabelled rows of the 69k table are not used (no semi-supervision).
+  {semi}
 - SHA-256 of the training files: {shas}
 """
 
@@ -32,18 +32,36 @@ predictions. Chosen per fold: {configs}. Shipped: {final}.
 """
 
 
-def _variant_text(variant: str) -> str:
+_NO_AREA = ("No area-derived input (soma or nucleus area, area/volume, sphericity, synapses per area, nucleus fold "
+            "area / fraction folded): the engine measures the soma membrane on a decimated mesh, whose area is ~2.7x "
+            "smaller than the v83 table's `soma_area` for the same cell (real cell 864691135510518224: 334-349 µm² "
+            "vs 989 µm²; NEURD on a 4x finer mesh: 341 µm²), while its soma volume is within ~10-20% of the "
+            "table's (440-504 vs 552 µm³), so area features learnt on the table do not transfer to mesh-derived "
+            "features. The cost of leaving them out is measured below against the table model.")
+
+
+def _semi_text(meta: dict[str, Any]) -> str:
+    semi = meta.get("semi_supervised")
+    if not semi:
+        return "the unlabelled rows of the 69k table are not used (no semi-supervision)."
+    return ("**semi-supervised**: " + str(semi.get("description", semi)) + " Pseudo-labels come from this model only, "
+            "never from `cell_type_pred`.")
+
+
+def _variant_text(variant: str, features: list[str]) -> str:
+    listed = ", ".join(f"`{f}`" for f in features)
     if variant == "perisomatic":
-        return ("Table model: 12 scalar soma/nucleus/depth features, 3 ratios derived from them and 11 per-process "
-                "summaries of the v83 list columns (`avg_sdf`, `orients`, `vectors`). Used by "
-                "`nl.classify_perisomatic(df)` when the list columns (or `process_*` columns) are present.")
+        return ("Table model: scalar soma/nucleus/depth features of the v83 table, ratios derived from them and "
+                "per-process summaries of the v83 list columns (`avg_sdf`, `orients`, `vectors`). Used by "
+                "`nl.classify_perisomatic(df)` when the list columns (or `process_*` columns) are present. Its area "
+                "features are the table's own: do not feed it mesh-derived areas (see the engine model).")
     if variant == "perisomatic_soma":
-        return ("Soma-only fallback: the engine's soma features and depth without any nucleus measurement (6 scalar "
-                "features and the soma sphericity). Used by `nl.classify(n)` and `nl.classify_perisomatic(df)` "
-                "only when the nucleus features are missing.")
-    return ("Engine model: only features that `nl.features(n)` computes from a mesh (12 scalar soma/nucleus/depth "
-            "features and 3 ratios derived from them). Used by `nl.classify(n)` and by "
-            "`nl.classify_perisomatic(df)` for rows without per-process columns.")
+        return ("Soma-only fallback: engine soma features and depth without any nucleus measurement (" + listed +
+                "). Used by `nl.classify(n)` and `nl.classify_perisomatic(df)` when the nucleus volume is missing. "
+                + _NO_AREA)
+    return ("Engine model: features that `nl.features(n)` computes from a mesh and that mean the same on the table (" +
+            listed + "). Used by `nl.classify(n)` and by `nl.classify_perisomatic(df)` for rows without per-process "
+            "columns. " + _NO_AREA)
 
 
 def _card(variant: str, task: str, meta: dict[str, Any], ev: dict[str, Any], figs: list[str]) -> str:
@@ -62,20 +80,22 @@ def _card(variant: str, task: str, meta: dict[str, Any], ev: dict[str, Any], fig
                       "cells only); `v83_cell_type_pred` is the published model's `cell_type_pred` column mapped to "
                       "E/I (its `Unsure` counts as wrong).")
     else:
-        rows_text += ("`hierarchical` rescales the subclass probabilities within E and within I by the E/I model "
-                      "(measured, not shipped: the flat decision scored higher in development); "
+        rows_text += ("`restricted_to_ei_side` keeps only the subclasses of the side the E/I model decided and "
+                      "renormalises them (the rule `nl.classify` applies, so E/I and subclass never disagree); "
+                      "`hierarchical` rescales the subclass probabilities within E and within I by the E/I "
+                      "model's probability; "
                       "`v83_cell_type_pred` is the published model's `cell_type_pred` column on the same cells "
                       "(its `6P` and `Unsure` answers count as wrong at subclass level).")
     lines = [
         f"# Model card: `{meta['name']}` ({title}, perisomatic)", "",
-        _variant_text(variant), "",
+        _variant_text(variant, [f["name"] for f in meta["features"]]), "",
         f"Files: `{meta['name']}.txt` (LightGBM text), `{meta['name']}.json` (sidecar: features, classes, "
         "calibration, the logistic component as plain numbers, metrics, checksums, versions). Loaded without "
         "pickle by `neurd_lite.celltype.load_model`.", "",
         "## Intended use",
         "Cell-type calls for MICrONS-like mouse visual cortex neurons from soma and nucleus measurements. "
         "Not validated on other volumes, species or segmentations; depth is µm below pia in the MICrONS frame.", "",
-        _DATA.format(shas=", ".join(f"`{k}` {v[:12]}…" for k, v in meta["training_data"].items())),
+        _DATA.format(semi=_semi_text(meta), shas=", ".join(f"`{k}` {v[:12]}…" for k, v in meta["training_data"].items())),
         _CV.format(configs=meta["fold_configs"], final=meta["hyperparameters"]),
         "## Results (out-of-fold, same cells for every row)", "",
         report.metrics_table(m), "", verdict, "", rows_text,

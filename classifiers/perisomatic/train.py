@@ -26,32 +26,50 @@ from neurd_lite.celltype.columns import ENGINE_PERISOMATIC, PROCESS_FEATURES  # 
 from neurd_lite.celltype.combine import hierarchical  # noqa: E402
 from neurd_lite.celltype.training import (  # noqa: E402
     EI_CLASSES, GRID, GT_FILE, INHIBITORY, SUBCLASSES, V83_FILE, V83_PRED_EI, V83_PRED_NAMES, CVResult,
-    check_features, crossfit_temperature, feature_ranges, fit_blend, library_versions, load_perisomatic_labelled, nested_cv,
+    check_features, crossfit_temperature, feature_extent, feature_ranges, fit_blend, library_versions, load_perisomatic_labelled, load_perisomatic_unlabelled, nested_cv,
+    nested_cv_self_training, fit_self_trained, SelfTraining,
     select_config, sha256_of)
 
 DEFAULT_OUT = HERE.parent / "models"
-# Engine features minus absolute positions (soma_x/y/z_nm are volume coordinates, not cell properties).
+# Table scalars minus absolute positions (soma_x/y/z_nm are volume coordinates, not cell properties; the labelled
+# cells span only ~150 µm in x, so a position feature would not transfer across the volume).
 BASE = [f for f in ENGINE_PERISOMATIC if not f.endswith("_nm")]
 DERIVED = ["nucleus_to_soma_volume_ratio", "soma_sphericity", "nucleus_sphericity"]
-SOMA_ONLY = [f for f in BASE if not f.startswith("nucleus_")]
+# Engine-facing inputs: no area-derived feature (soma/nucleus area, area/volume, sphericity, synapses per area,
+# nucleus fold area / fraction folded). The engine's decimated-mesh soma area is ~2.7x smaller than the table's
+# soma_area for the same cell while its volume agrees within ~10-20%, so area features do not transfer.
+ENGINE_NO_AREA = ["soma_volume_um3", "soma_n_processes", "soma_n_synapses", "nucleus_volume_um3", "cortical_depth_um"]
+SOMA_NO_AREA = [f for f in ENGINE_NO_AREA if not f.startswith("nucleus_")]
 VARIANTS: dict[str, dict[str, Any]] = {
     "perisomatic": {"features": BASE + DERIVED + list(PROCESS_FEATURES), "required": BASE + list(PROCESS_FEATURES),
+                    "self_training": SelfTraining(),
                     "input": "v83 table columns (incl. per-process list columns avg_sdf/orients/vectors) or "
                              "engine names plus process_* features"},
-    "perisomatic_engine": {"features": BASE + DERIVED, "required": BASE,
-                           "input": "engine feature names (nl.features(n)) or v83 table columns"},
-    "perisomatic_soma": {"features": SOMA_ONLY + ["soma_sphericity"], "required": SOMA_ONLY,
-                         "input": "engine soma features and depth only (fallback when no nucleus was measured)"},
+    "perisomatic_engine": {"features": ENGINE_NO_AREA + ["nucleus_to_soma_volume_ratio"], "required": ENGINE_NO_AREA,
+                           "input": "engine feature names (nl.features(n)) or v83 table columns; no area-derived "
+                                    "inputs"},
+    "perisomatic_soma": {"features": SOMA_NO_AREA, "required": SOMA_NO_AREA,
+                         "input": "engine soma volume, processes, soma synapses and depth only (fallback when no "
+                                  "nucleus was measured); no area-derived inputs"},
 }
 
 
-def _group(labels: pd.Series) -> np.ndarray:
-    return np.array([c in INHIBITORY for c in labels])
+def restrict_to_side(p_sub: np.ndarray, inhibitory_call: np.ndarray, is_i: np.ndarray) -> np.ndarray:
+    """Subclass probabilities restricted to the classes of each row's E/I call and renormalised (the rule
+    ``nl.classify`` applies once E/I is decided)."""
+    keep = np.where(np.asarray(inhibitory_call)[:, None], is_i[None, :], ~is_i[None, :])
+    out = np.where(keep, p_sub, 0.0)
+    total = out.sum(axis=1, keepdims=True)
+    return np.where(total > 1e-12, out / np.maximum(total, 1e-12), keep / keep.sum(axis=1, keepdims=True))
 
 
 def evaluate(data: pd.DataFrame, features: list[str], grid: tuple[dict[str, int], ...] = GRID,
-             n_splits: int = 5) -> dict[str, Any]:
-    """Nested-CV E/I and subclass evaluation, baselines and the v83 column on the same cells."""
+             n_splits: int = 5, self_training: SelfTraining | None = None,
+             unlabelled: pd.DataFrame | None = None) -> dict[str, Any]:
+    """Nested-CV E/I and subclass evaluation, baselines and the v83 column on the same cells.
+
+    With ``self_training`` the subclass model is self-trained on ``unlabelled`` inside every outer fold (pseudo-
+    labels from that fold's own supervised model); ``supervised_only`` is the same folds without it."""
     check_features(features)
     x_all = data[features]
     y_ei = (data["ei"] == "inhibitory").to_numpy().astype(int)
@@ -60,10 +78,16 @@ def evaluate(data: pd.DataFrame, features: list[str], grid: tuple[dict[str, int]
     sub_rows = data["subclass"].notna().to_numpy()
     sub = data[sub_rows]
     y_sub = np.array([SUBCLASSES.index(c) for c in sub["subclass"]])
-    sub_cv = nested_cv(sub[features], y_sub, len(SUBCLASSES), grid, n_splits=n_splits)
+    supervised_sub = None
+    if self_training is not None:
+        sub_cv, supervised_sub, n_pseudo = nested_cv_self_training(
+            sub[features], y_sub, len(SUBCLASSES), unlabelled[features], self_training, grid, n_splits=n_splits)
+    else:
+        sub_cv = nested_cv(sub[features], y_sub, len(SUBCLASSES), grid, n_splits=n_splits)
     sub_cal = crossfit_temperature(sub_cv.oof, y_sub, sub_cv.fold)
     hier = hierarchical(ei_cal[sub_rows, 1], sub_cal, SUBCLASSES, INHIBITORY)
     is_i = np.array([c in INHIBITORY for c in SUBCLASSES])
+    restricted = restrict_to_side(sub_cal, ei_cal[sub_rows, 1] >= 0.5, is_i)
     ei_names, sub_names = list(EI_CLASSES), list(SUBCLASSES)
     res: dict[str, Any] = {
         "ei": {
@@ -78,13 +102,17 @@ def evaluate(data: pd.DataFrame, features: list[str], grid: tuple[dict[str, int]
         "subclass": {
             "model_raw": report.proba_metrics(y_sub, sub_cv.oof, sub_names),
             "model_calibrated": report.proba_metrics(y_sub, sub_cal, sub_names),
+            "restricted_to_ei_side": report.proba_metrics(y_sub, restricted, sub_names),
             "hierarchical": report.proba_metrics(y_sub, hier, sub_names),
             "lightgbm_only": report.proba_metrics(y_sub, sub_cv.oof_lgbm, sub_names),
+            **({"supervised_only": report.proba_metrics(y_sub, supervised_sub.oof, sub_names)}
+               if supervised_sub is not None else {}),
             "logistic_baseline": report.proba_metrics(y_sub, sub_cv.oof_linear, sub_names),
             "v83_cell_type_pred": report.label_metrics(sub["subclass"], sub["v83_pred"].map(V83_PRED_NAMES),
                                                        sub_names),
         },
         "ei_fold_configs": ei_cv.configs, "subclass_fold_configs": sub_cv.configs,
+        "subclass_pseudo_rows_per_fold": n_pseudo if self_training is not None else None,
         "_oof": {"ei": ei_cv, "ei_cal": ei_cal, "sub": sub_cv, "sub_cal": sub_cal, "hier": hier,
                  "y_ei": y_ei, "y_sub": y_sub, "nucleus_id": data["nucleus_id"].to_numpy()},
     }
@@ -92,9 +120,14 @@ def evaluate(data: pd.DataFrame, features: list[str], grid: tuple[dict[str, int]
 
 
 def _fit_final(x: pd.DataFrame, y: np.ndarray, n_classes: int, cv: CVResult,
-               grid: tuple[dict[str, int], ...]) -> tuple[Any, dict[str, Any], dict[str, Any], dict[str, Any]]:
+               grid: tuple[dict[str, int], ...], self_training: SelfTraining | None = None,
+               unlabelled: pd.DataFrame | None = None) -> tuple[Any, dict[str, Any], dict[str, Any], dict[str, Any]]:
     cfg, scores = select_config(x, y, n_classes, grid)
-    booster, linear = fit_blend(x, y, n_classes, cfg)
+    if self_training is not None:
+        booster, linear, n_pseudo = fit_self_trained(x, y, n_classes, cfg, unlabelled, self_training)
+        cfg = dict(cfg, n_pseudo_labelled_rows=n_pseudo)
+    else:
+        booster, linear = fit_blend(x, y, n_classes, cfg)
     cal = fit_temperature(cv.oof, y)
     return booster, dict(cfg, inner_cv_balanced_accuracy_best=round(max(scores), 4)), cal, linear
 
@@ -117,24 +150,45 @@ def train_variant(variant: str, data: pd.DataFrame, out: Path, grid: tuple[dict[
     """Evaluate, fit the final E/I and subclass models of one variant and write files + cards."""
     spec = VARIANTS[variant]
     features = spec["features"]
-    ev = evaluate(data, features, grid, n_splits)
+    st = spec.get("self_training")
+    unlabelled = load_perisomatic_unlabelled().dropna(subset=features) if st is not None else None
+    ev = evaluate(data, features, grid, n_splits, self_training=st, unlabelled=unlabelled)
     oof = ev["_oof"]
     sub = data[data["subclass"].notna()]
     ei_booster, ei_cfg, ei_calib, ei_lin = _fit_final(data[features], oof["y_ei"], 2, oof["ei"], grid)
     sub_booster, sub_cfg, sub_calib, sub_lin = _fit_final(sub[features], oof["y_sub"], len(SUBCLASSES), oof["sub"],
-                                                          grid)
+                                                          grid, st, None if unlabelled is None else
+                                                          unlabelled[features])
+    m = ev["subclass"]
+    restricted_wins = m["restricted_to_ei_side"]["balanced_accuracy"] >= m["model_calibrated"]["balanced_accuracy"]
     public = {k: v for k, v in ev.items() if not k.startswith("_")}
     ei_meta = dict(_common_meta(variant, features, spec, len(data)), task="ei", classes=list(EI_CLASSES),
                    positive_class="inhibitory", calibration=ei_calib, hyperparameters=ei_cfg, linear=ei_lin,
-                   feature_ranges=feature_ranges(data[features]),
+                   feature_ranges=feature_ranges(data[features]), feature_extent=feature_extent(data[features]),
                    metrics=public["ei"], fold_configs=ev["ei_fold_configs"])
     sub_meta = dict(_common_meta(variant, features, spec, len(sub)), task="subclass", classes=list(SUBCLASSES),
                     inhibitory_classes=sorted(INHIBITORY & set(SUBCLASSES)), calibration=sub_calib,
                     hyperparameters=sub_cfg, linear=sub_lin, metrics=public["subclass"],
-                    feature_ranges=feature_ranges(sub[features]),
+                    feature_ranges=feature_ranges(sub[features]), feature_extent=feature_extent(sub[features]),
                     fold_configs=ev["subclass_fold_configs"],
-                    decision_rule="flat: arg-max of the calibrated 11-class probabilities (the hierarchical "
-                                  "rescaling by the E/I model is reported for comparison, not used)")
+                    table_decision_rule="restricted" if restricted_wins else "flat",
+                    decision_rule=("nl.classify: arg-max among the decided E/I side's classes (renormalised). "
+                                   "nl.classify_perisomatic: " + (
+                                       "the same (restricted_to_ei_side scored at least as high out-of-fold)"
+                                       if restricted_wins else "flat arg-max of the 11 calibrated probabilities "
+                                       "(it scored higher out-of-fold than restricted_to_ei_side); "
+                                       "ei_subclass_agree flags rows where the two disagree")),
+                    semi_supervised=False if st is None else {
+                        "method": "self-training", "tau": st.tau, "pseudo_weight": st.pseudo_weight,
+                        "cap_per_class": st.cap_per_class, "n_unlabelled_rows": int(len(unlabelled)),
+                        "pseudo_rows_per_outer_fold": ev["subclass_pseudo_rows_per_fold"],
+                        "description": (
+                            f"the subclass model's LightGBM part is refitted on the labelled cells plus up to "
+                            f"{st.cap_per_class} rows per class of the {len(unlabelled):,} unlabelled v83 rows (nucleus "
+                            f"ids in no label file) that this model's own supervised fit labels with probability >= "
+                            f"{st.tau}; pseudo rows weigh {st.pseudo_weight} of the labelled rows in total. Inside "
+                            f"the CV each outer fold pseudo-labels with its own fold model. The unlabelled rows may "
+                            f"include the project's held-back cells (features only, never labels).")})
     report.save_model(ei_booster, ei_meta, out, f"{variant}_ei")
     report.save_model(sub_booster, sub_meta, out, f"{variant}_subclass")
     write_cards(variant, ev, ei_meta, sub_meta, out)

@@ -21,6 +21,7 @@ import pandas as pd
 from ..errors import InputError
 from .calibration import calibrate
 from .columns import derived
+from .layers import LAYER_FEATURES, layer_features
 from .linear import linear_proba
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
@@ -58,9 +59,13 @@ class ShippedModel:
 
     def design(self, feats: pd.DataFrame) -> pd.DataFrame:
         """Model input matrix (columns in training order) from an engine-named frame; derives ratios."""
-        base = feats.reindex(columns=["soma_volume_um3", "soma_area_um2", "nucleus_volume_um3", "nucleus_area_um2"])
+        base = feats.reindex(columns=["soma_volume_um3", "soma_area_um2", "nucleus_volume_um3", "nucleus_area_um2",
+                                      "soma_n_synapses"])
         d = derived(base.astype(float))
         full = pd.concat([feats, d.drop(columns=[c for c in d.columns if c in feats.columns])], axis=1)
+        if set(LAYER_FEATURES) & set(self.features) and not set(LAYER_FEATURES) <= set(full.columns):
+            full = pd.concat([full, layer_features(full).drop(columns=[c for c in LAYER_FEATURES if c in full])],
+                             axis=1)
         missing = [f for f in self.features if f not in full.columns]
         for f in missing:
             full[f] = np.nan
@@ -77,6 +82,21 @@ class ShippedModel:
                 v = x[f].to_numpy()
                 bad[:, j] = (v < lo) | (v > hi)
         return [list(x.columns[b]) for b in bad]
+
+    def far_out_of_range(self, feats: pd.DataFrame) -> list[dict[str, float]]:
+        """Per row, the inputs outside the full training extent [min, max] (``feature_extent``), as
+        ``{feature: value}``. No training cell had such a value, so the model's answer there is a guess."""
+        extent = self.meta.get("feature_extent", {})
+        x = self.design(feats)
+        out: list[dict[str, float]] = [{} for _ in range(len(x))]
+        for f in x.columns:
+            if f not in extent:
+                continue
+            lo, hi = extent[f]
+            v = x[f].to_numpy()
+            for r in np.flatnonzero((v < lo) | (v > hi)):
+                out[r][f] = float(v[r])
+        return out
 
     def predict_proba(self, feats: pd.DataFrame, calibrated: bool = True) -> np.ndarray:
         """(n, k) class probabilities in ``self.classes`` order (calibrated by the stored parameters)."""

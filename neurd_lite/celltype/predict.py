@@ -1,11 +1,12 @@
 """``classify(n)`` for one neuron and ``classify_perisomatic(df)`` for a table.
 
 Models (``neurd_lite/models``): ``perisomatic_ei`` / ``perisomatic_subclass`` (v83 table input with per-process
-columns), ``perisomatic_engine_ei`` / ``perisomatic_engine_subclass`` (engine features only) and
-``dendritic_ei``. E/I comes from the dedicated E/I models (perisomatic and dendritic views joined by the product
-of calibrated probabilities when both are available, ``combine.combine_ei``); the subclass is the arg-max of the
-subclass model's calibrated probabilities (flat: it scored higher than rescaling by the E/I model). When the two
-disagree (an inhibitory subclass for an excitatory call or the reverse) both are kept and a note says so.
+columns), ``perisomatic_engine_ei`` / ``perisomatic_engine_subclass`` (engine features without any area-derived
+input: the engine's soma area is not the table's), ``perisomatic_soma_*`` (no nucleus) and ``dendritic_ei``. E/I
+comes from the dedicated E/I models (perisomatic and dendritic views joined by the product of calibrated
+probabilities when both are available and in range, ``combine.combine_ei``); the subclass is then chosen among the
+decided E/I side's classes only (renormalised), so the two never disagree. Inputs outside a model's full training
+extent make that model's answer unusable: ``status`` / ``subclass_status`` say ``out_of_range`` instead of a guess.
 """
 from __future__ import annotations
 
@@ -21,17 +22,22 @@ from .columns import ENGINE_DENDRITIC, PROCESS_FEATURES, to_engine
 from .combine import combine_ei
 from .models import ShippedModel, load_model
 
-OK, EI_ONLY, INSUFFICIENT = "ok", "ei_only", "insufficient_features"
+OK, EI_ONLY, INSUFFICIENT, OUT_OF_RANGE = "ok", "ei_only", "insufficient_features", "out_of_range"
 
 
 @dataclass
 class ClassificationResult:
     """E/I and subclass of one neuron with calibrated probabilities, the models and features used.
 
-    status: ``"ok"`` (E/I and subclass), ``"ei_only"`` (dendritic features only: no subclass) or
-    ``"insufficient_features"`` (no prediction; ``missing`` lists what would be needed).
+    status: ``"ok"`` (E/I and subclass), ``"ei_only"`` (E/I but no subclass: dendritic features only, or the
+    subclass model's inputs out of range), ``"out_of_range"`` (no view usable) or ``"insufficient_features"``
+    (no prediction; ``missing`` lists what would be needed).
+    subclass_status: ``"ok"``, ``"out_of_range"`` or ``"insufficient_features"`` (the subclass alone).
     out_of_range: per model, inputs outside its training 0.5-99.5% range (the call is then an extrapolation;
     when only one of the two E/I views is in range, E/I comes from that view alone).
+    out_of_range_detail: per model, inputs outside the full training extent with their values (not used).
+    subclass_probabilities: restricted to the decided E/I side and renormalised (``subclass_rule``);
+    ``subclass_probabilities_unrestricted`` is the subclass model's own 11-class output.
     """
 
     status: str
@@ -45,6 +51,11 @@ class ClassificationResult:
     missing: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     out_of_range: dict[str, list[str]] = field(default_factory=dict)
+    subclass_status: str | None = None
+    subclass_rule: str | None = None
+    subclass_probabilities_unrestricted: dict[str, float] = field(default_factory=dict)
+    ei_decided_by: list[str] = field(default_factory=list)
+    out_of_range_detail: dict[str, str] = field(default_factory=dict)
 
     @property
     def subclass_probability(self) -> float | None:
@@ -102,13 +113,34 @@ def _perisomatic_pair(row: pd.Series, directory: Path | None) -> tuple[ShippedMo
     return None
 
 
+def _restrict_to_side(p: np.ndarray, classes: list[str], inhibitory: set[str], ei: str) -> dict[str, float]:
+    """Subclass probabilities of the side ``ei`` only, renormalised to sum to 1 (uniform if that side has 0)."""
+    side = np.array([(c in inhibitory) == (ei == "inhibitory") for c in classes])
+    total = float(p[side].sum())
+    share = p[side] / total if total > 1e-12 else np.full(side.sum(), 1.0 / side.sum())
+    return {c: float(v) for c, v in zip(np.asarray(classes)[side], share)}
+
+
+def _far_text(model: ShippedModel, far: dict[str, float]) -> str:
+    ext = model.meta.get("feature_extent", {})
+    return "; ".join(f"{f} = {v:.4g} outside the training extent [{ext[f][0]:.4g}, {ext[f][1]:.4g}]"
+                     for f, v in far.items())
+
+
 def classify(n: Any, models_dir: str | Path | None = None, use_dendritic: bool = True,
              nucleus: Any = None) -> ClassificationResult:
     """Excitatory/inhibitory and subclass of one neuron with calibrated probabilities.
 
     E/I rule: the product of the perisomatic and dendritic calibrated probabilities when both views are
-    available and inside their training ranges; a view whose inputs fall outside its training range is reported
-    in ``ei_sources`` but left out of the decision when the other view is in range.
+    available and inside their training 0.5-99.5% ranges; a view whose inputs fall outside that range is reported
+    in ``ei_sources`` but left out of the decision when the other view is in range. A view whose inputs fall
+    outside the full training extent (no training cell had such a value) is never used for the decision; when it
+    is the only view, E/I is refused (``status="out_of_range"``).
+
+    Subclass rule (consistent with E/I): the subclass model's calibrated probabilities restricted to the classes
+    of the decided E/I side and renormalised (``subclass_rule`` says so; ``subclass_probabilities_unrestricted``
+    keeps the model's own 11-class output). When the subclass model's inputs fall outside its training extent the
+    subclass is refused: ``subclass_status="out_of_range"`` and ``out_of_range_detail`` says which inputs.
 
     n: a Neuron (features computed by ``nl.features``), or a dict / Series / one-row DataFrame of features in
     engine or v83-table names. nucleus: optional nucleus mesh (nm) passed to ``nl.features``. The perisomatic
@@ -124,12 +156,13 @@ def classify(n: Any, models_dir: str | Path | None = None, use_dendritic: bool =
     if pair is None and not dend_ok:
         engine_req = load_model("perisomatic_engine_ei", directory).required
         need = _missing(row, engine_req) + (_missing(row, dend.required) if dend is not None else [])
-        return ClassificationResult(status=INSUFFICIENT, missing=need, notes=notes + [
+        return ClassificationResult(status=INSUFFICIENT, missing=need, subclass_status=INSUFFICIENT, notes=notes + [
             "need all perisomatic engine features or all dendritic features"])
     sources: dict[str, float] = {}
     models: list[str] = []
     used: list[str] = []
     out_of_range: dict[str, list[str]] = {}
+    far: dict[str, str] = {}
     for model in ([pair[0]] if pair is not None else []) + ([dend] if dend_ok else []):
         sources[model.name] = float(model.predict_proba(feats)[0, 1])
         models.append(model.name)
@@ -138,28 +171,52 @@ def classify(n: Any, models_dir: str | Path | None = None, use_dendritic: bool =
         if oor:
             out_of_range[model.name] = oor
             notes.append(f"{model.name}: inputs outside the training 0.5-99.5% range: {', '.join(oor)}")
-    trusted = [k for k in sources if k not in out_of_range] or list(sources)
-    if len(trusted) < len(sources):
-        notes.append(f"E/I from {trusted[0]} only: the other view's inputs are outside its training range")
-    p_i = float(combine_ei(*(sources[k] for k in trusted))) if len(trusted) == 2 else sources[trusted[0]]
-    result = ClassificationResult(status=OK if pair is not None else EI_ONLY,
-                                  ei="inhibitory" if p_i >= 0.5 else "excitatory", p_inhibitory=p_i,
-                                  ei_sources=sources, models=models,
+        bad = model.far_out_of_range(feats)[0]
+        if bad:
+            far[model.name] = _far_text(model, bad)
+    in_range = [k for k in sources if k not in out_of_range]
+    usable = [k for k in sources if k not in far]
+    trusted = in_range or usable
+    result = ClassificationResult(status=OK if pair is not None else EI_ONLY, ei_sources=sources, models=models,
                                   features_used={f: float(row[f]) for f in used}, notes=notes,
-                                  out_of_range=out_of_range)
-    if pair is not None:
-        sub = pair[1]
-        p = sub.predict_proba(feats)[0]
-        result.subclass_probabilities = {c: float(v) for c, v in zip(sub.classes, p)}
-        result.subclass = sub.classes[int(np.argmax(p))]
-        result.models.append(sub.name)
-        if sub.out_of_range(feats)[0]:
-            result.notes.append(f"{sub.name}: subclass is an extrapolation (inputs outside the training range)")
-        if (result.subclass in sub.meta["inhibitory_classes"]) != (result.ei == "inhibitory"):
-            result.notes.append(f"E/I call ({result.ei}) and subclass ({result.subclass}) disagree")
-    else:
+                                  out_of_range=out_of_range, out_of_range_detail=dict(far))
+    if not trusted:
+        result.status, result.subclass_status = OUT_OF_RANGE, OUT_OF_RANGE
+        result.notes.append("no E/I: every available view's inputs are outside its training extent")
+        return result
+    if len(trusted) < len(sources):
+        result.notes.append(f"E/I from {trusted[0]} only: the other view's inputs are outside its training range")
+    p_i = float(combine_ei(*(sources[k] for k in trusted))) if len(trusted) == 2 else sources[trusted[0]]
+    result.p_inhibitory, result.ei = p_i, "inhibitory" if p_i >= 0.5 else "excitatory"
+    result.ei_decided_by = list(trusted)
+    if pair is None:
         result.missing = _missing(row, load_model("perisomatic_engine_ei", directory).required)
+        result.subclass_status = INSUFFICIENT
         result.notes.append("no subclass: perisomatic features missing")
+        return result
+    sub = pair[1]
+    result.models.append(sub.name)
+    p = sub.predict_proba(feats)[0]
+    result.subclass_probabilities_unrestricted = {c: float(v) for c, v in zip(sub.classes, p)}
+    bad = sub.far_out_of_range(feats)[0]
+    if bad:
+        result.out_of_range_detail[sub.name] = _far_text(sub, bad)
+        result.status, result.subclass_status = EI_ONLY, OUT_OF_RANGE
+        result.notes.append(f"no subclass: {sub.name} inputs outside the training extent ({_far_text(sub, bad)})")
+        return result
+    inhibitory = set(sub.meta["inhibitory_classes"])
+    own = sub.classes[int(np.argmax(p))]
+    result.subclass_probabilities = _restrict_to_side(p, sub.classes, inhibitory, result.ei)
+    result.subclass = max(result.subclass_probabilities, key=result.subclass_probabilities.get)
+    result.subclass_status = OK
+    side_mass = float(sum(v for c, v in zip(sub.classes, p) if (c in inhibitory) == (result.ei == "inhibitory")))
+    result.subclass_rule = (f"restricted to the {result.ei} classes (E/I decided by {' x '.join(trusted)}), "
+                            f"renormalised; the subclass model put {side_mass:.3g} of its mass on them")
+    if own != result.subclass:
+        result.notes.append(f"{sub.name} alone would say {own} ({p.max():.3g}); it is on the other E/I side "
+                            f"than the decided {result.ei}, so the subclass is the best {result.ei} class")
+    if sub.out_of_range(feats)[0]:
+        result.notes.append(f"{sub.name}: subclass is an extrapolation (inputs outside the training range)")
     return result
 
 
@@ -181,7 +238,8 @@ def _route(feats: pd.DataFrame, directory: Path | None) -> tuple[np.ndarray, np.
     return variant, status, missing
 
 
-def classify_perisomatic(df: pd.DataFrame, models_dir: str | Path | None = None) -> pd.DataFrame:
+def classify_perisomatic(df: pd.DataFrame, models_dir: str | Path | None = None,
+                         restrict: bool | None = None) -> pd.DataFrame:
     """Perisomatic E/I and subclass for every row of a table (v83 or engine column names), same index.
 
     Each row uses the first model whose inputs it has in full: the table model (per-process list columns
@@ -190,7 +248,13 @@ def classify_perisomatic(df: pd.DataFrame, models_dir: str | Path | None = None)
     ``status="insufficient_features"`` and NaN predictions. Output columns: ``ei``, ``p_inhibitory``,
     ``subclass``, ``subclass_probability``, ``p_<class>`` per subclass, ``ei_subclass_agree``, ``model``,
     ``status``, ``missing_features`` (engine inputs that were missing), ``out_of_range_features`` (inputs outside
-    the subclass model's training 0.5-99.5% range).
+    the subclass model's training 0.5-99.5% range), ``outside_training_extent`` (inputs outside the full training
+    [min, max]: the row is still predicted, but no training cell looked like it).
+
+    restrict: True restricts the subclass probabilities to the E/I side decided by the E/I model and renormalises
+    them (as ``classify`` does; ``ei_subclass_agree`` is then always True); False gives the subclass model's own
+    11-class output; None (default) uses the rule that scored higher out-of-fold for that model (sidecar
+    ``table_decision_rule``, see its card).
     """
     if not isinstance(df, pd.DataFrame):
         raise InputError(f"classify_perisomatic expects a pandas DataFrame, got {type(df).__name__}")
@@ -200,7 +264,7 @@ def classify_perisomatic(df: pd.DataFrame, models_dir: str | Path | None = None)
     pcols = [f"p_{c}" for c in classes]
     out = pd.DataFrame(index=feats.index, columns=["ei", "p_inhibitory", "subclass", "subclass_probability"]
                        + pcols + ["ei_subclass_agree", "model", "status", "missing_features",
-                                 "out_of_range_features"])
+                                 "out_of_range_features", "outside_training_extent"])
     out = out.astype({c: float for c in ["p_inhibitory", "subclass_probability"] + pcols})
     variant, status, missing = _route(feats, directory)
     out["status"], out["missing_features"] = status, missing
@@ -212,6 +276,12 @@ def classify_perisomatic(df: pd.DataFrame, models_dir: str | Path | None = None)
         ei_model, sub_model = load_model(f"{v}_ei", directory), load_model(f"{v}_subclass", directory)
         p_i = ei_model.predict_proba(good)[:, 1]
         p_sub = sub_model.predict_proba(good)
+        rule = sub_model.meta.get("table_decision_rule", "flat")
+        if restrict if restrict is not None else rule == "restricted":
+            is_i = np.isin(np.asarray(classes), sub_model.meta["inhibitory_classes"])
+            keep = np.where((p_i >= 0.5)[:, None], is_i[None, :], ~is_i[None, :])
+            p_sub = np.where(keep, p_sub, 0.0)
+            p_sub = p_sub / np.maximum(p_sub.sum(axis=1, keepdims=True), 1e-12)
         sub_is_i = np.isin(np.asarray(classes)[p_sub.argmax(axis=1)], sub_model.meta["inhibitory_classes"])
         gidx = good.index
         out.loc[gidx, "p_inhibitory"] = p_i
@@ -222,5 +292,6 @@ def classify_perisomatic(df: pd.DataFrame, models_dir: str | Path | None = None)
         out.loc[gidx, "ei_subclass_agree"] = sub_is_i == (p_i >= 0.5)
         out.loc[gidx, "model"] = v
         out.loc[gidx, "out_of_range_features"] = [";".join(o) for o in sub_model.out_of_range(good)]
+        out.loc[gidx, "outside_training_extent"] = [";".join(o) for o in sub_model.far_out_of_range(good)]
     out.index = df.index
     return out

@@ -90,6 +90,20 @@ def load_perisomatic_labelled() -> pd.DataFrame:
     return out[out["ei"].notna()].reset_index(drop=True)
 
 
+def load_perisomatic_unlabelled() -> pd.DataFrame:
+    """v83 rows whose nucleus_id is in no label file, engine-named with derived ratios (for self-training).
+
+    Their ``cell_type_pred`` / ``predict`` / ``umap*`` columns are dropped here and never used."""
+    from ..data import data_path
+
+    table = pd.read_csv(data_path(V83_FILE))
+    gt = pd.read_csv(data_path(GT_FILE))
+    table = table[~table["nucleus_id"].isin(gt["nucleus_id"])]
+    table = table.drop(columns=[c for c in table.columns if c in FORBIDDEN_INPUTS]).reset_index(drop=True)
+    feats = to_engine(table)
+    return pd.concat([feats, derived(feats)], axis=1)
+
+
 def load_dendritic_labelled() -> pd.DataFrame:
     """NEURD's 210 proofread E/I cells with engine-named dendritic features, ``ei`` (its manual ``cell_type``
     column, the training label) and ``allen_ei`` (the Allen label it was corrected from; differs on 12 cells)."""
@@ -116,16 +130,22 @@ def balanced_weights(y: np.ndarray) -> np.ndarray:
 
 def fit_lgbm(x: pd.DataFrame, y: np.ndarray, n_classes: int, config: dict[str, int],
              params: dict[str, Any] | None = None) -> Any:
-    """A class-balanced LightGBM booster (binary when ``n_classes == 2``), single-threaded and seeded."""
+    """A class-weighted LightGBM booster (binary when ``n_classes == 2``), single-threaded and seeded.
+
+    ``params["class_weight"]``: ``"balanced"`` (default, every class the same total weight), ``"sqrt"`` (square
+    root of the balanced weights) or ``"none"``.
+    """
     import lightgbm as lgb
 
     p = dict(DEFAULT_PARAMS, **(params or {}))
+    weighting = p.pop("class_weight", "balanced")
     p["num_leaves"] = config["num_leaves"]
     if n_classes == 2:
         p.update(objective="binary")
     else:
         p.update(objective="multiclass", num_class=n_classes)
-    ds = lgb.Dataset(x, label=y, weight=balanced_weights(y), free_raw_data=True)
+    weight = balanced_weights(y) ** (0.5 if weighting == "sqrt" else 1.0) if weighting != "none" else None
+    ds = lgb.Dataset(x, label=y, weight=weight, free_raw_data=True)
     return lgb.train(p, ds, num_boost_round=config["num_boost_round"])
 
 
@@ -226,10 +246,99 @@ def nested_cv(x: pd.DataFrame, y: np.ndarray, n_classes: int, grid: tuple[dict[s
     return CVResult(oof=oof, oof_lgbm=oof_t, oof_linear=oof_l, fold=fold, configs=configs)
 
 
+@dataclass(frozen=True)
+class SelfTraining:
+    """Self-training on unlabelled rows with the model's own confident pseudo-labels (never another model's).
+
+    A row is pseudo-labelled when the supervised blend's top probability is >= ``tau``; at most ``cap_per_class``
+    rows per pseudo-class are kept (seeded sample); pseudo rows get class-balanced weights whose total is
+    ``pseudo_weight`` times the labelled rows' total. The LightGBM part is refitted on labelled + pseudo rows with
+    the configuration chosen on the labelled rows; the logistic component stays supervised. Set a priori, not tuned.
+    """
+
+    tau: float = 0.95
+    pseudo_weight: float = 0.5
+    cap_per_class: int = 3000
+    seed: int = 0
+
+
+def pseudo_label(booster: Any, linear: dict[str, Any], unlabelled: pd.DataFrame, n_classes: int,
+                 st: SelfTraining) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions in ``unlabelled`` and their pseudo-labels (confident rows, capped per class)."""
+    p = blend_proba(booster, linear, unlabelled, n_classes)
+    conf, lab = p.max(axis=1), p.argmax(axis=1)
+    rng = np.random.default_rng(st.seed)
+    picks = []
+    for c in range(n_classes):
+        idx = np.flatnonzero((lab == c) & (conf >= st.tau))
+        picks.append(rng.choice(idx, st.cap_per_class, replace=False) if len(idx) > st.cap_per_class else idx)
+    pick = np.sort(np.concatenate(picks))
+    return pick, lab[pick]
+
+
+def fit_self_trained(x: pd.DataFrame, y: np.ndarray, n_classes: int, config: dict[str, Any],
+                     unlabelled: pd.DataFrame, st: SelfTraining, params: dict[str, Any] | None = None,
+                     supervised: tuple[Any, dict[str, Any]] | None = None) -> tuple[Any, dict[str, Any], int]:
+    """Supervised blend -> pseudo-labels on ``unlabelled`` -> LightGBM refitted on both (see ``SelfTraining``).
+
+    Returns the refitted booster, the (supervised) linear component and the number of pseudo-labelled rows.
+    """
+    import lightgbm as lgb
+
+    booster, lin = supervised if supervised is not None else fit_blend(x, y, n_classes, config, params)
+    pick, lab = pseudo_label(booster, lin, unlabelled, n_classes, st)
+    if not len(pick):
+        return booster, lin, 0
+    w = np.r_[balanced_weights(y), st.pseudo_weight * balanced_weights(lab) * len(y) / len(pick)]
+    p = dict(DEFAULT_PARAMS, **(params or {}))
+    p.pop("class_weight", None)
+    p["num_leaves"] = config["num_leaves"]
+    p.update(objective="binary") if n_classes == 2 else p.update(objective="multiclass", num_class=n_classes)
+    ds = lgb.Dataset(pd.concat([x, unlabelled.iloc[pick]]), label=np.r_[y, lab], weight=w)
+    return lgb.train(p, ds, num_boost_round=config["num_boost_round"]), lin, int(len(pick))
+
+
+def nested_cv_self_training(x: pd.DataFrame, y: np.ndarray, n_classes: int, unlabelled: pd.DataFrame,
+                            st: SelfTraining, grid: tuple[dict[str, int], ...] = GRID, n_splits: int = 5,
+                            inner_splits: int = 3, seed: int = 0,
+                            params: dict[str, Any] | None = None) -> tuple[CVResult, CVResult, list[int]]:
+    """The same outer folds and inner-CV choices as ``nested_cv``; per outer fold both the supervised model and
+    the self-trained one (pseudo-labels from that fold's own supervised model) score the held-out fold.
+
+    Returns (self-trained CV result, supervised CV result, pseudo-labelled rows per fold).
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    semi, sup, lin_oof, lgb_semi = (np.zeros((len(y), n_classes)) for _ in range(4))
+    fold = np.full(len(y), -1)
+    configs, n_pseudo = [], []
+    for k, (tr, te) in enumerate(StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(x, y)):
+        cfg, _ = select_config(x.iloc[tr], y[tr], n_classes, grid, inner_splits, seed + 1, params)
+        booster_sup, lin = fit_blend(x.iloc[tr], y[tr], n_classes, cfg, params)
+        booster, _, npl = fit_self_trained(x.iloc[tr], y[tr], n_classes, cfg, unlabelled, st, params,
+                                           supervised=(booster_sup, lin))
+        sup[te] = blend_proba(booster_sup, lin, x.iloc[te], n_classes)
+        lgb_semi[te] = predict_matrix(booster, x.iloc[te])
+        lin_oof[te] = linear_proba(lin, x.iloc[te], n_classes)
+        w = cfg["linear_weight"]
+        semi[te] = (1 - w) * lgb_semi[te] + w * lin_oof[te]
+        fold[te] = k
+        configs.append(cfg)
+        n_pseudo.append(npl)
+    return (CVResult(oof=semi, oof_lgbm=lgb_semi, oof_linear=lin_oof, fold=fold, configs=configs),
+            CVResult(oof=sup, oof_lgbm=sup, oof_linear=lin_oof, fold=fold, configs=configs), n_pseudo)
+
+
 def feature_ranges(x: pd.DataFrame, lo: float = 0.005, hi: float = 0.995) -> dict[str, list[float]]:
     """Per-feature training quantiles [lo, hi]; inputs outside them are flagged at prediction time."""
     q = x.astype(float).quantile([lo, hi])
     return {c: [float(q.loc[lo, c]), float(q.loc[hi, c])] for c in x.columns}
+
+
+def feature_extent(x: pd.DataFrame) -> dict[str, list[float]]:
+    """Per-feature training [min, max]; inputs outside it are refused as out of range at prediction time."""
+    x = x.astype(float)
+    return {c: [float(x[c].min()), float(x[c].max())] for c in x.columns}
 
 
 def crossfit_temperature(oof: np.ndarray, y: np.ndarray, fold: np.ndarray) -> np.ndarray:

@@ -1,0 +1,81 @@
+"""Nested-CV comparison of candidate feature sets / options for the perisomatic models (not part of train_all).
+
+Usage: ``python classifiers/perisomatic/experiments.py [VARIANT ...] [--out results.jsonl]``. Every number is
+out-of-fold from the same nested CV as the shipped models (``neurd_lite.celltype.training.nested_cv``: stratified
+5-fold, hyper-parameters by inner 3-fold CV). Results are summarised in ``classifiers/perisomatic/EXPERIMENTS.md``.
+Self-training is measured by ``train.py`` itself (``supervised_only`` vs ``model_calibrated`` in the cards).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from neurd_lite.celltype.columns import PROCESS_FEATURES
+from neurd_lite.celltype.combine import hierarchical
+from neurd_lite.celltype.layers import layer_features
+from neurd_lite.celltype.training import (
+    INHIBITORY, SUBCLASSES, balanced_accuracy, load_perisomatic_labelled, nested_cv)
+
+E1 = ["soma_volume_um3", "soma_n_processes", "soma_n_synapses", "nucleus_volume_um3", "cortical_depth_um",
+      "nucleus_to_soma_volume_ratio"]
+S1 = ["soma_volume_um3", "soma_n_processes", "soma_n_synapses", "cortical_depth_um"]
+XZ = ["soma_x_nm", "soma_z_nm"]
+LAY = ["layer_position", "cortical_fraction"]
+DENS = ["soma_synapses_per_volume23_per_um2"]
+BASE = ["soma_volume_um3", "soma_area_um2", "soma_area_to_volume_per_um", "soma_n_processes", "soma_n_synapses",
+        "soma_synapse_density_per_um2", "nucleus_volume_um3", "nucleus_area_um2", "nucleus_area_to_volume_per_um",
+        "nucleus_fold_area_um2", "nucleus_fraction_folded", "cortical_depth_um"]
+T0 = BASE + ["nucleus_to_soma_volume_ratio", "soma_sphericity", "nucleus_sphericity"] + list(PROCESS_FEATURES)
+VARIANTS: dict[str, tuple[list[str], dict]] = {
+    "E_noarea": (E1, {}), "E_noarea_xz": (E1 + XZ, {}), "E_noarea_layer": (E1 + LAY, {}),
+    "E_noarea_dens": (E1 + DENS, {}), "E_noarea_dens_layer": (E1 + DENS + LAY, {}),
+    "S_noarea": (S1, {}), "S_noarea_xz": (S1 + XZ, {}), "S_noarea_layer": (S1 + LAY, {}),
+    "S_noarea_dens": (S1 + DENS, {}),
+    "T0": (T0, {}), "T0_xz": (T0 + XZ, {}), "T0_layer": (T0 + LAY, {}), "T0_xz_layer": (T0 + XZ + LAY, {}),
+    "T0_sqrtw": (T0, {"class_weight": "sqrt"}), "T0_now": (T0, {"class_weight": "none"}),
+}
+
+
+def run(name: str, data: pd.DataFrame) -> dict:
+    """E/I and subclass balanced accuracy (flat and hierarchical) of one variant, out-of-fold."""
+    feats, params = VARIANTS[name]
+    t = time.time()
+    y_ei = (data["ei"] == "inhibitory").to_numpy().astype(int)
+    rows = data["subclass"].notna().to_numpy()
+    sub = data[rows]
+    y_sub = np.array([SUBCLASSES.index(c) for c in sub["subclass"]])
+    ei = nested_cv(data[feats], y_ei, 2, params=params)
+    sc = nested_cv(sub[feats], y_sub, len(SUBCLASSES), params=params)
+    hier = hierarchical(ei.oof[rows, 1], sc.oof, SUBCLASSES, INHIBITORY)
+    return {"variant": name, "ei_bal": balanced_accuracy(y_ei, ei.oof.argmax(1)),
+            "ei_acc": float((y_ei == ei.oof.argmax(1)).mean()),
+            "sub_bal": balanced_accuracy(y_sub, sc.oof.argmax(1)),
+            "sub_acc": float((y_sub == sc.oof.argmax(1)).mean()),
+            "sub_hier_bal": balanced_accuracy(y_sub, hier.argmax(1)), "secs": round(time.time() - t)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("variants", nargs="*", default=list(VARIANTS))
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args(argv)
+    data = load_perisomatic_labelled()
+    data = pd.concat([data, layer_features(data)], axis=1)
+    data["soma_synapses_per_volume23_per_um2"] = data["soma_n_synapses"] / data["soma_volume_um3"] ** (2 / 3)
+    for name in args.variants:
+        r = run(name, data)
+        print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()}), flush=True)
+        if args.out:
+            with open(args.out, "a") as fh:
+                fh.write(json.dumps(r) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
