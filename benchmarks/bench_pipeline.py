@@ -61,14 +61,14 @@ class PeakRSS:
             self.peak_mb = (peak[0] - start) / 2**20
 
 
-def timed(fn: Callable[[], object]) -> tuple[object, float, float]:
-    """(result, seconds, peak MB above start)."""
+def timed(fn: Callable[[], object]) -> tuple[object, float, float, float]:
+    """(result, wall seconds, CPU seconds of this process, peak MB above start)."""
     mem = PeakRSS()
     with mem.measure():
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = fn()
-        dt = time.perf_counter() - t0
-    return out, dt, mem.peak_mb
+        dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return out, dt, cpu, mem.peak_mb
 
 
 def make_mesh_file(level: int, folder: Path) -> tuple[Path, int]:
@@ -89,8 +89,44 @@ def make_mesh_file(level: int, folder: Path) -> tuple[Path, int]:
     return path, len(f)
 
 
-def run_ours(path: Path, params) -> list[tuple[str, float, float]]:
-    """Every stage of decompose, timed one by one."""
+def synthetic_files(folder: Path, target_faces: int = 1_000_000, seed: int = 3) -> tuple[Path, Path, Path]:
+    """The synthetic pyramidal of about ``target_faces`` faces as PLY + synapse CSV + truth NPZ, generated once
+    and cached in ``folder`` (generation takes ~20-40 s)."""
+    import trimesh
+
+    stem = folder / f"synthetic_pyramidal_{target_faces // 1000}k_seed{seed}"
+    ply, csv, npz = stem.with_suffix(".ply"), stem.with_suffix(".csv"), stem.with_suffix(".npz")
+    if not (ply.exists() and csv.exists() and npz.exists()):
+        from neurd_lite.testing.synthetic import make_neuron
+
+        folder.mkdir(parents=True, exist_ok=True)
+        sn = make_neuron(seed=seed, target_faces=target_faces)
+        trimesh.Trimesh(sn.mesh.vertices, sn.mesh.faces, process=False).export(ply)
+        sn.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]].to_csv(csv, index=False)
+        np.savez_compressed(npz, face_compartment=np.asarray(sn.face_compartment).astype(str),
+                            face_spine=np.asarray(sn.face_spine), soma_center_nm=sn.truth["soma_center_nm"],
+                            n_spines=sn.truth["n_spines"])
+    return ply, csv, npz
+
+
+def warm_imports() -> None:
+    """Import every module the stages use, so that one-off import time is not charged to a stage."""
+    import importlib
+
+    for m in ("trimesh", "scipy.spatial", "scipy.ndimage", "networkx", "pandas", "fast_simplification",
+              "meshparty.skeletonize", "meshparty.trimesh_io", "neurd_lite.pipeline", "neurd_lite.mesh.soma",
+              "neurd_lite.spines", "neurd_lite.compartments", "neurd_lite.feature", "neurd_lite.celltype",
+              "neurd_lite.io.meshes", "neurd_lite.io.synapses", "trimesh.ray.ray_pyembree"):
+        try:
+            importlib.import_module(m)
+        except ImportError:
+            pass
+
+
+def run_ours(path: Path, params, synapses: Path | None = None) -> tuple[list[tuple[str, float, float, float]], object]:
+    """Every stage of decompose, then features and classify, timed one by one: rows of
+    (stage, wall s, cpu s, peak MB) and the Neuron."""
+    import neurd_lite as nl
     from neurd_lite.data import data_path
     from neurd_lite.io.meshes import load_mesh
     from neurd_lite.io.synapses import load_synapses
@@ -98,20 +134,31 @@ def run_ours(path: Path, params) -> list[tuple[str, float, float]]:
     from neurd_lite.pipeline import MESH_STAGES, _Skip
 
     rows = []
-    mesh, dt, mb = timed(lambda: load_mesh(path))
-    syn = load_synapses(data_path(SYNAPSES))
-    rows.append(("ingest", dt, mb))
-    n = Neuron(name=path.stem, mesh=mesh, synapses=syn)
+    n_box: list = []
+
+    def ingest():
+        mesh = load_mesh(path)
+        syn = load_synapses(synapses if synapses is not None else data_path(SYNAPSES))
+        n_box.append(Neuron(name=path.stem, mesh=mesh, synapses=syn))
+
+    rows.append(("ingest", *timed(ingest)[1:]))
+    n = n_box[0]
     for name, fn in MESH_STAGES:
         def call(fn=fn) -> None:
             try:
                 fn(n, params)
             except _Skip:
                 pass
-        _, dt, mb = timed(call)
-        rows.append((name, dt, mb))
-    rows.append(("  -> limbs / branches", float(n.n_limbs), float(len(n.branch_nodes))))
-    return rows
+        rows.append((name, *timed(call)[1:]))
+    for key in ("work", "work_mesh", "heal", "soma_regions", "soma_centers_nm", "soma_working_faces",
+                "work_face_to_skeleton", "work_neuron"):
+        n.cache.pop(key, None)
+    table, *t = timed(lambda: nl.features(n))
+    rows.append(("features", *t))
+    result, *t = timed(lambda: nl.classify(table))
+    rows.append(("classify", *t))
+    n.provenance["bench_class"] = f"{result.ei} / {result.subclass}"
+    return rows, n
 
 
 def run_teasar(path: Path, soma_center: np.ndarray) -> tuple[float, float, int]:
@@ -129,8 +176,8 @@ def run_teasar(path: Path, soma_center: np.ndarray) -> tuple[float, float, int]:
         return skeletonize.skeletonize_mesh(mp, soma_pt=soma_center, soma_radius=7500, verbose=False,
                                             compute_radius=True)
 
-    sk, dt, mb = timed(go)
-    return dt, mb, len(sk.branch_points)
+    sk, dt, cpu, mb = timed(go)
+    return dt, cpu, mb, len(sk.branch_points)
 
 
 def run_skeletor(path: Path) -> tuple[float, float, int]:
@@ -138,9 +185,9 @@ def run_skeletor(path: Path) -> tuple[float, float, int]:
     import trimesh
 
     m = trimesh.load(path, process=False)
-    sk, dt, mb = timed(lambda: skeletor.skeletonize.by_wavefront(m, waves=1, step_size=1, progress=False))
+    sk, dt, cpu, mb = timed(lambda: skeletor.skeletonize.by_wavefront(m, waves=1, step_size=1, progress=False))
     deg = np.bincount(np.asarray(sk.edges).ravel())
-    return dt, mb, int((deg > 2).sum())
+    return dt, cpu, mb, int((deg > 2).sum())
 
 
 def machine() -> str:
@@ -160,79 +207,139 @@ def machine() -> str:
             f"load average at start {load[0]:.1f} (shared machine: timings include contention)")
 
 
+def save_result(n, path: Path) -> None:
+    """Per-input-face labels and counts of a run, for ``benchmarks/accuracy_scaling.py``."""
+    import resource
+
+    syn = n.synapses
+    np.savez_compressed(
+        path, face_compartment=n.face_compartment.astype(str), face_labels=n.face_labels.astype(str),
+        face_spine=n.face_spine, soma_centers_nm=np.array([s.center_nm for s in n.somas]).reshape(-1, 3),
+        soma_n_faces=np.array([len(s.faces) for s in n.somas]), n_limbs=n.n_limbs, n_branches=len(n.branch_nodes),
+        n_spines=len(n.spines), cable_um=n.skeleton.cable_length_nm / 1000.0,
+        dendrite_cable_um=_dendrite_cable_um(n),
+        syn_target=syn["target"].astype(str).to_numpy() if "target" in syn else np.zeros(0, str),
+        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+
+
+def _dendrite_cable_um(n) -> float:
+    """Skeleton cable (µm) whose both ends are labelled neither axon nor soma."""
+    sk, lab = n.skeleton, np.asarray(n.skeleton_labels).astype(str)
+    e = np.asarray(sk.edges)
+    ok = ~np.isin(lab[e[:, 0]], ("axon", "soma")) & ~np.isin(lab[e[:, 1]], ("axon", "soma"))
+    return float(np.linalg.norm(sk.vertices[e[ok, 0]] - sk.vertices[e[ok, 1]], axis=1).sum() / 1000.0)
+
+
+CORE = ("ingest", "decimate", "heal", "soma", "skeleton", "graph")
+STAGE_TOTAL = "decompose + features + classify"
+
+
+def _size_runs(size: str, tmp: Path, cache: Path) -> tuple[Path, int, Path | None]:
+    if size == "syn1M":
+        ply, csv, _ = synthetic_files(cache)
+        import trimesh
+
+        return ply, len(trimesh.load(ply, process=False).faces), csv
+    path, nf = make_mesh_file(SIZES[size], tmp)
+    return path, nf, None
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", default="81k,324k,1.3M", help="comma list of 81k, 324k, 1.3M")
+    ap.add_argument("--sizes", default="81k,324k,1.3M,syn1M", help="comma list of 81k, 324k, 1.3M, syn1M")
     ap.add_argument("--peers", action="store_true", help="also time skeletor wavefront (if installed)")
-    ap.add_argument("--target-faces", type=int, default=None,
-                    help="also run decompose with decimation to this many faces on larger meshes")
-    ap.add_argument("--out", default=None, help="write a markdown report here (e.g. docs/benchmarks.md)")
+    ap.add_argument("--full-resolution", action="store_true",
+                    help="also run without decimation on inputs the default decimates (the 'before' numbers)")
+    ap.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "neurd_lite_bench"),
+                    help="folder for the cached synthetic ~1M-face neuron")
+    ap.add_argument("--out", default=None, help="write the tables (markdown) here")
     args = ap.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from neurd_lite.mesh.decimate import DecimateParams
     from neurd_lite.pipeline import PipelineParams
 
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
-    bad = [s for s in sizes if s not in SIZES]
+    bad = [s for s in sizes if s not in (*SIZES, "syn1M")]
     if bad:
-        ap.error(f"unknown sizes {bad}; use {list(SIZES)}")
-    lines = ["| run | stage | faces | seconds | peak MB |", "|---|---|---:|---:|---:|"]
-    ratios = []
+        ap.error(f"unknown sizes {bad}; use {[*SIZES, 'syn1M']}")
+    warm_imports()
+    load0 = os.getloadavg()[0]
+    lines = ["| mesh | run | stage | faces | wall s | CPU s | peak MB |", "|---|---|---|---:|---:|---:|---:|"]
+    ratios = ["| mesh | faces | run | core wall s | total wall s | total CPU s | peak MB (max stage) | TEASAR wall s "
+              "| total / TEASAR (wall) | total / TEASAR (CPU) |", "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+    counts = ["| mesh | run | limbs / branches | somas | spines | synapse targets | class |",
+              "|---|---|---|---:|---:|---|---|"]
+    growth: list[tuple[str, int, float, float]] = []
     soma_center = None
     with tempfile.TemporaryDirectory() as tmp:
         for size in sizes:
-            path, nf = make_mesh_file(SIZES[size], Path(tmp))
+            path, nf, syn = _size_runs(size, Path(tmp), Path(args.cache))
             variants = [("ours", PipelineParams())]
-            if args.target_faces and nf > args.target_faces:
-                variants.append((f"ours, decimated to {args.target_faces // 1000}k",
-                                 PipelineParams(decimate=DecimateParams(target_faces=args.target_faces))))
+            dp = DecimateParams()
+            if args.full_resolution and dp.target_faces and nf > dp.min_faces_to_decimate:
+                variants.append(("ours, full resolution (before)",
+                                 PipelineParams(decimate=DecimateParams(target_faces=None))))
             totals = {}
             for label, params in variants:
-                rows = run_ours(path, params)
-                total = sum(dt for name, dt, _ in rows if not name.startswith(" "))
-                core = sum(dt for name, dt, _ in rows if name in ("ingest", "decimate", "heal", "soma",
-                                                                   "skeleton", "graph"))
-                totals[label] = (core, total)
-                for name, dt, mb in rows:
-                    if name.startswith(" "):
-                        lines.append(f"| {label} | {name.strip()} | {nf:,} | {dt:.0f} / {mb:.0f} | |")
-                    else:
-                        lines.append(f"| {label} | {name} | {nf:,} | {dt:.2f} | {mb:.0f} |")
-                lines.append(f"| {label} | **core (ingest..graph)** | {nf:,} | **{core:.2f}** | |")
-                lines.append(f"| {label} | **all stages** | {nf:,} | **{total:.2f}** | |")
-                print("\n".join(lines[-len(rows) - 2:]), flush=True)
-            if soma_center is None:
-                from neurd_lite.data import data_path
-                import trimesh
+                rows, n = run_ours(path, params, syn)
+                total = sum(r[1] for r in rows)
+                total_cpu = sum(r[2] for r in rows)
+                core = sum(r[1] for r in rows if r[0] in CORE)
+                totals[label] = (core, total, total_cpu, max(r[3] for r in rows))
+                for name, dt, cpu, mb in rows:
+                    lines.append(f"| {size} | {label} | {name} | {nf:,} | {dt:.2f} | {cpu:.2f} | {mb:.0f} |")
+                lines.append(f"| {size} | {label} | **{STAGE_TOTAL}** | {nf:,} | **{total:.2f}** | "
+                             f"**{total_cpu:.2f}** | |")
+                tgt = n.synapses["target"].value_counts().to_dict() if "target" in n.synapses else {}
+                counts.append(f"| {size} | {label} | {n.n_limbs} / {len(n.branch_nodes)} | {len(n.somas)} | "
+                              f"{len(n.spines)} | {', '.join(f'{k} {v}' for k, v in sorted(tgt.items()))} | "
+                              f"{n.provenance.get('bench_class')} |")
+                if label == "ours":
+                    growth.append((size, nf, total, total_cpu))
+                save_result(n, Path(args.cache) / f"result_{size}_{'after' if label == 'ours' else 'before'}.npz")
+                print("\n".join(lines[-len(rows) - 1:]), flush=True)
+            if size == "syn1M":
+                center = np.load(Path(args.cache) / "synthetic_pyramidal_1000k_seed3.npz")["soma_center_nm"]
+            else:
+                if soma_center is None:
+                    import trimesh
 
-                soma_center = trimesh.load(data_path(
-                    "meshes/microns_864691135510518224/soma_0.ply")).vertices.mean(axis=0)
-            dt, mb, nbp = run_teasar(path, soma_center)
-            lines.append(f"| MeshParty TEASAR alone | skeletonize_mesh ({nbp} branch points) | {nf:,} | "
-                         f"{dt:.2f} | {mb:.0f} |")
+                    from neurd_lite.data import data_path
+
+                    soma_center = trimesh.load(data_path(
+                        "meshes/microns_864691135510518224/soma_0.ply")).vertices.mean(axis=0)
+                center = soma_center
+            dt, cpu, mb, nbp = run_teasar(path, center)
+            lines.append(f"| {size} | MeshParty TEASAR alone | skeletonize_mesh ({nbp} branch points) | {nf:,} | "
+                         f"{dt:.2f} | {cpu:.2f} | {mb:.0f} |")
             print(lines[-1], flush=True)
-            for label, (core, total) in totals.items():
-                ratios.append(f"| {size} | {label} | {core / dt:.1f} | {total / dt:.1f} |")
+            for label, (core, total, total_cpu, mb_max) in totals.items():
+                ratios.append(f"| {size} | {nf:,} | {label} | {core:.1f} | {total:.1f} | {total_cpu:.1f} | "
+                              f"{mb_max:.0f} | {dt:.1f} | {total / dt:.2f} | {total_cpu / cpu:.2f} |")
             if args.peers:
                 try:
-                    dt2, mb2, nbp2 = run_skeletor(path)
-                    lines.append(f"| skeletor wavefront | by_wavefront ({nbp2} branch points) | {nf:,} | "
-                                 f"{dt2:.2f} | {mb2:.0f} |")
+                    dt2, cpu2, mb2, nbp2 = run_skeletor(path)
+                    lines.append(f"| {size} | skeletor wavefront | by_wavefront ({nbp2} branch points) | {nf:,} | "
+                                 f"{dt2:.2f} | {cpu2:.2f} | {mb2:.0f} |")
                 except ImportError:
-                    lines.append(f"| skeletor wavefront | not installed | {nf:,} | | |")
+                    lines.append(f"| {size} | skeletor wavefront | not installed | {nf:,} | | | |")
                 print(lines[-1], flush=True)
-    ratio_lines = ["| size | run | core / TEASAR | all stages / TEASAR |", "|---|---|---:|---:|"] + ratios
-    report = "\n".join(lines + ["", *ratio_lines])
-    print("\n" + "\n".join(ratio_lines))
+    grow = ["| mesh | faces | total wall s | total CPU s | CPU µs per face |", "|---|---:|---:|---:|---:|"]
+    grow += [f"| {s} | {f:,} | {w:.1f} | {c:.1f} | {1e6 * c / f:.1f} |" for s, f, w, c in growth]
+    import resource
+
+    grow.append("")
+    grow.append(f"Peak resident memory of the whole benchmark process: "
+                f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GB.")
+    load1 = os.getloadavg()[0]
+    report = "\n".join(["## Per stage", "", *lines, "", "## Totals and ratio to MeshParty TEASAR", "", *ratios, "",
+                        "## Growth with faces", "", *grow, "", "## What the runs found", "", *counts])
+    print("\n" + report)
+    print(f"load average at start {load0:.1f}, at end {load1:.1f}")
     if args.out:
-        text = (f"# Pipeline benchmark\n\nMachine: {machine()}.\n\nCommand: `python benchmarks/bench_pipeline.py "
-                f"{' '.join(argv if argv is not None else sys.argv[1:])}`, run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n\n"
-                "Mesh: the shared MICrONS cell 864691135510518224 (two-soma merge); larger sizes are it subdivided "
-                "once / twice. 'core' = ingest + decimate + heal + soma + skeleton + graph; 'all stages' adds "
-                "compartments, spines and synapse attachment. Peak MB is the resident-set peak above the level "
-                "before the stage. TEASAR alone = MeshParty `skeletonize_mesh` with ray-traced radius and "
-                "soma collapse on the unhealed mesh (it skips pieces < 100 vertices).\n\n" + report + "\n")
-        Path(args.out).write_text(text)
+        Path(args.out).write_text(f"Machine: {machine()}; load average at end {load1:.1f}.\n\nCommand: "
+                                  f"`python benchmarks/bench_pipeline.py {' '.join(argv or sys.argv[1:])}`, run "
+                                  f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n\n{report}\n")
         print(f"wrote {args.out}")
     return 0
 
