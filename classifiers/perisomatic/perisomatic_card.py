@@ -80,7 +80,9 @@ def _card(variant: str, task: str, meta: dict[str, Any], ev: dict[str, Any], fig
                       "cells only); `v83_cell_type_pred` is the published model's `cell_type_pred` column mapped to "
                       "E/I (its `Unsure` counts as wrong).")
     else:
-        rows_text += ("`restricted_to_ei_side` keeps only the subclasses of the side the E/I model decided and "
+        rows_text += ("`supervised_only` (when present) is the same folds and hyper-parameters without self-training "
+                      "(the shipped model is self-trained, see Data); "
+                      "`restricted_to_ei_side` keeps only the subclasses of the side the E/I model decided and "
                       "renormalises them (the rule `nl.classify` applies, so E/I and subclass never disagree); "
                       "`hierarchical` rescales the subclass probabilities within E and within I by the E/I "
                       "model's probability; "
@@ -138,3 +140,16 @@ def write_cards(variant: str, ev: dict[str, Any], ei_meta: dict[str, Any], sub_m
         card.write_text(_card(variant, task, meta, ev, [cm_png, rel_png]))
         written.append(card)
     return written
+
+
+def rerender_card(name: str, out: Path) -> Path:
+    """Rewrite ``NAME.md`` from its sidecar (metrics and metadata) without retraining; figures are kept."""
+    import json
+
+    meta = json.loads((out / f"{name}.json").read_text())
+    variant, task = meta["variant"], meta["task"]
+    meta["features"] = [{"name": f["name"]} for f in meta["features"]]
+    ev = {task: meta["metrics"]}
+    card = out / f"{name}.md"
+    card.write_text(_card(variant, task, meta, ev, [f"{name}_confusion.png", f"{name}_reliability.png"]))
+    return card
