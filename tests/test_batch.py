@@ -22,8 +22,8 @@ def synthetic_folder(tmp_path_factory) -> Path:
     from neurd_lite.testing.synthetic import make_neuron, to_files
 
     folder = tmp_path_factory.mktemp("synthetic")
-    for seed in range(3):
-        sn = make_neuron(kind="pyramidal" if seed % 2 == 0 else "interneuron", seed=seed)
+    for seed in range(3):  # interneurons: small meshes keep the batch tests quick
+        sn = make_neuron(kind="interneuron", seed=seed)
         mesh_path, syn_path = to_files(sn, folder)
         os.replace(mesh_path, folder / f"syn{seed}.ply")
         (folder / "synapses").mkdir(exist_ok=True)
@@ -88,14 +88,11 @@ def test_batch_with_poison_files(tmp_path, synthetic_folder):
     # every poison file is either featurized with a flag or listed with a message: nothing is lost
     feats = pd.read_parquet(out / "features.parquet")
     assert len(feats) + len(errors) == 3 + len(poison)
-    for key in ("empty", "corrupt", "nan", "one_face"):
+    for key in ("empty", "corrupt", "nan", "one_face", "huge"):
         assert poison[key].name in failed_files, key
     for _, row in errors.iterrows():
         assert Path(row["file"]).name in row["message"] or row["stage"] != "ingest", row["message"]
         assert isinstance(row["message"], str) and len(row["message"]) > 10
-    if poison["huge"].name not in failed_files:
-        flags = feats.loc[feats["source_file"].str.endswith("huge_bbox.ply"), "flags"].iloc[0]
-        assert flags, "a huge-bbox mesh that is not rejected must at least be flagged"
     manifest = json.loads((out / "run_manifest.json").read_text())
     assert manifest["this_run"]["failed"] == len(errors)
     syn = pd.read_parquet(out / "synapses.parquet")

@@ -206,3 +206,12 @@ def test_real_meshwork_h5_has_no_faces_and_says_so(real):
     path = real("skeletons/microns_apical_labelled/864691134884871930_with_apical.h5")
     err = _raises_naming(path, "zero faces")
     assert "load_skeleton" in err.hint
+
+
+def test_absurd_extent_is_rejected(tmp_path):
+    huge = trimesh.creation.icosphere(subdivisions=1, radius=1.0)
+    huge.vertices *= 1e12
+    path = tmp_path / "huge.ply"
+    huge.export(path)
+    with pytest.raises(InputError, match="huge.ply.*far beyond any EM volume"):
+        load_mesh(path)

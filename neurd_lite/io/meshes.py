@@ -30,6 +30,7 @@ H5_SUFFIXES = (".h5", ".hdf5")
 MIN_FACES = 4  # a tetrahedron: the smallest closed surface
 MIN_EXTENT_NM = 100.0  # smaller than any real neurite fragment: probably µm read as nm
 MAX_EXTENT_NM = 5e6  # 5 mm: larger than a mouse cortex column; probably voxels or wrong units
+REJECT_EXTENT_NM = 1e8  # 100 mm: larger than any EM volume; almost surely wrong units or scale
 _FORMATS_HINT = "supported: .ply .obj .off .stl, MeshParty .h5, a (vertices, faces) pair or a trimesh.Trimesh"
 
 
@@ -111,12 +112,17 @@ def validate_mesh_arrays(vertices: np.ndarray, faces: np.ndarray, path: Any = No
 
 
 def check_extent(vertices_nm: np.ndarray, path: Any = None, units: UnitsLike = "nm") -> float:
-    """Warn (``NeurdLiteWarning``) when the largest bounding-box side in nm is implausible; return it (nm)."""
+    """Warn (``NeurdLiteWarning``) when the largest bounding-box side in nm is implausible, raise ``InputError``
+    beyond ``REJECT_EXTENT_NM`` (100 mm: no EM volume is that large); return the extent (nm)."""
     extent = float(np.ptp(vertices_nm, axis=0).max()) if len(vertices_nm) else 0.0
     where = f"{path}: " if path is not None else ""
     if extent < MIN_EXTENT_NM:
         warnings.warn(f"{where}mesh spans only {extent:.3g} nm with units={units!r}; a neuron mesh spans µm to "
                       f"mm. If the file is in micrometres pass units='um'", NeurdLiteWarning, stacklevel=3)
+    elif extent > REJECT_EXTENT_NM:
+        raise InputError(f"mesh spans {extent / 1e6:.3g} mm with units={units!r}, far beyond any EM volume "
+                         f"(> {REJECT_EXTENT_NM / 1e6:g} mm)", path,
+                         "check units= (nm expected; voxel files need their voxel size) or the export's scale")
     elif extent > MAX_EXTENT_NM:
         warnings.warn(f"{where}mesh spans {extent / 1e6:.3g} mm with units={units!r}; that is larger than a "
                       f"cortical volume. Check units= (nm expected; voxel files need their voxel size, "
@@ -229,6 +235,8 @@ def _read_file(path: Path) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     try:
         loaded = trimesh.load(str(path), file_type=kind, process=False, force="mesh",
                               **({"maintain_order": True} if kind == "obj" else {}))
+    except (TimeoutError, MemoryError):  # resource limits of the caller, not a bad file
+        raise
     except Exception as e:  # trimesh raises many types for bad files; report them as one clear error
         raise InputError(f"could not parse as {kind.upper()}: {type(e).__name__}: {e}", path,
                          "the file is corrupt or truncated; re-export or re-download it") from None
