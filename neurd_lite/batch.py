@@ -43,11 +43,12 @@ class BatchItem:
     mesh: str
     name: str
     synapses: str | None = None
+    units: Any = None
 
 
 @dataclass(frozen=True)
 class BatchConfig:
-    """Settings shared by every item. ``units`` as in :func:`neurd_lite.units.scale_to_nm`."""
+    """Settings shared by every item. ``units`` as in :func:`neurd_lite.units.scale_to_nm` (items may override)."""
 
     out_dir: str
     units: Any = "nm"
@@ -123,15 +124,45 @@ def match_synapses(mesh: Path, spec: str | None) -> str | None:
     return None
 
 
-def make_items(meshes: list[Path], synapses: str | None = None) -> list[BatchItem]:
+def parse_units_rules(units: Any) -> list[tuple[str, Any]]:
+    """Units per input: a single value for all, a ``{glob: units}`` mapping, or a string
+    ``"fly/*=8,*.ply=um,*=nm"`` (first matching glob wins; globs match the path or the file name)."""
+    if isinstance(units, dict):
+        return list(units.items())
+    if isinstance(units, str) and "=" in units:
+        rules = []
+        for part in units.split(","):
+            pattern, _, value = part.partition("=")
+            value = value.strip()
+            try:
+                rules.append((pattern.strip(), float(value)))
+            except ValueError:
+                rules.append((pattern.strip(), value))
+        return rules
+    return [("*", units)]
+
+
+def _units_for(path: Path, rules: list[tuple[str, Any]]) -> Any:
+    import fnmatch
+
+    text = path.as_posix()
+    for pattern, value in rules:
+        if fnmatch.fnmatch(text, pattern) or fnmatch.fnmatch(path.name, pattern) or \
+                fnmatch.fnmatch(text, f"*/{pattern}"):
+            return value
+    return "nm"
+
+
+def make_items(meshes: list[Path], synapses: str | None = None, units: Any = "nm") -> list[BatchItem]:
     """One item per mesh; names are file stems, made unique with a short path hash when stems repeat."""
     stems = [m.stem for m in meshes]
+    rules = parse_units_rules(units)
     items = []
     for m, stem in zip(meshes, stems):
         name = stem
         if stems.count(stem) > 1:
             name = f"{stem}_{hashlib.sha1(str(m.resolve()).encode()).hexdigest()[:8]}"
-        items.append(BatchItem(str(m), name, match_synapses(m, synapses)))
+        items.append(BatchItem(str(m), name, match_synapses(m, synapses), _units_for(m, rules)))
     return items
 
 
@@ -246,7 +277,8 @@ def process_item(item: BatchItem, config: BatchConfig, in_worker: bool = True) -
         with _Limits(config.timeout_s, config.max_memory_mb, in_worker):
             if not Path(item.mesh).is_file():
                 raise FileNotFoundError(f"{item.mesh}: no such file")
-            n = decompose(item.mesh, synapses=item.synapses, units=config.units, name=item.name)
+            units = config.units if item.units is None else item.units
+            n = decompose(item.mesh, synapses=item.synapses, units=units, name=item.name)
             if config.save_neuron:
                 stage = "save"
                 n.save(out / "neurons" / f"{item.name}.h5")
@@ -362,11 +394,12 @@ def featurize(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike, *
     ``executor`` may be any ``concurrent.futures.Executor`` (e.g. a Dask ``client.get_executor()``);
     otherwise ``workers`` > 1 uses a process pool and ``dask_scheduler`` an existing Dask cluster.
     ``timeout_s`` (seconds) and ``max_memory_mb`` (MiB, worker processes only) bound each neuron.
+    ``units`` is one value for every mesh or per-input rules (see :func:`parse_units_rules`).
     """
     t0 = time.perf_counter()
     out = Path(out_dir)
     (out / "parts").mkdir(parents=True, exist_ok=True)
-    items = make_items(find_inputs(inputs), synapses)
+    items = make_items(find_inputs(inputs), synapses, units)
     config = BatchConfig(str(out), units, timeout_s, max_memory_mb, save_neuron)
     report = BatchReport(out)
     todo: list[BatchItem] = []

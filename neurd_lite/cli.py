@@ -100,7 +100,8 @@ def _add_featurize(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output folder (features.parquet, errors.csv, ...)")
     p.add_argument("--synapses", default=None,
                    help="synapse folder, or pattern with {stem} / {id} (e.g. 'syn/{id}_synapses.csv')")
-    p.add_argument("--units", default="nm", help="mesh units: nm, um, or nm per voxel (e.g. 8 or 4,4,40)")
+    p.add_argument("--units", default="nm",
+                   help="mesh units: nm, um, nm per voxel (8), or per-input rules 'fly/*=8,*.ply=um,*=nm'")
     p.add_argument("--workers", type=int, default=1, help="parallel worker processes")
     p.add_argument("--dask-scheduler", default=None, help="address of a Dask scheduler (optional extra 'dask')")
     p.add_argument("--timeout", type=float, default=None, help="per-neuron time limit, seconds")
@@ -116,7 +117,8 @@ def _run_featurize(args: argparse.Namespace) -> int:
     from .batch import featurize
 
     logging.basicConfig(level=logging.INFO if args.quiet else logging.WARNING, format="%(levelname)s %(message)s")
-    report = featurize(args.inputs, args.out, synapses=args.synapses, units=_parse_units(args.units),
+    units = args.units if "=" in args.units else _parse_units(args.units)
+    report = featurize(args.inputs, args.out, synapses=args.synapses, units=units,
                        workers=args.workers, dask_scheduler=args.dask_scheduler, timeout_s=args.timeout,
                        max_memory_mb=args.max_memory_mb, progress=not args.quiet,
                        save_neuron=not args.no_save_neuron)

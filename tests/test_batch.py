@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import trimesh
 
-from neurd_lite.batch import featurize, find_inputs, make_items, match_synapses
+from neurd_lite.batch import featurize, find_inputs, make_items, match_synapses, parse_units_rules
 
 
 @pytest.fixture(scope="module")
@@ -155,3 +155,15 @@ def test_time_limit_is_an_error_not_a_hang(tmp_path, synthetic_folder):
     assert report.failed == ["syn0"]
     err = pd.read_csv(out / "errors.csv")
     assert err["error_type"].iloc[0] == "TimeoutError" and "time limit" in err["message"].iloc[0]
+
+
+def test_units_rules_per_input(tmp_path):
+    rules = parse_units_rules("fly/*=8,*.ply=um,*=nm")
+    assert rules == [("fly/*", 8.0), ("*.ply", "um"), ("*", "nm")]
+    fly = tmp_path / "fly"
+    fly.mkdir()
+    for p in (fly / "a.obj", tmp_path / "b.ply", tmp_path / "c.off"):
+        p.write_text("x")
+    items = {i.name: i.units for i in make_items(find_inputs([fly, tmp_path]), units="fly/*=8,*.ply=um,*=nm")}
+    assert items == {"a": 8.0, "b": "um", "c": "nm"}
+    assert {i.units for i in make_items([tmp_path / "c.off"], units=8)} == {8}
