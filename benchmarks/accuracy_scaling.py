@@ -58,7 +58,7 @@ def real_rows(cache: Path) -> list[str]:
     ref_path = cache / "result_81k_after.npz"
     if not ref_path.exists():
         return []
-    ref = np.load(ref_path)
+    ref = np.load(ref_path, allow_pickle=True)
     out = ["| mesh | run | limbs / branches | soma centre offset from 81k (µm) | compartment agreement with 81k "
            "| spine-face agreement (81k spine faces found / found spine faces in 81k) | spines | spines per µm "
            "dendrite | compartment face fractions | synapse targets |",
@@ -68,7 +68,7 @@ def real_rows(cache: Path) -> list[str]:
             path = cache / f"result_{size}_{run}.npz"
             if not path.exists():
                 continue
-            r = np.load(path)
+            r = np.load(path, allow_pickle=True)
             parent = np.arange(len(r["face_compartment"])) // 4 ** level
             agree = np.mean(r["face_compartment"] == ref["face_compartment"][parent])
             sp, sp_ref = r["face_spine"] >= 0, ref["face_spine"][parent] >= 0
@@ -96,7 +96,7 @@ def synthetic_rows(cache: Path) -> list[str]:
         path = cache / f"result_syn1M_{run}.npz"
         if not path.exists():
             continue
-        r = np.load(path)
+        r = np.load(path, allow_pickle=True)
         fc, tc = r["face_compartment"], t["face_compartment"]
         acc = np.mean(fc == tc)
         per = ", ".join(f"{c} {np.mean(fc[tc == c] == c):.3f}" for c in COMPS if np.any(tc == c))

@@ -218,7 +218,7 @@ def save_result(n, path: Path) -> None:
         soma_n_faces=np.array([len(s.faces) for s in n.somas]), n_limbs=n.n_limbs, n_branches=len(n.branch_nodes),
         n_spines=len(n.spines), cable_um=n.skeleton.cable_length_nm / 1000.0,
         dendrite_cable_um=_dendrite_cable_um(n),
-        syn_target=syn["target"].astype(str).to_numpy() if "target" in syn else np.zeros(0, str),
+        syn_target=syn["target"].to_numpy().astype(str) if "target" in syn else np.zeros(0, str),
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
 
 

@@ -18,6 +18,7 @@ from ..errors import InputError
 class DecimateParams:
     """target_faces: decimate to about this many faces; only when the input has more than
     ``min_faces_to_decimate`` faces (None disables decimation). aggressiveness: fast-simplification ``agg``.
+    simplify_unit_nm: coordinates are handed to fast-simplification in this unit (see :func:`decimate`).
 
     Default: inputs above 400k faces are worked on at 250k faces (the expensive stages then cost the same
     for every larger input; every per-face result is mapped back to the input faces)."""
@@ -25,6 +26,7 @@ class DecimateParams:
     target_faces: int | None = 250_000
     min_faces_to_decimate: int = 400_000
     aggressiveness: int = 7
+    simplify_unit_nm: float = 10.0
 
 
 @dataclass
@@ -104,8 +106,15 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | N
     import fast_simplification
 
     t0 = time.perf_counter()
-    wv, wf = fast_simplification.simplify(vertices, faces, target_count=int(p.target_faces), agg=p.aggressiveness)
-    wv = np.asarray(wv, dtype=np.float64)
+    # fast-simplification's collapse threshold starts at 1e-9 (squared coordinate units) and grows each pass;
+    # in nm the quadric errors of a smooth mesh are so large that it first loops through many empty passes
+    # (1M-face synthetic neuron: 16.8 s of CPU in nm, 7.6 s in units of 10 nm, same area). Coarser units
+    # (µm) are faster still but lose thin parts of small meshes, so the unit is a parameter.
+    origin_nm = vertices.mean(axis=0)
+    unit = float(p.simplify_unit_nm)
+    wv_u, wf = fast_simplification.simplify((vertices - origin_nm) / unit, faces, target_count=int(p.target_faces),
+                                            agg=p.aggressiveness)
+    wv = np.asarray(wv_u, dtype=np.float64) * unit + origin_nm
     wf = np.asarray(wf, dtype=np.int64).reshape(-1, 3)
     if len(wf) == 0:
         raise InputError("decimation removed every face", hint="raise target_faces or disable decimation")
