@@ -63,7 +63,12 @@ def _run_decompose(args: argparse.Namespace) -> int:
     syn_units = None if args.synapse_units is None else _parse_units(args.synapse_units)
     n = decompose(args.mesh, synapses=args.synapses, units=units, soma=soma, name=name, params=params,
                   synapse_units=syn_units)
-    out = Path(args.out) / f"{name}.h5"
+    return _save_and_report(n, args.out)
+
+
+def _save_and_report(n: Any, out_dir: str) -> int:
+    """Write ``out_dir/NAME.h5`` and print the neuron's summary."""
+    out = Path(out_dir) / f"{n.name}.h5"
     n.save(out)
     _print_summary(n.summary())
     print(f"wrote {out}")
@@ -72,7 +77,7 @@ def _run_decompose(args: argparse.Namespace) -> int:
 
 # ---- example -------------------------------------------------------------------------------------------
 def _add_example(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("example", help="decompose a generated synthetic neuron (no data or network needed)")
+    p = sub.add_parser("example", help="decompose, featurize and classify a generated neuron (no data/network)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--seed", type=int, default=0, help="random seed of the generated neuron")
     p.add_argument("--faces", type=int, default=30000, help="approximate face count of the generated mesh")
@@ -86,10 +91,16 @@ def _run_example(args: argparse.Namespace) -> int:
     made = make_neuron(seed=args.seed, target_faces=args.faces)
     synapses = made.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]] if len(made.synapses) else None
     n = decompose(made.mesh, synapses=synapses, name="synthetic_example")
-    out = Path(args.out) / "synthetic_example.h5"
-    n.save(out)
-    _print_summary(n.summary())
-    print(f"wrote {out}")
+    _save_and_report(n, args.out)
+    from .celltype import classify
+    from .feature import features
+
+    row = features(n)
+    row.to_csv(Path(args.out) / "synthetic_example_features.csv")
+    print(f"{row.notna().sum(axis=1).iloc[0]} of {row.shape[1]} features computed "
+          f"(wrote {Path(args.out) / 'synthetic_example_features.csv'})")
+    result = classify(n)
+    _print_summary(result.to_dict() if hasattr(result, "to_dict") else result)
     return 0
 
 
