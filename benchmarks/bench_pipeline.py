@@ -190,7 +190,7 @@ def run_skeletor(path: Path) -> tuple[float, float, int]:
     return dt, cpu, mb, int((deg > 2).sum())
 
 
-def machine() -> str:
+def machine(load_at_start: float | None = None) -> str:
     import psutil
 
     cpu = "unknown CPU"
@@ -204,7 +204,8 @@ def machine() -> str:
     load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",) * 3
     return (f"{cpu}, {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GB RAM, "
             f"{platform.system()} {platform.release()}, Python {platform.python_version()}; "
-            f"load average at start {load[0]:.1f} (shared machine: timings include contention)")
+            f"load average at start {load[0] if load_at_start is None else load_at_start:.1f} "
+            "(shared machine: timings include contention)")
 
 
 def save_result(n, path: Path) -> None:
@@ -337,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n" + report)
     print(f"load average at start {load0:.1f}, at end {load1:.1f}")
     if args.out:
-        Path(args.out).write_text(f"Machine: {machine()}; load average at end {load1:.1f}.\n\nCommand: "
+        Path(args.out).write_text(f"Machine: {machine(load0)}; load average at end {load1:.1f}.\n\nCommand: "
                                   f"`python benchmarks/bench_pipeline.py {' '.join(argv or sys.argv[1:])}`, run "
                                   f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n\n{report}\n")
         print(f"wrote {args.out}")
