@@ -1,6 +1,9 @@
 """Time spine detection and synapse labelling on the real MICrONS cell at 81k faces and at ~1.3M faces.
 
-Run from the repository root:  python benchmarks/bench_spines.py [--skip-large]
+Run from the repository root:  python benchmarks/bench_spines.py [--skip-large] [--synthetic] [--pictures]
+``--synthetic``: spine precision / recall, head/neck face accuracy and synapse-target macro F1 of synthetic
+pyramidal cells run through ``neurd_lite.decompose`` (its own soma, skeleton and compartments), clean and
+fragmented + 20 nm noise. ``--pictures``: the PNGs in ``docs/spines/`` (Harris dendrites, MICrONS zoom).
 The skeleton, somas and compartments come from ``neurd_lite.decompose`` (spine stages excluded from the timing
 of that step); the ~1.3M-face mesh is ``trimesh.remesh.subdivide`` applied twice to the 81k-face mesh (same
 surface, 16x the faces), with the per-face arrays repeated onto the children. One process, one thread.
@@ -58,10 +61,80 @@ def _time(label: str, n) -> dict:
     return row
 
 
+def instance_scores(pred: np.ndarray, true: np.ndarray) -> tuple[float, float]:
+    """Spine instance precision / recall: a detected spine matches a true one when each holds more than half
+    of the other's faces."""
+    both = (pred >= 0) & (true >= 0)
+    pairs, inter = np.unique(np.column_stack([pred[both], true[both]]), axis=0, return_counts=True)
+    psize = np.bincount(pred[pred >= 0])
+    tsize = np.bincount(true[true >= 0])
+    tp = int(np.sum((inter > 0.5 * psize[pairs[:, 0]]) & (inter > 0.5 * tsize[pairs[:, 1]]))) if len(pairs) else 0
+    return tp / max(len(np.unique(pred[pred >= 0])), 1), tp / max(len(np.unique(true[true >= 0])), 1)
+
+
+def synthetic(seeds: tuple[int, ...] = (0, 1, 2, 3)) -> list[dict]:
+    """Spine and synapse-target scores through ``decompose`` (even seeds clean, odd seeds fragmented + noisy)."""
+    from sklearn.metrics import f1_score
+
+    import neurd_lite as nl
+    from neurd_lite.testing.synthetic import make_neuron
+
+    rows = []
+    for seed in seeds:
+        frag = seed % 2 == 1
+        sn = make_neuron("pyramidal", seed=seed, fragment=frag, noise_nm=20.0 if frag else 0.0, debris=frag)
+        n = nl.decompose(sn.mesh, synapses=sn.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]].copy(), units="nm")
+        ts = np.asarray(sn.face_spine)
+        precision, recall = instance_scores(n.face_spine, ts)
+        both = (n.face_spine >= 0) & (ts >= 0)
+        rows.append({"seed": seed, "cell": "fragmented + 20 nm noise" if frag else "clean", "faces": n.n_faces,
+                     "spine_precision": round(precision, 3), "spine_recall": round(recall, 3),
+                     "head_neck_accuracy": round(float(np.mean(n.face_labels[both] == np.asarray(sn.face_labels)[both])), 3),
+                     "target_macro_f1": round(f1_score(sn.synapses["target"].to_numpy(), n.synapses.target.to_numpy(),
+                                                       average="macro"), 3),
+                     "compartment_face_accuracy": round(float(np.mean(n.face_compartment.astype(str)
+                                                                      == np.asarray(sn.face_compartment).astype(str))), 3),
+                     "spines_s": n.provenance["timings_s"].get("spines")})
+        print(rows[-1], flush=True)
+    return rows
+
+
+def pictures(out_dir: str = "docs/spines") -> None:
+    """Decompose the Harris dendrites (µm) and draw them; draw a zoom of the MICrONS cell with synapses."""
+    import neurd_lite as nl
+    from neurd_lite.data import data_path
+    from neurd_lite.spines.plot import plot_spines
+
+    for name, view in (("dendrite_19321_watertight.off", "xy"), ("harris_part_dendrite.ply", "xy")):
+        n = nl.decompose(data_path("meshes/harris_dendrites/" + name), units="um")
+        stem = name.rsplit(".", 1)[0]
+        plot_spines(n, f"{out_dir}/{stem}_default.png", view=view,
+                    title=f"{stem}: {len(n.spines)} spines (red head, orange neck, blue shaft)")
+        print(name, n.n_faces, "faces,", len(n.spines), "spines", flush=True)
+    base = "meshes/microns_864691135510518224/"
+    n = nl.decompose(data_path(base + "864691135510518224_decimated_80k.off"),
+                     synapses=data_path(base + "864691135510518224_synapses.csv"))
+    c = n.spines[["x_nm", "y_nm", "z_nm"]].to_numpy(float)
+    from scipy.spatial import cKDTree
+
+    dens = np.array([len(x) for x in cKDTree(c).query_ball_point(c, 4000.0)])
+    plot_spines(n, f"{out_dir}/microns_864691135510518224_zoom.png", center_nm=c[np.argmax(dens)],
+                radius_nm=7000.0, view="xy", synapses=True,
+                title=f"864691135510518224: {len(n.spines)} spines; 7 µm around the densest spine cluster")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--skip-large", action="store_true", help="only the 81k-face mesh")
+    ap.add_argument("--synthetic", action="store_true", help="scores of synthetic cells through decompose")
+    ap.add_argument("--pictures", action="store_true", help="regenerate the PNGs in docs/spines/")
     args = ap.parse_args()
+    if args.synthetic:
+        synthetic()
+    if args.pictures:
+        pictures()
+    if args.synthetic or args.pictures:
+        return
     from neurd_lite.data import data_path
     from neurd_lite.pipeline import PipelineParams, decompose
 

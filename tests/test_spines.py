@@ -145,3 +145,25 @@ def test_synthetic_spine_instances_and_head_neck(fragment, noise, faces):
     assert np.all(n.face_spine[np.asarray(sn.face_labels) == "unknown"] == -1)  # debris
     dens = len(n.spines) / (sn.truth["cable_length_nm"]["total"] / 1000)
     assert dens > 0
+
+
+@pytest.mark.parametrize("fit_axis", [True, False])
+def test_off_centre_skeleton_is_moved_onto_the_shaft_axis(fit_axis):
+    """A skeleton running 350 nm off the axis of a 500 nm shaft (as a surface-walking skeletonizer leaves it):
+    the cross-section fit brings the axis back within 60 nm and the shaft radius to 500 nm; without the fit
+    the radius estimate is biased."""
+    import dataclasses
+
+    from neurd_lite.spines.shaft import ShaftParams
+
+    mesh, truth, skel = spiny_cylinder(n_spines=6, seed=4, radius_nm=500.0, noise_nm=10)
+    off = Skeleton(skel.vertices + np.array([350.0, 0.0, 0.0]), skel.edges, root=0)
+    fld = shaft_field(mesh.vertices, mesh.faces, off, params=dataclasses.replace(ShaftParams(), fit_axis=fit_axis))
+    inner = np.abs(fld.sample_points_nm[:, 2]) < 4000
+    axis_err = np.linalg.norm(fld.sample_points_nm[inner, :2], axis=1)
+    centred = np.median(axis_err) < 60 and abs(np.nanmedian(fld.sample_radius_nm[inner]) - 500) < 40
+    assert centred == fit_axis
+    if fit_axis:
+        n = Neuron(mesh=mesh, skeleton=off)
+        detect_spines(n, SpineParams(centre_skeleton=False))
+        assert len(n.spines) == len(truth)

@@ -54,7 +54,7 @@ class SpineParams:
     min_shaft_radius_nm: float = 60.0
     soma_margin: float = 1.2
     link_nm: float = 300.0
-    min_shaft_piece_vertices: int = 20
+    min_shaft_piece_vertices: int = 8
     centre_skeleton: bool | str = "auto"
     off_centre_fraction: float = 0.3
     shaft: ShaftParams = field(default_factory=ShaftParams)

@@ -26,7 +26,9 @@ class ShaftParams:
     chunk_nm: length of skeleton over which the shaft radius is pooled.
     thin_end_fraction: skeleton ends thinner than this fraction of the median radius are spines, not shaft.
     radius_quantile: the area-weighted quantile of face distances per chunk taken as the shaft radius.
-   
+    fit_axis: move the resampled axis onto the centre of circles fitted to the shaft cross-sections
+    (:func:`fit_axis_offsets`; windows of ``fit_window_nm`` along each segment, ``fit_iterations`` rounds of
+    spine trimming, at most ``fit_max_points`` mesh vertices sampled for the fit).
     """
 
     prune_twig_nm: float = 2500.0
@@ -34,6 +36,10 @@ class ShaftParams:
     chunk_nm: float = 2000.0
     radius_quantile: float = 0.45
     thin_end_fraction: float = 0.4
+    fit_axis: bool = True
+    fit_window_nm: float = 1500.0
+    fit_iterations: int = 6
+    fit_max_points: int = 60000
 
 
 @dataclass
@@ -237,6 +243,140 @@ def centred_skeleton(skel: Skeleton, vertices_nm: np.ndarray, faces: np.ndarray,
     return Skeleton(pos, e.copy(), skel.radius.copy(), skel.root)
 
 
+def _window_ids(seg: np.ndarray, droot: np.ndarray, window_nm: float, shift: float) -> np.ndarray:
+    """Dense id of the window (``window_nm`` along each unbranched segment, grid shifted by ``shift`` windows)."""
+    pos = np.floor(droot / window_nm + shift).astype(np.int64)
+    key = seg.astype(np.int64) * (int(pos.max()) + 2) + pos
+    return np.unique(key, return_inverse=True)[1].reshape(-1)
+
+
+def _kasa_offsets(o: np.ndarray, t: np.ndarray, w: np.ndarray, grp: np.ndarray, n_grp: int, min_points: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weighted algebraic (Kasa) fit of a cylinder with a straight axis per group of points.
+
+    ``o`` (K, 3) nm: offsets of the points from their own axis sample, in that sample's cross-section plane;
+    ``t`` (K,): the sample's position along the group (about -1..1). The axis centre at position t is
+    delta0 + t delta1 and |o - centre(t)|^2 = r^2 is linear in (delta0, delta1, k0, k1, k2) once expanded
+    (|o|^2 = 2 o.delta0 + 2 t o.delta1 + k0 + k1 t + k2 t^2). Returns delta0 (n_grp, 3), delta1 (n_grp, 3)
+    and the radius at t = 0 (n_grp,); zeros / NaN for groups with fewer than ``min_points`` weighted points.
+    A small ridge keeps the offsets in the cross-section planes (o has no component along the axis).
+    """
+    q = (o * o).sum(1)
+    feats = np.column_stack([2.0 * o, 2.0 * t[:, None] * o, np.ones(len(o)), t, t * t])  # (K, 9)
+    nf = feats.shape[1]
+    A = np.zeros((n_grp, nf, nf))
+    b = np.zeros((n_grp, nf))
+    for i in range(nf):
+        b[:, i] = np.bincount(grp, weights=w * feats[:, i] * q, minlength=n_grp)
+        for j in range(i, nf):
+            A[:, i, j] = A[:, j, i] = np.bincount(grp, weights=w * feats[:, i] * feats[:, j], minlength=n_grp)
+    cnt = np.bincount(grp, weights=(w > 0).astype(float), minlength=n_grp)
+    ridge = 1e-3 * np.trace(A[:, :3, :3], axis1=1, axis2=2) / 3.0 + 1e-9
+    A[:, :6, :6] += ridge[:, None, None] * np.eye(6)[None]
+    A[:, 6:, 6:] += 1e-9 * np.eye(3)[None] * np.maximum(A[:, 6, 6], 1.0)[:, None, None]
+    ok = (cnt >= min_points) & (A[:, 6, 6] > 0)
+    d0 = np.zeros((n_grp, 3))
+    d1 = np.zeros((n_grp, 3))
+    rad = np.full(n_grp, np.nan)
+    if ok.any():
+        x = np.linalg.solve(A[ok], b[ok][..., None])[..., 0]
+        d0[ok], d1[ok] = x[:, :3], x[:, 3:6]
+        rad[ok] = np.sqrt(np.maximum(x[:, 6] + (x[:, :3] ** 2).sum(1), 0.0))
+    return d0, d1, rad
+
+
+def surface_samples(tri: np.ndarray, area: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
+    """(count, 3) points spread uniformly over the triangles ``tri`` (K, 3, 3) by area (fixed seed), so that
+    a fit sees a coarsely tessellated shaft and a finely tessellated spine in proportion to their surface."""
+    if count <= 0 or len(tri) == 0 or area.sum() <= 0:
+        return np.zeros((0, 3))
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(len(tri), size=count, p=area / area.sum())
+    u, w = rng.random(count), rng.random(count)
+    flip = u + w > 1
+    u[flip], w[flip] = 1 - u[flip], 1 - w[flip]
+    t = tri[pick]
+    return t[:, 0] + u[:, None] * (t[:, 1] - t[:, 0]) + w[:, None] * (t[:, 2] - t[:, 0])
+
+
+def fit_axis_offsets(v: np.ndarray, area: np.ndarray, pts: np.ndarray, tang: np.ndarray, seg: np.ndarray,
+                     droot: np.ndarray, p: "ShaftParams", rng_seed: int = 0) -> np.ndarray:
+    """Resampled axis points (M, 3) nm moved onto the centres of their shaft cross-sections.
+
+    A skeleton that runs off the shaft centre (surface-walking skeletonizers; a skeleton re-centred on a
+    spiny or partly missing surface) biases every distance-to-axis. Each mesh vertex (``v`` with areas ``area``; a
+    random subset of at most ``fit_max_points``) is assigned to its nearest axis point and projected onto that
+    point's cross-section plane. One circle is fitted per window of ``fit_window_nm`` along each unbranched
+    segment (two grids shifted by half a window, averaged, so offsets change smoothly), with the axis offset
+    shared by the window. Vertices farther out than the fitted circle by max(60 nm, 0.25 r) (spines) or
+    farther in than max(150 nm, 0.5 r) (other neurites) are dropped and the fit repeated.
+    """
+    if len(v) > p.fit_max_points:
+        pick = np.random.default_rng(rng_seed).choice(len(v), p.fit_max_points, replace=False)
+        v, area = v[pick], area[pick]
+    grids = [_window_ids(seg, droot, p.fit_window_nm, s) for s in (0.0, 0.5)]
+    base = pts.copy()
+    offset = np.zeros_like(pts)
+    inlier = np.ones(len(v), dtype=bool)
+    tree = cKDTree(base)
+    d0, s_idx = tree.query(v)
+    o0 = v - base[s_idx]
+    r_cap = np.zeros(len(pts))  # total move of a sample: at most its plain radius estimate
+    g0 = grids[0]
+    q0 = weighted_group_quantile(g0[s_idx], np.linalg.norm(o0, axis=1), area, 0.45, int(g0.max()) + 1)
+    r_cap = np.nan_to_num(q0[g0], nan=0.0)
+    t_grid = []
+    for g in grids:
+        n_g = int(g.max()) + 1
+        mid = np.bincount(g, weights=droot, minlength=n_g) / np.maximum(np.bincount(g, minlength=n_g), 1)
+        t_grid.append((droot - mid[g]) / (0.5 * p.fit_window_nm))
+    for it in range(p.fit_iterations + 1):
+        cur = base + offset
+        o = v - cur[s_idx]
+        o -= (o * tang[s_idx]).sum(1)[:, None] * tang[s_idx]
+        if it == 0:
+            # start from the nearer part of each window: far points are spines or other neurites
+            g0 = grids[0]
+            med = weighted_group_quantile(g0[s_idx], np.linalg.norm(o, axis=1), area, 0.5, int(g0.max()) + 1)
+            inlier = np.linalg.norm(o, axis=1) <= 1.6 * med[g0[s_idx]]
+        new = np.zeros_like(pts)
+        rads = []
+        if it == 0:
+            q_grid = [weighted_group_quantile(g[s_idx], np.linalg.norm(o, axis=1), area, 0.45, int(g.max()) + 1)
+                      for g in grids]
+        for k, (g, tg) in enumerate(zip(grids, t_grid)):
+            n_g = int(g.max()) + 1
+            d0, d1, rad = _kasa_offsets(o, tg[s_idx], area * inlier, g[s_idx], n_g, 30)
+            # a window whose circle disagrees with the plain radius estimate is not trusted (another neurite
+            # near a branch point, a mostly missing surface): it keeps its axis
+            q = q_grid[k]
+            bad = ~((rad > 0.5 * q) & (rad < 1.5 * q + 100.0))
+            d0[bad], d1[bad], rad[bad] = 0.0, 0.0, np.nan
+            delta = d0[g] + tg[:, None] * d1[g]
+            lim = np.nan_to_num(np.minimum(rad, q)[g], nan=0.0)
+            norm = np.linalg.norm(delta, axis=1)
+            delta *= np.minimum(1.0, lim / np.maximum(norm, 1e-9))[:, None]  # never beyond the fitted radius
+            new += 0.5 * delta
+            rads.append(rad[g])
+        offset = offset + new
+        offset -= (offset * tang).sum(1)[:, None] * tang
+        norm = np.linalg.norm(offset, axis=1)
+        offset *= np.minimum(1.0, r_cap / np.maximum(norm, 1e-9))[:, None]
+        if it == p.fit_iterations:
+            break
+        r_all = np.column_stack(rads)
+        n_ok = np.isfinite(r_all).sum(1)
+        r_s = np.where(n_ok > 0, np.nansum(r_all, axis=1) / np.maximum(n_ok, 1), np.nan)
+        r_v = r_s[s_idx]
+        o = v - (base + offset)[s_idx]
+        o -= (o * tang[s_idx]).sum(1)[:, None] * tang[s_idx]
+        res = np.linalg.norm(o, axis=1) - r_v
+        inlier = np.isfinite(res) & (res < np.maximum(60.0, 0.25 * r_v)) & (res > -np.maximum(150.0, 0.5 * r_v))
+        if it == p.fit_iterations // 2:  # points follow the moved axis once (the first assignment is a slab)
+            s_idx = cKDTree(base + offset).query(v)[1]
+    return base + offset
+
+
 def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, eligible_faces: np.ndarray | None = None,
                 params: ShaftParams | None = None) -> ShaftField:
     """Distance of each mesh vertex to the pruned skeleton and the local shaft radius there (nm).
@@ -265,6 +405,11 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
     a_face = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
     a = np.bincount(f[eligible_faces].reshape(-1), weights=np.repeat(a_face / 3.0, 3), minlength=len(v))
     used = a > 0
+    is_vertex_sample = np.zeros(len(pts), dtype=bool)
+    is_vertex_sample[:int(keep.sum())] = True
+    if p.fit_axis and used.sum() >= 12:
+        cloud = surface_samples(tri, a_face, min(p.fit_max_points, 4 * len(tri)))
+        pts = fit_axis_offsets(cloud, np.ones(len(cloud)), pts, tang, seg, droot, p)
     tree = cKDTree(pts)
     d, s = tree.query(v)
     r_chunk = weighted_group_quantile(chunk_of_sample[s[used]], d[used], a[used], p.radius_quantile, n_chunks)
@@ -272,7 +417,7 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
     # vertices past a terminal end of the kept skeleton (dendrite tips) are end caps, not protrusions
     kept_deg = np.bincount(skel.edges[keep[skel.edges[:, 0]] & keep[skel.edges[:, 1]]].reshape(-1),
                            minlength=skel.n_vertices)
-    at_end = (kept_deg[owner[s]] <= 1) & (np.linalg.norm(pts[s] - skel.vertices[owner[s]], axis=1) < 1e-6)
+    at_end = (kept_deg[owner[s]] <= 1) & is_vertex_sample[s]
     outward = _outward_tangent(skel, keep)[owner[s]]
     beyond = at_end & (((v - pts[s]) * outward).sum(1) > 0)
     return ShaftField(distance_nm=d, radius_nm=r_v, sample_vertex=owner[s], sample_index=s,
