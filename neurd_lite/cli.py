@@ -38,7 +38,7 @@ def _add_decompose(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--soma", nargs=3, type=float, default=None, metavar=("X", "Y", "Z"),
                    help="known soma centre in the mesh's units")
     p.add_argument("--target-faces", type=int, default=None,
-                   help="decimate meshes larger than this to about this many faces first")
+                   help="working-mesh size: larger inputs are decimated to about this many faces (default 250k)")
     p.add_argument("--backend", default="teasar", choices=["teasar", "skeletor"], help="skeletonization backend")
     p.add_argument("--name", default=None, help="neuron name (default: mesh file stem)")
     p.add_argument("--out", required=True, help="output folder")
@@ -58,7 +58,8 @@ def _run_decompose(args: argparse.Namespace) -> int:
     if args.soma is not None:
         soma = np.asarray(args.soma, dtype=float) * scale_to_nm(units)
     name = args.name or Path(args.mesh).stem
-    params = PipelineParams(decimate=DecimateParams(target_faces=args.target_faces),
+    decimate = DecimateParams() if args.target_faces is None else DecimateParams(target_faces=args.target_faces)
+    params = PipelineParams(decimate=decimate,
                             skeleton=SkeletonParams(backend=args.backend))
     syn_units = None if args.synapse_units is None else _parse_units(args.synapse_units)
     n = decompose(args.mesh, synapses=args.synapses, units=units, soma=soma, name=name, params=params,

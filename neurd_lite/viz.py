@@ -32,10 +32,12 @@ def _face_values(n: "Neuron", color_by: str) -> np.ndarray:
         return np.asarray(n.face_compartment if n.face_compartment is not None else n.face_labels, dtype=str)
     if color_by == "labels":
         return np.asarray(n.face_labels, dtype=str)
+    if color_by == "none":  # plain grey background, e.g. under a synapse overlay
+        return np.full(n.n_faces, "unlabelled")
     if color_by == "spines":
         lab = np.asarray(n.face_labels, dtype=str)
         return np.where(np.isin(lab, ["spine_head", "spine_neck", "soma"]), lab, "shaft")
-    raise ValueError(f"color_by must be 'compartment', 'labels' or 'spines', not {color_by!r}")
+    raise ValueError(f"color_by must be 'compartment', 'labels', 'spines' or 'none', not {color_by!r}")
 
 
 def _face_colors(values: np.ndarray, palette: dict[str, str]) -> np.ndarray:
