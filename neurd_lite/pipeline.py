@@ -24,7 +24,7 @@ from .neuron import UNLABELLED, Neuron, Soma
 from .skeleton.graph import GraphParams, build_branch_graph, face_branch
 from .skeleton.model import Skeleton
 from .skeleton.skeletonizer import SkeletonParams, skeletonize
-from .units import UnitsLike
+from .units import UnitsLike, as_points_nm
 
 Stage = tuple[str, Callable[[Neuron, "PipelineParams"], None]]
 
@@ -323,14 +323,7 @@ def _record(n: Neuron, params: PipelineParams, **inputs: Any) -> None:
 
 
 def _soma_centers(soma: Any) -> np.ndarray | None:
-    if soma is None:
-        return None
-    arr = np.asarray(soma, dtype=np.float64)
-    if arr.ndim == 1:
-        arr = arr.reshape(1, -1)
-    if arr.ndim != 2 or arr.shape[1] != 3 or not np.all(np.isfinite(arr)):
-        raise InputError(f"soma must be a centre (3,) or centres (S, 3) in nm, got shape {arr.shape}")
-    return arr
+    return None if soma is None else as_points_nm(soma, "soma centre(s)")
 
 
 def decompose(mesh_or_path: Any, synapses: Any = None, units: UnitsLike = "nm",

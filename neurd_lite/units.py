@@ -42,3 +42,18 @@ def to_nm(coords: np.ndarray, units: UnitsLike) -> np.ndarray:
 def nm_to_um(values: np.ndarray | float, power: int = 1) -> np.ndarray | float:
     """Convert lengths (power 1), areas (2) or volumes (3) from nm to µm."""
     return values / NM_PER_UM**power
+
+
+def as_points_nm(values: object, what: str) -> np.ndarray:
+    """``values`` as a float64 (N, 3) array of finite points in nm (one (3,) point becomes (1, 3)).
+
+    Raises ``InputError`` naming ``what`` when the shape is wrong or a coordinate is NaN/inf.
+    """
+    from .errors import InputError
+
+    p = np.asarray(values, dtype=np.float64)
+    if p.ndim == 1:
+        p = p.reshape(1, -1)
+    if p.ndim != 2 or p.shape[1] != 3 or not np.all(np.isfinite(p)):
+        raise InputError(f"{what} must be finite points in nm, a (3,) or (N, 3) array; got shape {p.shape}")
+    return p

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..units import as_points_nm
+
 from ..errors import InputError
 
 METHODS = ("table", "standard_transform")
@@ -33,12 +35,7 @@ LINEAR = LinearDepthParams()
 
 
 def _points(points_nm: np.ndarray) -> np.ndarray:
-    p = np.asarray(points_nm, dtype=np.float64)
-    if p.ndim == 1:
-        p = p.reshape(1, -1)
-    if p.ndim != 2 or p.shape[1] != 3 or not np.all(np.isfinite(p)):
-        raise InputError(f"cortical depth needs finite (N, 3) points in nm, got shape {p.shape}")
-    return p
+    return as_points_nm(points_nm, "cortical depth input")
 
 
 def linear_depth_um(points_nm: np.ndarray, params: LinearDepthParams = LINEAR) -> np.ndarray:
