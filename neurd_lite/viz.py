@@ -50,16 +50,16 @@ def _face_colors(values: np.ndarray, palette: dict[str, str]) -> np.ndarray:
 
 
 def plot_mesh_projection(n: "Neuron", color_by: str = "compartment", plane: str = "xy",
-                         ax: "matplotlib.axes.Axes | None" = None, max_faces: int = 400_000,
+                         ax: "matplotlib.axes.Axes | None" = None, width_px: int = 900,
                          y_down: bool = True, bounds_um: Sequence[float] | None = None,
                          legend: bool = True) -> "matplotlib.axes.Axes":
     """Draw the mesh projected on ``plane`` (µm), faces coloured by compartment / labels / spines.
 
-    Faces are painted far-to-near along the dropped axis. ``bounds_um`` = (xmin, xmax, ymin, ymax) zooms.
+    The projection is rasterised to an image ``width_px`` wide (faces painted far-to-near along the dropped
+    axis), which stays fast for meshes of millions of faces. ``bounds_um`` = (xmin, xmax, ymin, ymax) zooms.
     With ``y_down`` (default) y grows downward so that minnie65 pia is at the top.
     """
     import matplotlib.pyplot as plt
-    from matplotlib.collections import PolyCollection
     from matplotlib.patches import Patch
 
     if n.mesh is None:
@@ -74,17 +74,13 @@ def plot_mesh_projection(n: "Neuron", color_by: str = "compartment", plane: str 
         c = verts[faces].mean(axis=1)
         x0, x1, y0, y1 = bounds_um
         keep = np.flatnonzero((c[:, a] >= x0) & (c[:, a] <= x1) & (c[:, b] >= y0) & (c[:, b] <= y1))
-    if len(keep) > max_faces:
-        keep = np.sort(np.random.default_rng(0).choice(keep, max_faces, replace=False))
     tri = verts[faces[keep]]
-    order = np.argsort(tri[:, :, depth_axis].mean(axis=1))
     palette = {**LABEL_COLORS, **({"shaft": "#bab0ac"} if color_by == "spines" else {})}
-    colors = _face_colors(values[keep][order], palette)
+    colors = _face_colors(values[keep], palette)
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 8))
-    pc = PolyCollection(tri[order][:, :, [a, b]], facecolors=colors, edgecolors="none", antialiaseds=False)
-    ax.add_collection(pc)
-    ax.autoscale_view()
+    image, extent = _rasterise(tri[:, :, [a, b]], tri[:, :, depth_axis].mean(axis=1), colors, width_px)
+    ax.imshow(image, extent=extent, origin="lower", interpolation="nearest")
     ax.set_aspect("equal")
     if y_down and plane[1] == "y":
         ax.invert_yaxis()
@@ -94,6 +90,31 @@ def plot_mesh_projection(n: "Neuron", color_by: str = "compartment", plane: str 
         present = [v for v in palette if v in set(values[keep])]
         ax.legend(handles=[Patch(color=palette[v], label=v) for v in present], loc="best", fontsize=8)
     return ax
+
+
+def _rasterise(tri2d: np.ndarray, depth: np.ndarray, colors: np.ndarray,
+               width_px: int) -> tuple[np.ndarray, list[float]]:
+    """Paint triangles (F, 3, 2) into an RGBA image, far (low depth) to near, by sampling each face with a
+    number of points that grows with its area in pixels; returns (image, [xmin, xmax, ymin, ymax])."""
+    lo, hi = tri2d.reshape(-1, 2).min(axis=0), tri2d.reshape(-1, 2).max(axis=0)
+    pix = max(float(hi[0] - lo[0]), 1e-9) / width_px
+    shape = (int(np.ceil((hi[1] - lo[1]) / pix)) + 1, width_px + 1)
+    p0, e1, e2 = tri2d[:, 0], tri2d[:, 1] - tri2d[:, 0], tri2d[:, 2] - tri2d[:, 0]
+    area_px = 0.5 * np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]) / pix**2
+    k = np.clip(np.ceil(6 * area_px), 1, 4000).astype(np.int64)
+    face = np.repeat(np.arange(len(tri2d)), k)
+    rng = np.random.default_rng(0)
+    u, v = rng.random(len(face)), rng.random(len(face))
+    flip = u + v > 1
+    u[flip], v[flip] = 1 - u[flip], 1 - v[flip]
+    pts = p0[face] + u[:, None] * e1[face] + v[:, None] * e2[face]
+    pts = np.concatenate([pts, tri2d.reshape(-1, 2)])  # corners keep thin faces visible
+    face = np.concatenate([face, np.repeat(np.arange(len(tri2d)), 3)])
+    order = np.argsort(depth[face], kind="stable")
+    ij = np.floor((pts[order] - lo) / pix).astype(np.int64)
+    image = np.zeros(shape + (4,))
+    image[ij[:, 1], ij[:, 0]] = colors[face[order]]  # later (nearer) samples overwrite earlier ones
+    return image, [float(lo[0]), float(lo[0] + shape[1] * pix), float(lo[1]), float(lo[1] + shape[0] * pix)]
 
 
 def plot_synapses(n: "Neuron", ax: "matplotlib.axes.Axes", plane: str = "xy", size: float = 6.0,
