@@ -189,6 +189,11 @@ def nucleus_measures(ctx: FeatureContext) -> dict[str, Any]:
     return ctx.cache["nucleus"]
 
 
+def _area_to_volume_per_um(m: dict) -> float:
+    """Area (nm²) / volume (nm³) of a closed body, in µm⁻¹; NaN for an empty volume."""
+    return m["area_nm2"] / m["volume_nm3"] * 1000.0 if m["volume_nm3"] > 0 else np.nan
+
+
 @register("soma_volume_um3", "neuron", "um3", "volume of the closed soma surface (openings capped, voxel-filled)",
           FAMILY)
 def soma_volume_um3(ctx: FeatureContext) -> float:
@@ -202,8 +207,7 @@ def soma_area_um2(ctx: FeatureContext) -> float:
 
 @register("soma_area_to_volume_per_um", "neuron", "per_um", "soma area / soma volume (closed surface)", FAMILY)
 def soma_area_to_volume_per_um(ctx: FeatureContext) -> float:
-    m = soma_measures(ctx)
-    return m["area_nm2"] / m["volume_nm3"] * 1000.0 if m["volume_nm3"] > 0 else np.nan
+    return _area_to_volume_per_um(soma_measures(ctx))
 
 
 @register("soma_area_to_volume_index", "neuron", "1",
@@ -255,8 +259,7 @@ def nucleus_area_um2(ctx: FeatureContext) -> float:
 
 @register("nucleus_area_to_volume_per_um", "neuron", "per_um", "nucleus area / nucleus volume", FAMILY)
 def nucleus_area_to_volume_per_um(ctx: FeatureContext) -> float:
-    m = nucleus_measures(ctx)
-    return m["area_nm2"] / m["volume_nm3"] * 1000.0 if m["volume_nm3"] > 0 else np.nan
+    return _area_to_volume_per_um(nucleus_measures(ctx))
 
 
 @register("nucleus_area_to_volume_index", "neuron", "1",
