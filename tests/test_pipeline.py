@@ -199,3 +199,23 @@ def test_decimated_working_mesh_maps_back_to_input_faces(synthetic):
     faces = n.synapses["face"].to_numpy()
     assert ((faces >= 0) & (faces < n.n_faces)).all()
     assert not {"work", "work_neuron", "work_mesh"} & set(n.cache)
+
+
+def test_given_soma_centre_is_used():
+    """decompose(soma=...) builds the soma at the given point (nm), even one offset from the detected centre."""
+    from neurd_lite.testing import make_neuron
+
+    sn = make_neuron(seed=3, target_faces=5000, union=False)
+    given = np.asarray(sn.truth["soma_center_nm"], float) + np.array([300.0, 0.0, 0.0])
+    n = nl.decompose(sn.mesh, soma=given, name="given_soma", params=PipelineParams(spines=False))
+    assert len(n.somas) == 1
+    assert np.linalg.norm(n.somas[0].center_nm - given) < 1500.0
+    found = n.face_labels.astype(str) == "soma"
+    true = sn.face_compartment.astype(str) == "soma"
+    assert found[n.somas[0].faces].all()
+    recall = (found & true).sum() / true.sum()
+    assert recall > 0.9, f"soma face recall {recall:.2f}"
+    # the soma region stays local: no labelled soma face is far beyond the true soma radius
+    centroids = sn.mesh.triangles_center[found]
+    assert np.linalg.norm(centroids - given, axis=1).max() < 2.0 * sn.truth["soma_radius_nm"]
+    assert "soma_0" in n.graph and n.graph.out_degree("soma_0") == n.n_limbs > 0

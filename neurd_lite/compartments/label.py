@@ -145,6 +145,7 @@ def _label_faces(n: Neuron, labels: np.ndarray) -> None:
                          dtype=object)
         hit = np.isin(names.astype(str), COMPARTMENTS)[inv]
         comp[sub[hit]] = names[inv][hit]
+    _relabel_far_soma_faces(n, comp, labels)
     for s in n.somas:
         comp[s.faces[(s.faces >= 0) & (s.faces < nf)]] = "soma"
     n.face_compartment = comp
@@ -153,3 +154,29 @@ def _label_faces(n: Neuron, labels: np.ndarray) -> None:
     new = comp.copy()
     new[keep] = old[keep]
     n.face_labels = new
+
+
+SOMA_FACE_REACH = 1.5  # a non-soma face labelled soma through the skeleton must lie within this x soma radius
+
+
+def _relabel_far_soma_faces(n: Neuron, comp: np.ndarray, labels: np.ndarray) -> None:
+    """Faces that reached ``soma`` only through their skeleton vertex (the soma collapse of the skeletonizer)
+    but lie beyond ``SOMA_FACE_REACH`` soma radii of every soma centre take the label of the nearest non-soma
+    skeleton vertex: stems leaving the soma are neurite, not soma. In place on ``comp``."""
+    if not n.somas or n.mesh is None:
+        return
+    cand = np.flatnonzero(comp == "soma")
+    if not cand.size:
+        return
+    centres = n.mesh.triangles_center[cand]
+    near = np.zeros(cand.size, dtype=bool)
+    for s in n.somas:
+        near |= np.linalg.norm(centres - s.center_nm, axis=1) <= SOMA_FACE_REACH * s.radius_nm
+    far = cand[~near]
+    other = np.flatnonzero(np.isin(labels.astype(str), COMPARTMENTS) & (labels != "soma"))
+    if not far.size or not other.size:
+        return
+    from scipy.spatial import cKDTree
+
+    _, idx = cKDTree(n.skeleton.vertices[other]).query(n.mesh.triangles_center[far])
+    comp[far] = labels[other[idx]]
