@@ -255,3 +255,26 @@ def test_cli_classify_neuron_file_and_bad_path(tmp_path, capsys):
     assert "soma_volume_um3" in printed["missing"]
     assert main(["classify", str(tmp_path / "nope.ply")]) == 1
     assert "file not found" in capsys.readouterr().err
+
+
+def test_context_features_exclude_self_and_use_units():
+    """Spatial-context features (experimental): neighbour counts in µm from nm positions, self excluded."""
+    from neurd_lite.celltype.context import CONTEXT_FEATURES, context_features
+
+    rng = np.random.default_rng(0)
+    n = 400
+    ref = pd.DataFrame({"nucleus_id": np.arange(n), "soma_x": rng.uniform(0, 200e3, n),
+                        "soma_y": rng.uniform(0, 200e3, n), "soma_z": rng.uniform(0, 200e3, n),
+                        "soma_volume": np.full(n, 800e9), "nucleus_volume": np.full(n, 300.0),
+                        "n_soma_syn": np.full(n, 100.0), "yr_um_translated": rng.uniform(0, 200, n)})
+    ctx = context_features(ref, ref)
+    assert list(ctx.columns) == list(CONTEXT_FEATURES) and len(ctx) == n
+    d = np.linalg.norm(ref[["soma_x", "soma_y", "soma_z"]].to_numpy()[:, None] - ref[["soma_x", "soma_y",
+                                                                                        "soma_z"]].to_numpy(), axis=2)
+    assert np.array_equal(ctx["ctx_n_30um"].to_numpy(), (d <= 30e3).sum(1) - 1)
+    assert np.allclose(ctx["ctx_soma_vol_rel"], 0.0) and np.allclose(ctx["ctx_nn_dist_um"],
+                                                                      np.sort(d, 1)[:, 1] / 1e3)
+    # the same rows without ids (a new cell at the same place) give the same answer; missing position -> NaN
+    alone = context_features(ref.drop(columns="nucleus_id").iloc[:3], ref)
+    assert np.allclose(alone.to_numpy(), ctx.iloc[:3].to_numpy(), equal_nan=True)
+    assert context_features(ref.iloc[:1].assign(soma_x=np.nan), ref).isna().all(axis=None)

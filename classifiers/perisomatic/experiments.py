@@ -4,6 +4,7 @@ Usage: ``python classifiers/perisomatic/experiments.py [VARIANT ...] [--out resu
 out-of-fold from the same nested CV as the shipped models (``neurd_lite.celltype.training.nested_cv``: stratified
 5-fold, hyper-parameters by inner 3-fold CV). Results are summarised in ``classifiers/perisomatic/EXPERIMENTS.md``.
 Self-training is measured by ``train.py`` itself (``supervised_only`` vs ``model_calibrated`` in the cards).
+``--seed`` changes the outer (and inner) fold split, to check that a difference is not one split's noise.
 """
 from __future__ import annotations
 
@@ -17,10 +18,13 @@ import numpy as np
 import pandas as pd
 
 from neurd_lite.celltype.columns import PROCESS_FEATURES
+from neurd_lite.celltype.context import CONTEXT_FEATURES, context_features, load_reference
 from neurd_lite.celltype.combine import hierarchical
 from neurd_lite.celltype.layers import layer_features
 from neurd_lite.celltype.training import (
-    INHIBITORY, SUBCLASSES, balanced_accuracy, load_perisomatic_labelled, nested_cv)
+    GRID, INHIBITORY, SUBCLASSES, CVResult, balanced_accuracy, fit_blend, load_perisomatic_labelled, nested_cv,
+    predict_matrix, select_config)
+from neurd_lite.celltype.linear import linear_proba
 
 E1 = ["soma_volume_um3", "soma_n_processes", "soma_n_synapses", "nucleus_volume_um3", "cortical_depth_um",
       "nucleus_to_soma_volume_ratio"]
@@ -39,37 +43,97 @@ VARIANTS: dict[str, tuple[list[str], dict]] = {
     "S_noarea_dens": (S1 + DENS, {}),
     "T0": (T0, {}), "T0_xz": (T0 + XZ, {}), "T0_layer": (T0 + LAY, {}), "T0_xz_layer": (T0 + XZ + LAY, {}),
     "T0_sqrtw": (T0, {"class_weight": "sqrt"}), "T0_now": (T0, {"class_weight": "none"}),
+    # session 2: spatial context over the 69k v83 rows (neurd_lite/celltype/context.py), zero-synapse rows as
+    # missing, and a regularisation set chosen by the inner CV (REG_SETS)
+    "T0_ctx": (T0 + list(CONTEXT_FEATURES), {}),
+    "T0_ctxrel": (T0 + [f for f in CONTEXT_FEATURES if "_rel" in f or "depthz" in f], {}),
+    "T0_syn0nan": (T0, {"syn0_missing": True}),
+    "T0_reg": (T0, {"param_sets": "REG_SETS"}),
 }
+# Candidate regularisation settings (set a priori), each with its own (leaves, rounds) grid; the inner CV of every
+# outer fold picks one set, its grid entry and the logistic blend weight together.
+REG_SETS: tuple[tuple[dict, tuple[dict[str, int], ...]], ...] = (
+    ({}, GRID),
+    ({"learning_rate": 0.02, "min_child_samples": 10, "feature_fraction": 0.5, "lambda_l2": 5.0},
+     ({"num_leaves": 7, "num_boost_round": 375}, {"num_leaves": 7, "num_boost_round": 1000},
+      {"num_leaves": 15, "num_boost_round": 375}, {"num_leaves": 15, "num_boost_round": 1000})),
+    ({"min_child_samples": 20, "feature_fraction": 0.5, "lambda_l2": 5.0}, GRID),
+)
 
 
-def run(name: str, data: pd.DataFrame) -> dict:
+def nested_cv_param_sets(x: pd.DataFrame, y: np.ndarray, n_classes: int, sets=REG_SETS, n_splits: int = 5,
+                         seed: int = 0) -> CVResult:
+    """``nested_cv`` where the inner CV also chooses among LightGBM parameter sets (best inner balanced accuracy;
+    ties to the first, least regularised set)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    oof, oof_t, oof_l = (np.zeros((len(y), n_classes)) for _ in range(3))
+    fold, configs = np.full(len(y), -1), []
+    for k, (tr, te) in enumerate(StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(x, y)):
+        best = None
+        for j, (params, grid) in enumerate(sets):
+            cfg, scores = select_config(x.iloc[tr], y[tr], n_classes, grid, 3, seed + 1, params)
+            if best is None or max(scores) > best[0]:
+                best = (max(scores), j, cfg, params)
+        _, j, cfg, params = best
+        booster, lin = fit_blend(x.iloc[tr], y[tr], n_classes, cfg, params)
+        oof_t[te] = predict_matrix(booster, x.iloc[te])
+        oof_l[te] = linear_proba(lin, x.iloc[te], n_classes)
+        w = cfg["linear_weight"]
+        oof[te] = (1 - w) * oof_t[te] + w * oof_l[te]
+        fold[te] = k
+        configs.append(dict(cfg, param_set=j))
+    return CVResult(oof=oof, oof_lgbm=oof_t, oof_linear=oof_l, fold=fold, configs=configs)
+
+
+def run(name: str, data: pd.DataFrame, seed: int = 0, save: Path | None = None) -> dict:
     """E/I and subclass balanced accuracy (flat and hierarchical) of one variant, out-of-fold."""
     feats, params = VARIANTS[name]
+    params = dict(params)
     t = time.time()
+    if params.pop("syn0_missing", False):
+        data = data.copy()
+        zero = data["soma_n_synapses"] == 0
+        data.loc[zero, ["soma_n_synapses", "soma_synapse_density_per_um2"]] = np.nan
     y_ei = (data["ei"] == "inhibitory").to_numpy().astype(int)
     rows = data["subclass"].notna().to_numpy()
     sub = data[rows]
     y_sub = np.array([SUBCLASSES.index(c) for c in sub["subclass"]])
-    ei = nested_cv(data[feats], y_ei, 2, params=params)
-    sc = nested_cv(sub[feats], y_sub, len(SUBCLASSES), params=params)
+    if params.pop("param_sets", None):
+        ei = nested_cv_param_sets(data[feats], y_ei, 2, seed=seed)
+        sc = nested_cv_param_sets(sub[feats], y_sub, len(SUBCLASSES), seed=seed)
+    else:
+        ei = nested_cv(data[feats], y_ei, 2, params=params, seed=seed)
+        sc = nested_cv(sub[feats], y_sub, len(SUBCLASSES), params=params, seed=seed)
+    if save is not None:
+        np.savez(save / f"oof_{name}_seed{seed}.npz", ei=ei.oof, sub=sc.oof, nucleus_id=data["nucleus_id"].to_numpy(),
+                 rows=rows)
     hier = hierarchical(ei.oof[rows, 1], sc.oof, SUBCLASSES, INHIBITORY)
     return {"variant": name, "ei_bal": balanced_accuracy(y_ei, ei.oof.argmax(1)),
             "ei_acc": float((y_ei == ei.oof.argmax(1)).mean()),
             "sub_bal": balanced_accuracy(y_sub, sc.oof.argmax(1)),
             "sub_acc": float((y_sub == sc.oof.argmax(1)).mean()),
-            "sub_hier_bal": balanced_accuracy(y_sub, hier.argmax(1)), "secs": round(time.time() - t)}
+            "sub_hier_bal": balanced_accuracy(y_sub, hier.argmax(1)), "seed": seed,
+            "inh_wrong": int(((ei.oof.argmax(1) == 0) & (y_ei == 1)).sum()),
+            "ei_configs": ei.configs, "sub_configs": sc.configs, "secs": round(time.time() - t)}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("variants", nargs="*", default=list(VARIANTS))
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--save-oof", type=Path, default=None, help="folder for out-of-fold probability .npz files")
     args = ap.parse_args(argv)
     data = load_perisomatic_labelled()
     data = pd.concat([data, layer_features(data)], axis=1)
     data["soma_synapses_per_volume23_per_um2"] = data["soma_n_synapses"] / data["soma_volume_um3"] ** (2 / 3)
+    if any(n.startswith("T0_ctx") for n in args.variants):
+        ref = load_reference()
+        ctx = context_features(ref, ref).assign(nucleus_id=ref["nucleus_id"].to_numpy())
+        data = data.merge(ctx, on="nucleus_id", how="left")
     for name in args.variants:
-        r = run(name, data)
+        r = run(name, data, args.seed, args.save_oof)
         print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()}), flush=True)
         if args.out:
             with open(args.out, "a") as fh:
