@@ -12,8 +12,8 @@ Two vocabularies reach the cell-type models:
   recomputed from the table's area and volume columns. The table's own ``*_area_to_volume`` columns are the
   dimensionless index area / ((36π)^(1/3) volume^(2/3)) (see ``neurd_lite/feature/perisomatic.py``); the
   models get the same information as ``soma_sphericity`` / ``nucleus_sphericity`` (its inverse, ``derived``).
-- ``soma_synapse_density_per_um2`` = ``n_soma_syn`` / soma area in µm² (the table's ``soma_syn_density`` is the
-  same ratio per nm², except 0.3% of rows where it is stored as 0).
+- ``soma_synapse_density_per_um2`` = ``n_soma_syn`` / soma area in µm² (the table's ``soma_syn_density`` is
+  exactly the same ratio per nm²; it is 0 only where ``n_soma_syn`` is 0, 9 of 69,461 rows).
 - ``cortical_depth_um`` = ``yr_um_translated`` (depth below pia along the rotated y axis, µm).
 
 Table-only process features (``process_*``) come from the per-process list columns ``avg_sdf`` (shape-diameter
