@@ -43,10 +43,10 @@ class SpineParams:
     with surface-walking skeletonizers such as TEASAR).
     """
 
-    seed_protrusion_nm: float = 250.0
-    seed_protrusion_rel: float = 0.3
-    grow_protrusion_nm: float = 40.0
-    grow_protrusion_rel: float = 0.1
+    seed_protrusion_nm: float = 200.0
+    seed_protrusion_rel: float = 0.2
+    grow_protrusion_nm: float = 25.0
+    grow_protrusion_rel: float = 0.05
     max_length_nm: float = 4000.0
     max_head_width_nm: float = 2000.0
     min_vertices: int = 4
@@ -55,6 +55,9 @@ class SpineParams:
     soma_margin: float = 1.2
     link_nm: float = 300.0
     min_shaft_piece_vertices: int = 8
+    split_by_seeds: bool = True
+    extend_reach_nm: float = 300.0
+    extend_ring_nm: tuple[float, float] = (400.0, 800.0)
     centre_skeleton: bool | str = "auto"
     off_centre_fraction: float = 0.3
     shaft: ShaftParams = field(default_factory=ShaftParams)
@@ -145,6 +148,27 @@ def proximity_links(mesh, link_nm: float) -> np.ndarray:
     return pairs[comp[pairs[:, 0]] != comp[pairs[:, 1]]]
 
 
+def split_by_seed_cores(verts: np.ndarray, edges: np.ndarray, seed: np.ndarray, comp: np.ndarray) -> np.ndarray:
+    """Grown components (``comp``, -1 outside) split between their seed cores: each connected group of seed
+    vertices is a core and every grown vertex joins the core nearest along ``edges`` (edges between grown
+    vertices, nm lengths). Neighbouring spines joined by a low saddle of shaft stay apart; vertices reachable
+    from no core get -1."""
+    nv = len(comp)
+    both = seed[edges[:, 0]] & seed[edges[:, 1]]
+    g = sp.coo_matrix((np.ones(both.sum()), (edges[both, 0], edges[both, 1])), shape=(nv, nv))
+    core = csgraph.connected_components(g, directed=False)[1]
+    src = np.flatnonzero(seed & (comp >= 0))
+    out = np.full(nv, -1, dtype=np.int64)
+    if len(src) == 0:
+        return out
+    w = np.linalg.norm(verts[edges[:, 0]] - verts[edges[:, 1]], axis=1) + 1e-6
+    gw = sp.coo_matrix((w, (edges[:, 0], edges[:, 1])), shape=(nv, nv)).tocsr()
+    dist, _, origin = csgraph.dijkstra(gw, directed=False, indices=src, min_only=True, return_predecessors=True)
+    got = np.isfinite(dist) & (origin >= 0) & (comp >= 0)
+    out[got] = core[origin[got]]
+    return out
+
+
 def spine_components(mesh, field_: ShaftField, eligible_v: np.ndarray, p: SpineParams
                      ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """Hysteresis growth of protrusions on the mesh graph.
@@ -165,11 +189,13 @@ def spine_components(mesh, field_: ShaftField, eligible_v: np.ndarray, p: SpineP
     g = sp.coo_matrix((np.ones(both.sum()), (e[both, 0], e[both, 1])), shape=(nv, nv))
     _, comp = csgraph.connected_components(g, directed=False)
     comp = np.where(grow, comp, -1)
+    if p.split_by_seeds:
+        comp = split_by_seed_cores(np.asarray(mesh.vertices), e[both], seed, comp)
     # base: grown vertices with a mesh neighbour on the eligible shaft; a spine cut off its shaft by a chunk
     # boundary attaches through a proximity link instead (then the link ends are its base)
     g_mesh = sp.coo_matrix((np.ones(len(e_mesh)), (e_mesh[:, 0], e_mesh[:, 1])), shape=(nv, nv))
     piece = csgraph.connected_components(g_mesh, directed=False)[1]
-    shaft_v = eligible_v & ~grow & np.isfinite(r) & (hn > -0.5 * np.nan_to_num(r, nan=0.0))
+    shaft_v = eligible_v & ~grow & np.isfinite(r)
     shaft_v &= np.bincount(piece[shaft_v], minlength=nv)[piece] >= p.min_shaft_piece_vertices
 
     def crossing(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -207,7 +233,74 @@ def spine_components(mesh, field_: ShaftField, eligible_v: np.ndarray, p: SpineP
     label[keep] = dense
     in_good = np.isin(ring_c, good_ids)
     ring = pd.DataFrame({"spine": np.searchsorted(good_ids, ring_c[in_good]), "v": ring_v[in_good]})
+    if p.extend_reach_nm > 0 and keep.any():
+        margin = np.maximum(p.grow_protrusion_nm, p.grow_protrusion_rel * np.nan_to_num(r, nan=0.0))
+        label = extend_spines(mesh, label, hn, margin, ok, p.extend_reach_nm, p.extend_ring_nm)
+        base, ring = _attachment(e_mesh, label, eligible_v, ring)
     return label, base, ring.drop_duplicates()
+
+
+def extend_spines(mesh, label: np.ndarray, h: np.ndarray, margin: np.ndarray, eligible: np.ndarray,
+                  reach_nm: float, ring_nm: tuple[float, float]) -> np.ndarray:
+    """Spine labels grown down their necks relative to the surrounding surface (nm).
+
+    Where the axis is locally off centre, the shaft around a spine reads sunken or raised and a neck falls below
+    the global growth threshold. Each spine's surface level is the median protrusion ``h`` of the unlabelled
+    eligible vertices between ``ring_nm`` (along mesh edges) from it; it then takes unlabelled vertices within
+    ``reach_nm`` that protrude more than that level + ``margin`` and connect to it through such vertices.
+    """
+    e = np.asarray(mesh.edges_unique)
+    vts = np.asarray(mesh.vertices)
+    lab = label >= 0
+    if not lab.any():
+        return label
+    w = np.linalg.norm(vts[e[:, 0]] - vts[e[:, 1]], axis=1)
+
+    def nearest_spine(allowed: np.ndarray, limit: float) -> tuple[np.ndarray, np.ndarray]:
+        use = (lab | allowed)[e[:, 0]] & (lab | allowed)[e[:, 1]] & ~(lab[e[:, 0]] & lab[e[:, 1]])
+        sub = np.unique(np.concatenate([np.flatnonzero(lab), e[use].reshape(-1)]))
+        loc = np.full(len(label), -1, dtype=np.int64)
+        loc[sub] = np.arange(len(sub))
+        g = sp.coo_matrix((w[use], (loc[e[use, 0]], loc[e[use, 1]])), shape=(len(sub), len(sub))).tocsr()
+        dist, _, origin = csgraph.dijkstra(g, directed=False, indices=loc[np.flatnonzero(lab)], min_only=True,
+                                           limit=limit, return_predecessors=True)
+        d_all = np.full(len(label), np.inf)
+        s_all = np.full(len(label), -1, dtype=np.int64)
+        got = np.isfinite(dist) & (origin >= 0)
+        d_all[sub[got]] = dist[got]
+        s_all[sub[got]] = label[sub[origin[got]]]
+        return d_all, s_all
+
+    d, owner = nearest_spine(eligible & np.isfinite(h), ring_nm[1])
+    ring = ~lab & (d >= ring_nm[0]) & (owner >= 0)
+    n_sp = int(label.max()) + 1
+    level = np.full(n_sp, np.nan)
+    lv = pd.Series(h[ring]).groupby(owner[ring]).median()
+    level[lv.index.to_numpy()] = lv.to_numpy()
+    ok_owner = (owner >= 0) & ~lab
+    above = np.zeros(len(label), dtype=bool)
+    above[ok_owner] = h[ok_owner] > level[owner[ok_owner]] + margin[ok_owner]
+    d2, owner2 = nearest_spine(eligible & above, reach_nm)
+    out = label.copy()
+    take = ~lab & np.isfinite(d2) & (owner2 >= 0)
+    out[take] = owner2[take]
+    return out
+
+
+def _attachment(e_mesh: np.ndarray, label: np.ndarray, eligible_v: np.ndarray, old_ring: pd.DataFrame
+                ) -> tuple[np.ndarray, pd.DataFrame]:
+    """Base mask (spine vertices with an unlabelled eligible mesh neighbour) and attachment ring (table
+    ``spine, v``) of the labelled spines; spines without a mesh ring keep their ``old_ring`` rows (links)."""
+    la, lb = label[e_mesh[:, 0]], label[e_mesh[:, 1]]
+    a_in = (la >= 0) & (lb < 0) & eligible_v[e_mesh[:, 1]]
+    b_in = (lb >= 0) & (la < 0) & eligible_v[e_mesh[:, 0]]
+    base = np.zeros(len(label), dtype=bool)
+    base[e_mesh[a_in, 0]] = True
+    base[e_mesh[b_in, 1]] = True
+    ring = pd.DataFrame({"spine": np.concatenate([la[a_in], lb[b_in]]),
+                         "v": np.concatenate([e_mesh[a_in, 1], e_mesh[b_in, 0]])})
+    keep_old = old_ring[~old_ring.spine.isin(ring.spine)]
+    return base, pd.concat([ring, keep_old], ignore_index=True)
 
 
 def detect_spines(n: Neuron, params: SpineParams | None = None) -> None:

@@ -40,6 +40,7 @@ class ShaftParams:
     fit_window_nm: float = 1500.0
     fit_iterations: int = 6
     fit_max_points: int = 60000
+    fit_local_nm: float = 500.0
 
 
 @dataclass
@@ -409,7 +410,13 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
     is_vertex_sample[:int(keep.sum())] = True
     if p.fit_axis and used.sum() >= 12:
         cloud = surface_samples(tri, a_face, min(p.fit_max_points, 4 * len(tri)))
-        pts = fit_axis_offsets(cloud, np.ones(len(cloud)), pts, tang, seg, droot, p)
+        fitted = fit_axis_offsets(cloud, np.ones(len(cloud)), pts, tang, seg, droot, p)
+        if p.fit_local_nm > 0:
+            pairs = _window_pairs(cloud, pts, seg, droot, p.fit_local_nm)
+            local = refine_axis_local(cloud, fitted, tang, pairs, p.fit_local_nm)
+            pts = best_axis(cloud, [fitted, pts, local], tang, seg, droot, p.fit_local_nm)
+        else:
+            pts = fitted
     tree = cKDTree(pts)
     d, s = tree.query(v)
     r_chunk = weighted_group_quantile(chunk_of_sample[s[used]], d[used], a[used], p.radius_quantile, n_chunks)
@@ -435,3 +442,104 @@ def _outward_tangent(skel: Skeleton, keep: np.ndarray) -> np.ndarray:
         vec = skel.vertices[e[m, a]] - skel.vertices[e[m, b]]
         out[e[m, a]] = vec / np.maximum(np.linalg.norm(vec, axis=1), 1e-9)[:, None]
     return out
+
+
+
+def _window_pairs(cloud: np.ndarray, pts: np.ndarray, seg: np.ndarray, droot: np.ndarray, half_window_nm: float
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(point, sample) index pairs: each cloud point with the axis samples of its nearest sample's unbranched
+    segment that lie within about ``half_window_nm`` of it along the segment (by sample rank)."""
+    m = len(pts)
+    order = np.lexsort((droot, seg))
+    rank = np.empty(m, dtype=np.int64)
+    rank[order] = np.arange(m)
+    s_idx = cKDTree(pts).query(cloud)[1]
+    step = np.median(np.linalg.norm(np.diff(pts[order], axis=0), axis=1)) if m > 1 else 1.0
+    k = int(np.clip(np.ceil(1.5 * half_window_nm / max(step, 1.0)), 2, 24))
+    pos = rank[s_idx][:, None] + np.arange(-k, k + 1)[None, :]
+    valid = (pos >= 0) & (pos < m)
+    j = order[np.clip(pos, 0, m - 1)]
+    valid &= seg[j] == seg[s_idx][:, None]
+    return np.nonzero(valid)[0], j[valid]
+
+
+def _plane_offsets(cloud: np.ndarray, centre: np.ndarray, tang: np.ndarray, pi: np.ndarray, j: np.ndarray,
+                   half_window_nm: float) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets (K, 3) of paired points from their sample's centre in its cross-section plane, and a mask of
+    pairs within ``half_window_nm`` along the axis."""
+    o = cloud[pi] - centre[j]
+    along = (o * tang[j]).sum(1)
+    return o - along[:, None] * tang[j], np.abs(along) <= half_window_nm
+
+
+def refine_axis_local(cloud: np.ndarray, pts: np.ndarray, tang: np.ndarray, pairs: tuple[np.ndarray, np.ndarray],
+                      half_window_nm: float = 500.0, iterations: int = 4, min_points: int = 20) -> np.ndarray:
+    """Axis samples (M, 3) nm moved onto the centre of a circle fitted to the surface around each sample alone.
+
+    The window fit of :func:`fit_axis_offsets` shares one straight axis per window, so an axis that kinks or
+    bends stays off centre. Each sample gets its own algebraic circle fit in its cross-section plane from the
+    paired cloud points (``pairs`` from :func:`_window_pairs`) within ``half_window_nm`` along the axis; points
+    beyond the circle by max(60 nm, 0.25 r) or inside by max(150 nm, 0.5 r) are trimmed (``iterations`` rounds).
+    Samples with fewer than ``min_points`` points keep their position; a move never exceeds the fitted radius.
+    """
+    pi, j = pairs
+    m = len(pts)
+    centre = pts.copy()
+    rad = np.full(m, np.nan)
+    for it in range(iterations):
+        o, near = _plane_offsets(cloud, centre, tang, pi, j, half_window_nm)
+        dist = np.linalg.norm(o, axis=1)
+        if it == 0:
+            med = weighted_group_quantile(j, dist, near.astype(float), 0.5, m)
+            w = near & (dist <= 1.6 * med[j])
+        else:
+            res = dist - rad[j]
+            w = near & np.isfinite(res) & (res < np.maximum(60.0, 0.25 * rad[j])) & (
+                res > -np.maximum(150.0, 0.5 * rad[j]))
+        wf = w.astype(float)
+        q = (o * o).sum(1)
+        feats = np.column_stack([2.0 * o, np.ones(len(o))])
+        A = np.zeros((m, 4, 4))
+        b = np.zeros((m, 4))
+        for a_ in range(4):
+            b[:, a_] = np.bincount(j, weights=wf * feats[:, a_] * q, minlength=m)
+            for c_ in range(a_, 4):
+                A[:, a_, c_] = A[:, c_, a_] = np.bincount(j, weights=wf * feats[:, a_] * feats[:, c_], minlength=m)
+        cnt = np.bincount(j, weights=wf, minlength=m)
+        ridge = 1e-3 * np.trace(A[:, :3, :3], axis1=1, axis2=2) / 3.0 + 1e-9
+        A[:, :3, :3] += ridge[:, None, None] * np.eye(3)[None]
+        ok = (cnt >= min_points) & (A[:, 3, 3] > 0)
+        if not ok.any():
+            break
+        x = np.linalg.solve(A[ok], b[ok][..., None])[..., 0]
+        delta = x[:, :3] - (x[:, :3] * tang[ok]).sum(1)[:, None] * tang[ok]
+        r_new = np.sqrt(np.maximum(x[:, 3] + (x[:, :3] ** 2).sum(1), 0.0))
+        step = np.linalg.norm(delta, axis=1)
+        delta *= np.minimum(1.0, r_new / np.maximum(step, 1e-9))[:, None]
+        centre[ok] += delta
+        rad[ok] = r_new
+    return centre
+
+
+def roundness_cost(cloud: np.ndarray, centre: np.ndarray, tang: np.ndarray, pairs: tuple[np.ndarray, np.ndarray],
+                   half_window_nm: float, low: float = 0.1, high: float = 0.55) -> np.ndarray:
+    """(M,) spread of the shaft surface around each axis sample, nm: the ``high`` minus the ``low`` quantile of
+    the paired points' distances from the axis. Spines only lift the upper tail; an off-centre axis widens the
+    lower part of the distribution by about its offset. NaN for samples without points."""
+    pi, j = pairs
+    o, near = _plane_offsets(cloud, centre, tang, pi, j, half_window_nm)
+    dist = np.linalg.norm(o, axis=1)
+    w = near.astype(float)
+    m = len(centre)
+    return weighted_group_quantile(j, dist, w, high, m) - weighted_group_quantile(j, dist, w, low, m)
+
+
+def best_axis(cloud: np.ndarray, candidates: list[np.ndarray], tang: np.ndarray, seg: np.ndarray,
+              droot: np.ndarray, half_window_nm: float) -> np.ndarray:
+    """Per axis sample, the candidate position (each (M, 3) nm) with the roundest cross-section around it
+    (smallest :func:`roundness_cost`; the first candidate where no cost is known)."""
+    pairs = _window_pairs(cloud, candidates[0], seg, droot, half_window_nm)
+    cost = np.column_stack([roundness_cost(cloud, c, tang, pairs, half_window_nm) for c in candidates])
+    pick = np.where(np.isfinite(cost).all(1), np.argmin(np.nan_to_num(cost, nan=np.inf), axis=1), 0)
+    stack = np.stack(candidates, 1)
+    return stack[np.arange(len(pick)), pick]
