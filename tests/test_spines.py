@@ -167,3 +167,37 @@ def test_off_centre_skeleton_is_moved_onto_the_shaft_axis(fit_axis):
         n = Neuron(mesh=mesh, skeleton=off)
         detect_spines(n, SpineParams(centre_skeleton=False))
         assert len(n.spines) == len(truth)
+
+
+def test_seed_cores_split_two_spines_joined_by_a_low_saddle():
+    """A path of 7 vertices: two seed peaks (1, 5) joined through grown, non-seed vertices (2-4). One grown
+    component becomes two spines, each vertex going to the nearer peak; vertex 0 is not grown."""
+    from neurd_lite.spines.detect import split_by_seed_cores
+
+    verts = np.column_stack([np.arange(7) * 100.0, np.zeros(7), np.zeros(7)])
+    edges = np.array([[i, i + 1] for i in range(6)])
+    seed = np.array([False, True, False, False, False, True, False])
+    comp = np.array([-1, 0, 0, 0, 0, 0, 0])
+    out = split_by_seed_cores(verts, edges[1:], seed, comp)
+    assert out[0] == -1 and out[1] == out[2] and out[4] == out[5] == out[6] and out[1] != out[5]
+
+
+@pytest.mark.slow
+def test_synthetic_spines_and_targets_through_decompose():
+    """Issue 4 through the real pipeline (its own soma, skeleton and compartments) on a held-out synthetic
+    pyramidal cell (seed 4, not used to choose any threshold): spine precision and recall, head/neck face
+    accuracy and rule-based synapse-target macro F1 all >= 0.9."""
+    from sklearn.metrics import f1_score
+
+    import neurd_lite as nl
+    from neurd_lite.testing.synthetic import make_neuron
+
+    sn = make_neuron("pyramidal", seed=4)
+    n = nl.decompose(sn.mesh, synapses=sn.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]].copy(), units="nm")
+    truth = np.asarray(sn.face_spine)
+    precision, recall = instance_scores(n.face_spine, truth)
+    assert precision >= 0.9 and recall >= 0.9, (precision, recall)
+    both = (n.face_spine >= 0) & (truth >= 0)
+    assert np.mean(n.face_labels[both].astype(str) == np.asarray(sn.face_labels)[both].astype(str)) >= 0.9
+    f1 = f1_score(sn.synapses["target"].astype(str), n.synapses["target"].astype(str), average="macro")
+    assert f1 >= 0.9, f1

@@ -56,6 +56,7 @@ class SpineParams:
     link_nm: float = 300.0
     min_shaft_piece_vertices: int = 8
     split_by_seeds: bool = True
+    rejected_level_quantile: float | None = 0.25
     extend_reach_nm: float = 300.0
     extend_ring_nm: tuple[float, float] = (400.0, 800.0)
     centre_skeleton: bool | str = "auto"
@@ -169,32 +170,24 @@ def split_by_seed_cores(verts: np.ndarray, edges: np.ndarray, seed: np.ndarray, 
     return out
 
 
-def spine_components(mesh, field_: ShaftField, eligible_v: np.ndarray, p: SpineParams
-                     ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
-    """Hysteresis growth of protrusions on the mesh graph.
-
-    Returns the per-vertex spine label (-1 none), the mask of spine vertices touching the shaft, and the
-    attachment ring (table ``spine, v`` of shaft vertices adjacent to each spine).
-    """
-    r, h = field_.radius_nm, field_.protrusion_nm
-    ok = eligible_v & np.isfinite(r) & (r >= p.min_shaft_radius_nm)
-    hn = np.nan_to_num(h, nan=-np.inf)
-    seed = ok & ~field_.beyond_end & (hn > np.maximum(p.seed_protrusion_nm, p.seed_protrusion_rel * r))
-    grow = ok & (hn > np.maximum(p.grow_protrusion_nm, p.grow_protrusion_rel * r))
+def _grow_pass(verts: np.ndarray, r: np.ndarray, hn: np.ndarray, ok: np.ndarray, beyond_end: np.ndarray,
+               eligible_v: np.ndarray, e_mesh: np.ndarray, links: np.ndarray, piece: np.ndarray, p: SpineParams
+               ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, np.ndarray]:
+    """One hysteresis pass on protrusion ``hn`` (nm): per-vertex spine label (-1 none), base mask, attachment
+    ring (``spine, v``) and the grown-but-rejected region id per vertex (-1 elsewhere)."""
     nv = len(r)
-    e_mesh = np.asarray(mesh.edges_unique)
-    links = proximity_links(mesh, p.link_nm)
+    seed = ok & ~beyond_end & (hn > np.maximum(p.seed_protrusion_nm, p.seed_protrusion_rel * r))
+    grow = ok & (hn > np.maximum(p.grow_protrusion_nm, p.grow_protrusion_rel * r))
     e = np.vstack([e_mesh, links])
     both = grow[e[:, 0]] & grow[e[:, 1]]
     g = sp.coo_matrix((np.ones(both.sum()), (e[both, 0], e[both, 1])), shape=(nv, nv))
     _, comp = csgraph.connected_components(g, directed=False)
     comp = np.where(grow, comp, -1)
+    region = comp.copy()
     if p.split_by_seeds:
-        comp = split_by_seed_cores(np.asarray(mesh.vertices), e[both], seed, comp)
+        comp = split_by_seed_cores(verts, e[both], seed, comp)
     # base: grown vertices with a mesh neighbour on the eligible shaft; a spine cut off its shaft by a chunk
     # boundary attaches through a proximity link instead (then the link ends are its base)
-    g_mesh = sp.coo_matrix((np.ones(len(e_mesh)), (e_mesh[:, 0], e_mesh[:, 1])), shape=(nv, nv))
-    piece = csgraph.connected_components(g_mesh, directed=False)[1]
     shaft_v = eligible_v & ~grow & np.isfinite(r)
     shaft_v &= np.bincount(piece[shaft_v], minlength=nv)[piece] >= p.min_shaft_piece_vertices
 
@@ -211,8 +204,8 @@ def spine_components(mesh, field_: ShaftField, eligible_v: np.ndarray, p: SpineP
     base = np.zeros(nv, dtype=bool)
     base[grown_end] = True
     ring_c = comp[grown_end]
-    df = pd.DataFrame({"c": comp[grow], "seed": seed[grow], "base": base[grow], "h": hn[grow],
-                       "r": r[grow]})
+    in_c = comp >= 0
+    df = pd.DataFrame({"c": comp[in_c], "seed": seed[in_c], "base": base[in_c], "h": hn[in_c], "r": r[in_c]})
     stats = df.groupby("c").agg(n=("seed", "size"), seeds=("seed", "sum"), bases=("base", "sum"),
                                 hmax=("h", "max"), r=("r", "median"))
     good = stats[(stats.seeds > 0) & (stats.bases > 0) & (stats.n >= p.min_vertices)
@@ -222,7 +215,7 @@ def spine_components(mesh, field_: ShaftField, eligible_v: np.ndarray, p: SpineP
     # base width check (vectorised): rms distance of base vertices to their centroid vs the shaft radius
     bsel = keep & base
     if bsel.any():
-        bdf = pd.DataFrame(np.asarray(mesh.vertices)[bsel], columns=["x", "y", "z"])
+        bdf = pd.DataFrame(verts[bsel], columns=["x", "y", "z"])
         bdf["c"] = comp[bsel]
         cen = bdf.groupby("c")[["x", "y", "z"]].transform("mean").to_numpy()
         bdf["d2"] = ((bdf[["x", "y", "z"]].to_numpy() - cen) ** 2).sum(1)
@@ -233,7 +226,44 @@ def spine_components(mesh, field_: ShaftField, eligible_v: np.ndarray, p: SpineP
     label[keep] = dense
     in_good = np.isin(ring_c, good_ids)
     ring = pd.DataFrame({"spine": np.searchsorted(good_ids, ring_c[in_good]), "v": ring_v[in_good]})
-    if p.extend_reach_nm > 0 and keep.any():
+    rejected = np.where((region >= 0) & ~keep, region, -1)
+    return label, base, ring, rejected
+
+
+def spine_components(mesh, field_: ShaftField, eligible_v: np.ndarray, p: SpineParams
+                     ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """Hysteresis growth of protrusions on the mesh graph.
+
+    A grown region that yields no spine (no shaft contact: the shaft around is itself raised because the axis
+    is locally off; a base wider than the shaft) is searched again with its protrusion measured from its own
+    level (the ``rejected_level_quantile`` of its protrusion): spines standing on a raised patch of shaft.
+    Returns the per-vertex spine label (-1 none), the mask of spine vertices touching the shaft, and the
+    attachment ring (table ``spine, v`` of shaft vertices adjacent to each spine).
+    """
+    r = field_.radius_nm
+    verts = np.asarray(mesh.vertices, dtype=np.float64)
+    ok = eligible_v & np.isfinite(r) & (r >= p.min_shaft_radius_nm)
+    hn = np.nan_to_num(field_.protrusion_nm, nan=-np.inf)
+    nv = len(r)
+    e_mesh = np.asarray(mesh.edges_unique)
+    links = proximity_links(mesh, p.link_nm)
+    g_mesh = sp.coo_matrix((np.ones(len(e_mesh)), (e_mesh[:, 0], e_mesh[:, 1])), shape=(nv, nv))
+    piece = csgraph.connected_components(g_mesh, directed=False)[1]
+    label, base, ring, rejected = _grow_pass(verts, r, hn, ok, field_.beyond_end, eligible_v, e_mesh, links,
+                                             piece, p)
+    if p.rejected_level_quantile is not None and (rejected >= 0).any():
+        rej = rejected >= 0
+        lvl = pd.Series(hn[rej]).groupby(rejected[rej]).quantile(p.rejected_level_quantile)
+        h2 = hn.copy()
+        h2[rej] -= lvl.loc[rejected[rej]].to_numpy()
+        ok2 = ok & (label < 0)
+        lab2, base2, ring2, _ = _grow_pass(verts, r, h2, ok2, field_.beyond_end, eligible_v & (label < 0), e_mesh,
+                                           links, piece, p)
+        n1 = int(label.max()) + 1
+        label = np.where(lab2 >= 0, lab2 + n1, label)
+        base |= base2
+        ring = pd.concat([ring, ring2.assign(spine=ring2.spine + n1)], ignore_index=True)
+    if p.extend_reach_nm > 0 and (label >= 0).any():
         margin = np.maximum(p.grow_protrusion_nm, p.grow_protrusion_rel * np.nan_to_num(r, nan=0.0))
         label = extend_spines(mesh, label, hn, margin, ok, p.extend_reach_nm, p.extend_ring_nm)
         base, ring = _attachment(e_mesh, label, eligible_v, ring)
