@@ -182,7 +182,6 @@ def test_seed_cores_split_two_spines_joined_by_a_low_saddle():
     assert out[0] == -1 and out[1] == out[2] and out[4] == out[5] == out[6] and out[1] != out[5]
 
 
-@pytest.mark.slow
 def test_synthetic_spines_and_targets_through_decompose():
     """Issue 4 through the real pipeline (its own soma, skeleton and compartments) on a held-out synthetic
     pyramidal cell (seed 4, not used to choose any threshold): spine precision and recall, head/neck face

@@ -226,7 +226,10 @@ def _grow_pass(verts: np.ndarray, r: np.ndarray, hn: np.ndarray, ok: np.ndarray,
     label[keep] = dense
     in_good = np.isin(ring_c, good_ids)
     ring = pd.DataFrame({"spine": np.searchsorted(good_ids, ring_c[in_good]), "v": ring_v[in_good]})
-    rejected = np.where((region >= 0) & ~keep, region, -1)
+    # regions re-searched later: not spines, but touching the shaft (a raised shaft patch; not a loose crumb)
+    touches = np.zeros(nv + 1, dtype=bool)
+    touches[region[base & (region >= 0)]] = True
+    rejected = np.where((region >= 0) & ~keep & touches[region], region, -1)
     return label, base, ring, rejected
 
 
@@ -234,8 +237,9 @@ def spine_components(mesh, field_: ShaftField, eligible_v: np.ndarray, p: SpineP
                      ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """Hysteresis growth of protrusions on the mesh graph.
 
-    A grown region that yields no spine (no shaft contact: the shaft around is itself raised because the axis
-    is locally off; a base wider than the shaft) is searched again with its protrusion measured from its own
+    A grown region that touches the shaft but yields no spine (the shaft around a spine is itself raised
+    because the axis is locally off, so the spine has no contact of its own; a base wider than the shaft) is
+    searched again with its protrusion measured from its own
     level (the ``rejected_level_quantile`` of its protrusion): spines standing on a raised patch of shaft.
     Returns the per-vertex spine label (-1 none), the mask of spine vertices touching the shaft, and the
     attachment ring (table ``spine, v`` of shaft vertices adjacent to each spine).
