@@ -29,6 +29,9 @@ class ShaftParams:
     fit_axis: move the resampled axis onto the centre of circles fitted to the shaft cross-sections
     (:func:`fit_axis_offsets`; windows of ``fit_window_nm`` along each segment, ``fit_iterations`` rounds of
     spine trimming, at most ``fit_max_points`` mesh vertices sampled for the fit).
+    fit_local_nm: then each axis sample gets its own circle fit from the surface within this distance along the
+    axis (:func:`refine_axis_local`, ``fit_local_points`` of the cloud) and keeps whichever of the skeleton,
+    window-fit and local-fit positions leaves the roundest cross-section (:func:`best_axis`); 0 disables.
     """
 
     prune_twig_nm: float = 2500.0
@@ -41,6 +44,7 @@ class ShaftParams:
     fit_iterations: int = 6
     fit_max_points: int = 60000
     fit_local_nm: float = 500.0
+    fit_local_points: int = 60000
 
 
 @dataclass
@@ -412,6 +416,7 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
         cloud = surface_samples(tri, a_face, min(p.fit_max_points, 4 * len(tri)))
         fitted = fit_axis_offsets(cloud, np.ones(len(cloud)), pts, tang, seg, droot, p)
         if p.fit_local_nm > 0:
+            cloud = cloud[:p.fit_local_points]  # a random subset already (surface_samples draws at random)
             pairs = _window_pairs(cloud, pts, seg, droot, p.fit_local_nm)
             local = refine_axis_local(cloud, fitted, tang, pairs, p.fit_local_nm)
             pts = best_axis(cloud, [fitted, pts, local], tang, seg, droot, p.fit_local_nm)
@@ -455,7 +460,7 @@ def _window_pairs(cloud: np.ndarray, pts: np.ndarray, seg: np.ndarray, droot: np
     rank[order] = np.arange(m)
     s_idx = cKDTree(pts).query(cloud)[1]
     step = np.median(np.linalg.norm(np.diff(pts[order], axis=0), axis=1)) if m > 1 else 1.0
-    k = int(np.clip(np.ceil(1.5 * half_window_nm / max(step, 1.0)), 2, 24))
+    k = int(np.clip(np.ceil(half_window_nm / max(step, 1.0)), 2, 16))
     pos = rank[s_idx][:, None] + np.arange(-k, k + 1)[None, :]
     valid = (pos >= 0) & (pos < m)
     j = order[np.clip(pos, 0, m - 1)]
@@ -490,7 +495,7 @@ def refine_axis_local(cloud: np.ndarray, pts: np.ndarray, tang: np.ndarray, pair
         o, near = _plane_offsets(cloud, centre, tang, pi, j, half_window_nm)
         dist = np.linalg.norm(o, axis=1)
         if it == 0:
-            med = weighted_group_quantile(j, dist, near.astype(float), 0.5, m)
+            med = group_quantiles(j[near], dist[near], (0.5,), m)[:, 0]
             w = near & (dist <= 1.6 * med[j])
         else:
             res = dist - rad[j]
@@ -521,6 +526,22 @@ def refine_axis_local(cloud: np.ndarray, pts: np.ndarray, tang: np.ndarray, pair
     return centre
 
 
+def group_quantiles(group: np.ndarray, values: np.ndarray, qs: tuple[float, ...], n_groups: int) -> np.ndarray:
+    """(n_groups, len(qs)) unweighted quantiles (lower order statistic) of ``values`` per group; NaN if empty.
+    One sort for all quantiles."""
+    out = np.full((n_groups, len(qs)), np.nan)
+    if len(values) == 0:
+        return out
+    order = np.lexsort((values, group))
+    g, v = group[order], values[order]
+    cnt = np.bincount(g, minlength=n_groups)
+    start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
+    has = cnt > 0
+    for k, q in enumerate(qs):
+        out[has, k] = v[start[has] + np.floor(q * (cnt[has] - 1)).astype(np.int64)]
+    return out
+
+
 def roundness_cost(cloud: np.ndarray, centre: np.ndarray, tang: np.ndarray, pairs: tuple[np.ndarray, np.ndarray],
                    half_window_nm: float, low: float = 0.1, high: float = 0.55) -> np.ndarray:
     """(M,) spread of the shaft surface around each axis sample, nm: the ``high`` minus the ``low`` quantile of
@@ -528,10 +549,8 @@ def roundness_cost(cloud: np.ndarray, centre: np.ndarray, tang: np.ndarray, pair
     lower part of the distribution by about its offset. NaN for samples without points."""
     pi, j = pairs
     o, near = _plane_offsets(cloud, centre, tang, pi, j, half_window_nm)
-    dist = np.linalg.norm(o, axis=1)
-    w = near.astype(float)
-    m = len(centre)
-    return weighted_group_quantile(j, dist, w, high, m) - weighted_group_quantile(j, dist, w, low, m)
+    q = group_quantiles(j[near], np.linalg.norm(o[near], axis=1), (low, high), len(centre))
+    return q[:, 1] - q[:, 0]
 
 
 def best_axis(cloud: np.ndarray, candidates: list[np.ndarray], tang: np.ndarray, seg: np.ndarray,
