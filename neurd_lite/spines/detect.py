@@ -2,9 +2,12 @@
 
 Method: every dendritic mesh vertex gets its protrusion beyond the local shaft surface (``shaft.py``: distance
 to the pruned skeleton minus a robust, spine-excluded local shaft radius). Vertices protruding more than a seed
-threshold start spines; each grows over the mesh graph through vertices above a lower threshold (hysteresis).
-A component is a spine when it touches the shaft (so detached debris pieces of chunked meshes are never spines),
-is long enough and not too long, and its base is not wider than the shaft. Each spine is then split into
+threshold start spines; each grows over the mesh graph through vertices above a lower threshold (hysteresis),
+and a grown region holding several seed cores is split between them. A component is a spine when it touches
+the shaft (so detached debris pieces of chunked meshes are never spines), is long enough and not too long, and
+its base is not wider than the shaft. Grown regions that touch the shaft but give no spine are searched again
+relative to their own level (spines on a patch of shaft that reads raised where the axis is off centre), and
+accepted spines extend down their necks relative to the surrounding surface. Each spine is then split into
 head and neck (``headneck.py``) and measured.
 """
 from __future__ import annotations
@@ -41,6 +44,12 @@ class SpineParams:
     centre_skeleton: move the skeleton to the centres of the cross-sections it owns first (True / False, or
     "auto": only when the median move exceeds off_centre_fraction x the median skeleton radius, as happens
     with surface-walking skeletonizers such as TEASAR).
+    split_by_seeds: split a grown region between its seed cores (nearest core along mesh edges).
+    rejected_level_quantile: a grown region that touches the shaft but yields no spine is searched again with
+    its protrusion measured from this quantile of its own protrusion (None: no second pass).
+    extend_reach_nm / extend_ring_nm: accepted spines take unlabelled vertices within extend_reach_nm (along
+    mesh edges) that protrude more than the median protrusion of the ring extend_ring_nm from the spine plus the
+    growth threshold (0: no extension).
     """
 
     seed_protrusion_nm: float = 200.0
