@@ -424,14 +424,16 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
             pts = fitted
     tree = cKDTree(pts)
     d, s = tree.query(v)
-    r_chunk = weighted_group_quantile(chunk_of_sample[s[used]], d[used], a[used], p.radius_quantile, n_chunks)
-    r_v = r_chunk[chunk_of_sample[s]]
-    # vertices past a terminal end of the kept skeleton (dendrite tips) are end caps, not protrusions
+    # vertices at or past a terminal end of the kept skeleton (dendrite tips) are end caps, not protrusions, and
+    # do not inform the radius (a flat cap would pull the last chunk's radius towards zero)
     kept_deg = np.bincount(skel.edges[keep[skel.edges[:, 0]] & keep[skel.edges[:, 1]]].reshape(-1),
                            minlength=skel.n_vertices)
     at_end = (kept_deg[owner[s]] <= 1) & is_vertex_sample[s]
     outward = _outward_tangent(skel, keep)[owner[s]]
-    beyond = at_end & (((v - pts[s]) * outward).sum(1) > 0)
+    beyond = at_end & (((v - pts[s]) * outward).sum(1) > -0.5 * p.sample_spacing_nm)
+    used &= ~beyond
+    r_chunk = weighted_group_quantile(chunk_of_sample[s[used]], d[used], a[used], p.radius_quantile, n_chunks)
+    r_v = r_chunk[chunk_of_sample[s]]
     return ShaftField(distance_nm=d, radius_nm=r_v, sample_vertex=owner[s], sample_index=s,
                       sample_points_nm=pts, sample_radius_nm=r_chunk[chunk_of_sample], sample_skel_vertex=owner,
                       beyond_end=beyond)
