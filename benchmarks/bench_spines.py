@@ -1,20 +1,25 @@
 """Time spine detection and synapse labelling on the real MICrONS cell at 81k faces and at ~1.3M faces.
 
-Run from the repository root:  python benchmarks/bench_spines.py [--skip-large] [--synthetic] [--pictures]
+Run from the repository root:  python benchmarks/bench_spines.py [--skip-large] [--subdivide-levels 1,2]
+[--synthetic] [--pictures]
 ``--synthetic``: spine precision / recall, head/neck face accuracy and synapse-target macro F1 of synthetic
 pyramidal cells run through ``neurd_lite.decompose`` (its own soma, skeleton and compartments), clean and
 fragmented + 20 nm noise. ``--pictures``: the PNGs in ``docs/spines/`` (Harris dendrites, MICrONS zoom).
 The skeleton, somas and compartments come from ``neurd_lite.decompose`` (spine stages excluded from the timing
 of that step); the ~1.3M-face mesh is ``trimesh.remesh.subdivide`` applied twice to the 81k-face mesh (same
-surface, 16x the faces), with the per-face arrays repeated onto the children. One process, one thread.
+surface, 16x the faces), with the per-face arrays repeated onto the children; ``--subdivide-levels 1,2`` also
+times the once-subdivided (~324k-face) mesh, so the spine count can be compared across tessellations of one
+surface. One process, one thread.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this checkout's neurd_lite
 
 import numpy as np  # noqa: E402
 
@@ -34,7 +39,7 @@ def _subdivided(n, times: int = 2):
     assert np.median(np.linalg.norm(child_c - parent_c, axis=1)) < np.median(n.mesh.edges_unique_length)
     mesh = trimesh.Trimesh(v, f, process=False)
     syn = n.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]].copy()
-    m = Neuron(name=n.name + "_x16", mesh=mesh, skeleton=n.skeleton, synapses=syn)
+    m = Neuron(name=f"{n.name}_x{4 ** times}", mesh=mesh, skeleton=n.skeleton, synapses=syn)
     m.face_compartment = n.face_compartment[parent].copy()
     m.face_labels = np.where(np.isin(m.face_compartment, ("soma", "axon")), m.face_compartment,
                              "unlabelled").astype(object)
@@ -56,7 +61,8 @@ def _time(label: str, n) -> dict:
     t2 = time.perf_counter()
     post = n.synapses[~n.synapses["is_pre"].astype(bool)]
     row = {"mesh": label, "faces": n.n_faces, "spines": len(n.spines), "detect_spines_s": round(t1 - t0, 2),
-           "attach_synapses_s": round(t2 - t1, 2), "post_targets": post["target"].value_counts().to_dict()}
+           "attach_synapses_s": round(t2 - t1, 2), "post_targets": post["target"].value_counts().to_dict(),
+           "pass_counts": n.provenance["spines"].get("pass_counts")}
     print(row, flush=True)
     return row
 
@@ -159,6 +165,8 @@ def pictures(out_dir: str = "docs/spines") -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--skip-large", action="store_true", help="only the 81k-face mesh")
+    ap.add_argument("--subdivide-levels", default="2",
+                    help="comma-separated trimesh.remesh.subdivide levels of the 81k mesh to run as well")
     ap.add_argument("--synthetic", action="store_true", help="scores of synthetic cells through decompose")
     ap.add_argument("--pictures", action="store_true", help="regenerate the PNGs in docs/spines/")
     ap.add_argument("--seeds", default="0,1,2,3", help="synthetic seeds, comma-separated")
@@ -181,8 +189,8 @@ def main() -> None:
     print(f"decompose without spine stages: {time.perf_counter() - t0:.1f} s", flush=True)
     _time("81k", n)
     if not args.skip_large:
-        big = _subdivided(n, 2)
-        _time("subdivided x2", big)
+        for level in (int(x) for x in args.subdivide_levels.split(",") if x.strip()):
+            _time(f"subdivided x{level}", _subdivided(n, level))
 
 
 if __name__ == "__main__":

@@ -200,3 +200,42 @@ def test_synthetic_spines_and_targets_through_decompose():
     assert np.mean(n.face_labels[both].astype(str) == np.asarray(sn.face_labels)[both].astype(str)) >= 0.9
     f1 = f1_score(sn.synapses["target"].astype(str), n.synapses["target"].astype(str), average="macro")
     assert f1 >= 0.9, f1
+
+
+def test_spine_count_does_not_depend_on_tessellation():
+    """The same spiny dendrite (8 spines plus 12 one-vertex spikes of 150-350 nm, a few faces each on the coarse
+    mesh) before and after ``trimesh.remesh.subdivide`` (same surface, 4x the faces): spine counts within 10%.
+    A vertex-count threshold rejects the spikes on the coarse mesh and accepts them once subdivided."""
+    import trimesh
+
+    mesh, truth, skel = spiny_cylinder(n_spines=8, seed=5, stubby_every=3, noise_nm=10)
+    rng = np.random.default_rng(0)
+    v = np.array(mesh.vertices)
+    shaft = np.flatnonzero((np.hypot(v[:, 0], v[:, 1]) < 520) & (np.abs(v[:, 2]) < 4000))
+    pick = rng.choice(shaft, 12, replace=False)
+    out = v[pick] * np.array([1.0, 1.0, 0.0])
+    v[pick] += out / np.linalg.norm(out, axis=1, keepdims=True) * rng.uniform(150, 350, (12, 1))
+    counts = []
+    for verts, faces in ((v, mesh.faces), trimesh.remesh.subdivide(v, mesh.faces)):
+        n = Neuron(mesh=trimesh.Trimesh(verts, faces, process=False), skeleton=skel)
+        detect_spines(n)
+        counts.append(len(n.spines))
+    assert abs(counts[1] - counts[0]) <= 0.1 * counts[0], counts
+    assert abs(counts[0] - len(truth)) <= 1, counts
+
+
+def test_superlevel_area_is_the_same_on_a_subdivided_face():
+    """Area above a threshold of a linear function on one triangle equals the sum over its 4 subdivided
+    children (nm²)."""
+    import trimesh
+
+    from neurd_lite.spines.detect import superlevel_vertex_area
+
+    v = np.array([[0.0, 0.0, 0.0], [400.0, 0.0, 0.0], [0.0, 300.0, 0.0]])
+    f = np.array([[0, 1, 2]])
+    height = lambda x: 300.0 - 0.9 * x[:, 0] - 0.2 * x[:, 1]  # noqa: E731
+    areas = []
+    for verts, faces in ((v, f), trimesh.remesh.subdivide(v, f)):
+        a_f = trimesh.Trimesh(verts, faces, process=False).area_faces
+        areas.append(superlevel_vertex_area(faces, a_f, height(verts), np.full(len(verts), 50.0)).sum())
+    assert areas[0] == pytest.approx(areas[1], rel=1e-9) and 0 < areas[0] < 60000.0

@@ -23,7 +23,7 @@ from ..errors import InputError
 from ..neuron import SPINE_LABELS, Neuron
 from ..units import nm_to_um
 from .headneck import HeadNeckParams, spine_geometry
-from .shaft import ShaftField, ShaftParams, centred_skeleton, shaft_field
+from .shaft import ShaftField, ShaftParams, centred_skeleton, shaft_field, weighted_group_quantile
 
 NON_DENDRITIC = ("axon", "soma")
 
@@ -34,17 +34,20 @@ class SpineParams:
 
     A seed vertex protrudes more than max(seed_protrusion_nm, seed_protrusion_rel * r); a spine grows through
     vertices protruding more than max(grow_protrusion_nm, grow_protrusion_rel * r). Spines protrude at most
-    max_length_nm, have at least min_vertices vertices and a base radius at most max_base_radius_rel * r.
+    max_length_nm, cover at least min_area_nm2 of surface above the growth threshold (protrusion interpolated
+    linearly over faces: an area, not a vertex count, so the test does not depend on the tessellation) and have
+    a base radius at most max_base_radius_rel * r.
     Spines longer than max_length_nm from their base or with heads wider than max_head_width_nm are dropped.
     Shafts thinner than min_shaft_radius_nm are not searched (NEURD uses mesh width > 115 nm).
     soma_margin: vertices within margin x soma radius of a soma centre are skipped when the soma has no faces.
     link_nm: open-edge vertices of different mesh pieces closer than this are connected (chunked meshes).
-    min_shaft_piece_vertices: a spine must touch shaft surface on a mesh piece with at least this many shaft
-    vertices (crumbs and debris are not shafts).
+    min_shaft_piece_area_nm2: a spine must touch shaft surface on a mesh piece with at least this much shaft
+    surface (crumbs and debris are not shafts).
     centre_skeleton: move the skeleton to the centres of the cross-sections it owns first (True / False, or
     "auto": only when the median move exceeds off_centre_fraction x the median skeleton radius, as happens
     with surface-walking skeletonizers such as TEASAR).
-    split_by_seeds: split a grown region between its seed cores (nearest core along mesh edges).
+    split_by_seeds: split a grown region between its seed cores (nearest core along mesh edges); two touching
+    cores stay one spine unless the lower peak rises more than core_persistence_nm above the saddle between them.
     rejected_level_quantile: a grown region that touches the shaft but yields no spine is searched again with
     its protrusion measured from this quantile of its own protrusion (None: no second pass).
     extend_reach_nm / extend_ring_nm: accepted spines take unlabelled vertices within extend_reach_nm (along
@@ -58,13 +61,14 @@ class SpineParams:
     grow_protrusion_rel: float = 0.05
     max_length_nm: float = 4000.0
     max_head_width_nm: float = 2000.0
-    min_vertices: int = 4
+    min_area_nm2: float = 2.0e5
     max_base_radius_rel: float = 1.6
     min_shaft_radius_nm: float = 60.0
     soma_margin: float = 1.2
     link_nm: float = 300.0
-    min_shaft_piece_vertices: int = 8
+    min_shaft_piece_area_nm2: float = 1.0e5
     split_by_seeds: bool = True
+    core_persistence_nm: float = 100.0
     rejected_level_quantile: float | None = 0.25
     extend_reach_nm: float = 300.0
     extend_ring_nm: tuple[float, float] = (400.0, 800.0)
@@ -158,11 +162,14 @@ def proximity_links(mesh, link_nm: float) -> np.ndarray:
     return pairs[comp[pairs[:, 0]] != comp[pairs[:, 1]]]
 
 
-def split_by_seed_cores(verts: np.ndarray, edges: np.ndarray, seed: np.ndarray, comp: np.ndarray) -> np.ndarray:
+def split_by_seed_cores(verts: np.ndarray, edges: np.ndarray, seed: np.ndarray, comp: np.ndarray,
+                        h: np.ndarray | None = None, persistence_nm: float = 0.0) -> np.ndarray:
     """Grown components (``comp``, -1 outside) split between their seed cores: each connected group of seed
     vertices is a core and every grown vertex joins the core nearest along ``edges`` (edges between grown
     vertices, nm lengths). Neighbouring spines joined by a low saddle of shaft stay apart; vertices reachable
-    from no core get -1."""
+    from no core get -1. With protrusion ``h`` (nm) and ``persistence_nm`` > 0, touching cores merge when the
+    lower of their peaks rises less than ``persistence_nm`` above the highest saddle between them (a bump on one
+    spine that a finer mesh resolves into two seed groups is not a second spine)."""
     nv = len(comp)
     both = seed[edges[:, 0]] & seed[edges[:, 1]]
     g = sp.coo_matrix((np.ones(both.sum()), (edges[both, 0], edges[both, 1])), shape=(nv, nv))
@@ -176,17 +183,65 @@ def split_by_seed_cores(verts: np.ndarray, edges: np.ndarray, seed: np.ndarray, 
     dist, _, origin = csgraph.dijkstra(gw, directed=False, indices=src, min_only=True, return_predecessors=True)
     got = np.isfinite(dist) & (origin >= 0) & (comp >= 0)
     out[got] = core[origin[got]]
+    if h is not None and persistence_nm > 0:
+        out = merge_shallow_cores(out, edges, h, persistence_nm)
     return out
 
 
+def merge_shallow_cores(owner: np.ndarray, edges: np.ndarray, h: np.ndarray, persistence_nm: float) -> np.ndarray:
+    """Territories ``owner`` (-1 none) merged where the lower peak of two touching territories rises less than
+    ``persistence_nm`` above their saddle (the highest min(h) over edges joining them; nm)."""
+    cut = edges[(owner[edges[:, 0]] >= 0) & (owner[edges[:, 1]] >= 0) & (owner[edges[:, 0]] != owner[edges[:, 1]])]
+    if len(cut) == 0:
+        return owner
+    ids = owner >= 0
+    n_id = int(owner.max()) + 1
+    peak = np.full(n_id, -np.inf)
+    np.maximum.at(peak, owner[ids], h[ids])
+    a, b = np.sort(owner[cut], axis=1).T
+    sad = pd.Series(np.minimum(h[cut[:, 0]], h[cut[:, 1]])).groupby([a, b]).max()
+    pa = np.array([i for i, _ in sad.index], dtype=np.int64)
+    pb = np.array([j for _, j in sad.index], dtype=np.int64)
+    join = np.minimum(peak[pa], peak[pb]) - sad.to_numpy() < persistence_nm
+    g = sp.coo_matrix((np.ones(join.sum()), (pa[join], pb[join])), shape=(n_id, n_id))
+    root = csgraph.connected_components(g, directed=False)[1]
+    return np.where(ids, root[np.maximum(owner, 0)], -1)
+
+
+def superlevel_vertex_area(faces: np.ndarray, area_faces: np.ndarray, h: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """(V,) nm²: the surface where ``h`` (linear over each face) exceeds the threshold ``t`` (per vertex; a face
+    uses the mean of its corners), shared among each face's corners above it (0 for the others).
+
+    Summed over a grown region this is the region's area above the growth threshold whatever the
+    tessellation: a vertex-area sum would credit a one-vertex bump of a coarse mesh with a third of its whole fan.
+    """
+    hf = h[faces]
+    tf = np.broadcast_to(t[faces].mean(1, keepdims=True), hf.shape)
+    above = hf > tf
+    k = above.sum(1)
+    srt = np.sort(hf, axis=1)
+    lo, mid, hi = srt[:, 0], srt[:, 1], srt[:, 2]
+    tt = tf[:, 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        one = (hi - tt) ** 2 / ((hi - mid) * (hi - lo))
+        two = 1.0 - (tt - lo) ** 2 / ((hi - lo) * (mid - lo))
+    frac = np.select([k == 3, k == 2, k == 1], [np.ones(len(k)), two, one], 0.0)
+    frac = np.clip(np.nan_to_num(frac, nan=1.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
+    share = np.where(above, (frac * area_faces / np.maximum(k, 1))[:, None], 0.0)
+    return np.bincount(faces.reshape(-1), weights=share.reshape(-1), minlength=len(h))
+
+
 def _grow_pass(verts: np.ndarray, r: np.ndarray, hn: np.ndarray, ok: np.ndarray, beyond_end: np.ndarray,
-               eligible_v: np.ndarray, e_mesh: np.ndarray, links: np.ndarray, piece: np.ndarray, p: SpineParams
+               eligible_v: np.ndarray, e_mesh: np.ndarray, links: np.ndarray, piece: np.ndarray, va: np.ndarray,
+               mesh_faces: tuple[np.ndarray, np.ndarray], p: SpineParams
                ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, np.ndarray]:
     """One hysteresis pass on protrusion ``hn`` (nm): per-vertex spine label (-1 none), base mask, attachment
-    ring (``spine, v``) and the grown-but-rejected region id per vertex (-1 elsewhere)."""
+    ring (``spine, v``) and the grown-but-rejected region id per vertex (-1 elsewhere). ``va``: vertex areas
+    (nm², a third of the incident faces); ``mesh_faces``: (faces, face areas nm²)."""
     nv = len(r)
     seed = ok & ~beyond_end & (hn > np.maximum(p.seed_protrusion_nm, p.seed_protrusion_rel * r))
-    grow = ok & (hn > np.maximum(p.grow_protrusion_nm, p.grow_protrusion_rel * r))
+    t_grow = np.maximum(p.grow_protrusion_nm, p.grow_protrusion_rel * np.nan_to_num(r, nan=np.inf))
+    grow = ok & (hn > t_grow)
     e = np.vstack([e_mesh, links])
     both = grow[e[:, 0]] & grow[e[:, 1]]
     g = sp.coo_matrix((np.ones(both.sum()), (e[both, 0], e[both, 1])), shape=(nv, nv))
@@ -194,11 +249,11 @@ def _grow_pass(verts: np.ndarray, r: np.ndarray, hn: np.ndarray, ok: np.ndarray,
     comp = np.where(grow, comp, -1)
     region = comp.copy()
     if p.split_by_seeds:
-        comp = split_by_seed_cores(verts, e[both], seed, comp)
+        comp = split_by_seed_cores(verts, e[both], seed, comp, hn, p.core_persistence_nm)
     # base: grown vertices with a mesh neighbour on the eligible shaft; a spine cut off its shaft by a chunk
     # boundary attaches through a proximity link instead (then the link ends are its base)
     shaft_v = eligible_v & ~grow & np.isfinite(r)
-    shaft_v &= np.bincount(piece[shaft_v], minlength=nv)[piece] >= p.min_shaft_piece_vertices
+    shaft_v &= np.bincount(piece[shaft_v], weights=va[shaft_v], minlength=nv)[piece] >= p.min_shaft_piece_area_nm2
 
     def crossing(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         ce = edges[(grow[edges[:, 0]] & shaft_v[edges[:, 1]]) | (grow[edges[:, 1]] & shaft_v[edges[:, 0]])]
@@ -214,10 +269,11 @@ def _grow_pass(verts: np.ndarray, r: np.ndarray, hn: np.ndarray, ok: np.ndarray,
     base[grown_end] = True
     ring_c = comp[grown_end]
     in_c = comp >= 0
-    df = pd.DataFrame({"c": comp[in_c], "seed": seed[in_c], "base": base[in_c], "h": hn[in_c], "r": r[in_c]})
-    stats = df.groupby("c").agg(n=("seed", "size"), seeds=("seed", "sum"), bases=("base", "sum"),
+    df = pd.DataFrame({"c": comp[in_c], "seed": seed[in_c], "base": base[in_c], "h": hn[in_c], "r": r[in_c],
+                       "a": superlevel_vertex_area(*mesh_faces, np.where(ok & np.isfinite(hn), hn, 0.0), t_grow)[in_c]})
+    stats = df.groupby("c").agg(area=("a", "sum"), seeds=("seed", "sum"), bases=("base", "sum"),
                                 hmax=("h", "max"), r=("r", "median"))
-    good = stats[(stats.seeds > 0) & (stats.bases > 0) & (stats.n >= p.min_vertices)
+    good = stats[(stats.seeds > 0) & (stats.bases > 0) & (stats.area >= p.min_area_nm2)
                  & (stats.hmax <= p.max_length_nm)].index.to_numpy()
     label = np.full(nv, -1, dtype=np.int64)
     keep = np.isin(comp, good)
@@ -242,8 +298,8 @@ def _grow_pass(verts: np.ndarray, r: np.ndarray, hn: np.ndarray, ok: np.ndarray,
     return label, base, ring, rejected
 
 
-def spine_components(mesh, field_: ShaftField, eligible_v: np.ndarray, p: SpineParams
-                     ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+def spine_components(mesh, field_: ShaftField, eligible_v: np.ndarray, p: SpineParams,
+                     counts: dict | None = None) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """Hysteresis growth of protrusions on the mesh graph.
 
     A grown region that touches the shaft but yields no spine (the shaft around a spine is itself raised
@@ -251,8 +307,10 @@ def spine_components(mesh, field_: ShaftField, eligible_v: np.ndarray, p: SpineP
     searched again with its protrusion measured from its own
     level (the ``rejected_level_quantile`` of its protrusion): spines standing on a raised patch of shaft.
     Returns the per-vertex spine label (-1 none), the mask of spine vertices touching the shaft, and the
-    attachment ring (table ``spine, v`` of shaft vertices adjacent to each spine).
+    attachment ring (table ``spine, v`` of shaft vertices adjacent to each spine). ``counts`` (optional dict)
+    receives the number of spines of each pass.
     """
+    counts = {} if counts is None else counts
     r = field_.radius_nm
     verts = np.asarray(mesh.vertices, dtype=np.float64)
     ok = eligible_v & np.isfinite(r) & (r >= p.min_shaft_radius_nm)
@@ -262,16 +320,22 @@ def spine_components(mesh, field_: ShaftField, eligible_v: np.ndarray, p: SpineP
     links = proximity_links(mesh, p.link_nm)
     g_mesh = sp.coo_matrix((np.ones(len(e_mesh)), (e_mesh[:, 0], e_mesh[:, 1])), shape=(nv, nv))
     piece = csgraph.connected_components(g_mesh, directed=False)[1]
+    faces = np.asarray(mesh.faces)
+    area_f = np.asarray(mesh.area_faces)
+    va = np.bincount(faces.reshape(-1), weights=np.repeat(area_f / 3.0, 3), minlength=nv)
     label, base, ring, rejected = _grow_pass(verts, r, hn, ok, field_.beyond_end, eligible_v, e_mesh, links,
-                                             piece, p)
+                                             piece, va, (faces, area_f), p)
+    counts["first_pass"] = int(label.max()) + 1
     if p.rejected_level_quantile is not None and (rejected >= 0).any():
         rej = rejected >= 0
-        lvl = pd.Series(hn[rej]).groupby(rejected[rej]).quantile(p.rejected_level_quantile)
+        n_rej = int(rejected.max()) + 1
+        lvl = weighted_group_quantile(rejected[rej], hn[rej], va[rej], p.rejected_level_quantile, n_rej)
         h2 = hn.copy()
-        h2[rej] -= lvl.loc[rejected[rej]].to_numpy()
+        h2[rej] -= lvl[rejected[rej]]
         ok2 = ok & (label < 0)
         lab2, base2, ring2, _ = _grow_pass(verts, r, h2, ok2, field_.beyond_end, eligible_v & (label < 0), e_mesh,
-                                           links, piece, p)
+                                           links, piece, va, (faces, area_f), p)
+        counts["second_pass"] = int(lab2.max()) + 1
         n1 = int(label.max()) + 1
         label = np.where(lab2 >= 0, lab2 + n1, label)
         base |= base2
@@ -369,7 +433,8 @@ def detect_spines(n: Neuron, params: SpineParams | None = None) -> None:
             skel = centred
             n.provenance.setdefault("spines_notes", {})["skeleton_centred"] = True
     fld = shaft_field(verts, faces, skel, ~bad_f, p.shaft)
-    vlabel, base, ring = spine_components(mesh, fld, eligible_v, p)
+    pass_counts: dict = {}
+    vlabel, base, ring = spine_components(mesh, fld, eligible_v, p, pass_counts)
     ring_centre = ring.assign(x=verts[ring.v, 0], y=verts[ring.v, 1], z=verts[ring.v, 2]).groupby("spine")[
         ["x", "y", "z"]].mean()
     face_spine = _face_labels(vlabel, faces, verts, fld, p)
@@ -422,4 +487,5 @@ def detect_spines(n: Neuron, params: SpineParams | None = None) -> None:
     n.face_labels[sp_f] = np.where(head_face[sp_f], "spine_head", "spine_neck")
     n.spines = pd.DataFrame(rows, columns=SPINE_COLUMNS)
     n.cache["shaft_field"] = fld
-    n.provenance["spines"] = {"method": "protrusion-hysteresis", "params": repr(p), "n_spines": len(rows)}
+    n.provenance["spines"] = {"method": "protrusion-hysteresis", "params": repr(p), "n_spines": len(rows),
+                              "pass_counts": pass_counts}
