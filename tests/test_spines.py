@@ -239,3 +239,18 @@ def test_superlevel_area_is_the_same_on_a_subdivided_face():
         a_f = trimesh.Trimesh(verts, faces, process=False).area_faces
         areas.append(superlevel_vertex_area(faces, a_f, height(verts), np.full(len(verts), 50.0)).sum())
     assert areas[0] == pytest.approx(areas[1], rel=1e-9) and 0 < areas[0] < 60000.0
+
+
+def test_seed_cores_merge_when_the_saddle_is_shallow():
+    """Two seed peaks of 400 and 380 nm on one path: a saddle at 60 nm keeps two spines, a saddle at 330 nm
+    (one bumpy head) makes one with ``persistence_nm`` = 100."""
+    from neurd_lite.spines.detect import split_by_seed_cores
+
+    verts = np.column_stack([np.arange(7) * 100.0, np.zeros(7), np.zeros(7)])
+    edges = np.array([[i, i + 1] for i in range(6)])
+    seed = np.array([False, True, False, False, False, True, False])
+    comp = np.array([-1, 0, 0, 0, 0, 0, 0])
+    for saddle, n_spines in ((60.0, 2), (330.0, 1)):
+        h = np.array([0.0, 400.0, 350.0, saddle, 350.0, 380.0, 100.0])
+        out = split_by_seed_cores(verts, edges[1:], seed, comp, h, persistence_nm=100.0)
+        assert len(np.unique(out[out >= 0])) == n_spines and out[0] == -1
