@@ -254,3 +254,45 @@ def test_seed_cores_merge_when_the_saddle_is_shallow():
         h = np.array([0.0, 400.0, 350.0, saddle, 350.0, 380.0, 100.0])
         out = split_by_seed_cores(verts, edges[1:], seed, comp, h, persistence_nm=100.0)
         assert len(np.unique(out[out >= 0])) == n_spines and out[0] == -1
+
+
+def _mushroom_spine(sides: int = 5):
+    """A coarse mushroom spine along +z (nm): neck radius 60 from z=0 to 600, head sphere radius 250 centred at
+    z=820 (neck-head junction at z ~ 600). Returns vertices, faces, base-vertex mask."""
+    prof = [(0.0, 60.0), (300.0, 60.0), (600.0, 60.0)]
+    for th in np.linspace(0.3, np.pi - 0.5, 4):
+        prof.append((820.0 - 250.0 * np.cos(th), 250.0 * np.sin(th)))
+    ang = 2 * np.pi * np.arange(sides) / sides
+    verts = [np.column_stack([r * np.cos(ang), r * np.sin(ang), np.full(sides, z)]) for z, r in prof]
+    verts.append(np.array([[0.0, 0.0, 1070.0]]))
+    verts = np.vstack(verts)
+    faces = []
+    for i in range(len(prof) - 1):
+        for j in range(sides):
+            a, b = i * sides + j, i * sides + (j + 1) % sides
+            faces += [[a, b, b + sides], [a, b + sides, a + sides]]
+    apex, last = len(verts) - 1, (len(prof) - 1) * sides
+    faces += [[last + j, last + (j + 1) % sides, apex] for j in range(sides)]
+    return verts, np.array(faces), np.abs(verts[:, 2]) < 1e-6
+
+
+def test_head_neck_split_does_not_depend_on_tessellation():
+    """A mushroom spine is split at its neck-head junction (z ~ 600 nm) on a coarse mesh and on the same surface
+    subdivided twice (16x the faces): the split position and the face labels agree."""
+    import trimesh
+
+    from neurd_lite.spines.headneck import spine_geometry
+
+    v, f, _ = _mushroom_spine()
+    splits = []
+    for level in range(3):
+        if level:
+            v, f = trimesh.remesh.subdivide(v, f)
+        base = np.abs(v[:, 2]) < 1e-6
+        g = spine_geometry(v, base, v[f], base_nm=np.zeros(3))
+        assert g.t_split_nm > 0, f"no neck found at subdivision level {level}"
+        head = g.is_head(v[f].mean(1))
+        true_head = v[f].mean(1)[:, 2] >= 600.0
+        assert np.mean(head == true_head) >= 0.9
+        splits.append(g.t_split_nm)
+    assert max(splits) - min(splits) < 150.0, splits

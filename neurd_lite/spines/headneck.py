@@ -19,13 +19,20 @@ class HeadNeckParams:
 
     min_head_to_neck: a spine whose widest distal shell is less than this multiple of its neck width is stubby
     (all head). neck_mix: the split happens where the width first exceeds neck + neck_mix x (head - neck).
-    min_vertices_to_split: smaller spines are all head. max_shells: distance shells along the spine axis.
+    min_length_to_split_nm: shorter spines (base to farthest vertex) are all head. shell_nm: target length of a
+    distance shell along the spine axis (3 to max_shells shells). head_from: the head is the widest shell whose
+    centre lies beyond this fraction of the spine's axial extent (the base shells hold the flare into the shaft).
+    min_head_area_fraction: a split leaving less of the spine's surface area in the head is rejected (stubby).
+    All sizes in nm and widths area-weighted, so the split does not depend on the tessellation.
     """
 
     min_head_to_neck: float = 1.6
     neck_mix: float = 0.15
-    min_vertices_to_split: int = 8
+    min_length_to_split_nm: float = 300.0
+    shell_nm: float = 100.0
     max_shells: int = 12
+    head_from: float = 0.5
+    min_head_area_fraction: float = 0.2
 
 
 @dataclass
@@ -49,15 +56,24 @@ class SpineGeometry:
         return (np.asarray(points_nm) - self.base_nm) @ self.axis >= self.t_split_nm
 
 
-def _shell_profile(rho: np.ndarray, t: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Width (nm) of each axial shell [edges[i], edges[i+1]): twice the 80th percentile of the vertices'
-    distance from the spine axis; NaN for shells with fewer than 2 vertices."""
+def _weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
+    """The q-quantile of x weighted by w (midpoint interpolation of the weighted CDF)."""
+    o = np.argsort(x)
+    x, w = x[o], w[o]
+    cw = np.cumsum(w) - 0.5 * w
+    return float(np.interp(q * w.sum(), cw, x))
+
+
+def _shell_profile(rho: np.ndarray, t: np.ndarray, edges: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
+    """Width (nm) of each axial shell [edges[i], edges[i+1]): twice the 80th percentile of the points' distance
+    from the spine axis, weighted by ``w`` (face areas; default equal); NaN for shells with fewer than 2 points."""
+    w = np.ones(len(rho)) if w is None else np.asarray(w, dtype=np.float64)
     idx = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, len(edges) - 2)
     widths = np.full(len(edges) - 1, np.nan)
     for b in np.unique(idx):
-        sel = rho[idx == b]
-        if len(sel) >= 2:
-            widths[b] = 2.0 * np.percentile(sel, 80)
+        m = idx == b
+        if m.sum() >= 2 and w[m].sum() > 0:
+            widths[b] = 2.0 * _weighted_quantile(rho[m], w[m], 0.8)
     return widths
 
 
@@ -98,10 +114,11 @@ def spine_geometry(vpos: np.ndarray, base_mask: np.ndarray, tri: np.ndarray,
         base = vpos[base_mask].mean(0) if base_mask.any() else vpos.mean(0)
     t = np.linalg.norm(vpos - base, axis=1)
     length = float(t.max()) if len(t) else 0.0
-    area = float(0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1).sum())
+    face_area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    area = float(face_area.sum())
     volume = closed_volume_nm3(tri, base) if len(tri) else 0.0
     t_split, head_w, neck_w = 0.0, np.nan, np.nan
-    if len(vpos) >= p.min_vertices_to_split and length > 0:
+    if length >= p.min_length_to_split_nm and len(tri) >= 2:
         # axis: from the base to the centroid of the distal half; t = position along it, rho = distance from it.
         # The profile uses face centroids, the same points that are later labelled head or neck.
         tip = vpos[t >= 0.5 * length].mean(0)
@@ -110,12 +127,14 @@ def spine_geometry(vpos: np.ndarray, base_mask: np.ndarray, tri: np.ndarray,
         rel = tri.mean(1) - base
         ta = rel @ axis
         rho = np.linalg.norm(rel - ta[:, None] * axis, axis=1)
-        n_shells = int(np.clip(len(rel) // 6, 3, p.max_shells))
-        edges = np.linspace(0.0, max(float(ta.max()), 1e-9) * (1 + 1e-9), n_shells + 1)
-        widths = _shell_profile(rho, np.maximum(ta, 0.0), edges)
+        t_max = max(float(ta.max()), 1e-9)
+        n_shells = int(np.clip(round(t_max / p.shell_nm), 3, p.max_shells))
+        edges = np.linspace(0.0, t_max * (1 + 1e-9), n_shells + 1)
+        widths = _shell_profile(rho, np.maximum(ta, 0.0), edges, face_area)
         ok = np.isfinite(widths)
-        if ok.sum() >= 2:
-            k = int(np.flatnonzero(ok)[np.argmax(widths[ok])])
+        distal = ok & (0.5 * (edges[:-1] + edges[1:]) >= p.head_from * t_max)
+        if ok.sum() >= 2 and distal.any():
+            k = int(np.flatnonzero(distal)[np.argmax(widths[distal])])
             head_w = float(widths[k])
             prox = widths[:k][np.isfinite(widths[:k])]
             neck = float(np.min(prox)) if len(prox) else np.nan
@@ -128,8 +147,9 @@ def spine_geometry(vpos: np.ndarray, base_mask: np.ndarray, tri: np.ndarray,
                     # exact crossing: the head begins at the most proximal vertex past the threshold
                     shell = (ta >= edges[start - 1]) & (ta < edges[start + 1]) & (2 * rho >= thr)
                     t_cut = float(ta[shell].min()) if shell.any() else float(edges[start])
-                    t_split = max(t_cut, 1e-6)
-                    neck_w = float(np.nanmedian(widths[:start]))
+                    if face_area[ta >= t_cut].sum() >= p.min_head_area_fraction * area:
+                        t_split = max(t_cut, 1e-6)
+                        neck_w = float(np.nanmedian(widths[:start]))
         elif ok.any():
             head_w = float(np.nanmax(widths))
     else:
