@@ -77,8 +77,10 @@ REASONS = {
     "soma_area_um2": "neurd_lite caps the process openings (closed surface); NEURD's 341 µm² is the open soma patch.",
     "soma_volume_um3": "NEURD reports the convex-hull volume of its soma mesh (compare the hull row); neurd_lite "
                        "fills the capped membrane, which excludes the concavities a hull spans.",
-    "n_spines": "spines are detected on the 80k-face mesh, 4x coarser than NEURD's (on a synthetic pyramidal "
-                "cell the detector finds 1,160 of 1,175 true spines at full resolution, 1,067 at 25 %).",
+    "n_spines": "no ground truth on this cell. The count barely moves with tessellation (601 / 609 / 621 at "
+                "81k / 324k / 1.3M faces, docs/spines.md), so the gap is the detectors, not the mesh: this one "
+                "keeps small and thin protrusions (77 spines of < 5 faces; 78 % of all spines carry a postsynapse) "
+                "and has precision 0.93-0.97 on synthetic cells.",
     "spine_density_per_um": "follows the spine count (see n_spines); cable lengths agree within 5 %.",
     "spine_volume_median_um3": "detected spine volumes shrink with mesh resolution: on the synthetic pyramidal "
                                "cell (seed 3) the detected median is -21 % of the true one at full resolution "
