@@ -22,9 +22,7 @@ from neurd_lite.celltype.context import CONTEXT_FEATURES, context_features, load
 from neurd_lite.celltype.combine import hierarchical
 from neurd_lite.celltype.layers import layer_features
 from neurd_lite.celltype.training import (
-    GRID, INHIBITORY, SUBCLASSES, CVResult, balanced_accuracy, fit_blend, load_perisomatic_labelled, nested_cv,
-    predict_matrix, select_config)
-from neurd_lite.celltype.linear import linear_proba
+    GRID, INHIBITORY, SUBCLASSES, balanced_accuracy, load_perisomatic_labelled, nested_cv)
 
 E1 = ["soma_volume_um3", "soma_n_processes", "soma_n_synapses", "nucleus_volume_um3", "cortical_depth_um",
       "nucleus_to_soma_volume_ratio"]
@@ -61,31 +59,6 @@ REG_SETS: tuple[tuple[dict, tuple[dict[str, int], ...]], ...] = (
 )
 
 
-def nested_cv_param_sets(x: pd.DataFrame, y: np.ndarray, n_classes: int, sets=REG_SETS, n_splits: int = 5,
-                         seed: int = 0) -> CVResult:
-    """``nested_cv`` where the inner CV also chooses among LightGBM parameter sets (best inner balanced accuracy;
-    ties to the first, least regularised set)."""
-    from sklearn.model_selection import StratifiedKFold
-
-    oof, oof_t, oof_l = (np.zeros((len(y), n_classes)) for _ in range(3))
-    fold, configs = np.full(len(y), -1), []
-    for k, (tr, te) in enumerate(StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(x, y)):
-        best = None
-        for j, (params, grid) in enumerate(sets):
-            cfg, scores = select_config(x.iloc[tr], y[tr], n_classes, grid, 3, seed + 1, params)
-            if best is None or max(scores) > best[0]:
-                best = (max(scores), j, cfg, params)
-        _, j, cfg, params = best
-        booster, lin = fit_blend(x.iloc[tr], y[tr], n_classes, cfg, params)
-        oof_t[te] = predict_matrix(booster, x.iloc[te])
-        oof_l[te] = linear_proba(lin, x.iloc[te], n_classes)
-        w = cfg["linear_weight"]
-        oof[te] = (1 - w) * oof_t[te] + w * oof_l[te]
-        fold[te] = k
-        configs.append(dict(cfg, param_set=j))
-    return CVResult(oof=oof, oof_lgbm=oof_t, oof_linear=oof_l, fold=fold, configs=configs)
-
-
 def run(name: str, data: pd.DataFrame, seed: int = 0, save: Path | None = None) -> dict:
     """E/I and subclass balanced accuracy (flat and hierarchical) of one variant, out-of-fold."""
     feats, params = VARIANTS[name]
@@ -100,8 +73,8 @@ def run(name: str, data: pd.DataFrame, seed: int = 0, save: Path | None = None) 
     sub = data[rows]
     y_sub = np.array([SUBCLASSES.index(c) for c in sub["subclass"]])
     if params.pop("param_sets", None):
-        ei = nested_cv_param_sets(data[feats], y_ei, 2, seed=seed)
-        sc = nested_cv_param_sets(sub[feats], y_sub, len(SUBCLASSES), seed=seed)
+        ei = nested_cv(data[feats], y_ei, 2, seed=seed, param_sets=REG_SETS)
+        sc = nested_cv(sub[feats], y_sub, len(SUBCLASSES), seed=seed, param_sets=REG_SETS)
     else:
         ei = nested_cv(data[feats], y_ei, 2, params=params, seed=seed)
         sc = nested_cv(sub[feats], y_sub, len(SUBCLASSES), params=params, seed=seed)

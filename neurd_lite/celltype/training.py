@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import platform
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -227,22 +227,33 @@ def blend_proba(booster: Any, linear: dict[str, Any], x: pd.DataFrame, n_classes
 
 def nested_cv(x: pd.DataFrame, y: np.ndarray, n_classes: int, grid: tuple[dict[str, int], ...] = GRID,
               n_splits: int = 5, inner_splits: int = 3, seed: int = 0,
-              params: dict[str, Any] | None = None) -> CVResult:
-    """Outer stratified K-fold; per fold, an inner CV on the training rows picks the configuration and blend."""
+              params: dict[str, Any] | None = None,
+              param_sets: Sequence[tuple[dict[str, Any], tuple[dict[str, int], ...]]] | None = None) -> CVResult:
+    """Outer stratified K-fold; per fold, an inner CV on the training rows picks the configuration and blend.
+
+    param_sets: optional (LightGBM params, grid) pairs; the inner CV then also picks the set (best inner balanced
+    accuracy, ties to the first) and each fold's config records ``param_set``. Default: ``((params, grid),)``.
+    """
     from sklearn.model_selection import StratifiedKFold
 
+    sets = param_sets or ((params, grid),)
     oof, oof_t, oof_l = (np.zeros((len(y), n_classes)) for _ in range(3))
     fold = np.full(len(y), -1)
     configs = []
     for k, (tr, te) in enumerate(StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(x, y)):
-        cfg, _ = select_config(x.iloc[tr], y[tr], n_classes, grid, inner_splits, seed + 1, params)
-        booster, lin = fit_blend(x.iloc[tr], y[tr], n_classes, cfg, params)
+        best: tuple[float, int, dict, Any] | None = None
+        for j, (set_params, set_grid) in enumerate(sets):
+            cfg, scores = select_config(x.iloc[tr], y[tr], n_classes, set_grid, inner_splits, seed + 1, set_params)
+            if best is None or max(scores) > best[0]:
+                best = (max(scores), j, cfg, set_params)
+        _, j, cfg, set_params = best
+        booster, lin = fit_blend(x.iloc[tr], y[tr], n_classes, cfg, set_params)
         oof_t[te] = predict_matrix(booster, x.iloc[te])
         oof_l[te] = linear_proba(lin, x.iloc[te], n_classes)
         w = cfg["linear_weight"]
         oof[te] = (1 - w) * oof_t[te] + w * oof_l[te]
         fold[te] = k
-        configs.append(cfg)
+        configs.append(cfg if param_sets is None else dict(cfg, param_set=j))
     return CVResult(oof=oof, oof_lgbm=oof_t, oof_linear=oof_l, fold=fold, configs=configs)
 
 
