@@ -278,6 +278,13 @@ def stage_synapses(n: Neuron, p: PipelineParams) -> None:
     if wn is None:
         attach(n)
         return
+    # the refine stage may have relabelled n since the spine stage built wn: take its current compartments
+    # (spine head/neck labels of the working faces stay the detector's own)
+    w2in = n.cache["work"].working_to_input
+    wn.face_compartment = n.face_compartment[w2in].copy()
+    spine = np.isin(wn.face_labels.astype(str), ("spine_head", "spine_neck"))
+    wn.face_labels = np.where(spine, wn.face_labels, n.face_labels[w2in]).astype(object)
+    wn.skeleton_labels = n.skeleton_labels
     wn.synapses = n.synapses
     wn.flags = n.flags
     attach(wn)

@@ -33,3 +33,18 @@ def test_pyramidal_keeps_apical():
     assert not check["aspiny"] and check["spine_density_per_um"] > 0.4
     assert "apical_shaft" in set(np.asarray(n.skeleton_labels, dtype=str))
     assert not any(f.startswith("no_apical") for f in n.flags)
+
+
+@pytest.mark.slow
+def test_synapse_compartments_follow_refine_on_a_decimated_input():
+    """On the working-mesh path the synapse table is attached after refine: its compartments are the refined ones."""
+    from neurd_lite.mesh.decimate import DecimateParams
+    from neurd_lite.pipeline import PipelineParams
+
+    sn = make_neuron(kind="interneuron", seed=1)
+    p = PipelineParams(decimate=DecimateParams(target_faces=len(sn.mesh.faces) // 2, min_faces_to_decimate=0))
+    n = nl.decompose(sn.mesh, synapses=sn.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]], params=p)
+    assert n.provenance["compartments"]["spine_check"]["relabelled"]
+    syn_comps = set(n.synapses["compartment"].dropna().astype(str))
+    assert not syn_comps & {"apical_shaft", "apical_tuft", "oblique", "basal"}, syn_comps
+    assert "dendrite" in syn_comps
