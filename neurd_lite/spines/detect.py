@@ -91,19 +91,26 @@ def _check(n: Neuron) -> None:
                          hint="run the skeleton stage first or use neurd_lite.spines.adapters.neuron_from_mesh")
 
 
+def soma_face_mask(n: Neuron, margin: float) -> np.ndarray:
+    """(F,) bool soma faces: by compartment or label, by each soma's face list, or (for a soma given without
+    faces) face centroids within ``margin`` x its radius (nm) of its centre."""
+    mask = (n.face_compartment.astype(str) == "soma") | (n.face_labels.astype(str) == "soma")
+    centroids = None
+    for s in n.somas:
+        if len(s.faces):
+            mask[s.faces[(s.faces >= 0) & (s.faces < n.n_faces)]] = True
+        else:
+            if centroids is None:
+                centroids = np.asarray(n.mesh.triangles_center)
+            mask |= np.linalg.norm(centroids - s.center_nm, axis=1) < margin * s.radius_nm
+    return mask
+
+
 def ineligible_faces(n: Neuron, params: SpineParams) -> np.ndarray:
     """(F,) bool: soma and axon faces (by compartment, label or soma face list), where spines are not searched."""
     bad = np.isin(n.face_compartment.astype(str), NON_DENDRITIC)
     bad |= np.isin(n.face_labels.astype(str), NON_DENDRITIC)
-    centroids = None
-    for s in n.somas:
-        if len(s.faces):
-            bad[s.faces[(s.faces >= 0) & (s.faces < n.n_faces)]] = True
-        else:
-            if centroids is None:
-                centroids = np.asarray(n.mesh.triangles_center)
-            bad |= np.linalg.norm(centroids - s.center_nm, axis=1) < params.soma_margin * s.radius_nm
-    return bad
+    return bad | soma_face_mask(n, params.soma_margin)
 
 
 def _majority(lab: np.ndarray) -> np.ndarray:

@@ -18,6 +18,7 @@ from scipy.spatial import cKDTree
 
 from ..errors import InputError
 from ..neuron import Neuron
+from .detect import SpineParams, soma_face_mask
 
 
 @dataclass(frozen=True)
@@ -78,18 +79,6 @@ def closest_faces(mesh, points_nm: np.ndarray, k: int = 16) -> tuple[np.ndarray,
     return face, dist, point
 
 
-def _soma_face_mask(n: Neuron, margin: float = 1.2) -> np.ndarray:
-    """(F,) soma faces: by label, by each soma's face list, or (for a soma given without faces) within
-    ``margin`` x its radius of its centre."""
-    mask = (n.face_compartment.astype(str) == "soma") | (n.face_labels.astype(str) == "soma")
-    for s in n.somas:
-        if len(s.faces):
-            mask[s.faces[(s.faces >= 0) & (s.faces < n.n_faces)]] = True
-        else:
-            mask |= np.linalg.norm(np.asarray(n.mesh.triangles_center) - s.center_nm, axis=1) < margin * s.radius_nm
-    return mask
-
-
 def rule_targets(n: Neuron, face: np.ndarray, is_pre: np.ndarray, is_far: np.ndarray) -> np.ndarray:
     """Target of each synapse by the labels of its face (see module docstring)."""
     comp = n.face_compartment.astype(str)[face]
@@ -97,7 +86,7 @@ def rule_targets(n: Neuron, face: np.ndarray, is_pre: np.ndarray, is_far: np.nda
     spine = n.face_spine[face] >= 0
     target = np.where(spine, np.where(lab == "spine_neck", "spine_neck", "spine_head"), "shaft").astype(object)
     target[(comp == "axon") | (lab == "axon")] = "axon"
-    target[_soma_face_mask(n)[face]] = "soma"
+    target[soma_face_mask(n, SpineParams().soma_margin)[face]] = "soma"
     target[is_pre] = "axon"
     target[is_far] = "unknown"
     return target
