@@ -178,5 +178,5 @@ def _relabel_far_soma_faces(n: Neuron, comp: np.ndarray, labels: np.ndarray) -> 
         return
     from scipy.spatial import cKDTree
 
-    _, idx = cKDTree(n.skeleton.vertices[other]).query(n.mesh.triangles_center[far])
+    _, idx = cKDTree(n.skeleton.vertices[other]).query(centres[~near])
     comp[far] = labels[other[idx]]
