@@ -21,21 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from neurd_lite.testing.scores import instance_scores
+
 LEVEL = {"81k": 0, "324k": 1, "1.3M": 2}
 COMPS = ("soma", "axon", "basal", "apical_shaft", "apical_tuft", "oblique", "dendrite")
-
-
-def instance_scores(pred: np.ndarray, true: np.ndarray) -> tuple[float, float]:
-    """Spine instance (precision, recall) with the >50%-mutual-overlap match (vectorised)."""
-    both = (pred >= 0) & (true >= 0)
-    if not both.any():
-        return 0.0, 0.0
-    pairs, inter = np.unique(np.stack([pred[both], true[both]], axis=1), axis=0, return_counts=True)
-    psize = np.bincount(pred[pred >= 0])
-    tsize = np.bincount(true[true >= 0])
-    tp = int(np.count_nonzero((inter > 0.5 * psize[pairs[:, 0]]) & (inter > 0.5 * tsize[pairs[:, 1]])))
-    n_pred, n_true = len(np.unique(pred[pred >= 0])), len(np.unique(true[true >= 0]))
-    return tp / max(n_pred, 1), tp / max(n_true, 1)
 
 
 def _fractions(fc: np.ndarray) -> str:

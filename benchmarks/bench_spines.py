@@ -23,6 +23,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 
 import numpy as np  # noqa: E402
 
+from neurd_lite.testing.scores import instance_scores  # noqa: E402
+
 
 def _subdivided(n, times: int = 2):
     """A copy of the neuron on a mesh subdivided ``times`` times (each face -> 4 children, same order blocks)."""
@@ -65,17 +67,6 @@ def _time(label: str, n) -> dict:
            "pass_counts": n.provenance["spines"].get("pass_counts")}
     print(row, flush=True)
     return row
-
-
-def instance_scores(pred: np.ndarray, true: np.ndarray) -> tuple[float, float]:
-    """Spine instance precision / recall: a detected spine matches a true one when each holds more than half
-    of the other's faces."""
-    both = (pred >= 0) & (true >= 0)
-    pairs, inter = np.unique(np.column_stack([pred[both], true[both]]), axis=0, return_counts=True)
-    psize = np.bincount(pred[pred >= 0])
-    tsize = np.bincount(true[true >= 0])
-    tp = int(np.sum((inter > 0.5 * psize[pairs[:, 0]]) & (inter > 0.5 * tsize[pairs[:, 1]]))) if len(pairs) else 0
-    return tp / max(len(np.unique(pred[pred >= 0])), 1), tp / max(len(np.unique(true[true >= 0])), 1)
 
 
 def _synthetic_cell(seed: int, cache_dir: str | None):

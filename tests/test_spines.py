@@ -11,22 +11,7 @@ from neurd_lite.spines import SpineParams, detect_spines
 from neurd_lite.spines.adapters import spiny_cylinder
 from neurd_lite.spines.headneck import closed_volume_nm3
 from neurd_lite.spines.shaft import pruned_skeleton_mask, shaft_field
-
-
-def instance_scores(pred: np.ndarray, true: np.ndarray, weights: np.ndarray | None = None
-                    ) -> tuple[float, float]:
-    """Spine instance precision and recall: a detected spine matches a true one when they share more than
-    half of each other's faces (area-weighted when ``weights`` is given)."""
-    w = np.ones(len(pred)) if weights is None else weights
-    both = (pred >= 0) & (true >= 0)
-    inter: dict[tuple[int, int], float] = {}
-    for p, t, ww in zip(pred[both], true[both], w[both]):
-        inter[(p, t)] = inter.get((p, t), 0.0) + ww
-    psize = np.bincount(pred[pred >= 0], weights=w[pred >= 0])
-    tsize = np.bincount(true[true >= 0], weights=w[true >= 0])
-    tp = sum(1 for (p, t), v in inter.items() if v > 0.5 * psize[p] and v > 0.5 * tsize[t])
-    n_pred, n_true = len(np.unique(pred[pred >= 0])), len(np.unique(true[true >= 0]))
-    return tp / max(n_pred, 1), tp / max(n_true, 1)
+from neurd_lite.testing.scores import instance_scores
 
 
 @pytest.fixture(scope="module")
