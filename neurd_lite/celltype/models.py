@@ -71,32 +71,28 @@ class ShippedModel:
             full[f] = np.nan
         return full[self.features].astype(float)
 
-    def out_of_range(self, feats: pd.DataFrame) -> list[list[str]]:
-        """Per row, the model inputs outside the training 0.5-99.5% range (``feature_ranges``; NaN ignored)."""
-        ranges = self.meta.get("feature_ranges", {})
-        x = self.design(feats)
-        bad = np.zeros(x.shape, dtype=bool)
-        for j, f in enumerate(x.columns):
-            if f in ranges:
-                lo, hi = ranges[f]
-                v = x[f].to_numpy()
-                bad[:, j] = (v < lo) | (v > hi)
-        return [list(x.columns[b]) for b in bad]
-
-    def far_out_of_range(self, feats: pd.DataFrame) -> list[dict[str, float]]:
-        """Per row, the inputs outside the full training extent [min, max] (``feature_extent``), as
-        ``{feature: value}``. No training cell had such a value, so the model's answer there is a guess."""
-        extent = self.meta.get("feature_extent", {})
+    def _outside(self, feats: pd.DataFrame, key: str) -> list[dict[str, float]]:
+        """Per row, ``{feature: value}`` of the inputs outside the sidecar's ``key`` bounds (NaN ignored)."""
+        bounds = self.meta.get(key, {})
         x = self.design(feats)
         out: list[dict[str, float]] = [{} for _ in range(len(x))]
         for f in x.columns:
-            if f not in extent:
+            if f not in bounds:
                 continue
-            lo, hi = extent[f]
+            lo, hi = bounds[f]
             v = x[f].to_numpy()
             for r in np.flatnonzero((v < lo) | (v > hi)):
                 out[r][f] = float(v[r])
         return out
+
+    def out_of_range(self, feats: pd.DataFrame) -> list[list[str]]:
+        """Per row, the model inputs outside the training 0.5-99.5% range (``feature_ranges``; NaN ignored)."""
+        return [list(row) for row in self._outside(feats, "feature_ranges")]
+
+    def far_out_of_range(self, feats: pd.DataFrame) -> list[dict[str, float]]:
+        """Per row, the inputs outside the full training extent [min, max] (``feature_extent``), as
+        ``{feature: value}``. No training cell had such a value, so the model's answer there is a guess."""
+        return self._outside(feats, "feature_extent")
 
     def predict_proba(self, feats: pd.DataFrame, calibrated: bool = True) -> np.ndarray:
         """(n, k) class probabilities in ``self.classes`` order (calibrated by the stored parameters)."""
