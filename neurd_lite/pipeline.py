@@ -159,7 +159,6 @@ def stage_skeleton(n: Neuron, p: PipelineParams) -> None:
     work_f2s = np.full(len(work.faces), -1, dtype=np.int64)
     work_f2s[kept] = res.face_to_skeleton
     f2s = work_f2s[work.input_to_working]
-    soma_work = n.cache.get("soma_working_faces") or [np.zeros(0, np.int64)] * len(n.somas)
     for s, wf, sv in zip(n.somas, soma_work, res.soma_vertices):
         f2s[s.faces] = sv
         work_f2s[wf] = sv
