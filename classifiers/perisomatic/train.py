@@ -23,7 +23,7 @@ from perisomatic_card import write_cards  # noqa: E402
 from neurd_lite.celltype import report  # noqa: E402
 from neurd_lite.celltype.calibration import fit_temperature  # noqa: E402
 from neurd_lite.celltype.columns import ENGINE_PERISOMATIC, PROCESS_FEATURES  # noqa: E402
-from neurd_lite.celltype.combine import hierarchical  # noqa: E402
+from neurd_lite.celltype.combine import hierarchical, restrict_to_side  # noqa: E402
 from neurd_lite.celltype.training import (  # noqa: E402
     EI_CLASSES, GRID, GT_FILE, INHIBITORY, SUBCLASSES, V83_FILE, V83_PRED_EI, V83_PRED_NAMES, CVResult,
     check_features, crossfit_temperature, feature_extent, feature_ranges, fit_blend, library_versions, load_perisomatic_labelled, load_perisomatic_unlabelled, nested_cv,
@@ -52,15 +52,6 @@ VARIANTS: dict[str, dict[str, Any]] = {
                          "input": "engine soma volume, processes, soma synapses and depth only (fallback when no "
                                   "nucleus was measured); no area-derived inputs"},
 }
-
-
-def restrict_to_side(p_sub: np.ndarray, inhibitory_call: np.ndarray, is_i: np.ndarray) -> np.ndarray:
-    """Subclass probabilities restricted to the classes of each row's E/I call and renormalised (the rule
-    ``nl.classify`` applies once E/I is decided)."""
-    keep = np.where(np.asarray(inhibitory_call)[:, None], is_i[None, :], ~is_i[None, :])
-    out = np.where(keep, p_sub, 0.0)
-    total = out.sum(axis=1, keepdims=True)
-    return np.where(total > 1e-12, out / np.maximum(total, 1e-12), keep / keep.sum(axis=1, keepdims=True))
 
 
 def evaluate(data: pd.DataFrame, features: list[str], grid: tuple[dict[str, int], ...] = GRID,

@@ -2,6 +2,7 @@
 
 - ``hierarchical``: subclass probabilities made consistent with a dedicated E/I model,
   ``P(s) = P_EI(group(s)) * P_sub(s) / sum_{s' in group(s)} P_sub(s')``.
+- ``restrict_to_side``: subclass probabilities restricted to the side (E or I) already decided, renormalised.
 - ``combine_ei``: perisomatic and dendritic E/I joined as the renormalised product of their calibrated
   probabilities (a naive-Bayes sum of log-odds; it assumes the two views err independently).
 """
@@ -27,6 +28,15 @@ def hierarchical(p_inhibitory: np.ndarray, p_sub: np.ndarray, classes: Sequence[
         share = np.where(total > _EPS, block / np.maximum(total, _EPS), 1.0 / max(mask.sum(), 1))
         out[:, mask] = share * weight
     return out
+
+
+def restrict_to_side(p_sub: np.ndarray, inhibitory_call: np.ndarray, is_i: np.ndarray) -> np.ndarray:
+    """(n, k) subclass probabilities restricted to the classes of each row's E/I call (``inhibitory_call`` (n,)
+    bool; ``is_i`` (k,) bool per class) and renormalised; uniform over that side when it holds no mass."""
+    keep = np.where(np.asarray(inhibitory_call)[:, None], is_i[None, :], ~is_i[None, :])
+    out = np.where(keep, p_sub, 0.0)
+    total = out.sum(axis=1, keepdims=True)
+    return np.where(total > _EPS, out / np.maximum(total, _EPS), keep / keep.sum(axis=1, keepdims=True))
 
 
 def combine_ei(p_inhibitory_a: np.ndarray, p_inhibitory_b: np.ndarray) -> np.ndarray:

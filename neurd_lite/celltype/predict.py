@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..errors import InputError
 from .columns import ENGINE_DENDRITIC, PROCESS_FEATURES, to_engine
-from .combine import combine_ei
+from .combine import combine_ei, restrict_to_side
 from .models import ShippedModel, load_model
 
 OK, EI_ONLY, INSUFFICIENT, OUT_OF_RANGE = "ok", "ei_only", "insufficient_features", "out_of_range"
@@ -115,10 +115,10 @@ def _perisomatic_pair(row: pd.Series, directory: Path | None) -> tuple[ShippedMo
 
 def _restrict_to_side(p: np.ndarray, classes: list[str], inhibitory: set[str], ei: str) -> dict[str, float]:
     """Subclass probabilities of the side ``ei`` only, renormalised to sum to 1 (uniform if that side has 0)."""
-    side = np.array([(c in inhibitory) == (ei == "inhibitory") for c in classes])
-    total = float(p[side].sum())
-    share = p[side] / total if total > 1e-12 else np.full(side.sum(), 1.0 / side.sum())
-    return {c: float(v) for c, v in zip(np.asarray(classes)[side], share)}
+    is_i = np.array([c in inhibitory for c in classes])
+    share = restrict_to_side(np.asarray(p, dtype=float)[None, :], np.array([ei == "inhibitory"]), is_i)[0]
+    side = is_i if ei == "inhibitory" else ~is_i
+    return {c: float(v) for c, v in zip(np.asarray(classes)[side], share[side])}
 
 
 def _far_text(model: ShippedModel, far: dict[str, float]) -> str:
@@ -279,9 +279,7 @@ def classify_perisomatic(df: pd.DataFrame, models_dir: str | Path | None = None,
         rule = sub_model.meta.get("table_decision_rule", "flat")
         if restrict if restrict is not None else rule == "restricted":
             is_i = np.isin(np.asarray(classes), sub_model.meta["inhibitory_classes"])
-            keep = np.where((p_i >= 0.5)[:, None], is_i[None, :], ~is_i[None, :])
-            p_sub = np.where(keep, p_sub, 0.0)
-            p_sub = p_sub / np.maximum(p_sub.sum(axis=1, keepdims=True), 1e-12)
+            p_sub = restrict_to_side(p_sub, p_i >= 0.5, is_i)
         sub_is_i = np.isin(np.asarray(classes)[p_sub.argmax(axis=1)], sub_model.meta["inhibitory_classes"])
         gidx = good.index
         out.loc[gidx, "p_inhibitory"] = p_i
