@@ -322,13 +322,10 @@ def fit_axis_offsets(v: np.ndarray, area: np.ndarray, pts: np.ndarray, tang: np.
     grids = [_window_ids(seg, droot, p.fit_window_nm, s) for s in (0.0, 0.5)]
     base = pts.copy()
     offset = np.zeros_like(pts)
-    inlier = np.ones(len(v), dtype=bool)
-    tree = cKDTree(base)
-    d0, s_idx = tree.query(v)
-    o0 = v - base[s_idx]
-    r_cap = np.zeros(len(pts))  # total move of a sample: at most its plain radius estimate
+    s_idx = cKDTree(base).query(v)[1]
     g0 = grids[0]
-    q0 = weighted_group_quantile(g0[s_idx], np.linalg.norm(o0, axis=1), area, 0.45, int(g0.max()) + 1)
+    # total move of a sample: at most its plain radius estimate
+    q0 = weighted_group_quantile(g0[s_idx], np.linalg.norm(v - base[s_idx], axis=1), area, 0.45, int(g0.max()) + 1)
     r_cap = np.nan_to_num(q0[g0], nan=0.0)
     t_grid = []
     for g in grids:
@@ -341,7 +338,6 @@ def fit_axis_offsets(v: np.ndarray, area: np.ndarray, pts: np.ndarray, tang: np.
         o -= (o * tang[s_idx]).sum(1)[:, None] * tang[s_idx]
         if it == 0:
             # start from the nearer part of each window: far points are spines or other neurites
-            g0 = grids[0]
             med = weighted_group_quantile(g0[s_idx], np.linalg.norm(o, axis=1), area, 0.5, int(g0.max()) + 1)
             inlier = np.linalg.norm(o, axis=1) <= 1.6 * med[g0[s_idx]]
         new = np.zeros_like(pts)
