@@ -30,18 +30,27 @@ SYNAPSE_TARGETS = ("soma", "spine_head", "spine_neck", "shaft", "axon", "unknown
 
 @dataclass
 class Soma:
-    """One soma: centre and equivalent radius in nm, the input-mesh faces it covers, how it was found."""
+    """One soma: centre and equivalent radius in nm, the input-mesh faces it covers, how it was found.
+
+    faces: every face of the soma body (membrane plus inner surfaces such as the nucleus).
+    membrane_faces: the subset of ``faces`` on the soma membrane (sorted face ids of the same mesh as
+    ``faces``), as found by detection (``neurd_lite.mesh.soma``); None when not known (a soma given by hand
+    or read from a file written before it was saved), then ``mesh.soma.soma_surface_faces`` recomputes it.
+    """
 
     center_nm: np.ndarray
     radius_nm: float
     faces: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     method: str = "detected"
     properties: dict[str, float] = field(default_factory=dict)
+    membrane_faces: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.center_nm = np.asarray(self.center_nm, dtype=np.float64).reshape(3)
         self.radius_nm = float(self.radius_nm)
         self.faces = np.asarray(self.faces, dtype=np.int64).reshape(-1)
+        if self.membrane_faces is not None:
+            self.membrane_faces = np.asarray(self.membrane_faces, dtype=np.int64).reshape(-1)
 
 
 @dataclass(eq=False)

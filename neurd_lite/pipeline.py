@@ -124,14 +124,11 @@ def stage_soma(n: Neuron, p: PipelineParams) -> None:
         find = _optional("neurd_lite.mesh.soma", "find_somas")
         somas = list(find(mesh, p.soma) if p.soma is not None else find(mesh))
     n.cache["soma_working_faces"] = [s.faces for s in somas]
-    membrane = [_optional("neurd_lite.mesh.soma", "membrane_faces")(s) for s in somas]
-    if mesh is not n.mesh:
+    if mesh is not n.mesh:  # Soma.faces / membrane_faces become input faces (the perisomatic features read them)
         for s in somas:
             s.faces = _to_input_faces(n, s.faces)
-        membrane = [None if m is None else _to_input_faces(n, m) for m in membrane]
-    for i, m in enumerate(membrane):  # read by the perisomatic features (no second ray test on the input mesh)
-        if m is not None and i == 0:
-            n.cache["soma_0_membrane_faces"] = m
+            if s.membrane_faces is not None:
+                s.membrane_faces = _to_input_faces(n, s.membrane_faces)
     n.somas = somas
     labels = np.full(n.n_faces, UNLABELLED, dtype=object)
     for s in n.somas:

@@ -74,6 +74,7 @@ def test_neuron_defaults_and_summary():
 
 def test_h5_round_trip(tmp_path):
     n = _small_neuron()
+    n.somas.append(Soma([9000, 0, 0], 3000.0, faces=np.arange(20, 25), membrane_faces=[20, 21, 23]))
     path = n.save(tmp_path / "toy.h5")
     m = nl.load(path)
     assert m.name == "toy"
@@ -84,6 +85,9 @@ def test_h5_round_trip(tmp_path):
     np.testing.assert_array_equal(m.skeleton.edges, n.skeleton.edges)
     assert m.skeleton.root == 0
     assert m.somas[0].properties == {"score": 1.5} and m.somas[0].method == "given"
+    assert m.somas[0].membrane_faces is None  # not known: stays None
+    np.testing.assert_array_equal(m.somas[1].membrane_faces, [20, 21, 23])
+    assert m.somas[1].membrane_faces.dtype == np.int64
     pd.testing.assert_frame_equal(m.synapses, n.synapses, check_dtype=False)
     assert pd.isna(m.synapses["target"].iloc[1])
     assert m.synapses["maybe_pre"].iloc[0] is False or m.synapses["maybe_pre"].iloc[0] == False  # noqa: E712

@@ -123,6 +123,10 @@ def test_nucleus_faces_are_not_soma_surface():
     membrane = soma_surface_faces(mesh, s)
     assert np.count_nonzero(membrane < n_outer) >= 0.95 * n_outer
     assert np.count_nonzero(membrane >= n_outer) <= 0.05 * n_inner
+    # detection keeps the membrane it found on the Soma: the same faces the recomputation gives
+    assert len(s.membrane_faces) == s.properties["n_surface_faces"]
+    assert np.isin(s.membrane_faces, s.faces).all()
+    np.testing.assert_array_equal(s.membrane_faces, membrane)
     assert np.linalg.norm(s.center_nm - CENTRE) < 500.0
 
 

@@ -161,12 +161,15 @@ def _plausible_body(m: dict[str, Any], what: str) -> dict[str, Any]:
 
 def membrane_faces(ctx: FeatureContext) -> np.ndarray:
     """Input-face ids of soma 0's membrane. Soma detection keeps inner surfaces (the nucleus) in
-    ``Soma.faces``; when it reports some (``properties["n_inner_faces"]``), the membrane is recovered with
+    ``Soma.faces``; when it reports some (``properties["n_inner_faces"]``), the membrane is
+    ``Soma.membrane_faces`` as detection found it, else recovered with
     ``neurd_lite.mesh.soma.soma_surface_faces`` (cached in ``n.cache``)."""
     n = ctx.n
     soma = n.somas[0]
     if not soma.properties.get("n_inner_faces", 0):
         return soma.faces
+    if soma.membrane_faces is not None:
+        return soma.membrane_faces
     key = "soma_0_membrane_faces"
     if key not in n.cache:
         try:

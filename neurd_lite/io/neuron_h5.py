@@ -6,7 +6,8 @@ Layout (all lengths nm)::
     /mesh            vertices (V,3) float64, faces (F,3) int64
     /nucleus         vertices, faces (optional)
     /skeleton        vertices, edges, radius; attrs root; /skeleton/properties/<name>
-    /somas/<i>       faces; attrs center_nm, radius_nm, method, properties (json)
+    /somas/<i>       faces, membrane_faces (optional: absent when None); attrs center_nm, radius_nm, method,
+                     properties (json)
     /faces/<name>    per-input-face arrays (face_labels, face_compartment, face_branch, ...)
     /skeleton_labels per-skeleton-vertex str
     /tables/<name>   one dataset per column (synapses, spines); attrs columns, dtypes (json)
@@ -151,6 +152,8 @@ def save_neuron(n: Neuron, path: str | Path) -> Path:
         for i, s in enumerate(n.somas):
             g = sg.create_group(str(i))
             _write_array(g, "faces", s.faces)
+            if s.membrane_faces is not None:
+                _write_array(g, "membrane_faces", s.membrane_faces)
             g.attrs["center_nm"] = s.center_nm
             g.attrs["radius_nm"] = s.radius_nm
             g.attrs["method"] = s.method
@@ -193,7 +196,8 @@ def load_neuron(path: str | Path) -> Neuron:
         for key in sorted(f["somas"], key=int):
             g = f["somas"][key]
             somas.append(Soma(g.attrs["center_nm"], float(g.attrs["radius_nm"]), g["faces"][()],
-                              str(g.attrs["method"]), json.loads(g.attrs["properties"])))
+                              str(g.attrs["method"]), json.loads(g.attrs["properties"]),
+                              g["membrane_faces"][()] if "membrane_faces" in g else None))
         faces = {k: _read_array(v) for k, v in f["faces"].items()}
         n = Neuron(
             name=str(f.attrs["name"]), mesh=_read_mesh(f, "mesh"), skeleton=skel, somas=somas,

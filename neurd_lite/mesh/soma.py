@@ -13,7 +13,8 @@ dendrites. Bodies that are not round (a thick trunk) or whose boundary is mostly
 thin neurites filled in by the closing) are dropped. Input faces whose centroid falls in a body are the soma's
 faces: the membrane and the inner surfaces (nucleus), so that no later stage skeletonises the nucleus. Which
 of them are membrane is decided by rays (:mod:`.visibility`): ``properties["area_um2"]`` is the membrane
-area and :func:`soma_surface_faces` returns the membrane faces.
+area and ``Soma.membrane_faces`` holds the membrane faces (:func:`soma_surface_faces` recomputes them for a
+soma that does not carry them).
 
 Large meshes (a fine grid over ``max_voxels``) are first scanned on a coarse grid; the fine pass then runs on
 the mesh cropped around each deep region. Crop planes are walls too, with the large empty regions on them
@@ -275,23 +276,8 @@ def _make_soma(vol: SomaVolume, body_mask: np.ndarray, box: tuple[slice, ...], f
         "too_large": float(inscribed > params.max_inscribed_radius_nm),
         "too_small": float(inscribed < params.min_inscribed_radius_nm),  # only possible from a given point
     }
-    soma = Soma(center_nm=center, radius_nm=radius, faces=np.sort(face_ids), method=method, properties=props)
-    if len(MEMBRANE) > 256:  # somas never asked for (dropped as duplicates): do not accumulate
-        MEMBRANE.clear()
-    MEMBRANE[id(soma)] = (soma, np.sort(face_ids[surface]))
-    return soma
-
-
-# membrane faces (input-face ids) of the somas built in this process, by id(soma): read with membrane_faces();
-# the soma object is kept beside its faces so that a recycled id is detected
-MEMBRANE: dict[int, tuple[Soma, np.ndarray]] = {}
-
-
-def membrane_faces(soma: Soma) -> np.ndarray | None:
-    """The membrane faces found when ``soma`` was detected (input-face ids of the mesh it was detected on), or
-    None when this process did not detect it (then use :func:`soma_surface_faces`). Pops the entry."""
-    entry = MEMBRANE.pop(id(soma), None)
-    return entry[1] if entry is not None and entry[0] is soma else None
+    return Soma(center_nm=center, radius_nm=radius, faces=np.sort(face_ids), method=method, properties=props,
+                membrane_faces=np.sort(face_ids[surface]))
 
 
 def find_somas(mesh: object, params: SomaParams | None = None) -> list[Soma]:
@@ -406,12 +392,10 @@ def _somas_from_cores(vol: SomaVolume, core_labels: np.ndarray, n_cores: int, v:
         soma = _make_soma(vol, mask, box, face_ids, v, f, p, method)
         if (soma.properties["roundness"] < p.min_roundness_ratio
                 or soma.properties["membrane_coverage"] < p.min_membrane_coverage_ratio):
-            MEMBRANE.pop(id(soma), None)
             continue
         if face_index is not None:
             soma.faces = np.sort(face_index[soma.faces])
-            if id(soma) in MEMBRANE:
-                MEMBRANE[id(soma)] = (soma, np.sort(face_index[MEMBRANE[id(soma)][1]]))
+            soma.membrane_faces = np.sort(face_index[soma.membrane_faces])
         somas.append(soma)
     somas.sort(key=lambda s: -s.radius_nm)
     return somas
