@@ -48,3 +48,23 @@ def test_synapse_compartments_follow_refine_on_a_decimated_input():
     syn_comps = set(n.synapses["compartment"].dropna().astype(str))
     assert not syn_comps & {"apical_shaft", "apical_tuft", "oblique", "basal"}, syn_comps
     assert "dendrite" in syn_comps
+
+
+def test_relabelled_cell_spine_table_takes_the_new_compartments():
+    """A relabelled aspiny cell's spine rows say ``dendrite``, not the basal/apical labels they were found on."""
+    from neurd_lite.compartments import refine_by_spines
+    from neurd_lite.testing.reference import reference_neuron
+
+    sn = make_neuron(kind="pyramidal", seed=0, spine_density_per_um=0.1)  # truth labels with an apical, few spines
+    n = reference_neuron(sn)
+    n.provenance["timings_s"] = {"spines": 0.0}  # spine detection "ran"
+    before = set(n.spines["compartment"].astype(str))
+    assert {"basal", "apical_shaft"} <= before
+    assert refine_by_spines(n)
+    assert set(np.asarray(n.skeleton_labels, dtype=str)) <= {"soma", "axon", "dendrite", "unknown"}
+    assert set(n.spines["compartment"].astype(str)) == {"dendrite"}
+    # each row agrees with the faces of its spine
+    fc = np.asarray(n.face_compartment, dtype=str)
+    for sid, comp in zip(n.spines["spine_id"][:20], n.spines["compartment"][:20]):
+        vals, cnt = np.unique(fc[n.face_spine == sid], return_counts=True)
+        assert comp == vals[np.argmax(cnt)]

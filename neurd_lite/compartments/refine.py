@@ -44,9 +44,33 @@ def dendritic_spine_density_per_um(n: Neuron) -> tuple[float, float]:
     return count / cable_um, cable_um
 
 
+def refresh_spine_compartments(n: Neuron) -> None:
+    """Set ``n.spines["compartment"]`` again from the current ``n.face_compartment``, as spine detection does:
+    the most common compartment among each spine's faces (``n.face_spine``; ties go to the first name in
+    sorted order). Spines without faces keep their label. Call after the compartments were relabelled."""
+    sp = n.spines
+    if sp is None or len(sp) == 0 or "compartment" not in sp or "spine_id" not in sp or n.face_spine is None:
+        return
+    fs = np.asarray(n.face_spine)
+    on = np.flatnonzero(fs >= 0)
+    if len(on) == 0:
+        return
+    names, comp = np.unique(np.asarray(n.face_compartment, dtype=str)[on], return_inverse=True)
+    n_ids = max(int(fs.max()), int(sp["spine_id"].max())) + 1
+    votes = np.zeros((n_ids, len(names)), dtype=np.int64)
+    np.add.at(votes, (fs[on], comp.reshape(-1)), 1)
+    ids = sp["spine_id"].to_numpy(dtype=np.int64)
+    has = (ids >= 0) & (votes[np.maximum(ids, 0)].sum(axis=1) > 0)
+    new = sp["compartment"].to_numpy(dtype=object).copy()
+    new[has] = names[np.argmax(votes[ids[has]], axis=1)]
+    n.spines = sp.assign(compartment=new)
+
+
 def refine_by_spines(n: Neuron, params: RefineParams | None = None, up: Sequence[float] = (0, -1, 0),
                      compartment_params: CompartmentParams | None = None) -> bool:
     """Relabel an aspiny cell's apical/basal dendrites as ``dendrite``; returns True when it relabelled.
+
+    A relabelled cell's spine table takes the new compartments (:func:`refresh_spine_compartments`).
 
     Needs spine detection to have run (``n.provenance["spines"]`` or a spine table); otherwise does nothing.
     Records the density and the decision in ``n.provenance["compartments"]["spine_check"]``.
@@ -63,6 +87,7 @@ def refine_by_spines(n: Neuron, params: RefineParams | None = None, up: Sequence
     if check["relabelled"]:
         base = compartment_params or CompartmentParams()
         label_compartments(n, replace(base, has_apical=False), up=up)
+        refresh_spine_compartments(n)
         n.flag(f"no_apical_aspiny: {density:.3f} spines/µm of dendrite < {params.max_spine_density_per_um}")
     n.provenance.setdefault("compartments", {})["spine_check"] = check
     return check["relabelled"]
