@@ -147,3 +147,64 @@ def test_chunked_cell_heals_into_one_skeleton_with_the_same_limbs():
     assert n_branches == 3
     # three limbs from the soma centre to the tube ends (25 µm each), as on the intact mesh
     assert res.skeleton.cable_length_nm == pytest.approx(3 * (SOMA_R + 20000), rel=0.1)
+
+
+def _open_spiny_stub(seed: int, length_nm: float = 4000.0):
+    """A 4 µm dendrite stub (r 450 nm) cut open at both ends, with 4 spines of 0.8-1.4 µm: its spines are
+    about as long as its shaft, like a piece cropped out of an EM volume."""
+    from neurd_lite.spines.adapters import spiny_cylinder
+
+    mesh, truth, _ = spiny_cylinder(n_spines=4, seed=seed, length_nm=length_nm, radius_nm=450.0, noise_nm=5)
+    keep = np.abs(mesh.triangles_center[:, 2]) < length_nm / 2 - 50  # drops the caps (5 nm noise)
+    stub = trimesh.Trimesh(mesh.vertices, mesh.faces[keep], process=False)
+    stub.remove_unreferenced_vertices()
+    return stub, truth
+
+
+def test_cut_ends_of_a_cropped_stub_become_the_skeleton_trunk():
+    from neurd_lite.skeleton.cut_ends import find_cut_ends
+
+    stub, _ = _open_spiny_stub(1)
+    ends = find_cut_ends(stub.vertices, stub.faces)
+    assert len(ends) == 2
+    for e in ends:
+        assert abs(abs(e.centre_nm[2]) - 2000.0) < 30 and np.linalg.norm(e.centre_nm[:2]) < 60
+        assert e.radius_nm == pytest.approx(450.0, rel=0.05) and abs(e.normal[2]) > 0.99
+    res = skeletonize(stub)
+    sk = res.skeleton
+    assert res.stats["cut_end_trunk"] and res.stats["n_cut_ends"] == 2
+    cut = sk.vertex_properties["cut_end"]
+    assert sorted(np.round(sk.vertices[cut][:, 2], -1)) == [-2000.0, 2000.0]
+    # the trunk runs along the shaft, not out along the spines (TEASAR alone: median 410 nm off the axis)
+    assert np.median(np.linalg.norm(sk.vertices[:, :2], axis=1)) < 0.5 * 450.0
+    plain = skeletonize(stub, params=SkeletonParams(cut_ends=False))
+    assert "cut_end" not in plain.skeleton.vertex_properties and not plain.stats["cut_end_trunk"]
+
+
+def test_closed_or_long_meshes_have_no_cut_end_trunk():
+    from neurd_lite.skeleton.cut_ends import find_cut_ends
+
+    closed = trimesh.creation.cylinder(radius=450.0, height=4000.0, sections=24)
+    assert find_cut_ends(closed.vertices, closed.faces) == []
+    long_tube = _tube(np.zeros(3), np.array([0.0, 0.0, 30000.0]), CYL_R)
+    assert len(find_cut_ends(long_tube.vertices, long_tube.faces)) == 2
+    res = _run(long_tube)
+    assert res.stats["n_cut_ends"] == 2 and not res.stats["cut_end_trunk"]  # 30 µm > fragment_max_trunk_nm
+
+
+@pytest.mark.parametrize("seed", [1, 6])
+def test_spines_of_a_cropped_stub_are_found_on_the_cut_end_trunk(seed):
+    from neurd_lite.neuron import Neuron
+    from neurd_lite.spines import detect_spines
+
+    stub, truth = _open_spiny_stub(seed)
+    res = skeletonize(stub)
+    n = Neuron(mesh=stub, skeleton=res.skeleton)
+    n.face_to_skeleton = res.face_to_skeleton
+    detect_spines(n)
+    centres = stub.triangles_center
+    for _, row in truth.iterrows():
+        head = np.linalg.norm(centres - row[["head_x_nm", "head_y_nm", "head_z_nm"]].to_numpy(float), axis=1)
+        assert (n.face_spine[head < row.head_radius_nm] >= 0).mean() > 0.5
+    shaft = np.linalg.norm(centres[:, :2], axis=1) < 470.0
+    assert (n.face_spine[shaft] >= 0).mean() < 0.1

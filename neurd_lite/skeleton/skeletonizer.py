@@ -9,7 +9,10 @@ the surface, so every other skeleton vertex is moved to the per-axis median of t
 nearest skeleton vertex along the mesh surface (one multi-source Dijkstra on the mesh graph seeded at the
 skeleton vertices), so touching neurites do not steal each other's surface; TEASAR's own map (the path that
 invalidated a vertex, up to 12 µm away) is too coarse for per-face labels. Without a soma the root is the
-thickest point (radius averaged over two hops).
+thickest point (radius averaged over two hops). A short fragment cut out of a volume (two or more open planar
+cross-sections within ``fragment_max_trunk_nm`` along the mesh, see :mod:`.cut_ends`) is skeletonized as the
+path between its cut ends plus the traced branches that reach ``fragment_branch_min_nm`` away from it; the end
+centres carry ``vertex_properties["cut_end"]`` so that later stages do not prune them as spine twigs.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from scipy.spatial import cKDTree
 from ..errors import InputError
 from ..mesh.heal import best_per_group
 from .backends import BACKENDS, mesh_csgraph
+from .cut_ends import find_cut_ends, fragment_trunk
 from .model import Skeleton
 
 
@@ -35,7 +39,10 @@ class SkeletonParams:
     distance along the mesh. cc_vertex_thresh: pieces with fewer vertices are not traced. soma_collapse_factor:
     skeleton vertices within this many soma radii of a soma centre join the soma node.
     max_orphan_distance_nm: untraced mesh vertices map to the nearest skeleton vertex when this close.
-    smooth_iterations: Laplacian smoothing rounds of the re-centred path vertices (removes zig-zag)."""
+    smooth_iterations: Laplacian smoothing rounds of the re-centred path vertices (removes zig-zag).
+    cut_ends: without a soma, open planar cross-sections of >= ``cut_end_min_perimeter_nm`` are a fragment's cut
+    ends; when all lie within ``fragment_max_trunk_nm`` (along the mesh) of the largest, the skeleton is the
+    trunk between them plus traced branches reaching ``fragment_branch_min_nm`` from it (see the module doc)."""
 
     backend: str = "teasar"
     invalidation_d_nm: float = 12000.0
@@ -43,6 +50,10 @@ class SkeletonParams:
     soma_collapse_factor: float = 1.2
     max_orphan_distance_nm: float = 2000.0
     smooth_iterations: int = 10
+    cut_ends: bool = True
+    cut_end_min_perimeter_nm: float = 1000.0
+    fragment_branch_min_nm: float = 4000.0
+    fragment_max_trunk_nm: float = 10000.0
 
 
 @dataclass
@@ -223,13 +234,23 @@ def skeletonize(mesh: Any, soma_centers_nm: np.ndarray | Sequence | None = None,
     biggest = np.bincount(comp[used]).argmax()
     cand = np.flatnonzero(used & (comp == biggest))
     root_vertex = None
+    ends = []
     if len(centers):
         root_vertex = int(cand[np.argmin(np.linalg.norm(v[cand] - centers[0], axis=1))])
+    elif p.cut_ends:
+        ends = [e for e in find_cut_ends(v, f, link_edges, p.cut_end_min_perimeter_nm)
+                if comp[e.vertices[0]] == biggest]
 
     sv, se, v2s = BACKENDS[p.backend](v, f, link_edges, graph, root_vertex, p.invalidation_d_nm,
                                       p.cc_vertex_thresh)
     if len(sv) == 0:
         raise InputError("the skeleton backend returned no skeleton", hint="is the mesh too small or flat?")
+    is_cut = np.zeros(len(sv), dtype=bool)
+    trunk = fragment_trunk(v, graph, used, ends, sv, se, p.fragment_branch_min_nm, p.fragment_max_trunk_nm
+                           ) if len(ends) >= 2 else None
+    if trunk is not None:
+        sv, se, is_cut = trunk
+        v2s = np.full(len(v), -1, dtype=np.int64)
     v2s = np.where(used, surface_nearest(v, graph, used, sv, v2s), -1)
     orphans = np.flatnonzero(used & (v2s < 0))
     if len(orphans):
@@ -242,13 +263,20 @@ def skeletonize(mesh: Any, soma_centers_nm: np.ndarray | Sequence | None = None,
         sv, se, v2s, soma_vertices = _collapse_somas(sv, se, v2s, centers, radii, masks, p.soma_collapse_factor)
     else:
         soma_vertices = []
-    tmp_root = soma_vertices[0] if soma_vertices else int(np.argmax(np.bincount(v2s[v2s >= 0], minlength=len(sv))))
+    cut_vertices = np.flatnonzero(is_cut)
+    if soma_vertices:
+        tmp_root = soma_vertices[0]
+    elif len(cut_vertices):
+        tmp_root = int(cut_vertices[0])  # the trunk's piece; kept pieces are bridged to it
+    else:
+        tmp_root = int(np.argmax(np.bincount(v2s[v2s >= 0], minlength=len(sv))))
     se, n_bridges = as_tree(sv, se, tmp_root)
 
     ok = v2s >= 0
     centre = np.column_stack([_group_median(v2s[ok], v[ok, k], len(sv)) for k in range(3)])
     move = np.isfinite(centre).all(axis=1)
     move[soma_vertices] = False
+    move[cut_vertices] = False
     sv = sv.copy()
     sv[move] = centre[move]
     sv = smooth_path_vertices(sv, se, move, p.smooth_iterations)
@@ -261,8 +289,10 @@ def skeletonize(mesh: Any, soma_centers_nm: np.ndarray | Sequence | None = None,
     corner = v2s[f]
     first = np.argmax(corner >= 0, axis=1)
     f2s = corner[np.arange(len(f)), first]
-    skel = Skeleton(sv, se, radius, root)
+    skel = Skeleton(sv, se, radius, root, {"cut_end": is_cut} if len(cut_vertices) else {})
+    root_kind = "soma_0" if soma_vertices else "thickest_point"
     stats = {"backend": p.backend, "n_vertices": skel.n_vertices, "n_bridges": n_bridges,
              "n_unmapped_vertices": n_unmapped_vertices, "n_unmapped_faces": int((f2s < 0).sum()),
-             "root": "soma_0" if soma_vertices else "thickest_point", "seconds": round(time.perf_counter() - t0, 4)}
+             "root": root_kind, "n_cut_ends": len(ends), "cut_end_trunk": trunk is not None,
+             "seconds": round(time.perf_counter() - t0, 4)}
     return SkeletonResult(skel, v2s, f2s, soma_vertices, stats)

@@ -74,21 +74,20 @@ class ShaftField:
 def pruned_skeleton_mask(skel: Skeleton, twig_nm: float, thin_fraction: float = 0.0) -> np.ndarray:
     """(N,) bool, True for skeleton vertices kept after removing terminal twigs shorter than ``twig_nm``.
 
-    A twig runs from an end point (not the root) to the first branch point; the branch point is kept.
-    Components without any branch point are kept whole (a lone dendrite fragment is all shaft), except that
-    path ends running into spines (thinner than ``thin_fraction`` x the median radius) are cut back.
+    A twig runs from an end point (not the root, not a cut end of a cropped fragment:
+    ``vertex_properties["cut_end"]``) to the first branch point; the branch point is kept. Components without
+    any branch point are kept whole (a lone dendrite fragment is all shaft), except that path ends running into
+    spines (thinner than ``thin_fraction`` x the median radius) are cut back.
     """
     n = skel.n_vertices
     keep = np.ones(n, dtype=bool)
     if n == 0 or twig_nm <= 0:
         return keep
     deg = skel.degree
-    nbrs = [[] for _ in range(n)]
-    for (a, b), w in zip(skel.edges, skel.edge_lengths_nm):
-        nbrs[a].append((b, w))
-        nbrs[b].append((a, w))
+    nbrs = _neighbours(skel, np.ones(n, dtype=bool))
+    fixed = _fixed_ends(skel)
     for end in np.flatnonzero(deg == 1):
-        if end == skel.root:
+        if fixed[end]:
             continue
         path, length, prev, cur, junction = [end], 0.0, -1, end, -1
         while True:
@@ -109,6 +108,25 @@ def pruned_skeleton_mask(skel: Skeleton, twig_nm: float, thin_fraction: float = 
     return keep & ~_thin_ends(skel, keep, twig_nm, thin_fraction)
 
 
+def _fixed_ends(skel: Skeleton) -> np.ndarray:
+    """(N,) True for the root and for cut ends of a cropped fragment: ends that are never spines."""
+    fixed = np.asarray(skel.vertex_properties.get("cut_end", np.zeros(skel.n_vertices, dtype=bool)), dtype=bool)
+    fixed = fixed.copy()
+    if skel.root is not None:
+        fixed[skel.root] = True
+    return fixed
+
+
+def _neighbours(skel: Skeleton, keep: np.ndarray) -> list[list[tuple[int, float]]]:
+    """Adjacency lists (neighbour, edge length nm) of the skeleton restricted to kept vertices."""
+    nbrs: list[list[tuple[int, float]]] = [[] for _ in range(skel.n_vertices)]
+    both = keep[skel.edges[:, 0]] & keep[skel.edges[:, 1]]
+    for (a, b), w in zip(skel.edges[both], skel.edge_lengths_nm[both]):
+        nbrs[a].append((b, float(w)))
+        nbrs[b].append((a, float(w)))
+    return nbrs
+
+
 def _thin_ends(skel: Skeleton, keep: np.ndarray, reach_nm: float, thin_fraction: float) -> np.ndarray:
     """(N,) True for vertices at path ends that run into a spine: walking in from each end point of the kept
     skeleton (not the root) for up to ``reach_nm``, everything up to the last vertex thinner than
@@ -118,15 +136,11 @@ def _thin_ends(skel: Skeleton, keep: np.ndarray, reach_nm: float, thin_fraction:
     if thin_fraction <= 0 or not np.isfinite(rad[keep]).any():
         return out
     ref = float(np.nanmedian(rad[keep]))
-    e = skel.edges[keep[skel.edges[:, 0]] & keep[skel.edges[:, 1]]]
-    deg = np.bincount(e.reshape(-1), minlength=skel.n_vertices)
-    nbrs: list[list[tuple[int, float]]] = [[] for _ in range(skel.n_vertices)]
-    for a, b in e:
-        w = float(np.linalg.norm(skel.vertices[a] - skel.vertices[b]))
-        nbrs[a].append((b, w))
-        nbrs[b].append((a, w))
+    nbrs = _neighbours(skel, keep)
+    deg = np.array([len(x) for x in nbrs])
+    fixed = _fixed_ends(skel)
     for end in np.flatnonzero(keep & (deg == 1)):
-        if end == skel.root:
+        if fixed[end]:
             continue
         path, length, prev, cur, last_thin = [end], 0.0, -1, end, -1
         while length < reach_nm:

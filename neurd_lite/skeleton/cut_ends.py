@@ -1,0 +1,140 @@
+"""Cut ends of dendrite fragments: open boundary loops where a volume crop sliced through a neurite (nm).
+
+A dendrite cropped out of an EM volume (the Harris-lab dendrites, a MICrONS cutout) is a tube with open cross
+sections at the cuts. Those loops tell where the shaft runs, which a surface-walking skeletonizer cannot see
+on a short stub whose spines are longer than its shaft: it follows the spines. For such fragments
+:func:`fragment_trunk` makes the skeleton the geodesic path between the cut ends (the shaft) plus any traced
+branch that reaches well away from it; spines are left to the spine stage.
+Chunk seams that healing linked (``link_edges``) are not cut ends.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse import csgraph
+from scipy.spatial import cKDTree
+
+
+@dataclass(frozen=True)
+class CutEnd:
+    """One open cross-section. centre_nm: length-weighted centroid of the loop; normal: unit normal of its
+    best-fit plane; radius_nm: mean distance of the loop from the centre; perimeter_nm; vertices: loop vertex ids."""
+
+    centre_nm: np.ndarray
+    normal: np.ndarray
+    radius_nm: float
+    perimeter_nm: float
+    vertices: np.ndarray
+
+
+def boundary_edges(faces: np.ndarray) -> np.ndarray:
+    """(B, 2) sorted vertex pairs of edges used by exactly one face."""
+    f = np.asarray(faces, dtype=np.int64).reshape(-1, 3)
+    e = np.sort(np.vstack([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]]), axis=1)
+    uniq, count = np.unique(e, axis=0, return_counts=True)
+    return uniq[count == 1]
+
+
+def find_cut_ends(vertices_nm: np.ndarray, faces: np.ndarray, link_edges: np.ndarray | None = None,
+                  min_perimeter_nm: float = 1000.0, max_flatness: float = 0.25) -> list[CutEnd]:
+    """Open boundary loops that look like cross-sections of a cut neurite, largest first.
+
+    A loop counts when its perimeter is >= ``min_perimeter_nm`` (a shaft of radius >= ~160 nm; spine-neck
+    sized holes and mesh cracks are smaller), its RMS distance from its best-fit plane is <= ``max_flatness`` x
+    its radius (a crop face is planar; a tear along a membrane is not), and none of its vertices carries a
+    healing link edge (a chunk seam, not a cut).
+    """
+    v = np.asarray(vertices_nm, dtype=np.float64)
+    be = boundary_edges(faces)
+    if not len(be):
+        return []
+    linked = np.zeros(len(v), dtype=bool)
+    if link_edges is not None and len(link_edges):
+        linked[np.asarray(link_edges, dtype=np.int64).reshape(-1)] = True
+    n = len(v)
+    g = sp.coo_matrix((np.ones(len(be)), (be[:, 0], be[:, 1])), shape=(n, n)).tocsr()
+    _, lab = csgraph.connected_components(g + g.T, directed=False)
+    elab = lab[be[:, 0]]
+    out = []
+    for c in np.unique(elab):
+        edges = be[elab == c]
+        ids = np.unique(edges)
+        if linked[ids].any():
+            continue
+        length = np.linalg.norm(v[edges[:, 0]] - v[edges[:, 1]], axis=1)
+        perimeter = float(length.sum())
+        if perimeter < min_perimeter_nm:
+            continue
+        mid = 0.5 * (v[edges[:, 0]] + v[edges[:, 1]])
+        centre = (mid * length[:, None]).sum(axis=0) / max(perimeter, 1e-9)
+        _, s, vt = np.linalg.svd(mid - centre, full_matrices=False)
+        radius = float(np.linalg.norm(v[ids] - centre, axis=1).mean())
+        flatness = float(s[-1] / np.sqrt(max(len(mid), 1))) / max(radius, 1e-9)
+        if flatness > max_flatness:
+            continue
+        out.append(CutEnd(centre, vt[-1], radius, perimeter, ids))
+    return sorted(out, key=lambda e: -e.perimeter_nm)
+
+
+def fragment_trunk(vertices_nm: np.ndarray, graph: sp.csr_matrix, used: np.ndarray, ends: list[CutEnd],
+                   raw_vertices: np.ndarray, raw_edges: np.ndarray, branch_min_nm: float, max_trunk_nm: float
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Skeleton of a short fragment with >= 2 cut ends: the cut-end centres joined by geodesic mesh paths from
+    the first (largest) end to each other end it can reach, plus the raw skeleton vertices at least
+    ``branch_min_nm`` (along the mesh) from those paths (side branches; spines are shorter and left out).
+
+    Returns (vertices (N, 3) nm, edges (E, 2), cut_end (N,) bool marking the end centres), or None when no other
+    end is reachable or one lies farther than ``max_trunk_nm`` along the mesh (a long piece, where the traced
+    skeleton already separates spines from the shaft, or a cell whose soma was not given). The kept raw pieces
+    are not yet joined to the trunk (:func:`~neurd_lite.skeleton.skeletonizer.as_tree` bridges them).
+    """
+    v = vertices_nm
+    first = ends[0]
+    dist, pred, _ = csgraph.dijkstra(graph, directed=False, indices=first.vertices, min_only=True,
+                                     return_predecessors=True, limit=max_trunk_nm)
+    if any(np.isinf(dist[e.vertices]).all() for e in ends[1:]):
+        return None
+    pts: list[np.ndarray] = [first.centre_nm[None, :]]
+    edges: list[tuple[int, int]] = []
+    node_of: dict[int, int] = {}
+    cut = [0]
+    count = 1
+    trunk_mesh: list[int] = []
+    for end in ends[1:]:
+        t = int(end.vertices[np.argmin(dist[end.vertices])])
+        path = [t]
+        while pred[path[-1]] >= 0:
+            path.append(int(pred[path[-1]]))
+        path.reverse()  # from the first end's loop to this end's loop
+        prev = 0
+        for m in path:
+            if m not in node_of:
+                node_of[m] = count
+                pts.append(v[m][None, :])
+                trunk_mesh.append(m)
+                count += 1
+            edges.append((prev, node_of[m]))
+            prev = node_of[m]
+        pts.append(end.centre_nm[None, :])
+        edges.append((prev, count))
+        cut.append(count)
+        count += 1
+    far = np.ones(len(raw_vertices), dtype=bool)
+    if len(raw_vertices):
+        dtrunk = csgraph.dijkstra(graph, directed=False, indices=np.asarray(trunk_mesh), min_only=True)
+        cand = np.flatnonzero(used)
+        _, near = cKDTree(v[cand]).query(raw_vertices)
+        far = dtrunk[cand[near]] >= branch_min_nm
+    keep = np.flatnonzero(far)
+    new_index = np.full(len(raw_vertices), -1, dtype=np.int64)
+    new_index[keep] = count + np.arange(len(keep))
+    re = new_index[np.asarray(raw_edges, dtype=np.int64).reshape(-1, 2)]
+    re = re[(re >= 0).all(axis=1)]
+    sv = np.vstack(pts + [raw_vertices[keep]])
+    se = np.vstack([np.asarray(edges, dtype=np.int64).reshape(-1, 2), re])
+    se = np.unique(np.sort(se[se[:, 0] != se[:, 1]], axis=1), axis=0)
+    is_cut = np.zeros(len(sv), dtype=bool)
+    is_cut[cut] = True
+    return sv, se, is_cut
