@@ -68,3 +68,16 @@ def test_relabelled_cell_spine_table_takes_the_new_compartments():
     for sid, comp in zip(n.spines["spine_id"][:20], n.spines["compartment"][:20]):
         vals, cnt = np.unique(fc[n.face_spine == sid], return_counts=True)
         assert comp == vals[np.argmax(cnt)]
+
+
+def test_refine_density_is_the_feature_definition():
+    """refine's spine density and dendritic cable are the features' dendrite_all columns (one definition)."""
+    from neurd_lite.compartments import dendritic_spine_density_per_um
+    from neurd_lite.testing.reference import reference_neuron
+
+    n = reference_neuron(make_neuron(kind="interneuron", seed=0))
+    density, cable_um = dendritic_spine_density_per_um(n)
+    row = nl.features(n).iloc[0]
+    assert cable_um > 100 and 0 < density < 0.5
+    assert density == pytest.approx(row["dendrite_all_spine_density_per_um"], rel=1e-12)
+    assert cable_um == pytest.approx(row["dendrite_all_cable_length_um"], rel=1e-12)

@@ -14,9 +14,10 @@ from typing import Sequence
 import numpy as np
 
 from ..neuron import Neuron
+from ..units import nm_to_um
 from .label import CompartmentParams, label_compartments
 
-_DENDRITIC = ("basal", "apical_shaft", "apical_tuft", "oblique", "dendrite")
+_GROUP = "dendrite_all"  # neurd_lite.feature.registry.COMPARTMENT_GROUPS: basal, apical_*, oblique, dendrite
 
 
 @dataclass(frozen=True)
@@ -29,19 +30,28 @@ class RefineParams:
 
 
 def dendritic_spine_density_per_um(n: Neuron) -> tuple[float, float]:
-    """(spines per µm of non-axon dendrite, dendritic cable in µm) from ``n.spines`` and ``n.skeleton_labels``."""
+    """(spines per µm of dendrite, dendritic cable in µm) of the ``dendrite_all`` group, by the feature code
+    (``neurd_lite.feature``: ``dendrite_all_spine_density_per_um`` and ``dendrite_all_cable_length_um``, one
+    definition): cable counts each skeleton edge at its distal vertex, edges leaving a soma vertex excluded;
+    spines count by their table ``compartment`` (else the compartment of their skeleton vertex). NaN density
+    when there is no dendritic cable or the spine table cannot be read (spines not detected)."""
+    from ..feature.context import FeatureContext
+    from ..feature.registry import Missing
+    from ..feature.spines import spine_density_per_um
+
     if n.skeleton is None or n.skeleton_labels is None:
         return float("nan"), 0.0
-    sk = n.skeleton
-    labels = np.asarray(n.skeleton_labels, dtype=str)
-    child, par = np.arange(sk.n_vertices), sk.parent
-    keep = (par >= 0) & np.isin(labels[child], _DENDRITIC) & np.isin(labels[np.maximum(par, 0)], _DENDRITIC)
-    cable_um = float(np.linalg.norm(sk.vertices[child[keep]] - sk.vertices[par[keep]], axis=1).sum()) / 1000.0
+    ctx = FeatureContext(n)
+    try:
+        cable_um = nm_to_um(ctx.cable_length_nm(_GROUP))
+    except Missing:  # no compartment labels
+        return float("nan"), 0.0
     if cable_um <= 0:
         return float("nan"), 0.0
-    spines = n.spines
-    count = len(spines) if "compartment" not in spines else int(spines["compartment"].isin(_DENDRITIC).sum())
-    return count / cable_um, cable_um
+    try:
+        return float(spine_density_per_um(ctx, _GROUP)), cable_um
+    except Missing:
+        return float("nan"), cable_um
 
 
 def refresh_spine_compartments(n: Neuron) -> None:
