@@ -208,3 +208,15 @@ def test_spines_of_a_cropped_stub_are_found_on_the_cut_end_trunk(seed):
         assert (n.face_spine[head < row.head_radius_nm] >= 0).mean() > 0.5
     shaft = np.linalg.norm(centres[:, :2], axis=1) < 470.0
     assert (n.face_spine[shaft] >= 0).mean() < 0.1
+
+
+def test_stems_beyond_the_soma_reach_do_not_map_to_the_soma_vertex():
+    """A wide soma collapse swallows the first µm of each limb; their surface must still map to the limbs."""
+    m = _cell(3)
+    wide = SkeletonParams(soma_collapse_factor=2.0)
+    res = _run(m, [np.zeros(3)], [SOMA_R], wide)
+    far = np.linalg.norm(m.vertices, axis=1) > 1.5 * SOMA_R
+    assert res.stats["n_released_soma_vertices"] > 0
+    assert not (res.vertex_to_skeleton[far] == res.soma_vertices[0]).any()
+    old = _run(m, [np.zeros(3)], [SOMA_R], SkeletonParams(soma_collapse_factor=2.0, soma_reach_factor=0.0))
+    assert (old.vertex_to_skeleton[far] == old.soma_vertices[0]).any()  # what the release mends

@@ -38,6 +38,7 @@ class SkeletonParams:
     """backend: "teasar" (MeshParty) or "skeletor" (wavefront). invalidation_d_nm: TEASAR invalidation
     distance along the mesh. cc_vertex_thresh: pieces with fewer vertices are not traced. soma_collapse_factor:
     skeleton vertices within this many soma radii of a soma centre join the soma node.
+    soma_reach_factor: mesh vertices farther than this many radii from a soma centre never map to its soma vertex.
     max_orphan_distance_nm: untraced mesh vertices map to the nearest skeleton vertex when this close.
     smooth_iterations: Laplacian smoothing rounds of the re-centred path vertices (removes zig-zag).
     cut_ends: without a soma, open planar cross-sections of >= ``cut_end_min_perimeter_nm`` are a fragment's cut
@@ -48,6 +49,7 @@ class SkeletonParams:
     invalidation_d_nm: float = 12000.0
     cc_vertex_thresh: int = 100
     soma_collapse_factor: float = 1.2
+    soma_reach_factor: float = 1.5
     max_orphan_distance_nm: float = 2000.0
     smooth_iterations: int = 10
     cut_ends: bool = True
@@ -170,6 +172,28 @@ def _collapse_somas(sv: np.ndarray, se: np.ndarray, v2s: np.ndarray, centers: np
     return nv, ne, nv2s, soma_vertices
 
 
+def _release_far_soma_vertices(v: np.ndarray, v2s: np.ndarray, sv: np.ndarray, soma_vertices: list[int],
+                               centers: np.ndarray, radii: np.ndarray, reach: float,
+                               masks: Sequence[np.ndarray | None]) -> int:
+    """Mesh vertices mapped to a soma vertex but farther than ``reach`` x its radius from its centre (stems that
+    reached the soma only through the collapse) map to the nearest non-soma skeleton vertex instead, unless the
+    soma's vertex mask claims them (an elongated soma). In place on ``v2s``; returns how many moved."""
+    others = np.setdiff1d(np.arange(len(sv)), soma_vertices)
+    if reach <= 0 or not len(others):
+        return 0
+    moved = 0
+    tree = cKDTree(sv[others])
+    for k, sidx in enumerate(soma_vertices):
+        mine = np.flatnonzero(v2s == sidx)
+        far = mine[np.linalg.norm(v[mine] - centers[k], axis=1) > reach * radii[k]]
+        if k < len(masks) and masks[k] is not None:
+            far = far[~masks[k][far]]
+        if len(far):
+            v2s[far] = others[tree.query(v[far])[1]]
+            moved += len(far)
+    return moved
+
+
 def surface_nearest(vertices: np.ndarray, graph: sp.csr_matrix, used: np.ndarray, sv: np.ndarray,
                     fallback: np.ndarray) -> np.ndarray:
     """(V,) nearest skeleton vertex of every mesh vertex along the mesh graph; ``fallback`` where unreachable."""
@@ -261,8 +285,10 @@ def skeletonize(mesh: Any, soma_centers_nm: np.ndarray | Sequence | None = None,
 
     if len(centers):
         sv, se, v2s, soma_vertices = _collapse_somas(sv, se, v2s, centers, radii, masks, p.soma_collapse_factor)
+        n_released = _release_far_soma_vertices(v, v2s, sv, soma_vertices, centers, radii, p.soma_reach_factor,
+                                                masks)
     else:
-        soma_vertices = []
+        soma_vertices, n_released = [], 0
     cut_vertices = np.flatnonzero(is_cut)
     if soma_vertices:
         tmp_root = soma_vertices[0]
@@ -293,6 +319,7 @@ def skeletonize(mesh: Any, soma_centers_nm: np.ndarray | Sequence | None = None,
     root_kind = "soma_0" if soma_vertices else "thickest_point"
     stats = {"backend": p.backend, "n_vertices": skel.n_vertices, "n_bridges": n_bridges,
              "n_unmapped_vertices": n_unmapped_vertices, "n_unmapped_faces": int((f2s < 0).sum()),
-             "root": root_kind, "n_cut_ends": len(ends), "cut_end_trunk": trunk is not None,
+             "n_released_soma_vertices": n_released, "root": root_kind, "n_cut_ends": len(ends),
+             "cut_end_trunk": trunk is not None,
              "seconds": round(time.perf_counter() - t0, 4)}
     return SkeletonResult(skel, v2s, f2s, soma_vertices, stats)
