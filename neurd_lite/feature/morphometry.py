@@ -67,9 +67,19 @@ def n_branches(ctx: FeatureContext, group: str) -> float:
     return len(ctx.branch_ids(group))
 
 
-@register("n_tips", "compartment", "1", "number of terminal branches (no children)", FAMILY)
+@register("n_tips", "compartment", "1",
+          "number of terminal branches (no children); a branch ending at a cut end of a cropped fragment is not a tip",
+          FAMILY)
 def n_tips(ctx: FeatureContext, group: str) -> float:
-    return int((_branches(ctx, group)["n_children"] == 0).sum()) if len(ctx.branches) else 0
+    if not len(ctx.branches):
+        return 0
+    br = _branches(ctx, group)
+    terminal = br[br["n_children"] == 0]
+    cut = ctx.n.skeleton.vertex_properties.get("cut_end") if ctx.n.skeleton is not None else None
+    if cut is None or not len(terminal):
+        return len(terminal)
+    cut = np.asarray(cut, dtype=bool)
+    return int(sum(not (len(v) and cut[int(np.asarray(v)[-1])]) for v in terminal["vertices"]))
 
 
 def _branch_lengths_um(ctx: FeatureContext, group: str) -> np.ndarray:
