@@ -38,20 +38,20 @@ TABLES = ("features", "branches", "synapses")
 
 @dataclass(frozen=True)
 class BatchItem:
-    """One neuron to process: its mesh file, optional synapse table and the output name."""
+    """One neuron to process: its mesh file, output name, optional synapse table and the mesh's units (as in
+    :func:`neurd_lite.units.scale_to_nm`; :func:`make_items` resolves per-input rules into this field)."""
 
     mesh: str
     name: str
     synapses: str | None = None
-    units: Any = None
+    units: Any = "nm"
 
 
 @dataclass(frozen=True)
 class BatchConfig:
-    """Settings shared by every item. ``units`` as in :func:`neurd_lite.units.scale_to_nm` (items may override)."""
+    """Settings shared by every item (mesh units are per item: :attr:`BatchItem.units`)."""
 
     out_dir: str
-    units: Any = "nm"
     timeout_s: float | None = None
     max_memory_mb: float | None = None
     save_neuron: bool = True
@@ -277,8 +277,7 @@ def process_item(item: BatchItem, config: BatchConfig, in_worker: bool = True) -
         with _Limits(config.timeout_s, config.max_memory_mb, in_worker):
             if not Path(item.mesh).is_file():
                 raise FileNotFoundError(f"{item.mesh}: no such file")
-            units = config.units if item.units is None else item.units
-            n = decompose(item.mesh, synapses=item.synapses, units=units, name=item.name)
+            n = decompose(item.mesh, synapses=item.synapses, units=item.units, name=item.name)
             if config.save_neuron:
                 stage = "save"
                 n.save(out / "neurons" / f"{item.name}.h5")
@@ -400,7 +399,7 @@ def featurize(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike, *
     out = Path(out_dir)
     (out / "parts").mkdir(parents=True, exist_ok=True)
     items = make_items(find_inputs(inputs), synapses, units)
-    config = BatchConfig(str(out), units, timeout_s, max_memory_mb, save_neuron)
+    config = BatchConfig(str(out), timeout_s=timeout_s, max_memory_mb=max_memory_mb, save_neuron=save_neuron)
     report = BatchReport(out)
     todo: list[BatchItem] = []
     for item in items:
@@ -424,12 +423,14 @@ def featurize(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike, *
             client.close()
     counts = consolidate(out, [i.name for i in items])
     report.seconds = time.perf_counter() - t0
-    _write_manifest(out, items, config, report, counts, workers, dask_scheduler)
+    _write_manifest(out, items, config, units, report, counts, workers, dask_scheduler)
     return report
 
 
-def _write_manifest(out: Path, items: list[BatchItem], config: BatchConfig, report: BatchReport,
+def _write_manifest(out: Path, items: list[BatchItem], config: BatchConfig, units: Any, report: BatchReport,
                     counts: dict[str, int], workers: int, dask_scheduler: str | None) -> None:
+    """``units``: the units argument as given to :func:`featurize` (one value or per-input rules; each item's
+    resolved units are in ``inputs``)."""
     from importlib.metadata import PackageNotFoundError, version
 
     versions = {}
@@ -447,7 +448,9 @@ def _write_manifest(out: Path, items: list[BatchItem], config: BatchConfig, repo
     manifest = {
         "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "python": platform.python_version(), "platform": platform.platform(), "versions": versions,
-        "parameters": {**asdict(config), "workers": workers, "dask_scheduler": dask_scheduler},
+        "parameters": {"out_dir": config.out_dir, "units": units,
+                       **{k: v for k, v in asdict(config).items() if k != "out_dir"},
+                       "workers": workers, "dask_scheduler": dask_scheduler},
         "inputs": [asdict(i) for i in items],
         "this_run": {"done": len(report.done), "skipped": len(report.skipped), "failed": len(report.failed),
                      "seconds": round(report.seconds, 2)},

@@ -167,3 +167,24 @@ def test_units_rules_per_input(tmp_path):
     items = {i.name: i.units for i in make_items(find_inputs([fly, tmp_path]), units="fly/*=8,*.ply=um,*=nm")}
     assert items == {"a": 8.0, "b": "um", "c": "nm"}
     assert {i.units for i in make_items([tmp_path / "c.off"], units=8)} == {8}
+
+
+def test_process_item_decomposes_in_the_item_units(tmp_path, monkeypatch):
+    """Each item's resolved units reach decompose (there is no batch-wide units fallback to get wrong)."""
+    from neurd_lite.batch import BatchConfig, BatchItem, process_item
+
+    seen = []
+
+    def fake_decompose(mesh, synapses=None, units=None, name=None):
+        seen.append(units)
+        raise RuntimeError("stop after decompose")
+
+    monkeypatch.setattr("neurd_lite.pipeline.decompose", fake_decompose)
+    (tmp_path / "fly").mkdir()
+    for p in (tmp_path / "fly" / "a.obj", tmp_path / "b.ply"):
+        p.write_text("x")
+    items = make_items(find_inputs([tmp_path / "fly", tmp_path]), units="fly/*=8,*.ply=um,*=nm")
+    config = BatchConfig(str(tmp_path / "out"))
+    results = [process_item(item, config, in_worker=False) for item in items]
+    assert sorted(map(str, seen)) == ["8.0", "um"] and not any(r["ok"] for r in results)
+    assert BatchItem("m.ply", "m").units == "nm"
