@@ -44,3 +44,15 @@ def test_zoom_keeps_only_faces_in_bounds():
     ax = viz.plot_mesh_projection(n, bounds_um=(-3, 3, -3, 3), width_px=100, legend=False)
     x0, x1, _, _ = ax.get_images()[0].get_extent()
     assert x1 < 5  # the axon box at x = 10 µm was left out
+
+
+def test_plot_spines_lives_in_viz_and_stays_importable(tmp_path):
+    from neurd_lite.spines import plot as spines_plot
+
+    assert spines_plot.plot_spines is viz.plot_spines and spines_plot.COLOURS is viz.SPINE_COLORS
+    n = _two_boxes()
+    n.face_labels[:4] = "spine_head"
+    n.face_labels[4:8] = "spine_neck"
+    out = viz.plot_spines(n, tmp_path / "pics" / "boxes.png", center_nm=np.zeros(3), radius_nm=5000.0,
+                          view=np.array([1.0, 1.0, 1.0]), title="boxes")
+    assert out.is_file() and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
