@@ -403,16 +403,21 @@ def test_linear_depth_reproduces_table_depth(real):
 
 
 def test_cut_ends_of_a_cropped_piece_are_not_tips():
-    """A plain tube cut open at both ends: one branch between the cuts and no tips; a capped tube keeps its tips."""
+    """A plain tube cut open at both ends: one branch between the cuts and no tips; a tube with rounded ends
+    keeps its tips."""
     from neurd_lite.pipeline import PipelineParams
 
-    closed = trimesh.creation.cylinder(radius=450.0, height=4000.0, sections=24)
-    closed = trimesh.Trimesh(*trimesh.remesh.subdivide_to_size(closed.vertices, closed.faces, 150.0))
+    def fine(m):
+        return trimesh.Trimesh(*trimesh.remesh.subdivide_to_size(m.vertices, m.faces, 150.0))
+
+    closed = fine(trimesh.creation.cylinder(radius=450.0, height=4000.0, sections=24))
     keep = np.abs(closed.triangles_center[:, 2]) < 1950.0
     tube = trimesh.Trimesh(closed.vertices, closed.faces[keep], process=False)
     tube.remove_unreferenced_vertices()
     p = PipelineParams(spines=False)
     cut = features(nl.decompose(tube, params=p))
-    capped = features(nl.decompose(closed, params=p))
-    assert cut["n_tips"].iloc[0] == 0 and cut["cable_length_um"].iloc[0] == pytest.approx(4.0, abs=0.5)
-    assert capped["n_tips"].iloc[0] >= 1
+    capped = features(nl.decompose(closed, params=p))  # flat caps are cut ends too
+    rounded = features(nl.decompose(fine(trimesh.creation.capsule(radius=450.0, height=4000.0)), params=p))
+    for df in (cut, capped):
+        assert df["n_tips"].iloc[0] == 0 and df["cable_length_um"].iloc[0] == pytest.approx(4.0, abs=0.5)
+    assert rounded["n_tips"].iloc[0] >= 1

@@ -181,11 +181,19 @@ def test_cut_ends_of_a_cropped_stub_become_the_skeleton_trunk():
     assert "cut_end" not in plain.skeleton.vertex_properties and not plain.stats["cut_end_trunk"]
 
 
-def test_closed_or_long_meshes_have_no_cut_end_trunk():
+def test_flat_caps_are_cut_ends_rounded_or_long_meshes_have_no_trunk():
     from neurd_lite.skeleton.cut_ends import find_cut_ends
 
-    closed = trimesh.creation.cylinder(radius=450.0, height=4000.0, sections=24)
-    assert find_cut_ends(closed.vertices, closed.faces) == []
+    def fine(m):
+        return trimesh.Trimesh(*trimesh.remesh.subdivide_to_size(m.vertices, m.faces, 150.0))
+
+    capped = fine(trimesh.creation.cylinder(radius=450.0, height=4000.0, sections=24))  # a watertight crop
+    ends = find_cut_ends(capped.vertices, capped.faces)
+    assert len(ends) == 2 and sorted(round(e.centre_nm[2]) for e in ends) == [-2000, 2000]
+    assert all(e.radius_nm == pytest.approx(450.0, rel=0.05) for e in ends)
+    assert skeletonize(capped).stats["cut_end_trunk"]
+    rounded = fine(trimesh.creation.capsule(radius=450.0, height=4000.0))  # the flat strips of its tube are no caps
+    assert find_cut_ends(rounded.vertices, rounded.faces) == []
     long_tube = _tube(np.zeros(3), np.array([0.0, 0.0, 30000.0]), CYL_R)
     assert len(find_cut_ends(long_tube.vertices, long_tube.faces)) == 2
     res = _run(long_tube)

@@ -1,7 +1,8 @@
 """Cut ends of dendrite fragments: open boundary loops where a volume crop sliced through a neurite (nm).
 
 A dendrite cropped out of an EM volume (the Harris-lab dendrites, a MICrONS cutout) is a tube with open cross
-sections at the cuts. Those loops tell where the shaft runs, which a surface-walking skeletonizer cannot see
+sections at the cuts, or, once made watertight, with flat caps over them (a large exactly planar patch, which a
+membrane surface never has). Those loops tell where the shaft runs, which a surface-walking skeletonizer cannot see
 on a short stub whose spines are longer than its shaft: it follows the spines. For such fragments
 :func:`fragment_trunk` makes the skeleton the geodesic path between the cut ends (the shaft) plus any traced
 branch that reaches well away from it; spines are left to the spine stage.
@@ -43,17 +44,18 @@ def boundary_edges(faces: np.ndarray) -> np.ndarray:
 
 def find_cut_ends(vertices_nm: np.ndarray, faces: np.ndarray, link_edges: np.ndarray | None = None,
                   min_perimeter_nm: float = 1000.0, max_flatness: float = 0.25) -> list[CutEnd]:
-    """Open boundary loops that look like cross-sections of a cut neurite, largest first.
+    """Open boundary loops and flat caps that look like cross-sections of a cut neurite, largest first.
 
     A loop counts when its perimeter is >= ``min_perimeter_nm`` (a shaft of radius >= ~160 nm; spine-neck
     sized holes and mesh cracks are smaller), its RMS distance from its best-fit plane is <= ``max_flatness`` x
     its radius (a crop face is planar; a tear along a membrane is not), and none of its vertices carries a
-    healing link edge (a chunk seam, not a cut).
+    healing link edge (a chunk seam, not a cut). Flat caps: see :func:`flat_caps`.
     """
     v = np.asarray(vertices_nm, dtype=np.float64)
+    caps = flat_caps(v, faces, min_perimeter_nm)
     be = boundary_edges(faces)
     if not len(be):
-        return []
+        return caps
     linked = np.zeros(len(v), dtype=bool)
     if link_edges is not None and len(link_edges):
         linked[np.asarray(link_edges, dtype=np.int64).reshape(-1)] = True
@@ -79,7 +81,72 @@ def find_cut_ends(vertices_nm: np.ndarray, faces: np.ndarray, link_edges: np.nda
         if flatness > max_flatness:
             continue
         out.append(CutEnd(centre, vt[-1], radius, perimeter, ids))
-    return sorted(out, key=lambda e: -e.perimeter_nm)
+    return sorted(out + caps, key=lambda e: -e.perimeter_nm)
+
+
+def _edge_face_pairs(faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of faces sharing an edge (each interior edge of a manifold mesh once) and that edge's vertices:
+    ((P, 2) face ids, (P, 2) vertex ids)."""
+    f = np.asarray(faces, dtype=np.int64).reshape(-1, 3)
+    e = np.sort(np.vstack([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]]), axis=1)
+    owner = np.tile(np.arange(len(f)), 3)
+    order = np.lexsort((e[:, 1], e[:, 0]))
+    e, owner = e[order], owner[order]
+    same = (e[1:] == e[:-1]).all(axis=1)
+    return np.column_stack([owner[:-1][same], owner[1:][same]]), e[:-1][same]
+
+
+def flat_caps(vertices_nm: np.ndarray, faces: np.ndarray, min_perimeter_nm: float = 1000.0,
+              max_angle_deg: float = 2.0, min_area_nm2: float = 150000.0, min_faces: int = 20,
+              min_compactness: float = 0.4) -> list[CutEnd]:
+    """Flat caps closing a cut: >= ``min_faces`` connected faces whose normals agree within ``max_angle_deg``
+    and that lie in one plane, covering >= ``min_area_nm2`` (a cross-section of radius >= ~220 nm; smaller flat
+    patches occur on real membranes, single large faces on decimated meshes) and bounded by a rim of
+    >= ``min_perimeter_nm``, and compact (4 pi area / perimeter^2 >= ``min_compactness``; a disk is 1, the caps
+    of dendrite_19321 0.52, the flat strips of a faceted tube < 0.1). The rim vertices are the cut end's vertices; the centre is the area-weighted
+    centroid of the cap. (The rim of a smoothed cap meets the wall at only ~12 degrees on dendrite_19321, so
+    the angle at the rim cannot tell a cap from a flat stretch of membrane.)"""
+    v = np.asarray(vertices_nm, dtype=np.float64)
+    f = np.asarray(faces, dtype=np.int64).reshape(-1, 3)
+    if not len(f):
+        return []
+    tri = v[f]
+    cross = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    area2 = np.linalg.norm(cross, axis=1)
+    normal = cross / np.maximum(area2, 1e-12)[:, None]
+    centre = tri.mean(axis=1)
+    pairs, edges = _edge_face_pairs(f)
+    a, b = pairs[:, 0], pairs[:, 1]
+    flat = (normal[a] * normal[b]).sum(axis=1) >= np.cos(np.radians(max_angle_deg))
+    flat &= np.abs((normal[a] * (centre[b] - centre[a])).sum(axis=1)) <= 5.0  # same plane within 5 nm
+    n = len(f)
+    g = sp.coo_matrix((np.ones(int(flat.sum())), (a[flat], b[flat])), shape=(n, n)).tocsr()
+    _, lab = csgraph.connected_components(g + g.T, directed=False)
+    area = 0.5 * area2
+    patch_area = np.bincount(lab, weights=area)
+    is_cand = (patch_area >= min_area_nm2) & (np.bincount(lab) >= min_faces)
+    if not is_cand.any():
+        return []
+    # rim: pairs crossing out of a candidate patch, seen from the inside face
+    length = np.linalg.norm(v[edges[:, 0]] - v[edges[:, 1]], axis=1)
+    cross_out = lab[a] != lab[b]
+    sel = [cross_out & is_cand[lab[inside]] for inside in (a, b)]
+    rp = np.concatenate([lab[a][sel[0]], lab[b][sel[1]]])
+    rl = np.concatenate([length[sel[0]], length[sel[1]]])
+    re = np.vstack([edges[sel[0]], edges[sel[1]]])
+    perimeter = np.bincount(rp, weights=rl, minlength=int(lab.max()) + 1)
+    compact = 4 * np.pi * patch_area / np.maximum(perimeter, 1e-9) ** 2  # 1 for a disk
+    good = np.flatnonzero(is_cand & (perimeter >= min_perimeter_nm) & (compact >= min_compactness))
+    out = []
+    for c in good:
+        members = np.flatnonzero(lab == c)
+        w = area[members]
+        cap_centre = (centre[members] * w[:, None]).sum(axis=0) / w.sum()
+        cap_normal = (normal[members] * w[:, None]).sum(axis=0)
+        cap_normal /= max(np.linalg.norm(cap_normal), 1e-12)
+        out.append(CutEnd(cap_centre, cap_normal, float(np.sqrt(patch_area[c] / np.pi)), float(perimeter[c]),
+                          np.unique(re[rp == c])))
+    return out
 
 
 def fragment_trunk(vertices_nm: np.ndarray, graph: sp.csr_matrix, used: np.ndarray, ends: list[CutEnd],
