@@ -189,6 +189,26 @@ def test_far_out_of_range_inputs_refuse_the_subclass():
     assert "soma_volume_um3" in alone.out_of_range_detail["perisomatic_engine_ei"]
 
 
+def test_every_sidecar_has_its_training_extent():
+    """Every shipped model (the dendritic one included) carries [min, max] per input, around its 0.5-99.5% range."""
+    for name in SHIPPED:
+        m = load_model(name)
+        ext, ranges = m.meta["feature_extent"], m.meta["feature_ranges"]
+        assert set(ext) == set(m.features) == set(ranges), name
+        for f, (lo, hi) in ranges.items():
+            assert ext[f][0] <= lo <= hi <= ext[f][1], (name, f)
+
+
+def test_far_out_of_range_dendritic_view_is_not_used():
+    hi = load_model("dendritic_ei").meta["feature_extent"]["neurd_spine_density_per_um"][1]
+    odd = {**DENDRITIC_E, "neurd_spine_density_per_um": 10 * hi + 1}  # no training cell had such a density
+    alone = classify(odd)
+    assert alone.status == "out_of_range" and alone.ei is None
+    assert "neurd_spine_density_per_um" in alone.out_of_range_detail["dendritic_ei"]
+    both = classify({**PYRAMIDAL, **odd})
+    assert both.ei_decided_by == ["perisomatic_engine_ei"] and "dendritic_ei" in both.out_of_range_detail
+
+
 def test_classify_rejects_bad_input():
     with pytest.raises(InputError):
         classify(42)

@@ -20,8 +20,8 @@ from neurd_lite.celltype.calibration import apply_temperature, fit_temperature
 from neurd_lite.celltype.columns import ENGINE_DENDRITIC, to_engine
 from neurd_lite.celltype.combine import combine_ei
 from neurd_lite.celltype.training import (
-    EI_CLASSES, EI_FILE, GT_FILE, V83_FILE, check_features, crossfit_temperature, feature_ranges, fit_blend, library_versions,
-    load_dendritic_labelled, nested_cv, select_config, sha256_of)
+    EI_CLASSES, EI_FILE, GT_FILE, V83_FILE, check_features, crossfit_temperature, feature_extent, feature_ranges,
+    fit_blend, library_versions, load_dendritic_labelled, nested_cv, select_config, sha256_of)
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "models"
 FEATURES = list(ENGINE_DENDRITIC)
@@ -108,7 +108,7 @@ def train(out: Path = DEFAULT_OUT, peri_oof: dict[int, float] | None = None, n_s
         "label_mapping": {"cell_type": "NEURD's excitatory/inhibitory label (column cell_type)"},
         "cv": "stratified 5-fold (shuffle, seed 0); hyper-parameters by inner stratified 3-fold CV per outer fold",
         "calibration": calib, "hyperparameters": dict(cfg, inner_cv_balanced_accuracy_best=round(max(scores), 4)),
-        "linear": linear, "feature_ranges": feature_ranges(x),
+        "linear": linear, "feature_ranges": feature_ranges(x), "feature_extent": feature_extent(x),
         "fold_configs": cv.configs, "metrics": metrics, "combined_with_perisomatic": combined,
         "combined_rule": "P(I) = pI_peri*pI_dend / (pI_peri*pI_dend + (1-pI_peri)*(1-pI_dend)); in classify(n) a "
                          "view whose inputs are outside its training 0.5-99.5% range is left out when the other "
