@@ -133,7 +133,7 @@ def pictures(out_dir: str = "docs/spines") -> None:
     """Decompose the Harris dendrites (µm) and draw them; draw a zoom of the MICrONS cell with synapses."""
     import neurd_lite as nl
     from neurd_lite.data import data_path
-    from neurd_lite.spines.plot import plot_spines
+    from neurd_lite.viz import plot_spines
 
     for name, view in (("dendrite_19321_watertight.off", "xy"), ("harris_part_dendrite.ply", "xz")):  # stub: side view
         n = nl.decompose(data_path("meshes/harris_dendrites/" + name), units="um")
