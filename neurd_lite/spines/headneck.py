@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..feature.morphometry import weighted_quantile
+
 
 @dataclass(frozen=True)
 class HeadNeckParams:
@@ -56,14 +58,6 @@ class SpineGeometry:
         return (np.asarray(points_nm) - self.base_nm) @ self.axis >= self.t_split_nm
 
 
-def _weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
-    """The q-quantile of x weighted by w (midpoint interpolation of the weighted CDF)."""
-    o = np.argsort(x)
-    x, w = x[o], w[o]
-    cw = np.cumsum(w) - 0.5 * w
-    return float(np.interp(q * w.sum(), cw, x))
-
-
 def _shell_profile(rho: np.ndarray, t: np.ndarray, edges: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
     """Width (nm) of each axial shell [edges[i], edges[i+1]): twice the 80th percentile of the points' distance
     from the spine axis, weighted by ``w`` (face areas; default equal); NaN for shells with fewer than 2 points."""
@@ -73,7 +67,7 @@ def _shell_profile(rho: np.ndarray, t: np.ndarray, edges: np.ndarray, w: np.ndar
     for b in np.unique(idx):
         m = idx == b
         if m.sum() >= 2 and w[m].sum() > 0:
-            widths[b] = 2.0 * _weighted_quantile(rho[m], w[m], 0.8)
+            widths[b] = 2.0 * weighted_quantile(rho[m], w[m], 0.8)
     return widths
 
 
