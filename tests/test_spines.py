@@ -281,3 +281,26 @@ def test_head_neck_split_does_not_depend_on_tessellation():
         assert np.mean(head == true_head) >= 0.9
         splits.append(g.t_split_nm)
     assert max(splits) - min(splits) < 150.0, splits
+
+
+def test_axis_candidate_against_the_surface_is_not_chosen():
+    """Two axis candidates per sample: one 40 nm from a wall of the mesh (inside a spine neck, say) whose
+    cross-section happens to be the roundest, one farther in. With a minimum clearance of 0.3 radii the
+    first is refused; without it the roundest wins."""
+    from neurd_lite.spines.shaft import best_axis
+
+    rng = np.random.default_rng(1)
+    zs = np.arange(0, 4000, 80.0)
+    th, z = rng.uniform(0, 2 * np.pi, 30000), rng.uniform(-300, 4300, 30000)
+    centre = np.array([300.0, 0.0, 0.0])
+    wall = np.column_stack([300 + 500 * np.cos(th), 500 * np.sin(th), z])
+    neck = np.column_stack([np.full(200, 260.0), np.zeros(200), rng.uniform(-300, 4300, 200)])
+    cloud = np.vstack([wall, neck])
+    b = centre + np.column_stack([np.zeros(len(zs)), np.zeros(len(zs)), zs])
+    a = b + np.array([150.0, 0.0, 0.0])
+    tang = np.tile([0.0, 0.0, 1.0], (len(zs), 1))
+    seg, droot = np.zeros(len(zs), dtype=np.int64), zs.copy()
+    roundest = best_axis(cloud, [b, a], tang, seg, droot, 500.0)
+    assert np.allclose(roundest, b)
+    cleared = best_axis(cloud, [b, a], tang, seg, droot, 500.0, surface=cloud, min_clearance=0.3)
+    assert np.allclose(cleared, a)

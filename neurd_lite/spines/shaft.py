@@ -45,6 +45,7 @@ class ShaftParams:
     fit_max_points: int = 60000
     fit_local_nm: float = 500.0
     fit_local_points: int = 60000
+    min_clearance: float = 0.5
 
 
 @dataclass
@@ -429,7 +430,8 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
             cloud = cloud[:p.fit_local_points]  # a random subset already (surface_samples draws at random)
             pairs = _window_pairs(cloud, pts, seg, droot, p.fit_local_nm)
             local = refine_axis_local(cloud, fitted, tang, pairs, p.fit_local_nm)
-            pts = best_axis(cloud, [fitted, pts, local], tang, seg, droot, p.fit_local_nm)
+            pts = best_axis(cloud, [fitted, pts, local], tang, seg, droot, p.fit_local_nm,
+                            v[np.unique(f[eligible_faces])], p.min_clearance)
         else:
             pts = fitted
     tree = cKDTree(pts)
@@ -555,22 +557,41 @@ def group_quantiles(group: np.ndarray, values: np.ndarray, qs: tuple[float, ...]
 
 
 def roundness_cost(cloud: np.ndarray, centre: np.ndarray, tang: np.ndarray, pairs: tuple[np.ndarray, np.ndarray],
-                   half_window_nm: float, low: float = 0.1, high: float = 0.55) -> np.ndarray:
+                   half_window_nm: float, low: float = 0.1, high: float = 0.55, with_radius: bool = False):
     """(M,) spread of the shaft surface around each axis sample, nm: the ``high`` minus the ``low`` quantile of
     the paired points' distances from the axis. Spines only lift the upper tail; an off-centre axis widens the
-    lower part of the distribution by about its offset. NaN for samples without points."""
+    lower part of the distribution by about its offset. NaN for samples without points. ``with_radius``: also
+    return the ``high`` quantile (a radius estimate around the sample)."""
     pi, j = pairs
     o, near = _plane_offsets(cloud, centre, tang, pi, j, half_window_nm)
     q = group_quantiles(j[near], np.linalg.norm(o[near], axis=1), (low, high), len(centre))
-    return q[:, 1] - q[:, 0]
+    return (q[:, 1] - q[:, 0], q[:, 1]) if with_radius else q[:, 1] - q[:, 0]
 
 
 def best_axis(cloud: np.ndarray, candidates: list[np.ndarray], tang: np.ndarray, seg: np.ndarray,
-              droot: np.ndarray, half_window_nm: float) -> np.ndarray:
+              droot: np.ndarray, half_window_nm: float, surface: np.ndarray | None = None,
+              min_clearance: float = 0.0) -> np.ndarray:
     """Per axis sample, the candidate position (each (M, 3) nm) with the roundest cross-section around it
-    (smallest :func:`roundness_cost`; the first candidate where no cost is known)."""
+    (smallest :func:`roundness_cost`; the first candidate where no cost is known).
+
+    With ``surface`` (mesh vertices, nm) and ``min_clearance`` > 0, a candidate closer to the surface than
+    ``min_clearance`` x its cross-section radius is not an axis (it sits in a spine neck or against the wall)
+    and is chosen only when every candidate is that close (then the one farthest from the surface, relative to
+    its radius)."""
     pairs = _window_pairs(cloud, candidates[0], seg, droot, half_window_nm)
-    cost = np.column_stack([roundness_cost(cloud, c, tang, pairs, half_window_nm) for c in candidates])
-    pick = np.where(np.isfinite(cost).all(1), np.argmin(np.nan_to_num(cost, nan=np.inf), axis=1), 0)
+    cr = [roundness_cost(cloud, c, tang, pairs, half_window_nm, with_radius=True) for c in candidates]
+    cost = np.column_stack([c for c, _ in cr])
+    known = np.isfinite(cost).all(1)
+    if surface is not None and min_clearance > 0 and len(surface):
+        tree = cKDTree(surface)
+        rad = np.column_stack([r for _, r in cr])
+        ratio = np.column_stack([tree.query(c)[0] for c in candidates]) / np.maximum(rad, 1.0)
+        close = ratio < min_clearance
+        all_close = close.all(1)
+        cost = np.where(close & ~all_close[:, None], np.inf, cost)
+        pick_close = np.argmax(np.nan_to_num(ratio, nan=-np.inf), axis=1)
+    pick = np.where(known, np.argmin(np.nan_to_num(cost, nan=np.inf), axis=1), 0)
+    if surface is not None and min_clearance > 0 and len(surface):
+        pick = np.where(known & all_close, pick_close, pick)
     stack = np.stack(candidates, 1)
     return stack[np.arange(len(pick)), pick]
