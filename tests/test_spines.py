@@ -283,6 +283,26 @@ def test_head_neck_split_does_not_depend_on_tessellation():
     assert max(splits) - min(splits) < 150.0, splits
 
 
+def test_planar_level_finds_the_shaft_level_at_an_off_centre_spine_base():
+    """An axis 200 nm off the centre of a 500 nm shaft, towards a spine: the shaft surface at the spine base
+    reads -200 nm while a ring 300-700 nm around it reads higher (the error is -d cos(angle)). The affine fit
+    over the ring recovers the base level (the ring median does not), so the neck extension can reach the base."""
+    from neurd_lite.spines.detect import planar_level
+
+    rng = np.random.default_rng(0)
+    r, d = 500.0, 200.0
+    th, z = rng.uniform(0, 2 * np.pi, 20000), rng.uniform(-2000, 2000, 20000)
+    x = np.column_stack([r * np.cos(th), r * np.sin(th), z])
+    h = np.hypot(x[:, 0] - d, x[:, 1]) - r
+    surf = np.hypot(r * np.angle(np.exp(1j * th)), z)  # distance along the surface from the base at (r, 0, 0)
+    ring = (surf > 300) & (surf < 700)
+    base = surf < 100
+    level = planar_level(x, h, np.where(surf < 700, 0, -1), ring, 1, base)
+    assert np.mean(h[base]) == pytest.approx(-200, abs=10)
+    assert abs(np.mean(level) - np.mean(h[base])) < 30
+    assert abs(np.median(h[ring]) - np.mean(h[base])) > 60
+
+
 def test_axis_candidate_against_the_surface_is_not_chosen():
     """Two axis candidates per sample: one 40 nm from a wall of the mesh (inside a spine neck, say) whose
     cross-section happens to be the roundest, one farther in. With a minimum clearance of 0.3 radii the

@@ -71,7 +71,9 @@ class SpineParams:
     core_persistence_nm: float = 100.0
     rejected_level_quantile: float | None = 0.25
     extend_reach_nm: float = 300.0
-    extend_ring_nm: tuple[float, float] = (400.0, 800.0)
+    extend_ring_nm: tuple[float, float] = (300.0, 700.0)
+    extend_level: str = "plane"
+    extend_across_links: bool = True
     centre_skeleton: bool | str = "auto"
     off_centre_fraction: float = 0.3
     shaft: ShaftParams = field(default_factory=ShaftParams)
@@ -349,13 +351,58 @@ def spine_components(mesh, field_: ShaftField, eligible_v: np.ndarray, p: SpineP
         ring = pd.concat([ring, ring2.assign(spine=ring2.spine + n1)], ignore_index=True)
     if p.extend_reach_nm > 0 and (label >= 0).any():
         margin = np.maximum(p.grow_protrusion_nm, p.grow_protrusion_rel * np.nan_to_num(r, nan=0.0))
-        label = extend_spines(mesh, label, hn, margin, ok, p.extend_reach_nm, p.extend_ring_nm)
+        label = extend_spines(mesh, label, hn, margin, ok, p.extend_reach_nm, p.extend_ring_nm, p.extend_level,
+                              links if p.extend_across_links else None)
         base, ring = _attachment(e_mesh, label, eligible_v, ring)
     return label, base, ring.drop_duplicates()
 
 
+def planar_level(vts: np.ndarray, h: np.ndarray, owner: np.ndarray, ring: np.ndarray, n_sp: int,
+                 query: np.ndarray, rounds: int = 2, min_points: int = 12) -> np.ndarray:
+    """Per spine, the protrusion level of the surrounding shaft as an affine function of position, fitted to
+    the ``ring`` vertices it owns (``owner``), evaluated at the ``query`` vertices (nm; NaN without a fit).
+
+    An axis displaced by d from the centre of a round shaft of radius r changes the protrusion of the shaft
+    surface by -d cos(angle) ~ -(x - axis) . u d / r: linear in position to first order. A ring median would
+    miss the level at the spine base, which sits at one extreme of that cosine. Spines and other bumps in the
+    ring only raise it, so ring vertices far above the first fit are dropped before the second.
+    """
+    use = ring & np.isfinite(h)
+    out = np.full(int(query.sum()), np.nan)
+    if not use.any():
+        return out
+    for _ in range(rounds):
+        o = owner[use]
+        x = vts[use]
+        cnt = np.bincount(o, minlength=n_sp).astype(float)
+        cen = np.stack([np.bincount(o, weights=x[:, k], minlength=n_sp) for k in range(3)], 1) / np.maximum(
+            cnt, 1)[:, None]
+        xc = x - cen[o]
+        a_mat = np.column_stack([np.ones(len(o)), xc])  # (K, 4)
+        m = np.zeros((n_sp, 4, 4))
+        np.add.at(m, o, a_mat[:, :, None] * a_mat[:, None, :])
+        rhs = np.zeros((n_sp, 4))
+        np.add.at(rhs, o, a_mat * h[use][:, None])
+        # ridge on the gradient: a ring that covers one side only keeps a near-flat level
+        spread = np.maximum(np.einsum("kii->k", m[:, 1:, 1:]) / np.maximum(cnt, 1), 1.0)
+        m[:, 1:, 1:] += (0.01 * spread * np.maximum(cnt, 1))[:, None, None] * np.eye(3)[None]
+        m[:, 0, 0] += 1e-9
+        coef = np.linalg.solve(m, rhs[:, :, None])[:, :, 0]
+        coef[cnt < min_points] = np.nan
+        res = h[use] - (coef[o, 0] + (xc * coef[o, 1:]).sum(1))
+        scale = pd.Series(np.abs(res)).groupby(o).median().reindex(range(n_sp)).to_numpy()
+        keep = ~(res > 3.0 * np.maximum(scale[o], 10.0))
+        idx = np.flatnonzero(use)
+        use = np.zeros_like(use)
+        use[idx[keep]] = True
+    qo = owner[query]
+    out = coef[qo, 0] + ((vts[query] - cen[qo]) * coef[qo, 1:]).sum(1)
+    return out
+
+
 def extend_spines(mesh, label: np.ndarray, h: np.ndarray, margin: np.ndarray, eligible: np.ndarray,
-                  reach_nm: float, ring_nm: tuple[float, float]) -> np.ndarray:
+                  reach_nm: float, ring_nm: tuple[float, float], level_fit: str = "median",
+                  links: np.ndarray | None = None) -> np.ndarray:
     """Spine labels grown down their necks relative to the surrounding surface (nm).
 
     Where the axis is locally off centre, the shaft around a spine reads sunken or raised and a neck falls below
@@ -364,6 +411,8 @@ def extend_spines(mesh, label: np.ndarray, h: np.ndarray, margin: np.ndarray, el
     ``reach_nm`` that protrude more than that level + ``margin`` and connect to it through such vertices.
     """
     e = np.asarray(mesh.edges_unique)
+    if links is not None and len(links):
+        e = np.vstack([e, links])
     vts = np.asarray(mesh.vertices)
     lab = label >= 0
     if not lab.any():
@@ -388,12 +437,17 @@ def extend_spines(mesh, label: np.ndarray, h: np.ndarray, margin: np.ndarray, el
     d, owner = nearest_spine(eligible & np.isfinite(h), ring_nm[1])
     ring = ~lab & (d >= ring_nm[0]) & (owner >= 0)
     n_sp = int(label.max()) + 1
+    ok_owner = (owner >= 0) & ~lab
+    level_v = np.full(len(label), np.nan)
     level = np.full(n_sp, np.nan)
     lv = pd.Series(h[ring]).groupby(owner[ring]).median()
     level[lv.index.to_numpy()] = lv.to_numpy()
-    ok_owner = (owner >= 0) & ~lab
+    level_v[ok_owner] = level[owner[ok_owner]]
+    if level_fit == "plane":
+        plane = planar_level(vts, h, owner, ring, n_sp, ok_owner)
+        level_v[ok_owner] = np.where(np.isfinite(plane), plane, level_v[ok_owner])
     above = np.zeros(len(label), dtype=bool)
-    above[ok_owner] = h[ok_owner] > level[owner[ok_owner]] + margin[ok_owner]
+    above[ok_owner] = h[ok_owner] > level_v[ok_owner] + margin[ok_owner]
     d2, owner2 = nearest_spine(eligible & above, reach_nm)
     out = label.copy()
     take = ~lab & np.isfinite(d2) & (owner2 >= 0)
