@@ -324,3 +324,45 @@ def test_axis_candidate_against_the_surface_is_not_chosen():
     assert np.allclose(roundest, b)
     cleared = best_axis(cloud, [b, a], tang, seg, droot, 500.0, surface=cloud, min_clearance=0.3)
     assert np.allclose(cleared, a)
+
+
+def test_synapse_beside_a_spine_within_the_tolerance_goes_to_the_spine(toy):
+    """A postsynapse a few nm off the shaft at the edge of a spine's base, whose closest face is shaft but a
+    spine face lies less than 20 nm farther, is a spine synapse with the default tolerance and a shaft synapse
+    without it; one far out on the shaft stays shaft."""
+    import copy
+    import dataclasses
+
+    import pandas as pd
+    import trimesh
+
+    from neurd_lite.spines import attach_synapses
+    from neurd_lite.spines.synapses import SynapseParams, closest_faces
+
+    n = copy.deepcopy(toy[0])
+    faces, verts = np.asarray(n.mesh.faces), np.asarray(n.mesh.vertices)
+    sp_v = np.zeros(len(verts), bool)
+    sp_v[faces[n.face_spine >= 0].ravel()] = True
+    edge_f = np.flatnonzero((n.face_spine < 0) & (sp_v[faces].sum(1) == 2))  # shaft faces with an edge on a spine
+    tri = verts[faces[edge_f]]
+    on = sp_v[faces[edge_f]]
+    mid = np.einsum("kij,ki->kj", tri, on) / 2.0
+    inward = tri[~on] - mid
+    pts = mid + 3.0 * inward / np.linalg.norm(inward, axis=1, keepdims=True) + 5.0 * n.mesh.face_normals[edge_f]
+    f_all, d_all, _ = closest_faces(n.mesh, pts)
+    spine_f = np.flatnonzero(n.face_spine >= 0)
+    _, d_sp, _ = closest_faces(trimesh.Trimesh(verts, faces[spine_f], process=False), pts)
+    ok = (n.face_spine[f_all] < 0) & (d_sp - d_all > 1.0) & (d_sp - d_all < 15.0)
+    assert ok.any()
+    pt = pts[np.flatnonzero(ok)[0]]
+    far_f = np.flatnonzero((n.face_spine < 0) & (sp_v[faces].sum(1) == 0))
+    centres = np.asarray(n.mesh.triangles_center)[far_f]
+    _, d_far, _ = closest_faces(trimesh.Trimesh(verts, faces[spine_f], process=False), centres)
+    g = far_f[np.argmax(d_far)]
+    pt_far = np.asarray(n.mesh.triangles_center)[g] + 5.0 * n.mesh.face_normals[g]
+    n.synapses = pd.DataFrame(np.vstack([pt, pt_far]), columns=["x_nm", "y_nm", "z_nm"]).assign(is_pre=False)
+    attach_synapses(n, dataclasses.replace(SynapseParams(), spine_tolerance_nm=0.0))
+    assert list(n.synapses.target) == ["shaft", "shaft"]
+    attach_synapses(n)
+    assert n.synapses.target.iloc[0] in ("spine_head", "spine_neck") and n.synapses.target.iloc[1] == "shaft"
+    assert n.synapses.spine_id.iloc[0] >= 0 and n.synapses.spine_id.iloc[1] == -1

@@ -5,7 +5,8 @@ Each synapse is mapped to the closest point on the mesh surface: a KD-tree over 
 covers the synapses where a face outside the candidates could still be closer (vectorised; no Python loop over
 synapses, only over the ball lists of the few uncertain ones). Synapses farther than ``max_distance_nm`` are
 kept, flagged ``is_far`` and get target ``unknown``. Targets by rule: soma faces -> soma; presynapses -> axon (boutons); postsynapses on axon
-faces -> axon; on spine faces -> spine_head / spine_neck; else shaft. ``method="model"`` uses the shipped
+faces -> axon; on spine faces (or within ``spine_tolerance_nm`` of one) -> spine_head / spine_neck; else
+shaft. ``method="model"`` uses the shipped
 LightGBM synapse-target classifier instead (see ``target_model.py``).
 """
 from __future__ import annotations
@@ -31,6 +32,7 @@ class SynapseParams:
     max_distance_nm: float = 1500.0
     k_candidates: int = 16
     method: str = "rules"
+    spine_tolerance_nm: float = 20.0
 
 
 def _exact_best(tri: np.ndarray, pts: np.ndarray, owner: np.ndarray, cand: np.ndarray, n_pts: int
@@ -77,6 +79,30 @@ def closest_faces(mesh, points_nm: np.ndarray, k: int = 16) -> tuple[np.ndarray,
         better = d2 < dist[unsure]
         face[unsure[better]], dist[unsure[better]], point[unsure[better]] = f2[better], d2[better], p2[better]
     return face, dist, point
+
+
+def spine_within_tolerance(n: Neuron, pts: np.ndarray, face: np.ndarray, dist: np.ndarray, skip: np.ndarray,
+                           tolerance_nm: float) -> np.ndarray:
+    """``face`` with each synapse whose closest face is plain dendrite (not spine, soma or axon; ``skip``
+    excluded) moved to its closest spine face when that is at most ``tolerance_nm`` farther than ``dist``."""
+    import trimesh
+
+    sp_f = np.flatnonzero(n.face_spine >= 0)
+    if len(sp_f) == 0:
+        return face
+    lab = n.face_labels.astype(str)
+    comp = n.face_compartment.astype(str)
+    plain = (n.face_spine[face] < 0) & ~np.isin(lab[face], ("soma", "axon")) & ~np.isin(comp[face], ("soma", "axon"))
+    plain &= ~skip & ~soma_face_mask(n, SpineParams().soma_margin)[face]
+    idx = np.flatnonzero(plain)
+    if len(idx) == 0:
+        return face
+    sub = trimesh.Trimesh(np.asarray(n.mesh.vertices), np.asarray(n.mesh.faces)[sp_f], process=False)
+    f2, d2, _ = closest_faces(sub, pts[idx])
+    take = d2 <= dist[idx] + tolerance_nm
+    out = face.copy()
+    out[idx[take]] = sp_f[f2[take]]
+    return out
 
 
 def rule_targets(n: Neuron, face: np.ndarray, is_pre: np.ndarray, is_far: np.ndarray) -> np.ndarray:
@@ -129,6 +155,12 @@ def attach_synapses(n: Neuron, params: SynapseParams | None = None) -> None:
         target[is_pre & ~is_far] = "axon"
         target[is_far] = "unknown"
     elif p.method == "rules":
+        if p.spine_tolerance_nm > 0:
+            face = spine_within_tolerance(n, pts, face, dist, is_pre | is_far | ~finite, p.spine_tolerance_nm)
+            syn["face"] = np.where(finite, face, -1)
+            syn["compartment"] = np.where(is_far, "unknown", n.face_compartment.astype(str)[face]).astype(object)
+            syn["spine_id"] = np.where(is_far, -1, n.face_spine[face])
+            syn["branch"] = np.where(is_far, -1, n.face_branch[face])
         target = rule_targets(n, face, is_pre, is_far)
     else:
         raise InputError(f"unknown synapse target method {p.method!r}", hint="use 'rules' or 'model'")
