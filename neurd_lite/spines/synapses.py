@@ -82,19 +82,30 @@ def closest_faces(mesh, points_nm: np.ndarray, k: int = 16) -> tuple[np.ndarray,
 
 
 def spine_within_tolerance(n: Neuron, pts: np.ndarray, face: np.ndarray, dist: np.ndarray, skip: np.ndarray,
-                           tolerance_nm: float) -> np.ndarray:
+                           tolerance_nm: float, soma: np.ndarray | None = None) -> np.ndarray:
     """``face`` with each synapse whose closest face is plain dendrite (not spine, soma or axon; ``skip``
-    excluded) moved to its closest spine face when that is at most ``tolerance_nm`` farther than ``dist``."""
+    excluded) moved to its closest spine face when that is at most ``tolerance_nm`` farther than ``dist``.
+    ``soma``: the (F,) soma face mask when already computed."""
     import trimesh
 
     sp_f = np.flatnonzero(n.face_spine >= 0)
     if len(sp_f) == 0:
         return face
-    lab = n.face_labels.astype(str)
-    comp = n.face_compartment.astype(str)
-    plain = (n.face_spine[face] < 0) & ~np.isin(lab[face], ("soma", "axon")) & ~np.isin(comp[face], ("soma", "axon"))
-    plain &= ~skip & ~soma_face_mask(n, SpineParams().soma_margin)[face]
+    soma = soma_face_mask(n, SpineParams().soma_margin) if soma is None else soma
+    lab = n.face_labels[face].astype(str)
+    comp = n.face_compartment[face].astype(str)
+    plain = (n.face_spine[face] < 0) & ~np.isin(lab, ("soma", "axon")) & ~np.isin(comp, ("soma", "axon"))
+    plain &= ~skip & ~soma[face]
     idx = np.flatnonzero(plain)
+    if len(idx) == 0:
+        return face
+    # only synapses with a spine face centroid near enough can qualify (a face's closest point lies at most its
+    # circumradius from its centroid); the exact search then runs on the spine faces alone
+    tri = np.asarray(n.mesh.triangles)[sp_f]
+    cen = tri.mean(1)
+    reach = float(np.linalg.norm(tri - cen[:, None, :], axis=2).max())
+    dc, _ = cKDTree(cen).query(pts[idx])
+    idx = idx[dc <= dist[idx] + tolerance_nm + reach]
     if len(idx) == 0:
         return face
     sub = trimesh.Trimesh(np.asarray(n.mesh.vertices), np.asarray(n.mesh.faces)[sp_f], process=False)
@@ -105,14 +116,17 @@ def spine_within_tolerance(n: Neuron, pts: np.ndarray, face: np.ndarray, dist: n
     return out
 
 
-def rule_targets(n: Neuron, face: np.ndarray, is_pre: np.ndarray, is_far: np.ndarray) -> np.ndarray:
-    """Target of each synapse by the labels of its face (see module docstring)."""
-    comp = n.face_compartment.astype(str)[face]
-    lab = n.face_labels.astype(str)[face]
+def rule_targets(n: Neuron, face: np.ndarray, is_pre: np.ndarray, is_far: np.ndarray,
+                 soma: np.ndarray | None = None) -> np.ndarray:
+    """Target of each synapse by the labels of its face (see module docstring); ``soma``: the (F,) soma face
+    mask when already computed."""
+    comp = n.face_compartment[face].astype(str)
+    lab = n.face_labels[face].astype(str)
     spine = n.face_spine[face] >= 0
     target = np.where(spine, np.where(lab == "spine_neck", "spine_neck", "spine_head"), "shaft").astype(object)
     target[(comp == "axon") | (lab == "axon")] = "axon"
-    target[soma_face_mask(n, SpineParams().soma_margin)[face]] = "soma"
+    soma = soma_face_mask(n, SpineParams().soma_margin) if soma is None else soma
+    target[soma[face]] = "soma"
     target[is_pre] = "axon"
     target[is_far] = "unknown"
     return target
@@ -145,7 +159,7 @@ def attach_synapses(n: Neuron, params: SynapseParams | None = None) -> None:
     syn["face"] = np.where(finite, face, -1)
     syn["distance_to_mesh_nm"] = dist
     syn["is_far"] = is_far
-    syn["compartment"] = np.where(is_far, "unknown", n.face_compartment.astype(str)[face]).astype(object)
+    syn["compartment"] = np.where(is_far, "unknown", n.face_compartment[face].astype(str)).astype(object)
     syn["spine_id"] = np.where(is_far, -1, n.face_spine[face])
     syn["branch"] = np.where(is_far, -1, n.face_branch[face])
     if p.method == "model":
@@ -155,13 +169,14 @@ def attach_synapses(n: Neuron, params: SynapseParams | None = None) -> None:
         target[is_pre & ~is_far] = "axon"
         target[is_far] = "unknown"
     elif p.method == "rules":
+        soma = soma_face_mask(n, SpineParams().soma_margin)
         if p.spine_tolerance_nm > 0:
-            face = spine_within_tolerance(n, pts, face, dist, is_pre | is_far | ~finite, p.spine_tolerance_nm)
+            face = spine_within_tolerance(n, pts, face, dist, is_pre | is_far | ~finite, p.spine_tolerance_nm, soma)
             syn["face"] = np.where(finite, face, -1)
-            syn["compartment"] = np.where(is_far, "unknown", n.face_compartment.astype(str)[face]).astype(object)
+            syn["compartment"] = np.where(is_far, "unknown", n.face_compartment[face].astype(str)).astype(object)
             syn["spine_id"] = np.where(is_far, -1, n.face_spine[face])
             syn["branch"] = np.where(is_far, -1, n.face_branch[face])
-        target = rule_targets(n, face, is_pre, is_far)
+        target = rule_targets(n, face, is_pre, is_far, soma)
     else:
         raise InputError(f"unknown synapse target method {p.method!r}", hint="use 'rules' or 'model'")
     syn["target"] = pd.Series(target, index=syn.index, dtype=object)
