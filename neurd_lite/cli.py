@@ -106,8 +106,15 @@ def _run_example(args: argparse.Namespace) -> int:
 
 
 # ---- featurize -----------------------------------------------------------------------------------------
+FEATURIZE_EXIT_CODES = """exit codes:
+  0    every input featurized (or already done in an earlier run)
+  1    the batch ran to the end but at least one input failed (listed in OUT/errors.csv)
+  2    no input matched (empty folder, glob matching nothing) or bad arguments; nothing was run"""
+
+
 def _add_featurize(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("featurize", help="decompose + featurize many meshes into parquet tables (resumable)")
+    p = sub.add_parser("featurize", help="decompose + featurize many meshes into parquet tables (resumable)",
+                       epilog=FEATURIZE_EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("inputs", nargs="+", help="mesh files, folders or glob patterns")
     p.add_argument("--out", required=True, help="output folder (features.parquet, errors.csv, ...)")
     p.add_argument("--synapses", default=None,
@@ -126,9 +133,15 @@ def _add_featurize(sub: argparse._SubParsersAction) -> None:
 def _run_featurize(args: argparse.Namespace) -> int:
     import logging
 
-    from .batch import featurize
+    from .batch import featurize, find_inputs
 
     logging.basicConfig(level=logging.INFO if args.quiet else logging.WARNING, format="%(levelname)s %(message)s")
+    unmatched = [text for text in args.inputs if not find_inputs([text])]
+    for text in unmatched:
+        print(f"neurd-lite featurize: warning: no mesh files match {text!r}", file=sys.stderr)
+    if len(unmatched) == len(args.inputs):
+        print("neurd-lite featurize: error: no input matched; nothing to do", file=sys.stderr)
+        return 2
     units = args.units if "=" in args.units else _parse_units(args.units)
     report = featurize(args.inputs, args.out, synapses=args.synapses, units=units,
                        workers=args.workers, dask_scheduler=args.dask_scheduler, timeout_s=args.timeout,
@@ -136,6 +149,10 @@ def _run_featurize(args: argparse.Namespace) -> int:
                        save_neuron=not args.no_save_neuron)
     print(f"{len(report.done)} featurized, {len(report.skipped)} already done, {len(report.failed)} failed "
           f"(see {report.out_dir / 'errors.csv'}) in {report.seconds:.1f} s")
+    if report.failed:
+        print(f"neurd-lite featurize: {len(report.failed)} of {report.n_total} inputs failed "
+              f"(see {report.out_dir / 'errors.csv'})", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import trimesh
 
@@ -55,3 +56,28 @@ def test_example_runs_offline(tmp_path, capsys):
     assert main(["example", "--out", str(tmp_path), "--faces", "5000"]) == 0
     n = nl.load(tmp_path / "synthetic_example.h5")
     assert len(n.somas) == 1 and len(n.branch_nodes) > 5
+
+
+def _featurize(tmp_path, *inputs: str) -> int:
+    return main(["featurize", *inputs, "--out", str(tmp_path / "out"), "--quiet", "--no-save-neuron"])
+
+
+def test_featurize_exit_codes(tmp_path, capsys):
+    """0 all ok, 1 some input failed (the batch still runs to the end), 2 nothing matched."""
+    assert _featurize(tmp_path, str(tmp_path / "does_not_exist.ply")) == 1
+    err = pd.read_csv(tmp_path / "out" / "errors.csv")
+    assert list(err["file"]) == [str(tmp_path / "does_not_exist.ply")]
+    assert "1 of 1 inputs failed" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert _featurize(tmp_path, str(tmp_path / "empty" / "*.ply")) == 2
+    assert _featurize(tmp_path, str(tmp_path / "empty")) == 2
+    assert "no input matched" in capsys.readouterr().err
+    corrupt = tmp_path / "bad"
+    corrupt.mkdir()
+    (corrupt / "a.ply").write_bytes(b"")
+    (corrupt / "b.ply").write_text("not a mesh")
+    assert _featurize(tmp_path, str(corrupt)) == 1
+    assert len(pd.read_csv(tmp_path / "out" / "errors.csv")) == 2
+    with pytest.raises(SystemExit):
+        main(["featurize", "--help"])
+    assert "exit codes" in capsys.readouterr().out
