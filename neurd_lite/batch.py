@@ -359,6 +359,17 @@ def _run_items(items: list[BatchItem], config: BatchConfig, executor: cf.Executo
             bar.close()
 
 
+def _concat_parts(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate per-neuron frames keeping column dtypes: frames without rows (e.g. a neuron without
+    synapses, whose part has only the ``neuron`` column) are left out, since concatenating them turns bool
+    columns into object (then str in parquet) and int columns into float. Columns present in only some
+    non-empty frames still get NaN where missing."""
+    rows = [f for f in frames if len(f)]
+    if not rows:
+        return frames[0] if frames else pd.DataFrame()
+    return pd.concat(rows) if len(rows) > 1 else rows[0]
+
+
 def consolidate(out_dir: str | os.PathLike, names: list[str]) -> dict[str, int]:
     """Rebuild the run-level tables from the per-neuron parts of ``names`` (in that order)."""
     out = Path(out_dir)
@@ -367,7 +378,7 @@ def consolidate(out_dir: str | os.PathLike, names: list[str]) -> dict[str, int]:
     for table in TABLES:
         frames = [pd.read_parquet(p) for name in names if (p := parts / f"{name}.{table}.parquet").is_file()
                   and (parts / f"{name}.done.json").is_file()]
-        df = pd.concat(frames) if frames else pd.DataFrame()
+        df = _concat_parts(frames)
         _atomic_parquet(out / f"{table}.parquet", df)
         counts[table] = len(df)
     errors = []

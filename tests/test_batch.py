@@ -188,3 +188,26 @@ def test_process_item_decomposes_in_the_item_units(tmp_path, monkeypatch):
     results = [process_item(item, config, in_worker=False) for item in items]
     assert sorted(map(str, seen)) == ["8.0", "um"] and not any(r["ok"] for r in results)
     assert BatchItem("m.ply", "m").units == "nm"
+
+
+def test_consolidate_keeps_dtypes_when_a_neuron_has_no_synapses(tmp_path):
+    """A neuron without synapses has a part frame with only the ``neuron`` column; it must not turn the
+    combined table's bool columns into strings or its int columns into floats."""
+    from neurd_lite.batch import consolidate
+
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    full = pd.DataFrame({"neuron": ["a", "a"], "x_nm": [1.0, 2.0], "is_pre": [True, False],
+                         "is_far": [False, True], "spine_id": np.array([3, -1], dtype=np.int64)})
+    empty = pd.DataFrame({"neuron": pd.Series([], dtype=object)})
+    for name, syn in (("a", full), ("b", empty), ("c", full.assign(neuron="c"))):
+        syn.to_parquet(parts / f"{name}.synapses.parquet")
+        (parts / f"{name}.done.json").write_text("{}")
+    counts = consolidate(tmp_path, ["a", "b", "c"])
+    syn = pd.read_parquet(tmp_path / "synapses.parquet")
+    assert counts["synapses"] == 4 and list(syn["neuron"]) == ["a", "a", "c", "c"]
+    assert syn["is_pre"].dtype == bool and syn["is_far"].dtype == bool
+    assert syn["spine_id"].dtype == np.int64 and list(syn["spine_id"]) == [3, -1, 3, -1]
+    # only neurons without synapses: an empty table with the part's columns
+    consolidate(tmp_path, ["b"])
+    assert len(pd.read_parquet(tmp_path / "synapses.parquet")) == 0
