@@ -66,6 +66,8 @@ class BatchReport:
     skipped: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    #: inputs for which ``synapses=`` was given but no table matched (they run without synapses)
+    no_synapses: list[str] = field(default_factory=list)
 
     @property
     def n_total(self) -> int:
@@ -412,6 +414,12 @@ def featurize(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike, *
     items = make_items(find_inputs(inputs), synapses, units)
     config = BatchConfig(str(out), timeout_s=timeout_s, max_memory_mb=max_memory_mb, save_neuron=save_neuron)
     report = BatchReport(out)
+    if synapses:
+        for item in items:
+            if item.synapses is None:
+                report.no_synapses.append(item.name)
+                log.warning("%s: no synapse table matches --synapses %r; featurized without synapses",
+                            item.mesh, synapses)
     todo: list[BatchItem] = []
     for item in items:
         if is_done(item, out):
@@ -465,6 +473,7 @@ def _write_manifest(out: Path, items: list[BatchItem], config: BatchConfig, unit
         "inputs": [asdict(i) for i in items],
         "this_run": {"done": len(report.done), "skipped": len(report.skipped), "failed": len(report.failed),
                      "seconds": round(report.seconds, 2)},
+        "inputs_without_synapses": {"count": len(report.no_synapses), "names": report.no_synapses},
         "rows": counts,
         "stage_seconds_median": {k: float(pd.Series(v).median()) for k, v in stage_times.items()},
         "stage_seconds_total": {k: float(sum(v)) for k, v in stage_times.items()},

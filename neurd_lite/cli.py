@@ -149,6 +149,10 @@ def _run_featurize(args: argparse.Namespace) -> int:
                        save_neuron=not args.no_save_neuron)
     print(f"{len(report.done)} featurized, {len(report.skipped)} already done, {len(report.failed)} failed "
           f"(see {report.out_dir / 'errors.csv'}) in {report.seconds:.1f} s")
+    if report.no_synapses:
+        print(f"neurd-lite featurize: warning: {len(report.no_synapses)} of {report.n_total} inputs had no "
+              f"matching synapse table (--synapses {args.synapses!r}); see run_manifest.json "
+              f"inputs_without_synapses", file=sys.stderr)
     if report.failed:
         print(f"neurd-lite featurize: {len(report.failed)} of {report.n_total} inputs failed "
               f"(see {report.out_dir / 'errors.csv'})", file=sys.stderr)

@@ -211,3 +211,31 @@ def test_consolidate_keeps_dtypes_when_a_neuron_has_no_synapses(tmp_path):
     # only neurons without synapses: an empty table with the part's columns
     consolidate(tmp_path, ["b"])
     assert len(pd.read_parquet(tmp_path / "synapses.parquet")) == 0
+
+
+def _fake_ok(item, config, in_worker=True):
+    """A process_item stand-in that finishes instantly (no decompose)."""
+    parts = Path(config.out_dir) / "parts"
+    pd.DataFrame({"name": [item.name]}).to_parquet(parts / f"{item.name}.features.parquet")
+    (parts / f"{item.name}.done.json").write_text(json.dumps({"input": {}, "synapses": item.synapses}))
+    return {"name": item.name, "ok": True, "seconds": 0.0}
+
+
+def test_unmatched_synapses_warn_and_are_counted(tmp_path, monkeypatch, caplog):
+    for stem in ("a", "b", "c"):
+        (tmp_path / f"{stem}.ply").write_text("x")
+    (tmp_path / "syn").mkdir()
+    (tmp_path / "syn" / "a.csv").write_text("x")
+    monkeypatch.setattr("neurd_lite.batch.process_item", _fake_ok)
+    for spec in (str(tmp_path / "syn"), str(tmp_path / "syn" / "{stem}.csv")):
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="neurd_lite.batch"):
+            report = featurize([tmp_path / "*.ply"], tmp_path / "out", synapses=spec, progress=False)
+        assert report.no_synapses == ["b", "c"]
+        warned = [r.getMessage() for r in caplog.records if "no synapse table" in r.getMessage()]
+        assert len(warned) == 2 and "b.ply" in warned[0] and "c.ply" in warned[1]
+        manifest = json.loads((tmp_path / "out" / "run_manifest.json").read_text())
+        assert manifest["inputs_without_synapses"] == {"count": 2, "names": ["b", "c"]}
+    # no --synapses at all: nothing to warn about
+    report = featurize([tmp_path / "*.ply"], tmp_path / "out2", progress=False)
+    assert report.no_synapses == []
