@@ -38,13 +38,15 @@ TABLES = ("features", "branches", "synapses")
 
 @dataclass(frozen=True)
 class BatchItem:
-    """One neuron to process: its mesh file, output name, optional synapse table and the mesh's units (as in
-    :func:`neurd_lite.units.scale_to_nm`; :func:`make_items` resolves per-input rules into this field)."""
+    """One neuron to process: its mesh file, output name, optional synapse table, the mesh's units (as in
+    :func:`neurd_lite.units.scale_to_nm`; :func:`make_items` resolves per-input rules into this field) and the
+    synapse table's position units (None: from the table layout, see ``neurd_lite.io.synapses``)."""
 
     mesh: str
     name: str
     synapses: str | None = None
     units: Any = "nm"
+    synapse_units: Any = None
 
 
 @dataclass(frozen=True)
@@ -128,23 +130,35 @@ def match_synapses(mesh: Path, spec: str | None) -> str | None:
 
 def parse_units_rules(units: Any) -> list[tuple[str, Any]]:
     """Units per input: a single value for all, a ``{glob: units}`` mapping, or a string
-    ``"fly/*=8,*.ply=um,*=nm"`` (first matching glob wins; globs match the path or the file name)."""
+    ``"fly/*=8,*.ply=um,*=nm"`` (first matching glob wins; globs match the path or the file name).
+    A per-axis voxel size is written with commas after its ``=``: ``"micro/*=4,4,40,*=nm"``."""
     if isinstance(units, dict):
         return list(units.items())
     if isinstance(units, str) and "=" in units:
-        rules = []
+        groups: list[tuple[str, list[str]]] = []
         for part in units.split(","):
-            pattern, _, value = part.partition("=")
-            value = value.strip()
-            try:
-                rules.append((pattern.strip(), float(value)))
-            except ValueError:
-                rules.append((pattern.strip(), value))
-        return rules
+            if "=" in part:
+                pattern, _, value = part.partition("=")
+                groups.append((pattern.strip(), [value.strip()]))
+            elif groups:
+                groups[-1][1].append(part.strip())  # 4,4,40: the rest of a per-axis voxel size
+            else:
+                raise ValueError(f"units rule {part!r} has no 'glob=' in {units!r}")
+        return [(pattern, _rule_value(values)) for pattern, values in groups]
     return [("*", units)]
 
 
-def _units_for(path: Path, rules: list[tuple[str, Any]]) -> Any:
+def _rule_value(values: list[str]) -> Any:
+    try:
+        nums = [float(v) for v in values]
+    except ValueError:
+        if len(values) > 1:
+            raise ValueError(f"units {','.join(values)!r}: a per-axis voxel size must be numbers") from None
+        return values[0]
+    return nums[0] if len(nums) == 1 else tuple(nums)
+
+
+def _units_for(path: Path, rules: list[tuple[str, Any]], default: Any = "nm") -> Any:
     import fnmatch
 
     text = path.as_posix()
@@ -152,19 +166,24 @@ def _units_for(path: Path, rules: list[tuple[str, Any]]) -> Any:
         if fnmatch.fnmatch(text, pattern) or fnmatch.fnmatch(path.name, pattern) or \
                 fnmatch.fnmatch(text, f"*/{pattern}"):
             return value
-    return "nm"
+    return default
 
 
-def make_items(meshes: list[Path], synapses: str | None = None, units: Any = "nm") -> list[BatchItem]:
-    """One item per mesh; names are file stems, made unique with a short path hash when stems repeat."""
+def make_items(meshes: list[Path], synapses: str | None = None, units: Any = "nm",
+               synapse_units: Any = None) -> list[BatchItem]:
+    """One item per mesh; names are file stems, made unique with a short path hash when stems repeat.
+    ``units`` and ``synapse_units`` are one value or per-input rules (:func:`parse_units_rules`); an input no
+    synapse rule matches gets None (units from the table layout)."""
     stems = [m.stem for m in meshes]
     rules = parse_units_rules(units)
+    syn_rules = parse_units_rules(synapse_units)
     items = []
     for m, stem in zip(meshes, stems):
         name = stem
         if stems.count(stem) > 1:
             name = f"{stem}_{hashlib.sha1(str(m.resolve()).encode()).hexdigest()[:8]}"
-        items.append(BatchItem(str(m), name, match_synapses(m, synapses), _units_for(m, rules)))
+        items.append(BatchItem(str(m), name, match_synapses(m, synapses), _units_for(m, rules),
+                               _units_for(m, syn_rules, default=None)))
     return items
 
 
@@ -216,7 +235,13 @@ def is_done(item: BatchItem, out_dir: Path) -> bool:
         info = json.loads(marker.read_text())
     except (OSError, ValueError):
         return False
-    return info.get("input") == fingerprint(item.mesh) and info.get("synapses") == item.synapses
+    same_units = all(info[k] == _jsonable(getattr(item, k)) for k in ("units", "synapse_units") if k in info)
+    return info.get("input") == fingerprint(item.mesh) and info.get("synapses") == item.synapses and same_units
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` as it reads back from a done.json (tuples become lists)."""
+    return json.loads(json.dumps(value, default=str))
 
 
 # ---- one neuron --------------------------------------------------------------------------------------------
@@ -279,7 +304,8 @@ def process_item(item: BatchItem, config: BatchConfig, in_worker: bool = True) -
         with _Limits(config.timeout_s, config.max_memory_mb, in_worker):
             if not Path(item.mesh).is_file():
                 raise FileNotFoundError(f"{item.mesh}: no such file")
-            n = decompose(item.mesh, synapses=item.synapses, units=item.units, name=item.name)
+            n = decompose(item.mesh, synapses=item.synapses, units=item.units, name=item.name,
+                          synapse_units=item.synapse_units)
             if config.save_neuron:
                 stage = "save"
                 n.save(out / "neurons" / f"{item.name}.h5")
@@ -304,6 +330,7 @@ def process_item(item: BatchItem, config: BatchConfig, in_worker: bool = True) -
         return {"name": item.name, "ok": False, **err}
     (parts / f"{item.name}.error.json").unlink(missing_ok=True)
     info = {"name": item.name, "input": fingerprint(item.mesh), "synapses": item.synapses,
+            "units": _jsonable(item.units), "synapse_units": _jsonable(item.synapse_units),
             "seconds": round(time.perf_counter() - t0, 3), "timings_s": n.provenance.get("timings_s", {}),
             "flags": n.flags}
     _atomic_json(parts / f"{item.name}.done.json", info)
@@ -398,7 +425,7 @@ def consolidate(out_dir: str | os.PathLike, names: list[str]) -> dict[str, int]:
 
 
 def featurize(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike, *, synapses: str | None = None,
-              units: Any = "nm", workers: int = 1, executor: cf.Executor | None = None,
+              units: Any = "nm", synapse_units: Any = None, workers: int = 1, executor: cf.Executor | None = None,
               dask_scheduler: str | None = None, timeout_s: float | None = None,
               max_memory_mb: float | None = None, progress: bool = True, save_neuron: bool = True) -> BatchReport:
     """Decompose and featurize every mesh in ``inputs`` into ``out_dir``; see the module docstring.
@@ -406,12 +433,13 @@ def featurize(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike, *
     ``executor`` may be any ``concurrent.futures.Executor`` (e.g. a Dask ``client.get_executor()``);
     otherwise ``workers`` > 1 uses a process pool and ``dask_scheduler`` an existing Dask cluster.
     ``timeout_s`` (seconds) and ``max_memory_mb`` (MiB, worker processes only) bound each neuron.
-    ``units`` is one value for every mesh or per-input rules (see :func:`parse_units_rules`).
+    ``units`` is one value for every mesh or per-input rules (see :func:`parse_units_rules`);
+    ``synapse_units`` likewise for the synapse tables' positions (None: from each table's layout).
     """
     t0 = time.perf_counter()
     out = Path(out_dir)
     (out / "parts").mkdir(parents=True, exist_ok=True)
-    items = make_items(find_inputs(inputs), synapses, units)
+    items = make_items(find_inputs(inputs), synapses, units, synapse_units)
     config = BatchConfig(str(out), timeout_s=timeout_s, max_memory_mb=max_memory_mb, save_neuron=save_neuron)
     report = BatchReport(out)
     if synapses:
@@ -442,14 +470,15 @@ def featurize(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike, *
             client.close()
     counts = consolidate(out, [i.name for i in items])
     report.seconds = time.perf_counter() - t0
-    _write_manifest(out, items, config, units, report, counts, workers, dask_scheduler)
+    _write_manifest(out, items, config, units, report, counts, workers, dask_scheduler, synapse_units)
     return report
 
 
 def _write_manifest(out: Path, items: list[BatchItem], config: BatchConfig, units: Any, report: BatchReport,
-                    counts: dict[str, int], workers: int, dask_scheduler: str | None) -> None:
-    """``units``: the units argument as given to :func:`featurize` (one value or per-input rules; each item's
-    resolved units are in ``inputs``)."""
+                    counts: dict[str, int], workers: int, dask_scheduler: str | None,
+                    synapse_units: Any = None) -> None:
+    """``units`` / ``synapse_units``: the arguments as given to :func:`featurize` (one value or per-input rules;
+    each item's resolved units are in ``inputs``)."""
     from importlib.metadata import PackageNotFoundError, version
 
     versions = {}
@@ -467,7 +496,7 @@ def _write_manifest(out: Path, items: list[BatchItem], config: BatchConfig, unit
     manifest = {
         "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "python": platform.python_version(), "platform": platform.platform(), "versions": versions,
-        "parameters": {"out_dir": config.out_dir, "units": units,
+        "parameters": {"out_dir": config.out_dir, "units": units, "synapse_units": synapse_units,
                        **{k: v for k, v in asdict(config).items() if k != "out_dir"},
                        "workers": workers, "dask_scheduler": dask_scheduler},
         "inputs": [asdict(i) for i in items],

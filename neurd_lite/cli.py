@@ -121,6 +121,9 @@ def _add_featurize(sub: argparse._SubParsersAction) -> None:
                    help="synapse folder, or pattern with {stem} / {id} (e.g. 'syn/{id}_synapses.csv')")
     p.add_argument("--units", default="nm",
                    help="mesh units: nm, um, nm per voxel (8), or per-input rules 'fly/*=8,*.ply=um,*=nm'")
+    p.add_argument("--synapse-units", default=None,
+                   help="synapse position units, same syntax as --units (e.g. 8, 4,4,40 or 'fly/*=8,*=4,4,40'; "
+                        "inputs no rule matches: from the table layout, e.g. 4,4,40 for MICrONS columns)")
     p.add_argument("--workers", type=int, default=1, help="parallel worker processes")
     p.add_argument("--dask-scheduler", default=None, help="address of a Dask scheduler (optional extra 'dask')")
     p.add_argument("--timeout", type=float, default=None, help="per-neuron time limit, seconds")
@@ -133,9 +136,15 @@ def _add_featurize(sub: argparse._SubParsersAction) -> None:
 def _run_featurize(args: argparse.Namespace) -> int:
     import logging
 
-    from .batch import featurize, find_inputs
+    from .batch import featurize, find_inputs, parse_units_rules
 
     logging.basicConfig(level=logging.INFO if args.quiet else logging.WARNING, format="%(levelname)s %(message)s")
+    for flag, text in (("--units", args.units), ("--synapse-units", args.synapse_units)):
+        try:
+            parse_units_rules(text)
+        except ValueError as e:
+            print(f"neurd-lite featurize: error: {flag}: {e}", file=sys.stderr)
+            return 2
     unmatched = [text for text in args.inputs if not find_inputs([text])]
     for text in unmatched:
         print(f"neurd-lite featurize: warning: no mesh files match {text!r}", file=sys.stderr)
@@ -143,7 +152,10 @@ def _run_featurize(args: argparse.Namespace) -> int:
         print("neurd-lite featurize: error: no input matched; nothing to do", file=sys.stderr)
         return 2
     units = args.units if "=" in args.units else _parse_units(args.units)
-    report = featurize(args.inputs, args.out, synapses=args.synapses, units=units,
+    syn_units = args.synapse_units
+    if syn_units is not None and "=" not in syn_units:
+        syn_units = _parse_units(syn_units)
+    report = featurize(args.inputs, args.out, synapses=args.synapses, units=units, synapse_units=syn_units,
                        workers=args.workers, dask_scheduler=args.dask_scheduler, timeout_s=args.timeout,
                        max_memory_mb=args.max_memory_mb, progress=not args.quiet,
                        save_neuron=not args.no_save_neuron)

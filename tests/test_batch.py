@@ -175,7 +175,7 @@ def test_process_item_decomposes_in_the_item_units(tmp_path, monkeypatch):
 
     seen = []
 
-    def fake_decompose(mesh, synapses=None, units=None, name=None):
+    def fake_decompose(mesh, synapses=None, units=None, name=None, synapse_units=None):
         seen.append(units)
         raise RuntimeError("stop after decompose")
 
@@ -239,3 +239,38 @@ def test_unmatched_synapses_warn_and_are_counted(tmp_path, monkeypatch, caplog):
     # no --synapses at all: nothing to warn about
     report = featurize([tmp_path / "*.ply"], tmp_path / "out2", progress=False)
     assert report.no_synapses == []
+
+
+def test_synapse_units_rules_reach_decompose_and_manifest(tmp_path, monkeypatch):
+    """--synapse-units: one value or per-input rules like --units (a per-axis voxel size keeps its commas)."""
+    from neurd_lite.batch import BatchConfig, process_item
+    from neurd_lite.cli import main
+
+    assert parse_units_rules("fly/*=8,*=4,4,40") == [("fly/*", 8.0), ("*", (4.0, 4.0, 40.0))]
+    (tmp_path / "fly").mkdir()
+    for p in (tmp_path / "fly" / "a.obj", tmp_path / "b.ply"):
+        p.write_text("x")
+    meshes = find_inputs([tmp_path / "fly", tmp_path])
+    items = {i.name: i.synapse_units for i in make_items(meshes, synapse_units="fly/*=8,*=4,4,40")}
+    assert items == {"a": 8.0, "b": (4.0, 4.0, 40.0)}
+    assert {i.synapse_units for i in make_items(meshes, synapse_units="fly/*=8")} == {8.0, None}
+    assert {i.synapse_units for i in make_items(meshes)} == {None}
+
+    seen = {}
+
+    def fake_decompose(mesh, synapses=None, units=None, name=None, synapse_units=None):
+        seen[name] = synapse_units
+        raise RuntimeError("stop after decompose")
+
+    monkeypatch.setattr("neurd_lite.pipeline.decompose", fake_decompose)
+    for item in make_items(meshes, synapse_units="fly/*=8,*=4,4,40"):
+        process_item(item, BatchConfig(str(tmp_path / "out")), in_worker=False)
+    assert seen == {"a": 8.0, "b": (4.0, 4.0, 40.0)}
+
+    seen.clear()
+    out = tmp_path / "cli"
+    assert main(["featurize", str(tmp_path / "fly"), "--synapse-units", "8", "--out", str(out), "--quiet"]) == 1
+    assert seen == {"a": 8.0}
+    manifest = json.loads((out / "run_manifest.json").read_text())
+    assert manifest["parameters"]["synapse_units"] == 8.0 and manifest["inputs"][0]["synapse_units"] == 8.0
+    assert main(["featurize", str(tmp_path / "fly"), "--synapse-units", "x,*=8", "--out", str(out)]) == 2
