@@ -273,6 +273,7 @@ def stage_synapses(n: Neuron, p: PipelineParams) -> None:
     wn = n.cache.get("work_neuron")
     if wn is None:
         attach(n)
+        _flag_far_synapses(n)
         return
     # the refine stage may have relabelled n since the spine stage built wn: take its current compartments
     # (spine head/neck labels of the working faces stay the detector's own)
@@ -288,6 +289,28 @@ def stage_synapses(n: Neuron, p: PipelineParams) -> None:
     pts = syn[["x_nm", "y_nm", "z_nm"]].to_numpy(dtype=np.float64)
     syn["face"] = _nearest_input_faces(n, syn["face"].to_numpy(dtype=np.int64), pts)
     n.synapses = syn
+    _flag_far_synapses(n)
+
+
+FAR_SYNAPSE_FLAG_FRACTION = 0.1  # flag the neuron when more than this fraction of its synapses is is_far
+
+
+def _flag_far_synapses(n: Neuron) -> None:
+    """Flag ``synapses_far`` when more than ``FAR_SYNAPSE_FLAG_FRACTION`` of the synapses lie farther from the
+    mesh than the synapse stage's limit (``is_far``: target unknown, not counted by the features); a whole
+    table far away is nearly always a table in other units than ``synapse_units`` says."""
+    syn = n.synapses
+    if syn is None or len(syn) == 0 or "is_far" not in syn:
+        return
+    n_far = int(np.asarray(syn["is_far"], dtype=bool).sum())
+    if n_far <= FAR_SYNAPSE_FLAG_FRACTION * len(syn):
+        return
+    limit_um = float(n.provenance.get("synapses", {}).get("max_distance_nm", 1500.0)) / 1000.0
+    dist = np.asarray(syn["distance_to_mesh_nm"], dtype=float) if "distance_to_mesh_nm" in syn else np.array([])
+    finite = dist[np.isfinite(dist)]
+    median = f", median distance {np.median(finite) / 1000.0:.4g} µm" if finite.size else ""
+    n.flag(f"synapses_far: {n_far} of {len(syn)} synapses > {limit_um:g} µm from the mesh{median} "
+           "(check synapse_units)")
 
 
 MESH_STAGES: list[Stage] = [("decimate", stage_decimate), ("heal", stage_heal), ("soma", stage_soma),

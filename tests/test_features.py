@@ -421,3 +421,23 @@ def test_cut_ends_of_a_cropped_piece_are_not_tips():
     for df in (cut, capped):
         assert df["n_tips"].iloc[0] == 0 and df["cable_length_um"].iloc[0] == pytest.approx(4.0, abs=0.5)
     assert rounded["n_tips"].iloc[0] >= 1
+
+
+def test_far_synapses_are_not_counted():
+    """Synapses marked is_far (too far from the mesh to be this neuron's) count in n_syn_far only."""
+    n = _thin_thick_neuron()
+    syn = n.synapses.assign(is_far=False)
+    far = pd.DataFrame({"x_nm": 0.0, "y_nm": -np.arange(6, 46) * 1000.0, "z_nm": 5e5,
+                        "is_pre": [True] * 10 + [False] * 30, "target": "unknown", "is_far": True})
+    n.synapses = pd.concat([syn, far], ignore_index=True)
+    r = features(n).iloc[0]
+    assert r["n_syn_far"] == 40
+    assert r["n_synapses_post"] == 158 and r["n_synapses_pre"] == 9
+    assert r["n_syn_post"] == 153 and r["n_syn_pre"] == 9
+    assert r["basal_syn_density_post_per_um"] == pytest.approx(153 / 450)
+    assert r["neurd_syn_density_post_per_um"] == pytest.approx(120 / 150)
+    n.synapses = far
+    df = features(n)
+    assert df.iloc[0]["n_syn_far"] == 40 and np.isnan(df.iloc[0]["n_syn_post"])
+    assert "all 40 synapses" in df.attrs["missing"]["neurd_syn_density_post_per_um"]
+    assert "is_far" in df.attrs["missing"]["n_synapses_pre"]

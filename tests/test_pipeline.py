@@ -222,3 +222,37 @@ def test_given_soma_centre_is_used():
     centroids = sn.mesh.triangles_center[found]
     assert np.linalg.norm(centroids - given, axis=1).max() < 2.0 * sn.truth["soma_radius_nm"]
     assert "soma_0" in n.graph and n.graph.out_degree("soma_0") == n.n_limbs > 0
+
+
+def test_far_synapses_are_flagged_and_not_counted():
+    """A table in 8 nm voxels read as nm lands far from the mesh: the neuron is flagged synapses_far and the
+    features count none of those synapses (NaN with the reason, n_syn_far says how many); with the right
+    synapse_units nothing is far."""
+    from neurd_lite.testing import make_neuron
+
+    sn = make_neuron(seed=1, target_faces=5000, union=False)
+    syn = sn.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]]
+    vox = syn.rename(columns={"x_nm": "x", "y_nm": "y", "z_nm": "z"})
+    vox[["x", "y", "z"]] = vox[["x", "y", "z"]] / 8.0
+    p = PipelineParams(spines=False)
+    n = nl.decompose(sn.mesh, synapses=vox, name="far", params=p)
+    assert n.synapses["is_far"].all()
+    flags = [f for f in n.flags if f.startswith("synapses_far:")]
+    assert len(flags) == 1 and f"{len(syn)} of {len(syn)} synapses" in flags[0] and "synapse_units" in flags[0]
+    df = nl.features(n)
+    r, missing = df.iloc[0], df.attrs["missing"]
+    assert r["n_syn_far"] == len(syn)
+    for col in ("n_synapses_pre", "n_synapses_post", "n_syn_pre", "n_syn_post", "syn_density_post_per_um",
+                "neurd_syn_density_post_per_um", "soma_n_synapses"):
+        assert np.isnan(r[col]), col
+        assert "all" in missing[col] and "is_far" in missing[col], (col, missing[col])
+
+    # the same table read with the right synapse_units: nothing far, no flag (synapse stage run again)
+    from neurd_lite.io.synapses import load_synapses
+    from neurd_lite.pipeline import stage_synapses
+
+    n.flags = [f for f in n.flags if not f.startswith("synapses_far")]
+    n.synapses = load_synapses(vox, units=8)
+    run_stages(n, [("synapses", stage_synapses)], p)
+    assert not n.synapses["is_far"].any()
+    assert not [f for f in n.flags if f.startswith("synapses_far")]

@@ -237,7 +237,7 @@ def _soma_synapse_count(ctx: FeatureContext) -> int:
     syn = synapse_table(ctx)
     if "target" not in syn:
         raise Missing("synapse targets not assigned (no target column)")
-    return int(np.count_nonzero((syn["target"].astype(str) == "soma").to_numpy() & ~syn["is_pre"].to_numpy()))
+    return int(np.count_nonzero((syn["target"].astype(str) == "soma").to_numpy() & syn["is_post"].to_numpy()))
 
 
 @register("soma_n_synapses", "neuron", "1", "postsynaptic synapses with target soma", FAMILY)

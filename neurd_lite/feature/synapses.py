@@ -5,6 +5,12 @@ dendritic E/I features.
 ``neuron.SYNAPSE_TARGETS``. A synapse's compartment is its ``compartment`` column, else the compartment of the
 skeleton vertex it is placed on (:meth:`FeatureContext.locate`).
 
+Synapses the synapse stage marked ``is_far`` (farther than ``SynapseParams.max_distance_nm``, 1.5 µm, from the
+mesh: usually a table in the wrong units) are counted by no feature but ``n_syn_far``; when every synapse is far,
+all synapse features are NaN with that reason (not 0). A synapse whose polarity is unknown (``is_pre`` <NA>) is
+counted neither pre nor post (noted in ``df.attrs["notes"]``); when no synapse has a known polarity the synapse
+features are NaN with that reason.
+
 NEURD E/I features (``neurd_*``) follow NEURD's branch filter (cell_type_utils.postsyn_branches_near_soma):
 a dendritic (non-axon) branch counts when it has more than 2 postsynapses and more than 80 % of its synapses are
 postsynaptic, its proximal end lies less than 110 µm (path) from the soma, its NEURD width with spines excluded
@@ -50,8 +56,17 @@ class NeurdEIParams:
 EI_PARAMS = NeurdEIParams()
 
 
+def _far_mask(syn: pd.DataFrame) -> np.ndarray:
+    """True for synapses the synapse stage marked ``is_far`` (all False without that column)."""
+    if "is_far" not in syn:
+        return np.zeros(len(syn), dtype=bool)
+    return pd.array(syn["is_far"], dtype="boolean").fillna(False).to_numpy(dtype=bool)
+
+
 def synapse_table(ctx: FeatureContext) -> pd.DataFrame:
-    """``n.synapses`` with boolean ``is_pre`` and a ``compartment`` and ``branch`` column (Missing if none)."""
+    """``n.synapses`` without the ``is_far`` rows, with boolean ``is_pre`` / ``is_post`` (both False where the
+    polarity is unknown) and a ``compartment`` and ``branch`` column. Missing when there are no synapses, when
+    every synapse is far from the mesh, or when no synapse has a known polarity."""
     if "synapses" in ctx.cache:
         return ctx.cache["synapses"]
     syn = ctx.n.synapses
@@ -59,8 +74,21 @@ def synapse_table(ctx: FeatureContext) -> pd.DataFrame:
         raise Missing("no synapses given")
     if "is_pre" not in syn:
         raise Missing("synapse table has no is_pre column")
-    syn = syn.copy()
-    syn["is_pre"] = syn["is_pre"].astype(bool)
+    far = _far_mask(syn)
+    if len(syn) and far.all():
+        raise Missing(f"all {len(syn)} synapses are farther from the mesh than the synapse stage allows "
+                      "(is_far; check synapse_units)")
+    syn = syn[~far].copy()
+    pol = pd.array(syn["is_pre"], dtype="boolean")
+    unknown = np.asarray(pol.isna(), dtype=bool)
+    if len(syn) and unknown.all():
+        raise Missing(f"polarity unknown for all {len(syn)} synapses (is_pre is <NA>: the table had no pre/post "
+                      "column)")
+    if unknown.any():
+        ctx.notes["synapses_polarity"] = (f"{int(unknown.sum())} of {len(syn)} synapses have unknown polarity "
+                                          "and are counted neither pre nor post")
+    syn["is_pre"] = pol.fillna(False).to_numpy(dtype=bool)
+    syn["is_post"] = (~pol).fillna(False).to_numpy(dtype=bool)
     try:
         v = ctx.locate(syn, "synapses") if len(syn) else np.zeros(0, dtype=np.int64)
     except Missing:
@@ -96,14 +124,28 @@ def _group_synapses(ctx: FeatureContext, group: str) -> pd.DataFrame:
     return syn[comp.isin(COMPARTMENT_GROUPS[group])]
 
 
-@register("n_synapses_pre", "neuron", "1", "number of presynaptic (output) synapses", FAMILY)
+@register("n_synapses_pre", "neuron", "1", "number of presynaptic (output) synapses (is_far ones excluded)",
+          FAMILY)
 def n_synapses_pre(ctx: FeatureContext) -> float:
     return int(synapse_table(ctx)["is_pre"].sum())
 
 
-@register("n_synapses_post", "neuron", "1", "number of postsynaptic (input) synapses, soma included", FAMILY)
+@register("n_synapses_post", "neuron", "1",
+          "number of postsynaptic (input) synapses, soma included (is_far ones excluded)", FAMILY)
 def n_synapses_post(ctx: FeatureContext) -> float:
-    return int((~synapse_table(ctx)["is_pre"]).sum())
+    return int((synapse_table(ctx)["is_post"]).sum())
+
+
+@register("n_syn_far", "neuron", "1",
+          "synapses farther than 1.5 µm (SynapseParams.max_distance_nm) from the mesh (is_far); no other synapse "
+          "feature counts them", FAMILY)
+def n_syn_far(ctx: FeatureContext) -> float:
+    syn = ctx.n.synapses
+    if syn is None or (len(syn) == 0 and len(syn.columns) == 0):
+        raise Missing("no synapses given")
+    if "is_far" not in syn:
+        raise Missing("synapses not mapped to the mesh (no is_far column; the synapse stage did not run)")
+    return int(_far_mask(syn).sum())
 
 
 @register("n_syn_pre", "compartment", "1", "presynaptic synapses on the compartment's cable", FAMILY)
@@ -113,7 +155,7 @@ def n_syn_pre(ctx: FeatureContext, group: str) -> float:
 
 @register("n_syn_post", "compartment", "1", "postsynaptic synapses on the compartment's cable", FAMILY)
 def n_syn_post(ctx: FeatureContext, group: str) -> float:
-    return int((~_group_synapses(ctx, group)["is_pre"]).sum())
+    return int(_group_synapses(ctx, group)["is_post"].sum())
 
 
 @register("syn_density_pre_per_um", "compartment", "per_um", "presynaptic synapses per µm of cable", FAMILY)
@@ -123,12 +165,12 @@ def syn_density_pre_per_um(ctx: FeatureContext, group: str) -> float:
 
 @register("syn_density_post_per_um", "compartment", "per_um", "postsynaptic synapses per µm of cable", FAMILY)
 def syn_density_post_per_um(ctx: FeatureContext, group: str) -> float:
-    return int((~_group_synapses(ctx, group)["is_pre"]).sum()) / nm_to_um(ctx.require_length_nm(group))
+    return int(_group_synapses(ctx, group)["is_post"].sum()) / nm_to_um(ctx.require_length_nm(group))
 
 
 def _target_density(ctx: FeatureContext, group: str, target: str) -> float:
     syn = _group_synapses(ctx, group)
-    count = int(np.count_nonzero((_targets(syn) == target) & ~syn["is_pre"].to_numpy()))
+    count = int(np.count_nonzero((_targets(syn) == target) & syn["is_post"].to_numpy()))
     return count / nm_to_um(ctx.require_length_nm(group))
 
 
@@ -165,7 +207,7 @@ def neurd_ei_branches(ctx: FeatureContext, kind: str, params: NeurdEIParams = EI
     from .morphometry import branch_width_um, distance_to_soma_um
 
     syn = synapse_table(ctx)
-    n_post = syn[~syn["is_pre"]]["branch"].value_counts().reindex(b.index).fillna(0)
+    n_post = syn[syn["is_post"]]["branch"].value_counts().reindex(b.index).fillna(0)
     n_all = syn["branch"].value_counts().reindex(b.index).fillna(0)
     post_frac = n_post / n_all.where(n_all > 0)
     start_um = distance_to_soma_um(ctx).reindex(b.index)
@@ -198,7 +240,7 @@ def _neurd_length_um(ctx: FeatureContext, kind: str) -> float:
 
 def _neurd_post(ctx: FeatureContext) -> pd.DataFrame:
     syn = synapse_table(ctx)
-    return syn[~syn["is_pre"] & syn["branch"].isin(neurd_ei_branches(ctx, "syn"))]
+    return syn[syn["is_post"] & syn["branch"].isin(neurd_ei_branches(ctx, "syn"))]
 
 
 @register("neurd_skeletal_length_syn_um", "neuron", "um",
@@ -262,7 +304,7 @@ def _branch_counts(ctx: FeatureContext, mask_fn) -> pd.Series:
 
 @register("n_syn_post_branch", "branch", "1", "postsynaptic synapses on the branch", FAMILY)
 def n_syn_post_branch(ctx: FeatureContext) -> pd.Series:
-    return _branch_counts(ctx, lambda s: ~s["is_pre"])
+    return _branch_counts(ctx, lambda s: s["is_post"])
 
 
 @register("n_syn_pre_branch", "branch", "1", "presynaptic synapses on the branch", FAMILY)
@@ -273,7 +315,7 @@ def n_syn_pre_branch(ctx: FeatureContext) -> pd.Series:
 def _branch_target_feature(target: str, short: str) -> None:
     @register(f"n_syn_{short}_branch", "branch", "1", f"{target.replace('_', '-')} synapses on the branch", FAMILY)
     def count(ctx: FeatureContext) -> pd.Series:
-        return _branch_counts(ctx, lambda s: (_targets(s) == target) & ~s["is_pre"].to_numpy())
+        return _branch_counts(ctx, lambda s: (_targets(s) == target) & s["is_post"].to_numpy())
 
 
 for _t, _s in (("spine_head", "head"), ("spine_neck", "neck"), ("shaft", "shaft")):
