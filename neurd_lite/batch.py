@@ -70,10 +70,23 @@ class BatchReport:
     seconds: float = 0.0
     #: inputs for which ``synapses=`` was given but no table matched (they run without synapses)
     no_synapses: list[str] = field(default_factory=list)
+    #: inputs not run because the run was interrupted (Ctrl-C); a rerun of the same command resumes them
+    pending: list[str] = field(default_factory=list)
+    interrupted: bool = False
 
     @property
     def n_total(self) -> int:
-        return len(self.done) + len(self.skipped) + len(self.failed)
+        return len(self.done) + len(self.skipped) + len(self.failed) + len(self.pending)
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """Raised by :func:`featurize` after a Ctrl-C, once pending work is cancelled and the run-level tables,
+    ``errors.csv`` and ``run_manifest.json`` are written for what finished; ``report`` says what that was."""
+
+    def __init__(self, report: BatchReport) -> None:
+        super().__init__(f"featurize interrupted: {len(report.done) + len(report.skipped)} of "
+                         f"{report.n_total} done")
+        self.report = report
 
 
 # ---- inputs ------------------------------------------------------------------------------------------------
@@ -370,22 +383,43 @@ def _run_items(items: list[BatchItem], config: BatchConfig, executor: cf.Executo
                 yield res
             return
         futures = {executor.submit(process_item, item, config): item for item in items}
-        for fut in cf.as_completed(futures):
-            item = futures[fut]
-            try:
-                res = fut.result()
-            except Exception as exc:  # the worker itself died (e.g. killed for memory)
-                err = {"file": item.mesh, "name": item.name, "stage": "worker",
-                       "error_type": type(exc).__name__,
-                       "message": f"worker process failed ({exc!r}); likely out of memory or a crash"}
-                _atomic_json(Path(config.out_dir) / "parts" / f"{item.name}.error.json", err)
-                res = {"name": item.name, "ok": False, **err}
-            if bar is not None:
-                bar.update(1)
-            yield res
+        try:
+            yield from _collect(futures, config, bar)
+        except BaseException:  # Ctrl-C (or the caller stopped): drop work not started yet
+            for fut in futures:
+                fut.cancel()
+            raise
     finally:
         if bar is not None:
             bar.close()
+
+
+def _collect(futures: dict[cf.Future, BatchItem], config: BatchConfig, bar: Any) -> Iterator[dict[str, Any]]:
+    for fut in cf.as_completed(futures):
+        item = futures[fut]
+        try:
+            res = fut.result()
+        except Exception as exc:  # the worker itself died (e.g. killed for memory)
+            err = {"file": item.mesh, "name": item.name, "stage": "worker",
+                   "error_type": type(exc).__name__,
+                   "message": f"worker process failed ({exc!r}); likely out of memory or a crash"}
+            _atomic_json(Path(config.out_dir) / "parts" / f"{item.name}.error.json", err)
+            res = {"name": item.name, "ok": False, **err}
+        if bar is not None:
+            bar.update(1)
+        yield res
+
+
+def _stop_pool(executor: cf.Executor) -> None:
+    """After Ctrl-C: cancel queued work and end the pool's worker processes now (a running neuron would
+    otherwise finish first; its per-neuron outputs are rerun on resume, as they have no done marker)."""
+    procs = list((getattr(executor, "_processes", None) or {}).values())  # shutdown() forgets them
+    executor.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in procs:
+        proc.join(timeout=10)
 
 
 def _concat_parts(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -463,14 +497,25 @@ def featurize(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike, *
             (report.done if res["ok"] else report.failed).append(res["name"])
             if not res["ok"]:
                 log.warning("%s failed at %s: %s: %s", res["file"], res["stage"], res["error_type"], res["message"])
+    except KeyboardInterrupt:
+        report.interrupted = True
+        finished = set(report.done) | set(report.failed)
+        report.pending = [i.name for i in todo if i.name not in finished]
+        log.warning("featurize: interrupted; writing the tables for the %d finished neurons",
+                    len(report.done) + len(report.skipped))
     finally:
         if own_executor is not None:
-            own_executor.shutdown(wait=True)
+            if report.interrupted and isinstance(own_executor, cf.ProcessPoolExecutor):
+                _stop_pool(own_executor)
+            else:
+                own_executor.shutdown(wait=not report.interrupted, cancel_futures=report.interrupted)
         if client is not None:
             client.close()
     counts = consolidate(out, [i.name for i in items])
     report.seconds = time.perf_counter() - t0
     _write_manifest(out, items, config, units, report, counts, workers, dask_scheduler, synapse_units)
+    if report.interrupted:
+        raise BatchInterrupted(report)
     return report
 
 
@@ -501,6 +546,7 @@ def _write_manifest(out: Path, items: list[BatchItem], config: BatchConfig, unit
                        "workers": workers, "dask_scheduler": dask_scheduler},
         "inputs": [asdict(i) for i in items],
         "this_run": {"done": len(report.done), "skipped": len(report.skipped), "failed": len(report.failed),
+                     "not_run": len(report.pending), "interrupted": report.interrupted,
                      "seconds": round(report.seconds, 2)},
         "inputs_without_synapses": {"count": len(report.no_synapses), "names": report.no_synapses},
         "rows": counts,

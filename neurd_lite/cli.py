@@ -109,7 +109,8 @@ def _run_example(args: argparse.Namespace) -> int:
 FEATURIZE_EXIT_CODES = """exit codes:
   0    every input featurized (or already done in an earlier run)
   1    the batch ran to the end but at least one input failed (listed in OUT/errors.csv)
-  2    no input matched (empty folder, glob matching nothing) or bad arguments; nothing was run"""
+  2    no input matched (empty folder, glob matching nothing) or bad arguments; nothing was run
+  130  interrupted (Ctrl-C): the tables hold what finished; rerun the same command to resume"""
 
 
 def _add_featurize(sub: argparse._SubParsersAction) -> None:
@@ -155,10 +156,17 @@ def _run_featurize(args: argparse.Namespace) -> int:
     syn_units = args.synapse_units
     if syn_units is not None and "=" not in syn_units:
         syn_units = _parse_units(syn_units)
-    report = featurize(args.inputs, args.out, synapses=args.synapses, units=units, synapse_units=syn_units,
-                       workers=args.workers, dask_scheduler=args.dask_scheduler, timeout_s=args.timeout,
-                       max_memory_mb=args.max_memory_mb, progress=not args.quiet,
-                       save_neuron=not args.no_save_neuron)
+    try:
+        report = featurize(args.inputs, args.out, synapses=args.synapses, units=units, synapse_units=syn_units,
+                           workers=args.workers, dask_scheduler=args.dask_scheduler, timeout_s=args.timeout,
+                           max_memory_mb=args.max_memory_mb, progress=not args.quiet,
+                           save_neuron=not args.no_save_neuron)
+    except KeyboardInterrupt as e:
+        done = getattr(e, "report", None)
+        counts = "" if done is None else \
+            f" {len(done.done) + len(done.skipped)} of {done.n_total} done ({len(done.failed)} failed);"
+        print(f"interrupted:{counts} rerun the same command to resume", file=sys.stderr)
+        return 130
     print(f"{len(report.done)} featurized, {len(report.skipped)} already done, {len(report.failed)} failed "
           f"(see {report.out_dir / 'errors.csv'}) in {report.seconds:.1f} s")
     if report.no_synapses:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -81,3 +82,37 @@ def test_featurize_exit_codes(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["featurize", "--help"])
     assert "exit codes" in capsys.readouterr().out
+
+
+def test_featurize_ctrl_c_writes_what_is_done_and_exits_130(tmp_path, monkeypatch, capsys):
+    """Ctrl-C on the 2nd neuron: no traceback, the finished neuron is in features.parquet, errors.csv and the
+    manifest are written, exit 130; the same command then resumes."""
+    from neurd_lite import batch
+
+    for stem in ("a", "b", "c"):
+        (tmp_path / f"{stem}.ply").write_text("x")
+    calls = []
+
+    def fake(item, config, in_worker=True, interrupt_at=2):
+        calls.append(item.name)
+        if len(calls) == interrupt_at:
+            raise KeyboardInterrupt
+        parts = Path(config.out_dir) / "parts"
+        pd.DataFrame({"n": [1]}).to_parquet(parts / f"{item.name}.features.parquet")
+        (parts / f"{item.name}.done.json").write_text(json.dumps(
+            {"input": batch.fingerprint(item.mesh), "synapses": item.synapses}))
+        return {"name": item.name, "ok": True, "seconds": 0.0}
+
+    monkeypatch.setattr(batch, "process_item", fake)
+    out = tmp_path / "out"
+    assert _featurize(tmp_path, str(tmp_path)) == 130
+    assert calls == ["a", "b"]  # c never started
+    assert "interrupted: 1 of 3 done (0 failed); rerun the same command to resume" in capsys.readouterr().err
+    assert len(pd.read_parquet(out / "features.parquet")) == 1 and (out / "errors.csv").is_file()
+    manifest = json.loads((out / "run_manifest.json").read_text())
+    assert manifest["this_run"]["interrupted"] is True and manifest["this_run"]["not_run"] == 2
+    calls.clear()
+    monkeypatch.setattr(batch, "process_item", lambda item, config, in_worker=True: fake(item, config,
+                                                                                         interrupt_at=0))
+    assert _featurize(tmp_path, str(tmp_path)) == 0
+    assert calls == ["b", "c"] and len(pd.read_parquet(out / "features.parquet")) == 3
