@@ -369,6 +369,8 @@ def decompose(mesh_or_path: Any, synapses: Any = None, units: UnitsLike = "nm",
         name = Path(mesh_or_path).stem if isinstance(mesh_or_path, (str, Path)) else \
             str(getattr(mesh, "metadata", {}).get("name", "neuron"))
     n = Neuron(name=name, mesh=mesh)
+    if getattr(mesh, "metadata", {}).get("units_suspect"):  # implausible extent: see io.meshes.extent_problem
+        n.flag(f"units_suspect: {mesh.metadata['units_suspect']}")
     if synapses is not None:
         load_synapses = _optional_required("neurd_lite.io.synapses", "load_synapses")
         n.synapses = load_synapses(synapses, units=synapse_units)

@@ -188,6 +188,26 @@ def test_units_warnings_name_the_file(tmp_path, sphere_um):
         load_mesh(path, units="um")
 
 
+def test_implausible_extent_is_kept_and_flags_the_neuron(tmp_path, sphere_um, monkeypatch):
+    """µm read as nm still warns, and is kept in mesh.metadata so decompose flags the Neuron (batch rows carry
+    n.flags in their flags column); a plausible mesh gets no flag."""
+    import neurd_lite.pipeline as pipeline
+
+    path = tmp_path / "micron_cell.ply"
+    sphere_um.export(path)
+    with pytest.warns(NeurdLiteWarning, match="spans only 4 nm"):
+        m = load_mesh(path)
+    assert "spans only 4 nm with units='nm'" in m.metadata["units_suspect"]
+    with pytest.warns(NeurdLiteWarning):
+        assert "40 mm" in load_mesh(path, units=1e7).metadata["units_suspect"]
+    assert "units_suspect" not in load_mesh(path, units="um").metadata
+    monkeypatch.setattr(pipeline, "run_stages", lambda n, stages, params: n)  # ingest only
+    with pytest.warns(NeurdLiteWarning):
+        n = pipeline.decompose(path)
+    assert [f for f in n.flags if f.startswith("units_suspect: mesh spans only 4 nm")]
+    assert not [f for f in pipeline.decompose(path, units="um").flags if f.startswith("units_suspect")]
+
+
 # ---- real data ----------------------------------------------------------------------------------------
 @pytest.mark.realdata
 def test_real_microns_off_and_micron_ply(real):

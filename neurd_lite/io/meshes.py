@@ -9,7 +9,9 @@ Validation policy (``validate=True``): missing, empty, truncated or unparsable f
 faces, fewer than ``MIN_FACES`` faces, faces that index missing vertices and NaN/inf vertex coordinates raise
 ``InputError``. Non-finite vertices are an error, not silently dropped: dropping them would renumber faces and
 break the one-entry-per-input-face contract. An extent that is implausible for the declared units (under
-``MIN_EXTENT_NM`` or over ``MAX_EXTENT_NM``) gives a ``NeurdLiteWarning`` suggesting the right ``units=``.
+``MIN_EXTENT_NM`` or over ``MAX_EXTENT_NM``) gives a ``NeurdLiteWarning`` suggesting the right ``units=`` and
+is kept in ``mesh.metadata["units_suspect"]`` (the pipeline turns it into a ``units_suspect: ...`` flag on the
+Neuron, so a batch's feature row carries it).
 """
 from __future__ import annotations
 
@@ -82,7 +84,9 @@ def _to_trimesh(vertices: Any, faces: Any, units: UnitsLike, validate: bool, whe
         validate_mesh_arrays(vertices, faces, where)
     vertices = vertices * scale
     if validate:
-        check_extent(vertices, where, units)
+        suspect = extent_problem(check_extent(vertices, where, units), units)
+        if suspect:
+            metadata["units_suspect"] = suspect
     mesh = trimesh.Trimesh(vertices=vertices, faces=faces, process=False, validate=False)
     metadata["units_in"] = units if isinstance(units, str) else np.atleast_1d(units).tolist()
     mesh.metadata.update(metadata)
@@ -128,6 +132,18 @@ def check_extent(vertices_nm: np.ndarray, path: Any = None, units: UnitsLike = "
                       f"cortical volume. Check units= (nm expected; voxel files need their voxel size, "
                       f"an nm file read with units='um' is 1000x too big)", NeurdLiteWarning, stacklevel=3)
     return extent
+
+
+def extent_problem(extent_nm: float, units: UnitsLike = "nm") -> str | None:
+    """A short reason when an extent (nm) is implausible for a neuron mesh read with ``units``, else None
+    (the same limits :func:`check_extent` warns about)."""
+    if extent_nm < MIN_EXTENT_NM:
+        return (f"mesh spans only {extent_nm:.3g} nm with units={units!r} (< {MIN_EXTENT_NM:g} nm; µm read as nm? "
+                f"pass units='um')")
+    if MAX_EXTENT_NM < extent_nm <= REJECT_EXTENT_NM:
+        return (f"mesh spans {extent_nm / 1e6:.3g} mm with units={units!r} (> {MAX_EXTENT_NM / 1e6:g} mm; "
+                f"voxels read as nm, or nm read as µm?)")
+    return None
 
 
 def save_meshparty_h5(mesh: Any, path: str | Path, overwrite: bool = False,
