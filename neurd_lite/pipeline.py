@@ -266,14 +266,32 @@ def _nearest_input_faces(n: Neuron, working_faces: np.ndarray, points_nm: np.nda
 
 def stage_synapses(n: Neuron, p: PipelineParams) -> None:
     """Synapse -> face / branch / target (neurd_lite.spines.attach_synapses); on the working mesh when the
-    spines were found there, the ``face`` column then holds the nearest input face of the working face."""
+    spines were found there, the ``face`` column then holds the nearest input face of the working face.
+
+    Synapses of unknown polarity (``is_pre`` <NA>) are placed like postsynapses (their target is what a
+    postsynapse there would be) and keep ``is_pre`` <NA>; the features count them neither pre nor post."""
     if n.synapses is None or len(n.synapses) == 0:
         raise _Skip("no synapses")
     attach = _optional("neurd_lite.spines", "attach_synapses")
+    polarity = None
+    if "is_pre" in n.synapses.columns:
+        import pandas as pd
+
+        polarity = pd.array(n.synapses["is_pre"], dtype="boolean")
+        if polarity.isna().any():
+            n.synapses = n.synapses.assign(is_pre=polarity.fillna(False).to_numpy(dtype=bool))
+        else:
+            polarity = None
+    _attach_synapses(n, attach)
+    if polarity is not None:  # attach never drops or reorders rows
+        n.synapses = n.synapses.assign(is_pre=polarity)
+    _flag_far_synapses(n)
+
+
+def _attach_synapses(n: Neuron, attach: Callable[[Neuron], None]) -> None:
     wn = n.cache.get("work_neuron")
     if wn is None:
         attach(n)
-        _flag_far_synapses(n)
         return
     # the refine stage may have relabelled n since the spine stage built wn: take its current compartments
     # (spine head/neck labels of the working faces stay the detector's own)
@@ -289,7 +307,6 @@ def stage_synapses(n: Neuron, p: PipelineParams) -> None:
     pts = syn[["x_nm", "y_nm", "z_nm"]].to_numpy(dtype=np.float64)
     syn["face"] = _nearest_input_faces(n, syn["face"].to_numpy(dtype=np.int64), pts)
     n.synapses = syn
-    _flag_far_synapses(n)
 
 
 FAR_SYNAPSE_FLAG_FRACTION = 0.1  # flag the neuron when more than this fraction of its synapses is is_far

@@ -210,3 +210,28 @@ def test_label_skeleton_pipeline_on_real_swc(real, tmp_path):
     back, _ = load_skeleton(n.to_swc(tmp_path / "out.swc"))
     assert back.n_vertices == n.skeleton.n_vertices
     assert set(np.unique(back.vertex_properties["swc_type"])) == {1, 2, 3, 4}
+
+
+def test_unknown_polarity_falls_back_to_geometry():
+    """A table without pre/post (is_pre <NA> for every row) does not crash: the synapses are not used for the
+    axon split, which then comes from geometry as without synapses, and the neuron is flagged."""
+    c = pyramidal()
+    syn = toy_synapses(c, np.random.default_rng(0))
+    syn["is_pre"] = pd.array([pd.NA] * len(syn), dtype="boolean")
+    n = Neuron(skeleton=c.skeleton(), synapses=syn)
+    label_compartments(n)
+    bare = Neuron(skeleton=c.skeleton())
+    label_compartments(bare)
+    assert n.provenance["compartments"]["axon_method"] == "geometry"
+    assert n.provenance["compartments"]["n_synapses_unknown_polarity"] == len(syn)
+    np.testing.assert_array_equal(n.skeleton_labels, bare.skeleton_labels)
+    assert any(f.startswith(f"synapse_polarity_unknown: {len(syn)} of {len(syn)}") for f in n.flags)
+    # a few unknown among known ones: counted neither way, the synapse split still runs, no flag
+    part = syn.copy()
+    part["is_pre"] = pd.array(toy_synapses(c, np.random.default_rng(0))["is_pre"], dtype="boolean")
+    part.loc[:4, "is_pre"] = pd.NA
+    m = Neuron(skeleton=c.skeleton(), synapses=part)
+    label_compartments(m)
+    assert m.provenance["compartments"]["axon_method"] == "synapses"
+    assert m.provenance["compartments"]["n_presynapses_mapped"] == 35
+    assert not any(f.startswith("synapse_polarity_unknown") for f in m.flags)

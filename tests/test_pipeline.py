@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import neurd_lite as nl
-from neurd_lite.errors import InputError, StageError
+from neurd_lite.errors import InputError, NeurdLiteWarning, StageError
 from neurd_lite.neuron import UNLABELLED, Neuron, graph_to_json
 from neurd_lite.pipeline import PipelineParams, _optional, run_stages
 
@@ -224,35 +224,73 @@ def test_given_soma_centre_is_used():
     assert "soma_0" in n.graph and n.graph.out_degree("soma_0") == n.n_limbs > 0
 
 
+
+def _truth_stages(synapses: pd.DataFrame, sn=None) -> Neuron:
+    """The graph, compartment and synapse stages on a synthetic cell's true soma and skeleton (make_neuron seed 1,
+    5000 faces; soma detection and skeletonization skipped to keep the test short)."""
+    from neurd_lite.pipeline import stage_compartments, stage_graph, stage_synapses
+    from neurd_lite.testing import make_neuron
+
+    sn = sn or make_neuron(seed=1, target_faces=5000, union=False)
+    soma_faces = np.flatnonzero(np.asarray(sn.face_compartment).astype(str) == "soma")
+    labels = np.full(len(sn.mesh.faces), UNLABELLED, dtype=object)
+    labels[soma_faces] = "soma"
+    n = Neuron(name="truth", mesh=sn.mesh, skeleton=sn.skeleton.copy(),
+               somas=[nl.Soma(sn.truth["soma_center_nm"], sn.truth["soma_radius_nm"], faces=soma_faces)],
+               face_labels=labels, face_compartment=labels.copy(), face_spine=np.full(len(labels), -1),
+               face_to_skeleton=sn.face_skeleton, synapses=synapses)
+    n.cache["soma_regions"] = [[int(n.skeleton.root)]]
+    stages = [("graph", stage_graph), ("compartments", stage_compartments), ("synapses", stage_synapses)]
+    return run_stages(n, stages, PipelineParams(spines=False))
+
+
 def test_far_synapses_are_flagged_and_not_counted():
     """A table in 8 nm voxels read as nm lands far from the mesh: the neuron is flagged synapses_far and the
     features count none of those synapses (NaN with the reason, n_syn_far says how many); with the right
     synapse_units nothing is far."""
+    from neurd_lite.io.synapses import load_synapses
+    from neurd_lite.pipeline import stage_synapses
     from neurd_lite.testing import make_neuron
 
     sn = make_neuron(seed=1, target_faces=5000, union=False)
-    syn = sn.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]]
-    vox = syn.rename(columns={"x_nm": "x", "y_nm": "y", "z_nm": "z"})
+    vox = sn.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]].rename(columns={"x_nm": "x", "y_nm": "y", "z_nm": "z"})
     vox[["x", "y", "z"]] = vox[["x", "y", "z"]] / 8.0
-    p = PipelineParams(spines=False)
-    n = nl.decompose(sn.mesh, synapses=vox, name="far", params=p)
+    n = _truth_stages(load_synapses(vox), sn)  # read as nm (no units given)
+    n_syn = len(vox)
     assert n.synapses["is_far"].all()
     flags = [f for f in n.flags if f.startswith("synapses_far:")]
-    assert len(flags) == 1 and f"{len(syn)} of {len(syn)} synapses" in flags[0] and "synapse_units" in flags[0]
+    assert len(flags) == 1 and f"{n_syn} of {n_syn} synapses" in flags[0] and "synapse_units" in flags[0]
     df = nl.features(n)
     r, missing = df.iloc[0], df.attrs["missing"]
-    assert r["n_syn_far"] == len(syn)
+    assert r["n_syn_far"] == n_syn
     for col in ("n_synapses_pre", "n_synapses_post", "n_syn_pre", "n_syn_post", "syn_density_post_per_um",
                 "neurd_syn_density_post_per_um", "soma_n_synapses"):
         assert np.isnan(r[col]), col
         assert "all" in missing[col] and "is_far" in missing[col], (col, missing[col])
-
     # the same table read with the right synapse_units: nothing far, no flag (synapse stage run again)
-    from neurd_lite.io.synapses import load_synapses
-    from neurd_lite.pipeline import stage_synapses
-
     n.flags = [f for f in n.flags if not f.startswith("synapses_far")]
     n.synapses = load_synapses(vox, units=8)
-    run_stages(n, [("synapses", stage_synapses)], p)
+    run_stages(n, [("synapses", stage_synapses)], PipelineParams(spines=False))
     assert not n.synapses["is_far"].any()
     assert not [f for f in n.flags if f.startswith("synapses_far")]
+
+
+def test_synapse_table_without_polarity_does_not_crash():
+    """No pre/post column: is_pre stays <NA> through the stages, the axon does not come from synapses, the neuron
+    is flagged and the synapse features are NaN with the reason (the compartment stage used to fail on the
+    cast to bool)."""
+    from neurd_lite.io.synapses import load_synapses
+    from neurd_lite.testing import make_neuron
+
+    sn = make_neuron(seed=1, target_faces=5000, union=False)
+    with pytest.warns(NeurdLiteWarning, match="no polarity column"):
+        syn = load_synapses(sn.synapses[["x_nm", "y_nm", "z_nm"]])
+    n = _truth_stages(syn, sn)
+    assert n.synapses["is_pre"].isna().all() and len(n.synapses) == len(syn)
+    assert n.provenance["compartments"]["axon_method"] != "synapses"  # geometry (or none found)
+    assert any(f.startswith("synapse_polarity_unknown") for f in n.flags)
+    assert n.synapses["target"].notna().all()
+    df = nl.features(n)
+    for col in ("n_synapses_post", "n_syn_pre", "neurd_syn_density_post_per_um", "soma_n_synapses"):
+        assert np.isnan(df.iloc[0][col]) and "polarity unknown" in df.attrs["missing"][col], col
+    assert df.iloc[0]["n_syn_far"] == 0

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
 import numpy as np
+import pandas as pd
 
 from ..errors import InputError
 from ..neuron import COMPARTMENTS, SPINE_LABELS, Neuron
@@ -45,6 +46,10 @@ def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,
     tree = Tree.from_skeleton(sk, soma_r)
     syn = n.synapses if n.synapses is not None and len(n.synapses) else None
     pre, post = synapse_counts(sk, syn, params.synapse_max_distance_nm)
+    n_unknown = _n_unknown_polarity(syn)
+    if syn is not None and n_unknown > UNKNOWN_POLARITY_FLAG_FRACTION * len(syn):
+        n.flag(f"synapse_polarity_unknown: {n_unknown} of {len(syn)} synapses have no pre/post (not used for "
+               "the axon split)")
     axon = find_axon(tree, pre, post, params.axon)
     up_arr = np.asarray(up, dtype=float)
     body = tree.in_root_tree & ~tree.soma
@@ -73,11 +78,24 @@ def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,
     n.provenance["compartments"] = {
         "axon_method": axon.method, "axon_segregation_index": axon.segregation,
         "n_presynapses_mapped": int(pre.sum()), "n_postsynapses_mapped": int(post.sum()),
+        "n_synapses_unknown_polarity": n_unknown,
         "has_apical": dend.has_apical, "proximal_input_per_um": density, "apical_height_um": dend.apical_height_um,
         "apical_initial_cos": dend.initial_cos, "n_apical_limbs": dend.n_apical_limbs,
         "params": asdict(params), "up": [float(x) for x in up],
     }
     return labels
+
+
+UNKNOWN_POLARITY_FLAG_FRACTION = 0.1  # flag the neuron when more synapses than this have no pre/post
+
+
+def _n_unknown_polarity(syn: pd.DataFrame | None) -> int:
+    """Synapses whose ``is_pre`` is <NA> (or all of them when the column is absent)."""
+    if syn is None or len(syn) == 0:
+        return 0
+    if "is_pre" not in syn.columns:
+        return len(syn)
+    return int(np.asarray(pd.array(syn["is_pre"], dtype="boolean").isna(), dtype=bool).sum())
 
 
 def _guard_apical(n: Neuron, tree: Tree, pre: np.ndarray, post: np.ndarray, axon: AxonResult, up: np.ndarray,

@@ -156,7 +156,8 @@ def synapse_counts(sk: Skeleton, synapses: pd.DataFrame | None, max_distance_nm:
                    ) -> tuple[np.ndarray, np.ndarray]:
     """Pre- and postsynapse counts per skeleton vertex (nm positions; ``skeleton_vertex`` used when given).
 
-    Synapses farther than ``max_distance_nm`` (nm) from every skeleton vertex are ignored.
+    Synapses farther than ``max_distance_nm`` (nm) from every skeleton vertex are ignored, and so are synapses
+    of unknown polarity (``is_pre`` <NA>, pandas' nullable boolean): they are counted neither pre nor post.
     """
     n = sk.n_vertices
     pre, post = np.zeros(n), np.zeros(n)
@@ -164,7 +165,9 @@ def synapse_counts(sk: Skeleton, synapses: pd.DataFrame | None, max_distance_nm:
         return pre, post
     if "is_pre" not in synapses.columns:
         return pre, post
-    is_pre = synapses["is_pre"].to_numpy(dtype=bool)
+    polarity = pd.array(synapses["is_pre"], dtype="boolean")
+    is_pre = polarity.fillna(False).to_numpy(dtype=bool)
+    is_post = (~polarity).fillna(False).to_numpy(dtype=bool)
     if "skeleton_vertex" in synapses.columns:
         vert = synapses["skeleton_vertex"].to_numpy(dtype=np.int64)
         ok = (vert >= 0) & (vert < n)
@@ -183,5 +186,5 @@ def synapse_counts(sk: Skeleton, synapses: pd.DataFrame | None, max_distance_nm:
         vert[sub[hit]] = idx[hit]
         ok[sub[hit]] = True
     pre += np.bincount(vert[ok & is_pre], minlength=n)
-    post += np.bincount(vert[ok & ~is_pre], minlength=n)
+    post += np.bincount(vert[ok & is_post], minlength=n)
     return pre, post
