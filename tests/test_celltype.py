@@ -298,3 +298,29 @@ def test_context_features_exclude_self_and_use_units():
     alone = context_features(ref.drop(columns="nucleus_id").iloc[:3], ref)
     assert np.allclose(alone.to_numpy(), ctx.iloc[:3].to_numpy(), equal_nan=True)
     assert context_features(ref.iloc[:1].assign(soma_x=np.nan), ref).isna().all(axis=None)
+
+
+def test_classify_carries_neuron_flags_and_doubt(monkeypatch):
+    """A merge (multi_soma) is classified but not as a plain 'ok': the flags are in the result, noted, and the
+    status is 'ok_with_flags'; a flag that does not put the call in doubt keeps 'ok' and is carried."""
+    import neurd_lite.feature as feature
+
+    monkeypatch.setattr(feature, "features", lambda n, nucleus=None: pd.DataFrame([PYRAMIDAL], index=[n.name]))
+    plain = classify(PYRAMIDAL)
+    merge = nl.Neuron(name="merge")
+    merge.flag("multi_soma: 2 somas (probably a merge of several cells)")
+    merge.flag("axon_not_found")
+    r = classify(merge)
+    assert r.status == "ok_with_flags" and r.doubtful
+    assert r.ei == plain.ei and r.subclass == plain.subclass and r.p_inhibitory == plain.p_inhibitory
+    assert r.flags == ["multi_soma: 2 somas (probably a merge of several cells)", "axon_not_found"]
+    assert r.notes[0] == "neuron flag: multi_soma: 2 somas (probably a merge of several cells)"
+    assert r.to_dict()["flags"] == r.flags
+    calm = nl.Neuron(name="calm")
+    calm.flag("axon_not_found")
+    c = classify(calm)
+    assert c.status == "ok" and not c.doubtful and c.flags == ["axon_not_found"]
+    far = nl.Neuron(name="far")
+    far.flag("synapses_far: 2705 of 2705 synapses > 1.5 µm from the mesh (check synapse_units)")
+    assert classify(far).status == "ok_with_flags"
+    assert plain.flags == [] and not plain.doubtful and plain.status == "ok"

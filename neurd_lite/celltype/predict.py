@@ -23,15 +23,24 @@ from .combine import combine_ei, restrict_to_side
 from .models import ShippedModel, load_model
 
 OK, EI_ONLY, INSUFFICIENT, OUT_OF_RANGE = "ok", "ei_only", "insufficient_features", "out_of_range"
+OK_WITH_FLAGS = "ok_with_flags"
+
+#: Neuron flags (by their name before ":") that put the whole call in doubt: a merge of cells, no soma, a synapse
+#: table or mesh in the wrong units, a cell outside the minnie65 cortex frame the models were trained in.
+DOUBT_FLAGS = ("multi_soma", "no_soma", "synapses_far", "units_suspect", "frame_not_minnie65_cortex")
 
 
 @dataclass
 class ClassificationResult:
     """E/I and subclass of one neuron with calibrated probabilities, the models and features used.
 
-    status: ``"ok"`` (E/I and subclass), ``"ei_only"`` (E/I but no subclass: dendritic features only, or the
-    subclass model's inputs out of range), ``"out_of_range"`` (no view usable) or ``"insufficient_features"``
-    (no prediction; ``missing`` lists what would be needed).
+    status: ``"ok"`` (E/I and subclass), ``"ok_with_flags"`` (E/I and subclass, but the neuron carries a flag of
+    ``DOUBT_FLAGS``, e.g. ``multi_soma``: the prediction is made but should not be trusted as one cell's),
+    ``"ei_only"`` (E/I but no subclass: dendritic features only, or the subclass model's inputs out of range),
+    ``"out_of_range"`` (no view usable) or ``"insufficient_features"`` (no prediction; ``missing`` lists what
+    would be needed).
+    flags: the neuron's quality flags (``n.flags``, verbatim; empty when classifying a feature table); those of
+    ``DOUBT_FLAGS`` are repeated in ``notes`` and set ``doubtful`` whatever the status.
     subclass_status: ``"ok"``, ``"out_of_range"`` or ``"insufficient_features"`` (the subclass alone).
     out_of_range: per model, inputs outside its training 0.5-99.5% range (the call is then an extrapolation;
     when only one of the two E/I views is in range, E/I comes from that view alone).
@@ -56,6 +65,8 @@ class ClassificationResult:
     subclass_probabilities_unrestricted: dict[str, float] = field(default_factory=dict)
     ei_decided_by: list[str] = field(default_factory=list)
     out_of_range_detail: dict[str, str] = field(default_factory=dict)
+    flags: list[str] = field(default_factory=list)
+    doubtful: bool = False
 
     @property
     def subclass_probability(self) -> float | None:
@@ -127,6 +138,11 @@ def _far_text(model: ShippedModel, far: dict[str, float]) -> str:
                      for f, v in far.items())
 
 
+def doubt_flags(flags: list[str]) -> list[str]:
+    """The flags among ``flags`` whose name (text before ":") is one of :data:`DOUBT_FLAGS`."""
+    return [f for f in flags if str(f).split(":", 1)[0].strip() in DOUBT_FLAGS]
+
+
 def classify(n: Any, models_dir: str | Path | None = None, use_dendritic: bool = True,
              nucleus: Any = None) -> ClassificationResult:
     """Excitatory/inhibitory and subclass of one neuron with calibrated probabilities.
@@ -146,7 +162,23 @@ def classify(n: Any, models_dir: str | Path | None = None, use_dendritic: bool =
     engine or v83-table names. nucleus: optional nucleus mesh (nm) passed to ``nl.features``. The perisomatic
     model is the first of table / engine / soma-only whose inputs are all present. Never guesses: without the
     perisomatic or the dendritic inputs the status is ``"insufficient_features"`` and ``missing`` names them.
+    A Neuron's flags are carried into ``flags``; a flag of ``DOUBT_FLAGS`` (a merge of several cells, no soma,
+    synapses or mesh in the wrong units, not a minnie65 cortex frame) sets ``doubtful``, is noted, and turns
+    ``"ok"`` into ``"ok_with_flags"``.
     """
+    result = _classify(n, models_dir, use_dendritic, nucleus)
+    flags = [str(f) for f in getattr(n, "flags", None) or []] if hasattr(n, "somas") else []
+    result.flags = flags
+    doubt = doubt_flags(flags)
+    if doubt:
+        result.doubtful = True
+        result.notes = [f"neuron flag: {f}" for f in doubt] + result.notes
+        if result.status == OK:
+            result.status = OK_WITH_FLAGS
+    return result
+
+
+def _classify(n: Any, models_dir: str | Path | None, use_dendritic: bool, nucleus: Any) -> ClassificationResult:
     directory = Path(models_dir) if models_dir is not None else None
     feats, notes = _as_feature_frame(n, nucleus)
     row = feats.iloc[0]
