@@ -78,6 +78,7 @@ def write_frame(group: h5py.Group, df: pd.DataFrame) -> None:
     """Store a DataFrame column by column (numeric as is, everything else as utf-8 str)."""
     group.attrs["columns"] = json.dumps([str(c) for c in df.columns])
     dtypes = {}
+    str_dtypes = {}  # the pandas dtype of each column stored as text (object, str, string, category)
     for i, col in enumerate(df.columns):
         dtype = df[col].dtype
         if isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.kind in "biuf":
@@ -96,18 +97,34 @@ def write_frame(group: h5py.Group, df: pd.DataFrame) -> None:
             _write_array(group, f"c{i}", values)
         else:
             dtypes[str(col)] = "str"
+            str_dtypes[str(col)] = "category" if isinstance(dtype, pd.CategoricalDtype) else \
+                ("object" if dtype == object else str(dtype))
             isnull = pd.isna(df[col]).to_numpy()
             _write_array(group, f"c{i}", np.where(isnull, "", values.astype(str)).astype(object))
             _write_array(group, f"n{i}", isnull)
     group.attrs["dtypes"] = json.dumps(dtypes)
+    group.attrs["str_dtypes"] = json.dumps(str_dtypes)
     _write_array(group, "index", df.index.to_numpy().astype(np.int64) if df.index.dtype.kind in "iu"
                  else np.arange(len(df)))
+
+
+def _text_column(values: np.ndarray, dtype: str, index: pd.Index) -> pd.Series:
+    """Text values (object array, None for missing) as a Series of the dtype they were written with."""
+    if dtype == "object":
+        return pd.Series(values, dtype=object, index=index)
+    try:
+        return pd.Series(values, dtype=dtype, index=index)
+    except (TypeError, ValueError):  # a dtype this pandas does not know: let pandas infer
+        return pd.Series(values, index=index)
 
 
 def read_frame(group: h5py.Group) -> pd.DataFrame:
     """Inverse of :func:`write_frame`."""
     cols = json.loads(group.attrs["columns"])
     dtypes = json.loads(group.attrs["dtypes"])
+    # files written before str_dtypes existed: text columns come back as pandas infers them
+    str_dtypes = json.loads(group.attrs["str_dtypes"]) if "str_dtypes" in group.attrs else {}
+    index = pd.Index(group["index"][()])
     data = {}
     for i, col in enumerate(cols):
         values = _read_array(group[f"c{i}"])
@@ -115,6 +132,8 @@ def read_frame(group: h5py.Group) -> pd.DataFrame:
             values = values.astype(object)
             if f"n{i}" in group:
                 values[group[f"n{i}"][()].astype(bool)] = None
+            if col in str_dtypes:
+                values = _text_column(values, str_dtypes[col], index)
         elif dtypes[col].startswith("ext:"):
             missing = group[f"n{i}"][()].astype(bool) if f"n{i}" in group else np.isnan(values)
             values = pd.array(np.where(missing, 0, values).astype(pd.api.types.pandas_dtype(dtypes[col][4:])
@@ -123,7 +142,7 @@ def read_frame(group: h5py.Group) -> pd.DataFrame:
         elif dtypes[col].startswith("datetime64"):
             values = values.astype("datetime64[ns]")
         data[col] = values
-    return pd.DataFrame(data, columns=cols, index=pd.Index(group["index"][()]))
+    return pd.DataFrame(data, columns=cols, index=index)
 
 
 def save_neuron(n: Neuron, path: str | Path) -> Path:
