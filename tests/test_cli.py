@@ -116,3 +116,17 @@ def test_featurize_ctrl_c_writes_what_is_done_and_exits_130(tmp_path, monkeypatc
                                                                                          interrupt_at=0))
     assert _featurize(tmp_path, str(tmp_path)) == 0
     assert calls == ["b", "c"] and len(pd.read_parquet(out / "features.parquet")) == 3
+
+
+def test_summary_names_the_raw_skeleton_length_apart_from_the_feature(tmp_path, capsys):
+    """decompose's summary printed the raw skeleton edge sum as cable_length_um, which differs from the
+    cable_length_um feature; it is now skeleton_edge_length_um."""
+    from neurd_lite.cli import _save_and_report
+    from neurd_lite.neuron import Neuron
+    from neurd_lite.skeleton.model import Skeleton
+
+    sk = Skeleton(np.array([[0, 0, 0], [3000.0, 0, 0], [3000.0, 4000.0, 0]]), np.array([[1, 0], [2, 1]]), root=0)
+    assert _save_and_report(Neuron(name="toy", skeleton=sk), str(tmp_path)) == 0
+    out = capsys.readouterr().out
+    summary = json.loads(out[: out.rindex("}") + 1])
+    assert summary["skeleton_edge_length_um"] == 7.0 and "cable_length_um" not in summary
