@@ -457,6 +457,7 @@ def label_skeleton(path_or_skeleton: str | Path | Skeleton, synapses: Any = None
     n.cache["soma_regions"] = [region]
     n.provenance["timings_s"] = {"ingest": round(time.perf_counter() - t0, 4)}
     _record(n, p, skeleton=path_or_skeleton if not isinstance(path_or_skeleton, Skeleton) else "Skeleton",
-            units=units)
+            units=getattr(sk, "units_in", units if units is not None else "nm"),  # the units used (io.skeletons)
+            units_source=getattr(sk, "units_source", "given" if units is not None else "Skeleton (nm)"))
     return run_stages(n, SKELETON_STAGES, p)
 

@@ -115,3 +115,34 @@ def test_meshwork_h5_written_here(tmp_path):
     assert sk.vertex_properties["is_axon"].tolist() == [False, True, True]
     assert syn[["x_nm", "y_nm", "z_nm"]].to_numpy().tolist() == [[2000.0, 0.0, 40.0]]
     assert bool(syn["is_pre"].iloc[0]) and int(syn["skeleton_vertex"].iloc[0]) == 2
+
+
+def test_swc_units_used_are_kept_and_guesses_warn(tmp_path, monkeypatch):
+    """Units are no longer guessed silently: a guess warns, the units used go to provenance['inputs']."""
+    import warnings
+
+    import neurd_lite.pipeline as pipeline
+    from neurd_lite.errors import NeurdLiteWarning
+
+    p = tmp_path / "vox.swc"  # 8 nm voxels, 26,000 voxels wide: read as nm it would span only 26 µm
+    p.write_text("1 1 0 0 0 20 -1\n2 3 0 13000 0 10 1\n3 3 0 26000 0 10 2\n")
+    with pytest.warns(NeurdLiteWarning, match="units not given; assumed nm .*spans 26 µm"):
+        sk, _ = load_skeleton(p)
+    assert (sk.units_in, sk.units_source) == ("nm", "guessed from extent")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sk8, _ = load_skeleton(p, units=8)
+    assert (sk8.units_in, sk8.units_source) == (8, "given") and sk8.vertices[:, 1].max() == 208000
+    with pytest.warns(NeurdLiteWarning, match="spans only 52 nm"):
+        load_skeleton(p, units=0.002)  # implausibly small for any neuron
+    # write_swc's header names its units: read back without a guess or a warning
+    n = Neuron(skeleton=_tree())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        back, _ = load_skeleton(n.to_swc(tmp_path / "cell.swc"))
+    assert (back.units_in, back.units_source) == ("um", "swc header")
+    monkeypatch.setattr(pipeline, "run_stages", lambda n, stages, params: n)  # ingest only
+    with pytest.warns(NeurdLiteWarning):
+        inputs = pipeline.label_skeleton(p).provenance["inputs"]
+    assert inputs["units"] == "nm" and inputs["units_source"] == "guessed from extent"
+    assert pipeline.label_skeleton(p, units=8).provenance["inputs"]["units"] == 8

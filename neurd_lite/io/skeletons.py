@@ -35,8 +35,31 @@ def load_skeleton(path: str | Path, units: UnitsLike | None = None) -> tuple[Ske
     Formats: ``.swc`` (``units`` "um"/"nm"/..., guessed from the extent when None), MeshParty meshwork
     ``.h5`` (nm; synapses in voxels scaled by the file's ``voxel_resolution``), an ossify folder or its
     ``skel.json`` (nm) and a morphsync folder (nm). Returns (skeleton, synapses or None).
+
+    The units used are kept on the skeleton as ``sk.units_in`` (e.g. ``"nm"``, ``"um"``, ``8.0``) and
+    ``sk.units_source`` (``"given"``, ``"swc header"``, ``"guessed from extent"`` or ``"format"``);
+    ``label_skeleton`` records them in ``n.provenance["inputs"]``. An SWC read without ``units`` (and no
+    ``units:`` header line) warns with the guess; any skeleton whose extent is implausible for a neuron (under
+    100 nm or over 5 mm, as for meshes) warns.
     """
-    p = Path(path)
+    sk, syn = _load_any(Path(path), units)
+    if not hasattr(sk, "units_in"):
+        sk.units_in, sk.units_source = "nm", "format"
+    _check_skeleton_extent(sk, Path(path))
+    return sk, syn
+
+
+def _check_skeleton_extent(sk: Skeleton, p: Path) -> None:
+    from .meshes import extent_problem
+
+    if sk.n_vertices < 2:
+        return
+    problem = extent_problem(float(np.ptp(sk.vertices, axis=0).max()), sk.units_in)
+    if problem:
+        warnings.warn(f"{p}: skeleton {problem.replace('mesh ', '', 1)}", NeurdLiteWarning, stacklevel=3)
+
+
+def _load_any(p: Path, units: UnitsLike | None) -> tuple[Skeleton, pd.DataFrame | None]:
     if not p.exists():
         raise InputError("skeleton file not found", p, "check the path")
     if p.is_dir():
@@ -46,7 +69,7 @@ def load_skeleton(path: str | Path, units: UnitsLike | None = None) -> tuple[Ske
             return _load_morphsync(p)
         found = sorted(p.glob("*.swc")) + sorted(p.glob("*.h5"))
         if len(found) == 1:
-            return load_skeleton(found[0], units)
+            return _load_any(found[0], units)
         raise InputError("folder is not a known skeleton layout", p,
                          "pass a .swc or meshwork .h5 file, an ossify folder (skel.json) or a morphsync folder")
     suffix = p.suffix.lower()
@@ -83,15 +106,42 @@ def _parse_swc_rows(p: Path) -> np.ndarray:
     return np.asarray(rows)
 
 
-def _swc_units(xyz: np.ndarray, units: UnitsLike | None, p: Path) -> np.ndarray:
+_HEADER_UNITS = {"micrometres": "um", "micrometers": "um", "micrometre": "um", "micrometer": "um", "um": "um",
+                 "µm": "um", "microns": "um", "micron": "um", "nm": "nm", "nanometres": "nm", "nanometers": "nm"}
+
+
+def _swc_header_units(p: Path) -> str | None:
+    """Units named in a leading comment such as ``# ...; units: micrometres`` (as :func:`write_swc` writes)."""
+    with open(p) as fh:
+        for line in fh:
+            if not line.lstrip().startswith("#"):
+                break
+            low = line.lower()
+            words = low.split("units:", 1)[1].split() if "units:" in low else []
+            if words and words[0].strip(".,;") in _HEADER_UNITS:
+                return _HEADER_UNITS[words[0].strip(".,;")]
+    return None
+
+
+def _swc_units(xyz: np.ndarray, units: UnitsLike | None, p: Path) -> tuple[np.ndarray, Any, str]:
+    """(scale to nm, the units used, where they came from)."""
     if units is not None:
-        return scale_to_nm(units)
+        return scale_to_nm(units), units, "given"
+    header = _swc_header_units(p)
+    if header is not None:
+        return scale_to_nm(header), header, "swc header"
     extent = float(np.ptp(xyz, axis=0).max()) if len(xyz) > 1 else 0.0
+    guess = "um" if extent < _UM_EXTENT_MAX else "nm"
+    span = f"{extent * scale_to_nm(guess).max() / 1000:.3g} µm"
     if _AMBIGUOUS[0] < extent < _AMBIGUOUS[1]:
         warnings.warn(f"{p}: SWC extent {extent:.0f} could be µm or nm; assumed "
-                      f"{'µm' if extent < _UM_EXTENT_MAX else 'nm'} (pass units= to be sure)", NeurdLiteWarning,
-                      stacklevel=3)
-    return scale_to_nm("um" if extent < _UM_EXTENT_MAX else "nm")
+                      f"{'µm' if guess == 'um' else 'nm'} (spans {span}; pass units= to be sure)",
+                      NeurdLiteWarning, stacklevel=4)
+    else:
+        warnings.warn(f"{p}: SWC units not given; assumed {'µm' if guess == 'um' else 'nm'} from its extent "
+                      f"({extent:.0f} file units, so it spans {span}); pass units= ('um', 'nm' or the voxel size "
+                      f"in nm, e.g. 8 for hemibrain) to be sure", NeurdLiteWarning, stacklevel=4)
+    return scale_to_nm(guess), guess, "guessed from extent"
 
 
 def _load_swc(p: Path, units: UnitsLike | None) -> Skeleton:
@@ -103,7 +153,7 @@ def _load_swc(p: Path, units: UnitsLike | None) -> Skeleton:
     parent_ids = a[:, 6].astype(np.int64)
     edges = [(k, index[int(pid)]) for k, pid in enumerate(parent_ids) if pid != -1 and int(pid) in index]
     n_missing = int(np.sum((parent_ids != -1) & ~np.isin(parent_ids, ids)))
-    scale = _swc_units(a[:, 2:5], units, p)
+    scale, units_in, source = _swc_units(a[:, 2:5], units, p)
     types = a[:, 1].astype(np.int64)
     roots = np.flatnonzero(parent_ids == -1)
     soma_roots = roots[types[roots] == 1]
@@ -113,6 +163,8 @@ def _load_swc(p: Path, units: UnitsLike | None) -> Skeleton:
     if n_missing:
         warnings.warn(f"{p}: {n_missing} SWC nodes name a parent that does not exist; they start new trees",
                       NeurdLiteWarning, stacklevel=3)
+    sk.units_in = units_in if isinstance(units_in, (str, float, int)) else np.atleast_1d(units_in).tolist()
+    sk.units_source = source
     return sk
 
 
