@@ -430,8 +430,9 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
             cloud = cloud[:p.fit_local_points]  # a random subset already (surface_samples draws at random)
             pairs = _window_pairs(cloud, pts, seg, droot, p.fit_local_nm)
             local = refine_axis_local(cloud, fitted, tang, pairs, p.fit_local_nm)
+            on = np.unique(f[eligible_faces])
             pts = best_axis(cloud, [fitted, pts, local], tang, seg, droot, p.fit_local_nm,
-                            v[np.unique(f[eligible_faces])], p.min_clearance)
+                            v[on], p.min_clearance, vertex_normals(v, f)[on])
         else:
             pts = fitted
     tree = cKDTree(pts)
@@ -568,16 +569,28 @@ def roundness_cost(cloud: np.ndarray, centre: np.ndarray, tang: np.ndarray, pair
     return (q[:, 1] - q[:, 0], q[:, 1]) if with_radius else q[:, 1] - q[:, 0]
 
 
+def vertex_normals(vertices_nm: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """(V, 3) area-weighted unit vertex normals (zeros for unused vertices)."""
+    tri = vertices_nm[faces]
+    cross = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])  # length = 2 x area: area weighting
+    out = np.zeros_like(vertices_nm)
+    for k in range(3):
+        np.add.at(out, faces[:, k], cross)
+    return out / np.maximum(np.linalg.norm(out, axis=1), 1e-12)[:, None]
+
+
 def best_axis(cloud: np.ndarray, candidates: list[np.ndarray], tang: np.ndarray, seg: np.ndarray,
               droot: np.ndarray, half_window_nm: float, surface: np.ndarray | None = None,
-              min_clearance: float = 0.0) -> np.ndarray:
+              min_clearance: float = 0.0, surface_normals: np.ndarray | None = None) -> np.ndarray:
     """Per axis sample, the candidate position (each (M, 3) nm) with the roundest cross-section around it
     (smallest :func:`roundness_cost`; the first candidate where no cost is known).
 
     With ``surface`` (mesh vertices, nm) and ``min_clearance`` > 0, a candidate closer to the surface than
     ``min_clearance`` x its cross-section radius is not an axis (it sits in a spine neck or against the wall)
     and is chosen only when every candidate is that close (then the one farthest from the surface, relative to
-    its radius)."""
+    its radius). With ``surface_normals`` (outward unit normals of ``surface``), a candidate on the outer side
+    of its nearest surface vertex lies outside the mesh and is refused unless every candidate does (where
+    spines cover most of the window, a point out in the extracellular space can read rounder than the axis)."""
     pairs = _window_pairs(cloud, candidates[0], seg, droot, half_window_nm)
     cr = [roundness_cost(cloud, c, tang, pairs, half_window_nm, with_radius=True) for c in candidates]
     cost = np.column_stack([c for c, _ in cr])
@@ -585,8 +598,15 @@ def best_axis(cloud: np.ndarray, candidates: list[np.ndarray], tang: np.ndarray,
     if surface is not None and min_clearance > 0 and len(surface):
         tree = cKDTree(surface)
         rad = np.column_stack([r for _, r in cr])
-        ratio = np.column_stack([tree.query(c)[0] for c in candidates]) / np.maximum(rad, 1.0)
+        near = [tree.query(c) for c in candidates]
+        ratio = np.column_stack([d for d, _ in near]) / np.maximum(rad, 1.0)
         close = ratio < min_clearance
+        if surface_normals is not None:
+            outside = np.column_stack([((c - surface[i]) * surface_normals[i]).sum(1) > 0
+                                       for c, (_, i) in zip(candidates, near)])
+            outside &= ~outside.all(1)[:, None]
+            close |= outside
+            ratio = np.where(outside, -np.inf, ratio)  # the all-close fallback never goes outside either
         all_close = close.all(1)
         cost = np.where(close & ~all_close[:, None], np.inf, cost)
         pick_close = np.argmax(np.nan_to_num(ratio, nan=-np.inf), axis=1)
