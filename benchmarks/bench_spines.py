@@ -135,7 +135,7 @@ def pictures(out_dir: str = "docs/spines") -> None:
     from neurd_lite.data import data_path
     from neurd_lite.viz import plot_spines
 
-    for name, view in (("dendrite_19321_watertight.off", "xy"), ("harris_part_dendrite.ply", "xz")):  # stub: side view
+    for name, view in (("dendrite_19321_watertight.off", "xz"), ("harris_part_dendrite.ply", "xz")):  # side views
         n = nl.decompose(data_path("meshes/harris_dendrites/" + name), units="um")
         stem = name.rsplit(".", 1)[0]
         plot_spines(n, f"{out_dir}/{stem}_default.png", view=view,

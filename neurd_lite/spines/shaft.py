@@ -438,10 +438,12 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
     tree = cKDTree(pts)
     d, s = tree.query(v)
     # vertices at or past a terminal end of the kept skeleton (dendrite tips) are end caps, not protrusions, and
-    # do not inform the radius (a flat cap would pull the last chunk's radius towards zero)
+    # do not inform the radius (a flat cap would pull the last chunk's radius towards zero); a cut end of a
+    # cropped fragment is not a tip: what lies past it is spines
     kept_deg = np.bincount(skel.edges[keep[skel.edges[:, 0]] & keep[skel.edges[:, 1]]].reshape(-1),
                            minlength=skel.n_vertices)
-    at_end = (kept_deg[owner[s]] <= 1) & is_vertex_sample[s]
+    cut = np.asarray(skel.vertex_properties.get("cut_end", np.zeros(skel.n_vertices, dtype=bool)), dtype=bool)
+    at_end = (kept_deg[owner[s]] <= 1) & ~cut[owner[s]] & is_vertex_sample[s]  # past a cut: spines, no cap
     outward = _outward_tangent(skel, keep)[owner[s]]
     beyond = at_end & (((v - pts[s]) * outward).sum(1) > -0.5 * p.sample_spacing_nm)
     used &= ~beyond
