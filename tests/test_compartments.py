@@ -13,11 +13,14 @@ from neurd_lite.skeleton.model import Skeleton
 APICAL = ("apical_shaft", "apical_tuft", "oblique")
 
 
-class ToyCell:
-    """A pyramidal-like skeleton (nm; +y is toward white matter, so the apical goes to -y)."""
+SOMA_NM = np.array([600e3, 700e3, 800e3])  # inside minnie65 cortex (329 µm below pia), as label_compartments checks
 
-    def __init__(self) -> None:
-        self.v: list[np.ndarray] = [np.zeros(3)]
+
+class ToyCell:
+    """A pyramidal-like skeleton (nm; +y is toward white matter, so the apical goes to -y), soma at ``origin``."""
+
+    def __init__(self, origin=SOMA_NM) -> None:
+        self.v: list[np.ndarray] = [np.asarray(origin, dtype=float)]
         self.r: list[float] = [8000.0]
         self.e: list[tuple[int, int]] = []
         self.part: list[str] = ["soma"]
@@ -37,8 +40,8 @@ class ToyCell:
         return Skeleton(np.array(self.v), np.array(self.e), radius=np.array(self.r), root=0)
 
 
-def pyramidal() -> ToyCell:
-    c = ToyCell()
+def pyramidal(origin=SOMA_NM) -> ToyCell:
+    c = ToyCell(origin)
     # apical: shaft 150 µm up, an oblique at ~100° from the shaft-to-soma direction, a tuft fork at the top
     s1 = c.line(0, (0, -1, 0), 60, "apical_shaft", 900)
     c.line(s1, (1, 0.15, 0), 40, "oblique", 400)
@@ -57,7 +60,7 @@ def pyramidal() -> ToyCell:
 def toy_synapses(c: ToyCell, rng: np.random.Generator) -> pd.DataFrame:
     part = np.array(c.part)
     verts = np.array(c.v)
-    axon = np.flatnonzero((part == "axon") & (np.linalg.norm(verts, axis=1) > 60_000))
+    axon = np.flatnonzero((part == "axon") & (np.linalg.norm(verts - verts[0], axis=1) > 60_000))
     dend = np.flatnonzero((part != "axon") & (part != "soma"))
     pre_v = rng.choice(axon, 40)
     post_v = np.concatenate([rng.choice(dend, 400), rng.choice(np.flatnonzero(part == "axon"), 3)])
@@ -128,7 +131,7 @@ def test_graph_and_faces_follow_the_skeleton():
     part = np.array(c.part)
     g.add_node(1, kind="branch", limb=0, skeleton_vertices=np.flatnonzero(part == "axon"))
     g.add_edge("soma_0", 1)
-    n = Neuron(mesh=mesh, skeleton=sk, graph=g, somas=[Soma(np.zeros(3), 8000, faces=[0])])
+    n = Neuron(mesh=mesh, skeleton=sk, graph=g, somas=[Soma(sk.vertices[0], 8000, faces=[0])])
     n.face_to_skeleton = np.arange(nv)
     n.face_labels[5] = "spine_head"
     basal_face = int(np.flatnonzero(part == "basal")[-1])
@@ -235,3 +238,38 @@ def test_unknown_polarity_falls_back_to_geometry():
     assert m.provenance["compartments"]["axon_method"] == "synapses"
     assert m.provenance["compartments"]["n_presynapses_mapped"] == 35
     assert not any(f.startswith("synapse_polarity_unknown") for f in m.flags)
+
+
+def test_cell_outside_minnie65_cortex_gets_generic_dendrites_and_a_flag():
+    """With minnie65's up, a soma outside minnie65 cortex (here 470 µm above pia; a fly neuron in the hemibrain
+    frame: -118 µm) means up is not known to point to pia: dendrites are 'dendrite', flagged. A soma at the
+    origin (soma-centred export such as NEURD's SWC) keeps its labels and is flagged."""
+    c = pyramidal(origin=(0.0, -5e4, 0.0))
+    syn = toy_synapses(c, np.random.default_rng(0))
+    n = Neuron(skeleton=c.skeleton(), synapses=syn)
+    label_compartments(n)
+    lab, part = n.skeleton_labels.astype(str), np.array(c.part)
+    assert set(lab) == {"soma", "axon", "dendrite"}
+    assert _frac(lab, part, "axon", ["axon"]) == 1.0
+    flags = [f for f in n.flags if f.startswith("frame_not_minnie65_cortex:")]
+    assert len(flags) == 1 and "soma depth -470 µm" in flags[0] and "'dendrite'" in flags[0]
+    assert n.provenance["compartments"]["frame_problem"]
+    # flag only: the cortical labels stay, flagged
+    kept = Neuron(skeleton=c.skeleton(), synapses=syn)
+    label_compartments(kept, CompartmentParams(outside_cortex="flag"))
+    assert _frac(kept.skeleton_labels.astype(str), part, "apical_tuft", ["apical_tuft"]) == 1.0
+    assert any(f.startswith("frame_not_minnie65_cortex:") for f in kept.flags)
+    # the caller's own up: its frame, not checked
+    other = Neuron(skeleton=c.skeleton(), synapses=syn)
+    label_compartments(other, up=(0, 0, -1))
+    assert not any(f.startswith("frame_not") for f in other.flags)
+    # soma-centred: labels kept, flagged
+    centred = Neuron(skeleton=pyramidal(origin=np.zeros(3)).skeleton(), synapses=toy_synapses(
+        pyramidal(origin=np.zeros(3)), np.random.default_rng(0)))
+    label_compartments(centred)
+    assert _frac(centred.skeleton_labels.astype(str), part, "apical_tuft", ["apical_tuft"]) == 1.0
+    assert any(f.startswith("frame_not_minnie65_cortex: soma at the origin") for f in centred.flags)
+    # in the frame: no flag
+    inside = Neuron(skeleton=pyramidal().skeleton())
+    label_compartments(inside)
+    assert not any(f.startswith("frame_not") for f in inside.flags)

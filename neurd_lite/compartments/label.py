@@ -29,6 +29,8 @@ class CompartmentParams:
     has_apical: bool | None = None          # force apical search on/off (None: decide from the shape)
     synapse_max_distance_nm: float = 5000.0  # synapses farther from the skeleton are ignored
     soma_radius_nm: float | None = None     # soma extent around the root (None: from n.somas, else 0)
+    outside_cortex: str = "dendrite"        # soma outside minnie65 cortex (not soma-centred) with minnie65's up:
+    #                                         "dendrite" (no apical/basal, flagged) or "flag" (labels kept, flagged)
 
 
 def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,
@@ -54,6 +56,12 @@ def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,
     up_arr = np.asarray(up, dtype=float)
     body = tree.in_root_tree & ~tree.soma
     has_apical = params.has_apical
+    frame, centred = _frame_problem(n, sk, up_arr)
+    if frame:
+        if params.outside_cortex == "dendrite" and has_apical is None and not centred:
+            has_apical = False
+            frame += "; dendrites labelled 'dendrite' (no apical/basal)"
+        n.flag(f"frame_not_minnie65_cortex: {frame}")
     density = proximal_input_density_per_um(tree, body & ~axon.mask, post, params.apical.proximal_window_um)
     if has_apical is None and post.sum() > 0 and density > params.apical.interneuron_input_per_um:
         has_apical = False
@@ -78,12 +86,41 @@ def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,
     n.provenance["compartments"] = {
         "axon_method": axon.method, "axon_segregation_index": axon.segregation,
         "n_presynapses_mapped": int(pre.sum()), "n_postsynapses_mapped": int(post.sum()),
-        "n_synapses_unknown_polarity": n_unknown,
+        "n_synapses_unknown_polarity": n_unknown, "frame_problem": frame,
         "has_apical": dend.has_apical, "proximal_input_per_um": density, "apical_height_um": dend.apical_height_um,
         "apical_initial_cos": dend.initial_cos, "n_apical_limbs": dend.n_apical_limbs,
         "params": asdict(params), "up": [float(x) for x in up],
     }
     return labels
+
+
+MINNIE65_UP = (0.0, -1.0, 0.0)
+SOMA_CENTRED_NM = 1000.0  # a soma this close to the origin: a soma-centred export, its axes kept (labels kept)
+
+
+def _frame_problem(n: Neuron, sk, up: np.ndarray) -> tuple[str, bool]:
+    """Why the neuron does not sit in minnie65 cortex although ``up`` is minnie65's pia direction ("" if it
+    does), and whether its soma is at the origin (a soma-centred export, e.g. NEURD's SWC, whose axes may
+    still be minnie65's).
+
+    The soma (soma 0's centre, else the skeleton root) must lie within the cortical depth range the depth
+    features accept (``feature.perisomatic.PARAMS.depth_range_um``, linear minnie65 depth). With another ``up``
+    the caller has set its own frame and nothing is checked."""
+    if up.shape != (3,) or not np.allclose(up / np.linalg.norm(up), MINNIE65_UP):
+        return "", False
+    from ..feature.depth import linear_depth_um
+    from ..feature.perisomatic import PARAMS
+
+    centre = np.asarray(n.somas[0].center_nm if n.somas else sk.vertices[int(sk.root or 0)], dtype=float)
+    depth = float(linear_depth_um(centre.reshape(1, 3))[0])
+    lo, hi = PARAMS.depth_range_um
+    if lo <= depth <= hi:
+        return "", False
+    if np.linalg.norm(centre) <= SOMA_CENTRED_NM:
+        return ("soma at the origin (a soma-centred frame?): cortical depth unknown; apical/basal labels assume "
+                "up=(0, -1, 0) points to the pia"), True
+    return (f"soma depth {depth:.0f} µm is outside the minnie65 cortex range ({lo:g}, {hi:g}) µm of the depth "
+            "features, so up=(0, -1, 0) is not known to point to the pia"), False
 
 
 UNKNOWN_POLARITY_FLAG_FRACTION = 0.1  # flag the neuron when more synapses than this have no pre/post
