@@ -274,3 +274,28 @@ def test_synapse_units_rules_reach_decompose_and_manifest(tmp_path, monkeypatch)
     manifest = json.loads((out / "run_manifest.json").read_text())
     assert manifest["parameters"]["synapse_units"] == 8.0 and manifest["inputs"][0]["synapse_units"] == 8.0
     assert main(["featurize", str(tmp_path / "fly"), "--synapse-units", "x,*=8", "--out", str(out)]) == 2
+
+
+def test_docs_name_the_synapse_columns_and_soma_attributes():
+    """docs/batch.md documents every synapses.parquet column; the README's n.somas comment names real
+    Soma attributes."""
+    import re
+
+    from neurd_lite.io.synapses import SYNAPSE_COLUMNS
+    from neurd_lite.neuron import Soma
+
+    root = Path(__file__).resolve().parents[1]
+    doc = (root / "docs" / "batch.md").read_text()
+    section = doc.split("`synapses.parquet`: one row per input synapse", 1)[1]
+    rows = [s for s in section.splitlines() if s.startswith("| `")]
+    documented = {c for s in rows for c in re.findall(r"`([a-z_]+)`", s.split("|")[1])}
+    assert "`neuron` first" in section
+    for col in (*SYNAPSE_COLUMNS, "face", "distance_to_mesh_nm", "is_far", "compartment", "spine_id", "branch",
+                "target"):
+        assert col in documented, col
+    size_row = next(s for s in rows if s.startswith("| `size`"))
+    assert "passed through unchanged" in size_row
+    line = next(s for s in (root / "README.md").read_text().splitlines() if s.startswith("n.somas"))
+    soma = Soma([0.0, 0.0, 0.0], 1000.0)
+    for attr in re.findall(r"\b[a-z_]+_nm\b", line.split("#", 1)[1]):
+        assert hasattr(soma, attr), attr
