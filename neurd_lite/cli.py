@@ -70,15 +70,12 @@ def _run_decompose(args: argparse.Namespace) -> int:
 def _save_and_report(n: Any, out_dir: str) -> int:
     """Write ``out_dir/NAME.h5`` and print the neuron's summary.
 
-    The summary's skeleton length is the raw sum of every skeleton edge (edges inside the soma included), so it
-    is printed as ``skeleton_edge_length_um``; the ``cable_length_um`` feature of ``nl.features`` counts only the
-    edges of the neuron's compartment vertices and is usually a few per cent shorter."""
+    The summary's ``skeleton_edge_length_um`` is the raw sum of every skeleton edge (edges inside the soma
+    included); the ``cable_length_um`` feature of ``nl.features`` counts only the edges of the neuron's compartment
+    vertices and is usually a few per cent shorter."""
     out = Path(out_dir) / f"{n.name}.h5"
     n.save(out)
-    summary = n.summary()
-    if "cable_length_um" in summary:
-        summary = {("skeleton_edge_length_um" if k == "cable_length_um" else k): v for k, v in summary.items()}
-    _print_summary(summary)
+    _print_summary(n.summary())
     print(f"wrote {out}")
     return 0
 

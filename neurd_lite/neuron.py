@@ -135,7 +135,8 @@ class Neuron:
             "n_limbs": self.n_limbs,
             "n_branches": len(self.branch_nodes),
             "skeleton_vertices": 0 if self.skeleton is None else self.skeleton.n_vertices,
-            "cable_length_um": 0.0 if self.skeleton is None else round(self.skeleton.cable_length_nm / 1000, 1),
+            # every skeleton edge (soma edges included); the cable_length_um feature counts compartment edges only
+            "skeleton_edge_length_um": 0.0 if self.skeleton is None else round(self.skeleton.cable_length_nm / 1000, 1),
             "n_synapses": len(self.synapses),
             "n_spines": len(self.spines),
             "face_labels": dict(zip(map(str, labels), map(int, counts))),
