@@ -113,17 +113,26 @@ def vertex_slack(vertices: np.ndarray, faces: np.ndarray, cap_nm: float) -> np.n
     return np.minimum(0.5 * out, cap_nm)
 
 
-def boundary_vertices(faces: np.ndarray, n_vertices: int) -> np.ndarray:
-    """Indices of vertices on open edges (edges used by exactly one face)."""
-    e = np.sort(np.vstack([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
-    key, count = np.unique(e[:, 0] * np.int64(n_vertices) + e[:, 1], return_counts=True)
-    open_key = key[count == 1]
-    return np.unique(np.concatenate([open_key // n_vertices, open_key % n_vertices]))
+def sorted_face_edges(faces: np.ndarray) -> np.ndarray:
+    """(3F, 2) the edges of every face (edge k of face i at row k * F + i), each as (smaller, larger) vertex id."""
+    f = np.asarray(faces, dtype=np.int64).reshape(-1, 3)
+    return np.sort(np.vstack([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]]), axis=1)
+
+
+def boundary_edges(faces: np.ndarray) -> np.ndarray:
+    """(B, 2) sorted vertex pairs of open edges (edges used by exactly one face)."""
+    e = sorted_face_edges(faces)
+    n = int(e.max()) + 1 if len(e) else 0
+    count = sp.coo_matrix((np.ones(len(e), dtype=np.int32), (e[:, 0], e[:, 1])), shape=(n, n)).tocsr()
+    count.sum_duplicates()  # faster than np.unique on edge rows at a million faces
+    rows = np.repeat(np.arange(n), np.diff(count.indptr))
+    once = count.data == 1
+    return np.column_stack([rows[once], count.indices[once]]).astype(np.int64)
 
 
 def seam_links(vertices: np.ndarray, faces: np.ndarray, comp: np.ndarray, gap_nm: float, k: int = 6) -> np.ndarray:
     """(K, 2) pairs of boundary vertices of different pieces closer than ``gap_nm`` (nearest per vertex)."""
-    b = boundary_vertices(faces, len(vertices))
+    b = np.unique(boundary_edges(faces))  # vertices on open edges
     if len(b) < 2 or gap_nm <= 0:
         return np.zeros((0, 2), dtype=np.int64)
     k = min(k, len(b))

@@ -17,6 +17,8 @@ import scipy.sparse as sp
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
+from ..mesh.heal import boundary_edges, sorted_face_edges
+
 
 @dataclass(frozen=True)
 class CutEnd:
@@ -28,18 +30,6 @@ class CutEnd:
     radius_nm: float
     perimeter_nm: float
     vertices: np.ndarray
-
-
-def boundary_edges(faces: np.ndarray) -> np.ndarray:
-    """(B, 2) sorted vertex pairs of edges used by exactly one face."""
-    f = np.asarray(faces, dtype=np.int64).reshape(-1, 3)
-    e = np.sort(np.vstack([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]]), axis=1)
-    n = int(f.max()) + 1 if len(f) else 0
-    count = sp.coo_matrix((np.ones(len(e), dtype=np.int32), (e[:, 0], e[:, 1])), shape=(n, n)).tocsr()
-    count.sum_duplicates()  # faster than np.unique on edge rows at a million faces
-    rows = np.repeat(np.arange(n), np.diff(count.indptr))
-    once = count.data == 1
-    return np.column_stack([rows[once], count.indices[once]]).astype(np.int64)
 
 
 def find_cut_ends(vertices_nm: np.ndarray, faces: np.ndarray, link_edges: np.ndarray | None = None,
@@ -87,9 +77,8 @@ def find_cut_ends(vertices_nm: np.ndarray, faces: np.ndarray, link_edges: np.nda
 def _edge_face_pairs(faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pairs of faces sharing an edge (each interior edge of a manifold mesh once) and that edge's vertices:
     ((P, 2) face ids, (P, 2) vertex ids)."""
-    f = np.asarray(faces, dtype=np.int64).reshape(-1, 3)
-    e = np.sort(np.vstack([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]]), axis=1)
-    owner = np.tile(np.arange(len(f)), 3)
+    e = sorted_face_edges(faces)
+    owner = np.tile(np.arange(len(e) // 3), 3)
     order = np.lexsort((e[:, 1], e[:, 0]))
     e, owner = e[order], owner[order]
     same = (e[1:] == e[:-1]).all(axis=1)

@@ -109,10 +109,15 @@ def pruned_skeleton_mask(skel: Skeleton, twig_nm: float, thin_fraction: float = 
     return keep & ~_thin_ends(skel, keep, twig_nm, thin_fraction)
 
 
+def _cut_ends(skel: Skeleton) -> np.ndarray:
+    """(N,) True for the cut ends of a cropped fragment (``vertex_properties["cut_end"]``; none when absent)."""
+    cut = skel.vertex_properties.get("cut_end")
+    return np.zeros(skel.n_vertices, dtype=bool) if cut is None else np.array(cut, dtype=bool)
+
+
 def _fixed_ends(skel: Skeleton) -> np.ndarray:
     """(N,) True for the root and for cut ends of a cropped fragment: ends that are never spines."""
-    fixed = np.asarray(skel.vertex_properties.get("cut_end", np.zeros(skel.n_vertices, dtype=bool)), dtype=bool)
-    fixed = fixed.copy()
+    fixed = _cut_ends(skel)
     if skel.root is not None:
         fixed[skel.root] = True
     return fixed
@@ -442,8 +447,7 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
     # cropped fragment is not a tip: what lies past it is spines
     kept_deg = np.bincount(skel.edges[keep[skel.edges[:, 0]] & keep[skel.edges[:, 1]]].reshape(-1),
                            minlength=skel.n_vertices)
-    cut = np.asarray(skel.vertex_properties.get("cut_end", np.zeros(skel.n_vertices, dtype=bool)), dtype=bool)
-    at_end = (kept_deg[owner[s]] <= 1) & ~cut[owner[s]] & is_vertex_sample[s]  # past a cut: spines, no cap
+    at_end = (kept_deg[owner[s]] <= 1) & ~_cut_ends(skel)[owner[s]] & is_vertex_sample[s]  # past a cut: spines
     outward = _outward_tangent(skel, keep)[owner[s]]
     beyond = at_end & (((v - pts[s]) * outward).sum(1) > -0.5 * p.sample_spacing_nm)
     used &= ~beyond
@@ -597,7 +601,8 @@ def best_axis(cloud: np.ndarray, candidates: list[np.ndarray], tang: np.ndarray,
     cr = [roundness_cost(cloud, c, tang, pairs, half_window_nm, with_radius=True) for c in candidates]
     cost = np.column_stack([c for c, _ in cr])
     known = np.isfinite(cost).all(1)
-    if surface is not None and min_clearance > 0 and len(surface):
+    guarded = surface is not None and min_clearance > 0 and len(surface) > 0
+    if guarded:
         tree = cKDTree(surface)
         rad = np.column_stack([r for _, r in cr])
         near = [tree.query(c) for c in candidates]
@@ -613,7 +618,7 @@ def best_axis(cloud: np.ndarray, candidates: list[np.ndarray], tang: np.ndarray,
         cost = np.where(close & ~all_close[:, None], np.inf, cost)
         pick_close = np.argmax(np.nan_to_num(ratio, nan=-np.inf), axis=1)
     pick = np.where(known, np.argmin(np.nan_to_num(cost, nan=np.inf), axis=1), 0)
-    if surface is not None and min_clearance > 0 and len(surface):
+    if guarded:
         pick = np.where(known & all_close, pick_close, pick)
     stack = np.stack(candidates, 1)
     return stack[np.arange(len(pick)), pick]

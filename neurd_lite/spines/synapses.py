@@ -155,6 +155,12 @@ def attach_synapses(n: Neuron, params: SynapseParams | None = None) -> None:
     face[finite], dist[finite] = f_ok, d_ok
     is_far = ~(dist <= p.max_distance_nm)
     is_pre = syn["is_pre"].to_numpy(dtype=bool) if "is_pre" in syn.columns else np.zeros(len(pts), bool)
+    if p.method not in ("rules", "model"):
+        raise InputError(f"unknown synapse target method {p.method!r}", hint="use 'rules' or 'model'")
+    if p.method == "rules":
+        soma = soma_face_mask(n, SpineParams().soma_margin)
+        if p.spine_tolerance_nm > 0:
+            face = spine_within_tolerance(n, pts, face, dist, is_pre | is_far | ~finite, p.spine_tolerance_nm, soma)
     syn = syn.copy()
     syn["face"] = np.where(finite, face, -1)
     syn["distance_to_mesh_nm"] = dist
@@ -168,17 +174,8 @@ def attach_synapses(n: Neuron, params: SynapseParams | None = None) -> None:
         target = predict_targets(n, syn)
         target[is_pre & ~is_far] = "axon"
         target[is_far] = "unknown"
-    elif p.method == "rules":
-        soma = soma_face_mask(n, SpineParams().soma_margin)
-        if p.spine_tolerance_nm > 0:
-            face = spine_within_tolerance(n, pts, face, dist, is_pre | is_far | ~finite, p.spine_tolerance_nm, soma)
-            syn["face"] = np.where(finite, face, -1)
-            syn["compartment"] = np.where(is_far, "unknown", n.face_compartment[face].astype(str)).astype(object)
-            syn["spine_id"] = np.where(is_far, -1, n.face_spine[face])
-            syn["branch"] = np.where(is_far, -1, n.face_branch[face])
-        target = rule_targets(n, face, is_pre, is_far, soma)
     else:
-        raise InputError(f"unknown synapse target method {p.method!r}", hint="use 'rules' or 'model'")
+        target = rule_targets(n, face, is_pre, is_far, soma)
     syn["target"] = pd.Series(target, index=syn.index, dtype=object)
     n.synapses = syn
     if (~finite).any():
