@@ -30,6 +30,8 @@ from typing import Any, Iterable, Iterator
 
 import pandas as pd
 
+from .units import parse_units
+
 log = logging.getLogger("neurd_lite.batch")
 
 MESH_SUFFIXES = (".ply", ".obj", ".off", ".stl", ".h5")
@@ -144,7 +146,8 @@ def match_synapses(mesh: Path, spec: str | None) -> str | None:
 def parse_units_rules(units: Any) -> list[tuple[str, Any]]:
     """Units per input: a single value for all, a ``{glob: units}`` mapping, or a string
     ``"fly/*=8,*.ply=um,*=nm"`` (first matching glob wins; globs match the path or the file name).
-    A per-axis voxel size is written with commas after its ``=``: ``"micro/*=4,4,40,*=nm"``."""
+    A per-axis voxel size is written with commas after its ``=``: ``"micro/*=4,4,40,*=nm"``. Text values are
+    read by :func:`neurd_lite.units.parse_units` (``"8"`` -> 8.0, ``"4,4,40"`` -> a tuple)."""
     if isinstance(units, dict):
         return list(units.items())
     if isinstance(units, str) and "=" in units:
@@ -157,18 +160,8 @@ def parse_units_rules(units: Any) -> list[tuple[str, Any]]:
                 groups[-1][1].append(part.strip())  # 4,4,40: the rest of a per-axis voxel size
             else:
                 raise ValueError(f"units rule {part!r} has no 'glob=' in {units!r}")
-        return [(pattern, _rule_value(values)) for pattern, values in groups]
-    return [("*", units)]
-
-
-def _rule_value(values: list[str]) -> Any:
-    try:
-        nums = [float(v) for v in values]
-    except ValueError:
-        if len(values) > 1:
-            raise ValueError(f"units {','.join(values)!r}: a per-axis voxel size must be numbers") from None
-        return values[0]
-    return nums[0] if len(nums) == 1 else tuple(nums)
+        return [(pattern, parse_units(",".join(values))) for pattern, values in groups]
+    return [("*", parse_units(units) if isinstance(units, str) else units)]
 
 
 def _units_for(path: Path, rules: list[tuple[str, Any]], default: Any = "nm") -> Any:

@@ -15,12 +15,9 @@ from typing import Any, Callable, Sequence
 
 def _parse_units(text: str) -> Any:
     """``nm`` / ``um`` / a number of nm per unit (e.g. ``8`` for 8 nm voxels) / ``4,4,40``."""
-    if "," in text:
-        return tuple(float(v) for v in text.split(","))
-    try:
-        return float(text)
-    except ValueError:
-        return text
+    from .units import parse_units
+
+    return parse_units(text)
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
@@ -156,10 +153,8 @@ def _run_featurize(args: argparse.Namespace) -> int:
     if len(unmatched) == len(args.inputs):
         print("neurd-lite featurize: error: no input matched; nothing to do", file=sys.stderr)
         return 2
-    units = args.units if "=" in args.units else _parse_units(args.units)
-    syn_units = args.synapse_units
-    if syn_units is not None and "=" not in syn_units:
-        syn_units = _parse_units(syn_units)
+    units, syn_units = (text if text is None or "=" in text else _parse_units(text)
+                        for text in (args.units, args.synapse_units))  # rules stay text for featurize
     try:
         report = featurize(args.inputs, args.out, synapses=args.synapses, units=units, synapse_units=syn_units,
                            workers=args.workers, dask_scheduler=args.dask_scheduler, timeout_s=args.timeout,

@@ -17,6 +17,19 @@ _NAMED = {"nm": 1.0, "nanometer": 1.0, "nanometre": 1.0, "um": 1000.0, "µm": 10
           "micrometer": 1000.0, "micrometre": 1000.0, "mm": 1e6}
 
 
+def parse_units(text: str) -> UnitsLike:
+    """Units written as text (command line, rules): ``nm`` / ``um`` stay names, ``8`` is 8 nm per unit, ``4,4,40``
+    a per-axis voxel size (nm). ValueError when a per-axis size holds something that is not a number."""
+    values = [v.strip() for v in text.split(",")]
+    try:
+        nums = [float(v) for v in values]
+    except ValueError:
+        if len(values) > 1:
+            raise ValueError(f"units {text!r}: a per-axis voxel size must be numbers") from None
+        return values[0]
+    return nums[0] if len(nums) == 1 else tuple(nums)
+
+
 def scale_to_nm(units: UnitsLike) -> np.ndarray:
     """Return the (3,) factor that turns coordinates in ``units`` into nm."""
     if isinstance(units, str):
