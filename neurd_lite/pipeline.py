@@ -272,19 +272,7 @@ def stage_synapses(n: Neuron, p: PipelineParams) -> None:
     postsynapse there would be) and keep ``is_pre`` <NA>; the features count them neither pre nor post."""
     if n.synapses is None or len(n.synapses) == 0:
         raise _Skip("no synapses")
-    attach = _optional("neurd_lite.spines", "attach_synapses")
-    polarity = None
-    if "is_pre" in n.synapses.columns:
-        import pandas as pd
-
-        polarity = pd.array(n.synapses["is_pre"], dtype="boolean")
-        if polarity.isna().any():
-            n.synapses = n.synapses.assign(is_pre=polarity.fillna(False).to_numpy(dtype=bool))
-        else:
-            polarity = None
-    _attach_synapses(n, attach)
-    if polarity is not None:  # attach never drops or reorders rows
-        n.synapses = n.synapses.assign(is_pre=polarity)
+    _attach_synapses(n, _optional("neurd_lite.spines", "attach_synapses"))
     _flag_far_synapses(n)
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..neuron import COMPARTMENTS, SPINE_LABELS, Neuron
+from ..neuron import COMPARTMENTS, SPINE_LABELS, Neuron, synapse_polarity
 from .apical import ApicalParams, label_dendrites, proximal_input_density_per_um
 from .axon import AxonParams, AxonResult, axon_by_synapses, find_axon
 from .tree import Tree, synapse_counts
@@ -130,9 +130,8 @@ def _n_unknown_polarity(syn: pd.DataFrame | None) -> int:
     """Synapses whose ``is_pre`` is <NA> (or all of them when the column is absent)."""
     if syn is None or len(syn) == 0:
         return 0
-    if "is_pre" not in syn.columns:
-        return len(syn)
-    return int(np.asarray(pd.array(syn["is_pre"], dtype="boolean").isna(), dtype=bool).sum())
+    is_pre, is_post = synapse_polarity(syn)
+    return int((~(is_pre | is_post)).sum())
 
 
 def _guard_apical(n: Neuron, tree: Tree, pre: np.ndarray, post: np.ndarray, axon: AxonResult, up: np.ndarray,

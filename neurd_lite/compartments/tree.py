@@ -7,6 +7,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from ..neuron import synapse_polarity
 from ..skeleton.model import Skeleton
 
 
@@ -163,11 +164,7 @@ def synapse_counts(sk: Skeleton, synapses: pd.DataFrame | None, max_distance_nm:
     pre, post = np.zeros(n), np.zeros(n)
     if synapses is None or len(synapses) == 0 or n == 0:
         return pre, post
-    if "is_pre" not in synapses.columns:
-        return pre, post
-    polarity = pd.array(synapses["is_pre"], dtype="boolean")
-    is_pre = polarity.fillna(False).to_numpy(dtype=bool)
-    is_post = (~polarity).fillna(False).to_numpy(dtype=bool)
+    is_pre, is_post = synapse_polarity(synapses)
     if "skeleton_vertex" in synapses.columns:
         vert = synapses["skeleton_vertex"].to_numpy(dtype=np.int64)
         ok = (vert >= 0) & (vert < n)

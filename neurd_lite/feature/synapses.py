@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..neuron import synapse_polarity
 from ..units import nm_to_um
 from .context import FeatureContext
 from .registry import COMPARTMENT_GROUPS, Missing, register
@@ -79,16 +80,15 @@ def synapse_table(ctx: FeatureContext) -> pd.DataFrame:
         raise Missing(f"all {len(syn)} synapses are farther from the mesh than the synapse stage allows "
                       "(is_far; check synapse_units)")
     syn = syn[~far].copy()
-    pol = pd.array(syn["is_pre"], dtype="boolean")
-    unknown = np.asarray(pol.isna(), dtype=bool)
+    is_pre, is_post = synapse_polarity(syn)
+    unknown = ~(is_pre | is_post)
     if len(syn) and unknown.all():
         raise Missing(f"polarity unknown for all {len(syn)} synapses (is_pre is <NA>: the table had no pre/post "
                       "column)")
     if unknown.any():
         ctx.notes["synapses_polarity"] = (f"{int(unknown.sum())} of {len(syn)} synapses have unknown polarity "
                                           "and are counted neither pre nor post")
-    syn["is_pre"] = pol.fillna(False).to_numpy(dtype=bool)
-    syn["is_post"] = (~pol).fillna(False).to_numpy(dtype=bool)
+    syn["is_pre"], syn["is_post"] = is_pre, is_post
     try:
         v = ctx.locate(syn, "synapses") if len(syn) else np.zeros(0, dtype=np.int64)
     except Missing:

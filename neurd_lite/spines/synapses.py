@@ -18,7 +18,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from ..errors import InputError
-from ..neuron import Neuron
+from ..neuron import Neuron, synapse_polarity
 from .detect import SpineParams, soma_face_mask
 
 
@@ -154,7 +154,7 @@ def attach_synapses(n: Neuron, params: SynapseParams | None = None) -> None:
     f_ok, d_ok, _ = closest_faces(n.mesh, pts[finite], p.k_candidates)
     face[finite], dist[finite] = f_ok, d_ok
     is_far = ~(dist <= p.max_distance_nm)
-    is_pre = syn["is_pre"].to_numpy(dtype=bool) if "is_pre" in syn.columns else np.zeros(len(pts), bool)
+    is_pre, _ = synapse_polarity(syn)  # unknown polarity (<NA>) is placed like a postsynapse
     if p.method not in ("rules", "model"):
         raise InputError(f"unknown synapse target method {p.method!r}", hint="use 'rules' or 'model'")
     if p.method == "rules":

@@ -21,7 +21,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from ..errors import InputError
-from ..neuron import Neuron
+from ..neuron import Neuron, synapse_polarity
 
 MODEL_NAME = "synapse_target"
 CLASSES = ("axon", "shaft", "soma", "spine_head", "spine_neck")
@@ -107,7 +107,7 @@ def synapse_site_features(n: Neuron, syn: pd.DataFrame) -> pd.DataFrame:
         soma_face |= np.isin(face, so.faces)
     out["face_is_soma"] = soma_face.astype(float)
     out["face_is_axon"] = ((comp == "axon") | (lab == "axon")).astype(float)
-    out["is_pre"] = syn["is_pre"].to_numpy(dtype=float) if "is_pre" in syn.columns else np.zeros(len(pts))
+    out["is_pre"] = synapse_polarity(syn)[0].astype(float)
     return pd.DataFrame(out, index=syn.index)
 
 
