@@ -75,10 +75,9 @@ def n_tips(ctx: FeatureContext, group: str) -> float:
         return 0
     br = _branches(ctx, group)
     terminal = br[br["n_children"] == 0]
-    cut = ctx.n.skeleton.vertex_properties.get("cut_end") if ctx.n.skeleton is not None else None
-    if cut is None or not len(terminal):
+    if ctx.n.skeleton is None:
         return len(terminal)
-    cut = np.asarray(cut, dtype=bool)
+    cut = ctx.n.skeleton.cut_ends
     return int(sum(not (len(v) and cut[int(np.asarray(v)[-1])]) for v in terminal["vertices"]))
 
 

@@ -98,6 +98,13 @@ class Skeleton:
         return np.bincount(self.edges.reshape(-1), minlength=self.n_vertices)
 
     @property
+    def cut_ends(self) -> np.ndarray:
+        """(N,) bool, True at the cut ends of a fragment cropped out of a volume (``vertex_properties["cut_end"]``,
+        set by the skeletonizer; all False when absent). A copy."""
+        cut = self.vertex_properties.get("cut_end")
+        return np.zeros(self.n_vertices, dtype=bool) if cut is None else np.array(cut, dtype=bool)
+
+    @property
     def branch_points(self) -> np.ndarray:
         return np.flatnonzero(self.degree > 2)
 

@@ -109,15 +109,9 @@ def pruned_skeleton_mask(skel: Skeleton, twig_nm: float, thin_fraction: float = 
     return keep & ~_thin_ends(skel, keep, twig_nm, thin_fraction)
 
 
-def _cut_ends(skel: Skeleton) -> np.ndarray:
-    """(N,) True for the cut ends of a cropped fragment (``vertex_properties["cut_end"]``; none when absent)."""
-    cut = skel.vertex_properties.get("cut_end")
-    return np.zeros(skel.n_vertices, dtype=bool) if cut is None else np.array(cut, dtype=bool)
-
-
 def _fixed_ends(skel: Skeleton) -> np.ndarray:
     """(N,) True for the root and for cut ends of a cropped fragment: ends that are never spines."""
-    fixed = _cut_ends(skel)
+    fixed = skel.cut_ends
     if skel.root is not None:
         fixed[skel.root] = True
     return fixed
@@ -447,7 +441,7 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
     # cropped fragment is not a tip: what lies past it is spines
     kept_deg = np.bincount(skel.edges[keep[skel.edges[:, 0]] & keep[skel.edges[:, 1]]].reshape(-1),
                            minlength=skel.n_vertices)
-    at_end = (kept_deg[owner[s]] <= 1) & ~_cut_ends(skel)[owner[s]] & is_vertex_sample[s]  # past a cut: spines
+    at_end = (kept_deg[owner[s]] <= 1) & ~skel.cut_ends[owner[s]] & is_vertex_sample[s]  # past a cut: spines
     outward = _outward_tangent(skel, keep)[owner[s]]
     beyond = at_end & (((v - pts[s]) * outward).sum(1) > -0.5 * p.sample_spacing_nm)
     used &= ~beyond
