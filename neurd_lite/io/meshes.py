@@ -134,14 +134,14 @@ def check_extent(vertices_nm: np.ndarray, path: Any = None, units: UnitsLike = "
     return extent
 
 
-def extent_problem(extent_nm: float, units: UnitsLike = "nm") -> str | None:
-    """A short reason when an extent (nm) is implausible for a neuron mesh read with ``units``, else None
-    (the same limits :func:`check_extent` warns about)."""
+def extent_problem(extent_nm: float, units: UnitsLike = "nm", what: str = "mesh") -> str | None:
+    """A short reason when an extent (nm) is implausible for a neuron ``what`` (mesh, skeleton) read with
+    ``units``, else None (the same limits :func:`check_extent` warns about)."""
     if extent_nm < MIN_EXTENT_NM:
-        return (f"mesh spans only {extent_nm:.3g} nm with units={units!r} (< {MIN_EXTENT_NM:g} nm; µm read as nm? "
+        return (f"{what} spans only {extent_nm:.3g} nm with units={units!r} (< {MIN_EXTENT_NM:g} nm; µm read as nm? "
                 f"pass units='um')")
     if MAX_EXTENT_NM < extent_nm <= REJECT_EXTENT_NM:
-        return (f"mesh spans {extent_nm / 1e6:.3g} mm with units={units!r} (> {MAX_EXTENT_NM / 1e6:g} mm; "
+        return (f"{what} spans {extent_nm / 1e6:.3g} mm with units={units!r} (> {MAX_EXTENT_NM / 1e6:g} mm; "
                 f"voxels read as nm, or nm read as µm?)")
     return None
 

@@ -54,9 +54,9 @@ def _check_skeleton_extent(sk: Skeleton, p: Path) -> None:
 
     if sk.n_vertices < 2:
         return
-    problem = extent_problem(float(np.ptp(sk.vertices, axis=0).max()), sk.units_in)
+    problem = extent_problem(float(np.ptp(sk.vertices, axis=0).max()), sk.units_in, "skeleton")
     if problem:
-        warnings.warn(f"{p}: skeleton {problem.replace('mesh ', '', 1)}", NeurdLiteWarning, stacklevel=3)
+        warnings.warn(f"{p}: {problem}", NeurdLiteWarning, stacklevel=3)
 
 
 def _load_any(p: Path, units: UnitsLike | None) -> tuple[Skeleton, pd.DataFrame | None]:
