@@ -244,7 +244,10 @@ def stage_refine(n: Neuron, p: PipelineParams) -> None:
     """Aspiny cells lose their apical label (neurd_lite.compartments.refine_by_spines)."""
     if not (p.compartments and p.spines):
         raise _Skip("needs compartments and spines")
-    _optional("neurd_lite.compartments", "refine_by_spines")(n, up=p.up)
+    from .feature.spines import dendritic_spine_density_per_um
+
+    _optional("neurd_lite.compartments", "refine_by_spines")(n, up=p.up,
+                                                              spine_density=dendritic_spine_density_per_um(n))
 
 
 def _nearest_input_faces(n: Neuron, working_faces: np.ndarray, points_nm: np.ndarray) -> np.ndarray:

@@ -24,10 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
+from ..geometry.depth import MINNIE65_DEPTH_RANGE_UM, cortical_depth_um, depth_range_problem
 from ..units import nm_to_um
-from .context import FeatureContext
-from .depth import cortical_depth_um
+from .context import FeatureContext, synapse_table
 from .registry import Missing, register
 
 FAMILY = "perisomatic"
@@ -44,28 +43,11 @@ class PerisomaticParams:
     voxel_shell_factor: float = 0.68
     fold_depth_nm: float = 150.0
     min_process_perimeter_nm: float = 1000.0
-    depth_range_um: tuple[float, float] = (-100.0, 1200.0)
+    depth_range_um: tuple[float, float] = MINNIE65_DEPTH_RANGE_UM
     max_sphericity_index: float = 4.0  # v83 table maxima: soma 3.87, nucleus 2.48
 
 
 PARAMS = PerisomaticParams()
-
-
-def as_trimesh(obj: Any, what: str) -> Any:
-    """A trimesh from a Trimesh, a ``(vertices, faces)`` pair or a dict with those keys (nm)."""
-    import trimesh
-
-    if isinstance(obj, trimesh.Trimesh):
-        mesh = obj
-    elif isinstance(obj, dict) and {"vertices", "faces"} <= set(obj):
-        mesh = trimesh.Trimesh(np.asarray(obj["vertices"]), np.asarray(obj["faces"]), process=False)
-    elif isinstance(obj, (tuple, list)) and len(obj) == 2:
-        mesh = trimesh.Trimesh(np.asarray(obj[0]), np.asarray(obj[1]), process=False)
-    else:
-        raise InputError(f"{what} must be a trimesh.Trimesh or (vertices, faces) in nm, got {type(obj).__name__}")
-    if len(mesh.faces) < 4 or not np.all(np.isfinite(mesh.vertices)):
-        raise InputError(f"{what} mesh has {len(mesh.faces)} faces or non-finite vertices: not a closed body")
-    return mesh
 
 
 def sphericity_index(area_nm2: float, volume_nm3: float) -> float:
@@ -232,8 +214,6 @@ def soma_n_processes(ctx: FeatureContext) -> float:
 
 
 def _soma_synapse_count(ctx: FeatureContext) -> int:
-    from .synapses import synapse_table
-
     syn = synapse_table(ctx)
     if "target" not in syn:
         raise Missing("synapse targets not assigned (no target column)")
@@ -296,9 +276,9 @@ def _soma_position_nm(ctx: FeatureContext) -> np.ndarray:
           "soma depth below pia in minnie65, in the frame of the v83 table (5° rotation + pia offset)", FAMILY)
 def cortical_depth(ctx: FeatureContext) -> float:
     depth, method = cortical_depth_um(_soma_position_nm(ctx))
-    if not PARAMS.depth_range_um[0] <= depth[0] <= PARAMS.depth_range_um[1]:
-        raise Missing(f"soma depth {depth[0]:.0f} µm is outside minnie65 cortex "
-                      f"{PARAMS.depth_range_um}: not minnie65 coordinates in nm?")
+    problem = depth_range_problem(float(depth[0]), PARAMS.depth_range_um)
+    if problem:
+        raise Missing(f"{problem}: not minnie65 coordinates in nm?")
     ctx.notes["cortical_depth_um"] = f"method: {method}; assumes minnie65 coordinates (nm)"
     return float(depth[0])
 

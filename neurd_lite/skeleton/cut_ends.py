@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
-from ..mesh.heal import boundary_edges, sorted_face_edges
+from ..geometry.meshgraph import boundary_edges, sorted_face_edges
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,12 @@ import scipy.sparse as sp
 from scipy.sparse import csgraph
 
 from ..errors import InputError
+from ..geometry.stats import group_mode, weighted_group_quantile
 from ..neuron import SPINE_LABELS, Neuron
+from ..skeleton.centre import centred_skeleton
 from ..units import nm_to_um
 from .headneck import HeadNeckParams, spine_geometry
-from .shaft import ShaftField, ShaftParams, centred_skeleton, shaft_field, weighted_group_quantile
+from .shaft import ShaftField, ShaftParams, shaft_field
 
 NON_DENDRITIC = ("axon", "soma")
 
@@ -138,11 +140,6 @@ def _face_labels(vlabel: np.ndarray, faces: np.ndarray, verts: np.ndarray, fld: 
         grows = (d - r) > np.maximum(p.grow_protrusion_nm, p.grow_protrusion_rel * r)
         out[idx[grows]] = lab[idx[grows]].max(axis=1)
     return out
-
-
-def _mode(values: np.ndarray, default):
-    vals, counts = np.unique(values, return_counts=True)
-    return vals[np.argmax(counts)] if len(vals) else default
 
 
 def proximity_links(mesh, link_nm: float) -> np.ndarray:
@@ -517,6 +514,11 @@ def detect_spines(n: Neuron, params: SpineParams | None = None) -> None:
     tri_all = verts[faces]
     head_face = np.zeros(len(faces), dtype=bool)
     new_id = np.full(len(counts), -1, dtype=np.int64)
+    # per spine: the most common branch / compartment of its faces (the vote refine repeats after relabelling)
+    with_b = (face_spine >= 0) & (n.face_branch >= 0)
+    branch_vote = group_mode(face_spine[with_b], n.face_branch[with_b], len(counts), -1)
+    on = face_spine >= 0
+    comp_vote = group_mode(face_spine[on], n.face_compartment[on].astype(str), len(counts), "unlabelled")
     for sid in range(len(counts)):
         fidx = order[starts[sid]:starts[sid + 1]]
         vidx = vorder[vstarts[sid]:vstarts[sid + 1]]
@@ -539,8 +541,8 @@ def detect_spines(n: Neuron, params: SpineParams | None = None) -> None:
             "volume_um3": nm_to_um(geo.volume_nm3, 3),
             "distance_to_soma_um": nm_to_um(float(np.min(dist_root[skel_v]))) if has_soma else np.nan,
             "shaft_radius_um": nm_to_um(float(np.nanmedian(fld.radius_nm[bv]))),
-            "branch": int(_mode(n.face_branch[fidx][n.face_branch[fidx] >= 0], -1)),
-            "compartment": str(_mode(n.face_compartment[fidx].astype(str), "unlabelled")),
+            "branch": int(branch_vote[sid]),
+            "compartment": str(comp_vote[sid]),
         })
     n.face_spine = (np.where(face_spine >= 0, new_id[np.maximum(face_spine, 0)], -1) if len(new_id)
                     else np.full(len(faces), -1, dtype=np.int64))
