@@ -20,9 +20,14 @@ def vertex_components(n_vertices: int, faces: np.ndarray,
         e = np.asarray(extra_edges, dtype=np.int64).reshape(-1, 2)
         rows.append(e[:, 0])
         cols.append(e[:, 1])
-    r = np.concatenate(rows)
-    c = np.concatenate(cols)
-    adj = sp.coo_matrix((np.ones(len(r), dtype=np.int8), (r, c)), shape=(n_vertices, n_vertices)).tocsr()
+    return edge_components(n_vertices, np.column_stack([np.concatenate(rows), np.concatenate(cols)]))
+
+
+def edge_components(n_nodes: int, edges: np.ndarray) -> tuple[int, np.ndarray]:
+    """Connected components of the undirected graph on ``n_nodes`` nodes with the (K, 2) ``edges`` (either
+    direction, duplicates allowed): (number of components, (n_nodes,) component label per node)."""
+    e = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    adj = sp.coo_matrix((np.ones(len(e), dtype=np.int8), (e[:, 0], e[:, 1])), shape=(n_nodes, n_nodes)).tocsr()
     return csgraph.connected_components(adj, directed=False)
 
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
+from ..geometry.meshgraph import edge_components
 from ..geometry.stats import group_quantiles, weighted_group_quantile
 from ..skeleton.model import Skeleton
 
@@ -192,8 +191,7 @@ def _segments(skel: Skeleton, keep: np.ndarray) -> np.ndarray:
     n = skel.n_vertices
     deg = np.bincount(e.reshape(-1), minlength=n)
     ok = (deg[e[:, 0]] <= 2) & (deg[e[:, 1]] <= 2)
-    g = sp.coo_matrix((np.ones(ok.sum()), (e[ok, 0], e[ok, 1])), shape=(n, n))
-    return csgraph.connected_components(g, directed=False)[1]
+    return edge_components(n, e[ok])[1]
 
 
 def _window_ids(seg: np.ndarray, droot: np.ndarray, window_nm: float, shift: float) -> np.ndarray:
