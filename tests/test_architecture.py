@@ -8,6 +8,7 @@ is an edge to that submodule, not to its parent package's ``__init__``.
 from __future__ import annotations
 
 import ast
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,7 @@ def _imports(tree: ast.AST) -> list[tuple[ast.stmt, int]]:
     return found
 
 
+@lru_cache(maxsize=1)
 def import_graph() -> dict[str, dict[str, int]]:
     """module -> {imported neurd_lite module: first line}, imports inside functions included."""
     mods = _modules()
