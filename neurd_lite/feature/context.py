@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..model.frame import DEPTH_RANGE_UM
+from .params import FeatureParams
 from .registry import COMPARTMENT_GROUPS, Missing
 
 SPINE_FACE_LABELS = ("spine_head", "spine_neck")
@@ -26,9 +28,11 @@ def _unit_vector(up: Any) -> np.ndarray:
 
 
 class FeatureContext:
-    """Everything a feature function reads: the neuron, the optional nucleus mesh and the pia direction."""
+    """Everything a feature function reads: the neuron, the optional nucleus mesh, the pia direction, the
+    feature parameters (``FeatureParams``) and the plausible cortical depth range (µm)."""
 
-    def __init__(self, n: Any, nucleus: Any = None, up: Any = (0, -1, 0)) -> None:
+    def __init__(self, n: Any, nucleus: Any = None, up: Any = (0, -1, 0), params: FeatureParams | None = None,
+                 depth_range_um: tuple[float, float] = DEPTH_RANGE_UM) -> None:
         from ..neuron import Neuron
 
         if not isinstance(n, Neuron):
@@ -42,6 +46,8 @@ class FeatureContext:
             nucleus = as_trimesh(nucleus, "nucleus")
         self.nucleus = nucleus
         self.up = _unit_vector(up)
+        self.params = params if params is not None else FeatureParams()
+        self.depth_range_um = tuple(float(x) for x in depth_range_um)
         self.notes: dict[str, str] = {}
         self.cache: dict[str, Any] = {}
 

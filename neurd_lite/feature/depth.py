@@ -12,23 +12,15 @@ so models trained on the table should use the default.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..units import as_points_nm
 
 from ..errors import InputError
+from .params import LinearDepthParams
 
 METHODS = ("table", "standard_transform")
-
-
-@dataclass(frozen=True)
-class LinearDepthParams:
-    """Linear minnie65 depth: rotation angle about z (degrees) and pia offset (µm)."""
-
-    rotation_deg: float = 5.0
-    pia_offset_um: float = 419.99
 
 
 LINEAR = LinearDepthParams()
@@ -46,11 +38,12 @@ def linear_depth_um(points_nm: np.ndarray, params: LinearDepthParams = LINEAR) -
     return yr_nm / 1000.0 - params.pia_offset_um
 
 
-def cortical_depth_um(points_nm: np.ndarray, method: str = "table") -> tuple[np.ndarray, str]:
+def cortical_depth_um(points_nm: np.ndarray, method: str = "table", params: LinearDepthParams = LINEAR
+                      ) -> tuple[np.ndarray, str]:
     """Depth below pia (µm) of minnie65 points (nm) and the method used (see module docstring)."""
     p = _points(points_nm)
     if method == "table":
-        return linear_depth_um(p), "table (linear, v83 frame)"
+        return linear_depth_um(p, params), "table (linear, v83 frame)"
     if method == "standard_transform":
         try:
             from standard_transform import minnie_transform  # optional extra "depth"

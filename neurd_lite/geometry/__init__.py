@@ -1,0 +1,1 @@
+"""Geometry shared by the stages (mesh graphs, nearest faces, weighted quantiles); imports no stage."""
