@@ -414,7 +414,7 @@ def test_cut_ends_of_a_cropped_piece_are_not_tips():
     keep = np.abs(closed.triangles_center[:, 2]) < 1950.0
     tube = trimesh.Trimesh(closed.vertices, closed.faces[keep], process=False)
     tube.remove_unreferenced_vertices()
-    p = PipelineParams(spines=False)
+    p = PipelineParams(skip=("spines",))
     cut = features(nl.decompose(tube, params=p))
     capped = features(nl.decompose(closed, params=p))  # flat caps are cut ends too
     rounded = features(nl.decompose(fine(trimesh.creation.capsule(radius=450.0, height=4000.0)), params=p))

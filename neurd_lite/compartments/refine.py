@@ -9,7 +9,7 @@ relabelled ``dendrite`` (the axon is unchanged).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -49,7 +49,7 @@ def refresh_spine_compartments(n: Neuron) -> None:
 
 def refine_by_spines(n: Neuron, params: RefineParams | None = None, up: Sequence[float] = (0, -1, 0),
                      compartment_params: CompartmentParams | None = None, *,
-                     spine_density: tuple[float, float]) -> bool:
+                     spine_density: tuple[float, float], **label_kwargs: Any) -> bool:
     """Relabel an aspiny cell's apical/basal dendrites as ``dendrite``; returns True when it relabelled.
 
     spine_density: (spines per µm of dendrite, dendritic cable in µm) as the features define them
@@ -57,6 +57,8 @@ def refine_by_spines(n: Neuron, params: RefineParams | None = None, up: Sequence
     not import the feature layer).
 
     A relabelled cell's spine table takes the new compartments (:func:`refresh_spine_compartments`).
+    ``compartment_params`` and ``label_kwargs`` (``depth_range_um``, ``soma_reach_factor``) are those of the
+    compartment stage, used again to relabel.
 
     Needs spine detection to have run (``n.provenance["spines"]`` or a spine table); otherwise does nothing.
     Records the density and the decision in ``n.provenance["compartments"]["spine_check"]``.
@@ -72,7 +74,7 @@ def refine_by_spines(n: Neuron, params: RefineParams | None = None, up: Sequence
              "threshold_per_um": params.max_spine_density_per_um, "relabelled": bool(aspiny and has_apical)}
     if check["relabelled"]:
         base = compartment_params or CompartmentParams()
-        label_compartments(n, replace(base, has_apical=False), up=up)
+        label_compartments(n, replace(base, has_apical=False), up=up, **label_kwargs)
         refresh_spine_compartments(n)
         n.flag(f"no_apical_aspiny: {density:.3f} spines/µm of dendrite < {params.max_spine_density_per_um}")
     n.provenance.setdefault("compartments", {})["spine_check"] = check

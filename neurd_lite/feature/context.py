@@ -15,7 +15,9 @@ from ..errors import InputError
 from ..geometry.meshes import as_trimesh
 from ..geometry.stats import weighted_quantile
 from ..geometry.width import cross_section_width_nm, skeleton_tangents
+from ..model.frame import DEPTH_RANGE_UM
 from ..neuron import Neuron, synapse_polarity
+from .params import FeatureParams
 from .registry import COMPARTMENT_GROUPS, Missing
 
 SPINE_FACE_LABELS = ("spine_head", "spine_neck")
@@ -30,9 +32,11 @@ def _unit_vector(up: Any) -> np.ndarray:
 
 
 class FeatureContext:
-    """Everything a feature function reads: the neuron, the optional nucleus mesh and the pia direction."""
+    """Everything a feature function reads: the neuron, the optional nucleus mesh, the pia direction, the
+    feature parameters (``FeatureParams``) and the plausible cortical depth range (µm)."""
 
-    def __init__(self, n: Any, nucleus: Any = None, up: Any = (0, -1, 0)) -> None:
+    def __init__(self, n: Any, nucleus: Any = None, up: Any = (0, -1, 0), params: FeatureParams | None = None,
+                 depth_range_um: tuple[float, float] = DEPTH_RANGE_UM) -> None:
         if not isinstance(n, Neuron):
             raise InputError(f"features() needs a neurd_lite.Neuron, got {type(n).__name__}",
                              hint="build one with nl.decompose(...) or nl.load(path)")
@@ -42,6 +46,8 @@ class FeatureContext:
             nucleus = as_trimesh(nucleus, "nucleus")
         self.nucleus = nucleus
         self.up = _unit_vector(up)
+        self.params = params if params is not None else FeatureParams()
+        self.depth_range_um = tuple(float(x) for x in depth_range_um)
         self.notes: dict[str, str] = {}
         self.cache: dict[str, Any] = {}
 

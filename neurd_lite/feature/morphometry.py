@@ -16,7 +16,6 @@ Reported in µm / µm² / µm³ / degrees. Conventions:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -24,19 +23,11 @@ import pandas as pd
 from ..geometry.stats import weighted_quantile
 from ..units import nm_to_um
 from .context import FeatureContext, branch_distance_to_soma_nm, branch_width_nm
+from .params import MorphometryParams
 from .registry import COMPARTMENT_GROUPS, REGISTRY, Feature, Missing, register
 
 
-@dataclass(frozen=True)
-class MorphometryParams:
-    """Sholl radii (µm, around the soma centre) and the distance along each child branch used to measure a
-    bifurcation angle (µm)."""
-
-    sholl_radii_um: tuple[float, ...] = (25.0, 50.0, 100.0, 200.0)
-    bifurcation_probe_um: float = 5.0
-
-
-PARAMS = MorphometryParams()
+PARAMS = MorphometryParams()  # the Sholl radii registered as columns
 FAMILY = "morphometry"
 
 
@@ -121,7 +112,7 @@ def _probe_point(ctx: FeatureContext, origin: np.ndarray, verts: np.ndarray) -> 
         return None
     pts = ctx.skeleton.vertices[verts]
     steps = np.linalg.norm(np.diff(np.vstack([origin, pts]), axis=0), axis=1)
-    far = np.flatnonzero(np.cumsum(steps) >= PARAMS.bifurcation_probe_um * 1000.0)
+    far = np.flatnonzero(np.cumsum(steps) >= ctx.params.morphometry.bifurcation_probe_um * 1000.0)
     return pts[far[0]] if len(far) else pts[-1]
 
 

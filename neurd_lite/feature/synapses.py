@@ -25,36 +25,16 @@ columns ``skeletal_length_processed_syn`` / ``_spine`` are those summed lengths 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
 from ..units import nm_to_um
 from .context import (FeatureContext, branch_distance_to_soma_nm, branch_width_nm, far_mask, spines_per_branch,
                       spines_table, synapse_table)
+from .params import NeurdEIParams  # noqa: F401 - re-exported (moved to feature/params.py)
 from .registry import COMPARTMENT_GROUPS, Missing, register
 
 FAMILY = "synapses"
-
-
-@dataclass(frozen=True)
-class NeurdEIParams:
-    """NEURD's E/I branch filter (strict inequalities, as in NEURD). ``*_syn`` apply to synapse densities,
-    ``*_spine`` to spine density."""
-
-    max_soma_distance_um: float = 110.0
-    min_neurd_width_nm: float = 140.0  # NEURD width = cross-section radius
-    max_neurd_width_nm: float = 520.0
-    min_post_synapses: int = 2
-    min_post_fraction: float = 0.8
-    min_spines_syn: int = -1
-    min_length_syn_um: float = 5.0
-    min_spines_spine: int = 2
-    min_length_spine_um: float = 15.0
-
-
-EI_PARAMS = NeurdEIParams()
 
 
 def _targets(syn: pd.DataFrame) -> np.ndarray:
@@ -138,7 +118,7 @@ def syn_density_shaft_per_um(ctx: FeatureContext, group: str) -> float:
 
 
 # ---- NEURD's dendritic E/I features --------------------------------------------------------------------
-def neurd_ei_branches(ctx: FeatureContext, kind: str, params: NeurdEIParams = EI_PARAMS) -> pd.Index:
+def neurd_ei_branches(ctx: FeatureContext, kind: str) -> pd.Index:
     """Branches NEURD's E/I features are measured on; ``kind`` is ``"syn"`` or ``"spine"`` (module docstring)."""
     key = f"neurd_branches_{kind}"
     if key in ctx.cache:
@@ -152,6 +132,7 @@ def neurd_ei_branches(ctx: FeatureContext, kind: str, params: NeurdEIParams = EI
     else:
         dend = comp != "soma"
         ctx.notes["neurd_ei"] = "no compartment labels: the axon is excluded by the synapse and width filters only"
+    params = ctx.params.neurd_ei
     syn = synapse_table(ctx)
     n_post = syn[syn["is_post"]]["branch"].value_counts().reindex(b.index).fillna(0)
     n_all = syn["branch"].value_counts().reindex(b.index).fillna(0)

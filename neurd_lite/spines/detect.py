@@ -22,6 +22,7 @@ from scipy.sparse import csgraph
 from ..errors import InputError
 from ..geometry.meshgraph import edge_components
 from ..geometry.stats import group_mode, weighted_group_quantile
+from ..model.soma_extent import SomaExtentParams, within_soma
 from ..neuron import SPINE_LABELS, Neuron
 from ..skeleton.centre import centred_skeleton
 from ..units import nm_to_um
@@ -42,7 +43,6 @@ class SpineParams:
     a base radius at most max_base_radius_rel * r.
     Spines longer than max_length_nm from their base or with heads wider than max_head_width_nm are dropped.
     Shafts thinner than min_shaft_radius_nm are not searched (NEURD uses mesh width > 115 nm).
-    soma_margin: vertices within margin x soma radius of a soma centre are skipped when the soma has no faces.
     link_nm: open-edge vertices of different mesh pieces closer than this are connected (chunked meshes).
     min_shaft_piece_area_nm2: a spine must touch shaft surface on a mesh piece with at least this much shaft
     surface (crumbs and debris are not shafts).
@@ -67,7 +67,6 @@ class SpineParams:
     min_area_nm2: float = 2.0e5
     max_base_radius_rel: float = 1.6
     min_shaft_radius_nm: float = 60.0
-    soma_margin: float = 1.2
     link_nm: float = 300.0
     min_shaft_piece_area_nm2: float = 1.0e5
     split_by_seeds: bool = True
@@ -98,7 +97,8 @@ def _check(n: Neuron) -> None:
 
 def soma_face_mask(n: Neuron, margin: float) -> np.ndarray:
     """(F,) bool soma faces: by compartment or label, by each soma's face list, or (for a soma given without
-    faces) face centroids within ``margin`` x its radius (nm) of its centre."""
+    faces) face centroids within ``margin`` x its radius (nm) of its centre (``model.soma_extent``:
+    ``SomaExtentParams.core_factor``)."""
     mask = (n.face_compartment.astype(str) == "soma") | (n.face_labels.astype(str) == "soma")
     centroids = None
     for s in n.somas:
@@ -107,15 +107,16 @@ def soma_face_mask(n: Neuron, margin: float) -> np.ndarray:
         else:
             if centroids is None:
                 centroids = np.asarray(n.mesh.triangles_center)
-            mask |= np.linalg.norm(centroids - s.center_nm, axis=1) < margin * s.radius_nm
+            mask |= within_soma(centroids, s.center_nm, s.radius_nm, margin)
     return mask
 
 
-def ineligible_faces(n: Neuron, params: SpineParams) -> np.ndarray:
-    """(F,) bool: soma and axon faces (by compartment, label or soma face list), where spines are not searched."""
+def ineligible_faces(n: Neuron, soma_core_factor: float) -> np.ndarray:
+    """(F,) bool: soma and axon faces (by compartment, label or soma face list; a soma without faces reaches
+    ``soma_core_factor`` radii), where spines are not searched."""
     bad = np.isin(n.face_compartment.astype(str), NON_DENDRITIC)
     bad |= np.isin(n.face_labels.astype(str), NON_DENDRITIC)
-    return bad | soma_face_mask(n, params.soma_margin)
+    return bad | soma_face_mask(n, soma_core_factor)
 
 
 def _majority(lab: np.ndarray) -> np.ndarray:
@@ -464,17 +465,21 @@ def _attachment(e_mesh: np.ndarray, label: np.ndarray, eligible_v: np.ndarray, o
     return base, pd.concat([ring, keep_old], ignore_index=True)
 
 
-def detect_spines(n: Neuron, params: SpineParams | None = None) -> None:
+def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: SomaExtentParams | None = None
+                  ) -> ShaftField:
     """Find spines on dendritic faces; fill ``n.face_spine``, spine ``n.face_labels`` and ``n.spines`` (µm).
 
-    Skips soma and axon faces. Positions in ``n.spines`` are nm (``x_nm``...: the base centre), measurements µm.
+    Skips soma and axon faces (a soma without faces reaches ``soma_extent.core_factor`` radii). Positions in
+    ``n.spines`` are nm (``x_nm``...: the base centre), measurements µm. Returns the shaft field it measured
+    protrusion against (per mesh vertex; the synapse-target model reads it).
     """
     _check(n)
     p = params or SpineParams()
+    extent = soma_extent or SomaExtentParams()
     mesh = n.mesh
     faces = np.asarray(mesh.faces)
     verts = np.asarray(mesh.vertices, dtype=np.float64)
-    bad_f = ineligible_faces(n, p)
+    bad_f = ineligible_faces(n, extent.core_factor)
     eligible_v = np.ones(len(verts), dtype=bool)
     eligible_v[faces[bad_f].ravel()] = False
     skel = n.skeleton
@@ -545,6 +550,5 @@ def detect_spines(n: Neuron, params: SpineParams | None = None) -> None:
     sp_f = n.face_spine >= 0
     n.face_labels[sp_f] = np.where(head_face[sp_f], "spine_head", "spine_neck")
     n.spines = pd.DataFrame(rows, columns=SPINE_COLUMNS)
-    n.cache["shaft_field"] = fld
-    n.provenance["spines"] = {"method": "protrusion-hysteresis", "params": repr(p), "n_spines": len(rows),
-                              "pass_counts": pass_counts}
+    n.provenance["spines"] = {"method": "protrusion-hysteresis", "n_spines": len(rows), "pass_counts": pass_counts}
+    return fld
