@@ -9,7 +9,8 @@ import pytest
 
 import neurd_lite as nl
 from neurd_lite.errors import InputError, NeurdLiteWarning, StageError
-from neurd_lite.neuron import UNLABELLED, Neuron, graph_to_json
+from neurd_lite.io.neuron_h5 import graph_to_json
+from neurd_lite.neuron import UNLABELLED, Neuron
 from neurd_lite.pipeline import PipelineParams, run_stages, run_state
 
 STAGES = ("ingest", "decimate", "heal", "soma", "skeleton", "graph", "anchors", "compartments", "spines", "synapses")

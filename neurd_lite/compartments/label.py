@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..model.frame import DEPTH_RANGE_UM
+from ..geometry.depth import depth_range_problem, linear_depth_um
+from ..model.frame import DEPTH_RANGE_UM, MINNIE65_UP
 from ..model.soma_extent import SomaExtentParams, within_any_soma
 from ..neuron import COMPARTMENTS, SPINE_LABELS, Neuron, synapse_polarity
 from .apical import ApicalParams, label_dendrites, proximal_input_density_per_um
@@ -98,7 +99,6 @@ def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,
     return labels
 
 
-MINNIE65_UP = (0.0, -1.0, 0.0)
 SOMA_CENTRED_NM = 1000.0  # a soma this close to the origin: a soma-centred export, its axes kept (labels kept)
 
 
@@ -108,22 +108,18 @@ def _frame_problem(n: Neuron, sk, up: np.ndarray, depth_range_um: tuple[float, f
     still be minnie65's).
 
     The soma (soma 0's centre, else the skeleton root) must lie within ``depth_range_um`` (the frame's range,
-    which the depth features accept too; linear minnie65 depth). With another ``up``
-    the caller has set its own frame and nothing is checked."""
+    which the depth features accept too; ``geometry.depth.depth_range_problem`` on the linear minnie65 depth).
+    With another ``up`` the caller has set its own frame and nothing is checked."""
     if up.shape != (3,) or not np.allclose(up / np.linalg.norm(up), MINNIE65_UP):
         return "", False
-    from ..feature.depth import linear_depth_um
-
     centre = np.asarray(n.somas[0].center_nm if n.somas else sk.vertices[int(sk.root or 0)], dtype=float)
-    depth = float(linear_depth_um(centre.reshape(1, 3))[0])
-    lo, hi = depth_range_um
-    if lo <= depth <= hi:
+    problem = depth_range_problem(float(linear_depth_um(centre.reshape(1, 3))[0]), depth_range_um)
+    if not problem:
         return "", False
     if np.linalg.norm(centre) <= SOMA_CENTRED_NM:
         return ("soma at the origin (a soma-centred frame?): cortical depth unknown; apical/basal labels assume "
                 "up=(0, -1, 0) points to the pia"), True
-    return (f"soma depth {depth:.0f} µm is outside the minnie65 cortex range ({lo:g}, {hi:g}) µm of the depth "
-            "features, so up=(0, -1, 0) is not known to point to the pia"), False
+    return f"{problem} of the depth features, so up=(0, -1, 0) is not known to point to the pia", False
 
 
 UNKNOWN_POLARITY_FLAG_FRACTION = 0.1  # flag the neuron when more synapses than this have no pre/post

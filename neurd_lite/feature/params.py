@@ -1,8 +1,10 @@
 """Parameters of the feature families (one frozen dataclass each, units in the field names), gathered in
-:class:`FeatureParams` (``PipelineParams.features``). No imports from the feature modules: they import this."""
+:class:`FeatureParams` (``PipelineParams.features``). No imports from the feature modules: they import this. ``LinearDepthParams`` lives in ``geometry/depth.py``."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from ..geometry.depth import LinearDepthParams
 
 
 @dataclass(frozen=True)
@@ -27,14 +29,6 @@ class PerisomaticParams:
     fold_depth_nm: float = 150.0
     min_process_perimeter_nm: float = 1000.0
     max_sphericity_index: float = 4.0  # v83 table maxima: soma 3.87, nucleus 2.48
-
-
-@dataclass(frozen=True)
-class LinearDepthParams:
-    """Linear minnie65 depth: rotation angle about z (degrees) and pia offset (µm)."""
-
-    rotation_deg: float = 5.0
-    pia_offset_um: float = 419.99
 
 
 @dataclass(frozen=True)

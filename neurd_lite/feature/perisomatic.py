@@ -23,10 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
+from ..geometry.depth import cortical_depth_um, depth_range_problem
 from ..units import nm_to_um
-from .context import FeatureContext
-from .depth import cortical_depth_um
+from .context import FeatureContext, synapse_table
 from .params import PerisomaticParams
 from .registry import Missing, register
 
@@ -35,23 +34,6 @@ SPHERE_CONSTANT = (36.0 * np.pi) ** (1.0 / 3.0)  # area of a unit-volume sphere
 
 
 PARAMS = PerisomaticParams()  # defaults of the module-level helpers below; features read ctx.params
-
-
-def as_trimesh(obj: Any, what: str) -> Any:
-    """A trimesh from a Trimesh, a ``(vertices, faces)`` pair or a dict with those keys (nm)."""
-    import trimesh
-
-    if isinstance(obj, trimesh.Trimesh):
-        mesh = obj
-    elif isinstance(obj, dict) and {"vertices", "faces"} <= set(obj):
-        mesh = trimesh.Trimesh(np.asarray(obj["vertices"]), np.asarray(obj["faces"]), process=False)
-    elif isinstance(obj, (tuple, list)) and len(obj) == 2:
-        mesh = trimesh.Trimesh(np.asarray(obj[0]), np.asarray(obj[1]), process=False)
-    else:
-        raise InputError(f"{what} must be a trimesh.Trimesh or (vertices, faces) in nm, got {type(obj).__name__}")
-    if len(mesh.faces) < 4 or not np.all(np.isfinite(mesh.vertices)):
-        raise InputError(f"{what} mesh has {len(mesh.faces)} faces or non-finite vertices: not a closed body")
-    return mesh
 
 
 def sphericity_index(area_nm2: float, volume_nm3: float) -> float:
@@ -220,8 +202,6 @@ def soma_n_processes(ctx: FeatureContext) -> float:
 
 
 def _soma_synapse_count(ctx: FeatureContext) -> int:
-    from .synapses import synapse_table
-
     syn = synapse_table(ctx)
     if "target" not in syn:
         raise Missing("synapse targets not assigned (no target column)")
@@ -284,10 +264,9 @@ def _soma_position_nm(ctx: FeatureContext) -> np.ndarray:
           "soma depth below pia in minnie65, in the frame of the v83 table (5° rotation + pia offset)", FAMILY)
 def cortical_depth(ctx: FeatureContext) -> float:
     depth, method = cortical_depth_um(_soma_position_nm(ctx), params=ctx.params.depth)
-    lo, hi = ctx.depth_range_um
-    if not lo <= depth[0] <= hi:
-        raise Missing(f"soma depth {depth[0]:.0f} µm is outside minnie65 cortex "
-                      f"{(lo, hi)}: not minnie65 coordinates in nm?")
+    problem = depth_range_problem(float(depth[0]), ctx.depth_range_um)
+    if problem:
+        raise Missing(f"{problem}: not minnie65 coordinates in nm?")
     ctx.notes["cortical_depth_um"] = f"method: {method}; assumes minnie65 coordinates (nm)"
     return float(depth[0])
 

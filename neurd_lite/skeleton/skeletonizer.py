@@ -27,7 +27,7 @@ from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
 from ..errors import InputError
-from ..mesh.heal import best_per_group
+from ..geometry.meshgraph import best_per_group
 from ..model.soma_extent import SomaExtentParams, within_soma
 from .backends import BACKENDS, mesh_csgraph
 from .cut_ends import find_cut_ends, fragment_trunk

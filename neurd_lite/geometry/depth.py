@@ -12,15 +12,23 @@ so models trained on the table should use the default.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import InputError
 from ..units import as_points_nm
 
-from ..errors import InputError
-from .params import LinearDepthParams
-
 METHODS = ("table", "standard_transform")
+MINNIE65_DEPTH_RANGE_UM = (-100.0, 1200.0)  # plausible soma depths below pia in minnie65, µm (the v83 table's span)
+
+
+@dataclass(frozen=True)
+class LinearDepthParams:
+    """Linear minnie65 depth: rotation angle about z (degrees) and pia offset (µm)."""
+
+    rotation_deg: float = 5.0
+    pia_offset_um: float = 419.99
 
 
 LINEAR = LinearDepthParams()
@@ -51,3 +59,12 @@ def cortical_depth_um(points_nm: np.ndarray, method: str = "table", params: Line
             raise InputError("standard_transform is not installed", hint="pip install neurd-lite[depth]") from e
         return np.asarray(minnie_transform(resolution="nm").apply_project("y", p), dtype=float), method
     raise InputError(f"unknown depth method {method!r}: use one of {METHODS}")
+
+
+def depth_range_problem(depth_um: float, depth_range_um: tuple[float, float] = MINNIE65_DEPTH_RANGE_UM) -> str:
+    """"" when a depth below pia (µm) lies in ``depth_range_um`` (inclusive), else what is wrong with it. The one
+    cortex test behind the ``cortical_depth_um`` feature and the compartment labeller's frame check."""
+    lo, hi = depth_range_um
+    if lo <= depth_um <= hi:
+        return ""
+    return f"soma depth {depth_um:.0f} µm is outside the minnie65 cortex range ({lo:g}, {hi:g}) µm"
