@@ -99,3 +99,35 @@ def test_bad_class_is_rejected():
 
     with pytest.raises(InputError):
         family.make_member("purkinje", 0)
+
+
+def _shared_vertices(sn, a: int, b: int) -> np.ndarray:
+    f = np.asarray(sn.mesh.faces)
+    return np.intersect1d(np.unique(f[sn.face_cell == a]), np.unique(f[sn.face_cell == b]))
+
+
+@pytest.mark.parametrize("members,contact", [([("basket", 2), ("bipolar", 2)], "dendrite"),
+                                             ([("neurogliaform", 3), ("basket", 5)], "axon"),
+                                             ([("bipolar", 4), ("basket", 6), ("neurogliaform", 4)], "dendrite")])
+def test_merge_cells_touch_once(members, contact):
+    from neurd_lite.testing.synthetic import count_components
+
+    sn = family.make_merge(members, contact, seed=1, target_faces=60_000)
+    ids = np.unique(sn.face_cell)
+    assert list(ids) == list(range(len(members)))
+    assert count_components(sn) == 1  # fused into one surface
+    for c in sn.truth["contacts"]:
+        a, b = c["cells"]
+        shared = _shared_vertices(sn, a, b)
+        assert len(shared) > 0
+        d = np.linalg.norm(np.asarray(sn.mesh.vertices)[shared] - c["point_nm"], axis=1)
+        assert d.max() < 15_000  # the cells meet only at the recorded contact
+        near = np.linalg.norm(sn.mesh.triangles_center - c["point_nm"], axis=1) < 3000
+        labs_b = set(sn.face_labels[near & (sn.face_cell == b)])
+        assert labs_b <= ({"axon"} if contact == "axon" else {"dendrite", "basal", "oblique", "apical_tuft",
+                                                               "apical_shaft"})
+    for k in range(len(members)):
+        assert ((sn.face_labels == "soma") & (sn.face_cell == k)).sum() > 300
+        assert (sn.synapses.cell == k).sum() > 50
+    assert (sn.face_cell[sn.face_spine >= 0] == sn.spines.set_index("spine_id").loc[
+        sn.face_spine[sn.face_spine >= 0], "cell"].to_numpy()).all()

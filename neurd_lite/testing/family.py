@@ -50,11 +50,8 @@ def member_spec(cls: str, seed: int) -> MemberSpec:
 def member_conditions(cls: str, seed: int) -> dict[str, Any]:
     """Randomised acquisition conditions of member (cls, seed): ``target_faces`` (log-uniform 50k-400k),
     ``noise_nm`` (0-30), ``fragment`` (p 0.35, with debris), ``up`` (random orientation with p 0.5)."""
-    rng = _rngs(cls, seed)[7]
-    frag = bool(rng.random() < 0.35)
-    return {"target_faces": int(np.exp(rng.uniform(np.log(50_000), np.log(400_000)))),
-            "noise_nm": float(rng.uniform(0.0, 30.0)), "fragment": frag, "debris": frag,
-            "up": "random" if rng.random() < 0.5 else "minnie"}
+    _check_class(cls)
+    return _conditions("random", _rngs(cls, seed)[7], None, None, None, None, None, None)
 
 
 def make_member(cls: str, seed: int, *, conditions: str = "default", spec: MemberSpec | None = None,
@@ -73,14 +70,7 @@ def make_member(cls: str, seed: int, *, conditions: str = "default", spec: Membe
     t0 = time.perf_counter()
     _check_class(cls)
     rngs = _rngs(cls, seed)
-    cond = member_conditions(cls, seed) if conditions == "random" else {
-        "target_faces": DEFAULT_FACES, "noise_nm": 0.0, "fragment": False, "debris": False, "up": "minnie"}
-    if conditions not in ("default", "random"):
-        raise ValueError(f"conditions must be 'default' or 'random', got {conditions!r}")
-    given = {"target_faces": target_faces, "noise_nm": noise_nm, "fragment": fragment, "debris": debris, "up": up}
-    cond.update({k: v for k, v in given.items() if v is not None})
-    if scale is not None:
-        cond["target_faces"] = None
+    cond = _conditions(conditions, rngs[7], target_faces, scale, fragment, noise_nm, debris, up)
     m = spec or member_spec(cls, seed)
     if spec_overrides:
         m = dataclasses.replace(m, **spec_overrides)
@@ -92,9 +82,91 @@ def make_member(cls: str, seed: int, *, conditions: str = "default", spec: Membe
     rot = orientation(cond["up"], rngs[7])
     if rot is not None:
         reorient(sn, rot, m.soma_center_nm)
-    sn.info.update({"class": cls, "conditions": {k: (v.tolist() if isinstance(v, np.ndarray) else v)
-                                                 for k, v in cond.items()},
+    sn.info.update({"class": cls, "conditions": _plain(cond),
                     "heldout": is_heldout(cls, seed), "seconds_total": time.perf_counter() - t0})
+    return sn
+
+
+def _conditions(conditions: str, rng: np.random.Generator, target_faces: int | None, scale: float | None,
+                fragment: bool | None, noise_nm: float | None, debris: bool | None, up: Any) -> dict[str, Any]:
+    """Acquisition conditions: the default or drawn ones (see :func:`member_conditions`), explicit ones win."""
+    if conditions == "random":
+        frag = bool(rng.random() < 0.35)
+        cond = {"target_faces": int(np.exp(rng.uniform(np.log(50_000), np.log(400_000)))),
+                "noise_nm": float(rng.uniform(0.0, 30.0)), "fragment": frag, "debris": frag,
+                "up": "random" if rng.random() < 0.5 else "minnie"}
+    elif conditions == "default":
+        cond = {"target_faces": DEFAULT_FACES, "noise_nm": 0.0, "fragment": False, "debris": False, "up": "minnie"}
+    else:
+        raise ValueError(f"conditions must be 'default' or 'random', got {conditions!r}")
+    given = {"target_faces": target_faces, "noise_nm": noise_nm, "fragment": fragment, "debris": debris, "up": up}
+    cond.update({k: v for k, v in given.items() if v is not None})
+    if scale is not None:
+        cond["target_faces"] = None
+    return cond
+
+
+def make_merge(members: list[tuple[str, int]], contact: str | list[str] = "dendrite", seed: int = 0, *,
+               conditions: str = "default", target_faces: int | None = None, scale: float | None = None,
+               fragment: bool | None = None, noise_nm: float | None = None, debris: bool | None = None,
+               up: Any = None, union: bool = True) -> SyntheticNeuron:
+    """Two or three family members fused where they touch once each (a merge error), with truth (nm).
+
+    members: (class, seed) of each cell; cell 0 stays where it was drawn, each next cell turns about the pia
+    axis and moves until a process of it touches a placed cell (see :mod:`neurd_lite.testing.merge`).
+    contact: ``"dendrite"`` (dendrite on dendrite) or ``"axon"`` (the new cell's axon on a dendrite), or one
+    per added cell. seed: the merge's own seed (placement, conditions). Other keywords as in
+    :func:`make_member` (default target: ``DEFAULT_FACES`` per cell).
+    Truth: ``face_cell`` per face, ``truth["contacts"]`` (``cells``, ``kind``, ``point_nm``), per-cell truth
+    in ``truth["cells"]``, spines renumbered across cells (``spines["cell"]``), ``synapses["cell"]``.
+    Spines within 6 µm of a contact are left out (two cells' spine pieces must not collide).
+    """
+    from .merge import move_table, place, spines_clear_of
+
+    t0 = time.perf_counter()
+    if not 2 <= len(members) <= 3:
+        raise ValueError(f"a merge has 2 or 3 cells, got {len(members)}")
+    kinds = [contact] * (len(members) - 1) if isinstance(contact, str) else list(contact)
+    if len(kinds) != len(members) - 1 or not set(kinds) <= {"dendrite", "axon"}:
+        raise ValueError(f"contact must be 'dendrite', 'axon' or one of those per added cell, got {contact!r}")
+    rng = [np.random.default_rng([9001, int(seed), k]) for k in range(8)]
+    cond = _conditions(conditions, rng[7], target_faces, scale, fragment, noise_nm, debris, up)
+    if cond["target_faces"]:
+        cond["target_faces"] = int(cond["target_faces"] * (len(members) if conditions == "default" else 1))
+    specs, trees, boutons, spines = [], [], [], []
+    for cls, s in members:
+        m = member_spec(cls, s)
+        r = _rngs(cls, s)
+        tree, bt = grow_member(r[1], m)
+        specs.append(m)
+        trees.append(tree)
+        boutons.append(bt)
+        spines.append(sample_spines(r[2], tree, m.spine_density_per_um, shapes=m.spine_shapes))
+    contacts = []
+    for k in range(1, len(members)):
+        c_old = np.asarray(trees[k].soma_center, float).copy()
+        hit = place(rng[0], trees[:k], trees[k], kinds[k - 1])
+        move_table(spines[k], [["base_x_nm", "base_y_nm", "base_z_nm"], ["head_x_nm", "head_y_nm", "head_z_nm"]],
+                   ["dir_x", "dir_y", "dir_z"], hit["rotation"], c_old, hit["shift_nm"])
+        move_table(boutons[k], [["x_nm", "y_nm", "z_nm"]], [], hit["rotation"], c_old, hit["shift_nm"])
+        contacts.append({"cells": (hit["with_cell"], k), "kind": kinds[k - 1], "point_nm": hit["point_nm"],
+                         "radii_nm": hit["radii_nm"]})
+    cells = []
+    for k, (m, tree) in enumerate(zip(specs, trees)):
+        keep = spines_clear_of(spines[k], k, trees, [c["point_nm"] for c in contacts])
+        sp = spines[k][keep].reset_index(drop=True)
+        sp["spine_id"] = np.arange(len(sp), dtype=np.int64)
+        cells.append(grow_cell(tree, sp, m.inhibitory, boutons[k]))
+    sn = assemble_cells("merge", seed, cells, rng[3:7], fragment=cond["fragment"], noise_nm=cond["noise_nm"],
+                        debris=cond["debris"], target_faces=cond["target_faces"], union=union, scale=scale, t0=t0)
+    annotate(sn, specs, cells)
+    sn.truth["contacts"] = contacts
+    sn.truth["members"] = [(c, int(s)) for c, s in members]
+    rot = orientation(cond["up"], rng[6])
+    if rot is not None:
+        reorient(sn, rot, trees[0].soma_center)
+    sn.info.update({"class": "merge", "members": sn.truth["members"], "conditions": _plain(cond),
+                    "seconds_total": time.perf_counter() - t0})
     return sn
 
 
@@ -181,6 +253,8 @@ def reorient(sn: SyntheticNeuron, rot: np.ndarray, origin: np.ndarray) -> None:
         for k in ("soma_center_nm", "soma_centroid_nm"):
             if k in t:
                 t[k] = pts(t[k])
+    for c in sn.truth.get("contacts", []):
+        c["point_nm"] = pts(c["point_nm"])
     sn.up = rot @ MINNIE_UP
     sn.truth["up"] = sn.up.copy()
     sn.info["rotation"] = rot.tolist()

@@ -156,7 +156,8 @@ def make_soma_shape(rng: np.random.Generator, kind: str, center: np.ndarray, rad
         axes = radius_nm * np.array([e**-0.5, e, e**-0.5]) * rng.uniform(0.92, 1.08, 3)
     elif kind == "teardrop":
         body = radius_nm * rng.uniform(0.86, 0.95)
-        tip = float(np.clip(tip_radius_nm, 0.15 * body, 0.45 * body))
+        # the taper ends a little thinner than the trunk, so the trunk tube leaves it along a clean seam
+        tip = 0.93 * float(np.clip(tip_radius_nm, 0.15 * body, 0.45 * body))
         taper, power = rng.uniform(1.5, 2.1), rng.uniform(1.3, 2.0)
         for _ in range(3):  # the taper adds volume: shrink the body until the equivalent radius fits
             shape = SomaShape("teardrop", np.asarray(center, float), np.full(3, body), rot, taper_nm=body * taper,
