@@ -131,3 +131,21 @@ def test_merge_cells_touch_once(members, contact):
         assert (sn.synapses.cell == k).sum() > 50
     assert (sn.face_cell[sn.face_spine >= 0] == sn.spines.set_index("spine_id").loc[
         sn.face_spine[sn.face_spine >= 0], "cell"].to_numpy()).all()
+
+
+def test_scores():
+    from neurd_lite.testing import scores
+
+    assert scores.prf(np.array([1, 1, 0, 0], bool), np.array([1, 0, 1, 0], bool)) == (0.5, 0.5, 0.5)
+    f = scores.synapse_target_f1(np.array(["soma", "shaft", "shaft", "axon"]),
+                                 np.array(["soma", "shaft", "spine_head", "unknown"]))
+    assert f["soma"] == 1.0 and f["shaft"] == pytest.approx(2 / 3) and f["spine_head"] == 0.0
+    assert f["macro"] == pytest.approx((1 + 2 / 3 + 0) / 3)  # axon only predicted on an 'unknown' row: left out
+    true = np.array([0, 0, 0, 1, 1, -1])
+    m = scores.merge_accuracy(np.array([5, 5, 7, 7, 7, 5]), true)
+    assert m["match"] == {0: 5, 1: 7} and m["accuracy"] == pytest.approx(4 / 5)
+    assert m["per_cell"] == {0: pytest.approx(2 / 3), 1: 1.0}
+    assert scores.merge_accuracy(np.zeros(6, int), true)["accuracy"] == pytest.approx(3 / 5)  # no split at all
+    p, r = scores.instance_scores(np.array([0, 0, 1, -1, 2]), np.array([3, 3, -1, 4, 4]))
+    assert (p, r) == (1 / 3, 1 / 2)
+    assert scores.false_spines_per_100um(np.array([0, 0, 1, -1, 2]), np.array([3, 3, -1, 4, 4]), 200.0) == 1.0
