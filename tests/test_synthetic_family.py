@@ -43,7 +43,9 @@ def test_class_truth_is_plausible(members, cls):
     # boutons are axon, never spines; spines sit on dendrites
     assert t["n_boutons"] > 0 and (sn.face_labels[sn.face_bouton >= 0] == "axon").all()
     assert "axon" not in set(sn.spines["compartment"])
-    assert set(sn.spines["shape"]) <= {"stubby", "thin", "mushroom", "filopodia", "default"}
+    assert set(sn.spines["shape"]) <= {"stubby", "thin", "mushroom", "filopodia", "branched", "default"}
+    two = sn.spines[sn.spines.n_heads == 2]
+    assert (two["shape"] == "branched").all() and two["head2_radius_nm"].notna().all()
     soma_syn = (sn.synapses.target == "soma").sum()
     assert soma_syn >= (70 if cr.inhibitory else 25)
     comps = set(sn.face_compartment)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from .meshing import Tessellation, concatenate_parts, resample, tube, union_parts, uv_sphere
 from .morphology import Tree
-from .spines import spine_mesh
+from .spines import second_branches, spine_mesh
 
 TRUTH_KEYS = ("compartment", "labels", "spine", "section", "bouton", "cell")
 
@@ -116,6 +116,14 @@ def cell_parts(tree: Tree, spines: pd.DataFrame, tess: Tessellation, cell: int =
         else:
             b = None
         ps.add(v, f, **_fill(len(f), s.compartment, s.compartment, i, cell, bouton=b))
+    b2 = second_branches(spines)
+    if len(b2):  # second branches overlap their first one: a part of the boolean, not a disjoint spine piece
+        v, f, sid, head = spine_mesh(b2, tess)
+        row = spines.set_index("spine_id").loc[sid]
+        t = _fill(len(f), "", np.where(head, "spine_head", "spine_neck"), 0, cell, spine=sid.astype(np.int64)
+                  + spine_offset)
+        t["compartment"], t["section"] = row["compartment"].to_numpy().astype(object), row["section"].to_numpy()
+        ps.add(v, f, **t)
     spv, spf, sp_spine, sp_head = spine_mesh(spines, tess)
     if len(spf):
         comp = spines["compartment"].to_numpy().astype(object)[sp_spine]

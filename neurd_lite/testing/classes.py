@@ -47,7 +47,7 @@ class ClassRanges:
     bouton_spacing_um: Range = (4.0, 8.0)
 
 
-PYR_SPINES = {"thin": 0.45, "mushroom": 0.2, "stubby": 0.15, "filopodia": 0.05, "default": 0.15}
+PYR_SPINES = {"thin": 0.43, "mushroom": 0.2, "stubby": 0.15, "filopodia": 0.04, "branched": 0.03, "default": 0.15}
 IN_SPINES = {"thin": 0.3, "stubby": 0.35, "filopodia": 0.2, "default": 0.15}
 
 CLASS_RANGES: dict[str, ClassRanges] = {

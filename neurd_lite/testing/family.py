@@ -182,26 +182,22 @@ def annotate(sn: SyntheticNeuron, specs: list[MemberSpec], cells: list[CellGrowt
     requested and realised spine density, bouton count, up vector."""
     from .boundary import soma_body
 
-    area = _face_areas(sn)
+    from .scores import face_areas
+
     per = []
     for c, (m, cg) in enumerate(zip(specs, cells)):
         body = soma_body(cg.tree)
         t = sn.truth if c == 0 else sn.truth["cells"][c]
-        soma_f = (sn.face_labels == "soma") & (sn.face_cell == c)
+        soma_f = np.flatnonzero((sn.face_labels == "soma") & (sn.face_cell == c))
         t.update({"class": m.cls, "spec": _plain(dataclasses.asdict(m)), "soma_shape": body.kind,
                   "soma_radius_nm": body.radius_nm, "soma_extent_nm": body.extent_nm,
                   "soma_centroid_nm": body.centroid_nm, "soma_volume_um3": body.volume_nm3 / 1e9,
-                  "soma_area_um2": float(area[soma_f].sum() / 1e6),
+                  "soma_area_um2": float(face_areas(sn, soma_f).sum() / 1e6),
                   "requested_spine_density_per_um": m.spine_density_per_um,
                   "n_boutons": 0 if cg.boutons is None else int(len(cg.boutons)),
                   "n_primary": int(sum(s.parent < 0 for s in cg.tree.sections))})
         per.append(t)
     sn.truth["up"] = sn.up.copy()
-
-
-def _face_areas(sn: SyntheticNeuron) -> np.ndarray:
-    tri = np.asarray(sn.mesh.vertices)[np.asarray(sn.mesh.faces)]
-    return 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
 
 
 def _plain(d: dict) -> dict:

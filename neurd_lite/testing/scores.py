@@ -139,9 +139,10 @@ def merge_accuracy(pred_face_cell: np.ndarray, true_face_cell: np.ndarray, weigh
             "n_pred_cells": int(len(pc))}
 
 
-def face_areas(sn: Any) -> np.ndarray:
-    """(F,) face areas of ``sn.mesh`` (nm²)."""
-    tri = np.asarray(sn.mesh.vertices)[np.asarray(sn.mesh.faces)]
+def face_areas(sn: Any, faces: np.ndarray | None = None) -> np.ndarray:
+    """Face areas of ``sn.mesh`` (nm²): all faces, or the given face indices."""
+    f = np.asarray(sn.mesh.faces)
+    tri = np.asarray(sn.mesh.vertices)[f if faces is None else f[faces]]
     return 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
 
 
