@@ -45,6 +45,7 @@ class ClassRanges:
     n_collaterals: tuple[int, int] = (2, 4)
     axon_um: Range = (120.0, 200.0)
     bouton_spacing_um: Range = (4.0, 8.0)
+    soma_synapses: Range = (40.0, 90.0)  # expected postsynapses on the soma
 
 
 PYR_SPINES = {"thin": 0.43, "mushroom": 0.2, "stubby": 0.15, "filopodia": 0.04, "branched": 0.03, "default": 0.15}
@@ -59,16 +60,19 @@ CLASS_RANGES: dict[str, ClassRanges] = {
                                 trunk_radius_um=(0.8, 1.3), apical_um=(120, 250), n_tuft=(1, 3)),
     "l5_et": ClassRanges((520, 700), (8.5, 13.0), {"teardrop": 0.75, "ellipsoid": 0.25}, (5, 9), (1.0, 1.6),
                          (1.0, 3.0), PYR_SPINES, apical_p=1.0, trunk_radius_um=(2.2, 3.5), apical_um=(300, 480),
-                         n_oblique=(4, 8), n_tuft=(3, 5), stem_um=(15, 35), child_um=(30, 70), tip_radius_um=(0.35, 0.5)),
+                         n_oblique=(4, 8), n_tuft=(3, 5), stem_um=(15, 35), child_um=(30, 70), tip_radius_um=(0.35, 0.5),
+                         soma_synapses=(80, 200)),
     "l56_it": ClassRanges((500, 900), (6.0, 9.0), {"round": 0.3, "ellipsoid": 0.3, "teardrop": 0.4}, (4, 8),
                           (0.7, 1.1), (0.5, 2.0), PYR_SPINES, apical_p=1.0, trunk_radius_um=(1.0, 1.8),
                           apical_um=(120, 350), n_oblique=(2, 5), n_tuft=(0, 2)),
     "basket": ClassRanges((150, 800), (4.5, 7.0), {"round": 0.8, "ellipsoid": 0.2}, (4, 9), (0.35, 0.7),
                           (0.05, 0.15), IN_SPINES, inhibitory=True, varicose_p=0.5, axon="local",
-                          n_collaterals=(5, 9), axon_um=(80, 150), tip_radius_um=(0.25, 0.35), p_more=0.6),
+                          n_collaterals=(5, 9), axon_um=(80, 150), tip_radius_um=(0.25, 0.35), p_more=0.6,
+                          soma_synapses=(150, 300)),
     "martinotti": ClassRanges((300, 800), (5.0, 7.0), {"ellipsoid": 0.5, "elongated": 0.3, "round": 0.2}, (3, 6),
                               (0.4, 0.7), (0.1, 0.5), IN_SPINES, inhibitory=True, varicose_p=0.3, axon="up",
-                              n_collaterals=(3, 6), axon_um=(150, 300), tip_radius_um=(0.25, 0.35)),
+                              n_collaterals=(3, 6), axon_um=(150, 300), tip_radius_um=(0.25, 0.35),
+                              soma_synapses=(60, 120)),
     "bipolar": ClassRanges((120, 400), (4.0, 6.0), {"elongated": 0.8, "ellipsoid": 0.2}, (2, 2), (0.35, 0.55),
                            (0.05, 0.1), IN_SPINES, inhibitory=True, varicose_p=0.4, axon="local",
                            n_collaterals=(2, 4), stem_um=(30, 60), child_um=(40, 90), branch_depth=1,
@@ -105,6 +109,7 @@ class MemberSpec:
     n_collaterals: int
     axon_length_nm: float
     bouton_spacing_nm: float
+    soma_synapses: float = 60.0
     with_axon: bool = True
     extra: dict = field(default_factory=dict)
 
@@ -136,7 +141,8 @@ def draw_spec(rng: np.random.Generator, cls: str) -> MemberSpec:
                       trunk_radius_nm=u(c.trunk_radius_um) * 1000.0 if apical else 0.0,
                       apical_length_nm=apical_len if apical else 0.0, n_oblique=i(c.n_oblique), n_tuft=i(c.n_tuft),
                       varicose=bool(rng.random() < c.varicose_p), axon=c.axon, n_collaterals=i(c.n_collaterals),
-                      axon_length_nm=u(c.axon_um) * 1000.0, bouton_spacing_nm=u(c.bouton_spacing_um) * 1000.0)
+                      axon_length_nm=u(c.axon_um) * 1000.0, bouton_spacing_nm=u(c.bouton_spacing_um) * 1000.0,
+                      soma_synapses=u(c.soma_synapses))
 
 
 def _soma(rng: np.random.Generator, m: MemberSpec) -> Tree:

@@ -156,7 +156,7 @@ def make_merge(members: list[tuple[str, int]], contact: str | list[str] = "dendr
         keep = spines_clear_of(spines[k], k, trees, [c["point_nm"] for c in contacts])
         sp = spines[k][keep].reset_index(drop=True)
         sp["spine_id"] = np.arange(len(sp), dtype=np.int64)
-        cells.append(grow_cell(tree, sp, m.inhibitory, boutons[k]))
+        cells.append(grow_cell(tree, sp, m.inhibitory, boutons[k], m.soma_synapses))
     sn = assemble_cells("merge", seed, cells, rng[3:7], fragment=cond["fragment"], noise_nm=cond["noise_nm"],
                         debris=cond["debris"], target_faces=cond["target_faces"], union=union, scale=scale, t0=t0)
     annotate(sn, specs, cells)
@@ -174,7 +174,7 @@ def grow_spec(m: MemberSpec, rng_tree: np.random.Generator, rng_spines: np.rando
     """Grow a member's tree, boutons and spines (the spine shapes drawn from ``m.spine_shapes``)."""
     tree, boutons = grow_member(rng_tree, m)
     spines = sample_spines(rng_spines, tree, m.spine_density_per_um, shapes=m.spine_shapes)
-    return grow_cell(tree, spines, m.inhibitory, boutons)
+    return grow_cell(tree, spines, m.inhibitory, boutons, m.soma_synapses)
 
 
 def annotate(sn: SyntheticNeuron, specs: list[MemberSpec], cells: list[CellGrowth]) -> None:

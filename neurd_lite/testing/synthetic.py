@@ -15,7 +15,7 @@ components). A direct boolean at 1M faces took 28 s.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +101,7 @@ class CellGrowth:
     spines: pd.DataFrame
     inhibitory: bool = False
     boutons: pd.DataFrame | None = None
+    soma_synapses: float | None = None  # expected soma postsynapses (None: SynapseParams' default)
 
 
 def _soma_center(rng: np.random.Generator, kind: str) -> np.ndarray:
@@ -174,13 +175,13 @@ def make_neuron(kind: str = "pyramidal", seed: int = 0, spine_density_per_um: fl
                           target_faces=target_faces, n_synapses=n_synapses, union=union, t0=t0)
 
 
-def grow_cell(tree: Tree, spines: pd.DataFrame, inhibitory: bool, boutons: pd.DataFrame | None = None
-              ) -> CellGrowth:
+def grow_cell(tree: Tree, spines: pd.DataFrame, inhibitory: bool, boutons: pd.DataFrame | None = None,
+              soma_synapses: float | None = None) -> CellGrowth:
     """A :class:`CellGrowth` from a tree and its sampled spines (adds each spine's skeleton vertex)."""
     sk = tree_to_skeleton(tree)
     spines = spines.copy()
     spines["skeleton_vertex"] = spine_skeleton_vertex(sk, spines)
-    return CellGrowth(tree, sk, spines, inhibitory, boutons)
+    return CellGrowth(tree, sk, spines, inhibitory, boutons, soma_synapses)
 
 
 def assemble_cells(kind: str, seed: int, cells: list[CellGrowth], rngs: list[np.random.Generator], *,
@@ -227,7 +228,7 @@ def assemble_cells(kind: str, seed: int, cells: list[CellGrowth], rngs: list[np.
         labels = np.where(mine, ft["labels"], "other")
         syn = place_synapses(rngs[2], verts, faces, labels, ft["compartment"], ft["spine"],
                              cg.spines["spine_id"].to_numpy() + n_sp, cable_um, cg.inhibitory,
-                             n_synapses if len(cells) == 1 else None, debris and c == 0, SynapseParams())
+                             n_synapses if len(cells) == 1 else None, debris and c == 0, _synapse_params(cg))
         if len(cells) > 1:
             syn["cell"] = np.where(syn["target"] == "unknown", -1, c)
         syn_frames.append(syn)
@@ -259,6 +260,12 @@ def assemble_cells(kind: str, seed: int, cells: list[CellGrowth], rngs: list[np.
                            boutons=pd.concat(boutons, ignore_index=True) if boutons else None,
                            soma_boundary=soma_boundary_table(cells, bfaces), boundary_faces=bfaces,
                            skeletons=[c.skeleton for c in cells])
+
+
+def _synapse_params(cg: CellGrowth) -> SynapseParams:
+    if cg.soma_synapses is None:
+        return SynapseParams()
+    return replace(SynapseParams(), soma_excitatory=cg.soma_synapses, soma_inhibitory=cg.soma_synapses)
 
 
 def _spine_mesh_volumes(cells: list[CellGrowth], ps: PartSet, tess: Tessellation) -> None:
