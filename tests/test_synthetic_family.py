@@ -168,3 +168,13 @@ def test_random_conditions_fragmented_merge_keeps_truth():
         assert (sn.face_cell[faces] == cell).all() and not np.isin(sn.face_labels[faces], ["soma"]).any()
     far = sn.synapses[sn.synapses.target != "unknown"]
     assert (sn.face_cell[far["face"]] == far["cell"]).all()
+
+
+def test_merge_cell_alone_matches_its_part_of_the_merge():
+    kw = dict(members=[("basket", 2), ("bipolar", 2)], contact="dendrite", seed=1, target_faces=60_000)
+    merged, alone = family.make_merge(**kw), family.make_merge(**kw, cell=1)
+    assert alone.info["tessellation_scale"] == merged.info["tessellation_scale"]
+    assert np.allclose(alone.truth["soma_center_nm"], merged.truth["cells"][1]["soma_center_nm"])
+    assert len(alone.spines) == (merged.spines.cell == 1).sum()
+    mine = (merged.face_cell == 1).sum()
+    assert abs(len(alone.mesh.faces) - mine) < 0.03 * mine  # only the seam at the contact differs

@@ -24,7 +24,7 @@ import numpy as np
 
 from .classes import CLASS_RANGES, CLASSES, MemberSpec, draw_spec, grow_member
 from .spines import sample_spines
-from .synthetic import CellGrowth, SyntheticNeuron, assemble_cells, grow_cell
+from .synthetic import CellGrowth, SyntheticNeuron, _tessellation, assemble_cells, grow_cell
 
 TUNE_SEEDS: tuple[int, ...] = tuple(range(0, 1000))
 """Seeds to tune on (0-999)."""
@@ -109,7 +109,7 @@ def _conditions(conditions: str, rng: np.random.Generator, target_faces: int | N
 def make_merge(members: list[tuple[str, int]], contact: str | list[str] = "dendrite", seed: int = 0, *,
                conditions: str = "default", target_faces: int | None = None, scale: float | None = None,
                fragment: bool | None = None, noise_nm: float | None = None, debris: bool | None = None,
-               up: Any = None, union: bool = True) -> SyntheticNeuron:
+               up: Any = None, union: bool = True, cell: int | None = None) -> SyntheticNeuron:
     """Two or three family members fused where they touch once each (a merge error), with truth (nm).
 
     members: (class, seed) of each cell; cell 0 stays where it was drawn, each next cell turns about the pia
@@ -120,6 +120,8 @@ def make_merge(members: list[tuple[str, int]], contact: str | list[str] = "dendr
     Truth: ``face_cell`` per face, ``truth["contacts"]`` (``cells``, ``kind``, ``point_nm``), per-cell truth
     in ``truth["cells"]``, spines renumbered across cells (``spines["cell"]``), ``synapses["cell"]``.
     Spines within 6 µm of a contact are left out (two cells' spine pieces must not collide).
+    cell: return only that cell of the merge, meshed alone (same placement, spines, tessellation, conditions):
+    the reference for "the split cell equals the cell decomposed alone".
     """
     from .merge import move_table, place, spines_clear_of
 
@@ -131,8 +133,8 @@ def make_merge(members: list[tuple[str, int]], contact: str | list[str] = "dendr
         raise ValueError(f"contact must be 'dendrite', 'axon' or one of those per added cell, got {contact!r}")
     rng = [np.random.default_rng([9001, int(seed), k]) for k in range(8)]
     cond = _conditions(conditions, rng[7], target_faces, scale, fragment, noise_nm, debris, up)
-    if cond["target_faces"]:
-        cond["target_faces"] = int(cond["target_faces"] * (len(members) if conditions == "default" else 1))
+    if cond["target_faces"] and target_faces is None and conditions == "default":
+        cond["target_faces"] = int(cond["target_faces"] * len(members))  # the default is per cell
     specs, trees, boutons, spines = [], [], [], []
     for cls, s in members:
         m = member_spec(cls, s)
@@ -157,15 +159,19 @@ def make_merge(members: list[tuple[str, int]], contact: str | list[str] = "dendr
         sp = spines[k][keep].reset_index(drop=True)
         sp["spine_id"] = np.arange(len(sp), dtype=np.int64)
         cells.append(grow_cell(tree, sp, m.inhibitory, boutons[k], m.soma_synapses))
-    sn = assemble_cells("merge", seed, cells, rng[3:7], fragment=cond["fragment"], noise_nm=cond["noise_nm"],
-                        debris=cond["debris"], target_faces=cond["target_faces"], union=union, scale=scale, t0=t0)
+    tess, refine = _tessellation(cells, cond["target_faces"], scale)
+    if cell is not None:
+        specs, cells = [specs[cell]], [cells[cell]]
+    sn = assemble_cells("merge" if cell is None else specs[0].cls, seed, cells, rng[3:7],
+                        fragment=cond["fragment"], noise_nm=cond["noise_nm"], debris=cond["debris"], union=union,
+                        scale=tess.scale, refine=refine, t0=t0)
     annotate(sn, specs, cells)
     sn.truth["contacts"] = contacts
     sn.truth["members"] = [(c, int(s)) for c, s in members]
     rot = orientation(cond["up"], rng[6])
     if rot is not None:
         reorient(sn, rot, trees[0].soma_center)
-    sn.info.update({"class": "merge", "members": sn.truth["members"], "conditions": _plain(cond),
+    sn.info.update({"class": "merge", "members": sn.truth["members"], "conditions": _plain(cond), "cell": cell,
                     "seconds_total": time.perf_counter() - t0})
     return sn
 

@@ -129,17 +129,17 @@ def _all_parts(cells: list[CellGrowth], tess: Tessellation) -> PartSet:
     return ps
 
 
-def _tessellation(cells: list[CellGrowth], target_faces: int | None, scale: float | None = None
-                  ) -> tuple[Tessellation, int]:
+def _tessellation(cells: list[CellGrowth], target_faces: int | None, scale: float | None = None,
+                  refine: int = 1) -> tuple[Tessellation, int]:
     """Default tessellation, or one scaled so the union has about ``target_faces`` faces; and the refine factor.
 
     The union's face count was fitted on a default pyramidal as ``pre * (0.94 s² + 0.27 s)``, where ``pre`` is the
     number of part faces at scale 1 (new faces appear along the seams, whose resolution grows like ``s``).
     Above ``REFINE_ABOVE_FACES`` the boolean runs at target / refine² faces and each face is then split in refine².
-    ``scale`` (instead of ``target_faces``) sets the tessellation scale directly.
+    ``scale`` (instead of ``target_faces``) sets the tessellation scale directly (with ``refine``).
     """
     if scale is not None:
-        return Tessellation(scale=float(scale)), 1
+        return Tessellation(scale=float(scale)), int(refine)
     if not target_faces:
         return Tessellation(), 1
     refine = 1 if target_faces <= REFINE_ABOVE_FACES else int(np.ceil(np.sqrt(target_faces / REFINE_ABOVE_FACES)))
@@ -187,11 +187,12 @@ def grow_cell(tree: Tree, spines: pd.DataFrame, inhibitory: bool, boutons: pd.Da
 def assemble_cells(kind: str, seed: int, cells: list[CellGrowth], rngs: list[np.random.Generator], *,
                    fragment: bool = False, noise_nm: float = 0.0, debris: bool = False,
                    target_faces: int | None = None, n_synapses: int | None = None, union: bool = True,
-                   scale: float | None = None, t0: float | None = None) -> SyntheticNeuron:
+                   scale: float | None = None, refine: int = 1, t0: float | None = None) -> SyntheticNeuron:
     """Mesh one or more grown cells into one surface with per-face truth, then fragment, add debris, synapses
-    and noise. rngs: four generators (fragment, debris, synapses, noise). Lengths nm."""
+    and noise. rngs: four generators (fragment, debris, synapses, noise). scale / refine: a fixed tessellation
+    (instead of ``target_faces``). Lengths nm."""
     t0 = time.perf_counter() if t0 is None else t0
-    tess, refine = _tessellation(cells, target_faces, scale)
+    tess, refine = _tessellation(cells, target_faces, scale, refine)
     ps = _all_parts(cells, tess)
     _spine_mesh_volumes(cells, ps, tess)
     t1 = time.perf_counter()
