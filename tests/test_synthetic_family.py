@@ -178,3 +178,16 @@ def test_merge_cell_alone_matches_its_part_of_the_merge():
     assert len(alone.spines) == (merged.spines.cell == 1).sum()
     mine = (merged.face_cell == 1).sum()
     assert abs(len(alone.mesh.faces) - mine) < 0.03 * mine  # only the seam at the contact differs
+
+
+def test_reference_neuron_of_a_member_and_of_a_merge_cell():
+    from neurd_lite.testing.reference import reference_neuron
+
+    sn = family.make_merge([("bipolar", 8), ("neurogliaform", 8)], "axon", seed=2, target_faces=50_000)
+    for k in (0, 1):
+        n = reference_neuron(sn, cell=k)
+        t = sn.truth["cells"][k]
+        assert len(n.branch_nodes) == t["n_branches"] and n.n_limbs == t["n_stems"]
+        assert np.all(n.face_branch[sn.face_cell != k] == -1)
+        assert np.allclose(n.somas[0].center_nm, t["soma_center_nm"])
+        assert len(n.spines) == (sn.spines.cell == k).sum()
