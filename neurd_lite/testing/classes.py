@@ -267,11 +267,27 @@ def add_beads(tree: Tree, rng: np.random.Generator, m: MemberSpec) -> pd.DataFra
     return df.drop(columns="k")
 
 
+def flare_roots(tree: Tree, rng: np.random.Generator) -> None:
+    """Widen processes where they leave the soma, as real ones do: dendrites flare (radius x 1.3-1.8 at the
+    soma, decaying over 2-4 µm), the axon leaves through a hillock (radius 0.6-1.2 µm decaying over 1.5-3 µm).
+    A trunk leaving a teardrop's taper is left alone (the taper is its flare)."""
+    teardrop = tree.soma_shape is not None and tree.soma_shape.kind == "teardrop"
+    for s in tree.sections:
+        if s.parent >= 0 or (teardrop and s.compartment == "apical_shaft"):
+            continue
+        d = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(s.points, axis=0), axis=1))])
+        if s.compartment == "axon":
+            s.radii = np.maximum(s.radii, rng.uniform(600.0, 1200.0) * np.exp(-d / rng.uniform(1500.0, 3000.0)))
+        else:
+            s.radii = s.radii * (1.0 + rng.uniform(0.3, 0.8) * np.exp(-d / rng.uniform(2000.0, 4000.0)))
+
+
 def grow_member(rng: np.random.Generator, m: MemberSpec, p: MorphologyParams = MorphologyParams()
                 ) -> tuple[Tree, pd.DataFrame]:
     """Grow the tree of member ``m``: soma body, apical (if any), dendrites, axon, boutons and varicosities.
 
-    Returns the tree and the bouton table (see :func:`add_beads`).
+    Returns the tree and the bouton table (see :func:`add_beads`); primary processes flare at the soma
+    (:func:`flare_roots`).
     """
     cr = CLASS_RANGES[m.cls]
     tree = _soma(rng, m)
@@ -280,6 +296,7 @@ def grow_member(rng: np.random.Generator, m: MemberSpec, p: MorphologyParams = M
     _dendrites(tree, rng, p, m, cr)
     if m.with_axon:
         _axon(tree, rng, p, m)
+    flare_roots(tree, rng)
     return tree, add_beads(tree, rng, m)
 
 

@@ -26,6 +26,9 @@ from .classes import CLASS_RANGES, CLASSES, MemberSpec, draw_spec, grow_member
 from .spines import sample_spines
 from .synthetic import CellGrowth, SyntheticNeuron, _tessellation, assemble_cells, grow_cell
 
+FAMILY_VERSION = 2
+"""Bumped whenever the same (class, seed) gives a different cell (1: first commit; 2: flared roots, soma
+synapse counts per class, branched spines). Recorded in ``info["family_version"]``."""
 TUNE_SEEDS: tuple[int, ...] = tuple(range(0, 1000))
 """Seeds to tune on (0-999)."""
 HELDOUT_SEEDS: tuple[int, ...] = tuple(range(1000, 2000))
@@ -82,7 +85,7 @@ def make_member(cls: str, seed: int, *, conditions: str = "default", spec: Membe
     rot = orientation(cond["up"], rngs[7])
     if rot is not None:
         reorient(sn, rot, m.soma_center_nm)
-    sn.info.update({"class": cls, "conditions": _plain(cond),
+    sn.info.update({"class": cls, "conditions": _plain(cond), "family_version": FAMILY_VERSION,
                     "heldout": is_heldout(cls, seed), "seconds_total": time.perf_counter() - t0})
     return sn
 
@@ -172,6 +175,7 @@ def make_merge(members: list[tuple[str, int]], contact: str | list[str] = "dendr
     if rot is not None:
         reorient(sn, rot, trees[0].soma_center)
     sn.info.update({"class": "merge", "members": sn.truth["members"], "conditions": _plain(cond), "cell": cell,
+                    "family_version": FAMILY_VERSION,
                     "seconds_total": time.perf_counter() - t0})
     return sn
 
