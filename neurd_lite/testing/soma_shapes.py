@@ -2,7 +2,7 @@
 
 A :class:`SomaShape` is a closed body around ``center`` in a local frame (``rotation`` columns are the local
 x, y, z axes in world coordinates; local +y is the shape's long or taper axis). Ellipsoidal shapes are given by
-their semi-axes; a teardrop is a sphere of radius ``axes_nm[0]`` whose top flows into a trunk of radius
+their semi-axes times a few gentle Gaussian lumps (``lumps``, -8 % to +12 % of the radius); a teardrop is a sphere of radius ``axes_nm[0]`` whose top flows into a trunk of radius
 ``tip_radius_nm`` at height ``taper_nm`` above the centre (a concave taper, so the width falls gradually, as
 in large layer-5 somata). Every shape is star-shaped from its centre, so a ray from the centre leaves it once.
 """
@@ -28,6 +28,7 @@ class SomaShape:
     taper_nm: float = 0.0
     tip_radius_nm: float = 0.0
     taper_power: float = 1.5
+    lumps: np.ndarray | None = None  # (k, 5): local unit direction, relative height, width (ellipsoidal kinds)
 
     @property
     def axis(self) -> np.ndarray:
@@ -48,6 +49,14 @@ class SomaShape:
         rho[cone] = rt + (rho_t - rt) * f ** self.taper_power
         return z, rho
 
+    def _radial(self, u: np.ndarray) -> np.ndarray:
+        """Distance from the centre to the surface along local unit directions ``u`` (n, 3), ellipsoidal kinds."""
+        r = 1.0 / np.sqrt(np.sum((u / self.axes_nm) ** 2, axis=1))
+        if self.lumps is not None and len(self.lumps):
+            v, a, w = self.lumps[:, :3], self.lumps[:, 3], self.lumps[:, 4]
+            r = r * (1.0 + (a[None] * np.exp(-(1.0 - u @ v.T) / w[None])).sum(axis=1))
+        return r
+
     # --- geometry -------------------------------------------------------------------------------------------
     def local(self, points: np.ndarray) -> np.ndarray:
         """World points (n, 3) in the shape's local frame (nm)."""
@@ -57,7 +66,8 @@ class SomaShape:
         """(n,) True where a point lies inside the body."""
         q = self.local(np.atleast_2d(points))
         if self.kind != "teardrop":
-            return np.sum((q / self.axes_nm) ** 2, axis=1) <= 1.0
+            rho = np.linalg.norm(q, axis=1)
+            return rho <= self._radial(q / np.maximum(rho, 1e-9)[:, None])
         z, rho = self._profile()
         zz = q[:, 1]
         rr = np.hypot(q[:, 0], q[:, 2])
@@ -69,7 +79,7 @@ class SomaShape:
         d = np.atleast_2d(np.asarray(d, float))
         d = d / np.linalg.norm(d, axis=1, keepdims=True)
         if self.kind != "teardrop":
-            t = 1.0 / np.sqrt(np.sum((d @ self.rotation / self.axes_nm) ** 2, axis=1))
+            t = self._radial(d @ self.rotation)
         else:
             lo, hi = np.zeros(len(d)), np.full(len(d), self.extent_nm * 1.01)
             for _ in range(40):
@@ -85,13 +95,18 @@ class SomaShape:
         """Largest distance from the centre to the surface (nm)."""
         if self.kind == "teardrop":
             return float(max(self.axes_nm[0], self.taper_nm))
-        return float(np.max(self.axes_nm))
+        u, _ = uv_sphere(96, 64)
+        return float(self._radial(u).max())
 
     @property
     def volume_nm3(self) -> float:
         """Enclosed volume (nm³)."""
         if self.kind != "teardrop":
-            return float(4.0 / 3.0 * np.pi * np.prod(self.axes_nm))
+            if self.lumps is None or not len(self.lumps):
+                return float(4.0 / 3.0 * np.pi * np.prod(self.axes_nm))
+            u, f = uv_sphere(96, 64)
+            v = u * self._radial(u)[:, None]
+            return float(np.einsum("ij,ij->i", v[f[:, 0]], np.cross(v[f[:, 1]], v[f[:, 2]])).sum() / 6.0)
         z, rho = self._profile(2000)
         return float(np.trapezoid(np.pi * rho**2, z))
 
@@ -113,8 +128,10 @@ class SomaShape:
         """A closed outward triangle mesh of the body: (V, 3) vertices nm, (F, 3) faces."""
         n_lon, n_lat = tess.n(tess.soma_lon, 8), tess.n(tess.soma_lat, 6)
         if self.kind != "teardrop":
-            v, f = uv_sphere(n_lon, n_lat)
-            return self.center + (v * self.axes_nm) @ self.rotation.T, f
+            u, f = uv_sphere(n_lon, n_lat)
+            e = u * self.axes_nm
+            d = e / np.linalg.norm(e, axis=1, keepdims=True)
+            return self.center + (d * self._radial(d)[:, None]) @ self.rotation.T, f
         z, rho = self._profile(2000)
         arc = np.concatenate([[0.0], np.cumsum(np.hypot(np.diff(z), np.diff(rho)))])
         n_rings = max(6, int(round(n_lat * arc[-1] / (np.pi * self.axes_nm[0]))))
@@ -166,5 +183,10 @@ def make_soma_shape(rng: np.random.Generator, kind: str, center: np.ndarray, rad
         return shape
     else:
         raise ValueError(f"unknown soma shape {kind!r}; use one of {SOMA_SHAPES}")
+    k = int(rng.integers(3, 7))  # a few gentle lumps: no soma is a perfect ellipsoid
+    v = rng.normal(size=(k, 3))
+    lumps = np.column_stack([v / np.linalg.norm(v, axis=1, keepdims=True), rng.uniform(-0.08, 0.12, k),
+                             rng.uniform(0.05, 0.25, k)])
     axes = axes * radius_nm / np.prod(axes) ** (1 / 3)
-    return SomaShape(kind, np.asarray(center, float), axes, rot)
+    shape = SomaShape(kind, np.asarray(center, float), axes, rot, lumps=lumps)
+    return SomaShape(kind, shape.center, axes * radius_nm / shape.radius_nm, rot, lumps=lumps)
