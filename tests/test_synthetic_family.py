@@ -191,3 +191,16 @@ def test_reference_neuron_of_a_member_and_of_a_merge_cell():
         assert np.all(n.face_branch[sn.face_cell != k] == -1)
         assert np.allclose(n.somas[0].center_nm, t["soma_center_nm"])
         assert len(n.spines) == (sn.spines.cell == k).sum()
+
+
+def test_merge_truth_is_plain_data():
+    import json
+
+    sn = family.make_merge([("bipolar", 9), ("bipolar", 10)], "dendrite", seed=4, target_faces=40_000, up="random")
+    text = json.dumps({k: v for k, v in sn.truth.items() if k != "sections"}, default=lambda o: str(o))
+    assert "cells" in text  # no reference cycle
+    cells = sn.truth["cells"]
+    assert np.allclose(cells[0]["soma_center_nm"], sn.truth["soma_center_nm"])
+    assert sum(sum(c["n_synapses_by_target"].values()) for c in cells) == (sn.synapses.cell >= 0).sum()
+    d = np.linalg.norm(cells[0]["soma_center_nm"] - cells[1]["soma_center_nm"])
+    assert d > 3 * (cells[0]["soma_extent_nm"] + cells[1]["soma_extent_nm"])

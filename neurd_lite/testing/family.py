@@ -191,22 +191,21 @@ def annotate(sn: SyntheticNeuron, specs: list[MemberSpec], cells: list[CellGrowt
     """Add the family truth to ``sn.truth``: class, spec, soma body (shape, radii, centroid, volume, area),
     requested and realised spine density, bouton count, up vector."""
     from .boundary import soma_body
-
     from .scores import face_areas
 
-    per = []
     for c, (m, cg) in enumerate(zip(specs, cells)):
         body = soma_body(cg.tree)
-        t = sn.truth if c == 0 else sn.truth["cells"][c]
+        targets = ([sn.truth] if c == 0 else []) + ([sn.truth["cells"][c]] if "cells" in sn.truth else [])
         soma_f = np.flatnonzero((sn.face_labels == "soma") & (sn.face_cell == c))
-        t.update({"class": m.cls, "spec": _plain(dataclasses.asdict(m)), "soma_shape": body.kind,
-                  "soma_radius_nm": body.radius_nm, "soma_extent_nm": body.extent_nm,
-                  "soma_centroid_nm": body.centroid_nm, "soma_volume_um3": body.volume_nm3 / 1e9,
-                  "soma_area_um2": float(face_areas(sn, soma_f).sum() / 1e6),
-                  "requested_spine_density_per_um": m.spine_density_per_um,
-                  "n_boutons": 0 if cg.boutons is None else int(len(cg.boutons)),
-                  "n_primary": int(sum(s.parent < 0 for s in cg.tree.sections))})
-        per.append(t)
+        info = {"class": m.cls, "spec": _plain(dataclasses.asdict(m)), "soma_shape": body.kind,
+                "soma_radius_nm": body.radius_nm, "soma_extent_nm": body.extent_nm,
+                "soma_centroid_nm": body.centroid_nm, "soma_volume_um3": body.volume_nm3 / 1e9,
+                "soma_area_um2": float(face_areas(sn, soma_f).sum() / 1e6),
+                "requested_spine_density_per_um": m.spine_density_per_um,
+                "n_boutons": 0 if cg.boutons is None else int(len(cg.boutons)),
+                "n_primary": int(sum(s.parent < 0 for s in cg.tree.sections))}
+        for t in targets:
+            t.update(info)
     sn.truth["up"] = sn.up.copy()
 
 
@@ -255,7 +254,7 @@ def reorient(sn: SyntheticNeuron, rot: np.ndarray, origin: np.ndarray) -> None:
     if sn.soma_boundary is not None and len(sn.soma_boundary):
         cols = ["exit_x_nm", "exit_y_nm", "exit_z_nm"]
         sn.soma_boundary[cols] = pts(sn.soma_boundary[cols].to_numpy())
-    for t in [sn.truth] + list(sn.truth.get("cells", [])[1:]):
+    for t in [sn.truth] + list(sn.truth.get("cells", [])):
         for k in ("soma_center_nm", "soma_centroid_nm"):
             if k in t:
                 t[k] = pts(t[k])

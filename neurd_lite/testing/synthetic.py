@@ -247,9 +247,12 @@ def assemble_cells(kind: str, seed: int, cells: list[CellGrowth], rngs: list[np.
     import trimesh
 
     mesh = trimesh.Trimesh(verts, faces, process=False)
-    truth = truths[0]
+    truth = dict(truths[0]) if len(cells) > 1 else truths[0]
     truth["n_synapses_by_target"] = {str(k): int(v) for k, v in syn["target"].value_counts().items()}
-    if len(cells) > 1:
+    if len(cells) > 1:  # cell 0's totals at the top level (a copy: no reference cycle), every cell in "cells"
+        for c, t in enumerate(truths):
+            t["n_synapses_by_target"] = {str(k): int(v) for k, v in
+                                         syn.loc[syn["cell"] == c, "target"].value_counts().items()}
         truth["cells"] = truths
     info = {"target_faces": target_faces, "tessellation_scale": tess.scale, "refine": refine if union else 1,
             "n_parts": len(ps.parts) + 1, "n_faces": len(faces), "union": union, "seconds_build": t1 - t0,
