@@ -204,3 +204,14 @@ def test_merge_truth_is_plain_data():
     assert sum(sum(c["n_synapses_by_target"].values()) for c in cells) == (sn.synapses.cell >= 0).sum()
     d = np.linalg.norm(cells[0]["soma_center_nm"] - cells[1]["soma_center_nm"])
     assert d > 3 * (cells[0]["soma_extent_nm"] + cells[1]["soma_extent_nm"])
+
+
+def test_cropped_piece_has_no_soma_and_consistent_truth():
+    sn = family.make_cropped("l23_pyramidal", 11, radius_um=30.0)
+    assert not sn.truth["has_soma"] and "soma" not in set(sn.face_labels)
+    nf = len(sn.mesh.faces)
+    assert 2_000 < nf and len(sn.face_labels) == len(sn.face_spine) == len(sn.face_cell) == nf
+    assert (sn.synapses["face"].between(0, nf - 1)).all()
+    heads = sn.synapses[sn.synapses.target == "spine_head"]
+    assert (sn.face_spine[heads["face"]] == heads["spine_id"]).all()
+    assert set(np.unique(sn.face_spine[sn.face_spine >= 0])) == set(sn.spines["spine_id"])

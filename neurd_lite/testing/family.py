@@ -180,6 +180,26 @@ def make_merge(members: list[tuple[str, int]], contact: str | list[str] = "dendr
     return sn
 
 
+def make_cropped(cls: str, seed: int, radius_um: float = 40.0, min_path_um: float = 80.0,
+                 compartments: tuple[str, ...] = ("basal", "apical_shaft", "apical_tuft", "oblique", "dendrite"),
+                 **kwargs: Any) -> SyntheticNeuron:
+    """A somaless piece of member (cls, seed): the faces within ``radius_um`` of a point of the given
+    compartments at least ``min_path_um`` (along the tree) from the soma and clear of the soma body.
+    kwargs go to :func:`make_member`. ``truth["has_soma"]`` is False; see :func:`neurd_lite.testing.crop.crop`."""
+    from .crop import crop
+
+    sn = make_member(cls, seed, **kwargs)
+    sk = sn.skeleton
+    comp = sk.vertex_properties["compartment"].astype(str)
+    t = sn.truth
+    clear = np.linalg.norm(sk.vertices - t["soma_center_nm"], axis=1) > radius_um * 1000.0 + t["soma_extent_nm"]
+    ok = np.flatnonzero(np.isin(comp, compartments) & (sk.distance_to_root_nm >= min_path_um * 1000.0) & clear)
+    if not len(ok):
+        raise ValueError(f"{cls} {seed} has no {compartments} point {min_path_um} µm from the soma")
+    v = int(np.random.default_rng([_CODE[cls], int(seed), 99]).choice(ok))
+    return crop(sn, sk.vertices[v], radius_um * 1000.0)
+
+
 def grow_spec(m: MemberSpec, rng_tree: np.random.Generator, rng_spines: np.random.Generator) -> CellGrowth:
     """Grow a member's tree, boutons and spines (the spine shapes drawn from ``m.spine_shapes``)."""
     tree, boutons = grow_member(rng_tree, m)
