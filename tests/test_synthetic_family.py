@@ -39,7 +39,7 @@ def test_class_truth_is_plausible(members, cls):
     # realised spine density near the requested one (Poisson + dropped overlaps)
     spiny_um = t["n_spines"] / max(t["spine_density_per_um"]["all_dendrite"], 1e-9)
     expected = t["requested_spine_density_per_um"] * spiny_um
-    assert abs(t["n_spines"] - expected) <= 0.2 * expected + 4 * np.sqrt(expected) + 2
+    assert abs(t["n_spines"] - expected) <= 0.08 * expected + 3 * np.sqrt(expected) + 2
     # boutons are axon, never spines; spines sit on dendrites
     assert t["n_boutons"] > 0 and (sn.face_labels[sn.face_bouton >= 0] == "axon").all()
     assert "axon" not in set(sn.spines["compartment"])

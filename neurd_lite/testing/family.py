@@ -26,9 +26,9 @@ from .classes import CLASS_RANGES, CLASSES, MemberSpec, draw_spec, grow_member
 from .spines import sample_spines
 from .synthetic import CellGrowth, SyntheticNeuron, _tessellation, assemble_cells, grow_cell
 
-FAMILY_VERSION = 3
+FAMILY_VERSION = 4
 """Bumped whenever the same (class, seed) gives a different cell (1: first commit; 2: flared roots, soma
-synapse counts per class, branched spines; 3: lumpy ellipsoidal somata). Recorded in ``info["family_version"]``."""
+synapse counts per class, branched spines; 3: lumpy ellipsoidal somata; 4: realised spine density = requested). Recorded in ``info["family_version"]``."""
 TUNE_SEEDS: tuple[int, ...] = tuple(range(0, 1000))
 """Seeds to tune on (0-999)."""
 HELDOUT_SEEDS: tuple[int, ...] = tuple(range(1000, 2000))

@@ -42,6 +42,9 @@ head sphere. ``default`` is the legacy necked shape of :func:`~neurd_lite.testin
 :func:`add_second_branches`)."""
 
 
+OVERSAMPLE = 1.5  # family spines: candidates per requested spine (overlaps and the spine-free stem are made up)
+
+
 def _draw_shapes(rng: np.random.Generator, n: int, shapes: dict[str, float]) -> tuple[np.ndarray, ...]:
     """Shape name, head radius, neck length and neck radius (nm) of ``n`` spines drawn from the mix ``shapes``."""
     names = [k for k in shapes if shapes[k] > 0]
@@ -75,7 +78,9 @@ def sample_spines(rng: np.random.Generator, tree: Tree, density_per_um: float,
     """Place spines on spiny sections as a Poisson process of ``density_per_um`` per µm of cable.
 
     shapes: a mix of :data:`SPINE_SHAPES` names and weights (None: the legacy mix, ``p.stubby_fraction`` stubby,
-    the rest ``default``); each row's ``shape`` names its shape.
+    the rest ``default``); each row's ``shape`` names its shape. With ``shapes``, spines are drawn at
+    ``OVERSAMPLE`` x the density and the survivors thinned at random to a Poisson count of ``density_per_um``
+    times the whole spiny cable, so the realised density matches the request (unless spines run out of room).
 
     Spines that would touch an earlier spine are dropped, so the realised density is slightly lower.
     Returns one row per spine: ``spine_id``, ``section``, ``compartment``, base on the centreline
@@ -85,12 +90,17 @@ def sample_spines(rng: np.random.Generator, tree: Tree, density_per_um: float,
     """
     cols: list[np.ndarray] = []
     kinds: list[np.ndarray] = []
+    spiny_nm = 0.0
     for si, sec in enumerate(tree.sections):
         if sec.compartment not in SPINY:
             continue
         length = float(np.linalg.norm(np.diff(sec.points, axis=0), axis=1).sum())
         lo = p.skip_near_soma_nm if sec.parent < 0 else 0.0
-        n = rng.poisson(density_per_um * max(length - lo, 0.0) / 1000.0)
+        spiny_nm += length  # plus the edge from the parent point, which the truth's cable counts too
+        if sec.parent >= 0:
+            spiny_nm += float(np.linalg.norm(sec.points[0] - tree.sections[sec.parent].points[sec.parent_point]))
+        rate = density_per_um if shapes is None else density_per_um * OVERSAMPLE
+        n = rng.poisson(rate * max(length - lo, 0.0) / 1000.0)
         if n == 0:
             continue
         c, t, r = _interp_frame(sec.points, sec.radii, np.sort(rng.uniform(lo, length, n)))
@@ -114,6 +124,10 @@ def sample_spines(rng: np.random.Generator, tree: Tree, density_per_um: float,
     df = pd.DataFrame(a, columns=names).astype({"section": np.int64, "is_stubby": bool})
     df["shape"] = np.concatenate(kinds) if kinds else np.zeros(0, dtype=object)
     df = df[_non_overlapping(df, p)].reset_index(drop=True)
+    if shapes is not None:  # thin the oversampled survivors to the requested density over the whole cable
+        target = int(rng.poisson(density_per_um * spiny_nm / 1000.0))
+        if len(df) > target:
+            df = df.iloc[np.sort(rng.choice(len(df), target, replace=False))].reset_index(drop=True)
     base, u = df[names[1:4]].to_numpy(), df[names[4:7]].to_numpy()
     r, hr, nr, nl = (df[k].to_numpy() for k in names[7:11])
     off = np.where(df.is_stubby, p.stubby_center_offset * hr, nl + hr)
