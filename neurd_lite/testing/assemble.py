@@ -153,16 +153,3 @@ def build_surface(ps: PartSet, origin: np.ndarray, union: bool = True, refine: i
         truth[k] = np.concatenate(chunks)[src]
     return verts, faces, truth
 
-
-def seam_faces(faces: np.ndarray, labels: np.ndarray, section: np.ndarray, primary_of: np.ndarray
-               ) -> dict[int, np.ndarray]:
-    """Faces of each primary process that share a vertex with a soma face: where the process leaves the soma.
-
-    primary_of: (n_sections,) the primary section each section descends from. Returns {primary: face indices}.
-    """
-    soma = labels == "soma"
-    vs = np.zeros(int(faces.max()) + 1 if len(faces) else 0, bool)
-    vs[faces[soma].reshape(-1)] = True
-    touch = vs[faces].any(axis=1) & ~soma & (section >= 0)
-    prim = np.where(touch, primary_of[np.maximum(section, 0)], -1)
-    return {int(p): np.flatnonzero(prim == p) for p in np.unique(prim[prim >= 0])}

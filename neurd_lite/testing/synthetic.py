@@ -1,9 +1,11 @@
 """Synthetic neurons with known ground truth: mesh, per-face labels, spines, skeleton, synapses (nm).
 
 ``make_neuron`` grows a random centreline tree (:mod:`.morphology`), wraps it in tubes, an ellipsoidal soma
-and spines, unions them into one surface with manifold3d (:mod:`.meshing`), optionally cuts it like a
-chunked MICrONS mesh (:mod:`.fragment`), and places synapses on the result (:mod:`.synapses`). Every
+and spines, unions them into one surface with manifold3d (:mod:`.assemble`, :mod:`.meshing`), optionally cuts
+it like a chunked MICrONS mesh (:mod:`.fragment`), and places synapses on the result (:mod:`.synapses`). Every
 per-face truth array follows the returned mesh's face order. Everything is deterministic by ``seed``.
+:func:`assemble_cells` does the meshing for one or several grown cells; the randomised family of cortical
+classes and merges (:mod:`.family`) uses it too.
 
 Speed, measured on the shared 2-core development machine while ~8 other jobs ran (load average 8-10), so
 expect less on an idle machine: a default pyramidal (~1,000-1,100 spines, 118-123k faces, one closed surface)
