@@ -1,4 +1,5 @@
-"""The randomised synthetic family: determinism, plausible truth per class, orientation, the seed split."""
+"""The randomised synthetic family: determinism, plausible truth per class, orientation, the seed split, merges,
+crops and scores. Tests marked slow generate several 100k-300k-face cells (10-40 s each on a loaded machine)."""
 from __future__ import annotations
 
 import numpy as np
@@ -15,14 +16,15 @@ def members():
 
 
 def test_same_member_same_cell():
-    a, b = family.make_member("basket", 3), family.make_member("basket", 3)
+    a, b = family.make_member("basket", 3, target_faces=30_000), family.make_member("basket", 3, target_faces=30_000)
     assert np.array_equal(a.mesh.vertices, b.mesh.vertices) and np.array_equal(a.mesh.faces, b.mesh.faces)
     assert np.array_equal(a.face_labels, b.face_labels)
     pd.testing.assert_frame_equal(a.synapses, b.synapses)
-    c = family.make_member("basket", 4)
+    c = family.make_member("basket", 4, target_faces=30_000)
     assert len(c.mesh.faces) != len(a.mesh.faces) or not np.array_equal(c.mesh.vertices, a.mesh.vertices)
 
 
+@pytest.mark.slow  # generates one or more 100k-300k-face cells
 @pytest.mark.parametrize("cls", CLASSES)
 def test_class_truth_is_plausible(members, cls):
     sn = members[cls]
@@ -55,6 +57,7 @@ def test_class_truth_is_plausible(members, cls):
         assert {"soma", "basal", "axon"} <= comps
 
 
+@pytest.mark.slow  # generates one or more 100k-300k-face cells
 def test_l5_teardrop_soma_flows_into_a_thick_trunk():
     sn = family.make_member("l5_et", 1001, soma_shape="teardrop", trunk_radius_nm=3300.0)
     t = sn.truth
@@ -86,6 +89,7 @@ def test_seed_split_is_disjoint():
     assert family.is_heldout("basket", 3, holdout_classes=("basket",))
 
 
+@pytest.mark.slow  # generates one or more 100k-300k-face cells
 def test_truth_skeleton_writes_swc(members, tmp_path):
     from neurd_lite.io.skeletons import load_skeleton
 
@@ -108,6 +112,7 @@ def _shared_vertices(sn, a: int, b: int) -> np.ndarray:
     return np.intersect1d(np.unique(f[sn.face_cell == a]), np.unique(f[sn.face_cell == b]))
 
 
+@pytest.mark.slow  # generates one or more 100k-300k-face cells
 @pytest.mark.parametrize("members,contact", [([("basket", 2), ("bipolar", 2)], "dendrite"),
                                              ([("neurogliaform", 3), ("basket", 5)], "axon"),
                                              ([("bipolar", 4), ("basket", 6), ("neurogliaform", 4)], "dendrite")])
@@ -170,6 +175,7 @@ def test_random_conditions_fragmented_merge_keeps_truth():
     assert (sn.face_cell[far["face"]] == far["cell"]).all()
 
 
+@pytest.mark.slow  # generates one or more 100k-300k-face cells
 def test_merge_cell_alone_matches_its_part_of_the_merge():
     kw = dict(members=[("basket", 2), ("bipolar", 2)], contact="dendrite", seed=1, target_faces=60_000)
     merged, alone = family.make_merge(**kw), family.make_merge(**kw, cell=1)
