@@ -4,7 +4,7 @@ split for tuning versus reporting, and recorded ground truth (nm throughout).
 Use::
 
     from neurd_lite.testing import family
-    sn = family.make_member("l5_et", 3)                          # clean, minnie65 frame, native resolution
+    sn = family.make_member("l5_et", 3)                          # clean, minnie65 frame, ~120k+ faces
     sn = family.make_member("basket", 1004, conditions="random")  # drawn noise / fragments / faces / orientation
     tune, held = family.split(n_seeds=4, holdout_classes=("martinotti",))
 
@@ -28,7 +28,8 @@ from .synthetic import CellGrowth, SyntheticNeuron, _tessellation, assemble_cell
 
 FAMILY_VERSION = 4
 """Bumped whenever the same (class, seed) gives a different cell (1: first commit; 2: flared roots, soma
-synapse counts per class, branched spines; 3: lumpy ellipsoidal somata; 4: realised spine density = requested). Recorded in ``info["family_version"]``."""
+synapse counts per class, branched spines; 3: lumpy ellipsoidal somata; 4: realised spine density matches the
+requested one). Recorded in ``info["family_version"]``."""
 TUNE_SEEDS: tuple[int, ...] = tuple(range(0, 1000))
 """Seeds to tune on (0-999)."""
 HELDOUT_SEEDS: tuple[int, ...] = tuple(range(1000, 2000))
@@ -63,9 +64,9 @@ def make_member(cls: str, seed: int, *, conditions: str = "default", spec: Membe
                 n_synapses: int | None = None, union: bool = True, **spec_overrides: Any) -> SyntheticNeuron:
     """Generate member ``(cls, seed)`` of the family with full ground truth (nm).
 
-    conditions: ``"default"`` (clean, one surface, minnie65 frame, about ``DEFAULT_FACES`` faces) or ``"random"`` (draws
-    :func:`member_conditions`); explicit keyword arguments override either. target_faces: about this many faces
-    (>= 5,000; above 400k the union is refined, 8M takes about a minute); scale: tessellation scale instead
+    conditions: ``"default"`` (clean, one surface, minnie65 frame, about ``DEFAULT_FACES`` faces) or
+    ``"random"`` (draws :func:`member_conditions`); explicit keyword arguments override either. target_faces:
+    about this many faces (>= 5,000; above 400k the union is refined; 8M took 2 min); scale: tessellation scale instead
     (faces grow ~ scale²). up: ``"minnie"`` (pia toward -y), ``"random"`` or a unit 3-vector (the pia direction
     in the output frame). spec_overrides: :class:`~neurd_lite.testing.classes.MemberSpec` fields, e.g.
     ``spine_density_per_um=2.0`` or ``soma_shape="teardrop"``.

@@ -2,9 +2,9 @@
 
 A :class:`SomaShape` is a closed body around ``center`` in a local frame (``rotation`` columns are the local
 x, y, z axes in world coordinates; local +y is the shape's long or taper axis). Ellipsoidal shapes are given by
-their semi-axes times a few gentle Gaussian lumps (``lumps``, -8 % to +12 % of the radius); a teardrop is a sphere of radius ``axes_nm[0]`` whose top flows into a trunk of radius
-``tip_radius_nm`` at height ``taper_nm`` above the centre (a concave taper, so the width falls gradually, as
-in large layer-5 somata). Every shape is star-shaped from its centre, so a ray from the centre leaves it once.
+their semi-axes times a few gentle Gaussian lumps (``lumps``, -8 % to +12 % of the radius); a teardrop is a
+sphere of radius ``axes_nm[0]`` whose top flows into a trunk of radius ``tip_radius_nm`` at height ``taper_nm``
+above the centre (a concave taper, so the width falls gradually, as in large layer-5 somata). Every shape is star-shaped from its centre, so a ray from the centre leaves it once.
 """
 from __future__ import annotations
 
