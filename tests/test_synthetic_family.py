@@ -115,6 +115,7 @@ def _shared_vertices(sn, a: int, b: int) -> np.ndarray:
 @pytest.mark.slow  # generates one or more 100k-300k-face cells
 @pytest.mark.parametrize("members,contact", [([("basket", 2), ("bipolar", 2)], "dendrite"),
                                              ([("neurogliaform", 3), ("basket", 5)], "axon"),
+                                             ([("basket", 7), ("martinotti", 7)], "axon_axon"),
                                              ([("bipolar", 4), ("basket", 6), ("neurogliaform", 4)], "dendrite")])
 def test_merge_cells_touch_once(members, contact):
     from neurd_lite.testing.synthetic import count_components
@@ -131,8 +132,10 @@ def test_merge_cells_touch_once(members, contact):
         assert d.max() < 15_000  # the cells meet only at the recorded contact
         near = np.linalg.norm(sn.mesh.triangles_center - c["point_nm"], axis=1) < 3000
         labs_b = set(sn.face_labels[near & (sn.face_cell == b)])
-        assert labs_b <= ({"axon"} if contact == "axon" else {"dendrite", "basal", "oblique", "apical_tuft",
-                                                               "apical_shaft"})
+        dendritic = {"dendrite", "basal", "oblique", "apical_tuft", "apical_shaft"}
+        assert labs_b <= ({"axon"} if contact.startswith("axon") else dendritic)
+        labs_a = set(sn.face_labels[near & (sn.face_cell == a)])
+        assert labs_a <= ({"axon"} if contact == "axon_axon" else dendritic)
     for k in range(len(members)):
         assert ((sn.face_labels == "soma") & (sn.face_cell == k)).sum() > 300
         assert (sn.synapses.cell == k).sum() > 50

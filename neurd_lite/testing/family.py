@@ -118,8 +118,8 @@ def make_merge(members: list[tuple[str, int]], contact: str | list[str] = "dendr
 
     members: (class, seed) of each cell; cell 0 stays where it was drawn, each next cell turns about the pia
     axis and moves until a process of it touches a placed cell (see :mod:`neurd_lite.testing.merge`).
-    contact: ``"dendrite"`` (dendrite on dendrite) or ``"axon"`` (the new cell's axon on a dendrite), or one
-    per added cell. seed: the merge's own seed (placement, conditions). Other keywords as in
+    contact: ``"dendrite"`` (dendrite on dendrite), ``"axon"`` (the new cell's axon on a dendrite) or
+    ``"axon_axon"`` (its axon on a placed axon), or one per added cell. seed: the merge's own seed (placement, conditions). Other keywords as in
     :func:`make_member` (default target: ``DEFAULT_FACES`` per cell).
     Truth: ``face_cell`` per face, ``truth["contacts"]`` (``cells``, ``kind``, ``point_nm``), per-cell truth
     in ``truth["cells"]``, spines renumbered across cells (``spines["cell"]``), ``synapses["cell"]``.
@@ -127,14 +127,14 @@ def make_merge(members: list[tuple[str, int]], contact: str | list[str] = "dendr
     cell: return only that cell of the merge, meshed alone (same placement, spines, tessellation, conditions):
     the reference for "the split cell equals the cell decomposed alone".
     """
-    from .merge import move_table, place, spines_clear_of
+    from .merge import CONTACTS, move_table, place, spines_clear_of
 
     t0 = time.perf_counter()
     if not 2 <= len(members) <= 3:
         raise ValueError(f"a merge has 2 or 3 cells, got {len(members)}")
     kinds = [contact] * (len(members) - 1) if isinstance(contact, str) else list(contact)
-    if len(kinds) != len(members) - 1 or not set(kinds) <= {"dendrite", "axon"}:
-        raise ValueError(f"contact must be 'dendrite', 'axon' or one of those per added cell, got {contact!r}")
+    if len(kinds) != len(members) - 1 or not set(kinds) <= set(CONTACTS):
+        raise ValueError(f"contact must be one of {CONTACTS} or one per added cell, got {contact!r}")
     rng = [np.random.default_rng([9001, int(seed), k]) for k in range(8)]
     cond = _conditions(conditions, rng[7], target_faces, scale, fragment, noise_nm, debris, up)
     if cond["target_faces"] and target_faces is None and conditions == "default":

@@ -1,5 +1,5 @@
-"""Placing grown synthetic cells so that they touch in one place (nm): a dendrite on a dendrite, or an axon
-on a dendrite. The touching tubes overlap, so the union fuses them into one surface (a merge error).
+"""Placing grown synthetic cells so that they touch in one place (nm): a dendrite on a dendrite, an axon on a
+dendrite, or two axons. The touching tubes overlap, so the union fuses them into one surface (a merge error).
 
 The new cell keeps the cortical orientation (it only turns about the pia axis) and is moved so that a chosen
 point of its own process lies on a chosen point of an already placed cell, offset sideways so the two tubes
@@ -17,6 +17,7 @@ from scipy.spatial import cKDTree
 from .morphology import PIA, Tree, tree_to_skeleton
 
 DENDRITIC = ("basal", "apical_shaft", "apical_tuft", "oblique", "dendrite")
+CONTACTS = ("dendrite", "axon", "axon_axon")
 
 
 @dataclass(frozen=True)
@@ -79,14 +80,18 @@ def place(rng: np.random.Generator, placed: list[Tree], new: Tree, kind: str, p:
           ) -> dict:
     """Find a rotation about pia and a shift of ``new`` so it touches one placed tree once; apply it (in place).
 
-    kind: ``"dendrite"`` (a dendrite of ``new`` on a dendrite of a placed cell) or ``"axon"`` (the axon of
-    ``new`` on a placed dendrite). Returns the contact: ``with_cell``, ``point_nm``, ``rotation``, ``shift_nm``.
+    kind: ``"dendrite"`` (a dendrite of ``new`` on a dendrite of a placed cell), ``"axon"`` (the axon of
+    ``new`` on a placed dendrite) or ``"axon_axon"`` (the axon of ``new`` on a placed axon). Returns the
+    contact: ``with_cell``, ``point_nm``, ``rotation``, ``shift_nm``, ``radii_nm``.
     """
-    mine = ("axon",) if kind == "axon" else DENDRITIC
+    if kind not in CONTACTS:
+        raise ValueError(f"contact kind must be one of {CONTACTS}, got {kind!r}")
+    mine = DENDRITIC if kind == "dendrite" else ("axon",)
+    theirs = ("axon",) if kind == "axon_axon" else DENDRITIC
     cand_new, rad_new = _candidates(new, mine, p)
     if not len(cand_new):
         raise ValueError(f"the new cell has no {kind} far enough from its soma to make a contact")
-    others = [(_candidates(t, DENDRITIC, p), _points(t), t) for t in placed]
+    others = [(_candidates(t, theirs, p), _points(t), t) for t in placed]
     c_new = np.asarray(new.soma_center, float)
     pts_new, r_new = _points(new)
     for _ in range(p.tries):
