@@ -224,3 +224,18 @@ def test_cropped_piece_has_no_soma_and_consistent_truth():
     heads = sn.synapses[sn.synapses.target == "spine_head"]
     assert (sn.face_spine[heads["face"]] == heads["spine_id"]).all()
     assert set(np.unique(sn.face_spine[sn.face_spine >= 0])) == set(sn.spines["spine_id"])
+
+
+@pytest.mark.slow  # two densely spiny pyramids, ~250k faces
+def test_pyramid_merge_moves_every_spine_branch():
+    from neurd_lite.testing.synthetic import count_components
+
+    sn = family.make_merge([("l23_pyramidal", 12), ("l4_pyramidal", 12)], "dendrite", seed=5, up="random")
+    assert count_components(sn) == 1
+    two = sn.spines[sn.spines.n_heads == 2]
+    assert len(two) > 10 and (two.cell == 1).any()
+    cent = sn.mesh.triangles_center
+    for _, r in two.iterrows():  # the second head sits on its own spine's faces, in both cells
+        f = cent[sn.face_spine == r.spine_id]
+        d = np.linalg.norm(f - r[["head2_x_nm", "head2_y_nm", "head2_z_nm"]].to_numpy(float), axis=1).min()
+        assert d < 1.2 * r.head2_radius_nm

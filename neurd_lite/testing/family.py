@@ -23,6 +23,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from .classes import CLASS_RANGES, CLASSES, MemberSpec, draw_spec, grow_member
+from .merge import CONTACTS, SPINE_DIRS, SPINE_POINTS, move_table, place, spines_clear_of
 from .spines import sample_spines
 from .synthetic import CellGrowth, SyntheticNeuron, _tessellation, assemble_cells, grow_cell
 
@@ -127,7 +128,6 @@ def make_merge(members: list[tuple[str, int]], contact: str | list[str] = "dendr
     cell: return only that cell of the merge, meshed alone (same placement, spines, tessellation, conditions):
     the reference for "the split cell equals the cell decomposed alone".
     """
-    from .merge import CONTACTS, move_table, place, spines_clear_of
 
     t0 = time.perf_counter()
     if not 2 <= len(members) <= 3:
@@ -152,8 +152,7 @@ def make_merge(members: list[tuple[str, int]], contact: str | list[str] = "dendr
     for k in range(1, len(members)):
         c_old = np.asarray(trees[k].soma_center, float).copy()
         hit = place(rng[0], trees[:k], trees[k], kinds[k - 1])
-        move_table(spines[k], [["base_x_nm", "base_y_nm", "base_z_nm"], ["head_x_nm", "head_y_nm", "head_z_nm"]],
-                   ["dir_x", "dir_y", "dir_z"], hit["rotation"], c_old, hit["shift_nm"])
+        move_table(spines[k], SPINE_POINTS, SPINE_DIRS, hit["rotation"], c_old, hit["shift_nm"])
         move_table(boutons[k], [["x_nm", "y_nm", "z_nm"]], [], hit["rotation"], c_old, hit["shift_nm"])
         contacts.append({"cells": (hit["with_cell"], k), "kind": kinds[k - 1], "point_nm": hit["point_nm"],
                          "radii_nm": hit["radii_nm"]})
@@ -266,15 +265,10 @@ def reorient(sn: SyntheticNeuron, rot: np.ndarray, origin: np.ndarray) -> None:
     for sk in sn.skeletons:
         sk.vertices = pts(sk.vertices)
         sk.__dict__.pop("edge_lengths_nm", None)
-    for cols in (["base_x_nm", "base_y_nm", "base_z_nm"], ["head_x_nm", "head_y_nm", "head_z_nm"]):
-        sn.spines[cols] = pts(sn.spines[cols].to_numpy())
-    sn.spines[["dir_x", "dir_y", "dir_z"]] = sn.spines[["dir_x", "dir_y", "dir_z"]].to_numpy() @ rot.T
+    move_table(sn.spines, SPINE_POINTS, SPINE_DIRS, rot, o, np.zeros(3))
     sn.synapses[["x_nm", "y_nm", "z_nm"]] = pts(sn.synapses[["x_nm", "y_nm", "z_nm"]].to_numpy())
-    if sn.boutons is not None and len(sn.boutons):
-        sn.boutons[["x_nm", "y_nm", "z_nm"]] = pts(sn.boutons[["x_nm", "y_nm", "z_nm"]].to_numpy())
-    if sn.soma_boundary is not None and len(sn.soma_boundary):
-        cols = ["exit_x_nm", "exit_y_nm", "exit_z_nm"]
-        sn.soma_boundary[cols] = pts(sn.soma_boundary[cols].to_numpy())
+    move_table(sn.boutons, [["x_nm", "y_nm", "z_nm"]], [], rot, o, np.zeros(3))
+    move_table(sn.soma_boundary, [["exit_x_nm", "exit_y_nm", "exit_z_nm"]], [], rot, o, np.zeros(3))
     for t in [sn.truth] + list(sn.truth.get("cells", [])):
         for k in ("soma_center_nm", "soma_centroid_nm"):
             if k in t:

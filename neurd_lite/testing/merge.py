@@ -52,15 +52,23 @@ def move_tree(tree: Tree, rot: np.ndarray, shift: np.ndarray) -> None:
     tree.soma_center = f(tree.soma_center)
 
 
-def move_table(df: pd.DataFrame | None, groups: list[list[str]], dirs: list[str], rot: np.ndarray,
+SPINE_POINTS = [["base_x_nm", "base_y_nm", "base_z_nm"], ["head_x_nm", "head_y_nm", "head_z_nm"],
+                ["head2_x_nm", "head2_y_nm", "head2_z_nm"]]
+SPINE_DIRS = [["dir_x", "dir_y", "dir_z"], ["dir2_x", "dir2_y", "dir2_z"]]
+
+
+def move_table(df: pd.DataFrame | None, groups: list[list[str]], dirs: list[list[str]], rot: np.ndarray,
                c: np.ndarray, shift: np.ndarray) -> None:
-    """In place: point column groups go to ``c + rot (p - c) + shift``; direction columns are rotated."""
+    """In place: point column groups go to ``c + rot (p - c) + shift``; direction column groups are rotated.
+    Groups whose columns the table lacks are skipped."""
     if df is None or not len(df):
         return
     for cols in groups:
-        df[cols] = (df[cols].to_numpy() - c) @ rot.T + c + shift
-    if dirs:
-        df[dirs] = df[dirs].to_numpy() @ rot.T
+        if cols[0] in df:
+            df[cols] = (df[cols].to_numpy() - c) @ rot.T + c + shift
+    for cols in dirs:
+        if cols[0] in df:
+            df[cols] = df[cols].to_numpy() @ rot.T
 
 
 def _candidates(tree: Tree, kinds: tuple[str, ...], p: MergeParams) -> tuple[np.ndarray, np.ndarray]:
