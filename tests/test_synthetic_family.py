@@ -31,6 +31,9 @@ def test_class_truth_is_plausible(members, cls):
     t, cr = sn.truth, CLASS_RANGES[cls]
     nf = len(sn.mesh.faces)
     assert 30_000 <= nf <= 450_000 and sn.mesh.is_watertight
+    from neurd_lite.testing.synthetic import count_components
+
+    assert count_components(sn) == 1  # no spine floats free of its shaft
     for a in (sn.face_labels, sn.face_compartment, sn.face_spine, sn.face_cell, sn.face_bouton, sn.face_skeleton):
         assert len(a) == nf
     lo, hi = cr.soma_radius_um

@@ -27,10 +27,10 @@ from .merge import CONTACTS, SPINE_DIRS, SPINE_POINTS, move_table, place, spines
 from .spines import sample_spines
 from .synthetic import CellGrowth, SyntheticNeuron, _tessellation, assemble_cells, grow_cell
 
-FAMILY_VERSION = 4
+FAMILY_VERSION = 5
 """Bumped whenever the same (class, seed) gives a different cell (1: first commit; 2: flared roots, soma
 synapse counts per class, branched spines; 3: lumpy ellipsoidal somata; 4: realised spine density matches the
-requested one). Recorded in ``info["family_version"]``."""
+requested one; 5: stubby spines reach coarse polygonal trunks). Recorded in ``info["family_version"]``."""
 TUNE_SEEDS: tuple[int, ...] = tuple(range(0, 1000))
 """Seeds to tune on (0-999)."""
 HELDOUT_SEEDS: tuple[int, ...] = tuple(range(1000, 2000))
