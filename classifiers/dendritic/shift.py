@@ -87,6 +87,7 @@ class Candidate:
     features: list[str]
     fit: Callable[[pd.DataFrame, np.ndarray], Callable[[pd.DataFrame], np.ndarray]]
     description: str
+    kind: str = "logistic"  # how it ships: "logistic" (JSON coefficients), "lightgbm", "rule" or "" (not shippable)
 
 
 def _folds(y: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -193,7 +194,8 @@ def candidates() -> list[Candidate]:
     """The model families compared on the shift tests."""
     two, three = [SHAFT, SPINE], [SHAFT, SPINE, HEAD]
     return [
-        Candidate("neurd_rule", two, _neurd_rule, "NEURD's hand-set rule 3.2245 shaft - 4.7 spine - 1.2 (fixed)"),
+        Candidate("neurd_rule", two, _neurd_rule, "NEURD's hand-set rule 3.2245 shaft - 4.7 spine - 1.2 (fixed)",
+                  "rule"),
         Candidate("ratio_logistic", [RATIO], _signed_logistic([RATIO]),
                   "logistic on ln(spines per shaft synapse) (-), C by inner CV"),
         Candidate("signed_logistic_log2", [LOG_SHAFT, LOG_SPINE], _signed_logistic([LOG_SHAFT, LOG_SPINE]),
@@ -202,11 +204,12 @@ def candidates() -> list[Candidate]:
                   "logistic, shaft (+) and spine (-) densities, sign-constrained, C by inner CV"),
         Candidate("signed_logistic_3", three, _signed_logistic(three),
                   "logistic, shaft (+), spine (-), head-synapse (-) densities, sign-constrained, C by inner CV"),
-        Candidate("monotone_lgbm_2", two, _monotone_lgbm(two), "LightGBM monotone in shaft (+) and spine (-)"),
+        Candidate("monotone_lgbm_2", two, _monotone_lgbm(two), "LightGBM monotone in shaft (+) and spine (-)",
+                  "lightgbm"),
         Candidate("monotone_lgbm_3", three, _monotone_lgbm(three),
-                  "LightGBM monotone in shaft (+), spine (-), head (-)"),
+                  "LightGBM monotone in shaft (+), spine (-), head (-)", "lightgbm"),
         Candidate("session3_blend_5", ALL5, _session3_blend,
-                  "the previously shipped model: 5 densities, unconstrained LightGBM + logistic blend"),
+                  "the previously shipped model: 5 densities, unconstrained LightGBM + logistic blend", ""),
     ]
 
 
@@ -273,8 +276,10 @@ def _scores(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
 
 
 def run(d: pd.DataFrame | None = None, n_replicates: int = 20, seed: int = 0,
-        cands: list[Candidate] | None = None) -> dict[str, dict[str, dict[str, float]]]:
-    """{split: {candidate: scores}} for every split and candidate (models refitted per split)."""
+        cands: list[Candidate] | None = None, oof: dict[str, np.ndarray] | None = None
+        ) -> dict[str, dict[str, dict[str, float]]]:
+    """{split: {candidate: scores}} for every split and candidate (models refitted per split). ``oof``, when
+    given, receives each candidate's out-of-fold P(inhibitory) of the ``cv5`` split."""
     d = load_cells() if d is None else d
     cands = candidates() if cands is None else cands
     y = d["y"].to_numpy()
@@ -284,14 +289,16 @@ def run(d: pd.DataFrame | None = None, n_replicates: int = 20, seed: int = 0,
     truncated = [truncate(d, rng) for _ in range(n_replicates)]
     res["cv5"], res["truncated_50_150um"] = {}, {}
     for cand in cands:
-        oof = np.zeros(len(d))
+        oof_c = np.zeros(len(d))
         trunc = np.zeros((n_replicates, len(d)))
         for tr, te in folds:
             predict = cand.fit(d.iloc[tr], y[tr])
-            oof[te] = predict(d.iloc[te])
+            oof_c[te] = predict(d.iloc[te])
             for r, t in enumerate(truncated):
                 trunc[r, te] = predict(t.iloc[te])
-        res["cv5"][cand.name] = _scores(y, oof)
+        res["cv5"][cand.name] = _scores(y, oof_c)
+        if oof is not None:
+            oof[cand.name] = oof_c
         per_rep = [_scores(y, trunc[r]) for r in range(n_replicates)]
         res["truncated_50_150um"][cand.name] = {
             k: round(float(np.mean([s[k] for s in per_rep])), 4) for k in per_rep[0] if k not in ("n", "n_inhibitory")}
@@ -302,6 +309,28 @@ def run(d: pd.DataFrame | None = None, n_replicates: int = 20, seed: int = 0,
             predict = cand.fit(d[tr], y[tr])
             res[name][cand.name] = _scores(y[te], predict(d[te]))
     return res
+
+
+def shift_splits(res: dict[str, Any]) -> list[str]:
+    """The shift splits (every split but the in-distribution ``cv5``)."""
+    return [s for s in res if s != "cv5"]
+
+
+def pick_winner(res: dict[str, dict[str, dict[str, float]]], baseline: str = "neurd_rule",
+                shippable: tuple[str, ...] = ()) -> tuple[str, str]:
+    """The shippable candidate with the best mean shift-split accuracy among those at least as accurate as
+    ``baseline`` on every shift split (ties to the first listed); the baseline itself when none qualifies.
+    Returns (name, reason)."""
+    splits_ = shift_splits(res)
+    base = {s: res[s][baseline]["accuracy"] for s in splits_}
+    ok = [c for c in res[splits_[0]] if c != baseline and c in shippable
+          and all(res[s][c]["accuracy"] >= base[s] for s in splits_)]
+    if not ok:
+        return baseline, f"no candidate matched {baseline} on every shift split"
+    mean = {c: np.mean([res[s][c]["accuracy"] for s in splits_]) for c in ok}
+    best = max(ok, key=lambda c: (round(mean[c], 4), -ok.index(c)))
+    return best, (f"best mean shift accuracy ({mean[best]:.4f}) among {len(ok)} candidates at least as accurate as "
+                  f"{baseline} on all {len(splits_)} shift splits: {', '.join(ok)}")
 
 
 def headline(res: dict[str, dict[str, dict[str, float]]], metric: str = "accuracy",
