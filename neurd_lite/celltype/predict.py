@@ -82,7 +82,7 @@ def _restrict_to_side(p: np.ndarray, classes: list[str], inhibitory: set[str], e
     is_i = np.array([c in inhibitory for c in classes])
     share = restrict_to_side(np.asarray(p, dtype=float)[None, :], np.array([ei == "inhibitory"]), is_i)[0]
     side = is_i if ei == "inhibitory" else ~is_i
-    return {c: float(v) for c, v in zip(np.asarray(classes)[side], share[side])}
+    return {str(c): float(v) for c, v in zip(np.asarray(classes)[side], share[side])}
 
 
 def _range_text(model: ShippedModel, feats: pd.DataFrame, key: str) -> dict[str, str]:
