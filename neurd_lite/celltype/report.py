@@ -102,15 +102,15 @@ def save_model(booster: Any, meta: dict[str, Any], directory: Path, name: str) -
     directory.mkdir(parents=True, exist_ok=True)
     txt = directory / f"{name}.txt"
     booster.save_model(str(txt))
-    return txt, save_sidecar(dict(meta, model_file=txt.name), directory, name)
+    return txt, save_sidecar(meta, directory, name, txt.name)
 
 
-def save_sidecar(meta: dict[str, Any], directory: Path, name: str) -> Path:
-    """Write ``NAME.json`` (features with units, plain JSON types); alone for a JSON-only logistic model."""
+def save_sidecar(meta: dict[str, Any], directory: Path, name: str, model_file: str | None = None) -> Path:
+    """Write ``NAME.json`` (features with units, plain JSON types); alone (``model_file`` None) for a JSON-only
+    logistic model."""
     directory.mkdir(parents=True, exist_ok=True)
     side = directory / f"{name}.json"
-    meta = dict(meta, name=name)
-    meta.setdefault("model_file", None)
+    meta = dict(meta, name=name, model_file=model_file)
     meta["features"] = [{"name": f, "unit": unit_of(f)} for f in meta["features"]]
     with open(side, "w") as fh:
         json.dump(meta, fh, indent=1, default=_json_default)
