@@ -1,0 +1,125 @@
+"""Truncation shift test on engine-decomposed cells: densities from a random 50-150 µm subset of branches.
+
+Usage: ``python classifiers/dendritic/engine_truncation.py [--real H5] [--family N_SEEDS] [--out JSON]``.
+For each cell (a decomposed ``Neuron``: the shared real cell, and members of the synthetic family at held-out
+seeds 1000..), the branches NEURD's E/I features use (``feature.synapses.neurd_ei_branches``) get their length,
+shaft-synapse count and spine count. The full-cell densities are the model's usual input; a truncated replicate
+draws a length L ~ U(50, 150) µm and adds branches in random order until their length reaches L, then recomputes
+both densities on those branches only. ``nl.classify_dendritic`` scores the full cell and 50 replicates per cell.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def branch_counts(n: Any) -> pd.DataFrame:
+    """Per NEURD E/I branch: ``length_um``, ``n_shaft`` (post synapses on shaft), ``n_spines``, and whether it is
+    in the synapse set (``syn``) and the spine set (``spine``)."""
+    from neurd_lite.feature.context import FeatureContext
+    from neurd_lite.feature.spines import spines_table
+    from neurd_lite.feature.synapses import _targets, neurd_ei_branches, synapse_table
+
+    ctx = FeatureContext(n)
+    syn_b, spine_b = neurd_ei_branches(ctx, "syn"), neurd_ei_branches(ctx, "spine")
+    idx = syn_b.union(spine_b)
+    syn = synapse_table(ctx)
+    post = syn[syn["is_post"]]
+    shaft = post[_targets(post) == "shaft"]["branch"].value_counts()
+    spines = spines_table(ctx)["branch"].value_counts()
+    out = pd.DataFrame(index=idx)
+    out["length_um"] = ctx.branches.loc[idx, "length_nm"].astype(float).to_numpy() / 1000.0
+    out["n_shaft"] = shaft.reindex(idx).fillna(0).to_numpy()
+    out["n_spines"] = spines.reindex(idx).fillna(0).to_numpy()
+    out["syn"], out["spine"] = idx.isin(syn_b), idx.isin(spine_b)
+    return out
+
+
+def densities(b: pd.DataFrame) -> dict[str, float]:
+    """NEURD-style shaft-synapse and spine densities (per µm) of a set of branches."""
+    ls, lp = b.loc[b["syn"], "length_um"].sum(), b.loc[b["spine"], "length_um"].sum()
+    return {"syn_density_shaft": b.loc[b["syn"], "n_shaft"].sum() / ls if ls > 0 else np.nan,
+            "spine_density": b.loc[b["spine"], "n_spines"].sum() / lp if lp > 0 else np.nan,
+            "length_um": float(b["length_um"].sum())}
+
+
+def truncated(b: pd.DataFrame, rng: np.random.Generator, lo: float = 50.0, hi: float = 150.0) -> dict[str, float]:
+    """Densities on random branches whose summed length first reaches L ~ U(lo, hi) µm."""
+    target = rng.uniform(lo, hi)
+    order = rng.permutation(len(b))
+    keep = order[: int(np.searchsorted(np.cumsum(b["length_um"].to_numpy()[order]), target)) + 1]
+    return densities(b.iloc[keep])
+
+
+def score_cell(name: str, truth: str | None, b: pd.DataFrame, n_rep: int = 50, seed: int = 0) -> dict[str, Any]:
+    import neurd_lite as nl
+
+    rng = np.random.default_rng(seed)
+    full = densities(b)
+    reps = pd.DataFrame([truncated(b, rng) for _ in range(n_rep)])
+    out_full = nl.classify_dendritic(pd.DataFrame([full])).iloc[0]
+    out = nl.classify_dendritic(reps)
+    answered = out["ei"].notna()
+    row = {"cell": name, "truth": truth, "full_length_um": round(full["length_um"], 1),
+           "full_shaft_per_um": round(full["syn_density_shaft"], 4), "full_spine_per_um": round(full["spine_density"], 4),
+           "full_ei": out_full["ei"], "full_p_inhibitory": round(float(out_full["p_inhibitory"]), 4),
+           "full_status": out_full["status"], "n_replicates": n_rep,
+           "truncated_answered": int(answered.sum()),
+           "truncated_same_as_full": float((out.loc[answered, "ei"] == out_full["ei"]).mean()),
+           "truncated_length_um_median": round(float(reps["length_um"].median()), 1)}
+    if truth:
+        row["full_correct"] = bool(out_full["ei"] == truth)
+        row["truncated_accuracy"] = float((out.loc[answered, "ei"] == truth).mean())
+    return row
+
+
+def family_cells(n_seeds: int) -> list[tuple[str, str, Any]]:
+    """(name, truth E/I, decomposed Neuron) for held-out seeds of every family class."""
+    import neurd_lite as nl
+    from neurd_lite.testing import family
+
+    cells = []
+    for cls in family.EXCITATORY + family.INHIBITORY:
+        for seed in family.HELDOUT_SEEDS[:n_seeds]:
+            t0 = time.time()
+            sn = family.make_member(cls, seed)
+            syn = sn.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]]  # positions only: no true targets
+            n = nl.decompose(sn.mesh, synapses=syn, name=f"{cls}_{seed}")
+            truth = "inhibitory" if cls in family.INHIBITORY else "excitatory"
+            print(f"{cls} {seed}: decomposed in {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
+            cells.append((f"{cls}_{seed}", truth, n))
+    return cells
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--real", type=Path, help="decomposed real cell (.h5 from Neuron.save)")
+    ap.add_argument("--real-truth", default="excitatory", help="E/I of the real cell (published: 4P)")
+    ap.add_argument("--family", type=int, default=0, help="held-out seeds per family class")
+    ap.add_argument("--out", type=Path, default=Path("/tmp/celltype/engine_truncation.json"))
+    args = ap.parse_args(argv)
+    rows = []
+    if args.real:
+        from neurd_lite.neuron import load
+
+        rows.append(score_cell(args.real.stem, args.real_truth, branch_counts(load(args.real))))
+    for name, truth, n in family_cells(args.family):
+        try:
+            rows.append(score_cell(name, truth, branch_counts(n)))
+        except Exception as err:  # noqa: BLE001 - a cell without NEURD E/I branches is reported, not fatal
+            rows.append({"cell": name, "truth": truth, "error": f"{type(err).__name__}: {err}"})
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(rows, indent=1, default=str))
+    print(pd.DataFrame(rows).to_string())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
