@@ -58,6 +58,12 @@ def truncated(b: pd.DataFrame, rng: np.random.Generator, lo: float = 50.0, hi: f
     return densities(b.iloc[keep])
 
 
+def neurd_rule_ei(d: pd.DataFrame) -> np.ndarray:
+    """NEURD's hand-set rule on NEURD-named densities (object array; None where a density is missing)."""
+    z = 3.2245 * d["syn_density_shaft"].to_numpy(float) - 4.7 * d["spine_density"].to_numpy(float) - 1.2
+    return np.where(np.isnan(z), None, np.where(z > 0, "inhibitory", "excitatory"))
+
+
 def score_cell(name: str, truth: str | None, b: pd.DataFrame, n_rep: int = 50, seed: int = 0) -> dict[str, Any]:
     import neurd_lite as nl
 
@@ -77,6 +83,9 @@ def score_cell(name: str, truth: str | None, b: pd.DataFrame, n_rep: int = 50, s
     if truth:
         row["full_correct"] = bool(out_full["ei"] == truth)
         row["truncated_accuracy"] = float((out.loc[answered, "ei"] == truth).mean())
+        rule_full, rule = neurd_rule_ei(pd.DataFrame([full]))[0], neurd_rule_ei(reps)
+        row["neurd_rule_full_correct"] = bool(rule_full == truth)
+        row["neurd_rule_truncated_accuracy"] = float((rule[answered.to_numpy()] == truth).mean())
     return row
 
 
@@ -104,15 +113,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--real-truth", default="excitatory", help="E/I of the real cell (published: 4P)")
     ap.add_argument("--family", type=int, default=0, help="held-out seeds per family class")
     ap.add_argument("--out", type=Path, default=Path("/tmp/celltype/engine_truncation.json"))
+    ap.add_argument("--cached", action="store_true", help="reuse the branch tables saved beside --out")
     args = ap.parse_args(argv)
     rows = []
     if args.real:
         from neurd_lite.neuron import load
 
         rows.append(score_cell(args.real.stem, args.real_truth, branch_counts(load(args.real))))
-    for name, truth, n in family_cells(args.family):
+    cache = args.out.parent / "engine_branches"
+    cache.mkdir(parents=True, exist_ok=True)
+    cached = sorted(cache.glob("*.csv")) if args.cached else []
+    cells = [(p.stem.split("__")[0], p.stem.split("__")[1], p) for p in cached] or family_cells(args.family)
+    for name, truth, n in cells:
         try:
-            rows.append(score_cell(name, truth, branch_counts(n)))
+            if isinstance(n, Path):
+                b = pd.read_csv(n, index_col=0)
+            else:
+                b = branch_counts(n)
+                b.to_csv(cache / f"{name}__{truth}.csv")
+            rows.append(score_cell(name, truth, b))
         except Exception as err:  # noqa: BLE001 - a cell without NEURD E/I branches is reported, not fatal
             rows.append({"cell": name, "truth": truth, "error": f"{type(err).__name__}: {err}"})
     args.out.parent.mkdir(parents=True, exist_ok=True)
