@@ -89,6 +89,57 @@ def score_cell(name: str, truth: str | None, b: pd.DataFrame, n_rep: int = 50, s
     return row
 
 
+def compare_candidates(cache: Path, n_rep: int = 50) -> dict[str, dict[str, float]]:
+    """Every shift-test candidate fitted on the 210 NEURD cells, scored on the cached engine cells (full length and
+    the same truncated replicates as ``score_cell``). Only candidates whose inputs are shaft-synapse and spine
+    densities: the cached branch tables hold no head / neck / other synapse counts."""
+    import importlib.util
+
+    name = "_neurd_lite_dendritic_shift"  # the name train.py registers it under
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent / "shift.py")
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules[name])
+    shift = sys.modules[name]
+    d = shift.load_cells()
+    y = d["y"].to_numpy()
+    two = {shift.SHAFT, shift.SPINE, shift.RATIO, shift.LOG_SHAFT, shift.LOG_SPINE}
+    cands = [c for c in shift.candidates() if set(c.features) <= two]  # the branch tables hold only these counts
+    predictors = {c.name: c.fit(d, y) for c in cands}
+    score = {c.name: {"full_correct": 0, "truncated_correct": 0, "truncated_n": 0, "cells": 0} for c in cands}
+
+    def engine(t: pd.DataFrame) -> pd.DataFrame:
+        out = t.rename(columns={"syn_density_shaft": shift.SHAFT, "spine_density": shift.SPINE})
+        return out.assign(**{c: np.nan for c in (shift.POST, shift.HEAD, shift.NECK)})
+
+    for path in sorted(cache.glob("*.csv")):
+        truth = path.stem.split("__")[1]
+        b = pd.read_csv(path, index_col=0)
+        rng = np.random.default_rng(0)
+        reps = pd.DataFrame([truncated(b, rng) for _ in range(n_rep)])
+        reps = reps[reps[["syn_density_shaft", "spine_density"]].notna().all(axis=1)]
+        want = truth == "inhibitory"
+        for name, predict in predictors.items():
+            s = score[name]
+            s["cells"] += 1
+            s["full_correct"] += int((predict(engine(pd.DataFrame([densities(b)])))[0] >= 0.5) == want)
+            s["truncated_correct"] += int(((predict(engine(reps)) >= 0.5) == want).sum())
+            s["truncated_n"] += len(reps)
+    for s in score.values():
+        s["truncated_accuracy"] = round(s["truncated_correct"] / max(s["truncated_n"], 1), 4)
+    return score
+
+
+def classify_row(n: Any) -> dict[str, Any]:
+    """``nl.classify(n)`` of a decomposed cell, flattened (status, calls, detail)."""
+    import neurd_lite as nl
+
+    r = nl.classify(n)
+    return {"classify_status": r.status, "classify_ei": r.ei, "classify_p_inhibitory": r.p_inhibitory,
+            "classify_subclass": r.subclass, "classify_decided_by": ";".join(r.ei_decided_by),
+            "classify_status_detail": r.status_detail, "classify_flags": ";".join(r.flags)}
+
+
 def family_cells(n_seeds: int) -> list[tuple[str, str, Any]]:
     """(name, truth E/I, decomposed Neuron) for held-out seeds of every family class."""
     import neurd_lite as nl
@@ -114,12 +165,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--family", type=int, default=0, help="held-out seeds per family class")
     ap.add_argument("--out", type=Path, default=Path("/tmp/celltype/engine_truncation.json"))
     ap.add_argument("--cached", action="store_true", help="reuse the branch tables saved beside --out")
+    ap.add_argument("--compare", type=Path, help="also score every shift-test candidate on the cached cells, "
+                                                 "written to this JSON")
     args = ap.parse_args(argv)
     rows = []
     if args.real:
         from neurd_lite.neuron import load
 
-        rows.append(score_cell(args.real.stem, args.real_truth, branch_counts(load(args.real))))
+        n = load(args.real)
+        rows.append(dict(score_cell(args.real.stem, args.real_truth, branch_counts(n)), **classify_row(n)))
     cache = args.out.parent / "engine_branches"
     cache.mkdir(parents=True, exist_ok=True)
     cached = sorted(cache.glob("*.csv")) if args.cached else []
@@ -128,15 +182,20 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if isinstance(n, Path):
                 b = pd.read_csv(n, index_col=0)
+                rows.append(score_cell(name, truth, b))
             else:
                 b = branch_counts(n)
                 b.to_csv(cache / f"{name}__{truth}.csv")
-            rows.append(score_cell(name, truth, b))
+                rows.append(dict(score_cell(name, truth, b), **classify_row(n)))
         except Exception as err:  # noqa: BLE001 - a cell without NEURD E/I branches is reported, not fatal
             rows.append({"cell": name, "truth": truth, "error": f"{type(err).__name__}: {err}"})
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(rows, indent=1, default=str))
     print(pd.DataFrame(rows).to_string())
+    if args.compare:
+        comp = compare_candidates(cache)
+        args.compare.write_text(json.dumps(comp, indent=1))
+        print(pd.DataFrame(comp).T.to_string())
     return 0
 
 
