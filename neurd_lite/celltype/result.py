@@ -35,6 +35,13 @@ def worse(a: str, b: str) -> str:
     return a if STATUSES.index(a) >= STATUSES.index(b) else b
 
 
+def _prob(p: float) -> str:
+    """A probability for display: 3 decimals, or 2 significant digits near 0 and 1."""
+    if 0.001 <= p <= 0.999:
+        return f"{p:.3f}"
+    return f"{p:.1e}" if p < 0.001 else f"1 - {1 - p:.1e}"
+
+
 def _plain(value: Any) -> Any:
     """Python scalars / lists / dicts in place of numpy types (JSON-ready)."""
     if isinstance(value, dict):
@@ -131,18 +138,22 @@ class ClassificationResult:
                     "missing": ";".join(self.missing), "flags": ";".join(self.flags), "notes": " | ".join(self.notes)})
         return pd.DataFrame([row], index=[0 if index is None else index])
 
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        """IPython / Jupyter display: the multi-line summary of ``str``."""
+        p.text("ClassificationResult(...)" if cycle else str(self))
+
     def __str__(self) -> str:
         lines = []
         if self.ei is None:
             lines.append("cell type: no answer")
         else:
-            head = f"cell type: {self.ei} (P(inhibitory) = {self.p_inhibitory:.3f})"
+            head = f"cell type: {self.ei} (P(inhibitory) = {_prob(self.p_inhibitory)})"
             if self.subclass:
                 head += f", subclass {self.subclass} ({self.subclass_probability:.3f})"
             lines.append(head)
         lines.append(f"status: {self.status}" + (f" - {self.status_detail}" if self.status_detail else ""))
         if self.ei_sources:
-            views = ", ".join(f"{m} {p:.3f}" for m, p in self.ei_sources.items())
+            views = ", ".join(f"{m} {_prob(p)}" for m, p in self.ei_sources.items())
             lines.append(f"E/I views (P(inhibitory)): {views}; decided by {' x '.join(self.ei_decided_by) or '-'}")
         if self.subclass_probabilities:
             top = sorted(self.subclass_probabilities.items(), key=lambda kv: -kv[1])[:4]
@@ -153,7 +164,8 @@ class ClassificationResult:
         for model, feats in self.out_of_range.items():
             lines.append(f"out of range in {model}: " + "; ".join(f"{f} {why}" for f, why in feats.items()))
         if self.missing:
-            lines.append("missing inputs: " + ", ".join(self.missing))
+            lines.append(("missing inputs: " if self.ei is None else "missing for the subclass: ")
+                         + ", ".join(self.missing))
         if self.flags:
             lines.append("neuron flags: " + ", ".join(self.flags))
         lines += [f"note: {n}" for n in self.notes]
