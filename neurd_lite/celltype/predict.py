@@ -22,7 +22,7 @@ from .columns import ENGINE_DENDRITIC, PROCESS_FEATURES, SPINE_SHAFT_RATIO, dend
 from .combine import combine_ei, restrict_to_side
 from .models import ShippedModel, load_model
 from .result import (DOUBTFUL, EI_CONFIDENCE, INSUFFICIENT, OK, OUT_OF_RANGE, VIEWS_DISAGREE,
-                     ClassificationResult)
+                     ClassificationResult, table_status)
 
 #: Neuron flags (by their name before ":") that put the whole call in doubt: a merge of cells, no soma, a synapse
 #: table or mesh in the wrong units, a cell outside the minnie65 cortex frame the models were trained in.
@@ -238,7 +238,8 @@ def _route(feats: pd.DataFrame, directory: Path | None) -> tuple[np.ndarray, np.
     partial = (variant == "") & (miss.sum(axis=1).to_numpy() <= len(engine_req) // 2)
     variant[partial] = "perisomatic_engine"
     status[partial] = DOUBTFUL
-    missing = [";".join(miss.columns[m]) for m in miss.to_numpy()]
+    names = np.asarray(miss.columns, dtype=object)
+    missing = [";".join(names[m]) for m in miss.to_numpy()]
     return variant, status, missing
 
 
@@ -301,29 +302,29 @@ def classify_perisomatic(df: pd.DataFrame, models_dir: str | Path | None = None,
             ei_model.out_of_range(good), sub_model.out_of_range(good))]
         out.loc[gidx, "outside_training_extent"] = [";".join(dict.fromkeys(list(a) + list(b))) for a, b in zip(
             ei_model.far_out_of_range(good), sub_model.far_out_of_range(good))]
-    out["status"], out["status_detail"] = zip(*[_table_status(r) for _, r in out.iterrows()]) if len(out) else ((), ())
+    out["status"], out["status_detail"] = _table_status(out)
     out.index = df.index
     return out
 
 
-def _table_status(r: pd.Series) -> tuple[str, str]:
-    """(status, status_detail) of one classify_perisomatic row, same scheme as ``ClassificationResult``."""
-    res = ClassificationResult(status=OK)
-    if r["status"] == INSUFFICIENT:
-        res.flag(INSUFFICIENT, f"missing {r['missing_features']}")
-        return res.status, res.status_detail
-    if r["status"] == DOUBTFUL:
-        res.flag(DOUBTFUL, f"missing {r['missing_features']} (LightGBM missing-value branches)")
-    if r["outside_training_extent"]:
-        res.flag(OUT_OF_RANGE, f"{r['outside_training_extent']} outside the training extent")
-    elif r["out_of_range_features"]:
-        res.flag(OUT_OF_RANGE, f"{r['out_of_range_features']} outside the training 0.5-99.5% range")
-    if not bool(r["ei_subclass_agree"]):
-        res.flag(VIEWS_DISAGREE, f"E/I model says {r['ei']}, the subclass {r['subclass']} is on the other side")
-    p = float(r["p_inhibitory"])
-    if max(p, 1 - p) < EI_CONFIDENCE:
-        res.flag(DOUBTFUL, f"E/I probability {max(p, 1 - p):.3f} for {r['ei']} is below {EI_CONFIDENCE}")
-    return res.status, res.status_detail
+def _table_status(out: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row (status, status_detail) of classify_perisomatic, same scheme as ``ClassificationResult``."""
+    miss = out["missing_features"].astype(str).to_numpy()
+    far, near = out["outside_training_extent"].to_numpy(), out["out_of_range_features"].to_numpy()
+    p = out["p_inhibitory"].to_numpy(dtype=float)
+    conf = np.maximum(p, 1 - p)
+    ei, sub = out["ei"].astype(str).to_numpy(), out["subclass"].astype(str).to_numpy()
+    agree = out["ei_subclass_agree"].fillna(True).astype(bool).to_numpy()
+    return table_status(len(out), [
+        (INSUFFICIENT, out["status"].to_numpy() == INSUFFICIENT, [f"missing {m}" for m in miss]),
+        (DOUBTFUL, out["status"].to_numpy() == DOUBTFUL,
+         [f"missing {m} (LightGBM missing-value branches)" for m in miss]),
+        (OUT_OF_RANGE, far != "", [f"{f} outside the training extent" for f in far]),
+        (OUT_OF_RANGE, (far == "") & (near != ""), [f"{f} outside the training 0.5-99.5% range" for f in near]),
+        (VIEWS_DISAGREE, ~agree, [f"E/I model says {e}, the subclass {c} is on the other side" for e, c in zip(ei, sub)]),
+        (DOUBTFUL, conf < EI_CONFIDENCE, [f"E/I probability {c:.3f} for {e} is below {EI_CONFIDENCE}"
+                                          for c, e in zip(conf, ei)]),
+    ])
 
 
 def classify_dendritic(df: pd.DataFrame, models_dir: str | Path | None = None) -> pd.DataFrame:
@@ -347,30 +348,27 @@ def classify_dendritic(df: pd.DataFrame, models_dir: str | Path | None = None) -
     out["ei"] = pd.Series([None] * len(feats), index=feats.index, dtype=object)
     out["p_inhibitory"] = np.nan
     out["spines_per_shaft_synapse"] = np.nan
-    out["status"], out["status_detail"], out["model"] = OK, "", model.name
+    out["model"] = model.name
     have = req.notna().all(axis=1).to_numpy()
     far = model._outside(feats, "feature_extent")
     bounds = model.meta.get("feature_extent", {})
-    for i in range(len(feats)):
-        res = ClassificationResult(status=OK)
-        if not have[i]:
-            res.flag(INSUFFICIENT, "missing " + ", ".join(f for f in model.required if pd.isna(req.iloc[i][f])))
-        elif far[i]:
-            res.flag(OUT_OF_RANGE, "; ".join(f"{f} = {v:.4g} outside the plausible range [{bounds[f][0]:.4g}, "
-                                             f"{bounds[f][1]:.4g}]" for f, v in far[i].items()))
-        out.iloc[i, out.columns.get_loc("status")] = res.status
-        out.iloc[i, out.columns.get_loc("status_detail")] = res.status_detail
-    good = (out["status"] == OK).to_numpy()
+    bad = np.array([bool(f) for f in far]) & have
+    good = have & ~bad
     if good.any():
         p = model.predict_proba(feats[good])[:, 1]
         out.loc[good, "p_inhibitory"] = p
         out.loc[good, "ei"] = np.where(p >= 0.5, "inhibitory", "excitatory")
         out.loc[good, "spines_per_shaft_synapse"] = np.exp(dendritic_derived(feats[good])[SPINE_SHAFT_RATIO])
-        conf = np.maximum(p, 1 - p)
-        idx = np.flatnonzero(good)[conf < EI_CONFIDENCE]
-        for i, c in zip(idx, conf[conf < EI_CONFIDENCE]):
-            out.iloc[i, out.columns.get_loc("status")] = DOUBTFUL
-            out.iloc[i, out.columns.get_loc("status_detail")] = (
-                f"doubtful: E/I probability {c:.3f} for {out['ei'].iloc[i]} is below {EI_CONFIDENCE}")
+    p = out["p_inhibitory"].to_numpy(dtype=float)
+    conf = np.maximum(p, 1 - p)
+    missing = [", ".join(f for f, v in zip(model.required, row) if not np.isfinite(v)) for row in req.to_numpy()]
+    far_text = ["; ".join(f"{f} = {v:.4g} outside the plausible range [{bounds[f][0]:.4g}, {bounds[f][1]:.4g}]"
+                          for f, v in row.items()) for row in far]
+    out["status"], out["status_detail"] = table_status(len(out), [
+        (INSUFFICIENT, ~have, [f"missing {m}" for m in missing]),
+        (OUT_OF_RANGE, bad, far_text),
+        (DOUBTFUL, good & (conf < EI_CONFIDENCE),
+         [f"E/I probability {c:.3f} for {e} is below {EI_CONFIDENCE}" for c, e in zip(conf, out["ei"])]),
+    ])
     out.index = df.index
     return out

@@ -35,6 +35,22 @@ def worse(a: str, b: str) -> str:
     return a if STATUSES.index(a) >= STATUSES.index(b) else b
 
 
+def table_status(n: int, reasons: list[tuple[str, np.ndarray, list[str] | np.ndarray]]
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row ``status`` and ``status_detail`` of a table from ``(status, row mask, per-row reason text)``
+    triples: the status is the most severe flagged one, the detail lists every reason, most severe first (the
+    same text form as :meth:`ClassificationResult.flag`)."""
+    level = np.zeros(n, dtype=int)
+    parts: list[list[tuple[int, str]]] = [[] for _ in range(n)]
+    for status, mask, text in reasons:
+        k = STATUSES.index(status)
+        for i in np.flatnonzero(np.asarray(mask, dtype=bool)):
+            level[i] = max(level[i], k)
+            parts[i].append((k, f"{status}: {text[i]}"))
+    detail = np.array(["; ".join(t for _, t in sorted(p, key=lambda kt: -kt[0])) for p in parts], dtype=object)
+    return np.asarray(STATUSES, dtype=object)[level], detail
+
+
 def _prob(p: float) -> str:
     """A probability for display: 3 decimals, or 2 significant digits near 0 and 1."""
     if 0.001 <= p <= 0.999:
