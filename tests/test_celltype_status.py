@@ -129,3 +129,16 @@ def test_load_model_errors_name_the_file(tmp_path):
     (tmp_path / "broken.json").write_text("{not json")
     with pytest.raises(InputError, match="broken.json"):
         load_model("broken", tmp_path)
+
+
+def test_table_statuses_match_their_details():
+    from neurd_lite.celltype import classify_perisomatic
+
+    rows = [PYRAMIDAL, {**PYRAMIDAL, "soma_n_processes": np.nan}, {"soma_volume_um3": 800.0},
+            {**PYRAMIDAL, "soma_volume_um3": 1.0}]
+    out = classify_perisomatic(pd.DataFrame(rows))
+    for status, detail in zip(out["status"], out["status_detail"]):
+        assert status in STATUSES and (status == "ok") == (detail == "")
+        assert status == "ok" or detail.startswith(status + ":")
+    assert list(out["status"].iloc[[0, 2, 3]]) == ["ok", "insufficient_features", "out_of_range"]
+    assert out["status"].iloc[1] != "ok" and "doubtful: missing soma_n_processes" in out["status_detail"].iloc[1]
