@@ -213,7 +213,8 @@ def _shift_table(res: dict[str, Any], shipped: str) -> str:
     names = list(res["cv5"])
     lines = ["| model | " + " | ".join(splits) + " |", "|---|" + "---|" * len(splits)]
     for c in names:
-        cells = [f"{res[s][c]['accuracy']:.3f}" for s in splits]
+        cells = [f"{res[s][c]['accuracy']:.3f} ({round((1 - res[s][c]['accuracy']) * res[s][c]['n'])})"
+                 for s in splits]
         label = f"**{c}** (shipped)" if c == shipped else c
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     lines.append("| n test cells | " + " | ".join(
@@ -324,7 +325,7 @@ Shipped: `{shipped}` — {meta['candidate_description']}. Files: `dendritic_ei.j
 inhibitory are {formula}, divided by the temperature T =
 {meta['calibration']['temperature']:.3f}. Selection: {meta['selection']}.
 
-## Shift tests (accuracy; `shift.py`)
+## Shift tests (accuracy, wrong calls in brackets; `shift.py`)
 {_shift_table(res, shipped)}
 
 Splits:
