@@ -32,6 +32,7 @@ _LAZY = {
     "branch_features": ("neurd_lite.feature", "branch_features"),
     "classify": ("neurd_lite.celltype", "classify"),
     "classify_perisomatic": ("neurd_lite.celltype", "classify_perisomatic"),
+    "classify_dendritic": ("neurd_lite.celltype", "classify_dendritic"),
     "featurize": ("neurd_lite.batch", "featurize"),
 }
 

@@ -91,6 +91,38 @@ def run(name: str, data: pd.DataFrame, seed: int = 0, save: Path | None = None) 
             "ei_configs": ei.configs, "sub_configs": sc.configs, "secs": round(time.time() - t)}
 
 
+def run_sides(data: pd.DataFrame, seed: int = 0) -> dict:
+    """Two-stage subclass (session 4): an E/I model, then one subclass model per side trained on that side's cells
+    only (7 excitatory / 4 inhibitory classes): P(s) = P_EI(side of s) x P_side(s). Each side model is scored
+    out-of-fold on its own side's cells (nested CV) and, on the other side's cells, by a fit on all of its side
+    (which never saw those cells). Supervised only, T0 features."""
+    feats = T0
+    y_ei = (data["ei"] == "inhibitory").to_numpy().astype(int)
+    rows = data["subclass"].notna().to_numpy()
+    sub = data[rows].reset_index(drop=True)
+    y_sub = np.array([SUBCLASSES.index(c) for c in sub["subclass"]])
+    t = time.time()
+    ei = nested_cv(data[feats], y_ei, 2, seed=seed)
+    from neurd_lite.celltype.training import blend_proba, fit_blend, select_config
+
+    p = np.zeros((len(sub), len(SUBCLASSES)))
+    for side_classes in ([c for c in SUBCLASSES if c not in INHIBITORY], [c for c in SUBCLASSES if c in INHIBITORY]):
+        on = sub["subclass"].isin(side_classes).to_numpy()
+        ys = np.array([side_classes.index(c) for c in sub.loc[on, "subclass"]])
+        cv = nested_cv(sub.loc[on, feats], ys, len(side_classes), seed=seed)
+        cfg, _ = select_config(sub.loc[on, feats], ys, len(side_classes), seed=seed + 1)
+        booster, lin = fit_blend(sub.loc[on, feats], ys, len(side_classes), cfg)
+        cols = [SUBCLASSES.index(c) for c in side_classes]
+        p[np.ix_(on, cols)] = cv.oof
+        p[np.ix_(~on, cols)] = blend_proba(booster, lin, sub.loc[~on, feats], len(side_classes))
+    is_i = np.array([c in INHIBITORY for c in SUBCLASSES])
+    p_i = ei.oof[rows, 1][:, None]
+    two_stage = np.where(is_i[None, :], p_i * p, (1 - p_i) * p)
+    return {"variant": "T0_sides", "seed": seed, "ei_bal": balanced_accuracy(y_ei, ei.oof.argmax(1)),
+            "sub_bal": balanced_accuracy(y_sub, two_stage.argmax(1)),
+            "sub_acc": float((y_sub == two_stage.argmax(1)).mean()), "secs": round(time.time() - t)}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("variants", nargs="*", default=list(VARIANTS))
@@ -106,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         ctx = context_features(ref, ref).assign(nucleus_id=ref["nucleus_id"].to_numpy())
         data = data.merge(ctx, on="nucleus_id", how="left")
     for name in args.variants:
-        r = run(name, data, args.seed, args.save_oof)
+        r = run_sides(data, args.seed) if name == "T0_sides" else run(name, data, args.seed, args.save_oof)
         print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()}), flush=True)
         if args.out:
             with open(args.out, "a") as fh:

@@ -64,14 +64,37 @@ def _variant_text(variant: str, features: list[str]) -> str:
             "columns. " + _NO_AREA)
 
 
+#: Independent held-out check (issue 19): 289 hand-labelled MICrONS cells in the 11 classes that are not in
+#: shared/data, scored through ``nl.classify_perisomatic`` (table path) by the session that filed the issue.
+HELDOUT_289 = {"ei": 0.941, "subclass": 0.817, "v83_ei": 0.925, "v83_subclass": 0.746}
+#: The second outer CV seed (EXPERIMENTS.md, supervised T0 table model; the shipped subclass model adds
+#: self-training, measured on seed 0 only).
+SEED1_T0 = {"ei": 0.963, "subclass": 0.819}
+
+
+def _headline(variant: str, task: str, ba: float) -> str:
+    what = "E/I" if task == "ei" else "subclass"
+    text = (f"**Headline: nested-CV out-of-fold balanced accuracy {ba:.3f}** ({what}; outer seed 0, hyper-parameters "
+            "chosen in inner folds; no cell scored by a model that saw it or was tuned on it).")
+    if variant == "perisomatic":
+        text += (f" Second outer seed (supervised table model, EXPERIMENTS.md): {SEED1_T0[task]:.3f}. **Independent "
+                 f"held-out cells** (289 hand-labelled cells outside shared/data, table path, measured by the session "
+                 f"that filed issue 19): {what} balanced {HELDOUT_289[task]:.3f}, against "
+                 f"{HELDOUT_289['v83_' + task]:.3f} for the published v83 predictions on the same cells.")
+    else:
+        text += (" This engine-facing model has not been scored on independent cells; its inputs are a subset of the "
+                 "table model's, which lost 0.02-0.03 from nested CV to the independent held-out cells.")
+    return text
+
+
 def _card(variant: str, task: str, meta: dict[str, Any], ev: dict[str, Any], figs: list[str]) -> str:
     m = ev[task]
     classes = EI_CLASSES if task == "ei" else SUBCLASSES
     title = "excitatory / inhibitory" if task == "ei" else "11-class subclass"
-    target = 0.99 if task == "ei" else 0.88
+    target = 0.96 if task == "ei" else 0.85  # issue 19
     ba = m["model_calibrated"]["balanced_accuracy"]
-    verdict = (f"**Target {target:.2f} reached ({ba:.3f}).**" if ba >= target else
-               f"**Target {target:.2f} not reached: {ba:.3f}.**")
+    verdict = (f"**Nested-CV target {target:.2f} (issue 19) reached ({ba:.3f}).**" if ba >= target else
+               f"**Nested-CV target {target:.2f} (issue 19) not reached: {ba:.3f}.**")
     rows_text = ("Rows: `model_calibrated` is the shipped model (LightGBM + logistic blend, temperature-calibrated); "
                  "`lightgbm_only` and `logistic_baseline` are its two components alone (the baseline: class-balanced "
                  "multinomial logistic regression on median-imputed, standardized features); ")
@@ -90,6 +113,7 @@ def _card(variant: str, task: str, meta: dict[str, Any], ev: dict[str, Any], fig
                       "(its `6P` and `Unsure` answers count as wrong at subclass level).")
     lines = [
         f"# Model card: `{meta['name']}` ({title}, perisomatic)", "",
+        _headline(variant, task, m["model_calibrated"]["balanced_accuracy"]), "",
         _variant_text(variant, [f["name"] for f in meta["features"]]), "",
         f"Files: `{meta['name']}.txt` (LightGBM text), `{meta['name']}.json` (sidecar: features, classes, "
         "calibration, the logistic component as plain numbers, metrics, checksums, versions). Loaded without "
@@ -111,7 +135,10 @@ def _card(variant: str, task: str, meta: dict[str, Any], ev: dict[str, Any], fig
         "## Figures", *[f"![{f}]({f})" for f in figs], "",
         "## Limitations",
         "- Rare classes are few (5P-NP 5 cells, NGC 14, BPC 26, MC 32): their recalls move by 4-20 points per cell.",
-        "- 6P-IT vs 6P-CT and 4P vs 5P-IT are the main confusions; perisomatic features alone separate them weakly.",
+        "- What limits each confusion (EXPERIMENTS.md): 6P-IT vs 6P-CT (29 + 27 cells) differ in axonal projection, "
+        "not in soma or nucleus; 4P vs 5P-IT and 23P vs 4P are layer-boundary cells (depth is the main cue); "
+        "MC spreads over six classes and five inhibitory cells look excitatory to both this model and v83 "
+        "(candidate label noise or interneurons only morphology can tell); NGC has 14 cells.",
         "- Depth (`cortical_depth_um`) is in the MICrONS rotated frame; other volumes need their own depth.",
         f"- Classes: {', '.join(classes)}.", "",
     ]

@@ -189,3 +189,19 @@ def derived(feat: pd.DataFrame) -> pd.DataFrame:
         out["soma_synapses_per_volume23_per_um2"] = _ratio(feat["soma_n_synapses"],
                                                            feat["soma_volume_um3"] ** (2 / 3))
     return out
+
+
+#: Added to both densities before the ratio (per µm) so a dendrite with no spines or no shaft synapses stays finite.
+DENSITY_OFFSET_PER_UM = 0.01
+SPINE_SHAFT_RATIO = "neurd_log_spines_per_shaft_synapse"
+
+
+def dendritic_derived(feat: pd.DataFrame) -> pd.DataFrame:
+    """``neurd_log_spines_per_shaft_synapse`` = ln((spine density + 0.01) / (shaft synapse density + 0.01)), both
+    per µm (dimensionless). The ratio of two densities over the same dendrite does not depend on how much dendrite
+    was measured nor on an overall detection efficiency; excitatory cells carry many spines per shaft synapse."""
+    out = pd.DataFrame(index=feat.index)
+    spine = feat.get("neurd_spine_density_per_um", pd.Series(np.nan, index=feat.index)).astype(float)
+    shaft = feat.get("neurd_syn_density_shaft_per_um", pd.Series(np.nan, index=feat.index)).astype(float)
+    out[SPINE_SHAFT_RATIO] = np.log((spine + DENSITY_OFFSET_PER_UM) / (shaft + DENSITY_OFFSET_PER_UM))
+    return out

@@ -1,7 +1,11 @@
-"""Shipped cell-type models: LightGBM text file + JSON sidecar, loaded without pickle.
+"""Shipped models: LightGBM text file + JSON sidecar (or a JSON-only logistic model), loaded without pickle.
+
+``load_model(name)`` is the one loader for every shipped model (cell types, and the synapse-target model of
+``spines/target_model.py``: ``load_model("synapse_target").booster`` / ``.meta``).
 
 Probabilities: ``(1 - w) * P_lightgbm + w * P_logistic`` (the logistic component's parameters and ``w`` are plain
-numbers in the sidecar under ``"linear"``), then temperature calibration (``"calibration"``).
+numbers in the sidecar under ``"linear"``), then temperature calibration (``"calibration"``). A sidecar with
+``"kind": "logistic"`` has no ``.txt``: its probabilities are the logistic component alone (``w = 1``).
 
 ``neurd_lite/models`` is a symlink to ``classifiers/models`` so the files ship inside the wheel. Each model
 ``NAME`` is ``NAME.txt`` (``lightgbm.Booster.save_model``), ``NAME.json`` (features, classes, calibration,
@@ -20,7 +24,7 @@ import pandas as pd
 
 from ..errors import InputError
 from .calibration import calibrate
-from .columns import derived
+from .columns import dendritic_derived, derived
 from .layers import LAYER_FEATURES, layer_features
 from .linear import linear_proba
 
@@ -45,8 +49,13 @@ class ShippedModel:
     meta: dict[str, Any] = field(repr=False)
 
     @property
+    def kind(self) -> str:
+        """``"lightgbm"`` (booster + optional logistic blend) or ``"logistic"`` (JSON coefficients only)."""
+        return str(self.meta.get("kind", "lightgbm"))
+
+    @property
     def features(self) -> list[str]:
-        return [f["name"] for f in self.meta["features"]]
+        return feature_names(self.meta)
 
     @property
     def classes(self) -> list[str]:
@@ -61,7 +70,7 @@ class ShippedModel:
         """Model input matrix (columns in training order) from an engine-named frame; derives ratios."""
         base = feats.reindex(columns=["soma_volume_um3", "soma_area_um2", "nucleus_volume_um3", "nucleus_area_um2",
                                       "soma_n_synapses"])
-        d = derived(base.astype(float))
+        d = pd.concat([derived(base.astype(float)), dendritic_derived(feats)], axis=1)
         full = pd.concat([feats, d.drop(columns=[c for c in d.columns if c in feats.columns])], axis=1)
         if set(LAYER_FEATURES) & set(self.features) and not set(LAYER_FEATURES) <= set(full.columns):
             full = pd.concat([full, layer_features(full).drop(columns=[c for c in LAYER_FEATURES if c in full])],
@@ -76,11 +85,11 @@ class ShippedModel:
         bounds = self.meta.get(key, {})
         x = self.design(feats)
         out: list[dict[str, float]] = [{} for _ in range(len(x))]
-        for f in x.columns:
-            if f not in bounds:
+        for f in bounds:  # model inputs, or raw inputs they are derived from
+            if f not in x.columns and f not in feats.columns:
                 continue
             lo, hi = bounds[f]
-            v = x[f].to_numpy()
+            v = (x[f] if f in x.columns else feats[f]).to_numpy(dtype=float)
             for r in np.flatnonzero((v < lo) | (v > hi)):
                 out[r][f] = float(v[r])
         return out
@@ -97,39 +106,68 @@ class ShippedModel:
     def predict_proba(self, feats: pd.DataFrame, calibrated: bool = True) -> np.ndarray:
         """(n, k) class probabilities in ``self.classes`` order (calibrated by the stored parameters)."""
         x = self.design(feats)
+        linear = self.meta.get("linear")
+        if self.booster is None:
+            raw = linear_proba(linear, x.to_numpy(), len(self.classes))
+            return calibrate(raw, self.meta.get("calibration")) if calibrated else raw
         raw = np.asarray(self.booster.predict(x.to_numpy(), num_threads=1), dtype=float)
         if raw.ndim == 1:
             raw = np.c_[1.0 - raw, raw]
-        linear = self.meta.get("linear")
         if linear and linear.get("weight", 0) > 0:
             w = float(linear["weight"])
             raw = (1 - w) * raw + w * linear_proba(linear, x.to_numpy(), raw.shape[1])
         return calibrate(raw, self.meta.get("calibration")) if calibrated else raw
 
 
+def feature_names(meta: dict[str, Any]) -> list[str]:
+    """Input names of a sidecar whose ``features`` are ``[{"name": ..., "unit": ...}]`` or plain strings."""
+    return [f["name"] if isinstance(f, dict) else str(f) for f in meta["features"]]
+
+
+def _is_model(d: Path, stem: str) -> bool:
+    if (d / f"{stem}.txt").is_file():
+        return True
+    try:
+        return json.loads((d / f"{stem}.json").read_text()).get("kind") == "logistic"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def model_names(directory: Path | None = None) -> list[str]:
     """Names of the models shipped in ``directory`` (default: the package's models folder)."""
     d = Path(directory) if directory is not None else MODELS_DIR
-    return sorted(p.stem for p in d.glob("*.json") if (d / f"{p.stem}.txt").is_file())
+    return sorted(p.stem for p in d.glob("*.json") if _is_model(d, p.stem))
 
 
 @lru_cache(maxsize=None)
 def _load_cached(name: str, directory: str) -> ShippedModel:
-    import lightgbm as lgb
-
     d = Path(directory)
     txt, side = d / f"{name}.txt", d / f"{name}.json"
-    if not txt.is_file() or not side.is_file():
-        raise InputError(f"model {name!r} not found", path=d,
+    if not side.is_file():
+        raise InputError(f"model {name!r} not found (no {side.name})", path=d,
                          hint=f"known models: {model_names(d)}; rebuild with python classifiers/train_all.py")
-    with open(side) as fh:
-        meta = json.load(fh)
+    try:
+        meta = json.loads(side.read_text())
+    except ValueError as err:
+        raise InputError(f"model sidecar {side.name} is not valid JSON ({err})", path=side,
+                         hint="rebuild with python classifiers/train_all.py") from err
+    if meta.get("kind") == "logistic":
+        if not meta.get("linear"):
+            raise InputError(f"logistic model {name!r} has no 'linear' coefficients", path=side)
+        return ShippedModel(name=name, booster=None, meta=meta)
+    if not txt.is_file():
+        raise InputError(f"model {name!r} not found (no {txt.name})", path=d,
+                         hint=f"known models: {model_names(d)}; rebuild with python classifiers/train_all.py")
+    import lightgbm as lgb
+
     booster = lgb.Booster(model_file=str(txt))
-    if list(booster.feature_name()) != [f["name"] for f in meta["features"]]:
+    if list(booster.feature_name()) != feature_names(meta):
         raise InputError("model file and sidecar disagree on feature names", path=txt)
     return ShippedModel(name=name, booster=booster, meta=meta)
 
 
 def load_model(name: str, directory: str | Path | None = None) -> ShippedModel:
-    """Load a shipped model by name (LightGBM text + JSON; nothing is unpickled). Cached per process."""
+    """Load a shipped model by name: ``NAME.txt`` (LightGBM text) + ``NAME.json`` (sidecar), or a JSON-only
+    logistic model; nothing is unpickled. ``directory`` defaults to the package's models folder. Cached per
+    process; a missing or unreadable file raises ``InputError`` naming it."""
     return _load_cached(name, str(Path(directory) if directory is not None else MODELS_DIR))

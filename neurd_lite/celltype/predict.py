@@ -1,16 +1,16 @@
-"""``classify(n)`` for one neuron and ``classify_perisomatic(df)`` for a table.
+"""``classify(n)`` for one neuron, ``classify_perisomatic(df)`` and ``classify_dendritic(df)`` for tables.
 
 Models (``neurd_lite/models``): ``perisomatic_ei`` / ``perisomatic_subclass`` (v83 table input with per-process
 columns), ``perisomatic_engine_ei`` / ``perisomatic_engine_subclass`` (engine features without any area-derived
-input: the engine's soma area is not the table's), ``perisomatic_soma_*`` (no nucleus) and ``dendritic_ei``. E/I
-comes from the dedicated E/I models (perisomatic and dendritic views joined by the product of calibrated
-probabilities when both are available and in range, ``combine.combine_ei``); the subclass is then chosen among the
-decided E/I side's classes only (renormalised), so the two never disagree. Inputs outside a model's full training
-extent make that model's answer unusable: ``status`` / ``subclass_status`` say ``out_of_range`` instead of a guess.
+input: the engine's soma area is not the table's), ``perisomatic_soma_*`` (no nucleus) and ``dendritic_ei``
+(spines per shaft synapse). E/I comes from the dedicated E/I models (perisomatic and dendritic views joined by the
+product of calibrated probabilities when both are usable, ``combine.combine_ei``); the subclass is then chosen
+among the decided E/I side's classes only (renormalised), so the two never disagree. Every answer carries one
+``status`` (``result.py``: ok / doubtful / views_disagree / out_of_range / insufficient_features) and a
+``status_detail`` listing every reason.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -18,63 +18,16 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .columns import ENGINE_DENDRITIC, PROCESS_FEATURES, to_engine
+from .columns import ENGINE_DENDRITIC, PROCESS_FEATURES, SPINE_SHAFT_RATIO, dendritic_derived, to_engine
 from .combine import combine_ei, restrict_to_side
 from .models import ShippedModel, load_model
-
-OK, EI_ONLY, INSUFFICIENT, OUT_OF_RANGE = "ok", "ei_only", "insufficient_features", "out_of_range"
-OK_WITH_FLAGS = "ok_with_flags"
+from .result import (DOUBTFUL, EI_CONFIDENCE, INSUFFICIENT, OK, OUT_OF_RANGE, VIEWS_DISAGREE,
+                     ClassificationResult, table_status)
 
 #: Neuron flags (by their name before ":") that put the whole call in doubt: a merge of cells, no soma, a synapse
 #: table or mesh in the wrong units, a cell outside the minnie65 cortex frame the models were trained in.
 DOUBT_FLAGS = ("multi_soma", "no_soma", "synapses_far", "units_suspect", "frame_not_minnie65_cortex")
-
-
-@dataclass
-class ClassificationResult:
-    """E/I and subclass of one neuron with calibrated probabilities, the models and features used.
-
-    status: ``"ok"`` (E/I and subclass), ``"ok_with_flags"`` (E/I and subclass, but the neuron carries a flag of
-    ``DOUBT_FLAGS``, e.g. ``multi_soma``: the prediction is made but should not be trusted as one cell's),
-    ``"ei_only"`` (E/I but no subclass: dendritic features only, or the subclass model's inputs out of range),
-    ``"out_of_range"`` (no view usable) or ``"insufficient_features"`` (no prediction; ``missing`` lists what
-    would be needed).
-    flags: the neuron's quality flags (``n.flags``, verbatim; empty when classifying a feature table); those of
-    ``DOUBT_FLAGS`` are repeated in ``notes`` and set ``doubtful`` whatever the status.
-    subclass_status: ``"ok"``, ``"out_of_range"`` or ``"insufficient_features"`` (the subclass alone).
-    out_of_range: per model, inputs outside its training 0.5-99.5% range (the call is then an extrapolation;
-    when only one of the two E/I views is in range, E/I comes from that view alone).
-    out_of_range_detail: per model, inputs outside the full training extent with their values (not used).
-    subclass_probabilities: restricted to the decided E/I side and renormalised (``subclass_rule``);
-    ``subclass_probabilities_unrestricted`` is the subclass model's own 11-class output.
-    """
-
-    status: str
-    ei: str | None = None
-    p_inhibitory: float | None = None
-    subclass: str | None = None
-    subclass_probabilities: dict[str, float] = field(default_factory=dict)
-    ei_sources: dict[str, float] = field(default_factory=dict)
-    models: list[str] = field(default_factory=list)
-    features_used: dict[str, float] = field(default_factory=dict)
-    missing: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    out_of_range: dict[str, list[str]] = field(default_factory=dict)
-    subclass_status: str | None = None
-    subclass_rule: str | None = None
-    subclass_probabilities_unrestricted: dict[str, float] = field(default_factory=dict)
-    ei_decided_by: list[str] = field(default_factory=list)
-    out_of_range_detail: dict[str, str] = field(default_factory=dict)
-    flags: list[str] = field(default_factory=list)
-    doubtful: bool = False
-
-    @property
-    def subclass_probability(self) -> float | None:
-        return self.subclass_probabilities.get(self.subclass) if self.subclass else None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict (JSON-ready)."""
-        return asdict(self)
+__all__ = ["ClassificationResult", "DOUBT_FLAGS", "classify", "classify_dendritic", "classify_perisomatic"]
 
 
 def _missing(row: pd.Series, names: list[str]) -> list[str]:
@@ -129,13 +82,16 @@ def _restrict_to_side(p: np.ndarray, classes: list[str], inhibitory: set[str], e
     is_i = np.array([c in inhibitory for c in classes])
     share = restrict_to_side(np.asarray(p, dtype=float)[None, :], np.array([ei == "inhibitory"]), is_i)[0]
     side = is_i if ei == "inhibitory" else ~is_i
-    return {c: float(v) for c, v in zip(np.asarray(classes)[side], share[side])}
+    return {str(c): float(v) for c, v in zip(np.asarray(classes)[side], share[side])}
 
 
-def _far_text(model: ShippedModel, far: dict[str, float]) -> str:
-    ext = model.meta.get("feature_extent", {})
-    return "; ".join(f"{f} = {v:.4g} outside the training extent [{ext[f][0]:.4g}, {ext[f][1]:.4g}]"
-                     for f, v in far.items())
+def _range_text(model: ShippedModel, feats: pd.DataFrame, key: str) -> dict[str, str]:
+    """``{input: "= value outside [lo, hi] (which range)"}`` for the first row's inputs outside ``key`` bounds."""
+    bounds = model.meta.get(key, {})
+    label = model.meta.get(f"{key}_label", "training extent" if key == "feature_extent" else
+                           "training 0.5-99.5% range")
+    return {f: f"= {v:.4g} outside [{bounds[f][0]:.4g}, {bounds[f][1]:.4g}] ({label})"
+            for f, v in model._outside(feats, key)[0].items()}
 
 
 def doubt_flags(flags: list[str]) -> list[str]:
@@ -145,37 +101,58 @@ def doubt_flags(flags: list[str]) -> list[str]:
 
 def classify(n: Any, models_dir: str | Path | None = None, use_dendritic: bool = True,
              nucleus: Any = None, params: Any = None) -> ClassificationResult:
-    """Excitatory/inhibitory and subclass of one neuron with calibrated probabilities.
+    """Excitatory/inhibitory and subclass of one neuron with calibrated probabilities and one ``status``.
 
-    E/I rule: the product of the perisomatic and dendritic calibrated probabilities when both views are
-    available and inside their training 0.5-99.5% ranges; a view whose inputs fall outside that range is reported
-    in ``ei_sources`` but left out of the decision when the other view is in range. A view whose inputs fall
-    outside the full training extent (no training cell had such a value) is never used for the decision; when it
-    is the only view, E/I is refused (``status="out_of_range"``).
+    E/I rule: the product of the perisomatic and dendritic calibrated probabilities when both views are usable.
+    A view whose inputs fall outside its training range is left out when the other view is in range, and is used
+    (as an extrapolation) only when it is the best left; a view outside its training extent (the dendritic
+    model: outside the plausible density range) is never used; with no usable view E/I is refused. Any of these
+    sets ``status="out_of_range"``; views on opposite sides set ``views_disagree``; an E/I probability below
+    ``EI_CONFIDENCE`` for the called side or a neuron flag of ``DOUBT_FLAGS`` sets ``doubtful``
+    (``status_detail`` lists every reason; see ``result.py``).
 
     Subclass rule (consistent with E/I): the subclass model's calibrated probabilities restricted to the classes
-    of the decided E/I side and renormalised (``subclass_rule`` says so; ``subclass_probabilities_unrestricted``
-    keeps the model's own 11-class output). When the subclass model's inputs fall outside its training extent the
-    subclass is refused: ``subclass_status="out_of_range"`` and ``out_of_range_detail`` says which inputs.
+    of the decided E/I side and renormalised (``subclass_rule``; ``subclass_probabilities_unrestricted`` keeps the
+    model's own output). Subclass inputs outside the training extent refuse the subclass
+    (``subclass_status="out_of_range"``); without perisomatic inputs ``subclass_status="insufficient_features"``.
 
     n: a Neuron (features computed by ``nl.features``), or a dict / Series / one-row DataFrame of features in
-    engine or v83-table names. nucleus: optional nucleus mesh (nm) passed to ``nl.features``. The perisomatic
-    model is the first of table / engine / soma-only whose inputs are all present. Never guesses: without the
-    perisomatic or the dendritic inputs the status is ``"insufficient_features"`` and ``missing`` names them.
-    A Neuron's flags are carried into ``flags``; a flag of ``DOUBT_FLAGS`` (a merge of several cells, no soma,
-    synapses or mesh in the wrong units, not a minnie65 cortex frame) sets ``doubtful``, is noted, and turns
-    ``"ok"`` into ``"ok_with_flags"``. params: a ``PipelineParams`` for ``nl.features`` (a Neuron input).
+    engine, v83-table or NEURD-table names (densities per µm). nucleus: optional nucleus mesh (nm) passed to
+    ``nl.features``. Never guesses: without the perisomatic or the dendritic inputs the status is
+    ``"insufficient_features"`` and ``missing`` names them. params: a ``PipelineParams`` for ``nl.features``
+    (a Neuron input).
     """
     result = _classify(n, models_dir, use_dendritic, nucleus, params)
-    flags = [str(f) for f in getattr(n, "flags", None) or []] if hasattr(n, "somas") else []
-    result.flags = flags
-    doubt = doubt_flags(flags)
-    if doubt:
-        result.doubtful = True
-        result.notes = [f"neuron flag: {f}" for f in doubt] + result.notes
-        if result.status == OK:
-            result.status = OK_WITH_FLAGS
+    result.flags = [str(f) for f in getattr(n, "flags", None) or []] if hasattr(n, "somas") else []
+    for f in doubt_flags(result.flags):
+        result.flag(DOUBTFUL, f"neuron flag {f}")
     return result
+
+
+def _views(feats: pd.DataFrame, models: list[ShippedModel], result: ClassificationResult) -> list[str]:
+    """Score each E/I view; record out-of-range inputs; return the names of the views the decision may use."""
+    in_range, usable = [], []
+    for model in models:
+        result.ei_sources[model.name] = float(model.predict_proba(feats)[0, 1])
+        result.models.append(model.name)
+        far = _range_text(model, feats, "feature_extent")
+        near = {f: t for f, t in _range_text(model, feats, "feature_ranges").items() if f not in far}
+        if far or near:
+            result.out_of_range[model.name] = {**far, **near}
+        if not far:
+            usable.append(model.name)
+            if not near:
+                in_range.append(model.name)
+    trusted = in_range or usable
+    for name, feats_out in result.out_of_range.items():
+        what = ", ".join(feats_out)
+        if name not in usable:
+            result.flag(OUT_OF_RANGE, f"{name} not used: {what} outside the range it can answer for")
+        elif name not in trusted:
+            result.flag(OUT_OF_RANGE, f"{name} left out of E/I: {what} outside its training range")
+        else:
+            result.flag(OUT_OF_RANGE, f"{name} extrapolates: {what} outside its training range")
+    return trusted
 
 
 def _classify(n: Any, models_dir: str | Path | None, use_dendritic: bool, nucleus: Any,
@@ -186,57 +163,56 @@ def _classify(n: Any, models_dir: str | Path | None, use_dendritic: bool, nucleu
     pair = _perisomatic_pair(row, directory)
     dend = load_model("dendritic_ei", directory) if use_dendritic else None
     dend_ok = dend is not None and not _missing(row, dend.required)
+    peri_missing = _missing(row, load_model("perisomatic_engine_ei", directory).required)
     if pair is None and not dend_ok:
-        engine_req = load_model("perisomatic_engine_ei", directory).required
-        need = _missing(row, engine_req) + (_missing(row, dend.required) if dend is not None else [])
-        return ClassificationResult(status=INSUFFICIENT, missing=need, subclass_status=INSUFFICIENT, notes=notes + [
-            "need all perisomatic engine features or all dendritic features"])
-    sources: dict[str, float] = {}
-    models: list[str] = []
-    used: list[str] = []
-    out_of_range: dict[str, list[str]] = {}
-    far: dict[str, str] = {}
-    for model in ([pair[0]] if pair is not None else []) + ([dend] if dend_ok else []):
-        sources[model.name] = float(model.predict_proba(feats)[0, 1])
-        models.append(model.name)
-        used += model.required
-        oor = model.out_of_range(feats)[0]
-        if oor:
-            out_of_range[model.name] = oor
-            notes.append(f"{model.name}: inputs outside the training 0.5-99.5% range: {', '.join(oor)}")
-        bad = model.far_out_of_range(feats)[0]
-        if bad:
-            far[model.name] = _far_text(model, bad)
-    in_range = [k for k in sources if k not in out_of_range]
-    usable = [k for k in sources if k not in far]
-    trusted = in_range or usable
-    result = ClassificationResult(status=OK if pair is not None else EI_ONLY, ei_sources=sources, models=models,
-                                  features_used={f: float(row[f]) for f in used}, notes=notes,
-                                  out_of_range=out_of_range, out_of_range_detail=dict(far))
-    if not trusted:
-        result.status, result.subclass_status = OUT_OF_RANGE, OUT_OF_RANGE
-        result.notes.append("no E/I: every available view's inputs are outside its training extent")
+        need = peri_missing + (_missing(row, dend.required) if dend is not None else [])
+        result = ClassificationResult(status=OK, missing=need, subclass_status=INSUFFICIENT, notes=notes)
+        result.flag(INSUFFICIENT, "need all perisomatic engine features or all dendritic features")
         return result
-    if len(trusted) < len(sources):
-        result.notes.append(f"E/I from {trusted[0]} only: the other view's inputs are outside its training range")
-    p_i = float(combine_ei(*(sources[k] for k in trusted))) if len(trusted) == 2 else sources[trusted[0]]
+    result = ClassificationResult(status=OK, notes=notes)
+    views = ([pair[0]] if pair is not None else []) + ([dend] if dend_ok else [])
+    result.features_used = {f: float(row[f]) for m in views for f in m.required}
+    trusted = _views(feats, views, result)
+    if not trusted:
+        result.subclass_status = OUT_OF_RANGE
+        result.flag(OUT_OF_RANGE, "no E/I: no view is usable")
+        return result
+    p_i = float(combine_ei(*(result.ei_sources[k] for k in trusted))) if len(trusted) == 2 else \
+        result.ei_sources[trusted[0]]
     result.p_inhibitory, result.ei = p_i, "inhibitory" if p_i >= 0.5 else "excitatory"
     result.ei_decided_by = list(trusted)
+    sides = {k: result.ei_sources[k] >= 0.5 for k in trusted}
+    if len(set(sides.values())) > 1:
+        result.flag(VIEWS_DISAGREE, " vs ".join(
+            f"{k} says {'inhibitory' if v else 'excitatory'} ({result.ei_sources[k]:.3f})" for k, v in sides.items())
+            + f"; their product gives {result.ei} ({p_i:.3f})")
+    if max(p_i, 1 - p_i) < EI_CONFIDENCE:
+        result.flag(DOUBTFUL, f"E/I probability {max(p_i, 1 - p_i):.3f} for {result.ei} is below {EI_CONFIDENCE}")
     if pair is None:
-        result.missing = _missing(row, load_model("perisomatic_engine_ei", directory).required)
+        result.missing = peri_missing
         result.subclass_status = INSUFFICIENT
-        result.notes.append("no subclass: perisomatic features missing")
+        result.notes.append("no subclass: perisomatic features missing (E/I from the dendritic view alone)")
         return result
-    sub = pair[1]
+    _subclass(pair[1], feats, result, trusted)
+    return result
+
+
+def _subclass(sub: ShippedModel, feats: pd.DataFrame, result: ClassificationResult, trusted: list[str]) -> None:
+    """Subclass restricted to the decided E/I side, or refused when its inputs are outside the training extent."""
     result.models.append(sub.name)
     p = sub.predict_proba(feats)[0]
     result.subclass_probabilities_unrestricted = {c: float(v) for c, v in zip(sub.classes, p)}
-    bad = sub.far_out_of_range(feats)[0]
-    if bad:
-        result.out_of_range_detail[sub.name] = _far_text(sub, bad)
-        result.status, result.subclass_status = EI_ONLY, OUT_OF_RANGE
-        result.notes.append(f"no subclass: {sub.name} inputs outside the training extent ({_far_text(sub, bad)})")
-        return result
+    far = _range_text(sub, feats, "feature_extent")
+    near = {f: t for f, t in _range_text(sub, feats, "feature_ranges").items() if f not in far}
+    if far or near:
+        result.out_of_range[sub.name] = {**far, **near}
+    if far:
+        result.subclass_status = OUT_OF_RANGE
+        result.flag(OUT_OF_RANGE, f"no subclass: {sub.name} inputs {', '.join(far)} outside its training extent")
+        return
+    if near:
+        result.flag(OUT_OF_RANGE, f"subclass extrapolates: {sub.name} inputs {', '.join(near)} outside its "
+                                  "training range")
     inhibitory = set(sub.meta["inhibitory_classes"])
     own = sub.classes[int(np.argmax(p))]
     result.subclass_probabilities = _restrict_to_side(p, sub.classes, inhibitory, result.ei)
@@ -248,9 +224,6 @@ def _classify(n: Any, models_dir: str | Path | None, use_dendritic: bool, nucleu
     if own != result.subclass:
         result.notes.append(f"{sub.name} alone would say {own} ({p.max():.3g}); it is on the other E/I side "
                             f"than the decided {result.ei}, so the subclass is the best {result.ei} class")
-    if sub.out_of_range(feats)[0]:
-        result.notes.append(f"{sub.name}: subclass is an extrapolation (inputs outside the training range)")
-    return result
 
 
 def _route(feats: pd.DataFrame, directory: Path | None) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -266,8 +239,9 @@ def _route(feats: pd.DataFrame, directory: Path | None) -> tuple[np.ndarray, np.
     miss = feats.reindex(columns=engine_req).isna()
     partial = (variant == "") & (miss.sum(axis=1).to_numpy() <= len(engine_req) // 2)
     variant[partial] = "perisomatic_engine"
-    status[partial] = "partial_features"
-    missing = [";".join(miss.columns[m]) for m in miss.to_numpy()]
+    status[partial] = DOUBTFUL
+    names = np.asarray(miss.columns, dtype=object)
+    missing = [";".join(names[m]) for m in miss.to_numpy()]
     return variant, status, missing
 
 
@@ -277,12 +251,15 @@ def classify_perisomatic(df: pd.DataFrame, models_dir: str | Path | None = None,
 
     Each row uses the first model whose inputs it has in full: the table model (per-process list columns
     present), the engine model, the soma-only model. Rows missing some engine inputs (at most half) use the engine
-    model with LightGBM's missing-value branches (``status="partial_features"``); rows missing more get
+    model with LightGBM's missing-value branches (``status="doubtful"``); rows missing more get
     ``status="insufficient_features"`` and NaN predictions. Output columns: ``ei``, ``p_inhibitory``,
     ``subclass``, ``subclass_probability``, ``p_<class>`` per subclass, ``ei_subclass_agree``, ``model``,
-    ``status``, ``missing_features`` (engine inputs that were missing), ``out_of_range_features`` (inputs outside
-    the subclass model's training 0.5-99.5% range), ``outside_training_extent`` (inputs outside the full training
-    [min, max]: the row is still predicted, but no training cell looked like it).
+    ``status`` and ``status_detail`` (the scheme of ``ClassificationResult``: ``out_of_range`` when an E/I or
+    subclass input is outside its model's training range - the row is still predicted, as an extrapolation;
+    ``views_disagree`` when the subclass is on the other E/I side than the E/I call; ``doubtful`` for missing
+    inputs or an E/I probability below ``EI_CONFIDENCE``), ``missing_features`` (engine inputs that were
+    missing), ``out_of_range_features`` (inputs outside the E/I or subclass model's training 0.5-99.5% range),
+    ``outside_training_extent`` (inputs outside the full training [min, max]).
 
     restrict: True restricts the subclass probabilities to the E/I side decided by the E/I model and renormalises
     them (as ``classify`` does; ``ei_subclass_agree`` is then always True); False gives the subclass model's own
@@ -297,10 +274,11 @@ def classify_perisomatic(df: pd.DataFrame, models_dir: str | Path | None = None,
     pcols = [f"p_{c}" for c in classes]
     out = pd.DataFrame(index=feats.index, columns=["ei", "p_inhibitory", "subclass", "subclass_probability"]
                        + pcols + ["ei_subclass_agree", "model", "status", "missing_features",
-                                 "out_of_range_features", "outside_training_extent"])
+                                 "out_of_range_features", "outside_training_extent", "status_detail"])
     out = out.astype({c: float for c in ["p_inhibitory", "subclass_probability"] + pcols})
     variant, status, missing = _route(feats, directory)
     out["status"], out["missing_features"] = status, missing
+    out["out_of_range_features"] = out["outside_training_extent"] = ""
     for v in PERISOMATIC_VARIANTS:
         rows = variant == v
         if not rows.any():
@@ -322,7 +300,77 @@ def classify_perisomatic(df: pd.DataFrame, models_dir: str | Path | None = None,
         out.loc[gidx, "subclass_probability"] = p_sub.max(axis=1)
         out.loc[gidx, "ei_subclass_agree"] = sub_is_i == (p_i >= 0.5)
         out.loc[gidx, "model"] = v
-        out.loc[gidx, "out_of_range_features"] = [";".join(o) for o in sub_model.out_of_range(good)]
-        out.loc[gidx, "outside_training_extent"] = [";".join(o) for o in sub_model.far_out_of_range(good)]
+        out.loc[gidx, "out_of_range_features"] = [";".join(dict.fromkeys(a + b)) for a, b in zip(
+            ei_model.out_of_range(good), sub_model.out_of_range(good))]
+        out.loc[gidx, "outside_training_extent"] = [";".join(dict.fromkeys(list(a) + list(b))) for a, b in zip(
+            ei_model.far_out_of_range(good), sub_model.far_out_of_range(good))]
+    out["status"], out["status_detail"] = _table_status(out)
+    out.index = df.index
+    return out
+
+
+def _table_status(out: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row (status, status_detail) of classify_perisomatic, same scheme as ``ClassificationResult``."""
+    miss = out["missing_features"].astype(str).to_numpy()
+    far, near = out["outside_training_extent"].to_numpy(), out["out_of_range_features"].to_numpy()
+    p = out["p_inhibitory"].to_numpy(dtype=float)
+    conf = np.maximum(p, 1 - p)
+    ei, sub = out["ei"].astype(str).to_numpy(), out["subclass"].astype(str).to_numpy()
+    agree = out["ei_subclass_agree"].fillna(True).astype(bool).to_numpy()
+    return table_status(len(out), [
+        (INSUFFICIENT, out["status"].to_numpy() == INSUFFICIENT, [f"missing {m}" for m in miss]),
+        (DOUBTFUL, out["status"].to_numpy() == DOUBTFUL,
+         [f"missing {m} (LightGBM missing-value branches)" for m in miss]),
+        (OUT_OF_RANGE, far != "", [f"{f} outside the training extent" for f in far]),
+        (OUT_OF_RANGE, (far == "") & (near != ""), [f"{f} outside the training 0.5-99.5% range" for f in near]),
+        (VIEWS_DISAGREE, ~agree, [f"E/I model says {e}, the subclass {c} is on the other side" for e, c in zip(ei, sub)]),
+        (DOUBTFUL, conf < EI_CONFIDENCE, [f"E/I probability {c:.3f} for {e} is below {EI_CONFIDENCE}"
+                                          for c, e in zip(conf, ei)]),
+    ])
+
+
+def classify_dendritic(df: pd.DataFrame, models_dir: str | Path | None = None) -> pd.DataFrame:
+    """Dendritic E/I for every row of a table (same index) from spine and shaft-synapse densities per µm.
+
+    Columns accepted: NEURD's (``syn_density_shaft``, ``spine_density``; ``syn_density_post`` / ``_head`` /
+    ``_neck`` are accepted and not needed) or the engine's (``neurd_syn_density_shaft_per_um``,
+    ``neurd_spine_density_per_um``). Output columns: ``ei``, ``p_inhibitory`` (calibrated),
+    ``spines_per_shaft_synapse`` (the model's input, dimensionless), ``status`` / ``status_detail`` (scheme of
+    ``ClassificationResult``: ``insufficient_features`` when a density is missing, ``out_of_range`` - no answer -
+    when a density is negative or beyond the plausible range, ``doubtful`` when the E/I probability is below
+    ``EI_CONFIDENCE``) and ``model``.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise InputError(f"classify_dendritic expects a pandas DataFrame, got {type(df).__name__}",
+                         hint="columns syn_density_shaft and spine_density (per µm of dendrite)")
+    model = load_model("dendritic_ei", Path(models_dir) if models_dir is not None else None)
+    feats = to_engine(df.reset_index(drop=True))
+    req = feats[model.required].astype(float)
+    out = pd.DataFrame(index=feats.index)
+    out["ei"] = pd.Series([None] * len(feats), index=feats.index, dtype=object)
+    out["p_inhibitory"] = np.nan
+    out["spines_per_shaft_synapse"] = np.nan
+    out["model"] = model.name
+    have = req.notna().all(axis=1).to_numpy()
+    far = model._outside(feats, "feature_extent")
+    bounds = model.meta.get("feature_extent", {})
+    bad = np.array([bool(f) for f in far]) & have
+    good = have & ~bad
+    if good.any():
+        p = model.predict_proba(feats[good])[:, 1]
+        out.loc[good, "p_inhibitory"] = p
+        out.loc[good, "ei"] = np.where(p >= 0.5, "inhibitory", "excitatory")
+        out.loc[good, "spines_per_shaft_synapse"] = np.exp(dendritic_derived(feats[good])[SPINE_SHAFT_RATIO])
+    p = out["p_inhibitory"].to_numpy(dtype=float)
+    conf = np.maximum(p, 1 - p)
+    missing = [", ".join(f for f, v in zip(model.required, row) if not np.isfinite(v)) for row in req.to_numpy()]
+    far_text = ["; ".join(f"{f} = {v:.4g} outside the plausible range [{bounds[f][0]:.4g}, {bounds[f][1]:.4g}]"
+                          for f, v in row.items()) for row in far]
+    out["status"], out["status_detail"] = table_status(len(out), [
+        (INSUFFICIENT, ~have, [f"missing {m}" for m in missing]),
+        (OUT_OF_RANGE, bad, far_text),
+        (DOUBTFUL, good & (conf < EI_CONFIDENCE),
+         [f"E/I probability {c:.3f} for {e} is below {EI_CONFIDENCE}" for c, e in zip(conf, out["ei"])]),
+    ])
     out.index = df.index
     return out

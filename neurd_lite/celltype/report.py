@@ -100,14 +100,22 @@ def plot_reliability(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Pat
 def save_model(booster: Any, meta: dict[str, Any], directory: Path, name: str) -> tuple[Path, Path]:
     """Write ``NAME.txt`` (LightGBM text) and ``NAME.json`` (sidecar) into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
-    txt, side = directory / f"{name}.txt", directory / f"{name}.json"
+    txt = directory / f"{name}.txt"
     booster.save_model(str(txt))
-    meta = dict(meta, name=name, model_file=txt.name)
+    return txt, save_sidecar(meta, directory, name, txt.name)
+
+
+def save_sidecar(meta: dict[str, Any], directory: Path, name: str, model_file: str | None = None) -> Path:
+    """Write ``NAME.json`` (features with units, plain JSON types); alone (``model_file`` None) for a JSON-only
+    logistic model."""
+    directory.mkdir(parents=True, exist_ok=True)
+    side = directory / f"{name}.json"
+    meta = dict(meta, name=name, model_file=model_file)
     meta["features"] = [{"name": f, "unit": unit_of(f)} for f in meta["features"]]
     with open(side, "w") as fh:
         json.dump(meta, fh, indent=1, default=_json_default)
         fh.write("\n")
-    return txt, side
+    return side
 
 
 def _json_default(o: Any) -> Any:
