@@ -36,7 +36,8 @@ def _add_decompose(sub: argparse._SubParsersAction) -> None:
                    help="known soma centre in the mesh's units")
     p.add_argument("--target-faces", type=int, default=None,
                    help="working-mesh size: larger inputs are decimated to about this many faces (default 250k)")
-    p.add_argument("--backend", default="teasar", choices=["teasar", "skeletor"], help="skeletonization backend")
+    p.add_argument("--backend", default="teasar", choices=["teasar", "meshparty", "skeletor"],
+                   help="skeletonization backend (teasar: built in; meshparty, skeletor: optional extras)")
     p.add_argument("--name", default=None, help="neuron name (default: mesh file stem)")
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=_run_decompose)

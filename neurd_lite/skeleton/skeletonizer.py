@@ -1,6 +1,6 @@
 """Mesh -> rooted skeleton with radius (nm), soma collapse and vertex/face -> skeleton maps.
 
-Steps: a backend (MeshParty TEASAR by default) traces the mesh graph including heal link edges, rooted at
+Steps: a backend (this package's TEASAR, ``skeleton/teasar.py``, by default) traces the mesh graph including heal link edges, rooted at
 the mesh vertex nearest soma 0; the result is made a tree (minimum spanning tree, stray pieces bridged to
 the main one); every soma region (skeleton vertices within ``soma_collapse_factor`` soma radii of the
 centre, or mapped mostly from soma mesh vertices) collapses to one vertex at the soma centre; TEASAR runs on
@@ -35,8 +35,8 @@ from .model import Skeleton
 
 @dataclass(frozen=True)
 class SkeletonParams:
-    """backend: "teasar" (MeshParty) or "skeletor" (wavefront). invalidation_d_nm: TEASAR invalidation
-    distance along the mesh. cc_vertex_thresh: pieces with fewer vertices are not traced. soma_collapse_factor:
+    """backend: "teasar" (this package's TEASAR), "meshparty" (MeshParty's) or "skeletor" (wavefront).
+    invalidation_d_nm: TEASAR invalidation distance along the mesh. cc_vertex_thresh: pieces with fewer vertices are not traced. soma_collapse_factor:
     skeleton vertices within this many soma radii of a soma centre join the soma node.
     soma_reach_factor: mesh vertices farther than this many radii from a soma centre never map to its soma vertex.
     max_orphan_distance_nm: untraced mesh vertices map to the nearest skeleton vertex when this close.
