@@ -48,8 +48,9 @@ def _add_decompose(sub: argparse._SubParsersAction) -> None:
                    help="known soma centre in the mesh's units")
     p.add_argument("--target-faces", type=int, default=None,
                    help="working-mesh size: larger inputs are decimated to about this many faces (default 250k)")
-    p.add_argument("--backend", default=None, choices=["teasar", "skeletor"],
-                   help="skeletonization backend (default: teasar, or the --params file's)")
+    p.add_argument("--backend", default=None, choices=["teasar", "meshparty", "skeletor"],
+                   help="skeletonization backend (default: teasar, built in, or the --params file's; "
+                        "meshparty, skeletor: optional extras)")
     p.add_argument("--name", default=None, help="neuron name (default: mesh file stem)")
     _add_params_flag(p)
     p.add_argument("--out", required=True, help="output folder")

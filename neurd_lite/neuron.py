@@ -151,6 +151,20 @@ class Neuron:
 
         return write_swc(self, path)
 
+    def to_meshwork(self) -> Any:
+        """A ``meshparty.meshwork.Meshwork`` (nm): mesh, skeleton, synapse tables, one mask per compartment and
+        spine part (see ``neurd_lite.io.interop.to_meshwork``)."""
+        from .io.interop import to_meshwork
+
+        return to_meshwork(self)
+
+    def to_navis(self, kind: str = "skeleton") -> Any:
+        """A navis ``TreeNeuron`` (kind="skeleton", node column ``compartment``, synapses as connectors) or
+        ``MeshNeuron`` (kind="mesh", per-face ``face_compartment``), in nm."""
+        from .io.interop import to_navis
+
+        return to_navis(self, kind)
+
 
 def load(path: str | Path) -> Neuron:
     """Read a Neuron written by :meth:`Neuron.save` (the file format: ``neurd_lite.io.neuron_h5``, which does

@@ -379,12 +379,14 @@ def _soma_centers(soma: Any) -> np.ndarray | None:
 
 def decompose(mesh_or_path: Any, synapses: Any = None, units: UnitsLike = "nm",
               soma: Sequence[float] | np.ndarray | None = None, name: str | None = None,
-              params: PipelineParams | None = None, synapse_units: UnitsLike | None = None) -> Neuron:
+              params: PipelineParams | None = None, synapse_units: UnitsLike | None = None,
+              segment_id: int | None = None) -> Neuron:
     """Decompose a neuron mesh into somas, skeleton, branch graph and labels.
 
     mesh_or_path: mesh file, trimesh or (vertices, faces); units: the mesh's units ("nm", "um", nm per voxel).
     synapses: table file or DataFrame (positions in ``synapse_units``, default per table layout).
-    soma: a known soma centre (3,) or centres (S, 3) in **nm** (skips detection). Returns the Neuron (nm).
+    soma: a known soma centre (3,) or centres (S, 3) in **nm** (skips detection). segment_id: this neuron's
+    root id: synapse rows of other neurons (a CAVE table of several) are left out. Returns the Neuron (nm).
     """
     p = params or PipelineParams()
     t0 = time.perf_counter()
@@ -396,7 +398,7 @@ def decompose(mesh_or_path: Any, synapses: Any = None, units: UnitsLike = "nm",
     if getattr(mesh, "metadata", {}).get("units_suspect"):  # implausible extent: see io.meshes.extent_problem
         n.flag(f"units_suspect: {mesh.metadata['units_suspect']}")
     if synapses is not None:
-        n.synapses = load_synapses(synapses, units=synapse_units)
+        n.synapses = load_synapses(synapses, units=synapse_units, segment_id=segment_id)
     run_state(n).soma_centers_nm = _soma_centers(soma)
     n.provenance["timings_s"] = {"ingest": round(time.perf_counter() - t0, 4)}
     _record(n, p, mesh=mesh_or_path if isinstance(mesh_or_path, (str, Path)) else type(mesh_or_path).__name__,
@@ -425,13 +427,13 @@ def _skeleton_soma(sk: Skeleton) -> tuple[Soma, np.ndarray]:
     return Soma(sk.vertices[root], max(radius, extent), method="skeleton_root"), region
 
 
-def label_skeleton(path_or_skeleton: str | Path | Skeleton, synapses: Any = None, units: UnitsLike | None = None,
+def label_skeleton(path_or_skeleton: str | Path | Skeleton | Any, synapses: Any = None, units: UnitsLike | None = None,
                    name: str | None = None, params: PipelineParams | None = None,
                    synapse_units: UnitsLike | None = None) -> Neuron:
     """Skeleton-only Neuron (nm): branch graph from the root soma and compartment labels.
 
     path_or_skeleton: a skeleton file/folder (see ``neurd_lite.io.skeletons.load_skeleton``; ``units`` None =
-    the format's default) or a Skeleton in nm. synapses: table or DataFrame; when None, the synapses stored
+    the format's default), a Skeleton in nm, or a MeshParty Meshwork/Skeleton or navis TreeNeuron. synapses: table or DataFrame; when None, the synapses stored
     in the skeleton file are used. ``n.skeleton_labels`` holds one compartment name per skeleton vertex.
     """
     p = params or PipelineParams()
@@ -442,7 +444,7 @@ def label_skeleton(path_or_skeleton: str | Path | Skeleton, synapses: Any = None
         name = name or "skeleton"
     else:
         sk, file_syn = load_skeleton(path_or_skeleton, units=units)
-        name = name or Path(path_or_skeleton).stem
+        name = name or getattr(sk, "source_name", None) or Path(path_or_skeleton).stem
     if sk.n_vertices == 0:
         raise InputError("skeleton has no vertices", None if isinstance(path_or_skeleton, Skeleton)
                          else path_or_skeleton)
@@ -454,7 +456,8 @@ def label_skeleton(path_or_skeleton: str | Path | Skeleton, synapses: Any = None
         n.synapses = file_syn
     run_state(n).soma_regions = [region]
     n.provenance["timings_s"] = {"ingest": round(time.perf_counter() - t0, 4)}
-    _record(n, p, skeleton=path_or_skeleton if not isinstance(path_or_skeleton, Skeleton) else "Skeleton",
+    _record(n, p, skeleton=str(path_or_skeleton) if isinstance(path_or_skeleton, (str, Path))
+            else type(path_or_skeleton).__name__,
             units=getattr(sk, "units_in", units if units is not None else "nm"),  # the units used (io.skeletons)
             units_source=getattr(sk, "units_source", "given" if units is not None else "Skeleton (nm)"))
     return run_stages(n, SKELETON_STAGES, p)

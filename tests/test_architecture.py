@@ -30,8 +30,9 @@ STAGES = ("neurd_lite.mesh", "neurd_lite.skeleton", "neurd_lite.compartments", "
 STAGE_CALLS = {("neurd_lite.spines.detect", "neurd_lite.skeleton.centre")}  # spine detection centres the skeleton
 TOP = ("neurd_lite.pipeline", "neurd_lite.batch", "neurd_lite.cli", "neurd_lite.params")
 IO = ("neurd_lite.io",)
-# Neuron.save / Neuron.to_swc / nl.load call these writers and readers, which do not import the Neuron back
-MODEL_PERSISTENCE = ("neurd_lite.io.neuron_h5", "neurd_lite.io.skeletons")
+# Neuron.save / to_swc / to_meshwork / to_navis and nl.load call these writers and readers, which do not import
+# the Neuron back
+MODEL_PERSISTENCE = ("neurd_lite.io.neuron_h5", "neurd_lite.io.skeletons", "neurd_lite.io.interop")
 # modules that drive whole runs and so may call the runner
 TOP_CALLERS = TOP + ("neurd_lite.celltype.cli_support",)
 

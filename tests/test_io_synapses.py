@@ -55,9 +55,8 @@ def test_cave_split_columns_need_segment_when_ambiguous(tmp_path):
     with pytest.warns(NeurdLiteWarning, match="segment_id"):
         df = load_synapses(path, units="nm")
     assert df["is_pre"].isna().all()
-    with pytest.warns(NeurdLiteWarning, match="1 synapses without it"):
-        df = load_synapses(path, units="nm", segment_id=2)
-    assert df["is_pre"].tolist()[0] is False and pd.isna(df["is_pre"].iloc[1])  # row 2 has no segment 2
+    df = load_synapses(path, units="nm", segment_id=2)  # row 2 belongs to other neurons: left out, counted
+    assert df["is_pre"].tolist() == [False] and df.attrs["rows_of_other_segments"] == 1
 
 
 def test_generic_xyz_polarity_forms(tmp_path):

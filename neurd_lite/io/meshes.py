@@ -41,7 +41,9 @@ def load_mesh(path_or_mesh: MeshLike, units: UnitsLike = "nm", name: str | None 
               validate: bool = True) -> Any:
     """Load a mesh and return a ``trimesh.Trimesh`` with vertices in nm.
 
-    path_or_mesh: a file path (ply/obj/off/stl/MeshParty h5), a ``(vertices, faces)`` pair or a trimesh object.
+    path_or_mesh: a file path (ply/obj/off/stl/MeshParty h5), a ``(vertices, faces)`` pair, a trimesh object
+        (MeshParty's ``Mesh`` is one) or a navis ``MeshNeuron`` (its ``units`` are used unless ``units`` is
+        given other than the default "nm").
     units: units of the input vertices ("nm", "um", a voxel size in nm, or (x, y, z) nm per voxel).
     name: stored in ``mesh.metadata["name"]`` (default: the file stem).
     validate: run the checks in the module docstring (raise ``InputError`` / warn ``NeurdLiteWarning``).
@@ -59,6 +61,10 @@ def load_mesh(path_or_mesh: MeshLike, units: UnitsLike = "nm", name: str | None 
         metadata = dict(path_or_mesh.metadata)
     elif isinstance(path_or_mesh, (tuple, list)) and len(path_or_mesh) == 2:
         vertices, faces = path_or_mesh
+    elif type(path_or_mesh).__name__ == "MeshNeuron":  # navis: its own units unless given
+        from .interop import mesh_arrays_from_object
+
+        vertices, faces, units, metadata = mesh_arrays_from_object(path_or_mesh, None if units == "nm" else units)
     elif hasattr(path_or_mesh, "vertices") and hasattr(path_or_mesh, "faces"):  # e.g. a MeshParty Mesh
         vertices, faces = path_or_mesh.vertices, path_or_mesh.faces
     else:

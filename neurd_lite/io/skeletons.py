@@ -21,16 +21,19 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, NeurdLiteWarning
+from ..names import SWC_TYPE
 from ..skeleton.model import Skeleton
 from ..units import UnitsLike, scale_to_nm
 
-SWC_TYPE = {"soma": 1, "axon": 2, "basal": 3, "dendrite": 3, "apical_shaft": 4, "apical_tuft": 4, "oblique": 4}
 _UM_EXTENT_MAX = 5000.0  # an SWC whose bounding box is smaller than this (in file units) is taken as µm
 _AMBIGUOUS = (1000.0, 20000.0)
 
 
-def load_skeleton(path: str | Path, units: UnitsLike | None = None) -> tuple[Skeleton, pd.DataFrame | None]:
-    """Read a skeleton file or folder; coordinates and radius come back in nm.
+def load_skeleton(path: str | Path | Any, units: UnitsLike | None = None) -> tuple[Skeleton, pd.DataFrame | None]:
+    """Read a skeleton file or folder, or a peer's object; coordinates and radius come back in nm.
+
+    Objects: a MeshParty ``Meshwork`` (mask honoured) or ``Skeleton``, or a navis ``TreeNeuron`` (units from
+    ``units`` or the neuron's own), see ``neurd_lite.io.interop.skeleton_from_object``.
 
     Formats: ``.swc`` (``units`` "um"/"nm"/..., guessed from the extent when None), MeshParty meshwork
     ``.h5`` (nm; synapses in voxels scaled by the file's ``voxel_resolution``), an ossify folder or its
@@ -42,6 +45,11 @@ def load_skeleton(path: str | Path, units: UnitsLike | None = None) -> tuple[Ske
     ``units:`` header line) warns with the guess; any skeleton whose extent is implausible for a neuron (under
     100 nm or over 5 mm, as for meshes) warns.
     """
+    from .interop import is_peer_object, skeleton_from_object
+
+    if is_peer_object(path):
+        sk, syn = skeleton_from_object(path, None if units is None else float(np.mean(scale_to_nm(units))))
+        return sk, syn
     sk, syn = _load_any(Path(path), units)
     if not hasattr(sk, "units_in"):
         sk.units_in, sk.units_source = "nm", "format"
@@ -191,8 +199,16 @@ def _bfs_order(sk: Skeleton) -> np.ndarray:
 
 
 def write_swc(n: Any, path: str | Path) -> Path:
-    """Write ``n.skeleton`` as SWC in µm with compartment types (1 soma, 2 axon, 3 basal/dendrite, 4 apical
-    shaft/tuft/oblique, 0 unknown); parents come before children. Radius NaN is written as 0."""
+    """Write ``n.skeleton`` as SWC in µm that MorphIO and NeuroM read with default options.
+
+    Types: 1 soma, 2 axon, 3 basal/dendrite, 4 apical shaft/tuft/oblique, 0 unknown. Parents come before
+    children. The type is constant along each unbranched section (the majority label of its nodes: MorphIO
+    refuses a type change without a bifurcation). Only the root and soma nodes chained to it are type 1; a
+    further soma of a merged cell (a soma point whose parent is a neurite, which MorphIO refuses) takes its
+    section's type and is listed in a ``# extra soma`` header line. A radius that is unknown (NaN) or not
+    positive is copied from the nearest node (along the file order, parent first) that has one, or set to
+    0.1 µm when no node has one; the header counts them.
+    """
     sk = n.skeleton
     if sk is None or sk.n_vertices == 0:
         raise InputError("neuron has no skeleton to write", path, "skeletonize it first (nl.decompose)")
@@ -201,18 +217,79 @@ def write_swc(n: Any, path: str | Path) -> Path:
     new_id = np.full(sk.n_vertices, -1, dtype=np.int64)
     new_id[order] = np.arange(1, len(order) + 1)
     par = sk.parent
+    types = _section_types(order, par, np.array([SWC_TYPE.get(str(x), 0) for x in labels], dtype=np.int64),
+                           np.asarray(labels).astype(str) == "soma", sk.root)
+    extra_somas = [int(new_id[v]) for v in order if str(labels[v]) == "soma" and types[v] != 1]
+    rad_nm, n_filled = _filled_radius(order, par, np.asarray(sk.radius, dtype=float))
     xyz = sk.vertices / 1000.0
-    rad = np.nan_to_num(sk.radius / 1000.0, nan=0.0)
+    rad = rad_nm / 1000.0
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w") as fh:
         fh.write(f"# neurd_lite skeleton of {getattr(n, 'name', 'neuron')}; units: micrometres\n")
+        if n_filled:
+            fh.write(f"# radius unknown at {n_filled} nodes: copied from the nearest node with a radius\n")
+        if extra_somas:
+            fh.write(f"# extra soma (merged cell) at node ids: {' '.join(map(str, extra_somas))}\n")
         fh.write("# id type x y z radius parent\n")
         for v in order:
-            t = 1 if v == sk.root else SWC_TYPE.get(str(labels[v]), 0)
             p = new_id[par[v]] if par[v] >= 0 else -1
-            fh.write(f"{new_id[v]} {t} {xyz[v, 0]:.4f} {xyz[v, 1]:.4f} {xyz[v, 2]:.4f} {rad[v]:.4f} {p}\n")
+            fh.write(f"{new_id[v]} {types[v]} {xyz[v, 0]:.4f} {xyz[v, 1]:.4f} {xyz[v, 2]:.4f} {rad[v]:.4f} {p}\n")
     return out
+
+
+def _section_types(order: np.ndarray, par: np.ndarray, node_type: np.ndarray, is_soma: np.ndarray,
+                   root: int) -> np.ndarray:
+    """SWC type per vertex, constant along each unbranched section (majority of its nodes' types; soma chain
+    from the root is type 1). ``order`` has parents before children."""
+    n = len(par)
+    n_kids = np.bincount(par[par >= 0], minlength=n)
+    soma_chain = np.zeros(n, dtype=bool)
+    soma_chain[root] = True
+    section = np.full(n, -1, dtype=np.int64)
+    next_id = 0
+    for v in order:
+        p = par[v]
+        if p < 0 or (is_soma[v] and soma_chain[p]):
+            soma_chain[v] = p < 0 or soma_chain[p]
+            continue
+        if soma_chain[p] or n_kids[p] != 1:
+            section[v] = next_id
+            next_id += 1
+        else:
+            section[v] = section[p]
+    out = np.ones(n, dtype=np.int64)
+    neurite = section >= 0
+    if neurite.any():
+        t = node_type[neurite]
+        t = np.where(t == 1, 0, t)  # a soma label inside a neurite section votes for nothing
+        votes = np.zeros((next_id, 5), dtype=np.int64)
+        np.add.at(votes, (section[neurite], t), 1)
+        known = votes[:, 1:].sum(axis=1) > 0
+        best = np.where(known, 1 + np.argmax(votes[:, 1:], axis=1), 0)
+        out[neurite] = best[section[neurite]]
+    return out
+
+
+def _filled_radius(order: np.ndarray, par: np.ndarray, radius_nm: np.ndarray) -> tuple[np.ndarray, int]:
+    """Radii (nm) with unknown or non-positive values copied from the parent (then from a child for nodes
+    before any known one); 100 nm when no node has a radius. Returns (radii, number filled)."""
+    r = np.where(np.isfinite(radius_nm) & (radius_nm > 0), radius_nm, np.nan)
+    bad = np.isnan(r)
+    if not bad.any():
+        return r, 0
+    if bad.all():
+        return np.full(len(r), 100.0), int(bad.sum())
+    for v in order:  # parent to child
+        if np.isnan(r[v]) and par[v] >= 0 and not np.isnan(r[par[v]]):
+            r[v] = r[par[v]]
+    for v in order[::-1]:  # child to parent, for nodes above the first known radius
+        if par[v] >= 0 and np.isnan(r[par[v]]) and not np.isnan(r[v]):
+            r[par[v]] = r[v]
+    for v in order:
+        if np.isnan(r[v]) and par[v] >= 0:
+            r[v] = r[par[v]]
+    return np.where(np.isnan(r), np.nanmedian(r), r), int(bad.sum())
 
 
 # ---- MeshParty meshwork h5 ---------------------------------------------------------------------------
@@ -254,9 +331,14 @@ def _load_meshwork(p: Path) -> tuple[Skeleton, pd.DataFrame | None]:
         sk_edges = g["edges"][()]
         root = int(g["root"][()]) if "root" in g else 0
         radius = g["radius"][()] if "radius" in g else None
-        n_mesh = len(f["mesh/vertices"]) if "mesh/vertices" in f else 0
+        mesh_verts = f["mesh/vertices"][()] if "mesh/vertices" in f else np.zeros((0, 3))
+        n_mesh = len(mesh_verts)
         m2s = g["mesh_to_skel_map"][()].astype(np.int64) if "mesh_to_skel_map" in g else np.zeros(0, np.int64)
         res = np.asarray(f.attrs.get("voxel_resolution", [1, 1, 1]), dtype=float).reshape(-1)[:3]
+        keep_mesh = np.ones(n_mesh, dtype=bool)
+        for mask_name in ("mesh/node_mask", "mesh/mesh_mask"):  # the Mesh's own mask, then the Meshwork's
+            if mask_name in f and len(f[mask_name]) == n_mesh:
+                keep_mesh &= f[mask_name][()].astype(bool)
         tables = {}
         for name in f.get("annotations", {}):
             grp = f["annotations"][name]
@@ -264,14 +346,23 @@ def _load_meshwork(p: Path) -> tuple[Skeleton, pd.DataFrame | None]:
     if len(m2s) != n_mesh:
         raise InputError(f"mesh_to_skel_map has {len(m2s)} entries for {n_mesh} mesh vertices", p,
                          "the meshwork file is inconsistent")
+    if not keep_mesh.all():  # a masked meshwork: keep what MeshParty shows (skeleton vertices of kept mesh vertices)
+        verts, sk_edges, root, radius, m2s = _mask_meshwork_skeleton(verts, sk_edges, root, radius, m2s, keep_mesh)
     n = len(verts)
     props: dict[str, np.ndarray] = {}
     syn_parts = []
     for name, (df, attrs) in tables.items():
         idx_col = attrs.get("index_column", "mesh_index")
+        if idx_col not in df.columns and "point_column" in attrs and n_mesh:  # anchored on load, as MeshParty does
+            from scipy.spatial import cKDTree
+
+            df = df.assign(**{idx_col: cKDTree(mesh_verts).query(_points_nm(df[attrs["point_column"]], res))[1]})
         if idx_col not in df.columns:
             continue
         mesh_idx = df[idx_col].to_numpy(dtype=np.int64)
+        inside = (mesh_idx >= 0) & (mesh_idx < n_mesh)
+        inside[inside] &= m2s[mesh_idx[inside]] >= 0
+        df, mesh_idx = df[inside | (mesh_idx < 0)], mesh_idx[inside | (mesh_idx < 0)]
         if "point_column" in attrs and ("pre" in name or "post" in name):
             pts = _points_nm(df[attrs["point_column"]], res)
             part = pd.DataFrame({"x_nm": pts[:, 0], "y_nm": pts[:, 1], "z_nm": pts[:, 2],
@@ -293,6 +384,21 @@ def _load_meshwork(p: Path) -> tuple[Skeleton, pd.DataFrame | None]:
     sk = Skeleton(verts, sk_edges, radius=radius, root=root, vertex_properties=props)
     syn = pd.concat(syn_parts, ignore_index=True) if syn_parts else None
     return sk, syn
+
+
+def _mask_meshwork_skeleton(verts: np.ndarray, edges: np.ndarray, root: int, radius: np.ndarray | None,
+                            m2s: np.ndarray, keep_mesh: np.ndarray) -> tuple:
+    """Restrict a meshwork skeleton to the vertices that kept mesh vertices map to (MeshParty's masked view).
+    Returns (vertices, edges, root, radius, mesh_to_skel map with -1 for masked-out mesh vertices)."""
+    keep = np.zeros(len(verts), dtype=bool)
+    keep[m2s[keep_mesh & (m2s >= 0)]] = True
+    new = np.full(len(verts), -1, dtype=np.int64)
+    new[keep] = np.arange(int(keep.sum()))
+    e = edges[keep[edges[:, 0]] & keep[edges[:, 1]]]
+    m2s_new = np.where(keep_mesh & (m2s >= 0), new[np.clip(m2s, 0, None)], -1)
+    if not keep[root]:  # the soma was masked out: root at the kept vertex nearest to it
+        root = int(np.flatnonzero(keep)[np.argmin(np.linalg.norm(verts[keep] - verts[root], axis=1))])
+    return (verts[keep], new[e], int(new[root]), None if radius is None else np.asarray(radius)[keep], m2s_new)
 
 
 # ---- ossify and morphsync folders ------------------------------------------------------------------

@@ -55,8 +55,9 @@ def load_synapses(path_or_df: TableLike, units: UnitsLike | None = None, segment
     path_or_df: a table file (csv, csv.gz, tsv, feather, parquet, json) or a DataFrame.
     units: units of the input positions; default per layout (4 x 4 x 40 nm voxels for MICrONS/CAVE, nm for
         ``x, y, z``). ``x_nm`` columns are always nm.
-    segment_id: the neuron the table belongs to: selects its rows in a multi-neuron ``segment_id`` column
-        and decides polarity from CAVE ``pre_pt_root_id``/``post_pt_root_id``.
+    segment_id: the neuron the table belongs to: selects its rows in a multi-neuron ``segment_id`` column,
+        keeps only CAVE rows whose ``pre_pt_root_id`` or ``post_pt_root_id`` is it (the count of rows left out
+        is ``df.attrs["rows_of_other_segments"]``) and decides their polarity.
     name: label for messages (default: the file name).
     ``df.attrs`` records ``source``, ``layout`` and ``units_in``.
     """
@@ -80,6 +81,15 @@ def load_synapses(path_or_df: TableLike, units: UnitsLike | None = None, segment
         raw = raw[pd.to_numeric(raw["segment_id"], errors="coerce") == segment_id]
         if raw.empty:
             raise InputError(f"no rows with segment_id == {segment_id}", where, "check the segment id")
+    n_other = 0
+    if segment_id is not None and {"pre_pt_root_id", "post_pt_root_id"} <= set(raw.columns):
+        mine = ((pd.to_numeric(raw["pre_pt_root_id"], errors="coerce") == segment_id)
+                | (pd.to_numeric(raw["post_pt_root_id"], errors="coerce") == segment_id)).to_numpy()
+        if not mine.any():
+            raise InputError(f"no synapse has {segment_id} as pre_pt_root_id or post_pt_root_id", where,
+                             "check the segment id (it may have been edited: use its latest root id)")
+        n_other = int((~mine).sum())
+        raw = raw[mine].reset_index(drop=True)
 
     layout, pos_cols, default_units = _detect_layout(raw, where)
     if units is None:
@@ -121,6 +131,7 @@ def load_synapses(path_or_df: TableLike, units: UnitsLike | None = None, segment
             out[col] = raw[col].to_numpy()
     out = _finish(out, where)
     out.attrs.update({"source": str(where) if where is not None else None, "layout": layout,
+                      "rows_of_other_segments": n_other,
                       "units_in": units if isinstance(units, str) else np.atleast_1d(units).tolist()})
     return out
 

@@ -3,8 +3,9 @@
 Each backend takes mesh vertices (V, 3) nm, faces, optional link edges, the mesh graph (see
 :func:`mesh_csgraph`) and a root mesh vertex, and returns
 ``(skeleton vertices (N, 3) nm, skeleton edges (E, 2), vertex_to_skeleton (V,))`` where
-``vertex_to_skeleton`` is -1 for mesh vertices the backend did not cover. meshparty and skeletor are
-imported inside the functions.
+``vertex_to_skeleton`` is -1 for mesh vertices the backend did not cover. "teasar" (default) is this package's
+own TEASAR; "meshparty" (MeshParty's TEASAR, which it reproduces on the shared cell) and "skeletor" are optional
+and imported inside the functions.
 """
 from __future__ import annotations
 
@@ -48,14 +49,18 @@ class _GraphMesh:
     csgraph: sp.csr_matrix
 
 
-def teasar(vertices: np.ndarray, faces: np.ndarray, link_edges: np.ndarray | None, graph: sp.csr_matrix,
-           root_vertex: int | None, invalidation_d_nm: float, cc_vertex_thresh: int) -> RawSkeleton:
-    """MeshParty TEASAR paths on the mesh graph including ``link_edges`` (lengths nm), from ``root_vertex``."""
+def meshparty_teasar(vertices: np.ndarray, faces: np.ndarray, link_edges: np.ndarray | None, graph: sp.csr_matrix,
+                     root_vertex: int | None, invalidation_d_nm: float, cc_vertex_thresh: int) -> RawSkeleton:
+    """MeshParty's TEASAR paths on the mesh graph including ``link_edges`` (lengths nm), from ``root_vertex``
+    (backend "meshparty"; needs the optional extra ``meshparty``)."""
     root_logger = logging.getLogger()
     level = root_logger.level
     root_logger.setLevel(logging.ERROR)  # meshparty logs optional-dependency warnings on import
     try:
         from meshparty import skeletonize as mp_skel
+    except ImportError as e:
+        raise InputError("the 'meshparty' skeleton backend needs the meshparty package",
+                         hint="pip install 'neurd-lite[meshparty]' or use backend='teasar' (the default)") from e
     finally:
         root_logger.setLevel(level)
 
@@ -98,4 +103,13 @@ def wavefront(vertices: np.ndarray, faces: np.ndarray, link_edges: np.ndarray | 
     return sv, se, v2s
 
 
-BACKENDS: dict[str, Callable[..., RawSkeleton]] = {"teasar": teasar, "skeletor": wavefront}
+def teasar(vertices: np.ndarray, faces: np.ndarray, link_edges: np.ndarray | None, graph: sp.csr_matrix,
+                  root_vertex: int | None, invalidation_d_nm: float, cc_vertex_thresh: int) -> RawSkeleton:
+    """This package's TEASAR (``neurd_lite.skeleton.teasar``, the default backend): MeshParty not needed."""
+    from .teasar import teasar_paths
+
+    return teasar_paths(vertices, graph, root_vertex, invalidation_d_nm, cc_vertex_thresh)
+
+
+BACKENDS: dict[str, Callable[..., RawSkeleton]] = {"teasar": teasar, "meshparty": meshparty_teasar,
+                                                   "skeletor": wavefront}

@@ -1,7 +1,7 @@
 """Mesh -> rooted skeleton with radius (nm), soma collapse and vertex/face -> skeleton maps.
 
-Steps: a backend (MeshParty TEASAR by default) traces the mesh graph including heal link edges, rooted at
-the mesh vertex nearest soma 0; the result is made a tree (minimum spanning tree, stray pieces bridged to
+Steps: a backend (this package's TEASAR, ``skeleton/teasar.py``, by default) traces the mesh graph including heal
+link edges, rooted at the mesh vertex nearest soma 0; the result is made a tree (minimum spanning tree, stray pieces bridged to
 the main one); every soma region (skeleton vertices within ``SomaExtentParams.core_factor`` soma radii of the
 centre, or mapped mostly from soma mesh vertices) collapses to one vertex at the soma centre; TEASAR runs on
 the surface, so every other skeleton vertex is moved to the per-axis median of the mesh vertices mapped to it
@@ -36,8 +36,8 @@ from .model import Skeleton
 
 @dataclass(frozen=True)
 class SkeletonParams:
-    """backend: "teasar" (MeshParty) or "skeletor" (wavefront). invalidation_d_nm: TEASAR invalidation
-    distance along the mesh. cc_vertex_thresh: pieces with fewer vertices are not traced. The soma collapse and
+    """backend: "teasar" (this package's TEASAR), "meshparty" (MeshParty's) or "skeletor" (wavefront).
+    invalidation_d_nm: TEASAR invalidation distance along the mesh. cc_vertex_thresh: pieces with fewer vertices are not traced. The soma collapse and
     reach are the soma extent's (``neurd_lite.model.soma_extent.SomaExtentParams``, passed to :func:`skeletonize`).
     max_orphan_distance_nm: untraced mesh vertices map to the nearest skeleton vertex when this close.
     smooth_iterations: Laplacian smoothing rounds of the re-centred path vertices (removes zig-zag).
