@@ -137,9 +137,27 @@ def cell_parts(tree: Tree, spines: pd.DataFrame, tess: Tessellation, cell: int =
     return ps
 
 
-def build_surface(ps: PartSet, origin: np.ndarray, union: bool = True, refine: int = 1
+def drop_cavities(verts: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Remove closed inner shells (negative signed volume: tiny voids a union can enclose between three
+    overlapping parts) and unused vertices. Returns vertices, faces and the kept face indices."""
+    from scipy import sparse
+    from scipy.sparse import csgraph
+
+    e = np.vstack([faces[:, [0, 1]], faces[:, [1, 2]]])
+    g = sparse.coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(len(verts), len(verts)))
+    _, lab = csgraph.connected_components(g, directed=False)
+    comp = lab[faces[:, 0]]
+    tri = verts[faces] - verts[faces].mean(axis=(0, 1))
+    vol = np.bincount(comp, weights=np.einsum("ij,ij->i", tri[:, 0], np.cross(tri[:, 1], tri[:, 2])))
+    keep = np.flatnonzero(vol[comp] > 0)
+    used, inv = np.unique(faces[keep], return_inverse=True)
+    return verts[used], inv.reshape(-1, 3), keep
+
+
+def build_surface(ps: PartSet, origin: np.ndarray, union: bool = True, refine: int = 1, cavities: bool = True
                   ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """Union (or concatenate) the parts; returns vertices (nm), faces and per-face truth (``TRUTH_KEYS``)."""
+    """Union (or concatenate) the parts; returns vertices (nm), faces and per-face truth (``TRUTH_KEYS``).
+    cavities=False drops closed inner shells of the union (see :func:`drop_cavities`)."""
     extra = ps.extra()
     if union:
         verts, faces, part, fid = union_parts(ps.parts, origin, extra=extra, refine=refine)
@@ -151,5 +169,8 @@ def build_surface(ps: PartSet, origin: np.ndarray, union: bool = True, refine: i
     for k in TRUTH_KEYS:
         chunks = [t[k] for t in ps.truth] + [t[k] for t in ps.extra_truth]
         truth[k] = np.concatenate(chunks)[src]
+    if union and not cavities:
+        verts, faces, keep = drop_cavities(verts, faces)
+        truth = {k: v[keep] for k, v in truth.items()}
     return verts, faces, truth
 

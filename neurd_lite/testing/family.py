@@ -27,10 +27,11 @@ from .merge import CONTACTS, SPINE_DIRS, SPINE_POINTS, move_table, place, spines
 from .spines import sample_spines
 from .synthetic import CellGrowth, SyntheticNeuron, _tessellation, assemble_cells, grow_cell
 
-FAMILY_VERSION = 5
+FAMILY_VERSION = 6
 """Bumped whenever the same (class, seed) gives a different cell (1: first commit; 2: flared roots, soma
 synapse counts per class, branched spines; 3: lumpy ellipsoidal somata; 4: realised spine density matches the
-requested one; 5: stubby spines reach coarse polygonal trunks). Recorded in ``info["family_version"]``."""
+requested one; 5: stubby spines reach coarse polygonal trunks;
+6: closed inner shells (voids) of the union removed). Recorded in ``info["family_version"]``."""
 TUNE_SEEDS: tuple[int, ...] = tuple(range(0, 1000))
 """Seeds to tune on (0-999)."""
 HELDOUT_SEEDS: tuple[int, ...] = tuple(range(1000, 2000))
@@ -82,7 +83,7 @@ def make_member(cls: str, seed: int, *, conditions: str = "default", spec: Membe
     cell = grow_spec(m, rngs[1], rngs[2])
     sn = assemble_cells(cls, seed, [cell], rngs[3:7], fragment=cond["fragment"], noise_nm=cond["noise_nm"],
                         debris=cond["debris"], target_faces=cond["target_faces"], n_synapses=n_synapses,
-                        union=union, scale=scale, t0=t0)
+                        union=union, scale=scale, cavities=False, t0=t0)
     annotate(sn, [m], [cell])
     rot = orientation(cond["up"], rngs[7])
     if rot is not None:
@@ -167,7 +168,7 @@ def make_merge(members: list[tuple[str, int]], contact: str | list[str] = "dendr
         specs, cells = [specs[cell]], [cells[cell]]
     sn = assemble_cells("merge" if cell is None else specs[0].cls, seed, cells, rng[3:7],
                         fragment=cond["fragment"], noise_nm=cond["noise_nm"], debris=cond["debris"], union=union,
-                        scale=tess.scale, refine=refine, t0=t0)
+                        scale=tess.scale, refine=refine, cavities=False, t0=t0)
     annotate(sn, specs, cells)
     sn.truth["contacts"] = contacts
     sn.truth["members"] = [(c, int(s)) for c, s in members]

@@ -189,16 +189,18 @@ def grow_cell(tree: Tree, spines: pd.DataFrame, inhibitory: bool, boutons: pd.Da
 def assemble_cells(kind: str, seed: int, cells: list[CellGrowth], rngs: list[np.random.Generator], *,
                    fragment: bool = False, noise_nm: float = 0.0, debris: bool = False,
                    target_faces: int | None = None, n_synapses: int | None = None, union: bool = True,
-                   scale: float | None = None, refine: int = 1, t0: float | None = None) -> SyntheticNeuron:
+                   scale: float | None = None, refine: int = 1, cavities: bool = True,
+                   t0: float | None = None) -> SyntheticNeuron:
     """Mesh one or more grown cells into one surface with per-face truth, then fragment, add debris, synapses
     and noise. rngs: four generators (fragment, debris, synapses, noise). scale / refine: a fixed tessellation
-    (instead of ``target_faces``). Lengths nm."""
+    (instead of ``target_faces``). cavities=False drops closed inner shells of the union. Lengths nm."""
     t0 = time.perf_counter() if t0 is None else t0
     tess, refine = _tessellation(cells, target_faces, scale, refine)
     ps = _all_parts(cells, tess)
     _spine_mesh_volumes(cells, ps, tess)
     t1 = time.perf_counter()
-    verts, faces, ft = build_surface(ps, cells[0].tree.soma_center, union=union, refine=refine if union else 1)
+    verts, faces, ft = build_surface(ps, cells[0].tree.soma_center, union=union, refine=refine if union else 1,
+                                     cavities=cavities)
     t2 = time.perf_counter()
     from .boundary import boundary_faces, soma_boundary_table
 
