@@ -32,6 +32,7 @@ _LAZY = {
     "classify": ("neurd_lite.celltype", "classify"),
     "classify_perisomatic": ("neurd_lite.celltype", "classify_perisomatic"),
     "featurize": ("neurd_lite.batch", "featurize"),
+    "split": ("neurd_lite.proofread", "split"),
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]
@@ -44,7 +45,7 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value
         return value
     if name in {"io", "mesh", "skeleton", "compartments", "spines", "feature", "celltype", "testing", "data",
-                "viz", "batch", "units", "errors"}:
+                "viz", "batch", "units", "errors", "proofread"}:
         return importlib.import_module(f"neurd_lite.{name}")
     raise AttributeError(f"module 'neurd_lite' has no attribute {name!r}")
 
