@@ -359,12 +359,15 @@ def _soma_centers(soma: Any) -> np.ndarray | None:
 
 def decompose(mesh_or_path: Any, synapses: Any = None, units: UnitsLike = "nm",
               soma: Sequence[float] | np.ndarray | None = None, name: str | None = None,
-              params: PipelineParams | None = None, synapse_units: UnitsLike | None = None) -> Neuron:
+              params: PipelineParams | None = None, synapse_units: UnitsLike | None = None,
+              split: bool = False) -> Any:
     """Decompose a neuron mesh into somas, skeleton, branch graph and labels.
 
     mesh_or_path: mesh file, trimesh or (vertices, faces); units: the mesh's units ("nm", "um", nm per voxel).
     synapses: table file or DataFrame (positions in ``synapse_units``, default per table layout).
     soma: a known soma centre (3,) or centres (S, 3) in **nm** (skips detection). Returns the Neuron (nm).
+    split: return ``neurd_lite.proofread.split(n)`` instead: a list with one Neuron per soma (``.report`` holds
+    the cuts; a one-soma neuron gives ``[n]``).
     """
     p = params or PipelineParams()
     t0 = time.perf_counter()
@@ -385,7 +388,10 @@ def decompose(mesh_or_path: Any, synapses: Any = None, units: UnitsLike = "nm",
             units=units, synapses=synapses if isinstance(synapses, (str, Path)) else
             (None if synapses is None else type(synapses).__name__), soma=None if soma is None else
             np.asarray(soma, float).tolist())
-    return run_stages(n, MESH_STAGES, p)
+    run_stages(n, MESH_STAGES, p)
+    if split:
+        return _optional_required("neurd_lite.proofread", "split")(n, pipeline_params=p)
+    return n
 
 
 def _optional_required(module: str, attr: str) -> Callable[..., Any]:
