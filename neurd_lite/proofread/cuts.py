@@ -39,7 +39,9 @@ class SplitParams:
 
     weights: weight of each cue (see module doc); min_score: a soma pair whose best cut scores below this is not
     split (flagged instead). contact_nm: side branches leaving within this distance of the cut choose their cell
-    by continuity (direction and calibre) rather than by which side of the cut they leave.
+    by continuity (direction and calibre) rather than by which side of the cut they leave; a side moves to the
+    other cell only when its continuity vote for that cell exceeds ``move_margin`` (a branch point of one cell at
+    the contact keeps both children).
     """
 
     window_nm: float = 5000.0
@@ -48,8 +50,9 @@ class SplitParams:
     contact_nm: float = 2500.0
     soma_margin_nm: float = 1500.0
     side_min_nm: float = 3000.0
-    weights: dict = field(default_factory=lambda: {"bottleneck": 1.0, "width_jump": 0.5, "turn": 1.0,
-                                                   "radial": 1.0, "taper": 1.0, "junction": 1.0, "axon_change": 0.5,
+    move_margin: float = 0.5
+    weights: dict = field(default_factory=lambda: {"bottleneck": 0.0, "width_jump": 0.0, "turn": 2.0,
+                                                   "radial": 1.0, "taper": 0.5, "junction": 1.0, "axon_change": 0.5,
                                                    "axons_meet": 0.5})
     min_score: float = 0.0
 

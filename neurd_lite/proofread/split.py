@@ -181,8 +181,8 @@ def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radiu
             vote = float(d_s @ d_a - d_s @ d_b)
             if np.isfinite(r_s) and np.isfinite(r_a) and np.isfinite(r_b):
                 vote += 0.5 * (abs(np.log(r_s / r_b)) - abs(np.log(r_s / r_a)))
-            side = 0 if vote > 0 else 1
             default = 0 if i <= k else 1
+            side = 0 if vote > p.move_margin else (1 if vote < -p.move_margin else default)
             if side != default:
                 forest.cut(v, u)
                 forest.join(a_end if side == 0 else b_end, u)
