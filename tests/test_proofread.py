@@ -7,7 +7,9 @@ import pytest
 
 import neurd_lite as nl
 from neurd_lite.neuron import Neuron, Soma
-from neurd_lite.proofread import NEITHER, SplitParams, find_cuts, flag_merge_errors, merge_flags, path_scores
+from neurd_lite.pipeline import PipelineParams
+from neurd_lite.proofread import (NEITHER, SplitParams, face_owner, find_cuts, flag_merge_errors, merge_flags,
+                                  path_scores)
 from neurd_lite.skeleton.graph import build_branch_graph
 from neurd_lite.skeleton.model import Skeleton
 
@@ -84,7 +86,7 @@ def test_single_soma_neuron_is_never_cut():
     assert len(out) == 1 and out[0] is n and out.report["cuts"] == []
 
 
-def test_flags_axon_into_dendrite_and_dendrite_outputs():
+def test_flags_dendrite_on_axon_axon_on_dendrite_and_dendrite_outputs():
     sk, somas, cell = _crossing_skeleton()
     n = _neuron_from_skeleton(sk, somas[:1])
     branches = n.branch_nodes
@@ -95,9 +97,16 @@ def test_flags_axon_into_dendrite_and_dendrite_outputs():
     n.synapses = pd.DataFrame({"x_nm": [0.0] * 4, "y_nm": 0.0, "z_nm": 0.0, "is_pre": [True, True, True, False],
                                "branch": [branches[-1]] * 4})
     kinds = {f["flag"] for f in merge_flags(n)}
-    assert {"merge_axon_into_dendrite", "merge_dendrite_outputs"} <= kinds
+    assert {"merge_dendrite_on_axon", "merge_dendrite_outputs"} <= kinds
+    assert "merge_axon_on_dendrite" not in kinds
     flag_merge_errors(n)
-    assert any(f.startswith("merge_axon_into_dendrite: ") for f in n.flags)
+    assert any(f.startswith("merge_dendrite_on_axon: ") for f in n.flags)
+    # an axon leaving a dendrite 40 µm out is another cell's axon
+    for b in branches:
+        n.graph.nodes[b]["compartment"] = "basal"
+    far = [b for b in branches if n.skeleton.distance_to_root_nm[n.graph.nodes[b]["skeleton_vertices"][0]] > 35e3]
+    n.graph.nodes[far[0]]["compartment"] = "axon"
+    assert "merge_axon_on_dendrite" in {f["flag"] for f in merge_flags(n)}
 
 
 def _small_merge():
@@ -109,10 +118,26 @@ def _small_merge():
     return merge_cells(cells, contact="dendrite", seed=1)
 
 
+def test_small_synthetic_merge_cut_assigns_faces():
+    """Fast: the cut and the face owners on a small 2-cell merge, without rebuilding the cells."""
+    m = _small_merge()
+    n = nl.decompose((m.mesh.vertices, m.mesh.faces), params=PipelineParams(spines=False, compartments=False))
+    out = nl.split(n, rebuild=False)
+    assert len(out.report["cuts"]) == 1 and out.report["cuts"][0]["applied"]
+    owner = face_owner(n, find_cuts(n)[0])
+    truth = [int(np.argmin(np.linalg.norm(m.soma_centers_nm - s.center_nm, axis=1))) for s in n.somas]
+    pred = np.where(owner >= 0, np.asarray(truth)[np.maximum(owner, 0)], -1)
+    for t in (0, 1):
+        assert np.mean(pred[m.face_cell == t] == t) >= 0.95
+        assert np.mean(m.face_cell[pred == t] == t) >= 0.95
+
+
+@pytest.mark.slow
 def test_split_small_synthetic_merge():
     m = _small_merge()
     syn = m.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]]
-    cells = nl.decompose((m.mesh.vertices, m.mesh.faces), synapses=syn, split=True)
+    cells = nl.decompose((m.mesh.vertices, m.mesh.faces), synapses=syn, split=True,
+                         params=PipelineParams(spines=False))
     assert len(cells) == 2 and len(cells.report["cuts"]) == 1
     truth = [int(np.argmin(np.linalg.norm(m.soma_centers_nm - c.somas[0].center_nm, axis=1))) for c in cells]
     assert sorted(truth) == [0, 1]
@@ -130,7 +155,7 @@ def test_single_synthetic_cell_is_not_split():
     from neurd_lite.testing.synthetic import make_neuron
 
     sn = make_neuron("interneuron", seed=5, target_faces=8000, spine_density_per_um=0.5)
-    out = nl.decompose((sn.mesh.vertices, sn.mesh.faces), split=True)
+    out = nl.decompose((sn.mesh.vertices, sn.mesh.faces), split=True, params=PipelineParams(spines=False))
     assert len(out) == 1 and out.report["cuts"] == []
 
 

@@ -1,8 +1,11 @@
 """Merge-error flags within one cell, the things a proofreader looks at (flag only; nm inside, µm in messages).
 
 - ``merge_multiple_axons``: more than one connected axon tree of at least ``min_axon_nm`` cable;
-- ``merge_axon_into_dendrite``: a dendritic branch whose parent branch is axon (followed from the soma, an axon
+- ``merge_dendrite_on_axon``: a dendritic branch whose parent branch is axon (followed from the soma, an axon
   that turns into a dendrite is another cell's dendrite touching the axon);
+- ``merge_axon_on_dendrite``: an axon branch whose parent is a dendritic branch more than ``axon_origin_max_nm``
+  from the soma along the skeleton (an axon leaves the soma or a proximal dendrite; one that starts far out on a
+  dendrite is another cell's axon touching it);
 - ``merge_dendrite_outputs``: a dendritic branch with at least ``min_pre`` output (presynaptic) synapses making
   at least ``min_pre_fraction`` of its synapses;
 - ``merge_width_jump``: a child branch at least ``width_ratio`` times thicker than its parent (a real child is
@@ -28,6 +31,7 @@ class FlagParams:
     """Thresholds of the merge-error flags (lengths nm). Chosen from how real trees are built, not tuned."""
 
     min_axon_nm: float = 10000.0
+    axon_origin_max_nm: float = 30000.0
     min_branch_nm: float = 5000.0
     min_pre: int = 3
     min_pre_fraction: float = 0.25
@@ -78,8 +82,14 @@ def merge_flags(n: Neuron, params: FlagParams | None = None) -> list[dict]:
             continue
         if du.get("compartment") == "axon" and dv.get("compartment") in DENDRITIC and \
                 dv["length_nm"] >= p.min_branch_nm:
-            out.append({"flag": "merge_axon_into_dendrite", "branch": int(v), "parent": int(u),
+            out.append({"flag": "merge_dendrite_on_axon", "branch": int(v), "parent": int(u),
                         "compartment": dv.get("compartment"), "length_um": round(dv["length_nm"] / 1000, 1)})
+        if du.get("compartment") in DENDRITIC and dv.get("compartment") == "axon" and n.skeleton is not None:
+            start = int(dv["skeleton_vertices"][0])
+            d_soma = float(n.skeleton.distance_to_root_nm[start])
+            if d_soma > p.axon_origin_max_nm:
+                out.append({"flag": "merge_axon_on_dendrite", "branch": int(v), "parent": int(u),
+                            "from_soma_um": round(d_soma / 1000, 1)})
         ru, rv = du.get("radius_nm", np.nan), dv.get("radius_nm", np.nan)
         if np.isfinite(ru) and np.isfinite(rv) and ru > 0 and rv / ru >= p.width_ratio and \
                 dv["length_nm"] >= p.min_branch_nm:
