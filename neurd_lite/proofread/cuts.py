@@ -41,16 +41,18 @@ class SplitParams:
     split (flagged instead). contact_nm: side branches leaving within this distance of the cut choose their cell
     by continuity (direction and calibre) rather than by which side of the cut they leave; a side moves to the
     other cell only when its continuity vote for that cell exceeds ``move_margin`` (a branch point of one cell at
-    the contact keeps both children).
+    the contact keeps both children). repair_contacts: after the soma-to-soma cuts, give a cell the continuation
+    of a neurite that ends against another cell (a second contact; see ``split._repair_contacts``).
     """
 
     window_nm: float = 5000.0
     local_nm: float = 1500.0
     direction_nm: float = 6000.0
-    contact_nm: float = 2500.0
+    contact_nm: float = 1500.0
     soma_margin_nm: float = 1500.0
     side_min_nm: float = 3000.0
     move_margin: float = 0.5
+    repair_contacts: bool = True
     weights: dict = field(default_factory=lambda: {"bottleneck": 0.0, "width_jump": 0.0, "turn": 2.0,
                                                    "radial": 1.0, "taper": 0.5, "junction": 1.0, "axon_change": 0.5,
                                                    "axons_meet": 0.5})

@@ -72,6 +72,21 @@ class _Forest:
         self.adj[a].add(b)
         self.adj[b].add(a)
 
+    def within(self, starts: set, limit_nm: float, allowed: set | None = None) -> set:
+        """Vertices within ``limit_nm`` along the forest of any of ``starts`` (only through ``allowed``)."""
+        best = {v: 0.0 for v in starts}
+        q = deque(starts)
+        while q:
+            v = q.popleft()
+            for u in self.adj[v]:
+                if allowed is not None and u not in allowed:
+                    continue
+                du = best[v] + float(np.linalg.norm(self.x[u] - self.x[v]))
+                if du <= limit_nm and du < best.get(u, np.inf):
+                    best[u] = du
+                    q.append(u)
+        return set(best)
+
     def reach(self, start: int, came_from: int, limit_nm: float) -> tuple[np.ndarray, float]:
         """Vertices of the subtree entered from ``came_from`` through ``start`` within ``limit_nm`` of
         ``came_from``, and the farthest distance reached (nm, capped near the limit)."""
@@ -146,8 +161,10 @@ def _closest_pair(forest: _Forest, sv: list[int], together: set) -> tuple[int, i
 
 def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radius: np.ndarray,
                   p: SplitParams) -> list[dict]:
-    """Cut the path after position ``k``; side branches within ``contact_nm`` of the cut go to the cell they
-    continue (direction over ``direction_nm``, calibre as tie-breaker). Returns the moved sides."""
+    """Cut the path after position ``k``. Every branch leaving the contact zone (the skeleton within ``contact_nm``
+    of the cut, so two branch points a micron apart count as one contact) goes to the cell it continues
+    (direction over ``direction_nm``, calibre as tie-breaker) when its vote passes ``move_margin``, else to the
+    side of the cut it leaves from. Returns the moved branches."""
     onpath = set(path)
     a_end, b_end = path[k], path[k + 1]
     s_cut = 0.5 * (s[k] + s[k + 1])
@@ -164,24 +181,24 @@ def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radiu
     win = lambda lo, hi: radius[[v for v, t in zip(path, s) if lo <= t <= hi]]  # noqa: E731
     r_a = np.nanmedian(win(s_cut - reach_nm, s_cut - p.contact_nm / 2) if (s_cut > 0) else [np.nan])
     r_b = np.nanmedian(win(s_cut + p.contact_nm / 2, s_cut + reach_nm))
+    zone = forest.within({a_end, b_end}, p.contact_nm)
     forest.cut(a_end, b_end)
+    side_a = forest.within({a_end}, np.inf, allowed=zone)
     moved = []
-    for i, v in enumerate(path):
-        if abs(s[i] - s_cut) > p.contact_nm or i in (0, len(path) - 1):
-            continue
+    for v in sorted(zone):
         for u in list(forest.adj[v]):
-            if u in onpath:
+            if u in zone or u in onpath:
                 continue
             verts, far = forest.reach(u, v, max(p.direction_nm, p.side_min_nm))
             if far < p.side_min_nm:
                 continue  # a bristle stays where it is
-            d_s = x[verts].mean(axis=0) - x[v]
+            d_s = x[verts].mean(axis=0) - at(s_cut)
             d_s /= max(np.linalg.norm(d_s), 1e-9)
             r_s = np.nanmedian(radius[verts])
             vote = float(d_s @ d_a - d_s @ d_b)
             if np.isfinite(r_s) and np.isfinite(r_a) and np.isfinite(r_b):
                 vote += 0.5 * (abs(np.log(r_s / r_b)) - abs(np.log(r_s / r_a)))
-            default = 0 if i <= k else 1
+            default = 0 if v in side_a else 1
             side = 0 if vote > p.move_margin else (1 if vote < -p.move_margin else default)
             if side != default:
                 forest.cut(v, u)
@@ -218,17 +235,100 @@ def find_cuts(n: Neuron, params: SplitParams | None = None) -> tuple[np.ndarray,
         rec = _cut_record(n, pa, k, sc, i, j, vb)
         if sc["score"][k] < p.min_score or len(path) < 2:
             together.add((i, j))
+            rec["kind"] = "soma_path"
             rec["applied"] = False
             cuts.append(rec)
             continue
+        rec["kind"] = "soma_path"
         rec["moved_sides"] = _assign_sides(forest, path, sc["s_nm"], k, radius, p)
         rec["applied"] = True
         cuts.append(rec)
+    owner = _owners(forest, sv)
+    if p.repair_contacts and len(set(owner[sv].tolist())) > 1:
+        cuts.extend(_repair_contacts(n, forest, owner, sv, radius, p))
+        owner = _owners(forest, sv)
+    return owner, cuts
+
+
+def _owners(forest: _Forest, sv: list[int]) -> np.ndarray:
     _, comp = csgraph.connected_components(forest.csgraph(), directed=False)
-    owner = np.full(sk.n_vertices, NEITHER, dtype=np.int64)
+    owner = np.full(len(forest.adj), NEITHER, dtype=np.int64)
     for k in range(len(sv) - 1, -1, -1):  # somata kept together: the lower index owns the piece
         owner[comp == comp[sv[k]]] = k
-    return owner, cuts
+    return owner
+
+
+def _tips(n: Neuron) -> list[tuple[int, np.ndarray]]:
+    """(tip vertex, the branch's skeleton vertices) of every terminal branch of the branch graph."""
+    out = []
+    for b, d in n.graph.nodes(data=True):
+        if d.get("kind") == "branch" and not any(n.graph.nodes[c].get("kind") == "branch"
+                                                 for c in n.graph.successors(b)):
+            out.append((int(d["skeleton_vertices"][-1]), np.asarray(d["skeleton_vertices"], dtype=np.int64)))
+    return out
+
+
+def _repair_contacts(n: Neuron, forest: _Forest, owner: np.ndarray, sv: list[int], radius: np.ndarray,
+                     p: SplitParams) -> list[dict]:
+    """Contacts the soma-to-soma paths did not use. The skeleton is a tree, so where two cells touch a second
+    time one cell's neurite seems to end at the other (a tip) and its continuation hangs off the other cell at a
+    branch point. A side subtree there that continues the tip's direction better than the host neurite's (by
+    ``move_margin``) is moved to the tip's cell."""
+    from scipy.spatial import cKDTree
+
+    x = forest.x
+    r = np.where(np.isfinite(radius), radius, 0.0)
+    tree = cKDTree(x)
+    junction = _junction_vertices(n)
+    soma_set = set(sv)
+    moved: list[dict] = []
+    for t, verts in _tips(n):
+        y = owner[t]
+        if y == NEITHER or len(forest.adj[t]) != 1:
+            continue
+        near = [v for v in tree.query_ball_point(x[t], r[t] + p.contact_nm)
+                if owner[v] not in (y, NEITHER) and junction[v] and v not in soma_set]
+        if not near:
+            continue
+        rev = verts[::-1]
+        run = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(x[rev], axis=0), axis=1))])
+        back = rev[min(int(np.searchsorted(run, p.direction_nm)), len(rev) - 1)]
+        d_t = x[t] - x[back]
+        if np.linalg.norm(d_t) == 0:
+            continue
+        d_t /= np.linalg.norm(d_t)
+        pv = min(near, key=lambda v: np.linalg.norm(x[v] - x[t]))
+        host = owner[pv]
+        toward = _toward_soma(forest, pv, sv[host])
+        if toward is None:
+            continue
+        d_x = x[pv] - x[toward]
+        d_x /= max(np.linalg.norm(d_x), 1e-9)
+        for u in list(forest.adj[pv]):
+            if u == toward:
+                continue
+            sub, far = forest.reach(u, pv, max(p.direction_nm, p.side_min_nm))
+            if far < p.side_min_nm:
+                continue
+            d_s = x[sub].mean(axis=0) - x[pv]
+            d_s /= max(np.linalg.norm(d_s), 1e-9)
+            vote = float(d_s @ d_t - d_s @ d_x)
+            if vote > p.move_margin:
+                forest.cut(pv, u)
+                forest.join(t, u)
+                moved.append({"kind": "secondary_contact", "tip": int(t), "tip_cell": int(y), "host_cell": int(host),
+                              "attached_at": int(pv), "vertex": int(u), "vote": round(vote, 3),
+                              "position_nm": np.round(x[pv], 1).tolist(), "applied": True})
+    return moved
+
+
+def _toward_soma(forest: _Forest, v: int, soma_vertex: int) -> int | None:
+    """The neighbour of ``v`` on its forest path to ``soma_vertex`` (None when not connected)."""
+    g = forest.csgraph()
+    _, pred = csgraph.dijkstra(g, directed=False, indices=soma_vertex, return_predecessors=True)
+    if v == soma_vertex or pred[v] < 0:
+        return None
+    return int(pred[v])
 
 
 def _cut_record(n: Neuron, pa: np.ndarray, k: int, sc: dict, i: int, j: int, vb: np.ndarray) -> dict:
