@@ -133,7 +133,7 @@ def test_small_synthetic_merge_cut_assigns_faces():
 
 
 @pytest.mark.slow
-def test_split_small_synthetic_merge():
+def test_split_small_synthetic_merge(tmp_path):
     m = _small_merge()
     syn = m.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]]
     cells = nl.decompose((m.mesh.vertices, m.mesh.faces), synapses=syn, split=True,
@@ -147,6 +147,8 @@ def test_split_small_synthetic_merge():
         np.testing.assert_allclose(c.mesh.vertices[c.mesh.faces[0]], m.mesh.vertices[m.mesh.faces[c.input_faces[0]]])
         assert np.mean(m.face_cell[c.input_faces] == t) >= 0.95  # faces it holds are its own
         assert np.mean(m.face_cell[c.input_faces] == t) * len(c.input_faces) >= 0.95 * np.sum(m.face_cell == t)
+    back = nl.load(cells[0].save(tmp_path / "cell.h5"))
+    np.testing.assert_array_equal(back.input_faces, cells[0].input_faces)
     # every synapse goes with exactly one cell (or is reported as in neither)
     assert sum(len(c.synapses) for c in cells) + cells.report["neither"]["synapses"] == len(syn)
 
