@@ -75,7 +75,9 @@ def split(n: Neuron, params: SplitParams | None = None, pipeline_params: Any = N
     t0 = time.perf_counter()
     if len(n.somas) < 2 or n.skeleton is None or n.mesh is None:
         report = {"n_somas": len(n.somas), "cuts": [], "reason": "fewer than two somata" if len(n.somas) < 2
-                  else "no mesh or skeleton"}
+                  else "no mesh or skeleton", "faces_per_cell": {0: n.n_faces},
+                  "synapses_per_cell": {0: len(n.synapses)}, "neither": {"faces": 0, "synapses": 0, "pieces": []},
+                  "kept_together": []}
         n.provenance["split"] = report
         flag_merge_errors(n)
         return SplitNeurons([n], report, n)
