@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from scipy.sparse import coo_matrix, csgraph
 
 from ..neuron import Neuron
