@@ -226,6 +226,17 @@ def summary(out_dir: Path) -> None:
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         print("| " + " | ".join(str(x) for x in r) + " |")
+    for label, keep in (("tuning seeds 1-8", lambda c: c.split("_")[-1].isdigit() and int(c.split("_")[-1]) < 10),
+                        ("held-out seeds 11-18", lambda c: c.split("_")[-1].isdigit() and int(c.split("_")[-1]) > 10),
+                        ("held-out family", lambda c: c.startswith("family"))):
+        sel = [r for r in rows if keep(r[0])]
+        if not sel:
+            continue
+        found = [r for r in sel if isinstance(r[4], float) and r[4] == r[4]]
+        ok = [r for r in found if r[3] >= 0.95 and r[4] >= 0.95]
+        print(f"{label}: {len(sel)} cells in {len({r[0] for r in sel})} merges; soma found for {len(found)}; "
+              f"recall and precision >= 0.95 for {len(ok)}; median share of features within 5% "
+              f"{np.median([r[5] for r in found]) if found else float('nan'):.3f}")
 
 
 def main() -> None:
