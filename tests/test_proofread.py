@@ -153,6 +153,28 @@ def test_split_small_synthetic_merge(tmp_path):
     assert sum(len(c.synapses) for c in cells) + cells.report["neither"]["synapses"] == len(syn)
 
 
+def test_cut_flagged_removes_the_flagged_subtree_only_when_asked():
+    from neurd_lite.proofread import cut_flagged
+    from neurd_lite.testing.synthetic import make_neuron
+
+    sn = make_neuron("interneuron", seed=5, target_faces=8000, spine_density_per_um=0.5, with_axon=False)
+    p = PipelineParams(spines=False)
+    n = nl.decompose((sn.mesh.vertices, sn.mesh.faces), params=p)
+    for b in n.branch_nodes:  # labels of a clean dendritic cell (this one has no axon)
+        n.graph.nodes[b]["compartment"] = "dendrite"
+    assert cut_flagged(n, pipeline_params=p) is n  # nothing flagged, nothing cut
+    far = [b for b in n.branch_nodes if n.skeleton.distance_to_root_nm[n.graph.nodes[b]["skeleton_vertices"][0]] > 35e3
+           and any(n.graph.nodes[q].get("kind") == "branch" for q in n.graph.predecessors(b))]
+    b = far[0]
+    n.graph.nodes[b]["compartment"] = "axon"  # an axon leaving a dendrite 35 µm out: another cell's
+    out = cut_flagged(n, pipeline_params=p)
+    gone = np.flatnonzero(np.asarray(n.face_branch) == b)
+    assert len(gone) and not np.isin(gone, out.input_faces).any()
+    assert out.n_faces == n.n_faces - out.provenance["cut_flagged"]["faces_removed"]
+    with pytest.raises(ValueError):
+        cut_flagged(n, kinds=("merge_multiple_axons",))
+
+
 def test_single_synthetic_cell_is_not_split():
     from neurd_lite.testing.synthetic import make_neuron
 

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..neuron import Neuron
 from .cuts import SplitParams
-from .flags import flag_merge_errors
+from .flags import flag_merge_errors, merge_flags
 from .split import NEITHER, SplitNeurons, face_owner, find_cuts
 
 # columns the pipeline adds to a synapse table; a sub-cell gets the input columns only and maps them again
@@ -139,6 +139,43 @@ def _pieces(n: Neuron, faces: np.ndarray, top: int = 5) -> list[dict]:
     for c in np.argsort(-sizes)[:top]:
         out.append({"faces": int(sizes[c]), "center_nm": np.round(centres[lab == c].mean(axis=0), 0).tolist()})
     return out + ([{"more_pieces": int(ncomp - top)}] if ncomp > top else [])
+
+
+CUTTABLE = ("merge_axon_on_dendrite", "merge_dendrite_on_axon", "merge_width_jump", "merge_direction_jump")
+
+
+def cut_flagged(n: Neuron, kinds: tuple[str, ...] = ("merge_axon_on_dendrite", "merge_dendrite_on_axon"),
+                pipeline_params: Any = None) -> Neuron:
+    """Remove the subtrees that merge-error flags point at and rebuild the rest (flags only flag; this cuts).
+
+    kinds: which flags to act on (each names a branch; that branch and everything distal to it is removed; see
+    ``CUTTABLE``). Returns a new Neuron of the remaining faces (``input_faces`` into ``n``'s mesh,
+    ``provenance["cut_flagged"]`` lists the removed branches and face counts), or ``n`` itself when nothing is cut.
+    """
+    import networkx as nx
+
+    bad = [k for k in kinds if k not in CUTTABLE]
+    if bad:
+        raise ValueError(f"cannot cut {bad}: choose from {CUTTABLE}")
+    if n.mesh is None or n.skeleton is None or not n.somas:
+        raise ValueError("cut_flagged needs a decomposed neuron with a mesh, skeleton and soma")
+    found = [f for f in merge_flags(n) if f["flag"] in kinds]
+    roots = sorted({int(f["branch"]) for f in found})
+    if not roots:
+        return n
+    branches = set(roots)
+    for b in roots:
+        branches |= {d for d in nx.descendants(n.graph, b) if n.graph.nodes[d].get("kind") == "branch"}
+    vb = np.asarray(n.face_branch, dtype=np.int64)
+    removed = np.isin(vb, sorted(branches))
+    keep = np.flatnonzero(~removed)
+    owner = np.where(removed, NEITHER, 0)
+    cell = _rebuild(n, keep, _cell_synapses(n, owner, 0), 0, pipeline_params)
+    cell.name = n.name
+    cell.provenance["cut_flagged"] = {"flags": found, "branches_removed": sorted(branches),
+                                      "faces_removed": int(removed.sum()), "faces_kept": int(len(keep))}
+    flag_merge_errors(cell)
+    return cell
 
 
 def split_for_batch(n: Neuron, pipeline_params: Any = None, params: SplitParams | None = None) -> list[Neuron]:
