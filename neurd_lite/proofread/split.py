@@ -158,6 +158,13 @@ def _closest_pair(forest: _Forest, sv: list[int], together: set) -> tuple[int, i
     return i, j, path[::-1]
 
 
+def _median_radius(radius: np.ndarray, path: list[int], s: np.ndarray, lo: float, hi: float) -> float:
+    """Median finite radius (nm) of the path vertices at arclength [lo, hi]; NaN when there are none."""
+    r = radius[np.asarray(path)[(s >= lo) & (s <= hi)]]
+    r = r[np.isfinite(r)]
+    return float(np.median(r)) if len(r) else float("nan")
+
+
 def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radius: np.ndarray,
                   p: SplitParams) -> list[dict]:
     """Cut the path after position ``k``. Every branch leaving the contact zone (the skeleton within ``contact_nm``
@@ -177,9 +184,8 @@ def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radiu
     d_b = at(s_cut) - at(s_cut + reach_nm)  # ...and cell B's runs outward against it
     d_a /= max(np.linalg.norm(d_a), 1e-9)
     d_b /= max(np.linalg.norm(d_b), 1e-9)
-    win = lambda lo, hi: radius[[v for v, t in zip(path, s) if lo <= t <= hi]]  # noqa: E731
-    r_a = np.nanmedian(win(s_cut - reach_nm, s_cut - p.contact_nm / 2) if (s_cut > 0) else [np.nan])
-    r_b = np.nanmedian(win(s_cut + p.contact_nm / 2, s_cut + reach_nm))
+    r_a = _median_radius(radius, path, s, s_cut - reach_nm, s_cut - p.contact_nm / 2)
+    r_b = _median_radius(radius, path, s, s_cut + p.contact_nm / 2, s_cut + reach_nm)
     zone = forest.within({a_end, b_end}, p.contact_nm)
     forest.cut(a_end, b_end)
     side_a = forest.within({a_end}, np.inf, allowed=zone)
