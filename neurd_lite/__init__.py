@@ -34,6 +34,7 @@ _LAZY = {
     "classify_perisomatic": ("neurd_lite.celltype", "classify_perisomatic"),
     "classify_dendritic": ("neurd_lite.celltype", "classify_dendritic"),
     "featurize": ("neurd_lite.batch", "featurize"),
+    "split": ("neurd_lite.pipeline", "split"),
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]
@@ -46,7 +47,7 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value
         return value
     if name in {"io", "mesh", "skeleton", "compartments", "spines", "feature", "celltype", "testing", "data",
-                "viz", "batch", "units", "errors"}:
+                "viz", "batch", "units", "errors", "proofread"}:
         return importlib.import_module(f"neurd_lite.{name}")
     raise AttributeError(f"module 'neurd_lite' has no attribute {name!r}")
 

@@ -62,6 +62,8 @@ class Neuron:
     synapses: one row per synapse, positions ``x_nm, y_nm, z_nm`` and ``is_pre``; stages add columns.
     spines: one row per spine instance (``spine_id``, measurements).
     flags: warnings about this neuron (e.g. ``"no_soma"``); a flagged neuron is still a result.
+    input_faces: (F,) int, for a cell split out of a merged neuron (``nl.split``): the face of the merged input
+    mesh each of this neuron's faces was; None otherwise.
     """
 
     name: str = "neuron"
@@ -80,6 +82,7 @@ class Neuron:
     nucleus: Any = None
     flags: list[str] = field(default_factory=list)
     provenance: dict[str, Any] = field(default_factory=dict)
+    input_faces: np.ndarray | None = None
     cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     FACE_ARRAYS = ("face_labels", "face_compartment", "face_branch", "face_to_skeleton", "face_spine")

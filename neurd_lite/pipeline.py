@@ -32,7 +32,9 @@ from .mesh.soma import find_somas, soma_from_point
 from .model.anchors import Anchors, anchor_to_mesh, anchor_to_skeleton, write_anchor_columns
 from .model.facemap import FaceMap
 from .neuron import SPINE_LABELS, UNLABELLED, Neuron, Soma
+from . import proofread
 from .params import PipelineParams
+from .proofread import SplitNeurons, SplitParams
 from .skeleton.graph import build_branch_graph, face_branch
 from .skeleton.model import Skeleton
 from .skeleton.skeletonizer import skeletonize
@@ -380,13 +382,15 @@ def _soma_centers(soma: Any) -> np.ndarray | None:
 def decompose(mesh_or_path: Any, synapses: Any = None, units: UnitsLike = "nm",
               soma: Sequence[float] | np.ndarray | None = None, name: str | None = None,
               params: PipelineParams | None = None, synapse_units: UnitsLike | None = None,
-              segment_id: int | None = None) -> Neuron:
+              segment_id: int | None = None, split: bool = False) -> Any:
     """Decompose a neuron mesh into somas, skeleton, branch graph and labels.
 
     mesh_or_path: mesh file, trimesh or (vertices, faces); units: the mesh's units ("nm", "um", nm per voxel).
     synapses: table file or DataFrame (positions in ``synapse_units``, default per table layout).
     soma: a known soma centre (3,) or centres (S, 3) in **nm** (skips detection). segment_id: this neuron's
     root id: synapse rows of other neurons (a CAVE table of several) are left out. Returns the Neuron (nm).
+    split: return :func:`split` of it instead: a list with one Neuron per soma (``.report`` holds the cuts; a
+    one-soma neuron gives ``[n]``).
     """
     p = params or PipelineParams()
     t0 = time.perf_counter()
@@ -405,7 +409,15 @@ def decompose(mesh_or_path: Any, synapses: Any = None, units: UnitsLike = "nm",
             units=units, synapses=synapses if isinstance(synapses, (str, Path)) else
             (None if synapses is None else type(synapses).__name__), soma=None if soma is None else
             np.asarray(soma, float).tolist())
-    return run_stages(n, MESH_STAGES, p)
+    run_stages(n, MESH_STAGES, p)
+    return proofread.split(n, pipeline_params=p, decompose_fn=decompose) if split else n
+
+
+def split(n: Neuron, params: SplitParams | None = None, pipeline_params: PipelineParams | None = None,
+          rebuild: bool = True) -> SplitNeurons:
+    """One Neuron per soma of a decomposed (possibly merged) neuron: ``neurd_lite.proofread.split`` with each
+    cell re-run through :func:`decompose` (``pipeline_params``, default the defaults). Lengths in nm."""
+    return proofread.split(n, params, pipeline_params, rebuild, decompose_fn=decompose)
 
 
 def _skeleton_soma(sk: Skeleton) -> tuple[Soma, np.ndarray]:

@@ -10,6 +10,7 @@ Layout (all lengths nm)::
                      properties (json)
     /faces/<name>    per-input-face arrays (face_labels, face_compartment, face_branch, ...)
     /skeleton_labels per-skeleton-vertex str
+    /input_faces     (optional) a split cell's faces as indices into the merged input mesh (Neuron.input_faces)
     /tables/<name>   one dataset per column (synapses, spines); attrs columns, dtypes (json)
     /graph           attrs json (node and edge attributes)
 """
@@ -187,6 +188,8 @@ def save_neuron(n: "Neuron", path: str | Path) -> Path:
                 _write_array(fg, name, arr)
         if n.skeleton_labels is not None:
             _write_array(f, "skeleton_labels", n.skeleton_labels)
+        if n.input_faces is not None:
+            _write_array(f, "input_faces", np.asarray(n.input_faces, dtype=np.int64))
         tg = f.create_group("tables")
         write_frame(tg.create_group("synapses"), n.synapses)
         write_frame(tg.create_group("spines"), n.spines)
@@ -229,7 +232,8 @@ def read_neuron_fields(path: str | Path) -> dict[str, Any]:
             skeleton_labels=_read_array(f["skeleton_labels"]) if "skeleton_labels" in f else None,
             synapses=read_frame(f["tables"]["synapses"]), spines=read_frame(f["tables"]["spines"]),
             nucleus=_read_mesh(f, "nucleus"), flags=json.loads(f.attrs["flags"]),
-            provenance=json.loads(f.attrs["provenance"]), **faces)
+            provenance=json.loads(f.attrs["provenance"]),
+            input_faces=f["input_faces"][()] if "input_faces" in f else None, **faces)
     return fields
 
 

@@ -1,0 +1,181 @@
+"""Where to cut a path between two somata: per-vertex merge scores along the skeleton path (nm).
+
+A skeleton path from one soma to another cannot belong to one cell, so somewhere along it one cell's neurite
+meets the other's. Each vertex of the path gets a score from cues a proofreader uses:
+
+- ``bottleneck``: how much thinner the path is here than around it, log(median radius within ``window_nm`` /
+  median radius within ``local_nm``) (touching neurites meet through a narrow neck);
+- ``width_jump``: |log(median radius before / median radius after)| over ``window_nm`` on each side (a thin axon
+  meeting a thick dendrite; two dendrites of different calibre);
+- ``turn``: (1 - cos of the angle between the direction in and the direction out over ``direction_nm``) / 2:
+  1 when the path doubles back, 0 when it runs straight on;
+- ``radial``: neurites leave their own soma and run toward it when followed back, so the cut that best
+  explains the path is where "moving away from soma A" stops paying and "moving toward soma B" starts:
+  the cumulative sum of (d|x - A|/ds - (-d|x - B|/ds)) up to the vertex, rescaled to [0, 1] over the path;
+- ``taper``: neurites taper away from their soma, so the radius should fall from soma A to the cut and rise
+  from the cut to soma B. The log radius is fitted by a non-increasing run up to the vertex and a
+  non-decreasing one after it (isotonic regression, pool-adjacent-violators); the cue is how much of the
+  worst split's misfit this split removes, in [0, 1];
+- ``junction``: 1 at a branch point of the branch graph (a side branch of >= 3 µm leaves here), decaying over
+  ``contact_nm``: contacts between cells show up as branch points of the merged skeleton;
+- ``axon_change``: |axon fraction before - axon fraction after| of the compartment labels over ``window_nm``
+  (an axon meeting a dendrite), plus ``axons_meet`` when both sides are axon and the path turns (two axons).
+
+The weighted sum is multiplied by a soma prior: 0 within the soma radius + ``soma_margin_nm`` of either soma
+centre (along the path), 1 beyond it.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+CUES = ("bottleneck", "width_jump", "turn", "radial", "taper", "junction", "axon_change", "axons_meet")
+
+
+@dataclass(frozen=True)
+class SplitParams:
+    """Parameters of the splitter (lengths in nm).
+
+    weights: weight of each cue (see module doc); min_score: a soma pair whose best cut scores below this is not
+    split (flagged instead). contact_nm: side branches leaving within this distance of the cut choose their cell
+    by continuity (direction and calibre) rather than by which side of the cut they leave; a side moves to the
+    other cell only when its continuity vote for that cell exceeds ``move_margin`` (a branch point of one cell at
+    the contact keeps both children). repair_contacts: after the soma-to-soma cuts, give a cell the continuation
+    of a neurite that ends against another cell (a second contact; see ``split._repair_contacts``).
+    """
+
+    window_nm: float = 5000.0
+    local_nm: float = 1500.0
+    direction_nm: float = 6000.0
+    contact_nm: float = 1500.0
+    soma_margin_nm: float = 1500.0
+    side_min_nm: float = 3000.0
+    move_margin: float = 0.5
+    repair_contacts: bool = True
+    weights: dict = field(default_factory=lambda: {"bottleneck": 0.0, "width_jump": 0.0, "turn": 2.0,
+                                                   "radial": 1.0, "taper": 0.5, "junction": 1.0, "axon_change": 0.5,
+                                                   "axons_meet": 0.5})
+    min_score: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _window_median(s: np.ndarray, r: np.ndarray, ok: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Per vertex, the median of ``r`` over path positions in [lo, hi) that are ``ok`` (NaN when none)."""
+    out = np.full(len(s), np.nan)
+    a = np.searchsorted(s, lo, side="left")
+    b = np.searchsorted(s, hi, side="left")
+    for i in range(len(s)):
+        v = r[a[i]:b[i]][ok[a[i]:b[i]]]
+        v = v[np.isfinite(v)]
+        if len(v):
+            out[i] = np.median(v)
+    return out
+
+
+def _point_at(x: np.ndarray, s: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Points on the polyline ``x`` (arclength ``s``) at arclengths ``t`` (clipped to the ends)."""
+    t = np.clip(t, s[0], s[-1])
+    return np.stack([np.interp(t, s, x[:, k]) for k in range(3)], axis=1)
+
+
+def path_scores(x: np.ndarray, radius: np.ndarray, is_axon: np.ndarray, is_junction: np.ndarray,
+                soma_a: tuple[np.ndarray, float], soma_b: tuple[np.ndarray, float],
+                p: SplitParams) -> dict[str, np.ndarray]:
+    """Cue values and the total score at each vertex of a soma-to-soma path.
+
+    x: (m, 3) path positions from soma A's vertex to soma B's (nm); radius: (m,) nm; is_axon, is_junction: (m,)
+    bool; soma_a / soma_b: (centre nm, radius nm). Returns arrays of length m: every cue, ``prior``, ``score``
+    and ``s_nm`` (arclength from soma A's vertex).
+    """
+    m = len(x)
+    seg = np.linalg.norm(np.diff(x, axis=0), axis=1)
+    s = np.concatenate([[0.0], np.cumsum(seg)])
+    total = s[-1]
+    (ca, ra), (cb, rb) = soma_a, soma_b
+    prior = ((s > ra + p.soma_margin_nm) & (s < total - rb - p.soma_margin_nm)).astype(float)
+    prior[0] = prior[-1] = 0.0
+    if not prior.any():  # somata closer than their radii: any interior vertex may be cut
+        prior[1:-1] = 1.0
+    ok = prior > 0  # radii inside a soma say nothing about the neurite
+    r = np.where(np.isfinite(radius) & (radius > 0), radius, np.nan)
+    w = p.window_nm
+    local = _window_median(s, r, np.ones(m, dtype=bool), s - p.local_nm, s + p.local_nm)
+    around = _window_median(s, r, ok, s - w, s + w)
+    before = _window_median(s, r, ok, s - w, s)
+    after = _window_median(s, r, ok, s + 1e-6, s + w)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        bottleneck = np.nan_to_num(np.clip(np.log(around / local), 0.0, None))
+        jump = np.nan_to_num(np.abs(np.log(before / after)))
+    d = p.direction_nm
+    din = x - _point_at(x, s, s - d)
+    dout = _point_at(x, s, s + d) - x
+    nin, nout = np.linalg.norm(din, axis=1), np.linalg.norm(dout, axis=1)
+    cos = np.einsum("ij,ij->i", din, dout) / np.maximum(nin * nout, 1e-9)
+    turn = np.where((nin > 0) & (nout > 0), (1.0 - cos) / 2.0, 0.0)
+    da = np.linalg.norm(x - ca, axis=1)
+    db = np.linalg.norm(x - cb, axis=1)
+    step = np.diff(da) + np.diff(db)  # away from A minus toward B, per edge (nm)
+    cum = np.concatenate([[0.0], np.cumsum(step)])
+    radial = (cum - cum.min()) / max(np.ptp(cum), 1.0)
+    taper = _taper(np.log(np.where(np.isfinite(r), r, np.nanmedian(r) if np.isfinite(r).any() else 1.0)), ok)
+    jdist = np.full(m, np.inf)
+    if is_junction.any():
+        js = s[is_junction]
+        jdist = np.abs(s[:, None] - js[None, :]).min(axis=1)
+    junction = np.exp(-0.5 * (jdist / max(p.contact_nm, 1.0)) ** 2)
+    ax = is_axon.astype(float)
+    axb = np.nan_to_num(_mean_in(s, ax, s - w, s))
+    axa = np.nan_to_num(_mean_in(s, ax, s + 1e-6, s + w))
+    axon_change = np.abs(axb - axa)
+    axons_meet = np.minimum(axb, axa) * turn
+    cues = {"bottleneck": bottleneck, "width_jump": jump, "turn": turn, "radial": radial, "taper": taper,
+            "junction": junction,
+            "axon_change": axon_change, "axons_meet": axons_meet}
+    score = sum(p.weights.get(k, 0.0) * v for k, v in cues.items()) * prior
+    return {**cues, "prior": prior, "score": score, "s_nm": s}
+
+
+def _mean_in(s: np.ndarray, v: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    c = np.concatenate([[0.0], np.cumsum(v)])
+    a = np.searchsorted(s, lo, side="left")
+    b = np.searchsorted(s, hi, side="left")
+    n = b - a
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, (c[b] - c[a]) / np.maximum(n, 1), np.nan)
+
+
+def _prefix_isotonic_cost(y: np.ndarray) -> np.ndarray:
+    """cost[i]: residual sum of squares of the best non-increasing fit to y[:i + 1] (pool adjacent violators,
+    run once left to right: after each step the block stack is the optimal fit of that prefix)."""
+    blocks: list[list[float]] = []  # [sum, sum of squares, count]
+    total = 0.0  # sum over blocks of (sum sq - sum^2 / n)
+    cost = np.zeros(len(y))
+    for i, v in enumerate(y):
+        blk = [float(v), float(v) * v, 1.0]
+        while blocks and blocks[-1][0] / blocks[-1][2] < blk[0] / blk[2]:  # a rise: pool it
+            top = blocks.pop()
+            total -= top[1] - top[0] ** 2 / top[2]
+            blk = [blk[0] + top[0], blk[1] + top[1], blk[2] + top[2]]
+        blocks.append(blk)
+        total += blk[1] - blk[0] ** 2 / blk[2]
+        cost[i] = total
+    return cost
+
+
+def _taper(logr: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """The ``taper`` cue (module doc): 1 - misfit / worst misfit of "falls to the cut, rises after it", over the
+    vertices outside the somata (``ok``); 0 where not ``ok``."""
+    idx = np.flatnonzero(ok)
+    out = np.zeros(len(logr))
+    if len(idx) < 3:
+        return out
+    y = logr[idx]
+    left = _prefix_isotonic_cost(y)
+    right = _prefix_isotonic_cost(y[::-1])[::-1]  # non-increasing from B's end = non-decreasing toward B
+    cost = left + np.concatenate([right[1:], [0.0]])
+    worst = cost.max()
+    out[idx] = 0.0 if worst <= cost.min() else (worst - cost) / (worst - cost.min())
+    return out

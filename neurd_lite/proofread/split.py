@@ -1,0 +1,361 @@
+"""Split a merged neuron into one Neuron per soma (``nl.split``); nm throughout.
+
+The decomposed Neuron's skeleton is a tree, so two somata in one piece are joined by exactly one skeleton path.
+For every such pair (closest pair first) the path is scored (:mod:`.cuts`) and cut at its best vertex; side
+branches that leave within ``contact_nm`` of the cut join the cell they continue (direction and calibre), the
+rest stay on the side of the cut they leave from. After all cuts every skeleton vertex belongs to the soma whose
+piece it is in, and every input face to the soma of its skeleton vertex (``n.face_to_skeleton``; soma faces to
+their soma); faces whose vertex lies in a piece without a soma, or that were dropped as debris, belong to neither
+and are reported.
+
+Each cell is then rebuilt honestly: its input faces become a mesh of their own, its synapses are the rows whose
+anchoring face (``n.synapses["face"]``) it holds, and the pipeline runs on it again (soma detection first; the
+known soma centre when detection does not find exactly that soma), so skeleton, compartments, spines, synapse
+targets and features are those of the cell alone. ``input_faces`` maps each cell's faces back to the input mesh.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.sparse import coo_matrix, csgraph
+
+from ..neuron import Neuron
+from .cuts import CUES, SplitParams, path_scores
+
+NEITHER = -1
+
+
+class SplitNeurons(list):
+    """The cells of a split (a list of Neurons, one per soma) with ``.report`` (dict) and ``.merged`` (the input)."""
+
+    report: dict
+    merged: Any
+
+    def __init__(self, neurons: list, report: dict, merged: Any) -> None:
+        super().__init__(neurons)
+        self.report = report
+        self.merged = merged
+
+
+@dataclass
+class _Forest:
+    """The skeleton as a mutable undirected forest (adjacency sets), with the cuts applied so far."""
+
+    x: np.ndarray
+    adj: list[set] = field(default_factory=list)
+
+    @classmethod
+    def from_skeleton(cls, sk: Any) -> "_Forest":
+        f = cls(np.asarray(sk.vertices, float), [set() for _ in range(sk.n_vertices)])
+        for a, b in np.asarray(sk.edges, dtype=np.int64):
+            if a != b:
+                f.adj[a].add(int(b))
+                f.adj[b].add(int(a))
+        return f
+
+    def csgraph(self) -> Any:
+        rows = [a for a, nb in enumerate(self.adj) for _ in nb]
+        cols = [b for nb in self.adj for b in nb]
+        w = np.maximum(np.linalg.norm(self.x[rows] - self.x[cols], axis=1), 1e-6) if rows else np.zeros(0)
+        n = len(self.adj)
+        return coo_matrix((w, (rows, cols)), shape=(n, n)).tocsr()
+
+    def cut(self, a: int, b: int) -> None:
+        self.adj[a].discard(b)
+        self.adj[b].discard(a)
+
+    def join(self, a: int, b: int) -> None:
+        self.adj[a].add(b)
+        self.adj[b].add(a)
+
+    def within(self, starts: set, limit_nm: float, allowed: set | None = None) -> set:
+        """Vertices within ``limit_nm`` along the forest of any of ``starts`` (only through ``allowed``)."""
+        best = {v: 0.0 for v in starts}
+        q = deque(starts)
+        while q:
+            v = q.popleft()
+            for u in self.adj[v]:
+                if allowed is not None and u not in allowed:
+                    continue
+                du = best[v] + float(np.linalg.norm(self.x[u] - self.x[v]))
+                if du <= limit_nm and du < best.get(u, np.inf):
+                    best[u] = du
+                    q.append(u)
+        return set(best)
+
+    def reach(self, start: int, came_from: int, limit_nm: float) -> tuple[np.ndarray, float]:
+        """Vertices of the subtree entered from ``came_from`` through ``start`` within ``limit_nm`` of
+        ``came_from``, and the farthest distance reached (nm, capped near the limit)."""
+        d0 = float(np.linalg.norm(self.x[start] - self.x[came_from]))
+        seen, out, far = {came_from, start}, [start], d0
+        q = deque([(start, d0)])
+        while q:
+            v, d = q.popleft()
+            for u in self.adj[v]:
+                if u in seen:
+                    continue
+                du = d + float(np.linalg.norm(self.x[u] - self.x[v]))
+                seen.add(u)
+                far = max(far, du)
+                if du <= limit_nm:
+                    out.append(u)
+                    q.append((u, du))
+        return np.asarray(out), far
+
+
+def _vertex_branch(n: Neuron) -> np.ndarray:
+    vb = np.full(n.skeleton.n_vertices, -1, dtype=np.int64)
+    for b, d in n.graph.nodes(data=True):
+        if d.get("kind") == "branch":
+            sv = np.asarray(d["skeleton_vertices"], dtype=np.int64)
+            vb[sv[1:]] = b
+    return vb
+
+
+def _junction_vertices(n: Neuron) -> np.ndarray:
+    """(N,) bool: skeleton vertices where a branch of the branch graph starts from another branch."""
+    out = np.zeros(n.skeleton.n_vertices, dtype=bool)
+    for b, d in n.graph.nodes(data=True):
+        if d.get("kind") == "branch" and any(n.graph.nodes[p].get("kind") == "branch" for p in n.graph.predecessors(b)):
+            out[int(d["skeleton_vertices"][0])] = True
+    return out
+
+
+def _soma_vertices(n: Neuron) -> list[int]:
+    out = []
+    for k, s in enumerate(n.somas):
+        node = n.graph.nodes.get(f"soma_{k}", {})
+        if "skeleton_vertex" in node:
+            out.append(int(node["skeleton_vertex"]))
+        else:
+            out.append(int(np.argmin(np.linalg.norm(n.skeleton.vertices - s.center_nm, axis=1))))
+    return out
+
+
+def _closest_pair(forest: _Forest, sv: list[int], together: set) -> tuple[int, int, list[int]] | None:
+    """The two somata joined by the shortest skeleton path in the current forest (skipping pairs kept together),
+    with that path (vertex ids from the first soma's vertex to the second's)."""
+    g = forest.csgraph()
+    dist, pred = csgraph.dijkstra(g, directed=False, indices=sv, return_predecessors=True)
+    best = None
+    for i in range(len(sv)):
+        for j in range(i + 1, len(sv)):
+            if (i, j) in together or not np.isfinite(dist[i, sv[j]]):
+                continue
+            if best is None or dist[i, sv[j]] < best[0]:
+                best = (dist[i, sv[j]], i, j)
+    if best is None:
+        return None
+    _, i, j = best
+    path, v = [], sv[j]
+    while v != sv[i] and v >= 0:
+        path.append(int(v))
+        v = int(pred[i, v])
+    path.append(sv[i])
+    return i, j, path[::-1]
+
+
+def _median_radius(radius: np.ndarray, path: list[int], s: np.ndarray, lo: float, hi: float) -> float:
+    """Median finite radius (nm) of the path vertices at arclength [lo, hi]; NaN when there are none."""
+    r = radius[np.asarray(path)[(s >= lo) & (s <= hi)]]
+    r = r[np.isfinite(r)]
+    return float(np.median(r)) if len(r) else float("nan")
+
+
+def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radius: np.ndarray,
+                  p: SplitParams) -> list[dict]:
+    """Cut the path after position ``k``. Every branch leaving the contact zone (the skeleton within ``contact_nm``
+    of the cut, so two branch points a micron apart count as one contact) goes to the cell it continues
+    (direction over ``direction_nm``, calibre as tie-breaker) when its vote passes ``move_margin``, else to the
+    side of the cut it leaves from. Returns the moved branches."""
+    onpath = set(path)
+    a_end, b_end = path[k], path[k + 1]
+    s_cut = 0.5 * (s[k] + s[k + 1])
+    x = forest.x
+
+    def at(t: float) -> np.ndarray:
+        return np.array([np.interp(np.clip(t, s[0], s[-1]), s, x[path, c]) for c in range(3)])
+
+    reach_nm = p.contact_nm + p.direction_nm
+    d_a = at(s_cut) - at(s_cut - reach_nm)  # cell A's neurite runs outward along the path...
+    d_b = at(s_cut) - at(s_cut + reach_nm)  # ...and cell B's runs outward against it
+    d_a /= max(np.linalg.norm(d_a), 1e-9)
+    d_b /= max(np.linalg.norm(d_b), 1e-9)
+    r_a = _median_radius(radius, path, s, s_cut - reach_nm, s_cut - p.contact_nm / 2)
+    r_b = _median_radius(radius, path, s, s_cut + p.contact_nm / 2, s_cut + reach_nm)
+    zone = forest.within({a_end, b_end}, p.contact_nm)
+    forest.cut(a_end, b_end)
+    side_a = forest.within({a_end}, np.inf, allowed=zone)
+    moved = []
+    for v in sorted(zone):
+        for u in list(forest.adj[v]):
+            if u in zone or u in onpath:
+                continue
+            verts, far = forest.reach(u, v, max(p.direction_nm, p.side_min_nm))
+            if far < p.side_min_nm:
+                continue  # a bristle stays where it is
+            d_s = x[verts].mean(axis=0) - at(s_cut)
+            d_s /= max(np.linalg.norm(d_s), 1e-9)
+            r_s = np.nanmedian(radius[verts])
+            vote = float(d_s @ d_a - d_s @ d_b)
+            if np.isfinite(r_s) and np.isfinite(r_a) and np.isfinite(r_b):
+                vote += 0.5 * (abs(np.log(r_s / r_b)) - abs(np.log(r_s / r_a)))
+            default = 0 if v in side_a else 1
+            side = 0 if vote > p.move_margin else (1 if vote < -p.move_margin else default)
+            if side != default:
+                forest.cut(v, u)
+                forest.join(a_end if side == 0 else b_end, u)
+                moved.append({"vertex": int(u), "attached_at": int(v), "to": "A" if side == 0 else "B",
+                              "vote": round(vote, 3)})
+    return moved
+
+
+def find_cuts(n: Neuron, params: SplitParams | None = None) -> tuple[np.ndarray, list[dict]]:
+    """Cut every soma-to-soma skeleton path of ``n`` once; returns (N,) soma index per skeleton vertex
+    (``NEITHER`` for pieces without a soma) and one record per cut (position nm, branch, cue values, score)."""
+    p = params or SplitParams()
+    sk = n.skeleton
+    sv = _soma_vertices(n)
+    forest = _Forest.from_skeleton(sk)
+    radius = np.asarray(sk.radius, float)
+    labels = np.asarray(n.skeleton_labels if n.skeleton_labels is not None else [""] * sk.n_vertices).astype(str)
+    is_axon = labels == "axon"
+    junction = _junction_vertices(n)
+    vb = _vertex_branch(n)
+    together: set = set()
+    cuts: list[dict] = []
+    while True:
+        found = _closest_pair(forest, sv, together)
+        if found is None:
+            break
+        i, j, path = found
+        pa = np.asarray(path)
+        sc = path_scores(sk.vertices[pa], radius[pa], is_axon[pa], junction[pa],
+                         (n.somas[i].center_nm, n.somas[i].radius_nm), (n.somas[j].center_nm, n.somas[j].radius_nm), p)
+        k = int(np.argmax(sc["score"]))
+        k = min(max(k, 1), len(path) - 2) if len(path) > 2 else 0
+        rec = _cut_record(n, pa, k, sc, i, j, vb)
+        if sc["score"][k] < p.min_score or len(path) < 2:
+            together.add((i, j))
+            rec["kind"] = "soma_path"
+            rec["applied"] = False
+            cuts.append(rec)
+            continue
+        rec["kind"] = "soma_path"
+        rec["moved_sides"] = _assign_sides(forest, path, sc["s_nm"], k, radius, p)
+        rec["applied"] = True
+        cuts.append(rec)
+    owner = _owners(forest, sv)
+    if p.repair_contacts and len(set(owner[sv].tolist())) > 1:
+        cuts.extend(_repair_contacts(n, forest, owner, sv, radius, p))
+        owner = _owners(forest, sv)
+    return owner, cuts
+
+
+def _owners(forest: _Forest, sv: list[int]) -> np.ndarray:
+    _, comp = csgraph.connected_components(forest.csgraph(), directed=False)
+    owner = np.full(len(forest.adj), NEITHER, dtype=np.int64)
+    for k in range(len(sv) - 1, -1, -1):  # somata kept together: the lower index owns the piece
+        owner[comp == comp[sv[k]]] = k
+    return owner
+
+
+def _tips(n: Neuron) -> list[tuple[int, np.ndarray]]:
+    """(tip vertex, the branch's skeleton vertices) of every terminal branch of the branch graph."""
+    out = []
+    for b, d in n.graph.nodes(data=True):
+        if d.get("kind") == "branch" and not any(n.graph.nodes[c].get("kind") == "branch"
+                                                 for c in n.graph.successors(b)):
+            out.append((int(d["skeleton_vertices"][-1]), np.asarray(d["skeleton_vertices"], dtype=np.int64)))
+    return out
+
+
+def _repair_contacts(n: Neuron, forest: _Forest, owner: np.ndarray, sv: list[int], radius: np.ndarray,
+                     p: SplitParams) -> list[dict]:
+    """Contacts the soma-to-soma paths did not use. The skeleton is a tree, so where two cells touch a second
+    time one cell's neurite seems to end at the other (a tip) and its continuation hangs off the other cell at a
+    branch point. A side subtree there that continues the tip's direction better than the host neurite's (by
+    ``move_margin``) is moved to the tip's cell."""
+    from scipy.spatial import cKDTree
+
+    x = forest.x
+    r = np.where(np.isfinite(radius), radius, 0.0)
+    tree = cKDTree(x)
+    junction = _junction_vertices(n)
+    soma_set = set(sv)
+    moved: list[dict] = []
+    for t, verts in _tips(n):
+        y = owner[t]
+        if y == NEITHER or len(forest.adj[t]) != 1:
+            continue
+        near = [v for v in tree.query_ball_point(x[t], r[t] + p.contact_nm)
+                if owner[v] not in (y, NEITHER) and junction[v] and v not in soma_set]
+        if not near:
+            continue
+        rev = verts[::-1]
+        run = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(x[rev], axis=0), axis=1))])
+        back = rev[min(int(np.searchsorted(run, p.direction_nm)), len(rev) - 1)]
+        d_t = x[t] - x[back]
+        if np.linalg.norm(d_t) == 0:
+            continue
+        d_t /= np.linalg.norm(d_t)
+        pv = min(near, key=lambda v: np.linalg.norm(x[v] - x[t]))
+        host = owner[pv]
+        toward = _toward_soma(forest, pv, sv[host])
+        if toward is None:
+            continue
+        d_x = x[pv] - x[toward]
+        d_x /= max(np.linalg.norm(d_x), 1e-9)
+        for u in list(forest.adj[pv]):
+            if u == toward:
+                continue
+            sub, far = forest.reach(u, pv, max(p.direction_nm, p.side_min_nm))
+            if far < p.side_min_nm:
+                continue
+            d_s = x[sub].mean(axis=0) - x[pv]
+            d_s /= max(np.linalg.norm(d_s), 1e-9)
+            vote = float(d_s @ d_t - d_s @ d_x)
+            if vote > p.move_margin:
+                forest.cut(pv, u)
+                forest.join(t, u)
+                moved.append({"kind": "secondary_contact", "tip": int(t), "tip_cell": int(y), "host_cell": int(host),
+                              "attached_at": int(pv), "vertex": int(u), "vote": round(vote, 3),
+                              "position_nm": np.round(x[pv], 1).tolist(), "applied": True})
+    return moved
+
+
+def _toward_soma(forest: _Forest, v: int, soma_vertex: int) -> int | None:
+    """The neighbour of ``v`` on its forest path to ``soma_vertex`` (None when not connected)."""
+    g = forest.csgraph()
+    _, pred = csgraph.dijkstra(g, directed=False, indices=soma_vertex, return_predecessors=True)
+    if v == soma_vertex or pred[v] < 0:
+        return None
+    return int(pred[v])
+
+
+def _cut_record(n: Neuron, pa: np.ndarray, k: int, sc: dict, i: int, j: int, vb: np.ndarray) -> dict:
+    s = sc["s_nm"]
+    score = sc["score"]
+    far = np.abs(s - s[k]) > 5000.0
+    runner = float(score[far].max()) if far.any() else float("nan")
+    b = int(vb[pa[k]]) if vb[pa[k]] >= 0 else int(vb[pa[min(k + 1, len(pa) - 1)]])
+    limb = n.graph.nodes[b].get("limb") if b in n.graph else None
+    return {"somas": (int(i), int(j)), "skeleton_vertex": int(pa[k]),
+            "position_nm": np.round(n.skeleton.vertices[pa[k]], 1).tolist(),
+            "path_length_nm": round(float(s[-1]), 1), "from_soma_nm": (round(float(s[k]), 1),
+                                                                      round(float(s[-1] - s[k]), 1)),
+            "branch": b, "limb": None if limb is None else int(limb), "score": round(float(score[k]), 4),
+            "runner_up_score": round(runner, 4), "cues": {c: round(float(sc[c][k]), 4) for c in CUES}}
+
+
+def face_owner(n: Neuron, vertex_owner: np.ndarray) -> np.ndarray:
+    """(F,) soma index of each input face (``NEITHER`` when its skeleton vertex is in no soma's piece or the face
+    was dropped); soma faces go to the owner of their soma's vertex."""
+    f2s = np.asarray(n.face_to_skeleton, dtype=np.int64)
+    out = np.where(f2s >= 0, vertex_owner[np.maximum(f2s, 0)], NEITHER)
+    for s, v in zip(n.somas, _soma_vertices(n)):  # a soma kept with another goes where its vertex went
+        out[np.asarray(s.faces, dtype=np.int64)] = vertex_owner[v]
+    return out

@@ -1,0 +1,196 @@
+"""Splitting merged cells and merge-error flags (neurd_lite.proofread)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import neurd_lite as nl
+from neurd_lite.neuron import Neuron, Soma
+from neurd_lite.pipeline import PipelineParams
+from neurd_lite.proofread import (NEITHER, SplitParams, face_owner, find_cuts, flag_merge_errors, merge_flags,
+                                  path_scores)
+from neurd_lite.skeleton.graph import build_branch_graph
+from neurd_lite.skeleton.model import Skeleton
+
+
+def _polyline(a, b, step=500.0):
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    k = max(int(np.linalg.norm(b - a) // step), 1)
+    return a + (b - a) * np.linspace(0, 1, k + 1)[:, None]
+
+
+def _crossing_skeleton():
+    """Two cells whose dendrites cross at right angles at the origin: cell A's soma at (-40 µm, 0, 0), its
+    dendrite running along +x to (40 µm, 0, 0); cell B's soma at (0, -40 µm, 0), its dendrite along +y. Radii
+    taper away from each soma. Returns the skeleton (nm, rooted at soma A), the somas and each vertex's cell."""
+    pts, edges, cell, rad = [np.zeros(3)], [], [-1], [500.0]  # vertex 0: the crossing
+
+    def add(a, b, c, r0, r1, join_first=False, join_last=False):
+        line = _polyline(a, b)
+        start = len(pts)
+        for i, p in enumerate(line):
+            pts.append(p)
+            cell.append(c)
+            rad.append(r0 + (r1 - r0) * i / max(len(line) - 1, 1))
+            if i:
+                edges.append((start + i - 1, start + i))
+        if join_first:
+            edges.append((0, start))
+        if join_last:
+            edges.append((start + len(line) - 1, 0))
+        return start
+
+    root = add((-40e3, 0, 0), (-500, 0, 0), 0, 1200.0, 500.0, join_last=True)
+    add((500, 0, 0), (40e3, 0, 0), 0, 480.0, 300.0, join_first=True)
+    add((0, -40e3, 0), (0, -500, 0), 1, 1200.0, 500.0, join_last=True)
+    add((0, 500, 0), (0, 40e3, 0), 1, 480.0, 300.0, join_first=True)
+    sk = Skeleton(np.asarray(pts), np.asarray(edges), np.asarray(rad), root=root)
+    somas = [Soma((-40e3, 0, 0), 6000.0), Soma((0, -40e3, 0), 6000.0)]
+    return sk, somas, np.asarray(cell)
+
+
+def _neuron_from_skeleton(sk, somas):
+    g, vb = build_branch_graph(sk, somas)
+    return Neuron(name="crossing", skeleton=sk, somas=somas, graph=g)
+
+
+def test_crossing_cut_pairs_branches_by_continuity():
+    sk, somas, cell = _crossing_skeleton()
+    n = _neuron_from_skeleton(sk, somas)
+    owner, cuts = find_cuts(n)
+    assert len(cuts) == 1 and cuts[0]["applied"]
+    # the cut is at the crossing (within 2.5 µm), and each distal dendrite goes with the cell it continues
+    assert np.linalg.norm(cuts[0]["position_nm"]) < 2500.0
+    far = np.linalg.norm(sk.vertices, axis=1) > 3000.0
+    assert np.mean(owner[far] == cell[far]) == 1.0
+    assert not np.any(owner == NEITHER)
+
+
+def test_path_scores_prefer_a_thin_turning_junction():
+    x = np.vstack([_polyline((0, 0, 0), (20e3, 0, 0)), _polyline((20e3, 500, 0), (20e3, 20e3, 0))])
+    r = np.concatenate([np.linspace(1500, 400, 41), np.linspace(400, 1500, len(x) - 41)])
+    junction = np.zeros(len(x), bool)
+    junction[40] = True
+    sc = path_scores(x, r, np.zeros(len(x), bool), junction, (x[0], 5000.0), (x[-1], 5000.0), SplitParams())
+    assert abs(int(np.argmax(sc["score"])) - 40) <= 2
+    assert sc["prior"][:10].sum() == 0  # no cut inside a soma
+
+
+def test_single_soma_neuron_is_never_cut():
+    sk, somas, cell = _crossing_skeleton()
+    n = _neuron_from_skeleton(sk, somas[:1])
+    owner, cuts = find_cuts(n)
+    assert cuts == [] and np.all(owner == 0)
+    out = nl.split(n)
+    assert len(out) == 1 and out[0] is n and out.report["cuts"] == []
+
+
+def test_flags_dendrite_on_axon_axon_on_dendrite_and_dendrite_outputs():
+    sk, somas, cell = _crossing_skeleton()
+    n = _neuron_from_skeleton(sk, somas[:1])
+    branches = n.branch_nodes
+    for b in branches:
+        n.graph.nodes[b]["compartment"] = "basal"
+    first = [b for b in branches if n.graph.has_edge("soma_0", b)][0]
+    n.graph.nodes[first]["compartment"] = "axon"
+    n.synapses = pd.DataFrame({"x_nm": [0.0] * 4, "y_nm": 0.0, "z_nm": 0.0, "is_pre": [True, True, True, False],
+                               "branch": [branches[-1]] * 4})
+    kinds = {f["flag"] for f in merge_flags(n)}
+    assert {"merge_dendrite_on_axon", "merge_dendrite_outputs"} <= kinds
+    assert "merge_axon_on_dendrite" not in kinds
+    flag_merge_errors(n)
+    assert any(f.startswith("merge_dendrite_on_axon: ") for f in n.flags)
+    # an axon leaving a dendrite 40 µm out is another cell's axon
+    for b in branches:
+        n.graph.nodes[b]["compartment"] = "basal"
+    far = [b for b in branches if n.skeleton.distance_to_root_nm[n.graph.nodes[b]["skeleton_vertices"][0]] > 35e3]
+    n.graph.nodes[far[0]]["compartment"] = "axon"
+    assert "merge_axon_on_dendrite" in {f["flag"] for f in merge_flags(n)}
+
+
+def _small_merge():
+    from neurd_lite.proofread.fixtures import merge_cells
+    from neurd_lite.testing.synthetic import make_neuron
+
+    cells = [make_neuron("interneuron", seed=s, target_faces=8000, spine_density_per_um=0.5, with_axon=False)
+             for s in (3, 4)]
+    return merge_cells(cells, contact="dendrite", seed=1)
+
+
+def test_small_synthetic_merge_cut_assigns_faces():
+    """Fast: the cut and the face owners on a small 2-cell merge, without rebuilding the cells."""
+    m = _small_merge()
+    n = nl.decompose((m.mesh.vertices, m.mesh.faces), params=PipelineParams(spines=False, compartments=False))
+    out = nl.split(n, rebuild=False)
+    assert len(out.report["cuts"]) == 1 and out.report["cuts"][0]["applied"]
+    owner = face_owner(n, find_cuts(n)[0])
+    truth = [int(np.argmin(np.linalg.norm(m.soma_centers_nm - s.center_nm, axis=1))) for s in n.somas]
+    pred = np.where(owner >= 0, np.asarray(truth)[np.maximum(owner, 0)], -1)
+    for t in (0, 1):
+        assert np.mean(pred[m.face_cell == t] == t) >= 0.95
+        assert np.mean(m.face_cell[pred == t] == t) >= 0.95
+
+
+@pytest.mark.slow
+def test_split_small_synthetic_merge(tmp_path):
+    m = _small_merge()
+    syn = m.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]]
+    cells = nl.decompose((m.mesh.vertices, m.mesh.faces), synapses=syn, split=True,
+                         params=PipelineParams(spines=False))
+    assert len(cells) == 2 and len(cells.report["cuts"]) == 1
+    truth = [int(np.argmin(np.linalg.norm(m.soma_centers_nm - c.somas[0].center_nm, axis=1))) for c in cells]
+    assert sorted(truth) == [0, 1]
+    for c, t in zip(cells, truth):
+        assert len(c.somas) == 1 and c.provenance["split"]["cuts"]
+        assert c.n_faces == len(c.input_faces)
+        np.testing.assert_allclose(c.mesh.vertices[c.mesh.faces[0]], m.mesh.vertices[m.mesh.faces[c.input_faces[0]]])
+        assert np.mean(m.face_cell[c.input_faces] == t) >= 0.95  # faces it holds are its own
+        assert np.mean(m.face_cell[c.input_faces] == t) * len(c.input_faces) >= 0.95 * np.sum(m.face_cell == t)
+    back = nl.load(cells[0].save(tmp_path / "cell.h5"))
+    np.testing.assert_array_equal(back.input_faces, cells[0].input_faces)
+    # every synapse goes with exactly one cell (or is reported as in neither)
+    assert sum(len(c.synapses) for c in cells) + cells.report["neither"]["synapses"] == len(syn)
+
+
+def test_cut_flagged_removes_the_flagged_subtree_only_when_asked():
+    from neurd_lite.proofread import cut_flagged
+    from neurd_lite.testing.synthetic import make_neuron
+
+    sn = make_neuron("interneuron", seed=5, target_faces=8000, spine_density_per_um=0.5, with_axon=False)
+    p = PipelineParams(spines=False)
+    n = nl.decompose((sn.mesh.vertices, sn.mesh.faces), params=p)
+    for b in n.branch_nodes:  # labels of a clean dendritic cell (this one has no axon)
+        n.graph.nodes[b]["compartment"] = "dendrite"
+    assert cut_flagged(n, nl.decompose, pipeline_params=p) is n  # nothing flagged, nothing cut
+    far = [b for b in n.branch_nodes if n.skeleton.distance_to_root_nm[n.graph.nodes[b]["skeleton_vertices"][0]] > 35e3
+           and any(n.graph.nodes[q].get("kind") == "branch" for q in n.graph.predecessors(b))]
+    b = far[0]
+    n.graph.nodes[b]["compartment"] = "axon"  # an axon leaving a dendrite 35 µm out: another cell's
+    out = cut_flagged(n, nl.decompose, pipeline_params=p)
+    gone = np.flatnonzero(np.asarray(n.face_branch) == b)
+    assert len(gone) and not np.isin(gone, out.input_faces).any()
+    assert out.n_faces == n.n_faces - out.provenance["cut_flagged"]["faces_removed"]
+    with pytest.raises(ValueError):
+        cut_flagged(n, nl.decompose, kinds=("merge_multiple_axons",))
+
+
+def test_single_synthetic_cell_is_not_split():
+    from neurd_lite.testing.synthetic import make_neuron
+
+    sn = make_neuron("interneuron", seed=5, target_faces=8000, spine_density_per_um=0.5)
+    out = nl.decompose((sn.mesh.vertices, sn.mesh.faces), split=True, params=PipelineParams(spines=False))
+    assert len(out) == 1 and out.report["cuts"] == []
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_real_two_soma_cell_splits_in_two(microns_cell_paths):
+    cells = nl.decompose(microns_cell_paths["mesh"], synapses=microns_cell_paths["synapses"], split=True)
+    assert len(cells) == 2
+    cut = cells.report["cuts"][0]
+    assert cut["applied"] and min(cut["from_soma_nm"]) > 3000.0
+    total = sum(c.n_faces for c in cells) + cells.report["neither"]["faces"]
+    assert total == len(cells.merged.mesh.faces)
+    assert all(len(c.somas) == 1 for c in cells)
+    assert sum(len(c.synapses) for c in cells) + cells.report["neither"]["synapses"] == 965
