@@ -108,7 +108,7 @@ def _frame_problem(n: Neuron, sk, up: np.ndarray, depth_range_um: tuple[float, f
     still be minnie65's).
 
     The soma (soma 0's centre, else the skeleton root) must lie within ``depth_range_um`` (the frame's range,
-    which the depth features accept too; ``geometry.depth.depth_range_problem`` on the linear minnie65 depth).
+    which the depth features accept too: ``geometry.depth.depth_range_problem`` on the linear minnie65 depth).
     With another ``up`` the caller has set its own frame and nothing is checked."""
     if up.shape != (3,) or not np.allclose(up / np.linalg.norm(up), MINNIE65_UP):
         return "", False

@@ -1,10 +1,10 @@
 """Parameters of the feature families (one frozen dataclass each, units in the field names), gathered in
-:class:`FeatureParams` (``PipelineParams.features``). No imports from the feature modules: they import this. ``LinearDepthParams`` lives in ``geometry/depth.py``."""
+:class:`FeatureParams` (``PipelineParams.features``). No imports from the feature modules: they import this."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..geometry.depth import LinearDepthParams
+from ..geometry.depth import LinearDepthParams  # the depth transform lives with the other geometry
 
 
 @dataclass(frozen=True)

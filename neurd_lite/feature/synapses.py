@@ -25,7 +25,6 @@ columns ``skeletal_length_processed_syn`` / ``_spine`` are those summed lengths 
 """
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 
@@ -36,8 +35,6 @@ from .params import NeurdEIParams  # noqa: F401 - re-exported (moved to feature/
 from .registry import COMPARTMENT_GROUPS, Missing, register
 
 FAMILY = "synapses"
-
-
 
 
 def _targets(syn: pd.DataFrame) -> np.ndarray:

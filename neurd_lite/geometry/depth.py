@@ -20,12 +20,11 @@ from ..errors import InputError
 from ..units import as_points_nm
 
 METHODS = ("table", "standard_transform")
-MINNIE65_DEPTH_RANGE_UM = (-100.0, 1200.0)  # plausible soma depths below pia in minnie65, µm (the v83 table's span)
 
 
 @dataclass(frozen=True)
 class LinearDepthParams:
-    """Linear minnie65 depth: rotation angle about z (degrees) and pia offset (µm)."""
+    """Linear minnie65 depth: rotation angle about z (degrees) and pia offset (µm); ``FeatureParams.depth``."""
 
     rotation_deg: float = 5.0
     pia_offset_um: float = 419.99
@@ -61,9 +60,10 @@ def cortical_depth_um(points_nm: np.ndarray, method: str = "table", params: Line
     raise InputError(f"unknown depth method {method!r}: use one of {METHODS}")
 
 
-def depth_range_problem(depth_um: float, depth_range_um: tuple[float, float] = MINNIE65_DEPTH_RANGE_UM) -> str:
-    """"" when a depth below pia (µm) lies in ``depth_range_um`` (inclusive), else what is wrong with it. The one
-    cortex test behind the ``cortical_depth_um`` feature and the compartment labeller's frame check."""
+def depth_range_problem(depth_um: float, depth_range_um: tuple[float, float]) -> str:
+    """"" when a depth below pia (µm) lies in ``depth_range_um`` (inclusive; the frame's range,
+    ``model.frame.FrameParams.depth_range_um``), else what is wrong with it. The one cortex test behind the
+    ``cortical_depth_um`` feature and the compartment labeller's frame check."""
     lo, hi = depth_range_um
     if lo <= depth_um <= hi:
         return ""
