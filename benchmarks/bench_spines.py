@@ -70,7 +70,7 @@ def _time(label: str, n) -> dict:
 
 
 def _synthetic_cell(seed: int, cache_dir: str | None):
-    """(truth, neuron after ``decompose(..., spines=False)``) of a synthetic pyramidal cell (even seeds clean,
+    """(truth, neuron after ``decompose(..., params=PipelineParams(skip=("spines",)))``) of a synthetic pyramidal cell (even seeds clean,
     odd seeds fragmented + 20 nm noise + debris); pickled in ``cache_dir`` when given, so the spine stages can
     be re-run in seconds."""
     import pickle

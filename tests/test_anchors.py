@@ -15,10 +15,13 @@ def sphere():
     return trimesh.creation.icosphere(subdivisions=3, radius=2000.0)
 
 
-def test_chunked_nearest_faces_equal_one_chunk_and_brute_force(sphere):
+def test_chunked_nearest_faces_equal_one_chunk_and_brute_force(sphere, monkeypatch):
+    import neurd_lite.geometry.nearest as nearest
+
     rng = np.random.default_rng(0)
     pts = rng.normal(0.0, 1500.0, (700, 3))
     one = NearestFaces(sphere.triangles).query(pts, k=4, chunk=10_000)
+    monkeypatch.setattr(nearest, "BALL_CHUNK", 5)
     many = NearestFaces(sphere.triangles).query(pts, k=4, chunk=33)
     for a, b in zip(one, many):
         np.testing.assert_array_equal(a, b)

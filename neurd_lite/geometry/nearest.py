@@ -11,6 +11,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 DEFAULT_CHUNK = 50_000  # points per chunk: ~16 candidates x 50k points x 9 floats ~ 60 MB of triangles
+BALL_CHUNK = 2_000      # uncertain points per ball query (each may list thousands of faces near a large face)
 
 
 def _exact_best(tri: np.ndarray, pts: np.ndarray, owner: np.ndarray, cand: np.ndarray, n_pts: int
@@ -57,8 +58,9 @@ class NearestFaces:
         dk, cand = dk.reshape(len(pts), k), cand.reshape(len(pts), k)
         owner = np.repeat(np.arange(len(pts)), k)
         face, dist, point = _exact_best(tri, pts, owner, cand.reshape(-1), len(pts))
-        unsure = np.flatnonzero((dk[:, -1] < dist + self.reach) & (k < len(tri)))
-        if len(unsure):
+        unsure_all = np.flatnonzero((dk[:, -1] < dist + self.reach) & (k < len(tri)))
+        for lo in range(0, len(unsure_all), BALL_CHUNK):  # ball lists are Python lists: few points at a time
+            unsure = unsure_all[lo:lo + BALL_CHUNK]
             balls = tree.query_ball_point(pts[unsure], dist[unsure] + self.reach)
             counts = np.array([len(b) for b in balls])
             extra = np.concatenate([np.asarray(b, dtype=np.int64) for b in balls])
