@@ -149,7 +149,8 @@ def face_areas(sn: Any, faces: np.ndarray | None = None) -> np.ndarray:
 def score_neuron(n: Any, sn: Any) -> dict[str, Any]:
     """Every score of a decomposed Neuron ``n`` against its SyntheticNeuron ``sn`` (same faces, same synapse
     order): soma found / centre error / face F1 / soma-synapse F1, spine face F1 and instance P/R, false spines
-    per 100 µm, synapse-target F1 per class and macro, compartment face F1 per class and macro."""
+    per 100 µm, synapse-target F1 per class and macro, compartment face F1 per class and macro.
+    Single cells: on a merge the soma centre is compared with cell 0 only (use :func:`merge_accuracy` there)."""
     out: dict[str, Any] = {"n_faces": int(len(sn.face_labels)), "class": sn.truth.get("class", sn.kind)}
     soma_faces = np.concatenate([np.asarray(s.faces, np.int64) for s in n.somas if s.faces is not None]) \
         if n.somas else np.zeros(0, np.int64)
