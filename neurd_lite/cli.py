@@ -50,6 +50,10 @@ def _run_decompose(args: argparse.Namespace) -> int:
     from .skeleton.skeletonizer import SkeletonParams
     from .units import scale_to_nm
 
+    if args.name is not None and not _safe_name(args.name):
+        print(f"neurd-lite decompose: error: --name {args.name!r} must be a plain file name (no '/', '\\', "
+              "'..' or leading '.'), since it names OUT/NAME.h5", file=sys.stderr)
+        return 2
     units = _parse_units(args.units)
     soma = None
     if args.soma is not None:
@@ -64,6 +68,11 @@ def _run_decompose(args: argparse.Namespace) -> int:
     return _save_and_report(n, args.out)
 
 
+def _safe_name(name: str) -> bool:
+    """True when ``name`` can only name a file directly inside the output folder."""
+    return bool(name) and not name.startswith(".") and not any(c in name for c in "/\\\0") and name == Path(name).name
+
+
 def _save_and_report(n: Any, out_dir: str) -> int:
     """Write ``out_dir/NAME.h5`` and print the neuron's summary.
 
@@ -71,6 +80,8 @@ def _save_and_report(n: Any, out_dir: str) -> int:
     included); the ``cable_length_um`` feature of ``nl.features`` counts only the edges of the neuron's compartment
     vertices and is usually a few per cent shorter."""
     out = Path(out_dir) / f"{n.name}.h5"
+    if not _safe_name(str(n.name)) or out.resolve().parent != Path(out_dir).resolve():
+        raise ValueError(f"neuron name {n.name!r} would write outside {out_dir}")
     n.save(out)
     _print_summary(n.summary())
     print(f"wrote {out}")
@@ -107,7 +118,7 @@ def _run_example(args: argparse.Namespace) -> int:
 
 
 # ---- featurize -----------------------------------------------------------------------------------------
-FEATURIZE_EXIT_CODES = """exit codes:
+FEATURIZE_EXIT_CODES = """exit codes (download: 0 all fetched or cached, 1 at least one segment failed):
   0    every input featurized (or already done in an earlier run)
   1    the batch ran to the end but at least one input failed (listed in OUT/errors.csv)
   2    no input matched (empty folder, glob matching nothing) or bad arguments; nothing was run
@@ -200,9 +211,10 @@ def _run_download(args: argparse.Namespace) -> int:
 
     report = download(args.segment_ids, args.source, args.out, datastack=args.datastack, lod=args.lod,
                       progress=not args.quiet)
-    print(f"{len(report.fetched)} fetched, {len(report.cached)} cached, {len(report.failed)} failed "
-          f"(see {report.out_dir / 'download_errors.csv'})")
-    return 0
+    line = (f"{len(report.fetched)} fetched, {len(report.cached)} cached, {len(report.failed)} failed "
+            f"(see {report.out_dir / 'download_errors.csv'})")
+    print(line, file=sys.stderr if report.failed else sys.stdout)
+    return 1 if report.failed else 0  # like featurize: 1 when any segment failed (all of them included)
 
 
 # ---- classify ------------------------------------------------------------------------------------------
