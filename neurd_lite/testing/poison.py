@@ -66,3 +66,21 @@ def write_poison(folder: str | os.PathLike, n_triangles: int = 50000) -> dict[st
     p["degenerate_faces"] = _export(line, np.column_stack([np.arange(28), np.arange(1, 29), np.arange(2, 30)]),
                                     folder / "degenerate_faces.ply")
     return p
+
+
+def probe_task(item: object, config: object) -> dict:
+    """A worker task for pool tests, chosen by the item's name: ``die*`` kills its own process with SIGKILL (as
+    the OOM killer would), ``hog*`` touches 600 MiB and waits, ``sleep*`` sleeps 30 s; anything else succeeds."""
+    import signal
+    import time
+
+    name = getattr(item, "name", "")
+    if name.startswith("die"):
+        os.kill(os.getpid(), signal.SIGKILL)
+    if name.startswith("hog"):
+        block = np.ones(600 * 2**20 // 8)
+        time.sleep(30)
+        del block
+    if name.startswith("sleep"):
+        time.sleep(30)
+    return {"name": name, "ok": True, "pid": os.getpid()}
