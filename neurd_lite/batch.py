@@ -243,7 +243,7 @@ def featurize(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike, *
               units: Any = "nm", synapse_units: Any = None, workers: int = 1, executor: cf.Executor | None = None,
               dask_scheduler: str | None = None, timeout_s: float | None = None,
               max_memory_mb: float | None = None, progress: bool = True, save_neuron: bool = True,
-              synapse_manifest: str | os.PathLike | None = None) -> BatchReport:
+              synapse_manifest: str | os.PathLike | None = None, params: Any = None) -> BatchReport:
     """Decompose and featurize every mesh in ``inputs`` into ``out_dir``; see the module docstring.
 
     ``synapses``: a folder (tables named by the mesh's exact stem), a pattern with ``{stem}`` / ``{id}`` or one
@@ -253,8 +253,14 @@ def featurize(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike, *
     ``timeout_s`` (seconds) and ``max_memory_mb`` (MiB of resident memory per worker; with one worker the neuron
     runs in one watched process) bound each neuron. ``units`` is one value for every mesh or per-input rules (see
     :func:`parse_units_rules`); ``synapse_units`` likewise for the synapse tables' positions (None: from each
-    table's layout). Raises :class:`NoInputs` when no input matches a file (nothing written).
+    table's layout). ``params``: a ``neurd_lite.PipelineParams`` (or its YAML/JSON file) for every neuron; it is
+    part of each done marker's key, so other parameters recompute. Raises :class:`NoInputs` when no input
+    matches a file (nothing written).
     """
+    if params is not None and not hasattr(params, "to_dict"):
+        from .params import PipelineParams  # type: ignore[attr-defined]
+
+        params = PipelineParams.load(params)
     t0 = time.perf_counter()
     inputs = [str(i) for i in inputs]
     found, unmatched = [], []
@@ -272,7 +278,7 @@ def featurize(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike, *
     (out / "parts").mkdir(parents=True, exist_ok=True)
     shared = executor is None and not dask_scheduler
     config = BatchConfig(str(out), timeout_s=timeout_s, max_memory_mb=max_memory_mb, save_neuron=save_neuron,
-                         shared_out=shared)
+                         shared_out=shared, params=params)
     report = BatchReport(out, unmatched=unmatched)
     with _exclusive(out):
         todo = _plan(items, config, report, bool(synapses or pairs), synapses)
@@ -356,7 +362,8 @@ def _write_manifest(out: Path, items: list[BatchItem], config: BatchConfig, unit
         "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "python": platform.python_version(), "platform": platform.platform(), "versions": versions,
         "parameters": {"units": jsonable(units), "synapse_units": jsonable(synapse_units),
-                       **{k: v for k, v in asdict(config).items() if k != "shared_out"},
+                       **{k: v for k, v in asdict(config).items() if k not in ("shared_out", "params")},
+                       "params": config.params.to_dict() if hasattr(config.params, "to_dict") else config.params,
                        "workers": workers, "dask_scheduler": dask_scheduler},
         "inputs": [asdict(i) for i in items],
         "unmatched_inputs": report.unmatched,

@@ -43,6 +43,7 @@ class BatchConfig:
     max_memory_mb: float | None = None
     save_neuron: bool = True
     shared_out: bool = True
+    params: Any = None  # a neurd_lite.PipelineParams for decompose and features (None: defaults)
 
 
 # ---- atomic files ------------------------------------------------------------------------------------------
@@ -102,7 +103,9 @@ def done_key(item: BatchItem, config: BatchConfig) -> dict[str, Any]:
     from . import __version__
 
     settings = {k: v for k, v in asdict(config).items() if k not in ("out_dir", "timeout_s", "max_memory_mb",
-                                                                      "shared_out")}
+                                                                      "shared_out", "params")}
+    if config.params is not None:
+        settings["params"] = config.params.to_dict() if hasattr(config.params, "to_dict") else repr(config.params)
     params = {"units": item.units, "synapse_units": item.synapse_units, "synapses": item.synapses,
               "neurd_lite": __version__, **settings}
     return {"mesh_sha256": file_sha256(item.mesh), "synapses_sha256": file_sha256(item.synapses),
@@ -215,14 +218,15 @@ def compute_item(item: BatchItem, config: BatchConfig) -> dict[str, Any]:
             stage = "synapses"
             rows_in, dropped = _synapse_accounting(item)
             stage = "ingest"
+            given = {} if config.params is None else {"params": config.params}
             n = decompose(item.mesh, synapses=item.synapses, units=item.units, name=item.name,
-                          synapse_units=item.synapse_units)
+                          synapse_units=item.synapse_units, **given)
             h5 = None
             if config.save_neuron:
                 stage = "save"
                 h5 = _save_neuron(n, item, config)
             stage = "features"
-            feats = features(n)
+            feats = features(n, **given)
             flags = list(n.flags)
             if len(dropped):
                 flags.append(f"synapse_rows_dropped: {len(dropped)} of {rows_in} rows of {Path(item.synapses).name} "
@@ -231,7 +235,7 @@ def compute_item(item: BatchItem, config: BatchConfig) -> dict[str, Any]:
             feats.insert(1, "flags", "; ".join(flags))
             feats.insert(2, "synapse_rows_in", rows_in)
             feats.insert(3, "synapse_rows_dropped", len(dropped))
-            branches = branch_features(n)
+            branches = branch_features(n, **given)
             branches.insert(0, "neuron", item.name)
             syn = n.synapses.copy()
             syn.insert(0, "neuron", item.name)

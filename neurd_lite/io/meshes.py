@@ -23,7 +23,7 @@ from typing import Any, Sequence, Union
 import numpy as np
 
 from ..errors import InputError, NeurdLiteWarning
-from ..units import UnitsLike, scale_to_nm
+from ..units import UnitsLike, scale_to_nm, units_to_json
 
 MeshLike = Union[str, Path, Any, Sequence[np.ndarray]]
 
@@ -92,7 +92,7 @@ def _to_trimesh(vertices: Any, faces: Any, units: UnitsLike, validate: bool, whe
             warnings.warn(f"{where}: {surface}" if where is not None else surface, NeurdLiteWarning, stacklevel=3)
             metadata["surface_suspect"] = surface
     mesh = trimesh.Trimesh(vertices=vertices, faces=faces, process=False, validate=False)
-    metadata["units_in"] = units if isinstance(units, str) else np.atleast_1d(units).tolist()
+    metadata["units_in"] = units_to_json(units)
     mesh.metadata.update(metadata)
     return mesh
 

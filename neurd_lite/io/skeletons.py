@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..errors import InputError, NeurdLiteWarning
 from ..skeleton.model import Skeleton
-from ..units import UnitsLike, scale_to_nm
+from ..units import UnitsLike, scale_to_nm, units_to_json
 
 SWC_TYPE = {"soma": 1, "axon": 2, "basal": 3, "dendrite": 3, "apical_shaft": 4, "apical_tuft": 4, "oblique": 4}
 _UM_EXTENT_MAX = 5000.0  # an SWC whose bounding box is smaller than this (in file units) is taken as µm
@@ -190,7 +190,7 @@ def _load_swc(p: Path, units: UnitsLike | None) -> Skeleton:
     if n_missing:
         warnings.warn(f"{p}: {n_missing} SWC nodes name a parent that does not exist; they start new trees",
                       NeurdLiteWarning, stacklevel=3)
-    sk.units_in = units_in if isinstance(units_in, (str, float, int)) else np.atleast_1d(units_in).tolist()
+    sk.units_in = units_to_json(units_in)
     sk.units_source = source
     return sk
 

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, NeurdLiteWarning
-from ..units import UnitsLike, scale_to_nm
+from ..units import UnitsLike, scale_to_nm, units_to_json
 from .meshes import check_input_file
 
 SYNAPSE_COLUMNS = ("synapse_id", "x_nm", "y_nm", "z_nm", "is_pre", "partner_id", "size")
@@ -127,7 +127,7 @@ def load_synapses(path_or_df: TableLike, units: UnitsLike | None = None, segment
             out[col] = raw[col].to_numpy()
     out = _finish(out, where)
     out.attrs.update({"source": str(where) if where is not None else None, "layout": layout,
-                      "units_in": units if isinstance(units, str) else np.atleast_1d(units).tolist(),
+                      "units_in": units_to_json(units),
                       "rows_in": rows_in, "dropped_rows": dropped.tolist(), "rows_other_segment": rows_other})
     return out
 
