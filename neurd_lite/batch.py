@@ -234,9 +234,9 @@ def _runner(todo: list[BatchItem], config: BatchConfig, keys: dict[str, Any], wo
                             cf.as_completed)
     if dask_scheduler:
         return _run_dask(todo, config, keys, dask_scheduler)
-    if workers <= 1 and not config.max_memory_mb:
+    if workers <= 1 and not config.max_memory_mb and not config.timeout_s:
         return _run_serial(todo, config, keys)
-    return _run_pool(todo, config, keys, workers)  # --max-memory-mb with one worker: one watched process
+    return _run_pool(todo, config, keys, workers)  # a limit with one worker: one watched process
 
 
 def featurize(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike, *, synapses: str | None = None,
@@ -250,9 +250,9 @@ def featurize(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike, *
     table; ``synapse_manifest``: a csv with ``mesh, synapses`` columns (see :func:`match_synapses`).
     ``executor`` may be any ``concurrent.futures.Executor`` (e.g. a Dask ``client.get_executor()``); otherwise
     ``workers`` > 1 uses crash-proof worker processes and ``dask_scheduler`` (``tcp://host:port``) a Dask cluster.
-    ``timeout_s`` (seconds) and ``max_memory_mb`` (MiB of resident memory per worker; with one worker the neuron
-    runs in one watched process) bound each neuron. ``units`` is one value for every mesh or per-input rules (see
-    :func:`parse_units_rules`); ``synapse_units`` likewise for the synapse tables' positions (None: from each
+    ``timeout_s`` (seconds) and ``max_memory_mb`` (MiB of resident memory per worker) bound each neuron; with
+    either limit and one worker the neurons run in one watched worker process. ``units`` is one value for every
+    mesh or per-input rules (see :func:`parse_units_rules`); ``synapse_units`` likewise for the synapse tables' positions (None: from each
     table's layout). ``params``: a ``neurd_lite.PipelineParams`` (or its YAML/JSON file) for every neuron; it is
     part of each done marker's key, so other parameters recompute. Raises :class:`NoInputs` when no input
     matches a file (nothing written).
