@@ -36,11 +36,11 @@ def synthetic_folder(cache: Path, n: int) -> Path:
     (folder / "synapses").mkdir(parents=True, exist_ok=True)
     for seed in range(n):
         mesh = folder / f"synthetic_{seed:02d}.ply"
-        if mesh.is_file():
+        if mesh.is_file() and (folder / "synapses" / f"synthetic_{seed:02d}.csv").is_file():
             continue
         sn = make_neuron(kind="pyramidal" if seed % 2 == 0 else "interneuron", seed=seed)
         mesh_path, syn_path = to_files(sn, folder / "tmp")
-        os.replace(syn_path, folder / "synapses" / f"synapses_{seed:02d}.csv")
+        os.replace(syn_path, folder / "synapses" / f"synthetic_{seed:02d}.csv")  # paired by exact stem
         os.replace(mesh_path, mesh)
     return folder
 
@@ -52,7 +52,7 @@ def throughput(cache: Path, n: int, workers: list[int]) -> None:
         out = cache / f"out_w{w}"
         shutil.rmtree(out, ignore_errors=True)
         t0 = time.perf_counter()
-        report = featurize([folder / "*.ply"], out, synapses=str(folder / "synapses" / "synapses_{id}.csv"),
+        report = featurize([folder / "*.ply"], out, synapses=str(folder / "synapses"),
                            workers=w, progress=False, save_neuron=False)
         sec = time.perf_counter() - t0
         rows.append({"workers": w, "neurons": len(report.done), "failed": len(report.failed),

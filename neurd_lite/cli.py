@@ -65,6 +65,10 @@ def _run_decompose(args: argparse.Namespace) -> int:
     from .pipeline import decompose
     from .units import scale_to_nm
 
+    if args.name is not None and not _safe_name(args.name):
+        print(f"neurd-lite decompose: error: --name {args.name!r} must be a plain file name (no '/', '\\', "
+              "'..' or leading '.'), since it names OUT/NAME.h5", file=sys.stderr)
+        return 2
     units = _parse_units(args.units)
     soma = None
     if args.soma is not None:
@@ -81,6 +85,11 @@ def _run_decompose(args: argparse.Namespace) -> int:
     return _save_and_report(n, args.out)
 
 
+def _safe_name(name: str) -> bool:
+    """True when ``name`` can only name a file directly inside the output folder."""
+    return bool(name) and not name.startswith(".") and not any(c in name for c in "/\\\0") and name == Path(name).name
+
+
 def _save_and_report(n: Any, out_dir: str) -> int:
     """Write ``out_dir/NAME.h5`` and print the neuron's summary.
 
@@ -88,6 +97,8 @@ def _save_and_report(n: Any, out_dir: str) -> int:
     included); the ``cable_length_um`` feature of ``nl.features`` counts only the edges of the neuron's compartment
     vertices and is usually a few per cent shorter."""
     out = Path(out_dir) / f"{n.name}.h5"
+    if not _safe_name(str(n.name)) or out.resolve().parent != Path(out_dir).resolve():
+        raise ValueError(f"neuron name {n.name!r} would write outside {out_dir}")
     n.save(out)
     _print_summary(n.summary())
     print(f"wrote {out}")
@@ -124,7 +135,7 @@ def _run_example(args: argparse.Namespace) -> int:
 
 
 # ---- featurize -----------------------------------------------------------------------------------------
-FEATURIZE_EXIT_CODES = """exit codes:
+FEATURIZE_EXIT_CODES = """exit codes (download: 0 all fetched or cached, 1 at least one segment failed):
   0    every input featurized (or already done in an earlier run)
   1    the batch ran to the end but at least one input failed (listed in OUT/errors.csv)
   2    no input matched (empty folder, glob matching nothing) or bad arguments; nothing was run
@@ -137,16 +148,22 @@ def _add_featurize(sub: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="+", help="mesh files, folders or glob patterns")
     p.add_argument("--out", required=True, help="output folder (features.parquet, errors.csv, ...)")
     p.add_argument("--synapses", default=None,
-                   help="synapse folder, or pattern with {stem} / {id} (e.g. 'syn/{id}_synapses.csv')")
+                   help="synapse folder (tables named STEM, STEM_synapses or synapses_STEM for mesh STEM.ply; never "
+                        "a prefix match), one table, or a pattern with {stem} / {id} (leading digits of the stem), "
+                        "e.g. 'syn/{id}_synapses.csv'")
+    p.add_argument("--synapse-manifest", default=None,
+                   help="csv with columns mesh,synapses naming the table of each mesh (path, file name or stem)")
     p.add_argument("--units", default="nm",
                    help="mesh units: nm, um, nm per voxel (8), or per-input rules 'fly/*=8,*.ply=um,*=nm'")
     p.add_argument("--synapse-units", default=None,
                    help="synapse position units, same syntax as --units (e.g. 8, 4,4,40 or 'fly/*=8,*=4,4,40'; "
                         "inputs no rule matches: from the table layout, e.g. 4,4,40 for MICrONS columns)")
     p.add_argument("--workers", type=int, default=1, help="parallel worker processes")
-    p.add_argument("--dask-scheduler", default=None, help="address of a Dask scheduler (optional extra 'dask')")
+    p.add_argument("--dask-scheduler", default=None, help="address of a Dask scheduler, e.g. tcp://10.0.0.5:8786 (optional extra 'dask'; "
+                        "workers must read the input paths; results are written here by this process)")
     p.add_argument("--timeout", type=float, default=None, help="per-neuron time limit, seconds")
-    p.add_argument("--max-memory-mb", type=float, default=None, help="per-worker address-space limit, MiB")
+    p.add_argument("--max-memory-mb", type=float, default=None, help="per-worker memory limit (resident set), MiB; the worker is stopped above it "
+                        "and the neuron listed as MemoryError (also with --workers 1)")
     p.add_argument("--no-save-neuron", action="store_true", help="do not write one .h5 per neuron")
     p.add_argument("--quiet", action="store_true", help="no progress bar; log lines only")
     _add_params_flag(p)
@@ -156,7 +173,7 @@ def _add_featurize(sub: argparse._SubParsersAction) -> None:
 def _run_featurize(args: argparse.Namespace) -> int:
     import logging
 
-    from .batch import featurize, find_inputs, parse_units_rules
+    from .batch import NoInputs, featurize, parse_units_rules
 
     logging.basicConfig(level=logging.INFO if args.quiet else logging.WARNING, format="%(levelname)s %(message)s")
     for flag, text in (("--units", args.units), ("--synapse-units", args.synapse_units)):
@@ -165,36 +182,35 @@ def _run_featurize(args: argparse.Namespace) -> int:
         except ValueError as e:
             print(f"neurd-lite featurize: error: {flag}: {e}", file=sys.stderr)
             return 2
-    unmatched = [text for text in args.inputs if not find_inputs([text])]
-    for text in unmatched:
-        print(f"neurd-lite featurize: warning: no mesh files match {text!r}", file=sys.stderr)
-    if len(unmatched) == len(args.inputs):
-        print("neurd-lite featurize: error: no input matched; nothing to do", file=sys.stderr)
-        return 2
     units, syn_units = (text if text is None or "=" in text else _parse_units(text)
                         for text in (args.units, args.synapse_units))  # rules stay text for featurize
     try:
         report = featurize(args.inputs, args.out, synapses=args.synapses, units=units, synapse_units=syn_units,
                            workers=args.workers, dask_scheduler=args.dask_scheduler, timeout_s=args.timeout,
                            max_memory_mb=args.max_memory_mb, progress=not args.quiet,
-                           save_neuron=not args.no_save_neuron, params=_load_params(args))
+                           save_neuron=not args.no_save_neuron, synapse_manifest=args.synapse_manifest,
+                           params=_load_params(args))
+    except NoInputs as e:
+        print(f"neurd-lite featurize: error: {e}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt as e:
         done = getattr(e, "report", None)
-        counts = "" if done is None else \
-            f" {len(done.done) + len(done.skipped)} of {done.n_total} done ({len(done.failed)} failed);"
+        counts = "" if done is None else f" {done.n_finished} of {done.n_total} done ({len(done.failed)} failed);"
         print(f"interrupted:{counts} rerun the same command to resume", file=sys.stderr)
         return 130
-    print(f"{len(report.done)} featurized, {len(report.skipped)} already done, {len(report.failed)} failed "
-          f"(see {report.out_dir / 'errors.csv'}) in {report.seconds:.1f} s")
+    for text in report.unmatched:
+        print(f"neurd-lite featurize: warning: no mesh files match {text!r}", file=sys.stderr)
     if report.no_synapses:
         print(f"neurd-lite featurize: warning: {len(report.no_synapses)} of {report.n_total} inputs had no "
               f"matching synapse table (--synapses {args.synapses!r}); see run_manifest.json "
               f"inputs_without_synapses", file=sys.stderr)
-    if report.failed:
-        print(f"neurd-lite featurize: {len(report.failed)} of {report.n_total} inputs failed "
-              f"(see {report.out_dir / 'errors.csv'})", file=sys.stderr)
-        return 1
-    return 0
+    if report.dropped_synapse_rows:
+        print(f"neurd-lite featurize: warning: {report.dropped_synapse_rows} synapse rows dropped (no finite "
+              f"position); listed in {report.out_dir / 'dropped_synapses.csv'}", file=sys.stderr)
+    summary = (f"{len(report.done)} featurized, {len(report.skipped)} already done, {len(report.failed)} of "
+               f"{report.n_total} inputs failed (see {report.out_dir / 'errors.csv'}) in {report.seconds:.1f} s")
+    print(summary, file=sys.stderr if report.failed else sys.stdout)  # once: stderr when something failed
+    return 1 if report.failed else 0
 
 
 # ---- download ------------------------------------------------------------------------------------------
@@ -214,9 +230,10 @@ def _run_download(args: argparse.Namespace) -> int:
 
     report = download(args.segment_ids, args.source, args.out, datastack=args.datastack, lod=args.lod,
                       progress=not args.quiet)
-    print(f"{len(report.fetched)} fetched, {len(report.cached)} cached, {len(report.failed)} failed "
-          f"(see {report.out_dir / 'download_errors.csv'})")
-    return 0
+    line = (f"{len(report.fetched)} fetched, {len(report.cached)} cached, {len(report.failed)} failed "
+            f"(see {report.out_dir / 'download_errors.csv'})")
+    print(line, file=sys.stderr if report.failed else sys.stdout)
+    return 1 if report.failed else 0  # like featurize: 1 when any segment failed (all of them included)
 
 
 # ---- classify ------------------------------------------------------------------------------------------

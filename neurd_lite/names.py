@@ -11,6 +11,8 @@ COMPARTMENTS = ("soma", "axon", "basal", "apical_shaft", "apical_tuft", "oblique
 SPINE_LABELS = ("spine_head", "spine_neck")
 UNLABELLED = "unlabelled"
 SYNAPSE_TARGETS = ("soma", "spine_head", "spine_neck", "shaft", "axon", "unknown")
+# per-face arrays of a Neuron (one entry per input-mesh face)
+FACE_ARRAYS = ("face_labels", "face_compartment", "face_branch", "face_to_skeleton", "face_spine")
 # SWC type code of each compartment (1 soma, 2 axon, 3 basal/dendrite, 4 apical); others are 0 (undefined)
 SWC_TYPE = {"soma": 1, "axon": 2, "basal": 3, "dendrite": 3, "apical_shaft": 4, "apical_tuft": 4, "oblique": 4}
 

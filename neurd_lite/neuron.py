@@ -19,7 +19,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from .names import COMPARTMENTS, SPINE_LABELS, SYNAPSE_TARGETS, UNLABELLED, synapse_polarity  # noqa: F401
+from .names import COMPARTMENTS, FACE_ARRAYS, SPINE_LABELS, SYNAPSE_TARGETS, UNLABELLED, synapse_polarity  # noqa: F401
 from .skeleton.model import Skeleton
 
 
@@ -85,7 +85,7 @@ class Neuron:
     input_faces: np.ndarray | None = None
     cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    FACE_ARRAYS = ("face_labels", "face_compartment", "face_branch", "face_to_skeleton", "face_spine")
+    FACE_ARRAYS = FACE_ARRAYS
 
     def __post_init__(self) -> None:
         nf = self.n_faces

@@ -401,6 +401,8 @@ def decompose(mesh_or_path: Any, synapses: Any = None, units: UnitsLike = "nm",
     n = Neuron(name=name, mesh=mesh)
     if getattr(mesh, "metadata", {}).get("units_suspect"):  # implausible extent: see io.meshes.extent_problem
         n.flag(f"units_suspect: {mesh.metadata['units_suspect']}")
+    if getattr(mesh, "metadata", {}).get("surface_suspect"):  # repeated / zero-area faces: io.meshes.surface_problem
+        n.flag(f"surface_suspect: {mesh.metadata['surface_suspect']}")
     if synapses is not None:
         n.synapses = load_synapses(synapses, units=synapse_units, segment_id=segment_id)
     run_state(n).soma_centers_nm = _soma_centers(soma)

@@ -30,6 +30,15 @@ def parse_units(text: str) -> UnitsLike:
     return nums[0] if len(nums) == 1 else tuple(nums)
 
 
+def units_to_json(units: UnitsLike) -> str | float | list[float]:
+    """Units as they are recorded (metadata, provenance, manifests): text as is, one number as a float (8 ->
+    8.0), a per-axis voxel size as a list of floats ((4, 4, 40) -> [4.0, 4.0, 40.0]). The one conversion."""
+    if isinstance(units, str):
+        return units
+    values = np.atleast_1d(np.asarray(units, dtype=float)).tolist()
+    return values[0] if len(values) == 1 else values
+
+
 def scale_to_nm(units: UnitsLike) -> np.ndarray:
     """Return the (3,) factor that turns coordinates in ``units`` into nm."""
     if isinstance(units, str):

@@ -63,9 +63,17 @@ def test_find_inputs_and_synapse_matching(tmp_path):
     names = [p.name for p in found]
     assert names == sorted(names) and "notes.txt" not in names
     assert "missing.ply" in names  # kept, so it is reported rather than dropped
-    assert match_synapses(tmp_path / "a_mesh.ply", str(syn)).endswith("a_synapses.csv")
-    assert match_synapses(tmp_path / "b.off", str(syn)) is None
-    assert match_synapses(tmp_path / "a_mesh.ply", str(syn / "{id}_synapses.csv")).endswith("a_synapses.csv")
+    # never by prefix: a_synapses.csv is not the table of a_mesh.ply
+    assert match_synapses(tmp_path / "a_mesh.ply", str(syn)) == (None, None)
+    (syn / "a_mesh_synapses.csv").write_text("x")
+    assert match_synapses(tmp_path / "a_mesh.ply", str(syn))[0].endswith("a_mesh_synapses.csv")
+    assert match_synapses(tmp_path / "b.off", str(syn)) == (None, None)
+    (syn / "a_mesh.csv").write_text("x")  # two tables for one mesh: reported, not guessed
+    table, problem = match_synapses(tmp_path / "a_mesh.ply", str(syn))
+    assert table is None and "2 synapse tables" in problem
+    (syn / "864_synapses.csv").write_text("x")
+    assert match_synapses(tmp_path / "864_80k.off", str(syn / "{id}_synapses.csv"))[0].endswith("864_synapses.csv")
+    assert "numeric id" in match_synapses(tmp_path / "a_mesh.ply", str(syn / "{id}_synapses.csv"))[1]
 
 
 def test_duplicate_stems_get_unique_names(tmp_path):
@@ -185,7 +193,7 @@ def test_process_item_decomposes_in_the_item_units(tmp_path, monkeypatch):
         p.write_text("x")
     items = make_items(find_inputs([tmp_path / "fly", tmp_path]), units="fly/*=8,*.ply=um,*=nm")
     config = BatchConfig(str(tmp_path / "out"))
-    results = [process_item(item, config, in_worker=False) for item in items]
+    results = [process_item(item, config) for item in items]
     assert sorted(map(str, seen)) == ["8.0", "um"] and not any(r["ok"] for r in results)
     assert BatchItem("m.ply", "m").units == "nm"
 
@@ -213,12 +221,13 @@ def test_consolidate_keeps_dtypes_when_a_neuron_has_no_synapses(tmp_path):
     assert len(pd.read_parquet(tmp_path / "synapses.parquet")) == 0
 
 
-def _fake_ok(item, config, in_worker=True):
-    """A process_item stand-in that finishes instantly (no decompose)."""
-    parts = Path(config.out_dir) / "parts"
-    pd.DataFrame({"name": [item.name]}).to_parquet(parts / f"{item.name}.features.parquet")
-    (parts / f"{item.name}.done.json").write_text(json.dumps({"input": {}, "synapses": item.synapses}))
-    return {"name": item.name, "ok": True, "seconds": 0.0}
+def _fake_ok(item, config, key=None):
+    """A process_item stand-in that finishes instantly (no decompose), stored like a real result."""
+    from neurd_lite.batch_item import store_result
+
+    tables = {"features": pd.DataFrame({"n": [1]}, index=[item.name]), "branches": pd.DataFrame(),
+              "synapses": pd.DataFrame()}
+    return store_result({"ok": True, "tables": tables}, item, Path(config.out_dir), key)
 
 
 def test_unmatched_synapses_warn_and_are_counted(tmp_path, monkeypatch, caplog):
@@ -264,7 +273,7 @@ def test_synapse_units_rules_reach_decompose_and_manifest(tmp_path, monkeypatch)
 
     monkeypatch.setattr("neurd_lite.pipeline.decompose", fake_decompose)
     for item in make_items(meshes, synapse_units="fly/*=8,*=4,4,40"):
-        process_item(item, BatchConfig(str(tmp_path / "out")), in_worker=False)
+        process_item(item, BatchConfig(str(tmp_path / "out")))
     assert seen == {"a": 8.0, "b": (4.0, 4.0, 40.0)}
 
     seen.clear()

@@ -93,15 +93,13 @@ def test_featurize_ctrl_c_writes_what_is_done_and_exits_130(tmp_path, monkeypatc
         (tmp_path / f"{stem}.ply").write_text("x")
     calls = []
 
-    def fake(item, config, in_worker=True, interrupt_at=2):
+    def fake(item, config, key=None, interrupt_at=2):
         calls.append(item.name)
         if len(calls) == interrupt_at:
             raise KeyboardInterrupt
-        parts = Path(config.out_dir) / "parts"
-        pd.DataFrame({"n": [1]}).to_parquet(parts / f"{item.name}.features.parquet")
-        (parts / f"{item.name}.done.json").write_text(json.dumps(
-            {"input": batch.fingerprint(item.mesh), "synapses": item.synapses}))
-        return {"name": item.name, "ok": True, "seconds": 0.0}
+        tables = {"features": pd.DataFrame({"n": [1]}, index=[item.name]), "branches": pd.DataFrame(),
+                  "synapses": pd.DataFrame()}
+        return batch.store_result({"ok": True, "tables": tables}, item, Path(config.out_dir), key)
 
     monkeypatch.setattr(batch, "process_item", fake)
     out = tmp_path / "out"
@@ -112,8 +110,8 @@ def test_featurize_ctrl_c_writes_what_is_done_and_exits_130(tmp_path, monkeypatc
     manifest = json.loads((out / "run_manifest.json").read_text())
     assert manifest["this_run"]["interrupted"] is True and manifest["this_run"]["not_run"] == 2
     calls.clear()
-    monkeypatch.setattr(batch, "process_item", lambda item, config, in_worker=True: fake(item, config,
-                                                                                         interrupt_at=0))
+    monkeypatch.setattr(batch, "process_item", lambda item, config, key=None: fake(item, config, key,
+                                                                                    interrupt_at=0))
     assert _featurize(tmp_path, str(tmp_path)) == 0
     assert calls == ["b", "c"] and len(pd.read_parquet(out / "features.parquet")) == 3
 

@@ -149,7 +149,7 @@ def test_load_synapses_segment_id_drops_other_neurons_rows():
                        "ctr_pt_position_z": [1, 2, 3, 4], "pre_pt_root_id": [10, 20, 10, 30],
                        "post_pt_root_id": [20, 10, 30, 40]})
     out = load_synapses(df, segment_id=10)
-    assert len(out) == 3 and out.attrs["rows_of_other_segments"] == 1
+    assert len(out) == 3 and out.attrs["rows_other_segment"] == 1
     assert out["is_pre"].tolist() == [True, False, True]
     with pytest.raises(Exception, match="no synapse has 99"):
         load_synapses(df, segment_id=99)

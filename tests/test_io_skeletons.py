@@ -132,7 +132,7 @@ def test_swc_units_used_are_kept_and_guesses_warn(tmp_path, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         sk8, _ = load_skeleton(p, units=8)
-    assert (sk8.units_in, sk8.units_source) == (8, "given") and sk8.vertices[:, 1].max() == 208000
+    assert (sk8.units_in, sk8.units_source) == (8.0, "given") and sk8.vertices[:, 1].max() == 208000
     with pytest.warns(NeurdLiteWarning, match="spans only 52 nm"):
         load_skeleton(p, units=0.002)  # implausibly small for any neuron
     # write_swc's header names its units: read back without a guess or a warning

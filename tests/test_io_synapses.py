@@ -56,7 +56,7 @@ def test_cave_split_columns_need_segment_when_ambiguous(tmp_path):
         df = load_synapses(path, units="nm")
     assert df["is_pre"].isna().all()
     df = load_synapses(path, units="nm", segment_id=2)  # row 2 belongs to other neurons: left out, counted
-    assert df["is_pre"].tolist() == [False] and df.attrs["rows_of_other_segments"] == 1
+    assert df["is_pre"].tolist() == [False] and df.attrs["rows_other_segment"] == 1
 
 
 def test_generic_xyz_polarity_forms(tmp_path):

@@ -19,6 +19,8 @@ def _evaluate(name: str, call: Any, missing: dict[str, str]) -> float:
     except Missing as e:
         missing[name] = str(e)
         return np.nan
+    except (TimeoutError, MemoryError):  # a batch limit: the neuron fails, its features are never silently NaN
+        raise
     except Exception as e:  # a bug or an input we did not foresee: NaN with the reason, never a crash
         missing[name] = f"failed: {type(e).__name__}: {e}"
         warnings.warn(f"feature {name!r} failed ({type(e).__name__}: {e}); set to NaN", NeurdLiteWarning,

@@ -23,7 +23,7 @@ from typing import Any, Sequence, Union
 import numpy as np
 
 from ..errors import InputError, NeurdLiteWarning
-from ..units import UnitsLike, scale_to_nm
+from ..units import UnitsLike, scale_to_nm, units_to_json
 
 MeshLike = Union[str, Path, Any, Sequence[np.ndarray]]
 
@@ -93,8 +93,12 @@ def _to_trimesh(vertices: Any, faces: Any, units: UnitsLike, validate: bool, whe
         suspect = extent_problem(check_extent(vertices, where, units), units)
         if suspect:
             metadata["units_suspect"] = suspect
+        surface = surface_problem(vertices, faces)
+        if surface:
+            warnings.warn(f"{where}: {surface}" if where is not None else surface, NeurdLiteWarning, stacklevel=3)
+            metadata["surface_suspect"] = surface
     mesh = trimesh.Trimesh(vertices=vertices, faces=faces, process=False, validate=False)
-    metadata["units_in"] = units if isinstance(units, str) else np.atleast_1d(units).tolist()
+    metadata["units_in"] = units_to_json(units)
     mesh.metadata.update(metadata)
     return mesh
 
@@ -122,22 +126,38 @@ def validate_mesh_arrays(vertices: np.ndarray, faces: np.ndarray, path: Any = No
 
 
 def check_extent(vertices_nm: np.ndarray, path: Any = None, units: UnitsLike = "nm") -> float:
-    """Warn (``NeurdLiteWarning``) when the largest bounding-box side in nm is implausible, raise ``InputError``
-    beyond ``REJECT_EXTENT_NM`` (100 mm: no EM volume is that large); return the extent (nm)."""
+    """Warn (``NeurdLiteWarning``) with :func:`extent_problem`'s reason when the largest bounding-box side in nm
+    is implausible, raise ``InputError`` beyond ``REJECT_EXTENT_NM`` (100 mm: no EM volume is that large); return
+    the extent (nm)."""
     extent = float(np.ptp(vertices_nm, axis=0).max()) if len(vertices_nm) else 0.0
-    where = f"{path}: " if path is not None else ""
-    if extent < MIN_EXTENT_NM:
-        warnings.warn(f"{where}mesh spans only {extent:.3g} nm with units={units!r}; a neuron mesh spans µm to "
-                      f"mm. If the file is in micrometres pass units='um'", NeurdLiteWarning, stacklevel=3)
-    elif extent > REJECT_EXTENT_NM:
+    if extent > REJECT_EXTENT_NM:
         raise InputError(f"mesh spans {extent / 1e6:.3g} mm with units={units!r}, far beyond any EM volume "
                          f"(> {REJECT_EXTENT_NM / 1e6:g} mm)", path,
                          "check units= (nm expected; voxel files need their voxel size) or the export's scale")
-    elif extent > MAX_EXTENT_NM:
-        warnings.warn(f"{where}mesh spans {extent / 1e6:.3g} mm with units={units!r}; that is larger than a "
-                      f"cortical volume. Check units= (nm expected; voxel files need their voxel size, "
-                      f"an nm file read with units='um' is 1000x too big)", NeurdLiteWarning, stacklevel=3)
+    problem = extent_problem(extent, units)
+    if problem:
+        where = f"{path}: " if path is not None else ""
+        warnings.warn(where + problem, NeurdLiteWarning, stacklevel=3)
     return extent
+
+
+def surface_problem(vertices: np.ndarray, faces: np.ndarray) -> str | None:
+    """A short reason when at least half of the faces are repeats of another face (e.g. a double-sided export)
+    or have zero area, else None. Such a surface still runs, flagged ``surface_suspect``."""
+    f = np.sort(np.asarray(faces, dtype=np.int64), axis=1)
+    order = np.lexsort(f.T[::-1])
+    repeats = int((f[order][1:] == f[order][:-1]).all(axis=1).sum()) if len(f) > 1 else 0
+    v = np.asarray(vertices, dtype=np.float64)
+    cross = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
+    extent = float(np.ptp(v, axis=0).max()) if len(v) else 0.0
+    flat = int((np.linalg.norm(cross, axis=1) <= 1e-12 * max(extent, 1e-9) ** 2).sum())
+    parts = []
+    if repeats * 2 >= len(f):
+        parts.append(f"{repeats} of {len(f)} faces repeat another face (every face listed twice? a double-sided "
+                     "export; areas and face counts are inflated)")
+    if flat * 2 >= len(f):
+        parts.append(f"{flat} of {len(f)} faces have zero area (collinear vertices)")
+    return "; ".join(parts) or None
 
 
 def extent_problem(extent_nm: float, units: UnitsLike = "nm", what: str = "mesh") -> str | None:

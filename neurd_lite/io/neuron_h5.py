@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, NeurdLiteWarning
+from ..names import FACE_ARRAYS
 from ..skeleton.model import Skeleton
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -198,9 +200,104 @@ def save_neuron(n: "Neuron", path: str | Path) -> Path:
     return path
 
 
+#: a file may declare at most this many times its own size in data (gzip of real meshes: ~1.5-4x) ...
+MAX_EXPANSION = 200
+#: ... plus this many bytes (small files with tiny compressed tables)
+MIN_ALLOWANCE = 64 * 2**20
+
+
+def _walk(group: h5py.Group, path: Path, prefix: str = "") -> list[h5py.Dataset]:
+    """Every dataset under ``group``; raises ``InputError`` on an external link, external storage or a virtual
+    dataset (each would make h5py read another file)."""
+    out = []
+    for key in group:
+        link = group.get(key, getlink=True)
+        name = f"{prefix}/{key}"
+        if isinstance(link, h5py.ExternalLink):
+            raise InputError(f"HDF5 external link {name} -> {link.filename}:{link.path} refused", path,
+                             "a Neuron file never links to other files; re-save it with nl.save")
+        obj = group.get(key)
+        if isinstance(obj, h5py.Group):
+            out.extend(_walk(obj, path, name))
+        elif isinstance(obj, h5py.Dataset):
+            if obj.is_virtual or obj.external:
+                raise InputError(f"dataset {name} stores its data in other files (virtual or external storage)",
+                                 path, "a Neuron file keeps all its data inside; re-save it with nl.save")
+            out.append(obj)
+    return out
+
+
+def _check_sizes(f: h5py.File, path: Path) -> None:
+    """Refuse files whose datasets declare far more data than the file could hold (decompression bombs)."""
+    declared = 0
+    for ds in _walk(f, path):
+        declared += int(ds.size) * max(int(ds.dtype.itemsize), 1)
+    allowed = MAX_EXPANSION * path.stat().st_size + MIN_ALLOWANCE
+    if declared > allowed:
+        raise InputError(f"datasets declare {declared / 2**30:.3g} GiB for a {path.stat().st_size / 2**20:.3g} MiB "
+                         f"file (more than {MAX_EXPANSION}x its size)", path,
+                         "the file is corrupt or hostile; re-create it with nl.save")
+
+
+def _shape(f: h5py.File, key: str, path: Path, cols: int | None = None, length: int | None = None) -> int:
+    """Length of dataset ``key`` after checking its shape ((N,) or (N, cols); N == ``length`` when given)."""
+    ds = f[key]
+    if not isinstance(ds, h5py.Dataset):
+        raise InputError(f"{key} is not a dataset", path, "re-create the file with nl.save")
+    ok = (len(ds.shape) == 1 and cols is None) or (len(ds.shape) == 2 and ds.shape[1] == cols)
+    if not ok or (length is not None and ds.shape[0] != length):
+        want = f"({length if length is not None else 'N'}{'' if cols is None else f', {cols}'})"
+        raise InputError(f"{key} has shape {ds.shape}, expected {want}", path, "the file is corrupt; re-create it")
+    return int(ds.shape[0])
+
+
+def _validate_layout(f: h5py.File, path: Path) -> None:
+    """Check every array length against the file's own counts before any data is read."""
+    n_faces = 0
+    for mesh in ("mesh", "nucleus"):
+        if mesh in f:
+            nv = _shape(f, f"{mesh}/vertices", path, cols=3)
+            nf = _shape(f, f"{mesh}/faces", path, cols=3)
+            if mesh == "mesh":
+                n_faces = nf
+            if nf and not nv:
+                raise InputError(f"{mesh} has {nf} faces but no vertices", path, "the file is corrupt")
+    for key in f.get("faces", {}):
+        if key in FACE_ARRAYS:
+            _shape(f, f"faces/{key}", path, length=n_faces)
+    if "skeleton" in f:
+        nsv = _shape(f, "skeleton/vertices", path, cols=3)
+        _shape(f, "skeleton/edges", path, cols=2)
+        _shape(f, "skeleton/radius", path, length=nsv)
+        for key in f["skeleton"].get("properties", {}):
+            _shape(f, f"skeleton/properties/{key}", path, length=nsv)
+        if "skeleton_labels" in f:
+            _shape(f, "skeleton_labels", path, length=nsv)
+    for key in f.get("somas", {}):
+        for arr in ("faces", "membrane_faces"):
+            if arr in f["somas"][key] and _shape(f, f"somas/{key}/{arr}", path) > max(n_faces, 0) and n_faces:
+                raise InputError(f"somas/{key}/{arr} lists more faces than the mesh has", path, "the file is corrupt")
+    for table in ("synapses", "spines"):
+        g = f.get(f"tables/{table}")
+        if g is not None:
+            n_rows = _shape(f, f"tables/{table}/index", path)
+            for key in g:
+                _shape(f, f"tables/{table}/{key}", path, length=n_rows)
+
+
+def _check_indices(n_vertices: int, arr: np.ndarray, what: str, path: Path) -> np.ndarray:
+    if arr.size and (arr.min() < 0 or arr.max() >= n_vertices):
+        raise InputError(f"{what} refer to vertices that do not exist ({n_vertices} vertices)", path,
+                         "the file is corrupt; re-create it with nl.save")
+    return arr
+
+
 def read_neuron_fields(path: str | Path) -> dict[str, Any]:
     """The constructor arguments of the Neuron written by :func:`save_neuron` (``somas`` as a list of
-    ``Soma`` argument dicts); ``neurd_lite.load(path)`` builds the Neuron from them."""
+    ``Soma`` argument dicts); ``neurd_lite.load(path)`` builds the Neuron from them. The file is treated as
+    untrusted: external links and external storage are refused, dataset shapes are checked against the file's
+    own counts (and their declared size against the file size) before anything is read, and only the known
+    per-face arrays are mapped."""
     path = Path(path)
     if not path.is_file():
         raise InputError("file not found", path, "check the path")
@@ -212,12 +309,15 @@ def read_neuron_fields(path: str | Path) -> dict[str, Any]:
         if f.attrs.get("format") != FORMAT:
             raise InputError("not a neurd_lite Neuron file", path,
                              "use nl.io.load_mesh for MeshParty mesh h5, nl.label_skeleton for meshwork h5")
+        _check_sizes(f, path)
+        _validate_layout(f, path)
         skel = None
         if "skeleton" in f:
             g = f["skeleton"]
             root = int(g.attrs["root"])
-            skel = Skeleton(g["vertices"][()], g["edges"][()], g["radius"][()], None if root < 0 else root,
-                            {k: _read_array(v) for k, v in g["properties"].items()})
+            sv = g["vertices"][()]
+            skel = Skeleton(sv, _check_indices(len(sv), g["edges"][()], "skeleton edges", path), g["radius"][()],
+                            None if root < 0 else root, {k: _read_array(v) for k, v in g["properties"].items()})
         somas = []
         for key in sorted(f["somas"], key=int):
             g = f["somas"][key]
@@ -225,9 +325,15 @@ def read_neuron_fields(path: str | Path) -> dict[str, Any]:
                           "faces": g["faces"][()], "method": str(g.attrs["method"]),
                           "properties": json.loads(g.attrs["properties"]),
                           "membrane_faces": g["membrane_faces"][()] if "membrane_faces" in g else None})
-        faces = {k: _read_array(v) for k, v in f["faces"].items()}
+        unknown = sorted(set(f["faces"]) - set(FACE_ARRAYS)) if "faces" in f else []
+        if unknown:
+            warnings.warn(f"{path}: ignored unknown per-face arrays {unknown[:5]}", NeurdLiteWarning, stacklevel=2)
+        faces = {k: _read_array(f["faces"][k]) for k in FACE_ARRAYS if "faces" in f and k in f["faces"]}
+        mesh = _read_mesh(f, "mesh")
+        if mesh is not None:
+            _check_indices(len(mesh.vertices), np.asarray(mesh.faces), "mesh faces", path)
         fields = dict(
-            name=str(f.attrs["name"]), mesh=_read_mesh(f, "mesh"), skeleton=skel, somas=somas,
+            name=str(f.attrs["name"]), mesh=mesh, skeleton=skel, somas=somas,
             graph=graph_from_json(f["graph"].attrs["json"]),
             skeleton_labels=_read_array(f["skeleton_labels"]) if "skeleton_labels" in f else None,
             synapses=read_frame(f["tables"]["synapses"]), spines=read_frame(f["tables"]["spines"]),

@@ -23,7 +23,7 @@ import pandas as pd
 from ..errors import InputError, NeurdLiteWarning
 from ..names import SWC_TYPE
 from ..skeleton.model import Skeleton
-from ..units import UnitsLike, scale_to_nm
+from ..units import UnitsLike, scale_to_nm, units_to_json
 
 _UM_EXTENT_MAX = 5000.0  # an SWC whose bounding box is smaller than this (in file units) is taken as µm
 _AMBIGUOUS = (1000.0, 20000.0)
@@ -91,10 +91,14 @@ def _load_any(p: Path, units: UnitsLike | None) -> tuple[Skeleton, pd.DataFrame 
 
 
 # ---- SWC ---------------------------------------------------------------------------------------------
-def _parse_swc_rows(p: Path) -> np.ndarray:
+def _parse_swc_rows(p: Path) -> tuple[np.ndarray, list[str]]:
+    """(N, 7) numeric rows and the leading comment lines (read once)."""
     rows = []
+    header: list[str] = []
     with open(p) as fh:
         for line in fh:
+            if not rows and line.lstrip().startswith("#"):
+                header.append(line)
             s = line.split("#", 1)[0].strip()
             if not s:
                 continue
@@ -111,31 +115,29 @@ def _parse_swc_rows(p: Path) -> np.ndarray:
             rows.append(vals)
     if not rows:
         raise InputError("SWC file has no skeleton points", p, "check that it is an SWC file")
-    return np.asarray(rows)
+    return np.asarray(rows), header
 
 
 _HEADER_UNITS = {"micrometres": "um", "micrometers": "um", "micrometre": "um", "micrometer": "um", "um": "um",
                  "µm": "um", "microns": "um", "micron": "um", "nm": "nm", "nanometres": "nm", "nanometers": "nm"}
 
 
-def _swc_header_units(p: Path) -> str | None:
+def _swc_header_units(header: list[str]) -> str | None:
     """Units named in a leading comment such as ``# ...; units: micrometres`` (as :func:`write_swc` writes)."""
-    with open(p) as fh:
-        for line in fh:
-            if not line.lstrip().startswith("#"):
-                break
-            low = line.lower()
-            words = low.split("units:", 1)[1].split() if "units:" in low else []
-            if words and words[0].strip(".,;") in _HEADER_UNITS:
-                return _HEADER_UNITS[words[0].strip(".,;")]
+    for line in header:
+        low = line.lower()
+        words = low.split("units:", 1)[1].split() if "units:" in low else []
+        if words and words[0].strip(".,;") in _HEADER_UNITS:
+            return _HEADER_UNITS[words[0].strip(".,;")]
     return None
 
 
-def _swc_units(xyz: np.ndarray, units: UnitsLike | None, p: Path) -> tuple[np.ndarray, Any, str]:
+def _swc_units(xyz: np.ndarray, units: UnitsLike | None, p: Path, header_lines: list[str]
+               ) -> tuple[np.ndarray, Any, str]:
     """(scale to nm, the units used, where they came from)."""
     if units is not None:
         return scale_to_nm(units), units, "given"
-    header = _swc_header_units(p)
+    header = _swc_header_units(header_lines)
     if header is not None:
         return scale_to_nm(header), header, "swc header"
     extent = float(np.ptp(xyz, axis=0).max()) if len(xyz) > 1 else 0.0
@@ -152,8 +154,23 @@ def _swc_units(xyz: np.ndarray, units: UnitsLike | None, p: Path) -> tuple[np.nd
     return scale_to_nm(guess), guess, "guessed from extent"
 
 
+def _swc_cycle(n: int, edges: list[tuple[int, int]]) -> np.ndarray:
+    """Rows of the SWC that lie on a parent-link cycle (a tree has none), empty when there is none."""
+    import scipy.sparse as sp
+    from scipy.sparse import csgraph
+
+    if not edges:
+        return np.zeros(0, np.int64)
+    e = np.asarray(edges, dtype=np.int64)
+    adj = sp.coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n))
+    n_comp, label = csgraph.connected_components(adj, directed=False)
+    n_edges = np.bincount(label[e[:, 0]], minlength=n_comp)
+    n_nodes = np.bincount(label, minlength=n_comp)
+    return np.flatnonzero(np.isin(label, np.flatnonzero(n_edges >= n_nodes)))
+
+
 def _load_swc(p: Path, units: UnitsLike | None) -> Skeleton:
-    a = _parse_swc_rows(p)
+    a, header_lines = _parse_swc_rows(p)
     ids = a[:, 0].astype(np.int64)
     if len(np.unique(ids)) != len(ids):
         raise InputError("SWC has repeated node ids", p, "each node id must be unique")
@@ -161,7 +178,17 @@ def _load_swc(p: Path, units: UnitsLike | None) -> Skeleton:
     parent_ids = a[:, 6].astype(np.int64)
     edges = [(k, index[int(pid)]) for k, pid in enumerate(parent_ids) if pid != -1 and int(pid) in index]
     n_missing = int(np.sum((parent_ids != -1) & ~np.isin(parent_ids, ids)))
-    scale, units_in, source = _swc_units(a[:, 2:5], units, p)
+    cycle = _swc_cycle(len(a), edges)
+    if len(cycle):
+        raise InputError(f"SWC parent links form a cycle through {len(cycle)} nodes (ids "
+                         f"{ids[cycle[:6]].tolist()}{' ...' if len(cycle) > 6 else ''}); an SWC must be a tree", p,
+                         "one node of each tree must have parent -1; fix the export")
+    negative = a[:, 5] < 0
+    if negative.any():
+        warnings.warn(f"{p}: {int(negative.sum())} SWC nodes have a negative radius (first id "
+                      f"{int(ids[negative][0])}); read as unknown (NaN)", NeurdLiteWarning, stacklevel=3)
+        a[negative, 5] = np.nan
+    scale, units_in, source = _swc_units(a[:, 2:5], units, p, header_lines)
     types = a[:, 1].astype(np.int64)
     roots = np.flatnonzero(parent_ids == -1)
     soma_roots = roots[types[roots] == 1]
@@ -171,7 +198,7 @@ def _load_swc(p: Path, units: UnitsLike | None) -> Skeleton:
     if n_missing:
         warnings.warn(f"{p}: {n_missing} SWC nodes name a parent that does not exist; they start new trees",
                       NeurdLiteWarning, stacklevel=3)
-    sk.units_in = units_in if isinstance(units_in, (str, float, int)) else np.atleast_1d(units_in).tolist()
+    sk.units_in = units_to_json(units_in)
     sk.units_source = source
     return sk
 

@@ -18,7 +18,9 @@ Recognised layouts (first match wins):
 
 Polarity that cannot be read is not guessed: ``is_pre`` is then pandas' nullable boolean with <NA> and a
 ``NeurdLiteWarning`` is issued. ``is_pre`` is a plain bool column when every row is known. Rows without a finite
-position are dropped with a warning (before polarity is read).
+position are dropped with a warning (before polarity is read); ``df.attrs`` counts and lists them:
+``rows_in`` (rows read), ``dropped_rows`` (0-based row numbers of the input table that were dropped) and
+``rows_other_segment`` (rows left out by ``segment_id``).
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, NeurdLiteWarning
-from ..units import UnitsLike, scale_to_nm
+from ..units import UnitsLike, scale_to_nm, units_to_json
 from .meshes import check_input_file
 
 SYNAPSE_COLUMNS = ("synapse_id", "x_nm", "y_nm", "z_nm", "is_pre", "partner_id", "size")
@@ -57,7 +59,7 @@ def load_synapses(path_or_df: TableLike, units: UnitsLike | None = None, segment
         ``x, y, z``). ``x_nm`` columns are always nm.
     segment_id: the neuron the table belongs to: selects its rows in a multi-neuron ``segment_id`` column,
         keeps only CAVE rows whose ``pre_pt_root_id`` or ``post_pt_root_id`` is it (the count of rows left out
-        is ``df.attrs["rows_of_other_segments"]``) and decides their polarity.
+        is ``df.attrs["rows_other_segment"]``) and decides their polarity.
     name: label for messages (default: the file name).
     ``df.attrs`` records ``source``, ``layout`` and ``units_in``.
     """
@@ -76,20 +78,19 @@ def load_synapses(path_or_df: TableLike, units: UnitsLike | None = None, segment
             segment_id = int(segment_id)
         except (TypeError, ValueError):
             raise InputError(f"segment_id {segment_id!r} is not an integer id", where, "pass the root id") from None
-    raw = _drop_saved_index(raw)
+    raw = _drop_saved_index(raw).reset_index(drop=True)  # index = 0-based row number of the input table
+    rows_in = len(raw)
     if segment_id is not None and "segment_id" in raw.columns:
         raw = raw[pd.to_numeric(raw["segment_id"], errors="coerce") == segment_id]
         if raw.empty:
             raise InputError(f"no rows with segment_id == {segment_id}", where, "check the segment id")
-    n_other = 0
     if segment_id is not None and {"pre_pt_root_id", "post_pt_root_id"} <= set(raw.columns):
         mine = ((pd.to_numeric(raw["pre_pt_root_id"], errors="coerce") == segment_id)
                 | (pd.to_numeric(raw["post_pt_root_id"], errors="coerce") == segment_id)).to_numpy()
         if not mine.any():
             raise InputError(f"no synapse has {segment_id} as pre_pt_root_id or post_pt_root_id", where,
                              "check the segment id (it may have been edited: use its latest root id)")
-        n_other = int((~mine).sum())
-        raw = raw[mine].reset_index(drop=True)
+        raw = raw[mine]  # the index keeps input row numbers (dropped_rows below)
 
     layout, pos_cols, default_units = _detect_layout(raw, where)
     if units is None:
@@ -103,9 +104,12 @@ def load_synapses(path_or_df: TableLike, units: UnitsLike | None = None, segment
 
     xyz = _positions(raw, pos_cols, where) * scale
     finite = np.isfinite(xyz).all(axis=1)
+    dropped = raw.index[~finite].to_numpy(dtype=np.int64)
     if not finite.all():
-        _warn(f"dropped {(~finite).sum()} of {len(raw)} synapses without a finite position", where, stacklevel=3)
-        raw, xyz = raw[finite].reset_index(drop=True), xyz[finite]
+        _warn(f"dropped {(~finite).sum()} of {len(raw)} synapses without a finite position (input rows "
+              f"{_row_list(dropped)})", where, stacklevel=3)
+    rows_other = rows_in - len(raw)
+    raw, xyz = raw[finite].reset_index(drop=True), xyz[finite]
     used = set(pos_cols)
     if layout == "cave" and {"pre_pt_root_id", "post_pt_root_id"} <= set(raw.columns):
         is_pre, partner = _cave_polarity(raw, segment_id, where)
@@ -131,8 +135,8 @@ def load_synapses(path_or_df: TableLike, units: UnitsLike | None = None, segment
             out[col] = raw[col].to_numpy()
     out = _finish(out, where)
     out.attrs.update({"source": str(where) if where is not None else None, "layout": layout,
-                      "rows_of_other_segments": n_other,
-                      "units_in": units if isinstance(units, str) else np.atleast_1d(units).tolist()})
+                      "units_in": units_to_json(units),
+                      "rows_in": rows_in, "dropped_rows": dropped.tolist(), "rows_other_segment": rows_other})
     return out
 
 
@@ -275,6 +279,12 @@ def _finish(out: pd.DataFrame, where: Any) -> pd.DataFrame:
     if out["synapse_id"].duplicated().any():
         _warn(f"{out['synapse_id'].duplicated().sum()} duplicated synapse_id values", where)
     return out
+
+
+def _row_list(rows: np.ndarray, show: int = 8) -> str:
+    """``3, 17, 40, ... (+12 more)``: the first row numbers of a list."""
+    text = ", ".join(str(int(r)) for r in rows[:show])
+    return text + (f", ... (+{len(rows) - show} more)" if len(rows) > show else "")
 
 
 def _warn(message: str, where: Any, hint: str = "", stacklevel: int = 4) -> None:

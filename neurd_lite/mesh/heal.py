@@ -6,12 +6,14 @@ from the largest piece, every piece whose nearest vertex lies within ``max_gap_n
 body is linked to it by one **link edge** (a vertex pair), repeated until nothing more comes within reach.
 Large pieces that stay out of reach are then linked by their shortest gap up to ``far_max_gap_nm``; what
 is left (small and far) is dropped as debris. Link edges are added to the mesh graph for skeletonization
-(MeshParty's ``Mesh(link_edges=...)``). Each round is one KD-tree build and query, so the cost is
-near-linear in the number of vertices. Growth restarts from the largest free piece while the bodies
+(MeshParty's ``Mesh(link_edges=...)``). Each round is one KD-tree build and query over the frontier; a small
+body finds its candidates by a ball query on one KD-tree over all vertices, so the cost is near-linear in the
+number of vertices and of pieces (50k separate triangles: 2.5 s CPU; 764 s before the ball query). Growth restarts from the largest free piece while the bodies
 found so far are smaller than what is left, so a big debris blob cannot pose as the neuron.
 """
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import asdict, dataclass
 
@@ -108,7 +110,14 @@ def _validate(vertices: np.ndarray, faces: np.ndarray) -> None:
 
 
 class _Grower:
-    """Grows bodies of pieces by proximity (see module doc); pieces are vertex-connected components."""
+    """Grows bodies of pieces by proximity (see module doc); pieces are vertex-connected components.
+
+    Work per body is local: the vertices of each piece are listed once (``piece_vertices``), and while a
+    body's frontier is small its candidates come from a ball query on one KD-tree over all vertices, so
+    thousands of small bodies cost near-linear time instead of one pass over every vertex each."""
+
+    #: a frontier with at most this many vertices finds its candidates by ball query (else: all free vertices)
+    LOCAL_FRONTIER = 4096
 
     def __init__(self, vertices: np.ndarray, faces: np.ndarray, p: HealParams) -> None:
         self.v = vertices
@@ -120,6 +129,37 @@ class _Grower:
         self.slack = vertex_slack(vertices, faces, p.max_slack_nm)
         self.max_slack = float(self.slack.max()) if len(self.slack) else 0.0
         self.body = np.full(self.ncomp, -1, dtype=np.int64)  # body id of each piece, -1 = free
+        used_ids = np.flatnonzero(self.used)
+        order = used_ids[np.argsort(self.comp[used_ids], kind="stable")]
+        self._order = order  # used vertices grouped by piece, ascending within a piece
+        self._starts = np.searchsorted(self.comp[order], np.arange(self.ncomp + 1))
+        self._tree: cKDTree | None = None
+        self.n_free = len(used_ids)  # used vertices in free pieces
+        self._best = np.full(self.ncomp, np.inf)
+        self._best_len = np.zeros(self.ncomp)
+        self._best_pair = np.zeros((self.ncomp, 2), dtype=np.int64)
+
+    def piece_vertices(self, pieces: np.ndarray) -> np.ndarray:
+        """Used vertices of ``pieces``, ascending."""
+        if len(pieces) == 1:
+            c = int(pieces[0])
+            return self._order[self._starts[c]:self._starts[c + 1]]
+        parts = [self._order[self._starts[c]:self._starts[c + 1]] for c in pieces]
+        return np.sort(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+
+    def candidates(self, frontier: np.ndarray, reach: float) -> np.ndarray:
+        """Used vertices of free pieces that may lie within ``reach`` of ``frontier`` (ascending). For a small
+        frontier: a ball query (a superset of those within reach, so the nearest search below is unchanged)."""
+        if len(frontier) > self.LOCAL_FRONTIER or len(frontier) * 64 > self.n_free:
+            return np.flatnonzero((self.body[self.comp] < 0) & self.used)
+        if self._tree is None:
+            self._tree = cKDTree(self.v[self._order])
+        pts = self.v[frontier]
+        hits = self._tree.query_ball_point(pts, r=reach * (1 + 1e-9) + 1e-6, return_sorted=False)
+        idx = np.fromiter(itertools.chain.from_iterable(hits), dtype=np.int64)
+        cand = self._order[idx]
+        cand = cand[self.body[self.comp[cand]] < 0]
+        return np.unique(cand) if len(cand) > 1 else cand
 
     def nearest(self, targets: np.ndarray, cand: np.ndarray, bound: float
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -138,26 +178,38 @@ class _Grower:
         best = best[keep]
         return pieces[keep], eff[best], d[best], np.column_stack([cand[best], targets[i[best]]])
 
-    def grow(self, seed: int, body_id: int, links: list, lengths: list) -> None:
-        """Add every free piece within ``max_gap_nm`` of the body started at ``seed``, round by round."""
+    def grow(self, seed: int, body_id: int, links: list, lengths: list) -> int:
+        """Add every free piece within ``max_gap_nm`` of the body started at ``seed``, round by round; returns
+        the body's face count."""
         self.body[seed] = body_id
-        frontier = np.flatnonzero((self.comp == seed) & self.used)
-        best = np.full(self.ncomp, np.inf)
-        best_len = np.zeros(self.ncomp)
-        best_pair = np.zeros((self.ncomp, 2), dtype=np.int64)
+        frontier = self.piece_vertices(np.array([seed]))
+        self.n_free -= len(frontier)
+        n_faces = int(self.comp_faces[seed])
+        best, best_len, best_pair = self._best, self._best_len, self._best_pair
+        touched: list[np.ndarray] = []
+        reach = self.p.max_gap_nm + 2 * self.max_slack
         for _ in range(self.p.max_rounds):
-            cand = np.flatnonzero((self.body[self.comp] < 0) & self.used)
+            cand = self.candidates(frontier, reach)
+            if len(cand) == 0:
+                break
             pieces, eff, dist, pairs = self.nearest(frontier, cand, self.p.max_gap_nm)
             better = eff < best[pieces]
             pieces, eff, dist, pairs = pieces[better], eff[better], dist[better], pairs[better]
             best[pieces], best_len[pieces], best_pair[pieces] = eff, dist, pairs
-            new = np.flatnonzero((self.body < 0) & np.isfinite(best))
+            touched.append(pieces)
+            seen = np.unique(np.concatenate(touched))
+            new = seen[self.body[seen] < 0]
             if len(new) == 0:
-                return
+                break
             self.body[new] = body_id
+            n_faces += int(self.comp_faces[new].sum())
             links.extend((int(best_pair[c, 0]), int(best_pair[c, 1]), body_id) for c in new)
             lengths.extend(float(best_len[c]) for c in new)
-            frontier = np.flatnonzero(np.isin(self.comp, new) & self.used)
+            frontier = self.piece_vertices(new)
+            self.n_free -= len(frontier)
+        for pieces in touched:
+            best[pieces] = np.inf  # reset only what this body touched
+        return n_faces
 
 
 def heal_mesh(vertices: np.ndarray, faces: np.ndarray, params: HealParams | None = None) -> HealResult:
@@ -178,14 +230,18 @@ def heal_mesh(vertices: np.ndarray, faces: np.ndarray, params: HealParams | None
     links: list[tuple[int, int, int]] = []
     lengths: list[float] = []
     body_faces: list[int] = []
-    while True:
-        free = has_faces & (g.body < 0)
-        if not free.any():
-            break
-        seed = int(np.argmax(np.where(free, g.comp_faces, -1)))
-        g.grow(seed, len(body_faces), links, lengths)
-        body_faces.append(int(g.comp_faces[g.body == len(body_faces)].sum()))
-        if max(body_faces) >= g.comp_faces[has_faces & (g.body < 0)].sum():
+    # seeds: the largest free piece first (ties: lowest piece id, as argmax picks)
+    by_size = np.lexsort((np.arange(g.ncomp), -g.comp_faces))
+    by_size = by_size[has_faces[by_size]]
+    left = int(g.comp_faces[has_faces].sum())  # faces of free pieces
+    largest = 0
+    for seed in by_size:
+        if g.body[seed] >= 0:
+            continue
+        body_faces.append(g.grow(int(seed), len(body_faces), links, lengths))
+        left -= body_faces[-1]
+        largest = max(largest, body_faces[-1])
+        if largest >= left:
             break
     main = int(np.argmax(body_faces))
     kept_bodies = {main}

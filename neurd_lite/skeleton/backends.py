@@ -67,9 +67,16 @@ def meshparty_teasar(vertices: np.ndarray, faces: np.ndarray, link_edges: np.nda
     mesh = _GraphMesh(np.asarray(vertices, dtype=np.float64), graph)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        sv, se, _, v2s = mp_skel.calculate_skeleton_paths_on_mesh(
-            mesh, invalidation_d=float(invalidation_d_nm), cc_vertex_thresh=int(cc_vertex_thresh),
-            return_map=True, root_index=None if root_vertex is None else int(root_vertex))
+        try:
+            sv, se, _, v2s = mp_skel.calculate_skeleton_paths_on_mesh(
+                mesh, invalidation_d=float(invalidation_d_nm), cc_vertex_thresh=int(cc_vertex_thresh),
+                return_map=True, root_index=None if root_vertex is None else int(root_vertex))
+        except IndexError as e:  # MeshParty indexes with an empty float array when no path was found
+            span = float(np.ptp(mesh.vertices, axis=0).max()) if len(mesh.vertices) else 0.0
+            raise InputError(f"TEASAR found no skeleton path on the kept surface ({len(mesh.vertices)} vertices, "
+                             f"span {span / 1000:.3g} µm, invalidation distance {invalidation_d_nm / 1000:g} µm)",
+                             hint="the mesh is too small or falls apart into tiny pieces (separate triangles, "
+                             "a non-manifold bowtie, zero-area faces); check the file and its units") from e
     se = np.asarray(se, dtype=np.int64).reshape(-1, 2)
     return np.asarray(sv, dtype=np.float64).reshape(-1, 3), se, np.asarray(v2s, dtype=np.int64)
 
