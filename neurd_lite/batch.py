@@ -243,7 +243,8 @@ def featurize(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike, *
               units: Any = "nm", synapse_units: Any = None, workers: int = 1, executor: cf.Executor | None = None,
               dask_scheduler: str | None = None, timeout_s: float | None = None,
               max_memory_mb: float | None = None, progress: bool = True, save_neuron: bool = True,
-              synapse_manifest: str | os.PathLike | None = None, params: Any = None) -> BatchReport:
+              synapse_manifest: str | os.PathLike | None = None, params: Any = None,
+              split: bool = True) -> BatchReport:
     """Decompose and featurize every mesh in ``inputs`` into ``out_dir``; see the module docstring.
 
     ``synapses``: a folder (tables named by the mesh's exact stem), a pattern with ``{stem}`` / ``{id}`` or one
@@ -254,8 +255,10 @@ def featurize(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike, *
     either limit and one worker the neurons run in one watched worker process. ``units`` is one value for every
     mesh or per-input rules (see :func:`parse_units_rules`); ``synapse_units`` likewise for the synapse tables' positions (None: from each
     table's layout). ``params``: a ``neurd_lite.PipelineParams`` (or its YAML/JSON file) for every neuron; it is
-    part of each done marker's key, so other parameters recompute. Raises :class:`NoInputs` when no input
-    matches a file (nothing written).
+    part of each done marker's key, so other parameters recompute. ``split``: a mesh with several somata (a
+    merge) gives one features row, one ``.h5`` (``<name>_soma<k>``) and one ``soma_index`` per soma
+    (``nl.split``); False keeps one row per input. Raises :class:`NoInputs` when no input matches a file
+    (nothing written).
     """
     if params is not None and not hasattr(params, "to_dict"):
         from .params import PipelineParams  # type: ignore[attr-defined]
@@ -278,7 +281,7 @@ def featurize(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike, *
     (out / "parts").mkdir(parents=True, exist_ok=True)
     shared = executor is None and not dask_scheduler
     config = BatchConfig(str(out), timeout_s=timeout_s, max_memory_mb=max_memory_mb, save_neuron=save_neuron,
-                         shared_out=shared, params=params)
+                         shared_out=shared, params=params, split=split)
     report = BatchReport(out, unmatched=unmatched)
     with _exclusive(out):
         todo = _plan(items, config, report, bool(synapses or pairs), synapses)

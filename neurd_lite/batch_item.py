@@ -44,6 +44,7 @@ class BatchConfig:
     save_neuron: bool = True
     shared_out: bool = True
     params: Any = None  # a neurd_lite.PipelineParams for decompose and features (None: defaults)
+    split: bool = True  # a merge of several somata becomes one row (and one .h5) per soma (nl.split)
 
 
 # ---- atomic files ------------------------------------------------------------------------------------------
@@ -204,6 +205,7 @@ def compute_item(item: BatchItem, config: BatchConfig) -> dict[str, Any]:
     (``file, name, stage, error_type, message``). Never raises except on Ctrl-C."""
     from .feature import branch_features, features
     from .pipeline import decompose
+    from .proofread import split_for_batch
 
     t0 = time.perf_counter()
     stage = "ingest"
@@ -221,24 +223,35 @@ def compute_item(item: BatchItem, config: BatchConfig) -> dict[str, Any]:
             given = {} if config.params is None else {"params": config.params}
             n = decompose(item.mesh, synapses=item.synapses, units=item.units, name=item.name,
                           synapse_units=item.synapse_units, **given)
-            h5 = None
-            if config.save_neuron:
-                stage = "save"
-                h5 = _save_neuron(n, item, config)
-            stage = "features"
-            feats = features(n, **given)
+            stage = "split"
+            cells = split_for_batch(n, decompose, pipeline_params=config.params) if config.split else [n]
+            h5: dict[str, bytes | None] = {}
+            feats_parts, branch_parts, syn_parts = [], [], []
+            for cell in cells:
+                if config.save_neuron:
+                    stage = "save"
+                    h5[cell.name] = _save_neuron(cell, cell.name, config)
+                stage = "features"
+                f = features(cell, **given)
+                f.insert(0, "source_file", item.mesh)
+                f.insert(1, "soma_index", int(cell.provenance.get("soma_index", 0)))
+                feats_parts.append(f)
+                b = branch_features(cell, **given)
+                b.insert(0, "neuron", cell.name)
+                branch_parts.append(b)
+                sy = cell.synapses.copy()
+                sy.insert(0, "neuron", cell.name)
+                syn_parts.append(sy)
+            feats = pd.concat(feats_parts)
             flags = list(n.flags)
             if len(dropped):
                 flags.append(f"synapse_rows_dropped: {len(dropped)} of {rows_in} rows of {Path(item.synapses).name} "
                              "have no finite position (listed in dropped_synapses.csv)")
-            feats.insert(0, "source_file", item.mesh)
-            feats.insert(1, "flags", "; ".join(flags))
-            feats.insert(2, "synapse_rows_in", rows_in)
-            feats.insert(3, "synapse_rows_dropped", len(dropped))
-            branches = branch_features(n, **given)
-            branches.insert(0, "neuron", item.name)
-            syn = n.synapses.copy()
-            syn.insert(0, "neuron", item.name)
+            feats.insert(2, "flags", ["; ".join(flags + [f for f in c.flags if f not in flags]) for c in cells])
+            feats.insert(3, "synapse_rows_in", rows_in)
+            feats.insert(4, "synapse_rows_dropped", len(dropped))
+            branches = pd.concat(branch_parts, ignore_index=True)
+            syn = pd.concat(syn_parts, ignore_index=True)
         if limits.fired:  # the alarm went off inside code that caught it: the result cannot be trusted
             raise TimeoutError(limits.message())
     except BaseException as exc:  # noqa: BLE001 - one neuron must never stop the batch
@@ -251,13 +264,13 @@ def compute_item(item: BatchItem, config: BatchConfig) -> dict[str, Any]:
             "flags": n.flags}
 
 
-def _save_neuron(n: Any, item: BatchItem, config: BatchConfig) -> bytes | None:
-    """Write the neuron .h5 into ``out_dir`` (shared) or return its bytes (remote worker)."""
+def _save_neuron(n: Any, name: str, config: BatchConfig) -> bytes | None:
+    """Write the neuron .h5 ``name``.h5 into ``out_dir`` (shared) or return its bytes (remote worker)."""
     if config.shared_out:
-        n.save(Path(config.out_dir) / "neurons" / f"{item.name}.h5")
+        n.save(Path(config.out_dir) / "neurons" / f"{name}.h5")
         return None
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"{item.name}.h5"
+        path = Path(tmp) / f"{name}.h5"
         n.save(path)
         return path.read_bytes()
 
@@ -277,15 +290,17 @@ def store_result(result: dict[str, Any], item: BatchItem, out: Path, key: dict[s
     parts.mkdir(parents=True, exist_ok=True)
     if not result.get("ok"):
         _forget(out, item.name)
-        (out / "neurons" / f"{item.name}.h5").unlink(missing_ok=True)
+        for old in [out / "neurons" / f"{item.name}.h5", *(out / "neurons").glob(f"{item.name}_soma*.h5")]:
+            old.unlink(missing_ok=True)
         err = {k: result.get(k) for k in (*ERROR_COLUMNS, "traceback")}
         err["file"], err["name"] = item.mesh, item.name
         atomic_json(parts / f"{item.name}.error.json", err)
         return {"name": item.name, "ok": False, **{k: err[k] for k in ERROR_COLUMNS}}
     _forget(out, item.name)
-    if result.get("neuron_h5") is not None:
-        (out / "neurons").mkdir(parents=True, exist_ok=True)
-        _atomic_write_bytes(out / "neurons" / f"{item.name}.h5", result["neuron_h5"])
+    for name, data in (result.get("neuron_h5") or {}).items():
+        if data is not None:
+            (out / "neurons").mkdir(parents=True, exist_ok=True)
+            _atomic_write_bytes(out / "neurons" / f"{name}.h5", data)
     for table, df in result["tables"].items():
         atomic_parquet(parts / f"{item.name}.{table}.parquet", df)
     (parts / f"{item.name}.error.json").unlink(missing_ok=True)
