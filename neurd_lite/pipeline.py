@@ -129,6 +129,8 @@ def stage_soma(n: Neuron, p: PipelineParams) -> None:
             s.faces = _to_input_faces(n, s.faces)
             if s.membrane_faces is not None:
                 s.membrane_faces = _to_input_faces(n, s.membrane_faces)
+            for e in s.exits:
+                e.faces = _to_input_faces(n, e.faces)
     n.somas = somas
     labels = np.full(n.n_faces, UNLABELLED, dtype=object)
     for s in n.somas:

@@ -32,11 +32,12 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy import ndimage
 
-from ..errors import InputError
-from ..neuron import Soma
-from .voxel_fill import (VoxelGrid, cut_sides, depth_map, make_grid, solid_interior, surface_points,
+from ...errors import InputError
+from ...neuron import Soma, SomaExit
+from ..voxel_fill import (VoxelGrid, cut_sides, depth_map, make_grid, solid_interior, surface_points,
                          wall_slabs)
-from .visibility import outer_faces
+from ..visibility import outer_faces
+from .extent import ExitVoxels, crop_box, soma_bodies
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,13 @@ class SomaParams:
     outer_reach_nm: a body face is membrane when a ray from it reaches the outside within this distance
         before hitting another face; the others are inner surfaces (nucleus).
     max_ray_faces: at most this many faces per soma are ray-tested; the rest follow their nearest tested face.
+    core_fraction: a soma's core is the voxels around its peak at least this fraction of the peak depth deep;
+        its body is the union of the core voxels' inscribed balls (see :mod:`.extent`). Processes thinner than
+        this fraction of the soma's inscribed radius stay out of the core.
+    cap_reach_nm: a piece of volume beside the body that ends within this distance of it is part of the soma
+        (the tip of an elongated soma); one that reaches farther is a process.
+    taper_slope_ratio, taper_window_nm: the soma goes on along a process while the process's radius falls faster than
+        ``taper_slope_ratio`` per unit length (read over ``taper_window_nm``): the base of a teardrop soma's trunk.
     """
 
     voxel_nm: float = 500.0
@@ -76,7 +84,7 @@ class SomaParams:
     core_depth_nm: float = 2000.0
     min_inscribed_radius_nm: float = 2500.0
     max_inscribed_radius_nm: float = 15000.0
-    body_margin_nm: float = 1000.0
+    body_margin_nm: float = 500.0
     min_volume_um3: float = 150.0
     min_faces: int = 50
     min_roundness_ratio: float = 0.5
@@ -87,6 +95,10 @@ class SomaParams:
     min_outside_area_um2: float = 30.0
     outer_reach_nm: float = 3000.0
     max_ray_faces: int = 30_000
+    core_fraction: float = 0.6
+    cap_reach_nm: float = 2000.0
+    taper_slope_ratio: float = 0.25
+    taper_window_nm: float = 2000.0
 
 
 @dataclass
@@ -161,14 +173,6 @@ def mesh_volume(vertices_nm: np.ndarray, faces: np.ndarray, params: SomaParams,
                       {"rasterise": t1 - t0, "fill": t2 - t1, "depth": t3 - t2})
 
 
-def _crop(mask: np.ndarray, margin: int) -> tuple[slice, ...]:
-    """Bounding box of ``mask`` expanded by ``margin`` voxels, as slices."""
-    idx = np.argwhere(mask)
-    lo = np.maximum(idx.min(axis=0) - margin, 0)
-    hi = np.minimum(idx.max(axis=0) + margin + 1, mask.shape)
-    return tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))
-
-
 def _segment_min_depth(depth: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
     """Smallest depth sampled along the voxel segment from a to b (voxel indices)."""
     n = int(np.ceil(np.linalg.norm(b - a))) * 2 + 2
@@ -223,21 +227,6 @@ def _split_core(depth: np.ndarray, core: np.ndarray, params: SomaParams, voxel_n
     return out
 
 
-def _grow_bodies(vol: SomaVolume, core_labels: np.ndarray, margin_nm: float) -> tuple[np.ndarray, tuple[slice, ...]]:
-    """Body label per voxel (crop): the union of the balls of core voxels, each voxel to its nearest core voxel.
-
-    Returns (labels in the crop, crop slices).
-    """
-    h = vol.grid.voxel_nm
-    margin = int(np.ceil((vol.depth_nm[core_labels > 0].max() + margin_nm) / h)) + 2
-    box = _crop(core_labels > 0, margin)
-    lab = core_labels[box]
-    dist, idx = ndimage.distance_transform_edt(lab == 0, return_indices=True)
-    near_depth = vol.depth_nm[box][idx[0], idx[1], idx[2]]
-    inside = vol.solid[box] & (dist * h <= near_depth + max(margin_nm, h))
-    return np.where(inside, lab[idx[0], idx[1], idx[2]], 0).astype(np.int32), box
-
-
 def _face_labels(vol: SomaVolume, body: np.ndarray, box: tuple[slice, ...]) -> np.ndarray:
     """Body label of every input face (0 = none), looked up at the face centroid's voxel."""
     lo = np.array([s.start for s in box])
@@ -249,12 +238,17 @@ def _face_labels(vol: SomaVolume, body: np.ndarray, box: tuple[slice, ...]) -> n
 
 
 def _make_soma(vol: SomaVolume, body_mask: np.ndarray, box: tuple[slice, ...], face_ids: np.ndarray,
-               v: np.ndarray, f: np.ndarray, params: SomaParams, method: str) -> Soma:
+               v: np.ndarray, f: np.ndarray, params: SomaParams, method: str,
+               exits: list[SomaExit] | None = None) -> Soma:
     """Assemble a Soma from a body mask (crop) and the input faces (of vertices v, faces f) that fall in it."""
     h = vol.grid.voxel_nm
     lo = np.array([s.start for s in box])
     vox = np.argwhere(body_mask) + lo
     center = vol.grid.centers(vox).mean(axis=0)
+    exits = exits or []
+    for e in exits:
+        u = e.point_nm - center
+        e.direction = u / max(float(np.linalg.norm(u)), 1e-9)
     # surface voxels reach ~half a voxel beyond the membrane: count the body's boundary voxels half
     boundary = body_mask & ~ndimage.binary_erosion(body_mask, border_value=0)
     # a soma's outer boundary is membrane; a region filled by the closing between neurites is mostly not
@@ -275,9 +269,10 @@ def _make_soma(vol: SomaVolume, body_mask: np.ndarray, box: tuple[slice, ...], f
         "voxel_um": h / 1000.0,
         "too_large": float(inscribed > params.max_inscribed_radius_nm),
         "too_small": float(inscribed < params.min_inscribed_radius_nm),  # only possible from a given point
+        "n_processes": float(len(exits)),
     }
     return Soma(center_nm=center, radius_nm=radius, faces=np.sort(face_ids), method=method, properties=props,
-                membrane_faces=np.sort(face_ids[surface]))
+                membrane_faces=np.sort(face_ids[surface]), exits=exits)
 
 
 def find_somas(mesh: object, params: SomaParams | None = None) -> list[Soma]:
@@ -381,15 +376,25 @@ def _somas_from_cores(vol: SomaVolume, core_labels: np.ndarray, n_cores: int, v:
     """
     if n_cores == 0:
         return []
-    body, box = _grow_bodies(vol, core_labels, p.body_margin_nm)
+    h = vol.grid.voxel_nm
+    body, box, exit_vox, _ = soma_bodies(vol.solid, vol.depth_nm, core_labels, n_cores, h, p.core_fraction,
+                                         max(p.body_margin_nm, h), p.cap_reach_nm, p.taper_slope_ratio, p.taper_window_nm)
     face_lab = _face_labels(vol, body, box)
+    ring_face = _face_labels(vol, _ring_labels(body.shape, exit_vox), box)
+    first_ring = np.cumsum([0] + [len(ex) for ex in exit_vox])
+    lo = np.array([s.start for s in box])
     somas = []
     for k in range(1, n_cores + 1):
         face_ids = np.flatnonzero(face_lab == k)
         mask = body == k
-        if len(face_ids) < p.min_faces or mask.sum() * vol.grid.voxel_nm ** 3 / 1e9 < p.min_volume_um3:
+        if len(face_ids) < p.min_faces or mask.sum() * h ** 3 / 1e9 < p.min_volume_um3:
             continue
-        soma = _make_soma(vol, mask, box, face_ids, v, f, p, method)
+        exits = []
+        for j, e in enumerate(exit_vox[k - 1], start=first_ring[k - 1] + 1):
+            ef = np.flatnonzero(ring_face == j)
+            exits.append(SomaExit(vol.grid.centers(e.ring + lo).mean(axis=0), e.radius_nm, np.zeros(3),
+                                  ef if face_index is None else face_index[ef]))
+        soma = _make_soma(vol, mask, box, face_ids, v, f, p, method, exits)
         if (soma.properties["roundness"] < p.min_roundness_ratio
                 or soma.properties["membrane_coverage"] < p.min_membrane_coverage_ratio):
             continue
@@ -399,6 +404,14 @@ def _somas_from_cores(vol: SomaVolume, core_labels: np.ndarray, n_cores: int, v:
         somas.append(soma)
     somas.sort(key=lambda s: -s.radius_nm)
     return somas
+
+
+def _ring_labels(shape: tuple[int, ...], exits: list[list[ExitVoxels]]) -> np.ndarray:
+    """Label volume of every exit's first layer: 1..n over all somata, soma by soma."""
+    lab = np.zeros(shape, dtype=np.int32)
+    for j, e in enumerate((e for ex in exits for e in ex), start=1):
+        lab[tuple(e.ring.T)] = j
+    return lab
 
 
 def soma_from_point(mesh: object, center_nm: np.ndarray, radius_nm: float | None = None,
