@@ -9,10 +9,14 @@ and their centres (µm), so a change to detection can be timed against the previ
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this checkout's neurd_lite
 
 MESH = "meshes/microns_864691135510518224/864691135510518224_decimated_80k.off"
 LEVELS = {"81k": 0, "324k": 1, "1.3M": 2, "5.2M": 3}
