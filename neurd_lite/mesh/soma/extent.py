@@ -119,20 +119,24 @@ def soma_bodies(solid: np.ndarray, depth: np.ndarray, core_labels: np.ndarray, n
         r0s.append(r0)
     body = _resolve(covers, peaks, r0s, h)
     # shell pieces: caps join the soma, processes get a taper extension and an exit
-    dist_out, idx = ndimage.distance_transform_edt(body == 0, return_indices=True)
-    dist_out *= h
-    owner = body[idx[0], idx[1], idx[2]]
+    if n_cores == 1:
+        dist_out = ndimage.distance_transform_edt(body == 0) * h
+        owner = np.ones(body.shape, dtype=np.int32)
+    else:  # each shell voxel belongs to the nearest body: a dendrite joining two somata is split between them
+        dist_out, idx = ndimage.distance_transform_edt(body == 0, return_indices=True)
+        dist_out *= h
+        owner = body[idx[0], idx[1], idx[2]]
     shell = sol & (body == 0) & (dist_out <= probe)
-    pieces, n_pieces = ndimage.label(shell, structure=_FULL)
+    pieces, n_pieces = _label_by_owner(shell, owner, n_cores)
     exits: list[list[ExitVoxels]] = [[] for _ in range(n_cores)]
     if n_pieces:
         objs = ndimage.find_objects(pieces)
         for i, sl in enumerate(objs, start=1):
+            if sl is None:
+                continue
             m = pieces[sl] == i
             do = dist_out[sl][m]
-            k = int(np.bincount(owner[sl][m]).argmax())
-            if k == 0:
-                continue
+            k = int(owner[sl][m][0])
             vox = np.argwhere(m) + np.array([s.start for s in sl])
             if do.max() < cap_reach_nm:
                 body[tuple(vox.T)] = k
@@ -145,6 +149,17 @@ def soma_bodies(solid: np.ndarray, depth: np.ndarray, core_labels: np.ndarray, n
                 continue
             exits[k - 1].append(ExitVoxels(ring=ring, radius_nm=float(d[tuple(ring.T)].max())))
     return body, box, exits, r0s
+
+
+def _label_by_owner(shell: np.ndarray, owner: np.ndarray, n: int) -> tuple[np.ndarray, int]:
+    """Connected pieces of ``shell`` that never mix owners: labelled per owner 1..n, numbered consecutively."""
+    out = np.zeros(shell.shape, dtype=np.int32)
+    total = 0
+    for k in range(1, n + 1):
+        lab, m = ndimage.label(shell & (owner == k), structure=_FULL)
+        out[lab > 0] = lab[lab > 0] + total
+        total += m
+    return out, total
 
 
 def _resolve(covers: list[np.ndarray], peaks: list[np.ndarray], r0s: list[float], h: float) -> np.ndarray:
