@@ -1,11 +1,11 @@
 """Soma detection and soma boundary: synthetic cells per class (held-out seeds), the real MICrONS cell, shared meshes.
 
-Synthetic part: for each class of the synthetic family, ``find_somas`` on every member; prints per class the
+Synthetic part: for each class of the synthetic family (``neurd_lite.testing.family``: tune seeds 0-999,
+held-out seeds 1000-1999, martinotti held out as a whole class), each member clean and under drawn conditions,
+plus 2-3-cell merges: ``find_somas`` on every cell; prints per class the
 fraction of cells whose true soma was found (a detected centre within the true soma radius), soma face F1
 (area-weighted, faces of the true soma vs the detected soma faces) and soma-synapse F1 (postsynaptic
-synapses whose nearest face is a soma face vs those the generator placed on the soma). Cells come from
-``neurd_lite.testing.family`` when it exists (TUNE / HELDOUT seeds and classes, see docs/synthetic.md), else
-from ``neurd_lite.testing.make_neuron`` (pyramidal / interneuron, intact and fragmented + 20 nm noise).
+synapses whose nearest face is a soma face vs those the generator placed on the soma).
 
 Real part: the two somata of microns_864691135510518224 against NEURD's soma meshes (centroid distance, area,
 volume) and the perisomatic table's row (nucleus 659492: soma area, volume, number of processes, soma
@@ -47,41 +47,43 @@ def soma_synapse_mask(mesh: Any, soma_faces: np.ndarray, xyz_nm: np.ndarray, max
     return is_soma[nf] & (d <= max_nm)
 
 
-def synthetic_cells(split: str) -> Iterator[tuple[str, str, Any]]:
-    """(class, name, cell) for every member of the split; cell has mesh, face_labels, synapses, truth."""
-    try:
-        from neurd_lite.testing import family  # type: ignore[attr-defined]
-    except ImportError:
-        family = None
-    if family is not None and hasattr(family, "members"):
-        for cls, seed, kw in family.members(split):
-            yield cls, f"{cls}:{seed}", family.make(cls, seed, **kw)
-        return
-    from neurd_lite.testing import make_neuron
+HOLDOUT_CLASSES = ("martinotti",)
+MERGES = {"tune": [([("l23_pyramidal", 5), ("basket", 6)], "dendrite", 5), ([("l4_pyramidal", 7), ("l5_et", 8)], "dendrite", 6)],
+          "heldout": [([("l23_pyramidal", 1005), ("l23_pyramidal", 1006)], "dendrite", 1005),
+                      ([("basket", 1007), ("l4_pyramidal", 1008)], "axon", 1006),
+                      ([("l5_et", 1009), ("neurogliaform", 1010), ("basket", 1011)], ["dendrite", "axon"], 1007)]}
 
-    seeds = range(0, 3) if split == "tune" else range(100, 104)
-    for kind in ("pyramidal", "interneuron"):
-        for seed in seeds:
-            for frag in (False, True):
-                cls = f"{kind}{'_fragmented' if frag else ''}"
-                yield cls, f"{cls}:{seed}", make_neuron(kind, seed, fragment=frag, noise_nm=20.0 if frag else 0.0)
+
+def synthetic_cells(split: str, n_seeds: int) -> Iterator[tuple[str, str, Any]]:
+    """(class, name, cell) for every member of the split of the synthetic family (``neurd_lite.testing.family``):
+    each (class, seed) clean and under drawn conditions (faces, noise, fragments, orientation), plus merges."""
+    from neurd_lite.testing import family
+
+    tune, held = family.split(n_seeds=n_seeds, holdout_classes=HOLDOUT_CLASSES)
+    for cls, seed in (tune if split == "tune" else held):
+        tag = f"{cls}{' (held-out class)' if cls in HOLDOUT_CLASSES else ''}"
+        yield tag, f"{cls}:{seed}", family.make_member(cls, seed)
+        yield tag, f"{cls}:{seed}:random", family.make_member(cls, seed, conditions="random")
+    for members, contact, seed in MERGES[split]:
+        yield f"merge_{len(members)}", "+".join(f"{c}:{s}" for c, s in members), \
+            family.make_merge(members, contact, seed=seed)
 
 
 def truth_arrays(sn: Any) -> tuple[list[np.ndarray], list[float], np.ndarray, np.ndarray]:
     """(true soma centres nm, radii nm, per-face is-soma, per-postsynaptic-synapse is-soma) of a synthetic cell."""
-    t = sn.truth
-    centres = [np.asarray(c, float) for c in np.atleast_2d(t.get("soma_centers_nm", t["soma_center_nm"]))]
-    radii = list(np.atleast_1d(t.get("soma_radii_nm", t["soma_radius_nm"])))
-    true_face = np.asarray(sn.face_labels) == "soma"
+    cells = sn.truth.get("cells") or [sn.truth]
+    centres = [np.asarray(c["soma_center_nm"], float) for c in cells]
+    radii = [float(c["soma_radius_nm"]) for c in cells]
+    true_face = np.asarray(sn.face_labels).astype(str) == "soma"
     post = ~sn.synapses["is_pre"].astype(bool).to_numpy()
     return centres, radii, true_face, sn.synapses["target"].to_numpy()[post] == "soma"
 
 
-def eval_synthetic(split: str) -> None:
+def eval_synthetic(split: str, n_seeds: int) -> None:
     from neurd_lite.mesh.soma import find_somas
 
     rows: dict[str, list[tuple[float, float, float, float]]] = defaultdict(list)
-    for cls, name, sn in synthetic_cells(split):
+    for cls, name, sn in synthetic_cells(split, n_seeds):
         centres, radii, true_face, true_syn = truth_arrays(sn)
         t0 = time.perf_counter()
         somas = find_somas(sn.mesh)
@@ -176,10 +178,11 @@ def eval_real() -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--split", default="heldout", help="tune, heldout, or none")
+    ap.add_argument("--seeds", type=int, default=3, help="seeds per class")
     ap.add_argument("--real", action="store_true", help="also the real cell and the shared meshes")
     a = ap.parse_args(argv)
     if a.split != "none":
-        eval_synthetic(a.split)
+        eval_synthetic(a.split, a.seeds)
     if a.real:
         eval_real()
     return 0

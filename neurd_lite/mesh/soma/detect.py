@@ -71,6 +71,8 @@ class SomaParams:
     core_fraction: a soma's core is the voxels around its peak at least this fraction of the peak depth deep;
         its body is the union of the core voxels' inscribed balls (see :mod:`.extent`). Processes thinner than
         this fraction of the soma's inscribed radius stay out of the core.
+    max_exit_ratio: a peak is a soma only when every process leaving it is thinner than this fraction of its
+        inscribed radius (a soma is a local thickening; a piece of a thick trunk is as thick as what leaves it).
     cap_reach_nm: a piece of volume beside the body that ends within this distance of it is part of the soma
         (the tip of an elongated soma); one that reaches farther is a process.
     taper_slope_ratio, taper_window_nm: the soma goes on along a process while the process's radius falls faster than
@@ -96,6 +98,7 @@ class SomaParams:
     outer_reach_nm: float = 3000.0
     max_ray_faces: int = 30_000
     core_fraction: float = 0.6
+    max_exit_ratio: float = 0.5
     cap_reach_nm: float = 2000.0
     taper_slope_ratio: float = 0.25
     taper_window_nm: float = 2000.0
@@ -377,8 +380,20 @@ def _somas_from_cores(vol: SomaVolume, core_labels: np.ndarray, n_cores: int, v:
     if n_cores == 0:
         return []
     h = vol.grid.voxel_nm
-    body, box, exit_vox, _ = soma_bodies(vol.solid, vol.depth_nm, core_labels, n_cores, h, p.core_fraction,
-                                         max(p.body_margin_nm, h), p.cap_reach_nm, p.taper_slope_ratio, p.taper_window_nm)
+    while True:  # a peak thinner than twice a process leaving it is a piece of that process (a thick trunk)
+        body, box, exit_vox, r0s = soma_bodies(vol.solid, vol.depth_nm, core_labels, n_cores, h, p.core_fraction,
+                                               max(p.body_margin_nm, h), p.cap_reach_nm, p.taper_slope_ratio,
+                                               p.taper_window_nm)
+        flat = [k + 1 for k in range(n_cores)
+                if any(e.radius_nm > p.max_exit_ratio * r0s[k] for e in exit_vox[k])]
+        if not flat:
+            break
+        relabel = np.zeros(n_cores + 1, dtype=np.int32)
+        kept = [k for k in range(1, n_cores + 1) if k not in flat]
+        relabel[kept] = np.arange(1, len(kept) + 1)
+        core_labels, n_cores = relabel[core_labels], len(kept)
+        if n_cores == 0:
+            return []
     face_lab = _face_labels(vol, body, box)
     ring_face = _face_labels(vol, _ring_labels(body.shape, exit_vox), box)
     first_ring = np.cumsum([0] + [len(ex) for ex in exit_vox])
@@ -455,7 +470,8 @@ def soma_from_point(mesh: object, center_nm: np.ndarray, radius_nm: float | None
     deep[tuple(seed)] = True
     labels, _ = ndimage.label(deep, structure=np.ones((3, 3, 3), dtype=bool))
     core_labels = (labels == labels[tuple(seed)]).astype(np.int32)
-    q = replace(p, min_faces=1, min_volume_um3=0.0, min_roundness_ratio=0.0, min_membrane_coverage_ratio=0.0)
+    q = replace(p, min_faces=1, min_volume_um3=0.0, min_roundness_ratio=0.0, min_membrane_coverage_ratio=0.0,
+                max_exit_ratio=np.inf)
     somas = _somas_from_cores(vol, core_labels, 1, v_sub, f_sub, q, "from_point", face_index=keep)
     if not somas:
         raise InputError("no mesh faces surround the given soma centre", hint="pass a point inside the soma")
