@@ -7,7 +7,8 @@ Layout (all lengths nm)::
     /nucleus         vertices, faces (optional)
     /skeleton        vertices, edges, radius; attrs root; /skeleton/properties/<name>
     /somas/<i>       faces, membrane_faces (optional: absent when None); attrs center_nm, radius_nm, method,
-                     properties (json)
+                     properties (json); /somas/<i>/exits (optional): point_nm (E,3), radius_nm (E,), direction
+                     (E,3), faces (concatenated) and faces_offsets (E+1,)
     /faces/<name>    per-input-face arrays (face_labels, face_compartment, face_branch, ...)
     /skeleton_labels per-skeleton-vertex str
     /tables/<name>   one dataset per column (synapses, spines); attrs columns, dtypes (json)
@@ -25,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..neuron import Neuron, Soma, graph_from_json, graph_to_json
+from ..neuron import Neuron, Soma, SomaExit, graph_from_json, graph_to_json
 from ..skeleton.model import Skeleton
 
 FORMAT = "neurd_lite.neuron"
@@ -177,6 +178,8 @@ def save_neuron(n: Neuron, path: str | Path) -> Path:
             g.attrs["radius_nm"] = s.radius_nm
             g.attrs["method"] = s.method
             g.attrs["properties"] = json.dumps(s.properties, default=_json_default)
+            if s.exits:
+                _write_exits(g.create_group("exits"), s.exits)
         fg = f.create_group("faces")
         for name in Neuron.FACE_ARRAYS:
             arr = getattr(n, name)
@@ -190,6 +193,22 @@ def save_neuron(n: Neuron, path: str | Path) -> Path:
         f.create_group("graph").attrs["json"] = graph_to_json(n.graph)
     os.replace(tmp, path)
     return path
+
+
+def _write_exits(g: Any, exits: list[SomaExit]) -> None:
+    """A soma's exits as arrays: point_nm (E, 3), radius_nm (E,), direction (E, 3), faces concatenated with
+    offsets (E + 1,)."""
+    g.create_dataset("point_nm", data=np.array([e.point_nm for e in exits]))
+    g.create_dataset("radius_nm", data=np.array([e.radius_nm for e in exits]))
+    g.create_dataset("direction", data=np.array([e.direction for e in exits]))
+    g.create_dataset("faces", data=np.concatenate([e.faces for e in exits]).astype(np.int64))
+    g.create_dataset("faces_offsets", data=np.cumsum([0] + [len(e.faces) for e in exits]).astype(np.int64))
+
+
+def _read_exits(g: Any) -> list[SomaExit]:
+    off, faces = g["faces_offsets"][()], g["faces"][()]
+    return [SomaExit(p, r, d, faces[off[i]:off[i + 1]])
+            for i, (p, r, d) in enumerate(zip(g["point_nm"][()], g["radius_nm"][()], g["direction"][()]))]
 
 
 def load_neuron(path: str | Path) -> Neuron:
@@ -216,7 +235,8 @@ def load_neuron(path: str | Path) -> Neuron:
             g = f["somas"][key]
             somas.append(Soma(g.attrs["center_nm"], float(g.attrs["radius_nm"]), g["faces"][()],
                               str(g.attrs["method"]), json.loads(g.attrs["properties"]),
-                              g["membrane_faces"][()] if "membrane_faces" in g else None))
+                              g["membrane_faces"][()] if "membrane_faces" in g else None,
+                              _read_exits(g["exits"]) if "exits" in g else []))
         faces = {k: _read_array(v) for k, v in f["faces"].items()}
         n = Neuron(
             name=str(f.attrs["name"]), mesh=_read_mesh(f, "mesh"), skeleton=skel, somas=somas,
