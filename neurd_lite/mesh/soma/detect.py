@@ -37,7 +37,7 @@ from ...neuron import Soma, SomaExit
 from ..voxel_fill import (VoxelGrid, cut_sides, depth_map, make_grid, solid_interior, surface_points,
                          wall_slabs)
 from ..visibility import outer_faces
-from .extent import ExitVoxels, crop_box, soma_bodies
+from .extent import ExitVoxels, core_groups, crop_box, soma_bodies
 
 
 @dataclass(frozen=True)
@@ -375,10 +375,22 @@ def _somas_from_cores(vol: SomaVolume, core_labels: np.ndarray, n_cores: int, v:
                       p: SomaParams, method: str, face_index: np.ndarray | None = None) -> list[Soma]:
     """Grow bodies around labelled cores (1..n_cores) and build one Soma per body that passes the size tests.
 
-    face_index maps the faces ``f`` to input-face ids when ``f`` is a crop of the input mesh.
+    Cores far enough apart not to reach each other's processes are grown separately (small crops); the others
+    together, so that touching somata share their boundary. face_index maps the faces ``f`` to input-face ids
+    when ``f`` is a crop of the input mesh.
     """
-    if n_cores == 0:
-        return []
+    somas: list[Soma] = []
+    for group in core_groups(vol.depth_nm, core_labels, n_cores, vol.grid.voxel_nm):
+        relabel = np.zeros(n_cores + 1, dtype=np.int32)
+        relabel[group] = np.arange(1, len(group) + 1)
+        somas += _somas_of_group(vol, relabel[core_labels], len(group), v, f, p, method, face_index)
+    somas.sort(key=lambda s: -s.radius_nm)
+    return somas
+
+
+def _somas_of_group(vol: SomaVolume, core_labels: np.ndarray, n_cores: int, v: np.ndarray, f: np.ndarray,
+                    p: SomaParams, method: str, face_index: np.ndarray | None) -> list[Soma]:
+    """Somata grown together from cores 1..n_cores (see :func:`_somas_from_cores`)."""
     h = vol.grid.voxel_nm
     while True:  # a peak thinner than twice a process leaving it is a piece of that process (a thick trunk)
         body, box, exit_vox, r0s = soma_bodies(vol.solid, vol.depth_nm, core_labels, n_cores, h, p.core_fraction,
@@ -417,7 +429,6 @@ def _somas_from_cores(vol: SomaVolume, core_labels: np.ndarray, n_cores: int, v:
             soma.faces = np.sort(face_index[soma.faces])
             soma.membrane_faces = np.sort(face_index[soma.membrane_faces])
         somas.append(soma)
-    somas.sort(key=lambda s: -s.radius_nm)
     return somas
 
 

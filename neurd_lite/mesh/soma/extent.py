@@ -109,7 +109,7 @@ def soma_bodies(solid: np.ndarray, depth: np.ndarray, core_labels: np.ndarray, n
     """
     r_max = float(ndimage.maximum(depth, core_labels, index=np.arange(1, n_cores + 1)).max())
     probe = max(cap_reach_nm, 1.5 * r_max)
-    box = crop_box(core_labels > 0, int(np.ceil((2.0 * r_max + probe + margin_nm) / h)) + 2)
+    box = crop_box(core_labels > 0, int(np.ceil((r_max + probe + margin_nm) / h)) + 2)
     lab, d, sol = core_labels[box], depth[box], solid[box]
     covers, peaks, r0s = [], [], []
     for k in range(1, n_cores + 1):
@@ -160,6 +160,35 @@ def _label_by_owner(shell: np.ndarray, owner: np.ndarray, n: int) -> tuple[np.nd
         out[lab > 0] = lab[lab > 0] + total
         total += m
     return out, total
+
+
+def core_groups(depth: np.ndarray, core_labels: np.ndarray, n_cores: int, h: float) -> list[list[int]]:
+    """Cores (1..n_cores) in groups whose boxes, grown by 2.5 x their deepest depth (nm; voxel ``h`` nm), overlap:
+    the cores of one group can reach each other's processes and are grown together."""
+    if n_cores <= 1:
+        return [[1]] if n_cores == 1 else []
+    objs = ndimage.find_objects(core_labels, max_label=n_cores)
+    depth = ndimage.maximum(depth, core_labels, index=np.arange(1, n_cores + 1))
+    boxes = []
+    for sl, d in zip(objs, depth):
+        r = int(np.ceil(2.5 * d / h))
+        boxes.append((np.array([x.start for x in sl]) - r, np.array([x.stop for x in sl]) + r))
+    parent = list(range(n_cores))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(n_cores):
+        for j in range(i + 1, n_cores):
+            if np.all(boxes[i][0] <= boxes[j][1]) and np.all(boxes[j][0] <= boxes[i][1]):
+                parent[find(j)] = find(i)
+    groups: dict[int, list[int]] = {}
+    for i in range(n_cores):
+        groups.setdefault(find(i), []).append(i + 1)
+    return list(groups.values())
 
 
 def _resolve(covers: list[np.ndarray], peaks: list[np.ndarray], r0s: list[float], h: float) -> np.ndarray:
