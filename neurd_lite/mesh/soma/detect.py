@@ -64,7 +64,7 @@ class SomaParams:
     cut_tol_nm, cut_min_fraction: a bounding-box side is a flat cut (treated as a wall) when at least this
         fraction of the vertices lie within ``cut_tol_nm`` of it.
     min_outside_area_um2: on the plane of a crop (see :func:`soma_from_point`), empty regions at least this
-        large are outside; smaller enclosed ones are the lumens of cut neurites.
+        large are outside; smaller enclosed ones are the lumens of cut neurites (a 4 µm-radius trunk: 50 µm²).
     outer_reach_nm: a body face is membrane when a ray from it reaches the outside within this distance
         before hitting another face; the others are inner surfaces (nucleus).
     max_ray_faces: at most this many faces per soma are ray-tested; the rest follow their nearest tested face.
@@ -94,7 +94,7 @@ class SomaParams:
     split_neck_ratio: float = 0.75
     cut_tol_nm: float = 60.0
     cut_min_fraction: float = 0.003
-    min_outside_area_um2: float = 30.0
+    min_outside_area_um2: float = 100.0
     outer_reach_nm: float = 3000.0
     max_ray_faces: int = 30_000
     core_fraction: float = 0.6
@@ -294,32 +294,46 @@ def find_somas(mesh: object, params: SomaParams | None = None) -> list[Soma]:
     if fine_voxels <= p.max_voxels:
         return _find(v, f, p, sides)
     somas: list[Soma] = []
-    centroids = v[f].mean(axis=1)
     for lo, hi in _candidate_boxes(v, f, p, sides):
-        keep, v_sub, f_sub, sides_sub, crop_sub = _crop_mesh(v, f, centroids, lo, hi, sides)
+        keep, v_sub, f_sub, sides_sub, crop_sub = _crop_mesh(v, f, lo, hi, sides)
         if len(keep) < p.min_faces:
             continue
         for s in _find(v_sub, f_sub, p, sides_sub, crop_sub, face_index=keep):
-            if all(np.linalg.norm(s.center_nm - o.center_nm) > p.min_inscribed_radius_nm for o in somas):
+            # a soma cut by the crop is whole in the box of its own deep region; overlapping boxes find a soma
+            # more than once: keep the first (boxes come deepest region first)
+            if _touches_crop(v[f[s.faces]].reshape(-1, 3), lo, hi, crop_sub, 2.0 * p.voxel_nm):
+                continue
+            if all(np.linalg.norm(s.center_nm - o.center_nm) > max(p.min_inscribed_radius_nm, 0.5 * o.radius_nm)
+                   and np.isin(s.faces, o.faces).mean() < 0.5 for o in somas):
                 somas.append(s)
     somas.sort(key=lambda s: -s.radius_nm)
     return somas
 
 
-def _crop_mesh(v: np.ndarray, f: np.ndarray, centroids: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+def _touches_crop(points_nm: np.ndarray, lo: np.ndarray, hi: np.ndarray, crop: np.ndarray, tol_nm: float) -> bool:
+    """Whether points (nm) come within ``tol_nm`` of a side of the box [lo, hi] where the box cuts the mesh."""
+    near = np.stack([points_nm.min(axis=0) - lo <= tol_nm, hi - points_nm.max(axis=0) <= tol_nm], axis=1)
+    return bool((near & crop).any())
+
+
+def _crop_mesh(v: np.ndarray, f: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                sides: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The faces whose centroid lies in the box [lo, hi] (nm): (input face ids, vertices, re-indexed faces,
-    the full mesh's cut sides that the box still touches, the sides where the box cuts the mesh)."""
-    keep = np.flatnonzero(np.all((centroids >= lo) & (centroids <= hi), axis=1))
+    """The faces with a vertex in the box [lo, hi] (nm), their vertices clipped to the box: (input face ids,
+    vertices, re-indexed faces, the full mesh's cut sides that the box still touches, the sides where the box
+    cuts the mesh). Clipping lays every cut neurite's surface onto the crop plane, where the crop wall closes
+    it, whatever the size of its faces (a cut that stopped at whole faces would leave the lumen open)."""
+    inside = np.all((v >= lo) & (v <= hi), axis=1)
+    keep = np.flatnonzero(inside[f].any(axis=1))
     used, f_sub = np.unique(f[keep], return_inverse=True)
     touch = np.stack([lo <= v.min(axis=0), hi >= v.max(axis=0)], axis=1)
-    return keep, v[used], f_sub.reshape(-1, 3), sides & touch, ~touch
+    return keep, np.clip(v[used], lo, hi), f_sub.reshape(-1, 3), sides & touch, ~touch
 
 
 def _candidate_boxes(v: np.ndarray, f: np.ndarray, p: SomaParams, sides: np.ndarray,
                      margin_nm: float = 10000.0) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Boxes (lo, hi in nm) around the regions of a coarse grid deep enough to hold a soma, merged when they
-    overlap. The coarse grid has ``coarse_voxels`` voxels; a region qualifies when its coarse depth reaches
+    """Boxes (lo, hi in nm) around the regions of a coarse grid deep enough to hold a soma, deepest first, merged
+    when they overlap and their union still fits ``max_voxels`` at ``voxel_nm`` (so the fine pass keeps its
+    resolution however many regions a cell has, e.g. along a thick trunk). The coarse grid has ``coarse_voxels`` voxels; a region qualifies when its coarse depth reaches
     ``min_inscribed_radius_nm`` less one coarse voxel (but at least 1.5 voxels: not just surface)."""
     h = float(np.cbrt(np.prod(np.ptp(v, axis=0) + 4 * p.close_radius_nm) / p.coarse_voxels))
     h = max(h, p.voxel_nm)
@@ -327,20 +341,28 @@ def _candidate_boxes(v: np.ndarray, f: np.ndarray, p: SomaParams, sides: np.ndar
     thr = max(p.min_inscribed_radius_nm - h, 1.5 * h)
     vol = mesh_volume(v, f, pc, min_depth_nm=0.0, sides=sides)
     lab, _ = ndimage.label(vol.depth_nm >= thr, structure=np.ones((3, 3, 3), dtype=bool))
-    boxes = []
+    boxes, deepest = [], []
     for i, sl in enumerate(ndimage.find_objects(lab), start=1):
-        reach = float(vol.depth_nm[sl][lab[sl] == i].max()) + h + margin_nm
+        deepest.append(float(vol.depth_nm[sl][lab[sl] == i].max()))
+        reach = deepest[-1] + h + margin_nm
         lo = vol.grid.centers(np.array([[a.start for a in sl]]))[0] - reach
         hi = vol.grid.centers(np.array([[a.stop - 1 for a in sl]]))[0] + reach
         boxes.append((lo, hi))
+    boxes = [boxes[i] for i in np.argsort(deepest)[::-1]]  # deepest first: a soma is found in its own box first
+    pad = 2 * p.close_radius_nm + 5 * p.voxel_nm
+
+    def fits(lo: np.ndarray, hi: np.ndarray) -> bool:  # the fine grid over the box keeps voxel_nm
+        return float(np.prod((hi - lo + pad) / p.voxel_nm)) <= p.max_voxels
+
     merged = True
-    while merged and len(boxes) > 1:  # union overlapping boxes until none overlap
+    while merged and len(boxes) > 1:  # union overlapping boxes while the union still fits the fine grid
         merged = False
         for i in range(len(boxes)):
             for j in range(i + 1, len(boxes)):
                 (a0, a1), (b0, b1) = boxes[i], boxes[j]
-                if np.all(a0 <= b1) and np.all(b0 <= a1):
-                    boxes[i] = (np.minimum(a0, b0), np.maximum(a1, b1))
+                u0, u1 = np.minimum(a0, b0), np.maximum(a1, b1)
+                if np.all(a0 <= b1) and np.all(b0 <= a1) and fits(u0, u1):
+                    boxes[i] = (u0, u1)
                     del boxes[j]
                     merged = True
                     break
@@ -462,7 +484,7 @@ def soma_from_point(mesh: object, center_nm: np.ndarray, radius_nm: float | None
         raise InputError(f"soma radius must be a positive length in nm, got {radius_nm!r}")
     half = max(30000.0, 3.0 * (radius_nm or 0.0))
     sides = cut_sides(v, p.cut_tol_nm, p.cut_min_fraction)
-    keep, v_sub, f_sub, sides_sub, crop_sub = _crop_mesh(v, f, v[f].mean(axis=1), c - half, c + half, sides)
+    keep, v_sub, f_sub, sides_sub, crop_sub = _crop_mesh(v, f, c - half, c + half, sides)
     if len(keep) < p.min_faces:
         raise InputError(f"only {len(keep)} mesh faces lie within {half / 1000:.0f} µm of the given soma centre "
                          f"{np.round(c / 1000, 2).tolist()} µm", hint="check that the centre is in nm and on this mesh")
@@ -503,7 +525,7 @@ def soma_surface_faces(mesh: object, soma: Soma, params: SomaParams | None = Non
     pad = p.outer_reach_nm + 5000.0
     lo, hi = centroids[ids].min(axis=0) - pad, centroids[ids].max(axis=0) + pad
     all_sides = cut_sides(v, p.cut_tol_nm, p.cut_min_fraction)
-    keep, v_sub, f_sub, sides_sub, crop_sub = _crop_mesh(v, f, centroids, lo, hi, all_sides)
+    keep, v_sub, f_sub, sides_sub, crop_sub = _crop_mesh(v, f, lo, hi, all_sides)
     vol = mesh_volume(v_sub, f_sub, p, min_depth_nm=np.inf, sides=sides_sub, crop_sides=crop_sub)
     local = np.searchsorted(keep, ids)
     return ids[outer_faces(v_sub, f_sub, local, vol.outside, vol.grid, p.outer_reach_nm, p.max_ray_faces)]
