@@ -294,11 +294,18 @@ def find_somas(mesh: object, params: SomaParams | None = None) -> list[Soma]:
     if fine_voxels <= p.max_voxels:
         return _find(v, f, p, sides)
     somas: list[Soma] = []
-    for lo, hi in _candidate_boxes(v, f, p, sides):
+    boxes, coarse_close_nm = _candidate_boxes(v, f, p, sides)
+    for lo, hi, coarse_depth in boxes:
         keep, v_sub, f_sub, sides_sub, crop_sub = _crop_mesh(v, f, lo, hi, sides)
         if len(keep) < p.min_faces:
             continue
-        for s in _find(v_sub, f_sub, p, sides_sub, crop_sub, face_index=keep):
+        found = _find(v_sub, f_sub, p, sides_sub, crop_sub, face_index=keep)
+        if not found and coarse_depth >= 2.0 * p.min_inscribed_radius_nm and coarse_close_nm > p.close_radius_nm:
+            # the coarse pass saw a region deeper than any trunk here, the fine pass found it open: its membrane
+            # has holes wider than the fine closing (large faces lost at chunk seams); look as the coarse pass did
+            coarse = replace(p, voxel_nm=coarse_close_nm, close_radius_nm=coarse_close_nm)
+            found = _find(v_sub, f_sub, coarse, sides_sub, crop_sub, face_index=keep)
+        for s in found:
             # a soma cut by the crop is whole in the box of its own deep region; overlapping boxes find a soma
             # more than once: keep the first (boxes come deepest region first)
             if _touches_crop(v[f[s.faces]].reshape(-1, 3), lo, hi, crop_sub, 2.0 * p.voxel_nm):
@@ -330,11 +337,12 @@ def _crop_mesh(v: np.ndarray, f: np.ndarray, lo: np.ndarray, hi: np.ndarray,
 
 
 def _candidate_boxes(v: np.ndarray, f: np.ndarray, p: SomaParams, sides: np.ndarray,
-                     margin_nm: float = 10000.0) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Boxes (lo, hi in nm) around the regions of a coarse grid deep enough to hold a soma, deepest first, merged
-    when they overlap and their union still fits ``max_voxels`` at ``voxel_nm`` (so the fine pass keeps its
-    resolution however many regions a cell has, e.g. along a thick trunk). The coarse grid has ``coarse_voxels`` voxels; a region qualifies when its coarse depth reaches
-    ``min_inscribed_radius_nm`` less one coarse voxel (but at least 1.5 voxels: not just surface)."""
+                     margin_nm: float = 10000.0) -> tuple[list[tuple[np.ndarray, np.ndarray, float]], float]:
+    """Boxes (lo, hi in nm, deepest coarse depth nm) around the regions of a coarse grid deep enough to hold a
+    soma, deepest first, merged when they overlap and their union still fits ``max_voxels`` at ``voxel_nm`` (so
+    the fine pass keeps its resolution however many regions a cell has, e.g. along a thick trunk); and the
+    coarse pass's closing radius (nm). The coarse grid has ``coarse_voxels`` voxels; a region qualifies when its
+    coarse depth reaches ``min_inscribed_radius_nm`` less one coarse voxel (but at least 1.5 voxels)."""
     h = float(np.cbrt(np.prod(np.ptp(v, axis=0) + 4 * p.close_radius_nm) / p.coarse_voxels))
     h = max(h, p.voxel_nm)
     pc = replace(p, voxel_nm=h, close_radius_nm=max(p.close_radius_nm, h), max_voxels=2 * p.coarse_voxels)
@@ -347,7 +355,7 @@ def _candidate_boxes(v: np.ndarray, f: np.ndarray, p: SomaParams, sides: np.ndar
         reach = deepest[-1] + h + margin_nm
         lo = vol.grid.centers(np.array([[a.start for a in sl]]))[0] - reach
         hi = vol.grid.centers(np.array([[a.stop - 1 for a in sl]]))[0] + reach
-        boxes.append((lo, hi))
+        boxes.append((lo, hi, deepest[-1]))
     boxes = [boxes[i] for i in np.argsort(deepest)[::-1]]  # deepest first: a soma is found in its own box first
     pad = 2 * p.close_radius_nm + 5 * p.voxel_nm
 
@@ -359,16 +367,16 @@ def _candidate_boxes(v: np.ndarray, f: np.ndarray, p: SomaParams, sides: np.ndar
         merged = False
         for i in range(len(boxes)):
             for j in range(i + 1, len(boxes)):
-                (a0, a1), (b0, b1) = boxes[i], boxes[j]
+                (a0, a1, da), (b0, b1, db) = boxes[i], boxes[j]
                 u0, u1 = np.minimum(a0, b0), np.maximum(a1, b1)
                 if np.all(a0 <= b1) and np.all(b0 <= a1) and fits(u0, u1):
-                    boxes[i] = (u0, u1)
+                    boxes[i] = (u0, u1, max(da, db))
                     del boxes[j]
                     merged = True
                     break
             if merged:
                 break
-    return boxes
+    return boxes, pc.close_radius_nm
 
 
 def _find(v: np.ndarray, f: np.ndarray, p: SomaParams, sides: np.ndarray, crop_sides: np.ndarray | None = None,
