@@ -105,7 +105,7 @@ def _limb_cable_um(n) -> float:
 def _branch_half_width_at_centres(n) -> np.ndarray:
     """Per-branch median half-width (nm) measured at face centres, NEURD's choice of surface points."""
     from neurd_lite.feature.context import FeatureContext
-    from neurd_lite.feature.morphometry import weighted_quantile
+    from neurd_lite.geometry.stats import weighted_quantile
 
     ctx = FeatureContext(n)
     w, el = ctx.mesh_width_nm("centres") / 2.0, ctx.edge_length_to_parent_nm
@@ -245,7 +245,7 @@ def parity_markdown(n, stats: dict, seconds: dict[str, float]) -> str:
         lines.append(f"| {name} | {ref:.4g} | {ours:.4g} | {diff:+.0f} % | {reason} |")
     lines += ["", "## Perisomatic features beside the v83 perisomatic table (this cell: nucleus 659492)", "",
               "Engine units; table values converted (nm³ -> µm³, nm² -> µm², per nm² -> per µm²). Positions are "
-              "nm, depth µm in the frame of the v83 table (see `neurd_lite/feature/depth.py`).", "",
+              "nm, depth µm in the frame of the v83 table (see `neurd_lite/geometry/depth.py`).", "",
               "| v83 column | table | neurd_lite | difference | reason (when > 20 %) |", "|---|---|---|---|---|"]
     for col, ref, ours in v83_rows(n):
         if not np.isfinite(ours):

@@ -150,9 +150,7 @@ def run_ours(path: Path, params, synapses: Path | None = None) -> tuple[list[tup
             except _Skip:
                 pass
         rows.append((name, *timed(call)[1:]))
-    for key in ("work", "work_mesh", "heal", "soma_regions", "soma_centers_nm", "soma_working_faces",
-                "work_face_to_skeleton", "work_neuron"):
-        n.cache.pop(key, None)
+    n.cache.pop("run", None)  # the run's working state (pipeline.Run)
     table, *t = timed(lambda: nl.features(n))
     rows.append(("features", *t))
     result, *t = timed(lambda: nl.classify(table))

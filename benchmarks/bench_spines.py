@@ -86,7 +86,7 @@ def _synthetic_cell(seed: int, cache_dir: str | None):
     frag = seed % 2 == 1
     sn = make_neuron("pyramidal", seed=seed, fragment=frag, noise_nm=20.0 if frag else 0.0, debris=frag)
     n = nl.decompose(sn.mesh, synapses=sn.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]].copy(), units="nm",
-                     params=PipelineParams(spines=False))
+                     params=PipelineParams(skip=("spines",)))
     truth = {"face_spine": np.asarray(sn.face_spine), "face_labels": np.asarray(sn.face_labels).astype(str),
              "face_compartment": np.asarray(sn.face_compartment).astype(str),
              "target": sn.synapses["target"].to_numpy().astype(str)}
@@ -176,7 +176,7 @@ def main() -> None:
     t0 = time.perf_counter()
     n = decompose(data_path(base + "864691135510518224_decimated_80k.off"),
                   synapses=data_path(base + "864691135510518224_synapses.csv"),
-                  params=PipelineParams(spines=False))
+                  params=PipelineParams(skip=("spines",)))
     print(f"decompose without spine stages: {time.perf_counter() - t0:.1f} s", flush=True)
     _time("81k", n)
     if not args.skip_large:

@@ -23,6 +23,7 @@ _LAZY = {
     "Skeleton": ("neurd_lite.skeleton.model", "Skeleton"),
     "load": ("neurd_lite.neuron", "load"),
     "decompose": ("neurd_lite.pipeline", "decompose"),
+    "PipelineParams": ("neurd_lite.params", "PipelineParams"),
     "label_skeleton": ("neurd_lite.pipeline", "label_skeleton"),
     "load_mesh": ("neurd_lite.io.meshes", "load_mesh"),
     "load_synapses": ("neurd_lite.io.synapses", "load_synapses"),

@@ -59,6 +59,7 @@ class BatchConfig:
     timeout_s: float | None = None
     max_memory_mb: float | None = None
     save_neuron: bool = True
+    params: Any = None  # a neurd_lite.PipelineParams for decompose and features (None: defaults)
 
 
 @dataclass
@@ -311,15 +312,15 @@ def process_item(item: BatchItem, config: BatchConfig, in_worker: bool = True) -
             if not Path(item.mesh).is_file():
                 raise FileNotFoundError(f"{item.mesh}: no such file")
             n = decompose(item.mesh, synapses=item.synapses, units=item.units, name=item.name,
-                          synapse_units=item.synapse_units)
+                          synapse_units=item.synapse_units, params=config.params)
             if config.save_neuron:
                 stage = "save"
                 n.save(out / "neurons" / f"{item.name}.h5")
             stage = "features"
-            feats = features(n)
+            feats = features(n, params=config.params)
             feats.insert(0, "source_file", item.mesh)
             feats.insert(1, "flags", "; ".join(n.flags))
-            branches = branch_features(n)
+            branches = branch_features(n, params=config.params)
             branches.insert(0, "neuron", item.name)
             syn = n.synapses.copy()
             syn.insert(0, "neuron", item.name)
@@ -454,7 +455,8 @@ def consolidate(out_dir: str | os.PathLike, names: list[str]) -> dict[str, int]:
 def featurize(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike, *, synapses: str | None = None,
               units: Any = "nm", synapse_units: Any = None, workers: int = 1, executor: cf.Executor | None = None,
               dask_scheduler: str | None = None, timeout_s: float | None = None,
-              max_memory_mb: float | None = None, progress: bool = True, save_neuron: bool = True) -> BatchReport:
+              max_memory_mb: float | None = None, progress: bool = True, save_neuron: bool = True,
+              params: Any = None) -> BatchReport:
     """Decompose and featurize every mesh in ``inputs`` into ``out_dir``; see the module docstring.
 
     ``executor`` may be any ``concurrent.futures.Executor`` (e.g. a Dask ``client.get_executor()``);
@@ -462,12 +464,19 @@ def featurize(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike, *
     ``timeout_s`` (seconds) and ``max_memory_mb`` (MiB, worker processes only) bound each neuron.
     ``units`` is one value for every mesh or per-input rules (see :func:`parse_units_rules`);
     ``synapse_units`` likewise for the synapse tables' positions (None: from each table's layout).
+    ``params``: a :class:`neurd_lite.PipelineParams` (or a path to its YAML/JSON file) for every neuron; it is
+    recorded in ``run_manifest.json`` (outputs of an earlier run with other parameters are not redone).
     """
+    if params is not None and not hasattr(params, "to_dict"):
+        from .params import PipelineParams
+
+        params = PipelineParams.load(params)
     t0 = time.perf_counter()
     out = Path(out_dir)
     (out / "parts").mkdir(parents=True, exist_ok=True)
     items = make_items(find_inputs(inputs), synapses, units, synapse_units)
-    config = BatchConfig(str(out), timeout_s=timeout_s, max_memory_mb=max_memory_mb, save_neuron=save_neuron)
+    config = BatchConfig(str(out), timeout_s=timeout_s, max_memory_mb=max_memory_mb, save_neuron=save_neuron,
+                         params=params)
     report = BatchReport(out)
     if synapses:
         for item in items:

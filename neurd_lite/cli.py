@@ -24,6 +24,18 @@ def _print_summary(summary: dict[str, Any]) -> None:
     print(json.dumps(summary, indent=2, default=str))
 
 
+def _add_params_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--params", default=None, metavar="FILE",
+                   help="PipelineParams as YAML (.yaml/.yml) or JSON; a partial tree is fine (others: defaults)")
+
+
+def _load_params(args: argparse.Namespace) -> Any:
+    """The ``--params`` file as a PipelineParams (defaults without it)."""
+    from .params import PipelineParams
+
+    return PipelineParams() if args.params is None else PipelineParams.load(args.params)
+
+
 # ---- decompose ------------------------------------------------------------------------------------------
 def _add_decompose(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("decompose", help="mesh -> soma, skeleton, branch graph, labels; writes DIR/NAME.h5")
@@ -36,8 +48,10 @@ def _add_decompose(sub: argparse._SubParsersAction) -> None:
                    help="known soma centre in the mesh's units")
     p.add_argument("--target-faces", type=int, default=None,
                    help="working-mesh size: larger inputs are decimated to about this many faces (default 250k)")
-    p.add_argument("--backend", default="teasar", choices=["teasar", "skeletor"], help="skeletonization backend")
+    p.add_argument("--backend", default=None, choices=["teasar", "skeletor"],
+                   help="skeletonization backend (default: teasar, or the --params file's)")
     p.add_argument("--name", default=None, help="neuron name (default: mesh file stem)")
+    _add_params_flag(p)
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=_run_decompose)
 
@@ -45,9 +59,9 @@ def _add_decompose(sub: argparse._SubParsersAction) -> None:
 def _run_decompose(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .mesh.decimate import DecimateParams
-    from .pipeline import PipelineParams, decompose
-    from .skeleton.skeletonizer import SkeletonParams
+    from dataclasses import replace
+
+    from .pipeline import decompose
     from .units import scale_to_nm
 
     units = _parse_units(args.units)
@@ -55,9 +69,11 @@ def _run_decompose(args: argparse.Namespace) -> int:
     if args.soma is not None:
         soma = np.asarray(args.soma, dtype=float) * scale_to_nm(units)
     name = args.name or Path(args.mesh).stem
-    decimate = DecimateParams() if args.target_faces is None else DecimateParams(target_faces=args.target_faces)
-    params = PipelineParams(decimate=decimate,
-                            skeleton=SkeletonParams(backend=args.backend))
+    params = _load_params(args)
+    if args.target_faces is not None:
+        params = replace(params, decimate=replace(params.decimate, target_faces=args.target_faces))
+    if args.backend is not None:
+        params = replace(params, skeleton=replace(params.skeleton, backend=args.backend))
     syn_units = None if args.synapse_units is None else _parse_units(args.synapse_units)
     n = decompose(args.mesh, synapses=args.synapses, units=units, soma=soma, name=name, params=params,
                   synapse_units=syn_units)
@@ -132,6 +148,7 @@ def _add_featurize(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-memory-mb", type=float, default=None, help="per-worker address-space limit, MiB")
     p.add_argument("--no-save-neuron", action="store_true", help="do not write one .h5 per neuron")
     p.add_argument("--quiet", action="store_true", help="no progress bar; log lines only")
+    _add_params_flag(p)
     p.set_defaults(func=_run_featurize)
 
 
@@ -159,7 +176,7 @@ def _run_featurize(args: argparse.Namespace) -> int:
         report = featurize(args.inputs, args.out, synapses=args.synapses, units=units, synapse_units=syn_units,
                            workers=args.workers, dask_scheduler=args.dask_scheduler, timeout_s=args.timeout,
                            max_memory_mb=args.max_memory_mb, progress=not args.quiet,
-                           save_neuron=not args.no_save_neuron)
+                           save_neuron=not args.no_save_neuron, params=_load_params(args))
     except KeyboardInterrupt as e:
         done = getattr(e, "report", None)
         counts = "" if done is None else \
@@ -210,6 +227,7 @@ def _add_classify(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--soma", nargs=3, type=float, default=None, metavar=("X", "Y", "Z"),
                    help="known soma centre in the mesh's units (mesh input)")
     p.add_argument("--nucleus", default=None, help="nucleus mesh file in the same units (optional)")
+    _add_params_flag(p)
     p.set_defaults(func=_run_classify)
 
 
@@ -217,7 +235,7 @@ def _run_classify(args: argparse.Namespace) -> int:
     from .celltype.cli_support import classify_file
 
     result = classify_file(args.neuron, synapses=args.synapses, units=_parse_units(args.units), soma=args.soma,
-                           nucleus=args.nucleus)
+                           nucleus=args.nucleus, params=_load_params(args))
     _print_summary(result)
     return 0
 

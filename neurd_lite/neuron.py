@@ -11,7 +11,6 @@ healing or decimation a stage used internally. Branch graph conventions (``n.gra
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,22 +19,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from .names import COMPARTMENTS, SPINE_LABELS, SYNAPSE_TARGETS, UNLABELLED, synapse_polarity  # noqa: F401
 from .skeleton.model import Skeleton
-
-COMPARTMENTS = ("soma", "axon", "basal", "apical_shaft", "apical_tuft", "oblique", "dendrite", "unknown")
-SPINE_LABELS = ("spine_head", "spine_neck")
-UNLABELLED = "unlabelled"
-SYNAPSE_TARGETS = ("soma", "spine_head", "spine_neck", "shaft", "axon", "unknown")
-
-
-def synapse_polarity(synapses: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray]:
-    """(is_pre, is_post) bool arrays of a synapse table. ``is_pre`` may be pandas' nullable boolean: <NA> (a table
-    without a pre/post column) is neither pre nor post, as is every row when the column is absent."""
-    if synapses is None or "is_pre" not in synapses.columns:
-        n = 0 if synapses is None else len(synapses)
-        return np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-    pol = pd.array(synapses["is_pre"], dtype="boolean")
-    return pol.fillna(False).to_numpy(dtype=bool), (~pol).fillna(False).to_numpy(dtype=bool)
 
 
 @dataclass
@@ -87,6 +72,7 @@ class Soma:
         self.faces = np.asarray(self.faces, dtype=np.int64).reshape(-1)
         if self.membrane_faces is not None:
             self.membrane_faces = np.asarray(self.membrane_faces, dtype=np.int64).reshape(-1)
+        self.exits = [e if isinstance(e, SomaExit) else SomaExit(**e) for e in self.exits]
 
 
 @dataclass(eq=False)
@@ -194,41 +180,10 @@ class Neuron:
 
 
 def load(path: str | Path) -> Neuron:
-    """Read a Neuron written by :meth:`Neuron.save`."""
-    from .io.neuron_h5 import load_neuron
+    """Read a Neuron written by :meth:`Neuron.save` (the file format: ``neurd_lite.io.neuron_h5``, which does
+    not import this module)."""
+    from .io.neuron_h5 import read_neuron_fields
 
-    return load_neuron(path)
-
-
-def graph_to_json(g: nx.DiGraph) -> str:
-    """Serialise the branch graph (numpy arrays become lists)."""
-
-    def clean(v: Any) -> Any:
-        if isinstance(v, np.ndarray):
-            return {"__ndarray__": v.tolist(), "dtype": str(v.dtype)}
-        if isinstance(v, (np.integer,)):
-            return int(v)
-        if isinstance(v, (np.floating,)):
-            return float(v)
-        return v
-
-    nodes = [{"id": n, "attrs": {k: clean(v) for k, v in d.items()}} for n, d in g.nodes(data=True)]
-    edges = [{"u": u, "v": v, "attrs": {k: clean(x) for k, x in d.items()}} for u, v, d in g.edges(data=True)]
-    return json.dumps({"nodes": nodes, "edges": edges})
-
-
-def graph_from_json(text: str) -> nx.DiGraph:
-    """Inverse of :func:`graph_to_json`."""
-
-    def restore(v: Any) -> Any:
-        if isinstance(v, dict) and "__ndarray__" in v:
-            return np.asarray(v["__ndarray__"], dtype=v["dtype"])
-        return v
-
-    data = json.loads(text)
-    g = nx.DiGraph()
-    for n in data["nodes"]:
-        g.add_node(n["id"], **{k: restore(v) for k, v in n["attrs"].items()})
-    for e in data["edges"]:
-        g.add_edge(e["u"], e["v"], **{k: restore(v) for k, v in e["attrs"].items()})
-    return g
+    fields = read_neuron_fields(path)
+    fields["somas"] = [Soma(**s) for s in fields["somas"]]
+    return Neuron(**fields)

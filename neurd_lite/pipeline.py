@@ -1,64 +1,83 @@
-"""The decomposition pipeline: an ordered list of named stages that each read and add to a Neuron.
+"""The decomposition pipeline: the stage list, the runner and provenance.
 
-``decompose``: ingest -> decimate -> heal -> soma -> skeleton -> graph -> compartments -> spines -> synapses.
-Every stage is timed into ``n.provenance["timings_s"]``; parameters go to ``n.provenance["params"]`` and
-package versions to ``n.provenance["versions"]``. A stage whose module is not importable is skipped with a
-note in ``n.provenance["skipped"]``; a stage that fails raises ``StageError(stage, message)`` (bad input
-raises ``InputError``). Working-mesh state (decimated / healed mesh) lives in ``n.cache`` and is not saved.
+``decompose``: ingest -> decimate -> heal -> soma -> skeleton -> graph -> anchors -> compartments -> spines ->
+refine -> synapses. Every stage is a function ``(n, params)`` that reads and adds to the Neuron; it is timed
+into ``n.provenance["timings_s"]``. ``n.provenance["params"]`` is exactly ``params.to_dict()`` (so
+``PipelineParams.from_dict(n.provenance["params"]) == params``) and package versions go to
+``n.provenance["versions"]``. A stage skipped by ``params.skip`` or for want of input (no synapses) is noted
+in ``n.provenance["skipped"]``; a stage that fails raises ``StageError(stage, message)`` (bad input raises
+``InputError``); an ImportError is a failure like any other. Working-mesh state (decimated mesh, face map, heal
+links, working-face results) lives in one :class:`Run` object in ``n.cache["run"]`` for the length of the run
+and is dropped with it.
 """
 from __future__ import annotations
 
-import importlib
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .compartments import label_compartments, refine_by_spines
 from .errors import InputError, NeurdLiteError, StageError
-from .mesh.decimate import DecimateParams, decimate, identity
-from .mesh.heal import HealParams, heal_mesh
-from .neuron import UNLABELLED, Neuron, Soma
-from .skeleton.graph import GraphParams, build_branch_graph, face_branch
+from .feature.spines import dendritic_spine_density_per_um
+from .io.meshes import load_mesh
+from .io.skeletons import load_skeleton
+from .io.synapses import load_synapses
+from .mesh.decimate import DecimationResult, decimate
+from .mesh.heal import HealResult, heal_mesh
+from .mesh.soma import find_somas, soma_from_point
+from .model.anchors import Anchors, anchor_to_mesh, anchor_to_skeleton, write_anchor_columns
+from .model.facemap import FaceMap
+from .neuron import SPINE_LABELS, UNLABELLED, Neuron, Soma
+from .params import PipelineParams
+from .skeleton.graph import build_branch_graph, face_branch
 from .skeleton.model import Skeleton
-from .skeleton.skeletonizer import SkeletonParams, skeletonize
+from .skeleton.skeletonizer import skeletonize
+from .spines.detect import detect_spines
+from .spines.synapses import attach_synapses
 from .units import UnitsLike, as_points_nm
 
-Stage = tuple[str, Callable[[Neuron, "PipelineParams"], None]]
-
-
-@dataclass(frozen=True)
-class PipelineParams:
-    """Parameters of every stage (each sub-dataclass documents its units).
-
-    soma: a ``neurd_lite.mesh.soma.SomaParams`` or None for its defaults. compartments / spines: run those
-    stages (when their modules are present). up: pia direction in the mesh frame (minnie65: -y).
-    """
-
-    decimate: DecimateParams = field(default_factory=DecimateParams)
-    heal: HealParams = field(default_factory=HealParams)
-    skeleton: SkeletonParams = field(default_factory=SkeletonParams)
-    graph: GraphParams = field(default_factory=GraphParams)
-    soma: Any = None
-    compartments: bool = True
-    spines: bool = True
-    up: tuple[float, float, float] = (0.0, -1.0, 0.0)
+Stage = tuple[str, Callable[[Neuron, PipelineParams], None]]
+RUN_KEY = "run"
 
 
 class _Skip(Exception):
     """Raised inside a stage to skip it with a reason."""
 
 
-def _optional(module: str, attr: str) -> Callable[..., Any]:
-    """A function from another neurd_lite module, or _Skip when that module is not available yet."""
-    try:
-        return getattr(importlib.import_module(module), attr)
-    except ImportError as e:
-        raise _Skip(f"{module}.{attr} not importable ({e})") from e
-    except AttributeError as e:
-        raise _Skip(f"{module} has no {attr}") from e
+@dataclass(eq=False)
+class Run:
+    """Working state of one pipeline run (dropped at its end): the working mesh and its face map, healing,
+    soma working faces, the working-face skeleton map, the working mesh's spine labels and shaft field, the
+    synapse anchors. Without decimation the working mesh is the input mesh and the face map the identity."""
+
+    soma_centers_nm: np.ndarray | None = None
+    work: DecimationResult | None = None
+    face_map: FaceMap | None = None
+    mesh: Any = None
+    heal: HealResult | None = None
+    soma_working_faces: list[np.ndarray] | None = None
+    working_face_to_skeleton: np.ndarray | None = None
+    soma_regions: list[Any] | None = None
+    working_spine_labels: np.ndarray | None = None
+    shaft_field: Any = None
+    anchors: Anchors | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def decimated(self) -> bool:
+        return self.face_map is not None and not self.face_map.is_identity
+
+
+def run_state(n: Neuron) -> Run:
+    """The Run of ``n`` (created when absent)."""
+    run = n.cache.get(RUN_KEY)
+    if run is None:
+        run = n.cache[RUN_KEY] = Run()
+    return run
 
 
 def _versions() -> dict[str, str]:
@@ -73,64 +92,47 @@ def _versions() -> dict[str, str]:
 
 # ---- stages -----------------------------------------------------------------------------------------------
 def stage_decimate(n: Neuron, p: PipelineParams) -> None:
-    """Working mesh: the input mesh, or its decimation when ``p.decimate.target_faces`` is set."""
+    """Working mesh: the input mesh, or its decimation when ``p.decimate.target_faces`` is set; the face map."""
     dec = decimate(n.mesh.vertices, n.mesh.faces, p.decimate)
-    n.cache["work"] = dec
+    run = run_state(n)
+    run.work = dec
+    run.face_map = FaceMap(dec.input_to_working, dec.working_to_input)
+    if run.decimated:
+        import trimesh
+
+        run.mesh = trimesh.Trimesh(dec.vertices, dec.faces, process=False)
+    else:
+        run.mesh = n.mesh
     n.provenance["decimate"] = {"input_faces": n.n_faces, "working_faces": len(dec.faces), "seconds": dec.seconds}
 
 
 def stage_heal(n: Neuron, p: PipelineParams) -> None:
     """Link edges between mesh pieces; far debris dropped (``n.provenance["heal"]``)."""
-    work = n.cache["work"]
-    res = heal_mesh(work.vertices, work.faces, p.heal)
-    n.cache["heal"] = res
+    run = run_state(n)
+    res = heal_mesh(run.work.vertices, run.work.faces, p.heal)
+    run.heal = res
     n.provenance["heal"] = res.report.to_dict()
     if res.report.n_components_after > 1:
         n.flag(f"mesh_not_connected: {res.report.n_components_after} pieces after healing")
 
 
-def _working_trimesh(n: Neuron) -> Any:
-    """The working mesh as a trimesh (the input mesh itself when there was no decimation)."""
-    work = n.cache.get("work")
-    if work is None or work.is_identity:
-        return n.mesh
-    if "work_mesh" not in n.cache:
-        import trimesh
-
-        n.cache["work_mesh"] = trimesh.Trimesh(work.vertices, work.faces, process=False)
-    return n.cache["work_mesh"]
-
-
-def _to_input_faces(n: Neuron, working_faces: np.ndarray) -> np.ndarray:
-    """Input faces whose working face is one of ``working_faces`` (identity without decimation)."""
-    work = n.cache.get("work")
-    if work is None or work.is_identity:
-        return np.asarray(working_faces, dtype=np.int64)
-    mask = np.zeros(len(work.faces), dtype=bool)
-    mask[np.asarray(working_faces, dtype=np.int64)] = True
-    return np.flatnonzero(mask[work.input_to_working])
-
-
 def stage_soma(n: Neuron, p: PipelineParams) -> None:
-    """Somas from the given centres (``n.cache["soma_centers_nm"]``) or detected on the working mesh; labels
-    soma faces (input faces whose working face is a soma face)."""
-    given = n.cache.get("soma_centers_nm")
-    mesh = _working_trimesh(n)
+    """Somas from the given centres (``decompose(soma=...)``) or detected on the working mesh; labels soma faces
+    (input faces whose working face is a soma face)."""
+    run = run_state(n)
+    given, mesh, fm = run.soma_centers_nm, run.mesh, run.face_map
     if given is not None and len(given):
-        from_point = _optional("neurd_lite.mesh.soma", "soma_from_point")
-        somas = [from_point(mesh, c, None, p.soma) if p.soma is not None else from_point(mesh, c)
-                 for c in given]
+        somas = [soma_from_point(mesh, c, None, p.soma) for c in given]
     else:
-        find = _optional("neurd_lite.mesh.soma", "find_somas")
-        somas = list(find(mesh, p.soma) if p.soma is not None else find(mesh))
-    n.cache["soma_working_faces"] = [s.faces for s in somas]
-    if mesh is not n.mesh:  # Soma.faces / membrane_faces become input faces (the perisomatic features read them)
+        somas = list(find_somas(mesh, p.soma))
+    run.soma_working_faces = [s.faces for s in somas]
+    if run.decimated:  # Soma.faces / membrane_faces become input faces (the perisomatic features read them)
         for s in somas:
-            s.faces = _to_input_faces(n, s.faces)
+            s.faces = fm.lift_faces(s.faces)
             if s.membrane_faces is not None:
-                s.membrane_faces = _to_input_faces(n, s.membrane_faces)
+                s.membrane_faces = fm.lift_faces(s.membrane_faces)
             for e in s.exits:
-                e.faces = _to_input_faces(n, e.faces)
+                e.faces = fm.lift_faces(e.faces)
     n.somas = somas
     labels = np.full(n.n_faces, UNLABELLED, dtype=object)
     for s in n.somas:
@@ -145,35 +147,36 @@ def stage_soma(n: Neuron, p: PipelineParams) -> None:
 
 def stage_skeleton(n: Neuron, p: PipelineParams) -> None:
     """Skeleton of the healed working mesh; per-input-face skeleton vertex (soma faces -> soma vertex)."""
-    work, heal = n.cache["work"], n.cache["heal"]
+    run = run_state(n)
+    work, heal, fm = run.work, run.heal, run.face_map
     kept = np.flatnonzero(heal.face_keep)
+    soma_work = run.soma_working_faces or [fm.lower_faces(s.faces) for s in n.somas]
     masks = []
-    soma_work = n.cache.get("soma_working_faces") or [np.unique(work.input_to_working[s.faces]) for s in n.somas]
     for wf in soma_work:
         m = np.zeros(len(work.vertices), dtype=bool)
         m[work.faces[wf].reshape(-1)] = True
         masks.append(m)
     res = skeletonize((work.vertices, work.faces[kept]), [s.center_nm for s in n.somas] or None, heal.link_edges,
-                      p.skeleton, [s.radius_nm for s in n.somas] or None, masks or None)
+                      p.skeleton, [s.radius_nm for s in n.somas] or None, masks or None, p.soma_extent)
     work_f2s = np.full(len(work.faces), -1, dtype=np.int64)
     work_f2s[kept] = res.face_to_skeleton
-    f2s = work_f2s[work.input_to_working]
+    f2s = fm.lift(work_f2s)
     for s, wf, sv in zip(n.somas, soma_work, res.soma_vertices):
         f2s[s.faces] = sv
         work_f2s[wf] = sv
-    n.cache["work_face_to_skeleton"] = work_f2s
+    run.working_face_to_skeleton = work_f2s
     n.skeleton = res.skeleton
     n.skeleton_labels = np.full(res.skeleton.n_vertices, UNLABELLED, dtype=object)
     n.face_to_skeleton = f2s
-    n.cache["soma_regions"] = [[v] for v in res.soma_vertices]
+    run.soma_regions = [[v] for v in res.soma_vertices]
     n.provenance["skeleton"] = {**res.stats, "n_unmapped_input_faces": int((f2s < 0).sum())}
 
 
 def stage_graph(n: Neuron, p: PipelineParams) -> None:
-    """Branch graph and per-face branch id (soma regions from ``n.cache["soma_regions"]`` when set)."""
+    """Branch graph and per-face branch id (soma regions from the skeleton stage or ``label_skeleton``)."""
     if n.skeleton is None:
         raise _Skip("no skeleton")
-    g, vb = build_branch_graph(n.skeleton, n.somas, n.cache.get("soma_regions"),
+    g, vb = build_branch_graph(n.skeleton, n.somas, run_state(n).soma_regions,
                                n.face_to_skeleton if n.n_faces else None, p.graph)
     n.graph = g
     n.skeleton.vertex_properties["branch"] = vb
@@ -189,168 +192,185 @@ def stage_graph(n: Neuron, p: PipelineParams) -> None:
                              "prune_terminal_nm": p.graph.prune_terminal_nm}
 
 
+def _anchors(n: Neuron, p: PipelineParams) -> Anchors:
+    """The synapses' anchors of this run (computed on first use; see ``neurd_lite.model.anchors``)."""
+    run = run_state(n)
+    syn = n.synapses
+    if run.anchors is not None and len(run.anchors) == len(syn):
+        return run.anchors
+    pts = syn[["x_nm", "y_nm", "z_nm"]].to_numpy(dtype=np.float64)
+    if n.n_faces:
+        fm = run.face_map or FaceMap.identity(n.n_faces)
+        mesh = run.mesh if run.mesh is not None else n.mesh
+        verts, faces = np.asarray(n.mesh.vertices, dtype=np.float64), np.asarray(n.mesh.faces)
+        run.anchors = anchor_to_mesh(pts, np.asarray(mesh.triangles), fm, verts[faces].mean(axis=1),
+                                     n.face_to_skeleton, n.face_branch, p.synapses.max_distance_nm,
+                                     p.synapses.k_candidates)
+    else:
+        run.anchors = anchor_to_skeleton(pts, n.skeleton.vertices, n.skeleton.vertex_properties.get("branch"),
+                                         p.synapses.max_skeleton_distance_nm)
+    return run.anchors
+
+
+def stage_anchors(n: Neuron, p: PipelineParams) -> None:
+    """Every synapse's face, skeleton vertex, branch, distance and ``is_far``, once (``model.anchors``); the
+    ``is_far``, ``skeleton_vertex`` (and, on a mesh, ``distance_to_mesh_nm``) columns go into ``n.synapses``."""
+    if n.synapses is None or len(n.synapses) == 0:
+        raise _Skip("no synapses")
+    if not {"x_nm", "y_nm", "z_nm"} <= set(n.synapses.columns):
+        raise InputError("synapse table lacks x_nm, y_nm, z_nm", hint="positions must be x_nm, y_nm, z_nm (nm)")
+    n.synapses = write_anchor_columns(n.synapses, _anchors(n, p), mesh=bool(n.n_faces))
+
+
+def _label_kwargs(p: PipelineParams) -> dict[str, Any]:
+    return {"up": p.frame.resolved_up(), "depth_range_um": p.frame.depth_range_um,
+            "soma_reach_factor": p.soma_extent.reach_factor}
+
+
 def stage_compartments(n: Neuron, p: PipelineParams) -> None:
     """Axon / dendrite / apical labels (neurd_lite.compartments)."""
-    if not p.compartments:
+    if not p.runs("compartments"):
         raise _Skip("disabled by parameters")
-    _optional("neurd_lite.compartments", "label_compartments")(n, up=p.up)
+    label_compartments(n, p.compartments, **_label_kwargs(p))
+    if p.frame.up is None:
+        n.provenance.setdefault("compartments", {})["up_source"] = "not given: minnie65 (0, -1, 0) assumed"
 
 
-def _working_neuron(n: Neuron) -> Neuron | None:
-    """A Neuron on the working mesh sharing skeleton, graph and somas (working faces), with per-face arrays of
-    working faces taken from a representative input face; None when there was no decimation."""
-    work = n.cache.get("work")
-    if work is None or work.is_identity:
-        return None
-    w2in = work.working_to_input
-    somas = [Soma(s.center_nm, s.radius_nm, wf, s.method, s.properties)
-             for s, wf in zip(n.somas, n.cache.get("soma_working_faces") or [s.faces for s in n.somas])]
-    f2s = n.cache.get("work_face_to_skeleton")
-    wn = Neuron(name=n.name, mesh=_working_trimesh(n), skeleton=n.skeleton, somas=somas, graph=n.graph,
-                face_labels=n.face_labels[w2in].copy(), face_compartment=n.face_compartment[w2in].copy(),
-                face_branch=n.face_branch[w2in].copy(),
-                face_to_skeleton=f2s if f2s is not None else n.face_to_skeleton[w2in].copy(),
-                face_spine=n.face_spine[w2in].copy(), skeleton_labels=n.skeleton_labels,
-                provenance=n.provenance)
-    return wn
+def _working_view(n: Neuron, run: Run) -> Neuron:
+    """A Neuron on the working mesh sharing skeleton, graph, synapses, flags and provenance with ``n``: somas
+    on working faces, per-face arrays lowered through the face map, except the working-face skeleton map and the
+    spine detector's own working-face spine ids and head/neck labels (once detection ran)."""
+    fm = run.face_map
+    soma_work = run.soma_working_faces or [fm.lower_faces(s.faces) for s in n.somas]
+    somas = [Soma(s.center_nm, s.radius_nm, wf, s.method, s.properties) for s, wf in zip(n.somas, soma_work)]
+    labels = fm.lower(n.face_labels).copy()
+    face_spine = fm.lower(n.face_spine).copy()
+    if run.working_spine_labels is not None:
+        spine = np.isin(run.working_spine_labels.astype(str), SPINE_LABELS)
+        labels = np.where(spine, run.working_spine_labels, labels).astype(object)
+        face_spine = run.extra["working_face_spine"]
+    f2s = run.working_face_to_skeleton
+    return Neuron(name=n.name, mesh=run.mesh, skeleton=n.skeleton, somas=somas, graph=n.graph, face_labels=labels,
+                  face_compartment=fm.lower(n.face_compartment).copy(), face_branch=fm.lower(n.face_branch).copy(),
+                  face_to_skeleton=f2s if f2s is not None else fm.lower(n.face_to_skeleton).copy(),
+                  face_spine=face_spine, skeleton_labels=n.skeleton_labels, synapses=n.synapses, spines=n.spines,
+                  flags=n.flags, provenance=n.provenance)
 
 
 def stage_spines(n: Neuron, p: PipelineParams) -> None:
     """Spine instances and head/neck faces (neurd_lite.spines), on the working mesh when decimated: every input
-    face takes the spine id and head/neck label of its working face; ``n_faces`` counts input faces."""
-    if not p.spines:
+    face takes the spine id and head/neck label of its working face (``FaceMap.lift``); ``n_faces`` counts input
+    faces."""
+    if not p.runs("spines"):
         raise _Skip("disabled by parameters")
-    detect = _optional("neurd_lite.spines", "detect_spines")
-    wn = _working_neuron(n)
-    if wn is None:
-        detect(n)
+    run = run_state(n)
+    if not run.decimated:
+        run.shaft_field = detect_spines(n, p.spines, p.soma_extent)
         return
-    detect(wn)
-    in2w = n.cache["work"].input_to_working
-    n.face_spine = wn.face_spine[in2w]
+    w = _working_view(n, run)
+    run.shaft_field = detect_spines(w, p.spines, p.soma_extent)
+    run.working_spine_labels, run.extra["working_face_spine"] = w.face_labels, w.face_spine
+    fm = run.face_map
+    n.face_spine = fm.lift(w.face_spine)
     is_spine = n.face_spine >= 0
     labels = n.face_labels.copy()
-    old = np.isin(labels.astype(str), ("spine_head", "spine_neck"))  # an earlier run's spine labels
+    old = np.isin(labels.astype(str), SPINE_LABELS)  # an earlier run's spine labels
     labels[old] = n.face_compartment[old]
-    labels[is_spine] = wn.face_labels[in2w][is_spine]
+    labels[is_spine] = fm.lift(w.face_labels)[is_spine]
     n.face_labels = labels
-    spines = wn.spines.copy()
+    spines = w.spines.copy()
     if len(spines):
         spines["n_faces"] = np.bincount(n.face_spine[is_spine], minlength=len(spines))[spines["spine_id"]]
     n.spines = spines
-    n.provenance.setdefault("spines_notes", {})["working_mesh_faces"] = len(wn.mesh.faces)
-    n.cache["work_neuron"] = wn
+    n.provenance.setdefault("spines_notes", {})["working_mesh_faces"] = fm.n_working
 
 
 def stage_refine(n: Neuron, p: PipelineParams) -> None:
     """Aspiny cells lose their apical label (neurd_lite.compartments.refine_by_spines)."""
-    if not (p.compartments and p.spines):
+    if not (p.runs("compartments") and p.runs("spines") and p.runs("refine")):
         raise _Skip("needs compartments and spines")
-    _optional("neurd_lite.compartments", "refine_by_spines")(n, up=p.up)
-
-
-def _nearest_input_faces(n: Neuron, working_faces: np.ndarray, points_nm: np.ndarray) -> np.ndarray:
-    """For each point, the input face nearest to it (by centroid) among those mapped to its working face."""
-    work = n.cache["work"]
-    order = np.argsort(work.input_to_working, kind="stable")
-    starts = np.searchsorted(work.input_to_working[order], np.arange(len(work.faces) + 1))
-    verts, faces = np.asarray(n.mesh.vertices), np.asarray(n.mesh.faces)
-    out = np.full(len(working_faces), -1, dtype=np.int64)
-    for i, (wf, pt) in enumerate(zip(working_faces, points_nm)):
-        if wf < 0 or not np.all(np.isfinite(pt)):
-            continue
-        cand = order[starts[wf]:starts[wf + 1]]
-        if len(cand) == 0:
-            cand = np.array([work.working_to_input[wf]])
-        out[i] = cand[np.argmin(np.linalg.norm(verts[faces[cand]].mean(axis=1) - pt, axis=1))]
-    return out
+    refine_by_spines(n, p.refine, compartment_params=p.compartments,
+                     spine_density=dendritic_spine_density_per_um(n), **_label_kwargs(p))
 
 
 def stage_synapses(n: Neuron, p: PipelineParams) -> None:
-    """Synapse -> face / branch / target (neurd_lite.spines.attach_synapses); on the working mesh when the
-    spines were found there, the ``face`` column then holds the nearest input face of the working face.
+    """Synapse -> face / branch / target (neurd_lite.spines.attach_synapses) from the anchors; on the working
+    mesh when the spines were found there, the ``face`` column then holds the nearest input face of the working
+    face (``FaceMap.nearest_input_faces``).
 
     Synapses of unknown polarity (``is_pre`` <NA>) are placed like postsynapses (their target is what a
     postsynapse there would be) and keep ``is_pre`` <NA>; the features count them neither pre nor post."""
     if n.synapses is None or len(n.synapses) == 0:
         raise _Skip("no synapses")
-    _attach_synapses(n, _optional("neurd_lite.spines", "attach_synapses"))
-    _flag_far_synapses(n)
-
-
-def _attach_synapses(n: Neuron, attach: Callable[[Neuron], None]) -> None:
-    wn = n.cache.get("work_neuron")
-    if wn is None:
-        attach(n)
-        return
-    # the refine stage may have relabelled n since the spine stage built wn: take its current compartments
-    # (spine head/neck labels of the working faces stay the detector's own)
-    w2in = n.cache["work"].working_to_input
-    wn.face_compartment = n.face_compartment[w2in].copy()
-    spine = np.isin(wn.face_labels.astype(str), ("spine_head", "spine_neck"))
-    wn.face_labels = np.where(spine, wn.face_labels, n.face_labels[w2in]).astype(object)
-    wn.skeleton_labels = n.skeleton_labels
-    wn.synapses = n.synapses
-    wn.flags = n.flags
-    attach(wn)
-    syn = wn.synapses.copy()
-    pts = syn[["x_nm", "y_nm", "z_nm"]].to_numpy(dtype=np.float64)
-    syn["face"] = _nearest_input_faces(n, syn["face"].to_numpy(dtype=np.int64), pts)
-    n.synapses = syn
+    if not p.runs("synapses"):
+        raise _Skip("disabled by parameters")
+    if n.mesh is None or n.n_faces == 0:
+        raise _Skip("no mesh")
+    anchors = _anchors(n, p)
+    run = run_state(n)
+    if not run.decimated:
+        attach_synapses(n, p.synapses, p.soma_extent, anchors, run.shaft_field)
+    else:
+        w = _working_view(n, run)
+        attach_synapses(w, p.synapses, p.soma_extent, anchors, run.shaft_field)
+        syn = w.synapses.copy()
+        pts = syn[["x_nm", "y_nm", "z_nm"]].to_numpy(dtype=np.float64)
+        verts, faces = np.asarray(n.mesh.vertices, dtype=np.float64), np.asarray(n.mesh.faces)
+        syn["face"] = run.face_map.nearest_input_faces(syn["face"].to_numpy(dtype=np.int64), pts,
+                                                       verts[faces].mean(axis=1))
+        n.synapses = syn
+    _flag_far_synapses(n, anchors, p.synapses.max_distance_nm)
 
 
 FAR_SYNAPSE_FLAG_FRACTION = 0.1  # flag the neuron when more than this fraction of its synapses is is_far
 
 
-def _flag_far_synapses(n: Neuron) -> None:
-    """Flag ``synapses_far`` when more than ``FAR_SYNAPSE_FLAG_FRACTION`` of the synapses lie farther from the
-    mesh than the synapse stage's limit (``is_far``: target unknown, not counted by the features); a whole
-    table far away is nearly always a table in other units than ``synapse_units`` says."""
-    syn = n.synapses
-    if syn is None or len(syn) == 0 or "is_far" not in syn:
+def _flag_far_synapses(n: Neuron, anchors: Anchors, limit_nm: float) -> None:
+    """Flag ``synapses_far`` when more than ``FAR_SYNAPSE_FLAG_FRACTION`` of the synapses are ``is_far`` (the
+    anchors: farther from the mesh than ``limit_nm``; target unknown, not counted by the features); a whole table
+    far away is nearly always a table in other units than ``synapse_units`` says."""
+    n_far = int(anchors.is_far.sum())
+    if n_far <= FAR_SYNAPSE_FLAG_FRACTION * len(anchors):
         return
-    n_far = int(np.asarray(syn["is_far"], dtype=bool).sum())
-    if n_far <= FAR_SYNAPSE_FLAG_FRACTION * len(syn):
-        return
-    limit_um = float(n.provenance.get("synapses", {}).get("max_distance_nm", 1500.0)) / 1000.0
-    dist = np.asarray(syn["distance_to_mesh_nm"], dtype=float) if "distance_to_mesh_nm" in syn else np.array([])
-    finite = dist[np.isfinite(dist)]
+    finite = anchors.distance_nm[np.isfinite(anchors.distance_nm)]
     median = f", median distance {np.median(finite) / 1000.0:.4g} µm" if finite.size else ""
-    n.flag(f"synapses_far: {n_far} of {len(syn)} synapses > {limit_um:g} µm from the mesh{median} "
+    n.flag(f"synapses_far: {n_far} of {len(anchors)} synapses > {limit_nm / 1000.0:g} µm from the mesh{median} "
            "(check synapse_units)")
 
 
 MESH_STAGES: list[Stage] = [("decimate", stage_decimate), ("heal", stage_heal), ("soma", stage_soma),
-                            ("skeleton", stage_skeleton), ("graph", stage_graph),
+                            ("skeleton", stage_skeleton), ("graph", stage_graph), ("anchors", stage_anchors),
                             ("compartments", stage_compartments), ("spines", stage_spines),
                             ("refine", stage_refine), ("synapses", stage_synapses)]
-SKELETON_STAGES: list[Stage] = [("graph", stage_graph), ("compartments", stage_compartments)]
+SKELETON_STAGES: list[Stage] = [("graph", stage_graph), ("anchors", stage_anchors),
+                                ("compartments", stage_compartments)]
 
 
 def run_stages(n: Neuron, stages: Sequence[Stage], params: PipelineParams) -> Neuron:
-    """Run stages in order, timing each into ``n.provenance["timings_s"]``."""
+    """Run stages in order, timing each into ``n.provenance["timings_s"]``; the run's working state
+    (``n.cache["run"]``) is dropped at the end, whatever happened."""
     timings = n.provenance.setdefault("timings_s", {})
     skipped = n.provenance.setdefault("skipped", {})
-    for name, fn in stages:
-        t0 = time.perf_counter()
-        try:
-            fn(n, params)
-        except _Skip as e:
-            skipped[name] = str(e)
-        except NeurdLiteError:
-            raise
-        except Exception as e:  # noqa: BLE001 - re-raised with the stage name
-            raise StageError(name, f"{type(e).__name__}: {e} (neuron {n.name!r})") from e
-        finally:
-            timings[name] = round(time.perf_counter() - t0, 4)
-    for key in ("work", "work_mesh", "heal", "soma_regions", "soma_centers_nm", "soma_working_faces",
-                "work_face_to_skeleton", "work_neuron"):
-        n.cache.pop(key, None)
+    try:
+        for name, fn in stages:
+            t0 = time.perf_counter()
+            try:
+                fn(n, params)
+            except _Skip as e:
+                skipped[name] = str(e)
+            except NeurdLiteError:
+                raise
+            except Exception as e:  # noqa: BLE001 - re-raised with the stage name
+                raise StageError(name, f"{type(e).__name__}: {e} (neuron {n.name!r})") from e
+            finally:
+                timings[name] = round(time.perf_counter() - t0, 4)
+    finally:
+        n.cache.pop(RUN_KEY, None)
     return n
 
 
 def _record(n: Neuron, params: PipelineParams, **inputs: Any) -> None:
-    n.provenance["params"] = asdict(params)
+    n.provenance["params"] = params.to_dict()
     n.provenance["versions"] = _versions()
     n.provenance["inputs"] = {k: (str(v) if isinstance(v, (Path, tuple, list)) else v) for k, v in inputs.items()}
 
@@ -370,7 +390,6 @@ def decompose(mesh_or_path: Any, synapses: Any = None, units: UnitsLike = "nm",
     """
     p = params or PipelineParams()
     t0 = time.perf_counter()
-    load_mesh = _optional_required("neurd_lite.io.meshes", "load_mesh")
     mesh = load_mesh(mesh_or_path, units=units)
     if name is None:
         name = Path(mesh_or_path).stem if isinstance(mesh_or_path, (str, Path)) else \
@@ -379,22 +398,14 @@ def decompose(mesh_or_path: Any, synapses: Any = None, units: UnitsLike = "nm",
     if getattr(mesh, "metadata", {}).get("units_suspect"):  # implausible extent: see io.meshes.extent_problem
         n.flag(f"units_suspect: {mesh.metadata['units_suspect']}")
     if synapses is not None:
-        load_synapses = _optional_required("neurd_lite.io.synapses", "load_synapses")
         n.synapses = load_synapses(synapses, units=synapse_units)
-    n.cache["soma_centers_nm"] = _soma_centers(soma)
+    run_state(n).soma_centers_nm = _soma_centers(soma)
     n.provenance["timings_s"] = {"ingest": round(time.perf_counter() - t0, 4)}
     _record(n, p, mesh=mesh_or_path if isinstance(mesh_or_path, (str, Path)) else type(mesh_or_path).__name__,
             units=units, synapses=synapses if isinstance(synapses, (str, Path)) else
             (None if synapses is None else type(synapses).__name__), soma=None if soma is None else
             np.asarray(soma, float).tolist())
     return run_stages(n, MESH_STAGES, p)
-
-
-def _optional_required(module: str, attr: str) -> Callable[..., Any]:
-    try:
-        return _optional(module, attr)
-    except _Skip as e:
-        raise StageError("ingest", str(e)) from e
 
 
 def _skeleton_soma(sk: Skeleton) -> tuple[Soma, np.ndarray]:
@@ -432,7 +443,6 @@ def label_skeleton(path_or_skeleton: str | Path | Skeleton, synapses: Any = None
         sk = path_or_skeleton.copy()
         name = name or "skeleton"
     else:
-        load_skeleton = _optional_required("neurd_lite.io.skeletons", "load_skeleton")
         sk, file_syn = load_skeleton(path_or_skeleton, units=units)
         name = name or Path(path_or_skeleton).stem
     if sk.n_vertices == 0:
@@ -441,10 +451,10 @@ def label_skeleton(path_or_skeleton: str | Path | Skeleton, synapses: Any = None
     soma, region = _skeleton_soma(sk)
     n = Neuron(name=name, skeleton=sk, somas=[soma])
     if synapses is not None:
-        n.synapses = _optional_required("neurd_lite.io.synapses", "load_synapses")(synapses, units=synapse_units)
+        n.synapses = load_synapses(synapses, units=synapse_units)
     elif file_syn is not None:
         n.synapses = file_syn
-    n.cache["soma_regions"] = [region]
+    run_state(n).soma_regions = [region]
     n.provenance["timings_s"] = {"ingest": round(time.perf_counter() - t0, 4)}
     _record(n, p, skeleton=path_or_skeleton if not isinstance(path_or_skeleton, Skeleton) else "Skeleton",
             units=getattr(sk, "units_in", units if units is not None else "nm"),  # the units used (io.skeletons)

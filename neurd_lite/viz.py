@@ -18,14 +18,18 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .neuron import Neuron
 
+# The one palette: every picture (mesh projections, skeleton/graph views, 3D scenes, spine close-ups and the
+# synthetic-cell pictures in neurd_lite.testing.plot) colours a compartment or spine part by this table.
 LABEL_COLORS: dict[str, str] = {
     "soma": "#222222", "axon": "#f28e2b", "basal": "#4e79a7", "apical_shaft": "#e15759",
     "apical_tuft": "#b07aa1", "oblique": "#59a14f", "dendrite": "#76b7b2", "spine_head": "#edc948",
     "spine_neck": "#9c755f", "shaft": "#bab0ac", "unknown": "#888888", "unlabelled": "#d9d9d9",
 }
+# Synapse markers by target: the same table, except shaft synapses (blue, to stand out on grey shaft faces)
+# and unknown targets (magenta).
 TARGET_COLORS: dict[str, str] = {
-    "spine_head": "#edc948", "spine_neck": "#9c755f", "shaft": "#4e79a7", "soma": "#222222",
-    "axon": "#f28e2b", "unknown": "#ff00ff",
+    **{k: LABEL_COLORS[k] for k in ("spine_head", "spine_neck", "soma", "axon")},
+    "shaft": "#4e79a7", "unknown": "#ff00ff",
 }
 _AXES = {"x": 0, "y": 1, "z": 2}
 
@@ -222,12 +226,7 @@ def save_html(n: "Neuron", path: str, color_by: str = "compartment") -> str:
     return path
 
 
-# ---- spine pictures (formerly neurd_lite.spines.plot, which re-exports these) -------------------------------
-SPINE_COLORS: dict[str, tuple[float, float, float]] = {
-    "spine_head": (0.86, 0.15, 0.15), "spine_neck": (0.98, 0.70, 0.10), "shaft": (0.55, 0.65, 0.80),
-    "soma": (0.45, 0.45, 0.45), "axon": (0.35, 0.70, 0.35)}
-
-
+# ---- spine close-ups ---------------------------------------------------------------------------------------
 def _view_basis(view: "str | np.ndarray") -> np.ndarray:
     """3x3 rows (right, up, towards viewer) for ``"xy"``, ``"xz"``, ``"yz"`` or a viewing direction."""
     if isinstance(view, str):
@@ -243,7 +242,7 @@ def _view_basis(view: "str | np.ndarray") -> np.ndarray:
 def plot_spines(n: "Neuron", path: "str | Path", center_nm: np.ndarray | None = None, radius_nm: float | None = None,
                 view: "str | np.ndarray" = "xy", title: str = "", synapses: bool = False, dpi: int = 150) -> "Path":
     """Save a PNG of the faces within ``radius_nm`` of ``center_nm`` (all faces when None), coloured by
-    spine_head / spine_neck / shaft (soma and axon in grey / green), drawn as shaded polygons seen along
+    spine_head / spine_neck / shaft, soma and axon (``LABEL_COLORS``), drawn as shaded polygons seen along
     ``view`` (``"xy"``, ``"xz"``, ``"yz"`` or a direction), axes in µm. Optional synapse markers by target.
     For whole cells :func:`plot_mesh_projection` with ``color_by="spines"`` is faster (rasterised)."""
     import matplotlib
@@ -267,7 +266,9 @@ def plot_spines(n: "Neuron", path: "str | Path", center_nm: np.ndarray | None = 
     comp = n.face_compartment.astype(str)[idx]
     key = np.where(np.isin(labels, ("spine_head", "spine_neck")), labels,
                    np.where(comp == "soma", "soma", np.where(comp == "axon", "axon", "shaft")))
-    base = np.array([SPINE_COLORS[k] for k in key]) if len(key) else np.zeros((0, 3))
+    from matplotlib.colors import to_rgb
+
+    base = np.array([to_rgb(LABEL_COLORS[k]) for k in key]) if len(key) else np.zeros((0, 3))
     order = np.argsort(proj[:, :, 2].mean(1))
     span = np.ptp(proj[:, :, :2].reshape(-1, 2), axis=0) if len(idx) else np.ones(2)
     fig, ax = plt.subplots(figsize=(7, 7 * max(span[1], 1e-3) / max(span[0], 1e-3)) if span[0] >= span[1]
@@ -286,7 +287,7 @@ def plot_spines(n: "Neuron", path: "str | Path", center_nm: np.ndarray | None = 
                 ax.scatter(sp[m, 0], sp[m, 1], s=14, marker=mk, facecolors="none", edgecolors="k", linewidths=0.8,
                            label=f"synapse on {t}", zorder=5)
     for k in ("spine_head", "spine_neck", "shaft"):
-        ax.plot([], [], "s", color=SPINE_COLORS[k], label=k.replace("_", " "))
+        ax.plot([], [], "s", color=LABEL_COLORS[k], label=k.replace("_", " "))
     ax.legend(loc="upper right", fontsize=8, framealpha=0.8)
     ax.autoscale_view()
     ax.set_aspect("equal")

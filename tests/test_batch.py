@@ -175,7 +175,7 @@ def test_process_item_decomposes_in_the_item_units(tmp_path, monkeypatch):
 
     seen = []
 
-    def fake_decompose(mesh, synapses=None, units=None, name=None, synapse_units=None):
+    def fake_decompose(mesh, synapses=None, units=None, name=None, synapse_units=None, params=None):
         seen.append(units)
         raise RuntimeError("stop after decompose")
 
@@ -258,7 +258,7 @@ def test_synapse_units_rules_reach_decompose_and_manifest(tmp_path, monkeypatch)
 
     seen = {}
 
-    def fake_decompose(mesh, synapses=None, units=None, name=None, synapse_units=None):
+    def fake_decompose(mesh, synapses=None, units=None, name=None, synapse_units=None, params=None):
         seen[name] = synapse_units
         raise RuntimeError("stop after decompose")
 

@@ -53,6 +53,7 @@ def test_synapse_compartments_follow_refine_on_a_decimated_input():
 def test_relabelled_cell_spine_table_takes_the_new_compartments():
     """A relabelled aspiny cell's spine rows say ``dendrite``, not the basal/apical labels they were found on."""
     from neurd_lite.compartments import refine_by_spines
+    from neurd_lite.feature.spines import dendritic_spine_density_per_um
     from neurd_lite.testing.reference import reference_neuron
 
     sn = make_neuron(kind="pyramidal", seed=0, spine_density_per_um=0.1)  # truth labels with an apical, few spines
@@ -60,7 +61,7 @@ def test_relabelled_cell_spine_table_takes_the_new_compartments():
     n.provenance["timings_s"] = {"spines": 0.0}  # spine detection "ran"
     before = set(n.spines["compartment"].astype(str))
     assert {"basal", "apical_shaft"} <= before
-    assert refine_by_spines(n)
+    assert refine_by_spines(n, spine_density=dendritic_spine_density_per_um(n))
     assert set(np.asarray(n.skeleton_labels, dtype=str)) <= {"soma", "axon", "dendrite", "unknown"}
     assert set(n.spines["compartment"].astype(str)) == {"dendrite"}
     # each row agrees with the faces of its spine
@@ -72,7 +73,7 @@ def test_relabelled_cell_spine_table_takes_the_new_compartments():
 
 def test_refine_density_is_the_feature_definition():
     """refine's spine density and dendritic cable are the features' dendrite_all columns (one definition)."""
-    from neurd_lite.compartments import dendritic_spine_density_per_um
+    from neurd_lite.feature.spines import dendritic_spine_density_per_um
     from neurd_lite.testing.reference import reference_neuron
 
     n = reference_neuron(make_neuron(kind="interneuron", seed=0))

@@ -11,7 +11,7 @@ import trimesh
 import neurd_lite as nl
 from neurd_lite.errors import InputError
 from neurd_lite.feature import REGISTRY, branch_features, features
-from neurd_lite.feature.depth import linear_depth_um
+from neurd_lite.geometry.depth import linear_depth_um
 from neurd_lite.feature.perisomatic import body_measures, fold_area_nm2, sphericity_index
 from neurd_lite.feature.registry import UNIT_SUFFIXES, Registry
 
@@ -267,7 +267,7 @@ def test_linear_depth_matches_rotation():
     assert d[1] == pytest.approx(1e3 * np.sin(np.radians(5)) - 419.99)
     with pytest.raises(InputError):
         linear_depth_um(np.ones((2, 2)))
-    from neurd_lite.feature.depth import cortical_depth_um
+    from neurd_lite.geometry.depth import cortical_depth_um
 
     with pytest.raises(InputError, match="method"):
         cortical_depth_um(p, method="atlas")
@@ -318,7 +318,7 @@ def test_synthetic_truth(synthetic):
     assert r["soma_volume_um3"] == pytest.approx(4 / 3 * np.pi * (truth["soma_radius_nm"] / 1000) ** 3, rel=0.03)
     # mesh widths (spine faces excluded) against the true tube radii, cable-weighted medians
     from neurd_lite.feature.context import FeatureContext
-    from neurd_lite.feature.morphometry import weighted_quantile
+    from neurd_lite.geometry.stats import weighted_quantile
 
     el = FeatureContext(n).edge_length_to_parent_nm
     sk_labels = n.skeleton.vertex_properties["compartment"]
@@ -414,7 +414,7 @@ def test_cut_ends_of_a_cropped_piece_are_not_tips():
     keep = np.abs(closed.triangles_center[:, 2]) < 1950.0
     tube = trimesh.Trimesh(closed.vertices, closed.faces[keep], process=False)
     tube.remove_unreferenced_vertices()
-    p = PipelineParams(spines=False)
+    p = PipelineParams(skip=("spines",))
     cut = features(nl.decompose(tube, params=p))
     capped = features(nl.decompose(closed, params=p))  # flat caps are cut ends too
     rounded = features(nl.decompose(fine(trimesh.creation.capsule(radius=450.0, height=4000.0)), params=p))

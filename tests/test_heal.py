@@ -9,7 +9,8 @@ import trimesh
 
 from neurd_lite.errors import InputError
 from neurd_lite.mesh.decimate import DecimateParams, decimate, map_faces
-from neurd_lite.mesh.heal import HealParams, heal_mesh, vertex_components
+from neurd_lite.geometry.meshgraph import vertex_components
+from neurd_lite.mesh.heal import HealParams, heal_mesh
 
 
 def _pieces(gap_nm: float, far_nm: float, far_big: bool = False) -> tuple[np.ndarray, np.ndarray, list[int]]:

@@ -55,13 +55,13 @@ def test_neuron_synapses_equal_after_save_load(tmp_path):
 def test_soma_exits_survive_save_load(tmp_path):
     import trimesh
 
-    from neurd_lite.io.neuron_h5 import load_neuron, save_neuron
-    from neurd_lite.neuron import Neuron, Soma, SomaExit
+    from neurd_lite.io.neuron_h5 import save_neuron
+    from neurd_lite.neuron import Neuron, Soma, SomaExit, load
 
     mesh = trimesh.creation.icosphere(subdivisions=2, radius=5000.0)
     exits = [SomaExit([5000.0, 0, 0], 800.0, [1.0, 0, 0], [1, 2, 3]), SomaExit([0, 5000.0, 0], 600.0, [0, 1.0, 0], [])]
     n = Neuron(name="x", mesh=mesh, somas=[Soma([0, 0, 0], 5000.0, np.arange(10), exits=exits)])
-    back = load_neuron(save_neuron(n, tmp_path / "x.h5")).somas[0]
+    back = load(save_neuron(n, tmp_path / "x.h5")).somas[0]
     assert back.n_processes == 2
     for a, b in zip(exits, back.exits):
         np.testing.assert_allclose(a.point_nm, b.point_nm)

@@ -9,10 +9,11 @@ import pytest
 
 import neurd_lite as nl
 from neurd_lite.errors import InputError, NeurdLiteWarning, StageError
-from neurd_lite.neuron import UNLABELLED, Neuron, graph_to_json
-from neurd_lite.pipeline import PipelineParams, _optional, run_stages
+from neurd_lite.io.neuron_h5 import graph_to_json
+from neurd_lite.neuron import UNLABELLED, Neuron
+from neurd_lite.pipeline import PipelineParams, run_stages, run_state
 
-STAGES = ("ingest", "decimate", "heal", "soma", "skeleton", "graph", "compartments", "spines", "synapses")
+STAGES = ("ingest", "decimate", "heal", "soma", "skeleton", "graph", "anchors", "compartments", "spines", "synapses")
 
 
 def assert_same_neuron(a: Neuron, b: Neuron) -> None:
@@ -83,17 +84,21 @@ def test_provenance_and_round_trip(synthetic, tmp_path):
     assert_same_neuron(n, nl.load(path))
 
 
-def test_failing_stage_raises_stage_error_and_missing_module_is_noted():
+def test_failing_stage_raises_stage_error_and_an_import_error_is_a_failure():
+    """A stage that fails raises StageError naming it; an ImportError inside a stage is a failure too (never a
+    quiet "skipped"), and the run's working state is dropped either way."""
     n = Neuron(name="x")
 
     def broken(n, p):
         raise ValueError("boom")
 
     def needs_missing(n, p):
-        _optional("neurd_lite.not_a_module", "f")(n)
+        run_state(n)
+        import neurd_lite.not_a_module  # noqa: F401
 
-    run_stages(n, [("later", needs_missing)], PipelineParams())
-    assert "not importable" in n.provenance["skipped"]["later"]
+    with pytest.raises(StageError, match="not_a_module"):
+        run_stages(n, [("later", needs_missing)], PipelineParams())
+    assert "later" not in n.provenance["skipped"] and "run" not in n.cache
     with pytest.raises(StageError) as e:
         run_stages(n, [("explode", broken)], PipelineParams())
     assert e.value.stage == "explode" and "boom" in str(e.value)
@@ -201,7 +206,7 @@ def test_decimated_working_mesh_maps_back_to_input_faces(synthetic):
         assert n.spines["n_faces"].sum() == (n.face_spine >= 0).sum()
     faces = n.synapses["face"].to_numpy()
     assert ((faces >= 0) & (faces < n.n_faces)).all()
-    assert not {"work", "work_neuron", "work_mesh"} & set(n.cache)
+    assert not n.cache  # the run's working state and every derived cache (e.g. the shaft field) are gone
 
 
 def test_given_soma_centre_is_used():
@@ -210,7 +215,7 @@ def test_given_soma_centre_is_used():
 
     sn = make_neuron(seed=3, target_faces=5000, union=False)
     given = np.asarray(sn.truth["soma_center_nm"], float) + np.array([300.0, 0.0, 0.0])
-    n = nl.decompose(sn.mesh, soma=given, name="given_soma", params=PipelineParams(spines=False))
+    n = nl.decompose(sn.mesh, soma=given, name="given_soma", params=PipelineParams(skip=("spines",)))
     assert len(n.somas) == 1
     assert np.linalg.norm(n.somas[0].center_nm - given) < 1500.0
     found = n.face_labels.astype(str) == "soma"
@@ -239,9 +244,9 @@ def _truth_stages(synapses: pd.DataFrame, sn=None) -> Neuron:
                somas=[nl.Soma(sn.truth["soma_center_nm"], sn.truth["soma_radius_nm"], faces=soma_faces)],
                face_labels=labels, face_compartment=labels.copy(), face_spine=np.full(len(labels), -1),
                face_to_skeleton=sn.face_skeleton, synapses=synapses)
-    n.cache["soma_regions"] = [[int(n.skeleton.root)]]
+    run_state(n).soma_regions = [[int(n.skeleton.root)]]
     stages = [("graph", stage_graph), ("compartments", stage_compartments), ("synapses", stage_synapses)]
-    return run_stages(n, stages, PipelineParams(spines=False))
+    return run_stages(n, stages, PipelineParams(skip=("spines",)))
 
 
 def test_far_synapses_are_flagged_and_not_counted():
@@ -270,7 +275,7 @@ def test_far_synapses_are_flagged_and_not_counted():
     # the same table read with the right synapse_units: nothing far, no flag (synapse stage run again)
     n.flags = [f for f in n.flags if not f.startswith("synapses_far")]
     n.synapses = load_synapses(vox, units=8)
-    run_stages(n, [("synapses", stage_synapses)], PipelineParams(spines=False))
+    run_stages(n, [("synapses", stage_synapses)], PipelineParams(skip=("spines",)))
     assert not n.synapses["is_far"].any()
     assert not [f for f in n.flags if f.startswith("synapses_far")]
 

@@ -49,9 +49,9 @@ def _cell(n_limbs: int = 3, offset: np.ndarray | None = None) -> trimesh.Trimesh
     return m
 
 
-def _run(m: trimesh.Trimesh, centers=None, radii=None, params=None):
+def _run(m: trimesh.Trimesh, centers=None, radii=None, params=None, extent=None):
     h = heal_mesh(m.vertices, m.faces)
-    return skeletonize(m, centers, h.link_edges, params, radii)
+    return skeletonize(m, centers, h.link_edges, params, radii, soma_extent=extent)
 
 
 def test_soma_rooted_three_limbs_with_radius_and_full_maps():
@@ -221,10 +221,11 @@ def test_spines_of_a_cropped_stub_are_found_on_the_cut_end_trunk(seed):
 def test_stems_beyond_the_soma_reach_do_not_map_to_the_soma_vertex():
     """A wide soma collapse swallows the first µm of each limb; their surface must still map to the limbs."""
     m = _cell(3)
-    wide = SkeletonParams(soma_collapse_factor=2.0)
-    res = _run(m, [np.zeros(3)], [SOMA_R], wide)
+    from neurd_lite.model.soma_extent import SomaExtentParams
+
+    res = _run(m, [np.zeros(3)], [SOMA_R], extent=SomaExtentParams(core_factor=2.0))
     far = np.linalg.norm(m.vertices, axis=1) > 1.5 * SOMA_R
     assert res.stats["n_released_soma_vertices"] > 0
     assert not (res.vertex_to_skeleton[far] == res.soma_vertices[0]).any()
-    old = _run(m, [np.zeros(3)], [SOMA_R], SkeletonParams(soma_collapse_factor=2.0, soma_reach_factor=0.0))
+    old = _run(m, [np.zeros(3)], [SOMA_R], extent=SomaExtentParams(core_factor=2.0, reach_factor=0.0))
     assert (old.vertex_to_skeleton[far] == old.soma_vertices[0]).any()  # what the release mends

@@ -107,11 +107,11 @@ def test_synthetic_heldout_cell_targets_rules_and_model():
 
     sn = make_neuron("pyramidal", seed=77, fragment=True, noise_nm=20, debris=True, target_faces=60000)
     n = neuron_from_synthetic(sn)
-    detect_spines(n)
+    fld = detect_spines(n)
     attach_synapses(n)
     truth = sn.synapses["target"].to_numpy()
     f1_rules = f1_score(truth, n.synapses.target.to_numpy(), average="macro")
-    attach_synapses(n, SynapseParams(method="model"))
+    attach_synapses(n, SynapseParams(method="model"), shaft_field=fld)
     f1_model = f1_score(truth, n.synapses.target.to_numpy(), average="macro")
     assert f1_rules >= 0.85, f1_rules
     assert f1_model >= 0.9, f1_model

@@ -46,13 +46,20 @@ def test_zoom_keeps_only_faces_in_bounds():
     assert x1 < 5  # the axon box at x = 10 µm was left out
 
 
-def test_plot_spines_lives_in_viz_and_stays_importable(tmp_path):
-    from neurd_lite.spines import plot as spines_plot
-
-    assert spines_plot.plot_spines is viz.plot_spines and spines_plot.COLOURS is viz.SPINE_COLORS
+def test_plot_spines_uses_the_one_palette(tmp_path):
+    assert not hasattr(viz, "SPINE_COLORS")
     n = _two_boxes()
     n.face_labels[:4] = "spine_head"
     n.face_labels[4:8] = "spine_neck"
     out = viz.plot_spines(n, tmp_path / "pics" / "boxes.png", center_nm=np.zeros(3), radius_nm=5000.0,
                           view=np.array([1.0, 1.0, 1.0]), title="boxes")
     assert out.is_file() and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from matplotlib.colors import to_rgb
+    from matplotlib.image import imread
+
+    px = imread(out)[..., :3].reshape(-1, 3)
+    for part in ("spine_head", "spine_neck"):  # shaded faces keep the palette colour's proportions
+        ref = np.asarray(to_rgb(viz.LABEL_COLORS[part]))
+        scale = px @ ref / (ref @ ref)
+        close = np.linalg.norm(px - scale[:, None] * ref, axis=1) < 0.02
+        assert np.count_nonzero(close & (scale > 0.4) & (scale < 1.01)) > 20, part

@@ -42,9 +42,9 @@ def cell_table(kind: str, seed: int, fragment: bool, noise: float) -> pd.DataFra
 
     sn = make_neuron(kind, seed=seed, fragment=fragment, noise_nm=noise, debris=fragment)
     n = neuron_from_synthetic(sn)
-    detect_spines(n)
+    fld = detect_spines(n)
     attach_synapses(n)
-    x = synapse_site_features(n, n.synapses)
+    x = synapse_site_features(n, n.synapses, fld)
     x["y_true"] = sn.synapses["target"].to_numpy()
     x["y_rule"] = n.synapses["target"].to_numpy()
     x["is_far"] = n.synapses["is_far"].to_numpy()

@@ -8,7 +8,7 @@ from ..errors import InputError
 
 
 def load_or_decompose(path: str | Path, synapses: str | None = None, units: Any = "nm",
-                      soma: Sequence[float] | None = None) -> Any:
+                      soma: Sequence[float] | None = None, params: Any = None) -> Any:
     """A Neuron from a neurd_lite ``.h5`` file, else by decomposing the mesh (soma in the mesh's units)."""
     path = Path(path)
     if not path.is_file():
@@ -28,19 +28,21 @@ def load_or_decompose(path: str | Path, synapses: str | None = None, units: Any 
     from ..units import scale_to_nm
 
     soma_nm = None if soma is None else np.asarray(soma, dtype=float) * scale_to_nm(units)
-    return decompose(str(path), synapses=synapses, units=units, soma=soma_nm, name=path.stem)
+    return decompose(str(path), synapses=synapses, units=units, soma=soma_nm, name=path.stem, params=params)
 
 
 def classify_file(path: str | Path, synapses: str | None = None, units: Any = "nm",
-                  soma: Sequence[float] | None = None, nucleus: str | None = None) -> dict[str, Any]:
-    """Decompose (or load), compute features, classify; returns the result with the neuron's name and flags."""
+                  soma: Sequence[float] | None = None, nucleus: str | None = None, params: Any = None
+                  ) -> dict[str, Any]:
+    """Decompose (or load), compute features, classify; returns the result with the neuron's name and flags.
+    params: a ``PipelineParams`` for decompose and features (None: defaults)."""
     from .predict import classify
 
-    n = load_or_decompose(path, synapses, units, soma)
+    n = load_or_decompose(path, synapses, units, soma, params)
     nucleus_mesh = None
     if nucleus is not None:
         from ..io.meshes import load_mesh
 
         nucleus_mesh = load_mesh(nucleus, units=units)
-    result = classify(n, nucleus=nucleus_mesh)
+    result = classify(n, nucleus=nucleus_mesh, params=params)
     return {"neuron": n.name, "n_somas": len(n.somas), "neuron_flags": list(n.flags), **result.to_dict()}

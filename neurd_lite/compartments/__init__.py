@@ -5,7 +5,7 @@
 from .apical import ApicalParams
 from .axon import AxonParams
 from .label import CompartmentParams, label_compartments, label_skeleton_vertices
-from .refine import RefineParams, dendritic_spine_density_per_um, refine_by_spines
+from .refine import RefineParams, refine_by_spines
 
 __all__ = ["label_compartments", "label_skeleton_vertices", "CompartmentParams", "AxonParams", "ApicalParams",
-           "refine_by_spines", "RefineParams", "dendritic_spine_density_per_um"]
+           "refine_by_spines", "RefineParams"]

@@ -7,13 +7,16 @@ attribute ``compartment``, ``n.face_compartment`` / ``n.face_labels`` and ``n.pr
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..geometry.depth import depth_range_problem, linear_depth_um
+from ..model.frame import DEPTH_RANGE_UM, MINNIE65_UP
+from ..model.soma_extent import SomaExtentParams, within_any_soma
 from ..neuron import COMPARTMENTS, SPINE_LABELS, Neuron, synapse_polarity
 from .apical import ApicalParams, label_dendrites, proximal_input_density_per_um
 from .axon import AxonParams, AxonResult, axon_by_synapses, find_axon
@@ -27,17 +30,19 @@ class CompartmentParams:
     axon: AxonParams = field(default_factory=AxonParams)
     apical: ApicalParams = field(default_factory=ApicalParams)
     has_apical: bool | None = None          # force apical search on/off (None: decide from the shape)
-    synapse_max_distance_nm: float = 5000.0  # synapses farther from the skeleton are ignored
     soma_radius_nm: float | None = None     # soma extent around the root (None: from n.somas, else 0)
     outside_cortex: str = "dendrite"        # soma outside minnie65 cortex (not soma-centred) with minnie65's up:
     #                                         "dendrite" (no apical/basal, flagged) or "flag" (labels kept, flagged)
 
 
 def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,
-                            up: Sequence[float] = (0, -1, 0)) -> np.ndarray:
+                            up: Sequence[float] = (0, -1, 0), depth_range_um: tuple[float, float] = DEPTH_RANGE_UM
+                            ) -> np.ndarray:
     """Compartment of each skeleton vertex (object array of names from ``neurd_lite.neuron.COMPARTMENTS``).
 
-    Also records the decision (axon method, segregation index, apical height in µm) in
+    Synapses count at their anchor (``n.synapses["skeleton_vertex"]``, written by the pipeline's anchor stage;
+    -1 = far, not counted); a table without anchors is anchored to the nearest skeleton vertex within
+    ``model.anchors.SKELETON_FAR_NM``. depth_range_um: the frame's plausible soma depths (µm). Also records the decision (axon method, segregation index, apical height in µm) in
     ``n.provenance["compartments"]`` and flags the neuron when a part could not be found.
     """
     params = params or CompartmentParams()
@@ -47,7 +52,7 @@ def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,
         soma_r = float(n.somas[0].radius_nm) if n.somas else 0.0
     tree = Tree.from_skeleton(sk, soma_r)
     syn = n.synapses if n.synapses is not None and len(n.synapses) else None
-    pre, post = synapse_counts(sk, syn, params.synapse_max_distance_nm)
+    pre, post = synapse_counts(sk, syn)
     n_unknown = _n_unknown_polarity(syn)
     if syn is not None and n_unknown > UNKNOWN_POLARITY_FLAG_FRACTION * len(syn):
         n.flag(f"synapse_polarity_unknown: {n_unknown} of {len(syn)} synapses have no pre/post (not used for "
@@ -56,7 +61,7 @@ def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,
     up_arr = np.asarray(up, dtype=float)
     body = tree.in_root_tree & ~tree.soma
     has_apical = params.has_apical
-    frame, centred = _frame_problem(n, sk, up_arr)
+    frame, centred = _frame_problem(n, sk, up_arr, depth_range_um)
     if frame:
         if params.outside_cortex == "dendrite" and has_apical is None and not centred:
             has_apical = False
@@ -89,38 +94,32 @@ def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,
         "n_synapses_unknown_polarity": n_unknown, "frame_problem": frame,
         "has_apical": dend.has_apical, "proximal_input_per_um": density, "apical_height_um": dend.apical_height_um,
         "apical_initial_cos": dend.initial_cos, "n_apical_limbs": dend.n_apical_limbs,
-        "params": asdict(params), "up": [float(x) for x in up],
+        "up": [float(x) for x in up],
     }
     return labels
 
 
-MINNIE65_UP = (0.0, -1.0, 0.0)
 SOMA_CENTRED_NM = 1000.0  # a soma this close to the origin: a soma-centred export, its axes kept (labels kept)
 
 
-def _frame_problem(n: Neuron, sk, up: np.ndarray) -> tuple[str, bool]:
+def _frame_problem(n: Neuron, sk, up: np.ndarray, depth_range_um: tuple[float, float]) -> tuple[str, bool]:
     """Why the neuron does not sit in minnie65 cortex although ``up`` is minnie65's pia direction ("" if it
     does), and whether its soma is at the origin (a soma-centred export, e.g. NEURD's SWC, whose axes may
     still be minnie65's).
 
-    The soma (soma 0's centre, else the skeleton root) must lie within the cortical depth range the depth
-    features accept (``feature.perisomatic.PARAMS.depth_range_um``, linear minnie65 depth). With another ``up``
-    the caller has set its own frame and nothing is checked."""
+    The soma (soma 0's centre, else the skeleton root) must lie within ``depth_range_um`` (the frame's range,
+    which the depth features accept too; ``geometry.depth.depth_range_problem`` on the linear minnie65 depth).
+    With another ``up`` the caller has set its own frame and nothing is checked."""
     if up.shape != (3,) or not np.allclose(up / np.linalg.norm(up), MINNIE65_UP):
         return "", False
-    from ..feature.depth import linear_depth_um
-    from ..feature.perisomatic import PARAMS
-
     centre = np.asarray(n.somas[0].center_nm if n.somas else sk.vertices[int(sk.root or 0)], dtype=float)
-    depth = float(linear_depth_um(centre.reshape(1, 3))[0])
-    lo, hi = PARAMS.depth_range_um
-    if lo <= depth <= hi:
+    problem = depth_range_problem(float(linear_depth_um(centre.reshape(1, 3))[0]), depth_range_um)
+    if not problem:
         return "", False
     if np.linalg.norm(centre) <= SOMA_CENTRED_NM:
         return ("soma at the origin (a soma-centred frame?): cortical depth unknown; apical/basal labels assume "
                 "up=(0, -1, 0) points to the pia"), True
-    return (f"soma depth {depth:.0f} µm is outside the minnie65 cortex range ({lo:g}, {hi:g}) µm of the depth "
-            "features, so up=(0, -1, 0) is not known to point to the pia"), False
+    return f"{problem} of the depth features, so up=(0, -1, 0) is not known to point to the pia", False
 
 
 UNKNOWN_POLARITY_FLAG_FRACTION = 0.1  # flag the neuron when more synapses than this have no pre/post
@@ -151,10 +150,14 @@ def _guard_apical(n: Neuron, tree: Tree, pre: np.ndarray, post: np.ndarray, axon
 
 
 def label_compartments(n: Neuron, params: CompartmentParams | None = None,
-                       up: Sequence[float] = (0, -1, 0)) -> None:
+                       up: Sequence[float] = (0, -1, 0), depth_range_um: tuple[float, float] = DEPTH_RANGE_UM,
+                       soma_reach_factor: float = SomaExtentParams.reach_factor
+                       ) -> None:
     """Fill ``n.skeleton_labels``, graph node ``compartment`` and, for mesh neurons, face labels.
 
-    up: direction of the pia in the mesh frame (minnie65: (0, -1, 0)). Positions are nm. A neuron without
+    up: direction of the pia in the mesh frame (minnie65: (0, -1, 0)). depth_range_um: the frame's plausible
+    soma depths (µm). soma_reach_factor: faces labelled soma through the skeleton beyond this many soma radii
+    are neurite (``model.soma_extent``). Positions are nm. A neuron without
     a skeleton is flagged ``no_skeleton`` and left unlabelled. Spine face labels already set are kept;
     soma faces stay ``soma``.
     """
@@ -164,10 +167,10 @@ def label_compartments(n: Neuron, params: CompartmentParams | None = None,
     up_arr = np.asarray(up, dtype=float).reshape(-1)
     if up_arr.size != 3 or not np.all(np.isfinite(up_arr)) or np.linalg.norm(up_arr) == 0:
         raise InputError(f"up must be a non-zero 3-vector, got {up!r}", hint="minnie65 uses up=(0, -1, 0)")
-    labels = label_skeleton_vertices(n, params, up_arr)
+    labels = label_skeleton_vertices(n, params, up_arr, depth_range_um)
     n.skeleton_labels = labels
     _label_graph(n, labels)
-    _label_faces(n, labels)
+    _label_faces(n, labels, soma_reach_factor)
 
 
 def _label_graph(n: Neuron, labels: np.ndarray) -> None:
@@ -182,7 +185,7 @@ def _label_graph(n: Neuron, labels: np.ndarray) -> None:
         data["compartment"] = votes.most_common(1)[0][0] if votes else "unknown"
 
 
-def _label_faces(n: Neuron, labels: np.ndarray) -> None:
+def _label_faces(n: Neuron, labels: np.ndarray, soma_reach_factor: float) -> None:
     """Face compartments from the branch graph (or the nearest skeleton vertex); spine labels are kept."""
     nf = n.n_faces
     if not nf or n.face_to_skeleton is None:
@@ -199,7 +202,7 @@ def _label_faces(n: Neuron, labels: np.ndarray) -> None:
                          dtype=object)
         hit = np.isin(names.astype(str), COMPARTMENTS)[inv]
         comp[sub[hit]] = names[inv][hit]
-    _relabel_far_soma_faces(n, comp, labels)
+    _relabel_far_soma_faces(n, comp, labels, soma_reach_factor)
     for s in n.somas:
         comp[s.faces[(s.faces >= 0) & (s.faces < nf)]] = "soma"
     n.face_compartment = comp
@@ -210,12 +213,9 @@ def _label_faces(n: Neuron, labels: np.ndarray) -> None:
     n.face_labels = new
 
 
-SOMA_FACE_REACH = 1.5  # a non-soma face labelled soma through the skeleton must lie within this x soma radius
-
-
-def _relabel_far_soma_faces(n: Neuron, comp: np.ndarray, labels: np.ndarray) -> None:
+def _relabel_far_soma_faces(n: Neuron, comp: np.ndarray, labels: np.ndarray, reach: float) -> None:
     """Faces that reached ``soma`` only through their skeleton vertex (the soma collapse of the skeletonizer)
-    but lie beyond ``SOMA_FACE_REACH`` soma radii of every soma centre take the label of the nearest non-soma
+    but lie beyond ``reach`` soma radii of every soma centre take the label of the nearest non-soma
     skeleton vertex: stems leaving the soma are neurite, not soma. In place on ``comp``."""
     if not n.somas or n.mesh is None:
         return
@@ -223,9 +223,7 @@ def _relabel_far_soma_faces(n: Neuron, comp: np.ndarray, labels: np.ndarray) -> 
     if not cand.size:
         return
     centres = n.mesh.triangles_center[cand]
-    near = np.zeros(cand.size, dtype=bool)
-    for s in n.somas:
-        near |= np.linalg.norm(centres - s.center_nm, axis=1) <= SOMA_FACE_REACH * s.radius_nm
+    near = within_any_soma(centres, n.somas, reach)
     far = cand[~near]
     other = np.flatnonzero(np.isin(labels.astype(str), COMPARTMENTS) & (labels != "soma"))
     if not far.size or not other.size:

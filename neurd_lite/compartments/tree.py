@@ -7,6 +7,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from ..model.anchors import SKELETON_FAR_NM, anchor_to_skeleton
 from ..neuron import synapse_polarity
 from ..skeleton.model import Skeleton
 
@@ -153,12 +154,14 @@ def _close_soma(sk: Skeleton, soma: np.ndarray) -> np.ndarray:
     return keep
 
 
-def synapse_counts(sk: Skeleton, synapses: pd.DataFrame | None, max_distance_nm: float = 5000.0
+def synapse_counts(sk: Skeleton, synapses: pd.DataFrame | None, max_distance_nm: float = SKELETON_FAR_NM
                    ) -> tuple[np.ndarray, np.ndarray]:
-    """Pre- and postsynapse counts per skeleton vertex (nm positions; ``skeleton_vertex`` used when given).
+    """Pre- and postsynapse counts per skeleton vertex, at each synapse's anchor.
 
-    Synapses farther than ``max_distance_nm`` (nm) from every skeleton vertex are ignored, and so are synapses
-    of unknown polarity (``is_pre`` <NA>, pandas' nullable boolean): they are counted neither pre nor post.
+    The anchor is the table's ``skeleton_vertex`` column (``neurd_lite.model.anchors``; -1 = far, not counted);
+    a table without it is anchored here to the nearest skeleton vertex within ``max_distance_nm`` (nm,
+    :func:`neurd_lite.model.anchors.anchor_to_skeleton`). Synapses of unknown polarity (``is_pre`` <NA>) are
+    counted neither pre nor post.
     """
     n = sk.n_vertices
     pre, post = np.zeros(n), np.zeros(n)
@@ -167,21 +170,12 @@ def synapse_counts(sk: Skeleton, synapses: pd.DataFrame | None, max_distance_nm:
     is_pre, is_post = synapse_polarity(synapses)
     if "skeleton_vertex" in synapses.columns:
         vert = synapses["skeleton_vertex"].to_numpy(dtype=np.int64)
-        ok = (vert >= 0) & (vert < n)
+    elif {"x_nm", "y_nm", "z_nm"} <= set(synapses.columns):
+        pts = synapses[["x_nm", "y_nm", "z_nm"]].to_numpy(dtype=float)
+        vert = anchor_to_skeleton(pts, sk.vertices, None, max_distance_nm).skeleton_vertex
     else:
-        vert = np.full(len(synapses), -1, dtype=np.int64)
-        ok = np.zeros(len(synapses), dtype=bool)
-    need = ~ok
-    if need.any() and {"x_nm", "y_nm", "z_nm"} <= set(synapses.columns):
-        from scipy.spatial import cKDTree
-
-        pts = synapses.loc[need, ["x_nm", "y_nm", "z_nm"]].to_numpy(dtype=float)
-        finite = np.all(np.isfinite(pts), axis=1)
-        dist, idx = cKDTree(sk.vertices).query(np.where(finite[:, None], pts, 0.0))
-        hit = finite & (dist <= max_distance_nm)
-        sub = np.flatnonzero(need)
-        vert[sub[hit]] = idx[hit]
-        ok[sub[hit]] = True
+        return pre, post
+    ok = (vert >= 0) & (vert < n)
     pre += np.bincount(vert[ok & is_pre], minlength=n)
     post += np.bincount(vert[ok & is_post], minlength=n)
     return pre, post

@@ -7,8 +7,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import NeurdLiteWarning
+from ..errors import InputError, NeurdLiteWarning
 from .context import FeatureContext
+from .params import MorphometryParams
 from .registry import COMPARTMENT_GROUPS, REGISTRY, Missing, compartment_column
 
 
@@ -26,15 +27,29 @@ def _evaluate(name: str, call: Any, missing: dict[str, str]) -> float:
     return np.nan if value is None else float(value)
 
 
-def features(n: Any, nucleus: Any = None, up: Any = (0, -1, 0)) -> pd.DataFrame:
+def _context(n: Any, nucleus: Any, up: Any, params: Any) -> FeatureContext:
+    """The context of one call: ``params`` (a ``PipelineParams``) gives the feature parameters, the depth range
+    and, when ``up`` is None, the pia direction (else minnie65's (0, -1, 0))."""
+    if params is None:
+        return FeatureContext(n, nucleus=nucleus, up=(0, -1, 0) if up is None else up)
+    registered = tuple(float(r) for r in MorphometryParams().sholl_radii_um)
+    if tuple(float(r) for r in params.features.morphometry.sholl_radii_um) != registered:
+        raise InputError(f"features.morphometry.sholl_radii_um must be {registered} (the registered Sholl columns)")
+    return FeatureContext(n, nucleus=nucleus, up=params.frame.resolved_up() if up is None else up,
+                          params=params.features, depth_range_um=params.frame.depth_range_um)
+
+
+def features(n: Any, nucleus: Any = None, up: Any = None, params: Any = None) -> pd.DataFrame:
     """One row of neuron- and compartment-level features (index = ``n.name``), lengths reported in µm.
 
     n: a :class:`neurd_lite.Neuron` (coordinates nm). nucleus: optional nucleus mesh in nm (a trimesh, or a
     ``(vertices, faces)`` pair); defaults to ``n.nucleus``. up: direction toward pia in the mesh frame
-    (minnie65: ``(0, -1, 0)``). Features that cannot be computed are NaN and ``df.attrs["missing"]`` maps
-    each of them to the reason; ``df.attrs["notes"]`` records fallbacks that were used.
+    (minnie65: ``(0, -1, 0)``; None: ``params.frame.up``, else minnie65's). params: a
+    :class:`neurd_lite.PipelineParams` (its ``features`` and ``frame``; None: defaults). Features that cannot be
+    computed are NaN and ``df.attrs["missing"]`` maps each of them to the reason; ``df.attrs["notes"]`` records
+    fallbacks that were used.
     """
-    ctx = FeatureContext(n, nucleus=nucleus, up=up)
+    ctx = _context(n, nucleus, up, params)
     row: dict[str, float] = {}
     missing: dict[str, str] = {}
     for f in REGISTRY.at_level("neuron", "compartment"):
@@ -50,10 +65,11 @@ def features(n: Any, nucleus: Any = None, up: Any = (0, -1, 0)) -> pd.DataFrame:
     return df
 
 
-def branch_features(n: Any, up: Any = (0, -1, 0)) -> pd.DataFrame:
+def branch_features(n: Any, up: Any = None, params: Any = None) -> pd.DataFrame:
     """One row per branch (index = branch node id of ``n.graph``) with ``limb``, ``compartment``, ``parent``
-    and every branch-level feature (lengths in µm). Reasons for NaN columns are in ``df.attrs["missing"]``."""
-    ctx = FeatureContext(n, up=up)
+    and every branch-level feature (lengths in µm); ``up`` / ``params`` as in :func:`features`. Reasons for NaN
+    columns are in ``df.attrs["missing"]``."""
+    ctx = _context(n, None, up, params)
     missing: dict[str, str] = {}
     try:
         b = ctx.branches

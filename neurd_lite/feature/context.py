@@ -12,6 +12,12 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..geometry.meshes import as_trimesh
+from ..geometry.stats import weighted_quantile
+from ..geometry.width import cross_section_width_nm, skeleton_tangents
+from ..model.frame import DEPTH_RANGE_UM
+from ..neuron import Neuron, synapse_polarity
+from .params import FeatureParams
 from .registry import COMPARTMENT_GROUPS, Missing
 
 SPINE_FACE_LABELS = ("spine_head", "spine_neck")
@@ -26,22 +32,22 @@ def _unit_vector(up: Any) -> np.ndarray:
 
 
 class FeatureContext:
-    """Everything a feature function reads: the neuron, the optional nucleus mesh and the pia direction."""
+    """Everything a feature function reads: the neuron, the optional nucleus mesh, the pia direction, the
+    feature parameters (``FeatureParams``) and the plausible cortical depth range (µm)."""
 
-    def __init__(self, n: Any, nucleus: Any = None, up: Any = (0, -1, 0)) -> None:
-        from ..neuron import Neuron
-
+    def __init__(self, n: Any, nucleus: Any = None, up: Any = (0, -1, 0), params: FeatureParams | None = None,
+                 depth_range_um: tuple[float, float] = DEPTH_RANGE_UM) -> None:
         if not isinstance(n, Neuron):
             raise InputError(f"features() needs a neurd_lite.Neuron, got {type(n).__name__}",
                              hint="build one with nl.decompose(...) or nl.load(path)")
         self.n = n
         nucleus = nucleus if nucleus is not None else n.nucleus
         if nucleus is not None:
-            from .perisomatic import as_trimesh
-
             nucleus = as_trimesh(nucleus, "nucleus")
         self.nucleus = nucleus
         self.up = _unit_vector(up)
+        self.params = params if params is not None else FeatureParams()
+        self.depth_range_um = tuple(float(x) for x in depth_range_um)
         self.notes: dict[str, str] = {}
         self.cache: dict[str, Any] = {}
 
@@ -192,9 +198,9 @@ class FeatureContext:
     def locate(self, table: pd.DataFrame, what: str) -> np.ndarray:
         """Skeleton vertex of each row of a synapse or spine table.
 
-        Uses, in order: a ``skeleton_vertex`` column; a ``face`` column (input-mesh face, through
-        ``n.face_to_skeleton``); the nearest skeleton vertex to ``base_{x,y,z}_nm`` (spine bases) or
-        ``x_nm, y_nm, z_nm``.
+        Uses, in order: a ``skeleton_vertex`` column (the synapse anchors, ``neurd_lite.model.anchors``; -1 = far);
+        a ``face`` column (input-mesh face, through ``n.face_to_skeleton``); the nearest skeleton vertex to
+        ``base_{x,y,z}_nm`` (spine bases) or ``x_nm, y_nm, z_nm``.
         """
         sk = self.skeleton
         if "skeleton_vertex" in table:
@@ -263,21 +269,11 @@ class FeatureContext:
             raise Missing(f"no {group} cable: density undefined")
         return length
 
-    # ---- mesh-derived width ------------------------------------------------------------------------
+    # ---- mesh-derived width (geometry.width) -----------------------------------------------------------
     @cached_property
     def vertex_tangent(self) -> np.ndarray:
         """(N, 3) unit skeleton direction at each vertex (parent to first child; zero for isolated vertices)."""
-        sk = self.skeleton
-        par = sk.parent
-        first_child = np.full(sk.n_vertices, -1, dtype=np.int64)
-        has_par = np.flatnonzero(par >= 0)
-        first_child[par[has_par[::-1]]] = has_par[::-1]  # any child works; the lowest index wins
-        prev = np.where(par >= 0, par, np.arange(sk.n_vertices))
-        nxt = np.where(first_child >= 0, first_child, np.arange(sk.n_vertices))
-        t = sk.vertices[nxt] - sk.vertices[prev]
-        norm = np.linalg.norm(t, axis=1, keepdims=True)
-        return np.divide(t, norm, out=np.zeros_like(t), where=norm > 0)
-
+        return skeleton_tangents(self.skeleton)
 
     @cached_property
     def vertex_width_nm(self) -> np.ndarray:
@@ -294,41 +290,22 @@ class FeatureContext:
         """Per-vertex width (nm) measured at face ``"corners"`` (on the surface) or face ``"centres"`` (NEURD's
         choice; they lie inside the surface of a coarse mesh, 0.81-0.93 x on synthetic tubes)."""
         sk = self.skeleton
-        width = 2.0 * sk.radius.copy()
         mesh = self.n.mesh
         if mesh is None or len(mesh.faces) == 0:
             self.notes["width"] = "no mesh: width is 2 x skeleton radius"
-            return width
-        centers = np.asarray(mesh.triangles_center)
+            return 2.0 * sk.radius.copy()
         f2s = np.asarray(self.n.face_to_skeleton) if self.n.face_to_skeleton is not None else None
         if f2s is None or not np.any(f2s >= 0):
             from scipy.spatial import cKDTree
 
-            f2s = cKDTree(sk.vertices).query(centers)[1]
+            f2s = cKDTree(sk.vertices).query(np.asarray(mesh.triangles_center))[1]
             self.notes["width"] = "no face_to_skeleton map: faces mapped to the nearest skeleton vertex"
         keep = f2s >= 0
         if self.n.face_labels is not None:
             keep &= ~np.isin(np.asarray(self.n.face_labels).astype(str), SPINE_FACE_LABELS)
         if self.n.face_spine is not None:
             keep &= np.asarray(self.n.face_spine) < 0
-        if at == "corners":
-            idx = np.repeat(f2s[keep], 3)
-            pts = np.asarray(mesh.vertices)[np.asarray(mesh.faces)[keep].reshape(-1)]
-        elif at == "centres":
-            idx, pts = f2s[keep], centers[keep]
-        else:
-            raise ValueError(f"at must be 'corners' or 'centres', got {at!r}")
-        off = pts - sk.vertices[idx]
-        t = self.vertex_tangent[idx]
-        dist = np.linalg.norm(off - (off * t).sum(axis=1, keepdims=True) * t, axis=1)  # across the cable only
-        if len(idx):
-            order = np.lexsort((dist, idx))
-            idx, dist = idx[order], dist[order]
-            uniq, start, count = np.unique(idx, return_index=True, return_counts=True)
-            lo = dist[start + (count - 1) // 2]
-            hi = dist[start + count // 2]
-            width[uniq] = lo + hi  # 2 x median
-        return width
+        return cross_section_width_nm(sk, mesh.vertices, mesh.faces, f2s, keep, at, self.vertex_tangent)
 
 
 def _branch_orders(parent: pd.Series) -> pd.Series:
@@ -367,3 +344,127 @@ def _strahler(parent: pd.Series) -> pd.Series:
             top = max(ks)
             out[b] = top + 1 if ks.count(top) >= 2 else top
     return pd.Series(out).reindex(parent.index).astype(int)
+
+
+# ---- shared tables (cached in ctx.cache; every feature family reads them from here) ----------------------
+def far_mask(syn: pd.DataFrame) -> np.ndarray:
+    """True for synapses the synapse stage marked ``is_far`` (all False without that column)."""
+    if "is_far" not in syn:
+        return np.zeros(len(syn), dtype=bool)
+    return pd.array(syn["is_far"], dtype="boolean").fillna(False).to_numpy(dtype=bool)
+
+
+def synapse_table(ctx: FeatureContext) -> pd.DataFrame:
+    """``n.synapses`` without the ``is_far`` rows, with boolean ``is_pre`` / ``is_post`` (both False where the
+    polarity is unknown) and a ``compartment`` and ``branch`` column. Missing when there are no synapses, when
+    every synapse is far from the mesh, or when no synapse has a known polarity."""
+    if "synapses" in ctx.cache:
+        return ctx.cache["synapses"]
+    syn = ctx.n.synapses
+    if syn is None or (len(syn) == 0 and len(syn.columns) == 0):
+        raise Missing("no synapses given")
+    if "is_pre" not in syn:
+        raise Missing("synapse table has no is_pre column")
+    far = far_mask(syn)
+    if len(syn) and far.all():
+        raise Missing(f"all {len(syn)} synapses are farther from the mesh than the synapse stage allows "
+                      "(is_far; check synapse_units)")
+    syn = syn[~far].copy()
+    is_pre, is_post = synapse_polarity(syn)
+    unknown = ~(is_pre | is_post)
+    if len(syn) and unknown.all():
+        raise Missing(f"polarity unknown for all {len(syn)} synapses (is_pre is <NA>: the table had no pre/post "
+                      "column)")
+    if unknown.any():
+        ctx.notes["synapses_polarity"] = (f"{int(unknown.sum())} of {len(syn)} synapses have unknown polarity "
+                                          "and are counted neither pre nor post")
+    syn["is_pre"], syn["is_post"] = is_pre, is_post
+    try:
+        v = ctx.locate(syn, "synapses") if len(syn) else np.zeros(0, dtype=np.int64)
+    except Missing:
+        v = np.full(len(syn), -1, dtype=np.int64)
+    ok = v >= 0
+    if "compartment" not in syn:
+        comp = np.full(len(syn), "unlabelled", dtype=object)
+        if ctx.n.skeleton is not None:
+            comp[ok] = ctx.vertex_compartment[v[ok]]
+        if "target" in syn:
+            comp[syn["target"].astype(str).to_numpy() == "soma"] = "soma"
+        syn["compartment"] = comp
+    branch = np.full(len(syn), -1, dtype=np.int64)
+    if ctx.n.skeleton is not None and np.any(ok):
+        branch[ok] = ctx.vertex_branch[v[ok]]
+    syn["branch"] = branch
+    ctx.cache["synapses"] = syn
+    return syn
+
+
+def spines_table(ctx: FeatureContext) -> pd.DataFrame:
+    """``n.spines`` with ``skeleton_vertex`` and ``compartment`` columns added (raises Missing when absent)."""
+    if "spines" in ctx.cache:
+        return ctx.cache["spines"]
+    sp = ctx.n.spines
+    if sp is None or (len(sp) == 0 and len(sp.columns) == 0):
+        raise Missing("spines not detected (n.spines is empty; run spine detection)")
+    sp = sp.copy()
+    if len(sp) == 0:
+        sp["skeleton_vertex"] = np.zeros(0, dtype=np.int64)
+    elif {"skeleton_vertex", "face", "x_nm", "base_x_nm"} & set(sp.columns):
+        sp["skeleton_vertex"] = ctx.locate(sp, "spines")
+    else:
+        sp["skeleton_vertex"] = _vertex_from_face_spine(ctx, sp)
+    v = sp["skeleton_vertex"].to_numpy(dtype=np.int64)
+    comp = np.full(len(sp), "unlabelled", dtype=object)
+    ok = v >= 0
+    comp[ok] = ctx.vertex_compartment[v[ok]]
+    if "compartment" in sp:  # keep the table's label where it names a compartment (detection may predate labels)
+        given = sp["compartment"].astype(str).to_numpy()
+        comp = np.where(np.isin(given, NON_COMPARTMENT), comp, given)
+    sp["compartment"] = comp
+    branch = np.where(ok, ctx.vertex_branch[np.maximum(v, 0)], -1)
+    if "branch" in sp:
+        given_b = pd.to_numeric(sp["branch"], errors="coerce").fillna(-1).to_numpy(dtype=np.int64)
+        branch = np.where(given_b >= 0, given_b, branch)
+    sp["branch"] = branch
+    ctx.cache["spines"] = sp
+    return sp
+
+
+def _vertex_from_face_spine(ctx: FeatureContext, sp: pd.DataFrame) -> np.ndarray:
+    """Skeleton vertex of each spine from its faces (the most common face_to_skeleton among them)."""
+    fs, f2s = ctx.n.face_spine, ctx.n.face_to_skeleton
+    ids = sp["spine_id"].to_numpy() if "spine_id" in sp else np.arange(len(sp))
+    if fs is None or f2s is None:
+        raise Missing("cannot place spines on the skeleton: no position columns and no face_spine map")
+    fs, f2s = np.asarray(fs), np.asarray(f2s)
+    out = np.full(len(sp), -1, dtype=np.int64)
+    on = (fs >= 0) & (f2s >= 0)
+    df = pd.DataFrame({"spine": fs[on], "v": f2s[on]})
+    mode = df.groupby("spine")["v"].agg(lambda x: x.value_counts().index[0]) if len(df) else pd.Series(dtype=int)
+    for i, s in enumerate(ids):
+        if s in mode.index:
+            out[i] = int(mode[s])
+    return out
+
+
+def spines_per_branch(ctx: FeatureContext) -> pd.Series:
+    """Number of spines on each branch (0 where none)."""
+    counts = spines_table(ctx)["branch"].value_counts()
+    return counts.reindex(ctx.branches.index).fillna(0)
+
+
+def _per_branch(ctx: FeatureContext, func) -> pd.Series:
+    return pd.Series({b: (func(v) if len(v) else np.nan) for b, v in ctx.branches["vertices"].items()},
+                     dtype=float)
+
+
+def branch_distance_to_soma_nm(ctx: FeatureContext) -> pd.Series:
+    """Path distance (nm) from the soma to each branch's proximal end."""
+    d = ctx.skeleton.distance_to_root_nm - ctx.edge_length_to_parent_nm
+    return _per_branch(ctx, lambda v: d[v[0]])
+
+
+def branch_width_nm(ctx: FeatureContext) -> pd.Series:
+    """Cable-weighted median width (diameter, nm) of each branch, spine faces excluded (``vertex_width_nm``)."""
+    w, el = ctx.vertex_width_nm, ctx.edge_length_to_parent_nm
+    return _per_branch(ctx, lambda v: weighted_quantile(w[v], np.maximum(el[v], 1e-9), 0.5))

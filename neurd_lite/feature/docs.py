@@ -8,7 +8,8 @@ import inspect
 import sys
 from pathlib import Path
 
-from . import depth, morphometry, perisomatic, spines, synapses
+from ..geometry import depth
+from . import morphometry, perisomatic, spines, synapses
 from .registry import COMPARTMENT_GROUPS, REGISTRY
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "docs" / "features.md"

@@ -16,39 +16,19 @@ Reported in µm / µm² / µm³ / degrees. Conventions:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from ..geometry.stats import weighted_quantile
 from ..units import nm_to_um
-from .context import FeatureContext
+from .context import FeatureContext, branch_distance_to_soma_nm, branch_width_nm
+from .params import MorphometryParams
 from .registry import COMPARTMENT_GROUPS, REGISTRY, Feature, Missing, register
 
 
-@dataclass(frozen=True)
-class MorphometryParams:
-    """Sholl radii (µm, around the soma centre) and the distance along each child branch used to measure a
-    bifurcation angle (µm)."""
-
-    sholl_radii_um: tuple[float, ...] = (25.0, 50.0, 100.0, 200.0)
-    bifurcation_probe_um: float = 5.0
-
-
-PARAMS = MorphometryParams()
+PARAMS = MorphometryParams()  # the Sholl radii registered as columns
 FAMILY = "morphometry"
-
-
-def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
-    """Quantile ``q`` in [0, 1] of ``values`` weighted by ``weights`` (NaN values ignored)."""
-    ok = np.isfinite(values) & (weights > 0)
-    if not np.any(ok):
-        return np.nan
-    v, w = values[ok], weights[ok]
-    order = np.argsort(v)
-    v, w = v[order], w[order]
-    cw = np.cumsum(w) - 0.5 * w
-    return float(np.interp(q * w.sum(), cw, v))
 
 
 def _branches(ctx: FeatureContext, group: str) -> pd.DataFrame:
@@ -132,7 +112,7 @@ def _probe_point(ctx: FeatureContext, origin: np.ndarray, verts: np.ndarray) -> 
         return None
     pts = ctx.skeleton.vertices[verts]
     steps = np.linalg.norm(np.diff(np.vstack([origin, pts]), axis=0), axis=1)
-    far = np.flatnonzero(np.cumsum(steps) >= PARAMS.bifurcation_probe_um * 1000.0)
+    far = np.flatnonzero(np.cumsum(steps) >= ctx.params.morphometry.bifurcation_probe_um * 1000.0)
     return pts[far[0]] if len(far) else pts[-1]
 
 
@@ -293,22 +273,15 @@ def n_children(ctx: FeatureContext) -> pd.Series:
     return ctx.branches["n_children"]
 
 
-def _per_branch(ctx: FeatureContext, func) -> pd.Series:
-    return pd.Series({b: (func(v) if len(v) else np.nan) for b, v in ctx.branches["vertices"].items()},
-                     dtype=float)
-
-
 @register("distance_to_soma_um", "branch", "um", "path distance from the soma to the branch's proximal end",
           FAMILY)
 def distance_to_soma_um(ctx: FeatureContext) -> pd.Series:
-    d = ctx.skeleton.distance_to_root_nm - ctx.edge_length_to_parent_nm
-    return nm_to_um(_per_branch(ctx, lambda v: d[v[0]]))
+    return nm_to_um(branch_distance_to_soma_nm(ctx))
 
 
 @register("width_um", "branch", "um", "cable-weighted median width of the branch (spines excluded)", FAMILY)
 def branch_width_um(ctx: FeatureContext) -> pd.Series:
-    w, el = ctx.vertex_width_nm, ctx.edge_length_to_parent_nm
-    return nm_to_um(_per_branch(ctx, lambda v: weighted_quantile(w[v], np.maximum(el[v], 1e-9), 0.5)))
+    return nm_to_um(branch_width_nm(ctx))
 
 
 @register("bifurcation_angle_deg", "branch", "deg",

@@ -19,53 +19,21 @@ Definitions (worked out from the 69,461-row table ``labels/microns_perisomatic_f
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
+from ..geometry.depth import cortical_depth_um, depth_range_problem
 from ..units import nm_to_um
-from .context import FeatureContext
-from .depth import cortical_depth_um
+from .context import FeatureContext, synapse_table
+from .params import PerisomaticParams
 from .registry import Missing, register
 
 FAMILY = "perisomatic"
 SPHERE_CONSTANT = (36.0 * np.pi) ** (1.0 / 3.0)  # area of a unit-volume sphere
 
 
-@dataclass(frozen=True)
-class PerisomaticParams:
-    """Voxel size of the closed-volume estimate (nm), depth of an infolding (nm), minimum opening perimeter
-    counted as a process when there is no branch graph (nm), plausible minnie65 depth range (µm), and the
-    largest area/volume index of a mesh accepted as a closed body (a sheet or a fragment has a huge index)."""
-
-    voxel_pitch_nm: float = 250.0
-    voxel_shell_factor: float = 0.68
-    fold_depth_nm: float = 150.0
-    min_process_perimeter_nm: float = 1000.0
-    depth_range_um: tuple[float, float] = (-100.0, 1200.0)
-    max_sphericity_index: float = 4.0  # v83 table maxima: soma 3.87, nucleus 2.48
-
-
-PARAMS = PerisomaticParams()
-
-
-def as_trimesh(obj: Any, what: str) -> Any:
-    """A trimesh from a Trimesh, a ``(vertices, faces)`` pair or a dict with those keys (nm)."""
-    import trimesh
-
-    if isinstance(obj, trimesh.Trimesh):
-        mesh = obj
-    elif isinstance(obj, dict) and {"vertices", "faces"} <= set(obj):
-        mesh = trimesh.Trimesh(np.asarray(obj["vertices"]), np.asarray(obj["faces"]), process=False)
-    elif isinstance(obj, (tuple, list)) and len(obj) == 2:
-        mesh = trimesh.Trimesh(np.asarray(obj[0]), np.asarray(obj[1]), process=False)
-    else:
-        raise InputError(f"{what} must be a trimesh.Trimesh or (vertices, faces) in nm, got {type(obj).__name__}")
-    if len(mesh.faces) < 4 or not np.all(np.isfinite(mesh.vertices)):
-        raise InputError(f"{what} mesh has {len(mesh.faces)} faces or non-finite vertices: not a closed body")
-    return mesh
+PARAMS = PerisomaticParams()  # defaults of the module-level helpers below; features read ctx.params
 
 
 def sphericity_index(area_nm2: float, volume_nm3: float) -> float:
@@ -147,15 +115,17 @@ def soma_measures(ctx: FeatureContext) -> dict[str, Any]:
         faces = membrane_faces(ctx)
         if len(faces) < 4:
             raise Missing("soma 0 has no membrane faces")
-        ctx.cache["soma"] = _plausible_body(body_measures(n.mesh.submesh([faces], append=True)), "soma")
+        ctx.cache["soma"] = _plausible_body(body_measures(n.mesh.submesh([faces], append=True),
+                                                          ctx.params.perisomatic), "soma", ctx)
     return ctx.cache["soma"]
 
 
-def _plausible_body(m: dict[str, Any], what: str) -> dict[str, Any]:
+def _plausible_body(m: dict[str, Any], what: str, ctx: FeatureContext) -> dict[str, Any]:
     """The measures, or Missing when the surface does not enclose a body (area/volume index too large)."""
-    if not m["sphericity_index"] <= PARAMS.max_sphericity_index:
+    limit = ctx.params.perisomatic.max_sphericity_index
+    if not m["sphericity_index"] <= limit:
         raise Missing(f"{what} mesh does not enclose a body: area/volume index {m['sphericity_index']:.1f} "
-                      f"(a sphere is 1; above {PARAMS.max_sphericity_index} it is a sheet or fragments)")
+                      f"(a sphere is 1; above {limit} it is a sheet or fragments)")
     return m
 
 
@@ -186,8 +156,8 @@ def nucleus_measures(ctx: FeatureContext) -> dict[str, Any]:
     if "nucleus" not in ctx.cache:
         if ctx.nucleus is None:
             raise Missing("no nucleus mesh (pass features(n, nucleus=mesh))")
-        m = _plausible_body(body_measures(ctx.nucleus), "nucleus")
-        m["fold_area_nm2"] = fold_area_nm2(m["capped"])
+        m = _plausible_body(body_measures(ctx.nucleus, ctx.params.perisomatic), "nucleus", ctx)
+        m["fold_area_nm2"] = fold_area_nm2(m["capped"], ctx.params.perisomatic.fold_depth_nm)
         ctx.cache["nucleus"] = m
     return ctx.cache["nucleus"]
 
@@ -228,12 +198,10 @@ def soma_n_processes(ctx: FeatureContext) -> float:
     if n.graph.number_of_nodes() and "soma_0" in n.graph:
         return int(sum(1 for c in n.graph.successors("soma_0") if n.graph.nodes[c].get("kind") == "branch"))
     ctx.notes["soma_n_processes"] = "no branch graph: counted soma-mesh openings"
-    return int(np.count_nonzero(soma_measures(ctx)["opening_perimeters_nm"] >= PARAMS.min_process_perimeter_nm))
+    return int(np.count_nonzero(soma_measures(ctx)["opening_perimeters_nm"] >= ctx.params.perisomatic.min_process_perimeter_nm))
 
 
 def _soma_synapse_count(ctx: FeatureContext) -> int:
-    from .synapses import synapse_table
-
     syn = synapse_table(ctx)
     if "target" not in syn:
         raise Missing("synapse targets not assigned (no target column)")
@@ -295,10 +263,10 @@ def _soma_position_nm(ctx: FeatureContext) -> np.ndarray:
 @register("cortical_depth_um", "neuron", "um",
           "soma depth below pia in minnie65, in the frame of the v83 table (5° rotation + pia offset)", FAMILY)
 def cortical_depth(ctx: FeatureContext) -> float:
-    depth, method = cortical_depth_um(_soma_position_nm(ctx))
-    if not PARAMS.depth_range_um[0] <= depth[0] <= PARAMS.depth_range_um[1]:
-        raise Missing(f"soma depth {depth[0]:.0f} µm is outside minnie65 cortex "
-                      f"{PARAMS.depth_range_um}: not minnie65 coordinates in nm?")
+    depth, method = cortical_depth_um(_soma_position_nm(ctx), params=ctx.params.depth)
+    problem = depth_range_problem(float(depth[0]), ctx.depth_range_um)
+    if problem:
+        raise Missing(f"{problem}: not minnie65 coordinates in nm?")
     ctx.notes["cortical_depth_um"] = f"method: {method}; assumes minnie65 coordinates (nm)"
     return float(depth[0])
 

@@ -10,59 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..neuron import Neuron
 from ..units import nm_to_um
-from .context import NON_COMPARTMENT, FeatureContext
+from .context import FeatureContext, spines_per_branch, spines_table
 from .registry import COMPARTMENT_GROUPS, Missing, register
 
 FAMILY = "spines"
-
-
-def spines_table(ctx: FeatureContext) -> pd.DataFrame:
-    """``n.spines`` with ``skeleton_vertex`` and ``compartment`` columns added (raises Missing when absent)."""
-    if "spines" in ctx.cache:
-        return ctx.cache["spines"]
-    sp = ctx.n.spines
-    if sp is None or (len(sp) == 0 and len(sp.columns) == 0):
-        raise Missing("spines not detected (n.spines is empty; run spine detection)")
-    sp = sp.copy()
-    if len(sp) == 0:
-        sp["skeleton_vertex"] = np.zeros(0, dtype=np.int64)
-    elif {"skeleton_vertex", "face", "x_nm", "base_x_nm"} & set(sp.columns):
-        sp["skeleton_vertex"] = ctx.locate(sp, "spines")
-    else:
-        sp["skeleton_vertex"] = _vertex_from_face_spine(ctx, sp)
-    v = sp["skeleton_vertex"].to_numpy(dtype=np.int64)
-    comp = np.full(len(sp), "unlabelled", dtype=object)
-    ok = v >= 0
-    comp[ok] = ctx.vertex_compartment[v[ok]]
-    if "compartment" in sp:  # keep the table's label where it names a compartment (detection may predate labels)
-        given = sp["compartment"].astype(str).to_numpy()
-        comp = np.where(np.isin(given, NON_COMPARTMENT), comp, given)
-    sp["compartment"] = comp
-    branch = np.where(ok, ctx.vertex_branch[np.maximum(v, 0)], -1)
-    if "branch" in sp:
-        given_b = pd.to_numeric(sp["branch"], errors="coerce").fillna(-1).to_numpy(dtype=np.int64)
-        branch = np.where(given_b >= 0, given_b, branch)
-    sp["branch"] = branch
-    ctx.cache["spines"] = sp
-    return sp
-
-
-def _vertex_from_face_spine(ctx: FeatureContext, sp: pd.DataFrame) -> np.ndarray:
-    """Skeleton vertex of each spine from its faces (the most common face_to_skeleton among them)."""
-    fs, f2s = ctx.n.face_spine, ctx.n.face_to_skeleton
-    ids = sp["spine_id"].to_numpy() if "spine_id" in sp else np.arange(len(sp))
-    if fs is None or f2s is None:
-        raise Missing("cannot place spines on the skeleton: no position columns and no face_spine map")
-    fs, f2s = np.asarray(fs), np.asarray(f2s)
-    out = np.full(len(sp), -1, dtype=np.int64)
-    on = (fs >= 0) & (f2s >= 0)
-    df = pd.DataFrame({"spine": fs[on], "v": f2s[on]})
-    mode = df.groupby("spine")["v"].agg(lambda x: x.value_counts().index[0]) if len(df) else pd.Series(dtype=int)
-    for i, s in enumerate(ids):
-        if s in mode.index:
-            out[i] = int(mode[s])
-    return out
 
 
 def spine_volumes_nm3(sp: pd.DataFrame) -> np.ndarray:
@@ -108,12 +61,6 @@ def spine_volume_median_um3(ctx: FeatureContext, group: str) -> float:
     return nm_to_um(float(np.nanmedian(vol)), 3)
 
 
-def spines_per_branch(ctx: FeatureContext) -> pd.Series:
-    """Number of spines on each branch (0 where none)."""
-    counts = spines_table(ctx)["branch"].value_counts()
-    return counts.reindex(ctx.branches.index).fillna(0)
-
-
 @register("n_spines_branch", "branch", "1", "number of spines on the branch", FAMILY)
 def n_spines_branch(ctx: FeatureContext) -> pd.Series:
     return spines_per_branch(ctx)
@@ -123,3 +70,24 @@ def n_spines_branch(ctx: FeatureContext) -> pd.Series:
 def spine_density_branch_per_um(ctx: FeatureContext) -> pd.Series:
     length_um = nm_to_um(ctx.branches["length_nm"].astype(float))
     return spines_per_branch(ctx) / length_um.where(length_um > 0)
+
+
+def dendritic_spine_density_per_um(n: Neuron) -> tuple[float, float]:
+    """(spines per µm of dendrite, dendritic cable in µm) of the ``dendrite_all`` group, by the feature code
+    (``dendrite_all_spine_density_per_um`` and ``dendrite_all_cable_length_um``, one definition; the input of
+    ``compartments.refine_by_spines``): cable counts each skeleton edge at its distal vertex, edges leaving a
+    soma vertex excluded; spines count by their table ``compartment`` (else the compartment of their skeleton vertex). NaN density
+    when there is no dendritic cable or the spine table cannot be read (spines not detected)."""
+    if n.skeleton is None or n.skeleton_labels is None:
+        return float("nan"), 0.0
+    ctx = FeatureContext(n)
+    try:
+        cable_um = nm_to_um(ctx.cable_length_nm("dendrite_all"))
+    except Missing:  # no compartment labels
+        return float("nan"), 0.0
+    if cable_um <= 0:
+        return float("nan"), 0.0
+    try:
+        return float(spine_density_per_um(ctx, "dendrite_all")), cable_um
+    except Missing:
+        return float("nan"), cable_um

@@ -25,88 +25,19 @@ columns ``skeletal_length_processed_syn`` / ``_spine`` are those summed lengths 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from ..neuron import synapse_polarity
 from ..units import nm_to_um
-from .context import FeatureContext
+from .context import (FeatureContext, branch_distance_to_soma_nm, branch_width_nm, far_mask, spines_per_branch,
+                      spines_table, synapse_table)
+from .params import NeurdEIParams  # noqa: F401 - re-exported (moved to feature/params.py)
 from .registry import COMPARTMENT_GROUPS, Missing, register
 
 FAMILY = "synapses"
 
 
-@dataclass(frozen=True)
-class NeurdEIParams:
-    """NEURD's E/I branch filter (strict inequalities, as in NEURD). ``*_syn`` apply to synapse densities,
-    ``*_spine`` to spine density."""
-
-    max_soma_distance_um: float = 110.0
-    min_neurd_width_nm: float = 140.0  # NEURD width = cross-section radius
-    max_neurd_width_nm: float = 520.0
-    min_post_synapses: int = 2
-    min_post_fraction: float = 0.8
-    min_spines_syn: int = -1
-    min_length_syn_um: float = 5.0
-    min_spines_spine: int = 2
-    min_length_spine_um: float = 15.0
-
-
-EI_PARAMS = NeurdEIParams()
-
-
-def _far_mask(syn: pd.DataFrame) -> np.ndarray:
-    """True for synapses the synapse stage marked ``is_far`` (all False without that column)."""
-    if "is_far" not in syn:
-        return np.zeros(len(syn), dtype=bool)
-    return pd.array(syn["is_far"], dtype="boolean").fillna(False).to_numpy(dtype=bool)
-
-
-def synapse_table(ctx: FeatureContext) -> pd.DataFrame:
-    """``n.synapses`` without the ``is_far`` rows, with boolean ``is_pre`` / ``is_post`` (both False where the
-    polarity is unknown) and a ``compartment`` and ``branch`` column. Missing when there are no synapses, when
-    every synapse is far from the mesh, or when no synapse has a known polarity."""
-    if "synapses" in ctx.cache:
-        return ctx.cache["synapses"]
-    syn = ctx.n.synapses
-    if syn is None or (len(syn) == 0 and len(syn.columns) == 0):
-        raise Missing("no synapses given")
-    if "is_pre" not in syn:
-        raise Missing("synapse table has no is_pre column")
-    far = _far_mask(syn)
-    if len(syn) and far.all():
-        raise Missing(f"all {len(syn)} synapses are farther from the mesh than the synapse stage allows "
-                      "(is_far; check synapse_units)")
-    syn = syn[~far].copy()
-    is_pre, is_post = synapse_polarity(syn)
-    unknown = ~(is_pre | is_post)
-    if len(syn) and unknown.all():
-        raise Missing(f"polarity unknown for all {len(syn)} synapses (is_pre is <NA>: the table had no pre/post "
-                      "column)")
-    if unknown.any():
-        ctx.notes["synapses_polarity"] = (f"{int(unknown.sum())} of {len(syn)} synapses have unknown polarity "
-                                          "and are counted neither pre nor post")
-    syn["is_pre"], syn["is_post"] = is_pre, is_post
-    try:
-        v = ctx.locate(syn, "synapses") if len(syn) else np.zeros(0, dtype=np.int64)
-    except Missing:
-        v = np.full(len(syn), -1, dtype=np.int64)
-    ok = v >= 0
-    if "compartment" not in syn:
-        comp = np.full(len(syn), "unlabelled", dtype=object)
-        if ctx.n.skeleton is not None:
-            comp[ok] = ctx.vertex_compartment[v[ok]]
-        if "target" in syn:
-            comp[syn["target"].astype(str).to_numpy() == "soma"] = "soma"
-        syn["compartment"] = comp
-    branch = np.full(len(syn), -1, dtype=np.int64)
-    if ctx.n.skeleton is not None and np.any(ok):
-        branch[ok] = ctx.vertex_branch[v[ok]]
-    syn["branch"] = branch
-    ctx.cache["synapses"] = syn
-    return syn
 
 
 def _targets(syn: pd.DataFrame) -> np.ndarray:
@@ -145,7 +76,7 @@ def n_syn_far(ctx: FeatureContext) -> float:
         raise Missing("no synapses given")
     if "is_far" not in syn:
         raise Missing("synapses not mapped to the mesh (no is_far column; the synapse stage did not run)")
-    return int(_far_mask(syn).sum())
+    return int(far_mask(syn).sum())
 
 
 @register("n_syn_pre", "compartment", "1", "presynaptic synapses on the compartment's cable", FAMILY)
@@ -190,7 +121,7 @@ def syn_density_shaft_per_um(ctx: FeatureContext, group: str) -> float:
 
 
 # ---- NEURD's dendritic E/I features --------------------------------------------------------------------
-def neurd_ei_branches(ctx: FeatureContext, kind: str, params: NeurdEIParams = EI_PARAMS) -> pd.Index:
+def neurd_ei_branches(ctx: FeatureContext, kind: str) -> pd.Index:
     """Branches NEURD's E/I features are measured on; ``kind`` is ``"syn"`` or ``"spine"`` (module docstring)."""
     key = f"neurd_branches_{kind}"
     if key in ctx.cache:
@@ -204,27 +135,22 @@ def neurd_ei_branches(ctx: FeatureContext, kind: str, params: NeurdEIParams = EI
     else:
         dend = comp != "soma"
         ctx.notes["neurd_ei"] = "no compartment labels: the axon is excluded by the synapse and width filters only"
-    from .morphometry import branch_width_um, distance_to_soma_um
-
+    params = ctx.params.neurd_ei
     syn = synapse_table(ctx)
     n_post = syn[syn["is_post"]]["branch"].value_counts().reindex(b.index).fillna(0)
     n_all = syn["branch"].value_counts().reindex(b.index).fillna(0)
     post_frac = n_post / n_all.where(n_all > 0)
-    start_um = distance_to_soma_um(ctx).reindex(b.index)
-    neurd_width_nm = branch_width_um(ctx).reindex(b.index) * 1000.0 / 2.0  # diameter -> NEURD's radius
+    start_um = branch_distance_to_soma_nm(ctx).reindex(b.index) / 1000.0
+    neurd_width_nm = branch_width_nm(ctx).reindex(b.index) / 2.0  # diameter -> NEURD's radius
     length_um = b["length_nm"].astype(float) / 1000.0
     keep = (dend & (n_post > params.min_post_synapses) & (post_frac > params.min_post_fraction)
             & (start_um < params.max_soma_distance_um)
             & (neurd_width_nm > params.min_neurd_width_nm) & (neurd_width_nm < params.max_neurd_width_nm))
     if kind == "spine":
-        from .spines import spines_per_branch
-
         keep &= (spines_per_branch(ctx) > params.min_spines_spine) & (length_um > params.min_length_spine_um)
     else:
         if params.min_spines_syn >= 0:
-            from .spines import spines_per_branch
-
-            keep &= spines_per_branch(ctx) > params.min_spines_syn
+                keep &= spines_per_branch(ctx) > params.min_spines_syn
         keep &= length_um > params.min_length_syn_um
     ctx.cache[key] = b.index[keep.to_numpy()]
     return ctx.cache[key]
@@ -289,8 +215,6 @@ def neurd_syn_density_shaft_per_um(ctx: FeatureContext) -> float:
 @register("neurd_spine_density_per_um", "neuron", "per_um",
           "NEURD spine_density: spines per µm on NEURD's E/I spine branches", FAMILY)
 def neurd_spine_density_per_um(ctx: FeatureContext) -> float:
-    from .spines import spines_table
-
     branches = neurd_ei_branches(ctx, "spine")
     return int(spines_table(ctx)["branch"].isin(branches).sum()) / _neurd_length_um(ctx, "spine")
 

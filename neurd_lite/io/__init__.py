@@ -1,4 +1,5 @@
-"""neurd_lite.io: readers and writers (meshes, synapse tables, skeletons, the Neuron HDF5 file).
+"""neurd_lite.io: readers and writers (meshes, synapse tables, skeletons, the Neuron HDF5 file, read back by
+``neurd_lite.load``).
 
 Submodules load on first attribute access so ``import neurd_lite.io`` stays light::
 
@@ -17,7 +18,6 @@ _LAZY = {
     "load_synapses": "synapses",
     "load_skeleton": "skeletons",
     "save_neuron": "neuron_h5",
-    "load_neuron": "neuron_h5",
 }
 
 __all__ = sorted(_LAZY)

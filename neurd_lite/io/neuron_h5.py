@@ -19,15 +19,18 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import h5py
+import networkx as nx
 import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..neuron import Neuron, Soma, SomaExit, graph_from_json, graph_to_json
 from ..skeleton.model import Skeleton
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..neuron import Neuron
 
 FORMAT = "neurd_lite.neuron"
 FORMAT_VERSION = 1
@@ -146,7 +149,7 @@ def read_frame(group: h5py.Group) -> pd.DataFrame:
     return pd.DataFrame(data, columns=cols, index=index)
 
 
-def save_neuron(n: Neuron, path: str | Path) -> Path:
+def save_neuron(n: "Neuron", path: str | Path) -> Path:
     """Write ``n`` to ``path`` atomically (temporary file, then rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -181,7 +184,7 @@ def save_neuron(n: Neuron, path: str | Path) -> Path:
             if s.exits:
                 _write_exits(g.create_group("exits"), s.exits)
         fg = f.create_group("faces")
-        for name in Neuron.FACE_ARRAYS:
+        for name in n.FACE_ARRAYS:
             arr = getattr(n, name)
             if arr is not None:
                 _write_array(fg, name, arr)
@@ -195,9 +198,9 @@ def save_neuron(n: Neuron, path: str | Path) -> Path:
     return path
 
 
-def _write_exits(g: Any, exits: list[SomaExit]) -> None:
-    """A soma's exits as arrays: point_nm (E, 3), radius_nm (E,), direction (E, 3), faces concatenated with
-    offsets (E + 1,)."""
+def _write_exits(g: Any, exits: list[Any]) -> None:
+    """A soma's exits (``neuron.SomaExit``) as arrays: point_nm (E, 3), radius_nm (E,), direction (E, 3), faces
+    concatenated with offsets (E + 1,)."""
     g.create_dataset("point_nm", data=np.array([e.point_nm for e in exits]))
     g.create_dataset("radius_nm", data=np.array([e.radius_nm for e in exits]))
     g.create_dataset("direction", data=np.array([e.direction for e in exits]))
@@ -205,14 +208,16 @@ def _write_exits(g: Any, exits: list[SomaExit]) -> None:
     g.create_dataset("faces_offsets", data=np.cumsum([0] + [len(e.faces) for e in exits]).astype(np.int64))
 
 
-def _read_exits(g: Any) -> list[SomaExit]:
+def _read_exits(g: Any) -> list[dict[str, Any]]:
+    """A soma's exits as ``SomaExit`` argument dicts."""
     off, faces = g["faces_offsets"][()], g["faces"][()]
-    return [SomaExit(p, r, d, faces[off[i]:off[i + 1]])
-            for i, (p, r, d) in enumerate(zip(g["point_nm"][()], g["radius_nm"][()], g["direction"][()]))]
+    return [{"point_nm": pt, "radius_nm": float(r), "direction": d, "faces": faces[off[i]:off[i + 1]]}
+            for i, (pt, r, d) in enumerate(zip(g["point_nm"][()], g["radius_nm"][()], g["direction"][()]))]
 
 
-def load_neuron(path: str | Path) -> Neuron:
-    """Read a Neuron written by :func:`save_neuron`."""
+def read_neuron_fields(path: str | Path) -> dict[str, Any]:
+    """The constructor arguments of the Neuron written by :func:`save_neuron` (``somas`` as a list of
+    ``Soma`` argument dicts); ``neurd_lite.load(path)`` builds the Neuron from them."""
     path = Path(path)
     if not path.is_file():
         raise InputError("file not found", path, "check the path")
@@ -233,16 +238,51 @@ def load_neuron(path: str | Path) -> Neuron:
         somas = []
         for key in sorted(f["somas"], key=int):
             g = f["somas"][key]
-            somas.append(Soma(g.attrs["center_nm"], float(g.attrs["radius_nm"]), g["faces"][()],
-                              str(g.attrs["method"]), json.loads(g.attrs["properties"]),
-                              g["membrane_faces"][()] if "membrane_faces" in g else None,
-                              _read_exits(g["exits"]) if "exits" in g else []))
+            somas.append({"center_nm": g.attrs["center_nm"], "radius_nm": float(g.attrs["radius_nm"]),
+                          "faces": g["faces"][()], "method": str(g.attrs["method"]),
+                          "properties": json.loads(g.attrs["properties"]),
+                          "membrane_faces": g["membrane_faces"][()] if "membrane_faces" in g else None,
+                          "exits": _read_exits(g["exits"]) if "exits" in g else []})
         faces = {k: _read_array(v) for k, v in f["faces"].items()}
-        n = Neuron(
+        fields = dict(
             name=str(f.attrs["name"]), mesh=_read_mesh(f, "mesh"), skeleton=skel, somas=somas,
             graph=graph_from_json(f["graph"].attrs["json"]),
             skeleton_labels=_read_array(f["skeleton_labels"]) if "skeleton_labels" in f else None,
             synapses=read_frame(f["tables"]["synapses"]), spines=read_frame(f["tables"]["spines"]),
             nucleus=_read_mesh(f, "nucleus"), flags=json.loads(f.attrs["flags"]),
             provenance=json.loads(f.attrs["provenance"]), **faces)
-    return n
+    return fields
+
+
+def graph_to_json(g: nx.DiGraph) -> str:
+    """Serialise the branch graph (numpy arrays become lists)."""
+
+    def clean(v: Any) -> Any:
+        if isinstance(v, np.ndarray):
+            return {"__ndarray__": v.tolist(), "dtype": str(v.dtype)}
+        if isinstance(v, (np.integer,)):
+            return int(v)
+        if isinstance(v, (np.floating,)):
+            return float(v)
+        return v
+
+    nodes = [{"id": n, "attrs": {k: clean(v) for k, v in d.items()}} for n, d in g.nodes(data=True)]
+    edges = [{"u": u, "v": v, "attrs": {k: clean(x) for k, x in d.items()}} for u, v, d in g.edges(data=True)]
+    return json.dumps({"nodes": nodes, "edges": edges})
+
+
+def graph_from_json(text: str) -> nx.DiGraph:
+    """Inverse of :func:`graph_to_json`."""
+
+    def restore(v: Any) -> Any:
+        if isinstance(v, dict) and "__ndarray__" in v:
+            return np.asarray(v["__ndarray__"], dtype=v["dtype"])
+        return v
+
+    data = json.loads(text)
+    g = nx.DiGraph()
+    for n in data["nodes"]:
+        g.add_node(n["id"], **{k: restore(v) for k, v in n["attrs"].items()})
+    for e in data["edges"]:
+        g.add_edge(e["u"], e["v"], **{k: restore(v) for k, v in e["attrs"].items()})
+    return g

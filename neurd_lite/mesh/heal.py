@@ -16,11 +16,10 @@ import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
 from ..errors import InputError
+from ..geometry.meshgraph import best_per_group, boundary_edges, vertex_components
 
 
 @dataclass(frozen=True)
@@ -74,35 +73,6 @@ class HealResult:
     report: HealReport
 
 
-def vertex_components(n_vertices: int, faces: np.ndarray,
-                      extra_edges: np.ndarray | None = None) -> tuple[int, np.ndarray]:
-    """Connected components of the vertex graph of ``faces`` (plus ``extra_edges``).
-
-    Returns (number of components, (V,) component label per vertex). Vertices used by no face are their
-    own components.
-    """
-    faces = np.asarray(faces, dtype=np.int64).reshape(-1, 3)
-    rows = [faces[:, 0], faces[:, 1]]
-    cols = [faces[:, 1], faces[:, 2]]
-    if extra_edges is not None and len(extra_edges):
-        e = np.asarray(extra_edges, dtype=np.int64).reshape(-1, 2)
-        rows.append(e[:, 0])
-        cols.append(e[:, 1])
-    r = np.concatenate(rows)
-    c = np.concatenate(cols)
-    adj = sp.coo_matrix((np.ones(len(r), dtype=np.int8), (r, c)), shape=(n_vertices, n_vertices)).tocsr()
-    return csgraph.connected_components(adj, directed=False)
-
-
-def best_per_group(comp: np.ndarray, dist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Index (into comp/dist) of the smallest distance of each group label in comp, and the labels present."""
-    order = np.lexsort((dist, comp))
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = comp[order][1:] != comp[order][:-1]
-    best = order[first]
-    return best, comp[best]
-
-
 def vertex_slack(vertices: np.ndarray, faces: np.ndarray, cap_nm: float) -> np.ndarray:
     """(V,) half the longest edge at each vertex (nm, capped): how far the surface reaches past the vertex."""
     e = np.vstack([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
@@ -111,23 +81,6 @@ def vertex_slack(vertices: np.ndarray, faces: np.ndarray, cap_nm: float) -> np.n
     np.maximum.at(out, e[:, 0], length)  # unbuffered max per vertex (fast in numpy >= 2)
     np.maximum.at(out, e[:, 1], length)
     return np.minimum(0.5 * out, cap_nm)
-
-
-def sorted_face_edges(faces: np.ndarray) -> np.ndarray:
-    """(3F, 2) the edges of every face (edge k of face i at row k * F + i), each as (smaller, larger) vertex id."""
-    f = np.asarray(faces, dtype=np.int64).reshape(-1, 3)
-    return np.sort(np.vstack([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]]), axis=1)
-
-
-def boundary_edges(faces: np.ndarray) -> np.ndarray:
-    """(B, 2) sorted vertex pairs of open edges (edges used by exactly one face)."""
-    e = sorted_face_edges(faces)
-    n = int(e.max()) + 1 if len(e) else 0
-    count = sp.coo_matrix((np.ones(len(e), dtype=np.int32), (e[:, 0], e[:, 1])), shape=(n, n)).tocsr()
-    count.sum_duplicates()  # faster than np.unique on edge rows at a million faces
-    rows = np.repeat(np.arange(n), np.diff(count.indptr))
-    once = count.data == 1
-    return np.column_stack([rows[once], count.indices[once]]).astype(np.int64)
 
 
 def seam_links(vertices: np.ndarray, faces: np.ndarray, comp: np.ndarray, gap_nm: float, k: int = 6) -> np.ndarray:

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
-from ..mesh.heal import boundary_edges, sorted_face_edges
+from ..geometry.meshgraph import boundary_edges, edge_components, sorted_face_edges
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,7 @@ def find_cut_ends(vertices_nm: np.ndarray, faces: np.ndarray, link_edges: np.nda
     if link_edges is not None and len(link_edges):
         linked[np.asarray(link_edges, dtype=np.int64).reshape(-1)] = True
     n = len(v)
-    g = sp.coo_matrix((np.ones(len(be)), (be[:, 0], be[:, 1])), shape=(n, n)).tocsr()
-    _, lab = csgraph.connected_components(g + g.T, directed=False)
+    _, lab = edge_components(n, be)
     elab = lab[be[:, 0]]
     out = []
     for c in np.unique(elab):
@@ -109,8 +108,7 @@ def flat_caps(vertices_nm: np.ndarray, faces: np.ndarray, min_perimeter_nm: floa
     flat = (normal[a] * normal[b]).sum(axis=1) >= np.cos(np.radians(max_angle_deg))
     flat &= np.abs((normal[a] * (centre[b] - centre[a])).sum(axis=1)) <= 5.0  # same plane within 5 nm
     n = len(f)
-    g = sp.coo_matrix((np.ones(int(flat.sum())), (a[flat], b[flat])), shape=(n, n)).tocsr()
-    _, lab = csgraph.connected_components(g + g.T, directed=False)
+    _, lab = edge_components(n, np.column_stack([a[flat], b[flat]]))
     area = 0.5 * area2
     patch_area = np.bincount(lab, weights=area)
     is_cand = (patch_area >= min_area_nm2) & (np.bincount(lab) >= min_faces)

@@ -2,7 +2,7 @@
 
 Steps: a backend (MeshParty TEASAR by default) traces the mesh graph including heal link edges, rooted at
 the mesh vertex nearest soma 0; the result is made a tree (minimum spanning tree, stray pieces bridged to
-the main one); every soma region (skeleton vertices within ``soma_collapse_factor`` soma radii of the
+the main one); every soma region (skeleton vertices within ``SomaExtentParams.core_factor`` soma radii of the
 centre, or mapped mostly from soma mesh vertices) collapses to one vertex at the soma centre; TEASAR runs on
 the surface, so every other skeleton vertex is moved to the per-axis median of the mesh vertices mapped to it
 (the centre of its ring of surface), and its radius is the median distance to those vertices. Each mesh vertex maps to its
@@ -27,7 +27,8 @@ from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
 from ..errors import InputError
-from ..mesh.heal import best_per_group
+from ..geometry.meshgraph import best_per_group
+from ..model.soma_extent import SomaExtentParams, within_soma
 from .backends import BACKENDS, mesh_csgraph
 from .cut_ends import find_cut_ends, fragment_trunk
 from .model import Skeleton
@@ -36,9 +37,8 @@ from .model import Skeleton
 @dataclass(frozen=True)
 class SkeletonParams:
     """backend: "teasar" (MeshParty) or "skeletor" (wavefront). invalidation_d_nm: TEASAR invalidation
-    distance along the mesh. cc_vertex_thresh: pieces with fewer vertices are not traced. soma_collapse_factor:
-    skeleton vertices within this many soma radii of a soma centre join the soma node.
-    soma_reach_factor: mesh vertices farther than this many radii from a soma centre never map to its soma vertex.
+    distance along the mesh. cc_vertex_thresh: pieces with fewer vertices are not traced. The soma collapse and
+    reach are the soma extent's (``neurd_lite.model.soma_extent.SomaExtentParams``, passed to :func:`skeletonize`).
     max_orphan_distance_nm: untraced mesh vertices map to the nearest skeleton vertex when this close.
     smooth_iterations: Laplacian smoothing rounds of the re-centred path vertices (removes zig-zag).
     cut_ends: without a soma, open planar cross-sections of >= ``cut_end_min_perimeter_nm`` are a fragment's cut
@@ -48,8 +48,6 @@ class SkeletonParams:
     backend: str = "teasar"
     invalidation_d_nm: float = 12000.0
     cc_vertex_thresh: int = 100
-    soma_collapse_factor: float = 1.2
-    soma_reach_factor: float = 1.5
     max_orphan_distance_nm: float = 2000.0
     smooth_iterations: int = 10
     cut_ends: bool = True
@@ -151,7 +149,7 @@ def _collapse_somas(sv: np.ndarray, se: np.ndarray, v2s: np.ndarray, centers: np
     total = np.bincount(v2s[mapped], minlength=n)
     for k, (c, r) in enumerate(zip(centers, radii)):
         d = np.linalg.norm(sv - c, axis=1)
-        region = d <= factor * r
+        region = within_soma(sv, c, r, factor)
         m = masks[k] if k < len(masks) else None
         if m is not None:
             hit = np.bincount(v2s[mapped & m], minlength=n)
@@ -185,7 +183,7 @@ def _release_far_soma_vertices(v: np.ndarray, v2s: np.ndarray, sv: np.ndarray, s
     tree = cKDTree(sv[others])
     for k, sidx in enumerate(soma_vertices):
         mine = np.flatnonzero(v2s == sidx)
-        far = mine[np.linalg.norm(v[mine] - centers[k], axis=1) > reach * radii[k]]
+        far = mine[~within_soma(v[mine], centers[k], radii[k], reach)]
         if k < len(masks) and masks[k] is not None:
             far = far[~masks[k][far]]
         if len(far):
@@ -236,15 +234,19 @@ def _thickest_vertex(edges: np.ndarray, radius: np.ndarray) -> int:
 def skeletonize(mesh: Any, soma_centers_nm: np.ndarray | Sequence | None = None,
                 link_edges: np.ndarray | None = None, params: SkeletonParams | None = None,
                 soma_radii_nm: Sequence[float] | None = None,
-                soma_vertex_masks: Sequence[np.ndarray | None] | None = None) -> SkeletonResult:
+                soma_vertex_masks: Sequence[np.ndarray | None] | None = None,
+                soma_extent: SomaExtentParams | None = None) -> SkeletonResult:
     """Skeletonize a mesh (nm) rooted at the first soma centre.
 
     mesh: trimesh or (vertices, faces); link_edges: (K, 2) extra vertex pairs from healing;
     soma_centers_nm: (S, 3) centres; soma_radii_nm: (S,) radii (default 5000 nm); soma_vertex_masks: per soma
-    an optional (V,) bool of mesh vertices on that soma. Radius per skeleton vertex is in nm.
+    an optional (V,) bool of mesh vertices on that soma; soma_extent: skeleton vertices within ``core_factor``
+    radii collapse into the soma vertex, mesh vertices beyond ``reach_factor`` radii never map to it (0: off).
+    Radius per skeleton vertex is in nm.
     """
     t0 = time.perf_counter()
     p = params or SkeletonParams()
+    extent = soma_extent or SomaExtentParams()
     if p.backend not in BACKENDS:
         raise InputError(f"unknown skeleton backend {p.backend!r}", hint=f"use one of {sorted(BACKENDS)}")
     v, f = _mesh_arrays(mesh)
@@ -284,8 +286,8 @@ def skeletonize(mesh: Any, soma_centers_nm: np.ndarray | Sequence | None = None,
     n_unmapped_vertices = int((used & (v2s < 0)).sum())
 
     if len(centers):
-        sv, se, v2s, soma_vertices = _collapse_somas(sv, se, v2s, centers, radii, masks, p.soma_collapse_factor)
-        n_released = _release_far_soma_vertices(v, v2s, sv, soma_vertices, centers, radii, p.soma_reach_factor,
+        sv, se, v2s, soma_vertices = _collapse_somas(sv, se, v2s, centers, radii, masks, extent.core_factor)
+        n_released = _release_far_soma_vertices(v, v2s, sv, soma_vertices, centers, radii, extent.reach_factor,
                                                 masks)
     else:
         soma_vertices, n_released = [], 0

@@ -20,10 +20,14 @@ import scipy.sparse as sp
 from scipy.sparse import csgraph
 
 from ..errors import InputError
+from ..geometry.meshgraph import edge_components
+from ..geometry.stats import group_mode, weighted_group_quantile
+from ..model.soma_extent import SomaExtentParams, within_soma
 from ..neuron import SPINE_LABELS, Neuron
+from ..skeleton.centre import centred_skeleton
 from ..units import nm_to_um
 from .headneck import HeadNeckParams, spine_geometry
-from .shaft import ShaftField, ShaftParams, centred_skeleton, shaft_field, weighted_group_quantile
+from .shaft import ShaftField, ShaftParams, shaft_field
 
 NON_DENDRITIC = ("axon", "soma")
 
@@ -39,7 +43,6 @@ class SpineParams:
     a base radius at most max_base_radius_rel * r.
     Spines longer than max_length_nm from their base or with heads wider than max_head_width_nm are dropped.
     Shafts thinner than min_shaft_radius_nm are not searched (NEURD uses mesh width > 115 nm).
-    soma_margin: vertices within margin x soma radius of a soma centre are skipped when the soma has no faces.
     link_nm: open-edge vertices of different mesh pieces closer than this are connected (chunked meshes).
     min_shaft_piece_area_nm2: a spine must touch shaft surface on a mesh piece with at least this much shaft
     surface (crumbs and debris are not shafts).
@@ -64,7 +67,6 @@ class SpineParams:
     min_area_nm2: float = 2.0e5
     max_base_radius_rel: float = 1.6
     min_shaft_radius_nm: float = 60.0
-    soma_margin: float = 1.2
     link_nm: float = 300.0
     min_shaft_piece_area_nm2: float = 1.0e5
     split_by_seeds: bool = True
@@ -95,7 +97,8 @@ def _check(n: Neuron) -> None:
 
 def soma_face_mask(n: Neuron, margin: float) -> np.ndarray:
     """(F,) bool soma faces: by compartment or label, by each soma's face list, or (for a soma given without
-    faces) face centroids within ``margin`` x its radius (nm) of its centre."""
+    faces) face centroids within ``margin`` x its radius (nm) of its centre (``model.soma_extent``:
+    ``SomaExtentParams.core_factor``)."""
     mask = (n.face_compartment.astype(str) == "soma") | (n.face_labels.astype(str) == "soma")
     centroids = None
     for s in n.somas:
@@ -104,15 +107,16 @@ def soma_face_mask(n: Neuron, margin: float) -> np.ndarray:
         else:
             if centroids is None:
                 centroids = np.asarray(n.mesh.triangles_center)
-            mask |= np.linalg.norm(centroids - s.center_nm, axis=1) < margin * s.radius_nm
+            mask |= within_soma(centroids, s.center_nm, s.radius_nm, margin)
     return mask
 
 
-def ineligible_faces(n: Neuron, params: SpineParams) -> np.ndarray:
-    """(F,) bool: soma and axon faces (by compartment, label or soma face list), where spines are not searched."""
+def ineligible_faces(n: Neuron, soma_core_factor: float) -> np.ndarray:
+    """(F,) bool: soma and axon faces (by compartment, label or soma face list; a soma without faces reaches
+    ``soma_core_factor`` radii), where spines are not searched."""
     bad = np.isin(n.face_compartment.astype(str), NON_DENDRITIC)
     bad |= np.isin(n.face_labels.astype(str), NON_DENDRITIC)
-    return bad | soma_face_mask(n, params.soma_margin)
+    return bad | soma_face_mask(n, soma_core_factor)
 
 
 def _majority(lab: np.ndarray) -> np.ndarray:
@@ -140,11 +144,6 @@ def _face_labels(vlabel: np.ndarray, faces: np.ndarray, verts: np.ndarray, fld: 
     return out
 
 
-def _mode(values: np.ndarray, default):
-    vals, counts = np.unique(values, return_counts=True)
-    return vals[np.argmax(counts)] if len(vals) else default
-
-
 def proximity_links(mesh, link_nm: float) -> np.ndarray:
     """(K, 2) vertex pairs closer than ``link_nm`` that lie on open edges of different mesh components.
 
@@ -162,8 +161,7 @@ def proximity_links(mesh, link_nm: float) -> np.ndarray:
         return np.zeros((0, 2), dtype=np.int64)
     nv = len(mesh.vertices)
     e = np.asarray(mesh.edges_unique)
-    g = sp.coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(nv, nv))
-    comp = csgraph.connected_components(g, directed=False)[1]
+    comp = edge_components(nv, e)[1]
     from scipy.spatial import cKDTree
 
     pairs = cKDTree(np.asarray(mesh.vertices)[bv]).query_pairs(link_nm, output_type="ndarray")
@@ -181,8 +179,7 @@ def split_by_seed_cores(verts: np.ndarray, edges: np.ndarray, seed: np.ndarray, 
     spine that a finer mesh resolves into two seed groups is not a second spine)."""
     nv = len(comp)
     both = seed[edges[:, 0]] & seed[edges[:, 1]]
-    g = sp.coo_matrix((np.ones(both.sum()), (edges[both, 0], edges[both, 1])), shape=(nv, nv))
-    core = csgraph.connected_components(g, directed=False)[1]
+    core = edge_components(nv, edges[both])[1]
     src = np.flatnonzero(seed & (comp >= 0))
     out = np.full(nv, -1, dtype=np.int64)
     if len(src) == 0:
@@ -212,8 +209,7 @@ def merge_shallow_cores(owner: np.ndarray, edges: np.ndarray, h: np.ndarray, per
     pa = np.array([i for i, _ in sad.index], dtype=np.int64)
     pb = np.array([j for _, j in sad.index], dtype=np.int64)
     join = np.minimum(peak[pa], peak[pb]) - sad.to_numpy() < persistence_nm
-    g = sp.coo_matrix((np.ones(join.sum()), (pa[join], pb[join])), shape=(n_id, n_id))
-    root = csgraph.connected_components(g, directed=False)[1]
+    root = edge_components(n_id, np.column_stack([pa[join], pb[join]]))[1]
     return np.where(ids, root[np.maximum(owner, 0)], -1)
 
 
@@ -253,8 +249,7 @@ def _grow_pass(verts: np.ndarray, r: np.ndarray, hn: np.ndarray, ok: np.ndarray,
     grow = ok & (hn > t_grow)
     e = np.vstack([e_mesh, links])
     both = grow[e[:, 0]] & grow[e[:, 1]]
-    g = sp.coo_matrix((np.ones(both.sum()), (e[both, 0], e[both, 1])), shape=(nv, nv))
-    _, comp = csgraph.connected_components(g, directed=False)
+    _, comp = edge_components(nv, e[both])
     comp = np.where(grow, comp, -1)
     region = comp.copy()
     if p.split_by_seeds:
@@ -327,8 +322,7 @@ def spine_components(mesh, field_: ShaftField, eligible_v: np.ndarray, p: SpineP
     nv = len(r)
     e_mesh = np.asarray(mesh.edges_unique)
     links = proximity_links(mesh, p.link_nm)
-    g_mesh = sp.coo_matrix((np.ones(len(e_mesh)), (e_mesh[:, 0], e_mesh[:, 1])), shape=(nv, nv))
-    piece = csgraph.connected_components(g_mesh, directed=False)[1]
+    piece = edge_components(nv, e_mesh)[1]
     faces = np.asarray(mesh.faces)
     area_f = np.asarray(mesh.area_faces)
     va = np.bincount(faces.reshape(-1), weights=np.repeat(area_f / 3.0, 3), minlength=nv)
@@ -471,17 +465,21 @@ def _attachment(e_mesh: np.ndarray, label: np.ndarray, eligible_v: np.ndarray, o
     return base, pd.concat([ring, keep_old], ignore_index=True)
 
 
-def detect_spines(n: Neuron, params: SpineParams | None = None) -> None:
+def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: SomaExtentParams | None = None
+                  ) -> ShaftField:
     """Find spines on dendritic faces; fill ``n.face_spine``, spine ``n.face_labels`` and ``n.spines`` (µm).
 
-    Skips soma and axon faces. Positions in ``n.spines`` are nm (``x_nm``...: the base centre), measurements µm.
+    Skips soma and axon faces (a soma without faces reaches ``soma_extent.core_factor`` radii). Positions in
+    ``n.spines`` are nm (``x_nm``...: the base centre), measurements µm. Returns the shaft field it measured
+    protrusion against (per mesh vertex; the synapse-target model reads it).
     """
     _check(n)
     p = params or SpineParams()
+    extent = soma_extent or SomaExtentParams()
     mesh = n.mesh
     faces = np.asarray(mesh.faces)
     verts = np.asarray(mesh.vertices, dtype=np.float64)
-    bad_f = ineligible_faces(n, p)
+    bad_f = ineligible_faces(n, extent.core_factor)
     eligible_v = np.ones(len(verts), dtype=bool)
     eligible_v[faces[bad_f].ravel()] = False
     skel = n.skeleton
@@ -517,6 +515,11 @@ def detect_spines(n: Neuron, params: SpineParams | None = None) -> None:
     tri_all = verts[faces]
     head_face = np.zeros(len(faces), dtype=bool)
     new_id = np.full(len(counts), -1, dtype=np.int64)
+    # per spine: the most common branch / compartment of its faces (the vote refine repeats after relabelling)
+    with_b = (face_spine >= 0) & (n.face_branch >= 0)
+    branch_vote = group_mode(face_spine[with_b], n.face_branch[with_b], len(counts), -1)
+    on = face_spine >= 0
+    comp_vote = group_mode(face_spine[on], n.face_compartment[on].astype(str), len(counts), "unlabelled")
     for sid in range(len(counts)):
         fidx = order[starts[sid]:starts[sid + 1]]
         vidx = vorder[vstarts[sid]:vstarts[sid + 1]]
@@ -539,14 +542,13 @@ def detect_spines(n: Neuron, params: SpineParams | None = None) -> None:
             "volume_um3": nm_to_um(geo.volume_nm3, 3),
             "distance_to_soma_um": nm_to_um(float(np.min(dist_root[skel_v]))) if has_soma else np.nan,
             "shaft_radius_um": nm_to_um(float(np.nanmedian(fld.radius_nm[bv]))),
-            "branch": int(_mode(n.face_branch[fidx][n.face_branch[fidx] >= 0], -1)),
-            "compartment": str(_mode(n.face_compartment[fidx].astype(str), "unlabelled")),
+            "branch": int(branch_vote[sid]),
+            "compartment": str(comp_vote[sid]),
         })
     n.face_spine = (np.where(face_spine >= 0, new_id[np.maximum(face_spine, 0)], -1) if len(new_id)
                     else np.full(len(faces), -1, dtype=np.int64))
     sp_f = n.face_spine >= 0
     n.face_labels[sp_f] = np.where(head_face[sp_f], "spine_head", "spine_neck")
     n.spines = pd.DataFrame(rows, columns=SPINE_COLUMNS)
-    n.cache["shaft_field"] = fld
-    n.provenance["spines"] = {"method": "protrusion-hysteresis", "params": repr(p), "n_spines": len(rows),
-                              "pass_counts": pass_counts}
+    n.provenance["spines"] = {"method": "protrusion-hysteresis", "n_spines": len(rows), "pass_counts": pass_counts}
+    return fld

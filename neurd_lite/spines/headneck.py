@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..feature.morphometry import weighted_quantile
+from ..geometry.stats import weighted_quantile
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
-import scipy.sparse as sp
-from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
+from ..geometry.meshgraph import edge_components
+from ..geometry.stats import group_quantiles, weighted_group_quantile
 from ..skeleton.model import Skeleton
 
 
@@ -192,74 +191,7 @@ def _segments(skel: Skeleton, keep: np.ndarray) -> np.ndarray:
     n = skel.n_vertices
     deg = np.bincount(e.reshape(-1), minlength=n)
     ok = (deg[e[:, 0]] <= 2) & (deg[e[:, 1]] <= 2)
-    g = sp.coo_matrix((np.ones(ok.sum()), (e[ok, 0], e[ok, 1])), shape=(n, n))
-    return csgraph.connected_components(g, directed=False)[1]
-
-
-def weighted_group_quantile(group: np.ndarray, values: np.ndarray, weights: np.ndarray, q: float,
-                            n_groups: int) -> np.ndarray:
-    """(n_groups,) weighted ``q``-quantile of ``values`` per group (NaN for empty groups)."""
-    out = np.full(n_groups, np.nan)
-    if len(values) == 0:
-        return out
-    order = np.lexsort((values, group))
-    g, v, w = group[order], values[order], weights[order]
-    cw = np.cumsum(w)
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-    before = np.r_[0.0, cw[:-1]][starts]
-    total = np.add.reduceat(w, starts)
-    frac = (cw - np.repeat(before, np.diff(np.r_[starts, len(g)]))) / np.repeat(np.maximum(total, 1e-12),
-                                                                               np.diff(np.r_[starts, len(g)]))
-    hit = frac >= q
-    # first index per group where the cumulative fraction reaches q
-    idx = np.flatnonzero(hit)
-    first = pd.Series(idx).groupby(g[idx]).min()
-    out[first.index.to_numpy()] = v[first.to_numpy()]
-    return out
-
-
-def centred_skeleton(skel: Skeleton, vertices_nm: np.ndarray, faces: np.ndarray, face_to_skeleton: np.ndarray | None,
-                     eligible_faces: np.ndarray, iterations: int = 3, smooth_rounds: int = 2) -> Skeleton:
-    """A copy of ``skel`` with every vertex moved to the centre of the mesh cross-section it owns (nm).
-
-    Skeletonizers that walk mesh vertices (TEASAR) run along the surface, so distances from them are not radii.
-    Each skeleton vertex owns the faces mapped to it (``face_to_skeleton``; nearest vertex when absent); its new
-    position is the area-weighted centroid of those face centroids, trimmed ``iterations`` times to faces within
-    1.25 x the median distance + 60 nm (spines drop out), then smoothed along the tree. Vertices owning no
-    faces keep their position. Edges, root and radius are unchanged.
-    """
-    v = np.asarray(vertices_nm, dtype=np.float64)
-    f = np.asarray(faces, dtype=np.int64)
-    tri = v[f]
-    c = tri.mean(1)
-    a = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
-    owner = np.full(len(f), -1, dtype=np.int64) if face_to_skeleton is None else np.asarray(face_to_skeleton).copy()
-    miss = (owner < 0) | (owner >= skel.n_vertices)
-    if miss.any():
-        owner[miss] = cKDTree(skel.vertices).query(c[miss])[1]
-    use = np.asarray(eligible_faces, dtype=bool).copy()
-    ns = skel.n_vertices
-    pos = skel.vertices.copy()
-    for it in range(iterations + 1):
-        w = a * use
-        cnt = np.bincount(owner, weights=w, minlength=ns)
-        cen = np.stack([np.bincount(owner, weights=c[:, k] * w, minlength=ns) for k in range(3)], 1)
-        has = cnt > 0
-        pos[has] = cen[has] / cnt[has, None]
-        if it == iterations:
-            break
-        dist = np.linalg.norm(c - pos[owner], axis=1)
-        med = weighted_group_quantile(owner[eligible_faces], dist[eligible_faces], a[eligible_faces], 0.5, ns)
-        use = eligible_faces & (dist <= 1.25 * np.nan_to_num(med[owner], nan=np.inf) + 60.0)
-    e = skel.edges
-    for _ in range(smooth_rounds):
-        acc = pos.copy()
-        deg = np.ones(ns)
-        np.add.at(acc, e[:, 0], pos[e[:, 1]])
-        np.add.at(acc, e[:, 1], pos[e[:, 0]])
-        np.add.at(deg, e.reshape(-1), 1.0)
-        pos = acc / deg[:, None]
-    return Skeleton(pos, e.copy(), skel.radius.copy(), skel.root)
+    return edge_components(n, e[ok])[1]
 
 
 def _window_ids(seg: np.ndarray, droot: np.ndarray, window_nm: float, shift: float) -> np.ndarray:
@@ -539,22 +471,6 @@ def refine_axis_local(cloud: np.ndarray, pts: np.ndarray, tang: np.ndarray, pair
         centre[ok] += delta
         rad[ok] = r_new
     return centre
-
-
-def group_quantiles(group: np.ndarray, values: np.ndarray, qs: tuple[float, ...], n_groups: int) -> np.ndarray:
-    """(n_groups, len(qs)) unweighted quantiles (lower order statistic) of ``values`` per group; NaN if empty.
-    One sort for all quantiles."""
-    out = np.full((n_groups, len(qs)), np.nan)
-    if len(values) == 0:
-        return out
-    order = np.lexsort((values, group))
-    g, v = group[order], values[order]
-    cnt = np.bincount(g, minlength=n_groups)
-    start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
-    has = cnt > 0
-    for k, q in enumerate(qs):
-        out[has, k] = v[start[has] + np.floor(q * (cnt[has] - 1)).astype(np.int64)]
-    return out
 
 
 def roundness_cost(cloud: np.ndarray, centre: np.ndarray, tang: np.ndarray, pairs: tuple[np.ndarray, np.ndarray],

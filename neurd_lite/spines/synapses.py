@@ -12,14 +12,19 @@ LightGBM synapse-target classifier instead (see ``target_model.py``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
 from ..errors import InputError
+from ..geometry.nearest import closest_faces  # noqa: F401 - re-exported (moved to geometry/nearest.py)
+from ..model.anchors import FAR_NM, SKELETON_FAR_NM, Anchors, anchor_to_mesh
+from ..model.facemap import FaceMap
+from ..model.soma_extent import SomaExtentParams
 from ..neuron import Neuron, synapse_polarity
-from .detect import SpineParams, soma_face_mask
+from .detect import soma_face_mask
 
 
 @dataclass(frozen=True)
@@ -27,71 +32,28 @@ class SynapseParams:
     """max_distance_nm: synapses farther than this from the mesh are ``is_far`` (target unknown); MICrONS
     synapse centroids sit within a few hundred nm of the postsynaptic surface (on the shared cell: median 115 nm,
     max 572 nm). k_candidates: faces (by centroid)
-    checked exactly per synapse. method: ``"rules"`` or ``"model"`` (LightGBM on local geometry)."""
+    checked exactly per synapse. method: ``"rules"`` or ``"model"`` (LightGBM on local geometry).
+    spine_tolerance_nm: a synapse on plain shaft moves to a spine face at most this much farther.
+    max_skeleton_distance_nm: skeleton-only neurons anchor synapses to the nearest skeleton vertex within this.
+    These are the anchoring limits of every stage (``neurd_lite.model.anchors``)."""
 
-    max_distance_nm: float = 1500.0
+    max_distance_nm: float = FAR_NM
     k_candidates: int = 16
     method: str = "rules"
     spine_tolerance_nm: float = 20.0
-
-
-def _exact_best(tri: np.ndarray, pts: np.ndarray, owner: np.ndarray, cand: np.ndarray, n_pts: int
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per point the candidate triangle with the smallest exact distance (candidates given as flat pairs)."""
-    import trimesh
-
-    cp = trimesh.triangles.closest_point(tri[cand], pts[owner])
-    d = np.linalg.norm(cp - pts[owner], axis=1)
-    order = np.lexsort((d, owner))
-    first = order[np.r_[True, owner[order][1:] != owner[order][:-1]]]
-    face = np.zeros(n_pts, np.int64)
-    dist = np.full(n_pts, np.inf)
-    point = np.zeros((n_pts, 3))
-    face[owner[first]], dist[owner[first]], point[owner[first]] = cand[first], d[first], cp[first]
-    return face, dist, point
-
-
-def closest_faces(mesh, points_nm: np.ndarray, k: int = 16) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Nearest surface point of each point (nm) -> (face index (N,), distance nm (N,), closest point (N, 3)).
-
-    Exact: the ``k`` faces with the nearest centroids are checked first; where a face outside that set could
-    still be closer (its centroid within best distance + the largest face circumradius), every face in that
-    ball is checked too.
-    """
-    pts = np.asarray(points_nm, dtype=np.float64).reshape(-1, 3)
-    tri = np.asarray(mesh.triangles, dtype=np.float64)
-    if len(pts) == 0:
-        return np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 3))
-    cen = tri.mean(1)
-    reach = float(np.linalg.norm(tri - cen[:, None, :], axis=2).max())
-    tree = cKDTree(cen)
-    k = int(min(max(k, 1), len(tri)))
-    dk, cand = tree.query(pts, k=k)
-    dk, cand = dk.reshape(len(pts), k), cand.reshape(len(pts), k)
-    owner = np.repeat(np.arange(len(pts)), k)
-    face, dist, point = _exact_best(tri, pts, owner, cand.reshape(-1), len(pts))
-    unsure = np.flatnonzero((dk[:, -1] < dist + reach) & (k < len(tri)))
-    if len(unsure):
-        balls = tree.query_ball_point(pts[unsure], dist[unsure] + reach)
-        counts = np.array([len(b) for b in balls])
-        extra = np.concatenate([np.asarray(b, dtype=np.int64) for b in balls])
-        f2, d2, p2 = _exact_best(tri, pts[unsure], np.repeat(np.arange(len(unsure)), counts), extra, len(unsure))
-        better = d2 < dist[unsure]
-        face[unsure[better]], dist[unsure[better]], point[unsure[better]] = f2[better], d2[better], p2[better]
-    return face, dist, point
+    max_skeleton_distance_nm: float = SKELETON_FAR_NM
 
 
 def spine_within_tolerance(n: Neuron, pts: np.ndarray, face: np.ndarray, dist: np.ndarray, skip: np.ndarray,
-                           tolerance_nm: float, soma: np.ndarray | None = None) -> np.ndarray:
+                           tolerance_nm: float, soma: np.ndarray) -> np.ndarray:
     """``face`` with each synapse whose closest face is plain dendrite (not spine, soma or axon; ``skip``
     excluded) moved to its closest spine face when that is at most ``tolerance_nm`` farther than ``dist``.
-    ``soma``: the (F,) soma face mask when already computed."""
+    ``soma``: the (F,) soma face mask (``spines.detect.soma_face_mask``)."""
     import trimesh
 
     sp_f = np.flatnonzero(n.face_spine >= 0)
     if len(sp_f) == 0:
         return face
-    soma = soma_face_mask(n, SpineParams().soma_margin) if soma is None else soma
     lab = n.face_labels[face].astype(str)
     comp = n.face_compartment[face].astype(str)
     plain = (n.face_spine[face] < 0) & ~np.isin(lab, ("soma", "axon")) & ~np.isin(comp, ("soma", "axon"))
@@ -116,27 +78,38 @@ def spine_within_tolerance(n: Neuron, pts: np.ndarray, face: np.ndarray, dist: n
     return out
 
 
-def rule_targets(n: Neuron, face: np.ndarray, is_pre: np.ndarray, is_far: np.ndarray,
-                 soma: np.ndarray | None = None) -> np.ndarray:
+def rule_targets(n: Neuron, face: np.ndarray, is_pre: np.ndarray, is_far: np.ndarray, soma: np.ndarray
+                 ) -> np.ndarray:
     """Target of each synapse by the labels of its face (see module docstring); ``soma``: the (F,) soma face
-    mask when already computed."""
+    mask (``spines.detect.soma_face_mask``)."""
     comp = n.face_compartment[face].astype(str)
     lab = n.face_labels[face].astype(str)
     spine = n.face_spine[face] >= 0
     target = np.where(spine, np.where(lab == "spine_neck", "spine_neck", "spine_head"), "shaft").astype(object)
     target[(comp == "axon") | (lab == "axon")] = "axon"
-    soma = soma_face_mask(n, SpineParams().soma_margin) if soma is None else soma
     target[soma[face]] = "soma"
     target[is_pre] = "axon"
     target[is_far] = "unknown"
     return target
 
 
-def attach_synapses(n: Neuron, params: SynapseParams | None = None) -> None:
+def anchor_on_neuron(n: Neuron, params: SynapseParams) -> Anchors:
+    """Anchors of ``n.synapses`` on ``n.mesh`` (no decimation: working faces are input faces)."""
+    syn = n.synapses
+    return anchor_to_mesh(syn[["x_nm", "y_nm", "z_nm"]].to_numpy(dtype=np.float64), np.asarray(n.mesh.triangles),
+                          FaceMap.identity(n.n_faces), np.asarray(n.mesh.triangles_center), n.face_to_skeleton,
+                          n.face_branch, params.max_distance_nm, params.k_candidates)
+
+
+def attach_synapses(n: Neuron, params: SynapseParams | None = None, soma_extent: SomaExtentParams | None = None,
+                    anchors: Anchors | None = None, shaft_field: Any = None) -> None:
     """Map ``n.synapses`` (x_nm, y_nm, z_nm, is_pre) to the mesh and label targets, in place.
 
     Adds ``face``, ``distance_to_mesh_nm``, ``is_far``, ``target``, ``compartment``, ``spine_id``, ``branch``.
-    Never drops rows. Requires a mesh; run ``detect_spines`` first for spine targets.
+    Never drops rows. Requires a mesh; run ``detect_spines`` first for spine targets. anchors: the synapses'
+    anchors on ``n.mesh`` (``working_face`` and distance are read; computed here when None). soma_extent: the
+    soma extent (faces of a soma given without faces). shaft_field: the field ``detect_spines`` returned (needed
+    by ``method="model"``).
     """
     p = params or SynapseParams()
     syn = n.synapses
@@ -147,18 +120,17 @@ def attach_synapses(n: Neuron, params: SynapseParams | None = None) -> None:
         raise InputError(f"synapse table lacks columns {missing}", hint="positions must be x_nm, y_nm, z_nm (nm)")
     if n.mesh is None or n.n_faces == 0:
         raise InputError("attach_synapses needs a neuron with a mesh")
-    pts = syn[["x_nm", "y_nm", "z_nm"]].to_numpy(dtype=np.float64)
-    finite = np.isfinite(pts).all(axis=1)
-    face = np.zeros(len(pts), dtype=np.int64)
-    dist = np.full(len(pts), np.inf)
-    f_ok, d_ok, _ = closest_faces(n.mesh, pts[finite], p.k_candidates)
-    face[finite], dist[finite] = f_ok, d_ok
-    is_far = ~(dist <= p.max_distance_nm)
-    is_pre, _ = synapse_polarity(syn)  # unknown polarity (<NA>) is placed like a postsynapse
     if p.method not in ("rules", "model"):
         raise InputError(f"unknown synapse target method {p.method!r}", hint="use 'rules' or 'model'")
+    pts = syn[["x_nm", "y_nm", "z_nm"]].to_numpy(dtype=np.float64)
+    finite = np.isfinite(pts).all(axis=1)
+    anchors = anchors if anchors is not None else anchor_on_neuron(n, p)
+    face = np.maximum(anchors.working_face, 0)
+    dist = anchors.distance_nm
+    is_far = anchors.is_far
+    is_pre, _ = synapse_polarity(syn)  # unknown polarity (<NA>) is placed like a postsynapse
+    soma = soma_face_mask(n, (soma_extent or SomaExtentParams()).core_factor)
     if p.method == "rules":
-        soma = soma_face_mask(n, SpineParams().soma_margin)
         if p.spine_tolerance_nm > 0:
             face = spine_within_tolerance(n, pts, face, dist, is_pre | is_far | ~finite, p.spine_tolerance_nm, soma)
     syn = syn.copy()
@@ -171,7 +143,7 @@ def attach_synapses(n: Neuron, params: SynapseParams | None = None) -> None:
     if p.method == "model":
         from .target_model import predict_targets
 
-        target = predict_targets(n, syn)
+        target = predict_targets(n, syn, shaft_field, anchors, soma)
         target[is_pre & ~is_far] = "axon"
         target[is_far] = "unknown"
     else:

@@ -54,17 +54,27 @@ def _neighbourhood(tree: cKDTree, h: np.ndarray, prot: np.ndarray, pts: np.ndarr
     return frac, hmax, hmean
 
 
-def synapse_site_features(n: Neuron, syn: pd.DataFrame) -> pd.DataFrame:
-    """One row of features per synapse (columns named with units). ``syn`` must hold ``face`` (from
-    ``attach_synapses``) and positions; ``n`` must have run ``detect_spines`` (its shaft field is reused)."""
-    fld = n.cache.get("shaft_field")
+def synapse_site_features(n: Neuron, syn: pd.DataFrame, shaft_field: Any, anchors: Any = None,
+                          soma: np.ndarray | None = None) -> pd.DataFrame:
+    """One row of features per synapse (columns named with units). ``syn``: positions (nm); ``shaft_field``: the
+    field ``detect_spines(n)`` returned; ``anchors``: the synapses' anchors on ``n.mesh``
+    (``neurd_lite.model.anchors``; computed when None); ``soma``: (F,) soma face mask (None: faces labelled soma
+    or listed in a soma)."""
+    fld = shaft_field
     if fld is None:
-        raise InputError("synapse features need detect_spines to have run on this neuron")
-    from .synapses import closest_faces
+        raise InputError("synapse features need the shaft field detect_spines returned",
+                         hint="fld = detect_spines(n); synapse_site_features(n, syn, fld)")
+    from ..geometry.nearest import closest_faces
 
     pts = syn[["x_nm", "y_nm", "z_nm"]].to_numpy(dtype=np.float64)
     pts = np.where(np.isfinite(pts), pts, 0.0)
-    face, dmesh, cp = closest_faces(n.mesh, pts)
+    if anchors is None:
+        face, dmesh, cp = closest_faces(n.mesh, pts)
+    else:
+        face, dmesh, cp = np.maximum(anchors.working_face, 0), anchors.distance_nm.copy(), anchors.closest_nm.copy()
+        bad = ~np.isfinite(cp).all(axis=1)  # non-finite positions: placed at the origin, as without anchors
+        if bad.any():
+            face[bad], dmesh[bad], cp[bad] = closest_faces(n.mesh, pts[bad])
     verts = np.asarray(n.mesh.vertices, dtype=np.float64)
     d_sk, s = cKDTree(fld.sample_points_nm).query(cp)
     r = fld.sample_radius_nm[s]
@@ -102,9 +112,12 @@ def synapse_site_features(n: Neuron, syn: pd.DataFrame) -> pd.DataFrame:
         soma_d = np.fmin(soma_d, dd)
     out["soma_surface_distance_nm"] = soma_d
     comp = n.face_compartment.astype(str)[face]
-    soma_face = (comp == "soma") | (lab == "soma")
-    for so in n.somas:
-        soma_face |= np.isin(face, so.faces)
+    if soma is None:
+        soma_face = (comp == "soma") | (lab == "soma")
+        for so in n.somas:
+            soma_face |= np.isin(face, so.faces)
+    else:
+        soma_face = soma[face]
     out["face_is_soma"] = soma_face.astype(float)
     out["face_is_axon"] = ((comp == "axon") | (lab == "axon")).astype(float)
     out["is_pre"] = synapse_polarity(syn)[0].astype(float)
@@ -124,9 +137,11 @@ def load_model(folder: str | None = None) -> tuple[Any, dict[str, Any]]:
     return lgb.Booster(model_file=str(txt)), json.loads(meta.read_text())
 
 
-def predict_targets(n: Neuron, syn: pd.DataFrame, folder: str | None = None) -> np.ndarray:
-    """Predicted target per synapse (object array of class names) with the shipped model."""
+def predict_targets(n: Neuron, syn: pd.DataFrame, shaft_field: Any, anchors: Any = None,
+                    soma: np.ndarray | None = None, folder: str | None = None) -> np.ndarray:
+    """Predicted target per synapse (object array of class names) with the shipped model (arguments as
+    :func:`synapse_site_features`)."""
     booster, meta = load_model(folder)
-    x = synapse_site_features(n, syn)[meta["features"]]
+    x = synapse_site_features(n, syn, shaft_field, anchors, soma)[meta["features"]]
     prob = booster.predict(x.to_numpy(dtype=np.float64), num_threads=1)
     return np.asarray(meta["classes"], dtype=object)[np.argmax(prob, axis=1)]

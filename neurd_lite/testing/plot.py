@@ -5,13 +5,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..viz import LABEL_COLORS as COLORS
+from ..viz import TARGET_COLORS as SYNAPSE_COLORS
 from .synthetic import SyntheticNeuron
-
-COLORS = {"soma": "#444444", "axon": "#1f77b4", "basal": "#2ca02c", "apical_shaft": "#d62728",
-          "apical_tuft": "#ff7f0e", "oblique": "#9467bd", "dendrite": "#17becf", "spine_head": "#e377c2",
-          "spine_neck": "#8c564b", "unknown": "#bbbbbb"}
-SYNAPSE_COLORS = {"spine_head": "#000000", "spine_neck": "#7f7f7f", "shaft": "#bcbd22", "soma": "#00ffff",
-                  "axon": "#0000ff", "unknown": "#ff0000"}
 
 
 def _draw(ax, sn: SyntheticNeuron, faces: np.ndarray, scale_um: float = 1e-3) -> None:

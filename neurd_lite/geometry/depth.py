@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import InputError
 from ..units import as_points_nm
 
-from ..errors import InputError
-
 METHODS = ("table", "standard_transform")
+MINNIE65_DEPTH_RANGE_UM = (-100.0, 1200.0)  # plausible soma depths below pia in minnie65, µm (the v83 table's span)
 
 
 @dataclass(frozen=True)
@@ -46,11 +46,12 @@ def linear_depth_um(points_nm: np.ndarray, params: LinearDepthParams = LINEAR) -
     return yr_nm / 1000.0 - params.pia_offset_um
 
 
-def cortical_depth_um(points_nm: np.ndarray, method: str = "table") -> tuple[np.ndarray, str]:
+def cortical_depth_um(points_nm: np.ndarray, method: str = "table", params: LinearDepthParams = LINEAR
+                      ) -> tuple[np.ndarray, str]:
     """Depth below pia (µm) of minnie65 points (nm) and the method used (see module docstring)."""
     p = _points(points_nm)
     if method == "table":
-        return linear_depth_um(p), "table (linear, v83 frame)"
+        return linear_depth_um(p, params), "table (linear, v83 frame)"
     if method == "standard_transform":
         try:
             from standard_transform import minnie_transform  # optional extra "depth"
@@ -58,3 +59,12 @@ def cortical_depth_um(points_nm: np.ndarray, method: str = "table") -> tuple[np.
             raise InputError("standard_transform is not installed", hint="pip install neurd-lite[depth]") from e
         return np.asarray(minnie_transform(resolution="nm").apply_project("y", p), dtype=float), method
     raise InputError(f"unknown depth method {method!r}: use one of {METHODS}")
+
+
+def depth_range_problem(depth_um: float, depth_range_um: tuple[float, float] = MINNIE65_DEPTH_RANGE_UM) -> str:
+    """"" when a depth below pia (µm) lies in ``depth_range_um`` (inclusive), else what is wrong with it. The one
+    cortex test behind the ``cortical_depth_um`` feature and the compartment labeller's frame check."""
+    lo, hi = depth_range_um
+    if lo <= depth_um <= hi:
+        return ""
+    return f"soma depth {depth_um:.0f} µm is outside the minnie65 cortex range ({lo:g}, {hi:g}) µm"

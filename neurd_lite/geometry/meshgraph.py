@@ -1,0 +1,57 @@
+"""Mesh-graph helpers shared by healing, skeletonization and the cut-end finder (vertex ids, no units)."""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse import csgraph
+
+
+def vertex_components(n_vertices: int, faces: np.ndarray,
+                      extra_edges: np.ndarray | None = None) -> tuple[int, np.ndarray]:
+    """Connected components of the vertex graph of ``faces`` (plus ``extra_edges``).
+
+    Returns (number of components, (V,) component label per vertex). Vertices used by no face are their
+    own components.
+    """
+    faces = np.asarray(faces, dtype=np.int64).reshape(-1, 3)
+    rows = [faces[:, 0], faces[:, 1]]
+    cols = [faces[:, 1], faces[:, 2]]
+    if extra_edges is not None and len(extra_edges):
+        e = np.asarray(extra_edges, dtype=np.int64).reshape(-1, 2)
+        rows.append(e[:, 0])
+        cols.append(e[:, 1])
+    return edge_components(n_vertices, np.column_stack([np.concatenate(rows), np.concatenate(cols)]))
+
+
+def edge_components(n_nodes: int, edges: np.ndarray) -> tuple[int, np.ndarray]:
+    """Connected components of the undirected graph on ``n_nodes`` nodes with the (K, 2) ``edges`` (either
+    direction, duplicates allowed): (number of components, (n_nodes,) component label per node)."""
+    e = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    adj = sp.coo_matrix((np.ones(len(e), dtype=np.int8), (e[:, 0], e[:, 1])), shape=(n_nodes, n_nodes)).tocsr()
+    return csgraph.connected_components(adj, directed=False)
+
+
+def best_per_group(comp: np.ndarray, dist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index (into comp/dist) of the smallest distance of each group label in comp, and the labels present."""
+    order = np.lexsort((dist, comp))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = comp[order][1:] != comp[order][:-1]
+    best = order[first]
+    return best, comp[best]
+
+
+def sorted_face_edges(faces: np.ndarray) -> np.ndarray:
+    """(3F, 2) the edges of every face (edge k of face i at row k * F + i), each as (smaller, larger) vertex id."""
+    f = np.asarray(faces, dtype=np.int64).reshape(-1, 3)
+    return np.sort(np.vstack([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]]), axis=1)
+
+
+def boundary_edges(faces: np.ndarray) -> np.ndarray:
+    """(B, 2) sorted vertex pairs of open edges (edges used by exactly one face)."""
+    e = sorted_face_edges(faces)
+    n = int(e.max()) + 1 if len(e) else 0
+    count = sp.coo_matrix((np.ones(len(e), dtype=np.int32), (e[:, 0], e[:, 1])), shape=(n, n)).tocsr()
+    count.sum_duplicates()  # faster than np.unique on edge rows at a million faces
+    rows = np.repeat(np.arange(n), np.diff(count.indptr))
+    once = count.data == 1
+    return np.column_stack([rows[once], count.indices[once]]).astype(np.int64)

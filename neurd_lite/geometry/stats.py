@@ -1,0 +1,74 @@
+"""Weighted and grouped quantiles shared by the skeleton, spine and feature code."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """Quantile ``q`` in [0, 1] of ``values`` weighted by ``weights`` (NaN values ignored), interpolated
+    between weighted mid-points; NaN when no value has a positive weight. Units are those of ``values``."""
+    ok = np.isfinite(values) & (weights > 0)
+    if not np.any(ok):
+        return np.nan
+    v, w = values[ok], weights[ok]
+    order = np.argsort(v)
+    v, w = v[order], w[order]
+    cw = np.cumsum(w) - 0.5 * w
+    return float(np.interp(q * w.sum(), cw, v))
+
+
+def weighted_group_quantile(group: np.ndarray, values: np.ndarray, weights: np.ndarray, q: float,
+                            n_groups: int) -> np.ndarray:
+    """(n_groups,) weighted ``q``-quantile of ``values`` per group: the first value (in sorted order) whose
+    cumulative weight fraction reaches ``q``, no interpolation (NaN for empty groups)."""
+    out = np.full(n_groups, np.nan)
+    if len(values) == 0:
+        return out
+    order = np.lexsort((values, group))
+    g, v, w = group[order], values[order], weights[order]
+    cw = np.cumsum(w)
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    before = np.r_[0.0, cw[:-1]][starts]
+    total = np.add.reduceat(w, starts)
+    frac = (cw - np.repeat(before, np.diff(np.r_[starts, len(g)]))) / np.repeat(np.maximum(total, 1e-12),
+                                                                               np.diff(np.r_[starts, len(g)]))
+    hit = frac >= q
+    # first index per group where the cumulative fraction reaches q
+    idx = np.flatnonzero(hit)
+    first = pd.Series(idx).groupby(g[idx]).min()
+    out[first.index.to_numpy()] = v[first.to_numpy()]
+    return out
+
+
+def group_quantiles(group: np.ndarray, values: np.ndarray, qs: tuple[float, ...], n_groups: int) -> np.ndarray:
+    """(n_groups, len(qs)) unweighted quantiles (lower order statistic) of ``values`` per group; NaN if empty.
+    One sort for all quantiles."""
+    out = np.full((n_groups, len(qs)), np.nan)
+    if len(values) == 0:
+        return out
+    order = np.lexsort((values, group))
+    g, v = group[order], values[order]
+    cnt = np.bincount(g, minlength=n_groups)
+    start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
+    has = cnt > 0
+    for k, q in enumerate(qs):
+        out[has, k] = v[start[has] + np.floor(q * (cnt[has] - 1)).astype(np.int64)]
+    return out
+
+
+def group_mode(group: np.ndarray, values: np.ndarray, n_groups: int, default: object) -> np.ndarray:
+    """(n_groups,) most common of ``values`` per ``group`` id in [0, n_groups) (ties: the smallest value in
+    sorted order); ``default`` for groups without values. One sort, no per-group loop."""
+    values = np.asarray(values)
+    out = np.full(n_groups, default, dtype=object if values.dtype.kind in "OUS" else np.result_type(values, type(default)))
+    if len(values) == 0:
+        return out
+    names, inv = np.unique(values, return_inverse=True)
+    pairs, counts = np.unique(np.column_stack([np.asarray(group, dtype=np.int64), inv.reshape(-1)]), axis=0,
+                              return_counts=True)
+    order = np.lexsort((pairs[:, 1], -counts, pairs[:, 0]))  # per group: most votes first, then smallest value
+    pairs = pairs[order]
+    first = np.r_[True, pairs[1:, 0] != pairs[:-1, 0]]
+    out[pairs[first, 0]] = names[pairs[first, 1]]
+    return out
