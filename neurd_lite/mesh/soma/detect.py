@@ -300,7 +300,8 @@ def find_somas(mesh: object, params: SomaParams | None = None) -> list[Soma]:
         if len(keep) < p.min_faces:
             continue
         found = _find(v_sub, f_sub, p, sides_sub, crop_sub, face_index=keep)
-        if not found and coarse_depth >= 2.0 * p.min_inscribed_radius_nm and coarse_close_nm > p.close_radius_nm:
+        deep = coarse_depth - coarse_close_nm >= 2.0 * p.min_inscribed_radius_nm  # less one coarse voxel
+        if not found and deep and coarse_close_nm > p.close_radius_nm:
             # the coarse pass saw a region deeper than any trunk here, the fine pass found it open: its membrane
             # has holes wider than the fine closing (large faces lost at chunk seams); look as the coarse pass did
             coarse = replace(p, voxel_nm=coarse_close_nm, close_radius_nm=coarse_close_nm)
