@@ -24,6 +24,24 @@ from .skeleton.model import Skeleton
 
 
 @dataclass
+class SomaExit:
+    """Where one process leaves a soma (nm): the centre of its cross-section on the soma boundary, its radius
+    there (the largest inscribed radius of the process just outside the soma), the unit direction from the soma
+    centre, and the input-mesh faces of the process's first ~1 µm beyond the boundary (its root ring)."""
+
+    point_nm: np.ndarray
+    radius_nm: float
+    direction: np.ndarray
+    faces: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def __post_init__(self) -> None:
+        self.point_nm = np.asarray(self.point_nm, dtype=np.float64).reshape(3)
+        self.radius_nm = float(self.radius_nm)
+        self.direction = np.asarray(self.direction, dtype=np.float64).reshape(3)
+        self.faces = np.asarray(self.faces, dtype=np.int64).reshape(-1)
+
+
+@dataclass
 class Soma:
     """One soma: centre and equivalent radius in nm, the input-mesh faces it covers, how it was found.
 
@@ -31,6 +49,8 @@ class Soma:
     membrane_faces: the subset of ``faces`` on the soma membrane (sorted face ids of the same mesh as
     ``faces``), as found by detection (``neurd_lite.mesh.soma``); None when not known (a soma given by hand
     or read from a file written before it was saved), then ``mesh.soma.soma_surface_faces`` recomputes it.
+    exits: the soma boundary, one :class:`SomaExit` per process leaving the soma (empty when not known). The
+    soma's faces stop where the processes leave: ``faces`` and the exits' faces do not overlap.
     """
 
     center_nm: np.ndarray
@@ -39,6 +59,12 @@ class Soma:
     method: str = "detected"
     properties: dict[str, float] = field(default_factory=dict)
     membrane_faces: np.ndarray | None = None
+    exits: list[SomaExit] = field(default_factory=list)
+
+    @property
+    def n_processes(self) -> int:
+        """Number of processes leaving the soma (its exits)."""
+        return len(self.exits)
 
     def __post_init__(self) -> None:
         self.center_nm = np.asarray(self.center_nm, dtype=np.float64).reshape(3)
@@ -46,6 +72,7 @@ class Soma:
         self.faces = np.asarray(self.faces, dtype=np.int64).reshape(-1)
         if self.membrane_faces is not None:
             self.membrane_faces = np.asarray(self.membrane_faces, dtype=np.int64).reshape(-1)
+        self.exits = [e if isinstance(e, SomaExit) else SomaExit(**e) for e in self.exits]
 
 
 @dataclass(eq=False)

@@ -133,6 +133,8 @@ def stage_soma(n: Neuron, p: PipelineParams) -> None:
             s.faces = fm.lift_faces(s.faces)
             if s.membrane_faces is not None:
                 s.membrane_faces = fm.lift_faces(s.membrane_faces)
+            for e in s.exits:
+                e.faces = fm.lift_faces(e.faces)
     n.somas = somas
     labels = np.full(n.n_faces, UNLABELLED, dtype=object)
     for s in n.somas:

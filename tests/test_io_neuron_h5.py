@@ -50,3 +50,21 @@ def test_neuron_synapses_equal_after_save_load(tmp_path):
     m = nl.load(n.save(tmp_path / "toy.h5"))
     assert m.synapses["target"].dtype == object
     assert m.synapses.equals(n.synapses)
+
+
+def test_soma_exits_survive_save_load(tmp_path):
+    import trimesh
+
+    from neurd_lite.io.neuron_h5 import save_neuron
+    from neurd_lite.neuron import Neuron, Soma, SomaExit, load
+
+    mesh = trimesh.creation.icosphere(subdivisions=2, radius=5000.0)
+    exits = [SomaExit([5000.0, 0, 0], 800.0, [1.0, 0, 0], [1, 2, 3]), SomaExit([0, 5000.0, 0], 600.0, [0, 1.0, 0], [])]
+    n = Neuron(name="x", mesh=mesh, somas=[Soma([0, 0, 0], 5000.0, np.arange(10), exits=exits)])
+    back = load(save_neuron(n, tmp_path / "x.h5")).somas[0]
+    assert back.n_processes == 2
+    for a, b in zip(exits, back.exits):
+        np.testing.assert_allclose(a.point_nm, b.point_nm)
+        assert a.radius_nm == b.radius_nm
+        np.testing.assert_array_equal(a.faces, b.faces)
+        np.testing.assert_allclose(a.direction, b.direction)

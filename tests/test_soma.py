@@ -206,6 +206,83 @@ def test_params_are_frozen_and_carry_units():
                for name in p.__dataclass_fields__)
 
 
+def _teardrop(centre: np.ndarray, radius_nm: float, trunk_nm: float, taper_nm: float) -> trimesh.Trimesh:
+    """A teardrop soma (ball of ``radius_nm`` tapering over ``taper_nm`` into a trunk of radius ``trunk_nm`` along
+    -y, 60 µm long) with four thin basal dendrites; plain concatenation of closed parts (nm)."""
+    from neurd_lite.testing.meshing import revolve, tube
+
+    u = np.array([0.0, -1.0, 0.0])
+    z0 = 0.3 * radius_nm
+    zs = np.linspace(-radius_nm, z0, 40)[1:]
+    zt = np.linspace(z0, z0 + taper_nm, 20)[1:]
+    t = (zt - z0) / taper_nm
+    rho0 = np.sqrt(radius_nm ** 2 - zs ** 2)
+    rho = np.concatenate([rho0, rho0[-1] + (trunk_nm - rho0[-1]) * (3 * t ** 2 - 2 * t ** 3)])
+    v, f, _ = revolve(centre[None], u[None], np.array([-radius_nm]), np.concatenate([zs, zt])[None], rho[None],
+                      np.array([z0 + taper_nm + 200.0]), 48)
+    parts = [trimesh.Trimesh(v[0], f, process=False)]
+    pts = centre + u * np.linspace(z0 + taper_nm - 500.0, z0 + taper_nm + 60000.0, 61)[:, None]
+    parts.append(trimesh.Trimesh(*tube(pts, np.linspace(trunk_nm, 1500.0, 61), 16), process=False))
+    for d in ([1, 0.5, 0], [-1, 0.5, 0.2], [0, 0.6, 1], [0.2, 0.4, -1]):
+        d = np.asarray(d, float) / np.linalg.norm(d)
+        parts.append(_tube(centre + 0.6 * radius_nm * d, centre + (radius_nm + 30000.0) * d, 900.0))
+    return _concat(parts)
+
+
+def test_teardrop_soma_with_thick_trunk():
+    """A large L5-like soma (9 µm) flowing into a 3 µm trunk: found, centred on the ball, trunk not soma."""
+    mesh = _teardrop(CENTRE, 9000.0, 3000.0, 8000.0)
+    (s,) = find_somas(mesh)
+    assert np.linalg.norm(s.center_nm - CENTRE) < 2500.0
+    assert 8000.0 < s.radius_nm < 11500.0
+    tc = np.asarray(mesh.triangles_center)
+    along = (tc - CENTRE) @ np.array([0.0, -1.0, 0.0])
+    assert along[s.faces].max() < 0.3 * 9000.0 + 8000.0 + 3000.0  # stops at the base of the trunk
+    ball = np.linalg.norm(tc - CENTRE, axis=1) < 8500.0
+    assert np.isin(np.flatnonzero(ball & (along < 0)), s.faces).mean() > 0.95
+    assert s.n_processes == 5  # trunk + 4 basal dendrites
+    trunk = max(s.exits, key=lambda e: e.radius_nm)
+    assert trunk.radius_nm == pytest.approx(3000.0, abs=800.0)
+    assert trunk.direction[1] < -0.9
+    assert sorted(e.radius_nm for e in s.exits)[:4] == pytest.approx([900.0] * 4, abs=600.0)
+
+
+def _fine_tube(a: np.ndarray, b: np.ndarray, radius_nm: float) -> trimesh.Trimesh:
+    """A closed tube from a to b (nm) with a ring of faces every µm (face centres all along it)."""
+    from neurd_lite.testing.meshing import tube
+
+    k = int(np.linalg.norm(b - a) / 1000.0) + 2
+    return trimesh.Trimesh(*tube(np.linspace(a, b, k), np.full(k, radius_nm), 12), process=False)
+
+
+def test_exits_follow_the_processes():
+    soma = _sphere(CENTRE, 6000.0)
+    n_sphere = len(soma.faces)
+    dirs = np.array([[1, 0, 0], [-1, 0.2, 0], [0, 1, 0], [0.3, -1, 0.2], [0, 0, 1]], float)
+    dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+    radii = [500.0, 750.0, 1000.0, 600.0, 800.0]
+    mesh = _concat([soma] + [_fine_tube(CENTRE + 5000 * d, CENTRE + 25000 * d, r) for d, r in zip(dirs, radii)])
+    (s,) = find_somas(mesh)
+    assert s.n_processes == 5
+    assert s.properties["n_processes"] == 5
+    for e in s.exits:
+        k = int(np.argmax(dirs @ e.direction))
+        assert dirs[k] @ e.direction > 0.95
+        assert np.linalg.norm(e.point_nm - CENTRE) == pytest.approx(6000.0, abs=1500.0)
+        assert e.radius_nm == pytest.approx(radii[k], abs=600.0)
+        assert len(e.faces) > 0 and not np.isin(e.faces, s.faces).any()
+        assert (e.faces >= n_sphere).all()  # the root ring is on the neurite, not on the soma
+
+
+def test_thin_branching_dendrites_have_no_soma():
+    rng = np.random.default_rng(3)
+    parts = [_tube(CENTRE, CENTRE + np.array([60000.0, 0.0, 0.0]), 1200.0)]
+    for x in (10000.0, 25000.0, 40000.0):
+        d = rng.normal(size=3)
+        parts.append(_tube(CENTRE + [x, 0, 0], CENTRE + [x, 0, 0] + 20000.0 * d / np.linalg.norm(d), 700.0))
+    assert find_somas(_concat(parts)) == []
+
+
 # ---- real meshes ------------------------------------------------------------------------------------------
 @pytest.mark.realdata
 @pytest.mark.slow

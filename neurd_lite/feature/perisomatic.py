@@ -115,8 +115,13 @@ def soma_measures(ctx: FeatureContext) -> dict[str, Any]:
         faces = membrane_faces(ctx)
         if len(faces) < 4:
             raise Missing("soma 0 has no membrane faces")
-        ctx.cache["soma"] = _plausible_body(body_measures(n.mesh.submesh([faces], append=True),
-                                                          ctx.params.perisomatic), "soma", ctx)
+        m = body_measures(n.mesh.submesh([faces], append=True), ctx.params.perisomatic)
+        detected_nm3 = 1e9 * float(n.somas[0].properties.get("volume_um3", 0.0))
+        if m["volume_nm3"] < 0.5 * detected_nm3:  # openings not closed loops (chunked mesh): the fill leaked
+            m["volume_nm3"] = detected_nm3
+            m["sphericity_index"] = sphericity_index(m["area_nm2"], detected_nm3)
+            ctx.notes["soma_volume"] = "capped membrane did not enclose the soma: volume of the detected soma body"
+        ctx.cache["soma"] = _plausible_body(m, "soma", ctx)
     return ctx.cache["soma"]
 
 
@@ -190,13 +195,17 @@ def soma_area_to_volume_index(ctx: FeatureContext) -> float:
 
 
 @register("soma_n_processes", "neuron", "1",
-          "processes leaving soma 0: its limbs in n.graph, else soma-mesh openings with perimeter >= 1 µm", FAMILY)
+          "processes leaving soma 0: its limbs in n.graph, else its exits (Soma.exits), else soma-mesh openings "
+          "with perimeter >= 1 µm", FAMILY)
 def soma_n_processes(ctx: FeatureContext) -> float:
     n = ctx.n
     if not n.somas:
         raise Missing("no soma")
     if n.graph.number_of_nodes() and "soma_0" in n.graph:
         return int(sum(1 for c in n.graph.successors("soma_0") if n.graph.nodes[c].get("kind") == "branch"))
+    if n.somas[0].exits:
+        ctx.notes["soma_n_processes"] = "no branch graph: the soma's exits (where processes leave it)"
+        return len(n.somas[0].exits)
     ctx.notes["soma_n_processes"] = "no branch graph: counted soma-mesh openings"
     return int(np.count_nonzero(soma_measures(ctx)["opening_perimeters_nm"] >= ctx.params.perisomatic.min_process_perimeter_nm))
 

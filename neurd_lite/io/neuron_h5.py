@@ -7,7 +7,8 @@ Layout (all lengths nm)::
     /nucleus         vertices, faces (optional)
     /skeleton        vertices, edges, radius; attrs root; /skeleton/properties/<name>
     /somas/<i>       faces, membrane_faces (optional: absent when None); attrs center_nm, radius_nm, method,
-                     properties (json)
+                     properties (json); /somas/<i>/exits (optional): point_nm (E,3), radius_nm (E,), direction
+                     (E,3), faces (concatenated) and faces_offsets (E+1,)
     /faces/<name>    per-input-face arrays (face_labels, face_compartment, face_branch, ...)
     /skeleton_labels per-skeleton-vertex str
     /input_faces     (optional) a split cell's faces as indices into the merged input mesh (Neuron.input_faces)
@@ -183,6 +184,8 @@ def save_neuron(n: "Neuron", path: str | Path) -> Path:
             g.attrs["radius_nm"] = s.radius_nm
             g.attrs["method"] = s.method
             g.attrs["properties"] = json.dumps(s.properties, default=_json_default)
+            if s.exits:
+                _write_exits(g.create_group("exits"), s.exits)
         fg = f.create_group("faces")
         for name in n.FACE_ARRAYS:
             arr = getattr(n, name)
@@ -277,6 +280,11 @@ def _validate_layout(f: h5py.File, path: Path) -> None:
         for arr in ("faces", "membrane_faces"):
             if arr in f["somas"][key] and _shape(f, f"somas/{key}/{arr}", path) > max(n_faces, 0) and n_faces:
                 raise InputError(f"somas/{key}/{arr} lists more faces than the mesh has", path, "the file is corrupt")
+        if "exits" in f["somas"][key]:
+            ne = _shape(f, f"somas/{key}/exits/radius_nm", path)
+            _shape(f, f"somas/{key}/exits/point_nm", path, cols=3, length=ne)
+            _shape(f, f"somas/{key}/exits/direction", path, cols=3, length=ne)
+            _shape(f, f"somas/{key}/exits/faces_offsets", path, length=ne + 1)
     for table in ("synapses", "spines"):
         g = f.get(f"tables/{table}")
         if g is not None:
@@ -290,6 +298,23 @@ def _check_indices(n_vertices: int, arr: np.ndarray, what: str, path: Path) -> n
         raise InputError(f"{what} refer to vertices that do not exist ({n_vertices} vertices)", path,
                          "the file is corrupt; re-create it with nl.save")
     return arr
+
+
+def _write_exits(g: Any, exits: list[Any]) -> None:
+    """A soma's exits (``neuron.SomaExit``) as arrays: point_nm (E, 3), radius_nm (E,), direction (E, 3), faces
+    concatenated with offsets (E + 1,)."""
+    g.create_dataset("point_nm", data=np.array([e.point_nm for e in exits]))
+    g.create_dataset("radius_nm", data=np.array([e.radius_nm for e in exits]))
+    g.create_dataset("direction", data=np.array([e.direction for e in exits]))
+    g.create_dataset("faces", data=np.concatenate([e.faces for e in exits]).astype(np.int64))
+    g.create_dataset("faces_offsets", data=np.cumsum([0] + [len(e.faces) for e in exits]).astype(np.int64))
+
+
+def _read_exits(g: Any) -> list[dict[str, Any]]:
+    """A soma's exits as ``SomaExit`` argument dicts."""
+    off, faces = g["faces_offsets"][()], g["faces"][()]
+    return [{"point_nm": pt, "radius_nm": float(r), "direction": d, "faces": faces[off[i]:off[i + 1]]}
+            for i, (pt, r, d) in enumerate(zip(g["point_nm"][()], g["radius_nm"][()], g["direction"][()]))]
 
 
 def read_neuron_fields(path: str | Path) -> dict[str, Any]:
@@ -324,7 +349,8 @@ def read_neuron_fields(path: str | Path) -> dict[str, Any]:
             somas.append({"center_nm": g.attrs["center_nm"], "radius_nm": float(g.attrs["radius_nm"]),
                           "faces": g["faces"][()], "method": str(g.attrs["method"]),
                           "properties": json.loads(g.attrs["properties"]),
-                          "membrane_faces": g["membrane_faces"][()] if "membrane_faces" in g else None})
+                          "membrane_faces": g["membrane_faces"][()] if "membrane_faces" in g else None,
+                          "exits": _read_exits(g["exits"]) if "exits" in g else []})
         unknown = sorted(set(f["faces"]) - set(FACE_ARRAYS)) if "faces" in f else []
         if unknown:
             warnings.warn(f"{path}: ignored unknown per-face arrays {unknown[:5]}", NeurdLiteWarning, stacklevel=2)

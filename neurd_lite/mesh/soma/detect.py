@@ -32,11 +32,12 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy import ndimage
 
-from ..errors import InputError
-from ..neuron import Soma
-from .voxel_fill import (VoxelGrid, cut_sides, depth_map, make_grid, solid_interior, surface_points,
+from ...errors import InputError
+from ...neuron import Soma, SomaExit
+from ..voxel_fill import (VoxelGrid, cut_sides, depth_map, make_grid, solid_interior, surface_points,
                          wall_slabs)
-from .visibility import outer_faces
+from ..visibility import outer_faces
+from .extent import ExitVoxels, core_groups, crop_box, soma_bodies
 
 
 @dataclass(frozen=True)
@@ -63,10 +64,19 @@ class SomaParams:
     cut_tol_nm, cut_min_fraction: a bounding-box side is a flat cut (treated as a wall) when at least this
         fraction of the vertices lie within ``cut_tol_nm`` of it.
     min_outside_area_um2: on the plane of a crop (see :func:`soma_from_point`), empty regions at least this
-        large are outside; smaller enclosed ones are the lumens of cut neurites.
+        large are outside; smaller enclosed ones are the lumens of cut neurites (a 4 µm-radius trunk: 50 µm²).
     outer_reach_nm: a body face is membrane when a ray from it reaches the outside within this distance
         before hitting another face; the others are inner surfaces (nucleus).
     max_ray_faces: at most this many faces per soma are ray-tested; the rest follow their nearest tested face.
+    core_fraction: a soma's core is the voxels around its peak at least this fraction of the peak depth deep;
+        its body is the union of the core voxels' inscribed balls (see :mod:`.extent`). Processes thinner than
+        this fraction of the soma's inscribed radius stay out of the core.
+    max_exit_ratio: a peak is a soma only when every process leaving it is thinner than this fraction of its
+        inscribed radius (a soma is a local thickening; a piece of a thick trunk is as thick as what leaves it).
+    cap_reach_nm: a piece of volume beside the body that ends within this distance of it is part of the soma
+        (the tip of an elongated soma); one that reaches farther is a process.
+    taper_slope_ratio, taper_window_nm: the soma goes on along a process while the process's radius falls faster than
+        ``taper_slope_ratio`` per unit length (read over ``taper_window_nm``): the base of a teardrop soma's trunk.
     """
 
     voxel_nm: float = 500.0
@@ -76,7 +86,7 @@ class SomaParams:
     core_depth_nm: float = 2000.0
     min_inscribed_radius_nm: float = 2500.0
     max_inscribed_radius_nm: float = 15000.0
-    body_margin_nm: float = 1000.0
+    body_margin_nm: float = 500.0
     min_volume_um3: float = 150.0
     min_faces: int = 50
     min_roundness_ratio: float = 0.5
@@ -84,9 +94,14 @@ class SomaParams:
     split_neck_ratio: float = 0.75
     cut_tol_nm: float = 60.0
     cut_min_fraction: float = 0.003
-    min_outside_area_um2: float = 30.0
+    min_outside_area_um2: float = 100.0
     outer_reach_nm: float = 3000.0
     max_ray_faces: int = 30_000
+    core_fraction: float = 0.6
+    max_exit_ratio: float = 0.5
+    cap_reach_nm: float = 2000.0
+    taper_slope_ratio: float = 0.25
+    taper_window_nm: float = 2000.0
 
 
 @dataclass
@@ -161,14 +176,6 @@ def mesh_volume(vertices_nm: np.ndarray, faces: np.ndarray, params: SomaParams,
                       {"rasterise": t1 - t0, "fill": t2 - t1, "depth": t3 - t2})
 
 
-def _crop(mask: np.ndarray, margin: int) -> tuple[slice, ...]:
-    """Bounding box of ``mask`` expanded by ``margin`` voxels, as slices."""
-    idx = np.argwhere(mask)
-    lo = np.maximum(idx.min(axis=0) - margin, 0)
-    hi = np.minimum(idx.max(axis=0) + margin + 1, mask.shape)
-    return tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))
-
-
 def _segment_min_depth(depth: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
     """Smallest depth sampled along the voxel segment from a to b (voxel indices)."""
     n = int(np.ceil(np.linalg.norm(b - a))) * 2 + 2
@@ -223,21 +230,6 @@ def _split_core(depth: np.ndarray, core: np.ndarray, params: SomaParams, voxel_n
     return out
 
 
-def _grow_bodies(vol: SomaVolume, core_labels: np.ndarray, margin_nm: float) -> tuple[np.ndarray, tuple[slice, ...]]:
-    """Body label per voxel (crop): the union of the balls of core voxels, each voxel to its nearest core voxel.
-
-    Returns (labels in the crop, crop slices).
-    """
-    h = vol.grid.voxel_nm
-    margin = int(np.ceil((vol.depth_nm[core_labels > 0].max() + margin_nm) / h)) + 2
-    box = _crop(core_labels > 0, margin)
-    lab = core_labels[box]
-    dist, idx = ndimage.distance_transform_edt(lab == 0, return_indices=True)
-    near_depth = vol.depth_nm[box][idx[0], idx[1], idx[2]]
-    inside = vol.solid[box] & (dist * h <= near_depth + max(margin_nm, h))
-    return np.where(inside, lab[idx[0], idx[1], idx[2]], 0).astype(np.int32), box
-
-
 def _face_labels(vol: SomaVolume, body: np.ndarray, box: tuple[slice, ...]) -> np.ndarray:
     """Body label of every input face (0 = none), looked up at the face centroid's voxel."""
     lo = np.array([s.start for s in box])
@@ -249,12 +241,17 @@ def _face_labels(vol: SomaVolume, body: np.ndarray, box: tuple[slice, ...]) -> n
 
 
 def _make_soma(vol: SomaVolume, body_mask: np.ndarray, box: tuple[slice, ...], face_ids: np.ndarray,
-               v: np.ndarray, f: np.ndarray, params: SomaParams, method: str) -> Soma:
+               v: np.ndarray, f: np.ndarray, params: SomaParams, method: str,
+               exits: list[SomaExit] | None = None) -> Soma:
     """Assemble a Soma from a body mask (crop) and the input faces (of vertices v, faces f) that fall in it."""
     h = vol.grid.voxel_nm
     lo = np.array([s.start for s in box])
     vox = np.argwhere(body_mask) + lo
     center = vol.grid.centers(vox).mean(axis=0)
+    exits = exits or []
+    for e in exits:
+        u = e.point_nm - center
+        e.direction = u / max(float(np.linalg.norm(u)), 1e-9)
     # surface voxels reach ~half a voxel beyond the membrane: count the body's boundary voxels half
     boundary = body_mask & ~ndimage.binary_erosion(body_mask, border_value=0)
     # a soma's outer boundary is membrane; a region filled by the closing between neurites is mostly not
@@ -275,9 +272,10 @@ def _make_soma(vol: SomaVolume, body_mask: np.ndarray, box: tuple[slice, ...], f
         "voxel_um": h / 1000.0,
         "too_large": float(inscribed > params.max_inscribed_radius_nm),
         "too_small": float(inscribed < params.min_inscribed_radius_nm),  # only possible from a given point
+        "n_processes": float(len(exits)),
     }
     return Soma(center_nm=center, radius_nm=radius, faces=np.sort(face_ids), method=method, properties=props,
-                membrane_faces=np.sort(face_ids[surface]))
+                membrane_faces=np.sort(face_ids[surface]), exits=exits)
 
 
 def find_somas(mesh: object, params: SomaParams | None = None) -> list[Soma]:
@@ -296,59 +294,90 @@ def find_somas(mesh: object, params: SomaParams | None = None) -> list[Soma]:
     if fine_voxels <= p.max_voxels:
         return _find(v, f, p, sides)
     somas: list[Soma] = []
-    centroids = v[f].mean(axis=1)
-    for lo, hi in _candidate_boxes(v, f, p, sides):
-        keep, v_sub, f_sub, sides_sub, crop_sub = _crop_mesh(v, f, centroids, lo, hi, sides)
+    boxes, coarse_close_nm = _candidate_boxes(v, f, p, sides)
+    for lo, hi, coarse_depth in boxes:
+        keep, v_sub, f_sub, sides_sub, crop_sub = _crop_mesh(v, f, lo, hi, sides)
         if len(keep) < p.min_faces:
             continue
-        for s in _find(v_sub, f_sub, p, sides_sub, crop_sub, face_index=keep):
-            if all(np.linalg.norm(s.center_nm - o.center_nm) > p.min_inscribed_radius_nm for o in somas):
+        found = _find(v_sub, f_sub, p, sides_sub, crop_sub, face_index=keep)
+        deep = coarse_depth - coarse_close_nm >= 2.0 * p.min_inscribed_radius_nm  # less one coarse voxel
+        if not found and deep and coarse_close_nm > p.close_radius_nm:
+            # the coarse pass saw a region deeper than any trunk here, the fine pass found it open: its membrane
+            # has holes wider than the fine closing (large faces lost at chunk seams); look as the coarse pass did
+            coarse = replace(p, voxel_nm=coarse_close_nm, close_radius_nm=coarse_close_nm)
+            found = _find(v_sub, f_sub, coarse, sides_sub, crop_sub, face_index=keep)
+        for s in found:
+            # a soma cut by the crop is whole in the box of its own deep region; overlapping boxes find a soma
+            # more than once: keep the first (boxes come deepest region first)
+            if _touches_crop(v[f[s.faces]].reshape(-1, 3), lo, hi, crop_sub, 2.0 * p.voxel_nm):
+                continue
+            if all(np.linalg.norm(s.center_nm - o.center_nm) > max(p.min_inscribed_radius_nm, 0.5 * o.radius_nm)
+                   and np.isin(s.faces, o.faces).mean() < 0.5 for o in somas):
                 somas.append(s)
     somas.sort(key=lambda s: -s.radius_nm)
     return somas
 
 
-def _crop_mesh(v: np.ndarray, f: np.ndarray, centroids: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+def _touches_crop(points_nm: np.ndarray, lo: np.ndarray, hi: np.ndarray, crop: np.ndarray, tol_nm: float) -> bool:
+    """Whether points (nm) come within ``tol_nm`` of a side of the box [lo, hi] where the box cuts the mesh."""
+    near = np.stack([points_nm.min(axis=0) - lo <= tol_nm, hi - points_nm.max(axis=0) <= tol_nm], axis=1)
+    return bool((near & crop).any())
+
+
+def _crop_mesh(v: np.ndarray, f: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                sides: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The faces whose centroid lies in the box [lo, hi] (nm): (input face ids, vertices, re-indexed faces,
-    the full mesh's cut sides that the box still touches, the sides where the box cuts the mesh)."""
-    keep = np.flatnonzero(np.all((centroids >= lo) & (centroids <= hi), axis=1))
+    """The faces with a vertex in the box [lo, hi] (nm), their vertices clipped to the box: (input face ids,
+    vertices, re-indexed faces, the full mesh's cut sides that the box still touches, the sides where the box
+    cuts the mesh). Clipping lays every cut neurite's surface onto the crop plane, where the crop wall closes
+    it, whatever the size of its faces (a cut that stopped at whole faces would leave the lumen open)."""
+    inside = np.all((v >= lo) & (v <= hi), axis=1)
+    keep = np.flatnonzero(inside[f].any(axis=1))
     used, f_sub = np.unique(f[keep], return_inverse=True)
     touch = np.stack([lo <= v.min(axis=0), hi >= v.max(axis=0)], axis=1)
-    return keep, v[used], f_sub.reshape(-1, 3), sides & touch, ~touch
+    return keep, np.clip(v[used], lo, hi), f_sub.reshape(-1, 3), sides & touch, ~touch
 
 
 def _candidate_boxes(v: np.ndarray, f: np.ndarray, p: SomaParams, sides: np.ndarray,
-                     margin_nm: float = 10000.0) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Boxes (lo, hi in nm) around the regions of a coarse grid deep enough to hold a soma, merged when they
-    overlap. The coarse grid has ``coarse_voxels`` voxels; a region qualifies when its coarse depth reaches
-    ``min_inscribed_radius_nm`` less one coarse voxel (but at least 1.5 voxels: not just surface)."""
+                     margin_nm: float = 10000.0) -> tuple[list[tuple[np.ndarray, np.ndarray, float]], float]:
+    """Boxes (lo, hi in nm, deepest coarse depth nm) around the regions of a coarse grid deep enough to hold a
+    soma, deepest first, merged when they overlap and their union still fits ``max_voxels`` at ``voxel_nm`` (so
+    the fine pass keeps its resolution however many regions a cell has, e.g. along a thick trunk); and the
+    coarse pass's closing radius (nm). The coarse grid has ``coarse_voxels`` voxels; a region qualifies when its
+    coarse depth reaches ``min_inscribed_radius_nm`` less one coarse voxel (but at least 1.5 voxels)."""
     h = float(np.cbrt(np.prod(np.ptp(v, axis=0) + 4 * p.close_radius_nm) / p.coarse_voxels))
     h = max(h, p.voxel_nm)
     pc = replace(p, voxel_nm=h, close_radius_nm=max(p.close_radius_nm, h), max_voxels=2 * p.coarse_voxels)
     thr = max(p.min_inscribed_radius_nm - h, 1.5 * h)
     vol = mesh_volume(v, f, pc, min_depth_nm=0.0, sides=sides)
     lab, _ = ndimage.label(vol.depth_nm >= thr, structure=np.ones((3, 3, 3), dtype=bool))
-    boxes = []
+    boxes, deepest = [], []
     for i, sl in enumerate(ndimage.find_objects(lab), start=1):
-        reach = float(vol.depth_nm[sl][lab[sl] == i].max()) + h + margin_nm
+        deepest.append(float(vol.depth_nm[sl][lab[sl] == i].max()))
+        reach = deepest[-1] + h + margin_nm
         lo = vol.grid.centers(np.array([[a.start for a in sl]]))[0] - reach
         hi = vol.grid.centers(np.array([[a.stop - 1 for a in sl]]))[0] + reach
-        boxes.append((lo, hi))
+        boxes.append((lo, hi, deepest[-1]))
+    boxes = [boxes[i] for i in np.argsort(deepest)[::-1]]  # deepest first: a soma is found in its own box first
+    pad = 2 * p.close_radius_nm + 5 * p.voxel_nm
+
+    def fits(lo: np.ndarray, hi: np.ndarray) -> bool:  # the fine grid over the box keeps voxel_nm
+        return float(np.prod((hi - lo + pad) / p.voxel_nm)) <= p.max_voxels
+
     merged = True
-    while merged and len(boxes) > 1:  # union overlapping boxes until none overlap
+    while merged and len(boxes) > 1:  # union overlapping boxes while the union still fits the fine grid
         merged = False
         for i in range(len(boxes)):
             for j in range(i + 1, len(boxes)):
-                (a0, a1), (b0, b1) = boxes[i], boxes[j]
-                if np.all(a0 <= b1) and np.all(b0 <= a1):
-                    boxes[i] = (np.minimum(a0, b0), np.maximum(a1, b1))
+                (a0, a1, da), (b0, b1, db) = boxes[i], boxes[j]
+                u0, u1 = np.minimum(a0, b0), np.maximum(a1, b1)
+                if np.all(a0 <= b1) and np.all(b0 <= a1) and fits(u0, u1):
+                    boxes[i] = (u0, u1, max(da, db))
                     del boxes[j]
                     merged = True
                     break
             if merged:
                 break
-    return boxes
+    return boxes, pc.close_radius_nm
 
 
 def _find(v: np.ndarray, f: np.ndarray, p: SomaParams, sides: np.ndarray, crop_sides: np.ndarray | None = None,
@@ -377,19 +406,53 @@ def _somas_from_cores(vol: SomaVolume, core_labels: np.ndarray, n_cores: int, v:
                       p: SomaParams, method: str, face_index: np.ndarray | None = None) -> list[Soma]:
     """Grow bodies around labelled cores (1..n_cores) and build one Soma per body that passes the size tests.
 
-    face_index maps the faces ``f`` to input-face ids when ``f`` is a crop of the input mesh.
+    Cores far enough apart not to reach each other's processes are grown separately (small crops); the others
+    together, so that touching somata share their boundary. face_index maps the faces ``f`` to input-face ids
+    when ``f`` is a crop of the input mesh.
     """
-    if n_cores == 0:
-        return []
-    body, box = _grow_bodies(vol, core_labels, p.body_margin_nm)
+    somas: list[Soma] = []
+    for group in core_groups(vol.depth_nm, core_labels, n_cores, vol.grid.voxel_nm):
+        relabel = np.zeros(n_cores + 1, dtype=np.int32)
+        relabel[group] = np.arange(1, len(group) + 1)
+        somas += _somas_of_group(vol, relabel[core_labels], len(group), v, f, p, method, face_index)
+    somas.sort(key=lambda s: -s.radius_nm)
+    return somas
+
+
+def _somas_of_group(vol: SomaVolume, core_labels: np.ndarray, n_cores: int, v: np.ndarray, f: np.ndarray,
+                    p: SomaParams, method: str, face_index: np.ndarray | None) -> list[Soma]:
+    """Somata grown together from cores 1..n_cores (see :func:`_somas_from_cores`)."""
+    h = vol.grid.voxel_nm
+    while True:  # a peak thinner than twice a process leaving it is a piece of that process (a thick trunk)
+        body, box, exit_vox, r0s = soma_bodies(vol.solid, vol.depth_nm, core_labels, n_cores, h, p.core_fraction,
+                                               max(p.body_margin_nm, h), p.cap_reach_nm, p.taper_slope_ratio,
+                                               p.taper_window_nm)
+        flat = [k + 1 for k in range(n_cores)
+                if any(e.radius_nm > p.max_exit_ratio * r0s[k] for e in exit_vox[k])]
+        if not flat:
+            break
+        relabel = np.zeros(n_cores + 1, dtype=np.int32)
+        kept = [k for k in range(1, n_cores + 1) if k not in flat]
+        relabel[kept] = np.arange(1, len(kept) + 1)
+        core_labels, n_cores = relabel[core_labels], len(kept)
+        if n_cores == 0:
+            return []
     face_lab = _face_labels(vol, body, box)
+    ring_face = _face_labels(vol, _ring_labels(body.shape, exit_vox), box)
+    first_ring = np.cumsum([0] + [len(ex) for ex in exit_vox])
+    lo = np.array([s.start for s in box])
     somas = []
     for k in range(1, n_cores + 1):
         face_ids = np.flatnonzero(face_lab == k)
         mask = body == k
-        if len(face_ids) < p.min_faces or mask.sum() * vol.grid.voxel_nm ** 3 / 1e9 < p.min_volume_um3:
+        if len(face_ids) < p.min_faces or mask.sum() * h ** 3 / 1e9 < p.min_volume_um3:
             continue
-        soma = _make_soma(vol, mask, box, face_ids, v, f, p, method)
+        exits = []
+        for j, e in enumerate(exit_vox[k - 1], start=first_ring[k - 1] + 1):
+            ef = np.flatnonzero(ring_face == j)
+            exits.append(SomaExit(vol.grid.centers(e.ring + lo).mean(axis=0), e.radius_nm, np.zeros(3),
+                                  ef if face_index is None else face_index[ef]))
+        soma = _make_soma(vol, mask, box, face_ids, v, f, p, method, exits)
         if (soma.properties["roundness"] < p.min_roundness_ratio
                 or soma.properties["membrane_coverage"] < p.min_membrane_coverage_ratio):
             continue
@@ -397,8 +460,15 @@ def _somas_from_cores(vol: SomaVolume, core_labels: np.ndarray, n_cores: int, v:
             soma.faces = np.sort(face_index[soma.faces])
             soma.membrane_faces = np.sort(face_index[soma.membrane_faces])
         somas.append(soma)
-    somas.sort(key=lambda s: -s.radius_nm)
     return somas
+
+
+def _ring_labels(shape: tuple[int, ...], exits: list[list[ExitVoxels]]) -> np.ndarray:
+    """Label volume of every exit's first layer: 1..n over all somata, soma by soma."""
+    lab = np.zeros(shape, dtype=np.int32)
+    for j, e in enumerate((e for ex in exits for e in ex), start=1):
+        lab[tuple(e.ring.T)] = j
+    return lab
 
 
 def soma_from_point(mesh: object, center_nm: np.ndarray, radius_nm: float | None = None,
@@ -423,7 +493,7 @@ def soma_from_point(mesh: object, center_nm: np.ndarray, radius_nm: float | None
         raise InputError(f"soma radius must be a positive length in nm, got {radius_nm!r}")
     half = max(30000.0, 3.0 * (radius_nm or 0.0))
     sides = cut_sides(v, p.cut_tol_nm, p.cut_min_fraction)
-    keep, v_sub, f_sub, sides_sub, crop_sub = _crop_mesh(v, f, v[f].mean(axis=1), c - half, c + half, sides)
+    keep, v_sub, f_sub, sides_sub, crop_sub = _crop_mesh(v, f, c - half, c + half, sides)
     if len(keep) < p.min_faces:
         raise InputError(f"only {len(keep)} mesh faces lie within {half / 1000:.0f} µm of the given soma centre "
                          f"{np.round(c / 1000, 2).tolist()} µm", hint="check that the centre is in nm and on this mesh")
@@ -442,7 +512,8 @@ def soma_from_point(mesh: object, center_nm: np.ndarray, radius_nm: float | None
     deep[tuple(seed)] = True
     labels, _ = ndimage.label(deep, structure=np.ones((3, 3, 3), dtype=bool))
     core_labels = (labels == labels[tuple(seed)]).astype(np.int32)
-    q = replace(p, min_faces=1, min_volume_um3=0.0, min_roundness_ratio=0.0, min_membrane_coverage_ratio=0.0)
+    q = replace(p, min_faces=1, min_volume_um3=0.0, min_roundness_ratio=0.0, min_membrane_coverage_ratio=0.0,
+                max_exit_ratio=np.inf)
     somas = _somas_from_cores(vol, core_labels, 1, v_sub, f_sub, q, "from_point", face_index=keep)
     if not somas:
         raise InputError("no mesh faces surround the given soma centre", hint="pass a point inside the soma")
@@ -463,7 +534,7 @@ def soma_surface_faces(mesh: object, soma: Soma, params: SomaParams | None = Non
     pad = p.outer_reach_nm + 5000.0
     lo, hi = centroids[ids].min(axis=0) - pad, centroids[ids].max(axis=0) + pad
     all_sides = cut_sides(v, p.cut_tol_nm, p.cut_min_fraction)
-    keep, v_sub, f_sub, sides_sub, crop_sub = _crop_mesh(v, f, centroids, lo, hi, all_sides)
+    keep, v_sub, f_sub, sides_sub, crop_sub = _crop_mesh(v, f, lo, hi, all_sides)
     vol = mesh_volume(v_sub, f_sub, p, min_depth_nm=np.inf, sides=sides_sub, crop_sides=crop_sub)
     local = np.searchsorted(keep, ids)
     return ids[outer_faces(v_sub, f_sub, local, vol.outside, vol.grid, p.outer_reach_nm, p.max_ray_faces)]
