@@ -25,6 +25,7 @@ from .errors import InputError, NeurdLiteError, StageError
 from .feature.spines import dendritic_spine_density_per_um
 from .io.meshes import load_mesh
 from .io.skeletons import load_skeleton
+from .io.synapse_units import fit_synapse_units
 from .io.synapses import load_synapses
 from .mesh.decimate import DecimationResult, decimate
 from .mesh.heal import HealResult, heal_mesh
@@ -377,13 +378,31 @@ def _soma_centers(soma: Any) -> np.ndarray | None:
     return None if soma is None else as_points_nm(soma, "soma centre(s)")
 
 
+def _ingest_synapses(n: Neuron, synapses: Any, mesh_units: UnitsLike, synapse_units: UnitsLike | None) -> None:
+    """Load the table and check its units against the mesh (``io.synapse_units.fit_synapse_units``): inferred
+    when not given, recorded in ``n.provenance["synapse_units"]``, flagged when off the mesh or not the layout's
+    default; an ``InputError`` naming the units tried when none puts the synapses on the mesh."""
+    where = synapses if isinstance(synapses, (str, Path)) else n.name
+    syn = load_synapses(synapses, units=synapse_units)
+    if len(syn) == 0 or n.mesh is None or len(n.mesh.faces) == 0:
+        n.synapses = syn
+        return
+    n.synapses, record = fit_synapse_units(syn, n.mesh.triangles, mesh_units, synapse_units, where)
+    n.provenance["synapse_units"] = record
+    if record["problem"]:
+        n.flag(record["problem"])
+
+
 def decompose(mesh_or_path: Any, synapses: Any = None, units: UnitsLike = "nm",
               soma: Sequence[float] | np.ndarray | None = None, name: str | None = None,
               params: PipelineParams | None = None, synapse_units: UnitsLike | None = None) -> Neuron:
     """Decompose a neuron mesh into somas, skeleton, branch graph and labels.
 
     mesh_or_path: mesh file, trimesh or (vertices, faces); units: the mesh's units ("nm", "um", nm per voxel).
-    synapses: table file or DataFrame (positions in ``synapse_units``, default per table layout).
+    synapses: table file or DataFrame; synapse_units: its position units. None (default): the units that put the
+    synapses on the mesh, tried among the mesh's units, nm, 4x4x40, 8 and µm (``io.synapse_units``) and recorded
+    in ``n.provenance["synapse_units"]``; given units are honoured and flagged when they leave the synapses
+    more than 1 µm off the mesh.
     soma: a known soma centre (3,) or centres (S, 3) in **nm** (skips detection). Returns the Neuron (nm).
     """
     p = params or PipelineParams()
@@ -396,7 +415,7 @@ def decompose(mesh_or_path: Any, synapses: Any = None, units: UnitsLike = "nm",
     if getattr(mesh, "metadata", {}).get("units_suspect"):  # implausible extent: see io.meshes.extent_problem
         n.flag(f"units_suspect: {mesh.metadata['units_suspect']}")
     if synapses is not None:
-        n.synapses = load_synapses(synapses, units=synapse_units)
+        _ingest_synapses(n, synapses, units, synapse_units)
     run_state(n).soma_centers_nm = _soma_centers(soma)
     n.provenance["timings_s"] = {"ingest": round(time.perf_counter() - t0, 4)}
     _record(n, p, mesh=mesh_or_path if isinstance(mesh_or_path, (str, Path)) else type(mesh_or_path).__name__,

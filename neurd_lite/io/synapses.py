@@ -58,7 +58,9 @@ def load_synapses(path_or_df: TableLike, units: UnitsLike | None = None, segment
     segment_id: the neuron the table belongs to: selects its rows in a multi-neuron ``segment_id`` column
         and decides polarity from CAVE ``pre_pt_root_id``/``post_pt_root_id``.
     name: label for messages (default: the file name).
-    ``df.attrs`` records ``source``, ``layout`` and ``units_in``.
+    ``df.attrs`` records ``source``, ``layout``, ``units_in`` (the units applied), ``layout_default`` and
+    ``position_columns`` ("x_nm" when the table's columns were already nm, else "raw"). Whether these units put
+    the synapses on the mesh is checked by ``neurd_lite.io.synapse_units.fit_synapse_units`` (decompose does).
     """
     path = None
     if isinstance(path_or_df, pd.DataFrame):
@@ -120,8 +122,11 @@ def load_synapses(path_or_df: TableLike, units: UnitsLike | None = None, segment
         if col not in used and col not in out.columns:
             out[col] = raw[col].to_numpy()
     out = _finish(out, where)
+    fixed_nm = layout == "xyz" and pos_cols[0] == "x_nm"
     out.attrs.update({"source": str(where) if where is not None else None, "layout": layout,
-                      "units_in": units if isinstance(units, str) else np.atleast_1d(units).tolist()})
+                      "units_in": "nm" if fixed_nm else _units_attr(units),
+                      "layout_default": _units_attr(default_units),
+                      "position_columns": "x_nm" if fixed_nm else "raw"})
     return out
 
 
@@ -247,6 +252,11 @@ def _cave_polarity(df: pd.DataFrame, segment_id: int | None, where: Any) -> tupl
 
 
 # ---- helpers -------------------------------------------------------------------------------------------
+def _units_attr(units: UnitsLike) -> Any:
+    """Units as stored in ``df.attrs`` (a name or a list of nm per voxel)."""
+    return units if isinstance(units, str) else np.atleast_1d(units).tolist()
+
+
 def _first_column(df: pd.DataFrame, candidates: tuple[str, ...], used: set[str]) -> pd.Series | None:
     col = next((c for c in candidates if c in df.columns and c not in used), None)
     if col is None:
