@@ -20,8 +20,26 @@ def _parse_units(text: str) -> Any:
     return parse_units(text)
 
 
+DESCRIPTION = """neurd-lite: EM neuron meshes -> soma, skeleton, compartments, spines, synapse targets, µm features
+and cell types.
+
+start here:
+  neurd-lite example --out ex/                          a generated cell, end to end, with a picture
+  neurd-lite decompose cell.ply --synapses syn.csv --out out/
+  neurd-lite featurize meshes/ --synapses syn/ --out table/   many cells -> parquet tables
+  neurd-lite COMMAND --help                             the options of one command"""
+
+
+def _print_text(text: str) -> None:
+    """Print ``text`` as is (µm, not \\u00b5m); on a console that cannot show a character, its escape."""
+    try:
+        print(text)
+    except UnicodeEncodeError:
+        print(text.encode("ascii", "backslashreplace").decode("ascii"))
+
+
 def _print_summary(summary: dict[str, Any]) -> None:
-    print(json.dumps(summary, indent=2, default=str))
+    _print_text(json.dumps(summary, indent=2, default=str, ensure_ascii=False))
 
 
 def _add_params_flag(p: argparse.ArgumentParser) -> None:
@@ -41,9 +59,11 @@ def _add_decompose(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("decompose", help="mesh -> soma, skeleton, branch graph, labels; writes DIR/NAME.h5")
     p.add_argument("mesh", help="mesh file (.ply, .off, .obj, .stl, MeshParty .h5)")
     p.add_argument("--synapses", default=None, help="synapse table (csv/parquet) with positions")
-    p.add_argument("--units", default="nm", help="mesh units: nm, um, or nm per voxel (e.g. 8 or 4,4,40)")
+    p.add_argument("--units", default="nm",
+                   help="mesh units: nm, um, or nm per voxel (e.g. 8 or 4,4,40); default: nm (MICrONS meshes)")
     p.add_argument("--synapse-units", default=None,
-                   help="synapse position units (default: from the table layout, e.g. 4,4,40 for MICrONS)")
+                   help="synapse position units, same syntax (default: the units that put the synapses on the "
+                        "mesh, tried among the mesh's units, nm, 4,4,40, 8 and um; the choice is printed)")
     p.add_argument("--soma", nargs=3, type=float, default=None, metavar=("X", "Y", "Z"),
                    help="known soma centre in the mesh's units")
     p.add_argument("--target-faces", type=int, default=None,
@@ -89,6 +109,10 @@ def _save_and_report(n: Any, out_dir: str) -> int:
     out = Path(out_dir) / f"{n.name}.h5"
     n.save(out)
     _print_summary(n.summary())
+    su = n.provenance.get("synapse_units")
+    if su:
+        d = su["median_distance_nm"].get(su["used"])
+        _print_text(f"synapse units: {su['used']} ({su['how']}; median synapse {d:.0f} nm from the mesh)")
     print(f"wrote {out}")
     return 0
 
@@ -247,7 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The argparse parser with every registered subcommand."""
     from . import __version__
 
-    parser = argparse.ArgumentParser(prog="neurd-lite", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="neurd-lite", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"neurd-lite {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in _SUBCOMMANDS:
@@ -267,7 +292,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except NeurdLiteError as e:
-        print(f"neurd-lite {args.command}: error: {e}", file=sys.stderr)
+        stage = getattr(e, "stage", None)
+        where = f" at stage '{stage}'" if stage and f"stage '{stage}'" not in str(e) else ""
+        text = f"neurd-lite {args.command}: error{where}: {e}"
+        try:
+            print(text, file=sys.stderr)
+        except UnicodeEncodeError:
+            print(text.encode("ascii", "backslashreplace").decode("ascii"), file=sys.stderr)
         return 1
 
 

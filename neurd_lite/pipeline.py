@@ -262,6 +262,10 @@ def stage_spines(n: Neuron, p: PipelineParams) -> None:
     faces."""
     if not p.runs("spines"):
         raise _Skip("disabled by parameters")
+    if n.skeleton is None or n.skeleton.n_vertices < 2:
+        raise StageError("spines", f"the skeleton stage left {0 if n.skeleton is None else n.skeleton.n_vertices} "
+                         f"skeleton vertices for neuron {n.name!r}: too small or compact a mesh to measure spines "
+                         "on (check --units; or run without spines: a --params file with 'skip: [spines]')")
     run = run_state(n)
     if not run.decimated:
         run.shaft_field = detect_spines(n, p.spines, p.soma_extent)
@@ -357,7 +361,9 @@ def run_stages(n: Neuron, stages: Sequence[Stage], params: PipelineParams) -> Ne
                 fn(n, params)
             except _Skip as e:
                 skipped[name] = str(e)
-            except NeurdLiteError:
+            except NeurdLiteError as e:
+                if getattr(e, "stage", None) is None:
+                    e.stage = name  # type: ignore[attr-defined]  # batch and CLI report the stage that failed
                 raise
             except Exception as e:  # noqa: BLE001 - re-raised with the stage name
                 raise StageError(name, f"{type(e).__name__}: {e} (neuron {n.name!r})") from e
