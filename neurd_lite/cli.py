@@ -119,31 +119,74 @@ def _save_and_report(n: Any, out_dir: str) -> int:
 
 # ---- example -------------------------------------------------------------------------------------------
 def _add_example(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("example", help="decompose, featurize and classify a generated neuron (no data/network)")
+    p = sub.add_parser("example", help="decompose, featurize and classify a generated neuron (no data/network); "
+                                        "writes the neuron (.h5), its features (.csv) and a picture (.png)")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--seed", type=int, default=0, help="random seed of the generated neuron")
-    p.add_argument("--faces", type=int, default=30000, help="approximate face count of the generated mesh")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the generated neuron (default 0)")
+    p.add_argument("--faces", type=int, default=30000, help="approximate face count of the generated mesh "
+                                                              "(default 30000)")
     p.set_defaults(func=_run_example)
 
 
+def _step(name: str, seconds: float) -> None:
+    """One progress line: the stage and its time."""
+    _print_text(f"  {name:<13} {seconds:6.1f} s")
+    sys.stdout.flush()
+
+
 def _run_example(args: argparse.Namespace) -> int:
+    import time
+
     from .pipeline import decompose
     from .testing.synthetic import make_neuron
 
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    _print_text(f"neurd-lite example: a generated neuron (seed {args.seed}, about {args.faces} faces), by stage:")
+    t = time.perf_counter()
     made = make_neuron(seed=args.seed, target_faces=args.faces)
+    _step("generate", time.perf_counter() - t)
     synapses = made.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]] if len(made.synapses) else None
-    n = decompose(made.mesh, synapses=synapses, name="synthetic_example")
-    _save_and_report(n, args.out)
+    n = decompose(made.mesh, synapses=synapses, name="synthetic_example", progress=_step)
+    paths = {"neuron": out / f"{n.name}.h5", "features": out / f"{n.name}_features.csv",
+             "picture": out / f"{n.name}.png"}
+    n.save(paths["neuron"])
     from .celltype import classify
     from .feature import features
 
+    t = time.perf_counter()
     row = features(n)
-    row.to_csv(Path(args.out) / "synthetic_example_features.csv")
-    print(f"{row.notna().sum(axis=1).iloc[0]} of {row.shape[1]} features computed "
-          f"(wrote {Path(args.out) / 'synthetic_example_features.csv'})")
+    row.to_csv(paths["features"])
+    _step("features", time.perf_counter() - t)
+    t = time.perf_counter()
     result = classify(n)
-    _print_summary(result.to_dict() if hasattr(result, "to_dict") else result)
+    _step("classify", time.perf_counter() - t)
+    t = time.perf_counter()
+    from .viz import plot_cell
+
+    plot_cell(n, paths["picture"])
+    _step("picture", time.perf_counter() - t)
+    _print_example_result(n, row, result)
+    for what, path in paths.items():
+        _print_text(f"wrote {what:<9} {path}")
     return 0
+
+
+def _print_example_result(n: Any, row: Any, result: Any) -> None:
+    """A few lines a person reads: what was found, the class, the flags."""
+    syn = n.synapses
+    targets = syn["target"].value_counts().to_dict() if syn is not None and "target" in syn else {}
+    spines = 0 if n.spines is None else len(n.spines)
+    _print_text(f"found {len(n.somas)} soma, {len(n.branch_nodes)} branches, {spines} spines; synapse targets "
+                + ", ".join(f"{k} {v}" for k, v in targets.items()))
+    _print_text(f"{int(row.notna().sum(axis=1).iloc[0])} of {row.shape[1]} features computed")
+    res = result.to_dict() if hasattr(result, "to_dict") else dict(result)
+    p_sub = (res.get("subclass_probabilities") or {}).get(res.get("subclass"))
+    _print_text(f"class: {res.get('ei')} (p_inhibitory {res.get('p_inhibitory', float('nan')):.3f}), subclass "
+                f"{res.get('subclass')}" + (f" (p {p_sub:.2f})" if p_sub is not None else "")
+                + f"; status {res.get('status')}" + (f"; out of range: {res['out_of_range']}"
+                                                     if res.get("out_of_range") else ""))
+    _print_text("flags: " + ("; ".join(n.flags) if n.flags else "none"))
 
 
 # ---- featurize -----------------------------------------------------------------------------------------

@@ -349,9 +349,14 @@ SKELETON_STAGES: list[Stage] = [("graph", stage_graph), ("anchors", stage_anchor
                                 ("compartments", stage_compartments)]
 
 
-def run_stages(n: Neuron, stages: Sequence[Stage], params: PipelineParams) -> Neuron:
+Progress = Callable[[str, float], None]
+
+
+def run_stages(n: Neuron, stages: Sequence[Stage], params: PipelineParams, progress: Progress | None = None
+               ) -> Neuron:
     """Run stages in order, timing each into ``n.provenance["timings_s"]``; the run's working state
-    (``n.cache["run"]``) is dropped at the end, whatever happened."""
+    (``n.cache["run"]``) is dropped at the end, whatever happened. ``progress(stage, seconds)`` is called after
+    each stage that finished (skipped ones too)."""
     timings = n.provenance.setdefault("timings_s", {})
     skipped = n.provenance.setdefault("skipped", {})
     try:
@@ -369,6 +374,8 @@ def run_stages(n: Neuron, stages: Sequence[Stage], params: PipelineParams) -> Ne
                 raise StageError(name, f"{type(e).__name__}: {e} (neuron {n.name!r})") from e
             finally:
                 timings[name] = round(time.perf_counter() - t0, 4)
+            if progress is not None:
+                progress(name, timings[name])
     finally:
         n.cache.pop(RUN_KEY, None)
     return n
@@ -401,7 +408,8 @@ def _ingest_synapses(n: Neuron, synapses: Any, mesh_units: UnitsLike, synapse_un
 
 def decompose(mesh_or_path: Any, synapses: Any = None, units: UnitsLike = "nm",
               soma: Sequence[float] | np.ndarray | None = None, name: str | None = None,
-              params: PipelineParams | None = None, synapse_units: UnitsLike | None = None) -> Neuron:
+              params: PipelineParams | None = None, synapse_units: UnitsLike | None = None,
+              progress: Progress | None = None) -> Neuron:
     """Decompose a neuron mesh into somas, skeleton, branch graph and labels.
 
     mesh_or_path: mesh file, trimesh or (vertices, faces); units: the mesh's units ("nm", "um", nm per voxel).
@@ -409,7 +417,8 @@ def decompose(mesh_or_path: Any, synapses: Any = None, units: UnitsLike = "nm",
     synapses on the mesh, tried among the mesh's units, nm, 4x4x40, 8 and µm (``io.synapse_units``) and recorded
     in ``n.provenance["synapse_units"]``; given units are honoured and flagged when they leave the synapses
     more than 1 µm off the mesh.
-    soma: a known soma centre (3,) or centres (S, 3) in **nm** (skips detection). Returns the Neuron (nm).
+    soma: a known soma centre (3,) or centres (S, 3) in **nm** (skips detection). progress: called as
+    ``progress(stage, seconds)`` after ingest and each stage. Returns the Neuron (nm).
     """
     p = params or PipelineParams()
     t0 = time.perf_counter()
@@ -428,7 +437,9 @@ def decompose(mesh_or_path: Any, synapses: Any = None, units: UnitsLike = "nm",
             units=units, synapses=synapses if isinstance(synapses, (str, Path)) else
             (None if synapses is None else type(synapses).__name__), soma=None if soma is None else
             np.asarray(soma, float).tolist())
-    return run_stages(n, MESH_STAGES, p)
+    if progress is not None:
+        progress("ingest", n.provenance["timings_s"]["ingest"])
+    return run_stages(n, MESH_STAGES, p, progress)
 
 
 def _skeleton_soma(sk: Skeleton) -> tuple[Soma, np.ndarray]:
