@@ -123,8 +123,11 @@ def _add_example(sub: argparse._SubParsersAction) -> None:
                                         "writes the neuron (.h5), its features (.csv) and a picture (.png)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--seed", type=int, default=0, help="random seed of the generated neuron (default 0)")
-    p.add_argument("--faces", type=int, default=30000, help="approximate face count of the generated mesh "
-                                                              "(default 30000)")
+    p.add_argument("--faces", type=int, default=30000,
+                   help="approximate face count of the generated shafts and soma; spines add more (default 30000: "
+                        "about 90k faces in all for the pyramidal cell)")
+    p.add_argument("--kind", default="pyramidal", choices=["pyramidal", "interneuron"],
+                   help="which cell to generate (default pyramidal; the interneuron is aspiny and quicker)")
     p.set_defaults(func=_run_example)
 
 
@@ -142,9 +145,9 @@ def _run_example(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    _print_text(f"neurd-lite example: a generated neuron (seed {args.seed}, about {args.faces} faces), by stage:")
+    _print_text(f"neurd-lite example: a generated {args.kind} neuron (seed {args.seed}), by stage:")
     t = time.perf_counter()
-    made = make_neuron(seed=args.seed, target_faces=args.faces)
+    made = make_neuron(kind=args.kind, seed=args.seed, target_faces=args.faces)
     _step("generate", time.perf_counter() - t)
     synapses = made.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]] if len(made.synapses) else None
     n = decompose(made.mesh, synapses=synapses, name="synthetic_example", progress=_step)
