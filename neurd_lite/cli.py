@@ -326,10 +326,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _plain_warnings() -> None:
+    """Show a NeurdLiteWarning as one line for the person at the keyboard (no source file and code line)."""
+    import warnings
+
+    from .errors import NeurdLiteWarning
+
+    default = warnings.formatwarning
+
+    def fmt(message: Any, category: type, filename: str, lineno: int, line: str | None = None) -> str:
+        if issubclass(category, NeurdLiteWarning):
+            return f"neurd-lite: warning: {message}\n"
+        return default(message, category, filename, lineno, line)
+
+    warnings.formatwarning = fmt  # type: ignore[assignment]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code (0 ok, 1 bad input or failed stage, 2 usage)."""
     from .errors import NeurdLiteError
 
+    _plain_warnings()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -40,3 +40,19 @@ def test_summary_prints_micrometres_without_escapes(capsys):
     _print_summary({"flags": ["synapses_far: 3 of 4 synapses > 1.5 µm from the mesh"]})
     out = capsys.readouterr().out
     assert "1.5 µm" in out and "\\u00b5" not in out
+
+
+def test_warnings_print_as_one_plain_line():
+    import warnings
+
+    from neurd_lite.cli import _plain_warnings
+    from neurd_lite.errors import NeurdLiteWarning
+
+    saved = warnings.formatwarning
+    try:
+        _plain_warnings()
+        text = warnings.formatwarning(NeurdLiteWarning("cell.csv: synapse positions read as 8 nm voxels"),
+                                      NeurdLiteWarning, "/x/pipeline.py", 418, "code line")
+    finally:
+        warnings.formatwarning = saved
+    assert text == "neurd-lite: warning: cell.csv: synapse positions read as 8 nm voxels\n"
