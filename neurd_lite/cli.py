@@ -20,8 +20,26 @@ def _parse_units(text: str) -> Any:
     return parse_units(text)
 
 
+DESCRIPTION = """neurd-lite: EM neuron meshes -> soma, skeleton, compartments, spines, synapse targets, µm features
+and cell types.
+
+start here:
+  neurd-lite example --out ex/                          a generated cell, end to end, with a picture
+  neurd-lite decompose cell.ply --synapses syn.csv --out out/
+  neurd-lite featurize meshes/ --synapses syn/ --out table/   many cells -> parquet tables
+  neurd-lite COMMAND --help                             the options of one command"""
+
+
+def _print_text(text: str) -> None:
+    """Print ``text`` as is (µm, not \\u00b5m); on a console that cannot show a character, its escape."""
+    try:
+        print(text)
+    except UnicodeEncodeError:
+        print(text.encode("ascii", "backslashreplace").decode("ascii"))
+
+
 def _print_summary(summary: dict[str, Any]) -> None:
-    print(json.dumps(summary, indent=2, default=str))
+    _print_text(json.dumps(summary, indent=2, default=str, ensure_ascii=False))
 
 
 def _add_params_flag(p: argparse.ArgumentParser) -> None:
@@ -41,9 +59,11 @@ def _add_decompose(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("decompose", help="mesh -> soma, skeleton, branch graph, labels; writes DIR/NAME.h5")
     p.add_argument("mesh", help="mesh file (.ply, .off, .obj, .stl, MeshParty .h5)")
     p.add_argument("--synapses", default=None, help="synapse table (csv/parquet) with positions")
-    p.add_argument("--units", default="nm", help="mesh units: nm, um, or nm per voxel (e.g. 8 or 4,4,40)")
+    p.add_argument("--units", default="nm",
+                   help="mesh units: nm, um, or nm per voxel (e.g. 8 or 4,4,40); default: nm (MICrONS meshes)")
     p.add_argument("--synapse-units", default=None,
-                   help="synapse position units (default: from the table layout, e.g. 4,4,40 for MICrONS)")
+                   help="synapse position units, same syntax (default: the units that put the synapses on the "
+                        "mesh, tried among the mesh's units, nm, 4,4,40, 8 and um; the choice is printed)")
     p.add_argument("--soma", nargs=3, type=float, default=None, metavar=("X", "Y", "Z"),
                    help="known soma centre in the mesh's units")
     p.add_argument("--target-faces", type=int, default=None,
@@ -101,37 +121,87 @@ def _save_and_report(n: Any, out_dir: str) -> int:
         raise ValueError(f"neuron name {n.name!r} would write outside {out_dir}")
     n.save(out)
     _print_summary(n.summary())
+    su = n.provenance.get("synapse_units")
+    if su:
+        d = su["median_distance_nm"].get(su["used"])
+        _print_text(f"synapse units: {su['used']} ({su['how']}; median synapse {d:.0f} nm from the mesh)")
     print(f"wrote {out}")
     return 0
 
 
 # ---- example -------------------------------------------------------------------------------------------
 def _add_example(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("example", help="decompose, featurize and classify a generated neuron (no data/network)")
+    p = sub.add_parser("example", help="decompose, featurize and classify a generated neuron (no data/network); "
+                                        "writes the neuron (.h5), its features (.csv) and a picture (.png)")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--seed", type=int, default=0, help="random seed of the generated neuron")
-    p.add_argument("--faces", type=int, default=30000, help="approximate face count of the generated mesh")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the generated neuron (default 0)")
+    p.add_argument("--faces", type=int, default=30000,
+                   help="approximate face count of the generated shafts and soma; spines add more (default 30000: "
+                        "about 90k faces in all for the pyramidal cell)")
+    p.add_argument("--kind", default="pyramidal", choices=["pyramidal", "interneuron"],
+                   help="which cell to generate (default pyramidal; the interneuron is aspiny and quicker)")
     p.set_defaults(func=_run_example)
 
 
+def _step(name: str, seconds: float) -> None:
+    """One progress line: the stage and its time."""
+    _print_text(f"  {name:<13} {seconds:6.1f} s")
+    sys.stdout.flush()
+
+
 def _run_example(args: argparse.Namespace) -> int:
+    import time
+
     from .pipeline import decompose
     from .testing.synthetic import make_neuron
 
-    made = make_neuron(seed=args.seed, target_faces=args.faces)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    _print_text(f"neurd-lite example: a generated {args.kind} neuron (seed {args.seed}), by stage:")
+    t = time.perf_counter()
+    made = make_neuron(kind=args.kind, seed=args.seed, target_faces=args.faces)
+    _step("generate", time.perf_counter() - t)
     synapses = made.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]] if len(made.synapses) else None
-    n = decompose(made.mesh, synapses=synapses, name="synthetic_example")
-    _save_and_report(n, args.out)
+    n = decompose(made.mesh, synapses=synapses, name="synthetic_example", progress=_step)
+    paths = {"neuron": out / f"{n.name}.h5", "features": out / f"{n.name}_features.csv",
+             "picture": out / f"{n.name}.png"}
+    n.save(paths["neuron"])
     from .celltype import classify
     from .feature import features
 
+    t = time.perf_counter()
     row = features(n)
-    row.to_csv(Path(args.out) / "synthetic_example_features.csv")
-    print(f"{row.notna().sum(axis=1).iloc[0]} of {row.shape[1]} features computed "
-          f"(wrote {Path(args.out) / 'synthetic_example_features.csv'})")
+    row.to_csv(paths["features"])
+    _step("features", time.perf_counter() - t)
+    t = time.perf_counter()
     result = classify(n)
-    _print_summary(result.to_dict() if hasattr(result, "to_dict") else result)
+    _step("classify", time.perf_counter() - t)
+    t = time.perf_counter()
+    from .viz import plot_cell
+
+    plot_cell(n, paths["picture"])
+    _step("picture", time.perf_counter() - t)
+    _print_example_result(n, row, result)
+    for what, path in paths.items():
+        _print_text(f"wrote {what:<9} {path}")
     return 0
+
+
+def _print_example_result(n: Any, row: Any, result: Any) -> None:
+    """A few lines a person reads: what was found, the class, the flags."""
+    syn = n.synapses
+    targets = syn["target"].value_counts().to_dict() if syn is not None and "target" in syn else {}
+    spines = 0 if n.spines is None else len(n.spines)
+    _print_text(f"found {len(n.somas)} soma, {len(n.branch_nodes)} branches, {spines} spines; synapse targets "
+                + ", ".join(f"{k} {v}" for k, v in targets.items()))
+    _print_text(f"{int(row.notna().sum(axis=1).iloc[0])} of {row.shape[1]} features computed")
+    res = result.to_dict() if hasattr(result, "to_dict") else dict(result)
+    p_sub = (res.get("subclass_probabilities") or {}).get(res.get("subclass"))
+    _print_text(f"class: {res.get('ei')} (p_inhibitory {res.get('p_inhibitory', float('nan')):.3f}), subclass "
+                f"{res.get('subclass')}" + (f" (p {p_sub:.2f})" if p_sub is not None else "")
+                + f"; status {res.get('status')}" + (f"; out of range: {res['out_of_range']}"
+                                                     if res.get("out_of_range") else ""))
+    _print_text("flags: " + ("; ".join(n.flags) if n.flags else "none"))
 
 
 # ---- featurize -----------------------------------------------------------------------------------------
@@ -268,7 +338,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The argparse parser with every registered subcommand."""
     from . import __version__
 
-    parser = argparse.ArgumentParser(prog="neurd-lite", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="neurd-lite", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"neurd-lite {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in _SUBCOMMANDS:
@@ -276,10 +347,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _plain_warnings() -> None:
+    """Show a NeurdLiteWarning as one line for the person at the keyboard (no source file and code line)."""
+    import warnings
+
+    from .errors import NeurdLiteWarning
+
+    default = warnings.formatwarning
+
+    def fmt(message: Any, category: type, filename: str, lineno: int, line: str | None = None) -> str:
+        if issubclass(category, NeurdLiteWarning):
+            return f"neurd-lite: warning: {message}\n"
+        return default(message, category, filename, lineno, line)
+
+    warnings.formatwarning = fmt  # type: ignore[assignment]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code (0 ok, 1 bad input or failed stage, 2 usage)."""
     from .errors import NeurdLiteError
 
+    _plain_warnings()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -288,7 +376,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except NeurdLiteError as e:
-        print(f"neurd-lite {args.command}: error: {e}", file=sys.stderr)
+        stage = getattr(e, "stage", None)
+        where = f" at stage '{stage}'" if stage and f"stage '{stage}'" not in str(e) else ""
+        text = f"neurd-lite {args.command}: error{where}: {e}"
+        try:
+            print(text, file=sys.stderr)
+        except UnicodeEncodeError:
+            print(text.encode("ascii", "backslashreplace").decode("ascii"), file=sys.stderr)
         return 1
 
 

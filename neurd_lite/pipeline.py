@@ -25,6 +25,7 @@ from .errors import InputError, NeurdLiteError, StageError
 from .feature.spines import dendritic_spine_density_per_um
 from .io.meshes import load_mesh
 from .io.skeletons import load_skeleton
+from .io.synapse_units import fit_synapse_units
 from .io.synapses import load_synapses
 from .mesh.decimate import DecimationResult, decimate
 from .mesh.heal import HealResult, heal_mesh
@@ -265,6 +266,10 @@ def stage_spines(n: Neuron, p: PipelineParams) -> None:
     faces."""
     if not p.runs("spines"):
         raise _Skip("disabled by parameters")
+    if n.skeleton is None or n.skeleton.n_vertices < 2:
+        raise StageError("spines", f"the skeleton stage left {0 if n.skeleton is None else n.skeleton.n_vertices} "
+                         f"skeleton vertices for neuron {n.name!r}: too small or compact a mesh to measure spines "
+                         "on (check --units; or run without spines: a --params file with 'skip: [spines]')")
     run = run_state(n)
     if not run.decimated:
         run.shaft_field = detect_spines(n, p.spines, p.soma_extent)
@@ -348,9 +353,14 @@ SKELETON_STAGES: list[Stage] = [("graph", stage_graph), ("anchors", stage_anchor
                                 ("compartments", stage_compartments)]
 
 
-def run_stages(n: Neuron, stages: Sequence[Stage], params: PipelineParams) -> Neuron:
+Progress = Callable[[str, float], None]
+
+
+def run_stages(n: Neuron, stages: Sequence[Stage], params: PipelineParams, progress: Progress | None = None
+               ) -> Neuron:
     """Run stages in order, timing each into ``n.provenance["timings_s"]``; the run's working state
-    (``n.cache["run"]``) is dropped at the end, whatever happened."""
+    (``n.cache["run"]``) is dropped at the end, whatever happened. ``progress(stage, seconds)`` is called after
+    each stage that finished (skipped ones too)."""
     timings = n.provenance.setdefault("timings_s", {})
     skipped = n.provenance.setdefault("skipped", {})
     try:
@@ -360,12 +370,16 @@ def run_stages(n: Neuron, stages: Sequence[Stage], params: PipelineParams) -> Ne
                 fn(n, params)
             except _Skip as e:
                 skipped[name] = str(e)
-            except NeurdLiteError:
+            except NeurdLiteError as e:
+                if getattr(e, "stage", None) is None:
+                    e.stage = name  # type: ignore[attr-defined]  # batch and CLI report the stage that failed
                 raise
             except Exception as e:  # noqa: BLE001 - re-raised with the stage name
                 raise StageError(name, f"{type(e).__name__}: {e} (neuron {n.name!r})") from e
             finally:
                 timings[name] = round(time.perf_counter() - t0, 4)
+            if progress is not None:
+                progress(name, timings[name])
     finally:
         n.cache.pop(RUN_KEY, None)
     return n
@@ -381,18 +395,37 @@ def _soma_centers(soma: Any) -> np.ndarray | None:
     return None if soma is None else as_points_nm(soma, "soma centre(s)")
 
 
+def _ingest_synapses(n: Neuron, synapses: Any, mesh_units: UnitsLike, synapse_units: UnitsLike | None,
+                     segment_id: int | None = None) -> None:
+    """Load the table and check its units against the mesh (``io.synapse_units.fit_synapse_units``): inferred
+    when not given, recorded in ``n.provenance["synapse_units"]``, flagged when off the mesh or not the layout's
+    default; an ``InputError`` naming the units tried when none puts the synapses on the mesh."""
+    where = synapses if isinstance(synapses, (str, Path)) else n.name
+    syn = load_synapses(synapses, units=synapse_units, segment_id=segment_id)
+    if len(syn) == 0 or n.mesh is None or len(n.mesh.faces) == 0:
+        n.synapses = syn
+        return
+    n.synapses, record = fit_synapse_units(syn, n.mesh.triangles, mesh_units, synapse_units, where)
+    n.provenance["synapse_units"] = record
+    if record["problem"]:
+        n.flag(record["problem"])
+
+
 def decompose(mesh_or_path: Any, synapses: Any = None, units: UnitsLike = "nm",
               soma: Sequence[float] | np.ndarray | None = None, name: str | None = None,
               params: PipelineParams | None = None, synapse_units: UnitsLike | None = None,
-              segment_id: int | None = None, split: bool = False) -> Any:
+              segment_id: int | None = None, split: bool = False, progress: Progress | None = None) -> Any:
     """Decompose a neuron mesh into somas, skeleton, branch graph and labels.
 
     mesh_or_path: mesh file, trimesh or (vertices, faces); units: the mesh's units ("nm", "um", nm per voxel).
-    synapses: table file or DataFrame (positions in ``synapse_units``, default per table layout).
+    synapses: table file or DataFrame; synapse_units: its position units. None (default): the units that put the
+    synapses on the mesh, tried among the mesh's units, nm, 4x4x40, 8 and µm (``io.synapse_units``) and recorded
+    in ``n.provenance["synapse_units"]``; given units are honoured and flagged when they leave the synapses
+    more than 1 µm off the mesh.
     soma: a known soma centre (3,) or centres (S, 3) in **nm** (skips detection). segment_id: this neuron's
-    root id: synapse rows of other neurons (a CAVE table of several) are left out. Returns the Neuron (nm).
-    split: return :func:`split` of it instead: a list with one Neuron per soma (``.report`` holds the cuts; a
-    one-soma neuron gives ``[n]``).
+    root id: synapse rows of other neurons (a CAVE table of several) are left out. progress: called as
+    ``progress(stage, seconds)`` after ingest and each stage. Returns the Neuron (nm); with ``split``, the list
+    of :func:`split` instead: one Neuron per soma (``.report`` holds the cuts; a one-soma neuron gives ``[n]``).
     """
     p = params or PipelineParams()
     t0 = time.perf_counter()
@@ -406,14 +439,16 @@ def decompose(mesh_or_path: Any, synapses: Any = None, units: UnitsLike = "nm",
     if getattr(mesh, "metadata", {}).get("surface_suspect"):  # repeated / zero-area faces: io.meshes.surface_problem
         n.flag(f"surface_suspect: {mesh.metadata['surface_suspect']}")
     if synapses is not None:
-        n.synapses = load_synapses(synapses, units=synapse_units, segment_id=segment_id)
+        _ingest_synapses(n, synapses, units, synapse_units, segment_id)
     run_state(n).soma_centers_nm = _soma_centers(soma)
     n.provenance["timings_s"] = {"ingest": round(time.perf_counter() - t0, 4)}
     _record(n, p, mesh=mesh_or_path if isinstance(mesh_or_path, (str, Path)) else type(mesh_or_path).__name__,
             units=units, synapses=synapses if isinstance(synapses, (str, Path)) else
             (None if synapses is None else type(synapses).__name__), soma=None if soma is None else
             np.asarray(soma, float).tolist())
-    run_stages(n, MESH_STAGES, p)
+    if progress is not None:
+        progress("ingest", n.provenance["timings_s"]["ingest"])
+    run_stages(n, MESH_STAGES, p, progress)
     return proofread.split(n, pipeline_params=p, decompose_fn=decompose) if split else n
 
 

@@ -302,3 +302,35 @@ def plot_spines(n: "Neuron", path: "str | Path", center_nm: np.ndarray | None = 
     fig.savefig(out, dpi=dpi)
     plt.close(fig)
     return out
+
+
+def plot_cell(n: "Neuron", path: "str | Path | None" = None, plane: str = "xy", width_px: int = 700
+              ) -> "matplotlib.figure.Figure":
+    """One picture of a decomposed cell (µm): faces by compartment with spine heads and necks (left), and the
+    synapses by target on the grey mesh (right), in the one palette (``LABEL_COLORS``, ``TARGET_COLORS``);
+    legends beside the panels. Saved to ``path`` (PNG, 120 dpi) when given; returns the figure."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    a, b = (_AXES[plane[0]], _AXES[plane[1]])
+    span = np.ptp(np.asarray(n.mesh.vertices)[:, [a, b]], axis=0) if n.mesh is not None else np.ones(2)
+    panel_w = float(np.clip(7.0 * span[0] / max(span[1], 1e-9), 2.5, 7.0))
+    fig, axes = plt.subplots(1, 2, figsize=(2 * panel_w + 4.4, 7.5), sharex=True, sharey=True)
+    plot_mesh_projection(n, color_by="labels", plane=plane, ax=axes[0], width_px=width_px, legend=False)
+    present = set(_face_values(n, "labels"))
+    axes[0].legend(handles=[Patch(color=c, label=k) for k, c in LABEL_COLORS.items() if k in present],
+                   loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
+    axes[0].set_title("compartments, spine heads and necks", fontsize=10)
+    plot_mesh_projection(n, color_by="none", plane=plane, ax=axes[1], width_px=width_px, legend=False)
+    if n.synapses is not None and len(n.synapses):
+        plot_synapses(n, axes[1], plane=plane, size=7)
+        axes[1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, markerscale=1.5, frameon=False)
+    axes[1].set_title("synapses by target", fontsize=10)
+    axes[1].set_ylabel("")
+    axes[1].tick_params(labelleft=False)
+    fig.suptitle(f"{n.name}: {len(n.spines) if n.spines is not None else 0} spines, "
+                 f"{0 if n.synapses is None else len(n.synapses)} synapses", fontsize=11)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=120)
+    return fig

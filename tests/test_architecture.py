@@ -159,8 +159,8 @@ def layer_violations(graph: dict[str, dict[str, int]]) -> list[str]:
             if _under(mod, MODEL) and not _under(t, MODEL + GEOMETRY) and not (
                     mod == "neurd_lite.neuron" and t in MODEL_PERSISTENCE):
                 bad.append(f"{where} (the model layer imports geometry and itself, and the Neuron its file formats)")
-            if _under(mod, IO) and not _under(t, MODEL + IO) or (_under(mod, IO) and t == "neurd_lite.neuron"):
-                bad.append(f"{where} (readers and writers import the model layer but not the Neuron)")
+            if _under(mod, IO) and not _under(t, MODEL + GEOMETRY + IO) or (_under(mod, IO) and t == "neurd_lite.neuron"):
+                bad.append(f"{where} (readers and writers import the model layer and geometry but not the Neuron)")
             if _under(mod, GEOMETRY) and not _under(t, BASE + GEOMETRY):
                 bad.append(f"{where} (geometry imports only errors, units and itself)")
             if stage is not None and not _under(mod, MODEL):

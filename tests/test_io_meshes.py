@@ -181,8 +181,8 @@ def test_units_warnings_name_the_file(tmp_path, sphere_um):
     with pytest.warns(NeurdLiteWarning, match="units='um'") as rec:
         load_mesh(path)
     assert str(path) in str(rec[0].message)
-    with pytest.warns(NeurdLiteWarning, match="spans 40 mm"):
-        load_mesh(path, units=1e7)  # 4 units wide -> 40 mm
+    with pytest.warns(NeurdLiteWarning, match="spans 38.5 mm"):
+        load_mesh(path, units=1e7)  # 4 units wide -> 38.5 mm (robust extent: 1st-99th percentile)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_mesh(path, units="um")
@@ -195,16 +195,16 @@ def test_implausible_extent_is_kept_and_flags_the_neuron(tmp_path, sphere_um, mo
 
     path = tmp_path / "micron_cell.ply"
     sphere_um.export(path)
-    with pytest.warns(NeurdLiteWarning, match="spans only 4 nm"):
+    with pytest.warns(NeurdLiteWarning, match="spans only 3.85 nm"):
         m = load_mesh(path)
-    assert "spans only 4 nm with units='nm'" in m.metadata["units_suspect"]
+    assert "spans only 3.85 nm with units='nm'" in m.metadata["units_suspect"]
     with pytest.warns(NeurdLiteWarning):
-        assert "40 mm" in load_mesh(path, units=1e7).metadata["units_suspect"]
+        assert "38.5 mm" in load_mesh(path, units=1e7).metadata["units_suspect"]
     assert "units_suspect" not in load_mesh(path, units="um").metadata
-    monkeypatch.setattr(pipeline, "run_stages", lambda n, stages, params: n)  # ingest only
+    monkeypatch.setattr(pipeline, "run_stages", lambda n, stages, params, progress=None: n)  # ingest only
     with pytest.warns(NeurdLiteWarning):
         n = pipeline.decompose(path)
-    assert [f for f in n.flags if f.startswith("units_suspect: mesh spans only 4 nm")]
+    assert [f for f in n.flags if f.startswith("units_suspect: mesh spans only 3.85 nm")]
     assert not [f for f in pipeline.decompose(path, units="um").flags if f.startswith("units_suspect")]
 
 
@@ -235,3 +235,25 @@ def test_absurd_extent_is_rejected(tmp_path):
     huge.export(path)
     with pytest.raises(InputError, match="huge.ply.*far beyond any EM volume"):
         load_mesh(path)
+
+
+def test_um_mesh_read_as_nm_spanning_170_is_suspect_and_outliers_do_not_hide_it(monkeypatch):
+    """A 170 µm neuron read as nm spans 170 "nm": flagged units_suspect with what was seen; one stray vertex far
+    away does not hide it (robust extent), and a few-µm dendrite crop in nm is not flagged."""
+    import trimesh
+
+    import neurd_lite.pipeline as pipeline
+
+    cell = trimesh.creation.capsule(radius=2.0, height=166.0, count=[16, 16])  # 170 µm long, in µm
+    with pytest.warns(NeurdLiteWarning, match="a 170 nm neuron\\?.*units='um'"):
+        m = load_mesh((cell.vertices, cell.faces))
+    assert "170 nm" in m.metadata["units_suspect"]
+    stray = np.vstack([cell.vertices, [[5e5, 0, 0]]])
+    with pytest.warns(NeurdLiteWarning, match="170 nm neuron"):
+        assert "units_suspect" in load_mesh((stray, cell.faces)).metadata
+    crop = trimesh.creation.capsule(radius=500.0, height=2000.0)  # a 3 µm dendrite piece in nm
+    assert "units_suspect" not in load_mesh(crop).metadata
+    monkeypatch.setattr(pipeline, "run_stages", lambda n, stages, params, progress=None: n)  # ingest only
+    with pytest.warns(NeurdLiteWarning):
+        n = pipeline.decompose((cell.vertices, cell.faces))
+    assert [f for f in n.flags if f.startswith("units_suspect: mesh spans only 170 nm")]

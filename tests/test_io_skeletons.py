@@ -141,8 +141,23 @@ def test_swc_units_used_are_kept_and_guesses_warn(tmp_path, monkeypatch):
         warnings.simplefilter("error")
         back, _ = load_skeleton(n.to_swc(tmp_path / "cell.swc"))
     assert (back.units_in, back.units_source) == ("um", "swc header")
-    monkeypatch.setattr(pipeline, "run_stages", lambda n, stages, params: n)  # ingest only
+    monkeypatch.setattr(pipeline, "run_stages", lambda n, stages, params, progress=None: n)  # ingest only
     with pytest.warns(NeurdLiteWarning):
         inputs = pipeline.label_skeleton(p).provenance["inputs"]
     assert inputs["units"] == "nm" and inputs["units_source"] == "guessed from extent"
     assert pipeline.label_skeleton(p, units=8).provenance["inputs"]["units"] == 8
+
+
+def test_one_nan_coordinate_does_not_flip_the_swc_unit_guess(tmp_path):
+    """A 300 µm SWC with one NaN coordinate (and one stray node) is still guessed µm: the extent is robust."""
+    from neurd_lite.errors import NeurdLiteWarning
+
+    rows = [f"{i + 1} 3 0 {3.0 * i} 0 1 {i if i else -1}" for i in range(101)]
+    p = tmp_path / "um.swc"
+    p.write_text("\n".join(rows) + "\n")
+    nan = tmp_path / "um_nan.swc"
+    nan.write_text("\n".join(rows[:50] + ["51 3 nan 150 0 1 50"] + rows[51:]) + "\n")
+    for path in (p, nan):
+        with pytest.warns(NeurdLiteWarning, match="assumed µm"):
+            sk, _ = load_skeleton(path)
+        assert sk.units_in == "um", path

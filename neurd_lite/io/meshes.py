@@ -9,7 +9,7 @@ Validation policy (``validate=True``): missing, empty, truncated or unparsable f
 faces, fewer than ``MIN_FACES`` faces, faces that index missing vertices and NaN/inf vertex coordinates raise
 ``InputError``. Non-finite vertices are an error, not silently dropped: dropping them would renumber faces and
 break the one-entry-per-input-face contract. An extent that is implausible for the declared units (under
-``MIN_EXTENT_NM`` or over ``MAX_EXTENT_NM``) gives a ``NeurdLiteWarning`` suggesting the right ``units=`` and
+``MIN_EXTENT_NM``, 1 µm, or over ``MAX_EXTENT_NM``; robust: the 1st-99th percentile span) gives a ``NeurdLiteWarning`` suggesting the right ``units=`` and
 is kept in ``mesh.metadata["units_suspect"]`` (the pipeline turns it into a ``units_suspect: ...`` flag on the
 Neuron, so a batch's feature row carries it).
 """
@@ -30,7 +30,12 @@ MeshLike = Union[str, Path, Any, Sequence[np.ndarray]]
 TRIMESH_SUFFIXES = (".ply", ".obj", ".off", ".stl")
 H5_SUFFIXES = (".h5", ".hdf5")
 MIN_FACES = 4  # a tetrahedron: the smallest closed surface
-MIN_EXTENT_NM = 100.0  # smaller than any real neurite fragment: probably µm read as nm
+# Smallest plausible neuron piece: a cropped spine-bearing dendrite (the smallest input whose compartments and
+# spines mean anything) spans a few µm: a 1 µm shaft with 0.5-2 µm spines. Anything under 1 µm is at most one
+# spine or bouton. A µm mesh read as nm spans under 1000 "nm" for every neuron piece under 1 mm, i.e. nearly
+# all of them, so 1 µm separates the two cases; 100 nm (the old limit) let a 170 µm neuron read as nm pass.
+MIN_EXTENT_NM = 1000.0
+EXTENT_PERCENTILES = (1.0, 99.0)  # robust extent: the span between these percentiles of finite coordinates
 MAX_EXTENT_NM = 5e6  # 5 mm: larger than a mouse cortex column; probably voxels or wrong units
 REJECT_EXTENT_NM = 1e8  # 100 mm: larger than any EM volume; almost surely wrong units or scale
 _FORMATS_HINT = "supported: .ply .obj .off .stl, MeshParty .h5, a (vertices, faces) pair or a trimesh.Trimesh"
@@ -125,12 +130,31 @@ def validate_mesh_arrays(vertices: np.ndarray, faces: np.ndarray, path: Any = No
                          "fix the export; neurd_lite does not drop them because that would renumber faces")
 
 
+def robust_extent(points: np.ndarray) -> float:
+    """Largest side of the robust bounding box of (N, 3) points (their units): per axis the span between the
+    ``EXTENT_PERCENTILES`` (1st-99th) of the finite coordinates, so NaN rows and a few stray points change nothing;
+    under 100 finite points the full span. 0.0 when fewer than two finite points."""
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    pts = pts[np.isfinite(pts).all(axis=1)]
+    if len(pts) < 2:
+        return 0.0
+    lo, hi = (np.percentile(pts, EXTENT_PERCENTILES, axis=0) if len(pts) >= 100 else (pts.min(0), pts.max(0)))
+    return float(np.max(hi - lo))
+
+
+def _units_text(units: UnitsLike) -> str:
+    return units if isinstance(units, str) else ",".join(f"{v:g}" for v in np.atleast_1d(units))
+
+
 def check_extent(vertices_nm: np.ndarray, path: Any = None, units: UnitsLike = "nm") -> float:
-    """Warn (``NeurdLiteWarning``) with :func:`extent_problem`'s reason when the largest bounding-box side in nm
-    is implausible, raise ``InputError`` beyond ``REJECT_EXTENT_NM`` (100 mm: no EM volume is that large); return
-    the extent (nm)."""
-    extent = float(np.ptp(vertices_nm, axis=0).max()) if len(vertices_nm) else 0.0
-    if extent > REJECT_EXTENT_NM:
+    """Warn (``NeurdLiteWarning``, saying what was seen) when the robust extent (:func:`robust_extent`, nm) is
+    implausible for a neuron, raise ``InputError`` beyond ``REJECT_EXTENT_NM`` (100 mm: no EM volume is that
+    large); return the extent (nm)."""
+    extent = robust_extent(vertices_nm)
+    where = f"{path}: " if path is not None else ""
+    if extent < MIN_EXTENT_NM:
+        warnings.warn(f"{where}{extent_problem(extent, units)}", NeurdLiteWarning, stacklevel=3)
+    elif extent > REJECT_EXTENT_NM:
         raise InputError(f"mesh spans {extent / 1e6:.3g} mm with units={units!r}, far beyond any EM volume "
                          f"(> {REJECT_EXTENT_NM / 1e6:g} mm)", path,
                          "check units= (nm expected; voxel files need their voxel size) or the export's scale")
@@ -164,8 +188,10 @@ def extent_problem(extent_nm: float, units: UnitsLike = "nm", what: str = "mesh"
     """A short reason when an extent (nm) is implausible for a neuron ``what`` (mesh, skeleton) read with
     ``units``, else None (the same limits :func:`check_extent` warns about)."""
     if extent_nm < MIN_EXTENT_NM:
-        return (f"{what} spans only {extent_nm:.3g} nm with units={units!r} (< {MIN_EXTENT_NM:g} nm; µm read as nm? "
-                f"pass units='um')")
+        hint = "pass units='um' (--units um)" if np.allclose(scale_to_nm(units), 1.0) else \
+            "check units= (--units): nm per file unit"
+        return (f"{what} spans only {extent_nm:.3g} nm with units={_units_text(units)!r}: a {extent_nm:.3g} nm "
+                f"neuron? The smallest neuron piece worth decomposing spans a few µm; if the file is in µm, {hint}")
     if MAX_EXTENT_NM < extent_nm <= REJECT_EXTENT_NM:
         return (f"{what} spans {extent_nm / 1e6:.3g} mm with units={units!r} (> {MAX_EXTENT_NM / 1e6:g} mm; "
                 f"voxels read as nm, or nm read as µm?)")

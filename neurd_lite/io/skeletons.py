@@ -43,7 +43,7 @@ def load_skeleton(path: str | Path | Any, units: UnitsLike | None = None) -> tup
     ``sk.units_source`` (``"given"``, ``"swc header"``, ``"guessed from extent"`` or ``"format"``);
     ``label_skeleton`` records them in ``n.provenance["inputs"]``. An SWC read without ``units`` (and no
     ``units:`` header line) warns with the guess; any skeleton whose extent is implausible for a neuron (under
-    100 nm or over 5 mm, as for meshes) warns.
+    1 µm or over 5 mm, as for meshes; robust extent) warns.
     """
     from .interop import is_peer_object, skeleton_from_object
 
@@ -58,11 +58,11 @@ def load_skeleton(path: str | Path | Any, units: UnitsLike | None = None) -> tup
 
 
 def _check_skeleton_extent(sk: Skeleton, p: Path) -> None:
-    from .meshes import extent_problem
+    from .meshes import extent_problem, robust_extent
 
     if sk.n_vertices < 2:
         return
-    problem = extent_problem(float(np.ptp(sk.vertices, axis=0).max()), sk.units_in, "skeleton")
+    problem = extent_problem(robust_extent(sk.vertices), sk.units_in, "skeleton")
     if problem:
         warnings.warn(f"{p}: {problem}", NeurdLiteWarning, stacklevel=3)
 
@@ -140,7 +140,9 @@ def _swc_units(xyz: np.ndarray, units: UnitsLike | None, p: Path, header_lines: 
     header = _swc_header_units(header_lines)
     if header is not None:
         return scale_to_nm(header), header, "swc header"
-    extent = float(np.ptp(xyz, axis=0).max()) if len(xyz) > 1 else 0.0
+    from .meshes import robust_extent
+
+    extent = robust_extent(xyz)  # finite coordinates, 1st-99th percentile: one NaN or stray node changes nothing
     guess = "um" if extent < _UM_EXTENT_MAX else "nm"
     span = f"{extent * scale_to_nm(guess).max() / 1000:.3g} µm"
     if _AMBIGUOUS[0] < extent < _AMBIGUOUS[1]:

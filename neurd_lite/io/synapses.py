@@ -61,7 +61,9 @@ def load_synapses(path_or_df: TableLike, units: UnitsLike | None = None, segment
         keeps only CAVE rows whose ``pre_pt_root_id`` or ``post_pt_root_id`` is it (the count of rows left out
         is ``df.attrs["rows_other_segment"]``) and decides their polarity.
     name: label for messages (default: the file name).
-    ``df.attrs`` records ``source``, ``layout`` and ``units_in``.
+    ``df.attrs`` records ``source``, ``layout``, ``units_in`` (the units applied), ``layout_default`` and
+    ``position_columns`` ("x_nm" when the table's columns were already nm, else "raw"). Whether these units put
+    the synapses on the mesh is checked by ``neurd_lite.io.synapse_units.fit_synapse_units`` (decompose does).
     """
     path = None
     if isinstance(path_or_df, pd.DataFrame):
@@ -134,8 +136,11 @@ def load_synapses(path_or_df: TableLike, units: UnitsLike | None = None, segment
         if col not in used and col not in out.columns:
             out[col] = raw[col].to_numpy()
     out = _finish(out, where)
+    fixed_nm = layout == "xyz" and pos_cols[0] == "x_nm"
     out.attrs.update({"source": str(where) if where is not None else None, "layout": layout,
-                      "units_in": units_to_json(units),
+                      "units_in": "nm" if fixed_nm else units_to_json(units),
+                      "layout_default": units_to_json(default_units),
+                      "position_columns": "x_nm" if fixed_nm else "raw",
                       "rows_in": rows_in, "dropped_rows": dropped.tolist(), "rows_other_segment": rows_other})
     return out
 
