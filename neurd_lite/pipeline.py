@@ -34,7 +34,8 @@ class PipelineParams:
     """Parameters of every stage (each sub-dataclass documents its units).
 
     soma: a ``neurd_lite.mesh.soma.SomaParams`` or None for its defaults. compartments / spines: run those
-    stages (when their modules are present). up: pia direction in the mesh frame (minnie65: -y).
+    stages (when their modules are present). up: pia direction in the mesh frame (minnie65: -y), or None to
+    infer it (``neurd_lite.compartments.frame``). compartment: a ``CompartmentParams`` or None for its defaults.
     """
 
     decimate: DecimateParams = field(default_factory=DecimateParams)
@@ -44,7 +45,8 @@ class PipelineParams:
     soma: Any = None
     compartments: bool = True
     spines: bool = True
-    up: tuple[float, float, float] = (0.0, -1.0, 0.0)
+    up: tuple[float, float, float] | None = None
+    compartment: Any = None
 
 
 class _Skip(Exception):
@@ -191,7 +193,7 @@ def stage_compartments(n: Neuron, p: PipelineParams) -> None:
     """Axon / dendrite / apical labels (neurd_lite.compartments)."""
     if not p.compartments:
         raise _Skip("disabled by parameters")
-    _optional("neurd_lite.compartments", "label_compartments")(n, up=p.up)
+    _optional("neurd_lite.compartments", "label_compartments")(n, p.compartment, up=p.up)
 
 
 def _working_neuron(n: Neuron) -> Neuron | None:
@@ -244,7 +246,7 @@ def stage_refine(n: Neuron, p: PipelineParams) -> None:
     """Aspiny cells lose their apical label (neurd_lite.compartments.refine_by_spines)."""
     if not (p.compartments and p.spines):
         raise _Skip("needs compartments and spines")
-    _optional("neurd_lite.compartments", "refine_by_spines")(n, up=p.up)
+    _optional("neurd_lite.compartments", "refine_by_spines")(n, up=p.up, compartment_params=p.compartment)
 
 
 def _nearest_input_faces(n: Neuron, working_faces: np.ndarray, points_nm: np.ndarray) -> np.ndarray:
@@ -359,14 +361,18 @@ def _soma_centers(soma: Any) -> np.ndarray | None:
 
 def decompose(mesh_or_path: Any, synapses: Any = None, units: UnitsLike = "nm",
               soma: Sequence[float] | np.ndarray | None = None, name: str | None = None,
-              params: PipelineParams | None = None, synapse_units: UnitsLike | None = None) -> Neuron:
+              params: PipelineParams | None = None, synapse_units: UnitsLike | None = None,
+              up: Sequence[float] | None = None, has_apical: bool | None = None) -> Neuron:
     """Decompose a neuron mesh into somas, skeleton, branch graph and labels.
+
+    up: pia direction in the mesh frame (overrides ``params.up``; None there too: inferred and recorded in
+    ``n.provenance["compartments"]["frame"]``). has_apical: force the apical search on/off (None: decide).
 
     mesh_or_path: mesh file, trimesh or (vertices, faces); units: the mesh's units ("nm", "um", nm per voxel).
     synapses: table file or DataFrame (positions in ``synapse_units``, default per table layout).
     soma: a known soma centre (3,) or centres (S, 3) in **nm** (skips detection). Returns the Neuron (nm).
     """
-    p = params or PipelineParams()
+    p = _with_frame(params or PipelineParams(), up, has_apical)
     t0 = time.perf_counter()
     load_mesh = _optional_required("neurd_lite.io.meshes", "load_mesh")
     mesh = load_mesh(mesh_or_path, units=units)
@@ -386,6 +392,18 @@ def decompose(mesh_or_path: Any, synapses: Any = None, units: UnitsLike = "nm",
             (None if synapses is None else type(synapses).__name__), soma=None if soma is None else
             np.asarray(soma, float).tolist())
     return run_stages(n, MESH_STAGES, p)
+
+
+def _with_frame(p: PipelineParams, up: Sequence[float] | None, has_apical: bool | None) -> PipelineParams:
+    """``p`` with ``up`` and ``has_apical`` (compartment parameters) set when given."""
+    from dataclasses import replace
+
+    if up is not None:
+        p = replace(p, up=tuple(float(x) for x in np.asarray(up, dtype=float).reshape(-1)))
+    if has_apical is not None:
+        comp = _optional_required("neurd_lite.compartments", "CompartmentParams")
+        p = replace(p, compartment=replace(p.compartment or comp(), has_apical=has_apical))
+    return p
 
 
 def _optional_required(module: str, attr: str) -> Callable[..., Any]:
@@ -416,14 +434,19 @@ def _skeleton_soma(sk: Skeleton) -> tuple[Soma, np.ndarray]:
 
 def label_skeleton(path_or_skeleton: str | Path | Skeleton, synapses: Any = None, units: UnitsLike | None = None,
                    name: str | None = None, params: PipelineParams | None = None,
-                   synapse_units: UnitsLike | None = None) -> Neuron:
+                   synapse_units: UnitsLike | None = None, up: Sequence[float] | None = None,
+                   has_apical: bool | None = None) -> Neuron:
     """Skeleton-only Neuron (nm): branch graph from the root soma and compartment labels.
+
+    up: pia direction in the skeleton's frame (None: ``params.up``, else inferred: minnie65 for nm coordinates
+    inside its volume, otherwise from the apical-like primary dendrite; see ``n.provenance["compartments"]
+    ["frame"]`` and the ``up_inferred`` flag). has_apical: force the apical search on/off (None: decide).
 
     path_or_skeleton: a skeleton file/folder (see ``neurd_lite.io.skeletons.load_skeleton``; ``units`` None =
     the format's default) or a Skeleton in nm. synapses: table or DataFrame; when None, the synapses stored
     in the skeleton file are used. ``n.skeleton_labels`` holds one compartment name per skeleton vertex.
     """
-    p = params or PipelineParams()
+    p = _with_frame(params or PipelineParams(), up, has_apical)
     t0 = time.perf_counter()
     file_syn = None
     if isinstance(path_or_skeleton, Skeleton):
@@ -443,6 +466,8 @@ def label_skeleton(path_or_skeleton: str | Path | Skeleton, synapses: Any = None
     elif file_syn is not None:
         n.synapses = file_syn
     n.cache["soma_regions"] = [region]
+    for problem in getattr(sk, "load_problems", []):  # e.g. negative radii (io.skeletons._check_values)
+        n.flag(f"skeleton_input: {problem} ({path_or_skeleton})")
     n.provenance["timings_s"] = {"ingest": round(time.perf_counter() - t0, 4)}
     _record(n, p, skeleton=path_or_skeleton if not isinstance(path_or_skeleton, Skeleton) else "Skeleton",
             units=getattr(sk, "units_in", units if units is not None else "nm"),  # the units used (io.skeletons)

@@ -26,12 +26,13 @@ def _evaluate(name: str, call: Any, missing: dict[str, str]) -> float:
     return np.nan if value is None else float(value)
 
 
-def features(n: Any, nucleus: Any = None, up: Any = (0, -1, 0)) -> pd.DataFrame:
+def features(n: Any, nucleus: Any = None, up: Any = None) -> pd.DataFrame:
     """One row of neuron- and compartment-level features (index = ``n.name``), lengths reported in µm.
 
     n: a :class:`neurd_lite.Neuron` (coordinates nm). nucleus: optional nucleus mesh in nm (a trimesh, or a
     ``(vertices, faces)`` pair); defaults to ``n.nucleus``. up: direction toward pia in the mesh frame
-    (minnie65: ``(0, -1, 0)``). Features that cannot be computed are NaN and ``df.attrs["missing"]`` maps
+    (minnie65: ``(0, -1, 0)``); None = the one the compartment labeller used (given or inferred, in
+    ``n.provenance["compartments"]["up"]``), else minnie65's. Features that cannot be computed are NaN and ``df.attrs["missing"]`` maps
     each of them to the reason; ``df.attrs["notes"]`` records fallbacks that were used.
     """
     ctx = FeatureContext(n, nucleus=nucleus, up=up)
@@ -50,7 +51,7 @@ def features(n: Any, nucleus: Any = None, up: Any = (0, -1, 0)) -> pd.DataFrame:
     return df
 
 
-def branch_features(n: Any, up: Any = (0, -1, 0)) -> pd.DataFrame:
+def branch_features(n: Any, up: Any = None) -> pd.DataFrame:
     """One row per branch (index = branch node id of ``n.graph``) with ``limb``, ``compartment``, ``parent``
     and every branch-level feature (lengths in µm). Reasons for NaN columns are in ``df.attrs["missing"]``."""
     ctx = FeatureContext(n, up=up)

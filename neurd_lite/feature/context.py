@@ -28,7 +28,7 @@ def _unit_vector(up: Any) -> np.ndarray:
 class FeatureContext:
     """Everything a feature function reads: the neuron, the optional nucleus mesh and the pia direction."""
 
-    def __init__(self, n: Any, nucleus: Any = None, up: Any = (0, -1, 0)) -> None:
+    def __init__(self, n: Any, nucleus: Any = None, up: Any = None) -> None:
         from ..neuron import Neuron
 
         if not isinstance(n, Neuron):
@@ -41,6 +41,8 @@ class FeatureContext:
 
             nucleus = as_trimesh(nucleus, "nucleus")
         self.nucleus = nucleus
+        if up is None:  # the frame the compartment labeller used (given or inferred), else minnie65's
+            up = (getattr(n, "provenance", None) or {}).get("compartments", {}).get("up", (0, -1, 0))
         self.up = _unit_vector(up)
         self.notes: dict[str, str] = {}
         self.cache: dict[str, Any] = {}
