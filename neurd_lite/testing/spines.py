@@ -27,6 +27,36 @@ class SpineParams:
     interneuron_density_factor: float = 0.1  # interneurons are sparsely spiny
 
 
+SPINE_SHAPES: dict[str, dict[str, tuple[float, float]]] = {
+    # neck radius, neck length (shaft surface to head surface) and head radius ranges, nm
+    "default": {"neck_radius_nm": (50.0, 100.0), "neck_length_nm": (500.0, 1500.0), "head_radius_nm": (200.0, 400.0)},
+    "thin": {"neck_radius_nm": (40.0, 70.0), "neck_length_nm": (700.0, 1800.0), "head_radius_nm": (130.0, 250.0)},
+    "mushroom": {"neck_radius_nm": (60.0, 110.0), "neck_length_nm": (300.0, 900.0), "head_radius_nm": (300.0, 550.0)},
+    "filopodia": {"neck_radius_nm": (40.0, 60.0), "neck_length_nm": (1500.0, 3000.0), "head_radius_nm": (70.0, 100.0)},
+    "stubby": {"neck_radius_nm": (0.0, 0.0), "neck_length_nm": (0.0, 0.0), "head_radius_nm": (200.0, 350.0)},
+}
+"""Spine shape dictionary: ``stubby`` is a sphere sunk into the shaft (no neck); the others are a neck and a
+head sphere. ``default`` is the legacy necked shape of :func:`~neurd_lite.testing.synthetic.make_neuron`."""
+
+
+def _draw_shapes(rng: np.random.Generator, n: int, shapes: dict[str, float]) -> tuple[np.ndarray, ...]:
+    """Shape name, head radius, neck length and neck radius (nm) of ``n`` spines drawn from the mix ``shapes``."""
+    names = [k for k in shapes if shapes[k] > 0]
+    unknown = set(names) - set(SPINE_SHAPES)
+    if unknown:
+        raise ValueError(f"unknown spine shape(s) {sorted(unknown)}; use {sorted(SPINE_SHAPES)}")
+    w = np.array([shapes[k] for k in names], float)
+    kind = np.asarray(names, dtype=object)[rng.choice(len(names), n, p=w / w.sum())]
+    hr, nl, nr = np.zeros(n), np.zeros(n), np.zeros(n)
+    for k in names:
+        m = kind == k
+        r = SPINE_SHAPES[k]
+        hr[m] = rng.uniform(*r["head_radius_nm"], m.sum())
+        nl[m] = rng.uniform(*r["neck_length_nm"], m.sum())
+        nr[m] = rng.uniform(*r["neck_radius_nm"], m.sum())
+    return kind, hr, nl, nr
+
+
 def _interp_frame(points: np.ndarray, radii: np.ndarray, s_nm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Centreline point, unit tangent and radius at arc lengths ``s_nm`` along a polyline."""
     seg = np.diff(points, axis=0)
@@ -38,8 +68,11 @@ def _interp_frame(points: np.ndarray, radii: np.ndarray, s_nm: np.ndarray) -> tu
 
 
 def sample_spines(rng: np.random.Generator, tree: Tree, density_per_um: float,
-                  p: SpineParams = SpineParams()) -> pd.DataFrame:
+                  p: SpineParams = SpineParams(), shapes: dict[str, float] | None = None) -> pd.DataFrame:
     """Place spines on spiny sections as a Poisson process of ``density_per_um`` per µm of cable.
+
+    shapes: a mix of :data:`SPINE_SHAPES` names and weights (None: the legacy mix, ``p.stubby_fraction`` stubby,
+    the rest ``default``); each row's ``shape`` names its shape.
 
     Spines that would touch an earlier spine are dropped, so the realised density is slightly lower.
     Returns one row per spine: ``spine_id``, ``section``, ``compartment``, base on the centreline
@@ -48,6 +81,7 @@ def sample_spines(rng: np.random.Generator, tree: Tree, density_per_um: float,
     ``is_stubby`` and ``volume_nm3`` of the ideal shape outside the shaft (shaft surface taken as a plane).
     """
     cols: list[np.ndarray] = []
+    kinds: list[np.ndarray] = []
     for si, sec in enumerate(tree.sections):
         if sec.compartment not in SPINY:
             continue
@@ -60,15 +94,22 @@ def sample_spines(rng: np.random.Generator, tree: Tree, density_per_um: float,
         u = rng.normal(size=(n, 3))
         u -= np.einsum("ij,ij->i", u, t)[:, None] * t
         u /= np.linalg.norm(u, axis=1, keepdims=True)
-        stubby = rng.random(n) < p.stubby_fraction
-        hr = np.where(stubby, rng.uniform(*p.stubby_head_radius_nm, n), rng.uniform(*p.head_radius_nm, n))
-        nl = np.where(stubby, 0.0, rng.uniform(*p.neck_length_nm, n))
-        nr = np.where(stubby, 0.0, rng.uniform(*p.neck_radius_nm, n))
+        if shapes is None:
+            stubby = rng.random(n) < p.stubby_fraction
+            hr = np.where(stubby, rng.uniform(*p.stubby_head_radius_nm, n), rng.uniform(*p.head_radius_nm, n))
+            nl = np.where(stubby, 0.0, rng.uniform(*p.neck_length_nm, n))
+            nr = np.where(stubby, 0.0, rng.uniform(*p.neck_radius_nm, n))
+            kinds.append(np.where(stubby, "stubby", "default").astype(object))
+        else:
+            kind, hr, nl, nr = _draw_shapes(rng, n, shapes)
+            stubby = kind == "stubby"
+            kinds.append(kind)
         cols.append(np.column_stack([np.full(n, si), c, u, r, hr, nr, nl, stubby]))
     a = np.vstack(cols) if cols else np.zeros((0, 12))
     names = ["section", "base_x_nm", "base_y_nm", "base_z_nm", "dir_x", "dir_y", "dir_z", "shaft_radius_nm",
              "head_radius_nm", "neck_radius_nm", "neck_length_nm", "is_stubby"]
     df = pd.DataFrame(a, columns=names).astype({"section": np.int64, "is_stubby": bool})
+    df["shape"] = np.concatenate(kinds) if kinds else np.zeros(0, dtype=object)
     df = df[_non_overlapping(df, p)].reset_index(drop=True)
     base, u = df[names[1:4]].to_numpy(), df[names[4:7]].to_numpy()
     r, hr, nr, nl = (df[k].to_numpy() for k in names[7:11])
