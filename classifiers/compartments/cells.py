@@ -9,9 +9,11 @@ Sources (``source`` column of every row; the ``group`` is the cell):
   SWC in µm, axon = type 2, apical = type 4. Prepared with the *inferred* up (never ``apical_dir_inferred``,
   which is derived from the type-4 labels); evaluation also prepares them with ``apical_dir_inferred`` as the
   given up ("up given" scores only).
-- ``synthetic``: pyramidal and interneuron skeletons grown by ``neurd_lite.testing.morphology`` (seeds
-  10000+, never the ones ``make_neuron`` uses for the held-out evaluation), each rotated at random so no
-  frame is privileged; prepared with the true up and with the inferred up.
+- ``synthetic``: skeletons of the synthetic family (``neurd_lite.testing.family``: 8 classes, tuning seeds 0-5;
+  the held-out evaluation uses seeds from ``HELDOUT_SEEDS``), two thirds rotated at random so no frame is
+  privileged; prepared with the true up and with the inferred up, and half of them also without radius (as the
+  MICrONS level-2 skeletons, which carry none). The "kind" is pyramidal when the class has
+  an apical (L4 pyramids in the family have none).
 """
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ from neurd_lite.skeleton.model import Skeleton
 
 MINNIE_UP = np.array([0.0, -1.0, 0.0])
 APICAL_NAMES = ("apical_shaft", "apical_tuft", "oblique")
-N_SYNTHETIC = 24  # per kind
+SYNTHETIC_SEEDS = range(0, 6)  # family tuning seeds per class (8 classes)
 
 
 @dataclass
@@ -120,26 +122,34 @@ def _rotation(rng: np.random.Generator) -> np.ndarray:
     return q
 
 
-def synthetic_cases(n_per_kind: int = N_SYNTHETIC, seed0: int = 10_000) -> list[Case]:
-    from neurd_lite.testing.morphology import grow_interneuron, grow_pyramidal, tree_to_skeleton
+def synthetic_cases(seeds: range = SYNTHETIC_SEEDS) -> list[Case]:
+    """Skeletons of the synthetic family (``neurd_lite.testing.family``, every class, tuning seeds only), two
+    thirds of them rotated at random; truth from the grown tree."""
+    from neurd_lite.testing import family
+    from neurd_lite.testing.classes import CLASSES, grow_member
+    from neurd_lite.testing.morphology import tree_to_skeleton
 
     out = []
-    for kind, grow in (("pyramidal", grow_pyramidal), ("interneuron", grow_interneuron)):
-        for i in range(n_per_kind):
-            rng = np.random.default_rng(seed0 + i + (0 if kind == "pyramidal" else 500))
-            centre = np.array([rng.uniform(400e3, 900e3), rng.uniform(600e3, 950e3), rng.uniform(700e3, 1000e3)])
-            sk0 = tree_to_skeleton(grow(rng, centre))
+    for cls in CLASSES:
+        for seed in seeds:
+            assert seed in family.TUNE_SEEDS
+            spec = family.member_spec(cls, seed)
+            tree, _ = grow_member(family._rngs(cls, seed)[1], spec)
+            sk0 = tree_to_skeleton(tree)
             comp = np.asarray(sk0.vertex_properties["compartment"]).astype(str)
-            rot = _rotation(rng) if i % 3 else np.eye(3)  # a third keep the minnie65-like frame
-            verts = (sk0.vertices - centre) @ rot.T + centre
-            sk = Skeleton(verts, sk0.edges, sk0.radius, sk0.root)
+            rng = np.random.default_rng([7, seed, CLASSES.index(cls)])
+            centre = sk0.vertices[sk0.root]
+            rot = _rotation(rng) if seed % 3 else np.eye(3)  # a third keep the minnie65-like frame
+            sk = Skeleton((sk0.vertices - centre) @ rot.T + centre, sk0.edges, sk0.radius, sk0.root)
             up = rot @ MINNIE_UP
-            cell = f"synthetic_{kind}_{i}"
+            kind = "pyramidal" if spec.apical else "interneuron"
             scored = comp != "soma"
-            for mode, u in (("given", up), ("inferred", None)):
-                out.append(_case(cell, "synthetic", mode, kind, sk.copy(), None, u, "um", comp == "axon",
-                                 np.isin(comp, APICAL_NAMES), scored, up))
-    print(f"  synthetic {2 * n_per_kind} cells", file=sys.stderr)
+            bare = Skeleton(sk.vertices, sk.edges, None, sk.root)  # no radius, as MICrONS level-2 skeletons
+            modes = [("given", up, sk), ("inferred", None, sk)] + ([("given_norad", up, bare)] if seed % 2 else [])
+            for mode, u, s in modes:
+                out.append(_case(f"family_{cls}_{seed}", "synthetic", mode, kind, s.copy(), None, u, "um",
+                                 comp == "axon", np.isin(comp, APICAL_NAMES), scored, up))
+    print(f"  synthetic family {len({c.cell for c in out})} cells", file=sys.stderr)
     return out
 
 

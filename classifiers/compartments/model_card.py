@@ -9,7 +9,7 @@ from typing import Any, Callable
 import numpy as np
 
 from neurd_lite.compartments.features import FEATURES
-from neurd_lite.compartments.learned import APICAL_MODEL, AXON_MODEL, MIN_APICAL_FRAC
+from neurd_lite.compartments.learned import APICAL_MODEL, AXON_MODEL, CELL_FEATURES, CELL_MODEL, MIN_APICAL_FRAC
 
 
 def _unit(feature: str) -> str:
@@ -20,6 +20,11 @@ def _unit(feature: str) -> str:
     if feature.endswith("_um"):
         return "µm"
     return "1"
+
+
+TARGETS = {"axon": "axon (1) vs rest (0) per skeleton vertex",
+           "apical": "apical (1) vs basal (0) per dendrite vertex, on cells with an apical",
+           "cell": "the cell has an apical dendrite (1) or not (0), one row per cell"}
 
 
 def _versions() -> dict[str, str]:
@@ -43,11 +48,12 @@ def write_models(cases: list[Any], out: Path, report: dict, fit: Callable, secon
 
     out.mkdir(parents=True, exist_ok=True)
     held = {k: v for k, v in report.items() if k != "rows"}
-    for name, target in ((AXON_MODEL, "axon"), (APICAL_MODEL, "apical")):
+    for name, target in ((AXON_MODEL, "axon"), (APICAL_MODEL, "apical"), (CELL_MODEL, "cell")):
         booster, n_rows = fit(cases, target)
+        feats = CELL_FEATURES if target == "cell" else FEATURES
         booster.save_model(str(out / f"{name}.txt"))
-        meta = {"name": name, "model_file": f"{name}.txt", "target": f"{target} (1) vs rest (0) per skeleton vertex",
-                "features": [{"name": f, "unit": _unit(f)} for f in FEATURES],
+        meta = {"name": name, "model_file": f"{name}.txt", "target": TARGETS[target],
+                "features": [{"name": f, "unit": _unit(f)} for f in feats],
                 "lightgbm_params": LGB_PARAMS, "num_boost_round": N_ROUNDS, "n_training_rows": int(n_rows),
                 "max_rows_per_case": MAX_ROWS, "training_modes": sorted(TRAIN_MODES),
                 "training_cells_by_source": _sources(cases), "decision": {"min_apical_cable_frac": MIN_APICAL_FRAC},
@@ -67,13 +73,16 @@ def _table(d: dict) -> str:
 def card(held: dict, sources: dict[str, int], seconds: float) -> str:
     """The model card: what the models are, what they were trained on, and the held-out numbers."""
     parts = [
-        "# Compartment models: `compartment_axon`, `compartment_apical`", "",
-        "LightGBM binary classifiers per skeleton vertex (text model + JSON sidecar, no pickle), used by",
+        "# Compartment models: `compartment_axon`, `compartment_apical`, `compartment_has_apical`", "",
+        "LightGBM binary classifiers (text model + JSON sidecar, no pickle): axon vs rest per skeleton vertex,",
+        "apical vs basal per dendrite vertex (trained on cells with an apical), and has-an-apical per cell (inputs:",
+        "the cell's extent, limb count, asymmetry along `up`, the highest limb's and the runner-up's height, stem",
+        "radius and cable share, the rules' apical share, the frame confidence, proximal input density). Used by",
         "`neurd_lite.compartments.label_compartments` (default `CompartmentParams(method=\"learned\")`; the rules",
         "stay as fallback and as two input features). Decision on top (package, `compartments/learned.py`): the axon",
         "is the one subtree maximising the cable-weighted sum of `p_axon - 0.5`; apical = unbranched dendrite",
-        f"segments whose cable-weighted mean `p_apical` > 0.5; a cell whose apical cable is under {MIN_APICAL_FRAC:.0%}",
-        "of its dendrite has no apical (`has_apical=` forces either answer).", "",
+        "segments whose cable-weighted mean `p_apical` > 0.5 on cells the cell model gives an apical (p >= 0.5;",
+        f"`has_apical=` forces either answer; under {MIN_APICAL_FRAC:.0%} of the dendrite found, the rule's apical).", "",
         "Inputs (`compartments/features.py`, all frame-free given `up`): height along `up` (µm and in units of the",
         "cell's own extent), distance, lateral distance, angle to `up`, path distance, tortuosity, radius relative to",
         "the cell's median, branch order, subtree cable / tips / mean radius / distance to the farthest tip, limb",

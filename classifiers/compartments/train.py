@@ -37,14 +37,17 @@ from cells import APICAL_NAMES, Case, load_cases  # noqa: E402
 from neurd_lite.compartments.features import FEATURES  # noqa: E402
 from neurd_lite.compartments.frame import angle_deg  # noqa: E402
 from neurd_lite.compartments.label import CompartmentParams, learned_decision  # noqa: E402
+from neurd_lite.compartments.learned import CELL_FEATURES, cell_row  # noqa: E402
 
-MAX_ROWS = 1500
+MAX_ROWS = 1000
 SEED = 0
 LGB_PARAMS = {"objective": "binary", "learning_rate": 0.05, "num_leaves": 31, "min_data_in_leaf": 40,
               "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
               "num_threads": 1, "deterministic": True, "force_row_wise": True, "seed": SEED, "verbose": -1}
-N_ROUNDS = 250
-TRAIN_MODES = {"given+syn", "given", "inferred"}  # "given_eval" (external, up from the labels) never trains
+N_ROUNDS = 160
+TRAIN_MODES = {"given+syn", "given", "inferred", "given_norad"}
+CELL_PARAMS = {**LGB_PARAMS, "num_leaves": 7, "min_data_in_leaf": 8, "bagging_fraction": 1.0, "bagging_freq": 0}
+CELL_ROUNDS = 200  # "given_eval" (external, up from the labels) never trains
 
 
 def _rows(case: Case, target: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -56,8 +59,8 @@ def _rows(case: Case, target: str, rng: np.random.Generator) -> tuple[np.ndarray
             return np.zeros(0, int), np.zeros(0)
         idx = np.flatnonzero(body)
         y = case.axon[idx]
-    else:
-        if case.apical is None:
+    else:  # apical vs basal on cells that have an apical (the cell model decides whether one exists)
+        if case.apical is None or not case.apical.any():
             return np.zeros(0, int), np.zeros(0)
         not_axon = ~case.axon if case.axon is not None else case.prep.rule_labels.astype(str) != "axon"
         idx = np.flatnonzero(body & not_axon)
@@ -85,9 +88,24 @@ def design(cases: list[Case], target: str) -> tuple[np.ndarray, np.ndarray, np.n
     return np.vstack(xs), np.concatenate(ys), w * len(w) / w.sum()
 
 
+def cell_inputs(c: Case) -> pd.DataFrame:
+    """The has-apical model's input row of one case (as the package builds it)."""
+    t = c.prep.tree
+    rec = c.n.provenance["compartments"]
+    density = rec.get("proximal_input_per_um", np.nan) if c.prep.post.sum() > 0 else np.nan
+    return cell_row(c.prep.features, t.in_root_tree & ~t.soma, c.prep.frame.confidence, density)
+
+
 def fit(cases: list[Case], target: str):
+    """LightGBM booster for ``target`` ("axon", "apical" per vertex; "cell": has an apical) and its row count."""
     import lightgbm as lgb
 
+    if target == "cell":
+        use = [c for c in cases if c.mode in TRAIN_MODES and c.apical is not None]
+        x = pd.concat([cell_inputs(c) for c in use]).to_numpy(dtype=float)
+        y = np.array([float(c.apical.any()) for c in use])
+        ds = lgb.Dataset(x, y, feature_name=list(CELL_FEATURES), free_raw_data=True)
+        return lgb.train(CELL_PARAMS, ds, num_boost_round=CELL_ROUNDS), len(y)
     x, y, w = design(cases, target)
     ds = lgb.Dataset(x, y, weight=w, feature_name=list(FEATURES), free_raw_data=True)
     return lgb.train(LGB_PARAMS, ds, num_boost_round=N_ROUNDS), len(y)
@@ -99,7 +117,7 @@ def f1(pred: np.ndarray, truth: np.ndarray) -> float:
     return 1.0 if denom == 0 else 2 * tp / denom
 
 
-def score_case(c: Case, ax_model, ap_model, params: CompartmentParams | None = None) -> dict:
+def score_case(c: Case, ax_model, ap_model, cell_model, params: CompartmentParams | None = None) -> dict:
     """Run the package decision with the given boosters on one held-out case and score it."""
     t = c.prep.tree
     body = t.in_root_tree & ~t.soma
@@ -109,11 +127,12 @@ def score_case(c: Case, ax_model, ap_model, params: CompartmentParams | None = N
     p_ap = np.zeros(t.n)
     p_ap[body] = ap_model.predict(feats[body][FEATURES].to_numpy(dtype=float), num_threads=1)
     c.n.flags.clear()
-    labels = learned_decision(c.n, c.prep, params or CompartmentParams(), p_ax, p_ap).astype(str)
+    p_cell = float(cell_model.predict(cell_inputs(c).to_numpy(dtype=float), num_threads=1)[0])
+    labels = learned_decision(c.n, c.prep, params or CompartmentParams(), p_ax, p_ap, p_cell).astype(str)
     rule = c.prep.rule_labels.astype(str)
     s = c.scored
     row = {"cell": c.cell, "source": c.source, "mode": c.mode, "kind": c.kind,
-           "has_apical": bool(np.isin(labels, APICAL_NAMES).any())}
+           "has_apical": bool(np.isin(labels, APICAL_NAMES).any()), "p_has_apical": p_cell}
     if c.apical is not None:
         row["apical_f1"] = f1(np.isin(labels, APICAL_NAMES) & s, c.apical & s)
         row["apical_f1_rules"] = f1(np.isin(rule, APICAL_NAMES) & s, c.apical & s)
@@ -140,9 +159,10 @@ def cross_validate(cases: list[Case], folds: dict[str, set[str]], label: str) ->
         t0 = time.time()
         ax, _ = fit(train, "axon")
         ap, _ = fit(train, "apical")
+        cm, _ = fit(train, "cell")
         for c in cases:
             if c.cell in held:
-                rows.append({**score_case(c, ax, ap), "fold": name, "validation": label})
+                rows.append({**score_case(c, ax, ap, cm), "fold": name, "validation": label})
         print(f"  {label} fold {name}: {len(held)} cells held out, {time.time() - t0:.0f} s", file=sys.stderr)
     return pd.DataFrame(rows)
 
@@ -198,7 +218,7 @@ def summarise(df: pd.DataFrame) -> dict:
         out["external_up_error_deg_median"] = inf[inf.kind == "pyramidal"].up_error_deg.median()
     syn = df[df.source == "synthetic"]
     if len(syn):
-        for mode in ("given", "inferred"):
+        for mode in ("given", "inferred", "given_norad"):
             s = syn[syn["mode"] == mode]
             out[f"synthetic_{mode}_apical_f1_pyramidal_mean"] = s[s.kind == "pyramidal"].apical_f1.mean()
             out[f"synthetic_{mode}_axon_f1_mean"] = s.axon_f1.mean()

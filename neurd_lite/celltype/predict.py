@@ -81,7 +81,7 @@ def _missing(row: pd.Series, names: list[str]) -> list[str]:
     return [f for f in names if f not in row.index or not np.isfinite(row[f])]
 
 
-def _as_feature_frame(n: Any, nucleus: Any = None) -> tuple[pd.DataFrame, list[str]]:
+def _as_feature_frame(n: Any, nucleus: Any = None, up: Any = None) -> tuple[pd.DataFrame, list[str]]:
     """One-row engine-named frame from a Neuron (via ``nl.features``), a dict/Series or a one-row DataFrame."""
     notes: list[str] = []
     if isinstance(n, pd.DataFrame):
@@ -96,7 +96,7 @@ def _as_feature_frame(n: Any, nucleus: Any = None) -> tuple[pd.DataFrame, list[s
     elif hasattr(n, "somas") and hasattr(n, "mesh"):
         from ..feature import features
 
-        df = features(n, nucleus=nucleus)
+        df = features(n, nucleus=nucleus, up=up)
         for name, why in df.attrs.get("missing", {}).items():
             if name in _ALL_INPUTS:
                 notes.append(f"{name}: {why}")
@@ -144,8 +144,10 @@ def doubt_flags(flags: list[str]) -> list[str]:
 
 
 def classify(n: Any, models_dir: str | Path | None = None, use_dendritic: bool = True,
-             nucleus: Any = None) -> ClassificationResult:
+             nucleus: Any = None, up: Any = None) -> ClassificationResult:
     """Excitatory/inhibitory and subclass of one neuron with calibrated probabilities.
+
+    up: pia direction for a Neuron's features (None: the one its compartment labelling used, given or inferred).
 
     E/I rule: the product of the perisomatic and dendritic calibrated probabilities when both views are
     available and inside their training 0.5-99.5% ranges; a view whose inputs fall outside that range is reported
@@ -166,7 +168,7 @@ def classify(n: Any, models_dir: str | Path | None = None, use_dendritic: bool =
     synapses or mesh in the wrong units, not a minnie65 cortex frame) sets ``doubtful``, is noted, and turns
     ``"ok"`` into ``"ok_with_flags"``.
     """
-    result = _classify(n, models_dir, use_dendritic, nucleus)
+    result = _classify(n, models_dir, use_dendritic, nucleus, up)
     flags = [str(f) for f in getattr(n, "flags", None) or []] if hasattr(n, "somas") else []
     result.flags = flags
     doubt = doubt_flags(flags)
@@ -178,9 +180,10 @@ def classify(n: Any, models_dir: str | Path | None = None, use_dendritic: bool =
     return result
 
 
-def _classify(n: Any, models_dir: str | Path | None, use_dendritic: bool, nucleus: Any) -> ClassificationResult:
+def _classify(n: Any, models_dir: str | Path | None, use_dendritic: bool, nucleus: Any,
+              up: Any = None) -> ClassificationResult:
     directory = Path(models_dir) if models_dir is not None else None
-    feats, notes = _as_feature_frame(n, nucleus)
+    feats, notes = _as_feature_frame(n, nucleus, up)
     row = feats.iloc[0]
     pair = _perisomatic_pair(row, directory)
     dend = load_model("dendritic_ei", directory) if use_dendritic else None

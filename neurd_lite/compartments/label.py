@@ -20,7 +20,7 @@ from .axon import AxonParams, AxonResult, axon_by_synapses, find_axon
 from .apical import _label_apical_limb
 from .features import vertex_features
 from .frame import UNCERTAIN, FrameResult, infer_up
-from .learned import APICAL_MODEL, AXON_MODEL, MIN_APICAL_FRAC, apical_limbs, apical_segments, axon_subtree, edge_um, \
+from .learned import APICAL_MODEL, AXON_MODEL, CELL_MODEL, MIN_APICAL_FRAC, apical_limbs, cell_row, apical_segments, axon_subtree, edge_um, \
     load_vertex_model, models_available
 from .tree import Tree, synapse_counts
 
@@ -167,9 +167,11 @@ def _label_somas(n: Neuron, tree: Tree, labels: np.ndarray) -> None:
 
 
 def learned_decision(n: Neuron, prep: Prepared, params: CompartmentParams,
-                     p_axon: np.ndarray | None = None, p_apical: np.ndarray | None = None) -> np.ndarray:
-    """Labels from the vertex models (probabilities computed here unless given): axon = the best-scoring
-    subtree, apical = segments voted apical, has_apical from the vote unless forced or ruled out."""
+                     p_axon: np.ndarray | None = None, p_apical: np.ndarray | None = None,
+                     p_cell: float | None = None) -> np.ndarray:
+    """Labels from the models (probabilities computed here unless given): axon = the best-scoring subtree,
+    has_apical from the cell model unless forced or ruled out, apical = segments voted apical (the rule's
+    apical when the vertex model finds under ``MIN_APICAL_FRAC`` of the dendrite)."""
     tree = prep.tree
     body = tree.in_root_tree & ~tree.soma
     if p_axon is None:
@@ -186,11 +188,16 @@ def learned_decision(n: Neuron, prep: Prepared, params: CompartmentParams,
     has = prep.has_apical
     rec = n.provenance["compartments"]
     if has is None:
-        has = frac >= MIN_APICAL_FRAC
+        if p_cell is None:
+            density = rec.get("proximal_input_per_um", np.nan) if prep.post.sum() > 0 else np.nan
+            row = cell_row(prep.features, body, prep.frame.confidence, density)
+            p_cell = float(load_vertex_model(CELL_MODEL).predict(row)[0])
+        has = p_cell >= 0.5
+        rec["p_has_apical"] = round(float(p_cell), 4)
     labels = np.full(tree.n, "unknown", dtype=object)
     labels[dendrite] = "basal" if has else "dendrite"
     height = (tree.sk.vertices - tree.sk.vertices[tree.sk.root]) @ prep.up
-    if has and not apical.any():  # forced: fall back to the rule's apical
+    if has and frac < MIN_APICAL_FRAC:  # an apical but the vertex model finds (almost) none: the rule's apical
         rule = np.isin(prep.rule_labels.astype(str), ("apical_shaft", "apical_tuft", "oblique")) & dendrite
         apical = rule
     if has:

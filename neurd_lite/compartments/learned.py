@@ -27,8 +27,17 @@ from ..errors import InputError
 from .tree import Tree
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
-AXON_MODEL, APICAL_MODEL = "compartment_axon", "compartment_apical"
-MIN_APICAL_FRAC = 0.03  # apical cable below this share of the dendrite -> no apical
+AXON_MODEL, APICAL_MODEL, CELL_MODEL = "compartment_axon", "compartment_apical", "compartment_has_apical"
+MODEL_NAMES = (AXON_MODEL, APICAL_MODEL, CELL_MODEL)
+MIN_APICAL_FRAC = 0.03  # apical cable below this share of the dendrite -> the rule's apical instead
+CELL_COLUMNS = ["cell_n_limbs", "cell_ext_um", "cell_up_asym", "cell_height_gap_ext", "cell_stem_ratio",
+                "cell_has_radius"]
+TOP_LIMB_COLUMNS = ["limb_cable_frac", "limb_height_max_ext", "limb_height_min_ext", "limb_reach_ext",
+                    "limb_stem_radius_rel", "limb_radius_rel", "limb_tips_per_100um", "limb_start_cos_up",
+                    "limb_rank_stem", "limb_rank_cable", "limb_rank_reach"]
+CELL_FEATURES = CELL_COLUMNS + [f"top_{c}" for c in TOP_LIMB_COLUMNS] + [
+    "second_limb_height_max_ext", "second_limb_stem_radius_rel", "rule_apical_frac", "up_confidence",
+    "proximal_input_per_um"]
 
 
 @dataclass
@@ -75,7 +84,30 @@ def load_vertex_model(name: str, directory: str | Path | None = None) -> VertexM
 
 def models_available(directory: str | Path | None = None) -> bool:
     d = Path(directory) if directory is not None else MODELS_DIR
-    return all((d / f"{m}.{ext}").is_file() for m in (AXON_MODEL, APICAL_MODEL) for ext in ("txt", "json"))
+    return all((d / f"{m}.{ext}").is_file() for m in MODEL_NAMES for ext in ("txt", "json"))
+
+
+def cell_row(features: pd.DataFrame, body: np.ndarray, up_confidence: float,
+             proximal_input_per_um: float = float("nan")) -> pd.DataFrame:
+    """One row of cell-level inputs of the has-apical model: the cell columns, the limb reaching highest
+    along ``up`` (among limbs the rules do not call axon) and the runner-up, the rules' apical share,
+    the confidence of the frame and the proximal input density (postsynapses/µm; NaN without synapses)."""
+    f = features[body]
+    row: dict[str, float] = {c: float("nan") for c in CELL_FEATURES}
+    if len(f):
+        for c in CELL_COLUMNS:
+            row[c] = float(f[c].iloc[0])
+        dend = f[f["rule_axon"] != 1] if (f["rule_axon"] != 1).any() else f
+        limbs = dend.drop_duplicates("limb_height_max_ext").sort_values("limb_height_max_ext", ascending=False)
+        for c in TOP_LIMB_COLUMNS:
+            row[f"top_{c}"] = float(limbs[c].iloc[0])
+        if len(limbs) > 1:
+            row["second_limb_height_max_ext"] = float(limbs["limb_height_max_ext"].iloc[1])
+            row["second_limb_stem_radius_rel"] = float(limbs["limb_stem_radius_rel"].iloc[1])
+        row["rule_apical_frac"] = float(np.nanmean(f["rule_apical"]))
+    row["up_confidence"] = float(up_confidence)
+    row["proximal_input_per_um"] = float(proximal_input_per_um)
+    return pd.DataFrame([row], columns=CELL_FEATURES)
 
 
 def edge_um(tree: Tree) -> np.ndarray:
