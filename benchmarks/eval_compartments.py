@@ -287,6 +287,36 @@ def eval_synthetic_pipeline(seeds: range = range(3)) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def eval_family_pipeline(n_seeds: int = 1) -> pd.DataFrame:
+    """Held-out members of the synthetic family (``HELDOUT_SEEDS``, every class; the models were trained on
+    tuning seeds 0-5) through ``nl.decompose``: per-face apical and axon F1. ``minnie`` members keep minnie65's
+    frame (up inferred from the coordinates); ``random`` members are rotated at random and get their up."""
+    import neurd_lite as nl
+    from neurd_lite.testing import family
+
+    rows = []
+    for cls in family.CLASSES:
+        for seed in family.HELDOUT_SEEDS[:n_seeds]:
+            for orient in ("minnie", "random"):
+                sn = family.make_member(cls, seed, up=orient)
+                t0 = time.time()
+                n = nl.decompose(sn.mesh, synapses=sn.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]].copy(), units="nm",
+                                 up=None if orient == "minnie" else sn.up)
+                pred, truth = n.face_compartment.astype(str), sn.face_compartment.astype(str)
+                has_ap = bool(np.isin(truth, APICAL).any())
+                row = {"class": cls, "seed": seed, "orientation": orient, "decompose_s": round(time.time() - t0, 1),
+                       "apical_f1": f1(np.isin(pred, APICAL), np.isin(truth, APICAL)) if has_ap else np.nan,
+                       "dendrite_faces_called_apical": float(np.isin(pred[np.isin(truth, ("basal", "dendrite"))],
+                                                                     APICAL).mean()),
+                       "axon_f1": f1(pred == "axon", truth == "axon"),
+                       "frame": n.provenance["compartments"]["frame"]["method"],
+                       "face_accuracy": float(np.mean(pred == truth))}
+                rows.append(row)
+                print(f"  family {cls} {seed} [{orient}] apical {row['apical_f1']:.3f} axon {row['axon_f1']:.3f}",
+                      file=sys.stderr)
+    return pd.DataFrame(rows)
+
+
 def figure_real_cell(png: Path) -> dict:
     """Run the full pipeline on the real MICrONS cell and draw it coloured by compartment (x-y, pia up).
     Returns face counts per face label and per face compartment."""
@@ -346,7 +376,8 @@ def _md_table(rows: list[dict], cols: list[str]) -> str:
 def render_markdown(results: dict, md: Path) -> None:
     """Write the evaluation tables between ``<!-- eval:start -->`` and ``<!-- eval:end -->`` in ``md``."""
     s = results["summary"]
-    parts = ["Produced by `python benchmarks/eval_compartments.py --loo --figure "
+    loo = " --loo" if results.get("loo_params") else ""
+    parts = [f"Produced by `python benchmarks/eval_compartments.py{loo} --figure "
              "docs/compartments_microns_864691135510518224.png --markdown docs/compartments.md` "
              f"({s['seconds']} s, one process on a shared 2-core machine).", "",
              "### Summary (53 `microns_apical_labelled` cells)", "",
@@ -370,6 +401,9 @@ def render_markdown(results: dict, md: Path) -> None:
     if results.get("synthetic_pipeline"):
         parts += ["", "### Synthetic cells through the whole pipeline (`nl.decompose`, per-face accuracy)", "",
                   _md_table(results["synthetic_pipeline"], list(results["synthetic_pipeline"][0]))]
+    if results.get("family_pipeline"):
+        parts += ["", "### Held-out synthetic family members through `nl.decompose` (per-face F1)", "",
+                  _md_table(results["family_pipeline"], list(results["family_pipeline"][0]))]
     fig = results.get("real_cell_figure")
     if fig:
         parts += ["", "### Real mesh 864691135510518224 through `nl.decompose`", "",
@@ -406,6 +440,7 @@ def main(argv: list[str] | None = None) -> int:
     others = eval_other_cells(not args.no_navis)
     synthetic = eval_synthetic()
     synthetic_pipeline = eval_synthetic_pipeline()
+    family_pipeline = eval_family_pipeline()
     loo = eval_loo_params() if args.loo else None
     figure = figure_real_cell(Path(args.figure)) if args.figure else None
     ax = labelled["axon_f1"].dropna()
@@ -419,6 +454,8 @@ def main(argv: list[str] | None = None) -> int:
         "apical_f1_rules_mean": float(labelled["apical_f1_rules"].mean()),
         "axon_f1_rules_mean": float(labelled["axon_f1_rules"].dropna().mean()),
         **held_out_summary(),
+        "family_decompose_apical_f1_mean": float(family_pipeline["apical_f1"].mean()),
+        "family_decompose_axon_f1_mean": float(family_pipeline["axon_f1"].mean()),
         "seconds": round(time.time() - t0, 1),
     }
     if loo is not None:
@@ -440,6 +477,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {"summary": summary, "apical_labelled": labelled.to_dict(orient="records"),
                "other_cells": others.to_dict(orient="records"), "synthetic": synthetic.to_dict(orient="records"),
                "synthetic_pipeline": synthetic_pipeline.to_dict(orient="records"),
+               "family_pipeline": family_pipeline.to_dict(orient="records"),
                "loo_params": None if loo is None else loo.to_dict(orient="records"), "real_cell_figure": figure}
     out.write_text(json.dumps(results, indent=1, default=str))
     if args.markdown:

@@ -93,7 +93,7 @@ def cell_inputs(c: Case) -> pd.DataFrame:
     t = c.prep.tree
     rec = c.n.provenance["compartments"]
     density = rec.get("proximal_input_per_um", np.nan) if c.prep.post.sum() > 0 else np.nan
-    return cell_row(c.prep.features, t.in_root_tree & ~t.soma, c.prep.frame.confidence, density)
+    return cell_row(c.prep.features, t.in_root_tree & ~t.soma, c.prep.frame.details["limb_dominance"], density)
 
 
 def fit(cases: list[Case], target: str):

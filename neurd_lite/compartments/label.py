@@ -19,7 +19,7 @@ from .apical import ApicalParams, label_dendrites, proximal_input_density_per_um
 from .axon import AxonParams, AxonResult, axon_by_synapses, find_axon
 from .apical import _label_apical_limb
 from .features import vertex_features
-from .frame import UNCERTAIN, FrameResult, infer_up
+from .frame import UNCERTAIN, FrameResult, infer_up, minnie65_frame
 from .learned import APICAL_MODEL, AXON_MODEL, CELL_MODEL, MIN_APICAL_FRAC, apical_limbs, cell_row, apical_segments, axon_subtree, edge_um, \
     load_vertex_model, models_available
 from .tree import Tree, synapse_counts
@@ -84,12 +84,13 @@ def prepare(n: Neuron, params: CompartmentParams, up: Sequence[float] | None, un
     tree = Tree.from_skeleton(sk, soma_r)
     syn = n.synapses if n.synapses is not None and len(n.synapses) else None
     pre, post = synapse_counts(sk, syn, params.synapse_max_distance_nm)
+    z = np.zeros(tree.n)
+    dendrites = tree.in_root_tree & ~tree.soma & ~find_axon(tree, z, z, params.axon).mask
+    shape = infer_up(tree, dendrites, "um")  # the shape's answer (µm: never the coordinate rule)
     if up is None:
-        z = np.zeros(tree.n)
-        geo = find_axon(tree, z, z, params.axon)
         if units is None:
             units = n.provenance.get("inputs", {}).get("units")
-        frame = infer_up(tree, tree.in_root_tree & ~tree.soma & ~geo.mask, units)
+        frame = infer_up(tree, dendrites, units) if minnie65_frame(tree.sk.vertices[tree.sk.root], units) else shape
         n.flag(f"up_inferred: up=({', '.join(f'{x:.2f}' for x in frame.up)}) from {frame.method}, "
                f"confidence {frame.confidence:.2f}")
         if frame.confidence < UNCERTAIN:
@@ -97,6 +98,7 @@ def prepare(n: Neuron, params: CompartmentParams, up: Sequence[float] | None, un
     else:
         u = np.asarray(up, dtype=float).reshape(-1)
         frame = FrameResult(u / np.linalg.norm(u), "given", 1.0)
+    frame.details["limb_dominance"] = round(float(shape.confidence), 4)  # an input of the has-apical model
     if with_features is None:
         with_features = params.method == "learned" and models_available()
     labels, has_apical = _rule_labels(n, tree, pre, post, syn, frame, params, with_features)
@@ -190,7 +192,7 @@ def learned_decision(n: Neuron, prep: Prepared, params: CompartmentParams,
     if has is None:
         if p_cell is None:
             density = rec.get("proximal_input_per_um", np.nan) if prep.post.sum() > 0 else np.nan
-            row = cell_row(prep.features, body, prep.frame.confidence, density)
+            row = cell_row(prep.features, body, prep.frame.details["limb_dominance"], density)
             p_cell = float(load_vertex_model(CELL_MODEL).predict(row)[0])
         has = p_cell >= 0.5
         rec["p_has_apical"] = round(float(p_cell), 4)

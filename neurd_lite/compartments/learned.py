@@ -36,8 +36,8 @@ TOP_LIMB_COLUMNS = ["limb_cable_frac", "limb_height_max_ext", "limb_height_min_e
                     "limb_stem_radius_rel", "limb_radius_rel", "limb_tips_per_100um", "limb_start_cos_up",
                     "limb_rank_stem", "limb_rank_cable", "limb_rank_reach"]
 CELL_FEATURES = CELL_COLUMNS + [f"top_{c}" for c in TOP_LIMB_COLUMNS] + [
-    "second_limb_height_max_ext", "second_limb_stem_radius_rel", "rule_apical_frac", "up_confidence",
-    "proximal_input_per_um"]
+    "second_limb_height_max_ext", "second_limb_stem_radius_rel", "second_limb_reach_ext", "top_reach_over_second",
+    "top_cable_over_second", "limb_dominance", "rule_apical_frac", "proximal_input_per_um"]
 
 
 @dataclass
@@ -87,11 +87,13 @@ def models_available(directory: str | Path | None = None) -> bool:
     return all((d / f"{m}.{ext}").is_file() for m in MODEL_NAMES for ext in ("txt", "json"))
 
 
-def cell_row(features: pd.DataFrame, body: np.ndarray, up_confidence: float,
+def cell_row(features: pd.DataFrame, body: np.ndarray, limb_dominance: float,
              proximal_input_per_um: float = float("nan")) -> pd.DataFrame:
     """One row of cell-level inputs of the has-apical model: the cell columns, the limb reaching highest
-    along ``up`` (among limbs the rules do not call axon) and the runner-up, the rules' apical share,
-    the confidence of the frame and the proximal input density (postsynapses/µm; NaN without synapses)."""
+    along ``up`` (among limbs the rules do not call axon) and the runner-up (by height; its reach and cable
+    against the top limb's), how much one primary dendrite dominates by reach and stem radius (the shape
+    confidence of :func:`~neurd_lite.compartments.frame.infer_up`, computed whether or not ``up`` was given),
+    the rules' apical share and the proximal input density (postsynapses/µm; NaN without synapses)."""
     f = features[body]
     row: dict[str, float] = {c: float("nan") for c in CELL_FEATURES}
     if len(f):
@@ -104,8 +106,12 @@ def cell_row(features: pd.DataFrame, body: np.ndarray, up_confidence: float,
         if len(limbs) > 1:
             row["second_limb_height_max_ext"] = float(limbs["limb_height_max_ext"].iloc[1])
             row["second_limb_stem_radius_rel"] = float(limbs["limb_stem_radius_rel"].iloc[1])
+            row["second_limb_reach_ext"] = float(limbs["limb_reach_ext"].iloc[1])
+            row["top_reach_over_second"] = row["top_limb_reach_ext"] / max(row["second_limb_reach_ext"], 1e-6)
+            row["top_cable_over_second"] = row["top_limb_cable_frac"] / max(float(limbs["limb_cable_frac"].iloc[1]),
+                                                                            1e-6)
         row["rule_apical_frac"] = float(np.nanmean(f["rule_apical"]))
-    row["up_confidence"] = float(up_confidence)
+    row["limb_dominance"] = float(limb_dominance)
     row["proximal_input_per_um"] = float(proximal_input_per_um)
     return pd.DataFrame([row], columns=CELL_FEATURES)
 
