@@ -113,9 +113,13 @@ def test_interneuron_gets_dendrite_and_no_radius_flags():
     assert set(lab) == {"soma", "axon", "dendrite"}
     sk = c.skeleton()
     bare = Neuron(skeleton=Skeleton(sk.vertices, sk.edges, radius=None, root=0))
-    label_compartments(bare)
+    label_compartments(bare, CompartmentParams(method="rules"))  # the radius rule has nothing to go on
     assert "axon_not_found" in bare.flags
     assert not (bare.skeleton_labels == "axon").any()
+    learned = Neuron(skeleton=Skeleton(sk.vertices, sk.edges, radius=None, root=0))
+    label_compartments(learned)  # the learned model uses shape, not only radius
+    lab = learned.skeleton_labels.astype(str)
+    assert "axon_not_found" in learned.flags or _frac(lab, np.array(c.part), "axon", ["axon"]) > 0.5
 
 
 def test_graph_and_faces_follow_the_skeleton():

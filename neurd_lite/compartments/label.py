@@ -172,8 +172,8 @@ def learned_decision(n: Neuron, prep: Prepared, params: CompartmentParams,
                      p_axon: np.ndarray | None = None, p_apical: np.ndarray | None = None,
                      p_cell: float | None = None) -> np.ndarray:
     """Labels from the models (probabilities computed here unless given): axon = the best-scoring subtree,
-    has_apical from the cell model unless forced or ruled out, apical = segments voted apical (the rule's
-    apical when the vertex model finds under ``MIN_APICAL_FRAC`` of the dendrite)."""
+    has_apical from the cell model unless forced or ruled out, apical = segments voted apical. When the vertex
+    model finds under ``MIN_APICAL_FRAC`` of the dendrite apical, the cell has none (forced: the rule's apical)."""
     tree = prep.tree
     body = tree.in_root_tree & ~tree.soma
     if p_axon is None:
@@ -199,9 +199,12 @@ def learned_decision(n: Neuron, prep: Prepared, params: CompartmentParams,
     labels = np.full(tree.n, "unknown", dtype=object)
     labels[dendrite] = "basal" if has else "dendrite"
     height = (tree.sk.vertices - tree.sk.vertices[tree.sk.root]) @ prep.up
-    if has and frac < MIN_APICAL_FRAC:  # an apical but the vertex model finds (almost) none: the rule's apical
-        rule = np.isin(prep.rule_labels.astype(str), ("apical_shaft", "apical_tuft", "oblique")) & dendrite
-        apical = rule
+    if has and frac < MIN_APICAL_FRAC:  # the vertex model finds (almost) no apical
+        if prep.has_apical:  # forced by the caller: the rule's apical
+            apical = np.isin(prep.rule_labels.astype(str), ("apical_shaft", "apical_tuft", "oblique")) & dendrite
+        else:  # the two models disagree: no apical
+            has = False
+            labels[dendrite] = "dendrite"
     if has:
         for limb, top in apical_limbs(tree, apical, height):
             _label_apical_limb(tree, limb, top, height, params.apical, labels)

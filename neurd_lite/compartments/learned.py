@@ -9,8 +9,9 @@ vertex from :func:`neurd_lite.compartments.features.vertex_features`. The decisi
   positive sum.
 - **apical**: among the remaining dendrite, each unbranched segment (between branch points) takes the
   cable-weighted mean of its vertices' ``p_apical``; segments above 0.5 are apical. A cell whose apical
-  cable is below ``min_apical_frac`` of its dendrite has no apical (the models' vote); ``has_apical`` forces
-  either answer (True with no apical found falls back to the rule's apical).
+  cable is below ``MIN_APICAL_FRAC`` of its dendrite has no apical; whether a cell has one at all is the cell
+  model's call (``compartment_has_apical``); ``has_apical`` forces either answer (True with no apical found
+  falls back to the rule's apical).
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from .tree import Tree
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 AXON_MODEL, APICAL_MODEL, CELL_MODEL = "compartment_axon", "compartment_apical", "compartment_has_apical"
 MODEL_NAMES = (AXON_MODEL, APICAL_MODEL, CELL_MODEL)
-MIN_APICAL_FRAC = 0.03  # apical cable below this share of the dendrite -> the rule's apical instead
+MIN_APICAL_FRAC = 0.03  # apical cable below this share of the dendrite -> no apical (forced: the rule's)
 CELL_COLUMNS = ["cell_n_limbs", "cell_ext_um", "cell_up_asym", "cell_height_gap_ext", "cell_stem_ratio",
                 "cell_has_radius"]
 TOP_LIMB_COLUMNS = ["limb_cable_frac", "limb_height_max_ext", "limb_height_min_ext", "limb_reach_ext",
