@@ -119,3 +119,16 @@ def test_bad_skeleton_input_is_refused_or_flagged(tmp_path):
     assert np.isnan(sk.radius).sum() == 1
     n = nl.label_skeleton(tmp_path / "neg.swc", units="um", up=(0, 1, 0))
     assert any("negative radii" in f and "neg.swc" in f for f in n.flags)
+
+
+@pytest.mark.realdata
+@pytest.mark.skipif(not models_available(), reason="compartment models not built")
+def test_basket_cell_gets_no_apical_with_or_without_synapses(real):
+    """The MICrONS basket cell (never in training): no apical vertex either way; up from minnie65 coordinates."""
+    path = real("skeletons/microns_ossify_BC_864691135101289504/skel.json")
+    for syn in (None, "file"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sk, file_syn = load_skeleton(path)
+            n = nl.label_skeleton(sk, synapses=file_syn if syn else None, up=None)
+        assert not np.isin(n.skeleton_labels.astype(str), APICAL).any()

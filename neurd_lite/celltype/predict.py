@@ -96,7 +96,7 @@ def _as_feature_frame(n: Any, nucleus: Any = None, up: Any = None) -> tuple[pd.D
     elif hasattr(n, "somas") and hasattr(n, "mesh"):
         from ..feature import features
 
-        df = features(n, nucleus=nucleus, up=up)
+        df = features(n, nucleus=nucleus) if up is None else features(n, nucleus=nucleus, up=up)
         for name, why in df.attrs.get("missing", {}).items():
             if name in _ALL_INPUTS:
                 notes.append(f"{name}: {why}")
