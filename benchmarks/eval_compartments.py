@@ -10,7 +10,12 @@
 - Baselines in the same run: "apical = more than 30 µm above the soma" and navis synapse-flow-centrality axon
   split (navis is GPL: imported here only, never by the package; skipped with a note when missing).
 
-The labeller is rule based: no cell's labels enter its own prediction (nothing is fitted to labels).
+The labeller's default is the learned models (``CompartmentParams(method="learned")``), trained on these 53
+cells among others: their per-cell numbers here are **in-sample** for the models (the ``*_rules`` columns are the
+hand-set rules, not fitted); the held-out (leave-cell-out / leave-source-out) numbers come from
+``classifiers/compartments/train.py`` and are copied from the models' sidecars into the summary. NEURD's
+proofread cell, morphsync, swdb2023, the basket cell and the ``make_neuron`` synthetic cells never enter
+training: their numbers are held out.
 """
 from __future__ import annotations
 
@@ -40,9 +45,13 @@ def f1(pred: np.ndarray, truth: np.ndarray) -> float:
     return 1.0 if denom == 0 else 2 * tp / denom
 
 
-def run_labeller(sk, syn, params: CompartmentParams | None = None) -> tuple[np.ndarray, Neuron]:
+RULES = CompartmentParams(method="rules")
+
+
+def run_labeller(sk, syn, params: CompartmentParams | None = None, up=UP, units="nm") -> tuple[np.ndarray, Neuron]:
     n = Neuron(name="eval", skeleton=sk, synapses=syn if syn is not None else pd.DataFrame())
-    label_compartments(n, params, up=UP)
+    n.provenance["inputs"] = {"units": units}
+    label_compartments(n, params, up=up)
     return n.skeleton_labels.astype(str), n
 
 
@@ -90,16 +99,19 @@ def eval_apical_labelled(use_navis: bool) -> pd.DataFrame:
         same = bool(np.array_equal(ap, ax))
         truth_ap = ap if same else ap & ~ax
         labels, n = run_labeller(sk, syn)
+        rules, _ = run_labeller(sk, syn, RULES)
         height = (sk.vertices - sk.vertices[sk.root]) @ np.asarray(UP)
         row = {"cell": Path(rel).name.split("_")[0], "defect": "axon==apical" if same else
                ("apical_covers_axon" if (ax <= ap).all() and ax.any() else ""),
                "n_vertices": sk.n_vertices, "apical_f1": f1(np.isin(labels, APICAL), truth_ap),
                "apical_f1_30um_rule": f1(height > 30_000, truth_ap),
+               "apical_f1_rules": f1(np.isin(rules, APICAL), truth_ap),
                "axon_f1": np.nan if same else f1(labels == "axon", ax),
+               "axon_f1_rules": np.nan if same else f1(rules == "axon", ax),
                "axon_method": n.provenance["compartments"]["axon_method"],
                "has_apical": n.provenance["compartments"]["has_apical"], "flags": ";".join(n.flags)}
         if not same:
-            seg, _ = run_labeller(sk, syn, CompartmentParams(axon=AxonParams(method="segregation")))
+            seg, _ = run_labeller(sk, syn, CompartmentParams(axon=AxonParams(method="segregation"), method="rules"))
             row["axon_f1_segregation"] = f1(seg == "axon", ax)
             lab_ax = ax & (sk.parent >= 0)
             edge = np.linalg.norm(sk.vertices - sk.vertices[np.maximum(sk.parent, 0)], axis=1)
@@ -134,7 +146,7 @@ def eval_loo_params() -> pd.DataFrame:
     grid = [dict(zip(keys, vals)) for vals in itertools.product(*LOO_GRID.values())]
     scores = np.zeros((len(grid), len(cells)))
     for gi, g in enumerate(grid):
-        params = CompartmentParams(apical=replace(ApicalParams(), **g))
+        params = CompartmentParams(apical=replace(ApicalParams(), **g), method="rules")
         for ci, (_, sk, syn, truth) in enumerate(cells):
             labels, _ = run_labeller(sk, syn, params)
             scores[gi, ci] = f1(np.isin(labels, APICAL), truth)
@@ -173,14 +185,21 @@ def eval_other_cells(use_navis: bool) -> pd.DataFrame:
     for name, rel in cases.items():
         p = data_path(rel)
         sk, syn = load_skeleton(p.parent if rel.endswith("morph_info.json") else p)
+        units = sk.units_in
         if "swc_type" in sk.vertex_properties:
             truth = sk.vertex_properties["swc_type"].copy()
         else:
             truth = np.where(sk.vertex_properties["is_axon"], 2, 3)
-        for mode, s in (("synapses", syn), ("geometry only", None)):
-            if mode == "synapses" and syn is None:
+        runs = [("synapses", syn, None), ("geometry only", None, None), ("synapses, up=minnie65", syn, UP),
+                ("geometry only, up=minnie65", None, UP), ("geometry only, rules", None, "rules"),
+                ("synapses, rules", syn, "rules")]
+        for mode, s, up in runs:
+            if mode.startswith("synapses") and syn is None:
                 continue
-            labels, n = run_labeller(sk, s)
+            if up == "rules":
+                labels, n = run_labeller(sk, s, RULES, UP, units)
+            else:
+                labels, n = run_labeller(sk, s, None, up, units)
             code = _code(labels)
             scored = truth != 1
             t_axon, p_axon = truth == 2, code == 2
@@ -190,8 +209,10 @@ def eval_other_cells(use_navis: bool) -> pd.DataFrame:
                    "axon_f1": f1(p_axon & scored, t_axon),
                    "apical_f1": f1(code == 4, truth == 4) if (truth == 4).any() else np.nan,
                    "apical_vertices_found": int((code == 4).sum()),
-                   "axon_method": n.provenance["compartments"]["axon_method"], "flags": ";".join(n.flags)}
-            if use_navis and s is not None:
+                   "axon_method": n.provenance["compartments"]["axon_method"],
+                   "up_used": "given" if up is not None else n.provenance["compartments"]["frame"]["method"],
+                   "flags": ";".join(n.flags)}
+            if use_navis and s is not None and up is None:
                 nav = navis_axon(sk, s)
                 row["axon_f1_navis"] = np.nan if nav is None else f1(nav & scored, t_axon)
             rows.append(row)
@@ -237,7 +258,7 @@ def eval_synthetic(seeds: range = range(3)) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def eval_synthetic_pipeline(seed: int = 0) -> pd.DataFrame:
+def eval_synthetic_pipeline(seeds: range = range(3)) -> pd.DataFrame:
     """Per-face accuracy per true compartment on synthetic cells run through the whole pipeline
     (``nl.decompose``: its own soma, skeleton, graph and face map); interneurons also relabelled with
     ``has_apical=False`` as an E/I call would."""
@@ -245,7 +266,7 @@ def eval_synthetic_pipeline(seed: int = 0) -> pd.DataFrame:
     from neurd_lite.testing import make_neuron
 
     rows = []
-    for kind in ("pyramidal", "interneuron"):
+    for kind, seed in ((k, s) for k in ("pyramidal", "interneuron") for s in seeds):
         sn = make_neuron(kind, seed=seed)
         t0 = time.time()
         n = nl.decompose(sn.mesh, synapses=sn.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]].copy(), units="nm")
@@ -256,10 +277,43 @@ def eval_synthetic_pipeline(seed: int = 0) -> pd.DataFrame:
                 label_compartments(n, CompartmentParams(has_apical=has_apical), up=UP)
             pred, truth = n.face_compartment.astype(str), sn.face_compartment.astype(str)
             row = {"kind": kind, "seed": seed, "input": mode, "decompose_s": round(seconds, 1),
-                   "face_accuracy": float(np.mean(pred == truth))}
+                   "face_accuracy": float(np.mean(pred == truth)),
+                   "apical_f1": f1(np.isin(pred, APICAL), np.isin(truth, APICAL)),
+                   "axon_f1": f1(pred == "axon", truth == "axon"),
+                   "apical_faces_found": int(np.isin(pred, APICAL).sum())}
             row.update({f"acc_{c}": float(np.mean(pred[truth == c] == c)) for c in np.unique(truth)})
             rows.append(row)
             print(f"  synthetic pipeline {kind} [{mode}] face accuracy {row['face_accuracy']:.3f}", file=sys.stderr)
+    return pd.DataFrame(rows)
+
+
+def eval_family_pipeline(n_seeds: int = 1) -> pd.DataFrame:
+    """Held-out members of the synthetic family (``HELDOUT_SEEDS``, every class; the models were trained on
+    tuning seeds 0-5) through ``nl.decompose``: per-face apical and axon F1. ``minnie`` members keep minnie65's
+    frame (up inferred from the coordinates); ``random`` members are rotated at random and get their up."""
+    import neurd_lite as nl
+    from neurd_lite.testing import family
+
+    rows = []
+    for cls in family.CLASSES:
+        for seed in family.HELDOUT_SEEDS[:n_seeds]:
+            for orient in ("minnie", "random"):
+                sn = family.make_member(cls, seed, up=orient)
+                t0 = time.time()
+                n = nl.decompose(sn.mesh, synapses=sn.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]].copy(), units="nm",
+                                 up=None if orient == "minnie" else sn.up)
+                pred, truth = n.face_compartment.astype(str), sn.face_compartment.astype(str)
+                has_ap = bool(np.isin(truth, APICAL).any())
+                row = {"class": cls, "seed": seed, "orientation": orient, "decompose_s": round(time.time() - t0, 1),
+                       "apical_f1": f1(np.isin(pred, APICAL), np.isin(truth, APICAL)) if has_ap else np.nan,
+                       "dendrite_faces_called_apical": float(np.isin(pred[np.isin(truth, ("basal", "dendrite"))],
+                                                                     APICAL).mean()),
+                       "axon_f1": f1(pred == "axon", truth == "axon"),
+                       "frame": n.provenance["compartments"]["frame"]["method"],
+                       "face_accuracy": float(np.mean(pred == truth))}
+                rows.append(row)
+                print(f"  family {cls} {seed} [{orient}] apical {row['apical_f1']:.3f} axon {row['axon_f1']:.3f}",
+                      file=sys.stderr)
     return pd.DataFrame(rows)
 
 
@@ -294,6 +348,20 @@ def figure_real_cell(png: Path) -> dict:
                                         if k != "params"}}
 
 
+def held_out_summary() -> dict:
+    """Held-out numbers of the shipped models (from their sidecar, written by the training script)."""
+    from neurd_lite.compartments.learned import AXON_MODEL, load_vertex_model, models_available
+
+    if not models_available():
+        return {}
+    held = load_vertex_model(AXON_MODEL).meta.get("held_out_metrics", {})
+    out = {}
+    for key, short in (("leave_cell_out", "loco"), ("leave_source_out", "loso"), ("leave_all_external_out", "lxo")):
+        for k, v in held.get(key, {}).items():
+            out[f"{short}_{k}"] = v
+    return out
+
+
 def _md_table(rows: list[dict], cols: list[str]) -> str:
     def fmt(v: object) -> str:
         if isinstance(v, float):
@@ -308,14 +376,16 @@ def _md_table(rows: list[dict], cols: list[str]) -> str:
 def render_markdown(results: dict, md: Path) -> None:
     """Write the evaluation tables between ``<!-- eval:start -->`` and ``<!-- eval:end -->`` in ``md``."""
     s = results["summary"]
-    parts = ["Produced by `python benchmarks/eval_compartments.py --loo --figure "
+    loo = " --loo" if results.get("loo_params") else ""
+    parts = [f"Produced by `python benchmarks/eval_compartments.py{loo} --figure "
              "docs/compartments_microns_864691135510518224.png --markdown docs/compartments.md` "
              f"({s['seconds']} s, one process on a shared 2-core machine).", "",
              "### Summary (53 `microns_apical_labelled` cells)", "",
              _md_table([{"metric": k, "value": v} for k, v in s.items() if k != "seconds"], ["metric", "value"]),
              "", "### Per cell", "",
              _md_table(results["apical_labelled"], ["cell", "defect", "n_vertices", "apical_f1",
-                                                    "apical_f1_30um_rule", "axon_f1", "axon_f1_navis",
+                                                    "apical_f1_rules", "apical_f1_30um_rule", "axon_f1",
+                                                    "axon_f1_rules", "axon_f1_navis",
                                                     "axon_f1_segregation", "labelled_axon_post_per_um",
                                                     "flags"])]
     if results.get("loo_params"):
@@ -323,13 +393,17 @@ def render_markdown(results: dict, md: Path) -> None:
                   _md_table(results["loo_params"], list(results["loo_params"][0]))]
     parts += ["", "### Independently labelled cells (per-vertex agreement, soma vertices excluded)", "",
               _md_table(results["other_cells"], ["cell", "input", "n_vertices", "agreement", "axon_f1",
-                                                 "axon_f1_navis", "apical_f1", "apical_vertices_found", "flags"]),
+                                                 "axon_f1_navis", "apical_f1", "apical_vertices_found", "up_used",
+                                                 "flags"]),
               "", "### Synthetic cells (per-face accuracy per true compartment; true skeleton, nearest-vertex "
               "face map, true soma faces given)", "",
               _md_table(results["synthetic"], list(results["synthetic"][0]))]
     if results.get("synthetic_pipeline"):
         parts += ["", "### Synthetic cells through the whole pipeline (`nl.decompose`, per-face accuracy)", "",
                   _md_table(results["synthetic_pipeline"], list(results["synthetic_pipeline"][0]))]
+    if results.get("family_pipeline"):
+        parts += ["", "### Held-out synthetic family members through `nl.decompose` (per-face F1)", "",
+                  _md_table(results["family_pipeline"], list(results["family_pipeline"][0]))]
     fig = results.get("real_cell_figure")
     if fig:
         parts += ["", "### Real mesh 864691135510518224 through `nl.decompose`", "",
@@ -366,6 +440,7 @@ def main(argv: list[str] | None = None) -> int:
     others = eval_other_cells(not args.no_navis)
     synthetic = eval_synthetic()
     synthetic_pipeline = eval_synthetic_pipeline()
+    family_pipeline = eval_family_pipeline()
     loo = eval_loo_params() if args.loo else None
     figure = figure_real_cell(Path(args.figure)) if args.figure else None
     ax = labelled["axon_f1"].dropna()
@@ -376,6 +451,11 @@ def main(argv: list[str] | None = None) -> int:
         "apical_cells_used": int(labelled["apical_f1"].notna().sum()),
         "axon_f1_mean": float(ax.mean()), "axon_f1_median": float(ax.median()), "axon_cells_used": int(len(ax)),
         "axon_f1_segregation_method_mean": float(labelled["axon_f1_segregation"].mean()),
+        "apical_f1_rules_mean": float(labelled["apical_f1_rules"].mean()),
+        "axon_f1_rules_mean": float(labelled["axon_f1_rules"].dropna().mean()),
+        **held_out_summary(),
+        "family_decompose_apical_f1_mean": float(family_pipeline["apical_f1"].mean()),
+        "family_decompose_axon_f1_mean": float(family_pipeline["axon_f1"].mean()),
         "seconds": round(time.time() - t0, 1),
     }
     if loo is not None:
@@ -397,6 +477,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {"summary": summary, "apical_labelled": labelled.to_dict(orient="records"),
                "other_cells": others.to_dict(orient="records"), "synthetic": synthetic.to_dict(orient="records"),
                "synthetic_pipeline": synthetic_pipeline.to_dict(orient="records"),
+               "family_pipeline": family_pipeline.to_dict(orient="records"),
                "loo_params": None if loo is None else loo.to_dict(orient="records"), "real_cell_figure": figure}
     out.write_text(json.dumps(results, indent=1, default=str))
     if args.markdown:

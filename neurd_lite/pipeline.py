@@ -13,7 +13,7 @@ and is dropped with it.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -226,7 +226,7 @@ def stage_anchors(n: Neuron, p: PipelineParams) -> None:
 
 
 def _label_kwargs(p: PipelineParams) -> dict[str, Any]:
-    return {"up": p.frame.resolved_up(), "depth_range_um": p.frame.depth_range_um,
+    return {"up": p.frame.up, "depth_range_um": p.frame.depth_range_um,
             "soma_reach_factor": p.soma_extent.reach_factor}
 
 
@@ -235,8 +235,6 @@ def stage_compartments(n: Neuron, p: PipelineParams) -> None:
     if not p.runs("compartments"):
         raise _Skip("disabled by parameters")
     label_compartments(n, p.compartments, **_label_kwargs(p))
-    if p.frame.up is None:
-        n.provenance.setdefault("compartments", {})["up_source"] = "not given: minnie65 (0, -1, 0) assumed"
 
 
 def _working_view(n: Neuron, run: Run) -> Neuron:
@@ -414,8 +412,12 @@ def _ingest_synapses(n: Neuron, synapses: Any, mesh_units: UnitsLike, synapse_un
 def decompose(mesh_or_path: Any, synapses: Any = None, units: UnitsLike = "nm",
               soma: Sequence[float] | np.ndarray | None = None, name: str | None = None,
               params: PipelineParams | None = None, synapse_units: UnitsLike | None = None,
-              segment_id: int | None = None, split: bool = False, progress: Progress | None = None) -> Any:
+              segment_id: int | None = None, split: bool = False, progress: Progress | None = None,
+              up: Sequence[float] | None = None, has_apical: bool | None = None) -> Any:
     """Decompose a neuron mesh into somas, skeleton, branch graph and labels.
+
+    up: pia direction in the mesh frame (overrides ``params.frame.up``; None there too: inferred and recorded in
+    ``n.provenance["compartments"]["frame"]``). has_apical: force the apical search on/off (None: decide).
 
     mesh_or_path: mesh file, trimesh or (vertices, faces); units: the mesh's units ("nm", "um", nm per voxel).
     synapses: table file or DataFrame; synapse_units: its position units. None (default): the units that put the
@@ -427,7 +429,7 @@ def decompose(mesh_or_path: Any, synapses: Any = None, units: UnitsLike = "nm",
     ``progress(stage, seconds)`` after ingest and each stage. Returns the Neuron (nm); with ``split``, the list
     of :func:`split` instead: one Neuron per soma (``.report`` holds the cuts; a one-soma neuron gives ``[n]``).
     """
-    p = params or PipelineParams()
+    p = _with_frame(params or PipelineParams(), up, has_apical)
     t0 = time.perf_counter()
     mesh = load_mesh(mesh_or_path, units=units)
     if name is None:
@@ -459,6 +461,15 @@ def split(n: Neuron, params: SplitParams | None = None, pipeline_params: Pipelin
     return proofread.split(n, params, pipeline_params, rebuild, decompose_fn=decompose)
 
 
+def _with_frame(p: PipelineParams, up: Sequence[float] | None, has_apical: bool | None) -> PipelineParams:
+    """``p`` with the frame's ``up`` and the compartments' ``has_apical`` set when given."""
+    if up is not None:
+        p = replace(p, frame=replace(p.frame, up=tuple(float(x) for x in np.asarray(up, dtype=float).reshape(-1))))
+    if has_apical is not None:
+        p = replace(p, compartments=replace(p.compartments, has_apical=has_apical))
+    return p
+
+
 def _skeleton_soma(sk: Skeleton) -> tuple[Soma, np.ndarray]:
     """The soma of a skeleton-only neuron: the root plus connected SWC soma-type vertices (type 1)."""
     root = int(sk.root or 0)
@@ -480,14 +491,19 @@ def _skeleton_soma(sk: Skeleton) -> tuple[Soma, np.ndarray]:
 
 def label_skeleton(path_or_skeleton: str | Path | Skeleton | Any, synapses: Any = None, units: UnitsLike | None = None,
                    name: str | None = None, params: PipelineParams | None = None,
-                   synapse_units: UnitsLike | None = None) -> Neuron:
+                   synapse_units: UnitsLike | None = None, up: Sequence[float] | None = None,
+                   has_apical: bool | None = None) -> Neuron:
     """Skeleton-only Neuron (nm): branch graph from the root soma and compartment labels.
+
+    up: pia direction in the skeleton's frame (None: ``params.frame.up``, else inferred: minnie65 for nm coordinates
+    inside its volume, otherwise from the apical-like primary dendrite; see ``n.provenance["compartments"]
+    ["frame"]`` and the ``up_inferred`` flag). has_apical: force the apical search on/off (None: decide).
 
     path_or_skeleton: a skeleton file/folder (see ``neurd_lite.io.skeletons.load_skeleton``; ``units`` None =
     the format's default), a Skeleton in nm, or a MeshParty Meshwork/Skeleton or navis TreeNeuron. synapses: table or DataFrame; when None, the synapses stored
     in the skeleton file are used. ``n.skeleton_labels`` holds one compartment name per skeleton vertex.
     """
-    p = params or PipelineParams()
+    p = _with_frame(params or PipelineParams(), up, has_apical)
     t0 = time.perf_counter()
     file_syn = None
     if isinstance(path_or_skeleton, Skeleton):
@@ -506,6 +522,8 @@ def label_skeleton(path_or_skeleton: str | Path | Skeleton | Any, synapses: Any 
     elif file_syn is not None:
         n.synapses = file_syn
     run_state(n).soma_regions = [region]
+    for problem in getattr(sk, "load_problems", []):  # e.g. negative radii (io.skeletons._check_values)
+        n.flag(f"skeleton_input: {problem} ({path_or_skeleton})")
     n.provenance["timings_s"] = {"ingest": round(time.perf_counter() - t0, 4)}
     _record(n, p, skeleton=str(path_or_skeleton) if isinstance(path_or_skeleton, (str, Path))
             else type(path_or_skeleton).__name__,

@@ -334,7 +334,7 @@ def test_swc_negative_radius_and_cycle(tmp_path):
 
     neg = tmp_path / "neg.swc"
     neg.write_text("1 1 0 0 0 5 -1\n2 3 10 0 0 -2 1\n3 3 20 0 0 1 2\n")
-    with pytest.warns(Warning, match="negative radius"):
+    with pytest.warns(Warning, match="negative radi"):
         sk, _ = load_skeleton(neg, units="um")
     assert np.isnan(sk.radius[1]) and (np.nan_to_num(sk.radius) >= 0).all()
     cyc = tmp_path / "cycle.swc"

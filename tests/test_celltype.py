@@ -315,7 +315,7 @@ def test_classify_carries_neuron_flags_and_doubt(monkeypatch):
     'doubtful' with the flag in status_detail; a flag that does not put the call in doubt keeps 'ok'."""
     import neurd_lite.feature as feature
 
-    monkeypatch.setattr(feature, "features", lambda n, nucleus=None, params=None: pd.DataFrame([PYRAMIDAL], index=[n.name]))
+    monkeypatch.setattr(feature, "features", lambda n, nucleus=None, params=None, up=None: pd.DataFrame([PYRAMIDAL], index=[n.name]))
     plain = classify(PYRAMIDAL)
     merge = nl.Neuron(name="merge")
     merge.flag("multi_soma: 2 somas (probably a merge of several cells)")

@@ -40,6 +40,8 @@ class ToyCell:
         return Skeleton(np.array(self.v), np.array(self.e), radius=np.array(self.r), root=0)
 
 
+MINNIE = (0.0, -1.0, 0.0)
+
 def pyramidal(origin=SOMA_NM) -> ToyCell:
     c = ToyCell(origin)
     # apical: shaft 150 µm up, an oblique at ~100° from the shaft-to-soma direction, a tuft fork at the top
@@ -111,9 +113,13 @@ def test_interneuron_gets_dendrite_and_no_radius_flags():
     assert set(lab) == {"soma", "axon", "dendrite"}
     sk = c.skeleton()
     bare = Neuron(skeleton=Skeleton(sk.vertices, sk.edges, radius=None, root=0))
-    label_compartments(bare)
+    label_compartments(bare, CompartmentParams(method="rules"))  # the radius rule has nothing to go on
     assert "axon_not_found" in bare.flags
     assert not (bare.skeleton_labels == "axon").any()
+    learned = Neuron(skeleton=Skeleton(sk.vertices, sk.edges, radius=None, root=0))
+    label_compartments(learned)  # the learned model uses shape, not only radius
+    lab = learned.skeleton_labels.astype(str)
+    assert "axon_not_found" in learned.flags or _frac(lab, np.array(c.part), "axon", ["axon"]) > 0.5
 
 
 def test_graph_and_faces_follow_the_skeleton():
@@ -243,11 +249,12 @@ def test_unknown_polarity_falls_back_to_geometry():
 def test_cell_outside_minnie65_cortex_gets_generic_dendrites_and_a_flag():
     """With minnie65's up, a soma outside minnie65 cortex (here 470 µm above pia; a fly neuron in the hemibrain
     frame: -118 µm) means up is not known to point to pia: dendrites are 'dendrite', flagged. A soma at the
-    origin (soma-centred export such as NEURD's SWC) keeps its labels and is flagged."""
+    origin (soma-centred export such as NEURD's SWC) keeps its labels and is flagged. Without ``up`` the
+    direction is inferred instead (no minnie65 assumption, so no frame flag)."""
     c = pyramidal(origin=(0.0, -5e4, 0.0))
     syn = toy_synapses(c, np.random.default_rng(0))
     n = Neuron(skeleton=c.skeleton(), synapses=syn)
-    label_compartments(n)
+    label_compartments(n, up=MINNIE)
     lab, part = n.skeleton_labels.astype(str), np.array(c.part)
     assert set(lab) == {"soma", "axon", "dendrite"}
     assert _frac(lab, part, "axon", ["axon"]) == 1.0
@@ -256,7 +263,7 @@ def test_cell_outside_minnie65_cortex_gets_generic_dendrites_and_a_flag():
     assert n.provenance["compartments"]["frame_problem"]
     # flag only: the cortical labels stay, flagged
     kept = Neuron(skeleton=c.skeleton(), synapses=syn)
-    label_compartments(kept, CompartmentParams(outside_cortex="flag"))
+    label_compartments(kept, CompartmentParams(outside_cortex="flag"), up=MINNIE)
     assert _frac(kept.skeleton_labels.astype(str), part, "apical_tuft", ["apical_tuft"]) == 1.0
     assert any(f.startswith("frame_not_minnie65_cortex:") for f in kept.flags)
     # the caller's own up: its frame, not checked
@@ -266,10 +273,14 @@ def test_cell_outside_minnie65_cortex_gets_generic_dendrites_and_a_flag():
     # soma-centred: labels kept, flagged
     centred = Neuron(skeleton=pyramidal(origin=np.zeros(3)).skeleton(), synapses=toy_synapses(
         pyramidal(origin=np.zeros(3)), np.random.default_rng(0)))
-    label_compartments(centred)
+    label_compartments(centred, up=MINNIE)
     assert _frac(centred.skeleton_labels.astype(str), part, "apical_tuft", ["apical_tuft"]) == 1.0
     assert any(f.startswith("frame_not_minnie65_cortex: soma at the origin") for f in centred.flags)
     # in the frame: no flag
     inside = Neuron(skeleton=pyramidal().skeleton())
-    label_compartments(inside)
+    label_compartments(inside, up=MINNIE)
     assert not any(f.startswith("frame_not") for f in inside.flags)
+    inferred = Neuron(skeleton=c.skeleton(), synapses=syn)
+    label_compartments(inferred)
+    assert not any(f.startswith("frame_not") for f in inferred.flags)
+    assert any(f.startswith("up_inferred") for f in inferred.flags)

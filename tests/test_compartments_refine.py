@@ -44,7 +44,8 @@ def test_synapse_compartments_follow_refine_on_a_decimated_input():
     sn = make_neuron(kind="interneuron", seed=1)
     p = PipelineParams(decimate=DecimateParams(target_faces=len(sn.mesh.faces) // 2, min_faces_to_decimate=0))
     n = nl.decompose(sn.mesh, synapses=sn.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]], params=p)
-    assert n.provenance["compartments"]["spine_check"]["relabelled"]
+    labels = set(np.asarray(n.skeleton_labels, dtype=str))  # no apical: relabelled by refine, or never given one
+    assert n.provenance["compartments"]["spine_check"]["relabelled"] or not labels & {"apical_shaft", "oblique"}
     syn_comps = set(n.synapses["compartment"].dropna().astype(str))
     assert not syn_comps & {"apical_shaft", "apical_tuft", "oblique", "basal"}, syn_comps
     assert "dendrite" in syn_comps

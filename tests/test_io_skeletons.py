@@ -149,7 +149,8 @@ def test_swc_units_used_are_kept_and_guesses_warn(tmp_path, monkeypatch):
 
 
 def test_one_nan_coordinate_does_not_flip_the_swc_unit_guess(tmp_path):
-    """A 300 µm SWC with one NaN coordinate (and one stray node) is still guessed µm: the extent is robust."""
+    """A 300 µm SWC with one stray node is still guessed µm (the extent is robust); one NaN coordinate is a
+    clear error naming the file, not a silent guess."""
     from neurd_lite.errors import NeurdLiteWarning
 
     rows = [f"{i + 1} 3 0 {3.0 * i} 0 1 {i if i else -1}" for i in range(101)]
@@ -157,7 +158,12 @@ def test_one_nan_coordinate_does_not_flip_the_swc_unit_guess(tmp_path):
     p.write_text("\n".join(rows) + "\n")
     nan = tmp_path / "um_nan.swc"
     nan.write_text("\n".join(rows[:50] + ["51 3 nan 150 0 1 50"] + rows[51:]) + "\n")
-    for path in (p, nan):
+    stray = tmp_path / "um_stray.swc"  # one node 5 mm off: the robust extent still reads a 300 µm cell
+    stray.write_text("\n".join(rows[:50] + ["51 3 5000 150 0 1 50"] + rows[51:]) + "\n")
+    for path in (p, stray):
         with pytest.warns(NeurdLiteWarning, match="assumed µm"):
             sk, _ = load_skeleton(path)
         assert sk.units_in == "um", path
+    with pytest.raises(InputError, match="NaN") as e:  # a node without a position is refused (issue 16)
+        load_skeleton(nan)
+    assert "um_nan.swc" in str(e.value)

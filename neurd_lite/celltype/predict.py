@@ -34,7 +34,8 @@ def _missing(row: pd.Series, names: list[str]) -> list[str]:
     return [f for f in names if f not in row.index or not np.isfinite(row[f])]
 
 
-def _as_feature_frame(n: Any, nucleus: Any = None, params: Any = None) -> tuple[pd.DataFrame, list[str]]:
+def _as_feature_frame(n: Any, nucleus: Any = None, params: Any = None, up: Any = None
+                      ) -> tuple[pd.DataFrame, list[str]]:
     """One-row engine-named frame from a Neuron (via ``nl.features``), a dict/Series or a one-row DataFrame."""
     notes: list[str] = []
     if isinstance(n, pd.DataFrame):
@@ -49,7 +50,7 @@ def _as_feature_frame(n: Any, nucleus: Any = None, params: Any = None) -> tuple[
     elif hasattr(n, "somas") and hasattr(n, "mesh"):
         from ..feature import features
 
-        df = features(n, nucleus=nucleus, params=params)
+        df = features(n, nucleus=nucleus, params=params, up=up)
         for name, why in df.attrs.get("missing", {}).items():
             if name in _ALL_INPUTS:
                 notes.append(f"{name}: {why}")
@@ -100,8 +101,10 @@ def doubt_flags(flags: list[str]) -> list[str]:
 
 
 def classify(n: Any, models_dir: str | Path | None = None, use_dendritic: bool = True,
-             nucleus: Any = None, params: Any = None) -> ClassificationResult:
+             nucleus: Any = None, params: Any = None, up: Any = None) -> ClassificationResult:
     """Excitatory/inhibitory and subclass of one neuron with calibrated probabilities and one ``status``.
+
+    up: pia direction for a Neuron's features (None: the one its compartment labelling used, given or inferred).
 
     E/I rule: the product of the perisomatic and dendritic calibrated probabilities when both views are usable.
     A view whose inputs fall outside its training range is left out when the other view is in range, and is used
@@ -122,7 +125,7 @@ def classify(n: Any, models_dir: str | Path | None = None, use_dendritic: bool =
     ``"insufficient_features"`` and ``missing`` names them. params: a ``PipelineParams`` for ``nl.features``
     (a Neuron input).
     """
-    result = _classify(n, models_dir, use_dendritic, nucleus, params)
+    result = _classify(n, models_dir, use_dendritic, nucleus, params, up)
     result.flags = [str(f) for f in getattr(n, "flags", None) or []] if hasattr(n, "somas") else []
     for f in doubt_flags(result.flags):
         result.flag(DOUBTFUL, f"neuron flag {f}")
@@ -156,9 +159,9 @@ def _views(feats: pd.DataFrame, models: list[ShippedModel], result: Classificati
 
 
 def _classify(n: Any, models_dir: str | Path | None, use_dendritic: bool, nucleus: Any,
-              params: Any = None) -> ClassificationResult:
+              params: Any = None, up: Any = None) -> ClassificationResult:
     directory = Path(models_dir) if models_dir is not None else None
-    feats, notes = _as_feature_frame(n, nucleus, params)
+    feats, notes = _as_feature_frame(n, nucleus, params, up)
     row = feats.iloc[0]
     pair = _perisomatic_pair(row, directory)
     dend = load_model("dendritic_ei", directory) if use_dendritic else None

@@ -7,8 +7,8 @@ attribute ``compartment``, ``n.face_compartment`` / ``n.face_labels`` and ``n.pr
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,11 @@ from ..model.soma_extent import SomaExtentParams, within_any_soma
 from ..neuron import COMPARTMENTS, SPINE_LABELS, Neuron, synapse_polarity
 from .apical import ApicalParams, label_dendrites, proximal_input_density_per_um
 from .axon import AxonParams, AxonResult, axon_by_synapses, find_axon
+from .apical import _label_apical_limb
+from .features import vertex_features
+from .frame import UNCERTAIN, FrameResult, infer_up, minnie65_frame
+from .learned import APICAL_MODEL, AXON_MODEL, CELL_MODEL, MIN_APICAL_FRAC, apical_limbs, cell_row, apical_segments, axon_subtree, edge_um, \
+    load_vertex_model, models_available
 from .tree import Tree, synapse_counts
 
 
@@ -33,19 +38,51 @@ class CompartmentParams:
     soma_radius_nm: float | None = None     # soma extent around the root (None: from n.somas, else 0)
     outside_cortex: str = "dendrite"        # soma outside minnie65 cortex (not soma-centred) with minnie65's up:
     #                                         "dendrite" (no apical/basal, flagged) or "flag" (labels kept, flagged)
+    method: str = "learned"                 # "learned" (LightGBM vertex models, rules as features) or "rules"
 
 
 def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,
-                            up: Sequence[float] = (0, -1, 0), depth_range_um: tuple[float, float] = DEPTH_RANGE_UM
-                            ) -> np.ndarray:
+                            up: Sequence[float] | None = (0, -1, 0), units: Any = None,
+                            depth_range_um: tuple[float, float] = DEPTH_RANGE_UM) -> np.ndarray:
     """Compartment of each skeleton vertex (object array of names from ``neurd_lite.neuron.COMPARTMENTS``).
 
-    Synapses count at their anchor (``n.synapses["skeleton_vertex"]``, written by the pipeline's anchor stage;
-    -1 = far, not counted); a table without anchors is anchored to the nearest skeleton vertex within
-    ``model.anchors.SKELETON_FAR_NM``. depth_range_um: the frame's plausible soma depths (µm). Also records the decision (axon method, segregation index, apical height in µm) in
-    ``n.provenance["compartments"]`` and flags the neuron when a part could not be found.
+    up: pia direction, or None to infer it (:mod:`neurd_lite.compartments.frame`; ``units`` = the units the
+    input was read in, default ``n.provenance["inputs"]["units"]``). Synapses count at their anchor
+    (``n.synapses["skeleton_vertex"]``, written by the pipeline's anchor stage; -1 = far, not counted); a table
+    without anchors is anchored to the nearest skeleton vertex within ``model.anchors.SKELETON_FAR_NM``.
+    depth_range_um: the frame's plausible soma depths (µm). Records the decision (method, frame, axon method,
+    apical height in µm) in ``n.provenance["compartments"]`` and flags the neuron when a part could not be found
+    or ``up`` was inferred.
     """
     params = params or CompartmentParams()
+    prep = prepare(n, params, up, units, depth_range_um=depth_range_um)
+    if params.method == "learned" and prep.features is not None:
+        labels = learned_decision(n, prep, params)
+    else:
+        labels = prep.rule_labels.copy()
+    n.provenance["compartments"]["method"] = "learned" if prep.features is not None and \
+        params.method == "learned" else "rules"
+    return labels
+
+
+@dataclass
+class Prepared:
+    """Everything the learned decision needs: tree, synapse counts, frame, rule labels and features."""
+
+    tree: Tree
+    pre: np.ndarray
+    post: np.ndarray
+    up: np.ndarray
+    frame: FrameResult
+    rule_labels: np.ndarray
+    has_apical: bool | None  # forced or decided by a rule (frame, dense input); None = open
+    features: pd.DataFrame | None
+
+
+def prepare(n: Neuron, params: CompartmentParams, up: Sequence[float] | None, units: Any = None,
+            with_features: bool | None = None, depth_range_um: tuple[float, float] = DEPTH_RANGE_UM) -> Prepared:
+    """Tree, synapse counts, the pia direction (given or inferred), the rule labels (with their provenance and
+    flags) and, for ``method="learned"`` when the models are shipped, the vertex features."""
     sk = n.skeleton
     soma_r = params.soma_radius_nm
     if soma_r is None:
@@ -53,20 +90,53 @@ def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,
     tree = Tree.from_skeleton(sk, soma_r)
     syn = n.synapses if n.synapses is not None and len(n.synapses) else None
     pre, post = synapse_counts(sk, syn)
+    z = np.zeros(tree.n)
+    dendrites = tree.in_root_tree & ~tree.soma & ~find_axon(tree, z, z, params.axon).mask
+    shape = infer_up(tree, dendrites, "um")  # the shape's answer (µm: never the coordinate rule)
+    if up is None:
+        if units is None:
+            units = n.provenance.get("inputs", {}).get("units")
+        frame = infer_up(tree, dendrites, units) if minnie65_frame(tree.sk.vertices[tree.sk.root], units) else shape
+        n.flag(f"up_inferred: up=({', '.join(f'{x:.2f}' for x in frame.up)}) from {frame.method}, "
+               f"confidence {frame.confidence:.2f}")
+        if frame.confidence < UNCERTAIN:
+            n.flag("up_uncertain: no dominant primary dendrite; apical/basal labels may be wrong (pass up=)")
+    else:
+        u = np.asarray(up, dtype=float).reshape(-1)
+        frame = FrameResult(u / np.linalg.norm(u), "given", 1.0)
+    frame.details["limb_dominance"] = round(float(shape.confidence), 4)  # an input of the has-apical model
+    if with_features is None:
+        with_features = params.method == "learned" and models_available()
+    labels, has_apical = _rule_labels(n, tree, pre, post, syn, frame, params, with_features, depth_range_um)
+    feats = None
+    if with_features:
+        feats = vertex_features(tree, frame.up, pre if syn is not None else None,
+                                post if syn is not None else None, labels)
+    n.provenance["compartments"]["frame"] = frame.as_dict()
+    return Prepared(tree, pre, post, frame.up, frame, labels, has_apical, feats)
+
+
+def _rule_labels(n: Neuron, tree: Tree, pre: np.ndarray, post: np.ndarray, syn: pd.DataFrame | None,
+                 frame: FrameResult, params: CompartmentParams, learned: bool = False,
+                 depth_range_um: tuple[float, float] = DEPTH_RANGE_UM) -> tuple[np.ndarray, bool | None]:
+    """The hand-set rules (axon by synapse flow or radius, apical by height): labels and the has_apical
+    decision that rules made (forced, frame problem, dense proximal input; None when open). ``learned``: the
+    models decide next (the rule's ``axon_not_found`` flag is left to them)."""
+    sk = tree.sk
     n_unknown = _n_unknown_polarity(syn)
     if syn is not None and n_unknown > UNKNOWN_POLARITY_FLAG_FRACTION * len(syn):
         n.flag(f"synapse_polarity_unknown: {n_unknown} of {len(syn)} synapses have no pre/post (not used for "
                "the axon split)")
     axon = find_axon(tree, pre, post, params.axon)
-    up_arr = np.asarray(up, dtype=float)
+    up_arr = frame.up
     body = tree.in_root_tree & ~tree.soma
     has_apical = params.has_apical
-    frame, centred = _frame_problem(n, sk, up_arr, depth_range_um)
-    if frame:
+    problem, centred = _frame_problem(n, sk, up_arr, depth_range_um) if frame.method == "given" else ("", False)
+    if problem:
         if params.outside_cortex == "dendrite" and has_apical is None and not centred:
             has_apical = False
-            frame += "; dendrites labelled 'dendrite' (no apical/basal)"
-        n.flag(f"frame_not_minnie65_cortex: {frame}")
+            problem += "; dendrites labelled 'dendrite' (no apical/basal)"
+        n.flag(f"frame_not_minnie65_cortex: {problem}")
     density = proximal_input_density_per_um(tree, body & ~axon.mask, post, params.apical.proximal_window_um)
     if has_apical is None and post.sum() > 0 and density > params.apical.interneuron_input_per_um:
         has_apical = False
@@ -78,11 +148,8 @@ def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,
     labels = np.full(sk.n_vertices, "unknown", dtype=object)
     labels[dendrite] = dend.labels[dendrite]
     labels[axon.mask] = "axon"
-    labels[tree.soma] = "soma"
-    for other in n.somas[1:]:  # a merged second cell: its soma region is soma, whatever path reached it
-        near = np.linalg.norm(sk.vertices - other.center_nm, axis=1) <= max(other.radius_nm, 0.0)
-        labels[near] = "soma"
-    if axon.method == "none":
+    _label_somas(n, tree, labels)
+    if axon.method == "none" and not learned:
         n.flag("axon_not_found")
     elif axon.method == "synapses" and axon.segregation < params.axon.min_segregation:
         n.flag("axon_split_uncertain")
@@ -91,11 +158,69 @@ def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,
     n.provenance["compartments"] = {
         "axon_method": axon.method, "axon_segregation_index": axon.segregation,
         "n_presynapses_mapped": int(pre.sum()), "n_postsynapses_mapped": int(post.sum()),
-        "n_synapses_unknown_polarity": n_unknown, "frame_problem": frame,
+        "n_synapses_unknown_polarity": n_unknown, "frame_problem": problem,
         "has_apical": dend.has_apical, "proximal_input_per_um": density, "apical_height_um": dend.apical_height_um,
         "apical_initial_cos": dend.initial_cos, "n_apical_limbs": dend.n_apical_limbs,
-        "up": [float(x) for x in up],
+        "params": asdict(params), "up": [float(x) for x in up_arr],
     }
+    return labels, has_apical
+
+
+def _label_somas(n: Neuron, tree: Tree, labels: np.ndarray) -> None:
+    """Soma vertices of the tree, and of any merged second cell (its soma region, whatever path reached it)."""
+    labels[tree.soma] = "soma"
+    for other in n.somas[1:]:
+        near = np.linalg.norm(tree.sk.vertices - other.center_nm, axis=1) <= max(other.radius_nm, 0.0)
+        labels[near] = "soma"
+
+
+def learned_decision(n: Neuron, prep: Prepared, params: CompartmentParams,
+                     p_axon: np.ndarray | None = None, p_apical: np.ndarray | None = None,
+                     p_cell: float | None = None) -> np.ndarray:
+    """Labels from the models (probabilities computed here unless given): axon = the best-scoring subtree,
+    has_apical from the cell model unless forced or ruled out, apical = segments voted apical. When the vertex
+    model finds under ``MIN_APICAL_FRAC`` of the dendrite apical, the cell has none (forced: the rule's apical)."""
+    tree = prep.tree
+    body = tree.in_root_tree & ~tree.soma
+    if p_axon is None:
+        p_axon = np.zeros(tree.n)
+        p_axon[body] = load_vertex_model(AXON_MODEL).predict(prep.features[body])
+    axon, cut, _ = axon_subtree(tree, p_axon, body)
+    dendrite = body & ~axon
+    if p_apical is None:
+        p_apical = np.zeros(tree.n)
+        p_apical[dendrite] = load_vertex_model(APICAL_MODEL).predict(prep.features[dendrite])
+    apical = apical_segments(tree, p_apical, dendrite)
+    e = edge_um(tree)
+    frac = float(e[apical].sum() / max(e[dendrite].sum(), 1e-9))
+    has = prep.has_apical
+    rec = n.provenance["compartments"]
+    if has is None:
+        if p_cell is None:
+            density = rec.get("proximal_input_per_um", np.nan) if prep.post.sum() > 0 else np.nan
+            row = cell_row(prep.features, body, prep.frame.details["limb_dominance"], density)
+            p_cell = float(load_vertex_model(CELL_MODEL).predict(row)[0])
+        has = p_cell >= 0.5
+        rec["p_has_apical"] = round(float(p_cell), 4)
+    labels = np.full(tree.n, "unknown", dtype=object)
+    labels[dendrite] = "basal" if has else "dendrite"
+    height = (tree.sk.vertices - tree.sk.vertices[tree.sk.root]) @ prep.up
+    if has and frac < MIN_APICAL_FRAC:  # the vertex model finds (almost) no apical
+        if prep.has_apical:  # forced by the caller: the rule's apical
+            apical = np.isin(prep.rule_labels.astype(str), ("apical_shaft", "apical_tuft", "oblique")) & dendrite
+        else:  # the two models disagree: no apical
+            has = False
+            labels[dendrite] = "dendrite"
+    if has:
+        for limb, top in apical_limbs(tree, apical, height):
+            _label_apical_limb(tree, limb, top, height, params.apical, labels)
+            labels[limb & (labels == "basal")] = "oblique"
+    labels[axon] = "axon"
+    _label_somas(n, tree, labels)
+    if not axon.any():
+        n.flag("axon_not_found")
+    rec.update({"learned_axon_cut_vertex": cut, "learned_apical_cable_frac": frac, "has_apical": bool(has),
+                "n_apical_limbs": len(apical_limbs(tree, apical, height)) if has else 0})
     return labels
 
 
@@ -150,24 +275,27 @@ def _guard_apical(n: Neuron, tree: Tree, pre: np.ndarray, post: np.ndarray, axon
 
 
 def label_compartments(n: Neuron, params: CompartmentParams | None = None,
-                       up: Sequence[float] = (0, -1, 0), depth_range_um: tuple[float, float] = DEPTH_RANGE_UM,
-                       soma_reach_factor: float = SomaExtentParams.reach_factor
-                       ) -> None:
+                       up: Sequence[float] | None = None, units: Any = None,
+                       depth_range_um: tuple[float, float] = DEPTH_RANGE_UM,
+                       soma_reach_factor: float = SomaExtentParams.reach_factor) -> None:
     """Fill ``n.skeleton_labels``, graph node ``compartment`` and, for mesh neurons, face labels.
 
-    up: direction of the pia in the mesh frame (minnie65: (0, -1, 0)). depth_range_um: the frame's plausible
-    soma depths (µm). soma_reach_factor: faces labelled soma through the skeleton beyond this many soma radii
-    are neurite (``model.soma_extent``). Positions are nm. A neuron without
+    up: direction of the pia in the mesh frame (minnie65: (0, -1, 0)), or None to infer it (minnie65 from nm
+    coordinates inside its volume, else from the apical-like primary dendrite; recorded in
+    ``n.provenance["compartments"]["frame"]`` and flagged ``up_inferred``). units: the units the input was
+    read in (default: ``n.provenance["inputs"]["units"]``); µm input is never taken for minnie65.
+    depth_range_um: the frame's plausible soma depths (µm). soma_reach_factor: faces labelled soma through the
+    skeleton beyond this many soma radii are neurite (``model.soma_extent``). Positions are nm. A neuron without
     a skeleton is flagged ``no_skeleton`` and left unlabelled. Spine face labels already set are kept;
     soma faces stay ``soma``.
     """
     if n.skeleton is None or n.skeleton.n_vertices == 0:
         n.flag("no_skeleton")
         return
-    up_arr = np.asarray(up, dtype=float).reshape(-1)
-    if up_arr.size != 3 or not np.all(np.isfinite(up_arr)) or np.linalg.norm(up_arr) == 0:
-        raise InputError(f"up must be a non-zero 3-vector, got {up!r}", hint="minnie65 uses up=(0, -1, 0)")
-    labels = label_skeleton_vertices(n, params, up_arr, depth_range_um)
+    up_arr = None if up is None else np.asarray(up, dtype=float).reshape(-1)
+    if up_arr is not None and (up_arr.size != 3 or not np.all(np.isfinite(up_arr)) or np.linalg.norm(up_arr) == 0):
+        raise InputError(f"up must be a non-zero 3-vector or None, got {up!r}", hint="minnie65 uses up=(0, -1, 0)")
+    labels = label_skeleton_vertices(n, params, up_arr, units, depth_range_um)
     n.skeleton_labels = labels
     _label_graph(n, labels)
     _label_faces(n, labels, soma_reach_factor)

@@ -31,13 +31,15 @@ def _evaluate(name: str, call: Any, missing: dict[str, str]) -> float:
 
 def _context(n: Any, nucleus: Any, up: Any, params: Any) -> FeatureContext:
     """The context of one call: ``params`` (a ``PipelineParams``) gives the feature parameters, the depth range
-    and, when ``up`` is None, the pia direction (else minnie65's (0, -1, 0))."""
+    and, when ``up`` is None and the frame sets one, the pia direction (else the labeller's, see FeatureContext)."""
     if params is None:
-        return FeatureContext(n, nucleus=nucleus, up=(0, -1, 0) if up is None else up)
+        return FeatureContext(n, nucleus=nucleus, up=up)
     registered = tuple(float(r) for r in MorphometryParams().sholl_radii_um)
     if tuple(float(r) for r in params.features.morphometry.sholl_radii_um) != registered:
         raise InputError(f"features.morphometry.sholl_radii_um must be {registered} (the registered Sholl columns)")
-    return FeatureContext(n, nucleus=nucleus, up=params.frame.resolved_up() if up is None else up,
+    if up is None and params.frame.up is not None:
+        up = params.frame.resolved_up()
+    return FeatureContext(n, nucleus=nucleus, up=up,
                           params=params.features, depth_range_um=params.frame.depth_range_um)
 
 
@@ -46,7 +48,8 @@ def features(n: Any, nucleus: Any = None, up: Any = None, params: Any = None) ->
 
     n: a :class:`neurd_lite.Neuron` (coordinates nm). nucleus: optional nucleus mesh in nm (a trimesh, or a
     ``(vertices, faces)`` pair); defaults to ``n.nucleus``. up: direction toward pia in the mesh frame
-    (minnie65: ``(0, -1, 0)``; None: ``params.frame.up``, else minnie65's). params: a
+    (minnie65: ``(0, -1, 0)``); None = ``params.frame.up`` when set, else the one the compartment labeller used
+    (given or inferred, in ``n.provenance["compartments"]["up"]``), else minnie65's. params: a
     :class:`neurd_lite.PipelineParams` (its ``features`` and ``frame``; None: defaults). Features that cannot be
     computed are NaN and ``df.attrs["missing"]`` maps each of them to the reason; ``df.attrs["notes"]`` records
     fallbacks that were used.

@@ -32,10 +32,11 @@ def _unit_vector(up: Any) -> np.ndarray:
 
 
 class FeatureContext:
-    """Everything a feature function reads: the neuron, the optional nucleus mesh, the pia direction, the
-    feature parameters (``FeatureParams``) and the plausible cortical depth range (µm)."""
+    """Everything a feature function reads: the neuron, the optional nucleus mesh, the pia direction (None: the
+    one the compartment labeller used, given or inferred, else minnie65's), the feature parameters
+    (``FeatureParams``) and the plausible cortical depth range (µm)."""
 
-    def __init__(self, n: Any, nucleus: Any = None, up: Any = (0, -1, 0), params: FeatureParams | None = None,
+    def __init__(self, n: Any, nucleus: Any = None, up: Any = None, params: FeatureParams | None = None,
                  depth_range_um: tuple[float, float] = DEPTH_RANGE_UM) -> None:
         if not isinstance(n, Neuron):
             raise InputError(f"features() needs a neurd_lite.Neuron, got {type(n).__name__}",
@@ -45,6 +46,10 @@ class FeatureContext:
         if nucleus is not None:
             nucleus = as_trimesh(nucleus, "nucleus")
         self.nucleus = nucleus
+        if up is None:  # the frame the compartment labeller used (given or inferred), else minnie65's
+            up = (getattr(n, "provenance", None) or {}).get("compartments", {}).get("up", (0, -1, 0))
+        if up is None:  # the frame the compartment labeller used (given or inferred), else minnie65's
+            up = (getattr(n, "provenance", None) or {}).get("compartments", {}).get("up", (0, -1, 0))
         self.up = _unit_vector(up)
         self.params = params if params is not None else FeatureParams()
         self.depth_range_um = tuple(float(x) for x in depth_range_um)

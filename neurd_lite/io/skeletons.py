@@ -53,8 +53,37 @@ def load_skeleton(path: str | Path | Any, units: UnitsLike | None = None) -> tup
     sk, syn = _load_any(Path(path), units)
     if not hasattr(sk, "units_in"):
         sk.units_in, sk.units_source = "nm", "format"
+    _check_values(sk, Path(path))
     _check_skeleton_extent(sk, Path(path))
     return sk, syn
+
+
+def _check_values(sk: Skeleton, p: Path) -> None:
+    """Refuse NaN / infinite coordinates and cycles (a piece with as many edges as vertices, e.g. parent links
+    looping back through the root); negative radii become NaN (unknown) with a warning naming the file."""
+    bad = ~np.all(np.isfinite(sk.vertices), axis=1)
+    if bad.any():
+        raise InputError(f"{int(bad.sum())} skeleton vertices have NaN or infinite coordinates (first: vertex "
+                         f"{int(np.flatnonzero(bad)[0])})", p, "fix or remove those points")
+    if sk.n_vertices and len(sk.edges):
+        from scipy.sparse import csgraph
+
+        ncomp, comp = csgraph.connected_components(sk.csgraph, directed=False)
+        e = np.unique(np.sort(sk.edges, axis=1), axis=0)
+        e = e[e[:, 0] != e[:, 1]]
+        n_edges = np.bincount(comp[e[:, 0]], minlength=ncomp)
+        n_verts = np.bincount(comp, minlength=ncomp)
+        loops = np.flatnonzero(n_edges >= n_verts)
+        if len(loops) or len(e) < len(sk.edges):
+            where = (f"the piece holding vertex {int(np.flatnonzero(comp == loops[0])[0])}" if len(loops)
+                     else "an edge from a vertex to itself or a repeated edge")
+            raise InputError(f"skeleton is not a tree: its links form a cycle ({where}; e.g. a parent loop "
+                             "through the root)", p, "each node needs exactly one parent and one root per tree")
+    neg = np.isfinite(sk.radius) & (sk.radius < 0)
+    if neg.any():
+        warnings.warn(f"{p}: {int(neg.sum())} negative radii set to NaN (unknown)", NeurdLiteWarning, stacklevel=3)
+        sk.radius = np.where(neg, np.nan, sk.radius)
+        sk.load_problems = getattr(sk, "load_problems", []) + [f"{int(neg.sum())} negative radii set to NaN"]
 
 
 def _check_skeleton_extent(sk: Skeleton, p: Path) -> None:
@@ -94,25 +123,34 @@ def _load_any(p: Path, units: UnitsLike | None) -> tuple[Skeleton, pd.DataFrame 
 def _parse_swc_rows(p: Path) -> tuple[np.ndarray, list[str]]:
     """(N, 7) numeric rows and the leading comment lines (read once)."""
     rows = []
+    with open(p, "rb") as fh:
+        head = fh.read(4096)
+    if b"\x00" in head:
+        raise InputError("not a text SWC file (binary content)", p, "SWC is plain text: id type x y z radius parent")
+    with open(p, encoding="utf-8", errors="strict") as fh:
+        try:
+            lines = fh.readlines()
+        except UnicodeDecodeError as e:
+            raise InputError(f"not a text SWC file ({e.reason} at byte {e.start})", p,
+                             "SWC is plain text: id type x y z radius parent") from e
     header: list[str] = []
-    with open(p) as fh:
-        for line in fh:
-            if not rows and line.lstrip().startswith("#"):
-                header.append(line)
-            s = line.split("#", 1)[0].strip()
-            if not s:
-                continue
-            parts = s.replace(",", " ").split()
-            try:
-                vals = [float(v) for v in parts[:7]]
-            except ValueError:
-                if rows:
-                    raise InputError(f"non-numeric SWC line {line.strip()!r}", p, "fix or remove that line")
-                continue  # a header line such as "n type x y z radius parent"
-            if len(vals) < 7:
-                raise InputError(f"SWC line has {len(vals)} columns, expected 7: {line.strip()!r}", p,
-                                 "SWC lines are: id type x y z radius parent")
-            rows.append(vals)
+    for line in lines:
+        if not rows and line.lstrip().startswith("#"):
+            header.append(line)
+        s = line.split("#", 1)[0].strip()
+        if not s:
+            continue
+        parts = s.replace(",", " ").split()
+        try:
+            vals = [float(v) for v in parts[:7]]
+        except ValueError:
+            if rows:
+                raise InputError(f"non-numeric SWC line {line.strip()!r}", p, "fix or remove that line")
+            continue  # a header line such as "n type x y z radius parent"
+        if len(vals) < 7:
+            raise InputError(f"SWC line has {len(vals)} columns, expected 7: {line.strip()!r}", p,
+                             "SWC lines are: id type x y z radius parent")
+        rows.append(vals)
     if not rows:
         raise InputError("SWC file has no skeleton points", p, "check that it is an SWC file")
     return np.asarray(rows), header
@@ -185,11 +223,6 @@ def _load_swc(p: Path, units: UnitsLike | None) -> Skeleton:
         raise InputError(f"SWC parent links form a cycle through {len(cycle)} nodes (ids "
                          f"{ids[cycle[:6]].tolist()}{' ...' if len(cycle) > 6 else ''}); an SWC must be a tree", p,
                          "one node of each tree must have parent -1; fix the export")
-    negative = a[:, 5] < 0
-    if negative.any():
-        warnings.warn(f"{p}: {int(negative.sum())} SWC nodes have a negative radius (first id "
-                      f"{int(ids[negative][0])}); read as unknown (NaN)", NeurdLiteWarning, stacklevel=3)
-        a[negative, 5] = np.nan
     scale, units_in, source = _swc_units(a[:, 2:5], units, p, header_lines)
     types = a[:, 1].astype(np.int64)
     roots = np.flatnonzero(parent_ids == -1)

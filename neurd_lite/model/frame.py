@@ -10,13 +10,15 @@ MINNIE65_UP = (0.0, -1.0, 0.0)
 
 @dataclass(frozen=True)
 class FrameParams:
-    """up: direction toward pia in the mesh frame (minnie65: (0, -1, 0)); None = not given (the compartment
-    stage then uses :data:`MINNIE65_UP` and records that it assumed it). depth_range_um: linear minnie65 depths
-    (µm) a soma may have for ``up`` to be trusted and for the depth features."""
+    """up: direction toward pia in the mesh frame (minnie65: (0, -1, 0)); None (default) = infer it
+    (``compartments.frame``: minnie65's for nm coordinates inside its volume, else from the apical-like primary
+    dendrite; recorded in ``n.provenance["compartments"]["frame"]`` and flagged ``up_inferred``).
+    depth_range_um: linear minnie65 depths (µm) a soma may have for ``up`` to be trusted and for the depth
+    features."""
 
-    up: tuple[float, float, float] | None = MINNIE65_UP
+    up: tuple[float, float, float] | None = None
     depth_range_um: tuple[float, float] = DEPTH_RANGE_UM
 
     def resolved_up(self) -> tuple[float, float, float]:
-        """``up``, or minnie65's when not given."""
+        """``up``, or minnie65's when not given (where no inferred frame is at hand)."""
         return MINNIE65_UP if self.up is None else tuple(float(x) for x in self.up)  # type: ignore[return-value]

@@ -1,0 +1,110 @@
+"""Final fit of the compartment models on every case, their JSON sidecars and the model card (markdown)."""
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from neurd_lite.compartments.features import FEATURES
+from neurd_lite.compartments.learned import APICAL_MODEL, AXON_MODEL, CELL_FEATURES, CELL_MODEL, MIN_APICAL_FRAC
+
+
+def _unit(feature: str) -> str:
+    if feature.endswith("_per_100um"):
+        return "1/(100 µm)"
+    if feature.endswith("_per_um"):
+        return "1/µm"
+    if feature.endswith("_um"):
+        return "µm"
+    return "1"
+
+
+TARGETS = {"axon": "axon (1) vs rest (0) per skeleton vertex",
+           "apical": "apical (1) vs basal (0) per dendrite vertex, on cells with an apical",
+           "cell": "the cell has an apical dendrite (1) or not (0), one row per cell"}
+
+
+def _versions() -> dict[str, str]:
+    import lightgbm
+    import pandas
+
+    return {"python": platform.python_version(), "lightgbm": lightgbm.__version__, "numpy": np.__version__,
+            "pandas": pandas.__version__}
+
+
+def _sources(cases: list[Any]) -> dict[str, int]:
+    out: dict[str, set[str]] = {}
+    for c in cases:
+        out.setdefault(c.source, set()).add(c.cell)
+    return {k: len(v) for k, v in sorted(out.items())}
+
+
+def write_models(cases: list[Any], out: Path, report: dict, fit: Callable, seconds: float) -> None:
+    """Fit the axon and apical models on all cases, write ``NAME.txt`` + ``NAME.json`` and the card."""
+    from train import LGB_PARAMS, MAX_ROWS, N_ROUNDS, TRAIN_MODES
+
+    out.mkdir(parents=True, exist_ok=True)
+    held = {k: v for k, v in report.items() if k != "rows"}
+    for name, target in ((AXON_MODEL, "axon"), (APICAL_MODEL, "apical"), (CELL_MODEL, "cell")):
+        booster, n_rows = fit(cases, target)
+        feats = CELL_FEATURES if target == "cell" else FEATURES
+        booster.save_model(str(out / f"{name}.txt"))
+        meta = {"name": name, "model_file": f"{name}.txt", "target": TARGETS[target],
+                "features": [{"name": f, "unit": _unit(f)} for f in feats],
+                "lightgbm_params": LGB_PARAMS, "num_boost_round": N_ROUNDS, "n_training_rows": int(n_rows),
+                "max_rows_per_case": MAX_ROWS, "training_modes": sorted(TRAIN_MODES),
+                "training_cells_by_source": _sources(cases), "decision": {"min_apical_cable_frac": MIN_APICAL_FRAC},
+                "held_out_metrics": held, "versions": _versions(),
+                "trained_by": "classifiers/compartments/train.py"}
+        (out / f"{name}.json").write_text(json.dumps(meta, indent=1, default=float) + "\n")
+    (out / "compartment_models.md").write_text(card(held, _sources(cases), seconds))
+
+
+def _table(d: dict) -> str:
+    lines = ["| metric | value |", "|---|---|"]
+    for k, v in d.items():
+        lines.append(f"| {k} | {v:.3f} |" if isinstance(v, float) else f"| {k} | {v} |")
+    return "\n".join(lines)
+
+
+def card(held: dict, sources: dict[str, int], seconds: float) -> str:
+    """The model card: what the models are, what they were trained on, and the held-out numbers."""
+    parts = [
+        "# Compartment models: `compartment_axon`, `compartment_apical`, `compartment_has_apical`", "",
+        "LightGBM binary classifiers (text model + JSON sidecar, no pickle): axon vs rest per skeleton vertex,",
+        "apical vs basal per dendrite vertex (trained on cells with an apical), and has-an-apical per cell (inputs:",
+        "the cell's extent, limb count, asymmetry along `up`, the highest limb's and the runner-up's height, stem",
+        "radius and cable share, how much one primary dendrite dominates, the rules' apical share, proximal input density). Used by",
+        "`neurd_lite.compartments.label_compartments` (default `CompartmentParams(method=\"learned\")`; the rules",
+        "stay as fallback and as two input features). Decision on top (package, `compartments/learned.py`): the axon",
+        "is the one subtree maximising the cable-weighted sum of `p_axon - 0.5`; apical = unbranched dendrite",
+        "segments whose cable-weighted mean `p_apical` > 0.5 on cells the cell model gives an apical (p >= 0.5;",
+        f"`has_apical=` forces either answer); under {MIN_APICAL_FRAC:.0%} of the dendrite found apical, none",
+        "(forced: the rule's apical).", "",
+        "Inputs (`compartments/features.py`, all frame-free given `up`): height along `up` (µm and in units of the",
+        "cell's own extent), distance, lateral distance, angle to `up`, path distance, tortuosity, radius relative to",
+        "the cell's median, branch order, subtree cable / tips / mean radius / distance to the farthest tip, limb",
+        "(primary dendrite) cable share, height reached, stem radius and ranks, cell extent and asymmetry, synapse",
+        "fractions, densities and flow (NaN without synapses) and the rule labels (`rule_axon`, `rule_apical`).", "",
+        f"Training cells by source: {sources}. MICrONS cells enter with and without their synapses (up = minnie65",
+        "-y, a fact about the dataset); external_labelled cells with the up *inferred* by `compartments/frame.py`",
+        "(`apical_dir_inferred` from cells.csv is derived from the apical labels and is used only to score the",
+        "\"up given\" case and the up inference); synthetic cells (randomly rotated) with the true and the inferred",
+        "up. MICrONS label defects handled as shared/data/README.md says (7 cells without axon truth).", "",
+        "## Held-out numbers (the headline; never the training rows)", "",
+        "Leave-cell-out (5 folds grouped by cell over all sources):", "", _table(held.get("leave_cell_out", {})), "",
+        "Leave-source-out (each external repository with >= 3 cells, the small repositories together, MICrONS and",
+        "synthetic held out in turn; external rows come from the fold that held their repository out):", "",
+        _table(held.get("leave_source_out", {})), "",
+        "All of external_labelled held out at once (trained on MICrONS + synthetic only):", "",
+        _table(held.get("leave_all_external_out", {})), "",
+        "`*_rules` columns: the hand-set rules on the same cells. `up_given` uses `apical_dir_inferred` as `up`;",
+        "`up_none` infers it. Axon F1 on external cells counts every type-2 vertex, also those in pieces not",
+        "connected to the soma (which the labeller leaves `unknown`); `*_root_tree` counts only the soma's tree.", "",
+        f"Rebuild: `python classifiers/compartments/train.py` ({seconds / 60:.0f} min on one core, including the",
+        "cross-validation; `--fit-only` skips it). Deterministic (`deterministic=True`, `num_threads=1`, seed 0).", "",
+    ]
+    return "\n".join(parts)

@@ -1,0 +1,259 @@
+"""Train and validate the learned compartment models (axon vs dendrite, apical vs basal per skeleton vertex).
+
+    python classifiers/compartments/train.py [--cache /tmp/compart/cases.pkl] [--out classifiers/models]
+                                             [--cv-only] [--rebuild]
+
+Data: ``cells.py`` (53 MICrONS labelled skeletons, 56 external_labelled SWC, 48 synthetic skeletons). Rows:
+non-soma vertices of the soma's tree, at most ``MAX_ROWS`` per prepared case (random, seeded), every case
+weighted equally. Axon model: cases with axon truth. Apical model: vertices that are not axon (true axon;
+the rule axon on the 7 MICrONS cells whose axon labels are unusable), interneurons included as all-negative.
+
+Validation (the headline numbers are these held-out ones; the shipped models are refit on everything):
+- leave-cell-out: 5 folds grouped by cell over all sources;
+- leave-source-out: each external repository, all of external_labelled, MICrONS and synthetic held out in turn.
+Each held-out cell goes through the same decision as the package (one axon subtree, apical segments,
+has-apical vote: ``neurd_lite.compartments.label.learned_decision``). LightGBM: ``num_threads=1``,
+deterministic. Writes ``compartment_axon.{txt,json}``, ``compartment_apical.{txt,json}`` and the model card
+``compartment_models.md``; the CV tables go to ``--report`` (JSON).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from cells import APICAL_NAMES, Case, load_cases  # noqa: E402
+
+from neurd_lite.compartments.features import FEATURES  # noqa: E402
+from neurd_lite.compartments.frame import angle_deg  # noqa: E402
+from neurd_lite.compartments.label import CompartmentParams, learned_decision  # noqa: E402
+from neurd_lite.compartments.learned import CELL_FEATURES, cell_row  # noqa: E402
+
+MAX_ROWS = 1000
+SEED = 0
+LGB_PARAMS = {"objective": "binary", "learning_rate": 0.05, "num_leaves": 31, "min_data_in_leaf": 40,
+              "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
+              "num_threads": 1, "deterministic": True, "force_row_wise": True, "seed": SEED, "verbose": -1}
+N_ROUNDS = 160
+TRAIN_MODES = {"given+syn", "given", "inferred", "given_norad"}
+CELL_PARAMS = {**LGB_PARAMS, "num_leaves": 7, "min_data_in_leaf": 8, "bagging_fraction": 1.0, "bagging_freq": 0}
+CELL_ROUNDS = 200  # "given_eval" (external, up from the labels) never trains
+
+
+def _rows(case: Case, target: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(vertex indices, labels) of one case for the axon or apical model (subsampled)."""
+    t = case.prep.tree
+    body = t.in_root_tree & ~t.soma
+    if target == "axon":
+        if case.axon is None:
+            return np.zeros(0, int), np.zeros(0)
+        idx = np.flatnonzero(body)
+        y = case.axon[idx]
+    else:  # apical vs basal on cells that have an apical (the cell model decides whether one exists)
+        if case.apical is None or not case.apical.any():
+            return np.zeros(0, int), np.zeros(0)
+        not_axon = ~case.axon if case.axon is not None else case.prep.rule_labels.astype(str) != "axon"
+        idx = np.flatnonzero(body & not_axon)
+        y = case.apical[idx]
+    if len(idx) > MAX_ROWS:
+        keep = np.sort(rng.choice(len(idx), MAX_ROWS, replace=False))
+        idx, y = idx[keep], y[keep]
+    return idx, y.astype(float)
+
+
+def design(cases: list[Case], target: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(X, y, weight) over the training cases; each case weighs 1 in total."""
+    rng = np.random.default_rng(SEED)
+    xs, ys, ws = [], [], []
+    for c in cases:
+        if c.mode not in TRAIN_MODES:
+            continue
+        idx, y = _rows(c, target, rng)
+        if not len(idx):
+            continue
+        xs.append(c.prep.features.iloc[idx][FEATURES].to_numpy(dtype=float))
+        ys.append(y)
+        ws.append(np.full(len(idx), 1.0 / len(idx)))
+    w = np.concatenate(ws)
+    return np.vstack(xs), np.concatenate(ys), w * len(w) / w.sum()
+
+
+def cell_inputs(c: Case) -> pd.DataFrame:
+    """The has-apical model's input row of one case (as the package builds it)."""
+    t = c.prep.tree
+    rec = c.n.provenance["compartments"]
+    density = rec.get("proximal_input_per_um", np.nan) if c.prep.post.sum() > 0 else np.nan
+    return cell_row(c.prep.features, t.in_root_tree & ~t.soma, c.prep.frame.details["limb_dominance"], density)
+
+
+def fit(cases: list[Case], target: str):
+    """LightGBM booster for ``target`` ("axon", "apical" per vertex; "cell": has an apical) and its row count."""
+    import lightgbm as lgb
+
+    if target == "cell":
+        use = [c for c in cases if c.mode in TRAIN_MODES and c.apical is not None]
+        x = pd.concat([cell_inputs(c) for c in use]).to_numpy(dtype=float)
+        y = np.array([float(c.apical.any()) for c in use])
+        ds = lgb.Dataset(x, y, feature_name=list(CELL_FEATURES), free_raw_data=True)
+        return lgb.train(CELL_PARAMS, ds, num_boost_round=CELL_ROUNDS), len(y)
+    x, y, w = design(cases, target)
+    ds = lgb.Dataset(x, y, weight=w, feature_name=list(FEATURES), free_raw_data=True)
+    return lgb.train(LGB_PARAMS, ds, num_boost_round=N_ROUNDS), len(y)
+
+
+def f1(pred: np.ndarray, truth: np.ndarray) -> float:
+    tp = float(np.sum(pred & truth))
+    denom = float(pred.sum() + truth.sum())
+    return 1.0 if denom == 0 else 2 * tp / denom
+
+
+def score_case(c: Case, ax_model, ap_model, cell_model, params: CompartmentParams | None = None) -> dict:
+    """Run the package decision with the given boosters on one held-out case and score it."""
+    t = c.prep.tree
+    body = t.in_root_tree & ~t.soma
+    feats = c.prep.features
+    p_ax = np.zeros(t.n)
+    p_ax[body] = ax_model.predict(feats[body][FEATURES].to_numpy(dtype=float), num_threads=1)
+    p_ap = np.zeros(t.n)
+    p_ap[body] = ap_model.predict(feats[body][FEATURES].to_numpy(dtype=float), num_threads=1)
+    c.n.flags.clear()
+    p_cell = float(cell_model.predict(cell_inputs(c).to_numpy(dtype=float), num_threads=1)[0])
+    labels = learned_decision(c.n, c.prep, params or CompartmentParams(), p_ax, p_ap, p_cell).astype(str)
+    rule = c.prep.rule_labels.astype(str)
+    s = c.scored
+    row = {"cell": c.cell, "source": c.source, "mode": c.mode, "kind": c.kind,
+           "has_apical": bool(np.isin(labels, APICAL_NAMES).any()), "p_has_apical": p_cell}
+    if c.apical is not None:
+        row["apical_f1"] = f1(np.isin(labels, APICAL_NAMES) & s, c.apical & s)
+        row["apical_f1_rules"] = f1(np.isin(rule, APICAL_NAMES) & s, c.apical & s)
+        dend = s & ~c.apical & ~(c.axon if c.axon is not None else False)
+        row["dendrite_called_apical"] = float(np.isin(labels[dend], APICAL_NAMES).mean()) if dend.any() else np.nan
+        row["dendrite_called_apical_rules"] = float(np.isin(rule[dend], APICAL_NAMES).mean()) if dend.any() \
+            else np.nan
+    if c.axon is not None:
+        row["axon_f1"] = f1((labels == "axon") & s, c.axon & s)
+        row["axon_f1_rules"] = f1((rule == "axon") & s, c.axon & s)
+        row["axon_f1_root_tree"] = f1((labels == "axon") & s, c.axon & s & t.in_root_tree)
+        row["axon_vertices"] = int((c.axon & s).sum())
+    if c.true_up is not None:
+        row["up_error_deg"] = angle_deg(c.prep.up, c.true_up)
+    row["up_confidence"] = float(c.prep.frame.confidence)
+    return row
+
+
+def cross_validate(cases: list[Case], folds: dict[str, set[str]], label: str) -> pd.DataFrame:
+    """Train without each fold's cells, score them; ``folds``: fold name -> held-out cell names."""
+    rows = []
+    for name, held in folds.items():
+        train = [c for c in cases if c.cell not in held]
+        t0 = time.time()
+        ax, _ = fit(train, "axon")
+        ap, _ = fit(train, "apical")
+        cm, _ = fit(train, "cell")
+        for c in cases:
+            if c.cell in held:
+                rows.append({**score_case(c, ax, ap, cm), "fold": name, "validation": label})
+        print(f"  {label} fold {name}: {len(held)} cells held out, {time.time() - t0:.0f} s", file=sys.stderr)
+    return pd.DataFrame(rows)
+
+
+def cell_folds(cases: list[Case], k: int = 5) -> dict[str, set[str]]:
+    cells = sorted({c.cell for c in cases})
+    rng = np.random.default_rng(SEED)
+    perm = rng.permutation(len(cells))
+    return {f"cell_fold_{i}": {cells[j] for j in perm[i::k]} for i in range(k)}
+
+
+def source_folds(cases: list[Case]) -> dict[str, set[str]]:
+    by_source: dict[str, set[str]] = {}
+    for c in cases:
+        by_source.setdefault(c.source, set()).add(c.cell)
+    small = {s for s, cs in by_source.items() if len(cs) < 3 and s not in ("microns", "synthetic")}
+    folds = {s: cs for s, cs in by_source.items() if s not in small}
+    folds["small_external_repos"] = set().union(*(by_source[s] for s in small)) if small else set()
+    folds["all_external"] = set().union(*(cs for s, cs in by_source.items() if s not in ("microns", "synthetic")))
+    return {k: v for k, v in folds.items() if v}
+
+
+def summarise(df: pd.DataFrame) -> dict:
+    """Headline numbers of one validation table."""
+    out: dict = {}
+    mic = df[(df.source == "microns") & (df["mode"] == "given+syn")]
+    if len(mic):
+        out["microns_apical_f1_mean"] = mic.apical_f1.mean()
+        out["microns_axon_f1_mean"] = mic.axon_f1.dropna().mean()
+        out["microns_apical_f1_rules_mean"] = mic.apical_f1_rules.mean()
+        out["microns_axon_f1_rules_mean"] = mic.axon_f1_rules.dropna().mean()
+        nos = df[(df.source == "microns") & (df["mode"] == "given")]
+        out["microns_no_synapses_apical_f1_mean"] = nos.apical_f1.mean()
+        out["microns_no_synapses_axon_f1_mean"] = nos.axon_f1.dropna().mean()
+    ext = df[~df.source.isin(["microns", "synthetic"])]
+    if len(ext):
+        for mode, tag in (("given_eval", "up_given"), ("inferred", "up_none")):
+            pyr = ext[(ext["mode"] == mode) & (ext.kind == "pyramidal")]
+            if len(pyr):
+                out[f"external_apical_f1_{tag}_mean"] = pyr.apical_f1.mean()
+                out[f"external_apical_f1_{tag}_rules_mean"] = pyr.apical_f1_rules.mean()
+        inf = ext[ext["mode"] == "inferred"]
+        traced = inf[inf.axon_vertices >= 500]
+        out["external_axon_f1_traced_mean"] = traced.axon_f1.mean()
+        out["external_axon_f1_traced_root_tree_mean"] = traced.axon_f1_root_tree.mean()
+        out["external_axon_f1_traced_rules_mean"] = traced.axon_f1_rules.mean()
+        out["external_traced_cells"] = len(traced)
+        inter = inf[inf.kind == "interneuron"]
+        out["external_interneuron_dendrite_called_apical"] = inter.dendrite_called_apical.mean()
+        out["external_interneuron_dendrite_called_apical_rules"] = inter.dendrite_called_apical_rules.mean()
+        out["external_interneurons_with_apical"] = int(inter.has_apical.sum())
+        out["external_interneurons"] = len(inter)
+        out["external_up_error_deg_median"] = inf[inf.kind == "pyramidal"].up_error_deg.median()
+    syn = df[df.source == "synthetic"]
+    if len(syn):
+        for mode in ("given", "inferred", "given_norad"):
+            s = syn[syn["mode"] == mode]
+            out[f"synthetic_{mode}_apical_f1_pyramidal_mean"] = s[s.kind == "pyramidal"].apical_f1.mean()
+            out[f"synthetic_{mode}_axon_f1_mean"] = s.axon_f1.mean()
+            out[f"synthetic_{mode}_interneuron_called_apical"] = s[s.kind == "interneuron"].dendrite_called_apical.mean()
+    return {k: (round(float(v), 4) if isinstance(v, (float, np.floating)) else v) for k, v in out.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cache", type=Path, default=Path("/tmp/compart/cases.pkl"))
+    ap.add_argument("--out", type=Path, default=HERE.parent / "models")
+    ap.add_argument("--report", type=Path, default=Path("/tmp/compart/cv_report.json"))
+    ap.add_argument("--cv-only", action="store_true")
+    ap.add_argument("--fit-only", action="store_true")
+    ap.add_argument("--rebuild", action="store_true")
+    args = ap.parse_args(argv)
+    t0 = time.time()
+    cases = load_cases(args.cache, args.rebuild)
+    report: dict = {}
+    if not args.fit_only:
+        loco = cross_validate(cases, cell_folds(cases), "leave_cell_out")
+        loso = cross_validate(cases, source_folds(cases), "leave_source_out")
+        report = {"leave_cell_out": summarise(loco), "leave_source_out": summarise(loso[loso.fold != "all_external"]),
+                  "leave_all_external_out": summarise(loso[loso.fold == "all_external"]),
+                  "rows": pd.concat([loco, loso]).to_dict(orient="records")}
+        print(json.dumps({k: v for k, v in report.items() if k != "rows"}, indent=1))
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(json.dumps(report, indent=1, default=str))
+    if not args.cv_only:
+        from model_card import write_models
+
+        write_models(cases, args.out, report, fit, time.time() - t0)
+    print(f"total {time.time() - t0:.0f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

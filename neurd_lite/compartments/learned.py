@@ -1,0 +1,181 @@
+"""Learned axon / apical labelling on a soma-rooted skeleton: two LightGBM vertex models and a tree-level decision.
+
+Models (``neurd_lite/models/compartment_axon.*`` and ``compartment_apical.*``: LightGBM text + JSON sidecar,
+no pickle; trained by ``classifiers/compartments/train.py``, model cards beside them) score every non-soma
+vertex from :func:`neurd_lite.compartments.features.vertex_features`. The decision on top:
+
+- **axon**: one subtree, the one maximising the summed ``p_axon - 0.5`` weighted by cable (µm), so the axon is
+  everything beyond a single cut, as in the rule and the synapse-flow split; none when no subtree has a
+  positive sum.
+- **apical**: among the remaining dendrite, each unbranched segment (between branch points) takes the
+  cable-weighted mean of its vertices' ``p_apical``; segments above 0.5 are apical. A cell whose apical
+  cable is below ``MIN_APICAL_FRAC`` of its dendrite has no apical; whether a cell has one at all is the cell
+  model's call (``compartment_has_apical``); ``has_apical`` forces either answer (True with no apical found
+  falls back to the rule's apical).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from .tree import Tree
+
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+AXON_MODEL, APICAL_MODEL, CELL_MODEL = "compartment_axon", "compartment_apical", "compartment_has_apical"
+MODEL_NAMES = (AXON_MODEL, APICAL_MODEL, CELL_MODEL)
+MIN_APICAL_FRAC = 0.03  # apical cable below this share of the dendrite -> no apical (forced: the rule's)
+CELL_COLUMNS = ["cell_n_limbs", "cell_ext_um", "cell_up_asym", "cell_height_gap_ext", "cell_stem_ratio",
+                "cell_has_radius"]
+TOP_LIMB_COLUMNS = ["limb_cable_frac", "limb_height_max_ext", "limb_height_min_ext", "limb_reach_ext",
+                    "limb_stem_radius_rel", "limb_radius_rel", "limb_tips_per_100um", "limb_start_cos_up",
+                    "limb_rank_stem", "limb_rank_cable", "limb_rank_reach"]
+CELL_FEATURES = CELL_COLUMNS + [f"top_{c}" for c in TOP_LIMB_COLUMNS] + [
+    "second_limb_height_max_ext", "second_limb_stem_radius_rel", "second_limb_reach_ext", "top_reach_over_second",
+    "top_cable_over_second", "limb_dominance", "rule_apical_frac", "proximal_input_per_um"]
+
+
+@dataclass
+class VertexModel:
+    """A LightGBM booster and its sidecar (features in order, threshold, metrics)."""
+
+    name: str
+    booster: Any
+    meta: dict[str, Any]
+
+    @property
+    def features(self) -> list[str]:
+        return [f["name"] if isinstance(f, dict) else f for f in self.meta["features"]]
+
+    def predict(self, x: pd.DataFrame) -> np.ndarray:
+        """P(positive class) per row; NaN features are LightGBM's missing values."""
+        if not len(x):
+            return np.zeros(0)
+        mat = x.reindex(columns=self.features).to_numpy(dtype=float)
+        return np.asarray(self.booster.predict(mat, num_threads=1), dtype=float)
+
+
+@lru_cache(maxsize=None)
+def _load(name: str, directory: str) -> VertexModel:
+    import lightgbm as lgb
+
+    d = Path(directory)
+    txt, side = d / f"{name}.txt", d / f"{name}.json"
+    if not txt.is_file() or not side.is_file():
+        raise InputError(f"compartment model {name!r} not found", path=d,
+                         hint="rebuild with python classifiers/compartments/train.py, or use method='rules'")
+    meta = json.loads(side.read_text())
+    booster = lgb.Booster(model_file=str(txt))
+    model = VertexModel(name, booster, meta)
+    if list(booster.feature_name()) != model.features:
+        raise InputError("model file and sidecar disagree on feature names", path=txt)
+    return model
+
+
+def load_vertex_model(name: str, directory: str | Path | None = None) -> VertexModel:
+    """Load ``NAME.txt`` + ``NAME.json`` (LightGBM text, nothing unpickled); cached per process."""
+    return _load(name, str(Path(directory) if directory is not None else MODELS_DIR))
+
+
+def models_available(directory: str | Path | None = None) -> bool:
+    d = Path(directory) if directory is not None else MODELS_DIR
+    return all((d / f"{m}.{ext}").is_file() for m in MODEL_NAMES for ext in ("txt", "json"))
+
+
+def cell_row(features: pd.DataFrame, body: np.ndarray, limb_dominance: float,
+             proximal_input_per_um: float = float("nan")) -> pd.DataFrame:
+    """One row of cell-level inputs of the has-apical model: the cell columns, the limb reaching highest
+    along ``up`` (among limbs the rules do not call axon) and the runner-up (by height; its reach and cable
+    against the top limb's), how much one primary dendrite dominates by reach and stem radius (the shape
+    confidence of :func:`~neurd_lite.compartments.frame.infer_up`, computed whether or not ``up`` was given),
+    the rules' apical share and the proximal input density (postsynapses/µm; NaN without synapses)."""
+    f = features[body]
+    row: dict[str, float] = {c: float("nan") for c in CELL_FEATURES}
+    if len(f):
+        for c in CELL_COLUMNS:
+            row[c] = float(f[c].iloc[0])
+        dend = f[f["rule_axon"] != 1] if (f["rule_axon"] != 1).any() else f
+        limbs = dend.drop_duplicates("limb_height_max_ext").sort_values("limb_height_max_ext", ascending=False)
+        for c in TOP_LIMB_COLUMNS:
+            row[f"top_{c}"] = float(limbs[c].iloc[0])
+        if len(limbs) > 1:
+            row["second_limb_height_max_ext"] = float(limbs["limb_height_max_ext"].iloc[1])
+            row["second_limb_stem_radius_rel"] = float(limbs["limb_stem_radius_rel"].iloc[1])
+            row["second_limb_reach_ext"] = float(limbs["limb_reach_ext"].iloc[1])
+            row["top_reach_over_second"] = row["top_limb_reach_ext"] / max(row["second_limb_reach_ext"], 1e-6)
+            row["top_cable_over_second"] = row["top_limb_cable_frac"] / max(float(limbs["limb_cable_frac"].iloc[1]),
+                                                                            1e-6)
+        row["rule_apical_frac"] = float(np.nanmean(f["rule_apical"]))
+    row["limb_dominance"] = float(limb_dominance)
+    row["proximal_input_per_um"] = float(proximal_input_per_um)
+    return pd.DataFrame([row], columns=CELL_FEATURES)
+
+
+def edge_um(tree: Tree) -> np.ndarray:
+    """(N,) length (µm) of the edge from each vertex to its parent (0 at roots)."""
+    sk = tree.sk
+    par = sk.parent
+    return np.where(par >= 0, np.linalg.norm(sk.vertices - sk.vertices[np.maximum(par, 0)], axis=1), 0.0) / 1000
+
+
+def axon_subtree(tree: Tree, p_axon: np.ndarray, body: np.ndarray) -> tuple[np.ndarray, int, float]:
+    """(axon mask, cut vertex or -1, summed score) of the subtree maximising sum((p - 0.5) * cable)."""
+    w = (edge_um(tree) + 1e-3) * body
+    score = tree.subtree_sum(np.where(body, (np.nan_to_num(p_axon, nan=0.0) - 0.5) * w, 0.0))
+    score = np.where(body, score, -np.inf)
+    if not body.any() or score.max() <= 0:
+        return np.zeros(tree.n, dtype=bool), -1, 0.0
+    cut = int(np.argmax(score))
+    return tree.subtree_mask(cut) & body, cut, float(score[cut])
+
+
+def segments(tree: Tree, mask: np.ndarray) -> np.ndarray:
+    """(N,) segment id of each vertex in ``mask`` (-1 elsewhere): a new segment starts at a vertex whose parent
+    is outside the mask or has more than one child in the mask."""
+    par = tree.parent
+    seg = np.full(tree.n, -1, dtype=np.int64)
+    nk = np.zeros(tree.n, dtype=np.int64)
+    kids_in = par[mask & (par >= 0)]
+    np.add.at(nk, kids_in, 1)
+    nxt = 0
+    for v in tree.order:
+        if not mask[v]:
+            continue
+        p = par[v]
+        if p >= 0 and mask[p] and nk[p] == 1:
+            seg[v] = seg[p]
+        else:
+            seg[v] = nxt
+            nxt += 1
+    return seg
+
+
+def apical_segments(tree: Tree, p_apical: np.ndarray, dendrite: np.ndarray) -> np.ndarray:
+    """Bool (N,) dendrite vertices whose segment's cable-weighted mean ``p_apical`` exceeds 0.5."""
+    seg = segments(tree, dendrite)
+    on = seg >= 0
+    if not on.any():
+        return np.zeros(tree.n, dtype=bool)
+    w = edge_um(tree)[on] + 1e-3
+    num = np.bincount(seg[on], weights=np.nan_to_num(p_apical[on]) * w)
+    den = np.bincount(seg[on], weights=w)
+    mean = num / den
+    out = np.zeros(tree.n, dtype=bool)
+    out[on] = mean[seg[on]] > 0.5
+    return out
+
+
+def apical_limbs(tree: Tree, apical: np.ndarray, height: np.ndarray) -> list[tuple[np.ndarray, int]]:
+    """(limb mask restricted to apical vertices, top vertex) for every limb holding apical vertices."""
+    out = []
+    for s in np.unique(tree.limb_start[apical & (tree.limb_start >= 0)]):
+        m = apical & (tree.limb_start == s)
+        idx = np.flatnonzero(m)
+        out.append((m, int(idx[np.argmax(height[idx])])))
+    return out
