@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterable, Iterator
 import pandas as pd
 
 from .batch_inputs import (MESH_SUFFIXES, BatchItem, find_inputs, leading_id, make_items, match_synapses,
-                           parse_units_rules, read_pairs)
+                           parse_units_rules, read_pairs, read_segment_ids)
 from .batch_item import (DROPPED, DROPPED_COLUMNS, ERROR_COLUMNS, TABLES, BatchConfig, atomic_json, atomic_parquet,
                          compute_item, done_key, is_done, jsonable, process_item, store_result)
 from .errors import InputError
@@ -244,7 +244,7 @@ def featurize(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike, *
               dask_scheduler: str | None = None, timeout_s: float | None = None,
               max_memory_mb: float | None = None, progress: bool = True, save_neuron: bool = True,
               synapse_manifest: str | os.PathLike | None = None, params: Any = None,
-              split: bool = True) -> BatchReport:
+              split: bool = True, segment_ids: str | dict[str, int] | None = None) -> BatchReport:
     """Decompose and featurize every mesh in ``inputs`` into ``out_dir``; see the module docstring.
 
     ``synapses``: a folder (tables named by the mesh's exact stem), a pattern with ``{stem}`` / ``{id}`` or one
@@ -257,7 +257,9 @@ def featurize(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike, *
     table's layout). ``params``: a ``neurd_lite.PipelineParams`` (or its YAML/JSON file) for every neuron; it is
     part of each done marker's key, so other parameters recompute. ``split``: a mesh with several somata (a
     merge) gives one features row, one ``.h5`` (``<name>_soma<k>``) and one ``soma_index`` per soma
-    (``nl.split``); False keeps one row per input. Raises :class:`NoInputs` when no input matches a file
+    (``nl.split``); False keeps one row per input. ``segment_ids``: "name" (each mesh's leading digits are its
+    root id) or a mapping mesh -> root id (default: the manifest's ``segment_id`` column when it has one); synapse
+    rows of other neurons are then left out (CAVE tables holding several neurons). Raises :class:`NoInputs` when no input matches a file
     (nothing written).
     """
     if params is not None and not hasattr(params, "to_dict"):
@@ -276,7 +278,9 @@ def featurize(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike, *
     if not found:
         raise NoInputs("no input matched; nothing to do", ", ".join(inputs), "check the paths or glob patterns")
     pairs = read_pairs(synapse_manifest) if synapse_manifest else None
-    items = make_items(_dedup(found), synapses, units, synapse_units, pairs)
+    if segment_ids is None and synapse_manifest:
+        segment_ids = read_segment_ids(synapse_manifest)
+    items = make_items(_dedup(found), synapses, units, synapse_units, pairs, segment_ids)
     out = Path(os.path.abspath(out_dir))
     (out / "parts").mkdir(parents=True, exist_ok=True)
     shared = executor is None and not dask_scheduler

@@ -28,7 +28,8 @@ TABLE_NAMES = ("{stem}", "{stem}_synapses", "{stem}.synapses", "synapses_{stem}"
 class BatchItem:
     """One neuron to process: its mesh file (absolute path), output name, optional synapse table (absolute),
     the mesh's units (as in :func:`neurd_lite.units.scale_to_nm`), the synapse table's position units (None:
-    from the table layout, see ``neurd_lite.io.synapses``) and ``problem``: why it cannot run (None: it can)."""
+    from the table layout, see ``neurd_lite.io.synapses``), ``problem``: why it cannot run (None: it can) and
+    ``segment_id``: the neuron's root id in a multi-neuron synapse table (None: the table is the neuron's own)."""
 
     mesh: str
     name: str
@@ -37,6 +38,7 @@ class BatchItem:
     synapse_units: Any = None
     problem: str | None = None
     problem_stage: str = "find"
+    segment_id: int | None = None  # the neuron's root id: synapse rows of other neurons are left out
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,32 @@ def read_pairs(manifest: str | os.PathLike) -> dict[str, str]:
     return out
 
 
+def read_segment_ids(manifest: str | os.PathLike) -> dict[str, int] | None:
+    """The optional ``segment_id`` column of a synapse manifest (:func:`read_pairs`): mesh -> root id, or None
+    when the manifest has no such column."""
+    import pandas as pd
+
+    df = pd.read_csv(Path(manifest), dtype=str)
+    if "segment_id" not in df.columns:
+        return None
+    return {str(m): int(v) for m, v in zip(df["mesh"], df["segment_id"]) if isinstance(v, str) and v.strip()}
+
+
+def _segment_id(mesh: Path, spec: str | dict[str, int] | None) -> tuple[int | None, str | None]:
+    """(root id, problem) of ``mesh`` under ``spec`` ("name", a mapping, or None)."""
+    if spec is None:
+        return None, None
+    if spec == "name":
+        digits = leading_id(mesh.stem)
+        if digits is None:
+            return None, f"segment id from the file name: {mesh.name!r} does not start with digits"
+        return int(digits), None
+    for key in (str(mesh), mesh.name, mesh.stem):
+        if key in spec:
+            return int(spec[key]), None
+    return None, None
+
+
 def match_synapses(mesh: Path, spec: str | None, pairs: dict[str, str] | None = None
                    ) -> tuple[str | None, str | None]:
     """The synapse table for ``mesh`` and a problem text: ``(path, None)``, ``(None, None)`` when no table
@@ -198,11 +226,14 @@ def _units_for(path: Path, rules: list[tuple[str, Any]], default: Any = "nm") ->
 
 
 def make_items(meshes: list[Any], synapses: str | None = None, units: Any = "nm",
-               synapse_units: Any = None, pairs: dict[str, str] | None = None) -> list[BatchItem]:
+               synapse_units: Any = None, pairs: dict[str, str] | None = None,
+               segment_ids: str | dict[str, int] | None = None) -> list[BatchItem]:
     """One item per mesh (a path or a :class:`Found`); names are file stems, made unique with a short path
     hash when stems repeat. Paths become absolute here (on the client), so workers started in another folder
     read the same files. ``units`` and ``synapse_units`` are one value or per-input rules
-    (:func:`parse_units_rules`); an input no synapse rule matches gets None (units from the table layout)."""
+    (:func:`parse_units_rules`); an input no synapse rule matches gets None (units from the table layout).
+    ``segment_ids``: "name" (each mesh's leading digits, e.g. ``864691135510518224.h5``; a stem without them
+    is an error row) or a mapping from mesh path, file name or stem to root id (:func:`read_segment_ids`)."""
     found = [m if isinstance(m, Found) else Found(Path(m)) for m in meshes]
     stems = [f.path.stem for f in found]
     rules = parse_units_rules(units)
@@ -214,7 +245,8 @@ def make_items(meshes: list[Any], synapses: str | None = None, units: Any = "nm"
         if stems.count(stem) > 1:
             name = f"{stem}_{hashlib.sha1(str(absolute).encode()).hexdigest()[:8]}"
         table, problem = (None, None) if f.problem else match_synapses(f.path, synapses, pairs)
+        seg, seg_problem = _segment_id(f.path, segment_ids)
         items.append(BatchItem(str(absolute), name, table, _units_for(f.path, rules),
-                               _units_for(f.path, syn_rules, default=None), f.problem or problem,
-                               "find" if f.problem else "synapses"))
+                               _units_for(f.path, syn_rules, default=None), f.problem or problem or seg_problem,
+                               "find" if f.problem else "synapses", seg))
     return items

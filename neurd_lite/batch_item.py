@@ -108,6 +108,7 @@ def done_key(item: BatchItem, config: BatchConfig) -> dict[str, Any]:
     if config.params is not None:
         settings["params"] = config.params.to_dict() if hasattr(config.params, "to_dict") else repr(config.params)
     params = {"units": item.units, "synapse_units": item.synapse_units, "synapses": item.synapses,
+              "segment_id": item.segment_id,
               "neurd_lite": __version__, **settings}
     return {"mesh_sha256": file_sha256(item.mesh), "synapses_sha256": file_sha256(item.synapses),
             "parameters_sha256": hashlib.sha256(json.dumps(jsonable(params), sort_keys=True).encode()).hexdigest()}
@@ -222,7 +223,7 @@ def compute_item(item: BatchItem, config: BatchConfig) -> dict[str, Any]:
             stage = "ingest"
             given = {} if config.params is None else {"params": config.params}
             n = decompose(item.mesh, synapses=item.synapses, units=item.units, name=item.name,
-                          synapse_units=item.synapse_units, **given)
+                          synapse_units=item.synapse_units, segment_id=item.segment_id, **given)
             stage = "split"
             cells = split_for_batch(n, decompose, pipeline_params=config.params) if config.split else [n]
             h5: dict[str, bytes | None] = {}

@@ -235,6 +235,10 @@ def _add_featurize(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-memory-mb", type=float, default=None, help="per-worker memory limit (resident set), MiB; the worker is stopped above it "
                         "and the neuron listed as MemoryError (also with --workers 1)")
     p.add_argument("--no-save-neuron", action="store_true", help="do not write one .h5 per neuron")
+    p.add_argument("--segment-id-from-name", action="store_true",
+                   help="each mesh's leading digits are its root id: synapse rows of other neurons are left out "
+                        "(one CAVE table for several neurons); a --synapse-manifest may instead give a "
+                        "segment_id column")
     p.add_argument("--no-split", action="store_true",
                    help="keep a mesh with several somata (a merge) as one row instead of one row per soma")
     p.add_argument("--quiet", action="store_true", help="no progress bar; log lines only")
@@ -261,7 +265,7 @@ def _run_featurize(args: argparse.Namespace) -> int:
                            workers=args.workers, dask_scheduler=args.dask_scheduler, timeout_s=args.timeout,
                            max_memory_mb=args.max_memory_mb, progress=not args.quiet,
                            save_neuron=not args.no_save_neuron, synapse_manifest=args.synapse_manifest,
-                           split=not args.no_split,
+                           split=not args.no_split, segment_ids="name" if args.segment_id_from_name else None,
                            params=_load_params(args))
     except NoInputs as e:
         print(f"neurd-lite featurize: error: {e}", file=sys.stderr)

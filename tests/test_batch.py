@@ -183,7 +183,8 @@ def test_process_item_decomposes_in_the_item_units(tmp_path, monkeypatch):
 
     seen = []
 
-    def fake_decompose(mesh, synapses=None, units=None, name=None, synapse_units=None, params=None):
+    def fake_decompose(mesh, synapses=None, units=None, name=None, synapse_units=None, params=None,
+                       segment_id=None):
         seen.append(units)
         raise RuntimeError("stop after decompose")
 
@@ -267,7 +268,8 @@ def test_synapse_units_rules_reach_decompose_and_manifest(tmp_path, monkeypatch)
 
     seen = {}
 
-    def fake_decompose(mesh, synapses=None, units=None, name=None, synapse_units=None, params=None):
+    def fake_decompose(mesh, synapses=None, units=None, name=None, synapse_units=None, params=None,
+                       segment_id=None):
         seen[name] = synapse_units
         raise RuntimeError("stop after decompose")
 
@@ -308,3 +310,34 @@ def test_docs_name_the_synapse_columns_and_soma_attributes():
     soma = Soma([0.0, 0.0, 0.0], 1000.0)
     for attr in re.findall(r"\b[a-z_]+_nm\b", line.split("#", 1)[1]):
         assert hasattr(soma, attr), attr
+
+
+def test_segment_ids_from_names_or_manifest_reach_decompose(tmp_path, monkeypatch):
+    """featurize segment_ids="name" (CLI --segment-id-from-name) or a manifest segment_id column gives each
+    neuron its root id, so a CAVE table of several neurons keeps only that neuron's rows (issue 21)."""
+    from neurd_lite.batch import BatchConfig, process_item
+    from neurd_lite.cli import main
+
+    for name in ("864691135510518224_80k.ply", "noid.ply"):
+        (tmp_path / name).write_text("x")
+    meshes = find_inputs([tmp_path])
+    by_name = {i.name: (i.segment_id, i.problem) for i in make_items(meshes, segment_ids="name")}
+    assert by_name["864691135510518224_80k"] == (864691135510518224, None)
+    assert by_name["noid"][0] is None and "does not start with digits" in by_name["noid"][1]
+    assert {i.segment_id for i in make_items(meshes)} == {None}
+    assert {i.segment_id for i in make_items(meshes, segment_ids={"noid": 42})} == {None, 42}
+    seen = {}
+
+    def fake_decompose(mesh, synapses=None, units=None, name=None, synapse_units=None, params=None,
+                       segment_id=None):
+        seen[name] = segment_id
+        raise RuntimeError("stop after decompose")
+
+    monkeypatch.setattr("neurd_lite.pipeline.decompose", fake_decompose)
+    for item in make_items(meshes, segment_ids="name"):
+        process_item(item, BatchConfig(str(tmp_path / "out")))
+    assert seen == {"864691135510518224_80k": 864691135510518224}  # the id-less mesh never ran: an error row
+    seen.clear()
+    assert main(["featurize", str(tmp_path / "864691135510518224_80k.ply"), "--segment-id-from-name",
+                 "--out", str(tmp_path / "cli"), "--quiet"]) == 1
+    assert seen == {"864691135510518224_80k": 864691135510518224}
