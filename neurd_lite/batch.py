@@ -383,3 +383,27 @@ def _write_manifest(out: Path, items: list[BatchItem], config: BatchConfig, unit
         "stage_seconds_total": {k: float(sum(v)) for k, v in stage_times.items()},
     }
     atomic_json(out / "run_manifest.json", manifest)
+
+
+def flag_summary(out_dir: str | os.PathLike, worst: int = 3) -> list[str]:
+    """Console lines on the flags in ``out_dir/features.parquet``: how many rows carry each kind of flag (the
+    text before its first ':') and the ``worst`` neurons with the most kinds; empty when no row is flagged."""
+    path = Path(out_dir) / "features.parquet"
+    if not path.is_file():
+        return []
+    table = pd.read_parquet(path)
+    if "flags" not in table.columns:
+        return []
+    flags = table["flags"].fillna("")
+    kinds = flags.map(lambda text: sorted({f.split(":", 1)[0].strip() for f in str(text).split("; ") if f.strip()}))
+    counts = pd.Series([k for ks in kinds for k in ks], dtype=object).value_counts()
+    if counts.empty:
+        return []
+    lines = [f"flags in {len(flags)} rows: " + ", ".join(f"{k} {n}" for k, n in counts.items())]
+    ranked = kinds.map(len).sort_values(ascending=False, kind="stable")
+    for name in ranked.index[:worst]:
+        if ranked[name]:
+            lines.append(f"  {name}: {', '.join(kinds[name])}")
+    lines.append(f"  (each flag's text: the 'flags' column of {path}; meanings in docs/batch.md)")
+    return lines
+

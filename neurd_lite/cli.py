@@ -249,7 +249,7 @@ def _add_featurize(sub: argparse._SubParsersAction) -> None:
 def _run_featurize(args: argparse.Namespace) -> int:
     import logging
 
-    from .batch import NoInputs, featurize, parse_units_rules
+    from .batch import NoInputs, featurize, flag_summary, parse_units_rules
 
     logging.basicConfig(level=logging.INFO if args.quiet else logging.WARNING, format="%(levelname)s %(message)s")
     for flag, text in (("--units", args.units), ("--synapse-units", args.synapse_units)):
@@ -287,6 +287,8 @@ def _run_featurize(args: argparse.Namespace) -> int:
     summary = (f"{len(report.done)} featurized, {len(report.skipped)} already done, {len(report.failed)} of "
                f"{report.n_total} inputs failed (see {report.out_dir / 'errors.csv'}) in {report.seconds:.1f} s")
     print(summary, file=sys.stderr if report.failed else sys.stdout)  # once: stderr when something failed
+    for line in flag_summary(report.out_dir):
+        print(line)
     return 1 if report.failed else 0
 
 

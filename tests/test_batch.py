@@ -341,3 +341,16 @@ def test_segment_ids_from_names_or_manifest_reach_decompose(tmp_path, monkeypatc
     assert main(["featurize", str(tmp_path / "864691135510518224_80k.ply"), "--segment-id-from-name",
                  "--out", str(tmp_path / "cli"), "--quiet"]) == 1
     assert seen == {"864691135510518224_80k": 864691135510518224}
+
+
+def test_flag_summary_counts_kinds_and_names_the_worst(tmp_path):
+    """The console summary at the end of featurize: rows per flag kind, the neurons with the most kinds."""
+    from neurd_lite.batch import flag_summary
+
+    assert flag_summary(tmp_path) == []
+    pd.DataFrame({"flags": ["", "no_soma: x; units_suspect: a 170 nm neuron? pass units='um'", "no_soma: y", None]},
+                 index=["a", "b", "c", "d"]).to_parquet(tmp_path / "features.parquet")
+    lines = flag_summary(tmp_path, worst=2)
+    assert lines[0] == "flags in 4 rows: no_soma 2, units_suspect 1"
+    assert lines[1] == "  b: no_soma, units_suspect" and lines[2] == "  c: no_soma"
+    assert "features.parquet" in lines[-1]
