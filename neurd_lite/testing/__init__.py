@@ -1,5 +1,6 @@
-"""Test helpers: synthetic neurons with known ground truth (``make_neuron``), the truth as a labelled Neuron
-(``reference_neuron``) and input files (``to_files``)."""
+"""Test helpers: synthetic neurons with known ground truth (``make_neuron``; the randomised family of cortical
+classes in :mod:`neurd_lite.testing.family`), the truth as a labelled Neuron (``reference_neuron``) and input
+files (``to_files``)."""
 from __future__ import annotations
 
 from .reference import reference_neuron

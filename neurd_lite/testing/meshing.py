@@ -144,7 +144,7 @@ def union_parts(parts: list[tuple[np.ndarray, np.ndarray]], origin: np.ndarray,
     Each input triangle gets an explicit face id (without one, manifold3d groups coplanar triangles under one
     id), so every output triangle maps back to the input triangle it was cut from. The parts may overlap each other; the pieces of ``extra`` must not overlap each other (they are combined
     without a boolean, then unioned with the parts in one step). Returns vertices (nm), faces, each face's part
-    index (-1 for ``extra`` faces) and each face's triangle index in ``extra`` (-1 for part faces).
+    index (-1 for ``extra`` faces) and each face's triangle index in its source (its part, or ``extra``).
     ``refine`` > 1 smooths the union (edges sharper than 60° stay creases) and splits every triangle into
     refine² curved ones: a finer surface for far less time than a finer boolean. Face provenance is kept.
     """
@@ -176,10 +176,11 @@ def union_parts(parts: list[tuple[np.ndarray, np.ndarray]], origin: np.ndarray,
     runs = np.diff(np.asarray(out.run_index, dtype=np.int64) // 3)
     run_ids = np.asarray(out.run_original_id, dtype=np.int64)
     part = np.repeat([id_to_part.get(int(r), -1) for r in run_ids], runs)
-    extra_face = np.where(np.repeat(run_ids == extra_id, runs), np.asarray(out.face_id, dtype=np.int64), -1)
-    if len(part) != len(faces):
+    face_id = np.asarray(out.face_id, dtype=np.int64)
+    if len(part) != len(faces) or len(face_id) != len(faces):
         raise RuntimeError("manifold3d run table does not cover every triangle")
-    return verts, faces, part, extra_face
+    part[np.repeat(run_ids == extra_id, runs)] = -1
+    return verts, faces, part, face_id
 
 
 def concatenate_parts(parts: list[tuple[np.ndarray, np.ndarray]], extra: tuple[np.ndarray, np.ndarray] | None = None
@@ -192,6 +193,5 @@ def concatenate_parts(parts: list[tuple[np.ndarray, np.ndarray]], extra: tuple[n
     n_part_faces = sum(len(f) for _, f in parts)
     part = np.full(len(faces), -1, dtype=np.int64)
     part[:n_part_faces] = np.repeat(np.arange(len(parts)), [len(f) for _, f in parts])
-    extra_face = np.full(len(faces), -1, dtype=np.int64)
-    extra_face[n_part_faces:] = np.arange(len(faces) - n_part_faces)
-    return verts, faces, part, extra_face
+    face_id = np.concatenate([np.arange(len(f)) for _, f in pieces]).astype(np.int64)
+    return verts, faces, part, face_id

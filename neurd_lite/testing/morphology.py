@@ -6,11 +6,12 @@ pia toward white matter, so apical dendrites grow toward -y.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..skeleton.model import Skeleton
+from .soma_shapes import SomaShape
 
 PIA = np.array([0.0, -1.0, 0.0])  # unit vector toward pia (MICrONS: -y)
 PIA_Y_NM = 420e3  # approximate y of the pia in minnie65 (nm); apical trees stop short of it
@@ -47,6 +48,7 @@ class Section:
     compartment: str
     parent: int = -1
     parent_point: int = -1
+    bumps: np.ndarray | None = None  # (k, 3) rows (arc length from the first point, height, half-width), nm
 
     def start_point(self, sections: list["Section"], soma_center: np.ndarray) -> np.ndarray:
         """The attachment point (nm): parent point, or the soma centre for primary sections."""
@@ -57,15 +59,19 @@ class Section:
 
 @dataclass
 class Tree:
-    """A soma (centre and ellipsoid semi-axes in nm) and its sections, parents before children."""
+    """A soma (centre and axis-aligned ellipsoid semi-axes in nm, or a general ``soma_shape``) and its sections,
+    parents before children."""
 
     soma_center: np.ndarray
     soma_axes_nm: np.ndarray
     sections: list[Section]
+    soma_shape: SomaShape | None = field(default=None)
 
     @property
     def soma_radius_nm(self) -> float:
         """Radius of the sphere with the soma's volume, nm."""
+        if self.soma_shape is not None:
+            return self.soma_shape.radius_nm
         return float(np.prod(self.soma_axes_nm) ** (1 / 3))
 
 
@@ -109,7 +115,9 @@ def _walk(rng: np.random.Generator, start: np.ndarray, direction: np.ndarray, le
 
 
 def _soma_surface(tree: Tree, d: np.ndarray) -> np.ndarray:
-    """Point (nm) where the ray from the soma centre along unit ``d`` leaves the soma ellipsoid."""
+    """Point (nm) where the ray from the soma centre along unit ``d`` leaves the soma."""
+    if tree.soma_shape is not None:
+        return tree.soma_shape.surface_point(d)
     t = 1.0 / np.sqrt(np.sum((d / tree.soma_axes_nm) ** 2))
     return tree.soma_center + d * t
 

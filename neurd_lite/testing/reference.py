@@ -33,19 +33,22 @@ def skeleton_branches(sk: Skeleton) -> list[tuple[int, int, np.ndarray]]:
     return out
 
 
-def reference_neuron(sn: SyntheticNeuron) -> Neuron:
+def reference_neuron(sn: SyntheticNeuron, cell: int = 0) -> Neuron:
     """A Neuron holding the synthetic truth: graph, labels, spines and synapses as a perfect pipeline would.
 
     Branch ``length_nm`` counts the edge from the parent branch's last vertex (edges from the soma centre are
     left out, as in ``truth["cable_length_nm"]["soma"]``); ``radius_nm`` is the median true radius.
+    In a merge (``sn.face_cell`` with several cells) it describes ``cell``: the other cells' faces get no
+    branch, and only that cell's soma, spines and synapses are kept (on the whole merged mesh).
     """
-    sk = sn.skeleton
+    multi = sn.face_cell is not None and len(sn.skeletons) > 1
+    sk = sn.skeletons[cell] if multi else sn.skeleton
     comp = sk.vertex_properties["compartment"].astype(object)
     branches = skeleton_branches(sk)
     branch_of_vertex = np.full(sk.n_vertices, -1, dtype=np.int64)
     for b, (_, _, verts) in enumerate(branches):
         branch_of_vertex[verts] = b
-    fs = sn.face_skeleton
+    fs = np.where(sn.face_cell == cell, sn.face_skeleton, -1) if multi else sn.face_skeleton
     face_branch = np.where(fs >= 0, branch_of_vertex[np.maximum(fs, 0)], -1)
     n_faces = np.bincount(face_branch[face_branch >= 0], minlength=len(branches))
     par = sk.parent
@@ -59,10 +62,18 @@ def reference_neuron(sn: SyntheticNeuron) -> Neuron:
                    radius_nm=float(np.median(sk.radius[verts])), n_faces=int(n_faces[b]),
                    compartment=str(comp[verts[-1]]))
         g.add_edge("soma_0" if parent < 0 else parent, b)
-    soma_faces = np.flatnonzero(sn.face_compartment.astype(str) == "soma")
-    soma = Soma(sn.truth["soma_center_nm"], sn.truth["soma_radius_nm"], faces=soma_faces, method="truth")
+    is_soma = sn.face_compartment.astype(str) == "soma"
+    truth, syn, spines, face_spine = sn.truth, sn.synapses.copy(), sn.spines.copy(), sn.face_spine.copy()
+    if multi:
+        is_soma &= sn.face_cell == cell
+        truth = sn.truth["cells"][cell]
+        syn = syn[syn["cell"] == cell].reset_index(drop=True)
+        spines = spines[spines["cell"] == cell].reset_index(drop=True)
+        face_spine = np.where(sn.face_cell == cell, face_spine, -1)
+    soma = Soma(truth["soma_center_nm"], truth["soma_radius_nm"], faces=np.flatnonzero(is_soma), method="truth")
     return Neuron(name=f"synthetic_{sn.kind}_{sn.seed}_truth", mesh=sn.mesh, skeleton=sk, somas=[soma], graph=g,
                   face_labels=sn.face_labels.copy(), face_compartment=sn.face_compartment.copy(),
-                  face_branch=face_branch, face_to_skeleton=fs.copy(), face_spine=sn.face_spine.copy(),
-                  skeleton_labels=comp.copy(), synapses=sn.synapses.copy(), spines=sn.spines.copy(),
-                  provenance={"source": "neurd_lite.testing.synthetic", "kind": sn.kind, "seed": sn.seed})
+                  face_branch=face_branch, face_to_skeleton=fs.copy(), face_spine=face_spine,
+                  skeleton_labels=comp.copy(), synapses=syn, spines=spines,
+                  provenance={"source": "neurd_lite.testing.synthetic", "kind": sn.kind, "seed": sn.seed,
+                              "cell": cell})

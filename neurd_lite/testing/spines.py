@@ -27,6 +27,42 @@ class SpineParams:
     interneuron_density_factor: float = 0.1  # interneurons are sparsely spiny
 
 
+SPINE_SHAPES: dict[str, dict[str, tuple[float, float]]] = {
+    # neck radius, neck length (shaft surface to head surface) and head radius ranges, nm
+    "default": {"neck_radius_nm": (50.0, 100.0), "neck_length_nm": (500.0, 1500.0), "head_radius_nm": (200.0, 400.0)},
+    "thin": {"neck_radius_nm": (40.0, 70.0), "neck_length_nm": (700.0, 1800.0), "head_radius_nm": (130.0, 250.0)},
+    "mushroom": {"neck_radius_nm": (60.0, 110.0), "neck_length_nm": (300.0, 900.0), "head_radius_nm": (300.0, 550.0)},
+    "filopodia": {"neck_radius_nm": (40.0, 60.0), "neck_length_nm": (1500.0, 3000.0), "head_radius_nm": (70.0, 100.0)},
+    "stubby": {"neck_radius_nm": (0.0, 0.0), "neck_length_nm": (0.0, 0.0), "head_radius_nm": (200.0, 350.0)},
+    "branched": {"neck_radius_nm": (45.0, 80.0), "neck_length_nm": (400.0, 1200.0), "head_radius_nm": (150.0, 300.0)},
+}
+"""Spine shape dictionary: ``stubby`` is a sphere sunk into the shaft (no neck); the others are a neck and a
+head sphere. ``default`` is the legacy necked shape of :func:`~neurd_lite.testing.synthetic.make_neuron`.
+``branched`` has a second neck and head from the same base (``n_heads`` 2, ``*2*`` columns; see
+:func:`add_second_branches`)."""
+
+
+OVERSAMPLE = 1.5  # family spines: candidates per requested spine (overlaps and the spine-free stem are made up)
+
+
+def _draw_shapes(rng: np.random.Generator, n: int, shapes: dict[str, float]) -> tuple[np.ndarray, ...]:
+    """Shape name, head radius, neck length and neck radius (nm) of ``n`` spines drawn from the mix ``shapes``."""
+    names = [k for k in shapes if shapes[k] > 0]
+    unknown = set(names) - set(SPINE_SHAPES)
+    if unknown:
+        raise ValueError(f"unknown spine shape(s) {sorted(unknown)}; use {sorted(SPINE_SHAPES)}")
+    w = np.array([shapes[k] for k in names], float)
+    kind = np.asarray(names, dtype=object)[rng.choice(len(names), n, p=w / w.sum())]
+    hr, nl, nr = np.zeros(n), np.zeros(n), np.zeros(n)
+    for k in names:
+        m = kind == k
+        r = SPINE_SHAPES[k]
+        hr[m] = rng.uniform(*r["head_radius_nm"], m.sum())
+        nl[m] = rng.uniform(*r["neck_length_nm"], m.sum())
+        nr[m] = rng.uniform(*r["neck_radius_nm"], m.sum())
+    return kind, hr, nl, nr
+
+
 def _interp_frame(points: np.ndarray, radii: np.ndarray, s_nm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Centreline point, unit tangent and radius at arc lengths ``s_nm`` along a polyline."""
     seg = np.diff(points, axis=0)
@@ -38,8 +74,13 @@ def _interp_frame(points: np.ndarray, radii: np.ndarray, s_nm: np.ndarray) -> tu
 
 
 def sample_spines(rng: np.random.Generator, tree: Tree, density_per_um: float,
-                  p: SpineParams = SpineParams()) -> pd.DataFrame:
+                  p: SpineParams = SpineParams(), shapes: dict[str, float] | None = None) -> pd.DataFrame:
     """Place spines on spiny sections as a Poisson process of ``density_per_um`` per µm of cable.
+
+    shapes: a mix of :data:`SPINE_SHAPES` names and weights (None: the legacy mix, ``p.stubby_fraction`` stubby,
+    the rest ``default``); each row's ``shape`` names its shape. With ``shapes``, spines are drawn at
+    ``OVERSAMPLE`` x the density and the survivors thinned at random to a Poisson count of ``density_per_um``
+    times the whole spiny cable, so the realised density matches the request (unless spines run out of room).
 
     Spines that would touch an earlier spine are dropped, so the realised density is slightly lower.
     Returns one row per spine: ``spine_id``, ``section``, ``compartment``, base on the centreline
@@ -48,28 +89,45 @@ def sample_spines(rng: np.random.Generator, tree: Tree, density_per_um: float,
     ``is_stubby`` and ``volume_nm3`` of the ideal shape outside the shaft (shaft surface taken as a plane).
     """
     cols: list[np.ndarray] = []
+    kinds: list[np.ndarray] = []
+    spiny_nm = 0.0
     for si, sec in enumerate(tree.sections):
         if sec.compartment not in SPINY:
             continue
         length = float(np.linalg.norm(np.diff(sec.points, axis=0), axis=1).sum())
         lo = p.skip_near_soma_nm if sec.parent < 0 else 0.0
-        n = rng.poisson(density_per_um * max(length - lo, 0.0) / 1000.0)
+        spiny_nm += length  # plus the edge from the parent point, which the truth's cable counts too
+        if sec.parent >= 0:
+            spiny_nm += float(np.linalg.norm(sec.points[0] - tree.sections[sec.parent].points[sec.parent_point]))
+        rate = density_per_um if shapes is None else density_per_um * OVERSAMPLE
+        n = rng.poisson(rate * max(length - lo, 0.0) / 1000.0)
         if n == 0:
             continue
         c, t, r = _interp_frame(sec.points, sec.radii, np.sort(rng.uniform(lo, length, n)))
         u = rng.normal(size=(n, 3))
         u -= np.einsum("ij,ij->i", u, t)[:, None] * t
         u /= np.linalg.norm(u, axis=1, keepdims=True)
-        stubby = rng.random(n) < p.stubby_fraction
-        hr = np.where(stubby, rng.uniform(*p.stubby_head_radius_nm, n), rng.uniform(*p.head_radius_nm, n))
-        nl = np.where(stubby, 0.0, rng.uniform(*p.neck_length_nm, n))
-        nr = np.where(stubby, 0.0, rng.uniform(*p.neck_radius_nm, n))
+        if shapes is None:
+            stubby = rng.random(n) < p.stubby_fraction
+            hr = np.where(stubby, rng.uniform(*p.stubby_head_radius_nm, n), rng.uniform(*p.head_radius_nm, n))
+            nl = np.where(stubby, 0.0, rng.uniform(*p.neck_length_nm, n))
+            nr = np.where(stubby, 0.0, rng.uniform(*p.neck_radius_nm, n))
+            kinds.append(np.where(stubby, "stubby", "default").astype(object))
+        else:
+            kind, hr, nl, nr = _draw_shapes(rng, n, shapes)
+            stubby = kind == "stubby"
+            kinds.append(kind)
         cols.append(np.column_stack([np.full(n, si), c, u, r, hr, nr, nl, stubby]))
     a = np.vstack(cols) if cols else np.zeros((0, 12))
     names = ["section", "base_x_nm", "base_y_nm", "base_z_nm", "dir_x", "dir_y", "dir_z", "shaft_radius_nm",
              "head_radius_nm", "neck_radius_nm", "neck_length_nm", "is_stubby"]
     df = pd.DataFrame(a, columns=names).astype({"section": np.int64, "is_stubby": bool})
+    df["shape"] = np.concatenate(kinds) if kinds else np.zeros(0, dtype=object)
     df = df[_non_overlapping(df, p)].reset_index(drop=True)
+    if shapes is not None:  # thin the oversampled survivors to the requested density over the whole cable
+        target = int(rng.poisson(density_per_um * spiny_nm / 1000.0))
+        if len(df) > target:
+            df = df.iloc[np.sort(rng.choice(len(df), target, replace=False))].reset_index(drop=True)
     base, u = df[names[1:4]].to_numpy(), df[names[4:7]].to_numpy()
     r, hr, nr, nl = (df[k].to_numpy() for k in names[7:11])
     off = np.where(df.is_stubby, p.stubby_center_offset * hr, nl + hr)
@@ -82,11 +140,70 @@ def sample_spines(rng: np.random.Generator, tree: Tree, density_per_um: float,
     df["volume_nm3"] = np.where(df.is_stubby, stubby_vol, neck_vol)
     df.insert(0, "compartment", [tree.sections[i].compartment for i in df["section"]])
     df.insert(0, "spine_id", np.arange(len(df), dtype=np.int64))
+    if shapes is not None:
+        df = add_second_branches(rng, df, p)
     return df
 
 
-def _non_overlapping(df: pd.DataFrame, p: SpineParams, n_samples: int = 12) -> np.ndarray:
-    """Mask keeping each spine unless its axis (sampled, with its local radius) touches an earlier kept spine."""
+BRANCH2 = ["dir2_x", "dir2_y", "dir2_z", "head2_x_nm", "head2_y_nm", "head2_z_nm", "head2_radius_nm",
+           "neck2_radius_nm", "neck2_length_nm"]
+
+
+def add_second_branches(rng: np.random.Generator, df: pd.DataFrame, p: SpineParams = SpineParams()) -> pd.DataFrame:
+    """Give every ``branched`` spine a second thin branch (neck and head, nm) from the same base, 35-60° off
+    the first. A branch that would touch another spine is not added and the spine becomes ``thin``.
+    Adds ``n_heads`` and the :data:`BRANCH2` columns (NaN on single spines); ``volume_nm3`` adds the branch's
+    ideal volume (the shared bit at the base is counted twice)."""
+    df = df.copy()
+    df["n_heads"] = 1
+    for c in BRANCH2:
+        df[c] = np.nan
+    idx = np.flatnonzero(df["shape"].to_numpy() == "branched")
+    if not len(idx):
+        return df
+    u = df.loc[idx, ["dir_x", "dir_y", "dir_z"]].to_numpy()
+    w = rng.normal(size=u.shape)
+    w -= np.einsum("ij,ij->i", w, u)[:, None] * u
+    w /= np.linalg.norm(w, axis=1, keepdims=True)
+    a = np.deg2rad(rng.uniform(35, 60, len(idx)))
+    u2 = np.cos(a)[:, None] * u + np.sin(a)[:, None] * w
+    thin = SPINE_SHAPES["thin"]
+    hr, nr = rng.uniform(*thin["head_radius_nm"], len(idx)), rng.uniform(*thin["neck_radius_nm"], len(idx))
+    nl = rng.uniform(*thin["neck_length_nm"], len(idx)) * 0.8
+    pseudo = df.loc[idx].copy()
+    pseudo[["dir_x", "dir_y", "dir_z"]] = u2
+    pseudo["head_radius_nm"], pseudo["neck_radius_nm"], pseudo["neck_length_nm"] = hr, nr, nl
+    both = pd.concat([df, pseudo], ignore_index=True)
+    group = np.concatenate([np.arange(len(df)), idx])
+    ok = _non_overlapping(both, p, group=group)[len(df):]
+    base = df.loc[idx, ["base_x_nm", "base_y_nm", "base_z_nm"]].to_numpy()
+    head = base + u2 * (df.loc[idx, "shaft_radius_nm"].to_numpy() + nl + hr)[:, None]
+    vals = np.column_stack([u2, head, hr, nr, nl])
+    df.loc[idx[ok], BRANCH2] = vals[ok]
+    df.loc[idx[ok], "n_heads"] = 2
+    df.loc[idx[~ok], "shape"] = "thin"
+    h0 = hr * (1 - np.sqrt(1 - (nr / hr) ** 2))
+    vol = np.pi * nr**2 * (nl + h0) + 4.0 / 3.0 * np.pi * hr**3 - np.pi * h0**2 * (3 * hr - h0) / 3.0
+    df.loc[idx[ok], "volume_nm3"] += vol[ok]
+    return df
+
+
+def second_branches(spines: pd.DataFrame) -> pd.DataFrame:
+    """The second branches of branched spines as plain necked spine rows (for :func:`spine_mesh`)."""
+    if "n_heads" not in spines:
+        return spines.iloc[:0]
+    b = spines[spines["n_heads"] == 2].copy()
+    b[["dir_x", "dir_y", "dir_z"]] = b[["dir2_x", "dir2_y", "dir2_z"]].to_numpy()
+    b[["head_x_nm", "head_y_nm", "head_z_nm"]] = b[["head2_x_nm", "head2_y_nm", "head2_z_nm"]].to_numpy()
+    b["head_radius_nm"], b["neck_radius_nm"] = b["head2_radius_nm"], b["neck2_radius_nm"]
+    b["neck_length_nm"], b["is_stubby"] = b["neck2_length_nm"], False
+    return b
+
+
+def _non_overlapping(df: pd.DataFrame, p: SpineParams, n_samples: int = 12, group: np.ndarray | None = None
+                     ) -> np.ndarray:
+    """Mask keeping each spine unless its axis (sampled, with its local radius) touches an earlier kept spine
+    (spines of the same ``group``, branches of one spine, may touch)."""
     n = len(df)
     if n < 2:
         return np.ones(n, dtype=bool)
@@ -104,7 +221,8 @@ def _non_overlapping(df: pd.DataFrame, p: SpineParams, n_samples: int = 12) -> n
     pairs = cKDTree(pts).query_pairs(2 * rad.max() + p.min_gap_nm, output_type="ndarray")
     a, b = owner[pairs[:, 0]], owner[pairs[:, 1]]
     d = np.linalg.norm(pts[pairs[:, 0]] - pts[pairs[:, 1]], axis=1)
-    hit = (a != b) & (d < rad[pairs[:, 0]] + rad[pairs[:, 1]] + p.min_gap_nm)
+    g = np.arange(n) if group is None else np.asarray(group)
+    hit = (g[a] != g[b]) & (d < rad[pairs[:, 0]] + rad[pairs[:, 1]] + p.min_gap_nm)
     conflicts = sorted(zip(np.maximum(a, b)[hit], np.minimum(a, b)[hit]))
     keep = np.ones(n, dtype=bool)
     for later, earlier in conflicts:  # greedy in spine order: drop the later one if the earlier is kept

@@ -1,9 +1,11 @@
 """Synthetic neurons with known ground truth: mesh, per-face labels, spines, skeleton, synapses (nm).
 
 ``make_neuron`` grows a random centreline tree (:mod:`.morphology`), wraps it in tubes, an ellipsoidal soma
-and spines, unions them into one surface with manifold3d (:mod:`.meshing`), optionally cuts it like a
-chunked MICrONS mesh (:mod:`.fragment`), and places synapses on the result (:mod:`.synapses`). Every
+and spines, unions them into one surface with manifold3d (:mod:`.assemble`, :mod:`.meshing`), optionally cuts
+it like a chunked MICrONS mesh (:mod:`.fragment`), and places synapses on the result (:mod:`.synapses`). Every
 per-face truth array follows the returned mesh's face order. Everything is deterministic by ``seed``.
+:func:`assemble_cells` does the meshing for one or several grown cells; the randomised family of cortical
+classes and merges (:mod:`.family`) uses it too.
 
 Speed, measured on the shared 2-core development machine while ~8 other jobs ran (load average 8-10), so
 expect less on an idle machine: a default pyramidal (~1,000-1,100 spines, 118-123k faces, one closed surface)
@@ -15,7 +17,7 @@ components). A direct boolean at 1M faces took 28 s.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +26,11 @@ import pandas as pd
 
 from ..errors import InputError
 from ..skeleton.model import Skeleton
+from .assemble import PartSet, build_surface, cell_parts
 from .fragment import DebrisParams, FragmentParams, debris, fragment, n_components
-from .meshing import Tessellation, concatenate_parts, resample, tube, union_parts, uv_sphere
+from .meshing import Tessellation
 from .morphology import MorphologyParams, Tree, grow_interneuron, grow_pyramidal, tree_to_skeleton
-from .spines import SpineParams, mesh_volumes, sample_spines, spine_mesh, spine_sides
+from .spines import SpineParams, mesh_volumes, sample_spines, spine_sides
 from .truth import face_skeleton_vertex, spine_skeleton_vertex, tree_truth
 from .synapses import SynapseParams, place_synapses
 
@@ -37,17 +40,25 @@ DEFAULT_FACES_ESTIMATE = 100_000  # used only to pick a tessellation scale for `
 
 @dataclass(eq=False)
 class SyntheticNeuron:
-    """A synthetic neuron and its ground truth (nm throughout).
+    """A synthetic neuron (or a merge of several) and its ground truth (nm throughout).
 
     mesh: trimesh.Trimesh. face_compartment / face_labels / face_spine: one entry per mesh face (labels are
     the compartment, or ``spine_head`` / ``spine_neck`` on spine faces; ``unknown`` on debris).
-    spines: one row per spine (see :func:`neurd_lite.testing.spines.sample_spines`).
-    skeleton: the true centreline, root at the soma centre, ``compartment`` per vertex.
-    synapses: ``x_nm, y_nm, z_nm, is_pre, target, compartment, spine_id, face``.
+    spines: one row per spine (see :func:`neurd_lite.testing.spines.sample_spines`; ``cell`` in merges).
+    skeleton: the true centreline of cell 0, root at the soma centre, ``compartment`` per vertex.
+    synapses: ``synapse_id, x_nm, y_nm, z_nm, is_pre, target, compartment, spine_id, face`` (+ ``cell``).
     truth: totals (cable lengths, spine counts and densities, tree counts, soma centre and radius) and a
-    ``sections`` table (see :func:`neurd_lite.testing.truth.tree_truth`).
+    ``sections`` table (see :func:`neurd_lite.testing.truth.tree_truth`); family members add more (see
+    :mod:`neurd_lite.testing.family`).
     info: generation settings and timings (seconds).
-    face_skeleton: (F,) true skeleton vertex of each face (root for soma faces, -1 for debris).
+    face_skeleton: (F,) true skeleton vertex of each face in its own cell's skeleton (root for soma faces, -1
+    for debris).
+    face_cell: (F,) cell index of each face (-1 debris); face_bouton: (F,) bouton id (-1 none; boutons are axon).
+    boutons: one row per axon bouton (``bouton_id, cell, section, x_nm, y_nm, z_nm, radius_nm``).
+    soma_boundary: one row per primary process: where it leaves the soma (see :func:`soma_boundary_table`).
+    boundary_faces: {(cell, primary section): face indices of the process touching the soma}.
+    up: unit vector toward pia in the mesh frame (minnie65 convention: (0, -1, 0)).
+    skeletons: one true skeleton per cell (merges have several).
     """
 
     kind: str
@@ -62,6 +73,13 @@ class SyntheticNeuron:
     truth: dict[str, Any]
     info: dict[str, Any] = field(default_factory=dict)
     face_skeleton: np.ndarray | None = None
+    face_cell: np.ndarray | None = None
+    face_bouton: np.ndarray | None = None
+    boutons: pd.DataFrame | None = None
+    soma_boundary: pd.DataFrame | None = None
+    boundary_faces: dict | None = None
+    up: np.ndarray = field(default_factory=lambda: np.array([0.0, -1.0, 0.0]))
+    skeletons: list[Skeleton] = field(default_factory=list)
 
     def neuron(self, name: str | None = None):
         """An unlabelled :class:`~neurd_lite.neuron.Neuron` holding only the mesh and the synapse positions."""
@@ -70,6 +88,23 @@ class SyntheticNeuron:
         syn = self.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]].copy()
         return Neuron(name=name or f"synthetic_{self.kind}_{self.seed}", mesh=self.mesh.copy(), synapses=syn)
 
+    @property
+    def soma_faces(self) -> np.ndarray:
+        """Indices of the true soma faces (all cells)."""
+        return np.flatnonzero(self.face_labels.astype(str) == "soma")
+
+
+@dataclass
+class CellGrowth:
+    """One grown cell before meshing: tree, its skeleton, spines (with ``skeleton_vertex``), boutons (nm)."""
+
+    tree: Tree
+    skeleton: Skeleton
+    spines: pd.DataFrame
+    inhibitory: bool = False
+    boutons: pd.DataFrame | None = None
+    soma_synapses: float | None = None  # expected soma postsynapses (None: SynapseParams' default)
+
 
 def _soma_center(rng: np.random.Generator, kind: str) -> np.ndarray:
     """A soma position inside a MICrONS-like volume, nm (pia near y = 420 µm; pyramidal somata 180-530 µm deep)."""
@@ -77,47 +112,40 @@ def _soma_center(rng: np.random.Generator, kind: str) -> np.ndarray:
     return np.array([rng.uniform(400e3, 900e3), y, rng.uniform(700e3, 1000e3)])
 
 
-def _section_polyline(tree: Tree, i: int) -> tuple[np.ndarray, np.ndarray]:
-    """A section's points prefixed with its attachment (inside the soma for primary sections), and radii."""
-    s = tree.sections[i]
-    if s.parent < 0:
-        attach = tree.soma_center + (s.points[0] - tree.soma_center) * 0.6
-        r0 = s.radii[0]
-    else:
-        attach = tree.sections[s.parent].points[s.parent_point]
-        r0 = min(s.radii[0], tree.sections[s.parent].radii[s.parent_point])
-    return np.vstack([attach, s.points]), np.concatenate([[r0], s.radii])
+REFINE_ABOVE_FACES = 400_000  # larger targets: union at most this many faces, then smooth and refine
 
 
-def _build_parts(tree: Tree, spines: pd.DataFrame, tess: Tessellation):
-    """Closed soma and section parts with (compartment, label) each, and the spine mesh with its face labels."""
-    sv, sf = uv_sphere(tess.n(tess.soma_lon, 8), tess.n(tess.soma_lat, 6))
-    parts = [(tree.soma_center + sv * tree.soma_axes_nm, sf)]
-    meta = [("soma", "soma")]
-    spacing = tess.tube_ring_spacing_nm / tess.scale
-    for i, s in enumerate(tree.sections):
-        pts, rad = resample(*_section_polyline(tree, i), spacing)
-        sides = tess.n(tess.tube_sides if s.compartment != "axon" else 6, 5)
-        parts.append(tube(pts, rad, sides))
-        meta.append((s.compartment, s.compartment))
-    return parts, meta, spine_mesh(spines, tess)
+def _all_parts(cells: list[CellGrowth], tess: Tessellation) -> PartSet:
+    """Parts of every cell, spine and bouton ids made global across cells."""
+    ps = PartSet()
+    n_sp = 0
+    n_bt = 0
+    for c, cg in enumerate(cells):
+        offs = np.full(len(cg.tree.sections), n_bt, np.int64)
+        if cg.boutons is not None and len(cg.boutons):
+            first = cg.boutons.groupby("section")["bouton_id"].min()
+            offs[first.index.to_numpy()] = first.to_numpy()
+        ps.extend(cell_parts(cg.tree, cg.spines, tess, cell=c, spine_offset=n_sp, bouton_offsets=offs))
+        n_sp += len(cg.spines)
+        n_bt += 0 if cg.boutons is None else len(cg.boutons)
+    return ps
 
 
-REFINE_ABOVE_FACES = 400_000  # larger targets: union at a quarter of the faces, then smooth and refine x4
-
-
-def _tessellation(tree: Tree, spines: pd.DataFrame, target_faces: int | None) -> tuple[Tessellation, int]:
+def _tessellation(cells: list[CellGrowth], target_faces: int | None, scale: float | None = None,
+                  refine: int = 1) -> tuple[Tessellation, int]:
     """Default tessellation, or one scaled so the union has about ``target_faces`` faces; and the refine factor.
 
     The union's face count was fitted on a default pyramidal as ``pre * (0.94 s² + 0.27 s)``, where ``pre`` is the
     number of part faces at scale 1 (new faces appear along the seams, whose resolution grows like ``s``).
-    Above ``REFINE_ABOVE_FACES`` the boolean runs at a quarter of the target and each face is then split in 4.
+    Above ``REFINE_ABOVE_FACES`` the boolean runs at target / refine² faces and each face is then split in refine².
+    ``scale`` (instead of ``target_faces``) sets the tessellation scale directly (with ``refine``).
     """
+    if scale is not None:
+        return Tessellation(scale=float(scale)), int(refine)
     if not target_faces:
         return Tessellation(), 1
-    refine = 2 if target_faces > REFINE_ABOVE_FACES else 1
-    parts, _, spine_parts = _build_parts(tree, spines, Tessellation())
-    pre = sum(len(f) for _, f in parts) + len(spine_parts[1])
+    refine = 1 if target_faces <= REFINE_ABOVE_FACES else int(np.ceil(np.sqrt(target_faces / REFINE_ABOVE_FACES)))
+    pre = _all_parts(cells, Tessellation()).n_faces()
     a, b = 0.94, 0.27
     scale = (-b + np.sqrt(b * b + 4 * a * target_faces / refine**2 / pre)) / (2 * a)
     return Tessellation(scale=float(scale)), refine
@@ -135,56 +163,130 @@ def make_neuron(kind: str = "pyramidal", seed: int = 0, spine_density_per_um: fl
     ``unknown``) and a few far synapses (target ``unknown``). target_faces: tessellate so the mesh has about this
     many faces. n_synapses: total synapse count (default: from per-spine / per-µm rates). union: False skips the
     boolean union and returns overlapping closed parts (faster, not one surface).
+    For the randomised family of cell classes see :mod:`neurd_lite.testing.family`.
     """
     _check_args(kind, spine_density_per_um, noise_nm, target_faces, n_synapses)
     t0 = time.perf_counter()
     rngs = [np.random.default_rng([int(seed), k]) for k in range(6)]
     grow = grow_pyramidal if kind == "pyramidal" else grow_interneuron
     tree = grow(rngs[0], _soma_center(rngs[0], kind), MorphologyParams(), with_axon=with_axon)
-    sk = tree_to_skeleton(tree)
     sp = SpineParams()
     density = spine_density_per_um * (1.0 if kind == "pyramidal" else sp.interneuron_density_factor)
-    spines = sample_spines(rngs[1], tree, density, sp)
+    cell = grow_cell(tree, sample_spines(rngs[1], tree, density, sp), inhibitory=kind == "interneuron")
+    return assemble_cells(kind, seed, [cell], rngs[2:], fragment=fragment, noise_nm=noise_nm, debris=debris,
+                          target_faces=target_faces, n_synapses=n_synapses, union=union, t0=t0)
+
+
+def grow_cell(tree: Tree, spines: pd.DataFrame, inhibitory: bool, boutons: pd.DataFrame | None = None,
+              soma_synapses: float | None = None) -> CellGrowth:
+    """A :class:`CellGrowth` from a tree and its sampled spines (adds each spine's skeleton vertex)."""
+    sk = tree_to_skeleton(tree)
+    spines = spines.copy()
     spines["skeleton_vertex"] = spine_skeleton_vertex(sk, spines)
-    tess, refine = _tessellation(tree, spines, target_faces)
-    parts, meta, (spv, spf, sp_spine, sp_head) = _build_parts(tree, spines, tess)
-    spines["mesh_volume_nm3"] = mesh_volumes(spines, spv, spf, sp_spine, spine_sides(tess), sp)
+    return CellGrowth(tree, sk, spines, inhibitory, boutons, soma_synapses)
+
+
+def assemble_cells(kind: str, seed: int, cells: list[CellGrowth], rngs: list[np.random.Generator], *,
+                   fragment: bool = False, noise_nm: float = 0.0, debris: bool = False,
+                   target_faces: int | None = None, n_synapses: int | None = None, union: bool = True,
+                   scale: float | None = None, refine: int = 1, t0: float | None = None) -> SyntheticNeuron:
+    """Mesh one or more grown cells into one surface with per-face truth, then fragment, add debris, synapses
+    and noise. rngs: four generators (fragment, debris, synapses, noise). scale / refine: a fixed tessellation
+    (instead of ``target_faces``). Lengths nm."""
+    t0 = time.perf_counter() if t0 is None else t0
+    tess, refine = _tessellation(cells, target_faces, scale, refine)
+    ps = _all_parts(cells, tess)
+    _spine_mesh_volumes(cells, ps, tess)
     t1 = time.perf_counter()
-    if union:
-        verts, faces, part, spine_face = union_parts(parts, tree.soma_center, extra=(spv, spf),
-                                                     refine=refine)
-    else:
-        verts, faces, part, spine_face = concatenate_parts(parts, extra=(spv, spf))
+    verts, faces, ft = build_surface(ps, cells[0].tree.soma_center, union=union, refine=refine if union else 1)
     t2 = time.perf_counter()
-    ft = _face_truth(part, spine_face, meta, sp_spine, sp_head, spines)
+    from .boundary import boundary_faces, soma_boundary_table
+
+    bfaces = boundary_faces(faces, ft, cells) if union else {}
     if fragment:
-        verts, faces, keep = _fragment(rngs[2], verts, faces)
+        new_index = np.full(len(faces), -1, np.int64)
+        verts, faces, keep = _fragment(rngs[0], verts, faces)
         ft = {k: v[keep] for k, v in ft.items()}
+        new_index[keep] = np.arange(len(keep))
+        bfaces = {k: new_index[v][new_index[v] >= 0] for k, v in bfaces.items()}
     t3 = time.perf_counter()
     if debris:
-        dv, dfaces = _debris(rngs[3], sk)
+        dv, dfaces = _debris(rngs[1], np.vstack([c.skeleton.vertices for c in cells]))
         faces = np.vstack([faces, dfaces + len(verts)])
         verts = np.vstack([verts, dv])
-        fill = {"compartment": "unknown", "labels": "unknown", "spine": -1, "section": -2}
+        fill = {"compartment": "unknown", "labels": "unknown", "spine": -1, "section": -2, "bouton": -1, "cell": -1}
         ft = {k: np.concatenate([v, np.full(len(dfaces), fill[k], dtype=v.dtype)]) for k, v in ft.items()}
-    face_skeleton = face_skeleton_vertex(sk, verts[faces].mean(axis=1), ft["section"], ft["spine"],
-                                         spines["skeleton_vertex"].to_numpy())
-    truth = tree_truth(tree, sk, spines)
-    cable_um = {k: v / 1000.0 for k, v in truth["cable_length_nm"].items()}
-    syn = place_synapses(rngs[4], verts, faces, ft["labels"], ft["compartment"], ft["spine"],
-                         spines["spine_id"].to_numpy(), cable_um, kind == "interneuron", n_synapses, debris,
-                         SynapseParams())
+    centers = verts[faces].mean(axis=1)
+    face_skeleton = np.full(len(faces), -1, np.int64)
+    syn_frames, spine_frames, truths = [], [], []
+    n_sp = 0
+    for c, cg in enumerate(cells):
+        mine = ft["cell"] == c
+        sec = np.where(mine, ft["section"], -2)
+        spine_local = np.where(mine & (ft["spine"] >= 0), ft["spine"] - n_sp, -1)
+        fs = face_skeleton_vertex(cg.skeleton, centers, sec, spine_local, cg.spines["skeleton_vertex"].to_numpy())
+        face_skeleton[mine] = fs[mine]
+        truth = tree_truth(cg.tree, cg.skeleton, cg.spines)
+        cable_um = {k: v / 1000.0 for k, v in truth["cable_length_nm"].items()}
+        labels = np.where(mine, ft["labels"], "other")
+        syn = place_synapses(rngs[2], verts, faces, labels, ft["compartment"], ft["spine"],
+                             cg.spines["spine_id"].to_numpy() + n_sp, cable_um, cg.inhibitory,
+                             n_synapses if len(cells) == 1 else None, debris and c == 0, _synapse_params(cg))
+        if len(cells) > 1:
+            syn["cell"] = np.where(syn["target"] == "unknown", -1, c)
+        syn_frames.append(syn)
+        sp = cg.spines.copy()
+        if len(cells) > 1:
+            sp["spine_id"] = sp["spine_id"] + n_sp
+            sp.insert(1, "cell", c)
+        spine_frames.append(sp)
+        truths.append(truth)
+        n_sp += len(cg.spines)
+    syn = pd.concat(syn_frames, ignore_index=True)
+    syn["synapse_id"] = np.arange(len(syn), dtype=np.int64)
     if noise_nm > 0:
-        verts = verts + rngs[5].normal(0.0, noise_nm, verts.shape)
+        verts = verts + rngs[3].normal(0.0, noise_nm, verts.shape)
     import trimesh
 
     mesh = trimesh.Trimesh(verts, faces, process=False)
+    truth = dict(truths[0]) if len(cells) > 1 else truths[0]
     truth["n_synapses_by_target"] = {str(k): int(v) for k, v in syn["target"].value_counts().items()}
-    info = {"target_faces": target_faces, "tessellation_scale": tess.scale, "refine": refine if union else 1, "n_parts": len(parts) + 1,
-            "n_faces": len(faces), "union": union, "seconds_build": t1 - t0, "seconds_union": t2 - t1,
-            "seconds_fragment": t3 - t2, "seconds_total": time.perf_counter() - t0}
-    return SyntheticNeuron(kind, int(seed), mesh, ft["compartment"], ft["labels"], ft["spine"], spines, sk, syn,
-                           truth, info, face_skeleton)
+    if len(cells) > 1:  # cell 0's totals at the top level (a copy: no reference cycle), every cell in "cells"
+        for c, t in enumerate(truths):
+            t["n_synapses_by_target"] = {str(k): int(v) for k, v in
+                                         syn.loc[syn["cell"] == c, "target"].value_counts().items()}
+        truth["cells"] = truths
+    info = {"target_faces": target_faces, "tessellation_scale": tess.scale, "refine": refine if union else 1,
+            "n_parts": len(ps.parts) + 1, "n_faces": len(faces), "union": union, "seconds_build": t1 - t0,
+            "seconds_union": t2 - t1, "seconds_fragment": t3 - t2, "seconds_total": time.perf_counter() - t0}
+    boutons = [cg.boutons.assign(cell=c) for c, cg in enumerate(cells) if cg.boutons is not None]
+    return SyntheticNeuron(kind, int(seed), mesh, ft["compartment"], ft["labels"], ft["spine"],
+                           pd.concat(spine_frames, ignore_index=True), cells[0].skeleton, syn, truth, info,
+                           face_skeleton, face_cell=ft["cell"], face_bouton=ft["bouton"],
+                           boutons=pd.concat(boutons, ignore_index=True) if boutons else None,
+                           soma_boundary=soma_boundary_table(cells, bfaces), boundary_faces=bfaces,
+                           skeletons=[c.skeleton for c in cells])
+
+
+def _synapse_params(cg: CellGrowth) -> SynapseParams:
+    if cg.soma_synapses is None:
+        return SynapseParams()
+    return replace(SynapseParams(), soma_excitatory=cg.soma_synapses, soma_inhibitory=cg.soma_synapses)
+
+
+def _spine_mesh_volumes(cells: list[CellGrowth], ps: PartSet, tess: Tessellation) -> None:
+    """Set each cell's ``spines["mesh_volume_nm3"]`` from its closed spine surfaces (in ``ps.extra_*``)."""
+    k = 0
+    n_sp = 0
+    for cg in cells:
+        if len(cg.spines) and k < len(ps.extra_v):
+            sid = ps.extra_truth[k]["spine"] - n_sp
+            cg.spines["mesh_volume_nm3"] = mesh_volumes(cg.spines, ps.extra_v[k], ps.extra_f[k], sid,
+                                                        spine_sides(tess), SpineParams())
+            k += 1
+        elif "mesh_volume_nm3" not in cg.spines:
+            cg.spines["mesh_volume_nm3"] = np.zeros(len(cg.spines))
+        n_sp += len(cg.spines)
 
 
 def _check_args(kind: str, density: float, noise_nm: float, target_faces: int | None, n_synapses: int | None) -> None:
@@ -200,34 +302,12 @@ def _check_args(kind: str, density: float, noise_nm: float, target_faces: int | 
         raise InputError(f"n_synapses must be >= 0, got {n_synapses}")
 
 
-def _face_truth(part: np.ndarray, spine_face: np.ndarray, meta: list[tuple[str, str]], sp_spine: np.ndarray,
-                sp_head: np.ndarray, spines: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Per output face: compartment, label, spine id and section (-1 soma), from its source part or spine triangle.
-
-    Part 0 is the soma and part i + 1 is section i (see :func:`_build_parts`).
-    """
-    meta_arr = np.array(meta, dtype=object).reshape(-1, 2)
-    n = len(part)
-    out = {"compartment": np.empty(n, dtype=object), "labels": np.empty(n, dtype=object),
-           "spine": np.full(n, -1, dtype=np.int64), "section": np.full(n, -1, dtype=np.int64)}
-    is_part = part >= 0
-    out["compartment"][is_part] = meta_arr[part[is_part], 0]
-    out["labels"][is_part] = meta_arr[part[is_part], 1]
-    out["section"][is_part] = part[is_part] - 1
-    sid = sp_spine[spine_face[~is_part]]
-    out["spine"][~is_part] = sid
-    out["compartment"][~is_part] = spines["compartment"].to_numpy()[sid]
-    out["labels"][~is_part] = np.where(sp_head[spine_face[~is_part]], "spine_head", "spine_neck")
-    out["section"][~is_part] = spines["section"].to_numpy()[sid]
-    return out
-
-
 def _fragment(rng: np.random.Generator, verts: np.ndarray, faces: np.ndarray):
     return fragment(rng, verts, faces, FragmentParams())
 
 
-def _debris(rng: np.random.Generator, sk: Skeleton):
-    return debris(rng, sk.vertices, DebrisParams())
+def _debris(rng: np.random.Generator, points: np.ndarray):
+    return debris(rng, points, DebrisParams())
 
 
 def count_components(sn: SyntheticNeuron) -> int:
