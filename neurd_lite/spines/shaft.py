@@ -31,6 +31,11 @@ class ShaftParams:
     fit_local_nm: then each axis sample gets its own circle fit from the surface within this distance along the
     axis (:func:`refine_axis_local`, ``fit_local_points`` of the cloud) and keeps whichever of the skeleton,
     window-fit and local-fit positions leaves the roundest cross-section (:func:`best_axis`); 0 disables.
+    local_radius_nm: > 0 also measures the radius per axis sample from the surface within this distance along
+    the axis (:func:`local_radius`, same quantile); ``local_radius_mode`` "max" takes the larger of the chunk
+    and local radius (a varicosity, a smooth swelling of the whole circumference, becomes part of the shaft
+    model), "local" the local radius alone. Spines cover a small part of the circumference, so a low quantile
+    of a short window still reads the shaft under them.
     """
 
     prune_twig_nm: float = 2500.0
@@ -45,6 +50,8 @@ class ShaftParams:
     fit_local_nm: float = 500.0
     fit_local_points: int = 60000
     min_clearance: float = 0.5
+    local_radius_nm: float = 0.0
+    local_radius_mode: str = "max"
 
 
 @dataclass
@@ -53,7 +60,8 @@ class ShaftField:
 
     distance_nm: (V,) distance of each vertex to the pruned skeleton. radius_nm: (V,) local shaft radius at the
     vertex's nearest sample. sample_vertex: (V,) nearest skeleton vertex (-1 where not computed).
-    sample_points_nm / sample_radius_nm / sample_skel_vertex: the resampled skeleton.
+    sample_points_nm / sample_radius_nm / sample_skel_vertex / sample_tangent: the resampled skeleton (unit
+    tangents of the skeleton edges each sample lies on).
     """
 
     distance_nm: np.ndarray
@@ -64,11 +72,24 @@ class ShaftField:
     sample_radius_nm: np.ndarray
     sample_skel_vertex: np.ndarray
     beyond_end: np.ndarray
+    sample_tangent: np.ndarray | None = None
 
     @property
     def protrusion_nm(self) -> np.ndarray:
         """(V,) distance beyond the local shaft surface, nm (NaN where unknown)."""
         return self.distance_nm - self.radius_nm
+
+    def vertex_angle(self, vertices_nm: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """(len(idx),) angle (radians, 0..2pi) of vertices ``idx`` around the axis at their nearest sample, in a
+        frame fixed per tangent direction (neighbouring samples of a smooth axis share it to first order)."""
+        s = self.sample_index[idx]
+        t = self.sample_tangent[s] if self.sample_tangent is not None else np.tile([0.0, 0.0, 1.0], (len(s), 1))
+        ref = np.where(np.abs(t[:, :1]) < 0.9, np.array([[1.0, 0.0, 0.0]]), np.array([[0.0, 1.0, 0.0]]))
+        u = np.cross(t, ref)
+        u /= np.maximum(np.linalg.norm(u, axis=1), 1e-12)[:, None]
+        w = np.cross(t, u)
+        o = np.asarray(vertices_nm)[idx] - self.sample_points_nm[s]
+        return np.mod(np.arctan2((o * w).sum(1), (o * u).sum(1)), 2 * np.pi)
 
 
 def pruned_skeleton_mask(skel: Skeleton, twig_nm: float, thin_fraction: float = 0.0) -> np.ndarray:
@@ -378,10 +399,41 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
     beyond = at_end & (((v - pts[s]) * outward).sum(1) > -0.5 * p.sample_spacing_nm)
     used &= ~beyond
     r_chunk = weighted_group_quantile(chunk_of_sample[s[used]], d[used], a[used], p.radius_quantile, n_chunks)
-    r_v = r_chunk[chunk_of_sample[s]]
+    r_sample = r_chunk[chunk_of_sample]
+    if p.local_radius_nm > 0:
+        r_loc = local_radius(s[used], d[used], a[used], seg, droot, p.local_radius_nm, p.radius_quantile)
+        has = np.isfinite(r_loc)
+        if p.local_radius_mode == "local":
+            r_sample = np.where(has, r_loc, r_sample)
+        else:
+            r_sample = np.where(has & (r_loc > r_sample), r_loc, r_sample)
+    r_v = r_sample[s]
     return ShaftField(distance_nm=d, radius_nm=r_v, sample_vertex=owner[s], sample_index=s,
-                      sample_points_nm=pts, sample_radius_nm=r_chunk[chunk_of_sample], sample_skel_vertex=owner,
-                      beyond_end=beyond)
+                      sample_points_nm=pts, sample_radius_nm=r_sample, sample_skel_vertex=owner,
+                      beyond_end=beyond, sample_tangent=tang)
+
+
+def local_radius(sample_of: np.ndarray, dist: np.ndarray, area: np.ndarray, seg: np.ndarray, droot: np.ndarray,
+                 half_window_nm: float, quantile: float, n_shifts: int = 4) -> np.ndarray:
+    """(M,) shaft radius per axis sample (nm): the area-weighted ``quantile`` of the distances ``dist`` of the
+    surface vertices (nearest sample ``sample_of``, areas ``area`` nm²) in a window of 2 x ``half_window_nm``
+    along the sample's unbranched segment. Windows lie on ``n_shifts`` shifted grids; each sample takes the
+    window it is most central in. NaN for samples without surface."""
+    m = len(seg)
+    width = 2.0 * half_window_nm
+    best = np.full(m, np.inf)
+    out = np.full(m, np.nan)
+    for k in range(n_shifts):
+        shift = k / n_shifts
+        g = _window_ids(seg, droot, width, shift)
+        n_g = int(g.max()) + 1
+        q = weighted_group_quantile(g[sample_of], dist, area, quantile, n_g)
+        frac = droot / width + shift
+        off = np.abs(frac - np.floor(frac) - 0.5)
+        take = (off < best) & np.isfinite(q[g])
+        out[take] = q[g][take]
+        best[take] = off[take]
+    return out
 
 
 def _outward_tangent(skel: Skeleton, keep: np.ndarray) -> np.ndarray:
