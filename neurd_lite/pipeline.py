@@ -317,27 +317,22 @@ def stage_synapses(n: Neuron, p: PipelineParams) -> None:
         syn["face"] = run.face_map.nearest_input_faces(syn["face"].to_numpy(dtype=np.int64), pts,
                                                        verts[faces].mean(axis=1))
         n.synapses = syn
-    _flag_far_synapses(n)
+    _flag_far_synapses(n, anchors, p.synapses.max_distance_nm)
 
 
 FAR_SYNAPSE_FLAG_FRACTION = 0.1  # flag the neuron when more than this fraction of its synapses is is_far
 
 
-def _flag_far_synapses(n: Neuron) -> None:
-    """Flag ``synapses_far`` when more than ``FAR_SYNAPSE_FLAG_FRACTION`` of the synapses lie farther from the
-    mesh than the synapse stage's limit (``is_far``: target unknown, not counted by the features); a whole
-    table far away is nearly always a table in other units than ``synapse_units`` says."""
-    syn = n.synapses
-    if syn is None or len(syn) == 0 or "is_far" not in syn:
+def _flag_far_synapses(n: Neuron, anchors: Anchors, limit_nm: float) -> None:
+    """Flag ``synapses_far`` when more than ``FAR_SYNAPSE_FLAG_FRACTION`` of the synapses are ``is_far`` (the
+    anchors: farther from the mesh than ``limit_nm``; target unknown, not counted by the features); a whole table
+    far away is nearly always a table in other units than ``synapse_units`` says."""
+    n_far = int(anchors.is_far.sum())
+    if n_far <= FAR_SYNAPSE_FLAG_FRACTION * len(anchors):
         return
-    n_far = int(np.asarray(syn["is_far"], dtype=bool).sum())
-    if n_far <= FAR_SYNAPSE_FLAG_FRACTION * len(syn):
-        return
-    limit_um = float(n.provenance.get("synapses", {}).get("max_distance_nm", 1500.0)) / 1000.0
-    dist = np.asarray(syn["distance_to_mesh_nm"], dtype=float) if "distance_to_mesh_nm" in syn else np.array([])
-    finite = dist[np.isfinite(dist)]
+    finite = anchors.distance_nm[np.isfinite(anchors.distance_nm)]
     median = f", median distance {np.median(finite) / 1000.0:.4g} µm" if finite.size else ""
-    n.flag(f"synapses_far: {n_far} of {len(syn)} synapses > {limit_um:g} µm from the mesh{median} "
+    n.flag(f"synapses_far: {n_far} of {len(anchors)} synapses > {limit_nm / 1000.0:g} µm from the mesh{median} "
            "(check synapse_units)")
 
 

@@ -17,19 +17,18 @@ ROOT = Path(__file__).resolve().parents[1] / "neurd_lite"
 MAX_LINES = 600
 
 # base: errors and units; geometry: shared math on arrays (imports only base); the model layer every stage may
-# read: the Neuron, the skeleton model, names and the model/ objects (imports base, geometry and itself)
+# read: the Neuron, the skeleton model, names and the model/ objects (imports base, geometry and itself). The
+# parameter tree (neurd_lite.params) gathers every stage's own dataclass, so it sits at the top with the runner:
+# a stage receives its branch of the tree, never imports the tree.
 BASE = ("neurd_lite.errors", "neurd_lite.units")
 GEOMETRY = ("neurd_lite.geometry",)
 MODEL = BASE + ("neurd_lite.neuron", "neurd_lite.skeleton.model", "neurd_lite.names", "neurd_lite.model")
-# the parameter tree gathers every stage's parameter class, so it sits above the stages: a stage or a feature
-# family gets its own branch as an argument and never imports the tree
-PARAMS_TREE = ("neurd_lite.params",)
 # stage packages: a stage imports the model layer, geometry and itself; a later stage gets an earlier stage's
 # results through the Neuron, never by importing it, except for these named calls
 STAGES = ("neurd_lite.mesh", "neurd_lite.skeleton", "neurd_lite.compartments", "neurd_lite.spines",
           "neurd_lite.synapses")
 STAGE_CALLS = {("neurd_lite.spines.detect", "neurd_lite.skeleton.centre")}  # spine detection centres the skeleton
-TOP = ("neurd_lite.pipeline", "neurd_lite.batch", "neurd_lite.cli")
+TOP = ("neurd_lite.pipeline", "neurd_lite.batch", "neurd_lite.cli", "neurd_lite.params")
 IO = ("neurd_lite.io",)
 # Neuron.save / Neuron.to_swc / nl.load call these writers and readers, which do not import the Neuron back
 MODEL_PERSISTENCE = ("neurd_lite.io.neuron_h5", "neurd_lite.io.skeletons")
@@ -166,9 +165,6 @@ def layer_violations(graph: dict[str, dict[str, int]]) -> list[str]:
                 allowed = MODEL + GEOMETRY + (STAGES[stage],)
                 if not _under(t, allowed) and (mod, t) not in STAGE_CALLS:
                     bad.append(f"{where} (a stage imports the model layer, geometry and itself)")
-            if _under(t, PARAMS_TREE) and (stage is not None or _under(mod, MODEL + GEOMETRY + IO + (
-                    "neurd_lite.feature",))):
-                bad.append(f"{where} (stages, features and the model get their parameters as arguments)")
             if _under(mod, ("neurd_lite.feature",)) and _under(t, ("neurd_lite.celltype", "neurd_lite.viz",
                                                                     "neurd_lite.io")):
                 bad.append(f"{where} (features read the Neuron, not files, pictures or classifiers)")

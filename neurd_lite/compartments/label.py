@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..geometry.depth import depth_range_problem, linear_depth_um
-from ..model.frame import DEPTH_RANGE_UM
+from ..model.frame import DEPTH_RANGE_UM, MINNIE65_UP
 from ..model.soma_extent import SomaExtentParams, within_any_soma
 from ..neuron import COMPARTMENTS, SPINE_LABELS, Neuron, synapse_polarity
 from .apical import ApicalParams, label_dendrites, proximal_input_density_per_um
@@ -99,7 +99,6 @@ def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,
     return labels
 
 
-MINNIE65_UP = (0.0, -1.0, 0.0)
 SOMA_CENTRED_NM = 1000.0  # a soma this close to the origin: a soma-centred export, its axes kept (labels kept)
 
 

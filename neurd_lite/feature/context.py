@@ -198,9 +198,9 @@ class FeatureContext:
     def locate(self, table: pd.DataFrame, what: str) -> np.ndarray:
         """Skeleton vertex of each row of a synapse or spine table.
 
-        Uses, in order: a ``skeleton_vertex`` column; a ``face`` column (input-mesh face, through
-        ``n.face_to_skeleton``); the nearest skeleton vertex to ``base_{x,y,z}_nm`` (spine bases) or
-        ``x_nm, y_nm, z_nm``.
+        Uses, in order: a ``skeleton_vertex`` column (the synapse anchors, ``neurd_lite.model.anchors``; -1 = far);
+        a ``face`` column (input-mesh face, through ``n.face_to_skeleton``); the nearest skeleton vertex to
+        ``base_{x,y,z}_nm`` (spine bases) or ``x_nm, y_nm, z_nm``.
         """
         sk = self.skeleton
         if "skeleton_vertex" in table:

@@ -1,5 +1,5 @@
 """Parameters of the feature families (one frozen dataclass each, units in the field names), gathered in
-:class:`FeatureParams` (``PipelineParams.features``). No imports from the feature modules: they import this."""
+:class:`FeatureParams` (``PipelineParams.features``). No imports from the feature modules: they import this. ``LinearDepthParams`` lives in ``geometry/depth.py``."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

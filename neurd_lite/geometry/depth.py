@@ -20,6 +20,7 @@ from ..errors import InputError
 from ..units import as_points_nm
 
 METHODS = ("table", "standard_transform")
+MINNIE65_DEPTH_RANGE_UM = (-100.0, 1200.0)  # plausible soma depths below pia in minnie65, µm (the v83 table's span)
 
 
 @dataclass(frozen=True)

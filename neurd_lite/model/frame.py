@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..geometry.depth import MINNIE65_DEPTH_RANGE_UM as DEPTH_RANGE_UM  # linear minnie65 depth of cortex (µm)
+
 MINNIE65_UP = (0.0, -1.0, 0.0)
-DEPTH_RANGE_UM = (-100.0, 1200.0)  # linear minnie65 depth accepted as cortex (µm)
 
 
 @dataclass(frozen=True)
