@@ -146,7 +146,7 @@ def pictures(out_dir: str = "docs/spines") -> None:
         n = nl.decompose(data_path("meshes/harris_dendrites/" + name), units="um")
         stem = name.rsplit(".", 1)[0]
         plot_spines(n, f"{out_dir}/{stem}_default.png", view=view,
-                    title=f"{stem}: {len(n.spines)} spines (red head, orange neck, blue shaft)")
+                    title=f"{stem}: {len(n.spines)} spines (head, neck, shaft: legend)")
         print(name, n.n_faces, "faces,", len(n.spines), "spines", flush=True)
     base = "meshes/microns_864691135510518224/"
     n = nl.decompose(data_path(base + "864691135510518224_decimated_80k.off"),
