@@ -65,3 +65,21 @@ def test_varicose_dendrite_stays_spine_free_when_subdivided():
         n = Neuron(mesh=trimesh.Trimesh(v, f, process=False), skeleton=skel)
         detect_spines(n)
         assert len(n.spines) == 0
+
+
+def test_spines_past_a_short_skeleton_are_found_with_extend_tips():
+    """A skeleton that stops 3.5 µm short of the dendrite tip: by default the surface past its end is an end cap
+    (2 of 6 spines lost); ``ShaftParams(extend_tips=True)`` extends the axis over it and finds all 6."""
+    from neurd_lite.skeleton.model import Skeleton
+    from neurd_lite.spines import SpineParams
+    from neurd_lite.spines.shaft import ShaftParams
+
+    mesh, truth, _ = spiny_cylinder(n_spines=6, seed=3, stubby_every=3, noise_nm=10)
+    z = np.linspace(-5000.0, 1500.0, 33)
+    short = Skeleton(np.c_[0 * z, 0 * z, z], np.c_[np.arange(len(z) - 1), np.arange(1, len(z))])
+    counts = []
+    for ext in (False, True):
+        n = Neuron(mesh=mesh, skeleton=short)
+        detect_spines(n, SpineParams(shaft=ShaftParams(extend_tips=ext)))
+        counts.append(len(n.spines))
+    assert counts[0] < len(truth) and counts[1] == len(truth), counts

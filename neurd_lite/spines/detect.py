@@ -28,6 +28,7 @@ from ..skeleton.centre import centred_skeleton
 from ..units import nm_to_um
 from .headneck import HeadNeckParams, spine_geometry
 from .shaft import ShaftField, ShaftParams, shaft_field
+from .shape import angular_coverage, axial_extent
 
 NON_DENDRITIC = ("axon", "soma")
 
@@ -243,32 +244,6 @@ def superlevel_vertex_area(faces: np.ndarray, area_faces: np.ndarray, h: np.ndar
     frac = np.clip(np.nan_to_num(frac, nan=1.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
     share = np.where(above, (frac * area_faces / np.maximum(k, 1))[:, None], 0.0)
     return np.bincount(faces.reshape(-1), weights=share.reshape(-1), minlength=len(h))
-
-
-def angular_coverage(verts: np.ndarray, comp: np.ndarray, fld: ShaftField, bins: int) -> pd.Series:
-    """Per component id (``comp`` >= 0), the fraction of ``bins`` equal sectors around the shaft axis that its
-    vertices occupy (a spine covers a few sectors on one side; a swelling of the whole process covers all)."""
-    idx = np.flatnonzero(comp >= 0)
-    if len(idx) == 0:
-        return pd.Series(dtype=float)
-    sector = np.minimum((fld.vertex_angle(verts, idx) / (2 * np.pi) * bins).astype(np.int64), bins - 1)
-    pairs = np.unique(comp[idx] * bins + sector)
-    return pd.Series(pairs // bins).value_counts() / bins
-
-
-def axial_extent(verts: np.ndarray, comp: np.ndarray, hn: np.ndarray, fld: ShaftField) -> pd.Series:
-    """Per component id (``comp`` >= 0): the spread (nm) of its vertices along the shaft axis, measured along
-    the axis tangent at the sample nearest to its highest vertex."""
-    idx = np.flatnonzero(comp >= 0)
-    if len(idx) == 0 or fld.sample_tangent is None:
-        return pd.Series(dtype=float)
-    c = comp[idx]
-    top = pd.Series(hn[idx]).groupby(c).idxmax()
-    tang = pd.DataFrame(fld.sample_tangent[fld.sample_index[idx[top.to_numpy()]]], index=top.index)
-    t = tang.reindex(c).to_numpy()
-    along = (verts[idx] * t).sum(1)
-    g = pd.Series(along).groupby(c)
-    return g.max() - g.min()
 
 
 def _grow_pass(verts: np.ndarray, r: np.ndarray, hn: np.ndarray, ok: np.ndarray, beyond_end: np.ndarray,
