@@ -85,7 +85,7 @@ class SpineParams:
     extend_across_links: bool = True
     centre_skeleton: bool | str = "auto"
     off_centre_fraction: float = 0.3
-    max_angular_coverage: float = 0.75
+    max_angular_coverage: float = 1.0
     angular_bins: int = 16
     min_height_to_extent: float = 0.3
     shaft: ShaftParams = field(default_factory=ShaftParams)
