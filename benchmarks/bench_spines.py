@@ -54,16 +54,23 @@ def _subdivided(n, times: int = 2):
 
 
 def _time(label: str, n) -> dict:
-    from neurd_lite.spines import attach_synapses, detect_spines
+    from neurd_lite.spines import SynapseParams, attach_synapses, detect_spines
 
     t0 = time.perf_counter()
-    detect_spines(n)
+    fld = detect_spines(n)
     t1 = time.perf_counter()
-    attach_synapses(n)
+    attach_synapses(n, SynapseParams(method="model"), shaft_field=fld)
+    model_post = n.synapses[~n.synapses["is_pre"].astype(bool)]["target"].value_counts(normalize=True).round(3)
+    t1b = time.perf_counter()
+    attach_synapses(n, SynapseParams(method="rules"))
     t2 = time.perf_counter()
     post = n.synapses[~n.synapses["is_pre"].astype(bool)]
+    with_post = np.unique(post["spine_id"][post["spine_id"] >= 0]) if "spine_id" in post else []
+    shares = post["target"].value_counts(normalize=True).round(3).to_dict()
     row = {"mesh": label, "faces": n.n_faces, "spines": len(n.spines), "detect_spines_s": round(t1 - t0, 2),
-           "attach_synapses_s": round(t2 - t1, 2), "post_targets": post["target"].value_counts().to_dict(),
+           "attach_synapses_s": round(t2 - t1b, 2),
+           "attach_synapses_model_s": round(t1b - t1, 2), "model_post_shares": model_post.to_dict(), "post_targets": post["target"].value_counts().to_dict(),
+           "post_shares": shares, "spines_with_postsynapse": round(len(with_post) / max(len(n.spines), 1), 3),
            "pass_counts": n.provenance["spines"].get("pass_counts")}
     print(row, flush=True)
     return row
@@ -139,7 +146,7 @@ def pictures(out_dir: str = "docs/spines") -> None:
         n = nl.decompose(data_path("meshes/harris_dendrites/" + name), units="um")
         stem = name.rsplit(".", 1)[0]
         plot_spines(n, f"{out_dir}/{stem}_default.png", view=view,
-                    title=f"{stem}: {len(n.spines)} spines (red head, orange neck, blue shaft)")
+                    title=f"{stem}: {len(n.spines)} spines (head, neck, shaft: legend)")
         print(name, n.n_faces, "faces,", len(n.spines), "spines", flush=True)
     base = "meshes/microns_864691135510518224/"
     n = nl.decompose(data_path(base + "864691135510518224_decimated_80k.off"),
@@ -153,6 +160,33 @@ def pictures(out_dir: str = "docs/spines") -> None:
                 title=f"864691135510518224: {len(n.spines)} spines; 7 µm around the densest spine cluster")
 
 
+def neurd_reference() -> dict:
+    """NEURD's proofread excitatory cell 864691134917511946 (sonata node table, one row per branch): spines and
+    spines per µm over branches with spines, and head / neck / shaft shares of its branch postsynapses (the
+    soma is not a branch there)."""
+    import h5py
+
+    from neurd_lite.data import data_path
+
+    path = data_path("skeletons/microns_neurd_exc_864691134917511946/sonata/network/node.h5")
+    with h5py.File(path) as h:
+        g = h["nodes/0/0"]
+        d = {k: np.asarray(g[k]) for k in ("n_spines", "n_synapses_head", "n_synapses_neck", "n_synapses_shaft",
+                                           "n_synapses_post", "skeletal_length", "n_synapses_no_head")}
+    spiny = d["n_spines"] > 0
+    post = d["n_synapses_head"].sum() + d["n_synapses_neck"].sum() + d["n_synapses_shaft"].sum()
+    out = {"branches": int(len(spiny)), "spines": int(d["n_spines"].sum()),
+           "spines_per_um_spiny_branches": round(float(d["n_spines"][spiny].sum()
+                                                       / max(d["skeletal_length"][spiny].sum() / 1000.0, 1e-9)), 3),
+           "post_head_neck_shaft": [int(d[k].sum()) for k in ("n_synapses_head", "n_synapses_neck",
+                                                               "n_synapses_shaft")],
+           "shares_head_neck_shaft": [round(float(d[k].sum() / max(post, 1)), 3)
+                                      for k in ("n_synapses_head", "n_synapses_neck", "n_synapses_shaft")],
+           "n_synapses_post_branches": int(d["n_synapses_post"].sum())}
+    print("NEURD proofread 864691134917511946:", out, flush=True)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--skip-large", action="store_true", help="only the 81k-face mesh")
@@ -162,12 +196,15 @@ def main() -> None:
     ap.add_argument("--pictures", action="store_true", help="regenerate the PNGs in docs/spines/")
     ap.add_argument("--seeds", default="0,1,2,3", help="synthetic seeds, comma-separated")
     ap.add_argument("--cache", default=None, help="directory for cached spine-free decompositions")
+    ap.add_argument("--neurd", action="store_true", help="print NEURD's proofread cell's spine / synapse counts")
     args = ap.parse_args()
+    if args.neurd:
+        neurd_reference()
     if args.synthetic:
-        synthetic(tuple(int(x) for x in args.seeds.split(",")), args.cache)
+        synthetic(tuple(int(x) for x in args.seeds.split(",") if x.strip()), args.cache)
     if args.pictures:
         pictures()
-    if args.synthetic or args.pictures:
+    if args.synthetic or args.pictures or args.neurd:
         return
     from neurd_lite.data import data_path
     from neurd_lite.pipeline import PipelineParams, decompose

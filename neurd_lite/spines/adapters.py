@@ -103,3 +103,35 @@ def spiny_cylinder(n_spines: int = 6, seed: int = 0, length_nm: float = 10000.0,
     z = np.linspace(-length_nm / 2, length_nm / 2, int(length_nm // 200) + 1)
     skel = Skeleton(np.c_[0 * z, 0 * z, z], np.c_[np.arange(len(z) - 1), np.arange(1, len(z))])
     return mesh, pd.DataFrame(rows), skel
+
+
+def beaded_tube(radius_nm: float = 300.0, length_nm: float = 12000.0,
+                bumps: list[tuple[float, float, float]] = (), step_nm: float = 80.0, sections: int = 24,
+                noise_nm: float = 0.0, seed: int = 0):
+    """A closed tube along z (nm) whose radius swells by Gaussian bumps (``(z_nm, height_nm, half_width_nm)``:
+    varicosities of an aspiny dendrite or boutons of an axon; no spines). Returns (trimesh.Trimesh, Skeleton
+    along the axis). ``step_nm`` / ``sections``: ring spacing and vertices per ring (the tessellation)."""
+    import trimesh
+
+    z = np.linspace(-length_nm / 2, length_nm / 2, int(length_nm // step_nm) + 1)
+    r = np.full(len(z), float(radius_nm))
+    for zc, h, w in bumps:
+        r += h * np.exp(-0.5 * ((z - zc) / w) ** 2)
+    ang = np.linspace(0, 2 * np.pi, sections, endpoint=False)
+    ring = np.stack([np.cos(ang), np.sin(ang)], 1)
+    v = np.concatenate([np.column_stack([r[i] * ring, np.full(sections, z[i])]) for i in range(len(z))])
+    v = np.vstack([v, [[0.0, 0.0, z[0]], [0.0, 0.0, z[-1]]]])
+    f = []
+    for i in range(len(z) - 1):
+        a, b = i * sections + np.arange(sections), i * sections + (np.arange(sections) + 1) % sections
+        f += [np.column_stack([a, b, b + sections]), np.column_stack([a, b + sections, a + sections])]
+    lo, hi = len(v) - 2, len(v) - 1
+    a, b = np.arange(sections), (np.arange(sections) + 1) % sections
+    top = (len(z) - 1) * sections
+    f += [np.column_stack([np.full(sections, lo), b, a]), np.column_stack([np.full(sections, hi), top + a, top + b])]
+    if noise_nm > 0:
+        v[:-2] += np.random.default_rng(seed).normal(0, noise_nm, (len(v) - 2, 3))
+    mesh = trimesh.Trimesh(v, np.concatenate(f), process=False)
+    zs = np.linspace(-length_nm / 2, length_nm / 2, int(length_nm // 200) + 1)
+    skel = Skeleton(np.c_[0 * zs, 0 * zs, zs], np.c_[np.arange(len(zs) - 1), np.arange(1, len(zs))])
+    return mesh, skel

@@ -28,6 +28,7 @@ from ..skeleton.centre import centred_skeleton
 from ..units import nm_to_um
 from .headneck import HeadNeckParams, spine_geometry
 from .shaft import ShaftField, ShaftParams, shaft_field
+from .shape import angular_coverage, axial_extent
 
 NON_DENDRITIC = ("axon", "soma")
 
@@ -49,6 +50,12 @@ class SpineParams:
     centre_skeleton: move the skeleton to the centres of the cross-sections it owns first (True / False, or
     "auto": only when the median move exceeds off_centre_fraction x the median skeleton radius, as happens
     with surface-walking skeletonizers such as TEASAR).
+    max_angular_coverage: a candidate whose vertices occupy more than this fraction of ``angular_bins`` equal
+    sectors around the axis is a swelling of the whole process (a varicosity, a bouton), not a spine: a spine
+    stands on one side of its shaft (1.0: no test).
+    min_height_to_extent: a candidate must protrude at least this fraction of its extent along the shaft axis
+    (its highest protrusion over the spread of its vertices along the axis): a spine stands out of its shaft, a
+    flare or a partly grown varicosity is a long low swelling along it (0: no test).
     split_by_seeds: split a grown region between its seed cores (nearest core along mesh edges); two touching
     cores stay one spine unless the lower peak rises more than core_persistence_nm above the saddle between them.
     rejected_level_quantile: a grown region that touches the shaft but yields no spine is searched again with
@@ -78,6 +85,9 @@ class SpineParams:
     extend_across_links: bool = True
     centre_skeleton: bool | str = "auto"
     off_centre_fraction: float = 0.3
+    max_angular_coverage: float = 1.0
+    angular_bins: int = 16
+    min_height_to_extent: float = 0.3
     shaft: ShaftParams = field(default_factory=ShaftParams)
     headneck: HeadNeckParams = field(default_factory=HeadNeckParams)
 
@@ -238,8 +248,8 @@ def superlevel_vertex_area(faces: np.ndarray, area_faces: np.ndarray, h: np.ndar
 
 def _grow_pass(verts: np.ndarray, r: np.ndarray, hn: np.ndarray, ok: np.ndarray, beyond_end: np.ndarray,
                eligible_v: np.ndarray, e_mesh: np.ndarray, links: np.ndarray, piece: np.ndarray, va: np.ndarray,
-               mesh_faces: tuple[np.ndarray, np.ndarray], p: SpineParams
-               ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, np.ndarray]:
+               mesh_faces: tuple[np.ndarray, np.ndarray], p: SpineParams, fld: ShaftField | None = None,
+               stats_sink: list | None = None) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, np.ndarray]:
     """One hysteresis pass on protrusion ``hn`` (nm): per-vertex spine label (-1 none), base mask, attachment
     ring (``spine, v``) and the grown-but-rejected region id per vertex (-1 elsewhere). ``va``: vertex areas
     (nm², a third of the incident faces); ``mesh_faces``: (faces, face areas nm²)."""
@@ -279,6 +289,21 @@ def _grow_pass(verts: np.ndarray, r: np.ndarray, hn: np.ndarray, ok: np.ndarray,
                                 hmax=("h", "max"), r=("r", "median"))
     good = stats[(stats.seeds > 0) & (stats.bases > 0) & (stats.area >= p.min_area_nm2)
                  & (stats.hmax <= p.max_length_nm)].index.to_numpy()
+    if fld is not None and p.max_angular_coverage < 1.0 and len(good):
+        cov = angular_coverage(verts, np.where(np.isin(comp, good), comp, -1), fld, p.angular_bins)
+        good = good[cov.reindex(good).fillna(0.0).to_numpy() <= p.max_angular_coverage]
+    if fld is not None and len(good) and (p.min_height_to_extent > 0 or stats_sink is not None):
+        ext = axial_extent(verts, np.where(np.isin(comp, good), comp, -1), hn, fld).reindex(good)
+        ratio = stats.loc[good, "hmax"].to_numpy() / np.maximum(ext.to_numpy(), 1.0)
+        if stats_sink is not None:
+            iv = np.flatnonzero(np.isin(comp, good))
+            top_v = pd.Series(iv).groupby(comp[iv]).apply(lambda x: x.to_numpy()[np.argmax(hn[x.to_numpy()])])
+            stats_sink.append(pd.DataFrame({"c": good, "top_v": top_v.reindex(good).to_numpy(),
+                                            "hmax": stats.loc[good, "hmax"].to_numpy(),
+                                            "extent": ext.to_numpy(), "area": stats.loc[good, "area"].to_numpy(),
+                                            "r": stats.loc[good, "r"].to_numpy()}))
+        if p.min_height_to_extent > 0:
+            good = good[ratio >= p.min_height_to_extent]
     label = np.full(nv, -1, dtype=np.int64)
     keep = np.isin(comp, good)
     # base width check (vectorised): rms distance of base vertices to their centroid vs the shaft radius
@@ -326,8 +351,9 @@ def spine_components(mesh, field_: ShaftField, eligible_v: np.ndarray, p: SpineP
     faces = np.asarray(mesh.faces)
     area_f = np.asarray(mesh.area_faces)
     va = np.bincount(faces.reshape(-1), weights=np.repeat(area_f / 3.0, 3), minlength=nv)
+    sink = counts.get("candidate_sink")
     label, base, ring, rejected = _grow_pass(verts, r, hn, ok, field_.beyond_end, eligible_v, e_mesh, links,
-                                             piece, va, (faces, area_f), p)
+                                             piece, va, (faces, area_f), p, field_, sink)
     counts["first_pass"] = int(label.max()) + 1
     if p.rejected_level_quantile is not None and (rejected >= 0).any():
         rej = rejected >= 0
@@ -337,7 +363,7 @@ def spine_components(mesh, field_: ShaftField, eligible_v: np.ndarray, p: SpineP
         h2[rej] -= lvl[rejected[rej]]
         ok2 = ok & (label < 0)
         lab2, base2, ring2, _ = _grow_pass(verts, r, h2, ok2, field_.beyond_end, eligible_v & (label < 0), e_mesh,
-                                           links, piece, va, (faces, area_f), p)
+                                           links, piece, va, (faces, area_f), p, field_, sink)
         counts["second_pass"] = int(lab2.max()) + 1
         n1 = int(label.max()) + 1
         label = np.where(lab2 >= 0, lab2 + n1, label)
@@ -492,8 +518,10 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
             skel = centred
             n.provenance.setdefault("spines_notes", {})["skeleton_centred"] = True
     fld = shaft_field(verts, faces, skel, ~bad_f, p.shaft)
-    pass_counts: dict = {}
+    sink = n.cache.get("spine_candidate_sink")  # a list: per-candidate statistics for analysis (benchmarks)
+    pass_counts: dict = {} if sink is None else {"candidate_sink": sink}
     vlabel, base, ring = spine_components(mesh, fld, eligible_v, p, pass_counts)
+    pass_counts.pop("candidate_sink", None)
     ring_centre = ring.assign(x=verts[ring.v, 0], y=verts[ring.v, 1], z=verts[ring.v, 2]).groupby("spine")[
         ["x", "y", "z"]].mean()
     face_spine = _face_labels(vlabel, faces, verts, fld, p)

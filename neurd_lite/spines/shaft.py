@@ -14,6 +14,7 @@ from scipy.spatial import cKDTree
 from ..geometry.meshgraph import edge_components
 from ..geometry.stats import group_quantiles, weighted_group_quantile
 from ..skeleton.model import Skeleton
+from .axial import _window_ids, local_radius, tip_extensions
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,14 @@ class ShaftParams:
     fit_local_nm: then each axis sample gets its own circle fit from the surface within this distance along the
     axis (:func:`refine_axis_local`, ``fit_local_points`` of the cloud) and keeps whichever of the skeleton,
     window-fit and local-fit positions leaves the roundest cross-section (:func:`best_axis`); 0 disables.
+    extend_tips: where the surface runs on past a terminal end of the skeleton by more than a radius (a
+    skeleton that stops short of a dendrite tip), the axis is extended along the end's tangent over it
+    (:func:`neurd_lite.spines.axial.tip_extensions`), so spines there are searched instead of being taken for an end cap.
+    local_radius_nm: > 0 also measures the radius per axis sample from the surface within this distance along
+    the axis (:func:`neurd_lite.spines.axial.local_radius`, same quantile); ``local_radius_mode`` "max" takes the larger of the chunk
+    and local radius (a varicosity, a smooth swelling of the whole circumference, becomes part of the shaft
+    model), "local" the local radius alone. Spines cover a small part of the circumference, so a low quantile
+    of a short window still reads the shaft under them.
     """
 
     prune_twig_nm: float = 2500.0
@@ -45,6 +54,9 @@ class ShaftParams:
     fit_local_nm: float = 500.0
     fit_local_points: int = 60000
     min_clearance: float = 0.5
+    local_radius_nm: float = 0.0
+    local_radius_mode: str = "max"
+    extend_tips: bool = False
 
 
 @dataclass
@@ -53,7 +65,8 @@ class ShaftField:
 
     distance_nm: (V,) distance of each vertex to the pruned skeleton. radius_nm: (V,) local shaft radius at the
     vertex's nearest sample. sample_vertex: (V,) nearest skeleton vertex (-1 where not computed).
-    sample_points_nm / sample_radius_nm / sample_skel_vertex: the resampled skeleton.
+    sample_points_nm / sample_radius_nm / sample_skel_vertex / sample_tangent: the resampled skeleton (unit
+    tangents of the skeleton edges each sample lies on).
     """
 
     distance_nm: np.ndarray
@@ -64,11 +77,24 @@ class ShaftField:
     sample_radius_nm: np.ndarray
     sample_skel_vertex: np.ndarray
     beyond_end: np.ndarray
+    sample_tangent: np.ndarray | None = None
 
     @property
     def protrusion_nm(self) -> np.ndarray:
         """(V,) distance beyond the local shaft surface, nm (NaN where unknown)."""
         return self.distance_nm - self.radius_nm
+
+    def vertex_angle(self, vertices_nm: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """(len(idx),) angle (radians, 0..2pi) of vertices ``idx`` around the axis at their nearest sample, in a
+        frame fixed per tangent direction (neighbouring samples of a smooth axis share it to first order)."""
+        s = self.sample_index[idx]
+        t = self.sample_tangent[s] if self.sample_tangent is not None else np.tile([0.0, 0.0, 1.0], (len(s), 1))
+        ref = np.where(np.abs(t[:, :1]) < 0.9, np.array([[1.0, 0.0, 0.0]]), np.array([[0.0, 1.0, 0.0]]))
+        u = np.cross(t, ref)
+        u /= np.maximum(np.linalg.norm(u, axis=1), 1e-12)[:, None]
+        w = np.cross(t, u)
+        o = np.asarray(vertices_nm)[idx] - self.sample_points_nm[s]
+        return np.mod(np.arctan2((o * w).sum(1), (o * u).sum(1)), 2 * np.pi)
 
 
 def pruned_skeleton_mask(skel: Skeleton, twig_nm: float, thin_fraction: float = 0.0) -> np.ndarray:
@@ -192,13 +218,6 @@ def _segments(skel: Skeleton, keep: np.ndarray) -> np.ndarray:
     deg = np.bincount(e.reshape(-1), minlength=n)
     ok = (deg[e[:, 0]] <= 2) & (deg[e[:, 1]] <= 2)
     return edge_components(n, e[ok])[1]
-
-
-def _window_ids(seg: np.ndarray, droot: np.ndarray, window_nm: float, shift: float) -> np.ndarray:
-    """Dense id of the window (``window_nm`` along each unbranched segment, grid shifted by ``shift`` windows)."""
-    pos = np.floor(droot / window_nm + shift).astype(np.int64)
-    key = seg.astype(np.int64) * (int(pos.max()) + 2) + pos
-    return np.unique(key, return_inverse=True)[1].reshape(-1)
 
 
 def _kasa_offsets(o: np.ndarray, t: np.ndarray, w: np.ndarray, grp: np.ndarray, n_grp: int, min_points: int
@@ -366,22 +385,53 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
                             v[on], p.min_clearance, vertex_normals(v, f)[on])
         else:
             pts = fitted
-    tree = cKDTree(pts)
-    d, s = tree.query(v)
+    kept_deg = np.bincount(skel.edges[keep[skel.edges[:, 0]] & keep[skel.edges[:, 1]]].reshape(-1),
+                           minlength=skel.n_vertices)
     # vertices at or past a terminal end of the kept skeleton (dendrite tips) are end caps, not protrusions, and
     # do not inform the radius (a flat cap would pull the last chunk's radius towards zero); a cut end of a
     # cropped fragment is not a tip: what lies past it is spines
-    kept_deg = np.bincount(skel.edges[keep[skel.edges[:, 0]] & keep[skel.edges[:, 1]]].reshape(-1),
-                           minlength=skel.n_vertices)
-    at_end = (kept_deg[owner[s]] <= 1) & ~skel.cut_ends[owner[s]] & is_vertex_sample[s]  # past a cut: spines
-    outward = _outward_tangent(skel, keep)[owner[s]]
-    beyond = at_end & (((v - pts[s]) * outward).sum(1) > -0.5 * p.sample_spacing_nm)
+    end_sample = is_vertex_sample & (kept_deg[owner] <= 1) & ~skel.cut_ends[owner]
+    out_s = _outward_tangent(skel, keep)[owner]
+    d, s = cKDTree(pts).query(v)
+    if p.extend_tips:
+        past = end_sample[s] & (((v - pts[s]) * out_s[s]).sum(1) > -0.5 * p.sample_spacing_nm)
+        r0 = weighted_group_quantile(chunk_of_sample[s[used & ~past]], d[used & ~past], a[used & ~past],
+                                     p.radius_quantile, n_chunks)[chunk_of_sample]
+        ext = tip_extensions(v, s, used, pts, end_sample, out_s, owner, skel.root, r0, p.sample_spacing_nm)
+        if ext is not None:
+            e_idx, k = ext
+            rep = np.repeat(e_idx, k)
+            step = np.concatenate([np.arange(1, kk + 1) for kk in k]) * p.sample_spacing_nm
+            last = np.cumsum(k) - 1 + len(pts)
+            pts = np.vstack([pts, pts[rep] + out_s[rep] * step[:, None]])
+            owner, tang, seg = np.concatenate([owner, owner[rep]]), np.vstack([tang, out_s[rep]]), \
+                np.concatenate([seg, seg[rep]])
+            droot = np.concatenate([droot, droot[rep] + step])
+            end_sample = np.concatenate([end_sample, np.zeros(len(rep), bool)])
+            end_sample[e_idx] = False
+            end_sample[last] = True
+            out_s = np.vstack([out_s, out_s[rep]])
+            is_vertex_sample = np.concatenate([is_vertex_sample, np.zeros(len(rep), bool)])
+            key = seg.astype(np.int64) * (int(droot.max() // p.chunk_nm) + 2) + (droot // p.chunk_nm).astype(np.int64)
+            _, chunk_of_sample = np.unique(key, return_inverse=True)
+            n_chunks = int(chunk_of_sample.max()) + 1
+            d, s = cKDTree(pts).query(v)
+    at_end = end_sample[s]  # past a cut: spines
+    beyond = at_end & (((v - pts[s]) * out_s[s]).sum(1) > -0.5 * p.sample_spacing_nm)
     used &= ~beyond
     r_chunk = weighted_group_quantile(chunk_of_sample[s[used]], d[used], a[used], p.radius_quantile, n_chunks)
-    r_v = r_chunk[chunk_of_sample[s]]
+    r_sample = r_chunk[chunk_of_sample]
+    if p.local_radius_nm > 0:
+        r_loc = local_radius(s[used], d[used], a[used], seg, droot, p.local_radius_nm, p.radius_quantile)
+        has = np.isfinite(r_loc)
+        if p.local_radius_mode == "local":
+            r_sample = np.where(has, r_loc, r_sample)
+        else:
+            r_sample = np.where(has & (r_loc > r_sample), r_loc, r_sample)
+    r_v = r_sample[s]
     return ShaftField(distance_nm=d, radius_nm=r_v, sample_vertex=owner[s], sample_index=s,
-                      sample_points_nm=pts, sample_radius_nm=r_chunk[chunk_of_sample], sample_skel_vertex=owner,
-                      beyond_end=beyond)
+                      sample_points_nm=pts, sample_radius_nm=r_sample, sample_skel_vertex=owner,
+                      beyond_end=beyond, sample_tangent=tang)
 
 
 def _outward_tangent(skel: Skeleton, keep: np.ndarray) -> np.ndarray:
@@ -394,7 +444,6 @@ def _outward_tangent(skel: Skeleton, keep: np.ndarray) -> np.ndarray:
         vec = skel.vertices[e[m, a]] - skel.vertices[e[m, b]]
         out[e[m, a]] = vec / np.maximum(np.linalg.norm(vec, axis=1), 1e-9)[:, None]
     return out
-
 
 
 def _window_pairs(cloud: np.ndarray, pts: np.ndarray, seg: np.ndarray, droot: np.ndarray, half_window_nm: float

@@ -1,0 +1,85 @@
+"""Spine detection on aspiny processes and thin dendrites (seconds): varicosities and boutons are not spines,
+thin and stubby spines on a thin dendrite are found, counts hold when the mesh is subdivided."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurd_lite.neuron import Neuron
+from neurd_lite.spines import detect_spines
+from neurd_lite.spines.adapters import beaded_tube, spiny_cylinder
+
+
+@pytest.mark.parametrize("radius_nm,height,half_width_nm", [(400.0, 0.8, 900.0), (150.0, 0.8, 700.0),
+                                                            (300.0, 0.5, 1400.0)])
+def test_varicose_aspiny_dendrite_has_no_spines(radius_nm, height, half_width_nm):
+    """Smooth swellings of the whole circumference (0.5-0.8 x the radius, the family's varicosities) on a
+    dendrite with 10 nm vertex noise: no spine."""
+    bumps = [(z, height * radius_nm, half_width_nm) for z in (-3500.0, 0.0, 3000.0)]
+    mesh, skel = beaded_tube(radius_nm, 12000.0, bumps, noise_nm=10.0, seed=1)
+    n = Neuron(mesh=mesh, skeleton=skel)
+    detect_spines(n)
+    assert len(n.spines) == 0, n.spines[["length_um", "head_width_um"]]
+
+
+def test_axon_with_boutons_labelled_dendrite_has_no_spines():
+    """An axon (r 120 nm) with boutons (250-500 nm higher, 450-800 nm half width) that the compartment stage
+    failed to call axon: the boutons are swellings, not spines."""
+    bumps = [(-4000.0, 450.0, 500.0), (-500.0, 300.0, 800.0), (3000.0, 500.0, 450.0)]
+    mesh, skel = beaded_tube(120.0, 12000.0, bumps, noise_nm=5.0, seed=2)
+    n = Neuron(mesh=mesh, skeleton=skel)
+    detect_spines(n)
+    assert len(n.spines) == 0
+
+
+def test_axon_faces_never_get_spines():
+    mesh, skel = beaded_tube(120.0, 8000.0, [(0.0, 450.0, 500.0)])
+    n = Neuron(mesh=mesh, skeleton=skel)
+    n.face_compartment[:] = "axon"
+    n.face_labels[:] = "axon"
+    detect_spines(n)
+    assert len(n.spines) == 0 and (n.face_spine < 0).all()
+
+
+def test_thin_and_stubby_spines_on_a_thin_dendrite_are_found():
+    """A thin interneuron-like dendrite (r 250 nm) with 4 spines, every second one stubby (head only)."""
+    mesh, truth, skel = spiny_cylinder(n_spines=4, seed=7, radius_nm=250.0, length_nm=8000.0, stubby_every=2,
+                                       noise_nm=5.0)
+    n = Neuron(mesh=mesh, skeleton=skel)
+    detect_spines(n)
+    assert len(n.spines) == 4
+    heads = truth[["head_x_nm", "head_y_nm", "head_z_nm"]].to_numpy()
+    cen = np.asarray(mesh.triangles_center)
+    for h, row in zip(heads, truth.itertuples()):
+        out = np.hypot(cen[:, 0], cen[:, 1]) > 250.0 + 60.0  # off the shaft surface
+        near = (np.linalg.norm(cen - h, axis=1) < row.head_radius_nm) & out
+        assert np.mean(n.face_spine[near] >= 0) > 0.8
+
+
+def test_varicose_dendrite_stays_spine_free_when_subdivided():
+    import trimesh
+
+    mesh, skel = beaded_tube(300.0, 10000.0, [(-2000.0, 240.0, 900.0), (2500.0, 200.0, 700.0)], step_nm=160.0,
+                             sections=16, noise_nm=8.0, seed=3)
+    for v, f in ((mesh.vertices, mesh.faces), trimesh.remesh.subdivide(mesh.vertices, mesh.faces)):
+        n = Neuron(mesh=trimesh.Trimesh(v, f, process=False), skeleton=skel)
+        detect_spines(n)
+        assert len(n.spines) == 0
+
+
+def test_spines_past_a_short_skeleton_are_found_with_extend_tips():
+    """A skeleton that stops 3.5 µm short of the dendrite tip: by default the surface past its end is an end cap
+    (2 of 6 spines lost); ``ShaftParams(extend_tips=True)`` extends the axis over it and finds all 6."""
+    from neurd_lite.skeleton.model import Skeleton
+    from neurd_lite.spines import SpineParams
+    from neurd_lite.spines.shaft import ShaftParams
+
+    mesh, truth, _ = spiny_cylinder(n_spines=6, seed=3, stubby_every=3, noise_nm=10)
+    z = np.linspace(-5000.0, 1500.0, 33)
+    short = Skeleton(np.c_[0 * z, 0 * z, z], np.c_[np.arange(len(z) - 1), np.arange(1, len(z))])
+    counts = []
+    for ext in (False, True):
+        n = Neuron(mesh=mesh, skeleton=short)
+        detect_spines(n, SpineParams(shaft=ShaftParams(extend_tips=ext)))
+        counts.append(len(n.spines))
+    assert counts[0] < len(truth) and counts[1] == len(truth), counts
