@@ -92,9 +92,9 @@ def test_poison_inputs_each_get_one_clear_row(cells, reference, tmp_path):
     errors = pd.read_csv(out / "errors.csv").set_index("name")
     expect = {"empty": "file is empty", "corrupt": "could not parse", "nan_vertices": "NaN/inf",
               "one_face": "only 1 face", "huge_bbox": "far beyond any EM volume", "loop": "symlink loop",
-              "folder": "is a directory", "bowtie": "TEASAR found no skeleton path",
-              "separate_triangles": "TEASAR found no skeleton path",
-              "degenerate_faces": "TEASAR found no skeleton path"}
+              "folder": "is a directory", "bowtie": "found no skeleton path",
+              "separate_triangles": "found no skeleton path",
+              "degenerate_faces": "found no skeleton path"}
     for name, text in expect.items():
         assert text in errors.loc[name, "message"], (name, errors.loc[name, "message"])
     feats = pd.read_parquet(out / "features.parquet")

@@ -270,7 +270,11 @@ def skeletonize(mesh: Any, soma_centers_nm: np.ndarray | Sequence | None = None,
     sv, se, v2s = BACKENDS[p.backend](v, f, link_edges, graph, root_vertex, p.invalidation_d_nm,
                                       p.cc_vertex_thresh)
     if len(sv) == 0:
-        raise InputError("the skeleton backend returned no skeleton", hint="is the mesh too small or flat?")
+        span = float(np.ptp(v, axis=0).max()) if len(v) else 0.0
+        raise InputError(f"the {p.backend} skeleton backend found no skeleton path on the kept surface ({len(v)} "
+                         f"vertices, span {span / 1000:.3g} µm, pieces under {p.cc_vertex_thresh} vertices are not "
+                         f"traced)", hint="the mesh is too small or falls apart into tiny pieces (separate "
+                         "triangles, a non-manifold bowtie, zero-area faces); check the file and its units")
     is_cut = np.zeros(len(sv), dtype=bool)
     trunk = fragment_trunk(v, graph, used, ends, sv, se, p.fragment_branch_min_nm, p.fragment_max_trunk_nm
                            ) if len(ends) >= 2 else None
