@@ -45,7 +45,7 @@ def case_spec(seed: int) -> tuple[int, str, bool]:
 def make_case(seed: int, cache: Path, given: bool = False) -> Path:
     """Build, merge and decompose one synthetic merge; cached as a pickle (merged Neuron + truth). given: the
     true soma centres are passed to decompose (as from a nucleus table) instead of detecting the somata."""
-    from neurd_lite.proofread.fixtures import merge_cells
+    from neurd_lite.testing.touching import merge_cells
     from neurd_lite.testing.synthetic import make_neuron
 
     ncells, contact, frag = case_spec(seed)
@@ -163,7 +163,7 @@ def _alone_features(case_path: Path, m, t: int):
 
 def eval_real(out_dir: Path, fig_dir: Path) -> dict:
     from neurd_lite.data import data_path
-    from neurd_lite.proofread.plot import plot_split
+    from neurd_lite.viz import plot_split
 
     t0 = time.perf_counter()
     cells = nl.decompose(data_path(REAL + "864691135510518224_decimated_80k.off"),

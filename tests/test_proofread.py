@@ -110,7 +110,7 @@ def test_flags_dendrite_on_axon_axon_on_dendrite_and_dendrite_outputs():
 
 
 def _small_merge():
-    from neurd_lite.proofread.fixtures import merge_cells
+    from neurd_lite.testing.touching import merge_cells
     from neurd_lite.testing.synthetic import make_neuron
 
     cells = [make_neuron("interneuron", seed=s, target_faces=8000, spine_density_per_um=0.5, with_axon=False)

@@ -2,7 +2,8 @@
 
 ``split(n)`` cuts every skeleton path between two somata at its most likely merge point and rebuilds each cell
 (:mod:`.split`, :mod:`.cuts`, :mod:`.build`); ``flag_merge_errors(n)`` adds merge-error flags (:mod:`.flags`) and ``cut_flagged(n)`` removes what they point at;
-``split_for_batch(n)`` is what ``featurize`` calls; :mod:`.fixtures` builds synthetic merges with per-face truth.
+``split_for_batch(n, decompose)`` is what ``featurize`` calls; ``neurd_lite.testing.touching`` builds synthetic merges
+with per-face truth and ``neurd_lite.viz.plot_split`` draws a split.
 """
 from .build import cut_flagged, split, split_for_batch
 from .cuts import SplitParams, path_scores
