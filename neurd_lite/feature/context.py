@@ -302,7 +302,9 @@ class FeatureContext:
             self.notes["width"] = "no face_to_skeleton map: faces mapped to the nearest skeleton vertex"
         keep = f2s >= 0
         if self.n.face_labels is not None:
-            keep &= ~np.isin(np.asarray(self.n.face_labels).astype(str), SPINE_FACE_LABELS)
+            lab = np.asarray(self.n.face_labels)  # compared element-wise (no 5M-string copy via astype(str))
+            for name in SPINE_FACE_LABELS:
+                keep &= lab != name
         if self.n.face_spine is not None:
             keep &= np.asarray(self.n.face_spine) < 0
         return cross_section_width_nm(sk, mesh.vertices, mesh.faces, f2s, keep, at, self.vertex_tangent)
