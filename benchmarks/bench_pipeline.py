@@ -212,6 +212,7 @@ def save_result(n, path: Path) -> None:
     """Per-input-face labels and counts of a run, for ``benchmarks/accuracy_scaling.py``."""
     import resource
 
+    path.parent.mkdir(parents=True, exist_ok=True)
     syn = n.synapses
     np.savez_compressed(
         path, face_compartment=n.face_compartment.astype(str), face_labels=n.face_labels.astype(str),

@@ -23,6 +23,7 @@ import numpy as np
 from .compartments import label_compartments, refine_by_spines
 from .errors import InputError, NeurdLiteError, StageError
 from .feature.spines import dendritic_spine_density_per_um
+from .geometry.meshes import face_centroids_nm
 from .io.meshes import load_mesh
 from .io.skeletons import load_skeleton
 from .io.synapses import load_synapses
@@ -192,6 +193,14 @@ def stage_graph(n: Neuron, p: PipelineParams) -> None:
                              "prune_terminal_nm": p.graph.prune_terminal_nm}
 
 
+def _input_centroids(n: Neuron, run: Run) -> np.ndarray:
+    """(F, 3) input-face centroids (nm), computed once per run in blocks (``geometry.meshes``)."""
+    c = run.extra.get("input_centroids")
+    if c is None or len(c) != n.n_faces:
+        c = run.extra["input_centroids"] = face_centroids_nm(n.mesh.vertices, n.mesh.faces)
+    return c
+
+
 def _anchors(n: Neuron, p: PipelineParams) -> Anchors:
     """The synapses' anchors of this run (computed on first use; see ``neurd_lite.model.anchors``)."""
     run = run_state(n)
@@ -202,8 +211,7 @@ def _anchors(n: Neuron, p: PipelineParams) -> Anchors:
     if n.n_faces:
         fm = run.face_map or FaceMap.identity(n.n_faces)
         mesh = run.mesh if run.mesh is not None else n.mesh
-        verts, faces = np.asarray(n.mesh.vertices, dtype=np.float64), np.asarray(n.mesh.faces)
-        run.anchors = anchor_to_mesh(pts, np.asarray(mesh.triangles), fm, verts[faces].mean(axis=1),
+        run.anchors = anchor_to_mesh(pts, np.asarray(mesh.triangles), fm, _input_centroids(n, run),
                                      n.face_to_skeleton, n.face_branch, p.synapses.max_distance_nm,
                                      p.synapses.k_candidates)
     else:
@@ -315,9 +323,8 @@ def stage_synapses(n: Neuron, p: PipelineParams) -> None:
         attach_synapses(w, p.synapses, p.soma_extent, anchors, run.shaft_field)
         syn = w.synapses.copy()
         pts = syn[["x_nm", "y_nm", "z_nm"]].to_numpy(dtype=np.float64)
-        verts, faces = np.asarray(n.mesh.vertices, dtype=np.float64), np.asarray(n.mesh.faces)
         syn["face"] = run.face_map.nearest_input_faces(syn["face"].to_numpy(dtype=np.int64), pts,
-                                                       verts[faces].mean(axis=1))
+                                                       _input_centroids(n, run))
         n.synapses = syn
     _flag_far_synapses(n, anchors, p.synapses.max_distance_nm)
 
