@@ -54,6 +54,9 @@ def identity(vertices: np.ndarray, faces: np.ndarray) -> DecimationResult:
                             np.arange(nf), 0.0)
 
 
+MAP_CHUNK = 1_000_000  # input faces per block of the face-map query
+
+
 def _centroids_normals(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Face centroids (nm) and un-normalised face normals (only their sign against another normal is used)."""
     a, b, c = vertices[faces[:, 0]], vertices[faces[:, 1]], vertices[faces[:, 2]]
@@ -118,9 +121,15 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | N
     wf = np.asarray(wf, dtype=np.int64).reshape(-1, 3)
     if len(wf) == 0:
         raise InputError("decimation removed every face", hint="raise target_faces or disable decimation")
-    in_cent, in_n = _centroids_normals(vertices, faces)
     w_cent, w_n = _centroids_normals(wv, wf)
-    in2w = _nearest_same_way(cKDTree(w_cent), w_n, in_cent, in_n, 6)
+    tree = cKDTree(w_cent)
+    in2w = np.empty(len(faces), dtype=np.int64)
+    in_cent = np.empty((len(faces), 3))
+    for lo in range(0, len(faces), MAP_CHUNK):  # input faces in blocks: no (F, 3) normal / corner temporaries
+        c, nrm = _centroids_normals(vertices, faces[lo:lo + MAP_CHUNK])
+        in_cent[lo:lo + len(c)] = c
+        in2w[lo:lo + len(c)] = _nearest_same_way(tree, w_n, c, nrm, 6)
+    del tree
     w2in = np.full(len(wf), -1, dtype=np.int64)
     w2in[in2w[::-1]] = np.arange(len(faces))[::-1]  # first input face mapped to each working face
     missing = np.flatnonzero(w2in < 0)
@@ -128,5 +137,6 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | N
         lo, hi = w_cent[missing].min(axis=0) - 1.0, w_cent[missing].max(axis=0) + 1.0
         box = np.flatnonzero(np.all((in_cent >= lo) & (in_cent <= hi), axis=1)) if len(missing) < 1000 else \
             np.arange(len(faces))
-        w2in[missing] = box[_nearest_same_way(cKDTree(in_cent[box]), in_n[box], w_cent[missing], w_n[missing], 6)]
+        box_n = _centroids_normals(vertices, faces[box])[1]
+        w2in[missing] = box[_nearest_same_way(cKDTree(in_cent[box]), box_n, w_cent[missing], w_n[missing], 6)]
     return DecimationResult(wv, wf, in2w, w2in, round(time.perf_counter() - t0, 4))
