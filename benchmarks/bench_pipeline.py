@@ -118,7 +118,8 @@ def warm_imports() -> None:
     for m in ("trimesh", "scipy.spatial", "scipy.ndimage", "networkx", "pandas", "fast_simplification",
               "meshparty.skeletonize", "meshparty.trimesh_io", "neurd_lite.pipeline", "neurd_lite.mesh.soma",
               "neurd_lite.spines", "neurd_lite.compartments", "neurd_lite.feature", "neurd_lite.celltype",
-              "neurd_lite.io.meshes", "neurd_lite.io.synapses", "trimesh.ray.ray_pyembree"):
+              "neurd_lite.io.meshes", "neurd_lite.io.synapses", "trimesh.ray.ray_pyembree", "lightgbm", "sklearn",
+              "neurd_lite.celltype.models"):
         try:
             importlib.import_module(m)
         except ImportError:
