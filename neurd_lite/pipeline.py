@@ -265,6 +265,14 @@ def _working_view(n: Neuron, run: Run) -> Neuron:
                   flags=n.flags, provenance=n.provenance)
 
 
+def _is_any(labels: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    """(F,) bool: labels equal to one of ``names``, compared element-wise (no (F,) string copy of the labels)."""
+    out = np.zeros(len(labels), dtype=bool)
+    for name in names:
+        out |= labels == name
+    return out
+
+
 def stage_spines(n: Neuron, p: PipelineParams) -> None:
     """Spine instances and head/neck faces (neurd_lite.spines), on the working mesh when decimated: every input
     face takes the spine id and head/neck label of its working face (``FaceMap.lift``); ``n_faces`` counts input
@@ -282,7 +290,7 @@ def stage_spines(n: Neuron, p: PipelineParams) -> None:
     n.face_spine = fm.lift(w.face_spine)
     is_spine = n.face_spine >= 0
     labels = n.face_labels.copy()
-    old = np.isin(labels.astype(str), SPINE_LABELS)  # an earlier run's spine labels
+    old = _is_any(labels, SPINE_LABELS)  # an earlier run's spine labels
     labels[old] = n.face_compartment[old]
     labels[is_spine] = fm.lift(w.face_labels)[is_spine]
     n.face_labels = labels

@@ -226,7 +226,7 @@ def _relabel_far_soma_faces(n: Neuron, comp: np.ndarray, labels: np.ndarray, rea
     # (F, 3, 3) triangles of the whole input mesh
     near = within_any_soma(centres, n.somas, reach)
     far = cand[~near]
-    other = np.flatnonzero(np.isin(labels.astype(str), COMPARTMENTS) & (labels != "soma"))
+    other = np.flatnonzero(pd.Series(labels, copy=False).isin(COMPARTMENTS).to_numpy() & (labels != "soma"))
     if not far.size or not other.size:
         return
     from scipy.spatial import cKDTree
