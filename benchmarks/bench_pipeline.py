@@ -134,7 +134,7 @@ def run_ours(path: Path, params, synapses: Path | None = None) -> tuple[list[tup
     from neurd_lite.io.meshes import load_mesh
     from neurd_lite.io.synapses import load_synapses
     from neurd_lite.neuron import Neuron
-    from neurd_lite.pipeline import MESH_STAGES, _Skip
+    from neurd_lite.pipeline import MESH_STAGES, _Skip, release_memory
 
     rows = []
     n_box: list = []
@@ -152,8 +152,10 @@ def run_ours(path: Path, params, synapses: Path | None = None) -> tuple[list[tup
                 fn(n, params)
             except _Skip:
                 pass
+            release_memory()  # as pipeline.run_stages does after every stage
         rows.append((name, *timed(call)[1:]))
     n.cache.pop("run", None)  # the run's working state (pipeline.Run)
+    release_memory()
     table, *t = timed(lambda: nl.features(n))
     rows.append(("features", *t))
     result, *t = timed(lambda: nl.classify(n))  # the Neuron: features come from the row cached by nl.features
