@@ -143,7 +143,7 @@ def run_ours(path: Path, params, synapses: Path | None = None) -> tuple[list[tup
         mesh = load_mesh(path)
         syn = load_synapses(synapses if synapses is not None else data_path(SYNAPSES))
         n_box.append(Neuron(name=path.stem, mesh=mesh, synapses=syn))
-
+        release_memory()  # as decompose does after reading
     rows.append(("ingest", *timed(ingest)[1:]))
     n = n_box[0]
     for name, fn in MESH_STAGES:

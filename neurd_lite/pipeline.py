@@ -445,6 +445,7 @@ def decompose(mesh_or_path: Any, synapses: Any = None, units: UnitsLike = "nm",
             units=units, synapses=synapses if isinstance(synapses, (str, Path)) else
             (None if synapses is None else type(synapses).__name__), soma=None if soma is None else
             np.asarray(soma, float).tolist())
+    release_memory()  # the mesh reader's temporaries
     run_stages(n, MESH_STAGES, p)
     return proofread.split(n, pipeline_params=p, decompose_fn=decompose) if split else n
 
