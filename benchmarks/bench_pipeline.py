@@ -23,6 +23,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterator
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's neurd_lite, not an installed one
+
 import numpy as np
 
 MESH = "meshes/microns_864691135510518224/864691135510518224_decimated_80k.off"
