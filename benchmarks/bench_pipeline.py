@@ -248,6 +248,9 @@ def _size_runs(size: str, tmp: Path, cache: Path) -> tuple[Path, int, Path | Non
 
         return ply, len(trimesh.load(ply, process=False).faces), csv
     path, nf = make_mesh_file(SIZES[size], tmp)
+    from neurd_lite.pipeline import release_memory
+
+    release_memory()  # the subdivision's temporaries: not the pipeline's memory
     return path, nf, None
 
 
