@@ -64,3 +64,17 @@ def test_features_row_cached_and_invalidated() -> None:
     assert n.cache[CACHE_KEY][0] == key2
     nl.features(n, up=(0, 1, 0))
     assert n.cache[CACHE_KEY][0] != key2
+
+
+def test_forked_simplification_equals_in_process(monkeypatch) -> None:
+    """Decimation in a forked child (large inputs) gives the same working mesh and face maps as in process."""
+    from neurd_lite.mesh import decimate as dec
+
+    m = trimesh.creation.icosphere(5, radius=5000.0)
+    p = dec.DecimateParams(target_faces=2000, min_faces_to_decimate=0)
+    monkeypatch.setattr(dec, "FORK_ABOVE_FACES", 10**9)
+    a = dec.decimate(m.vertices, m.faces, p)
+    monkeypatch.setattr(dec, "FORK_ABOVE_FACES", 100)
+    b = dec.decimate(m.vertices, m.faces, p)
+    for name in ("vertices", "faces", "input_to_working", "working_to_input"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
