@@ -4,13 +4,14 @@ Larger sizes are the 81k-face mesh subdivided once / twice (``trimesh.remesh.sub
 temporary PLY so ingest reads a file as a user would. In the same run MeshParty TEASAR alone
 (``skeletonize_mesh`` with ray radius, soma point given) runs on the same meshes, and with ``--peers``
 skeletor's wavefront too. Peak memory per stage is the peak resident set size above the level before the
-stage (sampled every 20 ms by a thread).
+stage and the peak resident set size of the whole process (sampled every 20 ms by a thread).
 
     python benchmarks/bench_pipeline.py --sizes 81k,324k --out docs/benchmarks.md
 """
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import platform
 import sys
@@ -22,11 +23,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterator
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's neurd_lite, not an installed one
+
 import numpy as np
 
 MESH = "meshes/microns_864691135510518224/864691135510518224_decimated_80k.off"
 SYNAPSES = "meshes/microns_864691135510518224/864691135510518224_synapses.csv"
-SIZES = {"81k": 0, "324k": 1, "1.3M": 2}  # number of subdivisions
+SIZES = {"81k": 0, "324k": 1, "1.3M": 2, "5.2M": 3}  # number of subdivisions
 
 
 class PeakRSS:
@@ -45,9 +48,18 @@ class PeakRSS:
         peak = [start]
         stop = threading.Event()
 
+        def rss() -> int:  # this process + its children (decimation forks one above 1M faces)
+            total = self.proc.memory_info().rss
+            for c in self.proc.children(recursive=True):
+                try:
+                    total += c.memory_info().rss
+                except Exception:  # noqa: BLE001 - the child may be gone between listing and reading
+                    pass
+            return total
+
         def sample() -> None:
             while not stop.is_set():
-                peak[0] = max(peak[0], self.proc.memory_info().rss)
+                peak[0] = max(peak[0], rss())
                 stop.wait(self.interval_s)
 
         t = threading.Thread(target=sample, daemon=True)
@@ -59,16 +71,23 @@ class PeakRSS:
             t.join()
             peak[0] = max(peak[0], self.proc.memory_info().rss)
             self.peak_mb = (peak[0] - start) / 2**20
+            self.peak_abs_mb = peak[0] / 2**20
 
 
-def timed(fn: Callable[[], object]) -> tuple[object, float, float, float]:
-    """(result, wall seconds, CPU seconds of this process, peak MB above start)."""
+def _cpu_s() -> float:
+    """CPU seconds of this process and its waited-for children (the forked decimation)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def timed(fn: Callable[[], object]) -> tuple[object, float, float, float, float]:
+    """(result, wall seconds, CPU seconds of this process, peak MB above start, peak process RSS MB)."""
     mem = PeakRSS()
     with mem.measure():
-        t0, c0 = time.perf_counter(), time.process_time()
+        t0, c0 = time.perf_counter(), _cpu_s()
         out = fn()
-        dt, cpu = time.perf_counter() - t0, time.process_time() - c0
-    return out, dt, cpu, mem.peak_mb
+        dt, cpu = time.perf_counter() - t0, _cpu_s() - c0
+    return out, dt, cpu, mem.peak_mb, mem.peak_abs_mb
 
 
 def make_mesh_file(level: int, folder: Path) -> tuple[Path, int]:
@@ -116,7 +135,8 @@ def warm_imports() -> None:
     for m in ("trimesh", "scipy.spatial", "scipy.ndimage", "networkx", "pandas", "fast_simplification",
               "meshparty.skeletonize", "meshparty.trimesh_io", "neurd_lite.pipeline", "neurd_lite.mesh.soma",
               "neurd_lite.spines", "neurd_lite.compartments", "neurd_lite.feature", "neurd_lite.celltype",
-              "neurd_lite.io.meshes", "neurd_lite.io.synapses", "trimesh.ray.ray_pyembree"):
+              "neurd_lite.io.meshes", "neurd_lite.io.synapses", "trimesh.ray.ray_pyembree", "lightgbm", "sklearn",
+              "neurd_lite.celltype.models"):
         try:
             importlib.import_module(m)
         except ImportError:
@@ -131,7 +151,7 @@ def run_ours(path: Path, params, synapses: Path | None = None) -> tuple[list[tup
     from neurd_lite.io.meshes import load_mesh
     from neurd_lite.io.synapses import load_synapses
     from neurd_lite.neuron import Neuron
-    from neurd_lite.pipeline import MESH_STAGES, _Skip
+    from neurd_lite.pipeline import MESH_STAGES, _Skip, release_memory
 
     rows = []
     n_box: list = []
@@ -140,7 +160,7 @@ def run_ours(path: Path, params, synapses: Path | None = None) -> tuple[list[tup
         mesh = load_mesh(path)
         syn = load_synapses(synapses if synapses is not None else data_path(SYNAPSES))
         n_box.append(Neuron(name=path.stem, mesh=mesh, synapses=syn))
-
+        release_memory()  # as decompose does after reading
     rows.append(("ingest", *timed(ingest)[1:]))
     n = n_box[0]
     for name, fn in MESH_STAGES:
@@ -149,11 +169,13 @@ def run_ours(path: Path, params, synapses: Path | None = None) -> tuple[list[tup
                 fn(n, params)
             except _Skip:
                 pass
+            release_memory()  # as pipeline.run_stages does after every stage
         rows.append((name, *timed(call)[1:]))
     n.cache.pop("run", None)  # the run's working state (pipeline.Run)
+    release_memory()
     table, *t = timed(lambda: nl.features(n))
     rows.append(("features", *t))
-    result, *t = timed(lambda: nl.classify(table))
+    result, *t = timed(lambda: nl.classify(n))  # the Neuron: features come from the row cached by nl.features
     rows.append(("classify", *t))
     n.provenance["bench_class"] = f"{result.ei} / {result.subclass}"
     return rows, n
@@ -174,8 +196,8 @@ def run_teasar(path: Path, soma_center: np.ndarray) -> tuple[float, float, int]:
         return skeletonize.skeletonize_mesh(mp, soma_pt=soma_center, soma_radius=7500, verbose=False,
                                             compute_radius=True)
 
-    sk, dt, cpu, mb = timed(go)
-    return dt, cpu, mb, len(sk.branch_points)
+    sk, dt, cpu, mb, abs_mb = timed(go)
+    return dt, cpu, mb, len(sk.branch_points), abs_mb
 
 
 def run_skeletor(path: Path) -> tuple[float, float, int]:
@@ -183,7 +205,7 @@ def run_skeletor(path: Path) -> tuple[float, float, int]:
     import trimesh
 
     m = trimesh.load(path, process=False)
-    sk, dt, cpu, mb = timed(lambda: skeletor.skeletonize.by_wavefront(m, waves=1, step_size=1, progress=False))
+    sk, dt, cpu, mb, _ = timed(lambda: skeletor.skeletonize.by_wavefront(m, waves=1, step_size=1, progress=False))
     deg = np.bincount(np.asarray(sk.edges).ravel())
     return dt, cpu, mb, int((deg > 2).sum())
 
@@ -210,6 +232,7 @@ def save_result(n, path: Path) -> None:
     """Per-input-face labels and counts of a run, for ``benchmarks/accuracy_scaling.py``."""
     import resource
 
+    path.parent.mkdir(parents=True, exist_ok=True)
     syn = n.synapses
     np.savez_compressed(
         path, face_compartment=n.face_compartment.astype(str), face_labels=n.face_labels.astype(str),
@@ -240,12 +263,17 @@ def _size_runs(size: str, tmp: Path, cache: Path) -> tuple[Path, int, Path | Non
 
         return ply, len(trimesh.load(ply, process=False).faces), csv
     path, nf = make_mesh_file(SIZES[size], tmp)
+    from neurd_lite.pipeline import release_memory
+
+    release_memory()  # the subdivision's temporaries: not the pipeline's memory
     return path, nf, None
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", default="81k,324k,1.3M,syn1M", help="comma list of 81k, 324k, 1.3M, syn1M")
+    ap.add_argument("--sizes", default="81k,324k,1.3M,syn1M", help="comma list of 81k, 324k, 1.3M, 5.2M, syn1M "
+                    "(one size per process gives the cleanest peak RSS)")
+    ap.add_argument("--no-teasar", action="store_true", help="skip MeshParty TEASAR (e.g. a 5.2M re-run)")
     ap.add_argument("--peers", action="store_true", help="also time skeletor wavefront (if installed)")
     ap.add_argument("--full-resolution", action="store_true",
                     help="also run without decimation on inputs the default decimates (the 'before' numbers)")
@@ -263,8 +291,9 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown sizes {bad}; use {[*SIZES, 'syn1M']}")
     warm_imports()
     load0 = os.getloadavg()[0]
-    lines = ["| mesh | run | stage | faces | wall s | CPU s | peak MB |", "|---|---|---|---:|---:|---:|---:|"]
-    ratios = ["| mesh | faces | run | core wall s | total wall s | total CPU s | peak MB (max stage) | TEASAR wall s "
+    lines = ["| mesh | run | stage | faces | wall s | CPU s | peak MB above stage start | peak process RSS MB |",
+             "|---|---|---|---:|---:|---:|---:|---:|"]
+    ratios = ["| mesh | faces | run | core wall s | total wall s | total CPU s | peak process RSS MB | TEASAR wall s "
               "| total / TEASAR (wall) | total / TEASAR (CPU) |", "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
     counts = ["| mesh | run | limbs / branches | somas | spines | synapse targets | class |",
               "|---|---|---|---:|---:|---|---|"]
@@ -284,9 +313,10 @@ def main(argv: list[str] | None = None) -> int:
                 total = sum(r[1] for r in rows)
                 total_cpu = sum(r[2] for r in rows)
                 core = sum(r[1] for r in rows if r[0] in CORE)
-                totals[label] = (core, total, total_cpu, max(r[3] for r in rows))
-                for name, dt, cpu, mb in rows:
-                    lines.append(f"| {size} | {label} | {name} | {nf:,} | {dt:.2f} | {cpu:.2f} | {mb:.0f} |")
+                totals[label] = (core, total, total_cpu, max(r[4] for r in rows))
+                for name, dt, cpu, mb, abs_mb in rows:
+                    lines.append(f"| {size} | {label} | {name} | {nf:,} | {dt:.2f} | {cpu:.2f} | {mb:.0f} | "
+                                 f"{abs_mb:.0f} |")
                 lines.append(f"| {size} | {label} | **{STAGE_TOTAL}** | {nf:,} | **{total:.2f}** | "
                              f"**{total_cpu:.2f}** | |")
                 tgt = n.synapses["target"].value_counts().to_dict() if "target" in n.synapses else {}
@@ -297,6 +327,8 @@ def main(argv: list[str] | None = None) -> int:
                     growth.append((size, nf, total, total_cpu))
                 save_result(n, Path(args.cache) / f"result_{size}_{'after' if label == 'ours' else 'before'}.npz")
                 print("\n".join(lines[-len(rows) - 1:]), flush=True)
+                del n
+                gc.collect()
             if size == "syn1M":
                 center = np.load(Path(args.cache) / "synthetic_pyramidal_1000k_seed3.npz")["soma_center_nm"]
             else:
@@ -308,9 +340,11 @@ def main(argv: list[str] | None = None) -> int:
                     soma_center = trimesh.load(data_path(
                         "meshes/microns_864691135510518224/soma_0.ply")).vertices.mean(axis=0)
                 center = soma_center
-            dt, cpu, mb, nbp = run_teasar(path, center)
+            if args.no_teasar:
+                continue
+            dt, cpu, mb, nbp, abs_mb = run_teasar(path, center)
             lines.append(f"| {size} | MeshParty TEASAR alone | skeletonize_mesh ({nbp} branch points) | {nf:,} | "
-                         f"{dt:.2f} | {cpu:.2f} | {mb:.0f} |")
+                         f"{dt:.2f} | {cpu:.2f} | {mb:.0f} | {abs_mb:.0f} |")
             print(lines[-1], flush=True)
             for label, (core, total, total_cpu, mb_max) in totals.items():
                 ratios.append(f"| {size} | {nf:,} | {label} | {core:.1f} | {total:.1f} | {total_cpu:.1f} | "
@@ -319,9 +353,9 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     dt2, cpu2, mb2, nbp2 = run_skeletor(path)
                     lines.append(f"| {size} | skeletor wavefront | by_wavefront ({nbp2} branch points) | {nf:,} | "
-                                 f"{dt2:.2f} | {cpu2:.2f} | {mb2:.0f} |")
+                                 f"{dt2:.2f} | {cpu2:.2f} | {mb2:.0f} | |")
                 except ImportError:
-                    lines.append(f"| {size} | skeletor wavefront | not installed | {nf:,} | | | |")
+                    lines.append(f"| {size} | skeletor wavefront | not installed | {nf:,} | | | | |")
                 print(lines[-1], flush=True)
     grow = ["| mesh | faces | total wall s | total CPU s | CPU µs per face |", "|---|---:|---:|---:|---:|"]
     grow += [f"| {s} | {f:,} | {w:.1f} | {c:.1f} | {1e6 * c / f:.1f} |" for s, f, w, c in growth]

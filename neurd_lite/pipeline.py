@@ -23,6 +23,7 @@ import numpy as np
 from .compartments import label_compartments, refine_by_spines
 from .errors import InputError, NeurdLiteError, StageError
 from .feature.spines import dendritic_spine_density_per_um
+from .geometry.meshes import face_centroids_nm
 from .io.meshes import load_mesh
 from .io.skeletons import load_skeleton
 from .io.synapse_units import fit_synapse_units
@@ -195,6 +196,14 @@ def stage_graph(n: Neuron, p: PipelineParams) -> None:
                              "prune_terminal_nm": p.graph.prune_terminal_nm}
 
 
+def _input_centroids(n: Neuron, run: Run) -> np.ndarray:
+    """(F, 3) input-face centroids (nm), computed once per run in blocks (``geometry.meshes``)."""
+    c = run.extra.get("input_centroids")
+    if c is None or len(c) != n.n_faces:
+        c = run.extra["input_centroids"] = face_centroids_nm(n.mesh.vertices, n.mesh.faces)
+    return c
+
+
 def _anchors(n: Neuron, p: PipelineParams) -> Anchors:
     """The synapses' anchors of this run (computed on first use; see ``neurd_lite.model.anchors``)."""
     run = run_state(n)
@@ -205,8 +214,7 @@ def _anchors(n: Neuron, p: PipelineParams) -> Anchors:
     if n.n_faces:
         fm = run.face_map or FaceMap.identity(n.n_faces)
         mesh = run.mesh if run.mesh is not None else n.mesh
-        verts, faces = np.asarray(n.mesh.vertices, dtype=np.float64), np.asarray(n.mesh.faces)
-        run.anchors = anchor_to_mesh(pts, np.asarray(mesh.triangles), fm, verts[faces].mean(axis=1),
+        run.anchors = anchor_to_mesh(pts, np.asarray(mesh.triangles), fm, _input_centroids(n, run),
                                      n.face_to_skeleton, n.face_branch, p.synapses.max_distance_nm,
                                      p.synapses.k_candidates)
     else:
@@ -258,6 +266,14 @@ def _working_view(n: Neuron, run: Run) -> Neuron:
                   flags=n.flags, provenance=n.provenance)
 
 
+def _is_any(labels: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    """(F,) bool: labels equal to one of ``names``, compared element-wise (no (F,) string copy of the labels)."""
+    out = np.zeros(len(labels), dtype=bool)
+    for name in names:
+        out |= labels == name
+    return out
+
+
 def stage_spines(n: Neuron, p: PipelineParams) -> None:
     """Spine instances and head/neck faces (neurd_lite.spines), on the working mesh when decimated: every input
     face takes the spine id and head/neck label of its working face (``FaceMap.lift``); ``n_faces`` counts input
@@ -279,7 +295,7 @@ def stage_spines(n: Neuron, p: PipelineParams) -> None:
     n.face_spine = fm.lift(w.face_spine)
     is_spine = n.face_spine >= 0
     labels = n.face_labels.copy()
-    old = np.isin(labels.astype(str), SPINE_LABELS)  # an earlier run's spine labels
+    old = _is_any(labels, SPINE_LABELS)  # an earlier run's spine labels
     labels[old] = n.face_compartment[old]
     labels[is_spine] = fm.lift(w.face_labels)[is_spine]
     n.face_labels = labels
@@ -320,9 +336,8 @@ def stage_synapses(n: Neuron, p: PipelineParams) -> None:
         attach_synapses(w, p.synapses, p.soma_extent, anchors, run.shaft_field)
         syn = w.synapses.copy()
         pts = syn[["x_nm", "y_nm", "z_nm"]].to_numpy(dtype=np.float64)
-        verts, faces = np.asarray(n.mesh.vertices, dtype=np.float64), np.asarray(n.mesh.faces)
         syn["face"] = run.face_map.nearest_input_faces(syn["face"].to_numpy(dtype=np.int64), pts,
-                                                       verts[faces].mean(axis=1))
+                                                       _input_centroids(n, run))
         n.synapses = syn
     _flag_far_synapses(n, anchors, p.synapses.max_distance_nm)
 
@@ -378,9 +393,30 @@ def run_stages(n: Neuron, stages: Sequence[Stage], params: PipelineParams, progr
                 timings[name] = round(time.perf_counter() - t0, 4)
             if progress is not None:
                 progress(name, timings[name])
+            release_memory()
     finally:
         n.cache.pop(RUN_KEY, None)
+        release_memory()
     return n
+
+
+_LIBC: Any = None
+
+
+def release_memory() -> None:
+    """Hand freed heap pages back to the operating system (glibc ``malloc_trim``; a no-op elsewhere), so one
+    stage's large temporaries do not stay in the resident set under the next stage's (a few ms)."""
+    global _LIBC
+    if _LIBC is None:
+        try:
+            import ctypes
+
+            _LIBC = ctypes.CDLL("libc.so.6")
+            _LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
+        except (OSError, AttributeError):
+            _LIBC = False
+    if _LIBC:
+        _LIBC.malloc_trim(0)
 
 
 def _record(n: Neuron, params: PipelineParams, **inputs: Any) -> None:
@@ -448,6 +484,7 @@ def decompose(mesh_or_path: Any, synapses: Any = None, units: UnitsLike = "nm",
             units=units, synapses=synapses if isinstance(synapses, (str, Path)) else
             (None if synapses is None else type(synapses).__name__), soma=None if soma is None else
             np.asarray(soma, float).tolist())
+    release_memory()  # the mesh reader's temporaries
     if progress is not None:
         progress("ingest", n.provenance["timings_s"]["ingest"])
     run_stages(n, MESH_STAGES, p, progress)

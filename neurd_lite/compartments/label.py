@@ -350,10 +350,11 @@ def _relabel_far_soma_faces(n: Neuron, comp: np.ndarray, labels: np.ndarray, rea
     cand = np.flatnonzero(comp == "soma")
     if not cand.size:
         return
-    centres = n.mesh.triangles_center[cand]
+    centres = np.asarray(n.mesh.vertices)[np.asarray(n.mesh.faces)[cand]].mean(axis=1)  # not trimesh's cached
+    # (F, 3, 3) triangles of the whole input mesh
     near = within_any_soma(centres, n.somas, reach)
     far = cand[~near]
-    other = np.flatnonzero(np.isin(labels.astype(str), COMPARTMENTS) & (labels != "soma"))
+    other = np.flatnonzero(pd.Series(labels, copy=False).isin(COMPARTMENTS).to_numpy() & (labels != "soma"))
     if not far.size or not other.size:
         return
     from scipy.spatial import cKDTree

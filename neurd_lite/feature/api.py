@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, NeurdLiteWarning
+from .cache import CACHE_KEY, state_key
 from .context import FeatureContext
 from .params import MorphometryParams
 from .registry import COMPARTMENT_GROUPS, REGISTRY, Missing, compartment_column
@@ -52,8 +53,30 @@ def features(n: Any, nucleus: Any = None, up: Any = None, params: Any = None) ->
     (given or inferred, in ``n.provenance["compartments"]["up"]``), else minnie65's. params: a
     :class:`neurd_lite.PipelineParams` (its ``features`` and ``frame``; None: defaults). Features that cannot be
     computed are NaN and ``df.attrs["missing"]`` maps each of them to the reason; ``df.attrs["notes"]`` records
-    fallbacks that were used.
+    fallbacks that were used. The row is cached on the Neuron (``n.cache["features_row"]``, keyed by the content
+    of the Neuron and the arguments, see ``feature/cache.py``): a repeated call, e.g. by ``classify(n)``, on an
+    unchanged Neuron returns a copy without recomputing.
     """
+    store = getattr(n, "cache", None)
+    key = keep = None
+    if isinstance(store, dict) and hasattr(n, "somas"):
+        key, keep = state_key(n, nucleus, up, params)
+        hit = store.get(CACHE_KEY)
+        if hit is not None and hit[0] == key:
+            return _copy_row(hit[2])
+    df = _compute_features(n, nucleus, up, params)
+    if key is not None:
+        store[CACHE_KEY] = (key, keep, _copy_row(df))
+    return df
+
+
+def _copy_row(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    out.attrs = {k: dict(v) for k, v in df.attrs.items()}
+    return out
+
+
+def _compute_features(n: Any, nucleus: Any, up: Any, params: Any) -> pd.DataFrame:
     ctx = _context(n, nucleus, up, params)
     row: dict[str, float] = {}
     missing: dict[str, str] = {}

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..geometry.meshes import as_trimesh
+from ..geometry.meshes import as_trimesh, face_areas_nm2
 from ..geometry.stats import weighted_quantile
 from ..geometry.width import cross_section_width_nm, skeleton_tangents
 from ..model.frame import DEPTH_RANGE_UM
@@ -274,6 +274,22 @@ class FeatureContext:
             raise Missing(f"no {group} cable: density undefined")
         return length
 
+    # ---- per-face arrays of the input mesh (computed once, in blocks) -------------------------------------
+    @cached_property
+    def face_area_nm2(self) -> np.ndarray:
+        """(F,) area of each input face (nm²), without trimesh's cached (F, 3, 3) triangle array."""
+        return face_areas_nm2(self.n.mesh.vertices, self.n.mesh.faces)
+
+    def face_label_mask(self, which: str, labels: tuple[str, ...]) -> np.ndarray:
+        """(F,) bool: input faces whose ``n.face_labels`` / ``n.face_compartment`` (``which``) is one of
+        ``labels``; the array is factorised once per call of ``features`` (no per-group string copy)."""
+        key = f"codes_{which}"
+        if key not in self.cache:
+            self.cache[key] = pd.factorize(np.asarray(getattr(self.n, which)).reshape(-1).astype(object))
+        codes, uniques = self.cache[key]
+        hit = [i for i, u in enumerate(uniques) if str(u) in labels]
+        return np.isin(codes, hit)
+
     # ---- mesh-derived width (geometry.width) -----------------------------------------------------------
     @cached_property
     def vertex_tangent(self) -> np.ndarray:
@@ -307,7 +323,9 @@ class FeatureContext:
             self.notes["width"] = "no face_to_skeleton map: faces mapped to the nearest skeleton vertex"
         keep = f2s >= 0
         if self.n.face_labels is not None:
-            keep &= ~np.isin(np.asarray(self.n.face_labels).astype(str), SPINE_FACE_LABELS)
+            lab = np.asarray(self.n.face_labels)  # compared element-wise (no 5M-string copy via astype(str))
+            for name in SPINE_FACE_LABELS:
+                keep &= lab != name
         if self.n.face_spine is not None:
             keep &= np.asarray(self.n.face_spine) < 0
         return cross_section_width_nm(sk, mesh.vertices, mesh.faces, f2s, keep, at, self.vertex_tangent)

@@ -225,14 +225,14 @@ def mesh_area_um2(ctx: FeatureContext, group: str) -> float:
     n = ctx.n
     if n.mesh is None or n.n_faces == 0:
         raise Missing("neuron has no mesh")
-    area = np.asarray(n.mesh.area_faces)
+    area = ctx.face_area_nm2
     if group == "neuron":
-        keep = np.asarray(n.face_labels).astype(str) != "soma"
+        keep = ~ctx.face_label_mask("face_labels", ("soma",))
         for s in n.somas:
             keep[s.faces] = False
     else:
         ctx.vertex_mask(group)  # raises Missing without labels
-        keep = np.isin(np.asarray(n.face_compartment).astype(str), COMPARTMENT_GROUPS[group])
+        keep = ctx.face_label_mask("face_compartment", tuple(COMPARTMENT_GROUPS[group]))
     return nm_to_um(float(area[keep].sum()), 2)
 
 

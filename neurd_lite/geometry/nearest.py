@@ -1,9 +1,11 @@
 """Exact nearest surface point of many points on a triangle mesh, in bounded memory (nm in, nm out).
 
 A KD-tree over face centroids proposes ``k`` faces per point, the exact point-triangle distance picks the
-closest, and a ball query (radius: best distance + the largest face circumradius) covers the points where a face
-outside the candidates could still be closer. Points are processed in chunks, so memory grows with the chunk,
-not with the number of points (1M points on a 1M-face mesh stay well under 4 GB; see tests/test_anchors.py).
+closest, and ball queries cover the points where a face outside the candidates could still be closer: faces are
+grouped by circumradius (doubling tiers), and a tier's ball has radius best distance + that tier's largest
+circumradius, so a few huge faces do not widen every ball. Points are processed in chunks and ball candidates in
+batches of at most ``BALL_BUDGET`` pairs, so memory grows with neither the number of points nor the size of the
+largest face (1M points on a 1M-face mesh stay well under 4 GB; see tests/test_anchors.py).
 """
 from __future__ import annotations
 
@@ -12,6 +14,20 @@ from scipy.spatial import cKDTree
 
 DEFAULT_CHUNK = 50_000  # points per chunk: ~16 candidates x 50k points x 9 floats ~ 60 MB of triangles
 BALL_CHUNK = 2_000      # uncertain points per ball query (each may list thousands of faces near a large face)
+BALL_BUDGET = 500_000   # candidate (point, face) pairs per exact evaluation of the ball candidates
+
+
+def _batches(counts: np.ndarray, budget: int) -> list[np.ndarray]:
+    """Consecutive index groups whose ``counts`` sum to at most ``budget`` (a larger single count alone)."""
+    out, start, total = [], 0, 0
+    for i, c in enumerate(counts.tolist()):
+        if total and total + c > budget:
+            out.append(np.arange(start, i))
+            start, total = i, 0
+        total += c
+    if start < len(counts):
+        out.append(np.arange(start, len(counts)))
+    return out
 
 
 def _exact_best(tri: np.ndarray, pts: np.ndarray, owner: np.ndarray, cand: np.ndarray, n_pts: int
@@ -36,8 +52,20 @@ class NearestFaces:
     def __init__(self, triangles_nm: np.ndarray) -> None:
         self.tri = np.asarray(triangles_nm, dtype=np.float64)
         cen = self.tri.mean(1)
-        self.reach = float(np.linalg.norm(self.tri - cen[:, None, :], axis=2).max()) if len(cen) else 0.0
+        rad = np.linalg.norm(self.tri - cen[:, None, :], axis=2).max(axis=1) if len(cen) else np.zeros(0)
+        self.reach = float(rad.max()) if len(cen) else 0.0
         self.tree = cKDTree(cen) if len(cen) else None
+        # faces grouped by circumradius (tier t: radius <= base * 2**t), each tier with its own tree: a point's
+        # ball over tier t has radius best + (tier t's largest radius), so one huge face (a debris sliver, a cap)
+        # no longer widens every point's ball to the whole neighbourhood (memory and time grew with it)
+        self.tiers: list[tuple[float, np.ndarray, cKDTree]] = []
+        if len(cen):
+            base = max(2.0 * float(np.median(rad)), 1e-9)
+            tier = np.maximum(np.ceil(np.log2(np.maximum(rad, 1e-300) / base)), 0).astype(np.int64)
+            for t in np.unique(tier):
+                ids = np.flatnonzero(tier == t)
+                self.tiers.append((float(rad[ids].max()), ids, self.tree if len(ids) == len(cen) else
+                                   cKDTree(cen[ids])))
 
     def query(self, points_nm: np.ndarray, k: int = 16, chunk: int = DEFAULT_CHUNK
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -58,15 +86,22 @@ class NearestFaces:
         dk, cand = dk.reshape(len(pts), k), cand.reshape(len(pts), k)
         owner = np.repeat(np.arange(len(pts)), k)
         face, dist, point = _exact_best(tri, pts, owner, cand.reshape(-1), len(pts))
-        unsure_all = np.flatnonzero((dk[:, -1] < dist + self.reach) & (k < len(tri)))
-        for lo in range(0, len(unsure_all), BALL_CHUNK):  # ball lists are Python lists: few points at a time
-            unsure = unsure_all[lo:lo + BALL_CHUNK]
-            balls = tree.query_ball_point(pts[unsure], dist[unsure] + self.reach)
-            counts = np.array([len(b) for b in balls])
-            extra = np.concatenate([np.asarray(b, dtype=np.int64) for b in balls])
-            f2, d2, p2 = _exact_best(tri, pts[unsure], np.repeat(np.arange(len(unsure)), counts), extra, len(unsure))
-            better = d2 < dist[unsure]
-            face[unsure[better]], dist[unsure[better]], point[unsure[better]] = f2[better], d2[better], p2[better]
+        for reach, ids, t_tree in self.tiers:
+            unsure_all = np.flatnonzero((dk[:, -1] < dist + reach) & (k < len(tri)))
+            for lo in range(0, len(unsure_all), BALL_CHUNK):  # ball lists are Python lists: few points at a time
+                unsure = unsure_all[lo:lo + BALL_CHUNK]
+                radius = dist[unsure] + reach
+                counts = np.asarray(t_tree.query_ball_point(pts[unsure], radius, return_length=True))
+                for part in _batches(counts, BALL_BUDGET):  # bounded candidate pairs per exact evaluation
+                    sub = unsure[part]
+                    if not counts[part].sum():
+                        continue
+                    balls = t_tree.query_ball_point(pts[sub], radius[part])
+                    extra = ids[np.concatenate([np.asarray(b, dtype=np.int64) for b in balls])]
+                    f2, d2, p2 = _exact_best(tri, pts[sub], np.repeat(np.arange(len(sub)), counts[part]), extra,
+                                             len(sub))
+                    better = d2 < dist[sub]
+                    face[sub[better]], dist[sub[better]], point[sub[better]] = f2[better], d2[better], p2[better]
         return face, dist, point
 
 

@@ -5,6 +5,7 @@ Per-face results computed on the decimated "working" mesh land on input faces th
 """
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 
@@ -54,6 +55,9 @@ def identity(vertices: np.ndarray, faces: np.ndarray) -> DecimationResult:
                             np.arange(nf), 0.0)
 
 
+MAP_CHUNK = 1_000_000  # input faces per block of the face-map query
+
+
 def _centroids_normals(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Face centroids (nm) and un-normalised face normals (only their sign against another normal is used)."""
     a, b, c = vertices[faces[:, 0]], vertices[faces[:, 1]], vertices[faces[:, 2]]
@@ -91,6 +95,47 @@ def map_faces(src_vertices: np.ndarray, src_faces: np.ndarray, dst_vertices: np.
     return _nearest_same_way(cKDTree(dst_cent), dst_n, src_cent, src_n, k)
 
 
+FORK_ABOVE_FACES = 1_000_000  # simplify larger inputs in a forked child (see _simplify)
+
+
+def _simplify(points: np.ndarray, faces: np.ndarray, target: int, agg: int) -> tuple[np.ndarray, np.ndarray]:
+    """fast-simplification, in a forked child process above ``FORK_ABOVE_FACES`` faces (POSIX).
+
+    fast-simplification keeps its C++ working copy (~500 bytes per input face) allocated after it returns, for the
+    life of the process (1.4 GB at 5.2M faces); run in a child, that memory goes back when the child exits. The
+    child gets the arrays by fork (copy-on-write) and sends the small result back through a pipe. Where fork
+    is unavailable or the child fails, it runs here."""
+    import fast_simplification
+
+    if len(faces) <= FORK_ABOVE_FACES or not hasattr(os, "fork"):
+        return fast_simplification.simplify(points, faces, target_count=target, agg=agg)
+    import io
+
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: simplify, write both arrays, leave without running any Python exit handlers
+        code = 1
+        try:
+            os.close(r)
+            wv, wf = fast_simplification.simplify(points, faces, target_count=target, agg=agg)
+            buf = io.BytesIO()
+            np.save(buf, np.asarray(wv, dtype=np.float64))
+            np.save(buf, np.asarray(wf, dtype=np.int64))
+            with os.fdopen(w, "wb") as fh:
+                fh.write(buf.getvalue())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    with os.fdopen(r, "rb") as fh:
+        data = fh.read()
+    _, status = os.waitpid(pid, 0)
+    if status != 0 or not data:
+        return fast_simplification.simplify(points, faces, target_count=target, agg=agg)
+    buf = io.BytesIO(data)
+    return np.load(buf), np.load(buf)
+
+
 def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | None = None) -> DecimationResult:
     """Decimate a mesh (nm) to about ``params.target_faces`` faces, keeping face maps both ways.
 
@@ -103,8 +148,6 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | N
         return identity(vertices, faces)
     if p.target_faces < 4:
         raise InputError(f"decimation target of {p.target_faces} faces is too small", hint="use at least 1000")
-    import fast_simplification
-
     t0 = time.perf_counter()
     # fast-simplification's collapse threshold starts at 1e-9 (squared coordinate units) and grows each pass;
     # in nm the quadric errors of a smooth mesh are so large that it first loops through many empty passes
@@ -112,15 +155,20 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | N
     # (µm) are faster still but lose thin parts of small meshes, so the unit is a parameter.
     origin_nm = vertices.mean(axis=0)
     unit = float(p.simplify_unit_nm)
-    wv_u, wf = fast_simplification.simplify((vertices - origin_nm) / unit, faces, target_count=int(p.target_faces),
-                                            agg=p.aggressiveness)
+    wv_u, wf = _simplify((vertices - origin_nm) / unit, faces, int(p.target_faces), p.aggressiveness)
     wv = np.asarray(wv_u, dtype=np.float64) * unit + origin_nm
     wf = np.asarray(wf, dtype=np.int64).reshape(-1, 3)
     if len(wf) == 0:
         raise InputError("decimation removed every face", hint="raise target_faces or disable decimation")
-    in_cent, in_n = _centroids_normals(vertices, faces)
     w_cent, w_n = _centroids_normals(wv, wf)
-    in2w = _nearest_same_way(cKDTree(w_cent), w_n, in_cent, in_n, 6)
+    tree = cKDTree(w_cent)
+    in2w = np.empty(len(faces), dtype=np.int64)
+    in_cent = np.empty((len(faces), 3))
+    for lo in range(0, len(faces), MAP_CHUNK):  # input faces in blocks: no (F, 3) normal / corner temporaries
+        c, nrm = _centroids_normals(vertices, faces[lo:lo + MAP_CHUNK])
+        in_cent[lo:lo + len(c)] = c
+        in2w[lo:lo + len(c)] = _nearest_same_way(tree, w_n, c, nrm, 6)
+    del tree
     w2in = np.full(len(wf), -1, dtype=np.int64)
     w2in[in2w[::-1]] = np.arange(len(faces))[::-1]  # first input face mapped to each working face
     missing = np.flatnonzero(w2in < 0)
@@ -128,5 +176,6 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | N
         lo, hi = w_cent[missing].min(axis=0) - 1.0, w_cent[missing].max(axis=0) + 1.0
         box = np.flatnonzero(np.all((in_cent >= lo) & (in_cent <= hi), axis=1)) if len(missing) < 1000 else \
             np.arange(len(faces))
-        w2in[missing] = box[_nearest_same_way(cKDTree(in_cent[box]), in_n[box], w_cent[missing], w_n[missing], 6)]
+        box_n = _centroids_normals(vertices, faces[box])[1]
+        w2in[missing] = box[_nearest_same_way(cKDTree(in_cent[box]), box_n, w_cent[missing], w_n[missing], 6)]
     return DecimationResult(wv, wf, in2w, w2in, round(time.perf_counter() - t0, 4))
