@@ -204,6 +204,9 @@ def _error(item: BatchItem, stage: str, exc: BaseException, limits: Limits | Non
 def compute_item(item: BatchItem, config: BatchConfig) -> dict[str, Any]:
     """Decompose and featurize one neuron; returns ``{"ok": True, "tables": {...}, ...}`` or an error dict
     (``file, name, stage, error_type, message``). Never raises except on Ctrl-C."""
+    import scipy.spatial  # noqa: F401  # imported before the time limit is armed: an alarm inside an import
+    import trimesh  # noqa: F401  # leaves a half-initialised module behind (the ingest stage imports both)
+
     from .feature import branch_features, features
     from .pipeline import decompose
     from .proofread import split_for_batch

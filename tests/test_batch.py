@@ -159,7 +159,8 @@ def test_process_pool_and_dask_match_serial(tmp_path, synthetic_folder):
 
 def test_time_limit_is_an_error_not_a_hang(tmp_path, synthetic_folder):
     out = tmp_path / "out"
-    report = featurize([synthetic_folder / "syn0.ply"], out, timeout_s=0.01, progress=False, save_neuron=False)
+    # 0.5 s: far below the seconds a decomposition takes, but past the imports even on a loaded machine
+    report = featurize([synthetic_folder / "syn0.ply"], out, timeout_s=0.5, progress=False, save_neuron=False)
     assert report.failed == ["syn0"]
     err = pd.read_csv(out / "errors.csv")
     assert err["error_type"].iloc[0] == "TimeoutError" and "time limit" in err["message"].iloc[0]
