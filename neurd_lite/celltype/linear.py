@@ -10,18 +10,25 @@ import numpy as np
 import pandas as pd
 
 
-def fit_linear(x: pd.DataFrame | np.ndarray, y: np.ndarray, c: float = 1.0) -> dict[str, Any]:
-    """Median-impute, standardize, class-balanced L2 logistic regression; returns JSON-ready parameters."""
-    from sklearn.linear_model import LogisticRegression
-
+def _standardized(x: pd.DataFrame | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(standardized inputs, column medians used for NaN, means, scales): median imputation (0 for an all-NaN
+    column), then zero mean and unit scale (a constant column keeps scale 1)."""
     x = np.asarray(x, dtype=float)
     med = np.nanmedian(x, axis=0)
     med = np.where(np.isfinite(med), med, 0.0)
     xi = np.where(np.isfinite(x), x, med)
     mean, scale = xi.mean(axis=0), xi.std(axis=0)
     scale = np.where(scale > 0, scale, 1.0)
+    return (xi - mean) / scale, med, mean, scale
+
+
+def fit_linear(x: pd.DataFrame | np.ndarray, y: np.ndarray, c: float = 1.0) -> dict[str, Any]:
+    """Median-impute, standardize, class-balanced L2 logistic regression; returns JSON-ready parameters."""
+    from sklearn.linear_model import LogisticRegression
+
+    z, med, mean, scale = _standardized(x)
     model = LogisticRegression(max_iter=5000, class_weight="balanced", C=c)
-    model.fit((xi - mean) / scale, y)
+    model.fit(z, y)
     coef, intercept = model.coef_, model.intercept_
     if coef.shape[0] == 1:  # binary: two-class softmax form
         coef = np.vstack([np.zeros_like(coef[0]), coef[0]])
@@ -54,14 +61,8 @@ def fit_signed_logistic(x: pd.DataFrame | np.ndarray, y: np.ndarray, signs: list
     """
     from scipy.optimize import minimize
 
-    x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
-    med = np.nanmedian(x, axis=0)
-    med = np.where(np.isfinite(med), med, 0.0)
-    xi = np.where(np.isfinite(x), x, med)
-    mean, scale = xi.mean(axis=0), xi.std(axis=0)
-    scale = np.where(scale > 0, scale, 1.0)
-    z = (xi - mean) / scale
+    z, med, mean, scale = _standardized(x)
     n1 = max(y.sum(), 1.0)
     n0 = max(len(y) - y.sum(), 1.0)
     w = np.where(y == 1, len(y) / (2 * n1), len(y) / (2 * n0))
