@@ -52,6 +52,19 @@ def _write_poison(folder: Path) -> dict[str, Path]:
     return poison
 
 
+def _record_decompose(monkeypatch, argument: str) -> dict:
+    """Replace decompose by a fake that records ``argument`` per neuron name and stops the neuron there."""
+    seen: dict = {}
+
+    def fake_decompose(mesh, synapses=None, units=None, name=None, synapse_units=None, params=None,
+                       segment_id=None):
+        seen[name] = {"units": units, "synapse_units": synapse_units, "segment_id": segment_id}[argument]
+        raise RuntimeError("stop after decompose")
+
+    monkeypatch.setattr("neurd_lite.pipeline.decompose", fake_decompose)
+    return seen
+
+
 def test_find_inputs_and_synapse_matching(tmp_path):
     (tmp_path / "a_mesh.ply").write_text("x")
     (tmp_path / "b.off").write_text("x")
@@ -182,21 +195,14 @@ def test_process_item_decomposes_in_the_item_units(tmp_path, monkeypatch):
     """Each item's resolved units reach decompose (there is no batch-wide units fallback to get wrong)."""
     from neurd_lite.batch import BatchConfig, BatchItem, process_item
 
-    seen = []
-
-    def fake_decompose(mesh, synapses=None, units=None, name=None, synapse_units=None, params=None,
-                       segment_id=None):
-        seen.append(units)
-        raise RuntimeError("stop after decompose")
-
-    monkeypatch.setattr("neurd_lite.pipeline.decompose", fake_decompose)
+    seen = _record_decompose(monkeypatch, "units")
     (tmp_path / "fly").mkdir()
     for p in (tmp_path / "fly" / "a.obj", tmp_path / "b.ply"):
         p.write_text("x")
     items = make_items(find_inputs([tmp_path / "fly", tmp_path]), units="fly/*=8,*.ply=um,*=nm")
     config = BatchConfig(str(tmp_path / "out"))
     results = [process_item(item, config) for item in items]
-    assert sorted(map(str, seen)) == ["8.0", "um"] and not any(r["ok"] for r in results)
+    assert sorted(map(str, seen.values())) == ["8.0", "um"] and not any(r["ok"] for r in results)
     assert BatchItem("m.ply", "m").units == "nm"
 
 
@@ -267,14 +273,7 @@ def test_synapse_units_rules_reach_decompose_and_manifest(tmp_path, monkeypatch)
     assert {i.synapse_units for i in make_items(meshes, synapse_units="fly/*=8")} == {8.0, None}
     assert {i.synapse_units for i in make_items(meshes)} == {None}
 
-    seen = {}
-
-    def fake_decompose(mesh, synapses=None, units=None, name=None, synapse_units=None, params=None,
-                       segment_id=None):
-        seen[name] = synapse_units
-        raise RuntimeError("stop after decompose")
-
-    monkeypatch.setattr("neurd_lite.pipeline.decompose", fake_decompose)
+    seen = _record_decompose(monkeypatch, "synapse_units")
     for item in make_items(meshes, synapse_units="fly/*=8,*=4,4,40"):
         process_item(item, BatchConfig(str(tmp_path / "out")))
     assert seen == {"a": 8.0, "b": (4.0, 4.0, 40.0)}
@@ -327,14 +326,7 @@ def test_segment_ids_from_names_or_manifest_reach_decompose(tmp_path, monkeypatc
     assert by_name["noid"][0] is None and "does not start with digits" in by_name["noid"][1]
     assert {i.segment_id for i in make_items(meshes)} == {None}
     assert {i.segment_id for i in make_items(meshes, segment_ids={"noid": 42})} == {None, 42}
-    seen = {}
-
-    def fake_decompose(mesh, synapses=None, units=None, name=None, synapse_units=None, params=None,
-                       segment_id=None):
-        seen[name] = segment_id
-        raise RuntimeError("stop after decompose")
-
-    monkeypatch.setattr("neurd_lite.pipeline.decompose", fake_decompose)
+    seen = _record_decompose(monkeypatch, "segment_id")
     for item in make_items(meshes, segment_ids="name"):
         process_item(item, BatchConfig(str(tmp_path / "out")))
     assert seen == {"864691135510518224_80k": 864691135510518224}  # the id-less mesh never ran: an error row
