@@ -42,10 +42,12 @@ def _sees_outside(intersector: object, origins: np.ndarray, d: np.ndarray, outsi
     s = np.arange(step, reach_nm + step, step)
     seen = np.zeros(len(origins), dtype=bool)
     for chunk in np.array_split(np.arange(len(origins)), max(1, len(origins) // 100_000)):
-        pts = origins[chunk, None, :] + s[None, :, None] * d[chunk, None, :]
-        ijk = grid.index(pts.reshape(-1, 3)).reshape(len(chunk), len(s), 3)
-        out = outside[ijk[..., 0], ijk[..., 1], ijk[..., 2]] & (s[None, :] < limit[chunk, None])
-        seen[chunk] = out.any(axis=1)
+        # only the samples before the ray's first hit are looked up (most rays hit a face within a few steps)
+        ray, step_i = np.nonzero(s[None, :] < limit[chunk, None])
+        pts = origins[chunk[ray]] + s[step_i, None] * d[chunk[ray]]
+        ijk = grid.index(pts)
+        hit = outside[ijk[:, 0], ijk[:, 1], ijk[:, 2]]
+        seen[chunk[ray[hit]]] = True
     return seen
 
 

@@ -44,6 +44,15 @@ class ExitVoxels:
     radius_nm: float
 
 
+def _label_max(values: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
+    """Largest of ``values`` (>= 0) per label 1..n (0 for an empty label), as ``ndimage.maximum`` gives, read
+    only at the labelled voxels (``ndimage.maximum`` sorts the whole grid: 0.4 s per call on a 4M-voxel grid)."""
+    m = labels > 0
+    out = np.zeros(n, dtype=values.dtype)
+    np.maximum.at(out, labels[m] - 1, values[m])
+    return out
+
+
 def crop_box(mask: np.ndarray, margin: int) -> tuple[slice, ...]:
     """Bounding box of ``mask`` expanded by ``margin`` voxels, as slices."""
     idx = np.argwhere(mask)
@@ -107,7 +116,7 @@ def soma_bodies(solid: np.ndarray, depth: np.ndarray, core_labels: np.ndarray, n
     Returns (body label per voxel of the crop, crop slices, each soma's exits, each soma's peak depth nm).
     Voxel coordinates of the exits are relative to the crop.
     """
-    r_max = float(ndimage.maximum(depth, core_labels, index=np.arange(1, n_cores + 1)).max())
+    r_max = float(_label_max(depth, core_labels, n_cores).max())
     probe = max(cap_reach_nm, 1.5 * r_max)
     box = crop_box(core_labels > 0, int(np.ceil((r_max + probe + margin_nm) / h)) + 2)
     lab, d, sol = core_labels[box], depth[box], solid[box]
@@ -168,7 +177,7 @@ def core_groups(depth: np.ndarray, core_labels: np.ndarray, n_cores: int, h: flo
     if n_cores <= 1:
         return [[1]] if n_cores == 1 else []
     objs = ndimage.find_objects(core_labels, max_label=n_cores)
-    depth = ndimage.maximum(depth, core_labels, index=np.arange(1, n_cores + 1))
+    depth = _label_max(depth, core_labels, n_cores)
     boxes = []
     for sl, d in zip(objs, depth):
         r = int(np.ceil(2.5 * d / h))
