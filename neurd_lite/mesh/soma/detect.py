@@ -137,7 +137,7 @@ def _mesh_arrays(mesh: object) -> tuple[np.ndarray, np.ndarray]:
 
 def mesh_volume(vertices_nm: np.ndarray, faces: np.ndarray, params: SomaParams,
                 min_depth_nm: float | None = None, sides: np.ndarray | None = None,
-                crop_sides: np.ndarray | None = None) -> SomaVolume:
+                crop_sides: np.ndarray | None = None, face_voxels: bool = True) -> SomaVolume:
     """Rasterise, seal and fill the mesh; return the solid and its depth map (nm).
 
     The depth is exact wherever it is at least ``min_depth_nm`` (default: the smaller of the core depth and
@@ -145,6 +145,7 @@ def mesh_volume(vertices_nm: np.ndarray, faces: np.ndarray, params: SomaParams,
     sides: (3, 2) bool flat cuts of the bounding box treated as walls (default: detected on these vertices).
     crop_sides: (3, 2) bool sides where the mesh was cropped by a box: walls too, but the large empty regions
     on the crop plane are outside (neurites cut by the crop stay closed, the space around them does not).
+    face_voxels: False leaves ``face_ijk`` empty (a pass that reads only the depth; saves a (F, 3, 3) temporary).
     """
     t0 = time.perf_counter()
     pad = int(np.ceil(params.close_radius_nm / params.voxel_nm)) + 2
@@ -171,7 +172,7 @@ def mesh_volume(vertices_nm: np.ndarray, faces: np.ndarray, params: SomaParams,
         solid &= ~walls
         depth[walls] = 0.0
     t3 = time.perf_counter()
-    face_ijk = grid.index(vertices_nm[faces].mean(axis=1))
+    face_ijk = grid.index(vertices_nm[faces].mean(axis=1)) if face_voxels else np.zeros((0, 3), dtype=np.int64)
     return SomaVolume(grid, solid, outside, surface, depth, face_ijk,
                       {"rasterise": t1 - t0, "fill": t2 - t1, "depth": t3 - t2})
 
@@ -348,7 +349,7 @@ def _candidate_boxes(v: np.ndarray, f: np.ndarray, p: SomaParams, sides: np.ndar
     h = max(h, p.voxel_nm)
     pc = replace(p, voxel_nm=h, close_radius_nm=max(p.close_radius_nm, h), max_voxels=2 * p.coarse_voxels)
     thr = max(p.min_inscribed_radius_nm - h, 1.5 * h)
-    vol = mesh_volume(v, f, pc, min_depth_nm=0.0, sides=sides)
+    vol = mesh_volume(v, f, pc, min_depth_nm=0.0, sides=sides, face_voxels=False)
     lab, _ = ndimage.label(vol.depth_nm >= thr, structure=np.ones((3, 3, 3), dtype=bool))
     boxes, deepest = [], []
     for i, sl in enumerate(ndimage.find_objects(lab), start=1):

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from ..voxel_fill import edt
+
 _FULL = np.ones((3, 3, 3), dtype=bool)
 
 
@@ -83,7 +85,7 @@ def _ball_union(core: np.ndarray, depth: np.ndarray, h: float, margin_nm: float)
             break
         reach = t + margin_nm
         box = crop_box(s, int(np.ceil(reach / h)) + 1)
-        dist = ndimage.distance_transform_edt(~s[box]) * h
+        dist = edt(~s[box]) * h
         out[box] |= dist <= reach
     return out
 
@@ -129,7 +131,7 @@ def soma_bodies(solid: np.ndarray, depth: np.ndarray, core_labels: np.ndarray, n
     body = _resolve(covers, peaks, r0s, h)
     # shell pieces: caps join the soma, processes get a taper extension and an exit
     if n_cores == 1:
-        dist_out = ndimage.distance_transform_edt(body == 0) * h
+        dist_out = edt(body == 0) * h
         owner = np.ones(body.shape, dtype=np.int32)
     else:  # each shell voxel belongs to the nearest body: a dendrite joining two somata is split between them
         dist_out, idx = ndimage.distance_transform_edt(body == 0, return_indices=True)
