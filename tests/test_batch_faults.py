@@ -105,6 +105,7 @@ def test_poison_inputs_each_get_one_clear_row(cells, reference, tmp_path):
     _assert_same_cells(reference, out, [f"cell{i}" for i in range(N_CELLS)])
 
 
+@pytest.mark.slow  # builds the reference batch that the other (slow) fault tests share
 def test_dropped_synapse_rows_are_counted_and_listed(cells, reference):
     feats = pd.read_parquet(reference / "features.parquet")
     assert feats.loc["cell1", "synapse_rows_dropped"] == 3 and feats.loc["cell0", "synapse_rows_dropped"] == 0

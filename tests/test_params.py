@@ -157,11 +157,13 @@ def test_synapses_param(cell):
     assert n.synapses["is_far"].sum() > base.synapses["is_far"].sum()
 
 
+@pytest.mark.slow  # two whole pipelines with spines (~40 s on a quiet core)
 def test_spines_param(cell):
     n, base = _run(cell, "spines", full=True, seed_protrusion_nm=20_000.0)
     assert len(n.spines) < len(base.spines)
 
 
+@pytest.mark.slow  # a whole pipeline with spines (~25 s on a quiet core)
 def test_refine_param(cell):
     n, base = _run(cell, "refine", full=True, max_spine_density_per_um=1e6, min_dendrite_um=0.0)
     assert n.provenance["compartments"]["spine_check"]["relabelled"]
