@@ -194,3 +194,49 @@ def test_real_two_soma_cell_splits_in_two(microns_cell_paths):
     assert total == len(cells.merged.mesh.faces)
     assert all(len(c.somas) == 1 for c in cells)
     assert sum(len(c.synapses) for c in cells) + cells.report["neither"]["synapses"] == 965
+
+
+def _fork_skeleton():
+    """A soma at the origin with three processes (nm): a 20 µm trunk along +x that forks into a child three times
+    thicker (along +x) and a child that turns straight back (along -x, 0.5 µm aside), plus two separate 15 µm
+    processes along +y and -y."""
+    pts, edges, rad = [np.zeros(3)], [], [6000.0]
+
+    def add(a, b, r, parent):
+        line = _polyline(a, b)[1:]
+        start = len(pts)
+        for i, p in enumerate(line):
+            pts.append(p)
+            rad.append(r)
+            edges.append((parent if i == 0 else start + i - 1, start + i))
+        return len(pts) - 1
+
+    end = add((0, 0, 0), (20e3, 0, 0), 300.0, 0)
+    add((20e3, 0, 0), (40e3, 0, 0), 900.0, end)
+    add((20e3, 0, 0), (20e3 - 200, 500, 0), 250.0, end)
+    back = len(pts) - 1
+    add((20e3 - 200, 500, 0), (2e3, 500, 0), 250.0, back)
+    add((0, 0, 0), (0, 15e3, 0), 200.0, 0)
+    add((0, 0, 0), (0, -15e3, 0), 200.0, 0)
+    sk = Skeleton(np.asarray(pts), np.asarray(edges), np.asarray(rad), root=0)
+    return _neuron_from_skeleton(sk, [Soma((0, 0, 0), 3000.0)])
+
+
+def test_flags_width_jump_direction_jump_and_two_axons():
+    n = _fork_skeleton()
+    for b in n.branch_nodes:
+        n.graph.nodes[b]["compartment"] = "dendrite"
+    kinds = {f["flag"] for f in merge_flags(n)}
+    assert {"merge_width_jump", "merge_direction_jump"} <= kinds
+    assert "merge_multiple_axons" not in kinds
+    vertical = [b for b in n.branch_nodes if abs(n.skeleton.vertices[n.graph.nodes[b]["skeleton_vertices"][-1]][1])
+                > 10e3]
+    assert len(vertical) == 2
+    for b in vertical:
+        n.graph.nodes[b]["compartment"] = "axon"
+    found = [f for f in merge_flags(n) if f["flag"] == "merge_multiple_axons"]
+    assert len(found) == 1 and sorted(found[0]["branch"]) == sorted(vertical)
+    # a clean fork (children thinner, no turn back) raises neither jump
+    from neurd_lite.proofread import FlagParams
+    assert not {"merge_width_jump", "merge_direction_jump"} & {f["flag"] for f in merge_flags(
+        n, FlagParams(width_ratio=4.0, max_turn_deg=179.9))}
