@@ -116,7 +116,7 @@ def make_family_case(seed: int, cache: Path, target_faces: int = 40_000) -> Path
     pickle.dump({"n": n, "merge": m, "kinds": [c for c, _ in members], "members": members,
                  "decompose_seconds": secs}, open(path, "wb"))
     for k in range(len(members)):
-        _alone_features(path, m, k)
+        _alone_features(path, m, k, merged=n)
     return path
 
 
@@ -157,7 +157,8 @@ def eval_case(path: Path) -> dict:
         c = best[t]
         got = np.zeros(len(m.face_cell), bool)
         got[c.input_faces] = True
-        fs, fa = nl.features(c).iloc[0], _alone_features(path, m, t)
+        family = path.stem.startswith("fam") and not path.stem.startswith("family")
+        fs, fa = nl.features(c).iloc[0], _alone_features(path, m, t, merged=n if family else None)
         num = [k for k in fa.index if np.issubdtype(type(fa[k]), np.number) and k in fs.index]
         dev = {k: _deviation(float(fs[k]), float(fa[k])) for k in num}
         per.append({"true_cell": t, "kind": d["kinds"][t], "recall": round(float(np.mean(got[mine])), 4),
@@ -170,16 +171,26 @@ def eval_case(path: Path) -> dict:
     return out
 
 
-def _alone_features(case_path: Path, m, t: int):
-    """Features of true cell ``t`` decomposed on its own (cached beside the case)."""
+def _alone_features(case_path: Path, m, t: int, merged=None):
+    """Features of true cell ``t`` decomposed on its own (cached beside the case). For family merges
+    (``merged`` given) the alone cell gets the merge's own synapse rows whose anchoring face is truly cell ``t``:
+    ``make_merge(..., cell=k)`` draws its synapses anew (other positions and counts), so its table is not the
+    same cell's synapses."""
     import pandas as pd
 
-    path = case_path.with_name(case_path.stem.replace("_given", "") + f"_alone{t}.pkl")
+    suffix = "s" if merged is not None else ""
+    path = case_path.with_name(case_path.stem.replace("_given", "") + f"_alone{t}{suffix}.pkl")
     if path.exists():
         return pd.read_pickle(path)
     sn = m.cells[t]
-    alone = nl.decompose((sn.mesh.vertices, sn.mesh.faces), synapses=sn.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]],
-                         name=f"alone_{t}")
+    syn = sn.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]]
+    if merged is not None:
+        face = pd.to_numeric(merged.synapses["face"], errors="coerce").to_numpy()
+        cell = np.full(len(face), -2)
+        ok = np.isfinite(face)
+        cell[ok] = np.asarray(m.face_cell)[face[ok].astype(np.int64)]
+        syn = merged.synapses.loc[cell == t, ["x_nm", "y_nm", "z_nm", "is_pre"]].reset_index(drop=True)
+    alone = nl.decompose((sn.mesh.vertices, sn.mesh.faces), synapses=syn, name=f"alone_{t}")
     row = nl.features(alone).iloc[0]
     row.to_pickle(path)
     return row

@@ -240,3 +240,21 @@ def test_flags_width_jump_direction_jump_and_two_axons():
     from neurd_lite.proofread import FlagParams
     assert not {"merge_width_jump", "merge_direction_jump"} & {f["flag"] for f in merge_flags(
         n, FlagParams(width_ratio=4.0, max_turn_deg=179.9))}
+
+
+def test_crossing_traced_as_two_branch_points_keeps_each_arm_with_its_cell():
+    """Cell B's neurite crosses cell A's dendrite, but the skeleton joins its distal arm to A's dendrite 3 µm
+    before the crossing (two branch points): the arm still goes with B, which it continues."""
+    sk0, somas, cell0 = _crossing_skeleton()
+    x = sk0.vertices.copy()
+    arm = (cell0 == 1) & (x[:, 1] > 0)  # B's distal dendrite, along +y from the crossing
+    x[arm, 0] -= 3000.0
+    first = np.flatnonzero(arm)[0]
+    host = int(np.argmin(np.linalg.norm(x - np.array([-3000.0, 0.0, 0.0]), axis=1)))
+    edges = np.array([(host if a == 0 and b == first else a, b) for a, b in sk0.edges])
+    sk = Skeleton(x, edges, np.asarray(sk0.radius), root=sk0.root)
+    n = _neuron_from_skeleton(sk, somas)
+    owner, cuts = find_cuts(n)
+    assert owner[arm].mean() == 1.0 and np.all(owner[cell0 == 0] == 0)
+    owner0, _ = find_cuts(n, SplitParams(crossing_nm=0.0))  # without reaching the second branch point
+    assert owner0[arm].mean() == 0.0
