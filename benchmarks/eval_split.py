@@ -145,6 +145,8 @@ def eval_case(path: Path) -> dict:
     per = []
     best: dict[int, object] = {}
     for c in cells:
+        if not c.somas:  # no soma detected in the merge: nothing was split
+            continue
         t = _true_cell(m.soma_centers_nm, c.somas[0].center_nm)
         if t not in best or c.n_faces > best[t].n_faces:
             best[t] = c
@@ -166,6 +168,8 @@ def eval_case(path: Path) -> dict:
                     "true_faces": int(mine.sum()), "soma_from": c.provenance.get("soma_from"),
                     "headline": {k: (float(fs[k]), float(fa[k]), round(dev[k], 4)) for k in HEADLINE if k in dev},
                     "share_within_5pct_all": round(float(np.mean([v <= 0.05 for v in dev.values()])), 4),
+                    "over_5pct_all": {k: round(v, 4) for k, v in sorted(dev.items(), key=lambda kv: -kv[1])
+                                      if v > 0.05},
                     "n_features": len(dev), "flags": c.flags})
     out["cells"] = per
     return out
