@@ -86,9 +86,9 @@ def family_spec(seed: int) -> tuple[list[tuple[str, int]], str | list[str], bool
     return members, contact, (i // 2) % 2 == 1
 
 
-def make_family_case(seed: int, cache: Path, target_faces: int = 40_000) -> Path:
+def make_family_case(seed: int, cache: Path, target_faces: int = 40_000, alone: bool = True) -> Path:
     """A merge from the synthetic family (``testing.family.make_merge``), decomposed, with each cell also meshed
-    alone and decomposed (its feature row cached beside the case)."""
+    alone and decomposed (its feature row cached beside the case; ``alone=False``: face truth only)."""
     from types import SimpleNamespace
 
     from neurd_lite.testing import family
@@ -102,12 +102,12 @@ def make_family_case(seed: int, cache: Path, target_faces: int = 40_000) -> Path
     kw = dict(contact=contact, seed=seed, target_faces=target_faces * len(members), fragment=frag)
     sn = family.make_merge(members, **kw)
     centers = np.array([c["soma_center_nm"] for c in sn.truth["cells"]])
-    alone = []
-    for k in range(len(members)):
+    cells = []
+    for k in range(len(members) if alone else 0):
         a = family.make_merge(members, cell=k, **kw)
-        alone.append(SimpleNamespace(mesh=a.mesh, synapses=a.synapses))
+        cells.append(SimpleNamespace(mesh=a.mesh, synapses=a.synapses))
     m = SimpleNamespace(face_cell=np.asarray(sn.face_cell), soma_centers_nm=centers, contacts=sn.truth["contacts"],
-                        cells=alone)
+                        cells=cells)
     t0 = time.perf_counter()
     n = nl.decompose((sn.mesh.vertices, sn.mesh.faces), synapses=sn.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]],
                      name=name)
@@ -115,7 +115,7 @@ def make_family_case(seed: int, cache: Path, target_faces: int = 40_000) -> Path
     cache.mkdir(parents=True, exist_ok=True)
     pickle.dump({"n": n, "merge": m, "kinds": [c for c, _ in members], "members": members,
                  "decompose_seconds": secs}, open(path, "wb"))
-    for k in range(len(members)):
+    for k in range(len(cells)):
         _alone_features(path, m, k, merged=n)
     return path
 
@@ -402,6 +402,7 @@ def main() -> None:
     ap.add_argument("--cache", default="/tmp/merge/cases")
     ap.add_argument("--out", default="/tmp/merge/eval")
     ap.add_argument("--given-somas", action="store_true", help="decompose merges with the true soma centres")
+    ap.add_argument("--faces-only", action="store_true", help="famcases: skip the alone cells (face truth only)")
     args = ap.parse_args()
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -415,7 +416,7 @@ def main() -> None:
             print(make_case(s, Path(args.cache)), flush=True)
     elif args.what == "famcases":
         for s in seeds:
-            print(make_family_case(s, Path(args.cache)), flush=True)
+            print(make_family_case(s, Path(args.cache), alone=not args.faces_only), flush=True)
     elif args.what == "synthetic":
         for s in seeds:
             res = eval_case(make_case(s, Path(args.cache), given=args.given_somas))

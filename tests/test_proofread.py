@@ -258,3 +258,18 @@ def test_crossing_traced_as_two_branch_points_keeps_each_arm_with_its_cell():
     assert owner[arm].mean() == 1.0 and np.all(owner[cell0 == 0] == 0)
     owner0, _ = find_cuts(n, SplitParams(crossing_nm=0.0))  # without reaching the second branch point
     assert owner0[arm].mean() == 0.0
+
+
+def test_own_axon_origin_is_not_scored_as_an_axon_dendrite_contact():
+    """A path that leaves soma A through A's own axon (axon from 10 µm on) and meets B's dendrite 60 µm out: the
+    axon's start near A is not an axon-dendrite change; the far end, where the axon meets B's dendrite, is."""
+    x = _polyline((0, 0, 0), (100e3, 0, 0))
+    s = x[:, 0]
+    is_axon = (s > 10e3) & (s < 60e3)
+    r = np.full(len(x), 300.0)
+    args = (x, r, is_axon, np.zeros(len(x), bool), (x[0], 5000.0), (x[-1], 5000.0))
+    own = path_scores(*args, SplitParams())["axon_change"]
+    raw = path_scores(*args, SplitParams(axon_origin_nm=0.0))["axon_change"]
+    start, meet = np.argmin(np.abs(s - 10e3)), np.argmin(np.abs(s - 60e3))
+    assert raw[start] > 0.9 and own[start] == 0.0
+    assert own[meet] > 0.9

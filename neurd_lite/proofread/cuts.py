@@ -19,7 +19,7 @@ meets the other's. Each vertex of the path gets a score from cues a proofreader 
 - ``junction``: 1 at a branch point of the branch graph (a side branch of >= 3 µm leaves here), decaying over
   ``contact_nm``: contacts between cells show up as branch points of the merged skeleton;
 - ``axon_change``: |axon fraction before - axon fraction after| of the compartment labels over ``window_nm``
-  (an axon meeting a dendrite), plus ``axons_meet`` when both sides are axon and the path turns (two axons);
+  (an axon meeting a dendrite; not where a soma's own axon starts within ``axon_origin_nm`` of it), plus ``axons_meet`` when both sides are axon and the path turns (two axons);
 - ``outward``: a neurite followed from its soma moves away from it, so the distance to soma A should not fall
   from A to the cut and the distance to soma B should not rise from the cut to B. Both distance profiles are
   fitted by monotone runs (isotonic regression) on their side of the vertex; the cue is how much of the worst
@@ -59,6 +59,7 @@ class SplitParams:
     direction_nm: float = 6000.0
     contact_nm: float = 1500.0
     crossing_nm: float = 3500.0
+    axon_origin_nm: float = 30000.0
     soma_margin_nm: float = 1500.0
     side_min_nm: float = 3000.0
     move_margin: float = 0.5
@@ -141,6 +142,10 @@ def path_scores(x: np.ndarray, radius: np.ndarray, is_axon: np.ndarray, is_junct
     axb = np.nan_to_num(_mean_in(s, ax, s - w, s))
     axa = np.nan_to_num(_mean_in(s, ax, s + 1e-6, s + w))
     axon_change = np.abs(axb - axa)
+    if p.axon_origin_nm > 0:  # a cell's own axon leaves its soma or a proximal dendrite: not a contact
+        own_a = (s < ra + p.axon_origin_nm) & (axa > axb)
+        own_b = (s > total - rb - p.axon_origin_nm) & (axb > axa)
+        axon_change = np.where(own_a | own_b, 0.0, axon_change)
     axons_meet = np.minimum(axb, axa) * turn
     outward = _two_run_fit(-da, -db, ok)  # dA non-decreasing up to the vertex, dB non-increasing after it
     br = r if branch_radius is None else np.where(np.isfinite(branch_radius) & (branch_radius > 0), branch_radius,
