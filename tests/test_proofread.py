@@ -273,3 +273,16 @@ def test_own_axon_origin_is_not_scored_as_an_axon_dendrite_contact():
     start, meet = np.argmin(np.abs(s - 10e3)), np.argmin(np.abs(s - 60e3))
     assert raw[start] > 0.9 and own[start] == 0.0
     assert own[meet] > 0.9
+
+
+def test_outward_is_silent_on_a_path_running_straight_between_the_somata():
+    """dA rises and dB falls everywhere on a straight path: no split explains the distances better than another,
+    so ``outward`` gives 0 (not round-off rescaled to 0 / 1)."""
+    x = _polyline((0, 0, 0), (100e3, 0, 0))
+    args = (x, np.full(len(x), 300.0), np.zeros(len(x), bool), np.zeros(len(x), bool), (x[0], 5000.0),
+            (x[-1], 5000.0))
+    assert np.all(path_scores(*args, SplitParams())["outward"] == 0.0)
+    bent = x.copy()
+    bent[len(x) // 2:, 1] = (bent[len(x) // 2:, 0] - 50e3) * -1.0  # the far half turns back toward A's side
+    out = path_scores(bent, *args[1:], SplitParams())["outward"]
+    assert out.max() == 1.0

@@ -60,6 +60,7 @@ class SplitParams:
     contact_nm: float = 1500.0
     crossing_nm: float = 3500.0
     axon_origin_nm: float = 30000.0
+    outward_min_um2: float = 1.0
     soma_margin_nm: float = 1500.0
     side_min_nm: float = 3000.0
     move_margin: float = 0.5
@@ -147,7 +148,7 @@ def path_scores(x: np.ndarray, radius: np.ndarray, is_axon: np.ndarray, is_junct
         own_b = (s > total - rb - p.axon_origin_nm) & (axb > axa)
         axon_change = np.where(own_a | own_b, 0.0, axon_change)
     axons_meet = np.minimum(axb, axa) * turn
-    outward = _two_run_fit(-da, -db, ok)  # dA non-decreasing up to the vertex, dB non-increasing after it
+    outward = _two_run_fit(-da, -db, ok, min_gain=p.outward_min_um2 * 1e6)  # dA rising to the vertex, dB falling after
     br = r if branch_radius is None else np.where(np.isfinite(branch_radius) & (branch_radius > 0), branch_radius,
                                                   np.nan)
     b_before = _window_median(s, br, ok, s - w, s + 1e-6)
@@ -193,16 +194,18 @@ def _taper(logr: np.ndarray, ok: np.ndarray) -> np.ndarray:
     return _two_run_fit(logr, logr, ok)
 
 
-def _two_run_fit(left: np.ndarray, right: np.ndarray, ok: np.ndarray) -> np.ndarray:
+def _two_run_fit(left: np.ndarray, right: np.ndarray, ok: np.ndarray, min_gain: float = 0.0) -> np.ndarray:
     """Per vertex i: how well ``left`` is non-increasing up to i and ``right`` non-decreasing after it (isotonic
-    fits over the vertices that are ``ok``), as 1 - misfit / worst misfit in [0, 1]; 0 where not ``ok``."""
+    fits over the vertices that are ``ok``), as 1 - misfit / worst misfit in [0, 1]; 0 where not ``ok``, and 0
+    everywhere when the best split removes less than ``min_gain`` (squared units of the input) of the worst
+    split's misfit: then every split fits about equally and the rescaling would only amplify round-off."""
     idx = np.flatnonzero(ok)
     out = np.zeros(len(left))
     if len(idx) < 3:
         return out
-    head = _prefix_isotonic_cost(left[idx])
-    tail = _prefix_isotonic_cost(right[idx][::-1])[::-1]  # non-increasing from B's end = non-decreasing toward B
+    head = _prefix_isotonic_cost(left[idx] - np.mean(left[idx]))
+    tail = _prefix_isotonic_cost((right[idx] - np.mean(right[idx]))[::-1])[::-1]  # non-decreasing toward B
     cost = head + np.concatenate([tail[1:], [0.0]])
     worst = cost.max()
-    out[idx] = 0.0 if worst <= cost.min() else (worst - cost) / (worst - cost.min())
+    out[idx] = 0.0 if worst - cost.min() <= min_gain else (worst - cost) / (worst - cost.min())
     return out
