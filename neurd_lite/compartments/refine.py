@@ -1,10 +1,14 @@
-"""Second look at compartments once spines are known: aspiny cells have no apical dendrite.
+"""Second look at compartments once spines are known: aspiny cells have no apical dendrite, spiny ones are
+excitatory.
 
 Pyramidal cells are spiny; most interneurons are nearly aspiny. On NEURD's 210 proofread cells
 (``labels/neurd_e_i_manual_proofread.csv``) a spine density below 0.2 per µm of dendrite keeps 125 of 126
 excitatory cells above the line and puts 60 of 84 inhibitory cells below it. An apical found on a cell
 below the line is therefore more likely a mistake than a real apical dendrite, and the dendrites are
-relabelled ``dendrite`` (the axon is unchanged).
+relabelled ``dendrite`` (the axon is unchanged). A cell above the line is taken as excitatory: when the
+has-apical model (which judges the shape alone, and whose negatives are mostly interneurons) turned its apical
+away, the cell is labelled again with ``CompartmentParams(excitatory=True)``, so the apical rule's test (a
+primary dendrite rising ``ApicalParams.min_height_um`` above the soma) decides (flag ``apical_from_spines``).
 """
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ import numpy as np
 
 from ..geometry.stats import group_mode
 from ..neuron import Neuron
-from .label import CompartmentParams, label_compartments
+from .label import APICAL_LABELS, CompartmentParams, label_compartments
 
 @dataclass(frozen=True)
 class RefineParams:
@@ -47,10 +51,11 @@ def refresh_spine_compartments(n: Neuron) -> None:
     n.spines = sp.assign(compartment=new)
 
 
-def refine_by_spines(n: Neuron, params: RefineParams | None = None, up: Sequence[float] = (0, -1, 0),
+def refine_by_spines(n: Neuron, params: RefineParams | None = None, up: Sequence[float] | None = (0, -1, 0),
                      compartment_params: CompartmentParams | None = None, *,
                      spine_density: tuple[float, float], **label_kwargs: Any) -> bool:
-    """Relabel an aspiny cell's apical/basal dendrites as ``dendrite``; returns True when it relabelled.
+    """Relabel an aspiny cell's apical/basal dendrites as ``dendrite``, or a spiny cell whose apical the
+    has-apical model turned away as an excitatory cell; returns True when it relabelled.
 
     spine_density: (spines per µm of dendrite, dendritic cable in µm) as the features define them
     (``neurd_lite.feature.spines.dendritic_spine_density_per_um(n)``; the caller computes it, so this stage does
@@ -67,15 +72,28 @@ def refine_by_spines(n: Neuron, params: RefineParams | None = None, up: Sequence
     if n.skeleton_labels is None or "spines" not in n.provenance.get("timings_s", {}):
         return False
     labels = np.asarray(n.skeleton_labels, dtype=str)
-    has_apical = bool(np.isin(labels, ("apical_shaft", "apical_tuft", "oblique")).any())
+    has_apical = bool(np.isin(labels, APICAL_LABELS).any())
     density, cable_um = spine_density
-    aspiny = cable_um >= params.min_dendrite_um and density < params.max_spine_density_per_um
+    trusted = cable_um >= params.min_dendrite_um
+    aspiny = trusted and density < params.max_spine_density_per_um
+    base = compartment_params or CompartmentParams()
+    rec = n.provenance.get("compartments", {})
+    spiny_turned_away = (trusted and not aspiny and not has_apical and base.has_apical is None
+                         and not base.excitatory and rec.get("has_apical_source") == "has-apical model")
     check = {"spine_density_per_um": density, "dendrite_um": cable_um, "aspiny": bool(aspiny),
              "threshold_per_um": params.max_spine_density_per_um, "relabelled": bool(aspiny and has_apical)}
     if check["relabelled"]:
-        base = compartment_params or CompartmentParams()
         label_compartments(n, replace(base, has_apical=False), up=up, **label_kwargs)
         refresh_spine_compartments(n)
         n.flag(f"no_apical_aspiny: {density:.3f} spines/µm of dendrite < {params.max_spine_density_per_um}")
+    elif spiny_turned_away:
+        p_shape = rec.get("p_has_apical")
+        label_compartments(n, replace(base, excitatory=True), up=up, **label_kwargs)
+        now = bool(np.isin(np.asarray(n.skeleton_labels, dtype=str), APICAL_LABELS).any())
+        check.update({"relabelled": now, "excitatory": True, "p_has_apical_shape": p_shape})
+        if now:
+            refresh_spine_compartments(n)
+            n.flag(f"apical_from_spines: {density:.3f} spines/µm of dendrite >= {params.max_spine_density_per_um} "
+                   f"(excitatory); the shape alone gave p(apical) {p_shape}")
     n.provenance.setdefault("compartments", {})["spine_check"] = check
     return check["relabelled"]
