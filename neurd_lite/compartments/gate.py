@@ -26,8 +26,12 @@ GATE_FEATURES = [
     "cand_cable_frac", "cand_tip_top_frac", "cand_stem_rel", "cand_stem_rank", "height_gap_ext",
     "reach_ratio", "second_height_ext", "others_dir_cos", "others_up_frac", "field_up_frac", "field_aspect",
 ]
-# +1: more of it means more apical-like (LightGBM monotone constraint); 0: free
-GATE_MONOTONE = {"cand_stem_rel": 1, "height_gap_ext": 1, "reach_ratio": 1}
+# Monotone constraints (LightGBM) from what an apical is, not from the data: +1 = more of it never makes an apical
+# less likely (an apical trunk leaves upward, runs straight, is thicker than the basal stems, rises above and
+# reaches beyond the other primaries, stretches the field along up); -1 = the other primaries rising high or
+# running upward make it less likely; 0 = free.
+GATE_MONOTONE = {"cand_cos0": 1, "cand_trunk_straight": 1, "cand_stem_rel": 1, "height_gap_ext": 1, "reach_ratio": 1,
+                 "field_aspect": 1, "second_height_ext": -1, "others_dir_cos": -1, "others_up_frac": -1}
 
 
 def _limb_cos(tree: Tree, start: int, u: np.ndarray, length_nm: float) -> float:
