@@ -61,17 +61,23 @@ def test_shipped_gate_model_separates_pyramids_from_interneurons():
             assert (p >= 0.5) == want, (kind, seed, p)
 
 
-class _Never:
-    """A has-apical model that always says no (to test what overrides it)."""
+class _Constant:
+    """A has-apical model that always answers ``p`` (to test what the spines add to it)."""
 
     features = GATE_FEATURES
 
+    def __init__(self, p: float) -> None:
+        self.p = p
+
     def predict(self, x: pd.DataFrame) -> np.ndarray:
-        return np.zeros(len(x))
+        return np.full(len(x), self.p)
 
 
 @pytest.mark.skipif(not models_available(), reason="compartment models not built")
-def test_spiny_cell_turned_away_by_the_shape_model_gets_its_apical_from_spines(monkeypatch):
+@pytest.mark.parametrize("p_shape, apical_after", [(0.3, True), (0.05, False)])
+def test_spines_overturn_an_unsure_shape_verdict_only(monkeypatch, p_shape, apical_after):
+    """A spiny cell the shape model turned away (p < 0.5) gets its apical when the spines' likelihood ratio
+    (NEURD's cells: 3.5) lifts it over 0.5 (p 0.3 -> 0.6), not when the shape was sure (p 0.05 -> 0.16)."""
     from neurd_lite.compartments import label as label_mod
     from neurd_lite.compartments import label_compartments, refine_by_spines
     from neurd_lite.feature.spines import dendritic_spine_density_per_um
@@ -80,7 +86,7 @@ def test_spiny_cell_turned_away_by_the_shape_model_gets_its_apical_from_spines(m
 
     real_load = label_mod.load_vertex_model
     monkeypatch.setattr(label_mod, "load_vertex_model",
-                        lambda name, *a: _Never() if name == CELL_MODEL else real_load(name, *a))
+                        lambda name, *a: _Constant(p_shape) if name == CELL_MODEL else real_load(name, *a))
     n = reference_neuron(make_neuron(kind="pyramidal", seed=0))
     n.provenance["timings_s"] = {"spines": 0.0}  # spine detection "ran"
     label_compartments(n, up=(0, -1, 0))
@@ -88,11 +94,12 @@ def test_spiny_cell_turned_away_by_the_shape_model_gets_its_apical_from_spines(m
     assert n.provenance["compartments"]["has_apical_source"] == "has-apical model"
     density = dendritic_spine_density_per_um(n)
     assert density[0] >= 0.2
-    assert refine_by_spines(n, up=(0, -1, 0), spine_density=density)
-    assert "apical_shaft" in set(n.skeleton_labels.astype(str))
-    assert any(f.startswith("apical_from_spines") for f in n.flags)
-    assert n.provenance["compartments"]["spine_check"]["excitatory"]
-    assert n.provenance["compartments"]["has_apical_source"].startswith("excitatory")
+    assert refine_by_spines(n, up=(0, -1, 0), spine_density=density) == apical_after
+    assert ("apical_shaft" in set(n.skeleton_labels.astype(str))) == apical_after
+    assert any(f.startswith("apical_from_spines") for f in n.flags) == apical_after
+    if apical_after:
+        assert n.provenance["compartments"]["spine_check"]["p_has_apical_with_spines"] > 0.5
+        assert n.provenance["compartments"]["has_apical_source"].startswith("excitatory")
 
 
 @pytest.mark.realdata
