@@ -9,7 +9,7 @@ from typing import Any, Callable
 import numpy as np
 
 from neurd_lite.compartments.features import FEATURES
-from neurd_lite.compartments.gate import GATE_FEATURES
+from neurd_lite.compartments.gate import GATE_FEATURES, GATE_MONOTONE
 from neurd_lite.compartments.learned import APICAL_MODEL, AXON_MODEL, CELL_MODEL, MIN_APICAL_FRAC
 
 
@@ -84,13 +84,14 @@ def card(held: dict, sources: dict[str, int], seconds: float) -> str:
         "field, trunk cosine, direction consistency with `up`, straightness, cable share, tuft-tip share, stem",
         "radius against the others' median (NaN without radius), height gap and reach ratio to the runner-up, the",
         "others' direction and share above the soma, the field's asymmetry and aspect. No absolute size and no",
-        "synapses (in training only pyramidal cells carry synapses); monotone constraints: more stem-radius ratio,",
-        "height gap and reach ratio never lower p. Used by `neurd_lite.compartments.label_compartments` (default",
+        "synapses (in training only pyramidal cells carry synapses); monotone constraints from what an apical is",
+        f"(`gate.GATE_MONOTONE`: {GATE_MONOTONE}). Used by `neurd_lite.compartments.label_compartments` (default",
         "`CompartmentParams(method=\"learned\")`; the rules stay as fallback and as two input features). Decision",
         "on top (package, `compartments/label.py` `learned_decision`): the axon is the one subtree maximising the",
         "cable-weighted sum of `p_axon - 0.5`; whether there is an apical: forced (`has_apical=`), vetoed by the",
-        "rules (dense proximal input, frame), the apical rule's test for a known excitatory cell (spiny, set by",
-        "`refine_by_spines`), else the cell model (p >= 0.5) on the dendrite without the learned axon; apical =",
+        "rules (dense proximal input, frame), else the cell model (p >= 0.5) on the dendrite without the learned",
+        "axon (after spine detection `refine_by_spines` may overturn a 'no' on a spiny cell, see",
+        "docs/compartments.md); apical =",
         "unbranched dendrite segments whose cable-weighted mean `p_apical` > 0.5, or the rule's apical when that",
         f"finds under {MIN_APICAL_FRAC:.0%} of the dendrite.", "",
         "Inputs (`compartments/features.py`, all frame-free given `up`): height along `up` (µm and in units of the",
