@@ -219,7 +219,8 @@ def learned_decision(n: Neuron, prep: Prepared, params: CompartmentParams,
         p_cell = float((cell_model or load_vertex_model(CELL_MODEL)).predict(row)[0])
         has, source = p_cell >= 0.5, "has-apical model"
         rec["p_has_apical"] = round(p_cell, 4)
-        rec["has_apical_evidence"] = {k: round(float(v), 4) for k, v in row.iloc[0].items()}
+        rec["has_apical_evidence"] = {k: round(float(v), 4) if np.isfinite(v) else None
+                                      for k, v in row.iloc[0].items()}
     if has and frac < MIN_APICAL_FRAC:  # the vertex model finds (almost) no apical: the rule's
         apical = rule_apical
         source += "; apical from the rule"
