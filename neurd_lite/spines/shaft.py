@@ -25,6 +25,10 @@ class ShaftParams:
     sample_spacing_nm: resampling step along skeleton edges.
     chunk_nm: length of skeleton over which the shaft radius is pooled.
     thin_end_fraction: skeleton ends thinner than this fraction of the median radius are spines, not shaft.
+    thin_end_local_fraction: also, a path end whose radius within ``prune_twig_nm`` of the end falls below this
+    fraction of the median radius of the same path ``prune_twig_nm`` to 3 x ``prune_twig_nm`` in from the end is
+    cut back to past its last such vertex: a skeletonizer that runs from a dendrite tip into a spine there leaves
+    a path end far thinner than the dendrite it belongs to, whatever the cell's median radius (0: off).
     radius_quantile: the area-weighted quantile of face distances per chunk taken as the shaft radius.
     fit_axis: move the resampled axis onto the centre of circles fitted to the shaft cross-sections
     (:func:`fit_axis_offsets`; windows of ``fit_window_nm`` along each segment, ``fit_iterations`` rounds of
@@ -35,6 +39,10 @@ class ShaftParams:
     extend_tips: where the surface runs on past a terminal end of the skeleton by more than a radius (a
     skeleton that stops short of a dendrite tip), the axis is extended along the end's tangent over it
     (:func:`neurd_lite.spines.axial.tip_extensions`), so spines there are searched instead of being taken for an end cap.
+    max_off_surface / off_surface_floor_nm: axis samples farther from the surface than max_off_surface x the
+    median for their unbranched segment + off_surface_floor_nm are dropped (:func:`on_surface_samples`; 0: off).
+    far_factor / far_quantile / far_floor_nm: surface farther from the axis than far_factor x the chunk's
+    far_quantile (area-weighted) of distances + far_floor_nm does not inform the chunk's radius (0: off).
     local_radius_nm: > 0 also measures the radius per axis sample from the surface within this distance along
     the axis (:func:`neurd_lite.spines.axial.local_radius`, same quantile); ``local_radius_mode`` "max" takes the larger of the chunk
     and local radius (a varicosity, a smooth swelling of the whole circumference, becomes part of the shaft
@@ -47,6 +55,7 @@ class ShaftParams:
     chunk_nm: float = 2000.0
     radius_quantile: float = 0.45
     thin_end_fraction: float = 0.4
+    thin_end_local_fraction: float = 0.0
     fit_axis: bool = True
     fit_window_nm: float = 1500.0
     fit_iterations: int = 6
@@ -57,6 +66,11 @@ class ShaftParams:
     local_radius_nm: float = 0.0
     local_radius_mode: str = "max"
     extend_tips: bool = False
+    max_off_surface: float = 0.0
+    far_factor: float = 0.0
+    far_quantile: float = 0.1
+    far_floor_nm: float = 1000.0
+    off_surface_floor_nm: float = 250.0
 
 
 @dataclass
@@ -97,13 +111,15 @@ class ShaftField:
         return np.mod(np.arctan2((o * w).sum(1), (o * u).sum(1)), 2 * np.pi)
 
 
-def pruned_skeleton_mask(skel: Skeleton, twig_nm: float, thin_fraction: float = 0.0) -> np.ndarray:
+def pruned_skeleton_mask(skel: Skeleton, twig_nm: float, thin_fraction: float = 0.0,
+                         local_fraction: float = 0.0) -> np.ndarray:
     """(N,) bool, True for skeleton vertices kept after removing terminal twigs shorter than ``twig_nm``.
 
     A twig runs from an end point (not the root, not a cut end of a cropped fragment:
     ``vertex_properties["cut_end"]``) to the first branch point; the branch point is kept. Components without
     any branch point are kept whole (a lone dendrite fragment is all shaft), except that path ends running into
-    spines (thinner than ``thin_fraction`` x the median radius) are cut back.
+    spines (thinner than ``thin_fraction`` x the median radius, or than ``local_fraction`` x the median radius of
+    the same path 1-3 ``twig_nm`` in from the end) are cut back.
     """
     n = skel.n_vertices
     keep = np.ones(n, dtype=bool)
@@ -131,7 +147,7 @@ def pruned_skeleton_mask(skel: Skeleton, twig_nm: float, thin_fraction: float = 
             path.append(v)
         if junction >= 0:
             keep[path] = False
-    return keep & ~_thin_ends(skel, keep, twig_nm, thin_fraction)
+    return keep & ~_thin_ends(skel, keep, twig_nm, thin_fraction, local_fraction)
 
 
 def _fixed_ends(skel: Skeleton) -> np.ndarray:
@@ -152,13 +168,16 @@ def _neighbours(skel: Skeleton, keep: np.ndarray) -> list[list[tuple[int, float]
     return nbrs
 
 
-def _thin_ends(skel: Skeleton, keep: np.ndarray, reach_nm: float, thin_fraction: float) -> np.ndarray:
+def _thin_ends(skel: Skeleton, keep: np.ndarray, reach_nm: float, thin_fraction: float,
+               local_fraction: float = 0.0) -> np.ndarray:
     """(N,) True for vertices at path ends that run into a spine: walking in from each end point of the kept
     skeleton (not the root) for up to ``reach_nm``, everything up to the last vertex thinner than
-    ``thin_fraction`` x the median kept radius is a protrusion the skeletonizer followed."""
+    ``thin_fraction`` x the median kept radius, or than ``local_fraction`` x the median radius of the same path
+    between ``reach_nm`` and 3 x ``reach_nm`` in (the dendrite the end belongs to), is a protrusion the
+    skeletonizer followed."""
     out = np.zeros(skel.n_vertices, dtype=bool)
     rad = skel.radius
-    if thin_fraction <= 0 or not np.isfinite(rad[keep]).any():
+    if (thin_fraction <= 0 and local_fraction <= 0) or not np.isfinite(rad[keep]).any():
         return out
     ref = float(np.nanmedian(rad[keep]))
     nbrs = _neighbours(skel, keep)
@@ -167,17 +186,24 @@ def _thin_ends(skel: Skeleton, keep: np.ndarray, reach_nm: float, thin_fraction:
     for end in np.flatnonzero(keep & (deg == 1)):
         if fixed[end]:
             continue
-        path, length, prev, cur, last_thin = [end], 0.0, -1, end, -1
-        while length < reach_nm:
-            if rad[cur] < thin_fraction * ref:
-                last_thin = len(path)
+        path, dist, prev, cur = [end], [0.0], -1, end
+        while dist[-1] < 3.0 * reach_nm:
             nxt = [(v, w) for v, w in nbrs[cur] if v != prev]
             if len(nxt) != 1 or deg[nxt[0][0]] > 2 or nxt[0][0] == skel.root:
                 break
             prev, cur = cur, nxt[0][0]
-            length += nxt[0][1]
+            dist.append(dist[-1] + nxt[0][1])
             path.append(cur)
-        if last_thin > 0 and last_thin < len(path):
+        d = np.asarray(dist)
+        r = rad[path]
+        near = d < reach_nm
+        thin = near & (r < thin_fraction * ref)
+        if local_fraction > 0:
+            far = ~near & np.isfinite(r)
+            if far.sum() >= 3:
+                thin |= near & (r < local_fraction * float(np.median(r[far])))
+        last_thin = int(np.flatnonzero(thin).max()) + 1 if thin.any() else 0
+        if 0 < last_thin < len(path):
             out[path[:last_thin]] = True
     return out
 
@@ -359,7 +385,7 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
     v = np.asarray(vertices_nm, dtype=np.float64)
     f = np.asarray(faces, dtype=np.int64)
     eligible_faces = np.ones(len(f), bool) if eligible_faces is None else np.asarray(eligible_faces, bool)
-    keep = pruned_skeleton_mask(skel, p.prune_twig_nm, p.thin_end_fraction)
+    keep = pruned_skeleton_mask(skel, p.prune_twig_nm, p.thin_end_fraction, p.thin_end_local_fraction)
     pts, owner, tang = resample_skeleton(skel, keep, p.sample_spacing_nm)
     seg = _segments(skel, keep)[owner]
     droot = skel.distance_to_root_nm[owner]
@@ -385,6 +411,13 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
                             v[on], p.min_clearance, vertex_normals(v, f)[on])
         else:
             pts = fitted
+    if p.max_off_surface > 0 and used.any():
+        inside = on_surface_samples(pts, seg, v[used], p.max_off_surface, p.off_surface_floor_nm)
+        if inside.any() and not inside.all():
+            pts, owner, tang, seg, droot = pts[inside], owner[inside], tang[inside], seg[inside], droot[inside]
+            is_vertex_sample = is_vertex_sample[inside]
+            chunk_of_sample = np.unique(chunk_of_sample[inside], return_inverse=True)[1].reshape(-1)
+            n_chunks = int(chunk_of_sample.max()) + 1
     kept_deg = np.bincount(skel.edges[keep[skel.edges[:, 0]] & keep[skel.edges[:, 1]]].reshape(-1),
                            minlength=skel.n_vertices)
     # vertices at or past a terminal end of the kept skeleton (dendrite tips) are end caps, not protrusions, and
@@ -419,6 +452,11 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
     at_end = end_sample[s]  # past a cut: spines
     beyond = at_end & (((v - pts[s]) * out_s[s]).sum(1) > -0.5 * p.sample_spacing_nm)
     used &= ~beyond
+    if p.far_factor > 0:
+        # surface far beyond the chunk's inner wall (a mesh piece the skeleton never reached, assigned here only
+        # because this is the nearest axis) does not vote on the chunk's radius
+        q_low = weighted_group_quantile(chunk_of_sample[s[used]], d[used], a[used], p.far_quantile, n_chunks)
+        used &= ~(d > p.far_factor * np.nan_to_num(q_low[chunk_of_sample[s]], nan=np.inf) + p.far_floor_nm)
     r_chunk = weighted_group_quantile(chunk_of_sample[s[used]], d[used], a[used], p.radius_quantile, n_chunks)
     r_sample = r_chunk[chunk_of_sample]
     if p.local_radius_nm > 0:
@@ -432,6 +470,19 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
     return ShaftField(distance_nm=d, radius_nm=r_v, sample_vertex=owner[s], sample_index=s,
                       sample_points_nm=pts, sample_radius_nm=r_sample, sample_skel_vertex=owner,
                       beyond_end=beyond, sample_tangent=tang)
+
+
+def on_surface_samples(pts: np.ndarray, seg: np.ndarray, surface: np.ndarray, factor: float, floor_nm: float
+                       ) -> np.ndarray:
+    """(M,) bool: axis samples (nm) inside the neurite. A sample's distance to the nearest ``surface`` vertex is
+    about the shaft radius on a centred axis; samples farther than ``factor`` x the median of that distance over
+    their unbranched segment (``seg``) plus ``floor_nm`` lie out in the extracellular space (a skeleton edge that
+    bridges a gap between mesh pieces, an axis fit that ran off) and would hand the surface near them a shaft
+    radius measured from far away."""
+    d = cKDTree(surface).query(pts)[0]
+    n_seg = int(seg.max()) + 1
+    med = group_quantiles(seg, d, (0.5,), n_seg)[:, 0]
+    return ~(d > factor * np.nan_to_num(med[seg], nan=np.inf) + floor_nm)
 
 
 def _outward_tangent(skel: Skeleton, keep: np.ndarray) -> np.ndarray:
