@@ -114,11 +114,11 @@ def test_relief_pass_finds_low_domes_where_the_shaft_reads_sunken():
     off = Neuron(mesh=mesh, skeleton=skel)
     detect_spines(off, SpineParams(relief_radius_nm=0.0))
     on = Neuron(mesh=mesh, skeleton=skel)
-    detect_spines(on, SpineParams(relief_radius_nm=1000.0))
+    detect_spines(on, SpineParams(relief_radius_nm=1000.0, relief_near_spine_nm=0.0))
     assert len(off.spines) < 4
     assert len(on.spines) == 4
     assert np.all(on.spines.y_nm.to_numpy() > 700.0)  # on the domes' side
     bare, skel = _elliptic_tube_with_domes(())
     n = Neuron(mesh=bare, skeleton=skel)
-    detect_spines(n, SpineParams(relief_radius_nm=1000.0))
+    detect_spines(n, SpineParams(relief_radius_nm=1000.0, relief_near_spine_nm=0.0))
     assert len(n.spines) == 0

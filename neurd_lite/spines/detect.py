@@ -12,7 +12,7 @@ head and neck (``headneck.py``) and measured.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -28,7 +28,7 @@ from ..skeleton.centre import centred_skeleton
 from ..units import nm_to_um
 from .headneck import HeadNeckParams, spine_geometry
 from .shaft import ShaftField, ShaftParams, shaft_field
-from .relief import surface_level
+from .relief import relief_pass
 from .shape import angular_coverage, axial_extent
 
 NON_DENDRITIC = ("axon", "soma")
@@ -64,7 +64,8 @@ class SpineParams:
     relief_radius_nm / relief_quantile / relief_seed_nm: > 0 adds a last pass over the surface no spine took,
     with protrusion measured from the local shaft level (the ``relief_quantile`` of the protrusion of the
     non-spine surface within ``relief_radius_nm``, ``relief.surface_level``), seeds above relief_seed_nm and
-    growth above relief_grow_nm (half the shaft lies above a median level).
+    growth above relief_grow_nm (half the shaft lies above a median level), only within relief_near_spine_nm of
+    a spine found before (spiny dendrite; 0: everywhere).
     Shaft-model errors that vary over the scale of the shaft (an axis off centre, a taper, an elliptic section)
     cancel in that relief, so low stubby spines where the shaft reads sunken stand out of their surroundings.
     extend_reach_nm / extend_ring_nm: accepted spines take unlabelled vertices within extend_reach_nm (along
@@ -99,6 +100,7 @@ class SpineParams:
     relief_quantile: float = 0.5
     relief_seed_nm: float = 200.0
     relief_grow_nm: float = 60.0
+    relief_near_spine_nm: float = 2000.0
     shaft: ShaftParams = field(default_factory=ShaftParams)
     headneck: HeadNeckParams = field(default_factory=HeadNeckParams)
 
@@ -381,68 +383,14 @@ def spine_components(mesh, field_: ShaftField, eligible_v: np.ndarray, p: SpineP
         base |= base2
         ring = pd.concat([ring, ring2.assign(spine=ring2.spine + n1)], ignore_index=True)
     if p.relief_radius_nm > 0:
-        label, base, ring = _relief_pass(verts, r, hn, ok, field_, eligible_v, e_mesh, links, piece, va,
-                                         (faces, area_f), p, label, base, ring, counts)
+        label, base, ring = relief_pass(_grow_pass, verts, r, hn, ok, field_, eligible_v, e_mesh, links, piece,
+                                        va, (faces, area_f), p, label, base, ring, counts)
     if p.extend_reach_nm > 0 and (label >= 0).any():
         margin = np.maximum(p.grow_protrusion_nm, p.grow_protrusion_rel * np.nan_to_num(r, nan=0.0))
         label = extend_spines(mesh, label, hn, margin, ok, p.extend_reach_nm, p.extend_ring_nm, p.extend_level,
                               links if p.extend_across_links else None)
         base, ring = _attachment(e_mesh, label, eligible_v, ring)
     return label, base, ring.drop_duplicates()
-
-
-def _relief_pass(verts: np.ndarray, r: np.ndarray, hn: np.ndarray, ok: np.ndarray, fld: ShaftField,
-                 eligible_v: np.ndarray, e_mesh: np.ndarray, links: np.ndarray, piece: np.ndarray, va: np.ndarray,
-                 mesh_faces: tuple[np.ndarray, np.ndarray], p: SpineParams, label: np.ndarray, base: np.ndarray,
-                 ring: pd.DataFrame, counts: dict) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
-    """Search the surface no spine took once more, with protrusion measured from the local shaft level: the
-    ``relief_quantile`` of the protrusion of the surrounding surface that is not a spine found so far
-    (``relief.surface_level``, ``relief_radius_nm``), seeds above ``relief_seed_nm``. Spines already found keep
-    their labels; new ones are appended."""
-    spine_v = label >= 0
-    near_spine = spine_v.copy()
-    e_sp = e_mesh[spine_v[e_mesh[:, 0]] | spine_v[e_mesh[:, 1]]]
-    near_spine[e_sp.reshape(-1)] = True  # the first ring of shaft around a spine holds its flare
-    free = ok & ~spine_v & np.isfinite(hn)
-    # only mesh pieces that are mostly shaft (area-weighted median protrusion below the seed threshold): a crumb
-    # of debris beside a dendrite stands out as a whole, and measured against itself half of it would be "shaft"
-    n_piece = int(piece.max()) + 1
-    med = weighted_group_quantile(piece[free], hn[free], va[free], 0.5, n_piece)
-    free &= np.nan_to_num(med, nan=np.inf)[piece] < p.seed_protrusion_nm
-    # end caps (past a terminal end of the axis) read below the shaft and would sink the level near tips
-    level = surface_level(verts, mesh_faces[0], mesh_faces[1], hn, free & ~near_spine & ~fld.beyond_end,
-                          fld.sample_index,
-                          fld.sample_points_nm, p.relief_radius_nm, p.relief_quantile, query=free)
-    h3 = np.where(free & np.isfinite(level), hn - np.nan_to_num(level), -np.inf)
-    # around the local median level half the shaft rises above 0: the growth threshold sits above that spread
-    p3 = replace(p, seed_protrusion_nm=p.relief_seed_nm, grow_protrusion_nm=max(p.grow_protrusion_nm,
-                                                                                p.relief_grow_nm))
-    lab3, base3, ring3, _ = _grow_pass(verts, r, h3, free, fld.beyond_end, eligible_v & ~spine_v, e_mesh, links,
-                                       piece, va, mesh_faces, p3, fld, counts.get("candidate_sink"))
-    # a piece that touches a spine found before is the rest of that spine (its lower neck or flank), not a
-    # spine of its own
-    n3 = int(lab3.max()) + 1
-    if n3 == 0:
-        counts["relief_pass"] = 0
-        return label, base, ring
-    in3 = lab3 >= 0
-    touch = e_mesh[(in3[e_mesh[:, 0]] & spine_v[e_mesh[:, 1]]) | (in3[e_mesh[:, 1]] & spine_v[e_mesh[:, 0]])]
-    new_of = np.arange(n3) + int(label.max()) + 1
-    if len(touch):
-        a = np.where(lab3[touch[:, 0]] >= 0, touch[:, 0], touch[:, 1])
-        b = np.where(lab3[touch[:, 0]] >= 0, touch[:, 1], touch[:, 0])
-        owner = group_mode(lab3[a], label[b], n3, -1)
-        new_of = np.where(owner >= 0, owner, new_of)
-    fresh = np.unique(new_of[new_of > label.max()])
-    counts["relief_pass"] = len(fresh)
-    counts["relief_joined"] = int(n3 - len(fresh))
-    # dense ids for the new spines
-    remap = np.searchsorted(fresh, new_of)
-    new_of = np.where(new_of > label.max(), int(label.max()) + 1 + remap, new_of)
-    label = np.where(lab3 >= 0, new_of[np.maximum(lab3, 0)], label)
-    ring3 = ring3.assign(spine=new_of[ring3.spine.to_numpy()])
-    ring = pd.concat([ring, ring3[ring3.spine > ring.spine.max()] if len(ring) else ring3], ignore_index=True)
-    return label, base | base3, ring
 
 
 def planar_level(vts: np.ndarray, h: np.ndarray, owner: np.ndarray, ring: np.ndarray, n_sp: int,

@@ -13,10 +13,14 @@ it) and interpolated to the mesh vertices.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Callable
+
 import numpy as np
+import pandas as pd
 from scipy.spatial import cKDTree
 
-from ..geometry.stats import group_quantiles
+from ..geometry.stats import group_mode, group_quantiles, weighted_group_quantile
 
 
 def surface_level(verts: np.ndarray, faces: np.ndarray, area_f: np.ndarray, h: np.ndarray, ok: np.ndarray,
@@ -70,3 +74,72 @@ def surface_level(verts: np.ndarray, faces: np.ndarray, area_f: np.ndarray, h: n
     wts = 1.0 / np.maximum(d, 1.0)
     out[need] = (level[j] * wts).sum(1) / wts.sum(1)
     return out
+
+
+def relief_pass(grow_pass: Callable, verts: np.ndarray, r: np.ndarray, hn: np.ndarray, ok: np.ndarray, fld,
+                eligible_v: np.ndarray, e_mesh: np.ndarray, links: np.ndarray, piece: np.ndarray, va: np.ndarray,
+                mesh_faces: tuple[np.ndarray, np.ndarray], p, label: np.ndarray, base: np.ndarray,
+                ring: pd.DataFrame, counts: dict) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """Search the surface no spine took once more, with protrusion measured from the local shaft level: the
+    ``relief_quantile`` of the protrusion of the surrounding surface that is not a spine found so far
+    (``relief.surface_level``, ``relief_radius_nm``), seeds above ``relief_seed_nm``. Spines already found keep
+    their labels; new ones are appended. ``grow_pass``: ``detect._grow_pass`` (one hysteresis pass); ``fld``:
+    the ShaftField; ``p``: SpineParams; ``label`` / ``base`` / ``ring``: the spines so far (per vertex, base mask,
+    attachment table)."""
+    spine_v = label >= 0
+    near_spine = spine_v.copy()
+    e_sp = e_mesh[spine_v[e_mesh[:, 0]] | spine_v[e_mesh[:, 1]]]
+    near_spine[e_sp.reshape(-1)] = True  # the first ring of shaft around a spine holds its flare
+    free = ok & ~spine_v & np.isfinite(hn)
+    # only mesh pieces that are mostly shaft (area-weighted median protrusion below the seed threshold): a crumb
+    # of debris beside a dendrite stands out as a whole, and measured against itself half of it would be "shaft"
+    n_piece = int(piece.max()) + 1
+    med = weighted_group_quantile(piece[free], hn[free], va[free], 0.5, n_piece)
+    free &= np.nan_to_num(med, nan=np.inf)[piece] < p.seed_protrusion_nm
+    search = free.copy()
+    if p.relief_near_spine_nm > 0:
+        # spiny dendrite only: a spine missed by the first passes stands among spines that were found; on a
+        # sparsely spiny or aspiny process the relief of a varicosity or a bump is not worth the risk
+        cand = np.flatnonzero(search)
+        if spine_v.any() and len(cand):
+            d, _ = cKDTree(verts[spine_v]).query(verts[cand], distance_upper_bound=p.relief_near_spine_nm)
+            search[cand[~np.isfinite(d)]] = False
+        else:
+            search[:] = False
+    if not search.any():
+        counts["relief_pass"] = 0
+        return label, base, ring
+    # end caps (past a terminal end of the axis) read below the shaft and would sink the level near tips
+    level = surface_level(verts, mesh_faces[0], mesh_faces[1], hn, free & ~near_spine & ~fld.beyond_end,
+                          fld.sample_index, fld.sample_points_nm, p.relief_radius_nm, p.relief_quantile,
+                          query=search)
+    h3 = np.where(search & np.isfinite(level), hn - np.nan_to_num(level), -np.inf)
+    # around the local median level half the shaft rises above 0: the growth threshold sits above that spread
+    p3 = replace(p, seed_protrusion_nm=p.relief_seed_nm, grow_protrusion_nm=max(p.grow_protrusion_nm,
+                                                                                p.relief_grow_nm))
+    lab3, base3, ring3, _ = grow_pass(verts, r, h3, search, fld.beyond_end, eligible_v & ~spine_v, e_mesh, links,
+                                      piece, va, mesh_faces, p3, fld, counts.get("candidate_sink"))
+    # a piece that touches a spine found before is the rest of that spine (its lower neck or flank), not a
+    # spine of its own
+    n3 = int(lab3.max()) + 1
+    if n3 == 0:
+        counts["relief_pass"] = 0
+        return label, base, ring
+    in3 = lab3 >= 0
+    touch = e_mesh[(in3[e_mesh[:, 0]] & spine_v[e_mesh[:, 1]]) | (in3[e_mesh[:, 1]] & spine_v[e_mesh[:, 0]])]
+    new_of = np.arange(n3) + int(label.max()) + 1
+    if len(touch):
+        a = np.where(lab3[touch[:, 0]] >= 0, touch[:, 0], touch[:, 1])
+        b = np.where(lab3[touch[:, 0]] >= 0, touch[:, 1], touch[:, 0])
+        owner = group_mode(lab3[a], label[b], n3, -1)
+        new_of = np.where(owner >= 0, owner, new_of)
+    fresh = np.unique(new_of[new_of > label.max()])
+    counts["relief_pass"] = len(fresh)
+    counts["relief_joined"] = int(n3 - len(fresh))
+    # dense ids for the new spines
+    remap = np.searchsorted(fresh, new_of)
+    new_of = np.where(new_of > label.max(), int(label.max()) + 1 + remap, new_of)
+    label = np.where(lab3 >= 0, new_of[np.maximum(lab3, 0)], label)
+    ring3 = ring3.assign(spine=new_of[ring3.spine.to_numpy()])
+    ring = pd.concat([ring, ring3[ring3.spine > ring.spine.max()] if len(ring) else ring3], ignore_index=True)
+    return label, base | base3, ring
