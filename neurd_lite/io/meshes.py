@@ -23,6 +23,7 @@ from typing import Any, Sequence, Union
 import numpy as np
 
 from ..errors import InputError, NeurdLiteWarning
+from ..geometry.meshes import FACE_CHUNK, face_areas_nm2
 from ..units import UnitsLike, scale_to_nm, units_to_json
 
 MeshLike = Union[str, Path, Any, Sequence[np.ndarray]]
@@ -169,12 +170,14 @@ def surface_problem(vertices: np.ndarray, faces: np.ndarray) -> str | None:
     """A short reason when at least half of the faces are repeats of another face (e.g. a double-sided export)
     or have zero area, else None. Such a surface still runs, flagged ``surface_suspect``."""
     f = np.sort(np.asarray(faces, dtype=np.int64), axis=1)
-    order = np.lexsort(f.T[::-1])
-    repeats = int((f[order][1:] == f[order][:-1]).all(axis=1).sum()) if len(f) > 1 else 0
+    f = f[np.lexsort(f.T[::-1])]
+    repeats = 0
+    for lo in range(0, max(len(f) - 1, 0), FACE_CHUNK):  # neighbours in sorted order, a block at a time
+        a = f[lo:lo + FACE_CHUNK + 1]
+        repeats += int((a[1:] == a[:-1]).all(axis=1).sum())
     v = np.asarray(vertices, dtype=np.float64)
-    cross = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
     extent = float(np.ptp(v, axis=0).max()) if len(v) else 0.0
-    flat = int((np.linalg.norm(cross, axis=1) <= 1e-12 * max(extent, 1e-9) ** 2).sum())
+    flat = int((2.0 * face_areas_nm2(v, f) <= 1e-12 * max(extent, 1e-9) ** 2).sum())  # |cross| <= eps, chunked
     parts = []
     if repeats * 2 >= len(f):
         parts.append(f"{repeats} of {len(f)} faces repeat another face (every face listed twice? a double-sided "
