@@ -34,7 +34,7 @@ from .mesh.heal import HealResult, heal_mesh
 from .mesh.soma import find_somas, soma_from_point
 from .model.anchors import Anchors, anchor_to_mesh, anchor_to_skeleton, write_anchor_columns
 from .model.facemap import FaceMap
-from .neuron import SPINE_LABELS, UNLABELLED, Neuron, Soma
+from .neuron import SPINE_LABELS, UNLABELLED, Neuron, Soma, label_array
 from . import proofread
 from .params import PipelineParams
 from .proofread import SplitNeurons, SplitParams
@@ -140,7 +140,7 @@ def stage_soma(n: Neuron, p: PipelineParams) -> None:
             for e in s.exits:
                 e.faces = fm.lift_faces(e.faces)
     n.somas = somas
-    labels = np.full(n.n_faces, UNLABELLED, dtype=object)
+    labels = label_array(n.n_faces, UNLABELLED)
     for s in n.somas:
         labels[s.faces] = "soma"
     n.face_labels = labels
