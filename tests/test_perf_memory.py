@@ -137,3 +137,23 @@ def test_width_pairs_equal_corner_median() -> None:
             want[s] = 2.0 * np.median(np.linalg.norm(off, axis=1))
     assert np.allclose(got, want, rtol=0, atol=1e-9)
     assert np.all(got[1:-1] > 400.0) and np.all(got[1:-1] < 800.0)
+
+
+def test_binary_ply_fast_reader_equals_trimesh(tmp_path) -> None:
+    """The numpy PLY reader gives trimesh's arrays for a binary triangle PLY and steps aside for other layouts."""
+    from neurd_lite.io.meshes import _read_binary_ply_triangles, load_mesh
+
+    m = trimesh.creation.icosphere(3, radius=2000.0)
+    path = tmp_path / "s.ply"
+    m.export(path)
+    v, f = _read_binary_ply_triangles(path)
+    ref = trimesh.load(path, process=False, force="mesh")
+    assert np.array_equal(v, ref.vertices) and np.array_equal(f, ref.faces) and f.dtype == np.int64
+    assert np.array_equal(load_mesh(path).faces, ref.faces)
+    ascii_path = tmp_path / "a.ply"
+    ascii_path.write_bytes(trimesh.exchange.ply.export_ply(m, encoding="ascii"))
+    assert _read_binary_ply_triangles(ascii_path) is None
+    assert np.array_equal(load_mesh(ascii_path).faces, ref.faces)
+    cut = tmp_path / "cut.ply"
+    cut.write_bytes(path.read_bytes()[:-50])  # truncated: left to trimesh, which reports it
+    assert _read_binary_ply_triangles(cut) is None
