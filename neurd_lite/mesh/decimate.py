@@ -194,9 +194,13 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | N
         if pre is not None:
             sv, sf = pre
             n_pre = len(sf)
-    wv_u, wf = _simplify((sv - origin_nm) / unit, sf, int(p.target_faces), p.aggressiveness)
+    if n_pre and n_pre <= 1.02 * p.target_faces:  # pre-reduced to the target itself: that is the working mesh
+        wv = sv
+        wf = sf
+    else:
+        wv_u, wf = _simplify((sv - origin_nm) / unit, sf, int(p.target_faces), p.aggressiveness)
+        wv = np.asarray(wv_u, dtype=np.float64) * unit + origin_nm
     del sv, sf
-    wv = np.asarray(wv_u, dtype=np.float64) * unit + origin_nm
     wf = np.asarray(wf, dtype=np.int64).reshape(-1, 3)
     if len(wf) == 0:
         raise InputError("decimation removed every face", hint="raise target_faces or disable decimation")
