@@ -157,3 +157,14 @@ def test_binary_ply_fast_reader_equals_trimesh(tmp_path) -> None:
     cut = tmp_path / "cut.ply"
     cut.write_bytes(path.read_bytes()[:-50])  # truncated: left to trimesh, which reports it
     assert _read_binary_ply_triangles(cut) is None
+
+
+def test_default_label_arrays_share_one_string() -> None:
+    """A new Neuron's per-face label arrays hold references to one string, not one string object per face."""
+    from neurd_lite.neuron import UNLABELLED, Neuron, label_array
+
+    a = label_array(1000, "soma")
+    assert a.dtype == object and all(x is a[0] for x in a) and a[0] == "soma"
+    n = Neuron(name="x", mesh=trimesh.creation.icosphere(2, radius=1000.0))
+    assert len({id(x) for x in n.face_labels}) == 1 and n.face_labels[0] == UNLABELLED
+    assert np.all(n.face_compartment == UNLABELLED) and np.all(n.face_spine == -1)
