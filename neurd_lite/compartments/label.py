@@ -17,7 +17,7 @@ from ..errors import InputError
 from ..geometry.depth import depth_range_problem, linear_depth_um
 from ..model.frame import DEPTH_RANGE_UM, MINNIE65_UP
 from ..model.soma_extent import SomaExtentParams, within_any_soma
-from ..neuron import COMPARTMENTS, SPINE_LABELS, Neuron, synapse_polarity
+from ..neuron import COMPARTMENTS, SPINE_LABELS, Neuron, label_array, synapse_polarity
 from .apical import ApicalParams, label_dendrites, proximal_input_density_per_um
 from .axon import AxonParams, AxonResult, axon_by_synapses, find_axon
 from .apical import _label_apical_limb
@@ -338,7 +338,7 @@ def _label_faces(n: Neuron, labels: np.ndarray, soma_reach_factor: float) -> Non
     if not nf or n.face_to_skeleton is None:
         return
     f2s = np.asarray(n.face_to_skeleton, dtype=np.int64)
-    comp = np.full(nf, "unknown", dtype=object)
+    comp = label_array(nf, "unknown")  # one shared string, not nf copies (345 MB at 5M faces)
     ok = (f2s >= 0) & (f2s < len(labels))
     comp[ok] = labels[f2s[ok]]
     if n.face_branch is not None and len(n.graph):  # a face takes its branch's compartment when it has one
@@ -353,7 +353,7 @@ def _label_faces(n: Neuron, labels: np.ndarray, soma_reach_factor: float) -> Non
     for s in n.somas:
         comp[s.faces[(s.faces >= 0) & (s.faces < nf)]] = "soma"
     n.face_compartment = comp
-    old = n.face_labels if n.face_labels is not None else np.full(nf, "", dtype=object)
+    old = n.face_labels if n.face_labels is not None else label_array(nf, "")
     keep = np.isin(old.astype(str), SPINE_LABELS)
     new = comp.copy()
     new[keep] = old[keep]
