@@ -129,3 +129,9 @@ def params_from_raw(coef: np.ndarray | list[float], intercept: float, x: pd.Data
     return {"medians": med.tolist(), "means": mean.tolist(), "scales": scale.tolist(),
             "coef": [[0.0] * len(beta), beta.tolist()], "intercept": [0.0, float(intercept + raw @ mean)],
             "classes": [0, 1]}
+
+
+def log_probability_inputs(probs: list[np.ndarray] | tuple[np.ndarray, ...], floor: float = 1e-4) -> np.ndarray:
+    """Inputs of a stacking meta-model: the log of each component's (n, k) class probabilities, clipped at
+    ``floor`` (a component's 0 would give -inf), side by side ((n, k * len(probs)))."""
+    return np.hstack([np.log(np.clip(np.asarray(p, dtype=float), floor, 1.0)) for p in probs])
