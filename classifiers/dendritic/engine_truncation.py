@@ -90,8 +90,9 @@ def score_cell(name: str, truth: str | None, b: pd.DataFrame, n_rep: int = 50, s
 
 
 #: Branch tables (``branch_counts``) of the 16 synthetic-family cells at held-out seeds 1000-1001, made by this
-#: script (``--family 2``) from engine decompositions of mesh + synapse positions; small and derived from synthetic
-#: cells only, so they ship with the training scripts and the engine split is part of the model choice.
+#: script (``--family 2``) from engine decompositions of mesh + synapse positions (engine of main e1ea3a2,
+#: 2026-12-05); small and derived from synthetic cells only, so they ship with the training scripts and the engine
+#: split is part of the model choice. Re-make them when the decomposition changes.
 FAMILY_BRANCHES = Path(__file__).resolve().parent / "engine_branches"
 #: Inputs the branch tables can give (shaft-synapse and spine densities, and what is derived from them).
 TWO_DENSITY = {"neurd_syn_density_shaft_per_um", "neurd_spine_density_per_um", "neurd_log_spines_per_shaft_synapse",
@@ -194,10 +195,17 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if isinstance(n, Path):
                 b = pd.read_csv(n, index_col=0)
-                rows.append(score_cell(name, truth, b))
+                saved = n.with_suffix(".h5")  # the decomposed cell, when an earlier run saved it
+                extra = {}
+                if saved.is_file():
+                    from neurd_lite.neuron import load
+
+                    extra = classify_row(load(saved))
+                rows.append(dict(score_cell(name, truth, b), **extra))
             else:
                 b = branch_counts(n)
                 b.to_csv(cache / f"{name}__{truth}.csv")
+                n.save(cache / f"{name}__{truth}.h5")  # lets --cached re-run nl.classify without decomposing
                 rows.append(dict(score_cell(name, truth, b), **classify_row(n)))
         except Exception as err:  # noqa: BLE001 - a cell without NEURD E/I branches is reported, not fatal
             rows.append({"cell": name, "truth": truth, "error": f"{type(err).__name__}: {err}"})

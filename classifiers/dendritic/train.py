@@ -295,6 +295,22 @@ def _write_card(out: Path, meta: dict[str, Any], metrics: dict[str, Any], combin
                           "dendritic_ei (out-of-fold)")
     report.plot_reliability({"raw": (raw, y), "calibrated": (cal, y)}, out / "dendritic_ei_reliability.png",
                             "dendritic_ei: reliability (out-of-fold)")
+    (out / "dendritic_ei.md").write_text(_card_text(meta, metrics, combined))
+
+
+def rerender_card(out: Path = DEFAULT_OUT) -> Path:
+    """Rewrite ``dendritic_ei.md`` from its sidecar and ``engine_truncation_results.json`` without retraining
+    (figures kept), e.g. after ``engine_truncation.py`` re-scored the engine cells with the shipped model."""
+    import json
+
+    meta = json.loads((out / "dendritic_ei.json").read_text())
+    meta["required_features"] = list(meta["required_features"])
+    card = out / "dendritic_ei.md"
+    card.write_text(_card_text(meta, meta["metrics"], meta.get("combined_with_perisomatic") or {}))
+    return card
+
+
+def _card_text(meta: dict[str, Any], metrics: dict[str, Any], combined: dict[str, Any]) -> str:
     res, shipped = meta["shift_tests"], meta["candidate"]
     near = res["near_neurd_margin"][shipped]
     m = metrics["model_calibrated"]
@@ -348,7 +364,7 @@ well-separated cells.
 
 ## Data
 `labels/neurd_e_i_manual_proofread.csv` (sha256 {meta['training_data'][EI_FILE][:12]}…): NEURD's 210 proofread
-cells ({int(y.sum())} inhibitory), label = its manual `cell_type` column. Inputs (per µm):
+cells ({m['per_class']['inhibitory']['support']} inhibitory), label = its manual `cell_type` column. Inputs (per µm):
 {report.feature_table(meta['required_features'])}
 
 ## In-distribution (5-fold out-of-fold, reference only)
@@ -373,13 +389,17 @@ Rule: {meta['combined_rule']}.
 - The engine's spine / synapse-target detection differs from NEURD's; a ratio cancels a shared detection
   efficiency but not a bias that hits spines and shaft synapses differently.
 """
-    (out / "dendritic_ei.md").write_text(text)
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--card-only", action="store_true", help="rewrite the card from the sidecar, no training")
     args = ap.parse_args(argv)
+    if args.card_only:
+        print(rerender_card(args.out))
+        return 0
     res = train(args.out)
     m = res["metrics"]
     near = res["shift"]["near_neurd_margin"]

@@ -121,7 +121,7 @@ def _fit_final(x: pd.DataFrame, y: np.ndarray, n_classes: int, cv: CVResult,
                unlabelled: pd.DataFrame | None = None,
                stack: bool = False) -> tuple[Any, dict[str, Any], dict[str, Any], dict[str, Any]]:
     if stack:  # the meta-model rides in the linear dict until train_variant moves it to the sidecar's "stack"
-        booster, linear, meta = fit_stack(x, y, n_classes, grid=grid)
+        booster, linear, meta = fit_stack(x, y, n_classes)
         cfg = dict(meta["config"], meta_C=meta["C"],
                    inner_cv_balanced_accuracy_best=max(meta["inner_cv_balanced_accuracy"]))
         return booster, cfg, fit_temperature(cv.oof, y), dict(linear, _stack=dict(meta, floor=STACK_FLOOR))

@@ -342,6 +342,9 @@ def nested_cv_self_training(x: pd.DataFrame, y: np.ndarray, n_classes: int, unla
 
 # --- stacking (session 5): a class-balanced logistic meta-model on the two components' log-probabilities --------
 
+#: LightGBM entries the stacked model's tree component may use (default: one, fixed: 7 leaves, 400 rounds; a
+#: longer tuple is chosen from jointly with the meta-model C in the inner folds).
+STACK_GRID: tuple[dict[str, int], ...] = ({"num_leaves": 7, "num_boost_round": 400},)
 #: Inverse L2 strengths of the meta-model, chosen per training set by CV on its inner out-of-fold inputs.
 STACK_C: tuple[float, ...] = (0.003, 0.01, 0.03, 0.1)
 #: Probabilities are clipped to this floor before the log (a component's 0 would give -inf).
@@ -387,7 +390,7 @@ def choose_meta_c(z: np.ndarray, y: np.ndarray, n_classes: int, seed: int) -> tu
 
 
 def fit_stack(x: pd.DataFrame, y: np.ndarray, n_classes: int, seed: int = 0, inner_splits: int = 5,
-              params: dict[str, Any] | None = None, grid: tuple[dict[str, int], ...] = GRID
+              params: dict[str, Any] | None = None, grid: tuple[dict[str, int], ...] = STACK_GRID
               ) -> tuple[Any, dict[str, Any], dict[str, Any]]:
     """Stacked model on (x, y): inner ``inner_splits``-fold out-of-fold probabilities (folds seeded ``seed + 1``) of
     the logistic component and of every LightGBM entry of ``grid``; for each entry a meta-model C is chosen by CV
@@ -433,7 +436,7 @@ def stack_proba(booster: Any, linear: dict[str, Any], meta: dict[str, Any], x: p
 
 def nested_cv_stack(x: pd.DataFrame, y: np.ndarray, n_classes: int, n_splits: int = 5, inner_splits: int = 5,
                     seed: int = 0, params: dict[str, Any] | None = None,
-                    grid: tuple[dict[str, int], ...] = GRID) -> CVResult:
+                    grid: tuple[dict[str, int], ...] = STACK_GRID) -> CVResult:
     """Outer stratified K-fold (seed ``seed``); per fold :func:`fit_stack` on the training rows only (its inner
     folds and meta-model C never see the test fold). ``oof_lgbm`` / ``oof_linear``: the components alone."""
     from sklearn.model_selection import StratifiedKFold
