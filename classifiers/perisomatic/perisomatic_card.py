@@ -91,12 +91,12 @@ def _headline(variant: str, task: str, ba: float, meta: dict[str, Any]) -> str:
     text = (f"**Headline: nested-CV out-of-fold balanced accuracy {ba:.3f}** ({what}; outer seed 0{seed1}; "
             "every choice made in inner folds; no cell scored by a model that saw it or was tuned on it).")
     if variant == "perisomatic":
+        then = ("the same E/I model" if task == "ei" else "the model shipped then, a self-trained LightGBM + "
+                "logistic blend with nested CV subclass 0.831")
         text += (f" **Independent held-out cells** (289 hand-labelled cells outside shared/data, table path, measured "
-                 f"by the session that filed issue 19 on the model shipped then, a self-trained LightGBM + logistic "
-                 f"blend with nested CV {what} {0.969 if task == 'ei' else 0.831:.3f}): {what} balanced "
-                 f"{HELDOUT_289[task]:.3f}, against {HELDOUT_289['v83_' + task]:.3f} for the published v83 "
-                 "predictions on the same cells" + (" (the stacked model shipped now has not been scored there)."
-                                                    if meta.get("stack") else "."))
+                 f"by the session that filed issue 19 on {then}): {what} balanced {HELDOUT_289[task]:.3f}, against "
+                 f"{HELDOUT_289['v83_' + task]:.3f} for the published v83 predictions on the same cells" +
+                 (" (the stacked model shipped now has not been scored there)." if meta.get("stack") else "."))
     else:
         text += (" This engine-facing model has not been scored on independent cells; its inputs are a subset of the "
                  "table model's, which lost 0.02-0.03 from nested CV to the independent held-out cells.")
