@@ -120,8 +120,8 @@ def _card(variant: str, task: str, meta: dict[str, Any], ev: dict[str, Any], fig
                       "cells only); `v83_cell_type_pred` is the published model's `cell_type_pred` column mapped to "
                       "E/I (its `Unsure` counts as wrong).")
     else:
-        rows_text += ("`supervised_only` (when present) is the same folds and hyper-parameters without self-training "
-                      "(the shipped model is self-trained, see Data); "
+        rows_text += (("`supervised_only` is the same folds and hyper-parameters without self-training (the shipped "
+                       "model is self-trained, see Data); " if meta.get("semi_supervised") else "") +
                       "`restricted_to_ei_side` keeps only the subclasses of the side the E/I model decided and "
                       "renormalises them (the rule `nl.classify` applies, so E/I and subclass never disagree); "
                       "`hierarchical` rescales the subclass probabilities within E and within I by the E/I "
