@@ -63,36 +63,60 @@ def make_case(seed: int, cache: Path, given: bool = False) -> Path:
     return path
 
 
-FAMILY = {  # held-out family merges (neurd_lite.testing.family, never used for tuning): members, contacts, fragment
-    1: ([("basket", 2001), ("martinotti", 2002)], "dendrite", False),
-    2: ([("martinotti", 2003), ("bipolar", 2004)], "axon", True),
-    3: ([("bipolar", 2005), ("basket", 2006), ("neurogliaform", 2007)], ["dendrite", "axon"], False),
-    4: ([("basket", 2008), ("l4_pyramidal", 2009)], "dendrite", True),
-}
+FAMILY_CLASSES = ("l23_pyramidal", "l4_pyramidal", "basket", "martinotti", "bipolar", "neurogliaform", "l56_it")
 
 
-def make_family_case(i: int, cache: Path, target_faces: int = 40_000) -> Path:
-    """A merge from the synthetic family (``testing.family.make_merge``), each cell also meshed alone."""
+def family_spec(seed: int) -> tuple[list[tuple[str, int]], str | list[str], bool]:
+    """Members, contacts and fragmentation of family merge ``seed`` (``testing.family``: seeds 0-999 tune,
+    1000-1999 held out; member seeds are drawn from the same range). Case i = seed % 8: 2 cells for i < 4 else 3;
+    dendrite / axon contact alternating (3 cells: both kinds, order alternating); fragmented when (i // 2) is odd."""
+    from neurd_lite.testing import family
+
+    held = seed in family.HELDOUT_SEEDS
+    lo = 1000 if held else 0
+    rng = np.random.default_rng([4242, seed])
+    i = seed % 8
+    ncells = 2 if i < 4 else 3
+    classes = rng.choice(FAMILY_CLASSES, size=ncells, replace=True)
+    members = [(str(c), int(lo + rng.integers(0, 1000))) for c in classes]
+    if ncells == 2:
+        contact: str | list[str] = ("dendrite", "axon")[i % 2]
+    else:
+        contact = ["dendrite", "axon"] if i % 2 == 0 else ["axon", "dendrite"]
+    return members, contact, (i // 2) % 2 == 1
+
+
+def make_family_case(seed: int, cache: Path, target_faces: int = 40_000, alone: bool = True) -> Path:
+    """A merge from the synthetic family (``testing.family.make_merge``), decomposed, with each cell also meshed
+    alone and decomposed (its feature row cached beside the case; ``alone=False``: face truth only)."""
     from types import SimpleNamespace
 
     from neurd_lite.testing import family
 
-    members, contact, frag = FAMILY[i]
-    name = f"family{i}_{len(members)}c_{'-'.join(contact) if isinstance(contact, list) else contact}" \
+    members, contact, frag = family_spec(seed)
+    name = f"fam{seed}_{len(members)}c_{'-'.join(contact) if isinstance(contact, list) else contact}" \
            f"_{'frag' if frag else 'clean'}"
     path = cache / f"{name}.pkl"
     if path.exists():
         return path
-    kw = dict(contact=contact, seed=2000 + i, target_faces=target_faces * len(members), fragment=frag)
+    kw = dict(contact=contact, seed=seed, target_faces=target_faces * len(members), fragment=frag)
     sn = family.make_merge(members, **kw)
-    alone = [family.make_merge(members, cell=k, **kw) for k in range(len(members))]
     centers = np.array([c["soma_center_nm"] for c in sn.truth["cells"]])
+    cells = []
+    for k in range(len(members) if alone else 0):
+        a = family.make_merge(members, cell=k, **kw)
+        cells.append(SimpleNamespace(mesh=a.mesh, synapses=a.synapses))
     m = SimpleNamespace(face_cell=np.asarray(sn.face_cell), soma_centers_nm=centers, contacts=sn.truth["contacts"],
-                        cells=[SimpleNamespace(mesh=a.mesh, synapses=a.synapses) for a in alone])
+                        cells=cells)
+    t0 = time.perf_counter()
     n = nl.decompose((sn.mesh.vertices, sn.mesh.faces), synapses=sn.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]],
                      name=name)
+    secs = time.perf_counter() - t0
     cache.mkdir(parents=True, exist_ok=True)
-    pickle.dump({"n": n, "merge": m, "kinds": [c for c, _ in members]}, open(path, "wb"))
+    pickle.dump({"n": n, "merge": m, "kinds": [c for c, _ in members], "members": members,
+                 "decompose_seconds": secs}, open(path, "wb"))
+    for k in range(len(cells)):
+        _alone_features(path, m, k, merged=n)
     return path
 
 
@@ -121,6 +145,8 @@ def eval_case(path: Path) -> dict:
     per = []
     best: dict[int, object] = {}
     for c in cells:
+        if not c.somas:  # no soma detected in the merge: nothing was split
+            continue
         t = _true_cell(m.soma_centers_nm, c.somas[0].center_nm)
         if t not in best or c.n_faces > best[t].n_faces:
             best[t] = c
@@ -133,7 +159,8 @@ def eval_case(path: Path) -> dict:
         c = best[t]
         got = np.zeros(len(m.face_cell), bool)
         got[c.input_faces] = True
-        fs, fa = nl.features(c).iloc[0], _alone_features(path, m, t)
+        family = path.stem.startswith("fam") and not path.stem.startswith("family")
+        fs, fa = nl.features(c).iloc[0], _alone_features(path, m, t, merged=n if family else None)
         num = [k for k in fa.index if np.issubdtype(type(fa[k]), np.number) and k in fs.index]
         dev = {k: _deviation(float(fs[k]), float(fa[k])) for k in num}
         per.append({"true_cell": t, "kind": d["kinds"][t], "recall": round(float(np.mean(got[mine])), 4),
@@ -141,21 +168,33 @@ def eval_case(path: Path) -> dict:
                     "true_faces": int(mine.sum()), "soma_from": c.provenance.get("soma_from"),
                     "headline": {k: (float(fs[k]), float(fa[k]), round(dev[k], 4)) for k in HEADLINE if k in dev},
                     "share_within_5pct_all": round(float(np.mean([v <= 0.05 for v in dev.values()])), 4),
+                    "over_5pct_all": {k: round(v, 4) for k, v in sorted(dev.items(), key=lambda kv: -kv[1])
+                                      if v > 0.05},
                     "n_features": len(dev), "flags": c.flags})
     out["cells"] = per
     return out
 
 
-def _alone_features(case_path: Path, m, t: int):
-    """Features of true cell ``t`` decomposed on its own (cached beside the case)."""
+def _alone_features(case_path: Path, m, t: int, merged=None):
+    """Features of true cell ``t`` decomposed on its own (cached beside the case). For family merges
+    (``merged`` given) the alone cell gets the merge's own synapse rows whose anchoring face is truly cell ``t``:
+    ``make_merge(..., cell=k)`` draws its synapses anew (other positions and counts), so its table is not the
+    same cell's synapses."""
     import pandas as pd
 
-    path = case_path.with_name(case_path.stem.replace("_given", "") + f"_alone{t}.pkl")
+    suffix = "s" if merged is not None else ""
+    path = case_path.with_name(case_path.stem.replace("_given", "") + f"_alone{t}{suffix}.pkl")
     if path.exists():
         return pd.read_pickle(path)
     sn = m.cells[t]
-    alone = nl.decompose((sn.mesh.vertices, sn.mesh.faces), synapses=sn.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]],
-                         name=f"alone_{t}")
+    syn = sn.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]]
+    if merged is not None:
+        face = pd.to_numeric(merged.synapses["face"], errors="coerce").to_numpy()
+        cell = np.full(len(face), -2)
+        ok = np.isfinite(face)
+        cell[ok] = np.asarray(m.face_cell)[face[ok].astype(np.int64)]
+        syn = merged.synapses.loc[cell == t, ["x_nm", "y_nm", "z_nm", "is_pre"]].reset_index(drop=True)
+    alone = nl.decompose((sn.mesh.vertices, sn.mesh.faces), synapses=syn, name=f"alone_{t}")
     row = nl.features(alone).iloc[0]
     row.to_pickle(path)
     return row
@@ -184,7 +223,95 @@ def eval_real(out_dir: Path, fig_dir: Path) -> dict:
             "soma_from": c.provenance.get("soma_from"), "summary": c.summary(),
             "classify": cls.iloc[0].to_dict() if hasattr(cls, "iloc") else cls, "flags": c.flags})
     res["figure"] = str(plot_split(cells, fig_dir / "split_864691135510518224.png").relative_to(ROOT))
+    res["neurd"] = neurd_comparison(cells, fig_dir / "split_864691135510518224_neurd.png")
     return res
+
+
+def neurd_comparison(cells, fig_path: Path, near_nm: float = 3000.0) -> dict:
+    """Which of our pieces NEURD's first split neuron holds: its SWC (soma-centred µm, shifted to its soma
+    centroid in nm) against our cells' skeletons; a skeleton vertex (and its faces) is "in NEURD's first neuron"
+    when within ``near_nm`` of an SWC segment. Cable by our compartment label; picture of the pieces."""
+    import json as _json
+
+    import matplotlib
+    import pandas as pd
+    from scipy.spatial import cKDTree
+
+    from neurd_lite.data import data_path
+    from neurd_lite.proofread.split import _soma_vertices
+    from neurd_lite.viz import _rasterise  # the projection painter of viz.plot_split
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    merged = cells.merged
+    stats = _json.loads(Path(data_path(REAL + "neurd_decomposition_stats.json")).read_text())
+    centroid = np.array([stats["centroid_x_nm"], stats["centroid_y_nm"], stats["centroid_z_nm"]])
+    swc = pd.read_csv(data_path(REAL + "864691135510518224_neurd.swc"), sep=r"\s+")
+    pts = swc[["x", "y", "z"]].to_numpy() * 1000.0 + centroid
+    row = {v: i for i, v in enumerate(swc["n"].to_numpy())}
+    seg = np.array([(i, row[q]) for i, q in enumerate(swc["parent"]) if q in row])
+    mid = (pts[seg[:, 0]] + pts[seg[:, 1]]) / 2
+    seg_len = np.linalg.norm(pts[seg[:, 0]] - pts[seg[:, 1]], axis=1)
+    full = np.load(data_path(REAL + "neurd_skeleton_edges_nm.npy"))
+    sk = merged.skeleton
+    owner = np.full(sk.n_vertices, -1)
+    f2s = np.asarray(merged.face_to_skeleton)
+    for k, c in enumerate(cells):
+        owner[f2s[c.input_faces][f2s[c.input_faces] >= 0]] = k
+    for k, v in enumerate(_soma_vertices(merged)):
+        owner[v] = k
+    near = np.isfinite(cKDTree(mid).query(sk.vertices, distance_upper_bound=near_nm)[0])
+    lab = np.asarray(merged.skeleton_labels).astype(str)
+    ed = np.asarray(sk.edges)
+    el = np.linalg.norm(sk.vertices[ed[:, 0]] - sk.vertices[ed[:, 1]], axis=1)
+    out: dict = {"neurd_first_neuron_cable_um": round(float(seg_len.sum()) / 1000, 1),
+                 "neurd_first_neuron_axon_cable_um": round(float(seg_len[swc["type"].to_numpy()[seg[:, 0]] == 2].sum())
+                                                           / 1000, 1),
+                 "neurd_whole_skeleton_cable_um": round(float(np.linalg.norm(full[:, 0] - full[:, 1], axis=1).sum())
+                                                        / 1000, 1)}
+    d_full, j_full = cKDTree(sk.vertices).query(full.mean(axis=1))
+    fl = np.linalg.norm(full[:, 0] - full[:, 1], axis=1)
+    for k in range(len(cells)):
+        mine = (owner[ed[:, 0]] == k) & (owner[ed[:, 1]] == k)
+        out[f"cell{k}"] = {c: {"cable_um": round(float(el[mine & (lab[ed[:, 0]] == c)].sum()) / 1000, 1),
+                               "in_neurd_first_um": round(float(el[mine & (lab[ed[:, 0]] == c) & near[ed[:, 0]]].sum())
+                                                          / 1000, 1)}
+                           for c in np.unique(lab)}
+        out[f"cell{k}"]["neurd_whole_skeleton_near_um"] = round(float(fl[(d_full < near_nm) &
+                                                                          (owner[j_full] == k)].sum()) / 1000, 1)
+    face_in = np.where(f2s >= 0, near[np.maximum(f2s, 0)], False)
+    face_in[np.asarray(merged.somas[0].faces)] = True
+    area = merged.mesh.area_faces
+    c0 = np.zeros(merged.n_faces, bool)
+    c0[cells[0].input_faces] = True
+    out["cell0_faces_in_neurd_first"] = int((c0 & face_in).sum())
+    out["cell0_area_share_in_neurd_first"] = round(float(area[c0 & face_in].sum() / area.sum()), 4)
+    colors = np.tile(np.array([0.75, 0.75, 0.75, 1.0]), (merged.n_faces, 1))
+    colors[c0 & face_in] = (0.30, 0.47, 0.69, 1.0)
+    colors[c0 & ~face_in] = (0.95, 0.60, 0.20, 1.0)
+    if len(cells) > 1:
+        colors[cells[1].input_faces] = (0.88, 0.35, 0.35, 1.0)
+    tri = np.asarray(merged.mesh.vertices)[np.asarray(merged.mesh.faces)] / 1000.0
+    image, extent = _rasterise(tri[:, :, [0, 1]], tri[:, :, 2].mean(axis=1), colors, 900)
+    fig, ax = plt.subplots(figsize=(8, 8))
+    ax.imshow(image, extent=extent, origin="lower", interpolation="nearest")
+    for a, b in seg:
+        ax.plot(pts[[a, b], 0] / 1000, pts[[a, b], 1] / 1000, color="k", lw=0.5)
+    ax.set_aspect("equal")
+    ax.invert_yaxis()
+    ax.set_xlabel("x (µm)")
+    ax.set_ylabel("y (µm) — pia up")
+    from matplotlib.patches import Patch
+    ax.legend(handles=[Patch(color=(0.30, 0.47, 0.69), label="our cell 0, also in NEURD's first neuron"),
+                       Patch(color=(0.95, 0.60, 0.20), label="our cell 0, not in NEURD's first neuron"),
+                       Patch(color=(0.88, 0.35, 0.35), label="our cell 1"),
+                       Patch(color="k", label="NEURD first neuron (SWC)")], fontsize=8, loc="lower right")
+    ax.set_title("864691135510518224: our split vs NEURD's first split neuron")
+    fig.savefig(fig_path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    out["figure"] = str(fig_path)
+    return out
 
 
 def eval_singles(seeds: list[int]) -> dict:
@@ -214,41 +341,68 @@ def eval_singles(seeds: list[int]) -> dict:
     return out
 
 
-def summary(out_dir: Path) -> None:
+def _group(case: str) -> str:
+    """Which set a cached case belongs to: touching-cell tune / held-out seeds, family tune / held-out seeds."""
+    if case.startswith("fam") and not case.startswith("family"):
+        return "family held-out (seeds 1000-1999)" if int(case[3:].split("_")[0]) >= 1000 else \
+            "family tune (seeds 0-999)"
+    if case.startswith("family"):
+        return "family session 4 (seeds 2001-2009, looked at)"
+    seed = case.split("_")[-1]
+    return "touching tune (seeds 1-8)" if seed.isdigit() and int(seed) < 10 else "touching held-out (seeds 11-18)"
+
+
+def summary(out_dir: Path) -> dict:
+    """Print the per-cell table and per-group summaries from the cached case JSONs; returns the summaries."""
     rows = []
     for f in sorted(out_dir.glob("case_*.json")):
         r = json.loads(f.read_text())
         for c in r["cells"]:
             worst = max(c["headline"].items(), key=lambda kv: kv[1][2]) if "headline" in c else ("-", (0, 0, "-"))
-            rows.append((r["case"], r["n_somas_found"], c["kind"], c["recall"], c["precision"],
-                         c.get("share_within_5pct_all", "-"), f"{worst[0]} {worst[1][2]}", c.get("soma_from", "-"),
-                         r["n_cells"]))
-    print("| case | somata found | cell | recall | precision | features within 5% | worst headline feature | soma |")
-    print("|---|---|---|---|---|---|---|---|")
+            rows.append({"case": r["case"], "found": r["n_somas_found"], "cells": r["n_cells"], "kind": c["kind"],
+                         "recall": c["recall"], "precision": c["precision"],
+                         "within5": c.get("share_within_5pct_all", float("nan")),
+                         "worst": f"{worst[0]} {worst[1][2]}", "over5": [k for k, v in c.get("headline", {}).items()
+                                                                         if v[2] > 0.05],
+                         "headline_within5": (np.mean([v[2] <= 0.05 for v in c["headline"].values()])
+                                              if c.get("headline") else float("nan"))})
+    print("| case | somata found | cell | recall | precision | features within 5% | worst headline feature |")
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
-        print("| " + " | ".join(str(x) for x in r[:-1]) + " |")
-    for label, keep in (("tuning seeds 1-8", lambda c: c.split("_")[-1].isdigit() and int(c.split("_")[-1]) < 10),
-                        ("held-out seeds 11-18", lambda c: c.split("_")[-1].isdigit() and int(c.split("_")[-1]) > 10),
-                        ("held-out family", lambda c: c.startswith("family"))):
-        sel = [r for r in rows if keep(r[0])]
-        if not sel:
-            continue
-        found = [r for r in sel if r[1] == r[-1]]  # merges where every soma was detected
-        ok = [r for r in found if r[3] >= 0.95 and r[4] >= 0.95]
-        print(f"{label}: {len(sel)} cells in {len({r[0] for r in sel})} merges; every soma detected in "
-              f"{len({r[0] for r in found})} merges ({len(found)} cells); of those, recall and precision >= 0.95 for "
-              f"{len(ok)}, min(recall, precision) median {np.median([min(r[3], r[4]) for r in found]):.3f}, "
-              f"min {min(min(r[3], r[4]) for r in found):.3f}; median share of features within 5% "
-              f"{np.median([r[5] for r in found]) if found else float('nan'):.3f}")
+        print(f"| {r['case']} | {r['found']}/{r['cells']} | {r['kind']} | {r['recall']} | {r['precision']} | "
+              f"{r['within5']} | {r['worst']} |")
+    out = {}
+    for label in sorted({_group(r["case"]) for r in rows}):
+        sel = [r for r in rows if _group(r["case"]) == label]
+        found = [r for r in sel if r["found"] == r["cells"]]  # merges where every soma was detected
+        ok = [r for r in sel if r["recall"] >= 0.95 and r["precision"] >= 0.95]
+        over: dict[str, int] = {}
+        for r in found:
+            for k in r["over5"]:
+                over[k] = over.get(k, 0) + 1
+        g = {"cells": len(sel), "merges": len({r["case"] for r in sel}),
+             "merges_all_somata": len({r["case"] for r in found}), "cells_recall_precision_ge_0.95": len(ok),
+             "cells_in_merges_with_all_somata": len(found),
+             "min_recall_precision_median": round(float(np.median([min(r["recall"], r["precision"]) for r in found])), 4)
+             if found else None,
+             "share_all_features_within_5pct_median": round(float(np.nanmedian([r["within5"] for r in found])), 4)
+             if found else None,
+             "share_headline_within_5pct_median": round(float(np.nanmedian([r["headline_within5"] for r in found])), 4)
+             if found else None,
+             "headline_features_over_5pct_cells": dict(sorted(over.items(), key=lambda kv: -kv[1]))}
+        out[label] = g
+        print(label, json.dumps(g))
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=["real", "cases", "synthetic", "family", "singles", "summary"])
+    ap.add_argument("what", choices=["real", "cases", "famcases", "synthetic", "family", "singles", "summary"])
     ap.add_argument("seeds", nargs="?", default="11,12,13,14,15,16,17,18")
     ap.add_argument("--cache", default="/tmp/merge/cases")
     ap.add_argument("--out", default="/tmp/merge/eval")
     ap.add_argument("--given-somas", action="store_true", help="decompose merges with the true soma centres")
+    ap.add_argument("--faces-only", action="store_true", help="famcases: skip the alone cells (face truth only)")
     args = ap.parse_args()
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -260,6 +414,9 @@ def main() -> None:
     elif args.what == "cases":
         for s in seeds:
             print(make_case(s, Path(args.cache)), flush=True)
+    elif args.what == "famcases":
+        for s in seeds:
+            print(make_family_case(s, Path(args.cache), alone=not args.faces_only), flush=True)
     elif args.what == "synthetic":
         for s in seeds:
             res = eval_case(make_case(s, Path(args.cache), given=args.given_somas))
@@ -279,7 +436,8 @@ def main() -> None:
         print(json.dumps({k: [(x.get("seed", x.get("cell")), x["n_cells"], x["cuts"], x["merge_flags"]) for x in v]
                           for k, v in res.items()}, default=str))
     else:
-        summary(out_dir)
+        res = summary(out_dir)
+        (out_dir / "summary.json").write_text(json.dumps(res, indent=1))
 
 
 if __name__ == "__main__":

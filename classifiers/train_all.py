@@ -1,7 +1,8 @@
 """Rebuild every shipped cell-type model from the real data (``../shared/data`` via ``neurd_lite.data``).
 
-Usage: ``python classifiers/train_all.py [--out classifiers/models]`` (measured 4 min 15 s wall, one core, on
-2026-11-22 with load average 1.1-2.1 from another job; the self-trained table model is 3 of those minutes). The
+Usage: ``python classifiers/train_all.py [--out classifiers/models]`` (measured 13 min wall / 148 s user CPU on
+2026-12-05 with load average 14-20 from other jobs; the table model, two outer seeds and the stacked subclass
+model, is most of it). The
 output is deterministic: a rerun reproduces every ``.txt`` model and ``.json`` sidecar byte for byte.
 Order: perisomatic table model, perisomatic engine model, then the dendritic model and the combined-rule
 evaluation (which reuses the perisomatic out-of-fold E/I probabilities).

@@ -12,6 +12,7 @@ and is dropped with it.
 """
 from __future__ import annotations
 
+import gc
 import time
 from dataclasses import dataclass, field, replace
 from importlib import metadata
@@ -33,7 +34,7 @@ from .mesh.heal import HealResult, heal_mesh
 from .mesh.soma import find_somas, soma_from_point
 from .model.anchors import Anchors, anchor_to_mesh, anchor_to_skeleton, write_anchor_columns
 from .model.facemap import FaceMap
-from .neuron import SPINE_LABELS, UNLABELLED, Neuron, Soma
+from .neuron import SPINE_LABELS, UNLABELLED, Neuron, Soma, label_array
 from . import proofread
 from .params import PipelineParams
 from .proofread import SplitNeurons, SplitParams
@@ -107,7 +108,8 @@ def stage_decimate(n: Neuron, p: PipelineParams) -> None:
         run.mesh = trimesh.Trimesh(dec.vertices, dec.faces, process=False)
     else:
         run.mesh = n.mesh
-    n.provenance["decimate"] = {"input_faces": n.n_faces, "working_faces": len(dec.faces), "seconds": dec.seconds}
+    n.provenance["decimate"] = {"input_faces": n.n_faces, "working_faces": len(dec.faces), "seconds": dec.seconds,
+                                "prereduced_faces": dec.prereduced_faces}
 
 
 def stage_heal(n: Neuron, p: PipelineParams) -> None:
@@ -138,7 +140,7 @@ def stage_soma(n: Neuron, p: PipelineParams) -> None:
             for e in s.exits:
                 e.faces = fm.lift_faces(e.faces)
     n.somas = somas
-    labels = np.full(n.n_faces, UNLABELLED, dtype=object)
+    labels = label_array(n.n_faces, UNLABELLED)
     for s in n.somas:
         labels[s.faces] = "soma"
     n.face_labels = labels
@@ -401,12 +403,31 @@ def run_stages(n: Neuron, stages: Sequence[Stage], params: PipelineParams, progr
 
 
 _LIBC: Any = None
+_COLLECT_ABOVE_BYTES = 256 * 2**20  # collect cycles when the resident set grew this much since the last collection
+_rss_after_collect = 0
+
+
+def _rss_bytes() -> int:
+    """Current resident set size (bytes; Linux ``/proc/self/statm``, 0 elsewhere)."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * 4096
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def release_memory() -> None:
     """Hand freed heap pages back to the operating system (glibc ``malloc_trim``; a no-op elsewhere), so one
-    stage's large temporaries do not stay in the resident set under the next stage's (a few ms)."""
-    global _LIBC
+    stage's large temporaries do not stay in the resident set under the next stage's. When the resident set grew
+    by more than ``_COLLECT_ABOVE_BYTES`` since the last time, garbage cycles are collected first: trimesh objects
+    (a loaded file's scene, a soma submesh and its caches) sit in reference cycles that only the cycle collector
+    frees (0.86 GB after trimesh read a 5.2M-face PLY), and a full collection costs ~0.1 s in a process with the
+    engine's imports, too much to pay after every stage of a small neuron."""
+    global _LIBC, _rss_after_collect
+    rss = _rss_bytes()
+    if not rss or rss > _rss_after_collect + _COLLECT_ABOVE_BYTES:
+        gc.collect()
+        _rss_after_collect = -1  # measured after the trim below
     if _LIBC is None:
         try:
             import ctypes
@@ -417,6 +438,8 @@ def release_memory() -> None:
             _LIBC = False
     if _LIBC:
         _LIBC.malloc_trim(0)
+    now = _rss_bytes()  # the baseline follows the resident set down (the next neuron of a batch worker)
+    _rss_after_collect = now if _rss_after_collect < 0 else min(_rss_after_collect, now)
 
 
 def _record(n: Neuron, params: PipelineParams, **inputs: Any) -> None:
@@ -439,7 +462,8 @@ def _ingest_synapses(n: Neuron, synapses: Any, mesh_units: UnitsLike, synapse_un
     if len(syn) == 0 or n.mesh is None or len(n.mesh.faces) == 0:
         n.synapses = syn
         return
-    n.synapses, record = fit_synapse_units(syn, n.mesh.triangles, mesh_units, synapse_units, where)
+    v, f = np.asarray(n.mesh.vertices), np.asarray(n.mesh.faces)  # not mesh.triangles: trimesh would cache the
+    n.synapses, record = fit_synapse_units(syn, v[f], mesh_units, synapse_units, where)  # (F, 3, 3) array
     n.provenance["synapse_units"] = record
     if record["problem"]:
         n.flag(record["problem"])

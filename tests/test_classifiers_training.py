@@ -200,3 +200,83 @@ def test_layer_position_is_piecewise_linear_between_boundaries():
     assert b[0] == pytest.approx([105, 205, 305, 405, 505, 605]) and b[1, 0] == pytest.approx(110)  # clamped edge
     pos = layer_position(np.array([105.0, 255.0, 655.0]), b[[0, 0, 0]])
     assert pos == pytest.approx([1.0, 2.5, 6.5])
+
+
+def _dendritic_cells(n: int = 120, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = (np.arange(n) % 3 == 0).astype(int)  # one in three inhibitory
+    shaft = np.where(y == 1, rng.uniform(0.6, 1.2, n), rng.uniform(0.1, 0.5, n))
+    spine = np.where(y == 1, rng.uniform(0.0, 0.4, n), rng.uniform(0.3, 1.5, n))
+    return pd.DataFrame({"neurd_syn_density_shaft_per_um": shaft, "neurd_spine_density_per_um": spine}), y
+
+
+def test_rule_ratio_blend_contains_the_rule_and_the_ratio_model():
+    """w = 1 gives NEURD's rule, w = 0 the ratio logistic, in between the weighted sum of their log-odds; the result
+    is one plain JSON logistic model on [shaft, spine, ratio]."""
+    from neurd_lite.celltype.linear import linear_proba
+
+    shift = _script("dendritic/shift.py")
+    x, y = _dendritic_cells()
+    feats = [shift.SHAFT, shift.SPINE, shift.RATIO]
+    design = shift.with_derived(x)[feats].to_numpy()
+
+    def logit(prm: dict) -> np.ndarray:
+        p = np.clip(linear_proba(prm, design, 2)[:, 1], 1e-12, 1 - 1e-12)
+        return np.log(p / (1 - p))
+
+    ratio = shift.signed_logistic_params(x, y, [shift.RATIO])
+    p_ratio = linear_proba(ratio, shift.with_derived(x)[[shift.RATIO]].to_numpy(), 2)[:, 1]
+    l_ratio = np.log(p_ratio / (1 - p_ratio))
+    np.testing.assert_allclose(logit(shift.rule_ratio_blend_params(x, y, feats, 1.0)), shift.neurd_logit(x), atol=1e-6)
+    np.testing.assert_allclose(logit(shift.rule_ratio_blend_params(x, y, feats, 0.0)), l_ratio, atol=1e-6)
+    mid = shift.rule_ratio_blend_params(x, y, feats, 0.25)
+    np.testing.assert_allclose(logit(mid), 0.25 * shift.neurd_logit(x) + 0.75 * l_ratio, atol=1e-6)
+    assert json.loads(json.dumps(mid))["rule_weight"] == 0.25
+    with pytest.raises(ValueError):
+        shift.rule_ratio_blend_params(x, y, [shift.RATIO], 0.5)
+
+
+def test_anchored_logistic_with_a_strong_penalty_is_the_anchor():
+    """fit_signed_logistic with an offset: a tiny C leaves the offset model; a large C moves away from it."""
+    from neurd_lite.celltype.linear import anchored_params, fit_signed_logistic, linear_proba
+
+    shift = _script("dendritic/shift.py")
+    x, y = _dendritic_cells(seed=1)
+    feats = [shift.SHAFT, shift.SPINE, shift.RATIO]
+    xs = shift.with_derived(x)[feats].to_numpy()
+    anchor = [shift.NEURD_COEF[shift.SHAFT], shift.NEURD_COEF[shift.SPINE], 0.0]
+    off = shift.neurd_logit(x)
+    for c, close in ((1e-6, True), (100.0, False)):
+        prm = anchored_params(fit_signed_logistic(xs, y, [1, -1, -1], c, offset=off), anchor, shift.NEURD_INTERCEPT)
+        p = np.clip(linear_proba(prm, xs, 2)[:, 1], 1e-12, 1 - 1e-12)
+        assert np.allclose(np.log(p / (1 - p)), off, atol=1e-3) is close
+    with pytest.raises(ValueError):
+        shift.anchored_logistic_params(x, y, [shift.RATIO])
+
+
+def test_stacked_model_nested_cv_and_shipped_form(tmp_path):
+    """The stacked model: nested CV scores rows only with models that never saw them (shuffled labels fall to
+    chance), and a saved stacked model (LightGBM text + JSON with the meta-model) loads without pickle and
+    reproduces ``stack_proba``."""
+    from sklearn.datasets import make_classification
+
+    from neurd_lite.celltype import report
+    from neurd_lite.celltype.models import load_model
+    from neurd_lite.celltype.training import STACK_FLOOR, fit_stack, nested_cv_stack, stack_proba
+
+    x, y = make_classification(n_samples=180, n_features=5, n_informative=4, n_redundant=0, n_classes=3,
+                               n_clusters_per_class=1, random_state=2)
+    x = pd.DataFrame(x, columns=[f"f{i}" for i in range(5)])
+    grid = ({"num_leaves": 4, "num_boost_round": 30},)
+    res = nested_cv_stack(x, y, 3, n_splits=3, inner_splits=3, grid=grid)
+    assert sorted(np.bincount(res.fold)) == [60, 60, 60] and {"meta_C", "num_leaves"} <= set(res.configs[0])
+    assert (res.oof.argmax(1) == y).mean() > 0.7
+    y_perm = np.random.default_rng(3).permutation(y)
+    assert (nested_cv_stack(x, y_perm, 3, n_splits=3, inner_splits=3, grid=grid).oof.argmax(1) == y_perm).mean() < 0.5
+    booster, lin, meta = fit_stack(x, y, 3, inner_splits=3, grid=grid)
+    side = {"features": list(x.columns), "required_features": list(x.columns), "classes": ["a", "b", "c"],
+            "linear": lin, "stack": dict(meta, floor=STACK_FLOOR), "calibration": None}
+    report.save_model(booster, side, tmp_path, "stacked")
+    loaded = load_model("stacked", tmp_path)
+    np.testing.assert_allclose(loaded.predict_proba(x, calibrated=False), stack_proba(booster, lin, meta, x, 3),
+                               atol=1e-9)

@@ -104,15 +104,20 @@ def _write(path, text: str):
 
 def test_bad_skeleton_input_is_refused_or_flagged(tmp_path):
     good = "1 1 0 0 0 5 -1\n2 3 0 10 0 1 1\n3 3 0 20 0 1 2\n"
-    with pytest.raises(InputError, match="NaN"):
+    with pytest.raises(InputError, match="NaN.*") as e:
         load_skeleton(_write(tmp_path / "nan.swc", good.replace("0 20 0", "nan 20 0")), units="um")
+    assert "nan.swc" in str(e.value)
     with pytest.raises(InputError, match="cycle") as e:  # the root's parent is its grandchild
         load_skeleton(_write(tmp_path / "loop.swc", good.replace("5 -1", "5 3")), units="um")
     assert "loop.swc" in str(e.value)
-    with pytest.raises(InputError, match="binary"):
+    with pytest.raises(InputError, match="binary") as e:
         bad = tmp_path / "bin.swc"
         bad.write_bytes(b"\x89PNG\x00\x00\x01\x02" * 10)
         load_skeleton(bad, units="um")
+    assert "bin.swc" in str(e.value)
+    with pytest.raises(InputError, match="cycle") as e:  # a self loop below the root
+        load_skeleton(_write(tmp_path / "self.swc", good.replace("2 3 0 10 0 1 1", "2 3 0 10 0 1 2")), units="um")
+    assert "self.swc" in str(e.value)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sk, _ = load_skeleton(_write(tmp_path / "neg.swc", good.replace("0 20 0 1", "0 20 0 -1")), units="um")

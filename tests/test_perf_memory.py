@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import trimesh
 
 from neurd_lite.geometry.meshes import face_areas_nm2, face_centroids_nm
@@ -78,3 +79,92 @@ def test_forked_simplification_equals_in_process(monkeypatch) -> None:
     b = dec.decimate(m.vertices, m.faces, p)
     for name in ("vertices", "faces", "input_to_working", "working_to_input"):
         assert np.array_equal(getattr(a, name), getattr(b, name)), name
+
+
+def _tube(radius_nm: float, length_nm: float, sections: int, rings: int) -> trimesh.Trimesh:
+    """A capped cylinder along z, finely tessellated (nm)."""
+    return trimesh.creation.cylinder(radius=radius_nm, height=length_nm, sections=sections,
+                                     segment=None).subdivide_to_size(length_nm / rings)
+
+
+def test_prereduce_then_decimate() -> None:
+    """Above ``prereduce_above_faces`` meshoptimizer reduces first (input vertices kept, area kept), the working
+    mesh still has about the target faces and every input face maps to a working face nearby."""
+    pytest.importorskip("meshoptimizer")
+    from neurd_lite.mesh.decimate import DecimateParams, decimate, prereduce
+
+    m = trimesh.util.concatenate([trimesh.creation.icosphere(6, radius=5000.0),
+                                  _tube(150.0, 6000.0, 32, 60).apply_translation((9000.0, 0.0, 0.0))])
+    v, f = prereduce(m.vertices, m.faces, 20_000)
+    assert 15_000 <= len(f) <= 20_000
+    assert np.isin(v.view([("", v.dtype)] * 3), m.vertices.view([("", v.dtype)] * 3)).all()  # input vertices
+    assert abs(trimesh.Trimesh(v, f, process=False).area / m.area - 1.0) < 0.02
+    p = DecimateParams(target_faces=4000, min_faces_to_decimate=0, prereduce_above_faces=50_000,
+                       prereduce_to_faces=16_000)
+    res = decimate(m.vertices, m.faces, p)
+    assert 12_000 <= res.prereduced_faces <= 16_000 and 3000 <= len(res.faces) <= 4100
+    sample = np.random.default_rng(0).choice(len(m.faces), 3000, replace=False)
+    face, dist, _ = NearestFaces(res.vertices[res.faces]).query(m.triangles_center[sample])
+    assert dist.max() < 400.0  # on the input surface (the sphere is worked at ~120 faces: its facets)
+    mapped = res.vertices[res.faces[res.input_to_working[sample]]].mean(axis=1)
+    assert np.mean(np.linalg.norm(mapped - m.triangles_center[sample], axis=1) < 2000.0) == 1.0
+    plain = decimate(m.vertices, m.faces, DecimateParams(target_faces=4000, min_faces_to_decimate=0))
+    assert plain.prereduced_faces == 0
+
+
+def test_width_pairs_equal_corner_median() -> None:
+    """Widths from weighted (vertex, skeleton vertex) pairs equal the plain median over every kept face corner."""
+    from neurd_lite.geometry.width import cross_section_width_nm, skeleton_tangents
+    from neurd_lite.skeleton.model import Skeleton
+
+    m = _tube(300.0, 4000.0, 24, 40)
+    rng = np.random.default_rng(4)
+    m.vertices += rng.normal(0, 20.0, m.vertices.shape)
+    zs = np.linspace(-2000.0, 2000.0, 9)
+    sk = Skeleton(np.column_stack([np.zeros(9), np.zeros(9), zs]), np.column_stack([np.arange(8), np.arange(1, 9)]),
+                  root=0, radius=np.full(9, 111.0))
+    f2s = np.abs(m.triangles_center[:, 2][:, None] - zs[None]).argmin(axis=1)
+    f2s[rng.random(len(f2s)) < 0.05] = -1
+    keep = rng.random(len(f2s)) > 0.2
+    got = cross_section_width_nm(sk, m.vertices, m.faces, f2s, keep, "corners", chunk_faces=500)
+    tang = skeleton_tangents(sk)
+    want = 2.0 * sk.radius.copy()
+    for s in range(9):
+        fk = np.flatnonzero(keep & (f2s == s))
+        if len(fk):
+            off = m.vertices[m.faces[fk].reshape(-1)] - sk.vertices[s]
+            off -= (off @ tang[s])[:, None] * tang[s]
+            want[s] = 2.0 * np.median(np.linalg.norm(off, axis=1))
+    assert np.allclose(got, want, rtol=0, atol=1e-9)
+    assert np.all(got[1:-1] > 400.0) and np.all(got[1:-1] < 800.0)
+
+
+def test_binary_ply_fast_reader_equals_trimesh(tmp_path) -> None:
+    """The numpy PLY reader gives trimesh's arrays for a binary triangle PLY and steps aside for other layouts."""
+    from neurd_lite.io.meshes import _read_binary_ply_triangles, load_mesh
+
+    m = trimesh.creation.icosphere(3, radius=2000.0)
+    path = tmp_path / "s.ply"
+    m.export(path)
+    v, f = _read_binary_ply_triangles(path)
+    ref = trimesh.load(path, process=False, force="mesh")
+    assert np.array_equal(v, ref.vertices) and np.array_equal(f, ref.faces) and f.dtype == np.int64
+    assert np.array_equal(load_mesh(path).faces, ref.faces)
+    ascii_path = tmp_path / "a.ply"
+    ascii_path.write_bytes(trimesh.exchange.ply.export_ply(m, encoding="ascii"))
+    assert _read_binary_ply_triangles(ascii_path) is None
+    assert np.array_equal(load_mesh(ascii_path).faces, ref.faces)
+    cut = tmp_path / "cut.ply"
+    cut.write_bytes(path.read_bytes()[:-50])  # truncated: left to trimesh, which reports it
+    assert _read_binary_ply_triangles(cut) is None
+
+
+def test_default_label_arrays_share_one_string() -> None:
+    """A new Neuron's per-face label arrays hold references to one string, not one string object per face."""
+    from neurd_lite.neuron import UNLABELLED, Neuron, label_array
+
+    a = label_array(1000, "soma")
+    assert a.dtype == object and all(x is a[0] for x in a) and a[0] == "soma"
+    n = Neuron(name="x", mesh=trimesh.creation.icosphere(2, radius=1000.0))
+    assert len({id(x) for x in n.face_labels}) == 1 and n.face_labels[0] == UNLABELLED
+    assert np.all(n.face_compartment == UNLABELLED) and np.all(n.face_spine == -1)

@@ -194,3 +194,95 @@ def test_real_two_soma_cell_splits_in_two(microns_cell_paths):
     assert total == len(cells.merged.mesh.faces)
     assert all(len(c.somas) == 1 for c in cells)
     assert sum(len(c.synapses) for c in cells) + cells.report["neither"]["synapses"] == 965
+
+
+def _fork_skeleton():
+    """A soma at the origin with three processes (nm): a 20 µm trunk along +x that forks into a child three times
+    thicker (along +x) and a child that turns straight back (along -x, 0.5 µm aside), plus two separate 15 µm
+    processes along +y and -y."""
+    pts, edges, rad = [np.zeros(3)], [], [6000.0]
+
+    def add(a, b, r, parent):
+        line = _polyline(a, b)[1:]
+        start = len(pts)
+        for i, p in enumerate(line):
+            pts.append(p)
+            rad.append(r)
+            edges.append((parent if i == 0 else start + i - 1, start + i))
+        return len(pts) - 1
+
+    end = add((0, 0, 0), (20e3, 0, 0), 300.0, 0)
+    add((20e3, 0, 0), (40e3, 0, 0), 900.0, end)
+    add((20e3, 0, 0), (20e3 - 200, 500, 0), 250.0, end)
+    back = len(pts) - 1
+    add((20e3 - 200, 500, 0), (2e3, 500, 0), 250.0, back)
+    add((0, 0, 0), (0, 15e3, 0), 200.0, 0)
+    add((0, 0, 0), (0, -15e3, 0), 200.0, 0)
+    sk = Skeleton(np.asarray(pts), np.asarray(edges), np.asarray(rad), root=0)
+    return _neuron_from_skeleton(sk, [Soma((0, 0, 0), 3000.0)])
+
+
+def test_flags_width_jump_direction_jump_and_two_axons():
+    n = _fork_skeleton()
+    for b in n.branch_nodes:
+        n.graph.nodes[b]["compartment"] = "dendrite"
+    kinds = {f["flag"] for f in merge_flags(n)}
+    assert {"merge_width_jump", "merge_direction_jump"} <= kinds
+    assert "merge_multiple_axons" not in kinds
+    vertical = [b for b in n.branch_nodes if abs(n.skeleton.vertices[n.graph.nodes[b]["skeleton_vertices"][-1]][1])
+                > 10e3]
+    assert len(vertical) == 2
+    for b in vertical:
+        n.graph.nodes[b]["compartment"] = "axon"
+    found = [f for f in merge_flags(n) if f["flag"] == "merge_multiple_axons"]
+    assert len(found) == 1 and sorted(found[0]["branch"]) == sorted(vertical)
+    # a clean fork (children thinner, no turn back) raises neither jump
+    from neurd_lite.proofread import FlagParams
+    assert not {"merge_width_jump", "merge_direction_jump"} & {f["flag"] for f in merge_flags(
+        n, FlagParams(width_ratio=4.0, max_turn_deg=179.9))}
+
+
+def test_crossing_traced_as_two_branch_points_keeps_each_arm_with_its_cell():
+    """Cell B's neurite crosses cell A's dendrite, but the skeleton joins its distal arm to A's dendrite 3 µm
+    before the crossing (two branch points): the arm still goes with B, which it continues."""
+    sk0, somas, cell0 = _crossing_skeleton()
+    x = sk0.vertices.copy()
+    arm = (cell0 == 1) & (x[:, 1] > 0)  # B's distal dendrite, along +y from the crossing
+    x[arm, 0] -= 3000.0
+    first = np.flatnonzero(arm)[0]
+    host = int(np.argmin(np.linalg.norm(x - np.array([-3000.0, 0.0, 0.0]), axis=1)))
+    edges = np.array([(host if a == 0 and b == first else a, b) for a, b in sk0.edges])
+    sk = Skeleton(x, edges, np.asarray(sk0.radius), root=sk0.root)
+    n = _neuron_from_skeleton(sk, somas)
+    owner, cuts = find_cuts(n)
+    assert owner[arm].mean() == 1.0 and np.all(owner[cell0 == 0] == 0)
+    owner0, _ = find_cuts(n, SplitParams(crossing_nm=0.0))  # without reaching the second branch point
+    assert owner0[arm].mean() == 0.0
+
+
+def test_own_axon_origin_is_not_scored_as_an_axon_dendrite_contact():
+    """A path that leaves soma A through A's own axon (axon from 10 µm on) and meets B's dendrite 60 µm out: the
+    axon's start near A is not an axon-dendrite change; the far end, where the axon meets B's dendrite, is."""
+    x = _polyline((0, 0, 0), (100e3, 0, 0))
+    s = x[:, 0]
+    is_axon = (s > 10e3) & (s < 60e3)
+    r = np.full(len(x), 300.0)
+    args = (x, r, is_axon, np.zeros(len(x), bool), (x[0], 5000.0), (x[-1], 5000.0))
+    own = path_scores(*args, SplitParams())["axon_change"]
+    raw = path_scores(*args, SplitParams(axon_origin_nm=0.0))["axon_change"]
+    start, meet = np.argmin(np.abs(s - 10e3)), np.argmin(np.abs(s - 60e3))
+    assert raw[start] > 0.9 and own[start] == 0.0
+    assert own[meet] > 0.9
+
+
+def test_outward_is_silent_on_a_path_running_straight_between_the_somata():
+    """dA rises and dB falls everywhere on a straight path: no split explains the distances better than another,
+    so ``outward`` gives 0 (not round-off rescaled to 0 / 1)."""
+    x = _polyline((0, 0, 0), (100e3, 0, 0))
+    args = (x, np.full(len(x), 300.0), np.zeros(len(x), bool), np.zeros(len(x), bool), (x[0], 5000.0),
+            (x[-1], 5000.0))
+    assert np.all(path_scores(*args, SplitParams())["outward"] == 0.0)
+    bent = x.copy()
+    bent[len(x) // 2:, 1] = (bent[len(x) // 2:, 0] - 50e3) * -1.0  # the far half turns back toward A's side
+    out = path_scores(bent, *args[1:], SplitParams())["outward"]
+    assert out.max() == 1.0

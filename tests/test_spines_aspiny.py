@@ -83,3 +83,42 @@ def test_spines_past_a_short_skeleton_are_found_with_extend_tips():
         detect_spines(n, SpineParams(shaft=ShaftParams(extend_tips=ext)))
         counts.append(len(n.spines))
     assert counts[0] < len(truth) and counts[1] == len(truth), counts
+
+
+def _elliptic_tube_with_domes(domes_z_nm: tuple[float, ...], height_nm: float = 340.0, foot_nm: float = 350.0):
+    """A trunk along z with an elliptic section (semi-axes 1400 x 1000 nm: a chunk radius reads the minor side
+    as sunken) and low domes (stubby spines: height_nm, footprint radius foot_nm) on the minor side, 5 nm noise."""
+    mesh, skel = beaded_tube(1.0, 8000.0, [], step_nm=40.0, sections=96)
+    v = np.asarray(mesh.vertices).copy()
+    ring = v[:-2]
+    ring[:, 0] *= 1400.0
+    ring[:, 1] *= 1000.0
+    for zc in domes_z_nm:
+        top = np.array([0.0, 1000.0, zc])
+        d = np.linalg.norm(ring - top, axis=1)
+        lift = height_nm * np.sqrt(np.clip(1.0 - (d / foot_nm) ** 2, 0.0, None))
+        ring[:, 1] += np.where(ring[:, 1] > 0, lift, 0.0)
+    ring += np.random.default_rng(3).normal(0, 5.0, ring.shape)
+    v[:-2] = ring
+    mesh.vertices = v
+    return mesh, skel
+
+
+def test_relief_pass_finds_low_domes_where_the_shaft_reads_sunken():
+    """Domes 340 nm high on the minor side of an elliptic trunk: measured from the chunk radius they rise
+    less than the seed threshold (0.2 r); measured from the shaft around them (the relief pass) they are 4 spines. The same tube
+    without domes stays spine-free with the relief pass on."""
+    from neurd_lite.spines import SpineParams
+
+    mesh, skel = _elliptic_tube_with_domes((-2400.0, -800.0, 800.0, 2400.0))
+    off = Neuron(mesh=mesh, skeleton=skel)
+    detect_spines(off, SpineParams(relief_radius_nm=0.0))
+    on = Neuron(mesh=mesh, skeleton=skel)
+    detect_spines(on, SpineParams(relief_radius_nm=1000.0, relief_near_spine_nm=0.0))
+    assert len(off.spines) < 4
+    assert len(on.spines) == 4
+    assert np.all(on.spines.y_nm.to_numpy() > 700.0)  # on the domes' side
+    bare, skel = _elliptic_tube_with_domes(())
+    n = Neuron(mesh=bare, skeleton=skel)
+    detect_spines(n, SpineParams(relief_radius_nm=1000.0, relief_near_spine_nm=0.0))
+    assert len(n.spines) == 0

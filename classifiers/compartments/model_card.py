@@ -9,7 +9,8 @@ from typing import Any, Callable
 import numpy as np
 
 from neurd_lite.compartments.features import FEATURES
-from neurd_lite.compartments.learned import APICAL_MODEL, AXON_MODEL, CELL_FEATURES, CELL_MODEL, MIN_APICAL_FRAC
+from neurd_lite.compartments.gate import GATE_FEATURES, GATE_MONOTONE
+from neurd_lite.compartments.learned import APICAL_MODEL, AXON_MODEL, CELL_MODEL, MIN_APICAL_FRAC
 
 
 def _unit(feature: str) -> str:
@@ -24,7 +25,8 @@ def _unit(feature: str) -> str:
 
 TARGETS = {"axon": "axon (1) vs rest (0) per skeleton vertex",
            "apical": "apical (1) vs basal (0) per dendrite vertex, on cells with an apical",
-           "cell": "the cell has an apical dendrite (1) or not (0), one row per cell"}
+           "cell": "the cell has an apical dendrite (1) or not (0), one row per (cell, input mode); each cell "
+                   "weighs 1 and both classes weigh the same in total"}
 
 
 def _versions() -> dict[str, str]:
@@ -44,17 +46,18 @@ def _sources(cases: list[Any]) -> dict[str, int]:
 
 def write_models(cases: list[Any], out: Path, report: dict, fit: Callable, seconds: float) -> None:
     """Fit the axon and apical models on all cases, write ``NAME.txt`` + ``NAME.json`` and the card."""
-    from train import LGB_PARAMS, MAX_ROWS, N_ROUNDS, TRAIN_MODES
+    from train import CELL_PARAMS, CELL_ROUNDS, LGB_PARAMS, MAX_ROWS, N_ROUNDS, TRAIN_MODES
 
     out.mkdir(parents=True, exist_ok=True)
     held = {k: v for k, v in report.items() if k != "rows"}
     for name, target in ((AXON_MODEL, "axon"), (APICAL_MODEL, "apical"), (CELL_MODEL, "cell")):
         booster, n_rows = fit(cases, target)
-        feats = CELL_FEATURES if target == "cell" else FEATURES
+        feats = GATE_FEATURES if target == "cell" else FEATURES
+        lgb_params, rounds = (CELL_PARAMS, CELL_ROUNDS) if target == "cell" else (LGB_PARAMS, N_ROUNDS)
         booster.save_model(str(out / f"{name}.txt"))
         meta = {"name": name, "model_file": f"{name}.txt", "target": TARGETS[target],
                 "features": [{"name": f, "unit": _unit(f)} for f in feats],
-                "lightgbm_params": LGB_PARAMS, "num_boost_round": N_ROUNDS, "n_training_rows": int(n_rows),
+                "lightgbm_params": lgb_params, "num_boost_round": rounds, "n_training_rows": int(n_rows),
                 "max_rows_per_case": MAX_ROWS, "training_modes": sorted(TRAIN_MODES),
                 "training_cells_by_source": _sources(cases), "decision": {"min_apical_cable_frac": MIN_APICAL_FRAC},
                 "held_out_metrics": held, "versions": _versions(),
@@ -75,15 +78,22 @@ def card(held: dict, sources: dict[str, int], seconds: float) -> str:
     parts = [
         "# Compartment models: `compartment_axon`, `compartment_apical`, `compartment_has_apical`", "",
         "LightGBM binary classifiers (text model + JSON sidecar, no pickle): axon vs rest per skeleton vertex,",
-        "apical vs basal per dendrite vertex (trained on cells with an apical), and has-an-apical per cell (inputs:",
-        "the cell's extent, limb count, asymmetry along `up`, the highest limb's and the runner-up's height, stem",
-        "radius and cable share, how much one primary dendrite dominates, the rules' apical share, proximal input density). Used by",
-        "`neurd_lite.compartments.label_compartments` (default `CompartmentParams(method=\"learned\")`; the rules",
-        "stay as fallback and as two input features). Decision on top (package, `compartments/learned.py`): the axon",
-        "is the one subtree maximising the cable-weighted sum of `p_axon - 0.5`; apical = unbranched dendrite",
-        "segments whose cable-weighted mean `p_apical` > 0.5 on cells the cell model gives an apical (p >= 0.5;",
-        f"`has_apical=` forces either answer); under {MIN_APICAL_FRAC:.0%} of the dendrite found apical, none",
-        "(forced: the rule's apical).", "",
+        "apical vs basal per dendrite vertex (trained on cells with an apical), and has-an-apical per cell. The",
+        "cell model (`compartments/gate.py`) compares a candidate apical (the dendritic limb reaching highest along",
+        "`up`) with the other primary dendrites in scale-free terms: height and reach in units of the dendritic",
+        "field, trunk cosine, direction consistency with `up`, straightness, cable share, tuft-tip share, stem",
+        "radius against the others' median (NaN without radius), height gap and reach ratio to the runner-up, the",
+        "others' direction and share above the soma, the field's asymmetry and aspect. No absolute size and no",
+        "synapses (in training only pyramidal cells carry synapses); monotone constraints from what an apical is",
+        f"(`gate.GATE_MONOTONE`: {GATE_MONOTONE}). Used by `neurd_lite.compartments.label_compartments` (default",
+        "`CompartmentParams(method=\"learned\")`; the rules stay as fallback and as two input features). Decision",
+        "on top (package, `compartments/label.py` `learned_decision`): the axon is the one subtree maximising the",
+        "cable-weighted sum of `p_axon - 0.5`; whether there is an apical: forced (`has_apical=`), vetoed by the",
+        "rules (dense proximal input, frame), else the cell model (p >= 0.5) on the dendrite without the learned",
+        "axon (after spine detection `refine_by_spines` may overturn a 'no' on a spiny cell, see",
+        "docs/compartments.md); apical =",
+        "unbranched dendrite segments whose cable-weighted mean `p_apical` > 0.5, or the rule's apical when that",
+        f"finds under {MIN_APICAL_FRAC:.0%} of the dendrite.", "",
         "Inputs (`compartments/features.py`, all frame-free given `up`): height along `up` (µm and in units of the",
         "cell's own extent), distance, lateral distance, angle to `up`, path distance, tortuosity, radius relative to",
         "the cell's median, branch order, subtree cable / tips / mean radius / distance to the farthest tip, limb",

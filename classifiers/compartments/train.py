@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import sys
 import time
 from pathlib import Path
@@ -37,7 +38,8 @@ from cells import APICAL_NAMES, Case, load_cases  # noqa: E402
 from neurd_lite.compartments.features import FEATURES  # noqa: E402
 from neurd_lite.compartments.frame import angle_deg  # noqa: E402
 from neurd_lite.compartments.label import CompartmentParams, learned_decision  # noqa: E402
-from neurd_lite.compartments.learned import CELL_FEATURES, cell_row  # noqa: E402
+from neurd_lite.compartments.gate import GATE_FEATURES, GATE_MONOTONE, gate_row  # noqa: E402
+from neurd_lite.compartments.learned import VertexModel  # noqa: E402
 
 MAX_ROWS = 1000
 SEED = 0
@@ -46,7 +48,8 @@ LGB_PARAMS = {"objective": "binary", "learning_rate": 0.05, "num_leaves": 31, "m
               "num_threads": 1, "deterministic": True, "force_row_wise": True, "seed": SEED, "verbose": -1}
 N_ROUNDS = 160
 TRAIN_MODES = {"given+syn", "given", "inferred", "given_norad"}
-CELL_PARAMS = {**LGB_PARAMS, "num_leaves": 7, "min_data_in_leaf": 8, "bagging_fraction": 1.0, "bagging_freq": 0}
+CELL_PARAMS = {**LGB_PARAMS, "num_leaves": 7, "min_data_in_leaf": 8, "bagging_fraction": 1.0, "bagging_freq": 0,
+               "monotone_constraints": [GATE_MONOTONE.get(f, 0) for f in GATE_FEATURES]}
 CELL_ROUNDS = 200  # "given_eval" (external, up from the labels) never trains
 
 
@@ -89,22 +92,26 @@ def design(cases: list[Case], target: str) -> tuple[np.ndarray, np.ndarray, np.n
 
 
 def cell_inputs(c: Case) -> pd.DataFrame:
-    """The has-apical model's input row of one case (as the package builds it)."""
+    """The has-apical model's input row of one case: gate features of the dendrite (the true axon removed; the
+    rule's axon on cells without axon truth). The package computes them with the learned axon removed."""
     t = c.prep.tree
-    rec = c.n.provenance["compartments"]
-    density = rec.get("proximal_input_per_um", np.nan) if c.prep.post.sum() > 0 else np.nan
-    return cell_row(c.prep.features, t.in_root_tree & ~t.soma, c.prep.frame.details["limb_dominance"], density)
+    axon = c.axon if c.axon is not None else c.prep.rule_labels.astype(str) == "axon"
+    return gate_row(t, c.prep.up, t.in_root_tree & ~t.soma & ~axon)
 
 
 def fit(cases: list[Case], target: str):
     """LightGBM booster for ``target`` ("axon", "apical" per vertex; "cell": has an apical) and its row count."""
     import lightgbm as lgb
 
-    if target == "cell":
+    if target == "cell":  # one row per (cell, mode); each cell weighs 1, both classes the same in total
         use = [c for c in cases if c.mode in TRAIN_MODES and c.apical is not None]
         x = pd.concat([cell_inputs(c) for c in use]).to_numpy(dtype=float)
         y = np.array([float(c.apical.any()) for c in use])
-        ds = lgb.Dataset(x, y, feature_name=list(CELL_FEATURES), free_raw_data=True)
+        per_cell = pd.Series([c.cell for c in use]).value_counts()
+        w = np.array([1.0 / per_cell[c.cell] for c in use])
+        for cls in (0.0, 1.0):
+            w[y == cls] /= max(w[y == cls].sum(), 1e-9)
+        ds = lgb.Dataset(x, y, weight=w * len(w) / w.sum(), feature_name=list(GATE_FEATURES), free_raw_data=True)
         return lgb.train(CELL_PARAMS, ds, num_boost_round=CELL_ROUNDS), len(y)
     x, y, w = design(cases, target)
     ds = lgb.Dataset(x, y, weight=w, feature_name=list(FEATURES), free_raw_data=True)
@@ -117,18 +124,25 @@ def f1(pred: np.ndarray, truth: np.ndarray) -> float:
     return 1.0 if denom == 0 else 2 * tp / denom
 
 
-def score_case(c: Case, ax_model, ap_model, cell_model, params: CompartmentParams | None = None) -> dict:
-    """Run the package decision with the given boosters on one held-out case and score it."""
+def score_case(c: Case, ax_model, ap_model, cell_model, params: CompartmentParams | None = None,
+               p_ax: np.ndarray | None = None, p_ap: np.ndarray | None = None) -> dict:
+    """Run the package decision with the given boosters (or the vertex probabilities ``p_ax`` / ``p_ap``)
+    on one held-out case and score it."""
     t = c.prep.tree
     body = t.in_root_tree & ~t.soma
-    feats = c.prep.features
-    p_ax = np.zeros(t.n)
-    p_ax[body] = ax_model.predict(feats[body][FEATURES].to_numpy(dtype=float), num_threads=1)
-    p_ap = np.zeros(t.n)
-    p_ap[body] = ap_model.predict(feats[body][FEATURES].to_numpy(dtype=float), num_threads=1)
+    x = c.prep.features[body][FEATURES].to_numpy(dtype=float)
+    if p_ax is None:
+        p_ax = np.zeros(t.n)
+        p_ax[body] = ax_model.predict(x, num_threads=1)
+    if p_ap is None:
+        p_ap = np.zeros(t.n)
+        p_ap[body] = ap_model.predict(x, num_threads=1)
     c.n.flags.clear()
-    p_cell = float(cell_model.predict(cell_inputs(c).to_numpy(dtype=float), num_threads=1)[0])
-    labels = learned_decision(c.n, c.prep, params or CompartmentParams(), p_ax, p_ap, p_cell).astype(str)
+    gate = VertexModel("cell", cell_model, {"features": list(GATE_FEATURES)})
+    labels = learned_decision(c.n, c.prep, params or CompartmentParams(), p_ax, p_ap, gate).astype(str)
+    rec = c.n.provenance["compartments"]
+    p_cell = rec.pop("p_has_apical", np.nan)
+    rec.pop("has_apical_evidence", None)
     rule = c.prep.rule_labels.astype(str)
     s = c.scored
     row = {"cell": c.cell, "source": c.source, "mode": c.mode, "kind": c.kind,
@@ -151,18 +165,33 @@ def score_case(c: Case, ax_model, ap_model, cell_model, params: CompartmentParam
     return row
 
 
-def cross_validate(cases: list[Case], folds: dict[str, set[str]], label: str) -> pd.DataFrame:
-    """Train without each fold's cells, score them; ``folds``: fold name -> held-out cell names."""
+def cross_validate(cases: list[Case], folds: dict[str, set[str]], label: str,
+                   vertex_cache: dict | None = None) -> pd.DataFrame:
+    """Train without each fold's cells, score them; ``folds``: fold name -> held-out cell names.
+    ``vertex_cache``: {(label, fold, case index): (p_axon, p_apical)} of held-out cases, filled here and reused
+    when present (the vertex models of a fold do not change when only the cell model does)."""
     rows = []
+    cache = vertex_cache if vertex_cache is not None else {}
     for name, held in folds.items():
         train = [c for c in cases if c.cell not in held]
         t0 = time.time()
-        ax, _ = fit(train, "axon")
-        ap, _ = fit(train, "apical")
+        idx = [i for i, c in enumerate(cases) if c.cell in held]
+        if not all((label, name, i) in cache for i in idx):
+            ax, _ = fit(train, "axon")
+            ap, _ = fit(train, "apical")
+            for i in idx:
+                t = cases[i].prep.tree
+                body = t.in_root_tree & ~t.soma
+                x = cases[i].prep.features[body][FEATURES].to_numpy(dtype=float)
+                p_ax, p_ap = np.zeros(t.n), np.zeros(t.n)
+                p_ax[body] = ax.predict(x, num_threads=1)
+                p_ap[body] = ap.predict(x, num_threads=1)
+                cache[(label, name, i)] = (p_ax, p_ap)
         cm, _ = fit(train, "cell")
-        for c in cases:
-            if c.cell in held:
-                rows.append({**score_case(c, ax, ap, cm), "fold": name, "validation": label})
+        for i in idx:
+            p_ax, p_ap = cache[(label, name, i)]
+            rows.append({**score_case(cases[i], None, None, cm, p_ax=p_ax, p_ap=p_ap), "fold": name,
+                         "validation": label})
         print(f"  {label} fold {name}: {len(held)} cells held out, {time.time() - t0:.0f} s", file=sys.stderr)
     return pd.DataFrame(rows)
 
@@ -234,13 +263,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cv-only", action="store_true")
     ap.add_argument("--fit-only", action="store_true")
     ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument("--vertex-cache", type=Path, default=None,
+                    help="scratch pickle of the folds' held-out vertex-model probabilities (reused when present)")
     args = ap.parse_args(argv)
     t0 = time.time()
     cases = load_cases(args.cache, args.rebuild)
     report: dict = {}
     if not args.fit_only:
-        loco = cross_validate(cases, cell_folds(cases), "leave_cell_out")
-        loso = cross_validate(cases, source_folds(cases), "leave_source_out")
+        vc: dict = {}
+        if args.vertex_cache is not None and args.vertex_cache.is_file():
+            with open(args.vertex_cache, "rb") as fh:
+                vc = pickle.load(fh)
+        loco = cross_validate(cases, cell_folds(cases), "leave_cell_out", vc)
+        loso = cross_validate(cases, source_folds(cases), "leave_source_out", vc)
+        if args.vertex_cache is not None:
+            with open(args.vertex_cache, "wb") as fh:
+                pickle.dump(vc, fh, protocol=pickle.HIGHEST_PROTOCOL)
         report = {"leave_cell_out": summarise(loco), "leave_source_out": summarise(loso[loso.fold != "all_external"]),
                   "leave_all_external_out": summarise(loso[loso.fold == "all_external"]),
                   "rows": pd.concat([loco, loso]).to_dict(orient="records")}

@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 
 from neurd_lite.celltype.columns import SPINE_SHAFT_RATIO, dendritic_derived
-from neurd_lite.celltype.linear import fit_linear, fit_signed_logistic, linear_proba
+from neurd_lite.celltype.linear import (anchored_params, fit_linear, fit_signed_logistic, linear_proba,
+                                       params_from_raw, raw_coefficients)
 from neurd_lite.celltype.training import DEFAULT_PARAMS, EI_FILE, V83_FILE, load_dendritic_labelled
 
 SHAFT, SPINE, HEAD = "neurd_syn_density_shaft_per_um", "neurd_spine_density_per_um", "neurd_syn_density_head_per_um"
@@ -48,6 +49,8 @@ def with_derived(t: pd.DataFrame) -> pd.DataFrame:
     out[LOG_SPINE] = np.log(t[SPINE] + 0.01)
     return out
 C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0)
+#: Inverse penalty of the correction to NEURD's rule (``rule_anchored``): the smallest gives back the rule itself.
+ANCHOR_C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 LGB_GRID = ({"num_leaves": 3, "num_boost_round": 60}, {"num_leaves": 3, "num_boost_round": 200},
             {"num_leaves": 6, "num_boost_round": 60}, {"num_leaves": 6, "num_boost_round": 200})
 NEURD_COEF = {SHAFT: 3.2245, SPINE: -4.7}
@@ -88,6 +91,7 @@ class Candidate:
     fit: Callable[[pd.DataFrame, np.ndarray], Callable[[pd.DataFrame], np.ndarray]]
     description: str
     kind: str = "logistic"  # how it ships: "logistic" (JSON coefficients), "lightgbm", "rule" or "" (not shippable)
+    params: Callable[[pd.DataFrame, np.ndarray], dict[str, Any]] | None = None  # JSON parameters (logistic kind)
 
 
 def _folds(y: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -103,18 +107,45 @@ def _logloss(p: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(-w * (y * np.log(p) + (1 - y) * np.log(1 - p))))
 
 
-def choose_c(x: np.ndarray, y: np.ndarray, signs: list[int], seed: int = 1) -> float:
+def choose_c(x: np.ndarray, y: np.ndarray, signs: list[int], seed: int = 1, offset: np.ndarray | None = None,
+             grid: tuple[float, ...] = C_GRID, criterion: str = "balanced_accuracy") -> float:
     """Inverse L2 strength with the best inner 3-fold balanced accuracy, ties to the stronger penalty (on nearly
-    separable cells many C tie; the strongest penalty keeps the boundary between the class means)."""
+    separable cells many C tie; the strongest penalty keeps the boundary between the class means, or, with an
+    ``offset``, gives back the offset model). ``criterion="logloss"``: the best class-balanced inner log-loss."""
     scores = []
     folds = _folds(y, 3, seed)
-    for c in C_GRID:
+    off = np.zeros(len(y)) if offset is None else offset
+    for c in grid:
         oof = np.zeros(len(y))
         for tr, te in folds:
-            prm = fit_signed_logistic(x[tr], y[tr], signs, c)
-            oof[te] = linear_proba(prm, x[te], 2)[:, 1]
-        scores.append(round(float(np.mean([np.mean((oof[y == k] >= 0.5) == k) for k in (0, 1)])), 4))
-    return C_GRID[int(np.argmax(scores))]
+            prm = fit_signed_logistic(x[tr], y[tr], signs, c, None if offset is None else off[tr])
+            oof[te] = 1.0 / (1.0 + np.exp(-(_logit(linear_proba(prm, x[te], 2)[:, 1]) + off[te])))
+        if criterion == "logloss":
+            scores.append(-round(_logloss(oof, y), 4))
+        else:
+            scores.append(round(float(np.mean([np.mean((oof[y == k] >= 0.5) == k) for k in (0, 1)])), 4))
+    return grid[int(np.argmax(scores))]
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-12, 1 - 1e-12)
+    return np.log(p) - np.log1p(-p)
+
+
+def anchored_logistic_params(x: pd.DataFrame, y: np.ndarray, features: list[str],
+                             criterion: str = "logloss") -> dict[str, Any]:
+    """NEURD's rule plus a sign-constrained, L2-penalised logistic correction on ``features`` (intercept penalised
+    too), C by inner CV from ``ANCHOR_C_GRID`` (best class-balanced log-loss by default: accuracy ties on nearly
+    separable cells; ties to the strongest penalty, i.e. towards the rule itself).
+    Returned as one plain logistic model on ``features`` (the rule's coefficients folded in)."""
+    if not set(NEURD_COEF) <= set(features):
+        raise ValueError(f"the rule's inputs {sorted(NEURD_COEF)} must be among the features {features}")
+    signs = [SIGNS[f] for f in features]
+    xs = with_derived(x)[features].to_numpy(dtype=float)
+    off = neurd_logit(x)
+    c = choose_c(xs, y, signs, offset=off, grid=ANCHOR_C_GRID, criterion=criterion)
+    corr = fit_signed_logistic(xs, y, signs, c, offset=off)
+    return anchored_params(corr, [NEURD_COEF.get(f, 0.0) for f in features], NEURD_INTERCEPT)
 
 
 def signed_logistic_params(x: pd.DataFrame, y: np.ndarray, features: list[str]) -> dict[str, Any]:
@@ -124,11 +155,40 @@ def signed_logistic_params(x: pd.DataFrame, y: np.ndarray, features: list[str]) 
     return fit_signed_logistic(xs, y, signs, choose_c(xs, y, signs))
 
 
-def _signed_logistic(features: list[str]) -> Callable:
+#: Weights of NEURD's rule in the rule / ratio blends (1 would be the rule, 0 the ratio logistic).
+BLEND_RULE_WEIGHTS = (0.25, 0.5, 0.75)
+
+
+def rule_ratio_blend_params(x: pd.DataFrame, y: np.ndarray, features: list[str], w: float) -> dict[str, Any]:
+    """log-odds = w x NEURD's rule + (1 - w) x the ratio logistic (``signed_logistic_params`` on ln(spines per shaft
+    synapse), C by inner CV on (x, y)): one plain logistic model on ``features`` = [shaft, spine, ratio]. Both parts
+    are monotone with the right signs, so the blend is too; w = 1 is the rule, w = 0 the ratio model."""
+    if list(features) != [SHAFT, SPINE, RATIO]:
+        raise ValueError(f"the blend's features are {[SHAFT, SPINE, RATIO]}, got {features}")
+    ratio = signed_logistic_params(x, y, [RATIO])
+    (a,), b = raw_coefficients(ratio)
+    coef = [w * NEURD_COEF[SHAFT], w * NEURD_COEF[SPINE], (1 - w) * float(a)]
+    out = params_from_raw(coef, w * NEURD_INTERCEPT + (1 - w) * b, with_derived(x)[features].to_numpy(dtype=float))
+    return dict(out, C=ratio["C"], signs=[SIGNS[f] for f in features], rule_weight=w,
+                ratio_part={"coef": float(a), "intercept": float(b), "C": ratio["C"]})
+
+
+def _logistic(params: Callable[[pd.DataFrame, np.ndarray, list[str]], dict[str, Any]],
+              features: list[str]) -> tuple[Callable, Callable]:
+    """(fit, params) of a JSON-logistic candidate on ``features``."""
+    def prm_fn(x: pd.DataFrame, y: np.ndarray) -> dict[str, Any]:
+        return params(x, y, features)
+
     def fit(x: pd.DataFrame, y: np.ndarray) -> Callable[[pd.DataFrame], np.ndarray]:
-        prm = signed_logistic_params(x, y, features)
+        prm = prm_fn(x, y)
         return lambda t: linear_proba(prm, with_derived(t)[features].to_numpy(dtype=float), 2)[:, 1]
-    return fit
+    return fit, prm_fn
+
+
+def _signed(name: str, features: list[str], description: str,
+            params: Callable[[pd.DataFrame, np.ndarray, list[str]], dict[str, Any]] | None = None) -> Candidate:
+    fit, prm = _logistic(params or signed_logistic_params, features)
+    return Candidate(name, features, fit, description, params=prm)
 
 
 def lgbm_params(features: list[str]) -> dict[str, Any]:
@@ -192,18 +252,23 @@ def _neurd_rule(x: pd.DataFrame, y: np.ndarray) -> Callable[[pd.DataFrame], np.n
 
 def candidates() -> list[Candidate]:
     """The model families compared on the shift tests."""
-    two, three = [SHAFT, SPINE], [SHAFT, SPINE, HEAD]
+    two, three, anchored = [SHAFT, SPINE], [SHAFT, SPINE, HEAD], [SHAFT, SPINE, RATIO]
     return [
         Candidate("neurd_rule", two, _neurd_rule, "NEURD's hand-set rule 3.2245 shaft - 4.7 spine - 1.2 (fixed)",
                   "rule"),
-        Candidate("ratio_logistic", [RATIO], _signed_logistic([RATIO]),
-                  "logistic on ln(spines per shaft synapse) (-), C by inner CV"),
-        Candidate("signed_logistic_log2", [LOG_SHAFT, LOG_SPINE], _signed_logistic([LOG_SHAFT, LOG_SPINE]),
-                  "logistic on ln(shaft density) (+) and ln(spine density) (-), C by inner CV"),
-        Candidate("signed_logistic_2", two, _signed_logistic(two),
-                  "logistic, shaft (+) and spine (-) densities, sign-constrained, C by inner CV"),
-        Candidate("signed_logistic_3", three, _signed_logistic(three),
-                  "logistic, shaft (+), spine (-), head-synapse (-) densities, sign-constrained, C by inner CV"),
+        _signed("rule_anchored", anchored, "NEURD's rule plus a sign-constrained logistic correction on shaft (+), "
+                "spine (-) and ln(spines per shaft synapse) (-), penalty (towards the rule) by inner CV",
+                anchored_logistic_params),
+        _signed("ratio_logistic", [RATIO], "logistic on ln(spines per shaft synapse) (-), C by inner CV"),
+        *[_signed(f"rule_ratio_blend_{w:g}", [SHAFT, SPINE, RATIO],
+                  f"log-odds = {w:g} x NEURD's rule + {1 - w:g} x the ratio logistic (C by inner CV); monotone in "
+                  "shaft (+), spine (-) and spines per shaft synapse (-)",
+                  lambda x, y, f, w=w: rule_ratio_blend_params(x, y, f, w)) for w in BLEND_RULE_WEIGHTS],
+        _signed("signed_logistic_log2", [LOG_SHAFT, LOG_SPINE],
+                "logistic on ln(shaft density) (+) and ln(spine density) (-), C by inner CV"),
+        _signed("signed_logistic_2", two, "logistic, shaft (+) and spine (-) densities, sign-constrained, C by inner CV"),
+        _signed("signed_logistic_3", three,
+                "logistic, shaft (+), spine (-), head-synapse (-) densities, sign-constrained, C by inner CV"),
         Candidate("monotone_lgbm_2", two, _monotone_lgbm(two), "LightGBM monotone in shaft (+) and spine (-)",
                   "lightgbm"),
         Candidate("monotone_lgbm_3", three, _monotone_lgbm(three),
@@ -319,12 +384,13 @@ def shift_splits(res: dict[str, Any]) -> list[str]:
 def pick_winner(res: dict[str, dict[str, dict[str, float]]], baseline: str = "neurd_rule",
                 shippable: tuple[str, ...] = ()) -> tuple[str, str]:
     """The shippable candidate with the best mean shift-split accuracy among those at least as accurate as
-    ``baseline`` on every shift split (ties to the first listed); the baseline itself when none qualifies.
+    ``baseline`` on every shift split (a candidate missing a split does not qualify; ties to the first listed);
+    the baseline itself when none qualifies.
     Returns (name, reason)."""
     splits_ = shift_splits(res)
     base = {s: res[s][baseline]["accuracy"] for s in splits_}
-    ok = [c for c in res[splits_[0]] if c != baseline and c in shippable
-          and all(res[s][c]["accuracy"] >= base[s] for s in splits_)]
+    ok = [c for c in res["cv5"] if c != baseline and c in shippable
+          and all(c in res[s] and res[s][c]["accuracy"] >= base[s] for s in splits_)]
     if not ok:
         return baseline, f"no candidate matched {baseline} on every shift split"
     mean = {c: np.mean([res[s][c]["accuracy"] for s in splits_]) for c in ok}
@@ -337,8 +403,8 @@ def headline(res: dict[str, dict[str, dict[str, float]]], metric: str = "accurac
              exclude: tuple[str, ...] = ("cv5",)) -> pd.DataFrame:
     """Candidates x splits table of ``metric``."""
     cols = [s for s in res if s not in exclude]
-    names = list(next(iter(res.values())))
-    return pd.DataFrame({s: [res[s][c][metric] for c in names] for s in cols}, index=names)
+    names = list(res["cv5"])
+    return pd.DataFrame({s: [res[s].get(c, {}).get(metric, np.nan) for c in names] for s in cols}, index=names)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from neurd_lite.celltype.combine import hierarchical, restrict_to_side  # noqa: 
 from neurd_lite.celltype.training import (  # noqa: E402
     EI_CLASSES, GRID, GT_FILE, INHIBITORY, SUBCLASSES, V83_FILE, V83_PRED_EI, V83_PRED_NAMES, CVResult,
     check_features, crossfit_temperature, feature_extent, feature_ranges, fit_blend, library_versions, load_perisomatic_labelled, load_perisomatic_unlabelled, nested_cv,
-    nested_cv_self_training, fit_self_trained, SelfTraining,
+    nested_cv_self_training, fit_self_trained, SelfTraining, STACK_FLOOR, fit_stack, nested_cv_stack,
     select_config, sha256_of)
 
 DEFAULT_OUT = HERE.parent / "models"
@@ -42,7 +42,7 @@ ENGINE_NO_AREA = ["soma_volume_um3", "soma_n_processes", "soma_n_synapses", "nuc
 SOMA_NO_AREA = [f for f in ENGINE_NO_AREA if not f.startswith("nucleus_")]
 VARIANTS: dict[str, dict[str, Any]] = {
     "perisomatic": {"features": BASE + DERIVED + list(PROCESS_FEATURES), "required": BASE + list(PROCESS_FEATURES),
-                    "self_training": SelfTraining(),
+                    "subclass_stack": True, "second_seed": 1,
                     "input": "v83 table columns (incl. per-process list columns avg_sdf/orients/vectors) or "
                              "engine names plus process_* features"},
     "perisomatic_engine": {"features": ENGINE_NO_AREA + ["nucleus_to_soma_volume_ratio"], "required": ENGINE_NO_AREA,
@@ -56,25 +56,31 @@ VARIANTS: dict[str, dict[str, Any]] = {
 
 def evaluate(data: pd.DataFrame, features: list[str], grid: tuple[dict[str, int], ...] = GRID,
              n_splits: int = 5, self_training: SelfTraining | None = None,
-             unlabelled: pd.DataFrame | None = None) -> dict[str, Any]:
-    """Nested-CV E/I and subclass evaluation, baselines and the v83 column on the same cells.
+             unlabelled: pd.DataFrame | None = None, stack: bool = False, seed: int = 0) -> dict[str, Any]:
+    """Nested-CV E/I and subclass evaluation, baselines and the v83 column on the same cells (outer folds seeded
+    ``seed``).
 
-    With ``self_training`` the subclass model is self-trained on ``unlabelled`` inside every outer fold (pseudo-
-    labels from that fold's own supervised model); ``supervised_only`` is the same folds without it."""
+    With ``stack`` the subclass model is the stacked one (``training.fit_stack``: a logistic meta-model on the
+    LightGBM and logistic components' inner out-of-fold log-probabilities). With ``self_training`` the subclass
+    model is self-trained on ``unlabelled`` inside every outer fold (pseudo-labels from that fold's own supervised
+    model); ``supervised_only`` is the same folds without it."""
     check_features(features)
     x_all = data[features]
     y_ei = (data["ei"] == "inhibitory").to_numpy().astype(int)
-    ei_cv = nested_cv(x_all, y_ei, 2, grid, n_splits=n_splits)
+    ei_cv = nested_cv(x_all, y_ei, 2, grid, n_splits=n_splits, seed=seed)
     ei_cal = crossfit_temperature(ei_cv.oof, y_ei, ei_cv.fold)
     sub_rows = data["subclass"].notna().to_numpy()
     sub = data[sub_rows]
     y_sub = np.array([SUBCLASSES.index(c) for c in sub["subclass"]])
     supervised_sub = None
-    if self_training is not None:
+    if stack:
+        sub_cv = nested_cv_stack(sub[features], y_sub, len(SUBCLASSES), n_splits=n_splits, seed=seed)
+    elif self_training is not None:
         sub_cv, supervised_sub, n_pseudo = nested_cv_self_training(
-            sub[features], y_sub, len(SUBCLASSES), unlabelled[features], self_training, grid, n_splits=n_splits)
+            sub[features], y_sub, len(SUBCLASSES), unlabelled[features], self_training, grid, n_splits=n_splits,
+            seed=seed)
     else:
-        sub_cv = nested_cv(sub[features], y_sub, len(SUBCLASSES), grid, n_splits=n_splits)
+        sub_cv = nested_cv(sub[features], y_sub, len(SUBCLASSES), grid, n_splits=n_splits, seed=seed)
     sub_cal = crossfit_temperature(sub_cv.oof, y_sub, sub_cv.fold)
     hier = hierarchical(ei_cal[sub_rows, 1], sub_cal, SUBCLASSES, INHIBITORY)
     is_i = np.array([c in INHIBITORY for c in SUBCLASSES])
@@ -112,7 +118,13 @@ def evaluate(data: pd.DataFrame, features: list[str], grid: tuple[dict[str, int]
 
 def _fit_final(x: pd.DataFrame, y: np.ndarray, n_classes: int, cv: CVResult,
                grid: tuple[dict[str, int], ...], self_training: SelfTraining | None = None,
-               unlabelled: pd.DataFrame | None = None) -> tuple[Any, dict[str, Any], dict[str, Any], dict[str, Any]]:
+               unlabelled: pd.DataFrame | None = None,
+               stack: bool = False) -> tuple[Any, dict[str, Any], dict[str, Any], dict[str, Any]]:
+    if stack:  # the meta-model rides in the linear dict until train_variant moves it to the sidecar's "stack"
+        booster, linear, meta = fit_stack(x, y, n_classes)
+        cfg = dict(meta["config"], meta_C=meta["C"],
+                   inner_cv_balanced_accuracy_best=max(meta["inner_cv_balanced_accuracy"]))
+        return booster, cfg, fit_temperature(cv.oof, y), dict(linear, _stack=dict(meta, floor=STACK_FLOOR))
     cfg, scores = select_config(x, y, n_classes, grid)
     if self_training is not None:
         booster, linear, n_pseudo = fit_self_trained(x, y, n_classes, cfg, unlabelled, self_training)
@@ -142,26 +154,39 @@ def train_variant(variant: str, data: pd.DataFrame, out: Path, grid: tuple[dict[
     spec = VARIANTS[variant]
     features = spec["features"]
     st = spec.get("self_training")
+    stack = bool(spec.get("subclass_stack"))
     unlabelled = load_perisomatic_unlabelled().dropna(subset=features) if st is not None else None
-    ev = evaluate(data, features, grid, n_splits, self_training=st, unlabelled=unlabelled)
+    ev = evaluate(data, features, grid, n_splits, self_training=st, unlabelled=unlabelled, stack=stack)
+    second = None
+    if spec.get("second_seed") is not None:
+        ev2 = evaluate(data, features, grid, n_splits, self_training=st, unlabelled=unlabelled, stack=stack,
+                       seed=spec["second_seed"])
+        second = {"seed": spec["second_seed"], "ei": ev2["ei"]["model_calibrated"],
+                  "subclass": ev2["subclass"]["model_calibrated"],
+                  "subclass_lightgbm_only": ev2["subclass"]["lightgbm_only"]}
     oof = ev["_oof"]
     sub = data[data["subclass"].notna()]
     ei_booster, ei_cfg, ei_calib, ei_lin = _fit_final(data[features], oof["y_ei"], 2, oof["ei"], grid)
     sub_booster, sub_cfg, sub_calib, sub_lin = _fit_final(sub[features], oof["y_sub"], len(SUBCLASSES), oof["sub"],
                                                           grid, st, None if unlabelled is None else
-                                                          unlabelled[features])
+                                                          unlabelled[features], stack=stack)
+    sub_stack = sub_lin.pop("_stack", None)
     m = ev["subclass"]
     restricted_wins = m["restricted_to_ei_side"]["balanced_accuracy"] >= m["model_calibrated"]["balanced_accuracy"]
     public = {k: v for k, v in ev.items() if not k.startswith("_")}
     ei_meta = dict(_common_meta(variant, features, spec, len(data)), task="ei", classes=list(EI_CLASSES),
                    positive_class="inhibitory", calibration=ei_calib, hyperparameters=ei_cfg, linear=ei_lin,
                    feature_ranges=feature_ranges(data[features]), feature_extent=feature_extent(data[features]),
-                   metrics=public["ei"], fold_configs=ev["ei_fold_configs"])
+                   metrics=public["ei"], fold_configs=ev["ei_fold_configs"],
+                   **({"second_outer_seed": {"seed": second["seed"], "metrics": second["ei"]}} if second else {}))
     sub_meta = dict(_common_meta(variant, features, spec, len(sub)), task="subclass", classes=list(SUBCLASSES),
                     inhibitory_classes=sorted(INHIBITORY & set(SUBCLASSES)), calibration=sub_calib,
                     hyperparameters=sub_cfg, linear=sub_lin, metrics=public["subclass"],
                     feature_ranges=feature_ranges(sub[features]), feature_extent=feature_extent(sub[features]),
                     fold_configs=ev["subclass_fold_configs"],
+                    **({"stack": sub_stack} if sub_stack else {}),
+                    **({"second_outer_seed": {"seed": second["seed"], "metrics": second["subclass"],
+                                              "lightgbm_only": second["subclass_lightgbm_only"]}} if second else {}),
                     table_decision_rule="restricted" if restricted_wins else "flat",
                     decision_rule=("nl.classify: arg-max among the decided E/I side's classes (renormalised). "
                                    "nl.classify_perisomatic: " + (

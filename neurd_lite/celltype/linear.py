@@ -51,13 +51,17 @@ def linear_proba(params: dict[str, Any], x: pd.DataFrame | np.ndarray, n_classes
 
 
 def fit_signed_logistic(x: pd.DataFrame | np.ndarray, y: np.ndarray, signs: list[int] | np.ndarray,
-                        c: float = 1.0) -> dict[str, Any]:
+                        c: float = 1.0, offset: np.ndarray | None = None) -> dict[str, Any]:
     """Binary class-balanced L2 logistic regression whose coefficients obey ``signs`` (+1: P(class 1) can only
     rise with the feature, -1: only fall, 0: free), on median-imputed standardized inputs.
 
     Objective: ``c * sum_i w_i logloss_i + ||beta||² / 2`` (sklearn's ``C`` convention, weights mean 1, intercept
     not penalised), solved by L-BFGS-B with sign bounds. Returns parameters in :func:`fit_linear`'s format (read by
     :func:`linear_proba`) plus ``signs``.
+
+    ``offset`` (per-row log-odds, e.g. a fixed rule's): the model is ``offset + z @ beta + b0`` and the intercept is
+    penalised too, so a strong penalty (small ``c``) gives back the offset model itself. The returned parameters
+    then hold only the correction (``beta``, ``b0``); the caller adds the offset back (see ``anchored_params``).
     """
     from scipy.optimize import minimize
 
@@ -67,15 +71,18 @@ def fit_signed_logistic(x: pd.DataFrame | np.ndarray, y: np.ndarray, signs: list
     n0 = max(len(y) - y.sum(), 1.0)
     w = np.where(y == 1, len(y) / (2 * n1), len(y) / (2 * n0))
 
+    off = np.zeros(len(y)) if offset is None else np.asarray(offset, dtype=float)
+    pen_b0 = 0.0 if offset is None else 1.0
+
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
         beta, b0 = theta[:-1], theta[-1]
-        t = z @ beta + b0
+        t = off + z @ beta + b0
         # log(1 + e^t) - y t, stable
         ll = np.logaddexp(0.0, t) - y * t
         p = 1.0 / (1.0 + np.exp(-t))
         g = w * (p - y)
-        f = c * float(np.sum(w * ll)) + 0.5 * float(beta @ beta)
-        grad = np.r_[c * (z.T @ g) + beta, c * g.sum()]
+        f = c * float(np.sum(w * ll)) + 0.5 * float(beta @ beta) + 0.5 * pen_b0 * b0 * b0
+        grad = np.r_[c * (z.T @ g) + beta, c * g.sum() + pen_b0 * b0]
         return f, grad
 
     s = np.asarray(signs, dtype=int)
@@ -94,3 +101,37 @@ def raw_coefficients(params: dict[str, Any]) -> tuple[np.ndarray, float]:
     b0 = float(params["intercept"][1] - params["intercept"][0])
     raw = coef / np.asarray(params["scales"])
     return raw, b0 - float(raw @ np.asarray(params["means"]))
+
+
+def anchored_params(correction: dict[str, Any], anchor_coef: np.ndarray | list[float],
+                    anchor_intercept: float) -> dict[str, Any]:
+    """A binary model ``anchor_coef @ x + anchor_intercept + correction`` (x in original units, same columns as
+    the correction was fitted on; anchor coefficient 0 for columns the anchor does not use) in
+    :func:`linear_proba`'s format, i.e. shippable as plain JSON. ``correction`` comes from
+    :func:`fit_signed_logistic` with ``offset`` = the anchor's log-odds."""
+    a = np.asarray(anchor_coef, dtype=float)
+    scales, means = np.asarray(correction["scales"]), np.asarray(correction["means"])
+    beta = np.asarray(correction["coef"])[1] + a * scales  # anchor in standardized units
+    b0 = float(correction["intercept"][1]) + anchor_intercept + float(a @ means)
+    return dict(correction, coef=[[0.0] * len(beta), beta.tolist()], intercept=[0.0, b0],
+                anchor={"coef": a.tolist(), "intercept": float(anchor_intercept),
+                        "correction_coef": list(np.asarray(correction["coef"])[1]),
+                        "correction_intercept": float(correction["intercept"][1])})
+
+
+def params_from_raw(coef: np.ndarray | list[float], intercept: float, x: pd.DataFrame | np.ndarray
+                    ) -> dict[str, Any]:
+    """A binary model with log-odds ``coef @ x + intercept`` (original units) in :func:`linear_proba`'s format,
+    with imputation medians and scaling taken from the rows ``x`` (columns in ``coef`` order)."""
+    _, med, mean, scale = _standardized(x)
+    raw = np.asarray(coef, dtype=float)
+    beta = raw * scale
+    return {"medians": med.tolist(), "means": mean.tolist(), "scales": scale.tolist(),
+            "coef": [[0.0] * len(beta), beta.tolist()], "intercept": [0.0, float(intercept + raw @ mean)],
+            "classes": [0, 1]}
+
+
+def log_probability_inputs(probs: list[np.ndarray] | tuple[np.ndarray, ...], floor: float = 1e-4) -> np.ndarray:
+    """Inputs of a stacking meta-model: the log of each component's (n, k) class probabilities, clipped at
+    ``floor`` (a component's 0 would give -inf), side by side ((n, k * len(probs)))."""
+    return np.hstack([np.log(np.clip(np.asarray(p, dtype=float), floor, 1.0)) for p in probs])

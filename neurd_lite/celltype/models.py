@@ -4,7 +4,9 @@
 ``spines/target_model.py``: ``load_model("synapse_target").booster`` / ``.meta``).
 
 Probabilities: ``(1 - w) * P_lightgbm + w * P_logistic`` (the logistic component's parameters and ``w`` are plain
-numbers in the sidecar under ``"linear"``), then temperature calibration (``"calibration"``). A sidecar with
+numbers in the sidecar under ``"linear"``), or, when the sidecar has ``"stack"``, a multinomial logistic
+meta-model (plain numbers under ``"stack"``) applied to ``[log P_lightgbm, log P_logistic]`` (each clipped at
+``stack["floor"]``); then temperature calibration (``"calibration"``). A sidecar with
 ``"kind": "logistic"`` has no ``.txt``: its probabilities are the logistic component alone (``w = 1``).
 
 ``neurd_lite/models`` is a symlink to ``classifiers/models`` so the files ship inside the wheel. Each model
@@ -26,7 +28,7 @@ from ..errors import InputError
 from .calibration import calibrate
 from .columns import dendritic_derived, derived
 from .layers import LAYER_FEATURES, layer_features
-from .linear import linear_proba
+from .linear import linear_proba, log_probability_inputs
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 
@@ -113,7 +115,12 @@ class ShippedModel:
         raw = np.asarray(self.booster.predict(x.to_numpy(), num_threads=1), dtype=float)
         if raw.ndim == 1:
             raw = np.c_[1.0 - raw, raw]
-        if linear and linear.get("weight", 0) > 0:
+        stack = self.meta.get("stack")
+        if stack:  # meta-model on both components' log-probabilities (see training.stack_inputs)
+            p_lin = linear_proba(linear, x.to_numpy(), raw.shape[1])
+            z = log_probability_inputs((raw, p_lin), float(stack.get("floor", 1e-4)))
+            raw = linear_proba(stack, z, raw.shape[1])
+        elif linear and linear.get("weight", 0) > 0:
             w = float(linear["weight"])
             raw = (1 - w) * raw + w * linear_proba(linear, x.to_numpy(), raw.shape[1])
         return calibrate(raw, self.meta.get("calibration")) if calibrated else raw

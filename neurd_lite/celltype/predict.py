@@ -3,8 +3,8 @@
 Models (``neurd_lite/models``): ``perisomatic_ei`` / ``perisomatic_subclass`` (v83 table input with per-process
 columns), ``perisomatic_engine_ei`` / ``perisomatic_engine_subclass`` (engine features without any area-derived
 input: the engine's soma area is not the table's), ``perisomatic_soma_*`` (no nucleus) and ``dendritic_ei``
-(spines per shaft synapse). E/I comes from the dedicated E/I models (perisomatic and dendritic views joined by the
-product of calibrated probabilities when both are usable, ``combine.combine_ei``); the subclass is then chosen
+(NEURD's rule blended with spines per shaft synapse). E/I comes from the dedicated E/I models (perisomatic and
+dendritic views joined by the product of calibrated probabilities when both are usable, ``combine.combine_ei``); the subclass is then chosen
 among the decided E/I side's classes only (renormalised), so the two never disagree. Every answer carries one
 ``status`` (``result.py``: ok / doubtful / views_disagree / out_of_range / insufficient_features) and a
 ``status_detail`` listing every reason.

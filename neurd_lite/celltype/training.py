@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .columns import FORBIDDEN_INPUTS, derived, to_engine
-from .linear import fit_linear, linear_proba
+from .linear import fit_linear, linear_proba, log_probability_inputs
 
 SUBCLASSES: tuple[str, ...] = ("23P", "4P", "5P-IT", "5P-ET", "5P-NP", "6P-IT", "6P-CT", "BC", "MC", "BPC", "NGC")
 INHIBITORY: frozenset[str] = frozenset({"BC", "MC", "BPC", "NGC", "Unsure I"})
@@ -338,6 +338,120 @@ def nested_cv_self_training(x: pd.DataFrame, y: np.ndarray, n_classes: int, unla
         n_pseudo.append(npl)
     return (CVResult(oof=semi, oof_lgbm=lgb_semi, oof_linear=lin_oof, fold=fold, configs=configs),
             CVResult(oof=sup, oof_lgbm=sup, oof_linear=lin_oof, fold=fold, configs=configs), n_pseudo)
+
+
+# --- stacking (session 5): a class-balanced logistic meta-model on the two components' log-probabilities --------
+
+#: LightGBM entries the stacked model's tree component may use (default: one, fixed: 7 leaves, 400 rounds; a
+#: longer tuple is chosen from jointly with the meta-model C in the inner folds).
+STACK_GRID: tuple[dict[str, int], ...] = ({"num_leaves": 7, "num_boost_round": 400},)
+#: Inverse L2 strengths of the meta-model, chosen per training set by CV on its inner out-of-fold inputs.
+STACK_C: tuple[float, ...] = (0.003, 0.01, 0.03, 0.1)
+#: Probabilities are clipped to this floor before the log (a component's 0 would give -inf).
+STACK_FLOOR = 1e-4
+
+
+def stack_inputs(p_lgbm: np.ndarray, p_linear: np.ndarray) -> np.ndarray:
+    """Meta-model inputs: log of both components' class probabilities, side by side ((n, 2k))."""
+    return log_probability_inputs((p_lgbm, p_linear), STACK_FLOOR)
+
+
+def fit_meta(z: np.ndarray, y: np.ndarray, c: float) -> dict[str, Any]:
+    """Class-balanced multinomial logistic regression on ``z`` (unscaled log-probabilities; intercepts free), in
+    :func:`linear_proba`'s JSON format (identity scaling)."""
+    from sklearn.linear_model import LogisticRegression
+
+    m = LogisticRegression(C=c, class_weight="balanced", max_iter=3000).fit(z, y)
+    k = z.shape[1]
+    coef, intercept = m.coef_, m.intercept_
+    if coef.shape[0] == 1:  # binary: two-class softmax form
+        coef, intercept = np.vstack([np.zeros_like(coef[0]), coef[0]]), np.array([0.0, intercept[0]])
+    return {"medians": [0.0] * k, "means": [0.0] * k, "scales": [1.0] * k, "coef": coef.tolist(),
+            "intercept": intercept.tolist(), "classes": [int(v) for v in m.classes_], "C": float(c)}
+
+
+def choose_meta_c(z: np.ndarray, y: np.ndarray, n_classes: int, seed: int) -> tuple[float, list[float]]:
+    """The ``STACK_C`` entry with the best 5-fold CV balanced accuracy of the meta-model on (z, y); ties to the
+    stronger penalty."""
+    import warnings
+
+    from sklearn.model_selection import StratifiedKFold
+
+    scores = []
+    with warnings.catch_warnings():  # the rarest class may have fewer members than folds
+        warnings.simplefilter("ignore", UserWarning)
+        folds = list(StratifiedKFold(5, shuffle=True, random_state=seed).split(z, y))
+    for c in STACK_C:
+        p = np.zeros((len(y), n_classes))
+        for tr, te in folds:
+            p[te] = linear_proba(fit_meta(z[tr], y[tr], c), z[te], n_classes)
+        scores.append(round(balanced_accuracy(y, p.argmax(1)), 4))
+    return STACK_C[int(np.argmax(scores))], scores
+
+
+def fit_stack(x: pd.DataFrame, y: np.ndarray, n_classes: int, seed: int = 0, inner_splits: int = 5,
+              params: dict[str, Any] | None = None, grid: tuple[dict[str, int], ...] = STACK_GRID
+              ) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """Stacked model on (x, y): inner ``inner_splits``-fold out-of-fold probabilities (folds seeded ``seed + 1``) of
+    the logistic component and of every LightGBM entry of ``grid``; for each entry a meta-model C is chosen by CV
+    on those rows (seeded ``seed + 2``) and the (entry, C) pair with the best CV balanced accuracy wins (ties to
+    the first entry and the stronger penalty); the meta-model is fitted on the inner out-of-fold rows and the
+    components are refitted on all rows. Returns (booster, linear component, meta-model parameters with ``C``,
+    ``config`` and the inner scores)."""
+    import warnings
+
+    from sklearn.model_selection import StratifiedKFold
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        folds = list(StratifiedKFold(inner_splits, shuffle=True, random_state=seed + 1).split(x, y))
+    p_t = [np.zeros((len(y), n_classes)) for _ in grid]
+    p_l = np.zeros((len(y), n_classes))
+    for tr, te in folds:
+        for nl in sorted({g["num_leaves"] for g in grid}):
+            members = [i for i, g in enumerate(grid) if g["num_leaves"] == nl]
+            rounds = max(grid[i]["num_boost_round"] for i in members)
+            booster = fit_lgbm(x.iloc[tr], y[tr], n_classes, {"num_leaves": nl, "num_boost_round": rounds}, params)
+            for i in members:
+                p_t[i][te] = predict_matrix(booster, x.iloc[te], grid[i]["num_boost_round"])
+        p_l[te] = linear_proba(fit_linear(x.iloc[tr], y[tr]), x.iloc[te], n_classes)
+    best: tuple[float, int, float, list[float]] | None = None
+    for i in range(len(grid)):
+        c, scores = choose_meta_c(stack_inputs(p_t[i], p_l), y, n_classes, seed + 2)
+        if best is None or max(scores) > best[0]:
+            best = (max(scores), i, c, scores)
+    score, i, c, scores = best
+    meta = dict(fit_meta(stack_inputs(p_t[i], p_l), y, c), config=dict(grid[i]), inner_cv_balanced_accuracy=scores,
+                inner_splits=inner_splits)
+    booster, lin = fit_blend(x, y, n_classes, dict(grid[i], linear_weight=0.0), params)
+    return booster, lin, meta
+
+
+def stack_proba(booster: Any, linear: dict[str, Any], meta: dict[str, Any], x: pd.DataFrame,
+                n_classes: int) -> np.ndarray:
+    """(n, k) raw probabilities of a stacked model (before calibration)."""
+    z = stack_inputs(predict_matrix(booster, x), linear_proba(linear, x, n_classes))
+    return linear_proba(meta, z, n_classes)
+
+
+def nested_cv_stack(x: pd.DataFrame, y: np.ndarray, n_classes: int, n_splits: int = 5, inner_splits: int = 5,
+                    seed: int = 0, params: dict[str, Any] | None = None,
+                    grid: tuple[dict[str, int], ...] = STACK_GRID) -> CVResult:
+    """Outer stratified K-fold (seed ``seed``); per fold :func:`fit_stack` on the training rows only (its inner
+    folds and meta-model C never see the test fold). ``oof_lgbm`` / ``oof_linear``: the components alone."""
+    from sklearn.model_selection import StratifiedKFold
+
+    oof, oof_t, oof_l = (np.zeros((len(y), n_classes)) for _ in range(3))
+    fold = np.full(len(y), -1)
+    configs = []
+    for k, (tr, te) in enumerate(StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(x, y)):
+        booster, lin, meta = fit_stack(x.iloc[tr], y[tr], n_classes, seed, inner_splits, params, grid)
+        oof_t[te] = predict_matrix(booster, x.iloc[te])
+        oof_l[te] = linear_proba(lin, x.iloc[te], n_classes)
+        oof[te] = linear_proba(meta, stack_inputs(oof_t[te], oof_l[te]), n_classes)
+        fold[te] = k
+        configs.append(dict(meta["config"], meta_C=meta["C"]))
+    return CVResult(oof=oof, oof_lgbm=oof_t, oof_linear=oof_l, fold=fold, configs=configs)
 
 
 def feature_ranges(x: pd.DataFrame, lo: float = 0.005, hi: float = 0.995) -> dict[str, list[float]]:

@@ -17,14 +17,15 @@ from ..errors import InputError
 from ..geometry.depth import depth_range_problem, linear_depth_um
 from ..model.frame import DEPTH_RANGE_UM, MINNIE65_UP
 from ..model.soma_extent import SomaExtentParams, within_any_soma
-from ..neuron import COMPARTMENTS, SPINE_LABELS, Neuron, synapse_polarity
+from ..neuron import COMPARTMENTS, SPINE_LABELS, Neuron, label_array, synapse_polarity
 from .apical import ApicalParams, label_dendrites, proximal_input_density_per_um
 from .axon import AxonParams, AxonResult, axon_by_synapses, find_axon
 from .apical import _label_apical_limb
 from .features import vertex_features
 from .frame import UNCERTAIN, FrameResult, infer_up, minnie65_frame
-from .learned import APICAL_MODEL, AXON_MODEL, CELL_MODEL, MIN_APICAL_FRAC, apical_limbs, cell_row, apical_segments, axon_subtree, edge_um, \
-    load_vertex_model, models_available
+from .gate import gate_row
+from .learned import APICAL_MODEL, AXON_MODEL, CELL_MODEL, MIN_APICAL_FRAC, VertexModel, apical_limbs, \
+    apical_segments, axon_subtree, edge_um, load_vertex_model, models_available
 from .tree import Tree, synapse_counts
 
 
@@ -39,6 +40,8 @@ class CompartmentParams:
     outside_cortex: str = "dendrite"        # soma outside minnie65 cortex (not soma-centred) with minnie65's up:
     #                                         "dendrite" (no apical/basal, flagged) or "flag" (labels kept, flagged)
     method: str = "learned"                 # "learned" (LightGBM vertex models, rules as features) or "rules"
+    excitatory: bool = False                # known excitatory (e.g. spiny): no has-apical model, the apical rule
+    #                                         decides whether there is one (set by refine_by_spines)
 
 
 def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,
@@ -166,20 +169,32 @@ def _rule_labels(n: Neuron, tree: Tree, pre: np.ndarray, post: np.ndarray, syn: 
     return labels, has_apical
 
 
+def _other_somas(n: Neuron, tree: Tree) -> np.ndarray:
+    """Bool (N,) skeleton vertices inside a merged second (third, ...) soma of the neuron."""
+    near = np.zeros(tree.n, dtype=bool)
+    for other in n.somas[1:]:
+        near |= np.linalg.norm(tree.sk.vertices - other.center_nm, axis=1) <= max(other.radius_nm, 0.0)
+    return near
+
+
 def _label_somas(n: Neuron, tree: Tree, labels: np.ndarray) -> None:
     """Soma vertices of the tree, and of any merged second cell (its soma region, whatever path reached it)."""
     labels[tree.soma] = "soma"
-    for other in n.somas[1:]:
-        near = np.linalg.norm(tree.sk.vertices - other.center_nm, axis=1) <= max(other.radius_nm, 0.0)
-        labels[near] = "soma"
+    labels[_other_somas(n, tree)] = "soma"
+
+
+APICAL_LABELS = ("apical_shaft", "apical_tuft", "oblique")
 
 
 def learned_decision(n: Neuron, prep: Prepared, params: CompartmentParams,
                      p_axon: np.ndarray | None = None, p_apical: np.ndarray | None = None,
-                     p_cell: float | None = None) -> np.ndarray:
-    """Labels from the models (probabilities computed here unless given): axon = the best-scoring subtree,
-    has_apical from the cell model unless forced or ruled out, apical = segments voted apical. When the vertex
-    model finds under ``MIN_APICAL_FRAC`` of the dendrite apical, the cell has none (forced: the rule's apical)."""
+                     cell_model: VertexModel | None = None) -> np.ndarray:
+    """Labels from the models (probabilities computed here unless given): axon = the best-scoring subtree;
+    whether there is an apical: forced or ruled out by the caller / the rules (frame, dense input), else for
+    a known excitatory cell (``params.excitatory``) the apical rule's test, else the has-apical model
+    (``cell_model``, default the shipped one) on :func:`~neurd_lite.compartments.gate.gate_features` of the
+    dendrite; apical = segments voted apical, or the rule's apical when the vertex model finds under
+    ``MIN_APICAL_FRAC`` of the dendrite."""
     tree = prep.tree
     body = tree.in_root_tree & ~tree.soma
     if p_axon is None:
@@ -195,22 +210,25 @@ def learned_decision(n: Neuron, prep: Prepared, params: CompartmentParams,
     frac = float(e[apical].sum() / max(e[dendrite].sum(), 1e-9))
     has = prep.has_apical
     rec = n.provenance["compartments"]
+    source = "given or rules" if has is not None else ""
+    rule_apical = np.isin(prep.rule_labels.astype(str), APICAL_LABELS) & dendrite
+    if has is None and params.excitatory:
+        has, source = bool(rule_apical.any()), "excitatory: apical rule"
     if has is None:
-        if p_cell is None:
-            density = rec.get("proximal_input_per_um", np.nan) if prep.post.sum() > 0 else np.nan
-            row = cell_row(prep.features, body, prep.frame.details["limb_dominance"], density)
-            p_cell = float(load_vertex_model(CELL_MODEL).predict(row)[0])
-        has = p_cell >= 0.5
-        rec["p_has_apical"] = round(float(p_cell), 4)
+        row = gate_row(tree, prep.up, dendrite & ~_other_somas(n, tree))
+        p_cell = float((cell_model or load_vertex_model(CELL_MODEL)).predict(row)[0])
+        has, source = p_cell >= 0.5, "has-apical model"
+        rec["p_has_apical"] = round(p_cell, 4)
+        rec["has_apical_evidence"] = {k: round(float(v), 4) if np.isfinite(v) else None
+                                      for k, v in row.iloc[0].items()}
+    if has and frac < MIN_APICAL_FRAC:  # the vertex model finds (almost) no apical: the rule's
+        apical = rule_apical
+        source += "; apical from the rule"
+        if not apical.any() and prep.has_apical is None:
+            has = False
     labels = np.full(tree.n, "unknown", dtype=object)
     labels[dendrite] = "basal" if has else "dendrite"
     height = (tree.sk.vertices - tree.sk.vertices[tree.sk.root]) @ prep.up
-    if has and frac < MIN_APICAL_FRAC:  # the vertex model finds (almost) no apical
-        if prep.has_apical:  # forced by the caller: the rule's apical
-            apical = np.isin(prep.rule_labels.astype(str), ("apical_shaft", "apical_tuft", "oblique")) & dendrite
-        else:  # the two models disagree: no apical
-            has = False
-            labels[dendrite] = "dendrite"
     if has:
         for limb, top in apical_limbs(tree, apical, height):
             _label_apical_limb(tree, limb, top, height, params.apical, labels)
@@ -220,6 +238,7 @@ def learned_decision(n: Neuron, prep: Prepared, params: CompartmentParams,
     if not axon.any():
         n.flag("axon_not_found")
     rec.update({"learned_axon_cut_vertex": cut, "learned_apical_cable_frac": frac, "has_apical": bool(has),
+                "has_apical_source": source,
                 "n_apical_limbs": len(apical_limbs(tree, apical, height)) if has else 0})
     return labels
 
@@ -319,7 +338,7 @@ def _label_faces(n: Neuron, labels: np.ndarray, soma_reach_factor: float) -> Non
     if not nf or n.face_to_skeleton is None:
         return
     f2s = np.asarray(n.face_to_skeleton, dtype=np.int64)
-    comp = np.full(nf, "unknown", dtype=object)
+    comp = label_array(nf, "unknown")  # one shared string, not nf copies (345 MB at 5M faces)
     ok = (f2s >= 0) & (f2s < len(labels))
     comp[ok] = labels[f2s[ok]]
     if n.face_branch is not None and len(n.graph):  # a face takes its branch's compartment when it has one
@@ -334,7 +353,7 @@ def _label_faces(n: Neuron, labels: np.ndarray, soma_reach_factor: float) -> Non
     for s in n.somas:
         comp[s.faces[(s.faces >= 0) & (s.faces < nf)]] = "soma"
     n.face_compartment = comp
-    old = n.face_labels if n.face_labels is not None else np.full(nf, "", dtype=object)
+    old = n.face_labels if n.face_labels is not None else label_array(nf, "")
     keep = np.isin(old.astype(str), SPINE_LABELS)
     new = comp.copy()
     new[keep] = old[keep]

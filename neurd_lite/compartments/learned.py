@@ -10,8 +10,8 @@ vertex from :func:`neurd_lite.compartments.features.vertex_features`. The decisi
 - **apical**: among the remaining dendrite, each unbranched segment (between branch points) takes the
   cable-weighted mean of its vertices' ``p_apical``; segments above 0.5 are apical. A cell whose apical
   cable is below ``MIN_APICAL_FRAC`` of its dendrite has no apical; whether a cell has one at all is the cell
-  model's call (``compartment_has_apical``); ``has_apical`` forces either answer (True with no apical found
-  falls back to the rule's apical).
+  model's call (``compartment_has_apical``, on the cell-level evidence of :mod:`.gate`); ``has_apical`` forces
+  either answer. When the cell has an apical but the vertex model finds almost none, the rule's apical is used.
 """
 from __future__ import annotations
 
@@ -31,16 +31,6 @@ MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 AXON_MODEL, APICAL_MODEL, CELL_MODEL = "compartment_axon", "compartment_apical", "compartment_has_apical"
 MODEL_NAMES = (AXON_MODEL, APICAL_MODEL, CELL_MODEL)
 MIN_APICAL_FRAC = 0.03  # apical cable below this share of the dendrite -> no apical (forced: the rule's)
-CELL_COLUMNS = ["cell_n_limbs", "cell_ext_um", "cell_up_asym", "cell_height_gap_ext", "cell_stem_ratio",
-                "cell_has_radius"]
-TOP_LIMB_COLUMNS = ["limb_cable_frac", "limb_height_max_ext", "limb_height_min_ext", "limb_reach_ext",
-                    "limb_stem_radius_rel", "limb_radius_rel", "limb_tips_per_100um", "limb_start_cos_up",
-                    "limb_rank_stem", "limb_rank_cable", "limb_rank_reach"]
-CELL_FEATURES = CELL_COLUMNS + [f"top_{c}" for c in TOP_LIMB_COLUMNS] + [
-    "second_limb_height_max_ext", "second_limb_stem_radius_rel", "second_limb_reach_ext", "top_reach_over_second",
-    "top_cable_over_second", "limb_dominance", "rule_apical_frac", "proximal_input_per_um"]
-
-
 @dataclass
 class VertexModel:
     """A LightGBM booster and its sidecar (features in order, threshold, metrics)."""
@@ -86,35 +76,6 @@ def load_vertex_model(name: str, directory: str | Path | None = None) -> VertexM
 def models_available(directory: str | Path | None = None) -> bool:
     d = Path(directory) if directory is not None else MODELS_DIR
     return all((d / f"{m}.{ext}").is_file() for m in MODEL_NAMES for ext in ("txt", "json"))
-
-
-def cell_row(features: pd.DataFrame, body: np.ndarray, limb_dominance: float,
-             proximal_input_per_um: float = float("nan")) -> pd.DataFrame:
-    """One row of cell-level inputs of the has-apical model: the cell columns, the limb reaching highest
-    along ``up`` (among limbs the rules do not call axon) and the runner-up (by height; its reach and cable
-    against the top limb's), how much one primary dendrite dominates by reach and stem radius (the shape
-    confidence of :func:`~neurd_lite.compartments.frame.infer_up`, computed whether or not ``up`` was given),
-    the rules' apical share and the proximal input density (postsynapses/µm; NaN without synapses)."""
-    f = features[body]
-    row: dict[str, float] = {c: float("nan") for c in CELL_FEATURES}
-    if len(f):
-        for c in CELL_COLUMNS:
-            row[c] = float(f[c].iloc[0])
-        dend = f[f["rule_axon"] != 1] if (f["rule_axon"] != 1).any() else f
-        limbs = dend.drop_duplicates("limb_height_max_ext").sort_values("limb_height_max_ext", ascending=False)
-        for c in TOP_LIMB_COLUMNS:
-            row[f"top_{c}"] = float(limbs[c].iloc[0])
-        if len(limbs) > 1:
-            row["second_limb_height_max_ext"] = float(limbs["limb_height_max_ext"].iloc[1])
-            row["second_limb_stem_radius_rel"] = float(limbs["limb_stem_radius_rel"].iloc[1])
-            row["second_limb_reach_ext"] = float(limbs["limb_reach_ext"].iloc[1])
-            row["top_reach_over_second"] = row["top_limb_reach_ext"] / max(row["second_limb_reach_ext"], 1e-6)
-            row["top_cable_over_second"] = row["top_limb_cable_frac"] / max(float(limbs["limb_cable_frac"].iloc[1]),
-                                                                            1e-6)
-        row["rule_apical_frac"] = float(np.nanmean(f["rule_apical"]))
-    row["limb_dominance"] = float(limb_dominance)
-    row["proximal_input_per_um"] = float(proximal_input_per_um)
-    return pd.DataFrame([row], columns=CELL_FEATURES)
 
 
 def edge_um(tree: Tree) -> np.ndarray:

@@ -1,10 +1,19 @@
-"""Second look at compartments once spines are known: aspiny cells have no apical dendrite.
+"""Second look at compartments once spines are known: aspiny cells have no apical dendrite, spiny ones are
+excitatory.
 
 Pyramidal cells are spiny; most interneurons are nearly aspiny. On NEURD's 210 proofread cells
 (``labels/neurd_e_i_manual_proofread.csv``) a spine density below 0.2 per µm of dendrite keeps 125 of 126
 excitatory cells above the line and puts 60 of 84 inhibitory cells below it. An apical found on a cell
 below the line is therefore more likely a mistake than a real apical dendrite, and the dendrites are
 relabelled ``dendrite`` (the axon is unchanged).
+
+A cell above the line is more likely excitatory: on the same cells being spiny is (125/126) / (24/84) = 3.5
+times as likely for an excitatory as for an inhibitory cell. When the has-apical model (shape alone, trained
+with both classes weighted equally, so its odds p / (1 - p) are the shape's likelihood ratio) turned the apical
+away, the spines' ratio multiplies those odds; at posterior odds >= 1 (p >= 0.22) the cell is labelled again
+with ``CompartmentParams(excitatory=True)``, so the apical rule's test (a primary dendrite rising
+``ApicalParams.min_height_um`` above the soma) decides (flag ``apical_from_spines``). A cell the shape calls
+an interneuron with confidence stays one however spiny (sparsely spiny Martinotti cells).
 """
 from __future__ import annotations
 
@@ -15,7 +24,7 @@ import numpy as np
 
 from ..geometry.stats import group_mode
 from ..neuron import Neuron
-from .label import CompartmentParams, label_compartments
+from .label import APICAL_LABELS, CompartmentParams, label_compartments
 
 @dataclass(frozen=True)
 class RefineParams:
@@ -24,6 +33,8 @@ class RefineParams:
 
     max_spine_density_per_um: float = 0.2
     min_dendrite_um: float = 100.0
+    spiny_excitatory_fraction: float = 125 / 126  # NEURD's 210 proofread cells: share above the line, E cells
+    spiny_inhibitory_fraction: float = 24 / 84    # ... and I cells (the spines' likelihood ratio is E / I)
 
 
 def refresh_spine_compartments(n: Neuron) -> None:
@@ -47,10 +58,11 @@ def refresh_spine_compartments(n: Neuron) -> None:
     n.spines = sp.assign(compartment=new)
 
 
-def refine_by_spines(n: Neuron, params: RefineParams | None = None, up: Sequence[float] = (0, -1, 0),
+def refine_by_spines(n: Neuron, params: RefineParams | None = None, up: Sequence[float] | None = (0, -1, 0),
                      compartment_params: CompartmentParams | None = None, *,
                      spine_density: tuple[float, float], **label_kwargs: Any) -> bool:
-    """Relabel an aspiny cell's apical/basal dendrites as ``dendrite``; returns True when it relabelled.
+    """Relabel an aspiny cell's apical/basal dendrites as ``dendrite``, or a spiny cell whose apical the
+    has-apical model turned away as an excitatory cell; returns True when it relabelled.
 
     spine_density: (spines per µm of dendrite, dendritic cable in µm) as the features define them
     (``neurd_lite.feature.spines.dendritic_spine_density_per_um(n)``; the caller computes it, so this stage does
@@ -66,16 +78,64 @@ def refine_by_spines(n: Neuron, params: RefineParams | None = None, up: Sequence
     params = params or RefineParams()
     if n.skeleton_labels is None or "spines" not in n.provenance.get("timings_s", {}):
         return False
-    labels = np.asarray(n.skeleton_labels, dtype=str)
-    has_apical = bool(np.isin(labels, ("apical_shaft", "apical_tuft", "oblique")).any())
+    has_apical = _has_apical(n)
     density, cable_um = spine_density
-    aspiny = cable_um >= params.min_dendrite_um and density < params.max_spine_density_per_um
+    trusted = cable_um >= params.min_dendrite_um
+    aspiny = trusted and density < params.max_spine_density_per_um
+    base = compartment_params or CompartmentParams()
+    rec = n.provenance.get("compartments", {})
+    spiny_open = trusted and not aspiny and not has_apical and base.has_apical is None and not base.excitatory
     check = {"spine_density_per_um": density, "dendrite_um": cable_um, "aspiny": bool(aspiny),
              "threshold_per_um": params.max_spine_density_per_um, "relabelled": bool(aspiny and has_apical)}
     if check["relabelled"]:
-        base = compartment_params or CompartmentParams()
         label_compartments(n, replace(base, has_apical=False), up=up, **label_kwargs)
         refresh_spine_compartments(n)
         n.flag(f"no_apical_aspiny: {density:.3f} spines/µm of dendrite < {params.max_spine_density_per_um}")
+    elif spiny_open:
+        check.update(_spiny_second_look(n, base, params, up, label_kwargs))
+        if check["relabelled"]:
+            refresh_spine_compartments(n)
     n.provenance.setdefault("compartments", {})["spine_check"] = check
     return check["relabelled"]
+
+
+def _spiny_second_look(n: Neuron, base: CompartmentParams, params: RefineParams, up: Sequence[float] | None,
+                       label_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """A spiny cell left without an apical: the dense-proximal-input veto assumes an aspiny interneuron (shaft
+    input), so on a spiny cell it is lifted and the has-apical model decides; when that model turns the apical
+    away, the spines' likelihood ratio may still overturn it (:func:`_spiny_posterior`). Relabels in place;
+    returns what it did for ``spine_check``."""
+    out: dict[str, Any] = {"relabelled": False}
+    p = base
+    if n.provenance["compartments"].get("has_apical_source") == "given or rules" and \
+            any(f.startswith("no_apical_dense_proximal_input") for f in n.flags):
+        p = replace(base, apical=replace(base.apical, interneuron_input_per_um=float("inf")))
+        label_compartments(n, p, up=up, **label_kwargs)
+        out["dense_input_veto_lifted"] = True
+        n.flag("dense_input_veto_lifted: the cell is spiny, so its dense proximal input is not an aspiny "
+               "interneuron's")
+    rec = n.provenance["compartments"]
+    p_shape = rec.get("p_has_apical")
+    if not _has_apical(n) and rec.get("has_apical_source") == "has-apical model" and p_shape is not None:
+        post = _spiny_posterior(float(p_shape), params)
+        out.update({"p_has_apical_shape": p_shape, "p_has_apical_with_spines": round(post, 4)})
+        if post >= 0.5:
+            label_compartments(n, replace(p, excitatory=True), up=up, **label_kwargs)
+            out["excitatory"] = True
+            if _has_apical(n):
+                n.flag(f"apical_from_spines: p(apical) {p_shape} from the shape, {post:.2f} with the spines "
+                       f"(spiny cells are {params.spiny_excitatory_fraction / params.spiny_inhibitory_fraction:.1f}"
+                       " times as likely excitatory)")
+    out["relabelled"] = bool(out.get("dense_input_veto_lifted") or out.get("excitatory")) and _has_apical(n)
+    return out
+
+
+def _has_apical(n: Neuron) -> bool:
+    return bool(np.isin(np.asarray(n.skeleton_labels, dtype=str), APICAL_LABELS).any())
+
+
+def _spiny_posterior(p_shape: float, params: RefineParams) -> float:
+    """P(apical) after a spiny verdict: the shape model's odds times the spines' likelihood ratio (E vs I)."""
+    p = min(max(p_shape, 1e-6), 1 - 1e-6)
+    odds = p / (1 - p) * params.spiny_excitatory_fraction / params.spiny_inhibitory_fraction
+    return odds / (1 + odds)

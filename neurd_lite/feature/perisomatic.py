@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..geometry.depth import cortical_depth_um, depth_range_problem
+from ..geometry.meshes import submesh
 from ..units import nm_to_um
 from .context import FeatureContext, synapse_table
 from .params import PerisomaticParams
@@ -126,7 +127,7 @@ def _soma_measures(ctx: FeatureContext) -> dict[str, Any]:
     faces = membrane_faces(ctx)
     if len(faces) < 4:
         raise Missing("soma 0 has no membrane faces")
-    m = body_measures(n.mesh.submesh([faces], append=True), ctx.params.perisomatic)
+    m = body_measures(submesh(n.mesh, faces), ctx.params.perisomatic)
     detected_nm3 = 1e9 * float(n.somas[0].properties.get("volume_um3", 0.0))
     if m["volume_nm3"] < 0.5 * detected_nm3:  # openings not closed loops (chunked mesh): the fill leaked
         m["volume_nm3"] = detected_nm3

@@ -49,3 +49,15 @@ def face_areas_nm2(vertices_nm: np.ndarray, faces: np.ndarray, chunk: int = FACE
         a = v[fk[:, 0]]
         out[lo:lo + len(fk)] = 0.5 * np.linalg.norm(np.cross(v[fk[:, 1]] - a, v[fk[:, 2]] - a), axis=1)
     return out
+
+
+def submesh(mesh: Any, faces: np.ndarray) -> Any:
+    """A trimesh of ``mesh`` restricted to ``faces`` (face order kept, unused vertices dropped, nm as given).
+
+    The same vertices and faces as ``mesh.submesh([faces], append=True)`` without its whole-mesh work: trimesh
+    computes and caches the (F, 3) normals of the full mesh for that (2 s and 120 MB on a 5M-face mesh)."""
+    import trimesh
+
+    f = np.asarray(mesh.faces)[np.asarray(faces, dtype=np.int64)]
+    used, inv = np.unique(f, return_inverse=True)
+    return trimesh.Trimesh(np.asarray(mesh.vertices)[used], inv.reshape(-1, 3), process=False)

@@ -31,13 +31,40 @@ def skeleton_tangents(sk: Any) -> np.ndarray:
     return np.divide(t, norm, out=np.zeros_like(t), where=norm > 0)
 
 
+def _across_axis_nm(sk: Any, tang: np.ndarray, pts: np.ndarray, i: np.ndarray) -> np.ndarray:
+    """Distance (nm) of points ``pts`` from skeleton vertex ``i``'s axis (offset along the tangent removed)."""
+    t = tang[i]
+    off = pts - sk.vertices[i]
+    off -= (off * t).sum(axis=1, keepdims=True) * t  # across the cable only
+    return np.linalg.norm(off, axis=1)
+
+
+def _weighted_median_pairs(idx: np.ndarray, dist: np.ndarray, mult: np.ndarray
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    """(groups, 2 x median) of ``dist`` per ``idx`` group, each value counted ``mult`` times: the same numbers
+    as the median of the list with every value repeated (mean of the two middle order statistics)."""
+    order = np.lexsort((dist, idx))
+    idx, dist, csum = idx[order], dist[order], np.cumsum(mult[order])
+    uniq, start = np.unique(idx, return_index=True)
+    end = np.r_[start[1:], len(idx)]
+    base = np.where(start > 0, csum[np.maximum(start - 1, 0)], 0)
+    total = csum[end - 1] - base
+    lo = np.searchsorted(csum, base + (total - 1) // 2, side="right")  # element holding order statistic k
+    hi = np.searchsorted(csum, base + total // 2, side="right")
+    return uniq, dist[lo] + dist[hi]
+
+
 def cross_section_width_nm(sk: Any, vertices_nm: np.ndarray, faces: np.ndarray, face_to_skeleton: np.ndarray,
                            keep_faces: np.ndarray, at: str = "corners",
                            tangents: np.ndarray | None = None, chunk_faces: int = 500_000) -> np.ndarray:
     """(N,) width (diameter, nm) per skeleton vertex: 2 x the median distance from the skeleton axis of the kept
     faces' ``"corners"`` (on the surface) or ``"centres"`` (inside the surface of a coarse mesh), each face
-    counted at its ``face_to_skeleton`` vertex. Vertices without kept faces get 2 x ``sk.radius``. The distances are
-    computed ``chunk_faces`` faces at a time (memory: 16 bytes per point kept for the median, not ~200)."""
+    counted at its ``face_to_skeleton`` vertex. Vertices without kept faces get 2 x ``sk.radius``.
+
+    Corners: a surface vertex is a corner of ~6 faces, mostly of one skeleton vertex, and its distance depends
+    only on (vertex, skeleton vertex); each such pair is measured once and weighted by how many kept corners
+    it stands for, which gives exactly the median over all corners (a third of the work and memory at 5M
+    faces). Distances are computed ``chunk_faces`` pairs / faces at a time."""
     width = 2.0 * sk.radius.copy()
     if at not in ("corners", "centres"):
         raise ValueError(f"at must be 'corners' or 'centres', got {at!r}")
@@ -45,24 +72,25 @@ def cross_section_width_nm(sk: Any, vertices_nm: np.ndarray, faces: np.ndarray, 
     f = np.asarray(faces)
     f2s = np.asarray(face_to_skeleton)
     kept = np.flatnonzero(np.asarray(keep_faces, dtype=bool) & (f2s >= 0))
+    if not len(kept):
+        return width
     tang = skeleton_tangents(sk) if tangents is None else tangents
-    per = 3 if at == "corners" else 1
-    idx = np.repeat(f2s[kept], per)
-    dist = np.empty(len(idx))
-    for lo in range(0, len(kept), chunk_faces):  # bounded temporaries: ~200 bytes per point in flight
-        fk = f[kept[lo:lo + chunk_faces]]
-        pts = v[fk.reshape(-1)] if at == "corners" else v[fk].mean(axis=1)
-        i = idx[lo * per:lo * per + len(pts)]
-        t = tang[i]
-        off = pts - sk.vertices[i]
-        off -= (off * t).sum(axis=1, keepdims=True) * t  # across the cable only
-        dist[lo * per:lo * per + len(pts)] = np.linalg.norm(off, axis=1)
-    if len(idx):
-        order = np.lexsort((dist, idx))
-        idx, dist = idx[order], dist[order]
-        del order
-        uniq, start, count = np.unique(idx, return_index=True, return_counts=True)
-        lo_d = dist[start + (count - 1) // 2]
-        hi_d = dist[start + count // 2]
-        width[uniq] = lo_d + hi_d  # 2 x median
+    if at == "corners":
+        nv = np.int64(len(v))
+        key = (f2s[kept].astype(np.int64)[:, None] * nv + f[kept]).reshape(-1)
+        key, mult = np.unique(key, return_counts=True)
+        idx, vert = key // nv, key % nv
+        del key
+        dist = np.empty(len(idx))
+        for lo in range(0, len(idx), chunk_faces):
+            dist[lo:lo + chunk_faces] = _across_axis_nm(sk, tang, v[vert[lo:lo + chunk_faces]],
+                                                        idx[lo:lo + chunk_faces])
+    else:
+        idx, mult = f2s[kept].astype(np.int64), np.ones(len(kept), np.int64)
+        dist = np.empty(len(idx))
+        for lo in range(0, len(kept), chunk_faces):
+            dist[lo:lo + chunk_faces] = _across_axis_nm(sk, tang, v[f[kept[lo:lo + chunk_faces]]].mean(axis=1),
+                                                        idx[lo:lo + chunk_faces])
+    uniq, w = _weighted_median_pairs(idx, dist, mult)
+    width[uniq] = w
     return width

@@ -23,6 +23,7 @@ from typing import Any, Sequence, Union
 import numpy as np
 
 from ..errors import InputError, NeurdLiteWarning
+from ..geometry.meshes import FACE_CHUNK, face_areas_nm2
 from ..units import UnitsLike, scale_to_nm, units_to_json
 
 MeshLike = Union[str, Path, Any, Sequence[np.ndarray]]
@@ -169,12 +170,14 @@ def surface_problem(vertices: np.ndarray, faces: np.ndarray) -> str | None:
     """A short reason when at least half of the faces are repeats of another face (e.g. a double-sided export)
     or have zero area, else None. Such a surface still runs, flagged ``surface_suspect``."""
     f = np.sort(np.asarray(faces, dtype=np.int64), axis=1)
-    order = np.lexsort(f.T[::-1])
-    repeats = int((f[order][1:] == f[order][:-1]).all(axis=1).sum()) if len(f) > 1 else 0
+    f = f[np.lexsort(f.T[::-1])]
+    repeats = 0
+    for lo in range(0, max(len(f) - 1, 0), FACE_CHUNK):  # neighbours in sorted order, a block at a time
+        a = f[lo:lo + FACE_CHUNK + 1]
+        repeats += int((a[1:] == a[:-1]).all(axis=1).sum())
     v = np.asarray(vertices, dtype=np.float64)
-    cross = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
     extent = float(np.ptp(v, axis=0).max()) if len(v) else 0.0
-    flat = int((np.linalg.norm(cross, axis=1) <= 1e-12 * max(extent, 1e-9) ** 2).sum())
+    flat = int((2.0 * face_areas_nm2(v, f) <= 1e-12 * max(extent, 1e-9) ** 2).sum())  # |cross| <= eps, chunked
     parts = []
     if repeats * 2 >= len(f):
         parts.append(f"{repeats} of {len(f)} faces repeat another face (every face listed twice? a double-sided "
@@ -300,6 +303,9 @@ def _read_file(path: Path) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     import trimesh
 
     kind = suffix.lstrip(".")
+    fast = _read_binary_ply_triangles(path) if kind == "ply" else None
+    if fast is not None:
+        return fast[0], fast[1], {}
     try:
         loaded = trimesh.load(str(path), file_type=kind, process=False, force="mesh",
                               **({"maintain_order": True} if kind == "obj" else {}))
@@ -316,6 +322,54 @@ def _read_file(path: Path) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
                          f"{len(vertices)} and {len(faces)} were read", path,
                          "the file is truncated; re-export or re-download it")
     return vertices, faces, {}
+
+
+_PLY_TYPES = {"char": "i1", "int8": "i1", "uchar": "u1", "uint8": "u1", "short": "i2", "int16": "i2",
+              "ushort": "u2", "uint16": "u2", "int": "i4", "int32": "i4", "uint": "u4", "uint32": "u4",
+              "float": "f4", "float32": "f4", "double": "f8", "float64": "f8"}
+
+
+def _read_binary_ply_triangles(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """(vertices float64 (V, 3), faces int64 (F, 3)) of a little-endian binary PLY holding only a vertex element
+    (scalar properties, x/y/z among them) and a face element of triangles (one list property), read straight
+    into numpy; None for any other layout (trimesh reads those). The same arrays as trimesh's reader, in
+    ~30 bytes per face instead of ~700 (trimesh's reader held 3 GB for an 8.9M-face file)."""
+    with open(path, "rb") as fh:
+        head = fh.read(65536)
+        end = head.find(b"end_header")
+        if not head.startswith(b"ply") or end < 0:
+            return None
+        lines = [ln.split() for ln in head[:end].decode("latin-1").splitlines()[1:]]
+        lines = [ln for ln in lines if ln and ln[0] not in ("comment", "obj_info")]
+        if not lines or lines[0][:2] != ["format", "binary_little_endian"]:
+            return None
+        elements: list[list] = []
+        for ln in lines[1:]:
+            if ln[0] == "element" and len(ln) == 3:
+                elements.append([ln[1], int(ln[2]), []])
+            elif ln[0] == "property" and elements:
+                elements[-1][2].append(ln[1:])
+            else:
+                return None
+        if [e[0] for e in elements] != ["vertex", "face"]:
+            return None
+        (_, nv, vprops), (_, nf, fprops) = elements
+        if any(len(pr) != 2 or pr[0] not in _PLY_TYPES for pr in vprops) or \
+                {"x", "y", "z"} - {pr[1] for pr in vprops} or len(fprops) != 1 or fprops[0][0] != "list" or \
+                len(fprops[0]) != 4 or fprops[0][1] not in _PLY_TYPES or fprops[0][2] not in _PLY_TYPES:
+            return None
+        vdt = np.dtype([(pr[1], "<" + _PLY_TYPES[pr[0]]) for pr in vprops])
+        fdt = np.dtype([("n", "<" + _PLY_TYPES[fprops[0][1]]), ("i", "<" + _PLY_TYPES[fprops[0][2]], (3,))])
+        start = end + len(b"end_header")
+        start += 2 if head[start:start + 2] == b"\r\n" else 1
+        fh.seek(start)
+        vr = np.fromfile(fh, dtype=vdt, count=nv)
+        fr = np.fromfile(fh, dtype=fdt, count=nf)
+    if len(vr) != nv or len(fr) != nf or not np.all(fr["n"] == 3):
+        return None  # truncated, or polygons other than triangles: trimesh reads (and reports) those
+    vertices = np.column_stack([vr["x"], vr["y"], vr["z"]]).astype(np.float64)
+    del vr
+    return vertices, fr["i"].astype(np.int64)
 
 
 def _declared_counts(path: Path, kind: str) -> tuple[int, int] | None:

@@ -7,6 +7,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from ..geometry.meshes import submesh
 from ..neuron import Neuron
 from .cuts import SplitParams
 from .flags import flag_merge_errors, merge_flags
@@ -14,15 +15,6 @@ from .split import NEITHER, SplitNeurons, face_owner, find_cuts
 
 # columns the pipeline adds to a synapse table; a sub-cell gets the input columns only and maps them again
 _ENGINE_COLUMNS = ("face", "distance_to_mesh_nm", "is_far", "compartment", "spine_id", "branch", "target")
-
-
-def _submesh(mesh: Any, faces: np.ndarray) -> Any:
-    """The input mesh restricted to ``faces`` (face order kept, unused vertices dropped)."""
-    import trimesh
-
-    f = np.asarray(mesh.faces)[faces]
-    used, inv = np.unique(f, return_inverse=True)
-    return trimesh.Trimesh(np.asarray(mesh.vertices)[used], inv.reshape(-1, 3), process=False)
 
 
 def _cell_synapses(n: Neuron, owner: np.ndarray, k: int) -> pd.DataFrame | None:
@@ -45,7 +37,7 @@ def _rebuild(n: Neuron, faces: np.ndarray, synapses: pd.DataFrame | None, k: int
     """Decompose one cell's faces on their own (``decompose``: the pipeline's, passed in by the runner so that
     this stage never imports it): detected soma when detection finds this soma alone, else the known centre."""
     soma = n.somas[k]
-    sub = _submesh(n.mesh, faces)
+    sub = submesh(n.mesh, faces)
     name = f"{n.name}_soma{k}"
     cell = decompose(sub, synapses=synapses, units="nm", name=name, params=pipeline_params)
     near = [s for s in cell.somas if np.linalg.norm(s.center_nm - soma.center_nm) < soma.radius_nm]

@@ -19,7 +19,15 @@ meets the other's. Each vertex of the path gets a score from cues a proofreader 
 - ``junction``: 1 at a branch point of the branch graph (a side branch of >= 3 µm leaves here), decaying over
   ``contact_nm``: contacts between cells show up as branch points of the merged skeleton;
 - ``axon_change``: |axon fraction before - axon fraction after| of the compartment labels over ``window_nm``
-  (an axon meeting a dendrite), plus ``axons_meet`` when both sides are axon and the path turns (two axons).
+  (an axon meeting a dendrite; not where a soma's own axon starts within ``axon_origin_nm`` of it), plus ``axons_meet`` when both sides are axon and the path turns (two axons);
+- ``outward``: a neurite followed from its soma moves away from it, so the distance to soma A should not fall
+  from A to the cut and the distance to soma B should not rise from the cut to B. Both distance profiles are
+  fitted by monotone runs (isotonic regression) on their side of the vertex; the cue is how much of the worst
+  split's misfit this split removes, in [0, 1] (the local counterpart of ``radial``, which only compares
+  the two distances' sum);
+- ``branch_jump``: |log(radius before / radius after)| over ``window_nm`` of the branch radii (each vertex
+  carries the median radius of its branch of the branch graph, which spines and single-vertex outliers do not
+  move), capped at 1: the calibre step where one cell's neurite meets another's.
 
 The weighted sum is multiplied by a soma prior: 0 within the soma radius + ``soma_margin_nm`` of either soma
 centre (along the path), 1 beyond it.
@@ -30,7 +38,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-CUES = ("bottleneck", "width_jump", "turn", "radial", "taper", "junction", "axon_change", "axons_meet")
+CUES = ("bottleneck", "width_jump", "turn", "radial", "taper", "junction", "axon_change", "axons_meet", "outward",
+        "branch_jump")
 
 
 @dataclass(frozen=True)
@@ -49,13 +58,16 @@ class SplitParams:
     local_nm: float = 1500.0
     direction_nm: float = 6000.0
     contact_nm: float = 1500.0
+    crossing_nm: float = 3500.0
+    axon_origin_nm: float = 30000.0
+    outward_min_um2: float = 1.0
     soma_margin_nm: float = 1500.0
     side_min_nm: float = 3000.0
     move_margin: float = 0.5
     repair_contacts: bool = True
     weights: dict = field(default_factory=lambda: {"bottleneck": 0.0, "width_jump": 0.0, "turn": 2.0,
-                                                   "radial": 1.0, "taper": 0.5, "junction": 1.0, "axon_change": 0.5,
-                                                   "axons_meet": 0.5})
+                                                   "radial": 0.0, "taper": 0.5, "junction": 1.0, "axon_change": 0.5,
+                                                   "axons_meet": 0.5, "outward": 0.5, "branch_jump": 1.0})
     min_score: float = 0.0
 
     def to_dict(self) -> dict:
@@ -83,11 +95,12 @@ def _point_at(x: np.ndarray, s: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 def path_scores(x: np.ndarray, radius: np.ndarray, is_axon: np.ndarray, is_junction: np.ndarray,
                 soma_a: tuple[np.ndarray, float], soma_b: tuple[np.ndarray, float],
-                p: SplitParams) -> dict[str, np.ndarray]:
+                p: SplitParams, branch_radius: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Cue values and the total score at each vertex of a soma-to-soma path.
 
     x: (m, 3) path positions from soma A's vertex to soma B's (nm); radius: (m,) nm; is_axon, is_junction: (m,)
-    bool; soma_a / soma_b: (centre nm, radius nm). Returns arrays of length m: every cue, ``prior``, ``score``
+    bool; soma_a / soma_b: (centre nm, radius nm); branch_radius: (m,) nm, the radius of each vertex's branch
+    (defaults to ``radius``). Returns arrays of length m: every cue, ``prior``, ``score``
     and ``s_nm`` (arclength from soma A's vertex).
     """
     m = len(x)
@@ -130,10 +143,21 @@ def path_scores(x: np.ndarray, radius: np.ndarray, is_axon: np.ndarray, is_junct
     axb = np.nan_to_num(_mean_in(s, ax, s - w, s))
     axa = np.nan_to_num(_mean_in(s, ax, s + 1e-6, s + w))
     axon_change = np.abs(axb - axa)
+    if p.axon_origin_nm > 0:  # a cell's own axon leaves its soma or a proximal dendrite: not a contact
+        own_a = (s < ra + p.axon_origin_nm) & (axa > axb)
+        own_b = (s > total - rb - p.axon_origin_nm) & (axb > axa)
+        axon_change = np.where(own_a | own_b, 0.0, axon_change)
     axons_meet = np.minimum(axb, axa) * turn
+    outward = _two_run_fit(-da, -db, ok, min_gain=p.outward_min_um2 * 1e6)  # dA rising to the vertex, dB falling after
+    br = r if branch_radius is None else np.where(np.isfinite(branch_radius) & (branch_radius > 0), branch_radius,
+                                                  np.nan)
+    b_before = _window_median(s, br, ok, s - w, s + 1e-6)
+    b_after = _window_median(s, br, ok, s + 1e-6, s + w)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        branch_jump = np.minimum(np.nan_to_num(np.abs(np.log(b_before / b_after))), 1.0)
     cues = {"bottleneck": bottleneck, "width_jump": jump, "turn": turn, "radial": radial, "taper": taper,
-            "junction": junction,
-            "axon_change": axon_change, "axons_meet": axons_meet}
+            "junction": junction, "axon_change": axon_change, "axons_meet": axons_meet, "outward": outward,
+            "branch_jump": branch_jump}
     score = sum(p.weights.get(k, 0.0) * v for k, v in cues.items()) * prior
     return {**cues, "prior": prior, "score": score, "s_nm": s}
 
@@ -166,16 +190,22 @@ def _prefix_isotonic_cost(y: np.ndarray) -> np.ndarray:
 
 
 def _taper(logr: np.ndarray, ok: np.ndarray) -> np.ndarray:
-    """The ``taper`` cue (module doc): 1 - misfit / worst misfit of "falls to the cut, rises after it", over the
-    vertices outside the somata (``ok``); 0 where not ``ok``."""
+    """The ``taper`` cue (module doc): log radius falling to the cut and rising after it."""
+    return _two_run_fit(logr, logr, ok)
+
+
+def _two_run_fit(left: np.ndarray, right: np.ndarray, ok: np.ndarray, min_gain: float = 0.0) -> np.ndarray:
+    """Per vertex i: how well ``left`` is non-increasing up to i and ``right`` non-decreasing after it (isotonic
+    fits over the vertices that are ``ok``), as 1 - misfit / worst misfit in [0, 1]; 0 where not ``ok``, and 0
+    everywhere when the best split removes less than ``min_gain`` (squared units of the input) of the worst
+    split's misfit: then every split fits about equally and the rescaling would only amplify round-off."""
     idx = np.flatnonzero(ok)
-    out = np.zeros(len(logr))
+    out = np.zeros(len(left))
     if len(idx) < 3:
         return out
-    y = logr[idx]
-    left = _prefix_isotonic_cost(y)
-    right = _prefix_isotonic_cost(y[::-1])[::-1]  # non-increasing from B's end = non-decreasing toward B
-    cost = left + np.concatenate([right[1:], [0.0]])
+    head = _prefix_isotonic_cost(left[idx] - np.mean(left[idx]))
+    tail = _prefix_isotonic_cost((right[idx] - np.mean(right[idx]))[::-1])[::-1]  # non-decreasing toward B
+    cost = head + np.concatenate([tail[1:], [0.0]])
     worst = cost.max()
-    out[idx] = 0.0 if worst <= cost.min() else (worst - cost) / (worst - cost.min())
+    out[idx] = 0.0 if worst - cost.min() <= min_gain else (worst - cost) / (worst - cost.min())
     return out

@@ -115,6 +115,13 @@ def _vertex_branch(n: Neuron) -> np.ndarray:
     return vb
 
 
+def _branch_radius(n: Neuron, vb: np.ndarray) -> np.ndarray:
+    """(N,) radius (nm) of each skeleton vertex's branch (the branch graph's median ``radius_nm``; NaN off
+    branches)."""
+    rad = {b: float(d.get("radius_nm", np.nan)) for b, d in n.graph.nodes(data=True) if d.get("kind") == "branch"}
+    return np.array([rad.get(int(b), np.nan) for b in vb], dtype=float)
+
+
 def _junction_vertices(n: Neuron) -> np.ndarray:
     """(N,) bool: skeleton vertices where a branch of the branch graph starts from another branch."""
     out = np.zeros(n.skeleton.n_vertices, dtype=bool)
@@ -187,6 +194,7 @@ def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radiu
     r_a = _median_radius(radius, path, s, s_cut - reach_nm, s_cut - p.contact_nm / 2)
     r_b = _median_radius(radius, path, s, s_cut + p.contact_nm / 2, s_cut + reach_nm)
     zone = forest.within({a_end, b_end}, p.contact_nm)
+    zone |= _crossing_arm(forest, path, s, k, p.contact_nm, p.crossing_nm)
     forest.cut(a_end, b_end)
     side_a = forest.within({a_end}, np.inf, allowed=zone)
     moved = []
@@ -213,6 +221,27 @@ def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radiu
     return moved
 
 
+def _crossing_arm(forest: _Forest, path: list[int], s: np.ndarray, k: int, near_nm: float, limit_nm: float) -> set:
+    """Path vertices from the cut (after position ``k``) to the nearest branch point on each side beyond
+    ``near_nm`` (those closer are in the contact zone already) when it lies within ``limit_nm``: two neurites
+    that cross are often traced as two branch points a few µm apart, and the arms leaving both belong to the
+    contact."""
+    out: set = set()
+    if limit_nm <= 0:
+        return out
+    s_cut = 0.5 * (s[k] + s[k + 1])
+    for rng in (range(k, -1, -1), range(k + 1, len(path))):
+        arm = []
+        for q in rng:
+            if abs(s[q] - s_cut) > limit_nm:
+                break
+            arm.append(path[q])
+            if len(forest.adj[path[q]]) > 2 and abs(s[q] - s_cut) > near_nm:
+                out.update(arm)
+                break
+    return out
+
+
 def find_cuts(n: Neuron, params: SplitParams | None = None) -> tuple[np.ndarray, list[dict]]:
     """Cut every soma-to-soma skeleton path of ``n`` once; returns (N,) soma index per skeleton vertex
     (``NEITHER`` for pieces without a soma) and one record per cut (position nm, branch, cue values, score)."""
@@ -225,6 +254,7 @@ def find_cuts(n: Neuron, params: SplitParams | None = None) -> tuple[np.ndarray,
     is_axon = labels == "axon"
     junction = _junction_vertices(n)
     vb = _vertex_branch(n)
+    branch_r = _branch_radius(n, vb)
     together: set = set()
     cuts: list[dict] = []
     while True:
@@ -234,7 +264,8 @@ def find_cuts(n: Neuron, params: SplitParams | None = None) -> tuple[np.ndarray,
         i, j, path = found
         pa = np.asarray(path)
         sc = path_scores(sk.vertices[pa], radius[pa], is_axon[pa], junction[pa],
-                         (n.somas[i].center_nm, n.somas[i].radius_nm), (n.somas[j].center_nm, n.somas[j].radius_nm), p)
+                         (n.somas[i].center_nm, n.somas[i].radius_nm), (n.somas[j].center_nm, n.somas[j].radius_nm), p,
+                         branch_radius=branch_r[pa])
         k = int(np.argmax(sc["score"]))
         k = min(max(k, 1), len(path) - 2) if len(path) > 2 else 0
         rec = _cut_record(n, pa, k, sc, i, j, vb)

@@ -3,6 +3,7 @@ and axis extensions past skeleton ends that stop short of a dendrite tip (used b
 from __future__ import annotations
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from ..geometry.stats import group_quantiles, weighted_group_quantile
 
@@ -60,3 +61,16 @@ def tip_extensions(v: np.ndarray, s: np.ndarray, used: np.ndarray, pts: np.ndarr
     k = np.floor(np.nan_to_num(q - radius[ends], nan=0.0) / spacing_nm).astype(np.int64)
     ok = k >= 1
     return (ends[ok], k[ok]) if ok.any() else None
+
+
+def on_surface_samples(pts: np.ndarray, seg: np.ndarray, surface: np.ndarray, factor: float, floor_nm: float
+                       ) -> np.ndarray:
+    """(M,) bool: axis samples (nm) inside the neurite. A sample's distance to the nearest ``surface`` vertex is
+    about the shaft radius on a centred axis; samples farther than ``factor`` x the median of that distance over
+    their unbranched segment (``seg``) plus ``floor_nm`` lie out in the extracellular space (a skeleton edge that
+    bridges a gap between mesh pieces, an axis fit that ran off) and would hand the surface near them a shaft
+    radius measured from far away."""
+    d = cKDTree(surface).query(pts)[0]
+    n_seg = int(seg.max()) + 1
+    med = group_quantiles(seg, d, (0.5,), n_seg)[:, 0]
+    return ~(d > factor * np.nan_to_num(med[seg], nan=np.inf) + floor_nm)

@@ -28,6 +28,7 @@ from ..skeleton.centre import centred_skeleton
 from ..units import nm_to_um
 from .headneck import HeadNeckParams, spine_geometry
 from .shaft import ShaftField, ShaftParams, shaft_field
+from .relief import relief_pass
 from .shape import angular_coverage, axial_extent
 
 NON_DENDRITIC = ("axon", "soma")
@@ -60,6 +61,13 @@ class SpineParams:
     cores stay one spine unless the lower peak rises more than core_persistence_nm above the saddle between them.
     rejected_level_quantile: a grown region that touches the shaft but yields no spine is searched again with
     its protrusion measured from this quantile of its own protrusion (None: no second pass).
+    relief_radius_nm / relief_quantile / relief_seed_nm: > 0 adds a last pass over the surface no spine took,
+    with protrusion measured from the local shaft level (the ``relief_quantile`` of the protrusion of the
+    non-spine surface within ``relief_radius_nm``, ``relief.surface_level``), seeds above relief_seed_nm and
+    growth above relief_grow_nm (half the shaft lies above a median level), only within relief_near_spine_nm of
+    a spine found before (spiny dendrite; 0: everywhere).
+    Shaft-model errors that vary over the scale of the shaft (an axis off centre, a taper, an elliptic section)
+    cancel in that relief, so low stubby spines where the shaft reads sunken stand out of their surroundings.
     extend_reach_nm / extend_ring_nm: accepted spines take unlabelled vertices within extend_reach_nm (along
     mesh edges) that protrude more than the median protrusion of the ring extend_ring_nm from the spine plus the
     growth threshold (0: no extension).
@@ -88,6 +96,11 @@ class SpineParams:
     max_angular_coverage: float = 1.0
     angular_bins: int = 16
     min_height_to_extent: float = 0.3
+    relief_radius_nm: float = 0.0
+    relief_quantile: float = 0.5
+    relief_seed_nm: float = 200.0
+    relief_grow_nm: float = 60.0
+    relief_near_spine_nm: float = 2000.0
     shaft: ShaftParams = field(default_factory=ShaftParams)
     headneck: HeadNeckParams = field(default_factory=HeadNeckParams)
 
@@ -369,6 +382,9 @@ def spine_components(mesh, field_: ShaftField, eligible_v: np.ndarray, p: SpineP
         label = np.where(lab2 >= 0, lab2 + n1, label)
         base |= base2
         ring = pd.concat([ring, ring2.assign(spine=ring2.spine + n1)], ignore_index=True)
+    if p.relief_radius_nm > 0:
+        label, base, ring = relief_pass(_grow_pass, verts, r, hn, ok, field_, eligible_v, e_mesh, links, piece,
+                                        va, (faces, area_f), p, label, base, ring, counts)
     if p.extend_reach_nm > 0 and (label >= 0).any():
         margin = np.maximum(p.grow_protrusion_nm, p.grow_protrusion_rel * np.nan_to_num(r, nan=0.0))
         label = extend_spines(mesh, label, hn, margin, ok, p.extend_reach_nm, p.extend_ring_nm, p.extend_level,

@@ -14,7 +14,8 @@ from scipy.spatial import cKDTree
 from ..geometry.meshgraph import edge_components
 from ..geometry.stats import group_quantiles, weighted_group_quantile
 from ..skeleton.model import Skeleton
-from .axial import _window_ids, local_radius, tip_extensions
+from .axial import _window_ids, local_radius, on_surface_samples, tip_extensions
+from .prune import pruned_skeleton_mask
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,10 @@ class ShaftParams:
     sample_spacing_nm: resampling step along skeleton edges.
     chunk_nm: length of skeleton over which the shaft radius is pooled.
     thin_end_fraction: skeleton ends thinner than this fraction of the median radius are spines, not shaft.
+    thin_end_local_fraction: also, a path end whose radius within ``prune_twig_nm`` of the end falls below this
+    fraction of the median radius of the same path ``prune_twig_nm`` to 3 x ``prune_twig_nm`` in from the end is
+    cut back to past its last such vertex: a skeletonizer that runs from a dendrite tip into a spine there leaves
+    a path end far thinner than the dendrite it belongs to, whatever the cell's median radius (0: off).
     radius_quantile: the area-weighted quantile of face distances per chunk taken as the shaft radius.
     fit_axis: move the resampled axis onto the centre of circles fitted to the shaft cross-sections
     (:func:`fit_axis_offsets`; windows of ``fit_window_nm`` along each segment, ``fit_iterations`` rounds of
@@ -35,6 +40,10 @@ class ShaftParams:
     extend_tips: where the surface runs on past a terminal end of the skeleton by more than a radius (a
     skeleton that stops short of a dendrite tip), the axis is extended along the end's tangent over it
     (:func:`neurd_lite.spines.axial.tip_extensions`), so spines there are searched instead of being taken for an end cap.
+    max_off_surface / off_surface_floor_nm: axis samples farther from the surface than max_off_surface x the
+    median for their unbranched segment + off_surface_floor_nm are dropped (:func:`on_surface_samples`; 0: off).
+    far_factor / far_quantile / far_floor_nm: surface farther from the axis than far_factor x the chunk's
+    far_quantile (area-weighted) of distances + far_floor_nm does not inform the chunk's radius (0: off).
     local_radius_nm: > 0 also measures the radius per axis sample from the surface within this distance along
     the axis (:func:`neurd_lite.spines.axial.local_radius`, same quantile); ``local_radius_mode`` "max" takes the larger of the chunk
     and local radius (a varicosity, a smooth swelling of the whole circumference, becomes part of the shaft
@@ -47,6 +56,7 @@ class ShaftParams:
     chunk_nm: float = 2000.0
     radius_quantile: float = 0.45
     thin_end_fraction: float = 0.4
+    thin_end_local_fraction: float = 0.0
     fit_axis: bool = True
     fit_window_nm: float = 1500.0
     fit_iterations: int = 6
@@ -57,6 +67,11 @@ class ShaftParams:
     local_radius_nm: float = 0.0
     local_radius_mode: str = "max"
     extend_tips: bool = False
+    max_off_surface: float = 0.0
+    far_factor: float = 0.0
+    far_quantile: float = 0.1
+    far_floor_nm: float = 1000.0
+    off_surface_floor_nm: float = 250.0
 
 
 @dataclass
@@ -95,91 +110,6 @@ class ShaftField:
         w = np.cross(t, u)
         o = np.asarray(vertices_nm)[idx] - self.sample_points_nm[s]
         return np.mod(np.arctan2((o * w).sum(1), (o * u).sum(1)), 2 * np.pi)
-
-
-def pruned_skeleton_mask(skel: Skeleton, twig_nm: float, thin_fraction: float = 0.0) -> np.ndarray:
-    """(N,) bool, True for skeleton vertices kept after removing terminal twigs shorter than ``twig_nm``.
-
-    A twig runs from an end point (not the root, not a cut end of a cropped fragment:
-    ``vertex_properties["cut_end"]``) to the first branch point; the branch point is kept. Components without
-    any branch point are kept whole (a lone dendrite fragment is all shaft), except that path ends running into
-    spines (thinner than ``thin_fraction`` x the median radius) are cut back.
-    """
-    n = skel.n_vertices
-    keep = np.ones(n, dtype=bool)
-    if n == 0 or twig_nm <= 0:
-        return keep
-    deg = skel.degree
-    nbrs = _neighbours(skel, np.ones(n, dtype=bool))
-    fixed = _fixed_ends(skel)
-    for end in np.flatnonzero(deg == 1):
-        if fixed[end]:
-            continue
-        path, length, prev, cur, junction = [end], 0.0, -1, end, -1
-        while True:
-            nxt = [(v, w) for v, w in nbrs[cur] if v != prev]
-            if not nxt:
-                break
-            v, w = nxt[0]
-            length += w
-            if length >= twig_nm or v == skel.root or deg[v] == 1:
-                break
-            if deg[v] > 2:
-                junction = v
-                break
-            prev, cur = cur, v
-            path.append(v)
-        if junction >= 0:
-            keep[path] = False
-    return keep & ~_thin_ends(skel, keep, twig_nm, thin_fraction)
-
-
-def _fixed_ends(skel: Skeleton) -> np.ndarray:
-    """(N,) True for the root and for cut ends of a cropped fragment: ends that are never spines."""
-    fixed = skel.cut_ends
-    if skel.root is not None:
-        fixed[skel.root] = True
-    return fixed
-
-
-def _neighbours(skel: Skeleton, keep: np.ndarray) -> list[list[tuple[int, float]]]:
-    """Adjacency lists (neighbour, edge length nm) of the skeleton restricted to kept vertices."""
-    nbrs: list[list[tuple[int, float]]] = [[] for _ in range(skel.n_vertices)]
-    both = keep[skel.edges[:, 0]] & keep[skel.edges[:, 1]]
-    for (a, b), w in zip(skel.edges[both], skel.edge_lengths_nm[both]):
-        nbrs[a].append((b, float(w)))
-        nbrs[b].append((a, float(w)))
-    return nbrs
-
-
-def _thin_ends(skel: Skeleton, keep: np.ndarray, reach_nm: float, thin_fraction: float) -> np.ndarray:
-    """(N,) True for vertices at path ends that run into a spine: walking in from each end point of the kept
-    skeleton (not the root) for up to ``reach_nm``, everything up to the last vertex thinner than
-    ``thin_fraction`` x the median kept radius is a protrusion the skeletonizer followed."""
-    out = np.zeros(skel.n_vertices, dtype=bool)
-    rad = skel.radius
-    if thin_fraction <= 0 or not np.isfinite(rad[keep]).any():
-        return out
-    ref = float(np.nanmedian(rad[keep]))
-    nbrs = _neighbours(skel, keep)
-    deg = np.array([len(x) for x in nbrs])
-    fixed = _fixed_ends(skel)
-    for end in np.flatnonzero(keep & (deg == 1)):
-        if fixed[end]:
-            continue
-        path, length, prev, cur, last_thin = [end], 0.0, -1, end, -1
-        while length < reach_nm:
-            if rad[cur] < thin_fraction * ref:
-                last_thin = len(path)
-            nxt = [(v, w) for v, w in nbrs[cur] if v != prev]
-            if len(nxt) != 1 or deg[nxt[0][0]] > 2 or nxt[0][0] == skel.root:
-                break
-            prev, cur = cur, nxt[0][0]
-            length += nxt[0][1]
-            path.append(cur)
-        if last_thin > 0 and last_thin < len(path):
-            out[path[:last_thin]] = True
-    return out
 
 
 def resample_skeleton(skel: Skeleton, keep: np.ndarray, spacing_nm: float
@@ -359,7 +289,7 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
     v = np.asarray(vertices_nm, dtype=np.float64)
     f = np.asarray(faces, dtype=np.int64)
     eligible_faces = np.ones(len(f), bool) if eligible_faces is None else np.asarray(eligible_faces, bool)
-    keep = pruned_skeleton_mask(skel, p.prune_twig_nm, p.thin_end_fraction)
+    keep = pruned_skeleton_mask(skel, p.prune_twig_nm, p.thin_end_fraction, p.thin_end_local_fraction)
     pts, owner, tang = resample_skeleton(skel, keep, p.sample_spacing_nm)
     seg = _segments(skel, keep)[owner]
     droot = skel.distance_to_root_nm[owner]
@@ -385,6 +315,13 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
                             v[on], p.min_clearance, vertex_normals(v, f)[on])
         else:
             pts = fitted
+    if p.max_off_surface > 0 and used.any():
+        inside = on_surface_samples(pts, seg, v[used], p.max_off_surface, p.off_surface_floor_nm)
+        if inside.any() and not inside.all():
+            pts, owner, tang, seg, droot = pts[inside], owner[inside], tang[inside], seg[inside], droot[inside]
+            is_vertex_sample = is_vertex_sample[inside]
+            chunk_of_sample = np.unique(chunk_of_sample[inside], return_inverse=True)[1].reshape(-1)
+            n_chunks = int(chunk_of_sample.max()) + 1
     kept_deg = np.bincount(skel.edges[keep[skel.edges[:, 0]] & keep[skel.edges[:, 1]]].reshape(-1),
                            minlength=skel.n_vertices)
     # vertices at or past a terminal end of the kept skeleton (dendrite tips) are end caps, not protrusions, and
@@ -419,6 +356,11 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
     at_end = end_sample[s]  # past a cut: spines
     beyond = at_end & (((v - pts[s]) * out_s[s]).sum(1) > -0.5 * p.sample_spacing_nm)
     used &= ~beyond
+    if p.far_factor > 0:
+        # surface far beyond the chunk's inner wall (a mesh piece the skeleton never reached, assigned here only
+        # because this is the nearest axis) does not vote on the chunk's radius
+        q_low = weighted_group_quantile(chunk_of_sample[s[used]], d[used], a[used], p.far_quantile, n_chunks)
+        used &= ~(d > p.far_factor * np.nan_to_num(q_low[chunk_of_sample[s]], nan=np.inf) + p.far_floor_nm)
     r_chunk = weighted_group_quantile(chunk_of_sample[s[used]], d[used], a[used], p.radius_quantile, n_chunks)
     r_sample = r_chunk[chunk_of_sample]
     if p.local_radius_nm > 0:

@@ -1,0 +1,124 @@
+"""Does a cell have an apical dendrite? Cell-level evidence for the ``compartment_has_apical`` model.
+
+The evidence compares one *candidate* apical with the cell's other primary dendrites, in terms that do not
+depend on the dataset's scale, frame or completeness once ``up`` (the pia direction) is known: no absolute
+size (a truncated EM mesh, a light-microscopy tracing and a whole reconstructed cell all differ in size), no
+synapses (in the training data only pyramidal cells carry them; the dense-proximal-input rule vetoes
+interneurons separately). The candidate is the dendritic limb (process leaving the soma) that maximises
+height reached along ``up`` x (1 + cosine of its trunk 20 µm out), the apical rule's score without its
+thresholds. Inputs (nm) are a :class:`~neurd_lite.compartments.tree.Tree` and masks; outputs are ratios,
+cosines and fractions.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..geometry.stats import weighted_quantile as _wq
+from .tree import Tree
+
+STEM_UM = 10.0          # stem radius: median radius over this much path from the limb start (µm)
+TRUNK_UM = 20.0         # the trunk direction is read this far out along the candidate (µm)
+TOP_FRACTION = 0.6      # tips above this share of the candidate's height count as its tuft
+
+GATE_FEATURES = [
+    "n_limbs", "cand_height_ext", "cand_reach_ext", "cand_cos0", "cand_dir_cos", "cand_trunk_straight",
+    "cand_cable_frac", "cand_tip_top_frac", "cand_stem_rel", "cand_stem_rank", "height_gap_ext",
+    "reach_ratio", "second_height_ext", "others_dir_cos", "others_up_frac", "field_up_frac", "field_aspect",
+]
+# Monotone constraints (LightGBM) from what an apical is, not from the data: +1 = more of it never makes an apical
+# less likely (an apical trunk leaves upward, runs straight, is thicker than the basal stems, rises above and
+# reaches beyond the other primaries, stretches the field along up); -1 = the other primaries rising high or
+# running upward make it less likely; 0 = free.
+GATE_MONOTONE = {"cand_cos0": 1, "cand_trunk_straight": 1, "cand_stem_rel": 1, "height_gap_ext": 1, "reach_ratio": 1,
+                 "field_aspect": 1, "second_height_ext": -1, "others_dir_cos": -1, "others_up_frac": -1}
+
+
+def _limb_cos(tree: Tree, start: int, u: np.ndarray, length_nm: float) -> float:
+    """Cosine to ``u`` of the soma -> (point ``length_nm`` down the limb from ``start``) vector."""
+    sk = tree.sk
+    v = tree.point_along(int(start), False, length_nm)
+    vec = sk.vertices[v] - sk.vertices[sk.root]
+    nv = float(np.linalg.norm(vec))
+    return float(vec @ u / nv) if nv > 0 else 0.0
+
+
+def gate_features(tree: Tree, up: np.ndarray, dendrite: np.ndarray) -> dict[str, float]:
+    """One dict of :data:`GATE_FEATURES` (NaN where undefined) for the ``dendrite`` vertices (bool (N,): not
+    soma, not axon, not a merged second soma) of a soma-rooted tree; ``up``: (3,) pia direction."""
+    sk = tree.sk
+    out = {k: float("nan") for k in GATE_FEATURES}
+    u = np.asarray(up, dtype=float)
+    u = u / np.linalg.norm(u)
+    ls = tree.limb_start
+    dend = dendrite & (ls >= 0)
+    if not dend.any():
+        out["n_limbs"] = 0.0
+        return out
+    par = sk.parent
+    rel = sk.vertices - sk.vertices[sk.root]
+    h = rel @ u
+    dist = np.linalg.norm(rel, axis=1)
+    lateral = np.sqrt(np.maximum(dist ** 2 - h ** 2, 0.0))
+    step = np.where(par >= 0, (sk.vertices - sk.vertices[np.maximum(par, 0)]).T, 0.0).T
+    edge = np.linalg.norm(step, axis=1) * dend
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ecos = np.where(edge > 0, step @ u / np.maximum(edge, 1e-9), 0.0)
+    ext = max(float(np.percentile(dist[dend], 95)), 1.0)
+    d = sk.distance_to_root_nm
+    r = np.asarray(sk.radius, dtype=float) if sk.radius is not None else np.full(tree.n, np.nan)
+    r = np.where(np.isfinite(r) & (r > 0), r, np.nan)
+    nkids = np.array([len(c) for c in tree.children])
+    tip = dend & (nkids == 0)
+    ids, li = np.unique(ls[dend], return_inverse=True)
+    idx = np.flatnonzero(dend)
+    k = len(ids)
+    cable = np.bincount(li, weights=edge[idx], minlength=k)
+    hmax = np.full(k, -np.inf)
+    np.maximum.at(hmax, li, h[idx])
+    reach = np.zeros(k)
+    np.maximum.at(reach, li, dist[idx])
+    dircos = np.bincount(li, weights=(ecos * edge)[idx], minlength=k) / np.maximum(cable, 1e-9)
+    upcable = np.bincount(li, weights=(edge * (h > 0))[idx], minlength=k)
+    stem = np.full(k, np.nan)
+    top = np.zeros(k, dtype=np.int64)
+    for j in range(k):
+        m = idx[li == j]
+        vals = r[m[d[m] - d[ids[j]] <= STEM_UM * 1000]]
+        vals = vals[np.isfinite(vals)]
+        if len(vals):
+            stem[j] = float(np.median(vals))
+        top[j] = m[np.argmax(h[m])]
+    cos0 = np.array([_limb_cos(tree, s, u, TRUNK_UM * 1000) for s in ids])
+    c = int(np.argmax(hmax))
+    others = np.arange(k) != c
+    total = max(float(cable.sum()), 1e-9)
+    cm = idx[li == c]
+    ctips = cm[tip[cm]]
+    out.update({
+        "n_limbs": float(k), "cand_height_ext": hmax[c] / ext, "cand_reach_ext": reach[c] / ext,
+        "cand_cos0": cos0[c], "cand_dir_cos": dircos[c], "cand_cable_frac": cable[c] / total,
+        "cand_trunk_straight": float(h[top[c]] / d[top[c]]) if d[top[c]] > 0 else float("nan"),
+        "cand_tip_top_frac": float(np.mean(h[ctips] >= TOP_FRACTION * hmax[c])) if len(ctips) else float("nan"),
+        "field_up_frac": float((edge * (h > 0)).sum() / total),
+    })
+    hb, lb, wb = h[idx], lateral[idx], edge[idx] + 1e-3
+    vert = _wq(hb, wb, 0.95) - _wq(hb, wb, 0.05)
+    out["field_aspect"] = float(vert / max(2 * _wq(lb, wb, 0.95), 1e-9))
+    if others.any():
+        oc = cable[others]
+        out["second_height_ext"] = float(hmax[others].max() / ext)
+        out["height_gap_ext"] = float((hmax[c] - hmax[others].max()) / ext)
+        out["reach_ratio"] = float(reach[c] / max(reach[others].max(), 1e-9))
+        out["others_dir_cos"] = float((dircos[others] * oc).sum() / max(oc.sum(), 1e-9))
+        out["others_up_frac"] = float(upcable[others].sum() / max(oc.sum(), 1e-9))
+        so = stem[others]
+        if np.isfinite(stem[c]) and np.isfinite(so).any():
+            out["cand_stem_rel"] = float(stem[c] / np.nanmedian(so))
+            out["cand_stem_rank"] = float(np.mean(np.nan_to_num(so, nan=0.0) > stem[c]))
+    return out
+
+
+def gate_row(tree: Tree, up: np.ndarray, dendrite: np.ndarray) -> pd.DataFrame:
+    """:func:`gate_features` as a one-row frame in :data:`GATE_FEATURES` order (the model's input)."""
+    return pd.DataFrame([gate_features(tree, up, dendrite)], columns=GATE_FEATURES)

@@ -1,0 +1,117 @@
+"""The has-apical decision: cell-level gate evidence, the shipped gate model, spines as excitatory evidence and
+the real MICrONS cell's apical (a regression of session 4: no apical through ``decompose``)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import neurd_lite as nl
+from neurd_lite.compartments.gate import GATE_FEATURES, gate_features
+from neurd_lite.compartments.learned import CELL_MODEL, load_vertex_model, models_available
+from neurd_lite.compartments.tree import Tree
+from neurd_lite.skeleton.model import Skeleton
+from neurd_lite.testing.morphology import grow_interneuron, grow_pyramidal, tree_to_skeleton
+
+APICAL = ("apical_shaft", "apical_tuft", "oblique")
+CENTRE = np.array([600e3, 800e3, 850e3])
+
+
+def _rotation(seed: int) -> np.ndarray:
+    q, r = np.linalg.qr(np.random.default_rng(seed).normal(size=(3, 3)))
+    q = q * np.sign(np.diag(r))
+    if np.linalg.det(q) < 0:
+        q[:, 0] = -q[:, 0]
+    return q
+
+
+def _gate(kind: str, seed: int, rot: np.ndarray | None = None) -> dict[str, float]:
+    """Gate features of a synthetic cell (``testing.morphology``, not the training family), true axon removed."""
+    grow = grow_pyramidal if kind == "pyramidal" else grow_interneuron
+    sk0 = tree_to_skeleton(grow(np.random.default_rng(seed), CENTRE))
+    rot = np.eye(3) if rot is None else rot
+    sk = Skeleton((sk0.vertices - CENTRE) @ rot.T, sk0.edges, sk0.radius, sk0.root)
+    t = Tree.from_skeleton(sk, 7000.0)
+    axon = np.asarray(sk0.vertex_properties["compartment"]).astype(str) == "axon"
+    return gate_features(t, rot @ np.array([0.0, -1.0, 0.0]), t.in_root_tree & ~t.soma & ~axon)
+
+
+def test_gate_features_do_not_depend_on_the_frame():
+    a = _gate("pyramidal", 11)
+    b = _gate("pyramidal", 11, _rotation(5))
+    assert list(a) == GATE_FEATURES
+    np.testing.assert_allclose([a[k] for k in GATE_FEATURES], [b[k] for k in GATE_FEATURES], rtol=1e-6, atol=1e-9)
+
+
+def test_gate_candidate_dominates_in_a_pyramid_not_in_an_interneuron():
+    pyr = [_gate("pyramidal", s) for s in (21, 22, 23)]
+    inter = [_gate("interneuron", s) for s in (21, 22, 23)]
+    assert min(g["reach_ratio"] for g in pyr) > max(g["reach_ratio"] for g in inter)
+    assert all(g["cand_cos0"] > 0.8 and g["height_gap_ext"] > 0.4 for g in pyr)
+
+
+@pytest.mark.skipif(not models_available(), reason="compartment models not built")
+def test_shipped_gate_model_separates_pyramids_from_interneurons():
+    m = load_vertex_model(CELL_MODEL)
+    assert m.features == GATE_FEATURES
+    assert m.meta["held_out_metrics"]["leave_cell_out"]
+    for kind, want in (("pyramidal", True), ("interneuron", False)):
+        for seed in (31, 32):
+            p = float(m.predict(pd.DataFrame([_gate(kind, seed)], columns=GATE_FEATURES))[0])
+            assert (p >= 0.5) == want, (kind, seed, p)
+
+
+class _Constant:
+    """A has-apical model that always answers ``p`` (to test what the spines add to it)."""
+
+    features = GATE_FEATURES
+
+    def __init__(self, p: float) -> None:
+        self.p = p
+
+    def predict(self, x: pd.DataFrame) -> np.ndarray:
+        return np.full(len(x), self.p)
+
+
+@pytest.mark.skipif(not models_available(), reason="compartment models not built")
+@pytest.mark.parametrize("p_shape, apical_after", [(0.3, True), (0.05, False)])
+def test_spines_overturn_an_unsure_shape_verdict_only(monkeypatch, p_shape, apical_after):
+    """A spiny cell the shape model turned away (p < 0.5) gets its apical when the spines' likelihood ratio
+    (NEURD's cells: 3.5) lifts it over 0.5 (p 0.3 -> 0.6), not when the shape was sure (p 0.05 -> 0.16)."""
+    from neurd_lite.compartments import label as label_mod
+    from neurd_lite.compartments import label_compartments, refine_by_spines
+    from neurd_lite.feature.spines import dendritic_spine_density_per_um
+    from neurd_lite.testing.reference import reference_neuron
+    from neurd_lite.testing.synthetic import make_neuron
+
+    real_load = label_mod.load_vertex_model
+    monkeypatch.setattr(label_mod, "load_vertex_model",
+                        lambda name, *a: _Constant(p_shape) if name == CELL_MODEL else real_load(name, *a))
+    n = reference_neuron(make_neuron(kind="pyramidal", seed=0))
+    n.provenance["timings_s"] = {"spines": 0.0}  # spine detection "ran"
+    label_compartments(n, up=(0, -1, 0))
+    assert not np.isin(n.skeleton_labels.astype(str), APICAL).any()
+    assert n.provenance["compartments"]["has_apical_source"] == "has-apical model"
+    density = dendritic_spine_density_per_um(n)
+    assert density[0] >= 0.2
+    assert refine_by_spines(n, up=(0, -1, 0), spine_density=density) == apical_after
+    assert ("apical_shaft" in set(n.skeleton_labels.astype(str))) == apical_after
+    assert any(f.startswith("apical_from_spines") for f in n.flags) == apical_after
+    if apical_after:
+        assert n.provenance["compartments"]["spine_check"]["p_has_apical_with_spines"] > 0.5
+        assert n.provenance["compartments"]["has_apical_source"].startswith("excitatory")
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+@pytest.mark.skipif(not models_available(), reason="compartment models not built")
+def test_real_cell_keeps_its_apical_through_decompose(microns_cell_paths):
+    """864691135510518224 (a 4P pyramid merged with a second cell, mesh cut ~87 µm above the soma; never in
+    training): session 4's has-apical model read its small extent as an interneuron and gave it no apical
+    (the rules: 4,706 apical-shaft faces). Without synapses too (no dense-input veto, same shape)."""
+    for syn in (microns_cell_paths["synapses"], None):
+        n = nl.decompose(microns_cell_paths["mesh"], synapses=syn, units="nm")
+        fc = np.asarray(n.face_compartment, dtype=str)
+        assert (fc == "apical_shaft").sum() > 1000
+        assert (fc == "axon").sum() > 1000
+        assert n.provenance["compartments"]["has_apical"]
