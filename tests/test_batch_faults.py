@@ -181,15 +181,20 @@ def test_killed_worker_mid_run_is_retried_and_tables_equal(cells, reference, tmp
     killed = []
 
     def killer():
+        # The pool hands a worker its neuron when it starts it, so a live worker is a busy one. Kill the first
+        # worker 0.5 s after it appears (past process bootstrap): a fixed delay from the start of the run missed
+        # every worker on a quiet machine, where this two-cell run ends in under 4 s.
+        seen: dict[int, float] = {}
         deadline = time.time() + 120
         while time.time() < deadline and not killed:
-            kids = [c for c in mp.active_children() if c.is_alive()]
-            if kids and time.time() > start + 4:
-                os.kill(kids[0].pid, signal.SIGKILL)
-                killed.append(kids[0].pid)
-            time.sleep(0.1)
+            for c in mp.active_children():
+                seen.setdefault(c.pid, time.time())
+                if c.is_alive() and time.time() > seen[c.pid] + 0.5:
+                    os.kill(c.pid, signal.SIGKILL)
+                    killed.append(c.pid)
+                    break
+            time.sleep(0.05)
 
-    start = time.time()
     t = threading.Thread(target=killer, daemon=True)
     t.start()
     out = tmp_path / "out"
