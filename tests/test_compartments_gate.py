@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 import neurd_lite as nl
+from neurd_lite.testing.soma_shapes import random_rotation
 from neurd_lite.compartments.gate import GATE_FEATURES, gate_features
 from neurd_lite.compartments.learned import CELL_MODEL, load_vertex_model, models_available
 from neurd_lite.compartments.tree import Tree
@@ -18,11 +19,7 @@ CENTRE = np.array([600e3, 800e3, 850e3])
 
 
 def _rotation(seed: int) -> np.ndarray:
-    q, r = np.linalg.qr(np.random.default_rng(seed).normal(size=(3, 3)))
-    q = q * np.sign(np.diag(r))
-    if np.linalg.det(q) < 0:
-        q[:, 0] = -q[:, 0]
-    return q
+    return random_rotation(np.random.default_rng(seed))
 
 
 def _gate(kind: str, seed: int, rot: np.ndarray | None = None) -> dict[str, float]:

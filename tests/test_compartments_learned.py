@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import neurd_lite as nl
+from neurd_lite.testing.soma_shapes import random_rotation
 from neurd_lite.compartments.features import FEATURES
 from neurd_lite.compartments.frame import angle_deg, infer_up, minnie65_frame
 from neurd_lite.compartments.learned import APICAL_MODEL, AXON_MODEL, load_vertex_model, models_available
@@ -20,11 +21,7 @@ APICAL = ("apical_shaft", "apical_tuft", "oblique")
 
 
 def _rotation(seed: int) -> np.ndarray:
-    q, r = np.linalg.qr(np.random.default_rng(seed).normal(size=(3, 3)))
-    q = q * np.sign(np.diag(r))
-    if np.linalg.det(q) < 0:
-        q[:, 0] = -q[:, 0]
-    return q
+    return random_rotation(np.random.default_rng(seed))
 
 
 def _cell(kind: str, seed: int, rotate: bool = True) -> tuple[Skeleton, np.ndarray, np.ndarray]:

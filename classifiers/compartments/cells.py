@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from neurd_lite.testing.soma_shapes import random_rotation
 from neurd_lite.compartments.label import CompartmentParams, Prepared, prepare
 from neurd_lite.data import data_path, manifest
 from neurd_lite.io.skeletons import load_skeleton
@@ -114,14 +115,6 @@ def external_cases(with_given: bool = True) -> list[Case]:
     return out
 
 
-def _rotation(rng: np.random.Generator) -> np.ndarray:
-    q, r = np.linalg.qr(rng.normal(size=(3, 3)))
-    q = q * np.sign(np.diag(r))
-    if np.linalg.det(q) < 0:
-        q[:, 0] = -q[:, 0]
-    return q
-
-
 def synthetic_cases(seeds: range = SYNTHETIC_SEEDS) -> list[Case]:
     """Skeletons of the synthetic family (``neurd_lite.testing.family``, every class, tuning seeds only), two
     thirds of them rotated at random; truth from the grown tree."""
@@ -139,7 +132,7 @@ def synthetic_cases(seeds: range = SYNTHETIC_SEEDS) -> list[Case]:
             comp = np.asarray(sk0.vertex_properties["compartment"]).astype(str)
             rng = np.random.default_rng([7, seed, CLASSES.index(cls)])
             centre = sk0.vertices[sk0.root]
-            rot = _rotation(rng) if seed % 3 else np.eye(3)  # a third keep the minnie65-like frame
+            rot = random_rotation(rng) if seed % 3 else np.eye(3)  # a third keep the minnie65-like frame
             sk = Skeleton((sk0.vertices - centre) @ rot.T + centre, sk0.edges, sk0.radius, sk0.root)
             up = rot @ MINNIE_UP
             kind = "pyramidal" if spec.apical else "interneuron"

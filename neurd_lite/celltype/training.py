@@ -169,12 +169,17 @@ def _oof_by_config(x: pd.DataFrame, y: np.ndarray, n_classes: int, grid: tuple[d
     One LightGBM fit per (fold, num_leaves) at the largest round count, scored at each entry's round count
     (identical to separate fits: boosting is sequential and seeded).
     """
+    import warnings
+
     from sklearn.model_selection import StratifiedKFold
 
+    with warnings.catch_warnings():  # a rare class with fewer members than folds is expected here
+        warnings.simplefilter("ignore", UserWarning)
+        folds = list(StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(x, y))
     outs = [np.zeros((len(y), n_classes)) for _ in grid]
     lin = np.zeros((len(y), n_classes))
     leaves = sorted({c["num_leaves"] for c in grid})
-    for tr, te in StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(x, y):
+    for tr, te in folds:
         for nl in leaves:
             members = [i for i, c in enumerate(grid) if c["num_leaves"] == nl]
             rounds = max(grid[i]["num_boost_round"] for i in members)
@@ -398,23 +403,7 @@ def fit_stack(x: pd.DataFrame, y: np.ndarray, n_classes: int, seed: int = 0, inn
     the first entry and the stronger penalty); the meta-model is fitted on the inner out-of-fold rows and the
     components are refitted on all rows. Returns (booster, linear component, meta-model parameters with ``C``,
     ``config`` and the inner scores)."""
-    import warnings
-
-    from sklearn.model_selection import StratifiedKFold
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        folds = list(StratifiedKFold(inner_splits, shuffle=True, random_state=seed + 1).split(x, y))
-    p_t = [np.zeros((len(y), n_classes)) for _ in grid]
-    p_l = np.zeros((len(y), n_classes))
-    for tr, te in folds:
-        for nl in sorted({g["num_leaves"] for g in grid}):
-            members = [i for i, g in enumerate(grid) if g["num_leaves"] == nl]
-            rounds = max(grid[i]["num_boost_round"] for i in members)
-            booster = fit_lgbm(x.iloc[tr], y[tr], n_classes, {"num_leaves": nl, "num_boost_round": rounds}, params)
-            for i in members:
-                p_t[i][te] = predict_matrix(booster, x.iloc[te], grid[i]["num_boost_round"])
-        p_l[te] = linear_proba(fit_linear(x.iloc[tr], y[tr]), x.iloc[te], n_classes)
+    p_t, p_l = _oof_by_config(x, y, n_classes, grid, inner_splits, seed + 1, params)
     best: tuple[float, int, float, list[float]] | None = None
     for i in range(len(grid)):
         c, scores = choose_meta_c(stack_inputs(p_t[i], p_l), y, n_classes, seed + 2)
