@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import networkx as nx
 import numpy as np
@@ -80,6 +80,15 @@ def label_array(n: int, label: str) -> np.ndarray:
     separate string objects (~70 bytes each: 345 MB for a 5M-face mesh); this stores n references (8 bytes)."""
     out = np.empty(int(n), dtype=object)
     out.fill(label)
+    return out
+
+
+def is_label(labels: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    """(F,) bool: ``labels`` equal to one of ``names``, compared element-wise: no (F,) string copy of an object
+    label array (``astype(str)`` of 5M labels takes 0.3 s and ~250 MB)."""
+    out = np.zeros(len(labels), dtype=bool)
+    for name in names:
+        out |= np.asarray(labels == name, dtype=bool)
     return out
 
 

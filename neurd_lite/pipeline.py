@@ -34,7 +34,7 @@ from .mesh.heal import HealResult, heal_mesh
 from .mesh.soma import find_somas, soma_from_point
 from .model.anchors import Anchors, anchor_to_mesh, anchor_to_skeleton, write_anchor_columns
 from .model.facemap import FaceMap
-from .neuron import SPINE_LABELS, UNLABELLED, Neuron, Soma, label_array
+from .neuron import SPINE_LABELS, UNLABELLED, Neuron, Soma, is_label, label_array
 from . import proofread
 from .params import PipelineParams
 from .proofread import SplitNeurons, SplitParams
@@ -102,6 +102,8 @@ def stage_decimate(n: Neuron, p: PipelineParams) -> None:
     run = run_state(n)
     run.work = dec
     run.face_map = FaceMap(dec.input_to_working, dec.working_to_input)
+    if dec.input_centroids is not None:  # the face map's input centroids: the anchors and synapses reuse them
+        run.extra["input_centroids"] = dec.input_centroids
     if run.decimated:
         import trimesh
 
@@ -257,7 +259,7 @@ def _working_view(n: Neuron, run: Run) -> Neuron:
     labels = fm.lower(n.face_labels).copy()
     face_spine = fm.lower(n.face_spine).copy()
     if run.working_spine_labels is not None:
-        spine = np.isin(run.working_spine_labels.astype(str), SPINE_LABELS)
+        spine = is_label(run.working_spine_labels, SPINE_LABELS)
         labels = np.where(spine, run.working_spine_labels, labels).astype(object)
         face_spine = run.extra["working_face_spine"]
     f2s = run.working_face_to_skeleton
@@ -266,14 +268,6 @@ def _working_view(n: Neuron, run: Run) -> Neuron:
                   face_to_skeleton=f2s if f2s is not None else fm.lower(n.face_to_skeleton).copy(),
                   face_spine=face_spine, skeleton_labels=n.skeleton_labels, synapses=n.synapses, spines=n.spines,
                   flags=n.flags, provenance=n.provenance)
-
-
-def _is_any(labels: np.ndarray, names: Sequence[str]) -> np.ndarray:
-    """(F,) bool: labels equal to one of ``names``, compared element-wise (no (F,) string copy of the labels)."""
-    out = np.zeros(len(labels), dtype=bool)
-    for name in names:
-        out |= labels == name
-    return out
 
 
 def stage_spines(n: Neuron, p: PipelineParams) -> None:
@@ -297,7 +291,7 @@ def stage_spines(n: Neuron, p: PipelineParams) -> None:
     n.face_spine = fm.lift(w.face_spine)
     is_spine = n.face_spine >= 0
     labels = n.face_labels.copy()
-    old = _is_any(labels, SPINE_LABELS)  # an earlier run's spine labels
+    old = is_label(labels, SPINE_LABELS)  # an earlier run's spine labels
     labels[old] = n.face_compartment[old]
     labels[is_spine] = fm.lift(w.face_labels)[is_spine]
     n.face_labels = labels

@@ -168,3 +168,33 @@ def test_default_label_arrays_share_one_string() -> None:
     n = Neuron(name="x", mesh=trimesh.creation.icosphere(2, radius=1000.0))
     assert len({id(x) for x in n.face_labels}) == 1 and n.face_labels[0] == UNLABELLED
     assert np.all(n.face_compartment == UNLABELLED) and np.all(n.face_spine == -1)
+
+
+def test_cross_rows_and_centroid_normals_equal_numpy() -> None:
+    from neurd_lite.geometry.meshes import cross_rows, face_centroids_normals_nm, row_norms
+
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(500, 3)) * 1e4, rng.normal(size=(500, 3))
+    assert np.array_equal(cross_rows(a, b), np.cross(a, b))
+    assert np.array_equal(row_norms(a), np.linalg.norm(a, axis=1))
+    m = trimesh.creation.icosphere(3, radius=500.0)
+    c, nrm = face_centroids_normals_nm(m.vertices, m.faces)
+    t = m.vertices[m.faces]
+    assert np.array_equal(c, (t[:, 0] + t[:, 1] + t[:, 2]) / 3.0)
+    assert np.array_equal(nrm, np.cross(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0]))
+
+
+@pytest.mark.parametrize("radius_nm", [5.0, 60.0])  # 5 nm: most queries need the doubling rounds or the full tree
+def test_grid_restricted_nearest_input_faces_equal_full_tree(radius_nm: float) -> None:
+    from scipy.spatial import cKDTree
+
+    from neurd_lite.mesh.decimate import _centroids_normals, _nearest_input_same_way, _nearest_same_way
+
+    rng = np.random.default_rng(5)
+    m = trimesh.creation.icosphere(4, radius=2000.0)
+    v = m.vertices + rng.normal(scale=3.0, size=m.vertices.shape)  # no equal distances
+    cent, nrm = _centroids_normals(v, m.faces)
+    q = cent[rng.choice(len(cent), 300, replace=False)] + rng.normal(scale=20.0, size=(300, 3))
+    qn = rng.normal(size=(300, 3))  # random facing: many queries take a farther candidate or none faces their way
+    full = _nearest_same_way(cKDTree(cent), nrm, q, qn, 6)
+    assert np.array_equal(_nearest_input_same_way(cent, v, np.asarray(m.faces), q, qn, 6, radius_nm), full)

@@ -15,9 +15,10 @@ import pandas as pd
 
 from ..errors import InputError
 from ..geometry.depth import depth_range_problem, linear_depth_um
+from ..geometry.meshes import face_centroids_nm
 from ..model.frame import DEPTH_RANGE_UM, MINNIE65_UP
 from ..model.soma_extent import SomaExtentParams, within_any_soma
-from ..neuron import COMPARTMENTS, SPINE_LABELS, Neuron, label_array, synapse_polarity
+from ..neuron import COMPARTMENTS, SPINE_LABELS, Neuron, is_label, label_array, synapse_polarity
 from .apical import ApicalParams, label_dendrites, proximal_input_density_per_um
 from .axon import AxonParams, AxonResult, axon_by_synapses, find_axon
 from .apical import _label_apical_limb
@@ -354,7 +355,7 @@ def _label_faces(n: Neuron, labels: np.ndarray, soma_reach_factor: float) -> Non
         comp[s.faces[(s.faces >= 0) & (s.faces < nf)]] = "soma"
     n.face_compartment = comp
     old = n.face_labels if n.face_labels is not None else label_array(nf, "")
-    keep = np.isin(old.astype(str), SPINE_LABELS)
+    keep = is_label(old, SPINE_LABELS)
     new = comp.copy()
     new[keep] = old[keep]
     n.face_labels = new
@@ -369,8 +370,8 @@ def _relabel_far_soma_faces(n: Neuron, comp: np.ndarray, labels: np.ndarray, rea
     cand = np.flatnonzero(comp == "soma")
     if not cand.size:
         return
-    centres = np.asarray(n.mesh.vertices)[np.asarray(n.mesh.faces)[cand]].mean(axis=1)  # not trimesh's cached
-    # (F, 3, 3) triangles of the whole input mesh
+    centres = face_centroids_nm(n.mesh.vertices, np.asarray(n.mesh.faces)[cand])  # in blocks; not trimesh's
+    # cached (F, 3, 3) triangles of the whole input mesh
     near = within_any_soma(centres, n.somas, reach)
     far = cand[~near]
     other = np.flatnonzero(pd.Series(labels, copy=False).isin(COMPARTMENTS).to_numpy() & (labels != "soma"))

@@ -13,6 +13,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from ..errors import InputError
+from ..geometry.meshes import face_centroids_normals_nm
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,8 @@ class DecimateParams:
 class DecimationResult:
     """vertices (V', 3) nm and faces (F', 3) of the working mesh; input_to_working (F,) working face of each
     input face; working_to_input (F',) one representative input face per working face;
-    seconds spent; prereduced_faces: faces after the meshoptimizer pre-reduction (0: none)."""
+    seconds spent; prereduced_faces: faces after the meshoptimizer pre-reduction (0: none); input_centroids:
+    (F, 3) input-face centroids (nm) the face map was built from (None for the identity), for reuse."""
 
     vertices: np.ndarray
     faces: np.ndarray
@@ -47,6 +49,7 @@ class DecimationResult:
     working_to_input: np.ndarray
     seconds: float
     prereduced_faces: int = 0
+    input_centroids: np.ndarray | None = None
 
     @property
     def is_identity(self) -> bool:
@@ -66,8 +69,7 @@ MAP_CHUNK = 1_000_000  # input faces per block of the face-map query
 
 def _centroids_normals(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Face centroids (nm) and un-normalised face normals (only their sign against another normal is used)."""
-    a, b, c = vertices[faces[:, 0]], vertices[faces[:, 1]], vertices[faces[:, 2]]
-    return (a + b + c) / 3.0, np.cross(b - a, c - a)
+    return face_centroids_normals_nm(vertices, faces)
 
 
 def _nearest_same_way(tree: cKDTree, dst_normals: np.ndarray, src_cent: np.ndarray, src_normals: np.ndarray,
@@ -84,6 +86,62 @@ def _nearest_same_way(tree: cKDTree, dst_normals: np.ndarray, src_cent: np.ndarr
         pick = np.where(same.any(axis=1), np.argmax(same, axis=1), 0)
         near[bad] = cand[np.arange(len(bad)), pick]
     return near
+
+
+def _nearest_input_same_way(in_cent: np.ndarray, vertices: np.ndarray, faces: np.ndarray, q_cent: np.ndarray,
+                            q_normals: np.ndarray, k: int, radius_nm: float) -> np.ndarray:
+    """For each query point (nm), the input face :func:`_nearest_same_way` picks among *all* input faces
+    (nearest centroid facing the same way among the ``k`` nearest; equal distances: lowest face id), without a
+    KD-tree over all input centroids (2 s to build at 5M faces): a tree over the input centroids in the grid cells
+    (side ``radius_nm``) around the queries holds every centroid within ``radius_nm`` of a query, so a query whose
+    ``k``-th neighbour there is within ``radius_nm`` has the same ``k`` nearest as in the full tree; the others
+    are asked again with the radius doubled (the full tree after four rounds). Cells are marked in a hashed
+    table (a collision only adds centroids to the tree)."""
+    out = np.full(len(q_cent), -1, dtype=np.int64)
+    todo = np.arange(len(q_cent))
+    k = max(1, min(k, len(in_cent)))
+    lo = np.minimum(in_cent.min(axis=0), q_cent.min(axis=0)) - 1.0
+    r = float(radius_nm)
+    table = np.zeros(HASH_CELLS, dtype=bool)
+    steps = np.stack(np.meshgrid(*[[-1, 0, 1]] * 3, indexing="ij"), axis=-1).reshape(-1, 3)
+    for _ in range(4):
+        if not len(todo):
+            return out
+        table[:] = False
+        qc = np.floor((q_cent[todo] - lo) / r).astype(np.int64)
+        table[_cell_hash((qc[:, None, :] + steps[None]).reshape(-1, 3))] = True
+        sub = np.concatenate([blo + np.flatnonzero(table[_cell_hash(np.floor((in_cent[blo:blo + MAP_CHUNK] - lo) / r)
+                                                                    .astype(np.int64))])
+                              for blo in range(0, len(in_cent), MAP_CHUNK)])
+        if len(sub) >= k:
+            dist, cand = cKDTree(in_cent[sub]).query(q_cent[todo], k=k)
+            dist, cand = dist.reshape(len(todo), k), sub[cand.reshape(len(todo), k)]
+            o = np.lexsort((cand, dist), axis=-1)  # equal distances (common on subdivided meshes): lowest face first
+            dist, cand = np.take_along_axis(dist, o, axis=1), np.take_along_axis(cand, o, axis=1)
+            ok = dist[:, -1] <= r
+            if ok.any():
+                rows, cand = todo[ok], cand[ok]
+                same = np.einsum("fkd,fd->fk", _centroids_normals(vertices, faces[cand.reshape(-1)])[1]
+                                 .reshape(len(rows), k, 3), q_normals[rows]) > 0
+                first_same = np.where(same.any(axis=1), np.argmax(same, axis=1), 0)
+                out[rows] = cand[np.arange(len(rows)), np.where(same[:, 0], 0, first_same)]
+                todo = todo[~ok]
+        r *= 2.0
+    if len(todo):
+        box_n = _centroids_normals(vertices, faces)[1]
+        out[todo] = _nearest_same_way(cKDTree(in_cent), box_n, q_cent[todo], q_normals[todo], k)
+    return out
+
+
+HASH_CELLS = 1 << 24  # slots of the hashed grid-cell table of _nearest_input_same_way (16 MB)
+
+
+def _cell_hash(cells: np.ndarray) -> np.ndarray:
+    """Slot in a table of ``HASH_CELLS`` of each (N, 3) integer grid cell."""
+    h = cells[:, 0] * 73856093
+    h ^= cells[:, 1] * 19349663
+    h ^= cells[:, 2] * 83492791
+    return h & (HASH_CELLS - 1)
 
 
 def map_faces(src_vertices: np.ndarray, src_faces: np.ndarray, dst_vertices: np.ndarray, dst_faces: np.ndarray,
@@ -216,10 +274,13 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | N
     w2in = np.full(len(wf), -1, dtype=np.int64)
     w2in[in2w[::-1]] = np.arange(len(faces))[::-1]  # first input face mapped to each working face
     missing = np.flatnonzero(w2in < 0)
-    if len(missing):  # working faces no input face chose (slivers): nearest input face, searched near them only
+    if len(missing) >= 1000:  # working faces no input face chose (slivers): nearest input face among all
+        edge = np.linalg.norm(wv[wf[:, 0]] - wv[wf[:, 1]], axis=1)
+        w2in[missing] = _nearest_input_same_way(in_cent, vertices, faces, w_cent[missing], w_n[missing], 6,
+                                                float(np.median(edge)))
+    elif len(missing):  # a few: among the input faces in the box around them
         lo, hi = w_cent[missing].min(axis=0) - 1.0, w_cent[missing].max(axis=0) + 1.0
-        box = np.flatnonzero(np.all((in_cent >= lo) & (in_cent <= hi), axis=1)) if len(missing) < 1000 else \
-            np.arange(len(faces))
+        box = np.flatnonzero(np.all((in_cent >= lo) & (in_cent <= hi), axis=1))
         box_n = _centroids_normals(vertices, faces[box])[1]
         w2in[missing] = box[_nearest_same_way(cKDTree(in_cent[box]), box_n, w_cent[missing], w_n[missing], 6)]
-    return DecimationResult(wv, wf, in2w, w2in, round(time.perf_counter() - t0, 4), n_pre)
+    return DecimationResult(wv, wf, in2w, w2in, round(time.perf_counter() - t0, 4), n_pre, in_cent)
