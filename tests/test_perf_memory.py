@@ -198,3 +198,14 @@ def test_grid_restricted_nearest_input_faces_equal_full_tree(radius_nm: float) -
     qn = rng.normal(size=(300, 3))  # random facing: many queries take a farther candidate or none faces their way
     full = _nearest_same_way(cKDTree(cent), nrm, q, qn, 6)
     assert np.array_equal(_nearest_input_same_way(cent, v, np.asarray(m.faces), q, qn, 6, radius_nm), full)
+
+
+def test_nearest_faces_from_mesh_equals_triangle_index() -> None:
+    sphere = trimesh.creation.icosphere(3, radius=1000.0)
+    sliver = trimesh.Trimesh([[0, 0, 1500], [20000, 0, 1500], [0, 300, 1500]], [[0, 1, 2]])
+    m = trimesh.util.concatenate([sphere, sliver])
+    pts = np.random.default_rng(2).normal(size=(300, 3)) * 1500
+    a = NearestFaces(m.triangles).query(pts, k=4)
+    b = NearestFaces.from_mesh(m.vertices, m.faces).query(pts, k=4)
+    assert np.array_equal(a[1], b[1]) and np.array_equal(a[2], b[2])
+    np.testing.assert_allclose(b[1], _brute(m.triangles, pts), atol=1e-9)

@@ -9,6 +9,8 @@ largest face (1M points on a 1M-face mesh stay well under 4 GB; see tests/test_a
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy.spatial import cKDTree
 
@@ -30,12 +32,13 @@ def _batches(counts: np.ndarray, budget: int) -> list[np.ndarray]:
     return out
 
 
-def _exact_best(tri: np.ndarray, pts: np.ndarray, owner: np.ndarray, cand: np.ndarray, n_pts: int
+def _exact_best(tri: Any, pts: np.ndarray, owner: np.ndarray, cand: np.ndarray, n_pts: int
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per point the candidate triangle with the smallest exact distance (candidates given as flat pairs)."""
+    """Per point the candidate triangle with the smallest exact distance (candidates given as flat pairs);
+    ``tri(ids)`` gives the (len(ids), 3, 3) triangles."""
     import trimesh
 
-    cp = trimesh.triangles.closest_point(tri[cand], pts[owner])
+    cp = trimesh.triangles.closest_point(tri(cand), pts[owner])
     d = np.linalg.norm(cp - pts[owner], axis=1)
     order = np.lexsort((d, owner))
     first = order[np.r_[True, owner[order][1:] != owner[order][:-1]]]
@@ -47,12 +50,21 @@ def _exact_best(tri: np.ndarray, pts: np.ndarray, owner: np.ndarray, cand: np.nd
 
 
 class NearestFaces:
-    """A reusable nearest-face index over one mesh's triangles (nm)."""
+    """A reusable nearest-face index over one mesh's triangles (nm): ``NearestFaces(triangles)`` from an
+    (F, 3, 3) array, or :meth:`from_mesh` from vertices and faces (no (F, 3, 3) array: 216 bytes per face,
+    1.1 GB at 5M faces; triangles are gathered for the candidates only)."""
 
-    def __init__(self, triangles_nm: np.ndarray) -> None:
-        self.tri = np.asarray(triangles_nm, dtype=np.float64)
-        cen = self.tri.mean(1)
-        rad = np.linalg.norm(self.tri - cen[:, None, :], axis=2).max(axis=1) if len(cen) else np.zeros(0)
+    def __init__(self, triangles_nm: np.ndarray | None, _mesh: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        if _mesh is None:
+            self.tri = np.asarray(triangles_nm, dtype=np.float64)
+            self.n_faces = len(self.tri)
+            cen = self.tri.mean(1)
+            rad = np.linalg.norm(self.tri - cen[:, None, :], axis=2).max(axis=1) if len(cen) else np.zeros(0)
+        else:
+            self.tri = None
+            self._v, self._f = _mesh
+            self.n_faces = len(self._f)
+            cen, rad = _centroids_radii(self._v, self._f)
         self.reach = float(rad.max()) if len(cen) else 0.0
         self.tree = cKDTree(cen) if len(cen) else None
         # faces grouped by circumradius (tier t: radius <= base * 2**t), each tier with its own tree: a point's
@@ -62,10 +74,27 @@ class NearestFaces:
         if len(cen):
             base = max(2.0 * float(np.median(rad)), 1e-9)
             tier = np.maximum(np.ceil(np.log2(np.maximum(rad, 1e-300) / base)), 0).astype(np.int64)
-            for t in np.unique(tier):
+            t_all, t_count = np.unique(tier, return_counts=True)
+            bulk = -1
+            if _mesh is not None:  # the lowest tiers holding 99 % of the faces search the whole tree: a superset
+                bulk = int(t_all[np.searchsorted(np.cumsum(t_count), 0.99 * len(cen))])  # of their faces, one tree
+                ids = np.arange(len(cen))                                                 # build fewer per tier
+                self.tiers.append((float(rad[tier <= bulk].max()), ids, self.tree))
+            for t in t_all[t_all > bulk]:
                 ids = np.flatnonzero(tier == t)
                 self.tiers.append((float(rad[ids].max()), ids, self.tree if len(ids) == len(cen) else
                                    cKDTree(cen[ids])))
+
+    @classmethod
+    def from_mesh(cls, vertices_nm: np.ndarray, faces: np.ndarray) -> "NearestFaces":
+        """The index of the mesh ``(vertices (V, 3) nm, faces (F, 3))``: the same distances and closest points as
+        over its triangles (where several faces are equally near, e.g. at a shared corner, the face reported may
+        be another of them). The lower tiers' balls search the tree of all faces: one tree fewer to build."""
+        return cls(None, (np.asarray(vertices_nm, dtype=np.float64), np.asarray(faces, dtype=np.int64)))
+
+    def triangles(self, ids: np.ndarray) -> np.ndarray:
+        """(len(ids), 3, 3) triangles (nm) of the given faces."""
+        return self.tri[ids] if self.tri is not None else self._v[self._f[ids]]
 
     def query(self, points_nm: np.ndarray, k: int = 16, chunk: int = DEFAULT_CHUNK
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -80,14 +109,14 @@ class NearestFaces:
         return face, dist, point
 
     def _query(self, pts: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        tri, tree = self.tri, self.tree
-        k = int(min(max(k, 1), len(tri)))
+        tri, tree, n_faces = self.triangles, self.tree, self.n_faces
+        k = int(min(max(k, 1), n_faces))
         dk, cand = tree.query(pts, k=k)
         dk, cand = dk.reshape(len(pts), k), cand.reshape(len(pts), k)
         owner = np.repeat(np.arange(len(pts)), k)
         face, dist, point = _exact_best(tri, pts, owner, cand.reshape(-1), len(pts))
         for reach, ids, t_tree in self.tiers:
-            unsure_all = np.flatnonzero((dk[:, -1] < dist + reach) & (k < len(tri)))
+            unsure_all = np.flatnonzero((dk[:, -1] < dist + reach) & (k < n_faces))
             for lo in range(0, len(unsure_all), BALL_CHUNK):  # ball lists are Python lists: few points at a time
                 unsure = unsure_all[lo:lo + BALL_CHUNK]
                 radius = dist[unsure] + reach
@@ -103,6 +132,25 @@ class NearestFaces:
                     better = d2 < dist[sub]
                     face[sub[better]], dist[sub[better]], point[sub[better]] = f2[better], d2[better], p2[better]
         return face, dist, point
+
+
+def _centroids_radii(v: np.ndarray, f: np.ndarray, chunk: int = 1_000_000) -> tuple[np.ndarray, np.ndarray]:
+    """(F, 3) face centroids and (F,) circumradii about them (nm; the values of ``tri.mean(1)`` and the largest
+    corner distance over the (F, 3, 3) triangles), ``chunk`` faces at a time."""
+    cen, rad = np.empty((len(f), 3)), np.empty(len(f))
+    for lo in range(0, len(f), chunk):
+        fk = f[lo:lo + chunk]
+        corners = [v[fk[:, j]] for j in range(3)]
+        c = corners[0] + corners[1]
+        c += corners[2]
+        c /= 3.0
+        cen[lo:lo + len(fk)] = c
+        r2 = np.zeros(len(fk))
+        for a in corners:
+            a -= c
+            np.maximum(r2, a[:, 0] * a[:, 0] + a[:, 1] * a[:, 1] + a[:, 2] * a[:, 2], out=r2)
+        rad[lo:lo + len(fk)] = np.sqrt(r2)
+    return cen, rad
 
 
 def closest_faces(mesh, points_nm: np.ndarray, k: int = 16, chunk: int = DEFAULT_CHUNK

@@ -46,9 +46,10 @@ def _candidates(mesh_units: UnitsLike, layout_default: UnitsLike) -> list[UnitsL
     return out
 
 
-def median_distances_nm(raw: np.ndarray, triangles_nm: np.ndarray, candidates: list[UnitsLike]) -> list[float]:
-    """Median distance (nm) of the positions ``raw`` (N, 3, input units) to the mesh, per candidate unit."""
-    index = NearestFaces(triangles_nm)
+def median_distances_nm(raw: np.ndarray, triangles_nm: Any, candidates: list[UnitsLike]) -> list[float]:
+    """Median distance (nm) of the positions ``raw`` (N, 3, input units) to the mesh (an (F, 3, 3) triangle array
+    or a ``(vertices, faces)`` pair, nm), per candidate unit."""
+    index = NearestFaces.from_mesh(*triangles_nm) if isinstance(triangles_nm, tuple) else NearestFaces(triangles_nm)
     return [float(np.median(index.query(raw * scale_to_nm(u), k=8)[1])) if len(raw) else np.nan
             for u in candidates]
 
@@ -59,7 +60,8 @@ def fit_synapse_units(syn: pd.DataFrame, triangles_nm: np.ndarray, mesh_units: U
     """Put a loaded synapse table (``io.synapses.load_synapses``) on its mesh; return (table in nm, record).
 
     syn: the table as loaded, ``x_nm, y_nm, z_nm`` in nm under ``syn.attrs["units_in"]`` (the given units or the
-    layout's default). triangles_nm: (F, 3, 3) mesh triangles in nm. mesh_units: the mesh's input units (tried
+    layout's default). triangles_nm: (F, 3, 3) mesh triangles in nm, or the mesh as a ``(vertices, faces)`` pair
+    (nm; no (F, 3, 3) array is made: 1.1 GB at 5M faces). mesh_units: the mesh's input units (tried
     first). given: the units the caller named (honoured, only measured) or None (inferred: the candidate with the
     smallest median distance, which must be under ``ON_MESH_NM``).
     The record (also in ``table.attrs["synapse_units"]``) has ``used``, ``how`` ("given", "inferred",
