@@ -1,5 +1,8 @@
 """Time and memory of every decompose stage on the real MICrONS cell at 81k / 324k / 1.3M faces.
 
+Ingest is what ``decompose`` does before its stages: read the mesh, read the synapse table and fit its units
+on the full-resolution mesh (``pipeline._ingest_synapses``; before session 6 the benchmark skipped the fit).
+
 Larger sizes are the 81k-face mesh subdivided once / twice (``trimesh.remesh.subdivide``), written to a
 temporary PLY so ingest reads a file as a user would. In the same run MeshParty TEASAR alone
 (``skeletonize_mesh`` with ray radius, soma point given) runs on the same meshes, and with ``--peers``
@@ -149,17 +152,16 @@ def run_ours(path: Path, params, synapses: Path | None = None) -> tuple[list[tup
     import neurd_lite as nl
     from neurd_lite.data import data_path
     from neurd_lite.io.meshes import load_mesh
-    from neurd_lite.io.synapses import load_synapses
     from neurd_lite.neuron import Neuron
-    from neurd_lite.pipeline import MESH_STAGES, _Skip, release_memory
+    from neurd_lite.pipeline import MESH_STAGES, _ingest_synapses, _Skip, release_memory
 
     rows = []
     n_box: list = []
 
-    def ingest():
-        mesh = load_mesh(path)
-        syn = load_synapses(synapses if synapses is not None else data_path(SYNAPSES))
-        n_box.append(Neuron(name=path.stem, mesh=mesh, synapses=syn))
+    def ingest():  # as decompose: read the mesh, read the synapses and fit their units on the mesh
+        n = Neuron(name=path.stem, mesh=load_mesh(path))
+        _ingest_synapses(n, synapses if synapses is not None else data_path(SYNAPSES), "nm", None)
+        n_box.append(n)
         release_memory()  # as decompose does after reading
     rows.append(("ingest", *timed(ingest)[1:]))
     n = n_box[0]
