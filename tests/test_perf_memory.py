@@ -209,3 +209,14 @@ def test_nearest_faces_from_mesh_equals_triangle_index() -> None:
     b = NearestFaces.from_mesh(m.vertices, m.faces).query(pts, k=4)
     assert np.array_equal(a[1], b[1]) and np.array_equal(a[2], b[2])
     np.testing.assert_allclose(b[1], _brute(m.triangles, pts), atol=1e-9)
+
+
+def test_far_synapse_units_get_a_box_lower_bound() -> None:
+    from neurd_lite.io.synapse_units import FAR_NM, median_distances_nm
+
+    m = trimesh.creation.icosphere(3, radius=20_000.0)
+    raw = m.vertices[::7] * 1.001  # nm, just outside the surface
+    near, far = median_distances_nm(raw, (m.vertices, m.faces), ["nm", "um"])
+    exact = NearestFaces(m.triangles)
+    assert near == float(np.median(exact.query(raw, k=8)[1]))
+    assert FAR_NM < far <= float(np.median(exact.query(raw * 1000.0, k=8)[1]))
