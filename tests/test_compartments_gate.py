@@ -50,7 +50,7 @@ def test_gate_candidate_dominates_in_a_pyramid_not_in_an_interneuron():
 @pytest.mark.skipif(not models_available(), reason="compartment models not built")
 def test_shipped_gate_model_separates_pyramids_from_interneurons():
     m = load_vertex_model(CELL_MODEL)
-    assert m.features == GATE_FEATURES
+    assert set(m.features) <= set(GATE_FEATURES)  # the feature set chosen in inner folds (gate_fit.GATE_SETS)
     assert m.meta["held_out_metrics"]["leave_cell_out"]
     for kind, want in (("pyramidal", True), ("interneuron", False)):
         for seed in (31, 32):
