@@ -45,6 +45,9 @@ def test_gate_candidate_dominates_in_a_pyramid_not_in_an_interneuron():
     inter = [_gate("interneuron", s) for s in (21, 22, 23)]
     assert min(g["reach_ratio"] for g in pyr) > max(g["reach_ratio"] for g in inter)
     assert all(g["cand_cos0"] > 0.8 and g["height_gap_ext"] > 0.4 for g in pyr)
+    # a pyramid's candidate rises as one trunk before it splits, and no other limb shares the high dendrite
+    assert min(g["cand_trunk_frac"] for g in pyr) > max(g["cand_trunk_frac"] for g in inter)
+    assert all(g["others_top_share"] == 0.0 for g in pyr) and all(g["others_top_share"] > 0.05 for g in inter)
 
 
 @pytest.mark.skipif(not models_available(), reason="compartment models not built")
