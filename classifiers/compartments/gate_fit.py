@@ -1,6 +1,6 @@
-"""Training of the has-apical (cell) model (``train.py --gate``): session 5's fixed configuration (shipped), or
-one chosen in inner folds, or all configurations averaged. Session 6 compared the three on the outer folds
-(docs/compartments.md): neither alternative beat the fixed one everywhere, so the fixed one is shipped.
+"""Training of the has-apical (cell) model (``train.py --gate``): a fixed configuration (shipped: session 5's
+plus ``limb_dominance``), or one chosen in inner folds, or all configurations averaged. Session 6 compared them on
+the outer folds (docs/compartments.md): only the fixed one with ``limb_dominance`` was no worse anywhere.
 
 - Rows: one per (cell, input mode), the gate features (``neurd_lite.compartments.gate``) of the dendrite
   without the labelled axon ("true_axon", session 5) or without the axon the *learned* model finds, predicted
@@ -24,13 +24,17 @@ from neurd_lite.compartments.label import other_somas
 from neurd_lite.compartments.learned import axon_subtree
 
 # session 5's 17 features, and the same plus the trunk's share of the height and the others' share of high dendrite
-GATE_SETS = {"shape17": GATE_FEATURES[:17], "shape17+trunk": list(GATE_FEATURES)}
+GATE_SETS = {"shape17": GATE_FEATURES[:17], "shape17+trunk": GATE_FEATURES[:19]}
+# feature sets the fixed gate can take (train.py --gate-set): also the frame-free limb dominance
+FIXED_SETS = {**GATE_SETS, "shape17+dominance": GATE_FEATURES[:17] + ["limb_dominance"]}
 # model size: session 5's (200 rounds, 7 leaves, >= 8 cells a leaf) and two smaller ones
 GATE_SIZES = {"r200_l7_m8": {}, "r100_l7_m15": {"rounds": 100, "min_data_in_leaf": 15},
               "r60_l4_m20": {"rounds": 60, "num_leaves": 4, "min_data_in_leaf": 20}}
 # training rows: the dendrite without the true axon (session 5) or without the out-of-fold learned axon
 GATE_ROWS = ("true_axon", "learned_axon")
-FIXED_GATE = ("shape17", "r200_l7_m8", "true_axon")  # session 5's gate, the shipped one (train.py --gate fixed)
+# the shipped gate (train.py --gate fixed): session 5's configuration plus the frame-free limb dominance (session 6);
+# session 5's own gate is --gate-set shape17
+FIXED_GATE = ("shape17+dominance", "r200_l7_m8", "true_axon")
 INNER_K = 3
 SEED = 0
 

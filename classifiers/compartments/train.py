@@ -39,7 +39,7 @@ from neurd_lite.compartments.features import FEATURES  # noqa: E402
 from neurd_lite.compartments.frame import angle_deg  # noqa: E402
 from neurd_lite.compartments.label import CompartmentParams, learned_decision  # noqa: E402
 from neurd_lite.compartments.learned import VertexModel  # noqa: E402
-from gate_fit import (FIXED_GATE, GATE_SETS, GATE_SIZES, case_key, choose_and_fit, fit_booster, fit_mean,  # noqa: E402
+from gate_fit import (FIXED_GATE, FIXED_SETS, GATE_SIZES, case_key, choose_and_fit, fit_booster, fit_mean,  # noqa: E402
                       gate_inputs, inner_folds, oof_axon, source_groups)
 
 MAX_ROWS = 1000
@@ -111,10 +111,10 @@ def fit(cases: list[Case], target: str, axon_store: dict | None = None):
         cells = [c.cell for c in use]
         rows = {"true_axon": pd.concat([gate_inputs(c, true_axon(c)) for c in use], ignore_index=True)}
         if GATE_MODE[0] == "fixed":
-            feats, size, src = FIXED_GATE
-            booster = fit_booster(rows[src], y, cells, GATE_SETS[feats], {**CELL_PARAMS, **GATE_SIZES[size]},
+            feats, size, src = (GATE_MODE[1], *FIXED_GATE[1:]) if len(GATE_MODE) > 1 else FIXED_GATE
+            booster = fit_booster(rows[src], y, cells, FIXED_SETS[feats], {**CELL_PARAMS, **GATE_SIZES[size]},
                                   CELL_ROUNDS)
-            booster.gate_set, booster.gate_scores = "|".join(FIXED_GATE), {}
+            booster.gate_set, booster.gate_scores = "|".join((feats, size, src)), {}
             return booster, len(y)
         key = ("oof_axon", tuple(sorted(set(cells))))
         store = axon_store if axon_store is not None else {}
@@ -280,13 +280,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cv-only", action="store_true")
     ap.add_argument("--fit-only", action="store_true")
     ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument("--gate-set", choices=sorted(FIXED_SETS), default=None,
+                    help="feature set of the fixed gate (default: session 5's, gate_fit.FIXED_GATE)")
     ap.add_argument("--gate", choices=("fixed", "nested", "mean"), default="fixed",
                     help="has-apical model: session 5's configuration (shipped), chosen in inner folds, or averaged")
     ap.add_argument("--vertex-cache", type=Path, default=None,
                     help="scratch pickle of the folds' held-out vertex-model probabilities (reused when present)")
     args = ap.parse_args(argv)
     t0 = time.time()
-    GATE_MODE[0] = args.gate
+    GATE_MODE[:] = [args.gate] + ([args.gate_set] if args.gate_set else [])
     cases = load_cases(args.cache, args.rebuild)
     report: dict = {}
     if not args.fit_only:
