@@ -118,27 +118,29 @@ def test_relief_pass_finds_low_domes_where_the_shaft_reads_sunken():
     off = Neuron(mesh=mesh, skeleton=skel)
     detect_spines(off, SpineParams(relief_radius_nm=0.0))
     on = Neuron(mesh=mesh, skeleton=skel)
-    detect_spines(on, SpineParams(relief_radius_nm=1000.0, relief_near_spine_nm=0.0))
+    detect_spines(on, SpineParams(relief_radius_nm=1000.0, relief_near_spine_nm=0.0,
+                                     relief_min_density_per_um=0.0))
     assert len(off.spines) < 4
     assert len(on.spines) == 4
     assert np.all(on.spines.y_nm.to_numpy() > 700.0)  # on the domes' side
     bare, skel = _elliptic_tube_with_domes(())
     n = Neuron(mesh=bare, skeleton=skel)
-    detect_spines(n, SpineParams(relief_radius_nm=1000.0, relief_near_spine_nm=0.0))
+    detect_spines(n, SpineParams(relief_radius_nm=1000.0, relief_near_spine_nm=0.0,
+                                     relief_min_density_per_um=0.0))
     assert len(n.spines) == 0
 
 
 def test_relief_density_gate_searches_only_densely_spiny_dendrite():
     """The same 4 low domes: on a trunk where the usual passes find no spine (a sparsely spiny process) the
-    density-gated relief pass adds nothing (the ungated one finds the 4); beside tall spines every 1 µm (found by
-    the usual passes, >= 0.4 per µm around the domes) the gated pass finds all 4 domes."""
+    density-gated relief pass adds nothing (the ungated one finds the 4); beside tall spines every 500 nm (found by
+    the usual passes, >= 0.6 per µm around the domes) the gated pass finds all 4 domes."""
     from neurd_lite.spines import SpineParams
 
     domes = (-2400.0, -800.0, 800.0, 2400.0)
-    gated = SpineParams(relief_radius_nm=1000.0, relief_near_spine_nm=0.0, relief_min_density_per_um=0.4)
-    ungated = SpineParams(relief_radius_nm=1000.0, relief_near_spine_nm=0.0)
+    gated = SpineParams(relief_near_spine_nm=0.0)  # the default density gate
+    ungated = SpineParams(relief_radius_nm=1000.0, relief_near_spine_nm=0.0, relief_min_density_per_um=0.0)
     found = []
-    for tall in ((), tuple(np.arange(-3000.0, 3001.0, 1000.0))):
+    for tall in ((), tuple(np.arange(-3000.0, 3001.0, 500.0))):
         mesh, skel = _elliptic_tube_with_domes(domes, tall_z_nm=tall)
         for p in (ungated, gated):
             n = Neuron(mesh=mesh, skeleton=skel)

@@ -97,12 +97,12 @@ class SpineParams:
     max_angular_coverage: float = 1.0
     angular_bins: int = 16
     min_height_to_extent: float = 0.3
-    relief_radius_nm: float = 0.0
+    relief_radius_nm: float = 1000.0
     relief_quantile: float = 0.5
     relief_seed_nm: float = 200.0
     relief_grow_nm: float = 60.0
     relief_near_spine_nm: float = 2000.0
-    relief_min_density_per_um: float = 0.0
+    relief_min_density_per_um: float = 0.6
     relief_density_radius_nm: float = 5000.0
     shaft: ShaftParams = field(default_factory=ShaftParams)
     headneck: HeadNeckParams = field(default_factory=HeadNeckParams)
