@@ -64,7 +64,7 @@ def candidate_windows(v: np.ndarray, f: np.ndarray, p: SomaParams, sides: np.nda
         lo = vol.grid.centers(np.array([[a.start for a in sl]]))[0] - reach
         hi = vol.grid.centers(np.array([[a.stop - 1 for a in sl]]))[0] + reach
         wins.append(Window(lo, hi, float(d[k]), peak[None], np.array([float(d[k])])))
-    wins.sort(key=lambda w: -w.depth_nm)  # deepest first: a soma is found in its own box first
+    wins = [wins[i] for i in np.argsort([w.depth_nm for w in wins])[::-1]]  # deepest first (its own box first)
     pad = 2 * p.close_radius_nm + 5 * p.voxel_nm
 
     def fits(lo: np.ndarray, hi: np.ndarray) -> bool:  # the fine grid over the box keeps voxel_nm
@@ -112,7 +112,8 @@ def _sealed(v: np.ndarray, f: np.ndarray, p: SomaParams, w: Window, sides: np.nd
     """Somata at the missing peaks (nm) found with the wider closings of ``seal_radii_nm`` (face ids of v/f),
     the narrowest closing first; a soma found with a closing of radius r must be at least r / ``seal_depth_ratio``
     deep (a closing seals gaps narrower than 2 r and must stay smaller than the body it seals). The peaks still
-    missing (regions enclosed at some radius but holding no soma are given up: sealed, and not a soma)."""
+    missing: a peak that lies inside the filled volume at some radius (sealed) but in no soma is given up (a
+    thick trunk or a tangle of neurites; a soma whose membrane is open reads depth 0 at its centre)."""
     keep, v_sub, f_sub, sides_sub, crop_sub = _crop_mesh(v, f, w.lo, w.hi, sides)
     out: list[Soma] = []
     if len(keep) < p.min_faces:
@@ -127,7 +128,7 @@ def _sealed(v: np.ndarray, f: np.ndarray, p: SomaParams, w: Window, sides: np.nd
                if s.properties["inscribed_radius_um"] * 1000.0 * p.seal_depth_ratio >= r]
         out += new
         missing = missing[_unexplained(missing, np.full(len(missing), np.inf), new, p, coarse_nm)]
-        missing = missing[~_enclosed(vols[0], missing, p.min_inscribed_radius_nm, coarse_nm)]
+        missing = missing[~_enclosed(vols[0], missing, p.voxel_nm, p.voxel_nm)]
     return out, missing
 
 
@@ -166,8 +167,11 @@ def find_in_windows(v: np.ndarray, f: np.ndarray, p: SomaParams, sides: np.ndarr
         keep, v_sub, f_sub, sides_sub, crop_sub = _crop_mesh(v, f, w.lo, w.hi, sides)
         if len(keep) < p.min_faces:
             continue
-        found = [(s, v) for s in _find(v_sub, f_sub, p, sides_sub, crop_sub, face_index=keep)]
+        vols: list = []
+        found = [(s, v) for s in _find(v_sub, f_sub, p, sides_sub, crop_sub, face_index=keep, volume_out=vols)]
         missing = w.peaks_nm[_unexplained(w.peaks_nm, w.peak_depth_nm, [s for s, _ in found], p, coarse_close_nm)]
+        if len(missing) and vols:  # a region the fine pass encloses but holds no soma is not a soma (a trunk)
+            missing = missing[~_enclosed(vols[0], missing, p.voxel_nm, p.voxel_nm)]
         if len(missing) and detail is None:
             new, missing = _sealed(v, f, p, w, sides, missing, coarse_close_nm)
             found += [(s, v) for s in new]
