@@ -110,7 +110,9 @@ def _near(somas: list[Soma], peaks_nm: np.ndarray, coarse_nm: float) -> list[Som
 def _sealed(v: np.ndarray, f: np.ndarray, p: SomaParams, w: Window, sides: np.ndarray, missing: np.ndarray,
             coarse_nm: float) -> tuple[list[Soma], np.ndarray]:
     """Somata at the missing peaks (nm) found with the wider closings of ``seal_radii_nm`` (face ids of v/f),
-    the narrowest closing first; a soma found with a closing of radius r must be at least r / ``seal_depth_ratio``
+    the narrowest closing first, each on a grid of half its radius (at least ``voxel_nm``: the membrane-coverage
+    test counts boundary voxels that hold mesh surface, and a grid much finer than the holes reads them as
+    bare); a soma found with a closing of radius r must be at least r / ``seal_depth_ratio``
     deep (a closing seals gaps narrower than 2 r and must stay smaller than the body it seals). The peaks still
     missing: a peak that lies inside the filled volume at some radius (sealed) but in no soma is given up (a
     thick trunk or a tangle of neurites; a soma whose membrane is open reads depth 0 at its centre)."""
@@ -121,7 +123,7 @@ def _sealed(v: np.ndarray, f: np.ndarray, p: SomaParams, w: Window, sides: np.nd
     for r in p.seal_radii_nm:
         if not len(missing):
             break
-        q = replace(p, close_radius_nm=max(float(r), p.close_radius_nm))
+        q = replace(p, close_radius_nm=max(float(r), p.close_radius_nm), voxel_nm=max(p.voxel_nm, r / 2.0))
         vols: list = []
         new = [s for s in _near(_find(v_sub, f_sub, q, sides_sub, crop_sub, face_index=keep, volume_out=vols),
                                 missing, coarse_nm)
@@ -129,6 +131,7 @@ def _sealed(v: np.ndarray, f: np.ndarray, p: SomaParams, w: Window, sides: np.nd
         out += new
         missing = missing[_unexplained(missing, np.full(len(missing), np.inf), new, p, coarse_nm)]
         missing = missing[~_enclosed(vols[0], missing, p.voxel_nm, p.voxel_nm)]
+        del vols
     return out, missing
 
 
@@ -172,6 +175,7 @@ def find_in_windows(v: np.ndarray, f: np.ndarray, p: SomaParams, sides: np.ndarr
         missing = w.peaks_nm[_unexplained(w.peaks_nm, w.peak_depth_nm, [s for s, _ in found], p, coarse_close_nm)]
         if len(missing) and vols:  # a region the fine pass encloses but holds no soma is not a soma (a trunk)
             missing = missing[~_enclosed(vols[0], missing, p.voxel_nm, p.voxel_nm)]
+        del vols
         if len(missing) and detail is None:
             new, missing = _sealed(v, f, p, w, sides, missing, coarse_close_nm)
             found += [(s, v) for s in new]
