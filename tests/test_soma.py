@@ -383,7 +383,7 @@ def test_soma_with_seam_holes_is_sealed_in_its_window():
     assert find_somas(holed, SomaParams(seal_radii_nm=(), **caps)) == []
     (s,) = find_somas(holed, SomaParams(**caps))
     assert np.linalg.norm(s.center_nm - CENTRE) < 500.0
-    assert s.properties["voxel_um"] == pytest.approx(0.5)  # the fine voxel, not the coarse pass's
+    assert s.properties["voxel_um"] == pytest.approx(0.75)  # half the 1.5 µm closing, not the coarse voxel
 
 
 def test_soma_lost_by_decimation_is_found_on_the_full_mesh():
