@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import trimesh
 
 from neurd_lite.batch import featurize, find_inputs, make_items, match_synapses, parse_units_rules
+from neurd_lite.testing.poison import write_poison
 
 
 @pytest.fixture(scope="module")
@@ -29,27 +29,6 @@ def synthetic_folder(tmp_path_factory) -> Path:
         (folder / "synapses").mkdir(exist_ok=True)
         os.replace(syn_path, folder / "synapses" / f"syn{seed}.csv")
     return folder
-
-
-def _write_poison(folder: Path) -> dict[str, Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    poison = {}
-    poison["empty"] = folder / "empty.ply"
-    poison["empty"].write_bytes(b"")
-    poison["corrupt"] = folder / "corrupt.ply"
-    poison["corrupt"].write_bytes(b"ply\nformat binary_little_endian 1.0\nelement vertex 1000\n\x00\x01garbage")
-    nan = trimesh.creation.icosphere(subdivisions=2, radius=5000.0)
-    v = nan.vertices.copy()
-    v[:5] = np.nan
-    poison["nan"] = folder / "nan_vertices.ply"
-    trimesh.Trimesh(v, nan.faces, process=False).export(poison["nan"])
-    poison["one_face"] = folder / "one_face.ply"
-    trimesh.Trimesh([[0, 0, 0], [1000, 0, 0], [0, 1000, 0]], [[0, 1, 2]], process=False).export(poison["one_face"])
-    huge = trimesh.creation.icosphere(subdivisions=2, radius=1.0)
-    huge.vertices *= 1e12
-    poison["huge"] = folder / "huge_bbox.ply"
-    huge.export(poison["huge"])
-    return poison
 
 
 def _record_decompose(monkeypatch, argument: str) -> dict:
@@ -99,7 +78,7 @@ def test_duplicate_stems_get_unique_names(tmp_path):
 
 @pytest.mark.slow
 def test_batch_with_poison_files(tmp_path, synthetic_folder):
-    poison = _write_poison(tmp_path / "poison")
+    poison = write_poison(tmp_path / "poison", kinds=("empty", "corrupt", "nan", "one_face", "huge"))
     out = tmp_path / "out"
     report = featurize([synthetic_folder / "*.ply", tmp_path / "poison"], out,
                        synapses=str(synthetic_folder / "synapses"), progress=False)

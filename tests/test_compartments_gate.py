@@ -45,12 +45,15 @@ def test_gate_candidate_dominates_in_a_pyramid_not_in_an_interneuron():
     inter = [_gate("interneuron", s) for s in (21, 22, 23)]
     assert min(g["reach_ratio"] for g in pyr) > max(g["reach_ratio"] for g in inter)
     assert all(g["cand_cos0"] > 0.8 and g["height_gap_ext"] > 0.4 for g in pyr)
+    # a pyramid's candidate rises as one trunk before it splits, and no other limb shares the high dendrite
+    assert min(g["cand_trunk_frac"] for g in pyr) > max(g["cand_trunk_frac"] for g in inter)
+    assert all(g["others_top_share"] == 0.0 for g in pyr) and all(g["others_top_share"] > 0.05 for g in inter)
 
 
 @pytest.mark.skipif(not models_available(), reason="compartment models not built")
 def test_shipped_gate_model_separates_pyramids_from_interneurons():
     m = load_vertex_model(CELL_MODEL)
-    assert m.features == GATE_FEATURES
+    assert set(m.features) <= set(GATE_FEATURES)  # the feature set chosen in inner folds (gate_fit.GATE_SETS)
     assert m.meta["held_out_metrics"]["leave_cell_out"]
     for kind, want in (("pyramidal", True), ("interneuron", False)):
         for seed in (31, 32):

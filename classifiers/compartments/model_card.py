@@ -9,7 +9,7 @@ from typing import Any, Callable
 import numpy as np
 
 from neurd_lite.compartments.features import FEATURES
-from neurd_lite.compartments.gate import GATE_FEATURES, GATE_MONOTONE
+from neurd_lite.compartments.gate import GATE_MONOTONE
 from neurd_lite.compartments.learned import APICAL_MODEL, AXON_MODEL, CELL_MODEL, MIN_APICAL_FRAC
 
 
@@ -46,14 +46,17 @@ def _sources(cases: list[Any]) -> dict[str, int]:
 
 def write_models(cases: list[Any], out: Path, report: dict, fit: Callable, seconds: float) -> None:
     """Fit the axon and apical models on all cases, write ``NAME.txt`` + ``NAME.json`` and the card."""
-    from train import CELL_PARAMS, CELL_ROUNDS, LGB_PARAMS, MAX_ROWS, N_ROUNDS, TRAIN_MODES
+    from train import CELL_PARAMS, LGB_PARAMS, MAX_ROWS, N_ROUNDS, TRAIN_MODES
 
     out.mkdir(parents=True, exist_ok=True)
     held = {k: v for k, v in report.items() if k != "rows"}
     for name, target in ((AXON_MODEL, "axon"), (APICAL_MODEL, "apical"), (CELL_MODEL, "cell")):
         booster, n_rows = fit(cases, target)
-        feats = GATE_FEATURES if target == "cell" else FEATURES
-        lgb_params, rounds = (CELL_PARAMS, CELL_ROUNDS) if target == "cell" else (LGB_PARAMS, N_ROUNDS)
+        feats = list(booster.feature_name()) if target == "cell" else FEATURES
+        lgb_params, rounds = (LGB_PARAMS, N_ROUNDS)
+        if target == "cell":
+            lgb_params = {**CELL_PARAMS, "monotone_constraints": [GATE_MONOTONE.get(f, 0) for f in feats]}
+            rounds = booster.current_iteration()
         booster.save_model(str(out / f"{name}.txt"))
         meta = {"name": name, "model_file": f"{name}.txt", "target": TARGETS[target],
                 "features": [{"name": f, "unit": _unit(f)} for f in feats],
@@ -61,6 +64,7 @@ def write_models(cases: list[Any], out: Path, report: dict, fit: Callable, secon
                 "max_rows_per_case": MAX_ROWS, "training_modes": sorted(TRAIN_MODES),
                 "training_cells_by_source": _sources(cases), "decision": {"min_apical_cable_frac": MIN_APICAL_FRAC},
                 "held_out_metrics": held, "versions": _versions(),
+                **({"gate_configuration": booster.gate_set} if target == "cell" else {}),
                 "trained_by": "classifiers/compartments/train.py"}
         (out / f"{name}.json").write_text(json.dumps(meta, indent=1, default=float) + "\n")
     (out / "compartment_models.md").write_text(card(held, _sources(cases), seconds))
@@ -83,7 +87,9 @@ def card(held: dict, sources: dict[str, int], seconds: float) -> str:
         "`up`) with the other primary dendrites in scale-free terms: height and reach in units of the dendritic",
         "field, trunk cosine, direction consistency with `up`, straightness, cable share, tuft-tip share, stem",
         "radius against the others' median (NaN without radius), height gap and reach ratio to the runner-up, the",
-        "others' direction and share above the soma, the field's asymmetry and aspect. No absolute size and no",
+        "others' direction and share above the soma, the field's asymmetry and aspect, and (session 6) the limb",
+        "dominance: 1 - runner-up / best of reach x sqrt(stem radius) over the dendritic limbs, i.e. the frame",
+        "inference's confidence computed without any frame (`gate.limb_dominance`). No absolute size and no",
         "synapses (in training only pyramidal cells carry synapses); monotone constraints from what an apical is",
         f"(`gate.GATE_MONOTONE`: {GATE_MONOTONE}). Used by `neurd_lite.compartments.label_compartments` (default",
         "`CompartmentParams(method=\"learned\")`; the rules stay as fallback and as two input features). Decision",

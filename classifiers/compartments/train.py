@@ -38,8 +38,9 @@ from cells import APICAL_NAMES, Case, load_cases  # noqa: E402
 from neurd_lite.compartments.features import FEATURES  # noqa: E402
 from neurd_lite.compartments.frame import angle_deg  # noqa: E402
 from neurd_lite.compartments.label import CompartmentParams, learned_decision  # noqa: E402
-from neurd_lite.compartments.gate import GATE_FEATURES, GATE_MONOTONE, gate_row  # noqa: E402
 from neurd_lite.compartments.learned import VertexModel  # noqa: E402
+from gate_fit import (FIXED_GATE, FIXED_SETS, GATE_SIZES, case_key, choose_and_fit, fit_booster, fit_mean,  # noqa: E402
+                      gate_inputs, inner_folds, oof_axon, source_groups)
 
 MAX_ROWS = 1000
 SEED = 0
@@ -48,9 +49,10 @@ LGB_PARAMS = {"objective": "binary", "learning_rate": 0.05, "num_leaves": 31, "m
               "num_threads": 1, "deterministic": True, "force_row_wise": True, "seed": SEED, "verbose": -1}
 N_ROUNDS = 160
 TRAIN_MODES = {"given+syn", "given", "inferred", "given_norad"}
-CELL_PARAMS = {**LGB_PARAMS, "num_leaves": 7, "min_data_in_leaf": 8, "bagging_fraction": 1.0, "bagging_freq": 0,
-               "monotone_constraints": [GATE_MONOTONE.get(f, 0) for f in GATE_FEATURES]}
+CELL_PARAMS = {**LGB_PARAMS, "num_leaves": 7, "min_data_in_leaf": 8, "bagging_fraction": 1.0, "bagging_freq": 0}
+# (monotone constraints per feature set: gate.GATE_MONOTONE, set in gate_fit.fit_booster)
 CELL_ROUNDS = 200  # "given_eval" (external, up from the labels) never trains
+GATE_MODE = ["fixed"]  # the cell model's training (--gate): fixed / nested / mean, see gate_fit
 
 
 def _rows(case: Case, target: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -91,28 +93,42 @@ def design(cases: list[Case], target: str) -> tuple[np.ndarray, np.ndarray, np.n
     return np.vstack(xs), np.concatenate(ys), w * len(w) / w.sum()
 
 
-def cell_inputs(c: Case) -> pd.DataFrame:
-    """The has-apical model's input row of one case: gate features of the dendrite (the true axon removed; the
-    rule's axon on cells without axon truth). The package computes them with the learned axon removed."""
-    t = c.prep.tree
-    axon = c.axon if c.axon is not None else c.prep.rule_labels.astype(str) == "axon"
-    return gate_row(t, c.prep.up, t.in_root_tree & ~t.soma & ~axon)
+def true_axon(c: Case) -> np.ndarray:
+    """The labelled axon (the rule's axon on cells without axon truth)."""
+    return c.axon if c.axon is not None else c.prep.rule_labels.astype(str) == "axon"
 
 
-def fit(cases: list[Case], target: str):
-    """LightGBM booster for ``target`` ("axon", "apical" per vertex; "cell": has an apical) and its row count."""
+def fit(cases: list[Case], target: str, axon_store: dict | None = None):
+    """LightGBM booster for ``target`` ("axon", "apical" per vertex; "cell": has an apical) and its row count.
+    The cell model follows ``GATE_MODE[0]`` (``gate_fit``: "fixed" = session 5's configuration, "nested" =
+    chosen in inner folds, "mean" = every configuration averaged); it carries ``gate_set`` / ``gate_scores``.
+    ``axon_store`` caches the out-of-fold axon masks that "nested" and "mean" need (key: the training cells)."""
     import lightgbm as lgb
 
     if target == "cell":  # one row per (cell, mode); each cell weighs 1, both classes the same in total
         use = [c for c in cases if c.mode in TRAIN_MODES and c.apical is not None]
-        x = pd.concat([cell_inputs(c) for c in use]).to_numpy(dtype=float)
         y = np.array([float(c.apical.any()) for c in use])
-        per_cell = pd.Series([c.cell for c in use]).value_counts()
-        w = np.array([1.0 / per_cell[c.cell] for c in use])
-        for cls in (0.0, 1.0):
-            w[y == cls] /= max(w[y == cls].sum(), 1e-9)
-        ds = lgb.Dataset(x, y, weight=w * len(w) / w.sum(), feature_name=list(GATE_FEATURES), free_raw_data=True)
-        return lgb.train(CELL_PARAMS, ds, num_boost_round=CELL_ROUNDS), len(y)
+        cells = [c.cell for c in use]
+        rows = {"true_axon": pd.concat([gate_inputs(c, true_axon(c)) for c in use], ignore_index=True)}
+        if GATE_MODE[0] == "fixed":
+            feats, size, src = (GATE_MODE[1], *FIXED_GATE[1:]) if len(GATE_MODE) > 1 else FIXED_GATE
+            booster = fit_booster(rows[src], y, cells, FIXED_SETS[feats], {**CELL_PARAMS, **GATE_SIZES[size]},
+                                  CELL_ROUNDS)
+            booster.gate_set, booster.gate_scores = "|".join((feats, size, src)), {}
+            return booster, len(y)
+        key = ("oof_axon", tuple(sorted(set(cells))))
+        store = axon_store if axon_store is not None else {}
+        if key not in store:
+            store[key] = oof_axon(use, fit, FEATURES)
+        rows["learned_axon"] = pd.concat([gate_inputs(c, store[key][case_key(c)]) for c in use], ignore_index=True)
+        if GATE_MODE[0] == "mean":
+            booster = fit_mean(rows, y, cells, CELL_PARAMS, CELL_ROUNDS)
+            booster.gate_set, booster.gate_scores = "mean", {}
+            return booster, len(y)
+        booster, best, scores = choose_and_fit(rows, y, cells, [inner_folds(use), source_groups(use)], CELL_PARAMS,
+                                               CELL_ROUNDS)
+        booster.gate_set, booster.gate_scores = best, scores
+        return booster, len(y)
     x, y, w = design(cases, target)
     ds = lgb.Dataset(x, y, weight=w, feature_name=list(FEATURES), free_raw_data=True)
     return lgb.train(LGB_PARAMS, ds, num_boost_round=N_ROUNDS), len(y)
@@ -138,7 +154,7 @@ def score_case(c: Case, ax_model, ap_model, cell_model, params: CompartmentParam
         p_ap = np.zeros(t.n)
         p_ap[body] = ap_model.predict(x, num_threads=1)
     c.n.flags.clear()
-    gate = VertexModel("cell", cell_model, {"features": list(GATE_FEATURES)})
+    gate = VertexModel("cell", cell_model, {"features": list(cell_model.feature_name())})
     labels = learned_decision(c.n, c.prep, params or CompartmentParams(), p_ax, p_ap, gate).astype(str)
     rec = c.n.provenance["compartments"]
     p_cell = rec.pop("p_has_apical", np.nan)
@@ -187,12 +203,13 @@ def cross_validate(cases: list[Case], folds: dict[str, set[str]], label: str,
                 p_ax[body] = ax.predict(x, num_threads=1)
                 p_ap[body] = ap.predict(x, num_threads=1)
                 cache[(label, name, i)] = (p_ax, p_ap)
-        cm, _ = fit(train, "cell")
+        cm, _ = fit(train, "cell", cache)
         for i in idx:
             p_ax, p_ap = cache[(label, name, i)]
             rows.append({**score_case(cases[i], None, None, cm, p_ax=p_ax, p_ap=p_ap), "fold": name,
-                         "validation": label})
-        print(f"  {label} fold {name}: {len(held)} cells held out, {time.time() - t0:.0f} s", file=sys.stderr)
+                         "validation": label, "gate_set": cm.gate_set})
+        print(f"  {label} fold {name}: {len(held)} cells held out, gate {cm.gate_set} {cm.gate_scores}, "
+              f"{time.time() - t0:.0f} s", file=sys.stderr)
     return pd.DataFrame(rows)
 
 
@@ -263,10 +280,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cv-only", action="store_true")
     ap.add_argument("--fit-only", action="store_true")
     ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument("--gate-set", choices=sorted(FIXED_SETS), default=None,
+                    help="feature set of the fixed gate (default: session 5's, gate_fit.FIXED_GATE)")
+    ap.add_argument("--gate", choices=("fixed", "nested", "mean"), default="fixed",
+                    help="has-apical model: session 5's configuration (shipped), chosen in inner folds, or averaged")
     ap.add_argument("--vertex-cache", type=Path, default=None,
                     help="scratch pickle of the folds' held-out vertex-model probabilities (reused when present)")
     args = ap.parse_args(argv)
     t0 = time.time()
+    GATE_MODE[:] = [args.gate] + ([args.gate_set] if args.gate_set else [])
     cases = load_cases(args.cache, args.rebuild)
     report: dict = {}
     if not args.fit_only:

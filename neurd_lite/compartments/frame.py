@@ -103,6 +103,15 @@ def limb_table(tree: Tree, body: np.ndarray) -> list[dict[str, Any]]:
     return out
 
 
+def limb_scores(limbs: list[dict[str, Any]]) -> np.ndarray:
+    """Apical-likeness of each limb of :func:`limb_table`, frame-free: reach x sqrt(stem radius), both relative
+    to the cell's largest (stem radius 0.5 of the largest where unknown)."""
+    reach = np.array([lb["reach_nm"] for lb in limbs])
+    stem = np.array([lb["stem_radius_nm"] for lb in limbs])
+    stem_rel = stem / np.nanmax(stem) if np.isfinite(stem).any() and np.nanmax(stem) > 0 else np.ones(len(limbs))
+    return reach / max(float(reach.max()), 1e-9) * np.sqrt(np.nan_to_num(stem_rel, nan=0.5))
+
+
 def infer_up(tree: Tree, body: np.ndarray, units: Any = None) -> FrameResult:
     """Infer the pia direction of a soma-rooted skeleton (nm). ``body``: bool (N,) vertices to use (non-soma,
     root tree, geometric axon removed). ``units``: the units the input was read in (µm input is never
@@ -115,10 +124,7 @@ def infer_up(tree: Tree, body: np.ndarray, units: Any = None) -> FrameResult:
     limbs = [lb for lb in limb_table(tree, body) if lb["cable_nm"] > 0]
     if not limbs:
         return FrameResult(np.asarray(MINNIE65_UP), "default_no_limbs", 0.0)
-    reach = np.array([lb["reach_nm"] for lb in limbs])
-    stem = np.array([lb["stem_radius_nm"] for lb in limbs])
-    stem_rel = stem / np.nanmax(stem) if np.isfinite(stem).any() and np.nanmax(stem) > 0 else np.ones(len(limbs))
-    score = reach / reach.max() * np.sqrt(np.nan_to_num(stem_rel, nan=0.5))
+    score = limb_scores(limbs)
     order = np.argsort(-score)
     best = limbs[int(order[0])]
     vec = best["centroid"]

@@ -6,8 +6,11 @@ size (a truncated EM mesh, a light-microscopy tracing and a whole reconstructed 
 synapses (in the training data only pyramidal cells carry them; the dense-proximal-input rule vetoes
 interneurons separately). The candidate is the dendritic limb (process leaving the soma) that maximises
 height reached along ``up`` x (1 + cosine of its trunk 20 µm out), the apical rule's score without its
-thresholds. Inputs (nm) are a :class:`~neurd_lite.compartments.tree.Tree` and masks; outputs are ratios,
-cosines and fractions.
+thresholds. ``limb_dominance`` needs no ``up`` at all: 1 - runner-up / best limb score of the frame inference
+(reach x sqrt(stem radius), :func:`~neurd_lite.compartments.frame.limb_scores`). ``cand_trunk_frac`` and
+``others_top_share`` (session 6) are computed for ``classifiers/compartments/gate_fit.py``'s experiments; the
+shipped model's sidecar lists the features it uses. Inputs (nm) are a
+:class:`~neurd_lite.compartments.tree.Tree` and masks; outputs are ratios, cosines and fractions.
 """
 from __future__ import annotations
 
@@ -15,23 +18,28 @@ import numpy as np
 import pandas as pd
 
 from ..geometry.stats import weighted_quantile as _wq
+from .frame import limb_scores, limb_table
 from .tree import Tree
 
 STEM_UM = 10.0          # stem radius: median radius over this much path from the limb start (µm)
 TRUNK_UM = 20.0         # the trunk direction is read this far out along the candidate (µm)
 TOP_FRACTION = 0.6      # tips above this share of the candidate's height count as its tuft
+SPLIT_RATIO = 0.5       # a branch point whose second-largest child holds this share of the largest's cable ends the trunk
+HIGH_FRACTION = 0.5     # dendrite above this share of the candidate's height is "high" (others_top_share)
 
 GATE_FEATURES = [
     "n_limbs", "cand_height_ext", "cand_reach_ext", "cand_cos0", "cand_dir_cos", "cand_trunk_straight",
     "cand_cable_frac", "cand_tip_top_frac", "cand_stem_rel", "cand_stem_rank", "height_gap_ext",
     "reach_ratio", "second_height_ext", "others_dir_cos", "others_up_frac", "field_up_frac", "field_aspect",
+    "cand_trunk_frac", "others_top_share", "limb_dominance",
 ]
 # Monotone constraints (LightGBM) from what an apical is, not from the data: +1 = more of it never makes an apical
 # less likely (an apical trunk leaves upward, runs straight, is thicker than the basal stems, rises above and
-# reaches beyond the other primaries, stretches the field along up); -1 = the other primaries rising high or
-# running upward make it less likely; 0 = free.
+# reaches beyond the other primaries, stretches the field along up, rises as one trunk before it splits into a tuft);
+# -1 = the other primaries rising high, running upward or sharing the high dendrite make it less likely; 0 = free.
 GATE_MONOTONE = {"cand_cos0": 1, "cand_trunk_straight": 1, "cand_stem_rel": 1, "height_gap_ext": 1, "reach_ratio": 1,
-                 "field_aspect": 1, "second_height_ext": -1, "others_dir_cos": -1, "others_up_frac": -1}
+                 "field_aspect": 1, "cand_trunk_frac": 1, "second_height_ext": -1, "others_dir_cos": -1,
+                 "others_up_frac": -1, "others_top_share": -1, "limb_dominance": 1}
 
 
 def _limb_cos(tree: Tree, start: int, u: np.ndarray, length_nm: float) -> float:
@@ -41,6 +49,20 @@ def _limb_cos(tree: Tree, start: int, u: np.ndarray, length_nm: float) -> float:
     vec = sk.vertices[v] - sk.vertices[sk.root]
     nv = float(np.linalg.norm(vec))
     return float(vec @ u / nv) if nv > 0 else 0.0
+
+
+def _trunk_end(tree: Tree, start: int, dend: np.ndarray, sub: np.ndarray) -> int:
+    """Where the trunk from ``start`` ends: follow the child with the most subtree cable (``sub``) until a tip
+    or a major bifurcation (second child >= ``SPLIT_RATIO`` x the first in cable)."""
+    v = int(start)
+    while True:
+        kids = [int(k) for k in tree.children[v] if dend[k]]
+        if not kids:
+            return v
+        cab = sorted((sub[k] for k in kids), reverse=True)
+        if len(kids) > 1 and cab[1] >= SPLIT_RATIO * cab[0]:
+            return v
+        v = max(kids, key=lambda k: sub[k])
 
 
 def gate_features(tree: Tree, up: np.ndarray, dendrite: np.ndarray) -> dict[str, float]:
@@ -102,6 +124,15 @@ def gate_features(tree: Tree, up: np.ndarray, dendrite: np.ndarray) -> dict[str,
         "cand_tip_top_frac": float(np.mean(h[ctips] >= TOP_FRACTION * hmax[c])) if len(ctips) else float("nan"),
         "field_up_frac": float((edge * (h > 0)).sum() / total),
     })
+    limbs = [lb for lb in limb_table(tree, dend) if lb["cable_nm"] > 0]
+    if len(limbs) > 1:  # the frame's confidence, frame-free: 1 - runner-up / best of reach x sqrt(stem radius)
+        sc = np.sort(limb_scores(limbs))[::-1]
+        out["limb_dominance"] = float(np.clip(1.0 - sc[1] / max(sc[0], 1e-9), 0.0, 1.0))
+    if hmax[c] > 0:
+        high = dend & (h >= HIGH_FRACTION * hmax[c])
+        out["others_top_share"] = float(edge[high & (ls != ids[c])].sum() / max(edge[high].sum(), 1e-9))
+        end = _trunk_end(tree, int(ids[c]), dend, tree.subtree_sum(edge))
+        out["cand_trunk_frac"] = float(max(h[end], 0.0) / hmax[c])
     hb, lb, wb = h[idx], lateral[idx], edge[idx] + 1e-3
     vert = _wq(hb, wb, 0.95) - _wq(hb, wb, 0.05)
     out["field_aspect"] = float(vert / max(2 * _wq(lb, wb, 0.95), 1e-9))

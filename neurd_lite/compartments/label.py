@@ -169,7 +169,7 @@ def _rule_labels(n: Neuron, tree: Tree, pre: np.ndarray, post: np.ndarray, syn: 
     return labels, has_apical
 
 
-def _other_somas(n: Neuron, tree: Tree) -> np.ndarray:
+def other_somas(n: Neuron, tree: Tree) -> np.ndarray:
     """Bool (N,) skeleton vertices inside a merged second (third, ...) soma of the neuron."""
     near = np.zeros(tree.n, dtype=bool)
     for other in n.somas[1:]:
@@ -180,7 +180,7 @@ def _other_somas(n: Neuron, tree: Tree) -> np.ndarray:
 def _label_somas(n: Neuron, tree: Tree, labels: np.ndarray) -> None:
     """Soma vertices of the tree, and of any merged second cell (its soma region, whatever path reached it)."""
     labels[tree.soma] = "soma"
-    labels[_other_somas(n, tree)] = "soma"
+    labels[other_somas(n, tree)] = "soma"
 
 
 APICAL_LABELS = ("apical_shaft", "apical_tuft", "oblique")
@@ -215,7 +215,7 @@ def learned_decision(n: Neuron, prep: Prepared, params: CompartmentParams,
     if has is None and params.excitatory:
         has, source = bool(rule_apical.any()), "excitatory: apical rule"
     if has is None:
-        row = gate_row(tree, prep.up, dendrite & ~_other_somas(n, tree))
+        row = gate_row(tree, prep.up, dendrite & ~other_somas(n, tree))
         p_cell = float((cell_model or load_vertex_model(CELL_MODEL)).predict(row)[0])
         has, source = p_cell >= 0.5, "has-apical model"
         rec["p_has_apical"] = round(p_cell, 4)

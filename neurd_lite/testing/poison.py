@@ -32,40 +32,62 @@ def separate_triangles(n: int, spacing_nm: float = 3000.0, seed: int = 0) -> tup
     return (grid[:, None, :] + tri[None]).reshape(-1, 3), np.arange(3 * n).reshape(-1, 3)
 
 
-def write_poison(folder: str | os.PathLike, n_triangles: int = 50000) -> dict[str, Path]:
-    """Write every kind of :data:`KINDS` into ``folder``; returns ``{kind: path}``."""
+def _symlink_loop(path: Path) -> Path:
+    if not os.path.lexists(path):
+        os.symlink(path.name, path)
+    return path
+
+
+def _folder_named_ply(path: Path) -> Path:
+    path.mkdir(exist_ok=True)
+    return path
+
+
+def _writers(folder: Path, n_triangles: int) -> dict:
+    """``{kind: () -> path}``: one small writer per poison kind."""
     import trimesh
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    p: dict[str, Path] = {}
-    p["empty"] = folder / "empty.ply"
-    p["empty"].write_bytes(b"")
-    p["corrupt"] = folder / "corrupt.ply"
-    p["corrupt"].write_bytes(b"ply\nformat binary_little_endian 1.0\nelement vertex 1000\n\x00\x01garbage")
     sphere = trimesh.creation.icosphere(subdivisions=2, radius=5000.0)
-    v = sphere.vertices.copy()
-    v[:5] = np.nan
-    p["nan"] = _export(v, sphere.faces, folder / "nan_vertices.ply")
-    p["one_face"] = _export([[0, 0, 0], [1000, 0, 0], [0, 1000, 0]], [[0, 1, 2]], folder / "one_face.ply")
-    p["huge"] = _export(sphere.vertices * 1e8, sphere.faces, folder / "huge_bbox.ply")
-    p["symlink_loop"] = folder / "loop.ply"
-    if not os.path.lexists(p["symlink_loop"]):
-        os.symlink("loop.ply", p["symlink_loop"])
-    p["dir_named_ply"] = folder / "folder.ply"
-    p["dir_named_ply"].mkdir(exist_ok=True)
+    nan_vertices = sphere.vertices.copy()
+    nan_vertices[:5] = np.nan
     # two tetrahedra that share only one vertex (a non-manifold "bowtie")
     tet = np.array([[0, 0, 0], [3000, 0, 0], [0, 3000, 0], [0, 0, 3000]], float)
     tet_faces = np.array([[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]])
-    p["bowtie"] = _export(np.vstack([tet, -tet[1:]]), np.vstack([tet_faces, np.where(tet_faces, tet_faces + 3, 0)]),
-                          folder / "bowtie.ply")
-    p["separate_triangles"] = _export(*separate_triangles(n_triangles), folder / "separate_triangles.ply")
-    p["duplicated_faces"] = _export(sphere.vertices, np.vstack([sphere.faces, sphere.faces]),
-                                    folder / "duplicated_faces.ply")
     line = np.column_stack([np.arange(30) * 300.0, np.zeros(30), np.zeros(30)])
-    p["degenerate_faces"] = _export(line, np.column_stack([np.arange(28), np.arange(1, 29), np.arange(2, 30)]),
-                                    folder / "degenerate_faces.ply")
-    return p
+
+    def raw(name: str, data: bytes) -> Path:
+        (folder / name).write_bytes(data)
+        return folder / name
+
+    return {
+        "empty": lambda: raw("empty.ply", b""),
+        "corrupt": lambda: raw("corrupt.ply",
+                               b"ply\nformat binary_little_endian 1.0\nelement vertex 1000\n\x00\x01garbage"),
+        "nan": lambda: _export(nan_vertices, sphere.faces, folder / "nan_vertices.ply"),
+        "one_face": lambda: _export([[0, 0, 0], [1000, 0, 0], [0, 1000, 0]], [[0, 1, 2]], folder / "one_face.ply"),
+        "huge": lambda: _export(sphere.vertices * 1e8, sphere.faces, folder / "huge_bbox.ply"),
+        "symlink_loop": lambda: _symlink_loop(folder / "loop.ply"),
+        "dir_named_ply": lambda: _folder_named_ply(folder / "folder.ply"),
+        "bowtie": lambda: _export(np.vstack([tet, -tet[1:]]),
+                                  np.vstack([tet_faces, np.where(tet_faces, tet_faces + 3, 0)]), folder / "bowtie.ply"),
+        "separate_triangles": lambda: _export(*separate_triangles(n_triangles), folder / "separate_triangles.ply"),
+        "duplicated_faces": lambda: _export(sphere.vertices, np.vstack([sphere.faces, sphere.faces]),
+                                            folder / "duplicated_faces.ply"),
+        "degenerate_faces": lambda: _export(line, np.column_stack([np.arange(28), np.arange(1, 29), np.arange(2, 30)]),
+                                            folder / "degenerate_faces.ply"),
+    }
+
+
+def write_poison(folder: str | os.PathLike, n_triangles: int = 50000,
+                 kinds: tuple[str, ...] = KINDS) -> dict[str, Path]:
+    """Write the ``kinds`` (default: every kind of :data:`KINDS`) into ``folder``; returns ``{kind: path}``."""
+    unknown = set(kinds) - set(KINDS)
+    if unknown:
+        raise ValueError(f"unknown poison kinds {sorted(unknown)}; choose from {KINDS}")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    writers = _writers(folder, n_triangles)
+    return {kind: writers[kind]() for kind in kinds}
 
 
 def probe_task(item: object, config: object) -> dict:

@@ -1,0 +1,160 @@
+"""Training of the has-apical (cell) model (``train.py --gate``): a fixed configuration (shipped: session 5's
+plus ``limb_dominance``), or one chosen in inner folds, or all configurations averaged. Session 6 compared them on
+the outer folds (docs/compartments.md): only the fixed one with ``limb_dominance`` was no worse anywhere.
+
+- Rows: one per (cell, input mode), the gate features (``neurd_lite.compartments.gate``) of the dendrite
+  without the labelled axon ("true_axon", session 5) or without the axon the *learned* model finds, predicted
+  out of fold ("learned_axon": inner folds grouped by cell over the training cells only), which is what the
+  package computes at prediction time.
+- Configuration (feature set ``GATE_SETS`` x model size ``GATE_SIZES`` x training rows ``GATE_ROWS``): each is
+  scored on the training cells only, by the mean of two inner validations (3 folds by cell, and leave-one-
+  source-out over the training sources), balanced log loss (each cell weighs 1, both classes the same in
+  total); the best one is fitted on all training cells. The held-out fold never takes part in the choice.
+"""
+from __future__ import annotations
+
+import itertools
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from neurd_lite.compartments.gate import GATE_FEATURES, GATE_MONOTONE, gate_row
+from neurd_lite.compartments.label import other_somas
+from neurd_lite.compartments.learned import axon_subtree
+
+# session 5's 17 features, and the same plus the trunk's share of the height and the others' share of high dendrite
+GATE_SETS = {"shape17": GATE_FEATURES[:17], "shape17+trunk": GATE_FEATURES[:19]}
+# feature sets the fixed gate can take (train.py --gate-set): also the frame-free limb dominance
+FIXED_SETS = {**GATE_SETS, "shape17+dominance": GATE_FEATURES[:17] + ["limb_dominance"]}
+# model size: session 5's (200 rounds, 7 leaves, >= 8 cells a leaf) and two smaller ones
+GATE_SIZES = {"r200_l7_m8": {}, "r100_l7_m15": {"rounds": 100, "min_data_in_leaf": 15},
+              "r60_l4_m20": {"rounds": 60, "num_leaves": 4, "min_data_in_leaf": 20}}
+# training rows: the dendrite without the true axon (session 5) or without the out-of-fold learned axon
+GATE_ROWS = ("true_axon", "learned_axon")
+# the shipped gate (train.py --gate fixed): session 5's configuration plus the frame-free limb dominance (session 6);
+# session 5's own gate is --gate-set shape17
+FIXED_GATE = ("shape17+dominance", "r200_l7_m8", "true_axon")
+INNER_K = 3
+SEED = 0
+
+
+def inner_folds(cases: list[Any], k: int = INNER_K) -> list[set[str]]:
+    """``k`` disjoint sets of cell names covering the cells of ``cases`` (seeded)."""
+    cells = sorted({c.cell for c in cases})
+    perm = np.random.default_rng(SEED).permutation(len(cells))
+    return [{cells[j] for j in perm[i::k]} for i in range(k)]
+
+
+def source_groups(cases: list[Any], min_cells: int = 3) -> list[set[str]]:
+    """The cells of each source with >= ``min_cells`` cells, the smaller sources together (one set each)."""
+    by: dict[str, set[str]] = {}
+    for c in cases:
+        by.setdefault(c.source, set()).add(c.cell)
+    big = [cs for cs in by.values() if len(cs) >= min_cells]
+    small = set().union(*(cs for cs in by.values() if len(cs) < min_cells)) if by else set()
+    return big + ([small] if small else [])
+
+
+def case_key(c: Any) -> str:
+    return f"{c.cell}|{c.mode}"
+
+
+def oof_axon(cases: list[Any], fit: Callable, features: list[str], k: int = INNER_K) -> dict[str, np.ndarray]:
+    """Learned axon mask of every case, each predicted by an axon model fitted without its cell (inner folds)."""
+    out: dict[str, np.ndarray] = {}
+    for held in inner_folds(cases, k):
+        model, _ = fit([c for c in cases if c.cell not in held], "axon")
+        for c in cases:
+            if c.cell not in held:
+                continue
+            t = c.prep.tree
+            body = t.in_root_tree & ~t.soma
+            p = np.zeros(t.n)
+            p[body] = model.predict(c.prep.features[body][features].to_numpy(dtype=float), num_threads=1)
+            out[case_key(c)] = axon_subtree(t, p, body)[0]
+    return out
+
+
+def gate_inputs(c: Any, axon: np.ndarray) -> pd.DataFrame:
+    """One case's gate row (all :data:`GATE_FEATURES`) on the dendrite without ``axon``, as the package does."""
+    t = c.prep.tree
+    return gate_row(t, c.prep.up, t.in_root_tree & ~t.soma & ~axon & ~other_somas(c.n, t))
+
+
+def cell_weights(y: np.ndarray, cells: list[str]) -> np.ndarray:
+    """Each cell weighs 1 (split over its modes); both classes weigh the same in total; mean weight 1."""
+    per_cell = pd.Series(cells).value_counts()
+    w = np.array([1.0 / per_cell[c] for c in cells])
+    for cls in (0.0, 1.0):
+        w[y == cls] /= max(w[y == cls].sum(), 1e-9)
+    return w * len(w) / w.sum()
+
+
+def fit_booster(x: pd.DataFrame, y: np.ndarray, cells: list[str], feats: list[str], params: dict, rounds: int):
+    import lightgbm as lgb
+
+    p = {**params, "monotone_constraints": [GATE_MONOTONE.get(f, 0) for f in feats]}
+    rounds = int(p.pop("rounds", rounds))
+    ds = lgb.Dataset(x[feats].to_numpy(dtype=float), y, weight=cell_weights(y, cells), feature_name=list(feats),
+                     free_raw_data=True)
+    return lgb.train(p, ds, num_boost_round=rounds)
+
+
+def balanced_log_loss(p: np.ndarray, y: np.ndarray, cells: list[str]) -> float:
+    p = np.clip(p, 1e-4, 1 - 1e-4)
+    w = cell_weights(y, cells)
+    return float(-(w * (y * np.log(p) + (1 - y) * np.log(1 - p))).sum() / w.sum())
+
+
+def _inner_loss(rows: dict[str, pd.DataFrame], y: np.ndarray, cell_arr: np.ndarray, folds: list[set[str]],
+                feats: list[str], params: dict, rounds: int, src: str) -> float:
+    """Balanced log loss of one configuration over the held-out rows of ``folds`` (learned-axon rows)."""
+    pred = np.full(len(y), np.nan)
+    for held in folds:
+        te = np.isin(cell_arr, list(held))
+        if te.all() or not te.any() or len(np.unique(y[~te])) < 2:
+            continue
+        b = fit_booster(rows[src][~te], y[~te], list(cell_arr[~te]), feats, params, rounds)
+        pred[te] = b.predict(rows["learned_axon"][te][feats].to_numpy(dtype=float), num_threads=1)
+    ok = np.isfinite(pred)
+    return balanced_log_loss(pred[ok], y[ok], list(cell_arr[ok]))
+
+
+class MeanGate:
+    """Mean log-odds of several gate boosters (a fixed ensemble, nothing chosen): ``predict`` as a booster."""
+
+    def __init__(self, boosters: list[Any]) -> None:
+        self.boosters = boosters
+
+    def feature_name(self) -> list[str]:
+        return list(GATE_FEATURES)
+
+    def predict(self, x: np.ndarray, num_threads: int = 1) -> np.ndarray:
+        df = pd.DataFrame(np.asarray(x, dtype=float), columns=GATE_FEATURES)
+        z = np.mean([b.predict(df[b.feature_name()].to_numpy(dtype=float), raw_score=True, num_threads=num_threads)
+                     for b in self.boosters], axis=0)
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+def fit_mean(rows: dict[str, pd.DataFrame], y: np.ndarray, cells: list[str], params: dict, rounds: int) -> MeanGate:
+    """Every configuration of ``GATE_SETS`` x ``GATE_SIZES`` x ``GATE_ROWS`` fitted on all rows, averaged."""
+    return MeanGate([fit_booster(rows[src], y, cells, feats, {**params, **size}, rounds)
+                     for (_, feats), (_, size), src in itertools.product(GATE_SETS.items(), GATE_SIZES.items(),
+                                                                          GATE_ROWS)])
+
+
+def choose_and_fit(rows: dict[str, pd.DataFrame], y: np.ndarray, cells: list[str],
+                   fold_sets: list[list[set[str]]], params: dict, rounds: int) -> tuple[Any, str, dict[str, float]]:
+    """(booster on every row with the chosen configuration, its name, inner-CV loss of every configuration).
+    ``rows``: the training rows by :data:`GATE_ROWS` source; configurations are feature set x model size x
+    training-row source, always scored on the learned-axon rows (what the package computes); the loss is the
+    mean over ``fold_sets`` (e.g. inner folds by cell and by source) of the balanced log loss."""
+    scores = {}
+    cell_arr = np.asarray(cells)
+    for (fname, feats), (sname, size), src in itertools.product(GATE_SETS.items(), GATE_SIZES.items(), GATE_ROWS):
+        losses = [_inner_loss(rows, y, cell_arr, folds, feats, {**params, **size}, rounds, src) for folds in fold_sets]
+        scores[f"{fname}|{sname}|{src}"] = round(float(np.mean(losses)), 4)
+    best = min(scores, key=scores.get)
+    fname, sname, src = best.split("|")
+    return fit_booster(rows[src], y, cells, GATE_SETS[fname], {**params, **GATE_SIZES[sname]}, rounds), best, scores
