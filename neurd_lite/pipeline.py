@@ -31,7 +31,7 @@ from .io.synapse_units import fit_synapse_units
 from .io.synapses import load_synapses
 from .mesh.decimate import DecimationResult, decimate
 from .mesh.heal import HealResult, heal_mesh
-from .mesh.soma import find_somas, soma_from_point
+from .mesh.soma import DetailMesh, find_somas, soma_from_point
 from .model.anchors import Anchors, anchor_to_mesh, anchor_to_skeleton, write_anchor_columns
 from .model.facemap import FaceMap
 from .neuron import SPINE_LABELS, UNLABELLED, Neuron, Soma, is_label, label_array
@@ -125,14 +125,16 @@ def stage_heal(n: Neuron, p: PipelineParams) -> None:
 
 
 def stage_soma(n: Neuron, p: PipelineParams) -> None:
-    """Somas from the given centres (``decompose(soma=...)``) or detected on the working mesh; labels soma faces
+    """Somas from the given centres (``decompose(soma=...)``) or detected on the working mesh (a soma the
+    decimation lost is looked for on the input mesh); labels soma faces
     (input faces whose working face is a soma face)."""
     run = run_state(n)
     given, mesh, fm = run.soma_centers_nm, run.mesh, run.face_map
     if given is not None and len(given):
         somas = [soma_from_point(mesh, c, None, p.soma) for c in given]
     else:
-        somas = list(find_somas(mesh, p.soma))
+        detail = DetailMesh(n.mesh.vertices, n.mesh.faces, fm.input_to_working) if run.decimated else None
+        somas = list(find_somas(mesh, p.soma, detail=detail))
     run.soma_working_faces = [s.faces for s in somas]
     if run.decimated:  # Soma.faces / membrane_faces become input faces (the perisomatic features read them)
         for s in somas:

@@ -275,6 +275,24 @@ def test_own_axon_origin_is_not_scored_as_an_axon_dendrite_contact():
     assert own[meet] > 0.9
 
 
+def test_own_axon_origin_calibre_step_and_branch_point_are_quiet():
+    """The hillock where A's own axon starts (10 µm out, calibre 1 µm -> 0.3 µm, a branch point there) is A's
+    own structure: no calibre step and no junction score there; the same step where the axon meets B's dendrite
+    still scores."""
+    x = _polyline((0, 0, 0), (100e3, 0, 0))
+    s = x[:, 0]
+    is_axon = (s > 10e3) & (s < 60e3)
+    r = np.where(is_axon, 300.0, 1000.0)
+    junction = np.isclose(s, s[np.argmin(np.abs(s - 10e3))])
+    args = (x, r, is_axon, junction, (x[0], 5000.0), (x[-1], 5000.0))
+    quiet = path_scores(*args, SplitParams(), branch_radius=r)
+    loud = path_scores(*args, SplitParams(origin_quiet=False), branch_radius=r)
+    start, meet = np.argmin(np.abs(s - 10e3)), np.argmin(np.abs(s - 60e3))
+    assert loud["branch_jump"][start] > 0.9 and loud["junction"][start] > 0.9
+    assert quiet["branch_jump"][start] == 0.0 and quiet["junction"][start] == 0.0
+    assert quiet["branch_jump"][meet] > 0.9 and quiet["score"][meet] > quiet["score"][start]
+
+
 def test_outward_is_silent_on_a_path_running_straight_between_the_somata():
     """dA rises and dB falls everywhere on a straight path: no split explains the distances better than another,
     so ``outward`` gives 0 (not round-off rescaled to 0 / 1)."""

@@ -361,3 +361,43 @@ def test_synthetic_fragmented_pyramidal():
     is_soma = np.asarray(sn.face_compartment) == "soma"
     assert np.count_nonzero(is_soma[s.faces]) >= 0.98 * np.count_nonzero(is_soma)  # recall
     assert np.count_nonzero(is_soma[s.faces]) >= 0.8 * len(s.faces)  # precision (neurite roots count against)
+
+
+def _chunked_soma(gap_nm: float) -> tuple[trimesh.Trimesh, trimesh.Trimesh]:
+    """A 6 µm soma whose faces within gap/2 of chunk planes every 4 µm (x and y) are lost, with two neurites;
+    and the same cell whole."""
+    s = _sphere(CENTRE, 6000.0)
+    v, f = np.asarray(s.vertices), np.asarray(s.faces)
+    c = v[f].mean(axis=1) - CENTRE
+    keep = (np.abs(((c[:, :2] + 2000.0) % 4000.0) - 2000.0) >= gap_nm / 2).all(axis=1)
+    tubes = [_tube(CENTRE + [0, 0, 5500], CENTRE + [0, 0, 60000], 1000.0),
+             _tube(CENTRE - [5500, 0, 0], CENTRE - [60000, 0, 0], 700.0)]
+    return _concat([trimesh.Trimesh(v, f[keep], process=False), *tubes]), _concat([s, *tubes])
+
+
+def test_soma_with_seam_holes_is_sealed_in_its_window():
+    """Holes ~1 µm wide at chunk seams leak through the 1 µm closing; the window's wider closings seal them.
+    The small grid caps send the mesh through the coarse-window path, as a large merge goes."""
+    holed, _ = _chunked_soma(1000.0)
+    caps = dict(max_voxels=300_000, coarse_voxels=100_000)
+    assert find_somas(holed, SomaParams(seal_radii_nm=(), **caps)) == []
+    (s,) = find_somas(holed, SomaParams(**caps))
+    assert np.linalg.norm(s.center_nm - CENTRE) < 500.0
+    assert s.properties["voxel_um"] == pytest.approx(0.75)  # half the 1.5 µm closing, not the coarse voxel
+
+
+def test_soma_lost_by_decimation_is_found_on_the_full_mesh():
+    """A working mesh that lost most of the soma membrane (as decimation of a chunked mesh does) with the
+    full-resolution mesh as ``detail``: the soma is found there and its faces are working-mesh faces."""
+    from scipy.spatial import cKDTree
+
+    from neurd_lite.mesh.soma import DetailMesh
+
+    work, full = _chunked_soma(1000.0)
+    caps = SomaParams(max_voxels=300_000, coarse_voxels=100_000)
+    assert find_somas(work, SomaParams(seal_radii_nm=(), max_voxels=300_000, coarse_voxels=100_000)) == []
+    to_work = cKDTree(work.triangles_center).query(full.triangles_center)[1]
+    (s,) = find_somas(work, caps, detail=DetailMesh(np.asarray(full.vertices), np.asarray(full.faces), to_work))
+    assert np.linalg.norm(s.center_nm - CENTRE) < 500.0
+    assert s.faces.max() < len(work.faces) and s.properties["from_full_resolution"] == 1.0
+    assert np.linalg.norm(work.triangles_center[s.faces] - CENTRE, axis=1).max() < 8000.0

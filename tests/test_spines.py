@@ -241,15 +241,12 @@ def test_seed_cores_merge_when_the_saddle_is_shallow():
         assert len(np.unique(out[out >= 0])) == n_spines and out[0] == -1
 
 
-def _mushroom_spine(sides: int = 5):
-    """A coarse mushroom spine along +z (nm): neck radius 60 from z=0 to 600, head sphere radius 250 centred at
-    z=820 (neck-head junction at z ~ 600). Returns vertices, faces, base-vertex mask."""
-    prof = [(0.0, 60.0), (300.0, 60.0), (600.0, 60.0)]
-    for th in np.linspace(0.3, np.pi - 0.5, 4):
-        prof.append((820.0 - 250.0 * np.cos(th), 250.0 * np.sin(th)))
+def _revolved_spine(prof: list[tuple[float, float]], top_z: float, sides: int = 5):
+    """A spine surface of revolution along +z (nm): rings (z, radius) of ``prof`` closed by an apex at ``top_z``.
+    Returns vertices, faces, base-vertex mask (z = 0)."""
     ang = 2 * np.pi * np.arange(sides) / sides
     verts = [np.column_stack([r * np.cos(ang), r * np.sin(ang), np.full(sides, z)]) for z, r in prof]
-    verts.append(np.array([[0.0, 0.0, 1070.0]]))
+    verts.append(np.array([[0.0, 0.0, top_z]]))
     verts = np.vstack(verts)
     faces = []
     for i in range(len(prof) - 1):
@@ -259,6 +256,33 @@ def _mushroom_spine(sides: int = 5):
     apex, last = len(verts) - 1, (len(prof) - 1) * sides
     faces += [[last + j, last + (j + 1) % sides, apex] for j in range(sides)]
     return verts, np.array(faces), np.abs(verts[:, 2]) < 1e-6
+
+
+def _mushroom_spine(sides: int = 5):
+    """A coarse mushroom spine along +z (nm): neck radius 60 from z=0 to 600, head sphere radius 250 centred at
+    z=820 (neck-head junction at z ~ 600). Returns vertices, faces, base-vertex mask."""
+    prof = [(0.0, 60.0), (300.0, 60.0), (600.0, 60.0)]
+    for th in np.linspace(0.3, np.pi - 0.5, 4):
+        prof.append((820.0 - 250.0 * np.cos(th), 250.0 * np.sin(th)))
+    return _revolved_spine(prof, 1070.0, sides)
+
+
+def test_short_wide_collar_is_not_a_neck():
+    """A dome (sphere radius 400 nm) on a short wide collar (radius 230 nm, 60 nm long), as a stubby spine sunk
+    into its shaft reads: the width profile alone splits it (collar ~465 nm wide, split ~140 nm up); a neck must
+    be longer than wide (``min_neck_aspect``), so with the test it is all head. A mushroom spine (neck 120 nm
+    wide, 600 nm long) keeps its split."""
+    from neurd_lite.spines.headneck import HeadNeckParams, spine_geometry
+
+    prof = [(0.0, 230.0), (60.0, 230.0)]
+    prof += [(420.0 - 400.0 * np.cos(t), 400.0 * np.sin(t)) for t in np.linspace(np.arccos(0.8), np.pi - 0.2, 12)]
+    v, f, base = _revolved_spine(prof, 820.0, 16)
+    split = [spine_geometry(v, base, v[f], HeadNeckParams(min_neck_aspect=a), base_nm=np.zeros(3)).t_split_nm
+             for a in (0.0, 1.75)]
+    assert split[0] > 0 and split[1] == 0, split
+    v, f, base = _mushroom_spine(16)
+    g = spine_geometry(v, base, v[f], HeadNeckParams(min_neck_aspect=1.75), base_nm=np.zeros(3))
+    assert 450.0 < g.t_split_nm < 750.0, g.t_split_nm
 
 
 def test_head_neck_split_does_not_depend_on_tessellation():

@@ -85,19 +85,23 @@ def test_spines_past_a_short_skeleton_are_found_with_extend_tips():
     assert counts[0] < len(truth) and counts[1] == len(truth), counts
 
 
-def _elliptic_tube_with_domes(domes_z_nm: tuple[float, ...], height_nm: float = 340.0, foot_nm: float = 350.0):
+def _elliptic_tube_with_domes(domes_z_nm: tuple[float, ...], height_nm: float = 340.0, foot_nm: float = 350.0,
+                              tall_z_nm: tuple[float, ...] = ()):
     """A trunk along z with an elliptic section (semi-axes 1400 x 1000 nm: a chunk radius reads the minor side
-    as sunken) and low domes (stubby spines: height_nm, footprint radius foot_nm) on the minor side, 5 nm noise."""
+    as sunken) and low domes (stubby spines: height_nm, footprint radius foot_nm) on the minor side, 5 nm noise;
+    ``tall_z_nm``: tall spines (900 nm high, footprint radius 220 nm) on the major side, which the usual passes find."""
     mesh, skel = beaded_tube(1.0, 8000.0, [], step_nm=40.0, sections=96)
     v = np.asarray(mesh.vertices).copy()
     ring = v[:-2]
     ring[:, 0] *= 1400.0
     ring[:, 1] *= 1000.0
-    for zc in domes_z_nm:
-        top = np.array([0.0, 1000.0, zc])
-        d = np.linalg.norm(ring - top, axis=1)
-        lift = height_nm * np.sqrt(np.clip(1.0 - (d / foot_nm) ** 2, 0.0, None))
-        ring[:, 1] += np.where(ring[:, 1] > 0, lift, 0.0)
+    for axis, tops, h, foot in ((1, domes_z_nm, height_nm, foot_nm), (0, tall_z_nm, 900.0, 220.0)):
+        for zc in tops:
+            top = np.array([0.0, 0.0, zc])
+            top[axis] = 1000.0 if axis == 1 else 1400.0
+            d = np.linalg.norm(ring - top, axis=1)
+            lift = h * np.sqrt(np.clip(1.0 - (d / foot) ** 2, 0.0, None))
+            ring[:, axis] += np.where(ring[:, axis] > 0, lift, 0.0)
     ring += np.random.default_rng(3).normal(0, 5.0, ring.shape)
     v[:-2] = ring
     mesh.vertices = v
@@ -114,11 +118,52 @@ def test_relief_pass_finds_low_domes_where_the_shaft_reads_sunken():
     off = Neuron(mesh=mesh, skeleton=skel)
     detect_spines(off, SpineParams(relief_radius_nm=0.0))
     on = Neuron(mesh=mesh, skeleton=skel)
-    detect_spines(on, SpineParams(relief_radius_nm=1000.0, relief_near_spine_nm=0.0))
+    detect_spines(on, SpineParams(relief_radius_nm=1000.0, relief_near_spine_nm=0.0,
+                                     relief_min_density_per_um=0.0))
     assert len(off.spines) < 4
     assert len(on.spines) == 4
     assert np.all(on.spines.y_nm.to_numpy() > 700.0)  # on the domes' side
     bare, skel = _elliptic_tube_with_domes(())
     n = Neuron(mesh=bare, skeleton=skel)
-    detect_spines(n, SpineParams(relief_radius_nm=1000.0, relief_near_spine_nm=0.0))
+    detect_spines(n, SpineParams(relief_radius_nm=1000.0, relief_near_spine_nm=0.0,
+                                     relief_min_density_per_um=0.0))
     assert len(n.spines) == 0
+
+
+def test_relief_density_gate_searches_only_densely_spiny_dendrite():
+    """The 4 low domes of the test above: on a trunk where the usual passes find no spine (a sparsely spiny
+    process) the density-gated relief pass adds nothing (ungated it finds the 4); beside tall spines every 500 nm
+    (found by the usual passes, >= 0.6 per µm around the domes) the gated pass finds all 4 domes."""
+    from neurd_lite.spines import SpineParams
+
+    domes = (-2400.0, -800.0, 800.0, 2400.0)
+    gated = SpineParams(relief_near_spine_nm=0.0)  # the default density gate
+    found = []
+    for tall in ((), tuple(np.arange(-3000.0, 3001.0, 500.0))):
+        mesh, skel = _elliptic_tube_with_domes(domes, tall_z_nm=tall)
+        n = Neuron(mesh=mesh, skeleton=skel)
+        detect_spines(n, gated)
+        found.append(n.provenance["spines"]["pass_counts"].get("relief_pass", 0))
+        low = n.spines[n.spines.y_nm > 700.0].z_nm.to_numpy()
+        if tall:
+            assert np.allclose(np.sort(low), domes, atol=100.0), low
+        else:
+            assert len(low) == 0, low
+    assert found == [0, 4], found
+
+
+def test_found_spine_density_counts_spines_per_um_of_cable():
+    """Spines every 500 nm along a straight 40 µm axis (samples every 80 nm), each anchored at its sample: 2 per µm
+    in the middle (21 within 5 µm over 10 µm of cable), half that at the ends; none on a bare stretch."""
+    from types import SimpleNamespace
+
+    from neurd_lite.spines.relief import found_spine_density
+
+    z = np.arange(0.0, 40000.0, 80.0)
+    fld = SimpleNamespace(sample_points_nm=np.c_[0 * z, 0 * z, z], sample_index=np.arange(len(z)))
+    label = np.full(len(z), -1)
+    on = (z < 20000.0) & (np.round(z) % 500 < 80)  # one sample per 500 nm, first half only
+    label[on] = np.arange(on.sum())
+    q = np.searchsorted(z, [10000.0, 0.0, 35000.0])
+    dens = found_spine_density(fld.sample_points_nm, label, fld, q, 5000.0)
+    assert abs(dens[0] - 2.0) <= 0.15 and abs(dens[1] - 1.0) <= 0.15 and dens[2] == 0.0, dens

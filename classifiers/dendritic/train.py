@@ -267,7 +267,11 @@ def _engine_text() -> str:
             "names its reasons in `status_detail` (multi_soma flags on merged or over-split cells, synthetic somata "
             "outside the perisomatic models' depth / volume / process ranges, views that disagree); the synthetic "
             "subclasses are not MICrONS-calibrated (soma sizes and depths are drawn, not measured), so only E/I is "
-            "scored here.\n\n" + "\n".join(lines))
+            "scored here. Synthetic interneurons get one shaft-synapse density (1.0 per µm; NEURD's 23 MCs: median 1.56) "
+            "and Martinotti somata 60-120 synapses (every labelled MICrONS MC has at least 92, median 244): where "
+            "a Martinotti member's soma view says excitatory and its dendrite sits near the boundary, the views "
+            "split and the status says so; a generator artefact, not a model fault (docs/celltype.md, session 6)."
+            "\n\n" + "\n".join(lines))
 
 
 def _headline(res: dict[str, Any], shipped: str) -> str:

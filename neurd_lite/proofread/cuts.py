@@ -52,6 +52,9 @@ class SplitParams:
     other cell only when its continuity vote for that cell exceeds ``move_margin`` (a branch point of one cell at
     the contact keeps both children). repair_contacts: after the soma-to-soma cuts, give a cell the continuation
     of a neurite that ends against another cell (a second contact; see ``split._repair_contacts``).
+    origin_quiet: where a soma's own axon starts (within ``axon_origin_nm``, where ``axon_change`` is silenced)
+    the calibre step (``branch_jump``) and the branch point (``junction``) are silenced too: the hillock and the
+    axon's own branch point belong to that cell, not to a contact (session 6).
     """
 
     window_nm: float = 5000.0
@@ -60,6 +63,7 @@ class SplitParams:
     contact_nm: float = 1500.0
     crossing_nm: float = 3500.0
     axon_origin_nm: float = 30000.0
+    origin_quiet: bool = True
     outward_min_um2: float = 1.0
     soma_margin_nm: float = 1500.0
     side_min_nm: float = 3000.0
@@ -143,10 +147,12 @@ def path_scores(x: np.ndarray, radius: np.ndarray, is_axon: np.ndarray, is_junct
     axb = np.nan_to_num(_mean_in(s, ax, s - w, s))
     axa = np.nan_to_num(_mean_in(s, ax, s + 1e-6, s + w))
     axon_change = np.abs(axb - axa)
+    own = np.zeros(m, dtype=bool)
     if p.axon_origin_nm > 0:  # a cell's own axon leaves its soma or a proximal dendrite: not a contact
         own_a = (s < ra + p.axon_origin_nm) & (axa > axb)
         own_b = (s > total - rb - p.axon_origin_nm) & (axb > axa)
-        axon_change = np.where(own_a | own_b, 0.0, axon_change)
+        own = (own_a | own_b) & (axon_change > 0)
+        axon_change = np.where(own, 0.0, axon_change)
     axons_meet = np.minimum(axb, axa) * turn
     outward = _two_run_fit(-da, -db, ok, min_gain=p.outward_min_um2 * 1e6)  # dA rising to the vertex, dB falling after
     br = r if branch_radius is None else np.where(np.isfinite(branch_radius) & (branch_radius > 0), branch_radius,
@@ -155,6 +161,9 @@ def path_scores(x: np.ndarray, radius: np.ndarray, is_axon: np.ndarray, is_junct
     b_after = _window_median(s, br, ok, s + 1e-6, s + w)
     with np.errstate(invalid="ignore", divide="ignore"):
         branch_jump = np.minimum(np.nan_to_num(np.abs(np.log(b_before / b_after))), 1.0)
+    if p.origin_quiet:  # the hillock's calibre step and the axon's own branch point are the cell's, not a contact
+        branch_jump = np.where(own, 0.0, branch_jump)
+        junction = np.where(own, 0.0, junction)
     cues = {"bottleneck": bottleneck, "width_jump": jump, "turn": turn, "radial": radial, "taper": taper,
             "junction": junction, "axon_change": axon_change, "axons_meet": axons_meet, "outward": outward,
             "branch_jump": branch_jump}

@@ -65,7 +65,8 @@ class SpineParams:
     with protrusion measured from the local shaft level (the ``relief_quantile`` of the protrusion of the
     non-spine surface within ``relief_radius_nm``, ``relief.surface_level``), seeds above relief_seed_nm and
     growth above relief_grow_nm (half the shaft lies above a median level), only within relief_near_spine_nm of
-    a spine found before (spiny dendrite; 0: everywhere).
+    a spine found before (spiny dendrite; 0: everywhere), and only where the spines found before number at least
+    relief_min_density_per_um per µm of dendrite within relief_density_radius_nm (0: no density gate).
     Shaft-model errors that vary over the scale of the shaft (an axis off centre, a taper, an elliptic section)
     cancel in that relief, so low stubby spines where the shaft reads sunken stand out of their surroundings.
     extend_reach_nm / extend_ring_nm: accepted spines take unlabelled vertices within extend_reach_nm (along
@@ -96,11 +97,13 @@ class SpineParams:
     max_angular_coverage: float = 1.0
     angular_bins: int = 16
     min_height_to_extent: float = 0.3
-    relief_radius_nm: float = 0.0
+    relief_radius_nm: float = 1000.0
     relief_quantile: float = 0.5
     relief_seed_nm: float = 200.0
     relief_grow_nm: float = 60.0
     relief_near_spine_nm: float = 2000.0
+    relief_min_density_per_um: float = 0.6
+    relief_density_radius_nm: float = 5000.0
     shaft: ShaftParams = field(default_factory=ShaftParams)
     headneck: HeadNeckParams = field(default_factory=HeadNeckParams)
 

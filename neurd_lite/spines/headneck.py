@@ -25,6 +25,9 @@ class HeadNeckParams:
     distance shell along the spine axis (3 to max_shells shells). head_from: the head is the widest shell whose
     centre lies beyond this fraction of the spine's axial extent (the base shells hold the flare into the shaft).
     min_head_area_fraction: a split leaving less of the spine's surface area in the head is rejected (stubby).
+    min_neck_aspect: a split whose neck (base to split) is shorter than this multiple of its width is rejected
+    (stubby): a neck is a stalk, longer than wide; the base of a dome sunk into its shaft is a short wide collar
+    narrower than the dome's equator, not a neck (0: no test).
     All sizes in nm and widths area-weighted, so the split does not depend on the tessellation.
     """
 
@@ -35,6 +38,7 @@ class HeadNeckParams:
     max_shells: int = 12
     head_from: float = 0.5
     min_head_area_fraction: float = 0.2
+    min_neck_aspect: float = 1.5
 
 
 @dataclass
@@ -141,9 +145,11 @@ def spine_geometry(vpos: np.ndarray, base_mask: np.ndarray, tri: np.ndarray,
                     # exact crossing: the head begins at the most proximal vertex past the threshold
                     shell = (ta >= edges[start - 1]) & (ta < edges[start + 1]) & (2 * rho >= thr)
                     t_cut = float(ta[shell].min()) if shell.any() else float(edges[start])
-                    if face_area[ta >= t_cut].sum() >= p.min_head_area_fraction * area:
+                    collar_w = float(np.nanmedian(widths[:start]))
+                    if face_area[ta >= t_cut].sum() >= p.min_head_area_fraction * area and \
+                            t_cut >= p.min_neck_aspect * collar_w:
                         t_split = max(t_cut, 1e-6)
-                        neck_w = float(np.nanmedian(widths[:start]))
+                        neck_w = collar_w
         elif ok.any():
             head_w = float(np.nanmax(widths))
     else:

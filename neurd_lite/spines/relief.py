@@ -76,6 +76,27 @@ def surface_level(verts: np.ndarray, faces: np.ndarray, area_f: np.ndarray, h: n
     return out
 
 
+def found_spine_density(verts: np.ndarray, label: np.ndarray, fld, query_samples: np.ndarray,
+                        radius_nm: float) -> np.ndarray:
+    """(len(query_samples),) spines per µm of dendrite around axis samples ``query_samples`` (indices into
+    ``fld.sample_points_nm``): the spines of ``label`` (per vertex, -1 none) whose anchor sample (the axis sample
+    most of its vertices belong to) lies within ``radius_nm`` of the sample, over 2 x ``radius_nm`` of cable (an
+    unbranched neurite through the ball; near tips and branch points the cable differs, by at most a factor of
+    about 2)."""
+    out = np.zeros(len(query_samples))
+    on = np.flatnonzero(label >= 0)
+    if len(on) == 0 or len(query_samples) == 0:
+        return out
+    n_sp = int(label.max()) + 1
+    anchor = group_mode(label[on], fld.sample_index[on], n_sp, -1)
+    anchor = anchor[anchor >= 0]
+    if len(anchor) == 0:
+        return out
+    tree = cKDTree(fld.sample_points_nm[anchor])
+    cnt = tree.query_ball_point(fld.sample_points_nm[query_samples], radius_nm, return_length=True)
+    return np.asarray(cnt, dtype=np.float64) / (2.0 * radius_nm / 1000.0)
+
+
 def relief_pass(grow_pass: Callable, verts: np.ndarray, r: np.ndarray, hn: np.ndarray, ok: np.ndarray, fld,
                 eligible_v: np.ndarray, e_mesh: np.ndarray, links: np.ndarray, piece: np.ndarray, va: np.ndarray,
                 mesh_faces: tuple[np.ndarray, np.ndarray], p, label: np.ndarray, base: np.ndarray,
@@ -106,6 +127,13 @@ def relief_pass(grow_pass: Callable, verts: np.ndarray, r: np.ndarray, hn: np.nd
             search[cand[~np.isfinite(d)]] = False
         else:
             search[:] = False
+    if p.relief_min_density_per_um > 0 and search.any():
+        # dense spiny dendrite only: where the first passes found fewer spines per µm, a low dome is as likely a
+        # varicosity or a bump of a sparsely spiny process as a spine they missed
+        cand = np.flatnonzero(search)
+        uniq, inv = np.unique(fld.sample_index[cand], return_inverse=True)
+        dens = found_spine_density(verts, label, fld, uniq, p.relief_density_radius_nm)
+        search[cand[dens[inv] < p.relief_min_density_per_um]] = False
     if not search.any():
         counts["relief_pass"] = 0
         return label, base, ring

@@ -7,5 +7,6 @@ its peak to where its processes leave it. Public API: :func:`find_somas`, :func:
 from __future__ import annotations
 
 from .detect import SomaParams, SomaVolume, find_somas, mesh_volume, soma_from_point, soma_surface_faces
+from .windows import DetailMesh
 
-__all__ = ["SomaParams", "SomaVolume", "find_somas", "mesh_volume", "soma_from_point", "soma_surface_faces"]
+__all__ = ["DetailMesh", "SomaParams", "SomaVolume", "find_somas", "mesh_volume", "soma_from_point", "soma_surface_faces"]

@@ -27,6 +27,7 @@ linear passes over grids of bounded size plus a few passes over the faces.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -38,6 +39,9 @@ from ..voxel_fill import (VoxelGrid, cut_sides, depth_map, make_grid, solid_inte
                          wall_slabs)
 from ..visibility import outer_faces
 from .extent import ExitVoxels, core_groups, crop_box, soma_bodies
+
+if TYPE_CHECKING:
+    from .windows import DetailMesh
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,10 @@ class SomaParams:
         inscribed radius (a soma is a local thickening; a piece of a thick trunk is as thick as what leaves it).
     cap_reach_nm: a piece of volume beside the body that ends within this distance of it is part of the soma
         (the tip of an elongated soma); one that reaches farther is a process.
+    seal_radii_nm, seal_depth_ratio: closing radii tried in turn, at ``voxel_nm``, in the window of a coarse
+        region deep enough for a soma that the fine pass found none in (membrane holes one or two faces wide at
+        chunk seams); a soma found with radius r must be at least r / ``seal_depth_ratio`` deep (a closing must
+        stay smaller than the body it seals), and lie at such a region.
     taper_slope_ratio, taper_window_nm: the soma goes on along a process while the process's radius falls faster than
         ``taper_slope_ratio`` per unit length (read over ``taper_window_nm``): the base of a teardrop soma's trunk.
     """
@@ -102,6 +110,8 @@ class SomaParams:
     cap_reach_nm: float = 2000.0
     taper_slope_ratio: float = 0.25
     taper_window_nm: float = 2000.0
+    seal_radii_nm: tuple[float, ...] = (1500.0, 2000.0, 2500.0, 3000.0, 3500.0, 4000.0)
+    seal_depth_ratio: float = 1.0
 
 
 @dataclass
@@ -279,14 +289,16 @@ def _make_soma(vol: SomaVolume, body_mask: np.ndarray, box: tuple[slice, ...], f
                 membrane_faces=np.sort(face_ids[surface]), exits=exits)
 
 
-def find_somas(mesh: object, params: SomaParams | None = None) -> list[Soma]:
+def find_somas(mesh: object, params: SomaParams | None = None, detail: "DetailMesh | None" = None) -> list[Soma]:
     """Every soma of a mesh (trimesh.Trimesh or anything with ``vertices``/``faces``, in nm).
 
     Returns a list of :class:`neurd_lite.neuron.Soma` (centre and equivalent-sphere radius in nm, the input
     faces of the soma: membrane plus inner surfaces such as the nucleus, properties in µm units), largest first; empty when there is none. Raises
     InputError for an unusable mesh. When the grid at ``voxel_nm`` would exceed ``max_voxels`` (whole
     cells), a coarse pass over the whole mesh finds the regions deep enough to hold a soma and the fine
-    pass runs on the mesh cropped around each of them.
+    pass runs on the mesh cropped around each of them (:mod:`.windows`; a region no soma accounts for is
+    searched again with wider closings, and on ``detail``, the full-resolution mesh ``mesh`` was decimated from,
+    when given: faces are then still faces of ``mesh``).
     """
     p = params or SomaParams()
     v, f = _mesh_arrays(mesh)
@@ -294,29 +306,9 @@ def find_somas(mesh: object, params: SomaParams | None = None) -> list[Soma]:
     fine_voxels = np.prod(np.ceil(np.ptp(v, axis=0) / p.voxel_nm) + 2 * p.close_radius_nm / p.voxel_nm + 5)
     if fine_voxels <= p.max_voxels:
         return _find(v, f, p, sides)
-    somas: list[Soma] = []
-    boxes, coarse_close_nm = _candidate_boxes(v, f, p, sides)
-    for lo, hi, coarse_depth in boxes:
-        keep, v_sub, f_sub, sides_sub, crop_sub = _crop_mesh(v, f, lo, hi, sides)
-        if len(keep) < p.min_faces:
-            continue
-        found = _find(v_sub, f_sub, p, sides_sub, crop_sub, face_index=keep)
-        deep = coarse_depth - coarse_close_nm >= 2.0 * p.min_inscribed_radius_nm  # less one coarse voxel
-        if not found and deep and coarse_close_nm > p.close_radius_nm:
-            # the coarse pass saw a region deeper than any trunk here, the fine pass found it open: its membrane
-            # has holes wider than the fine closing (large faces lost at chunk seams); look as the coarse pass did
-            coarse = replace(p, voxel_nm=coarse_close_nm, close_radius_nm=coarse_close_nm)
-            found = _find(v_sub, f_sub, coarse, sides_sub, crop_sub, face_index=keep)
-        for s in found:
-            # a soma cut by the crop is whole in the box of its own deep region; overlapping boxes find a soma
-            # more than once: keep the first (boxes come deepest region first)
-            if _touches_crop(v[f[s.faces]].reshape(-1, 3), lo, hi, crop_sub, 2.0 * p.voxel_nm):
-                continue
-            if all(np.linalg.norm(s.center_nm - o.center_nm) > max(p.min_inscribed_radius_nm, 0.5 * o.radius_nm)
-                   and np.isin(s.faces, o.faces).mean() < 0.5 for o in somas):
-                somas.append(s)
-    somas.sort(key=lambda s: -s.radius_nm)
-    return somas
+    from .windows import find_in_windows
+
+    return find_in_windows(v, f, p, sides, detail)
 
 
 def _touches_crop(points_nm: np.ndarray, lo: np.ndarray, hi: np.ndarray, crop: np.ndarray, tol_nm: float) -> bool:
@@ -338,53 +330,13 @@ def _crop_mesh(v: np.ndarray, f: np.ndarray, lo: np.ndarray, hi: np.ndarray,
     return keep, np.clip(v[used], lo, hi), f_sub.reshape(-1, 3), sides & touch, ~touch
 
 
-def _candidate_boxes(v: np.ndarray, f: np.ndarray, p: SomaParams, sides: np.ndarray,
-                     margin_nm: float = 10000.0) -> tuple[list[tuple[np.ndarray, np.ndarray, float]], float]:
-    """Boxes (lo, hi in nm, deepest coarse depth nm) around the regions of a coarse grid deep enough to hold a
-    soma, deepest first, merged when they overlap and their union still fits ``max_voxels`` at ``voxel_nm`` (so
-    the fine pass keeps its resolution however many regions a cell has, e.g. along a thick trunk); and the
-    coarse pass's closing radius (nm). The coarse grid has ``coarse_voxels`` voxels; a region qualifies when its
-    coarse depth reaches ``min_inscribed_radius_nm`` less one coarse voxel (but at least 1.5 voxels)."""
-    h = float(np.cbrt(np.prod(np.ptp(v, axis=0) + 4 * p.close_radius_nm) / p.coarse_voxels))
-    h = max(h, p.voxel_nm)
-    pc = replace(p, voxel_nm=h, close_radius_nm=max(p.close_radius_nm, h), max_voxels=2 * p.coarse_voxels)
-    thr = max(p.min_inscribed_radius_nm - h, 1.5 * h)
-    vol = mesh_volume(v, f, pc, min_depth_nm=0.0, sides=sides, face_voxels=False)
-    lab, _ = ndimage.label(vol.depth_nm >= thr, structure=np.ones((3, 3, 3), dtype=bool))
-    boxes, deepest = [], []
-    for i, sl in enumerate(ndimage.find_objects(lab), start=1):
-        deepest.append(float(vol.depth_nm[sl][lab[sl] == i].max()))
-        reach = deepest[-1] + h + margin_nm
-        lo = vol.grid.centers(np.array([[a.start for a in sl]]))[0] - reach
-        hi = vol.grid.centers(np.array([[a.stop - 1 for a in sl]]))[0] + reach
-        boxes.append((lo, hi, deepest[-1]))
-    boxes = [boxes[i] for i in np.argsort(deepest)[::-1]]  # deepest first: a soma is found in its own box first
-    pad = 2 * p.close_radius_nm + 5 * p.voxel_nm
-
-    def fits(lo: np.ndarray, hi: np.ndarray) -> bool:  # the fine grid over the box keeps voxel_nm
-        return float(np.prod((hi - lo + pad) / p.voxel_nm)) <= p.max_voxels
-
-    merged = True
-    while merged and len(boxes) > 1:  # union overlapping boxes while the union still fits the fine grid
-        merged = False
-        for i in range(len(boxes)):
-            for j in range(i + 1, len(boxes)):
-                (a0, a1, da), (b0, b1, db) = boxes[i], boxes[j]
-                u0, u1 = np.minimum(a0, b0), np.maximum(a1, b1)
-                if np.all(a0 <= b1) and np.all(b0 <= a1) and fits(u0, u1):
-                    boxes[i] = (u0, u1, max(da, db))
-                    del boxes[j]
-                    merged = True
-                    break
-            if merged:
-                break
-    return boxes, pc.close_radius_nm
-
-
 def _find(v: np.ndarray, f: np.ndarray, p: SomaParams, sides: np.ndarray, crop_sides: np.ndarray | None = None,
-          face_index: np.ndarray | None = None) -> list[Soma]:
-    """Single-grid soma detection on vertices/faces (nm); ``face_index`` maps faces to input faces."""
+          face_index: np.ndarray | None = None, volume_out: list[SomaVolume] | None = None) -> list[Soma]:
+    """Single-grid soma detection on vertices/faces (nm); ``face_index`` maps faces to input faces;
+    ``volume_out`` (a list) receives the filled volume."""
     vol = mesh_volume(v, f, p, sides=sides, crop_sides=crop_sides)
+    if volume_out is not None:
+        volume_out.append(vol)
     core = vol.depth_nm >= p.core_depth_nm
     if not core.any():
         return []
