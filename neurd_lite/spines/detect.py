@@ -122,9 +122,8 @@ def _check(n: Neuron) -> None:
 
 
 def soma_face_mask(n: Neuron, margin: float) -> np.ndarray:
-    """(F,) bool soma faces: by compartment or label, by each soma's face list, or (for a soma given without
-    faces) face centroids within ``margin`` x its radius (nm) of its centre (``model.soma_extent``:
-    ``SomaExtentParams.core_factor``)."""
+    """(F,) bool soma faces: by compartment or label, by each soma's face list, or (a soma without faces) face
+    centroids within ``margin`` x its radius (nm) of its centre (``SomaExtentParams.core_factor``)."""
     mask = (n.face_compartment.astype(str) == "soma") | (n.face_labels.astype(str) == "soma")
     centroids = None
     for s in n.somas:

@@ -27,7 +27,6 @@ linear passes over grids of bounded size plus a few passes over the faces.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -39,10 +38,6 @@ from ..voxel_fill import (VoxelGrid, cut_sides, depth_map, make_grid, solid_inte
                          wall_slabs)
 from ..visibility import outer_faces
 from .extent import ExitVoxels, core_groups, crop_box, soma_bodies
-
-if TYPE_CHECKING:
-    from .windows import DetailMesh
-
 
 @dataclass(frozen=True)
 class SomaParams:
@@ -287,28 +282,6 @@ def _make_soma(vol: SomaVolume, body_mask: np.ndarray, box: tuple[slice, ...], f
     }
     return Soma(center_nm=center, radius_nm=radius, faces=np.sort(face_ids), method=method, properties=props,
                 membrane_faces=np.sort(face_ids[surface]), exits=exits)
-
-
-def find_somas(mesh: object, params: SomaParams | None = None, detail: "DetailMesh | None" = None) -> list[Soma]:
-    """Every soma of a mesh (trimesh.Trimesh or anything with ``vertices``/``faces``, in nm).
-
-    Returns a list of :class:`neurd_lite.neuron.Soma` (centre and equivalent-sphere radius in nm, the input
-    faces of the soma: membrane plus inner surfaces such as the nucleus, properties in µm units), largest first; empty when there is none. Raises
-    InputError for an unusable mesh. When the grid at ``voxel_nm`` would exceed ``max_voxels`` (whole
-    cells), a coarse pass over the whole mesh finds the regions deep enough to hold a soma and the fine
-    pass runs on the mesh cropped around each of them (:mod:`.windows`; a region no soma accounts for is
-    searched again with wider closings, and on ``detail``, the full-resolution mesh ``mesh`` was decimated from,
-    when given: faces are then still faces of ``mesh``).
-    """
-    p = params or SomaParams()
-    v, f = _mesh_arrays(mesh)
-    sides = cut_sides(v, p.cut_tol_nm, p.cut_min_fraction)
-    fine_voxels = np.prod(np.ceil(np.ptp(v, axis=0) / p.voxel_nm) + 2 * p.close_radius_nm / p.voxel_nm + 5)
-    if fine_voxels <= p.max_voxels:
-        return _find(v, f, p, sides)
-    from .windows import find_in_windows
-
-    return find_in_windows(v, f, p, sides, detail)
 
 
 def _touches_crop(points_nm: np.ndarray, lo: np.ndarray, hi: np.ndarray, crop: np.ndarray, tol_nm: float) -> bool:

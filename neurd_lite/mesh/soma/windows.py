@@ -17,7 +17,8 @@ import numpy as np
 from scipy import ndimage
 
 from ...neuron import Soma
-from .detect import SomaParams, _crop_mesh, _find, mesh_volume
+from ..voxel_fill import cut_sides
+from .detect import SomaParams, _crop_mesh, _find, _mesh_arrays, _touches_crop, mesh_volume
 
 
 @dataclass(frozen=True)
@@ -161,8 +162,6 @@ def _to_working(s: Soma, to_working: np.ndarray) -> Soma:
 def find_in_windows(v: np.ndarray, f: np.ndarray, p: SomaParams, sides: np.ndarray,
                     detail: DetailMesh | None = None) -> list[Soma]:
     """Somata of a large mesh (nm) found window by window (see the module docstring), largest first."""
-    from ..voxel_fill import cut_sides
-    from .detect import _touches_crop
 
     somas: list[Soma] = []
     wins, coarse_close_nm = candidate_windows(v, f, p, sides)
@@ -197,3 +196,23 @@ def find_in_windows(v: np.ndarray, f: np.ndarray, p: SomaParams, sides: np.ndarr
                 somas.append(s)
     somas.sort(key=lambda s: -s.radius_nm)
     return somas
+
+
+def find_somas(mesh: object, params: SomaParams | None = None, detail: "DetailMesh | None" = None) -> list[Soma]:
+    """Every soma of a mesh (trimesh.Trimesh or anything with ``vertices``/``faces``, in nm).
+
+    Returns a list of :class:`neurd_lite.neuron.Soma` (centre and equivalent-sphere radius in nm, the input
+    faces of the soma: membrane plus inner surfaces such as the nucleus, properties in µm units), largest first; empty when there is none. Raises
+    InputError for an unusable mesh. When the grid at ``voxel_nm`` would exceed ``max_voxels`` (whole
+    cells), a coarse pass over the whole mesh finds the regions deep enough to hold a soma and the fine
+    pass runs on the mesh cropped around each of them (:mod:`.windows`; a region no soma accounts for is
+    searched again with wider closings, and on ``detail``, the full-resolution mesh ``mesh`` was decimated from,
+    when given: faces are then still faces of ``mesh``).
+    """
+    p = params or SomaParams()
+    v, f = _mesh_arrays(mesh)
+    sides = cut_sides(v, p.cut_tol_nm, p.cut_min_fraction)
+    fine_voxels = np.prod(np.ceil(np.ptp(v, axis=0) / p.voxel_nm) + 2 * p.close_radius_nm / p.voxel_nm + 5)
+    if fine_voxels <= p.max_voxels:
+        return _find(v, f, p, sides)
+    return find_in_windows(v, f, p, sides, detail)
