@@ -158,3 +158,34 @@ def test_many_separate_pieces_heal_in_near_linear_time():
     r = res.report
     assert r.n_components_before == n and r.n_components_after == 1
     assert r.n_bridged + r.n_dropped == n - 1 and r.n_dropped > 0.9 * n
+
+
+def _chunked_sphere(cell_nm: float) -> tuple[np.ndarray, np.ndarray]:
+    """A sphere (r 5 µm, 20k faces) cut into open pieces: faces grouped by grid cell of their centroid, each
+    group with its own copies of its vertices, shrunk by 2 % towards its centre (gaps between the pieces)."""
+    m = trimesh.creation.icosphere(subdivisions=5, radius=5000.0)
+    cell = np.floor(m.triangles_center / cell_nm).astype(np.int64)
+    _, piece = np.unique(cell, axis=0, return_inverse=True)
+    keys = np.stack([np.repeat(piece.reshape(-1), 3), m.faces.reshape(-1)], axis=1)
+    uniq, inv = np.unique(keys, axis=0, return_inverse=True)
+    v = np.asarray(m.vertices)[uniq[:, 1]]
+    centre = np.stack([np.bincount(uniq[:, 0], weights=v[:, d]) for d in range(3)], axis=1)
+    centre /= np.bincount(uniq[:, 0])[:, None]
+    return centre[uniq[:, 0]] + 0.98 * (v - centre[uniq[:, 0]]), inv.reshape(-1, 3)
+
+
+def test_fragmented_mesh_keeps_every_open_border_when_decimated():
+    pytest.importorskip("meshoptimizer")
+    from neurd_lite.mesh.decimate import is_fragmented
+
+    closed = trimesh.creation.icosphere(subdivisions=5, radius=5000.0)
+    assert not is_fragmented(closed.faces, len(closed.vertices))
+    v, f = _chunked_sphere(800.0)
+    assert is_fragmented(f, len(v))
+    res = decimate(v, f, DecimateParams(target_faces=len(f) // 4, min_faces_to_decimate=0))
+    edges = np.sort(f[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2), axis=1)
+    e, count = np.unique(edges, axis=0, return_counts=True)
+    border = np.unique(e[count == 1])
+    kept = {tuple(x) for x in np.round(res.vertices[np.unique(res.faces)], 3)}
+    assert all(tuple(x) in kept for x in np.round(v[border], 3))  # no border vertex moved or collapsed
+    assert len(res.faces) < 0.9 * len(f)  # the pieces' interiors are still reduced

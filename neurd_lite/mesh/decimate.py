@@ -162,9 +162,11 @@ def map_faces(src_vertices: np.ndarray, src_faces: np.ndarray, dst_vertices: np.
 PREREDUCE_MAX_ERROR = 1e-3  # meshoptimizer's error bound, relative to the mesh extent (150 nm on a 150 µm cell)
 
 
-def prereduce(vertices_nm: np.ndarray, faces: np.ndarray, target_faces: int) -> tuple[np.ndarray, np.ndarray] | None:
+def prereduce(vertices_nm: np.ndarray, faces: np.ndarray, target_faces: int,
+              lock_border: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
     """(vertices nm, faces) of the mesh reduced to about ``target_faces`` faces by meshoptimizer's quadric
     edge collapse, or None when meshoptimizer is not installed (``pip install neurd-lite[large]``).
+    lock_border: never move or collapse a vertex on an open border (see :func:`is_fragmented`).
 
     meshoptimizer keeps the input vertex positions (a collapse moves a vertex onto its neighbour), does not
     change the topology and needs ~30 bytes per face (fast-simplification: ~560), 6.5 s of CPU for 5.2M ->
@@ -179,11 +181,27 @@ def prereduce(vertices_nm: np.ndarray, faces: np.ndarray, target_faces: int) -> 
     idx = np.ascontiguousarray(np.asarray(faces).reshape(-1), dtype=np.uint32)
     out = np.empty_like(idx)
     n = int(meshoptimizer.simplify(out, idx, pos, target_index_count=3 * int(target_faces),
-                                   target_error=PREREDUCE_MAX_ERROR))
+                                   target_error=PREREDUCE_MAX_ERROR,
+                                   options=meshoptimizer.SIMPLIFY_LOCK_BORDER if lock_border else 0))
     del idx, pos
     f = out[:n].reshape(-1, 3)
     used, inv = np.unique(f, return_inverse=True)
     return v[used], inv.reshape(-1, 3).astype(np.int64)
+
+
+FRAGMENTED_VERTICES_PER_FACE = 0.6  # see is_fragmented
+
+
+def is_fragmented(faces: np.ndarray, n_vertices: int) -> bool:
+    """True when the mesh is made of many small open pieces (a chunked segmentation): more than
+    ``FRAGMENTED_VERTICES_PER_FACE`` used vertices per face. A closed surface has about 0.5 (V - E + F = 2 - 2g,
+    E = 1.5 F); open borders add vertices (synthetic chunked merges: 0.65-0.66; the real MICrONS cell: 0.42,
+    subdivided 0.48). On such a mesh quadric collapse closes the small pieces and cuts the soma off from its
+    neurites, so :func:`decimate` then keeps every open border (meshoptimizer's border lock)."""
+    if not len(faces):
+        return False
+    used = int(np.count_nonzero(np.bincount(np.asarray(faces).reshape(-1), minlength=n_vertices)))
+    return used > FRAGMENTED_VERTICES_PER_FACE * len(faces)
 
 
 FORK_ABOVE_FACES = 1_000_000  # simplify larger inputs in a forked child (see _simplify)
@@ -247,12 +265,17 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | N
     origin_nm = vertices.mean(axis=0)
     unit = float(p.simplify_unit_nm)
     sv, sf, n_pre = vertices, faces, 0
-    if p.prereduce_above_faces is not None and len(faces) > p.prereduce_above_faces:
+    locked = is_fragmented(faces, len(vertices)) and (pre := prereduce(vertices, faces, int(p.target_faces),
+                                                                       lock_border=True)) is not None
+    if locked:  # fragmented: the border-locked reduction is the working mesh (it may stay above the target)
+        sv, sf = pre
+        n_pre = len(sf)
+    elif p.prereduce_above_faces is not None and len(faces) > p.prereduce_above_faces:
         pre = prereduce(vertices, faces, max(int(p.prereduce_to_faces), int(p.target_faces)))
         if pre is not None:
             sv, sf = pre
             n_pre = len(sf)
-    if n_pre and n_pre <= 1.02 * p.target_faces:  # pre-reduced to the target itself: that is the working mesh
+    if locked or (n_pre and n_pre <= 1.02 * p.target_faces):  # pre-reduced to the target itself: that is the working mesh
         wv = sv
         wf = sf
     else:
