@@ -275,7 +275,7 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | N
         if pre is not None:
             sv, sf = pre
             n_pre = len(sf)
-    if locked or (n_pre and n_pre <= 1.02 * p.target_faces):  # pre-reduced to the target itself: that is the working mesh
+    if locked or (n_pre and n_pre <= 1.02 * p.target_faces):  # border-locked or pre-reduced to the target: working mesh
         wv = sv
         wf = sf
     else:
