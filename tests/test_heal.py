@@ -182,7 +182,8 @@ def test_fragmented_mesh_keeps_every_open_border_when_decimated():
     assert not is_fragmented(closed.faces, len(closed.vertices))
     v, f = _chunked_sphere(800.0)
     assert is_fragmented(f, len(v))
-    res = decimate(v, f, DecimateParams(target_faces=len(f) // 4, min_faces_to_decimate=0))
+    res = decimate(v, f, DecimateParams(target_faces=len(f) // 4, min_faces_to_decimate=0,
+                                        fragmented_target_faces=len(f) // 4))
     edges = np.sort(f[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2), axis=1)
     e, count = np.unique(edges, axis=0, return_counts=True)
     border = np.unique(e[count == 1])
