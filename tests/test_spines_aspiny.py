@@ -167,3 +167,33 @@ def test_found_spine_density_counts_spines_per_um_of_cable():
     q = np.searchsorted(z, [10000.0, 0.0, 35000.0])
     dens = found_spine_density(fld.sample_points_nm, label, fld, q, 5000.0)
     assert abs(dens[0] - 2.0) <= 0.15 and abs(dens[1] - 1.0) <= 0.15 and dens[2] == 0.0, dens
+
+
+def test_sparse_height_cut_drops_low_spines_only_on_sparse_dendrite():
+    """Straight 40 µm axis (samples every 80 nm): spines every 500 nm on the first 20 µm (2 per µm), two spines
+    12 µm apart beyond. A low spine (height / extent 0.35) on the dense stretch stays; the low one on the sparse
+    stretch goes at a 0.4 sparse cut-off; labels stay dense and the ring follows."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from neurd_lite.spines import SpineParams
+    from neurd_lite.spines.relief import drop_low_on_sparse
+
+    z = np.arange(0.0, 40000.0, 80.0)
+    fld = SimpleNamespace(sample_points_nm=np.c_[0 * z, 0 * z, z], sample_index=np.arange(len(z)))
+    label = np.full(len(z), -1)
+    on = ((z < 20000.0) & (np.round(z) % 500 < 80)) | np.isin(np.round(z), [25040.0, 37040.0])
+    label[on] = np.arange(on.sum())
+    n_sp = int(on.sum())
+    ratio = np.full(n_sp, 2.0)
+    ratio[[20, n_sp - 2]] = 0.35  # one low spine mid-dense stretch, one on the sparse stretch
+    ring = pd.DataFrame({"spine": np.arange(n_sp), "v": np.flatnonzero(on) + 1})
+    counts: dict = {}
+    p = SpineParams(sparse_min_height_to_extent=0.4)
+    lab2, base2, ring2 = drop_low_on_sparse(label, on.copy(), ring, fld, ratio, p, counts)
+    assert counts["sparse_low_dropped"] == 1
+    gone = np.flatnonzero(label == n_sp - 2)
+    assert (lab2[gone] == -1).all() and not base2[gone].any()
+    assert lab2.max() == n_sp - 2 and (lab2[label == 20] == 20).all() and (lab2[label == n_sp - 1] == n_sp - 2).all()
+    assert len(ring2) == n_sp - 1 and set(ring2.spine) == set(range(n_sp - 1))

@@ -28,7 +28,7 @@ from ..skeleton.centre import centred_skeleton
 from ..units import nm_to_um
 from .headneck import HeadNeckParams, spine_geometry
 from .shaft import ShaftField, ShaftParams, shaft_field
-from .relief import relief_pass
+from .relief import attachment, drop_low_on_sparse, relief_pass
 from .shape import angular_coverage, axial_extent
 
 NON_DENDRITIC = ("axon", "soma")
@@ -57,6 +57,8 @@ class SpineParams:
     min_height_to_extent: a candidate must protrude at least this fraction of its extent along the shaft axis
     (its highest protrusion over the spread of its vertices along the axis): a spine stands out of its shaft, a
     flare or a partly grown varicosity is a long low swelling along it (0: no test).
+    sparse_min_height_to_extent: the same test, stricter, only where the first two passes found fewer than the
+    relief density gate's spines per µm (``relief.drop_low_on_sparse``; <= min_height_to_extent: off).
     split_by_seeds: split a grown region between its seed cores (nearest core along mesh edges); two touching
     cores stay one spine unless the lower peak rises more than core_persistence_nm above the saddle between them.
     rejected_level_quantile: a grown region that touches the shaft but yields no spine is searched again with
@@ -97,6 +99,7 @@ class SpineParams:
     max_angular_coverage: float = 1.0
     angular_bins: int = 16
     min_height_to_extent: float = 0.3
+    sparse_min_height_to_extent: float = 0.0
     relief_radius_nm: float = 1000.0
     relief_quantile: float = 0.5
     relief_seed_nm: float = 200.0
@@ -264,10 +267,12 @@ def superlevel_vertex_area(faces: np.ndarray, area_faces: np.ndarray, h: np.ndar
 def _grow_pass(verts: np.ndarray, r: np.ndarray, hn: np.ndarray, ok: np.ndarray, beyond_end: np.ndarray,
                eligible_v: np.ndarray, e_mesh: np.ndarray, links: np.ndarray, piece: np.ndarray, va: np.ndarray,
                mesh_faces: tuple[np.ndarray, np.ndarray], p: SpineParams, fld: ShaftField | None = None,
-               stats_sink: list | None = None) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, np.ndarray]:
+               stats_sink: list | None = None, ratio_out: list | None = None
+               ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, np.ndarray]:
     """One hysteresis pass on protrusion ``hn`` (nm): per-vertex spine label (-1 none), base mask, attachment
     ring (``spine, v``) and the grown-but-rejected region id per vertex (-1 elsewhere). ``va``: vertex areas
-    (nm², a third of the incident faces); ``mesh_faces``: (faces, face areas nm²)."""
+    (nm², a third of the incident faces); ``mesh_faces``: (faces, face areas nm²); ``ratio_out``: a list that
+    receives the spines' height / axial extent."""
     nv = len(r)
     seed = ok & ~beyond_end & (hn > np.maximum(p.seed_protrusion_nm, p.seed_protrusion_rel * r))
     t_grow = np.maximum(p.grow_protrusion_nm, p.grow_protrusion_rel * np.nan_to_num(r, nan=np.inf))
@@ -307,7 +312,8 @@ def _grow_pass(verts: np.ndarray, r: np.ndarray, hn: np.ndarray, ok: np.ndarray,
     if fld is not None and p.max_angular_coverage < 1.0 and len(good):
         cov = angular_coverage(verts, np.where(np.isin(comp, good), comp, -1), fld, p.angular_bins)
         good = good[cov.reindex(good).fillna(0.0).to_numpy() <= p.max_angular_coverage]
-    if fld is not None and len(good) and (p.min_height_to_extent > 0 or stats_sink is not None):
+    ratio_of = pd.Series(np.inf, index=good)
+    if fld is not None and len(good):
         ext = axial_extent(verts, np.where(np.isin(comp, good), comp, -1), hn, fld).reindex(good)
         ratio = stats.loc[good, "hmax"].to_numpy() / np.maximum(ext.to_numpy(), 1.0)
         if stats_sink is not None:
@@ -317,8 +323,8 @@ def _grow_pass(verts: np.ndarray, r: np.ndarray, hn: np.ndarray, ok: np.ndarray,
                                             "hmax": stats.loc[good, "hmax"].to_numpy(),
                                             "extent": ext.to_numpy(), "area": stats.loc[good, "area"].to_numpy(),
                                             "r": stats.loc[good, "r"].to_numpy()}))
-        if p.min_height_to_extent > 0:
-            good = good[ratio >= p.min_height_to_extent]
+        ratio_of[:] = ratio
+        good = good[ratio >= p.min_height_to_extent]
     label = np.full(nv, -1, dtype=np.int64)
     keep = np.isin(comp, good)
     # base width check (vectorised): rms distance of base vertices to their centroid vs the shaft radius
@@ -333,6 +339,8 @@ def _grow_pass(verts: np.ndarray, r: np.ndarray, hn: np.ndarray, ok: np.ndarray,
         keep &= ~np.isin(comp, too_wide.to_numpy())
     good_ids, dense = np.unique(comp[keep], return_inverse=True)
     label[keep] = dense
+    if ratio_out is not None:
+        ratio_out.append(ratio_of.reindex(good_ids).to_numpy())
     in_good = np.isin(ring_c, good_ids)
     ring = pd.DataFrame({"spine": np.searchsorted(good_ids, ring_c[in_good]), "v": ring_v[in_good]})
     # regions re-searched later: not spines, but touching the shaft (a raised shaft patch; not a loose crumb)
@@ -367,8 +375,9 @@ def spine_components(mesh, field_: ShaftField, eligible_v: np.ndarray, p: SpineP
     area_f = np.asarray(mesh.area_faces)
     va = np.bincount(faces.reshape(-1), weights=np.repeat(area_f / 3.0, 3), minlength=nv)
     sink = counts.get("candidate_sink")
+    ratios: list | None = [] if p.sparse_min_height_to_extent > p.min_height_to_extent else None
     label, base, ring, rejected = _grow_pass(verts, r, hn, ok, field_.beyond_end, eligible_v, e_mesh, links,
-                                             piece, va, (faces, area_f), p, field_, sink)
+                                             piece, va, (faces, area_f), p, field_, sink, ratios)
     counts["first_pass"] = int(label.max()) + 1
     if p.rejected_level_quantile is not None and (rejected >= 0).any():
         rej = rejected >= 0
@@ -378,12 +387,14 @@ def spine_components(mesh, field_: ShaftField, eligible_v: np.ndarray, p: SpineP
         h2[rej] -= lvl[rejected[rej]]
         ok2 = ok & (label < 0)
         lab2, base2, ring2, _ = _grow_pass(verts, r, h2, ok2, field_.beyond_end, eligible_v & (label < 0), e_mesh,
-                                           links, piece, va, (faces, area_f), p, field_, sink)
+                                           links, piece, va, (faces, area_f), p, field_, sink, ratios)
         counts["second_pass"] = int(lab2.max()) + 1
         n1 = int(label.max()) + 1
         label = np.where(lab2 >= 0, lab2 + n1, label)
         base |= base2
         ring = pd.concat([ring, ring2.assign(spine=ring2.spine + n1)], ignore_index=True)
+    if ratios is not None:
+        label, base, ring = drop_low_on_sparse(label, base, ring, field_, np.concatenate(ratios), p, counts)
     if p.relief_radius_nm > 0:
         label, base, ring = relief_pass(_grow_pass, verts, r, hn, ok, field_, eligible_v, e_mesh, links, piece,
                                         va, (faces, area_f), p, label, base, ring, counts)
@@ -391,7 +402,7 @@ def spine_components(mesh, field_: ShaftField, eligible_v: np.ndarray, p: SpineP
         margin = np.maximum(p.grow_protrusion_nm, p.grow_protrusion_rel * np.nan_to_num(r, nan=0.0))
         label = extend_spines(mesh, label, hn, margin, ok, p.extend_reach_nm, p.extend_ring_nm, p.extend_level,
                               links if p.extend_across_links else None)
-        base, ring = _attachment(e_mesh, label, eligible_v, ring)
+        base, ring = attachment(e_mesh, label, eligible_v, ring)
     return label, base, ring.drop_duplicates()
 
 
@@ -491,22 +502,6 @@ def extend_spines(mesh, label: np.ndarray, h: np.ndarray, margin: np.ndarray, el
     take = ~lab & np.isfinite(d2) & (owner2 >= 0)
     out[take] = owner2[take]
     return out
-
-
-def _attachment(e_mesh: np.ndarray, label: np.ndarray, eligible_v: np.ndarray, old_ring: pd.DataFrame
-                ) -> tuple[np.ndarray, pd.DataFrame]:
-    """Base mask (spine vertices with an unlabelled eligible mesh neighbour) and attachment ring (table
-    ``spine, v``) of the labelled spines; spines without a mesh ring keep their ``old_ring`` rows (links)."""
-    la, lb = label[e_mesh[:, 0]], label[e_mesh[:, 1]]
-    a_in = (la >= 0) & (lb < 0) & eligible_v[e_mesh[:, 1]]
-    b_in = (lb >= 0) & (la < 0) & eligible_v[e_mesh[:, 0]]
-    base = np.zeros(len(label), dtype=bool)
-    base[e_mesh[a_in, 0]] = True
-    base[e_mesh[b_in, 1]] = True
-    ring = pd.DataFrame({"spine": np.concatenate([la[a_in], lb[b_in]]),
-                         "v": np.concatenate([e_mesh[a_in, 1], e_mesh[b_in, 0]])})
-    keep_old = old_ring[~old_ring.spine.isin(ring.spine)]
-    return base, pd.concat([ring, keep_old], ignore_index=True)
 
 
 def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: SomaExtentParams | None = None

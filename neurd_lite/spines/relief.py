@@ -171,3 +171,47 @@ def relief_pass(grow_pass: Callable, verts: np.ndarray, r: np.ndarray, hn: np.nd
     ring3 = ring3.assign(spine=new_of[ring3.spine.to_numpy()])
     ring = pd.concat([ring, ring3[ring3.spine > ring.spine.max()] if len(ring) else ring3], ignore_index=True)
     return label, base | base3, ring
+
+
+def drop_low_on_sparse(label: np.ndarray, base: np.ndarray, ring: pd.DataFrame, fld, ratio: np.ndarray, p,
+                       counts: dict) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """Drop spines lower than ``p.sparse_min_height_to_extent`` x their axial extent (``ratio``: height / extent
+    per spine label) where the spines found so far number fewer than ``p.relief_min_density_per_um`` per µm
+    within ``p.relief_density_radius_nm`` of the spine's anchor sample: on sparsely spiny dendrite a low wide
+    bump is more often a varicosity than a stubby spine. Labels stay dense; ``base`` / ``ring`` follow."""
+    n_sp = int(label.max()) + 1
+    low = np.flatnonzero(ratio[:n_sp] < p.sparse_min_height_to_extent)
+    counts["sparse_low_dropped"] = 0
+    if len(low) == 0:
+        return label, base, ring
+    on = label >= 0
+    anchor = group_mode(label[on], fld.sample_index[on], n_sp, -1)
+    low = low[anchor[low] >= 0]
+    dens = found_spine_density(np.empty((0, 3)), label, fld, anchor[low], p.relief_density_radius_nm)
+    drop = low[dens < p.relief_min_density_per_um]
+    counts["sparse_low_dropped"] = len(drop)
+    if len(drop) == 0:
+        return label, base, ring
+    new_id = np.full(n_sp, -1, dtype=np.int64)
+    keep = np.setdiff1d(np.arange(n_sp), drop)
+    new_id[keep] = np.arange(len(keep))
+    gone = on & np.isin(label, drop)
+    label = np.where(on, new_id[np.maximum(label, 0)], -1)
+    ring = ring.assign(spine=new_id[ring.spine.to_numpy()])
+    return label, base & ~gone, ring[ring.spine >= 0].reset_index(drop=True)
+
+
+def attachment(e_mesh: np.ndarray, label: np.ndarray, eligible_v: np.ndarray, old_ring: pd.DataFrame
+               ) -> tuple[np.ndarray, pd.DataFrame]:
+    """Base mask (spine vertices with an unlabelled eligible mesh neighbour) and attachment ring (table
+    ``spine, v``) of the labelled spines; spines without a mesh ring keep their ``old_ring`` rows (links)."""
+    la, lb = label[e_mesh[:, 0]], label[e_mesh[:, 1]]
+    a_in = (la >= 0) & (lb < 0) & eligible_v[e_mesh[:, 1]]
+    b_in = (lb >= 0) & (la < 0) & eligible_v[e_mesh[:, 0]]
+    base = np.zeros(len(label), dtype=bool)
+    base[e_mesh[a_in, 0]] = True
+    base[e_mesh[b_in, 1]] = True
+    ring = pd.DataFrame({"spine": np.concatenate([la[a_in], lb[b_in]]),
+                         "v": np.concatenate([e_mesh[a_in, 1], e_mesh[b_in, 0]])})
+    keep_old = old_ring[~old_ring.spine.isin(ring.spine)]
+    return base, pd.concat([ring, keep_old], ignore_index=True)
