@@ -157,7 +157,7 @@ def test_found_spine_density_counts_spines_per_um_of_cable():
     in the middle (21 within 5 µm over 10 µm of cable), half that at the ends; none on a bare stretch."""
     from types import SimpleNamespace
 
-    from neurd_lite.spines.relief import found_spine_density
+    from neurd_lite.spines.relief import found_spine_density, spine_anchor_samples
 
     z = np.arange(0.0, 40000.0, 80.0)
     fld = SimpleNamespace(sample_points_nm=np.c_[0 * z, 0 * z, z], sample_index=np.arange(len(z)))
@@ -165,7 +165,7 @@ def test_found_spine_density_counts_spines_per_um_of_cable():
     on = (z < 20000.0) & (np.round(z) % 500 < 80)  # one sample per 500 nm, first half only
     label[on] = np.arange(on.sum())
     q = np.searchsorted(z, [10000.0, 0.0, 35000.0])
-    dens = found_spine_density(fld.sample_points_nm, label, fld, q, 5000.0)
+    dens = found_spine_density(spine_anchor_samples(label, fld), fld, q, 5000.0)
     assert abs(dens[0] - 2.0) <= 0.15 and abs(dens[1] - 1.0) <= 0.15 and dens[2] == 0.0, dens
 
 

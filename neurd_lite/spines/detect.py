@@ -313,7 +313,8 @@ def _grow_pass(verts: np.ndarray, r: np.ndarray, hn: np.ndarray, ok: np.ndarray,
         cov = angular_coverage(verts, np.where(np.isin(comp, good), comp, -1), fld, p.angular_bins)
         good = good[cov.reindex(good).fillna(0.0).to_numpy() <= p.max_angular_coverage]
     ratio_of = pd.Series(np.inf, index=good)
-    if fld is not None and len(good):
+    if fld is not None and len(good) and (p.min_height_to_extent > 0 or stats_sink is not None
+                                          or ratio_out is not None):
         ext = axial_extent(verts, np.where(np.isin(comp, good), comp, -1), hn, fld).reindex(good)
         ratio = stats.loc[good, "hmax"].to_numpy() / np.maximum(ext.to_numpy(), 1.0)
         if stats_sink is not None:

@@ -76,23 +76,25 @@ def surface_level(verts: np.ndarray, faces: np.ndarray, area_f: np.ndarray, h: n
     return out
 
 
-def found_spine_density(verts: np.ndarray, label: np.ndarray, fld, query_samples: np.ndarray,
-                        radius_nm: float) -> np.ndarray:
-    """(len(query_samples),) spines per µm of dendrite around axis samples ``query_samples`` (indices into
-    ``fld.sample_points_nm``): the spines of ``label`` (per vertex, -1 none) whose anchor sample (the axis sample
-    most of its vertices belong to) lies within ``radius_nm`` of the sample, over 2 x ``radius_nm`` of cable (an
-    unbranched neurite through the ball; near tips and branch points the cable differs, by at most a factor of
-    about 2)."""
-    out = np.zeros(len(query_samples))
+def spine_anchor_samples(label: np.ndarray, fld) -> np.ndarray:
+    """(n_spines,) anchor sample of each spine of ``label`` (per vertex, -1 none): the axis sample
+    (index into ``fld.sample_points_nm``) most of its vertices belong to; -1 for a spine without one."""
     on = np.flatnonzero(label >= 0)
-    if len(on) == 0 or len(query_samples) == 0:
+    if len(on) == 0:
+        return np.zeros(0, dtype=np.int64)
+    return group_mode(label[on], fld.sample_index[on], int(label.max()) + 1, -1)
+
+
+def found_spine_density(anchors: np.ndarray, fld, query_samples: np.ndarray, radius_nm: float) -> np.ndarray:
+    """(len(query_samples),) spines per µm of dendrite around axis samples ``query_samples`` (indices into
+    ``fld.sample_points_nm``): the spines whose anchor sample (``anchors``, :func:`spine_anchor_samples`) lies
+    within ``radius_nm`` of the sample, over 2 x ``radius_nm`` of cable (an unbranched neurite through the ball;
+    near tips and branch points the cable differs, by at most a factor of about 2)."""
+    out = np.zeros(len(query_samples))
+    anchors = anchors[anchors >= 0]
+    if len(anchors) == 0 or len(query_samples) == 0:
         return out
-    n_sp = int(label.max()) + 1
-    anchor = group_mode(label[on], fld.sample_index[on], n_sp, -1)
-    anchor = anchor[anchor >= 0]
-    if len(anchor) == 0:
-        return out
-    tree = cKDTree(fld.sample_points_nm[anchor])
+    tree = cKDTree(fld.sample_points_nm[anchors])
     cnt = tree.query_ball_point(fld.sample_points_nm[query_samples], radius_nm, return_length=True)
     return np.asarray(cnt, dtype=np.float64) / (2.0 * radius_nm / 1000.0)
 
@@ -132,7 +134,7 @@ def relief_pass(grow_pass: Callable, verts: np.ndarray, r: np.ndarray, hn: np.nd
         # varicosity or a bump of a sparsely spiny process as a spine they missed
         cand = np.flatnonzero(search)
         uniq, inv = np.unique(fld.sample_index[cand], return_inverse=True)
-        dens = found_spine_density(verts, label, fld, uniq, p.relief_density_radius_nm)
+        dens = found_spine_density(spine_anchor_samples(label, fld), fld, uniq, p.relief_density_radius_nm)
         search[cand[dens[inv] < p.relief_min_density_per_um]] = False
     if not search.any():
         counts["relief_pass"] = 0
@@ -185,9 +187,9 @@ def drop_low_on_sparse(label: np.ndarray, base: np.ndarray, ring: pd.DataFrame, 
     if len(low) == 0:
         return label, base, ring
     on = label >= 0
-    anchor = group_mode(label[on], fld.sample_index[on], n_sp, -1)
+    anchor = spine_anchor_samples(label, fld)
     low = low[anchor[low] >= 0]
-    dens = found_spine_density(np.empty((0, 3)), label, fld, anchor[low], p.relief_density_radius_nm)
+    dens = found_spine_density(anchor, fld, anchor[low], p.relief_density_radius_nm)
     drop = low[dens < p.relief_min_density_per_um]
     counts["sparse_low_dropped"] = len(drop)
     if len(drop) == 0:
