@@ -7,8 +7,9 @@ it runs as one trunk before its first major bifurcation, whether its tips sit di
 frame inference's limb score (reach x sqrt(stem radius)). Orientation is a few columns among them: the cosine
 of the limb's distal direction and of its trunk to ``up``, and its height along ``up`` in units of the field.
 A learned model (trained in ``classifiers/compartments/limb_fit.py``) scores each row; the best-scoring limb is
-the candidate, and when it is not the limb reaching highest along ``up`` the cell's apical axis (the direction
-of that limb's distal half) replaces ``up`` for the apical decision (an inverted pyramid, or ``up`` wrong).
+the candidate, and when it is not the limb reaching highest along ``up`` and points away from the pia, the
+cell's apical axis (the direction of that limb's distal half) may replace ``up`` for the apical decision (an
+inverted pyramid, or ``up`` wrong; ``label.learned_decision`` also asks the has-apical model on that axis).
 Inputs nm; outputs ratios, cosines and counts.
 """
 from __future__ import annotations
@@ -24,6 +25,7 @@ from .gate import TRUNK_UM, _limb_cos, _trunk_end
 from .tree import Tree
 
 DISTAL_FRACTION = 0.6  # tips beyond this share of the limb's reach count as distal (tuft-like)
+SWITCH_MAX_COS = 0.0   # the candidate's axis may replace up only when its distal direction's cosine to up is below
 
 LIMB_FEATURES = [
     "n_limbs", "cable_share", "cable_vs_best_other", "reach_ext", "reach_vs_best_other", "tip_share",
@@ -118,8 +120,6 @@ def limb_axis(tree: Tree, dendrite: np.ndarray, start: int) -> np.ndarray:
     raise ValueError(f"limb {start} has no dendrite vertices")
 
 
-
-SWITCH_MAX_COS = 0.0  # the candidate's axis replaces up only when its distal direction points this far from up
 
 
 @dataclass

@@ -195,8 +195,9 @@ def learned_decision(n: Neuron, prep: Prepared, params: CompartmentParams,
     """Labels from the models (probabilities computed here unless given; ``*_model`` default to the shipped
     ones): axon = the best-scoring subtree; the apical candidate = the dendritic limb the limb model
     (``limb_model``, :mod:`.candidate`) scores highest, and when it is not the limb reaching highest along
-    ``up`` and points away from the pia its axis replaces ``up`` for everything apical (features recomputed,
-    ``p_apical`` then from ``apical_model``; flag ``apical_axis_not_up``); whether there is an apical: forced
+    ``up``, points away from the pia and the has-apical model sees an apical on its axis, that axis replaces
+    ``up`` for everything apical (features recomputed, ``p_apical`` then from ``apical_model``; flag
+    ``apical_axis_not_up``); whether there is an apical: forced
     or ruled out by the caller / the rules (frame, dense input), else for a known excitatory cell
     (``params.excitatory``) the apical rule's test, else the has-apical model (``cell_model``) on
     :func:`~neurd_lite.compartments.gate.gate_features` of the dendrite plus the limb model's evidence; apical
@@ -212,16 +213,21 @@ def learned_decision(n: Neuron, prep: Prepared, params: CompartmentParams,
     has = prep.has_apical
     rec = n.provenance["compartments"]
     aprep, choice = prep, None  # the frame of the apical decision, the apical candidate
+    cell_model = cell_model or load_vertex_model(CELL_MODEL)
+    gate_dend = dendrite & ~other_somas(n, tree)
     if has is not False:
-        choice = choose_candidate(tree, prep.up, dendrite & ~other_somas(n, tree),
-                                  limb_model or load_vertex_model(LIMB_MODEL))
+        choice = choose_candidate(tree, prep.up, gate_dend, limb_model or load_vertex_model(LIMB_MODEL))
     if choice is not None:
-        rec["apical_candidate"] = choice.as_dict()
-        if choice.use_axis:
-            aprep, p_apical = reframe(n, prep, params, choice.axis), None
-            n.flag(f"apical_axis_not_up: the apical candidate limb points "
-                   f"{np.degrees(np.arccos(np.clip(choice.dir_cos_up, -1, 1))):.0f} deg from up (pia); apical labels "
-                   "use its axis (an inverted or deep-layer pyramid, or up is wrong: pass up= or has_apical=)")
+        rec["apical_candidate"] = cand = choice.as_dict()
+        if choice.use_axis:  # accepted when the has-apical model, on that axis, sees an apical
+            alt = reframe(n, prep, params, choice.axis)
+            p_alt = float(cell_model.predict(gate_row(tree, alt.up, gate_dend, choice.gate_extra()))[0])
+            cand.update(p_has_apical_on_axis=round(p_alt, 4), axis_used=p_alt >= 0.5)
+            if p_alt >= 0.5:
+                aprep, p_apical = alt, None
+                n.flag(f"apical_axis_not_up: the apical candidate limb points "
+                       f"{np.degrees(np.arccos(np.clip(choice.dir_cos_up, -1, 1))):.0f} deg from up (pia); apical "
+                       "labels use its axis (an inverted or deep-layer pyramid, or up is wrong: pass up= or has_apical=)")
     if p_apical is None:
         p_apical = np.zeros(tree.n)
         p_apical[dendrite] = (apical_model or load_vertex_model(APICAL_MODEL)).predict(aprep.features[dendrite])
@@ -233,8 +239,8 @@ def learned_decision(n: Neuron, prep: Prepared, params: CompartmentParams,
     if has is None and params.excitatory:
         has, source = bool(rule_apical.any()), "excitatory: apical rule"
     if has is None:
-        row = gate_row(tree, aprep.up, dendrite & ~other_somas(n, tree), choice.gate_extra() if choice else None)
-        p_cell = float((cell_model or load_vertex_model(CELL_MODEL)).predict(row)[0])
+        row = gate_row(tree, aprep.up, gate_dend, choice.gate_extra() if choice else None)
+        p_cell = float(cell_model.predict(row)[0])
         has, source = p_cell >= 0.5, "has-apical model"
         rec["p_has_apical"] = round(p_cell, 4)
         rec["has_apical_evidence"] = {k: round(float(v), 4) if np.isfinite(v) else None
