@@ -304,3 +304,20 @@ def test_outward_is_silent_on_a_path_running_straight_between_the_somata():
     bent[len(x) // 2:, 1] = (bent[len(x) // 2:, 0] - 50e3) * -1.0  # the far half turns back toward A's side
     out = path_scores(bent, *args[1:], SplitParams())["outward"]
     assert out.max() == 1.0
+
+
+def test_synapse_change_finds_an_axon_dendrite_contact_the_labels_miss():
+    """A's dendrite (input synapses, 0-60 µm) meets B's axon (output synapses, 60-125 µm), whose own start near B
+    (input synapses 125-140 µm) is B's: the labels call the whole path axon (no ``axon_change``); the synapses
+    put the cut at the contact and stay quiet at B's axon origin."""
+    x = _polyline((0, 0, 0), (140e3, 0, 0))
+    s = x[:, 0]
+    pre = ((s > 60e3) & (s < 125e3) & (np.round(s / 500) % 8 == 0)).astype(float)  # a bouton every 4 µm
+    post = (((s < 60e3) | (s > 125e3)) & (np.round(s / 500) % 4 == 0)).astype(float)
+    args = (x, np.full(len(x), 300.0), np.ones(len(x), bool), np.zeros(len(x), bool), (x[0], 5000.0),
+            (x[-1], 5000.0), SplitParams())
+    sc = path_scores(*args, synapses=(pre, post))
+    meet, origin = np.argmin(np.abs(s - 60e3)), np.argmin(np.abs(s - 125e3))
+    assert sc["synapse_change"][meet] > 0.9 and sc["synapse_change"][origin] == 0.0
+    assert abs(s[np.argmax(sc["score"])] - 60e3) <= 2500  # within a synapse spacing
+    assert np.all(path_scores(*args)["synapse_change"] == 0.0)  # no synapses: no cue
