@@ -13,7 +13,8 @@ meets the other's. Each vertex of the path gets a score from cues a proofreader 
   explains the path is where "moving away from soma A" stops paying and "moving toward soma B" starts:
   the cumulative sum of (d|x - A|/ds - (-d|x - B|/ds)) up to the vertex, rescaled to [0, 1] over the path;
 - ``taper``: neurites taper away from their soma, so the radius should fall from soma A to the cut and rise
-  from the cut to soma B. The log radius is fitted by a non-increasing run up to the vertex and a
+  from the cut to soma B. The log radius (per vertex; ``taper_on_branches``: the branch radii instead, off by
+  default, session 7) is fitted by a non-increasing run up to the vertex and a
   non-decreasing one after it (isotonic regression, pool-adjacent-violators); the cue is how much of the
   worst split's misfit this split removes, in [0, 1];
 - ``junction``: 1 at a branch point of the branch graph (a side branch of >= 3 µm leaves here), decaying over
@@ -61,6 +62,8 @@ class SplitParams:
     the calibre step (``branch_jump``) and the branch point (``junction``) are silenced too: the hillock and the
     axon's own branch point belong to that cell, not to a contact (session 6). synapse_window_nm / synapse_min:
     window and minimum synapse count per side of ``synapse_change`` (session 7, chosen on tune merges).
+    taper_on_branches: fit ``taper`` to the branch radii instead of the per-vertex skeleton radius (session 7: tune
+    family merges +4 cells >= 0.95, tune touching merges -2 (the unit-test merge); left off).
     """
 
     window_nm: float = 5000.0
@@ -71,6 +74,7 @@ class SplitParams:
     axon_origin_nm: float = 30000.0
     origin_quiet: bool = True
     synapse_window_nm: float = 20000.0
+    taper_on_branches: bool = False
     synapse_min: int = 2
     outward_min_um2: float = 1.0
     soma_margin_nm: float = 1500.0
@@ -148,7 +152,6 @@ def path_scores(x: np.ndarray, radius: np.ndarray, is_axon: np.ndarray, is_junct
     step = np.diff(da) + np.diff(db)  # away from A minus toward B, per edge (nm)
     cum = np.concatenate([[0.0], np.cumsum(step)])
     radial = (cum - cum.min()) / max(np.ptp(cum), 1.0)
-    taper = _taper(np.log(np.where(np.isfinite(r), r, np.nanmedian(r) if np.isfinite(r).any() else 1.0)), ok)
     jdist = np.full(m, np.inf)
     if is_junction.any():
         js = s[is_junction]
@@ -168,6 +171,8 @@ def path_scores(x: np.ndarray, radius: np.ndarray, is_axon: np.ndarray, is_junct
     outward = _two_run_fit(-da, -db, ok, min_gain=p.outward_min_um2 * 1e6)  # dA rising to the vertex, dB falling after
     br = r if branch_radius is None else np.where(np.isfinite(branch_radius) & (branch_radius > 0), branch_radius,
                                                   np.nan)
+    tr = br if p.taper_on_branches else r  # per branch: spines and one-vertex outliers do not move it
+    taper = _taper(np.log(np.where(np.isfinite(tr), tr, np.nanmedian(tr) if np.isfinite(tr).any() else 1.0)), ok)
     b_before = _window_median(s, br, ok, s - w, s + 1e-6)
     b_after = _window_median(s, br, ok, s + 1e-6, s + w)
     with np.errstate(invalid="ignore", divide="ignore"):

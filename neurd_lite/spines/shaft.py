@@ -12,7 +12,6 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from ..geometry.meshgraph import edge_components
-from ..geometry.sampling import area_points
 from ..geometry.stats import group_quantiles, weighted_group_quantile
 from ..skeleton.model import Skeleton
 from .axial import _window_ids, local_radius, on_surface_samples, tip_extensions
@@ -187,11 +186,17 @@ def _kasa_offsets(o: np.ndarray, t: np.ndarray, w: np.ndarray, grp: np.ndarray, 
 
 
 def surface_samples(tri: np.ndarray, area: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
-    """(<= count, 3) points spread uniformly over the triangles ``tri`` (K, 3, 3) by area, so that a fit sees a
-    coarsely tessellated shaft and a finely tessellated spine in proportion to their surface. Each face's
-    samples follow from its own coordinates (:func:`neurd_lite.geometry.sampling.area_points`), so the same
-    surface listed in another order, or cut out of a larger mesh, gets the same points."""
-    return area_points(tri, area, count, seed)
+    """(count, 3) points spread uniformly over the triangles ``tri`` (K, 3, 3) by area (fixed seed), so that
+    a fit sees a coarsely tessellated shaft and a finely tessellated spine in proportion to their surface."""
+    if count <= 0 or len(tri) == 0 or area.sum() <= 0:
+        return np.zeros((0, 3))
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(len(tri), size=count, p=area / area.sum())
+    u, w = rng.random(count), rng.random(count)
+    flip = u + w > 1
+    u[flip], w[flip] = 1 - u[flip], 1 - w[flip]
+    t = tri[pick]
+    return t[:, 0] + u[:, None] * (t[:, 1] - t[:, 0]) + w[:, None] * (t[:, 2] - t[:, 0])
 
 
 def fit_axis_offsets(v: np.ndarray, area: np.ndarray, pts: np.ndarray, tang: np.ndarray, seg: np.ndarray,
@@ -302,7 +307,7 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
         cloud = surface_samples(tri, a_face, min(p.fit_max_points, 4 * len(tri)))
         fitted = fit_axis_offsets(cloud, np.ones(len(cloud)), pts, tang, seg, droot, p)
         if p.fit_local_nm > 0:
-            cloud = cloud[:p.fit_local_points]  # a random subset already (ordered by sample key)
+            cloud = cloud[:p.fit_local_points]  # a random subset already (surface_samples draws at random)
             pairs = _window_pairs(cloud, pts, seg, droot, p.fit_local_nm)
             local = refine_axis_local(cloud, fitted, tang, pairs, p.fit_local_nm)
             on = np.unique(f[eligible_faces])
