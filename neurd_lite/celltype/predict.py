@@ -55,7 +55,7 @@ def _as_feature_frame(n: Any, nucleus: Any = None, params: Any = None, up: Any =
         for name, why in df.attrs.get("missing", {}).items():
             if name in _ALL_INPUTS:
                 by_reason.setdefault(str(why), []).append(name)
-        notes += [f"not measured ({why}): {', '.join(names)}" for why, names in by_reason.items()]
+        notes += [f"{', '.join(names)}: {why}" for why, names in by_reason.items()]
     else:
         raise InputError(f"classify expects a Neuron, a dict/Series of features or a one-row DataFrame; "
                          f"got {type(n).__name__}")
