@@ -67,8 +67,8 @@ _TABLE_SUBCLASS_NOTES = [
     "separation these inputs give is ~0.75-0.78 balanced (the two differ by axonal projection).",
     "- Outer-fold comparisons (disclosed): 14 procedures were scored on the same outer folds against this one "
     "(10 stacking procedures in session 6, 4 in session 7: a layer-knot depth basis for the logistic component, "
-    "always on or chosen by the inner folds, and a 6P-IT/6P-CT expert); none was better, this procedure (fixed "
-    "before them) is kept. A third outer seed (2) gives 0.830 (three-seed mean 0.832).",
+    "always on or chosen by the inner folds, and a 6P-IT/6P-CT expert on two stacks); none was better, this "
+    "procedure (fixed before them) is kept. A third outer seed (2) gives 0.830 (three-seed mean 0.832).",
 ]
 
 
