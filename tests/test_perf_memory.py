@@ -65,6 +65,11 @@ def test_features_row_cached_and_invalidated() -> None:
     assert n.cache[CACHE_KEY][0] == key2
     nl.features(n, up=(0, 1, 0))
     assert n.cache[CACHE_KEY][0] != key2
+    key3 = n.cache[CACHE_KEY][0]
+    b0 = next(b for b in n.graph.nodes if n.graph.nodes[b].get("kind") == "branch")
+    n.graph.nodes[b0]["skeleton_vertices"] = n.graph.nodes[b0]["skeleton_vertices"][::-1].copy()  # an array attribute
+    nl.features(n, up=(0, 1, 0))
+    assert n.cache[CACHE_KEY][0] != key3
 
 
 def test_forked_simplification_equals_in_process(monkeypatch) -> None:
@@ -220,3 +225,20 @@ def test_far_synapse_units_get_a_box_lower_bound() -> None:
     exact = NearestFaces(m.triangles)
     assert near == float(np.median(exact.query(raw, k=8)[1]))
     assert FAR_NM < far <= float(np.median(exact.query(raw * 1000.0, k=8)[1]))
+
+
+def test_local_nearest_equals_full_index() -> None:
+    """LocalNearest (faces near the points only, exact by the longest-edge bound) gives the full index's
+    distances, for points on, near and far from a fine sphere with one long sliver face."""
+    from neurd_lite.geometry.nearest import LocalNearest, max_edge_nm
+
+    sphere = trimesh.creation.icosphere(4, radius=5000.0)
+    sliver = trimesh.Trimesh([[0, 0, 5600], [9000, 0, 5600], [0, 200, 5600]], [[0, 1, 2]])
+    m = trimesh.util.concatenate([sphere, sliver])
+    rng = np.random.default_rng(4)
+    pts = np.vstack([m.vertices[::9] * 1.01, rng.normal(size=(200, 3)) * 6000, [[4000, 100, 5700]],
+                     [[60_000, 0, 0]]])
+    assert max_edge_nm(m.vertices, m.faces) == pytest.approx(np.sqrt(9000.0 ** 2 + 200.0 ** 2))
+    local = LocalNearest(m.vertices, m.faces, radius_nm=300.0).distances(pts, k=8)
+    full = NearestFaces.from_mesh(m.vertices, m.faces).query(pts, k=8)[1]
+    assert np.array_equal(local, full)

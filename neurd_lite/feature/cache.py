@@ -54,6 +54,38 @@ def _update_frame(h: Any, df: Any) -> None:
         h.update(pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes())
 
 
+def _update_value(h: Any, x: Any) -> None:
+    """Hash a value: arrays by content (``repr`` of a long array is slow and elides its middle), dicts by sorted
+    key, lists and tuples element by element, anything else by ``repr``."""
+    if isinstance(x, np.ndarray):
+        _update_array(h, x)
+    elif isinstance(x, dict):
+        h.update(b"{")
+        for k in sorted(x, key=repr):
+            h.update(repr(k).encode())
+            _update_value(h, x[k])
+        h.update(b"}")
+    elif isinstance(x, (list, tuple)):
+        h.update(f"{type(x).__name__}{len(x)}(".encode())
+        for e in x:
+            _update_value(h, e)
+        h.update(b")")
+    else:
+        h.update(repr(x).encode())
+
+
+def _update_graph(h: Any, g: Any) -> None:
+    """Hash a networkx graph: nodes and edges in sorted order with their attributes (:func:`_update_value`)."""
+    if g is None:
+        h.update(b"<no graph>")
+        return
+    for node, data in sorted(g.nodes(data=True), key=lambda nd: repr(nd[0])):
+        _update_value(h, (node, data))
+    h.update(b"|edges|")
+    for a, b, data in sorted(g.edges(data=True), key=lambda e: (repr(e[0]), repr(e[1]))):
+        _update_value(h, (a, b, data))
+
+
 def _update_mesh(h: Any, m: Any) -> None:
     if m is None:
         h.update(b"<no mesh>")
@@ -96,8 +128,7 @@ def state_key(n: Any, *args: Any) -> tuple[str, list]:
         for part in (s.center_nm, s.faces, s.membrane_faces):
             _update_array(h, part)
         h.update(repr((s.radius_nm, s.method, s.properties)).encode())
-    g = n.graph
-    h.update(repr((sorted(g.nodes(data=True), key=repr), sorted(g.edges(data=True), key=repr))).encode())
+    _update_graph(h, n.graph)
     _update_frame(h, n.synapses)
     _update_frame(h, n.spines)
     h.update(repr((n.name, list(n.flags), n.provenance)).encode())

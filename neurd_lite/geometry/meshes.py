@@ -26,7 +26,8 @@ def as_trimesh(obj: Any, what: str) -> Any:
     return mesh
 
 
-FACE_CHUNK = 1_000_000  # faces per block in the full-resolution passes (~100 MB of temporaries)
+FACE_CHUNK = 100_000  # faces per block in the full-resolution passes (~10 MB of temporaries: they stay in cache,
+# 1.3-2.5x faster per face than blocks of 1M)
 
 
 def face_centroids_nm(vertices_nm: np.ndarray, faces: np.ndarray, chunk: int = FACE_CHUNK) -> np.ndarray:
@@ -56,17 +57,23 @@ def row_norms(x: np.ndarray) -> np.ndarray:
     return np.sqrt(x[:, 0] * x[:, 0] + x[:, 1] * x[:, 1] + x[:, 2] * x[:, 2])
 
 
-def face_centroids_normals_nm(vertices_nm: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def face_centroids_normals_nm(vertices_nm: np.ndarray, faces: np.ndarray, chunk: int = FACE_CHUNK
+                              ) -> tuple[np.ndarray, np.ndarray]:
     """(F, 3) face centroids (nm) and (F, 3) un-normalised face normals (nm², right-hand rule over the corner
-    order; twice the face area long) of the given faces, in one pass over their corners."""
+    order; twice the face area long) of the given faces, in one pass over their corners, ``chunk`` at a time."""
     v, f = np.asarray(vertices_nm, dtype=np.float64), np.asarray(faces)
-    a, b, c = v[f[:, 0]], v[f[:, 1]], v[f[:, 2]]
-    cent = a + b
-    cent += c
-    cent /= 3.0
-    b -= a
-    c -= a
-    return cent, cross_rows(b, c)
+    cent, nrm = np.empty((len(f), 3)), np.empty((len(f), 3))
+    for lo in range(0, len(f), chunk):
+        fk = f[lo:lo + chunk]
+        a, b, c = v[fk[:, 0]], v[fk[:, 1]], v[fk[:, 2]]
+        ck = cent[lo:lo + len(fk)]
+        np.add(a, b, out=ck)
+        ck += c
+        ck /= 3.0
+        b -= a
+        c -= a
+        nrm[lo:lo + len(fk)] = cross_rows(b, c)
+    return cent, nrm
 
 
 def face_areas_nm2(vertices_nm: np.ndarray, faces: np.ndarray, chunk: int = FACE_CHUNK) -> np.ndarray:

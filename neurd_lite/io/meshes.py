@@ -169,13 +169,23 @@ def check_extent(vertices_nm: np.ndarray, path: Any = None, units: UnitsLike = "
 def surface_problem(vertices: np.ndarray, faces: np.ndarray) -> str | None:
     """A short reason when at least half of the faces are repeats of another face (e.g. a double-sided export)
     or have zero area, else None. Such a surface still runs, flagged ``surface_suspect``."""
-    f = np.sort(np.asarray(faces, dtype=np.int64), axis=1)
+    f = np.asarray(faces, dtype=np.int64)
     nv = int(f.max()) + 1 if len(f) else 1
     if nv ** 3 < 2 ** 63:  # each sorted corner triple as one integer: a 1-D sort (4x faster than a lexsort)
-        key = np.sort((f[:, 0] * nv + f[:, 1]) * nv + f[:, 2])
+        lo = np.minimum(np.minimum(f[:, 0], f[:, 1]), f[:, 2])  # the corners sorted without a row sort
+        hi = np.maximum(np.maximum(f[:, 0], f[:, 1]), f[:, 2])
+        key = f[:, 0] + f[:, 1]
+        key += f[:, 2]
+        key -= lo
+        key -= hi
+        key += lo * nv
+        key *= nv
+        key += hi
+        key.sort()
         repeats = int((key[1:] == key[:-1]).sum())
-        del key
+        del key, lo, hi
     else:
+        f = np.sort(f, axis=1)
         g = f[np.lexsort(f.T[::-1])]
         repeats = sum(int((a[1:] == a[:-1]).all(axis=1).sum()) for a in  # neighbours in sorted order, in blocks
                       (g[lo:lo + FACE_CHUNK + 1] for lo in range(0, max(len(g) - 1, 0), FACE_CHUNK)))

@@ -14,6 +14,7 @@ from scipy.spatial import cKDTree
 
 from ..errors import InputError
 from ..geometry.meshes import face_centroids_normals_nm
+from ..geometry.nearest import HASH_CELLS, cell_hash as _cell_hash
 
 
 @dataclass(frozen=True)
@@ -135,17 +136,6 @@ def _nearest_input_same_way(in_cent: np.ndarray, vertices: np.ndarray, faces: np
         box_n = _centroids_normals(vertices, faces)[1]
         out[todo] = _nearest_same_way(cKDTree(in_cent), box_n, q_cent[todo], q_normals[todo], k)
     return out
-
-
-HASH_CELLS = 1 << 24  # slots of the hashed grid-cell table of _nearest_input_same_way (16 MB)
-
-
-def _cell_hash(cells: np.ndarray) -> np.ndarray:
-    """Slot in a table of ``HASH_CELLS`` of each (N, 3) integer grid cell."""
-    h = cells[:, 0] * 73856093
-    h ^= cells[:, 1] * 19349663
-    h ^= cells[:, 2] * 83492791
-    return h & (HASH_CELLS - 1)
 
 
 def map_faces(src_vertices: np.ndarray, src_faces: np.ndarray, dst_vertices: np.ndarray, dst_faces: np.ndarray,
