@@ -242,3 +242,25 @@ def test_local_nearest_equals_full_index() -> None:
     local = LocalNearest(m.vertices, m.faces, radius_nm=300.0).distances(pts, k=8)
     full = NearestFaces.from_mesh(m.vertices, m.faces).query(pts, k=8)[1]
     assert np.array_equal(local, full)
+
+
+def test_corner_set_keys_number_each_corner_set_once() -> None:
+    """Repeated faces (any corner order) share a key and different corner sets never do, up to ~4.7M
+    vertices (64-bit keys); the surface check counts the same repeats as a row sort."""
+    import math
+
+    from neurd_lite.io.meshes import _corner_set_keys, surface_problem
+
+    rng = np.random.default_rng(5)
+    for nv in (7, 4_700_000):
+        f = rng.integers(0, nv, (20_000, 3))
+        f[:500] = f[500:1000][:, [2, 0, 1]]
+        keys = _corner_set_keys(f, nv)
+        assert len(np.unique(keys)) == len(np.unique(np.sort(f, axis=1), axis=0))
+        lo, mid, hi = np.sort(f[-1]).tolist()
+        assert int(keys[-1]) == math.comb(hi + 2, 3) + math.comb(mid + 1, 2) + lo
+    assert _corner_set_keys(f, 5_000_000) is None
+    m = trimesh.creation.icosphere(3)
+    double = np.vstack([m.faces, m.faces[:, ::-1]])
+    assert surface_problem(m.vertices, double).startswith(f"{len(m.faces)} of {len(double)} faces repeat")
+    assert surface_problem(m.vertices, m.faces) is None
