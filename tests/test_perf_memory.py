@@ -264,3 +264,19 @@ def test_corner_set_keys_number_each_corner_set_once() -> None:
     double = np.vstack([m.faces, m.faces[:, ::-1]])
     assert surface_problem(m.vertices, double).startswith(f"{len(m.faces)} of {len(double)} faces repeat")
     assert surface_problem(m.vertices, m.faces) is None
+
+
+def test_outline_paths_equal_trimesh_outline() -> None:
+    """outline_paths gives the points of every entity of mesh.outline(), in order, on a sphere with random
+    holes (many touching at a vertex) and on a watertight one (no paths)."""
+    from neurd_lite.geometry.meshes import outline_paths
+
+    m = trimesh.creation.icosphere(4)
+    for seed, frac in ((0, 0.02), (1, 0.2), (2, 0.5)):
+        keep = np.random.default_rng(seed).random(len(m.faces)) > frac
+        holed = trimesh.Trimesh(m.vertices, m.faces[keep], process=False)
+        want = [np.asarray(e.points) for e in holed.outline().entities]
+        got = outline_paths(holed)
+        assert len(got) == len(want) > 0
+        assert all(np.array_equal(a, b) for a, b in zip(got, want))
+    assert outline_paths(m) == []

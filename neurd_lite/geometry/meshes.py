@@ -97,3 +97,43 @@ def submesh(mesh: Any, faces: np.ndarray) -> Any:
     f = np.asarray(mesh.faces)[np.asarray(faces, dtype=np.int64)]
     used, inv = np.unique(f, return_inverse=True)
     return trimesh.Trimesh(np.asarray(mesh.vertices)[used], inv.reshape(-1, 3), process=False)
+
+
+def outline_paths(mesh: Any) -> list[np.ndarray]:
+    """Vertex index sequences of the open-boundary paths of a trimesh: the ``points`` of
+    ``mesh.outline().entities`` (trimesh 5: boundary edges, one depth-first traversal per connected piece,
+    started from its lowest-numbered leaf, else its lowest-numbered vertex, pieces in that order; split where
+    consecutive vertices share no edge), from one traversal over the boundary vertices renumbered in order (same
+    neighbour order, same traversal); trimesh runs one over all mesh vertices per opening (8 s for a 600k-face
+    soma crop with 5,500 openings). Empty for a watertight mesh."""
+    from scipy.sparse import csgraph
+    from trimesh import grouping
+    from trimesh.graph import edges_to_coo, fill_traversals
+
+    edges = mesh.edges_sorted
+    boundary = edges[grouping.group_rows(edges, require_count=1)]
+    if not len(boundary):
+        return []
+    e = np.array(boundary, dtype=np.int64)
+    e.sort(axis=1)
+    ids, compact = np.unique(e, return_inverse=True)
+    compact = compact.reshape(-1, 2)
+    _, piece = csgraph.connected_components(edges_to_coo(compact), directed=False)
+    count = np.bincount(compact.ravel())
+    starts = np.concatenate((np.nonzero(count == 1)[0], np.nonzero(count > 1)[0]))  # trimesh's start order
+    pieces, first = np.unique(piece[starts], return_index=True)
+    # one traversal for all pieces: an extra vertex joined to every piece's start; the search leaves it for one
+    # piece, covers that piece exactly as a search from its start would (the extra vertex is already visited),
+    # comes back and enters the next piece: split by piece, the order is the per-piece traversals'
+    root = len(ids)
+    joined = np.vstack([compact, np.column_stack([np.full(len(pieces), root), starts[first]])])
+    ordered = csgraph.depth_first_order(edges_to_coo(joined), i_start=root, return_predecessors=False,
+                                        directed=False).astype(np.int64)[1:]
+    cut = np.flatnonzero(np.diff(piece[ordered])) + 1
+    segments = np.split(ordered, cut)
+    if len(segments) != len(pieces):  # not one run per piece: fall back to one search per piece
+        segments = [csgraph.depth_first_order(edges_to_coo(compact), i_start=int(s0), return_predecessors=False,
+                                              directed=False).astype(np.int64) for s0 in starts[first]]
+    by_piece = {int(piece[seg[0]]): ids[seg] for seg in segments}
+    traversals = [by_piece[int(pieces[k])] for k in np.argsort(first, kind="stable")]
+    return [np.asarray(t, dtype=np.int64) for t in fill_traversals(traversals, edges=boundary)]
