@@ -79,15 +79,16 @@ def load_mesh(path_or_mesh: MeshLike, units: UnitsLike = "nm", name: str | None 
     metadata["name"] = name or metadata.get("name") or (path.stem if path else "mesh")
     if path is not None:
         metadata["source"] = str(path)
-    return _to_trimesh(vertices, faces, units, validate, path, metadata)
+    return _to_trimesh(vertices, faces, units, validate, path, metadata, copy=path is None)
 
 
 def _to_trimesh(vertices: Any, faces: Any, units: UnitsLike, validate: bool, where: Any,
-                metadata: dict[str, Any]) -> Any:
-    """Check arrays (``where`` names the source in messages), scale to nm, wrap in an unprocessed Trimesh."""
+                metadata: dict[str, Any], copy: bool = True) -> Any:
+    """Check arrays (``where`` names the source in messages), scale to nm, wrap in an unprocessed Trimesh
+    (copy=False: the arrays were just read from a file, see :func:`_as_arrays`)."""
     import trimesh
 
-    vertices, faces = _as_arrays(vertices, faces, where)
+    vertices, faces = _as_arrays(vertices, faces, where, copy)
     try:
         scale = scale_to_nm(units)
     except ValueError as e:
@@ -136,10 +137,14 @@ def robust_extent(points: np.ndarray) -> float:
     ``EXTENT_PERCENTILES`` (1st-99th) of the finite coordinates, so NaN rows and a few stray points change nothing;
     under 100 finite points the full span. 0.0 when fewer than two finite points."""
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
-    pts = pts[np.isfinite(pts).all(axis=1)]
+    if not np.isfinite(pts).all():
+        pts = pts[np.isfinite(pts).all(axis=1)]
     if len(pts) < 2:
         return 0.0
-    lo, hi = (np.percentile(pts, EXTENT_PERCENTILES, axis=0) if len(pts) >= 100 else (pts.min(0), pts.max(0)))
+    if len(pts) < 100:
+        return float(np.max(pts.max(0) - pts.min(0)))
+    # per column: the same values as np.percentile(pts, ..., axis=0), twice as fast on a contiguous copy
+    lo, hi = np.column_stack([np.percentile(np.ascontiguousarray(pts[:, j]), EXTENT_PERCENTILES) for j in range(3)])
     return float(np.max(hi - lo))
 
 
@@ -451,8 +456,9 @@ def _read_meshparty_h5(path: Path) -> tuple[np.ndarray, np.ndarray, dict[str, An
     return vertices, faces, extra
 
 
-def _as_arrays(vertices: Any, faces: Any, path: Any) -> tuple[np.ndarray, np.ndarray]:
-    """(V, 3) float64 vertices and (F, 3) int64 faces, or an InputError saying which shape is wrong."""
+def _as_arrays(vertices: Any, faces: Any, path: Any, copy: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(V, 3) float64 vertices and (F, 3) int64 faces, or an InputError saying which shape is wrong. copy=False:
+    int64 faces are passed through (arrays just read from a file: nobody else holds them)."""
     try:
         v = np.asarray(vertices, dtype=np.float64)
         f = np.asarray(faces)
@@ -471,4 +477,4 @@ def _as_arrays(vertices: Any, faces: Any, path: Any) -> tuple[np.ndarray, np.nda
             raise InputError("faces contain non-integer values", path, "faces must be vertex indices")
     elif f.dtype.kind not in "iu":
         raise InputError(f"faces have dtype {f.dtype}, expected integers", path, "faces must be vertex indices")
-    return v, f.astype(np.int64)
+    return v, f.astype(np.int64, copy=copy)
