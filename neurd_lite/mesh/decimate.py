@@ -13,7 +13,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from ..errors import InputError
-from ..geometry.meshes import face_centroids_normals_nm
+from ..geometry.meshes import compact_faces, face_centroids_normals_nm
 from ..geometry.nearest import HASH_CELLS, cell_hash as _cell_hash
 
 
@@ -178,9 +178,8 @@ def prereduce(vertices_nm: np.ndarray, faces: np.ndarray, target_faces: int,
                                    target_error=PREREDUCE_MAX_ERROR,
                                    options=meshoptimizer.SIMPLIFY_LOCK_BORDER if lock_border else 0))
     del idx, pos
-    f = out[:n].reshape(-1, 3)
-    used, inv = np.unique(f, return_inverse=True)
-    return v[used], inv.reshape(-1, 3).astype(np.int64)
+    used, f = compact_faces(out[:n].reshape(-1, 3), len(v))  # np.unique's values, without its sort
+    return v[used], f
 
 
 FRAGMENTED_VERTICES_PER_FACE = 0.6  # see is_fragmented
