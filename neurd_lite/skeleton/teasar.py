@@ -96,7 +96,7 @@ def _nearest_skeleton_path(v: np.ndarray, g: sp.csr_matrix, tree: cKDTree, targe
     within ``bound_nm`` (a surface path no longer than the bound stays within it in space; a small margin
     absorbs the float32 edge lengths of the mesh graph)."""
     near = _ball_union(tree, v[[target]], bound_nm * (1 + 1e-4) + 1.0, np.array([target]))
-    local = _subgraph(g, near)
+    local = g[near][:, near]
     start = int(np.searchsorted(near, target))
     d, pred = csgraph.dijkstra(local, directed=False, indices=start, limit=bound_nm * (1 + 1e-4) + 1.0,
                                return_predecessors=True)
@@ -117,7 +117,7 @@ def _cover(v: np.ndarray, g: sp.csr_matrix, tree: cKDTree, path: np.ndarray, d_n
     along = np.concatenate([[0.0], np.cumsum(seg)])
     centres = path[np.unique(np.concatenate([np.searchsorted(along, np.arange(0, along[-1], step)), [len(path) - 1]]))]
     near = _ball_union(tree, v[centres], d_nm + step, path)
-    local = _subgraph(g, near)
+    local = g[near][:, near]
     pos = np.searchsorted(near, path)
     dist, _, src = csgraph.dijkstra(local, directed=False, indices=pos, limit=d_nm, min_only=True,
                                     return_predecessors=True)
@@ -136,16 +136,3 @@ def _ball_union(tree: cKDTree, centres: np.ndarray, r: float, extra: np.ndarray)
         mask[ball] = True
     mask[extra] = True
     return np.flatnonzero(mask)
-
-
-def _subgraph(g: sp.csr_matrix, near: np.ndarray) -> sp.csr_matrix:
-    """``g[near][:, near]`` for sorted ``near``: the same entries in the same order, without scipy's column
-    fancy indexing (which converts the row slice to CSC and back on every call)."""
-    rows = g[near]
-    loc = np.full(g.shape[1], -1, dtype=np.int64)
-    loc[near] = np.arange(len(near))
-    col = loc[rows.indices]
-    keep = col >= 0
-    row_of = np.repeat(np.arange(len(near)), np.diff(rows.indptr))
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(row_of[keep], minlength=len(near)))])
-    return sp.csr_matrix((rows.data[keep], col[keep], indptr), shape=(len(near), len(near)))
