@@ -26,8 +26,8 @@ def as_trimesh(obj: Any, what: str) -> Any:
     return mesh
 
 
-FACE_CHUNK = 100_000  # faces per block in the full-resolution passes (~10 MB of temporaries: they stay in cache,
-# 1.3-2.5x faster per face than blocks of 1M)
+FACE_CHUNK = 100_000  # faces per block in the full-resolution passes (~10 MB of temporaries, which stay in cache:
+# face areas of 1.3M faces 0.16-0.33 -> 0.13 s; no gain measured for centroids + normals taken in 1M-face blocks)
 
 
 def face_centroids_nm(vertices_nm: np.ndarray, faces: np.ndarray, chunk: int = FACE_CHUNK) -> np.ndarray:
