@@ -94,6 +94,26 @@ def test_has_apical_forced_and_rules_method():
     assert n.provenance["compartments"]["method"] == "rules"
 
 
+def test_axon_threshold_keeps_a_weakly_scored_axon_and_is_read_from_the_sidecar():
+    """A held-out source's axon may score p ~0.2 while its dendrites stay near 0: at 0.5 no subtree has a
+    positive sum (no axon); at the inner-fold threshold the whole weak subtree is the axon, nothing else."""
+    from neurd_lite.compartments.label import CompartmentParams, axon_threshold
+    from neurd_lite.compartments.learned import axon_subtree
+
+    sk, _, truth = _cell("pyramidal", 9, rotate=False)
+    t = Tree.from_skeleton(sk, 7000.0)
+    body = t.in_root_tree & ~t.soma
+    axon = (truth == "axon") & body
+    p = np.where(axon, 0.2, 0.01)
+    assert not axon_subtree(t, p, body)[0].any()
+    got = axon_subtree(t, p, body, 0.1)[0]
+    assert _f1(got, axon) > 0.95 and not (got & ~axon).any()
+    assert axon_threshold(CompartmentParams(axon_threshold=0.3)) == 0.3
+    if models_available():
+        side = load_vertex_model(AXON_MODEL).meta["decision"].get("axon_threshold", 0.5)
+        assert axon_threshold(CompartmentParams()) == side
+
+
 def _write(path, text: str):
     path.write_text(text)
     return path

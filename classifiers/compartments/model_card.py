@@ -47,12 +47,15 @@ def _sources(cases: list[Any]) -> dict[str, int]:
     return {k: len(v) for k, v in sorted(out.items())}
 
 
-def write_models(cases: list[Any], out: Path, report: dict, fit: Callable, seconds: float) -> None:
-    """Fit the axon and apical models on all cases, write ``NAME.txt`` + ``NAME.json`` and the card."""
+def write_models(cases: list[Any], out: Path, report: dict, fit: Callable, seconds: float,
+                 axon_choice: tuple[float, dict]) -> None:
+    """Fit the models on all cases, write ``NAME.txt`` + ``NAME.json`` and the card; ``axon_choice`` = the axon
+    decision threshold and its inner-fold scores (``axon_fit.choose_threshold`` on all cases)."""
     from limb_fit import LIMB_PARAMS, LIMB_ROUNDS
     from train import CELL_PARAMS, LGB_PARAMS, MAX_ROWS, N_ROUNDS, TRAIN_MODES
 
     out.mkdir(parents=True, exist_ok=True)
+    axon_th, axon_th_scores = axon_choice
     held = {k: v for k, v in report.items() if k != "rows"}
     for name, target in ((AXON_MODEL, "axon"), (APICAL_MODEL, "apical"), (CELL_MODEL, "cell"), (LIMB_MODEL, "limb")):
         booster, n_rows = fit(cases, target)
@@ -67,7 +70,8 @@ def write_models(cases: list[Any], out: Path, report: dict, fit: Callable, secon
                 "lightgbm_params": lgb_params, "num_boost_round": rounds, "n_training_rows": int(n_rows),
                 "max_rows_per_case": MAX_ROWS, "training_modes": sorted(TRAIN_MODES),
                 "training_cells_by_source": _sources(cases),
-                "decision": {"min_apical_cable_frac": MIN_APICAL_FRAC, "axis_switch_max_cos_up": SWITCH_MAX_COS},
+                "decision": {"min_apical_cable_frac": MIN_APICAL_FRAC, "axis_switch_max_cos_up": SWITCH_MAX_COS,
+                             "axon_threshold": axon_th, "axon_threshold_inner_f1": axon_th_scores},
                 "held_out_metrics": held, "versions": _versions(),
                 **({"gate_configuration": booster.gate_set} if target == "cell" else {}),
                 "trained_by": "classifiers/compartments/train.py"}

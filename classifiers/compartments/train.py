@@ -41,6 +41,7 @@ from neurd_lite.compartments.label import CompartmentParams, learned_decision  #
 from gate_fit import (FIXED_GATE, FIXED_SETS, GATE_SIZES, case_key, choose_and_fit, fit_booster, fit_mean,  # noqa: E402
                       gate_inputs, inner_folds, oof_axon, source_groups)
 from limb_fit import apical_frame, fit_limb, oof_limb_extra, wrap  # noqa: E402
+from axon_fit import choose_threshold  # noqa: E402
 
 MAX_ROWS = 1000
 SEED = 0
@@ -53,6 +54,7 @@ CELL_PARAMS = {**LGB_PARAMS, "num_leaves": 7, "min_data_in_leaf": 8, "bagging_fr
 # (monotone constraints per feature set: gate.GATE_MONOTONE, set in gate_fit.fit_booster)
 CELL_ROUNDS = 200  # "given_eval" (external, up from the labels) never trains
 GATE_MODE = ["fixed"]  # the cell model's training (--gate): fixed / nested / mean, see gate_fit
+AXON_THRESHOLD: list[float | None] = [None]  # --axon-threshold: None = chosen in inner folds (axon_fit)
 APICAL_FRAME: dict[int, object] = {}  # id(case) -> its preparation in the apical frame (limb_fit.apical_frame)
 
 
@@ -224,13 +226,19 @@ def cross_validate(cases: list[Case], folds: dict[str, set[str]], label: str,
                 p_ap[body] = ap.predict(x, num_threads=1)
                 cache[(label, name, i)] = (p_ax, p_ap)
         ap = lgb.Booster(model_str=cache[(label, name, "apical")])
+        if (label, name, "axon_threshold") not in cache:  # chosen in inner folds on this fold's training cells
+            cache[(label, name, "axon_threshold")] = choose_threshold(train, fit, TRAIN_MODES)
+        ax_th, ax_scores = cache[(label, name, "axon_threshold")] if AXON_THRESHOLD[0] is None \
+            else (AXON_THRESHOLD[0], {})
+        params = CompartmentParams(axon_threshold=ax_th)
         cm, _ = fit(train, "cell", cache)
         lm, _ = fit(train, "limb")
         for i in idx:
             p_ax, p_ap = cache[(label, name, i)]
-            rows.append({**score_case(cases[i], None, ap, cm, p_ax=p_ax, p_ap=p_ap, limb_model=lm), "fold": name,
-                         "validation": label, "gate_set": cm.gate_set})
+            rows.append({**score_case(cases[i], None, ap, cm, params, p_ax=p_ax, p_ap=p_ap, limb_model=lm),
+                         "fold": name, "validation": label, "gate_set": cm.gate_set, "axon_threshold": ax_th})
         print(f"  {label} fold {name}: {len(held)} cells held out, gate {cm.gate_set} {cm.gate_scores}, "
+              f"axon threshold {ax_th} {ax_scores}, "
               f"{time.time() - t0:.0f} s", file=sys.stderr)
     return pd.DataFrame(rows)
 
@@ -309,10 +317,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--apical-frame-training", action="store_true",
                     help="train the apical and gate models of inverted training cells in their apical frame "
                          "(session 7 experiment, not shipped: see the model card)")
+    ap.add_argument("--axon-threshold", type=float, default=None,
+                    help="fixed axon decision threshold (default: chosen per fold in inner folds; 0.5 = session 6)")
     ap.add_argument("--vertex-cache", type=Path, default=None,
                     help="scratch pickle of the folds' held-out vertex-model probabilities (reused when present)")
     args = ap.parse_args(argv)
     t0 = time.time()
+    AXON_THRESHOLD[0] = args.axon_threshold
     GATE_MODE[:] = [args.gate] + ([args.gate_set] if args.gate_set else [])
     cases = load_cases(args.cache, args.rebuild)
     if args.apical_frame_training:
@@ -320,11 +331,11 @@ def main(argv: list[str] | None = None) -> int:
         moved = [f"{c.cell}|{c.mode}" for c in cases if APICAL_FRAME.get(id(c), c.prep) is not c.prep]
         print(f"apical frame is not up on {len(moved)} training cases: {moved}", file=sys.stderr)
     report: dict = {}
+    vc: dict = {}
+    if args.vertex_cache is not None and args.vertex_cache.is_file():
+        with open(args.vertex_cache, "rb") as fh:
+            vc = pickle.load(fh)
     if not args.fit_only:
-        vc: dict = {}
-        if args.vertex_cache is not None and args.vertex_cache.is_file():
-            with open(args.vertex_cache, "rb") as fh:
-                vc = pickle.load(fh)
         loco = cross_validate(cases, cell_folds(cases), "leave_cell_out", vc)
         loso = cross_validate(cases, source_folds(cases), "leave_source_out", vc)
         if args.vertex_cache is not None:
@@ -339,7 +350,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.cv_only:
         from model_card import write_models
 
-        write_models(cases, args.out, report, fit, time.time() - t0)
+        key = ("final", "all", "axon_threshold")  # the shipped threshold: inner folds over every cell
+        if key not in vc:
+            vc[key] = choose_threshold(cases, fit, TRAIN_MODES)
+        write_models(cases, args.out, report, fit, time.time() - t0, vc[key])
     print(f"total {time.time() - t0:.0f} s", file=sys.stderr)
     return 0
 

@@ -44,6 +44,8 @@ class CompartmentParams:
     method: str = "learned"                 # "learned" (LightGBM vertex models, rules as features) or "rules"
     excitatory: bool = False                # known excitatory (e.g. spiny): no has-apical model, the apical rule
     #                                         decides whether there is one (set by refine_by_spines)
+    axon_threshold: float | None = None     # p_axon level a vertex must exceed to count for the axon subtree
+    #                                         (None: the axon model's sidecar ``decision.axon_threshold``, else 0.5)
 
 
 def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,
@@ -188,6 +190,15 @@ def _label_somas(n: Neuron, tree: Tree, labels: np.ndarray) -> None:
 APICAL_LABELS = ("apical_shaft", "apical_tuft", "oblique")
 
 
+def axon_threshold(params: CompartmentParams) -> float:
+    """The axon decision's p_axon level: ``params.axon_threshold``, else the shipped axon model's sidecar
+    (``decision.axon_threshold``, chosen in inner folds by ``classifiers/compartments/train.py``), else 0.5."""
+    if params.axon_threshold is not None:
+        return float(params.axon_threshold)
+    meta = load_vertex_model(AXON_MODEL).meta if models_available() else {}
+    return float(meta.get("decision", {}).get("axon_threshold", 0.5))
+
+
 def learned_decision(n: Neuron, prep: Prepared, params: CompartmentParams,
                      p_axon: np.ndarray | None = None, p_apical: np.ndarray | None = None,
                      cell_model: VertexModel | None = None, limb_model: VertexModel | None = None,
@@ -208,7 +219,7 @@ def learned_decision(n: Neuron, prep: Prepared, params: CompartmentParams,
     if p_axon is None:
         p_axon = np.zeros(tree.n)
         p_axon[body] = load_vertex_model(AXON_MODEL).predict(prep.features[body])
-    axon, cut, _ = axon_subtree(tree, p_axon, body)
+    axon, cut, _ = axon_subtree(tree, p_axon, body, axon_threshold(params))
     dendrite = body & ~axon
     has = prep.has_apical
     rec = n.provenance["compartments"]

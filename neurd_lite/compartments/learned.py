@@ -4,7 +4,8 @@ Models (``neurd_lite/models/compartment_axon.*`` and ``compartment_apical.*``: L
 no pickle; trained by ``classifiers/compartments/train.py``, model cards beside them) score every non-soma
 vertex from :func:`neurd_lite.compartments.features.vertex_features`. The decision on top:
 
-- **axon**: one subtree, the one maximising the summed ``p_axon - 0.5`` weighted by cable (µm), so the axon is
+- **axon**: one subtree, the one maximising the summed ``p_axon - threshold`` weighted by cable (µm; threshold:
+  the sidecar's ``decision.axon_threshold``, chosen in inner folds, 0.5 before session 7), so the axon is
   everything beyond a single cut, as in the rule and the synapse-flow split; none when no subtree has a
   positive sum.
 - **apical**: among the remaining dendrite, each unbranched segment (between branch points) takes the
@@ -86,10 +87,12 @@ def edge_um(tree: Tree) -> np.ndarray:
     return np.where(par >= 0, np.linalg.norm(sk.vertices - sk.vertices[np.maximum(par, 0)], axis=1), 0.0) / 1000
 
 
-def axon_subtree(tree: Tree, p_axon: np.ndarray, body: np.ndarray) -> tuple[np.ndarray, int, float]:
-    """(axon mask, cut vertex or -1, summed score) of the subtree maximising sum((p - 0.5) * cable)."""
+def axon_subtree(tree: Tree, p_axon: np.ndarray, body: np.ndarray,
+                 threshold: float = 0.5) -> tuple[np.ndarray, int, float]:
+    """(axon mask, cut vertex or -1, summed score in µm) of the subtree maximising sum((p - threshold) * cable);
+    ``threshold`` is the model's decision level (sidecar ``decision.axon_threshold``)."""
     w = (edge_um(tree) + 1e-3) * body
-    score = tree.subtree_sum(np.where(body, (np.nan_to_num(p_axon, nan=0.0) - 0.5) * w, 0.0))
+    score = tree.subtree_sum(np.where(body, (np.nan_to_num(p_axon, nan=0.0) - threshold) * w, 0.0))
     score = np.where(body, score, -np.inf)
     if not body.any() or score.max() <= 0:
         return np.zeros(tree.n, dtype=bool), -1, 0.0
