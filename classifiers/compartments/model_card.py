@@ -96,9 +96,10 @@ SELECTION = (
     "under (b) (a descending basal limb won, p 0.74, and the gate on its axis said 0.002): (f) is shipped, its "
     "held-out headline numbers equal (b)'s. The axon, apical and has-apical models are trained as in session 6 (the files "
     "are refits of the same code on the same cases); session 6 had compared 6 gate variants on the same folds. "
-    "Axon threshold (session 7, second round): the shipped models use 0.5; the inner-fold choice (0.05 in every "
-    "fold) lifts external LOSO axon F1 0.734 -> 0.930 but costs MICrONS LOCO apical 0.908 -> 0.888 and was not "
-    "shipped (docs/compartments.md).")
+    "Axon level (session 7, second round): 0.05 was chosen in inner folds (every fold) for a plain threshold; "
+    "that plain use (external LOSO axon 0.930, MICrONS LOCO apical 0.908 -> 0.888) and the shipped fallback use "
+    "(0.05 only when no subtree passes 0.5) were both scored on these outer folds (2 variants, "
+    "docs/compartments.md).")
 
 
 def _table(d: dict) -> str:
@@ -126,8 +127,8 @@ def card(held: dict, sources: dict[str, int], seconds: float) -> str:
         f"(`gate.GATE_MONOTONE`: {GATE_MONOTONE}). Used by `neurd_lite.compartments.label_compartments` (default",
         "`CompartmentParams(method=\"learned\")`; the rules stay as fallback and as two input features). Decision",
         "on top (package, `compartments/label.py` `learned_decision`): the axon is the one subtree maximising the",
-        "cable-weighted sum of `p_axon - threshold` (sidecar `decision.axon_threshold`, 0.5 when absent;",
-        "`train.py --axon-threshold nested` chooses it in inner folds, `axon_fit.py`); whether",
+        "cable-weighted sum of `p_axon - 0.5`, and when no subtree passes, of `p_axon - threshold` (sidecar",
+        "`decision.axon_threshold`: 0.05, the level inner folds chose, `axon_fit.py`; session 7 round 2); whether",
         "there is an apical: forced (`has_apical=`), vetoed by the",
         "rules (dense proximal input, frame), else the cell model (p >= 0.5) on the dendrite without the learned",
         "axon (after spine detection `refine_by_spines` may overturn a 'no' on a spiny cell, see",

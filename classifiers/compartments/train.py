@@ -54,7 +54,7 @@ CELL_PARAMS = {**LGB_PARAMS, "num_leaves": 7, "min_data_in_leaf": 8, "bagging_fr
 # (monotone constraints per feature set: gate.GATE_MONOTONE, set in gate_fit.fit_booster)
 CELL_ROUNDS = 200  # "given_eval" (external, up from the labels) never trains
 GATE_MODE = ["fixed"]  # the cell model's training (--gate): fixed / nested / mean, see gate_fit
-AXON_THRESHOLD: list[float | None] = [0.5]  # --axon-threshold: None = chosen in inner folds (axon_fit)
+AXON_THRESHOLD: list[float | None] = [0.05]  # --axon-threshold: None = chosen in inner folds (axon_fit)
 APICAL_FRAME: dict[int, object] = {}  # id(case) -> its preparation in the apical frame (limb_fit.apical_frame)
 
 
@@ -317,10 +317,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--apical-frame-training", action="store_true",
                     help="train the apical and gate models of inverted training cells in their apical frame "
                          "(session 7 experiment, not shipped: see the model card)")
-    ap.add_argument("--axon-threshold", default="0.5",
-                    help="axon decision threshold: a number (default 0.5, shipped) or 'nested' = chosen per fold in "
-                         "inner folds (axon_fit.py; session 7 round 2: picks 0.05, axon LOSO 0.93 but MICrONS apical "
-                         "LOCO 0.908 -> 0.888, not shipped)")
+    ap.add_argument("--axon-threshold", default="0.05",
+                    help="axon level used when no subtree passes 0.5: a number (default 0.05, shipped: the level "
+                         "the inner folds chose for the plain threshold, axon_fit.py) or 'nested' (chosen per fold)")
     ap.add_argument("--vertex-cache", type=Path, default=None,
                     help="scratch pickle of the folds' held-out vertex-model probabilities (reused when present)")
     args = ap.parse_args(argv)

@@ -44,8 +44,8 @@ class CompartmentParams:
     method: str = "learned"                 # "learned" (LightGBM vertex models, rules as features) or "rules"
     excitatory: bool = False                # known excitatory (e.g. spiny): no has-apical model, the apical rule
     #                                         decides whether there is one (set by refine_by_spines)
-    axon_threshold: float | None = None     # p_axon level a vertex must exceed to count for the axon subtree
-    #                                         (None: the axon model's sidecar ``decision.axon_threshold``, else 0.5)
+    axon_threshold: float | None = None     # p_axon level for the axon subtree when none passes 0.5 (a source the
+    #                                         model never saw: under-confident); None: sidecar ``decision.axon_threshold``
 
 
 def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,
@@ -219,7 +219,9 @@ def learned_decision(n: Neuron, prep: Prepared, params: CompartmentParams,
     if p_axon is None:
         p_axon = np.zeros(tree.n)
         p_axon[body] = load_vertex_model(AXON_MODEL).predict(prep.features[body])
-    axon, cut, _ = axon_subtree(tree, p_axon, body, axon_threshold(params))
+    axon, cut, _ = axon_subtree(tree, p_axon, body)  # no subtree above 0.5: the lower level, if set
+    if cut < 0 and axon_threshold(params) < 0.5:
+        axon, cut, _ = axon_subtree(tree, p_axon, body, axon_threshold(params))
     dendrite = body & ~axon
     has = prep.has_apical
     rec = n.provenance["compartments"]

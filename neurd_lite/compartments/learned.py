@@ -4,8 +4,8 @@ Models (``neurd_lite/models/compartment_axon.*`` and ``compartment_apical.*``: L
 no pickle; trained by ``classifiers/compartments/train.py``, model cards beside them) score every non-soma
 vertex from :func:`neurd_lite.compartments.features.vertex_features`. The decision on top:
 
-- **axon**: one subtree, the one maximising the summed ``p_axon - threshold`` weighted by cable (µm; threshold:
-  the sidecar's ``decision.axon_threshold``, chosen in inner folds, 0.5 before session 7), so the axon is
+- **axon**: one subtree, the one maximising the summed ``p_axon - 0.5`` weighted by cable (µm; when none passes,
+  ``p_axon - decision.axon_threshold`` of the sidecar, 0.05, session 7), so the axon is
   everything beyond a single cut, as in the rule and the synapse-flow split; none when no subtree has a
   positive sum.
 - **apical**: among the remaining dendrite, each unbranched segment (between branch points) takes the
