@@ -4,10 +4,10 @@ The rule path accepts a grown region when it passes fixed cuts (height / axial e
 where the spines found so far are dense). The learned path loosens those cuts to make a larger **candidate pool**
 (the ``pool`` overrides in the model's sidecar), measures every candidate (height, axial extent, shape from the
 head/neck profile, local shaft radius and the shaft level around it, density of the other candidates around it,
-which pass produced it, ...), and a small LightGBM classifier (trained on the synthetic family's tune members,
-``classifiers/spine_candidate/train.py``) keeps those whose probability of being a true spine reaches the
-sidecar's threshold. Every feature is a length, area, volume, ratio or density: none counts vertices or faces, so
-the filter does not depend on the tessellation.
+which pass produced it; not the distance to a soma, which inputs without one lack), and a small LightGBM
+classifier (trained on the synthetic family's tune members, ``classifiers/spine_candidate/train.py``) keeps those
+whose probability of being a true spine reaches the sidecar's threshold. Every feature is a length, area, volume,
+ratio or density: none counts vertices or faces, so the filter does not depend on the tessellation.
 
 ``candidate_filter="pool"`` keeps every candidate and writes their features to ``n.cache["spine_candidate_table"]``
 (a list) when that key holds a list: the training capture.
@@ -33,7 +33,7 @@ POOL: dict[str, float] = {"min_height_to_extent": 0.15, "relief_min_density_per_
 FEATURES = ("height_nm", "axial_extent_nm", "height_to_extent", "height_to_radius", "length_nm", "head_width_nm",
             "neck_width_nm", "neck_length_nm", "has_neck", "head_to_neck", "area_nm2", "volume_nm3",
             "shaft_radius_nm", "shaft_level_nm", "shaft_level_rel", "base_radius_rel", "angular_coverage",
-            "density_per_um", "distance_to_soma_um", "pass")
+            "density_per_um", "pass")
 # +1: more of it never makes a candidate less likely a spine
 MONOTONE = {"height_to_extent": 1, "height_to_radius": 1, "density_per_um": 1}
 
@@ -120,7 +120,6 @@ def candidate_features(rows: pd.DataFrame, label_ids: np.ndarray, vlabel: np.nda
         "shaft_radius_nm": r_nm, "shaft_level_nm": level[li], "shaft_level_rel": level[li] / np.maximum(r_nm, 1.0),
         "base_radius_rel": brad[li] / np.maximum(r_nm, 1.0), "angular_coverage": cov[li],
         "density_per_um": np.maximum(dens[li], 0.0),
-        "distance_to_soma_um": rows["distance_to_soma_um"].to_numpy(dtype=float),
         "pass": label_pass(n_lab, counts)[li].astype(float),
     })
     out["head_to_neck"] = out.head_width_nm / np.maximum(out.neck_width_nm, 1.0)
