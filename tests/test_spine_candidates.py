@@ -105,16 +105,16 @@ def test_shipped_model_sidecar_matches_the_code():
     if not meta_path.is_file():
         pytest.skip("no shipped spine-candidate model")
     meta = json.loads(meta_path.read_text())
-    assert meta["features"] == list(FEATURES) and 0.0 < meta["threshold"] < 1.0
+    assert set(meta["features"]) <= set(FEATURES) and 0.0 < meta["threshold"] < 1.0
     assert set(meta["pool"]) <= set(SpineParams().__dataclass_fields__)
     assert all(not m.endswith(("_1000", "_1001", "_1002")) and not m.startswith("martinotti")
                for m in meta["train_members"])  # tune members only
 
 
 def test_shipped_model_keeps_spines_and_drops_varicosities():
-    """With the shipped model: the spiny toy keeps its two necked spines and one of its two stubby ones (the other,
-    a dome wider at its base than 1.3 x the 250 nm shaft radius, reads to the model like a varicosity top: on the
-    family such bases are mostly false); a varicose dendrite gets none."""
+    """With the shipped model: the spiny toy keeps at least three of its four spines, both necked ones among them
+    (its wide-based stubby dome, base radius 1.3 x the 250 nm shaft, is the one a model may doubt: on the family
+    such bases are mostly varicosity tops); a varicose dendrite gets none."""
     if not (model_dir() / f"{MODEL_NAME}.txt").is_file():
         pytest.skip("no shipped spine-candidate model")
     p = replace(SpineParams(), candidate_filter="model")

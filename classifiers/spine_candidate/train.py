@@ -46,16 +46,16 @@ def weights(df: pd.DataFrame, scheme: str) -> np.ndarray:
     return w * len(df) / w.sum()
 
 
-def fit(df: pd.DataFrame, w: np.ndarray):
+def fit(df: pd.DataFrame, w: np.ndarray, feats: list[str]):
     import lightgbm as lgb
 
-    par = dict(PARAMS, monotone_constraints=[MONOTONE.get(f, 0) for f in FEATURES])
-    ds = lgb.Dataset(df[list(FEATURES)].to_numpy(dtype=np.float64), df.is_spine.to_numpy(), weight=w,
-                     feature_name=list(FEATURES), free_raw_data=False)
+    par = dict(PARAMS, monotone_constraints=[MONOTONE.get(f, 0) for f in feats])
+    ds = lgb.Dataset(df[feats].to_numpy(dtype=np.float64), df.is_spine.to_numpy(), weight=w,
+                     feature_name=feats, free_raw_data=False)
     return lgb.train(par, ds, num_boost_round=ROUNDS)
 
 
-def oof(df: pd.DataFrame, scheme: str, n_folds: int = 5) -> np.ndarray:
+def oof(df: pd.DataFrame, scheme: str, feats: list[str], n_folds: int = 5) -> np.ndarray:
     """Out-of-fold probabilities, folds by member (each class spread over the folds)."""
     members = df[["member", "cls"]].drop_duplicates().sort_values(["cls", "member"])
     fold = {m: i % n_folds for i, m in enumerate(members.member)}
@@ -63,7 +63,7 @@ def oof(df: pd.DataFrame, scheme: str, n_folds: int = 5) -> np.ndarray:
     out = np.zeros(len(df))
     for k in range(n_folds):
         tr = f != k
-        out[~tr] = fit(df[tr], weights(df[tr], scheme)).predict(df.loc[~tr, list(FEATURES)].to_numpy(
+        out[~tr] = fit(df[tr], weights(df[tr], scheme), feats).predict(df.loc[~tr, feats].to_numpy(
             dtype=np.float64), num_threads=1)
     return out
 
@@ -86,15 +86,17 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("prefix", help="capture.py --out prefix")
+    ap.add_argument("--drop", default="", help="comma-separated FEATURES the model does not use")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parents[2] / "neurd_lite" / "models"))
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     df = pd.read_csv(args.prefix + ".csv")
     totals = pd.DataFrame(json.loads(Path(args.prefix + "_members.json").read_text())).set_index("member")
     sparse = totals["class"].isin(SPARSE)
+    feats = [f for f in FEATURES if f not in args.drop.split(",")]
     best = None
     for scheme in ("none", "sqrt"):
-        prob = oof(df, scheme)
+        prob = oof(df, scheme, feats)
         for thr in THRESHOLDS:
             f1 = member_f1(df, prob >= thr, totals)
             cand = (f1.mean(), scheme, float(thr), prob)
@@ -116,12 +118,12 @@ def main(argv: list[str] | None = None) -> int:
         "spiny_face_f1_model_oof": float(f1[~sparse].mean()),
         "candidate_accuracy_oof": float(np.mean(keep == (df.is_spine.to_numpy() == 1)))}
     print(json.dumps(summary, indent=1))
-    booster = fit(df, weights(df, scheme))
+    booster = fit(df, weights(df, scheme), feats)
     out = Path(args.out)
     booster.save_model(str(out / f"{MODEL_NAME}.txt"))
     gain = dict(zip(booster.feature_name(), booster.feature_importance("gain").round(1).tolist()))
     sidecar = {
-        "name": MODEL_NAME, "features": list(FEATURES), "pool": POOL, "threshold": thr, "weighting": scheme,
+        "name": MODEL_NAME, "features": feats, "pool": POOL, "threshold": thr, "weighting": scheme,
         "monotone": MONOTONE, "params": PARAMS, "num_boost_round": ROUNDS,
         "label": "candidate is a true spine when more than half of its faces are true spine faces",
         "train_members": sorted(totals.index.tolist()), "n_candidates": int(len(df)),
