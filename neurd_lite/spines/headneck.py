@@ -42,7 +42,7 @@ class HeadNeckParams:
     head_from: float = 0.5
     min_head_area_fraction: float = 0.2
     min_neck_aspect: float = 1.5
-    elongated_aspect: float = 0.0
+    elongated_aspect: float = 3.0
 
 
 @dataclass
