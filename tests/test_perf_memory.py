@@ -65,6 +65,11 @@ def test_features_row_cached_and_invalidated() -> None:
     assert n.cache[CACHE_KEY][0] == key2
     nl.features(n, up=(0, 1, 0))
     assert n.cache[CACHE_KEY][0] != key2
+    key3 = n.cache[CACHE_KEY][0]
+    b0 = next(b for b in n.graph.nodes if n.graph.nodes[b].get("kind") == "branch")
+    n.graph.nodes[b0]["skeleton_vertices"] = n.graph.nodes[b0]["skeleton_vertices"][::-1].copy()  # an array attribute
+    nl.features(n, up=(0, 1, 0))
+    assert n.cache[CACHE_KEY][0] != key3
 
 
 def test_forked_simplification_equals_in_process(monkeypatch) -> None:
@@ -220,3 +225,58 @@ def test_far_synapse_units_get_a_box_lower_bound() -> None:
     exact = NearestFaces(m.triangles)
     assert near == float(np.median(exact.query(raw, k=8)[1]))
     assert FAR_NM < far <= float(np.median(exact.query(raw * 1000.0, k=8)[1]))
+
+
+def test_local_nearest_equals_full_index() -> None:
+    """LocalNearest (faces near the points only, exact by the longest-edge bound) gives the full index's
+    distances, for points on, near and far from a fine sphere with one long sliver face."""
+    from neurd_lite.geometry.nearest import LocalNearest, max_edge_nm
+
+    sphere = trimesh.creation.icosphere(4, radius=5000.0)
+    sliver = trimesh.Trimesh([[0, 0, 5600], [9000, 0, 5600], [0, 200, 5600]], [[0, 1, 2]])
+    m = trimesh.util.concatenate([sphere, sliver])
+    rng = np.random.default_rng(4)
+    pts = np.vstack([m.vertices[::9] * 1.01, rng.normal(size=(200, 3)) * 6000, [[4000, 100, 5700]],
+                     [[60_000, 0, 0]]])
+    assert max_edge_nm(m.vertices, m.faces) == pytest.approx(np.sqrt(9000.0 ** 2 + 200.0 ** 2))
+    local = LocalNearest(m.vertices, m.faces, radius_nm=300.0).distances(pts, k=8)
+    full = NearestFaces.from_mesh(m.vertices, m.faces).query(pts, k=8)[1]
+    assert np.array_equal(local, full)
+
+
+def test_corner_set_keys_number_each_corner_set_once() -> None:
+    """Repeated faces (any corner order) share a key and different corner sets never do, up to ~4.7M
+    vertices (64-bit keys); the surface check counts the same repeats as a row sort."""
+    import math
+
+    from neurd_lite.io.meshes import _corner_set_keys, surface_problem
+
+    rng = np.random.default_rng(5)
+    for nv in (7, 4_700_000):
+        f = rng.integers(0, nv, (20_000, 3))
+        f[:500] = f[500:1000][:, [2, 0, 1]]
+        keys = _corner_set_keys(f, nv)
+        assert len(np.unique(keys)) == len(np.unique(np.sort(f, axis=1), axis=0))
+        lo, mid, hi = np.sort(f[-1]).tolist()
+        assert int(keys[-1]) == math.comb(hi + 2, 3) + math.comb(mid + 1, 2) + lo
+    assert _corner_set_keys(f, 5_000_000) is None
+    m = trimesh.creation.icosphere(3)
+    double = np.vstack([m.faces, m.faces[:, ::-1]])
+    assert surface_problem(m.vertices, double).startswith(f"{len(m.faces)} of {len(double)} faces repeat")
+    assert surface_problem(m.vertices, m.faces) is None
+
+
+def test_outline_paths_equal_trimesh_outline() -> None:
+    """outline_paths gives the points of every entity of mesh.outline(), in order, on a sphere with random
+    holes (many touching at a vertex) and on a watertight one (no paths)."""
+    from neurd_lite.geometry.meshes import outline_paths
+
+    m = trimesh.creation.icosphere(4)
+    for seed, frac in ((0, 0.02), (1, 0.2), (2, 0.5)):
+        keep = np.random.default_rng(seed).random(len(m.faces)) > frac
+        holed = trimesh.Trimesh(m.vertices, m.faces[keep], process=False)
+        want = [np.asarray(e.points) for e in holed.outline().entities]
+        got = outline_paths(holed)
+        assert len(got) == len(want) > 0
+        assert all(np.array_equal(a, b) for a, b in zip(got, want))
+    assert outline_paths(m) == []

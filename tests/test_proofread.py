@@ -304,3 +304,33 @@ def test_outward_is_silent_on_a_path_running_straight_between_the_somata():
     bent[len(x) // 2:, 1] = (bent[len(x) // 2:, 0] - 50e3) * -1.0  # the far half turns back toward A's side
     out = path_scores(bent, *args[1:], SplitParams())["outward"]
     assert out.max() == 1.0
+
+
+def test_synapse_change_finds_an_axon_dendrite_contact_the_labels_miss():
+    """A's dendrite (input synapses, 0-60 µm) meets B's axon (output synapses, 60-125 µm), whose own start near B
+    (input synapses 125-140 µm) is B's: the labels call the whole path axon (no ``axon_change``); the synapses
+    put the cut at the contact and stay quiet at B's axon origin."""
+    x = _polyline((0, 0, 0), (140e3, 0, 0))
+    s = x[:, 0]
+    pre = ((s > 60e3) & (s < 125e3) & (np.round(s / 500) % 8 == 0)).astype(float)  # a bouton every 4 µm
+    post = (((s < 60e3) | (s > 125e3)) & (np.round(s / 500) % 4 == 0)).astype(float)
+    args = (x, np.full(len(x), 300.0), np.ones(len(x), bool), np.zeros(len(x), bool), (x[0], 5000.0),
+            (x[-1], 5000.0), SplitParams())
+    sc = path_scores(*args, synapses=(pre, post))
+    meet, origin = np.argmin(np.abs(s - 60e3)), np.argmin(np.abs(s - 125e3))
+    assert sc["synapse_change"][meet] > 0.9 and sc["synapse_change"][origin] == 0.0
+    assert abs(s[np.argmax(sc["score"])] - 60e3) <= 2500  # within a synapse spacing
+    assert np.all(path_scores(*args)["synapse_change"] == 0.0)  # no synapses: no cue
+
+
+def test_taper_reads_branch_calibres_not_the_noisy_vertex_radius():
+    """Branch calibres fall from soma A to a contact 50 µm out and rise to soma B; the per-vertex radius jumps
+    (spines, outliers). ``taper`` fitted to the branch radii peaks at the contact."""
+    x = _polyline((0, 0, 0), (150e3, 0, 0))
+    s = x[:, 0]
+    branch = np.where(s < 50e3, 1500.0 - 15.0 * s / 1e3, 500.0 + 10.0 * (s - 50e3) / 1e3)
+    branch = np.round(branch / 250.0) * 250.0  # piecewise constant, one value per branch
+    noisy = branch * np.exp(np.random.default_rng(0).normal(0, 1.0, len(s)))
+    args = (x, noisy, np.zeros(len(x), bool), np.zeros(len(x), bool), (x[0], 5000.0), (x[-1], 5000.0))
+    taper = path_scores(*args, SplitParams(taper_on_branches=True), branch_radius=branch)["taper"]
+    assert abs(s[np.argmax(taper)] - 50e3) <= 5000

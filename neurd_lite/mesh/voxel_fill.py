@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from ..geometry.meshes import row_norms
+
 
 @dataclass
 class VoxelGrid:
@@ -53,18 +55,24 @@ def surface_points(vertices_nm: np.ndarray, faces: np.ndarray, spacing_nm: float
     Faces smaller than the spacing are represented by their vertices (each vertex once); larger ones by a
     barycentric grid, grouped by how finely they must be subdivided, so the cost is linear in the area.
     """
-    tri = vertices_nm[faces]
-    edge = np.max(np.linalg.norm(tri - np.roll(tri, 1, axis=1), axis=2), axis=1)
+    corners = [vertices_nm[faces[:, k]] for k in range(3)]
+    edge = row_norms(corners[0] - corners[2])  # the values of norm(tri - roll(tri, 1, axis=1), axis=2).max(1)
+    for k in (1, 2):
+        np.maximum(edge, row_norms(corners[k] - corners[k - 1]), out=edge)
     nsub = np.maximum(1, np.ceil(edge / spacing_nm)).astype(np.int64)
     small = nsub == 1
-    pts = [vertices_nm[np.unique(faces[small])]] if small.any() else []
+    pts = []
+    if small.any():  # each vertex of a small face once, in index order (as np.unique of their ids)
+        used = np.zeros(len(vertices_nm), dtype=bool)
+        used[faces[small].reshape(-1)] = True
+        pts.append(vertices_nm[used])
     for n in np.unique(nsub[~small]):
         sel = np.flatnonzero(nsub == n)
         a, b = np.meshgrid(np.arange(n + 1), np.arange(n + 1), indexing="ij")
         keep = (a + b) <= n
         w1, w2 = a[keep] / n, b[keep] / n
         w0 = 1.0 - w1 - w2
-        t = tri[sel]
+        t = np.stack([c[sel] for c in corners], axis=1)
         p = (w0[None, :, None] * t[:, None, 0] + w1[None, :, None] * t[:, None, 1]
              + w2[None, :, None] * t[:, None, 2])
         pts.append(p.reshape(-1, 3))

@@ -13,7 +13,8 @@ meets the other's. Each vertex of the path gets a score from cues a proofreader 
   explains the path is where "moving away from soma A" stops paying and "moving toward soma B" starts:
   the cumulative sum of (d|x - A|/ds - (-d|x - B|/ds)) up to the vertex, rescaled to [0, 1] over the path;
 - ``taper``: neurites taper away from their soma, so the radius should fall from soma A to the cut and rise
-  from the cut to soma B. The log radius is fitted by a non-increasing run up to the vertex and a
+  from the cut to soma B. The log radius (per vertex; ``taper_on_branches``: the branch radii instead, off by
+  default, session 7) is fitted by a non-increasing run up to the vertex and a
   non-decreasing one after it (isotonic regression, pool-adjacent-violators); the cue is how much of the
   worst split's misfit this split removes, in [0, 1];
 - ``junction``: 1 at a branch point of the branch graph (a side branch of >= 3 µm leaves here), decaying over
@@ -28,6 +29,11 @@ meets the other's. Each vertex of the path gets a score from cues a proofreader 
 - ``branch_jump``: |log(radius before / radius after)| over ``window_nm`` of the branch radii (each vertex
   carries the median radius of its branch of the branch graph, which spines and single-vertex outliers do not
   move), capped at 1: the calibre step where one cell's neurite meets another's.
+- ``synapse_change``: |share of output synapses within ``synapse_window_nm`` before - after| (at least
+  ``synapse_min`` synapses on each side): an axon (output synapses) meeting a dendrite (input synapses) seen
+  from the synapses themselves, which the compartment labels of a merged object often get wrong (both sides
+  labelled axon, or an axon labelled basal); silenced where a soma's own axon starts within ``axon_origin_nm``
+  (session 7).
 
 The weighted sum is multiplied by a soma prior: 0 within the soma radius + ``soma_margin_nm`` of either soma
 centre (along the path), 1 beyond it.
@@ -39,7 +45,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 CUES = ("bottleneck", "width_jump", "turn", "radial", "taper", "junction", "axon_change", "axons_meet", "outward",
-        "branch_jump")
+        "branch_jump", "synapse_change")
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,10 @@ class SplitParams:
     of a neurite that ends against another cell (a second contact; see ``split._repair_contacts``).
     origin_quiet: where a soma's own axon starts (within ``axon_origin_nm``, where ``axon_change`` is silenced)
     the calibre step (``branch_jump``) and the branch point (``junction``) are silenced too: the hillock and the
-    axon's own branch point belong to that cell, not to a contact (session 6).
+    axon's own branch point belong to that cell, not to a contact (session 6). synapse_window_nm / synapse_min:
+    window and minimum synapse count per side of ``synapse_change`` (session 7, chosen on tune merges).
+    taper_on_branches: fit ``taper`` to the branch radii instead of the per-vertex skeleton radius (session 7: tune
+    family merges +4 cells >= 0.95, tune touching merges -2 (the unit-test merge); left off).
     """
 
     window_nm: float = 5000.0
@@ -64,6 +73,9 @@ class SplitParams:
     crossing_nm: float = 3500.0
     axon_origin_nm: float = 30000.0
     origin_quiet: bool = True
+    synapse_window_nm: float = 20000.0
+    taper_on_branches: bool = False
+    synapse_min: int = 2
     outward_min_um2: float = 1.0
     soma_margin_nm: float = 1500.0
     side_min_nm: float = 3000.0
@@ -71,7 +83,8 @@ class SplitParams:
     repair_contacts: bool = True
     weights: dict = field(default_factory=lambda: {"bottleneck": 0.0, "width_jump": 0.0, "turn": 2.0,
                                                    "radial": 0.0, "taper": 0.5, "junction": 1.0, "axon_change": 0.5,
-                                                   "axons_meet": 0.5, "outward": 0.5, "branch_jump": 1.0})
+                                                   "axons_meet": 0.5, "outward": 0.5, "branch_jump": 1.0,
+                                                   "synapse_change": 1.0})
     min_score: float = 0.0
 
     def to_dict(self) -> dict:
@@ -99,12 +112,14 @@ def _point_at(x: np.ndarray, s: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 def path_scores(x: np.ndarray, radius: np.ndarray, is_axon: np.ndarray, is_junction: np.ndarray,
                 soma_a: tuple[np.ndarray, float], soma_b: tuple[np.ndarray, float],
-                p: SplitParams, branch_radius: np.ndarray | None = None) -> dict[str, np.ndarray]:
+                p: SplitParams, branch_radius: np.ndarray | None = None,
+                synapses: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """Cue values and the total score at each vertex of a soma-to-soma path.
 
     x: (m, 3) path positions from soma A's vertex to soma B's (nm); radius: (m,) nm; is_axon, is_junction: (m,)
     bool; soma_a / soma_b: (centre nm, radius nm); branch_radius: (m,) nm, the radius of each vertex's branch
-    (defaults to ``radius``). Returns arrays of length m: every cue, ``prior``, ``score``
+    (defaults to ``radius``); synapses: (m,) output and (m,) input synapse counts anchored at each vertex (faces
+    mapped to it), for ``synapse_change``. Returns arrays of length m: every cue, ``prior``, ``score``
     and ``s_nm`` (arclength from soma A's vertex).
     """
     m = len(x)
@@ -137,7 +152,6 @@ def path_scores(x: np.ndarray, radius: np.ndarray, is_axon: np.ndarray, is_junct
     step = np.diff(da) + np.diff(db)  # away from A minus toward B, per edge (nm)
     cum = np.concatenate([[0.0], np.cumsum(step)])
     radial = (cum - cum.min()) / max(np.ptp(cum), 1.0)
-    taper = _taper(np.log(np.where(np.isfinite(r), r, np.nanmedian(r) if np.isfinite(r).any() else 1.0)), ok)
     jdist = np.full(m, np.inf)
     if is_junction.any():
         js = s[is_junction]
@@ -157,6 +171,8 @@ def path_scores(x: np.ndarray, radius: np.ndarray, is_axon: np.ndarray, is_junct
     outward = _two_run_fit(-da, -db, ok, min_gain=p.outward_min_um2 * 1e6)  # dA rising to the vertex, dB falling after
     br = r if branch_radius is None else np.where(np.isfinite(branch_radius) & (branch_radius > 0), branch_radius,
                                                   np.nan)
+    tr = br if p.taper_on_branches else r  # per branch: spines and one-vertex outliers do not move it
+    taper = _taper(np.log(np.where(np.isfinite(tr), tr, np.nanmedian(tr) if np.isfinite(tr).any() else 1.0)), ok)
     b_before = _window_median(s, br, ok, s - w, s + 1e-6)
     b_after = _window_median(s, br, ok, s + 1e-6, s + w)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -164,11 +180,40 @@ def path_scores(x: np.ndarray, radius: np.ndarray, is_axon: np.ndarray, is_junct
     if p.origin_quiet:  # the hillock's calibre step and the axon's own branch point are the cell's, not a contact
         branch_jump = np.where(own, 0.0, branch_jump)
         junction = np.where(own, 0.0, junction)
+    syn_change = _synapse_change(s, ok, synapses, ra, rb, total, p)
     cues = {"bottleneck": bottleneck, "width_jump": jump, "turn": turn, "radial": radial, "taper": taper,
             "junction": junction, "axon_change": axon_change, "axons_meet": axons_meet, "outward": outward,
-            "branch_jump": branch_jump}
+            "branch_jump": branch_jump, "synapse_change": syn_change}
     score = sum(p.weights.get(k, 0.0) * v for k, v in cues.items()) * prior
     return {**cues, "prior": prior, "score": score, "s_nm": s}
+
+
+def _synapse_change(s: np.ndarray, ok: np.ndarray, synapses: tuple[np.ndarray, np.ndarray] | None, ra: float,
+                    rb: float, total: float, p: SplitParams) -> np.ndarray:
+    """|output share of the synapses within ``synapse_window_nm`` before - after| at each path vertex: an axon
+    (output synapses) meeting a dendrite (input synapses), whatever the compartment labels say. A side with fewer
+    than ``synapse_min`` synapses gives 0; a soma's own axon starting within ``axon_origin_nm`` of it (outputs on
+    the side away from that soma) gives 0. Synapses inside a soma (prior 0) are not counted."""
+    out = np.zeros(len(s))
+    if synapses is None:
+        return out
+    pre, post = (np.where(ok, np.asarray(c, float), 0.0) for c in synapses)
+    w = p.synapse_window_nm
+    cp, cq = np.concatenate([[0.0], np.cumsum(pre)]), np.concatenate([[0.0], np.cumsum(post)])
+
+    def share(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        a, b = np.searchsorted(s, lo, side="left"), np.searchsorted(s, hi, side="left")
+        npre, nall = cp[b] - cp[a], (cp[b] - cp[a]) + (cq[b] - cq[a])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(nall >= p.synapse_min, npre / nall, np.nan)
+
+    fb, fa = share(s - w, s + 1e-6), share(s + 1e-6, s + w)
+    out = np.nan_to_num(np.abs(fb - fa))
+    if p.axon_origin_nm > 0:
+        own = ((s < ra + p.axon_origin_nm) & (np.nan_to_num(fa) > np.nan_to_num(fb))) | \
+              ((s > total - rb - p.axon_origin_nm) & (np.nan_to_num(fb) > np.nan_to_num(fa)))
+        out = np.where(own, 0.0, out)
+    return out
 
 
 def _mean_in(s: np.ndarray, v: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:

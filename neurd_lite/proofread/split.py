@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy.sparse import coo_matrix, csgraph
 
 from ..neuron import Neuron
@@ -120,6 +121,25 @@ def _branch_radius(n: Neuron, vb: np.ndarray) -> np.ndarray:
     branches)."""
     rad = {b: float(d.get("radius_nm", np.nan)) for b, d in n.graph.nodes(data=True) if d.get("kind") == "branch"}
     return np.array([rad.get(int(b), np.nan) for b in vb], dtype=float)
+
+
+def _vertex_synapses(n: Neuron) -> tuple[np.ndarray, np.ndarray]:
+    """(N,) output and (N,) input synapse counts per skeleton vertex: each synapse counts at the skeleton vertex
+    of the face it is anchored to (``synapses["face"]``, ``face_to_skeleton``); zeros without synapses."""
+    nv = n.skeleton.n_vertices
+    syn = n.synapses
+    if syn is None or len(syn) == 0 or "face" not in syn.columns or "is_pre" not in syn.columns \
+            or n.face_to_skeleton is None:
+        return np.zeros(nv), np.zeros(nv)
+    face = pd.to_numeric(syn["face"], errors="coerce").to_numpy()
+    ok = np.isfinite(face)
+    f2s = np.asarray(n.face_to_skeleton, dtype=np.int64)
+    v = np.full(len(syn), -1, dtype=np.int64)
+    v[ok] = f2s[face[ok].astype(np.int64)]
+    pre = syn["is_pre"].to_numpy().astype(bool)
+    keep = v >= 0
+    return (np.bincount(v[keep & pre], minlength=nv).astype(float),
+            np.bincount(v[keep & ~pre], minlength=nv).astype(float))
 
 
 def _junction_vertices(n: Neuron) -> np.ndarray:
@@ -255,6 +275,7 @@ def find_cuts(n: Neuron, params: SplitParams | None = None) -> tuple[np.ndarray,
     junction = _junction_vertices(n)
     vb = _vertex_branch(n)
     branch_r = _branch_radius(n, vb)
+    syn_pre, syn_post = _vertex_synapses(n)
     together: set = set()
     cuts: list[dict] = []
     while True:
@@ -265,7 +286,7 @@ def find_cuts(n: Neuron, params: SplitParams | None = None) -> tuple[np.ndarray,
         pa = np.asarray(path)
         sc = path_scores(sk.vertices[pa], radius[pa], is_axon[pa], junction[pa],
                          (n.somas[i].center_nm, n.somas[i].radius_nm), (n.somas[j].center_nm, n.somas[j].radius_nm), p,
-                         branch_radius=branch_r[pa])
+                         branch_radius=branch_r[pa], synapses=(syn_pre[pa], syn_post[pa]))
         k = int(np.argmax(sc["score"]))
         k = min(max(k, 1), len(path) - 2) if len(path) > 2 else 0
         rec = _cut_record(n, pa, k, sc, i, j, vb)
