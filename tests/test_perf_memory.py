@@ -144,6 +144,26 @@ def test_width_pairs_equal_corner_median() -> None:
     assert np.all(got[1:-1] > 400.0) and np.all(got[1:-1] < 800.0)
 
 
+@pytest.mark.parametrize("n_groups", [40, 70_000])
+def test_corner_pairs_and_weighted_median_equal_unique_and_lexsort(n_groups: int) -> None:
+    """The bincount grouping gives np.unique's pairs and counts; the two-sort median equals the lexsort one
+    (ties in distance included; groups past 16 bits take the general stable sort)."""
+    from neurd_lite.geometry.width import _corner_pairs, _weighted_median_pairs
+
+    rng = np.random.default_rng(7)
+    faces = rng.integers(0, 3000, (20_000, 3))
+    f2s = (faces[:, 0] * n_groups // 3000 + (rng.random(20_000) < 0.1)).astype(np.int64)
+    idx, vert, mult = _corner_pairs(f2s, faces, 3000)
+    key, cnt = np.unique((f2s[:, None] * 3000 + faces).reshape(-1), return_counts=True)
+    o = np.argsort(idx * 3000 + vert)
+    assert np.array_equal((idx * 3000 + vert)[o], key) and np.array_equal(mult[o], cnt)
+    dist = rng.integers(0, 50, len(idx)).astype(float)  # many ties
+    got_g, got_w = _weighted_median_pairs(idx, dist, mult)
+    want_g = np.unique(idx)
+    want_w = np.array([np.median(np.repeat(dist[idx == g], mult[idx == g])) * 2 for g in want_g[:50]])
+    assert np.array_equal(got_g, want_g) and np.array_equal(got_w[:50], want_w)
+
+
 def test_binary_ply_fast_reader_equals_trimesh(tmp_path) -> None:
     """The numpy PLY reader gives trimesh's arrays for a binary triangle PLY and steps aside for other layouts."""
     from neurd_lite.io.meshes import _read_binary_ply_triangles, load_mesh
