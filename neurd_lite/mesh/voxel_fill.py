@@ -164,14 +164,17 @@ def edt(mask: np.ndarray) -> np.ndarray:
     values of ``ndimage.distance_transform_edt(mask)``, computed from its feature transform with the squared
     offsets summed as integers (no (3, N) float64 temporaries: ~10 % less time on soma-sized grids)."""
     ft = ndimage.distance_transform_edt(mask, return_distances=False, return_indices=True)
-    sq = np.zeros(mask.shape, dtype=np.int64)
+    # int32 sums are exact while every axis is under 2^31 / ndim squared voxels (26,754 in 3-D)
+    wide = max(mask.shape, default=0) ** 2 * mask.ndim >= 2 ** 31
+    sq = np.zeros(mask.shape, dtype=np.int64 if wide else np.int32)
     for ax in range(mask.ndim):
         shape = [1] * mask.ndim
         shape[ax] = -1
-        d = ft[ax] - np.arange(mask.shape[ax], dtype=np.int32).reshape(shape)
+        d = ft[ax]
+        np.subtract(d, np.arange(mask.shape[ax], dtype=d.dtype).reshape(shape), out=d)
         np.multiply(d, d, out=d)
         sq += d
-    return np.sqrt(sq)
+    return np.sqrt(sq, dtype=np.float64)
 
 
 def _any_pool(mask: np.ndarray, k: int) -> np.ndarray:
