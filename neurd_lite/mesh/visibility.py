@@ -41,13 +41,9 @@ def _sees_outside(intersector: object, origins: np.ndarray, d: np.ndarray, outsi
     step = 0.5 * grid.voxel_nm
     s = np.arange(step, reach_nm + step, step)
     seen = np.zeros(len(origins), dtype=bool)
-    n_before = np.searchsorted(s, limit, side="left")  # samples strictly before the ray's first hit
     for chunk in np.array_split(np.arange(len(origins)), max(1, len(origins) // 100_000)):
-        # only the samples before the ray's first hit are looked up (most rays hit a face within a few steps);
-        # (ray, step) pairs in row-major order, as np.nonzero of the (ray, step) mask gives them
-        k = n_before[chunk]
-        ray = np.repeat(np.arange(len(chunk)), k)
-        step_i = np.arange(len(ray)) - np.repeat(np.cumsum(k) - k, k)
+        # only the samples before the ray's first hit are looked up (most rays hit a face within a few steps)
+        ray, step_i = np.nonzero(s[None, :] < limit[chunk, None])
         pts = origins[chunk[ray]] + s[step_i, None] * d[chunk[ray]]
         ijk = grid.index(pts)
         hit = outside[ijk[:, 0], ijk[:, 1], ijk[:, 2]]
