@@ -300,3 +300,18 @@ def test_outline_paths_equal_trimesh_outline() -> None:
         assert len(got) == len(want) > 0
         assert all(np.array_equal(a, b) for a, b in zip(got, want))
     assert outline_paths(m) == []
+
+
+def test_edt_equals_scipy_distance_transform() -> None:
+    """voxel_fill.edt (feature transform, int32 squared offsets) gives scipy's exact Euclidean distances."""
+    from scipy import ndimage
+
+    from neurd_lite.mesh.voxel_fill import edt
+
+    rng = np.random.default_rng(3)
+    mask = ndimage.binary_closing(rng.random((41, 37, 29)) > 0.3, iterations=2)
+    got = edt(mask)
+    assert got.dtype == np.float64 and np.array_equal(got, ndimage.distance_transform_edt(mask))
+    flat = np.ones((3, 2, 200), dtype=bool)
+    flat[:, :, 0] = False
+    assert np.array_equal(edt(flat), ndimage.distance_transform_edt(flat))
