@@ -315,3 +315,29 @@ def test_edt_equals_scipy_distance_transform() -> None:
     flat = np.ones((3, 2, 200), dtype=bool)
     flat[:, :, 0] = False
     assert np.array_equal(edt(flat), ndimage.distance_transform_edt(flat))
+
+
+@pytest.mark.parametrize("shape", [(20, 17, 13), (5, 3, 40), (1, 9, 9)])
+def test_ball_closing_steps_equal_scipy(shape: tuple[int, int, int]) -> None:
+    """The shifted-grid cube / cross steps give scipy's binary_dilation / binary_erosion(border_value=1), and
+    the closing built from them the same voxels as one built from scipy's calls."""
+    from scipy import ndimage
+
+    from neurd_lite.mesh.voxel_fill import _step, ball_closing
+
+    rng = np.random.default_rng(5)
+    for density in (0.05, 0.4):
+        m = rng.random(shape) < density
+        for cube in (True, False):
+            se = np.ones((3, 3, 3), bool) if cube else ndimage.generate_binary_structure(3, 1)
+            assert np.array_equal(_step(m, cube, True), ndimage.binary_dilation(m, structure=se))
+            assert np.array_equal(_step(m, cube, False), ndimage.binary_erosion(m, structure=se, border_value=1))
+        for r in (1, 2.4, 4):
+            seq = [np.ones((3, 3, 3), bool) if i % 2 == 0 else ndimage.generate_binary_structure(3, 1)
+                   for i in range(max(1, int(round(r))))]
+            want = m
+            for se in seq:
+                want = ndimage.binary_dilation(want, structure=se)
+            for se in reversed(seq):
+                want = ndimage.binary_erosion(want, structure=se, border_value=1)
+            assert np.array_equal(ball_closing(m, r), want | m)
