@@ -30,7 +30,9 @@ class HeadNeckParams:
     narrower than the dome's equator, not a neck (0: no test).
     elongated_aspect: a spine left unsplit whose axial extent is at least this multiple of its widest distal
     shell is a thin spine or filopodium whose small head is not 1.6 x its neck: its distal one head width is
-    the head and the rest the neck, when that neck passes min_neck_aspect (0: no such split).
+    the head and the rest the neck, when that neck passes min_neck_aspect (0, the default: no such split; 3.0
+    was chosen on tune cells but lowered the held-out per-member target macro and made the real cell's neck
+    share grow with mesh resolution, docs/spines.md session 7).
     All sizes in nm and widths area-weighted, so the split does not depend on the tessellation.
     """
 
@@ -42,7 +44,7 @@ class HeadNeckParams:
     head_from: float = 0.5
     min_head_area_fraction: float = 0.2
     min_neck_aspect: float = 1.5
-    elongated_aspect: float = 3.0
+    elongated_aspect: float = 0.0
 
 
 @dataclass
