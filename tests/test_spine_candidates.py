@@ -66,7 +66,7 @@ def _toy_model(folder, threshold: float) -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, len(FEATURES)))
     y = (x[:, 0] > 0).astype(int)
-    b = lgb.train({"objective": "binary", "num_threads": 1, "verbose": -1}, lgb.Dataset(x, y), 5)
+    b = lgb.train({"objective": "binary", "num_threads": 1, "verbose": -1}, lgb.Dataset(x, y, feature_name=list(FEATURES)), 5)
     b.save_model(str(folder / f"{MODEL_NAME}.txt"))
     (folder / f"{MODEL_NAME}.json").write_text(json.dumps({"features": list(FEATURES), "pool": POOL,
                                                            "threshold": threshold}))

@@ -14,7 +14,6 @@ ratio or density: none counts vertices or faces, so the filter does not depend o
 """
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..model.shipped import MODELS_DIR, read_booster
 from .relief import found_spine_density, spine_anchor_samples
 from .shape import angular_coverage, axial_extent
 
@@ -40,20 +40,14 @@ MONOTONE = {"height_to_extent": 1, "height_to_radius": 1, "density_per_um": 1}
 
 def model_dir() -> Path:
     """Folder holding shipped models (``neurd_lite/models``)."""
-    return Path(__file__).resolve().parent.parent / "models"
+    return MODELS_DIR
 
 
 @lru_cache(maxsize=2)
 def load_model(folder: str | None = None) -> tuple[Any, dict[str, Any]]:
     """The shipped spine-candidate booster and its JSON sidecar (features, pool overrides, threshold, metrics)."""
-    import lightgbm as lgb
-
-    d = Path(folder) if folder else model_dir()
-    txt, meta = d / f"{MODEL_NAME}.txt", d / f"{MODEL_NAME}.json"
-    if not txt.is_file() or not meta.is_file():
-        raise InputError(f"spine-candidate model not found in {d}",
-                         hint="run classifiers/spine_candidate/train.py or use SpineParams(candidate_filter='rules')")
-    return lgb.Booster(model_file=str(txt)), json.loads(meta.read_text())
+    return read_booster(MODEL_NAME, folder, what="spine-candidate",
+                        hint="run classifiers/spine_candidate/train.py or use SpineParams(candidate_filter='rules')")
 
 
 def pool_params(p: Any) -> Any:
