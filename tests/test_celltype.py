@@ -334,3 +334,23 @@ def test_classify_carries_neuron_flags_and_doubt(monkeypatch):
     far.flag("synapses_far: 2705 of 2705 synapses > 1.5 µm from the mesh (check synapse_units)")
     assert classify(far).status == "doubtful"
     assert plain.flags == [] and not plain.doubtful and plain.status == "ok"
+
+
+def test_unmeasured_inputs_give_one_note_per_reason(monkeypatch):
+    """Inputs the engine could not measure for the same reason (no nucleus mesh) are named in one note, and the
+    answer comes from the soma-only models (listed in ``models``)."""
+    import neurd_lite.feature as feature
+
+    why = "no nucleus mesh (pass features(n, nucleus=mesh))"
+    nuc = [k for k in PYRAMIDAL if k.startswith("nucleus_")]
+
+    def fake(n, nucleus=None, params=None, up=None):
+        df = pd.DataFrame([{k: (np.nan if k in nuc else v) for k, v in PYRAMIDAL.items()}], index=[n.name])
+        df.attrs["missing"] = {k: why for k in nuc}
+        return df
+
+    monkeypatch.setattr(feature, "features", fake)
+    r = classify(nl.Neuron(name="no_nucleus"))
+    notes = [n for n in r.notes if why in n]
+    assert len(notes) == 1 and all(k in notes[0] for k in nuc)
+    assert r.ei == "excitatory" and any(m.startswith("perisomatic_soma") for m in r.models)

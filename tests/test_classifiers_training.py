@@ -280,3 +280,31 @@ def test_stacked_model_nested_cv_and_shipped_form(tmp_path):
     loaded = load_model("stacked", tmp_path)
     np.testing.assert_allclose(loaded.predict_proba(x, calibrated=False), stack_proba(booster, lin, meta, x, 3),
                                atol=1e-9)
+
+
+def test_stack_logistic_only_inputs_ship_and_reload(tmp_path):
+    """Columns given in ``linear_sets`` reach the logistic component only (the trees never see them); the shipped
+    model records them under ``linear["features"]`` and derives the depth basis from ``cortical_depth_um`` at
+    prediction time, reproducing ``stack_proba`` on the frame that held the basis."""
+    from neurd_lite.celltype import report
+    from neurd_lite.celltype.columns import DEPTH_HINGES, depth_hinges
+    from neurd_lite.celltype.models import load_model
+    from neurd_lite.celltype.training import STACK_FLOOR, fit_stack, nested_cv_stack, stack_proba
+
+    rng = np.random.default_rng(4)
+    depth = rng.uniform(450, 700, 240)
+    y = np.where((depth > 545) & (depth < 635), 1, 0) + 2 * (depth > 660)  # a band class, as 6P-CT in mid-L6a
+    x = pd.DataFrame({"cortical_depth_um": depth, "noise": rng.normal(size=240)})
+    xh = pd.concat([x, depth_hinges(x["cortical_depth_um"])], axis=1)
+    grid = ({"num_leaves": 4, "num_boost_round": 30},)
+    booster, lin, meta = fit_stack(xh, y, 3, inner_splits=3, grid=grid, linear_sets=(DEPTH_HINGES,))
+    assert list(booster.feature_name()) == list(x.columns)
+    assert lin["features"] == list(x.columns) + list(DEPTH_HINGES) and meta["linear_set"] == 0
+    res = nested_cv_stack(xh, y, 3, n_splits=3, inner_splits=3, grid=grid, linear_sets=((), DEPTH_HINGES))
+    assert {c.get("linear_set", -1) for c in res.configs} <= {-1, 1} and (res.oof.argmax(1) == y).mean() > 0.8
+    side = {"features": list(x.columns), "required_features": list(x.columns), "classes": ["a", "b", "c"],
+            "linear": lin, "stack": dict(meta, floor=STACK_FLOOR), "calibration": None}
+    report.save_model(booster, side, tmp_path, "banded")
+    loaded = load_model("banded", tmp_path)
+    np.testing.assert_allclose(loaded.predict_proba(x, calibrated=False), stack_proba(booster, lin, meta, xh, 3),
+                               atol=1e-9)

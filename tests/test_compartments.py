@@ -98,11 +98,18 @@ def test_geometry_only_axon_and_orientation():
     lab, part = n.skeleton_labels.astype(str), np.array(c.part)
     assert n.provenance["compartments"]["axon_method"] == "geometry"
     assert _frac(lab, part, "axon", ["axon"]) == 1.0
-    # flipping "up" turns the apical into an ordinary downward process: no apical on the old apical side
+    # the rules read "up" as given: flipped, the apical is an ordinary downward process (no apical on its side)
     n2 = Neuron(skeleton=c.skeleton())
-    label_compartments(n2, up=(0, 1, 0))
+    label_compartments(n2, CompartmentParams(method="rules"), up=(0, 1, 0))
     lab2 = n2.skeleton_labels.astype(str)
     assert not np.isin(lab2[part == "apical_tuft"], APICAL).any()
+    # the learned labeller keeps the dominant limb pointing away from the pia as the apical, on its own axis,
+    # and says so (an inverted pyramid, or a wrong up)
+    n3 = Neuron(skeleton=c.skeleton())
+    label_compartments(n3, up=(0, 1, 0))
+    if n3.provenance["compartments"]["method"] == "learned":
+        assert np.isin(n3.skeleton_labels.astype(str)[part == "apical_tuft"], APICAL).mean() > 0.9
+        assert any(f.startswith("apical_axis_not_up") for f in n3.flags)
 
 
 def test_interneuron_gets_dendrite_and_no_radius_flags():

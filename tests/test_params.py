@@ -144,7 +144,12 @@ def test_compartments_param(cell):
 
 def test_frame_param(cell):
     n, base = _run(cell, "frame", up=(0.0, 1.0, 0.0))
-    assert not np.array_equal(n.skeleton_labels, base.skeleton_labels)
+    assert n.provenance["compartments"]["frame"]["up"] == [0.0, 1.0, 0.0]
+    assert base.provenance["compartments"]["frame"]["up"] != [0.0, 1.0, 0.0]
+    # the flipped up reaches the labeller: either the labels change or (learned labeller, session 7) the apical
+    # is found on its own axis, pointing away from the given pia, and flagged
+    assert not np.array_equal(n.skeleton_labels, base.skeleton_labels) or \
+        any(f.startswith("apical_axis_not_up") for f in n.flags)
 
 
 def test_soma_extent_param(cell):

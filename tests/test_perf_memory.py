@@ -65,6 +65,11 @@ def test_features_row_cached_and_invalidated() -> None:
     assert n.cache[CACHE_KEY][0] == key2
     nl.features(n, up=(0, 1, 0))
     assert n.cache[CACHE_KEY][0] != key2
+    key3 = n.cache[CACHE_KEY][0]
+    b0 = next(b for b in n.graph.nodes if n.graph.nodes[b].get("kind") == "branch")
+    n.graph.nodes[b0]["skeleton_vertices"] = n.graph.nodes[b0]["skeleton_vertices"][::-1].copy()  # an array attribute
+    nl.features(n, up=(0, 1, 0))
+    assert n.cache[CACHE_KEY][0] != key3
 
 
 def test_forked_simplification_equals_in_process(monkeypatch) -> None:
@@ -137,6 +142,26 @@ def test_width_pairs_equal_corner_median() -> None:
             want[s] = 2.0 * np.median(np.linalg.norm(off, axis=1))
     assert np.allclose(got, want, rtol=0, atol=1e-9)
     assert np.all(got[1:-1] > 400.0) and np.all(got[1:-1] < 800.0)
+
+
+@pytest.mark.parametrize("n_groups", [40, 70_000])
+def test_corner_pairs_and_weighted_median_equal_unique_and_lexsort(n_groups: int) -> None:
+    """The bincount grouping gives np.unique's pairs and counts; the two-sort median equals the lexsort one
+    (ties in distance included; groups past 16 bits take the general stable sort)."""
+    from neurd_lite.geometry.width import _corner_pairs, _weighted_median_pairs
+
+    rng = np.random.default_rng(7)
+    faces = rng.integers(0, 3000, (20_000, 3))
+    f2s = (faces[:, 0] * n_groups // 3000 + (rng.random(20_000) < 0.1)).astype(np.int64)
+    idx, vert, mult = _corner_pairs(f2s, faces, 3000)
+    key, cnt = np.unique((f2s[:, None] * 3000 + faces).reshape(-1), return_counts=True)
+    o = np.argsort(idx * 3000 + vert)
+    assert np.array_equal((idx * 3000 + vert)[o], key) and np.array_equal(mult[o], cnt)
+    dist = rng.integers(0, 50, len(idx)).astype(float)  # many ties
+    got_g, got_w = _weighted_median_pairs(idx, dist, mult)
+    want_g = np.unique(idx)
+    want_w = np.array([np.median(np.repeat(dist[idx == g], mult[idx == g])) * 2 for g in want_g[:50]])
+    assert np.array_equal(got_g, want_g) and np.array_equal(got_w[:50], want_w)
 
 
 def test_binary_ply_fast_reader_equals_trimesh(tmp_path) -> None:
@@ -220,3 +245,99 @@ def test_far_synapse_units_get_a_box_lower_bound() -> None:
     exact = NearestFaces(m.triangles)
     assert near == float(np.median(exact.query(raw, k=8)[1]))
     assert FAR_NM < far <= float(np.median(exact.query(raw * 1000.0, k=8)[1]))
+
+
+def test_local_nearest_equals_full_index() -> None:
+    """LocalNearest (faces near the points only, exact by the longest-edge bound) gives the full index's
+    distances, for points on, near and far from a fine sphere with one long sliver face."""
+    from neurd_lite.geometry.nearest import LocalNearest, max_edge_nm
+
+    sphere = trimesh.creation.icosphere(4, radius=5000.0)
+    sliver = trimesh.Trimesh([[0, 0, 5600], [9000, 0, 5600], [0, 200, 5600]], [[0, 1, 2]])
+    m = trimesh.util.concatenate([sphere, sliver])
+    rng = np.random.default_rng(4)
+    pts = np.vstack([m.vertices[::9] * 1.01, rng.normal(size=(200, 3)) * 6000, [[4000, 100, 5700]],
+                     [[60_000, 0, 0]]])
+    assert max_edge_nm(m.vertices, m.faces) == pytest.approx(np.sqrt(9000.0 ** 2 + 200.0 ** 2))
+    local = LocalNearest(m.vertices, m.faces, radius_nm=300.0).distances(pts, k=8)
+    full = NearestFaces.from_mesh(m.vertices, m.faces).query(pts, k=8)[1]
+    assert np.array_equal(local, full)
+
+
+def test_corner_set_keys_number_each_corner_set_once() -> None:
+    """Repeated faces (any corner order) share a key and different corner sets never do, up to ~4.7M
+    vertices (64-bit keys); the surface check counts the same repeats as a row sort."""
+    import math
+
+    from neurd_lite.io.meshes import _corner_set_keys, surface_problem
+
+    rng = np.random.default_rng(5)
+    for nv in (7, 4_700_000):
+        f = rng.integers(0, nv, (20_000, 3))
+        f[:500] = f[500:1000][:, [2, 0, 1]]
+        keys = _corner_set_keys(f, nv)
+        assert len(np.unique(keys)) == len(np.unique(np.sort(f, axis=1), axis=0))
+        lo, mid, hi = np.sort(f[-1]).tolist()
+        assert int(keys[-1]) == math.comb(hi + 2, 3) + math.comb(mid + 1, 2) + lo
+    assert _corner_set_keys(f, 5_000_000) is None
+    m = trimesh.creation.icosphere(3)
+    double = np.vstack([m.faces, m.faces[:, ::-1]])
+    assert surface_problem(m.vertices, double).startswith(f"{len(m.faces)} of {len(double)} faces repeat")
+    assert surface_problem(m.vertices, m.faces) is None
+
+
+def test_outline_paths_equal_trimesh_outline() -> None:
+    """outline_paths gives the points of every entity of mesh.outline(), in order, on a sphere with random
+    holes (many touching at a vertex) and on a watertight one (no paths)."""
+    from neurd_lite.geometry.meshes import outline_paths
+
+    m = trimesh.creation.icosphere(4)
+    for seed, frac in ((0, 0.02), (1, 0.2), (2, 0.5)):
+        keep = np.random.default_rng(seed).random(len(m.faces)) > frac
+        holed = trimesh.Trimesh(m.vertices, m.faces[keep], process=False)
+        want = [np.asarray(e.points) for e in holed.outline().entities]
+        got = outline_paths(holed)
+        assert len(got) == len(want) > 0
+        assert all(np.array_equal(a, b) for a, b in zip(got, want))
+    assert outline_paths(m) == []
+
+
+def test_edt_equals_scipy_distance_transform() -> None:
+    """voxel_fill.edt (feature transform, int32 squared offsets) gives scipy's exact Euclidean distances."""
+    from scipy import ndimage
+
+    from neurd_lite.mesh.voxel_fill import edt
+
+    rng = np.random.default_rng(3)
+    mask = ndimage.binary_closing(rng.random((41, 37, 29)) > 0.3, iterations=2)
+    got = edt(mask)
+    assert got.dtype == np.float64 and np.array_equal(got, ndimage.distance_transform_edt(mask))
+    flat = np.ones((3, 2, 200), dtype=bool)
+    flat[:, :, 0] = False
+    assert np.array_equal(edt(flat), ndimage.distance_transform_edt(flat))
+
+
+@pytest.mark.parametrize("shape", [(20, 17, 13), (5, 3, 40), (1, 9, 9)])
+def test_ball_closing_steps_equal_scipy(shape: tuple[int, int, int]) -> None:
+    """The shifted-grid cube / cross steps give scipy's binary_dilation / binary_erosion(border_value=1), and
+    the closing built from them the same voxels as one built from scipy's calls."""
+    from scipy import ndimage
+
+    from neurd_lite.mesh.voxel_fill import _step, ball_closing
+
+    rng = np.random.default_rng(5)
+    for density in (0.05, 0.4):
+        m = rng.random(shape) < density
+        for cube in (True, False):
+            se = np.ones((3, 3, 3), bool) if cube else ndimage.generate_binary_structure(3, 1)
+            assert np.array_equal(_step(m, cube, True), ndimage.binary_dilation(m, structure=se))
+            assert np.array_equal(_step(m, cube, False), ndimage.binary_erosion(m, structure=se, border_value=1))
+        for r in (1, 2.4, 4):
+            seq = [np.ones((3, 3, 3), bool) if i % 2 == 0 else ndimage.generate_binary_structure(3, 1)
+                   for i in range(max(1, int(round(r))))]
+            want = m
+            for se in seq:
+                want = ndimage.binary_dilation(want, structure=se)
+            for se in reversed(seq):
+                want = ndimage.binary_erosion(want, structure=se, border_value=1)
+            assert np.array_equal(ball_closing(m, r), want | m)

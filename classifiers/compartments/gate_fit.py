@@ -26,7 +26,8 @@ from neurd_lite.compartments.learned import axon_subtree
 # session 5's 17 features, and the same plus the trunk's share of the height and the others' share of high dendrite
 GATE_SETS = {"shape17": GATE_FEATURES[:17], "shape17+trunk": GATE_FEATURES[:19]}
 # feature sets the fixed gate can take (train.py --gate-set): also the frame-free limb dominance
-FIXED_SETS = {**GATE_SETS, "shape17+dominance": GATE_FEATURES[:17] + ["limb_dominance"]}
+FIXED_SETS = {**GATE_SETS, "shape17+dominance": GATE_FEATURES[:17] + ["limb_dominance"],
+              "shape17+dominance+limbp": GATE_FEATURES[:17] + ["limb_dominance", "limb_p_top", "limb_p_margin"]}
 # model size: session 5's (200 rounds, 7 leaves, >= 8 cells a leaf) and two smaller ones
 GATE_SIZES = {"r200_l7_m8": {}, "r100_l7_m15": {"rounds": 100, "min_data_in_leaf": 15},
               "r60_l4_m20": {"rounds": 60, "num_leaves": 4, "min_data_in_leaf": 20}}
@@ -76,10 +77,13 @@ def oof_axon(cases: list[Any], fit: Callable, features: list[str], k: int = INNE
     return out
 
 
-def gate_inputs(c: Any, axon: np.ndarray) -> pd.DataFrame:
-    """One case's gate row (all :data:`GATE_FEATURES`) on the dendrite without ``axon``, as the package does."""
+def gate_inputs(c: Any, axon: np.ndarray, prep: Any = None, extra: dict[str, float] | None = None) -> pd.DataFrame:
+    """One case's gate row (all :data:`GATE_FEATURES`) on the dendrite without ``axon``, as the package does;
+    ``prep``: the preparation whose ``up`` is used (default the case's own; its apical frame in training),
+    ``extra``: the limb model's inputs (out of fold)."""
     t = c.prep.tree
-    return gate_row(t, c.prep.up, t.in_root_tree & ~t.soma & ~axon & ~other_somas(c.n, t))
+    up = (prep if prep is not None else c.prep).up
+    return gate_row(t, up, t.in_root_tree & ~t.soma & ~axon & ~other_somas(c.n, t), extra)
 
 
 def cell_weights(y: np.ndarray, cells: list[str]) -> np.ndarray:

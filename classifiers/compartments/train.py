@@ -38,9 +38,9 @@ from cells import APICAL_NAMES, Case, load_cases  # noqa: E402
 from neurd_lite.compartments.features import FEATURES  # noqa: E402
 from neurd_lite.compartments.frame import angle_deg  # noqa: E402
 from neurd_lite.compartments.label import CompartmentParams, learned_decision  # noqa: E402
-from neurd_lite.compartments.learned import VertexModel  # noqa: E402
 from gate_fit import (FIXED_GATE, FIXED_SETS, GATE_SIZES, case_key, choose_and_fit, fit_booster, fit_mean,  # noqa: E402
                       gate_inputs, inner_folds, oof_axon, source_groups)
+from limb_fit import apical_frame, fit_limb, oof_limb_extra, wrap  # noqa: E402
 
 MAX_ROWS = 1000
 SEED = 0
@@ -53,6 +53,12 @@ CELL_PARAMS = {**LGB_PARAMS, "num_leaves": 7, "min_data_in_leaf": 8, "bagging_fr
 # (monotone constraints per feature set: gate.GATE_MONOTONE, set in gate_fit.fit_booster)
 CELL_ROUNDS = 200  # "given_eval" (external, up from the labels) never trains
 GATE_MODE = ["fixed"]  # the cell model's training (--gate): fixed / nested / mean, see gate_fit
+APICAL_FRAME: dict[int, object] = {}  # id(case) -> its preparation in the apical frame (limb_fit.apical_frame)
+
+
+def frame_of(c: Case):
+    """The preparation the apical model and the gate see for a training case (its apical frame when set)."""
+    return APICAL_FRAME.get(id(c), c.prep)
 
 
 def _rows(case: Case, target: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -86,7 +92,8 @@ def design(cases: list[Case], target: str) -> tuple[np.ndarray, np.ndarray, np.n
         idx, y = _rows(c, target, rng)
         if not len(idx):
             continue
-        xs.append(c.prep.features.iloc[idx][FEATURES].to_numpy(dtype=float))
+        feats = frame_of(c).features if target == "apical" else c.prep.features
+        xs.append(feats.iloc[idx][FEATURES].to_numpy(dtype=float))
         ys.append(y)
         ws.append(np.full(len(idx), 1.0 / len(idx)))
     w = np.concatenate(ws)
@@ -105,11 +112,16 @@ def fit(cases: list[Case], target: str, axon_store: dict | None = None):
     ``axon_store`` caches the out-of-fold axon masks that "nested" and "mean" need (key: the training cells)."""
     import lightgbm as lgb
 
+    if target == "limb":
+        use = [c for c in cases if c.mode in TRAIN_MODES]
+        return fit_limb(use, true_axon)
     if target == "cell":  # one row per (cell, mode); each cell weighs 1, both classes the same in total
         use = [c for c in cases if c.mode in TRAIN_MODES and c.apical is not None]
         y = np.array([float(c.apical.any()) for c in use])
         cells = [c.cell for c in use]
-        rows = {"true_axon": pd.concat([gate_inputs(c, true_axon(c)) for c in use], ignore_index=True)}
+        extra = oof_limb_extra(use, inner_folds(use), true_axon)
+        rows = {"true_axon": pd.concat([gate_inputs(c, true_axon(c), frame_of(c), extra.get(id(c))) for c in use],
+                                       ignore_index=True)}
         if GATE_MODE[0] == "fixed":
             feats, size, src = (GATE_MODE[1], *FIXED_GATE[1:]) if len(GATE_MODE) > 1 else FIXED_GATE
             booster = fit_booster(rows[src], y, cells, FIXED_SETS[feats], {**CELL_PARAMS, **GATE_SIZES[size]},
@@ -120,7 +132,8 @@ def fit(cases: list[Case], target: str, axon_store: dict | None = None):
         store = axon_store if axon_store is not None else {}
         if key not in store:
             store[key] = oof_axon(use, fit, FEATURES)
-        rows["learned_axon"] = pd.concat([gate_inputs(c, store[key][case_key(c)]) for c in use], ignore_index=True)
+        rows["learned_axon"] = pd.concat([gate_inputs(c, store[key][case_key(c)], frame_of(c), extra.get(id(c)))
+                                          for c in use], ignore_index=True)
         if GATE_MODE[0] == "mean":
             booster = fit_mean(rows, y, cells, CELL_PARAMS, CELL_ROUNDS)
             booster.gate_set, booster.gate_scores = "mean", {}
@@ -141,9 +154,10 @@ def f1(pred: np.ndarray, truth: np.ndarray) -> float:
 
 
 def score_case(c: Case, ax_model, ap_model, cell_model, params: CompartmentParams | None = None,
-               p_ax: np.ndarray | None = None, p_ap: np.ndarray | None = None) -> dict:
-    """Run the package decision with the given boosters (or the vertex probabilities ``p_ax`` / ``p_ap``)
-    on one held-out case and score it."""
+               p_ax: np.ndarray | None = None, p_ap: np.ndarray | None = None, limb_model=None) -> dict:
+    """Run the package decision with the given boosters (or the vertex probabilities ``p_ax`` / ``p_ap``;
+    ``ap_model`` is still needed when the apical candidate's axis replaces ``up``) on one held-out case and
+    score it."""
     t = c.prep.tree
     body = t.in_root_tree & ~t.soma
     x = c.prep.features[body][FEATURES].to_numpy(dtype=float)
@@ -154,15 +168,18 @@ def score_case(c: Case, ax_model, ap_model, cell_model, params: CompartmentParam
         p_ap = np.zeros(t.n)
         p_ap[body] = ap_model.predict(x, num_threads=1)
     c.n.flags.clear()
-    gate = VertexModel("cell", cell_model, {"features": list(cell_model.feature_name())})
-    labels = learned_decision(c.n, c.prep, params or CompartmentParams(), p_ax, p_ap, gate).astype(str)
+    labels = learned_decision(c.n, c.prep, params or CompartmentParams(), p_ax, p_ap, wrap(cell_model),
+                              wrap(limb_model) if limb_model is not None else None,
+                              wrap(ap_model) if ap_model is not None else None).astype(str)
     rec = c.n.provenance["compartments"]
+    cand = rec.pop("apical_candidate", None)
     p_cell = rec.pop("p_has_apical", np.nan)
     rec.pop("has_apical_evidence", None)
     rule = c.prep.rule_labels.astype(str)
     s = c.scored
     row = {"cell": c.cell, "source": c.source, "mode": c.mode, "kind": c.kind,
-           "has_apical": bool(np.isin(labels, APICAL_NAMES).any()), "p_has_apical": p_cell}
+           "has_apical": bool(np.isin(labels, APICAL_NAMES).any()), "p_has_apical": p_cell,
+           "axis_used": bool(cand and cand["axis_used"])}
     if c.apical is not None:
         row["apical_f1"] = f1(np.isin(labels, APICAL_NAMES) & s, c.apical & s)
         row["apical_f1_rules"] = f1(np.isin(rule, APICAL_NAMES) & s, c.apical & s)
@@ -186,15 +203,18 @@ def cross_validate(cases: list[Case], folds: dict[str, set[str]], label: str,
     """Train without each fold's cells, score them; ``folds``: fold name -> held-out cell names.
     ``vertex_cache``: {(label, fold, case index): (p_axon, p_apical)} of held-out cases, filled here and reused
     when present (the vertex models of a fold do not change when only the cell model does)."""
+    import lightgbm as lgb
+
     rows = []
     cache = vertex_cache if vertex_cache is not None else {}
     for name, held in folds.items():
         train = [c for c in cases if c.cell not in held]
         t0 = time.time()
         idx = [i for i, c in enumerate(cases) if c.cell in held]
-        if not all((label, name, i) in cache for i in idx):
+        if not all((label, name, i) in cache for i in idx) or (label, name, "apical") not in cache:
             ax, _ = fit(train, "axon")
             ap, _ = fit(train, "apical")
+            cache[(label, name, "apical")] = ap.model_to_string()
             for i in idx:
                 t = cases[i].prep.tree
                 body = t.in_root_tree & ~t.soma
@@ -203,10 +223,12 @@ def cross_validate(cases: list[Case], folds: dict[str, set[str]], label: str,
                 p_ax[body] = ax.predict(x, num_threads=1)
                 p_ap[body] = ap.predict(x, num_threads=1)
                 cache[(label, name, i)] = (p_ax, p_ap)
+        ap = lgb.Booster(model_str=cache[(label, name, "apical")])
         cm, _ = fit(train, "cell", cache)
+        lm, _ = fit(train, "limb")
         for i in idx:
             p_ax, p_ap = cache[(label, name, i)]
-            rows.append({**score_case(cases[i], None, None, cm, p_ax=p_ax, p_ap=p_ap), "fold": name,
+            rows.append({**score_case(cases[i], None, ap, cm, p_ax=p_ax, p_ap=p_ap, limb_model=lm), "fold": name,
                          "validation": label, "gate_set": cm.gate_set})
         print(f"  {label} fold {name}: {len(held)} cells held out, gate {cm.gate_set} {cm.gate_scores}, "
               f"{time.time() - t0:.0f} s", file=sys.stderr)
@@ -284,12 +306,19 @@ def main(argv: list[str] | None = None) -> int:
                     help="feature set of the fixed gate (default: session 5's, gate_fit.FIXED_GATE)")
     ap.add_argument("--gate", choices=("fixed", "nested", "mean"), default="fixed",
                     help="has-apical model: session 5's configuration (shipped), chosen in inner folds, or averaged")
+    ap.add_argument("--apical-frame-training", action="store_true",
+                    help="train the apical and gate models of inverted training cells in their apical frame "
+                         "(session 7 experiment, not shipped: see the model card)")
     ap.add_argument("--vertex-cache", type=Path, default=None,
                     help="scratch pickle of the folds' held-out vertex-model probabilities (reused when present)")
     args = ap.parse_args(argv)
     t0 = time.time()
     GATE_MODE[:] = [args.gate] + ([args.gate_set] if args.gate_set else [])
     cases = load_cases(args.cache, args.rebuild)
+    if args.apical_frame_training:
+        APICAL_FRAME.update({id(c): apical_frame(c, true_axon) for c in cases if c.mode in TRAIN_MODES})
+        moved = [f"{c.cell}|{c.mode}" for c in cases if APICAL_FRAME.get(id(c), c.prep) is not c.prep]
+        print(f"apical frame is not up on {len(moved)} training cases: {moved}", file=sys.stderr)
     report: dict = {}
     if not args.fit_only:
         vc: dict = {}

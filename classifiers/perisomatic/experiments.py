@@ -1,10 +1,11 @@
 """Nested-CV comparison of candidate feature sets / options for the perisomatic models (not part of train_all).
 
-Usage: ``python classifiers/perisomatic/experiments.py [VARIANT ...] [--out results.jsonl]``. Every number is
-out-of-fold from the same nested CV as the shipped models (``neurd_lite.celltype.training.nested_cv``: stratified
-5-fold, hyper-parameters by inner 3-fold CV). Results are summarised in ``classifiers/perisomatic/EXPERIMENTS.md``.
-Self-training is measured by ``train.py`` itself (``supervised_only`` vs ``model_calibrated`` in the cards).
-``--seed`` changes the outer (and inner) fold split, to check that a difference is not one split's noise.
+Usage: ``python classifiers/perisomatic/experiments.py [VARIANT ...] [--out results.jsonl]`` (``S_*``: stacked
+subclass variants, ``run_stack``). Every number is out-of-fold from the same nested CV as the shipped models
+(``neurd_lite.celltype.training.nested_cv``: stratified 5-fold, hyper-parameters by inner 3-fold CV). Results
+are summarised in ``classifiers/perisomatic/EXPERIMENTS.md``. Self-training is measured by ``train.py`` itself
+(``supervised_only`` vs ``model_calibrated`` in the cards). ``--seed`` changes the outer (and inner) fold split,
+to check that a difference is not one split's noise.
 """
 from __future__ import annotations
 
@@ -17,12 +18,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from neurd_lite.celltype.columns import PROCESS_FEATURES
+from neurd_lite.celltype.columns import DEPTH_HINGES, PROCESS_FEATURES, depth_hinges
 from neurd_lite.celltype.context import CONTEXT_FEATURES, context_features, load_reference
 from neurd_lite.celltype.combine import hierarchical
 from neurd_lite.celltype.layers import layer_features
 from neurd_lite.celltype.training import (
-    GRID, INHIBITORY, SUBCLASSES, balanced_accuracy, load_perisomatic_labelled, nested_cv)
+    GRID, INHIBITORY, SUBCLASSES, balanced_accuracy, crossfit_temperature, load_perisomatic_labelled, nested_cv,
+    nested_cv_stack)
 
 E1 = ["soma_volume_um3", "soma_n_processes", "soma_n_synapses", "nucleus_volume_um3", "cortical_depth_um",
       "nucleus_to_soma_volume_ratio"]
@@ -123,6 +125,27 @@ def run_sides(data: pd.DataFrame, seed: int = 0) -> dict:
             "sub_acc": float((y_sub == two_stage.argmax(1)).mean()), "secs": round(time.time() - t)}
 
 
+#: Session 7: the shipped stacked subclass procedure, with the depth basis (``columns.depth_hinges``: knots at the
+#: layer file's boundaries and mid-layers) as logistic-only inputs, always or chosen by the inner folds.
+STACK_VARIANTS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "S_stack": ((),), "S_depth_logistic": (DEPTH_HINGES,), "S_depth_chosen": ((), DEPTH_HINGES)}
+
+
+def run_stack(name: str, data: pd.DataFrame, seed: int = 0) -> dict:
+    """Nested-CV subclass balanced accuracy and per-class recall of a stacked variant (``STACK_VARIANTS``)."""
+    linear_sets = STACK_VARIANTS[name]
+    sub = data[data["subclass"].notna()].reset_index(drop=True)
+    sub = pd.concat([sub, depth_hinges(sub["cortical_depth_um"])], axis=1)
+    y = np.array([SUBCLASSES.index(c) for c in sub["subclass"]])
+    cols = T0 + [c for s in linear_sets for c in s]  # T0 = the shipped table model's inputs
+    t = time.time()
+    cv = nested_cv_stack(sub[cols], y, len(SUBCLASSES), seed=seed, linear_sets=linear_sets)
+    pred = crossfit_temperature(cv.oof, y, cv.fold).argmax(1)
+    return {"variant": name, "seed": seed, "sub_bal": balanced_accuracy(y, pred),
+            "recall": {c: round(float((pred[y == i] == i).mean()), 3) for i, c in enumerate(SUBCLASSES)},
+            "sub_configs": cv.configs, "secs": round(time.time() - t)}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("variants", nargs="*", default=list(VARIANTS))
@@ -138,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
         ctx = context_features(ref, ref).assign(nucleus_id=ref["nucleus_id"].to_numpy())
         data = data.merge(ctx, on="nucleus_id", how="left")
     for name in args.variants:
-        r = run_sides(data, args.seed) if name == "T0_sides" else run(name, data, args.seed, args.save_oof)
+        r = (run_sides(data, args.seed) if name == "T0_sides" else run_stack(name, data, args.seed)
+             if name in STACK_VARIANTS else run(name, data, args.seed, args.save_oof))
         print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()}), flush=True)
         if args.out:
             with open(args.out, "a") as fh:

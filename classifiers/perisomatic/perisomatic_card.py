@@ -57,6 +57,21 @@ _NO_AREA = ("No area-derived input (soma or nucleus area, area/volume, sphericit
             "features. The cost of leaving them out is measured below against the table model.")
 
 
+#: Table subclass model only: what session 7 measured about its largest confusion and how many procedures were
+#: compared on its outer folds (details and numbers: classifiers/perisomatic/EXPERIMENTS.md).
+_TABLE_SUBCLASS_NOTES = [
+    "- 6P-IT vs 6P-CT (session 7, 247 labelled L6 cells): nucleus folding is the strongest soma-side cue (fraction "
+    "folded, median 0.092 CT vs 0.047 IT, AUC 0.77; fold area 0.76; nucleus sphericity 0.72); depth is not "
+    "monotone (CT concentrated in mid-L6a, 545-635 µm; IT at both L6 edges, 47 of 63 cells below 635 µm are IT); "
+    "soma size, soma synapses and the apical's calibre add little (AUC <= 0.68). Within L6 the best binary "
+    "separation these inputs give is ~0.75-0.78 balanced (the two differ by axonal projection).",
+    "- Outer-fold comparisons (disclosed): 14 procedures were scored on the same outer folds against this one "
+    "(10 stacking procedures in session 6, 4 in session 7: a layer-knot depth basis for the logistic component, "
+    "always on or chosen by the inner folds, and a 6P-IT/6P-CT expert on two stacks); none was better, this "
+    "procedure (fixed before them) is kept. A third outer seed (2) gives 0.830 (three-seed mean 0.832).",
+]
+
+
 def _semi_text(meta: dict[str, Any]) -> str:
     semi = meta.get("semi_supervised")
     if not semi:
@@ -190,6 +205,7 @@ def _card(variant: str, task: str, meta: dict[str, Any], ev: dict[str, Any], fig
         "not in soma or nucleus; 4P vs 5P-IT and 23P vs 4P are layer-boundary cells (depth is the main cue); "
         "MC spreads over six classes and five inhibitory cells look excitatory to both this model and v83 "
         "(candidate label noise or interneurons only morphology can tell); NGC has 14 cells.",
+        *(_TABLE_SUBCLASS_NOTES if (variant, task) == ("perisomatic", "subclass") else []),
         "- Depth (`cortical_depth_um`) is in the MICrONS rotated frame; other volumes need their own depth.",
         f"- Classes: {', '.join(classes)}.", "",
     ]

@@ -22,7 +22,7 @@ if str(HERE) not in sys.path:
 from perisomatic_card import write_cards  # noqa: E402
 from neurd_lite.celltype import report  # noqa: E402
 from neurd_lite.celltype.calibration import fit_temperature  # noqa: E402
-from neurd_lite.celltype.columns import ENGINE_PERISOMATIC, PROCESS_FEATURES  # noqa: E402
+from neurd_lite.celltype.columns import DEPTH_HINGES, ENGINE_PERISOMATIC, PROCESS_FEATURES, depth_hinges  # noqa: E402
 from neurd_lite.celltype.combine import hierarchical, restrict_to_side  # noqa: E402
 from neurd_lite.celltype.training import (  # noqa: E402
     EI_CLASSES, GRID, GT_FILE, INHIBITORY, SUBCLASSES, V83_FILE, V83_PRED_EI, V83_PRED_NAMES, CVResult,
@@ -56,14 +56,16 @@ VARIANTS: dict[str, dict[str, Any]] = {
 
 def evaluate(data: pd.DataFrame, features: list[str], grid: tuple[dict[str, int], ...] = GRID,
              n_splits: int = 5, self_training: SelfTraining | None = None,
-             unlabelled: pd.DataFrame | None = None, stack: bool = False, seed: int = 0) -> dict[str, Any]:
+             unlabelled: pd.DataFrame | None = None, stack: bool = False, seed: int = 0,
+             linear_sets: tuple[tuple[str, ...], ...] = ((),)) -> dict[str, Any]:
     """Nested-CV E/I and subclass evaluation, baselines and the v83 column on the same cells (outer folds seeded
     ``seed``).
 
     With ``stack`` the subclass model is the stacked one (``training.fit_stack``: a logistic meta-model on the
     LightGBM and logistic components' inner out-of-fold log-probabilities). With ``self_training`` the subclass
     model is self-trained on ``unlabelled`` inside every outer fold (pseudo-labels from that fold's own supervised
-    model); ``supervised_only`` is the same folds without it."""
+    model); ``supervised_only`` is the same folds without it. ``linear_sets``: candidate inputs of the stacked
+    model's logistic component alone (``fit_stack``), chosen in the inner folds."""
     check_features(features)
     x_all = data[features]
     y_ei = (data["ei"] == "inhibitory").to_numpy().astype(int)
@@ -74,7 +76,8 @@ def evaluate(data: pd.DataFrame, features: list[str], grid: tuple[dict[str, int]
     y_sub = np.array([SUBCLASSES.index(c) for c in sub["subclass"]])
     supervised_sub = None
     if stack:
-        sub_cv = nested_cv_stack(sub[features], y_sub, len(SUBCLASSES), n_splits=n_splits, seed=seed)
+        sub_cv = nested_cv_stack(sub[_with_linear(features, linear_sets)], y_sub, len(SUBCLASSES),
+                                 n_splits=n_splits, seed=seed, linear_sets=linear_sets)
     elif self_training is not None:
         sub_cv, supervised_sub, n_pseudo = nested_cv_self_training(
             sub[features], y_sub, len(SUBCLASSES), unlabelled[features], self_training, grid, n_splits=n_splits,
@@ -116,14 +119,22 @@ def evaluate(data: pd.DataFrame, features: list[str], grid: tuple[dict[str, int]
     return res
 
 
+def _with_linear(features: list[str], linear_sets: tuple[tuple[str, ...], ...]) -> list[str]:
+    """The model's features followed by the logistic-only candidates (``fit_stack`` keeps them from the trees)."""
+    return list(features) + [c for cols in linear_sets for c in cols if c not in features]
+
+
 def _fit_final(x: pd.DataFrame, y: np.ndarray, n_classes: int, cv: CVResult,
                grid: tuple[dict[str, int], ...], self_training: SelfTraining | None = None,
-               unlabelled: pd.DataFrame | None = None,
-               stack: bool = False) -> tuple[Any, dict[str, Any], dict[str, Any], dict[str, Any]]:
+               unlabelled: pd.DataFrame | None = None, stack: bool = False,
+               linear_sets: tuple[tuple[str, ...], ...] = ((),)) -> tuple[Any, dict[str, Any], dict[str, Any],
+                                                                       dict[str, Any]]:
     if stack:  # the meta-model rides in the linear dict until train_variant moves it to the sidecar's "stack"
-        booster, linear, meta = fit_stack(x, y, n_classes)
+        booster, linear, meta = fit_stack(x, y, n_classes, linear_sets=linear_sets)
         cfg = dict(meta["config"], meta_C=meta["C"],
                    inner_cv_balanced_accuracy_best=max(meta["inner_cv_balanced_accuracy"]))
+        if linear.get("features"):  # the inner folds gave the logistic component inputs of its own
+            cfg["logistic_only_inputs"] = [c for c in linear["features"] if c not in booster.feature_name()]
         return booster, cfg, fit_temperature(cv.oof, y), dict(linear, _stack=dict(meta, floor=STACK_FLOOR))
     cfg, scores = select_config(x, y, n_classes, grid)
     if self_training is not None:
@@ -155,21 +166,25 @@ def train_variant(variant: str, data: pd.DataFrame, out: Path, grid: tuple[dict[
     features = spec["features"]
     st = spec.get("self_training")
     stack = bool(spec.get("subclass_stack"))
+    linear_sets = spec.get("linear_sets", ((),))
+    data = pd.concat([data, depth_hinges(data["cortical_depth_um"])], axis=1) if linear_sets != ((),) else data
     unlabelled = load_perisomatic_unlabelled().dropna(subset=features) if st is not None else None
-    ev = evaluate(data, features, grid, n_splits, self_training=st, unlabelled=unlabelled, stack=stack)
+    ev = evaluate(data, features, grid, n_splits, self_training=st, unlabelled=unlabelled, stack=stack,
+                  linear_sets=linear_sets)
     second = None
     if spec.get("second_seed") is not None:
         ev2 = evaluate(data, features, grid, n_splits, self_training=st, unlabelled=unlabelled, stack=stack,
-                       seed=spec["second_seed"])
+                       seed=spec["second_seed"], linear_sets=linear_sets)
         second = {"seed": spec["second_seed"], "ei": ev2["ei"]["model_calibrated"],
                   "subclass": ev2["subclass"]["model_calibrated"],
                   "subclass_lightgbm_only": ev2["subclass"]["lightgbm_only"]}
     oof = ev["_oof"]
     sub = data[data["subclass"].notna()]
     ei_booster, ei_cfg, ei_calib, ei_lin = _fit_final(data[features], oof["y_ei"], 2, oof["ei"], grid)
-    sub_booster, sub_cfg, sub_calib, sub_lin = _fit_final(sub[features], oof["y_sub"], len(SUBCLASSES), oof["sub"],
-                                                          grid, st, None if unlabelled is None else
-                                                          unlabelled[features], stack=stack)
+    sub_booster, sub_cfg, sub_calib, sub_lin = _fit_final(sub[_with_linear(features, linear_sets)], oof["y_sub"],
+                                                          len(SUBCLASSES), oof["sub"], grid, st,
+                                                          None if unlabelled is None else unlabelled[features],
+                                                          stack=stack, linear_sets=linear_sets)
     sub_stack = sub_lin.pop("_stack", None)
     m = ev["subclass"]
     restricted_wins = m["restricted_to_ei_side"]["balanced_accuracy"] >= m["model_calibrated"]["balanced_accuracy"]

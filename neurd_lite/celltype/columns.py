@@ -191,6 +191,23 @@ def derived(feat: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: Depth knots (µm below pia, ``cortical_depth_um``): the median depth, over the 68,438 unlabelled v83 somata (no
+#: label used), where the minnie65 layer file puts the L1|L23, L23|L4, L4|L5, L5|L6a, L6a|L6b and L6b|WM boundaries
+#: and the mid-planes of L23, L4, L5 and L6a (rounded to 5 µm).
+DEPTH_KNOTS_UM: tuple[int, ...] = (55, 115, 190, 255, 325, 400, 480, 560, 635, 680)
+DEPTH_HINGES: tuple[str, ...] = tuple(f"depth_below_{k}_um" for k in DEPTH_KNOTS_UM)
+
+
+def depth_hinges(depth_um: pd.Series) -> pd.DataFrame:
+    """``depth_below_<k>_um`` = max(0, depth - k) (µm) for every knot of ``DEPTH_KNOTS_UM``: a piecewise-linear
+    depth basis with knots at layer boundaries and mid-layers. A linear model sees depth only as one slope; with
+    this basis it can express a class confined to a band (6P-CT is concentrated in mid-L6a, 545-635 µm, while 6P-IT
+    sits at both L6 edges, including L6b below 635 µm). Trees do not need it (they split depth directly)."""
+    d = pd.to_numeric(depth_um, errors="coerce").astype(float)
+    return pd.DataFrame({name: np.maximum(0.0, d - k) for name, k in zip(DEPTH_HINGES, DEPTH_KNOTS_UM)},
+                        index=depth_um.index)
+
+
 #: Added to both densities before the ratio (per µm) so a dendrite with no spines or no shaft synapses stays finite.
 DENSITY_OFFSET_PER_UM = 0.01
 SPINE_SHAFT_RATIO = "neurd_log_spines_per_shaft_synapse"

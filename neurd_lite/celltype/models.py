@@ -26,7 +26,7 @@ import pandas as pd
 
 from ..errors import InputError
 from .calibration import calibrate
-from .columns import dendritic_derived, derived
+from .columns import DEPTH_HINGES, dendritic_derived, depth_hinges, derived
 from .layers import LAYER_FEATURES, layer_features
 from .linear import linear_proba, log_probability_inputs
 
@@ -68,19 +68,24 @@ class ShippedModel:
         """Input (engine-named) features that must be present; the rest are derived from them."""
         return list(self.meta["required_features"])
 
-    def design(self, feats: pd.DataFrame) -> pd.DataFrame:
-        """Model input matrix (columns in training order) from an engine-named frame; derives ratios."""
+    def design(self, feats: pd.DataFrame, names: list[str] | None = None) -> pd.DataFrame:
+        """Model input matrix (columns ``names``, default the model's features, in training order) from an
+        engine-named frame; derives ratios and the depth basis (``columns.depth_hinges``) when asked for."""
+        names = self.features if names is None else list(names)
         base = feats.reindex(columns=["soma_volume_um3", "soma_area_um2", "nucleus_volume_um3", "nucleus_area_um2",
                                       "soma_n_synapses"])
         d = pd.concat([derived(base.astype(float)), dendritic_derived(feats)], axis=1)
         full = pd.concat([feats, d.drop(columns=[c for c in d.columns if c in feats.columns])], axis=1)
-        if set(LAYER_FEATURES) & set(self.features) and not set(LAYER_FEATURES) <= set(full.columns):
+        if set(LAYER_FEATURES) & set(names) and not set(LAYER_FEATURES) <= set(full.columns):
             full = pd.concat([full, layer_features(full).drop(columns=[c for c in LAYER_FEATURES if c in full])],
                              axis=1)
-        missing = [f for f in self.features if f not in full.columns]
+        if set(DEPTH_HINGES) & set(names) and "cortical_depth_um" in full.columns:
+            full = pd.concat([full.drop(columns=[c for c in DEPTH_HINGES if c in full]),
+                              depth_hinges(full["cortical_depth_um"])], axis=1)
+        missing = [f for f in names if f not in full.columns]
         for f in missing:
             full[f] = np.nan
-        return full[self.features].astype(float)
+        return full[names].astype(float)
 
     def _outside(self, feats: pd.DataFrame, key: str) -> list[dict[str, float]]:
         """Per row, ``{feature: value}`` of the inputs outside the sidecar's ``key`` bounds (NaN ignored)."""
@@ -109,20 +114,22 @@ class ShippedModel:
         """(n, k) class probabilities in ``self.classes`` order (calibrated by the stored parameters)."""
         x = self.design(feats)
         linear = self.meta.get("linear")
+        # the logistic component may have inputs of its own (``linear["features"]``, e.g. the depth basis)
+        x_lin = self.design(feats, linear["features"]) if linear and linear.get("features") else x
         if self.booster is None:
-            raw = linear_proba(linear, x.to_numpy(), len(self.classes))
+            raw = linear_proba(linear, x_lin.to_numpy(), len(self.classes))
             return calibrate(raw, self.meta.get("calibration")) if calibrated else raw
         raw = np.asarray(self.booster.predict(x.to_numpy(), num_threads=1), dtype=float)
         if raw.ndim == 1:
             raw = np.c_[1.0 - raw, raw]
         stack = self.meta.get("stack")
         if stack:  # meta-model on both components' log-probabilities (see training.stack_inputs)
-            p_lin = linear_proba(linear, x.to_numpy(), raw.shape[1])
+            p_lin = linear_proba(linear, x_lin.to_numpy(), raw.shape[1])
             z = log_probability_inputs((raw, p_lin), float(stack.get("floor", 1e-4)))
             raw = linear_proba(stack, z, raw.shape[1])
         elif linear and linear.get("weight", 0) > 0:
             w = float(linear["weight"])
-            raw = (1 - w) * raw + w * linear_proba(linear, x.to_numpy(), raw.shape[1])
+            raw = (1 - w) * raw + w * linear_proba(linear, x_lin.to_numpy(), raw.shape[1])
         return calibrate(raw, self.meta.get("calibration")) if calibrated else raw
 
 

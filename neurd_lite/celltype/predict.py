@@ -51,9 +51,11 @@ def _as_feature_frame(n: Any, nucleus: Any = None, params: Any = None, up: Any =
         from ..feature import features
 
         df = features(n, nucleus=nucleus, params=params, up=up)
+        by_reason: dict[str, list[str]] = {}  # one note per reason, naming every input it removed
         for name, why in df.attrs.get("missing", {}).items():
             if name in _ALL_INPUTS:
-                notes.append(f"{name}: {why}")
+                by_reason.setdefault(str(why), []).append(name)
+        notes += [f"{', '.join(names)}: {why}" for why, names in by_reason.items()]
     else:
         raise InputError(f"classify expects a Neuron, a dict/Series of features or a one-row DataFrame; "
                          f"got {type(n).__name__}")

@@ -395,52 +395,94 @@ def choose_meta_c(z: np.ndarray, y: np.ndarray, n_classes: int, seed: int) -> tu
     return STACK_C[int(np.argmax(scores))], scores
 
 
+def _oof_linear(x: pd.DataFrame, y: np.ndarray, n_classes: int, n_splits: int, seed: int) -> np.ndarray:
+    """Out-of-fold probabilities of the logistic component on the folds of :func:`_oof_by_config`."""
+    import warnings
+
+    from sklearn.model_selection import StratifiedKFold
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        folds = list(StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(x, y))
+    out = np.zeros((len(y), n_classes))
+    for tr, te in folds:
+        out[te] = linear_proba(fit_linear(x.iloc[tr], y[tr]), x.iloc[te], n_classes)
+    return out
+
+
+def _split_columns(x: pd.DataFrame, linear_sets: Sequence[Sequence[str]]) -> tuple[list[str], list[list[str]]]:
+    """(tree columns, logistic columns per candidate set): columns named in ``linear_sets`` are the logistic
+    component's alone; each candidate's logistic inputs are the tree columns plus that set."""
+    extra = {c for cols in linear_sets for c in cols}
+    tree = [c for c in x.columns if c not in extra]
+    return tree, [tree + [c for c in cols if c not in tree] for cols in linear_sets]
+
+
 def fit_stack(x: pd.DataFrame, y: np.ndarray, n_classes: int, seed: int = 0, inner_splits: int = 5,
-              params: dict[str, Any] | None = None, grid: tuple[dict[str, int], ...] = STACK_GRID
-              ) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+              params: dict[str, Any] | None = None, grid: tuple[dict[str, int], ...] = STACK_GRID,
+              linear_sets: Sequence[Sequence[str]] = ((),)) -> tuple[Any, dict[str, Any], dict[str, Any]]:
     """Stacked model on (x, y): inner ``inner_splits``-fold out-of-fold probabilities (folds seeded ``seed + 1``) of
     the logistic component and of every LightGBM entry of ``grid``; for each entry a meta-model C is chosen by CV
     on those rows (seeded ``seed + 2``) and the (entry, C) pair with the best CV balanced accuracy wins (ties to
     the first entry and the stronger penalty); the meta-model is fitted on the inner out-of-fold rows and the
     components are refitted on all rows. Returns (booster, linear component, meta-model parameters with ``C``,
-    ``config`` and the inner scores)."""
-    p_t, p_l = _oof_by_config(x, y, n_classes, grid, inner_splits, seed + 1, params)
-    best: tuple[float, int, float, list[float]] | None = None
-    for i in range(len(grid)):
-        c, scores = choose_meta_c(stack_inputs(p_t[i], p_l), y, n_classes, seed + 2)
-        if best is None or max(scores) > best[0]:
-            best = (max(scores), i, c, scores)
-    score, i, c, scores = best
-    meta = dict(fit_meta(stack_inputs(p_t[i], p_l), y, c), config=dict(grid[i]), inner_cv_balanced_accuracy=scores,
+    ``config`` and the inner scores).
+
+    ``linear_sets``: candidate extra inputs of the logistic component only (columns of ``x`` the trees never see,
+    e.g. ``columns.DEPTH_HINGES``); the same inner criterion picks one together with the entry and C. When the
+    pick adds columns, the linear component records its inputs under ``"features"``."""
+    tree, lin_cols = _split_columns(x, linear_sets)
+    p_t, p_l0 = _oof_by_config(x[tree], y, n_classes, grid, inner_splits, seed + 1, params)
+    p_l = [p_l0 if cols == tree else _oof_linear(x[cols], y, n_classes, inner_splits, seed + 1) for cols in lin_cols]
+    best: tuple[float, int, int, float, list[float]] | None = None
+    for j in range(len(lin_cols)):
+        for i in range(len(grid)):
+            c, scores = choose_meta_c(stack_inputs(p_t[i], p_l[j]), y, n_classes, seed + 2)
+            if best is None or max(scores) > best[0]:
+                best = (max(scores), i, j, c, scores)
+    _, i, j, c, scores = best
+    meta = dict(fit_meta(stack_inputs(p_t[i], p_l[j]), y, c), config=dict(grid[i]), inner_cv_balanced_accuracy=scores,
                 inner_splits=inner_splits)
-    booster, lin = fit_blend(x, y, n_classes, dict(grid[i], linear_weight=0.0), params)
+    booster = fit_lgbm(x[tree], y, n_classes, grid[i], params)
+    lin = dict(fit_linear(x[lin_cols[j]], y), weight=0.0)
+    if lin_cols[j] != tree:
+        lin["features"] = list(lin_cols[j])
+        meta["linear_set"] = j
     return booster, lin, meta
+
+
+def _stack_parts(booster: Any, linear: dict[str, Any], x: pd.DataFrame, n_classes: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Both components' probabilities on ``x`` (each on its own columns)."""
+    p_t = predict_matrix(booster, x[list(booster.feature_name())])
+    return p_t, linear_proba(linear, x[linear.get("features", list(booster.feature_name()))], n_classes)
 
 
 def stack_proba(booster: Any, linear: dict[str, Any], meta: dict[str, Any], x: pd.DataFrame,
                 n_classes: int) -> np.ndarray:
     """(n, k) raw probabilities of a stacked model (before calibration)."""
-    z = stack_inputs(predict_matrix(booster, x), linear_proba(linear, x, n_classes))
-    return linear_proba(meta, z, n_classes)
+    return linear_proba(meta, stack_inputs(*_stack_parts(booster, linear, x, n_classes)), n_classes)
 
 
 def nested_cv_stack(x: pd.DataFrame, y: np.ndarray, n_classes: int, n_splits: int = 5, inner_splits: int = 5,
                     seed: int = 0, params: dict[str, Any] | None = None,
-                    grid: tuple[dict[str, int], ...] = STACK_GRID) -> CVResult:
+                    grid: tuple[dict[str, int], ...] = STACK_GRID,
+                    linear_sets: Sequence[Sequence[str]] = ((),)) -> CVResult:
     """Outer stratified K-fold (seed ``seed``); per fold :func:`fit_stack` on the training rows only (its inner
-    folds and meta-model C never see the test fold). ``oof_lgbm`` / ``oof_linear``: the components alone."""
+    folds, meta-model C and logistic input set never see the test fold). ``oof_lgbm`` / ``oof_linear``: the
+    components alone."""
     from sklearn.model_selection import StratifiedKFold
 
     oof, oof_t, oof_l = (np.zeros((len(y), n_classes)) for _ in range(3))
     fold = np.full(len(y), -1)
     configs = []
     for k, (tr, te) in enumerate(StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(x, y)):
-        booster, lin, meta = fit_stack(x.iloc[tr], y[tr], n_classes, seed, inner_splits, params, grid)
-        oof_t[te] = predict_matrix(booster, x.iloc[te])
-        oof_l[te] = linear_proba(lin, x.iloc[te], n_classes)
+        booster, lin, meta = fit_stack(x.iloc[tr], y[tr], n_classes, seed, inner_splits, params, grid, linear_sets)
+        oof_t[te], oof_l[te] = _stack_parts(booster, lin, x.iloc[te], n_classes)
         oof[te] = linear_proba(meta, stack_inputs(oof_t[te], oof_l[te]), n_classes)
         fold[te] = k
-        configs.append(dict(meta["config"], meta_C=meta["C"]))
+        configs.append(dict(meta["config"], meta_C=meta["C"],
+                            **({"linear_set": meta["linear_set"]} if "linear_set" in meta else {})))
     return CVResult(oof=oof, oof_lgbm=oof_t, oof_linear=oof_l, fold=fold, configs=configs)
 
 

@@ -8,7 +8,8 @@ interneurons separately). The candidate is the dendritic limb (process leaving t
 height reached along ``up`` x (1 + cosine of its trunk 20 µm out), the apical rule's score without its
 thresholds. ``limb_dominance`` needs no ``up`` at all: 1 - runner-up / best limb score of the frame inference
 (reach x sqrt(stem radius), :func:`~neurd_lite.compartments.frame.limb_scores`). ``cand_trunk_frac`` and
-``others_top_share`` (session 6) are computed for ``classifiers/compartments/gate_fit.py``'s experiments; the
+``others_top_share`` (session 6) are computed for ``classifiers/compartments/gate_fit.py``'s experiments;
+``limb_p_top`` / ``limb_p_margin`` (session 7) come from the apical-limb model (:mod:`.candidate`). The
 shipped model's sidecar lists the features it uses. Inputs (nm) are a
 :class:`~neurd_lite.compartments.tree.Tree` and masks; outputs are ratios, cosines and fractions.
 """
@@ -31,7 +32,7 @@ GATE_FEATURES = [
     "n_limbs", "cand_height_ext", "cand_reach_ext", "cand_cos0", "cand_dir_cos", "cand_trunk_straight",
     "cand_cable_frac", "cand_tip_top_frac", "cand_stem_rel", "cand_stem_rank", "height_gap_ext",
     "reach_ratio", "second_height_ext", "others_dir_cos", "others_up_frac", "field_up_frac", "field_aspect",
-    "cand_trunk_frac", "others_top_share", "limb_dominance",
+    "cand_trunk_frac", "others_top_share", "limb_dominance", "limb_p_top", "limb_p_margin",
 ]
 # Monotone constraints (LightGBM) from what an apical is, not from the data: +1 = more of it never makes an apical
 # less likely (an apical trunk leaves upward, runs straight, is thicker than the basal stems, rises above and
@@ -39,7 +40,8 @@ GATE_FEATURES = [
 # -1 = the other primaries rising high, running upward or sharing the high dendrite make it less likely; 0 = free.
 GATE_MONOTONE = {"cand_cos0": 1, "cand_trunk_straight": 1, "cand_stem_rel": 1, "height_gap_ext": 1, "reach_ratio": 1,
                  "field_aspect": 1, "cand_trunk_frac": 1, "second_height_ext": -1, "others_dir_cos": -1,
-                 "others_up_frac": -1, "others_top_share": -1, "limb_dominance": 1}
+                 "others_up_frac": -1, "others_top_share": -1, "limb_dominance": 1,
+                 "limb_p_top": 1, "limb_p_margin": 1}
 
 
 def _limb_cos(tree: Tree, start: int, u: np.ndarray, length_nm: float) -> float:
@@ -150,6 +152,8 @@ def gate_features(tree: Tree, up: np.ndarray, dendrite: np.ndarray) -> dict[str,
     return out
 
 
-def gate_row(tree: Tree, up: np.ndarray, dendrite: np.ndarray) -> pd.DataFrame:
-    """:func:`gate_features` as a one-row frame in :data:`GATE_FEATURES` order (the model's input)."""
-    return pd.DataFrame([gate_features(tree, up, dendrite)], columns=GATE_FEATURES)
+def gate_row(tree: Tree, up: np.ndarray, dendrite: np.ndarray, extra: dict[str, float] | None = None) -> pd.DataFrame:
+    """:func:`gate_features` as a one-row frame in :data:`GATE_FEATURES` order (the model's input); ``extra``:
+    columns computed elsewhere (``limb_p_top`` / ``limb_p_margin``: the limb model's, see
+    :meth:`~neurd_lite.compartments.candidate.LimbChoice.gate_extra`; NaN when absent)."""
+    return pd.DataFrame([{**gate_features(tree, up, dendrite), **(extra or {})}], columns=GATE_FEATURES)

@@ -22,10 +22,11 @@ from ..neuron import COMPARTMENTS, SPINE_LABELS, Neuron, is_label, label_array, 
 from .apical import ApicalParams, label_dendrites, proximal_input_density_per_um
 from .axon import AxonParams, AxonResult, axon_by_synapses, find_axon
 from .apical import _label_apical_limb
+from .candidate import choose_candidate
 from .features import vertex_features
 from .frame import UNCERTAIN, FrameResult, infer_up, minnie65_frame
 from .gate import gate_row
-from .learned import APICAL_MODEL, AXON_MODEL, CELL_MODEL, MIN_APICAL_FRAC, VertexModel, apical_limbs, \
+from .learned import APICAL_MODEL, AXON_MODEL, CELL_MODEL, LIMB_MODEL, MIN_APICAL_FRAC, VertexModel, apical_limbs, \
     apical_segments, axon_subtree, edge_um, load_vertex_model, models_available
 from .tree import Tree, synapse_counts
 
@@ -189,13 +190,19 @@ APICAL_LABELS = ("apical_shaft", "apical_tuft", "oblique")
 
 def learned_decision(n: Neuron, prep: Prepared, params: CompartmentParams,
                      p_axon: np.ndarray | None = None, p_apical: np.ndarray | None = None,
-                     cell_model: VertexModel | None = None) -> np.ndarray:
-    """Labels from the models (probabilities computed here unless given): axon = the best-scoring subtree;
-    whether there is an apical: forced or ruled out by the caller / the rules (frame, dense input), else for
-    a known excitatory cell (``params.excitatory``) the apical rule's test, else the has-apical model
-    (``cell_model``, default the shipped one) on :func:`~neurd_lite.compartments.gate.gate_features` of the
-    dendrite; apical = segments voted apical, or the rule's apical when the vertex model finds under
-    ``MIN_APICAL_FRAC`` of the dendrite."""
+                     cell_model: VertexModel | None = None, limb_model: VertexModel | None = None,
+                     apical_model: VertexModel | None = None) -> np.ndarray:
+    """Labels from the models (probabilities computed here unless given; ``*_model`` default to the shipped
+    ones): axon = the best-scoring subtree; the apical candidate = the dendritic limb the limb model
+    (``limb_model``, :mod:`.candidate`) scores highest, and when it is not the limb reaching highest along
+    ``up``, points away from the pia and the has-apical model sees an apical on its axis, that axis replaces
+    ``up`` for everything apical (features recomputed, ``p_apical`` then from ``apical_model``; flag
+    ``apical_axis_not_up``); whether there is an apical: forced
+    or ruled out by the caller / the rules (frame, dense input), else for a known excitatory cell
+    (``params.excitatory``) the apical rule's test, else the has-apical model (``cell_model``) on
+    :func:`~neurd_lite.compartments.gate.gate_features` of the dendrite plus the limb model's evidence; apical
+    = segments voted apical, or the rule's apical when the vertex model finds under ``MIN_APICAL_FRAC`` of the
+    dendrite."""
     tree = prep.tree
     body = tree.in_root_tree & ~tree.soma
     if p_axon is None:
@@ -203,21 +210,37 @@ def learned_decision(n: Neuron, prep: Prepared, params: CompartmentParams,
         p_axon[body] = load_vertex_model(AXON_MODEL).predict(prep.features[body])
     axon, cut, _ = axon_subtree(tree, p_axon, body)
     dendrite = body & ~axon
+    has = prep.has_apical
+    rec = n.provenance["compartments"]
+    aprep, choice = prep, None  # the frame of the apical decision, the apical candidate
+    cell_model = cell_model or load_vertex_model(CELL_MODEL)
+    gate_dend = dendrite & ~other_somas(n, tree)
+    if has is not False:
+        choice = choose_candidate(tree, prep.up, gate_dend, limb_model or load_vertex_model(LIMB_MODEL))
+    if choice is not None:
+        rec["apical_candidate"] = cand = choice.as_dict()
+        if choice.use_axis:  # accepted when the has-apical model, on that axis, sees an apical
+            alt = reframe(n, prep, params, choice.axis)
+            p_alt = float(cell_model.predict(gate_row(tree, alt.up, gate_dend, choice.gate_extra()))[0])
+            cand.update(p_has_apical_on_axis=round(p_alt, 4), axis_used=p_alt >= 0.5)
+            if p_alt >= 0.5:
+                aprep, p_apical = alt, None
+                n.flag(f"apical_axis_not_up: the apical candidate limb points "
+                       f"{np.degrees(np.arccos(np.clip(choice.dir_cos_up, -1, 1))):.0f} deg from up (pia); apical "
+                       "labels use its axis (an inverted or deep-layer pyramid, or up is wrong: pass up= or has_apical=)")
     if p_apical is None:
         p_apical = np.zeros(tree.n)
-        p_apical[dendrite] = load_vertex_model(APICAL_MODEL).predict(prep.features[dendrite])
+        p_apical[dendrite] = (apical_model or load_vertex_model(APICAL_MODEL)).predict(aprep.features[dendrite])
     apical = apical_segments(tree, p_apical, dendrite)
     e = edge_um(tree)
     frac = float(e[apical].sum() / max(e[dendrite].sum(), 1e-9))
-    has = prep.has_apical
-    rec = n.provenance["compartments"]
     source = "given or rules" if has is not None else ""
-    rule_apical = np.isin(prep.rule_labels.astype(str), APICAL_LABELS) & dendrite
+    rule_apical = np.isin(aprep.rule_labels.astype(str), APICAL_LABELS) & dendrite
     if has is None and params.excitatory:
         has, source = bool(rule_apical.any()), "excitatory: apical rule"
     if has is None:
-        row = gate_row(tree, prep.up, dendrite & ~other_somas(n, tree))
-        p_cell = float((cell_model or load_vertex_model(CELL_MODEL)).predict(row)[0])
+        row = gate_row(tree, aprep.up, gate_dend, choice.gate_extra() if choice else None)
+        p_cell = float(cell_model.predict(row)[0])
         has, source = p_cell >= 0.5, "has-apical model"
         rec["p_has_apical"] = round(p_cell, 4)
         rec["has_apical_evidence"] = {k: round(float(v), 4) if np.isfinite(v) else None
@@ -229,7 +252,7 @@ def learned_decision(n: Neuron, prep: Prepared, params: CompartmentParams,
             has = False
     labels = np.full(tree.n, "unknown", dtype=object)
     labels[dendrite] = "basal" if has else "dendrite"
-    height = (tree.sk.vertices - tree.sk.vertices[tree.sk.root]) @ prep.up
+    height = (tree.sk.vertices - tree.sk.vertices[tree.sk.root]) @ aprep.up
     if has:
         for limb, top in apical_limbs(tree, apical, height):
             _label_apical_limb(tree, limb, top, height, params.apical, labels)
@@ -242,6 +265,15 @@ def learned_decision(n: Neuron, prep: Prepared, params: CompartmentParams,
                 "has_apical_source": source,
                 "n_apical_limbs": len(apical_limbs(tree, apical, height)) if has else 0})
     return labels
+
+
+def reframe(n: Neuron, prep: Prepared, params: CompartmentParams, axis: np.ndarray) -> Prepared:
+    """``prep`` recomputed (rule labels, vertex features) with ``axis`` as the pia direction; the neuron's
+    compartment provenance and flags are left as they were."""
+    rec, flags = n.provenance.get("compartments"), list(n.flags)
+    out = prepare(n, params, axis, with_features=True)
+    n.provenance["compartments"], n.flags[:] = rec, flags
+    return out
 
 
 SOMA_CENTRED_NM = 1000.0  # a soma this close to the origin: a soma-centred export, its axes kept (labels kept)

@@ -29,7 +29,8 @@ from .tree import Tree
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 AXON_MODEL, APICAL_MODEL, CELL_MODEL = "compartment_axon", "compartment_apical", "compartment_has_apical"
-MODEL_NAMES = (AXON_MODEL, APICAL_MODEL, CELL_MODEL)
+LIMB_MODEL = "compartment_apical_limb"  # which primary dendrite is the apical candidate (compartments.candidate)
+MODEL_NAMES = (AXON_MODEL, APICAL_MODEL, CELL_MODEL, LIMB_MODEL)
 MIN_APICAL_FRAC = 0.03  # apical cable below this share of the dendrite -> no apical (forced: the rule's)
 @dataclass
 class VertexModel:

@@ -27,6 +27,20 @@ def _object_pointers(a: np.ndarray) -> np.ndarray:
     return np.ctypeslib.as_array((ctypes.c_uint64 * a.size).from_address(a.ctypes.data)).copy()
 
 
+def factorize_labels(labels: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(codes (F,), uniques) of a per-face label array, as ``pd.factorize``: an object array is factorised by
+    element identity (a label array holds references to a few shared strings, ``neuron.label_array``; hashing
+    addresses is ~10x faster than hashing 5M strings); equal strings held by different objects then get
+    different codes, each listed in ``uniques``, so a mask over codes whose string matches is the same."""
+    a = np.asarray(labels).reshape(-1)
+    if a.dtype != object or np.dtype(np.uintp).itemsize != 8:
+        return pd.factorize(a.astype(object))
+    codes, ptr = pd.factorize(_object_pointers(a))
+    first = np.empty(len(ptr), dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(a) - 1, -1, -1)  # first position of each code
+    return codes, a[first]
+
+
 def _update_array(h: Any, a: Any, keep: list | None = None) -> None:
     """Hash an array's content. Object arrays (string labels) are hashed by the addresses of their elements
     (hashing 5M strings takes seconds); ``keep`` then holds the array, so those objects stay alive while the
@@ -52,6 +66,38 @@ def _update_frame(h: Any, df: Any) -> None:
     h.update(repr(list(df.columns)).encode() + repr(df.dtypes.astype(str).tolist()).encode())
     if len(df):
         h.update(pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes())
+
+
+def _update_value(h: Any, x: Any) -> None:
+    """Hash a value: arrays by content (``repr`` of a long array is slow and elides its middle), dicts by sorted
+    key, lists and tuples element by element, anything else by ``repr``."""
+    if isinstance(x, np.ndarray):
+        _update_array(h, x)
+    elif isinstance(x, dict):
+        h.update(b"{")
+        for k in sorted(x, key=repr):
+            h.update(repr(k).encode())
+            _update_value(h, x[k])
+        h.update(b"}")
+    elif isinstance(x, (list, tuple)):
+        h.update(f"{type(x).__name__}{len(x)}(".encode())
+        for e in x:
+            _update_value(h, e)
+        h.update(b")")
+    else:
+        h.update(repr(x).encode())
+
+
+def _update_graph(h: Any, g: Any) -> None:
+    """Hash a networkx graph: nodes and edges in sorted order with their attributes (:func:`_update_value`)."""
+    if g is None:
+        h.update(b"<no graph>")
+        return
+    for node, data in sorted(g.nodes(data=True), key=lambda nd: repr(nd[0])):
+        _update_value(h, (node, data))
+    h.update(b"|edges|")
+    for a, b, data in sorted(g.edges(data=True), key=lambda e: (repr(e[0]), repr(e[1]))):
+        _update_value(h, (a, b, data))
 
 
 def _update_mesh(h: Any, m: Any) -> None:
@@ -96,8 +142,7 @@ def state_key(n: Any, *args: Any) -> tuple[str, list]:
         for part in (s.center_nm, s.faces, s.membrane_faces):
             _update_array(h, part)
         h.update(repr((s.radius_nm, s.method, s.properties)).encode())
-    g = n.graph
-    h.update(repr((sorted(g.nodes(data=True), key=repr), sorted(g.edges(data=True), key=repr))).encode())
+    _update_graph(h, n.graph)
     _update_frame(h, n.synapses)
     _update_frame(h, n.spines)
     h.update(repr((n.name, list(n.flags), n.provenance)).encode())

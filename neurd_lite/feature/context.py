@@ -17,6 +17,7 @@ from ..geometry.stats import weighted_quantile
 from ..geometry.width import cross_section_width_nm, skeleton_tangents
 from ..model.frame import DEPTH_RANGE_UM
 from ..neuron import Neuron, synapse_polarity
+from .cache import factorize_labels
 from .params import FeatureParams
 from .registry import COMPARTMENT_GROUPS, Missing
 
@@ -291,7 +292,7 @@ class FeatureContext:
         ``labels``; the array is factorised once per call of ``features`` (no per-group string copy)."""
         key = f"codes_{which}"
         if key not in self.cache:
-            self.cache[key] = pd.factorize(np.asarray(getattr(self.n, which)).reshape(-1).astype(object))
+            self.cache[key] = factorize_labels(getattr(self.n, which))
         codes, uniques = self.cache[key]
         hit = [i for i, u in enumerate(uniques) if str(u) in labels]
         return np.isin(codes, hit)

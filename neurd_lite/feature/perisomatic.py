@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..geometry.depth import cortical_depth_um, depth_range_problem
-from ..geometry.meshes import canonical_order, submesh
+from ..geometry.meshes import canonical_order, outline_paths, submesh
 from ..units import nm_to_um
 from .context import FeatureContext, synapse_table
 from .params import PerisomaticParams
@@ -57,8 +57,7 @@ def cap_openings(mesh: Any) -> tuple[Any, np.ndarray]:
     verts, faces, perims = [m.vertices], [m.faces], []
     nv = len(m.vertices)
     if not m.is_watertight:
-        for e in m.outline().entities:
-            idx = np.asarray(e.points)
+        for idx in outline_paths(m):  # the paths of m.outline(), faster on large meshes
             if len(idx) > 1 and idx[0] == idx[-1]:
                 idx = idx[:-1]
             if len(idx) < 3:

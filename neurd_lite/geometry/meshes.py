@@ -26,7 +26,8 @@ def as_trimesh(obj: Any, what: str) -> Any:
     return mesh
 
 
-FACE_CHUNK = 1_000_000  # faces per block in the full-resolution passes (~100 MB of temporaries)
+FACE_CHUNK = 100_000  # faces per block in the full-resolution passes (~10 MB of temporaries, which stay in cache:
+# face areas of 1.3M faces 0.16-0.33 -> 0.13 s; no gain measured for centroids + normals taken in 1M-face blocks)
 
 
 def face_centroids_nm(vertices_nm: np.ndarray, faces: np.ndarray, chunk: int = FACE_CHUNK) -> np.ndarray:
@@ -56,17 +57,23 @@ def row_norms(x: np.ndarray) -> np.ndarray:
     return np.sqrt(x[:, 0] * x[:, 0] + x[:, 1] * x[:, 1] + x[:, 2] * x[:, 2])
 
 
-def face_centroids_normals_nm(vertices_nm: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def face_centroids_normals_nm(vertices_nm: np.ndarray, faces: np.ndarray, chunk: int = FACE_CHUNK
+                              ) -> tuple[np.ndarray, np.ndarray]:
     """(F, 3) face centroids (nm) and (F, 3) un-normalised face normals (nm², right-hand rule over the corner
-    order; twice the face area long) of the given faces, in one pass over their corners."""
+    order; twice the face area long) of the given faces, in one pass over their corners, ``chunk`` at a time."""
     v, f = np.asarray(vertices_nm, dtype=np.float64), np.asarray(faces)
-    a, b, c = v[f[:, 0]], v[f[:, 1]], v[f[:, 2]]
-    cent = a + b
-    cent += c
-    cent /= 3.0
-    b -= a
-    c -= a
-    return cent, cross_rows(b, c)
+    cent, nrm = np.empty((len(f), 3)), np.empty((len(f), 3))
+    for lo in range(0, len(f), chunk):
+        fk = f[lo:lo + chunk]
+        a, b, c = v[fk[:, 0]], v[fk[:, 1]], v[fk[:, 2]]
+        ck = cent[lo:lo + len(fk)]
+        np.add(a, b, out=ck)
+        ck += c
+        ck /= 3.0
+        b -= a
+        c -= a
+        nrm[lo:lo + len(fk)] = cross_rows(b, c)
+    return cent, nrm
 
 
 def face_areas_nm2(vertices_nm: np.ndarray, faces: np.ndarray, chunk: int = FACE_CHUNK) -> np.ndarray:
@@ -80,6 +87,17 @@ def face_areas_nm2(vertices_nm: np.ndarray, faces: np.ndarray, chunk: int = FACE
     return out
 
 
+def compact_faces(faces: np.ndarray, n_vertices: int) -> tuple[np.ndarray, np.ndarray]:
+    """(used vertex ids (U,) sorted, faces (F, 3) renumbered into them): the values of
+    ``np.unique(faces, return_inverse=True)`` from a used-vertex mask instead of a sort of 3F ids."""
+    f = np.asarray(faces, dtype=np.int64)
+    used = np.zeros(int(n_vertices), dtype=bool)
+    used[f.reshape(-1)] = True
+    ids = np.flatnonzero(used)
+    new_id = np.cumsum(used, dtype=np.int64) - 1
+    return ids, new_id[f].reshape(-1, 3)
+
+
 def submesh(mesh: Any, faces: np.ndarray) -> Any:
     """A trimesh of ``mesh`` restricted to ``faces`` (face order kept, unused vertices dropped, nm as given).
 
@@ -87,9 +105,49 @@ def submesh(mesh: Any, faces: np.ndarray) -> Any:
     computes and caches the (F, 3) normals of the full mesh for that (2 s and 120 MB on a 5M-face mesh)."""
     import trimesh
 
-    f = np.asarray(mesh.faces)[np.asarray(faces, dtype=np.int64)]
-    used, inv = np.unique(f, return_inverse=True)
-    return trimesh.Trimesh(np.asarray(mesh.vertices)[used], inv.reshape(-1, 3), process=False)
+    v = np.asarray(mesh.vertices)
+    used, f = compact_faces(np.asarray(mesh.faces)[np.asarray(faces, dtype=np.int64)], len(v))
+    return trimesh.Trimesh(v[used], f, process=False)
+
+
+def outline_paths(mesh: Any) -> list[np.ndarray]:
+    """Vertex index sequences of the open-boundary paths of a trimesh: the ``points`` of
+    ``mesh.outline().entities`` (trimesh 5: boundary edges, one depth-first traversal per connected piece,
+    started from its lowest-numbered leaf, else its lowest-numbered vertex, pieces in that order; split where
+    consecutive vertices share no edge), from one traversal over the boundary vertices renumbered in order (same
+    neighbour order, same traversal); trimesh runs one over all mesh vertices per opening (8 s for a 600k-face
+    soma crop with 5,500 openings). Empty for a watertight mesh."""
+    from scipy.sparse import csgraph
+    from trimesh import grouping
+    from trimesh.graph import edges_to_coo, fill_traversals
+
+    edges = mesh.edges_sorted
+    boundary = edges[grouping.group_rows(edges, require_count=1)]
+    if not len(boundary):
+        return []
+    e = np.array(boundary, dtype=np.int64)
+    e.sort(axis=1)
+    ids, compact = np.unique(e, return_inverse=True)
+    compact = compact.reshape(-1, 2)
+    _, piece = csgraph.connected_components(edges_to_coo(compact), directed=False)
+    count = np.bincount(compact.ravel())
+    starts = np.concatenate((np.nonzero(count == 1)[0], np.nonzero(count > 1)[0]))  # trimesh's start order
+    pieces, first = np.unique(piece[starts], return_index=True)
+    # one traversal for all pieces: an extra vertex joined to every piece's start; the search leaves it for one
+    # piece, covers that piece exactly as a search from its start would (the extra vertex is already visited),
+    # comes back and enters the next piece: split by piece, the order is the per-piece traversals'
+    root = len(ids)
+    joined = np.vstack([compact, np.column_stack([np.full(len(pieces), root), starts[first]])])
+    ordered = csgraph.depth_first_order(edges_to_coo(joined), i_start=root, return_predecessors=False,
+                                        directed=False).astype(np.int64)[1:]
+    cut = np.flatnonzero(np.diff(piece[ordered])) + 1
+    segments = np.split(ordered, cut)
+    if len(segments) != len(pieces):  # not one run per piece: fall back to one search per piece
+        segments = [csgraph.depth_first_order(edges_to_coo(compact), i_start=int(s0), return_predecessors=False,
+                                              directed=False).astype(np.int64) for s0 in starts[first]]
+    by_piece = {int(piece[seg[0]]): ids[seg] for seg in segments}
+    traversals = [by_piece[int(pieces[k])] for k in np.argsort(first, kind="stable")]
+    return [np.asarray(t, dtype=np.int64) for t in fill_traversals(traversals, edges=boundary)]
 
 
 def canonical_order(vertices_nm: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

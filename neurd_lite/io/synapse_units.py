@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, NeurdLiteWarning
-from ..geometry.nearest import NearestFaces
+from ..geometry.nearest import LocalNearest, NearestFaces
 from ..units import UnitsLike, scale_to_nm
 
 ON_MESH_NM = 1000.0  # a table "fits" when its median synapse lies within 1 µm of the surface
@@ -69,8 +69,9 @@ def median_distances_nm(raw: np.ndarray, triangles_nm: Any, candidates: list[Uni
             out.append(box)
             continue
         if index is None:
-            index = NearestFaces.from_mesh(*triangles_nm) if is_pair else NearestFaces(triangles_nm)
-        out.append(float(np.median(index.query(xyz, k=8)[1])))
+            index = LocalNearest(*triangles_nm) if is_pair else NearestFaces(triangles_nm)
+        d = index.distances(xyz, k=8) if is_pair else index.query(xyz, k=8)[1]
+        out.append(float(np.median(d)))
     return out
 
 

@@ -13,7 +13,8 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from ..errors import InputError
-from ..geometry.meshes import face_centroids_normals_nm
+from ..geometry.meshes import compact_faces, face_centroids_normals_nm
+from ..geometry.nearest import HASH_CELLS, cell_hash as _cell_hash
 
 
 @dataclass(frozen=True)
@@ -137,17 +138,6 @@ def _nearest_input_same_way(in_cent: np.ndarray, vertices: np.ndarray, faces: np
     return out
 
 
-HASH_CELLS = 1 << 24  # slots of the hashed grid-cell table of _nearest_input_same_way (16 MB)
-
-
-def _cell_hash(cells: np.ndarray) -> np.ndarray:
-    """Slot in a table of ``HASH_CELLS`` of each (N, 3) integer grid cell."""
-    h = cells[:, 0] * 73856093
-    h ^= cells[:, 1] * 19349663
-    h ^= cells[:, 2] * 83492791
-    return h & (HASH_CELLS - 1)
-
-
 def map_faces(src_vertices: np.ndarray, src_faces: np.ndarray, dst_vertices: np.ndarray, dst_faces: np.ndarray,
               k: int = 6) -> np.ndarray:
     """(F_src,) index of a dst face for every src face (coordinates nm).
@@ -188,9 +178,8 @@ def prereduce(vertices_nm: np.ndarray, faces: np.ndarray, target_faces: int,
                                    target_error=PREREDUCE_MAX_ERROR,
                                    options=meshoptimizer.SIMPLIFY_LOCK_BORDER if lock_border else 0))
     del idx, pos
-    f = out[:n].reshape(-1, 3)
-    used, inv = np.unique(f, return_inverse=True)
-    return v[used], inv.reshape(-1, 3).astype(np.int64)
+    used, f = compact_faces(out[:n].reshape(-1, 3), len(v))  # np.unique's values, without its sort
+    return v[used], f
 
 
 FRAGMENTED_VERTICES_PER_FACE = 0.6  # see is_fragmented

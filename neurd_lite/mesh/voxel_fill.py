@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from ..geometry.meshes import row_norms
+
 
 @dataclass
 class VoxelGrid:
@@ -53,18 +55,24 @@ def surface_points(vertices_nm: np.ndarray, faces: np.ndarray, spacing_nm: float
     Faces smaller than the spacing are represented by their vertices (each vertex once); larger ones by a
     barycentric grid, grouped by how finely they must be subdivided, so the cost is linear in the area.
     """
-    tri = vertices_nm[faces]
-    edge = np.max(np.linalg.norm(tri - np.roll(tri, 1, axis=1), axis=2), axis=1)
+    corners = [vertices_nm[faces[:, k]] for k in range(3)]
+    edge = row_norms(corners[0] - corners[2])  # the values of norm(tri - roll(tri, 1, axis=1), axis=2).max(1)
+    for k in (1, 2):
+        np.maximum(edge, row_norms(corners[k] - corners[k - 1]), out=edge)
     nsub = np.maximum(1, np.ceil(edge / spacing_nm)).astype(np.int64)
     small = nsub == 1
-    pts = [vertices_nm[np.unique(faces[small])]] if small.any() else []
+    pts = []
+    if small.any():  # each vertex of a small face once, in index order (as np.unique of their ids)
+        used = np.zeros(len(vertices_nm), dtype=bool)
+        used[faces[small].reshape(-1)] = True
+        pts.append(vertices_nm[used])
     for n in np.unique(nsub[~small]):
         sel = np.flatnonzero(nsub == n)
         a, b = np.meshgrid(np.arange(n + 1), np.arange(n + 1), indexing="ij")
         keep = (a + b) <= n
         w1, w2 = a[keep] / n, b[keep] / n
         w0 = 1.0 - w1 - w2
-        t = tri[sel]
+        t = np.stack([c[sel] for c in corners], axis=1)
         p = (w0[None, :, None] * t[:, None, 0] + w1[None, :, None] * t[:, None, 1]
              + w2[None, :, None] * t[:, None, 2])
         pts.append(p.reshape(-1, 3))
@@ -106,18 +114,36 @@ def wall_slabs(grid: VoxelGrid, vertices_nm: np.ndarray, sides: np.ndarray) -> t
     return slab, planes
 
 
+def _step(mask: np.ndarray, cube: bool, grow: bool) -> np.ndarray:
+    """One dilation (``grow``) or erosion of a bool grid by the 3x3x3 cube (``cube``) or the 6-neighbour cross,
+    with scipy's borders (outside reads False when growing, True when eroding): the same voxels as
+    ``ndimage.binary_dilation`` / ``binary_erosion(border_value=1)`` with that structure. The cube is taken
+    as three 1-D steps (it is separable), the cross as the union / intersection of the six shifted grids."""
+    op = np.logical_or if grow else np.logical_and
+    out = mask.copy()
+    for ax in range(mask.ndim):
+        src = out.copy() if cube else mask
+        lo = [slice(None)] * mask.ndim
+        hi = [slice(None)] * mask.ndim
+        lo[ax], hi[ax] = slice(None, -1), slice(1, None)
+        op(out[tuple(hi)], src[tuple(lo)], out=out[tuple(hi)])
+        op(out[tuple(lo)], src[tuple(hi)], out=out[tuple(lo)])
+    return out
+
+
 def ball_closing(mask: np.ndarray, radius_voxels: float) -> np.ndarray:
     """Morphological closing of a bool grid by a near-round ball of about ``radius_voxels`` (the grid must be
     padded by more than the radius). The ball is built by alternating 3x3x3 cube and 6-neighbour cross steps
     (reach: the radius along the axes, ~0.85 of it along the diagonals), much cheaper than a Euclidean ball
-    and far rounder than cross steps alone. Seals gaps narrower than about the ball's diameter."""
-    steps = [np.ones((3, 3, 3), dtype=bool), ndimage.generate_binary_structure(3, 1)]
-    seq = [steps[i % 2] for i in range(max(1, int(round(radius_voxels))))]
+    and far rounder than cross steps alone. Seals gaps narrower than about the ball's diameter. Each step is a
+    few shifted logical operations (:func:`_step`; the same voxels as scipy's ``binary_dilation`` /
+    ``binary_erosion(border_value=1)``, in about half the time)."""
+    seq = [i % 2 == 0 for i in range(max(1, int(round(radius_voxels))))]  # True: cube step
     out = mask
-    for se in seq:
-        out = ndimage.binary_dilation(out, structure=se)
-    for se in reversed(seq):
-        out = ndimage.binary_erosion(out, structure=se, border_value=1)
+    for cube in seq:
+        out = _step(out, cube, grow=True)
+    for cube in reversed(seq):
+        out = _step(out, cube, grow=False)
     return out | mask
 
 
@@ -156,14 +182,17 @@ def edt(mask: np.ndarray) -> np.ndarray:
     values of ``ndimage.distance_transform_edt(mask)``, computed from its feature transform with the squared
     offsets summed as integers (no (3, N) float64 temporaries: ~10 % less time on soma-sized grids)."""
     ft = ndimage.distance_transform_edt(mask, return_distances=False, return_indices=True)
-    sq = np.zeros(mask.shape, dtype=np.int64)
+    # int32 sums are exact while every axis is under 2^31 / ndim squared voxels (26,754 in 3-D)
+    wide = max(mask.shape, default=0) ** 2 * mask.ndim >= 2 ** 31
+    sq = np.zeros(mask.shape, dtype=np.int64 if wide else np.int32)
     for ax in range(mask.ndim):
         shape = [1] * mask.ndim
         shape[ax] = -1
-        d = ft[ax] - np.arange(mask.shape[ax], dtype=np.int32).reshape(shape)
+        d = ft[ax]
+        np.subtract(d, np.arange(mask.shape[ax], dtype=d.dtype).reshape(shape), out=d)
         np.multiply(d, d, out=d)
         sq += d
-    return np.sqrt(sq)
+    return np.sqrt(sq, dtype=np.float64)
 
 
 def _any_pool(mask: np.ndarray, k: int) -> np.ndarray:

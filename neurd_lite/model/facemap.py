@@ -7,6 +7,7 @@ face). ``lift_faces`` / ``lower_faces`` map sets of face ids. Without decimation
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -32,9 +33,17 @@ class FaceMap:
     def n_working(self) -> int:
         return len(self.working_to_input)
 
-    @property
+    @cached_property
     def is_identity(self) -> bool:
+        """Whether every input face is its own working face (computed once: the map is never changed)."""
         return self.n_input == self.n_working and bool(np.array_equal(self.input_to_working, np.arange(self.n_input)))
+
+    @cached_property
+    def _groups(self) -> tuple[np.ndarray, np.ndarray]:
+        """(input faces sorted by working face (stable), start of each working face's run (F' + 1,)), computed
+        once per map (a stable sort of F ids: 0.2 s at 5.2M faces; the anchors and the synapse stage both ask)."""
+        order = np.argsort(self.input_to_working, kind="stable")
+        return order, np.searchsorted(self.input_to_working[order], np.arange(self.n_working + 1))
 
     def lift(self, per_working_face: np.ndarray) -> np.ndarray:
         """(F', ...) array over working faces -> (F, ...) over input faces (a copy)."""
@@ -69,8 +78,7 @@ class FaceMap:
         pts_all = np.asarray(points_nm, dtype=np.float64).reshape(-1, 3)
         if self.is_identity:
             return np.where((wf_all >= 0) & np.isfinite(pts_all).all(axis=1), wf_all, -1)
-        order = np.argsort(self.input_to_working, kind="stable")
-        starts = np.searchsorted(self.input_to_working[order], np.arange(self.n_working + 1))
+        order, starts = self._groups
         counts = np.diff(starts)
         out = np.full(len(wf_all), -1, dtype=np.int64)
         for lo in range(0, len(wf_all), chunk):
