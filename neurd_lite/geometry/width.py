@@ -19,11 +19,15 @@ import numpy as np
 
 
 def skeleton_tangents(sk: Any) -> np.ndarray:
-    """(N, 3) unit skeleton direction at each vertex (parent to first child; zero for isolated vertices)."""
+    """(N, 3) unit skeleton direction at each vertex (parent to the child first by coordinates;
+    zero for isolated vertices)."""
     par = sk.parent
     first_child = np.full(sk.n_vertices, -1, dtype=np.int64)
+    rank = np.empty(sk.n_vertices, dtype=np.int64)
+    rank[np.lexsort(sk.vertices.T[::-1])] = np.arange(sk.n_vertices)
     has_par = np.flatnonzero(par >= 0)
-    first_child[par[has_par[::-1]]] = has_par[::-1]  # any child works; the lowest index wins
+    has_par = has_par[np.argsort(-rank[has_par], kind="stable")]
+    first_child[par[has_par]] = has_par  # any child works; the one first by coordinates wins (order-free)
     prev = np.where(par >= 0, par, np.arange(sk.n_vertices))
     nxt = np.where(first_child >= 0, first_child, np.arange(sk.n_vertices))
     t = sk.vertices[nxt] - sk.vertices[prev]

@@ -177,7 +177,11 @@ def _face_labels(vlabel: np.ndarray, faces: np.ndarray, verts: np.ndarray, fld: 
         d, _ = cKDTree(fld.sample_points_nm).query(verts[faces[idx]].mean(1))
         r = np.nanmean(fld.radius_nm[faces[idx]], axis=1)
         grows = (d - r) > np.maximum(p.grow_protrusion_nm, p.grow_protrusion_rel * r)
-        out[idx[grows]] = lab[idx[grows]].max(axis=1)
+        # two spines: the one of the labelled corner first by coordinates (ids follow input order)
+        corner = verts[faces[idx]].reshape(-1, 3)
+        rank = np.argsort(np.lexsort(corner.T[::-1]))  # each corner's place in coordinate order
+        pick = lab[idx, np.argmin(np.where(lab[idx] >= 0, rank.reshape(-1, 3), len(corner)), axis=1)]
+        out[idx[grows]] = pick[grows]
     return out
 
 
