@@ -140,6 +140,9 @@ def score_one(n0: nl.Neuron, sn, p: nl.PipelineParams, model_too: bool = False) 
         if off.any() else {}
     for c in SYNAPSE_TARGETS:
         out[c] = f1.get(c, np.nan)
+    # per target: [correct, true, predicted] (pooled F1 over members)
+    out["target_counts"] = {c: [int(((tt == c) & (pt == c)).sum()), int((tt == c).sum()), int((pt == c).sum())]
+                            for c in SYNAPSE_TARGETS}
     return out
 
 

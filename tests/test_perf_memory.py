@@ -144,6 +144,26 @@ def test_width_pairs_equal_corner_median() -> None:
     assert np.all(got[1:-1] > 400.0) and np.all(got[1:-1] < 800.0)
 
 
+@pytest.mark.parametrize("n_groups", [40, 70_000])
+def test_corner_pairs_and_weighted_median_equal_unique_and_lexsort(n_groups: int) -> None:
+    """The bincount grouping gives np.unique's pairs and counts; the two-sort median equals the lexsort one
+    (ties in distance included; groups past 16 bits take the general stable sort)."""
+    from neurd_lite.geometry.width import _corner_pairs, _weighted_median_pairs
+
+    rng = np.random.default_rng(7)
+    faces = rng.integers(0, 3000, (20_000, 3))
+    f2s = (faces[:, 0] * n_groups // 3000 + (rng.random(20_000) < 0.1)).astype(np.int64)
+    idx, vert, mult = _corner_pairs(f2s, faces, 3000)
+    key, cnt = np.unique((f2s[:, None] * 3000 + faces).reshape(-1), return_counts=True)
+    o = np.argsort(idx * 3000 + vert)
+    assert np.array_equal((idx * 3000 + vert)[o], key) and np.array_equal(mult[o], cnt)
+    dist = rng.integers(0, 50, len(idx)).astype(float)  # many ties
+    got_g, got_w = _weighted_median_pairs(idx, dist, mult)
+    want_g = np.unique(idx)
+    want_w = np.array([np.median(np.repeat(dist[idx == g], mult[idx == g])) * 2 for g in want_g[:50]])
+    assert np.array_equal(got_g, want_g) and np.array_equal(got_w[:50], want_w)
+
+
 def test_binary_ply_fast_reader_equals_trimesh(tmp_path) -> None:
     """The numpy PLY reader gives trimesh's arrays for a binary triangle PLY and steps aside for other layouts."""
     from neurd_lite.io.meshes import _read_binary_ply_triangles, load_mesh
@@ -280,3 +300,44 @@ def test_outline_paths_equal_trimesh_outline() -> None:
         assert len(got) == len(want) > 0
         assert all(np.array_equal(a, b) for a, b in zip(got, want))
     assert outline_paths(m) == []
+
+
+def test_edt_equals_scipy_distance_transform() -> None:
+    """voxel_fill.edt (feature transform, int32 squared offsets) gives scipy's exact Euclidean distances."""
+    from scipy import ndimage
+
+    from neurd_lite.mesh.voxel_fill import edt
+
+    rng = np.random.default_rng(3)
+    mask = ndimage.binary_closing(rng.random((41, 37, 29)) > 0.3, iterations=2)
+    got = edt(mask)
+    assert got.dtype == np.float64 and np.array_equal(got, ndimage.distance_transform_edt(mask))
+    flat = np.ones((3, 2, 200), dtype=bool)
+    flat[:, :, 0] = False
+    assert np.array_equal(edt(flat), ndimage.distance_transform_edt(flat))
+
+
+@pytest.mark.parametrize("shape", [(20, 17, 13), (5, 3, 40), (1, 9, 9)])
+def test_ball_closing_steps_equal_scipy(shape: tuple[int, int, int]) -> None:
+    """The shifted-grid cube / cross steps give scipy's binary_dilation / binary_erosion(border_value=1), and
+    the closing built from them the same voxels as one built from scipy's calls."""
+    from scipy import ndimage
+
+    from neurd_lite.mesh.voxel_fill import _step, ball_closing
+
+    rng = np.random.default_rng(5)
+    for density in (0.05, 0.4):
+        m = rng.random(shape) < density
+        for cube in (True, False):
+            se = np.ones((3, 3, 3), bool) if cube else ndimage.generate_binary_structure(3, 1)
+            assert np.array_equal(_step(m, cube, True), ndimage.binary_dilation(m, structure=se))
+            assert np.array_equal(_step(m, cube, False), ndimage.binary_erosion(m, structure=se, border_value=1))
+        for r in (1, 2.4, 4):
+            seq = [np.ones((3, 3, 3), bool) if i % 2 == 0 else ndimage.generate_binary_structure(3, 1)
+                   for i in range(max(1, int(round(r))))]
+            want = m
+            for se in seq:
+                want = ndimage.binary_dilation(want, structure=se)
+            for se in reversed(seq):
+                want = ndimage.binary_erosion(want, structure=se, border_value=1)
+            assert np.array_equal(ball_closing(m, r), want | m)

@@ -390,3 +390,22 @@ def test_synapse_beside_a_spine_within_the_tolerance_goes_to_the_spine(toy):
     attach_synapses(n)
     assert n.synapses.target.iloc[0] in ("spine_head", "spine_neck") and n.synapses.target.iloc[1] == "shaft"
     assert n.synapses.spine_id.iloc[0] >= 0 and n.synapses.spine_id.iloc[1] == -1
+
+
+def test_filopodium_without_a_wide_head_gets_a_neck():
+    """A filopodium: a 1.6 µm stalk 110 nm wide ending in a head sphere of radius 75 nm (150 nm wide, 1.4 x the
+    stalk, under the 1.6 x head / neck ratio). The width test leaves it all head; ``elongated_aspect`` (axial extent >= 3 x the widest
+    distal shell) makes its distal head width the head and the stalk the neck; a stubby dome stays all head."""
+    from neurd_lite.spines.headneck import HeadNeckParams, spine_geometry
+
+    prof = [(0.0, 55.0), (1600.0, 55.0)]
+    prof += [(1675.0 - 75.0 * np.cos(t), 75.0 * np.sin(t)) for t in np.linspace(np.arccos(0.7), np.pi - 0.2, 8)]
+    v, f, base = _revolved_spine(prof, 1750.0, 16)
+    off, on = (spine_geometry(v, base, v[f], HeadNeckParams(elongated_aspect=a), base_nm=np.zeros(3))
+               for a in (0.0, 3.0))
+    assert off.t_split_nm == 0.0
+    assert 1300.0 < on.t_split_nm < 1700.0 and on.neck_width_nm < 150.0, (on.t_split_nm, on.neck_width_nm)
+    prof = [(0.0, 230.0), (60.0, 230.0)]
+    prof += [(420.0 - 400.0 * np.cos(t), 400.0 * np.sin(t)) for t in np.linspace(np.arccos(0.8), np.pi - 0.2, 12)]
+    v, f, base = _revolved_spine(prof, 820.0, 16)
+    assert spine_geometry(v, base, v[f], HeadNeckParams(elongated_aspect=3.0), base_nm=np.zeros(3)).t_split_nm == 0

@@ -25,12 +25,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..model.shipped import MODELS_DIR
 from .calibration import calibrate
 from .columns import DEPTH_HINGES, dendritic_derived, depth_hinges, derived
 from .layers import LAYER_FEATURES, layer_features
 from .linear import linear_proba, log_probability_inputs
-
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 
 
 def unit_of(feature: str) -> str:

@@ -16,7 +16,6 @@ vertex from :func:`neurd_lite.compartments.features.vertex_features`. The decisi
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -25,10 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..model.shipped import MODELS_DIR, read_booster, sidecar_feature_names
 from .tree import Tree
 
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 AXON_MODEL, APICAL_MODEL, CELL_MODEL = "compartment_axon", "compartment_apical", "compartment_has_apical"
 LIMB_MODEL = "compartment_apical_limb"  # which primary dendrite is the apical candidate (compartments.candidate)
 MODEL_NAMES = (AXON_MODEL, APICAL_MODEL, CELL_MODEL, LIMB_MODEL)
@@ -43,7 +41,7 @@ class VertexModel:
 
     @property
     def features(self) -> list[str]:
-        return [f["name"] if isinstance(f, dict) else f for f in self.meta["features"]]
+        return sidecar_feature_names(self.meta)
 
     def predict(self, x: pd.DataFrame) -> np.ndarray:
         """P(positive class) per row; NaN features are LightGBM's missing values."""
@@ -55,19 +53,9 @@ class VertexModel:
 
 @lru_cache(maxsize=None)
 def _load(name: str, directory: str) -> VertexModel:
-    import lightgbm as lgb
-
-    d = Path(directory)
-    txt, side = d / f"{name}.txt", d / f"{name}.json"
-    if not txt.is_file() or not side.is_file():
-        raise InputError(f"compartment model {name!r} not found", path=d,
-                         hint="rebuild with python classifiers/compartments/train.py, or use method='rules'")
-    meta = json.loads(side.read_text())
-    booster = lgb.Booster(model_file=str(txt))
-    model = VertexModel(name, booster, meta)
-    if list(booster.feature_name()) != model.features:
-        raise InputError("model file and sidecar disagree on feature names", path=txt)
-    return model
+    booster, meta = read_booster(name, directory, what="compartment",
+                                 hint="rebuild with python classifiers/compartments/train.py, or use method='rules'")
+    return VertexModel(name, booster, meta)
 
 
 def load_vertex_model(name: str, directory: str | Path | None = None) -> VertexModel:

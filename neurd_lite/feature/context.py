@@ -186,10 +186,16 @@ class FeatureContext:
 
     @cached_property
     def vertex_branch(self) -> np.ndarray:
-        """(N,) branch id per skeleton vertex (-1 for vertices of no branch, e.g. soma)."""
+        """(N,) branch id per skeleton vertex (-1 for vertices of no branch, e.g. soma). A branch's first vertex
+        is its proximal cut point, shared with the parent branch or the soma vertex, and belongs to the branch
+        ending there (``skeleton/graph.py``): the soma vertex to none. Assigning it to whichever sibling came
+        last made synapses anchored at the soma vertex count on a branch picked by listing order."""
         out = np.full(self.skeleton.n_vertices, -1, dtype=np.int64)
         for b, verts in self.branches["vertices"].items():
-            out[verts] = b
+            out[verts[1:]] = b
+        for b, verts in self.branches["vertices"].items():
+            if len(verts) == 1 and out[verts[0]] < 0:
+                out[verts] = b
         return out
 
     @cached_property

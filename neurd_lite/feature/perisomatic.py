@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..geometry.depth import cortical_depth_um, depth_range_problem
-from ..geometry.meshes import outline_paths, submesh
+from ..geometry.meshes import canonical_order, outline_paths, submesh
 from ..units import nm_to_um
 from .context import FeatureContext, synapse_table
 from .params import PerisomaticParams
@@ -53,6 +53,7 @@ def cap_openings(mesh: Any) -> tuple[Any, np.ndarray]:
 
     m = mesh.copy()
     m.merge_vertices()
+    m = trimesh.Trimesh(*canonical_order(m.vertices, m.faces), process=False)  # loops independent of listing order
     verts, faces, perims = [m.vertices], [m.faces], []
     nv = len(m.vertices)
     if not m.is_watertight:

@@ -148,3 +148,18 @@ def outline_paths(mesh: Any) -> list[np.ndarray]:
     by_piece = {int(piece[seg[0]]): ids[seg] for seg in segments}
     traversals = [by_piece[int(pieces[k])] for k in np.argsort(first, kind="stable")]
     return [np.asarray(t, dtype=np.int64) for t in fill_traversals(traversals, edges=boundary)]
+
+
+def canonical_order(vertices_nm: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The same surface listed in a geometric order: vertices sorted by coordinates (x, then y, then z), each
+    face rotated to start at its lowest vertex (winding kept), faces sorted. Returns (vertices (V, 3), faces
+    (F, 3)); nm as given. Code that walks a mesh in index order (boundary loops, traversals with ties) gives the
+    same result on this copy whatever order the input listed its vertices and faces in."""
+    v = np.asarray(vertices_nm, dtype=np.float64).reshape(-1, 3)
+    order = np.lexsort(v.T[::-1])
+    rank = np.empty(len(v), dtype=np.int64)
+    rank[order] = np.arange(len(v))
+    f = rank[np.asarray(faces, dtype=np.int64).reshape(-1, 3)]
+    first = np.argmin(f, axis=1)
+    f = np.take_along_axis(f, (first[:, None] + np.arange(3)) % 3, axis=1)
+    return v[order], f[np.lexsort(f.T[::-1])] if len(f) else f

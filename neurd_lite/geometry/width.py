@@ -19,11 +19,15 @@ import numpy as np
 
 
 def skeleton_tangents(sk: Any) -> np.ndarray:
-    """(N, 3) unit skeleton direction at each vertex (parent to first child; zero for isolated vertices)."""
+    """(N, 3) unit skeleton direction at each vertex (parent to the child first by coordinates;
+    zero for isolated vertices)."""
     par = sk.parent
     first_child = np.full(sk.n_vertices, -1, dtype=np.int64)
+    rank = np.empty(sk.n_vertices, dtype=np.int64)
+    rank[np.lexsort(sk.vertices.T[::-1])] = np.arange(sk.n_vertices)
     has_par = np.flatnonzero(par >= 0)
-    first_child[par[has_par[::-1]]] = has_par[::-1]  # any child works; the lowest index wins
+    has_par = has_par[np.argsort(-rank[has_par], kind="stable")]
+    first_child[par[has_par]] = has_par  # any child works; the one first by coordinates wins (order-free)
     prev = np.where(par >= 0, par, np.arange(sk.n_vertices))
     nxt = np.where(first_child >= 0, first_child, np.arange(sk.n_vertices))
     t = sk.vertices[nxt] - sk.vertices[prev]
@@ -43,7 +47,10 @@ def _weighted_median_pairs(idx: np.ndarray, dist: np.ndarray, mult: np.ndarray
                            ) -> tuple[np.ndarray, np.ndarray]:
     """(groups, 2 x median) of ``dist`` per ``idx`` group, each value counted ``mult`` times: the same numbers
     as the median of the list with every value repeated (mean of the two middle order statistics)."""
-    order = np.lexsort((dist, idx))
+    order = np.argsort(dist)  # then stably by group (radix sort for 16-bit groups); equal dists are equal values
+    key = idx[order]
+    order = order[np.argsort(key.astype(np.uint16) if len(key) and key.max() < 65536 and key.min() >= 0 else key,
+                             kind="stable")]
     idx, dist, csum = idx[order], dist[order], np.cumsum(mult[order])
     uniq, start = np.unique(idx, return_index=True)
     end = np.r_[start[1:], len(idx)]
@@ -52,6 +59,31 @@ def _weighted_median_pairs(idx: np.ndarray, dist: np.ndarray, mult: np.ndarray
     lo = np.searchsorted(csum, base + (total - 1) // 2, side="right")  # element holding order statistic k
     hi = np.searchsorted(csum, base + total // 2, side="right")
     return uniq, dist[lo] + dist[hi]
+
+
+def _corner_pairs(f2s: np.ndarray, faces: np.ndarray, n_vertices: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct (skeleton vertex, mesh vertex) pairs among the corners of ``faces`` (face i at skeleton
+    vertex ``f2s[i]``) and how many corners each stands for: (idx, vert, count), int64, in no fixed order.
+
+    Most corners of a mesh vertex share one skeleton vertex: the corners agreeing with the vertex's first-seen
+    skeleton vertex are counted with one ``bincount`` over the mesh vertices, and only the rest (vertices on
+    the border between skeleton vertices) are grouped by sorting. Same pairs and counts as ``np.unique`` of the
+    combined key, without sorting all 3 x F corners."""
+    nv = np.int64(n_vertices)
+    faces = np.asarray(faces)
+    sk = np.asarray(f2s, dtype=np.int64)
+    main = np.full(int(nv), -1, dtype=np.int64)
+    for c in range(faces.shape[1]):
+        main[faces[:, c]] = sk  # one of each vertex's skeleton vertices (which one does not matter)
+    flat = faces.reshape(-1)
+    other = np.flatnonzero(main[faces] != sk[:, None])  # corners (flat index) at another skeleton vertex
+    v_other = flat[other]
+    count = np.bincount(flat, minlength=int(nv)) - np.bincount(v_other, minlength=int(nv))
+    v1 = np.flatnonzero(count)
+    key, mult = np.unique(sk[other // faces.shape[1]] * nv + v_other, return_counts=True)
+    return (np.concatenate([main[v1], key // nv]), np.concatenate([v1, key % nv]),
+            np.concatenate([count[v1], mult]))
 
 
 def cross_section_width_nm(sk: Any, vertices_nm: np.ndarray, faces: np.ndarray, face_to_skeleton: np.ndarray,
@@ -76,11 +108,7 @@ def cross_section_width_nm(sk: Any, vertices_nm: np.ndarray, faces: np.ndarray, 
         return width
     tang = skeleton_tangents(sk) if tangents is None else tangents
     if at == "corners":
-        nv = np.int64(len(v))
-        key = (f2s[kept].astype(np.int64)[:, None] * nv + f[kept]).reshape(-1)
-        key, mult = np.unique(key, return_counts=True)
-        idx, vert = key // nv, key % nv
-        del key
+        idx, vert, mult = _corner_pairs(f2s[kept], f[kept], len(v))
         dist = np.empty(len(idx))
         for lo in range(0, len(idx), chunk_faces):
             dist[lo:lo + chunk_faces] = _across_axis_nm(sk, tang, v[vert[lo:lo + chunk_faces]],

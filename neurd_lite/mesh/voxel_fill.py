@@ -114,18 +114,36 @@ def wall_slabs(grid: VoxelGrid, vertices_nm: np.ndarray, sides: np.ndarray) -> t
     return slab, planes
 
 
+def _step(mask: np.ndarray, cube: bool, grow: bool) -> np.ndarray:
+    """One dilation (``grow``) or erosion of a bool grid by the 3x3x3 cube (``cube``) or the 6-neighbour cross,
+    with scipy's borders (outside reads False when growing, True when eroding): the same voxels as
+    ``ndimage.binary_dilation`` / ``binary_erosion(border_value=1)`` with that structure. The cube is taken
+    as three 1-D steps (it is separable), the cross as the union / intersection of the six shifted grids."""
+    op = np.logical_or if grow else np.logical_and
+    out = mask.copy()
+    for ax in range(mask.ndim):
+        src = out.copy() if cube else mask
+        lo = [slice(None)] * mask.ndim
+        hi = [slice(None)] * mask.ndim
+        lo[ax], hi[ax] = slice(None, -1), slice(1, None)
+        op(out[tuple(hi)], src[tuple(lo)], out=out[tuple(hi)])
+        op(out[tuple(lo)], src[tuple(hi)], out=out[tuple(lo)])
+    return out
+
+
 def ball_closing(mask: np.ndarray, radius_voxels: float) -> np.ndarray:
     """Morphological closing of a bool grid by a near-round ball of about ``radius_voxels`` (the grid must be
     padded by more than the radius). The ball is built by alternating 3x3x3 cube and 6-neighbour cross steps
     (reach: the radius along the axes, ~0.85 of it along the diagonals), much cheaper than a Euclidean ball
-    and far rounder than cross steps alone. Seals gaps narrower than about the ball's diameter."""
-    steps = [np.ones((3, 3, 3), dtype=bool), ndimage.generate_binary_structure(3, 1)]
-    seq = [steps[i % 2] for i in range(max(1, int(round(radius_voxels))))]
+    and far rounder than cross steps alone. Seals gaps narrower than about the ball's diameter. Each step is a
+    few shifted logical operations (:func:`_step`; the same voxels as scipy's ``binary_dilation`` /
+    ``binary_erosion(border_value=1)``, in about half the time)."""
+    seq = [i % 2 == 0 for i in range(max(1, int(round(radius_voxels))))]  # True: cube step
     out = mask
-    for se in seq:
-        out = ndimage.binary_dilation(out, structure=se)
-    for se in reversed(seq):
-        out = ndimage.binary_erosion(out, structure=se, border_value=1)
+    for cube in seq:
+        out = _step(out, cube, grow=True)
+    for cube in reversed(seq):
+        out = _step(out, cube, grow=False)
     return out | mask
 
 
@@ -164,14 +182,17 @@ def edt(mask: np.ndarray) -> np.ndarray:
     values of ``ndimage.distance_transform_edt(mask)``, computed from its feature transform with the squared
     offsets summed as integers (no (3, N) float64 temporaries: ~10 % less time on soma-sized grids)."""
     ft = ndimage.distance_transform_edt(mask, return_distances=False, return_indices=True)
-    sq = np.zeros(mask.shape, dtype=np.int64)
+    # int32 sums are exact while every axis is under 2^31 / ndim squared voxels (26,754 in 3-D)
+    wide = max(mask.shape, default=0) ** 2 * mask.ndim >= 2 ** 31
+    sq = np.zeros(mask.shape, dtype=np.int64 if wide else np.int32)
     for ax in range(mask.ndim):
         shape = [1] * mask.ndim
         shape[ax] = -1
-        d = ft[ax] - np.arange(mask.shape[ax], dtype=np.int32).reshape(shape)
+        d = ft[ax]
+        np.subtract(d, np.arange(mask.shape[ax], dtype=d.dtype).reshape(shape), out=d)
         np.multiply(d, d, out=d)
         sq += d
-    return np.sqrt(sq)
+    return np.sqrt(sq, dtype=np.float64)
 
 
 def _any_pool(mask: np.ndarray, k: int) -> np.ndarray:

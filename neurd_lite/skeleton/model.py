@@ -75,7 +75,9 @@ class Skeleton:
         roots = []
         for c in range(ncomp):
             members = np.flatnonzero(comp == c)
-            roots.append(self.root if self.root in set(members.tolist()) else int(members[0]))
+            # a component without the root starts at its vertex first by coordinates, not by index
+            first = members[np.lexsort(self.vertices[members].T[::-1])[0]]
+            roots.append(self.root if self.root in set(members.tolist()) else int(first))
         d, pred, _ = csgraph.dijkstra(self.csgraph, directed=False, indices=roots, return_predecessors=True,
                                       min_only=True)
         dist[:] = d

@@ -25,7 +25,8 @@ def teasar_paths(vertices: np.ndarray, graph: sp.csr_matrix, root_vertex: int | 
 
     vertices: mesh vertices (V, 3) nm. graph: symmetric (V, V) csr, edge lengths nm (face edges plus any link
     edges). root_vertex: the mesh vertex the skeleton is rooted at (its component's root); other components
-    (and all when None) start at an extremity (the vertex farthest from an arbitrary one).
+    (and all when None) start at an extremity (the vertex farthest from the component's vertex first by
+    coordinates, so the start does not follow vertex order).
     """
     v = np.asarray(vertices, dtype=np.float64)
     g = graph.tocsr().astype(np.float64)
@@ -50,7 +51,7 @@ def teasar_paths(vertices: np.ndarray, graph: sp.csr_matrix, root_vertex: int | 
         if root_vertex is not None and comp[int(root_vertex)] == c:
             root_local = int(np.searchsorted(members, int(root_vertex)))
         else:
-            root_local = _extremity(sub, 0)
+            root_local = _extremity(sub, int(np.lexsort(v[members].T[::-1])[0]))  # from its first vertex by coordinates
         _trace_component(v, g, tree, members, sub, root_local, float(invalidation_d_nm), parent, owner, owner_d)
     on = np.flatnonzero(parent > -2)
     index = np.full(n, -1, dtype=np.int64)

@@ -28,6 +28,8 @@ from ..skeleton.centre import centred_skeleton
 from ..units import nm_to_um
 from .headneck import HeadNeckParams, spine_geometry
 from .shaft import ShaftField, ShaftParams, shaft_field
+from .candidates import candidate_features, keep_candidates, pool_params
+from .extend import extend_spines, planar_level  # noqa: F401  (planar_level: re-exported for tests)
 from .relief import attachment, drop_low_on_sparse, relief_pass
 from .shape import angular_coverage, axial_extent
 
@@ -74,6 +76,10 @@ class SpineParams:
     extend_reach_nm / extend_ring_nm: accepted spines take unlabelled vertices within extend_reach_nm (along
     mesh edges) that protrude more than the median protrusion of the ring extend_ring_nm from the spine plus the
     growth threshold (0: no extension).
+    candidate_filter: "rules" (the cuts above decide), "model" (the cuts loosened to the shipped spine-candidate
+    model's pool and the model keeps a candidate when its probability reaches candidate_threshold, None: the
+    model's own; ``candidates.py``), or "pool" (the loosened pool, every candidate kept: training capture).
+    candidate_model_dir: folder of the model (None: ``neurd_lite/models``).
     """
 
     seed_protrusion_nm: float = 200.0
@@ -107,6 +113,9 @@ class SpineParams:
     relief_near_spine_nm: float = 2000.0
     relief_min_density_per_um: float = 0.6
     relief_density_radius_nm: float = 5000.0
+    candidate_filter: str = "rules"
+    candidate_threshold: float | None = None
+    candidate_model_dir: str | None = None
     shaft: ShaftParams = field(default_factory=ShaftParams)
     headneck: HeadNeckParams = field(default_factory=HeadNeckParams)
 
@@ -168,7 +177,11 @@ def _face_labels(vlabel: np.ndarray, faces: np.ndarray, verts: np.ndarray, fld: 
         d, _ = cKDTree(fld.sample_points_nm).query(verts[faces[idx]].mean(1))
         r = np.nanmean(fld.radius_nm[faces[idx]], axis=1)
         grows = (d - r) > np.maximum(p.grow_protrusion_nm, p.grow_protrusion_rel * r)
-        out[idx[grows]] = lab[idx[grows]].max(axis=1)
+        # two spines: the one of the labelled corner first by coordinates (ids follow input order)
+        corner = verts[faces[idx]].reshape(-1, 3)
+        rank = np.argsort(np.lexsort(corner.T[::-1]))  # each corner's place in coordinate order
+        pick = lab[idx, np.argmin(np.where(lab[idx] >= 0, rank.reshape(-1, 3), len(corner)), axis=1)]
+        out[idx[grows]] = pick[grows]
     return out
 
 
@@ -407,104 +420,6 @@ def spine_components(mesh, field_: ShaftField, eligible_v: np.ndarray, p: SpineP
     return label, base, ring.drop_duplicates()
 
 
-def planar_level(vts: np.ndarray, h: np.ndarray, owner: np.ndarray, ring: np.ndarray, n_sp: int,
-                 query: np.ndarray, rounds: int = 2, min_points: int = 12) -> np.ndarray:
-    """Per spine, the protrusion level of the surrounding shaft as an affine function of position, fitted to
-    the ``ring`` vertices it owns (``owner``), evaluated at the ``query`` vertices (nm; NaN without a fit).
-
-    An axis displaced by d from the centre of a round shaft of radius r changes the protrusion of the shaft
-    surface by -d cos(angle) ~ -(x - axis) . u d / r: linear in position to first order. A ring median would
-    miss the level at the spine base, which sits at one extreme of that cosine. Spines and other bumps in the
-    ring only raise it, so ring vertices far above the first fit are dropped before the second.
-    """
-    use = ring & np.isfinite(h)
-    out = np.full(int(query.sum()), np.nan)
-    if not use.any():
-        return out
-    for _ in range(rounds):
-        o = owner[use]
-        x = vts[use]
-        cnt = np.bincount(o, minlength=n_sp).astype(float)
-        cen = np.stack([np.bincount(o, weights=x[:, k], minlength=n_sp) for k in range(3)], 1) / np.maximum(
-            cnt, 1)[:, None]
-        xc = x - cen[o]
-        a_mat = np.column_stack([np.ones(len(o)), xc])  # (K, 4)
-        m = np.zeros((n_sp, 4, 4))
-        np.add.at(m, o, a_mat[:, :, None] * a_mat[:, None, :])
-        rhs = np.zeros((n_sp, 4))
-        np.add.at(rhs, o, a_mat * h[use][:, None])
-        # ridge on the gradient: a ring that covers one side only keeps a near-flat level
-        spread = np.maximum(np.einsum("kii->k", m[:, 1:, 1:]) / np.maximum(cnt, 1), 1.0)
-        m[:, 1:, 1:] += (0.01 * spread * np.maximum(cnt, 1))[:, None, None] * np.eye(3)[None]
-        m[:, 0, 0] += 1e-9
-        coef = np.linalg.solve(m, rhs[:, :, None])[:, :, 0]
-        coef[cnt < min_points] = np.nan
-        res = h[use] - (coef[o, 0] + (xc * coef[o, 1:]).sum(1))
-        scale = pd.Series(np.abs(res)).groupby(o).median().reindex(range(n_sp)).to_numpy()
-        keep = ~(res > 3.0 * np.maximum(scale[o], 10.0))
-        idx = np.flatnonzero(use)
-        use = np.zeros_like(use)
-        use[idx[keep]] = True
-    qo = owner[query]
-    out = coef[qo, 0] + ((vts[query] - cen[qo]) * coef[qo, 1:]).sum(1)
-    return out
-
-
-def extend_spines(mesh, label: np.ndarray, h: np.ndarray, margin: np.ndarray, eligible: np.ndarray,
-                  reach_nm: float, ring_nm: tuple[float, float], level_fit: str = "median",
-                  links: np.ndarray | None = None) -> np.ndarray:
-    """Spine labels grown down their necks relative to the surrounding surface (nm).
-
-    Where the axis is locally off centre, the shaft around a spine reads sunken or raised and a neck falls below
-    the global growth threshold. Each spine's surface level is the median protrusion ``h`` of the unlabelled
-    eligible vertices between ``ring_nm`` (along mesh edges) from it; it then takes unlabelled vertices within
-    ``reach_nm`` that protrude more than that level + ``margin`` and connect to it through such vertices.
-    """
-    e = np.asarray(mesh.edges_unique)
-    if links is not None and len(links):
-        e = np.vstack([e, links])
-    vts = np.asarray(mesh.vertices)
-    lab = label >= 0
-    if not lab.any():
-        return label
-    w = np.linalg.norm(vts[e[:, 0]] - vts[e[:, 1]], axis=1)
-
-    def nearest_spine(allowed: np.ndarray, limit: float) -> tuple[np.ndarray, np.ndarray]:
-        use = (lab | allowed)[e[:, 0]] & (lab | allowed)[e[:, 1]] & ~(lab[e[:, 0]] & lab[e[:, 1]])
-        sub = np.unique(np.concatenate([np.flatnonzero(lab), e[use].reshape(-1)]))
-        loc = np.full(len(label), -1, dtype=np.int64)
-        loc[sub] = np.arange(len(sub))
-        g = sp.coo_matrix((w[use], (loc[e[use, 0]], loc[e[use, 1]])), shape=(len(sub), len(sub))).tocsr()
-        dist, _, origin = csgraph.dijkstra(g, directed=False, indices=loc[np.flatnonzero(lab)], min_only=True,
-                                           limit=limit, return_predecessors=True)
-        d_all = np.full(len(label), np.inf)
-        s_all = np.full(len(label), -1, dtype=np.int64)
-        got = np.isfinite(dist) & (origin >= 0)
-        d_all[sub[got]] = dist[got]
-        s_all[sub[got]] = label[sub[origin[got]]]
-        return d_all, s_all
-
-    d, owner = nearest_spine(eligible & np.isfinite(h), ring_nm[1])
-    ring = ~lab & (d >= ring_nm[0]) & (owner >= 0)
-    n_sp = int(label.max()) + 1
-    ok_owner = (owner >= 0) & ~lab
-    level_v = np.full(len(label), np.nan)
-    level = np.full(n_sp, np.nan)
-    lv = pd.Series(h[ring]).groupby(owner[ring]).median()
-    level[lv.index.to_numpy()] = lv.to_numpy()
-    level_v[ok_owner] = level[owner[ok_owner]]
-    if level_fit == "plane":
-        plane = planar_level(vts, h, owner, ring, n_sp, ok_owner)
-        level_v[ok_owner] = np.where(np.isfinite(plane), plane, level_v[ok_owner])
-    above = np.zeros(len(label), dtype=bool)
-    above[ok_owner] = h[ok_owner] > level_v[ok_owner] + margin[ok_owner]
-    d2, owner2 = nearest_spine(eligible & above, reach_nm)
-    out = label.copy()
-    take = ~lab & np.isfinite(d2) & (owner2 >= 0)
-    out[take] = owner2[take]
-    return out
-
-
 def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: SomaExtentParams | None = None
                   ) -> ShaftField:
     """Find spines on dendritic faces; fill ``n.face_spine``, spine ``n.face_labels`` and ``n.spines`` (µm).
@@ -534,7 +449,7 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
     fld = shaft_field(verts, faces, skel, ~bad_f, p.shaft)
     sink = n.cache.get("spine_candidate_sink")  # a list: per-candidate statistics for analysis (benchmarks)
     pass_counts: dict = {} if sink is None else {"candidate_sink": sink}
-    vlabel, base, ring = spine_components(mesh, fld, eligible_v, p, pass_counts)
+    vlabel, base, ring = spine_components(mesh, fld, eligible_v, pool_params(p), pass_counts)
     pass_counts.pop("candidate_sink", None)
     ring_centre = ring.assign(x=verts[ring.v, 0], y=verts[ring.v, 1], z=verts[ring.v, 2]).groupby("spine")[
         ["x", "y", "z"]].mean()
@@ -562,6 +477,7 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
     branch_vote = group_mode(face_spine[with_b], n.face_branch[with_b], len(counts), -1)
     on = face_spine >= 0
     comp_vote = group_mode(face_spine[on], n.face_compartment[on].astype(str), len(counts), "unlabelled")
+    row_label: list[int] = []
     for sid in range(len(counts)):
         fidx = order[starts[sid]:starts[sid + 1]]
         vidx = vorder[vstarts[sid]:vstarts[sid + 1]]
@@ -575,6 +491,7 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
         bv = vidx[base[vidx]] if base[vidx].any() else vidx
         skel_v = fld.sample_vertex[bv]
         new_id[sid] = len(rows)
+        row_label.append(sid)
         rows.append({
             "spine_id": len(rows), "n_faces": len(fidx),
             "x_nm": geo.base_nm[0], "y_nm": geo.base_nm[1], "z_nm": geo.base_nm[2],
@@ -587,6 +504,9 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
             "branch": int(branch_vote[sid]),
             "compartment": str(comp_vote[sid]),
         })
+    if p.candidate_filter != "rules" and rows:
+        rows, new_id = _filter_candidates(n, p, rows, new_id, row_label, vlabel, base, ring, verts, fld,
+                                          pass_counts)
     n.face_spine = (np.where(face_spine >= 0, new_id[np.maximum(face_spine, 0)], -1) if len(new_id)
                     else np.full(len(faces), -1, dtype=np.int64))
     sp_f = n.face_spine >= 0
@@ -594,3 +514,23 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
     n.spines = pd.DataFrame(rows, columns=SPINE_COLUMNS)
     n.provenance["spines"] = {"method": "protrusion-hysteresis", "n_spines": len(rows), "pass_counts": pass_counts}
     return fld
+
+
+def _filter_candidates(n: Neuron, p: SpineParams, rows: list[dict], new_id: np.ndarray, row_label: list[int],
+                       vlabel: np.ndarray, base: np.ndarray, ring: pd.DataFrame, verts: np.ndarray,
+                       fld: ShaftField, pass_counts: dict) -> tuple[list[dict], np.ndarray]:
+    """Candidate rows kept by the learned filter (``candidates.py``; all of them for ``"pool"``, whose features
+    go to ``n.cache["spine_candidate_table"]`` when that is a list) and the label -> row map renumbered."""
+    feats = candidate_features(pd.DataFrame(rows), np.asarray(row_label), vlabel, base, ring, verts, fld,
+                               pass_counts, p.relief_density_radius_nm)
+    sink = n.cache.get("spine_candidate_table")
+    if isinstance(sink, list):
+        sink.append(feats.assign(spine_id=np.arange(len(rows))))
+    if p.candidate_filter == "pool":
+        return rows, new_id
+    keep, _ = keep_candidates(feats, p.candidate_threshold, p.candidate_model_dir)
+    pass_counts["candidates"], pass_counts["kept"] = len(rows), int(keep.sum())
+    rank = np.where(keep, np.cumsum(keep) - 1, -1)
+    new_id = np.where(new_id >= 0, rank[np.maximum(new_id, 0)], -1)
+    rows = [dict(r, spine_id=int(rank[i])) for i, r in enumerate(rows) if keep[i]]
+    return rows, new_id

@@ -28,6 +28,11 @@ class HeadNeckParams:
     min_neck_aspect: a split whose neck (base to split) is shorter than this multiple of its width is rejected
     (stubby): a neck is a stalk, longer than wide; the base of a dome sunk into its shaft is a short wide collar
     narrower than the dome's equator, not a neck (0: no test).
+    elongated_aspect: a spine left unsplit whose axial extent is at least this multiple of its widest distal
+    shell is a thin spine or filopodium whose small head is not 1.6 x its neck: its distal one head width is
+    the head and the rest the neck, when that neck passes min_neck_aspect (0, the default: no such split; 3.0
+    was chosen on tune cells but lowered the held-out per-member target macro and made the real cell's neck
+    share grow with mesh resolution, docs/spines.md session 7).
     All sizes in nm and widths area-weighted, so the split does not depend on the tessellation.
     """
 
@@ -39,6 +44,7 @@ class HeadNeckParams:
     head_from: float = 0.5
     min_head_area_fraction: float = 0.2
     min_neck_aspect: float = 1.5
+    elongated_aspect: float = 0.0
 
 
 @dataclass
@@ -150,6 +156,13 @@ def spine_geometry(vpos: np.ndarray, base_mask: np.ndarray, tri: np.ndarray,
                             t_cut >= p.min_neck_aspect * collar_w:
                         t_split = max(t_cut, 1e-6)
                         neck_w = collar_w
+            if t_split == 0.0 and p.elongated_aspect > 0 and np.isfinite(head_w) and \
+                    t_max >= p.elongated_aspect * head_w:
+                t_cut = t_max - head_w
+                stalk = widths[:max(int(np.searchsorted(edges, t_cut, side="right")) - 1, 1)]
+                collar_w = float(np.nanmedian(stalk)) if np.isfinite(stalk).any() else np.nan
+                if np.isfinite(collar_w) and t_cut >= p.min_neck_aspect * collar_w:
+                    t_split, neck_w = t_cut, collar_w
         elif ok.any():
             head_w = float(np.nanmax(widths))
     else:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from ..geometry.sampling import area_samples
 from ..geometry.stats import group_mode, group_quantiles, weighted_group_quantile
 
 
@@ -46,14 +47,12 @@ def surface_level(verts: np.ndarray, faces: np.ndarray, area_f: np.ndarray, h: n
         return out
     a = area_f[idx]
     count = int(min(max_points, max(8, density_per_um2 * a.sum() / 1e6)))
-    rng = np.random.default_rng(seed)
-    pick = idx[rng.choice(len(idx), size=count, p=a / a.sum())]
-    u, w = rng.random(count), rng.random(count)
-    flip = u + w > 1
-    u[flip], w[flip] = 1 - u[flip], 1 - w[flip]
-    tri = verts[faces[pick]]
-    pts = tri[:, 0] + u[:, None] * (tri[:, 1] - tri[:, 0]) + w[:, None] * (tri[:, 2] - tri[:, 0])
-    hp = (1 - u - w) * hf[pick, 0] + u * hf[pick, 1] + w * hf[pick, 2]
+    sel, bary = area_samples(verts[faces[idx]], a, count, seed)  # decided by each face's geometry, not its index
+    pick, count = idx[sel], len(sel)
+    if count < 8:
+        return out
+    pts = np.einsum("nk,nkd->nd", bary, verts[faces[pick]])
+    hp = (bary * hf[pick]).sum(1)
     tree = cKDTree(pts)
     pairs = tree.query_pairs(radius_nm, output_type="ndarray")
     s = sample_index[faces[pick, 0]]

@@ -12,6 +12,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from ..geometry.meshgraph import edge_components
+from ..geometry.sampling import area_points
 from ..geometry.stats import group_quantiles, weighted_group_quantile
 from ..skeleton.model import Skeleton
 from .axial import _window_ids, local_radius, on_surface_samples, tip_extensions
@@ -112,6 +113,24 @@ class ShaftField:
         return np.mod(np.arctan2((o * w).sum(1), (o * u).sum(1)), 2 * np.pi)
 
 
+def canonical_skeleton(skel: Skeleton) -> tuple[Skeleton, np.ndarray]:
+    """The same skeleton listed in a geometric order: vertices sorted by their coordinates (x, then y, then z),
+    each edge from its lower to its higher vertex, edges sorted. Returns it and (N,) the input index of each of
+    its vertices. The shaft field's samples, segments, chunk keys and tangent signs follow vertex and edge order,
+    and a mesh whose vertices are listed in another order skeletonises to the same tree listed in another order;
+    working on this copy makes the field independent of that order."""
+    n = skel.n_vertices
+    order = np.lexsort(skel.vertices.T[::-1]) if n else np.zeros(0, np.int64)
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    e = np.sort(rank[skel.edges], axis=1)
+    e = e[np.lexsort(e.T[::-1])] if len(e) else e
+    root = None if skel.root is None else int(rank[skel.root])
+    props = {k: np.asarray(val)[order] if np.ndim(val) and len(val) == n else val
+             for k, val in skel.vertex_properties.items()}
+    return Skeleton(skel.vertices[order], e, skel.radius[order], root, props), order
+
+
 def resample_skeleton(skel: Skeleton, keep: np.ndarray, spacing_nm: float
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Points every ``spacing_nm`` along kept skeleton edges.
@@ -186,17 +205,11 @@ def _kasa_offsets(o: np.ndarray, t: np.ndarray, w: np.ndarray, grp: np.ndarray, 
 
 
 def surface_samples(tri: np.ndarray, area: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
-    """(count, 3) points spread uniformly over the triangles ``tri`` (K, 3, 3) by area (fixed seed), so that
-    a fit sees a coarsely tessellated shaft and a finely tessellated spine in proportion to their surface."""
-    if count <= 0 or len(tri) == 0 or area.sum() <= 0:
-        return np.zeros((0, 3))
-    rng = np.random.default_rng(seed)
-    pick = rng.choice(len(tri), size=count, p=area / area.sum())
-    u, w = rng.random(count), rng.random(count)
-    flip = u + w > 1
-    u[flip], w[flip] = 1 - u[flip], 1 - w[flip]
-    t = tri[pick]
-    return t[:, 0] + u[:, None] * (t[:, 1] - t[:, 0]) + w[:, None] * (t[:, 2] - t[:, 0])
+    """(<= count, 3) points spread uniformly over the triangles ``tri`` (K, 3, 3) by area, so that a fit sees a
+    coarsely tessellated shaft and a finely tessellated spine in proportion to their surface. Each face's
+    samples follow from its own coordinates (:func:`neurd_lite.geometry.sampling.area_points`), so the same
+    surface listed in another order, or cut out of a larger mesh, gets the same points."""
+    return area_points(tri, area, count, seed)
 
 
 def fit_axis_offsets(v: np.ndarray, area: np.ndarray, pts: np.ndarray, tang: np.ndarray, seg: np.ndarray,
@@ -288,6 +301,7 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
     p = params or ShaftParams()
     v = np.asarray(vertices_nm, dtype=np.float64)
     f = np.asarray(faces, dtype=np.int64)
+    skel, to_input = canonical_skeleton(skel)
     eligible_faces = np.ones(len(f), bool) if eligible_faces is None else np.asarray(eligible_faces, bool)
     keep = pruned_skeleton_mask(skel, p.prune_twig_nm, p.thin_end_fraction, p.thin_end_local_fraction)
     pts, owner, tang = resample_skeleton(skel, keep, p.sample_spacing_nm)
@@ -307,7 +321,7 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
         cloud = surface_samples(tri, a_face, min(p.fit_max_points, 4 * len(tri)))
         fitted = fit_axis_offsets(cloud, np.ones(len(cloud)), pts, tang, seg, droot, p)
         if p.fit_local_nm > 0:
-            cloud = cloud[:p.fit_local_points]  # a random subset already (surface_samples draws at random)
+            cloud = cloud[:p.fit_local_points]  # a random subset already (ordered by sample key)
             pairs = _window_pairs(cloud, pts, seg, droot, p.fit_local_nm)
             local = refine_axis_local(cloud, fitted, tang, pairs, p.fit_local_nm)
             on = np.unique(f[eligible_faces])
@@ -371,6 +385,7 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
         else:
             r_sample = np.where(has & (r_loc > r_sample), r_loc, r_sample)
     r_v = r_sample[s]
+    owner = to_input[owner]  # back to the caller's skeleton indices
     return ShaftField(distance_nm=d, radius_nm=r_v, sample_vertex=owner[s], sample_index=s,
                       sample_points_nm=pts, sample_radius_nm=r_sample, sample_skel_vertex=owner,
                       beyond_end=beyond, sample_tangent=tang)

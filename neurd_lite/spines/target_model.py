@@ -11,7 +11,6 @@ The model ships as LightGBM text + JSON sidecar in ``neurd_lite/models`` (``syna
 """
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from ..errors import InputError
+from ..model.shipped import MODELS_DIR, read_booster
 from ..neuron import Neuron, synapse_polarity
 
 MODEL_NAME = "synapse_target"
@@ -31,7 +31,7 @@ GROW_NM, GROW_REL = 40.0, 0.1  # protrusion counted as "protruding" in the neigh
 
 def model_dir() -> Path:
     """Folder holding shipped models (``neurd_lite/models``)."""
-    return Path(__file__).resolve().parent.parent / "models"
+    return MODELS_DIR
 
 
 def _neighbourhood(tree: cKDTree, h: np.ndarray, prot: np.ndarray, pts: np.ndarray, radius: float
@@ -127,14 +127,8 @@ def synapse_site_features(n: Neuron, syn: pd.DataFrame, shaft_field: Any, anchor
 @lru_cache(maxsize=2)
 def load_model(folder: str | None = None) -> tuple[Any, dict[str, Any]]:
     """The shipped LightGBM booster and its JSON sidecar (feature names, classes, metrics, versions)."""
-    import lightgbm as lgb
-
-    d = Path(folder) if folder else model_dir()
-    txt, meta = d / f"{MODEL_NAME}.txt", d / f"{MODEL_NAME}.json"
-    if not txt.is_file() or not meta.is_file():
-        raise InputError(f"synapse-target model not found in {d}",
-                         hint="run classifiers/synapse_target/train.py or use SynapseParams(method='rules')")
-    return lgb.Booster(model_file=str(txt)), json.loads(meta.read_text())
+    return read_booster(MODEL_NAME, folder, what="synapse-target",
+                        hint="run classifiers/synapse_target/train.py or use SynapseParams(method='rules')")
 
 
 def predict_targets(n: Neuron, syn: pd.DataFrame, shaft_field: Any, anchors: Any = None,
