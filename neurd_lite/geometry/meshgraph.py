@@ -31,11 +31,9 @@ def edge_components(n_nodes: int, edges: np.ndarray) -> tuple[int, np.ndarray]:
     return csgraph.connected_components(adj, directed=False)
 
 
-def best_per_group(comp: np.ndarray, dist: np.ndarray, ties: tuple[np.ndarray, ...] = ()
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """Index (into comp/dist) of the smallest distance of each group label in comp, and the labels present.
-    Equal distances are decided by ``ties`` (keys in priority order, e.g. coordinates), else by position."""
-    order = np.lexsort((*reversed(ties), dist, comp))
+def best_per_group(comp: np.ndarray, dist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index (into comp/dist) of the smallest distance of each group label in comp, and the labels present."""
+    order = np.lexsort((dist, comp))
     first = np.ones(len(order), dtype=bool)
     first[1:] = comp[order][1:] != comp[order][:-1]
     best = order[first]

@@ -173,8 +173,7 @@ class _Grower:
             return empty
         cand, d, i = cand[ok], d[ok], i[ok]
         eff = np.maximum(d - self.slack[cand] - self.slack[targets[i]], 0.0)
-        # gaps within the slack are all 0: the raw distance, then the vertex's coordinates decide (not its index)
-        best, pieces = best_per_group(self.comp[cand], eff, (d, *self.v[cand].T))
+        best, pieces = best_per_group(self.comp[cand], eff)
         keep = eff[best] <= bound
         best = best[keep]
         return pieces[keep], eff[best], d[best], np.column_stack([cand[best], targets[i[best]]])
@@ -257,7 +256,7 @@ def heal_mesh(vertices: np.ndarray, faces: np.ndarray, params: HealParams | None
         cand = np.flatnonzero(np.isin(body_all[g.comp], big) & g.used)
         d, i = cKDTree(vertices[targets]).query(vertices[cand], distance_upper_bound=p.far_max_gap_nm)
         ok = np.isfinite(d)
-        best, bodies = best_per_group(body_all[g.comp[cand[ok]]], d[ok], tuple(vertices[cand[ok]].T))
+        best, bodies = best_per_group(body_all[g.comp[cand[ok]]], d[ok])
         for b, k in zip(bodies, best):
             links.append((int(cand[ok][k]), int(targets[i[ok][k]]), int(b)))
             lengths.append(float(d[ok][k]))
