@@ -254,15 +254,25 @@ def test_anchored_logistic_with_a_strong_penalty_is_the_anchor():
         shift.anchored_logistic_params(x, y, [shift.RATIO])
 
 
+def _ship_stack(booster, lin, meta, columns, folder, name):
+    """Save a stacked model with a minimal 3-class sidecar and load it back through the package loader."""
+    from neurd_lite.celltype import report
+    from neurd_lite.celltype.models import load_model
+    from neurd_lite.celltype.training import STACK_FLOOR
+
+    side = {"features": columns, "required_features": columns, "classes": ["a", "b", "c"],
+            "linear": lin, "stack": dict(meta, floor=STACK_FLOOR), "calibration": None}
+    report.save_model(booster, side, folder, name)
+    return load_model(name, folder)
+
+
 def test_stacked_model_nested_cv_and_shipped_form(tmp_path):
     """The stacked model: nested CV scores rows only with models that never saw them (shuffled labels fall to
     chance), and a saved stacked model (LightGBM text + JSON with the meta-model) loads without pickle and
     reproduces ``stack_proba``."""
     from sklearn.datasets import make_classification
 
-    from neurd_lite.celltype import report
-    from neurd_lite.celltype.models import load_model
-    from neurd_lite.celltype.training import STACK_FLOOR, fit_stack, nested_cv_stack, stack_proba
+    from neurd_lite.celltype.training import fit_stack, nested_cv_stack, stack_proba
 
     x, y = make_classification(n_samples=180, n_features=5, n_informative=4, n_redundant=0, n_classes=3,
                                n_clusters_per_class=1, random_state=2)
@@ -274,10 +284,7 @@ def test_stacked_model_nested_cv_and_shipped_form(tmp_path):
     y_perm = np.random.default_rng(3).permutation(y)
     assert (nested_cv_stack(x, y_perm, 3, n_splits=3, inner_splits=3, grid=grid).oof.argmax(1) == y_perm).mean() < 0.5
     booster, lin, meta = fit_stack(x, y, 3, inner_splits=3, grid=grid)
-    side = {"features": list(x.columns), "required_features": list(x.columns), "classes": ["a", "b", "c"],
-            "linear": lin, "stack": dict(meta, floor=STACK_FLOOR), "calibration": None}
-    report.save_model(booster, side, tmp_path, "stacked")
-    loaded = load_model("stacked", tmp_path)
+    loaded = _ship_stack(booster, lin, meta, list(x.columns), tmp_path, "stacked")
     np.testing.assert_allclose(loaded.predict_proba(x, calibrated=False), stack_proba(booster, lin, meta, x, 3),
                                atol=1e-9)
 
@@ -286,10 +293,8 @@ def test_stack_logistic_only_inputs_ship_and_reload(tmp_path):
     """Columns given in ``linear_sets`` reach the logistic component only (the trees never see them); the shipped
     model records them under ``linear["features"]`` and derives the depth basis from ``cortical_depth_um`` at
     prediction time, reproducing ``stack_proba`` on the frame that held the basis."""
-    from neurd_lite.celltype import report
     from neurd_lite.celltype.columns import DEPTH_HINGES, depth_hinges
-    from neurd_lite.celltype.models import load_model
-    from neurd_lite.celltype.training import STACK_FLOOR, fit_stack, nested_cv_stack, stack_proba
+    from neurd_lite.celltype.training import fit_stack, nested_cv_stack, stack_proba
 
     rng = np.random.default_rng(4)
     depth = rng.uniform(450, 700, 240)
@@ -302,9 +307,6 @@ def test_stack_logistic_only_inputs_ship_and_reload(tmp_path):
     assert lin["features"] == list(x.columns) + list(DEPTH_HINGES) and meta["linear_set"] == 0
     res = nested_cv_stack(xh, y, 3, n_splits=3, inner_splits=3, grid=grid, linear_sets=((), DEPTH_HINGES))
     assert {c.get("linear_set", -1) for c in res.configs} <= {-1, 1} and (res.oof.argmax(1) == y).mean() > 0.8
-    side = {"features": list(x.columns), "required_features": list(x.columns), "classes": ["a", "b", "c"],
-            "linear": lin, "stack": dict(meta, floor=STACK_FLOOR), "calibration": None}
-    report.save_model(booster, side, tmp_path, "banded")
-    loaded = load_model("banded", tmp_path)
+    loaded = _ship_stack(booster, lin, meta, list(x.columns), tmp_path, "banded")
     np.testing.assert_allclose(loaded.predict_proba(x, calibrated=False), stack_proba(booster, lin, meta, xh, 3),
                                atol=1e-9)
