@@ -13,7 +13,8 @@ from neurd_lite.errors import InputError
 from neurd_lite.neuron import Neuron
 from neurd_lite.spines import SpineParams, detect_spines
 from neurd_lite.spines.adapters import beaded_tube, spiny_cylinder
-from neurd_lite.spines.candidates import FEATURES, MODEL_NAME, POOL, label_pass, model_dir
+from neurd_lite.model.shipped import MODELS_DIR
+from neurd_lite.spines.candidates import FEATURES, MODEL_NAME, POOL, label_pass
 
 
 def _spiny(seed: int = 7) -> Neuron:
@@ -101,7 +102,7 @@ def test_unknown_filter_and_missing_model_are_clear_errors(tmp_path):
 
 
 def test_shipped_model_sidecar_matches_the_code():
-    meta_path = model_dir() / f"{MODEL_NAME}.json"
+    meta_path = MODELS_DIR / f"{MODEL_NAME}.json"
     if not meta_path.is_file():
         pytest.skip("no shipped spine-candidate model")
     meta = json.loads(meta_path.read_text())
@@ -115,7 +116,7 @@ def test_shipped_model_keeps_spines_and_drops_varicosities():
     """With the shipped model: the spiny toy keeps at least three of its four spines, both necked ones among them
     (its wide-based stubby dome, base radius 1.3 x the 250 nm shaft, is the one a model may doubt: on the family
     such bases are mostly varicosity tops); a varicose dendrite gets none."""
-    if not (model_dir() / f"{MODEL_NAME}.txt").is_file():
+    if not (MODELS_DIR / f"{MODEL_NAME}.txt").is_file():
         pytest.skip("no shipped spine-candidate model")
     p = replace(SpineParams(), candidate_filter="model")
     n = _spiny()

@@ -59,7 +59,8 @@ def main() -> None:
     import sklearn
     from sklearn.metrics import classification_report, confusion_matrix, f1_score
 
-    from neurd_lite.spines.target_model import CLASSES, MODEL_NAME, model_dir
+    from neurd_lite.model.shipped import MODELS_DIR
+    from neurd_lite.spines.target_model import CLASSES, MODEL_NAME
 
     t0 = time.time()
     tables = {"train": [cell_table(*c) for c in TRAIN], "test": [cell_table(*c) for c in TEST]}
@@ -86,7 +87,7 @@ def main() -> None:
         }
         print(name, json.dumps({k: v for k, v in metrics[name].items() if k != "confusion"}))
         print(classification_report(te.y_true, p, labels=labels, digits=3, zero_division=0))
-    out = model_dir()
+    out = MODELS_DIR
     out.mkdir(parents=True, exist_ok=True)
     booster.save_model(str(out / f"{MODEL_NAME}.txt"))
     gain = dict(zip(feats, booster.feature_importance("gain").round(1).tolist()))

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..model.shipped import MODELS_DIR, read_booster
+from ..model.shipped import read_booster
 from .relief import found_spine_density, spine_anchor_samples
 from .shape import angular_coverage, axial_extent
 
@@ -36,11 +35,6 @@ FEATURES = ("height_nm", "axial_extent_nm", "height_to_extent", "height_to_radiu
             "density_per_um", "pass")
 # +1: more of it never makes a candidate less likely a spine
 MONOTONE = {"height_to_extent": 1, "height_to_radius": 1, "density_per_um": 1}
-
-
-def model_dir() -> Path:
-    """Folder holding shipped models (``neurd_lite/models``)."""
-    return MODELS_DIR
 
 
 @lru_cache(maxsize=2)

@@ -12,7 +12,6 @@ The model ships as LightGBM text + JSON sidecar in ``neurd_lite/models`` (``syna
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,18 +19,13 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from ..errors import InputError
-from ..model.shipped import MODELS_DIR, read_booster
+from ..model.shipped import read_booster
 from ..neuron import Neuron, synapse_polarity
 
 MODEL_NAME = "synapse_target"
 CLASSES = ("axon", "shaft", "soma", "spine_head", "spine_neck")
 SCALES_NM = (250.0, 500.0, 1000.0)
 GROW_NM, GROW_REL = 40.0, 0.1  # protrusion counted as "protruding" in the neighbourhood features
-
-
-def model_dir() -> Path:
-    """Folder holding shipped models (``neurd_lite/models``)."""
-    return MODELS_DIR
 
 
 def _neighbourhood(tree: cKDTree, h: np.ndarray, prot: np.ndarray, pts: np.ndarray, radius: float
