@@ -199,11 +199,10 @@ def _synapse_change(s: np.ndarray, ok: np.ndarray, synapses: tuple[np.ndarray, n
         return out
     pre, post = (np.where(ok, np.asarray(c, float), 0.0) for c in synapses)
     w = p.synapse_window_nm
-    cp, cq = np.concatenate([[0.0], np.cumsum(pre)]), np.concatenate([[0.0], np.cumsum(post)])
 
     def share(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        a, b = np.searchsorted(s, lo, side="left"), np.searchsorted(s, hi, side="left")
-        npre, nall = cp[b] - cp[a], (cp[b] - cp[a]) + (cq[b] - cq[a])
+        npre = _sum_in(s, pre, lo, hi)
+        nall = npre + _sum_in(s, post, lo, hi)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(nall >= p.synapse_min, npre / nall, np.nan)
 
@@ -216,13 +215,16 @@ def _synapse_change(s: np.ndarray, ok: np.ndarray, synapses: tuple[np.ndarray, n
     return out
 
 
-def _mean_in(s: np.ndarray, v: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+def _sum_in(s: np.ndarray, v: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Sum of ``v`` over the path vertices with lo <= s < hi, per query (s sorted, nm)."""
     c = np.concatenate([[0.0], np.cumsum(v)])
-    a = np.searchsorted(s, lo, side="left")
-    b = np.searchsorted(s, hi, side="left")
-    n = b - a
+    return c[np.searchsorted(s, hi, side="left")] - c[np.searchsorted(s, lo, side="left")]
+
+
+def _mean_in(s: np.ndarray, v: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    n = np.searchsorted(s, hi, side="left") - np.searchsorted(s, lo, side="left")
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 0, (c[b] - c[a]) / np.maximum(n, 1), np.nan)
+        return np.where(n > 0, _sum_in(s, v, lo, hi) / np.maximum(n, 1), np.nan)
 
 
 def _prefix_isotonic_cost(y: np.ndarray) -> np.ndarray:
