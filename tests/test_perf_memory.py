@@ -341,3 +341,20 @@ def test_ball_closing_steps_equal_scipy(shape: tuple[int, int, int]) -> None:
             for se in reversed(seq):
                 want = ndimage.binary_erosion(want, structure=se, border_value=1)
             assert np.array_equal(ball_closing(m, r), want | m)
+
+
+def test_face_areas_read_once_and_dropped_when_the_mesh_changes(tmp_path) -> None:
+    """load_mesh keeps the areas its surface check computed in the mesh's cache; the features' face areas are
+    those values, equal to a fresh computation, and a changed mesh gets fresh areas."""
+    from neurd_lite.geometry.meshes import AREA_CACHE_KEY, face_areas_nm2, mesh_face_areas_nm2
+    from neurd_lite.io.meshes import load_mesh
+
+    path = tmp_path / "sphere.ply"
+    trimesh.creation.icosphere(4, radius=3000.0).export(path)
+    m = load_mesh(path)
+    kept = m._cache[AREA_CACHE_KEY]
+    assert kept is not None and mesh_face_areas_nm2(m) is kept
+    assert np.array_equal(kept, face_areas_nm2(m.vertices, m.faces))
+    m.vertices = m.vertices * 2.0
+    assert np.allclose(mesh_face_areas_nm2(m), 4.0 * kept)
+    assert load_mesh(path, validate=False)._cache[AREA_CACHE_KEY] is None  # nothing computed, nothing kept

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..geometry.meshes import as_trimesh, face_areas_nm2
+from ..geometry.meshes import as_trimesh, mesh_face_areas_nm2
 from ..geometry.stats import weighted_quantile
 from ..geometry.width import cross_section_width_nm, skeleton_tangents
 from ..model.frame import DEPTH_RANGE_UM
@@ -284,8 +284,9 @@ class FeatureContext:
     # ---- per-face arrays of the input mesh (computed once, in blocks) -------------------------------------
     @cached_property
     def face_area_nm2(self) -> np.ndarray:
-        """(F,) area of each input face (nm²), without trimesh's cached (F, 3, 3) triangle array."""
-        return face_areas_nm2(self.n.mesh.vertices, self.n.mesh.faces)
+        """(F,) area of each input face (nm²), without trimesh's cached (F, 3, 3) triangle array; the ones
+        ``load_mesh`` computed when the mesh is unchanged since."""
+        return mesh_face_areas_nm2(self.n.mesh)
 
     def face_label_mask(self, which: str, labels: tuple[str, ...]) -> np.ndarray:
         """(F,) bool: input faces whose ``n.face_labels`` / ``n.face_compartment`` (``which``) is one of

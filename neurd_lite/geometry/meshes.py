@@ -87,6 +87,22 @@ def face_areas_nm2(vertices_nm: np.ndarray, faces: np.ndarray, chunk: int = FACE
     return out
 
 
+AREA_CACHE_KEY = "neurd_lite_face_areas_nm2"
+
+
+def mesh_face_areas_nm2(mesh: Any) -> np.ndarray:
+    """(F,) face areas (nm²) of a trimesh (:func:`face_areas_nm2`), kept in the mesh's own cache, which trimesh
+    clears when the vertices or faces change: ``load_mesh`` stores the areas its surface check computed, so the
+    features reuse them (0.4-0.6 s of CPU at 5.2M faces). Other mesh objects: computed each call."""
+    cache = getattr(mesh, "_cache", None)
+    areas = cache[AREA_CACHE_KEY] if cache is not None else None
+    if areas is None:
+        areas = face_areas_nm2(mesh.vertices, mesh.faces)
+        if cache is not None:
+            cache[AREA_CACHE_KEY] = areas
+    return areas
+
+
 def compact_faces(faces: np.ndarray, n_vertices: int) -> tuple[np.ndarray, np.ndarray]:
     """(used vertex ids (U,) sorted, faces (F, 3) renumbered into them): the values of
     ``np.unique(faces, return_inverse=True)`` from a used-vertex mask instead of a sort of 3F ids."""

@@ -23,7 +23,7 @@ from typing import Any, Sequence, Union
 import numpy as np
 
 from ..errors import InputError, NeurdLiteWarning
-from ..geometry.meshes import FACE_CHUNK, face_areas_nm2
+from ..geometry.meshes import AREA_CACHE_KEY, FACE_CHUNK, face_areas_nm2
 from ..units import UnitsLike, scale_to_nm, units_to_json
 
 MeshLike = Union[str, Path, Any, Sequence[np.ndarray]]
@@ -100,11 +100,14 @@ def _to_trimesh(vertices: Any, faces: Any, units: UnitsLike, validate: bool, whe
         suspect = extent_problem(check_extent(vertices, where, units), units)
         if suspect:
             metadata["units_suspect"] = suspect
-        surface = surface_problem(vertices, faces)
+        areas = face_areas_nm2(vertices, faces)
+        surface = surface_problem(vertices, faces, areas)
         if surface:
             warnings.warn(f"{where}: {surface}" if where is not None else surface, NeurdLiteWarning, stacklevel=3)
             metadata["surface_suspect"] = surface
     mesh = trimesh.Trimesh(vertices=vertices, faces=faces, process=False, validate=False)
+    if validate:  # the features read them again (geometry.meshes.mesh_face_areas_nm2)
+        mesh._cache[AREA_CACHE_KEY] = areas
     metadata["units_in"] = units_to_json(units)
     mesh.metadata.update(metadata)
     return mesh
@@ -174,7 +177,9 @@ def check_extent(vertices_nm: np.ndarray, path: Any = None, units: UnitsLike = "
 def _corner_set_keys(faces: np.ndarray, n_vertices: int) -> np.ndarray | None:
     """(F,) uint64 number of each face's corner multiset {lo <= mid <= hi} (the combinatorial number
     C(hi + 2, 3) + C(mid + 1, 2) + lo, one-to-one), so equal keys are repeated faces; None when the numbers do not
-    fit 64 bits (more than ~4.7M vertices). Sorted corners come from min / max / sum (no row sort)."""
+    fit 64 bits (more than ~4.7M vertices). Sorted corners come from min / max / sum (no row sort); the two
+    binomials are looked up in per-vertex tables (C(h + 2, 3) as the running sum of C(m + 1, 2)) instead of
+    uint64 products and divisions per face (5.2M faces 0.25-0.39 -> 0.19 s, same keys)."""
     import math
 
     if math.comb(n_vertices + 2, 3) >= 2 ** 64:
@@ -182,20 +187,19 @@ def _corner_set_keys(faces: np.ndarray, n_vertices: int) -> np.ndarray | None:
     f = faces
     lo = np.minimum(np.minimum(f[:, 0], f[:, 1]), f[:, 2])
     hi = np.maximum(np.maximum(f[:, 0], f[:, 1]), f[:, 2])
-    mid = (f[:, 0] + f[:, 1] + f[:, 2] - lo - hi).astype(np.uint64)
-    lo, hi = lo.astype(np.uint64), hi.astype(np.uint64)
-    one, two, three = np.uint64(1), np.uint64(2), np.uint64(3)
-    t = hi * (hi + one) // two  # C(hi + 2, 3) = t (hi + 2) / 3 without overflow: t = 3 q + r, 3 | r (hi + 2)
-    q, r = np.divmod(t, three)
-    key = q * (hi + two) + r * (hi + two) // three
-    key += mid * (mid + one) // two
-    key += lo
+    mid = f[:, 0] + f[:, 1] + f[:, 2] - lo - hi
+    m = np.arange(max(int(n_vertices), 1), dtype=np.uint64)
+    pairs = m * (m + np.uint64(1)) // np.uint64(2)  # C(m + 1, 2)
+    key = np.cumsum(pairs)[hi]  # C(hi + 2, 3) = sum over m <= hi of C(m + 1, 2)
+    key += pairs[mid]
+    key += lo.astype(np.uint64)
     return key
 
 
-def surface_problem(vertices: np.ndarray, faces: np.ndarray) -> str | None:
+def surface_problem(vertices: np.ndarray, faces: np.ndarray, areas_nm2: np.ndarray | None = None) -> str | None:
     """A short reason when at least half of the faces are repeats of another face (e.g. a double-sided export)
-    or have zero area, else None. Such a surface still runs, flagged ``surface_suspect``."""
+    or have zero area, else None. Such a surface still runs, flagged ``surface_suspect``. areas_nm2: the (F,)
+    face areas when already computed (:func:`face_areas_nm2` of the same arrays)."""
     f = np.asarray(faces, dtype=np.int64)
     nv = int(f.max()) + 1 if len(f) else 1
     key = _corner_set_keys(f, nv)
@@ -211,7 +215,8 @@ def surface_problem(vertices: np.ndarray, faces: np.ndarray) -> str | None:
         del g
     v = np.asarray(vertices, dtype=np.float64)
     extent = float(np.ptp(v, axis=0).max()) if len(v) else 0.0
-    flat = int((2.0 * face_areas_nm2(v, f) <= 1e-12 * max(extent, 1e-9) ** 2).sum())  # |cross| <= eps, chunked
+    areas = face_areas_nm2(v, f) if areas_nm2 is None else areas_nm2
+    flat = int((2.0 * areas <= 1e-12 * max(extent, 1e-9) ** 2).sum())  # |cross| <= eps, chunked
     parts = []
     if repeats * 2 >= len(f):
         parts.append(f"{repeats} of {len(f)} faces repeat another face (every face listed twice? a double-sided "

@@ -24,7 +24,10 @@ class DecimateParams:
     simplify_unit_nm: coordinates are handed to fast-simplification in this unit (see :func:`decimate`).
     prereduce_above_faces / prereduce_to_faces: inputs above ``prereduce_above_faces`` faces are first reduced to
     about ``prereduce_to_faces`` faces by meshoptimizer (:func:`prereduce`; None: never) and fast-simplification
-    runs on that: its memory (~560 bytes per face it is given) then stops growing with the input.
+    runs on that: its memory (~560 bytes per face it is given) then stops growing with the input. The default
+    intermediate is 1.6x the 250k target: meshoptimizer's cost is set by the input (~6 s at 5.2M faces whatever
+    its target), fast-simplification's by the faces it is given (1.2M -> 250k ~3.8 s, 400k -> 250k ~0.6 s of CPU);
+    chosen on a tune synthetic (seed 3, 2.5M faces; 1.2M / 500k / 400k compared, docs/benchmarks.md "Session 8").
     fragmented_target_faces: working size of a fragmented input (:func:`is_fragmented`; its open borders are
     kept, so its interior gets fewer faces than a closed mesh's at ``target_faces``: tune l5_et seed 5, 911k
     faces, 2319 spines at 250k vs 2688 at 400k, truth 2712); the larger of the two targets is used.
@@ -37,7 +40,7 @@ class DecimateParams:
     aggressiveness: int = 7
     simplify_unit_nm: float = 10.0
     prereduce_above_faces: int | None = 2_000_000
-    prereduce_to_faces: int = 1_200_000
+    prereduce_to_faces: int = 400_000
     fragmented_target_faces: int = 400_000
 
 
@@ -163,8 +166,8 @@ def prereduce(vertices_nm: np.ndarray, faces: np.ndarray, target_faces: int,
     lock_border: never move or collapse a vertex on an open border (see :func:`is_fragmented`).
 
     meshoptimizer keeps the input vertex positions (a collapse moves a vertex onto its neighbour), does not
-    change the topology and needs ~30 bytes per face (fast-simplification: ~560), 6.5 s of CPU for 5.2M ->
-    1.2M faces. It stops early when the next collapse would move the surface by more than
+    change the topology and needs ~30 bytes per face (fast-simplification: ~560), ~6 s of CPU for 5.2M ->
+    1.2M or 400k faces. It stops early when the next collapse would move the surface by more than
     ``PREREDUCE_MAX_ERROR`` of the mesh extent; the quadric pass after it then gets more faces."""
     try:
         import meshoptimizer
