@@ -22,7 +22,7 @@ from ..neuron import COMPARTMENTS, SPINE_LABELS, Neuron, is_label, label_array, 
 from .apical import ApicalParams, label_dendrites, proximal_input_density_per_um
 from .axon import AxonParams, AxonResult, axon_by_synapses, find_axon
 from .apical import _label_apical_limb
-from .candidate import LimbChoice, choose_candidate
+from .candidate import LimbChoice, candidate_top, choose_candidate
 from .features import vertex_features
 from .frame import UNCERTAIN, FrameResult, infer_up, minnie65_frame
 from .gate import gate_row
@@ -46,6 +46,8 @@ class CompartmentParams:
     #                                         decides whether there is one (set by refine_by_spines)
     axon_threshold: float | None = None     # p_axon level for the axon subtree when none passes 0.5 (a source the
     #                                         model never saw: under-confident); None: sidecar ``decision.axon_threshold``
+    fallback_keeps_apical: bool = True      # the axon found at that lower level never holds the distal end of the
+    #                                         limb the apical-limb model ranks first (session 8)
 
 
 def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,
@@ -222,17 +224,19 @@ def learned_decision(n: Neuron, prep: Prepared, params: CompartmentParams,
     tree = prep.tree
     body = tree.in_root_tree & ~tree.soma
     cell_model = cell_model or load_vertex_model(CELL_MODEL)
-    axon, cut = decide_axon(tree, prep, body, params, p_axon)
+    others = other_somas(n, tree)
+    limb_model = limb_model or load_vertex_model(LIMB_MODEL)
+    axon, cut, how = decide_axon(tree, prep, body, params, p_axon, limb_model, body & ~others)
     dendrite = body & ~axon
-    gate_dend = dendrite & ~other_somas(n, tree)
+    gate_dend = dendrite & ~others
     aprep, choice, p_apical = apical_frame(n, prep, params, gate_dend, cell_model, limb_model, p_apical)
     if p_apical is None:
         p_apical = np.zeros(tree.n)
         p_apical[dendrite] = (apical_model or load_vertex_model(APICAL_MODEL)).predict(aprep.features[dendrite])
+    rule_apical = np.isin(aprep.rule_labels.astype(str), APICAL_LABELS) & dendrite
     apical = apical_segments(tree, p_apical, dendrite)
     e = edge_um(tree)
     frac = float(e[apical].sum() / max(e[dendrite].sum(), 1e-9))
-    rule_apical = np.isin(aprep.rule_labels.astype(str), APICAL_LABELS) & dendrite
     has, source = decide_has_apical(n, prep, aprep, params, gate_dend, choice, cell_model, rule_apical)
     if has and frac < MIN_APICAL_FRAC:  # the vertex model finds (almost) no apical: the rule's
         apical = rule_apical
@@ -243,24 +247,48 @@ def learned_decision(n: Neuron, prep: Prepared, params: CompartmentParams,
     if not axon.any():
         n.flag("axon_not_found")
     n.provenance["compartments"].update({
-        "learned_axon_cut_vertex": cut, "learned_apical_cable_frac": frac, "has_apical": bool(has),
-        "has_apical_source": source, "n_apical_limbs": n_limbs})
+        "learned_axon_cut_vertex": cut, "learned_axon_decision": how, "learned_apical_cable_frac": frac,
+        "has_apical": bool(has), "has_apical_source": source, "n_apical_limbs": n_limbs})
     return labels
 
 
 def decide_axon(tree: Tree, prep: Prepared, body: np.ndarray, params: CompartmentParams,
-                p_axon: np.ndarray | None = None) -> tuple[np.ndarray, int]:
-    """(axon mask, cut vertex or -1): the subtree maximising the cable-weighted sum of ``p_axon - 0.5``; when
-    none passes, of ``p_axon - axon_threshold(params)`` (a source the model never saw: under-confident).
-    ``p_axon`` (N,) is computed with the shipped axon model unless given."""
+                p_axon: np.ndarray | None = None, limb_model: VertexModel | None = None,
+                limbs: np.ndarray | None = None) -> tuple[np.ndarray, int, str]:
+    """(axon mask, cut vertex or -1, how it was decided): the subtree maximising the cable-weighted sum of
+    ``p_axon - 0.5``; when none passes, of ``p_axon - axon_threshold(params)`` (a source the model never saw:
+    under-confident). That fallback (``params.fallback_keeps_apical``, session 8) never takes the distal end
+    of the apical candidate (the limb of ``limbs``, bool (N,), default ``body``, that ``limb_model`` ranks
+    first) unless the subtree is thinner than the rest of the cell (median radius): a weakly scored process
+    that is the cell's best apical and as thick as its dendrites is its apical, not its axon. ``p_axon`` (N,)
+    is computed with the shipped axon model unless given."""
     if p_axon is None:
         p_axon = np.zeros(tree.n)
         p_axon[body] = load_vertex_model(AXON_MODEL).predict(prep.features[body])
     axon, cut, _ = axon_subtree(tree, p_axon, body)
     level = axon_threshold(params)
-    if cut < 0 and level < 0.5:
-        axon, cut, _ = axon_subtree(tree, p_axon, body, level)
-    return axon, cut
+    if cut >= 0 or level >= 0.5:
+        return axon, cut, "level 0.5"
+    how = f"fallback level {level:g}"
+    axon, cut, _ = axon_subtree(tree, p_axon, body, level)
+    if cut >= 0 and params.fallback_keeps_apical and prep.has_apical is not False \
+            and not _thinner(tree, axon, body & ~axon):
+        keep = candidate_top(tree, prep.up, body if limbs is None else limbs,
+                             limb_model or load_vertex_model(LIMB_MODEL))
+        if keep >= 0 and axon[keep]:
+            axon, cut, _ = axon_subtree(tree, p_axon, body, level, keep)
+            how += "; apical candidate kept out"
+    return axon, cut, how
+
+
+def _thinner(tree: Tree, part: np.ndarray, rest: np.ndarray) -> bool:
+    """Whether the median radius of ``part`` is below that of ``rest`` (False without radii)."""
+    r = tree.sk.radius
+    if r is None:
+        return False
+    a, b = r[part], r[rest]
+    a, b = a[np.isfinite(a) & (a > 0)], b[np.isfinite(b) & (b > 0)]
+    return bool(len(a) and len(b) and np.median(a) < np.median(b))
 
 
 def apical_frame(n: Neuron, prep: Prepared, params: CompartmentParams, gate_dend: np.ndarray,

@@ -75,13 +75,16 @@ def edge_um(tree: Tree) -> np.ndarray:
     return np.where(par >= 0, np.linalg.norm(sk.vertices - sk.vertices[np.maximum(par, 0)], axis=1), 0.0) / 1000
 
 
-def axon_subtree(tree: Tree, p_axon: np.ndarray, body: np.ndarray,
-                 threshold: float = 0.5) -> tuple[np.ndarray, int, float]:
+def axon_subtree(tree: Tree, p_axon: np.ndarray, body: np.ndarray, threshold: float = 0.5,
+                 keep: int = -1) -> tuple[np.ndarray, int, float]:
     """(axon mask, cut vertex or -1, summed score in µm) of the subtree maximising sum((p - threshold) * cable);
-    ``threshold`` is the model's decision level (sidecar ``decision.axon_threshold``)."""
+    ``threshold`` is the model's decision level (sidecar ``decision.axon_threshold``). ``keep`` >= 0: a vertex
+    the axon must not contain (no cut on its path to the root)."""
     w = (edge_um(tree) + 1e-3) * body
     score = tree.subtree_sum(np.where(body, (np.nan_to_num(p_axon, nan=0.0) - threshold) * w, 0.0))
     score = np.where(body, score, -np.inf)
+    if keep >= 0:
+        score[tree.path_to_root(keep)] = -np.inf
     if not body.any() or score.max() <= 0:
         return np.zeros(tree.n, dtype=bool), -1, 0.0
     cut = int(np.argmax(score))
