@@ -5,9 +5,10 @@ no pickle; trained by ``classifiers/compartments/train.py``, model cards beside 
 vertex from :func:`neurd_lite.compartments.features.vertex_features`. The decision on top:
 
 - **axon**: one subtree, the one maximising the summed ``p_axon - 0.5`` weighted by cable (µm; when none passes,
-  ``p_axon - decision.axon_threshold`` of the sidecar, 0.05, session 7), so the axon is
-  everything beyond a single cut, as in the rule and the synapse-flow split; none when no subtree has a
-  positive sum.
+  ``p_axon - decision.axon_threshold`` of the sidecar, 0.05, session 7; that lower level never takes the
+  apical candidate's distal end unless the subtree is thinner than the rest, session 8, ``label.decide_axon``),
+  so the axon is everything beyond a single cut, as in the rule and the synapse-flow split; none when no
+  subtree has a positive sum.
 - **apical**: among the remaining dendrite, each unbranched segment (between branch points) takes the
   cable-weighted mean of its vertices' ``p_apical``; segments above 0.5 are apical. A cell whose apical
   cable is below ``MIN_APICAL_FRAC`` of its dendrite has no apical; whether a cell has one at all is the cell
