@@ -130,9 +130,8 @@ def attach_synapses(n: Neuron, params: SynapseParams | None = None, soma_extent:
     is_far = anchors.is_far
     is_pre, _ = synapse_polarity(syn)  # unknown polarity (<NA>) is placed like a postsynapse
     soma = soma_face_mask(n, (soma_extent or SomaExtentParams()).core_factor)
-    if p.method == "rules":
-        if p.spine_tolerance_nm > 0:
-            face = spine_within_tolerance(n, pts, face, dist, is_pre | is_far | ~finite, p.spine_tolerance_nm, soma)
+    if p.spine_tolerance_nm > 0:
+        face = spine_within_tolerance(n, pts, face, dist, is_pre | is_far | ~finite, p.spine_tolerance_nm, soma)
     syn = syn.copy()
     syn["face"] = np.where(finite, face, -1)
     syn["distance_to_mesh_nm"] = dist
@@ -140,14 +139,13 @@ def attach_synapses(n: Neuron, params: SynapseParams | None = None, soma_extent:
     syn["compartment"] = np.where(is_far, "unknown", n.face_compartment[face].astype(str)).astype(object)
     syn["spine_id"] = np.where(is_far, -1, n.face_spine[face])
     syn["branch"] = np.where(is_far, -1, n.face_branch[face])
+    target = rule_targets(n, face, is_pre, is_far, soma)
     if p.method == "model":
         from .target_model import predict_targets
 
-        target = predict_targets(n, syn, shaft_field, anchors, soma)
+        target = predict_targets(n, syn, shaft_field, anchors, soma, rule_target=target)
         target[is_pre & ~is_far] = "axon"
         target[is_far] = "unknown"
-    else:
-        target = rule_targets(n, face, is_pre, is_far, soma)
     syn["target"] = pd.Series(target, index=syn.index, dtype=object)
     n.synapses = syn
     if (~finite).any():
