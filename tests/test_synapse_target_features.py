@@ -97,3 +97,22 @@ def test_model_method_runs_through_attach_synapses(toy):
     m.synapses = _syn(_sites(truth))
     attach_synapses(m, SynapseParams(method="model"), shaft_field=f2)
     assert m.synapses.target.iloc[0] == "spine_head" and m.synapses.target.iloc[2] == "shaft"
+
+
+def test_hybrid_keeps_rule_soma_and_axon_calls(toy):
+    n, truth, _ = toy
+    m = Neuron(mesh=n.mesh, skeleton=n.skeleton)
+    m.face_compartment[:] = "basal"
+    m.face_compartment[:60] = "soma"
+    fld = detect_spines(m)
+    pts = np.vstack([_sites(truth), m.mesh.triangles_center[:2]])
+    syn = _syn(pts)
+    syn.loc[4, "is_pre"] = True
+    m.synapses = syn
+    attach_synapses(m, SynapseParams(method="rules"))
+    rules = m.synapses.target.to_numpy()
+    m.synapses = syn
+    attach_synapses(m, SynapseParams(method="hybrid"), shaft_field=fld)
+    hyb = m.synapses.target.to_numpy()
+    assert rules[3] == "soma" and hyb[3] == "soma" and hyb[4] == "axon"
+    assert set(hyb[:3]) <= {"shaft", "spine_head", "spine_neck"}

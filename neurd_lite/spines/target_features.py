@@ -1,8 +1,8 @@
 """Synapse-site features that do not rest only on the spine detector's yes/no (nm unless the name says).
 
 ``synapse_target_model`` (``target_model.py``) reads these. Beyond the site's own face labels they describe:
-- how far the nearest detected spine face, head face and neck face are (nm and in local shaft radii), so a head
-  synapse beside a partly detected spine still sees the spine;
+- how far the nearest detected spine, head and neck surface is (exact point-to-triangle distance, nm and in
+  local shaft radii; 0 on it), so a head synapse beside a partly detected spine still sees the spine;
 - the nearest spine within ``NEAR_SPINE_NM`` (its length, head / neck widths, whether it has a neck) and where the
   site sits along its axis (0 at the base, 1 at the tip);
 - how high the site stands above the fitted shaft surface compared with the highest surface around it
@@ -30,6 +30,22 @@ def _nearest(centres: np.ndarray, pts: np.ndarray) -> tuple[np.ndarray, np.ndarr
         return np.full(len(pts), np.inf), np.full(len(pts), -1, dtype=np.int64)
     d, i = cKDTree(centres).query(pts)
     return d, i.astype(np.int64)
+
+
+def distance_to_faces(n: Neuron, sel: np.ndarray, face: np.ndarray, cp: np.ndarray) -> np.ndarray:
+    """Exact distance (nm) from each site ``cp`` (on face ``face``) to the surface of faces ``sel``: 0 on one of
+    them, NaN without any (point-to-triangle, so the value does not depend on how finely the surface is cut)."""
+    if len(sel) == 0:
+        return np.full(len(cp), np.nan)
+    import trimesh
+
+    from ..geometry.nearest import closest_faces
+
+    sub = trimesh.Trimesh(np.asarray(n.mesh.vertices), np.asarray(n.mesh.faces)[sel], process=False)
+    _, d, _ = closest_faces(sub, cp)
+    on = np.zeros(n.n_faces, dtype=bool)
+    on[sel] = True
+    return np.where(on[face], 0.0, d)
 
 
 def spine_tips(n: Neuron) -> np.ndarray:
@@ -60,11 +76,10 @@ def spine_context_features(n: Neuron, face: np.ndarray, cp: np.ndarray, shaft_ra
     cen = np.asarray(n.mesh.triangles_center)
     spine_f = np.flatnonzero(n.face_spine >= 0)
     out: dict[str, Any] = {"face_is_neck": (lab[face] == "spine_neck").astype(float)}
-    d_sp, i_sp = _nearest(cen[spine_f], cp)
+    d_sp, i_sp = _nearest(cen[spine_f], cp)  # by centroid: only picks the nearest spine
     for name, sel in (("spine", spine_f), ("head", np.flatnonzero(lab == "spine_head")),
                       ("neck", np.flatnonzero(lab == "spine_neck"))):
-        d = d_sp if name == "spine" else _nearest(cen[sel], cp)[0]
-        d = np.where(np.isfinite(d), d, np.nan)
+        d = distance_to_faces(n, sel, face, cp)
         out[f"distance_to_{name}_face_nm"] = d
         out[f"distance_to_{name}_face_rel"] = d / r
     near = np.isfinite(d_sp) & (d_sp <= NEAR_SPINE_NM)

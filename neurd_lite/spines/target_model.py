@@ -141,10 +141,11 @@ def rule_columns(rule_target: np.ndarray) -> dict[str, np.ndarray]:
 
 def predict_targets(n: Neuron, syn: pd.DataFrame, shaft_field: Any, anchors: Any = None,
                     soma: np.ndarray | None = None, folder: str | None = None,
-                    rule_target: np.ndarray | None = None) -> np.ndarray:
+                    rule_target: np.ndarray | None = None, dendritic_only: bool = False) -> np.ndarray:
     """Predicted target per synapse (object array of class names) with the shipped model (arguments as
     :func:`synapse_site_features`; ``rule_target``: the rule labeller's targets, a feature of the model; where
-    they are a class the sidecar lists in ``keep_rule_targets`` they stay)."""
+    they are a class the sidecar lists in ``keep_rule_targets`` they stay). dendritic_only: the rules' soma and
+    axon calls stay and the model picks among shaft / spine_head / spine_neck elsewhere (needs ``rule_target``)."""
     booster, meta = load_model(folder)
     x = synapse_site_features(n, syn, shaft_field, anchors, soma)
     if any(f.startswith("rules_") for f in meta["features"]):
@@ -154,8 +155,14 @@ def predict_targets(n: Neuron, syn: pd.DataFrame, shaft_field: Any, anchors: Any
         for c, v in rule_columns(rule_target).items():
             x[c] = v
     prob = booster.predict(x[meta["features"]].to_numpy(dtype=np.float64), num_threads=1)
+    kept = list(meta.get("keep_rule_targets", []))
+    if dendritic_only:
+        if rule_target is None:
+            raise InputError("dendritic_only needs the rule targets", hint="pass rule_target=rule_targets(...)")
+        prob[:, np.isin(meta["classes"], ("soma", "axon"))] = -1.0
+        kept += ["soma", "axon"]
     pred = np.asarray(meta["classes"], dtype=object)[np.argmax(prob, axis=1)]
-    if meta.get("keep_rule_targets") and rule_target is not None:
-        keep = np.isin(np.asarray(rule_target).astype(str), list(meta["keep_rule_targets"]))
+    if kept and rule_target is not None:
+        keep = np.isin(np.asarray(rule_target).astype(str), kept)
         pred[keep] = np.asarray(rule_target, dtype=object)[keep]
     return pred
