@@ -354,3 +354,20 @@ def test_rall_step_at_a_cells_own_branch_point_is_not_a_contact():
     assert on["branch_jump"][own_a] == 0.0 and on["branch_jump"][own_b] == 0.0 and on["branch_jump"][meet] > 0.2
     assert abs(s[np.argmax(on["score"])] - 65e3) <= 2000
     assert abs(s[np.argmax(off["score"])] - 65e3) > 20000
+
+
+def test_rall_discount_spares_an_axon_meeting_a_thicker_dendrite():
+    """A's axon (300 nm, 0-60 µm) meets B's dendrite (1000 nm) 60 µm out, nearer B: thin to thick toward B looks
+    like B's own branching, but the thin side is an axon, by its labels or (labels all dendrite) by its output
+    synapses, so the step keeps its score; without ``rall_dendrites_only`` it would be discounted."""
+    x = _polyline((0, 0, 0), (100e3, 0, 0))
+    s = x[:, 0]
+    br = np.where(s < 60e3, 300.0, 1000.0)
+    meet = np.argmin(np.abs(s - 60e3))
+    pre = ((s < 60e3) & (np.round(s / 500) % 8 == 0)).astype(float)
+    post = ((s >= 60e3) & (np.round(s / 500) % 4 == 0)).astype(float)
+    for is_axon, syn in ((s < 60e3, None), (np.zeros(len(s), bool), (pre, post))):
+        args = (x, br, is_axon, np.zeros(len(s), bool), (x[0], 5000.0), (x[-1], 5000.0))
+        kept = path_scores(*args, SplitParams(), branch_radius=br, synapses=syn)["branch_jump"]
+        lost = path_scores(*args, SplitParams(rall_dendrites_only=False), branch_radius=br, synapses=syn)["branch_jump"]
+        assert kept[meet] > 0.9 and lost[meet] == 0.0
