@@ -70,7 +70,7 @@ class SplitParams:
     rall_discount: share of ``branch_jump`` removed where a dendritic calibre step's thick side faces the nearer
     soma (that cell's own branch point, not a contact); rall_dendrites_only: not where the thin side is an axon
     (axon labels or output synapses >= half over ``synapse_window_nm``). Session 8, chosen on tune merges (family
-    seeds 0-56, 42 merges, 105 cells, >= 0.95: 85 -> 93; touching tune 16 / 20 unchanged; see
+    seeds 0-48, 42 merges, 105 cells, >= 0.95: 85 -> 93; touching tune 16 / 20 unchanged; see
     docs/proofreading.md "Session 8").
     """
 
