@@ -99,7 +99,16 @@ SELECTION = (
     "Axon level (session 7, second round): 0.05 was chosen in inner folds (every fold) for a plain threshold; "
     "that plain use (external LOSO axon 0.930, MICrONS LOCO apical 0.908 -> 0.888) and the shipped fallback use "
     "(0.05 only when no subtree passes 0.5) were both scored on these outer folds (2 variants, "
-    "docs/compartments.md).")
+    "docs/compartments.md). Fallback guard (session 8; the models are unchanged, only the decision): four "
+    "variants were scored on these outer folds: (g1) the fallback never holds the distal end of the "
+    "limb the limb model ranks first (external LOSO apical 0.873 -> 0.886 but LOSO traced axon 0.905 -> 0.826, "
+    "interneurons LOSO 6.2 -> 8.0 %: on interneurons the limb model ranks the axon first); (g2, shipped) the same "
+    "unless the subtree is thinner than the rest of the cell (median radius): apical 0.886, axon 0.887, "
+    "interneurons 6.2 %; (l) g2 plus apical segments only in the candidate limb and the rule's apical limbs "
+    "(not shipped: one external cell better, synthetic interneurons up given 4.5 -> 6.2 %); (t) g2 with the gate's "
+    "candidate merged with the apical rule's twin limbs and the gate refit (not shipped: external LOSO 0.895, "
+    "interneurons LOSO 5.4 %, but all-external-out 0.966 -> 0.937 and MICrONS LOSO 0.510 -> 0.472). No level "
+    "was tuned.")
 
 
 def _table(d: dict) -> str:
@@ -128,7 +137,9 @@ def card(held: dict, sources: dict[str, int], seconds: float) -> str:
         "`CompartmentParams(method=\"learned\")`; the rules stay as fallback and as two input features). Decision",
         "on top (package, `compartments/label.py` `learned_decision`): the axon is the one subtree maximising the",
         "cable-weighted sum of `p_axon - 0.5`, and when no subtree passes, of `p_axon - threshold` (sidecar",
-        "`decision.axon_threshold`: 0.05, the level inner folds chose, `axon_fit.py`; session 7 round 2); whether",
+        "`decision.axon_threshold`: 0.05, the level inner folds chose, `axon_fit.py`; session 7 round 2), which",
+        "never takes the distal end of the apical candidate limb unless that subtree is thinner than the rest of",
+        "the cell (median radius; session 8, `CompartmentParams.fallback_keeps_apical`); whether",
         "there is an apical: forced (`has_apical=`), vetoed by the",
         "rules (dense proximal input, frame), else the cell model (p >= 0.5) on the dendrite without the learned",
         "axon (after spine detection `refine_by_spines` may overturn a 'no' on a spiny cell, see",

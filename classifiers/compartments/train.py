@@ -55,6 +55,7 @@ CELL_PARAMS = {**LGB_PARAMS, "num_leaves": 7, "min_data_in_leaf": 8, "bagging_fr
 CELL_ROUNDS = 200  # "given_eval" (external, up from the labels) never trains
 GATE_MODE = ["fixed"]  # the cell model's training (--gate): fixed / nested / mean, see gate_fit
 AXON_THRESHOLD: list[float | None] = [0.05]  # --axon-threshold: None = chosen in inner folds (axon_fit)
+FALLBACK_KEEPS_APICAL = [True]  # --fallback-guard off: the fallback axon may hold the apical candidate's end
 APICAL_FRAME: dict[int, object] = {}  # id(case) -> its preparation in the apical frame (limb_fit.apical_frame)
 
 
@@ -230,7 +231,7 @@ def cross_validate(cases: list[Case], folds: dict[str, set[str]], label: str,
             cache[(label, name, "axon_threshold")] = choose_threshold(train, fit, TRAIN_MODES)
         ax_th, ax_scores = cache[(label, name, "axon_threshold")] if AXON_THRESHOLD[0] is None \
             else (AXON_THRESHOLD[0], {})
-        params = CompartmentParams(axon_threshold=ax_th)
+        params = CompartmentParams(axon_threshold=ax_th, fallback_keeps_apical=FALLBACK_KEEPS_APICAL[0])
         cm, _ = fit(train, "cell", cache)
         lm, _ = fit(train, "limb")
         for i in idx:
@@ -320,11 +321,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--axon-threshold", default="0.05",
                     help="axon level used when no subtree passes 0.5: a number (default 0.05, shipped: the level "
                          "the inner folds chose for the plain threshold, axon_fit.py) or 'nested' (chosen per fold)")
+    ap.add_argument("--fallback-guard", choices=("on", "off"), default="on",
+                    help="the fallback axon never holds the distal end of the apical candidate limb unless it is "
+                         "thinner than the rest (on: shipped, session 8; off: session 7)")
     ap.add_argument("--vertex-cache", type=Path, default=None,
                     help="scratch pickle of the folds' held-out vertex-model probabilities (reused when present)")
     args = ap.parse_args(argv)
     t0 = time.time()
     AXON_THRESHOLD[0] = None if args.axon_threshold == "nested" else float(args.axon_threshold)
+    FALLBACK_KEEPS_APICAL[0] = args.fallback_guard == "on"
     GATE_MODE[:] = [args.gate] + ([args.gate_set] if args.gate_set else [])
     cases = load_cases(args.cache, args.rebuild)
     if args.apical_frame_training:

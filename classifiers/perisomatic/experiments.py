@@ -22,6 +22,7 @@ from neurd_lite.celltype.columns import DEPTH_HINGES, PROCESS_FEATURES, depth_hi
 from neurd_lite.celltype.context import CONTEXT_FEATURES, context_features, load_reference
 from neurd_lite.celltype.combine import hierarchical
 from neurd_lite.celltype.layers import layer_features
+from neurd_lite.celltype.local_depth import LOCAL_DEPTH_FEATURES, load_local_reference, local_depth_features
 from neurd_lite.celltype.training import (
     GRID, INHIBITORY, SUBCLASSES, balanced_accuracy, crossfit_temperature, load_perisomatic_labelled, nested_cv,
     nested_cv_stack)
@@ -125,19 +126,23 @@ def run_sides(data: pd.DataFrame, seed: int = 0) -> dict:
             "sub_acc": float((y_sub == two_stage.argmax(1)).mean()), "secs": round(time.time() - t)}
 
 
-#: Session 7: the shipped stacked subclass procedure, with the depth basis (``columns.depth_hinges``: knots at the
-#: layer file's boundaries and mid-layers) as logistic-only inputs, always or chosen by the inner folds.
-STACK_VARIANTS: dict[str, tuple[tuple[str, ...], ...]] = {
-    "S_stack": ((),), "S_depth_logistic": (DEPTH_HINGES,), "S_depth_chosen": ((), DEPTH_HINGES)}
+#: The shipped stacked subclass procedure with (extra inputs of both components, candidate logistic-only input
+#: sets chosen by the inner folds). Session 7: the depth basis (``columns.depth_hinges``: knots at the layer file's
+#: boundaries and mid-layers) as logistic-only inputs, always or chosen by the inner folds. Session 8: the
+#: label-free local depth features (``local_depth.py``: the soma placed in the depth profile of the v83 somata
+#: within 100 µm laterally) as inputs of both components.
+STACK_VARIANTS: dict[str, tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]] = {
+    "S_stack": ((), ((),)), "S_depth_logistic": ((), (DEPTH_HINGES,)), "S_depth_chosen": ((), ((), DEPTH_HINGES)),
+    "S_local_depth": (LOCAL_DEPTH_FEATURES, ((),))}
 
 
 def run_stack(name: str, data: pd.DataFrame, seed: int = 0) -> dict:
     """Nested-CV subclass balanced accuracy and per-class recall of a stacked variant (``STACK_VARIANTS``)."""
-    linear_sets = STACK_VARIANTS[name]
+    extra, linear_sets = STACK_VARIANTS[name]
     sub = data[data["subclass"].notna()].reset_index(drop=True)
     sub = pd.concat([sub, depth_hinges(sub["cortical_depth_um"])], axis=1)
     y = np.array([SUBCLASSES.index(c) for c in sub["subclass"]])
-    cols = T0 + [c for s in linear_sets for c in s]  # T0 = the shipped table model's inputs
+    cols = T0 + list(extra) + [c for s in linear_sets for c in s]  # T0 = the shipped table model's inputs
     t = time.time()
     cv = nested_cv_stack(sub[cols], y, len(SUBCLASSES), seed=seed, linear_sets=linear_sets)
     pred = crossfit_temperature(cv.oof, y, cv.fold).argmax(1)
@@ -156,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     data = load_perisomatic_labelled()
     data = pd.concat([data, layer_features(data)], axis=1)
     data["soma_synapses_per_volume23_per_um2"] = data["soma_n_synapses"] / data["soma_volume_um3"] ** (2 / 3)
+    if any(STACK_VARIANTS.get(n, ((),))[0] for n in args.variants):  # local depth against all 69,461 v83 somata
+        data = pd.concat([data, local_depth_features(data, load_local_reference())], axis=1)
     if any(n.startswith("T0_ctx") for n in args.variants):
         ref = load_reference()
         ctx = context_features(ref, ref).assign(nucleus_id=ref["nucleus_id"].to_numpy())

@@ -161,3 +161,14 @@ def choose_candidate(tree: Tree, up: np.ndarray, dendrite: np.ndarray, model: An
     j = int(np.argmax(p))
     return LimbChoice(starts, p, int(starts[j]), int(starts[int(np.argmin(rows["rank_height"].to_numpy()))]),
                       limb_axis(tree, dendrite, int(starts[j])), float(rows["dir_cos_up"].iloc[j]))
+
+
+def candidate_top(tree: Tree, up: np.ndarray, dendrite: np.ndarray, model: Any) -> int:
+    """The distal end of the apical candidate among the limbs of ``dendrite`` (:func:`choose_candidate`): its
+    vertex reaching farthest along the limb's own axis (frame-free); -1 without dendrite."""
+    choice = choose_candidate(tree, up, dendrite, model)
+    if choice is None:
+        return -1
+    idx = np.flatnonzero(dendrite & (tree.limb_start == choice.chosen))
+    rel = tree.sk.vertices[idx] - tree.sk.vertices[tree.sk.root]
+    return int(idx[int(np.argmax(rel @ choice.axis))])

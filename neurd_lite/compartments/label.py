@@ -22,7 +22,7 @@ from ..neuron import COMPARTMENTS, SPINE_LABELS, Neuron, is_label, label_array, 
 from .apical import ApicalParams, label_dendrites, proximal_input_density_per_um
 from .axon import AxonParams, AxonResult, axon_by_synapses, find_axon
 from .apical import _label_apical_limb
-from .candidate import choose_candidate
+from .candidate import LimbChoice, candidate_top, choose_candidate
 from .features import vertex_features
 from .frame import UNCERTAIN, FrameResult, infer_up, minnie65_frame
 from .gate import gate_row
@@ -46,6 +46,8 @@ class CompartmentParams:
     #                                         decides whether there is one (set by refine_by_spines)
     axon_threshold: float | None = None     # p_axon level for the axon subtree when none passes 0.5 (a source the
     #                                         model never saw: under-confident); None: sidecar ``decision.axon_threshold``
+    fallback_keeps_apical: bool = True      # the axon found at that lower level never holds the distal end of the
+    #                                         limb the apical-limb model ranks first (session 8)
 
 
 def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,
@@ -204,80 +206,152 @@ def learned_decision(n: Neuron, prep: Prepared, params: CompartmentParams,
                      cell_model: VertexModel | None = None, limb_model: VertexModel | None = None,
                      apical_model: VertexModel | None = None) -> np.ndarray:
     """Labels from the models (probabilities computed here unless given; ``*_model`` default to the shipped
-    ones): axon = the best-scoring subtree; the apical candidate = the dendritic limb the limb model
-    (``limb_model``, :mod:`.candidate`) scores highest, and when it is not the limb reaching highest along
-    ``up``, points away from the pia and the has-apical model sees an apical on its axis, that axis replaces
-    ``up`` for everything apical (features recomputed, ``p_apical`` then from ``apical_model``; flag
-    ``apical_axis_not_up``); whether there is an apical: forced
-    or ruled out by the caller / the rules (frame, dense input), else for a known excitatory cell
-    (``params.excitatory``) the apical rule's test, else the has-apical model (``cell_model``) on
-    :func:`~neurd_lite.compartments.gate.gate_features` of the dendrite plus the limb model's evidence; apical
-    = segments voted apical, or the rule's apical when the vertex model finds under ``MIN_APICAL_FRAC`` of the
-    dendrite."""
+    ones), in four steps:
+
+    1. :func:`decide_axon`: the axon = the best-scoring subtree;
+    2. :func:`apical_frame`: the apical candidate = the dendritic limb the limb model (``limb_model``,
+       :mod:`.candidate`) scores highest; when it is not the limb reaching highest along ``up``, points away
+       from the pia and the has-apical model sees an apical on its axis, that axis replaces ``up`` for
+       everything apical (features recomputed, ``p_apical`` then from ``apical_model``; flag
+       ``apical_axis_not_up``);
+    3. :func:`decide_has_apical`: forced or ruled out by the caller / the rules (frame, dense input), else for a
+       known excitatory cell (``params.excitatory``) the apical rule's test, else the has-apical model
+       (``cell_model``) on :func:`~neurd_lite.compartments.gate.gate_features` of the dendrite plus the limb
+       model's evidence;
+    4. :func:`compose_labels`: apical = segments voted apical (or the rule's apical when the vertex model finds
+       under ``MIN_APICAL_FRAC`` of the dendrite), shaft / tuft / oblique split by the rule, the rest basal.
+    """
     tree = prep.tree
     body = tree.in_root_tree & ~tree.soma
-    if p_axon is None:
-        p_axon = np.zeros(tree.n)
-        p_axon[body] = load_vertex_model(AXON_MODEL).predict(prep.features[body])
-    axon, cut, _ = axon_subtree(tree, p_axon, body)  # no subtree above 0.5: the lower level, if set
-    if cut < 0 and axon_threshold(params) < 0.5:
-        axon, cut, _ = axon_subtree(tree, p_axon, body, axon_threshold(params))
-    dendrite = body & ~axon
-    has = prep.has_apical
-    rec = n.provenance["compartments"]
-    aprep, choice = prep, None  # the frame of the apical decision, the apical candidate
     cell_model = cell_model or load_vertex_model(CELL_MODEL)
-    gate_dend = dendrite & ~other_somas(n, tree)
-    if has is not False:
-        choice = choose_candidate(tree, prep.up, gate_dend, limb_model or load_vertex_model(LIMB_MODEL))
-    if choice is not None:
-        rec["apical_candidate"] = cand = choice.as_dict()
-        if choice.use_axis:  # accepted when the has-apical model, on that axis, sees an apical
-            alt = reframe(n, prep, params, choice.axis)
-            p_alt = float(cell_model.predict(gate_row(tree, alt.up, gate_dend, choice.gate_extra()))[0])
-            cand.update(p_has_apical_on_axis=round(p_alt, 4), axis_used=p_alt >= 0.5)
-            if p_alt >= 0.5:
-                aprep, p_apical = alt, None
-                n.flag(f"apical_axis_not_up: the apical candidate limb points "
-                       f"{np.degrees(np.arccos(np.clip(choice.dir_cos_up, -1, 1))):.0f} deg from up (pia); apical "
-                       "labels use its axis (an inverted or deep-layer pyramid, or up is wrong: pass up= or has_apical=)")
+    others = other_somas(n, tree)
+    limb_model = limb_model or load_vertex_model(LIMB_MODEL)
+    axon, cut, how = decide_axon(tree, prep, body, params, p_axon, limb_model, body & ~others)
+    dendrite = body & ~axon
+    gate_dend = dendrite & ~others
+    aprep, choice, p_apical = apical_frame(n, prep, params, gate_dend, cell_model, limb_model, p_apical)
     if p_apical is None:
         p_apical = np.zeros(tree.n)
         p_apical[dendrite] = (apical_model or load_vertex_model(APICAL_MODEL)).predict(aprep.features[dendrite])
+    rule_apical = np.isin(aprep.rule_labels.astype(str), APICAL_LABELS) & dendrite
     apical = apical_segments(tree, p_apical, dendrite)
     e = edge_um(tree)
     frac = float(e[apical].sum() / max(e[dendrite].sum(), 1e-9))
-    source = "given or rules" if has is not None else ""
-    rule_apical = np.isin(aprep.rule_labels.astype(str), APICAL_LABELS) & dendrite
-    if has is None and params.excitatory:
-        has, source = bool(rule_apical.any()), "excitatory: apical rule"
-    if has is None:
-        row = gate_row(tree, aprep.up, gate_dend, choice.gate_extra() if choice else None)
-        p_cell = float(cell_model.predict(row)[0])
-        has, source = p_cell >= 0.5, "has-apical model"
-        rec["p_has_apical"] = round(p_cell, 4)
-        rec["has_apical_evidence"] = {k: round(float(v), 4) if np.isfinite(v) else None
-                                      for k, v in row.iloc[0].items()}
+    has, source = decide_has_apical(n, prep, aprep, params, gate_dend, choice, cell_model, rule_apical)
     if has and frac < MIN_APICAL_FRAC:  # the vertex model finds (almost) no apical: the rule's
         apical = rule_apical
         source += "; apical from the rule"
         if not apical.any() and prep.has_apical is None:
             has = False
+    labels, n_limbs = compose_labels(n, tree, axon, dendrite, apical if has else None, aprep.up, params)
+    if not axon.any():
+        n.flag("axon_not_found")
+    n.provenance["compartments"].update({
+        "learned_axon_cut_vertex": cut, "learned_axon_decision": how, "learned_apical_cable_frac": frac,
+        "has_apical": bool(has), "has_apical_source": source, "n_apical_limbs": n_limbs})
+    return labels
+
+
+def decide_axon(tree: Tree, prep: Prepared, body: np.ndarray, params: CompartmentParams,
+                p_axon: np.ndarray | None = None, limb_model: VertexModel | None = None,
+                limbs: np.ndarray | None = None) -> tuple[np.ndarray, int, str]:
+    """(axon mask, cut vertex or -1, how it was decided): the subtree maximising the cable-weighted sum of
+    ``p_axon - 0.5``; when none passes, of ``p_axon - axon_threshold(params)`` (a source the model never saw:
+    under-confident). That fallback (``params.fallback_keeps_apical``, session 8) never takes the distal end
+    of the apical candidate (the limb of ``limbs``, bool (N,), default ``body``, that ``limb_model`` ranks
+    first) unless the subtree is thinner than the rest of the cell (median radius): a weakly scored process
+    that is the cell's best apical and as thick as its dendrites is its apical, not its axon. ``p_axon`` (N,)
+    is computed with the shipped axon model unless given."""
+    if p_axon is None:
+        p_axon = np.zeros(tree.n)
+        p_axon[body] = load_vertex_model(AXON_MODEL).predict(prep.features[body])
+    axon, cut, _ = axon_subtree(tree, p_axon, body)
+    level = axon_threshold(params)
+    if cut >= 0 or level >= 0.5:
+        return axon, cut, "level 0.5"
+    how = f"fallback level {level:g}"
+    axon, cut, _ = axon_subtree(tree, p_axon, body, level)
+    if cut >= 0 and params.fallback_keeps_apical and prep.has_apical is not False \
+            and not _thinner(tree, axon, body & ~axon):
+        keep = candidate_top(tree, prep.up, body if limbs is None else limbs,
+                             limb_model or load_vertex_model(LIMB_MODEL))
+        if keep >= 0 and axon[keep]:
+            axon, cut, _ = axon_subtree(tree, p_axon, body, level, keep)
+            how += "; apical candidate kept out"
+    return axon, cut, how
+
+
+def _thinner(tree: Tree, part: np.ndarray, rest: np.ndarray) -> bool:
+    """Whether the median radius of ``part`` is below that of ``rest`` (False without radii)."""
+    r = tree.sk.radius
+    if r is None:
+        return False
+    a, b = r[part], r[rest]
+    a, b = a[np.isfinite(a) & (a > 0)], b[np.isfinite(b) & (b > 0)]
+    return bool(len(a) and len(b) and np.median(a) < np.median(b))
+
+
+def apical_frame(n: Neuron, prep: Prepared, params: CompartmentParams, gate_dend: np.ndarray,
+                 cell_model: VertexModel, limb_model: VertexModel | None = None,
+                 p_apical: np.ndarray | None = None) -> tuple[Prepared, LimbChoice | None, np.ndarray | None]:
+    """(the preparation the apical decision uses, the apical candidate or None, ``p_apical``): ``prep`` and the
+    given ``p_apical`` unless the candidate limb's axis replaces ``up`` (then the reframed preparation and None,
+    so ``p_apical`` is recomputed on it). Records ``apical_candidate`` in the provenance; flags
+    ``apical_axis_not_up`` when the axis is used. No candidate when the cell has no apical by force or rule."""
+    if prep.has_apical is False:
+        return prep, None, p_apical
+    choice = choose_candidate(prep.tree, prep.up, gate_dend, limb_model or load_vertex_model(LIMB_MODEL))
+    if choice is None:
+        return prep, None, p_apical
+    n.provenance["compartments"]["apical_candidate"] = cand = choice.as_dict()
+    if not choice.use_axis:
+        return prep, choice, p_apical
+    alt = reframe(n, prep, params, choice.axis)  # accepted when the has-apical model, on that axis, sees one
+    p_alt = float(cell_model.predict(gate_row(prep.tree, alt.up, gate_dend, choice.gate_extra()))[0])
+    cand.update(p_has_apical_on_axis=round(p_alt, 4), axis_used=p_alt >= 0.5)
+    if p_alt < 0.5:
+        return prep, choice, p_apical
+    n.flag(f"apical_axis_not_up: the apical candidate limb points "
+           f"{np.degrees(np.arccos(np.clip(choice.dir_cos_up, -1, 1))):.0f} deg from up (pia); apical "
+           "labels use its axis (an inverted or deep-layer pyramid, or up is wrong: pass up= or has_apical=)")
+    return alt, choice, None
+
+
+def decide_has_apical(n: Neuron, prep: Prepared, aprep: Prepared, params: CompartmentParams,
+                      gate_dend: np.ndarray, choice: LimbChoice | None, cell_model: VertexModel,
+                      rule_apical: np.ndarray) -> tuple[bool, str]:
+    """(has an apical, why): forced or decided by the rules (``prep.has_apical``), else the apical rule's test for
+    a known excitatory cell, else the has-apical model on the gate row in ``aprep``'s frame (its probability and
+    evidence go to the provenance)."""
+    if prep.has_apical is not None:
+        return bool(prep.has_apical), "given or rules"
+    if params.excitatory:
+        return bool(rule_apical.any()), "excitatory: apical rule"
+    row = gate_row(prep.tree, aprep.up, gate_dend, choice.gate_extra() if choice else None)
+    p_cell = float(cell_model.predict(row)[0])
+    rec = n.provenance["compartments"]
+    rec["p_has_apical"] = round(p_cell, 4)
+    rec["has_apical_evidence"] = {k: round(float(v), 4) if np.isfinite(v) else None for k, v in row.iloc[0].items()}
+    return p_cell >= 0.5, "has-apical model"
+
+
+def compose_labels(n: Neuron, tree: Tree, axon: np.ndarray, dendrite: np.ndarray, apical: np.ndarray | None,
+                   up: np.ndarray, params: CompartmentParams) -> tuple[np.ndarray, int]:
+    """(vertex labels, number of apical limbs): ``dendrite`` is basal with the ``apical`` vertices' limbs split
+    into shaft / tuft / oblique by the rule along ``up`` (``apical`` None: no apical, dendrite is
+    ``dendrite``), then the axon and the somata."""
     labels = np.full(tree.n, "unknown", dtype=object)
-    labels[dendrite] = "basal" if has else "dendrite"
-    height = (tree.sk.vertices - tree.sk.vertices[tree.sk.root]) @ aprep.up
-    if has:
-        for limb, top in apical_limbs(tree, apical, height):
+    labels[dendrite] = "basal" if apical is not None else "dendrite"
+    limbs = []
+    if apical is not None:
+        height = (tree.sk.vertices - tree.sk.vertices[tree.sk.root]) @ up
+        limbs = apical_limbs(tree, apical, height)
+        for limb, top in limbs:
             _label_apical_limb(tree, limb, top, height, params.apical, labels)
             labels[limb & (labels == "basal")] = "oblique"
     labels[axon] = "axon"
     _label_somas(n, tree, labels)
-    if not axon.any():
-        n.flag("axon_not_found")
-    rec.update({"learned_axon_cut_vertex": cut, "learned_apical_cable_frac": frac, "has_apical": bool(has),
-                "has_apical_source": source,
-                "n_apical_limbs": len(apical_limbs(tree, apical, height)) if has else 0})
-    return labels
+    return labels, len(limbs)
 
 
 def reframe(n: Neuron, prep: Prepared, params: CompartmentParams, axis: np.ndarray) -> Prepared:

@@ -5,9 +5,10 @@ no pickle; trained by ``classifiers/compartments/train.py``, model cards beside 
 vertex from :func:`neurd_lite.compartments.features.vertex_features`. The decision on top:
 
 - **axon**: one subtree, the one maximising the summed ``p_axon - 0.5`` weighted by cable (µm; when none passes,
-  ``p_axon - decision.axon_threshold`` of the sidecar, 0.05, session 7), so the axon is
-  everything beyond a single cut, as in the rule and the synapse-flow split; none when no subtree has a
-  positive sum.
+  ``p_axon - decision.axon_threshold`` of the sidecar, 0.05, session 7; that lower level never takes the
+  apical candidate's distal end unless the subtree is thinner than the rest, session 8, ``label.decide_axon``),
+  so the axon is everything beyond a single cut, as in the rule and the synapse-flow split; none when no
+  subtree has a positive sum.
 - **apical**: among the remaining dendrite, each unbranched segment (between branch points) takes the
   cable-weighted mean of its vertices' ``p_apical``; segments above 0.5 are apical. A cell whose apical
   cable is below ``MIN_APICAL_FRAC`` of its dendrite has no apical; whether a cell has one at all is the cell
@@ -75,13 +76,16 @@ def edge_um(tree: Tree) -> np.ndarray:
     return np.where(par >= 0, np.linalg.norm(sk.vertices - sk.vertices[np.maximum(par, 0)], axis=1), 0.0) / 1000
 
 
-def axon_subtree(tree: Tree, p_axon: np.ndarray, body: np.ndarray,
-                 threshold: float = 0.5) -> tuple[np.ndarray, int, float]:
+def axon_subtree(tree: Tree, p_axon: np.ndarray, body: np.ndarray, threshold: float = 0.5,
+                 keep: int = -1) -> tuple[np.ndarray, int, float]:
     """(axon mask, cut vertex or -1, summed score in µm) of the subtree maximising sum((p - threshold) * cable);
-    ``threshold`` is the model's decision level (sidecar ``decision.axon_threshold``)."""
+    ``threshold`` is the model's decision level (sidecar ``decision.axon_threshold``). ``keep`` >= 0: a vertex
+    the axon must not contain (no cut on its path to the root)."""
     w = (edge_um(tree) + 1e-3) * body
     score = tree.subtree_sum(np.where(body, (np.nan_to_num(p_axon, nan=0.0) - threshold) * w, 0.0))
     score = np.where(body, score, -np.inf)
+    if keep >= 0:
+        score[tree.path_to_root(keep)] = -np.inf
     if not body.any() or score.max() <= 0:
         return np.zeros(tree.n, dtype=bool), -1, 0.0
     cut = int(np.argmax(score))

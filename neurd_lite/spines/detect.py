@@ -40,7 +40,11 @@ NON_DENDRITIC = ("axon", "soma")
 class SpineParams:
     """Spine-detection parameters (nm; ``_rel`` values are fractions of the local shaft radius).
 
-    A seed vertex protrudes more than max(seed_protrusion_nm, seed_protrusion_rel * r); a spine grows through
+    A seed vertex protrudes more than max(seed_protrusion_nm, seed_protrusion_rel * r); with seed_floor_nm > 0 the
+    first term becomes seed_spread_factor x the scatter of the vertex's shaft chunk below its radius
+    (``ShaftField.spread_nm``: noise, an elliptic section, an axis off centre) clipped to [seed_floor_nm,
+    seed_protrusion_nm], so low domes (stubby spines) seed where the shaft is smooth and round enough to show
+    them; a spine grows through
     vertices protruding more than max(grow_protrusion_nm, grow_protrusion_rel * r). Spines protrude at most
     max_length_nm, cover at least min_area_nm2 of surface above the growth threshold (protrusion interpolated
     linearly over faces: an area, not a vertex count, so the test does not depend on the tessellation) and have
@@ -84,6 +88,8 @@ class SpineParams:
 
     seed_protrusion_nm: float = 200.0
     seed_protrusion_rel: float = 0.2
+    seed_floor_nm: float = 0.0
+    seed_spread_factor: float = 0.0
     grow_protrusion_nm: float = 25.0
     grow_protrusion_rel: float = 0.05
     max_length_nm: float = 4000.0
@@ -277,6 +283,15 @@ def superlevel_vertex_area(faces: np.ndarray, area_faces: np.ndarray, h: np.ndar
     return np.bincount(faces.reshape(-1), weights=share.reshape(-1), minlength=len(h))
 
 
+def seed_level(p: SpineParams, fld: ShaftField | None, nv: int) -> np.ndarray | float:
+    """Absolute seed threshold (nm), scalar or per vertex: ``p.seed_protrusion_nm``, or with ``p.seed_floor_nm``
+    > 0 the spread-scaled level clipped to [seed_floor_nm, seed_protrusion_nm] (no spread known: the ceiling)."""
+    if not 0 < p.seed_floor_nm < p.seed_protrusion_nm or fld is None or fld.spread_nm is None:
+        return p.seed_protrusion_nm
+    spread = np.nan_to_num(np.asarray(fld.spread_nm, dtype=float)[:nv], nan=np.inf)
+    return np.clip(p.seed_spread_factor * spread, p.seed_floor_nm, p.seed_protrusion_nm)
+
+
 def _grow_pass(verts: np.ndarray, r: np.ndarray, hn: np.ndarray, ok: np.ndarray, beyond_end: np.ndarray,
                eligible_v: np.ndarray, e_mesh: np.ndarray, links: np.ndarray, piece: np.ndarray, va: np.ndarray,
                mesh_faces: tuple[np.ndarray, np.ndarray], p: SpineParams, fld: ShaftField | None = None,
@@ -287,7 +302,7 @@ def _grow_pass(verts: np.ndarray, r: np.ndarray, hn: np.ndarray, ok: np.ndarray,
     (nm², a third of the incident faces); ``mesh_faces``: (faces, face areas nm²); ``ratio_out``: a list that
     receives the spines' height / axial extent."""
     nv = len(r)
-    seed = ok & ~beyond_end & (hn > np.maximum(p.seed_protrusion_nm, p.seed_protrusion_rel * r))
+    seed = ok & ~beyond_end & (hn > np.maximum(seed_level(p, fld, nv), p.seed_protrusion_rel * r))
     t_grow = np.maximum(p.grow_protrusion_nm, p.grow_protrusion_rel * np.nan_to_num(r, nan=np.inf))
     grow = ok & (hn > t_grow)
     e = np.vstack([e_mesh, links])

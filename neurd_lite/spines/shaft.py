@@ -18,6 +18,8 @@ from ..skeleton.model import Skeleton
 from .axial import _window_ids, local_radius, on_surface_samples, tip_extensions
 from .prune import pruned_skeleton_mask
 
+SPREAD_QUANTILE = 0.1  # ShaftField.spread_nm: the chunk radius minus this quantile of its surface distances
+
 
 @dataclass(frozen=True)
 class ShaftParams:
@@ -82,7 +84,9 @@ class ShaftField:
     distance_nm: (V,) distance of each vertex to the pruned skeleton. radius_nm: (V,) local shaft radius at the
     vertex's nearest sample. sample_vertex: (V,) nearest skeleton vertex (-1 where not computed).
     sample_points_nm / sample_radius_nm / sample_skel_vertex / sample_tangent: the resampled skeleton (unit
-    tangents of the skeleton edges each sample lies on).
+    tangents of the skeleton edges each sample lies on). spread_nm: (V,) how far the shaft surface of the vertex's
+    chunk scatters below its radius (the radius minus the chunk's area-weighted 10th percentile of distances:
+    vertex noise, an elliptic section, an axis off centre; spines sit above the radius and do not enter it).
     """
 
     distance_nm: np.ndarray
@@ -94,6 +98,7 @@ class ShaftField:
     sample_skel_vertex: np.ndarray
     beyond_end: np.ndarray
     sample_tangent: np.ndarray | None = None
+    spread_nm: np.ndarray | None = None
 
     @property
     def protrusion_nm(self) -> np.ndarray:
@@ -376,6 +381,8 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
         q_low = weighted_group_quantile(chunk_of_sample[s[used]], d[used], a[used], p.far_quantile, n_chunks)
         used &= ~(d > p.far_factor * np.nan_to_num(q_low[chunk_of_sample[s]], nan=np.inf) + p.far_floor_nm)
     r_chunk = weighted_group_quantile(chunk_of_sample[s[used]], d[used], a[used], p.radius_quantile, n_chunks)
+    r_low = weighted_group_quantile(chunk_of_sample[s[used]], d[used], a[used], SPREAD_QUANTILE, n_chunks)
+    spread_v = (r_chunk - r_low)[chunk_of_sample][s]
     r_sample = r_chunk[chunk_of_sample]
     if p.local_radius_nm > 0:
         r_loc = local_radius(s[used], d[used], a[used], seg, droot, p.local_radius_nm, p.radius_quantile)
@@ -388,7 +395,7 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
     owner = to_input[owner]  # back to the caller's skeleton indices
     return ShaftField(distance_nm=d, radius_nm=r_v, sample_vertex=owner[s], sample_index=s,
                       sample_points_nm=pts, sample_radius_nm=r_sample, sample_skel_vertex=owner,
-                      beyond_end=beyond, sample_tangent=tang)
+                      beyond_end=beyond, sample_tangent=tang, spread_nm=spread_v)
 
 
 def _outward_tangent(skel: Skeleton, keep: np.ndarray) -> np.ndarray:
