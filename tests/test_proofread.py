@@ -285,8 +285,8 @@ def test_own_axon_origin_calibre_step_and_branch_point_are_quiet():
     r = np.where(is_axon, 300.0, 1000.0)
     junction = np.isclose(s, s[np.argmin(np.abs(s - 10e3))])
     args = (x, r, is_axon, junction, (x[0], 5000.0), (x[-1], 5000.0))
-    quiet = path_scores(*args, SplitParams(), branch_radius=r)
-    loud = path_scores(*args, SplitParams(origin_quiet=False), branch_radius=r)
+    quiet = path_scores(*args, SplitParams(rall_discount=0.0), branch_radius=r)  # the hillock alone, not Rall steps
+    loud = path_scores(*args, SplitParams(origin_quiet=False, rall_discount=0.0), branch_radius=r)
     start, meet = np.argmin(np.abs(s - 10e3)), np.argmin(np.abs(s - 60e3))
     assert loud["branch_jump"][start] > 0.9 and loud["junction"][start] > 0.9
     assert quiet["branch_jump"][start] == 0.0 and quiet["junction"][start] == 0.0
@@ -334,3 +334,40 @@ def test_taper_reads_branch_calibres_not_the_noisy_vertex_radius():
     args = (x, noisy, np.zeros(len(x), bool), np.zeros(len(x), bool), (x[0], 5000.0), (x[-1], 5000.0))
     taper = path_scores(*args, SplitParams(taper_on_branches=True), branch_radius=branch)["taper"]
     assert abs(s[np.argmax(taper)] - 50e3) <= 5000
+
+
+def test_rall_step_at_a_cells_own_branch_point_is_not_a_contact():
+    """Branch calibres 1000 nm (A's trunk) -> 500 nm (A's child, from 30 µm) -> 400 nm (B's dendrite, from 65 µm)
+    -> 1000 nm (B's trunk, from 95 µm), a branch point at 30, 65 and 95 µm. The steps at 30 µm (thick side toward
+    A, the nearer soma) and 95 µm (thick side toward B) are each cell's own branching; the step at 65 µm (thick
+    side toward A while B is nearer) is not: with ``rall_discount`` the cut goes there, without it to an own branch point."""
+    x = _polyline((0, 0, 0), (120e3, 0, 0))
+    s = x[:, 0]
+    br = np.select([s < 30e3, s < 65e3, s < 95e3], [1000.0, 500.0, 400.0], 1000.0)
+    junction = np.zeros(len(s), bool)
+    for at in (30e3, 65e3, 95e3):
+        junction[np.argmin(np.abs(s - at))] = True
+    args = (x, br, np.zeros(len(x), bool), junction, (x[0], 5000.0), (x[-1], 5000.0))
+    on = path_scores(*args, SplitParams(), branch_radius=br)
+    off = path_scores(*args, SplitParams(rall_discount=0.0, taper_on_branches=False), branch_radius=br)
+    own_a, meet, own_b = (np.argmin(np.abs(s - t)) for t in (30e3, 65e3, 95e3))
+    assert on["branch_jump"][own_a] == 0.0 and on["branch_jump"][own_b] == 0.0 and on["branch_jump"][meet] > 0.2
+    assert abs(s[np.argmax(on["score"])] - 65e3) <= 2000
+    assert abs(s[np.argmax(off["score"])] - 65e3) > 20000
+
+
+def test_rall_discount_spares_an_axon_meeting_a_thicker_dendrite():
+    """A's axon (300 nm, 0-60 µm) meets B's dendrite (1000 nm) 60 µm out, nearer B: thin to thick toward B looks
+    like B's own branching, but the thin side is an axon, by its labels or (labels all dendrite) by its output
+    synapses, so the step keeps its score; without ``rall_dendrites_only`` it would be discounted."""
+    x = _polyline((0, 0, 0), (100e3, 0, 0))
+    s = x[:, 0]
+    br = np.where(s < 60e3, 300.0, 1000.0)
+    meet = np.argmin(np.abs(s - 60e3))
+    pre = ((s < 60e3) & (np.round(s / 500) % 8 == 0)).astype(float)
+    post = ((s >= 60e3) & (np.round(s / 500) % 4 == 0)).astype(float)
+    for is_axon, syn in ((s < 60e3, None), (np.zeros(len(s), bool), (pre, post))):
+        args = (x, br, is_axon, np.zeros(len(s), bool), (x[0], 5000.0), (x[-1], 5000.0))
+        kept = path_scores(*args, SplitParams(), branch_radius=br, synapses=syn)["branch_jump"]
+        lost = path_scores(*args, SplitParams(rall_dendrites_only=False), branch_radius=br, synapses=syn)["branch_jump"]
+        assert kept[meet] > 0.9 and lost[meet] == 0.0

@@ -14,7 +14,7 @@ meets the other's. Each vertex of the path gets a score from cues a proofreader 
   the cumulative sum of (d|x - A|/ds - (-d|x - B|/ds)) up to the vertex, rescaled to [0, 1] over the path;
 - ``taper``: neurites taper away from their soma, so the radius should fall from soma A to the cut and rise
   from the cut to soma B. The log radius (per vertex; ``taper_on_branches``: the branch radii instead, off by
-  default, session 7) is fitted by a non-increasing run up to the vertex and a
+  default) is fitted by a non-increasing run up to the vertex and a
   non-decreasing one after it (isotonic regression, pool-adjacent-violators); the cue is how much of the
   worst split's misfit this split removes, in [0, 1];
 - ``junction``: 1 at a branch point of the branch graph (a side branch of >= 3 µm leaves here), decaying over
@@ -28,7 +28,11 @@ meets the other's. Each vertex of the path gets a score from cues a proofreader 
   the two distances' sum);
 - ``branch_jump``: |log(radius before / radius after)| over ``window_nm`` of the branch radii (each vertex
   carries the median radius of its branch of the branch graph, which spines and single-vertex outliers do not
-  move), capped at 1: the calibre step where one cell's neurite meets another's.
+  move), capped at 1: the calibre step where one cell's neurite meets another's. A dendritic step whose thick
+  side faces the nearer soma (along the path) is how that cell's own tree branches (Rall: children thinner than
+  their parent, calibre falling away from the soma) and says nothing about a contact: it is scaled by
+  1 - ``rall_discount``; not when the thin side is an axon (labels or a majority of output synapses), which
+  meets a thicker dendrite the same way (``rall_dendrites_only``; session 8).
 - ``synapse_change``: |share of output synapses within ``synapse_window_nm`` before - after| (at least
   ``synapse_min`` synapses on each side): an axon (output synapses) meeting a dendrite (input synapses) seen
   from the synapses themselves, which the compartment labels of a merged object often get wrong (both sides
@@ -62,8 +66,12 @@ class SplitParams:
     the calibre step (``branch_jump``) and the branch point (``junction``) are silenced too: the hillock and the
     axon's own branch point belong to that cell, not to a contact (session 6). synapse_window_nm / synapse_min:
     window and minimum synapse count per side of ``synapse_change`` (session 7, chosen on tune merges).
-    taper_on_branches: fit ``taper`` to the branch radii instead of the per-vertex skeleton radius (session 7: tune
-    family merges +4 cells >= 0.95, tune touching merges -2 (the unit-test merge); left off).
+    taper_on_branches: fit ``taper`` to the branch radii instead of the per-vertex skeleton radius (off).
+    rall_discount: share of ``branch_jump`` removed where a dendritic calibre step's thick side faces the nearer
+    soma (that cell's own branch point, not a contact); rall_dendrites_only: not where the thin side is an axon
+    (axon labels or output synapses >= half over ``synapse_window_nm``). Session 8, chosen on tune merges (family
+    seeds 0-48, 42 merges, 105 cells, >= 0.95: 85 -> 93; touching tune 16 / 20 unchanged; see
+    docs/proofreading.md "Session 8").
     """
 
     window_nm: float = 5000.0
@@ -76,6 +84,8 @@ class SplitParams:
     synapse_window_nm: float = 20000.0
     taper_on_branches: bool = False
     synapse_min: int = 2
+    rall_discount: float = 1.0
+    rall_dendrites_only: bool = True
     outward_min_um2: float = 1.0
     soma_margin_nm: float = 1500.0
     side_min_nm: float = 3000.0
@@ -180,7 +190,19 @@ def path_scores(x: np.ndarray, radius: np.ndarray, is_axon: np.ndarray, is_junct
     if p.origin_quiet:  # the hillock's calibre step and the axon's own branch point are the cell's, not a contact
         branch_jump = np.where(own, 0.0, branch_jump)
         junction = np.where(own, 0.0, junction)
-    syn_change = _synapse_change(s, ok, synapses, ra, rb, total, p)
+    fb, fa = _output_shares(s, ok, synapses, p)
+    if p.rall_discount > 0:  # a dendrite step thick toward the nearer soma is that cell's own branching (Rall)
+        near_a = (s - ra) <= (total - s - rb)
+        with np.errstate(invalid="ignore"):
+            rall = (near_a & (b_before > b_after)) | (~near_a & (b_after > b_before))
+            thin_before = b_before < b_after  # the thin side: an axon there (labels or outputs) is no own child
+            axon_thin = np.where(thin_before, axb, axa) >= 0.5
+            if p.rall_dendrites_only:
+                axon_thin |= np.nan_to_num(np.where(thin_before, fb, fa)) >= 0.5
+        if p.rall_dendrites_only:
+            rall &= ~axon_thin
+        branch_jump = np.where(rall, 1.0 - p.rall_discount, 1.0) * branch_jump
+    syn_change = _synapse_change(s, fb, fa, ra, rb, total, p) if synapses is not None else np.zeros(m)
     cues = {"bottleneck": bottleneck, "width_jump": jump, "turn": turn, "radial": radial, "taper": taper,
             "junction": junction, "axon_change": axon_change, "axons_meet": axons_meet, "outward": outward,
             "branch_jump": branch_jump, "synapse_change": syn_change}
@@ -188,15 +210,12 @@ def path_scores(x: np.ndarray, radius: np.ndarray, is_axon: np.ndarray, is_junct
     return {**cues, "prior": prior, "score": score, "s_nm": s}
 
 
-def _synapse_change(s: np.ndarray, ok: np.ndarray, synapses: tuple[np.ndarray, np.ndarray] | None, ra: float,
-                    rb: float, total: float, p: SplitParams) -> np.ndarray:
-    """|output share of the synapses within ``synapse_window_nm`` before - after| at each path vertex: an axon
-    (output synapses) meeting a dendrite (input synapses), whatever the compartment labels say. A side with fewer
-    than ``synapse_min`` synapses gives 0; a soma's own axon starting within ``axon_origin_nm`` of it (outputs on
-    the side away from that soma) gives 0. Synapses inside a soma (prior 0) are not counted."""
-    out = np.zeros(len(s))
+def _output_shares(s: np.ndarray, ok: np.ndarray, synapses: tuple[np.ndarray, np.ndarray] | None,
+                   p: SplitParams) -> tuple[np.ndarray, np.ndarray]:
+    """Output share of the synapses within ``synapse_window_nm`` before and after each path vertex (NaN where a
+    side has fewer than ``synapse_min``; all NaN without synapses). Synapses inside a soma (prior 0) do not count."""
     if synapses is None:
-        return out
+        return np.full(len(s), np.nan), np.full(len(s), np.nan)
     pre, post = (np.where(ok, np.asarray(c, float), 0.0) for c in synapses)
     w = p.synapse_window_nm
 
@@ -206,7 +225,14 @@ def _synapse_change(s: np.ndarray, ok: np.ndarray, synapses: tuple[np.ndarray, n
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(nall >= p.synapse_min, npre / nall, np.nan)
 
-    fb, fa = share(s - w, s + 1e-6), share(s + 1e-6, s + w)
+    return share(s - w, s + 1e-6), share(s + 1e-6, s + w)
+
+
+def _synapse_change(s: np.ndarray, fb: np.ndarray, fa: np.ndarray, ra: float, rb: float, total: float,
+                    p: SplitParams) -> np.ndarray:
+    """|output share before - after| (``_output_shares``) at each path vertex: an axon (output synapses) meeting
+    a dendrite (input synapses), whatever the compartment labels say. A side with too few synapses gives 0; a
+    soma's own axon starting within ``axon_origin_nm`` of it (outputs on the side away from that soma) gives 0."""
     out = np.nan_to_num(np.abs(fb - fa))
     if p.axon_origin_nm > 0:
         own = ((s < ra + p.axon_origin_nm) & (np.nan_to_num(fa) > np.nan_to_num(fb))) | \

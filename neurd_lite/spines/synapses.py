@@ -6,8 +6,8 @@ covers the synapses where a face outside the candidates could still be closer (v
 synapses, only over the ball lists of the few uncertain ones). Synapses farther than ``max_distance_nm`` are
 kept, flagged ``is_far`` and get target ``unknown``. Targets by rule: soma faces -> soma; presynapses -> axon (boutons); postsynapses on axon
 faces -> axon; on spine faces (or within ``spine_tolerance_nm`` of one) -> spine_head / spine_neck; else
-shaft. ``method="model"`` uses the shipped
-LightGBM synapse-target classifier instead (see ``target_model.py``).
+shaft. ``method="model"`` uses the shipped LightGBM synapse-target classifier instead, ``"hybrid"`` uses it
+only for shaft / head / neck (the rules keep soma and axon; see ``target_model.py``).
 """
 from __future__ import annotations
 
@@ -32,14 +32,15 @@ class SynapseParams:
     """max_distance_nm: synapses farther than this from the mesh are ``is_far`` (target unknown); MICrONS
     synapse centroids sit within a few hundred nm of the postsynaptic surface (on the shared cell: median 115 nm,
     max 572 nm). k_candidates: faces (by centroid)
-    checked exactly per synapse. method: ``"rules"`` or ``"model"`` (LightGBM on local geometry).
+    checked exactly per synapse. method: ``"rules"``, ``"model"`` (LightGBM on local geometry, every target) or
+    ``"hybrid"`` (the rules' soma and axon calls stay, the model picks shaft / spine head / spine neck elsewhere).
     spine_tolerance_nm: a synapse on plain shaft moves to a spine face at most this much farther.
     max_skeleton_distance_nm: skeleton-only neurons anchor synapses to the nearest skeleton vertex within this.
     These are the anchoring limits of every stage (``neurd_lite.model.anchors``)."""
 
     max_distance_nm: float = FAR_NM
     k_candidates: int = 16
-    method: str = "rules"
+    method: str = "hybrid"
     spine_tolerance_nm: float = 20.0
     max_skeleton_distance_nm: float = SKELETON_FAR_NM
 
@@ -109,7 +110,8 @@ def attach_synapses(n: Neuron, params: SynapseParams | None = None, soma_extent:
     Never drops rows. Requires a mesh; run ``detect_spines`` first for spine targets. anchors: the synapses'
     anchors on ``n.mesh`` (``working_face`` and distance are read; computed here when None). soma_extent: the
     soma extent (faces of a soma given without faces). shaft_field: the field ``detect_spines`` returned (needed
-    by ``method="model"``).
+    by ``method="model"`` and ``"hybrid"``; ``"hybrid"`` without it runs the rules, and
+    ``provenance["synapses"]["method"]`` says which ran).
     """
     p = params or SynapseParams()
     syn = n.synapses
@@ -120,8 +122,8 @@ def attach_synapses(n: Neuron, params: SynapseParams | None = None, soma_extent:
         raise InputError(f"synapse table lacks columns {missing}", hint="positions must be x_nm, y_nm, z_nm (nm)")
     if n.mesh is None or n.n_faces == 0:
         raise InputError("attach_synapses needs a neuron with a mesh")
-    if p.method not in ("rules", "model"):
-        raise InputError(f"unknown synapse target method {p.method!r}", hint="use 'rules' or 'model'")
+    if p.method not in ("rules", "model", "hybrid"):
+        raise InputError(f"unknown synapse target method {p.method!r}", hint="use 'rules', 'model' or 'hybrid'")
     pts = syn[["x_nm", "y_nm", "z_nm"]].to_numpy(dtype=np.float64)
     finite = np.isfinite(pts).all(axis=1)
     anchors = anchors if anchors is not None else anchor_on_neuron(n, p)
@@ -130,9 +132,8 @@ def attach_synapses(n: Neuron, params: SynapseParams | None = None, soma_extent:
     is_far = anchors.is_far
     is_pre, _ = synapse_polarity(syn)  # unknown polarity (<NA>) is placed like a postsynapse
     soma = soma_face_mask(n, (soma_extent or SomaExtentParams()).core_factor)
-    if p.method == "rules":
-        if p.spine_tolerance_nm > 0:
-            face = spine_within_tolerance(n, pts, face, dist, is_pre | is_far | ~finite, p.spine_tolerance_nm, soma)
+    if p.spine_tolerance_nm > 0:
+        face = spine_within_tolerance(n, pts, face, dist, is_pre | is_far | ~finite, p.spine_tolerance_nm, soma)
     syn = syn.copy()
     syn["face"] = np.where(finite, face, -1)
     syn["distance_to_mesh_nm"] = dist
@@ -140,17 +141,20 @@ def attach_synapses(n: Neuron, params: SynapseParams | None = None, soma_extent:
     syn["compartment"] = np.where(is_far, "unknown", n.face_compartment[face].astype(str)).astype(object)
     syn["spine_id"] = np.where(is_far, -1, n.face_spine[face])
     syn["branch"] = np.where(is_far, -1, n.face_branch[face])
-    if p.method == "model":
+    target = rule_targets(n, face, is_pre, is_far, soma)
+    method = p.method
+    if method == "hybrid" and (shaft_field is None or n.face_spine is None or len(syn) == 0):
+        method = "rules"  # no spine stage ran (no shaft field): the rules alone, recorded in provenance
+    if method in ("model", "hybrid"):
         from .target_model import predict_targets
 
-        target = predict_targets(n, syn, shaft_field, anchors, soma)
+        target = predict_targets(n, syn, shaft_field, anchors, soma, rule_target=target,
+                                 dendritic_only=method == "hybrid")
         target[is_pre & ~is_far] = "axon"
         target[is_far] = "unknown"
-    else:
-        target = rule_targets(n, face, is_pre, is_far, soma)
     syn["target"] = pd.Series(target, index=syn.index, dtype=object)
     n.synapses = syn
     if (~finite).any():
         n.flag(f"{int((~finite).sum())} synapses with non-finite positions (target unknown)")
-    n.provenance["synapses"] = {"method": p.method, "max_distance_nm": p.max_distance_nm,
+    n.provenance["synapses"] = {"method": method, "max_distance_nm": p.max_distance_nm,
                                 "n_far": int(is_far.sum())}

@@ -4,10 +4,14 @@ Features (nm unless noted; computed after ``detect_spines``, from the synapse's 
 distance to the mesh; distance to the pruned shaft skeleton, the local shaft radius and their difference and
 ratio; multi-scale neighbourhood statistics of vertex protrusion (fraction protruding, max, mean, at 250 / 500 /
 1000 nm); the rule-based spine labels of the site's face and measurements of its spine (length, head and neck
-width, position along the spine axis relative to the head/neck split); soma distance; axon/soma face flags; is_pre.
+width, position along the spine axis relative to the head/neck split); soma distance; axon/soma face flags; is_pre;
+and (``target_features.py``) distances to the nearest spine / head / neck face, the nearest spine's shape and the
+site's place along its axis, the site's height below the local top of the surface. The rule labeller's target is
+a one-hot input (``rules_<class>``) and, for the classes the sidecar lists in ``keep_rule_targets``, final.
 
 The model ships as LightGBM text + JSON sidecar in ``neurd_lite/models`` (``synapse_target.txt/.json``);
-``classifiers/synapse_target/train.py`` rebuilds it from synthetic neurons.
+``classifiers/synapse_target/capture.py`` + ``train.py`` rebuild it from TUNE members of the synthetic family
+(``classifiers/synapse_target/MODEL_CARD.md``).
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from scipy.spatial import cKDTree
 from ..errors import InputError
 from ..model.shipped import read_booster
 from ..neuron import Neuron, synapse_polarity
+from .target_features import spine_context_features
 
 MODEL_NAME = "synapse_target"
 CLASSES = ("axon", "shaft", "soma", "spine_head", "spine_neck")
@@ -79,12 +84,14 @@ def synapse_site_features(n: Neuron, syn: pd.DataFrame, shaft_field: Any, anchor
         "protrusion_nm": d_sk - r, "skeleton_distance_ratio": d_sk / np.maximum(r, 1.0),
     }
     vtree = cKDTree(verts)
+    tops = {}
     for rad in SCALES_NM:
         frac, hmax, hmean = _neighbourhood(vtree, h, prot.astype(float), cp, rad)
         tag = int(rad)
         out[f"protruding_fraction_{tag}nm"] = frac
         out[f"max_protrusion_{tag}nm"] = hmax
         out[f"mean_protrusion_{tag}nm"] = hmean
+        tops[tag] = hmax
     sid = n.face_spine[face]
     lab = n.face_labels.astype(str)[face]
     out["face_is_spine"] = (sid >= 0).astype(float)
@@ -115,6 +122,7 @@ def synapse_site_features(n: Neuron, syn: pd.DataFrame, shaft_field: Any, anchor
     out["face_is_soma"] = soma_face.astype(float)
     out["face_is_axon"] = ((comp == "axon") | (lab == "axon")).astype(float)
     out["is_pre"] = synapse_polarity(syn)[0].astype(float)
+    out.update(spine_context_features(n, face, cp, r, d_sk - r, tops))
     return pd.DataFrame(out, index=syn.index)
 
 
@@ -125,11 +133,36 @@ def load_model(folder: str | None = None) -> tuple[Any, dict[str, Any]]:
                         hint="run classifiers/synapse_target/train.py or use SynapseParams(method='rules')")
 
 
+def rule_columns(rule_target: np.ndarray) -> dict[str, np.ndarray]:
+    """One-hot features (0/1) of the rule labeller's target per synapse (``rules_<class>``)."""
+    t = np.asarray(rule_target).astype(str)
+    return {f"rules_{c}": (t == c).astype(float) for c in CLASSES}
+
+
 def predict_targets(n: Neuron, syn: pd.DataFrame, shaft_field: Any, anchors: Any = None,
-                    soma: np.ndarray | None = None, folder: str | None = None) -> np.ndarray:
+                    soma: np.ndarray | None = None, folder: str | None = None,
+                    rule_target: np.ndarray | None = None, dendritic_only: bool = False) -> np.ndarray:
     """Predicted target per synapse (object array of class names) with the shipped model (arguments as
-    :func:`synapse_site_features`)."""
+    :func:`synapse_site_features`; ``rule_target``: the rule labeller's targets, a feature of the model; where
+    they are a class the sidecar lists in ``keep_rule_targets`` they stay). dendritic_only: the rules' soma and
+    axon calls stay and the model picks among shaft / spine_head / spine_neck elsewhere (needs ``rule_target``)."""
     booster, meta = load_model(folder)
-    x = synapse_site_features(n, syn, shaft_field, anchors, soma)[meta["features"]]
-    prob = booster.predict(x.to_numpy(dtype=np.float64), num_threads=1)
-    return np.asarray(meta["classes"], dtype=object)[np.argmax(prob, axis=1)]
+    x = synapse_site_features(n, syn, shaft_field, anchors, soma)
+    if any(f.startswith("rules_") for f in meta["features"]):
+        if rule_target is None:
+            raise InputError("this synapse-target model reads the rule targets",
+                             hint="pass rule_target=rule_targets(...) (attach_synapses does)")
+        for c, v in rule_columns(rule_target).items():
+            x[c] = v
+    prob = booster.predict(x[meta["features"]].to_numpy(dtype=np.float64), num_threads=1)
+    kept = list(meta.get("keep_rule_targets", []))
+    if dendritic_only:
+        if rule_target is None:
+            raise InputError("dendritic_only needs the rule targets", hint="pass rule_target=rule_targets(...)")
+        prob[:, np.isin(meta["classes"], ("soma", "axon"))] = -1.0
+        kept += ["soma", "axon"]
+    pred = np.asarray(meta["classes"], dtype=object)[np.argmax(prob, axis=1)]
+    if kept and rule_target is not None:
+        keep = np.isin(np.asarray(rule_target).astype(str), kept)
+        pred[keep] = np.asarray(rule_target, dtype=object)[keep]
+    return pred
