@@ -248,7 +248,8 @@ def stage_compartments(n: Neuron, p: PipelineParams) -> None:
     """Axon / dendrite / apical labels (neurd_lite.compartments)."""
     if not p.runs("compartments"):
         raise _Skip("disabled by parameters")
-    label_compartments(n, p.compartments, **_label_kwargs(p))
+    label_compartments(n, p.compartments, **_label_kwargs(p),
+                       face_centroids=run_state(n).extra.get("input_centroids"))  # the face map's, when decimated
 
 
 def _working_view(n: Neuron, run: Run) -> Neuron:

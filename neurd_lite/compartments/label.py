@@ -416,7 +416,8 @@ def _guard_apical(n: Neuron, tree: Tree, pre: np.ndarray, post: np.ndarray, axon
 def label_compartments(n: Neuron, params: CompartmentParams | None = None,
                        up: Sequence[float] | None = None, units: Any = None,
                        depth_range_um: tuple[float, float] = DEPTH_RANGE_UM,
-                       soma_reach_factor: float = SomaExtentParams.reach_factor) -> None:
+                       soma_reach_factor: float = SomaExtentParams.reach_factor,
+                       face_centroids: np.ndarray | None = None) -> None:
     """Fill ``n.skeleton_labels``, graph node ``compartment`` and, for mesh neurons, face labels.
 
     up: direction of the pia in the mesh frame (minnie65: (0, -1, 0)), or None to infer it (minnie65 from nm
@@ -425,7 +426,8 @@ def label_compartments(n: Neuron, params: CompartmentParams | None = None,
     read in (default: ``n.provenance["inputs"]["units"]``); µm input is never taken for minnie65.
     depth_range_um: the frame's plausible soma depths (µm). soma_reach_factor: faces labelled soma through the
     skeleton beyond this many soma radii are neurite (``model.soma_extent``). Positions are nm. A neuron without
-    a skeleton is flagged ``no_skeleton`` and left unlabelled. Spine face labels already set are kept;
+    a skeleton is flagged ``no_skeleton`` and left unlabelled. face_centroids: (F, 3) input-face centroids (nm)
+    already computed (e.g. by the decimation), or None to compute those needed. Spine face labels already set are kept;
     soma faces stay ``soma``.
     """
     if n.skeleton is None or n.skeleton.n_vertices == 0:
@@ -437,7 +439,7 @@ def label_compartments(n: Neuron, params: CompartmentParams | None = None,
     labels = label_skeleton_vertices(n, params, up_arr, units, depth_range_um)
     n.skeleton_labels = labels
     _label_graph(n, labels)
-    _label_faces(n, labels, soma_reach_factor)
+    _label_faces(n, labels, soma_reach_factor, face_centroids)
 
 
 def _label_graph(n: Neuron, labels: np.ndarray) -> None:
@@ -452,7 +454,8 @@ def _label_graph(n: Neuron, labels: np.ndarray) -> None:
         data["compartment"] = votes.most_common(1)[0][0] if votes else "unknown"
 
 
-def _label_faces(n: Neuron, labels: np.ndarray, soma_reach_factor: float) -> None:
+def _label_faces(n: Neuron, labels: np.ndarray, soma_reach_factor: float,
+                 face_centroids: np.ndarray | None = None) -> None:
     """Face compartments from the branch graph (or the nearest skeleton vertex); spine labels are kept."""
     nf = n.n_faces
     if not nf or n.face_to_skeleton is None:
@@ -469,7 +472,7 @@ def _label_faces(n: Neuron, labels: np.ndarray, soma_reach_factor: float) -> Non
                          dtype=object)
         hit = np.isin(names.astype(str), COMPARTMENTS)[inv]
         comp[sub[hit]] = names[inv][hit]
-    _relabel_far_soma_faces(n, comp, labels, soma_reach_factor)
+    _relabel_far_soma_faces(n, comp, labels, soma_reach_factor, face_centroids)
     for s in n.somas:
         comp[s.faces[(s.faces >= 0) & (s.faces < nf)]] = "soma"
     n.face_compartment = comp
@@ -480,7 +483,8 @@ def _label_faces(n: Neuron, labels: np.ndarray, soma_reach_factor: float) -> Non
     n.face_labels = new
 
 
-def _relabel_far_soma_faces(n: Neuron, comp: np.ndarray, labels: np.ndarray, reach: float) -> None:
+def _relabel_far_soma_faces(n: Neuron, comp: np.ndarray, labels: np.ndarray, reach: float,
+                            face_centroids: np.ndarray | None = None) -> None:
     """Faces that reached ``soma`` only through their skeleton vertex (the soma collapse of the skeletonizer)
     but lie beyond ``reach`` soma radii of every soma centre take the label of the nearest non-soma
     skeleton vertex: stems leaving the soma are neurite, not soma. In place on ``comp``."""
@@ -489,8 +493,10 @@ def _relabel_far_soma_faces(n: Neuron, comp: np.ndarray, labels: np.ndarray, rea
     cand = np.flatnonzero(comp == "soma")
     if not cand.size:
         return
-    centres = face_centroids_nm(n.mesh.vertices, np.asarray(n.mesh.faces)[cand])  # in blocks; not trimesh's
-    # cached (F, 3, 3) triangles of the whole input mesh
+    if face_centroids is not None and len(face_centroids) == len(comp):  # the same sums, already made
+        centres = face_centroids[cand]
+    else:  # in blocks; not trimesh's cached (F, 3, 3) triangles of the whole input mesh
+        centres = face_centroids_nm(n.mesh.vertices, np.asarray(n.mesh.faces)[cand])
     near = within_any_soma(centres, n.somas, reach)
     far = cand[~near]
     other = np.flatnonzero(pd.Series(labels, copy=False).isin(COMPARTMENTS).to_numpy() & (labels != "soma"))
