@@ -352,6 +352,12 @@ split one replicate is 1/760 = 0.0013. `rule_anchored` is the inner-fold-regular
 penalised sign-constrained correction, penalty by inner-CV log-loss): chosen by inner balanced accuracy instead, its
 penalty always goes to the strongest value and it is exactly the rule.
 
+Re-measured in session 8 with hybrid synapse targets (main bf05497, model unchanged; docs/celltype.md "Session 8:
+re-check"): on freshly decomposed copies of the 16 engine-split cells the shipped blend scores 0.972 vs the rule's
+0.974 (21 vs 20 wrong of 754 replicates; same one-replicate gap with rule-labelled targets on today's engine); with
+fresh seeds 1002-1003 added (32 cells) 0.961 vs 0.967 (60 vs 50 of 1524), 58 of the 60 errors on Martinotti members, so
+the engine split no longer has the blend at least as accurate as the rule.
+
 ## Engine cells: the real cell and the synthetic family, full length and truncated
 {_engine_text()}
 
