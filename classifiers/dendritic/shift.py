@@ -31,7 +31,7 @@ import pandas as pd
 from neurd_lite.celltype.columns import SPINE_SHAFT_RATIO, dendritic_derived
 from neurd_lite.celltype.linear import (anchored_params, fit_linear, fit_signed_logistic, linear_proba,
                                        params_from_raw, raw_coefficients)
-from neurd_lite.celltype.training import DEFAULT_PARAMS, EI_FILE, V83_FILE, load_dendritic_labelled
+from neurd_lite.celltype.training import DEFAULT_PARAMS, EI_FILE, load_dendritic_labelled, read_v83
 
 SHAFT, SPINE, HEAD = "neurd_syn_density_shaft_per_um", "neurd_spine_density_per_um", "neurd_syn_density_head_per_um"
 POST, NECK = "neurd_syn_density_post_per_um", "neurd_syn_density_neck_per_um"
@@ -73,7 +73,7 @@ def load_cells() -> pd.DataFrame:
     d["y"] = (d["ei"] == "inhibitory").astype(int).to_numpy()
     d["len_syn_um"] = raw["skeletal_length_processed_syn"].to_numpy() / 1000.0
     d["len_spine_um"] = raw["skeletal_length_processed_spine"].to_numpy() / 1000.0
-    v83 = pd.read_csv(data_path(V83_FILE), usecols=["nucleus_id", "soma_x", "soma_y", "soma_z", "yr_um_translated"])
+    v83 = read_v83(["nucleus_id", "soma_x", "soma_y", "soma_z", "yr_um_translated"])
     pos = to_engine(v83.drop_duplicates("nucleus_id").set_index("nucleus_id").reindex(d["nucleus_id"])
                     .reset_index())
     d["layer_position"] = layer_features(pos)["layer_position"].to_numpy()

@@ -25,8 +25,8 @@ from neurd_lite.celltype.columns import ENGINE_DENDRITIC, SPINE_SHAFT_RATIO, to_
 from neurd_lite.celltype.combine import combine_ei
 from neurd_lite.celltype.linear import raw_coefficients
 from neurd_lite.celltype.training import (
-    EI_CLASSES, EI_FILE, GT_FILE, V83_FILE, check_features, crossfit_temperature, feature_extent, feature_ranges, library_versions,
-    sha256_of)
+    EI_CLASSES, EI_FILE, GT_FILE, check_features, crossfit_temperature, feature_extent, feature_ranges, library_versions,
+    read_v83, sha256_of)
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "models"
 
@@ -80,7 +80,7 @@ def perisomatic_p_inhibitory(nucleus_ids: np.ndarray, peri_oof: dict[int, float]
     from neurd_lite.celltype.models import load_model
     from neurd_lite.data import data_path
 
-    table = pd.read_csv(data_path(V83_FILE))
+    table = read_v83()
     rows = table.set_index("nucleus_id").reindex(nucleus_ids)
     present = rows["soma_volume"].notna().to_numpy()
     model = load_model("perisomatic_ei", models_dir)

@@ -29,10 +29,9 @@ _NEEDS = ("soma_x", "soma_y", "soma_z", "soma_volume", "nucleus_volume", "n_soma
 
 def load_reference() -> pd.DataFrame:
     """The v83 table's columns needed for context (resolved and sha256-checked by ``neurd_lite.data``)."""
-    from ..data import data_path
-    from .training import V83_FILE
+    from .training import read_v83
 
-    return pd.read_csv(data_path(V83_FILE), usecols=["nucleus_id", *_NEEDS])
+    return read_v83(["nucleus_id", *_NEEDS])
 
 
 def context_features(query: pd.DataFrame, reference: pd.DataFrame, k: int = 30) -> pd.DataFrame:

@@ -147,10 +147,8 @@ def local_depth_features(query: pd.DataFrame, reference: pd.DataFrame | None = N
 def load_local_reference() -> pd.DataFrame:
     """The 69,461 v83 somata as an engine-named reference (positions, depth, soma volume, ``nucleus_id``), resolved
     and sha256-checked by ``neurd_lite.data``; label and prediction columns are not read."""
-    from ..data import data_path
     from .columns import to_engine
-    from .training import V83_FILE
+    from .training import read_v83
 
-    raw = pd.read_csv(data_path(V83_FILE), usecols=["nucleus_id", "soma_x", "soma_y", "soma_z", "yr_um_translated",
-                                                    "soma_volume"])
+    raw = read_v83(["nucleus_id", "soma_x", "soma_y", "soma_z", "yr_um_translated", "soma_volume"])
     return to_engine(raw)[list(_NEEDS) + ["soma_volume_um3"]].assign(nucleus_id=raw["nucleus_id"].to_numpy())

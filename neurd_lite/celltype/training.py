@@ -70,6 +70,14 @@ def sha256_of(relpath: str) -> str:
     raise KeyError(relpath)
 
 
+def read_v83(usecols: list[str] | None = None) -> pd.DataFrame:
+    """The v83 perisomatic table (``V83_FILE``, resolved and sha256-checked by ``neurd_lite.data``), only the
+    columns ``usecols`` when given (v83 names and units: nm positions and volumes, µm depth)."""
+    from ..data import data_path
+
+    return pd.read_csv(data_path(V83_FILE), usecols=usecols)
+
+
 def load_perisomatic_labelled() -> pd.DataFrame:
     """Ground-truth cells joined to the v83 table on nucleus_id, with engine-named features and labels.
 
@@ -79,7 +87,7 @@ def load_perisomatic_labelled() -> pd.DataFrame:
     from ..data import data_path
 
     gt = pd.read_csv(data_path(GT_FILE))
-    table = pd.read_csv(data_path(V83_FILE))
+    table = read_v83()
     joined = gt[["nucleus_id", "cell_type"]].merge(table, on="nucleus_id", how="inner")
     feats = to_engine(joined)
     feats = pd.concat([feats, derived(feats)], axis=1)
@@ -96,7 +104,7 @@ def load_perisomatic_unlabelled() -> pd.DataFrame:
     Their ``cell_type_pred`` / ``predict`` / ``umap*`` columns are dropped here and never used."""
     from ..data import data_path
 
-    table = pd.read_csv(data_path(V83_FILE))
+    table = read_v83()
     gt = pd.read_csv(data_path(GT_FILE))
     table = table[~table["nucleus_id"].isin(gt["nucleus_id"])]
     table = table.drop(columns=[c for c in table.columns if c in FORBIDDEN_INPUTS]).reset_index(drop=True)
