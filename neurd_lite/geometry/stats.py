@@ -30,6 +30,19 @@ def group_value_order(group: np.ndarray, values: np.ndarray, stable: bool = True
     return o[np.argsort(g, kind="stable")]
 
 
+def unique_inverse(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(ids, return_inverse=True)`` of non-negative integer ids; by one ``bincount`` and a lookup when
+    the largest id is small against the count (branch ids of 5.2M faces: ~0.05 s instead of a 0.1-0.9 s sort)."""
+    x = np.asarray(ids).reshape(-1)
+    if not len(x) or x.dtype.kind not in "iu" or x.min() < 0 or x.max() > 4 * len(x) + 1024:
+        u, inv = np.unique(x, return_inverse=True)
+        return u, inv.reshape(-1)
+    u = np.flatnonzero(np.bincount(x))
+    lut = np.zeros(int(u[-1]) + 1, dtype=np.int64)
+    lut[u] = np.arange(len(u))
+    return u.astype(x.dtype), lut[x]
+
+
 def weighted_group_quantile(group: np.ndarray, values: np.ndarray, weights: np.ndarray, q: float,
                             n_groups: int) -> np.ndarray:
     """(n_groups,) weighted ``q``-quantile of ``values`` per group: the first value (in sorted order) whose
