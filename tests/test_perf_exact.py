@@ -16,6 +16,8 @@ def test_group_value_order_is_lexsort():
         v = np.round(rng.random(5000) * 20)  # many ties
         v[::11] = np.nan
         assert np.array_equal(group_value_order(g, v), np.lexsort((v, g)))
+        gf = g + 0.5  # float group ids take the general pass
+        assert np.array_equal(group_value_order(gf, v), np.lexsort((v, gf)))
 
 
 def test_group_quantiles_match_a_lexsort_reference():

@@ -25,7 +25,7 @@ def group_value_order(group: np.ndarray, values: np.ndarray, stable: bool = True
     group = np.asarray(group)
     o = np.argsort(values, kind="stable" if stable else None)
     g = group[o]
-    if len(g) and g.min() >= 0 and g.max() < 65536:
+    if len(g) and g.dtype.kind in "iu" and g.min() >= 0 and g.max() < 65536:
         g = g.astype(np.uint16)
     return o[np.argsort(g, kind="stable")]
 
