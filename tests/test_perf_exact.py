@@ -57,3 +57,18 @@ def test_within_soma_blocks_equal_one_pass():
     pts = rng.normal(size=(BLOCK + 1234, 3)) * 5000
     c, r = np.array([10.0, -20.0, 5.0]), 4000.0
     assert np.array_equal(within_soma(pts, c, r, 1.5), np.linalg.norm(pts - c, axis=1) <= 1.5 * r)
+
+
+def test_surface_voxels_equal_trimesh_voxelized():
+    import trimesh
+
+    from neurd_lite.feature.perisomatic import surface_voxels
+
+    rng = np.random.default_rng(5)
+    noisy = trimesh.creation.icosphere(2, radius=5000)
+    noisy.vertices += rng.normal(size=noisy.vertices.shape) * 300
+    for m in (trimesh.creation.icosphere(3, radius=3000), trimesh.creation.box((4000, 300, 9000)),
+              trimesh.creation.cylinder(800, 20000), noisy):
+        for pitch in (250.0, 777.0):
+            a, b = m.voxelized(pitch).matrix, surface_voxels(m, pitch)
+            assert a.shape == b.shape and np.array_equal(a, b)
