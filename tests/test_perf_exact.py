@@ -72,3 +72,39 @@ def test_surface_voxels_equal_trimesh_voxelized():
         for pitch in (250.0, 777.0):
             a, b = m.voxelized(pitch).matrix, surface_voxels(m, pitch)
             assert a.shape == b.shape and np.array_equal(a, b)
+
+
+def _sees_outside_all_samples(intersector, origins, d, outside, grid, reach_nm):
+    """The session-8 body of visibility._sees_outside: every sample before the first hit looked up at once."""
+    from neurd_lite.mesh.visibility import _first_hits
+
+    start = 0.02 * grid.voxel_nm
+    limit = np.minimum(_first_hits(intersector, origins + start * d, d) + start, reach_nm)
+    step = 0.5 * grid.voxel_nm
+    s = np.arange(step, reach_nm + step, step)
+    ray, step_i = np.nonzero(s[None, :] < limit[:, None])
+    ijk = grid.index(origins[ray] + s[step_i, None] * d[ray])
+    seen = np.zeros(len(origins), dtype=bool)
+    seen[ray[outside[ijk[:, 0], ijk[:, 1], ijk[:, 2]]]] = True
+    return seen
+
+
+def test_sees_outside_stepwise_equals_all_samples():
+    import trimesh
+
+    from neurd_lite.mesh.visibility import _sees_outside
+    from neurd_lite.mesh.voxel_fill import VoxelGrid
+
+    rng = np.random.default_rng(3)
+    outer = trimesh.creation.icosphere(3, radius=2000.0)
+    inner = trimesh.creation.icosphere(2, radius=900.0)  # a nucleus-like inner surface
+    mesh = trimesh.util.concatenate([outer, inner])
+    grid = VoxelGrid(origin_nm=np.full(3, -3000.0), voxel_nm=137.0, shape=(45, 45, 45))
+    outside = rng.random(grid.shape) < 0.15  # any bool grid: both versions read the same voxels
+    origins = rng.uniform(-2500.0, 2500.0, (4000, 3))
+    d = rng.normal(size=(4000, 3))
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    for reach in (3000.0, 700.0):
+        new = _sees_outside(mesh.ray, origins, d, outside, grid, reach)
+        assert np.array_equal(new, _sees_outside_all_samples(mesh.ray, origins, d, outside, grid, reach))
+        assert 0 < new.sum() < len(new)

@@ -35,19 +35,23 @@ def _first_hits(intersector: object, origins: np.ndarray, directions: np.ndarray
 
 def _sees_outside(intersector: object, origins: np.ndarray, d: np.ndarray, outside: np.ndarray,
                   grid: VoxelGrid, reach_nm: float) -> np.ndarray:
-    """Per ray: does it pass an outside voxel before its first mesh hit (and within reach_nm)?"""
+    """Per ray: does it pass an outside voxel before its first mesh hit (and within reach_nm)?
+
+    Sample by sample along the rays (every half voxel): a ray leaves the loop at its first outside sample or
+    its first hit, so most rays cost one or two look-ups (the same sample points as testing every sample)."""
     start = 0.02 * grid.voxel_nm
     limit = np.minimum(_first_hits(intersector, origins + start * d, d) + start, reach_nm)
     step = 0.5 * grid.voxel_nm
-    s = np.arange(step, reach_nm + step, step)
     seen = np.zeros(len(origins), dtype=bool)
-    for chunk in np.array_split(np.arange(len(origins)), max(1, len(origins) // 100_000)):
-        # only the samples before the ray's first hit are looked up (most rays hit a face within a few steps)
-        ray, step_i = np.nonzero(s[None, :] < limit[chunk, None])
-        pts = origins[chunk[ray]] + s[step_i, None] * d[chunk[ray]]
-        ijk = grid.index(pts)
+    live = np.arange(len(origins))
+    for s in np.arange(step, reach_nm + step, step):
+        live = live[s < limit[live]]
+        if len(live) == 0:
+            break
+        ijk = grid.index(origins[live] + s * d[live])
         hit = outside[ijk[:, 0], ijk[:, 1], ijk[:, 2]]
-        seen[chunk[ray[hit]]] = True
+        seen[live[hit]] = True
+        live = live[~hit]
     return seen
 
 
