@@ -108,3 +108,12 @@ def test_sees_outside_stepwise_equals_all_samples():
         new = _sees_outside(mesh.ray, origins, d, outside, grid, reach)
         assert np.array_equal(new, _sees_outside_all_samples(mesh.ray, origins, d, outside, grid, reach))
         assert 0 < new.sum() < len(new)
+
+
+def test_face_centroids_equal_triangle_mean():
+    from neurd_lite.geometry.meshes import face_centroids_nm
+
+    rng = np.random.default_rng(4)
+    v = rng.uniform(-1e6, 2e6, (500, 3)) + rng.random((500, 3))  # nm-scale coordinates with fractions
+    f = rng.integers(0, 500, (3000, 3))
+    assert np.array_equal(face_centroids_nm(v, f, chunk=701), v[f].mean(axis=1))  # soma and visibility
