@@ -117,3 +117,17 @@ def test_face_centroids_equal_triangle_mean():
     v = rng.uniform(-1e6, 2e6, (500, 3)) + rng.random((500, 3))  # nm-scale coordinates with fractions
     f = rng.integers(0, 500, (3000, 3))
     assert np.array_equal(face_centroids_nm(v, f, chunk=701), v[f].mean(axis=1))  # soma and visibility
+
+
+def test_grid_index_in_place_equals_expression():
+    from neurd_lite.mesh.voxel_fill import VoxelGrid
+
+    g = VoxelGrid(np.array([-3.3e5, 1.2e5, 7e5]), 137.3, (40, 38, 30))
+    rng = np.random.default_rng(5)
+    pts = rng.uniform(-3.4e5, -3.2e5, (20_000, 3)) + np.array([0.0, 4.5e5, 1.02e6])  # some outside the grid
+    pts[::7] = np.round(pts[::7] / 68.65) * 68.65  # points on voxel boundaries (round-half-even ties)
+    ref = np.clip(np.rint((pts - g.origin_nm) / g.voxel_nm).astype(np.int64), 0, np.asarray(g.shape) - 1)
+    assert np.array_equal(g.index(pts), ref)
+    assert np.array_equal(g.index(pts.astype(np.float32)), np.clip(np.rint(
+        (pts.astype(np.float32).astype(np.float64) - g.origin_nm) / g.voxel_nm).astype(np.int64), 0,
+        np.asarray(g.shape) - 1))
