@@ -371,3 +371,28 @@ def test_rall_discount_spares_an_axon_meeting_a_thicker_dendrite():
         kept = path_scores(*args, SplitParams(), branch_radius=br, synapses=syn)["branch_jump"]
         lost = path_scores(*args, SplitParams(rall_dendrites_only=False), branch_radius=br, synapses=syn)["branch_jump"]
         assert kept[meet] > 0.9 and lost[meet] == 0.0
+
+
+def test_axon_own_discount_quiets_a_branch_point_inside_one_axon():
+    """A's axon (300 nm, a branch point at 40 µm, 200 nm after it; output synapses) meets B's dendrite (inputs) at
+    80 µm with no branch point, the whole path labelled axon (as merged objects often are). The axon's own branch
+    point and calibre step win without ``axon_own_discount``; with it (labels and outputs both say axon on both
+    sides there) the cut moves to the output/input change. With the labels all dendrite only one kind of evidence
+    says axon and ``axon_own_by="both"`` changes nothing."""
+    x = _polyline((0, 0, 0), (120e3, 0, 0))
+    s = x[:, 0]
+    br = np.where(s < 40e3, 300.0, 200.0)
+    junction = np.zeros(len(s), bool)
+    junction[np.argmin(np.abs(s - 40e3))] = True
+    pre = ((s < 80e3) & (np.round(s / 500) % 8 == 0)).astype(float)
+    post = ((s >= 80e3) & (np.round(s / 500) % 4 == 0)).astype(float)
+    on_p = SplitParams(axon_own_discount=0.5, axon_own_by="both")
+    for labels, moves in ((np.ones(len(s), bool), True), (np.zeros(len(s), bool), False)):
+        args = (x, br, labels, junction, (x[0], 5000.0), (x[-1], 5000.0))
+        off = path_scores(*args, SplitParams(axon_own_discount=0.0), branch_radius=br, synapses=(pre, post))
+        on = path_scores(*args, on_p, branch_radius=br, synapses=(pre, post))
+        assert abs(s[np.argmax(off["score"])] - 40e3) <= 1000
+        if moves:
+            assert abs(s[np.argmax(on["score"])] - 80e3) <= 5000
+        else:
+            assert np.array_equal(on["score"], off["score"])

@@ -38,6 +38,10 @@ meets the other's. Each vertex of the path gets a score from cues a proofreader 
   from the synapses themselves, which the compartment labels of a merged object often get wrong (both sides
   labelled axon, or an axon labelled basal); silenced where a soma's own axon starts within ``axon_origin_nm``
   (session 7).
+- ``axon_own_discount`` (session 9): where both sides of a vertex are axon (labels and output synapses), its
+  ``junction`` and ``branch_jump`` are scaled by 1 - ``axon_own_discount``: a branch point inside one axon is how
+  that axon branches (the counterpart of the Rall discount for dendrites); an axon meeting a dendrite has inputs on
+  the dendrite's side and keeps its score.
 
 The weighted sum is multiplied by a soma prior: 0 within the soma radius + ``soma_margin_nm`` of either soma
 centre (along the path), 1 beyond it.
@@ -71,7 +75,11 @@ class SplitParams:
     soma (that cell's own branch point, not a contact); rall_dendrites_only: not where the thin side is an axon
     (axon labels or output synapses >= half over ``synapse_window_nm``). Session 8, chosen on tune merges (family
     seeds 0-48, 42 merges, 105 cells, >= 0.95: 85 -> 93; touching tune 16 / 20 unchanged; see
-    docs/proofreading.md "Session 8").
+    docs/proofreading.md "Session 8"). axon_own_discount: share of ``junction`` and ``branch_jump`` removed where
+    both sides of the vertex are axon (an axon's own branch point, not a contact); axon_own_by: what says "axon":
+    ``"labels"`` (axon fraction >= 0.5 over ``window_nm`` each side), ``"synapses"`` (output share >= 0.5 over
+    ``synapse_window_nm`` each side), ``"either"`` or ``"both"`` (session 9, chosen on tune merges; see
+    docs/proofreading.md "Session 9").
     """
 
     window_nm: float = 5000.0
@@ -86,6 +94,8 @@ class SplitParams:
     synapse_min: int = 2
     rall_discount: float = 1.0
     rall_dendrites_only: bool = True
+    axon_own_discount: float = 0.5
+    axon_own_by: str = "both"
     outward_min_um2: float = 1.0
     soma_margin_nm: float = 1500.0
     side_min_nm: float = 3000.0
@@ -202,6 +212,14 @@ def path_scores(x: np.ndarray, radius: np.ndarray, is_axon: np.ndarray, is_junct
         if p.rall_dendrites_only:
             rall &= ~axon_thin
         branch_jump = np.where(rall, 1.0 - p.rall_discount, 1.0) * branch_jump
+    if p.axon_own_discount > 0:  # a branch point inside one axon (axon on both sides) is that axon's own
+        lab_both = np.minimum(axb, axa) >= 0.5
+        syn_both = np.nan_to_num(np.minimum(fb, fa)) >= 0.5
+        both = {"labels": lab_both, "synapses": syn_both, "either": lab_both | syn_both,
+                "both": lab_both & syn_both}[p.axon_own_by]
+        keep = np.where(both, 1.0 - p.axon_own_discount, 1.0)
+        junction = junction * keep
+        branch_jump = branch_jump * keep
     syn_change = _synapse_change(s, fb, fa, ra, rb, total, p) if synapses is not None else np.zeros(m)
     cues = {"bottleneck": bottleneck, "width_jump": jump, "turn": turn, "radial": radial, "taper": taper,
             "junction": junction, "axon_change": axon_change, "axons_meet": axons_meet, "outward": outward,
