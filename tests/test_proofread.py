@@ -396,3 +396,33 @@ def test_axon_own_discount_quiets_a_branch_point_inside_one_axon():
             assert abs(s[np.argmax(on["score"])] - 80e3) <= 5000
         else:
             assert np.array_equal(on["score"], off["score"])
+
+
+def test_side_by_side_marks_two_tubes_running_together():
+    """A 30 µm tube (radius 400 nm) along x with the skeleton on its axis; a second tube of the same calibre
+    runs beside it (axes 900 nm apart) from x = 10 to 20 µm. Cross-sections show two loops there, so
+    ``side_by_side`` is 1 over that stretch and 0 elsewhere; without the second tube, and with the run shorter
+    than ``min_run_nm``, it is 0 everywhere."""
+    import trimesh
+    from scipy.spatial import cKDTree
+
+    from neurd_lite.proofread.sections import side_by_side
+
+    def tube(x0, x1, y):
+        c = trimesh.creation.cylinder(radius=400.0, segment=[[x0, y, 0.0], [x1, y, 0.0]], sections=24)
+        return c.subdivide_to_size(600.0)
+
+    path_x = _polyline((0, 0, 0), (30e3, 0, 0), step=1000.0)
+    s = path_x[:, 0]
+    path = np.arange(len(path_x))
+    br = np.full(len(path), 400.0)
+    ok = (s > 2e3) & (s < 28e3)
+    for extra, run, expect in ((tube(10e3, 20e3, 900.0), 4000.0, True), (None, 4000.0, False),
+                               (tube(10e3, 20e3, 900.0), 12000.0, False)):
+        mesh = tube(0.0, 30e3, 0.0) if extra is None else trimesh.util.concatenate([tube(0.0, 30e3, 0.0), extra])
+        f2s = cKDTree(path_x).query(mesh.triangles_center)[1]
+        v = side_by_side(mesh, f2s, path_x, path, s, br, ok, min_run_nm=run)
+        inside = (s > 11e3) & (s < 19e3)
+        outside = ok & ((s < 8e3) | (s > 22e3))
+        assert v[outside].sum() == 0
+        assert (v[inside].min() == 1.0) if expect else (v.sum() == 0)
