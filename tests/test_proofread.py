@@ -426,3 +426,11 @@ def test_side_by_side_marks_two_tubes_running_together():
         outside = ok & ((s < 8e3) | (s > 22e3))
         assert v[outside].sum() == 0
         assert (v[inside].min() == 1.0) if expect else (v.sum() == 0)
+        if expect:  # parallel tubes keep their spacing, so the steadiness filter keeps the run
+            kept = side_by_side(mesh, f2s, path_x, path, s, br, ok, min_run_nm=run, max_slope=0.3)
+            assert np.array_equal(kept, v)
+    from neurd_lite.proofread.sections import _steady
+    run_s = np.arange(0.0, 5000.0, 500.0)
+    assert _steady(run_s, np.full(len(run_s), 900.0), 0.3)  # side by side
+    assert not _steady(run_s, 900.0 + 0.5 * run_s, 0.3)  # a sister child diverging
+    assert not _steady(run_s, 600.0 + 0.8 * np.abs(run_s - 2500.0), 0.3)  # a neurite crossing at an angle

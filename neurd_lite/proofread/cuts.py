@@ -83,7 +83,8 @@ class SplitParams:
     ``"labels"`` (axon fraction >= 0.5 over ``window_nm`` each side), ``"synapses"`` (output share >= 0.5 over
     ``synapse_window_nm`` each side), ``"either"`` or ``"both"`` (session 9, chosen on tune merges; see
     docs/proofreading.md "Session 9"). side_run_nm: shortest run of two-tube sections that counts for
-    ``side_by_side`` (a cell's own branch point shows the sister child for its first 1-3 µm).
+    ``side_by_side`` (a cell's own branch point shows the sister child for its first 1-3 µm); side_max_slope:
+    the most the second neurite's distance may change per unit of path over a run (None: any).
     """
 
     window_nm: float = 5000.0
@@ -110,6 +111,7 @@ class SplitParams:
                                                    "axons_meet": 0.5, "outward": 0.5, "branch_jump": 1.0,
                                                    "synapse_change": 1.0, "side_by_side": 0.0})
     side_run_nm: float = 3000.0
+    side_max_slope: float | None = None
     min_score: float = 0.0
 
     def to_dict(self) -> dict:

@@ -32,7 +32,7 @@ def _section_loops(mesh, faces: np.ndarray, origin: np.ndarray, normal: np.ndarr
 
 def side_by_side(mesh, face_to_skeleton: np.ndarray, skeleton_x: np.ndarray, path: np.ndarray, s: np.ndarray,
                  branch_radius: np.ndarray, ok: np.ndarray, min_run_nm: float = 4000.0, reach_nm: float = 4000.0,
-                 tangent_nm: float = 2000.0) -> np.ndarray:
+                 tangent_nm: float = 2000.0, max_slope: float | None = None) -> np.ndarray:
     """(m,) 1 at path vertices inside a run of two-tube cross-sections of at least ``min_run_nm``, else 0.
 
     mesh: the neuron's working mesh (nm); face_to_skeleton: (F,) skeleton vertex of each face; skeleton_x: (N, 3)
@@ -41,7 +41,10 @@ def side_by_side(mesh, face_to_skeleton: np.ndarray, skeleton_x: np.ndarray, pat
     within ``reach_nm`` are cut by the plane normal to the path (direction over ±``tangent_nm``); a second loop
     counts when its equivalent radius is at least half the branch radius and it lies within twice the branch
     radius + 1 µm of the skeleton point (spine necks and heads are smaller; other neurites farther). Vertices
-    whose section is empty (gaps of fragmented meshes) neither start nor break a run.
+    whose section is empty (gaps of fragmented meshes) neither start nor break a run. max_slope: when set, a run
+    counts only if the second loop's distance from the skeleton point spans at most this share of the run's
+    length: two neurites running together keep their spacing, while a sister
+    child diverging from a branch point, or a neurite crossing at an angle, does not.
     """
     from scipy.spatial import cKDTree
 
@@ -56,6 +59,7 @@ def side_by_side(mesh, face_to_skeleton: np.ndarray, skeleton_x: np.ndarray, pat
     x = skeleton_x[path]
     two = np.zeros(m, dtype=bool)
     seen = np.zeros(m, dtype=bool)
+    gap = np.full(m, np.nan)  # distance (nm) of the nearest second loop
     for q in np.flatnonzero(ok):
         lo = np.searchsorted(s, s[q] - tangent_nm)
         hi = min(np.searchsorted(s, s[q] + tangent_nm, side="right"), m) - 1
@@ -71,7 +75,9 @@ def side_by_side(mesh, face_to_skeleton: np.ndarray, skeleton_x: np.ndarray, pat
             continue
         seen[q] = True
         rb = branch_radius[q] if np.isfinite(branch_radius[q]) and branch_radius[q] > 0 else np.sqrt(loops[0][0] / np.pi)
-        two[q] = any(np.sqrt(a / np.pi) >= 0.5 * rb and d <= 2.0 * rb + 1000.0 for a, d in loops[1:])
+        second = [d for a, d in loops[1:] if np.sqrt(a / np.pi) >= 0.5 * rb and d <= 2.0 * rb + 1000.0]
+        two[q] = bool(second)
+        gap[q] = min(second) if second else np.nan
     q = 0
     while q < m:
         if not two[q]:
@@ -81,7 +87,16 @@ def side_by_side(mesh, face_to_skeleton: np.ndarray, skeleton_x: np.ndarray, pat
         while j + 1 < m and (two[j + 1] or not seen[j + 1]) and ok[j + 1]:
             j += 1
         last = max(k for k in range(q, j + 1) if two[k])
-        if s[last] - s[q] >= min_run_nm:
+        if s[last] - s[q] >= min_run_nm and (max_slope is None or _steady(s[q:last + 1], gap[q:last + 1], max_slope)):
             out[q:last + 1] = 1.0
         q = j + 1
     return out
+
+
+def _steady(s: np.ndarray, gap: np.ndarray, max_slope: float) -> bool:
+    """True when ``gap`` (nm; NaN skipped) spans at most ``max_slope`` times the run's length ``s`` (nm): the two
+    neurites keep their spacing (a neurite crossing at an angle approaches and recedes, a sister child diverges)."""
+    ok = np.isfinite(gap)
+    if ok.sum() < 2:
+        return True
+    return float(np.ptp(gap[ok])) <= max_slope * max(float(np.ptp(s)), 1.0)

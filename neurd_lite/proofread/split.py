@@ -321,7 +321,7 @@ def _side_by_side(n: Neuron, pa: np.ndarray, branch_r: np.ndarray, somas: tuple,
     (a, b) = somas
     ok = (s > a.radius_nm + p.soma_margin_nm) & (s < s[-1] - b.radius_nm - p.soma_margin_nm)
     return side_by_side(n.mesh, n.face_to_skeleton, np.asarray(n.skeleton.vertices, float), pa, s, branch_r, ok,
-                        min_run_nm=p.side_run_nm)
+                        min_run_nm=p.side_run_nm, max_slope=p.side_max_slope)
 
 
 def _owners(forest: _Forest, sv: list[int]) -> np.ndarray:
