@@ -89,10 +89,10 @@ def score_cell(name: str, truth: str | None, b: pd.DataFrame, n_rep: int = 50, s
     return row
 
 
-#: Branch tables (``branch_counts``) of the 16 synthetic-family cells at held-out seeds 1000-1001, made by this
-#: script (``--family 2``) from engine decompositions of mesh + synapse positions (engine of main e1ea3a2,
-#: 2026-12-05); small and derived from synthetic cells only, so they ship with the training scripts and the engine
-#: split is part of the model choice. Re-make them when the decomposition changes.
+#: Branch tables (``branch_counts``) of the 32 synthetic-family cells at held-out seeds 1000-1003, made from engine
+#: decompositions of mesh + synapse positions (default parameters, hybrid synapse targets; engine of main 101254d,
+#: session 9); small and derived from synthetic cells only, so they ship with the training scripts. Held out: the
+#: model choice reads the tune-seed tables of ``tune.py`` instead. Re-make both when the decomposition changes.
 FAMILY_BRANCHES = Path(__file__).resolve().parent / "engine_branches"
 #: Inputs the branch tables can give (shaft-synapse and spine densities, and what is derived from them).
 TWO_DENSITY = {"neurd_syn_density_shaft_per_um", "neurd_spine_density_per_um", "neurd_log_spines_per_shaft_synapse",

@@ -366,9 +366,9 @@ inhibitory are {formula}, divided by the temperature T =
 ## Choice on tune data (session 9)
 Adoption rule (`tune.py`): {meta.get('selection_rule', '-')}
 
-Tune data: NEURD's 210 cells (5-fold out-of-fold) and {_n_tune(meta)} synthetic-family cells at tune seeds 0-7
+Tune data: NEURD's 210 cells (5-fold out-of-fold) and {_n_tune(meta)} synthetic-family cells at tune seeds 0-5
 decomposed by the engine (hybrid synapse targets), truncated to 50-150 µm of branches (50 replicates per cell; branch
-tables in `dendritic/engine_branches_tune/`); pooled candidates cross-fitted over 4 seed folds there.
+tables in `dendritic/engine_branches_tune/`); pooled candidates cross-fitted over 3 folds of 2 seeds there.
 
 {_tune_table(meta)}
 

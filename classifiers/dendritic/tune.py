@@ -1,14 +1,14 @@
 """Choice of the dendritic E/I model on tune data only (session 9).
 
-Tune data: NEURD's 210 proofread cells (in-distribution 5-fold CV) and synthetic-family cells at TUNE seeds 0-7
-(8 classes, 64 cells), decomposed by the engine from mesh and synapse positions (default parameters: hybrid synapse
+Tune data: NEURD's 210 proofread cells (in-distribution 5-fold CV) and synthetic-family cells at TUNE seeds 0-5
+(8 classes, 48 cells), decomposed by the engine from mesh and synapse positions (default parameters: hybrid synapse
 targets) and truncated to 50-150 µm of branches (``engine_truncation.replicate_rows``; tables in
 ``engine_branches_tune/``). Held out, never used for the choice: the 210-cell shift splits of ``shift.py``, the
 engine cells at seeds 1000-1003 (``engine_branches/``) and the real cell.
 
 Adoption rule (written before the held-out run):
 1. ``tune_engine`` = accuracy on the truncated replicates of the tune-seed engine cells (a candidate that trains on
-   tune engine cells is cross-fitted over 4 folds of 2 seeds: no cell is scored by a model that saw it);
+   tune engine cells is cross-fitted over 3 folds of 2 seeds: no cell is scored by a model that saw it);
    ``cv5`` = stratified 5-fold out-of-fold accuracy on the 210 cells.
 2. A shippable candidate qualifies when its ``tune_engine`` and ``cv5`` accuracies are both at least NEURD's rule's.
 3. Among qualifiers: best ``tune_engine``, then best ``cv5``, then fewer inputs, then list order.
@@ -30,7 +30,7 @@ from neurd_lite.celltype.linear import anchored_params, fit_signed_logistic, lin
 
 HERE = Path(__file__).resolve().parent
 TUNE_BRANCHES = HERE / "engine_branches_tune"
-TUNE_SEED_FOLDS = 4
+TUNE_SEED_FOLDS = 3
 TUNE_SPLIT, CV_SPLIT = "tune_engine", "cv5"
 
 
