@@ -26,7 +26,8 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from neurd_lite.celltype.linear import anchored_params, fit_signed_logistic, linear_proba
+from neurd_lite.celltype.linear import (anchored_params, fit_signed_logistic, linear_proba, params_from_raw,
+                                       raw_coefficients)
 
 HERE = Path(__file__).resolve().parent
 TUNE_BRANCHES = HERE / "engine_branches_tune"
@@ -112,7 +113,20 @@ def pooled_params(x: pd.DataFrame, y: np.ndarray, engine: pd.DataFrame, features
     return anchored_params(corr, [shift.NEURD_COEF.get(f, 0.0) for f in features], shift.NEURD_INTERCEPT)
 
 
-#: name -> (features, anchored, description) of the pooled candidates.
+def pooled_blend_params(x: pd.DataFrame, y: np.ndarray, engine: pd.DataFrame, w: float) -> dict[str, Any]:
+    """log-odds = w x NEURD's rule + (1 - w) x the ratio logistic fitted on the pooled rows (``pooled_params`` on
+    ln(spines per shaft synapse)): ``shift.rule_ratio_blend_params`` with the engine cells in the ratio part."""
+    feats = [shift.SHAFT, shift.SPINE, shift.RATIO]
+    ratio = pooled_params(x, y, engine, [shift.RATIO])
+    (a,), b = raw_coefficients(ratio)
+    coef = [w * shift.NEURD_COEF[shift.SHAFT], w * shift.NEURD_COEF[shift.SPINE], (1 - w) * float(a)]
+    out = params_from_raw(coef, w * shift.NEURD_INTERCEPT + (1 - w) * b,
+                          shift.with_derived(x)[feats].to_numpy(dtype=float))
+    return dict(out, C=ratio["C"], rule_weight=w, ratio_part={"coef": float(a), "intercept": float(b),
+                                                            "C": ratio["C"]})
+
+
+#: name -> (features, anchored (bool) or the rule weight of a blend (float), description) of the pooled candidates.
 POOLED = {
     "pooled_signed_2": ([shift.SHAFT, shift.SPINE], False,
                         "logistic, shaft (+) and spine (-) densities, sign-constrained, fitted on the 210 cells plus "
@@ -125,6 +139,11 @@ POOLED = {
                           "NEURD's rule plus a sign-constrained correction on shaft (+), spine (-) and ln(spines per "
                           "shaft synapse) (-), fitted on the 210 cells plus tune-seed engine cells truncated to "
                           "50-150 µm (penalty towards the rule by grouped inner log-loss)"),
+    **{f"pooled_blend_{w:g}": ([shift.SHAFT, shift.SPINE, shift.RATIO], w,
+                               f"log-odds = {w:g} x NEURD's rule + {1 - w:g} x the ratio logistic fitted on the 210 "
+                               "cells plus tune-seed engine cells truncated to 50-150 µm (C by grouped inner CV); "
+                               "monotone in shaft (+), spine (-) and spines per shaft synapse (-)")
+       for w in (0.5, 0.75)},
 }
 
 
@@ -133,7 +152,9 @@ def pooled_candidate(name: str, engine: pd.DataFrame) -> Any:
     features, anchored, description = POOLED[name]
 
     def prm(x: pd.DataFrame, y: np.ndarray) -> dict[str, Any]:
-        return dict(pooled_params(x, y, engine, features, anchored), signs=[shift.SIGNS[f] for f in features])
+        fitted = (pooled_params(x, y, engine, features, anchored) if isinstance(anchored, bool)
+                  else pooled_blend_params(x, y, engine, anchored))
+        return dict(fitted, signs=[shift.SIGNS[f] for f in features])
 
     def fit(x: pd.DataFrame, y: np.ndarray) -> Callable[[pd.DataFrame], np.ndarray]:
         p = prm(x, y)
