@@ -95,3 +95,22 @@ def test_pooled_engine_cells_move_the_boundary():
     p = [linear_proba(m, probe[feats].to_numpy(), 2)[0, 1] for m in (alone, pooled)]
     assert p[1] > p[0]
     assert pooled["coef"][1][0] >= 0 >= pooled["coef"][1][1]  # signs kept
+
+
+def test_held_out_gate_vetoes_a_model_below_the_rule_or_the_near_target():
+    name = "_neurd_lite_dendritic_train"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "classifiers" / "dendritic" / "train.py")
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules[name])
+    train = sys.modules[name]
+
+    def res(near: float, engine: float) -> dict:
+        return {"cv5": {"neurd_rule": {"accuracy": 0.99}, "m": {"accuracy": 0.5}},
+                "near_neurd_margin": {"neurd_rule": {"accuracy": 0.92}, "m": {"accuracy": near}},
+                "engine_truncated_family": {"neurd_rule": {"accuracy": 0.96}, "m": {"accuracy": engine}}}
+    assert train.held_out_failures(res(0.95, 0.97), "m") == []  # cv5 is not a shift split
+    assert any("engine_truncated_family" in f for f in train.held_out_failures(res(0.95, 0.95), "m"))
+    fails = train.held_out_failures(res(0.925, 0.97), "m")
+    assert len(fails) == 1 and "near-boundary 0.925 < 0.93" in fails[0]  # above the rule (0.92), below the target
+    assert train.held_out_failures(res(0.92, 0.96), "neurd_rule") == ["near-boundary 0.920 < 0.93"]
