@@ -16,6 +16,7 @@ import pandas as pd
 from ..errors import InputError
 from ..geometry.depth import depth_range_problem, linear_depth_um
 from ..geometry.meshes import face_centroids_nm
+from ..geometry.stats import unique_inverse
 from ..model.frame import DEPTH_RANGE_UM, MINNIE65_UP
 from ..model.soma_extent import SomaExtentParams, within_any_soma
 from ..neuron import COMPARTMENTS, SPINE_LABELS, Neuron, is_label, label_array, synapse_polarity
@@ -469,11 +470,11 @@ def _label_faces(n: Neuron, labels: np.ndarray, soma_reach_factor: float,
     if n.face_branch is not None and len(n.graph):  # a face takes its branch's compartment when it has one
         fb = np.asarray(n.face_branch, dtype=np.int64)
         sub = np.flatnonzero(fb >= 0)
-        ids, inv = np.unique(fb[sub], return_inverse=True)
+        ids, inv = unique_inverse(fb[sub])
         names = np.array([n.graph.nodes[int(i)].get("compartment") if int(i) in n.graph else None for i in ids],
                          dtype=object)
         hit = np.isin(names.astype(str), COMPARTMENTS)[inv]
-        comp[sub[hit]] = names[inv][hit]
+        comp[sub[hit]] = names[inv[hit]]
     _relabel_far_soma_faces(n, comp, labels, soma_reach_factor, face_centroids)
     for s in n.somas:
         comp[s.faces[(s.faces >= 0) & (s.faces < nf)]] = "soma"
