@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -36,6 +36,11 @@ class HealParams:
     max_rounds: cap on growth rounds (each round links every piece within reach of the body so far).
     seam_gap_nm: boundary vertices of two kept pieces this close are also linked ("seam" links), so a
         surface cut into chunks stays a surface graph instead of patches joined at single vertices.
+    gap_stages_nm: opt-in (empty = off): before the growth above, pieces are joined in rounds of rising gap
+        (each value a max gap, nm; single linkage over *all* pieces, not only the body grown first), so a piece
+        is bridged to whatever lies nearest before any longer bridge is considered. Without it a piece joins the
+        first body whose frontier comes within ``max_gap_nm``, which on a fragmented merge can be the other
+        cell's neurite passing 1 µm away while its own next piece lies 60 nm off (docs/proofreading.md).
     """
 
     max_gap_nm: float = 1500.0
@@ -44,6 +49,7 @@ class HealParams:
     far_max_gap_nm: float = 15000.0
     max_rounds: int = 200
     seam_gap_nm: float = 300.0
+    gap_stages_nm: tuple[float, ...] = ()
 
 
 @dataclass
@@ -119,10 +125,11 @@ class _Grower:
     #: a frontier with at most this many vertices finds its candidates by ball query (else: all free vertices)
     LOCAL_FRONTIER = 4096
 
-    def __init__(self, vertices: np.ndarray, faces: np.ndarray, p: HealParams) -> None:
+    def __init__(self, vertices: np.ndarray, faces: np.ndarray, p: HealParams,
+                 joined: np.ndarray | None = None) -> None:
         self.v = vertices
         self.p = p
-        self.ncomp, self.comp = vertex_components(len(vertices), faces)
+        self.ncomp, self.comp = vertex_components(len(vertices), faces, joined)  # joined: links made already
         self.comp_faces = np.bincount(self.comp[faces[:, 0]], minlength=self.ncomp)
         self.used = np.zeros(len(vertices), dtype=bool)
         self.used[faces.reshape(-1)] = True
@@ -212,6 +219,26 @@ class _Grower:
         return n_faces
 
 
+def staged_links(vertices: np.ndarray, faces: np.ndarray, p: HealParams) -> tuple[np.ndarray, np.ndarray]:
+    """Links of the rising-gap rounds (``p.gap_stages_nm`` below ``max_gap_nm``): (K, 2) vertex pairs, (K,)
+    lengths nm. Each round grows a body from every free piece (largest first) with that round's gap."""
+    pairs = np.zeros((0, 2), dtype=np.int64)
+    lengths = np.zeros(0)
+    for gap in sorted(x for x in p.gap_stages_nm if x < p.max_gap_nm):
+        g = _Grower(vertices, faces, replace(p, max_gap_nm=float(gap)), pairs if len(pairs) else None)
+        links: list[tuple[int, int, int]] = []
+        lens: list[float] = []
+        nb = 0
+        for seed in np.lexsort((np.arange(g.ncomp), -g.comp_faces)):
+            if g.comp_faces[seed] > 0 and g.body[seed] < 0:
+                g.grow(int(seed), nb, links, lens)
+                nb += 1
+        if links:
+            pairs = np.vstack([pairs, np.asarray([(a, b) for a, b, _ in links], dtype=np.int64)])
+            lengths = np.concatenate([lengths, lens])
+    return pairs, lengths
+
+
 def heal_mesh(vertices: np.ndarray, faces: np.ndarray, params: HealParams | None = None) -> HealResult:
     """Link the pieces of a mesh by proximity (vertices in nm) and drop far debris.
 
@@ -225,7 +252,8 @@ def heal_mesh(vertices: np.ndarray, faces: np.ndarray, params: HealParams | None
     vertices = np.asarray(vertices, dtype=np.float64)
     faces = np.asarray(faces, dtype=np.int64)
     _validate(vertices, faces)
-    g = _Grower(vertices, faces, p)
+    pre, pre_len = staged_links(vertices, faces, p) if p.gap_stages_nm else (np.zeros((0, 2), np.int64), np.zeros(0))
+    g = _Grower(vertices, faces, p, pre if len(pre) else None)
     has_faces = g.comp_faces > 0
     links: list[tuple[int, int, int]] = []
     lengths: list[float] = []
@@ -265,16 +293,23 @@ def heal_mesh(vertices: np.ndarray, faces: np.ndarray, params: HealParams | None
     keep_piece = np.isin(body_all, list(kept_bodies)) & has_faces
     kept_links = [(a, b) for (a, b, body), length in zip(links, lengths) if body in kept_bodies]
     kept_len = [length for (_, _, body), length in zip(links, lengths) if body in kept_bodies]
+    if len(pre):  # rising-gap links inside kept pieces come first
+        ok = keep_piece[g.comp[pre[:, 0]]]
+        kept_links = [tuple(x) for x in pre[ok].tolist()] + kept_links
+        kept_len = pre_len[ok].tolist() + kept_len
     face_keep = keep_piece[g.comp[faces[:, 0]]]
     kept_faces = faces[face_keep]
-    seams = seam_links(vertices, kept_faces, g.comp, p.seam_gap_nm) if g.ncomp > 1 else np.zeros((0, 2), np.int64)
+    comp0 = vertex_components(len(vertices), faces)[1] if len(pre) else g.comp  # pieces before any link
+    seams = seam_links(vertices, kept_faces, comp0, p.seam_gap_nm) if comp0.max(initial=0) > 0 else \
+        np.zeros((0, 2), np.int64)
     link_edges = np.vstack([np.asarray(kept_links, dtype=np.int64).reshape(-1, 2), seams])
     _, lab_after = vertex_components(len(vertices), kept_faces, link_edges)
     n_after = len(np.unique(lab_after[kept_faces.reshape(-1)])) if len(kept_faces) else 0
     dropped = has_faces & ~keep_piece
+    n_before = len(np.unique(comp0[faces.reshape(-1)]))
     report = HealReport(
-        n_components_before=int(has_faces.sum()), n_components_after=int(n_after), n_bridged=len(kept_links),
+        n_components_before=n_before, n_components_after=int(n_after), n_bridged=len(kept_links),
         n_dropped=int(dropped.sum()), dropped_faces=int(g.comp_faces[dropped].sum()),
         max_bridge_nm=float(max(kept_len)) if kept_len else 0.0, n_far_bridged=n_far, n_seam_links=len(seams),
         seconds=round(time.perf_counter() - t0, 4))
-    return HealResult(link_edges, face_keep, g.comp, report)
+    return HealResult(link_edges, face_keep, comp0, report)
