@@ -88,3 +88,51 @@ def test_varicose_dendrite_stays_spine_free_with_the_spread_floor(radius_nm, hei
         n = Neuron(mesh=mesh, skeleton=skel)
         detect_spines(n, p)
         assert len(n.spines) == 0
+
+
+def test_cap_radius_recovers_the_sphere_of_a_cap():
+    from neurd_lite.spines.dome import cap_radius_nm
+
+    radius, h = 300.0, np.array([50.0, 120.0, 300.0])
+    area = np.pi * (2 * radius * h - h * h)
+    assert np.allclose(cap_radius_nm(h, area), radius)
+    assert np.isinf(cap_radius_nm(np.array([0.0]), np.array([1e5])))[0]
+
+
+DOME = SpineParams(dome_seed_nm=100.0)
+
+
+def test_dome_pass_finds_low_stubby_domes_on_a_wide_shaft():
+    """Four domes 125-145 nm high (head radius 260 nm) on a smooth r 900 nm dendrite: the family's stubby spines
+    on wide shafts, below the 200 nm seed; the dome pass (seed 100 nm, cap radius <= 400 nm) finds them."""
+    mesh, skel = _domed_tube(900.0, [130.0, 140.0, 125.0, 145.0], seed=2)
+    n = Neuron(mesh=mesh, skeleton=skel)
+    detect_spines(n)
+    n_default = len(n.spines)
+    n = Neuron(mesh=mesh, skeleton=skel)
+    detect_spines(n, DOME)
+    assert n_default <= 1 and len(n.spines) == 4, (n_default, len(n.spines))
+    assert n.provenance["spines"]["pass_counts"]["dome_pass"] >= 3
+    # dense-only: no spine found before, so the density gate keeps the pass off this sparse dendrite
+    n = Neuron(mesh=mesh, skeleton=skel)
+    detect_spines(n, SpineParams(dome_seed_nm=100.0, dome_dense_only=True))
+    assert len(n.spines) == n_default
+
+
+@pytest.mark.parametrize("radius_nm,height,half_width_nm", [(400.0, 0.8, 900.0), (900.0, 0.3, 1200.0)])
+def test_dome_pass_keeps_varicose_dendrites_spine_free(radius_nm, height, half_width_nm):
+    """Varicosities 270-320 nm high but microns wide: as tall as the domes, far flatter (cap radius > 1 µm)."""
+    bumps = [(z, height * radius_nm, half_width_nm) for z in (-3500.0, 0.0, 3000.0)]
+    mesh, skel = beaded_tube(radius_nm, 12000.0, bumps, noise_nm=10.0, seed=1)
+    n = Neuron(mesh=mesh, skeleton=skel)
+    detect_spines(n, DOME)
+    assert len(n.spines) == 0
+
+
+def test_dome_pass_keeps_an_elliptic_shaft_spine_free():
+    """An elliptic cross-section (axes 1.3 : 0.8 of r 700 nm) reads raised along its long axis for microns."""
+    mesh, skel = beaded_tube(700.0, 10000.0, [], noise_nm=10.0, seed=3)
+    mesh.vertices = np.asarray(mesh.vertices) * [1.3, 0.8, 1.0]
+    n = Neuron(mesh=mesh, skeleton=skel)
+    detect_spines(n, DOME)
+    assert len(n.spines) == 0
