@@ -24,7 +24,7 @@ import numpy as np
 from .compartments import label_compartments, refine_by_spines
 from .errors import InputError, NeurdLiteError, StageError
 from .feature.spines import dendritic_spine_density_per_um
-from .geometry.meshes import face_centroids_nm
+from .geometry.meshes import cached_max_edge_nm, face_centroids_nm
 from .io.meshes import load_mesh
 from .io.skeletons import load_skeleton
 from .io.synapse_units import fit_synapse_units
@@ -462,7 +462,8 @@ def _ingest_synapses(n: Neuron, synapses: Any, mesh_units: UnitsLike, synapse_un
         n.synapses = syn
         return
     v, f = np.asarray(n.mesh.vertices), np.asarray(n.mesh.faces)  # no (F, 3, 3) triangle array (1.1 GB at 5M)
-    n.synapses, record = fit_synapse_units(syn, (v, f), mesh_units, synapse_units, where)
+    n.synapses, record = fit_synapse_units(syn, (v, f), mesh_units, synapse_units, where,
+                                           max_edge_nm=cached_max_edge_nm(n.mesh))
     n.provenance["synapse_units"] = record
     if record["problem"]:
         n.flag(record["problem"])

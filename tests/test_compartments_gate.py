@@ -8,7 +8,7 @@ import pytest
 
 import neurd_lite as nl
 from neurd_lite.testing.soma_shapes import random_rotation
-from neurd_lite.compartments.gate import GATE_FEATURES, gate_features
+from neurd_lite.compartments.gate import GATE_FEATURES, axon_features, gate_features
 from neurd_lite.compartments.learned import CELL_MODEL, load_vertex_model, models_available
 from neurd_lite.compartments.tree import Tree
 from neurd_lite.skeleton.model import Skeleton
@@ -23,14 +23,16 @@ def _rotation(seed: int) -> np.ndarray:
 
 
 def _gate(kind: str, seed: int, rot: np.ndarray | None = None) -> dict[str, float]:
-    """Gate features of a synthetic cell (``testing.morphology``, not the training family), true axon removed."""
+    """Gate features of a synthetic cell (``testing.morphology``, not the training family), true axon removed
+    (and read by the axon inputs, as the package does with its decided axon)."""
     grow = grow_pyramidal if kind == "pyramidal" else grow_interneuron
     sk0 = tree_to_skeleton(grow(np.random.default_rng(seed), CENTRE))
     rot = np.eye(3) if rot is None else rot
     sk = Skeleton((sk0.vertices - CENTRE) @ rot.T, sk0.edges, sk0.radius, sk0.root)
     t = Tree.from_skeleton(sk, 7000.0)
     axon = np.asarray(sk0.vertex_properties["compartment"]).astype(str) == "axon"
-    return gate_features(t, rot @ np.array([0.0, -1.0, 0.0]), t.in_root_tree & ~t.soma & ~axon)
+    up, dend = rot @ np.array([0.0, -1.0, 0.0]), t.in_root_tree & ~t.soma & ~axon
+    return {**gate_features(t, up, dend), **axon_features(t, up, dend, axon)}
 
 
 def test_gate_features_do_not_depend_on_the_frame():
@@ -38,6 +40,18 @@ def test_gate_features_do_not_depend_on_the_frame():
     b = _gate("pyramidal", 11, _rotation(5))
     assert list(a) == GATE_FEATURES
     np.testing.assert_allclose([a[k] for k in GATE_FEATURES], [b[k] for k in GATE_FEATURES], rtol=1e-6, atol=1e-9)
+
+
+def test_axon_inputs_read_the_axon_and_are_nan_without_one():
+    """A pyramid's axon descends (negative mean height over the field); without an axon both inputs are NaN."""
+    pyr = [_gate("pyramidal", s) for s in (21, 22, 23)]
+    assert all(g["axon_height_ext"] < 0 and 0 < g["axon_cable_rel"] < 10 for g in pyr)
+    sk0 = tree_to_skeleton(grow_pyramidal(np.random.default_rng(21), CENTRE))
+    t = Tree.from_skeleton(sk0, 7000.0)
+    body = t.in_root_tree & ~t.soma
+    none = axon_features(t, np.array([0.0, -1.0, 0.0]), body, np.zeros(t.n, dtype=bool))
+    assert np.isnan(none["axon_height_ext"]) and np.isnan(none["axon_cable_rel"])
+    assert np.isnan(axon_features(t, np.array([0.0, -1.0, 0.0]), body, None)["axon_cable_rel"])
 
 
 def test_gate_candidate_dominates_in_a_pyramid_not_in_an_interneuron():

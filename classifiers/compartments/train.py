@@ -38,8 +38,8 @@ from cells import APICAL_NAMES, Case, load_cases  # noqa: E402
 from neurd_lite.compartments.features import FEATURES  # noqa: E402
 from neurd_lite.compartments.frame import angle_deg  # noqa: E402
 from neurd_lite.compartments.label import CompartmentParams, learned_decision  # noqa: E402
-from gate_fit import (FIXED_GATE, FIXED_SETS, GATE_SIZES, case_key, choose_and_fit, fit_booster, fit_mean,  # noqa: E402
-                      gate_inputs, inner_folds, oof_axon, source_groups)
+from gate_fit import (AXON_NESTED, FIXED_GATE, FIXED_SETS, GATE_SIZES, NESTED, case_key, choose_and_fit,  # noqa: E402
+                      fit_booster, fit_mean, gate_inputs, inner_folds, oof_axon, source_groups)
 from limb_fit import apical_frame, fit_limb, oof_limb_extra, wrap  # noqa: E402
 from axon_fit import choose_threshold  # noqa: E402
 
@@ -313,8 +313,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rebuild", action="store_true")
     ap.add_argument("--gate-set", choices=sorted(FIXED_SETS), default=None,
                     help="feature set of the fixed gate (default: session 5's, gate_fit.FIXED_GATE)")
-    ap.add_argument("--gate", choices=("fixed", "nested", "mean"), default="fixed",
-                    help="has-apical model: session 5's configuration (shipped), chosen in inner folds, or averaged")
+    ap.add_argument("--gate", choices=("axon", "fixed", "nested", "mean"), default="axon",
+                    help="has-apical model: with or without the axon inputs, chosen in inner folds (shipped, session "
+                         "9); session 6's configuration; chosen in inner folds among --nested-*; or averaged")
+    ap.add_argument("--nested-sets", default=None,
+                    help="comma-separated feature sets (gate_fit.FIXED_SETS) --gate nested chooses among")
+    ap.add_argument("--nested-sizes", default=None, help="comma-separated gate_fit.GATE_SIZES for --gate nested")
+    ap.add_argument("--nested-rows", default=None, help="comma-separated gate_fit.GATE_ROWS for --gate nested")
     ap.add_argument("--apical-frame-training", action="store_true",
                     help="train the apical and gate models of inverted training cells in their apical frame "
                          "(session 7 experiment, not shipped: see the model card)")
@@ -330,7 +335,12 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     AXON_THRESHOLD[0] = None if args.axon_threshold == "nested" else float(args.axon_threshold)
     FALLBACK_KEEPS_APICAL[0] = args.fallback_guard == "on"
-    GATE_MODE[:] = [args.gate] + ([args.gate_set] if args.gate_set else [])
+    if args.gate == "axon":
+        NESTED.update(AXON_NESTED)
+    GATE_MODE[:] = ["nested" if args.gate == "axon" else args.gate] + ([args.gate_set] if args.gate_set else [])
+    for key in ("sets", "sizes", "rows"):
+        if getattr(args, f"nested_{key}"):
+            NESTED[key] = getattr(args, f"nested_{key}").split(",")
     cases = load_cases(args.cache, args.rebuild)
     if args.apical_frame_training:
         APICAL_FRAME.update({id(c): apical_frame(c, true_axon) for c in cases if c.mode in TRAIN_MODES})

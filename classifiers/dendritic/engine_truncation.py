@@ -89,58 +89,73 @@ def score_cell(name: str, truth: str | None, b: pd.DataFrame, n_rep: int = 50, s
     return row
 
 
-#: Branch tables (``branch_counts``) of the 16 synthetic-family cells at held-out seeds 1000-1001, made by this
-#: script (``--family 2``) from engine decompositions of mesh + synapse positions (engine of main e1ea3a2,
-#: 2026-12-05); small and derived from synthetic cells only, so they ship with the training scripts and the engine
-#: split is part of the model choice. Re-make them when the decomposition changes.
+#: Branch tables (``branch_counts``) of the 32 synthetic-family cells at held-out seeds 1000-1003, made from engine
+#: decompositions of mesh + synapse positions (default parameters, hybrid synapse targets; engine of main 101254d,
+#: session 9); small and derived from synthetic cells only, so they ship with the training scripts. Held out: the
+#: model choice reads the tune-seed tables of ``tune.py`` instead. Re-make both when the decomposition changes.
 FAMILY_BRANCHES = Path(__file__).resolve().parent / "engine_branches"
 #: Inputs the branch tables can give (shaft-synapse and spine densities, and what is derived from them).
 TWO_DENSITY = {"neurd_syn_density_shaft_per_um", "neurd_spine_density_per_um", "neurd_log_spines_per_shaft_synapse",
                "log_shaft_density", "log_spine_density"}
 
 
+ENGINE_NAMES = {"syn_density_shaft": "neurd_syn_density_shaft_per_um", "spine_density": "neurd_spine_density_per_um"}
+
+
+def replicate_rows(cache: Path, n_rep: int = 50, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(truncated replicates, full-length cells) of every branch table in ``cache``, in engine names, with ``y``
+    (1 = inhibitory), ``cell``, ``seed`` and ``weight`` (1 / answered replicates of the cell: each cell counts
+    once). Replicates as in ``score_cell``: ``n_rep`` per cell, rng ``seed``; subsets without a qualifying spine or
+    synapse branch are left out. Head / neck / post densities are NaN (the tables hold no such counts)."""
+    reps, full = [], []
+    for path in sorted(cache.glob("*.csv")):
+        cell, truth = path.stem.split("__")
+        b = pd.read_csv(path, index_col=0)
+        rng = np.random.default_rng(seed)
+        r = pd.DataFrame([truncated(b, rng) for _ in range(n_rep)])
+        r = r[r[list(ENGINE_NAMES)].notna().all(axis=1)]
+        meta = {"y": int(truth == "inhibitory"), "cell": cell, "seed": int(cell.rsplit("_", 1)[1])}
+        reps.append(r.assign(weight=1.0 / max(len(r), 1), **meta))
+        full.append(pd.DataFrame([densities(b)]).assign(weight=1.0, **meta))
+    if not reps:
+        return pd.DataFrame(), pd.DataFrame()
+
+    def engine(t: pd.DataFrame) -> pd.DataFrame:
+        out = t.rename(columns=ENGINE_NAMES).reset_index(drop=True)
+        return out.assign(**{c: np.nan for c in ("neurd_syn_density_post_per_um", "neurd_syn_density_head_per_um",
+                                                 "neurd_syn_density_neck_per_um")})
+    return engine(pd.concat(reps)), engine(pd.concat(full))
+
+
 def engine_split(cands: list[Any], d: pd.DataFrame, cache: Path = FAMILY_BRANCHES, n_rep: int = 50
                  ) -> dict[str, dict[str, Any]]:
     """Shift split ``engine_truncated_family``: every candidate whose inputs are two-density ones, fitted on all of
-    ``d`` (NEURD's 210 cells), scored on the engine cells of ``cache`` truncated to 50-150 µm of branches (the
-    same replicates as ``score_cell``: 50 per cell, seed 0; subsets without a qualifying spine or synapse branch are
-    left out). Returns {candidate: scores} with the keys of ``shift._scores`` plus full-length counts; candidates
-    with other inputs are absent (the branch tables hold no head / neck / other synapse counts)."""
-    y_fit = d["y"].to_numpy()
-    rows, truth, full = [], [], []
-    for path in sorted(cache.glob("*.csv")):
-        want = int(path.stem.split("__")[1] == "inhibitory")
-        b = pd.read_csv(path, index_col=0)
-        rng = np.random.default_rng(0)
-        reps = pd.DataFrame([truncated(b, rng) for _ in range(n_rep)])
-        reps = reps[reps[["syn_density_shaft", "spine_density"]].notna().all(axis=1)]
-        rows.append(reps)
-        truth.append(np.full(len(reps), want))
-        full.append((pd.DataFrame([densities(b)]), want))
-    if not rows:
+    ``d`` (NEURD's 210 cells), scored on the engine cells of ``cache`` truncated to 50-150 µm of branches
+    (``replicate_rows``). Returns {candidate: scores} with the keys of ``shift._scores`` plus full-length counts;
+    candidates with other inputs are absent (the branch tables hold no head / neck / other synapse counts)."""
+    reps, full = replicate_rows(cache, n_rep)
+    if reps.empty:
         return {}
-    reps, y = pd.concat(rows, ignore_index=True), np.concatenate(truth)
-
-    def engine(t: pd.DataFrame) -> pd.DataFrame:
-        out = t.rename(columns={"syn_density_shaft": "neurd_syn_density_shaft_per_um",
-                                "spine_density": "neurd_spine_density_per_um"})
-        return out.assign(**{c: np.nan for c in ("neurd_syn_density_post_per_um", "neurd_syn_density_head_per_um",
-                                                 "neurd_syn_density_neck_per_um")})
-
     res: dict[str, dict[str, Any]] = {}
     for cand in cands:
         if not set(cand.features) <= TWO_DENSITY:
             continue
-        predict = cand.fit(d, y_fit)
-        p = predict(engine(reps))
-        pred = (p >= 0.5).astype(int)
-        rec = [float(np.mean(pred[y == k] == k)) for k in (0, 1)]
-        res[cand.name] = {"accuracy": round(float(np.mean(pred == y)), 4),
-                          "balanced_accuracy": round(float(np.mean(rec)), 4), "recall_excitatory": round(rec[0], 4),
-                          "recall_inhibitory": round(rec[1], 4), "n": int(len(y)), "n_inhibitory": int(y.sum()),
-                          "n_cells": len(full), "full_length_correct": int(sum(
-                              int(predict(engine(f))[0] >= 0.5) == w for f, w in full))}
+        predict = cand.fit(d, d["y"].to_numpy())
+        res[cand.name] = truncated_scores(predict(reps), reps, predict(full), full)
     return res
+
+
+def truncated_scores(p_reps: np.ndarray, reps: pd.DataFrame, p_full: np.ndarray, full: pd.DataFrame
+                     ) -> dict[str, Any]:
+    """Accuracy (per replicate), balanced accuracy and recalls of P(inhibitory) ``p_reps`` on the truncated
+    replicates ``reps``, plus how many full-length cells ``p_full`` gets right."""
+    y = reps["y"].to_numpy()
+    pred = (np.asarray(p_reps) >= 0.5).astype(int)
+    rec = [float(np.mean(pred[y == k] == k)) for k in (0, 1)]
+    return {"accuracy": round(float(np.mean(pred == y)), 4), "balanced_accuracy": round(float(np.mean(rec)), 4),
+            "recall_excitatory": round(rec[0], 4), "recall_inhibitory": round(rec[1], 4), "n": int(len(y)),
+            "n_inhibitory": int(y.sum()), "n_cells": int(len(full)),
+            "full_length_correct": int(np.sum((np.asarray(p_full) >= 0.5).astype(int) == full["y"].to_numpy()))}
 
 
 def classify_row(n: Any) -> dict[str, Any]:

@@ -44,8 +44,8 @@ def _load(stem: str) -> Any:
 
 shift = _load("shift")
 engine_truncation = _load("engine_truncation")
+tune = _load("tune")
 ENGINE_SPLIT = "engine_truncated_family"
-SHIPPABLE_INPUTS = set(ENGINE_DENDRITIC) | {SPINE_SHAFT_RATIO}
 #: Densities beyond this multiple of the training maximum (or below 0) are refused as out of range: the ratio
 #: model extrapolates safely in the direction of its sign constraint, but such values point to a units or
 #: detection problem rather than to a cell.
@@ -55,10 +55,6 @@ PLAUSIBLE_FACTOR = 3.0
 def neurd_rule_p_inhibitory(feats: pd.DataFrame) -> np.ndarray:
     """P(inhibitory) of NEURD's hand-set logistic regression."""
     return 1.0 / (1.0 + np.exp(-shift.neurd_logit(feats)))
-
-
-def _shippable(c: Any) -> bool:
-    return c.kind in ("logistic", "lightgbm", "rule") and set(c.features) <= SHIPPABLE_INPUTS
 
 
 def _fit_final(cand: Any, data: pd.DataFrame, y: np.ndarray) -> tuple[Any, dict[str, Any], dict[str, Any]]:
@@ -102,13 +98,22 @@ def train(out: Path = DEFAULT_OUT, peri_oof: dict[int, float] | None = None,
     """Shift tests, choice, final fit, calibration and files of the dendritic E/I model; returns the metrics."""
     data = shift.load_cells() if data is None else data
     y = data["y"].to_numpy().astype(int)
-    cands = shift.candidates()
+    reps, full = tune.tune_rows()
+    cands = tune.candidates(reps)
     oofs: dict[str, np.ndarray] = {}
-    res = shift.run(data, n_replicates=n_replicates, cands=cands, oof=oofs)
+    selection = tune.tune_scores(cands, data, reps, full, oof=oofs)
+    name, reason = tune.pick(selection, cands, shippable=tuple(c.name for c in cands if tune.shippable(c)))
+    print(f"dendritic_ei: chosen on tune data: {name} ({reason})", file=sys.stderr, flush=True)
+    # held out: reported, never used for the choice
+    res = shift.run(data, n_replicates=n_replicates, cands=cands)
     engine = engine_truncation.engine_split(cands, data)
     if engine:
         res[ENGINE_SPLIT] = engine
-    name, reason = shift.pick_winner(res, shippable=tuple(c.name for c in cands if _shippable(c)))
+    tune_choice = {"name": name, "reason": reason}
+    failed = held_out_failures(res, name)
+    if failed:  # the issue's targets on the held-out splits veto a tuned model; the rule is the fallback
+        name, reason = "neurd_rule", (f"the tune-data choice {name} failed the held-out targets ({'; '.join(failed)}), "
+                                      "so NEURD's rule itself ships, calibrated (fallback of the adoption rule)")
     cand = next(c for c in cands if c.name == name)
     check_features(cand.features)
     booster, linear, hyper = _fit_final(cand, data, y)
@@ -136,11 +141,15 @@ def train(out: Path = DEFAULT_OUT, peri_oof: dict[int, float] | None = None,
         "classes": names, "positive_class": "inhibitory",
         "features": list(cand.features), "required_features": required,
         "candidate": name, "candidate_description": cand.description, "selection": reason,
+        "tune_choice": tune_choice,
         "input": "NEURD dendritic densities (per µm of postsynaptic dendrite near the soma); engine names neurd_*; "
                  f"{SPINE_SHAFT_RATIO} = ln((spine density + 0.01) / (shaft synapse density + 0.01))",
         "n_training_cells": int(len(y)), "training_data": {EI_FILE: sha256_of(EI_FILE)},
         "label_mapping": {"cell_type": "NEURD's excitatory/inhibitory label (column cell_type)"},
-        "cv": "shift tests and stratified 5-fold CV (seed 0); C chosen per training set by inner stratified 3-fold CV",
+        "cv": "choice on tune data (tune-seed engine cells, 210-cell stratified 5-fold CV, seed 0); C chosen per "
+              "training set by inner 3-fold CV; shift tests held out",
+        "selection_rule": tune.__doc__.split("Adoption rule")[1].split("Pooled candidates")[0].strip(),
+        "tune_scores": selection,
         "calibration": calib, "hyperparameters": hyper,
         "linear": linear,
         "raw_coefficients": _raw(linear, cand.features) if linear else None,
@@ -167,6 +176,22 @@ def train(out: Path = DEFAULT_OUT, peri_oof: dict[int, float] | None = None,
             txt.unlink()  # a stale tree model would contradict the sidecar
     _write_card(out, dict(meta, name="dendritic_ei"), metrics, combined, oof, cal, y)
     return {"metrics": metrics, "combined": combined, "shift": res, "shipped": name}
+
+
+#: Issue 19's target on the near-boundary split.
+NEAR_TARGET = 0.93
+
+
+def held_out_failures(res: dict[str, Any], name: str, baseline: str = "neurd_rule") -> list[str]:
+    """Issue 19's targets for ``name`` on the held-out splits: at least ``baseline``'s accuracy on every shift split
+    and ``NEAR_TARGET`` near the boundary. Returns the failures (empty: met)."""
+    out = [f"{s} {res[s][name]['accuracy']:.3f} < rule {res[s][baseline]['accuracy']:.3f}"
+           for s in shift.shift_splits(res) if name in res[s] and res[s][name]["accuracy"] < res[s][baseline]["accuracy"]]
+    out += [f"{s}: not scored" for s in shift.shift_splits(res) if name not in res[s]]
+    near = res["near_neurd_margin"][name]["accuracy"]
+    if near < NEAR_TARGET:
+        out.append(f"near-boundary {near:.3f} < {NEAR_TARGET}")
+    return out
 
 
 def _raw(linear: dict[str, Any], features: list[str]) -> dict[str, float]:
@@ -209,12 +234,55 @@ SPLIT_TEXT = {
                            "the 20% highest (selected with the labels; mimics issue 19's border cells)",
     "layers_upper_to_deep": "train on somas above the L4|L5 boundary, test on deeper ones",
     "layers_deep_to_upper": "train on somas below the L4|L5 boundary, test on upper ones",
-    ENGINE_SPLIT: "fit on all 210 cells, test on 16 engine-decomposed synthetic-family cells (held-out seeds "
-                  "1000-1001, 8 classes) truncated to random branch subsets of 50-150 µm (50 per cell; "
+    ENGINE_SPLIT: "fit on all 210 cells (pooled candidates: plus the tune-seed engine cells), test on 32 "
+                  "engine-decomposed synthetic-family cells (held-out seeds 1000-1003, 8 classes, session-9 engine "
+                  "with hybrid synapse targets) truncated to random branch subsets of 50-150 µm (50 per cell; "
                   "`engine_truncation.engine_split`, branch tables in `dendritic/engine_branches/`); two-density "
                   "candidates only (the tables hold no head / neck counts)",
     "cv5": "in-distribution stratified 5-fold CV (reference only)",
 }
+
+
+def _why(meta: dict[str, Any]) -> str:
+    """Why the shipped model ships: the tune choice, and what the held-out splits said about it."""
+    tc = meta.get("tune_choice") or {}
+    if meta["candidate"] != "neurd_rule" or not tc:
+        return ("It is the tune-data choice and met issue 19's held-out targets (at least NEURD's rule on every "
+                "shift split, near-boundary >= 0.93). It is sign-constrained, so monotone in every input (more spines "
+                "-> excitatory; more shaft synapses -> inhibitory).")
+    res = meta["shift_tests"]
+    row = " / ".join(f"{s} {res[s][tc['name']]['accuracy']:.3f} (rule {res[s]['neurd_rule']['accuracy']:.3f})"
+                     for s in shift.shift_splits(res) if tc["name"] in res[s])
+    return (f"The tune data chose `{tc['name']}` ({tc['reason']}). On the held-out splits it scored {row}: it wins on "
+            "the engine split but loses near the boundary and on the other 210-cell splits. Every pooled candidate "
+            "shows the same pattern: the synthetic Martinotti members (0.25-0.4 spines and ~0.9 shaft synapses per "
+            "µm) pull the boundary towards more spines, which costs real excitatory cells with few spines. No "
+            "candidate is at least as accurate as the rule on every held-out split (the table above), so NEURD's "
+            "two-feature rule itself ships, with a temperature fitted on its probabilities on the 210 cells (calls "
+            "unchanged). It is monotone (more spines -> excitatory; more shaft synapses -> inhibitory), has no "
+            "fitted boundary, and its 210-cell numbers are in-sample (NEURD set it on these cells).")
+
+
+def _n_tune(meta: dict[str, Any]) -> str:
+    sel = meta.get("tune_scores") or {}
+    return str(sel.get(tune.TUNE_SPLIT, {}).get("neurd_rule", {}).get("n_cells", "-"))
+
+
+def _tune_table(meta: dict[str, Any]) -> str:
+    """Candidates x tune scores (the choice's only inputs)."""
+    sel = meta.get("tune_scores")
+    if not sel:
+        return "Not recorded."
+    names = list(sel[tune.CV_SPLIT])
+    lines = ["| model | tune-seed engine cells, truncated (wrong) | full length right | 210-cell cv5 (wrong) |",
+             "|---|---|---|---|"]
+    for c in names:
+        e, cv = sel[tune.TUNE_SPLIT].get(c), sel[tune.CV_SPLIT][c]
+        eng = f"{e['accuracy']:.4f} ({round((1 - e['accuracy']) * e['n'])})" if e else "-"
+        fl = f"{e['full_length_correct']}/{e['n_cells']}" if e else "-"
+        label = f"**{c}** (shipped)" if c == meta["candidate"] else c
+        lines.append(f"| {label} | {eng} | {fl} | {cv['accuracy']:.4f} ({round((1 - cv['accuracy']) * cv['n'])}) |")
+    return "\n".join(lines)
 
 
 def _shift_table(res: dict[str, Any], shipped: str) -> str:
@@ -282,7 +350,11 @@ def _headline(res: dict[str, Any], shipped: str) -> str:
     worse = [s for s in splits if shipped not in res[s] or res[s][shipped]["accuracy"] < res[s]["neurd_rule"]["accuracy"]]
     verdict = ("at least as accurate as NEURD's rule on every one of the " + str(len(splits)) + " shift splits"
                if not worse else "below NEURD's rule on " + ", ".join(worse))
-    return (f"**Headline (held-out shift tests; every model refitted per split on its training cells only): "
+    if shipped == "neurd_rule":
+        verdict = ("the shipped model is NEURD's rule itself (calibrated): no candidate, the tune-data choice "
+                   "included, was at least as accurate as the rule on every held-out split (see 'Why this model')")
+    return (f"**Headline (held-out shift tests, run once after the choice on tune data; every model refitted per "
+            f"split on its training cells only): "
             f"near-boundary accuracy {acc('near_neurd_margin')} ({near['n']} cells; NEURD's rule "
             f"{acc('near_neurd_margin', 'neurd_rule')}, the session-3 5-input blend "
             f"{acc('near_neurd_margin', 'session3_blend_5')}); truncated to 50-150 µm of dendrite "
@@ -336,41 +408,36 @@ Shipped: `{shipped}` — {meta['candidate_description']}. Files: `dendritic_ei.j
 inhibitory are {formula}, divided by the temperature T =
 {meta['calibration']['temperature']:.3f}. Selection: {meta['selection']}.
 
+## Choice on tune data (session 9)
+Adoption rule (`tune.py`): {meta.get('selection_rule', '-')}
+
+Tune data: NEURD's 210 cells (5-fold out-of-fold) and {_n_tune(meta)} synthetic-family cells at tune seeds 0-5
+decomposed by the engine (hybrid synapse targets), truncated to 50-150 µm of branches (50 replicates per cell; branch
+tables in `dendritic/engine_branches_tune/`); pooled candidates cross-fitted over 3 folds of 2 seeds there.
+
+{_tune_table(meta)}
+
 ## Shift tests (accuracy, wrong calls in brackets; `shift.py`)
 {_shift_table(res, shipped)}
 
 Splits:
 """ + "\n".join(f"- `{k}`: {v}" for k, v in SPLIT_TEXT.items()) + f"""
 
-Caveats: NEURD's rule was hand-set on these same 210 cells, so it is in-sample on every split (a favourable
-baseline). The candidate list was written after looking at these splits (sessions 4 and 5): the ratio input was
-tried because the first signed logistic lost to the rule on the label-selected tail split, and the rule / ratio
-blends because the ratio model lost to the rule on the engine split. So the shipped model's shift numbers are also
-its selection criterion (three blend weights were compared on them); the independent check is a new border set.
-Near-boundary cells are few and the margins between candidates are one or two cells (1/53 = 0.019); on the engine
-split one replicate is 1/760 = 0.0013. `rule_anchored` is the inner-fold-regularised route (the rule plus a
-penalised sign-constrained correction, penalty by inner-CV log-loss): chosen by inner balanced accuracy instead, its
-penalty always goes to the strongest value and it is exactly the rule.
-
-Re-measured in session 8 with hybrid synapse targets (main bf05497, model unchanged; docs/celltype.md "Session 8:
-re-check"): on freshly decomposed copies of the 16 engine-split cells the shipped blend scores 0.972 vs the rule's
-0.974 (21 vs 20 wrong of 754 replicates; same one-replicate gap with rule-labelled targets on today's engine); with
-fresh seeds 1002-1003 added (32 cells) 0.961 vs 0.967 (60 vs 50 of 1524), 58 of the 60 errors on Martinotti members, so
-the engine split no longer has the blend at least as accurate as the rule.
+Caveats: the choice used tune data only (adoption rule above, written and committed before the held-out run);
+the held-out splits were computed once, after it. NEURD's rule was hand-set on these same 210 cells, so it is
+in-sample on every 210-cell split (a favourable baseline). Those splits are not fresh for the older candidates: the
+ratio input and the rule / ratio blends were added in sessions 4-5 after looking at them, and the session-5 choice
+used them. The engine cells at seeds 1002-1003 were first decomposed in session 8 (scores seen for the rule and the
+session-5 blend only), 1000-1001 were in the session-5 choice. Near-boundary cells are few (1/53 = 0.019 per cell);
+on the engine split one replicate is about 1/1500. `rule_anchored` (the rule plus a penalised sign-constrained
+correction on the 210 cells, penalty by inner-CV log-loss) and `pooled_anchored_3` (the same on the pooled rows) are
+the inner-fold-regularised routes.
 
 ## Engine cells: the real cell and the synthetic family, full length and truncated
 {_engine_text()}
 
 ## Why this model
-The shipped blend adds two monotone log-odds: NEURD's rule (shaft synapses up, spines down) and the ratio logistic
-on ln(spines per shaft synapse). The ratio does not change when less dendrite is measured (only its noise grows),
-nor with an overall synapse detection efficiency, and it uses no head-synapse density (issue 19: border excitatory
-cells have head-synapse density ~0.10/µm, like inhibitory cells, which is what broke the 5-input blend); alone it
-lost to the rule on the engine split (two Martinotti members with 0.25 spines/µm and 0.9 shaft synapses/µm sit near
-its boundary, where the rule's shaft term gives margin). The blend keeps the ratio model's wins on the 210-cell
-splits and the rule's margin on the engine cells. Both parts are sign-constrained, so the blend is monotone in every
-input (more spines -> excitatory; more shaft synapses -> inhibitory) and cannot learn a boundary that fits only
-well-separated cells.
+{_why(meta)}
 
 ## Data
 `labels/neurd_e_i_manual_proofread.csv` (sha256 {meta['training_data'][EI_FILE][:12]}…): NEURD's 210 proofread

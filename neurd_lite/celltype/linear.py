@@ -51,7 +51,8 @@ def linear_proba(params: dict[str, Any], x: pd.DataFrame | np.ndarray, n_classes
 
 
 def fit_signed_logistic(x: pd.DataFrame | np.ndarray, y: np.ndarray, signs: list[int] | np.ndarray,
-                        c: float = 1.0, offset: np.ndarray | None = None) -> dict[str, Any]:
+                        c: float = 1.0, offset: np.ndarray | None = None,
+                        sample_weight: np.ndarray | None = None) -> dict[str, Any]:
     """Binary class-balanced L2 logistic regression whose coefficients obey ``signs`` (+1: P(class 1) can only
     rise with the feature, -1: only fall, 0: free), on median-imputed standardized inputs.
 
@@ -62,14 +63,17 @@ def fit_signed_logistic(x: pd.DataFrame | np.ndarray, y: np.ndarray, signs: list
     ``offset`` (per-row log-odds, e.g. a fixed rule's): the model is ``offset + z @ beta + b0`` and the intercept is
     penalised too, so a strong penalty (small ``c``) gives back the offset model itself. The returned parameters
     then hold only the correction (``beta``, ``b0``); the caller adds the offset back (see ``anchored_params``).
+    ``sample_weight`` (per row, default 1): rows count with these weights; the classes are balanced on the weighted
+    sums (e.g. 50 truncated replicates of one cell with weight 1/50 each count as one cell).
     """
     from scipy.optimize import minimize
 
     y = np.asarray(y, dtype=float)
     z, med, mean, scale = _standardized(x)
-    n1 = max(y.sum(), 1.0)
-    n0 = max(len(y) - y.sum(), 1.0)
-    w = np.where(y == 1, len(y) / (2 * n1), len(y) / (2 * n0))
+    sw = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    n1 = max(float(sw @ y), 1e-12)
+    n0 = max(float(sw.sum()) - n1, 1e-12)
+    w = sw * np.where(y == 1, sw.sum() / (2 * n1), sw.sum() / (2 * n0))
 
     off = np.zeros(len(y)) if offset is None else np.asarray(offset, dtype=float)
     pen_b0 = 0.0 if offset is None else 1.0

@@ -73,7 +73,8 @@ def vertex_features(tree: Tree, up: np.ndarray, pre: np.ndarray | None = None, p
         f["path_ext"] = d / ext
         f["tortuosity"] = np.where(dist > 0, d / dist, np.nan)
         f["radius_rel"] = r / r_med
-    back = np.array([tree.point_along(v, True, DIRECTION_UM * 1000) if body[v] else v for v in range(n)])
+    back = np.arange(n)
+    back[body] = tree.points_towards_root(np.flatnonzero(body), DIRECTION_UM * 1000)
     vec = sk.vertices - sk.vertices[back]
     norm = np.linalg.norm(vec, axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):

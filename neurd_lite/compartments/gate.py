@@ -9,8 +9,10 @@ height reached along ``up`` x (1 + cosine of its trunk 20 µm out), the apical r
 thresholds. ``limb_dominance`` needs no ``up`` at all: 1 - runner-up / best limb score of the frame inference
 (reach x sqrt(stem radius), :func:`~neurd_lite.compartments.frame.limb_scores`). ``cand_trunk_frac`` and
 ``others_top_share`` (session 6) are computed for ``classifiers/compartments/gate_fit.py``'s experiments;
-``limb_p_top`` / ``limb_p_margin`` (session 7) come from the apical-limb model (:mod:`.candidate`). The
-shipped model's sidecar lists the features it uses. Inputs (nm) are a
+``limb_p_top`` / ``limb_p_margin`` (session 7) come from the apical-limb model (:mod:`.candidate`).
+``axon_height_ext`` / ``axon_cable_rel`` (session 9, :func:`axon_features`) read the axon, not the dendrite: a
+pyramid's axon leaves downward toward the white matter, an interneuron's arborises around and above its soma.
+The shipped model's sidecar lists the features it uses. Inputs (nm) are a
 :class:`~neurd_lite.compartments.tree.Tree` and masks; outputs are ratios, cosines and fractions.
 """
 from __future__ import annotations
@@ -33,6 +35,7 @@ GATE_FEATURES = [
     "cand_cable_frac", "cand_tip_top_frac", "cand_stem_rel", "cand_stem_rank", "height_gap_ext",
     "reach_ratio", "second_height_ext", "others_dir_cos", "others_up_frac", "field_up_frac", "field_aspect",
     "cand_trunk_frac", "others_top_share", "limb_dominance", "limb_p_top", "limb_p_margin",
+    "axon_height_ext", "axon_cable_rel",
 ]
 # Monotone constraints (LightGBM) from what an apical is, not from the data: +1 = more of it never makes an apical
 # less likely (an apical trunk leaves upward, runs straight, is thicker than the basal stems, rises above and
@@ -41,7 +44,7 @@ GATE_FEATURES = [
 GATE_MONOTONE = {"cand_cos0": 1, "cand_trunk_straight": 1, "cand_stem_rel": 1, "height_gap_ext": 1, "reach_ratio": 1,
                  "field_aspect": 1, "cand_trunk_frac": 1, "second_height_ext": -1, "others_dir_cos": -1,
                  "others_up_frac": -1, "others_top_share": -1, "limb_dominance": 1,
-                 "limb_p_top": 1, "limb_p_margin": 1}
+                 "limb_p_top": 1, "limb_p_margin": 1, "axon_height_ext": -1, "axon_cable_rel": -1}
 
 
 def _limb_cos(tree: Tree, start: int, u: np.ndarray, length_nm: float) -> float:
@@ -152,8 +155,34 @@ def gate_features(tree: Tree, up: np.ndarray, dendrite: np.ndarray) -> dict[str,
     return out
 
 
-def gate_row(tree: Tree, up: np.ndarray, dendrite: np.ndarray, extra: dict[str, float] | None = None) -> pd.DataFrame:
+def axon_features(tree: Tree, up: np.ndarray, dendrite: np.ndarray, axon: np.ndarray | None) -> dict[str, float]:
+    """``axon_height_ext``: the cable-weighted mean height of the ``axon`` (bool (N,)) along ``up`` over the
+    dendritic field's extent (95th percentile of the ``dendrite`` vertices' distance from the root);
+    ``axon_cable_rel``: axon cable / dendrite cable. Both NaN without an axon in the soma's tree (a tracing
+    without its axon, or none found)."""
+    out = {"axon_height_ext": float("nan"), "axon_cable_rel": float("nan")}
+    if axon is None:
+        return out
+    ax = axon & tree.in_root_tree & ~tree.soma
+    if not ax.any() or not dendrite.any():
+        return out
+    sk = tree.sk
+    rel = sk.vertices - sk.vertices[sk.root]
+    u = np.asarray(up, dtype=float) / np.linalg.norm(up)
+    par = sk.parent
+    edge = np.where(par >= 0, np.linalg.norm(sk.vertices - sk.vertices[np.maximum(par, 0)], axis=1), 0.0)
+    ext = max(float(np.percentile(np.linalg.norm(rel[dendrite], axis=1), 95)), 1.0)
+    w = edge[ax] + 1e-9
+    out["axon_height_ext"] = float(np.average(rel[ax] @ u, weights=w) / ext)
+    out["axon_cable_rel"] = float(edge[ax].sum() / max(float(edge[dendrite].sum()), 1e-9))
+    return out
+
+
+def gate_row(tree: Tree, up: np.ndarray, dendrite: np.ndarray, extra: dict[str, float] | None = None,
+             axon: np.ndarray | None = None) -> pd.DataFrame:
     """:func:`gate_features` as a one-row frame in :data:`GATE_FEATURES` order (the model's input); ``extra``:
     columns computed elsewhere (``limb_p_top`` / ``limb_p_margin``: the limb model's, see
-    :meth:`~neurd_lite.compartments.candidate.LimbChoice.gate_extra`; NaN when absent)."""
-    return pd.DataFrame([{**gate_features(tree, up, dendrite), **(extra or {})}], columns=GATE_FEATURES)
+    :meth:`~neurd_lite.compartments.candidate.LimbChoice.gate_extra`; NaN when absent); ``axon``: bool (N,) the
+    cell's axon for :func:`axon_features` (None: NaN)."""
+    return pd.DataFrame([{**gate_features(tree, up, dendrite), **axon_features(tree, up, dendrite, axon),
+                          **(extra or {})}], columns=GATE_FEATURES)

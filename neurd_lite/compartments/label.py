@@ -16,6 +16,7 @@ import pandas as pd
 from ..errors import InputError
 from ..geometry.depth import depth_range_problem, linear_depth_um
 from ..geometry.meshes import face_centroids_nm
+from ..geometry.stats import unique_inverse
 from ..model.frame import DEPTH_RANGE_UM, MINNIE65_UP
 from ..model.soma_extent import SomaExtentParams, within_any_soma
 from ..neuron import COMPARTMENTS, SPINE_LABELS, Neuron, is_label, label_array, synapse_polarity
@@ -229,7 +230,7 @@ def learned_decision(n: Neuron, prep: Prepared, params: CompartmentParams,
     axon, cut, how = decide_axon(tree, prep, body, params, p_axon, limb_model, body & ~others)
     dendrite = body & ~axon
     gate_dend = dendrite & ~others
-    aprep, choice, p_apical = apical_frame(n, prep, params, gate_dend, cell_model, limb_model, p_apical)
+    aprep, choice, p_apical = apical_frame(n, prep, params, gate_dend, cell_model, limb_model, p_apical, axon)
     if p_apical is None:
         p_apical = np.zeros(tree.n)
         p_apical[dendrite] = (apical_model or load_vertex_model(APICAL_MODEL)).predict(aprep.features[dendrite])
@@ -237,7 +238,7 @@ def learned_decision(n: Neuron, prep: Prepared, params: CompartmentParams,
     apical = apical_segments(tree, p_apical, dendrite)
     e = edge_um(tree)
     frac = float(e[apical].sum() / max(e[dendrite].sum(), 1e-9))
-    has, source = decide_has_apical(n, prep, aprep, params, gate_dend, choice, cell_model, rule_apical)
+    has, source = decide_has_apical(n, prep, aprep, params, gate_dend, choice, cell_model, rule_apical, axon)
     if has and frac < MIN_APICAL_FRAC:  # the vertex model finds (almost) no apical: the rule's
         apical = rule_apical
         source += "; apical from the rule"
@@ -293,11 +294,13 @@ def _thinner(tree: Tree, part: np.ndarray, rest: np.ndarray) -> bool:
 
 def apical_frame(n: Neuron, prep: Prepared, params: CompartmentParams, gate_dend: np.ndarray,
                  cell_model: VertexModel, limb_model: VertexModel | None = None,
-                 p_apical: np.ndarray | None = None) -> tuple[Prepared, LimbChoice | None, np.ndarray | None]:
+                 p_apical: np.ndarray | None = None,
+                 axon: np.ndarray | None = None) -> tuple[Prepared, LimbChoice | None, np.ndarray | None]:
     """(the preparation the apical decision uses, the apical candidate or None, ``p_apical``): ``prep`` and the
     given ``p_apical`` unless the candidate limb's axis replaces ``up`` (then the reframed preparation and None,
     so ``p_apical`` is recomputed on it). Records ``apical_candidate`` in the provenance; flags
-    ``apical_axis_not_up`` when the axis is used. No candidate when the cell has no apical by force or rule."""
+    ``apical_axis_not_up`` when the axis is used. No candidate when the cell has no apical by force or rule.
+    ``axon``: bool (N,) the decided axon (the gate's axon inputs)."""
     if prep.has_apical is False:
         return prep, None, p_apical
     choice = choose_candidate(prep.tree, prep.up, gate_dend, limb_model or load_vertex_model(LIMB_MODEL))
@@ -307,7 +310,7 @@ def apical_frame(n: Neuron, prep: Prepared, params: CompartmentParams, gate_dend
     if not choice.use_axis:
         return prep, choice, p_apical
     alt = reframe(n, prep, params, choice.axis)  # accepted when the has-apical model, on that axis, sees one
-    p_alt = float(cell_model.predict(gate_row(prep.tree, alt.up, gate_dend, choice.gate_extra()))[0])
+    p_alt = float(cell_model.predict(gate_row(prep.tree, alt.up, gate_dend, choice.gate_extra(), axon))[0])
     cand.update(p_has_apical_on_axis=round(p_alt, 4), axis_used=p_alt >= 0.5)
     if p_alt < 0.5:
         return prep, choice, p_apical
@@ -319,15 +322,15 @@ def apical_frame(n: Neuron, prep: Prepared, params: CompartmentParams, gate_dend
 
 def decide_has_apical(n: Neuron, prep: Prepared, aprep: Prepared, params: CompartmentParams,
                       gate_dend: np.ndarray, choice: LimbChoice | None, cell_model: VertexModel,
-                      rule_apical: np.ndarray) -> tuple[bool, str]:
+                      rule_apical: np.ndarray, axon: np.ndarray | None = None) -> tuple[bool, str]:
     """(has an apical, why): forced or decided by the rules (``prep.has_apical``), else the apical rule's test for
     a known excitatory cell, else the has-apical model on the gate row in ``aprep``'s frame (its probability and
-    evidence go to the provenance)."""
+    evidence go to the provenance); ``axon``: bool (N,) the decided axon (the gate's axon inputs)."""
     if prep.has_apical is not None:
         return bool(prep.has_apical), "given or rules"
     if params.excitatory:
         return bool(rule_apical.any()), "excitatory: apical rule"
-    row = gate_row(prep.tree, aprep.up, gate_dend, choice.gate_extra() if choice else None)
+    row = gate_row(prep.tree, aprep.up, gate_dend, choice.gate_extra() if choice else None, axon)
     p_cell = float(cell_model.predict(row)[0])
     rec = n.provenance["compartments"]
     rec["p_has_apical"] = round(p_cell, 4)
@@ -467,11 +470,11 @@ def _label_faces(n: Neuron, labels: np.ndarray, soma_reach_factor: float,
     if n.face_branch is not None and len(n.graph):  # a face takes its branch's compartment when it has one
         fb = np.asarray(n.face_branch, dtype=np.int64)
         sub = np.flatnonzero(fb >= 0)
-        ids, inv = np.unique(fb[sub], return_inverse=True)
+        ids, inv = unique_inverse(fb[sub])
         names = np.array([n.graph.nodes[int(i)].get("compartment") if int(i) in n.graph else None for i in ids],
                          dtype=object)
         hit = np.isin(names.astype(str), COMPARTMENTS)[inv]
-        comp[sub[hit]] = names[inv][hit]
+        comp[sub[hit]] = names[inv[hit]]
     _relabel_far_soma_faces(n, comp, labels, soma_reach_factor, face_centroids)
     for s in n.somas:
         comp[s.faces[(s.faces >= 0) & (s.faces < nf)]] = "soma"

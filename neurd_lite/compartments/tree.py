@@ -136,6 +136,21 @@ class Tree:
             v = max(kids, key=lambda c: reach[c])
         return v
 
+    def points_towards_root(self, starts: np.ndarray, length_nm: float) -> np.ndarray:
+        """:meth:`point_along` (``towards_root``) for every vertex in ``starts`` at once: all walks step up
+        together, each stopping where the one-at-a-time walk stops (same comparisons, same vertices)."""
+        d = self.sk.distance_to_root_nm
+        start = np.asarray(starts, dtype=np.int64)
+        cur = start.copy()
+        live = np.arange(len(cur))
+        while len(live):
+            c = cur[live]
+            p = self.parent[c]
+            go = (p >= 0) & (d[start[live]] - d[c] < length_nm)
+            live = live[go]
+            cur[live] = p[go]
+        return cur
+
     @cached_property
     def deepest(self) -> np.ndarray:
         """(N,) largest path distance (nm) from the root reached inside each subtree."""

@@ -71,13 +71,37 @@ def cap_openings(mesh: Any) -> tuple[Any, np.ndarray]:
     return capped, np.asarray(perims)
 
 
+def surface_voxels(mesh: Any, pitch_nm: float, edge_factor: float = 2.0, max_iter: int = 10) -> np.ndarray:
+    """Dense bool grid of the voxels (side ``pitch_nm``) holding a surface point: ``mesh.voxelized(pitch_nm).matrix``
+    (trimesh's ``voxelize_subdivide``: every vertex after splitting edges longer than pitch / ``edge_factor``,
+    rounded to the grid) with only the faces that have such an edge handed to the splitting. A face without one
+    passes through trimesh's ``subdivide_to_size`` unchanged and adds no vertex, so the points, and the grid, are
+    the same; the splitting's edge table over every face was ~0.8 s of the 5.2M cell's soma volume."""
+    from trimesh import grouping, remesh
+
+    v = np.asarray(mesh.vertices, dtype=np.float64)
+    f = np.asarray(mesh.faces, dtype=np.int64)
+    max_edge = pitch_nm / edge_factor
+    long_face = np.zeros(len(f), dtype=bool)
+    for a, b in ((0, 1), (1, 2), (2, 0)):  # trimesh's edge length expression
+        long_face |= ((v[f[:, a]] - v[f[:, b]]) ** 2).sum(axis=1) ** 0.5 > max_edge
+    pts = remesh.subdivide_to_size(v, f[long_face], max_edge=max_edge, max_iter=max_iter)[0] if long_face.any() \
+        else v
+    hit = np.round(pts / pitch_nm).astype(int)
+    occupied = hit[grouping.unique_rows(hit)[0]]
+    occupied -= occupied.min(axis=0)
+    grid = np.zeros(occupied.max(axis=0) + 1, dtype=bool)
+    grid[tuple(occupied.T)] = True
+    return grid
+
+
 def filled_volume_nm3(closed: Any, pitch_nm: float = PARAMS.voxel_pitch_nm,
                       shell_factor: float = PARAMS.voxel_shell_factor) -> float:
     """Volume (nm³) of a closed (possibly badly wound) surface by voxel filling at ``pitch_nm``: filled voxels
     minus the surface shell ``shell_factor · area · pitch``."""
     from scipy import ndimage
 
-    grid = np.pad(closed.voxelized(pitch_nm).matrix, 2)
+    grid = np.pad(surface_voxels(closed, pitch_nm), 2)
     grid = ndimage.binary_closing(grid, iterations=1)
     filled = ndimage.binary_fill_holes(grid)
     return float(max(filled.sum() * pitch_nm**3 - shell_factor * closed.area * pitch_nm, 0.0))

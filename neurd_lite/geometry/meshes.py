@@ -78,13 +78,37 @@ def face_centroids_normals_nm(vertices_nm: np.ndarray, faces: np.ndarray, chunk:
 
 def face_areas_nm2(vertices_nm: np.ndarray, faces: np.ndarray, chunk: int = FACE_CHUNK) -> np.ndarray:
     """(F,) face areas (nm²), ``chunk`` faces at a time (as :func:`face_centroids_nm`)."""
+    return face_areas_max_edge_nm(vertices_nm, faces, chunk, with_edge=False)[0]
+
+
+def face_areas_max_edge_nm(vertices_nm: np.ndarray, faces: np.ndarray, chunk: int = FACE_CHUNK,
+                           with_edge: bool = True) -> tuple[np.ndarray, float]:
+    """((F,) face areas nm², longest face edge nm) in one pass over the corners, ``chunk`` faces at a time: the
+    values of :func:`face_areas_nm2` and ``geometry.nearest.max_edge_nm`` (0.0 when ``with_edge`` is False;
+    the edge pass alone re-gathers every corner: ~0.4 s at 5.2M faces)."""
     v, f = np.asarray(vertices_nm, dtype=np.float64), np.asarray(faces)
     out = np.empty(len(f))
+    best = 0.0
     for lo in range(0, len(f), chunk):
         fk = f[lo:lo + chunk]
         a = v[fk[:, 0]]
-        out[lo:lo + len(fk)] = 0.5 * row_norms(cross_rows(v[fk[:, 1]] - a, v[fk[:, 2]] - a))
-    return out
+        ab, ac = v[fk[:, 1]] - a, v[fk[:, 2]] - a
+        out[lo:lo + len(fk)] = 0.5 * row_norms(cross_rows(ab, ac))
+        if with_edge:
+            for d in (ab, v[fk[:, 2]] - v[fk[:, 1]], ac):  # the squares of max_edge_nm's differences
+                best = max(best, float(np.einsum("ij,ij->i", d, d).max(initial=0.0)))
+    return out, float(np.sqrt(best))
+
+
+MAX_EDGE_CACHE_KEY = "neurd_lite_max_edge_nm"
+
+
+def cached_max_edge_nm(mesh: Any) -> float | None:
+    """The longest edge (nm) ``load_mesh`` measured with the face areas, from the trimesh's own cache (cleared
+    by trimesh when the vertices or faces change), or None."""
+    cache = getattr(mesh, "_cache", None)
+    value = cache[MAX_EDGE_CACHE_KEY] if cache is not None else None
+    return None if value is None else float(value)
 
 
 AREA_CACHE_KEY = "neurd_lite_face_areas_nm2"

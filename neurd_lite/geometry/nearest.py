@@ -212,11 +212,14 @@ class LocalNearest:
     may differ). The synapse-unit fit's 300 points on the real cell at 1.3M faces: 0.25 s instead of 0.9 s (97 % exact at
     the first radius of 500 nm, a subset of 12 % of the faces)."""
 
-    def __init__(self, vertices_nm: np.ndarray, faces: np.ndarray, radius_nm: float = 500.0) -> None:
+    def __init__(self, vertices_nm: np.ndarray, faces: np.ndarray, radius_nm: float = 500.0,
+                 max_edge_nm: float | None = None) -> None:
+        """max_edge_nm: the mesh's longest edge (nm) when already known (``load_mesh`` measures it with the
+        face areas), else measured on the first query."""
         self.v = np.asarray(vertices_nm, dtype=np.float64)
         self.f = np.asarray(faces, dtype=np.int64)
         self.radius_nm = float(radius_nm)
-        self._edge: float | None = None
+        self._edge: float | None = None if max_edge_nm is None else float(max_edge_nm)
 
     def distances(self, points_nm: np.ndarray, k: int = 8) -> np.ndarray:
         """(N,) exact distance (nm) of each point to the mesh."""

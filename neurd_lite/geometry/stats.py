@@ -18,6 +18,31 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> floa
     return float(np.interp(q * w.sum(), cw, v))
 
 
+def group_value_order(group: np.ndarray, values: np.ndarray, stable: bool = True) -> np.ndarray:
+    """Permutation sorting by ``group``, then ``values``: ``np.lexsort((values, group))`` (stable: the same
+    permutation) as two argsorts, the group pass a radix sort when the ids fit 16 bits (538k pairs: 0.105 ->
+    0.065 s). ``stable=False``: rows equal in both keys may come in another order (for order statistics)."""
+    group = np.asarray(group)
+    o = np.argsort(values, kind="stable" if stable else None)
+    g = group[o]
+    if len(g) and g.dtype.kind in "iu" and g.min() >= 0 and g.max() < 65536:
+        g = g.astype(np.uint16)
+    return o[np.argsort(g, kind="stable")]
+
+
+def unique_inverse(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(ids, return_inverse=True)`` of non-negative integer ids; by one ``bincount`` and a lookup when
+    the largest id is small against the count (branch ids of 5.2M faces: ~0.05 s instead of a 0.1-0.9 s sort)."""
+    x = np.asarray(ids).reshape(-1)
+    if not len(x) or x.dtype.kind not in "iu" or x.min() < 0 or x.max() > 4 * len(x) + 1024:
+        u, inv = np.unique(x, return_inverse=True)
+        return u, inv.reshape(-1)
+    u = np.flatnonzero(np.bincount(x))
+    lut = np.zeros(int(u[-1]) + 1, dtype=np.int64)
+    lut[u] = np.arange(len(u))
+    return u.astype(x.dtype), lut[x]
+
+
 def weighted_group_quantile(group: np.ndarray, values: np.ndarray, weights: np.ndarray, q: float,
                             n_groups: int) -> np.ndarray:
     """(n_groups,) weighted ``q``-quantile of ``values`` per group: the first value (in sorted order) whose
@@ -25,7 +50,7 @@ def weighted_group_quantile(group: np.ndarray, values: np.ndarray, weights: np.n
     out = np.full(n_groups, np.nan)
     if len(values) == 0:
         return out
-    order = np.lexsort((values, group))
+    order = group_value_order(group, values)
     g, v, w = group[order], values[order], weights[order]
     cw = np.cumsum(w)
     starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
@@ -47,7 +72,7 @@ def group_quantiles(group: np.ndarray, values: np.ndarray, qs: tuple[float, ...]
     out = np.full((n_groups, len(qs)), np.nan)
     if len(values) == 0:
         return out
-    order = np.lexsort((values, group))
+    order = group_value_order(group, values, stable=False)  # equal values: the same order statistics
     g, v = group[order], values[order]
     cnt = np.bincount(g, minlength=n_groups)
     start = np.concatenate([[0], np.cumsum(cnt)[:-1]])

@@ -23,7 +23,7 @@ from typing import Any, Sequence, Union
 import numpy as np
 
 from ..errors import InputError, NeurdLiteWarning
-from ..geometry.meshes import AREA_CACHE_KEY, FACE_CHUNK, face_areas_nm2
+from ..geometry.meshes import AREA_CACHE_KEY, FACE_CHUNK, MAX_EDGE_CACHE_KEY, face_areas_max_edge_nm, face_areas_nm2
 from ..units import UnitsLike, scale_to_nm, units_to_json
 
 MeshLike = Union[str, Path, Any, Sequence[np.ndarray]]
@@ -100,7 +100,7 @@ def _to_trimesh(vertices: Any, faces: Any, units: UnitsLike, validate: bool, whe
         suspect = extent_problem(check_extent(vertices, where, units), units)
         if suspect:
             metadata["units_suspect"] = suspect
-        areas = face_areas_nm2(vertices, faces)
+        areas, max_edge = face_areas_max_edge_nm(vertices, faces)
         surface = surface_problem(vertices, faces, areas)
         if surface:
             warnings.warn(f"{where}: {surface}" if where is not None else surface, NeurdLiteWarning, stacklevel=3)
@@ -108,6 +108,7 @@ def _to_trimesh(vertices: Any, faces: Any, units: UnitsLike, validate: bool, whe
     mesh = trimesh.Trimesh(vertices=vertices, faces=faces, process=False, validate=False)
     if validate:  # the features read them again (geometry.meshes.mesh_face_areas_nm2)
         mesh._cache[AREA_CACHE_KEY] = areas
+        mesh._cache[MAX_EDGE_CACHE_KEY] = max_edge  # the synapse-unit fit's exactness bound
     metadata["units_in"] = units_to_json(units)
     mesh.metadata.update(metadata)
     return mesh

@@ -49,7 +49,8 @@ def _candidates(mesh_units: UnitsLike, layout_default: UnitsLike) -> list[UnitsL
 FAR_NM = 100 * ON_MESH_NM  # median distance to the mesh's bounding box beyond which a unit is not measured exactly
 
 
-def median_distances_nm(raw: np.ndarray, triangles_nm: Any, candidates: list[UnitsLike]) -> list[float]:
+def median_distances_nm(raw: np.ndarray, triangles_nm: Any, candidates: list[UnitsLike],
+                        max_edge_nm: float | None = None) -> list[float]:
     """Median distance (nm) of the positions ``raw`` (N, 3, input units) to the mesh (an (F, 3, 3) triangle array
     or a ``(vertices, faces)`` pair, nm), per candidate unit. A unit whose positions lie a median of more than
     ``FAR_NM`` outside the mesh's bounding box gets that median distance to the box instead (a lower bound of
@@ -69,15 +70,15 @@ def median_distances_nm(raw: np.ndarray, triangles_nm: Any, candidates: list[Uni
             out.append(box)
             continue
         if index is None:
-            index = LocalNearest(*triangles_nm) if is_pair else NearestFaces(triangles_nm)
+            index = LocalNearest(*triangles_nm, max_edge_nm=max_edge_nm) if is_pair else NearestFaces(triangles_nm)
         d = index.distances(xyz, k=8) if is_pair else index.query(xyz, k=8)[1]
         out.append(float(np.median(d)))
     return out
 
 
 def fit_synapse_units(syn: pd.DataFrame, triangles_nm: np.ndarray, mesh_units: UnitsLike = "nm",
-                      given: UnitsLike | None = None, where: Any = None, seed: int = 0
-                      ) -> tuple[pd.DataFrame, dict[str, Any]]:
+                      given: UnitsLike | None = None, where: Any = None, seed: int = 0,
+                      max_edge_nm: float | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Put a loaded synapse table (``io.synapses.load_synapses``) on its mesh; return (table in nm, record).
 
     syn: the table as loaded, ``x_nm, y_nm, z_nm`` in nm under ``syn.attrs["units_in"]`` (the given units or the
@@ -88,7 +89,7 @@ def fit_synapse_units(syn: pd.DataFrame, triangles_nm: np.ndarray, mesh_units: U
     The record (also in ``table.attrs["synapse_units"]``) has ``used``, ``how`` ("given", "inferred",
     "layout" for ``x_nm`` columns), ``layout_default``, ``median_distance_nm`` per unit tried and ``problem``
     (a flag text, or None). Raises ``InputError`` naming every unit tried and its median distance when inferring
-    and none fits.
+    and none fits. max_edge_nm: the mesh's longest edge (nm) when known (``load_mesh`` caches it).
     """
     layout_units = syn.attrs.get("units_in", "nm")
     layout_default = syn.attrs.get("layout_default", layout_units)
@@ -103,7 +104,7 @@ def fit_synapse_units(syn: pd.DataFrame, triangles_nm: np.ndarray, mesh_units: U
                            if not np.allclose(scale_to_nm(u), scale_to_nm(first))]
     else:
         cands = _candidates(mesh_units, layout_default)
-    med = median_distances_nm(raw, triangles_nm, cands)
+    med = median_distances_nm(raw, triangles_nm, cands, max_edge_nm)
     tried = {units_label(u): round(d, 1) for u, d in zip(cands, med)}
     best = int(np.nanargmin(med)) if np.isfinite(med).any() else 0
     record: dict[str, Any] = {"layout_default": units_label(layout_default), "median_distance_nm": tried,

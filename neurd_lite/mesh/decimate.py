@@ -73,6 +73,7 @@ def identity(vertices: np.ndarray, faces: np.ndarray) -> DecimationResult:
 
 
 MAP_CHUNK = 1_000_000  # input faces per block of the face-map query
+MAP_BOUND_EDGES = 2.0  # first nearest-centroid query bound, in median working-mesh edges (see _nearest_same_way)
 
 
 def _centroids_normals(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -81,9 +82,20 @@ def _centroids_normals(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndar
 
 
 def _nearest_same_way(tree: cKDTree, dst_normals: np.ndarray, src_cent: np.ndarray, src_normals: np.ndarray,
-                      k: int) -> np.ndarray:
-    """Index (into the tree's points) of the nearest point facing the same way as each src face."""
-    _, near = tree.query(src_cent, k=1)
+                      k: int, bound_nm: float | None = None) -> np.ndarray:
+    """Index (into the tree's points) of the nearest point facing the same way as each src face.
+
+    bound_nm: the nearest-point query first looks only this far (nm; the tree prunes more), and asks again
+    without a bound for the few points with nothing that close: the same nearest point (the search visits the
+    same nodes in the same order up to the bound; checked equal on the real cell at 1.3M and 5.2M faces), ~20 %
+    less CPU with twice the working mesh's median edge."""
+    if bound_nm is None:
+        near = tree.query(src_cent, k=1)[1]
+    else:
+        near = tree.query(src_cent, k=1, distance_upper_bound=float(bound_nm))[1]
+        miss = np.flatnonzero(near >= tree.n)
+        if len(miss):
+            near[miss] = tree.query(src_cent[miss], k=1)[1]
     near = np.asarray(near, dtype=np.int64).reshape(-1)
     bad = np.flatnonzero(np.einsum("fd,fd->f", dst_normals[near], src_normals) <= 0)
     k = max(1, min(k, tree.n))
@@ -283,20 +295,20 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | N
         raise InputError("decimation removed every face", hint="raise target_faces or disable decimation")
     w_cent, w_n = _centroids_normals(wv, wf)
     tree = cKDTree(w_cent)
+    edge_nm = float(np.median(np.linalg.norm(wv[wf[:, 0]] - wv[wf[:, 1]], axis=1)))
     in2w = np.empty(len(faces), dtype=np.int64)
     in_cent = np.empty((len(faces), 3))
     for lo in range(0, len(faces), MAP_CHUNK):  # input faces in blocks: no (F, 3) normal / corner temporaries
         c, nrm = _centroids_normals(vertices, faces[lo:lo + MAP_CHUNK])
         in_cent[lo:lo + len(c)] = c
-        in2w[lo:lo + len(c)] = _nearest_same_way(tree, w_n, c, nrm, 6)
+        in2w[lo:lo + len(c)] = _nearest_same_way(tree, w_n, c, nrm, 6, MAP_BOUND_EDGES * edge_nm)
     del tree
     w2in = np.full(len(wf), -1, dtype=np.int64)
     w2in[in2w[::-1]] = np.arange(len(faces))[::-1]  # first input face mapped to each working face
     missing = np.flatnonzero(w2in < 0)
     if len(missing) >= 1000:  # working faces no input face chose (slivers): nearest input face among all
-        edge = np.linalg.norm(wv[wf[:, 0]] - wv[wf[:, 1]], axis=1)
         w2in[missing] = _nearest_input_same_way(in_cent, vertices, faces, w_cent[missing], w_n[missing], 6,
-                                                float(np.median(edge)))
+                                                edge_nm)
     elif len(missing):  # a few: among the input faces in the box around them
         lo, hi = w_cent[missing].min(axis=0) - 1.0, w_cent[missing].max(axis=0) + 1.0
         box = np.flatnonzero(np.all((in_cent >= lo) & (in_cent <= hi), axis=1))

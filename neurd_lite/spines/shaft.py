@@ -186,14 +186,10 @@ def _kasa_offsets(o: np.ndarray, t: np.ndarray, w: np.ndarray, grp: np.ndarray, 
     A small ridge keeps the offsets in the cross-section planes (o has no component along the axis).
     """
     q = (o * o).sum(1)
-    feats = np.column_stack([2.0 * o, 2.0 * t[:, None] * o, np.ones(len(o)), t, t * t])  # (K, 9)
-    nf = feats.shape[1]
-    A = np.zeros((n_grp, nf, nf))
-    b = np.zeros((n_grp, nf))
-    for i in range(nf):
-        b[:, i] = np.bincount(grp, weights=w * feats[:, i] * q, minlength=n_grp)
-        for j in range(i, nf):
-            A[:, i, j] = A[:, j, i] = np.bincount(grp, weights=w * feats[:, i] * feats[:, j], minlength=n_grp)
+    o2 = [2.0 * o[:, c] for c in range(3)]
+    t2 = 2.0 * t
+    feats = [*o2, *(t2 * o[:, c] for c in range(3)), np.ones(len(o)), t, t * t]  # 9 columns of (K,)
+    A, b = _normal_equations(grp, w, feats, q, n_grp)
     cnt = np.bincount(grp, weights=(w > 0).astype(float), minlength=n_grp)
     ridge = 1e-3 * np.trace(A[:, :3, :3], axis1=1, axis2=2) / 3.0 + 1e-9
     A[:, :6, :6] += ridge[:, None, None] * np.eye(6)[None]
@@ -207,6 +203,22 @@ def _kasa_offsets(o: np.ndarray, t: np.ndarray, w: np.ndarray, grp: np.ndarray, 
         d0[ok], d1[ok] = x[:, :3], x[:, 3:6]
         rad[ok] = np.sqrt(np.maximum(x[:, 6] + (x[:, :3] ** 2).sum(1), 0.0))
     return d0, d1, rad
+
+
+def _normal_equations(grp: np.ndarray, w: np.ndarray, feats: list[np.ndarray], q: np.ndarray, n_grp: int
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Per group, the weighted normal equations of a linear least-squares fit: A (n_grp, nf, nf) = sum of
+    w f_i f_j and b (n_grp, nf) = sum of w f_i q over the group's rows (``feats``: nf contiguous (K,) columns).
+    Each product is formed as (w f_i) f_j and summed by ``np.bincount`` in row order."""
+    nf = len(feats)
+    A = np.zeros((n_grp, nf, nf))
+    b = np.zeros((n_grp, nf))
+    for i in range(nf):
+        wi = w * feats[i]
+        b[:, i] = np.bincount(grp, weights=wi * q, minlength=n_grp)
+        for j in range(i, nf):
+            A[:, i, j] = A[:, j, i] = np.bincount(grp, weights=wi * feats[j], minlength=n_grp)
+    return A, b
 
 
 def surface_samples(tri: np.ndarray, area: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
@@ -428,13 +440,29 @@ def _window_pairs(cloud: np.ndarray, pts: np.ndarray, seg: np.ndarray, droot: np
     return np.nonzero(valid)[0], j[valid]
 
 
-def _plane_offsets(cloud: np.ndarray, centre: np.ndarray, tang: np.ndarray, pi: np.ndarray, j: np.ndarray,
-                   half_window_nm: float) -> tuple[np.ndarray, np.ndarray]:
-    """Offsets (K, 3) of paired points from their sample's centre in its cross-section plane, and a mask of
-    pairs within ``half_window_nm`` along the axis."""
-    o = cloud[pi] - centre[j]
-    along = (o * tang[j]).sum(1)
-    return o - along[:, None] * tang[j], np.abs(along) <= half_window_nm
+def _dot3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row dot products of two (K, 3) arrays: ``(a * b).sum(1)`` bit for bit (the same left-to-right sum of
+    the three products) without the strided reduction (2.4x faster on 538k rows)."""
+    return a[:, 0] * b[:, 0] + a[:, 1] * b[:, 1] + a[:, 2] * b[:, 2]
+
+
+def _paired(cloud: np.ndarray, tang: np.ndarray, pairs: tuple[np.ndarray, np.ndarray]
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(cloud point (K, 3) nm, its sample's unit tangent (K, 3), sample index (K,)) of each pair: gathered once
+    for every centre tried on the same pairs."""
+    pi, j = pairs
+    return cloud[pi], tang[j], j
+
+
+def _plane_offsets(paired: tuple[np.ndarray, np.ndarray, np.ndarray], centre: np.ndarray, half_window_nm: float
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets (K, 3) of paired points (:func:`_paired`) from their sample's centre in its cross-section plane,
+    and a mask of pairs within ``half_window_nm`` along the axis."""
+    cp, tj, j = paired
+    o = cp - centre[j]
+    along = _dot3(o, tj)
+    o -= along[:, None] * tj
+    return o, np.abs(along) <= half_window_nm
 
 
 def refine_axis_local(cloud: np.ndarray, pts: np.ndarray, tang: np.ndarray, pairs: tuple[np.ndarray, np.ndarray],
@@ -447,13 +475,15 @@ def refine_axis_local(cloud: np.ndarray, pts: np.ndarray, tang: np.ndarray, pair
     beyond the circle by max(60 nm, 0.25 r) or inside by max(150 nm, 0.5 r) are trimmed (``iterations`` rounds).
     Samples with fewer than ``min_points`` points keep their position; a move never exceeds the fitted radius.
     """
-    pi, j = pairs
+    paired = _paired(cloud, tang, pairs)
+    j = paired[2]
     m = len(pts)
     centre = pts.copy()
     rad = np.full(m, np.nan)
     for it in range(iterations):
-        o, near = _plane_offsets(cloud, centre, tang, pi, j, half_window_nm)
-        dist = np.linalg.norm(o, axis=1)
+        o, near = _plane_offsets(paired, centre, half_window_nm)
+        q = _dot3(o, o)
+        dist = np.sqrt(q)  # np.linalg.norm(o, axis=1), bit for bit
         if it == 0:
             med = group_quantiles(j[near], dist[near], (0.5,), m)[:, 0]
             w = near & (dist <= 1.6 * med[j])
@@ -462,14 +492,7 @@ def refine_axis_local(cloud: np.ndarray, pts: np.ndarray, tang: np.ndarray, pair
             w = near & np.isfinite(res) & (res < np.maximum(60.0, 0.25 * rad[j])) & (
                 res > -np.maximum(150.0, 0.5 * rad[j]))
         wf = w.astype(float)
-        q = (o * o).sum(1)
-        feats = np.column_stack([2.0 * o, np.ones(len(o))])
-        A = np.zeros((m, 4, 4))
-        b = np.zeros((m, 4))
-        for a_ in range(4):
-            b[:, a_] = np.bincount(j, weights=wf * feats[:, a_] * q, minlength=m)
-            for c_ in range(a_, 4):
-                A[:, a_, c_] = A[:, c_, a_] = np.bincount(j, weights=wf * feats[:, a_] * feats[:, c_], minlength=m)
+        A, b = _normal_equations(j, wf, [2.0 * o[:, 0], 2.0 * o[:, 1], 2.0 * o[:, 2], np.ones(len(o))], q, m)
         cnt = np.bincount(j, weights=wf, minlength=m)
         ridge = 1e-3 * np.trace(A[:, :3, :3], axis1=1, axis2=2) / 3.0 + 1e-9
         A[:, :3, :3] += ridge[:, None, None] * np.eye(3)[None]
@@ -487,14 +510,17 @@ def refine_axis_local(cloud: np.ndarray, pts: np.ndarray, tang: np.ndarray, pair
 
 
 def roundness_cost(cloud: np.ndarray, centre: np.ndarray, tang: np.ndarray, pairs: tuple[np.ndarray, np.ndarray],
-                   half_window_nm: float, low: float = 0.1, high: float = 0.55, with_radius: bool = False):
+                   half_window_nm: float, low: float = 0.1, high: float = 0.55, with_radius: bool = False,
+                   paired: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None):
     """(M,) spread of the shaft surface around each axis sample, nm: the ``high`` minus the ``low`` quantile of
     the paired points' distances from the axis. Spines only lift the upper tail; an off-centre axis widens the
     lower part of the distribution by about its offset. NaN for samples without points. ``with_radius``: also
-    return the ``high`` quantile (a radius estimate around the sample)."""
-    pi, j = pairs
-    o, near = _plane_offsets(cloud, centre, tang, pi, j, half_window_nm)
-    q = group_quantiles(j[near], np.linalg.norm(o[near], axis=1), (low, high), len(centre))
+    return the ``high`` quantile (a radius estimate around the sample). ``paired``: :func:`_paired` of
+    (cloud, tang, pairs) when the caller already has it."""
+    paired = _paired(cloud, tang, pairs) if paired is None else paired
+    j = paired[2]
+    o, near = _plane_offsets(paired, centre, half_window_nm)
+    q = group_quantiles(j[near], np.sqrt(_dot3(o, o))[near], (low, high), len(centre))
     return (q[:, 1] - q[:, 0], q[:, 1]) if with_radius else q[:, 1] - q[:, 0]
 
 
@@ -521,7 +547,8 @@ def best_axis(cloud: np.ndarray, candidates: list[np.ndarray], tang: np.ndarray,
     of its nearest surface vertex lies outside the mesh and is refused unless every candidate does (where
     spines cover most of the window, a point out in the extracellular space can read rounder than the axis)."""
     pairs = _window_pairs(cloud, candidates[0], seg, droot, half_window_nm)
-    cr = [roundness_cost(cloud, c, tang, pairs, half_window_nm, with_radius=True) for c in candidates]
+    paired = _paired(cloud, tang, pairs)
+    cr = [roundness_cost(cloud, c, tang, pairs, half_window_nm, with_radius=True, paired=paired) for c in candidates]
     cost = np.column_stack([c for c, _ in cr])
     known = np.isfinite(cost).all(1)
     guarded = surface is not None and min_clearance > 0 and len(surface) > 0
