@@ -5,9 +5,12 @@
 
 For each merge every skeleton vertex gets the true cell of most of its faces; each soma-to-soma path gets its true
 switch (the split point that agrees with most path vertices) and the distance from the chosen cut to it. A merge
-with a cell below 0.95 is "cut placed wrong" when a cut lies more than 3 µm from its path's switch, else "pieces on
+with a cell below 0.95 is "pieces far from the cuts" when most of its misassigned faces are ``far_pieces`` (below),
+else "cut placed wrong" when a cut lies more than 3 µm from its path's switch, else "pieces on
 the wrong side" (the contact zone or a second contact). Misassigned faces are also counted by kind: on vertices
-whose own truth differs from their owner (skeleton) or on correctly owned vertices (face-to-skeleton mapping).
+whose own truth differs from their owner (skeleton) or on correctly owned vertices (face-to-skeleton mapping), and
+``far_pieces``: those on misowned pieces more than 10 µm from every cut (session 9: in fragmented merges, pieces
+of one cell healed onto another away from the soma-to-soma paths).
 """
 from __future__ import annotations
 
@@ -50,6 +53,27 @@ def _path(n, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
     return p, np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(x[p], axis=0), axis=1))])
 
 
+def far_pieces(n, vt: np.ndarray, owner_cell: np.ndarray, cuts: list[dict], f2s: np.ndarray,
+               far_nm: float = 10_000.0) -> int:
+    """Faces on misowned skeleton pieces lying more than ``far_nm`` from every applied cut: a piece of one cell
+    hung on another away from the soma-to-soma paths, in fragmented merges through heal bridges (faceless
+    skeleton vertices, which join the pieces here whatever their owner says)."""
+    x, e = np.asarray(n.skeleton.vertices), np.asarray(n.skeleton.edges)
+    nf = np.bincount(f2s[f2s >= 0], minlength=len(x))
+    bad = (vt >= 0) & (owner_cell != vt)
+    wild = bad | (nf == 0)
+    keep = wild[e[:, 0]] & wild[e[:, 1]] & (owner_cell[e[:, 0]] == owner_cell[e[:, 1]])
+    g = coo_matrix((np.ones(keep.sum()), (e[keep, 0], e[keep, 1])), shape=(len(x),) * 2)
+    _, lab = csgraph.connected_components(g, directed=False)
+    cut_x = np.array([x[c["skeleton_vertex"]] for c in cuts if c.get("applied") and "skeleton_vertex" in c])
+    total = 0
+    for c in np.unique(lab[bad]):
+        vs = np.flatnonzero(lab == c)
+        if not len(cut_x) or np.min(np.linalg.norm(x[vs][:, None] - cut_x[None], axis=2)) > far_nm:
+            total += int(nf[vs[bad[vs]]].sum())
+    return total
+
+
 def diagnose(path: Path, params: SplitParams) -> dict:
     d = pickle.load(open(path, "rb"))
     n, m = d["n"], d["merge"]
@@ -80,15 +104,19 @@ def diagnose(path: Path, params: SplitParams) -> dict:
     wrong = (own_f != fc) & (fc >= 0)
     out["wrong_faces"] = {"skeleton_owner": int((wrong & (own_f >= 0) & (vtf != own_f)).sum()),
                           "mapping": int((wrong & (own_f >= 0) & (vtf == own_f)).sum()),
-                          "neither": int((wrong & (own_f < 0)).sum())}
+                          "neither": int((wrong & (own_f < 0)).sum()),
+                          "far_pieces": far_pieces(n, vt, st[np.where(vo >= 0, vo, len(n.somas))], cuts, f2s)}
     for t in range(len(centers)):
         mine, got = fc == t, own_f == t
         out["cells"].append({"kind": d["kinds"][t], "recall": round(float(got[mine].mean()), 4),
                              "precision": round(float(mine[got].mean()), 4) if got.any() else 0.0})
     off = [abs(c["cut_um"] - c["switch_um"]) for c in out["cuts"]]
     failing = any(min(c["recall"], c["precision"]) < 0.95 for c in out["cells"])
-    out["cause"] = None if not failing else ("cut placed wrong" if any(o > 3 for o in off)
-                                            else "pieces on the wrong side")
+    wf = out["wrong_faces"]
+    far = wf["far_pieces"] > 0.5 * (wf["skeleton_owner"] + wf["mapping"] + wf["neither"])
+    out["cause"] = None if not failing else ("pieces far from the cuts" if far else
+                                            "cut placed wrong" if any(o > 3 for o in off) else
+                                            "pieces on the wrong side")
     return out
 
 

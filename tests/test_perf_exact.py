@@ -72,3 +72,62 @@ def test_surface_voxels_equal_trimesh_voxelized():
         for pitch in (250.0, 777.0):
             a, b = m.voxelized(pitch).matrix, surface_voxels(m, pitch)
             assert a.shape == b.shape and np.array_equal(a, b)
+
+
+def _sees_outside_all_samples(intersector, origins, d, outside, grid, reach_nm):
+    """The session-8 body of visibility._sees_outside: every sample before the first hit looked up at once."""
+    from neurd_lite.mesh.visibility import _first_hits
+
+    start = 0.02 * grid.voxel_nm
+    limit = np.minimum(_first_hits(intersector, origins + start * d, d) + start, reach_nm)
+    step = 0.5 * grid.voxel_nm
+    s = np.arange(step, reach_nm + step, step)
+    ray, step_i = np.nonzero(s[None, :] < limit[:, None])
+    ijk = grid.index(origins[ray] + s[step_i, None] * d[ray])
+    seen = np.zeros(len(origins), dtype=bool)
+    seen[ray[outside[ijk[:, 0], ijk[:, 1], ijk[:, 2]]]] = True
+    return seen
+
+
+def test_sees_outside_stepwise_equals_all_samples():
+    import trimesh
+
+    from neurd_lite.mesh.visibility import _sees_outside
+    from neurd_lite.mesh.voxel_fill import VoxelGrid
+
+    rng = np.random.default_rng(3)
+    outer = trimesh.creation.icosphere(3, radius=2000.0)
+    inner = trimesh.creation.icosphere(2, radius=900.0)  # a nucleus-like inner surface
+    mesh = trimesh.util.concatenate([outer, inner])
+    grid = VoxelGrid(origin_nm=np.full(3, -3000.0), voxel_nm=137.0, shape=(45, 45, 45))
+    outside = rng.random(grid.shape) < 0.15  # any bool grid: both versions read the same voxels
+    origins = rng.uniform(-2500.0, 2500.0, (4000, 3))
+    d = rng.normal(size=(4000, 3))
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    for reach in (3000.0, 700.0):
+        new = _sees_outside(mesh.ray, origins, d, outside, grid, reach)
+        assert np.array_equal(new, _sees_outside_all_samples(mesh.ray, origins, d, outside, grid, reach))
+        assert 0 < new.sum() < len(new)
+
+
+def test_face_centroids_equal_triangle_mean():
+    from neurd_lite.geometry.meshes import face_centroids_nm
+
+    rng = np.random.default_rng(4)
+    v = rng.uniform(-1e6, 2e6, (500, 3)) + rng.random((500, 3))  # nm-scale coordinates with fractions
+    f = rng.integers(0, 500, (3000, 3))
+    assert np.array_equal(face_centroids_nm(v, f, chunk=701), v[f].mean(axis=1))  # soma and visibility
+
+
+def test_grid_index_in_place_equals_expression():
+    from neurd_lite.mesh.voxel_fill import VoxelGrid
+
+    g = VoxelGrid(np.array([-3.3e5, 1.2e5, 7e5]), 137.3, (40, 38, 30))
+    rng = np.random.default_rng(5)
+    pts = rng.uniform(-3.4e5, -3.2e5, (20_000, 3)) + np.array([0.0, 4.5e5, 1.02e6])  # some outside the grid
+    pts[::7] = np.round(pts[::7] / 68.65) * 68.65  # points on voxel boundaries (round-half-even ties)
+    ref = np.clip(np.rint((pts - g.origin_nm) / g.voxel_nm).astype(np.int64), 0, np.asarray(g.shape) - 1)
+    assert np.array_equal(g.index(pts), ref)
+    assert np.array_equal(g.index(pts.astype(np.float32)), np.clip(np.rint(
+        (pts.astype(np.float32).astype(np.float64) - g.origin_nm) / g.voxel_nm).astype(np.int64), 0,
+        np.asarray(g.shape) - 1))

@@ -371,3 +371,66 @@ def test_rall_discount_spares_an_axon_meeting_a_thicker_dendrite():
         kept = path_scores(*args, SplitParams(), branch_radius=br, synapses=syn)["branch_jump"]
         lost = path_scores(*args, SplitParams(rall_dendrites_only=False), branch_radius=br, synapses=syn)["branch_jump"]
         assert kept[meet] > 0.9 and lost[meet] == 0.0
+
+
+def test_axon_own_discount_quiets_a_branch_point_inside_one_axon():
+    """A's axon (300 nm, a branch point at 40 µm, 200 nm after it; output synapses) meets B's dendrite (inputs) at
+    80 µm with no branch point, the whole path labelled axon (as merged objects often are). The axon's own branch
+    point and calibre step win without ``axon_own_discount``; with it (labels and outputs both say axon on both
+    sides there) the cut moves to the output/input change. With the labels all dendrite only one kind of evidence
+    says axon and ``axon_own_by="both"`` changes nothing."""
+    x = _polyline((0, 0, 0), (120e3, 0, 0))
+    s = x[:, 0]
+    br = np.where(s < 40e3, 300.0, 200.0)
+    junction = np.zeros(len(s), bool)
+    junction[np.argmin(np.abs(s - 40e3))] = True
+    pre = ((s < 80e3) & (np.round(s / 500) % 8 == 0)).astype(float)
+    post = ((s >= 80e3) & (np.round(s / 500) % 4 == 0)).astype(float)
+    on_p = SplitParams(axon_own_discount=0.5, axon_own_by="both")
+    for labels, moves in ((np.ones(len(s), bool), True), (np.zeros(len(s), bool), False)):
+        args = (x, br, labels, junction, (x[0], 5000.0), (x[-1], 5000.0))
+        off = path_scores(*args, SplitParams(axon_own_discount=0.0), branch_radius=br, synapses=(pre, post))
+        on = path_scores(*args, on_p, branch_radius=br, synapses=(pre, post))
+        assert abs(s[np.argmax(off["score"])] - 40e3) <= 1000
+        if moves:
+            assert abs(s[np.argmax(on["score"])] - 80e3) <= 5000
+        else:
+            assert np.array_equal(on["score"], off["score"])
+
+
+def test_side_by_side_marks_two_tubes_running_together():
+    """A 30 µm tube (radius 400 nm) along x with the skeleton on its axis; a second tube of the same calibre
+    runs beside it (axes 900 nm apart) from x = 10 to 20 µm. Cross-sections show two loops there, so
+    ``side_by_side`` is 1 over that stretch and 0 elsewhere; without the second tube, and with the run shorter
+    than ``min_run_nm``, it is 0 everywhere."""
+    import trimesh
+    from scipy.spatial import cKDTree
+
+    from neurd_lite.proofread.sections import side_by_side
+
+    def tube(x0, x1, y):
+        c = trimesh.creation.cylinder(radius=400.0, segment=[[x0, y, 0.0], [x1, y, 0.0]], sections=24)
+        return c.subdivide_to_size(600.0)
+
+    path_x = _polyline((0, 0, 0), (30e3, 0, 0), step=1000.0)
+    s = path_x[:, 0]
+    path = np.arange(len(path_x))
+    br = np.full(len(path), 400.0)
+    ok = (s > 2e3) & (s < 28e3)
+    for extra, run, expect in ((tube(10e3, 20e3, 900.0), 4000.0, True), (None, 4000.0, False),
+                               (tube(10e3, 20e3, 900.0), 12000.0, False)):
+        mesh = tube(0.0, 30e3, 0.0) if extra is None else trimesh.util.concatenate([tube(0.0, 30e3, 0.0), extra])
+        f2s = cKDTree(path_x).query(mesh.triangles_center)[1]
+        v = side_by_side(mesh, f2s, path_x, path, s, br, ok, min_run_nm=run)
+        inside = (s > 11e3) & (s < 19e3)
+        outside = ok & ((s < 8e3) | (s > 22e3))
+        assert v[outside].sum() == 0
+        assert (v[inside].min() == 1.0) if expect else (v.sum() == 0)
+        if expect:  # parallel tubes keep their spacing, so the steadiness filter keeps the run
+            kept = side_by_side(mesh, f2s, path_x, path, s, br, ok, min_run_nm=run, max_slope=0.3)
+            assert np.array_equal(kept, v)
+    from neurd_lite.proofread.sections import _steady
+    run_s = np.arange(0.0, 5000.0, 500.0)
+    assert _steady(run_s, np.full(len(run_s), 900.0), 0.3)  # side by side
+    assert not _steady(run_s, 900.0 + 0.5 * run_s, 0.3)  # a sister child diverging
+    assert not _steady(run_s, 600.0 + 0.8 * np.abs(run_s - 2500.0), 0.3)  # a neurite crossing at an angle

@@ -27,8 +27,11 @@ class VoxelGrid:
 
     def index(self, points_nm: np.ndarray) -> np.ndarray:
         """(N, 3) int voxel indices of points in nm, clipped to the grid."""
-        ijk = np.rint((np.asarray(points_nm, dtype=np.float64) - self.origin_nm) / self.voxel_nm).astype(np.int64)
-        return np.clip(ijk, 0, np.asarray(self.shape) - 1)
+        x = np.subtract(np.asarray(points_nm, dtype=np.float64), self.origin_nm)  # one float64 temporary, in place
+        x /= self.voxel_nm
+        np.rint(x, out=x)
+        ijk = x.astype(np.int64)
+        return np.clip(ijk, 0, np.asarray(self.shape) - 1, out=ijk)
 
     def centers(self, ijk: np.ndarray) -> np.ndarray:
         """(N, 3) nm centres of voxel indices."""

@@ -38,6 +38,13 @@ meets the other's. Each vertex of the path gets a score from cues a proofreader 
   from the synapses themselves, which the compartment labels of a merged object often get wrong (both sides
   labelled axon, or an axon labelled basal); silenced where a soma's own axon starts within ``axon_origin_nm``
   (session 7).
+- ``axon_own_discount`` (session 9): where both sides of a vertex are axon (labels and output synapses), its
+  ``junction`` and ``branch_jump`` are scaled by 1 - ``axon_own_discount``: a branch point inside one axon is how
+  that axon branches (the counterpart of the Rall discount for dendrites); an axon meeting a dendrite has inputs on
+  the dendrite's side and keeps its score.
+- ``side_by_side`` (session 9, weight 0: opt-in): 1 inside runs of at least ``side_run_nm`` of path cross-sections
+  that cut a second neurite beside the skeleton's own (``proofread.sections``; computed by ``find_cuts`` from the
+  mesh only when weighted).
 
 The weighted sum is multiplied by a soma prior: 0 within the soma radius + ``soma_margin_nm`` of either soma
 centre (along the path), 1 beyond it.
@@ -49,7 +56,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 CUES = ("bottleneck", "width_jump", "turn", "radial", "taper", "junction", "axon_change", "axons_meet", "outward",
-        "branch_jump", "synapse_change")
+        "branch_jump", "synapse_change", "side_by_side")
 
 
 @dataclass(frozen=True)
@@ -71,7 +78,13 @@ class SplitParams:
     soma (that cell's own branch point, not a contact); rall_dendrites_only: not where the thin side is an axon
     (axon labels or output synapses >= half over ``synapse_window_nm``). Session 8, chosen on tune merges (family
     seeds 0-48, 42 merges, 105 cells, >= 0.95: 85 -> 93; touching tune 16 / 20 unchanged; see
-    docs/proofreading.md "Session 8").
+    docs/proofreading.md "Session 8"). axon_own_discount: share of ``junction`` and ``branch_jump`` removed where
+    both sides of the vertex are axon (an axon's own branch point, not a contact); axon_own_by: what says "axon":
+    ``"labels"`` (axon fraction >= 0.5 over ``window_nm`` each side), ``"synapses"`` (output share >= 0.5 over
+    ``synapse_window_nm`` each side), ``"either"`` or ``"both"`` (session 9, chosen on tune merges; see
+    docs/proofreading.md "Session 9"). side_run_nm: shortest run of two-tube sections that counts for
+    ``side_by_side`` (a cell's own branch point shows the sister child for its first 1-3 µm); side_max_slope:
+    the most the second neurite's distance may change per unit of path over a run (None: any).
     """
 
     window_nm: float = 5000.0
@@ -86,6 +99,8 @@ class SplitParams:
     synapse_min: int = 2
     rall_discount: float = 1.0
     rall_dendrites_only: bool = True
+    axon_own_discount: float = 0.5
+    axon_own_by: str = "both"
     outward_min_um2: float = 1.0
     soma_margin_nm: float = 1500.0
     side_min_nm: float = 3000.0
@@ -94,7 +109,9 @@ class SplitParams:
     weights: dict = field(default_factory=lambda: {"bottleneck": 0.0, "width_jump": 0.0, "turn": 2.0,
                                                    "radial": 0.0, "taper": 0.5, "junction": 1.0, "axon_change": 0.5,
                                                    "axons_meet": 0.5, "outward": 0.5, "branch_jump": 1.0,
-                                                   "synapse_change": 1.0})
+                                                   "synapse_change": 1.0, "side_by_side": 0.0})
+    side_run_nm: float = 3000.0
+    side_max_slope: float | None = None
     min_score: float = 0.0
 
     def to_dict(self) -> dict:
@@ -123,13 +140,15 @@ def _point_at(x: np.ndarray, s: np.ndarray, t: np.ndarray) -> np.ndarray:
 def path_scores(x: np.ndarray, radius: np.ndarray, is_axon: np.ndarray, is_junction: np.ndarray,
                 soma_a: tuple[np.ndarray, float], soma_b: tuple[np.ndarray, float],
                 p: SplitParams, branch_radius: np.ndarray | None = None,
-                synapses: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+                synapses: tuple[np.ndarray, np.ndarray] | None = None,
+                side_by_side: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Cue values and the total score at each vertex of a soma-to-soma path.
 
     x: (m, 3) path positions from soma A's vertex to soma B's (nm); radius: (m,) nm; is_axon, is_junction: (m,)
     bool; soma_a / soma_b: (centre nm, radius nm); branch_radius: (m,) nm, the radius of each vertex's branch
     (defaults to ``radius``); synapses: (m,) output and (m,) input synapse counts anchored at each vertex (faces
-    mapped to it), for ``synapse_change``. Returns arrays of length m: every cue, ``prior``, ``score``
+    mapped to it), for ``synapse_change``; side_by_side: (m,) the ``side_by_side`` cue (``proofread.sections``;
+    zeros when None). Returns arrays of length m: every cue, ``prior``, ``score``
     and ``s_nm`` (arclength from soma A's vertex).
     """
     m = len(x)
@@ -202,10 +221,19 @@ def path_scores(x: np.ndarray, radius: np.ndarray, is_axon: np.ndarray, is_junct
         if p.rall_dendrites_only:
             rall &= ~axon_thin
         branch_jump = np.where(rall, 1.0 - p.rall_discount, 1.0) * branch_jump
+    if p.axon_own_discount > 0:  # a branch point inside one axon (axon on both sides) is that axon's own
+        lab_both = np.minimum(axb, axa) >= 0.5
+        syn_both = np.nan_to_num(np.minimum(fb, fa)) >= 0.5
+        both = {"labels": lab_both, "synapses": syn_both, "either": lab_both | syn_both,
+                "both": lab_both & syn_both}[p.axon_own_by]
+        keep = np.where(both, 1.0 - p.axon_own_discount, 1.0)
+        junction = junction * keep
+        branch_jump = branch_jump * keep
     syn_change = _synapse_change(s, fb, fa, ra, rb, total, p) if synapses is not None else np.zeros(m)
     cues = {"bottleneck": bottleneck, "width_jump": jump, "turn": turn, "radial": radial, "taper": taper,
             "junction": junction, "axon_change": axon_change, "axons_meet": axons_meet, "outward": outward,
-            "branch_jump": branch_jump, "synapse_change": syn_change}
+            "branch_jump": branch_jump, "synapse_change": syn_change,
+            "side_by_side": np.zeros(m) if side_by_side is None else np.asarray(side_by_side, float)}
     score = sum(p.weights.get(k, 0.0) * v for k, v in cues.items()) * prior
     return {**cues, "prior": prior, "score": score, "s_nm": s}
 

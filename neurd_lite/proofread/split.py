@@ -284,9 +284,10 @@ def find_cuts(n: Neuron, params: SplitParams | None = None) -> tuple[np.ndarray,
             break
         i, j, path = found
         pa = np.asarray(path)
+        sbs = _side_by_side(n, pa, branch_r[pa], (n.somas[i], n.somas[j]), p)
         sc = path_scores(sk.vertices[pa], radius[pa], is_axon[pa], junction[pa],
                          (n.somas[i].center_nm, n.somas[i].radius_nm), (n.somas[j].center_nm, n.somas[j].radius_nm), p,
-                         branch_radius=branch_r[pa], synapses=(syn_pre[pa], syn_post[pa]))
+                         branch_radius=branch_r[pa], synapses=(syn_pre[pa], syn_post[pa]), side_by_side=sbs)
         k = int(np.argmax(sc["score"]))
         k = min(max(k, 1), len(path) - 2) if len(path) > 2 else 0
         rec = _cut_record(n, pa, k, sc, i, j, vb)
@@ -305,6 +306,22 @@ def find_cuts(n: Neuron, params: SplitParams | None = None) -> tuple[np.ndarray,
         cuts.extend(_repair_contacts(n, forest, owner, sv, radius, p))
         owner = _owners(forest, sv)
     return owner, cuts
+
+
+def _side_by_side(n: Neuron, pa: np.ndarray, branch_r: np.ndarray, somas: tuple, p: SplitParams) -> np.ndarray | None:
+    """The ``side_by_side`` cue along path ``pa`` (``proofread.sections``); None when its weight is 0 or the
+    neuron carries no mesh."""
+    if p.weights.get("side_by_side", 0.0) <= 0 or n.mesh is None or n.face_to_skeleton is None \
+            or len(n.face_to_skeleton) != len(n.mesh.faces):
+        return None
+    from .sections import side_by_side
+
+    x = np.asarray(n.skeleton.vertices, float)[pa]
+    s = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(x, axis=0), axis=1))])
+    (a, b) = somas
+    ok = (s > a.radius_nm + p.soma_margin_nm) & (s < s[-1] - b.radius_nm - p.soma_margin_nm)
+    return side_by_side(n.mesh, n.face_to_skeleton, np.asarray(n.skeleton.vertices, float), pa, s, branch_r, ok,
+                        min_run_nm=p.side_run_nm, max_slope=p.side_max_slope)
 
 
 def _owners(forest: _Forest, sv: list[int]) -> np.ndarray:

@@ -33,6 +33,7 @@ import numpy as np
 from scipy import ndimage
 
 from ...errors import InputError
+from ...geometry.meshes import face_centroids_nm
 from ...neuron import Soma, SomaExit
 from ..voxel_fill import (VoxelGrid, cut_sides, depth_map, make_grid, solid_interior, surface_points,
                          wall_slabs)
@@ -177,7 +178,7 @@ def mesh_volume(vertices_nm: np.ndarray, faces: np.ndarray, params: SomaParams,
         solid &= ~walls
         depth[walls] = 0.0
     t3 = time.perf_counter()
-    face_ijk = grid.index(vertices_nm[faces].mean(axis=1)) if face_voxels else np.zeros((0, 3), dtype=np.int64)
+    face_ijk = grid.index(face_centroids_nm(vertices_nm, faces)) if face_voxels else np.zeros((0, 3), dtype=np.int64)
     return SomaVolume(grid, solid, outside, surface, depth, face_ijk,
                       {"rasterise": t1 - t0, "fill": t2 - t1, "depth": t3 - t2})
 
