@@ -30,6 +30,7 @@ from .headneck import HeadNeckParams, spine_geometry
 from .shaft import ShaftField, ShaftParams, shaft_field
 from .candidates import candidate_features, keep_candidates, pool_params
 from .extend import extend_spines, planar_level  # noqa: F401  (planar_level: re-exported for tests)
+from .dome import dome_pass
 from .relief import attachment, drop_low_on_sparse, relief_pass
 from .shape import angular_coverage, axial_extent
 
@@ -80,6 +81,10 @@ class SpineParams:
     extend_reach_nm / extend_ring_nm: accepted spines take unlabelled vertices within extend_reach_nm (along
     mesh edges) that protrude more than the median protrusion of the ring extend_ring_nm from the spine plus the
     growth threshold (0: no extension).
+    dome_seed_nm > 0 adds a dome pass (``dome.py``) over the surface left: seeds above dome_seed_nm (and
+    dome_seed_nm / seed_protrusion_nm x seed_protrusion_rel x r), area floor dome_min_area_nm2, kept only when
+    the candidate's spherical-cap radius is at most dome_max_cap_radius_nm and dome_max_cap_rel x its shaft radius
+    (low stubby spines, not shaft relief); dome_dense_only: only where the relief pass's density gate opens.
     candidate_filter: "rules" (the cuts above decide), "model" (the cuts loosened to the shipped spine-candidate
     model's pool and the model keeps a candidate when its probability reaches candidate_threshold, None: the
     model's own; ``candidates.py``), or "pool" (the loosened pool, every candidate kept: training capture).
@@ -119,6 +124,11 @@ class SpineParams:
     relief_near_spine_nm: float = 2000.0
     relief_min_density_per_um: float = 0.6
     relief_density_radius_nm: float = 5000.0
+    dome_seed_nm: float = 0.0
+    dome_min_area_nm2: float = 1.0e5
+    dome_max_cap_radius_nm: float = 400.0
+    dome_max_cap_rel: float = 1.0
+    dome_dense_only: bool = False
     candidate_filter: str = "rules"
     candidate_threshold: float | None = None
     candidate_model_dir: str | None = None
@@ -427,6 +437,9 @@ def spine_components(mesh, field_: ShaftField, eligible_v: np.ndarray, p: SpineP
     if p.relief_radius_nm > 0:
         label, base, ring = relief_pass(_grow_pass, verts, r, hn, ok, field_, eligible_v, e_mesh, links, piece,
                                         va, (faces, area_f), p, label, base, ring, counts)
+    if p.dome_seed_nm > 0:
+        label, base, ring = dome_pass(_grow_pass, superlevel_vertex_area, verts, r, hn, ok, field_, eligible_v,
+                                      e_mesh, links, piece, va, (faces, area_f), p, label, base, ring, counts)
     if p.extend_reach_nm > 0 and (label >= 0).any():
         margin = np.maximum(p.grow_protrusion_nm, p.grow_protrusion_rel * np.nan_to_num(r, nan=0.0))
         label = extend_spines(mesh, label, hn, margin, ok, p.extend_reach_nm, p.extend_ring_nm, p.extend_level,
@@ -464,8 +477,11 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
     fld = shaft_field(verts, faces, skel, ~bad_f, p.shaft)
     sink = n.cache.get("spine_candidate_sink")  # a list: per-candidate statistics for analysis (benchmarks)
     pass_counts: dict = {} if sink is None else {"candidate_sink": sink}
+    if isinstance(n.cache.get("spine_dome_sink"), list):  # dome-pass candidates for analysis (benchmarks)
+        pass_counts["dome_sink"] = n.cache["spine_dome_sink"]
     vlabel, base, ring = spine_components(mesh, fld, eligible_v, pool_params(p), pass_counts)
     pass_counts.pop("candidate_sink", None)
+    pass_counts.pop("dome_sink", None)
     ring_centre = ring.assign(x=verts[ring.v, 0], y=verts[ring.v, 1], z=verts[ring.v, 2]).groupby("spine")[
         ["x", "y", "z"]].mean()
     face_spine = _face_labels(vlabel, faces, verts, fld, p)
