@@ -25,13 +25,18 @@ from .shaft import ShaftField
 def far_patches(edges: np.ndarray, protrusion_nm: np.ndarray, eligible_v: np.ndarray, vertex_area_nm2: np.ndarray,
                 far_nm: float, min_area_nm2: float) -> np.ndarray:
     """(V,) patch id (-1 elsewhere) of connected eligible surface protruding more than far_nm (nm) whose area
-    (nm²) reaches min_area_nm2."""
+    (nm²) reaches min_area_nm2 and that borders eligible surface protruding less (it grows out of measured
+    dendrite)."""
     far = eligible_v & np.nan_to_num(protrusion_nm > far_nm, nan=False)
     nv = len(protrusion_nm)
     _, comp = edge_components(nv, edges[far[edges[:, 0]] & far[edges[:, 1]]])
     comp = np.where(far, comp, -1)
     area = np.bincount(comp[far], weights=vertex_area_nm2[far], minlength=nv)
-    keep = far & (area[np.maximum(comp, 0)] >= min_area_nm2)
+    near = eligible_v & np.nan_to_num(protrusion_nm <= far_nm, nan=False)
+    border = np.zeros(nv, dtype=bool)  # patches joined to skeleton-measured shaft (a detached piece is no section)
+    for a, b in ((0, 1), (1, 0)):
+        border[comp[edges[far[edges[:, a]] & near[edges[:, b]], a]]] = True
+    keep = far & (area[np.maximum(comp, 0)] >= min_area_nm2) & border[np.maximum(comp, 0)]
     out = np.full(nv, -1, dtype=np.int64)
     out[keep] = np.unique(comp[keep], return_inverse=True)[1].ravel()
     return out
@@ -76,7 +81,8 @@ def local_shaft_field(fld: ShaftField, verts: np.ndarray, edges: np.ndarray, eli
     """``fld`` with unskeletonised surface measured against local shafts: a straight shaft is fitted to each
     ``cell_nm`` cube of every ``far_patches`` patch (its surface within cell_nm of the cube's centre), and each
     eligible vertex within cell_nm of a fitted centre is measured against the nearest such shaft when that shaft's
-    line is nearer than its axis in ``fld`` (as the skeleton's samples: the nearest axis owns a vertex). Also
+    line is nearer than its axis in ``fld`` (as the skeleton's samples: the nearest axis owns a vertex). Shafts
+    whose centre lies within their radius + the skeleton's radius of the skeleton's axis are not used. Also
     returns the (V,) mask of vertices so measured."""
     patch = far_patches(edges, fld.protrusion_nm, eligible_v, vertex_area_nm2, far_nm, min_area_nm2)
     on = np.flatnonzero(patch >= 0)
@@ -95,6 +101,11 @@ def local_shaft_field(fld: ShaftField, verts: np.ndarray, edges: np.ndarray, eli
             near = sel[tree.query_ball_point(centre0, cell_nm)]
             if len(near) >= 12:
                 fits.append(fit_line_shaft(verts[near], np.maximum(vertex_area_nm2[near], 1e-9), radius_quantile))
+    if fits:
+        # a local shaft is another tube only when it does not overlap the skeleton's: a varicosity or a
+        # swelling around the axis fits a line through the axis itself and keeps the skeleton's measure
+        d_ax, i_ax = cKDTree(fld.sample_points_nm).query(np.array([f[0] for f in fits]))
+        fits = [f for f, d, i in zip(fits, d_ax, i_ax) if d > f[2] + fld.sample_radius_nm[i]]
     if not fits:
         return fld, done
     centres = np.array([f[0] for f in fits])
