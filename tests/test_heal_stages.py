@@ -37,3 +37,23 @@ def test_rising_gaps_bridge_a_piece_to_its_nearest_neighbour():
 
 def test_no_stages_is_the_default():
     assert HealParams().gap_stages_nm == ()
+
+
+def test_stage_slack_off_measures_raw_gaps():
+    """Y's nearest vertex lies 100 nm from X's; less the slack (half the longest edge, ~16 nm at each end) the gap
+    is ~69 nm, so an 80 nm stage joins them by default but not when the stage measures raw distances."""
+    v, f, nbig = _chain()
+    with_slack = heal_mesh(v, f, HealParams(seam_gap_nm=0.0, gap_stages_nm=(80.0,)))
+    raw = heal_mesh(v, f, HealParams(seam_gap_nm=0.0, gap_stages_nm=(80.0,), stage_slack=False))
+    for r in (with_slack, raw):
+        assert r.report.n_components_after == 1
+    assert (with_slack.link_edges < nbig).any(axis=1).sum() == 1  # X-Y joined in the stage
+    assert (raw.link_edges < nbig).any(axis=1).sum() == 2  # no stage link: both specks hang on the sphere
+
+
+def test_stage_open_ends_links_only_cut_boundaries():
+    """Closed specks have no open edges, so an open-ends stage makes no link and healing is the default one."""
+    v, f, nbig = _chain()
+    base = heal_mesh(v, f, HealParams(seam_gap_nm=0.0))
+    open_only = heal_mesh(v, f, HealParams(seam_gap_nm=0.0, gap_stages_nm=(200.0, 500.0), stage_open_ends=True))
+    assert np.array_equal(np.sort(base.link_edges, axis=1), np.sort(open_only.link_edges, axis=1))

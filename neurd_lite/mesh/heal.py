@@ -41,6 +41,9 @@ class HealParams:
         is bridged to whatever lies nearest before any longer bridge is considered. Without it a piece joins the
         first body whose frontier comes within ``max_gap_nm``, which on a fragmented merge can be the other
         cell's neurite passing 1 µm away while its own next piece lies 60 nm off (docs/proofreading.md).
+    stage_slack: the rising-gap rounds subtract the vertex slack like the growth does (True) or measure raw
+        vertex distances (False: on coarse meshes the slack lets a 1.5 µm raw gap pass a 400 nm stage).
+    stage_open_ends: rising-gap links only between open-boundary vertices (chunk cuts) on both sides.
     """
 
     max_gap_nm: float = 1500.0
@@ -50,6 +53,8 @@ class HealParams:
     max_rounds: int = 200
     seam_gap_nm: float = 300.0
     gap_stages_nm: tuple[float, ...] = ()
+    stage_slack: bool = True
+    stage_open_ends: bool = False
 
 
 @dataclass
@@ -126,8 +131,9 @@ class _Grower:
     LOCAL_FRONTIER = 4096
 
     def __init__(self, vertices: np.ndarray, faces: np.ndarray, p: HealParams,
-                 joined: np.ndarray | None = None) -> None:
+                 joined: np.ndarray | None = None, link_mask: np.ndarray | None = None) -> None:
         self.v = vertices
+        self.link_mask = link_mask  # (V,) bool: only these vertices may end a link (None = all)
         self.p = p
         self.ncomp, self.comp = vertex_components(len(vertices), faces, joined)  # joined: links made already
         self.comp_faces = np.bincount(self.comp[faces[:, 0]], minlength=self.ncomp)
@@ -172,6 +178,8 @@ class _Grower:
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Per piece of ``cand`` vertices: (pieces, effective gap, distance nm, vertex pair) to ``targets``."""
         empty = (np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros((0, 2), np.int64))
+        if self.link_mask is not None:
+            cand, targets = cand[self.link_mask[cand]], targets[self.link_mask[targets]]
         if len(cand) == 0 or len(targets) == 0:
             return empty
         d, i = cKDTree(self.v[targets]).query(self.v[cand], distance_upper_bound=bound + 2 * self.max_slack)
@@ -224,8 +232,13 @@ def staged_links(vertices: np.ndarray, faces: np.ndarray, p: HealParams) -> tupl
     lengths nm. Each round grows a body from every free piece (largest first) with that round's gap."""
     pairs = np.zeros((0, 2), dtype=np.int64)
     lengths = np.zeros(0)
+    mask = None
+    if p.stage_open_ends:
+        mask = np.zeros(len(vertices), dtype=bool)
+        mask[np.unique(boundary_edges(faces))] = True
     for gap in sorted(x for x in p.gap_stages_nm if x < p.max_gap_nm):
-        g = _Grower(vertices, faces, replace(p, max_gap_nm=float(gap)), pairs if len(pairs) else None)
+        ps = replace(p, max_gap_nm=float(gap), max_slack_nm=p.max_slack_nm if p.stage_slack else 0.0)
+        g = _Grower(vertices, faces, ps, pairs if len(pairs) else None, mask)
         links: list[tuple[int, int, int]] = []
         lens: list[float] = []
         nb = 0

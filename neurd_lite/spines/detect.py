@@ -31,6 +31,7 @@ from .shaft import ShaftField, ShaftParams, shaft_field
 from .candidates import candidate_features, keep_candidates, pool_params
 from .extend import extend_spines, planar_level  # noqa: F401  (planar_level: re-exported for tests)
 from .dome import dome_pass
+from .local_shaft import local_shaft_field
 from .relief import attachment, drop_low_on_sparse, relief_pass
 from .shape import angular_coverage, axial_extent
 
@@ -85,6 +86,10 @@ class SpineParams:
     dome_seed_nm / seed_protrusion_nm x seed_protrusion_rel x r), area floor dome_min_area_nm2, kept only when
     the candidate's spherical-cap radius is at most dome_max_cap_radius_nm and dome_max_cap_rel x its shaft radius
     (low stubby spines, not shaft relief); dome_dense_only: only where the relief pass's density gate opens.
+    local_shaft_far_nm > 0: connected surface protruding more than local_shaft_far_nm over more than
+    local_shaft_min_area_nm2 (dendrite no skeleton reached, not a spine) gets straight shafts fitted per
+    local_shaft_cell_nm cube, and nearby surface nearer such a shaft than its axis is measured against it
+    (``local_shaft.py``; 0: off).
     candidate_filter: "rules" (the cuts above decide), "model" (the cuts loosened to the shipped spine-candidate
     model's pool and the model keeps a candidate when its probability reaches candidate_threshold, None: the
     model's own; ``candidates.py``), or "pool" (the loosened pool, every candidate kept: training capture).
@@ -129,6 +134,9 @@ class SpineParams:
     dome_max_cap_radius_nm: float = 400.0
     dome_max_cap_rel: float = 1.0
     dome_dense_only: bool = False
+    local_shaft_far_nm: float = 0.0
+    local_shaft_min_area_nm2: float = 4.0e6
+    local_shaft_cell_nm: float = 2000.0
     candidate_filter: str = "rules"
     candidate_threshold: float | None = None
     candidate_model_dir: str | None = None
@@ -475,6 +483,13 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
             skel = centred
             n.provenance.setdefault("spines_notes", {})["skeleton_centred"] = True
     fld = shaft_field(verts, faces, skel, ~bad_f, p.shaft)
+    if p.local_shaft_far_nm > 0:
+        va = np.bincount(faces.reshape(-1), weights=np.repeat(np.asarray(mesh.area_faces) / 3.0, 3),
+                         minlength=len(verts))
+        fld, local = local_shaft_field(fld, verts, np.asarray(mesh.edges_unique), eligible_v, va,
+                                       p.local_shaft_far_nm, p.local_shaft_min_area_nm2, p.local_shaft_cell_nm,
+                                       p.shaft.radius_quantile)
+        n.provenance.setdefault("spines_notes", {})["local_shaft_vertices"] = int(local.sum())
     sink = n.cache.get("spine_candidate_sink")  # a list: per-candidate statistics for analysis (benchmarks)
     pass_counts: dict = {} if sink is None else {"candidate_sink": sink}
     if isinstance(n.cache.get("spine_dome_sink"), list):  # dome-pass candidates for analysis (benchmarks)
