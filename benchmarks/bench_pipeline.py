@@ -307,6 +307,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "neurd_lite_bench"),
                     help="folder for the cached synthetic ~1M-face neuron")
     ap.add_argument("--out", default=None, help="write the tables (markdown) here")
+    ap.add_argument("--prereduce-above", type=int, default=None,
+                    help="DecimateParams.prereduce_above_faces for the 'ours' run (default: the engine's; an A/B "
+                         "of the non-exact prereduce lever, docs/benchmarks.md 'Session 9, round 3')")
+    ap.add_argument("--prereduce-to", type=int, default=None, help="DecimateParams.prereduce_to_faces (as above)")
     args = ap.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from neurd_lite.mesh.decimate import DecimateParams
@@ -329,8 +333,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for size in sizes:
             path, nf, syn = _size_runs(size, Path(tmp), Path(args.cache))
-            variants = [("ours", PipelineParams())]
             dp = DecimateParams()
+            if args.prereduce_above is not None:
+                dp = replace(dp, prereduce_above_faces=args.prereduce_above)
+            if args.prereduce_to is not None:
+                dp = replace(dp, prereduce_to_faces=args.prereduce_to)
+            variants = [("ours", PipelineParams(decimate=dp))]
             if args.full_resolution and dp.target_faces and nf > dp.min_faces_to_decimate:
                 variants.append(("ours, full resolution (before)",
                                  PipelineParams(decimate=DecimateParams(target_faces=None))))
