@@ -76,6 +76,12 @@ def face_centroids_normals_nm(vertices_nm: np.ndarray, faces: np.ndarray, chunk:
     return cent, nrm
 
 
+def vertex_areas_nm2(faces: np.ndarray, face_areas: np.ndarray, n_vertices: int) -> np.ndarray:
+    """(n_vertices,) area (nm²) per vertex: a third of each face's area (``face_areas``, nm²) to each corner."""
+    return np.bincount(np.asarray(faces).reshape(-1), weights=np.repeat(np.asarray(face_areas) / 3.0, 3),
+                       minlength=n_vertices)
+
+
 def face_areas_nm2(vertices_nm: np.ndarray, faces: np.ndarray, chunk: int = FACE_CHUNK) -> np.ndarray:
     """(F,) face areas (nm²), ``chunk`` faces at a time (as :func:`face_centroids_nm`)."""
     return face_areas_max_edge_nm(vertices_nm, faces, chunk, with_edge=False)[0]

@@ -20,6 +20,7 @@ import scipy.sparse as sp
 from scipy.sparse import csgraph
 
 from ..errors import InputError
+from ..geometry.meshes import vertex_areas_nm2
 from ..geometry.meshgraph import edge_components
 from ..geometry.stats import group_mode, weighted_group_quantile
 from ..model.soma_extent import SomaExtentParams, within_soma
@@ -420,7 +421,7 @@ def spine_components(mesh, field_: ShaftField, eligible_v: np.ndarray, p: SpineP
     piece = edge_components(nv, e_mesh)[1]
     faces = np.asarray(mesh.faces)
     area_f = np.asarray(mesh.area_faces)
-    va = np.bincount(faces.reshape(-1), weights=np.repeat(area_f / 3.0, 3), minlength=nv)
+    va = vertex_areas_nm2(faces, area_f, nv)
     sink = counts.get("candidate_sink")
     ratios: list | None = [] if p.sparse_min_height_to_extent > p.min_height_to_extent else None
     label, base, ring, rejected = _grow_pass(verts, r, hn, ok, field_.beyond_end, eligible_v, e_mesh, links,
@@ -484,8 +485,7 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
             n.provenance.setdefault("spines_notes", {})["skeleton_centred"] = True
     fld = shaft_field(verts, faces, skel, ~bad_f, p.shaft)
     if p.local_shaft_far_nm > 0:
-        va = np.bincount(faces.reshape(-1), weights=np.repeat(np.asarray(mesh.area_faces) / 3.0, 3),
-                         minlength=len(verts))
+        va = vertex_areas_nm2(faces, mesh.area_faces, len(verts))
         fld, local = local_shaft_field(fld, verts, np.asarray(mesh.edges_unique), eligible_v, va,
                                        p.local_shaft_far_nm, p.local_shaft_min_area_nm2, p.local_shaft_cell_nm,
                                        p.shaft.radius_quantile)

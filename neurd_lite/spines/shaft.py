@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
+from ..geometry.meshes import vertex_areas_nm2
 from ..geometry.meshgraph import edge_components
 from ..geometry.sampling import area_points
 from ..geometry.stats import group_quantiles, weighted_group_quantile
@@ -330,7 +331,7 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
     n_chunks = int(chunk_of_sample.max()) + 1
     tri = v[f[eligible_faces]]
     a_face = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
-    a = np.bincount(f[eligible_faces].reshape(-1), weights=np.repeat(a_face / 3.0, 3), minlength=len(v))
+    a = vertex_areas_nm2(f[eligible_faces], a_face, len(v))
     used = a > 0
     is_vertex_sample = np.zeros(len(pts), dtype=bool)
     is_vertex_sample[:int(keep.sum())] = True
