@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .relief import found_spine_density, spine_anchor_samples
+from .relief import keep_dense
 
 
 def cap_radius_nm(height_nm: np.ndarray, area_nm2: np.ndarray) -> np.ndarray:
@@ -44,10 +44,7 @@ def dome_pass(grow_pass: Callable, area_above: Callable, verts: np.ndarray, r: n
     counts["dome_pass"] = 0
     if p.dome_dense_only and free.any():
         # like the relief pass: only where the passes before found >= relief_min_density_per_um spines per µm
-        cand = np.flatnonzero(free)
-        uniq, inv = np.unique(fld.sample_index[cand], return_inverse=True)
-        dens = found_spine_density(spine_anchor_samples(label, fld), fld, uniq, p.relief_density_radius_nm)
-        free[cand[dens[inv] < p.relief_min_density_per_um]] = False
+        keep_dense(free, label, fld, p)
     if not free.any():
         return label, base, ring
     pd_ = replace(p, seed_protrusion_nm=p.dome_seed_nm, seed_floor_nm=0.0, min_area_nm2=p.dome_min_area_nm2,

@@ -98,6 +98,15 @@ def found_spine_density(anchors: np.ndarray, fld, query_samples: np.ndarray, rad
     return np.asarray(cnt, dtype=np.float64) / (2.0 * radius_nm / 1000.0)
 
 
+def keep_dense(mask: np.ndarray, label: np.ndarray, fld, p) -> None:
+    """Clear, in place, the vertices of ``mask`` whose shaft sample has fewer than ``p.relief_min_density_per_um``
+    spines per µm found so far (``label``) within ``p.relief_density_radius_nm`` (:func:`found_spine_density`)."""
+    cand = np.flatnonzero(mask)
+    uniq, inv = np.unique(fld.sample_index[cand], return_inverse=True)
+    dens = found_spine_density(spine_anchor_samples(label, fld), fld, uniq, p.relief_density_radius_nm)
+    mask[cand[dens[inv] < p.relief_min_density_per_um]] = False
+
+
 def relief_pass(grow_pass: Callable, verts: np.ndarray, r: np.ndarray, hn: np.ndarray, ok: np.ndarray, fld,
                 eligible_v: np.ndarray, e_mesh: np.ndarray, links: np.ndarray, piece: np.ndarray, va: np.ndarray,
                 mesh_faces: tuple[np.ndarray, np.ndarray], p, label: np.ndarray, base: np.ndarray,
@@ -131,10 +140,7 @@ def relief_pass(grow_pass: Callable, verts: np.ndarray, r: np.ndarray, hn: np.nd
     if p.relief_min_density_per_um > 0 and search.any():
         # dense spiny dendrite only: where the first passes found fewer spines per µm, a low dome is as likely a
         # varicosity or a bump of a sparsely spiny process as a spine they missed
-        cand = np.flatnonzero(search)
-        uniq, inv = np.unique(fld.sample_index[cand], return_inverse=True)
-        dens = found_spine_density(spine_anchor_samples(label, fld), fld, uniq, p.relief_density_radius_nm)
-        search[cand[dens[inv] < p.relief_min_density_per_um]] = False
+        keep_dense(search, label, fld, p)
     if not search.any():
         counts["relief_pass"] = 0
         return label, base, ring
