@@ -86,25 +86,29 @@ def collapse_face_map(n_vertices: int, faces: np.ndarray, collapses: np.ndarray,
     e = np.sort(wf[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 3, 2), axis=2)
     ekey = (e[:, :, 0] * nw + e[:, :, 1]).reshape(-1)
     eorder = np.argsort(ekey, kind="stable")  # working faces on each edge, ascending ids
-    ekey = np.append(ekey[eorder], [-1, -1])  # two sentinels: the runs below read up to two past a key
-    eface = np.append(eorder // 3, [0, 0])
+    ekey = np.append(ekey[eorder], [-1, -1, -1])  # sentinels: the edge test reads up to two past a key's slot
+    eface = np.append(eorder // 3, [0, 0, 0])
     gone = np.flatnonzero(~keep)
     del keep, e, eorder
     origin = w_cent.mean(axis=0) if len(w_cent) else np.zeros(3)
     w_cn = np.concatenate([w_cent - origin, w_normals / np.maximum(_norms(w_normals), 1e-300)[:, None]],
                           axis=1).astype(np.float32)
+
+    def _query(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return (in_cent[q] - origin).astype(np.float32), in_normals[q].astype(np.float32)
+
     for lo in range(0, len(gone), MAP_CHUNK):
         g = gone[lo:lo + MAP_CHUNK]
         r = rank[mf[g]]
         a = np.where(r[:, 0] >= 0, r[:, 0], np.where(r[:, 1] >= 0, r[:, 1], r[:, 2]))
         b = np.where((r[:, 1] >= 0) & (r[:, 1] != a), r[:, 1], np.where((r[:, 2] >= 0) & (r[:, 2] != a), r[:, 2], a))
         key = np.minimum(a, b) * nw + np.maximum(a, b)
-        at = np.searchsorted(ekey[:-2], key)
+        at = np.searchsorted(ekey[:-3], key)
         on_edge = (a != b) & (a >= 0) & (ekey[at] == key) & (ekey[at + 1] == key) & (ekey[at + 2] != key)
         rows = np.flatnonzero(on_edge)
         if len(rows):  # the two working faces on the (manifold) edge between a and b
             q = g[rows]
-            in2w[q] = _pick(np.stack([eface[at[rows]], eface[at[rows] + 1]], axis=1), (in_cent[q] - origin).astype(np.float32), in_normals[q].astype(np.float32), w_cn)
+            in2w[q] = _pick(np.stack([eface[at[rows]], eface[at[rows] + 1]], axis=1), *_query(q), w_cn)
         rows = np.flatnonzero(~on_edge & (a >= 0))
         na = star_lo[a[rows] + 1] - star_lo[a[rows]]
         nb = np.where(b[rows] != a[rows], star_lo[b[rows] + 1] - star_lo[b[rows]], 0)
@@ -116,5 +120,5 @@ def collapse_face_map(n_vertices: int, faces: np.ndarray, collapses: np.ndarray,
             ra, rb, ka = a[rows[part]], b[rows[part]], na[part][:, None]
             pos = np.where(j < ka, star_lo[ra][:, None] + j, star_lo[rb][:, None] + j - ka)
             q = g[rows[part]]
-            in2w[q] = _pick(star[pos], (in_cent[q] - origin).astype(np.float32), in_normals[q].astype(np.float32), w_cn)
+            in2w[q] = _pick(star[pos], *_query(q), w_cn)
     return in2w, surv, np.flatnonzero(in2w < 0)
