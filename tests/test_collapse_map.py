@@ -1,6 +1,8 @@
 """Face maps read from fast-simplification's collapse list (``mesh/collapse_map.py``, session 10)."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import trimesh
 
@@ -49,9 +51,8 @@ def test_collapse_map_rebuilds_the_working_faces_and_maps_every_input_face():
 def test_decimate_uses_the_collapse_map_and_keeps_the_contract():
     m = _sphere_and_tube()
     p = dec.DecimateParams(target_faces=len(m.faces) // 4, min_faces_to_decimate=0)
-    a = dec.decimate(m.vertices, m.faces, p)
-    b = dec.decimate(m.vertices, m.faces, dec.DecimateParams(target_faces=len(m.faces) // 4, min_faces_to_decimate=0,
-                                                             map_from_collapses=False))
+    a = dec.decimate(m.vertices, m.faces, replace(p, map_from_collapses=True))
+    b = dec.decimate(m.vertices, m.faces, replace(p, map_from_collapses=False))
     assert np.array_equal(a.faces, b.faces) and np.array_equal(a.vertices, b.vertices)
     for r in (a, b):
         assert r.input_to_working.shape == (len(m.faces),) and (r.input_to_working >= 0).all()
@@ -69,7 +70,7 @@ def test_collapse_map_keeps_facing_walls_apart():
     b.apply_translation([0, 0, 100])
     m = trimesh.util.concatenate([a, b])
     res = dec.decimate(m.vertices, m.faces, dec.DecimateParams(target_faces=len(m.faces) // 5,
-                                                               min_faces_to_decimate=0))
+                                                               min_faces_to_decimate=0, map_from_collapses=True))
     top_in = m.triangles_center[:, 2] > 50
     top_w = res.vertices[res.faces].mean(axis=1)[:, 2] > 50
     assert (top_w[res.input_to_working] == top_in).all()
