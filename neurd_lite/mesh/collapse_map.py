@@ -90,13 +90,13 @@ def collapse_face_map(n_vertices: int, faces: np.ndarray, collapses: np.ndarray,
     star = np.argsort(corner, kind="stable")  # working faces around each working vertex, ascending ids
     star_lo = np.searchsorted(corner[star], np.arange(nw + 1))
     star //= 3
-    e = np.sort(wf[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 3, 2), axis=2)
-    ekey = (e[:, :, 0] * nw + e[:, :, 1]).reshape(-1)
+    u, w = wf, wf[:, [1, 2, 0]]  # the three edges of each face, (F', 3) ends each
+    ekey = (np.minimum(u, w) * nw + np.maximum(u, w)).reshape(-1)
     eorder = np.argsort(ekey, kind="stable")  # working faces on each edge, ascending ids
     ekey = np.append(ekey[eorder], [-1, -1, -1])  # sentinels: the edge test reads up to two past a key's slot
     eface = np.append(eorder // 3, [0, 0, 0])
     gone = np.flatnonzero(~keep)
-    del keep, e, eorder
+    del keep, u, w, eorder
     origin = w_cent.mean(axis=0) if len(w_cent) else np.zeros(3)
     w_unit = w_normals / np.maximum(_norms(w_normals), 1e-300)[:, None]
     w_cols = tuple(np.ascontiguousarray(c, dtype=np.float32)

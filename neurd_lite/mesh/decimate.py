@@ -37,9 +37,9 @@ class DecimateParams:
     map_from_collapses: when fast-simplification decimates the input itself (no pre-reduction), build the face
     maps from its collapse list (each input face goes to its own working face or one around the working vertices
     its corners merged into; :mod:`neurd_lite.mesh.collapse_map`) instead of a nearest-centroid search over all
-    input faces. Opt-in: at 1.3M faces it saved 0.24 s CPU (mean and median of 8 interleaved decimation pairs at
-    load 13-14; 0.36-0.40 s in one process), under the 0.3 s adoption bar written beforehand; accuracy was within
-    every bar (docs/benchmarks.md "Session 10").
+    input faces (False: the search, as before session 10). At 1.3M faces: decimation 4.15 -> 3.54 s CPU (8
+    interleaved process pairs, median saving 0.72 s), accuracy within the resolution spread (docs/benchmarks.md
+    "Session 10").
 
     Default: inputs above 400k faces are worked on at 250k faces (the expensive stages then cost the same
     for every larger input; every per-face result is mapped back to the input faces)."""
@@ -51,7 +51,7 @@ class DecimateParams:
     prereduce_above_faces: int | None = 2_000_000
     prereduce_to_faces: int = 400_000
     fragmented_target_faces: int = 400_000
-    map_from_collapses: bool = False
+    map_from_collapses: bool = True
 
 
 @dataclass
