@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..geometry.meshes import row_norms
+
 MAP_CHUNK = 262_144  # dropped input faces per block of candidate pairs
 
 
@@ -32,10 +34,6 @@ def collapse_roots(n_vertices: int, collapses: np.ndarray) -> np.ndarray:
             return root
         root = nxt
     raise ValueError("collapse chains do not end (not a fast-simplification collapse list)")
-
-
-def _norms(x: np.ndarray) -> np.ndarray:
-    return np.sqrt(np.einsum("ij,ij->i", x, x))
 
 
 def _pick(cand: np.ndarray, q_cent: np.ndarray, q_n: np.ndarray, w_cols: tuple[np.ndarray, ...]) -> np.ndarray:
@@ -98,7 +96,7 @@ def collapse_face_map(n_vertices: int, faces: np.ndarray, collapses: np.ndarray,
     gone = np.flatnonzero(~keep)
     del keep, u, w, eorder
     origin = w_cent.mean(axis=0) if len(w_cent) else np.zeros(3)
-    w_unit = w_normals / np.maximum(_norms(w_normals), 1e-300)[:, None]
+    w_unit = w_normals / np.maximum(row_norms(w_normals), 1e-300)[:, None]
     w_cols = tuple(np.ascontiguousarray(c, dtype=np.float32)
                    for c in (*(w_cent - origin).T, *w_unit.T))
 
