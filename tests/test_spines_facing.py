@@ -59,8 +59,8 @@ def test_radial_cosine_is_one_on_a_round_tube_and_negative_on_a_wall_facing_the_
     far = radial_cos(v[side], nrm[side], pts, tang, np.ones(side.sum(), np.int64))
     near_wall = v[side][:, 0] > 400  # the wall turned towards the second axis
     assert (far[near_wall] < 0).all()
-    d, s, cos = reassign_facing(v[side], nrm[side], pts, tang, np.full(side.sum(), 1.0), np.ones(side.sum(), np.int64),
-                                0.5)
+    d0 = np.linalg.norm(v[side] - pts[1], axis=1)
+    d, s, cos = reassign_facing(v[side], nrm[side], pts, tang, d0, np.ones(side.sum(), np.int64), 0.5)
     assert (s[near_wall] == 0).all() and (cos[near_wall] > 0.95).all()
 
 

@@ -22,12 +22,14 @@ def radial_cos(v: np.ndarray, normals: np.ndarray, pts: np.ndarray, tang: np.nda
 
 
 def reassign_facing(v: np.ndarray, normals: np.ndarray, pts: np.ndarray, tang: np.ndarray, d: np.ndarray,
-                    s: np.ndarray, min_cos: float, k: int = 48, tree: cKDTree | None = None
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    s: np.ndarray, min_cos: float, seg: np.ndarray | None = None, max_ratio: float = 2.0,
+                    k: int = 48, tree: cKDTree | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Vertices that face their nearest axis sample from outside (radial cosine < 0: the wall of another
     neurite turned towards this axis) move to the nearest of their ``k`` nearest samples whose axis
-    they face (cosine >= ``min_cos``), if any. Shaft surface stays where it is; spine necks and head undersides
-    too (samples along the same axis see them at the same cosine). Returns the new distance (V,) nm, sample index (V,) and radial cosine (V,) at the chosen sample."""
+    they face (cosine >= ``min_cos``), if any, on another unbranched segment (``seg`` (M,) per sample; None: any)
+    and at most ``max_ratio`` x farther than the nearest sample: the near wall of a neighbouring branch lies about
+    one of its radii from its own axis. A spine head's underside faces its own axis from outside too; it keeps
+    its sample unless another branch's axis lies as close. Returns the new distance (V,) nm, sample index (V,) and radial cosine (V,) at the chosen sample."""
     cos = radial_cos(v, normals, pts, tang, s)
     bad = np.flatnonzero(cos < 0.0)
     d, s = d.copy(), s.copy()
@@ -39,7 +41,9 @@ def reassign_facing(v: np.ndarray, normals: np.ndarray, pts: np.ndarray, tang: n
     dd, ii = dd.reshape(len(bad), kk), ii.reshape(len(bad), kk)
     vb = np.repeat(v[bad], kk, axis=0)
     cc = radial_cos(vb, np.repeat(normals[bad], kk, axis=0), pts, tang, ii.reshape(-1)).reshape(len(bad), kk)
-    ok = cc >= min_cos
+    ok = (cc >= min_cos) & (dd <= max_ratio * d[bad][:, None])
+    if seg is not None:
+        ok &= seg[ii] != seg[s[bad]][:, None]
     first = np.argmax(ok, axis=1)  # columns are sorted by distance
     has = ok[np.arange(len(bad)), first]
     rows = bad[has]

@@ -58,7 +58,8 @@ class ShaftParams:
     axis informs a chunk's radius (the wall of a neighbouring branch turned towards this axis, spine necks and
     head undersides do not; :mod:`neurd_lite.spines.facing`); a chunk left without such surface keeps its
     plain radius. facing_reassign: also move vertices facing their nearest axis from outside (cosine < 0)
-    to the nearest axis sample they face (cosine >= facing_cos), for distance and radius (0 / False: off).
+    to the nearest axis sample of another segment they face (cosine >= facing_cos, <= 2 x as far), for
+    distance and radius (0 / False: off).
     """
 
     prune_twig_nm: float = 2500.0
@@ -397,7 +398,7 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
     if p.facing_cos > 0:
         nrm = vertex_normals(v, f)
         if p.facing_reassign:
-            d, s, cos = reassign_facing(v, nrm, pts, tang, d, s, p.facing_cos)
+            d, s, cos = reassign_facing(v, nrm, pts, tang, d, s, p.facing_cos, seg)
         else:
             cos = radial_cos(v, nrm, pts, tang, s)
     at_end = end_sample[s]  # past a cut: spines
