@@ -95,6 +95,9 @@ class SpineParams:
     model's pool and the model keeps a candidate when its probability reaches candidate_threshold, None: the
     model's own; ``candidates.py``), or "pool" (the loosened pool, every candidate kept: training capture).
     candidate_model_dir: folder of the model (None: ``neurd_lite/models``).
+    refit_shaft: fit the shaft field again without the faces of the spines found (densely spiny dendrite gives
+    spines ~half of a chunk's surface, which lifts the radius quantile into the spines), then search again;
+    where no surface is left the first radius stays (False: off).
     """
 
     seed_protrusion_nm: float = 200.0
@@ -138,6 +141,7 @@ class SpineParams:
     local_shaft_far_nm: float = 0.0
     local_shaft_min_area_nm2: float = 4.0e6
     local_shaft_cell_nm: float = 2000.0
+    refit_shaft: bool = False
     candidate_filter: str = "rules"
     candidate_threshold: float | None = None
     candidate_model_dir: str | None = None
@@ -171,6 +175,16 @@ def soma_face_mask(n: Neuron, margin: float) -> np.ndarray:
                 centroids = np.asarray(n.mesh.triangles_center)
             mask |= within_soma(centroids, s.center_nm, s.radius_nm, margin)
     return mask
+
+
+def _refit(first: ShaftField, verts: np.ndarray, faces: np.ndarray, skel, skip_faces: np.ndarray,
+           params: ShaftParams) -> ShaftField:
+    """The shaft field fitted without ``skip_faces`` (ineligible and spine faces); vertices whose chunk lost
+    all its surface keep the first field's radius (nm)."""
+    fld = shaft_field(verts, faces, skel, ~skip_faces, params)
+    lost = ~np.isfinite(fld.radius_nm)
+    fld.radius_nm[lost] = first.radius_nm[lost]
+    return fld
 
 
 def ineligible_faces(n: Neuron, soma_core_factor: float) -> np.ndarray:
@@ -495,6 +509,9 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
     if isinstance(n.cache.get("spine_dome_sink"), list):  # dome-pass candidates for analysis (benchmarks)
         pass_counts["dome_sink"] = n.cache["spine_dome_sink"]
     vlabel, base, ring = spine_components(mesh, fld, eligible_v, pool_params(p), pass_counts)
+    if p.refit_shaft and (vlabel >= 0).any():
+        fld = _refit(fld, verts, faces, skel, bad_f | (vlabel[faces] >= 0).any(1), p.shaft)
+        vlabel, base, ring = spine_components(mesh, fld, eligible_v, pool_params(p), pass_counts)
     pass_counts.pop("candidate_sink", None)
     pass_counts.pop("dome_sink", None)
     ring_centre = ring.assign(x=verts[ring.v, 0], y=verts[ring.v, 1], z=verts[ring.v, 2]).groupby("spine")[
