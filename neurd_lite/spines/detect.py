@@ -28,6 +28,7 @@ from ..neuron import SPINE_LABELS, Neuron
 from ..skeleton.centre import centred_skeleton
 from ..units import nm_to_um
 from .headneck import HeadNeckParams, spine_geometry
+from .refit import refit_field
 from .shaft import ShaftField, ShaftParams, shaft_field
 from .candidates import candidate_features, keep_candidates, pool_params
 from .extend import extend_spines, planar_level  # noqa: F401  (planar_level: re-exported for tests)
@@ -175,16 +176,6 @@ def soma_face_mask(n: Neuron, margin: float) -> np.ndarray:
                 centroids = np.asarray(n.mesh.triangles_center)
             mask |= within_soma(centroids, s.center_nm, s.radius_nm, margin)
     return mask
-
-
-def _refit(first: ShaftField, verts: np.ndarray, faces: np.ndarray, skel, skip_faces: np.ndarray,
-           params: ShaftParams) -> ShaftField:
-    """The shaft field fitted without ``skip_faces`` (ineligible and spine faces); vertices whose chunk lost
-    all its surface keep the first field's radius (nm)."""
-    fld = shaft_field(verts, faces, skel, ~skip_faces, params)
-    lost = ~np.isfinite(fld.radius_nm)
-    fld.radius_nm[lost] = first.radius_nm[lost]
-    return fld
 
 
 def ineligible_faces(n: Neuron, soma_core_factor: float) -> np.ndarray:
@@ -510,7 +501,7 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
         pass_counts["dome_sink"] = n.cache["spine_dome_sink"]
     vlabel, base, ring = spine_components(mesh, fld, eligible_v, pool_params(p), pass_counts)
     if p.refit_shaft and (vlabel >= 0).any():
-        fld = _refit(fld, verts, faces, skel, bad_f | (vlabel[faces] >= 0).any(1), p.shaft)
+        fld = refit_field(fld, verts, faces, skel, bad_f | (vlabel[faces] >= 0).any(1), p.shaft)
         vlabel, base, ring = spine_components(mesh, fld, eligible_v, pool_params(p), pass_counts)
     pass_counts.pop("candidate_sink", None)
     pass_counts.pop("dome_sink", None)
