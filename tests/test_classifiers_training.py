@@ -283,7 +283,11 @@ def test_stacked_model_nested_cv_and_shipped_form(tmp_path):
     assert (res.oof.argmax(1) == y).mean() > 0.7
     y_perm = np.random.default_rng(3).permutation(y)
     assert (nested_cv_stack(x, y_perm, 3, n_splits=3, inner_splits=3, grid=grid).oof.argmax(1) == y_perm).mean() < 0.5
-    booster, lin, meta = fit_stack(x, y, 3, inner_splits=3, grid=grid)
+    inner: dict = {}
+    booster, lin, meta = fit_stack(x, y, 3, inner_splits=3, grid=grid, inner=inner)
+    # the inner hook hands back the inner out-of-fold component probabilities the meta-model was fitted on
+    assert inner["p_lgbm"].shape == inner["p_linear"].shape == (180, 3)
+    assert (inner["p_lgbm"].argmax(1) == y).mean() > 0.7
     loaded = _ship_stack(booster, lin, meta, list(x.columns), tmp_path, "stacked")
     np.testing.assert_allclose(loaded.predict_proba(x, calibrated=False), stack_proba(booster, lin, meta, x, 3),
                                atol=1e-9)
