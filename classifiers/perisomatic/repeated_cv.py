@@ -93,29 +93,32 @@ def recall_per_class(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
     return np.array([(pred[y == i] == i).mean() if (y == i).any() else np.nan for i in range(N_CLASSES)])
 
 
-def bootstrap_balanced(y: np.ndarray, pred: np.ndarray, n_boot: int = 2000, seed: int = 0) -> np.ndarray:
+def bootstrap_balanced(y: np.ndarray, preds: list[np.ndarray], n_boot: int = 2000, seed: int = 0) -> np.ndarray:
     """Balanced accuracy of fixed predictions on ``n_boot`` stratified resamples of the cells (each class keeps its
-    support; cells drawn with replacement within their class): the spread that the class supports alone allow."""
+    support; cells drawn with replacement within their class): the spread that the class supports alone allow.
+    ``preds``: one prediction vector per outer seed; each resample scores their mean balanced accuracy."""
     rng = np.random.default_rng(seed)
     idx = [np.flatnonzero(y == i) for i in range(N_CLASSES)]
-    hits = [(pred[i] == y[i]).astype(float) for i in idx]
+    hits = [np.array([(p[i] == y[i]) for p in preds], dtype=float) for i in idx]  # (seeds, support) per class
     out = np.empty(n_boot)
     for b in range(n_boot):
-        out[b] = np.mean([h[rng.integers(0, len(h), len(h))].mean() for h in hits])
+        out[b] = np.mean([h[:, rng.integers(0, h.shape[1], h.shape[1])].mean() for h in hits])
     return out
 
 
 def summary(seeds: list[int], cache: Path) -> dict[str, Any]:
     """Per-seed balanced accuracy, mean / sd, per-class recall, confusions and bootstrap intervals."""
     bal, rec, conf = {}, [], np.zeros((N_CLASSES, N_CLASSES), int)
-    boots = []
+    boots, preds = [], []
     for s in seeds:
         p, y = oof_of(s, cache)
         pred = p.argmax(1)
         bal[s] = balanced_accuracy(y, pred)
         rec.append(recall_per_class(y, pred))
         np.add.at(conf, (y, pred), 1)
-        boots.append(bootstrap_balanced(y, pred, seed=s))
+        boots.append(bootstrap_balanced(y, [pred], seed=s))
+        preds.append(pred)
+    boot_mean = bootstrap_balanced(y, preds)
     b = np.array(list(bal.values()))
     rec = np.array(rec)
     support = np.bincount(y, minlength=N_CLASSES)
@@ -128,12 +131,16 @@ def summary(seeds: list[int], cache: Path) -> dict[str, Any]:
         "min": round(float(b.min()), 4), "max": round(float(b.max()), 4),
         "per_class": {c: {"support": int(support[i]), "recall_mean": round(float(rec[:, i].mean()), 3),
                           "recall_min": round(float(rec[:, i].min()), 3), "recall_max": round(float(rec[:, i].max()), 3),
+                          "recall_sd": round(float(rec[:, i].std(ddof=1)), 3) if len(seeds) > 1 else None,
                           "one_cell_points": round(100 / support[i] / N_CLASSES, 2)}
                       for i, c in enumerate(SUBCLASSES)},
         "confusions_summed": [f"{a} -> {b_}: {n}" for n, a, b_ in pairs],
         "bootstrap_seed0": {"sd": round(float(boot0.std(ddof=1)), 4),
                             "ci95": [round(float(q), 4) for q in np.quantile(boot0, [0.025, 0.975])]},
         "bootstrap_sd_per_seed": [round(float(v.std(ddof=1)), 4) for v in boots],
+        "bootstrap_mean_over_seeds": {"sd": round(float(boot_mean.std(ddof=1)), 4),
+                                      "ci95": [round(float(q), 4) for q in np.quantile(boot_mean, [0.025, 0.975])]},
+        "seeds_at_or_above_0.85": int((b >= 0.85).sum()),
     }
 
 
