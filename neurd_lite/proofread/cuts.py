@@ -267,6 +267,8 @@ def path_scores(x: np.ndarray, radius: np.ndarray, is_axon: np.ndarray, is_junct
                                             slack_nm=p.polarity_slack_nm,
                                             min_side=max(p.synapse_min, 3), purity=p.polarity_purity)
         score = score * np.where(polarity, 1.0, 1.0 - p.polarity_gate)
+        if pol_rec["decisive"]:  # a hair above 0 inside the consistent cuts: never a cut at a soma when all cues are 0
+            score = score + 1e-9 * (polarity & ok)
     return {**cues, "prior": prior, "score": score, "s_nm": s, "polarity_ok": polarity, "polarity": pol_rec}
 
 
