@@ -71,7 +71,10 @@ def write_models(cases: list[Any], out: Path, report: dict, fit: Callable, secon
                 "max_rows_per_case": MAX_ROWS, "training_modes": sorted(TRAIN_MODES),
                 "training_cells_by_source": _sources(cases),
                 "decision": {"min_apical_cable_frac": MIN_APICAL_FRAC, "axis_switch_max_cos_up": SWITCH_MAX_COS,
-                             "axon_threshold": axon_th, "axon_threshold_inner_f1": axon_th_scores},
+                             "axon_threshold": axon_th, "axon_threshold_inner_f1": axon_th_scores,
+                             **({"axon_veto": getattr(booster, "axon_veto", None),
+                                 "axon_veto_inner_error": getattr(booster, "veto_scores", {})}
+                                if target == "cell" else {})},
                 "held_out_metrics": held, "versions": _versions(),
                 **({"gate_configuration": booster.gate_set} if target == "cell" else {}),
                 "trained_by": "classifiers/compartments/train.py"}
