@@ -53,3 +53,36 @@ def test_inner_folds_choose_a_veto_that_separates_and_none_when_nothing_to_gain(
     rows["learned_axon"] = rows["true_axon"] = rows["true_axon"].assign(axon_cable_rel=0.5)  # small axons only
     veto, _ = choose_veto(rows, y, cells, folds, config, params, 20)
     assert veto is None
+
+
+class _Gate:
+    """A has-apical model that always says ``p``, with an axon veto in its sidecar."""
+
+    def __init__(self, p: float, veto: dict | None) -> None:
+        self.p, self.meta = p, {"decision": {"axon_veto": veto}}
+
+    def predict(self, x: pd.DataFrame) -> np.ndarray:
+        return np.full(len(x), self.p)
+
+
+def test_package_applies_the_sidecar_veto(monkeypatch):
+    import pytest
+
+    from neurd_lite.compartments import label as label_mod
+    from neurd_lite.compartments import label_compartments
+    from neurd_lite.compartments.learned import CELL_MODEL, models_available
+    from neurd_lite.testing.reference import reference_neuron
+    from neurd_lite.testing.synthetic import make_neuron
+
+    if not models_available():
+        pytest.skip("compartment models not built")
+    real_load = label_mod.load_vertex_model
+    for veto, vetoed in (({"height_ext": -100.0, "cable_rel": 0.0}, True), (None, False)):
+        monkeypatch.setattr(label_mod, "load_vertex_model",
+                            lambda name, *a, v=veto: _Gate(0.9, v) if name == CELL_MODEL else real_load(name, *a))
+        n = reference_neuron(make_neuron(kind="pyramidal", seed=0))
+        label_compartments(n, up=(0, -1, 0))
+        rec = n.provenance["compartments"]
+        assert (rec["has_apical_source"] == "axon veto") == vetoed
+        assert any(f.startswith("no_apical_axon_veto") for f in n.flags) == vetoed
+        assert np.isin(n.skeleton_labels.astype(str), ("apical_shaft", "apical_tuft", "oblique")).any() != vetoed

@@ -337,7 +337,7 @@ def decide_has_apical(n: Neuron, prep: Prepared, aprep: Prepared, params: Compar
     rec = n.provenance["compartments"]
     rec["p_has_apical"] = round(p_cell, 4)
     rec["has_apical_evidence"] = {k: round(float(v), 4) if np.isfinite(v) else None for k, v in row.iloc[0].items()}
-    veto = (cell_model.meta.get("decision") or {}).get("axon_veto")
+    veto = ((getattr(cell_model, "meta", None) or {}).get("decision") or {}).get("axon_veto")
     if p_cell >= 0.5 and axon_vetoed(row.iloc[0], veto):
         rec["axon_veto"] = dict(veto)
         n.flag(f"no_apical_axon_veto: the axon rises {row.iloc[0]['axon_height_ext']:.2f} fields above the soma "
