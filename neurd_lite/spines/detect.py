@@ -35,6 +35,7 @@ from .dome import dome_pass
 from .local_shaft import local_shaft_field
 from .relief import attachment, drop_low_on_sparse, relief_pass
 from .shape import angular_coverage, axial_extent
+from .vertex_model import refine_labels
 
 NON_DENDRITIC = ("axon", "soma")
 
@@ -95,6 +96,8 @@ class SpineParams:
     model's pool and the model keeps a candidate when its probability reaches candidate_threshold, None: the
     model's own; ``candidates.py``), or "pool" (the loosened pool, every candidate kept: training capture).
     candidate_model_dir: folder of the model (None: ``neurd_lite/models``).
+    vertex_model: re-decide every dendritic vertex with the shipped spine-vertex model after the rules
+    (``vertex_model.py``; opt-in); vertex_threshold (None: the sidecar's) and vertex_model_dir as above.
     """
 
     seed_protrusion_nm: float = 200.0
@@ -141,6 +144,9 @@ class SpineParams:
     candidate_filter: str = "rules"
     candidate_threshold: float | None = None
     candidate_model_dir: str | None = None
+    vertex_model: bool = False
+    vertex_threshold: float | None = None
+    vertex_model_dir: str | None = None
     shaft: ShaftParams = field(default_factory=ShaftParams)
     headneck: HeadNeckParams = field(default_factory=HeadNeckParams)
 
@@ -495,6 +501,9 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
     if isinstance(n.cache.get("spine_dome_sink"), list):  # dome-pass candidates for analysis (benchmarks)
         pass_counts["dome_sink"] = n.cache["spine_dome_sink"]
     vlabel, base, ring = spine_components(mesh, fld, eligible_v, pool_params(p), pass_counts)
+    if p.vertex_model or isinstance(n.cache.get("spine_vertex_sink"), list):  # learned refinement / its capture
+        vlabel, base, ring = refine_labels(mesh, fld, eligible_v, vlabel, base, ring, p,
+                                           seed_level(p, fld, len(verts)), n.cache.get("spine_vertex_sink"))
     pass_counts.pop("candidate_sink", None)
     pass_counts.pop("dome_sink", None)
     ring_centre = ring.assign(x=verts[ring.v, 0], y=verts[ring.v, 1], z=verts[ring.v, 2]).groupby("spine")[
