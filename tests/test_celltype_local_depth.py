@@ -70,3 +70,14 @@ def test_local_depth_excludes_self_and_is_nan_tolerant():
     novol = local_depth_features(q.drop(columns="soma_volume_um3"), ref.drop(columns="soma_volume_um3"))
     assert novol["local_soma_volume_percentile"].isna().all() and novol.drop(
         columns="local_soma_volume_percentile").notna().all(axis=None)
+
+
+def test_step_detector_finds_a_rise_and_a_fall():
+    """``_step_depth`` finds the end of a dense band (fall) and, with ``rise``, its start, at either half-width."""
+    from neurd_lite.celltype.local_depth import _step_depth
+
+    rng = np.random.default_rng(5)
+    d = np.sort(np.r_[rng.uniform(0, 700, 7000), rng.uniform(520, 640, 3000)])  # a dense 'L6' from 520 µm
+    assert _step_depth(d, (450.0, 600.0), rise=True) == pytest.approx(520, abs=10)
+    assert _step_depth(d, (450.0, 600.0), rise=True, half_width_um=75.0) == pytest.approx(520, abs=10)
+    assert _step_depth(d, (600.0, 690.0)) == pytest.approx(640, abs=10)

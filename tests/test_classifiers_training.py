@@ -283,7 +283,11 @@ def test_stacked_model_nested_cv_and_shipped_form(tmp_path):
     assert (res.oof.argmax(1) == y).mean() > 0.7
     y_perm = np.random.default_rng(3).permutation(y)
     assert (nested_cv_stack(x, y_perm, 3, n_splits=3, inner_splits=3, grid=grid).oof.argmax(1) == y_perm).mean() < 0.5
-    booster, lin, meta = fit_stack(x, y, 3, inner_splits=3, grid=grid)
+    inner: dict = {}
+    booster, lin, meta = fit_stack(x, y, 3, inner_splits=3, grid=grid, inner=inner)
+    # the inner hook hands back the inner out-of-fold component probabilities the meta-model was fitted on
+    assert inner["p_lgbm"].shape == inner["p_linear"].shape == (180, 3)
+    assert (inner["p_lgbm"].argmax(1) == y).mean() > 0.7
     loaded = _ship_stack(booster, lin, meta, list(x.columns), tmp_path, "stacked")
     np.testing.assert_allclose(loaded.predict_proba(x, calibrated=False), stack_proba(booster, lin, meta, x, 3),
                                atol=1e-9)
@@ -310,3 +314,23 @@ def test_stack_logistic_only_inputs_ship_and_reload(tmp_path):
     loaded = _ship_stack(booster, lin, meta, list(x.columns), tmp_path, "banded")
     np.testing.assert_allclose(loaded.predict_proba(x, calibrated=False), stack_proba(booster, lin, meta, xh, 3),
                                atol=1e-9)
+
+
+def test_pair_resplit_and_support_bootstrap():
+    """Procedure 19's re-split touches only rows whose two most probable classes are the pair and keeps each row's
+    total; the stratified bootstrap of balanced accuracy is exact for perfect calls and spreads for noisy ones."""
+    ps = _script("perisomatic/pair_specialist.py")
+    rc = _script("perisomatic/repeated_cv.py")
+    p = np.full((3, 11), 0.01)
+    p[0, [5, 6]] = 0.5, 0.41   # top two: 6P-IT, 6P-CT
+    p[1, [5, 0]] = 0.5, 0.41   # top two: 6P-IT, 23P (not the pair)
+    p[2, [6, 5]] = 0.6, 0.31   # top two: 6P-CT, 6P-IT
+    p /= p.sum(1, keepdims=True)
+    out, on = ps.resplit(p, np.array([0.9, 0.9, 0.1]), (5, 6))
+    assert on.tolist() == [True, False, True] and np.allclose(out.sum(1), p.sum(1))
+    assert out.argmax(1).tolist() == [6, 5, 5] and np.array_equal(out[1], p[1])
+    y = np.repeat(np.arange(11), 10)
+    assert np.allclose(rc.bootstrap_balanced(y, [y], n_boot=50), 1.0)
+    noisy = np.where(np.arange(110) % 3 == 0, (y + 1) % 11, y)
+    b = rc.bootstrap_balanced(y, [noisy], n_boot=200)
+    assert b.std() > 0.01 and abs(b.mean() - (noisy == y).mean()) < 0.02

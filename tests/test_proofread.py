@@ -386,10 +386,11 @@ def test_axon_own_discount_quiets_a_branch_point_inside_one_axon():
     junction[np.argmin(np.abs(s - 40e3))] = True
     pre = ((s < 80e3) & (np.round(s / 500) % 8 == 0)).astype(float)
     post = ((s >= 80e3) & (np.round(s / 500) % 4 == 0)).astype(float)
-    on_p = SplitParams(axon_own_discount=0.5, axon_own_by="both")
+    on_p = SplitParams(axon_own_discount=0.5, axon_own_by="both", polarity_gate=0.0)  # this cue alone
     for labels, moves in ((np.ones(len(s), bool), True), (np.zeros(len(s), bool), False)):
         args = (x, br, labels, junction, (x[0], 5000.0), (x[-1], 5000.0))
-        off = path_scores(*args, SplitParams(axon_own_discount=0.0), branch_radius=br, synapses=(pre, post))
+        off = path_scores(*args, SplitParams(axon_own_discount=0.0, polarity_gate=0.0), branch_radius=br,
+                          synapses=(pre, post))
         on = path_scores(*args, on_p, branch_radius=br, synapses=(pre, post))
         assert abs(s[np.argmax(off["score"])] - 40e3) <= 1000
         if moves:

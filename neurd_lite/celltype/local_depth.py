@@ -35,6 +35,8 @@ global depth (|correlation| >= 0.996).
 """
 from __future__ import annotations
 
+from typing import Iterator
+
 import numpy as np
 import pandas as pd
 
@@ -75,13 +77,15 @@ def _density(depths: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return gaussian_filter1d(h, SMOOTH_UM / BIN_UM, mode="constant")
 
 
-def _step_depth(d_sorted: np.ndarray) -> float:
-    """Depth (µm, on a ``BIN_UM`` grid within ``L4L5_WINDOW_UM``) where the count of somata in the
-    ``STEP_WINDOW_UM`` above most exceeds the count in the ``STEP_WINDOW_UM`` below (ties: the shallowest)."""
-    s = np.arange(L4L5_WINDOW_UM[0], L4L5_WINDOW_UM[1] + BIN_UM / 2, BIN_UM)
+def _step_depth(d_sorted: np.ndarray, window_um: tuple[float, float] = L4L5_WINDOW_UM, rise: bool = False,
+                half_width_um: float = STEP_WINDOW_UM) -> float:
+    """Depth (µm, on a ``BIN_UM`` grid within ``window_um``) where the count of somata in the ``half_width_um``
+    above most exceeds the count in the ``half_width_um`` below (``rise``: most falls short of it, i.e. density
+    rises with depth); ties: the shallowest."""
+    s = np.arange(window_um[0], window_um[1] + BIN_UM / 2, BIN_UM)
     n = lambda v: np.searchsorted(d_sorted, v)  # noqa: E731 - somata above depth v
-    drop = (n(s) - n(s - STEP_WINDOW_UM)) - (n(s + STEP_WINDOW_UM) - n(s))
-    return float(s[int(np.argmax(drop))])
+    drop = (n(s) - n(s - half_width_um)) - (n(s + half_width_um) - n(s))
+    return float(s[int(np.argmax(-drop if rise else drop))])
 
 
 def _one(depth: float, vol: float, d: np.ndarray, v: np.ndarray, min_cells: int) -> list[float]:
@@ -112,25 +116,34 @@ def local_depth_features(query: pd.DataFrame, reference: pd.DataFrame | None = N
     query's index; rows without enough neighbours (a table of a few cells, a position outside the reference
     volume) or without position / depth are NaN.
     """
+    rows = np.full((len(query), len(LOCAL_DEPTH_FEATURES)), np.nan)
+    q_vol = query.get("soma_volume_um3", pd.Series(np.nan, index=query.index)).to_numpy(float)
+    for i, depth, d, v in cylinders(query, reference, radius_um, min_cells):
+        rows[i] = _one(depth, q_vol[i], d, v, min_cells)
+    return pd.DataFrame(rows, index=query.index, columns=list(LOCAL_DEPTH_FEATURES))
+
+
+def cylinders(query: pd.DataFrame, reference: pd.DataFrame | None = None, radius_um: float = RADIUS_UM,
+              min_cells: int = MIN_CELLS) -> Iterator[tuple[int, float, np.ndarray, np.ndarray]]:
+    """For every ``query`` row (engine names, see :func:`local_depth_features`) with at least ``min_cells``
+    reference somata within ``radius_um`` laterally (itself left out): (row position, its depth in µm, the
+    cylinder's soma depths in µm, their soma volumes in µm³ (NaN when the reference has none))."""
     from scipy.spatial import cKDTree
 
     reference = query if reference is None else reference
-    out = pd.DataFrame(np.nan, index=query.index, columns=list(LOCAL_DEPTH_FEATURES))
     if not (set(_NEEDS) <= set(query.columns) and set(_NEEDS) <= set(reference.columns)):
-        return out
+        return
     r_lat, r_dep = lateral_um(reference), reference["cortical_depth_um"].to_numpy(float)
     r_vol = reference.get("soma_volume_um3", pd.Series(np.nan, index=reference.index)).to_numpy(float)
     r_ok = np.isfinite(r_lat).all(axis=1) & np.isfinite(r_dep)
     r_lat, r_dep, r_vol = r_lat[r_ok], r_dep[r_ok], r_vol[r_ok]
     r_id = reference["nucleus_id"].to_numpy()[r_ok] if "nucleus_id" in reference.columns else None
     q_lat, q_dep = lateral_um(query), query["cortical_depth_um"].to_numpy(float)
-    q_vol = query.get("soma_volume_um3", pd.Series(np.nan, index=query.index)).to_numpy(float)
     q_id = query["nucleus_id"].to_numpy() if "nucleus_id" in query.columns and r_id is not None else None
     q_ok = np.flatnonzero(np.isfinite(q_lat).all(axis=1) & np.isfinite(q_dep))
     if not len(q_ok) or len(r_dep) < min_cells:
-        return out
+        return
     tree = cKDTree(r_lat)
-    rows = np.full((len(query), len(LOCAL_DEPTH_FEATURES)), np.nan)
     for i, nb in zip(q_ok, tree.query_ball_point(q_lat[q_ok], radius_um)):
         nb = np.asarray(nb, dtype=int)
         if q_id is not None:
@@ -139,9 +152,7 @@ def local_depth_features(query: pd.DataFrame, reference: pd.DataFrame | None = N
             self_hit = (np.abs(r_dep[nb] - q_dep[i]) < 1e-6) & (np.abs(r_lat[nb] - q_lat[i]).max(axis=1) < 1e-6)
         nb = nb[~self_hit]
         if len(nb) >= min_cells:
-            rows[i] = _one(q_dep[i], q_vol[i], r_dep[nb], r_vol[nb], min_cells)
-    out.loc[:, :] = rows
-    return out
+            yield int(i), float(q_dep[i]), r_dep[nb], r_vol[nb]
 
 
 def load_local_reference() -> pd.DataFrame:

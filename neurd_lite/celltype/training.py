@@ -428,7 +428,8 @@ def _split_columns(x: pd.DataFrame, linear_sets: Sequence[Sequence[str]]) -> tup
 
 def fit_stack(x: pd.DataFrame, y: np.ndarray, n_classes: int, seed: int = 0, inner_splits: int = 5,
               params: dict[str, Any] | None = None, grid: tuple[dict[str, int], ...] = STACK_GRID,
-              linear_sets: Sequence[Sequence[str]] = ((),)) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+              linear_sets: Sequence[Sequence[str]] = ((),), inner: dict[str, Any] | None = None
+              ) -> tuple[Any, dict[str, Any], dict[str, Any]]:
     """Stacked model on (x, y): inner ``inner_splits``-fold out-of-fold probabilities (folds seeded ``seed + 1``) of
     the logistic component and of every LightGBM entry of ``grid``; for each entry a meta-model C is chosen by CV
     on those rows (seeded ``seed + 2``) and the (entry, C) pair with the best CV balanced accuracy wins (ties to
@@ -438,7 +439,9 @@ def fit_stack(x: pd.DataFrame, y: np.ndarray, n_classes: int, seed: int = 0, inn
 
     ``linear_sets``: candidate extra inputs of the logistic component only (columns of ``x`` the trees never see,
     e.g. ``columns.DEPTH_HINGES``); the same inner criterion picks one together with the entry and C. When the
-    pick adds columns, the linear component records its inputs under ``"features"``."""
+    pick adds columns, the linear component records its inputs under ``"features"``. ``inner``: an optional dict
+    that receives the inner out-of-fold component probabilities of the chosen entry (``p_lgbm``, ``p_linear``), for
+    procedures that need honest inner predictions of the whole stack (``classifiers/perisomatic/repeated_cv.py``)."""
     tree, lin_cols = _split_columns(x, linear_sets)
     p_t, p_l0 = _oof_by_config(x[tree], y, n_classes, grid, inner_splits, seed + 1, params)
     p_l = [p_l0 if cols == tree else _oof_linear(x[cols], y, n_classes, inner_splits, seed + 1) for cols in lin_cols]
@@ -449,6 +452,8 @@ def fit_stack(x: pd.DataFrame, y: np.ndarray, n_classes: int, seed: int = 0, inn
             if best is None or max(scores) > best[0]:
                 best = (max(scores), i, j, c, scores)
     _, i, j, c, scores = best
+    if inner is not None:
+        inner.update(p_lgbm=p_t[i], p_linear=p_l[j])
     meta = dict(fit_meta(stack_inputs(p_t[i], p_l[j]), y, c), config=dict(grid[i]), inner_cv_balanced_accuracy=scores,
                 inner_splits=inner_splits)
     booster = fit_lgbm(x[tree], y, n_classes, grid[i], params)

@@ -42,6 +42,9 @@ meets the other's. Each vertex of the path gets a score from cues a proofreader 
   ``junction`` and ``branch_jump`` are scaled by 1 - ``axon_own_discount``: a branch point inside one axon is how
   that axon branches (the counterpart of the Rall discount for dendrites); an axon meeting a dendrite has inputs on
   the dendrite's side and keeps its score.
+- ``polarity_gate`` (session 10): not a cue but a gate: when the path's synapses fall into a pure input run and
+  a pure output run (``proofread.polarity``), cuts outside the change point's confidence set are scaled down: each
+  side of a true cut is one cell's neurite, which beyond its axon's start keeps its polarity.
 - ``side_by_side`` (session 9, weight 0: opt-in): 1 inside runs of at least ``side_run_nm`` of path cross-sections
   that cut a second neurite beside the skeleton's own (``proofread.sections``; computed by ``find_cuts`` from the
   mesh only when weighted).
@@ -85,6 +88,14 @@ class SplitParams:
     docs/proofreading.md "Session 9"). side_run_nm: shortest run of two-tube sections that counts for
     ``side_by_side`` (a cell's own branch point shows the sister child for its first 1-3 µm); side_max_slope:
     the most the second neurite's distance may change per unit of path over a run (None: any).
+    polarity_gate (session 10): where the path's synapses fall into two pure runs (inputs on one side, outputs on
+    the other; ``proofread.polarity``), the score of every cut outside the change's confidence set (widened by
+    ``polarity_slack_nm``) is scaled by 1 - ``polarity_gate``; polarity_min_gain / polarity_purity: how strong
+    and how pure the two runs must be; polarity_own_labels: a change near a soma is that soma's own axon start
+    (no gate) only where the labels call the far side axon. rall_synapses_first: the thin side of a calibre step
+    is axon or dendrite by its synapses when it has ``synapse_min`` of them, by its labels only otherwise (an
+    input-carrying dendrite labelled axon keeps its Rall discount). Session 10, chosen on tune merges; see
+    docs/proofreading.md "Session 10".
     """
 
     window_nm: float = 5000.0
@@ -113,6 +124,12 @@ class SplitParams:
     side_run_nm: float = 3000.0
     side_max_slope: float | None = None
     min_score: float = 0.0
+    polarity_gate: float = 1.0
+    polarity_min_gain: float = 15.0
+    polarity_purity: float = 0.8
+    polarity_own_labels: bool = True
+    polarity_slack_nm: float = 3500.0
+    rall_synapses_first: bool = True
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -189,6 +206,7 @@ def path_scores(x: np.ndarray, radius: np.ndarray, is_axon: np.ndarray, is_junct
     ax = is_axon.astype(float)
     axb = np.nan_to_num(_mean_in(s, ax, s - w, s))
     axa = np.nan_to_num(_mean_in(s, ax, s + 1e-6, s + w))
+    fb, fa = _output_shares(s, ok, synapses, p)
     axon_change = np.abs(axb - axa)
     own = np.zeros(m, dtype=bool)
     if p.axon_origin_nm > 0:  # a cell's own axon leaves its soma or a proximal dendrite: not a contact
@@ -209,15 +227,17 @@ def path_scores(x: np.ndarray, radius: np.ndarray, is_axon: np.ndarray, is_junct
     if p.origin_quiet:  # the hillock's calibre step and the axon's own branch point are the cell's, not a contact
         branch_jump = np.where(own, 0.0, branch_jump)
         junction = np.where(own, 0.0, junction)
-    fb, fa = _output_shares(s, ok, synapses, p)
     if p.rall_discount > 0:  # a dendrite step thick toward the nearer soma is that cell's own branching (Rall)
         near_a = (s - ra) <= (total - s - rb)
         with np.errstate(invalid="ignore"):
             rall = (near_a & (b_before > b_after)) | (~near_a & (b_after > b_before))
             thin_before = b_before < b_after  # the thin side: an axon there (labels or outputs) is no own child
             axon_thin = np.where(thin_before, axb, axa) >= 0.5
-            if p.rall_dendrites_only:
-                axon_thin |= np.nan_to_num(np.where(thin_before, fb, fa)) >= 0.5
+            f_thin = np.where(thin_before, fb, fa)
+            if p.rall_synapses_first:  # a thin side with synapses is axon or dendrite by them, not by its labels
+                axon_thin = np.where(np.isfinite(f_thin), np.nan_to_num(f_thin) >= 0.5, axon_thin)
+            elif p.rall_dendrites_only:
+                axon_thin |= np.nan_to_num(f_thin) >= 0.5
         if p.rall_dendrites_only:
             rall &= ~axon_thin
         branch_jump = np.where(rall, 1.0 - p.rall_discount, 1.0) * branch_jump
@@ -235,7 +255,21 @@ def path_scores(x: np.ndarray, radius: np.ndarray, is_axon: np.ndarray, is_junct
             "branch_jump": branch_jump, "synapse_change": syn_change,
             "side_by_side": np.zeros(m) if side_by_side is None else np.asarray(side_by_side, float)}
     score = sum(p.weights.get(k, 0.0) * v for k, v in cues.items()) * prior
-    return {**cues, "prior": prior, "score": score, "s_nm": s}
+    polarity = np.ones(m, dtype=bool)
+    pol_rec: dict = {"decisive": False}
+    if p.polarity_gate > 0 and synapses is not None:  # cuts the path's synapse polarity rules out
+        from .polarity import polarity_change
+
+        pre, post = (np.where(ok, np.asarray(c, float), 0.0) for c in synapses)
+        polarity, pol_rec = polarity_change(s, pre, post, ra, rb, p.axon_origin_nm,
+                                            axon_before=axb if p.polarity_own_labels else None,
+                                            axon_after=axa if p.polarity_own_labels else None, min_gain=p.polarity_min_gain,
+                                            slack_nm=p.polarity_slack_nm,
+                                            min_side=max(p.synapse_min, 3), purity=p.polarity_purity)
+        score = score * np.where(polarity, 1.0, 1.0 - p.polarity_gate)
+        if pol_rec["decisive"]:  # a hair above 0 inside the consistent cuts: never a cut at a soma when all cues are 0
+            score = score + 1e-9 * (polarity & ok)
+    return {**cues, "prior": prior, "score": score, "s_nm": s, "polarity_ok": polarity, "polarity": pol_rec}
 
 
 def _output_shares(s: np.ndarray, ok: np.ndarray, synapses: tuple[np.ndarray, np.ndarray] | None,

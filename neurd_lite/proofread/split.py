@@ -417,7 +417,8 @@ def _cut_record(n: Neuron, pa: np.ndarray, k: int, sc: dict, i: int, j: int, vb:
             "path_length_nm": round(float(s[-1]), 1), "from_soma_nm": (round(float(s[k]), 1),
                                                                       round(float(s[-1] - s[k]), 1)),
             "branch": b, "limb": None if limb is None else int(limb), "score": round(float(score[k]), 4),
-            "runner_up_score": round(runner, 4), "cues": {c: round(float(sc[c][k]), 4) for c in CUES}}
+            "runner_up_score": round(runner, 4), "cues": {c: round(float(sc[c][k]), 4) for c in CUES},
+            "polarity": sc.get("polarity", {"decisive": False})}
 
 
 def face_owner(n: Neuron, vertex_owner: np.ndarray) -> np.ndarray:

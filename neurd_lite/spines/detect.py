@@ -28,6 +28,7 @@ from ..neuron import SPINE_LABELS, Neuron
 from ..skeleton.centre import centred_skeleton
 from ..units import nm_to_um
 from .headneck import HeadNeckParams, spine_geometry
+from .refit import refit_field
 from .shaft import ShaftField, ShaftParams, shaft_field
 from .candidates import candidate_features, keep_candidates, pool_params
 from .extend import extend_spines, planar_level  # noqa: F401  (planar_level: re-exported for tests)
@@ -96,6 +97,9 @@ class SpineParams:
     model's pool and the model keeps a candidate when its probability reaches candidate_threshold, None: the
     model's own; ``candidates.py``), or "pool" (the loosened pool, every candidate kept: training capture).
     candidate_model_dir: folder of the model (None: ``neurd_lite/models``).
+    refit_shaft: fit the shaft field again without the faces of the spines found (densely spiny dendrite gives
+    spines ~half of a chunk's surface, which lifts the radius quantile into the spines), then search again;
+    where no surface is left the first radius stays (False: off).
     vertex_model: re-decide every dendritic vertex with the shipped spine-vertex model after the rules
     (``vertex_model.py``; opt-in); vertex_threshold (None: the sidecar's) and vertex_model_dir as above.
     """
@@ -141,6 +145,7 @@ class SpineParams:
     local_shaft_far_nm: float = 0.0
     local_shaft_min_area_nm2: float = 4.0e6
     local_shaft_cell_nm: float = 2000.0
+    refit_shaft: bool = False
     candidate_filter: str = "rules"
     candidate_threshold: float | None = None
     candidate_model_dir: str | None = None
@@ -501,6 +506,9 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
     if isinstance(n.cache.get("spine_dome_sink"), list):  # dome-pass candidates for analysis (benchmarks)
         pass_counts["dome_sink"] = n.cache["spine_dome_sink"]
     vlabel, base, ring = spine_components(mesh, fld, eligible_v, pool_params(p), pass_counts)
+    if p.refit_shaft and (vlabel >= 0).any():
+        fld = refit_field(fld, verts, faces, skel, bad_f | (vlabel[faces] >= 0).any(1), p.shaft)
+        vlabel, base, ring = spine_components(mesh, fld, eligible_v, pool_params(p), pass_counts)
     if p.vertex_model or isinstance(n.cache.get("spine_vertex_sink"), list):  # learned refinement / its capture
         vlabel, base, ring = refine_labels(mesh, fld, eligible_v, vlabel, base, ring, p,
                                            seed_level(p, fld, len(verts)), n.cache.get("spine_vertex_sink"))

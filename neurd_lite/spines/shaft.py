@@ -17,6 +17,7 @@ from ..geometry.sampling import area_points
 from ..geometry.stats import group_quantiles, weighted_group_quantile
 from ..skeleton.model import Skeleton
 from .axial import _window_ids, local_radius, on_surface_samples, tip_extensions
+from .facing import radial_cos, reassign_facing
 from .prune import pruned_skeleton_mask
 
 SPREAD_QUANTILE = 0.1  # ShaftField.spread_nm: the chunk radius minus this quantile of its surface distances
@@ -53,6 +54,12 @@ class ShaftParams:
     and local radius (a varicosity, a smooth swelling of the whole circumference, becomes part of the shaft
     model), "local" the local radius alone. Spines cover a small part of the circumference, so a low quantile
     of a short window still reads the shaft under them.
+    facing_cos: > 0: only surface whose outward normal makes a cosine >= this with its radial direction from the
+    axis informs a chunk's radius (the wall of a neighbouring branch turned towards this axis, spine necks and
+    head undersides do not; :mod:`neurd_lite.spines.facing`); a chunk left without such surface keeps its
+    plain radius. facing_reassign: also move vertices facing their nearest axis from outside (cosine < 0)
+    to the nearest axis sample of another segment they face (cosine >= facing_cos, <= 2 x as far), for
+    distance and radius (0 / False: off).
     """
 
     prune_twig_nm: float = 2500.0
@@ -76,6 +83,8 @@ class ShaftParams:
     far_quantile: float = 0.1
     far_floor_nm: float = 1000.0
     off_surface_floor_nm: float = 250.0
+    facing_cos: float = 0.0
+    facing_reassign: bool = False
 
 
 @dataclass
@@ -385,15 +394,30 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
             _, chunk_of_sample = np.unique(key, return_inverse=True)
             n_chunks = int(chunk_of_sample.max()) + 1
             d, s = cKDTree(pts).query(v)
+    cos = None
+    if p.facing_cos > 0:
+        nrm = vertex_normals(v, f)
+        if p.facing_reassign:
+            d, s, cos = reassign_facing(v, nrm, pts, tang, d, s, p.facing_cos, seg)
+        else:
+            cos = radial_cos(v, nrm, pts, tang, s)
     at_end = end_sample[s]  # past a cut: spines
     beyond = at_end & (((v - pts[s]) * out_s[s]).sum(1) > -0.5 * p.sample_spacing_nm)
     used &= ~beyond
+    plain = used.copy()
+    if cos is not None:
+        used &= cos >= p.facing_cos
     if p.far_factor > 0:
         # surface far beyond the chunk's inner wall (a mesh piece the skeleton never reached, assigned here only
         # because this is the nearest axis) does not vote on the chunk's radius
         q_low = weighted_group_quantile(chunk_of_sample[s[used]], d[used], a[used], p.far_quantile, n_chunks)
         used &= ~(d > p.far_factor * np.nan_to_num(q_low[chunk_of_sample[s]], nan=np.inf) + p.far_floor_nm)
     r_chunk = weighted_group_quantile(chunk_of_sample[s[used]], d[used], a[used], p.radius_quantile, n_chunks)
+    if cos is not None:  # a chunk with no surface facing out of it keeps its plain radius
+        lost = ~np.isfinite(r_chunk)
+        used |= plain & lost[chunk_of_sample[s]]
+        r_chunk[lost] = weighted_group_quantile(chunk_of_sample[s[used]], d[used], a[used], p.radius_quantile,
+                                                n_chunks)[lost]
     r_low = weighted_group_quantile(chunk_of_sample[s[used]], d[used], a[used], SPREAD_QUANTILE, n_chunks)
     spread_v = (r_chunk - r_low)[chunk_of_sample][s]
     r_sample = r_chunk[chunk_of_sample]
