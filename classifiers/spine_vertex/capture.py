@@ -11,6 +11,7 @@ the input -> working face map) and the rule path's own face F1.
 Usage::
 
   python classifiers/spine_vertex/capture.py /tmp/spines7/tc/*.pkl --out /tmp/spines10/cap
+  python classifiers/spine_vertex/capture.py /tmp/spines7/tc/*.pkl --out /tmp/spines10b/capsub --subdivide 1
 """
 from __future__ import annotations
 
@@ -36,10 +37,20 @@ from neurd_lite.spines.detect import ineligible_faces  # noqa: E402
 from neurd_lite.testing.scores import spine_face_f1  # noqa: E402
 
 
-def capture(path: Path) -> dict:
-    """Features, truth and scoring context of one cached member (see the module docstring)."""
+def capture(path: Path, subdivide: int = 0) -> dict:
+    """Features, truth and scoring context of one cached member (see the module docstring); with ``subdivide``
+    > 0 the member's mesh is first subdivided that many times (``bench_spines._subdivided``, truth repeated per
+    child face) and the capture is named ``MEMBER_x4`` (x16, ...), a copy of the member at a finer tessellation."""
     with open(path, "rb") as fh:
         n0, sn = pickle.load(fh)
+    name = path.stem
+    if subdivide:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+        from bench_spines import _subdivided
+
+        n0, sn = _subdivided(n0, subdivide), copy.copy(sn)
+        sn.face_spine = np.repeat(np.asarray(sn.face_spine), 4 ** subdivide)
+        name = f"{name}_x{4 ** subdivide}"
     n = copy.deepcopy(n0)
     n.cache["spine_vertex_sink"] = []
     t0 = time.process_time()
@@ -58,7 +69,7 @@ def capture(path: Path) -> dict:
     vt = vertex_areas_nm2(faces, np.where(true_w, area_f, 0.0), nv)
     s = n.cache["spine_vertex_sink"][-1]
     cable = sn.truth["cable_length_nm"]
-    return {"member": path.stem, "class": str(sn.truth.get("class")), "X": s["features"].astype(np.float32),
+    return {"member": name, "class": str(sn.truth.get("class")), "X": s["features"].astype(np.float32),
             "idx": s["idx"], "y": (vt[s["idx"]] >= 0.5 * va[s["idx"]]).astype(np.int8), "label": s["label"],
             "eligible": s["eligible"], "bad_f": bad_f, "verts": np.asarray(mesh.vertices, dtype=np.float64), "faces": faces,
             "edges": np.asarray(mesh.edges_unique), "va": va, "field": run.shaft_field,
@@ -72,13 +83,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("pickles", nargs="+")
     ap.add_argument("--out", required=True, help="folder: one MEMBER.pkl per member")
+    ap.add_argument("--subdivide", type=int, default=0, help="subdivide each mesh this many times first (x4 faces)")
     args = ap.parse_args(argv)
     Path(args.out).mkdir(parents=True, exist_ok=True)
     for f in args.pickles:
-        dst = Path(args.out) / (Path(f).stem + ".pkl")
+        dst = Path(args.out) / (Path(f).stem + (f"_x{4 ** args.subdivide}" if args.subdivide else "") + ".pkl")
         if dst.exists():
             continue
-        c = capture(Path(f))
+        c = capture(Path(f), args.subdivide)
         with open(dst, "wb") as fh:
             pickle.dump(c, fh)
         print(json.dumps({k: c[k] for k in ("member", "class", "rules_face_f1", "spine_cpu_s")}),

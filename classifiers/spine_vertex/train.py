@@ -1,6 +1,7 @@
 """Train the spine-vertex model (``neurd_lite.spines.vertex_model``) on captured TUNE members.
 
-Input: ``capture.py`` folder (one pickle per tune member). Grouped 5-fold cross-validation by member (members
+Input: ``capture.py`` folder(s) (one pickle per tune member; a second folder may hold the same members subdivided,
+``NAME_x4``, which share their member's fold). Grouped 5-fold cross-validation by member (members
 sorted by class, dealt round-robin, so every class is spread over the folds) gives out-of-fold probabilities for
 every scored vertex; each setting of :data:`GRID` is scored by rebuilding the spine
 faces exactly as ``detect.py`` does (``vertex_model.relabel``, then the face vote ``detect._face_labels``, then
@@ -11,7 +12,7 @@ out-of-fold table per member beside the rule path.
 
 Usage::
 
-  python classifiers/spine_vertex/train.py /tmp/spines10/cap [--out neurd_lite/models] [--truth /tmp/spines7/tc]
+  python classifiers/spine_vertex/train.py /tmp/spines10/cap [/tmp/spines10b/capsub] [--out neurd_lite/models] [--truth /tmp/spines7/tc]
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import json
 import os
 import pickle
 import platform
+import re
 import sys
 import time
 from pathlib import Path
@@ -48,9 +50,9 @@ MAX_FALSE_RISE = 0.2  # tune guard: OOF false spines / 100 µm may rise by at mo
 SPARSE = ("basket", "bipolar", "neurogliaform", "martinotti")
 
 
-def load(folder: str) -> list[dict]:
+def load(folders: list[str]) -> list[dict]:
     out = []
-    for f in sorted(Path(folder).glob("*.pkl")):
+    for f in sorted(f for d in folders for f in Path(d).glob("*.pkl")):
         with open(f, "rb") as fh:
             out.append(pickle.load(fh))
     return out
@@ -70,12 +72,16 @@ def fit(members: list[dict], feats: list[str], rng: np.random.Generator):
     return lgb.train(PARAMS, ds, num_boost_round=ROUNDS)
 
 
+def group(member: str) -> str:
+    """The family member a capture comes from (a subdivided copy ``NAME_x4`` belongs to ``NAME``)."""
+    return re.sub(r"_x\d+$", "", member)
+
+
 def folds(members: list[dict], n_folds: int = 5) -> np.ndarray:
-    order = sorted(range(len(members)), key=lambda i: (members[i]["class"], members[i]["member"]))
-    f = np.zeros(len(members), dtype=int)
-    for j, i in enumerate(order):
-        f[i] = j % n_folds
-    return f
+    """Fold per capture: members sorted by class and dealt round-robin; copies of a member share its fold."""
+    names = sorted({(c["class"], group(c["member"])) for c in members})
+    of = {g: j % n_folds for j, (_, g) in enumerate(names)}
+    return np.array([of[group(c["member"])] for c in members])
 
 
 def input_faces(c: dict, vlabel: np.ndarray) -> np.ndarray:
@@ -115,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     import lightgbm as lgb
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("folder", help="capture.py --out folder")
+    ap.add_argument("folders", nargs="+", help="capture.py --out folder(s), e.g. as generated and subdivided")
     ap.add_argument("--drop", default="", help="comma-separated FEATURES the model does not use")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parents[2] / "neurd_lite" / "models"))
     ap.add_argument("--truth", default="", help="folder of MEMBER.npy true face spine ids (captures without them)")
@@ -123,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--oof", default="", help="npz of out-of-fold probabilities: read when it exists, else written")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    members = load(args.folder)
+    members = load(args.folders)
     feats = [f for f in FEATURES if f not in args.drop.split(",")]
     fold = folds(members)
     probs: list[np.ndarray] = [np.zeros(0)] * len(members)
@@ -151,6 +157,12 @@ def main(argv: list[str] | None = None) -> int:
                "threshold": thr, "min_area_nm2": min_area, "min_new_area_nm2": min_new, "min_new_peak": peak,
                "false_per_100um_rules": fz["rules"].round(3).to_dict(),
                "false_per_100um_model_oof": fz[best].round(3).to_dict()}
+    sub = tab.index.str.contains(r"_x\d+$")
+    if sub.any():  # subdivided copies: scored too, and reported apart
+        for k, part in (("as_generated", ~sub), ("subdivided", sub)):
+            summary[f"{k}_rules_model_oof_worst"] = [round(float(tab.rules[part].mean()), 4),
+                                                    round(float(tab.model_oof[part].mean()), 4),
+                                                    round(float(tab.model_oof[part].min()), 4)]
     print(tab[["class", "rules", "rules_offline", "model_oof"]].round(3).to_string())
     print(tab.groupby("class")[["rules", "model_oof"]].mean().round(4).to_string())
     print(json.dumps(summary, indent=1))

@@ -7,20 +7,21 @@ members, ``classifiers/spine_vertex/train.py``) that reads the vertex's own geom
 it, and then rebuilds the spine vertex labels:
 
 - features (:func:`vertex_features`, :data:`FEATURES`): the protrusion beyond the fitted shaft surface (nm and
-  in shaft radii) and its mean / maximum over one and two mesh rings, the protrusion above the local shaft level
-  (``relief.surface_level``, 1 µm, area-sampled), the alignment of the vertex normal with the shaft's radial
-  direction and a convexity (the umbrella Laplacian along the outward normal over the squared edge length, times
-  the shaft radius) at one and two rings, the shaft radius, its scatter and the vertex's distance to the
-  skeleton in radii, whether the vertex is beyond a dendrite end, the signed edge distance to the nearest rule
-  spine's boundary (positive inside), that spine's peak protrusion and area, the rule's seed margin and the
-  rule spines per µm of dendrite around the vertex's axis sample;
+  in shaft radii) and its area-weighted mean / maximum over a metric ball (:data:`NEAR_NM`, Euclidean, normals
+  not opposed; "2" applies the ball twice), the protrusion above the local shaft level (``relief.surface_level``,
+  1 µm, area-sampled), the alignment of the vertex normal with the shaft's radial direction and its ball means, a
+  ball curvature (mean of -2 (x_j - x_i) . n_i / |x_j - x_i|², times the shaft radius) and its ball mean, the
+  shaft radius, its scatter and the vertex's distance to the skeleton in radii, whether the vertex is beyond a
+  dendrite end, the signed edge distance to the nearest rule spine's boundary (positive inside), that spine's
+  peak protrusion and area, the rule's seed margin and the rule spines per µm of dendrite around the vertex's
+  axis sample;
 - labels (:func:`relabel`): vertices with probability >= the sidecar threshold are spine; a rule spine keeps
   those of its vertices, a new spine vertex joins the rule spine it touches (nearest along mesh edges), a
   connected group touching none becomes a new spine, and any spine with less than ``min_area_nm2`` of vertex
   area is dropped. Faces, head / neck and measurements then follow in ``detect.py`` as for the rules.
 
-Mesh rings depend on the tessellation; the distances, areas and heights do not. The stage runs on the working
-mesh.
+The neighbourhoods are metric (session 10 round 2; they were 1-2 mesh rings, which cover less surface on a
+finer mesh). The stage runs on the working mesh.
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse import csgraph
+from scipy.spatial import cKDTree
 
 from ..geometry.meshes import vertex_areas_nm2
 from ..model.shipped import read_booster
@@ -38,10 +40,11 @@ from .relief import attachment, found_spine_density, spine_anchor_samples, surfa
 
 MODEL_NAME = "spine_vertex"
 FEATURES = ("h_nm", "h_rel", "h_mean1_nm", "h_mean2_nm", "h_max1_nm", "h_max2_nm", "h_minus_mean2_nm",
-            "relief_nm", "radial_cos", "radial_cos_mean1", "radial_cos_mean2", "convexity_rel",
-            "convexity_mean1_rel", "convexity_mean2_rel", "shaft_radius_nm", "spread_rel", "skeleton_dist_rel",
+            "relief_nm", "radial_cos", "radial_cos_mean1", "radial_cos_mean2", "convexity1_rel",
+            "convexity_mean2_rel", "shaft_radius_nm", "spread_rel", "skeleton_dist_rel",
             "beyond_end", "spine_edge_dist_nm", "in_rule_spine", "near_spine_peak_nm", "near_spine_area_nm2",
             "seed_margin_nm", "density_per_um")
+NEAR_NM = 350.0  # neighbourhood radius of the "1" features; the "2" features repeat it once (about 700 nm)
 REACH_NM = 2000.0  # edge distance to a rule spine beyond which the distance reads as this value
 MIN_H_NM = -400.0  # vertices lower than this and farther than REACH_NM from a rule spine are never scored
 
@@ -53,27 +56,50 @@ def load_model(folder: str | None = None) -> tuple[Any, dict[str, Any]]:
                         hint="run classifiers/spine_vertex/train.py or use SpineParams(vertex_model=False)")
 
 
-def _adjacency(e: np.ndarray, nv: int) -> sp.csr_matrix:
-    a = sp.coo_matrix((np.ones(2 * len(e)), (np.r_[e[:, 0], e[:, 1]], np.r_[e[:, 1], e[:, 0]])), shape=(nv, nv))
-    return (a.tocsr() + sp.identity(nv, format="csr")).tocsr()
+def _ball(verts: np.ndarray, nrm: np.ndarray, va: np.ndarray, radius_nm: float) -> sp.csr_matrix:
+    """(V, V) area weights (nm²) of the vertices within ``radius_nm`` (Euclidean) of each vertex whose raw normal
+    is not opposed to its own (dot > -0.5, so the far side of a thin neck or a touching branch is left out);
+    every row holds the vertex itself. Rows sorted by column; the same surface patch on any tessellation."""
+    tree = cKDTree(verts)
+    pr = tree.query_pairs(radius_nm, output_type="ndarray")
+    pr = pr[(nrm[pr[:, 0]] * nrm[pr[:, 1]]).sum(1) > -0.5]
+    nv = len(verts)
+    i = np.r_[pr[:, 0], pr[:, 1], np.arange(nv)]
+    j = np.r_[pr[:, 1], pr[:, 0], np.arange(nv)]
+    w = sp.csr_matrix((np.maximum(va[j], 1e-6), (i, j)), shape=(nv, nv))
+    w.sort_indices()
+    return w
 
 
-def _ring_mean(a: sp.csr_matrix, x: np.ndarray) -> np.ndarray:
-    """Mean of ``x`` over each vertex and its mesh neighbours, ignoring NaN (NaN where all are)."""
+def _ball_mean(w: sp.csr_matrix, x: np.ndarray) -> np.ndarray:
+    """Area-weighted mean of ``x`` over each vertex's ball, ignoring NaN (NaN where all are)."""
     ok = np.isfinite(x)
-    num = a @ np.where(ok, x, 0.0)
-    den = a @ ok.astype(float)
+    num = w @ np.where(ok, x, 0.0)
+    den = w @ ok.astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, num / np.maximum(den, 1e-12), np.nan)
 
 
-def _ring_max(e: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Maximum of ``x`` over each vertex and its mesh neighbours (NaN counts as -inf)."""
-    y = np.where(np.isfinite(x), x, -np.inf)
-    out = y.copy()
-    np.maximum.at(out, e[:, 0], y[e[:, 1]])
-    np.maximum.at(out, e[:, 1], y[e[:, 0]])
+def _ball_max(w: sp.csr_matrix, x: np.ndarray) -> np.ndarray:
+    """Maximum of ``x`` over each vertex's ball (NaN counts as -inf; every row is non-empty)."""
+    y = np.where(np.isfinite(x), x, -np.inf)[w.indices]
+    out = np.maximum.reduceat(y, w.indptr[:-1])
     return np.where(np.isfinite(out), out, np.nan)
+
+
+def _ball_convexity(w: sp.csr_matrix, verts: np.ndarray, nrm: np.ndarray) -> np.ndarray:
+    """(V,) mean curvature estimate (1/nm) at the ball's scale: the area-weighted mean over the other vertices of
+    the ball of -2 (x_j - x_i) . n_i / |x_j - x_i|² (positive on a dome under outward normals ``nrm``)."""
+    i = np.repeat(np.arange(w.shape[0]), np.diff(w.indptr))
+    j = w.indices
+    d = verts[j] - verts[i]
+    d2 = (d * d).sum(1)
+    other = d2 > 1e-6
+    k = np.where(other, -2.0 * (d * nrm[i]).sum(1) / np.maximum(d2, 1e-6), 0.0)
+    wt = np.where(other, w.data, 0.0)
+    num = np.bincount(i, wt * k, w.shape[0])
+    den = np.bincount(i, wt, w.shape[0])
+    return np.where(den > 0, num / np.maximum(den, 1e-12), 0.0)
 
 
 def _vertex_normals(verts: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -113,6 +139,29 @@ def _spine_distance(g: sp.csr_matrix, e: np.ndarray, label: np.ndarray) -> tuple
     return np.where(inside, dist, -dist), near
 
 
+def neighbourhood_features(verts: np.ndarray, faces: np.ndarray, va: np.ndarray, fld, h: np.ndarray,
+                           r: np.ndarray) -> dict[str, np.ndarray]:
+    """(V,) neighbourhood columns of :data:`FEATURES` at metric radii (:data:`NEAR_NM`, applied once for "1" and
+    twice for "2"): area-weighted mean and maximum of the protrusion ``h`` (nm), |normal . radial direction|
+    (``radial_cos``), and the ball curvature times the shaft radius ``r`` (nm). Same patch on any tessellation."""
+    raw = _vertex_normals(verts, faces)
+    si = np.asarray(fld.sample_index)
+    rad = verts - fld.sample_points_nm[np.maximum(si, 0)]
+    rad /= np.maximum(np.linalg.norm(rad, axis=1), 1e-12)[:, None]
+    cos = (raw * rad).sum(1)
+    nrm = raw * np.where(cos < 0, -1.0, 1.0)[:, None]
+    w = _ball(verts, raw, va, NEAR_NM)
+    m1 = _ball_mean(w, h)
+    m2 = _ball_mean(w, m1)
+    x1 = _ball_max(w, h)
+    ac = np.abs(cos)
+    ac1 = _ball_mean(w, ac)
+    conv = _ball_convexity(w, verts, nrm) * r
+    return {"h_mean1_nm": m1, "h_mean2_nm": m2, "h_max1_nm": x1, "h_max2_nm": _ball_max(w, x1),
+            "h_minus_mean2_nm": h - m2, "radial_cos": ac, "radial_cos_mean1": ac1,
+            "radial_cos_mean2": _ball_mean(w, ac1), "convexity1_rel": conv, "convexity_mean2_rel": _ball_mean(w, conv)}
+
+
 def vertex_features(verts: np.ndarray, faces: np.ndarray, e_mesh: np.ndarray, area_f: np.ndarray, fld,
                     eligible_v: np.ndarray, label: np.ndarray, seed: np.ndarray | float, density_radius_nm: float
                     ) -> tuple[pd.DataFrame, np.ndarray]:
@@ -126,34 +175,15 @@ def vertex_features(verts: np.ndarray, faces: np.ndarray, e_mesh: np.ndarray, ar
     r = np.asarray(fld.radius_nm, dtype=float)
     h = np.asarray(fld.protrusion_nm, dtype=float)
     r = np.where(r > 0, r, np.nan)  # no shaft model: NaN features (never scored)
-    a = _adjacency(e_mesh, nv)
     g = _edge_graph(verts, e_mesh)
     sdist, near = _spine_distance(g, e_mesh, label)
     idx = np.flatnonzero(eligible_v & np.isfinite(r) & np.isfinite(h) & ((h > MIN_H_NM) | (sdist > -REACH_NM)))
-    m1 = _ring_mean(a, h)
-    m2 = _ring_mean(a, m1)
-    x1 = _ring_max(e_mesh, h)
-    x2 = _ring_max(e_mesh, x1)
-    # radial direction from the vertex's axis sample; normals oriented outwards along it
     si = np.asarray(fld.sample_index)
-    rad = verts - fld.sample_points_nm[np.maximum(si, 0)]
-    rad /= np.maximum(np.linalg.norm(rad, axis=1), 1e-12)[:, None]
-    nrm = _vertex_normals(verts, faces)
-    cos = (nrm * rad).sum(1)
-    nrm *= np.where(cos < 0, -1.0, 1.0)[:, None]
-    deg = np.asarray(a.sum(1)).ravel() - 1.0
-    nb_mean = (a @ verts - verts) / np.maximum(deg, 1.0)[:, None]
-    lap = nb_mean - verts
-    elen = np.linalg.norm(verts[e_mesh[:, 0]] - verts[e_mesh[:, 1]], axis=1)
-    el = (np.bincount(e_mesh[:, 0], elen, nv) + np.bincount(e_mesh[:, 1], elen, nv)) / np.maximum(deg, 1.0)
-    conv = -(lap * nrm).sum(1) / np.maximum(el, 1.0) ** 2 * r
-    c1 = _ring_mean(a, conv)
-    ac = np.abs(cos)
-    ac1 = _ring_mean(a, ac)
+    va = vertex_areas_nm2(faces, area_f, nv)
+    cols = neighbourhood_features(verts, faces, va, fld, h, r)
     shaft_ok = eligible_v & np.isfinite(h) & (label < 0)
     level = surface_level(verts, faces, area_f, h, shaft_ok, si, fld.sample_points_nm, query=np.isin(
         np.arange(nv), idx))
-    va = vertex_areas_nm2(faces, area_f, nv)
     nl_ = int(label.max()) + 1
     on = label >= 0
     peak = np.full(max(nl_, 1), np.nan)
@@ -166,16 +196,13 @@ def vertex_features(verts: np.ndarray, faces: np.ndarray, e_mesh: np.ndarray, ar
         dens[idx] = found_spine_density(spine_anchor_samples(label, fld), fld, uniq, density_radius_nm)[inv]
     spread = np.asarray(fld.spread_nm, dtype=float) if fld.spread_nm is not None else np.full(nv, np.nan)
     nh = np.where(near >= 0, near, 0)
-    cols = {
-        "h_nm": h, "h_rel": h / r, "h_mean1_nm": m1, "h_mean2_nm": m2, "h_max1_nm": x1, "h_max2_nm": x2,
-        "h_minus_mean2_nm": h - m2, "relief_nm": h - level, "radial_cos": ac, "radial_cos_mean1": ac1,
-        "radial_cos_mean2": _ring_mean(a, ac1), "convexity_rel": conv, "convexity_mean1_rel": c1,
-        "convexity_mean2_rel": _ring_mean(a, c1), "shaft_radius_nm": r, "spread_rel": spread / r,
+    cols.update({
+        "h_nm": h, "h_rel": h / r, "relief_nm": h - level, "shaft_radius_nm": r, "spread_rel": spread / r,
         "skeleton_dist_rel": np.asarray(fld.distance_nm) / r, "beyond_end": np.asarray(fld.beyond_end, float),
         "spine_edge_dist_nm": sdist, "in_rule_spine": on.astype(float),
         "near_spine_peak_nm": np.where(near >= 0, peak[nh], np.nan),
         "near_spine_area_nm2": np.where(near >= 0, area[nh], np.nan),
-        "seed_margin_nm": h - (seed if np.isscalar(seed) else np.asarray(seed)), "density_per_um": dens}
+        "seed_margin_nm": h - (seed if np.isscalar(seed) else np.asarray(seed)), "density_per_um": dens})
     return pd.DataFrame({k: np.asarray(cols[k], dtype=np.float64)[idx] for k in FEATURES}), idx
 
 
