@@ -98,7 +98,10 @@ class SpineParams:
     candidate_model_dir: folder of the model (None: ``neurd_lite/models``).
     refit_shaft: fit the shaft field again without the faces of the spines found (densely spiny dendrite gives
     spines ~half of a chunk's surface, which lifts the radius quantile into the spines), then search again;
-    where no surface is left the first radius stays (False: off).
+    where no surface is left the first radius stays (False: off). refit_scale: "refit" (the radius-relative gates
+    read the refitted radius) or "max" (they read max(first, refitted); protrusion from the refitted; refit.py);
+    refit_min_share / refit_above_quantile: refit only where the spines found hold more of the surface within
+    1 µm / where the first radius exceeds that quantile of the spine-free surface there (0: everywhere).
     """
 
     seed_protrusion_nm: float = 200.0
@@ -143,6 +146,9 @@ class SpineParams:
     local_shaft_min_area_nm2: float = 4.0e6
     local_shaft_cell_nm: float = 2000.0
     refit_shaft: bool = False
+    refit_scale: str = "refit"
+    refit_min_share: float = 0.0
+    refit_above_quantile: float = 0.0
     candidate_filter: str = "rules"
     candidate_threshold: float | None = None
     candidate_model_dir: str | None = None
@@ -501,7 +507,8 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
         pass_counts["dome_sink"] = n.cache["spine_dome_sink"]
     vlabel, base, ring = spine_components(mesh, fld, eligible_v, pool_params(p), pass_counts)
     if p.refit_shaft and (vlabel >= 0).any():
-        fld = refit_field(fld, verts, faces, skel, bad_f | (vlabel[faces] >= 0).any(1), p.shaft)
+        fld = refit_field(fld, verts, faces, skel, bad_f, (vlabel[faces] >= 0).any(1), p.shaft, p.refit_scale,
+                          p.refit_min_share, p.refit_above_quantile)
         vlabel, base, ring = spine_components(mesh, fld, eligible_v, pool_params(p), pass_counts)
     pass_counts.pop("candidate_sink", None)
     pass_counts.pop("dome_sink", None)
