@@ -98,8 +98,8 @@ class SpineParams:
     candidate_model_dir: folder of the model (None: ``neurd_lite/models``).
     refit_shaft: fit the shaft field again without the faces of the spines found (densely spiny dendrite gives
     spines ~half of a chunk's surface, which lifts the radius quantile into the spines), then search again;
-    where no surface is left the first radius stays (False: off). refit_scale: "refit" (the radius-relative gates
-    read the refitted radius) or "max" (they read max(first, refitted); protrusion from the refitted; refit.py);
+    where no surface is left the first radius stays (False: off). refit_scale: "refit" (radius-relative gates read
+    the refit), "max" (they read max(first, refit)) or "base" (the base-width cut alone does; refit.py);
     refit_min_share / refit_above_quantile: refit only where the spines found hold more of the surface within
     1 µm / where the first radius exceeds that quantile of the spine-free surface there (0: everywhere).
     """
@@ -363,8 +363,9 @@ def _grow_pass(verts: np.ndarray, r: np.ndarray, hn: np.ndarray, ok: np.ndarray,
     in_c = comp >= 0
     df = pd.DataFrame({"c": comp[in_c], "seed": seed[in_c], "base": base[in_c], "h": hn[in_c], "r": r[in_c],
                        "a": superlevel_vertex_area(*mesh_faces, np.where(ok & np.isfinite(hn), hn, 0.0), t_grow)[in_c]})
+    df["rb"] = (r if getattr(fld, "base_radius_nm", None) is None else fld.base_radius_nm)[in_c]  # refit.py
     stats = df.groupby("c").agg(area=("a", "sum"), seeds=("seed", "sum"), bases=("base", "sum"),
-                                hmax=("h", "max"), r=("r", "median"))
+                                hmax=("h", "max"), r=("r", "median"), rb=("rb", "median"))
     good = stats[(stats.seeds > 0) & (stats.bases > 0) & (stats.area >= p.min_area_nm2)
                  & (stats.hmax <= p.max_length_nm)].index.to_numpy()
     if fld is not None and p.max_angular_coverage < 1.0 and len(good):
@@ -394,7 +395,7 @@ def _grow_pass(verts: np.ndarray, r: np.ndarray, hn: np.ndarray, ok: np.ndarray,
         cen = bdf.groupby("c")[["x", "y", "z"]].transform("mean").to_numpy()
         bdf["d2"] = ((bdf[["x", "y", "z"]].to_numpy() - cen) ** 2).sum(1)
         rad = np.sqrt(bdf.groupby("c")["d2"].mean())
-        too_wide = rad.index[rad.to_numpy() > p.max_base_radius_rel * stats.loc[rad.index, "r"].to_numpy()]
+        too_wide = rad.index[rad.to_numpy() > p.max_base_radius_rel * stats.loc[rad.index, "rb"].to_numpy()]
         keep &= ~np.isin(comp, too_wide.to_numpy())
     good_ids, dense = np.unique(comp[keep], return_inverse=True)
     label[keep] = dense

@@ -18,15 +18,17 @@ import numpy as np
 from ..skeleton.model import Skeleton
 from .shaft import ShaftField, ShaftParams, shaft_field
 
-REFIT_SCALES = ("refit", "max")
+REFIT_SCALES = ("refit", "max", "base")
 
 
 @dataclass
 class LevelledField(ShaftField):
     """A shaft field whose protrusion is measured from ``level_nm`` (V,) (nm; the refitted radius) while
-    ``radius_nm`` is the radius the shape gates scale with."""
+    ``radius_nm`` is the radius the shape gates scale with; ``base_radius_nm`` (V,): the radius the base-width
+    cut alone reads (None: ``radius_nm``)."""
 
     level_nm: np.ndarray | None = None
+    base_radius_nm: np.ndarray | None = None
 
     @property
     def protrusion_nm(self) -> np.ndarray:
@@ -96,8 +98,9 @@ def refit_field(first: ShaftField, verts: np.ndarray, faces: np.ndarray, skel: S
     sample (0: refit everywhere), and with ``above_quantile`` q > 0 those whose first radius does not exceed the
     area-weighted q-quantile of the spine-free surface's distances to the first axis within ``share_radius_nm``
     (the first radius lies on the shaft's own wall: a wide or non-round shaft, not spines lifting the quantile).
-    ``scale``: "refit" (the gates read the refitted radius) or "max" (protrusion
-    from the refitted radius, gates from max(first, refitted))."""
+    ``scale``: "refit" (the gates read the refitted radius), "max" (protrusion from the refitted radius, gates
+    from max(first, refitted)) or "base" (everything from the refitted radius but the base-width cut, which
+    reads max(first, refitted))."""
     from scipy.spatial import cKDTree
 
     if scale not in REFIT_SCALES:
@@ -129,4 +132,6 @@ def refit_field(first: ShaftField, verts: np.ndarray, faces: np.ndarray, skel: S
     fields = {**first.__dict__, "spread_nm": spread}
     if scale == "refit":
         return ShaftField(**{**fields, "radius_nm": radius})
+    if scale == "base":
+        return LevelledField(**{**fields, "radius_nm": radius, "base_radius_nm": np.fmax(radius, first.radius_nm)})
     return LevelledField(**{**fields, "radius_nm": np.fmax(radius, first.radius_nm), "level_nm": radius})
