@@ -36,6 +36,7 @@ from .dome import dome_pass
 from .local_shaft import local_shaft_field
 from .relief import attachment, drop_low_on_sparse, relief_pass
 from .shape import angular_coverage, axial_extent
+from .vertex_model import refine_labels
 
 NON_DENDRITIC = ("axon", "soma")
 
@@ -99,6 +100,8 @@ class SpineParams:
     refit_shaft: fit the shaft field again without the faces of the spines found (densely spiny dendrite gives
     spines ~half of a chunk's surface, which lifts the radius quantile into the spines), then search again;
     where no surface is left the first radius stays (False: off).
+    vertex_model: re-decide every dendritic vertex with the shipped spine-vertex model after the rules
+    (``vertex_model.py``; opt-in); vertex_threshold (None: the sidecar's) and vertex_model_dir as above.
     """
 
     seed_protrusion_nm: float = 200.0
@@ -146,6 +149,9 @@ class SpineParams:
     candidate_filter: str = "rules"
     candidate_threshold: float | None = None
     candidate_model_dir: str | None = None
+    vertex_model: bool = False
+    vertex_threshold: float | None = None
+    vertex_model_dir: str | None = None
     shaft: ShaftParams = field(default_factory=ShaftParams)
     headneck: HeadNeckParams = field(default_factory=HeadNeckParams)
 
@@ -503,6 +509,9 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
     if p.refit_shaft and (vlabel >= 0).any():
         fld = refit_field(fld, verts, faces, skel, bad_f | (vlabel[faces] >= 0).any(1), p.shaft)
         vlabel, base, ring = spine_components(mesh, fld, eligible_v, pool_params(p), pass_counts)
+    if p.vertex_model or isinstance(n.cache.get("spine_vertex_sink"), list):  # learned refinement / its capture
+        vlabel, base, ring = refine_labels(mesh, fld, eligible_v, vlabel, base, ring, p,
+                                           seed_level(p, fld, len(verts)), n.cache.get("spine_vertex_sink"))
     pass_counts.pop("candidate_sink", None)
     pass_counts.pop("dome_sink", None)
     ring_centre = ring.assign(x=verts[ring.v, 0], y=verts[ring.v, 1], z=verts[ring.v, 2]).groupby("spine")[
