@@ -288,8 +288,9 @@ def stage_spines(n: Neuron, p: PipelineParams) -> None:
         run.shaft_field = detect_spines(n, p.spines, p.soma_extent)
         return
     w = _working_view(n, run)
-    if "spine_candidate_table" in n.cache:  # candidate capture for training (classifiers/spine_candidate)
-        w.cache["spine_candidate_table"] = n.cache["spine_candidate_table"]
+    for key in ("spine_candidate_table", "spine_vertex_sink"):  # training captures (classifiers/spine_*)
+        if key in n.cache:
+            w.cache[key] = n.cache[key]
     run.shaft_field = detect_spines(w, p.spines, p.soma_extent)
     run.working_spine_labels, run.extra["working_face_spine"] = w.face_labels, w.face_spine
     fm = run.face_map

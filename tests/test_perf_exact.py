@@ -131,3 +131,13 @@ def test_grid_index_in_place_equals_expression():
     assert np.array_equal(g.index(pts.astype(np.float32)), np.clip(np.rint(
         (pts.astype(np.float32).astype(np.float64) - g.origin_nm) / g.voxel_nm).astype(np.int64), 0,
         np.asarray(g.shape) - 1))
+
+
+def test_unique_points_is_numpy_unique_rows():
+    from neurd_lite.spines.headneck import unique_points
+
+    rng = np.random.default_rng(5)
+    for n in (0, 1, 7, 1200):
+        v = np.round(rng.random((max(n // 3, 1), 3)) * 50) * 10.0  # shared coordinates: ties in every column
+        pts = v[rng.integers(0, len(v), n)]  # corners repeated as in a spine's triangles
+        assert np.array_equal(unique_points(pts), np.unique(pts.reshape(-1, 3), axis=0))

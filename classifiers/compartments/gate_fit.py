@@ -118,9 +118,9 @@ def balanced_log_loss(p: np.ndarray, y: np.ndarray, cells: list[str]) -> float:
     return float(-(w * (y * np.log(p) + (1 - y) * np.log(1 - p))).sum() / w.sum())
 
 
-def _inner_loss(rows: dict[str, pd.DataFrame], y: np.ndarray, cell_arr: np.ndarray, folds: list[set[str]],
-                feats: list[str], params: dict, rounds: int, src: str) -> float:
-    """Balanced log loss of one configuration over the held-out rows of ``folds`` (learned-axon rows)."""
+def _oof_pred(rows: dict[str, pd.DataFrame], y: np.ndarray, cell_arr: np.ndarray, folds: list[set[str]],
+              feats: list[str], params: dict, rounds: int, src: str) -> np.ndarray:
+    """Out-of-fold p(apical) of one configuration on the learned-axon rows (NaN where a fold could not be fit)."""
     pred = np.full(len(y), np.nan)
     for held in folds:
         te = np.isin(cell_arr, list(held))
@@ -128,8 +128,57 @@ def _inner_loss(rows: dict[str, pd.DataFrame], y: np.ndarray, cell_arr: np.ndarr
             continue
         b = fit_booster(rows[src][~te], y[~te], list(cell_arr[~te]), feats, params, rounds)
         pred[te] = b.predict(rows["learned_axon"][te][feats].to_numpy(dtype=float), num_threads=1)
+    return pred
+
+
+def _inner_loss(rows: dict[str, pd.DataFrame], y: np.ndarray, cell_arr: np.ndarray, folds: list[set[str]],
+                feats: list[str], params: dict, rounds: int, src: str) -> float:
+    """Balanced log loss of one configuration over the held-out rows of ``folds`` (learned-axon rows)."""
+    pred = _oof_pred(rows, y, cell_arr, folds, feats, params, rounds, src)
     ok = np.isfinite(pred)
     return balanced_log_loss(pred[ok], y[ok], list(cell_arr[ok]))
+
+
+# the axon veto's grid (session 10, gate.axon_vetoed): the axon's mean height above the soma (fields, >= 0: it
+# rises) and its cable over the dendrite's (> 2: far more axon than dendrite)
+VETO_HEIGHTS = (0.0, 0.15, 0.3, 0.45)
+VETO_CABLES = (2.0, 3.0, 4.0, 5.0, 6.0)
+
+
+def choose_veto(rows: dict[str, pd.DataFrame], y: np.ndarray, cells: list[str], fold_sets: list[list[set[str]]],
+                config: str, params: dict, rounds: int) -> tuple[dict[str, float] | None, dict[str, float]]:
+    """(axon veto or None, inner error of every candidate): on the training cells only, the gate ``config``'s
+    out-of-fold p over each of ``fold_sets``; the decision "p >= 0.5 and not vetoed" scored by the cell-weighted,
+    class-balanced error (mean over the fold sets), axon inputs from the learned-axon rows. The veto (a box of
+    :data:`VETO_HEIGHTS` x :data:`VETO_CABLES`) must lower the error below no veto; ties go to the box holding
+    the least training weight, then the larger cable and height thresholds."""
+    fname, sname, src = config.split("|")
+    cell_arr = np.asarray(cells)
+    preds = [_oof_pred(rows, y, cell_arr, folds, FIXED_SETS[fname], {**params, **GATE_SIZES[sname]}, rounds, src)
+             for folds in fold_sets]
+    w = cell_weights(y, cells)
+    h = rows["learned_axon"]["axon_height_ext"].to_numpy(dtype=float)
+    c = rows["learned_axon"]["axon_cable_rel"].to_numpy(dtype=float)
+    ok_ax = np.isfinite(h) & np.isfinite(c)
+
+    def error(inside: np.ndarray) -> float:
+        errs = []
+        for p in preds:
+            ok = np.isfinite(p)
+            dec = (p >= 0.5) & ~inside
+            errs.append(float((w * (dec != (y > 0.5)))[ok].sum() / max(w[ok].sum(), 1e-9)))
+        return float(np.mean(errs))
+
+    scores = {"off": round(error(np.zeros(len(y), bool)), 4)}
+    best_key, best = (scores["off"], 0, 0.0, 0.0, 0.0), None
+    for hv, cv in itertools.product(VETO_HEIGHTS, VETO_CABLES):
+        inside = ok_ax & (np.nan_to_num(h) > hv) & (np.nan_to_num(c) > cv)
+        e = round(error(inside), 4)
+        scores[f"h>{hv}&c>{cv}"] = e
+        key = (e, 1, float(w[inside].sum()), -cv, -hv)
+        if e < scores["off"] and key < best_key:
+            best_key, best = key, {"height_ext": hv, "cable_rel": cv}
+    return best, scores
 
 
 class MeanGate:

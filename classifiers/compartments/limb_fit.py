@@ -77,7 +77,8 @@ def fit_limb(cases: list[Any], true_axon: Any) -> tuple[Any, int]:
 
 def wrap(booster: Any) -> VertexModel:
     """A raw booster as the package's model (``predict(DataFrame)``, columns by the booster's feature names)."""
-    return VertexModel("fold", booster, {"features": list(booster.feature_name())})
+    return VertexModel("fold", booster, {"features": list(booster.feature_name()),
+                                         "decision": {"axon_veto": getattr(booster, "axon_veto", None)}})
 
 
 def oof_limb_extra(cases: list[Any], folds: list[set[str]], true_axon: Any) -> dict[int, dict[str, float]]:

@@ -71,7 +71,10 @@ def write_models(cases: list[Any], out: Path, report: dict, fit: Callable, secon
                 "max_rows_per_case": MAX_ROWS, "training_modes": sorted(TRAIN_MODES),
                 "training_cells_by_source": _sources(cases),
                 "decision": {"min_apical_cable_frac": MIN_APICAL_FRAC, "axis_switch_max_cos_up": SWITCH_MAX_COS,
-                             "axon_threshold": axon_th, "axon_threshold_inner_f1": axon_th_scores},
+                             "axon_threshold": axon_th, "axon_threshold_inner_f1": axon_th_scores,
+                             **({"axon_veto": getattr(booster, "axon_veto", None),
+                                 "axon_veto_inner_error": getattr(booster, "veto_scores", {})}
+                                if target == "cell" else {})},
                 "held_out_metrics": held, "versions": _versions(),
                 **({"gate_configuration": booster.gate_set} if target == "cell" else {}),
                 "trained_by": "classifiers/compartments/train.py"}
@@ -117,7 +120,14 @@ SELECTION = (
     "written down after seeing N's outer numbers (a second try): its inner folds pick the axon inputs in 10 of "
     "13 outer folds (not in cell_fold_2, microns, cajal). `train.py --gate axon` (the default) is N2. A third run, "
     "the axon inputs forced in every fold (`--gate fixed --gate-set shape17+dominance+axon`), was scored as a "
-    "diagnostic only: as N2 except MICrONS LOSO apical 0.580 (N2 0.510); interneurons LOSO 6.2 % either way.")
+    "diagnostic only: as N2 except MICrONS LOSO apical 0.580 (N2 0.510); interneurons LOSO 6.2 % either way."
+    " Axon veto on the gate (session 10, `train.py --axon-veto inner`, off): one procedure, its adoption rule "
+    "committed before its only outer-fold run: a box 'decided axon > h fields above the soma and > c x the "
+    "dendrite's cable' chosen per outer fold in the same inner folds; it failed the rule and is not shipped "
+    "(interneurons LOCO 5.7 -> 2.1 % but LOSO 6.2 % unchanged: the cajal fold's inner folds choose no veto; "
+    "external pyramids LOCO apical 0.938 -> 0.881: two cajal Nr5a1 pyramids, whose traced local axons rise "
+    "0.09-0.27 fields with 2.1-3.7 x the dendrite's cable, were vetoed by boxes (0, 2) and (0.15, 2)). Variants "
+    "scored on these outer folds in session 10: 1.")
 
 
 def _table(d: dict) -> str:

@@ -39,7 +39,7 @@ from neurd_lite.compartments.features import FEATURES  # noqa: E402
 from neurd_lite.compartments.frame import angle_deg  # noqa: E402
 from neurd_lite.compartments.label import CompartmentParams, learned_decision  # noqa: E402
 from gate_fit import (AXON_NESTED, FIXED_GATE, FIXED_SETS, GATE_SIZES, NESTED, case_key, choose_and_fit,  # noqa: E402
-                      fit_booster, fit_mean, gate_inputs, inner_folds, oof_axon, source_groups)
+                      choose_veto, fit_booster, fit_mean, gate_inputs, inner_folds, oof_axon, source_groups)
 from limb_fit import apical_frame, fit_limb, oof_limb_extra, wrap  # noqa: E402
 from axon_fit import choose_threshold  # noqa: E402
 
@@ -55,6 +55,7 @@ CELL_PARAMS = {**LGB_PARAMS, "num_leaves": 7, "min_data_in_leaf": 8, "bagging_fr
 CELL_ROUNDS = 200  # "given_eval" (external, up from the labels) never trains
 GATE_MODE = ["fixed"]  # the cell model's training (--gate): fixed / nested / mean, see gate_fit
 AXON_THRESHOLD: list[float | None] = [0.05]  # --axon-threshold: None = chosen in inner folds (axon_fit)
+AXON_VETO = [False]  # --axon-veto inner: the has-apical gate's axon veto box chosen in inner folds (session 10)
 FALLBACK_KEEPS_APICAL = [True]  # --fallback-guard off: the fallback axon may hold the apical candidate's end
 APICAL_FRAME: dict[int, object] = {}  # id(case) -> its preparation in the apical frame (limb_fit.apical_frame)
 
@@ -141,9 +142,13 @@ def fit(cases: list[Case], target: str, axon_store: dict | None = None):
             booster = fit_mean(rows, y, cells, CELL_PARAMS, CELL_ROUNDS)
             booster.gate_set, booster.gate_scores = "mean", {}
             return booster, len(y)
-        booster, best, scores = choose_and_fit(rows, y, cells, [inner_folds(use), source_groups(use)], CELL_PARAMS,
-                                               CELL_ROUNDS)
+        fold_sets = [inner_folds(use), source_groups(use)]
+        booster, best, scores = choose_and_fit(rows, y, cells, fold_sets, CELL_PARAMS, CELL_ROUNDS)
         booster.gate_set, booster.gate_scores = best, scores
+        if AXON_VETO[0]:  # session 10: the axon veto's box, chosen in the same inner folds
+            booster.axon_veto, booster.veto_scores = choose_veto(rows, y, cells, fold_sets, best, CELL_PARAMS,
+                                                                 CELL_ROUNDS)
+            booster.gate_set += f"|veto {booster.axon_veto}"
         return booster, len(y)
     x, y, w = design(cases, target)
     ds = lgb.Dataset(x, y, weight=w, feature_name=list(FEATURES), free_raw_data=True)
@@ -177,12 +182,14 @@ def score_case(c: Case, ax_model, ap_model, cell_model, params: CompartmentParam
     rec = c.n.provenance["compartments"]
     cand = rec.pop("apical_candidate", None)
     p_cell = rec.pop("p_has_apical", np.nan)
-    rec.pop("has_apical_evidence", None)
+    evidence = rec.pop("has_apical_evidence", None) or {}
+    vetoed = rec.pop("axon_veto", None) is not None
     rule = c.prep.rule_labels.astype(str)
     s = c.scored
     row = {"cell": c.cell, "source": c.source, "mode": c.mode, "kind": c.kind,
            "has_apical": bool(np.isin(labels, APICAL_NAMES).any()), "p_has_apical": p_cell,
-           "axis_used": bool(cand and cand["axis_used"])}
+           "axis_used": bool(cand and cand["axis_used"]), "axon_vetoed": vetoed,
+           **{f"ev_{k}": (np.nan if v is None else v) for k, v in evidence.items()}}
     if c.apical is not None:
         row["apical_f1"] = f1(np.isin(labels, APICAL_NAMES) & s, c.apical & s)
         row["apical_f1_rules"] = f1(np.isin(rule, APICAL_NAMES) & s, c.apical & s)
@@ -329,12 +336,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fallback-guard", choices=("on", "off"), default="on",
                     help="the fallback axon never holds the distal end of the apical candidate limb unless it is "
                          "thinner than the rest (on: shipped, session 8; off: session 7)")
+    ap.add_argument("--axon-veto", choices=("inner", "off"), default="off",
+                    help="has-apical gate: veto an apical when the decided axon rises above the soma with many times "
+                         "the dendrite's cable, the box chosen in inner folds (gate_fit.choose_veto; session 10)")
     ap.add_argument("--vertex-cache", type=Path, default=None,
                     help="scratch pickle of the folds' held-out vertex-model probabilities (reused when present)")
     args = ap.parse_args(argv)
     t0 = time.time()
     AXON_THRESHOLD[0] = None if args.axon_threshold == "nested" else float(args.axon_threshold)
     FALLBACK_KEEPS_APICAL[0] = args.fallback_guard == "on"
+    AXON_VETO[0] = args.axon_veto == "inner"
     if args.gate == "axon":
         NESTED.update(AXON_NESTED)
     GATE_MODE[:] = ["nested" if args.gate == "axon" else args.gate] + ([args.gate_set] if args.gate_set else [])

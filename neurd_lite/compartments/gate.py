@@ -178,6 +178,18 @@ def axon_features(tree: Tree, up: np.ndarray, dendrite: np.ndarray, axon: np.nda
     return out
 
 
+def axon_vetoed(row: pd.Series | dict, veto: dict[str, float] | None) -> bool:
+    """True when the cell's axon says "interneuron" whatever the dendrite's shape (session 10): it arborises above
+    the soma (``axon_height_ext`` > ``veto["height_ext"]``, >= 0) and holds many times the dendrite's cable
+    (``axon_cable_rel`` > ``veto["cable_rel"]``). A pyramid's axon leaves downward toward the white matter and its
+    local collaterals, traced in full, stay within a few dendrites' cable. ``veto`` None (not chosen) or an axon
+    input NaN (no axon): never."""
+    if not veto:
+        return False
+    h, c = float(row["axon_height_ext"]), float(row["axon_cable_rel"])
+    return bool(np.isfinite(h) and np.isfinite(c) and h > veto["height_ext"] and c > veto["cable_rel"])
+
+
 def gate_row(tree: Tree, up: np.ndarray, dendrite: np.ndarray, extra: dict[str, float] | None = None,
              axon: np.ndarray | None = None) -> pd.DataFrame:
     """:func:`gate_features` as a one-row frame in :data:`GATE_FEATURES` order (the model's input); ``extra``:

@@ -26,7 +26,7 @@ from .apical import _label_apical_limb
 from .candidate import LimbChoice, candidate_top, choose_candidate
 from .features import vertex_features
 from .frame import UNCERTAIN, FrameResult, infer_up, minnie65_frame
-from .gate import gate_row
+from .gate import axon_vetoed, gate_row
 from .learned import APICAL_MODEL, AXON_MODEL, CELL_MODEL, LIMB_MODEL, MIN_APICAL_FRAC, VertexModel, apical_limbs, \
     apical_segments, axon_subtree, edge_um, load_vertex_model, models_available
 from .tree import Tree, synapse_counts
@@ -325,7 +325,9 @@ def decide_has_apical(n: Neuron, prep: Prepared, aprep: Prepared, params: Compar
                       rule_apical: np.ndarray, axon: np.ndarray | None = None) -> tuple[bool, str]:
     """(has an apical, why): forced or decided by the rules (``prep.has_apical``), else the apical rule's test for
     a known excitatory cell, else the has-apical model on the gate row in ``aprep``'s frame (its probability and
-    evidence go to the provenance); ``axon``: bool (N,) the decided axon (the gate's axon inputs)."""
+    evidence go to the provenance), unless the model's sidecar carries an axon veto (``decision.axon_veto``, session
+    10: :func:`~neurd_lite.compartments.gate.axon_vetoed`) that this cell's axon meets; ``axon``: bool (N,) the
+    decided axon (the gate's axon inputs)."""
     if prep.has_apical is not None:
         return bool(prep.has_apical), "given or rules"
     if params.excitatory:
@@ -335,6 +337,13 @@ def decide_has_apical(n: Neuron, prep: Prepared, aprep: Prepared, params: Compar
     rec = n.provenance["compartments"]
     rec["p_has_apical"] = round(p_cell, 4)
     rec["has_apical_evidence"] = {k: round(float(v), 4) if np.isfinite(v) else None for k, v in row.iloc[0].items()}
+    veto = ((getattr(cell_model, "meta", None) or {}).get("decision") or {}).get("axon_veto")
+    if p_cell >= 0.5 and axon_vetoed(row.iloc[0], veto):
+        rec["axon_veto"] = dict(veto)
+        n.flag(f"no_apical_axon_veto: the axon rises {row.iloc[0]['axon_height_ext']:.2f} fields above the soma "
+               f"with {row.iloc[0]['axon_cable_rel']:.1f} x the dendrite's cable (an interneuron's), although the "
+               f"dendrite's shape gave p(apical) {p_cell:.2f}")
+        return False, "axon veto"
     return p_cell >= 0.5, "has-apical model"
 
 

@@ -1,7 +1,9 @@
 """Optional decimation (quadric edge collapse, fast-simplification) with face maps both ways.
 
 Per-face results computed on the decimated "working" mesh land on input faces through
-``input_to_working`` (see :func:`map_faces`: nearest centroid facing the same way).
+``input_to_working``: read from fast-simplification's collapse list when it decimated the input itself
+(:mod:`neurd_lite.mesh.collapse_map`), otherwise searched for (:func:`map_faces`: nearest centroid facing the
+same way).
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from scipy.spatial import cKDTree
 from ..errors import InputError
 from ..geometry.meshes import compact_faces, face_centroids_normals_nm
 from ..geometry.nearest import HASH_CELLS, cell_hash as _cell_hash
+from .collapse_map import collapse_face_map
 
 
 @dataclass(frozen=True)
@@ -31,9 +34,18 @@ class DecimateParams:
     fragmented_target_faces: working size of a fragmented input (:func:`is_fragmented`; its open borders are
     kept, so its interior gets fewer faces than a closed mesh's at ``target_faces``: tune l5_et seed 5, 911k
     faces, 2319 spines at 250k vs 2688 at 400k, truth 2712); the larger of the two targets is used.
+    map_from_collapses: when fast-simplification decimates the input itself (no pre-reduction), build the face
+    maps from its collapse list (each input face goes to its own working face or one around the working vertices
+    its corners merged into; :mod:`neurd_lite.mesh.collapse_map`) instead of a nearest-centroid search over all
+    input faces (False: the search, as before session 10). At 1.3M faces: decimation 4.15 -> 3.54 s CPU (8
+    interleaved process pairs, median saving 0.72 s), accuracy within the resolution spread (docs/benchmarks.md
+    "Session 10").
 
     Default: inputs above 400k faces are worked on at 250k faces (the expensive stages then cost the same
-    for every larger input; every per-face result is mapped back to the input faces)."""
+    for every larger input; every per-face result is mapped back to the input faces). 200k and 160k were measured
+    and not adopted (session 10, docs/benchmarks.md "Session 10, round 2"): at 1.3M faces 160k saves a median
+    0.75 s CPU of ~12 s (skeleton and soma shrink, decimation grows), and on tune pyramidal seed 3 (2.7M faces)
+    compartment agreement falls .004 (an apical / oblique boundary moves) while spine face F1 rises ~.004."""
 
     target_faces: int | None = 250_000
     min_faces_to_decimate: int = 400_000
@@ -42,6 +54,7 @@ class DecimateParams:
     prereduce_above_faces: int | None = 2_000_000
     prereduce_to_faces: int = 400_000
     fragmented_target_faces: int = 400_000
+    map_from_collapses: bool = True
 
 
 @dataclass
@@ -215,29 +228,41 @@ def is_fragmented(faces: np.ndarray, n_vertices: int) -> bool:
 FORK_ABOVE_FACES = 1_000_000  # simplify larger inputs in a forked child (see _simplify)
 
 
-def _simplify(points: np.ndarray, faces: np.ndarray, target: int, agg: int) -> tuple[np.ndarray, np.ndarray]:
-    """fast-simplification, in a forked child process above ``FORK_ABOVE_FACES`` faces (POSIX).
+def _simplify_here(points: np.ndarray, faces: np.ndarray, target: int, agg: int
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """fast-simplification in this process: (points, faces, collapse list or None when this version has none)."""
+    import fast_simplification
+
+    try:
+        return fast_simplification.simplify(points, faces, target_count=target, agg=agg, return_collapses=True)
+    except TypeError:  # a fast-simplification without return_collapses: the face map is searched for instead
+        return (*fast_simplification.simplify(points, faces, target_count=target, agg=agg), None)
+
+
+def _simplify(points: np.ndarray, faces: np.ndarray, target: int, agg: int
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """fast-simplification (points, faces, collapse list or None), in a forked child process above
+    ``FORK_ABOVE_FACES`` faces (POSIX).
 
     fast-simplification keeps its C++ working copy (~500 bytes per input face) allocated after it returns, for the
     life of the process (1.4 GB at 5.2M faces); run in a child, that memory goes back when the child exits. The
     child gets the arrays by fork (copy-on-write) and sends the small result back through a pipe. Where fork
     is unavailable or the child fails, it runs here."""
-    import fast_simplification
-
     if len(faces) <= FORK_ABOVE_FACES or not hasattr(os, "fork"):
-        return fast_simplification.simplify(points, faces, target_count=target, agg=agg)
+        return _simplify_here(points, faces, target, agg)
     import io
 
     r, w = os.pipe()
     pid = os.fork()
-    if pid == 0:  # child: simplify, write both arrays, leave without running any Python exit handlers
+    if pid == 0:  # child: simplify, write the arrays, leave without running any Python exit handlers
         code = 1
         try:
             os.close(r)
-            wv, wf = fast_simplification.simplify(points, faces, target_count=target, agg=agg)
+            wv, wf, col = _simplify_here(points, faces, target, agg)
             buf = io.BytesIO()
             np.save(buf, np.asarray(wv, dtype=np.float64))
             np.save(buf, np.asarray(wf, dtype=np.int64))
+            np.save(buf, np.asarray(col if col is not None else np.zeros((0, 3)), dtype=np.int64))
             with os.fdopen(w, "wb") as fh:
                 fh.write(buf.getvalue())
             code = 0
@@ -248,9 +273,25 @@ def _simplify(points: np.ndarray, faces: np.ndarray, target: int, agg: int) -> t
         data = fh.read()
     _, status = os.waitpid(pid, 0)
     if status != 0 or not data:
-        return fast_simplification.simplify(points, faces, target_count=target, agg=agg)
+        return _simplify_here(points, faces, target, agg)
     buf = io.BytesIO(data)
-    return np.load(buf), np.load(buf)
+    wv, wf, col = np.load(buf), np.load(buf), np.load(buf)
+    return wv, wf, (col if col.shape[1:] == (2,) else None)
+
+
+def _maps_from_collapses(vertices: np.ndarray, faces: np.ndarray, collapses: np.ndarray, wf: np.ndarray,
+                         w_cent: np.ndarray, w_n: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(input_to_working, working_to_input, input centroids nm) from fast-simplification's collapse list
+    (:func:`neurd_lite.mesh.collapse_map.collapse_face_map`); the few input faces of pieces that collapsed away
+    go to the nearest working face facing the same way. None when the collapses do not rebuild the working faces."""
+    in_cent, in_n = _centroids_normals(vertices, faces)
+    maps = collapse_face_map(len(vertices), faces, collapses, wf, w_cent, w_n, in_cent, in_n)
+    if maps is None:
+        return None
+    in2w, w2in, unplaced = maps
+    if len(unplaced):
+        in2w[unplaced] = _nearest_same_way(cKDTree(w_cent), w_n, in_cent[unplaced], in_n[unplaced], 6)
+    return in2w, w2in, in_cent
 
 
 def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | None = None) -> DecimationResult:
@@ -283,17 +324,22 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | N
         if pre is not None:
             sv, sf = pre
             n_pre = len(sf)
+    collapses = None
     if locked or (n_pre and n_pre <= 1.02 * p.target_faces):  # border-locked or pre-reduced to the target: working mesh
         wv = sv
         wf = sf
     else:
-        wv_u, wf = _simplify((sv - origin_nm) / unit, sf, int(p.target_faces), p.aggressiveness)
+        wv_u, wf, collapses = _simplify((sv - origin_nm) / unit, sf, int(p.target_faces), p.aggressiveness)
         wv = np.asarray(wv_u, dtype=np.float64) * unit + origin_nm
     del sv, sf
     wf = np.asarray(wf, dtype=np.int64).reshape(-1, 3)
     if len(wf) == 0:
         raise InputError("decimation removed every face", hint="raise target_faces or disable decimation")
     w_cent, w_n = _centroids_normals(wv, wf)
+    if collapses is not None and not n_pre and p.map_from_collapses:
+        maps = _maps_from_collapses(vertices, faces, collapses, wf, w_cent, w_n)
+        if maps is not None:
+            return DecimationResult(wv, wf, maps[0], maps[1], round(time.perf_counter() - t0, 4), 0, maps[2])
     tree = cKDTree(w_cent)
     edge_nm = float(np.median(np.linalg.norm(wv[wf[:, 0]] - wv[wf[:, 1]], axis=1)))
     in2w = np.empty(len(faces), dtype=np.int64)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse import csgraph
+from scipy.spatial import cKDTree
 
 from ..errors import InputError
 from ..geometry.meshes import vertex_areas_nm2
@@ -28,7 +29,7 @@ from ..neuron import SPINE_LABELS, Neuron
 from ..skeleton.centre import centred_skeleton
 from ..units import nm_to_um
 from .headneck import HeadNeckParams, spine_geometry
-from .refit import refit_field
+from .refit import refit_args, refit_field
 from .shaft import ShaftField, ShaftParams, shaft_field
 from .candidates import candidate_features, keep_candidates, pool_params
 from .extend import extend_spines, planar_level  # noqa: F401  (planar_level: re-exported for tests)
@@ -36,6 +37,7 @@ from .dome import dome_pass
 from .local_shaft import local_shaft_field
 from .relief import attachment, drop_low_on_sparse, relief_pass
 from .shape import angular_coverage, axial_extent
+from .vertex_model import refine_labels
 
 NON_DENDRITIC = ("axon", "soma")
 
@@ -98,10 +100,10 @@ class SpineParams:
     candidate_model_dir: folder of the model (None: ``neurd_lite/models``).
     refit_shaft: fit the shaft field again without the faces of the spines found (densely spiny dendrite gives
     spines ~half of a chunk's surface, which lifts the radius quantile into the spines), then search again;
-    where no surface is left the first radius stays (False: off). refit_scale: "refit" (radius-relative gates read
-    the refit), "max" (they read max(first, refit)) or "base" (the base-width cut alone does; refit.py);
-    refit_min_share / refit_above_quantile: refit only where the spines found hold more of the surface within
-    1 µm / where the first radius exceeds that quantile of the spine-free surface there (0: everywhere).
+    the first axis and, where no surface is left, the first radius stay (False: off; refit_scale, refit_above_quantile:
+    which gates read which radius and where the radius is replaced, ``refit.refit_args``).
+    vertex_model: re-decide every dendritic vertex with the shipped spine-vertex model after the rules
+    (``vertex_model.py``; opt-in); vertex_threshold (None: the sidecar's) and vertex_model_dir as above.
     """
 
     seed_protrusion_nm: float = 200.0
@@ -147,11 +149,13 @@ class SpineParams:
     local_shaft_cell_nm: float = 2000.0
     refit_shaft: bool = False
     refit_scale: str = "refit"
-    refit_min_share: float = 0.0
     refit_above_quantile: float = 0.0
     candidate_filter: str = "rules"
     candidate_threshold: float | None = None
     candidate_model_dir: str | None = None
+    vertex_model: bool = False
+    vertex_threshold: float | None = None
+    vertex_model_dir: str | None = None
     shaft: ShaftParams = field(default_factory=ShaftParams)
     headneck: HeadNeckParams = field(default_factory=HeadNeckParams)
 
@@ -207,8 +211,6 @@ def _face_labels(vlabel: np.ndarray, faces: np.ndarray, verts: np.ndarray, fld: 
     out = _majority(lab)
     one = (out < 0) & (lab.max(axis=1) >= 0)
     if one.any():
-        from scipy.spatial import cKDTree
-
         idx = np.flatnonzero(one)
         d, _ = cKDTree(fld.sample_points_nm).query(verts[faces[idx]].mean(1))
         r = np.nanmean(fld.radius_nm[faces[idx]], axis=1)
@@ -239,8 +241,6 @@ def proximity_links(mesh, link_nm: float) -> np.ndarray:
     nv = len(mesh.vertices)
     e = np.asarray(mesh.edges_unique)
     comp = edge_components(nv, e)[1]
-    from scipy.spatial import cKDTree
-
     pairs = cKDTree(np.asarray(mesh.vertices)[bv]).query_pairs(link_nm, output_type="ndarray")
     pairs = bv[pairs] if len(pairs) else np.zeros((0, 2), dtype=np.int64)
     return pairs[comp[pairs[:, 0]] != comp[pairs[:, 1]]]
@@ -508,9 +508,11 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
         pass_counts["dome_sink"] = n.cache["spine_dome_sink"]
     vlabel, base, ring = spine_components(mesh, fld, eligible_v, pool_params(p), pass_counts)
     if p.refit_shaft and (vlabel >= 0).any():
-        fld = refit_field(fld, verts, faces, skel, bad_f, (vlabel[faces] >= 0).any(1), p.shaft, p.refit_scale,
-                          p.refit_min_share, p.refit_above_quantile)
+        fld = refit_field(fld, verts, faces, skel, bad_f, (vlabel[faces] >= 0).any(1), *refit_args(p))
         vlabel, base, ring = spine_components(mesh, fld, eligible_v, pool_params(p), pass_counts)
+    if p.vertex_model or isinstance(n.cache.get("spine_vertex_sink"), list):  # learned refinement / its capture
+        vlabel, base, ring = refine_labels(mesh, fld, eligible_v, vlabel, base, ring, p,
+                                           seed_level(p, fld, len(verts)), n.cache.get("spine_vertex_sink"))
     pass_counts.pop("candidate_sink", None)
     pass_counts.pop("dome_sink", None)
     ring_centre = ring.assign(x=verts[ring.v, 0], y=verts[ring.v, 1], z=verts[ring.v, 2]).groupby("spine")[

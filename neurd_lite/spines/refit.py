@@ -86,6 +86,14 @@ def surface_quantile(fld: ShaftField, use_v: np.ndarray, weight: np.ndarray, q: 
     return per_sample[fld.sample_index]
 
 
+def refit_args(p) -> tuple:
+    """``refit_field``'s settings from a ``SpineParams``: the shaft parameters, ``refit_scale`` ("refit": the
+    radius-relative gates read the refitted radius; "max": they read max(first, refitted); "base": the base-width
+    cut alone does), no share gate, and ``refit_above_quantile`` (q > 0: replace the radius only where the first
+    one lies above the q-quantile of the spine-free wall; 0: everywhere)."""
+    return p.shaft, p.refit_scale, 0.0, p.refit_above_quantile
+
+
 def refit_field(first: ShaftField, verts: np.ndarray, faces: np.ndarray, skel: Skeleton, bad_faces: np.ndarray,
                 spine_faces: np.ndarray, params: ShaftParams, scale: str = "refit", min_share: float = 0.0,
                 above_quantile: float = 0.0, share_radius_nm: float = 1000.0) -> ShaftField:

@@ -1,0 +1,132 @@
+"""Face map of a fast-simplification decimation read from its collapse sequence (no nearest-neighbour search).
+
+fast-simplification (Fast-Quadric-Mesh-Simplification) only ever collapses an edge: vertex ``i1`` merges into
+``i0`` and the triangles holding both become degenerate and are dropped; every other triangle survives with its
+corners re-pointed, and the output keeps the surviving triangles and their used vertices in input order. So the
+collapse list (``return_collapses=True``) gives, for every input vertex, the working vertex it merged into, and
+for every working face the input face it *is*. :func:`collapse_face_map` rebuilds the working faces from the
+collapses (and declines, returning None, if they do not match exactly), maps each surviving input face to its
+own working face and each dropped input face to a working face around the working vertices its corners merged
+into (the nearest centroid facing the same way among them). A dropped face can only land on faces of the surface
+it collapsed into, never on a facing wall across a gap, which the nearest-centroid map of
+:mod:`neurd_lite.mesh.decimate` has to guard against by orientation alone.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..geometry.meshes import row_norms
+
+MAP_CHUNK = 262_144  # dropped input faces per block of candidate pairs
+
+
+def collapse_roots(n_vertices: int, collapses: np.ndarray) -> np.ndarray:
+    """(n_vertices,) the input vertex each vertex finally merged into (itself when never collapsed).
+
+    collapses: (C, 2) rows ``[i0, i1]``, vertex ``i1`` collapsed into ``i0`` (fast-simplification's order); a
+    vertex is collapsed at most once, so the chains are followed by pointer jumping (log of their length rounds)."""
+    root = np.arange(int(n_vertices), dtype=np.int64)
+    c = np.asarray(collapses, dtype=np.int64).reshape(-1, 2)
+    root[c[:, 1]] = c[:, 0]
+    for _ in range(64):
+        nxt = root[root]
+        if np.array_equal(nxt, root):
+            return root
+        root = nxt
+    raise ValueError("collapse chains do not end (not a fast-simplification collapse list)")
+
+
+def _pick(cand: np.ndarray, q_cent: np.ndarray, q_n: np.ndarray, w_cols: tuple[np.ndarray, ...]) -> np.ndarray:
+    """(n,) for each query row, the working face among its candidates (row of the (n, k) ``cand``) whose centroid
+    is nearest (nm) among those facing the same way (positive normal dot product), the nearest overall when
+    none does; ties go to the earlier column. w_cols: the working faces' centroid x, y, z and unit normal x, y, z
+    as six contiguous columns (gathered one at a time: 2-3x faster than (n, k, 3) blocks and ``einsum``)."""
+    key = np.zeros(cand.shape, dtype=w_cols[0].dtype)
+    dot = np.zeros(cand.shape, dtype=w_cols[0].dtype)
+    for i in range(3):
+        t = w_cols[i][cand]
+        t -= q_cent[:, i:i + 1]
+        t *= t
+        key += t
+        t = w_cols[3 + i][cand]
+        t *= q_n[:, i:i + 1]
+        dot += t
+    away = dot <= 0
+    if away.any():
+        key[away] += 2.0 * float(key.max()) + 1.0  # behind every candidate facing the same way, order kept
+    return cand[np.arange(len(cand)), np.argmin(key, axis=1)]
+
+
+def collapse_face_map(n_vertices: int, faces: np.ndarray, collapses: np.ndarray, w_faces: np.ndarray,
+                      w_cent: np.ndarray, w_normals: np.ndarray, in_cent: np.ndarray, in_normals: np.ndarray,
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(input_to_working (F,), working_to_input (F',), unplaced input faces) of a fast-simplification run, or
+    None when the collapses do not rebuild ``w_faces`` exactly.
+
+    faces: (F, 3) input faces over ``n_vertices`` vertices; collapses: fast-simplification's (C, 2) list;
+    w_faces (F', 3) its output faces; w_cent / w_normals, in_cent / in_normals: centroids (nm) and normals of the
+    working / input faces. A surviving input face maps to its own working face (and is that face's
+    representative input face); a dropped face whose corners merged into two working vertices goes to a working
+    face on the edge between them, otherwise to one around the working vertices its corners merged into (the
+    nearest centroid facing the same way, see :func:`_pick`). Input faces whose corners all merged into
+    vertices no working face uses (a closed piece collapsed away) are returned as unplaced, with -1 in the map,
+    for the caller's nearest-centroid search."""
+    f = np.asarray(faces, dtype=np.int64)
+    wf = np.asarray(w_faces, dtype=np.int64)
+    mf = collapse_roots(n_vertices, collapses)[f]
+    keep = (mf[:, 0] != mf[:, 1]) & (mf[:, 1] != mf[:, 2]) & (mf[:, 0] != mf[:, 2])
+    used = np.zeros(int(n_vertices), dtype=bool)
+    used[mf[keep].reshape(-1)] = True
+    rank = np.where(used, np.cumsum(used) - 1, -1)  # working vertex of each used input vertex
+    surv = np.flatnonzero(keep)
+    if len(surv) != len(wf) or not np.array_equal(rank[mf[surv]], wf):
+        return None
+    in2w = np.full(len(f), -1, dtype=np.int64)
+    in2w[surv] = np.arange(len(wf))
+    nw = int(used.sum())
+    corner = wf.reshape(-1)
+    star = np.argsort(corner, kind="stable")  # working faces around each working vertex, ascending ids
+    star_lo = np.searchsorted(corner[star], np.arange(nw + 1))
+    star //= 3
+    u, w = wf, wf[:, [1, 2, 0]]  # the three edges of each face, (F', 3) ends each
+    ekey = (np.minimum(u, w) * nw + np.maximum(u, w)).reshape(-1)
+    eorder = np.argsort(ekey, kind="stable")  # working faces on each edge, ascending ids
+    ekey = np.append(ekey[eorder], [-1, -1, -1])  # sentinels: the edge test reads up to two past a key's slot
+    eface = np.append(eorder // 3, [0, 0, 0])
+    gone = np.flatnonzero(~keep)
+    del keep, u, w, eorder
+    origin = w_cent.mean(axis=0) if len(w_cent) else np.zeros(3)
+    w_unit = w_normals / np.maximum(row_norms(w_normals), 1e-300)[:, None]
+    w_cols = tuple(np.ascontiguousarray(c, dtype=np.float32)
+                   for c in (*(w_cent - origin).T, *w_unit.T))
+
+    def _query(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return (in_cent[q] - origin).astype(np.float32), in_normals[q].astype(np.float32)
+
+    for lo in range(0, len(gone), MAP_CHUNK):
+        g = gone[lo:lo + MAP_CHUNK]
+        r = rank[mf[g]]
+        a = np.where(r[:, 0] >= 0, r[:, 0], np.where(r[:, 1] >= 0, r[:, 1], r[:, 2]))
+        b = np.where((r[:, 1] >= 0) & (r[:, 1] != a), r[:, 1], np.where((r[:, 2] >= 0) & (r[:, 2] != a), r[:, 2], a))
+        key = np.minimum(a, b) * nw + np.maximum(a, b)
+        at = np.empty(len(key), dtype=np.int64)
+        o = np.argsort(key)
+        at[o] = np.searchsorted(ekey[:-3], key[o])  # sorted queries walk the table in order: ~2x faster
+        on_edge = (a != b) & (a >= 0) & (ekey[at] == key) & (ekey[at + 1] == key) & (ekey[at + 2] != key)
+        rows = np.flatnonzero(on_edge)
+        if len(rows):  # the two working faces on the (manifold) edge between a and b
+            q = g[rows]
+            in2w[q] = _pick(np.stack([eface[at[rows]], eface[at[rows] + 1]], axis=1), *_query(q), w_cols)
+        rows = np.flatnonzero(~on_edge & (a >= 0))
+        na = star_lo[a[rows] + 1] - star_lo[a[rows]]
+        nb = np.where(b[rows] != a[rows], star_lo[b[rows] + 1] - star_lo[b[rows]], 0)
+        order = np.argsort(na + nb, kind="stable")
+        bounds = np.flatnonzero(np.diff((na + nb)[order])) + 1
+        for part in np.split(order, bounds) if len(order) else []:  # rows with the same number of candidates
+            k = int(na[part[0]] + nb[part[0]])
+            j = np.arange(k)[None, :]
+            ra, rb, ka = a[rows[part]], b[rows[part]], na[part][:, None]
+            pos = np.where(j < ka, star_lo[ra][:, None] + j, star_lo[rb][:, None] + j - ka)
+            q = g[rows[part]]
+            in2w[q] = _pick(star[pos], *_query(q), w_cols)
+    return in2w, surv, np.flatnonzero(in2w < 0)

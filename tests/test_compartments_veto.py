@@ -1,0 +1,88 @@
+"""The has-apical gate's axon veto (session 10): the rule itself and its choice in inner folds."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from neurd_lite.compartments.gate import GATE_FEATURES, axon_vetoed
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "classifiers" / "compartments"))
+
+
+def test_axon_veto_needs_a_rising_and_large_axon():
+    veto = {"height_ext": 0.3, "cable_rel": 3.0}
+    assert axon_vetoed({"axon_height_ext": 0.6, "axon_cable_rel": 6.5}, veto)
+    assert not axon_vetoed({"axon_height_ext": -0.4, "axon_cable_rel": 6.5}, veto)  # descends: a pyramid's
+    assert not axon_vetoed({"axon_height_ext": 0.6, "axon_cable_rel": 2.0}, veto)   # little axon
+    assert not axon_vetoed({"axon_height_ext": np.nan, "axon_cable_rel": np.nan}, veto)  # no axon
+    assert not axon_vetoed({"axon_height_ext": 0.6, "axon_cable_rel": 6.5}, None)  # no veto chosen
+
+
+def _rows(n_pyr: int, n_int: int, seed: int) -> tuple[dict[str, pd.DataFrame], np.ndarray, list[str]]:
+    """Gate rows whose dendrite looks pyramidal for everyone; the interneurons' axons rise and are large."""
+    rng = np.random.default_rng(seed)
+    n = n_pyr + n_int
+    x = pd.DataFrame(np.nan, index=range(n), columns=GATE_FEATURES)
+    x["limb_dominance"] = rng.uniform(0.5, 0.9, n)
+    x["cand_cos0"] = rng.uniform(0.7, 1.0, n)
+    x["axon_height_ext"] = np.r_[rng.uniform(-0.8, 0.1, n_pyr), rng.uniform(0.4, 0.9, n_int)]
+    x["axon_cable_rel"] = np.r_[rng.uniform(0.1, 2.5, n_pyr), rng.uniform(4.5, 8.0, n_int)]
+    y = np.r_[np.ones(n_pyr), np.zeros(n_int)]
+    return {"true_axon": x, "learned_axon": x}, y, [f"c{i}" for i in range(n)]
+
+
+def test_inner_folds_choose_a_veto_that_separates_and_none_when_nothing_to_gain():
+    from gate_fit import choose_veto, inner_folds  # noqa: E402
+    from train import CELL_PARAMS
+
+    class C:  # inner_folds reads .cell
+        def __init__(self, cell: str) -> None:
+            self.cell = cell
+
+    params = {**CELL_PARAMS, "rounds": 20}
+    rows, y, cells = _rows(40, 12, 0)
+    folds = [inner_folds([C(c) for c in cells])]
+    config = "shape17+dominance|r200_l7_m8|true_axon"
+    veto, scores = choose_veto(rows, y, cells, folds, config, params, 20)
+    assert veto is not None and scores[f"h>{veto['height_ext']}&c>{veto['cable_rel']}"] < scores["off"]
+    assert any(axon_vetoed(r, veto) for _, r in rows["learned_axon"].iloc[40:].iterrows())
+    assert not any(axon_vetoed(r, veto) for _, r in rows["learned_axon"].iloc[:40].iterrows())
+    rows["learned_axon"] = rows["true_axon"] = rows["true_axon"].assign(axon_cable_rel=0.5)  # small axons only
+    veto, _ = choose_veto(rows, y, cells, folds, config, params, 20)
+    assert veto is None
+
+
+class _Gate:
+    """A has-apical model that always says ``p``, with an axon veto in its sidecar."""
+
+    def __init__(self, p: float, veto: dict | None) -> None:
+        self.p, self.meta = p, {"decision": {"axon_veto": veto}}
+
+    def predict(self, x: pd.DataFrame) -> np.ndarray:
+        return np.full(len(x), self.p)
+
+
+def test_package_applies_the_sidecar_veto(monkeypatch):
+    import pytest
+
+    from neurd_lite.compartments import label as label_mod
+    from neurd_lite.compartments import label_compartments
+    from neurd_lite.compartments.learned import CELL_MODEL, models_available
+    from neurd_lite.testing.reference import reference_neuron
+    from neurd_lite.testing.synthetic import make_neuron
+
+    if not models_available():
+        pytest.skip("compartment models not built")
+    real_load = label_mod.load_vertex_model
+    for veto, vetoed in (({"height_ext": -100.0, "cable_rel": 0.0}, True), (None, False)):
+        monkeypatch.setattr(label_mod, "load_vertex_model",
+                            lambda name, *a, v=veto: _Gate(0.9, v) if name == CELL_MODEL else real_load(name, *a))
+        n = reference_neuron(make_neuron(kind="pyramidal", seed=0))
+        label_compartments(n, up=(0, -1, 0))
+        rec = n.provenance["compartments"]
+        assert (rec["has_apical_source"] == "axon veto") == vetoed
+        assert any(f.startswith("no_apical_axon_veto") for f in n.flags) == vetoed
+        assert np.isin(n.skeleton_labels.astype(str), ("apical_shaft", "apical_tuft", "oblique")).any() != vetoed
