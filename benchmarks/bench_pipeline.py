@@ -315,6 +315,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="DecimateParams.map_from_collapses=False for the 'ours' run: the nearest-centroid face map "
                          "of sessions 1-9 instead of fast-simplification's collapse list (docs/benchmarks.md "
                          "'Session 10')")
+    ap.add_argument("--target-faces", type=int, default=None,
+                    help="DecimateParams.target_faces for the 'ours' run (default: the engine's; the working-mesh "
+                         "size A/B of docs/benchmarks.md 'Session 10, round 2')")
     args = ap.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from neurd_lite.mesh.decimate import DecimateParams
@@ -344,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
                 dp = replace(dp, prereduce_to_faces=args.prereduce_to)
             if args.search_face_map:
                 dp = replace(dp, map_from_collapses=False)
+            if args.target_faces is not None:
+                dp = replace(dp, target_faces=args.target_faces)
             variants = [("ours", PipelineParams(decimate=dp))]
             if args.full_resolution and dp.target_faces and nf > dp.min_faces_to_decimate:
                 variants.append(("ours, full resolution (before)",

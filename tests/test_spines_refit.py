@@ -1,6 +1,8 @@
 """The shaft refitted without the spines found (SpineParams.refit_shaft, opt-in): densely spiny thin dendrite."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -34,3 +36,55 @@ def test_refit_reads_the_shaft_radius_under_dense_spines(dense):
              for h, r in zip(heads, table.head_radius_nm)]
     assert all(found)
     assert (refit.face_spine >= 0).sum() > (base.face_spine >= 0).sum()  # more of each neck is spine
+
+
+def test_refit_scale_max_measures_from_the_refit_but_gates_on_the_larger_radius(dense):
+    """refit_scale="max": protrusion from the spine-free radius, the radius-relative gates from the larger one."""
+    from neurd_lite.spines.refit import refit_field, spine_share
+    from neurd_lite.spines.shaft import ShaftParams, shaft_field
+
+    mesh, table, skel = dense
+    verts, faces = np.asarray(mesh.vertices, dtype=float), np.asarray(mesh.faces)
+    first = shaft_field(verts, faces, skel, np.ones(len(faces), bool), ShaftParams())
+    n = Neuron(mesh=mesh, skeleton=skel)
+    detect_spines(n, SpineParams())
+    skip, bad = n.face_spine >= 0, np.zeros(len(faces), bool)
+    plain = refit_field(first, verts, faces, skel, bad, skip, ShaftParams())
+    held = refit_field(first, verts, faces, skel, bad, skip, ShaftParams(), scale="max")
+    ok = np.isfinite(first.radius_nm) & np.isfinite(plain.radius_nm)
+    assert np.all(held.radius_nm[ok] >= np.maximum(first.radius_nm[ok], plain.radius_nm[ok]) - 1e-9)
+    np.testing.assert_allclose(held.protrusion_nm[ok], plain.protrusion_nm[ok])
+    np.testing.assert_array_equal(plain.distance_nm, first.distance_nm)  # the first axis is kept
+    np.testing.assert_array_equal(plain.sample_index, first.sample_index)
+    mid = np.abs(verts[:, 2]) < 4000.0
+    assert np.nanmedian(held.radius_nm[mid]) > 1.5 * 300.0  # the gates keep the first radius here
+    with pytest.raises(ValueError, match="refit_scale"):
+        refit_field(first, verts, faces, skel, bad, skip, ShaftParams(), scale="first")
+    # the share gate: the spines found hold about half of this tube's surface
+    share = spine_share(first, verts, faces, ~bad, skip, 1000.0)
+    assert 0.3 < np.nanmedian(share[mid]) < 0.8
+    gated = refit_field(first, verts, faces, skel, bad, skip, ShaftParams(), min_share=0.3)
+    np.testing.assert_allclose(gated.radius_nm[mid & (share > 0.3)], plain.radius_nm[mid & (share > 0.3)])
+    none = refit_field(first, verts, faces, skel, bad, skip, ShaftParams(), min_share=0.99)
+    np.testing.assert_allclose(none.radius_nm, first.radius_nm)
+    # the wall test: the first radius (631 nm) lies above the spine-free surface's 0.9 quantile: replaced
+    wall = refit_field(first, verts, faces, skel, bad, skip, ShaftParams(), above_quantile=0.9)
+    assert np.nanmedian(wall.radius_nm[mid]) == pytest.approx(np.nanmedian(plain.radius_nm[mid]), rel=0.05)
+    # a first radius on the shaft's own wall (below that quantile) is kept
+    low = replace(first, radius_nm=np.full(len(verts), 250.0))
+    kept = refit_field(low, verts, faces, skel, bad, skip, ShaftParams(), above_quantile=0.9)
+    assert np.mean(kept.radius_nm[mid] == 250.0) > 0.95
+
+
+def test_refit_scale_max_keeps_every_head_on_the_dense_tube(dense):
+    mesh, table, skel = dense
+    n = Neuron(mesh=mesh, skeleton=skel)
+    detect_spines(n, SpineParams(refit_shaft=True, refit_scale="max"))
+    fc = n.mesh.triangles_center
+    heads = table[["head_x_nm", "head_y_nm", "head_z_nm"]].to_numpy()
+    found = [(n.face_spine[np.linalg.norm(fc - h, axis=1) < 1.1 * r] >= 0).any()
+             for h, r in zip(heads, table.head_radius_nm)]
+    assert all(found)
+    plain = Neuron(mesh=mesh, skeleton=skel)
+    detect_spines(plain, SpineParams(refit_shaft=True))
+    assert len(n.spines) >= len(plain.spines)

@@ -42,7 +42,10 @@ class DecimateParams:
     "Session 10").
 
     Default: inputs above 400k faces are worked on at 250k faces (the expensive stages then cost the same
-    for every larger input; every per-face result is mapped back to the input faces)."""
+    for every larger input; every per-face result is mapped back to the input faces). 200k and 160k were measured
+    and not adopted (session 10, docs/benchmarks.md "Session 10, round 2"): at 1.3M faces 160k saves a median
+    0.75 s CPU of ~12 s (skeleton and soma shrink, decimation grows), and on tune pyramidal seed 3 (2.7M faces)
+    compartment agreement falls .004 (an apical / oblique boundary moves) while spine face F1 rises ~.004."""
 
     target_faces: int | None = 250_000
     min_faces_to_decimate: int = 400_000

@@ -16,7 +16,10 @@ meets the other's. Each vertex of the path gets a score from cues a proofreader 
   from the cut to soma B. The log radius (per vertex; ``taper_on_branches``: the branch radii instead, off by
   default) is fitted by a non-increasing run up to the vertex and a
   non-decreasing one after it (isotonic regression, pool-adjacent-violators); the cue is how much of the
-  worst split's misfit this split removes, in [0, 1];
+  worst split's misfit this split removes, in [0, 1]. Session 10b: fitted to the running median radius over
+  ± ``taper_smooth_nm`` (1.5 µm, = ``local_nm``): a skeleton junction vertex often carries a near-zero radius,
+  and one such outlier is the perfect minimum of a "fall then rise" fit, so every own branch point near a soma
+  scored ``taper`` 1 and beat a dendrite-dendrite contact that has no branch point;
 - ``junction``: 1 at a branch point of the branch graph (a side branch of >= 3 µm leaves here), decaying over
   ``contact_nm``: contacts between cells show up as branch points of the merged skeleton;
 - ``axon_change``: |axon fraction before - axon fraction after| of the compartment labels over ``window_nm``
@@ -77,6 +80,8 @@ class SplitParams:
     axon's own branch point belong to that cell, not to a contact (session 6). synapse_window_nm / synapse_min:
     window and minimum synapse count per side of ``synapse_change`` (session 7, chosen on tune merges).
     taper_on_branches: fit ``taper`` to the branch radii instead of the per-vertex skeleton radius (off).
+    taper_smooth_nm: fit ``taper`` to the median radius within ± this of each vertex (0: the raw per-vertex
+    radius, before session 10b; see docs/proofreading.md "Session 10, round 2").
     rall_discount: share of ``branch_jump`` removed where a dendritic calibre step's thick side faces the nearer
     soma (that cell's own branch point, not a contact); rall_dendrites_only: not where the thin side is an axon
     (axon labels or output synapses >= half over ``synapse_window_nm``). Session 8, chosen on tune merges (family
@@ -107,6 +112,7 @@ class SplitParams:
     origin_quiet: bool = True
     synapse_window_nm: float = 20000.0
     taper_on_branches: bool = False
+    taper_smooth_nm: float = 1500.0
     synapse_min: int = 2
     rall_discount: float = 1.0
     rall_dendrites_only: bool = True
@@ -219,6 +225,8 @@ def path_scores(x: np.ndarray, radius: np.ndarray, is_axon: np.ndarray, is_junct
     br = r if branch_radius is None else np.where(np.isfinite(branch_radius) & (branch_radius > 0), branch_radius,
                                                   np.nan)
     tr = br if p.taper_on_branches else r  # per branch: spines and one-vertex outliers do not move it
+    if p.taper_smooth_nm > 0 and not p.taper_on_branches:  # a near-zero radius at a junction is no taper minimum
+        tr = _window_median(s, r, np.ones(m, dtype=bool), s - p.taper_smooth_nm, s + p.taper_smooth_nm)
     taper = _taper(np.log(np.where(np.isfinite(tr), tr, np.nanmedian(tr) if np.isfinite(tr).any() else 1.0)), ok)
     b_before = _window_median(s, br, ok, s - w, s + 1e-6)
     b_after = _window_median(s, br, ok, s + 1e-6, s + w)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse import csgraph
+from scipy.spatial import cKDTree
 
 from ..errors import InputError
 from ..geometry.meshes import vertex_areas_nm2
@@ -28,7 +29,7 @@ from ..neuron import SPINE_LABELS, Neuron
 from ..skeleton.centre import centred_skeleton
 from ..units import nm_to_um
 from .headneck import HeadNeckParams, spine_geometry
-from .refit import refit_field
+from .refit import refit_args, refit_field
 from .shaft import ShaftField, ShaftParams, shaft_field
 from .candidates import candidate_features, keep_candidates, pool_params
 from .extend import extend_spines, planar_level  # noqa: F401  (planar_level: re-exported for tests)
@@ -99,7 +100,8 @@ class SpineParams:
     candidate_model_dir: folder of the model (None: ``neurd_lite/models``).
     refit_shaft: fit the shaft field again without the faces of the spines found (densely spiny dendrite gives
     spines ~half of a chunk's surface, which lifts the radius quantile into the spines), then search again;
-    where no surface is left the first radius stays (False: off).
+    the first axis and, where no surface is left, the first radius stay (False: off; refit_scale, refit_above_quantile:
+    which gates read which radius and where the radius is replaced, ``refit.refit_args``).
     vertex_model: re-decide every dendritic vertex with the shipped spine-vertex model after the rules
     (``vertex_model.py``; opt-in); vertex_threshold (None: the sidecar's) and vertex_model_dir as above.
     """
@@ -146,6 +148,8 @@ class SpineParams:
     local_shaft_min_area_nm2: float = 4.0e6
     local_shaft_cell_nm: float = 2000.0
     refit_shaft: bool = False
+    refit_scale: str = "refit"
+    refit_above_quantile: float = 0.0
     candidate_filter: str = "rules"
     candidate_threshold: float | None = None
     candidate_model_dir: str | None = None
@@ -207,8 +211,6 @@ def _face_labels(vlabel: np.ndarray, faces: np.ndarray, verts: np.ndarray, fld: 
     out = _majority(lab)
     one = (out < 0) & (lab.max(axis=1) >= 0)
     if one.any():
-        from scipy.spatial import cKDTree
-
         idx = np.flatnonzero(one)
         d, _ = cKDTree(fld.sample_points_nm).query(verts[faces[idx]].mean(1))
         r = np.nanmean(fld.radius_nm[faces[idx]], axis=1)
@@ -239,8 +241,6 @@ def proximity_links(mesh, link_nm: float) -> np.ndarray:
     nv = len(mesh.vertices)
     e = np.asarray(mesh.edges_unique)
     comp = edge_components(nv, e)[1]
-    from scipy.spatial import cKDTree
-
     pairs = cKDTree(np.asarray(mesh.vertices)[bv]).query_pairs(link_nm, output_type="ndarray")
     pairs = bv[pairs] if len(pairs) else np.zeros((0, 2), dtype=np.int64)
     return pairs[comp[pairs[:, 0]] != comp[pairs[:, 1]]]
@@ -363,8 +363,9 @@ def _grow_pass(verts: np.ndarray, r: np.ndarray, hn: np.ndarray, ok: np.ndarray,
     in_c = comp >= 0
     df = pd.DataFrame({"c": comp[in_c], "seed": seed[in_c], "base": base[in_c], "h": hn[in_c], "r": r[in_c],
                        "a": superlevel_vertex_area(*mesh_faces, np.where(ok & np.isfinite(hn), hn, 0.0), t_grow)[in_c]})
+    df["rb"] = (r if getattr(fld, "base_radius_nm", None) is None else fld.base_radius_nm)[in_c]  # refit.py
     stats = df.groupby("c").agg(area=("a", "sum"), seeds=("seed", "sum"), bases=("base", "sum"),
-                                hmax=("h", "max"), r=("r", "median"))
+                                hmax=("h", "max"), r=("r", "median"), rb=("rb", "median"))
     good = stats[(stats.seeds > 0) & (stats.bases > 0) & (stats.area >= p.min_area_nm2)
                  & (stats.hmax <= p.max_length_nm)].index.to_numpy()
     if fld is not None and p.max_angular_coverage < 1.0 and len(good):
@@ -394,7 +395,7 @@ def _grow_pass(verts: np.ndarray, r: np.ndarray, hn: np.ndarray, ok: np.ndarray,
         cen = bdf.groupby("c")[["x", "y", "z"]].transform("mean").to_numpy()
         bdf["d2"] = ((bdf[["x", "y", "z"]].to_numpy() - cen) ** 2).sum(1)
         rad = np.sqrt(bdf.groupby("c")["d2"].mean())
-        too_wide = rad.index[rad.to_numpy() > p.max_base_radius_rel * stats.loc[rad.index, "r"].to_numpy()]
+        too_wide = rad.index[rad.to_numpy() > p.max_base_radius_rel * stats.loc[rad.index, "rb"].to_numpy()]
         keep &= ~np.isin(comp, too_wide.to_numpy())
     good_ids, dense = np.unique(comp[keep], return_inverse=True)
     label[keep] = dense
@@ -507,7 +508,7 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
         pass_counts["dome_sink"] = n.cache["spine_dome_sink"]
     vlabel, base, ring = spine_components(mesh, fld, eligible_v, pool_params(p), pass_counts)
     if p.refit_shaft and (vlabel >= 0).any():
-        fld = refit_field(fld, verts, faces, skel, bad_f | (vlabel[faces] >= 0).any(1), p.shaft)
+        fld = refit_field(fld, verts, faces, skel, bad_f, (vlabel[faces] >= 0).any(1), *refit_args(p))
         vlabel, base, ring = spine_components(mesh, fld, eligible_v, pool_params(p), pass_counts)
     if p.vertex_model or isinstance(n.cache.get("spine_vertex_sink"), list):  # learned refinement / its capture
         vlabel, base, ring = refine_labels(mesh, fld, eligible_v, vlabel, base, ring, p,
