@@ -1,6 +1,7 @@
 """The has-apical gate's axon veto (session 10): the rule itself and its choice in inner folds."""
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -9,7 +10,18 @@ import pandas as pd
 
 from neurd_lite.compartments.gate import GATE_FEATURES, axon_vetoed
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "classifiers" / "compartments"))
+CLASSIFIERS = Path(__file__).resolve().parents[1] / "classifiers" / "compartments"
+
+
+def _script(stem: str):
+    """A training script of classifiers/compartments under a unique module name (``train`` also names the
+    perisomatic trainer, which another test may have imported first)."""
+    name = f"_test_compartments_{stem}"
+    spec = importlib.util.spec_from_file_location(name, CLASSIFIERS / f"{stem}.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def test_axon_veto_needs_a_rising_and_large_axon():
@@ -35,8 +47,8 @@ def _rows(n_pyr: int, n_int: int, seed: int) -> tuple[dict[str, pd.DataFrame], n
 
 
 def test_inner_folds_choose_a_veto_that_separates_and_none_when_nothing_to_gain():
-    from gate_fit import choose_veto, inner_folds  # noqa: E402
-    from train import CELL_PARAMS
+    gate_fit, train = _script("gate_fit"), _script("train")
+    choose_veto, inner_folds, CELL_PARAMS = gate_fit.choose_veto, gate_fit.inner_folds, train.CELL_PARAMS
 
     class C:  # inner_folds reads .cell
         def __init__(self, cell: str) -> None:
