@@ -7,7 +7,7 @@ import pytest
 
 from neurd_lite.neuron import Neuron
 from neurd_lite.spines import detect_spines
-from neurd_lite.spines.adapters import beaded_tube, spiny_cylinder
+from neurd_lite.spines.adapters import beaded_tube, spiny_cylinder, varicose_dendrite
 
 
 @pytest.mark.parametrize("radius_nm,height,half_width_nm", [(400.0, 0.8, 900.0), (150.0, 0.8, 700.0),
@@ -15,9 +15,7 @@ from neurd_lite.spines.adapters import beaded_tube, spiny_cylinder
 def test_varicose_aspiny_dendrite_has_no_spines(radius_nm, height, half_width_nm):
     """Smooth swellings of the whole circumference (0.5-0.8 x the radius, the family's varicosities) on a
     dendrite with 10 nm vertex noise: no spine."""
-    bumps = [(z, height * radius_nm, half_width_nm) for z in (-3500.0, 0.0, 3000.0)]
-    mesh, skel = beaded_tube(radius_nm, 12000.0, bumps, noise_nm=10.0, seed=1)
-    n = Neuron(mesh=mesh, skeleton=skel)
+    n = varicose_dendrite(radius_nm, height, half_width_nm)
     detect_spines(n)
     assert len(n.spines) == 0, n.spines[["length_um", "head_width_um"]]
 

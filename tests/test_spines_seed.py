@@ -8,7 +8,7 @@ import pytest
 
 from neurd_lite.neuron import Neuron
 from neurd_lite.spines import SpineParams, detect_spines
-from neurd_lite.spines.adapters import beaded_tube
+from neurd_lite.spines.adapters import beaded_tube, varicose_dendrite
 from neurd_lite.spines.detect import seed_level
 
 LOW_SEED = SpineParams(seed_floor_nm=150.0, seed_spread_factor=2.0)
@@ -83,10 +83,8 @@ def test_lower_domes_seed_with_the_spread_floor():
 
 @pytest.mark.parametrize("radius_nm,height,half_width_nm", [(400.0, 0.8, 900.0), (300.0, 0.5, 1400.0)])
 def test_varicose_dendrite_stays_spine_free_with_the_spread_floor(radius_nm, height, half_width_nm):
-    bumps = [(z, height * radius_nm, half_width_nm) for z in (-3500.0, 0.0, 3000.0)]
-    mesh, skel = beaded_tube(radius_nm, 12000.0, bumps, noise_nm=10.0, seed=1)
     for p in (SpineParams(seed_protrusion_nm=170.0), LOW_SEED):
-        n = Neuron(mesh=mesh, skeleton=skel)
+        n = varicose_dendrite(radius_nm, height, half_width_nm)
         detect_spines(n, p)
         assert len(n.spines) == 0
 
@@ -119,9 +117,7 @@ def test_dome_pass_finds_low_stubby_domes_on_a_wide_shaft():
 @pytest.mark.parametrize("radius_nm,height,half_width_nm", [(400.0, 0.8, 900.0), (900.0, 0.3, 1200.0)])
 def test_dome_pass_keeps_varicose_dendrites_spine_free(radius_nm, height, half_width_nm):
     """Varicosities 270-320 nm high but microns wide: as tall as the domes, far flatter (cap radius > 1 µm)."""
-    bumps = [(z, height * radius_nm, half_width_nm) for z in (-3500.0, 0.0, 3000.0)]
-    mesh, skel = beaded_tube(radius_nm, 12000.0, bumps, noise_nm=10.0, seed=1)
-    n = Neuron(mesh=mesh, skeleton=skel)
+    n = varicose_dendrite(radius_nm, height, half_width_nm)
     detect_spines(n, DOME)
     assert len(n.spines) == 0
 

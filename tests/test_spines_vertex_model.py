@@ -13,7 +13,7 @@ from test_spines_seed import _domed_tube
 from neurd_lite.model.shipped import MODELS_DIR
 from neurd_lite.neuron import Neuron
 from neurd_lite.spines import SpineParams, detect_spines
-from neurd_lite.spines.adapters import beaded_tube
+from neurd_lite.spines.adapters import varicose_dendrite
 from neurd_lite.spines.vertex_model import FEATURES, MODEL_NAME, load_model, relabel
 
 VM = SpineParams(vertex_model=True)
@@ -69,9 +69,7 @@ def test_refinement_finds_low_domes_the_rules_miss():
 
 @pytest.mark.parametrize("radius_nm,height,half_width_nm", [(400.0, 0.8, 900.0), (900.0, 0.3, 1200.0)])
 def test_refinement_keeps_varicose_dendrites_spine_free(radius_nm, height, half_width_nm):
-    bumps = [(z, height * radius_nm, half_width_nm) for z in (-3500.0, 0.0, 3000.0)]
-    mesh, skel = beaded_tube(radius_nm, 12000.0, bumps, noise_nm=10.0, seed=1)
-    n = Neuron(mesh=mesh, skeleton=skel)
+    n = varicose_dendrite(radius_nm, height, half_width_nm)
     detect_spines(n, VM)
     assert len(n.spines) == 0
 

@@ -135,3 +135,12 @@ def beaded_tube(radius_nm: float = 300.0, length_nm: float = 12000.0,
     zs = np.linspace(-length_nm / 2, length_nm / 2, int(length_nm // 200) + 1)
     skel = Skeleton(np.c_[0 * zs, 0 * zs, zs], np.c_[np.arange(len(zs) - 1), np.arange(1, len(zs))])
     return mesh, skel
+
+
+def varicose_dendrite(radius_nm: float, height: float, half_width_nm: float) -> Neuron:
+    """A fresh Neuron on a 12 µm aspiny test dendrite (nm): a tube of ``radius_nm`` with three smooth swellings of
+    the whole circumference (at z = -3.5, 0 and 3 µm, ``height`` x the radius high, Gaussian half width
+    ``half_width_nm``) and 10 nm vertex noise; no spines, so every spine found on it is a false one."""
+    bumps = [(z, height * radius_nm, half_width_nm) for z in (-3500.0, 0.0, 3000.0)]
+    mesh, skel = beaded_tube(radius_nm, 12000.0, bumps, noise_nm=10.0, seed=1)
+    return Neuron(mesh=mesh, skeleton=skel)
