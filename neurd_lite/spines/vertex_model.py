@@ -37,6 +37,7 @@ from scipy.spatial import cKDTree
 from ..geometry.meshes import vertex_areas_nm2
 from ..model.shipped import read_booster
 from .relief import attachment, found_spine_density, spine_anchor_samples, surface_level
+from .shaft import vertex_normals
 
 MODEL_NAME = "spine_vertex"
 FEATURES = ("h_nm", "h_rel", "h_mean1_nm", "h_mean2_nm", "h_max1_nm", "h_max2_nm", "h_minus_mean2_nm",
@@ -102,16 +103,6 @@ def _ball_convexity(w: sp.csr_matrix, verts: np.ndarray, nrm: np.ndarray) -> np.
     return np.where(den > 0, num / np.maximum(den, 1e-12), 0.0)
 
 
-def _vertex_normals(verts: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """Area-weighted vertex normals (unit; zero where undefined)."""
-    fn = np.cross(verts[faces[:, 1]] - verts[faces[:, 0]], verts[faces[:, 2]] - verts[faces[:, 0]])
-    vn = np.zeros_like(verts)
-    for k in range(3):
-        for d in range(3):
-            vn[:, d] += np.bincount(faces[:, k], weights=fn[:, d], minlength=len(verts))
-    return vn / np.maximum(np.linalg.norm(vn, axis=1), 1e-12)[:, None]
-
-
 def _edge_graph(verts: np.ndarray, e: np.ndarray) -> sp.csr_matrix:
     w = np.maximum(np.linalg.norm(verts[e[:, 0]] - verts[e[:, 1]], axis=1), 1e-3)
     nv = len(verts)
@@ -144,7 +135,7 @@ def neighbourhood_features(verts: np.ndarray, faces: np.ndarray, va: np.ndarray,
     """(V,) neighbourhood columns of :data:`FEATURES` at metric radii (:data:`NEAR_NM`, applied once for "1" and
     twice for "2"): area-weighted mean and maximum of the protrusion ``h`` (nm), |normal . radial direction|
     (``radial_cos``), and the ball curvature times the shaft radius ``r`` (nm). Same patch on any tessellation."""
-    raw = _vertex_normals(verts, faces)
+    raw = vertex_normals(verts, faces)
     si = np.asarray(fld.sample_index)
     rad = verts - fld.sample_points_nm[np.maximum(si, 0)]
     rad /= np.maximum(np.linalg.norm(rad, axis=1), 1e-12)[:, None]
