@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..geometry.meshes import face_areas_nm2, vertex_areas_nm2
 from ..skeleton.model import Skeleton
 from .shaft import ShaftField, ShaftParams, shaft_field
 
@@ -43,8 +44,7 @@ def spine_share(fld: ShaftField, verts: np.ndarray, faces: np.ndarray, surface: 
     that lies on ``spine_faces`` (NaN where the neighbourhood holds no surface)."""
     from scipy.sparse import csr_matrix
 
-    a = 0.5 * np.linalg.norm(np.cross(verts[faces[:, 1]] - verts[faces[:, 0]], verts[faces[:, 2]] - verts[faces[:, 0]]),
-                             axis=1)
+    a = face_areas_nm2(verts, faces)
     ns = len(fld.sample_points_nm)
     s_face = fld.sample_index[faces[:, 0]]
     tot = np.bincount(s_face[surface], weights=a[surface], minlength=ns)
@@ -126,13 +126,10 @@ def refit_field(first: ShaftField, verts: np.ndarray, faces: np.ndarray, skel: S
         share = spine_share(first, verts, faces, ~bad_faces, spine_faces, share_radius_nm)
         keep_first |= ~(np.nan_to_num(share, nan=0.0) > min_share)
     if above_quantile > 0:
-        from ..geometry.meshes import vertex_areas_nm2
-
         free_v = np.ones(len(verts), dtype=bool)
         free_v[faces[bad_faces | spine_faces].ravel()] = False
-        wall = surface_quantile(first, free_v, vertex_areas_nm2(faces, 0.5 * np.linalg.norm(np.cross(
-            verts[faces[:, 1]] - verts[faces[:, 0]], verts[faces[:, 2]] - verts[faces[:, 0]]), axis=1), len(verts)),
-            above_quantile, share_radius_nm)
+        wall = surface_quantile(first, free_v, vertex_areas_nm2(faces, face_areas_nm2(verts, faces), len(verts)),
+                                above_quantile, share_radius_nm)
         keep_first |= ~(first.radius_nm > np.nan_to_num(wall, nan=np.inf))
     radius = np.where(keep_first, first.radius_nm, radius)
     if spread is not None:
