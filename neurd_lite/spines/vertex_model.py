@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse import csgraph
+from scipy.spatial import cKDTree
 
 from ..geometry.meshes import vertex_areas_nm2
 from ..model.shipped import read_booster
@@ -103,7 +104,10 @@ def neighbourhood_features(verts: np.ndarray, faces: np.ndarray, area_f: np.ndar
     it twice) over a fixed-density surface sample (``surface_balls``): protrusion ``h`` (nm) mean / max,
     |normal . radial| and ball curvature x the shaft radius ``r`` (nm). The same surface gives the same values on
     any tessellation of it, up to the sample's noise."""
-    pts = surface_points(verts, faces, area_f, h, np.asarray(fld.sample_index), fld.sample_points_nm)
+    near = np.isfinite(cKDTree(verts[idx]).query(verts, distance_upper_bound=2.0 * NEAR_NM)[0]) if len(idx) else \
+        np.zeros(len(verts), dtype=bool)
+    pts = surface_points(verts, faces, area_f, h, np.asarray(fld.sample_index), fld.sample_points_nm,
+                         keep=near[faces].any(1))
     return ball_columns(verts[idx], vertex_normals(verts, faces)[idx], h[idx], r[idx], pts, NEAR_NM)
 
 
