@@ -120,15 +120,13 @@ def main(argv: list[str] | None = None) -> int:
             pl.run_state(n0).anchors = None
             pl.stage_anchors(n0, nl.PipelineParams())
             info.update(drawn, **{f"perturbed_{k}": v for k, v in spine_coverage(syn, sn).items()})
-        r = score_one(n0, sn, p)
-        r["member"] = key
-        r.update(info)
-        rows.append(r)
-        print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()}, default=str),
-              flush=True)
+        rows.append({**score_one(n0, sn, p), "member": key, **info})
+        line = json.dumps(rows[-1], default=str)
+        print(line, flush=True)
+        if args.out:  # one row per member as it comes (a long run can be read while it goes)
+            with open(args.out, "a" if len(rows) > 1 else "w") as fh:
+                fh.write(line + "\n")
     print(table(rows))
-    if args.out:
-        Path(args.out).write_text("\n".join(json.dumps(r, default=str) for r in rows) + "\n")
     return 0
 
 

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..names import synapse_polarity
+from .relief import append_spines
 
 
 def postsynapse_vertices(mesh, synapses: pd.DataFrame | None, max_distance_nm: float) -> np.ndarray:
@@ -88,10 +89,4 @@ def synapse_pass(grow_pass: Callable, verts: np.ndarray, r: np.ndarray, hn: np.n
     counts["synapse_pass"] = len(idx)
     if len(idx) == 0:
         return label, base, ring
-    n0 = int(label.max()) + 1
-    new_of = np.full(n5, -1, dtype=np.int64)
-    new_of[idx] = n0 + np.arange(len(idx))
-    lab_new = np.where(on, new_of[np.maximum(lab5, 0)], -1)
-    ring5 = ring5.assign(spine=new_of[ring5.spine.to_numpy()])
-    return (np.where(lab_new >= 0, lab_new, label), base | (base5 & (lab_new >= 0)),
-            pd.concat([ring, ring5[ring5.spine >= 0]], ignore_index=True))
+    return append_spines(label, base, ring, lab5, base5, ring5, idx)
