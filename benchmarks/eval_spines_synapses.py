@@ -11,7 +11,7 @@ table follows the same changes, so synapse-target scores stay exact.
 Uses the caches of ``eval_spines_family.py`` (``cache`` step) and its scoring::
 
   PYTHONPATH=. python benchmarks/eval_spines_synapses.py --cache /tmp/x/cache --member basket:0 \\
-      [--set spines.synapse_seed_nm=100] [--no-perturb] [--out rows.jsonl]
+      [--set spines.synapse_seed_nm=100] [--no-perturb | --fill] [--out rows.jsonl]
 """
 from __future__ import annotations
 
@@ -45,14 +45,39 @@ def _normals(tri: np.ndarray) -> np.ndarray:
     return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
 
 
+def _fill_spines(rng: np.random.Generator, syn: pd.DataFrame, sn, verts: np.ndarray, faces: np.ndarray
+                 ) -> pd.DataFrame:
+    """``syn`` plus one head postsynapse (3-10 nm off a random head face; any face of the spine without head
+    faces) on every true spine that has none: cortex-like coverage."""
+    fs, lab = np.asarray(sn.face_spine), np.asarray(sn.face_labels).astype(str)
+    have = set(syn.spine_id[(syn.spine_id >= 0) & ~syn.is_pre.astype(bool)].tolist())
+    on = np.flatnonzero(fs >= 0)
+    head_first = on[np.lexsort((rng.random(len(on)), lab[on] != "spine_head", fs[on]))]
+    ids, first = np.unique(fs[head_first], return_index=True)
+    f = head_first[first][~np.isin(ids, list(have))]
+    t = verts[faces[f]]
+    a, b = rng.random((2, len(f)))
+    flip = a + b > 1
+    a, b = np.where(flip, 1 - a, a), np.where(flip, 1 - b, b)
+    pts = t[:, 0] + a[:, None] * (t[:, 1] - t[:, 0]) + b[:, None] * (t[:, 2] - t[:, 0])
+    pts += _normals(t) * rng.uniform(3.0, 10.0, len(f))[:, None]
+    add = pd.DataFrame({"x_nm": pts[:, 0], "y_nm": pts[:, 1], "z_nm": pts[:, 2], "is_pre": False,
+                        "target": np.where(lab[f] == "spine_head", "spine_head", "spine_neck"),
+                        "compartment": np.asarray(sn.face_compartment)[f].astype(str), "spine_id": fs[f], "face": f})
+    return pd.concat([syn, add], ignore_index=True)
+
+
 def perturb_synapses(sn, cls: str, seed: int, drop: tuple[float, float] = (0.1, 0.4),
-                     extra_shaft_per_um: tuple[float, float] = (0.0, 0.5), push_nm: tuple[float, float] = (0.0, 150.0)
-                     ) -> tuple[pd.DataFrame, dict]:
+                     extra_shaft_per_um: tuple[float, float] = (0.0, 0.5), push_nm: tuple[float, float] = (0.0, 150.0),
+                     fill: bool = False) -> tuple[pd.DataFrame, dict]:
     """The truth synapse table of ``sn`` with spine synapses dropped, shaft synapses added and points pushed out
-    (nm; module doc) and what was drawn."""
+    (nm; module doc) and what was drawn. ``fill``: first give every spine a head synapse (then pass a small
+    ``drop``): the coverage of real cortex (~96 % of spines), which the generator does not have."""
     rng = np.random.default_rng([CLASS_CODE.get(cls, 99), int(seed), 4242])
     syn = sn.synapses.copy()
     verts, faces = np.asarray(sn.mesh.vertices, float), np.asarray(sn.mesh.faces)
+    if fill:
+        syn = _fill_spines(rng, syn, sn, verts, faces)
     f_drop = rng.uniform(*drop)
     on_spine = syn.target.isin(["spine_head", "spine_neck"]).to_numpy()
     gone = on_spine & (rng.random(len(syn)) < f_drop)
@@ -101,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--member", action="append", default=[], help="class:seed[:faces] (repeatable)")
     ap.add_argument("--set", action="append", default=[])
     ap.add_argument("--no-perturb", action="store_true")
+    ap.add_argument("--fill", action="store_true", help="a head synapse on every spine, then drop 0-10 %%")
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
     p = _params(args.set)
@@ -112,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             n0, sn = pickle.load(fh)
         info = spine_coverage(sn.synapses, sn)
         if not args.no_perturb:
-            syn, drawn = perturb_synapses(sn, c, int(s))
+            syn, drawn = perturb_synapses(sn, c, int(s), (0.0, 0.1) if args.fill else (0.1, 0.4), fill=args.fill)
             sn = copy.copy(sn)
             sn.synapses = syn
             n0 = copy.deepcopy(n0)
