@@ -72,7 +72,7 @@ def perturb_synapses(sn, cls: str, seed: int, drop: tuple[float, float] = (0.1, 
                      fill: bool = False) -> tuple[pd.DataFrame, dict]:
     """The truth synapse table of ``sn`` with spine synapses dropped, shaft synapses added and points pushed out
     (nm; module doc) and what was drawn. ``fill``: first give every spine a head synapse (then pass a small
-    ``drop``): the coverage of real cortex (~96 % of spines), which the generator does not have."""
+    ``drop``): the coverage of real cortex (nearly every spine), which the generator does not have."""
     rng = np.random.default_rng([CLASS_CODE.get(cls, 99), int(seed), 4242])
     syn = sn.synapses.copy()
     verts, faces = np.asarray(sn.mesh.vertices, float), np.asarray(sn.mesh.faces)

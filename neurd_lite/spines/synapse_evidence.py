@@ -1,7 +1,7 @@
 """Postsynapses as evidence for spines (nm inside; opt-in, ``SpineParams.synapse_seed_nm`` > 0).
 
-Nearly every spine of a cortical excitatory neuron carries an excitatory synapse on its head (serial EM: Arellano
-et al. 2007, ~96 % of spines in mouse and human cortex; Harris & Stevens 1989), and a spine head stands out of
+Nearly every spine of a cortical excitatory neuron carries an excitatory synapse on its head (serial-section EM,
+e.g. Harris & Stevens 1989, Arellano et al. 2007; not in shared/REFERENCES.md), and a spine head stands out of
 its shaft. So where a postsynapse sits on surface that stands clearly above the shaft model, the surface there is
 probably a spine that the shape cuts missed (a low stubby spine on a wide shaft, a spine where the axis is off).
 The converse is not evidence: a synapse on the shaft says nothing, and a spine may carry no synapse in the table
