@@ -98,3 +98,18 @@ def test_release_memory_trims_only_a_large_free_heap(monkeypatch, free, trims):
 def test_free_heap_bytes_reads_glibc():
     free = memory.free_heap_bytes()
     assert free is None or free >= 0
+
+
+def test_ball_union_equals_query_ball_point():
+    from scipy.spatial import cKDTree
+
+    rng = np.random.default_rng(5)
+    pts = rng.random((20_000, 3)) * 10_000.0
+    pts[:50] = np.round(pts[:50] / 100.0) * 100.0  # grid points: distances that land on r exactly
+    tree = cKDTree(pts)
+    for centres, r in ((pts[[0]], 100.0), (pts[:30], 700.0), (np.array([[5000.0, 5000.0, 5000.0]]), 2500.0)):
+        mask = np.zeros(len(pts), dtype=bool)
+        for ball in tree.query_ball_point(centres, r=r, return_sorted=False):  # the code before session 11
+            mask[ball] = True
+        mask[[7, 8]] = True
+        assert np.array_equal(teasar._ball_union(tree, centres, r, np.array([7, 8])), np.flatnonzero(mask))
