@@ -25,7 +25,7 @@ from ..geometry.meshes import vertex_areas_nm2
 from ..geometry.meshgraph import edge_components
 from ..geometry.stats import group_mode, weighted_group_quantile
 from ..model.soma_extent import SomaExtentParams, within_soma
-from ..neuron import SPINE_LABELS, Neuron
+from ..neuron import SPINE_LABELS, Neuron, is_label
 from ..skeleton.centre import centred_skeleton
 from ..units import nm_to_um
 from .headneck import HeadNeckParams, spine_geometry
@@ -185,7 +185,7 @@ def _check(n: Neuron) -> None:
 def soma_face_mask(n: Neuron, margin: float) -> np.ndarray:
     """(F,) bool soma faces: by compartment or label, by each soma's face list, or (a soma without faces) face
     centroids within ``margin`` x its radius (nm) of its centre (``SomaExtentParams.core_factor``)."""
-    mask = (n.face_compartment.astype(str) == "soma") | (n.face_labels.astype(str) == "soma")
+    mask = is_label(n.face_compartment, ("soma",)) | is_label(n.face_labels, ("soma",))  # no (F,) string copies
     centroids = None
     for s in n.somas:
         if len(s.faces):
@@ -200,8 +200,8 @@ def soma_face_mask(n: Neuron, margin: float) -> np.ndarray:
 def ineligible_faces(n: Neuron, soma_core_factor: float) -> np.ndarray:
     """(F,) bool: soma and axon faces (by compartment, label or soma face list; a soma without faces reaches
     ``soma_core_factor`` radii), where spines are not searched."""
-    bad = np.isin(n.face_compartment.astype(str), NON_DENDRITIC)
-    bad |= np.isin(n.face_labels.astype(str), NON_DENDRITIC)
+    bad = is_label(n.face_compartment, NON_DENDRITIC)
+    bad |= is_label(n.face_labels, NON_DENDRITIC)
     return bad | soma_face_mask(n, soma_core_factor)
 
 
@@ -534,7 +534,7 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
     face_spine[bad_f] = -1
 
     # restore labels of faces that an earlier run called spines
-    old = np.isin(n.face_labels.astype(str), SPINE_LABELS)
+    old = is_label(n.face_labels, SPINE_LABELS)
     n.face_labels[old] = n.face_compartment[old]
     n.face_spine = face_spine
     rows = []
