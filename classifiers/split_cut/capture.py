@@ -71,11 +71,12 @@ def true_switch(t: np.ndarray, cell_a: int, cell_b: int) -> int:
     return int(np.argmax(agree))
 
 
-def paths_of(case: dict, params=None) -> list[dict]:
-    """Every soma-to-soma path the splitter scores on one cached merge (hand score), with its candidate rows."""
+def paths_of(case: dict, params=None, reverse: bool = False) -> list[dict]:
+    """Every soma-to-soma path the splitter scores on one cached merge (hand score), with its candidate rows
+    (``reverse``: each path also read from its other end)."""
     import importlib
 
-    from neurd_lite.proofread.cuts import SplitParams
+    from neurd_lite.proofread.cuts import SplitParams, path_scores
 
     S = importlib.import_module("neurd_lite.proofread.split")  # the module (the package exports a function split)
 
@@ -89,6 +90,15 @@ def paths_of(case: dict, params=None) -> list[dict]:
     def spy(n_, pa, sc, forest, arrays, somas, p_):
         rows = S.path_candidate_rows(n_, pa, sc, forest, arrays, somas, p_)
         got.append({"pa": np.asarray(pa), "sc": sc, "X": rows, "somas": [somas[0].center_nm, somas[1].center_nm]})
+        if reverse:  # the same path read from the other soma: a second query (the path order is arbitrary)
+            rv = np.asarray(pa)[::-1]
+            radius, branch_r, is_axon, junction, pre, post = arrays
+            sc_r = path_scores(n_.skeleton.vertices[rv], radius[rv], is_axon[rv], junction[rv],
+                               (somas[1].center_nm, somas[1].radius_nm), (somas[0].center_nm, somas[0].radius_nm),
+                               p_, branch_radius=branch_r[rv], synapses=(pre[rv], post[rv]))
+            got.append({"pa": rv, "sc": sc_r, "X": S.path_candidate_rows(n_, rv, sc_r, forest, arrays,
+                                                                          somas[::-1], p_),
+                        "somas": [somas[1].center_nm, somas[0].center_nm]})
         return orig(n_, pa, sc, forest, arrays, somas, p_)
 
     S._choose_cut = spy
@@ -106,18 +116,19 @@ def paths_of(case: dict, params=None) -> list[dict]:
         out.append({"X": g["X"], "dist_um": np.abs(s - 0.5 * (s[k] + s[min(k + 1, len(s) - 1)])) / 1e3,
                     "cand": np.asarray(g["sc"]["prior"]) > 0, "hand": np.asarray(g["sc"]["score"]),
                     "polarity_ok": np.asarray(g["sc"]["polarity_ok"], bool),
-                    "decisive": bool(g["sc"]["polarity"].get("decisive", False)), "cells": (ca, cb)})
+                    "decisive": bool(g["sc"]["polarity"].get("decisive", False)), "cells": (ca, cb),
+                    "reversed": len(out) % 2 == 1 if reverse else False})
     return out
 
 
 def rows(case_dir: str, out: str) -> None:
     """Candidate rows of every cached merge in ``case_dir`` into one ``.npz`` (X, dist_um, path id, merge seed)."""
-    X, dist, pid, seed, cand, hand, pol, dec = [], [], [], [], [], [], [], []
+    X, dist, pid, seed, cand, hand, pol, dec, rev = [], [], [], [], [], [], [], [], []
     k = 0
     for f in sorted(glob.glob(f"{case_dir}/fam*.pkl"), key=lambda f: int(Path(f).stem[3:])):
         sd = int(Path(f).stem[3:])
         assert sd < 1000, f"held-out seed {sd} must not be captured for training"
-        for g in paths_of(pickle.load(open(f, "rb"))):
+        for g in paths_of(pickle.load(open(f, "rb")), reverse=True):
             m = len(g["X"])
             X.append(g["X"])
             dist.append(g["dist_um"])
@@ -125,12 +136,13 @@ def rows(case_dir: str, out: str) -> None:
             hand.append(g["hand"])
             pol.append(g["polarity_ok"])
             dec.append(np.full(m, g["decisive"]))
+            rev.append(np.full(m, g["reversed"]))
             pid.append(np.full(m, k))
             seed.append(np.full(m, sd))
             k += 1
     np.savez_compressed(out, X=np.concatenate(X), dist_um=np.concatenate(dist), path=np.concatenate(pid),
                         seed=np.concatenate(seed), cand=np.concatenate(cand), hand=np.concatenate(hand),
-                        polarity_ok=np.concatenate(pol), decisive=np.concatenate(dec))
+                        polarity_ok=np.concatenate(pol), decisive=np.concatenate(dec), reversed=np.concatenate(rev))
     print(out, k, "paths", sum(len(x) for x in X), "rows")
 
 

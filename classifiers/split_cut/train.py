@@ -3,7 +3,7 @@
     python classifiers/split_cut/train.py /tmp/merge11/rows.npz /tmp/merge11/tune --work /tmp/merge11/cv
 
 Rows come from ``capture.py rows`` (every candidate vertex of every soma-to-soma path of tune merges, seeds
-0-999). Folds are grouped by merge (family seed): 5 folds, the same for every variant. For each fold a model is
+0-999, each path also read from its other soma as a second query of the same merge and fold). Folds are grouped by merge (family seed): 5 folds, the same for every variant. For each fold a model is
 trained on the other folds' paths and the splitter is run on the fold's merges with it (``SplitParams(cut_model=
 that fold's .txt)``): out-of-fold face accuracy per true cell (min of recall and precision), next to the hand
 score on the same cells. Variants (declared before the run): ``rank`` (LambdaRank, relevance 3 / 2 / 1 / 0 within
@@ -75,8 +75,9 @@ def folds(seeds: np.ndarray, k: int = 5) -> dict[int, int]:
 
 
 def path_hits(d: dict, cand: np.ndarray, score: np.ndarray) -> dict:
-    """Per path: distance (µm) of the top candidate from the true switch."""
+    """Per path (forward reading only): distance (µm) of the top candidate from the true switch."""
     out = []
+    cand = cand & ~d["reversed"]  # each path once, read as the splitter reads it
     for p in np.unique(d["path"]):
         sel = np.flatnonzero((d["path"] == p) & cand)
         if len(sel):
