@@ -65,6 +65,28 @@ def vertex_truth(n, face_cell: np.ndarray) -> np.ndarray:
     return np.where(cnt.sum(1) > 0, cnt.argmax(1), -1)
 
 
+def hanging_faces(n, forest, pa: np.ndarray, face_cell: np.ndarray) -> np.ndarray:
+    """(m, cells) true faces of each cell on the skeleton hanging off each vertex of path ``pa`` (the forest with
+    the path's own edges removed; a tree, so every piece touching the path touches it at one vertex)."""
+    from scipy.sparse import coo_matrix, csgraph
+
+    on = {(int(a), int(b)) for a, b in zip(pa[:-1], pa[1:])}
+    on |= {(b, a) for a, b in on}
+    rows = [(a, b) for a, nb in enumerate(forest.adj) for b in nb if (a, b) not in on]
+    nv = len(forest.adj)
+    r = np.array([a for a, _ in rows], dtype=np.int64)
+    c = np.array([b for _, b in rows], dtype=np.int64)
+    _, comp = csgraph.connected_components(coo_matrix((np.ones(len(r)), (r, c)), shape=(nv, nv)), directed=False)
+    where = {int(comp[v]): i for i, v in enumerate(pa)}
+    f2s = np.asarray(n.face_to_skeleton, np.int64)
+    ok = (f2s >= 0) & (face_cell >= 0)
+    idx = np.array([where.get(int(x), -1) for x in comp[f2s[ok]]]) if ok.any() else np.zeros(0, int)
+    out = np.zeros((len(pa), int(face_cell.max()) + 1))
+    keep = idx >= 0
+    np.add.at(out, (idx[keep], face_cell[ok][keep]), 1)
+    return out
+
+
 def true_switch(t: np.ndarray, cell_a: int, cell_b: int) -> int:
     """Index k maximising (path vertices <= k of cell A) + (vertices > k of cell B)."""
     agree = np.cumsum(t == cell_a) + np.concatenate([np.cumsum((t == cell_b)[::-1])[::-1][1:], [0]])
@@ -89,7 +111,9 @@ def paths_of(case: dict, params=None, reverse: bool = False) -> list[dict]:
 
     def spy(n_, pa, sc, forest, arrays, somas, p_):
         rows = S.path_candidate_rows(n_, pa, sc, forest, arrays, somas, p_)
-        got.append({"pa": np.asarray(pa), "sc": sc, "X": rows, "somas": [somas[0].center_nm, somas[1].center_nm]})
+        hang = hanging_faces(n_, forest, np.asarray(pa), fc)
+        got.append({"pa": np.asarray(pa), "sc": sc, "X": rows, "somas": [somas[0].center_nm, somas[1].center_nm],
+                    "hang": hang})
         if reverse:  # the same path read from the other soma: a second query (the path order is arbitrary)
             rv = np.asarray(pa)[::-1]
             radius, branch_r, is_axon, junction, pre, post = arrays
@@ -98,7 +122,7 @@ def paths_of(case: dict, params=None, reverse: bool = False) -> list[dict]:
                                p_, branch_radius=branch_r[rv], synapses=(pre[rv], post[rv]))
             got.append({"pa": rv, "sc": sc_r, "X": S.path_candidate_rows(n_, rv, sc_r, forest, arrays,
                                                                           somas[::-1], p_),
-                        "somas": [somas[1].center_nm, somas[0].center_nm]})
+                        "somas": [somas[1].center_nm, somas[0].center_nm], "hang": hang[::-1]})
         return orig(n_, pa, sc, forest, arrays, somas, p_)
 
     S._choose_cut = spy
@@ -113,7 +137,11 @@ def paths_of(case: dict, params=None, reverse: bool = False) -> list[dict]:
         t = vt[g["pa"]]
         k = true_switch(t, ca, cb)
         s = np.asarray(g["sc"]["s_nm"])
-        out.append({"X": g["X"], "dist_um": np.abs(s - 0.5 * (s[k] + s[min(k + 1, len(s) - 1)])) / 1e3,
+        h = g["hang"]  # (m, cells) true faces hanging off each path vertex
+        ca_, cb_ = (h[:, c] if c < h.shape[1] else np.zeros(len(h)) for c in (ca, cb))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            bal = 0.5 * (np.cumsum(ca_) / max(ca_.sum(), 1) + (cb_.sum() - np.cumsum(cb_)) / max(cb_.sum(), 1))
+        out.append({"face_loss": bal.max() - bal, "X": g["X"], "dist_um": np.abs(s - 0.5 * (s[k] + s[min(k + 1, len(s) - 1)])) / 1e3,
                     "cand": np.asarray(g["sc"]["prior"]) > 0, "hand": np.asarray(g["sc"]["score"]),
                     "polarity_ok": np.asarray(g["sc"]["polarity_ok"], bool),
                     "decisive": bool(g["sc"]["polarity"].get("decisive", False)), "cells": (ca, cb),
@@ -123,7 +151,7 @@ def paths_of(case: dict, params=None, reverse: bool = False) -> list[dict]:
 
 def rows(case_dir: str, out: str) -> None:
     """Candidate rows of every cached merge in ``case_dir`` into one ``.npz`` (X, dist_um, path id, merge seed)."""
-    X, dist, pid, seed, cand, hand, pol, dec, rev = [], [], [], [], [], [], [], [], []
+    X, dist, pid, seed, cand, hand, pol, dec, rev, loss = [], [], [], [], [], [], [], [], [], []
     k = 0
     for f in sorted(glob.glob(f"{case_dir}/fam*.pkl"), key=lambda f: int(Path(f).stem[3:])):
         sd = int(Path(f).stem[3:])
@@ -137,12 +165,14 @@ def rows(case_dir: str, out: str) -> None:
             pol.append(g["polarity_ok"])
             dec.append(np.full(m, g["decisive"]))
             rev.append(np.full(m, g["reversed"]))
+            loss.append(g["face_loss"])
             pid.append(np.full(m, k))
             seed.append(np.full(m, sd))
             k += 1
     np.savez_compressed(out, X=np.concatenate(X), dist_um=np.concatenate(dist), path=np.concatenate(pid),
                         seed=np.concatenate(seed), cand=np.concatenate(cand), hand=np.concatenate(hand),
-                        polarity_ok=np.concatenate(pol), decisive=np.concatenate(dec), reversed=np.concatenate(rev))
+                        polarity_ok=np.concatenate(pol), decisive=np.concatenate(dec), reversed=np.concatenate(rev),
+                        face_loss=np.concatenate(loss))
     print(out, k, "paths", sum(len(x) for x in X), "rows")
 
 

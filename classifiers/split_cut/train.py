@@ -7,7 +7,9 @@ Rows come from ``capture.py rows`` (every candidate vertex of every soma-to-soma
 trained on the other folds' paths and the splitter is run on the fold's merges with it (``SplitParams(cut_model=
 that fold's .txt)``): out-of-fold face accuracy per true cell (min of recall and precision), next to the hand
 score on the same cells. Variants (declared before the run): ``rank`` (LambdaRank, relevance 3 / 2 / 1 / 0 within
-2 / 4 / 8 µm / beyond of the true switch) and ``binary`` (within 3 µm or not). The variant with more OOF cells
+2 / 4 / 8 µm / beyond of the true switch) and ``binary`` (within 3 µm or not); round 2 (session 11): ``rank_faces``
+(LambdaRank, relevance 3 / 2 / 1 / 0 where cutting there loses <= 0.005 / 0.02 / 0.05 / more of the path's best
+balanced face accuracy, counting the faces of the skeleton hanging off each path vertex). The variant with more OOF cells
 >= 0.95 (tie: higher mean worst cell per merge) is refitted on all tune paths and written to ``--models``.
 LightGBM runs with num_threads=1; the model is written as text with a JSON sidecar (no pickle).
 """
@@ -31,6 +33,8 @@ from neurd_lite.proofread.cut_model import FEATURES  # noqa: E402
 
 PARAMS = {"rank": {"objective": "lambdarank", "lambdarank_truncation_level": 20, "eval_at": [1],
                    "label_gain": [0, 1, 3, 7]},
+          "rank_faces": {"objective": "lambdarank", "lambdarank_truncation_level": 20, "eval_at": [1],
+                         "label_gain": [0, 1, 3, 7]},
           "binary": {"objective": "binary"}}
 COMMON = {"learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 40, "feature_fraction": 0.8,
           "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0, "num_threads": 1, "verbose": -1,
@@ -38,7 +42,11 @@ COMMON = {"learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 40, "feat
 ROUNDS = 300
 
 
-def relevance(dist_um: np.ndarray, variant: str) -> np.ndarray:
+def relevance(dist_um: np.ndarray, variant: str, face_loss: np.ndarray | None = None) -> np.ndarray:
+    """Graded relevance of candidate rows: by distance from the true switch (µm), or (``rank_faces``) by the
+    balanced face accuracy lost against the path's best cut (``capture.hanging_faces``)."""
+    if variant == "rank_faces":
+        return np.select([face_loss <= 0.005, face_loss <= 0.02, face_loss <= 0.05], [3, 2, 1], 0)
     if variant == "binary":
         return (dist_um <= 3.0).astype(int)
     return np.select([dist_um <= 2.0, dist_um <= 4.0, dist_um <= 8.0], [3, 2, 1], 0)
@@ -58,7 +66,8 @@ def candidate_mask(d: dict) -> np.ndarray:
 def fit(d: dict, rows: np.ndarray, variant: str):
     import lightgbm as lgb
 
-    X, y, path = d["X"][rows], relevance(d["dist_um"][rows], variant), d["path"][rows]
+    X, path = d["X"][rows], d["path"][rows]
+    y = relevance(d["dist_um"][rows], variant, d["face_loss"][rows] if "face_loss" in d else None)
     order = np.argsort(path, kind="stable")
     X, y, path = X[order], y[order], path[order]
     _, sizes = np.unique(path, return_counts=True)
@@ -169,7 +178,8 @@ def main() -> None:
     save(b, {"variant": best, "params": {**COMMON, **PARAMS[best]}, "num_boost_round": ROUNDS,
              "trained_on": f"{report['n_merges']} tune family merges (seeds "
                            f"{int(d['seed'].min())}-{int(d['seed'].max())}), {report['n_paths']} soma-to-soma paths",
-             "relevance": "rank: 3/2/1/0 within 2/4/8 um/beyond of the true switch; binary: within 3 um",
+             "relevance": "rank: 3/2/1/0 within 2/4/8 um/beyond of the true switch; binary: within 3 um; "
+                          "rank_faces: 3/2/1/0 for balanced face accuracy lost <= 0.005/0.02/0.05/more",
              "cv": {k: report[k] for k in ("hand_paths", "hand_cells", *variants)}}, Path(args.models))
     (work / "report.json").write_text(json.dumps(report, indent=1, default=str))
     print(json.dumps({k: v for k, v in report.items() if k not in ("rank", "binary")}, default=str)[:3000])
