@@ -71,7 +71,7 @@ def fit(d: dict, rows: np.ndarray, variant: str):
     order = np.argsort(path, kind="stable")
     X, y, path = X[order], y[order], path[order]
     _, sizes = np.unique(path, return_counts=True)
-    ds = lgb.Dataset(X, y, group=sizes if variant == "rank" else None, feature_name=list(FEATURES),
+    ds = lgb.Dataset(X, y, group=None if variant == "binary" else sizes, feature_name=list(FEATURES),
                      free_raw_data=False)
     return lgb.train({**COMMON, **PARAMS[variant]}, ds, num_boost_round=ROUNDS)
 
