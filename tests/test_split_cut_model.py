@@ -11,6 +11,7 @@ import neurd_lite as nl
 from neurd_lite.pipeline import PipelineParams
 from neurd_lite.proofread import SplitParams, face_owner, find_cuts
 from neurd_lite.proofread.cut_model import FEATURES, load_cut_model
+from test_proofread import _small_merge  # the 2-cell dendrite merge of the splitter tests
 
 MODELS = Path(__file__).resolve().parents[1] / "classifiers" / "models"
 
@@ -29,15 +30,6 @@ def test_split_cut_model_loads_from_text_and_json_without_pickle(monkeypatch):
     assert json.loads((MODELS / "split_cut.json").read_text())["features"] == list(FEATURES)
     assert (MODELS / "split_cut.txt").read_text().startswith("tree")
     assert not list(MODELS.glob("split_cut*.pkl"))
-
-
-def _small_merge():
-    from neurd_lite.testing.synthetic import make_neuron
-    from neurd_lite.testing.touching import merge_cells
-
-    cells = [make_neuron("interneuron", seed=s, target_faces=8000, spine_density_per_um=0.5, with_axon=False)
-             for s in (3, 4)]
-    return merge_cells(cells, contact="dendrite", seed=1)
 
 
 def test_split_cut_model_beats_a_random_candidate_on_a_tiny_merge():
