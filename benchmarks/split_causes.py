@@ -11,6 +11,17 @@ the wrong side" (the contact zone or a second contact). Misassigned faces are al
 whose own truth differs from their owner (skeleton) or on correctly owned vertices (face-to-skeleton mapping), and
 ``far_pieces``: those on misowned pieces more than 10 µm from every cut (session 9: in fragmented merges, pieces
 of one cell healed onto another away from the soma-to-soma paths).
+
+Session 11 (``--cells``): every true cell below 0.95 gets its lost faces (its own faces given elsewhere plus faces
+it took) split by cause, first match wins: ``soma_missed`` (no detected soma maps to the cell), ``unowned``
+(faces no soma reaches: pieces never healed), ``cut_misplaced`` (misowned skeleton vertices whose nearest
+soma-path vertex lies between a cut and its path's switch, when the two are more than 3 µm apart), ``far_pieces``
+(as above), ``side`` (other misowned skeleton vertices: contact zone, second contacts) and ``mapping`` (vertex
+owned right, face wrong). Caches of ``/tmp/merge11`` (keys n, fc, C, members) are read as well;
+``--model`` scores with a cut model, ``--oof DIR --rows rows.npz`` with the fold model of each merge's seed.
+
+    python benchmarks/split_causes.py --cells --oof /tmp/merge11/cv2/rank_faces --rows /tmp/merge11/rows2.npz \\
+        /tmp/merge11/tune/fam*.pkl
 """
 from __future__ import annotations
 
@@ -53,11 +64,11 @@ def _path(n, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
     return p, np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(x[p], axis=0), axis=1))])
 
 
-def far_pieces(n, vt: np.ndarray, owner_cell: np.ndarray, cuts: list[dict], f2s: np.ndarray,
-               far_nm: float = 10_000.0) -> int:
-    """Faces on misowned skeleton pieces lying more than ``far_nm`` from every applied cut: a piece of one cell
-    hung on another away from the soma-to-soma paths, in fragmented merges through heal bridges (faceless
-    skeleton vertices, which join the pieces here whatever their owner says)."""
+def far_vertices(n, vt: np.ndarray, owner_cell: np.ndarray, cuts: list[dict], f2s: np.ndarray,
+                 far_nm: float = 10_000.0) -> np.ndarray:
+    """(N,) bool: skeleton vertices on misowned pieces lying more than ``far_nm`` from every applied cut: a piece
+    of one cell hung on another away from the soma-to-soma paths, in fragmented merges through heal bridges
+    (faceless skeleton vertices, which join the pieces here whatever their owner says)."""
     x, e = np.asarray(n.skeleton.vertices), np.asarray(n.skeleton.edges)
     nf = np.bincount(f2s[f2s >= 0], minlength=len(x))
     bad = (vt >= 0) & (owner_cell != vt)
@@ -66,19 +77,67 @@ def far_pieces(n, vt: np.ndarray, owner_cell: np.ndarray, cuts: list[dict], f2s:
     g = coo_matrix((np.ones(keep.sum()), (e[keep, 0], e[keep, 1])), shape=(len(x),) * 2)
     _, lab = csgraph.connected_components(g, directed=False)
     cut_x = np.array([x[c["skeleton_vertex"]] for c in cuts if c.get("applied") and "skeleton_vertex" in c])
-    total = 0
+    out = np.zeros(len(x), bool)
     for c in np.unique(lab[bad]):
         vs = np.flatnonzero(lab == c)
         if not len(cut_x) or np.min(np.linalg.norm(x[vs][:, None] - cut_x[None], axis=2)) > far_nm:
-            total += int(nf[vs[bad[vs]]].sum())
-    return total
+            out[vs] = True
+    return out
+
+
+def far_pieces(n, vt: np.ndarray, owner_cell: np.ndarray, cuts: list[dict], f2s: np.ndarray) -> int:
+    """Faces on misowned vertices of ``far_vertices`` pieces."""
+    nf = np.bincount(f2s[f2s >= 0], minlength=n.skeleton.n_vertices)
+    bad = (vt >= 0) & (owner_cell != vt)
+    return int(nf[far_vertices(n, vt, owner_cell, cuts, f2s) & bad].sum())
+
+
+def load_case(path: Path) -> tuple:
+    """(neuron, true cell per face, true soma centres (nm), cell kinds) from an eval_split or merge11 cache."""
+    d = pickle.load(open(path, "rb"))
+    if "merge" in d:
+        return d["n"], np.asarray(d["merge"].face_cell), np.asarray(d["merge"].soma_centers_nm), d["kinds"]
+    return d["n"], np.asarray(d["fc"]), np.asarray(d["C"]), [k for k, _ in d["members"]]
+
+
+def misplaced_vertices(n, paths: list[tuple[np.ndarray, np.ndarray, float, float]]) -> np.ndarray:
+    """(N,) bool: skeleton vertices whose nearest vertex (along the skeleton) on a soma path lies between that
+    path's cut and switch (arclengths µm), for paths whose cut is more than 3 µm off."""
+    x, e = np.asarray(n.skeleton.vertices), np.asarray(n.skeleton.edges)
+    w = np.maximum(np.linalg.norm(x[e[:, 0]] - x[e[:, 1]], axis=1), 1e-6)
+    g = coo_matrix((w, (e[:, 0], e[:, 1])), shape=(len(x),) * 2).tocsr()
+    out = np.zeros(len(x), bool)
+    for p, s, cut, sw in paths:
+        if abs(cut - sw) <= 3:
+            continue
+        _, _, src = csgraph.dijkstra(g, directed=False, indices=p, return_predecessors=True, min_only=True)
+        lo, hi = sorted((cut, sw))
+        out |= np.isin(src, p[(s / 1000 >= lo) & (s / 1000 <= hi)])
+    return out
+
+
+def cell_causes(n, fc: np.ndarray, own_f: np.ndarray, st: np.ndarray, vt: np.ndarray, vo_cell: np.ndarray,
+                cuts: list[dict], paths: list, f2s: np.ndarray) -> list[dict]:
+    """Per true cell: min(recall, precision) of its faces and its lost faces by cause (module docstring)."""
+    far_v = far_vertices(n, vt, vo_cell, cuts, f2s)
+    mis_v = misplaced_vertices(n, paths)
+    fv = np.maximum(f2s, 0)
+    vtf = np.where(f2s >= 0, vt[fv], -3)
+    off = (f2s >= 0) & (vtf != own_f)
+    cause = np.select([~np.isin(fc, st), own_f < 0, off & mis_v[fv], off & far_v[fv], off],
+                      ["soma_missed", "unowned", "cut_misplaced", "far_pieces", "side"], "mapping")
+    wrong = (own_f != fc) & (fc >= 0)
+    res = []
+    for t in range(int(fc.max()) + 1):
+        mine, got = fc == t, own_f == t
+        score = min(float(got[mine].mean()), float(mine[got].mean()) if got.any() else 0.0)
+        kinds, counts = np.unique(cause[wrong & (mine | got)], return_counts=True)
+        res.append({"score": round(score, 4), "lost": {str(k): int(c) for k, c in zip(kinds, counts)}})
+    return res
 
 
 def diagnose(path: Path, params: SplitParams) -> dict:
-    d = pickle.load(open(path, "rb"))
-    n, m = d["n"], d["merge"]
-    fc = np.asarray(m.face_cell)
-    centers = np.asarray(m.soma_centers_nm)
+    n, fc, centers, kinds = load_case(path)
     out = {"case": path.stem, "somas": f"{len(n.somas)}/{len(centers)}", "cells": [], "cuts": []}
     if len(n.somas) < 2:
         return out
@@ -87,6 +146,7 @@ def diagnose(path: Path, params: SplitParams) -> dict:
     own_f = st[np.where(face_owner(n, vo) >= 0, face_owner(n, vo), len(n.somas))]
     vt = vertex_truth(n, fc)
     sv = _soma_vertices(n)
+    paths = []
     for c in cuts:
         if c.get("kind") != "soma_path" or not c.get("applied"):
             continue
@@ -96,6 +156,8 @@ def diagnose(path: Path, params: SplitParams) -> dict:
         agree = np.cumsum(t == st[i]) + np.concatenate([np.cumsum((t == st[j])[::-1])[::-1][1:], [0]])
         k = np.flatnonzero(p == c["skeleton_vertex"])
         cut_um = float(s[k[0]]) / 1000 if len(k) else float("nan")
+        if len(k):
+            paths.append((p, s, cut_um, float(s[int(np.argmax(agree))]) / 1000))
         out["cuts"].append({"somas": (i, j), "path_um": round(float(s[-1]) / 1000, 1), "cut_um": round(cut_um, 1),
                             "switch_um": round(float(s[int(np.argmax(agree))]) / 1000, 1),
                             "cues": {q: v for q, v in c["cues"].items() if v}})
@@ -108,8 +170,10 @@ def diagnose(path: Path, params: SplitParams) -> dict:
                           "far_pieces": far_pieces(n, vt, st[np.where(vo >= 0, vo, len(n.somas))], cuts, f2s)}
     for t in range(len(centers)):
         mine, got = fc == t, own_f == t
-        out["cells"].append({"kind": d["kinds"][t], "recall": round(float(got[mine].mean()), 4),
+        out["cells"].append({"kind": kinds[t], "recall": round(float(got[mine].mean()), 4),
                              "precision": round(float(mine[got].mean()), 4) if got.any() else 0.0})
+    vo_cell = st[np.where(vo >= 0, vo, len(n.somas))]
+    out["causes"] = cell_causes(n, fc, own_f, st[:-1], vt, vo_cell, cuts, paths, f2s)
     off = [abs(c["cut_um"] - c["switch_um"]) for c in out["cuts"]]
     failing = any(min(c["recall"], c["precision"]) < 0.95 for c in out["cells"])
     wf = out["wrong_faces"]
@@ -120,22 +184,53 @@ def diagnose(path: Path, params: SplitParams) -> dict:
     return out
 
 
+CAUSES = ("cut_misplaced", "unowned", "far_pieces", "side", "soma_missed", "mapping")
+
+
+def cause_table(recs: list[dict]) -> dict:
+    """Cells below 0.95 by their main cause (most lost faces), and their lost faces summed by cause."""
+    bad = [c for r in recs for c in r.get("causes", []) if c["score"] < 0.95]
+    main_cause = [max(c["lost"], key=c["lost"].get) if c["lost"] else "mapping" for c in bad]
+    return {"scored_cells": sum(len(r.get("causes", [])) for r in recs), "cells_below": len(bad),
+            "unscored_merges": sum(not r.get("causes") for r in recs),
+            **{k: {"cells": main_cause.count(k), "faces": sum(c["lost"].get(k, 0) for c in bad)} for k in CAUSES}}
+
+
+def oof_params(args, base: SplitParams) -> dict[str, SplitParams]:
+    """Case stem -> params with the fold model of its seed (train.folds over the rows file's seeds)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "classifiers" / "split_cut"))
+    from train import folds
+
+    fold_of = folds(np.load(args.rows)["seed"])
+    return {Path(f).stem: replace(base, cut_model=str(Path(args.oof) / f"fold{fold_of[int(Path(f).stem[3:])]}.txt"))
+            for f in args.paths if int(Path(f).stem[3:]) in fold_of}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("paths", nargs="+")
     ap.add_argument("--no-synapses", action="store_true", help="synapse_change weight 0 (session 6 cues)")
+    ap.add_argument("--model", default=None, help="cut model name or path (SplitParams.cut_model)")
+    ap.add_argument("--oof", default=None, help="folder of fold{k}.txt models: each merge scored out of fold")
+    ap.add_argument("--rows", default=None, help="rows .npz whose seeds fixed the folds (with --oof)")
+    ap.add_argument("--cells", action="store_true", help="print the per-cell cause table")
     ap.add_argument("--out", default=None, help="write the records as JSON")
     args = ap.parse_args()
-    p = SplitParams()
+    p = SplitParams(cut_model=args.model)
     if args.no_synapses:
         p = replace(p, weights={**p.weights, "synapse_change": 0.0})
-    recs = [diagnose(Path(f), p) for f in args.paths if "_alone" not in f]
+    per = oof_params(args, p) if args.oof else {}
+    files = [f for f in args.paths if "_alone" not in f and (not args.oof or Path(f).stem in per)]
+    recs = [diagnose(Path(f), per.get(Path(f).stem, p)) for f in files]
     for r in recs:
         if r.get("cause"):
             print(r["case"], r["cause"], [(c["kind"], min(c["recall"], c["precision"])) for c in r["cells"]],
-                  [(c["cut_um"], c["switch_um"]) for c in r["cuts"]], r["wrong_faces"])
+                  [(c["cut_um"], c["switch_um"]) for c in r["cuts"]], r["wrong_faces"],
+                  [c["lost"] for c in r["causes"] if c["score"] < 0.95] if args.cells else "")
     cells = [c for r in recs for c in r["cells"]]
     print(f"cells >= 0.95: {sum(min(c['recall'], c['precision']) >= 0.95 for c in cells)} of {len(cells)}")
+    if args.cells:
+        print(json.dumps(cause_table(recs)))
     if args.out:
         Path(args.out).write_text(json.dumps(recs, indent=1, default=str))
 
