@@ -360,6 +360,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--validation", choices=("both", "cell", "source"), default="both",
                     help="run leave-cell-out, leave-source-out or both (two processes can share the work; "
                          "combine their --report files with combine_reports)")
+    ap.add_argument("--folds", default=None,
+                    help="comma-separated fold names to run (default all; e.g. cajal,small_external_repos)")
     ap.add_argument("--held-out-from", default=None,
                     help="with --fit-only: comma-separated --report files whose held-out numbers go to the card")
     ap.add_argument("--vertex-cache", type=Path, default=None,
@@ -387,10 +389,15 @@ def main(argv: list[str] | None = None) -> int:
             vc = pickle.load(fh)
     if not args.fit_only:
         tables = []
-        if args.validation in ("both", "cell"):
-            tables.append(cross_validate(cases, cell_folds(cases), "leave_cell_out", vc))
-        if args.validation in ("both", "source"):
-            tables.append(cross_validate(cases, source_folds(cases), "leave_source_out", vc))
+        keep = args.folds.split(",") if args.folds else None
+        runs = ([("leave_cell_out", cell_folds(cases))] if args.validation in ("both", "cell") else []) + \
+            ([("leave_source_out", source_folds(cases))] if args.validation in ("both", "source") else [])
+        for label, folds in runs:
+            for name in (keep or folds):  # one fold at a time (in --folds order); the report is rewritten after each
+                if name in folds:
+                    tables.append(cross_validate(cases, {name: folds[name]}, label, vc))
+                    args.report.parent.mkdir(parents=True, exist_ok=True)
+                    args.report.write_text(json.dumps(report_of(pd.concat(tables)), indent=1, default=str))
         if args.vertex_cache is not None:
             with open(args.vertex_cache, "wb") as fh:
                 pickle.dump(vc, fh, protocol=pickle.HIGHEST_PROTOCOL)

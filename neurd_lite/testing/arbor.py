@@ -9,7 +9,10 @@ These classes are only used where asked for by name (the compartment models' tra
 - ``pvalb_arbor``: basket-like, 5-9 dendrites, a dense axon arbor centred near the soma;
 - ``sst_arbor``: Martinotti-like, the axon arbor centred 0.3-1.5 dendritic fields above the soma;
 - ``ndnf_arbor``: neurogliaform / L1-Ndnf-like, small soma, many short dendrites, often one dominant ascending
-  dendrite, a very dense arbor around and above the soma.
+  dendrite, a very dense arbor around and above the soma;
+- ``pyr_arbor``: an L2/3-L4 pyramid (apical, basals) whose local axon arborises around and above the soma with
+  1.2-4 x the dendrite's cable, as the traced cajal Cux2 / Nr5a1 / Oxtr pyramids do (so a big rising axon is not
+  an interneuron's mark alone).
 
 Lengths in nm inside the tree (µm in the ranges).
 """
@@ -19,7 +22,8 @@ import numpy as np
 
 from .morphology import PIA, PIA_Y_NM, MorphologyParams, Tree, _add, _at_angle, _branching, _unit
 
-ARBOR_CENTRE_UP = {"pvalb_arbor": (-0.3, 0.4), "sst_arbor": (0.3, 1.5), "ndnf_arbor": (0.0, 0.8)}
+ARBOR_CENTRE_UP = {"pvalb_arbor": (-0.3, 0.4), "sst_arbor": (0.3, 1.5), "ndnf_arbor": (0.0, 0.8),
+                   "pyr_arbor": (-0.4, 0.6)}
 """Where the axon arbor is centred, in dendritic fields above the soma (along the pia direction)."""
 ARBOR_REACH = (1.2, 2.2)  # arbor radius in dendritic fields (real: axon extent 1-2.5 x the dendrites)
 BRANCH_UM = (30.0, 110.0)  # axon branch lengths (mean 70 µm: ~14 branch points per mm, as the real ones)

@@ -102,9 +102,13 @@ EXTRA_CLASS_RANGES: dict[str, ClassRanges] = {
                               (0.05, 0.1), IN_SPINES, inhibitory=True, varicose_p=0.6, axon="arbor",
                               stem_um=(8, 20), child_um=(25, 60), branch_depth=2, p_more=0.4,
                               tip_radius_um=(0.25, 0.3), axon_ratio=(2.5, 6.5), dominant_p=0.6),
+    "pyr_arbor": ClassRanges((120, 480), (5.5, 8.0), {"round": 0.3, "teardrop": 0.4, "ellipsoid": 0.3}, (4, 8),
+                             (0.7, 1.0), (0.8, 2.5), PYR_SPINES, apical_p=1.0, trunk_radius_um=(0.9, 1.6),
+                             apical_um=(100, 250), axon="arbor", axon_ratio=(1.2, 4.0)),
 }
-"""Interneurons with real-sized local axons (``testing/arbor.py``, session 11): drawn and grown only when asked
-for by name (the compartment models' training set); not in :data:`CLASSES`."""
+"""Interneurons with real-sized local axons and (``pyr_arbor``) L2/3-L4 pyramids with the local axon arbor the
+traced cajal pyramids carry (1.2-3.7 x the dendrite's cable) (``testing/arbor.py``, session 11): drawn and grown
+only when asked for by name (the compartment models' training set); not in :data:`CLASSES`."""
 EXTRA_CLASSES = tuple(EXTRA_CLASS_RANGES)
 CLASS_RANGES.update(EXTRA_CLASS_RANGES)
 
@@ -319,7 +323,12 @@ def grow_member(rng: np.random.Generator, m: MemberSpec, p: MorphologyParams = M
     cr = CLASS_RANGES[m.cls]
     tree = _soma(rng, m)
     if cr.axon == "arbor":
-        arbor_dendrites(tree, rng, p, m, cr, [_unit(v) for v in _spread(rng, m.n_basal)])
+        if m.apical:
+            _apical(tree, rng, p, m, cr)
+        if m.inhibitory:
+            arbor_dendrites(tree, rng, p, m, cr, [_unit(v) for v in _spread(rng, m.n_basal)])
+        else:
+            _dendrites(tree, rng, p, m, cr)
         if m.with_axon:
             arbor_axon(tree, rng, p, m)
         flare_roots(tree, rng)
