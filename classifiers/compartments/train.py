@@ -360,6 +360,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--validation", choices=("both", "cell", "source"), default="both",
                     help="run leave-cell-out, leave-source-out or both (two processes can share the work; "
                          "combine their --report files with combine_reports)")
+    ap.add_argument("--arbor-classes", default=None,
+                    help="with --rebuild: add these testing/arbor.py classes (e.g. pvalb_arbor,sst_arbor,ndnf_arbor"
+                         "[,pyr_arbor]; session 11, not in the shipped training set)")
     ap.add_argument("--folds", default=None,
                     help="comma-separated fold names to run (default all; e.g. cajal,small_external_repos)")
     ap.add_argument("--held-out-from", default=None,
@@ -377,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     for key in ("sets", "sizes", "rows"):
         if getattr(args, f"nested_{key}"):
             NESTED[key] = getattr(args, f"nested_{key}").split(",")
-    cases = load_cases(args.cache, args.rebuild)
+    cases = load_cases(args.cache, args.rebuild, tuple(args.arbor_classes.split(",")) if args.arbor_classes else ())
     if args.apical_frame_training:
         APICAL_FRAME.update({id(c): apical_frame(c, true_axon) for c in cases if c.mode in TRAIN_MODES})
         moved = [f"{c.cell}|{c.mode}" for c in cases if APICAL_FRAME.get(id(c), c.prep) is not c.prep]
