@@ -12,7 +12,6 @@ and is dropped with it.
 """
 from __future__ import annotations
 
-import gc
 import time
 from dataclasses import dataclass, field, replace
 from importlib import metadata
@@ -29,6 +28,7 @@ from .io.meshes import load_mesh
 from .io.skeletons import load_skeleton
 from .io.synapse_units import fit_synapse_units
 from .io.synapses import load_synapses
+from .memory import release_memory
 from .mesh.decimate import DecimationResult, decimate
 from .mesh.heal import HealResult, heal_mesh
 from .mesh.soma import DetailMesh, find_somas, soma_from_point
@@ -400,46 +400,6 @@ def run_stages(n: Neuron, stages: Sequence[Stage], params: PipelineParams, progr
         n.cache.pop(RUN_KEY, None)
         release_memory()
     return n
-
-
-_LIBC: Any = None
-_COLLECT_ABOVE_BYTES = 256 * 2**20  # collect cycles when the resident set grew this much since the last collection
-_rss_after_collect = 0
-
-
-def _rss_bytes() -> int:
-    """Current resident set size (bytes; Linux ``/proc/self/statm``, 0 elsewhere)."""
-    try:
-        with open("/proc/self/statm") as fh:
-            return int(fh.read().split()[1]) * 4096
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
-def release_memory() -> None:
-    """Hand freed heap pages back to the operating system (glibc ``malloc_trim``; a no-op elsewhere), so one
-    stage's large temporaries do not stay in the resident set under the next stage's. When the resident set grew
-    by more than ``_COLLECT_ABOVE_BYTES`` since the last time, garbage cycles are collected first: trimesh objects
-    (a loaded file's scene, a soma submesh and its caches) sit in reference cycles that only the cycle collector
-    frees (0.86 GB after trimesh read a 5.2M-face PLY), and a full collection costs ~0.1 s in a process with the
-    engine's imports, too much to pay after every stage of a small neuron."""
-    global _LIBC, _rss_after_collect
-    rss = _rss_bytes()
-    if not rss or rss > _rss_after_collect + _COLLECT_ABOVE_BYTES:
-        gc.collect()
-        _rss_after_collect = -1  # measured after the trim below
-    if _LIBC is None:
-        try:
-            import ctypes
-
-            _LIBC = ctypes.CDLL("libc.so.6")
-            _LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
-        except (OSError, AttributeError):
-            _LIBC = False
-    if _LIBC:
-        _LIBC.malloc_trim(0)
-    now = _rss_bytes()  # the baseline follows the resident set down (the next neuron of a batch worker)
-    _rss_after_collect = now if _rss_after_collect < 0 else min(_rss_after_collect, now)
 
 
 def _record(n: Neuron, params: PipelineParams, **inputs: Any) -> None:

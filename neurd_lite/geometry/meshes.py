@@ -97,11 +97,11 @@ def face_areas_max_edge_nm(vertices_nm: np.ndarray, faces: np.ndarray, chunk: in
     best = 0.0
     for lo in range(0, len(f), chunk):
         fk = f[lo:lo + chunk]
-        a = v[fk[:, 0]]
-        ab, ac = v[fk[:, 1]] - a, v[fk[:, 2]] - a
+        a, b, c = v[fk[:, 0]], v[fk[:, 1]], v[fk[:, 2]]  # each corner gathered once (the edge pass reuses b, c)
+        ab, ac = b - a, c - a
         out[lo:lo + len(fk)] = 0.5 * row_norms(cross_rows(ab, ac))
         if with_edge:
-            for d in (ab, v[fk[:, 2]] - v[fk[:, 1]], ac):  # the squares of max_edge_nm's differences
+            for d in (ab, c - b, ac):  # the squares of max_edge_nm's differences
                 best = max(best, float(np.einsum("ij,ij->i", d, d).max(initial=0.0)))
     return out, float(np.sqrt(best))
 

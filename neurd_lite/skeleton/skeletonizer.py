@@ -194,14 +194,17 @@ def _release_far_soma_vertices(v: np.ndarray, v2s: np.ndarray, sv: np.ndarray, s
 
 def surface_nearest(vertices: np.ndarray, graph: sp.csr_matrix, used: np.ndarray, sv: np.ndarray,
                     fallback: np.ndarray) -> np.ndarray:
-    """(V,) nearest skeleton vertex of every mesh vertex along the mesh graph; ``fallback`` where unreachable."""
+    """(V,) nearest skeleton vertex of every mesh vertex along the (symmetric) mesh graph; ``fallback`` where
+    unreachable."""
     cand = np.flatnonzero(used)
     _, seed_local = cKDTree(vertices[cand]).query(sv)
     seeds = cand[seed_local]
     skel_of_seed = np.full(len(vertices), -1, dtype=np.int64)
     skel_of_seed[seeds[::-1]] = np.arange(len(sv))[::-1]
     useeds = np.unique(seeds)
-    d, _, src = csgraph.dijkstra(graph, directed=False, indices=useeds, min_only=True, return_predecessors=True)
+    # graph is mesh_csgraph's, symmetric: the directed search gives the undirected one's distances and sources
+    # without a transposed copy (skeleton.teasar's module docstring)
+    d, _, src = csgraph.dijkstra(graph, directed=True, indices=useeds, min_only=True, return_predecessors=True)
     out = np.where(np.isfinite(d) & (src >= 0), skel_of_seed[np.maximum(src, 0)], -1)
     return np.where(out >= 0, out, fallback)
 

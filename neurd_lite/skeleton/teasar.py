@@ -8,6 +8,12 @@ shortest path back toward the root until it meets the skeleton traced so far, an
 it. Costs: one Dijkstra per component, and per path a bounded Dijkstra on the vertices within
 ``invalidation_d_nm`` (Euclidean) of the path: a surface path no longer than d stays within d of its start in
 space, so the local graph gives the exact bounded distances at a cost that follows the covered area.
+
+The graph is symmetric, so every search runs as a directed one (``directed=True``): scipy's undirected search
+builds a transposed copy of the graph per call and scans each row a second time through it, where on a symmetric
+graph every neighbour is already queued at the same distance (only a strictly shorter one replaces it), so the
+distances, predecessors and sources are the same (tests/test_perf_exact.py). Local subgraphs are cut out by
+:func:`induced_subgraph` (the rows and columns of ``g[idx][:, idx]``, entries in the same order).
 """
 from __future__ import annotations
 
@@ -47,7 +53,7 @@ def teasar_paths(vertices: np.ndarray, graph: sp.csr_matrix, root_vertex: int | 
         if sizes[c] < max(int(cc_vertex_thresh), 1) and (root_vertex is None or c != comp[int(root_vertex)]):
             break  # the components left are smaller still
         members = by_comp[starts[c]:starts[c + 1]]
-        sub = g[members][:, members]
+        sub = induced_subgraph(g, members)
         if root_vertex is not None and comp[int(root_vertex)] == c:
             root_local = int(np.searchsorted(members, int(root_vertex)))
         else:
@@ -63,7 +69,7 @@ def teasar_paths(vertices: np.ndarray, graph: sp.csr_matrix, root_vertex: int | 
 
 
 def _extremity(g: sp.csr_matrix, start: int) -> int:
-    d = csgraph.dijkstra(g, directed=False, indices=start)
+    d = csgraph.dijkstra(g, directed=True, indices=start)  # symmetric: see the module docstring
     d[~np.isfinite(d)] = -1
     return int(np.argmax(d))
 
@@ -75,7 +81,7 @@ def _trace_component(v: np.ndarray, g: sp.csr_matrix, tree: cKDTree, members: np
     A new path runs from the target to the NEAREST vertex of the skeleton traced so far along the surface
     (searched within the target's root-path distance to the skeleton, which bounds it), not along the root's
     shortest-path tree: a side branch then joins where it meets the trunk."""
-    dist, pred = csgraph.dijkstra(sub, directed=False, indices=root_local, return_predecessors=True)
+    dist, pred = csgraph.dijkstra(sub, directed=True, indices=root_local, return_predecessors=True)
     root = int(members[root_local])
     parent[root] = -1
     owner[root], owner_d[root] = root, 0.0
@@ -97,9 +103,9 @@ def _nearest_skeleton_path(v: np.ndarray, g: sp.csr_matrix, tree: cKDTree, targe
     within ``bound_nm`` (a surface path no longer than the bound stays within it in space; a small margin
     absorbs the float32 edge lengths of the mesh graph)."""
     near = _ball_union(tree, v[[target]], bound_nm * (1 + 1e-4) + 1.0, np.array([target]))
-    local = g[near][:, near]
+    local = induced_subgraph(g, near)
     start = int(np.searchsorted(near, target))
-    d, pred = csgraph.dijkstra(local, directed=False, indices=start, limit=bound_nm * (1 + 1e-4) + 1.0,
+    d, pred = csgraph.dijkstra(local, directed=True, indices=start, limit=bound_nm * (1 + 1e-4) + 1.0,
                                return_predecessors=True)
     on_skel = np.flatnonzero((parent[near] > -2) & np.isfinite(d))
     end = int(on_skel[np.argmin(d[on_skel])])
@@ -118,9 +124,9 @@ def _cover(v: np.ndarray, g: sp.csr_matrix, tree: cKDTree, path: np.ndarray, d_n
     along = np.concatenate([[0.0], np.cumsum(seg)])
     centres = path[np.unique(np.concatenate([np.searchsorted(along, np.arange(0, along[-1], step)), [len(path) - 1]]))]
     near = _ball_union(tree, v[centres], d_nm + step, path)
-    local = g[near][:, near]
+    local = induced_subgraph(g, near)
     pos = np.searchsorted(near, path)
-    dist, _, src = csgraph.dijkstra(local, directed=False, indices=pos, limit=d_nm, min_only=True,
+    dist, _, src = csgraph.dijkstra(local, directed=True, indices=pos, limit=d_nm, min_only=True,
                                     return_predecessors=True)
     hit = np.flatnonzero(np.isfinite(dist))
     glob = near[hit]
@@ -130,10 +136,29 @@ def _cover(v: np.ndarray, g: sp.csr_matrix, tree: cKDTree, path: np.ndarray, d_n
 
 
 def _ball_union(tree: cKDTree, centres: np.ndarray, r: float, extra: np.ndarray) -> np.ndarray:
-    """Sorted indices of the points within ``r`` of any centre, plus ``extra`` (a scratch mask over all points
-    instead of sorting the concatenated balls, which repeat most points many times)."""
+    """Sorted indices of the points within ``r`` of any centre (distance <= r), plus ``extra``: the (centre,
+    point) pairs of a dual-tree search between a small tree over the centres and ``tree``
+    (``sparse_distance_matrix``, one array of pairs) marked in a scratch mask over all points. The points of
+    ``query_ball_point`` per centre (the same test, d <= r), without a Python list per ball: the 1.3M cell's 54
+    searches 0.30 -> 0.17 s, the same sets in every call."""
     mask = np.zeros(tree.n, dtype=bool)
-    for ball in tree.query_ball_point(centres, r=r, return_sorted=False):
-        mask[ball] = True
+    pairs = cKDTree(np.asarray(centres, dtype=np.float64).reshape(-1, 3)).sparse_distance_matrix(
+        tree, r, output_type="ndarray")
+    mask[pairs["j"]] = True
     mask[extra] = True
     return np.flatnonzero(mask)
+
+
+def induced_subgraph(g: sp.csr_matrix, idx: np.ndarray) -> sp.csr_matrix:
+    """``g[idx][:, idx]`` of a csr graph for sorted, distinct ``idx``: the same entries in the same order within
+    each row (scipy's fancy column indexing passes over the selected rows twice and sorts nothing either; here the
+    rows' entries are kept through an index map over all vertices)."""
+    idx = np.asarray(idx)
+    rows = g[idx]
+    loc = np.full(g.shape[0], -1, dtype=rows.indices.dtype)
+    loc[idx] = np.arange(len(idx), dtype=rows.indices.dtype)
+    cols = loc[rows.indices]
+    keep = cols >= 0
+    kept = np.zeros(len(keep) + 1, dtype=rows.indptr.dtype)
+    np.cumsum(keep, out=kept[1:])
+    return sp.csr_matrix((rows.data[keep], cols[keep], kept[rows.indptr]), shape=(len(idx), len(idx)))

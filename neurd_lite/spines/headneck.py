@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..geometry.meshes import cross_rows, row_norms
 from ..geometry.stats import weighted_quantile
 
 
@@ -74,9 +75,11 @@ def _shell_profile(rho: np.ndarray, t: np.ndarray, edges: np.ndarray, w: np.ndar
     w = np.ones(len(rho)) if w is None else np.asarray(w, dtype=np.float64)
     idx = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, len(edges) - 2)
     widths = np.full(len(edges) - 1, np.nan)
-    for b in np.unique(idx):
-        m = idx == b
-        if m.sum() >= 2 and w[m].sum() > 0:
+    order = np.argsort(idx, kind="stable")  # each shell's points in their given order, as a mask would take them
+    bounds = np.searchsorted(idx[order], np.arange(len(edges)))
+    for b in np.flatnonzero(np.diff(bounds) >= 2):
+        m = order[bounds[b]:bounds[b + 1]]
+        if w[m].sum() > 0:
             widths[b] = 2.0 * weighted_quantile(rho[m], w[m], 0.8)
     return widths
 
@@ -101,7 +104,7 @@ def closed_volume_nm3(tri: np.ndarray, apex: np.ndarray) -> float:
     stands in when the faces are inconsistently wound (sum near zero).
     """
     a, b, c = tri[:, 0] - apex, tri[:, 1] - apex, tri[:, 2] - apex
-    vol = abs(float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum()) / 6.0)
+    vol = abs(float(np.einsum("ij,ij->i", a, cross_rows(b, c)).sum()) / 6.0)
     pts = unique_points(tri.reshape(-1, 3))
     hull = 0.0
     if len(pts) >= 4:
@@ -129,9 +132,9 @@ def spine_geometry(vpos: np.ndarray, base_mask: np.ndarray, tri: np.ndarray,
         base = np.asarray(base_nm, dtype=np.float64)
     else:
         base = vpos[base_mask].mean(0) if base_mask.any() else vpos.mean(0)
-    t = np.linalg.norm(vpos - base, axis=1)
+    t = row_norms(vpos - base)  # row_norms / cross_rows: np.linalg.norm / np.cross's values, fewer temporaries
     length = float(t.max()) if len(t) else 0.0
-    face_area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    face_area = 0.5 * row_norms(cross_rows(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]))
     area = float(face_area.sum())
     volume = closed_volume_nm3(tri, base) if len(tri) else 0.0
     t_split, head_w, neck_w = 0.0, np.nan, np.nan
@@ -143,7 +146,7 @@ def spine_geometry(vpos: np.ndarray, base_mask: np.ndarray, tri: np.ndarray,
         axis /= max(float(np.linalg.norm(axis)), 1e-9)
         rel = tri.mean(1) - base
         ta = rel @ axis
-        rho = np.linalg.norm(rel - ta[:, None] * axis, axis=1)
+        rho = row_norms(rel - ta[:, None] * axis)
         t_max = max(float(ta.max()), 1e-9)
         n_shells = int(np.clip(round(t_max / p.shell_nm), 3, p.max_shells))
         edges = np.linspace(0.0, t_max * (1 + 1e-9), n_shells + 1)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from ..neuron import Neuron
+from ..neuron import Neuron, is_label
 
 NEAR_SPINE_NM = 2000.0  # spine features of the nearest spine face's spine within this distance of the site
 
@@ -72,13 +72,13 @@ def spine_context_features(n: Neuron, face: np.ndarray, cp: np.ndarray, shaft_ra
     """Features of each site's detected-spine neighbourhood (see the module docstring); ``face``: the site's face
     on ``n.mesh``, ``cp``: its closest surface point (nm), ``hmax``: max protrusion (nm) within each radius."""
     r = np.maximum(np.nan_to_num(shaft_radius_nm, nan=1.0), 1.0)
-    lab = n.face_labels.astype(str)
+    lab = np.asarray(n.face_labels)  # compared element-wise: no (F,) string copy
     cen = np.asarray(n.mesh.triangles_center)
     spine_f = np.flatnonzero(n.face_spine >= 0)
-    out: dict[str, Any] = {"face_is_neck": (lab[face] == "spine_neck").astype(float)}
+    out: dict[str, Any] = {"face_is_neck": is_label(lab[face], ("spine_neck",)).astype(float)}
     d_sp, i_sp = _nearest(cen[spine_f], cp)  # by centroid: only picks the nearest spine
-    for name, sel in (("spine", spine_f), ("head", np.flatnonzero(lab == "spine_head")),
-                      ("neck", np.flatnonzero(lab == "spine_neck"))):
+    for name, sel in (("spine", spine_f), ("head", np.flatnonzero(is_label(lab, ("spine_head",)))),
+                      ("neck", np.flatnonzero(is_label(lab, ("spine_neck",))))):
         d = distance_to_faces(n, sel, face, cp)
         out[f"distance_to_{name}_face_nm"] = d
         out[f"distance_to_{name}_face_rel"] = d / r
