@@ -9,7 +9,8 @@ Sources (``source`` column of every row; the ``group`` is the cell):
   SWC in µm, axon = type 2, apical = type 4. Prepared with the *inferred* up (never ``apical_dir_inferred``,
   which is derived from the type-4 labels); evaluation also prepares them with ``apical_dir_inferred`` as the
   given up ("up given" scores only).
-- ``synthetic``: skeletons of the synthetic family (``neurd_lite.testing.family``: 8 classes, tuning seeds 0-5;
+- ``synthetic``: skeletons of the synthetic family (``neurd_lite.testing.family``: 8 classes plus, since session 11,
+  the 3 interneuron classes with real-sized local axons of ``testing/arbor.py``; tuning seeds 0-5;
   the held-out evaluation uses seeds from ``HELDOUT_SEEDS``), two thirds rotated at random so no frame is
   privileged; prepared with the true up and with the inferred up, and half of them also without radius (as the
   MICrONS level-2 skeletons, which carry none). The "kind" is pyramidal when the class has
@@ -115,22 +116,23 @@ def external_cases(with_given: bool = True) -> list[Case]:
     return out
 
 
-def synthetic_cases(seeds: range = SYNTHETIC_SEEDS) -> list[Case]:
-    """Skeletons of the synthetic family (``neurd_lite.testing.family``, every class, tuning seeds only), two
-    thirds of them rotated at random; truth from the grown tree."""
+def synthetic_cases(seeds: range = SYNTHETIC_SEEDS, classes: tuple[str, ...] | None = None) -> list[Case]:
+    """Skeletons of the synthetic family (``neurd_lite.testing.family``, every class or ``classes``, tuning seeds
+    only), two thirds of them rotated at random; truth from the grown tree."""
     from neurd_lite.testing import family
-    from neurd_lite.testing.classes import CLASSES, grow_member
+    from neurd_lite.testing.classes import CLASSES, EXTRA_CLASSES, grow_member
     from neurd_lite.testing.morphology import tree_to_skeleton
 
     out = []
-    for cls in CLASSES:
+    order = CLASSES + EXTRA_CLASSES
+    for cls in classes or CLASSES:
         for seed in seeds:
             assert seed in family.TUNE_SEEDS
             spec = family.member_spec(cls, seed)
             tree, _ = grow_member(family._rngs(cls, seed)[1], spec)
             sk0 = tree_to_skeleton(tree)
             comp = np.asarray(sk0.vertex_properties["compartment"]).astype(str)
-            rng = np.random.default_rng([7, seed, CLASSES.index(cls)])
+            rng = np.random.default_rng([7, seed, order.index(cls)])
             centre = sk0.vertices[sk0.root]
             rot = random_rotation(rng) if seed % 3 else np.eye(3)  # a third keep the minnie65-like frame
             sk = Skeleton((sk0.vertices - centre) @ rot.T + centre, sk0.edges, sk0.radius, sk0.root)
@@ -146,12 +148,20 @@ def synthetic_cases(seeds: range = SYNTHETIC_SEEDS) -> list[Case]:
     return out
 
 
-def load_cases(cache: Path, rebuild: bool = False) -> list[Case]:
-    """All prepared cases, from ``cache`` (a scratch pickle, never shipped) or built and written there."""
+def arbor_cases(classes: tuple[str, ...], seeds: range = SYNTHETIC_SEEDS) -> list[Case]:
+    """Cells of the session-11 arbor classes (``testing/arbor.py``: interneurons with real-sized local axons,
+    ``pyr_arbor`` pyramids with a local axon arbor), prepared as the other synthetic cells; source ``synthetic``.
+    Not in the shipped models' training set (session 11's variants failed their rule, docs/compartments.md)."""
+    return synthetic_cases(seeds, classes)
+
+
+def load_cases(cache: Path, rebuild: bool = False, arbor: tuple[str, ...] = ()) -> list[Case]:
+    """All prepared cases, from ``cache`` (a scratch pickle, never shipped) or built and written there; ``arbor``:
+    arbor classes to add when building (``train.py --arbor-classes``; a cache keeps what it was built with)."""
     if cache.is_file() and not rebuild:
         with open(cache, "rb") as fh:
             return pickle.load(fh)
-    cases = microns_cases() + external_cases() + synthetic_cases()
+    cases = microns_cases() + external_cases() + synthetic_cases() + (arbor_cases(arbor) if arbor else [])
     cache.parent.mkdir(parents=True, exist_ok=True)
     with open(cache, "wb") as fh:
         pickle.dump(cases, fh, protocol=pickle.HIGHEST_PROTOCOL)

@@ -127,7 +127,11 @@ SELECTION = (
     "(interneurons LOCO 5.7 -> 2.1 % but LOSO 6.2 % unchanged: the cajal fold's inner folds choose no veto; "
     "external pyramids LOCO apical 0.938 -> 0.881: two cajal Nr5a1 pyramids, whose traced local axons rise "
     "0.09-0.27 fields with 2.1-3.7 x the dendrite's cable, were vetoed by boxes (0, 2) and (0.15, 2)). Variants "
-    "scored on these outer folds in session 10: 1.")
+    "scored on these outer folds in session 10: 1. Session 11: one retrained variant (18 synthetic interneurons "
+    "with real-sized local axons added to the training set, `--arbor-classes pvalb_arbor,sst_arbor,ndnf_arbor`), "
+    "its rule committed before its only outer-fold run: failed (interneurons LOSO 5.4 %, external LOSO apical "
+    "0.863, MICrONS LOCO apical 0.898), not shipped; a one-fold diagnostic with synthetic pyramids carrying local "
+    "axons was not eligible. These models are unchanged.")
 
 
 def _table(d: dict) -> str:

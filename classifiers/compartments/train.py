@@ -310,6 +310,24 @@ def summarise(df: pd.DataFrame) -> dict:
     return {k: (round(float(v), 4) if isinstance(v, (float, np.floating)) else v) for k, v in out.items()}
 
 
+def report_of(rows: pd.DataFrame) -> dict:
+    """The held-out report (summaries per validation and the rows) of one or both validation tables."""
+    loco, loso = rows[rows.validation == "leave_cell_out"], rows[rows.validation == "leave_source_out"]
+    out: dict = {}
+    if len(loco):
+        out["leave_cell_out"] = summarise(loco)
+    if len(loso):
+        out["leave_source_out"] = summarise(loso[loso.fold != "all_external"])
+        out["leave_all_external_out"] = summarise(loso[loso.fold == "all_external"])
+    return {**out, "rows": rows.to_dict(orient="records")}
+
+
+def combine_reports(paths: list[Path]) -> dict:
+    """One report from several ``--report`` files (e.g. a ``--validation cell`` and a ``--validation source`` run)."""
+    rows = pd.concat([pd.DataFrame(json.loads(Path(p).read_text())["rows"]) for p in paths], ignore_index=True)
+    return report_of(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cache", type=Path, default=Path("/tmp/compart/cases.pkl"))
@@ -339,6 +357,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--axon-veto", choices=("inner", "off"), default="off",
                     help="has-apical gate: veto an apical when the decided axon rises above the soma with many times "
                          "the dendrite's cable, the box chosen in inner folds (gate_fit.choose_veto; session 10)")
+    ap.add_argument("--validation", choices=("both", "cell", "source"), default="both",
+                    help="run leave-cell-out, leave-source-out or both (two processes can share the work; "
+                         "combine their --report files with combine_reports)")
+    ap.add_argument("--arbor-classes", default=None,
+                    help="with --rebuild: add these testing/arbor.py classes (e.g. pvalb_arbor,sst_arbor,ndnf_arbor"
+                         "[,pyr_arbor]; session 11, not in the shipped training set)")
+    ap.add_argument("--folds", default=None,
+                    help="comma-separated fold names to run (default all; e.g. cajal,small_external_repos)")
+    ap.add_argument("--held-out-from", default=None,
+                    help="with --fit-only: comma-separated --report files whose held-out numbers go to the card")
     ap.add_argument("--vertex-cache", type=Path, default=None,
                     help="scratch pickle of the folds' held-out vertex-model probabilities (reused when present)")
     args = ap.parse_args(argv)
@@ -352,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     for key in ("sets", "sizes", "rows"):
         if getattr(args, f"nested_{key}"):
             NESTED[key] = getattr(args, f"nested_{key}").split(",")
-    cases = load_cases(args.cache, args.rebuild)
+    cases = load_cases(args.cache, args.rebuild, tuple(args.arbor_classes.split(",")) if args.arbor_classes else ())
     if args.apical_frame_training:
         APICAL_FRAME.update({id(c): apical_frame(c, true_axon) for c in cases if c.mode in TRAIN_MODES})
         moved = [f"{c.cell}|{c.mode}" for c in cases if APICAL_FRAME.get(id(c), c.prep) is not c.prep]
@@ -363,17 +391,25 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.vertex_cache, "rb") as fh:
             vc = pickle.load(fh)
     if not args.fit_only:
-        loco = cross_validate(cases, cell_folds(cases), "leave_cell_out", vc)
-        loso = cross_validate(cases, source_folds(cases), "leave_source_out", vc)
+        tables = []
+        keep = args.folds.split(",") if args.folds else None
+        runs = ([("leave_cell_out", cell_folds(cases))] if args.validation in ("both", "cell") else []) + \
+            ([("leave_source_out", source_folds(cases))] if args.validation in ("both", "source") else [])
+        for label, folds in runs:
+            for name in (keep or folds):  # one fold at a time (in --folds order); the report is rewritten after each
+                if name in folds:
+                    tables.append(cross_validate(cases, {name: folds[name]}, label, vc))
+                    args.report.parent.mkdir(parents=True, exist_ok=True)
+                    args.report.write_text(json.dumps(report_of(pd.concat(tables)), indent=1, default=str))
         if args.vertex_cache is not None:
             with open(args.vertex_cache, "wb") as fh:
                 pickle.dump(vc, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        report = {"leave_cell_out": summarise(loco), "leave_source_out": summarise(loso[loso.fold != "all_external"]),
-                  "leave_all_external_out": summarise(loso[loso.fold == "all_external"]),
-                  "rows": pd.concat([loco, loso]).to_dict(orient="records")}
+        report = report_of(pd.concat(tables))
         print(json.dumps({k: v for k, v in report.items() if k != "rows"}, indent=1))
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(json.dumps(report, indent=1, default=str))
+    if args.fit_only and args.held_out_from:
+        report = combine_reports([Path(p) for p in args.held_out_from.split(",")])
     if not args.cv_only:
         from model_card import write_models
 

@@ -7,11 +7,12 @@ white matter; pia near y = 420 µm), so apical dendrites grow toward -y.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
+from .arbor import arbor_axon, arbor_dendrites, draw_extra
 from .morphology import PIA, PIA_Y_NM, MorphologyParams, Tree, _add, _at_angle, _branching, _unit
 from .soma_shapes import make_soma_shape
 
@@ -41,11 +42,13 @@ class ClassRanges:
     p_more: float = 0.5
     tip_radius_um: Range = (0.3, 0.4)
     varicose_p: float = 0.0
-    axon: str = "down"  # down (toward white matter), up (toward pia), local
+    axon: str = "down"  # down (toward white matter), up (toward pia), local, arbor (testing/arbor.py)
     n_collaterals: tuple[int, int] = (2, 4)
     axon_um: Range = (120.0, 200.0)
     bouton_spacing_um: Range = (4.0, 8.0)
     soma_synapses: Range = (40.0, 90.0)  # expected postsynapses on the soma
+    axon_ratio: Range = (0.0, 0.0)  # arbor classes (axon="arbor"): axon / dendrite cable (testing/arbor.py)
+    dominant_p: float = 0.0  # arbor classes: probability of one dominant dendrite
 
 
 PYR_SPINES = {"thin": 0.43, "mushroom": 0.2, "stubby": 0.15, "filopodia": 0.04, "branched": 0.03, "default": 0.15}
@@ -83,6 +86,31 @@ CLASS_RANGES: dict[str, ClassRanges] = {
                                  branch_depth=1, p_more=0.3, tip_radius_um=(0.25, 0.3)),
 }
 CLASSES = tuple(CLASS_RANGES)
+"""The family's classes (members of these are pinned: tests/test_family_arbor.py)."""
+EXTRA_CLASS_RANGES: dict[str, ClassRanges] = {
+    "pvalb_arbor": ClassRanges((150, 800), (5.0, 7.5), {"round": 0.7, "ellipsoid": 0.3}, (5, 9), (0.4, 0.8),
+                               (0.05, 0.15), IN_SPINES, inhibitory=True, varicose_p=0.5, axon="arbor",
+                               stem_um=(15, 35), child_um=(60, 130), branch_depth=3, p_more=0.6,
+                               tip_radius_um=(0.25, 0.35), soma_synapses=(150, 300), axon_ratio=(1.5, 6.5),
+                               dominant_p=0.25),
+    "sst_arbor": ClassRanges((300, 800), (5.0, 7.0), {"ellipsoid": 0.5, "elongated": 0.3, "round": 0.2}, (3, 7),
+                             (0.4, 0.8), (0.1, 0.5), IN_SPINES, inhibitory=True, varicose_p=0.3, axon="arbor",
+                             stem_um=(15, 35), child_um=(60, 130), branch_depth=2, p_more=0.6,
+                             tip_radius_um=(0.25, 0.35), soma_synapses=(60, 120), axon_ratio=(1.5, 6.5),
+                             dominant_p=0.4),
+    "ndnf_arbor": ClassRanges((40, 600), (4.0, 6.0), {"round": 0.8, "ellipsoid": 0.2}, (5, 10), (0.3, 0.6),
+                              (0.05, 0.1), IN_SPINES, inhibitory=True, varicose_p=0.6, axon="arbor",
+                              stem_um=(8, 20), child_um=(25, 60), branch_depth=2, p_more=0.4,
+                              tip_radius_um=(0.25, 0.3), axon_ratio=(2.5, 6.5), dominant_p=0.6),
+    "pyr_arbor": ClassRanges((120, 480), (5.5, 8.0), {"round": 0.3, "teardrop": 0.4, "ellipsoid": 0.3}, (4, 8),
+                             (0.7, 1.0), (0.8, 2.5), PYR_SPINES, apical_p=1.0, trunk_radius_um=(0.9, 1.6),
+                             apical_um=(100, 250), axon="arbor", axon_ratio=(1.2, 4.0)),
+}
+"""Interneurons with real-sized local axons and (``pyr_arbor``) L2/3-L4 pyramids with the local axon arbor the
+traced cajal pyramids carry (1.2-3.7 x the dendrite's cable) (``testing/arbor.py``, session 11): drawn and grown
+only when asked for by name (the compartment models' training set); not in :data:`CLASSES`."""
+EXTRA_CLASSES = tuple(EXTRA_CLASS_RANGES)
+CLASS_RANGES.update(EXTRA_CLASS_RANGES)
 
 
 @dataclass(frozen=True)
@@ -133,7 +161,7 @@ def draw_spec(rng: np.random.Generator, cls: str) -> MemberSpec:
     apical = bool(rng.random() < c.apical_p)
     room = depth - 30_000.0
     apical_len = min(u(c.apical_um) * 1000.0, max(room, 60_000.0))
-    return MemberSpec(cls=cls, soma_center_nm=center, soma_radius_nm=u(c.soma_radius_um) * 1000.0,
+    spec = MemberSpec(cls=cls, soma_center_nm=center, soma_radius_nm=u(c.soma_radius_um) * 1000.0,
                       soma_shape=str(rng.choice(shapes, p=w / w.sum())), n_basal=i(c.n_basal),
                       dendrite_radius_nm=u(c.dendrite_radius_um) * 1000.0, tip_radius_nm=u(c.tip_radius_um) * 1000.0,
                       spine_density_per_um=float(np.exp(rng.uniform(*np.log(c.spine_density_per_um)))),
@@ -143,6 +171,9 @@ def draw_spec(rng: np.random.Generator, cls: str) -> MemberSpec:
                       varicose=bool(rng.random() < c.varicose_p), axon=c.axon, n_collaterals=i(c.n_collaterals),
                       axon_length_nm=u(c.axon_um) * 1000.0, bouton_spacing_nm=u(c.bouton_spacing_um) * 1000.0,
                       soma_synapses=u(c.soma_synapses))
+    if c.axon == "arbor":  # extra draws after the ordinary ones (arbor classes only)
+        spec = replace(spec, extra=draw_extra(rng, cls, c.axon_ratio, c.dominant_p))
+    return spec
 
 
 def _soma(rng: np.random.Generator, m: MemberSpec) -> Tree:
@@ -291,6 +322,17 @@ def grow_member(rng: np.random.Generator, m: MemberSpec, p: MorphologyParams = M
     """
     cr = CLASS_RANGES[m.cls]
     tree = _soma(rng, m)
+    if cr.axon == "arbor":
+        if m.apical:
+            _apical(tree, rng, p, m, cr)
+        if m.inhibitory:
+            arbor_dendrites(tree, rng, p, m, cr, [_unit(v) for v in _spread(rng, m.n_basal)])
+        else:
+            _dendrites(tree, rng, p, m, cr)
+        if m.with_axon:
+            arbor_axon(tree, rng, p, m)
+        flare_roots(tree, rng)
+        return tree, add_beads(tree, rng, m)
     if m.apical:
         _apical(tree, rng, p, m, cr)
     _dendrites(tree, rng, p, m, cr)
@@ -300,4 +342,4 @@ def grow_member(rng: np.random.Generator, m: MemberSpec, p: MorphologyParams = M
     return tree, add_beads(tree, rng, m)
 
 
-__all__ = ["CLASSES", "CLASS_RANGES", "ClassRanges", "MemberSpec", "draw_spec", "grow_member"]
+__all__ = ["CLASSES", "CLASS_RANGES", "EXTRA_CLASSES", "ClassRanges", "MemberSpec", "draw_spec", "grow_member"]

@@ -22,7 +22,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from .classes import CLASS_RANGES, CLASSES, MemberSpec, draw_spec, grow_member
+from .classes import CLASS_RANGES, CLASSES, EXTRA_CLASSES, MemberSpec, draw_spec, grow_member
 from .merge import CONTACTS, SPINE_DIRS, SPINE_POINTS, move_table, place, spines_clear_of
 from .spines import sample_spines
 from .synthetic import CellGrowth, SyntheticNeuron, _tessellation, assemble_cells, grow_cell
@@ -40,7 +40,7 @@ EXCITATORY = tuple(c for c in CLASSES if not CLASS_RANGES[c].inhibitory)
 INHIBITORY = tuple(c for c in CLASSES if CLASS_RANGES[c].inhibitory)
 DEFAULT_FACES = 120_000  # default target; densely spiny large cells end higher (each spine needs ~60 faces)
 MINNIE_UP = np.array([0.0, -1.0, 0.0])  # minnie65: +y points from pia toward white matter
-_CODE = {c: 7001 + i for i, c in enumerate(CLASSES)}
+_CODE = {c: 7001 + i for i, c in enumerate(CLASSES + EXTRA_CLASSES)}  # extra classes: 7009-7011
 
 
 def _rngs(cls: str, seed: int) -> list[np.random.Generator]:

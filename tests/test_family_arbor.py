@@ -1,0 +1,63 @@
+"""Session-11 interneuron classes with real-sized local axons (``testing/arbor.py``): the family's existing members
+stay byte-identical (other evaluations depend on them), and the new classes carry the axons they were made for."""
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from neurd_lite.testing import family
+from neurd_lite.testing.classes import CLASSES, EXTRA_CLASSES, grow_member
+from neurd_lite.testing.morphology import tree_to_skeleton
+
+
+def _tree(cls: str, seed: int):
+    tree, boutons = grow_member(family._rngs(cls, seed)[1], family.member_spec(cls, seed))
+    return tree_to_skeleton(tree), boutons
+
+
+def _digest(*arrays: np.ndarray) -> str:
+    return hashlib.sha256(b"".join(np.ascontiguousarray(a).tobytes() for a in arrays)).hexdigest()[:16]
+
+
+@pytest.mark.parametrize("cls, seed, n_vertices, n_boutons, digest", [
+    ("basket", 3, 1732, 109, "5033a01b3c650337"),
+    ("l5_et", 1, 2607, 36, "714f618dee2c0f0f"),
+    ("neurogliaform", 1801, 926, 43, "bccfb9919bbdfd07")])
+def test_existing_members_are_unchanged(cls, seed, n_vertices, n_boutons, digest):
+    sk, boutons = _tree(cls, seed)  # values recorded from main (699954d) before the arbor classes existed
+    assert (sk.n_vertices, len(boutons)) == (n_vertices, n_boutons)
+    assert _digest(sk.vertices, sk.radius) == digest
+
+
+def test_existing_member_mesh_is_unchanged():
+    sn = family.make_member("neurogliaform", 2, target_faces=20_000)
+    assert (len(sn.mesh.faces), len(sn.synapses)) == (32922, 854)
+    assert _digest(sn.mesh.vertices, sn.mesh.faces) == "ce8ce24a66b70973"
+
+
+def test_extra_classes_are_apart():
+    assert not set(EXTRA_CLASSES) & set(CLASSES) and len(CLASSES) == 8
+    assert set(family.INHIBITORY) == {"basket", "martinotti", "bipolar", "neurogliaform"}
+
+
+@pytest.mark.parametrize("cls", EXTRA_CLASSES)
+def test_arbor_axon_is_real_sized(cls):
+    for seed in (0, 1):
+        sk, _ = _tree(cls, seed)
+        comp = np.asarray(sk.vertex_properties["compartment"]).astype(str)
+        e = sk.edges
+        length = np.linalg.norm(sk.vertices[e[:, 1]] - sk.vertices[e[:, 0]], axis=1)
+        child = comp[e[:, 1]]
+        ratio = length[child == "axon"].sum() / length[(child != "axon") & (child != "soma")].sum()
+        spec = family.member_spec(cls, seed)
+        assert 1.3 <= ratio <= 7.5 and abs(ratio - spec.extra["axon_ratio"]) < 0.5
+        if spec.inhibitory:
+            assert set(comp) == {"soma", "dendrite", "axon"}
+        else:  # pyr_arbor: a pyramid with a local axon arbor
+            assert {"soma", "basal", "apical_shaft", "axon"} <= set(comp)
+        # a branching arbor: many axon branch points per mm
+        deg = np.bincount(e[:, 0], minlength=sk.n_vertices)
+        n_bp = int(((deg > 1) & (comp == "axon")).sum())
+        assert n_bp / (length[child == "axon"].sum() / 1e6) > 5
