@@ -1,4 +1,4 @@
-"""Why cells of cached synthetic merges fall below 0.95 face accuracy (tune merges only; no rebuild).
+"""Why cells of cached synthetic merges fall below 0.95 face accuracy (diagnosis only, nothing is tuned; no rebuild).
 
     python benchmarks/split_causes.py /tmp/merge7/cases/fam*.pkl            # eval_split.py famcases / cases caches
     python benchmarks/split_causes.py --no-synapses /tmp/merge7/cases/fam2_*.pkl   # synapse_change weight 0
