@@ -193,12 +193,45 @@ def _median_radius(radius: np.ndarray, path: list[int], s: np.ndarray, lo: float
     return float(np.median(r)) if len(r) else float("nan")
 
 
+def _axonness(verts: np.ndarray, evidence: tuple | None, p: SplitParams) -> tuple[float, float]:
+    """(output-synapse share, axon-label share) of skeleton vertices ``verts``; NaN where there is too little
+    evidence (fewer than ``synapse_min`` synapses; no labelled vertices)."""
+    if evidence is None or len(verts) == 0:
+        return float("nan"), float("nan")
+    pre, post, is_axon, labelled = evidence
+    n_pre, n_post = float(pre[verts].sum()), float(post[verts].sum())
+    out = n_pre / (n_pre + n_post) if n_pre + n_post >= max(p.synapse_min, 1) else float("nan")
+    lab = labelled[verts]
+    return out, float(is_axon[verts][lab].mean()) if lab.any() else float("nan")
+
+
+def _evidence_vote(forest: _Forest, path: list[int], s: np.ndarray, s_cut: float, v: int, u: int,
+                   evidence: tuple | None, p: SplitParams) -> float:
+    """The side branch entered from ``v`` through ``u``: how much better its own polarity (output-synapse share)
+    and axon label (over ``side_evidence_nm``) match cell A's neurite at the cut than cell B's (each over
+    ``synapse_window_nm`` of the path beyond the contact zone); positive: A. 0 without evidence."""
+    if evidence is None or p.side_evidence_weight <= 0:
+        return 0.0
+    pa = np.asarray(path)
+    near_a = pa[(s >= s_cut - p.synapse_window_nm) & (s <= s_cut - p.contact_nm / 2)]
+    near_b = pa[(s >= s_cut + p.contact_nm / 2) & (s <= s_cut + p.synapse_window_nm)]
+    verts, _ = forest.reach(u, v, p.side_evidence_nm)
+    e_s, e_a, e_b = (_axonness(w, evidence, p) for w in (verts, near_a, near_b))
+    vote = 0.0
+    for c in range(2):
+        if np.isfinite(e_s[c]) and np.isfinite(e_a[c]) and np.isfinite(e_b[c]):
+            vote += abs(e_s[c] - e_b[c]) - abs(e_s[c] - e_a[c])
+    return p.side_evidence_weight * vote
+
+
 def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radius: np.ndarray,
-                  p: SplitParams) -> list[dict]:
+                  p: SplitParams, evidence: tuple | None = None) -> list[dict]:
     """Cut the path after position ``k``. Every branch leaving the contact zone (the skeleton within ``contact_nm``
     of the cut, so two branch points a micron apart count as one contact) goes to the cell it continues
-    (direction over ``direction_nm``, calibre as tie-breaker) when its vote passes ``move_margin``, else to the
-    side of the cut it leaves from. Returns the moved branches."""
+    (direction over ``direction_nm``, calibre as tie-breaker; with ``side_evidence_weight`` > 0 also its own
+    synapse polarity and axon label, ``_evidence_vote``) when its vote passes ``move_margin``, else to the
+    side of the cut it leaves from. evidence: per skeleton vertex (outputs, inputs, is_axon, labelled). Returns
+    the moved branches."""
     onpath = set(path)
     a_end, b_end = path[k], path[k + 1]
     s_cut = 0.5 * (s[k] + s[k + 1])
@@ -232,6 +265,7 @@ def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radiu
             vote = float(d_s @ d_a - d_s @ d_b)
             if np.isfinite(r_s) and np.isfinite(r_a) and np.isfinite(r_b):
                 vote += 0.5 * (abs(np.log(r_s / r_b)) - abs(np.log(r_s / r_a)))
+            vote += _evidence_vote(forest, path, s, s_cut, v, u, evidence, p)
             default = 0 if v in side_a else 1
             side = 0 if vote > p.move_margin else (1 if vote < -p.move_margin else default)
             if side != default:
@@ -303,7 +337,8 @@ def find_cuts(n: Neuron, params: SplitParams | None = None) -> tuple[np.ndarray,
             cuts.append(rec)
             continue
         rec["kind"] = "soma_path"
-        rec["moved_sides"] = _assign_sides(forest, path, sc["s_nm"], k, radius, p)
+        rec["moved_sides"] = _assign_sides(forest, path, sc["s_nm"], k, radius, p,
+                                           (syn_pre, syn_post, is_axon, ~np.isin(labels, ["", "soma", "unknown"])))
         rec["applied"] = True
         cuts.append(rec)
     owner = _owners(forest, sv)
