@@ -1,4 +1,4 @@
-"""Opt-in side assignment by a side branch's own evidence (``SplitParams.side_evidence_weight``)."""
+"""Side assignment by a side branch's own evidence (``SplitParams.side_evidence_weight``)."""
 import numpy as np
 
 from neurd_lite.proofread.cuts import SplitParams
@@ -40,9 +40,10 @@ def _owner_of_branch(weight: float) -> str:
     return "A" if first + 5 in side_a else "B"
 
 
-def test_side_branch_stays_on_its_attachment_side_by_default():
+def test_side_branch_stays_on_its_attachment_side_without_evidence_vote():
     assert _owner_of_branch(0.0) == "B"
 
 
-def test_side_branch_follows_its_own_polarity_and_label_when_asked():
-    assert _owner_of_branch(1.0) == "A"
+def test_side_branch_follows_its_own_polarity_and_label():
+    assert SplitParams().side_evidence_weight > 0
+    assert _owner_of_branch(SplitParams().side_evidence_weight) == "A"

@@ -104,7 +104,7 @@ class SplitParams:
     cut_model (session 11): a learned ranker of the candidate cuts (``proofread.cut_model``; a shipped model name
     such as ``"split_cut"`` or a path to its ``.txt``) chooses the cut on each path instead of the hand-weighted
     score; None: the hand score (every cue and the score are recorded either way).
-    side_evidence_weight (session 11, opt-in, 0 = off): a side branch leaving the contact zone also votes by its
+    side_evidence_weight (session 11, default since round 4; 0 = the old vote): a side branch leaving the contact zone also votes by its
     own evidence: how much better its output-synapse share and axon-label share (over ``side_evidence_nm`` of
     the branch) match each cell's neurite at the cut (``synapse_window_nm`` of the path), times this weight,
     added to the direction / calibre vote (see docs/proofreading.md "Session 11, round 4").
@@ -144,7 +144,7 @@ class SplitParams:
     polarity_slack_nm: float = 3500.0
     rall_synapses_first: bool = True
     cut_model: str | None = None
-    side_evidence_weight: float = 0.0
+    side_evidence_weight: float = 1.0
     side_evidence_nm: float = 20000.0
 
     def to_dict(self) -> dict:
