@@ -129,3 +129,23 @@ def test_vertex_normals_bincount_equals_add_at():
     got = vertex_normals(v, f)
     assert got.tobytes() == ref.tobytes()
     assert not got[-1].any()
+
+
+def test_nearest_faces_reuses_only_an_equal_centroid_tree():
+    from scipy.spatial import cKDTree
+
+    from neurd_lite.geometry.nearest import NearestFaces
+
+    v, f = _mesh(4)
+    tri = v[f]
+    pts = np.random.default_rng(5).normal(scale=1500.0, size=(300, 3))
+    ref = NearestFaces(tri).query(pts)
+    same = cKDTree(tri.mean(1))
+    shared = NearestFaces(tri, centroid_tree=same)
+    assert shared.tree is same
+    for a, b in zip(ref, shared.query(pts)):
+        assert np.array_equal(a, b)
+    other = NearestFaces(tri, centroid_tree=cKDTree(tri.mean(1) + 1.0))  # not these centroids: a new tree
+    assert other.tree is not same
+    for a, b in zip(ref, other.query(pts)):
+        assert np.array_equal(a, b)
