@@ -12,6 +12,7 @@ Usage::
 
   python classifiers/spine_vertex/capture.py /tmp/spines7/tc/*.pkl --out /tmp/spines10/cap
   python classifiers/spine_vertex/capture.py /tmp/spines7/tc/*.pkl --out /tmp/spines10b/capsub --subdivide 1
+  python classifiers/spine_vertex/capture.py /tmp/spines10b/cap/*.pkl --out /tmp/spines11/cap --refeature
 """
 from __future__ import annotations
 
@@ -79,13 +80,55 @@ def capture(path: Path, subdivide: int = 0) -> dict:
             "dendrite_um": sum(v for k, v in cable.items() if k not in ("axon", "soma", "total")) / 1000.0}
 
 
+def refeature(c: dict) -> dict:
+    """A capture with its neighbourhood and rule-spine columns recomputed by the current ``vertex_model`` at the
+    same scored vertices (session 11: surface-sampled balls, boundary at edge midpoints); the other columns, the
+    truth and the scoring context are kept (they do not depend on those columns)."""
+    from neurd_lite.spines import vertex_model as vm
+
+    verts, faces, fld, idx, label = c["verts"], c["faces"], c["field"], c["idx"], c["label"]
+    r = np.asarray(fld.radius_nm, dtype=float)
+    r = np.where(r > 0, r, np.nan)
+    h = np.asarray(fld.protrusion_nm, dtype=float)
+    area_f = 0.5 * np.linalg.norm(np.cross(verts[faces[:, 1]] - verts[faces[:, 0]],
+                                           verts[faces[:, 2]] - verts[faces[:, 0]]), axis=1)
+    cols = vm.neighbourhood_features(verts, faces, area_f, fld, h, r, idx)
+    sdist, near = vm._spine_distance(vm._edge_graph(verts, c["edges"]), verts, c["edges"], label)
+    nl_ = int(label.max()) + 1
+    on = label >= 0
+    peak = np.full(max(nl_, 1), np.nan)
+    if nl_:
+        np.fmax.at(peak, label[on], h[on])
+    area = np.bincount(label[on], c["va"][on], max(nl_, 1))
+    nh = np.where(near >= 0, near, 0)
+    cols.update({"spine_edge_dist_nm": sdist[idx], "near_spine_peak_nm": np.where(near >= 0, peak[nh], np.nan)[idx],
+                 "near_spine_area_nm2": np.where(near >= 0, area[nh], np.nan)[idx]})
+    x = c["X"].copy()
+    for k, v in cols.items():
+        x[k] = np.asarray(v, dtype=np.float32)
+    return {**c, "X": x[list(vm.FEATURES)]}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("pickles", nargs="+")
     ap.add_argument("--out", required=True, help="folder: one MEMBER.pkl per member")
     ap.add_argument("--subdivide", type=int, default=0, help="subdivide each mesh this many times first (x4 faces)")
+    ap.add_argument("--refeature", action="store_true", help="the pickles are captures: recompute their features")
     args = ap.parse_args(argv)
     Path(args.out).mkdir(parents=True, exist_ok=True)
+    if args.refeature:
+        for f in args.pickles:
+            dst = Path(args.out) / Path(f).name
+            if dst.exists():
+                continue
+            t0 = time.process_time()
+            with open(f, "rb") as fh:
+                c = refeature(pickle.load(fh))
+            with open(dst, "wb") as fh:
+                pickle.dump(c, fh)
+            print(c["member"], len(c["idx"]), f"{time.process_time() - t0:.1f} s", flush=True)
+        return 0
     for f in args.pickles:
         dst = Path(args.out) / (Path(f).stem + (f"_x{4 ** args.subdivide}" if args.subdivide else "") + ".pkl")
         if dst.exists():

@@ -32,8 +32,12 @@ def face_keys(tri: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return _mix(_mix(_mix(c[:, 0]) ^ c[:, 1]) ^ c[:, 2]), order
 
 
-def _unit(key: np.ndarray) -> np.ndarray:
+def unit_interval(key: np.ndarray) -> np.ndarray:
+    """(K,) numbers in [0, 1) from uint64 keys (their top 53 bits), e.g. a face's own random draw."""
     return (key >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+_unit = unit_interval
 
 
 def area_samples(tri: np.ndarray, area: np.ndarray, count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

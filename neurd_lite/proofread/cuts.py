@@ -101,6 +101,9 @@ class SplitParams:
     is axon or dendrite by its synapses when it has ``synapse_min`` of them, by its labels only otherwise (an
     input-carrying dendrite labelled axon keeps its Rall discount). Session 10, chosen on tune merges; see
     docs/proofreading.md "Session 10".
+    cut_model (session 11): a learned ranker of the candidate cuts (``proofread.cut_model``; a shipped model name
+    such as ``"split_cut"`` or a path to its ``.txt``) chooses the cut on each path instead of the hand-weighted
+    score; None: the hand score (every cue and the score are recorded either way).
     """
 
     window_nm: float = 5000.0
@@ -136,6 +139,7 @@ class SplitParams:
     polarity_own_labels: bool = True
     polarity_slack_nm: float = 3500.0
     rall_synapses_first: bool = True
+    cut_model: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

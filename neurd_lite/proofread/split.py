@@ -1,7 +1,8 @@
 """Split a merged neuron into one Neuron per soma (``nl.split``); nm throughout.
 
 The decomposed Neuron's skeleton is a tree, so two somata in one piece are joined by exactly one skeleton path.
-For every such pair (closest pair first) the path is scored (:mod:`.cuts`) and cut at its best vertex; side
+For every such pair (closest pair first) the path is scored (:mod:`.cuts`) and cut at its best vertex (by the
+hand score, or by the learned ranker of :mod:`.cut_model` when ``SplitParams.cut_model`` names one); side
 branches that leave within ``contact_nm`` of the cut join the cell they continue (direction and calibre), the
 rest stay on the side of the cut they leave from. After all cuts every skeleton vertex belongs to the soma whose
 piece it is in, and every input face to the soma of its skeleton vertex (``n.face_to_skeleton``; soma faces to
@@ -288,9 +289,13 @@ def find_cuts(n: Neuron, params: SplitParams | None = None) -> tuple[np.ndarray,
         sc = path_scores(sk.vertices[pa], radius[pa], is_axon[pa], junction[pa],
                          (n.somas[i].center_nm, n.somas[i].radius_nm), (n.somas[j].center_nm, n.somas[j].radius_nm), p,
                          branch_radius=branch_r[pa], synapses=(syn_pre[pa], syn_post[pa]), side_by_side=sbs)
-        k = int(np.argmax(sc["score"]))
+        k, model_score = _choose_cut(n, pa, sc, forest, (radius, branch_r, is_axon, junction, syn_pre, syn_post),
+                                     (n.somas[i], n.somas[j]), p)
         k = min(max(k, 1), len(path) - 2) if len(path) > 2 else 0
         rec = _cut_record(n, pa, k, sc, i, j, vb)
+        if model_score is not None:
+            rec["cut_model"] = {"model": str(p.cut_model), "score": round(float(model_score[k]), 4),
+                                "hand_choice_vertex": int(pa[int(np.argmax(sc["score"]))])}
         if sc["score"][k] < p.min_score or len(path) < 2:
             together.add((i, j))
             rec["kind"] = "soma_path"
@@ -306,6 +311,41 @@ def find_cuts(n: Neuron, params: SplitParams | None = None) -> tuple[np.ndarray,
         cuts.extend(_repair_contacts(n, forest, owner, sv, radius, p))
         owner = _owners(forest, sv)
     return owner, cuts
+
+
+def _faces_per_vertex(n: Neuron) -> np.ndarray:
+    """(N,) input faces mapped to each skeleton vertex (0 for heal bridges and faceless vertices)."""
+    nv = n.skeleton.n_vertices
+    if n.face_to_skeleton is None:
+        return np.zeros(nv)
+    f2s = np.asarray(n.face_to_skeleton, dtype=np.int64)
+    return np.bincount(f2s[f2s >= 0], minlength=nv).astype(float)
+
+
+def _choose_cut(n: Neuron, pa: np.ndarray, sc: dict, forest: _Forest, arrays: tuple, somas: tuple,
+                p: SplitParams) -> tuple[int, np.ndarray | None]:
+    """Where to cut path ``pa``: the best hand score, or the best candidate of ``p.cut_model`` (then also its
+    score per path vertex). arrays: per skeleton vertex radius, branch radius, is_axon, junction, outputs, inputs."""
+    if not p.cut_model:
+        return int(np.argmax(sc["score"])), None
+    from .cut_model import choose_cut
+
+    return choose_cut(sc, path_candidate_rows(n, pa, sc, forest, arrays, somas, p), p.cut_model)
+
+
+def path_candidate_rows(n: Neuron, pa: np.ndarray, sc: dict, forest: _Forest, arrays: tuple, somas: tuple,
+                        p: SplitParams) -> np.ndarray:
+    """The cut model's candidate rows (``proofread.cut_model.FEATURES``) for every vertex of path ``pa``."""
+    from .cut_model import path_features
+
+    radius, branch_r, is_axon, junction, syn_pre, syn_post = arrays
+    if "faces_per_vertex" not in n.cache or len(n.cache["faces_per_vertex"]) != n.skeleton.n_vertices:
+        n.cache["faces_per_vertex"] = _faces_per_vertex(n)
+    deg = np.array([len(forest.adj[v]) for v in pa], dtype=float)
+    a, b = somas
+    return path_features(sc, n.skeleton.vertices[pa], radius[pa], branch_r[pa], is_axon[pa], junction[pa], deg,
+                         n.cache["faces_per_vertex"][pa], (syn_pre[pa], syn_post[pa]), (a.center_nm, a.radius_nm),
+                         (b.center_nm, b.radius_nm), p)
 
 
 def _side_by_side(n: Neuron, pa: np.ndarray, branch_r: np.ndarray, somas: tuple, p: SplitParams) -> np.ndarray | None:

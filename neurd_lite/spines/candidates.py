@@ -123,3 +123,23 @@ def keep_candidates(feats: pd.DataFrame, threshold: float | None = None, folder:
     prob = booster.predict(feats[meta["features"]].to_numpy(dtype=np.float64), num_threads=1)
     thr = float(meta["threshold"]) if threshold is None else float(threshold)
     return prob >= thr, prob
+
+
+def filter_candidates(n: Any, p: Any, rows: list[dict], new_id: np.ndarray, row_label: list[int],
+                      vlabel: np.ndarray, base: np.ndarray, ring: pd.DataFrame, verts: np.ndarray,
+                      fld: Any, pass_counts: dict) -> tuple[list[dict], np.ndarray]:
+    """Candidate rows kept by the learned filter (``detect_spines``' rows; all of them for ``"pool"``, whose features
+    go to ``n.cache["spine_candidate_table"]`` when that is a list) and the label -> row map renumbered."""
+    feats = candidate_features(pd.DataFrame(rows), np.asarray(row_label), vlabel, base, ring, verts, fld,
+                               pass_counts, p.relief_density_radius_nm)
+    sink = n.cache.get("spine_candidate_table")
+    if isinstance(sink, list):
+        sink.append(feats.assign(spine_id=np.arange(len(rows))))
+    if p.candidate_filter == "pool":
+        return rows, new_id
+    keep, _ = keep_candidates(feats, p.candidate_threshold, p.candidate_model_dir)
+    pass_counts["candidates"], pass_counts["kept"] = len(rows), int(keep.sum())
+    rank = np.where(keep, np.cumsum(keep) - 1, -1)
+    new_id = np.where(new_id >= 0, rank[np.maximum(new_id, 0)], -1)
+    rows = [dict(r, spine_id=int(rank[i])) for i, r in enumerate(rows) if keep[i]]
+    return rows, new_id

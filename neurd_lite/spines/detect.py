@@ -31,11 +31,12 @@ from ..units import nm_to_um
 from .headneck import HeadNeckParams, spine_geometry
 from .refit import refit_args, refit_field
 from .shaft import ShaftField, ShaftParams, shaft_field
-from .candidates import candidate_features, keep_candidates, pool_params
+from .candidates import filter_candidates, pool_params
 from .extend import extend_spines, planar_level  # noqa: F401  (planar_level: re-exported for tests)
 from .dome import dome_pass
 from .local_shaft import local_shaft_field
 from .relief import attachment, drop_low_on_sparse, relief_pass
+from .synapse_evidence import postsynapse_vertices, synapse_pass
 from .shape import angular_coverage, axial_extent
 from .vertex_model import refine_labels
 
@@ -104,6 +105,9 @@ class SpineParams:
     which gates read which radius and where the radius is replaced, ``refit.refit_args``).
     vertex_model: re-decide every dendritic vertex with the shipped spine-vertex model after the rules
     (``vertex_model.py``; opt-in); vertex_threshold (None: the sidecar's) and vertex_model_dir as above.
+    synapse_seed_nm > 0 adds a synapse pass (``synapse_evidence.py``): a postsynapse within
+    synapse_max_distance_nm of the mesh whose vertex stands above the shaft by max(synapse_seed_nm,
+    synapse_seed_rel x r, synapse_spread_factor x spread) seeds a spine there (area floor synapse_min_area_nm2).
     """
 
     seed_protrusion_nm: float = 200.0
@@ -156,6 +160,11 @@ class SpineParams:
     vertex_model: bool = False
     vertex_threshold: float | None = None
     vertex_model_dir: str | None = None
+    synapse_seed_nm: float = 0.0
+    synapse_seed_rel: float = 0.1
+    synapse_spread_factor: float = 2.0
+    synapse_min_area_nm2: float = 1.0e5
+    synapse_max_distance_nm: float = 600.0
     shaft: ShaftParams = field(default_factory=ShaftParams)
     headneck: HeadNeckParams = field(default_factory=HeadNeckParams)
 
@@ -410,8 +419,8 @@ def _grow_pass(verts: np.ndarray, r: np.ndarray, hn: np.ndarray, ok: np.ndarray,
     return label, base, ring, rejected
 
 
-def spine_components(mesh, field_: ShaftField, eligible_v: np.ndarray, p: SpineParams,
-                     counts: dict | None = None) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+def spine_components(mesh, field_: ShaftField, eligible_v: np.ndarray, p: SpineParams, counts: dict | None = None,
+                     syn_v: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """Hysteresis growth of protrusions on the mesh graph.
 
     A grown region that touches the shaft but yields no spine (the shaft around a spine is itself raised
@@ -420,7 +429,7 @@ def spine_components(mesh, field_: ShaftField, eligible_v: np.ndarray, p: SpineP
     level (the ``rejected_level_quantile`` of its protrusion): spines standing on a raised patch of shaft.
     Returns the per-vertex spine label (-1 none), the mask of spine vertices touching the shaft, and the
     attachment ring (table ``spine, v`` of shaft vertices adjacent to each spine). ``counts`` (optional dict)
-    receives the number of spines of each pass.
+    receives the number of spines of each pass; ``syn_v``: postsynapse vertices for the synapse pass.
     """
     counts = {} if counts is None else counts
     r = field_.radius_nm
@@ -461,6 +470,9 @@ def spine_components(mesh, field_: ShaftField, eligible_v: np.ndarray, p: SpineP
     if p.dome_seed_nm > 0:
         label, base, ring = dome_pass(_grow_pass, superlevel_vertex_area, verts, r, hn, ok, field_, eligible_v,
                                       e_mesh, links, piece, va, (faces, area_f), p, label, base, ring, counts)
+    if syn_v is not None and len(syn_v):
+        label, base, ring = synapse_pass(_grow_pass, verts, r, hn, ok, field_, eligible_v, e_mesh, links, piece, va,
+                                         (faces, area_f), p, label, base, ring, syn_v, counts)
     if p.extend_reach_nm > 0 and (label >= 0).any():
         margin = np.maximum(p.grow_protrusion_nm, p.grow_protrusion_rel * np.nan_to_num(r, nan=0.0))
         label = extend_spines(mesh, label, hn, margin, ok, p.extend_reach_nm, p.extend_ring_nm, p.extend_level,
@@ -506,10 +518,11 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
     pass_counts: dict = {} if sink is None else {"candidate_sink": sink}
     if isinstance(n.cache.get("spine_dome_sink"), list):  # dome-pass candidates for analysis (benchmarks)
         pass_counts["dome_sink"] = n.cache["spine_dome_sink"]
-    vlabel, base, ring = spine_components(mesh, fld, eligible_v, pool_params(p), pass_counts)
+    syn_v = postsynapse_vertices(mesh, n.synapses, p.synapse_max_distance_nm) if p.synapse_seed_nm > 0 else None
+    vlabel, base, ring = spine_components(mesh, fld, eligible_v, pool_params(p), pass_counts, syn_v)
     if p.refit_shaft and (vlabel >= 0).any():
         fld = refit_field(fld, verts, faces, skel, bad_f, (vlabel[faces] >= 0).any(1), *refit_args(p))
-        vlabel, base, ring = spine_components(mesh, fld, eligible_v, pool_params(p), pass_counts)
+        vlabel, base, ring = spine_components(mesh, fld, eligible_v, pool_params(p), pass_counts, syn_v)
     if p.vertex_model or isinstance(n.cache.get("spine_vertex_sink"), list):  # learned refinement / its capture
         vlabel, base, ring = refine_labels(mesh, fld, eligible_v, vlabel, base, ring, p,
                                            seed_level(p, fld, len(verts)), n.cache.get("spine_vertex_sink"))
@@ -569,8 +582,8 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
             "compartment": str(comp_vote[sid]),
         })
     if p.candidate_filter != "rules" and rows:
-        rows, new_id = _filter_candidates(n, p, rows, new_id, row_label, vlabel, base, ring, verts, fld,
-                                          pass_counts)
+        rows, new_id = filter_candidates(n, p, rows, new_id, row_label, vlabel, base, ring, verts, fld,
+                                         pass_counts)
     n.face_spine = (np.where(face_spine >= 0, new_id[np.maximum(face_spine, 0)], -1) if len(new_id)
                     else np.full(len(faces), -1, dtype=np.int64))
     sp_f = n.face_spine >= 0
@@ -578,23 +591,3 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
     n.spines = pd.DataFrame(rows, columns=SPINE_COLUMNS)
     n.provenance["spines"] = {"method": "protrusion-hysteresis", "n_spines": len(rows), "pass_counts": pass_counts}
     return fld
-
-
-def _filter_candidates(n: Neuron, p: SpineParams, rows: list[dict], new_id: np.ndarray, row_label: list[int],
-                       vlabel: np.ndarray, base: np.ndarray, ring: pd.DataFrame, verts: np.ndarray,
-                       fld: ShaftField, pass_counts: dict) -> tuple[list[dict], np.ndarray]:
-    """Candidate rows kept by the learned filter (``candidates.py``; all of them for ``"pool"``, whose features
-    go to ``n.cache["spine_candidate_table"]`` when that is a list) and the label -> row map renumbered."""
-    feats = candidate_features(pd.DataFrame(rows), np.asarray(row_label), vlabel, base, ring, verts, fld,
-                               pass_counts, p.relief_density_radius_nm)
-    sink = n.cache.get("spine_candidate_table")
-    if isinstance(sink, list):
-        sink.append(feats.assign(spine_id=np.arange(len(rows))))
-    if p.candidate_filter == "pool":
-        return rows, new_id
-    keep, _ = keep_candidates(feats, p.candidate_threshold, p.candidate_model_dir)
-    pass_counts["candidates"], pass_counts["kept"] = len(rows), int(keep.sum())
-    rank = np.where(keep, np.cumsum(keep) - 1, -1)
-    new_id = np.where(new_id >= 0, rank[np.maximum(new_id, 0)], -1)
-    rows = [dict(r, spine_id=int(rank[i])) for i, r in enumerate(rows) if keep[i]]
-    return rows, new_id

@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .relief import keep_dense
+from .relief import append_spines, keep_dense
 
 
 def cap_radius_nm(height_nm: np.ndarray, area_nm2: np.ndarray) -> np.ndarray:
@@ -77,11 +77,4 @@ def dome_pass(grow_pass: Callable, area_above: Callable, verts: np.ndarray, r: n
     counts["dome_pass"] = len(keep)
     if len(keep) == 0:
         return label, base, ring
-    n0 = int(label.max()) + 1
-    new_of = np.full(n4, -1, dtype=np.int64)
-    new_of[keep] = n0 + np.arange(len(keep))
-    lab_new = np.where(on, new_of[np.maximum(lab4, 0)], -1)
-    label = np.where(lab_new >= 0, lab_new, label)
-    ring4 = ring4.assign(spine=new_of[ring4.spine.to_numpy()])
-    ring = pd.concat([ring, ring4[ring4.spine >= 0]], ignore_index=True)
-    return label, base | (base4 & (lab_new >= 0)), ring
+    return append_spines(label, base, ring, lab4, base4, ring4, keep)

@@ -222,3 +222,16 @@ def attachment(e_mesh: np.ndarray, label: np.ndarray, eligible_v: np.ndarray, ol
                          "v": np.concatenate([e_mesh[a_in, 1], e_mesh[b_in, 0]])})
     keep_old = old_ring[~old_ring.spine.isin(ring.spine)]
     return base, pd.concat([ring, keep_old], ignore_index=True)
+
+
+def append_spines(label: np.ndarray, base: np.ndarray, ring: pd.DataFrame, new_label: np.ndarray,
+                  new_base: np.ndarray, new_ring: pd.DataFrame, keep: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """``label`` / ``base`` / ``ring`` with the spines ``keep`` (ids into ``new_label``) of a later pass appended
+    under the next free ids; its other candidates are dropped."""
+    new_of = np.full(int(new_label.max()) + 1, -1, dtype=np.int64)
+    new_of[keep] = int(label.max()) + 1 + np.arange(len(keep))
+    lab = np.where(new_label >= 0, new_of[np.maximum(new_label, 0)], -1)
+    new_ring = new_ring.assign(spine=new_of[new_ring.spine.to_numpy()])
+    return (np.where(lab >= 0, lab, label), base | (new_base & (lab >= 0)),
+            pd.concat([ring, new_ring[new_ring.spine >= 0]], ignore_index=True))

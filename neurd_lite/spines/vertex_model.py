@@ -7,10 +7,11 @@ members, ``classifiers/spine_vertex/train.py``) that reads the vertex's own geom
 it, and then rebuilds the spine vertex labels:
 
 - features (:func:`vertex_features`, :data:`FEATURES`): the protrusion beyond the fitted shaft surface (nm and
-  in shaft radii) and its area-weighted mean / maximum over a metric ball (:data:`NEAR_NM`, Euclidean, normals
-  not opposed; "2" applies the ball twice), the protrusion above the local shaft level (``relief.surface_level``,
-  1 µm, area-sampled), the alignment of the vertex normal with the shaft's radial direction and its ball means, a
-  ball curvature (mean of -2 (x_j - x_i) . n_i / |x_j - x_i|², times the shaft radius) and its ball mean, the
+  in shaft radii) and its mean / maximum over a metric ball (:data:`NEAR_NM`, Euclidean, normals not opposed;
+  "2" applies the ball twice) of surface points drawn at a fixed density (``surface_balls``), the protrusion above
+  the local shaft level (``relief.surface_level``, 1 µm, area-sampled), the alignment of the surface normal with
+  the shaft's radial direction near the vertex and its ball means, a ball curvature (quadratic fit of the ball's
+  points along their mean normal, times the shaft radius) and its ball mean, the
   shaft radius, its scatter and the vertex's distance to the skeleton in radii, whether the vertex is beyond a
   dendrite end, the signed edge distance to the nearest rule spine's boundary (positive inside), that spine's
   peak protrusion and area, the rule's seed margin and the rule spines per µm of dendrite around the vertex's
@@ -21,7 +22,8 @@ it, and then rebuilds the spine vertex labels:
   area is dropped. Faces, head / neck and measurements then follow in ``detect.py`` as for the rules.
 
 The neighbourhoods are metric (session 10 round 2; they were 1-2 mesh rings, which cover less surface on a
-finer mesh). The stage runs on the working mesh.
+finer mesh) and read a fixed-density surface sample (session 11; over mesh vertices a 350 nm ball held only the
+vertex itself on the real cell's 81k mesh). The stage runs on the working mesh.
 """
 from __future__ import annotations
 
@@ -38,6 +40,7 @@ from ..geometry.meshes import vertex_areas_nm2
 from ..model.shipped import read_booster
 from .relief import attachment, found_spine_density, spine_anchor_samples, surface_level
 from .shaft import vertex_normals
+from .surface_balls import ball_columns, surface_points
 
 MODEL_NAME = "spine_vertex"
 FEATURES = ("h_nm", "h_rel", "h_mean1_nm", "h_mean2_nm", "h_max1_nm", "h_max2_nm", "h_minus_mean2_nm",
@@ -57,52 +60,6 @@ def load_model(folder: str | None = None) -> tuple[Any, dict[str, Any]]:
                         hint="run classifiers/spine_vertex/train.py or use SpineParams(vertex_model=False)")
 
 
-def _ball(verts: np.ndarray, nrm: np.ndarray, va: np.ndarray, radius_nm: float) -> sp.csr_matrix:
-    """(V, V) area weights (nm²) of the vertices within ``radius_nm`` (Euclidean) of each vertex whose raw normal
-    is not opposed to its own (dot > -0.5, so the far side of a thin neck or a touching branch is left out);
-    every row holds the vertex itself. Rows sorted by column; the same surface patch on any tessellation."""
-    tree = cKDTree(verts)
-    pr = tree.query_pairs(radius_nm, output_type="ndarray")
-    pr = pr[(nrm[pr[:, 0]] * nrm[pr[:, 1]]).sum(1) > -0.5]
-    nv = len(verts)
-    i = np.r_[pr[:, 0], pr[:, 1], np.arange(nv)]
-    j = np.r_[pr[:, 1], pr[:, 0], np.arange(nv)]
-    w = sp.csr_matrix((np.maximum(va[j], 1e-6), (i, j)), shape=(nv, nv))
-    w.sort_indices()
-    return w
-
-
-def _ball_mean(w: sp.csr_matrix, x: np.ndarray) -> np.ndarray:
-    """Area-weighted mean of ``x`` over each vertex's ball, ignoring NaN (NaN where all are)."""
-    ok = np.isfinite(x)
-    num = w @ np.where(ok, x, 0.0)
-    den = w @ ok.astype(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, num / np.maximum(den, 1e-12), np.nan)
-
-
-def _ball_max(w: sp.csr_matrix, x: np.ndarray) -> np.ndarray:
-    """Maximum of ``x`` over each vertex's ball (NaN counts as -inf; every row is non-empty)."""
-    y = np.where(np.isfinite(x), x, -np.inf)[w.indices]
-    out = np.maximum.reduceat(y, w.indptr[:-1])
-    return np.where(np.isfinite(out), out, np.nan)
-
-
-def _ball_convexity(w: sp.csr_matrix, verts: np.ndarray, nrm: np.ndarray) -> np.ndarray:
-    """(V,) mean curvature estimate (1/nm) at the ball's scale: the area-weighted mean over the other vertices of
-    the ball of -2 (x_j - x_i) . n_i / |x_j - x_i|² (positive on a dome under outward normals ``nrm``)."""
-    i = np.repeat(np.arange(w.shape[0]), np.diff(w.indptr))
-    j = w.indices
-    d = verts[j] - verts[i]
-    d2 = (d * d).sum(1)
-    other = d2 > 1e-6
-    k = np.where(other, -2.0 * (d * nrm[i]).sum(1) / np.maximum(d2, 1e-6), 0.0)
-    wt = np.where(other, w.data, 0.0)
-    num = np.bincount(i, wt * k, w.shape[0])
-    den = np.bincount(i, wt, w.shape[0])
-    return np.where(den > 0, num / np.maximum(den, 1e-12), 0.0)
-
-
 def _edge_graph(verts: np.ndarray, e: np.ndarray) -> sp.csr_matrix:
     w = np.maximum(np.linalg.norm(verts[e[:, 0]] - verts[e[:, 1]], axis=1), 1e-3)
     nv = len(verts)
@@ -110,47 +67,54 @@ def _edge_graph(verts: np.ndarray, e: np.ndarray) -> sp.csr_matrix:
                          shape=(nv, nv)).tocsr()
 
 
-def _spine_distance(g: sp.csr_matrix, e: np.ndarray, label: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _spine_distance(g: sp.csr_matrix, verts: np.ndarray, e: np.ndarray, label: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """(V,) signed edge distance (nm) to the boundary of the nearest rule spine (positive inside, +-REACH_NM
-    beyond reach) and (V,) that spine's label (-1 none)."""
+    beyond reach) and (V,) that spine's label (-1 none). The boundary is taken at the midpoints of the edges that
+    cross it (session 11: measured from the edge ends it was quantised by one edge length, which differs per
+    resolution)."""
     nv = len(label)
     la, lb = label[e[:, 0]], label[e[:, 1]]
-    cross = la != lb
-    src = np.unique(np.r_[e[cross & (la >= 0), 0], e[cross & (lb >= 0), 1]])
+    cross = np.flatnonzero(la != lb)
     dist = np.full(nv, REACH_NM)
     near = np.full(nv, -1, dtype=np.int64)
-    if len(src):
-        d, _, s = csgraph.dijkstra(g, directed=False, indices=src, min_only=True, limit=REACH_NM,
+    if len(cross):
+        half = np.maximum(0.5 * np.linalg.norm(verts[e[cross, 0]] - verts[e[cross, 1]], axis=1), 1e-3)
+        mid = nv + np.arange(len(cross))
+        n2 = nv + len(cross)
+        link = sp.coo_matrix((np.r_[half, half, half, half], (np.r_[mid, mid, e[cross, 0], e[cross, 1]],
+                                                             np.r_[e[cross, 0], e[cross, 1], mid, mid])),
+                             shape=(n2, n2))
+        g2 = (sp.block_diag([g, sp.csr_matrix((len(cross), len(cross)))]) + link).tocsr()
+        d, _, s = csgraph.dijkstra(g2, directed=False, indices=mid, min_only=True, limit=REACH_NM,
                                    return_predecessors=True)
-        ok = np.isfinite(d) & (s >= 0)
+        side = np.where(la[cross] >= 0, la[cross], lb[cross])
+        d, s = d[:nv], s[:nv]
+        ok = np.isfinite(d) & (s >= nv)
         dist[ok] = d[ok]
-        near[ok] = label[s[ok]]
+        near[ok] = side[s[ok] - nv]
     inside = label >= 0
     near[inside] = label[inside]
     return np.where(inside, dist, -dist), near
 
 
-def neighbourhood_features(verts: np.ndarray, faces: np.ndarray, va: np.ndarray, fld, h: np.ndarray,
-                           r: np.ndarray) -> dict[str, np.ndarray]:
-    """(V,) neighbourhood columns of :data:`FEATURES` at metric radii (:data:`NEAR_NM`, applied once for "1" and
-    twice for "2"): area-weighted mean and maximum of the protrusion ``h`` (nm), |normal . radial direction|
-    (``radial_cos``), and the ball curvature times the shaft radius ``r`` (nm). Same patch on any tessellation."""
-    raw = vertex_normals(verts, faces)
-    si = np.asarray(fld.sample_index)
-    rad = verts - fld.sample_points_nm[np.maximum(si, 0)]
-    rad /= np.maximum(np.linalg.norm(rad, axis=1), 1e-12)[:, None]
-    cos = (raw * rad).sum(1)
-    nrm = raw * np.where(cos < 0, -1.0, 1.0)[:, None]
-    w = _ball(verts, raw, va, NEAR_NM)
-    m1 = _ball_mean(w, h)
-    m2 = _ball_mean(w, m1)
-    x1 = _ball_max(w, h)
-    ac = np.abs(cos)
-    ac1 = _ball_mean(w, ac)
-    conv = _ball_convexity(w, verts, nrm) * r
-    return {"h_mean1_nm": m1, "h_mean2_nm": m2, "h_max1_nm": x1, "h_max2_nm": _ball_max(w, x1),
-            "h_minus_mean2_nm": h - m2, "radial_cos": ac, "radial_cos_mean1": ac1,
-            "radial_cos_mean2": _ball_mean(w, ac1), "convexity1_rel": conv, "convexity_mean2_rel": _ball_mean(w, conv)}
+def neighbourhood_features(verts: np.ndarray, faces: np.ndarray, area_f: np.ndarray, fld, h: np.ndarray,
+                           r: np.ndarray, idx: np.ndarray) -> dict[str, np.ndarray]:
+    """Neighbourhood columns of :data:`FEATURES` at vertices ``idx`` (metric radius :data:`NEAR_NM`; "2" applies
+    it twice) over a fixed-density surface sample (``surface_balls``): protrusion ``h`` (nm) mean / max,
+    |normal . radial| and ball curvature x the shaft radius ``r`` (nm). The same surface gives the same values on
+    any tessellation of it, up to the sample's noise."""
+    near = np.isfinite(cKDTree(verts[idx]).query(verts, distance_upper_bound=2.0 * NEAR_NM)[0]) if len(idx) else \
+        np.zeros(len(verts), dtype=bool)
+    pts = surface_points(verts, faces, area_f, h, np.asarray(fld.sample_index), fld.sample_points_nm,
+                         keep=near[faces].any(1))
+    return ball_columns(verts[idx], vertex_normals(verts, faces)[idx], h[idx], r[idx], pts, NEAR_NM)
+
+
+def _scatter(x: np.ndarray, idx: np.ndarray, n: int) -> np.ndarray:
+    out = np.full(n, np.nan)
+    out[idx] = x
+    return out
 
 
 def vertex_features(verts: np.ndarray, faces: np.ndarray, e_mesh: np.ndarray, area_f: np.ndarray, fld,
@@ -167,11 +131,11 @@ def vertex_features(verts: np.ndarray, faces: np.ndarray, e_mesh: np.ndarray, ar
     h = np.asarray(fld.protrusion_nm, dtype=float)
     r = np.where(r > 0, r, np.nan)  # no shaft model: NaN features (never scored)
     g = _edge_graph(verts, e_mesh)
-    sdist, near = _spine_distance(g, e_mesh, label)
+    sdist, near = _spine_distance(g, verts, e_mesh, label)
     idx = np.flatnonzero(eligible_v & np.isfinite(r) & np.isfinite(h) & ((h > MIN_H_NM) | (sdist > -REACH_NM)))
     si = np.asarray(fld.sample_index)
     va = vertex_areas_nm2(faces, area_f, nv)
-    cols = neighbourhood_features(verts, faces, va, fld, h, r)
+    cols = {k: _scatter(v, idx, nv) for k, v in neighbourhood_features(verts, faces, area_f, fld, h, r, idx).items()}
     shaft_ok = eligible_v & np.isfinite(h) & (label < 0)
     level = surface_level(verts, faces, area_f, h, shaft_ok, si, fld.sample_points_nm, query=np.isin(
         np.arange(nv), idx))

@@ -1,0 +1,67 @@
+"""The learned split-cut ranker (proofread.cut_model, classifiers/models/split_cut.*): loads from text + JSON
+without pickle, and ranks a tiny synthetic merge's cut candidates far better than chance."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+import neurd_lite as nl
+from neurd_lite.pipeline import PipelineParams
+from neurd_lite.proofread import SplitParams, face_owner, find_cuts
+from neurd_lite.proofread.cut_model import FEATURES, load_cut_model
+from test_proofread import _small_merge  # the 2-cell dendrite merge of the splitter tests
+
+MODELS = Path(__file__).resolve().parents[1] / "classifiers" / "models"
+
+
+def test_split_cut_model_loads_from_text_and_json_without_pickle(monkeypatch):
+    import pickle
+
+    def refuse(*a, **k):
+        raise AssertionError("the split-cut model must not be unpickled")
+
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "loads", refuse)
+    load_cut_model.cache_clear()
+    booster, meta = load_cut_model("split_cut")
+    assert list(booster.feature_name()) == list(FEATURES)
+    assert json.loads((MODELS / "split_cut.json").read_text())["features"] == list(FEATURES)
+    assert (MODELS / "split_cut.txt").read_text().startswith("tree")
+    assert not list(MODELS.glob("split_cut*.pkl"))
+
+
+def test_split_cut_model_beats_a_random_candidate_on_a_tiny_merge():
+    import importlib
+
+    S = importlib.import_module("neurd_lite.proofread.split")
+    m = _small_merge()
+    n = nl.decompose((m.mesh.vertices, m.mesh.faces), params=PipelineParams(spines=False, compartments=False))
+    seen: list = []
+    orig = S._choose_cut
+
+    def spy(*args):
+        k, score = orig(*args)
+        seen.append((k, score, args[2]))
+        return k, score
+
+    S._choose_cut = spy
+    try:
+        owner = face_owner(n, find_cuts(n, SplitParams(cut_model="split_cut"))[0])
+    finally:
+        S._choose_cut = orig
+    assert len(seen) == 1
+    k, score, sc = seen[0]
+    cand = np.flatnonzero(np.isfinite(score))
+    assert len(cand) > 20 and k in cand
+    rng = np.random.default_rng(0)
+    for r in rng.choice(cand, size=20, replace=False):  # the model's pick outranks chance draws by a margin
+        if abs(sc["s_nm"][r] - sc["s_nm"][k]) > 5000.0:
+            assert score[k] > score[r]
+    assert np.std(score[cand]) > 0
+    truth = [int(np.argmin(np.linalg.norm(m.soma_centers_nm - s.center_nm, axis=1))) for s in n.somas]
+    pred = np.where(owner >= 0, np.asarray(truth)[np.maximum(owner, 0)], -1)
+    for t in (0, 1):
+        assert np.mean(pred[m.face_cell == t] == t) >= 0.95
+        assert np.mean(m.face_cell[pred == t] == t) >= 0.95
