@@ -104,6 +104,8 @@ def stage_decimate(n: Neuron, p: PipelineParams) -> None:
     run.face_map = FaceMap(dec.input_to_working, dec.working_to_input)
     if dec.input_centroids is not None:  # the face map's input centroids: the anchors and synapses reuse them
         run.extra["input_centroids"] = dec.input_centroids
+    if dec.centroid_tree is not None:  # k-d tree over the working centroids: the anchors reuse it
+        run.extra["working_centroid_tree"] = dec.centroid_tree
     if run.decimated:
         import trimesh
 
@@ -222,7 +224,7 @@ def _anchors(n: Neuron, p: PipelineParams) -> Anchors:
         mesh = run.mesh if run.mesh is not None else n.mesh
         run.anchors = anchor_to_mesh(pts, np.asarray(mesh.triangles), fm, _input_centroids(n, run),
                                      n.face_to_skeleton, n.face_branch, p.synapses.max_distance_nm,
-                                     p.synapses.k_candidates)
+                                     p.synapses.k_candidates, centroid_tree=run.extra.get("working_centroid_tree"))
     else:
         run.anchors = anchor_to_skeleton(pts, n.skeleton.vertices, n.skeleton.vertex_properties.get("branch"),
                                          p.synapses.max_skeleton_distance_nm)

@@ -113,3 +113,39 @@ def test_ball_union_equals_query_ball_point():
             mask[ball] = True
         mask[[7, 8]] = True
         assert np.array_equal(teasar._ball_union(tree, centres, r, np.array([7, 8])), np.flatnonzero(mask))
+
+
+def test_vertex_normals_bincount_equals_add_at():
+    from neurd_lite.spines.shaft import vertex_normals
+
+    v, f = _mesh(3)
+    v = np.vstack([v, [[1e4, 0.0, 0.0]]])  # an unused vertex: zeros
+    tri = v[f]
+    cross = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    ref = np.zeros_like(v)
+    for k in range(3):  # the session-10 accumulation
+        np.add.at(ref, f[:, k], cross)
+    ref = ref / np.maximum(np.linalg.norm(ref, axis=1), 1e-12)[:, None]
+    got = vertex_normals(v, f)
+    assert got.tobytes() == ref.tobytes()
+    assert not got[-1].any()
+
+
+def test_nearest_faces_reuses_only_an_equal_centroid_tree():
+    from scipy.spatial import cKDTree
+
+    from neurd_lite.geometry.nearest import NearestFaces
+
+    v, f = _mesh(4)
+    tri = v[f]
+    pts = np.random.default_rng(5).normal(scale=1500.0, size=(300, 3))
+    ref = NearestFaces(tri).query(pts)
+    same = cKDTree(tri.mean(1))
+    shared = NearestFaces(tri, centroid_tree=same)
+    assert shared.tree is same
+    for a, b in zip(ref, shared.query(pts)):
+        assert np.array_equal(a, b)
+    other = NearestFaces(tri, centroid_tree=cKDTree(tri.mean(1) + 1.0))  # not these centroids: a new tree
+    assert other.tree is not same
+    for a, b in zip(ref, other.query(pts)):
+        assert np.array_equal(a, b)

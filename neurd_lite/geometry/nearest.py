@@ -52,9 +52,11 @@ def _exact_best(tri: Any, pts: np.ndarray, owner: np.ndarray, cand: np.ndarray, 
 class NearestFaces:
     """A reusable nearest-face index over one mesh's triangles (nm): ``NearestFaces(triangles)`` from an
     (F, 3, 3) array, or :meth:`from_mesh` from vertices and faces (no (F, 3, 3) array: 216 bytes per face,
-    1.1 GB at 5M faces; triangles are gathered for the candidates only)."""
+    1.1 GB at 5M faces; triangles are gathered for the candidates only). centroid_tree: a ``cKDTree`` the caller
+    already built over the face centroids; used only when its points equal this index's centroids exactly."""
 
-    def __init__(self, triangles_nm: np.ndarray | None, _mesh: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+    def __init__(self, triangles_nm: np.ndarray | None, _mesh: tuple[np.ndarray, np.ndarray] | None = None,
+                 centroid_tree: cKDTree | None = None) -> None:
         if _mesh is None:
             self.tri = np.asarray(triangles_nm, dtype=np.float64)
             self.n_faces = len(self.tri)
@@ -66,7 +68,9 @@ class NearestFaces:
             self.n_faces = len(self._f)
             cen, rad = _centroids_radii(self._v, self._f)
         self.reach = float(rad.max()) if len(cen) else 0.0
-        self.tree = cKDTree(cen) if len(cen) else None
+        # a tree the caller already built over these very centroids (same values: the same tree) is reused
+        reuse = centroid_tree is not None and np.array_equal(centroid_tree.data, cen)
+        self.tree = centroid_tree if reuse else (cKDTree(cen) if len(cen) else None)
         # faces grouped by circumradius (tier t: radius <= base * 2**t), each tier with its own tree: a point's
         # ball over tier t has radius best + (tier t's largest radius), so one huge face (a debris sliver, a cap)
         # no longer widens every point's ball to the whole neighbourhood (memory and time grew with it)

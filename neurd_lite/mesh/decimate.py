@@ -62,7 +62,8 @@ class DecimationResult:
     """vertices (V', 3) nm and faces (F', 3) of the working mesh; input_to_working (F,) working face of each
     input face; working_to_input (F',) one representative input face per working face;
     seconds spent; prereduced_faces: faces after the meshoptimizer pre-reduction (0: none); input_centroids:
-    (F, 3) input-face centroids (nm) the face map was built from (None for the identity), for reuse."""
+    (F, 3) input-face centroids (nm) the face map was built from (None for the identity), for reuse;
+    centroid_tree: the k-d tree over the working faces' centroids when the face map built one (else None)."""
 
     vertices: np.ndarray
     faces: np.ndarray
@@ -71,6 +72,7 @@ class DecimationResult:
     seconds: float
     prereduced_faces: int = 0
     input_centroids: np.ndarray | None = None
+    centroid_tree: cKDTree | None = None
 
     @property
     def is_identity(self) -> bool:
@@ -280,8 +282,10 @@ def _simplify(points: np.ndarray, faces: np.ndarray, target: int, agg: int
 
 
 def _maps_from_collapses(vertices: np.ndarray, faces: np.ndarray, collapses: np.ndarray, wf: np.ndarray,
-                         w_cent: np.ndarray, w_n: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """(input_to_working, working_to_input, input centroids nm) from fast-simplification's collapse list
+                         w_cent: np.ndarray, w_n: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, cKDTree | None] | None:
+    """(input_to_working, working_to_input, input centroids nm, k-d tree over w_cent or None) from
+    fast-simplification's collapse list
     (:func:`neurd_lite.mesh.collapse_map.collapse_face_map`); the few input faces of pieces that collapsed away
     go to the nearest working face facing the same way. None when the collapses do not rebuild the working faces."""
     in_cent, in_n = _centroids_normals(vertices, faces)
@@ -289,9 +293,11 @@ def _maps_from_collapses(vertices: np.ndarray, faces: np.ndarray, collapses: np.
     if maps is None:
         return None
     in2w, w2in, unplaced = maps
+    tree = None
     if len(unplaced):
-        in2w[unplaced] = _nearest_same_way(cKDTree(w_cent), w_n, in_cent[unplaced], in_n[unplaced], 6)
-    return in2w, w2in, in_cent
+        tree = cKDTree(w_cent)
+        in2w[unplaced] = _nearest_same_way(tree, w_n, in_cent[unplaced], in_n[unplaced], 6)
+    return in2w, w2in, in_cent, tree
 
 
 def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | None = None) -> DecimationResult:
@@ -339,7 +345,7 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | N
     if collapses is not None and not n_pre and p.map_from_collapses:
         maps = _maps_from_collapses(vertices, faces, collapses, wf, w_cent, w_n)
         if maps is not None:
-            return DecimationResult(wv, wf, maps[0], maps[1], round(time.perf_counter() - t0, 4), 0, maps[2])
+            return DecimationResult(wv, wf, maps[0], maps[1], round(time.perf_counter() - t0, 4), 0, maps[2], maps[3])
     tree = cKDTree(w_cent)
     edge_nm = float(np.median(np.linalg.norm(wv[wf[:, 0]] - wv[wf[:, 1]], axis=1)))
     in2w = np.empty(len(faces), dtype=np.int64)
@@ -348,7 +354,6 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | N
         c, nrm = _centroids_normals(vertices, faces[lo:lo + MAP_CHUNK])
         in_cent[lo:lo + len(c)] = c
         in2w[lo:lo + len(c)] = _nearest_same_way(tree, w_n, c, nrm, 6, MAP_BOUND_EDGES * edge_nm)
-    del tree
     w2in = np.full(len(wf), -1, dtype=np.int64)
     w2in[in2w[::-1]] = np.arange(len(faces))[::-1]  # first input face mapped to each working face
     missing = np.flatnonzero(w2in < 0)
@@ -360,4 +365,4 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | N
         box = np.flatnonzero(np.all((in_cent >= lo) & (in_cent <= hi), axis=1))
         box_n = _centroids_normals(vertices, faces[box])[1]
         w2in[missing] = box[_nearest_same_way(cKDTree(in_cent[box]), box_n, w_cent[missing], w_n[missing], 6)]
-    return DecimationResult(wv, wf, in2w, w2in, round(time.perf_counter() - t0, 4), n_pre, in_cent)
+    return DecimationResult(wv, wf, in2w, w2in, round(time.perf_counter() - t0, 4), n_pre, in_cent, tree)

@@ -52,15 +52,17 @@ def _positions(synapses: pd.DataFrame) -> np.ndarray:
 def anchor_to_mesh(points_nm: np.ndarray, working_triangles_nm: np.ndarray, face_map: FaceMap,
                    input_centroids_nm: np.ndarray, face_to_skeleton: np.ndarray | None,
                    face_branch: np.ndarray | None, max_distance_nm: float = FAR_NM, k: int = 16,
-                   chunk: int = DEFAULT_CHUNK) -> Anchors:
+                   chunk: int = DEFAULT_CHUNK, centroid_tree: cKDTree | None = None) -> Anchors:
     """Anchors on a mesh: exact nearest working face (chunked), the nearest input face mapped to it, and the
-    skeleton vertex / branch of that input face (per-input-face arrays; None: -1)."""
+    skeleton vertex / branch of that input face (per-input-face arrays; None: -1). centroid_tree: a k-d tree
+    over the working faces' centroids to reuse (see :class:`~neurd_lite.geometry.nearest.NearestFaces`)."""
     pts = np.asarray(points_nm, dtype=np.float64).reshape(-1, 3)
     finite = np.isfinite(pts).all(axis=1)
     wf = np.full(len(pts), -1, dtype=np.int64)
     dist = np.full(len(pts), np.inf)
     cp = np.full((len(pts), 3), np.nan)
-    wf[finite], dist[finite], cp[finite] = NearestFaces(working_triangles_nm).query(pts[finite], k, chunk)
+    index = NearestFaces(working_triangles_nm, centroid_tree=centroid_tree)
+    wf[finite], dist[finite], cp[finite] = index.query(pts[finite], k, chunk)
     face = face_map.nearest_input_faces(wf, pts, input_centroids_nm)
     is_far = ~(dist <= max_distance_nm)
     sv = np.full(len(pts), -1, dtype=np.int64)

@@ -327,7 +327,7 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
     """
     p = params or ShaftParams()
     v = np.asarray(vertices_nm, dtype=np.float64)
-    f = np.asarray(faces, dtype=np.int64)
+    f, nrm = np.asarray(faces, dtype=np.int64), None  # nrm: vertex normals, computed at most once
     skel, to_input = canonical_skeleton(skel)
     eligible_faces = np.ones(len(f), bool) if eligible_faces is None else np.asarray(eligible_faces, bool)
     keep = pruned_skeleton_mask(skel, p.prune_twig_nm, p.thin_end_fraction, p.thin_end_local_fraction)
@@ -353,7 +353,7 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
             local = refine_axis_local(cloud, fitted, tang, pairs, p.fit_local_nm)
             on = np.unique(f[eligible_faces])
             pts = best_axis(cloud, [fitted, pts, local], tang, seg, droot, p.fit_local_nm,
-                            v[on], p.min_clearance, vertex_normals(v, f)[on])
+                            v[on], p.min_clearance, (nrm := vertex_normals(v, f))[on])
         else:
             pts = fitted
     if p.max_off_surface > 0 and used.any():
@@ -396,7 +396,7 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
             d, s = cKDTree(pts).query(v)
     cos = None
     if p.facing_cos > 0:
-        nrm = vertex_normals(v, f)
+        nrm = vertex_normals(v, f) if nrm is None else nrm  # computed once per call (v, f unchanged)
         if p.facing_reassign:
             d, s, cos = reassign_facing(v, nrm, pts, tang, d, s, p.facing_cos, seg)
         else:
@@ -550,12 +550,13 @@ def roundness_cost(cloud: np.ndarray, centre: np.ndarray, tang: np.ndarray, pair
 
 
 def vertex_normals(vertices_nm: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """(V, 3) area-weighted unit vertex normals (zeros for unused vertices)."""
-    tri = vertices_nm[faces]
+    """(V, 3) area-weighted unit vertex normals (float64; zeros for unused vertices). One bincount per coordinate
+    over the corners in (corner, face) order: float64 vertices give np.add.at's sums per corner column, bit for bit."""
+    tri = np.asarray(vertices_nm, dtype=np.float64)[faces]
     cross = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])  # length = 2 x area: area weighting
-    out = np.zeros_like(vertices_nm)
-    for k in range(3):
-        np.add.at(out, faces[:, k], cross)
+    corner, out = np.asarray(faces).T.reshape(-1), np.empty((len(vertices_nm), 3))
+    for c in range(3):
+        out[:, c] = np.bincount(corner, weights=np.tile(cross[:, c], 3), minlength=len(vertices_nm))
     return out / np.maximum(np.linalg.norm(out, axis=1), 1e-12)[:, None]
 
 
