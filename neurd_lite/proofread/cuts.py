@@ -104,10 +104,11 @@ class SplitParams:
     cut_model (session 11): a learned ranker of the candidate cuts (``proofread.cut_model``; a shipped model name
     such as ``"split_cut"`` or a path to its ``.txt``) chooses the cut on each path instead of the hand-weighted
     score; None: the hand score (every cue and the score are recorded either way).
-    side_evidence_weight (session 11, default since round 4; 0 = the old vote): a side branch leaving the contact zone also votes by its
-    own evidence: how much better its output-synapse share and axon-label share (over ``side_evidence_nm`` of
-    the branch) match each cell's neurite at the cut (``synapse_window_nm`` of the path), times this weight,
-    added to the direction / calibre vote (docs/proofreading.md "Session 11, round 4": tune 282 -> 285, held-out 1300-1363 132 -> 134 cells >= 0.95).
+    side_evidence_weight (session 11, default since round 4; 0 = the old vote): a side branch leaving the
+    contact zone also votes by its own evidence: how much better its output-synapse share and axon-label share
+    (over ``side_evidence_nm`` of the branch) match each cell's neurite at the cut (``synapse_window_nm`` of the
+    path), times this weight, added to the direction / calibre vote (docs/proofreading.md "Session 11, round 4":
+    tune 282 -> 285, held-out seeds 1300-1363 132 -> 134 cells >= 0.95).
     """
 
     window_nm: float = 5000.0
