@@ -39,15 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from neurd_lite.proofread import SplitParams, face_owner, find_cuts  # noqa: E402
 from neurd_lite.proofread.split import _soma_vertices  # noqa: E402
-
-
-def vertex_truth(n, face_cell: np.ndarray) -> np.ndarray:
-    """(N,) true cell of each skeleton vertex: the cell of most faces mapped to it (-1: no face)."""
-    f2s = np.asarray(n.face_to_skeleton, np.int64)
-    ok = (f2s >= 0) & (face_cell >= 0)
-    cnt = np.zeros((n.skeleton.n_vertices, int(face_cell.max()) + 1))
-    np.add.at(cnt, (f2s[ok], face_cell[ok]), 1)
-    return np.where(cnt.sum(1) > 0, cnt.argmax(1), -1)
+from neurd_lite.testing.merge import skeleton_vertex_cell  # noqa: E402
 
 
 def _path(n, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
@@ -144,7 +136,7 @@ def diagnose(path: Path, params: SplitParams) -> dict:
     vo, cuts = find_cuts(n, params)
     st = np.array([int(np.argmin(np.linalg.norm(centers - s.center_nm, axis=1))) for s in n.somas] + [-1])
     own_f = st[np.where(face_owner(n, vo) >= 0, face_owner(n, vo), len(n.somas))]
-    vt = vertex_truth(n, fc)
+    vt = skeleton_vertex_cell(n, fc)
     sv = _soma_vertices(n)
     paths = []
     for c in cuts:

@@ -56,15 +56,6 @@ def make(out_dir: str, lo: int, hi: int, step: int = 1, offset: int = 0) -> None
         print(seed, f"{time.process_time() - t0:.0f}s cpu, somata {len(n.somas)}/{len(centres)}", flush=True)
 
 
-def vertex_truth(n, face_cell: np.ndarray) -> np.ndarray:
-    """(N,) true cell of each skeleton vertex: the cell of most faces mapped to it (-1: no face)."""
-    f2s = np.asarray(n.face_to_skeleton, np.int64)
-    ok = (f2s >= 0) & (face_cell >= 0)
-    cnt = np.zeros((n.skeleton.n_vertices, int(face_cell.max()) + 1))
-    np.add.at(cnt, (f2s[ok], face_cell[ok]), 1)
-    return np.where(cnt.sum(1) > 0, cnt.argmax(1), -1)
-
-
 def hanging_faces(n, forest, pa: np.ndarray, face_cell: np.ndarray) -> np.ndarray:
     """(m, cells) true faces of each cell on the skeleton hanging off each vertex of path ``pa`` (the forest with
     the path's own edges removed; a tree, so every piece touching the path touches it at one vertex)."""
@@ -99,6 +90,7 @@ def paths_of(case: dict, params=None, reverse: bool = False) -> list[dict]:
     import importlib
 
     from neurd_lite.proofread.cuts import SplitParams, path_scores
+    from neurd_lite.testing.merge import skeleton_vertex_cell
 
     S = importlib.import_module("neurd_lite.proofread.split")  # the module (the package exports a function split)
 
@@ -130,7 +122,7 @@ def paths_of(case: dict, params=None, reverse: bool = False) -> list[dict]:
         S.find_cuts(n, p)
     finally:
         S._choose_cut = orig
-    vt = vertex_truth(n, fc)
+    vt = skeleton_vertex_cell(n, fc)
     out = []
     for g in got:
         ca, cb = (int(np.argmin(np.linalg.norm(centres - c, axis=1))) for c in g["somas"])

@@ -173,3 +173,13 @@ def spines_clear_of(spines: pd.DataFrame, own: int, trees: list[Tree], contacts:
         d, i = cKDTree(pts).query(head)
         keep &= d > rad[i] + spines["head_radius_nm"].to_numpy() + 1000.0
     return keep
+
+
+def skeleton_vertex_cell(n, face_cell: np.ndarray) -> np.ndarray:
+    """(N,) true cell of each skeleton vertex of a decomposed merge ``n``: the cell owning most of the input faces
+    mapped to it (``face_cell``: (F,) true cell per input face, -1 unknown); -1 where no face maps."""
+    f2s = np.asarray(n.face_to_skeleton, np.int64)
+    ok = (f2s >= 0) & (face_cell >= 0)
+    cnt = np.zeros((n.skeleton.n_vertices, int(face_cell.max()) + 1))
+    np.add.at(cnt, (f2s[ok], face_cell[ok]), 1)
+    return np.where(cnt.sum(1) > 0, cnt.argmax(1), -1)
