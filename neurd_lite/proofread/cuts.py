@@ -109,6 +109,9 @@ class SplitParams:
     (over ``side_evidence_nm`` of the branch) match each cell's neurite at the cut (``synapse_window_nm`` of the
     path), times this weight, added to the direction / calibre vote (docs/proofreading.md "Session 11, round 4":
     tune 282 -> 285, held-out seeds 1300-1363 132 -> 134 cells >= 0.95).
+    side_vote_nm (session 11, round 5; 0 = off): the off-path branches at path branch points up to this far
+    (path arclength, nm) from the cut vote as well, by direction through their own junction, calibre and
+    evidence (docs/proofreading.md "Session 11, round 5").
     """
 
     window_nm: float = 5000.0
@@ -147,6 +150,7 @@ class SplitParams:
     cut_model: str | None = None
     side_evidence_weight: float = 1.0
     side_evidence_nm: float = 20000.0
+    side_vote_nm: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -224,14 +224,32 @@ def _evidence_vote(forest: _Forest, path: list[int], s: np.ndarray, s_cut: float
     return p.side_evidence_weight * vote
 
 
+def _branch_vote(forest: _Forest, v: int, u: int, origin: np.ndarray, dirs: tuple, calibre: tuple,
+                 radius: np.ndarray, p: SplitParams) -> float | None:
+    """Direction / calibre vote of the off-path branch entered from ``v`` through ``u`` (positive: cell A): its mean
+    direction from ``origin`` against ``dirs`` = (A's, B's outward direction there), its median radius against
+    ``calibre`` = (A's, B's neurite radius, nm). None for a bristle (shorter than ``side_min_nm``)."""
+    verts, far = forest.reach(u, v, max(p.direction_nm, p.side_min_nm))
+    if far < p.side_min_nm:
+        return None
+    d_s = forest.x[verts].mean(axis=0) - origin
+    d_s /= max(np.linalg.norm(d_s), 1e-9)
+    vote = float(d_s @ dirs[0] - d_s @ dirs[1])
+    r_s, (r_a, r_b) = np.nanmedian(radius[verts]), calibre
+    if np.isfinite(r_s) and np.isfinite(r_a) and np.isfinite(r_b):
+        vote += 0.5 * (abs(np.log(r_s / r_b)) - abs(np.log(r_s / r_a)))
+    return vote
+
+
 def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radius: np.ndarray,
                   p: SplitParams, evidence: tuple | None = None) -> list[dict]:
     """Cut the path after position ``k``. Every branch leaving the contact zone (the skeleton within ``contact_nm``
     of the cut, so two branch points a micron apart count as one contact) goes to the cell it continues
     (direction over ``direction_nm``, calibre as tie-breaker; with ``side_evidence_weight`` > 0 also its own
     synapse polarity and axon label, ``_evidence_vote``) when its vote passes ``move_margin``, else to the
-    side of the cut it leaves from. evidence: per skeleton vertex (outputs, inputs, is_axon, labelled). Returns
-    the moved branches."""
+    side of the cut it leaves from. With ``side_vote_nm`` > 0 the branches at path branch points up to that far
+    from the cut vote too, by direction through their own junction. evidence: per skeleton vertex (outputs,
+    inputs, is_axon, labelled). Returns the moved branches."""
     onpath = set(path)
     a_end, b_end = path[k], path[k + 1]
     s_cut = 0.5 * (s[k] + s[k + 1])
@@ -240,33 +258,32 @@ def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radiu
     def at(t: float) -> np.ndarray:
         return np.array([np.interp(np.clip(t, s[0], s[-1]), s, x[path, c]) for c in range(3)])
 
+    def dirs(t: float) -> tuple[np.ndarray, np.ndarray]:
+        d_a = at(t) - at(t - reach_nm)  # cell A's neurite runs outward along the path...
+        d_b = at(t) - at(t + reach_nm)  # ...and cell B's runs outward against it
+        return d_a / max(np.linalg.norm(d_a), 1e-9), d_b / max(np.linalg.norm(d_b), 1e-9)
+
     reach_nm = p.contact_nm + p.direction_nm
-    d_a = at(s_cut) - at(s_cut - reach_nm)  # cell A's neurite runs outward along the path...
-    d_b = at(s_cut) - at(s_cut + reach_nm)  # ...and cell B's runs outward against it
-    d_a /= max(np.linalg.norm(d_a), 1e-9)
-    d_b /= max(np.linalg.norm(d_b), 1e-9)
-    r_a = _median_radius(radius, path, s, s_cut - reach_nm, s_cut - p.contact_nm / 2)
-    r_b = _median_radius(radius, path, s, s_cut + p.contact_nm / 2, s_cut + reach_nm)
+    calibre = (_median_radius(radius, path, s, s_cut - reach_nm, s_cut - p.contact_nm / 2),
+               _median_radius(radius, path, s, s_cut + p.contact_nm / 2, s_cut + reach_nm))
     zone = forest.within({a_end, b_end}, p.contact_nm)
     zone |= _crossing_arm(forest, path, s, k, p.contact_nm, p.crossing_nm)
     forest.cut(a_end, b_end)
     side_a = forest.within({a_end}, np.inf, allowed=zone)
+    voters = [(v, at(s_cut), dirs(s_cut), 0 if v in side_a else 1) for v in sorted(zone)]
+    if p.side_vote_nm > 0:
+        for q, v in enumerate(path):
+            if v not in zone and abs(s[q] - s_cut) <= p.side_vote_nm and len(forest.adj[v]) > 2:
+                voters.append((v, x[v], dirs(s[q]), 0 if q <= k else 1))
     moved = []
-    for v in sorted(zone):
+    for v, origin, d, default in voters:
         for u in list(forest.adj[v]):
             if u in zone or u in onpath:
                 continue
-            verts, far = forest.reach(u, v, max(p.direction_nm, p.side_min_nm))
-            if far < p.side_min_nm:
+            vote = _branch_vote(forest, v, u, origin, d, calibre, radius, p)
+            if vote is None:
                 continue  # a bristle stays where it is
-            d_s = x[verts].mean(axis=0) - at(s_cut)
-            d_s /= max(np.linalg.norm(d_s), 1e-9)
-            r_s = np.nanmedian(radius[verts])
-            vote = float(d_s @ d_a - d_s @ d_b)
-            if np.isfinite(r_s) and np.isfinite(r_a) and np.isfinite(r_b):
-                vote += 0.5 * (abs(np.log(r_s / r_b)) - abs(np.log(r_s / r_a)))
             vote += _evidence_vote(forest, path, s, s_cut, v, u, evidence, p)
-            default = 0 if v in side_a else 1
             side = 0 if vote > p.move_margin else (1 if vote < -p.move_margin else default)
             if side != default:
                 forest.cut(v, u)
