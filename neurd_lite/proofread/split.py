@@ -224,6 +224,32 @@ def _evidence_vote(forest: _Forest, path: list[int], s: np.ndarray, s_cut: float
     return p.side_evidence_weight * vote
 
 
+def _subtree_vote(forest: _Forest, path: list[int], s: np.ndarray, s_cut: float, v: int, u: int, calibre: tuple,
+                  radius: np.ndarray, evidence: tuple | None, p: SplitParams) -> float:
+    """Whole-subtree vote of the side branch entered from ``v`` through ``u`` (positive: cell A), times
+    ``side_subtree_weight``: the polarity / axon-label match of all its vertices against each cell's neurite at the
+    cut, scaled by synapses / (synapses + 5), plus calibre continuity (its first ``side_min_nm`` against
+    ``calibre`` = (A's, B's) radius next to the cut, nm). 0 when off."""
+    if p.side_subtree_weight <= 0:
+        return 0.0
+    root, _ = forest.reach(u, v, p.side_min_nm)
+    r_s, (r_a, r_b) = np.nanmedian(radius[root]), calibre
+    vote = 0.0
+    if np.isfinite(r_s) and np.isfinite(r_a) and np.isfinite(r_b) and min(r_s, r_a, r_b) > 0:
+        vote += abs(np.log(r_s / r_b)) - abs(np.log(r_s / r_a))
+    if evidence is not None:
+        pa = np.asarray(path)
+        near_a = pa[(s >= s_cut - p.synapse_window_nm) & (s <= s_cut - p.contact_nm / 2)]
+        near_b = pa[(s >= s_cut + p.contact_nm / 2) & (s <= s_cut + p.synapse_window_nm)]
+        verts, _ = forest.reach(u, v, np.inf)
+        e_s, e_a, e_b = (_axonness(w, evidence, p) for w in (verts, near_a, near_b))
+        n_syn = float(evidence[0][verts].sum() + evidence[1][verts].sum())
+        for c in range(2):
+            if np.isfinite(e_s[c]) and np.isfinite(e_a[c]) and np.isfinite(e_b[c]):
+                vote += n_syn / (n_syn + 5.0) * (abs(e_s[c] - e_b[c]) - abs(e_s[c] - e_a[c]))
+    return p.side_subtree_weight * vote
+
+
 def _branch_vote(forest: _Forest, v: int, u: int, origin: np.ndarray, dirs: tuple, calibre: tuple,
                  radius: np.ndarray, p: SplitParams) -> float | None:
     """Direction / calibre vote of the off-path branch entered from ``v`` through ``u`` (positive: cell A): its mean
@@ -248,7 +274,8 @@ def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radiu
     (direction over ``direction_nm``, calibre as tie-breaker; with ``side_evidence_weight`` > 0 also its own
     synapse polarity and axon label, ``_evidence_vote``) when its vote passes ``move_margin``, else to the
     side of the cut it leaves from. With ``side_vote_nm`` > 0 the branches at path branch points up to that far
-    from the cut vote too, by direction through their own junction. evidence: per skeleton vertex (outputs,
+    from the cut vote too, by direction through their own junction; with ``side_subtree_weight`` > 0 each also
+    votes by its whole subtree (``_subtree_vote``). evidence: per skeleton vertex (outputs,
     inputs, is_axon, labelled). Returns the moved branches."""
     onpath = set(path)
     a_end, b_end = path[k], path[k + 1]
@@ -284,6 +311,7 @@ def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radiu
             if vote is None:
                 continue  # a bristle stays where it is
             vote += _evidence_vote(forest, path, s, s_cut, v, u, evidence, p)
+            vote += _subtree_vote(forest, path, s, s_cut, v, u, calibre, radius, evidence, p)
             side = 0 if vote > p.move_margin else (1 if vote < -p.move_margin else default)
             if side != default:
                 forest.cut(v, u)
