@@ -205,48 +205,60 @@ def _axonness(verts: np.ndarray, evidence: tuple | None, p: SplitParams) -> tupl
     return out, float(is_axon[verts][lab].mean()) if lab.any() else float("nan")
 
 
-def _evidence_vote(forest: _Forest, path: list[int], s: np.ndarray, s_cut: float, v: int, u: int,
-                   evidence: tuple | None, p: SplitParams) -> float:
-    """The side branch entered from ``v`` through ``u``: how much better its own polarity (output-synapse share)
-    and axon label (over ``side_evidence_nm``) match cell A's neurite at the cut than cell B's (each over
-    ``synapse_window_nm`` of the path beyond the contact zone); positive: A. 0 without evidence."""
-    if evidence is None or p.side_evidence_weight <= 0:
-        return 0.0
+def _cells_at_cut(path: list[int], s: np.ndarray, s_cut: float, evidence: tuple | None,
+                  p: SplitParams) -> tuple | None:
+    """(cell A's, cell B's) :func:`_axonness` of their neurite at the cut (``synapse_window_nm`` of the path
+    beyond the contact zone on each side); None without evidence."""
+    if evidence is None:
+        return None
     pa = np.asarray(path)
     near_a = pa[(s >= s_cut - p.synapse_window_nm) & (s <= s_cut - p.contact_nm / 2)]
     near_b = pa[(s >= s_cut + p.contact_nm / 2) & (s <= s_cut + p.synapse_window_nm)]
+    return _axonness(near_a, evidence, p), _axonness(near_b, evidence, p)
+
+
+def _axon_match(verts: np.ndarray, cells: tuple, evidence: tuple, p: SplitParams) -> float:
+    """How much better the polarity and axon label of skeleton vertices ``verts`` match cell A's than cell B's
+    (``cells``: :func:`_cells_at_cut`); summed over the two kinds where all three values are known."""
+    e_s, (e_a, e_b) = _axonness(verts, evidence, p), cells
+    return sum(abs(e_s[c] - e_b[c]) - abs(e_s[c] - e_a[c]) for c in range(2)
+               if np.isfinite(e_s[c]) and np.isfinite(e_a[c]) and np.isfinite(e_b[c]))
+
+
+def _calibre_match(r_s: float, calibre: tuple) -> float:
+    """|log(r_s / B's radius)| - |log(r_s / A's radius)| (positive: closer to A's calibre); 0 if any is unknown."""
+    r_a, r_b = calibre
+    if np.isfinite(r_s) and np.isfinite(r_a) and np.isfinite(r_b):
+        return abs(np.log(r_s / r_b)) - abs(np.log(r_s / r_a))
+    return 0.0
+
+
+def _evidence_vote(forest: _Forest, v: int, u: int, cells: tuple | None, evidence: tuple | None,
+                   p: SplitParams) -> float:
+    """The side branch entered from ``v`` through ``u``: how much better its own polarity (output-synapse share)
+    and axon label (over ``side_evidence_nm``) match cell A's neurite at the cut than cell B's (``cells``);
+    positive: A. 0 without evidence."""
+    if cells is None or p.side_evidence_weight <= 0:
+        return 0.0
     verts, _ = forest.reach(u, v, p.side_evidence_nm)
-    e_s, e_a, e_b = (_axonness(w, evidence, p) for w in (verts, near_a, near_b))
-    vote = 0.0
-    for c in range(2):
-        if np.isfinite(e_s[c]) and np.isfinite(e_a[c]) and np.isfinite(e_b[c]):
-            vote += abs(e_s[c] - e_b[c]) - abs(e_s[c] - e_a[c])
-    return p.side_evidence_weight * vote
+    return p.side_evidence_weight * _axon_match(verts, cells, evidence, p)
 
 
-def _subtree_vote(forest: _Forest, path: list[int], s: np.ndarray, s_cut: float, v: int, u: int, calibre: tuple,
-                  radius: np.ndarray, evidence: tuple | None, p: SplitParams) -> float:
+def _subtree_vote(forest: _Forest, v: int, u: int, cells: tuple | None, calibre: tuple, radius: np.ndarray,
+                  evidence: tuple | None, p: SplitParams) -> float:
     """Whole-subtree vote of the side branch entered from ``v`` through ``u`` (positive: cell A), times
     ``side_subtree_weight``: the polarity / axon-label match of all its vertices against each cell's neurite at the
-    cut, scaled by synapses / (synapses + 5), plus calibre continuity (its first ``side_min_nm`` against
+    cut (``cells``), scaled by synapses / (synapses + 5), plus calibre continuity (its first ``side_min_nm`` against
     ``calibre`` = (A's, B's) radius next to the cut, nm). 0 when off."""
     if p.side_subtree_weight <= 0:
         return 0.0
     root, _ = forest.reach(u, v, p.side_min_nm)
-    r_s, (r_a, r_b) = np.nanmedian(radius[root]), calibre
-    vote = 0.0
-    if np.isfinite(r_s) and np.isfinite(r_a) and np.isfinite(r_b) and min(r_s, r_a, r_b) > 0:
-        vote += abs(np.log(r_s / r_b)) - abs(np.log(r_s / r_a))
-    if evidence is not None:
-        pa = np.asarray(path)
-        near_a = pa[(s >= s_cut - p.synapse_window_nm) & (s <= s_cut - p.contact_nm / 2)]
-        near_b = pa[(s >= s_cut + p.contact_nm / 2) & (s <= s_cut + p.synapse_window_nm)]
+    r_s = np.nanmedian(radius[root])
+    vote = _calibre_match(r_s, calibre) if np.all(np.asarray([r_s, *calibre]) > 0) else 0.0
+    if cells is not None:
         verts, _ = forest.reach(u, v, np.inf)
-        e_s, e_a, e_b = (_axonness(w, evidence, p) for w in (verts, near_a, near_b))
         n_syn = float(evidence[0][verts].sum() + evidence[1][verts].sum())
-        for c in range(2):
-            if np.isfinite(e_s[c]) and np.isfinite(e_a[c]) and np.isfinite(e_b[c]):
-                vote += n_syn / (n_syn + 5.0) * (abs(e_s[c] - e_b[c]) - abs(e_s[c] - e_a[c]))
+        vote += n_syn / (n_syn + 5.0) * _axon_match(verts, cells, evidence, p)
     return p.side_subtree_weight * vote
 
 
@@ -260,11 +272,7 @@ def _branch_vote(forest: _Forest, v: int, u: int, origin: np.ndarray, dirs: tupl
         return None
     d_s = forest.x[verts].mean(axis=0) - origin
     d_s /= max(np.linalg.norm(d_s), 1e-9)
-    vote = float(d_s @ dirs[0] - d_s @ dirs[1])
-    r_s, (r_a, r_b) = np.nanmedian(radius[verts]), calibre
-    if np.isfinite(r_s) and np.isfinite(r_a) and np.isfinite(r_b):
-        vote += 0.5 * (abs(np.log(r_s / r_b)) - abs(np.log(r_s / r_a)))
-    return vote
+    return float(d_s @ dirs[0] - d_s @ dirs[1]) + 0.5 * _calibre_match(np.nanmedian(radius[verts]), calibre)
 
 
 def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radius: np.ndarray,
@@ -293,6 +301,7 @@ def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radiu
     reach_nm = p.contact_nm + p.direction_nm
     calibre = (_median_radius(radius, path, s, s_cut - reach_nm, s_cut - p.contact_nm / 2),
                _median_radius(radius, path, s, s_cut + p.contact_nm / 2, s_cut + reach_nm))
+    cells = _cells_at_cut(path, s, s_cut, evidence, p)
     zone = forest.within({a_end, b_end}, p.contact_nm)
     zone |= _crossing_arm(forest, path, s, k, p.contact_nm, p.crossing_nm)
     forest.cut(a_end, b_end)
@@ -310,8 +319,8 @@ def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radiu
             vote = _branch_vote(forest, v, u, origin, d, calibre, radius, p)
             if vote is None:
                 continue  # a bristle stays where it is
-            vote += _evidence_vote(forest, path, s, s_cut, v, u, evidence, p)
-            vote += _subtree_vote(forest, path, s, s_cut, v, u, calibre, radius, evidence, p)
+            vote += _evidence_vote(forest, v, u, cells, evidence, p)
+            vote += _subtree_vote(forest, v, u, cells, calibre, radius, evidence, p)
             side = 0 if vote > p.move_margin else (1 if vote < -p.move_margin else default)
             if side != default:
                 forest.cut(v, u)
