@@ -322,22 +322,15 @@ def grow_member(rng: np.random.Generator, m: MemberSpec, p: MorphologyParams = M
     """
     cr = CLASS_RANGES[m.cls]
     tree = _soma(rng, m)
-    if cr.axon == "arbor":
-        if m.apical:
-            _apical(tree, rng, p, m, cr)
-        if m.inhibitory:
-            arbor_dendrites(tree, rng, p, m, cr, [_unit(v) for v in _spread(rng, m.n_basal)])
-        else:
-            _dendrites(tree, rng, p, m, cr)
-        if m.with_axon:
-            arbor_axon(tree, rng, p, m)
-        flare_roots(tree, rng)
-        return tree, add_beads(tree, rng, m)
+    arbor = cr.axon == "arbor"  # testing/arbor.py: interneuron dendrites and the local axon arbor
     if m.apical:
         _apical(tree, rng, p, m, cr)
-    _dendrites(tree, rng, p, m, cr)
+    if arbor and m.inhibitory:
+        arbor_dendrites(tree, rng, p, m, cr, [_unit(v) for v in _spread(rng, m.n_basal)])
+    else:
+        _dendrites(tree, rng, p, m, cr)
     if m.with_axon:
-        _axon(tree, rng, p, m)
+        (arbor_axon if arbor else _axon)(tree, rng, p, m)
     flare_roots(tree, rng)
     return tree, add_beads(tree, rng, m)
 
