@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import neurd_lite as nl  # noqa: E402
 from neurd_lite import pipeline as pl  # noqa: E402
-from neurd_lite.geometry.meshes import vertex_areas_nm2  # noqa: E402
+from neurd_lite.geometry.meshes import face_areas_nm2, vertex_areas_nm2  # noqa: E402
 from neurd_lite.model.soma_extent import SomaExtentParams  # noqa: E402
 from neurd_lite.spines.detect import ineligible_faces  # noqa: E402
 from neurd_lite.testing.scores import spine_face_f1  # noqa: E402
@@ -90,19 +90,8 @@ def refeature(c: dict) -> dict:
     r = np.asarray(fld.radius_nm, dtype=float)
     r = np.where(r > 0, r, np.nan)
     h = np.asarray(fld.protrusion_nm, dtype=float)
-    area_f = 0.5 * np.linalg.norm(np.cross(verts[faces[:, 1]] - verts[faces[:, 0]],
-                                           verts[faces[:, 2]] - verts[faces[:, 0]]), axis=1)
-    cols = vm.neighbourhood_features(verts, faces, area_f, fld, h, r, idx)
-    sdist, near = vm._spine_distance(vm._edge_graph(verts, c["edges"]), verts, c["edges"], label)
-    nl_ = int(label.max()) + 1
-    on = label >= 0
-    peak = np.full(max(nl_, 1), np.nan)
-    if nl_:
-        np.fmax.at(peak, label[on], h[on])
-    area = np.bincount(label[on], c["va"][on], max(nl_, 1))
-    nh = np.where(near >= 0, near, 0)
-    cols.update({"spine_edge_dist_nm": sdist[idx], "near_spine_peak_nm": np.where(near >= 0, peak[nh], np.nan)[idx],
-                 "near_spine_area_nm2": np.where(near >= 0, area[nh], np.nan)[idx]})
+    cols = vm.neighbourhood_features(verts, faces, face_areas_nm2(verts, faces), fld, h, r, idx)
+    cols.update({k: v[idx] for k, v in vm.rule_spine_columns(verts, c["edges"], label, h, c["va"]).items()})
     x = c["X"].copy()
     for k, v in cols.items():
         x[k] = np.asarray(v, dtype=np.float32)

@@ -111,6 +111,23 @@ def neighbourhood_features(verts: np.ndarray, faces: np.ndarray, area_f: np.ndar
     return ball_columns(verts[idx], vertex_normals(verts, faces)[idx], h[idx], r[idx], pts, NEAR_NM)
 
 
+def rule_spine_columns(verts: np.ndarray, e_mesh: np.ndarray, label: np.ndarray, h: np.ndarray, va: np.ndarray
+                       ) -> dict[str, np.ndarray]:
+    """(V,) columns of :data:`FEATURES` about the rule spines (``label``, -1 none) near each vertex: signed edge
+    distance (nm) to the nearest one's boundary (:func:`_spine_distance`), its peak protrusion ``h`` (nm) and its
+    vertex area (``va``, nm²; NaN where no rule spine is within reach)."""
+    sdist, near = _spine_distance(_edge_graph(verts, e_mesh), verts, e_mesh, label)
+    nl_ = int(label.max()) + 1
+    on = label >= 0
+    peak = np.full(max(nl_, 1), np.nan)
+    if nl_:
+        np.fmax.at(peak, label[on], h[on])
+    area = np.bincount(label[on], va[on], max(nl_, 1))
+    nh = np.where(near >= 0, near, 0)
+    return {"spine_edge_dist_nm": sdist, "near_spine_peak_nm": np.where(near >= 0, peak[nh], np.nan),
+            "near_spine_area_nm2": np.where(near >= 0, area[nh], np.nan)}
+
+
 def _scatter(x: np.ndarray, idx: np.ndarray, n: int) -> np.ndarray:
     out = np.full(n, np.nan)
     out[idx] = x
@@ -130,33 +147,26 @@ def vertex_features(verts: np.ndarray, faces: np.ndarray, e_mesh: np.ndarray, ar
     r = np.asarray(fld.radius_nm, dtype=float)
     h = np.asarray(fld.protrusion_nm, dtype=float)
     r = np.where(r > 0, r, np.nan)  # no shaft model: NaN features (never scored)
-    g = _edge_graph(verts, e_mesh)
-    sdist, near = _spine_distance(g, verts, e_mesh, label)
+    va = vertex_areas_nm2(faces, area_f, nv)
+    rule = rule_spine_columns(verts, e_mesh, label, h, va)
+    sdist = rule["spine_edge_dist_nm"]
     idx = np.flatnonzero(eligible_v & np.isfinite(r) & np.isfinite(h) & ((h > MIN_H_NM) | (sdist > -REACH_NM)))
     si = np.asarray(fld.sample_index)
-    va = vertex_areas_nm2(faces, area_f, nv)
     cols = {k: _scatter(v, idx, nv) for k, v in neighbourhood_features(verts, faces, area_f, fld, h, r, idx).items()}
     shaft_ok = eligible_v & np.isfinite(h) & (label < 0)
     level = surface_level(verts, faces, area_f, h, shaft_ok, si, fld.sample_points_nm, query=np.isin(
         np.arange(nv), idx))
-    nl_ = int(label.max()) + 1
     on = label >= 0
-    peak = np.full(max(nl_, 1), np.nan)
-    if nl_:
-        np.fmax.at(peak, label[on], h[on])
-    area = np.bincount(label[on], va[on], max(nl_, 1))
     dens = np.zeros(nv)
-    if nl_:
+    if on.any():
         uniq, inv = np.unique(np.maximum(si[idx], 0), return_inverse=True)
         dens[idx] = found_spine_density(spine_anchor_samples(label, fld), fld, uniq, density_radius_nm)[inv]
     spread = np.asarray(fld.spread_nm, dtype=float) if fld.spread_nm is not None else np.full(nv, np.nan)
-    nh = np.where(near >= 0, near, 0)
+    cols.update(rule)
     cols.update({
         "h_nm": h, "h_rel": h / r, "relief_nm": h - level, "shaft_radius_nm": r, "spread_rel": spread / r,
         "skeleton_dist_rel": np.asarray(fld.distance_nm) / r, "beyond_end": np.asarray(fld.beyond_end, float),
-        "spine_edge_dist_nm": sdist, "in_rule_spine": on.astype(float),
-        "near_spine_peak_nm": np.where(near >= 0, peak[nh], np.nan),
-        "near_spine_area_nm2": np.where(near >= 0, area[nh], np.nan),
+        "in_rule_spine": on.astype(float),
         "seed_margin_nm": h - (seed if np.isscalar(seed) else np.asarray(seed)), "density_per_um": dens})
     return pd.DataFrame({k: np.asarray(cols[k], dtype=np.float64)[idx] for k in FEATURES}), idx
 
