@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .relief import append_spines, keep_dense
+from .relief import append_spines, keep_dense, touching_old
 
 
 def cap_radius_nm(height_nm: np.ndarray, area_nm2: np.ndarray) -> np.ndarray:
@@ -68,11 +68,7 @@ def dome_pass(grow_pass: Callable, area_above: Callable, verts: np.ndarray, r: n
     if isinstance(counts.get("dome_sink"), list):
         counts["dome_sink"].append({"label": lab4, "height_nm": top, "area_nm2": area, "cap_nm": cap,
                                     "shaft_r_nm": shaft_r})
-    # a dome touching a spine found before is that spine's flank (the extension step takes it), not a spine
-    touch = e_mesh[(on[e_mesh[:, 0]] & spine_v[e_mesh[:, 1]]) | (on[e_mesh[:, 1]] & spine_v[e_mesh[:, 0]])]
-    if len(touch):
-        a = np.where(on[touch[:, 0]], touch[:, 0], touch[:, 1])
-        curved[np.unique(lab4[a])] = False
+    curved[touching_old(e_mesh, lab4, spine_v)] = False  # a spine's flank, not a spine
     keep = np.flatnonzero(curved)
     counts["dome_pass"] = len(keep)
     if len(keep) == 0:

@@ -224,6 +224,14 @@ def attachment(e_mesh: np.ndarray, label: np.ndarray, eligible_v: np.ndarray, ol
     return base, pd.concat([ring, keep_old], ignore_index=True)
 
 
+def touching_old(e_mesh: np.ndarray, new_label: np.ndarray, old_spine_v: np.ndarray) -> np.ndarray:
+    """Labels of a later pass's candidates (``new_label`` per vertex, -1 none) that share a mesh edge with a spine
+    vertex found before (``old_spine_v``): that spine's flank, which the extension step takes, not a new spine."""
+    on = new_label >= 0
+    touch = e_mesh[(on[e_mesh[:, 0]] & old_spine_v[e_mesh[:, 1]]) | (on[e_mesh[:, 1]] & old_spine_v[e_mesh[:, 0]])]
+    return np.unique(new_label[np.where(on[touch[:, 0]], touch[:, 0], touch[:, 1])])
+
+
 def append_spines(label: np.ndarray, base: np.ndarray, ring: pd.DataFrame, new_label: np.ndarray,
                   new_base: np.ndarray, new_ring: pd.DataFrame, keep: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..names import synapse_polarity
-from .relief import append_spines
+from .relief import append_spines, touching_old
 
 
 def postsynapse_vertices(mesh, synapses: pd.DataFrame | None, max_distance_nm: float) -> np.ndarray:
@@ -79,12 +79,9 @@ def synapse_pass(grow_pass: Callable, verts: np.ndarray, r: np.ndarray, hn: np.n
     n5 = int(lab5.max()) + 1
     if n5 == 0:
         return label, base, ring
-    on = lab5 >= 0
     keep = np.zeros(n5, dtype=bool)
     keep[lab5[syn_v][lab5[syn_v] >= 0]] = True
-    touch = e_mesh[(on[e_mesh[:, 0]] & spine_v[e_mesh[:, 1]]) | (on[e_mesh[:, 1]] & spine_v[e_mesh[:, 0]])]
-    if len(touch):
-        keep[np.unique(lab5[np.where(on[touch[:, 0]], touch[:, 0], touch[:, 1])])] = False
+    keep[touching_old(e_mesh, lab5, spine_v)] = False
     idx = np.flatnonzero(keep)
     counts["synapse_pass"] = len(idx)
     if len(idx) == 0:
