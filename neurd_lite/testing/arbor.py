@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .morphology import PIA, PIA_Y_NM, MorphologyParams, Tree, _add, _at_angle, _branching, _unit
+from .morphology import PIA, PIA_Y_NM, MorphologyParams, Tree, _add, _at_angle, _branching, _unit, axon_origin
 
 ARBOR_CENTRE_UP = {"pvalb_arbor": (-0.3, 0.4), "sst_arbor": (0.3, 1.5), "ndnf_arbor": (0.0, 0.8),
                    "pyr_arbor": (-0.4, 0.6)}
@@ -84,13 +84,8 @@ def arbor_axon(tree: Tree, rng: np.random.Generator, p: MorphologyParams, m) -> 
     far = np.linalg.norm(to_centre) > 0.3 * reach
     direction = _unit(to_centre) if far else _unit(rng.normal(size=3))
     direction = _unit(direction + rng.normal(0, 0.25, 3))
-    parent, pp = -1, -1
     hosts = [i for i, s in enumerate(tree.sections) if s.parent < 0 and len(s.points) > 8]
-    if hosts and rng.random() < 0.3:
-        parent = hosts[int(rng.integers(len(hosts)))]
-        pp = int(rng.integers(3, 8))
-        host_dir = _unit(tree.sections[parent].points[pp] - tree.sections[parent].points[pp - 1])
-        direction = _at_angle(host_dir, rng.uniform(0.6, 1.2), rng, prefer=direction)
+    parent, pp, direction = axon_origin(tree, rng, hosts, direction)
     length = float(np.linalg.norm(to_centre)) + rng.uniform(0.3, 0.8) * reach
     main = _add(tree, rng, p, "axon", parent, pp, direction, length, (250.0, 130.0),
                 _unit(to_centre) if far else None, 0.05)

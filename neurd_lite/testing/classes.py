@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .arbor import arbor_axon, arbor_dendrites, draw_extra
-from .morphology import PIA, PIA_Y_NM, MorphologyParams, Tree, _add, _at_angle, _branching, _unit
+from .morphology import PIA, PIA_Y_NM, MorphologyParams, Tree, _add, _at_angle, _branching, _unit, axon_origin
 from .soma_shapes import make_soma_shape
 
 Range = tuple[float, float]
@@ -248,12 +248,7 @@ def _axon(tree: Tree, rng: np.random.Generator, p: MorphologyParams, m: MemberSp
         direction, bias = _unit(rng.normal(size=3)), None
     hosts = [i for i, s in enumerate(tree.sections) if s.parent < 0 and s.compartment in ("basal", "dendrite")
              and len(s.points) > 8]
-    parent, pp = -1, -1
-    if hosts and rng.random() < 0.3:
-        parent = hosts[int(rng.integers(len(hosts)))]
-        pp = int(rng.integers(3, 8))
-        host_dir = _unit(tree.sections[parent].points[pp] - tree.sections[parent].points[pp - 1])
-        direction = _at_angle(host_dir, rng.uniform(0.6, 1.2), rng, prefer=direction)
+    parent, pp, direction = axon_origin(tree, rng, hosts, direction)
     weight = 0.1 if bias is not None else 0.0
     main = _add(tree, rng, p, "axon", parent, pp, direction, m.axon_length_nm, (250.0, 130.0), bias, weight)
     pts = tree.sections[main].points

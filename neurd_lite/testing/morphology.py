@@ -96,6 +96,19 @@ def _at_angle(d: np.ndarray, angle_rad: float, rng: np.random.Generator, prefer:
     return _unit(np.cos(angle_rad) * d + np.sin(angle_rad) * p)
 
 
+def axon_origin(tree: Tree, rng: np.random.Generator, hosts: list[int], direction: np.ndarray
+                ) -> tuple[int, int, np.ndarray]:
+    """Where an axon starts: from the soma (parent -1), or with probability 0.3 from point 3-7 of one of the
+    primary sections ``hosts``, leaving it at 35-70 degrees and leaning toward ``direction``. Returns (parent
+    section, parent point, start direction)."""
+    if hosts and rng.random() < 0.3:
+        parent = hosts[int(rng.integers(len(hosts)))]
+        pp = int(rng.integers(3, 8))
+        host_dir = _unit(tree.sections[parent].points[pp] - tree.sections[parent].points[pp - 1])
+        return parent, pp, _at_angle(host_dir, rng.uniform(0.6, 1.2), rng, prefer=direction)
+    return -1, -1, direction
+
+
 def _walk(rng: np.random.Generator, start: np.ndarray, direction: np.ndarray, length_nm: float,
           radius_nm: tuple[float, float], p: MorphologyParams, bias: np.ndarray | None = None,
           bias_weight: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
