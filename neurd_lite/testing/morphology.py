@@ -96,12 +96,12 @@ def _at_angle(d: np.ndarray, angle_rad: float, rng: np.random.Generator, prefer:
     return _unit(np.cos(angle_rad) * d + np.sin(angle_rad) * p)
 
 
-def axon_origin(tree: Tree, rng: np.random.Generator, hosts: list[int], direction: np.ndarray
-                ) -> tuple[int, int, np.ndarray]:
-    """Where an axon starts: from the soma (parent -1), or with probability 0.3 from point 3-7 of one of the
-    primary sections ``hosts``, leaving it at 35-70 degrees and leaning toward ``direction``. Returns (parent
+def axon_origin(tree: Tree, rng: np.random.Generator, hosts: list[int], direction: np.ndarray,
+                host_p: float = 0.3) -> tuple[int, int, np.ndarray]:
+    """Where an axon starts: from the soma (parent -1), or with probability ``host_p`` from point 3-7 of one of
+    the primary sections ``hosts``, leaving it at 35-70 degrees and leaning toward ``direction``. Returns (parent
     section, parent point, start direction)."""
-    if hosts and rng.random() < 0.3:
+    if hosts and rng.random() < host_p:
         parent = hosts[int(rng.integers(len(hosts)))]
         pp = int(rng.integers(3, 8))
         host_dir = _unit(tree.sections[parent].points[pp] - tree.sections[parent].points[pp - 1])
@@ -179,14 +179,7 @@ def _axon(tree: Tree, rng: np.random.Generator, p: MorphologyParams, n_collatera
                  if s.parent < 0 and s.compartment in ("basal", "dendrite") and leaves_downward(s)]
     direction = np.array([0.0, 1.0, 0.0]) if down else _unit(rng.normal(size=3))
     direction = _unit(direction + rng.normal(0, 0.25, 3))
-    if dendrites and rng.random() < from_dendrite_p:
-        host = dendrites[int(rng.integers(len(dendrites)))]
-        point = int(rng.integers(3, 8))
-        host_dir = _unit(tree.sections[host].points[point] - tree.sections[host].points[point - 1])
-        direction = _at_angle(host_dir, rng.uniform(0.6, 1.2), rng, prefer=direction)
-        parent, parent_point = host, point
-    else:
-        parent, parent_point = -1, -1
+    parent, parent_point, direction = axon_origin(tree, rng, dendrites, direction, from_dendrite_p)
     length = rng.uniform(*p.axon_length_nm)
     bias = np.array([0.0, 1.0, 0.0]) if down else None
     main = _add(tree, rng, p, "axon", parent, parent_point, direction, length, (250.0, 130.0), bias, 0.1)
