@@ -109,12 +109,6 @@ class SplitParams:
     (over ``side_evidence_nm`` of the branch) match each cell's neurite at the cut (``synapse_window_nm`` of the
     path), times this weight, added to the direction / calibre vote (docs/proofreading.md "Session 11, round 4":
     tune 282 -> 285, held-out seeds 1300-1363 132 -> 134 cells >= 0.95).
-    side_vote_nm (session 11, round 5; 0 = off): the off-path branches at path branch points up to this far
-    (path arclength, nm) from the cut vote as well, by direction through their own junction, calibre and
-    evidence (docs/proofreading.md "Session 11, round 5").
-    side_subtree_weight (session 11, round 6; 0 = off): each voting side branch also votes by its whole subtree:
-    polarity / axon-label match of all its synapses (scaled by synapses / (synapses + 5)) and calibre continuity
-    of its first ``side_min_nm`` across its junction, times this weight (docs/proofreading.md "Session 11, round 6").
     """
 
     window_nm: float = 5000.0
@@ -153,8 +147,6 @@ class SplitParams:
     cut_model: str | None = None
     side_evidence_weight: float = 1.0
     side_evidence_nm: float = 20000.0
-    side_vote_nm: float = 0.0
-    side_subtree_weight: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -244,24 +244,6 @@ def _evidence_vote(forest: _Forest, v: int, u: int, cells: tuple | None, evidenc
     return p.side_evidence_weight * _axon_match(verts, cells, evidence, p)
 
 
-def _subtree_vote(forest: _Forest, v: int, u: int, cells: tuple | None, calibre: tuple, radius: np.ndarray,
-                  evidence: tuple | None, p: SplitParams) -> float:
-    """Whole-subtree vote of the side branch entered from ``v`` through ``u`` (positive: cell A), times
-    ``side_subtree_weight``: the polarity / axon-label match of all its vertices against each cell's neurite at the
-    cut (``cells``), scaled by synapses / (synapses + 5), plus calibre continuity (its first ``side_min_nm`` against
-    ``calibre`` = (A's, B's) radius next to the cut, nm). 0 when off."""
-    if p.side_subtree_weight <= 0:
-        return 0.0
-    root, _ = forest.reach(u, v, p.side_min_nm)
-    r_s = np.nanmedian(radius[root])
-    vote = _calibre_match(r_s, calibre) if np.all(np.asarray([r_s, *calibre]) > 0) else 0.0
-    if cells is not None:
-        verts, _ = forest.reach(u, v, np.inf)
-        n_syn = float(evidence[0][verts].sum() + evidence[1][verts].sum())
-        vote += n_syn / (n_syn + 5.0) * _axon_match(verts, cells, evidence, p)
-    return p.side_subtree_weight * vote
-
-
 def _branch_vote(forest: _Forest, v: int, u: int, origin: np.ndarray, dirs: tuple, calibre: tuple,
                  radius: np.ndarray, p: SplitParams) -> float | None:
     """Direction / calibre vote of the off-path branch entered from ``v`` through ``u`` (positive: cell A): its mean
@@ -281,10 +263,8 @@ def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radiu
     of the cut, so two branch points a micron apart count as one contact) goes to the cell it continues
     (direction over ``direction_nm``, calibre as tie-breaker; with ``side_evidence_weight`` > 0 also its own
     synapse polarity and axon label, ``_evidence_vote``) when its vote passes ``move_margin``, else to the
-    side of the cut it leaves from. With ``side_vote_nm`` > 0 the branches at path branch points up to that far
-    from the cut vote too, by direction through their own junction; with ``side_subtree_weight`` > 0 each also
-    votes by its whole subtree (``_subtree_vote``). evidence: per skeleton vertex (outputs,
-    inputs, is_axon, labelled). Returns the moved branches."""
+    side of the cut it leaves from. evidence: per skeleton vertex (outputs, inputs, is_axon, labelled). Returns the
+    moved branches."""
     onpath = set(path)
     a_end, b_end = path[k], path[k + 1]
     s_cut = 0.5 * (s[k] + s[k + 1])
@@ -306,13 +286,10 @@ def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radiu
     zone |= _crossing_arm(forest, path, s, k, p.contact_nm, p.crossing_nm)
     forest.cut(a_end, b_end)
     side_a = forest.within({a_end}, np.inf, allowed=zone)
-    voters = [(v, at(s_cut), dirs(s_cut), 0 if v in side_a else 1) for v in sorted(zone)]
-    if p.side_vote_nm > 0:
-        for q, v in enumerate(path):
-            if v not in zone and abs(s[q] - s_cut) <= p.side_vote_nm and len(forest.adj[v]) > 2:
-                voters.append((v, x[v], dirs(s[q]), 0 if q <= k else 1))
+    origin, d = at(s_cut), dirs(s_cut)
     moved = []
-    for v, origin, d, default in voters:
+    for v in sorted(zone):
+        default = 0 if v in side_a else 1
         for u in list(forest.adj[v]):
             if u in zone or u in onpath:
                 continue
@@ -320,7 +297,6 @@ def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radiu
             if vote is None:
                 continue  # a bristle stays where it is
             vote += _evidence_vote(forest, v, u, cells, evidence, p)
-            vote += _subtree_vote(forest, v, u, cells, calibre, radius, evidence, p)
             side = 0 if vote > p.move_margin else (1 if vote < -p.move_margin else default)
             if side != default:
                 forest.cut(v, u)
