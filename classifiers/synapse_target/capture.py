@@ -1,7 +1,7 @@
 """Capture synapse-site features of family members (cached decompositions) for the synapse-target model.
 
 For each cached member (``benchmarks/eval_spines_family.py cache`` pickles: Neuron after the compartments stage
-plus its SyntheticNeuron) this runs the spine, refine and synapse stages with the default parameters, then
+plus its SyntheticNeuron) this runs the spine, refine and synapse stages with the default parameters (synapse targets by the rules), then
 computes :func:`neurd_lite.spines.target_model.synapse_site_features` on the working mesh the synapses were
 attached on, and writes one parquet per member: the features, ``y_true`` (family truth), ``y_rule`` (the rule
 labeller's target, as the pipeline gives it), ``is_pre``, ``is_far`` and ``member``.
@@ -33,7 +33,11 @@ def capture_member(n0, sn, member: str):
     from neurd_lite.spines.target_model import synapse_site_features
 
     n = n0  # the pickle is loaded for this capture only: no copy needed
-    p = nl.PipelineParams()
+    # the rule labeller's targets (y_rule, a model input): since session 8 the default method is hybrid, whose
+    # output must not be captured as the rules'
+    d = nl.PipelineParams().to_dict()
+    d["synapses"]["method"] = "rules"
+    p = nl.PipelineParams.from_dict(d)
     stages = dict(pl.MESH_STAGES)
     for name in ("spines", "refine", "synapses"):
         try:

@@ -92,11 +92,13 @@ KEEP = ((), ("soma",), ("soma", "axon"))  # rule calls the model may not change 
 
 
 def assemble(df: pd.DataFrame, prob: np.ndarray, keep_rules: tuple[str, ...]) -> np.ndarray:
-    """Targets of every row: the model's class on modelled rows except where the rules call a class of
-    ``keep_rules``, the rule target elsewhere."""
+    """Targets of every row: the model's class (never a class of ``keep_rules``) on modelled rows except where
+    the rules call a class of ``keep_rules``, the rule target elsewhere (``("soma", "axon")``: method hybrid)."""
     pred = df["y_rule"].to_numpy().astype(object).copy()
     on = modelled(df)
     on &= ~np.isin(df["y_rule"].to_numpy(), list(keep_rules))
+    # a kept class is the rules' alone (as predict_targets' hybrid): the model picks among the others
+    prob = np.where(np.isin(CLASSES, list(keep_rules))[None, :], -1.0, prob)
     pred[on] = np.asarray(CLASSES, dtype=object)[np.argmax(prob[on], axis=1)]
     return pred
 

@@ -67,6 +67,22 @@ def spine_tips(n: Neuron) -> np.ndarray:
     return out
 
 
+def axis_position(cp: np.ndarray, base: np.ndarray, axis: np.ndarray, head_width_nm: np.ndarray,
+                  neck_length_nm: np.ndarray) -> dict[str, np.ndarray]:
+    """Where each site sits on its nearest spine, measured along that spine's own base-to-tip axis (nm): its
+    distance from the axis (``near_spine_axis_radius_nm``; a neck is narrow, a head wide) and that over half the
+    spine's head width, and its axial position past the head/neck split (``near_spine_split_offset_nm``: < 0 on
+    the neck side; NaN for a spine without a neck). Not face labels: the same on any tessellation."""
+    unit = axis / np.maximum(np.linalg.norm(axis, axis=1, keepdims=True), 1.0)
+    rel = cp - base
+    t = np.einsum("ij,ij->i", rel, unit)
+    rho = np.linalg.norm(rel - t[:, None] * unit, axis=1)
+    neck = np.where(neck_length_nm > 0, neck_length_nm, np.nan)
+    return {"near_spine_axis_radius_nm": rho,
+            "near_spine_axis_radius_rel": rho / np.maximum(0.5 * head_width_nm, 1.0),
+            "near_spine_split_offset_nm": t - neck}
+
+
 def spine_context_features(n: Neuron, face: np.ndarray, cp: np.ndarray, shaft_radius_nm: np.ndarray,
                            site_protrusion_nm: np.ndarray, hmax: dict[int, np.ndarray]) -> dict[str, Any]:
     """Features of each site's detected-spine neighbourhood (see the module docstring); ``face``: the site's face
@@ -102,6 +118,7 @@ def spine_context_features(n: Neuron, face: np.ndarray, cp: np.ndarray, shaft_ra
     axis = tip - base
     alen2 = np.maximum(np.einsum("ij,ij->i", axis, axis), 1.0)
     out["near_spine_axis_fraction"] = np.einsum("ij,ij->i", cp - base, axis) / alen2
+    out.update(axis_position(cp, base, axis, out["near_spine_head_width_nm"], out["near_spine_neck_length_nm"]))
     out["near_spine_base_distance_nm"] = np.linalg.norm(cp - base, axis=1)
     out["near_spine_neck_fraction"] = out["near_spine_base_distance_nm"] / np.maximum(
         out["near_spine_neck_length_nm"], 1.0)
