@@ -12,7 +12,7 @@ head and neck (``headneck.py``) and measured.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -39,6 +39,7 @@ from .relief import attachment, drop_low_on_sparse, relief_pass
 from .synapse_evidence import postsynapse_vertices, synapse_pass
 from .shape import angular_coverage, axial_extent
 from .vertex_model import refine_labels
+from .normalise import lift_spines, normalised_view
 
 NON_DENDRITIC = ("axon", "soma")
 
@@ -108,6 +109,8 @@ class SpineParams:
     synapse_seed_nm > 0 adds a synapse pass (``synapse_evidence.py``): a postsynapse within
     synapse_max_distance_nm of the mesh whose vertex stands above the shaft by max(synapse_seed_nm,
     synapse_seed_rel x r, synapse_spread_factor x spread) seeds a spine there (area floor synapse_min_area_nm2).
+    normalise_edge_nm > 0: detect on the mesh with every longer edge split at its midpoint (``normalise.py``, one
+    tessellation scale at any input resolution), the result lifted back to the mesh's faces (0: off).
     """
 
     seed_protrusion_nm: float = 200.0
@@ -165,6 +168,7 @@ class SpineParams:
     synapse_spread_factor: float = 2.0
     synapse_min_area_nm2: float = 1.0e5
     synapse_max_distance_nm: float = 600.0
+    normalise_edge_nm: float = 0.0
     shaft: ShaftParams = field(default_factory=ShaftParams)
     headneck: HeadNeckParams = field(default_factory=HeadNeckParams)
 
@@ -491,6 +495,9 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
     """
     _check(n)
     p = params or SpineParams()
+    if p.normalise_edge_nm > 0:
+        w, parent = normalised_view(n, p.normalise_edge_nm)
+        return lift_spines(n, w, parent, detect_spines(w, replace(p, normalise_edge_nm=0.0), soma_extent))
     extent = soma_extent or SomaExtentParams()
     mesh = n.mesh
     faces = np.asarray(mesh.faces)

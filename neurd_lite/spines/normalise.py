@@ -1,0 +1,193 @@
+"""Resolution normalisation of the spine stage's mesh (``SpineParams.normalise_edge_nm``; nm inside).
+
+The spine detector's per-vertex inputs (protrusion at vertices, growth over mesh edges, the shaft radius's
+vertex-area weights) and the vertex model's features read the tessellation: on the real cell the 81k input has
+most edges longer than 350 nm, the 324k one (the same surface subdivided) half that, and a 1.3M input is decimated
+to a ~250k working mesh with its own edge lengths. Before detection this module splits every edge longer than
+``max_edge_nm`` at its midpoint, recursively, with a conforming (red-green) refinement: a face with one split edge
+becomes two triangles, with two three, with three the four of midpoint subdivision, so no T-junction (and no
+false open edge) appears. The original vertices keep their indices (new midpoints are appended) and every new
+face knows its parent face, so the spine result lifts back to the working faces:
+
+- :func:`refine_to_edge`: (vertices, faces, parent) of the refined mesh;
+- :func:`normalised_view`: a Neuron on the refined mesh carrying the per-face arrays and soma faces of ``n``;
+- :func:`lift_spines`: the view's face spine ids and head / neck labels back on ``n``'s faces (each working face
+  takes the spine that covers the largest part of its area among its children, when that part is at least half
+  of the face; a spine that wins no face takes the free face it covers most, else it is dropped), ``n.spines`` renumbered, and the shaft field cut to
+  ``n``'s vertices (they are the view's first vertices).
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import trimesh
+
+from ..neuron import SPINE_LABELS, Neuron, is_label
+
+MAX_ROUNDS = 12  # each round halves the longest edges; 12 rounds reach 1/4096 of them
+
+
+def _tri_area(v: np.ndarray, f: np.ndarray) -> np.ndarray:
+    return 0.5 * np.linalg.norm(np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]]), axis=1)
+
+
+def _split_round(v: np.ndarray, f: np.ndarray, max_edge_nm: float
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """One round of conforming midpoint splits of the edges longer than ``max_edge_nm``; None when none is."""
+    e = np.stack([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]], axis=1).reshape(-1, 2)  # edge j of face i: (j, j+1)
+    long_ = np.linalg.norm(v[e[:, 0]] - v[e[:, 1]], axis=1) > max_edge_nm
+    if not long_.any():
+        return None
+    lo, hi = np.minimum(e[long_, 0], e[long_, 1]), np.maximum(e[long_, 0], e[long_, 1])
+    uniq, inv = np.unique(lo * len(v) + hi, return_inverse=True)  # each long edge once (shared by two faces)
+    mid = np.full(len(e), -1, dtype=np.int64)
+    mid[long_] = len(v) + inv.reshape(-1)
+    ua, ub = uniq // len(v), uniq % len(v)
+    v2 = np.vstack([v, 0.5 * (v[ua] + v[ub])])
+    mid = mid.reshape(-1, 3)  # (F, 3) midpoint of edge j of each face, -1 when kept
+    s = mid >= 0
+    ns = s.sum(1)
+    # rotate each face so that the split edges start at edge 0: one split -> edge 0; two -> edges 0 and 1
+    rot = np.zeros(len(f), dtype=np.int64)
+    one, two = ns == 1, ns == 2
+    rot[one] = np.argmax(s[one], axis=1)
+    rot[two] = (np.argmin(s[two], axis=1) + 1) % 3  # the kept edge becomes edge 2
+    cols = (rot[:, None] + np.arange(3)) % 3
+    rows = np.arange(len(f))[:, None]
+    a, b, c = (f[rows, cols][:, k] for k in range(3))
+    m01, m12, m20 = (mid[rows, cols][:, k] for k in range(3))
+    keep = ns == 0
+    out = [f[keep]]
+    parent = [np.flatnonzero(keep)]
+    i1 = np.flatnonzero(one)
+    out += [np.column_stack([a[i1], m01[i1], c[i1]]), np.column_stack([m01[i1], b[i1], c[i1]])]
+    parent += [i1, i1]
+    i2 = np.flatnonzero(two)
+    out.append(np.column_stack([m01[i2], b[i2], m12[i2]]))
+    parent.append(i2)
+    diag_a = np.linalg.norm(v2[a[i2]] - v2[m12[i2]], axis=1) <= np.linalg.norm(v2[m01[i2]] - v2[c[i2]], axis=1)
+    q1 = np.where(diag_a[:, None], np.column_stack([a[i2], m01[i2], m12[i2]]),
+                  np.column_stack([a[i2], m01[i2], c[i2]]))
+    q2 = np.where(diag_a[:, None], np.column_stack([a[i2], m12[i2], c[i2]]),
+                  np.column_stack([m01[i2], m12[i2], c[i2]]))
+    out += [q1, q2]
+    parent += [i2, i2]
+    i3 = np.flatnonzero(ns == 3)
+    out += [np.column_stack([a[i3], m01[i3], m20[i3]]), np.column_stack([m01[i3], b[i3], m12[i3]]),
+            np.column_stack([m20[i3], m12[i3], c[i3]]), np.column_stack([m01[i3], m12[i3], m20[i3]])]
+    parent += [i3] * 4
+    return v2, np.vstack(out).astype(np.int64), np.concatenate(parent).astype(np.int64)
+
+
+def refine_to_edge(vertices_nm: np.ndarray, faces: np.ndarray, max_edge_nm: float
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(vertices, faces, parent): every edge longer than ``max_edge_nm`` (nm) split at its midpoint, recursively
+    (at most :data:`MAX_ROUNDS` rounds), conforming. The first ``len(vertices_nm)`` vertices are the input's;
+    ``parent[i]`` is the input face that new face ``i`` lies in (children keep their parent's orientation)."""
+    v = np.asarray(vertices_nm, dtype=np.float64)
+    f = np.asarray(faces, dtype=np.int64)
+    parent = np.arange(len(f), dtype=np.int64)
+    for _ in range(MAX_ROUNDS):
+        step = _split_round(v, f, float(max_edge_nm))
+        if step is None:
+            break
+        v, f, par = step
+        parent = parent[par]
+    order = np.argsort(parent, kind="stable")  # children grouped by parent, in parent order
+    return v, f[order], parent[order]
+
+
+def normalised_view(n: Neuron, max_edge_nm: float) -> tuple[Neuron, np.ndarray]:
+    """A Neuron on ``n.mesh`` refined to ``max_edge_nm`` (:func:`refine_to_edge`) with ``n``'s per-face arrays,
+    soma faces, skeleton, synapses and cache, and the (F'',) parent face of each of its faces."""
+    v, f, parent = refine_to_edge(np.asarray(n.mesh.vertices), np.asarray(n.mesh.faces), max_edge_nm)
+
+    def children(ids: np.ndarray | None) -> np.ndarray | None:
+        if ids is None:
+            return None
+        ids = np.asarray(ids, dtype=np.int64)
+        mask = np.zeros(n.n_faces, dtype=bool)
+        mask[ids[(ids >= 0) & (ids < n.n_faces)]] = True
+        return np.flatnonzero(mask[parent])
+
+    somas = [dataclasses.replace(s, faces=children(s.faces), membrane_faces=children(s.membrane_faces), exits=[])
+             for s in n.somas]
+    mesh = trimesh.Trimesh(v, f, process=False)
+    w = Neuron(name=n.name, mesh=mesh, skeleton=n.skeleton, somas=somas, graph=n.graph,
+               face_labels=np.asarray(n.face_labels)[parent], face_compartment=np.asarray(n.face_compartment)[parent],
+               face_branch=np.asarray(n.face_branch)[parent], face_to_skeleton=np.asarray(n.face_to_skeleton)[parent],
+               face_spine=np.asarray(n.face_spine)[parent], skeleton_labels=n.skeleton_labels, synapses=n.synapses,
+               spines=n.spines, flags=n.flags, provenance=n.provenance)
+    w.cache.update(n.cache)
+    return w, parent
+
+
+def _area_vote(parent: np.ndarray, value: np.ndarray, area: np.ndarray, n_parent: int) -> tuple[np.ndarray,
+                                                                                                 np.ndarray]:
+    """Per parent face: the value (int >= -1) covering the largest area of its children, and that area's share."""
+    df = pd.DataFrame({"p": parent, "v": value, "a": area}).groupby(["p", "v"], sort=False)["a"].sum().reset_index()
+    df = df.sort_values(["p", "a"], ascending=[True, False], kind="stable").drop_duplicates("p")
+    tot = np.bincount(parent, area, n_parent)
+    best = np.full(n_parent, -1, dtype=np.int64)
+    share = np.zeros(n_parent)
+    best[df.p.to_numpy()] = df.v.to_numpy()
+    share[df.p.to_numpy()] = df.a.to_numpy() / np.maximum(tot[df.p.to_numpy()], 1e-12)
+    return best, share
+
+
+def _keep_small(parent: np.ndarray, child_spine: np.ndarray, area: np.ndarray, face_spine: np.ndarray
+                ) -> np.ndarray:
+    """A spine that wins no parent face by the area vote (smaller than half of every face it touches) takes the
+    free parent face it covers the largest share of, so a spine found on the refined mesh is not lost."""
+    on = child_spine >= 0
+    lost = np.setdiff1d(np.unique(child_spine[on]), face_spine[face_spine >= 0])
+    if not len(lost):
+        return face_spine
+    tot = np.bincount(parent, area, len(face_spine))
+    sel = on & np.isin(child_spine, lost)
+    df = pd.DataFrame({"p": parent[sel], "s": child_spine[sel], "a": area[sel]}).groupby(["s", "p"])["a"].sum()
+    df = df.reset_index()
+    df["share"] = df.a / np.maximum(tot[df.p.to_numpy()], 1e-12)
+    df = df[face_spine[df.p.to_numpy()] < 0].sort_values(["share", "s"], ascending=[False, True], kind="stable")
+    df = df.drop_duplicates("s").drop_duplicates("p")  # one face per spine, one spine per face
+    out = face_spine.copy()
+    out[df.p.to_numpy()] = df.s.to_numpy()
+    return out
+
+
+def lift_spines(n: Neuron, w: Neuron, parent: np.ndarray, fld):
+    """Put the spine result of the refined view ``w`` on ``n`` (see the module doc) and return the shaft field
+    cut to ``n``'s vertices."""
+    nf, nv = n.n_faces, len(n.mesh.vertices)
+    area = np.asarray(w.mesh.area_faces)
+    spine, share = _area_vote(parent, np.asarray(w.face_spine, dtype=np.int64), area, nf)
+    face_spine = np.where(share >= 0.5, spine, -1)
+    on_w = np.asarray(w.face_spine) >= 0
+    head_w = is_label(w.face_labels, ("spine_head",))
+    head_area = np.bincount(parent[on_w], area[on_w] * head_w[on_w], nf)
+    spine_area = np.bincount(parent[on_w], area[on_w], nf)
+    face_spine = _keep_small(parent, np.asarray(w.face_spine, dtype=np.int64), area, face_spine)
+    kept = np.unique(face_spine[face_spine >= 0])
+    new_id = np.full(len(w.spines) if len(w.spines) else 1, -1, dtype=np.int64)
+    new_id[kept] = np.arange(len(kept))
+    face_spine = np.where(face_spine >= 0, new_id[np.maximum(face_spine, 0)], -1)
+    labels = np.asarray(n.face_labels).copy()
+    old = is_label(labels, SPINE_LABELS)
+    labels[old] = np.asarray(n.face_compartment)[old]
+    sp_f = face_spine >= 0
+    labels[sp_f] = np.where(head_area[sp_f] >= 0.5 * spine_area[sp_f], "spine_head", "spine_neck")
+    n.face_labels, n.face_spine = labels, face_spine
+    spines = w.spines.iloc[kept].copy() if len(w.spines) else w.spines.copy()
+    if len(spines):
+        spines["spine_id"] = np.arange(len(spines))
+        spines["n_faces"] = np.bincount(face_spine[sp_f], minlength=len(spines))
+    n.spines = spines.reset_index(drop=True)
+    n.provenance = w.provenance
+    n.provenance["spines"] = {**n.provenance.get("spines", {}), "n_spines": len(spines)}
+    n.provenance.setdefault("spines_notes", {}).update({"normalised_faces": len(parent),
+                                                         "spines_lost_in_lift": int(len(w.spines) - len(kept))})
+    per_v = {k: (getattr(fld, k)[:nv] if getattr(fld, k) is not None else None)
+             for k in ("distance_nm", "radius_nm", "sample_vertex", "sample_index", "beyond_end", "spread_nm")}
+    return dataclasses.replace(fld, **per_v)
