@@ -362,7 +362,8 @@ def main(argv: list[str] | None = None) -> int:
                          "combine their --report files with combine_reports)")
     ap.add_argument("--arbor-classes", default=None,
                     help="with --rebuild: add these testing/arbor.py classes (e.g. pvalb_arbor,sst_arbor,ndnf_arbor"
-                         "[,pyr_arbor]; session 11, not in the shipped training set)")
+                         "[,pyr_arbor]; session 11, not in the shipped training set; name:n takes tuning seeds 0..n-1, "
+                         "e.g. pyr_local_axon:12, session 12)")
     ap.add_argument("--folds", default=None,
                     help="comma-separated fold names to run (default all; e.g. cajal,small_external_repos)")
     ap.add_argument("--held-out-from", default=None,
