@@ -287,17 +287,20 @@ def eval_synthetic_pipeline(seeds: range = range(3)) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def eval_family_pipeline(n_seeds: int = 1) -> pd.DataFrame:
-    """Held-out members of the synthetic family (``HELDOUT_SEEDS``, every class; the models were trained on
-    tuning seeds 0-5) through ``nl.decompose``: per-face apical and axon F1. ``minnie`` members keep minnie65's
-    frame (up inferred from the coordinates); ``random`` members are rotated at random and get their up."""
+def eval_family_pipeline(n_seeds: int = 1, classes: tuple[str, ...] | None = None,
+                         seeds: tuple[int, ...] | None = None,
+                         orientations: tuple[str, ...] = ("minnie", "random")) -> pd.DataFrame:
+    """Held-out members of the synthetic family (``HELDOUT_SEEDS[:n_seeds]`` or ``seeds``, every class or
+    ``classes``; the models were trained on tuning seeds) through ``nl.decompose``: per-face apical and axon F1.
+    ``minnie`` members keep minnie65's frame (up inferred from the coordinates); ``random`` members are rotated at
+    random and get their up."""
     import neurd_lite as nl
     from neurd_lite.testing import family
 
     rows = []
-    for cls in family.CLASSES:
-        for seed in family.HELDOUT_SEEDS[:n_seeds]:
-            for orient in ("minnie", "random"):
+    for cls in classes or family.CLASSES:
+        for seed in seeds or family.HELDOUT_SEEDS[:n_seeds]:
+            for orient in orientations:
                 sn = family.make_member(cls, seed, up=orient)
                 t0 = time.time()
                 n = nl.decompose(sn.mesh, synapses=sn.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]].copy(), units="nm",

@@ -149,10 +149,14 @@ def synthetic_cases(seeds: range = SYNTHETIC_SEEDS, classes: tuple[str, ...] | N
 
 
 def arbor_cases(classes: tuple[str, ...], seeds: range = SYNTHETIC_SEEDS) -> list[Case]:
-    """Cells of the session-11 arbor classes (``testing/arbor.py``: interneurons with real-sized local axons,
-    ``pyr_arbor`` pyramids with a local axon arbor), prepared as the other synthetic cells; source ``synthetic``.
-    Not in the shipped models' training set (session 11's variants failed their rule, docs/compartments.md)."""
-    return synthetic_cases(seeds, classes)
+    """Cells of the arbor classes (``testing/arbor.py``: interneurons with real-sized local axons, ``pyr_arbor`` /
+    ``pyr_local_axon`` pyramids with a local axon), prepared as the other synthetic cells; source ``synthetic``.
+    A class given as ``name:n`` takes tuning seeds 0 to n-1 instead of ``seeds``."""
+    out = []
+    for spec in classes:
+        name, _, n = spec.partition(":")
+        out += synthetic_cases(range(int(n)) if n else seeds, (name,))
+    return out
 
 
 def load_cases(cache: Path, rebuild: bool = False, arbor: tuple[str, ...] = ()) -> list[Case]:

@@ -131,7 +131,11 @@ SELECTION = (
     "with real-sized local axons added to the training set, `--arbor-classes pvalb_arbor,sst_arbor,ndnf_arbor`), "
     "its rule committed before its only outer-fold run: failed (interneurons LOSO 5.4 %, external LOSO apical "
     "0.863, MICrONS LOCO apical 0.898), not shipped; a one-fold diagnostic with synthetic pyramids carrying local "
-    "axons was not eligible. These models are unchanged.")
+    "axons was not eligible. Session 12: one retrained variant (the 18 arbor interneurons plus 12 synthetic "
+    "pyramids whose local axon is 0.2-4 x the dendrite's cable, `--arbor-classes pvalb_arbor,sst_arbor,ndnf_arbor,"
+    "pyr_local_axon:12`), its rule committed before its only outer-fold run: failed on its first fold (cajal fold: "
+    "interneurons 7.1 -> 9.4 % within the fold, external pyramids 1.000 -> 0.923), not shipped. These models are "
+    "unchanged.")
 
 
 def _table(d: dict) -> str:

@@ -328,6 +328,20 @@ def combine_reports(paths: list[Path]) -> dict:
     return report_of(rows)
 
 
+def per_fold_table(paths: list[Path]) -> pd.DataFrame:
+    """Headline numbers (``summarise``) of every outer fold of one or more ``--report`` files, one row per fold
+    (session 12: old vs new per fold; a fold's interneuron number is the mean over its own interneurons)."""
+    rows = pd.concat([pd.DataFrame(json.loads(Path(p).read_text())["rows"]).assign(report=Path(p).stem)
+                      for p in paths], ignore_index=True)
+    keys = ["microns_apical_f1_mean", "microns_axon_f1_mean", "external_apical_f1_up_given_mean",
+            "external_apical_f1_up_none_mean", "external_axon_f1_traced_mean",
+            "external_interneuron_dendrite_called_apical", "external_interneurons_with_apical",
+            "external_interneurons"]
+    out = [{"report": rep, "validation": val, "fold": fold, **{k: summarise(d).get(k) for k in keys}}
+           for (val, fold, rep), d in rows.groupby(["validation", "fold", "report"], sort=False)]
+    return pd.DataFrame(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cache", type=Path, default=Path("/tmp/compart/cases.pkl"))
@@ -362,14 +376,20 @@ def main(argv: list[str] | None = None) -> int:
                          "combine their --report files with combine_reports)")
     ap.add_argument("--arbor-classes", default=None,
                     help="with --rebuild: add these testing/arbor.py classes (e.g. pvalb_arbor,sst_arbor,ndnf_arbor"
-                         "[,pyr_arbor]; session 11, not in the shipped training set)")
+                         "[,pyr_arbor]; session 11, not in the shipped training set; name:n takes tuning seeds 0..n-1, "
+                         "e.g. pyr_local_axon:12, session 12)")
     ap.add_argument("--folds", default=None,
                     help="comma-separated fold names to run (default all; e.g. cajal,small_external_repos)")
     ap.add_argument("--held-out-from", default=None,
                     help="with --fit-only: comma-separated --report files whose held-out numbers go to the card")
     ap.add_argument("--vertex-cache", type=Path, default=None,
                     help="scratch pickle of the folds' held-out vertex-model probabilities (reused when present)")
+    ap.add_argument("--per-fold", default=None,
+                    help="only print the per-fold numbers of these comma-separated --report files")
     args = ap.parse_args(argv)
+    if args.per_fold:
+        print(per_fold_table([Path(p) for p in args.per_fold.split(",")]).round(3).to_string(index=False))
+        return 0
     t0 = time.time()
     AXON_THRESHOLD[0] = None if args.axon_threshold == "nested" else float(args.axon_threshold)
     FALLBACK_KEEPS_APICAL[0] = args.fallback_guard == "on"

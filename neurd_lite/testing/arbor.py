@@ -12,7 +12,10 @@ These classes are only used where asked for by name (the compartment models' tra
   dendrite, a very dense arbor around and above the soma;
 - ``pyr_arbor``: an L2/3-L4 pyramid (apical, basals) whose local axon arborises around and above the soma with
   1.2-4 x the dendrite's cable, as the traced cajal Cux2 / Nr5a1 / Oxtr pyramids do (so a big rising axon is not
-  an interneuron's mark alone).
+  an interneuron's mark alone);
+- ``pyr_local_axon`` (session 12): a pyramid whose local axon is 0.2-4 x the dendrite's cable (uniform), spread
+  over an arbor centred 0.5 fields below to 0.6 above the soma: from the family's pyramids (0.2-0.3 x) to cajal's
+  L4 cells (1.2-3.7 x), so that the compartment models cannot read "big local axon" as "no apical".
 
 Lengths in nm inside the tree (µm in the ranges).
 """
@@ -23,7 +26,7 @@ import numpy as np
 from .morphology import PIA, PIA_Y_NM, MorphologyParams, Tree, _add, _at_angle, _branching, _unit, axon_origin
 
 ARBOR_CENTRE_UP = {"pvalb_arbor": (-0.3, 0.4), "sst_arbor": (0.3, 1.5), "ndnf_arbor": (0.0, 0.8),
-                   "pyr_arbor": (-0.4, 0.6)}
+                   "pyr_arbor": (-0.4, 0.6), "pyr_local_axon": (-0.5, 0.6)}
 """Where the axon arbor is centred, in dendritic fields above the soma (along the pia direction)."""
 ARBOR_REACH = (1.2, 2.2)  # arbor radius in dendritic fields (real: axon extent 1-2.5 x the dendrites)
 BRANCH_UM = (30.0, 110.0)  # axon branch lengths (mean 70 µm: ~14 branch points per mm, as the real ones)

@@ -105,9 +105,15 @@ EXTRA_CLASS_RANGES: dict[str, ClassRanges] = {
     "pyr_arbor": ClassRanges((120, 480), (5.5, 8.0), {"round": 0.3, "teardrop": 0.4, "ellipsoid": 0.3}, (4, 8),
                              (0.7, 1.0), (0.8, 2.5), PYR_SPINES, apical_p=1.0, trunk_radius_um=(0.9, 1.6),
                              apical_um=(100, 250), axon="arbor", axon_ratio=(1.2, 4.0)),
+    "pyr_local_axon": ClassRanges((120, 600), (5.5, 8.5), {"round": 0.3, "teardrop": 0.4, "ellipsoid": 0.3},
+                                  (4, 8), (0.6, 1.0), (0.6, 2.5), PYR_SPINES, apical_p=1.0,
+                                  trunk_radius_um=(0.8, 1.6), apical_um=(100, 300), n_tuft=(1, 3), axon="arbor",
+                                  axon_ratio=(0.2, 4.0)),
 }
 """Interneurons with real-sized local axons and (``pyr_arbor``) L2/3-L4 pyramids with the local axon arbor the
-traced cajal pyramids carry (1.2-3.7 x the dendrite's cable) (``testing/arbor.py``, session 11): drawn and grown
+traced cajal pyramids carry (1.2-3.7 x the dendrite's cable) (``testing/arbor.py``, session 11); ``pyr_local_axon``
+(session 12): L2/3-L5 pyramids whose local axon is anywhere from 0.2 x (the family's pyramids) to 4 x (cajal's L4
+cells) the dendrite's cable, so axon size alone does not tell a pyramid from an interneuron. Drawn and grown
 only when asked for by name (the compartment models' training set); not in :data:`CLASSES`."""
 EXTRA_CLASSES = tuple(EXTRA_CLASS_RANGES)
 CLASS_RANGES.update(EXTRA_CLASS_RANGES)
