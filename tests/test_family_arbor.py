@@ -27,13 +27,16 @@ def _rounded_digest(*arrays: np.ndarray) -> str:
 
 
 @pytest.mark.parametrize("cls, seed, n_vertices, n_boutons, digest", [
-    ("basket", 3, 1732, 109, "5033a01b3c650337"),
-    ("l5_et", 1, 2607, 36, "714f618dee2c0f0f"),
-    ("neurogliaform", 1801, 926, 43, "bccfb9919bbdfd07")])
+    ("basket", 3, 1732, 109, "e755481feb107f7d"),
+    ("l5_et", 1, 2607, 36, "dee158419f1493b1"),
+    ("neurogliaform", 1801, 926, 43, "ba6a350330c69bc7")])
 def test_existing_members_are_unchanged(cls, seed, n_vertices, n_boutons, digest):
-    sk, boutons = _tree(cls, seed)  # values recorded from main (699954d) before the arbor classes existed
+    # Counts recorded from main (699954d) before the arbor classes existed. The exact-bit digests of that machine
+    # failed on a fresh install (session 12; same counts, last-bit float differences), so the digests are of
+    # values rounded to 0.01 nm, recorded on main 139486e.
+    sk, boutons = _tree(cls, seed)
     assert (sk.n_vertices, len(boutons)) == (n_vertices, n_boutons)
-    assert _digest(sk.vertices, sk.radius) == digest
+    assert _rounded_digest(sk.vertices, sk.radius) == digest
 
 
 @pytest.mark.parametrize("cls, seed, n_vertices, n_boutons, digest", [
