@@ -258,13 +258,14 @@ def _branch_vote(forest: _Forest, v: int, u: int, origin: np.ndarray, dirs: tupl
 
 
 def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radius: np.ndarray,
-                  p: SplitParams, evidence: tuple | None = None) -> list[dict]:
+                  p: SplitParams, evidence: tuple | None = None, somas: tuple | None = None) -> list[dict]:
     """Cut the path after position ``k``. Every branch leaving the contact zone (the skeleton within ``contact_nm``
     of the cut, so two branch points a micron apart count as one contact) goes to the cell it continues
     (direction over ``direction_nm``, calibre as tie-breaker; with ``side_evidence_weight`` > 0 also its own
     synapse polarity and axon label, ``_evidence_vote``) when its vote passes ``move_margin``, else to the
-    side of the cut it leaves from. evidence: per skeleton vertex (outputs, inputs, is_axon, labelled). Returns the
-    moved branches."""
+    side of the cut it leaves from. With ``side_growth_margin`` > 0 the branches leaving the path outside the zone
+    go to the soma they grow away from (:mod:`.growth`; ``somas``: (A's, B's) centre nm, the set of soma
+    vertices). evidence: per skeleton vertex (outputs, inputs, is_axon, labelled). Returns the moved branches."""
     onpath = set(path)
     a_end, b_end = path[k], path[k + 1]
     s_cut = 0.5 * (s[k] + s[k + 1])
@@ -303,6 +304,15 @@ def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radiu
                 forest.join(a_end if side == 0 else b_end, u)
                 moved.append({"vertex": int(u), "attached_at": int(v), "to": "A" if side == 0 else "B",
                               "vote": round(vote, 3)})
+    if p.side_growth_margin > 0 and somas is not None:
+        from .growth import growth_moves
+
+        for v, u, side, vote in growth_moves(forest.adj, x, path, s, k, zone, somas[0], somas[1],
+                                             p.side_growth_margin, p.side_growth_nm or np.inf):
+            forest.cut(v, u)
+            forest.join(a_end if side == 0 else b_end, u)
+            moved.append({"vertex": int(u), "attached_at": int(v), "to": "A" if side == 0 else "B",
+                          "vote": round(vote, 3), "kind": "growth"})
     return moved
 
 
@@ -368,7 +378,8 @@ def find_cuts(n: Neuron, params: SplitParams | None = None) -> tuple[np.ndarray,
             continue
         rec["kind"] = "soma_path"
         rec["moved_sides"] = _assign_sides(forest, path, sc["s_nm"], k, radius, p,
-                                           (syn_pre, syn_post, is_axon, ~np.isin(labels, ["", "soma", "unknown"])))
+                                           (syn_pre, syn_post, is_axon, ~np.isin(labels, ["", "soma", "unknown"])),
+                                           ((n.somas[i].center_nm, n.somas[j].center_nm), set(sv)))
         rec["applied"] = True
         cuts.append(rec)
     owner = _owners(forest, sv)

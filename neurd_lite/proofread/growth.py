@@ -1,0 +1,73 @@
+"""Side branches beyond the contact zone go to the soma they grow away from (``SplitParams.side_growth_margin``); nm.
+
+A neurite grows away from its own soma: the far end of a side branch lies farther from its own soma than the point
+where it leaves its parent. Where two dendrites touch they look alike by polarity and labels, and the skeleton
+often hangs a branch of one cell on the other cell's neurite a few to tens of µm from the cut (the two ran side
+by side and were traced as one cable). For every off-path branch leaving the soma-to-soma path outside the
+contact zone, the growth vote is
+
+    (gain(other) - gain(own)) / extent,  gain(X) = max over the subtree of |u - c_X| - |v - c_X|,
+
+with v the branch's root on the path, c_X soma X's centre and extent the largest distance of the subtree from v
+(so the vote lies in [-2, 2]). A branch moves to the other cell when the vote exceeds the margin: its far end
+reaches away from the other soma while it hardly gets farther from its owner's.
+"""
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+
+def _subtree(adj: list[set], x: np.ndarray, u: int, v: int) -> np.ndarray:
+    """Vertices of the subtree entered from ``v`` through ``u`` (``adj``: adjacency sets of a forest)."""
+    seen, out, q = {v, u}, [u], deque([u])
+    while q:
+        w = q.popleft()
+        for y in adj[w]:
+            if y not in seen:
+                seen.add(y)
+                out.append(y)
+                q.append(y)
+    return np.asarray(out, dtype=np.int64)
+
+
+def growth_vote(x: np.ndarray, sub: np.ndarray, root: int, own: np.ndarray, other: np.ndarray) -> float:
+    """(gain from the ``other`` soma centre - gain from ``own``) / extent of subtree ``sub`` rooted at ``root``
+    (nm centres; positive: the subtree grows away from ``other``); 0 for a subtree without extent."""
+    d = x[sub]
+    extent = float(np.linalg.norm(d - x[root], axis=1).max()) if len(sub) else 0.0
+    if extent <= 0:
+        return 0.0
+
+    def gain(c: np.ndarray) -> float:
+        return float(np.linalg.norm(d - c, axis=1).max() - np.linalg.norm(x[root] - c))
+
+    return (gain(other) - gain(own)) / extent
+
+
+def growth_moves(adj: list[set], x: np.ndarray, path: list[int], s: np.ndarray, k: int, zone: set,
+                 centres: tuple[np.ndarray, np.ndarray], avoid: set, margin: float,
+                 limit_nm: float) -> list[tuple[int, int, int, float]]:
+    """Off-path branches of ``path`` (cut after position ``k``; arclength ``s`` nm) that leave outside the contact
+    ``zone`` within ``limit_nm`` of the cut and grow away from the other soma by more than ``margin``: (root,
+    first vertex, new side 0 = A / 1 = B, vote) each. Branches holding a vertex of ``avoid`` (somata) and the
+    path's end vertices are skipped."""
+    onpath = set(path)
+    s_cut = 0.5 * (s[k] + s[k + 1])
+    out = []
+    for q in range(1, len(path) - 1):
+        v = path[q]
+        if v in zone or abs(s[q] - s_cut) > limit_nm or len(adj[v]) < 3:
+            continue
+        side = 0 if q <= k else 1
+        for u in adj[v]:
+            if u in onpath or u in zone:
+                continue
+            sub = _subtree(adj, x, u, v)
+            if avoid.intersection(sub.tolist()):
+                continue
+            vote = growth_vote(x, sub, v, centres[side], centres[1 - side])
+            if vote > margin:
+                out.append((v, u, 1 - side, vote))
+    return out

@@ -1,0 +1,55 @@
+"""Branches beyond the contact zone go to the soma they grow away from (``SplitParams.side_growth_margin``)."""
+import numpy as np
+
+from neurd_lite.proofread.cuts import SplitParams
+from neurd_lite.proofread.growth import growth_vote
+from neurd_lite.proofread.split import _assign_sides, _Forest
+
+SOMAS = (np.zeros(3), np.array([100_000.0, 0.0, 0.0]))
+
+
+def _path_with_branch(at_um: float, direction: tuple[float, float]):
+    """A straight soma-to-soma path along x (soma A at 0, soma B at 100 µm, a vertex every 500 nm, cut at 50 µm)
+    and a 20 µm straight side branch leaving the path at ``at_um`` along ``direction`` (x, y)."""
+    px = np.arange(0.0, 100_001.0, 500.0)
+    m = len(px)
+    k = int(np.searchsorted(px, 50_000.0)) - 1
+    q = int(np.searchsorted(px, at_um * 1000.0))
+    d = np.array([*direction, 0.0]) / np.linalg.norm(direction)
+    t = np.arange(500.0, 20_001.0, 500.0)
+    x = np.vstack([np.stack([px, 0 * px, 0 * px], axis=1), np.array([px[q], 0.0, 0.0]) + t[:, None] * d])
+    f = _Forest(x, [set() for _ in range(len(x))])
+    for a in list(range(m - 1)) + list(range(m, len(x) - 1)):
+        f.join(a, a + 1)
+    f.join(q, m)
+    return f, list(range(m)), px, k, np.full(len(x), 300.0), m
+
+
+def _owner(p: SplitParams, at_um: float = 60.0, direction: tuple[float, float] = (1.0, 1.0)) -> str:
+    f, path, s, k, radius, first = _path_with_branch(at_um, direction)
+    _assign_sides(f, path, s, k, radius, p, None, (SOMAS, {path[0], path[-1]}))
+    return "A" if first + 20 in f.within({path[0]}, np.inf) else "B"
+
+
+def test_growth_vote_sign_and_range():
+    x = np.array([[60_000.0, 0, 0], [70_000.0, 10_000.0, 0]])
+    v = growth_vote(x, np.array([1]), 0, SOMAS[1], SOMAS[0])  # owned by B, grows away from A
+    assert 1.0 < v <= 2.0
+    assert growth_vote(x, np.array([1]), 0, SOMAS[0], SOMAS[1]) == -v
+
+
+def test_branch_growing_away_from_the_other_soma_moves_only_when_on():
+    assert SplitParams().side_growth_margin == 0.0
+    assert _owner(SplitParams()) == "B"
+    assert _owner(SplitParams(side_growth_margin=0.7, side_growth_nm=20_000.0)) == "A"
+
+
+def test_branch_growing_away_from_its_own_soma_or_sideways_stays():
+    p = SplitParams(side_growth_margin=0.7, side_growth_nm=20_000.0)
+    assert _owner(p, direction=(-1.0, 1.0)) == "B"
+    assert _owner(p, direction=(0.0, 1.0)) == "B"
+
+
+def test_branch_beyond_side_growth_nm_does_not_vote():
+    assert _owner(SplitParams(side_growth_margin=0.7, side_growth_nm=20_000.0), at_um=75.0) == "B"
+    assert _owner(SplitParams(side_growth_margin=0.7, side_growth_nm=0.0), at_um=75.0) == "A"
