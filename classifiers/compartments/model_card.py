@@ -1,13 +1,13 @@
 """Final fit of the compartment models on every case, their JSON sidecars and the model card (markdown)."""
 from __future__ import annotations
 
-import json
 import platform
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
+from neurd_lite.model.shipped import write_booster
 from neurd_lite.compartments.features import FEATURES
 from neurd_lite.compartments.gate import GATE_MONOTONE
 from neurd_lite.compartments.candidate import LIMB_FEATURES, SWITCH_MAX_COS
@@ -64,7 +64,6 @@ def write_models(cases: list[Any], out: Path, report: dict, fit: Callable, secon
         if target == "cell":
             lgb_params = {**CELL_PARAMS, "monotone_constraints": [GATE_MONOTONE.get(f, 0) for f in feats]}
             rounds = booster.current_iteration()
-        booster.save_model(str(out / f"{name}.txt"))
         meta = {"name": name, "model_file": f"{name}.txt", "target": TARGETS[target],
                 "features": [{"name": f, "unit": _unit(f)} for f in feats],
                 "lightgbm_params": lgb_params, "num_boost_round": rounds, "n_training_rows": int(n_rows),
@@ -78,7 +77,7 @@ def write_models(cases: list[Any], out: Path, report: dict, fit: Callable, secon
                 "held_out_metrics": held, "versions": _versions(),
                 **({"gate_configuration": booster.gate_set} if target == "cell" else {}),
                 "trained_by": "classifiers/compartments/train.py"}
-        (out / f"{name}.json").write_text(json.dumps(meta, indent=1, default=float) + "\n")
+        write_booster(booster, meta, out, name)
     (out / "compartment_models.md").write_text(card(held, _sources(cases), seconds))
 
 

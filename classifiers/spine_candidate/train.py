@@ -27,6 +27,7 @@ import pandas as pd
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from neurd_lite.model.shipped import write_booster  # noqa: E402
 from neurd_lite.spines.candidates import FEATURES, MODEL_NAME, MONOTONE, POOL  # noqa: E402
 
 PARAMS = {"objective": "binary", "learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 20,
@@ -120,7 +121,6 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(summary, indent=1))
     booster = fit(df, weights(df, scheme), feats)
     out = Path(args.out)
-    booster.save_model(str(out / f"{MODEL_NAME}.txt"))
     gain = dict(zip(booster.feature_name(), booster.feature_importance("gain").round(1).tolist()))
     sidecar = {
         "name": MODEL_NAME, "features": feats, "pool": POOL, "threshold": thr, "weighting": scheme,
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         "metrics_oof": summary, "feature_gain": gain,
         "versions": {"python": platform.python_version(), "lightgbm": lgb.__version__, "numpy": np.__version__},
         "train_seconds": round(time.perf_counter() - t0, 1)}
-    (out / f"{MODEL_NAME}.json").write_text(json.dumps(sidecar, indent=1))
+    write_booster(booster, sidecar, out, MODEL_NAME)
     print(f"wrote {out / MODEL_NAME}.txt/.json (threshold {thr}, weighting {scheme})")
     return 0
 

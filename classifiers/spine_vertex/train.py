@@ -32,6 +32,7 @@ import pandas as pd
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from neurd_lite.model.shipped import write_booster  # noqa: E402
 from neurd_lite.spines.detect import SpineParams, _face_labels  # noqa: E402
 from neurd_lite.spines.vertex_model import FEATURES, MODEL_NAME, relabel  # noqa: E402
 from neurd_lite.testing.scores import instance_scores, spine_face_f1  # noqa: E402
@@ -170,7 +171,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     booster = fit(members, feats, np.random.default_rng(99))
     out = Path(args.out)
-    booster.save_model(str(out / f"{MODEL_NAME}.txt"))
     gain = dict(zip(booster.feature_name(), booster.feature_importance("gain").round(1).tolist()))
     sidecar = {
         "name": MODEL_NAME, "features": feats, "threshold": thr, "min_area_nm2": min_area, "min_new_area_nm2": min_new,
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         "metrics_oof": summary, "feature_gain": gain,
         "versions": {"python": platform.python_version(), "lightgbm": lgb.__version__, "numpy": np.__version__},
         "train_seconds": round(time.perf_counter() - t0, 1)}
-    (out / f"{MODEL_NAME}.json").write_text(json.dumps(sidecar, indent=1, default=float))
+    write_booster(booster, sidecar, out, MODEL_NAME)
     print(f"wrote {out / MODEL_NAME}.txt/.json (threshold {thr}, min area {min_area})")
     return 0
 

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from neurd_lite.model.shipped import write_booster  # noqa: E402
 from neurd_lite.proofread.cut_model import FEATURES  # noqa: E402
 
 PARAMS = {"rank": {"objective": "lambdarank", "lambdarank_truncation_level": 20, "eval_at": [1],
@@ -124,9 +125,7 @@ def summarise(rows: dict) -> dict:
 
 
 def save(booster, meta: dict, directory: Path, name: str = "split_cut") -> None:
-    directory.mkdir(parents=True, exist_ok=True)
-    booster.save_model(str(directory / f"{name}.txt"))
-    (directory / f"{name}.json").write_text(json.dumps({"name": name, "features": list(FEATURES), **meta}, indent=1))
+    write_booster(booster, {"name": name, "features": list(FEATURES), **meta}, directory, name)
 
 
 def main() -> None:

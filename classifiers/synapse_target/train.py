@@ -29,6 +29,7 @@ import pandas as pd
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from neurd_lite.model.shipped import write_booster  # noqa: E402
 from neurd_lite.spines.target_model import CLASSES, MODEL_NAME, rule_columns  # noqa: E402
 from neurd_lite.testing.scores import SYNAPSE_TARGETS, synapse_target_f1  # noqa: E402
 
@@ -182,7 +183,6 @@ def main(argv: list[str] | None = None) -> int:
         print(k, json.dumps({q: w for q, w in v.items() if q != "per_member"}))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    booster.save_model(str(out / f"{MODEL_NAME}.txt"))
     sidecar = {
         "name": MODEL_NAME, "classes": list(CLASSES), "features": feats,
         "feature_units": {f: ("nm" if f.endswith("_nm") else "1") for f in feats},
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
                      "scikit-learn": sklearn.__version__, "numpy": np.__version__},
         "train_cpu_seconds": round(time.process_time() - t0, 1),
     }
-    (out / f"{MODEL_NAME}.json").write_text(json.dumps(sidecar, indent=1))
+    write_booster(booster, sidecar, out, MODEL_NAME)
     print("wrote", out, file=sys.stderr)
     return 0
 

@@ -1,12 +1,12 @@
 """Metrics, plots, model files and model cards written by the training scripts."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
+from ..model.shipped import write_booster, write_sidecar
 from .calibration import brier, expected_calibration_error, reliability_curve
 from .models import unit_of
 
@@ -99,33 +99,20 @@ def plot_reliability(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Pat
 
 def save_model(booster: Any, meta: dict[str, Any], directory: Path, name: str) -> tuple[Path, Path]:
     """Write ``NAME.txt`` (LightGBM text) and ``NAME.json`` (sidecar) into ``directory``."""
-    directory.mkdir(parents=True, exist_ok=True)
-    txt = directory / f"{name}.txt"
-    booster.save_model(str(txt))
-    return txt, save_sidecar(meta, directory, name, txt.name)
+    return write_booster(booster, _sidecar(meta, name, f"{name}.txt"), directory, name)
 
 
 def save_sidecar(meta: dict[str, Any], directory: Path, name: str, model_file: str | None = None) -> Path:
     """Write ``NAME.json`` (features with units, plain JSON types); alone (``model_file`` None) for a JSON-only
     logistic model."""
-    directory.mkdir(parents=True, exist_ok=True)
-    side = directory / f"{name}.json"
+    return write_sidecar(_sidecar(meta, name, model_file), directory, name)
+
+
+def _sidecar(meta: dict[str, Any], name: str, model_file: str | None) -> dict[str, Any]:
+    """The sidecar of a cell-type model: its name, model file and features with units."""
     meta = dict(meta, name=name, model_file=model_file)
     meta["features"] = [{"name": f, "unit": unit_of(f)} for f in meta["features"]]
-    with open(side, "w") as fh:
-        json.dump(meta, fh, indent=1, default=_json_default)
-        fh.write("\n")
-    return side
-
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (np.floating,)):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(type(o).__name__)
+    return meta
 
 
 def metrics_table(rows: dict[str, dict[str, Any]]) -> str:
