@@ -36,19 +36,19 @@ def test_bvh_equals_brute_force():
     mesh = _cell_with_nucleus()
     shift = np.array([3.1e5, 7.7e5, 1.2e6])  # nm-scale coordinates
     tri = mesh.triangles + shift
-    n = 1500
+    n = 600
     p = rng.uniform(-2500.0, 2500.0, (n, 3)) + shift
     d = rng.normal(size=(n, 3))
     d /= np.linalg.norm(d, axis=1, keepdims=True)
     length = rng.uniform(0.0, 3000.0, n)
-    length[:50] = 0.0  # points
+    length[:30] = 0.0  # points
     truth = _brute_force(tri - shift, p - shift, d, length)
     assert 0 < truth.sum() < n
     for leaf in (1, 2, 5):
         assert np.array_equal(SegmentBVH(tri, leaf).meets(p, d, length), truth)
     # segments starting on the surface (face centroids) and leaving along the normal or grazing it
-    c = tri.mean(axis=1)[:400]
-    nrm = mesh.face_normals[:400]
+    c = tri.mean(axis=1)[:200]
+    nrm = mesh.face_normals[:200]
     for k, dirs in enumerate((nrm, -nrm, nrm + 0.6 * np.cross(nrm, [0.0, 0.0, 1.0]))):
         dirs = dirs / np.linalg.norm(dirs, axis=1, keepdims=True)
         q = c + 10.0 * dirs

@@ -126,7 +126,7 @@ class SegmentBVH:
             u = (tx * px + ty * py + tz * pz) * inv
             v = (dx * qx + dy * qy + dz * qz) * inv
             t = (bx * qx + by * qy + bz * qz) * inv
-        return (det != 0) & (u >= 0) & (v >= 0) & (u + v <= 1) & (t >= 0) & (t <= length[seg])
+            return (det != 0) & (u >= 0) & (v >= 0) & (u + v <= 1) & (t >= 0) & (t <= length[seg])
 
 
 def segments_meet_mesh(triangles: np.ndarray, starts: np.ndarray, directions: np.ndarray,
