@@ -6,7 +6,7 @@ A face sees the outside when one of its rays passes through a voxel of the outsi
 the membrane or the nucleus's far side first. Only faces near the region can block a ray. Lengths nm.
 
 Backends: Embree through trimesh when embreex is installed (a dependency on x86-64, where its wheels exist), else
-:class:`.segment_hits.SegmentBVH` (exact float64 numpy, ~3-4x slower; never trimesh's rtree intersector, which is
+:class:`.segment_hits.SegmentBVH` (exact float64 numpy, ~3x slower; never trimesh's rtree intersector, which is
 minutes slower and needs rtree). On the benchmark cells both give the same faces (docs/benchmarks.md, session 12);
 they can only differ where Embree's float32 hit lands within rounding of a sample point or a triangle edge.
 """
