@@ -3,15 +3,22 @@
 Rays leave each face along both normal directions and two tilted pairs (face orientation does not matter).
 A face sees the outside when one of its rays passes through a voxel of the outside (see
 ``voxel_fill.solid_interior``) before it hits another face, within ``reach_nm``. A nucleus face's rays hit
-the membrane or the nucleus's far side first. Ray casting uses trimesh (Embree when embreex is installed)
-on the faces near the region only. Lengths nm.
+the membrane or the nucleus's far side first. Only faces near the region can block a ray. Lengths nm.
+
+Backends: Embree through trimesh when embreex is installed (a dependency on x86-64, where its wheels exist), else
+:class:`.segment_hits.SegmentBVH` (exact float64 numpy, ~3x slower; never trimesh's rtree intersector, which is
+minutes slower and needs rtree). On the benchmark cells both give the same faces (docs/benchmarks.md, session 12);
+they can only differ where Embree's float32 hit lands within rounding of a sample point or a triangle edge.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..geometry.meshes import face_centroids_nm
+from .segment_hits import SegmentBVH
 from .voxel_fill import VoxelGrid
+
+BACKENDS = ("auto", "embree", "exact")
 
 
 def _ray_directions(normals: np.ndarray) -> np.ndarray:
@@ -34,43 +41,77 @@ def _first_hits(intersector: object, origins: np.ndarray, directions: np.ndarray
     return out
 
 
-def _sees_outside(intersector: object, origins: np.ndarray, d: np.ndarray, outside: np.ndarray,
-                  grid: VoxelGrid, reach_nm: float) -> np.ndarray:
-    """Per ray: does it pass an outside voxel before its first mesh hit (and within reach_nm)?
-
-    Sample by sample along the rays (every half voxel): a ray leaves the loop at its first outside sample or
-    its first hit, so most rays cost one or two look-ups (the same sample points as testing every sample)."""
-    start = 0.02 * grid.voxel_nm
-    limit = np.minimum(_first_hits(intersector, origins + start * d, d) + start, reach_nm)
+def _first_outside(origins: np.ndarray, d: np.ndarray, outside: np.ndarray, grid: VoxelGrid,
+                   reach_nm: float) -> np.ndarray:
+    """Per ray: distance (nm) of its first sample (every half voxel from the origin, below reach_nm) in an
+    outside voxel; inf when there is none. Rays leave the loop at their first outside sample."""
     step = 0.5 * grid.voxel_nm
-    seen = np.zeros(len(origins), dtype=bool)
+    first = np.full(len(origins), np.inf)
     live = np.arange(len(origins))
     for s in np.arange(step, reach_nm + step, step):
-        live = live[s < limit[live]]
-        if len(live) == 0:
+        if s >= reach_nm or len(live) == 0:
             break
         ijk = grid.index(origins[live] + s * d[live])
         hit = outside[ijk[:, 0], ijk[:, 1], ijk[:, 2]]
-        seen[live[hit]] = True
+        first[live[hit]] = s
         live = live[~hit]
+    return first
+
+
+def _sees_outside(blocker: object, origins: np.ndarray, d: np.ndarray, outside: np.ndarray,
+                  grid: VoxelGrid, reach_nm: float) -> np.ndarray:
+    """Per ray: does it pass an outside voxel before its first mesh hit (and within reach_nm)?
+
+    The samples lie every half voxel along the ray; a ray sees the outside when its first outside sample comes
+    before its first hit (the same answer as testing every sample below the hit). Only rays with an outside
+    sample are cast. blocker: a trimesh ray intersector (first-hit distances) or a :class:`SegmentBVH` (does
+    the segment from the ray's start to that sample meet the mesh)."""
+    start = 0.02 * grid.voxel_nm
+    first = _first_outside(origins, d, outside, grid, reach_nm)
+    todo = np.flatnonzero(np.isfinite(first))
+    seen = np.zeros(len(origins), dtype=bool)
+    if len(todo) == 0:
+        return seen
+    p, dt = origins[todo] + start * d[todo], d[todo]
+    if isinstance(blocker, SegmentBVH):
+        seen[todo] = ~blocker.meets(p, dt, first[todo] - start)
+    else:
+        seen[todo] = first[todo] < _first_hits(blocker, p, dt) + start
     return seen
 
 
+def _blocker(vertices_nm: np.ndarray, faces: np.ndarray, backend: str) -> object:
+    """The ray backend over these faces: Embree (through trimesh) or the exact :class:`SegmentBVH`."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
+    if backend != "exact":
+        import trimesh
+        import trimesh.ray
+
+        if trimesh.ray.has_embree:
+            return trimesh.Trimesh(vertices=vertices_nm, faces=faces, process=False).ray
+        if backend == "embree":
+            raise ImportError("backend='embree' needs embreex (pip install embreex)")
+    return SegmentBVH(vertices_nm[faces])
+
+
 def outer_faces(vertices_nm: np.ndarray, faces: np.ndarray, face_ids: np.ndarray, outside: np.ndarray,
-                grid: VoxelGrid, reach_nm: float = 3000.0, max_tested: int = 60_000) -> np.ndarray:
+                grid: VoxelGrid, reach_nm: float = 3000.0, max_tested: int = 60_000, backend: str = "auto"
+                ) -> np.ndarray:
     """(len(face_ids),) bool: True where the face sees the outside voxels within ``reach_nm`` (nm; float64
     vertices).
 
     outside: bool grid (``grid``) of empty space connected to the grid border. When there are more than
     ``max_tested`` faces, a fixed random sample of that many is ray-tested and every other face takes the
-    answer of the nearest tested face (so the cost stays flat on fine meshes).
+    answer of the nearest tested face (so the cost stays flat on fine meshes). backend: "auto" (Embree when
+    embreex is installed, else the exact numpy one), "embree" or "exact".
     """
     face_ids = np.asarray(face_ids, dtype=np.int64)
     if len(face_ids) > max_tested:
         from scipy.spatial import cKDTree
 
         pick = np.sort(np.random.default_rng(0).choice(len(face_ids), max_tested, replace=False))
-        tested = outer_faces(vertices_nm, faces, face_ids[pick], outside, grid, reach_nm, max_tested)
+        tested = outer_faces(vertices_nm, faces, face_ids[pick], outside, grid, reach_nm, max_tested, backend)
         centroids = face_centroids_nm(vertices_nm, faces[face_ids])
         _, nearest = cKDTree(centroids[pick]).query(centroids)
         return tested[nearest]
@@ -92,9 +133,7 @@ def outer_faces(vertices_nm: np.ndarray, faces: np.ndarray, face_ids: np.ndarray
     hi = centre.max(axis=0) + reach_nm
     all_c = face_centroids_nm(vertices_nm, faces)
     near = np.all((all_c >= lo) & (all_c <= hi), axis=1)
-    import trimesh
-
-    ray = trimesh.Trimesh(vertices=vertices_nm, faces=faces[near], process=False).ray
+    ray = _blocker(vertices_nm, faces[near], backend)
     seen = np.zeros(len(centre), dtype=bool)
     # the straight pair (±n) settles most membrane faces; the tilted pairs only run for the rest
     for cols in ((0, 3), (1, 2, 4, 5)):
