@@ -2,22 +2,30 @@
 import numpy as np
 
 from neurd_lite.proofread.cuts import SplitParams
-from neurd_lite.proofread.growth import growth_vote
+from neurd_lite.proofread.growth import growth_vote, path_vote
 from neurd_lite.proofread.split import _assign_sides, _Forest
 
 SOMAS = (np.zeros(3), np.array([100_000.0, 0.0, 0.0]))
 
 
-def _path_with_branch(at_um: float, direction: tuple[float, float]):
+def _cable(start: np.ndarray, segments: list) -> np.ndarray:
+    """Vertices every 500 nm along straight ``segments`` ((x, y) direction, length µm) from ``start`` (excluded)."""
+    pts = [np.asarray(start, float)]
+    for direction, length_um in segments:
+        d = np.array([*direction, 0.0]) / np.linalg.norm(direction)
+        pts += [pts[-1] + i * 500.0 * d for i in range(1, int(length_um * 2) + 1)]
+    return np.array(pts[1:])
+
+
+def _path_with_branch(at_um: float, direction: tuple[float, float], segments: list | None = None):
     """A straight soma-to-soma path along x (soma A at 0, soma B at 100 µm, a vertex every 500 nm, cut at 50 µm)
-    and a 20 µm straight side branch leaving the path at ``at_um`` along ``direction`` (x, y)."""
+    and a side branch leaving the path at ``at_um``: 20 µm straight along ``direction`` (x, y), or ``segments``."""
     px = np.arange(0.0, 100_001.0, 500.0)
     m = len(px)
     k = int(np.searchsorted(px, 50_000.0)) - 1
     q = int(np.searchsorted(px, at_um * 1000.0))
-    d = np.array([*direction, 0.0]) / np.linalg.norm(direction)
-    t = np.arange(500.0, 20_001.0, 500.0)
-    x = np.vstack([np.stack([px, 0 * px, 0 * px], axis=1), np.array([px[q], 0.0, 0.0]) + t[:, None] * d])
+    x = np.vstack([np.stack([px, 0 * px, 0 * px], axis=1),
+                   _cable(np.array([px[q], 0.0, 0.0]), segments or [(direction, 20.0)])])
     f = _Forest(x, [set() for _ in range(len(x))])
     for a in list(range(m - 1)) + list(range(m, len(x) - 1)):
         f.join(a, a + 1)
@@ -25,10 +33,11 @@ def _path_with_branch(at_um: float, direction: tuple[float, float]):
     return f, list(range(m)), px, k, np.full(len(x), 300.0), m
 
 
-def _owner(p: SplitParams, at_um: float = 60.0, direction: tuple[float, float] = (1.0, 1.0)) -> str:
-    f, path, s, k, radius, first = _path_with_branch(at_um, direction)
+def _owner(p: SplitParams, at_um: float = 60.0, direction: tuple[float, float] = (1.0, 1.0),
+           segments: list | None = None) -> str:
+    f, path, s, k, radius, first = _path_with_branch(at_um, direction, segments)
     _assign_sides(f, path, s, k, radius, p, None, (SOMAS, {path[0], path[-1]}))
-    return "A" if first + 20 in f.within({path[0]}, np.inf) else "B"
+    return "A" if first + 19 in f.within({path[0]}, np.inf) else "B"
 
 
 def test_growth_vote_sign_and_range():
@@ -41,15 +50,31 @@ def test_growth_vote_sign_and_range():
 def test_branch_growing_away_from_the_other_soma_moves_only_when_on():
     assert SplitParams().side_growth_margin == 0.0
     assert _owner(SplitParams()) == "B"
-    assert _owner(SplitParams(side_growth_margin=0.7, side_growth_nm=20_000.0)) == "A"
+    assert _owner(SplitParams(side_growth_margin=0.5, side_growth_nm=20_000.0)) == "A"
 
 
 def test_branch_growing_away_from_its_own_soma_or_sideways_stays():
-    p = SplitParams(side_growth_margin=0.7, side_growth_nm=20_000.0)
+    p = SplitParams(side_growth_margin=0.5, side_growth_nm=20_000.0)
     assert _owner(p, direction=(-1.0, 1.0)) == "B"
     assert _owner(p, direction=(0.0, 1.0)) == "B"
 
 
 def test_branch_beyond_side_growth_nm_does_not_vote():
-    assert _owner(SplitParams(side_growth_margin=0.7, side_growth_nm=20_000.0), at_um=75.0) == "B"
-    assert _owner(SplitParams(side_growth_margin=0.7, side_growth_nm=0.0), at_um=75.0) == "A"
+    assert _owner(SplitParams(side_growth_margin=0.5, side_growth_nm=20_000.0), at_um=75.0) == "B"
+    assert _owner(SplitParams(side_growth_margin=0.5, side_growth_nm=0.0), at_um=75.0) == "A"
+
+
+def test_branch_curving_back_needs_its_cable_to_agree():
+    """A B branch heading towards A for 10 µm, then 30 µm away from A: its far end says A (vote 0.65), its cable
+    does not (path vote 0.41), so it stays at margin 0.5; a straight branch away from A moves."""
+    hook = [((-1.0, 1.0), 10.0), ((1.0, 0.0), 30.0)]
+    x = np.vstack([[60_000.0, 0.0, 0.0], _cable(np.array([60_000.0, 0.0, 0.0]), hook)])
+    adj = [set() for _ in range(len(x))]
+    for a in range(len(x) - 1):
+        adj[a].add(a + 1)
+        adj[a + 1].add(a)
+    sub = np.arange(1, len(x))
+    assert growth_vote(x, sub, 0, SOMAS[1], SOMAS[0]) > 0.6 > 0.45 > path_vote(adj, x, sub, 0, SOMAS[1], SOMAS[0])
+    p = SplitParams(side_growth_margin=0.5, side_growth_nm=20_000.0)
+    assert _owner(p, segments=hook) == "B"
+    assert _owner(p) == "A"

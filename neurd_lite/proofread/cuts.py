@@ -111,8 +111,9 @@ class SplitParams:
     tune 282 -> 285, held-out seeds 1300-1363 132 -> 134 cells >= 0.95).
     side_growth_margin (session 12; 0 = off): a branch leaving the soma-to-soma path outside the contact zone,
     within ``side_growth_nm`` of the cut (0: anywhere on the path), moves to the other cell when it grows away from
-    the other soma: (far-end distance gain from the other soma's centre - from its owner's) / its extent exceeds
-    this margin (``proofread.growth``; docs/proofreading.md "Session 12").
+    the other soma: (far-end distance gain from the other soma's centre - from its owner's) / its extent, and the
+    same averaged along its cable to the far end, both exceed this margin (``proofread.growth``;
+    docs/proofreading.md "Session 12", "Session 12, round 2").
     """
 
     window_nm: float = 5000.0

@@ -9,8 +9,11 @@ contact zone, the growth vote is
     (gain(other) - gain(own)) / extent,  gain(X) = max over the subtree of |u - c_X| - |v - c_X|,
 
 with v the branch's root on the path, c_X soma X's centre and extent the largest distance of the subtree from v
-(so the vote lies in [-2, 2]). A branch moves to the other cell when the vote exceeds the margin: its far end
-reaches away from the other soma while it hardly gets farther from its owner's.
+(so the vote lies in [-2, 2]). A dendrite that curves back towards its own soma can reach away from the other
+soma at its far end alone (session 12: two wrong moves on 68 tune merges, one on held-out), so a second cue must
+agree: the path vote, the same difference averaged by arclength along the cable from v to the far end (``path_vote``).
+A branch moves to the other cell when both votes exceed the margin: its whole cable grows away from the other soma
+while it hardly gets farther from its owner's (docs/proofreading.md "Session 12, round 2").
 """
 from __future__ import annotations
 
@@ -46,6 +49,39 @@ def growth_vote(x: np.ndarray, sub: np.ndarray, root: int, own: np.ndarray, othe
     return (gain(other) - gain(own)) / extent
 
 
+def _chain(adj: list[set], x: np.ndarray, sub: np.ndarray, root: int) -> np.ndarray:
+    """Vertices from ``root`` to the vertex of subtree ``sub`` farthest from it (straight line), in order."""
+    far = int(sub[np.argmax(np.linalg.norm(x[sub] - x[root], axis=1))])
+    inside = set(sub.tolist())
+    par, q = {root: -1}, deque([root])
+    while q and far not in par:
+        w = q.popleft()
+        for y in adj[w]:
+            if y not in par and y in inside:
+                par[y] = w
+                q.append(y)
+    out = [far]
+    while par[out[-1]] != -1:
+        out.append(par[out[-1]])
+    return np.asarray(out[::-1], dtype=np.int64)
+
+
+def path_vote(adj: list[set], x: np.ndarray, sub: np.ndarray, root: int, own: np.ndarray,
+              other: np.ndarray) -> float:
+    """The growth vote along the subtree's own cable: the arclength mean, over the path from ``root`` to the far
+    end, of (gain from ``other`` - gain from ``own``) / extent. A dendrite that curves back towards its own soma
+    may reach away from the other soma at its end only; its path vote stays low. 0 without extent."""
+    c = _chain(adj, x, sub, root)
+    pts = x[c]
+    extent = float(np.linalg.norm(pts[-1] - x[root]))
+    if len(c) < 2 or extent <= 0:
+        return 0.0
+    g = (np.linalg.norm(pts - other, axis=1) - np.linalg.norm(pts - own, axis=1)
+         - np.linalg.norm(x[root] - other) + np.linalg.norm(x[root] - own)) / extent
+    w = np.linalg.norm(np.diff(pts, axis=0), axis=1)
+    return float(np.sum(w * 0.5 * (g[1:] + g[:-1])) / max(w.sum(), 1e-9))
+
+
 def growth_moves(adj: list[set], x: np.ndarray, path: list[int], s: np.ndarray, k: int, zone: set,
                  centres: tuple[np.ndarray, np.ndarray], avoid: set, margin: float,
                  limit_nm: float) -> list[tuple[int, int, int, float]]:
@@ -68,6 +104,8 @@ def growth_moves(adj: list[set], x: np.ndarray, path: list[int], s: np.ndarray, 
             if avoid.intersection(sub.tolist()):
                 continue
             vote = growth_vote(x, sub, v, centres[side], centres[1 - side])
+            if vote > margin:  # the far end says so: ask the cable on the way there too
+                vote = min(vote, path_vote(adj, x, sub, v, centres[side], centres[1 - side]))
             if vote > margin:
                 out.append((v, u, 1 - side, vote))
     return out
