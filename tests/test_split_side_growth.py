@@ -48,8 +48,9 @@ def test_growth_vote_sign_and_range():
 
 
 def test_branch_growing_away_from_the_other_soma_moves_only_when_on():
-    assert SplitParams().side_growth_margin == 0.0
-    assert _owner(SplitParams()) == "B"
+    assert SplitParams().side_growth_margin == 0.5
+    assert _owner(SplitParams(side_growth_margin=0.0)) == "B"
+    assert _owner(SplitParams()) == "A"
     assert _owner(SplitParams(side_growth_margin=0.5, side_growth_nm=20_000.0)) == "A"
 
 
