@@ -18,21 +18,12 @@ while it hardly gets farther from its owner's (docs/proofreading.md "Session 12,
 from __future__ import annotations
 
 from collections import deque
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-
-def _subtree(adj: list[set], x: np.ndarray, u: int, v: int) -> np.ndarray:
-    """Vertices of the subtree entered from ``v`` through ``u`` (``adj``: adjacency sets of a forest)."""
-    seen, out, q = {v, u}, [u], deque([u])
-    while q:
-        w = q.popleft()
-        for y in adj[w]:
-            if y not in seen:
-                seen.add(y)
-                out.append(y)
-                q.append(y)
-    return np.asarray(out, dtype=np.int64)
+if TYPE_CHECKING:
+    from .split import _Forest
 
 
 def growth_vote(x: np.ndarray, sub: np.ndarray, root: int, own: np.ndarray, other: np.ndarray) -> float:
@@ -82,13 +73,14 @@ def path_vote(adj: list[set], x: np.ndarray, sub: np.ndarray, root: int, own: np
     return float(np.sum(w * 0.5 * (g[1:] + g[:-1])) / max(w.sum(), 1e-9))
 
 
-def growth_moves(adj: list[set], x: np.ndarray, path: list[int], s: np.ndarray, k: int, zone: set,
+def growth_moves(forest: _Forest, path: list[int], s: np.ndarray, k: int, zone: set,
                  centres: tuple[np.ndarray, np.ndarray], avoid: set, margin: float,
                  limit_nm: float) -> list[tuple[int, int, int, float]]:
     """Off-path branches of ``path`` (cut after position ``k``; arclength ``s`` nm) that leave outside the contact
     ``zone`` within ``limit_nm`` of the cut and grow away from the other soma by more than ``margin``: (root,
     first vertex, new side 0 = A / 1 = B, vote) each. Branches holding a vertex of ``avoid`` (somata) and the
     path's end vertices are skipped."""
+    adj, x = forest.adj, forest.x
     onpath = set(path)
     s_cut = 0.5 * (s[k] + s[k + 1])
     out = []
@@ -100,7 +92,7 @@ def growth_moves(adj: list[set], x: np.ndarray, path: list[int], s: np.ndarray, 
         for u in adj[v]:
             if u in onpath or u in zone:
                 continue
-            sub = _subtree(adj, x, u, v)
+            sub = forest.reach(u, v, np.inf)[0]
             if avoid.intersection(sub.tolist()):
                 continue
             vote = growth_vote(x, sub, v, centres[side], centres[1 - side])

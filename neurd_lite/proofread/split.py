@@ -26,6 +26,7 @@ from scipy.sparse import coo_matrix, csgraph
 
 from ..neuron import Neuron
 from .cuts import CUES, SplitParams, path_scores
+from .growth import growth_moves
 
 NEITHER = -1
 
@@ -300,20 +301,19 @@ def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radiu
             vote += _evidence_vote(forest, v, u, cells, evidence, p)
             side = 0 if vote > p.move_margin else (1 if vote < -p.move_margin else default)
             if side != default:
-                forest.cut(v, u)
-                forest.join(a_end if side == 0 else b_end, u)
-                moved.append({"vertex": int(u), "attached_at": int(v), "to": "A" if side == 0 else "B",
-                              "vote": round(vote, 3)})
+                moved.append(_move(forest, v, u, a_end if side == 0 else b_end, side, vote))
     if p.side_growth_margin > 0 and somas is not None:
-        from .growth import growth_moves
-
-        for v, u, side, vote in growth_moves(forest.adj, x, path, s, k, zone, somas[0], somas[1],
+        for v, u, side, vote in growth_moves(forest, path, s, k, zone, somas[0], somas[1],
                                              p.side_growth_margin, p.side_growth_nm or np.inf):
-            forest.cut(v, u)
-            forest.join(a_end if side == 0 else b_end, u)
-            moved.append({"vertex": int(u), "attached_at": int(v), "to": "A" if side == 0 else "B",
-                          "vote": round(vote, 3), "kind": "growth"})
+            moved.append(dict(_move(forest, v, u, a_end if side == 0 else b_end, side, vote), kind="growth"))
     return moved
+
+
+def _move(forest: _Forest, v: int, u: int, end: int, side: int, vote: float) -> dict:
+    """Re-hang the branch entered from ``v`` through ``u`` on ``end`` (side 0 = A, 1 = B); its record."""
+    forest.cut(v, u)
+    forest.join(end, u)
+    return {"vertex": int(u), "attached_at": int(v), "to": "A" if side == 0 else "B", "vote": round(vote, 3)}
 
 
 def _crossing_arm(forest: _Forest, path: list[int], s: np.ndarray, k: int, near_nm: float, limit_nm: float) -> set:
