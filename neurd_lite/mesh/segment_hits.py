@@ -137,9 +137,3 @@ class SegmentBVH:
             t = (bx * qx + by * qy + bz * qz) * inv
             return (det != 0) & (u >= 0) & (v >= 0) & (u + v <= 1) & (t >= 0) & (t <= length[seg])
 
-
-def segments_meet_mesh(triangles: np.ndarray, starts: np.ndarray, directions: np.ndarray,
-                       lengths: np.ndarray) -> np.ndarray:
-    """(S,) bool: True where the segment ``starts + t * directions`` (0 <= t <= lengths) meets one of
-    ``triangles`` ((T, 3, 3) float64, nm), edges and ends included."""
-    return SegmentBVH(triangles).meets(starts, directions, lengths)

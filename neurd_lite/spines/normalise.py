@@ -29,10 +29,6 @@ from ..neuron import SPINE_LABELS, Neuron, is_label
 MAX_ROUNDS = 12  # each round halves the longest edges; 12 rounds reach 1/4096 of them
 
 
-def _tri_area(v: np.ndarray, f: np.ndarray) -> np.ndarray:
-    return 0.5 * np.linalg.norm(np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]]), axis=1)
-
-
 def _split_round(v: np.ndarray, f: np.ndarray, max_edge_nm: float
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """One round of conforming midpoint splits of the edges longer than ``max_edge_nm``; None when none is."""
