@@ -136,4 +136,3 @@ class SegmentBVH:
             v = (dx * qx + dy * qy + dz * qz) * inv
             t = (bx * qx + by * qy + bz * qz) * inv
             return (det != 0) & (u >= 0) & (v >= 0) & (u + v <= 1) & (t >= 0) & (t <= length[seg])
-
