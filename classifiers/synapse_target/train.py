@@ -30,7 +30,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from neurd_lite.model.shipped import write_booster  # noqa: E402
-from neurd_lite.spines.target_model import CLASSES, MODEL_NAME, rule_columns  # noqa: E402
+from neurd_lite.spines.target_model import CLASSES, MODEL_NAME, decide_targets, rule_columns  # noqa: E402
 from neurd_lite.testing.scores import SYNAPSE_TARGETS, synapse_target_f1  # noqa: E402
 
 LABEL_COLS = ("y_true", "y_rule", "is_far", "member", "n_faces")
@@ -97,10 +97,8 @@ def assemble(df: pd.DataFrame, prob: np.ndarray, keep_rules: tuple[str, ...]) ->
     the rules call a class of ``keep_rules``, the rule target elsewhere (``("soma", "axon")``: method hybrid)."""
     pred = df["y_rule"].to_numpy().astype(object).copy()
     on = modelled(df)
-    on &= ~np.isin(df["y_rule"].to_numpy(), list(keep_rules))
-    # a kept class is the rules' alone (as predict_targets' hybrid): the model picks among the others
-    prob = np.where(np.isin(CLASSES, list(keep_rules))[None, :], -1.0, prob)
-    pred[on] = np.asarray(CLASSES, dtype=object)[np.argmax(prob[on], axis=1)]
+    # a kept class is the rules' alone (as in the pipeline's hybrid): the model picks among the others
+    pred[on] = decide_targets(prob[on], CLASSES, pred[on], keep_rules, keep_rules)
     return pred
 
 

@@ -159,10 +159,19 @@ def predict_targets(n: Neuron, syn: pd.DataFrame, shaft_field: Any, anchors: Any
     if dendritic_only:
         if rule_target is None:
             raise InputError("dendritic_only needs the rule targets", hint="pass rule_target=rule_targets(...)")
-        prob[:, np.isin(meta["classes"], ("soma", "axon"))] = -1.0
         kept += ["soma", "axon"]
-    pred = np.asarray(meta["classes"], dtype=object)[np.argmax(prob, axis=1)]
-    if kept and rule_target is not None:
-        keep = np.isin(np.asarray(rule_target).astype(str), kept)
+    return decide_targets(prob, meta["classes"], rule_target, kept, ("soma", "axon") if dendritic_only else ())
+
+
+def decide_targets(prob: np.ndarray, classes: Any, rule_target: np.ndarray | None, kept: Any = (),
+                   rules_only: Any = ()) -> np.ndarray:
+    """Targets (object array) from the model's (S, C) class scores ``prob``: the best class that is not in
+    ``rules_only``, except where the rules' target (``rule_target``, None: no rules) is a class of ``kept``, which
+    stays. The one decision of the pipeline and of the training script's scores."""
+    if len(rules_only):
+        prob = np.where(np.isin(classes, list(rules_only))[None, :], -1.0, prob)
+    pred = np.asarray(classes, dtype=object)[np.argmax(prob, axis=1)]
+    if len(kept) and rule_target is not None:
+        keep = np.isin(np.asarray(rule_target).astype(str), list(kept))
         pred[keep] = np.asarray(rule_target, dtype=object)[keep]
     return pred
