@@ -167,3 +167,36 @@ def test_one_nan_coordinate_does_not_flip_the_swc_unit_guess(tmp_path):
     with pytest.raises(InputError, match="NaN") as e:  # a node without a position is refused (issue 16)
         load_skeleton(nan)
     assert "um_nan.swc" in str(e.value)
+
+
+@pytest.mark.parametrize("case, match", [
+    ("binary_h5", "cannot read the file"), ("empty_h5", "cannot read the file"),
+    ("json_binary", "not an ossify skeleton json"), ("json_nan", "NaN"),
+    ("json_cycle_through_root", "cycle"), ("json_edge_out_of_range", "do not exist"),
+    ("json_root_out_of_range", "root 9 is not one of its 3 vertices"),
+])
+def test_bad_skeleton_files_name_the_file(tmp_path, case, match):
+    """Other formats than SWC (issue 16): junk or broken skeleton files raise InputError naming the file."""
+    import json
+
+    good = {"vertices": [[0, 0, 0], [0, 1000, 0], [0, 2000, 0]], "edges": [[1, 0], [2, 1]], "root": 0,
+            "radius": [500, 100, 100]}
+    folder = tmp_path / case
+    folder.mkdir()
+    if case.endswith("_h5"):
+        path = folder / "sk.h5"
+        path.write_bytes(b"" if case == "empty_h5" else bytes(range(256)) * 2)
+    else:
+        path = folder / "skel.json"
+        if case == "json_binary":
+            path.write_bytes(b"\x89PNG\x00\xff\xfe" * 20)
+        else:
+            edit = {"json_nan": lambda g: g["vertices"].__setitem__(1, [float("nan"), 0, 0]),
+                    "json_cycle_through_root": lambda g: g["edges"].append([0, 2]),
+                    "json_edge_out_of_range": lambda g: g["edges"].append([5, 1]),
+                    "json_root_out_of_range": lambda g: g.__setitem__("root", 9)}[case]
+            edit(good)
+            path.write_text(json.dumps(good))
+    with pytest.raises(InputError, match=match) as e:
+        load_skeleton(path)
+    assert str(path) in str(e.value)

@@ -50,7 +50,15 @@ def load_skeleton(path: str | Path | Any, units: UnitsLike | None = None) -> tup
     if is_peer_object(path):
         sk, syn = skeleton_from_object(path, None if units is None else float(np.mean(scale_to_nm(units))))
         return sk, syn
-    sk, syn = _load_any(Path(path), units)
+    try:
+        sk, syn = _load_any(Path(path), units)
+    except InputError:
+        raise
+    except OSError as e:  # h5py on a file that is not HDF5 (binary junk, empty, truncated)
+        hint = "expected a MeshParty meshwork .h5 file" if Path(path).suffix.lower() in (".h5", ".hdf5") else ""
+        raise InputError(f"cannot read the file ({e})", path, hint) from e
+    except ValueError as e:  # e.g. Skeleton: edges naming vertices that do not exist
+        raise InputError(f"not a usable skeleton ({e})", path, "check the file's vertices and edges") from e
     if not hasattr(sk, "units_in"):
         sk.units_in, sk.units_source = "nm", "format"
     _check_values(sk, Path(path))
@@ -65,6 +73,9 @@ def _check_values(sk: Skeleton, p: Path) -> None:
     if bad.any():
         raise InputError(f"{int(bad.sum())} skeleton vertices have NaN or infinite coordinates (first: vertex "
                          f"{int(np.flatnonzero(bad)[0])})", p, "fix or remove those points")
+    if sk.root is not None and not 0 <= sk.root < max(sk.n_vertices, 1):
+        raise InputError(f"skeleton root {sk.root} is not one of its {sk.n_vertices} vertices", p,
+                         "the root must index a vertex")
     if sk.n_vertices and len(sk.edges):
         from scipy.sparse import csgraph
 
