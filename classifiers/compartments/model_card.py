@@ -133,7 +133,11 @@ SELECTION = (
     "axons was not eligible. Session 12: one retrained variant (the 18 arbor interneurons plus 12 synthetic "
     "pyramids whose local axon is 0.2-4 x the dendrite's cable, `--arbor-classes pvalb_arbor,sst_arbor,ndnf_arbor,"
     "pyr_local_axon:12`), its rule committed before its only outer-fold run: failed on its first fold (cajal fold: "
-    "interneurons 7.1 -> 9.4 % within the fold, external pyramids 1.000 -> 0.923), not shipped. These models are "
+    "interneurons 7.1 -> 9.4 % within the fold, external pyramids 1.000 -> 0.923), not shipped. Session 13: the same "
+    "training set with the gate's axon inputs off (`--gate fixed --gate-set shape17+dominance`), its rule committed "
+    "before its only outer-fold run: failed (external LOSO apical 0.863 up given / 0.831 up=None, interneurons "
+    "LOSO 7.2 %, traced axon 0.893; the cvapp fold lost 3 of 7 pyramids), not shipped; LOCO and the held-out "
+    "family were not run. These models are "
     "unchanged.")
 
 
