@@ -115,7 +115,7 @@ def test_hybrid_keeps_rule_soma_and_axon_calls(toy):
     attach_synapses(m, SynapseParams(method="rules"))
     rules = m.synapses.target.to_numpy()
     m.synapses = syn
-    attach_synapses(m, SynapseParams(method="hybrid"), shaft_field=fld)
+    attach_synapses(m, SynapseParams(method="hybrid", soma_by="rules"), shaft_field=fld)
     hyb = m.synapses.target.to_numpy()
     assert rules[3] == "soma" and hyb[3] == "soma" and hyb[4] == "axon"
     assert set(hyb[:3]) <= {"shaft", "spine_head", "spine_neck"}

@@ -6,8 +6,9 @@ covers the synapses where a face outside the candidates could still be closer (v
 synapses, only over the ball lists of the few uncertain ones). Synapses farther than ``max_distance_nm`` are
 kept, flagged ``is_far`` and get target ``unknown``. Targets by rule: soma faces -> soma; presynapses -> axon (boutons); postsynapses on axon
 faces -> axon; on spine faces (or within ``spine_tolerance_nm`` of one) -> spine_head / spine_neck; else
-shaft. ``method="model"`` uses the shipped LightGBM synapse-target classifier instead, ``"hybrid"`` uses it
-only for shaft / head / neck (the rules keep soma and axon; see ``target_model.py``).
+shaft. ``method="model"`` uses the shipped LightGBM synapse-target classifier instead, ``"hybrid"`` (default)
+keeps the rules' axon calls and lets it decide the rest, soma included (``soma_by="rules"``: the rules' soma
+calls stay too; see ``target_model.py``).
 """
 from __future__ import annotations
 
@@ -33,9 +34,11 @@ class SynapseParams:
     synapse centroids sit within a few hundred nm of the postsynaptic surface (on the shared cell: median 115 nm,
     max 572 nm). k_candidates: faces (by centroid)
     checked exactly per synapse. method: ``"rules"``, ``"model"`` (LightGBM on local geometry, every target) or
-    ``"hybrid"`` (the rules' soma and axon calls stay, the model picks shaft / spine head / spine neck elsewhere).
-    soma_by: who calls soma under ``"model"`` / ``"hybrid"``: ``"rules"`` (the soma face mask's call is final) or
-    ``"model"`` (the model decides soma vs not on every postsynapse; the rules keep their axon calls only).
+    ``"hybrid"`` (the rules' axon calls, and with ``soma_by="rules"`` their soma calls, stay; the model picks the
+    other targets).
+    soma_by: who calls soma under ``"model"`` / ``"hybrid"``: ``"model"`` (default since session 13: the model
+    decides soma vs not on every postsynapse, the rules keep their axon calls only; the soma face mask reaches up
+    to ~1.5 µm past the soma) or ``"rules"`` (the soma face mask's call is final, as before).
     spine_tolerance_nm: a synapse on plain shaft moves to a spine face at most this much farther.
     max_skeleton_distance_nm: skeleton-only neurons anchor synapses to the nearest skeleton vertex within this.
     These are the anchoring limits of every stage (``neurd_lite.model.anchors``)."""
@@ -43,7 +46,7 @@ class SynapseParams:
     max_distance_nm: float = FAR_NM
     k_candidates: int = 16
     method: str = "hybrid"
-    soma_by: str = "rules"
+    soma_by: str = "model"
     spine_tolerance_nm: float = 20.0
     max_skeleton_distance_nm: float = SKELETON_FAR_NM
 
