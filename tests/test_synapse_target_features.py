@@ -115,7 +115,7 @@ def test_hybrid_keeps_rule_soma_and_axon_calls(toy):
     attach_synapses(m, SynapseParams(method="rules"))
     rules = m.synapses.target.to_numpy()
     m.synapses = syn
-    attach_synapses(m, SynapseParams(method="hybrid"), shaft_field=fld)
+    attach_synapses(m, SynapseParams(method="hybrid", soma_by="rules"), shaft_field=fld)
     hyb = m.synapses.target.to_numpy()
     assert rules[3] == "soma" and hyb[3] == "soma" and hyb[4] == "axon"
     assert set(hyb[:3]) <= {"shaft", "spine_head", "spine_neck"}
@@ -132,3 +132,28 @@ def test_axis_position_measures_along_the_spine_axis():
     assert np.allclose(out["near_spine_axis_radius_rel"], [0.0, 0.24, 0.8])
     assert np.allclose(out["near_spine_split_offset_nm"][:2], [-200.0, -100.0])
     assert np.isnan(out["near_spine_split_offset_nm"][2])  # no neck: no split
+
+
+def test_soma_by_model_lets_the_model_overrule_rule_soma(toy, tmp_path):
+    import lightgbm as lgb
+
+    from neurd_lite.spines import target_model as tm
+
+    n, truth, fld = toy
+    feats = ["protrusion_nm", "rules_soma"]
+    rng = np.random.default_rng(1)
+    y = np.where(np.arange(80) < 70, tm.CLASSES.index("shaft"), np.arange(80) % len(tm.CLASSES))
+    b = lgb.train({"objective": "multiclass", "num_class": len(tm.CLASSES), "verbose": -1, "num_threads": 1,
+                   "min_data_in_leaf": 2}, lgb.Dataset(rng.normal(size=(80, 2)), y, feature_name=feats),
+                  num_boost_round=3)
+    b.save_model(str(tmp_path / f"{tm.MODEL_NAME}.txt"))
+    (tmp_path / f"{tm.MODEL_NAME}.json").write_text(json.dumps({"features": feats, "classes": list(tm.CLASSES),
+                                                                 "keep_rule_targets": ["soma", "axon"]}))
+    syn = _syn(_sites(truth))
+    rule = np.array(["axon", "soma", "shaft"], dtype=object)
+    kw = {"folder": str(tmp_path), "rule_target": rule, "dendritic_only": True}
+    assert list(tm.predict_targets(n, syn, fld, **kw)) == ["axon", "soma", "shaft"]
+    assert list(tm.predict_targets(n, syn, fld, model_soma=True, **kw)) == ["axon", "shaft", "shaft"]
+    tm.load_model.cache_clear()
+    with pytest.raises(InputError, match="soma_by"):
+        attach_synapses(Neuron(mesh=n.mesh, skeleton=n.skeleton, synapses=syn), SynapseParams(soma_by="mask"))

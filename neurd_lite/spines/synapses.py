@@ -6,8 +6,9 @@ covers the synapses where a face outside the candidates could still be closer (v
 synapses, only over the ball lists of the few uncertain ones). Synapses farther than ``max_distance_nm`` are
 kept, flagged ``is_far`` and get target ``unknown``. Targets by rule: soma faces -> soma; presynapses -> axon (boutons); postsynapses on axon
 faces -> axon; on spine faces (or within ``spine_tolerance_nm`` of one) -> spine_head / spine_neck; else
-shaft. ``method="model"`` uses the shipped LightGBM synapse-target classifier instead, ``"hybrid"`` uses it
-only for shaft / head / neck (the rules keep soma and axon; see ``target_model.py``).
+shaft. ``method="model"`` uses the shipped LightGBM synapse-target classifier instead, ``"hybrid"`` (default)
+keeps the rules' axon calls and lets it decide the rest, soma included (``soma_by="rules"``: the rules' soma
+calls stay too; see ``target_model.py``).
 """
 from __future__ import annotations
 
@@ -33,7 +34,11 @@ class SynapseParams:
     synapse centroids sit within a few hundred nm of the postsynaptic surface (on the shared cell: median 115 nm,
     max 572 nm). k_candidates: faces (by centroid)
     checked exactly per synapse. method: ``"rules"``, ``"model"`` (LightGBM on local geometry, every target) or
-    ``"hybrid"`` (the rules' soma and axon calls stay, the model picks shaft / spine head / spine neck elsewhere).
+    ``"hybrid"`` (the rules' axon calls, and with ``soma_by="rules"`` their soma calls, stay; the model picks the
+    other targets).
+    soma_by: who calls soma under ``"model"`` / ``"hybrid"``: ``"model"`` (default since session 13: the model
+    decides soma vs not on every postsynapse, the rules keep their axon calls only; the soma face mask reaches up
+    to ~1.5 µm past the soma) or ``"rules"`` (the soma face mask's call is final, as before).
     spine_tolerance_nm: a synapse on plain shaft moves to a spine face at most this much farther.
     max_skeleton_distance_nm: skeleton-only neurons anchor synapses to the nearest skeleton vertex within this.
     These are the anchoring limits of every stage (``neurd_lite.model.anchors``)."""
@@ -41,6 +46,7 @@ class SynapseParams:
     max_distance_nm: float = FAR_NM
     k_candidates: int = 16
     method: str = "hybrid"
+    soma_by: str = "model"
     spine_tolerance_nm: float = 20.0
     max_skeleton_distance_nm: float = SKELETON_FAR_NM
 
@@ -124,6 +130,8 @@ def attach_synapses(n: Neuron, params: SynapseParams | None = None, soma_extent:
         raise InputError("attach_synapses needs a neuron with a mesh")
     if p.method not in ("rules", "model", "hybrid"):
         raise InputError(f"unknown synapse target method {p.method!r}", hint="use 'rules', 'model' or 'hybrid'")
+    if p.soma_by not in ("rules", "model"):
+        raise InputError(f"unknown soma_by {p.soma_by!r}", hint="use 'rules' or 'model'")
     pts = syn[["x_nm", "y_nm", "z_nm"]].to_numpy(dtype=np.float64)
     finite = np.isfinite(pts).all(axis=1)
     anchors = anchors if anchors is not None else anchor_on_neuron(n, p)
@@ -149,12 +157,13 @@ def attach_synapses(n: Neuron, params: SynapseParams | None = None, soma_extent:
         from .target_model import predict_targets
 
         target = predict_targets(n, syn, shaft_field, anchors, soma, rule_target=target,
-                                 dendritic_only=method == "hybrid")
+                                 dendritic_only=method == "hybrid", model_soma=p.soma_by == "model")
         target[is_pre & ~is_far] = "axon"
         target[is_far] = "unknown"
     syn["target"] = pd.Series(target, index=syn.index, dtype=object)
     n.synapses = syn
     if (~finite).any():
         n.flag(f"{int((~finite).sum())} synapses with non-finite positions (target unknown)")
-    n.provenance["synapses"] = {"method": method, "max_distance_nm": p.max_distance_nm,
+    n.provenance["synapses"] = {"method": method, "soma_by": p.soma_by if method != "rules" else "rules",
+                                "max_distance_nm": p.max_distance_nm,
                                 "n_far": int(is_far.sum())}

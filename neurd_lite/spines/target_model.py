@@ -141,11 +141,13 @@ def rule_columns(rule_target: np.ndarray) -> dict[str, np.ndarray]:
 
 def predict_targets(n: Neuron, syn: pd.DataFrame, shaft_field: Any, anchors: Any = None,
                     soma: np.ndarray | None = None, folder: str | None = None,
-                    rule_target: np.ndarray | None = None, dendritic_only: bool = False) -> np.ndarray:
+                    rule_target: np.ndarray | None = None, dendritic_only: bool = False,
+                    model_soma: bool = False) -> np.ndarray:
     """Predicted target per synapse (object array of class names) with the shipped model (arguments as
     :func:`synapse_site_features`; ``rule_target``: the rule labeller's targets, a feature of the model; where
     they are a class the sidecar lists in ``keep_rule_targets`` they stay). dendritic_only: the rules' soma and
-    axon calls stay and the model picks among shaft / spine_head / spine_neck elsewhere (needs ``rule_target``)."""
+    axon calls stay and the model picks among shaft / spine_head / spine_neck elsewhere (needs ``rule_target``).
+    model_soma: soma is the model's call everywhere (the rules' soma calls are neither kept nor the only ones)."""
     booster, meta = load_model(folder)
     x = synapse_site_features(n, syn, shaft_field, anchors, soma)
     if any(f.startswith("rules_") for f in meta["features"]):
@@ -160,7 +162,10 @@ def predict_targets(n: Neuron, syn: pd.DataFrame, shaft_field: Any, anchors: Any
         if rule_target is None:
             raise InputError("dendritic_only needs the rule targets", hint="pass rule_target=rule_targets(...)")
         kept += ["soma", "axon"]
-    return decide_targets(prob, meta["classes"], rule_target, kept, ("soma", "axon") if dendritic_only else ())
+    if model_soma:
+        kept = [c for c in kept if c != "soma"]
+    rules_only = tuple(c for c in ("soma", "axon") if c in kept) if dendritic_only else ()
+    return decide_targets(prob, meta["classes"], rule_target, kept, rules_only)
 
 
 def decide_targets(prob: np.ndarray, classes: Any, rule_target: np.ndarray | None, kept: Any = (),
