@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .growth import side_branches
+
 if TYPE_CHECKING:
     from .split import _Forest
 
@@ -32,27 +34,14 @@ def calibre_moves(forest: _Forest, path: list[int], s: np.ndarray, k: int, zone:
     first vertex, new side 0 = A / 1 = B, calibre ratio) each. branch_r: (N,) branch radius per skeleton vertex
     (nm). Branches holding a vertex of ``avoid`` (somata), bristles (shorter than ``min_side_nm``) and the path's
     end vertices are skipped."""
-    adj = forest.adj
     pa = np.asarray(path)
-    onpath = set(path)
-    s_cut = 0.5 * (s[k] + s[k + 1])
     out = []
-    for q in range(1, len(path) - 1):
-        v = path[q]
-        if v in zone or abs(s[q] - s_cut) > limit_nm or len(adj[v]) < 3:
+    for q, v, u, side, _, far in side_branches(forest, path, s, k, zone, avoid, limit_nm):
+        if far < min_side_nm:
             continue
-        side = 0 if q <= k else 1
         back = (s[q] - s) if side == 0 else (s - s[q])  # along the parent arm, towards the owner's soma
         parent = _median(branch_r[pa[(back > 500.0) & (back <= arm_nm)]])
-        if not np.isfinite(parent):
-            continue
-        for u in list(adj[v]):
-            if u in onpath or u in zone:
-                continue
-            sub, far = forest.reach(u, v, np.inf)
-            if far < min_side_nm or avoid.intersection(sub.tolist()):
-                continue
-            r_side = _median(branch_r[forest.reach(u, v, arm_nm)[0]])
-            if np.isfinite(r_side) and r_side >= ratio * parent:
-                out.append((v, u, 1 - side, r_side / parent))
+        r_side = _median(branch_r[forest.reach(u, v, arm_nm)[0]])
+        if np.isfinite(parent) and np.isfinite(r_side) and r_side >= ratio * parent:
+            out.append((v, u, 1 - side, r_side / parent))
     return out
