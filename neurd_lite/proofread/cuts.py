@@ -115,6 +115,10 @@ class SplitParams:
     owner's) / its extent, and the same averaged along its cable to the far end, both exceed this margin
     (``proofread.growth``; docs/proofreading.md "Session 12", "Session 12, round 2": held-out 1500-1539 88 -> 89
     cells >= 0.95, 5 right / 0 wrong moves).
+    side_calibre_ratio (session 13; 0 = off): a branch leaving the path outside the contact zone within
+    ``side_growth_nm`` of the cut moves to the other cell when its branch radius (over ``window_nm``) is at least
+    this many times its parent arm's (the path towards its owner's soma): a child is thinner than its parent
+    (``proofread.calibre``; 2 is the ``merge_width_jump`` flag's threshold).
     """
 
     window_nm: float = 5000.0
@@ -155,6 +159,7 @@ class SplitParams:
     side_evidence_nm: float = 20000.0
     side_growth_margin: float = 0.5
     side_growth_nm: float = 20000.0
+    side_calibre_ratio: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -18,7 +18,7 @@ while it hardly gets farther from its owner's (docs/proofreading.md "Session 12,
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
@@ -73,31 +73,38 @@ def path_vote(adj: list[set], x: np.ndarray, sub: np.ndarray, root: int, own: np
     return float(np.sum(w * 0.5 * (g[1:] + g[:-1])) / max(w.sum(), 1e-9))
 
 
-def growth_moves(forest: _Forest, path: list[int], s: np.ndarray, k: int, zone: set,
-                 centres: tuple[np.ndarray, np.ndarray], avoid: set, margin: float,
-                 limit_nm: float) -> list[tuple[int, int, int, float]]:
-    """Off-path branches of ``path`` (cut after position ``k``; arclength ``s`` nm) that leave outside the contact
-    ``zone`` within ``limit_nm`` of the cut and grow away from the other soma by more than ``margin``: (root,
-    first vertex, new side 0 = A / 1 = B, vote) each. Branches holding a vertex of ``avoid`` (somata) and the
-    path's end vertices are skipped."""
-    adj, x = forest.adj, forest.x
+def side_branches(forest: _Forest, path: list[int], s: np.ndarray, k: int, zone: set, avoid: set,
+                  limit_nm: float) -> Iterator[tuple[int, int, int, int, np.ndarray, float]]:
+    """Off-path branches of ``path`` (cut after position ``k``; arclength ``s`` nm) leaving outside the contact
+    ``zone`` within ``limit_nm`` of the cut: (path position, root, first vertex, side of the root 0 = A / 1 = B,
+    subtree vertices, subtree reach nm) each. Branches holding a vertex of ``avoid`` (somata) and the path's end
+    vertices are skipped."""
+    adj = forest.adj
     onpath = set(path)
     s_cut = 0.5 * (s[k] + s[k + 1])
-    out = []
     for q in range(1, len(path) - 1):
         v = path[q]
         if v in zone or abs(s[q] - s_cut) > limit_nm or len(adj[v]) < 3:
             continue
-        side = 0 if q <= k else 1
         for u in adj[v]:
             if u in onpath or u in zone:
                 continue
-            sub = forest.reach(u, v, np.inf)[0]
-            if avoid.intersection(sub.tolist()):
-                continue
-            vote = growth_vote(x, sub, v, centres[side], centres[1 - side])
-            if vote > margin:  # the far end says so: ask the cable on the way there too
-                vote = min(vote, path_vote(adj, x, sub, v, centres[side], centres[1 - side]))
-            if vote > margin:
-                out.append((v, u, 1 - side, vote))
+            sub, far = forest.reach(u, v, np.inf)
+            if not avoid.intersection(sub.tolist()):
+                yield q, v, u, 0 if q <= k else 1, sub, far
+
+
+def growth_moves(forest: _Forest, path: list[int], s: np.ndarray, k: int, zone: set,
+                 centres: tuple[np.ndarray, np.ndarray], avoid: set, margin: float,
+                 limit_nm: float) -> list[tuple[int, int, int, float]]:
+    """Off-path branches of ``path`` (:func:`side_branches`) that grow away from the other soma by more than
+    ``margin``: (root, first vertex, new side 0 = A / 1 = B, vote) each."""
+    adj, x = forest.adj, forest.x
+    out = []
+    for _, v, u, side, sub, _ in side_branches(forest, path, s, k, zone, avoid, limit_nm):
+        vote = growth_vote(x, sub, v, centres[side], centres[1 - side])
+        if vote > margin:  # the far end says so: ask the cable on the way there too
+            vote = min(vote, path_vote(adj, x, sub, v, centres[side], centres[1 - side]))
+        if vote > margin:
+            out.append((v, u, 1 - side, vote))
     return out

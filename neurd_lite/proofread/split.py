@@ -259,14 +259,16 @@ def _branch_vote(forest: _Forest, v: int, u: int, origin: np.ndarray, dirs: tupl
 
 
 def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radius: np.ndarray,
-                  p: SplitParams, evidence: tuple | None = None, somas: tuple | None = None) -> list[dict]:
+                  p: SplitParams, evidence: tuple | None = None, somas: tuple | None = None,
+                  branch_r: np.ndarray | None = None) -> list[dict]:
     """Cut the path after position ``k``. Every branch leaving the contact zone (the skeleton within ``contact_nm``
     of the cut, so two branch points a micron apart count as one contact) goes to the cell it continues
     (direction over ``direction_nm``, calibre as tie-breaker; with ``side_evidence_weight`` > 0 also its own
     synapse polarity and axon label, ``_evidence_vote``) when its vote passes ``move_margin``, else to the
     side of the cut it leaves from. With ``side_growth_margin`` > 0 the branches leaving the path outside the zone
     go to the soma they grow away from (:mod:`.growth`; ``somas``: (A's, B's) centre nm, the set of soma
-    vertices). evidence: per skeleton vertex (outputs, inputs, is_axon, labelled). Returns the moved branches."""
+    vertices); with ``side_calibre_ratio`` > 0 those much thicker than their parent arm go to the other cell
+    (:mod:`.calibre`; ``branch_r``: branch radius per skeleton vertex, nm). evidence: per skeleton vertex (outputs, inputs, is_axon, labelled). Returns the moved branches."""
     onpath = set(path)
     a_end, b_end = path[k], path[k + 1]
     s_cut = 0.5 * (s[k] + s[k + 1])
@@ -306,6 +308,12 @@ def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radiu
         for v, u, side, vote in growth_moves(forest, path, s, k, zone, somas[0], somas[1],
                                              p.side_growth_margin, p.side_growth_nm or np.inf):
             moved.append(dict(_move(forest, v, u, a_end if side == 0 else b_end, side, vote), kind="growth"))
+    if p.side_calibre_ratio > 0 and somas is not None and branch_r is not None:
+        from .calibre import calibre_moves
+
+        for v, u, side, ratio in calibre_moves(forest, path, s, k, zone, somas[1], branch_r, p.side_calibre_ratio,
+                                               p.side_growth_nm or np.inf, p.window_nm, p.side_min_nm):
+            moved.append(dict(_move(forest, v, u, a_end if side == 0 else b_end, side, ratio), kind="calibre"))
     return moved
 
 
@@ -379,7 +387,7 @@ def find_cuts(n: Neuron, params: SplitParams | None = None) -> tuple[np.ndarray,
         rec["kind"] = "soma_path"
         rec["moved_sides"] = _assign_sides(forest, path, sc["s_nm"], k, radius, p,
                                            (syn_pre, syn_post, is_axon, ~np.isin(labels, ["", "soma", "unknown"])),
-                                           ((n.somas[i].center_nm, n.somas[j].center_nm), set(sv)))
+                                           ((n.somas[i].center_nm, n.somas[j].center_nm), set(sv)), branch_r)
         rec["applied"] = True
         cuts.append(rec)
     owner = _owners(forest, sv)
