@@ -98,3 +98,31 @@ def test_package_applies_the_sidecar_veto(monkeypatch):
         assert (rec["has_apical_source"] == "axon veto") == vetoed
         assert any(f.startswith("no_apical_axon_veto") for f in n.flags) == vetoed
         assert np.isin(n.skeleton_labels.astype(str), ("apical_shaft", "apical_tuft", "oblique")).any() != vetoed
+
+
+def test_source_weights_give_each_source_group_the_same_weight(monkeypatch):
+    """``--gate-weights source`` (session 13): each source group weighs the same within a class, small sources
+    pooled; without it each cell weighs 1; both classes weigh the same either way."""
+    gate_fit = _script("gate_fit")
+
+    class C:
+        def __init__(self, cell: str, source: str) -> None:
+            self.cell, self.source = cell, source
+
+    cases = [C(f"m{i}", "microns") for i in range(8)] + [C(f"c{i}", "cajal") for i in range(4)] + \
+        [C("a", "repo_a"), C("b", "repo_b")]
+    groups = gate_fit.source_group_of(cases)
+    assert groups["a"] == groups["b"] == "small_external_repos" and groups["m0"] == "microns"
+    cells = [c.cell for c in cases] + ["m0"]  # m0 twice (two modes)
+    y = np.ones(len(cells))
+    w = gate_fit.cell_weights(y, cells)
+    assert np.isclose(w[0] + w[-1], w[1]) and np.isclose(w.mean(), 1.0)  # per cell
+    monkeypatch.setattr(gate_fit, "SOURCE_OF", groups)
+    w = gate_fit.cell_weights(y, cells)
+    g = np.array([groups[c] for c in cells])
+    totals = [w[g == s].sum() for s in ("microns", "cajal", "small_external_repos")]
+    assert np.allclose(totals, totals[0]) and np.isclose(w.mean(), 1.0)
+    y[8:12] = 0.0  # cajal negative: classes balanced after the groups
+    w = gate_fit.cell_weights(y, cells)
+    assert np.isclose(w[y == 0].sum(), w[y == 1].sum())
+    assert np.isclose(w[g == "microns"].sum(), w[g == "small_external_repos"].sum())

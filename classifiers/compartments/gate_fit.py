@@ -93,10 +93,31 @@ def gate_inputs(c: Any, axon: np.ndarray, prep: Any = None, extra: dict[str, flo
     return gate_row(t, up, t.in_root_tree & ~t.soma & ~axon & ~other_somas(c.n, t), extra, axon)
 
 
+# train.py --gate-weights source (session 13, opt-in): cell name -> source group; when set, every source group
+# present carries the same total weight (its cells equal within it) before the classes are balanced; empty: each
+# cell weighs 1 (shipped)
+SOURCE_OF: dict[str, str] = {}
+
+
+def source_group_of(cases: list[Any], min_cells: int = 3) -> dict[str, str]:
+    """Cell name -> its source, sources with fewer than ``min_cells`` cells pooled as "small_external_repos"
+    (the grouping of the leave-source-out folds)."""
+    by: dict[str, set[str]] = {}
+    for c in cases:
+        by.setdefault(c.source, set()).add(c.cell)
+    return {cell: (s if len(cs) >= min_cells or s in ("microns", "synthetic") else "small_external_repos")
+            for s, cs in by.items() for cell in cs}
+
+
 def cell_weights(y: np.ndarray, cells: list[str]) -> np.ndarray:
-    """Each cell weighs 1 (split over its modes); both classes weigh the same in total; mean weight 1."""
+    """Each cell weighs 1 (split over its modes), or with :data:`SOURCE_OF` set each source group weighs the
+    same; both classes weigh the same in total; mean weight 1."""
     per_cell = pd.Series(cells).value_counts()
     w = np.array([1.0 / per_cell[c] for c in cells])
+    if SOURCE_OF:
+        groups = np.array([SOURCE_OF[c] for c in cells])
+        for g in np.unique(groups):
+            w[groups == g] /= w[groups == g].sum()
     for cls in (0.0, 1.0):
         w[y == cls] /= max(w[y == cls].sum(), 1e-9)
     return w * len(w) / w.sum()

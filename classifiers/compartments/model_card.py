@@ -137,7 +137,10 @@ SELECTION = (
     "training set with the gate's axon inputs off (`--gate fixed --gate-set shape17+dominance`), its rule committed "
     "before its only outer-fold run: failed (external LOSO apical 0.863 up given / 0.831 up=None, interneurons "
     "LOSO 7.2 %, traced axon 0.893; the cvapp fold lost 3 of 7 pyramids), not shipped; LOCO and the held-out "
-    "family were not run. These models are "
+    "family were not run. Session 13, second: the shipped training set and gate with each source group weighing "
+    "the same in the gate's fit and choice (`--gate-weights source`), rule committed before its only outer-fold "
+    "run: failed (external LOSO apical 0.857 up given / 0.853 up=None, interneurons 9.6 %, traced axon 0.890; "
+    "the inner choice dropped the axon inputs on the cvapp and cajal folds), not shipped. These models are "
     "unchanged.")
 
 

@@ -39,7 +39,8 @@ from neurd_lite.compartments.features import FEATURES  # noqa: E402
 from neurd_lite.compartments.frame import angle_deg  # noqa: E402
 from neurd_lite.compartments.label import CompartmentParams, learned_decision  # noqa: E402
 from gate_fit import (AXON_NESTED, FIXED_GATE, FIXED_SETS, GATE_SIZES, NESTED, case_key, choose_and_fit,  # noqa: E402
-                      choose_veto, fit_booster, fit_mean, gate_inputs, inner_folds, oof_axon, source_groups)
+                      SOURCE_OF, choose_veto, fit_booster, fit_mean, gate_inputs, inner_folds, oof_axon,
+                      source_group_of, source_groups)
 from limb_fit import apical_frame, fit_limb, oof_limb_extra, wrap  # noqa: E402
 from axon_fit import choose_threshold  # noqa: E402
 
@@ -371,6 +372,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--axon-veto", choices=("inner", "off"), default="off",
                     help="has-apical gate: veto an apical when the decided axon rises above the soma with many times "
                          "the dendrite's cable, the box chosen in inner folds (gate_fit.choose_veto; session 10)")
+    ap.add_argument("--gate-weights", choices=("cell", "source"), default="cell",
+                    help="has-apical gate rows: each cell weighs 1 (shipped) or each source group the same "
+                         "(session 13, gate_fit.SOURCE_OF)")
     ap.add_argument("--validation", choices=("both", "cell", "source"), default="both",
                     help="run leave-cell-out, leave-source-out or both (two processes can share the work; "
                          "combine their --report files with combine_reports)")
@@ -401,6 +405,8 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, f"nested_{key}"):
             NESTED[key] = getattr(args, f"nested_{key}").split(",")
     cases = load_cases(args.cache, args.rebuild, tuple(args.arbor_classes.split(",")) if args.arbor_classes else ())
+    if args.gate_weights == "source":
+        SOURCE_OF.update(source_group_of(cases))
     if args.apical_frame_training:
         APICAL_FRAME.update({id(c): apical_frame(c, true_axon) for c in cases if c.mode in TRAIN_MODES})
         moved = [f"{c.cell}|{c.mode}" for c in cases if APICAL_FRAME.get(id(c), c.prep) is not c.prep]
