@@ -56,3 +56,30 @@ def test_unknown_feature_set_is_an_input_error():
         feature_names("voxels")
     with pytest.raises(InputError):
         load_model(None, "voxels")
+
+
+RINGS = SpineParams(vertex_model=True, vertex_feature_set="rings", normalise_edge_nm=300.0)
+
+
+def test_shipped_rings_model_is_text_plus_json_trained_on_tune_members_only():
+    import json
+    import re
+
+    from neurd_lite.model.shipped import MODELS_DIR
+
+    booster, meta = load_model(None, "rings")
+    assert (MODELS_DIR / "spine_vertex_rings.txt").read_text().startswith("tree")
+    assert json.loads((MODELS_DIR / "spine_vertex_rings.json").read_text())["features"] == meta["features"]
+    assert meta["feature_set"] == "rings" and tuple(meta["features"]) == RING_FEATURES
+    assert list(booster.feature_name()) == meta["features"]
+    seeds = [int(re.sub(r"_x\d+$", "", m).split("_")[-2]) for m in meta["train_members"]]
+    assert len(seeds) >= 20 and max(seeds) < 1000  # TUNE seeds only (held-out members are 1000-1999)
+
+
+@pytest.mark.parametrize("radius_nm,height,half_width_nm", [(400.0, 0.8, 900.0), (900.0, 0.3, 1200.0)])
+def test_rings_model_keeps_varicose_dendrites_spine_free(radius_nm, height, half_width_nm):
+    from neurd_lite.spines.adapters import varicose_dendrite
+
+    n = varicose_dendrite(radius_nm, height, half_width_nm)
+    detect_spines(n, RINGS)
+    assert len(n.spines) == 0
