@@ -13,6 +13,7 @@ Usage::
   python classifiers/spine_vertex/capture.py /tmp/spines7/tc/*.pkl --out /tmp/spines10/cap
   python classifiers/spine_vertex/capture.py /tmp/spines7/tc/*.pkl --out /tmp/spines10b/capsub --subdivide 1
   python classifiers/spine_vertex/capture.py /tmp/spines10b/cap/*.pkl --out /tmp/spines11/cap --refeature
+  python classifiers/spine_vertex/capture.py /tmp/spines13/tune/*.pkl --out /tmp/spines13/cap --normalise 300 --features rings
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ import os
 import pickle
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -35,13 +37,17 @@ from neurd_lite import pipeline as pl  # noqa: E402
 from neurd_lite.geometry.meshes import face_areas_nm2, vertex_areas_nm2  # noqa: E402
 from neurd_lite.model.soma_extent import SomaExtentParams  # noqa: E402
 from neurd_lite.spines.detect import ineligible_faces  # noqa: E402
+from neurd_lite.spines.normalise import refine_to_edge  # noqa: E402
 from neurd_lite.testing.scores import spine_face_f1  # noqa: E402
 
 
-def capture(path: Path, subdivide: int = 0) -> dict:
+def capture(path: Path, subdivide: int = 0, normalise_nm: float = 0.0, feature_set: str = "balls") -> dict:
     """Features, truth and scoring context of one cached member (see the module docstring); with ``subdivide``
     > 0 the member's mesh is first subdivided that many times (``bench_spines._subdivided``, truth repeated per
-    child face) and the capture is named ``MEMBER_x4`` (x16, ...), a copy of the member at a finer tessellation."""
+    child face) and the capture is named ``MEMBER_x4`` (x16, ...), a copy of the member at a finer tessellation.
+    With ``normalise_nm`` > 0 the spine stage runs with ``SpineParams.normalise_edge_nm`` (the features are those
+    of the refined mesh; ``parent`` maps its faces to the working mesh for the offline scorer) and
+    ``feature_set`` is ``SpineParams.vertex_feature_set``."""
     with open(path, "rb") as fh:
         n0, sn = pickle.load(fh)
     name = path.stem
@@ -55,25 +61,33 @@ def capture(path: Path, subdivide: int = 0) -> dict:
     n = copy.deepcopy(n0)
     n.cache["spine_vertex_sink"] = []
     t0 = time.process_time()
-    pl.stage_spines(n, nl.PipelineParams())
+    pp = nl.PipelineParams()
+    pp = replace(pp, spines=replace(pp.spines, normalise_edge_nm=normalise_nm, vertex_feature_set=feature_set))
+    pl.stage_spines(n, pp)
     cpu = time.process_time() - t0
     run = pl.run_state(n)
-    mesh = run.mesh if run.decimated else n.mesh
+    s = n.cache["spine_vertex_sink"][-1]
+    mesh = s["mesh"]
     fm = run.face_map if run.decimated else None
     true_in = np.asarray(sn.face_spine) >= 0
     true_w = fm.lower(true_in.astype(np.int64)) > 0 if fm is not None else true_in
     faces = np.asarray(mesh.faces)
     bad_f = ineligible_faces(pl._working_view(n, run) if run.decimated else n, SomaExtentParams().core_factor)
+    parent = None
+    if normalise_nm > 0:  # the refined mesh's faces -> working faces (normalise.py is deterministic)
+        wm = run.mesh if run.decimated else n.mesh
+        parent = refine_to_edge(np.asarray(wm.vertices), np.asarray(wm.faces), normalise_nm)[2]
+        assert len(parent) == len(faces)
+        true_w, bad_f = true_w[parent], bad_f[parent]
     area_f = np.asarray(mesh.area_faces)
     nv = len(mesh.vertices)
     va = vertex_areas_nm2(faces, area_f, nv)
     vt = vertex_areas_nm2(faces, np.where(true_w, area_f, 0.0), nv)
-    s = n.cache["spine_vertex_sink"][-1]
     cable = sn.truth["cable_length_nm"]
     return {"member": name, "class": str(sn.truth.get("class")), "X": s["features"].astype(np.float32),
             "idx": s["idx"], "y": (vt[s["idx"]] >= 0.5 * va[s["idx"]]).astype(np.int8), "label": s["label"],
             "eligible": s["eligible"], "bad_f": bad_f, "verts": np.asarray(mesh.vertices, dtype=np.float64), "faces": faces,
-            "edges": np.asarray(mesh.edges_unique), "va": va, "field": run.shaft_field,
+            "edges": np.asarray(mesh.edges_unique), "va": va, "field": s["field"], "parent": parent,
             "input_to_working": None if fm is None else fm.input_to_working, "true_in": true_in,
             "true_ids": np.asarray(sn.face_spine),
             "rules_face_f1": spine_face_f1(n.face_spine, sn.face_spine), "spine_cpu_s": cpu,
@@ -104,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", required=True, help="folder: one MEMBER.pkl per member")
     ap.add_argument("--subdivide", type=int, default=0, help="subdivide each mesh this many times first (x4 faces)")
     ap.add_argument("--refeature", action="store_true", help="the pickles are captures: recompute their features")
+    ap.add_argument("--normalise", type=float, default=0.0, help="SpineParams.normalise_edge_nm (nm; 0: off)")
+    ap.add_argument("--features", default="balls", help="SpineParams.vertex_feature_set: balls or rings")
     args = ap.parse_args(argv)
     Path(args.out).mkdir(parents=True, exist_ok=True)
     if args.refeature:
@@ -122,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         dst = Path(args.out) / (Path(f).stem + (f"_x{4 ** args.subdivide}" if args.subdivide else "") + ".pkl")
         if dst.exists():
             continue
-        c = capture(Path(f), args.subdivide)
+        c = capture(Path(f), args.subdivide, args.normalise, args.features)
         with open(dst, "wb") as fh:
             pickle.dump(c, fh)
         print(json.dumps({k: c[k] for k in ("member", "class", "rules_face_f1", "spine_cpu_s")}),

@@ -32,9 +32,11 @@ import pandas as pd
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from neurd_lite.geometry.meshes import face_areas_nm2  # noqa: E402
 from neurd_lite.model.shipped import write_booster  # noqa: E402
 from neurd_lite.spines.detect import SpineParams, _face_labels  # noqa: E402
-from neurd_lite.spines.vertex_model import FEATURES, MODEL_NAME, relabel  # noqa: E402
+from neurd_lite.spines.normalise import lift_face_spine  # noqa: E402
+from neurd_lite.spines.vertex_model import MODEL_NAMES, feature_names, relabel  # noqa: E402
 from neurd_lite.testing.scores import instance_scores, spine_face_f1  # noqa: E402
 
 PARAMS = {"objective": "binary", "learning_rate": 0.1, "num_leaves": 31, "min_data_in_leaf": 50,
@@ -46,6 +48,8 @@ ROWS_PER_MEMBER = 20_000  # training rows drawn per member (uniformly; every row
 # spine is one the rules did not find at all (area inf: none added)
 GRID = [(t, 1e5, a, pk) for t in (0.5, 0.6) for a in (1e5, 2e5, 4e5) for pk in (0.0, 0.8, 0.9)] + [
     (t, 1e5, np.inf, 0.0) for t in (0.5, 0.6)]
+GRID_STRICT = [(t, 1e5, a, pk) for t in (0.5, 0.6, 0.7) for a in (2e5, 4e5) for pk in (0.9, 0.95)] + [
+    (t, 1e5, np.inf, 0.0) for t in (0.5, 0.6, 0.7)]  # fewer, stricter new spines (aspiny false spines)
 ASPINY = ("basket", "bipolar", "neurogliaform")
 MAX_FALSE_RISE = 0.2  # tune guard: OOF false spines / 100 µm may rise by at most this on each aspiny class
 SPARSE = ("basket", "bipolar", "neurogliaform", "martinotti")
@@ -59,17 +63,21 @@ def load(folders: list[str]) -> list[dict]:
     return out
 
 
-def fit(members: list[dict], feats: list[str], rng: np.random.Generator):
+def fit(members: list[dict], feats: list[str], rng: np.random.Generator, aspiny_weight: float = 1.0):
+    """LightGBM on up to :data:`ROWS_PER_MEMBER` rows per member; rows of :data:`ASPINY` members weigh
+    ``aspiny_weight`` (their false spines are few rows, and each one counts per 100 µm of sparse cable)."""
     import lightgbm as lgb
 
-    xs, ys = [], []
+    xs, ys, ws = [], [], []
     for c in members:
         k = np.arange(len(c["y"]))
         if len(k) > ROWS_PER_MEMBER:
             k = np.sort(rng.choice(k, ROWS_PER_MEMBER, replace=False))
         xs.append(c["X"][feats].to_numpy(dtype=np.float64)[k])
         ys.append(c["y"][k])
-    ds = lgb.Dataset(np.vstack(xs), np.concatenate(ys), feature_name=feats, free_raw_data=False)
+        ws.append(np.full(len(k), aspiny_weight if c["class"] in ASPINY else 1.0))
+    ds = lgb.Dataset(np.vstack(xs), np.concatenate(ys), weight=np.concatenate(ws), feature_name=feats,
+                     free_raw_data=False)
     return lgb.train(PARAMS, ds, num_boost_round=ROUNDS)
 
 
@@ -86,13 +94,17 @@ def folds(members: list[dict], n_folds: int = 5) -> np.ndarray:
 
 
 def input_faces(c: dict, vlabel: np.ndarray) -> np.ndarray:
-    """Spine id per input face from per-vertex labels on the working mesh (the detector's face vote)."""
+    """Spine id per input face from per-vertex labels on the working mesh (the detector's face vote; a capture
+    on a normalised mesh is lifted to the working faces first, as ``normalise.lift_spines`` does)."""
     fs = _face_labels(vlabel, c["faces"], c["verts"], c["field"], SpineParams())
     fs[c["bad_f"] if "bad_f" in c else ~c["eligible"][c["faces"]].any(1)] = -1
+    if c.get("parent") is not None:
+        par = c["parent"]
+        fs = lift_face_spine(par, fs, face_areas_nm2(c["verts"], c["faces"]), int(par.max()) + 1)
     return fs if c["input_to_working"] is None else fs[c["input_to_working"]]
 
 
-def grid_table(members: list[dict], probs: list[np.ndarray], truth: str
+def grid_table(members: list[dict], probs: list[np.ndarray], truth: str, grid: list[tuple] = GRID
                ) -> tuple[pd.DataFrame, pd.DataFrame, list[tuple]]:
     """Per-member OOF face F1 for every :data:`GRID` setting (columns) and the rules; per aspiny class the mean
     false spines per 100 µm of dendrite (instance precision, as ``eval_spines_family.py``)."""
@@ -101,7 +113,7 @@ def grid_table(members: list[dict], probs: list[np.ndarray], truth: str
         true = c["true_ids"] if "true_ids" in c else np.load(Path(truth) / f"{c['member']}.npy")
         r = {"member": c["member"], "class": c["class"], "rules": c["rules_face_f1"]}
         fr = {"member": c["member"], "class": c["class"]}
-        for g in ["rules"] + GRID:
+        for g in ["rules"] + grid:
             fs = input_faces(c, c["label"] if g == "rules" else relabel(
                 probs[i], c["idx"], c["label"], c["edges"], c["va"], *g))
             r["rules_offline" if g == "rules" else str(g)] = spine_face_f1(fs, true)
@@ -111,11 +123,11 @@ def grid_table(members: list[dict], probs: list[np.ndarray], truth: str
         false_rows.append(fr)
     tab = pd.DataFrame(rows).set_index("member")
     fz = pd.DataFrame(false_rows)
-    fz = fz[fz["class"].isin(ASPINY)].groupby("class")[["rules"] + [str(g) for g in GRID]].mean()
-    for g in map(str, GRID):
+    fz = fz[fz["class"].isin(ASPINY)].groupby("class")[["rules"] + [str(g) for g in grid]].mean()
+    for g in map(str, grid):
         print(f"{g}: OOF mean face F1 {tab[g].mean():.4f} worst {tab[g].min():.4f} false / 100 um "
               + " ".join(f"{k} {fz.loc[k, 'rules']:.2f}->{fz.loc[k, g]:.2f}" for k in fz.index), flush=True)
-    return tab, fz, GRID
+    return tab, fz, grid
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,7 +135,12 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("folders", nargs="+", help="capture.py --out folder(s), e.g. as generated and subdivided")
-    ap.add_argument("--drop", default="", help="comma-separated FEATURES the model does not use")
+    ap.add_argument("--drop", default="", help="comma-separated features the model does not use")
+    ap.add_argument("--features", default="balls", help="SpineParams.vertex_feature_set of the captures")
+    ap.add_argument("--aspiny-weight", type=float, default=1.0, help="row weight of basket / bipolar / NGF members")
+    ap.add_argument("--strict-grid", action="store_true", help="GRID_STRICT: thresholds to .7, new-spine peaks .95")
+    ap.add_argument("--max-false-rise", type=float, default=MAX_FALSE_RISE,
+                    help="tune guard: OOF false spines / 100 um may rise by at most this on each aspiny class")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parents[2] / "neurd_lite" / "models"))
     ap.add_argument("--truth", default="", help="folder of MEMBER.npy true face spine ids (captures without them)")
     ap.add_argument("--no-write", action="store_true")
@@ -131,21 +148,23 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     members = load(args.folders)
-    feats = [f for f in FEATURES if f not in args.drop.split(",")]
+    feats = [f for f in feature_names(args.features) if f not in args.drop.split(",")]
+    name = MODEL_NAMES[args.features]
     fold = folds(members)
     probs: list[np.ndarray] = [np.zeros(0)] * len(members)
     if args.oof and Path(args.oof).exists():
         z = np.load(args.oof)
         probs = [z[c["member"]] for c in members]
     for k in range(5 if not (args.oof and Path(args.oof).exists()) else 0):
-        booster = fit([c for c, f in zip(members, fold) if f != k], feats, np.random.default_rng(k))
+        booster = fit([c for c, f in zip(members, fold) if f != k], feats, np.random.default_rng(k),
+                      args.aspiny_weight)
         for i in np.flatnonzero(fold == k):
             probs[i] = booster.predict(members[i]["X"][feats].to_numpy(dtype=np.float64), num_threads=1)
         print(f"fold {k} done ({time.perf_counter() - t0:.0f} s)", flush=True)
     if args.oof and not Path(args.oof).exists():
         np.savez(args.oof, **{c["member"]: pr for c, pr in zip(members, probs)})
-    tab, fz, cols = grid_table(members, probs, args.truth)
-    ok = [g for g in cols if (fz[str(g)] - fz["rules"]).max() <= MAX_FALSE_RISE] or [
+    tab, fz, cols = grid_table(members, probs, args.truth, GRID_STRICT if args.strict_grid else GRID)
+    ok = [g for g in cols if (fz[str(g)] - fz["rules"]).max() <= args.max_false_rise] or [
         g for g in cols if np.isinf(g[2])]
     thr, min_area, min_new, peak = max(ok, key=lambda g: tab[str(g)].mean())
     best = str((thr, min_area, min_new, peak))
@@ -169,23 +188,23 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(summary, indent=1))
     if args.no_write:
         return 0
-    booster = fit(members, feats, np.random.default_rng(99))
+    booster = fit(members, feats, np.random.default_rng(99), args.aspiny_weight)
     out = Path(args.out)
     gain = dict(zip(booster.feature_name(), booster.feature_importance("gain").round(1).tolist()))
     sidecar = {
-        "name": MODEL_NAME, "features": feats, "threshold": thr, "min_area_nm2": min_area, "min_new_area_nm2": min_new,
+        "name": name, "feature_set": args.features, "features": feats, "threshold": thr, "min_area_nm2": min_area, "min_new_area_nm2": min_new,
         "min_new_peak": peak, "params": PARAMS,
-        "num_boost_round": ROUNDS, "rows_per_member": ROWS_PER_MEMBER,
+        "num_boost_round": ROUNDS, "rows_per_member": ROWS_PER_MEMBER, "aspiny_row_weight": args.aspiny_weight,
         "label": "vertex is spine when >= half the area of its incident working faces is on true spine faces",
         "train_members": sorted(c["member"] for c in members),
         "n_rows_scored": int(sum(len(c["y"]) for c in members)), "n_spine": int(sum(c["y"].sum() for c in members)),
         "threshold_choice": "max mean per-member input-face spine F1, grouped 5-fold OOF over GRID, aspiny false "
-                            f"spines / 100 um up by <= {MAX_FALSE_RISE} per class",
+                            f"spines / 100 um up by <= {args.max_false_rise} per class",
         "metrics_oof": summary, "feature_gain": gain,
         "versions": {"python": platform.python_version(), "lightgbm": lgb.__version__, "numpy": np.__version__},
         "train_seconds": round(time.perf_counter() - t0, 1)}
-    write_booster(booster, sidecar, out, MODEL_NAME)
-    print(f"wrote {out / MODEL_NAME}.txt/.json (threshold {thr}, min area {min_area})")
+    write_booster(booster, sidecar, out, name)
+    print(f"wrote {out / name}.txt/.json (threshold {thr}, min area {min_area})")
     return 0
 
 

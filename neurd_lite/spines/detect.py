@@ -52,16 +52,14 @@ class SpineParams:
     first term becomes seed_spread_factor x the scatter of the vertex's shaft chunk below its radius
     (``ShaftField.spread_nm``: noise, an elliptic section, an axis off centre) clipped to [seed_floor_nm,
     seed_protrusion_nm], so low domes (stubby spines) seed where the shaft is smooth and round enough to show
-    them; a spine grows through
-    vertices protruding more than max(grow_protrusion_nm, grow_protrusion_rel * r). Spines protrude at most
-    max_length_nm, cover at least min_area_nm2 of surface above the growth threshold (protrusion interpolated
-    linearly over faces: an area, not a vertex count, so the test does not depend on the tessellation) and have
-    a base radius at most max_base_radius_rel * r.
-    Spines longer than max_length_nm from their base or with heads wider than max_head_width_nm are dropped.
+    them; a spine grows through vertices protruding more than max(grow_protrusion_nm, grow_protrusion_rel * r).
+    Spines protrude at most max_length_nm, cover at least min_area_nm2 of surface above the growth threshold
+    (protrusion interpolated linearly over faces: an area, not a vertex count, so the test does not depend on the
+    tessellation) and have a base radius at most max_base_radius_rel * r. Spines longer than max_length_nm from
+    their base or with heads wider than max_head_width_nm are dropped.
     Shafts thinner than min_shaft_radius_nm are not searched (NEURD uses mesh width > 115 nm).
     link_nm: open-edge vertices of different mesh pieces closer than this are connected (chunked meshes).
-    min_shaft_piece_area_nm2: a spine must touch shaft surface on a mesh piece with at least this much shaft
-    surface (crumbs and debris are not shafts).
+    min_shaft_piece_area_nm2: a spine must touch a mesh piece with at least this much shaft surface (no debris).
     centre_skeleton: move the skeleton to the centres of the cross-sections it owns first (True / False, or
     "auto": only when the median move exceeds off_centre_fraction x the median skeleton radius, as happens
     with surface-walking skeletonizers such as TEASAR).
@@ -105,7 +103,8 @@ class SpineParams:
     the first axis and, where no surface is left, the first radius stay (False: off; refit_scale, refit_above_quantile:
     which gates read which radius and where the radius is replaced, ``refit.refit_args``).
     vertex_model: re-decide every dendritic vertex with the shipped spine-vertex model after the rules
-    (``vertex_model.py``; opt-in); vertex_threshold (None: the sidecar's) and vertex_model_dir as above.
+    (``vertex_model.py``; opt-in); vertex_threshold (None: the sidecar's) and vertex_model_dir as above;
+    vertex_feature_set: "balls" (model ``spine_vertex``) or "rings" (``spine_vertex_rings``, mesh-ring columns).
     synapse_seed_nm > 0 adds a synapse pass (``synapse_evidence.py``): a postsynapse within
     synapse_max_distance_nm of the mesh whose vertex stands above the shaft by max(synapse_seed_nm,
     synapse_seed_rel x r, synapse_spread_factor x spread) seeds a spine there (area floor synapse_min_area_nm2).
@@ -163,6 +162,7 @@ class SpineParams:
     vertex_model: bool = False
     vertex_threshold: float | None = None
     vertex_model_dir: str | None = None
+    vertex_feature_set: str = "balls"
     synapse_seed_nm: float = 0.0
     synapse_seed_rel: float = 0.1
     synapse_spread_factor: float = 2.0

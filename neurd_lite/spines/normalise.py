@@ -11,6 +11,7 @@ face knows its parent face, so the spine result lifts back to the working faces:
 
 - :func:`refine_to_edge`: (vertices, faces, parent) of the refined mesh;
 - :func:`normalised_view`: a Neuron on the refined mesh carrying the per-face arrays and soma faces of ``n``;
+- :func:`lift_face_spine`: refined faces' spine ids voted back onto their parent faces;
 - :func:`lift_spines`: the view's face spine ids and head / neck labels back on ``n``'s faces (each working face
   takes the spine that covers the largest part of its area among its children, when that part is at least half
   of the face; a spine that wins no face takes the free face it covers most, else it is dropped), ``n.spines`` renumbered, and the shaft field cut to
@@ -153,18 +154,23 @@ def _keep_small(parent: np.ndarray, child_spine: np.ndarray, area: np.ndarray, f
     return out
 
 
+def lift_face_spine(parent: np.ndarray, child_spine: np.ndarray, area: np.ndarray, n_parent: int) -> np.ndarray:
+    """(n_parent,) spine id per parent face from the refined faces' ids ``child_spine`` (-1 none) and areas
+    (nm²): the area vote (at least half of the face) and :func:`_keep_small`; ids are not renumbered."""
+    spine, share = _area_vote(parent, child_spine, area, n_parent)
+    return _keep_small(parent, child_spine, area, np.where(share >= 0.5, spine, -1))
+
+
 def lift_spines(n: Neuron, w: Neuron, parent: np.ndarray, fld):
     """Put the spine result of the refined view ``w`` on ``n`` (see the module doc) and return the shaft field
     cut to ``n``'s vertices."""
     nf, nv = n.n_faces, len(n.mesh.vertices)
     area = np.asarray(w.mesh.area_faces)
-    spine, share = _area_vote(parent, np.asarray(w.face_spine, dtype=np.int64), area, nf)
-    face_spine = np.where(share >= 0.5, spine, -1)
+    face_spine = lift_face_spine(parent, np.asarray(w.face_spine, dtype=np.int64), area, nf)
     on_w = np.asarray(w.face_spine) >= 0
     head_w = is_label(w.face_labels, ("spine_head",))
     head_area = np.bincount(parent[on_w], area[on_w] * head_w[on_w], nf)
     spine_area = np.bincount(parent[on_w], area[on_w], nf)
-    face_spine = _keep_small(parent, np.asarray(w.face_spine, dtype=np.int64), area, face_spine)
     kept = np.unique(face_spine[face_spine >= 0])
     new_id = np.full(len(w.spines) if len(w.spines) else 1, -1, dtype=np.int64)
     new_id[kept] = np.arange(len(kept))

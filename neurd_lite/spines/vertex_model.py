@@ -24,6 +24,10 @@ it, and then rebuilds the spine vertex labels:
 The neighbourhoods are metric (session 10 round 2; they were 1-2 mesh rings, which cover less surface on a
 finer mesh) and read a fixed-density surface sample (session 11; over mesh vertices a 350 nm ball held only the
 vertex itself on the real cell's 81k mesh). The stage runs on the working mesh.
+
+Feature sets (``SpineParams.vertex_feature_set``): "balls" (the above, model ``spine_vertex``) or "rings" (the
+neighbourhood columns over one and two mesh rings, ``ring_features.py``, model ``spine_vertex_rings``; meant for a
+mesh refined to one edge length first, ``SpineParams.normalise_edge_nm``).
 """
 from __future__ import annotations
 
@@ -36,10 +40,12 @@ import scipy.sparse as sp
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
+from ..errors import InputError
 from ..geometry.meshes import vertex_areas_nm2
 from ..model.shipped import read_booster
 from .relief import attachment, found_spine_density, spine_anchor_samples, surface_level
 from .shaft import vertex_normals
+from .ring_features import RING_COLUMNS, ring_columns
 from .surface_balls import ball_columns, surface_points
 
 MODEL_NAME = "spine_vertex"
@@ -48,15 +54,29 @@ FEATURES = ("h_nm", "h_rel", "h_mean1_nm", "h_mean2_nm", "h_max1_nm", "h_max2_nm
             "convexity_mean2_rel", "shaft_radius_nm", "spread_rel", "skeleton_dist_rel",
             "beyond_end", "spine_edge_dist_nm", "in_rule_spine", "near_spine_peak_nm", "near_spine_area_nm2",
             "seed_margin_nm", "density_per_um")
+RING_FEATURES = ("h_nm", "h_rel", *RING_COLUMNS[:5], "relief_nm", *RING_COLUMNS[5:], "shaft_radius_nm", "spread_rel",
+                 "skeleton_dist_rel", "beyond_end", "spine_edge_dist_nm", "in_rule_spine", "near_spine_peak_nm",
+                 "near_spine_area_nm2", "seed_margin_nm", "density_per_um")  # the session-10 round-1 columns
+FEATURE_SETS = {"balls": FEATURES, "rings": RING_FEATURES}
+MODEL_NAMES = {"balls": MODEL_NAME, "rings": MODEL_NAME + "_rings"}
 NEAR_NM = 350.0  # neighbourhood radius of the "1" features; the "2" features repeat it once (about 700 nm)
 REACH_NM = 2000.0  # edge distance to a rule spine beyond which the distance reads as this value
 MIN_H_NM = -400.0  # vertices lower than this and farther than REACH_NM from a rule spine are never scored
 
 
-@lru_cache(maxsize=2)
-def load_model(folder: str | None = None) -> tuple[Any, dict[str, Any]]:
-    """The shipped spine-vertex booster and its JSON sidecar (features, threshold, min area, metrics)."""
-    return read_booster(MODEL_NAME, folder, what="spine-vertex",
+def feature_names(feature_set: str) -> tuple[str, ...]:
+    """The columns of feature set ``feature_set`` ("balls" or "rings"); InputError for any other name."""
+    if feature_set not in FEATURE_SETS:
+        raise InputError(f"unknown SpineParams.vertex_feature_set {feature_set!r}", hint="use 'balls' or 'rings'")
+    return FEATURE_SETS[feature_set]
+
+
+@lru_cache(maxsize=4)
+def load_model(folder: str | None = None, feature_set: str = "balls") -> tuple[Any, dict[str, Any]]:
+    """The shipped spine-vertex booster of ``feature_set`` and its JSON sidecar (features, threshold, min area,
+    metrics)."""
+    feature_names(feature_set)
+    return read_booster(MODEL_NAMES[feature_set], folder, what="spine-vertex",
                         hint="run classifiers/spine_vertex/train.py or use SpineParams(vertex_model=False)")
 
 
@@ -135,9 +155,10 @@ def _scatter(x: np.ndarray, idx: np.ndarray, n: int) -> np.ndarray:
 
 
 def vertex_features(verts: np.ndarray, faces: np.ndarray, e_mesh: np.ndarray, area_f: np.ndarray, fld,
-                    eligible_v: np.ndarray, label: np.ndarray, seed: np.ndarray | float, density_radius_nm: float
-                    ) -> tuple[pd.DataFrame, np.ndarray]:
-    """Per-vertex features (:data:`FEATURES`, nm / ratios / per µm) of the scored vertices and their indices.
+                    eligible_v: np.ndarray, label: np.ndarray, seed: np.ndarray | float, density_radius_nm: float,
+                    feature_set: str = "balls") -> tuple[pd.DataFrame, np.ndarray]:
+    """Per-vertex features (``feature_set``: :data:`FEATURES` or :data:`RING_FEATURES`; nm / ratios / per µm) of
+    the scored vertices and their indices.
 
     ``fld``: the ShaftField; ``eligible_v``: dendritic vertices; ``label``: the rule's spine label per vertex
     (-1 none); ``seed``: the rule's seed threshold (nm, scalar or per vertex). Scored vertices are eligible, have
@@ -152,7 +173,12 @@ def vertex_features(verts: np.ndarray, faces: np.ndarray, e_mesh: np.ndarray, ar
     sdist = rule["spine_edge_dist_nm"]
     idx = np.flatnonzero(eligible_v & np.isfinite(r) & np.isfinite(h) & ((h > MIN_H_NM) | (sdist > -REACH_NM)))
     si = np.asarray(fld.sample_index)
-    cols = {k: _scatter(v, idx, nv) for k, v in neighbourhood_features(verts, faces, area_f, fld, h, r, idx).items()}
+    names = feature_names(feature_set)
+    if feature_set == "rings":
+        cols = ring_columns(verts, faces, e_mesh, h, r, fld.sample_points_nm[np.maximum(si, 0)])
+    else:
+        cols = {k: _scatter(v, idx, nv) for k, v in neighbourhood_features(verts, faces, area_f, fld, h, r,
+                                                                             idx).items()}
     shaft_ok = eligible_v & np.isfinite(h) & (label < 0)
     level = surface_level(verts, faces, area_f, h, shaft_ok, si, fld.sample_points_nm, query=np.isin(
         np.arange(nv), idx))
@@ -168,7 +194,7 @@ def vertex_features(verts: np.ndarray, faces: np.ndarray, e_mesh: np.ndarray, ar
         "skeleton_dist_rel": np.asarray(fld.distance_nm) / r, "beyond_end": np.asarray(fld.beyond_end, float),
         "in_rule_spine": on.astype(float),
         "seed_margin_nm": h - (seed if np.isscalar(seed) else np.asarray(seed)), "density_per_um": dens})
-    return pd.DataFrame({k: np.asarray(cols[k], dtype=np.float64)[idx] for k in FEATURES}), idx
+    return pd.DataFrame({k: np.asarray(cols[k], dtype=np.float64)[idx] for k in names}), idx
 
 
 def relabel(prob: np.ndarray, idx: np.ndarray, label: np.ndarray, e_mesh: np.ndarray, va: np.ndarray,
@@ -226,12 +252,13 @@ def refine_labels(mesh, fld, eligible_v: np.ndarray, label: np.ndarray, base: np
     e_mesh = np.asarray(mesh.edges_unique)
     area_f = np.asarray(mesh.area_faces)
     feats, idx = vertex_features(verts, faces, e_mesh, area_f, fld, eligible_v, label, seed,
-                                 p.relief_density_radius_nm)
+                                 p.relief_density_radius_nm, p.vertex_feature_set)
     if isinstance(sink, list):
-        sink.append({"features": feats, "idx": idx, "label": label.copy(), "eligible": eligible_v.copy()})
+        sink.append({"features": feats, "idx": idx, "label": label.copy(), "eligible": eligible_v.copy(),
+                     "mesh": mesh, "field": fld})
     if not p.vertex_model:
         return label, base, ring
-    booster, meta = load_model(p.vertex_model_dir)
+    booster, meta = load_model(p.vertex_model_dir, p.vertex_feature_set)
     thr = float(meta["threshold"] if p.vertex_threshold is None else p.vertex_threshold)
     prob = booster.predict(feats[meta["features"]].to_numpy(dtype=np.float64), num_threads=1) if len(idx) \
         else np.zeros(0)
