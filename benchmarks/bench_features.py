@@ -71,15 +71,15 @@ REASONS = {
                        "0.81-0.93 x at this resolution). Measured at face centres (next rows) the two agree.",
     "width_p90_nm": "as for the median: corners versus face midpoints (see the face-centre rows).",
     "width_p90_nm (face centres, as NEURD)": "not established. The widest tenth of branches are short proximal "
-                                             "stubs at the soma; neurd_lite keeps 3 branches wider than 519 nm "
-                                             "(all under 11 µm long, the next is 335 nm), so the 90th percentile "
+                                             "stubs at the soma; neurd_lite keeps 2 branches wider than 519 nm "
+                                             "(both under 11 µm long, the next is 335 nm), so the 90th percentile "
                                              "depends on how many such stubs each decomposition keeps.",
     "soma_area_um2": "neurd_lite caps the process openings (closed surface); NEURD's 341 µm² is the open soma patch.",
     "soma_volume_um3": "NEURD reports the convex-hull volume of its soma mesh (compare the hull row); neurd_lite "
                        "fills the capped membrane, which excludes the concavities a hull spans.",
-    "n_spines": "no ground truth on this cell. The count barely moves with tessellation (601 / 609 / 621 at "
-                "81k / 324k / 1.3M faces, docs/spines.md), so the gap is the detectors, not the mesh: this one "
-                "keeps small and thin protrusions (77 spines of < 5 faces; 78 % of all spines carry a postsynapse) "
+    "n_spines": "no ground truth on this cell. The count barely moves with tessellation (606 / 612 / 622 / 601 "
+                "at 81k / 324k / 1.3M / 5.2M faces, docs/spines.md), so the gap is the detectors, not the mesh: this one "
+                "keeps small and thin protrusions (72 spines of < 5 faces; 81 % of all spines carry a postsynapse) "
                 "and has precision 0.93-0.97 on synthetic cells.",
     "spine_density_per_um": "follows the spine count (see n_spines); cable lengths agree within 5 %.",
     "spine_volume_median_um3": "detected spine volumes shrink with mesh resolution: on the synthetic pyramidal "
@@ -173,8 +173,9 @@ V83_REASONS = {
                  "soma surface is a different (larger or rougher) surface; do not feed engine soma areas to a model "
                  "trained on the table without recalibration.",
     "soma_area_to_volume": "follows soma_area (the index is area / ((36π)^(1/3) volume^(2/3))).",
-    "soma_volume": "the table's soma segmentation differs; neurd_lite's volume is within 21 % of NEURD's hull "
-                   "volume and inside the table's distribution (see features tests).",
+    "soma_volume": "the table's soma segmentation differs; neurd_lite fills its capped membrane, which is below "
+                   "NEURD's hull volume (see the soma_volume_um3 row above) and inside the table's distribution "
+                   "(see features tests).",
     "n_soma_syn": "the shared synapse table has only 903 postsynaptic synapses for this two-soma merge (likely a "
                   "subset or an older state of the segmentation), and soma targets come from the synapse-target "
                   "stage of neurd_lite; the table counted its own synapse set.",
