@@ -26,6 +26,18 @@ def real():
 
 
 @pytest.fixture(scope="session")
+def pyramidal0():
+    """A function returning ``make_neuron("pyramidal", seed=0)``: generated once per session (five tests in three
+    modules use this cell), each call a deep copy, so a test that changes the cell changes only its own."""
+    import copy
+
+    from neurd_lite.testing import make_neuron
+
+    cell = make_neuron("pyramidal", seed=0)
+    return lambda: copy.deepcopy(cell)
+
+
+@pytest.fixture(scope="session")
 def microns_cell_paths():
     base = "meshes/microns_864691135510518224/"
     return {

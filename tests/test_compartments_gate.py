@@ -89,19 +89,18 @@ class _Constant:
 
 @pytest.mark.skipif(not models_available(), reason="compartment models not built")
 @pytest.mark.parametrize("p_shape, apical_after", [(0.3, True), (0.05, False)])
-def test_spines_overturn_an_unsure_shape_verdict_only(monkeypatch, p_shape, apical_after):
+def test_spines_overturn_an_unsure_shape_verdict_only(monkeypatch, p_shape, apical_after, pyramidal0):
     """A spiny cell the shape model turned away (p < 0.5) gets its apical when the spines' likelihood ratio
     (NEURD's cells: 3.5) lifts it over 0.5 (p 0.3 -> 0.6), not when the shape was sure (p 0.05 -> 0.16)."""
     from neurd_lite.compartments import label as label_mod
     from neurd_lite.compartments import label_compartments, refine_by_spines
     from neurd_lite.feature.spines import dendritic_spine_density_per_um
     from neurd_lite.testing.reference import reference_neuron
-    from neurd_lite.testing.synthetic import make_neuron
 
     real_load = label_mod.load_vertex_model
     monkeypatch.setattr(label_mod, "load_vertex_model",
                         lambda name, *a: _Constant(p_shape) if name == CELL_MODEL else real_load(name, *a))
-    n = reference_neuron(make_neuron(kind="pyramidal", seed=0))
+    n = reference_neuron(pyramidal0())  # make_neuron("pyramidal", seed=0)
     n.provenance["timings_s"] = {"spines": 0.0}  # spine detection "ran"
     label_compartments(n, up=(0, -1, 0))
     assert not np.isin(n.skeleton_labels.astype(str), APICAL).any()

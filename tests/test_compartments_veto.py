@@ -77,14 +77,13 @@ class _Gate:
         return np.full(len(x), self.p)
 
 
-def test_package_applies_the_sidecar_veto(monkeypatch):
+def test_package_applies_the_sidecar_veto(monkeypatch, pyramidal0):
     import pytest
 
     from neurd_lite.compartments import label as label_mod
     from neurd_lite.compartments import label_compartments
     from neurd_lite.compartments.learned import CELL_MODEL, models_available
     from neurd_lite.testing.reference import reference_neuron
-    from neurd_lite.testing.synthetic import make_neuron
 
     if not models_available():
         pytest.skip("compartment models not built")
@@ -92,7 +91,7 @@ def test_package_applies_the_sidecar_veto(monkeypatch):
     for veto, vetoed in (({"height_ext": -100.0, "cable_rel": 0.0}, True), (None, False)):
         monkeypatch.setattr(label_mod, "load_vertex_model",
                             lambda name, *a, v=veto: _Gate(0.9, v) if name == CELL_MODEL else real_load(name, *a))
-        n = reference_neuron(make_neuron(kind="pyramidal", seed=0))
+        n = reference_neuron(pyramidal0())  # make_neuron("pyramidal", seed=0)
         label_compartments(n, up=(0, -1, 0))
         rec = n.provenance["compartments"]
         assert (rec["has_apical_source"] == "axon veto") == vetoed

@@ -5,7 +5,8 @@ import numpy as np
 
 from neurd_lite.geometry.meshes import face_areas_max_edge_nm, face_areas_nm2
 from neurd_lite.geometry.nearest import max_edge_nm
-from neurd_lite.geometry.stats import group_quantiles, group_value_order, unique_inverse, weighted_group_quantile
+from neurd_lite.geometry.stats import (group_normal_equations, group_quantiles, group_value_order, unique_inverse,
+                                      weighted_group_quantile)
 from neurd_lite.model.soma_extent import BLOCK, within_soma
 
 
@@ -141,3 +142,32 @@ def test_unique_points_is_numpy_unique_rows():
         v = np.round(rng.random((max(n // 3, 1), 3)) * 50) * 10.0  # shared coordinates: ties in every column
         pts = v[rng.integers(0, len(v), n)]  # corners repeated as in a spine's triangles
         assert np.array_equal(unique_points(pts), np.unique(pts.reshape(-1, 3), axis=0))
+
+
+def test_group_normal_equations_skip_zero_weights_bit_for_bit():
+    """Session 13: rows of weight 0 are left out of the sums when every input is finite: the same A and b as
+    summing every row (the plain loop below, the code before), also with -0 weights and with a NaN or inf row,
+    which keeps every row."""
+    rng = np.random.default_rng(3)
+    k, m = 20_000, 40
+    grp = rng.integers(0, m, k)
+    feats = [rng.normal(size=k) * 1e3 for _ in range(4)]
+    q = rng.random(k) * 1e6
+    w = np.where(rng.random(k) < 0.5, 0.0, rng.random(k))
+    w[::7] = -0.0
+
+    def plain(feats, q):
+        a, b = np.zeros((m, 4, 4)), np.zeros((m, 4))
+        for i in range(4):
+            wi = w * feats[i]
+            b[:, i] = np.bincount(grp, weights=wi * q, minlength=m)
+            for j in range(i, 4):
+                a[:, i, j] = a[:, j, i] = np.bincount(grp, weights=wi * feats[j], minlength=m)
+        return a, b
+
+    for bad in (None, np.nan, np.inf):
+        f = [x.copy() for x in feats]
+        if bad is not None:
+            f[2][np.flatnonzero(w == 0)[5]] = bad
+        got, want = group_normal_equations(grp, w, f, q, m), plain(f, q)
+        assert all(np.array_equal(g, e, equal_nan=True) for g, e in zip(got, want))

@@ -24,10 +24,17 @@ def _run(mesh, skel, params: SpineParams):
     return n, float(np.nanmedian(fld.radius_nm[mid]))
 
 
-def test_refit_reads_the_shaft_radius_under_dense_spines(dense):
+@pytest.fixture(scope="module")
+def runs(dense):
+    """(default run, refit_shaft run) of ``_run`` on the dense tube: detected once for every test below (the
+    tests only read them)."""
+    mesh, _, skel = dense
+    return _run(mesh, skel, SpineParams()), _run(mesh, skel, SpineParams(refit_shaft=True))
+
+
+def test_refit_reads_the_shaft_radius_under_dense_spines(dense, runs):
     mesh, table, skel = dense
-    base, r_base = _run(mesh, skel, SpineParams())
-    refit, r_refit = _run(mesh, skel, SpineParams(refit_shaft=True))
+    (base, r_base), (refit, r_refit) = runs
     assert r_base > 1.5 * 300.0  # the radius quantile lands in the spines
     assert r_refit == pytest.approx(300.0, rel=0.1)
     fc = refit.mesh.triangles_center
@@ -38,7 +45,7 @@ def test_refit_reads_the_shaft_radius_under_dense_spines(dense):
     assert (refit.face_spine >= 0).sum() > (base.face_spine >= 0).sum()  # more of each neck is spine
 
 
-def test_refit_scale_max_measures_from_the_refit_but_gates_on_the_larger_radius(dense):
+def test_refit_scale_max_measures_from_the_refit_but_gates_on_the_larger_radius(dense, runs):
     """refit_scale="max": protrusion from the spine-free radius, the radius-relative gates from the larger one."""
     from neurd_lite.spines.refit import refit_field, spine_share
     from neurd_lite.spines.shaft import ShaftParams, shaft_field
@@ -46,8 +53,7 @@ def test_refit_scale_max_measures_from_the_refit_but_gates_on_the_larger_radius(
     mesh, table, skel = dense
     verts, faces = np.asarray(mesh.vertices, dtype=float), np.asarray(mesh.faces)
     first = shaft_field(verts, faces, skel, np.ones(len(faces), bool), ShaftParams())
-    n = Neuron(mesh=mesh, skeleton=skel)
-    detect_spines(n, SpineParams())
+    n = runs[0][0]  # detect_spines(Neuron(mesh, skel), SpineParams())
     skip, bad = n.face_spine >= 0, np.zeros(len(faces), bool)
     plain = refit_field(first, verts, faces, skel, bad, skip, ShaftParams())
     held = refit_field(first, verts, faces, skel, bad, skip, ShaftParams(), scale="max")
@@ -76,7 +82,7 @@ def test_refit_scale_max_measures_from_the_refit_but_gates_on_the_larger_radius(
     assert np.mean(kept.radius_nm[mid] == 250.0) > 0.95
 
 
-def test_refit_scale_max_keeps_every_head_on_the_dense_tube(dense):
+def test_refit_scale_max_keeps_every_head_on_the_dense_tube(dense, runs):
     mesh, table, skel = dense
     n = Neuron(mesh=mesh, skeleton=skel)
     detect_spines(n, SpineParams(refit_shaft=True, refit_scale="max"))
@@ -85,6 +91,5 @@ def test_refit_scale_max_keeps_every_head_on_the_dense_tube(dense):
     found = [(n.face_spine[np.linalg.norm(fc - h, axis=1) < 1.1 * r] >= 0).any()
              for h, r in zip(heads, table.head_radius_nm)]
     assert all(found)
-    plain = Neuron(mesh=mesh, skeleton=skel)
-    detect_spines(plain, SpineParams(refit_shaft=True))
+    plain = runs[1][0]  # detect_spines(Neuron(mesh, skel), SpineParams(refit_shaft=True))
     assert len(n.spines) >= len(plain.spines)

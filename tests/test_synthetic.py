@@ -13,8 +13,8 @@ PYRAMIDAL_COMPARTMENTS = {"soma", "axon", "basal", "apical_shaft", "apical_tuft"
 
 
 @pytest.fixture(scope="module")
-def pyr():
-    return make_neuron("pyramidal", seed=0)
+def pyr(pyramidal0):
+    return pyramidal0()  # make_neuron("pyramidal", seed=0)
 
 
 @pytest.fixture(scope="module")

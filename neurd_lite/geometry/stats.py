@@ -97,3 +97,26 @@ def group_mode(group: np.ndarray, values: np.ndarray, n_groups: int, default: ob
     first = np.r_[True, pairs[1:, 0] != pairs[:-1, 0]]
     out[pairs[first, 0]] = names[pairs[first, 1]]
     return out
+
+
+def group_normal_equations(grp: np.ndarray, w: np.ndarray, feats: list[np.ndarray], q: np.ndarray,
+                           n_grp: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per group, the weighted normal equations of a linear least-squares fit: A (n_grp, nf, nf) = sum of
+    w f_i f_j and b (n_grp, nf) = sum of w f_i q over the group's rows (``feats``: nf contiguous (K,) columns).
+    Each product is formed as (w f_i) f_j and summed by ``np.bincount`` in row order. When ``feats`` and ``q``
+    are finite, rows of weight 0 add exactly +-0 to every sum and are left out (a bincount sum starts at +0 and
+    x + -0 = x): the same sums over the other rows in the same order, bit for bit. The spine shaft fits give
+    45-60 % of their rows weight 0 (~25 % less time on 894k rows)."""
+    nf = len(feats)
+    A = np.zeros((n_grp, nf, nf))
+    b = np.zeros((n_grp, nf))
+    if all(np.isfinite(x).all() for x in (*feats, q)):
+        rows = np.flatnonzero(w)
+        if len(rows) < len(w):
+            grp, w, q, feats = grp[rows], w[rows], q[rows], [x[rows] for x in feats]
+    for i in range(nf):
+        wi = w * feats[i]
+        b[:, i] = np.bincount(grp, weights=wi * q, minlength=n_grp)
+        for j in range(i, nf):
+            A[:, i, j] = A[:, j, i] = np.bincount(grp, weights=wi * feats[j], minlength=n_grp)
+    return A, b

@@ -535,8 +535,8 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
                                            seed_level(p, fld, len(verts)), n.cache.get("spine_vertex_sink"))
     pass_counts.pop("candidate_sink", None)
     pass_counts.pop("dome_sink", None)
-    ring_centre = ring.assign(x=verts[ring.v, 0], y=verts[ring.v, 1], z=verts[ring.v, 2]).groupby("spine")[
-        ["x", "y", "z"]].mean()
+    rc = ring.assign(x=verts[ring.v, 0], y=verts[ring.v, 1], z=verts[ring.v, 2]).groupby("spine")[list("xyz")].mean()
+    ring_row = dict(zip(rc.index.tolist(), rc.to_numpy()))  # spine -> mean ring position (no DataFrame.loc per spine)
     face_spine = _face_labels(vlabel, faces, verts, fld, p)
     face_spine[bad_f] = -1
 
@@ -567,7 +567,7 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
         vidx = vorder[vstarts[sid]:vstarts[sid + 1]]
         if len(fidx) == 0:
             continue
-        base_pt = ring_centre.loc[sid].to_numpy() if sid in ring_centre.index else None
+        base_pt = ring_row.get(sid)
         geo = spine_geometry(verts[vidx], base[vidx], tri_all[fidx], p.headneck, base_pt)
         if geo.length_nm > p.max_length_nm or geo.head_width_nm > p.max_head_width_nm:
             continue  # a branch stub or a swelling, not a spine

@@ -14,7 +14,7 @@ from scipy.spatial import cKDTree
 from ..geometry.meshes import vertex_areas_nm2
 from ..geometry.meshgraph import edge_components
 from ..geometry.sampling import area_points
-from ..geometry.stats import group_quantiles, weighted_group_quantile
+from ..geometry.stats import group_normal_equations, group_quantiles, weighted_group_quantile
 from ..skeleton.model import Skeleton
 from .axial import _window_ids, local_radius, on_surface_samples, tip_extensions
 from .facing import radial_cos, reassign_facing
@@ -199,7 +199,7 @@ def _kasa_offsets(o: np.ndarray, t: np.ndarray, w: np.ndarray, grp: np.ndarray, 
     o2 = [2.0 * o[:, c] for c in range(3)]
     t2 = 2.0 * t
     feats = [*o2, *(t2 * o[:, c] for c in range(3)), np.ones(len(o)), t, t * t]  # 9 columns of (K,)
-    A, b = _normal_equations(grp, w, feats, q, n_grp)
+    A, b = group_normal_equations(grp, w, feats, q, n_grp)
     cnt = np.bincount(grp, weights=(w > 0).astype(float), minlength=n_grp)
     ridge = 1e-3 * np.trace(A[:, :3, :3], axis1=1, axis2=2) / 3.0 + 1e-9
     A[:, :6, :6] += ridge[:, None, None] * np.eye(6)[None]
@@ -213,22 +213,6 @@ def _kasa_offsets(o: np.ndarray, t: np.ndarray, w: np.ndarray, grp: np.ndarray, 
         d0[ok], d1[ok] = x[:, :3], x[:, 3:6]
         rad[ok] = np.sqrt(np.maximum(x[:, 6] + (x[:, :3] ** 2).sum(1), 0.0))
     return d0, d1, rad
-
-
-def _normal_equations(grp: np.ndarray, w: np.ndarray, feats: list[np.ndarray], q: np.ndarray, n_grp: int
-                      ) -> tuple[np.ndarray, np.ndarray]:
-    """Per group, the weighted normal equations of a linear least-squares fit: A (n_grp, nf, nf) = sum of
-    w f_i f_j and b (n_grp, nf) = sum of w f_i q over the group's rows (``feats``: nf contiguous (K,) columns).
-    Each product is formed as (w f_i) f_j and summed by ``np.bincount`` in row order."""
-    nf = len(feats)
-    A = np.zeros((n_grp, nf, nf))
-    b = np.zeros((n_grp, nf))
-    for i in range(nf):
-        wi = w * feats[i]
-        b[:, i] = np.bincount(grp, weights=wi * q, minlength=n_grp)
-        for j in range(i, nf):
-            A[:, i, j] = A[:, j, i] = np.bincount(grp, weights=wi * feats[j], minlength=n_grp)
-    return A, b
 
 
 def surface_samples(tri: np.ndarray, area: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
@@ -517,7 +501,7 @@ def refine_axis_local(cloud: np.ndarray, pts: np.ndarray, tang: np.ndarray, pair
             w = near & np.isfinite(res) & (res < np.maximum(60.0, 0.25 * rad[j])) & (
                 res > -np.maximum(150.0, 0.5 * rad[j]))
         wf = w.astype(float)
-        A, b = _normal_equations(j, wf, [2.0 * o[:, 0], 2.0 * o[:, 1], 2.0 * o[:, 2], np.ones(len(o))], q, m)
+        A, b = group_normal_equations(j, wf, [2.0 * o[:, 0], 2.0 * o[:, 1], 2.0 * o[:, 2], np.ones(len(o))], q, m)
         cnt = np.bincount(j, weights=wf, minlength=m)
         ridge = 1e-3 * np.trace(A[:, :3, :3], axis1=1, axis2=2) / 3.0 + 1e-9
         A[:, :3, :3] += ridge[:, None, None] * np.eye(3)[None]
