@@ -61,3 +61,12 @@ def write_precomputed_layer(folder, meshes_nm: dict) -> str:
     for segid, mesh in meshes_nm.items():
         cv.mesh.put(cloudvolume.Mesh(mesh.vertices, mesh.faces, segid=segid))
     return f"precomputed://file://{folder}/layer"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the notebooks (run end to end by nbmake, ~2 min together on 2 cores) slow before ``-m`` deselects, so
+    the default suite stays short and CI runs them in its second pass (``-m slow``)."""
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.slow)
