@@ -54,14 +54,33 @@ def inner_folds(cases: list[Any], k: int = INNER_K) -> list[set[str]]:
     return [{cells[j] for j in perm[i::k]} for i in range(k)]
 
 
-def source_groups(cases: list[Any], min_cells: int = 3) -> list[set[str]]:
-    """The cells of each source with >= ``min_cells`` cells, the smaller sources together (one set each)."""
+POOLED = "small_external_repos"  # the fold of the sources with too few cells to stand alone
+
+
+def source_group_of(cases: list[Any], min_cells: int = 3,
+                    never_pooled: tuple[str, ...] = ("microns", "synthetic")) -> dict[str, str]:
+    """Cell name -> its source, sources with fewer than ``min_cells`` cells (other than ``never_pooled``) pooled as
+    :data:`POOLED` (the grouping of the leave-source-out folds)."""
     by: dict[str, set[str]] = {}
     for c in cases:
         by.setdefault(c.source, set()).add(c.cell)
-    big = [cs for cs in by.values() if len(cs) >= min_cells]
-    small = set().union(*(cs for cs in by.values() if len(cs) < min_cells)) if by else set()
-    return big + ([small] if small else [])
+    return {cell: (s if len(cs) >= min_cells or s in never_pooled else POOLED) for s, cs in by.items() for cell in cs}
+
+
+def group_cells(group_of: dict[str, str]) -> dict[str, set[str]]:
+    """Group name -> its cells (``group_of``: :func:`source_group_of`), in first-seen order, :data:`POOLED` last."""
+    out: dict[str, set[str]] = {}
+    for cell, g in group_of.items():
+        out.setdefault(g, set()).add(cell)
+    pooled = out.pop(POOLED, None)
+    if pooled:
+        out[POOLED] = pooled
+    return out
+
+
+def source_groups(cases: list[Any], min_cells: int = 3) -> list[set[str]]:
+    """The cells of each source with >= ``min_cells`` cells, the smaller sources together (one set each)."""
+    return list(group_cells(source_group_of(cases, min_cells, never_pooled=())).values())
 
 
 def case_key(c: Any) -> str:
@@ -97,16 +116,6 @@ def gate_inputs(c: Any, axon: np.ndarray, prep: Any = None, extra: dict[str, flo
 # present carries the same total weight (its cells equal within it) before the classes are balanced; empty: each
 # cell weighs 1 (shipped)
 SOURCE_OF: dict[str, str] = {}
-
-
-def source_group_of(cases: list[Any], min_cells: int = 3) -> dict[str, str]:
-    """Cell name -> its source, sources with fewer than ``min_cells`` cells pooled as "small_external_repos"
-    (the grouping of the leave-source-out folds)."""
-    by: dict[str, set[str]] = {}
-    for c in cases:
-        by.setdefault(c.source, set()).add(c.cell)
-    return {cell: (s if len(cs) >= min_cells or s in ("microns", "synthetic") else "small_external_repos")
-            for s, cs in by.items() for cell in cs}
 
 
 def cell_weights(y: np.ndarray, cells: list[str]) -> np.ndarray:

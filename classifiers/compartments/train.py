@@ -40,7 +40,7 @@ from neurd_lite.compartments.frame import angle_deg  # noqa: E402
 from neurd_lite.compartments.label import CompartmentParams, learned_decision  # noqa: E402
 from gate_fit import (AXON_NESTED, FIXED_GATE, FIXED_SETS, GATE_SIZES, NESTED, case_key, choose_and_fit,  # noqa: E402
                       SOURCE_OF, choose_veto, fit_booster, fit_mean, gate_inputs, inner_folds, oof_axon,
-                      source_group_of, source_groups)
+                      group_cells, source_group_of, source_groups)
 from limb_fit import apical_frame, fit_limb, oof_limb_extra, wrap  # noqa: E402
 from axon_fit import choose_threshold  # noqa: E402
 
@@ -260,13 +260,8 @@ def cell_folds(cases: list[Case], k: int = 5) -> dict[str, set[str]]:
 
 
 def source_folds(cases: list[Case]) -> dict[str, set[str]]:
-    by_source: dict[str, set[str]] = {}
-    for c in cases:
-        by_source.setdefault(c.source, set()).add(c.cell)
-    small = {s for s, cs in by_source.items() if len(cs) < 3 and s not in ("microns", "synthetic")}
-    folds = {s: cs for s, cs in by_source.items() if s not in small}
-    folds["small_external_repos"] = set().union(*(by_source[s] for s in small)) if small else set()
-    folds["all_external"] = set().union(*(cs for s, cs in by_source.items() if s not in ("microns", "synthetic")))
+    folds = group_cells(source_group_of(cases))
+    folds["all_external"] = {c.cell for c in cases if c.source not in ("microns", "synthetic")}
     return {k: v for k, v in folds.items() if v}
 
 
