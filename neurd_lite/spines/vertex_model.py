@@ -42,6 +42,7 @@ from scipy.spatial import cKDTree
 
 from ..errors import InputError
 from ..geometry.meshes import vertex_areas_nm2
+from ..geometry.meshgraph import edge_components
 from ..model.shipped import read_booster
 from .relief import attachment, found_spine_density, spine_anchor_samples, surface_level
 from .shaft import vertex_normals
@@ -224,8 +225,7 @@ def relabel(prob: np.ndarray, idx: np.ndarray, label: np.ndarray, e_mesh: np.nda
     rest = on & (out < 0)
     if rest.any():
         sub = inner[rest[inner[:, 0]] & rest[inner[:, 1]]]
-        g = sp.coo_matrix((np.ones(len(sub)), (sub[:, 0], sub[:, 1])), shape=(nv, nv))
-        comp = csgraph.connected_components(g, directed=False)[1]
+        comp = edge_components(nv, sub)[1]
         _, new = np.unique(comp[rest], return_inverse=True)
         pv = np.zeros(nv)
         pv[idx] = prob
