@@ -268,7 +268,8 @@ def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radiu
     side of the cut it leaves from. With ``side_growth_margin`` > 0 the branches leaving the path outside the zone
     go to the soma they grow away from (:mod:`.growth`; ``somas``: (A's, B's) centre nm, the set of soma
     vertices); with ``side_calibre_ratio`` > 0 those much thicker than their parent arm go to the other cell
-    (:mod:`.calibre`; ``branch_r``: branch radius per skeleton vertex, nm). evidence: per skeleton vertex (outputs, inputs, is_axon, labelled). Returns the moved branches."""
+    (:mod:`.calibre`; ``branch_r``: branch radius per skeleton vertex, nm). evidence: per skeleton vertex
+    (outputs, inputs, is_axon, labelled). Returns the moved branches."""
     onpath = set(path)
     a_end, b_end = path[k], path[k + 1]
     s_cut = 0.5 * (s[k] + s[k + 1])
