@@ -13,6 +13,7 @@ from scipy.spatial import cKDTree
 
 from ..geometry.meshes import vertex_areas_nm2
 from ..geometry.meshgraph import edge_components
+from ..geometry.nearest import query_sets
 from ..geometry.sampling import area_points
 from ..geometry.stats import group_normal_equations, group_quantiles, weighted_group_quantile
 from ..skeleton.model import Skeleton
@@ -565,7 +566,7 @@ def best_axis(cloud: np.ndarray, candidates: list[np.ndarray], tang: np.ndarray,
     if guarded:
         tree = cKDTree(surface)
         rad = np.column_stack([r for _, r in cr])
-        near = [tree.query(c) for c in candidates]
+        near = query_sets(tree, candidates)  # = [tree.query(c) for c in candidates], repeated rows once
         ratio = np.column_stack([d for d, _ in near]) / np.maximum(rad, 1.0)
         close = ratio < min_clearance
         if surface_normals is not None:
