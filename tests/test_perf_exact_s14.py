@@ -25,3 +25,24 @@ def test_query_sets_equals_plain_queries():
     for pts, (d, i) in zip(sets, got):
         d0, i0 = tree.query(pts)
         assert np.array_equal(d, d0, equal_nan=True) and np.array_equal(i, i0) and i.dtype == i0.dtype
+
+
+def test_subdivision_points_equal_trimesh_vertices():
+    """The corners met while splitting each face on its own are trimesh's subdivide_to_size vertices (as a set,
+    with the input vertices), on stretched, noisy spheres at several edge limits; max_iter fails where it fails."""
+    import pytest
+    import trimesh
+
+    from neurd_lite.geometry.subdivide import subdivision_points
+
+    rng = np.random.default_rng(3)
+    for s in range(6):
+        ico = trimesh.creation.icosphere(subdivisions=2, radius=1000.0)
+        v = np.asarray(ico.vertices) * rng.uniform(0.5, 3.0, 3) + rng.normal(scale=50.0, size=ico.vertices.shape)
+        f = np.asarray(ico.faces)[rng.random(len(ico.faces)) < 0.8]  # open, with unused vertices
+        max_edge = float(rng.uniform(60.0, 400.0))
+        ref = trimesh.remesh.subdivide_to_size(v, f, max_edge=max_edge, max_iter=10)[0]
+        got = np.concatenate([v, subdivision_points(v, f, max_edge)])
+        assert np.array_equal(np.unique(ref, axis=0), np.unique(got, axis=0))
+    with pytest.raises(ValueError, match="max_iter"):
+        subdivision_points(v, f, 1.0, max_iter=2)
