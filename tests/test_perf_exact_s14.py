@@ -46,3 +46,24 @@ def test_subdivision_points_equal_trimesh_vertices():
         assert np.array_equal(np.unique(ref, axis=0), np.unique(got, axis=0))
     with pytest.raises(ValueError, match="max_iter"):
         subdivision_points(v, f, 1.0, max_iter=2)
+
+
+def test_surface_problem_distinct_shortcut_same_answer():
+    """The low-bit count only ever answers "fewer than half repeat" when a full sort says so too: meshes with
+    0 %, 40 %, 50 % and 100 % of their faces listed twice (the flag starts at half)."""
+    import trimesh
+
+    from neurd_lite.io import meshes as im
+
+    ico = trimesh.creation.icosphere(subdivisions=5, radius=1000.0)
+    v, f = np.asarray(ico.vertices), np.asarray(ico.faces, dtype=np.int64)
+    rng = np.random.default_rng(0)
+    for share in (0.0, 0.4, 0.5, 1.0):
+        twice = f[rng.permutation(len(f))[:int(share * len(f))]][:, ::-1]
+        g = np.vstack([f, twice])
+        key = np.sort(im._corner_set_keys(g, len(v)))
+        repeats = int((key[1:] == key[:-1]).sum())
+        flagged = im.surface_problem(v, g) is not None
+        assert flagged == (repeats * 2 >= len(g))
+        if im._many_distinct(im._corner_set_keys(g, len(v))):
+            assert repeats * 2 < len(g)
