@@ -25,6 +25,7 @@ import numpy as np
 
 from ..geometry.depth import cortical_depth_um, depth_range_problem
 from ..geometry.meshes import canonical_order, outline_paths, submesh
+from ..geometry.subdivide import subdivision_points
 from ..units import nm_to_um
 from .context import FeatureContext, synapse_table
 from .params import PerisomaticParams
@@ -76,22 +77,21 @@ def surface_voxels(mesh: Any, pitch_nm: float, edge_factor: float = 2.0, max_ite
     (trimesh's ``voxelize_subdivide``: every vertex after splitting edges longer than pitch / ``edge_factor``,
     rounded to the grid) with only the faces that have such an edge handed to the splitting. A face without one
     passes through trimesh's ``subdivide_to_size`` unchanged and adds no vertex, so the points, and the grid, are
-    the same; the splitting's edge table over every face was ~0.8 s of the 5.2M cell's soma volume."""
-    from trimesh import grouping, remesh
-
+    the same; the splitting's edge table over every face was ~0.8 s of the 5.2M cell's soma volume. The split
+    points come from :func:`neurd_lite.geometry.subdivide.subdivision_points` (the same points without trimesh's
+    shared-edge table: 0.26 -> 0.06 s at 1.3M faces) and mark the grid directly (marking a voxel twice is marking
+    it once: no ``unique_rows``)."""
     v = np.asarray(mesh.vertices, dtype=np.float64)
     f = np.asarray(mesh.faces, dtype=np.int64)
     max_edge = pitch_nm / edge_factor
     long_face = np.zeros(len(f), dtype=bool)
     for a, b in ((0, 1), (1, 2), (2, 0)):  # trimesh's edge length expression
         long_face |= ((v[f[:, a]] - v[f[:, b]]) ** 2).sum(axis=1) ** 0.5 > max_edge
-    pts = remesh.subdivide_to_size(v, f[long_face], max_edge=max_edge, max_iter=max_iter)[0] if long_face.any() \
-        else v
+    pts = np.concatenate([v, subdivision_points(v, f[long_face], max_edge, max_iter)]) if long_face.any() else v
     hit = np.round(pts / pitch_nm).astype(int)
-    occupied = hit[grouping.unique_rows(hit)[0]]
-    occupied -= occupied.min(axis=0)
-    grid = np.zeros(occupied.max(axis=0) + 1, dtype=bool)
-    grid[tuple(occupied.T)] = True
+    hit -= hit.min(axis=0)
+    grid = np.zeros(hit.max(axis=0) + 1, dtype=bool)
+    grid[tuple(hit.T)] = True
     return grid
 
 

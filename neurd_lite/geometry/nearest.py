@@ -259,3 +259,29 @@ def closest_faces(mesh, points_nm: np.ndarray, k: int = 16, chunk: int = DEFAULT
     if len(pts) == 0:
         return np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 3))
     return NearestFaces(np.asarray(mesh.triangles, dtype=np.float64)).query(pts, k, chunk)
+
+
+def query_sets(tree: cKDTree, point_sets: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``[tree.query(p) for p in point_sets]`` for equally long (M, 3) sets (nm) of which later ones repeat
+    earlier rows at the same index (candidate positions of the same samples): a row equal to that row of an
+    earlier set takes its answer instead of being searched again (a query depends only on its point, so the
+    distances and indices are those of the plain queries; the spine shaft's three axis candidates share ~half
+    their rows, and each search from inside a shaft visits the whole ring of surface around it)."""
+    out: list[tuple[np.ndarray, np.ndarray]] = []
+    for k, pts in enumerate(point_sets):
+        if k == 0 or len(pts) != len(point_sets[0]):
+            out.append(tree.query(pts))
+            continue
+        d, i = np.empty(len(pts)), np.empty(len(pts), dtype=np.intp)
+        todo = np.ones(len(pts), dtype=bool)
+        for j in range(k):
+            if len(point_sets[j]) != len(pts):
+                continue
+            same = todo & np.all(pts == point_sets[j], axis=1)
+            d[same], i[same] = out[j][0][same], out[j][1][same]
+            todo &= ~same
+        rows = np.flatnonzero(todo)
+        if len(rows):
+            d[rows], i[rows] = tree.query(pts[rows])
+        out.append((d, i))
+    return out

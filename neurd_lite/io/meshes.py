@@ -197,6 +197,20 @@ def _corner_set_keys(faces: np.ndarray, n_vertices: int) -> np.ndarray | None:
     return key
 
 
+def _many_distinct(key: np.ndarray) -> bool:
+    """True when more than half of the (F,) uint64 ``key`` values are distinct, shown without sorting: the
+    distinct values of their low bits (a table of at least 2 F slots, marked in one pass) are no more than the
+    distinct keys, so more than F / 2 of them proves it. False is no proof (the caller then sorts): on a mesh
+    without repeated faces the low bits of the 1.3M-5.2M-face cells' keys take ~0.8 F distinct values."""
+    n = len(key)
+    if n < 1024:
+        return False
+    bits = int(2 * n - 1).bit_length()
+    seen = np.zeros(1 << bits, dtype=bool)
+    seen[key & np.uint64((1 << bits) - 1)] = True
+    return 2 * int(np.count_nonzero(seen)) > n
+
+
 def surface_problem(vertices: np.ndarray, faces: np.ndarray, areas_nm2: np.ndarray | None = None) -> str | None:
     """A short reason when at least half of the faces are repeats of another face (e.g. a double-sided export)
     or have zero area, else None. Such a surface still runs, flagged ``surface_suspect``. areas_nm2: the (F,)
@@ -204,7 +218,9 @@ def surface_problem(vertices: np.ndarray, faces: np.ndarray, areas_nm2: np.ndarr
     f = np.asarray(faces, dtype=np.int64)
     nv = int(f.max()) + 1 if len(f) else 1
     key = _corner_set_keys(f, nv)
-    if key is not None:  # each corner set as one integer: a 1-D sort (4x faster than a lexsort)
+    if key is not None and _many_distinct(key):  # more than half distinct: fewer than half repeat (exact)
+        repeats = 0
+    elif key is not None:  # each corner set as one integer: a 1-D sort (4x faster than a lexsort)
         key.sort()
         repeats = int((key[1:] == key[:-1]).sum())
         del key

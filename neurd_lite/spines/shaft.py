@@ -13,6 +13,7 @@ from scipy.spatial import cKDTree
 
 from ..geometry.meshes import vertex_areas_nm2
 from ..geometry.meshgraph import edge_components
+from ..geometry.nearest import query_sets
 from ..geometry.sampling import area_points
 from ..geometry.stats import group_normal_equations, group_quantiles, weighted_group_quantile
 from ..skeleton.model import Skeleton
@@ -224,7 +225,8 @@ def surface_samples(tri: np.ndarray, area: np.ndarray, count: int, seed: int = 0
 
 
 def fit_axis_offsets(v: np.ndarray, area: np.ndarray, pts: np.ndarray, tang: np.ndarray, seg: np.ndarray,
-                     droot: np.ndarray, p: "ShaftParams", rng_seed: int = 0) -> np.ndarray:
+                     droot: np.ndarray, p: "ShaftParams", rng_seed: int = 0, nearest: np.ndarray | None = None
+                     ) -> np.ndarray:
     """Resampled axis points (M, 3) nm moved onto the centres of their shaft cross-sections.
 
     A skeleton that runs off the shaft centre (surface-walking skeletonizers; a skeleton re-centred on a
@@ -233,15 +235,17 @@ def fit_axis_offsets(v: np.ndarray, area: np.ndarray, pts: np.ndarray, tang: np.
     point's cross-section plane. One circle is fitted per window of ``fit_window_nm`` along each unbranched
     segment (two grids shifted by half a window, averaged, so offsets change smoothly), with the axis offset
     shared by the window. Vertices farther out than the fitted circle by max(60 nm, 0.25 r) (spines) or
-    farther in than max(150 nm, 0.5 r) (other neurites) are dropped and the fit repeated.
+    farther in than max(150 nm, 0.5 r) (other neurites) are dropped and the fit repeated. nearest: the index
+    of each point of ``v``'s nearest row of ``pts`` when the caller has it (used only when ``v`` is not subsampled).
     """
     if len(v) > p.fit_max_points:
+        nearest = None
         pick = np.random.default_rng(rng_seed).choice(len(v), p.fit_max_points, replace=False)
         v, area = v[pick], area[pick]
     grids = [_window_ids(seg, droot, p.fit_window_nm, s) for s in (0.0, 0.5)]
     base = pts.copy()
     offset = np.zeros_like(pts)
-    s_idx = cKDTree(base).query(v)[1]
+    s_idx = cKDTree(base).query(v)[1] if nearest is None else nearest
     g0 = grids[0]
     # total move of a sample: at most its plain radius estimate
     q0 = weighted_group_quantile(g0[s_idx], np.linalg.norm(v - base[s_idx], axis=1), area, 0.45, int(g0.max()) + 1)
@@ -330,10 +334,11 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
     is_vertex_sample[:int(keep.sum())] = True
     if p.fit_axis and used.sum() >= 12:
         cloud = surface_samples(tri, a_face, min(p.fit_max_points, 4 * len(tri)))
-        fitted = fit_axis_offsets(cloud, np.ones(len(cloud)), pts, tang, seg, droot, p)
+        near = cKDTree(pts).query(cloud)[1]  # each point's nearest sample: read by the fit and the window pairs
+        fitted = fit_axis_offsets(cloud, np.ones(len(cloud)), pts, tang, seg, droot, p, nearest=near)
         if p.fit_local_nm > 0:
             cloud = cloud[:p.fit_local_points]  # a random subset already (ordered by sample key)
-            pairs = _window_pairs(cloud, pts, seg, droot, p.fit_local_nm)
+            pairs = _window_pairs(cloud, pts, seg, droot, p.fit_local_nm, near[:len(cloud)])
             local = refine_axis_local(cloud, fitted, tang, pairs, p.fit_local_nm)
             on = np.unique(f[eligible_faces])
             pts = best_axis(cloud, [fitted, pts, local], tang, seg, droot, p.fit_local_nm,
@@ -431,15 +436,16 @@ def _outward_tangent(skel: Skeleton, keep: np.ndarray) -> np.ndarray:
     return out
 
 
-def _window_pairs(cloud: np.ndarray, pts: np.ndarray, seg: np.ndarray, droot: np.ndarray, half_window_nm: float
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def _window_pairs(cloud: np.ndarray, pts: np.ndarray, seg: np.ndarray, droot: np.ndarray, half_window_nm: float,
+                  nearest: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(point, sample) index pairs: each cloud point with the axis samples of its nearest sample's unbranched
-    segment that lie within about ``half_window_nm`` of it along the segment (by sample rank)."""
+    segment that lie within about ``half_window_nm`` of it along the segment (by sample rank). nearest: that
+    nearest sample of each point when the caller has it."""
     m = len(pts)
     order = np.lexsort((droot, seg))
     rank = np.empty(m, dtype=np.int64)
     rank[order] = np.arange(m)
-    s_idx = cKDTree(pts).query(cloud)[1]
+    s_idx = cKDTree(pts).query(cloud)[1] if nearest is None else nearest
     step = np.median(np.linalg.norm(np.diff(pts[order], axis=0), axis=1)) if m > 1 else 1.0
     k = int(np.clip(np.ceil(half_window_nm / max(step, 1.0)), 2, 16))
     pos = rank[s_idx][:, None] + np.arange(-k, k + 1)[None, :]
@@ -565,7 +571,7 @@ def best_axis(cloud: np.ndarray, candidates: list[np.ndarray], tang: np.ndarray,
     if guarded:
         tree = cKDTree(surface)
         rad = np.column_stack([r for _, r in cr])
-        near = [tree.query(c) for c in candidates]
+        near = query_sets(tree, candidates)  # = [tree.query(c) for c in candidates], repeated rows once
         ratio = np.column_stack([d for d, _ in near]) / np.maximum(rad, 1.0)
         close = ratio < min_clearance
         if surface_normals is not None:
