@@ -174,7 +174,7 @@ def main() -> None:
     fold_of = folds(d["seed"])
     row_fold = np.array([fold_of[int(s)] for s in d["seed"]])
     work = Path(args.work)
-    cases = {int(Path(f).stem[3:]): f for f in glob.glob(f"{args.cases}/fam*.pkl")}
+    cases = {int(Path(f).stem[3:]): f for f in glob.glob(f"{args.cases}/fam*[0-9].pkl")}
     assert max(cases) < 1000 and int(d["seed"].max()) < 1000, "tune seeds only"
     report: dict = {"n_paths": int(len(np.unique(d["path"]))), "n_rows": int(cand.sum()),
                     "n_merges": int(len(np.unique(d["seed"]))), "hand_paths": path_hits(d, cand, d["hand"])}
