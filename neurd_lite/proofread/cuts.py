@@ -103,7 +103,9 @@ class SplitParams:
     docs/proofreading.md "Session 10".
     cut_model (session 11): a learned ranker of the candidate cuts (``proofread.cut_model``; a shipped model name
     such as ``"split_cut"`` or a path to its ``.txt``) chooses the cut on each path instead of the hand-weighted
-    score; None: the hand score (every cue and the score are recorded either way).
+    score; None: the hand score (every cue and the score are recorded either way). ``"split_cut_faces"`` (session
+    14, opt-in) is trained on the face accuracy the whole splitter reaches per candidate cut (held-out 1620-1699:
+    171 -> 179 of 198 cells >= 0.95, but 7 cells lost; docs/proofreading.md "Session 14").
     side_evidence_weight (session 11, default since round 4; 0 = the old vote): a side branch leaving the
     contact zone also votes by its own evidence: how much better its output-synapse share and axon-label share
     (over ``side_evidence_nm`` of the branch) match each cell's neurite at the cut (``synapse_window_nm`` of the
