@@ -69,3 +69,17 @@ def test_split_cut_model_beats_a_random_candidate_on_a_tiny_merge(name):
     for t in (0, 1):
         assert np.mean(pred[m.face_cell == t] == t) >= 0.95
         assert np.mean(m.face_cell[pred == t] == t) >= 0.95
+
+
+def test_cut_model_margin_keeps_the_hand_cut_unless_the_model_gains_more():
+    """SplitParams.cut_model_margin: a huge margin gives the hand score's cut, 0 the model's own choice."""
+    m = _small_merge()
+    n = nl.decompose((m.mesh.vertices, m.mesh.faces), params=PipelineParams(spines=False, compartments=False))
+
+    def cut_vertex(p: SplitParams) -> int:
+        return [c for c in find_cuts(n, p)[1] if c.get("kind") == "soma_path"][0]["skeleton_vertex"]
+
+    hand = cut_vertex(SplitParams())
+    assert cut_vertex(SplitParams(cut_model="split_cut_faces", cut_model_margin=1e9)) == hand
+    model = cut_vertex(SplitParams(cut_model="split_cut_faces"))
+    assert cut_vertex(SplitParams(cut_model="split_cut_faces", cut_model_margin=0.0)) == model
