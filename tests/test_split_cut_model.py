@@ -1,11 +1,12 @@
-"""The learned split-cut ranker (proofread.cut_model, classifiers/models/split_cut.*): loads from text + JSON
-without pickle, and ranks a tiny synthetic merge's cut candidates far better than chance."""
+"""The learned split-cut rankers (proofread.cut_model, classifiers/models/split_cut.*, split_cut_faces.*): load from
+text + JSON without pickle, and rank a tiny synthetic merge's cut candidates far better than chance."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import neurd_lite as nl
 from neurd_lite.pipeline import PipelineParams
@@ -14,9 +15,11 @@ from neurd_lite.proofread.cut_model import FEATURES, load_cut_model
 from test_proofread import _small_merge  # the 2-cell dendrite merge of the splitter tests
 
 MODELS = Path(__file__).resolve().parents[1] / "classifiers" / "models"
+SHIPPED = ("split_cut", "split_cut_faces")  # session 11 (distance label), session 14 (face-accuracy label)
 
 
-def test_split_cut_model_loads_from_text_and_json_without_pickle(monkeypatch):
+@pytest.mark.parametrize("name", SHIPPED)
+def test_split_cut_model_loads_from_text_and_json_without_pickle(monkeypatch, name):
     import pickle
 
     def refuse(*a, **k):
@@ -25,14 +28,15 @@ def test_split_cut_model_loads_from_text_and_json_without_pickle(monkeypatch):
     monkeypatch.setattr(pickle, "load", refuse)
     monkeypatch.setattr(pickle, "loads", refuse)
     load_cut_model.cache_clear()
-    booster, meta = load_cut_model("split_cut")
+    booster, meta = load_cut_model(name)
     assert list(booster.feature_name()) == list(FEATURES)
-    assert json.loads((MODELS / "split_cut.json").read_text())["features"] == list(FEATURES)
-    assert (MODELS / "split_cut.txt").read_text().startswith("tree")
-    assert not list(MODELS.glob("split_cut*.pkl"))
+    assert json.loads((MODELS / f"{name}.json").read_text())["features"] == list(FEATURES)
+    assert (MODELS / f"{name}.txt").read_text().startswith("tree")
+    assert not list(MODELS.glob(f"{name}*.pkl"))
 
 
-def test_split_cut_model_beats_a_random_candidate_on_a_tiny_merge():
+@pytest.mark.parametrize("name", SHIPPED)
+def test_split_cut_model_beats_a_random_candidate_on_a_tiny_merge(name):
     import importlib
 
     S = importlib.import_module("neurd_lite.proofread.split")
@@ -48,7 +52,7 @@ def test_split_cut_model_beats_a_random_candidate_on_a_tiny_merge():
 
     S._choose_cut = spy
     try:
-        owner = face_owner(n, find_cuts(n, SplitParams(cut_model="split_cut"))[0])
+        owner = face_owner(n, find_cuts(n, SplitParams(cut_model=name))[0])
     finally:
         S._choose_cut = orig
     assert len(seen) == 1
@@ -65,3 +69,17 @@ def test_split_cut_model_beats_a_random_candidate_on_a_tiny_merge():
     for t in (0, 1):
         assert np.mean(pred[m.face_cell == t] == t) >= 0.95
         assert np.mean(m.face_cell[pred == t] == t) >= 0.95
+
+
+def test_cut_model_margin_keeps_the_hand_cut_unless_the_model_gains_more():
+    """SplitParams.cut_model_margin: a huge margin gives the hand score's cut, 0 the model's own choice."""
+    m = _small_merge()
+    n = nl.decompose((m.mesh.vertices, m.mesh.faces), params=PipelineParams(spines=False, compartments=False))
+
+    def cut_vertex(p: SplitParams) -> int:
+        return [c for c in find_cuts(n, p)[1] if c.get("kind") == "soma_path"][0]["skeleton_vertex"]
+
+    hand = cut_vertex(SplitParams())
+    assert cut_vertex(SplitParams(cut_model="split_cut_faces", cut_model_margin=1e9)) == hand
+    model = cut_vertex(SplitParams(cut_model="split_cut_faces"))
+    assert cut_vertex(SplitParams(cut_model="split_cut_faces", cut_model_margin=0.0)) == model

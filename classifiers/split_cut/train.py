@@ -36,7 +36,13 @@ PARAMS = {"rank": {"objective": "lambdarank", "lambdarank_truncation_level": 20,
                    "label_gain": [0, 1, 3, 7]},
           "rank_faces": {"objective": "lambdarank", "lambdarank_truncation_level": 20, "eval_at": [1],
                          "label_gain": [0, 1, 3, 7]},
-          "binary": {"objective": "binary"}}
+          "binary": {"objective": "binary"},
+          "rank_acc": {"objective": "lambdarank", "lambdarank_truncation_level": 20, "eval_at": [1],
+                       "label_gain": [0, 1, 3, 7]},
+          "rank_acc_dist": {"objective": "lambdarank", "lambdarank_truncation_level": 20, "eval_at": [1],
+                            "label_gain": [0, 1, 3, 7, 15]},
+          "regress_acc": {"objective": "regression"}}
+ACC_VARIANTS = ("rank_acc", "rank_acc_dist", "regress_acc")
 COMMON = {"learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 40, "feature_fraction": 0.8,
           "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0, "num_threads": 1, "verbose": -1,
           "seed": 11, "deterministic": True}
@@ -64,15 +70,40 @@ def candidate_mask(d: dict) -> np.ndarray:
     return cand
 
 
+def accuracy_loss(d: dict, rows: np.ndarray) -> np.ndarray:
+    """Per row: the path's best pair accuracy (``label_faces``: mean of the two cells' face accuracy after the whole
+    splitter cuts there) among ``rows`` minus the row's own."""
+    acc = d["acc_pair"][rows]
+    best = np.full(int(d["path"].max()) + 1, -np.inf)
+    np.maximum.at(best, d["path"][rows], acc)
+    return best[d["path"][rows]] - acc
+
+
+def labels(d: dict, rows: np.ndarray, variant: str) -> np.ndarray:
+    """Training target of ``rows``. Session 14 (labels of ``label_faces.py``): ``rank_acc`` relevance 3 / 2 / 1 / 0
+    for a pair accuracy within 0.005 / 0.02 / 0.05 / more of the path's best; ``rank_acc_dist`` the same plus 1 for
+    the top grade within 3 µm of the true switch; ``regress_acc`` minus the loss (regression)."""
+    if variant not in ACC_VARIANTS:
+        return relevance(d["dist_um"][rows], variant, d["face_loss"][rows] if "face_loss" in d else None)
+    loss = accuracy_loss(d, rows)
+    if variant == "regress_acc":
+        return -loss
+    rel = np.select([loss <= 0.005, loss <= 0.02, loss <= 0.05], [3, 2, 1], 0)
+    if variant == "rank_acc_dist":
+        rel = rel + ((rel == 3) & (d["dist_um"][rows] <= 3.0))
+    return rel
+
+
 def fit(d: dict, rows: np.ndarray, variant: str):
     import lightgbm as lgb
 
+    rows = np.flatnonzero(rows) if rows.dtype == bool else rows
     X, path = d["X"][rows], d["path"][rows]
-    y = relevance(d["dist_um"][rows], variant, d["face_loss"][rows] if "face_loss" in d else None)
+    y = labels(d, rows, variant)
     order = np.argsort(path, kind="stable")
     X, y, path = X[order], y[order], path[order]
     _, sizes = np.unique(path, return_counts=True)
-    ds = lgb.Dataset(X, y, group=None if variant == "binary" else sizes, feature_name=list(FEATURES),
+    ds = lgb.Dataset(X, y, group=None if variant in ("binary", "regress_acc") else sizes, feature_name=list(FEATURES),
                      free_raw_data=False)
     return lgb.train({**COMMON, **PARAMS[variant]}, ds, num_boost_round=ROUNDS)
 
@@ -135,13 +166,15 @@ def main() -> None:
     ap.add_argument("--work", default="/tmp/merge11/cv")
     ap.add_argument("--models", default=str(ROOT / "classifiers" / "models"))
     ap.add_argument("--variants", default="rank,binary")
+    ap.add_argument("--choose", default=None, help="variants the shipped one is chosen from (default: all run)")
+    ap.add_argument("--name", default="split_cut", help="shipped model name (session 14: split_cut_faces)")
     args = ap.parse_args()
     d = dict(np.load(args.rows))
     cand = candidate_mask(d)
     fold_of = folds(d["seed"])
     row_fold = np.array([fold_of[int(s)] for s in d["seed"]])
     work = Path(args.work)
-    cases = {int(Path(f).stem[3:]): f for f in glob.glob(f"{args.cases}/fam*.pkl")}
+    cases = {int(Path(f).stem[3:]): f for f in glob.glob(f"{args.cases}/fam*[0-9].pkl")}
     assert max(cases) < 1000 and int(d["seed"].max()) < 1000, "tune seeds only"
     report: dict = {"n_paths": int(len(np.unique(d["path"]))), "n_rows": int(cand.sum()),
                     "n_merges": int(len(np.unique(d["seed"]))), "hand_paths": path_hits(d, cand, d["hand"])}
@@ -168,7 +201,7 @@ def main() -> None:
         (work / f"oof_cells_{variant}.json").write_text(json.dumps({"hand": hand_cells, "model": oof_cells}))
         print(variant, rec["paths"], rec["cells"], "drops", len(rec["drops_gt_002"]), "gains",
               len(rec["gains_gt_002"]), flush=True)
-    variants = [v for v in args.variants.split(",") if v in report]
+    variants = [v for v in (args.choose or args.variants).split(",") if v in report]
     best = max(variants, key=lambda v: (report[v]["cells"]["cells_ge_095"], report[v]["cells"]["mean_worst"]))
     report["chosen"] = best
     b = fit(d, cand, best)
@@ -178,8 +211,12 @@ def main() -> None:
              "trained_on": f"{report['n_merges']} tune family merges (seeds "
                            f"{int(d['seed'].min())}-{int(d['seed'].max())}), {report['n_paths']} soma-to-soma paths",
              "relevance": "rank: 3/2/1/0 within 2/4/8 um/beyond of the true switch; binary: within 3 um; "
-                          "rank_faces: 3/2/1/0 for balanced face accuracy lost <= 0.005/0.02/0.05/more",
-             "cv": {k: report[k] for k in ("hand_paths", "hand_cells", *variants)}}, Path(args.models))
+                          "rank_faces: 3/2/1/0 for balanced face accuracy lost <= 0.005/0.02/0.05/more; "
+                          "rank_acc: 3/2/1/0 for pair face accuracy after the whole splitter (label_faces.py) "
+                          "within 0.005/0.02/0.05/more of the path's best; rank_acc_dist: +1 for the top grade "
+                          "within 3 um of the switch; regress_acc: minus that loss",
+             "cv": {k: report[k] for k in ("hand_paths", "hand_cells", *args.variants.split(",")) if k in report}},
+         Path(args.models), args.name)
     (work / "report.json").write_text(json.dumps(report, indent=1, default=str))
     print(json.dumps({k: v for k, v in report.items() if k not in ("rank", "binary")}, default=str)[:3000])
 

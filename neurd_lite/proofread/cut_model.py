@@ -137,9 +137,10 @@ def load_cut_model(name: str) -> tuple[Any, dict]:
     return booster, meta
 
 
-def choose_cut(sc: dict, feats: np.ndarray, model: str) -> tuple[int, np.ndarray]:
+def choose_cut(sc: dict, feats: np.ndarray, model: str, margin: float = 0.0) -> tuple[int, np.ndarray]:
     """Index of the best-ranked candidate (prior > 0, inside a decisive polarity gate's set) and the model score
-    of every vertex (-inf where not a candidate)."""
+    of every vertex (-inf where not a candidate). margin > 0: the hand score's best vertex instead, unless the
+    model's best scores more than ``margin`` above it (``SplitParams.cut_model_margin``)."""
     booster, _ = load_cut_model(model)
     cand = np.asarray(sc["prior"]) > 0
     if sc.get("polarity", {}).get("decisive", False):
@@ -148,4 +149,10 @@ def choose_cut(sc: dict, feats: np.ndarray, model: str) -> tuple[int, np.ndarray
     out = np.full(len(cand), -np.inf)
     if cand.any():
         out[cand] = booster.predict(feats[cand], num_threads=1)
-    return int(np.argmax(out)) if cand.any() else int(np.argmax(sc["score"])), out
+    hand = int(np.argmax(sc["score"]))
+    if not cand.any():
+        return hand, out
+    best = int(np.argmax(out))
+    if margin > 0 and np.isfinite(out[hand]) and out[best] - out[hand] <= margin:
+        return hand, out
+    return best, out

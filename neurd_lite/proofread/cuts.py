@@ -103,7 +103,12 @@ class SplitParams:
     docs/proofreading.md "Session 10".
     cut_model (session 11): a learned ranker of the candidate cuts (``proofread.cut_model``; a shipped model name
     such as ``"split_cut"`` or a path to its ``.txt``) chooses the cut on each path instead of the hand-weighted
-    score; None: the hand score (every cue and the score are recorded either way).
+    score; None: the hand score (every cue and the score are recorded either way). ``"split_cut_faces"`` (session
+    14, opt-in) is trained on the face accuracy the whole splitter reaches per candidate cut (held-out 1620-1699:
+    171 -> 179 of 198 cells >= 0.95, but 7 cells lost; docs/proofreading.md "Session 14").
+    cut_model_margin (session 14, opt-in; 0 = off): keep the hand score's cut unless the model scores its own best
+    candidate more than this above the hand's (for ``split_cut_faces`` the score is minus the predicted accuracy
+    loss, so 0.005 = half a point of face accuracy). Tune OOF only, never held out (docs/proofreading.md).
     side_evidence_weight (session 11, default since round 4; 0 = the old vote): a side branch leaving the
     contact zone also votes by its own evidence: how much better its output-synapse share and axon-label share
     (over ``side_evidence_nm`` of the branch) match each cell's neurite at the cut (``synapse_window_nm`` of the
@@ -155,6 +160,7 @@ class SplitParams:
     polarity_slack_nm: float = 3500.0
     rall_synapses_first: bool = True
     cut_model: str | None = None
+    cut_model_margin: float = 0.0
     side_evidence_weight: float = 1.0
     side_evidence_nm: float = 20000.0
     side_growth_margin: float = 0.5

@@ -415,7 +415,7 @@ def _choose_cut(n: Neuron, pa: np.ndarray, sc: dict, forest: _Forest, arrays: tu
         return int(np.argmax(sc["score"])), None
     from .cut_model import choose_cut
 
-    return choose_cut(sc, path_candidate_rows(n, pa, sc, forest, arrays, somas, p), p.cut_model)
+    return choose_cut(sc, path_candidate_rows(n, pa, sc, forest, arrays, somas, p), p.cut_model, p.cut_model_margin)
 
 
 def path_candidate_rows(n: Neuron, pa: np.ndarray, sc: dict, forest: _Forest, arrays: tuple, somas: tuple,
