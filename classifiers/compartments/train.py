@@ -422,9 +422,9 @@ def main(argv: list[str] | None = None) -> int:
                     tables.append(cross_validate(cases, {name: folds[name]}, label, vc))
                     args.report.parent.mkdir(parents=True, exist_ok=True)
                     args.report.write_text(json.dumps(report_of(pd.concat(tables)), indent=1, default=str))
-        if args.vertex_cache is not None:
-            with open(args.vertex_cache, "wb") as fh:
-                pickle.dump(vc, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                    if args.vertex_cache is not None:  # after every fold, so a stopped run leaves its folds
+                        with open(args.vertex_cache, "wb") as fh:
+                            pickle.dump(vc, fh, protocol=pickle.HIGHEST_PROTOCOL)
         report = report_of(pd.concat(tables))
         print(json.dumps({k: v for k, v in report.items() if k != "rows"}, indent=1))
         args.report.parent.mkdir(parents=True, exist_ok=True)
