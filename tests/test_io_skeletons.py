@@ -249,3 +249,21 @@ def test_negative_radii_warn_naming_the_file_in_every_format(tmp_path, fmt):
         n = nl.label_skeleton(path)
     assert any("negative radii" in f and str(path) in f for f in n.flags)
 
+
+def test_peer_skeleton_objects_are_checked_too(monkeypatch):
+    """A MeshParty / navis object with a NaN coordinate or a cycle is refused as a file is, naming the object."""
+    import neurd_lite.io.interop as interop
+
+    class TreeNeuron:  # stands in for a peer object (navis / meshparty need not be installed)
+        name = "cell_7"
+
+    bad = {"nan": Skeleton(np.array([[0, 0, 0], [np.nan, 1000, 0]], float), np.array([[1, 0]]), root=0),
+           "cycle": Skeleton(np.array([[0, 0, 0], [0, 1000, 0], [0, 2000, 0]], float),
+                             np.array([[1, 0], [2, 1], [0, 2]]), root=0)}
+    monkeypatch.setattr(interop, "is_peer_object", lambda obj: isinstance(obj, TreeNeuron))
+    for what, sk in bad.items():
+        monkeypatch.setattr(interop, "skeleton_from_object", lambda obj, units_nm, sk=sk: (sk, None))
+        with pytest.raises(InputError, match="NaN" if what == "nan" else "cycle") as e:
+            load_skeleton(TreeNeuron())
+        assert "<TreeNeuron 'cell_7'>" in str(e.value)
+
