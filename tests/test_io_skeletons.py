@@ -174,6 +174,7 @@ def test_one_nan_coordinate_does_not_flip_the_swc_unit_guess(tmp_path):
     ("json_binary", "not an ossify skeleton json"), ("json_nan", "NaN"),
     ("json_cycle_through_root", "cycle"), ("json_edge_out_of_range", "do not exist"),
     ("json_root_out_of_range", "root 9 is not one of its 3 vertices"),
+    ("nan_h5", "NaN"), ("cycle_through_root_h5", "cycle"),
 ])
 def test_bad_skeleton_files_name_the_file(tmp_path, case, match):
     """Other formats than SWC (issue 16): junk or broken skeleton files raise InputError naming the file."""
@@ -183,7 +184,13 @@ def test_bad_skeleton_files_name_the_file(tmp_path, case, match):
             "radius": [500, 100, 100]}
     folder = tmp_path / case
     folder.mkdir()
-    if case.endswith("_h5"):
+    if case in ("nan_h5", "cycle_through_root_h5"):  # a readable meshwork file with bad values
+        path = _skeleton_h5(folder / "sk.h5", good)
+        if case == "nan_h5":
+            _skeleton_h5(path, {**good, "vertices": [[0, 0, 0], [float("nan"), 1000, 0], [0, 2000, 0]]})
+        else:
+            _skeleton_h5(path, {**good, "edges": good["edges"] + [[0, 2]]})
+    elif case.endswith("_h5"):
         path = folder / "sk.h5"
         path.write_bytes(b"" if case == "empty_h5" else bytes(range(256)) * 2)
     else:
@@ -200,3 +207,63 @@ def test_bad_skeleton_files_name_the_file(tmp_path, case, match):
     with pytest.raises(InputError, match=match) as e:
         load_skeleton(path)
     assert str(path) in str(e.value)
+
+
+def _skeleton_h5(path, g: dict):
+    """A minimal meshwork-style ``.h5`` (skeleton group only, no mesh) from a skel.json-like dict."""
+    import h5py
+
+    with h5py.File(path, "w") as f:
+        f["skeleton/vertices"] = np.asarray(g["vertices"], float)
+        f["skeleton/edges"] = np.asarray(g["edges"])
+        f["skeleton/root"] = g["root"]
+        f["skeleton/radius"] = np.asarray(g["radius"], float)
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["swc", "json", "h5"])
+def test_negative_radii_warn_naming_the_file_in_every_format(tmp_path, fmt):
+    """Negative radii (issue 16) are never used silently: NaN (unknown), a warning naming the file and a
+    ``skeleton_input`` flag on the neuron, whatever the format."""
+    import json
+
+    import neurd_lite as nl
+    from neurd_lite.errors import NeurdLiteWarning
+
+    g = {"vertices": [[0, 0, 0], [0, 1000, 0], [0, 2000, 0]], "edges": [[1, 0], [2, 1]], "root": 0,
+         "radius": [500, -100, 100]}
+    if fmt == "swc":
+        path = tmp_path / "neg.swc"
+        path.write_text("# units: nm\n1 1 0 0 0 500 -1\n2 3 0 1000 0 -100 1\n3 3 0 2000 0 100 2\n")
+    elif fmt == "json":
+        (tmp_path / "neg").mkdir()
+        path = tmp_path / "neg" / "skel.json"
+        path.write_text(json.dumps(g))
+    else:
+        path = _skeleton_h5(tmp_path / "neg.h5", g)
+    with pytest.warns(NeurdLiteWarning, match="negative radii") as rec:
+        sk, _ = load_skeleton(path)
+    assert any(str(path) in str(w.message) for w in rec)
+    assert np.isnan(sk.radius[1]) and sk.radius[0] == 500
+    with pytest.warns(NeurdLiteWarning, match="negative radii"):
+        n = nl.label_skeleton(path)
+    assert any("negative radii" in f and str(path) in f for f in n.flags)
+
+
+def test_peer_skeleton_objects_are_checked_too(monkeypatch):
+    """A MeshParty / navis object with a NaN coordinate or a cycle is refused as a file is, naming the object."""
+    import neurd_lite.io.interop as interop
+
+    class TreeNeuron:  # stands in for a peer object (navis / meshparty need not be installed)
+        name = "cell_7"
+
+    bad = {"nan": Skeleton(np.array([[0, 0, 0], [np.nan, 1000, 0]], float), np.array([[1, 0]]), root=0),
+           "cycle": Skeleton(np.array([[0, 0, 0], [0, 1000, 0], [0, 2000, 0]], float),
+                             np.array([[1, 0], [2, 1], [0, 2]]), root=0)}
+    monkeypatch.setattr(interop, "is_peer_object", lambda obj: isinstance(obj, TreeNeuron))
+    for what, sk in bad.items():
+        monkeypatch.setattr(interop, "skeleton_from_object", lambda obj, units_nm, sk=sk: (sk, None))
+        with pytest.raises(InputError, match="NaN" if what == "nan" else "cycle") as e:
+            load_skeleton(TreeNeuron())
+        assert "<TreeNeuron 'cell_7'>" in str(e.value)
+

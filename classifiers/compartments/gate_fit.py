@@ -40,8 +40,8 @@ FIXED_GATE = ("shape17+dominance", "r200_l7_m8", "true_axon")
 # the configurations ``--gate nested`` chooses among (train.py --nested-sets / --nested-sizes / --nested-rows;
 # default session 6's 12; session 9: the shipped set with and without the axon inputs, shipped size, both row kinds)
 NESTED = {"sets": list(GATE_SETS), "sizes": list(GATE_SIZES), "rows": list(GATE_ROWS)}
-# the shipped gate (session 9, train.py --gate axon, the default): nested over the fixed gate's features with and
-# without the axon inputs, at the fixed gate's size and rows
+# the gate shipped in sessions 9-13 (train.py --gate axon; session 14 ships --gate fixed, see train.py): nested
+# over the fixed gate's features with and without the axon inputs, at the fixed gate's size and rows
 AXON_NESTED = {"sets": ["shape17+dominance", "shape17+dominance+axon"], "sizes": ["r200_l7_m8"], "rows": ["true_axon"]}
 INNER_K = 3
 SEED = 0

@@ -117,7 +117,8 @@ SELECTION = (
     "given 0.857, interneurons LOSO 10.3 %: in the microns, cajal and cvapp folds it picked learned-axon rows "
     "without the axon inputs); (N2, shipped) the same with the rows fixed to the shipped kind (true axon), "
     "written down after seeing N's outer numbers (a second try): its inner folds pick the axon inputs in 10 of "
-    "13 outer folds (not in cell_fold_2, microns, cajal). `train.py --gate axon` (the default) is N2. A third run, "
+    "13 outer folds (not in cell_fold_2, microns, cajal). `train.py --gate axon` (the default until session 14) "
+    "is N2. A third run, "
     "the axon inputs forced in every fold (`--gate fixed --gate-set shape17+dominance+axon`), was scored as a "
     "diagnostic only: as N2 except MICrONS LOSO apical 0.580 (N2 0.510); interneurons LOSO 6.2 % either way."
     " Axon veto on the gate (session 10, `train.py --axon-veto inner`, off): one procedure, its adoption rule "
@@ -140,8 +141,17 @@ SELECTION = (
     "family were not run. Session 13, second: the shipped training set and gate with each source group weighing "
     "the same in the gate's fit and choice (`--gate-weights source`), rule committed before its only outer-fold "
     "run: failed (external LOSO apical 0.857 up given / 0.853 up=None, interneurons 9.6 %, traced axon 0.890; "
-    "the inner choice dropped the axon inputs on the cvapp and cajal folds), not shipped. These models are "
-    "unchanged.")
+    "the inner choice dropped the axon inputs on the cvapp and cajal folds), not shipped. **Session 14 (shipped): "
+    "the gate fixed with the axon inputs and each source group weighing the same** (`--gate fixed --gate-set "
+    "shape17+dominance+axon --gate-weights source`, now train.py's default; the axon, apical and limb models are "
+    "byte-identical refits). It was picked after session 13 had seen it on the five external leave-source-out folds "
+    "(a diagnostic), so its rule (committed before any run) decided on data not used for selection: leave-cell-out "
+    "MICrONS apical / axon 0.927 / 0.975 (= the previous models'), the basket cell without an apical (with and "
+    "without synapses), fresh synthetic seeds 1802-1803 x 12 classes through `decompose` (every member's faces "
+    "identical to the previous models'; no apical on any member without one), and the external leave-source-out "
+    "folds re-run and disclosed as seen (apical 0.914 / 0.911 as before, interneurons 6.2 -> 5.4 %, traced axon "
+    "0.887). Not in the rule: external leave-cell-out apical 0.938 -> 0.909 (about one of 35 pyramids; without "
+    "an apical under the new gate: cvapp_l22, osballen H16.06.012.11.08.04, cvapp_EC2-609291-4).")
 
 
 def _table(d: dict) -> str:
@@ -164,8 +174,8 @@ def card(held: dict, sources: dict[str, int], seconds: float) -> str:
         "radius against the others' median (NaN without radius), height gap and reach ratio to the runner-up, the",
         "others' direction and share above the soma, the field's asymmetry and aspect, and (session 6) the limb",
         "dominance: 1 - runner-up / best of reach x sqrt(stem radius) over the dendritic limbs, i.e. the frame",
-        "inference's confidence computed without any frame (`gate.limb_dominance`), and (session 9, when the",
-        "inner folds pick them: the sidecar's `features`) two axon inputs: the axon's cable-weighted mean height",
+        "inference's confidence computed without any frame (`gate.limb_dominance`), and (session 9; always since",
+        "session 14, the sidecar's `features`) two axon inputs: the axon's cable-weighted mean height",
         "along `up` over the dendritic field's extent and axon / dendrite cable (NaN without an axon; monotone -1:",
         "a pyramid's axon descends toward the white matter). No absolute size and no",
         "synapses (in training only pyramidal cells carry synapses); monotone constraints from what an apical is",

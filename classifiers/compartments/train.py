@@ -346,11 +346,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cv-only", action="store_true")
     ap.add_argument("--fit-only", action="store_true")
     ap.add_argument("--rebuild", action="store_true")
-    ap.add_argument("--gate-set", choices=sorted(FIXED_SETS), default=None,
-                    help="feature set of the fixed gate (default: session 5's, gate_fit.FIXED_GATE)")
-    ap.add_argument("--gate", choices=("axon", "fixed", "nested", "mean"), default="axon",
-                    help="has-apical model: with or without the axon inputs, chosen in inner folds (shipped, session "
-                         "9); session 6's configuration; chosen in inner folds among --nested-*; or averaged")
+    ap.add_argument("--gate-set", choices=sorted(FIXED_SETS), default="shape17+dominance+axon",
+                    help="feature set of the fixed gate (default, shipped since session 14: with the axon inputs; "
+                         "gate_fit.FIXED_GATE is session 6's, without them)")
+    ap.add_argument("--gate", choices=("axon", "fixed", "nested", "mean"), default="fixed",
+                    help="has-apical model: one fixed configuration (--gate-set; shipped since session 14); with or "
+                         "without the axon inputs, chosen in inner folds (shipped sessions 9-13); chosen in inner "
+                         "folds among --nested-*; or averaged")
     ap.add_argument("--nested-sets", default=None,
                     help="comma-separated feature sets (gate_fit.FIXED_SETS) --gate nested chooses among")
     ap.add_argument("--nested-sizes", default=None, help="comma-separated gate_fit.GATE_SIZES for --gate nested")
@@ -367,9 +369,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--axon-veto", choices=("inner", "off"), default="off",
                     help="has-apical gate: veto an apical when the decided axon rises above the soma with many times "
                          "the dendrite's cable, the box chosen in inner folds (gate_fit.choose_veto; session 10)")
-    ap.add_argument("--gate-weights", choices=("cell", "source"), default="cell",
-                    help="has-apical gate rows: each cell weighs 1 (shipped) or each source group the same "
-                         "(session 13, gate_fit.SOURCE_OF)")
+    ap.add_argument("--gate-weights", choices=("cell", "source"), default="source",
+                    help="has-apical gate rows: each source group weighs the same (session 13, gate_fit.SOURCE_OF; "
+                         "shipped since session 14) or each cell 1 (shipped before)")
     ap.add_argument("--validation", choices=("both", "cell", "source"), default="both",
                     help="run leave-cell-out, leave-source-out or both (two processes can share the work; "
                          "combine their --report files with combine_reports)")
@@ -422,9 +424,9 @@ def main(argv: list[str] | None = None) -> int:
                     tables.append(cross_validate(cases, {name: folds[name]}, label, vc))
                     args.report.parent.mkdir(parents=True, exist_ok=True)
                     args.report.write_text(json.dumps(report_of(pd.concat(tables)), indent=1, default=str))
-        if args.vertex_cache is not None:
-            with open(args.vertex_cache, "wb") as fh:
-                pickle.dump(vc, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                    if args.vertex_cache is not None:  # after every fold, so a stopped run leaves its folds
+                        with open(args.vertex_cache, "wb") as fh:
+                            pickle.dump(vc, fh, protocol=pickle.HIGHEST_PROTOCOL)
         report = report_of(pd.concat(tables))
         print(json.dumps({k: v for k, v in report.items() if k != "rows"}, indent=1))
         args.report.parent.mkdir(parents=True, exist_ok=True)

@@ -49,6 +49,8 @@ def load_skeleton(path: str | Path | Any, units: UnitsLike | None = None) -> tup
 
     if is_peer_object(path):
         sk, syn = skeleton_from_object(path, None if units is None else float(np.mean(scale_to_nm(units))))
+        name = getattr(path, "name", None)  # a peer object has no file: name its type (and its own name)
+        _check_values(sk, f"<{type(path).__name__}{f' {name!r}' if name else ''}>")
         return sk, syn
     try:
         sk, syn = _load_any(Path(path), units)
@@ -66,7 +68,7 @@ def load_skeleton(path: str | Path | Any, units: UnitsLike | None = None) -> tup
     return sk, syn
 
 
-def _check_values(sk: Skeleton, p: Path) -> None:
+def _check_values(sk: Skeleton, p: Path | str) -> None:
     """Refuse NaN / infinite coordinates and cycles (a piece with as many edges as vertices, e.g. parent links
     looping back through the root); negative radii become NaN (unknown) with a warning naming the file."""
     bad = ~np.all(np.isfinite(sk.vertices), axis=1)

@@ -1,0 +1,115 @@
+"""Held-out checks of a candidate set of compartment models against the shipped one (session 14).
+
+    python classifiers/compartments/heldout_check.py --candidate DIR family --seeds 1802,1803 --out rows.csv
+    python classifiers/compartments/heldout_check.py --candidate DIR basket
+
+``family``: members of the synthetic family (fresh held-out seeds; the 8 classes and four extra classes, minnie65
+frame, ``up`` inferred) through ``nl.decompose``, each member made once and run with the shipped models and with
+the candidate's (per-face apical / axon F1, faces called apical on members without a true apical); rows are
+appended to ``--out`` as they finish. ``basket``: the basket cell's skeleton (ossify_BC_864691135101289504) through
+``nl.label_skeleton`` with and without its synapses, ``up`` inferred: apical vertices per model set.
+Model sets are switched by pointing ``compartments.learned.MODELS_DIR`` at the directory (nothing unpickled).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from neurd_lite.compartments import learned
+from neurd_lite.model.shipped import MODELS_DIR
+
+APICAL = ("apical_shaft", "apical_tuft", "oblique")
+EXTRA = ("pvalb_arbor", "sst_arbor", "ndnf_arbor", "pyr_local_axon")  # the extra classes scored
+BASKET = "skeletons/microns_ossify_BC_864691135101289504/skel.json"
+
+
+def use_models(directory: Path) -> None:
+    """Point the compartment labeller at the model files in ``directory``."""
+    learned.MODELS_DIR = Path(directory)
+
+
+def _f1(pred: np.ndarray, truth: np.ndarray) -> float:
+    denom = float(pred.sum() + truth.sum())
+    return 1.0 if denom == 0 else 2 * float(np.sum(pred & truth)) / denom
+
+
+def family_rows(cls: str, seed: int, sets: dict[str, Path]) -> list[dict]:
+    """One member through ``decompose`` once per model set: per-face scores (one row per set)."""
+    import neurd_lite as nl
+    from neurd_lite.testing import family
+
+    sn = family.make_member(cls, seed, up="minnie")
+    truth = sn.face_compartment.astype(str)
+    has_ap = bool(np.isin(truth, APICAL).any())
+    rows = []
+    for name, directory in sets.items():
+        use_models(directory)
+        t0 = time.time()
+        n = nl.decompose(sn.mesh, synapses=sn.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]].copy(), units="nm")
+        pred = n.face_compartment.astype(str)
+        rec = n.provenance["compartments"]
+        rows.append({"class": cls, "seed": seed, "models": name, "decompose_s": round(time.time() - t0, 1),
+                     "true_apical": has_ap,
+                     "apical_f1": _f1(np.isin(pred, APICAL), np.isin(truth, APICAL)) if has_ap else np.nan,
+                     "faces_called_apical": int(np.isin(pred, APICAL).sum()),
+                     "dendrite_faces_called_apical": float(np.isin(pred[np.isin(truth, ("basal", "dendrite"))],
+                                                                   APICAL).mean()),
+                     "axon_f1": _f1(pred == "axon", truth == "axon"), "p_has_apical": rec.get("p_has_apical"),
+                     "frame": rec["frame"]["method"]})
+        r = rows[-1]
+        print(f"  {cls} {seed} [{name}] apical {r['apical_f1']:.3f} axon {r['axon_f1']:.3f} "
+              f"apical faces {r['faces_called_apical']} p {r['p_has_apical']} {r['decompose_s']} s",
+              file=sys.stderr, flush=True)
+    return rows
+
+
+def basket_rows(sets: dict[str, Path]) -> list[dict]:
+    """The basket cell with and without synapses, ``up`` inferred: vertices called apical per model set."""
+    import neurd_lite as nl
+    from neurd_lite.data import data_path
+    from neurd_lite.io.skeletons import load_skeleton
+
+    path = data_path(BASKET)
+    sk, _ = load_skeleton(path)  # nm; handed in as a Skeleton it carries no synapses
+    rows = []
+    for name, directory in sets.items():
+        use_models(directory)
+        for mode, src in (("synapses", path), ("geometry only", sk)):
+            n = nl.label_skeleton(src)
+            labels = n.skeleton_labels.astype(str)
+            rows.append({"models": name, "input": mode, "apical_vertices": int(np.isin(labels, APICAL).sum()),
+                         "axon_vertices": int((labels == "axon").sum()),
+                         "p_has_apical": n.provenance["compartments"].get("p_has_apical")})
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--candidate", type=Path, required=True, help="directory of the candidate's model files")
+    ap.add_argument("what", choices=("family", "basket"))
+    ap.add_argument("--seeds", default="1802")
+    ap.add_argument("--classes", default=None, help="comma-separated (default: the 8 classes and the extra ones)")
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args(argv)
+    sets = {"shipped": MODELS_DIR, "candidate": args.candidate}
+    if args.what == "basket":
+        print(pd.DataFrame(basket_rows(sets)).to_string(index=False))
+        return 0
+    from neurd_lite.testing.family import CLASSES
+
+    classes = args.classes.split(",") if args.classes else list(CLASSES) + list(EXTRA)
+    for seed in (int(s) for s in args.seeds.split(",")):
+        for cls in classes:
+            df = pd.DataFrame(family_rows(cls, seed, sets))
+            if args.out is not None:
+                df.to_csv(args.out, mode="a", header=not args.out.is_file(), index=False)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
