@@ -25,7 +25,7 @@ from .errors import InputError, NeurdLiteError, StageError
 from .feature.spines import dendritic_spine_density_per_um
 from .geometry.meshes import cached_max_edge_nm, face_centroids_nm
 from .io.meshes import load_mesh
-from .io.skeletons import load_skeleton
+from .io.skeletons import check_skeleton_values, load_skeleton
 from .io.synapse_units import fit_synapse_units
 from .io.synapses import load_synapses
 from .memory import release_memory
@@ -533,6 +533,7 @@ def label_skeleton(path_or_skeleton: str | Path | Skeleton | Any, synapses: Any 
     if isinstance(path_or_skeleton, Skeleton):
         sk = path_or_skeleton.copy()
         name = name or "skeleton"
+        check_skeleton_values(sk, f"<Skeleton {name!r}>")  # the same value checks as a file gets
     else:
         sk, file_syn = load_skeleton(path_or_skeleton, units=units)
         name = name or getattr(sk, "source_name", None) or Path(path_or_skeleton).stem
@@ -546,7 +547,7 @@ def label_skeleton(path_or_skeleton: str | Path | Skeleton | Any, synapses: Any 
     elif file_syn is not None:
         n.synapses = file_syn
     run_state(n).soma_regions = [region]
-    for problem in getattr(sk, "load_problems", []):  # e.g. negative radii (io.skeletons._check_values)
+    for problem in getattr(sk, "load_problems", []):  # e.g. negative radii (io.skeletons.check_skeleton_values)
         n.flag(f"skeleton_input: {problem} ({path_or_skeleton})")
     n.provenance["timings_s"] = {"ingest": round(time.perf_counter() - t0, 4)}
     _record(n, p, skeleton=str(path_or_skeleton) if isinstance(path_or_skeleton, (str, Path))

@@ -267,3 +267,17 @@ def test_peer_skeleton_objects_are_checked_too(monkeypatch):
             load_skeleton(TreeNeuron())
         assert "<TreeNeuron 'cell_7'>" in str(e.value)
 
+
+
+def test_in_memory_skeletons_get_the_same_checks():
+    """label_skeleton on a Skeleton object refuses NaN coordinates and cycles, naming the object."""
+    from neurd_lite import label_skeleton
+
+    nan = Skeleton(np.array([[0, 0, 0], [np.nan, 1000, 0]], float), np.array([[1, 0]]), root=0)
+    loop = Skeleton(np.array([[0, 0, 0], [0, 1000, 0], [0, 2000, 0]], float), np.array([[1, 0], [2, 1], [0, 2]]),
+                    root=0)
+    with pytest.raises(InputError, match="NaN") as e:
+        label_skeleton(nan, name="cell_9")
+    assert "<Skeleton 'cell_9'>" in str(e.value)
+    with pytest.raises(InputError, match="cycle"):
+        label_skeleton(loop)

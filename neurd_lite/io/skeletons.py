@@ -50,7 +50,7 @@ def load_skeleton(path: str | Path | Any, units: UnitsLike | None = None) -> tup
     if is_peer_object(path):
         sk, syn = skeleton_from_object(path, None if units is None else float(np.mean(scale_to_nm(units))))
         name = getattr(path, "name", None)  # a peer object has no file: name its type (and its own name)
-        _check_values(sk, f"<{type(path).__name__}{f' {name!r}' if name else ''}>")
+        check_skeleton_values(sk, f"<{type(path).__name__}{f' {name!r}' if name else ''}>")
         return sk, syn
     try:
         sk, syn = _load_any(Path(path), units)
@@ -63,12 +63,12 @@ def load_skeleton(path: str | Path | Any, units: UnitsLike | None = None) -> tup
         raise InputError(f"not a usable skeleton ({e})", path, "check the file's vertices and edges") from e
     if not hasattr(sk, "units_in"):
         sk.units_in, sk.units_source = "nm", "format"
-    _check_values(sk, Path(path))
+    check_skeleton_values(sk, Path(path))
     _check_skeleton_extent(sk, Path(path))
     return sk, syn
 
 
-def _check_values(sk: Skeleton, p: Path | str) -> None:
+def check_skeleton_values(sk: Skeleton, p: Path | str) -> None:
     """Refuse NaN / infinite coordinates and cycles (a piece with as many edges as vertices, e.g. parent links
     looping back through the root); negative radii become NaN (unknown) with a warning naming the file."""
     bad = ~np.all(np.isfinite(sk.vertices), axis=1)
