@@ -62,7 +62,10 @@ def load(folder: str | Path) -> pd.DataFrame:
 
 
 def features(df: pd.DataFrame) -> list[str]:
-    return [c for c in df.columns if c not in LABEL_COLS + DROP + ("cls",)]
+    """Model inputs: every captured column but the labels and ``DROP``, the rule one-hot columns last (the order
+    of the shipped models' inputs: LightGBM's feature and row sampling depend on it)."""
+    cols = [c for c in df.columns if c not in LABEL_COLS + DROP + ("cls",)]
+    return [c for c in cols if not c.startswith("rules_")] + [c for c in cols if c.startswith("rules_")]
 
 
 def modelled(df: pd.DataFrame) -> np.ndarray:
