@@ -159,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--heldout", required=True)
     ap.add_argument("--out", default=str(MODELS_DIR))
     ap.add_argument("--config", default="", help="JSON config to skip the inner search")
+    ap.add_argument("--name", default=MODEL_NAME, help="model file name (SynapseParams.target_model)")
     ap.add_argument("--also", action="append", default=[], help="NAME=FOLDER: also score that shipped model")
     args = ap.parse_args(argv)
     t0 = time.process_time()
@@ -185,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     sidecar = {
-        "name": MODEL_NAME, "classes": list(CLASSES), "features": feats,
+        "name": args.name, "classes": list(CLASSES), "features": feats,
         "feature_units": {f: ("nm" if f.endswith("_nm") else "1") for f in feats},
         "keep_rule_targets": list(best["keep_rules"]),
         "train_members": sorted(tune.member.unique()), "heldout_members": sorted(held.member.unique()),
@@ -198,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
                      "scikit-learn": sklearn.__version__, "numpy": np.__version__},
         "train_cpu_seconds": round(time.process_time() - t0, 1),
     }
-    write_booster(booster, sidecar, out, MODEL_NAME)
+    write_booster(booster, sidecar, out, args.name)
     print("wrote", out, file=sys.stderr)
     return 0
 

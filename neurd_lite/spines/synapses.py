@@ -39,9 +39,9 @@ class SynapseParams:
     soma_by: who calls soma under ``"model"`` / ``"hybrid"``: ``"model"`` (default since session 13: the model
     decides soma vs not on every postsynapse, the rules keep their axon calls only; the soma face mask reaches up
     to ~1.5 µm past the soma) or ``"rules"`` (the soma face mask's call is final, as before).
-    target_model: the shipped synapse-target model file under ``"model"`` / ``"hybrid"``: ``"synapse_target"``
-    (session 12) or ``"synapse_target_profile"`` (session 14: also reads where the site sits on its spine's
-    axis profile, ``spines/axis_profile.py``; classifiers/synapse_target/MODEL_CARD.md).
+    target_model: the shipped synapse-target model file under ``"model"`` / ``"hybrid"``:
+    ``"synapse_target_profile"`` (default since session 14: also reads where the site sits on its spine's axis
+    profile, ``spines/axis_profile.py``) or ``"synapse_target"`` (session 12; classifiers/synapse_target/MODEL_CARD.md).
     spine_tolerance_nm: a synapse on plain shaft moves to a spine face at most this much farther.
     max_skeleton_distance_nm: skeleton-only neurons anchor synapses to the nearest skeleton vertex within this.
     These are the anchoring limits of every stage (``neurd_lite.model.anchors``)."""
@@ -50,7 +50,7 @@ class SynapseParams:
     k_candidates: int = 16
     method: str = "hybrid"
     soma_by: str = "model"
-    target_model: str = "synapse_target"
+    target_model: str = "synapse_target_profile"
     spine_tolerance_nm: float = 20.0
     max_skeleton_distance_nm: float = SKELETON_FAR_NM
 

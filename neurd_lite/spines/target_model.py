@@ -9,7 +9,8 @@ and (``target_features.py``) distances to the nearest spine / head / neck face, 
 site's place along its axis, the site's height below the local top of the surface. The rule labeller's target is
 a one-hot input (``rules_<class>``) and, for the classes the sidecar lists in ``keep_rule_targets``, final.
 
-The model ships as LightGBM text + JSON sidecar in ``neurd_lite/models`` (``synapse_target.txt/.json``);
+The model ships as LightGBM text + JSON sidecar in ``neurd_lite/models`` (``synapse_target_profile.txt/.json``,
+default since session 14, with the axis-profile inputs of ``axis_profile.py``; ``synapse_target``: session 12);
 ``classifiers/synapse_target/capture.py`` + ``train.py`` rebuild it from TUNE members of the synthetic family
 (``classifiers/synapse_target/MODEL_CARD.md``).
 """
