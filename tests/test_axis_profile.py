@@ -37,7 +37,7 @@ def stubby(z: float) -> float:
 
 def test_surface_samples_keep_area():
     tri = revolution(mushroom, 1100, 8, 6)
-    pts, w = surface_samples(tri, 20.0)
+    pts, w, own = surface_samples(tri, 20.0)
     area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1).sum()
     assert np.isclose(w.sum(), area)
     assert len(pts) > 20 * len(tri)
@@ -59,7 +59,7 @@ def test_split_does_not_move_with_tessellation():
 def test_site_features_neck_and_head():
     tri = revolution(mushroom, 1100, 16, 22)
     cp = np.array([[60.0, 0, 300], [0, 250.0, 850], [0, 0, 2000.0]])
-    x = site_profile_features({3: tri}, {3: np.zeros(3)}, np.array([3, 3, -1]), cp)
+    x = site_profile_features(tri, np.zeros(len(tri), dtype=np.int64), np.zeros((1, 3)), np.array([0, 0, -1]), cp)
     assert list(profile_is_neck(x)) == [True, False, False]
     assert x.loc[0, "profile_headness"] < 0.2 < 0.8 < x.loc[1, "profile_headness"]
     assert np.isnan(x.loc[2, "profile_has_neck"])

@@ -140,12 +140,11 @@ def nearest_spine_profiles(n: Neuron, sid: np.ndarray, cp: np.ndarray) -> dict[s
 
     want = np.unique(sid[sid >= 0])
     on = np.flatnonzero(np.isin(n.face_spine, want))
-    tri = np.asarray(n.mesh.triangles)[on]
-    order = np.argsort(n.face_spine[on], kind="stable")
-    ids, starts = np.unique(n.face_spine[on][order], return_index=True)
-    tri_of = {int(i): tri[order[a:b]] for i, a, b in zip(ids, starts, np.r_[starts[1:], len(on)])}
+    ids, tri_spine = np.unique(n.face_spine[on], return_inverse=True)  # spines with faces, 0..S-1
     sp = n.spines.set_index("spine_id")
-    base_of = {int(i): sp.loc[int(i), ["x_nm", "y_nm", "z_nm"]].to_numpy(dtype=float) for i in ids}
-    sid = np.where(np.isin(sid, ids), sid, -1)
-    x = site_profile_features(tri_of, base_of, sid, cp)
+    bases = sp.loc[ids, ["x_nm", "y_nm", "z_nm"]].to_numpy(dtype=float).reshape(-1, 3)
+    pos = np.searchsorted(ids, sid)
+    site = np.where((sid >= 0) & (pos < len(ids)) & (ids[np.minimum(pos, max(len(ids) - 1, 0))] == sid)
+                    if len(ids) else False, pos, -1)
+    x = site_profile_features(np.asarray(n.mesh.triangles)[on], tri_spine.reshape(-1), bases, site, cp)
     return {c: x[c].to_numpy() for c in x.columns}
