@@ -48,7 +48,7 @@ def capture_member(n0, sn, member: str):
     w = pl._working_view(n, run) if run.decimated else n
     anchors = pl._anchors(n, p)
     soma = soma_face_mask(w, (p.soma_extent or SomaExtentParams()).core_factor)
-    x = synapse_site_features(w, n.synapses, run.shaft_field, anchors, soma)
+    x = synapse_site_features(w, n.synapses, run.shaft_field, anchors, soma, profile=True)
     x["y_true"] = sn.synapses["target"].to_numpy().astype(str)
     x["y_rule"] = n.synapses["target"].to_numpy().astype(str)
     x["is_far"] = n.synapses["is_far"].to_numpy(dtype=bool)

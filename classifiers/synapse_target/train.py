@@ -62,7 +62,10 @@ def load(folder: str | Path) -> pd.DataFrame:
 
 
 def features(df: pd.DataFrame) -> list[str]:
-    return [c for c in df.columns if c not in LABEL_COLS + DROP + ("cls",)]
+    """Model inputs: every captured column but the labels and ``DROP``, the rule one-hot columns last (the order
+    of the shipped models' inputs: LightGBM's feature and row sampling depend on it)."""
+    cols = [c for c in df.columns if c not in LABEL_COLS + DROP + ("cls",)]
+    return [c for c in cols if not c.startswith("rules_")] + [c for c in cols if c.startswith("rules_")]
 
 
 def modelled(df: pd.DataFrame) -> np.ndarray:
@@ -156,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--heldout", required=True)
     ap.add_argument("--out", default=str(MODELS_DIR))
     ap.add_argument("--config", default="", help="JSON config to skip the inner search")
+    ap.add_argument("--name", default=MODEL_NAME, help="model file name (SynapseParams.target_model)")
     ap.add_argument("--also", action="append", default=[], help="NAME=FOLDER: also score that shipped model")
     args = ap.parse_args(argv)
     t0 = time.process_time()
@@ -182,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     sidecar = {
-        "name": MODEL_NAME, "classes": list(CLASSES), "features": feats,
+        "name": args.name, "classes": list(CLASSES), "features": feats,
         "feature_units": {f: ("nm" if f.endswith("_nm") else "1") for f in feats},
         "keep_rule_targets": list(best["keep_rules"]),
         "train_members": sorted(tune.member.unique()), "heldout_members": sorted(held.member.unique()),
@@ -195,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
                      "scikit-learn": sklearn.__version__, "numpy": np.__version__},
         "train_cpu_seconds": round(time.process_time() - t0, 1),
     }
-    write_booster(booster, sidecar, out, MODEL_NAME)
+    write_booster(booster, sidecar, out, args.name)
     print("wrote", out, file=sys.stderr)
     return 0
 

@@ -39,6 +39,9 @@ class SynapseParams:
     soma_by: who calls soma under ``"model"`` / ``"hybrid"``: ``"model"`` (default since session 13: the model
     decides soma vs not on every postsynapse, the rules keep their axon calls only; the soma face mask reaches up
     to ~1.5 µm past the soma) or ``"rules"`` (the soma face mask's call is final, as before).
+    target_model: the shipped synapse-target model file under ``"model"`` / ``"hybrid"``:
+    ``"synapse_target_profile"`` (default since session 14: also reads where the site sits on its spine's axis
+    profile, ``spines/axis_profile.py``) or ``"synapse_target"`` (session 12; classifiers/synapse_target/MODEL_CARD.md).
     spine_tolerance_nm: a synapse on plain shaft moves to a spine face at most this much farther.
     max_skeleton_distance_nm: skeleton-only neurons anchor synapses to the nearest skeleton vertex within this.
     These are the anchoring limits of every stage (``neurd_lite.model.anchors``)."""
@@ -47,6 +50,7 @@ class SynapseParams:
     k_candidates: int = 16
     method: str = "hybrid"
     soma_by: str = "model"
+    target_model: str = "synapse_target_profile"
     spine_tolerance_nm: float = 20.0
     max_skeleton_distance_nm: float = SKELETON_FAR_NM
 
@@ -157,7 +161,8 @@ def attach_synapses(n: Neuron, params: SynapseParams | None = None, soma_extent:
         from .target_model import predict_targets
 
         target = predict_targets(n, syn, shaft_field, anchors, soma, rule_target=target,
-                                 dendritic_only=method == "hybrid", model_soma=p.soma_by == "model")
+                                 dendritic_only=method == "hybrid", model_soma=p.soma_by == "model",
+                                 name=p.target_model)
         target[is_pre & ~is_far] = "axon"
         target[is_far] = "unknown"
     syn["target"] = pd.Series(target, index=syn.index, dtype=object)
@@ -165,5 +170,6 @@ def attach_synapses(n: Neuron, params: SynapseParams | None = None, soma_extent:
     if (~finite).any():
         n.flag(f"{int((~finite).sum())} synapses with non-finite positions (target unknown)")
     n.provenance["synapses"] = {"method": method, "soma_by": p.soma_by if method != "rules" else "rules",
+                                "model": p.target_model if method != "rules" else None,
                                 "max_distance_nm": p.max_distance_nm,
                                 "n_far": int(is_far.sum())}

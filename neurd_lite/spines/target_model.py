@@ -9,7 +9,8 @@ and (``target_features.py``) distances to the nearest spine / head / neck face, 
 site's place along its axis, the site's height below the local top of the surface. The rule labeller's target is
 a one-hot input (``rules_<class>``) and, for the classes the sidecar lists in ``keep_rule_targets``, final.
 
-The model ships as LightGBM text + JSON sidecar in ``neurd_lite/models`` (``synapse_target.txt/.json``);
+The model ships as LightGBM text + JSON sidecar in ``neurd_lite/models`` (``synapse_target_profile.txt/.json``,
+default since session 14, with the axis-profile inputs of ``axis_profile.py``; ``synapse_target``: session 12);
 ``classifiers/synapse_target/capture.py`` + ``train.py`` rebuild it from TUNE members of the synthetic family
 (``classifiers/synapse_target/MODEL_CARD.md``).
 """
@@ -54,11 +55,11 @@ def _neighbourhood(tree: cKDTree, h: np.ndarray, prot: np.ndarray, pts: np.ndarr
 
 
 def synapse_site_features(n: Neuron, syn: pd.DataFrame, shaft_field: Any, anchors: Any = None,
-                          soma: np.ndarray | None = None) -> pd.DataFrame:
+                          soma: np.ndarray | None = None, profile: bool = False) -> pd.DataFrame:
     """One row of features per synapse (columns named with units). ``syn``: positions (nm); ``shaft_field``: the
     field ``detect_spines(n)`` returned; ``anchors``: the synapses' anchors on ``n.mesh``
     (``neurd_lite.model.anchors``; computed when None); ``soma``: (F,) soma face mask (None: faces labelled soma
-    or listed in a soma)."""
+    or listed in a soma); profile: also the nearest spine's axis-profile features (``spines/axis_profile.py``)."""
     fld = shaft_field
     if fld is None:
         raise InputError("synapse features need the shaft field detect_spines returned",
@@ -122,14 +123,14 @@ def synapse_site_features(n: Neuron, syn: pd.DataFrame, shaft_field: Any, anchor
     out["face_is_soma"] = soma_face.astype(float)
     out["face_is_axon"] = ((comp == "axon") | (lab == "axon")).astype(float)
     out["is_pre"] = synapse_polarity(syn)[0].astype(float)
-    out.update(spine_context_features(n, face, cp, r, d_sk - r, tops))
+    out.update(spine_context_features(n, face, cp, r, d_sk - r, tops, profile))
     return pd.DataFrame(out, index=syn.index)
 
 
-@lru_cache(maxsize=2)
-def load_model(folder: str | None = None) -> tuple[Any, dict[str, Any]]:
-    """The shipped LightGBM booster and its JSON sidecar (feature names, classes, metrics, versions)."""
-    return read_booster(MODEL_NAME, folder, what="synapse-target",
+@lru_cache(maxsize=4)
+def load_model(folder: str | None = None, name: str = MODEL_NAME) -> tuple[Any, dict[str, Any]]:
+    """The shipped LightGBM booster ``name`` and its JSON sidecar (feature names, classes, metrics, versions)."""
+    return read_booster(name, folder, what="synapse-target",
                         hint="run classifiers/synapse_target/train.py or use SynapseParams(method='rules')")
 
 
@@ -142,14 +143,16 @@ def rule_columns(rule_target: np.ndarray) -> dict[str, np.ndarray]:
 def predict_targets(n: Neuron, syn: pd.DataFrame, shaft_field: Any, anchors: Any = None,
                     soma: np.ndarray | None = None, folder: str | None = None,
                     rule_target: np.ndarray | None = None, dendritic_only: bool = False,
-                    model_soma: bool = False) -> np.ndarray:
+                    model_soma: bool = False, name: str = MODEL_NAME) -> np.ndarray:
     """Predicted target per synapse (object array of class names) with the shipped model (arguments as
     :func:`synapse_site_features`; ``rule_target``: the rule labeller's targets, a feature of the model; where
     they are a class the sidecar lists in ``keep_rule_targets`` they stay). dendritic_only: the rules' soma and
     axon calls stay and the model picks among shaft / spine_head / spine_neck elsewhere (needs ``rule_target``).
-    model_soma: soma is the model's call everywhere (the rules' soma calls are neither kept nor the only ones)."""
-    booster, meta = load_model(folder)
-    x = synapse_site_features(n, syn, shaft_field, anchors, soma)
+    model_soma: soma is the model's call everywhere (the rules' soma calls are neither kept nor the only ones).
+    name: the model file (``SynapseParams.target_model``)."""
+    booster, meta = load_model(folder, name)
+    x = synapse_site_features(n, syn, shaft_field, anchors, soma,
+                              profile=any(f.startswith("profile_") for f in meta["features"]))
     if any(f.startswith("rules_") for f in meta["features"]):
         if rule_target is None:
             raise InputError("this synapse-target model reads the rule targets",
