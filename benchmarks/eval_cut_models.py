@@ -6,7 +6,8 @@ Merges come from ``classifiers/split_cut/capture.py make`` (slim decompositions 
 face). Per true cell: face accuracy = min(recall, precision) after ``find_cuts`` + ``face_owner``
 (``classifiers/split_cut/train.py`` ``cell_scores``); merges with fewer than two somata found are left out. Prints,
 per arm, cells >= 0.95, mean cell, mean worst cell per merge, and against the default the cells gained / lost
-(crossing 0.95) and the cells rising / falling by > 0.02 (session 14: held-out 1620-1699).
+(crossing 0.95) and the cells rising / falling by > 0.02 (session 14: held-out 1620-1699). An arm ``NAME@M`` runs
+model NAME with ``SplitParams.cut_model_margin = M`` (session 14 round 2: ``split_cut_faces@0.005``, seeds 1700-1759).
 """
 from __future__ import annotations
 
@@ -25,6 +26,12 @@ sys.path.insert(0, str(ROOT / "classifiers" / "split_cut"))
 from train import cell_scores  # noqa: E402
 
 
+def arm(name: str) -> tuple[str, float]:
+    """``NAME`` or ``NAME@MARGIN`` -> (model name, cut_model_margin)."""
+    model, _, margin = name.partition("@")
+    return model, float(margin or 0.0)
+
+
 def score(case_dir: str, models: list[str]) -> dict:
     """Per merge seed: fragmented, cells, somata found and per arm the accuracy of each true cell."""
     res = {}
@@ -32,7 +39,7 @@ def score(case_dir: str, models: list[str]) -> dict:
         case = pickle.load(open(f, "rb"))
         res[int(Path(f).stem[3:])] = {"frag": bool(case["frag"]), "ncells": len(case["C"]),
                                       "somata": len(case["n"].somas), "default": cell_scores(case, None),
-                                      **{m: cell_scores(case, m) for m in models}}
+                                      **{m: cell_scores(case, *arm(m)) for m in models}}
     return res
 
 

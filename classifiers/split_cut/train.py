@@ -128,8 +128,9 @@ def path_hits(d: dict, cand: np.ndarray, score: np.ndarray) -> dict:
             "median_um": round(float(np.median(out)), 2)}
 
 
-def cell_scores(case: dict, model: str | None) -> list[float] | None:
-    """min(recall, precision) of the faces of every true cell after splitting with ``model`` (None: hand)."""
+def cell_scores(case: dict, model: str | None, margin: float = 0.0) -> list[float] | None:
+    """min(recall, precision) of the faces of every true cell after splitting with ``model`` (None: hand) and
+    ``SplitParams.cut_model_margin`` = ``margin``."""
     import importlib
 
     from neurd_lite.proofread.cuts import SplitParams
@@ -138,7 +139,7 @@ def cell_scores(case: dict, model: str | None) -> list[float] | None:
     n, fc, C = case["n"], np.asarray(case["fc"]), np.asarray(case["C"])
     if len(n.somas) < 2:
         return None
-    vo, _ = S.find_cuts(n, SplitParams(cut_model=model))
+    vo, _ = S.find_cuts(n, SplitParams(cut_model=model, cut_model_margin=margin))
     owner = S.face_owner(n, vo)
     st = [int(np.argmin(np.linalg.norm(C - s.center_nm, axis=1))) for s in n.somas]
     res = []

@@ -108,7 +108,8 @@ class SplitParams:
     171 -> 179 of 198 cells >= 0.95, but 7 cells lost; docs/proofreading.md "Session 14").
     cut_model_margin (session 14, opt-in; 0 = off): keep the hand score's cut unless the model scores its own best
     candidate more than this above the hand's (for ``split_cut_faces`` the score is minus the predicted accuracy
-    loss, so 0.005 = half a point of face accuracy). Tune OOF only, never held out (docs/proofreading.md).
+    loss, so 0.005 = half a point of face accuracy). Chosen on tune OOF (116 -> 117 of 120); held-out 1700-1759
+    with split_cut_faces: 136 -> 132 of 152 cells >= 0.95 (7 lost), not adopted (docs/proofreading.md).
     side_evidence_weight (session 11, default since round 4; 0 = the old vote): a side branch leaving the
     contact zone also votes by its own evidence: how much better its output-synapse share and axon-label share
     (over ``side_evidence_nm`` of the branch) match each cell's neurite at the cut (``synapse_window_nm`` of the
