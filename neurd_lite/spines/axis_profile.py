@@ -23,6 +23,7 @@ how wide the profile is there between neck and head), not only a yes/no.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -76,22 +77,30 @@ def surface_samples(tri: np.ndarray, sample_nm: float, max_split: int = 24
                   row_norms(tri[:, 0] - tri[:, 2])], axis=1).max(1)
     k_of = np.clip(np.ceil(e / max(sample_nm, 1e-9)), 1, max_split).astype(np.int64)
     area = 0.5 * row_norms(cross_rows(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]))
-    pts, wts, own = [], [], []
+    size = k_of * k_of
+    first = np.r_[0, np.cumsum(size)[:-1]]  # samples in triangle order: each triangle's block starts here
+    pts, wts = np.empty((int(size.sum()), 3)), np.empty(int(size.sum()))
     for k in np.unique(k_of):
         sel = np.flatnonzero(k_of == k)
-        i, j = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
-        up = i + j <= k - 1
-        dn = i + j <= k - 2
-        bary = np.concatenate([np.stack([(i[up] + 1 / 3) / k, (j[up] + 1 / 3) / k], 1),
-                               np.stack([(i[dn] + 2 / 3) / k, (j[dn] + 2 / 3) / k], 1)])  # (k², 2)
+        bary = _sub_centroids(int(k))
         t = tri[sel]
-        p = t[:, None, 0] + bary[None, :, 0, None] * (t[:, None, 1] - t[:, None, 0]) + \
-            bary[None, :, 1, None] * (t[:, None, 2] - t[:, None, 0])
-        pts.append(p.reshape(-1, 3))
-        wts.append(np.repeat(area[sel] / (k * k), len(bary)))
-        own.append(np.repeat(sel, len(bary)))
-    order = np.argsort(np.concatenate(own), kind="stable")  # samples in triangle order
-    return np.concatenate(pts)[order], np.concatenate(wts)[order], np.concatenate(own)[order]
+        at = (first[sel][:, None] + np.arange(k * k)).reshape(-1)
+        pts[at] = (t[:, None, 0] + bary[None, :, 0, None] * (t[:, None, 1] - t[:, None, 0]) +
+                   bary[None, :, 1, None] * (t[:, None, 2] - t[:, None, 0])).reshape(-1, 3)
+        wts[at] = np.repeat(area[sel] / (k * k), k * k)
+    return pts, wts, np.repeat(np.arange(len(tri)), size)
+
+
+@lru_cache(maxsize=64)
+def _sub_centroids(k: int) -> np.ndarray:
+    """(k², 2) barycentric (u, v) of the centroids of a triangle's k² equal sub-triangles (up ones first)."""
+    i, j = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
+    up = i + j <= k - 1
+    dn = i + j <= k - 2
+    bary = np.concatenate([np.stack([(i[up] + 1 / 3) / k, (j[up] + 1 / 3) / k], 1),
+                           np.stack([(i[dn] + 2 / 3) / k, (j[dn] + 2 / 3) / k], 1)])
+    bary.flags.writeable = False
+    return bary
 
 
 def group_weighted_median(group: np.ndarray, values: np.ndarray, weights: np.ndarray, n_groups: int) -> np.ndarray:
@@ -101,7 +110,7 @@ def group_weighted_median(group: np.ndarray, values: np.ndarray, weights: np.nda
     ok = np.isfinite(values) & (weights > 0)
     if not ok.any():
         return out
-    g, v, w = group[ok], values[ok], weights[ok]
+    g, v, w = (group, values, weights) if ok.all() else (group[ok], values[ok], weights[ok])
     span_v = float(np.abs(v).max()) * 4.0 + 1.0
     order = np.argsort(g + (v + span_v / 2) / span_v)  # by group, then value (one sort on a composite key)
     g, v, w = g[order], v[order], w[order]
@@ -132,8 +141,35 @@ def axis_profiles(tri: np.ndarray, spine_of_tri: np.ndarray, bases_nm: np.ndarra
     order = np.argsort(spine, kind="stable")
     bounds = np.searchsorted(spine[order], np.arange(len(bases) + 1))
     tri = np.asarray(tri)
-    return [_profiles_at_once(tri[order[bounds[s]:bounds[s + 1]]], np.zeros(bounds[s + 1] - bounds[s], np.int64),
-                              bases[s:s + 1], p)[0] for s in range(len(bases))]
+    return [_profile_one(tri[order[bounds[s]:bounds[s + 1]]], bases[s], p) for s in range(len(bases))]
+
+
+def _profile_one(tri: np.ndarray, base: np.ndarray, p: AxisProfileParams) -> AxisProfile:
+    """:func:`_profiles_at_once` for one spine (``base`` (3,) nm), the same operations on the same values in
+    the same order (sums sequential as ``np.bincount``'s) without gathering per-spine values onto every sample."""
+    pts, w, _ = surface_samples(tri, p.sample_nm, p.max_split)
+    empty = AxisProfile(base, np.zeros(3), np.zeros(0), np.zeros(0), np.nan, np.nan, 0.0, 0.0)
+    if not len(pts):
+        return empty
+    rel = pts - base
+    d = row_norms(rel)
+    far = np.flatnonzero(d >= 0.5 * d.max())
+    wfar = w[far]
+    wf = np.cumsum(wfar)[-1]
+    axis = np.array([np.cumsum(rel[far, c] * wfar)[-1] for c in range(3)]) / max(wf, 1e-12)
+    norm = float(row_norms(axis[None])[0])
+    if norm < 1e-6:
+        return empty
+    unit = axis / max(norm, 1e-12)
+    t = np.einsum("ij,ij->i", rel, np.broadcast_to(unit, rel.shape))
+    rho = row_norms(rel - t[:, None] * unit)
+    t_max = max(float(t.max()), 1e-6)
+    nb = int(np.clip(np.round(t_max / p.bin_nm), 3, p.max_bins))
+    width = t_max * (1 + 1e-9) / nb
+    b = np.clip(np.floor(np.maximum(t, 0.0) / width).astype(np.int64), 0, nb - 1)
+    edges = np.linspace(0.0, t_max * (1 + 1e-9), nb + 1)
+    r = _running_median3(group_weighted_median(b, rho, w, nb))
+    return _split(AxisProfile(base, unit, 0.5 * (edges[:-1] + edges[1:]), r, np.nan, np.nan, 0.0, t_max), p)
 
 
 def _profiles_at_once(tri: np.ndarray, spine_of_tri: np.ndarray, bases: np.ndarray, p: AxisProfileParams
