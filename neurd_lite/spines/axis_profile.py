@@ -85,8 +85,10 @@ def surface_samples(tri: np.ndarray, sample_nm: float, max_split: int = 24
         bary = _sub_centroids(int(k))
         t = tri[sel]
         at = (first[sel][:, None] + np.arange(k * k)).reshape(-1)
-        pts[at] = (t[:, None, 0] + bary[None, :, 0, None] * (t[:, None, 1] - t[:, None, 0]) +
-                   bary[None, :, 1, None] * (t[:, None, 2] - t[:, None, 0])).reshape(-1, 3)
+        p = np.multiply(bary[None, :, 0, None], (t[:, 1] - t[:, 0])[:, None])  # corner 0 + u e1 + v e2
+        np.add(t[:, None, 0], p, out=p)
+        p += bary[None, :, 1, None] * (t[:, 2] - t[:, 0])[:, None]
+        pts[at] = p.reshape(-1, 3)
         wts[at] = np.repeat(area[sel] / (k * k), k * k)
     return pts, wts, np.repeat(np.arange(len(tri)), size)
 
