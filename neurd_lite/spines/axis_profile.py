@@ -147,8 +147,10 @@ def axis_profiles(tri: np.ndarray, spine_of_tri: np.ndarray, bases_nm: np.ndarra
 
 
 def _profile_one(tri: np.ndarray, base: np.ndarray, p: AxisProfileParams) -> AxisProfile:
-    """:func:`_profiles_at_once` for one spine (``base`` (3,) nm), the same operations on the same values in
-    the same order (sums sequential as ``np.bincount``'s) without gathering per-spine values onto every sample."""
+    """:func:`axis_profiles` of one spine (``base`` (3,) nm): its surface samples' distances from the base,
+    the axis to the area-weighted centroid of the samples at least half the farthest distance out (sums taken
+    in sample order), the samples' axial positions and distances from the axis, and the weighted median
+    distance in each shell, smoothed."""
     pts, w, _ = surface_samples(tri, p.sample_nm, p.max_split)
     empty = AxisProfile(base, np.zeros(3), np.zeros(0), np.zeros(0), np.nan, np.nan, 0.0, 0.0)
     if not len(pts):
@@ -172,48 +174,6 @@ def _profile_one(tri: np.ndarray, base: np.ndarray, p: AxisProfileParams) -> Axi
     edges = np.linspace(0.0, t_max * (1 + 1e-9), nb + 1)
     r = _running_median3(group_weighted_median(b, rho, w, nb))
     return _split(AxisProfile(base, unit, 0.5 * (edges[:-1] + edges[1:]), r, np.nan, np.nan, 0.0, t_max), p)
-
-
-def _profiles_at_once(tri: np.ndarray, spine_of_tri: np.ndarray, bases: np.ndarray, p: AxisProfileParams
-                      ) -> list[AxisProfile]:
-    """:func:`axis_profiles` in one pass over every spine's samples (``bases`` (S, 3) nm)."""
-    n_sp = len(bases)
-    by_spine = np.argsort(np.asarray(spine_of_tri, dtype=np.int64), kind="stable")  # samples grouped by spine
-    pts, w, own = surface_samples(np.asarray(tri)[by_spine], p.sample_nm, p.max_split)
-    sp = np.asarray(spine_of_tri, dtype=np.int64)[by_spine][own]
-    count = np.bincount(sp, minlength=n_sp)
-    has = count > 0
-    starts = np.r_[0, np.cumsum(count)[:-1]][has]
-    rel = pts - bases[sp]
-    d = row_norms(rel)
-    dmax = np.zeros(n_sp)
-    dmax[has] = np.maximum.reduceat(d, starts) if len(d) else 0.0
-    far = d >= 0.5 * dmax[sp]
-    wf = np.bincount(sp[far], weights=w[far], minlength=n_sp)
-    axis = np.stack([np.bincount(sp[far], weights=rel[far, c] * w[far], minlength=n_sp) for c in range(3)], 1)
-    axis /= np.maximum(wf, 1e-12)[:, None]
-    norm = row_norms(axis)
-    unit = axis / np.maximum(norm, 1e-12)[:, None]
-    t = np.einsum("ij,ij->i", rel, unit[sp])
-    rho = row_norms(rel - t[:, None] * unit[sp])
-    t_max = np.full(n_sp, 1e-6)
-    if len(t):
-        t_max[has] = np.maximum(np.maximum.reduceat(t, starts), 1e-6)
-    nb = np.clip(np.round(t_max / p.bin_nm), 3, p.max_bins).astype(np.int64)
-    first = np.r_[0, np.cumsum(nb)[:-1]]
-    width = t_max * (1 + 1e-9) / nb
-    b = np.clip(np.floor(np.maximum(t, 0.0) / width[sp]).astype(np.int64), 0, nb[sp] - 1)
-    r_all = group_weighted_median(first[sp] + b, rho, w, int(nb.sum()))
-    out = []
-    for s in range(n_sp):
-        if norm[s] < 1e-6 or not has[s]:
-            out.append(AxisProfile(bases[s], np.zeros(3), np.zeros(0), np.zeros(0), np.nan, np.nan, 0.0, 0.0))
-            continue
-        edges = np.linspace(0.0, t_max[s] * (1 + 1e-9), nb[s] + 1)
-        r = _running_median3(r_all[first[s]:first[s] + nb[s]])
-        prof = AxisProfile(bases[s], unit[s], 0.5 * (edges[:-1] + edges[1:]), r, np.nan, np.nan, 0.0, float(t_max[s]))
-        out.append(_split(prof, p))
-    return out
 
 
 def axis_profile(tri: np.ndarray, base_nm: np.ndarray, params: AxisProfileParams | None = None) -> AxisProfile:
