@@ -69,7 +69,7 @@ def surface_samples(tri: np.ndarray, sample_nm: float, max_split: int = 24
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Points spread uniformly over triangles ``tri`` (K, 3, 3) nm, their areas (nm²) and triangle index: each
     triangle is cut into k² equal sub-triangles (k = ceil(longest edge / sample_nm), 1..max_split) and gives
-    their centroids."""
+    their centroids (the points a column-major (N, 3) view)."""
     tri = np.asarray(tri, dtype=np.float64)
     if not len(tri):
         return np.zeros((0, 3)), np.zeros(0), np.zeros(0, dtype=np.int64)
@@ -79,18 +79,20 @@ def surface_samples(tri: np.ndarray, sample_nm: float, max_split: int = 24
     area = 0.5 * row_norms(cross_rows(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]))
     size = k_of * k_of
     first = np.r_[0, np.cumsum(size)[:-1]]  # samples in triangle order: each triangle's block starts here
-    pts, wts = np.empty((int(size.sum()), 3)), np.empty(int(size.sum()))
+    pts, wts = np.empty((3, int(size.sum()))), np.empty(int(size.sum()))  # coordinate-major: long inner loops
     for k in np.unique(k_of):
         sel = np.flatnonzero(k_of == k)
         bary = _sub_centroids(int(k))
         t = tri[sel]
+        e1, e2 = t[:, 1] - t[:, 0], t[:, 2] - t[:, 0]
         at = (first[sel][:, None] + np.arange(k * k)).reshape(-1)
-        p = np.multiply(bary[None, :, 0, None], (t[:, 1] - t[:, 0])[:, None])  # corner 0 + u e1 + v e2
-        np.add(t[:, None, 0], p, out=p)
-        p += bary[None, :, 1, None] * (t[:, 2] - t[:, 0])[:, None]
-        pts[at] = p.reshape(-1, 3)
+        for c in range(3):  # corner 0 + u e1 + v e2
+            p = np.multiply(bary[None, :, 0], e1[:, c, None])
+            np.add(t[:, 0, c, None], p, out=p)
+            p += bary[None, :, 1] * e2[:, c, None]
+            pts[c, at] = p.reshape(-1)
         wts[at] = np.repeat(area[sel] / (k * k), k * k)
-    return pts, wts, np.repeat(np.arange(len(tri)), size)
+    return pts.T, wts, np.repeat(np.arange(len(tri)), size)
 
 
 @lru_cache(maxsize=64)
@@ -155,7 +157,7 @@ def _profile_one(tri: np.ndarray, base: np.ndarray, p: AxisProfileParams) -> Axi
     empty = AxisProfile(base, np.zeros(3), np.zeros(0), np.zeros(0), np.nan, np.nan, 0.0, 0.0)
     if not len(pts):
         return empty
-    rel = pts - base
+    rel = np.subtract(pts, base, order="C")  # row-major, as einsum's sums below were taken on
     d = row_norms(rel)
     far = np.flatnonzero(d >= 0.5 * d.max())
     wfar = w[far]
