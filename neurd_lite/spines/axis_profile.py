@@ -23,6 +23,7 @@ how wide the profile is there between neck and head), not only a yes/no.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -68,7 +69,7 @@ def surface_samples(tri: np.ndarray, sample_nm: float, max_split: int = 24
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Points spread uniformly over triangles ``tri`` (K, 3, 3) nm, their areas (nm²) and triangle index: each
     triangle is cut into k² equal sub-triangles (k = ceil(longest edge / sample_nm), 1..max_split) and gives
-    their centroids."""
+    their centroids (the points a column-major (N, 3) view)."""
     tri = np.asarray(tri, dtype=np.float64)
     if not len(tri):
         return np.zeros((0, 3)), np.zeros(0), np.zeros(0, dtype=np.int64)
@@ -76,22 +77,34 @@ def surface_samples(tri: np.ndarray, sample_nm: float, max_split: int = 24
                   row_norms(tri[:, 0] - tri[:, 2])], axis=1).max(1)
     k_of = np.clip(np.ceil(e / max(sample_nm, 1e-9)), 1, max_split).astype(np.int64)
     area = 0.5 * row_norms(cross_rows(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]))
-    pts, wts, own = [], [], []
+    size = k_of * k_of
+    first = np.r_[0, np.cumsum(size)[:-1]]  # samples in triangle order: each triangle's block starts here
+    pts, wts = np.empty((3, int(size.sum()))), np.empty(int(size.sum()))  # coordinate-major: long inner loops
     for k in np.unique(k_of):
         sel = np.flatnonzero(k_of == k)
-        i, j = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
-        up = i + j <= k - 1
-        dn = i + j <= k - 2
-        bary = np.concatenate([np.stack([(i[up] + 1 / 3) / k, (j[up] + 1 / 3) / k], 1),
-                               np.stack([(i[dn] + 2 / 3) / k, (j[dn] + 2 / 3) / k], 1)])  # (k², 2)
+        bary = _sub_centroids(int(k))
         t = tri[sel]
-        p = t[:, None, 0] + bary[None, :, 0, None] * (t[:, None, 1] - t[:, None, 0]) + \
-            bary[None, :, 1, None] * (t[:, None, 2] - t[:, None, 0])
-        pts.append(p.reshape(-1, 3))
-        wts.append(np.repeat(area[sel] / (k * k), len(bary)))
-        own.append(np.repeat(sel, len(bary)))
-    order = np.argsort(np.concatenate(own), kind="stable")  # samples in triangle order
-    return np.concatenate(pts)[order], np.concatenate(wts)[order], np.concatenate(own)[order]
+        e1, e2 = t[:, 1] - t[:, 0], t[:, 2] - t[:, 0]
+        at = (first[sel][:, None] + np.arange(k * k)).reshape(-1)
+        for c in range(3):  # corner 0 + u e1 + v e2
+            p = np.multiply(bary[None, :, 0], e1[:, c, None])
+            np.add(t[:, 0, c, None], p, out=p)
+            p += bary[None, :, 1] * e2[:, c, None]
+            pts[c, at] = p.reshape(-1)
+        wts[at] = np.repeat(area[sel] / (k * k), k * k)
+    return pts.T, wts, np.repeat(np.arange(len(tri)), size)
+
+
+@lru_cache(maxsize=64)
+def _sub_centroids(k: int) -> np.ndarray:
+    """(k², 2) barycentric (u, v) of the centroids of a triangle's k² equal sub-triangles (up ones first)."""
+    i, j = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
+    up = i + j <= k - 1
+    dn = i + j <= k - 2
+    bary = np.concatenate([np.stack([(i[up] + 1 / 3) / k, (j[up] + 1 / 3) / k], 1),
+                           np.stack([(i[dn] + 2 / 3) / k, (j[dn] + 2 / 3) / k], 1)])
+    bary.flags.writeable = False
+    return bary
 
 
 def group_weighted_median(group: np.ndarray, values: np.ndarray, weights: np.ndarray, n_groups: int) -> np.ndarray:
@@ -101,7 +114,7 @@ def group_weighted_median(group: np.ndarray, values: np.ndarray, weights: np.nda
     ok = np.isfinite(values) & (weights > 0)
     if not ok.any():
         return out
-    g, v, w = group[ok], values[ok], weights[ok]
+    g, v, w = (group, values, weights) if ok.all() else (group[ok], values[ok], weights[ok])
     span_v = float(np.abs(v).max()) * 4.0 + 1.0
     order = np.argsort(g + (v + span_v / 2) / span_v)  # by group, then value (one sort on a composite key)
     g, v, w = g[order], v[order], w[order]
@@ -132,50 +145,37 @@ def axis_profiles(tri: np.ndarray, spine_of_tri: np.ndarray, bases_nm: np.ndarra
     order = np.argsort(spine, kind="stable")
     bounds = np.searchsorted(spine[order], np.arange(len(bases) + 1))
     tri = np.asarray(tri)
-    return [_profiles_at_once(tri[order[bounds[s]:bounds[s + 1]]], np.zeros(bounds[s + 1] - bounds[s], np.int64),
-                              bases[s:s + 1], p)[0] for s in range(len(bases))]
+    return [_profile_one(tri[order[bounds[s]:bounds[s + 1]]], bases[s], p) for s in range(len(bases))]
 
 
-def _profiles_at_once(tri: np.ndarray, spine_of_tri: np.ndarray, bases: np.ndarray, p: AxisProfileParams
-                      ) -> list[AxisProfile]:
-    """:func:`axis_profiles` in one pass over every spine's samples (``bases`` (S, 3) nm)."""
-    n_sp = len(bases)
-    by_spine = np.argsort(np.asarray(spine_of_tri, dtype=np.int64), kind="stable")  # samples grouped by spine
-    pts, w, own = surface_samples(np.asarray(tri)[by_spine], p.sample_nm, p.max_split)
-    sp = np.asarray(spine_of_tri, dtype=np.int64)[by_spine][own]
-    count = np.bincount(sp, minlength=n_sp)
-    has = count > 0
-    starts = np.r_[0, np.cumsum(count)[:-1]][has]
-    rel = pts - bases[sp]
+def _profile_one(tri: np.ndarray, base: np.ndarray, p: AxisProfileParams) -> AxisProfile:
+    """:func:`axis_profiles` of one spine (``base`` (3,) nm): its surface samples' distances from the base,
+    the axis to the area-weighted centroid of the samples at least half the farthest distance out (sums taken
+    in sample order), the samples' axial positions and distances from the axis, and the weighted median
+    distance in each shell, smoothed."""
+    pts, w, _ = surface_samples(tri, p.sample_nm, p.max_split)
+    empty = AxisProfile(base, np.zeros(3), np.zeros(0), np.zeros(0), np.nan, np.nan, 0.0, 0.0)
+    if not len(pts):
+        return empty
+    rel = np.subtract(pts, base, order="C")  # row-major, as einsum's sums below were taken on
     d = row_norms(rel)
-    dmax = np.zeros(n_sp)
-    dmax[has] = np.maximum.reduceat(d, starts) if len(d) else 0.0
-    far = d >= 0.5 * dmax[sp]
-    wf = np.bincount(sp[far], weights=w[far], minlength=n_sp)
-    axis = np.stack([np.bincount(sp[far], weights=rel[far, c] * w[far], minlength=n_sp) for c in range(3)], 1)
-    axis /= np.maximum(wf, 1e-12)[:, None]
-    norm = row_norms(axis)
-    unit = axis / np.maximum(norm, 1e-12)[:, None]
-    t = np.einsum("ij,ij->i", rel, unit[sp])
-    rho = row_norms(rel - t[:, None] * unit[sp])
-    t_max = np.full(n_sp, 1e-6)
-    if len(t):
-        t_max[has] = np.maximum(np.maximum.reduceat(t, starts), 1e-6)
-    nb = np.clip(np.round(t_max / p.bin_nm), 3, p.max_bins).astype(np.int64)
-    first = np.r_[0, np.cumsum(nb)[:-1]]
+    far = np.flatnonzero(d >= 0.5 * d.max())
+    wfar = w[far]
+    wf = np.cumsum(wfar)[-1]
+    axis = np.array([np.cumsum(rel[far, c] * wfar)[-1] for c in range(3)]) / max(wf, 1e-12)
+    norm = float(row_norms(axis[None])[0])
+    if norm < 1e-6:
+        return empty
+    unit = axis / max(norm, 1e-12)
+    t = np.einsum("ij,ij->i", rel, np.broadcast_to(unit, rel.shape))
+    rho = row_norms(rel - t[:, None] * unit)
+    t_max = max(float(t.max()), 1e-6)
+    nb = int(np.clip(np.round(t_max / p.bin_nm), 3, p.max_bins))
     width = t_max * (1 + 1e-9) / nb
-    b = np.clip(np.floor(np.maximum(t, 0.0) / width[sp]).astype(np.int64), 0, nb[sp] - 1)
-    r_all = group_weighted_median(first[sp] + b, rho, w, int(nb.sum()))
-    out = []
-    for s in range(n_sp):
-        if norm[s] < 1e-6 or not has[s]:
-            out.append(AxisProfile(bases[s], np.zeros(3), np.zeros(0), np.zeros(0), np.nan, np.nan, 0.0, 0.0))
-            continue
-        edges = np.linspace(0.0, t_max[s] * (1 + 1e-9), nb[s] + 1)
-        r = _running_median3(r_all[first[s]:first[s] + nb[s]])
-        prof = AxisProfile(bases[s], unit[s], 0.5 * (edges[:-1] + edges[1:]), r, np.nan, np.nan, 0.0, float(t_max[s]))
-        out.append(_split(prof, p))
-    return out
+    b = np.clip(np.floor(np.maximum(t, 0.0) / width).astype(np.int64), 0, nb - 1)
+    edges = np.linspace(0.0, t_max * (1 + 1e-9), nb + 1)
+    r = _running_median3(group_weighted_median(b, rho, w, nb))
+    return _split(AxisProfile(base, unit, 0.5 * (edges[:-1] + edges[1:]), r, np.nan, np.nan, 0.0, t_max), p)
 
 
 def axis_profile(tri: np.ndarray, base_nm: np.ndarray, params: AxisProfileParams | None = None) -> AxisProfile:
