@@ -76,7 +76,7 @@ def capture(path: Path, subdivide: int = 0, normalise_nm: float = 0.0, feature_s
     parent = None
     if normalise_nm > 0:  # the refined mesh's faces -> working faces (normalise.py is deterministic)
         wm = run.mesh if run.decimated else n.mesh
-        parent = refine_to_edge(np.asarray(wm.vertices), np.asarray(wm.faces), normalise_nm)[2]
+        parent = refine_to_edge(np.asarray(wm.vertices), np.asarray(wm.faces), normalise_nm, ~bad_f)[2]  # as detect
         assert len(parent) == len(faces)
         true_w, bad_f = true_w[parent], bad_f[parent]
     area_f = np.asarray(mesh.area_faces)
