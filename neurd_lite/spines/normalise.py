@@ -51,9 +51,9 @@ def _split_round(v: np.ndarray, f: np.ndarray, max_edge_nm: float, may_split: np
     e = np.stack([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]], axis=1).reshape(-1, 2)  # edge j of face i: (j, j+1)
     long_ = np.linalg.norm(v[e[:, 0]] - v[e[:, 1]], axis=1) > max_edge_nm
     if may_split is not None and long_.any():
-        key = np.minimum(e[:, 0], e[:, 1]) * len(v) + np.maximum(e[:, 0], e[:, 1])
-        chosen = np.unique(key[long_ & np.repeat(may_split, 3)])
-        long_ &= np.isin(key, chosen)
+        at = np.flatnonzero(long_)
+        key = np.minimum(e[at, 0], e[at, 1]) * len(v) + np.maximum(e[at, 0], e[at, 1])
+        long_[at] = np.isin(key, key[may_split[at // 3]])  # a long edge of a splittable face, from either side
     if not long_.any():
         return None
     lo, hi = np.minimum(e[long_, 0], e[long_, 1]), np.maximum(e[long_, 0], e[long_, 1])
