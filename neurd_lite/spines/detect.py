@@ -30,8 +30,7 @@ from ..skeleton.centre import centred_skeleton
 from ..units import nm_to_um
 from .headneck import HeadNeckParams, spine_geometry
 from .refit import refit_args, refit_field
-from .shaft import ShaftField, ShaftParams
-from .carry import field_for
+from .shaft import ShaftField, ShaftParams, shaft_field
 from .candidates import filter_candidates, pool_params
 from .extend import extend_spines, planar_level  # noqa: F401  (planar_level: re-exported for tests)
 from .dome import dome_pass
@@ -515,7 +514,7 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
         if p.centre_skeleton is True or off_centre:
             skel = centred
             n.provenance.setdefault("spines_notes", {})["skeleton_centred"] = True
-    fld = field_for(n, verts, faces, skel, ~bad_f, p.shaft)  # fitted on the source mesh of a normalised view
+    fld = shaft_field(verts, faces, skel, ~bad_f, p.shaft)
     if p.local_shaft_far_nm > 0:
         va = vertex_areas_nm2(faces, mesh.area_faces, len(verts))
         fld, local = local_shaft_field(fld, verts, np.asarray(mesh.edges_unique), eligible_v, va,
@@ -534,7 +533,8 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
     if p.vertex_model or isinstance(n.cache.get("spine_vertex_sink"), list):  # learned refinement / its capture
         vlabel, base, ring = refine_labels(mesh, fld, eligible_v, vlabel, base, ring, p,
                                            seed_level(p, fld, len(verts)), n.cache.get("spine_vertex_sink"))
-    pass_counts = {k: v for k, v in pass_counts.items() if k not in ("candidate_sink", "dome_sink")}
+    pass_counts.pop("candidate_sink", None)
+    pass_counts.pop("dome_sink", None)
     rc = ring.assign(x=verts[ring.v, 0], y=verts[ring.v, 1], z=verts[ring.v, 2]).groupby("spine")[list("xyz")].mean()
     ring_row = dict(zip(rc.index.tolist(), rc.to_numpy()))  # spine -> mean ring position (no DataFrame.loc per spine)
     face_spine = _face_labels(vlabel, faces, verts, fld, p)

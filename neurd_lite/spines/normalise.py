@@ -28,26 +28,13 @@ import trimesh
 from ..neuron import SPINE_LABELS, Neuron, is_label
 
 MAX_ROUNDS = 12  # each round halves the longest edges; 12 rounds reach 1/4096 of them
-SOURCE_KEY = "spine_normalised_source"  # cache key of a normalised view: its NormalisedSource
-
-
-@dataclasses.dataclass(frozen=True)
-class NormalisedSource:
-    """The mesh a normalised view was refined from: vertices (V, 3) nm, faces (F, 3), (V'' - V, 2) the ends of
-    the edge each of the view's new vertices halves, and (F'',) the source face of each of the view's faces."""
-
-    vertices_nm: np.ndarray
-    faces: np.ndarray
-    ends: np.ndarray
-    parent: np.ndarray
 
 
 def _split_round(v: np.ndarray, f: np.ndarray, max_edge_nm: float, may_split: np.ndarray | None = None
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, np.ndarray] | None:
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int] | None:
     """One round of conforming midpoint splits of the edges longer than ``max_edge_nm`` (with ``may_split``
     (F,) bool: only the long edges of those faces; a face sharing such an edge is split too): (vertices, faces,
-    index of each new face's face in ``f``, number of leading faces kept whole, (new vertices, 2) the ends of the
-    edge each new vertex halves); None when no edge is split."""
+    index of each new face's face in ``f``, number of leading faces kept whole); None when no edge is split."""
     e = np.stack([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]], axis=1).reshape(-1, 2)  # edge j of face i: (j, j+1)
     long_ = np.linalg.norm(v[e[:, 0]] - v[e[:, 1]], axis=1) > max_edge_nm
     if may_split is not None and long_.any():
@@ -94,52 +81,40 @@ def _split_round(v: np.ndarray, f: np.ndarray, max_edge_nm: float, may_split: np
     out += [np.column_stack([a[i3], m01[i3], m20[i3]]), np.column_stack([m01[i3], b[i3], m12[i3]]),
             np.column_stack([m20[i3], m12[i3], c[i3]]), np.column_stack([m01[i3], m12[i3], m20[i3]])]
     parent += [i3] * 4
-    return (v2, np.vstack(out).astype(np.int64), np.concatenate(parent).astype(np.int64), int(keep.sum()),
-            np.column_stack([ua, ub]))
+    return v2, np.vstack(out).astype(np.int64), np.concatenate(parent).astype(np.int64), int(keep.sum())
 
 
 def refine_to_edge(vertices_nm: np.ndarray, faces: np.ndarray, max_edge_nm: float,
                    split_faces: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(vertices, faces, parent) of :func:`refine_with_ends`."""
-    return refine_with_ends(vertices_nm, faces, max_edge_nm, split_faces)[:3]
-
-
-def refine_with_ends(vertices_nm: np.ndarray, faces: np.ndarray, max_edge_nm: float,
-                     split_faces: np.ndarray | None = None
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(vertices, faces, parent): every edge longer than ``max_edge_nm`` (nm) split at its midpoint, recursively
     (at most :data:`MAX_ROUNDS` rounds), conforming. The first ``len(vertices_nm)`` vertices are the input's;
     ``parent[i]`` is the input face that new face ``i`` lies in (children keep their parent's orientation).
     ``split_faces`` ((F,) bool, optional): refine only these faces' long edges (the faces across them are split
-    only as far as conformity needs; their other edges stay). Fourth: (V'' - V, 2) the ends of the edge each new
-    vertex is the midpoint of (earlier vertices: an end may itself be a new vertex)."""
+    only as far as conformity needs; their other edges stay)."""
     v = np.asarray(vertices_nm, dtype=np.float64)
     f = np.asarray(faces, dtype=np.int64)
     parent = np.arange(len(f), dtype=np.int64)
-    done_f, done_p, ends = [], [], [np.zeros((0, 2), dtype=np.int64)]  # done: faces never split again, set aside
+    done_f, done_p = [], []  # faces with no long edge: never split again (vertices do not move), set aside
     for _ in range(MAX_ROUNDS):
         step = _split_round(v, f, float(max_edge_nm), None if split_faces is None else split_faces[parent])
         if step is None:
             break
-        v, f, par, n_keep, new_ends = step
-        ends.append(new_ends)
+        v, f, par, n_keep = step
         parent = parent[par]
         done_f.append(f[:n_keep])  # a round puts its whole faces first, in order: the same sequence as
         done_p.append(parent[:n_keep])  # carrying them through the later rounds
         f, parent = f[n_keep:], parent[n_keep:]
     f, parent = np.concatenate(done_f + [f]), np.concatenate(done_p + [parent])
     order = np.argsort(parent, kind="stable")  # children grouped by parent, in parent order
-    return v, f[order], parent[order], np.concatenate(ends).astype(np.int64)
+    return v, f[order], parent[order]
 
 
 def normalised_view(n: Neuron, max_edge_nm: float, split_faces: np.ndarray | None = None
                     ) -> tuple[Neuron, np.ndarray]:
     """A Neuron on ``n.mesh`` refined to ``max_edge_nm`` (:func:`refine_to_edge`; ``split_faces``: only those
     faces, e.g. the dendritic ones the detector searches) with ``n``'s per-face arrays, soma faces, skeleton,
-    synapses and cache, and the (F'',) parent face of each of its faces. ``w.cache[SOURCE_KEY]``: the input mesh
-    and the new vertices' edge ends, so the shaft field can be fitted there and carried (``carry.py``)."""
-    v0, f0 = np.asarray(n.mesh.vertices), np.asarray(n.mesh.faces)
-    v, f, parent, ends = refine_with_ends(v0, f0, max_edge_nm, split_faces)
+    synapses and cache, and the (F'',) parent face of each of its faces."""
+    v, f, parent = refine_to_edge(np.asarray(n.mesh.vertices), np.asarray(n.mesh.faces), max_edge_nm, split_faces)
 
     def children(ids: np.ndarray | None) -> np.ndarray | None:
         if ids is None:
@@ -158,7 +133,6 @@ def normalised_view(n: Neuron, max_edge_nm: float, split_faces: np.ndarray | Non
                face_spine=np.asarray(n.face_spine)[parent], skeleton_labels=n.skeleton_labels, synapses=n.synapses,
                spines=n.spines, flags=n.flags, provenance=n.provenance)
     w.cache.update(n.cache)
-    w.cache[SOURCE_KEY] = NormalisedSource(v0, f0, ends, parent)
     return w, parent
 
 
