@@ -109,12 +109,26 @@ def refine_to_edge(vertices_nm: np.ndarray, faces: np.ndarray, max_edge_nm: floa
     return v, f[order], parent[order]
 
 
+def view_faces(faces: np.ndarray, parent: np.ndarray, searched: np.ndarray, n_vertices: int) -> np.ndarray:
+    """(F'',) bool: the refined faces a normalised view keeps, those whose parent is ``searched`` ((F,) bool) and
+    the faces touching them (a ring that keeps the searched region's border vertices ineligible)."""
+    child_ok = np.asarray(searched, dtype=bool)[parent]
+    touch = np.zeros(n_vertices, dtype=bool)
+    touch[faces[child_ok]] = True
+    return child_ok | touch[faces].any(1)
+
+
 def normalised_view(n: Neuron, max_edge_nm: float, split_faces: np.ndarray | None = None
                     ) -> tuple[Neuron, np.ndarray]:
-    """A Neuron on ``n.mesh`` refined to ``max_edge_nm`` (:func:`refine_to_edge`; ``split_faces``: only those
-    faces, e.g. the dendritic ones the detector searches) with ``n``'s per-face arrays, soma faces, skeleton,
-    synapses and cache, and the (F'',) parent face of each of its faces."""
+    """A Neuron on ``n.mesh`` refined to ``max_edge_nm`` (:func:`refine_to_edge`) with ``n``'s per-face arrays,
+    soma faces, skeleton, synapses and cache, and the (F'',) parent face of each of its faces. With
+    ``split_faces`` ((F,) bool: the faces the detector searches) only those are refined, and the view holds only
+    them and the faces touching them (that ring keeps the searched region's border vertices ineligible); every
+    vertex of ``n`` stays, at its index, so the shaft field still covers all of them."""
     v, f, parent = refine_to_edge(np.asarray(n.mesh.vertices), np.asarray(n.mesh.faces), max_edge_nm, split_faces)
+    if split_faces is not None:
+        keep = view_faces(f, parent, split_faces, len(v))
+        f, parent = f[keep], parent[keep]
 
     def children(ids: np.ndarray | None) -> np.ndarray | None:
         if ids is None:
