@@ -111,8 +111,11 @@ def refine_to_edge(vertices_nm: np.ndarray, faces: np.ndarray, max_edge_nm: floa
 
 def view_faces(faces: np.ndarray, parent: np.ndarray, searched: np.ndarray, n_vertices: int) -> np.ndarray:
     """(F'',) bool: the refined faces a normalised view keeps, those whose parent is ``searched`` ((F,) bool) and
-    the faces touching them (a ring that keeps the searched region's border vertices ineligible)."""
+    the faces touching them (a ring that keeps the searched region's border vertices ineligible); all faces when
+    none is searched (an axon- or soma-only mesh: the detector then finds nothing on the whole mesh)."""
     child_ok = np.asarray(searched, dtype=bool)[parent]
+    if not child_ok.any():
+        return np.ones(len(faces), dtype=bool)
     touch = np.zeros(n_vertices, dtype=bool)
     touch[faces[child_ok]] = True
     return child_ok | touch[faces].any(1)
