@@ -79,7 +79,7 @@ def test_detached_debris_near_shaft_is_not_a_spine():
         c.apply_translation([900.0 + 100 * k, 0.0, -3000.0 + 1500 * k])  # 250+ nm off the surface, not touching
         crumbs.append(c)
     n = Neuron(mesh=trimesh.util.concatenate([mesh] + crumbs), skeleton=skel)
-    detect_spines(n)
+    detect_spines(n, SpineParams(normalise_edge_nm=0.0, vertex_model=False))  # the rules; the ring default calls the crumbs spines (session 14)
     assert len(n.spines) == 2
     assert np.all(n.face_spine[len(mesh.faces):] == -1)
 

@@ -9,7 +9,9 @@ from neurd_lite.spines import SpineParams, detect_spines
 from neurd_lite.spines.adapters import spiny_cylinder
 from neurd_lite.spines.local_shaft import fit_line_shaft
 
-LOCAL = SpineParams(local_shaft_far_nm=700.0, local_shaft_min_area_nm2=3.0e6, local_shaft_cell_nm=3000.0)
+RULES = SpineParams(normalise_edge_nm=0.0, vertex_model=False)  # the rules alone (the default adds the ring model)
+LOCAL = SpineParams(local_shaft_far_nm=700.0, local_shaft_min_area_nm2=3.0e6, local_shaft_cell_nm=3000.0,
+                    normalise_edge_nm=0.0, vertex_model=False)
 OFFSET = np.array([3000.0, 0.0, 0.0])
 
 
@@ -58,7 +60,7 @@ def _head_spines(mesh, skel, heads, radii, params: SpineParams) -> list[int]:
 
 def test_spines_on_a_tube_without_skeleton_need_the_local_shaft(two_tubes):
     mesh, skel, heads, radii = two_tubes
-    base = np.array(_head_spines(mesh, skel, heads, radii, SpineParams()))
+    base = np.array(_head_spines(mesh, skel, heads, radii, RULES))
     local = np.array(_head_spines(mesh, skel, heads, radii, LOCAL))
     assert (base[6:] >= 0).sum() <= 2  # measured against the other tube's axis
     assert (local[6:] >= 0).sum() >= 5 and len(np.unique(local[6:][local[6:] >= 0])) == (local[6:] >= 0).sum()
@@ -68,7 +70,7 @@ def test_spines_on_a_tube_without_skeleton_need_the_local_shaft(two_tubes):
 def test_local_shaft_leaves_a_skeletonised_dendrite_alone():
     mesh, _, skel = spiny_cylinder(n_spines=6, seed=3, stubby_every=3, noise_nm=10)
     a, b = Neuron(mesh=mesh, skeleton=skel), Neuron(mesh=mesh, skeleton=skel)
-    detect_spines(a)
+    detect_spines(a, RULES)
     detect_spines(b, LOCAL)
     assert np.array_equal(a.face_spine, b.face_spine)
     assert b.provenance["spines_notes"]["local_shaft_vertices"] == 0

@@ -10,7 +10,7 @@ import trimesh
 from neurd_lite.neuron import Neuron
 from neurd_lite.spines import SpineParams, detect_spines
 from neurd_lite.spines.adapters import spiny_cylinder
-from neurd_lite.spines.normalise import normalised_view, refine_to_edge
+from neurd_lite.spines.normalise import normalised_view, refine_to_edge, view_faces
 
 
 def _lumpy_sphere():
@@ -70,3 +70,27 @@ def test_view_carries_soma_faces_to_their_children():
     w, parent = normalised_view(n, 200.0)
     assert set(parent[w.somas[0].faces]) == {0, 5} and np.count_nonzero(np.isin(parent, [0, 5])) == len(
         w.somas[0].faces)
+
+
+def test_refining_only_searched_faces_stays_conforming_and_view_keeps_their_ring():
+    v, f = _lumpy_sphere()
+    centre = trimesh.Trimesh(v, f, process=False).triangles_center
+    searched = centre[:, 2] > 0  # the upper half is searched (dendrite), the lower half is not (soma / axon)
+    v2, f2, parent = refine_to_edge(v, f, 200.0, searched)
+    m2 = trimesh.Trimesh(v2, f2, process=False)
+    assert m2.is_watertight and m2.is_winding_consistent  # faces across split edges are split for conformity
+    assert np.array_equal(v2[:len(v)], v)
+    kids = np.bincount(parent, minlength=len(f))
+    assert m2.edges_unique_length[(m2.edges_unique < len(v2)).all(1)].max() > 200.0  # unsearched faces keep edges
+    long_in = np.array([m2.edges_unique_length[np.isin(m2.edges_unique, f2[parent == i]).all(1)].max()
+                        for i in np.flatnonzero(searched)[:20]])
+    assert long_in.max() <= 200.0 and kids[searched].min() >= 1 and kids[~searched].min() >= 1
+    assert kids[~searched].mean() < kids[searched].mean()
+    same = refine_to_edge(v, f, 200.0, np.ones(len(f), dtype=bool))
+    assert all(np.array_equal(a, b) for a, b in zip(same, refine_to_edge(v, f, 200.0)))
+    keep = view_faces(f2, parent, searched, len(v2))
+    assert keep[searched[parent]].all() and not keep.all()
+    ring = keep & ~searched[parent]  # each kept unsearched face touches a searched one
+    on = np.zeros(len(v2), dtype=bool)
+    on[f2[searched[parent]]] = True
+    assert on[f2[ring]].any(1).all()

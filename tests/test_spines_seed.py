@@ -11,13 +11,14 @@ from neurd_lite.spines import SpineParams, detect_spines
 from neurd_lite.spines.adapters import beaded_tube, varicose_dendrite
 from neurd_lite.spines.detect import seed_level
 
-LOW_SEED = SpineParams(seed_floor_nm=150.0, seed_spread_factor=2.0)
+RULES = SpineParams(normalise_edge_nm=0.0, vertex_model=False)  # the rule detector alone (the default adds the ring vertex model, session 14)
+LOW_SEED = SpineParams(seed_floor_nm=150.0, seed_spread_factor=2.0, normalise_edge_nm=0.0, vertex_model=False)
 
 
 def _detected(mesh, skel, params: SpineParams | None = None) -> Neuron:
-    """A fresh Neuron on ``mesh`` / ``skel`` after spine detection with ``params`` (defaults when None)."""
+    """A fresh Neuron on ``mesh`` / ``skel`` after spine detection with ``params`` (the rules alone when None)."""
     n = Neuron(mesh=mesh, skeleton=skel)
-    detect_spines(n, params)
+    detect_spines(n, RULES if params is None else params)
     return n
 
 
@@ -68,7 +69,7 @@ def test_low_stubby_domes_are_found_with_a_170_nm_seed():
     0.6-1.2 µm radius): missed by the default 200 nm seed threshold, found with seed_protrusion_nm=170."""
     mesh, skel = _domed_tube(400.0, [182.0, 186.0, 190.0, 184.0])
     n_default = len(_detected(mesh, skel).spines)
-    n_found = len(_detected(mesh, skel, SpineParams(seed_protrusion_nm=170.0)).spines)
+    n_found = len(_detected(mesh, skel, SpineParams(seed_protrusion_nm=170.0, normalise_edge_nm=0.0, vertex_model=False)).spines)
     assert n_default <= 1 and n_found == 4, (n_default, n_found)
 
 
@@ -98,7 +99,7 @@ def test_cap_radius_recovers_the_sphere_of_a_cap():
     assert np.isinf(cap_radius_nm(np.array([0.0]), np.array([1e5])))[0]
 
 
-DOME = SpineParams(dome_seed_nm=100.0)
+DOME = SpineParams(dome_seed_nm=100.0, normalise_edge_nm=0.0, vertex_model=False)
 
 
 def test_dome_pass_finds_low_stubby_domes_on_a_wide_shaft():

@@ -33,7 +33,7 @@ def test_features_are_named_and_finite_on_a_spiny_tube():
     mesh, skel = _domed_tube(500.0, [420.0, 450.0, 150.0], seed=3)
     n = Neuron(mesh=mesh, skeleton=skel)
     n.cache["spine_vertex_sink"] = []
-    detect_spines(n)
+    detect_spines(n, SpineParams(normalise_edge_nm=0.0, vertex_model=False, vertex_feature_set="balls"))
     s = n.cache["spine_vertex_sink"][0]
     x = s["features"]
     assert tuple(x.columns) == FEATURES and len(x) == len(s["idx"]) > 100

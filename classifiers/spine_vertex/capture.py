@@ -37,7 +37,7 @@ from neurd_lite import pipeline as pl  # noqa: E402
 from neurd_lite.geometry.meshes import face_areas_nm2, vertex_areas_nm2  # noqa: E402
 from neurd_lite.model.soma_extent import SomaExtentParams  # noqa: E402
 from neurd_lite.spines.detect import ineligible_faces  # noqa: E402
-from neurd_lite.spines.normalise import refine_to_edge  # noqa: E402
+from neurd_lite.spines.normalise import refine_to_edge, view_faces  # noqa: E402
 from neurd_lite.testing.scores import spine_face_f1  # noqa: E402
 
 
@@ -76,7 +76,8 @@ def capture(path: Path, subdivide: int = 0, normalise_nm: float = 0.0, feature_s
     parent = None
     if normalise_nm > 0:  # the refined mesh's faces -> working faces (normalise.py is deterministic)
         wm = run.mesh if run.decimated else n.mesh
-        parent = refine_to_edge(np.asarray(wm.vertices), np.asarray(wm.faces), normalise_nm)[2]
+        v2, f2, parent = refine_to_edge(np.asarray(wm.vertices), np.asarray(wm.faces), normalise_nm, ~bad_f)
+        parent = parent[view_faces(f2, parent, ~bad_f, len(v2))]  # the faces of detect's normalised view
         assert len(parent) == len(faces)
         true_w, bad_f = true_w[parent], bad_f[parent]
     area_f = np.asarray(mesh.area_faces)

@@ -103,13 +103,13 @@ class SpineParams:
     the first axis and, where no surface is left, the first radius stay (False: off; refit_scale, refit_above_quantile:
     which gates read which radius and where the radius is replaced, ``refit.refit_args``).
     vertex_model: re-decide every dendritic vertex with the shipped spine-vertex model after the rules
-    (``vertex_model.py``; opt-in); vertex_threshold (None: the sidecar's) and vertex_model_dir as above;
-    vertex_feature_set: "balls" (model ``spine_vertex``) or "rings" (``spine_vertex_rings``, mesh-ring columns).
+    (``vertex_model.py``; default on since session 14; False: the rules alone); vertex_threshold (None: the sidecar's),
+    vertex_model_dir as above; vertex_feature_set: "rings" (default, for normalise_edge_nm=300) or "balls".
     synapse_seed_nm > 0 adds a synapse pass (``synapse_evidence.py``): a postsynapse within
     synapse_max_distance_nm of the mesh whose vertex stands above the shaft by max(synapse_seed_nm,
     synapse_seed_rel x r, synapse_spread_factor x spread) seeds a spine there (area floor synapse_min_area_nm2).
     normalise_edge_nm > 0: detect on the mesh with every longer edge split at its midpoint (``normalise.py``, one
-    tessellation scale at any input resolution), the result lifted back to the mesh's faces (0: off).
+    tessellation scale at any input resolution; only the dendritic faces), the result lifted back (0: off).
     """
 
     seed_protrusion_nm: float = 200.0
@@ -159,16 +159,16 @@ class SpineParams:
     candidate_filter: str = "rules"
     candidate_threshold: float | None = None
     candidate_model_dir: str | None = None
-    vertex_model: bool = False
+    vertex_model: bool = True
     vertex_threshold: float | None = None
     vertex_model_dir: str | None = None
-    vertex_feature_set: str = "balls"
+    vertex_feature_set: str = "rings"
     synapse_seed_nm: float = 0.0
     synapse_seed_rel: float = 0.1
     synapse_spread_factor: float = 2.0
     synapse_min_area_nm2: float = 1.0e5
     synapse_max_distance_nm: float = 600.0
-    normalise_edge_nm: float = 0.0
+    normalise_edge_nm: float = 300.0
     shaft: ShaftParams = field(default_factory=ShaftParams)
     headneck: HeadNeckParams = field(default_factory=HeadNeckParams)
 
@@ -495,10 +495,10 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
     """
     _check(n)
     p = params or SpineParams()
-    if p.normalise_edge_nm > 0:
-        w, parent = normalised_view(n, p.normalise_edge_nm)
-        return lift_spines(n, w, parent, detect_spines(w, replace(p, normalise_edge_nm=0.0), soma_extent))
     extent = soma_extent or SomaExtentParams()
+    if p.normalise_edge_nm > 0:  # refine the dendritic faces only: the rest is never searched
+        w, parent = normalised_view(n, p.normalise_edge_nm, ~ineligible_faces(n, extent.core_factor))
+        return lift_spines(n, w, parent, detect_spines(w, replace(p, normalise_edge_nm=0.0), soma_extent))
     mesh = n.mesh
     faces = np.asarray(mesh.faces)
     verts = np.asarray(mesh.vertices, dtype=np.float64)

@@ -30,11 +30,17 @@ from ..neuron import SPINE_LABELS, Neuron, is_label
 MAX_ROUNDS = 12  # each round halves the longest edges; 12 rounds reach 1/4096 of them
 
 
-def _split_round(v: np.ndarray, f: np.ndarray, max_edge_nm: float
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """One round of conforming midpoint splits of the edges longer than ``max_edge_nm``; None when none is."""
+def _split_round(v: np.ndarray, f: np.ndarray, max_edge_nm: float, may_split: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int] | None:
+    """One round of conforming midpoint splits of the edges longer than ``max_edge_nm`` (with ``may_split``
+    (F,) bool: only the long edges of those faces; a face sharing such an edge is split too): (vertices, faces,
+    index of each new face's face in ``f``, number of leading faces kept whole); None when no edge is split."""
     e = np.stack([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]], axis=1).reshape(-1, 2)  # edge j of face i: (j, j+1)
     long_ = np.linalg.norm(v[e[:, 0]] - v[e[:, 1]], axis=1) > max_edge_nm
+    if may_split is not None and long_.any():
+        at = np.flatnonzero(long_)
+        key = np.minimum(e[at, 0], e[at, 1]) * len(v) + np.maximum(e[at, 0], e[at, 1])
+        long_[at] = np.isin(key, key[may_split[at // 3]])  # a long edge of a splittable face, from either side
     if not long_.any():
         return None
     lo, hi = np.minimum(e[long_, 0], e[long_, 1]), np.maximum(e[long_, 0], e[long_, 1])
@@ -75,31 +81,57 @@ def _split_round(v: np.ndarray, f: np.ndarray, max_edge_nm: float
     out += [np.column_stack([a[i3], m01[i3], m20[i3]]), np.column_stack([m01[i3], b[i3], m12[i3]]),
             np.column_stack([m20[i3], m12[i3], c[i3]]), np.column_stack([m01[i3], m12[i3], m20[i3]])]
     parent += [i3] * 4
-    return v2, np.vstack(out).astype(np.int64), np.concatenate(parent).astype(np.int64)
+    return v2, np.vstack(out).astype(np.int64), np.concatenate(parent).astype(np.int64), int(keep.sum())
 
 
-def refine_to_edge(vertices_nm: np.ndarray, faces: np.ndarray, max_edge_nm: float
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def refine_to_edge(vertices_nm: np.ndarray, faces: np.ndarray, max_edge_nm: float,
+                   split_faces: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(vertices, faces, parent): every edge longer than ``max_edge_nm`` (nm) split at its midpoint, recursively
     (at most :data:`MAX_ROUNDS` rounds), conforming. The first ``len(vertices_nm)`` vertices are the input's;
-    ``parent[i]`` is the input face that new face ``i`` lies in (children keep their parent's orientation)."""
+    ``parent[i]`` is the input face that new face ``i`` lies in (children keep their parent's orientation).
+    ``split_faces`` ((F,) bool, optional): refine only these faces' long edges (the faces across them are split
+    only as far as conformity needs; their other edges stay)."""
     v = np.asarray(vertices_nm, dtype=np.float64)
     f = np.asarray(faces, dtype=np.int64)
     parent = np.arange(len(f), dtype=np.int64)
+    done_f, done_p = [], []  # faces with no long edge: never split again (vertices do not move), set aside
     for _ in range(MAX_ROUNDS):
-        step = _split_round(v, f, float(max_edge_nm))
+        step = _split_round(v, f, float(max_edge_nm), None if split_faces is None else split_faces[parent])
         if step is None:
             break
-        v, f, par = step
+        v, f, par, n_keep = step
         parent = parent[par]
+        done_f.append(f[:n_keep])  # a round puts its whole faces first, in order: the same sequence as
+        done_p.append(parent[:n_keep])  # carrying them through the later rounds
+        f, parent = f[n_keep:], parent[n_keep:]
+    f, parent = np.concatenate(done_f + [f]), np.concatenate(done_p + [parent])
     order = np.argsort(parent, kind="stable")  # children grouped by parent, in parent order
     return v, f[order], parent[order]
 
 
-def normalised_view(n: Neuron, max_edge_nm: float) -> tuple[Neuron, np.ndarray]:
+def view_faces(faces: np.ndarray, parent: np.ndarray, searched: np.ndarray, n_vertices: int) -> np.ndarray:
+    """(F'',) bool: the refined faces a normalised view keeps, those whose parent is ``searched`` ((F,) bool) and
+    the faces touching them (a ring that keeps the searched region's border vertices ineligible); all faces when
+    none is searched (an axon- or soma-only mesh: the detector then finds nothing on the whole mesh)."""
+    child_ok = np.asarray(searched, dtype=bool)[parent]
+    if not child_ok.any():
+        return np.ones(len(faces), dtype=bool)
+    touch = np.zeros(n_vertices, dtype=bool)
+    touch[faces[child_ok]] = True
+    return child_ok | touch[faces].any(1)
+
+
+def normalised_view(n: Neuron, max_edge_nm: float, split_faces: np.ndarray | None = None
+                    ) -> tuple[Neuron, np.ndarray]:
     """A Neuron on ``n.mesh`` refined to ``max_edge_nm`` (:func:`refine_to_edge`) with ``n``'s per-face arrays,
-    soma faces, skeleton, synapses and cache, and the (F'',) parent face of each of its faces."""
-    v, f, parent = refine_to_edge(np.asarray(n.mesh.vertices), np.asarray(n.mesh.faces), max_edge_nm)
+    soma faces, skeleton, synapses and cache, and the (F'',) parent face of each of its faces. With
+    ``split_faces`` ((F,) bool: the faces the detector searches) only those are refined, and the view holds only
+    them and the faces touching them (that ring keeps the searched region's border vertices ineligible); every
+    vertex of ``n`` stays, at its index, so the shaft field still covers all of them."""
+    v, f, parent = refine_to_edge(np.asarray(n.mesh.vertices), np.asarray(n.mesh.faces), max_edge_nm, split_faces)
+    if split_faces is not None:
+        keep = view_faces(f, parent, split_faces, len(v))
+        f, parent = f[keep], parent[keep]
 
     def children(ids: np.ndarray | None) -> np.ndarray | None:
         if ids is None:
