@@ -77,10 +77,10 @@ REASONS = {
     "soma_area_um2": "neurd_lite caps the process openings (closed surface); NEURD's 341 µm² is the open soma patch.",
     "soma_volume_um3": "NEURD reports the convex-hull volume of its soma mesh (compare the hull row); neurd_lite "
                        "fills the capped membrane, which excludes the concavities a hull spans.",
-    "n_spines": "no ground truth on this cell. The count barely moves with tessellation (606 / 612 / 622 / 601 "
-                "at 81k / 324k / 1.3M / 5.2M faces, docs/spines.md), so the gap is the detectors, not the mesh: this one "
-                "keeps small and thin protrusions (72 spines of < 5 faces; 81 % of all spines carry a postsynapse) "
-                "and has precision 0.93-0.97 on synthetic cells.",
+    "n_spines": "no ground truth on this cell. The count barely moves with tessellation (642 / 641 / 627 / 616 "
+                "at 81k / 324k / 1.3M / 5.2M faces with the session-14 ring detector, docs/spines.md), so the gap is "
+                "the detectors, not the mesh: this one keeps small and thin protrusions (40 spines of < 5 faces; 81 % "
+                "of all spines carry a postsynapse) and has spine face F1 0.929 mean on fresh held-out synthetic cells.",
     "spine_density_per_um": "follows the spine count (see n_spines); cable lengths agree within 5 %.",
     "spine_volume_median_um3": "detected spine volumes shrink with mesh resolution: on the synthetic pyramidal "
                                "cell (seed 3) the detected median is -21 % of the true one at full resolution "
