@@ -37,14 +37,20 @@ def _split_round(v: np.ndarray, f: np.ndarray, max_edge_nm: float, may_split: np
     index of each new face's face in ``f``, number of leading faces kept whole); None when no edge is split."""
     e = np.stack([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]], axis=1).reshape(-1, 2)  # edge j of face i: (j, j+1)
     long_ = np.linalg.norm(v[e[:, 0]] - v[e[:, 1]], axis=1) > max_edge_nm
-    if may_split is not None and long_.any():
-        at = np.flatnonzero(long_)
-        key = np.minimum(e[at, 0], e[at, 1]) * len(v) + np.maximum(e[at, 0], e[at, 1])
-        long_[at] = np.isin(key, key[may_split[at // 3]])  # a long edge of a splittable face, from either side
-    if not long_.any():
+    at = np.flatnonzero(long_)
+    if not len(at):
         return None
-    lo, hi = np.minimum(e[long_, 0], e[long_, 1]), np.maximum(e[long_, 0], e[long_, 1])
-    uniq, inv = np.unique(lo * len(v) + hi, return_inverse=True)  # each long edge once (shared by two faces)
+    key = np.minimum(e[at, 0], e[at, 1]) * len(v) + np.maximum(e[at, 0], e[at, 1])
+    uniq, inv = np.unique(key, return_inverse=True)  # each long edge once (shared by two faces)
+    inv = inv.reshape(-1)
+    if may_split is not None:  # only a long edge of a splittable face, from either side
+        ok = np.zeros(len(uniq), dtype=bool)
+        ok[inv[may_split[at // 3]]] = True
+        sel = ok[inv]
+        if not sel.any():
+            return None
+        long_[at[~sel]] = False
+        uniq, inv = uniq[ok], (np.cumsum(ok) - 1)[inv[sel]]
     mid = np.full(len(e), -1, dtype=np.int64)
     mid[long_] = len(v) + inv.reshape(-1)
     ua, ub = uniq // len(v), uniq % len(v)
