@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..geometry.meshes import cross_rows, row_norms
+from ..geometry.stats import group_weighted_median
 
 
 @dataclass(frozen=True)
@@ -105,32 +106,6 @@ def _sub_centroids(k: int) -> np.ndarray:
                            np.stack([(i[dn] + 2 / 3) / k, (j[dn] + 2 / 3) / k], 1)])
     bary.flags.writeable = False
     return bary
-
-
-def group_weighted_median(group: np.ndarray, values: np.ndarray, weights: np.ndarray, n_groups: int) -> np.ndarray:
-    """(n_groups,) weighted median of ``values`` per group with ``weighted_quantile``'s interpolation between
-    weighted mid-points (NaN for groups without a positive weight)."""
-    out = np.full(n_groups, np.nan)
-    ok = np.isfinite(values) & (weights > 0)
-    if not ok.any():
-        return out
-    g, v, w = (group, values, weights) if ok.all() else (group[ok], values[ok], weights[ok])
-    span_v = float(np.abs(v).max()) * 4.0 + 1.0
-    order = np.argsort(g + (v + span_v / 2) / span_v)  # by group, then value (one sort on a composite key)
-    g, v, w = g[order], v[order], w[order]
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-    size = np.diff(np.r_[starts, len(g)])
-    total = np.add.reduceat(w, starts)
-    cw = np.cumsum(w)
-    mid = cw - np.repeat(cw[starts] - w[starts], size) - 0.5 * w  # weighted mid-points within each group
-    x = np.repeat(0.5 * total, size)
-    below = np.add.reduceat((mid <= x).astype(np.int64), starts)  # mid-points at or below the half weight
-    lo = starts + np.maximum(below - 1, 0)
-    hi = np.minimum(lo + 1, starts + size - 1)
-    span = mid[hi] - mid[lo]
-    frac = np.where((below > 0) & (hi > lo) & (span > 0), (0.5 * total - mid[lo]) / np.where(span > 0, span, 1), 0.0)
-    out[g[starts]] = v[lo] + np.clip(frac, 0.0, 1.0) * (v[hi] - v[lo])
-    return out
 
 
 def axis_profiles(tri: np.ndarray, spine_of_tri: np.ndarray, bases_nm: np.ndarray,
