@@ -140,13 +140,10 @@ def cell_scores(case: dict, model: str | None, margin: float = 0.0) -> list[floa
     if len(n.somas) < 2:
         return None
     vo, _ = S.find_cuts(n, SplitParams(cut_model=model, cut_model_margin=margin))
-    owner = S.face_owner(n, vo)
-    st = [int(np.argmin(np.linalg.norm(C - s.center_nm, axis=1))) for s in n.somas]
-    res = []
-    for t in range(len(C)):
-        mine, got = fc == t, np.isin(owner, [k for k, tt in enumerate(st) if tt == t])
-        res.append(min(float(got[mine].mean()), float(mine[got].mean()) if got.any() else 0.0))
-    return res
+    from label_faces import cell_accuracy
+
+    soma_cell = np.array([int(np.argmin(np.linalg.norm(C - s.center_nm, axis=1))) for s in n.somas])
+    return cell_accuracy(fc, S.face_owner(n, vo), soma_cell, len(C)).tolist()
 
 
 def summarise(rows: dict) -> dict:
