@@ -20,10 +20,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from neurd_lite.compartments import learned
-from neurd_lite.model.shipped import MODELS_DIR
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-APICAL = ("apical_shaft", "apical_tuft", "oblique")
+from cells import APICAL_NAMES as APICAL  # noqa: E402
+from train import f1  # noqa: E402
+
+from neurd_lite.compartments import learned  # noqa: E402
+from neurd_lite.model.shipped import MODELS_DIR  # noqa: E402
+
 EXTRA = ("pvalb_arbor", "sst_arbor", "ndnf_arbor", "pyr_local_axon")  # the extra classes scored
 BASKET = "skeletons/microns_ossify_BC_864691135101289504/skel.json"
 
@@ -31,11 +35,6 @@ BASKET = "skeletons/microns_ossify_BC_864691135101289504/skel.json"
 def use_models(directory: Path) -> None:
     """Point the compartment labeller at the model files in ``directory``."""
     learned.MODELS_DIR = Path(directory)
-
-
-def _f1(pred: np.ndarray, truth: np.ndarray) -> float:
-    denom = float(pred.sum() + truth.sum())
-    return 1.0 if denom == 0 else 2 * float(np.sum(pred & truth)) / denom
 
 
 def family_rows(cls: str, seed: int, sets: dict[str, Path]) -> list[dict]:
@@ -55,11 +54,11 @@ def family_rows(cls: str, seed: int, sets: dict[str, Path]) -> list[dict]:
         rec = n.provenance["compartments"]
         rows.append({"class": cls, "seed": seed, "models": name, "decompose_s": round(time.time() - t0, 1),
                      "true_apical": has_ap,
-                     "apical_f1": _f1(np.isin(pred, APICAL), np.isin(truth, APICAL)) if has_ap else np.nan,
+                     "apical_f1": f1(np.isin(pred, APICAL), np.isin(truth, APICAL)) if has_ap else np.nan,
                      "faces_called_apical": int(np.isin(pred, APICAL).sum()),
                      "dendrite_faces_called_apical": float(np.isin(pred[np.isin(truth, ("basal", "dendrite"))],
                                                                    APICAL).mean()),
-                     "axon_f1": _f1(pred == "axon", truth == "axon"), "p_has_apical": rec.get("p_has_apical"),
+                     "axon_f1": f1(pred == "axon", truth == "axon"), "p_has_apical": rec.get("p_has_apical"),
                      "frame": rec["frame"]["method"]})
         r = rows[-1]
         print(f"  {cls} {seed} [{name}] apical {r['apical_f1']:.3f} axon {r['axon_f1']:.3f} "
