@@ -4,8 +4,8 @@
     python benchmarks/compare_outputs.py diff /tmp/x/baseline /tmp/x/after
 
 Cases: the MICrONS cell 864691135510518224 (80k faces, its synapse table) as given and decimated to 40k faces
-(exercises the working <-> input face map), on request the cell subdivided twice (``real_1.3M``, 1.29M faces,
-decimated to the default 250k working faces), and three synthetic cells from ``neurd_lite.testing`` with fixed
+(exercises the working <-> input face map), on request the cell subdivided once (``real_324k``, 324k faces, not
+decimated) or twice (``real_1.3M``, 1.29M faces, decimated to the default 250k working faces), and three synthetic cells from ``neurd_lite.testing`` with fixed
 seeds (one decimated). Per case: per-face arrays (labels, compartment, spine, branch, skeleton vertex), the
 spines and synapses tables, the features row and the classification. ``diff`` prints every difference.
 """
@@ -62,7 +62,8 @@ def _cases() -> dict:
             return trimesh.Trimesh(v, f, process=False), str(REAL / "864691135510518224_synapses.csv"), {}
         return make
 
-    return {"real": real(), "real_dec40k": real(40_000), "real_1.3M": real_sub(2), "syn_pyr1": syn("pyramidal", 1, 8000),
+    return {"real": real(), "real_dec40k": real(40_000), "real_324k": real_sub(1), "real_1.3M": real_sub(2),
+            "syn_pyr1": syn("pyramidal", 1, 8000),
             "syn_int2": syn("interneuron", 2, 8000), "syn_pyr3_dec": syn("pyramidal", 3, 12000, target=6000)}
 
 
