@@ -116,8 +116,15 @@ def group_mode(group: np.ndarray, values: np.ndarray, n_groups: int, default: ob
     if len(values) == 0:
         return out
     names, inv = np.unique(values, return_inverse=True)
-    pairs, counts = np.unique(np.column_stack([np.asarray(group, dtype=np.int64), inv.reshape(-1)]), axis=0,
-                              return_counts=True)
+    group = np.asarray(group, dtype=np.int64).reshape(-1)
+    inv = inv.reshape(-1)
+    if len(group) and 0 <= group.min() and group.max() < np.iinfo(np.int64).max // max(len(names), 1):
+        # the (group, value) pairs as one int64 key: a 1-D unique in the same lexicographic order as the row
+        # unique below (inv < len(names)), ~5x faster than np.unique(axis=0)'s structured sort
+        key, counts = np.unique(group * len(names) + inv, return_counts=True)
+        pairs = np.column_stack([key // len(names), key % len(names)])
+    else:
+        pairs, counts = np.unique(np.column_stack([group, inv]), axis=0, return_counts=True)
     order = np.lexsort((pairs[:, 1], -counts, pairs[:, 0]))  # per group: most votes first, then smallest value
     pairs = pairs[order]
     first = np.r_[True, pairs[1:, 0] != pairs[:-1, 0]]
