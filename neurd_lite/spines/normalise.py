@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import trimesh
 
+from ..geometry.meshes import row_norms
 from ..neuron import SPINE_LABELS, Neuron, is_label
 
 MAX_ROUNDS = 12  # each round halves the longest edges; 12 rounds reach 1/4096 of them
@@ -36,7 +37,7 @@ def _split_round(v: np.ndarray, f: np.ndarray, max_edge_nm: float, may_split: np
     (F,) bool: only the long edges of those faces; a face sharing such an edge is split too): (vertices, faces,
     index of each new face's face in ``f``, number of leading faces kept whole); None when no edge is split."""
     e = np.stack([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]], axis=1).reshape(-1, 2)  # edge j of face i: (j, j+1)
-    long_ = np.linalg.norm(v[e[:, 0]] - v[e[:, 1]], axis=1) > max_edge_nm
+    long_ = row_norms(v[e[:, 0]] - v[e[:, 1]]) > max_edge_nm  # np.linalg.norm(axis=1)'s values, fewer temporaries
     at = np.flatnonzero(long_)
     if not len(at):
         return None
@@ -76,7 +77,7 @@ def _split_round(v: np.ndarray, f: np.ndarray, max_edge_nm: float, may_split: np
     i2 = np.flatnonzero(two)
     out.append(np.column_stack([m01[i2], b[i2], m12[i2]]))
     parent.append(i2)
-    diag_a = np.linalg.norm(v2[a[i2]] - v2[m12[i2]], axis=1) <= np.linalg.norm(v2[m01[i2]] - v2[c[i2]], axis=1)
+    diag_a = row_norms(v2[a[i2]] - v2[m12[i2]]) <= row_norms(v2[m01[i2]] - v2[c[i2]])
     q1 = np.where(diag_a[:, None], np.column_stack([a[i2], m01[i2], m12[i2]]),
                   np.column_stack([a[i2], m01[i2], c[i2]]))
     q2 = np.where(diag_a[:, None], np.column_stack([a[i2], m12[i2], c[i2]]),

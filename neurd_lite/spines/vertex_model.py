@@ -181,8 +181,9 @@ def vertex_features(verts: np.ndarray, faces: np.ndarray, e_mesh: np.ndarray, ar
         cols = {k: _scatter(v, idx, nv) for k, v in neighbourhood_features(verts, faces, area_f, fld, h, r,
                                                                              idx).items()}
     shaft_ok = eligible_v & np.isfinite(h) & (label < 0)
-    level = surface_level(verts, faces, area_f, h, shaft_ok, si, fld.sample_points_nm, query=np.isin(
-        np.arange(nv), idx))
+    scored = np.zeros(nv, dtype=bool)
+    scored[idx] = True
+    level = surface_level(verts, faces, area_f, h, shaft_ok, si, fld.sample_points_nm, query=scored)
     on = label >= 0
     dens = np.zeros(nv)
     if on.any():
