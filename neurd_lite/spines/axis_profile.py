@@ -113,7 +113,7 @@ def _sub_centroids(k: int) -> np.ndarray:
     return bary
 
 
-SAMPLE_BATCH = 1_000_000  # surface samples generated per call for several small spines (bounded memory)
+SAMPLE_BATCH = 250_000  # surface samples generated per call for several small spines (~20 MB with temporaries)
 
 
 def axis_profiles(tri: np.ndarray, spine_of_tri: np.ndarray, bases_nm: np.ndarray,
