@@ -81,7 +81,7 @@ def test_cut_model_margin_keeps_the_hand_cut_unless_the_model_gains_more():
     def cut_vertex(p: SplitParams) -> int:
         return [c for c in find_cuts(n, p)[1] if c.get("kind") == "soma_path"][0]["skeleton_vertex"]
 
-    hand = cut_vertex(SplitParams())
+    hand = cut_vertex(SplitParams(cut_model=None))
     assert cut_vertex(SplitParams(cut_model="split_cut_faces", cut_model_margin=1e9)) == hand
     model = cut_vertex(SplitParams(cut_model="split_cut_faces"))
     assert cut_vertex(SplitParams(cut_model="split_cut_faces", cut_model_margin=0.0)) == model
