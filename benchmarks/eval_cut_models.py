@@ -1,4 +1,5 @@
-"""Score cached family merges once with the default splitter (hand score) and with learned cut models.
+"""Score cached family merges once with the hand score (arm ``default``: ``cut_model=None``, the default splitter
+until session 15) and with learned cut models (``split_cut_dist`` is the default since session 15).
 
     python benchmarks/eval_cut_models.py /tmp/merge14/held /tmp/merge14/held_scores.json split_cut_faces split_cut
 
@@ -8,6 +9,7 @@ face). Per true cell: face accuracy = min(recall, precision) after ``find_cuts``
 per arm, cells >= 0.95, mean cell, mean worst cell per merge, and against the default the cells gained / lost
 (crossing 0.95) and the cells rising / falling by > 0.02 (session 14: held-out 1620-1699). An arm ``NAME@M`` runs
 model NAME with ``SplitParams.cut_model_margin = M`` (session 14 round 2: ``split_cut_faces@0.005``, seeds 1700-1759).
+Session 15: ``... /tmp/merge15/held out.json split_cut_dist split_cut_faces split_cut`` (seeds 1760-1819).
 """
 from __future__ import annotations
 

@@ -18,7 +18,8 @@ it took) split by cause, first match wins: ``soma_missed`` (no detected soma map
 soma-path vertex lies between a cut and its path's switch, when the two are more than 3 µm apart), ``far_pieces``
 (as above), ``side`` (other misowned skeleton vertices: contact zone, second contacts) and ``mapping`` (vertex
 owned right, face wrong). Caches of ``/tmp/merge11`` (keys n, fc, C, members) are read as well;
-``--model`` scores with a cut model, ``--oof DIR --rows rows.npz`` with the fold model of each merge's seed.
+without ``--model`` the hand score cuts (``cut_model=None``; ``--model split_cut_dist`` is the default splitter since
+session 15), ``--model`` scores with a cut model, ``--oof DIR --rows rows.npz`` with the fold model of each merge's seed.
 
     python benchmarks/split_causes.py --cells --oof /tmp/merge11/cv2/rank_faces --rows /tmp/merge11/rows2.npz \\
         /tmp/merge11/tune/fam*.pkl

@@ -1,5 +1,6 @@
-"""The learned split-cut rankers (proofread.cut_model, classifiers/models/split_cut.*, split_cut_faces.*): load from
-text + JSON without pickle, and rank a tiny synthetic merge's cut candidates far better than chance."""
+"""The learned split-cut rankers (proofread.cut_model, classifiers/models/split_cut.*, split_cut_faces.*,
+split_cut_dist.*): load from text + JSON without pickle, and rank a tiny synthetic merge's cut candidates far better
+than chance."""
 from __future__ import annotations
 
 import json
@@ -15,7 +16,8 @@ from neurd_lite.proofread.cut_model import FEATURES, load_cut_model
 from test_proofread import _small_merge  # the 2-cell dendrite merge of the splitter tests
 
 MODELS = Path(__file__).resolve().parents[1] / "classifiers" / "models"
-SHIPPED = ("split_cut", "split_cut_faces")  # session 11 (distance label), session 14 (face-accuracy label)
+SHIPPED = ("split_cut", "split_cut_faces", "split_cut_dist")  # session 11 (distance label), session 14 (face-accuracy
+# label), session 15 (distance label retrained on tune seeds 48-121)
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -79,7 +81,7 @@ def test_cut_model_margin_keeps_the_hand_cut_unless_the_model_gains_more():
     def cut_vertex(p: SplitParams) -> int:
         return [c for c in find_cuts(n, p)[1] if c.get("kind") == "soma_path"][0]["skeleton_vertex"]
 
-    hand = cut_vertex(SplitParams())
+    hand = cut_vertex(SplitParams(cut_model=None))
     assert cut_vertex(SplitParams(cut_model="split_cut_faces", cut_model_margin=1e9)) == hand
     model = cut_vertex(SplitParams(cut_model="split_cut_faces"))
     assert cut_vertex(SplitParams(cut_model="split_cut_faces", cut_model_margin=0.0)) == model

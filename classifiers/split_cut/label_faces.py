@@ -71,7 +71,7 @@ def forced_accuracy(case: dict, path_index: int, k: int, params=None, memo: dict
 
     S._choose_cut, S.path_scores = forced, remembered
     try:
-        vo, _ = S.find_cuts(n, params or SplitParams())
+        vo, _ = S.find_cuts(n, params or SplitParams(cut_model=None))  # other paths: the hand score
     finally:
         S._choose_cut, S.path_scores = orig, scores
     soma_cell = np.array([int(np.argmin(np.linalg.norm(C - s.center_nm, axis=1))) for s in n.somas])

@@ -6,7 +6,8 @@ gets a row of the hand cues, the hand score itself (raw, relative to the path's 
 after, turns at three scales, branch points nearby, synapse shares either side, compartment labels either side,
 faceless skeleton vertices and long edges, which is how heal bridges look). A LightGBM ranker (text model +
 JSON sidecar, ``classifiers/models/split_cut.*``, trained by ``classifiers/split_cut/train.py`` on tune merges
-only) scores the rows and the splitter cuts at the best one (``SplitParams.cut_model``; ``None``: the hand score).
+only) scores the rows and the splitter cuts at the best one (``SplitParams.cut_model``, default ``split_cut_dist``
+since session 15; ``None``: the hand score).
 The polarity gate of :mod:`.polarity` still applies: when it is decisive, only candidates inside its confidence
 set compete.
 """

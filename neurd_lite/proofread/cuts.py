@@ -103,7 +103,10 @@ class SplitParams:
     docs/proofreading.md "Session 10".
     cut_model (session 11): a learned ranker of the candidate cuts (``proofread.cut_model``; a shipped model name
     such as ``"split_cut"`` or a path to its ``.txt``) chooses the cut on each path instead of the hand-weighted
-    score; None: the hand score (every cue and the score are recorded either way). ``"split_cut_faces"`` (session
+    score; None: the hand score (every cue and the score are recorded either way). Default since session 15:
+    ``"split_cut_dist"`` (session 11's distance-to-switch ranker retrained on tune seeds 48-121; fresh held-out
+    1760-1819: 124 -> 136 of 148 cells >= 0.95, 13 gained / 1 lost; real cell's cut unchanged;
+    docs/proofreading.md "Session 15"); ``cut_model=None`` gives the hand score's cut. ``"split_cut_faces"`` (session
     14, opt-in) is trained on the face accuracy the whole splitter reaches per candidate cut (held-out 1620-1699:
     171 -> 179 of 198 cells >= 0.95, but 7 cells lost; docs/proofreading.md "Session 14").
     cut_model_margin (session 14, opt-in; 0 = off): keep the hand score's cut unless the model scores its own best
@@ -160,7 +163,7 @@ class SplitParams:
     polarity_own_labels: bool = True
     polarity_slack_nm: float = 3500.0
     rall_synapses_first: bool = True
-    cut_model: str | None = None
+    cut_model: str | None = "split_cut_dist"
     cut_model_margin: float = 0.0
     side_evidence_weight: float = 1.0
     side_evidence_nm: float = 20000.0

@@ -2,7 +2,8 @@
 
 The decomposed Neuron's skeleton is a tree, so two somata in one piece are joined by exactly one skeleton path.
 For every such pair (closest pair first) the path is scored (:mod:`.cuts`) and cut at its best vertex (by the
-hand score, or by the learned ranker of :mod:`.cut_model` when ``SplitParams.cut_model`` names one); side
+learned ranker of :mod:`.cut_model` that ``SplitParams.cut_model`` names, ``split_cut_dist`` by default since
+session 15, or by the hand score when it is None); side
 branches that leave within ``contact_nm`` of the cut join the cell they continue (direction and calibre), the
 rest stay on the side of the cut they leave from. After all cuts every skeleton vertex belongs to the soma whose
 piece it is in, and every input face to the soma of its skeleton vertex (``n.face_to_skeleton``; soma faces to
