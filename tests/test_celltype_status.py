@@ -115,7 +115,8 @@ def test_shipped_models_load_without_pickle(monkeypatch):
     monkeypatch.setattr(pickle, "load", refuse)
     monkeypatch.setattr(pickle, "loads", refuse)
     _load_cached.cache_clear()
-    for name in ("dendritic_ei", "perisomatic_engine_ei", "synapse_target", "synapse_target_profile"):
+    for name in ("dendritic_ei", "perisomatic_engine_ei", "synapse_target", "synapse_target_profile",
+                 "synapse_target_ring"):
         m = load_model(name)
         assert m.features and m.meta["name"] == name
     assert load_model("synapse_target").booster.num_trees() > 0

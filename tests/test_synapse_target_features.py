@@ -78,10 +78,11 @@ def test_model_with_rule_features_needs_rule_targets(toy, tmp_path):
     tm.load_model.cache_clear()
 
 
-def test_shipped_model_trained_on_tune_members_only():
+@pytest.mark.parametrize("name", ["synapse_target", "synapse_target_profile", "synapse_target_ring"])
+def test_shipped_model_trained_on_tune_members_only(name):
     from neurd_lite.spines.target_model import CLASSES, load_model
 
-    booster, meta = load_model()
+    booster, meta = load_model(None, name)
     assert tuple(meta["classes"]) == CLASSES and booster.num_feature() == len(meta["features"])
     train, held = set(meta["train_members"]), set(meta["heldout_members"])
     assert train and held and train.isdisjoint(held)
@@ -92,13 +93,14 @@ def test_shipped_model_trained_on_tune_members_only():
     assert "distance_to_mesh_nm" not in meta["features"]
 
 
-def test_model_method_runs_through_attach_synapses(toy):
+@pytest.mark.parametrize("name", ["synapse_target_profile", "synapse_target_ring"])
+def test_model_method_runs_through_attach_synapses(toy, name):
     n, truth, fld = toy
     m = Neuron(mesh=n.mesh, skeleton=n.skeleton)
     m.face_compartment[:] = "basal"
     f2 = detect_spines(m)
     m.synapses = _syn(_sites(truth))
-    attach_synapses(m, SynapseParams(method="model"), shaft_field=f2)
+    attach_synapses(m, SynapseParams(method="model", target_model=name), shaft_field=f2)
     assert m.synapses.target.iloc[0] == "spine_head" and m.synapses.target.iloc[2] == "shaft"
 
 

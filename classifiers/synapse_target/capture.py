@@ -13,6 +13,7 @@ Usage (from the repository root)::
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import pickle
 import sys
@@ -24,8 +25,9 @@ import numpy as np
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
-def capture_member(n0, sn, member: str):
-    """Feature table (pandas) of one cached member (see the module docstring)."""
+def capture_member(n0, sn, member: str, spines: dict | None = None):
+    """Feature table (pandas) of one cached member (see the module docstring). spines: ``SpineParams`` fields to
+    override (e.g. ``{"normalise_edge_nm": 0, "vertex_model": False}``: the rules detector)."""
     import neurd_lite as nl
     from neurd_lite import pipeline as pl
     from neurd_lite.model.soma_extent import SomaExtentParams
@@ -37,6 +39,7 @@ def capture_member(n0, sn, member: str):
     # output must not be captured as the rules'
     d = nl.PipelineParams().to_dict()
     d["synapses"]["method"] = "rules"
+    d["spines"].update(spines or {})
     p = nl.PipelineParams.from_dict(d)
     stages = dict(pl.MESH_STAGES)
     for name in ("spines", "refine", "synapses"):
@@ -62,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", required=True, help="folder of <member>.pkl decompositions")
     ap.add_argument("--out", required=True, help="folder for <member>.parquet")
     ap.add_argument("--only", default="", help="comma-separated member names (default: all)")
+    ap.add_argument("--spines", default="", help='JSON SpineParams overrides, e.g. \'{"normalise_edge_nm": 0, '
+                    '"vertex_model": false}\' (the rules detector; default: the default detector)')
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -76,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         t = time.process_time()
         with open(path, "rb") as fh:
             n0, sn = pickle.load(fh)
-        x = capture_member(n0, sn, path.stem)
+        x = capture_member(n0, sn, path.stem, json.loads(args.spines) if args.spines else None)
         x.to_parquet(dst)
         print(f"{path.stem}: {len(x)} synapses, {np.mean(x.y_true == x.y_rule):.3f} rule accuracy, "
               f"{time.process_time() - t:.0f} CPU s", flush=True)

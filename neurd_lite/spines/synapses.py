@@ -41,7 +41,9 @@ class SynapseParams:
     to ~1.5 µm past the soma) or ``"rules"`` (the soma face mask's call is final, as before).
     target_model: the shipped synapse-target model file under ``"model"`` / ``"hybrid"``:
     ``"synapse_target_profile"`` (default since session 14: also reads where the site sits on its spine's axis
-    profile, ``spines/axis_profile.py``) or ``"synapse_target"`` (session 12; classifiers/synapse_target/MODEL_CARD.md).
+    profile, ``spines/axis_profile.py``; captured on the rules detector), ``"synapse_target_ring"`` (opt-in, session
+    15: the same inputs captured on the default ring detector) or ``"synapse_target"`` (session 12;
+    classifiers/synapse_target/MODEL_CARD.md).
     spine_tolerance_nm: a synapse on plain shaft moves to a spine face at most this much farther.
     max_skeleton_distance_nm: skeleton-only neurons anchor synapses to the nearest skeleton vertex within this.
     These are the anchoring limits of every stage (``neurd_lite.model.anchors``)."""
