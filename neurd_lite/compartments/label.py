@@ -50,9 +50,10 @@ class CompartmentParams:
     #                                         model never saw: under-confident); None: sidecar ``decision.axon_threshold``
     fallback_keeps_apical: bool = True      # the axon found at that lower level never holds the distal end of the
     #                                         limb the apical-limb model ranks first (session 8)
-    polarity_bayes_factor: float = 0.0      # > 0: after the axon decision, whole subtrees whose synapse polarity
+    polarity_bayes_factor: float = 1e4      # > 0: after the axon decision, whole subtrees whose synapse polarity
     #                                         favours the other side by this Bayes factor move there (polarity.py,
-    #                                         session 15: self-contacts that fuse axon and dendrite); 0: off
+    #                                         session 15: self-contacts that fuse axon and dendrite; default since
+    #                                         session 15, needs synapses); 0: off (the session 14 decision)
 
 
 def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,

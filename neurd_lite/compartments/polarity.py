@@ -1,4 +1,5 @@
-"""Synapse polarity moves whole pieces between axon and dendrite after the axon decision (session 15, opt-in).
+"""Synapse polarity moves whole pieces between axon and dendrite after the axon decision (session 15; default
+``CompartmentParams(polarity_bayes_factor=1e4)``, 0 turns it off).
 
 Why: where a cell's own axon touches its own dendrite the mesh is fused there, and the skeleton (a tree) routes
 the neurite beyond the contact through the other one: a millimetre of local axon can hang off a basal dendrite
