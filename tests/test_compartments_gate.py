@@ -54,6 +54,21 @@ def test_axon_inputs_read_the_axon_and_are_nan_without_one():
     assert np.isnan(axon_features(t, np.array([0.0, -1.0, 0.0]), body, None)["axon_cable_rel"])
 
 
+def test_axon_start_cos_is_the_direction_the_axon_leaves_in():
+    """A pyramid's axon leaves toward the white matter (cosine to up near -1); flipping ``up`` flips the sign; no
+    axon: NaN (session 15)."""
+    pyr = [_gate("pyramidal", s) for s in (21, 22, 23)]
+    assert all(g["axon_start_cos"] < -0.5 for g in pyr)
+    sk0 = tree_to_skeleton(grow_pyramidal(np.random.default_rng(21), CENTRE))
+    t = Tree.from_skeleton(sk0, 7000.0)
+    axon = np.asarray(sk0.vertex_properties["compartment"]).astype(str) == "axon"
+    dend = t.in_root_tree & ~t.soma & ~axon
+    down = axon_features(t, np.array([0.0, -1.0, 0.0]), dend, axon)["axon_start_cos"]
+    flip = axon_features(t, np.array([0.0, 1.0, 0.0]), dend, axon)["axon_start_cos"]
+    assert down == pytest.approx(-flip)
+    assert np.isnan(axon_features(t, np.array([0.0, -1.0, 0.0]), dend, np.zeros(t.n, dtype=bool))["axon_start_cos"])
+
+
 def test_gate_candidate_dominates_in_a_pyramid_not_in_an_interneuron():
     pyr = [_gate("pyramidal", s) for s in (21, 22, 23)]
     inter = [_gate("interneuron", s) for s in (21, 22, 23)]

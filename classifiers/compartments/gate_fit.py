@@ -28,7 +28,9 @@ GATE_SETS = {"shape17": GATE_FEATURES[:17], "shape17+trunk": GATE_FEATURES[:19]}
 # feature sets the fixed gate can take (train.py --gate-set): also the frame-free limb dominance
 FIXED_SETS = {**GATE_SETS, "shape17+dominance": GATE_FEATURES[:17] + ["limb_dominance"],
               "shape17+dominance+limbp": GATE_FEATURES[:17] + ["limb_dominance", "limb_p_top", "limb_p_margin"],
-              "shape17+dominance+axon": GATE_FEATURES[:17] + ["limb_dominance", "axon_height_ext", "axon_cable_rel"]}
+              "shape17+dominance+axon": GATE_FEATURES[:17] + ["limb_dominance", "axon_height_ext", "axon_cable_rel"],
+              "shape17+dominance+axon+start": GATE_FEATURES[:17] + ["limb_dominance", "axon_height_ext",
+                                                                    "axon_cable_rel", "axon_start_cos"]}
 # model size: session 5's (200 rounds, 7 leaves, >= 8 cells a leaf) and two smaller ones
 GATE_SIZES = {"r200_l7_m8": {}, "r100_l7_m15": {"rounds": 100, "min_data_in_leaf": 15},
               "r60_l4_m20": {"rounds": 60, "num_leaves": 4, "min_data_in_leaf": 20}}

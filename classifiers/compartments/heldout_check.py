@@ -37,6 +37,21 @@ def use_models(directory: Path) -> None:
     learned.MODELS_DIR = Path(directory)
 
 
+CANDIDATE_PARAMS: dict[str, float] = {}  # --candidate-params: CompartmentParams fields of the candidate set
+
+
+def pipeline_params(name: str):
+    """The pipeline parameters of model set ``name``: the defaults, the candidate's with ``CANDIDATE_PARAMS``."""
+    from dataclasses import replace
+
+    import neurd_lite as nl
+
+    p = nl.PipelineParams()
+    if name == "candidate" and CANDIDATE_PARAMS:
+        p = replace(p, compartments=replace(p.compartments, **CANDIDATE_PARAMS))
+    return p
+
+
 def family_rows(cls: str, seed: int, sets: dict[str, Path]) -> list[dict]:
     """One member through ``decompose`` once per model set: per-face scores (one row per set)."""
     import neurd_lite as nl
@@ -49,7 +64,8 @@ def family_rows(cls: str, seed: int, sets: dict[str, Path]) -> list[dict]:
     for name, directory in sets.items():
         use_models(directory)
         t0 = time.time()
-        n = nl.decompose(sn.mesh, synapses=sn.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]].copy(), units="nm")
+        n = nl.decompose(sn.mesh, synapses=sn.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]].copy(), units="nm",
+                         params=pipeline_params(name))
         pred = n.face_compartment.astype(str)
         rec = n.provenance["compartments"]
         rows.append({"class": cls, "seed": seed, "models": name, "decompose_s": round(time.time() - t0, 1),
@@ -79,7 +95,7 @@ def basket_rows(sets: dict[str, Path]) -> list[dict]:
     for name, directory in sets.items():
         use_models(directory)
         for mode, src in (("synapses", path), ("geometry only", sk)):
-            n = nl.label_skeleton(src)
+            n = nl.label_skeleton(src, params=pipeline_params(name))
             labels = n.skeleton_labels.astype(str)
             rows.append({"models": name, "input": mode, "apical_vertices": int(np.isin(labels, APICAL).sum()),
                          "axon_vertices": int((labels == "axon").sum()),
@@ -94,7 +110,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", default="1802")
     ap.add_argument("--classes", default=None, help="comma-separated (default: the 8 classes and the extra ones)")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--candidate-params", default="",
+                    help="comma-separated CompartmentParams field=number for the candidate set (e.g. "
+                         "polarity_bayes_factor=1e4; session 15); --candidate then usually the shipped models' dir")
     args = ap.parse_args(argv)
+    for kv in filter(None, args.candidate_params.split(",")):
+        k, v = kv.split("=")
+        CANDIDATE_PARAMS[k.strip()] = float(v)
     sets = {"shipped": MODELS_DIR, "candidate": args.candidate}
     if args.what == "basket":
         print(pd.DataFrame(basket_rows(sets)).to_string(index=False))

@@ -58,6 +58,7 @@ GATE_MODE = ["fixed"]  # the cell model's training (--gate): fixed / nested / me
 AXON_THRESHOLD: list[float | None] = [0.05]  # --axon-threshold: None = chosen in inner folds (axon_fit)
 AXON_VETO = [False]  # --axon-veto inner: the has-apical gate's axon veto box chosen in inner folds (session 10)
 FALLBACK_KEEPS_APICAL = [True]  # --fallback-guard off: the fallback axon may hold the apical candidate's end
+POLARITY_BF = [CompartmentParams().polarity_bayes_factor]  # --polarity-bf: of the held-out decisions (session 15)
 APICAL_FRAME: dict[int, object] = {}  # id(case) -> its preparation in the apical frame (limb_fit.apical_frame)
 
 
@@ -239,7 +240,8 @@ def cross_validate(cases: list[Case], folds: dict[str, set[str]], label: str,
             cache[(label, name, "axon_threshold")] = choose_threshold(train, fit, TRAIN_MODES)
         ax_th, ax_scores = cache[(label, name, "axon_threshold")] if AXON_THRESHOLD[0] is None \
             else (AXON_THRESHOLD[0], {})
-        params = CompartmentParams(axon_threshold=ax_th, fallback_keeps_apical=FALLBACK_KEEPS_APICAL[0])
+        params = CompartmentParams(axon_threshold=ax_th, fallback_keeps_apical=FALLBACK_KEEPS_APICAL[0],
+                                   polarity_bayes_factor=POLARITY_BF[0])
         cm, _ = fit(train, "cell", cache)
         lm, _ = fit(train, "limb")
         for i in idx:
@@ -372,6 +374,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gate-weights", choices=("cell", "source"), default="source",
                     help="has-apical gate rows: each source group weighs the same (session 13, gate_fit.SOURCE_OF; "
                          "shipped since session 14) or each cell 1 (shipped before)")
+    ap.add_argument("--polarity-bf", type=float, default=CompartmentParams().polarity_bayes_factor,
+                    help="score the held-out cells with CompartmentParams(polarity_bayes_factor=...) (session 15: "
+                         "pieces moved between axon and dendrite by synapse polarity; default the package's, 1e4; "
+                         "0 = off, as the session 14 numbers on the model card; the models do not depend on it)")
     ap.add_argument("--validation", choices=("both", "cell", "source"), default="both",
                     help="run leave-cell-out, leave-source-out or both (two processes can share the work; "
                          "combine their --report files with combine_reports)")
@@ -394,6 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     AXON_THRESHOLD[0] = None if args.axon_threshold == "nested" else float(args.axon_threshold)
     FALLBACK_KEEPS_APICAL[0] = args.fallback_guard == "on"
+    POLARITY_BF[0] = args.polarity_bf
     AXON_VETO[0] = args.axon_veto == "inner"
     if args.gate == "axon":
         NESTED.update(AXON_NESTED)

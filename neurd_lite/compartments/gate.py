@@ -29,13 +29,14 @@ TRUNK_UM = 20.0         # the trunk direction is read this far out along the can
 TOP_FRACTION = 0.6      # tips above this share of the candidate's height count as its tuft
 SPLIT_RATIO = 0.5       # a branch point whose second-largest child holds this share of the largest's cable ends the trunk
 HIGH_FRACTION = 0.5     # dendrite above this share of the candidate's height is "high" (others_top_share)
+AXON_START_UM = (40.0, 60.0)  # axon_start_cos reads the axon this far (path, µm) from where it leaves
 
 GATE_FEATURES = [
     "n_limbs", "cand_height_ext", "cand_reach_ext", "cand_cos0", "cand_dir_cos", "cand_trunk_straight",
     "cand_cable_frac", "cand_tip_top_frac", "cand_stem_rel", "cand_stem_rank", "height_gap_ext",
     "reach_ratio", "second_height_ext", "others_dir_cos", "others_up_frac", "field_up_frac", "field_aspect",
     "cand_trunk_frac", "others_top_share", "limb_dominance", "limb_p_top", "limb_p_margin",
-    "axon_height_ext", "axon_cable_rel",
+    "axon_height_ext", "axon_cable_rel", "axon_start_cos",
 ]
 # Monotone constraints (LightGBM) from what an apical is, not from the data: +1 = more of it never makes an apical
 # less likely (an apical trunk leaves upward, runs straight, is thicker than the basal stems, rises above and
@@ -44,7 +45,8 @@ GATE_FEATURES = [
 GATE_MONOTONE = {"cand_cos0": 1, "cand_trunk_straight": 1, "cand_stem_rel": 1, "height_gap_ext": 1, "reach_ratio": 1,
                  "field_aspect": 1, "cand_trunk_frac": 1, "second_height_ext": -1, "others_dir_cos": -1,
                  "others_up_frac": -1, "others_top_share": -1, "limb_dominance": 1,
-                 "limb_p_top": 1, "limb_p_margin": 1, "axon_height_ext": -1, "axon_cable_rel": -1}
+                 "limb_p_top": 1, "limb_p_margin": 1, "axon_height_ext": -1, "axon_cable_rel": -1,
+                 "axon_start_cos": -1}
 
 
 def _limb_cos(tree: Tree, start: int, u: np.ndarray, length_nm: float) -> float:
@@ -158,9 +160,11 @@ def gate_features(tree: Tree, up: np.ndarray, dendrite: np.ndarray) -> dict[str,
 def axon_features(tree: Tree, up: np.ndarray, dendrite: np.ndarray, axon: np.ndarray | None) -> dict[str, float]:
     """``axon_height_ext``: the cable-weighted mean height of the ``axon`` (bool (N,)) along ``up`` over the
     dendritic field's extent (95th percentile of the ``dendrite`` vertices' distance from the root);
-    ``axon_cable_rel``: axon cable / dendrite cable. Both NaN without an axon in the soma's tree (a tracing
-    without its axon, or none found)."""
-    out = {"axon_height_ext": float("nan"), "axon_cable_rel": float("nan")}
+    ``axon_cable_rel``: axon cable / dendrite cable; ``axon_start_cos`` (session 15): the direction the axon
+    leaves in, cosine to ``up`` of the soma -> axon vector 40-60 µm along it (a pyramid's axon leaves toward
+    the white matter, -1). All NaN without an axon in the soma's tree (a tracing without its axon, or none
+    found)."""
+    out = {"axon_height_ext": float("nan"), "axon_cable_rel": float("nan"), "axon_start_cos": float("nan")}
     if axon is None:
         return out
     ax = axon & tree.in_root_tree & ~tree.soma
@@ -175,7 +179,22 @@ def axon_features(tree: Tree, up: np.ndarray, dendrite: np.ndarray, axon: np.nda
     w = edge[ax] + 1e-9
     out["axon_height_ext"] = float(np.average(rel[ax] @ u, weights=w) / ext)
     out["axon_cable_rel"] = float(edge[ax].sum() / max(float(edge[dendrite].sum()), 1e-9))
+    out["axon_start_cos"] = _start_cos(sk.distance_to_root_nm, rel, u, np.flatnonzero(ax))
     return out
+
+
+def _start_cos(dist_nm: np.ndarray, rel: np.ndarray, u: np.ndarray, ax: np.ndarray) -> float:
+    """Mean cosine to ``u`` of the soma -> vertex vectors (``rel``, nm) of the axon vertices ``ax`` lying
+    :data:`AXON_START_UM` along the path from where the axon leaves (its vertex nearest the root in path
+    distance ``dist_nm``); an axon shorter than that: its farthest vertex."""
+    d = dist_nm[ax] - dist_nm[ax].min()
+    lo, hi = (x * 1000.0 for x in AXON_START_UM)
+    pick = ax[(d >= lo) & (d <= hi)]
+    if not len(pick):
+        pick = ax[[int(np.argmax(d))]]
+    norm = np.linalg.norm(rel[pick], axis=1)
+    ok = norm > 0
+    return float(np.mean(rel[pick][ok] @ u / norm[ok])) if ok.any() else float("nan")
 
 
 def axon_vetoed(row: pd.Series | dict, veto: dict[str, float] | None) -> bool:

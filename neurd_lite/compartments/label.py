@@ -27,6 +27,7 @@ from .candidate import LimbChoice, candidate_top, choose_candidate
 from .features import vertex_features
 from .frame import UNCERTAIN, FrameResult, infer_up, minnie65_frame
 from .gate import axon_vetoed, gate_row
+from .polarity import polarity_moves
 from .learned import APICAL_MODEL, AXON_MODEL, CELL_MODEL, LIMB_MODEL, MIN_APICAL_FRAC, VertexModel, apical_limbs, \
     apical_segments, axon_subtree, edge_um, load_vertex_model, models_available
 from .tree import Tree, synapse_counts
@@ -49,6 +50,10 @@ class CompartmentParams:
     #                                         model never saw: under-confident); None: sidecar ``decision.axon_threshold``
     fallback_keeps_apical: bool = True      # the axon found at that lower level never holds the distal end of the
     #                                         limb the apical-limb model ranks first (session 8)
+    polarity_bayes_factor: float = 1e4      # > 0: after the axon decision, whole subtrees whose synapse polarity
+    #                                         favours the other side by this Bayes factor move there (polarity.py,
+    #                                         session 15: self-contacts that fuse axon and dendrite; default since
+    #                                         session 15, needs synapses); 0: off (the session 14 decision)
 
 
 def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,
@@ -228,6 +233,13 @@ def learned_decision(n: Neuron, prep: Prepared, params: CompartmentParams,
     others = other_somas(n, tree)
     limb_model = limb_model or load_vertex_model(LIMB_MODEL)
     axon, cut, how = decide_axon(tree, prep, body, params, p_axon, limb_model, body & ~others)
+    if params.polarity_bayes_factor > 0:  # pieces the synapses place on the other side (polarity.py)
+        axon, moved = polarity_moves(tree, body & ~others, axon, prep.pre, prep.post, params.polarity_bayes_factor)
+        n.provenance["compartments"]["axon_polarity_moves"] = moved
+        if moved["to_axon_pieces"] or moved["to_dendrite_pieces"]:
+            n.flag(f"axon_pieces_moved_by_synapse_polarity: {moved['to_axon_pieces']} to the axon "
+                   f"({moved['to_axon_um']} µm), {moved['to_dendrite_pieces']} to the dendrite "
+                   f"({moved['to_dendrite_um']} µm)")
     dendrite = body & ~axon
     gate_dend = dendrite & ~others
     aprep, choice, p_apical = apical_frame(n, prep, params, gate_dend, cell_model, limb_model, p_apical, axon)
