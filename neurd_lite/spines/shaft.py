@@ -342,7 +342,9 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
             cloud = cloud[:p.fit_local_points]  # a random subset already (ordered by sample key)
             pairs = _window_pairs(cloud, pts, seg, droot, p.fit_local_nm, near[:len(cloud)])
             local = refine_axis_local(cloud, fitted, tang, pairs, p.fit_local_nm)
-            on = np.unique(f[eligible_faces])
+            on = np.zeros(len(v), dtype=bool)
+            on[f[eligible_faces].reshape(-1)] = True
+            on = np.flatnonzero(on)  # = np.unique(f[eligible_faces]), without a sort
             pts = best_axis(cloud, [fitted, pts, local], tang, seg, droot, p.fit_local_nm,
                             v[on], p.min_clearance, (nrm := vertex_normals(v, f))[on])
         else:
