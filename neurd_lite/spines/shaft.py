@@ -511,9 +511,8 @@ def refine_axis_local(cloud: np.ndarray, pts: np.ndarray, tang: np.ndarray, pair
             rj = rad[j]  # gathered once
             res = dist - rj
             w = near & np.isfinite(res) & (res < np.maximum(60.0, 0.25 * rj)) & (res > -np.maximum(150.0, 0.5 * rj))
-        wf = w.astype(float)
-        A, b = group_normal_equations(j, wf, [2.0 * o[0], 2.0 * o[1], 2.0 * o[2], np.ones(len(q))], q, m)
-        cnt = np.bincount(j, weights=wf, minlength=m)
+        A, b = group_normal_equations(j, w, [2.0 * o[0], 2.0 * o[1], 2.0 * o[2], np.ones(len(q))], q, m)
+        cnt = np.bincount(j[w], minlength=m)  # the weights 0 / 1 summed: exact counts
         ridge = 1e-3 * np.trace(A[:, :3, :3], axis1=1, axis2=2) / 3.0 + 1e-9
         A[:, :3, :3] += ridge[:, None, None] * np.eye(3)[None]
         ok = (cnt >= min_points) & (A[:, 3, 3] > 0)
