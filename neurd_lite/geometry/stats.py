@@ -139,16 +139,22 @@ def group_normal_equations(grp: np.ndarray, w: np.ndarray, feats: list[np.ndarra
     Each product is formed as (w f_i) f_j and summed by ``np.bincount`` in row order. When ``feats`` and ``q``
     are finite, rows of weight 0 add exactly +-0 to every sum and are left out (a bincount sum starts at +0 and
     x + -0 = x): the same sums over the other rows in the same order, bit for bit. The spine shaft fits give
-    45-60 % of their rows weight 0 (~25 % less time on 894k rows)."""
+    45-60 % of their rows weight 0 (~25 % less time on 894k rows). A bool ``w`` is the weights 0 / 1: with
+    finite data the kept rows' products are formed without the factor 1 (1 x f = f, bit for bit)."""
     nf = len(feats)
     A = np.zeros((n_grp, nf, nf))
     b = np.zeros((n_grp, nf))
+    unit = False
     if all(np.isfinite(x).all() for x in (*feats, q)):
         rows = np.flatnonzero(w)
+        unit = np.asarray(w).dtype == bool
         if len(rows) < len(w):
-            grp, w, q, feats = grp[rows], w[rows], q[rows], [x[rows] for x in feats]
+            grp, q, feats = grp[rows], q[rows], [x[rows] for x in feats]
+            w = w if unit else w[rows]
+    if not unit:
+        w = np.asarray(w, dtype=np.float64)
     for i in range(nf):
-        wi = w * feats[i]
+        wi = feats[i] if unit else w * feats[i]
         b[:, i] = np.bincount(grp, weights=wi * q, minlength=n_grp)
         for j in range(i, nf):
             A[:, i, j] = A[:, j, i] = np.bincount(grp, weights=wi * feats[j], minlength=n_grp)

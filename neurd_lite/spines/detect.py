@@ -242,17 +242,16 @@ def proximity_links(mesh, link_nm: float) -> np.ndarray:
     Chunked EM meshes are cut along chunk boundaries; these links stitch a spine split by a cut back to itself
     and to its shaft, without paying for a full proximity graph (watertight meshes have no open edges).
     """
-    import trimesh
-
     if link_nm <= 0:
         return np.zeros((0, 2), dtype=np.int64)
-    edges = np.asarray(mesh.edges_sorted)
-    open_e = edges[trimesh.grouping.group_rows(edges, require_count=1)]
-    bv = np.unique(open_e.reshape(-1))
+    # open edges: the unique edges used by one face (trimesh's edges_unique_inverse, cached with edges_unique;
+    # the same vertex set as grouping.group_rows(edges_sorted, require_count=1) without a second row sort)
+    e = np.asarray(mesh.edges_unique)
+    uses = np.bincount(np.asarray(mesh.edges_unique_inverse).reshape(-1), minlength=len(e))
+    bv = np.unique(e[uses == 1].reshape(-1))
     if len(bv) < 2:
         return np.zeros((0, 2), dtype=np.int64)
     nv = len(mesh.vertices)
-    e = np.asarray(mesh.edges_unique)
     comp = edge_components(nv, e)[1]
     pairs = cKDTree(np.asarray(mesh.vertices)[bv]).query_pairs(link_nm, output_type="ndarray")
     pairs = bv[pairs] if len(pairs) else np.zeros((0, 2), dtype=np.int64)

@@ -76,7 +76,9 @@ def extend_spines(mesh, label: np.ndarray, h: np.ndarray, margin: np.ndarray, el
 
     def nearest_spine(allowed: np.ndarray, limit: float) -> tuple[np.ndarray, np.ndarray]:
         use = (lab | allowed)[e[:, 0]] & (lab | allowed)[e[:, 1]] & ~(lab[e[:, 0]] & lab[e[:, 1]])
-        sub = np.unique(np.concatenate([np.flatnonzero(lab), e[use].reshape(-1)]))
+        member = lab.copy()
+        member[e[use].reshape(-1)] = True
+        sub = np.flatnonzero(member)  # = np.unique of the spine vertices and the used edges' ends, without a sort
         loc = np.full(len(label), -1, dtype=np.int64)
         loc[sub] = np.arange(len(sub))
         g = sp.coo_matrix((w[use], (loc[e[use, 0]], loc[e[use, 1]])), shape=(len(sub), len(sub))).tocsr()

@@ -255,19 +255,20 @@ def fit_axis_offsets(v: np.ndarray, area: np.ndarray, pts: np.ndarray, tang: np.
         n_g = int(g.max()) + 1
         mid = np.bincount(g, weights=droot, minlength=n_g) / np.maximum(np.bincount(g, minlength=n_g), 1)
         t_grid.append((droot - mid[g]) / (0.5 * p.fit_window_nm))
+    ts = tang[s_idx]  # each point's sample tangent, gathered again only when s_idx changes
     for it in range(p.fit_iterations + 1):
         cur = base + offset
         o = v - cur[s_idx]
-        o -= (o * tang[s_idx]).sum(1)[:, None] * tang[s_idx]
+        o -= (o * ts).sum(1)[:, None] * ts
         if it == 0:
             # start from the nearer part of each window: far points are spines or other neurites
-            med = weighted_group_quantile(g0[s_idx], np.linalg.norm(o, axis=1), area, 0.5, int(g0.max()) + 1)
-            inlier = np.linalg.norm(o, axis=1) <= 1.6 * med[g0[s_idx]]
+            dist0 = np.linalg.norm(o, axis=1)
+            med = weighted_group_quantile(g0[s_idx], dist0, area, 0.5, int(g0.max()) + 1)
+            inlier = dist0 <= 1.6 * med[g0[s_idx]]
         new = np.zeros_like(pts)
         rads = []
         if it == 0:
-            q_grid = [weighted_group_quantile(g[s_idx], np.linalg.norm(o, axis=1), area, 0.45, int(g.max()) + 1)
-                      for g in grids]
+            q_grid = [weighted_group_quantile(g[s_idx], dist0, area, 0.45, int(g.max()) + 1) for g in grids]
         for k, (g, tg) in enumerate(zip(grids, t_grid)):
             n_g = int(g.max()) + 1
             d0, d1, rad = _kasa_offsets(o, tg[s_idx], area * inlier, g[s_idx], n_g, 30)
@@ -293,11 +294,12 @@ def fit_axis_offsets(v: np.ndarray, area: np.ndarray, pts: np.ndarray, tang: np.
         r_s = np.where(n_ok > 0, np.nansum(r_all, axis=1) / np.maximum(n_ok, 1), np.nan)
         r_v = r_s[s_idx]
         o = v - (base + offset)[s_idx]
-        o -= (o * tang[s_idx]).sum(1)[:, None] * tang[s_idx]
+        o -= (o * ts).sum(1)[:, None] * ts
         res = np.linalg.norm(o, axis=1) - r_v
         inlier = np.isfinite(res) & (res < np.maximum(60.0, 0.25 * r_v)) & (res > -np.maximum(150.0, 0.5 * r_v))
         if it == p.fit_iterations // 2:  # points follow the moved axis once (the first assignment is a slab)
             s_idx = cKDTree(base + offset).query(v)[1]
+            ts = tang[s_idx]
     return base + offset
 
 
@@ -340,7 +342,9 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
             cloud = cloud[:p.fit_local_points]  # a random subset already (ordered by sample key)
             pairs = _window_pairs(cloud, pts, seg, droot, p.fit_local_nm, near[:len(cloud)])
             local = refine_axis_local(cloud, fitted, tang, pairs, p.fit_local_nm)
-            on = np.unique(f[eligible_faces])
+            on = np.zeros(len(v), dtype=bool)
+            on[f[eligible_faces].reshape(-1)] = True
+            on = np.flatnonzero(on)  # = np.unique(f[eligible_faces]), without a sort
             pts = best_axis(cloud, [fitted, pts, local], tang, seg, droot, p.fit_local_nm,
                             v[on], p.min_clearance, (nrm := vertex_normals(v, f))[on])
         else:
@@ -455,28 +459,29 @@ def _window_pairs(cloud: np.ndarray, pts: np.ndarray, seg: np.ndarray, droot: np
     return np.nonzero(valid)[0], j[valid]
 
 
-def _dot3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Row dot products of two (K, 3) arrays: ``(a * b).sum(1)`` bit for bit (the same left-to-right sum of
-    the three products) without the strided reduction (2.4x faster on 538k rows)."""
-    return a[:, 0] * b[:, 0] + a[:, 1] * b[:, 1] + a[:, 2] * b[:, 2]
+def _cdot3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Dot products of the columns of two (3, K) column stacks: ``(a.T * b.T).sum(1)`` bit for bit (the same
+    left-to-right sum of the three products) on contiguous rows, without the strided reduction."""
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 
 
 def _paired(cloud: np.ndarray, tang: np.ndarray, pairs: tuple[np.ndarray, np.ndarray]
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(cloud point (K, 3) nm, its sample's unit tangent (K, 3), sample index (K,)) of each pair: gathered once
-    for every centre tried on the same pairs."""
+    """(cloud point (3, K) nm, its sample's unit tangent (3, K), sample index (K,)) of each pair, coordinates as
+    contiguous columns: gathered once for every centre tried on the same pairs."""
     pi, j = pairs
-    return cloud[pi], tang[j], j
+    return np.ascontiguousarray(cloud.T)[:, pi], np.ascontiguousarray(tang.T)[:, j], j
 
 
 def _plane_offsets(paired: tuple[np.ndarray, np.ndarray, np.ndarray], centre: np.ndarray, half_window_nm: float
                    ) -> tuple[np.ndarray, np.ndarray]:
-    """Offsets (K, 3) of paired points (:func:`_paired`) from their sample's centre in its cross-section plane,
-    and a mask of pairs within ``half_window_nm`` along the axis."""
+    """Offsets (3, K) of paired points (:func:`_paired`) from their sample's centre in its cross-section plane,
+    and a mask of pairs within ``half_window_nm`` along the axis. Column for column the same arithmetic as on
+    (K, 3) rows (bit for bit), without strided access."""
     cp, tj, j = paired
-    o = cp - centre[j]
-    along = _dot3(o, tj)
-    o -= along[:, None] * tj
+    o = cp - np.ascontiguousarray(centre.T)[:, j]
+    along = _cdot3(o, tj)
+    o -= along * tj
     return o, np.abs(along) <= half_window_nm
 
 
@@ -497,18 +502,17 @@ def refine_axis_local(cloud: np.ndarray, pts: np.ndarray, tang: np.ndarray, pair
     rad = np.full(m, np.nan)
     for it in range(iterations):
         o, near = _plane_offsets(paired, centre, half_window_nm)
-        q = _dot3(o, o)
+        q = _cdot3(o, o)
         dist = np.sqrt(q)  # np.linalg.norm(o, axis=1), bit for bit
         if it == 0:
             med = group_quantiles(j[near], dist[near], (0.5,), m)[:, 0]
             w = near & (dist <= 1.6 * med[j])
         else:
-            res = dist - rad[j]
-            w = near & np.isfinite(res) & (res < np.maximum(60.0, 0.25 * rad[j])) & (
-                res > -np.maximum(150.0, 0.5 * rad[j]))
-        wf = w.astype(float)
-        A, b = group_normal_equations(j, wf, [2.0 * o[:, 0], 2.0 * o[:, 1], 2.0 * o[:, 2], np.ones(len(o))], q, m)
-        cnt = np.bincount(j, weights=wf, minlength=m)
+            rj = rad[j]  # gathered once
+            res = dist - rj
+            w = near & np.isfinite(res) & (res < np.maximum(60.0, 0.25 * rj)) & (res > -np.maximum(150.0, 0.5 * rj))
+        A, b = group_normal_equations(j, w, [2.0 * o[0], 2.0 * o[1], 2.0 * o[2], np.ones(len(q))], q, m)
+        cnt = np.bincount(j[w], minlength=m)  # the weights 0 / 1 summed: exact counts
         ridge = 1e-3 * np.trace(A[:, :3, :3], axis1=1, axis2=2) / 3.0 + 1e-9
         A[:, :3, :3] += ridge[:, None, None] * np.eye(3)[None]
         ok = (cnt >= min_points) & (A[:, 3, 3] > 0)
@@ -535,7 +539,7 @@ def roundness_cost(cloud: np.ndarray, centre: np.ndarray, tang: np.ndarray, pair
     paired = _paired(cloud, tang, pairs) if paired is None else paired
     j = paired[2]
     o, near = _plane_offsets(paired, centre, half_window_nm)
-    q = group_quantiles(j[near], np.sqrt(_dot3(o, o))[near], (low, high), len(centre))
+    q = group_quantiles(j[near], np.sqrt(_cdot3(o, o))[near], (low, high), len(centre))
     return (q[:, 1] - q[:, 0], q[:, 1]) if with_radius else q[:, 1] - q[:, 0]
 
 
