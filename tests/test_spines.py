@@ -79,7 +79,13 @@ def test_detached_debris_near_shaft_is_not_a_spine():
         c.apply_translation([900.0 + 100 * k, 0.0, -3000.0 + 1500 * k])  # 250+ nm off the surface, not touching
         crumbs.append(c)
     n = Neuron(mesh=trimesh.util.concatenate([mesh] + crumbs), skeleton=skel)
-    detect_spines(n, SpineParams(normalise_edge_nm=0.0, vertex_model=False))  # the rules; the ring default calls the crumbs spines (session 14)
+    detect_spines(n, SpineParams(normalise_edge_nm=0.0, vertex_model=False))  # the rules
+    assert len(n.spines) == 2
+    assert np.all(n.face_spine[len(mesh.faces):] == -1)
+    # the ring path: a spine the vertex model adds must stand on a shaft or on a piece cut off one (session 15;
+    # without model_spine_needs_shaft the model called the five closed crumbs spines, session 14)
+    n = Neuron(mesh=trimesh.util.concatenate([mesh] + crumbs), skeleton=skel)
+    detect_spines(n, SpineParams(model_spine_needs_shaft=True))
     assert len(n.spines) == 2
     assert np.all(n.face_spine[len(mesh.faces):] == -1)
 

@@ -261,9 +261,10 @@ def decide_axon(tree: Tree, prep: Prepared, body: np.ndarray, params: Compartmen
     ``p_axon - 0.5``; when none passes and ``expect_axon`` (a whole cell, with a soma, has an axon somewhere), of
     ``p_axon - axon_threshold(params)`` (a source the model never saw: under-confident). A piece without a soma
     (``expect_axon=False``: a cut-out dendrite need hold no axon at all) keeps only a subtree that passes 0.5.
-    The fallback (``params.fallback_keeps_apical``, session 8) never takes the distal end of the apical candidate (the limb of ``limbs``, bool (N,), default ``body``, that ``limb_model`` ranks
-    first) unless the subtree is thinner than the rest of the cell (median radius): a weakly scored process
-    that is the cell's best apical and as thick as its dendrites is its apical, not its axon. ``p_axon`` (N,)
+    The fallback (``params.fallback_keeps_apical``, session 8) never takes the distal end of the apical
+    candidate (the limb of ``limbs``, bool (N,), default ``body``, that ``limb_model`` ranks first) unless the
+    subtree is thinner than the rest of the cell (median radius): a weakly scored process that is the cell's
+    best apical and as thick as its dendrites is its apical, not its axon. ``p_axon`` (N,)
     is computed with the shipped axon model unless given."""
     if p_axon is None:
         p_axon = np.zeros(tree.n)
