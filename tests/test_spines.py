@@ -82,12 +82,15 @@ def test_detached_debris_near_shaft_is_not_a_spine():
     detect_spines(n, SpineParams(normalise_edge_nm=0.0, vertex_model=False))  # the rules
     assert len(n.spines) == 2
     assert np.all(n.face_spine[len(mesh.faces):] == -1)
-    # the ring path: a spine the vertex model adds must stand on a shaft or on a piece cut off one (session 15;
-    # without model_spine_needs_shaft the model called the five closed crumbs spines, session 14)
+    # the ring path (default): the vertex model calls the five closed crumbs spines (session 14); with
+    # model_spine_needs_shaft (opt-in, session 15) a spine it adds must reach the shaft's level or a cut
     n = Neuron(mesh=trimesh.util.concatenate([mesh] + crumbs), skeleton=skel)
     detect_spines(n, SpineParams(model_spine_needs_shaft=True))
     assert len(n.spines) == 2
     assert np.all(n.face_spine[len(mesh.faces):] == -1)
+    n = Neuron(mesh=trimesh.util.concatenate([mesh] + crumbs), skeleton=skel)
+    detect_spines(n)
+    assert len(n.spines) > 2
 
 
 def test_axon_and_soma_faces_are_skipped():

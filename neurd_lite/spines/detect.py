@@ -107,9 +107,10 @@ class SpineParams:
     (``vertex_model.py``; default on since session 14; False: the rules alone); vertex_threshold (None: the sidecar's),
     vertex_model_dir as above; vertex_feature_set: "rings" (default, for normalise_edge_nm=300) or "balls".
     model_spine_needs_shaft: a spine the vertex model adds (touching no rule spine) must share a mesh edge with
-    shaft surface of a piece that has min_shaft_piece_area_nm2 of it, or lie on a piece with an open edge (cut
-    off its shaft by a chunk boundary; ``pieces.py``): a closed crumb or debris piece the model scores high is
-    not a spine (False: any group is kept).
+    unlabelled surface of a piece that reaches the shaft's level (protrusion <= the growth threshold somewhere) or
+    has an open edge (cut off its shaft by a chunk boundary; ``pieces.py``): a closed crumb off the shaft that
+    the model scores high is not a spine (opt-in, session 15; it still drops spines of meshes whose spine heads
+    are separate closed pieces, e.g. synthetic cells meshed with ``union=False``).
     synapse_seed_nm > 0 adds a synapse pass (``synapse_evidence.py``): a postsynapse within
     synapse_max_distance_nm of the mesh whose vertex stands above the shaft by max(synapse_seed_nm,
     synapse_seed_rel x r, synapse_spread_factor x spread) seeds a spine there (area floor synapse_min_area_nm2).

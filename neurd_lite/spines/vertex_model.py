@@ -278,8 +278,8 @@ def refine_labels(mesh, fld, eligible_v: np.ndarray, label: np.ndarray, base: np
         r = np.asarray(fld.radius_nm, dtype=float)
         raised = np.asarray(fld.protrusion_nm) > np.maximum(p.grow_protrusion_nm, p.grow_protrusion_rel * r)
         piece = edge_components(len(verts), e_mesh)[1]
-        shaft_v = shaft_surface(eligible_v, raised, r, piece, va, p.min_shaft_piece_area_nm2)
-        cut_v = cut_pieces(mesh, piece)
+        shaft_v = shaft_surface(eligible_v, raised, r, piece, va, 0.0)  # any surface at the shaft's level
+        cut_v = cut_pieces(mesh, piece) | np.isin(piece, piece[shaft_v])  # a cut piece, or one reaching the shaft
     new = relabel(prob, idx, label, e_mesh, va, thr, float(meta["min_area_nm2"]), float(meta["min_new_area_nm2"]),
                   float(meta.get("min_new_peak", 0.0)), shaft_v, cut_v)
     base, ring2 = attachment(e_mesh, new, eligible_v, ring.iloc[:0])
