@@ -41,9 +41,11 @@ def _pyramid(thin_apical: bool = False) -> tuple[Tree, np.ndarray, np.ndarray, n
     return t, body, apical & body, (truth == "axon") & body
 
 
-def _decide(t: Tree, body: np.ndarray, p: np.ndarray, **kw) -> tuple[np.ndarray, int, str]:
+def _decide(t: Tree, body: np.ndarray, p: np.ndarray, expect_axon: bool = True, **kw
+            ) -> tuple[np.ndarray, int, str]:
     prep = SimpleNamespace(up=UP, has_apical=None, features=None)
-    return decide_axon(t, prep, body, CompartmentParams(axon_threshold=0.05, **kw), p, HighestLimb())
+    return decide_axon(t, prep, body, CompartmentParams(axon_threshold=0.05, **kw), p, HighestLimb(),
+                       expect_axon=expect_axon)
 
 
 def test_keep_vertex_blocks_every_cut_on_its_path():
@@ -80,3 +82,14 @@ def test_fallback_takes_the_candidate_when_it_is_thinner_than_the_dendrites():
     p = np.where(apical, 0.2, 0.01)
     got, _, how = _decide(t, body, p)
     assert (got & apical).sum() > 0.9 * apical.sum() and "kept out" not in how
+
+
+def test_piece_without_soma_keeps_only_a_confident_axon():
+    """A piece without a soma (a cut-out dendrite need hold no axon) gets no fallback axon: a weak thin axon
+    (p 0.2) is left dendrite, a confident one (p 0.9) is still taken (session 15: the 9.4 µm Harris dendrite
+    lost its upper half to a fallback axon at p 0.05-0.24, and with it 26 spines)."""
+    t, body, _, axon = _pyramid()
+    got, cut, how = _decide(t, body, np.where(axon, 0.2, 0.01), expect_axon=False)
+    assert not got.any() and cut < 0 and how == "level 0.5"
+    sure, _, _ = _decide(t, body, np.where(axon, 0.9, 0.01), expect_axon=False)
+    assert 2 * float((sure & axon).sum()) / (sure.sum() + axon.sum()) > 0.95

@@ -79,9 +79,18 @@ def test_detached_debris_near_shaft_is_not_a_spine():
         c.apply_translation([900.0 + 100 * k, 0.0, -3000.0 + 1500 * k])  # 250+ nm off the surface, not touching
         crumbs.append(c)
     n = Neuron(mesh=trimesh.util.concatenate([mesh] + crumbs), skeleton=skel)
-    detect_spines(n, SpineParams(normalise_edge_nm=0.0, vertex_model=False))  # the rules; the ring default calls the crumbs spines (session 14)
+    detect_spines(n, SpineParams(normalise_edge_nm=0.0, vertex_model=False))  # the rules
     assert len(n.spines) == 2
     assert np.all(n.face_spine[len(mesh.faces):] == -1)
+    # the ring path (default): the vertex model calls the five closed crumbs spines (session 14); with
+    # model_spine_needs_shaft (opt-in, session 15) a spine it adds must reach the shaft's level or a cut
+    n = Neuron(mesh=trimesh.util.concatenate([mesh] + crumbs), skeleton=skel)
+    detect_spines(n, SpineParams(model_spine_needs_shaft=True))
+    assert len(n.spines) == 2
+    assert np.all(n.face_spine[len(mesh.faces):] == -1)
+    n = Neuron(mesh=trimesh.util.concatenate([mesh] + crumbs), skeleton=skel)
+    detect_spines(n)
+    assert len(n.spines) > 2
 
 
 def test_axon_and_soma_faces_are_skipped():

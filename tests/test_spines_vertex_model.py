@@ -127,3 +127,20 @@ def test_neighbourhood_statistics_do_not_depend_on_the_tessellation():
     assert np.allclose(res[0], res[1], rtol=1e-6, atol=1e-6), res  # the same quadrature points
     # at 16 x the faces are smaller than a sub-triangle and thinned at random (same density, its own noise)
     assert np.allclose(res[0][:, :2], res[2][:, :2], rtol=0.3, atol=30.0), res
+
+
+def test_relabel_new_spines_need_a_shaft_or_a_cut_piece():
+    """A new group must touch unlabelled shaft surface (``shaft_v``) or lie on a piece with an open edge
+    (``cut_v``: cut off its shaft); a closed detached piece scored high is dropped (session 15, debris)."""
+    e = np.array([[0, 1], [1, 2], [2, 3], [4, 5]])  # piece A: 0-1-2-3, piece B: 4-5 (detached)
+    idx = np.arange(6)
+    prob = np.array([0.1, 0.1, 0.9, 0.9, 0.9, 0.9])
+    label, va = np.full(6, -1), np.ones(6)
+    shaft_v = np.array([True, True, False, False, False, False])
+    free = relabel(prob, idx, label, e, va, 0.5, 1.0, 1.0)
+    assert (free[2:] >= 0).all() and free[2] != free[4]
+    gated = relabel(prob, idx, label, e, va, 0.5, 1.0, 1.0, shaft_v=shaft_v)
+    assert (gated[2:4] >= 0).all() and (gated[4:] == -1).all()
+    cut = relabel(prob, idx, label, e, va, 0.5, 1.0, 1.0, shaft_v=shaft_v,
+                     cut_v=np.array([False] * 4 + [True] * 2))
+    assert (cut[2:] >= 0).all()

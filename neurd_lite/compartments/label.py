@@ -232,7 +232,8 @@ def learned_decision(n: Neuron, prep: Prepared, params: CompartmentParams,
     cell_model = cell_model or load_vertex_model(CELL_MODEL)
     others = other_somas(n, tree)
     limb_model = limb_model or load_vertex_model(LIMB_MODEL)
-    axon, cut, how = decide_axon(tree, prep, body, params, p_axon, limb_model, body & ~others)
+    axon, cut, how = decide_axon(tree, prep, body, params, p_axon, limb_model, body & ~others,
+                                 expect_axon=bool(n.somas))
     if params.polarity_bayes_factor > 0:  # pieces the synapses place on the other side (polarity.py)
         axon, moved = polarity_moves(tree, body & ~others, axon, prep.pre, prep.post, params.polarity_bayes_factor)
         n.provenance["compartments"]["axon_polarity_moves"] = moved
@@ -267,20 +268,22 @@ def learned_decision(n: Neuron, prep: Prepared, params: CompartmentParams,
 
 def decide_axon(tree: Tree, prep: Prepared, body: np.ndarray, params: CompartmentParams,
                 p_axon: np.ndarray | None = None, limb_model: VertexModel | None = None,
-                limbs: np.ndarray | None = None) -> tuple[np.ndarray, int, str]:
+                limbs: np.ndarray | None = None, expect_axon: bool = True) -> tuple[np.ndarray, int, str]:
     """(axon mask, cut vertex or -1, how it was decided): the subtree maximising the cable-weighted sum of
-    ``p_axon - 0.5``; when none passes, of ``p_axon - axon_threshold(params)`` (a source the model never saw:
-    under-confident). That fallback (``params.fallback_keeps_apical``, session 8) never takes the distal end
-    of the apical candidate (the limb of ``limbs``, bool (N,), default ``body``, that ``limb_model`` ranks
-    first) unless the subtree is thinner than the rest of the cell (median radius): a weakly scored process
-    that is the cell's best apical and as thick as its dendrites is its apical, not its axon. ``p_axon`` (N,)
+    ``p_axon - 0.5``; when none passes and ``expect_axon`` (a whole cell, with a soma, has an axon somewhere), of
+    ``p_axon - axon_threshold(params)`` (a source the model never saw: under-confident). A piece without a soma
+    (``expect_axon=False``: a cut-out dendrite need hold no axon at all) keeps only a subtree that passes 0.5.
+    The fallback (``params.fallback_keeps_apical``, session 8) never takes the distal end of the apical
+    candidate (the limb of ``limbs``, bool (N,), default ``body``, that ``limb_model`` ranks first) unless the
+    subtree is thinner than the rest of the cell (median radius): a weakly scored process that is the cell's
+    best apical and as thick as its dendrites is its apical, not its axon. ``p_axon`` (N,)
     is computed with the shipped axon model unless given."""
     if p_axon is None:
         p_axon = np.zeros(tree.n)
         p_axon[body] = load_vertex_model(AXON_MODEL).predict(prep.features[body])
     axon, cut, _ = axon_subtree(tree, p_axon, body)
     level = axon_threshold(params)
-    if cut >= 0 or level >= 0.5:
+    if cut >= 0 or level >= 0.5 or not expect_axon:
         return axon, cut, "level 0.5"
     how = f"fallback level {level:g}"
     axon, cut, _ = axon_subtree(tree, p_axon, body, level)

@@ -40,6 +40,7 @@ from .synapse_evidence import postsynapse_vertices, synapse_pass
 from .shape import angular_coverage, axial_extent
 from .vertex_model import refine_labels
 from .normalise import lift_spines, normalised_view
+from .pieces import proximity_links, shaft_surface
 
 NON_DENDRITIC = ("axon", "soma")
 
@@ -105,6 +106,11 @@ class SpineParams:
     vertex_model: re-decide every dendritic vertex with the shipped spine-vertex model after the rules
     (``vertex_model.py``; default on since session 14; False: the rules alone); vertex_threshold (None: the sidecar's),
     vertex_model_dir as above; vertex_feature_set: "rings" (default, for normalise_edge_nm=300) or "balls".
+    model_spine_needs_shaft: a spine the vertex model adds (touching no rule spine) must share a mesh edge with
+    unlabelled surface of a piece that reaches the shaft's level (protrusion <= the growth threshold somewhere) or
+    has an open edge (cut off its shaft by a chunk boundary; ``pieces.py``): a closed crumb off the shaft that
+    the model scores high is not a spine (opt-in, session 15; it still drops spines of meshes whose spine heads
+    are separate closed pieces, e.g. synthetic cells meshed with ``union=False``).
     synapse_seed_nm > 0 adds a synapse pass (``synapse_evidence.py``): a postsynapse within
     synapse_max_distance_nm of the mesh whose vertex stands above the shaft by max(synapse_seed_nm,
     synapse_seed_rel x r, synapse_spread_factor x spread) seeds a spine there (area floor synapse_min_area_nm2).
@@ -163,6 +169,7 @@ class SpineParams:
     vertex_threshold: float | None = None
     vertex_model_dir: str | None = None
     vertex_feature_set: str = "rings"
+    model_spine_needs_shaft: bool = False
     synapse_seed_nm: float = 0.0
     synapse_seed_rel: float = 0.1
     synapse_spread_factor: float = 2.0
@@ -234,28 +241,6 @@ def _face_labels(vlabel: np.ndarray, faces: np.ndarray, verts: np.ndarray, fld: 
         pick = lab[idx, np.argmin(np.where(lab[idx] >= 0, rank.reshape(-1, 3), len(corner)), axis=1)]
         out[idx[grows]] = pick[grows]
     return out
-
-
-def proximity_links(mesh, link_nm: float) -> np.ndarray:
-    """(K, 2) vertex pairs closer than ``link_nm`` that lie on open edges of different mesh components.
-
-    Chunked EM meshes are cut along chunk boundaries; these links stitch a spine split by a cut back to itself
-    and to its shaft, without paying for a full proximity graph (watertight meshes have no open edges).
-    """
-    if link_nm <= 0:
-        return np.zeros((0, 2), dtype=np.int64)
-    # open edges: the unique edges used by one face (trimesh's edges_unique_inverse, cached with edges_unique;
-    # the same vertex set as grouping.group_rows(edges_sorted, require_count=1) without a second row sort)
-    e = np.asarray(mesh.edges_unique)
-    uses = np.bincount(np.asarray(mesh.edges_unique_inverse).reshape(-1), minlength=len(e))
-    bv = np.unique(e[uses == 1].reshape(-1))
-    if len(bv) < 2:
-        return np.zeros((0, 2), dtype=np.int64)
-    nv = len(mesh.vertices)
-    comp = edge_components(nv, e)[1]
-    pairs = cKDTree(np.asarray(mesh.vertices)[bv]).query_pairs(link_nm, output_type="ndarray")
-    pairs = bv[pairs] if len(pairs) else np.zeros((0, 2), dtype=np.int64)
-    return pairs[comp[pairs[:, 0]] != comp[pairs[:, 1]]]
 
 
 def split_by_seed_cores(verts: np.ndarray, edges: np.ndarray, seed: np.ndarray, comp: np.ndarray,
@@ -356,8 +341,7 @@ def _grow_pass(verts: np.ndarray, r: np.ndarray, hn: np.ndarray, ok: np.ndarray,
         comp = split_by_seed_cores(verts, e[both], seed, comp, hn, p.core_persistence_nm)
     # base: grown vertices with a mesh neighbour on the eligible shaft; a spine cut off its shaft by a chunk
     # boundary attaches through a proximity link instead (then the link ends are its base)
-    shaft_v = eligible_v & ~grow & np.isfinite(r)
-    shaft_v &= np.bincount(piece[shaft_v], weights=va[shaft_v], minlength=nv)[piece] >= p.min_shaft_piece_area_nm2
+    shaft_v = shaft_surface(eligible_v, grow, r, piece, va, p.min_shaft_piece_area_nm2)
 
     def crossing(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         ce = edges[(grow[edges[:, 0]] & shaft_v[edges[:, 1]]) | (grow[edges[:, 1]] & shaft_v[edges[:, 0]])]

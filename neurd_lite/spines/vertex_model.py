@@ -46,6 +46,7 @@ from ..geometry.meshgraph import edge_components
 from ..model.shipped import read_booster
 from .relief import attachment, found_spine_density, spine_anchor_samples, surface_level
 from .shaft import vertex_normals
+from .pieces import cut_pieces, shaft_surface
 from .ring_features import RING_COLUMNS, ring_columns
 from .surface_balls import ball_columns, surface_points
 
@@ -200,16 +201,17 @@ def vertex_features(verts: np.ndarray, faces: np.ndarray, e_mesh: np.ndarray, ar
 
 
 def relabel(prob: np.ndarray, idx: np.ndarray, label: np.ndarray, e_mesh: np.ndarray, va: np.ndarray,
-            threshold: float, min_area_nm2: float, min_new_area_nm2: float, min_new_peak: float = 0.0
-            ) -> np.ndarray:
+            threshold: float, min_area_nm2: float, min_new_area_nm2: float, min_new_peak: float = 0.0,
+            shaft_v: np.ndarray | None = None, cut_v: np.ndarray | None = None) -> np.ndarray:
     """New per-vertex spine labels from the model's probabilities ``prob`` at vertices ``idx``.
 
     Spine vertices: probability >= ``threshold``. A rule spine keeps its spine vertices; other spine vertices join
     the rule spine they reach through spine vertices (nearest in edge hops), or form new spines per connected
     group when it covers at least ``min_new_area_nm2`` of vertex area (``va``, nm²) and its highest probability
-    reaches ``min_new_peak``; spines with less than
-    ``min_area_nm2`` are dropped. Labels renumbered
-    0..k-1 (rule spines first, in their order)."""
+    reaches ``min_new_peak`` (and, with ``shaft_v`` (V,) bool, when it shares a mesh edge with a ``shaft_v``
+    vertex the model leaves unlabelled, i.e. stands on a shaft (``pieces.shaft_surface``), or holds a ``cut_v``
+    vertex: a piece cut off its shaft by a chunk boundary, ``pieces.cut_pieces``); spines with less than
+    ``min_area_nm2`` are dropped. Labels renumbered 0..k-1 (rule spines first, in their order)."""
     nv = len(label)
     on = np.zeros(nv, dtype=bool)
     on[idx[prob >= threshold]] = True
@@ -233,6 +235,14 @@ def relabel(prob: np.ndarray, idx: np.ndarray, label: np.ndarray, e_mesh: np.nda
         top = np.zeros(int(new.max()) + 1)
         np.maximum.at(top, new, pv[rest])
         big = (np.bincount(new, va[rest]) >= min_new_area_nm2) & (top >= min_new_peak)
+        if shaft_v is not None:
+            ground = shaft_v & ~on
+            grp = np.full(nv, -1)
+            grp[rest] = new
+            touch = np.r_[grp[e_mesh[ground[e_mesh[:, 1]], 0]], grp[e_mesh[ground[e_mesh[:, 0]], 1]]]
+            if cut_v is not None:
+                touch = np.r_[touch, grp[rest & cut_v]]
+            big &= np.isin(np.arange(len(big)), touch[touch >= 0])
         out[rest] = np.where(big[new], int(max(label.max(), out.max())) + 1 + new, -1)
     keep_on = out >= 0
     if not keep_on.any():
@@ -264,7 +274,14 @@ def refine_labels(mesh, fld, eligible_v: np.ndarray, label: np.ndarray, base: np
     prob = booster.predict(feats[meta["features"]].to_numpy(dtype=np.float64), num_threads=1) if len(idx) \
         else np.zeros(0)
     va = vertex_areas_nm2(faces, area_f, len(verts))
+    shaft_v = cut_v = None
+    if p.model_spine_needs_shaft:  # a new spine stands on a shaft, or on a piece cut off one (not on debris)
+        r = np.asarray(fld.radius_nm, dtype=float)
+        raised = np.asarray(fld.protrusion_nm) > np.maximum(p.grow_protrusion_nm, p.grow_protrusion_rel * r)
+        piece = edge_components(len(verts), e_mesh)[1]
+        shaft_v = shaft_surface(eligible_v, raised, r, piece, va, 0.0)  # any surface at the shaft's level
+        cut_v = cut_pieces(mesh, piece) | np.isin(piece, piece[shaft_v])  # a cut piece, or one reaching the shaft
     new = relabel(prob, idx, label, e_mesh, va, thr, float(meta["min_area_nm2"]), float(meta["min_new_area_nm2"]),
-                  float(meta.get("min_new_peak", 0.0)))
+                  float(meta.get("min_new_peak", 0.0)), shaft_v, cut_v)
     base, ring2 = attachment(e_mesh, new, eligible_v, ring.iloc[:0])
     return new, base, ring2
