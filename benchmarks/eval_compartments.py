@@ -33,16 +33,13 @@ from neurd_lite.compartments import AxonParams, CompartmentParams, label_compart
 from neurd_lite.data import data_path, manifest
 from neurd_lite.io.skeletons import load_skeleton
 from neurd_lite.neuron import Neuron
+from neurd_lite.testing.scores import mask_f1
 
 APICAL = ("apical_shaft", "apical_tuft", "oblique")
 UP = (0.0, -1.0, 0.0)
 
 
-def f1(pred: np.ndarray, truth: np.ndarray) -> float:
-    """Per-vertex F1 of a boolean prediction (1.0 when both are empty)."""
-    tp = float(np.sum(pred & truth))
-    denom = float(pred.sum() + truth.sum())
-    return 1.0 if denom == 0 else 2 * tp / denom
+f1 = mask_f1  # per-vertex F1 of boolean masks, 1.0 when both are empty (neurd_lite.testing.scores)
 
 
 RULES = CompartmentParams(method="rules")

@@ -38,6 +38,7 @@ from cells import APICAL_NAMES, Case, load_cases  # noqa: E402
 from neurd_lite.compartments.features import FEATURES  # noqa: E402
 from neurd_lite.compartments.frame import angle_deg  # noqa: E402
 from neurd_lite.compartments.label import CompartmentParams, learned_decision  # noqa: E402
+from neurd_lite.testing.scores import mask_f1  # noqa: E402
 from gate_fit import (AXON_NESTED, FIXED_GATE, FIXED_SETS, GATE_SIZES, NESTED, case_key, choose_and_fit,  # noqa: E402
                       SOURCE_OF, choose_veto, fit_booster, fit_mean, gate_inputs, inner_folds, oof_axon,
                       group_cells, source_group_of, source_groups)
@@ -157,10 +158,7 @@ def fit(cases: list[Case], target: str, axon_store: dict | None = None):
     return lgb.train(LGB_PARAMS, ds, num_boost_round=N_ROUNDS), len(y)
 
 
-def f1(pred: np.ndarray, truth: np.ndarray) -> float:
-    tp = float(np.sum(pred & truth))
-    denom = float(pred.sum() + truth.sum())
-    return 1.0 if denom == 0 else 2 * tp / denom
+f1 = mask_f1  # per-vertex F1 of boolean masks, 1.0 when both are empty (neurd_lite.testing.scores)
 
 
 def score_case(c: Case, ax_model, ap_model, cell_model, params: CompartmentParams | None = None,

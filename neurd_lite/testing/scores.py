@@ -25,6 +25,14 @@ def prf(pred: np.ndarray, true: np.ndarray, weights: np.ndarray | None = None) -
     return p, r, (2 * p * r / (p + r) if p + r > 0 else 0.0)
 
 
+def mask_f1(pred: np.ndarray, true: np.ndarray) -> float:
+    """F1 of a boolean mask (per skeleton vertex or face) against a boolean truth, 1.0 when both are empty
+    (nothing to find and nothing found: the convention of the compartment evaluations)."""
+    pred, true = np.asarray(pred, bool), np.asarray(true, bool)
+    denom = float(pred.sum() + true.sum())
+    return 1.0 if denom == 0 else 2 * float(np.sum(pred & true)) / denom
+
+
 def _mask(faces_or_mask: np.ndarray, n: int) -> np.ndarray:
     a = np.asarray(faces_or_mask)
     if a.dtype == bool and len(a) == n:
