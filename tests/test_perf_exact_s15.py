@@ -82,13 +82,13 @@ def test_proximity_links_open_edges_match_group_rows():
     """The open-edge vertices from edges_unique_inverse counts are group_rows(require_count=1)'s."""
     trimesh = pytest.importorskip("trimesh")
     from neurd_lite.spines.detect import proximity_links
+    from neurd_lite.spines.pieces import open_vertices
 
     box = trimesh.creation.icosphere(subdivisions=2)
     cut = trimesh.Trimesh(box.vertices, box.faces[box.triangles_center[:, 2] < 0.3], process=False)
     two = trimesh.util.concatenate([cut, cut.copy().apply_translation([0.0, 0.0, 0.65])])
     edges = np.asarray(two.edges_sorted)
     want = np.unique(edges[trimesh.grouping.group_rows(edges, require_count=1)].reshape(-1))
-    uses = np.bincount(np.asarray(two.edges_unique_inverse).reshape(-1), minlength=len(two.edges_unique))
-    assert np.array_equal(np.unique(np.asarray(two.edges_unique)[uses == 1].reshape(-1)), want)
+    assert np.array_equal(open_vertices(two), want)
     links = proximity_links(two, 0.4)
     assert len(links) and np.isin(links, want).all()

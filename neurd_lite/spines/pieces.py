@@ -14,6 +14,15 @@ from scipy.spatial import cKDTree
 from ..geometry.meshgraph import edge_components
 
 
+def open_vertices(mesh) -> np.ndarray:
+    """Sorted unique vertex indices on open edges (edges used by one face only): trimesh's cached
+    ``edges_unique_inverse`` counted, the vertex set of ``grouping.group_rows(edges_sorted, require_count=1)``
+    without a second row sort."""
+    e = np.asarray(mesh.edges_unique)
+    uses = np.bincount(np.asarray(mesh.edges_unique_inverse).reshape(-1), minlength=len(e))
+    return np.unique(e[uses == 1].reshape(-1))
+
+
 def proximity_links(mesh, link_nm: float) -> np.ndarray:
     """(K, 2) vertex pairs closer than ``link_nm`` that lie on open edges of different mesh components.
 
@@ -22,15 +31,10 @@ def proximity_links(mesh, link_nm: float) -> np.ndarray:
     """
     if link_nm <= 0:
         return np.zeros((0, 2), dtype=np.int64)
-    # open edges: the unique edges used by one face (trimesh's edges_unique_inverse, cached with edges_unique;
-    # the same vertex set as grouping.group_rows(edges_sorted, require_count=1) without a second row sort)
-    e = np.asarray(mesh.edges_unique)
-    uses = np.bincount(np.asarray(mesh.edges_unique_inverse).reshape(-1), minlength=len(e))
-    bv = np.unique(e[uses == 1].reshape(-1))
+    bv = open_vertices(mesh)
     if len(bv) < 2:
         return np.zeros((0, 2), dtype=np.int64)
-    nv = len(mesh.vertices)
-    comp = edge_components(nv, e)[1]
+    comp = edge_components(len(mesh.vertices), np.asarray(mesh.edges_unique))[1]
     pairs = cKDTree(np.asarray(mesh.vertices)[bv]).query_pairs(link_nm, output_type="ndarray")
     pairs = bv[pairs] if len(pairs) else np.zeros((0, 2), dtype=np.int64)
     return pairs[comp[pairs[:, 0]] != comp[pairs[:, 1]]]
@@ -48,8 +52,4 @@ def shaft_surface(eligible_v: np.ndarray, raised: np.ndarray, r: np.ndarray, pie
 def cut_pieces(mesh, piece: np.ndarray) -> np.ndarray:
     """(V,) bool: vertices on mesh pieces (``piece``: component id per vertex) with at least one open edge (an
     edge of one face only): a piece cut out of something larger, not a closed object of its own."""
-    import trimesh
-
-    edges = np.asarray(mesh.edges_sorted)
-    open_v = edges[trimesh.grouping.group_rows(edges, require_count=1)].reshape(-1)
-    return np.isin(piece, piece[open_v])
+    return np.isin(piece, piece[open_vertices(mesh)])
