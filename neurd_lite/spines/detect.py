@@ -179,6 +179,12 @@ class SpineParams:
     shaft: ShaftParams = field(default_factory=ShaftParams)
     headneck: HeadNeckParams = field(default_factory=HeadNeckParams)
 
+    def grow_threshold_nm(self, radius_nm: np.ndarray, nan_radius: float = np.inf) -> np.ndarray:
+        """Protrusion (nm) a vertex must exceed for a spine to grow through it: max(grow_protrusion_nm,
+        grow_protrusion_rel x shaft radius nm); a NaN radius reads as ``nan_radius`` (inf: nothing grows there)."""
+        r = np.nan_to_num(np.asarray(radius_nm, dtype=float), nan=nan_radius)
+        return np.maximum(self.grow_protrusion_nm, self.grow_protrusion_rel * r)
+
 
 SPINE_COLUMNS = ["spine_id", "n_faces", "x_nm", "y_nm", "z_nm", "length_um", "head_width_um", "neck_width_um",
                  "neck_length_um", "has_neck", "area_um2", "volume_um3", "distance_to_soma_um", "shaft_radius_um",
@@ -234,7 +240,7 @@ def _face_labels(vlabel: np.ndarray, faces: np.ndarray, verts: np.ndarray, fld: 
         idx = np.flatnonzero(one)
         d, _ = cKDTree(fld.sample_points_nm).query(verts[faces[idx]].mean(1))
         r = np.nanmean(fld.radius_nm[faces[idx]], axis=1)
-        grows = (d - r) > np.maximum(p.grow_protrusion_nm, p.grow_protrusion_rel * r)
+        grows = (d - r) > p.grow_threshold_nm(r)
         # two spines: the one of the labelled corner first by coordinates (ids follow input order)
         corner = verts[faces[idx]].reshape(-1, 3)
         rank = np.argsort(np.lexsort(corner.T[::-1]))  # each corner's place in coordinate order
@@ -330,7 +336,7 @@ def _grow_pass(verts: np.ndarray, r: np.ndarray, hn: np.ndarray, ok: np.ndarray,
     receives the spines' height / axial extent."""
     nv = len(r)
     seed = ok & ~beyond_end & (hn > np.maximum(seed_level(p, fld, nv), p.seed_protrusion_rel * r))
-    t_grow = np.maximum(p.grow_protrusion_nm, p.grow_protrusion_rel * np.nan_to_num(r, nan=np.inf))
+    t_grow = p.grow_threshold_nm(r)
     grow = ok & (hn > t_grow)
     e = np.vstack([e_mesh, links])
     both = grow[e[:, 0]] & grow[e[:, 1]]
@@ -461,7 +467,7 @@ def spine_components(mesh, field_: ShaftField, eligible_v: np.ndarray, p: SpineP
         label, base, ring = synapse_pass(_grow_pass, verts, r, hn, ok, field_, eligible_v, e_mesh, links, piece, va,
                                          (faces, area_f), p, label, base, ring, syn_v, counts)
     if p.extend_reach_nm > 0 and (label >= 0).any():
-        margin = np.maximum(p.grow_protrusion_nm, p.grow_protrusion_rel * np.nan_to_num(r, nan=0.0))
+        margin = p.grow_threshold_nm(r, nan_radius=0.0)
         label = extend_spines(mesh, label, hn, margin, ok, p.extend_reach_nm, p.extend_ring_nm, p.extend_level,
                               links if p.extend_across_links else None)
         base, ring = attachment(e_mesh, label, eligible_v, ring)

@@ -55,7 +55,7 @@ def dome_pass(grow_pass: Callable, area_above: Callable, verts: np.ndarray, r: n
     n4 = int(lab4.max()) + 1
     if n4 == 0:
         return label, base, ring
-    t_grow = np.maximum(p.grow_protrusion_nm, p.grow_protrusion_rel * np.nan_to_num(r, nan=np.inf))
+    t_grow = p.grow_threshold_nm(r)
     on = lab4 >= 0
     a_v = area_above(*mesh_faces, np.where(free & np.isfinite(hn), hn, 0.0), t_grow)
     area = np.bincount(lab4[on], weights=a_v[on], minlength=n4)

@@ -277,7 +277,7 @@ def refine_labels(mesh, fld, eligible_v: np.ndarray, label: np.ndarray, base: np
     shaft_v = cut_v = None
     if p.model_spine_needs_shaft:  # a new spine stands on a shaft, or on a piece cut off one (not on debris)
         r = np.asarray(fld.radius_nm, dtype=float)
-        raised = np.asarray(fld.protrusion_nm) > np.maximum(p.grow_protrusion_nm, p.grow_protrusion_rel * r)
+        raised = np.asarray(fld.protrusion_nm) > p.grow_threshold_nm(r)
         piece = edge_components(len(verts), e_mesh)[1]
         shaft_v = shaft_surface(eligible_v, raised, r, piece, va, 0.0)  # any surface at the shaft's level
         cut_v = cut_pieces(mesh, piece) | np.isin(piece, piece[shaft_v])  # a cut piece, or one reaching the shaft
