@@ -80,3 +80,21 @@ def test_a_skeleton_without_synapses_gets_the_same_labels_with_the_option():
             p, compartments=replace(p.compartments, polarity_bayes_factor=1e4))).skeleton_labels
     assert np.array_equal(np.asarray(a).astype(str), np.asarray(b).astype(str))
     assert (np.asarray(a).astype(str) == "axon").any()
+
+
+def test_a_postsynaptic_piece_far_from_the_dendrite_leaves_the_axon_only_with_the_far_option():
+    """The mirror case (session 16, fragmented aspiny members): a piece carrying postsynapses only hangs off the
+    decided axon > 12 µm from any dendrite vertex (a dendrite fragment bridged to the axon)."""
+    t, dend_as_axon, body, pre, post = _cell(piece_offset_um=40.0)
+    first = 121
+    axon = np.zeros(t.n, dtype=bool)
+    axon[1:61] = True          # the +x chain is the axon here, with the piece hanging off it
+    axon[first:] = True
+    pre, post = np.zeros(t.n), np.zeros(t.n)
+    pre[1:61:2] = 1.0
+    post[61:121] = 1.0         # the -x chain: the dendrite
+    post[first:] = 1.0         # the piece: postsynapses only
+    near, rec = polarity_moves(t, body, axon, pre, post, 1e4)
+    assert rec["to_dendrite_pieces"] == 0 and np.array_equal(near, axon)
+    far, rec_far = polarity_moves(t, body, axon, pre, post, 1e4, dendrite_contact_nm=np.inf)
+    assert rec_far["to_dendrite_pieces"] == 1 and not far[first:].any() and far[1:61].all()

@@ -54,6 +54,8 @@ class CompartmentParams:
     #                                         favours the other side by this Bayes factor move there (polarity.py,
     #                                         session 15: self-contacts that fuse axon and dendrite; default since
     #                                         session 15, needs synapses); 0: off (the session 14 decision)
+    polarity_far_to_dendrite: bool = False  # True: a piece of the axon whose synapses favour the dendrite joins it
+    #                                         however far it lies from the dendrite (default: within 12 µm; opt-in)
 
 
 def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,
@@ -235,7 +237,8 @@ def learned_decision(n: Neuron, prep: Prepared, params: CompartmentParams,
     axon, cut, how = decide_axon(tree, prep, body, params, p_axon, limb_model, body & ~others,
                                  expect_axon=bool(n.somas))
     if params.polarity_bayes_factor > 0:  # pieces the synapses place on the other side (polarity.py)
-        axon, moved = polarity_moves(tree, body & ~others, axon, prep.pre, prep.post, params.polarity_bayes_factor)
+        axon, moved = polarity_moves(tree, body & ~others, axon, prep.pre, prep.post, params.polarity_bayes_factor,
+                                     dendrite_contact_nm=np.inf if params.polarity_far_to_dendrite else None)
         n.provenance["compartments"]["axon_polarity_moves"] = moved
         if moved["to_axon_pieces"] or moved["to_dendrite_pieces"]:
             n.flag(f"axon_pieces_moved_by_synapse_polarity: {moved['to_axon_pieces']} to the axon "

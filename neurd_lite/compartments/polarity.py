@@ -78,12 +78,15 @@ def _pieces(tree: Tree, inside: np.ndarray, score: np.ndarray, bar: float, max_p
 
 
 def polarity_moves(tree: Tree, body: np.ndarray, axon: np.ndarray, pre: np.ndarray, post: np.ndarray,
-                   bayes_factor: float, max_pieces: int = 20,
-                   contact_nm: float = CONTACT_NM) -> tuple[np.ndarray, dict[str, float]]:
+                   bayes_factor: float, max_pieces: int = 20, contact_nm: float = CONTACT_NM,
+                   dendrite_contact_nm: float | None = None) -> tuple[np.ndarray, dict[str, float]]:
     """(new axon mask, record): pieces of the dendrite (``body & ~axon``) whose synapses favour the axon by more
     than ``bayes_factor`` join the axon, pieces of the axon favouring the dendrite leave it (see the module
     docstring). ``pre`` / ``post``: per-vertex synapse counts; ``body``: the vertices that can be labelled (bool
-    (N,)). Record: pieces and cable (µm) moved each way; the axon unchanged when nothing passes."""
+    (N,)). ``dendrite_contact_nm``: the contact distance for pieces leaving the axon (None: ``contact_nm``; inf: a
+    piece of the axon carrying postsynapses joins the dendrite wherever it lies, e.g. a dendrite fragment the
+    skeleton bridged to the axon across a mesh gap). Record: pieces and cable (µm) moved each way; the axon
+    unchanged when nothing passes."""
     dendrite = body & ~axon
     llr = polarity_llr(axon, dendrite, pre, post)
     record = {"to_axon_pieces": 0, "to_axon_um": 0.0, "to_dendrite_pieces": 0, "to_dendrite_um": 0.0}
@@ -92,7 +95,8 @@ def polarity_moves(tree: Tree, body: np.ndarray, axon: np.ndarray, pre: np.ndarr
     bar = float(np.log(bayes_factor))
     ax = axon & body
     to_axon = _pieces(tree, dendrite, llr, bar, max_pieces, ax, contact_nm)
-    to_dend = _pieces(tree, ax, -llr, bar, max_pieces, dendrite, contact_nm)
+    to_dend = _pieces(tree, ax, -llr, bar, max_pieces, dendrite,
+                      contact_nm if dendrite_contact_nm is None else dendrite_contact_nm)
     e = edge_um(tree)
     par = tree.parent
     for key, m in (("to_axon", to_axon), ("to_dendrite", to_dend)):

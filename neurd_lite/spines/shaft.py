@@ -20,6 +20,7 @@ from ..skeleton.model import Skeleton
 from .axial import _window_ids, local_radius, on_surface_samples, tip_extensions
 from .facing import radial_cos, reassign_facing
 from .prune import pruned_skeleton_mask
+from .radius_cap import cap_chunk_radius, chunk_neighbours
 
 SPREAD_QUANTILE = 0.1  # ShaftField.spread_nm: the chunk radius minus this quantile of its surface distances
 
@@ -60,7 +61,8 @@ class ShaftParams:
     head undersides do not; :mod:`neurd_lite.spines.facing`); a chunk left without such surface keeps its
     plain radius. facing_reassign: also move vertices facing their nearest axis from outside (cosine < 0)
     to the nearest axis sample of another segment they face (cosine >= facing_cos, <= 2 x as far), for
-    distance and radius (0 / False: off).
+    distance and radius (0 / False: off). cap_neighbour_ratio > 0: a chunk radius > this x its neighbours' median
+    (chunks within 2 skeleton-chunk steps) takes that median (:mod:`neurd_lite.spines.radius_cap`; 0: off).
     """
 
     prune_twig_nm: float = 2500.0
@@ -86,6 +88,7 @@ class ShaftParams:
     off_surface_floor_nm: float = 250.0
     facing_cos: float = 0.0
     facing_reassign: bool = False
+    cap_neighbour_ratio: float = 0.0
 
 
 @dataclass
@@ -411,6 +414,9 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
         used |= plain & lost[chunk_of_sample[s]]
         r_chunk[lost] = weighted_group_quantile(chunk_of_sample[s[used]], d[used], a[used], p.radius_quantile,
                                                 n_chunks)[lost]
+    if p.cap_neighbour_ratio > 0:
+        nbr = chunk_neighbours(skel, keep, owner, is_vertex_sample, chunk_of_sample, n_chunks)
+        r_chunk = cap_chunk_radius(r_chunk, *nbr, p.cap_neighbour_ratio)[0]
     r_low = weighted_group_quantile(chunk_of_sample[s[used]], d[used], a[used], SPREAD_QUANTILE, n_chunks)
     spread_v = (r_chunk - r_low)[chunk_of_sample][s]
     r_sample = r_chunk[chunk_of_sample]
