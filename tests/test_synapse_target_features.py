@@ -159,3 +159,20 @@ def test_soma_by_model_lets_the_model_overrule_rule_soma(toy, tmp_path):
     tm.load_model.cache_clear()
     with pytest.raises(InputError, match="soma_by"):
         attach_synapses(Neuron(mesh=n.mesh, skeleton=n.skeleton, synapses=syn), SynapseParams(soma_by="mask"))
+
+
+def test_profile_sample_spacing_reaches_the_axis_profiles(toy):
+    """``profile_sample_nm`` is the axis profiles' sample spacing: 20 nm (the feature functions' default,
+    AxisProfileParams') gives the captured features, a coarser spacing (the pipeline's 40 nm) other values."""
+    from neurd_lite.spines.axis_profile import AxisProfileParams, PROFILE_FEATURES
+
+    n, truth, fld = toy
+    assert AxisProfileParams().sample_nm == 20.0 and SynapseParams().profile_sample_nm == 40.0
+    syn = _syn(_sites(truth))
+    cols = list(PROFILE_FEATURES)
+    default = synapse_site_features(n, syn, fld, profile=True)[cols].to_numpy()
+    same = synapse_site_features(n, syn, fld, profile=True, profile_sample_nm=20.0)[cols].to_numpy()
+    np.testing.assert_array_equal(default, same)
+    coarse = synapse_site_features(n, syn, fld, profile=True, profile_sample_nm=60.0)[cols].to_numpy()
+    assert np.isfinite(coarse[0]).sum() > 0
+    assert not np.array_equal(np.nan_to_num(default, nan=-1.0), np.nan_to_num(coarse, nan=-1.0))

@@ -44,6 +44,10 @@ class SynapseParams:
     profile, ``spines/axis_profile.py``; captured on the rules detector), ``"synapse_target_ring"`` (opt-in, session
     15: the same inputs captured on the default ring detector) or ``"synapse_target"`` (session 12;
     classifiers/synapse_target/MODEL_CARD.md).
+    profile_sample_nm: surface sample spacing (nm) of the spine axis profiles the profile model reads
+    (``AxisProfileParams.sample_nm``). Default 40 since session 16 (4x fewer samples than the 20 nm the model was
+    captured at: synapses stage 1.64 -> 1.05 s CPU on the real cell at 1.3M, 5 of its 965 targets change; fresh
+    held-out macro / neck F1 not lower; docs/benchmarks.md "Session 16"); 20 restores the old targets.
     spine_tolerance_nm: a synapse on plain shaft moves to a spine face at most this much farther.
     max_skeleton_distance_nm: skeleton-only neurons anchor synapses to the nearest skeleton vertex within this.
     These are the anchoring limits of every stage (``neurd_lite.model.anchors``)."""
@@ -53,6 +57,7 @@ class SynapseParams:
     method: str = "hybrid"
     soma_by: str = "model"
     target_model: str = "synapse_target_profile"
+    profile_sample_nm: float = 40.0
     spine_tolerance_nm: float = 20.0
     max_skeleton_distance_nm: float = SKELETON_FAR_NM
 
@@ -164,7 +169,7 @@ def attach_synapses(n: Neuron, params: SynapseParams | None = None, soma_extent:
 
         target = predict_targets(n, syn, shaft_field, anchors, soma, rule_target=target,
                                  dendritic_only=method == "hybrid", model_soma=p.soma_by == "model",
-                                 name=p.target_model)
+                                 name=p.target_model, profile_sample_nm=p.profile_sample_nm)
         target[is_pre & ~is_far] = "axon"
         target[is_far] = "unknown"
     syn["target"] = pd.Series(target, index=syn.index, dtype=object)

@@ -85,10 +85,11 @@ def axis_position(cp: np.ndarray, base: np.ndarray, axis: np.ndarray, head_width
 
 def spine_context_features(n: Neuron, face: np.ndarray, cp: np.ndarray, shaft_radius_nm: np.ndarray,
                            site_protrusion_nm: np.ndarray, hmax: dict[int, np.ndarray],
-                           profile: bool = False) -> dict[str, Any]:
+                           profile: bool = False, profile_sample_nm: float = 20.0) -> dict[str, Any]:
     """Features of each site's detected-spine neighbourhood (see the module docstring); ``face``: the site's face
     on ``n.mesh``, ``cp``: its closest surface point (nm), ``hmax``: max protrusion (nm) within each radius.
-    profile: also where the site sits on its nearest spine's axis profile (``axis_profile.PROFILE_FEATURES``)."""
+    profile: also where the site sits on its nearest spine's axis profile (``axis_profile.PROFILE_FEATURES``;
+    surface samples ``profile_sample_nm`` apart)."""
     r = np.maximum(np.nan_to_num(shaft_radius_nm, nan=1.0), 1.0)
     lab = np.asarray(n.face_labels)  # compared element-wise: no (F,) string copy
     cen = np.asarray(n.mesh.triangles_center)
@@ -129,14 +130,15 @@ def spine_context_features(n: Neuron, face: np.ndarray, cp: np.ndarray, shaft_ra
         out[f"relative_height_{rad}nm"] = site_protrusion_nm / np.maximum(hm, 1.0)
     out["height_over_radius"] = site_protrusion_nm / r
     if profile:
-        out.update(nearest_spine_profiles(n, np.where(has, sid, -1), cp))
+        out.update(nearest_spine_profiles(n, np.where(has, sid, -1), cp, profile_sample_nm))
     return out
 
 
-def nearest_spine_profiles(n: Neuron, sid: np.ndarray, cp: np.ndarray) -> dict[str, np.ndarray]:
+def nearest_spine_profiles(n: Neuron, sid: np.ndarray, cp: np.ndarray, sample_nm: float = 20.0
+                           ) -> dict[str, np.ndarray]:
     """``axis_profile.site_profile_features`` of each site ``cp`` (nm) on spine ``sid`` (an ``n.spines``
-    spine_id; -1: none) from that spine's faces and base point."""
-    from .axis_profile import site_profile_features
+    spine_id; -1: none) from that spine's faces and base point (surface samples ``sample_nm`` apart)."""
+    from .axis_profile import AxisProfileParams, site_profile_features
 
     want = np.unique(sid[sid >= 0])
     on = np.flatnonzero(np.isin(n.face_spine, want))
@@ -146,5 +148,6 @@ def nearest_spine_profiles(n: Neuron, sid: np.ndarray, cp: np.ndarray) -> dict[s
     pos = np.searchsorted(ids, sid)
     site = np.where((sid >= 0) & (pos < len(ids)) & (ids[np.minimum(pos, max(len(ids) - 1, 0))] == sid)
                     if len(ids) else False, pos, -1)
-    x = site_profile_features(np.asarray(n.mesh.triangles)[on], tri_spine.reshape(-1), bases, site, cp)
+    x = site_profile_features(np.asarray(n.mesh.triangles)[on], tri_spine.reshape(-1), bases, site, cp,
+                              AxisProfileParams(sample_nm=float(sample_nm)))
     return {c: x[c].to_numpy() for c in x.columns}

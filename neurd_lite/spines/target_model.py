@@ -55,11 +55,13 @@ def _neighbourhood(tree: cKDTree, h: np.ndarray, prot: np.ndarray, pts: np.ndarr
 
 
 def synapse_site_features(n: Neuron, syn: pd.DataFrame, shaft_field: Any, anchors: Any = None,
-                          soma: np.ndarray | None = None, profile: bool = False) -> pd.DataFrame:
+                          soma: np.ndarray | None = None, profile: bool = False,
+                          profile_sample_nm: float = 20.0) -> pd.DataFrame:
     """One row of features per synapse (columns named with units). ``syn``: positions (nm); ``shaft_field``: the
     field ``detect_spines(n)`` returned; ``anchors``: the synapses' anchors on ``n.mesh``
     (``neurd_lite.model.anchors``; computed when None); ``soma``: (F,) soma face mask (None: faces labelled soma
-    or listed in a soma); profile: also the nearest spine's axis-profile features (``spines/axis_profile.py``)."""
+    or listed in a soma); profile: also the nearest spine's axis-profile features (``spines/axis_profile.py``),
+    from surface samples ``profile_sample_nm`` apart."""
     fld = shaft_field
     if fld is None:
         raise InputError("synapse features need the shaft field detect_spines returned",
@@ -123,7 +125,7 @@ def synapse_site_features(n: Neuron, syn: pd.DataFrame, shaft_field: Any, anchor
     out["face_is_soma"] = soma_face.astype(float)
     out["face_is_axon"] = ((comp == "axon") | (lab == "axon")).astype(float)
     out["is_pre"] = synapse_polarity(syn)[0].astype(float)
-    out.update(spine_context_features(n, face, cp, r, d_sk - r, tops, profile))
+    out.update(spine_context_features(n, face, cp, r, d_sk - r, tops, profile, profile_sample_nm))
     return pd.DataFrame(out, index=syn.index)
 
 
@@ -143,16 +145,17 @@ def rule_columns(rule_target: np.ndarray) -> dict[str, np.ndarray]:
 def predict_targets(n: Neuron, syn: pd.DataFrame, shaft_field: Any, anchors: Any = None,
                     soma: np.ndarray | None = None, folder: str | None = None,
                     rule_target: np.ndarray | None = None, dendritic_only: bool = False,
-                    model_soma: bool = False, name: str = MODEL_NAME) -> np.ndarray:
+                    model_soma: bool = False, name: str = MODEL_NAME, profile_sample_nm: float = 20.0) -> np.ndarray:
     """Predicted target per synapse (object array of class names) with the shipped model (arguments as
     :func:`synapse_site_features`; ``rule_target``: the rule labeller's targets, a feature of the model; where
     they are a class the sidecar lists in ``keep_rule_targets`` they stay). dendritic_only: the rules' soma and
     axon calls stay and the model picks among shaft / spine_head / spine_neck elsewhere (needs ``rule_target``).
     model_soma: soma is the model's call everywhere (the rules' soma calls are neither kept nor the only ones).
-    name: the model file (``SynapseParams.target_model``)."""
+    name: the model file (``SynapseParams.target_model``); profile_sample_nm: ``SynapseParams.profile_sample_nm``."""
     booster, meta = load_model(folder, name)
     x = synapse_site_features(n, syn, shaft_field, anchors, soma,
-                              profile=any(f.startswith("profile_") for f in meta["features"]))
+                              profile=any(f.startswith("profile_") for f in meta["features"]),
+                              profile_sample_nm=profile_sample_nm)
     if any(f.startswith("rules_") for f in meta["features"]):
         if rule_target is None:
             raise InputError("this synapse-target model reads the rule targets",
