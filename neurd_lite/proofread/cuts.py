@@ -130,7 +130,9 @@ class SplitParams:
     (``proofread.calibre``; 2 is the ``merge_width_jump`` flag's threshold).
     contact_radius_mult (session 16; 0 = off): the contact zone where side branches vote reaches at least this
     many times the thicker neurite's median radius at the cut (``split.contact_zone_nm``), never less than
-    ``contact_nm``; the cut itself (``junction`` cue, the ranker's inputs) still reads ``contact_nm``.
+    ``contact_nm``; the cut itself (``junction`` cue, the ranker's inputs) still reads ``contact_nm``. Tune plateau
+    3.75-4.5 (176 -> 178 of 184 cells >= 0.95); fresh held-out 1880-1939 with 4: 128 -> 132 of 148 but 3 cells lost,
+    so opt-in (docs/proofreading.md "Session 16").
     """
 
     window_nm: float = 5000.0
