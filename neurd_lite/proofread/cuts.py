@@ -128,6 +128,11 @@ class SplitParams:
     ``side_growth_nm`` of the cut moves to the other cell when its branch radius (over ``window_nm``) is at least
     this many times its parent arm's (the path towards its owner's soma): a child is thinner than its parent
     (``proofread.calibre``; 2 is the ``merge_width_jump`` flag's threshold).
+    contact_radius_mult (session 16; 0 = off): the contact zone where side branches vote reaches at least this
+    many times the thicker neurite's median radius at the cut (``split.contact_zone_nm``), never less than
+    ``contact_nm``; the cut itself (``junction`` cue, the ranker's inputs) still reads ``contact_nm``. Tune plateau
+    3.75-4.5 (176 -> 178 of 184 cells >= 0.95); fresh held-out 1880-1939 with 4: 128 -> 132 of 148 but 3 cells lost,
+    so opt-in (docs/proofreading.md "Session 16").
     """
 
     window_nm: float = 5000.0
@@ -170,6 +175,7 @@ class SplitParams:
     side_growth_margin: float = 0.5
     side_growth_nm: float = 20000.0
     side_calibre_ratio: float = 0.0
+    contact_radius_mult: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)

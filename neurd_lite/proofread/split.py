@@ -288,8 +288,9 @@ def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radiu
     calibre = (_median_radius(radius, path, s, s_cut - reach_nm, s_cut - p.contact_nm / 2),
                _median_radius(radius, path, s, s_cut + p.contact_nm / 2, s_cut + reach_nm))
     cells = _cells_at_cut(path, s, s_cut, evidence, p)
-    zone = forest.within({a_end, b_end}, p.contact_nm)
-    zone |= _crossing_arm(forest, path, s, k, p.contact_nm, p.crossing_nm)
+    zone_nm = contact_zone_nm(calibre, p)
+    zone = forest.within({a_end, b_end}, zone_nm)
+    zone |= _crossing_arm(forest, path, s, k, zone_nm, p.crossing_nm)
     forest.cut(a_end, b_end)
     side_a = forest.within({a_end}, np.inf, allowed=zone)
     origin, d = at(s_cut), dirs(s_cut)
@@ -317,6 +318,17 @@ def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radiu
                                                p.side_growth_nm or np.inf, p.window_nm, p.side_min_nm):
             moved.append(dict(_move(forest, v, u, a_end if side == 0 else b_end, side, ratio), kind="calibre"))
     return moved
+
+
+def contact_zone_nm(calibre: tuple, p: SplitParams) -> float:
+    """Radius (nm) of the contact zone around a cut: ``contact_nm``, or with ``contact_radius_mult`` > 0 at least
+    that many times the thicker neurite's calibre at the cut (``calibre``: (A's, B's) median radius, nm; NaN
+    ignored): two fused neurites blur the skeleton over a few of their radii, thick ones farther than thin ones."""
+    r = np.array(calibre, float)
+    r = r[np.isfinite(r)]
+    if p.contact_radius_mult <= 0 or not len(r):
+        return p.contact_nm
+    return max(p.contact_nm, p.contact_radius_mult * float(r.max()))
 
 
 def _move(forest: _Forest, v: int, u: int, end: int, side: int, vote: float) -> dict:
