@@ -27,6 +27,7 @@ from ..geometry.stats import group_mode, weighted_group_quantile
 from ..model.soma_extent import SomaExtentParams, within_soma
 from ..neuron import SPINE_LABELS, Neuron, is_label
 from ..skeleton.centre import centred_skeleton
+from .inscribed_axis import shaft_skeleton
 from ..units import nm_to_um
 from .headneck import HeadNeckParams, spine_geometry
 from .refit import refit_args, refit_field
@@ -63,7 +64,9 @@ class SpineParams:
     min_shaft_piece_area_nm2: a spine must touch a mesh piece with at least this much shaft surface (no debris).
     centre_skeleton: move the skeleton to the centres of the cross-sections it owns first (True / False, or
     "auto": only when the median move exceeds off_centre_fraction x the median skeleton radius, as happens
-    with surface-walking skeletonizers such as TEASAR).
+    with surface-walking skeletonizers such as TEASAR). inscribed_axis_fraction (> 0; 0: off): the largest circles
+    inscribed in the cross-sections decide whether the skeleton runs off its shaft and move it onto the shaft
+    there; they also decide instead of "auto" whether to centre (``inscribed_axis.shaft_skeleton``).
     max_angular_coverage: a candidate whose vertices occupy more than this fraction of ``angular_bins`` equal
     sectors around the axis is a swelling of the whole process (a varicosity, a bouton), not a spine: a spine
     stands on one side of its shaft (1.0: no test).
@@ -140,6 +143,7 @@ class SpineParams:
     extend_across_links: bool = True
     centre_skeleton: bool | str = "auto"
     off_centre_fraction: float = 0.3
+    inscribed_axis_fraction: float = 0.0
     max_angular_coverage: float = 1.0
     angular_bins: int = 16
     min_height_to_extent: float = 0.3
@@ -495,14 +499,17 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
     eligible_v = np.ones(len(verts), dtype=bool)
     eligible_v[faces[bad_f].ravel()] = False
     skel = n.skeleton
+    off_centre = False
     if p.centre_skeleton in ("auto", True):
         centred = centred_skeleton(skel, verts, faces, n.face_to_skeleton, ~bad_f)
         moved = np.linalg.norm(centred.vertices - skel.vertices, axis=1)
         radius = np.nanmedian(skel.radius) if np.isfinite(skel.radius).any() else np.nan
         off_centre = np.isfinite(radius) and np.median(moved) > p.off_centre_fraction * radius
-        if p.centre_skeleton is True or off_centre:
+        if p.centre_skeleton is True or (off_centre and p.inscribed_axis_fraction <= 0):
             skel = centred
             n.provenance.setdefault("spines_notes", {})["skeleton_centred"] = True
+    if p.inscribed_axis_fraction > 0:
+        skel = shaft_skeleton(n, skel, centred if off_centre else None, verts, faces, ~bad_f, p)
     fld = shaft_field(verts, faces, skel, ~bad_f, p.shaft)
     if p.local_shaft_far_nm > 0:
         va = vertex_areas_nm2(faces, mesh.area_faces, len(verts))
