@@ -14,6 +14,7 @@ Usage::
   python benchmarks/eval_spines_family.py cache --part tune --n-seeds 1 [--conditions random]
   python benchmarks/eval_spines_family.py score --part tune [--set spines.seed_protrusion_nm=250]
   python benchmarks/eval_spines_family.py cache --member l23_pyramidal:1000:1000000   # a >= 1M-face member
+  python benchmarks/eval_spines_family.py cache --member l5_et:1000:1200000:frag   # the same, fragmented
 """
 from __future__ import annotations
 
@@ -62,6 +63,8 @@ def build_cache(members: list, cache: Path) -> None:
             continue
         t = time.perf_counter()
         kw = {"target_faces": faces} if faces else {"conditions": cond}
+        if cond == "frag":  # fragmented >= 1M member: chunks, gaps, shifts, debris, 20 nm noise
+            kw.update(fragment=True, debris=True, noise_nm=20.0)
         sn = family.make_member(cls, seed, **kw)
         n = nl.Neuron(name=_key(cls, seed, cond, faces), mesh=load_mesh(sn.mesh))
         n.synapses = load_synapses(sn.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]])
@@ -94,9 +97,10 @@ def score_one(n0: nl.Neuron, sn, p: nl.PipelineParams, model_too: bool = False) 
     the synapse-target model's macro / neck F1, as ``model_macro_f1`` / ``model_neck``)."""
     n = copy.deepcopy(n0)
     stages = dict(pl.MESH_STAGES)
-    t = time.perf_counter()
-    extra = {}
+    t, c0 = time.perf_counter(), time.process_time()
+    extra, cpu = {}, {}
     for name in POST:
+        c = time.process_time()
         try:
             if name == "synapses" and model_too:
                 pm = nl.PipelineParams.from_dict({**p.to_dict(), "synapses": {**p.to_dict()["synapses"],
@@ -108,10 +112,11 @@ def score_one(n0: nl.Neuron, sn, p: nl.PipelineParams, model_too: bool = False) 
             stages[name](n, p)
         except pl._Skip:
             pass
+        cpu[f"{name}_cpu_s"] = time.process_time() - c
         if name == "spines":
             t_sp = time.perf_counter() - t
     out = {"class": sn.truth.get("class"), "n_faces": len(sn.face_labels), "spine_s": t_sp,
-           "total_s": time.perf_counter() - t}
+           "total_s": time.perf_counter() - t, "post_cpu_s": time.process_time() - c0, **cpu}
     out["spine_face_f1"] = spine_face_f1(n.face_spine, sn.face_spine)
     out["spine_p"], out["spine_r"] = instance_scores(n.face_spine, sn.face_spine)
     cable = sn.truth["cable_length_nm"]
@@ -203,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-seeds", type=int, default=1)
     ap.add_argument("--conditions", choices=("default", "random"), default="random")
     ap.add_argument("--classes", default="")
-    ap.add_argument("--member", action="append", default=[], help="class:seed[:target_faces] (repeatable)")
+    ap.add_argument("--member", action="append", default=[], help="class:seed[:target_faces[:frag]] (repeatable; frag: fragmented + debris + 20 nm noise)")
     ap.add_argument("--cache", default="/tmp/spines/cache")
     ap.add_argument("--set", action="append", default=[], help="dotted PipelineParams field=value")
     ap.add_argument("--out", default=None)
@@ -212,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     members = _members(args.part, args.n_seeds, args.conditions) if not args.member else []
     for m in args.member:
         c, s, *f = m.split(":")
-        members.append((c, int(s), "default" if f else args.conditions, int(f[0]) if f else None))
+        cond = ("frag" if f[1:] == ["frag"] else "default") if f else args.conditions
+        members.append((c, int(s), cond, int(f[0]) if f else None))
     if args.classes:
         members = [m for m in members if m[0] in args.classes.split(",")]
     cache = Path(args.cache)
