@@ -52,8 +52,30 @@ def pipeline_params(name: str):
     return p
 
 
-def family_rows(cls: str, seed: int, sets: dict[str, Path]) -> list[dict]:
-    """One member through ``decompose`` once per model set: per-face scores (one row per set)."""
+WOULD_EXTEND: list[bool] = []  # --skip-unchanged: per axon decision of the shipped run, whether axon_thin_route acts
+
+
+def watch_thin_route() -> None:
+    """Record, at every axon decision, whether ``CompartmentParams.axon_thin_route`` would change it (session 16).
+    The option acts only right after that decision, so a shipped run where it never would is, step by step, the
+    candidate's run too (same skeleton, models and calls): ``--skip-unchanged`` then reuses its row."""
+    from neurd_lite.compartments import label
+    from neurd_lite.compartments.contacts import thin_route_axon
+
+    orig = label.decide_axon
+
+    def wrapped(tree, *args, **kwargs):
+        axon, cut, how = orig(tree, *args, **kwargs)
+        WOULD_EXTEND.append(bool(thin_route_axon(tree, axon, cut)[1]["extended"]))
+        return axon, cut, how
+
+    label.decide_axon = wrapped
+
+
+def family_rows(cls: str, seed: int, sets: dict[str, Path], skip_unchanged: bool = False) -> list[dict]:
+    """One member through ``decompose`` once per model set: per-face scores (one row per set). ``skip_unchanged``
+    (candidate = shipped models + ``axon_thin_route``): the candidate's row is the shipped one when the option
+    would not act on any of the shipped run's axon decisions (``same_as_shipped``)."""
     import neurd_lite as nl
     from neurd_lite.testing import family
 
@@ -62,6 +84,11 @@ def family_rows(cls: str, seed: int, sets: dict[str, Path]) -> list[dict]:
     has_ap = bool(np.isin(truth, APICAL).any())
     rows = []
     for name, directory in sets.items():
+        if skip_unchanged and name == "candidate" and rows and not any(WOULD_EXTEND):
+            rows.append({**rows[-1], "models": name, "decompose_s": 0.0, "same_as_shipped": True})
+            print(f"  {cls} {seed} [{name}] same as shipped (the option would not act)", file=sys.stderr, flush=True)
+            continue
+        WOULD_EXTEND.clear()
         use_models(directory)
         t0 = time.time()
         n = nl.decompose(sn.mesh, synapses=sn.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]].copy(), units="nm",
@@ -75,7 +102,7 @@ def family_rows(cls: str, seed: int, sets: dict[str, Path]) -> list[dict]:
                      "dendrite_faces_called_apical": float(np.isin(pred[np.isin(truth, ("basal", "dendrite"))],
                                                                    APICAL).mean()),
                      "axon_f1": f1(pred == "axon", truth == "axon"), "p_has_apical": rec.get("p_has_apical"),
-                     "frame": rec["frame"]["method"]})
+                     "frame": rec["frame"]["method"], "same_as_shipped": False})
         r = rows[-1]
         print(f"  {cls} {seed} [{name}] apical {r['apical_f1']:.3f} axon {r['axon_f1']:.3f} "
               f"apical faces {r['faces_called_apical']} p {r['p_has_apical']} {r['decompose_s']} s",
@@ -110,23 +137,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", default="1802")
     ap.add_argument("--classes", default=None, help="comma-separated (default: the 8 classes and the extra ones)")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--skip-unchanged", action="store_true",
+                    help="family: reuse the shipped row for the candidate where axon_thin_route would not act")
     ap.add_argument("--candidate-params", default="",
                     help="comma-separated CompartmentParams field=number for the candidate set (e.g. "
                          "polarity_bayes_factor=1e4; session 15); --candidate then usually the shipped models' dir")
     args = ap.parse_args(argv)
     for kv in filter(None, args.candidate_params.split(",")):
         k, v = kv.split("=")
-        CANDIDATE_PARAMS[k.strip()] = float(v)
+        CANDIDATE_PARAMS[k.strip()] = float(v) if k.strip() != "axon_thin_route" else bool(float(v))
     sets = {"shipped": MODELS_DIR, "candidate": args.candidate}
     if args.what == "basket":
         print(pd.DataFrame(basket_rows(sets)).to_string(index=False))
         return 0
     from neurd_lite.testing.family import CLASSES
 
+    if args.skip_unchanged:
+        watch_thin_route()
+
     classes = args.classes.split(",") if args.classes else list(CLASSES) + list(EXTRA)
     for seed in (int(s) for s in args.seeds.split(",")):
         for cls in classes:
-            df = pd.DataFrame(family_rows(cls, seed, sets))
+            df = pd.DataFrame(family_rows(cls, seed, sets, args.skip_unchanged))
             if args.out is not None:
                 df.to_csv(args.out, mode="a", header=not args.out.is_file(), index=False)
     return 0

@@ -23,6 +23,7 @@ from ..neuron import COMPARTMENTS, SPINE_LABELS, Neuron, is_label, label_array, 
 from .apical import ApicalParams, label_dendrites, proximal_input_density_per_um
 from .axon import AxonParams, AxonResult, axon_by_synapses, find_axon
 from .apical import _label_apical_limb
+from .contacts import faces_off_route, thin_route_axon
 from .candidate import LimbChoice, candidate_top, choose_candidate
 from .features import vertex_features
 from .frame import UNCERTAIN, FrameResult, infer_up, minnie65_frame
@@ -56,6 +57,9 @@ class CompartmentParams:
     #                                         session 15, needs synapses); 0: off (the session 14 decision)
     polarity_far_to_dendrite: bool = False  # True: a piece of the axon whose synapses favour the dendrite joins it
     #                                         however far it lies from the dendrite (default: within 12 µm; opt-in)
+    axon_thin_route: bool = False           # when the axon's cut lands where it meets a neurite over twice its
+    #                                         calibre, the thin route up to the soma / its host is axon too (contacts.py,
+    #                                         session 16: a self-contact near the soma; needs radius; opt-in)
 
 
 def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,
@@ -236,6 +240,11 @@ def learned_decision(n: Neuron, prep: Prepared, params: CompartmentParams,
     limb_model = limb_model or load_vertex_model(LIMB_MODEL)
     axon, cut, how = decide_axon(tree, prep, body, params, p_axon, limb_model, body & ~others,
                                  expect_axon=bool(n.somas))
+    if params.axon_thin_route:  # the cut landed where the axon meets a thicker neurite (contacts.py)
+        axon, rec = thin_route_axon(tree, axon, cut)
+        n.provenance["compartments"]["axon_thin_route"] = rec
+        if rec["extended"]:
+            n.flag(f"axon_extended_through_contact: {rec['route_um']} µm of thin route up from the cut")
     if params.polarity_bayes_factor > 0:  # pieces the synapses place on the other side (polarity.py)
         axon, moved = polarity_moves(tree, body & ~others, axon, prep.pre, prep.post, params.polarity_bayes_factor,
                                      dendrite_contact_nm=np.inf if params.polarity_far_to_dendrite else None)
@@ -503,6 +512,9 @@ def _label_faces(n: Neuron, labels: np.ndarray, soma_reach_factor: float,
         hit = np.isin(names.astype(str), COMPARTMENTS)[inv]
         comp[sub[hit]] = names[inv[hit]]
     _relabel_far_soma_faces(n, comp, labels, soma_reach_factor, face_centroids)
+    route = n.provenance.get("compartments", {}).get("axon_thin_route")
+    if route:  # CompartmentParams.axon_thin_route: faces of the thick neurite the axon's route crosses
+        route["faces_off_route"] = faces_off_route(n, comp, labels, route, face_centroids)
     for s in n.somas:
         comp[s.faces[(s.faces >= 0) & (s.faces < nf)]] = "soma"
     n.face_compartment = comp
