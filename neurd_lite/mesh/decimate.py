@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.spatial import cKDTree
 
 from ..errors import InputError
-from ..geometry.meshes import compact_faces, face_centroids_normals_nm
+from ..geometry.meshes import compact_faces, face_areas_nm2, face_centroids_normals_nm
 from ..geometry.nearest import HASH_CELLS, cell_hash as _cell_hash
 from .collapse_map import collapse_face_map
 
@@ -45,7 +45,14 @@ class DecimateParams:
     for every larger input; every per-face result is mapped back to the input faces). 200k and 160k were measured
     and not adopted (session 10, docs/benchmarks.md "Session 10, round 2"): at 1.3M faces 160k saves a median
     0.75 s CPU of ~12 s (skeleton and soma shrink, decimation grows), and on tune pyramidal seed 3 (2.7M faces)
-    compartment agreement falls .004 (an apical / oblique boundary moves) while spine face F1 rises ~.004."""
+    compartment agreement falls .004 (an apical / oblique boundary moves) while spine face F1 rises ~.004.
+
+    target_edge_nm / max_target_faces (opt-in, None: off): a working size set by surface area, so that a large
+    spine-dense cell keeps its spine necks a few faces across: the working mesh gets the faces an equilateral mesh
+    of the input's area needs for this mean edge length (nm), at least ``target_faces`` and at most
+    ``max_target_faces`` (:func:`edge_target_faces`). Tune l5_et seed 5 (1.17M faces, 17.7k µm², 405 nm at
+    250k): 250k -> 400k faces (320 nm) spine face F1 .900 -> .937; cells under ~8k µm² (the real cell, 3.1k µm²)
+    stay at ``target_faces`` (docs/spines.md "Working size by edge length")."""
 
     target_faces: int | None = 250_000
     min_faces_to_decimate: int = 400_000
@@ -55,6 +62,8 @@ class DecimateParams:
     prereduce_to_faces: int = 400_000
     fragmented_target_faces: int = 400_000
     map_from_collapses: bool = True
+    target_edge_nm: float | None = None
+    max_target_faces: int = 1_000_000
 
 
 @dataclass
@@ -300,6 +309,16 @@ def _maps_from_collapses(vertices: np.ndarray, faces: np.ndarray, collapses: np.
     return in2w, w2in, in_cent, tree
 
 
+def edge_target_faces(vertices: np.ndarray, faces: np.ndarray, p: DecimateParams) -> int:
+    """Working faces for the mesh (nm): its area over an equilateral face of mean edge ``p.target_edge_nm``,
+    clipped to [``p.target_faces``, ``p.max_target_faces``]; ``p.target_faces`` when the rule is off."""
+    if p.target_edge_nm is None or p.target_faces is None:
+        return p.target_faces
+    face_nm2 = np.sqrt(3.0) / 4.0 * float(p.target_edge_nm) ** 2
+    want = int(round(float(face_areas_nm2(vertices, faces).sum()) / face_nm2))
+    return max(int(p.target_faces), min(int(p.max_target_faces), want))
+
+
 def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | None = None) -> DecimationResult:
     """Decimate a mesh (nm) to about ``params.target_faces`` faces, keeping face maps both ways.
 
@@ -312,6 +331,10 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | N
         return identity(vertices, faces)
     if p.target_faces < 4:
         raise InputError(f"decimation target of {p.target_faces} faces is too small", hint="use at least 1000")
+    if p.target_edge_nm is not None:  # working size by area (opt-in); the identity test above uses target_faces
+        p = replace(p, target_faces=edge_target_faces(vertices, faces, p))
+        if len(faces) <= p.target_faces:
+            return identity(vertices, faces)
     t0 = time.perf_counter()
     # fast-simplification's collapse threshold starts at 1e-9 (squared coordinate units) and grows each pass;
     # in nm the quadric errors of a smooth mesh are so large that it first loops through many empty passes

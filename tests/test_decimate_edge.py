@@ -1,0 +1,39 @@
+"""Opt-in working size by mean edge length (DecimateParams.target_edge_nm): faces follow the surface area."""
+from dataclasses import replace
+
+import numpy as np
+import trimesh
+
+from neurd_lite.mesh.decimate import DecimateParams, decimate, edge_target_faces
+
+
+def _sphere(radius_nm: float = 5000.0) -> trimesh.Trimesh:
+    return trimesh.creation.icosphere(subdivisions=5, radius=radius_nm)  # 20480 faces
+
+
+def _faces_for_edge(mesh: trimesh.Trimesh, edge_nm: float) -> float:
+    return mesh.area / (np.sqrt(3.0) / 4.0 * edge_nm ** 2)
+
+
+def test_edge_target_faces_follows_area_and_clips():
+    m = _sphere()
+    base = DecimateParams(target_faces=1000, min_faces_to_decimate=0, max_target_faces=100_000)
+    assert edge_target_faces(m.vertices, m.faces, base) == 1000  # off: target_faces
+    edge = float(np.sqrt(m.area / (np.sqrt(3.0) / 4.0 * 5000)))  # the edge that asks for 5000 faces
+    got = edge_target_faces(m.vertices, m.faces, replace(base, target_edge_nm=edge))
+    assert abs(got - _faces_for_edge(m, edge)) <= 1 and 4990 <= got <= 5010
+    assert edge_target_faces(m.vertices, m.faces, replace(base, target_edge_nm=edge, max_target_faces=3000)) == 3000
+    assert edge_target_faces(m.vertices, m.faces, replace(base, target_edge_nm=4 * edge)) == 1000  # floor
+    big = trimesh.creation.icosphere(subdivisions=5, radius=10000.0)  # 4x the area: 4x the faces
+    assert abs(edge_target_faces(big.vertices, big.faces, replace(base, target_edge_nm=edge)) - 4 * got) <= 4
+
+
+def test_decimate_uses_edge_target_and_stays_identical_when_off():
+    m = _sphere()
+    off = DecimateParams(target_faces=2000, min_faces_to_decimate=0)
+    edge = float(np.sqrt(m.area / (np.sqrt(3.0) / 4.0 * 5000)))
+    n_off = len(decimate(m.vertices, m.faces, off).faces)
+    n_on = len(decimate(m.vertices, m.faces, replace(off, target_edge_nm=edge)).faces)
+    assert abs(n_off - 2000) < 200 and abs(n_on - 5000) < 500
+    fine = replace(off, target_edge_nm=edge / 3)  # asks for more faces than the input has: the input itself
+    assert decimate(m.vertices, m.faces, fine).is_identity
