@@ -51,8 +51,8 @@ class DecimateParams:
     spine-dense cell keeps its spine necks a few faces across: the working mesh gets the faces an equilateral mesh
     of the input's area needs for this mean edge length (nm), at least ``target_faces`` and at most
     ``max_target_faces`` (:func:`edge_target_faces`). Tune l5_et seed 5 (1.17M faces, 17.7k µm², 405 nm at
-    250k): 250k -> 400k faces (320 nm) spine face F1 .900 -> .937; cells under ~8k µm² (the real cell, 3.1k µm²)
-    stay at ``target_faces`` (docs/spines.md "Working size by edge length")."""
+    250k): 250k -> 400k faces (320 nm) spine face F1 .900 -> .937; at 320 nm cells under ~11k µm² (the real cell,
+    3.1k µm²) stay at ``target_faces`` (docs/spines.md "Session 16, round 3")."""
 
     target_faces: int | None = 250_000
     min_faces_to_decimate: int = 400_000
