@@ -143,3 +143,26 @@ def test_real_cell_keeps_its_apical_through_decompose(microns_cell_paths):
         assert (fc == "apical_shaft").sum() > 1000
         assert (fc == "axon").sum() > 1000
         assert n.provenance["compartments"]["has_apical"]
+
+
+@pytest.mark.skipif(not models_available(), reason="compartment models not built")
+@pytest.mark.parametrize("margin, apical_after", [(0.1, False), (-0.01, True)])
+def test_second_look_density_floor(monkeypatch, margin, apical_after, pyramidal0):
+    """``RefineParams.second_look_min_density_per_um`` (session 16, opt-in): a cell less dense than the floor keeps
+    the shape model's "no apical" (p 0.3), one at or above it is overturned as before."""
+    from neurd_lite.compartments import label as label_mod
+    from neurd_lite.compartments import RefineParams, label_compartments, refine_by_spines
+    from neurd_lite.feature.spines import dendritic_spine_density_per_um
+    from neurd_lite.testing.reference import reference_neuron
+
+    real_load = label_mod.load_vertex_model
+    monkeypatch.setattr(label_mod, "load_vertex_model",
+                        lambda name, *a: _Constant(0.3) if name == CELL_MODEL else real_load(name, *a))
+    n = reference_neuron(pyramidal0())
+    n.provenance["timings_s"] = {"spines": 0.0}
+    label_compartments(n, up=(0, -1, 0))
+    density = dendritic_spine_density_per_um(n)
+    params = RefineParams(second_look_min_density_per_um=density[0] + margin)
+    assert refine_by_spines(n, params, up=(0, -1, 0), spine_density=density) == apical_after
+    assert any(f.startswith("apical_from_spines") for f in n.flags) == apical_after
+    assert ("p_has_apical_with_spines" in n.provenance["compartments"]["spine_check"]) == apical_after

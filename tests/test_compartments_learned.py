@@ -154,3 +154,21 @@ def test_basket_cell_gets_no_apical_with_or_without_synapses(real):
             sk, file_syn = load_skeleton(path)
             n = nl.label_skeleton(sk, synapses=file_syn if syn else None, up=None)
         assert not np.isin(n.skeleton_labels.astype(str), APICAL).any()
+
+
+def test_off_axon_limbs_drops_apical_sharing_the_axons_limb():
+    """``off_axon_limbs`` (opt-in ``apical_off_axon_limb``): apical vertices on the limb that carries the axon go;
+    when no other apical vertex is left, the apical stays as it was."""
+    from neurd_lite.compartments.learned import off_axon_limbs
+    from neurd_lite.skeleton.model import Skeleton
+
+    # soma 0; limb A: 1-2 (up); limb B: 3-4 with the axon 5-6 leaving 3 and a basal 4
+    v = np.array([[0, 0, 0], [0, -5e3, 0], [0, -9e3, 0], [5e3, 0, 0], [9e3, 2e3, 0], [9e3, -2e3, 0],
+                  [13e3, -2e3, 0]], dtype=float)
+    e = np.array([[1, 0], [2, 1], [3, 0], [4, 3], [5, 3], [6, 5]])
+    tree = Tree.from_skeleton(Skeleton(v, e, root=0))
+    axon = np.isin(np.arange(7), [5, 6])
+    apical = np.isin(np.arange(7), [1, 2, 4])
+    assert np.flatnonzero(off_axon_limbs(tree, apical, axon)).tolist() == [1, 2]
+    only_b = np.isin(np.arange(7), [4])
+    assert np.array_equal(off_axon_limbs(tree, only_b, axon), only_b)

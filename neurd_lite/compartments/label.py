@@ -30,7 +30,7 @@ from .frame import UNCERTAIN, FrameResult, infer_up, minnie65_frame
 from .gate import axon_vetoed, gate_row
 from .polarity import polarity_moves
 from .learned import APICAL_MODEL, AXON_MODEL, CELL_MODEL, LIMB_MODEL, MIN_APICAL_FRAC, VertexModel, apical_limbs, \
-    apical_segments, axon_subtree, edge_um, load_vertex_model, models_available
+    apical_segments, axon_subtree, edge_um, load_vertex_model, models_available, off_axon_limbs
 from .tree import Tree, synapse_counts
 
 
@@ -60,6 +60,8 @@ class CompartmentParams:
     axon_thin_route: bool = False           # when the axon's cut lands where it meets a neurite over twice its
     #                                         calibre, the thin route up to the soma / its host is axon too (contacts.py,
     #                                         session 16: a self-contact near the soma; needs radius; opt-in)
+    apical_off_axon_limb: bool = False      # no apical on a limb that carries the decided axon (a basal sharing the
+    #                                         axon's stem; learned.off_axon_limbs, session 16 round 2; opt-in)
 
 
 def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,
@@ -261,6 +263,8 @@ def learned_decision(n: Neuron, prep: Prepared, params: CompartmentParams,
         p_apical[dendrite] = (apical_model or load_vertex_model(APICAL_MODEL)).predict(aprep.features[dendrite])
     rule_apical = np.isin(aprep.rule_labels.astype(str), APICAL_LABELS) & dendrite
     apical = apical_segments(tree, p_apical, dendrite)
+    if params.apical_off_axon_limb:
+        apical = off_axon_limbs(tree, apical, axon)
     e = edge_um(tree)
     frac = float(e[apical].sum() / max(e[dendrite].sum(), 1e-9))
     has, source = decide_has_apical(n, prep, aprep, params, gate_dend, choice, cell_model, rule_apical, axon)

@@ -128,6 +128,16 @@ def apical_segments(tree: Tree, p_apical: np.ndarray, dendrite: np.ndarray) -> n
     return out
 
 
+def off_axon_limbs(tree: Tree, apical: np.ndarray, axon: np.ndarray) -> np.ndarray:
+    """``apical`` without the vertices on a limb that also carries the decided ``axon`` (bool (N,) each): an axon
+    may leave a basal dendrite's stem, not the apical's (session 16, opt-in ``apical_off_axon_limb``). Unchanged
+    when that would leave no apical vertex."""
+    limbs = tree.limb_start
+    axon_limbs = np.unique(limbs[axon & (limbs >= 0)])
+    out = apical & ~np.isin(limbs, axon_limbs)
+    return out if out.any() else apical
+
+
 def apical_limbs(tree: Tree, apical: np.ndarray, height: np.ndarray) -> list[tuple[np.ndarray, int]]:
     """(limb mask restricted to apical vertices, top vertex) for every limb holding apical vertices."""
     out = []
