@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..geometry.meshes import face_centroids_nm
+from ..geometry.stats import weighted_group_quantile
 from ..neuron import Neuron
 from .tree import Tree
 
@@ -50,25 +51,6 @@ def _up_walk(tree: Tree, reach_nm: float) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(starts), np.concatenate(ancs)
 
 
-def _weighted_median(groups: np.ndarray, values: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
-    """(n,) per group the weighted median of ``values`` (NaN for a group without any weight)."""
-    out = np.full(n, np.nan)
-    ok = np.isfinite(values) & (weights > 0)
-    g, x, w = groups[ok], values[ok], weights[ok]
-    if not len(g):
-        return out
-    order = np.lexsort((x, g))
-    g, x, w = g[order], x[order], w[order]
-    cw = np.cumsum(w)
-    first = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-    before = np.r_[0.0, cw[:-1]][first]
-    total = np.add.reduceat(w, first)
-    half = np.repeat(before + total / 2, np.diff(np.r_[first, len(g)]))
-    hit = (cw >= half) & np.r_[True, (cw[:-1] < half[1:]) | (g[1:] != g[:-1])]
-    out[g[hit]] = x[hit]
-    return out
-
-
 def calibres(tree: Tree, reach_nm: float = REACH_NM) -> tuple[np.ndarray, np.ndarray]:
     """(above, below): per vertex the median radius (nm), weighted by cable (each vertex stands for the edge to
     its parent), over ``reach_nm`` of path above it (itself included, soma left out) and over its subtree within
@@ -82,6 +64,13 @@ def calibres(tree: Tree, reach_nm: float = REACH_NM) -> tuple[np.ndarray, np.nda
     above = _weighted_median(s, rad[a], cable[a], tree.n)
     below = _weighted_median(a, rad[s], cable[s], tree.n)  # w below u within reach  <=>  u above w within reach
     return above, below
+
+
+def _weighted_median(groups: np.ndarray, values: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
+    """(n,) per group the lower weighted median of ``values`` (the first value whose cumulative weight reaches
+    half), NaN values and non-positive weights left out (NaN for a group without any weight)."""
+    ok = np.isfinite(values) & (weights > 0)
+    return weighted_group_quantile(groups[ok], values[ok], weights[ok], 0.5, n)
 
 
 def thin_route_axon(tree: Tree, axon: np.ndarray, cut: int, ratio: float = CALIBRE_RATIO,
