@@ -55,3 +55,21 @@ def boundary_edges(faces: np.ndarray) -> np.ndarray:
     rows = np.repeat(np.arange(n), np.diff(count.indptr))
     once = count.data == 1
     return np.column_stack([rows[once], count.indices[once]]).astype(np.int64)
+
+
+def hop_neighbourhoods(n_nodes: int, edges: np.ndarray, hops: int, include_self: bool = True) -> sp.csr_matrix:
+    """(n, n) CSR with a 1 where node j lies within ``hops`` edges of node i (``edges``: (E, 2), either
+    direction; itself included unless ``include_self`` is False)."""
+    e = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    a = sp.coo_matrix((np.ones(2 * len(e)), (np.r_[e[:, 0], e[:, 1]], np.r_[e[:, 1], e[:, 0]])),
+                      shape=(n_nodes, n_nodes))
+    a = (a + sp.identity(n_nodes, format="coo")).tocsr()
+    a.data[:] = 1.0
+    out = a.copy()
+    for _ in range(hops - 1):
+        out = out @ a
+        out.data[:] = 1.0
+    if not include_self:
+        out.setdiag(0)
+        out.eliminate_zeros()
+    return out.tocsr()

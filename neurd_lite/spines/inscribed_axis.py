@@ -13,25 +13,12 @@ every path vertex moves to its inscribed centre (see docs/spines.md, "Harris den
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
+from ..geometry.meshgraph import hop_neighbourhoods
 from ..skeleton.model import Skeleton
 
 
 AXIS_WINDOW = 4.0  # skeleton radii: the direction of a cross-section used to move a vertex
-
-
-def _hop_neighbourhoods(edges: np.ndarray, n: int, hops: int) -> sp.csr_matrix:
-    """(n, n) boolean CSR: skeleton vertices within ``hops`` edges of each vertex (itself included)."""
-    e = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
-    a = sp.coo_matrix((np.ones(2 * len(e)), (np.r_[e[:, 0], e[:, 1]], np.r_[e[:, 1], e[:, 0]])), shape=(n, n))
-    a = (a + sp.identity(n, format="coo")).tocsr()
-    a.data[:] = 1.0
-    out = a.copy()
-    for _ in range(hops - 1):
-        out = out @ a
-        out.data[:] = 1.0
-    return out.tocsr()
 
 
 def section_outlines(verts: np.ndarray, faces: np.ndarray, origin: np.ndarray, normal: np.ndarray,
@@ -111,7 +98,7 @@ def skeleton_tangents(skel: Skeleton, window: float = 2.0, only: np.ndarray | No
     r_sk = np.maximum(np.nan_to_num(np.asarray(skel.radius, dtype=np.float64), nan=100.0), 100.0)
     step = float(np.median(np.linalg.norm(sv[e[:, 0]] - sv[e[:, 1]], axis=1)))
     hops = int(np.clip(np.ceil(window * np.median(r_sk) / max(step, 1.0)), 2, 40))
-    hood = _hop_neighbourhoods(e, ns, hops)
+    hood = hop_neighbourhoods(ns, e, hops)
     for i in range(ns) if only is None else only:
         nb = hood.indices[hood.indptr[i]:hood.indptr[i + 1]]
         nb = nb[np.linalg.norm(sv[nb] - sv[i], axis=1) <= window * r_sk[i]]

@@ -8,8 +8,8 @@ the skeleton, so a chunk far wider than the chunks next to it is more likely a b
 from __future__ import annotations
 
 import numpy as np
-from scipy.sparse import coo_matrix, identity
 
+from ..geometry.meshgraph import hop_neighbourhoods
 from ..skeleton.model import Skeleton
 
 
@@ -40,14 +40,7 @@ def cap_chunk_radius(r_chunk: np.ndarray, nbr_a: np.ndarray, nbr_b: np.ndarray, 
     n = len(r)
     if n == 0 or len(nbr_a) == 0 or ratio <= 0:
         return r.copy(), np.zeros(n, dtype=bool)
-    adj = coo_matrix((np.ones(len(nbr_a)), (nbr_a, nbr_b)), shape=(n, n)).tocsr()
-    reach = adj.copy()
-    step = adj
-    for _ in range(hops - 1):
-        step = step @ adj
-        reach = reach + step
-    reach = (reach - reach.multiply(identity(n, format="csr"))).tocsr()  # itself excluded
-    reach.eliminate_zeros()
+    reach = hop_neighbourhoods(n, np.column_stack([nbr_a, nbr_b]), hops, include_self=False)
     med = np.full(n, np.nan)
     for c in np.flatnonzero(np.diff(reach.indptr) > 0):
         vals = r[reach.indices[reach.indptr[c]:reach.indptr[c + 1]]]
