@@ -85,11 +85,11 @@ def axis_position(cp: np.ndarray, base: np.ndarray, axis: np.ndarray, head_width
 
 def spine_context_features(n: Neuron, face: np.ndarray, cp: np.ndarray, shaft_radius_nm: np.ndarray,
                            site_protrusion_nm: np.ndarray, hmax: dict[int, np.ndarray],
-                           profile: bool = False, profile_sample_nm: float = 20.0) -> dict[str, Any]:
+                           profile: bool = False, profile_sample_nm: float | None = None) -> dict[str, Any]:
     """Features of each site's detected-spine neighbourhood (see the module docstring); ``face``: the site's face
     on ``n.mesh``, ``cp``: its closest surface point (nm), ``hmax``: max protrusion (nm) within each radius.
     profile: also where the site sits on its nearest spine's axis profile (``axis_profile.PROFILE_FEATURES``;
-    surface samples ``profile_sample_nm`` apart)."""
+    surface samples ``profile_sample_nm`` apart; None: ``AxisProfileParams.sample_nm``, the captured spacing)."""
     r = np.maximum(np.nan_to_num(shaft_radius_nm, nan=1.0), 1.0)
     lab = np.asarray(n.face_labels)  # compared element-wise: no (F,) string copy
     cen = np.asarray(n.mesh.triangles_center)
@@ -134,10 +134,11 @@ def spine_context_features(n: Neuron, face: np.ndarray, cp: np.ndarray, shaft_ra
     return out
 
 
-def nearest_spine_profiles(n: Neuron, sid: np.ndarray, cp: np.ndarray, sample_nm: float = 20.0
+def nearest_spine_profiles(n: Neuron, sid: np.ndarray, cp: np.ndarray, sample_nm: float | None = None
                            ) -> dict[str, np.ndarray]:
     """``axis_profile.site_profile_features`` of each site ``cp`` (nm) on spine ``sid`` (an ``n.spines``
-    spine_id; -1: none) from that spine's faces and base point (surface samples ``sample_nm`` apart)."""
+    spine_id; -1: none) from that spine's faces and base point (surface samples ``sample_nm`` apart; None:
+    ``AxisProfileParams.sample_nm``)."""
     from .axis_profile import AxisProfileParams, site_profile_features
 
     want = np.unique(sid[sid >= 0])
@@ -148,6 +149,6 @@ def nearest_spine_profiles(n: Neuron, sid: np.ndarray, cp: np.ndarray, sample_nm
     pos = np.searchsorted(ids, sid)
     site = np.where((sid >= 0) & (pos < len(ids)) & (ids[np.minimum(pos, max(len(ids) - 1, 0))] == sid)
                     if len(ids) else False, pos, -1)
-    x = site_profile_features(np.asarray(n.mesh.triangles)[on], tri_spine.reshape(-1), bases, site, cp,
-                              AxisProfileParams(sample_nm=float(sample_nm)))
+    ap = AxisProfileParams() if sample_nm is None else AxisProfileParams(sample_nm=float(sample_nm))
+    x = site_profile_features(np.asarray(n.mesh.triangles)[on], tri_spine.reshape(-1), bases, site, cp, ap)
     return {c: x[c].to_numpy() for c in x.columns}

@@ -56,12 +56,12 @@ def _neighbourhood(tree: cKDTree, h: np.ndarray, prot: np.ndarray, pts: np.ndarr
 
 def synapse_site_features(n: Neuron, syn: pd.DataFrame, shaft_field: Any, anchors: Any = None,
                           soma: np.ndarray | None = None, profile: bool = False,
-                          profile_sample_nm: float = 20.0) -> pd.DataFrame:
+                          profile_sample_nm: float | None = None) -> pd.DataFrame:
     """One row of features per synapse (columns named with units). ``syn``: positions (nm); ``shaft_field``: the
     field ``detect_spines(n)`` returned; ``anchors``: the synapses' anchors on ``n.mesh``
     (``neurd_lite.model.anchors``; computed when None); ``soma``: (F,) soma face mask (None: faces labelled soma
     or listed in a soma); profile: also the nearest spine's axis-profile features (``spines/axis_profile.py``),
-    from surface samples ``profile_sample_nm`` apart."""
+    from surface samples ``profile_sample_nm`` apart (None: the captured spacing, ``AxisProfileParams.sample_nm``)."""
     fld = shaft_field
     if fld is None:
         raise InputError("synapse features need the shaft field detect_spines returned",
@@ -145,7 +145,8 @@ def rule_columns(rule_target: np.ndarray) -> dict[str, np.ndarray]:
 def predict_targets(n: Neuron, syn: pd.DataFrame, shaft_field: Any, anchors: Any = None,
                     soma: np.ndarray | None = None, folder: str | None = None,
                     rule_target: np.ndarray | None = None, dendritic_only: bool = False,
-                    model_soma: bool = False, name: str = MODEL_NAME, profile_sample_nm: float = 20.0) -> np.ndarray:
+                    model_soma: bool = False, name: str = MODEL_NAME,
+                    profile_sample_nm: float | None = None) -> np.ndarray:
     """Predicted target per synapse (object array of class names) with the shipped model (arguments as
     :func:`synapse_site_features`; ``rule_target``: the rule labeller's targets, a feature of the model; where
     they are a class the sidecar lists in ``keep_rule_targets`` they stay). dendritic_only: the rules' soma and
