@@ -27,9 +27,9 @@ from ..geometry.stats import group_mode, weighted_group_quantile
 from ..model.soma_extent import SomaExtentParams, within_soma
 from ..neuron import SPINE_LABELS, Neuron, is_label
 from ..skeleton.centre import centred_skeleton
-from .inscribed_axis import shaft_skeleton
 from ..units import nm_to_um
 from .headneck import HeadNeckParams, spine_geometry
+from .inscribed_axis import shaft_skeleton
 from .refit import refit_args, refit_field
 from .shaft import ShaftField, ShaftParams, shaft_field
 from .candidates import filter_candidates, pool_params

@@ -85,7 +85,7 @@ def _local_faces(skel: Skeleton, verts: np.ndarray, faces: np.ndarray, eligible_
     return fid, tree, reach * r_sk + 2.0 * edge
 
 
-def skeleton_tangents(skel: Skeleton, window: float = 2.0, only: np.ndarray | None = None) -> np.ndarray:
+def windowed_axes(skel: Skeleton, window: float = 2.0, only: np.ndarray | None = None) -> np.ndarray:
     """(N, 3) unit local directions: principal axis of the skeleton vertices within ``window`` skeleton radii
     (>= 100 nm) of each vertex (or of the vertices ``only``) and a few edges of it along the tree; NaN with < 3
     such vertices."""
@@ -119,7 +119,7 @@ def off_shaft_share(skel: Skeleton, verts: np.ndarray, faces: np.ndarray, eligib
     if not len(path):
         return np.nan
     pick = path[np.unique(np.linspace(0, len(path) - 1, min(sample, len(path))).round().astype(int))]
-    tangent = skeleton_tangents(skel, window=AXIS_WINDOW, only=pick)
+    tangent = windowed_axes(skel, window=AXIS_WINDOW, only=pick)
     fid, tree, rad = _local_faces(skel, verts, faces, eligible_faces, reach)
     if tree is None:
         return np.nan
@@ -156,7 +156,7 @@ def inscribed_skeleton(skel: Skeleton, verts: np.ndarray, faces: np.ndarray, eli
     path = (deg <= 2) & ~cut
     pos = skel.vertices.copy()
     found = np.zeros(skel.n_vertices, dtype=bool)
-    tangent = skeleton_tangents(skel, window=AXIS_WINDOW, only=np.flatnonzero(path))
+    tangent = windowed_axes(skel, window=AXIS_WINDOW, only=np.flatnonzero(path))
     for i in np.flatnonzero(path & np.isfinite(tangent).all(1)):
         near = fid[tree.query_ball_point(skel.vertices[i], rad[i])]
         c, r = inscribed_circle_at(v, f[near], skel.vertices[i], tangent[i])
