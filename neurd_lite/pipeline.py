@@ -97,7 +97,8 @@ def _versions() -> dict[str, str]:
 
 # ---- stages -----------------------------------------------------------------------------------------------
 def stage_decimate(n: Neuron, p: PipelineParams) -> None:
-    """Working mesh: the input mesh, or its decimation when ``p.decimate.target_faces`` is set; the face map."""
+    """Working mesh: the input mesh, or its decimation when ``p.decimate.target_faces`` is set (a number of faces
+    or ``"auto"``, :class:`DecimateParams`); the face map."""
     dec = decimate(n.mesh.vertices, n.mesh.faces, p.decimate)
     run = run_state(n)
     run.work = dec

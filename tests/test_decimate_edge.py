@@ -1,4 +1,4 @@
-"""Opt-in working size by mean edge length (DecimateParams.target_edge_nm): faces follow the surface area."""
+"""Working size by area ("auto" or the session-16 target_edge_nm) and explicit sizes (an int wins)."""
 from dataclasses import replace
 
 import numpy as np
@@ -37,3 +37,32 @@ def test_decimate_uses_edge_target_and_stays_identical_when_off():
     assert abs(n_off - 2000) < 200 and abs(n_on - 5000) < 500
     fine = replace(off, target_edge_nm=edge / 3)  # asks for more faces than the input has: the input itself
     assert decimate(m.vertices, m.faces, fine).is_identity
+
+
+def test_auto_size_follows_area_and_an_explicit_size_wins():
+    m = _sphere()
+    edge = float(np.sqrt(m.area / (np.sqrt(3.0) / 4.0 * 5000)))  # the edge that asks for 5000 faces
+    auto = DecimateParams(target_faces="auto", target_edge_nm=edge, min_faces_to_decimate=0, min_target_faces=1000)
+    assert 4990 <= edge_target_faces(m.vertices, m.faces, auto) <= 5010
+    assert edge_target_faces(m.vertices, m.faces, replace(auto, min_target_faces=8000)) == 8000  # auto's floor
+    assert abs(len(decimate(m.vertices, m.faces, auto).faces) - 5000) < 500
+    exact = DecimateParams(target_faces=2000, min_faces_to_decimate=0)  # an int is that size, whatever the area
+    assert edge_target_faces(m.vertices, m.faces, exact) == 2000
+    assert abs(len(decimate(m.vertices, m.faces, exact).faces) - 2000) < 200
+    assert edge_target_faces(m.vertices, m.faces, DecimateParams(target_faces=None)) is None
+    assert decimate(m.vertices, m.faces, DecimateParams(target_faces=None, min_faces_to_decimate=0)).is_identity
+    # the default "auto" edge (320 nm) on a 5 µm sphere (~314 µm²) asks far below the 250k floor: not decimated
+    assert decimate(m.vertices, m.faces, DecimateParams(target_faces="auto", min_faces_to_decimate=0)).is_identity
+
+
+def test_target_faces_accepts_only_sizes():
+    import pytest
+
+    from neurd_lite import PipelineParams
+    from neurd_lite.errors import InputError
+
+    with pytest.raises(InputError):
+        DecimateParams(target_faces="many")
+    p = PipelineParams.from_dict({"decimate": {"target_faces": "auto"}})
+    assert p.decimate.target_faces == "auto" and PipelineParams.from_json(p.to_json()) == p
+    assert PipelineParams.from_dict({"decimate": {"target_faces": 40000}}).decimate.target_faces == 40000

@@ -20,6 +20,10 @@ from ..geometry.nearest import HASH_CELLS, cell_hash as _cell_hash
 from .collapse_map import collapse_face_map
 
 
+AUTO = "auto"  # DecimateParams.target_faces: working size from the surface area
+AUTO_EDGE_NM = 320.0  # the "auto" size's nominal mean edge (nm) when target_edge_nm is None
+
+
 @dataclass(frozen=True)
 class DecimateParams:
     """target_faces: decimate to about this many faces; only when the input has more than
@@ -47,14 +51,18 @@ class DecimateParams:
     0.75 s CPU of ~12 s (skeleton and soma shrink, decimation grows), and on tune pyramidal seed 3 (2.7M faces)
     compartment agreement falls .004 (an apical / oblique boundary moves) while spine face F1 rises ~.004.
 
-    target_edge_nm / max_target_faces (opt-in, None: off): a working size set by surface area, so that a large
-    spine-dense cell keeps its spine necks a few faces across: the working mesh gets the faces an equilateral mesh
-    of the input's area needs for this mean edge length (nm), at least ``target_faces`` and at most
-    ``max_target_faces`` (:func:`edge_target_faces`). Tune l5_et seed 5 (1.17M faces, 17.7k µm², 405 nm at
+    Working size (faces; units: faces and nm). ``target_faces`` says who sets it:
+    an int: about that many faces (an explicit size always wins; the default 250k is this case); None: no
+    decimation; ``"auto"`` (:data:`AUTO`): a size set by surface area, so that a large spine-dense cell keeps its
+    spine necks a few faces across: the faces an equilateral mesh of the input's area needs for a mean edge of
+    ``target_edge_nm`` (None: :data:`AUTO_EDGE_NM`, 320 nm), clipped to [``min_target_faces`` (250k),
+    ``max_target_faces`` (1M)] (:func:`edge_target_faces`). Tune l5_et seed 5 (1.17M faces, 17.7k µm², 405 nm at
     250k): 250k -> 400k faces (320 nm) spine face F1 .900 -> .937; at 320 nm cells under ~11k µm² (the real cell,
-    3.1k µm²) stay at ``target_faces`` (docs/spines.md "Session 16, round 3")."""
+    3.1k µm²) stay at 250k (docs/spines.md "Session 16, round 3" and "Session 17").
+    target_edge_nm with an int ``target_faces`` (session 16 opt-in, kept as it was): the area rule with that int
+    as the floor instead of ``min_target_faces``."""
 
-    target_faces: int | None = 250_000
+    target_faces: int | str | None = 250_000
     min_faces_to_decimate: int = 400_000
     aggressiveness: int = 7
     simplify_unit_nm: float = 10.0
@@ -63,7 +71,13 @@ class DecimateParams:
     fragmented_target_faces: int = 400_000
     map_from_collapses: bool = True
     target_edge_nm: float | None = None
+    min_target_faces: int = 250_000
     max_target_faces: int = 1_000_000
+
+    def __post_init__(self) -> None:
+        if isinstance(self.target_faces, str) and self.target_faces != AUTO:
+            raise InputError(f"DecimateParams.target_faces: {self.target_faces!r} is not a size",
+                             hint=f"give a number of faces, {AUTO!r} (from the surface area) or None (no decimation)")
 
 
 @dataclass
@@ -309,14 +323,18 @@ def _maps_from_collapses(vertices: np.ndarray, faces: np.ndarray, collapses: np.
     return in2w, w2in, in_cent, tree
 
 
-def edge_target_faces(vertices: np.ndarray, faces: np.ndarray, p: DecimateParams) -> int:
-    """Working faces for the mesh (nm): its area over an equilateral face of mean edge ``p.target_edge_nm``,
-    clipped to [``p.target_faces``, ``p.max_target_faces``]; ``p.target_faces`` when the rule is off."""
-    if p.target_edge_nm is None or p.target_faces is None:
+def edge_target_faces(vertices: np.ndarray, faces: np.ndarray, p: DecimateParams) -> int | None:
+    """Working faces asked for the mesh (nm): ``p.target_faces`` when it is an int without ``target_edge_nm``
+    (None: no decimation); else the input's area over an equilateral face of mean edge ``target_edge_nm``
+    (:data:`AUTO_EDGE_NM` for ``"auto"`` without one), clipped to [floor, ``p.max_target_faces``]: the floor is
+    ``p.min_target_faces`` for ``"auto"``, the int ``target_faces`` otherwise (session 16 opt-in)."""
+    if p.target_faces is None or (p.target_faces != AUTO and p.target_edge_nm is None):
         return p.target_faces
-    face_nm2 = np.sqrt(3.0) / 4.0 * float(p.target_edge_nm) ** 2
-    want = int(round(float(face_areas_nm2(vertices, faces).sum()) / face_nm2))
-    return max(int(p.target_faces), min(int(p.max_target_faces), want))
+    auto = p.target_faces == AUTO
+    edge = AUTO_EDGE_NM if p.target_edge_nm is None else float(p.target_edge_nm)
+    floor = int(p.min_target_faces) if auto else int(p.target_faces)
+    want = int(round(float(face_areas_nm2(vertices, faces).sum()) / (np.sqrt(3.0) / 4.0 * edge ** 2)))
+    return max(floor, min(int(p.max_target_faces), want))
 
 
 def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | None = None) -> DecimationResult:
@@ -327,14 +345,15 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | N
     p = params or DecimateParams()
     vertices = np.asarray(vertices, dtype=np.float64)
     faces = np.asarray(faces, dtype=np.int64)
-    if p.target_faces is None or len(faces) <= max(p.target_faces, p.min_faces_to_decimate):
+    least = p.min_target_faces if p.target_faces == AUTO else p.target_faces  # the smallest size it can ask for
+    if least is None or len(faces) <= max(least, p.min_faces_to_decimate):
         return identity(vertices, faces)
-    if p.target_faces < 4:
-        raise InputError(f"decimation target of {p.target_faces} faces is too small", hint="use at least 1000")
-    if p.target_edge_nm is not None:  # working size by area (opt-in); the identity test above uses target_faces
-        p = replace(p, target_faces=edge_target_faces(vertices, faces, p))
-        if len(faces) <= p.target_faces:
-            return identity(vertices, faces)
+    if least < 4:
+        raise InputError(f"decimation target of {least} faces is too small", hint="use at least 1000")
+    target = edge_target_faces(vertices, faces, p)  # by area for "auto" / target_edge_nm; else target_faces
+    if len(faces) <= target:
+        return identity(vertices, faces)
+    p = replace(p, target_faces=target)
     t0 = time.perf_counter()
     # fast-simplification's collapse threshold starts at 1e-9 (squared coordinate units) and grows each pass;
     # in nm the quadric errors of a smooth mesh are so large that it first loops through many empty passes
