@@ -315,9 +315,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="DecimateParams.map_from_collapses=False for the 'ours' run: the nearest-centroid face map "
                          "of sessions 1-9 instead of fast-simplification's collapse list (docs/benchmarks.md "
                          "'Session 10')")
-    ap.add_argument("--target-faces", type=int, default=None,
-                    help="DecimateParams.target_faces for the 'ours' run (default: the engine's; the working-mesh "
-                         "size A/B of docs/benchmarks.md 'Session 10, round 2')")
+    ap.add_argument("--target-faces", type=lambda t: t if t == "auto" else int(t), default=None,
+                    help="DecimateParams.target_faces for the 'ours' run (faces or 'auto'; default: the engine's; "
+                         "the working-mesh size A/B of docs/benchmarks.md 'Session 10, round 2')")
     args = ap.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from neurd_lite.mesh.decimate import DecimateParams
@@ -333,8 +333,8 @@ def main(argv: list[str] | None = None) -> int:
              "|---|---|---|---:|---:|---:|---:|---:|"]
     ratios = ["| mesh | faces | run | core wall s | total wall s | total CPU s | peak process RSS MB | TEASAR wall s "
               "| total / TEASAR (wall) | total / TEASAR (CPU) |", "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
-    counts = ["| mesh | run | limbs / branches | somas | spines | synapse targets | class |",
-              "|---|---|---|---:|---:|---|---|"]
+    counts = ["| mesh | run | working faces | limbs / branches | somas | spines | synapse targets | class |",
+              "|---|---|---:|---|---:|---:|---|---|"]
     growth: list[tuple[str, int, float, float]] = []
     soma_center = None
     with tempfile.TemporaryDirectory() as tmp:
@@ -366,8 +366,10 @@ def main(argv: list[str] | None = None) -> int:
                 lines.append(f"| {size} | {label} | **{STAGE_TOTAL}** | {nf:,} | **{total:.2f}** | "
                              f"**{total_cpu:.2f}** | |")
                 tgt = n.synapses["target"].value_counts().to_dict() if "target" in n.synapses else {}
-                counts.append(f"| {size} | {label} | {n.n_limbs} / {len(n.branch_nodes)} | {len(n.somas)} | "
-                              f"{len(n.spines)} | {', '.join(f'{k} {v}' for k, v in sorted(tgt.items()))} | "
+                work = n.provenance.get("decimate", {}).get("working_faces", nf)
+                counts.append(f"| {size} | {label} | {work:,} | {n.n_limbs} / {len(n.branch_nodes)} | "
+                              f"{len(n.somas)} | {len(n.spines)} | "
+                              f"{', '.join(f'{k} {v}' for k, v in sorted(tgt.items()))} | "
                               f"{n.provenance.get('bench_class')} |")
                 if label == "ours":
                     growth.append((size, nf, total, total_cpu))
