@@ -66,3 +66,9 @@ def test_target_faces_accepts_only_sizes():
     p = PipelineParams.from_dict({"decimate": {"target_faces": "auto"}})
     assert p.decimate.target_faces == "auto" and PipelineParams.from_json(p.to_json()) == p
     assert PipelineParams.from_dict({"decimate": {"target_faces": 40000}}).decimate.target_faces == 40000
+
+
+def test_cli_target_faces_takes_a_number_or_auto():
+    from neurd_lite.cli import _faces_arg
+
+    assert _faces_arg("auto") == "auto" and _faces_arg("40000") == 40000
