@@ -44,3 +44,19 @@ def test_group_quantiles_banded_equals_full_sort(kind):
         want = _quantiles_by_sort(g, v, qs, ng)
         assert np.array_equal(got, want, equal_nan=True)
         assert np.array_equal(np.signbit(got), np.signbit(want))
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint16, np.int8])
+def test_stable_int_order_equals_stable_argsort(dtype):
+    from neurd_lite.geometry.stats import stable_int_order
+
+    rng = np.random.default_rng(7)
+    info = np.iinfo(dtype)
+    for n in (0, 5, 4095, 4096, 20_000, 300_000):
+        for span in (1, 3, 100, n + 1, 10 * n + 5000):
+            lo = max(int(info.min), -span // 2)
+            hi = min(int(info.max), lo + span)
+            k = rng.integers(lo, hi + 1, n).astype(dtype)
+            assert np.array_equal(stable_int_order(k), np.argsort(k, kind="stable"))
+    k2 = rng.integers(-3, 50, (3000, 3))
+    assert np.array_equal(stable_int_order(k2), np.argsort(k2.reshape(-1), kind="stable"))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
@@ -44,6 +45,23 @@ def group_weighted_median(group: np.ndarray, values: np.ndarray, weights: np.nda
     return out
 
 
+def stable_int_order(keys: np.ndarray) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")`` of integer keys (any shape, flattened), by a counting sort when their
+    range is at most 4x their count: the positions as the columns of a (range, n) sparse matrix with one entry
+    per (key, position), whose canonical CSR form lists each row's columns ascending, i.e. each key's positions
+    in their given order (750k working-face corners: 0.069 -> 0.010 s). Other keys: the argsort."""
+    k = np.asarray(keys).reshape(-1)
+    if len(k) < 4096 or k.dtype.kind not in "iu" or len(k) >= 2**31 - 1:
+        return np.argsort(k, kind="stable")
+    lo, hi = int(k.min()), int(k.max())
+    if hi - lo > 4 * len(k) + 1024:
+        return np.argsort(k, kind="stable")
+    m = sp.csr_matrix((np.ones(len(k), dtype=np.int8), (k.astype(np.int64) - lo, np.arange(len(k)))),
+                      shape=(hi - lo + 1, len(k)))
+    m.sort_indices()  # canonical already (distinct entries); a no-op check
+    return m.indices.astype(np.int64)
+
+
 def group_value_order(group: np.ndarray, values: np.ndarray, stable: bool = True) -> np.ndarray:
     """Permutation sorting by ``group``, then ``values``: ``np.lexsort((values, group))`` (stable: the same
     permutation) as two argsorts, the group pass a radix sort when the ids fit 16 bits (538k pairs: 0.105 ->
@@ -52,8 +70,8 @@ def group_value_order(group: np.ndarray, values: np.ndarray, stable: bool = True
     o = np.argsort(values, kind="stable" if stable else None)
     g = group[o]
     if len(g) and g.dtype.kind in "iu" and g.min() >= 0 and g.max() < 65536:
-        g = g.astype(np.uint16)
-    return o[np.argsort(g, kind="stable")]
+        return o[np.argsort(g.astype(np.uint16), kind="stable")]
+    return o[stable_int_order(g)]
 
 
 def unique_inverse(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -118,8 +136,7 @@ def _banded_group_quantiles(group: np.ndarray, values: np.ndarray, qs: tuple[flo
     with ``np.sort`` (values only, no permutation). An order statistic is a value, whatever order equal values
     take, and NaN sorts last in both (-0.0 is excluded: it equals 0.0 but is another value). 614k pairs in 21k
     groups (the 1.3M cell's shaft fits): 0.071 -> 0.025 s."""
-    g = group.astype(np.uint16) if group.dtype.kind in "iu" and group.min() >= 0 and group.max() < 65536 else group
-    grouped = values[np.argsort(g, kind="stable")]  # each group's values contiguous (their order is not read)
+    grouped = values[stable_int_order(group)]  # each group's values contiguous (their order is not read)
     cnt = np.bincount(group, minlength=n_groups)
     start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
     has = np.flatnonzero(cnt > 0)

@@ -22,6 +22,8 @@ import scipy.sparse as sp
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
+from ..geometry.stats import stable_int_order
+
 RawSkeleton = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
@@ -43,7 +45,7 @@ def teasar_paths(vertices: np.ndarray, graph: sp.csr_matrix, root_vertex: int | 
     parent = np.full(n, -2, dtype=np.int64)  # -2 not on the skeleton; -1 a root; else the next vertex rootward
     owner = np.full(n, -1, dtype=np.int64)   # the nearest path vertex that covered each mesh vertex
     owner_d = np.full(n, np.inf)             # its distance along the surface, nm
-    by_comp = np.argsort(comp, kind="stable")
+    by_comp = stable_int_order(comp)
     starts = np.concatenate([[0], np.cumsum(sizes)])
     comps = np.argsort(-sizes, kind="stable")
     if root_vertex is not None:
