@@ -10,12 +10,16 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> floa
     """Quantile ``q`` in [0, 1] of ``values`` weighted by ``weights`` (NaN values ignored), interpolated
     between weighted mid-points; NaN when no value has a positive weight. Units are those of ``values``."""
     ok = np.isfinite(values) & (weights > 0)
-    if not np.any(ok):
+    if ok.all():  # no masked copies (the per-shell calls of a spine profile: ~30 % of their time is overhead)
+        v, w = values, weights
+    elif not ok.any():
         return np.nan
-    v, w = values[ok], weights[ok]
-    order = np.argsort(v)
+    else:
+        v, w = values[ok], weights[ok]
+    order = v.argsort()
     v, w = v[order], w[order]
-    cw = np.cumsum(w) - 0.5 * w
+    cw = w.cumsum()
+    cw -= 0.5 * w
     return float(np.interp(q * w.sum(), cw, v))
 
 
