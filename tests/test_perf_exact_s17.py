@@ -60,3 +60,39 @@ def test_stable_int_order_equals_stable_argsort(dtype):
             assert np.array_equal(stable_int_order(k), np.argsort(k, kind="stable"))
     k2 = rng.integers(-3, 50, (3000, 3))
     assert np.array_equal(stable_int_order(k2), np.argsort(k2.reshape(-1), kind="stable"))
+
+
+def test_spine_distance_directed_search_equals_undirected():
+    import scipy.sparse as sp
+    import trimesh
+    from scipy.sparse import csgraph
+
+    import neurd_lite.spines.vertex_model as vm
+
+    m = trimesh.creation.icosphere(subdivisions=4, radius=2000.0)
+    verts, e = np.asarray(m.vertices), np.asarray(m.edges_unique)
+    rng = np.random.default_rng(2)
+    for _ in range(5):
+        label = np.full(len(verts), -1)
+        for k, c in enumerate(rng.choice(len(verts), 6, replace=False)):
+            label[np.linalg.norm(verts - verts[c], axis=1) < rng.uniform(200, 700)] = k
+        g = vm._edge_graph(verts, e)
+        got = vm._spine_distance(g, verts, e, label)
+        # the pre-session-17 search: undirected
+        la, lb = label[e[:, 0]], label[e[:, 1]]
+        cross = np.flatnonzero(la != lb)
+        half = np.maximum(0.5 * np.linalg.norm(verts[e[cross, 0]] - verts[e[cross, 1]], axis=1), 1e-3)
+        nv, mid = len(verts), len(verts) + np.arange(len(cross))
+        link = sp.coo_matrix((np.r_[half, half, half, half], (np.r_[mid, mid, e[cross, 0], e[cross, 1]],
+                                                             np.r_[e[cross, 0], e[cross, 1], mid, mid])),
+                             shape=(nv + len(cross),) * 2)
+        g2 = (sp.block_diag([g, sp.csr_matrix((len(cross), len(cross)))]) + link).tocsr()
+        d, _, s = csgraph.dijkstra(g2, directed=False, indices=mid, min_only=True, limit=vm.REACH_NM,
+                                   return_predecessors=True)
+        side = np.where(la[cross] >= 0, la[cross], lb[cross])
+        d, s = d[:nv], s[:nv]
+        ok = np.isfinite(d) & (s >= nv)
+        dist, near = np.full(nv, vm.REACH_NM), np.full(nv, -1)
+        dist[ok], near[ok] = d[ok], side[s[ok] - nv]
+        near[label >= 0] = label[label >= 0]
+        assert np.array_equal(got[0], np.where(label >= 0, dist, -dist)) and np.array_equal(got[1], near)
