@@ -232,4 +232,4 @@ def lift_spines(n: Neuron, w: Neuron, parent: np.ndarray, fld):
                                                          "spines_lost_in_lift": int(len(w.spines) - len(kept))})
     per_v = {k: (getattr(fld, k)[:nv] if getattr(fld, k) is not None else None)
              for k in ("distance_nm", "radius_nm", "sample_vertex", "sample_index", "beyond_end", "spread_nm")}
-    return dataclasses.replace(fld, **per_v)
+    return dataclasses.replace(fld, **per_v, vertex_normals=None)  # the refined mesh's normals: not n's

@@ -101,6 +101,8 @@ class ShaftField:
     tangents of the skeleton edges each sample lies on). spread_nm: (V,) how far the shaft surface of the vertex's
     chunk scatters below its radius (the radius minus the chunk's area-weighted 10th percentile of distances:
     vertex noise, an elliptic section, an axis off centre; spines sit above the radius and do not enter it).
+    vertex_normals: (V, 3) :func:`vertex_normals` of the mesh the field was measured on when the fit computed
+    them (None otherwise; read-only: the vertex model's ring features reuse them instead of computing them again).
     """
 
     distance_nm: np.ndarray
@@ -113,6 +115,7 @@ class ShaftField:
     beyond_end: np.ndarray
     sample_tangent: np.ndarray | None = None
     spread_nm: np.ndarray | None = None
+    vertex_normals: np.ndarray | None = None
 
     @property
     def protrusion_nm(self) -> np.ndarray:
@@ -431,7 +434,7 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
     owner = to_input[owner]  # back to the caller's skeleton indices
     return ShaftField(distance_nm=d, radius_nm=r_v, sample_vertex=owner[s], sample_index=s,
                       sample_points_nm=pts, sample_radius_nm=r_sample, sample_skel_vertex=owner,
-                      beyond_end=beyond, sample_tangent=tang, spread_nm=spread_v)
+                      beyond_end=beyond, sample_tangent=tang, spread_nm=spread_v, vertex_normals=nrm)
 
 
 def _outward_tangent(skel: Skeleton, keep: np.ndarray) -> np.ndarray:

@@ -179,7 +179,9 @@ def vertex_features(verts: np.ndarray, faces: np.ndarray, e_mesh: np.ndarray, ar
     si = np.asarray(fld.sample_index)
     names = feature_names(feature_set)
     if feature_set == "rings":
-        cols = ring_columns(verts, faces, e_mesh, h, r, fld.sample_points_nm[np.maximum(si, 0)])
+        nrm = getattr(fld, "vertex_normals", None)  # the shaft fit's vertex_normals(verts, faces), when it has them
+        cols = ring_columns(verts, faces, e_mesh, h, r, fld.sample_points_nm[np.maximum(si, 0)],
+                            nrm if nrm is not None and len(nrm) == nv else None)
     else:
         cols = {k: _scatter(v, idx, nv) for k, v in neighbourhood_features(verts, faces, area_f, fld, h, r,
                                                                              idx).items()}
