@@ -4,20 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neurd_lite.geometry.stats import group_quantiles, group_value_order
-
-
-def _quantiles_by_sort(group, values, qs, n_groups):
-    """group_quantiles' order statistics from one full (group, value) sort (its code before session 17)."""
-    out = np.full((n_groups, len(qs)), np.nan)
-    order = group_value_order(group, values, stable=False)
-    g, v = group[order], values[order]
-    cnt = np.bincount(g, minlength=n_groups)
-    start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
-    has = cnt > 0
-    for k, q in enumerate(qs):
-        out[has, k] = v[start[has] + np.floor(q * (cnt[has] - 1)).astype(np.int64)]
-    return out
+from neurd_lite.geometry.stats import group_quantiles, sorted_group_quantiles
 
 
 @pytest.mark.parametrize("kind", ["float", "ties", "nan_inf", "neg_zero", "int", "many_groups"])
@@ -41,7 +28,7 @@ def test_group_quantiles_banded_equals_full_sort(kind):
             v = rng.integers(-5, 5, n)
         qs = (0.1, 0.5, 0.55, 1.0)
         got = group_quantiles(g, v, qs, ng)
-        want = _quantiles_by_sort(g, v, qs, ng)
+        want = sorted_group_quantiles(g, v, qs, ng, np.full((ng, len(qs)), np.nan))  # the pre-session-17 path
         assert np.array_equal(got, want, equal_nan=True)
         assert np.array_equal(np.signbit(got), np.signbit(want))
 

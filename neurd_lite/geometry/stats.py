@@ -123,6 +123,12 @@ def group_quantiles(group: np.ndarray, values: np.ndarray, qs: tuple[float, ...]
     values = np.asarray(values)
     if values.dtype == np.float64 and not (np.signbit(values) & (values == 0)).any():
         return _banded_group_quantiles(np.asarray(group), values, qs, n_groups, out)
+    return sorted_group_quantiles(np.asarray(group), values, qs, n_groups, out)
+
+
+def sorted_group_quantiles(group: np.ndarray, values: np.ndarray, qs: tuple[float, ...], n_groups: int,
+                           out: np.ndarray) -> np.ndarray:
+    """:func:`group_quantiles` by one full (group, value) sort, written into ``out`` (n_groups, len(qs)) NaN."""
     order = group_value_order(group, values, stable=False)  # equal values: the same order statistics
     g, v = group[order], values[order]
     cnt = np.bincount(g, minlength=n_groups)
