@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .shaft import vertex_normals
+from ..geometry.meshes import vertex_normals
 
 RING_COLUMNS = ("h_mean1_nm", "h_mean2_nm", "h_max1_nm", "h_max2_nm", "h_minus_mean2_nm", "radial_cos",
                 "radial_cos_mean1", "radial_cos_mean2", "convexity_rel", "convexity_mean1_rel",
@@ -49,7 +49,7 @@ def ring_columns(verts: np.ndarray, faces: np.ndarray, e: np.ndarray, h: np.ndar
     rings and the vertex minus its two-ring mean; |normal . radial| (radial: from the vertex's shaft axis point
     ``axis_points`` (V, 3), nm) and its ring means; the umbrella convexity (mean edge neighbour minus the vertex,
     along the outward normal, over the squared mean edge length, times the shaft radius ``r``, nm) and its ring
-    means (1 / (2R) on a sphere of radius R, times r). normals: :func:`.shaft.vertex_normals` of (verts, faces)
+    means (1 / (2R) on a sphere of radius R, times r). normals: ``geometry.meshes.vertex_normals`` of (verts, faces)
     when the caller has them (not modified)."""
     nv = len(verts)
     a = ring_adjacency(e, nv)

@@ -41,11 +41,10 @@ from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
 from ..errors import InputError
-from ..geometry.meshes import vertex_areas_nm2
+from ..geometry.meshes import vertex_areas_nm2, vertex_normals
 from ..geometry.meshgraph import edge_components
 from ..model.shipped import read_booster
 from .relief import attachment, found_spine_density, spine_anchor_samples, surface_level
-from .shaft import vertex_normals
 from .pieces import cut_pieces, shaft_surface
 from .ring_features import RING_COLUMNS, ring_columns
 from .surface_balls import ball_columns, surface_points
