@@ -209,3 +209,14 @@ def canonical_order(vertices_nm: np.ndarray, faces: np.ndarray) -> tuple[np.ndar
     first = np.argmin(f, axis=1)
     f = np.take_along_axis(f, (first[:, None] + np.arange(3)) % 3, axis=1)
     return v[order], f[np.lexsort(f.T[::-1])] if len(f) else f
+
+
+def vertex_normals(vertices_nm: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """(V, 3) area-weighted unit vertex normals (float64; zeros for unused vertices). One bincount per coordinate
+    over the corners in (corner, face) order: float64 vertices give np.add.at's sums per corner column, bit for bit."""
+    tri = np.asarray(vertices_nm, dtype=np.float64)[faces]
+    cross = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])  # length = 2 x area: area weighting
+    corner, out = np.asarray(faces).T.reshape(-1), np.empty((len(vertices_nm), 3))
+    for c in range(3):
+        out[:, c] = np.bincount(corner, weights=np.tile(cross[:, c], 3), minlength=len(vertices_nm))
+    return out / np.maximum(np.linalg.norm(out, axis=1), 1e-12)[:, None]

@@ -3,18 +3,23 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
     """Quantile ``q`` in [0, 1] of ``values`` weighted by ``weights`` (NaN values ignored), interpolated
     between weighted mid-points; NaN when no value has a positive weight. Units are those of ``values``."""
     ok = np.isfinite(values) & (weights > 0)
-    if not np.any(ok):
+    if ok.all():  # no masked copies (the per-shell calls of a spine profile: ~30 % of their time is overhead)
+        v, w = values, weights
+    elif not ok.any():
         return np.nan
-    v, w = values[ok], weights[ok]
-    order = np.argsort(v)
+    else:
+        v, w = values[ok], weights[ok]
+    order = v.argsort()
     v, w = v[order], w[order]
-    cw = np.cumsum(w) - 0.5 * w
+    cw = w.cumsum()
+    cw -= 0.5 * w
     return float(np.interp(q * w.sum(), cw, v))
 
 
@@ -44,6 +49,23 @@ def group_weighted_median(group: np.ndarray, values: np.ndarray, weights: np.nda
     return out
 
 
+def stable_int_order(keys: np.ndarray) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")`` of integer keys (any shape, flattened), by a counting sort when their
+    range is at most 4x their count: the positions as the columns of a (range, n) sparse matrix with one entry
+    per (key, position), whose canonical CSR form lists each row's columns ascending, i.e. each key's positions
+    in their given order (750k working-face corners: 0.069 -> 0.010 s). Other keys: the argsort."""
+    k = np.asarray(keys).reshape(-1)
+    if len(k) < 4096 or k.dtype.kind not in "iu" or len(k) >= 2**31 - 1:
+        return np.argsort(k, kind="stable")
+    lo, hi = int(k.min()), int(k.max())
+    if hi - lo > 4 * len(k) + 1024:
+        return np.argsort(k, kind="stable")
+    m = sp.csr_matrix((np.ones(len(k), dtype=np.int8), (k.astype(np.int64) - lo, np.arange(len(k)))),
+                      shape=(hi - lo + 1, len(k)))
+    m.sort_indices()  # canonical already (distinct entries); a no-op check
+    return m.indices.astype(np.int64)
+
+
 def group_value_order(group: np.ndarray, values: np.ndarray, stable: bool = True) -> np.ndarray:
     """Permutation sorting by ``group``, then ``values``: ``np.lexsort((values, group))`` (stable: the same
     permutation) as two argsorts, the group pass a radix sort when the ids fit 16 bits (538k pairs: 0.105 ->
@@ -52,8 +74,8 @@ def group_value_order(group: np.ndarray, values: np.ndarray, stable: bool = True
     o = np.argsort(values, kind="stable" if stable else None)
     g = group[o]
     if len(g) and g.dtype.kind in "iu" and g.min() >= 0 and g.max() < 65536:
-        g = g.astype(np.uint16)
-    return o[np.argsort(g, kind="stable")]
+        return o[np.argsort(g.astype(np.uint16), kind="stable")]
+    return o[stable_int_order(g)]
 
 
 def unique_inverse(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -94,10 +116,19 @@ def weighted_group_quantile(group: np.ndarray, values: np.ndarray, weights: np.n
 
 def group_quantiles(group: np.ndarray, values: np.ndarray, qs: tuple[float, ...], n_groups: int) -> np.ndarray:
     """(n_groups, len(qs)) unweighted quantiles (lower order statistic) of ``values`` per group; NaN if empty.
-    One sort for all quantiles."""
+    One sort for all quantiles (float values: :func:`_banded_group_quantiles`, the same values)."""
     out = np.full((n_groups, len(qs)), np.nan)
     if len(values) == 0:
         return out
+    values = np.asarray(values)
+    if values.dtype == np.float64 and not (np.signbit(values) & (values == 0)).any():
+        return _banded_group_quantiles(np.asarray(group), values, qs, n_groups, out)
+    return sorted_group_quantiles(np.asarray(group), values, qs, n_groups, out)
+
+
+def sorted_group_quantiles(group: np.ndarray, values: np.ndarray, qs: tuple[float, ...], n_groups: int,
+                           out: np.ndarray) -> np.ndarray:
+    """:func:`group_quantiles` by one full (group, value) sort, written into ``out`` (n_groups, len(qs)) NaN."""
     order = group_value_order(group, values, stable=False)  # equal values: the same order statistics
     g, v = group[order], values[order]
     cnt = np.bincount(g, minlength=n_groups)
@@ -105,6 +136,31 @@ def group_quantiles(group: np.ndarray, values: np.ndarray, qs: tuple[float, ...]
     has = cnt > 0
     for k, q in enumerate(qs):
         out[has, k] = v[start[has] + np.floor(q * (cnt[has] - 1)).astype(np.int64)]
+    return out
+
+
+def _banded_group_quantiles(group: np.ndarray, values: np.ndarray, qs: tuple[float, ...], n_groups: int,
+                            out: np.ndarray) -> np.ndarray:
+    """:func:`group_quantiles` of float64 values without -0.0: each group's values as one row of a NaN-padded
+    matrix (groups banded by size, 2^(b-1) < count <= 2^b, so padding at most doubles a band) sorted row by row
+    with ``np.sort`` (values only, no permutation). An order statistic is a value, whatever order equal values
+    take, and NaN sorts last in both (-0.0 is excluded: it equals 0.0 but is another value). 614k pairs in 21k
+    groups (the 1.3M cell's shaft fits): 0.071 -> 0.025 s."""
+    grouped = values[stable_int_order(group)]  # each group's values contiguous (their order is not read)
+    cnt = np.bincount(group, minlength=n_groups)
+    start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
+    has = np.flatnonzero(cnt > 0)
+    band = np.ceil(np.log2(cnt[has])).astype(np.int64)
+    by_band = np.argsort(band, kind="stable")
+    for part in np.split(by_band, np.flatnonzero(np.diff(band[by_band])) + 1):
+        gs = has[part]
+        c = cnt[gs]
+        col = np.arange(int(c.max()))
+        rows = np.where(col < c[:, None], grouped[np.minimum(start[gs][:, None] + col, len(grouped) - 1)], np.nan)
+        rows.sort(axis=1)
+        at = np.arange(len(gs))
+        for k, q in enumerate(qs):
+            out[gs, k] = rows[at, np.floor(q * (c - 1)).astype(np.int64)]
     return out
 
 

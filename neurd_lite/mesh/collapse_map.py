@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..geometry.meshes import row_norms
+from ..geometry.stats import stable_int_order
 
 MAP_CHUNK = 262_144  # dropped input faces per block of candidate pairs
 
@@ -85,16 +86,18 @@ def collapse_face_map(n_vertices: int, faces: np.ndarray, collapses: np.ndarray,
     in2w[surv] = np.arange(len(wf))
     nw = int(used.sum())
     corner = wf.reshape(-1)
-    star = np.argsort(corner, kind="stable")  # working faces around each working vertex, ascending ids
+    star = stable_int_order(corner)  # working faces around each working vertex, ascending ids
     star_lo = np.searchsorted(corner[star], np.arange(nw + 1))
     star //= 3
     u, w = wf, wf[:, [1, 2, 0]]  # the three edges of each face, (F', 3) ends each
-    ekey = (np.minimum(u, w) * nw + np.maximum(u, w)).reshape(-1)
-    eorder = np.argsort(ekey, kind="stable")  # working faces on each edge, ascending ids
+    e_lo, e_hi = np.minimum(u, w).reshape(-1), np.maximum(u, w).reshape(-1)
+    ekey = e_lo * nw + e_hi
+    by_hi = stable_int_order(e_hi)  # then by the low end: argsort(ekey, stable) as two counting passes
+    eorder = by_hi[stable_int_order(e_lo[by_hi])]  # working faces on each edge, ascending ids
     ekey = np.append(ekey[eorder], [-1, -1, -1])  # sentinels: the edge test reads up to two past a key's slot
     eface = np.append(eorder // 3, [0, 0, 0])
     gone = np.flatnonzero(~keep)
-    del keep, u, w, eorder
+    del keep, u, w, eorder, e_lo, e_hi, by_hi
     origin = w_cent.mean(axis=0) if len(w_cent) else np.zeros(3)
     w_unit = w_normals / np.maximum(row_norms(w_normals), 1e-300)[:, None]
     w_cols = tuple(np.ascontiguousarray(c, dtype=np.float32)

@@ -96,24 +96,28 @@ def _blocker(vertices_nm: np.ndarray, faces: np.ndarray, backend: str) -> object
 
 
 def outer_faces(vertices_nm: np.ndarray, faces: np.ndarray, face_ids: np.ndarray, outside: np.ndarray,
-                grid: VoxelGrid, reach_nm: float = 3000.0, max_tested: int = 60_000, backend: str = "auto"
-                ) -> np.ndarray:
+                grid: VoxelGrid, reach_nm: float = 3000.0, max_tested: int = 60_000, backend: str = "auto",
+                centroids: np.ndarray | None = None) -> np.ndarray:
     """(len(face_ids),) bool: True where the face sees the outside voxels within ``reach_nm`` (nm; float64
     vertices).
 
     outside: bool grid (``grid``) of empty space connected to the grid border. When there are more than
     ``max_tested`` faces, a fixed random sample of that many is ray-tested and every other face takes the
     answer of the nearest tested face (so the cost stays flat on fine meshes). backend: "auto" (Embree when
-    embreex is installed, else the exact numpy one), "embree" or "exact".
+    embreex is installed, else the exact numpy one), "embree" or "exact". centroids: (F, 3)
+    ``face_centroids_nm(vertices_nm, faces)`` when the caller has them (read, not recomputed).
     """
     face_ids = np.asarray(face_ids, dtype=np.int64)
     if len(face_ids) > max_tested:
         from scipy.spatial import cKDTree
 
         pick = np.sort(np.random.default_rng(0).choice(len(face_ids), max_tested, replace=False))
-        tested = outer_faces(vertices_nm, faces, face_ids[pick], outside, grid, reach_nm, max_tested, backend)
-        centroids = face_centroids_nm(vertices_nm, faces[face_ids])
-        _, nearest = cKDTree(centroids[pick]).query(centroids)
+        if centroids is None:
+            centroids = face_centroids_nm(vertices_nm, faces)
+        tested = outer_faces(vertices_nm, faces, face_ids[pick], outside, grid, reach_nm, max_tested, backend,
+                             centroids)
+        mine = centroids[face_ids]  # = face_centroids_nm(vertices_nm, faces[face_ids]): row by row
+        _, nearest = cKDTree(mine[pick]).query(mine)
         return tested[nearest]
     if len(face_ids) == 0:
         return np.zeros(0, dtype=bool)
@@ -131,7 +135,7 @@ def outer_faces(vertices_nm: np.ndarray, faces: np.ndarray, face_ids: np.ndarray
     # only faces near the region can block its rays
     lo = centre.min(axis=0) - reach_nm
     hi = centre.max(axis=0) + reach_nm
-    all_c = face_centroids_nm(vertices_nm, faces)
+    all_c = face_centroids_nm(vertices_nm, faces) if centroids is None else centroids
     near = np.all((all_c >= lo) & (all_c <= hi), axis=1)
     ray = _blocker(vertices_nm, faces[near], backend)
     seen = np.zeros(len(centre), dtype=bool)

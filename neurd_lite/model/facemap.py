@@ -11,6 +11,8 @@ from functools import cached_property
 
 import numpy as np
 
+from ..geometry.stats import stable_int_order
+
 
 @dataclass(frozen=True, eq=False)
 class FaceMap:
@@ -42,7 +44,7 @@ class FaceMap:
     def _groups(self) -> tuple[np.ndarray, np.ndarray]:
         """(input faces sorted by working face (stable), start of each working face's run (F' + 1,)), computed
         once per map (a stable sort of F ids: 0.2 s at 5.2M faces; the anchors and the synapse stage both ask)."""
-        order = np.argsort(self.input_to_working, kind="stable")
+        order = stable_int_order(self.input_to_working)
         return order, np.searchsorted(self.input_to_working[order], np.arange(self.n_working + 1))
 
     def lift(self, per_working_face: np.ndarray) -> np.ndarray:

@@ -29,7 +29,7 @@ def mesh_csgraph(vertices: np.ndarray, faces: np.ndarray, link_edges: np.ndarray
     e = np.vstack([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]])
     if link_edges is not None and len(link_edges):
         e = np.vstack([e, np.asarray(link_edges, dtype=np.int64).reshape(-1, 2)])
-    e = np.sort(e, axis=1)
+    e = np.column_stack([e.min(axis=1), e.max(axis=1)])  # = np.sort(e, axis=1), ~3x faster on two columns
     e = e[e[:, 0] != e[:, 1]]
     n = len(vertices)
     # duplicates merge in the sparse conversion (much faster than np.unique on edge rows)

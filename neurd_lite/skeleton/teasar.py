@@ -22,6 +22,8 @@ import scipy.sparse as sp
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
+from ..geometry.stats import stable_int_order
+
 RawSkeleton = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
@@ -43,7 +45,7 @@ def teasar_paths(vertices: np.ndarray, graph: sp.csr_matrix, root_vertex: int | 
     parent = np.full(n, -2, dtype=np.int64)  # -2 not on the skeleton; -1 a root; else the next vertex rootward
     owner = np.full(n, -1, dtype=np.int64)   # the nearest path vertex that covered each mesh vertex
     owner_d = np.full(n, np.inf)             # its distance along the surface, nm
-    by_comp = np.argsort(comp, kind="stable")
+    by_comp = stable_int_order(comp)
     starts = np.concatenate([[0], np.cumsum(sizes)])
     comps = np.argsort(-sizes, kind="stable")
     if root_vertex is not None:
@@ -85,16 +87,33 @@ def _trace_component(v: np.ndarray, g: sp.csr_matrix, tree: cKDTree, members: np
     root = int(members[root_local])
     parent[root] = -1
     owner[root], owner_d[root] = root, 0.0
-    for t in np.argsort(-dist, kind="stable"):  # local indices, farthest first
-        target = int(members[t])
-        if owner[target] >= 0:
-            continue
-        u = int(t)
+    order = np.argsort(-dist, kind="stable")  # local indices, farthest first
+    by_dist = members[order]
+    at = _next_uncovered(owner, by_dist, 0)
+    while at < len(order):
+        t = int(order[at])
+        target = int(by_dist[at])
+        u = t
         while parent[members[u]] == -2:  # the first skeleton vertex on the root path bounds the search
             u = int(pred[u])
         path = _nearest_skeleton_path(v, g, tree, target, dist[t] - dist[u], parent)
         parent[path[:-1]] = path[1:]
         _cover(v, g, tree, path, d_nm, owner, owner_d)
+        at = _next_uncovered(owner, by_dist, at + 1)
+
+
+def _next_uncovered(owner: np.ndarray, by_dist: np.ndarray, at: int) -> int:
+    """First position from ``at`` on whose mesh vertex (``by_dist``: the component's vertices farthest first) no
+    path has covered yet (``owner`` < 0), ``len(by_dist)`` when none: blocks of growing size tested at once
+    instead of one Python step per covered vertex (~114k steps on the 1.3M cell; covering only adds owners)."""
+    step = 256
+    while at < len(by_dist):
+        left = np.flatnonzero(owner[by_dist[at:at + step]] < 0)
+        if len(left):
+            return at + int(left[0])
+        at += step
+        step = min(2 * step, 65536)
+    return len(by_dist)
 
 
 def _nearest_skeleton_path(v: np.ndarray, g: sp.csr_matrix, tree: cKDTree, target: int, bound_nm: float,

@@ -23,7 +23,7 @@ from scipy.spatial import cKDTree
 from ..errors import InputError
 from ..geometry.meshes import vertex_areas_nm2
 from ..geometry.meshgraph import edge_components
-from ..geometry.stats import group_mode, weighted_group_quantile
+from ..geometry.stats import group_mode, stable_int_order, weighted_group_quantile
 from ..model.soma_extent import SomaExtentParams, within_soma
 from ..neuron import SPINE_LABELS, Neuron, is_label
 from ..skeleton.centre import centred_skeleton
@@ -543,10 +543,10 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
     rows = []
     has_soma = len(n.somas) > 0
     dist_root = skel.distance_to_root_nm
-    order = np.argsort(face_spine, kind="stable")
+    order = stable_int_order(face_spine)
     counts = np.bincount(face_spine[face_spine >= 0], minlength=int(vlabel.max()) + 1)
     starts = np.concatenate([[0], np.cumsum(counts)]) + np.count_nonzero(face_spine < 0)
-    vorder = np.argsort(vlabel, kind="stable")
+    vorder = stable_int_order(vlabel)
     vcounts = np.bincount(vlabel[vlabel >= 0], minlength=len(counts))
     vstarts = np.concatenate([[0], np.cumsum(vcounts)]) + np.count_nonzero(vlabel < 0)
     tri_all = verts[faces]

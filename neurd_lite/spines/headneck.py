@@ -77,10 +77,11 @@ def _shell_profile(rho: np.ndarray, t: np.ndarray, edges: np.ndarray, w: np.ndar
     widths = np.full(len(edges) - 1, np.nan)
     order = np.argsort(idx, kind="stable")  # each shell's points in their given order, as a mask would take them
     bounds = np.searchsorted(idx[order], np.arange(len(edges)))
-    for b in np.flatnonzero(np.diff(bounds) >= 2):
+    for b in np.flatnonzero(np.diff(bounds) >= 2).tolist():
         m = order[bounds[b]:bounds[b + 1]]
-        if w[m].sum() > 0:
-            widths[b] = 2.0 * weighted_quantile(rho[m], w[m], 0.8)
+        wm = w[m]
+        if wm.sum() > 0:
+            widths[b] = 2.0 * weighted_quantile(rho[m], wm, 0.8)
     return widths
 
 
@@ -148,7 +149,7 @@ def spine_geometry(vpos: np.ndarray, base_mask: np.ndarray, tri: np.ndarray,
         ta = rel @ axis
         rho = row_norms(rel - ta[:, None] * axis)
         t_max = max(float(ta.max()), 1e-9)
-        n_shells = int(np.clip(round(t_max / p.shell_nm), 3, p.max_shells))
+        n_shells = int(min(max(round(t_max / p.shell_nm), 3), p.max_shells))  # np.clip's value, no array call
         edges = np.linspace(0.0, t_max * (1 + 1e-9), n_shells + 1)
         widths = _shell_profile(rho, np.maximum(ta, 0.0), edges, face_area)
         ok = np.isfinite(widths)

@@ -26,6 +26,7 @@ import pandas as pd
 import trimesh
 
 from ..geometry.meshes import row_norms
+from ..geometry.stats import stable_int_order
 from ..neuron import SPINE_LABELS, Neuron, is_label
 
 MAX_ROUNDS = 12  # each round halves the longest edges; 12 rounds reach 1/4096 of them
@@ -112,7 +113,7 @@ def refine_to_edge(vertices_nm: np.ndarray, faces: np.ndarray, max_edge_nm: floa
         done_p.append(parent[:n_keep])  # carrying them through the later rounds
         f, parent = f[n_keep:], parent[n_keep:]
     f, parent = np.concatenate(done_f + [f]), np.concatenate(done_p + [parent])
-    order = np.argsort(parent, kind="stable")  # children grouped by parent, in parent order
+    order = stable_int_order(parent)  # children grouped by parent, in parent order
     return v, f[order], parent[order]
 
 
@@ -231,4 +232,4 @@ def lift_spines(n: Neuron, w: Neuron, parent: np.ndarray, fld):
                                                          "spines_lost_in_lift": int(len(w.spines) - len(kept))})
     per_v = {k: (getattr(fld, k)[:nv] if getattr(fld, k) is not None else None)
              for k in ("distance_nm", "radius_nm", "sample_vertex", "sample_index", "beyond_end", "spread_nm")}
-    return dataclasses.replace(fld, **per_v)
+    return dataclasses.replace(fld, **per_v, vertex_normals=None)  # the refined mesh's normals: not n's

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .shaft import vertex_normals
+from ..geometry.meshes import vertex_normals
 
 RING_COLUMNS = ("h_mean1_nm", "h_mean2_nm", "h_max1_nm", "h_max2_nm", "h_minus_mean2_nm", "radial_cos",
                 "radial_cos_mean1", "radial_cos_mean2", "convexity_rel", "convexity_mean1_rel",
@@ -44,12 +44,13 @@ def ring_max(e: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 def ring_columns(verts: np.ndarray, faces: np.ndarray, e: np.ndarray, h: np.ndarray, r: np.ndarray,
-                 axis_points: np.ndarray) -> dict[str, np.ndarray]:
+                 axis_points: np.ndarray, normals: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """(V,) columns :data:`RING_COLUMNS` for every vertex: protrusion ``h`` (nm) mean / max over one and two
     rings and the vertex minus its two-ring mean; |normal . radial| (radial: from the vertex's shaft axis point
     ``axis_points`` (V, 3), nm) and its ring means; the umbrella convexity (mean edge neighbour minus the vertex,
     along the outward normal, over the squared mean edge length, times the shaft radius ``r``, nm) and its ring
-    means (1 / (2R) on a sphere of radius R, times r)."""
+    means (1 / (2R) on a sphere of radius R, times r). normals: ``geometry.meshes.vertex_normals`` of (verts, faces)
+    when the caller has them (not modified)."""
     nv = len(verts)
     a = ring_adjacency(e, nv)
     m1 = ring_mean(a, h)
@@ -57,7 +58,7 @@ def ring_columns(verts: np.ndarray, faces: np.ndarray, e: np.ndarray, h: np.ndar
     x1 = ring_max(e, h)
     rad = verts - axis_points
     rad /= np.maximum(np.linalg.norm(rad, axis=1), 1e-12)[:, None]
-    nrm = vertex_normals(verts, faces)
+    nrm = vertex_normals(verts, faces) if normals is None else np.array(normals, dtype=np.float64)  # (a copy)
     cos = (nrm * rad).sum(1)
     nrm *= np.where(cos < 0, -1.0, 1.0)[:, None]  # outward along the radial direction
     deg = np.asarray(a.sum(1)).ravel() - 1.0

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from ..geometry.meshes import vertex_areas_nm2
+from ..geometry.meshes import vertex_areas_nm2, vertex_normals
 from ..geometry.meshgraph import edge_components
 from ..geometry.nearest import query_sets
 from ..geometry.sampling import area_points
@@ -95,12 +95,13 @@ class ShaftParams:
 class ShaftField:
     """Per-vertex shaft geometry (nm) for a mesh.
 
-    distance_nm: (V,) distance of each vertex to the pruned skeleton. radius_nm: (V,) local shaft radius at the
-    vertex's nearest sample. sample_vertex: (V,) nearest skeleton vertex (-1 where not computed).
-    sample_points_nm / sample_radius_nm / sample_skel_vertex / sample_tangent: the resampled skeleton (unit
-    tangents of the skeleton edges each sample lies on). spread_nm: (V,) how far the shaft surface of the vertex's
-    chunk scatters below its radius (the radius minus the chunk's area-weighted 10th percentile of distances:
-    vertex noise, an elliptic section, an axis off centre; spines sit above the radius and do not enter it).
+    distance_nm: (V,) distance of each vertex to the pruned skeleton. radius_nm: (V,) local shaft radius at the vertex's
+    nearest sample. sample_vertex: (V,) nearest skeleton vertex (-1 where not computed). sample_points_nm /
+    sample_radius_nm / sample_skel_vertex / sample_tangent: the resampled skeleton (unit tangents of the skeleton edges
+    each sample lies on). spread_nm: (V,) how far the shaft surface of the vertex's chunk scatters below its radius (the
+    radius minus the chunk's area-weighted 10th percentile of distances: vertex noise, an elliptic section, an axis off
+    centre; spines sit above the radius and do not enter it). vertex_normals: (V, 3) :func:`vertex_normals` of the mesh
+    when the fit computed them (else None; the ring features reuse them).
     """
 
     distance_nm: np.ndarray
@@ -113,6 +114,7 @@ class ShaftField:
     beyond_end: np.ndarray
     sample_tangent: np.ndarray | None = None
     spread_nm: np.ndarray | None = None
+    vertex_normals: np.ndarray | None = None
 
     @property
     def protrusion_nm(self) -> np.ndarray:
@@ -431,7 +433,7 @@ def shaft_field(vertices_nm: np.ndarray, faces: np.ndarray, skel: Skeleton, elig
     owner = to_input[owner]  # back to the caller's skeleton indices
     return ShaftField(distance_nm=d, radius_nm=r_v, sample_vertex=owner[s], sample_index=s,
                       sample_points_nm=pts, sample_radius_nm=r_sample, sample_skel_vertex=owner,
-                      beyond_end=beyond, sample_tangent=tang, spread_nm=spread_v)
+                      beyond_end=beyond, sample_tangent=tang, spread_nm=spread_v, vertex_normals=nrm)
 
 
 def _outward_tangent(skel: Skeleton, keep: np.ndarray) -> np.ndarray:
@@ -547,17 +549,6 @@ def roundness_cost(cloud: np.ndarray, centre: np.ndarray, tang: np.ndarray, pair
     o, near = _plane_offsets(paired, centre, half_window_nm)
     q = group_quantiles(j[near], np.sqrt(_cdot3(o, o))[near], (low, high), len(centre))
     return (q[:, 1] - q[:, 0], q[:, 1]) if with_radius else q[:, 1] - q[:, 0]
-
-
-def vertex_normals(vertices_nm: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """(V, 3) area-weighted unit vertex normals (float64; zeros for unused vertices). One bincount per coordinate
-    over the corners in (corner, face) order: float64 vertices give np.add.at's sums per corner column, bit for bit."""
-    tri = np.asarray(vertices_nm, dtype=np.float64)[faces]
-    cross = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])  # length = 2 x area: area weighting
-    corner, out = np.asarray(faces).T.reshape(-1), np.empty((len(vertices_nm), 3))
-    for c in range(3):
-        out[:, c] = np.bincount(corner, weights=np.tile(cross[:, c], 3), minlength=len(vertices_nm))
-    return out / np.maximum(np.linalg.norm(out, axis=1), 1e-12)[:, None]
 
 
 def best_axis(cloud: np.ndarray, candidates: list[np.ndarray], tang: np.ndarray, seg: np.ndarray,

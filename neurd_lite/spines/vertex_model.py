@@ -41,11 +41,10 @@ from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
 from ..errors import InputError
-from ..geometry.meshes import vertex_areas_nm2
+from ..geometry.meshes import vertex_areas_nm2, vertex_normals
 from ..geometry.meshgraph import edge_components
 from ..model.shipped import read_booster
 from .relief import attachment, found_spine_density, spine_anchor_samples, surface_level
-from .shaft import vertex_normals
 from .pieces import cut_pieces, shaft_surface
 from .ring_features import RING_COLUMNS, ring_columns
 from .surface_balls import ball_columns, surface_points
@@ -108,7 +107,9 @@ def _spine_distance(g: sp.csr_matrix, verts: np.ndarray, e: np.ndarray, label: n
                                                              np.r_[e[cross, 0], e[cross, 1], mid, mid])),
                              shape=(n2, n2))
         g2 = (sp.block_diag([g, sp.csr_matrix((len(cross), len(cross)))]) + link).tocsr()
-        d, _, s = csgraph.dijkstra(g2, directed=False, indices=mid, min_only=True, limit=REACH_NM,
+        # g2 is symmetric: a directed search gives the undirected one's distances and sources without scanning
+        # a transposed copy (see skeleton.teasar); 0.054 -> 0.039 s on the 1.3M cell's normalised mesh
+        d, _, s = csgraph.dijkstra(g2, directed=True, indices=mid, min_only=True, limit=REACH_NM,
                                    return_predecessors=True)
         side = np.where(la[cross] >= 0, la[cross], lb[cross])
         d, s = d[:nv], s[:nv]
@@ -177,7 +178,9 @@ def vertex_features(verts: np.ndarray, faces: np.ndarray, e_mesh: np.ndarray, ar
     si = np.asarray(fld.sample_index)
     names = feature_names(feature_set)
     if feature_set == "rings":
-        cols = ring_columns(verts, faces, e_mesh, h, r, fld.sample_points_nm[np.maximum(si, 0)])
+        nrm = getattr(fld, "vertex_normals", None)  # the shaft fit's vertex_normals(verts, faces), when it has them
+        cols = ring_columns(verts, faces, e_mesh, h, r, fld.sample_points_nm[np.maximum(si, 0)],
+                            nrm if nrm is not None and len(nrm) == nv else None)
     else:
         cols = {k: _scatter(v, idx, nv) for k, v in neighbourhood_features(verts, faces, area_f, fld, h, r,
                                                                              idx).items()}

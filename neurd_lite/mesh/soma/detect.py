@@ -33,7 +33,7 @@ import numpy as np
 from scipy import ndimage
 
 from ...errors import InputError
-from ...geometry.meshes import face_centroids_nm
+from ...geometry.meshes import compact_faces, face_centroids_nm
 from ...neuron import Soma, SomaExit
 from ..voxel_fill import (VoxelGrid, cut_sides, depth_map, make_grid, solid_interior, surface_points,
                          wall_slabs)
@@ -112,7 +112,8 @@ class SomaParams:
 
 @dataclass
 class SomaVolume:
-    """The filled volume of a mesh: grid, solid and outside masks, depth (nm), and each face's voxel index."""
+    """The filled volume of a mesh: grid, solid and outside masks, depth (nm), each face's voxel index and (when
+    computed) each face's centroid (nm; read again by the soma's outer-face test)."""
 
     grid: VoxelGrid
     solid: np.ndarray
@@ -121,6 +122,7 @@ class SomaVolume:
     depth_nm: np.ndarray
     face_ijk: np.ndarray
     timings_s: dict[str, float] = field(default_factory=dict)
+    face_centroids: np.ndarray | None = None
 
 
 def _mesh_arrays(mesh: object) -> tuple[np.ndarray, np.ndarray]:
@@ -178,9 +180,10 @@ def mesh_volume(vertices_nm: np.ndarray, faces: np.ndarray, params: SomaParams,
         solid &= ~walls
         depth[walls] = 0.0
     t3 = time.perf_counter()
-    face_ijk = grid.index(face_centroids_nm(vertices_nm, faces)) if face_voxels else np.zeros((0, 3), dtype=np.int64)
+    cen = face_centroids_nm(vertices_nm, faces) if face_voxels else None
+    face_ijk = grid.index(cen) if face_voxels else np.zeros((0, 3), dtype=np.int64)
     return SomaVolume(grid, solid, outside, surface, depth, face_ijk,
-                      {"rasterise": t1 - t0, "fill": t2 - t1, "depth": t3 - t2})
+                      {"rasterise": t1 - t0, "fill": t2 - t1, "depth": t3 - t2}, cen)
 
 
 def _segment_min_depth(depth: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
@@ -265,7 +268,8 @@ def _make_soma(vol: SomaVolume, body_mask: np.ndarray, box: tuple[slice, ...], f
     exposed = boundary & ndimage.binary_dilation(vol.outside[box])
     coverage = float(np.count_nonzero(exposed & vol.surface[box]) / max(1, np.count_nonzero(exposed)))
     volume_nm3 = (len(vox) - 0.5 * np.count_nonzero(boundary)) * h ** 3
-    surface = outer_faces(v, f, face_ids, vol.outside, vol.grid, params.outer_reach_nm, params.max_ray_faces)
+    surface = outer_faces(v, f, face_ids, vol.outside, vol.grid, params.outer_reach_nm, params.max_ray_faces,
+                          centroids=vol.face_centroids)  # vol is the volume of (v, f)
     inscribed = float(vol.depth_nm[tuple(vox.T)].max())
     radius = float((3.0 * volume_nm3 / (4.0 * np.pi)) ** (1.0 / 3.0))
     props = {
@@ -299,7 +303,7 @@ def _crop_mesh(v: np.ndarray, f: np.ndarray, lo: np.ndarray, hi: np.ndarray,
     it, whatever the size of its faces (a cut that stopped at whole faces would leave the lumen open)."""
     inside = np.all((v >= lo) & (v <= hi), axis=1)
     keep = np.flatnonzero(inside[f].any(axis=1))
-    used, f_sub = np.unique(f[keep], return_inverse=True)
+    used, f_sub = compact_faces(f[keep], len(v))  # np.unique(f[keep], return_inverse=True)'s values, no sort
     touch = np.stack([lo <= v.min(axis=0), hi >= v.max(axis=0)], axis=1)
     return keep, np.clip(v[used], lo, hi), f_sub.reshape(-1, 3), sides & touch, ~touch
 
@@ -464,7 +468,8 @@ def soma_surface_faces(mesh: object, soma: Soma, params: SomaParams | None = Non
     keep, v_sub, f_sub, sides_sub, crop_sub = _crop_mesh(v, f, lo, hi, all_sides)
     vol = mesh_volume(v_sub, f_sub, p, min_depth_nm=np.inf, sides=sides_sub, crop_sides=crop_sub)
     local = np.searchsorted(keep, ids)
-    return ids[outer_faces(v_sub, f_sub, local, vol.outside, vol.grid, p.outer_reach_nm, p.max_ray_faces)]
+    return ids[outer_faces(v_sub, f_sub, local, vol.outside, vol.grid, p.outer_reach_nm, p.max_ray_faces,
+                           centroids=vol.face_centroids)]
 
 
 def _deepest_near(vol: SomaVolume, c: np.ndarray, within_nm: float) -> tuple[np.ndarray, float]:
