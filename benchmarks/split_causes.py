@@ -23,6 +23,13 @@ session 15), ``--model`` scores with a cut model, ``--oof DIR --rows rows.npz`` 
 
     python benchmarks/split_causes.py --cells --oof /tmp/merge11/cv2/rank_faces --rows /tmp/merge11/rows2.npz \\
         /tmp/merge11/tune/fam*.pkl
+
+Session 17 (``--table``): two more causes, checked before ``unowned``: ``soma_wrong`` (two detected somata map to
+the cell, or the nearest is > 10 µm from its centre) and ``extra_cut`` (misowned vertices the second-contact
+repair moved: re-run with ``repair_contacts=False``); then every failing cell by its main cause and by stratum
+(contact kind, fragmented, 2 / 3 cells), with the accuracy lost per cause (docs/proofreading.md "Session 17").
+
+    python benchmarks/split_causes.py --cells --table --out /tmp/merge17/causes_t2.json /tmp/merge17/tune2/fam*.pkl
 """
 from __future__ import annotations
 
