@@ -23,6 +23,13 @@ session 15), ``--model`` scores with a cut model, ``--oof DIR --rows rows.npz`` 
 
     python benchmarks/split_causes.py --cells --oof /tmp/merge11/cv2/rank_faces --rows /tmp/merge11/rows2.npz \\
         /tmp/merge11/tune/fam*.pkl
+
+Session 17 (``--table``): two more causes, checked before ``unowned``: ``soma_wrong`` (two detected somata map to
+the cell, or the nearest is > 10 µm from its centre) and ``extra_cut`` (misowned vertices the second-contact
+repair moved: re-run with ``repair_contacts=False``); then every failing cell by its main cause and by stratum
+(contact kind, fragmented, 2 / 3 cells), with the accuracy lost per cause (docs/proofreading.md "Session 17").
+
+    python benchmarks/split_causes.py --cells --table --out /tmp/merge17/causes_t2.json /tmp/merge17/tune2/fam*.pkl
 """
 from __future__ import annotations
 
@@ -86,11 +93,16 @@ def far_pieces(n, vt: np.ndarray, owner_cell: np.ndarray, cuts: list[dict], f2s:
 
 
 def load_case(path: Path) -> tuple:
-    """(neuron, true cell per face, true soma centres (nm), cell kinds) from an eval_split or merge11 cache."""
+    """(neuron, true cell per face, true soma centres (nm), cell kinds, strata) from an eval_split or merge11
+    cache; strata: contact kind ("dendrite", "axon", "mixed"), fragmented, number of cells (None when unknown)."""
     d = pickle.load(open(path, "rb"))
     if "merge" in d:
-        return d["n"], np.asarray(d["merge"].face_cell), np.asarray(d["merge"].soma_centers_nm), d["kinds"]
-    return d["n"], np.asarray(d["fc"]), np.asarray(d["C"]), [k for k, _ in d["members"]]
+        return d["n"], np.asarray(d["merge"].face_cell), np.asarray(d["merge"].soma_centers_nm), d["kinds"], {}
+    contact = d.get("contact")
+    contact = contact if isinstance(contact, str) or contact is None else \
+        (contact[0] if len(set(contact)) == 1 else "mixed")
+    strata = {"contact": contact, "frag": d.get("frag"), "ncells": len(d["C"])}
+    return d["n"], np.asarray(d["fc"]), np.asarray(d["C"]), [k for k, _ in d["members"]], strata
 
 
 def misplaced_vertices(n, paths: list[tuple[np.ndarray, np.ndarray, float, float]]) -> np.ndarray:
@@ -110,15 +122,21 @@ def misplaced_vertices(n, paths: list[tuple[np.ndarray, np.ndarray, float, float
 
 
 def cell_causes(n, fc: np.ndarray, own_f: np.ndarray, st: np.ndarray, vt: np.ndarray, vo_cell: np.ndarray,
-                cuts: list[dict], paths: list, f2s: np.ndarray) -> list[dict]:
-    """Per true cell: min(recall, precision) of its faces and its lost faces by cause (module docstring)."""
+                cuts: list[dict], paths: list, f2s: np.ndarray, soma_bad: np.ndarray | None = None,
+                repaired_v: np.ndarray | None = None) -> list[dict]:
+    """Per true cell: min(recall, precision) of its faces and its lost faces by cause (module docstring).
+    soma_bad: (cells,) bool, the cell's soma found twice or off its centre (session 17: ``soma_wrong``);
+    repaired_v: (N,) bool, skeleton vertices the second-contact repair gave another soma (``extra_cut``)."""
     far_v = far_vertices(n, vt, vo_cell, cuts, f2s)
     mis_v = misplaced_vertices(n, paths)
     fv = np.maximum(f2s, 0)
     vtf = np.where(f2s >= 0, vt[fv], -3)
     off = (f2s >= 0) & (vtf != own_f)
-    cause = np.select([~np.isin(fc, st), own_f < 0, off & mis_v[fv], off & far_v[fv], off],
-                      ["soma_missed", "unowned", "cut_misplaced", "far_pieces", "side"], "mapping")
+    bad_soma = np.zeros(len(fc), bool) if soma_bad is None else np.isin(fc, np.flatnonzero(soma_bad))
+    rep = np.zeros(len(fc), bool) if repaired_v is None else (f2s >= 0) & repaired_v[fv]
+    cause = np.select([~np.isin(fc, st), bad_soma, own_f < 0, off & rep, off & mis_v[fv], off & far_v[fv], off],
+                      ["soma_missed", "soma_wrong", "unowned", "extra_cut", "cut_misplaced", "far_pieces", "side"],
+                      "mapping")
     wrong = (own_f != fc) & (fc >= 0)
     res = []
     for t in range(int(fc.max()) + 1):
@@ -130,8 +148,8 @@ def cell_causes(n, fc: np.ndarray, own_f: np.ndarray, st: np.ndarray, vt: np.nda
 
 
 def diagnose(path: Path, params: SplitParams) -> dict:
-    n, fc, centers, kinds = load_case(path)
-    out = {"case": path.stem, "somas": f"{len(n.somas)}/{len(centers)}", "cells": [], "cuts": []}
+    n, fc, centers, kinds, strata = load_case(path)
+    out = {"case": path.stem, "somas": f"{len(n.somas)}/{len(centers)}", "cells": [], "cuts": [], "strata": strata}
     if len(n.somas) < 2:
         return out
     vo, cuts = find_cuts(n, params)
@@ -166,7 +184,11 @@ def diagnose(path: Path, params: SplitParams) -> dict:
         out["cells"].append({"kind": kinds[t], "recall": round(float(got[mine].mean()), 4),
                              "precision": round(float(mine[got].mean()), 4) if got.any() else 0.0})
     vo_cell = st[np.where(vo >= 0, vo, len(n.somas))]
-    out["causes"] = cell_causes(n, fc, own_f, st[:-1], vt, vo_cell, cuts, paths, f2s)
+    vo_plain, _ = find_cuts(n, replace(params, repair_contacts=False))
+    soma_off = np.array([min(np.linalg.norm(np.asarray(s.center_nm) - centers[t]) for s in n.somas)
+                         for t in range(len(centers))])
+    soma_bad = (np.bincount(st[:-1], minlength=len(centers)) > 1) | (soma_off > 10_000.0)
+    out["causes"] = cell_causes(n, fc, own_f, st[:-1], vt, vo_cell, cuts, paths, f2s, soma_bad, vo != vo_plain)
     off = [abs(c["cut_um"] - c["switch_um"]) for c in out["cuts"]]
     failing = any(min(c["recall"], c["precision"]) < 0.95 for c in out["cells"])
     wf = out["wrong_faces"]
@@ -177,7 +199,7 @@ def diagnose(path: Path, params: SplitParams) -> dict:
     return out
 
 
-CAUSES = ("cut_misplaced", "unowned", "far_pieces", "side", "soma_missed", "mapping")
+CAUSES = ("cut_misplaced", "unowned", "far_pieces", "side", "soma_missed", "mapping", "soma_wrong", "extra_cut")
 
 
 def cause_table(recs: list[dict]) -> dict:
@@ -187,6 +209,38 @@ def cause_table(recs: list[dict]) -> dict:
     return {"scored_cells": sum(len(r.get("causes", [])) for r in recs), "cells_below": len(bad),
             "unscored_merges": sum(not r.get("causes") for r in recs),
             **{k: {"cells": main_cause.count(k), "faces": sum(c["lost"].get(k, 0) for c in bad)} for k in CAUSES}}
+
+
+def failing_table(recs: list[dict]) -> dict:
+    """Session 17: every cell below 0.95 by its main cause (most lost faces) and by stratum (contact kind,
+    fragmented, 2 / 3 cells). Per cause: cells, lost faces, the accuracy lost (1 - score) summed over failing
+    cells in proportion to each cause's share of the cell's lost faces, and the mean loss of the cells it leads.
+    Merges with fewer than two somata found are not split at all: their cells count as ``soma_missed``."""
+    rows = []
+    for r in recs:
+        st = r.get("strata", {})
+        if not r.get("causes"):
+            rows += [{"score": 0.0, "lost": {"soma_missed": 1}, **st} for _ in range(st.get("ncells", 0) or 0)]
+            continue
+        rows += [{**c, **st} for c in r["causes"]]
+    bad = [c for c in rows if c["score"] < 0.95]
+    for c in bad:
+        c["main"] = max(c["lost"], key=c["lost"].get) if c["lost"] else "mapping"
+        tot = max(sum(c["lost"].values()), 1)
+        c["share"] = {k: (1 - c["score"]) * v / tot for k, v in c["lost"].items()}
+    causes = {k: {"cells": sum(c["main"] == k for c in bad), "faces": sum(c["lost"].get(k, 0) for c in bad),
+                  "acc_lost": round(sum(c["share"].get(k, 0.0) for c in bad), 3),
+                  "mean_loss_led": round(float(np.mean([1 - c["score"] for c in bad if c["main"] == k])), 3)
+                  if any(c["main"] == k for c in bad) else None} for k in CAUSES}
+    strata = {}
+    for key in ("contact", "frag", "ncells"):
+        for val in sorted({str(c.get(key)) for c in rows}):
+            sel = [c for c in rows if str(c.get(key)) == val]
+            strata[f"{key}={val}"] = {"cells": len(sel), "below": sum(c["score"] < 0.95 for c in sel),
+                                      "acc_lost": round(sum(1 - c["score"] for c in sel if c["score"] < 0.95), 3)}
+    return {"cells": len(rows), "below": len(bad), "acc_lost": round(sum(1 - c["score"] for c in bad), 3),
+            "causes": causes, "strata": strata,
+            "failing": [{k: c.get(k) for k in ("score", "main", "contact", "frag", "ncells", "lost")} for c in bad]}
 
 
 def oof_params(args, base: SplitParams) -> dict[str, SplitParams]:
@@ -207,6 +261,7 @@ def main() -> None:
     ap.add_argument("--oof", default=None, help="folder of fold{k}.txt models: each merge scored out of fold")
     ap.add_argument("--rows", default=None, help="rows .npz whose seeds fixed the folds (with --oof)")
     ap.add_argument("--cells", action="store_true", help="print the per-cell cause table")
+    ap.add_argument("--table", action="store_true", help="session 17: failing cells by cause and stratum")
     ap.add_argument("--out", default=None, help="write the records as JSON")
     args = ap.parse_args()
     p = SplitParams(cut_model=args.model)
@@ -224,6 +279,8 @@ def main() -> None:
     print(f"cells >= 0.95: {sum(min(c['recall'], c['precision']) >= 0.95 for c in cells)} of {len(cells)}")
     if args.cells:
         print(json.dumps(cause_table(recs)))
+    if args.table:
+        print(json.dumps(failing_table(recs), default=str))
     if args.out:
         Path(args.out).write_text(json.dumps(recs, indent=1, default=str))
 
