@@ -172,3 +172,22 @@ def test_off_axon_limbs_drops_apical_sharing_the_axons_limb():
     assert np.flatnonzero(off_axon_limbs(tree, apical, axon)).tolist() == [1, 2]
     only_b = np.isin(np.arange(7), [4])
     assert np.array_equal(off_axon_limbs(tree, only_b, axon), only_b)
+
+
+def test_off_axon_limbs_spares_a_rising_limb():
+    """``spare_above_frac`` (session 17): the limb carrying the axon keeps its apical when that apical's cable
+    lies above the soma (a real apical sharing the axon's stem), loses it when it hangs below (a basal)."""
+    from neurd_lite.compartments.learned import off_axon_limbs
+    from neurd_lite.skeleton.model import Skeleton
+
+    up = np.array([0.0, -1.0, 0.0])
+    e = np.array([[1, 0], [2, 1], [3, 0], [4, 3], [5, 3], [6, 5]])
+    axon = np.isin(np.arange(7), [5, 6])
+    apical = np.isin(np.arange(7), [1, 2, 3, 4])
+    for y4, kept in ((2e3, [1, 2]), (-8e3, [1, 2, 3, 4])):  # basal 4 below the soma / rising above it
+        v = np.array([[0, 0, 0], [0, -5e3, 0], [0, -9e3, 0], [5e3, 0.5e3, 0], [9e3, y4, 0], [9e3, 2e3, 0],
+                      [13e3, 2e3, 0]], dtype=float)
+        tree = Tree.from_skeleton(Skeleton(v, e, root=0))
+        height = (v - v[0]) @ up
+        assert np.flatnonzero(off_axon_limbs(tree, apical, axon, height, 0.5)).tolist() == kept
+        assert np.flatnonzero(off_axon_limbs(tree, apical, axon)).tolist() == [1, 2]  # session 16: always drops

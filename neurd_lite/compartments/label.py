@@ -62,6 +62,8 @@ class CompartmentParams:
     #                                         session 16: a self-contact near the soma; needs radius; opt-in)
     apical_off_axon_limb: bool = False      # no apical on a limb that carries the decided axon (a basal sharing the
     #                                         axon's stem; learned.off_axon_limbs, session 16 round 2; opt-in)
+    apical_off_axon_limb_spare_above: float | None = None  # with apical_off_axon_limb: a limb keeps its apical
+    #                                         when this share of its apical cable lies above the soma (session 17)
 
 
 def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,
@@ -264,7 +266,8 @@ def learned_decision(n: Neuron, prep: Prepared, params: CompartmentParams,
     rule_apical = np.isin(aprep.rule_labels.astype(str), APICAL_LABELS) & dendrite
     apical = apical_segments(tree, p_apical, dendrite)
     if params.apical_off_axon_limb:
-        apical = off_axon_limbs(tree, apical, axon)
+        height = (tree.sk.vertices - tree.sk.vertices[tree.sk.root]) @ aprep.up
+        apical = off_axon_limbs(tree, apical, axon, height, params.apical_off_axon_limb_spare_above)
     e = edge_um(tree)
     frac = float(e[apical].sum() / max(e[dendrite].sum(), 1e-9))
     has, source = decide_has_apical(n, prep, aprep, params, gate_dend, choice, cell_model, rule_apical, axon)

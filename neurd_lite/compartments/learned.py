@@ -128,12 +128,24 @@ def apical_segments(tree: Tree, p_apical: np.ndarray, dendrite: np.ndarray) -> n
     return out
 
 
-def off_axon_limbs(tree: Tree, apical: np.ndarray, axon: np.ndarray) -> np.ndarray:
+def off_axon_limbs(tree: Tree, apical: np.ndarray, axon: np.ndarray, height: np.ndarray | None = None,
+                   spare_above_frac: float | None = None) -> np.ndarray:
     """``apical`` without the vertices on a limb that also carries the decided ``axon`` (bool (N,) each): an axon
     may leave a basal dendrite's stem, not the apical's (session 16, opt-in ``apical_off_axon_limb``). Unchanged
-    when that would leave no apical vertex."""
+    when that would leave no apical vertex.
+
+    spare_above_frac (session 17, needs ``height``: (N,) along ``up`` from the root, any unit): such a limb keeps
+    its apical when at least this share of its apical cable lies above the root (a real apical sharing the
+    axon's stem still rises, MICrONS 864691134884871930: 0.79; the basals that share it on the synthetic
+    pyramids hang beside or below the soma: 0.00-0.07, one 0.68). None: every such limb loses its apical."""
     limbs = tree.limb_start
     axon_limbs = np.unique(limbs[axon & (limbs >= 0)])
+    if spare_above_frac is not None and height is not None and len(axon_limbs):
+        e = edge_um(tree)
+        on = apical & np.isin(limbs, axon_limbs)
+        cable = np.bincount(limbs[on], weights=e[on], minlength=tree.n)
+        above = np.bincount(limbs[on & (height > 0)], weights=e[on & (height > 0)], minlength=tree.n)
+        axon_limbs = axon_limbs[above[axon_limbs] < spare_above_frac * cable[axon_limbs]]
     out = apical & ~np.isin(limbs, axon_limbs)
     return out if out.any() else apical
 
