@@ -7,8 +7,8 @@ set by the shaft wall: a spine adds a lobe to the outline, which neither moves n
 spine is narrower than the shaft (a neck always is; a head beside the shaft is mostly a separate outline).
 Criterion "skeleton off shaft" (scale free, per cell): the median over path vertices of (distance to the
 inscribed centre of the section perpendicular to the skeleton) / (inscribed radius) exceeds a fraction. Then
-every path vertex moves to its inscribed centre (see docs/spines.md, "Harris dendrites", session 16; opt-in
-``SpineParams.inscribed_axis_fraction``).
+every path vertex moves to its inscribed centre, except the perisomatic ones (see docs/spines.md, "Harris
+dendrites", sessions 16 and 17; ``SpineParams.inscribed_axis_fraction``).
 """
 from __future__ import annotations
 
@@ -125,7 +125,8 @@ def windowed_axes(skel: Skeleton, window: float = 2.0, only: np.ndarray | None =
 
 
 def off_shaft_share(skel: Skeleton, verts: np.ndarray, faces: np.ndarray, eligible_faces: np.ndarray,
-                    sample: int = CRITERION_SAMPLE, reach: float = REACH, where: np.ndarray | None = None, local=None) -> float:
+                    sample: int = CRITERION_SAMPLE, reach: float = REACH, where: np.ndarray | None = None,
+                    local=None) -> float:
     """The criterion "skeleton off shaft", per cell: median over <= ``sample`` evenly spread path vertices
     (degree 2) of (distance to the inscribed centre of the section perpendicular to the skeleton's direction
     over ``AXIS_WINDOW`` radii there) /
@@ -258,10 +259,10 @@ def inscribed_skeleton(skel: Skeleton, verts: np.ndarray, faces: np.ndarray, eli
     their cross-sections (perpendicular to the skeleton's direction over ``AXIS_WINDOW`` radii, which single
     spines cannot tilt; the outline holding the vertex). Sections are cut at path vertices that own a searched
     face (``owns``, (N,) bool; None: all), at every ``every``-th (:func:`spaced_vertices`; then at the rest of
-    those where none within ``every`` edges found an outline); every other path vertex, and one without an outline, takes
-    the move interpolated along the path between them (cut ends and ``fixed`` vertices anchor it: move 0); then
-    two rounds of smoothing along the path. Branch points, edges, radius and root unchanged. Returns (skeleton,
-    (N,) bool moved, the criterion's value; ``share``: its value when already measured)."""
+    those where none within ``every`` edges found an outline); every other path vertex, and one without an
+    outline, takes the move interpolated along the path between them (cut ends and ``fixed`` vertices anchor
+    it: move 0); then two rounds of smoothing along the path. Branch points, edges, radius and root unchanged.
+    Returns (skeleton, (N,) bool moved, the criterion's value; ``share``: its value when already measured)."""
     v = np.asarray(verts, dtype=np.float64)
     f = np.asarray(faces, dtype=np.int64)
     fixed = np.zeros(skel.n_vertices, dtype=bool) if fixed is None else np.asarray(fixed, dtype=bool)
@@ -321,7 +322,8 @@ def shaft_skeleton(n, skel: Skeleton, centred: Skeleton | None, verts: np.ndarra
     v = np.asarray(verts, dtype=np.float64)
     f = np.asarray(faces, dtype=np.int64)
     local = _local_faces(v, f, eligible_faces)
-    fixed = fixed_vertices(skel, v, f, eligible_faces, _reach_nm(skel, REACH, local[2]), tuple(n.somas), soma_factor)
+    fixed = fixed_vertices(skel, v, f, eligible_faces, _reach_nm(skel, REACH, local[2]), tuple(n.somas),
+                           soma_factor)
     owns = owning_vertices(skel.n_vertices, n.face_to_skeleton, eligible_faces)
     s_skel = off_shaft_share(skel, v, f, eligible_faces, where=owns & ~fixed, local=local)
     notes = n.provenance.setdefault("spines_notes", {})
