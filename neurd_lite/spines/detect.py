@@ -64,10 +64,9 @@ class SpineParams:
     min_shaft_piece_area_nm2: a spine must touch a mesh piece with at least this much shaft surface (no debris).
     centre_skeleton: move the skeleton to the centres of the cross-sections it owns first (True / False, or
     "auto": only when the median move exceeds off_centre_fraction x the median skeleton radius, as happens
-    with surface-walking skeletonizers such as TEASAR). inscribed_axis_fraction (default 0.3 since session 17;
-    0: off): the largest circles inscribed in the cross-sections decide whether the skeleton runs off its shaft
-    and move it onto the shaft there (the perisomatic skeleton stays); they also decide instead of "auto"
-    whether to centre (``inscribed_axis.shaft_skeleton``).
+    with surface-walking skeletonizers such as TEASAR). inscribed_axis_fraction (> 0; 0: off): the largest circles
+    inscribed in the cross-sections decide whether the skeleton runs off its shaft and move it onto the shaft
+    there; they also decide instead of "auto" whether to centre (``inscribed_axis.shaft_skeleton``).
     max_angular_coverage: a candidate whose vertices occupy more than this fraction of ``angular_bins`` equal
     sectors around the axis is a swelling of the whole process (a varicosity, a bouton), not a spine: a spine
     stands on one side of its shaft (1.0: no test).
@@ -144,7 +143,7 @@ class SpineParams:
     extend_across_links: bool = True
     centre_skeleton: bool | str = "auto"
     off_centre_fraction: float = 0.3
-    inscribed_axis_fraction: float = 0.3
+    inscribed_axis_fraction: float = 0.0
     max_angular_coverage: float = 1.0
     angular_bins: int = 16
     min_height_to_extent: float = 0.3
