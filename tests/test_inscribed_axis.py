@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from neurd_lite.skeleton.model import Skeleton
-from neurd_lite.spines.inscribed_axis import (_plane_basis, inscribed_skeleton, off_shaft_share,
-                                              section_outlines)
+from neurd_lite.spines.inscribed_axis import (_plane_basis, fixed_vertices, inscribed_skeleton, off_shaft_share,
+                                              section_outlines, spaced_vertices)
 
 pytest.importorskip("manifold3d")
 R = 400.0
@@ -55,3 +55,32 @@ def test_a_skeleton_half_a_radius_off_moves_onto_the_tube_axis(spiny):
     assert got == share and moved.mean() > 0.9
     assert np.median(np.linalg.norm(out.vertices[:, :2], axis=1)) < 0.1 * R
     assert np.array_equal(out.edges, skel.edges)
+
+
+def test_sections_every_few_vertices_move_the_skeleton_as_every_vertex_does(spiny):
+    v, f, _ = spiny
+    ok = np.ones(len(f), dtype=bool)
+    skel = _line(0.5 * R)
+    every, _, _ = inscribed_skeleton(skel, v, f, ok, 0.3, every=1)
+    sparse, moved, _ = inscribed_skeleton(skel, v, f, ok, 0.3, every=8)  # 400 nm apart
+    assert len(spaced_vertices(skel, np.ones(skel.n_vertices, bool), 8)) < skel.n_vertices / 6
+    assert moved.mean() > 0.9
+    assert np.median(np.linalg.norm(sparse.vertices - every.vertices, axis=1)) < 0.1 * R
+
+
+def test_perisomatic_vertices_stay_and_anchor_the_move(spiny):
+    from types import SimpleNamespace
+
+    v, f, _ = spiny
+    ok = np.ones(len(f), dtype=bool)
+    skel = _line(0.5 * R)
+    soma = SimpleNamespace(center_nm=np.array([0.5 * R, 0.0, -1500.0]), radius_nm=500.0)
+    fixed = fixed_vertices(skel, v, f, ok, np.full(skel.n_vertices, 4 * R), (soma,), 1.2)
+    assert fixed[:13].all() and not fixed[13:].any()  # within 600 nm of the soma centre (50 nm steps)
+    out, moved, _ = inscribed_skeleton(skel, v, f, ok, 0.3, fixed=fixed)
+    assert not moved[fixed].any() and np.array_equal(out.vertices[fixed], skel.vertices[fixed])
+    assert moved[~fixed].mean() > 0.9
+    bad = ~ok
+    bad[np.argmin(np.linalg.norm(v[f].mean(1) - [0.0, 0.0, 1500.0], axis=1))] = True  # a left-out face at the top
+    near_top = fixed_vertices(skel, v, f, ~bad, np.full(skel.n_vertices, 4 * R))
+    assert near_top[-1] and not near_top[0]

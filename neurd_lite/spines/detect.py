@@ -509,7 +509,8 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
             skel = centred
             n.provenance.setdefault("spines_notes", {})["skeleton_centred"] = True
     if p.inscribed_axis_fraction > 0:
-        skel = shaft_skeleton(n, skel, centred if off_centre else None, verts, faces, ~bad_f, p)
+        skel = shaft_skeleton(n, skel, centred if off_centre else None, verts, faces, ~bad_f, p,
+                              extent.core_factor)
     fld = shaft_field(verts, faces, skel, ~bad_f, p.shaft)
     if p.local_shaft_far_nm > 0:
         va = vertex_areas_nm2(faces, mesh.area_faces, len(verts))

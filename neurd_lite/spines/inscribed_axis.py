@@ -7,8 +7,8 @@ set by the shaft wall: a spine adds a lobe to the outline, which neither moves n
 spine is narrower than the shaft (a neck always is; a head beside the shaft is mostly a separate outline).
 Criterion "skeleton off shaft" (scale free, per cell): the median over path vertices of (distance to the
 inscribed centre of the section perpendicular to the skeleton) / (inscribed radius) exceeds a fraction. Then
-every path vertex moves to its inscribed centre (see docs/spines.md, "Harris dendrites", session 16; opt-in
-``SpineParams.inscribed_axis_fraction``).
+every path vertex moves to its inscribed centre, except the perisomatic ones (see docs/spines.md, "Harris
+dendrites", sessions 16 and 17; ``SpineParams.inscribed_axis_fraction``).
 """
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ from ..skeleton.model import Skeleton
 
 
 AXIS_WINDOW = 4.0  # skeleton radii: the direction of a cross-section used to move a vertex
+REACH = 4.0  # skeleton radii (+ two face edges): the faces a cross-section is cut from
+SECTION_EVERY = 3  # a section at every k-th path vertex (by hops; the rest follow, see inscribed_skeleton)
+CRITERION_SAMPLE = 100  # path vertices the per-cell criterion is measured on (session 16: 200)
 
 
 def section_outlines(verts: np.ndarray, faces: np.ndarray, origin: np.ndarray, normal: np.ndarray,
@@ -29,9 +32,18 @@ def section_outlines(verts: np.ndarray, faces: np.ndarray, origin: np.ndarray, n
     makes a ring cross itself, the pieces it encloses are separate polygons."""
     import shapely
 
+    f = np.asarray(faces, dtype=np.int64)
+    if not len(f):
+        return []
+    sf = (np.asarray(verts)[f] - origin) @ normal  # (F, 3): keep the faces near the plane ...
+    f = f[(sf.min(1) <= 1e-6) & (sf.max(1) >= -1e-6)]
+    if not len(f):
+        return []
+    used, f = np.unique(f, return_inverse=True)  # ... then one signed distance per vertex, shared exactly
+    f = f.reshape(-1, 3)
+    verts = np.asarray(verts)[used]
     s = (verts - origin) @ normal
     pos = s >= 0.0
-    f = np.asarray(faces, dtype=np.int64)
     cross = pos[f].any(1) & ~pos[f].all(1)
     f = f[cross]
     if not len(f):
@@ -51,10 +63,10 @@ def section_outlines(verts: np.ndarray, faces: np.ndarray, origin: np.ndarray, n
 
 def _plane_basis(normal: np.ndarray) -> np.ndarray:
     """(2, 3) orthonormal vectors spanning the plane with unit ``normal``."""
-    a = np.array([1.0, 0.0, 0.0]) if abs(normal[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
-    u = np.cross(normal, a)
-    u /= np.linalg.norm(u)
-    return np.stack([u, np.cross(normal, u)])
+    x, y, z = (float(c) for c in normal)
+    u = np.array([0.0, z, -y]) if abs(x) < 0.9 else np.array([-z, 0.0, x])  # normal x (1, 0, 0) or x (0, 1, 0)
+    u /= np.sqrt(u @ u)
+    return np.array([u, [y * u[2] - z * u[1], z * u[0] - x * u[2], x * u[1] - y * u[0]]])
 
 
 def inscribed_circle_at(v: np.ndarray, f: np.ndarray, origin: np.ndarray, normal: np.ndarray
@@ -73,16 +85,21 @@ def inscribed_circle_at(v: np.ndarray, f: np.ndarray, origin: np.ndarray, normal
     return np.full(3, np.nan), np.nan
 
 
-def _local_faces(skel: Skeleton, verts: np.ndarray, faces: np.ndarray, eligible_faces: np.ndarray, reach: float):
-    """(face ids, face-centre KD-tree, per-vertex search radius nm: ``reach`` x skeleton radius (>= 100 nm)
-    plus two median face-edge lengths, so that a coarse mesh still closes its section outlines)."""
+def _local_faces(verts: np.ndarray, faces: np.ndarray, eligible_faces: np.ndarray):
+    """(eligible face ids, their face-centre KD-tree or None, median face-edge length nm)."""
     from scipy.spatial import cKDTree
 
     fid = np.flatnonzero(np.asarray(eligible_faces, dtype=bool))
     tree = cKDTree(verts[faces[fid]].mean(1)) if len(fid) else None
-    r_sk = np.maximum(np.nan_to_num(np.asarray(skel.radius, dtype=np.float64), nan=100.0), 100.0)
     edge = float(np.median(np.linalg.norm(verts[faces[fid, 0]] - verts[faces[fid, 1]], axis=1))) if len(fid) else 0.0
-    return fid, tree, reach * r_sk + 2.0 * edge
+    return fid, tree, edge
+
+
+def _reach_nm(skel: Skeleton, reach: float, edge_nm: float) -> np.ndarray:
+    """(N,) face search radius per skeleton vertex, nm: ``reach`` x skeleton radius (>= 100 nm) plus two median
+    face edges, so that a coarse mesh still closes its section outlines."""
+    r_sk = np.maximum(np.nan_to_num(np.asarray(skel.radius, dtype=np.float64), nan=100.0), 100.0)
+    return reach * r_sk + 2.0 * edge_nm
 
 
 def windowed_axes(skel: Skeleton, window: float = 2.0, only: np.ndarray | None = None) -> np.ndarray:
@@ -108,21 +125,24 @@ def windowed_axes(skel: Skeleton, window: float = 2.0, only: np.ndarray | None =
 
 
 def off_shaft_share(skel: Skeleton, verts: np.ndarray, faces: np.ndarray, eligible_faces: np.ndarray,
-                    sample: int = 200, reach: float = 4.0) -> float:
+                    sample: int = CRITERION_SAMPLE, reach: float = REACH, where: np.ndarray | None = None,
+                    local=None) -> float:
     """The criterion "skeleton off shaft", per cell: median over <= ``sample`` evenly spread path vertices
     (degree 2) of (distance to the inscribed centre of the section perpendicular to the skeleton's direction
     over ``AXIS_WINDOW`` radii there) /
     (inscribed radius), over the vertices whose section outline holds them (closed within ``reach`` radii).
-    NaN: no such vertex."""
+    ``where``: (N,) bool vertices that may be sampled (None: all); ``local``: :func:`_local_faces` when already
+    built. NaN: no such vertex."""
     deg = np.bincount(np.asarray(skel.edges).reshape(-1), minlength=skel.n_vertices)
-    path = np.flatnonzero(deg == 2)
+    path = np.flatnonzero((deg == 2) & (True if where is None else np.asarray(where, dtype=bool)))
     if not len(path):
         return np.nan
     pick = path[np.unique(np.linspace(0, len(path) - 1, min(sample, len(path))).round().astype(int))]
     tangent = windowed_axes(skel, window=AXIS_WINDOW, only=pick)
-    fid, tree, rad = _local_faces(skel, verts, faces, eligible_faces, reach)
+    fid, tree, edge = local or _local_faces(verts, faces, eligible_faces)
     if tree is None:
         return np.nan
+    rad = _reach_nm(skel, reach, edge)
     ratio = []
     for i in pick:
         if not np.isfinite(tangent[i]).all():
@@ -134,71 +154,189 @@ def off_shaft_share(skel: Skeleton, verts: np.ndarray, faces: np.ndarray, eligib
     return float(np.median(ratio)) if ratio else np.nan
 
 
+def fixed_vertices(skel: Skeleton, verts: np.ndarray, faces: np.ndarray, eligible_faces: np.ndarray,
+                   reach_nm: np.ndarray, somas: tuple = (), soma_factor: float = 1.2) -> np.ndarray:
+    """(N,) bool: the perisomatic skeleton vertices, left where they are (session 17): within ``soma_factor``
+    radii of a soma's centre (``somas``: objects with ``center_nm`` / ``radius_nm``), or with a face the spine
+    stage leaves out (soma, axon: not ``eligible_faces``) within their section's face search radius ``reach_nm``
+    ((N,) nm), where the section would be cut open. Moved, they pull the shaft samples that the soma's synapses
+    read (real cell: soma synapses 73 -> 66)."""
+    from scipy.spatial import cKDTree
+
+    sv = np.asarray(skel.vertices, dtype=np.float64)
+    out = np.zeros(len(sv), dtype=bool)
+    for so in somas:
+        out |= np.linalg.norm(sv - np.asarray(so.center_nm, dtype=np.float64), axis=1) <= soma_factor * so.radius_nm
+    bad = np.flatnonzero(~np.asarray(eligible_faces, dtype=bool))
+    if len(bad):
+        d, _ = cKDTree(verts[faces[bad]].mean(1)).query(sv)
+        out |= d <= reach_nm
+    return out
+
+
+def owning_vertices(n_vertices: int, face_to_skeleton: np.ndarray | None, eligible_faces: np.ndarray
+                    ) -> np.ndarray:
+    """(N,) bool: skeleton vertices that own (``face_to_skeleton``) a face the spine stage searches; only there is
+    a section cut (the others, e.g. along an axon, have no shaft faces in reach). All when the map is None."""
+    if face_to_skeleton is None:
+        return np.ones(n_vertices, dtype=bool)
+    own = np.asarray(face_to_skeleton, dtype=np.int64)[np.asarray(eligible_faces, dtype=bool)]
+    out = np.zeros(n_vertices, dtype=bool)
+    out[own[(own >= 0) & (own < n_vertices)]] = True
+    return out
+
+
+def spaced_vertices(skel: Skeleton, among: np.ndarray, every: int) -> np.ndarray:
+    """Indices of the vertices ``among`` ((N,) bool), every ``every``-th along the skeleton by hop depth from a
+    vertex of each connected piece, and one vertex of each run of ``among`` that would otherwise have none."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components, dijkstra
+
+    e = np.asarray(skel.edges, dtype=np.int64)
+    ns = skel.n_vertices
+    among = np.asarray(among, dtype=bool)
+    if every <= 1 or not len(e):
+        return np.flatnonzero(among)
+    g = coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(ns, ns)).tocsr()
+    _, piece = connected_components(g, directed=False)
+    src = np.unique(piece, return_index=True)[1]
+    depth = dijkstra(g, directed=False, unweighted=True, indices=src, min_only=True)
+    pick = among & np.isfinite(depth) & (np.nan_to_num(depth, posinf=1).astype(np.int64) % every == 0)
+    inner = e[among[e[:, 0]] & among[e[:, 1]]]  # runs of ``among``: pieces of the graph restricted to it
+    _, run = connected_components(coo_matrix((np.ones(len(inner)), (inner[:, 0], inner[:, 1])), shape=(ns, ns)),
+                                  directed=False)
+    has = np.zeros(run.max() + 1, dtype=bool)
+    has[run[pick]] = True
+    idx = np.flatnonzero(among & ~has[run])
+    pick[idx[np.unique(run[idx], return_index=True)[1]]] = True
+    return np.flatnonzero(pick)
+
+
+def _within_hops(skel: Skeleton, seeds: np.ndarray, hops: int) -> np.ndarray:
+    """(N,) bool: skeleton vertices within ``hops`` edges of a ``seeds`` vertex ((N,) bool)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    e = np.asarray(skel.edges, dtype=np.int64)
+    if not seeds.any() or not len(e):
+        return np.asarray(seeds, dtype=bool).copy()
+    g = coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(skel.n_vertices,) * 2).tocsr()
+    return np.isfinite(dijkstra(g, directed=False, unweighted=True, indices=np.flatnonzero(seeds), min_only=True,
+                                limit=hops + 0.5))
+
+
+def _harmonic(ns: int, pairs: np.ndarray, free: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """``value`` ((N, 3)) with the ``free`` vertices replaced by the harmonic interpolation over the directed
+    neighbour ``pairs`` (a -> b, both ways) of the others' values (linear along a path); a free vertex with no
+    fixed vertex in reach gets 0."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.linalg import spsolve
+
+    out = value.copy()
+    m = int(free.sum())
+    if not m:
+        return out
+    idx = np.full(ns, -1, dtype=np.int64)
+    idx[free] = np.arange(m)
+    a, b = pairs[free[pairs[:, 0]], 0], pairs[free[pairs[:, 0]], 1]
+    deg = np.bincount(idx[a], minlength=m).astype(np.float64)
+    both = free[b]
+    lap = coo_matrix((np.ones(both.sum()), (idx[a[both]], idx[b[both]])), shape=(m, m))
+    rhs = np.zeros((m, 3))
+    np.add.at(rhs, idx[a[~both]], value[b[~both]])
+    mat = (coo_matrix((deg + 1e-9, (np.arange(m), np.arange(m))), shape=(m, m)) - lap).tocsc()
+    sol = spsolve(mat, rhs) if m > 1 else rhs / (deg[:, None] + 1e-9)
+    out[free] = np.asarray(sol).reshape(m, 3)
+    return out
+
+
 def inscribed_skeleton(skel: Skeleton, verts: np.ndarray, faces: np.ndarray, eligible_faces: np.ndarray,
-                       fraction: float, reach: float = 4.0, share: float | None = None
-                       ) -> tuple[Skeleton, np.ndarray, float]:
-    """When :func:`off_shaft_share` exceeds ``fraction`` (the skeleton runs off its shaft): ``skel`` with each
-    path vertex (degree <= 2) moved to the centre of the largest circle inscribed in its cross-section
-    (perpendicular to the skeleton's direction over ``AXIS_WINDOW`` radii, which single spines cannot tilt; the
-    outline holding the vertex; vertices without one follow their neighbours), smoothed twice along the path; branch points, cut ends, edges, radius and root unchanged. Returns
-    (skeleton, (N,) bool moved, the criterion's value; ``share``: its value when already measured)."""
+                       fraction: float, reach: float = REACH, share: float | None = None,
+                       fixed: np.ndarray | None = None, owns: np.ndarray | None = None,
+                       every: int = SECTION_EVERY, local=None) -> tuple[Skeleton, np.ndarray, float]:
+    """When :func:`off_shaft_share` exceeds ``fraction`` (the skeleton runs off its shaft): ``skel`` with its path
+    vertices (degree <= 2, not ``fixed``, not cut ends) moved onto the centres of the largest circles inscribed in
+    their cross-sections (perpendicular to the skeleton's direction over ``AXIS_WINDOW`` radii, which single
+    spines cannot tilt; the outline holding the vertex). Sections are cut at path vertices that own a searched
+    face (``owns``, (N,) bool; None: all), at every ``every``-th (:func:`spaced_vertices`; then at the rest of
+    those where none within ``every`` edges found an outline); every other path vertex, and one without an
+    outline, takes the move interpolated along the path between them (cut ends and ``fixed`` vertices anchor
+    it: move 0); then two rounds of smoothing along the path. Branch points, edges, radius and root unchanged.
+    Returns (skeleton, (N,) bool moved, the criterion's value; ``share``: its value when already measured)."""
     v = np.asarray(verts, dtype=np.float64)
     f = np.asarray(faces, dtype=np.int64)
+    fixed = np.zeros(skel.n_vertices, dtype=bool) if fixed is None else np.asarray(fixed, dtype=bool)
+    owns = np.ones(skel.n_vertices, dtype=bool) if owns is None else np.asarray(owns, dtype=bool)
+    local = local or _local_faces(v, f, eligible_faces)
     if share is None:
-        share = off_shaft_share(skel, v, f, eligible_faces, reach=reach)
+        share = off_shaft_share(skel, v, f, eligible_faces, reach=reach, where=owns & ~fixed, local=local)
     moved = np.zeros(skel.n_vertices, dtype=bool)
     if not share > fraction:
         return skel, moved, share
-    fid, tree, rad = _local_faces(skel, v, f, eligible_faces, reach)
+    fid, tree, edge = local
+    rad = _reach_nm(skel, reach, edge)
     e = np.asarray(skel.edges, dtype=np.int64)
     deg = np.bincount(e.reshape(-1), minlength=skel.n_vertices)
     cut = np.asarray(skel.vertex_properties.get("cut_end", np.zeros(len(deg), bool)), dtype=bool)
-    path = (deg <= 2) & ~cut
-    pos = skel.vertices.copy()
+    anchor = cut | fixed
+    path = (deg <= 2) & ~anchor
+    shift = np.zeros((skel.n_vertices, 3))
     found = np.zeros(skel.n_vertices, dtype=bool)
-    tangent = windowed_axes(skel, window=AXIS_WINDOW, only=np.flatnonzero(path))
-    for i in np.flatnonzero(path & np.isfinite(tangent).all(1)):
-        near = fid[tree.query_ball_point(skel.vertices[i], rad[i])]
-        c, r = inscribed_circle_at(v, f[near], skel.vertices[i], tangent[i])
-        if np.isfinite(r):
-            pos[i], found[i] = c, True
-    # path vertices without an outline follow their neighbours; then two rounds of smoothing along the path
-    # (the section centres of neighbouring vertices scatter by the outline tolerance and the direction grid)
-    follow = path & ~found
+    cand = spaced_vertices(skel, path & owns, every)
+    tried = np.zeros(skel.n_vertices, dtype=bool)
+    for _ in range(2):  # every k-th vertex; then, where none of those within k hops found an outline, the rest
+        tangent = windowed_axes(skel, window=AXIS_WINDOW, only=cand)
+        tried[cand] = True
+        for i in cand[np.isfinite(tangent[cand]).all(1)]:
+            near = fid[tree.query_ball_point(skel.vertices[i], rad[i])]
+            c, r = inscribed_circle_at(v, f[near], skel.vertices[i], tangent[i])
+            if np.isfinite(r):
+                shift[i], found[i] = c - skel.vertices[i], True
+        if every <= 1:
+            break
+        cand = np.flatnonzero(path & owns & ~tried & ~_within_hops(skel, found, every))
     ab = np.vstack([e, e[:, ::-1]])
-    ab = ab[path[ab[:, 0]] & (path | cut)[ab[:, 1]]]  # cut-end centres anchor the path, never move
-    for rounds, who in ((20, follow), (2, path)):
-        for _ in range(rounds):
-            acc, cnt = pos.copy(), np.ones(len(pos))
-            np.add.at(acc, ab[:, 0], pos[ab[:, 1]])
-            np.add.at(cnt, ab[:, 0], 1.0)
-            pos[who] = acc[who] / cnt[who, None]
+    ab = ab[path[ab[:, 0]] & (path | anchor)[ab[:, 1]]]
+    pos = skel.vertices + _harmonic(skel.n_vertices, ab, path & ~found, shift)
+    # two rounds of smoothing along the path (the section centres scatter by the outline tolerance and the
+    # direction grid); anchors never move
+    for _ in range(2):
+        acc, cnt = pos.copy(), np.ones(len(pos))
+        np.add.at(acc, ab[:, 0], pos[ab[:, 1]])
+        np.add.at(cnt, ab[:, 0], 1.0)
+        pos[path] = acc[path] / cnt[path, None]
     moved = path & (np.linalg.norm(pos - skel.vertices, axis=1) > 0)
     out = Skeleton(pos, skel.edges.copy(), skel.radius.copy(), skel.root, dict(skel.vertex_properties))
     return out, moved, share
 
 
 def shaft_skeleton(n, skel: Skeleton, centred: Skeleton | None, verts: np.ndarray, faces: np.ndarray,
-                   eligible_faces: np.ndarray, p) -> Skeleton:
+                   eligible_faces: np.ndarray, p, soma_factor: float = 1.2) -> Skeleton:
     """The spine stage's skeleton with ``p.inscribed_axis_fraction`` > 0 (``p``: SpineParams). When its "auto"
     rule would centre ``skel`` on the centroids of the surface it owns (``centred`` given), the one of the two
     with the smaller :func:`off_shaft_share` is kept (centroids are pulled toward the spines where spines are
     much of the surface); when that share exceeds the fraction the skeleton is moved onto the inscribed
-    centres (:func:`inscribed_skeleton`). Records the shares and the number of moved vertices in
+    centres (:func:`inscribed_skeleton`), except the perisomatic vertices (:func:`fixed_vertices`, soma
+    ``soma_factor`` radii). Records the shares and the number of moved vertices in
     ``n.provenance["spines_notes"]``."""
     v = np.asarray(verts, dtype=np.float64)
     f = np.asarray(faces, dtype=np.int64)
-    s_skel = off_shaft_share(skel, v, f, eligible_faces)
+    local = _local_faces(v, f, eligible_faces)
+    fixed = fixed_vertices(skel, v, f, eligible_faces, _reach_nm(skel, REACH, local[2]), tuple(n.somas),
+                           soma_factor)
+    owns = owning_vertices(skel.n_vertices, n.face_to_skeleton, eligible_faces)
+    s_skel = off_shaft_share(skel, v, f, eligible_faces, where=owns & ~fixed, local=local)
     notes = n.provenance.setdefault("spines_notes", {})
     notes["off_shaft_share"] = {"skeleton": _num(s_skel)}
     base, share = skel, s_skel
     if centred is not None:
-        s_cent = off_shaft_share(centred, v, f, eligible_faces)
+        s_cent = off_shaft_share(centred, v, f, eligible_faces, where=owns & ~fixed, local=local)
         notes["off_shaft_share"]["centred"] = _num(s_cent)
         if not s_skel <= s_cent:  # NaN for the skeleton (no outline holds it): the centroids
             base, share = centred, s_cent
             notes["skeleton_centred"] = True
-    out, moved, _ = inscribed_skeleton(base, v, f, eligible_faces, p.inscribed_axis_fraction, share=share)
+    out, moved, _ = inscribed_skeleton(base, v, f, eligible_faces, p.inscribed_axis_fraction, share=share,
+                                       fixed=fixed, owns=owns, local=local)
     notes["inscribed_axis_moved"] = int(moved.sum())
     return out
 
