@@ -15,7 +15,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from ..errors import InputError
-from ..geometry.meshes import compact_faces, face_areas_nm2, face_centroids_normals_nm
+from ..geometry.meshes import compact_faces, face_areas_nm2, face_centroids_nm, face_centroids_normals_nm
 from ..geometry.nearest import HASH_CELLS, cell_hash as _cell_hash
 from .collapse_map import collapse_face_map
 from .weld import dropped_to_kept, weld
@@ -377,8 +377,9 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | N
         tree = res.centroid_tree if res.centroid_tree is not None else cKDTree(w_cent)
         c, nrm = _centroids_normals(vertices, faces[lost])
         in2w[lost] = _nearest_same_way(tree, w_n, c, nrm, 6)
+    in_cent = face_centroids_nm(vertices, faces) if res.input_centroids is not None else None  # the input's own
     return DecimationResult(res.vertices, res.faces, in2w, kept[res.working_to_input],
-                            round(time.perf_counter() - t0, 4), res.prereduced_faces, None, res.centroid_tree)
+                            round(time.perf_counter() - t0, 4), res.prereduced_faces, in_cent, res.centroid_tree)
 
 
 def _decimate_to(vertices: np.ndarray, faces: np.ndarray, p: DecimateParams, fragmented: bool, t0: float
