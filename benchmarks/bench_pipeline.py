@@ -315,6 +315,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="DecimateParams.map_from_collapses=False for the 'ours' run: the nearest-centroid face map "
                          "of sessions 1-9 instead of fast-simplification's collapse list (docs/benchmarks.md "
                          "'Session 10')")
+    ap.add_argument("--weld-nm", type=float, default=None,
+                    help="DecimateParams.weld_nm for the 'ours' run (default: the engine's; 1.0: weld vertices "
+                    "within 1 nm before decimating)")
     ap.add_argument("--target-faces", type=lambda t: t if t == "auto" else int(t), default=None,
                     help="DecimateParams.target_faces for the 'ours' run (faces or 'auto'; default: the engine's; "
                          "the working-mesh size A/B of docs/benchmarks.md 'Session 10, round 2')")
@@ -349,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
                 dp = replace(dp, map_from_collapses=False)
             if args.target_faces is not None:
                 dp = replace(dp, target_faces=args.target_faces)
+            if args.weld_nm is not None:
+                dp = replace(dp, weld_nm=args.weld_nm)
             variants = [("ours", PipelineParams(decimate=dp))]
             if args.full_resolution and dp.target_faces and nf > dp.min_faces_to_decimate:
                 variants.append(("ours, full resolution (before)",

@@ -15,9 +15,10 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from ..errors import InputError
-from ..geometry.meshes import compact_faces, face_areas_nm2, face_centroids_normals_nm
+from ..geometry.meshes import compact_faces, face_areas_nm2, face_centroids_nm, face_centroids_normals_nm
 from ..geometry.nearest import HASH_CELLS, cell_hash as _cell_hash
 from .collapse_map import collapse_face_map
+from .weld import dropped_to_kept, weld
 
 
 AUTO = "auto"  # DecimateParams.target_faces: working size from the surface area
@@ -60,7 +61,13 @@ class DecimateParams:
     250k): 250k -> 400k faces (320 nm) spine face F1 .900 -> .937; at 320 nm cells under ~11k µm² (the real cell,
     3.1k µm²) stay at 250k (docs/spines.md "Session 16, round 3" and "Session 17").
     target_edge_nm with an int ``target_faces`` (session 16 opt-in, kept as it was): the area rule with that int
-    as the floor instead of ``min_target_faces``."""
+    as the floor instead of ``min_target_faces``.
+    weld_nm: before decimating (only then: an input that is not decimated is untouched), merge vertices closer
+    than this (nm) and drop the faces that become degenerate (:func:`neurd_lite.mesh.weld.weld`); 0: off.
+    1 nm is far below any EM voxel (MICrONS 4 x 4 x 40 nm), so only vertices at one position merge: chunk-seam
+    duplicates and the zero-length edges of refined synthetic meshes (~7 % of the vertices of spine-dense
+    1-2M-face members), on which fast-simplification stalls (tune l5_et 0: 482k working faces for a 250k
+    target). The dropped input faces still map to a working face (one at a welded corner)."""
 
     target_faces: int | str | None = 250_000
     min_faces_to_decimate: int = 400_000
@@ -73,6 +80,7 @@ class DecimateParams:
     target_edge_nm: float | None = None
     min_target_faces: int = 250_000
     max_target_faces: int = 1_000_000
+    weld_nm: float = 0.0
 
     def __post_init__(self) -> None:
         if isinstance(self.target_faces, str) and self.target_faces != AUTO:
@@ -355,6 +363,29 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | N
         return identity(vertices, faces)
     p = replace(p, target_faces=target)
     t0 = time.perf_counter()
+    fragmented = is_fragmented(faces, len(vertices))  # read on the input: a weld would hide seam borders
+    welded = weld(vertices, faces, p.weld_nm) if p.weld_nm > 0 else None
+    if welded is None:
+        return _decimate_to(vertices, faces, p, fragmented, t0)
+    wv, corners, kept = welded
+    res = _decimate_to(wv, corners[kept], p, fragmented, t0)
+    in2w = dropped_to_kept(corners[kept], len(faces), kept, corners)
+    lost = np.flatnonzero(in2w < 0)
+    in2w[in2w >= 0] = res.input_to_working[in2w[in2w >= 0]]
+    if len(lost):  # faces of pieces that welded away entirely: nearest working face facing the same way
+        w_cent, w_n = _centroids_normals(res.vertices, res.faces)
+        tree = res.centroid_tree if res.centroid_tree is not None else cKDTree(w_cent)
+        c, nrm = _centroids_normals(vertices, faces[lost])
+        in2w[lost] = _nearest_same_way(tree, w_n, c, nrm, 6)
+    in_cent = face_centroids_nm(vertices, faces) if res.input_centroids is not None else None  # the input's own
+    return DecimationResult(res.vertices, res.faces, in2w, kept[res.working_to_input],
+                            round(time.perf_counter() - t0, 4), res.prereduced_faces, in_cent, res.centroid_tree)
+
+
+def _decimate_to(vertices: np.ndarray, faces: np.ndarray, p: DecimateParams, fragmented: bool, t0: float
+                 ) -> DecimationResult:
+    """The decimation of :func:`decimate` once its target (``p.target_faces``, an int) is set; fragmented:
+    :func:`is_fragmented` of the input; t0: the start time (perf_counter) for ``seconds``."""
     # fast-simplification's collapse threshold starts at 1e-9 (squared coordinate units) and grows each pass;
     # in nm the quadric errors of a smooth mesh are so large that it first loops through many empty passes
     # (1M-face synthetic neuron: 16.8 s of CPU in nm, 7.6 s in units of 10 nm, same area). Coarser units
@@ -362,7 +393,7 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | N
     origin_nm = vertices.mean(axis=0)
     unit = float(p.simplify_unit_nm)
     sv, sf, n_pre = vertices, faces, 0
-    locked = is_fragmented(faces, len(vertices)) and (pre := prereduce(
+    locked = fragmented and (pre := prereduce(
         vertices, faces, max(int(p.target_faces), int(p.fragmented_target_faces)), lock_border=True)) is not None
     if locked:  # fragmented: the border-locked reduction is the working mesh (it may stay above the target)
         sv, sf = pre

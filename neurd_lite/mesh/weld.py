@@ -1,0 +1,53 @@
+"""Weld coincident vertices before decimation (:func:`weld`), and carry the face map across the weld.
+
+A mesh can hold two vertices at (almost) one position: chunked segmentations repeat the vertices of a chunk
+seam, and refinement can leave zero-length edges. Quadric edge collapse (fast-simplification) stalls on them
+(a pair it cannot collapse blocks its neighbours), so the working mesh stays far above its target.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+
+def weld(vertices_nm: np.ndarray, faces: np.ndarray, tol_nm: float
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(vertices nm, corners, kept) after merging every group of vertices joined by gaps of at most ``tol_nm``
+    (single linkage) into its lowest-id member: corners (F, 3) the welded vertex ids of every input face; kept
+    the ids of the input faces whose three corners stay distinct (the welded mesh is ``corners[kept]``; the
+    dropped faces had an edge of at most ``tol_nm``, so near-zero area). None when no two vertices are that
+    close (nothing to do). Vertices keep their order and positions (merged ones are dropped, unused ones kept)."""
+    v = np.asarray(vertices_nm, dtype=np.float64)
+    f = np.asarray(faces, dtype=np.int64)
+    pairs = cKDTree(v, balanced_tree=False, compact_nodes=False).query_pairs(float(tol_nm), output_type="ndarray")
+    if not len(pairs):
+        return None
+    n = len(v)
+    graph = coo_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    _, comp = connected_components(graph, directed=False)
+    rep = np.full(comp.max() + 1, n, dtype=np.int64)
+    np.minimum.at(rep, comp, np.arange(n))  # lowest vertex id of each group
+    target = rep[comp]
+    keep_v = target == np.arange(n)
+    new_id = np.cumsum(keep_v) - 1
+    wf = new_id[target[f]]
+    keep_f = np.flatnonzero((wf[:, 0] != wf[:, 1]) & (wf[:, 1] != wf[:, 2]) & (wf[:, 0] != wf[:, 2]))
+    return v[keep_v], wf, keep_f
+
+
+def dropped_to_kept(welded_faces: np.ndarray, n_input_faces: int, kept: np.ndarray,
+                    corners: np.ndarray) -> np.ndarray:
+    """(F,) welded-face id of each input face: its own where kept; a dropped face takes a kept face at one of
+    its welded corners (``corners`` (F, 3): the welded vertex ids of every input face's corners), -1 where none
+    of its corners is on a kept face (a piece that welded away entirely)."""
+    out = np.full(n_input_faces, -1, dtype=np.int64)
+    out[kept] = np.arange(len(kept))
+    at_vertex = np.full(int(corners.max()) + 1 if corners.size else 1, -1, dtype=np.int64)
+    at_vertex[welded_faces.reshape(-1)] = np.repeat(np.arange(len(welded_faces)), 3)
+    drop = np.flatnonzero(out < 0)
+    for c in range(3):
+        todo = drop[out[drop] < 0]
+        out[todo] = at_vertex[corners[todo, c]]
+    return out
