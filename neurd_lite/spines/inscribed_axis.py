@@ -40,8 +40,12 @@ def section_outlines(verts: np.ndarray, faces: np.ndarray, origin: np.ndarray, n
     if not len(f):
         return []
     used, f = np.unique(f, return_inverse=True)  # ... then one signed distance per vertex, shared exactly
-    f = f.reshape(-1, 3)
     verts = np.asarray(verts)[used]
+    rank = np.empty(len(used), dtype=np.int64)  # local ids by coordinates and faces sorted: the same segments in
+    rank[np.lexsort(verts.T[::-1])] = np.arange(len(used))  # the same order whatever the mesh's listing order
+    f = np.sort(rank[f.reshape(-1, 3)], axis=1)
+    f = f[np.lexsort(f.T[::-1])]
+    verts = verts[np.argsort(rank)]
     s = (verts - origin) @ normal
     pos = s >= 0.0
     cross = pos[f].any(1) & ~pos[f].all(1)
@@ -120,8 +124,16 @@ def windowed_axes(skel: Skeleton, window: float = 2.0, only: np.ndarray | None =
         nb = hood.indices[hood.indptr[i]:hood.indptr[i + 1]]
         nb = nb[np.linalg.norm(sv[nb] - sv[i], axis=1) <= window * r_sk[i]]
         if len(nb) >= 3:
-            out[i] = np.linalg.svd(sv[nb] - sv[nb].mean(0), full_matrices=False)[2][0]
+            nb = np.sort(nb)
+            out[i] = _signed(np.linalg.svd(sv[nb] - sv[nb].mean(0), full_matrices=False)[2][0])
     return out
+
+
+def _signed(u: np.ndarray) -> np.ndarray:
+    """``u`` or ``-u``, whichever has its largest-magnitude component positive: an axis's sign from its
+    geometry, not from the order an SVD happened to see the points in (a flipped normal mirrors the section's
+    2D frame, and the inscribed circle's search grid with it)."""
+    return -u if u[np.argmax(np.abs(u))] < 0 else u
 
 
 def off_shaft_share(skel: Skeleton, verts: np.ndarray, faces: np.ndarray, eligible_faces: np.ndarray,
@@ -134,9 +146,12 @@ def off_shaft_share(skel: Skeleton, verts: np.ndarray, faces: np.ndarray, eligib
     ``where``: (N,) bool vertices that may be sampled (None: all); ``local``: :func:`_local_faces` when already
     built. NaN: no such vertex."""
     deg = np.bincount(np.asarray(skel.edges).reshape(-1), minlength=skel.n_vertices)
-    path = np.flatnonzero((deg == 2) & (True if where is None else np.asarray(where, dtype=bool)))
-    if not len(path):
+    path = (deg == 2) & (True if where is None else np.asarray(where, dtype=bool))
+    if not path.any():
         return np.nan
+    key = arc_length_key(skel)
+    path = np.flatnonzero(path)
+    path = path[np.lexsort((*skel.vertices[path].T[::-1], key[path, 1], key[path, 0]))]  # along the tree
     pick = path[np.unique(np.linspace(0, len(path) - 1, min(sample, len(path))).round().astype(int))]
     tangent = windowed_axes(skel, window=AXIS_WINDOW, only=pick)
     fid, tree, edge = local or _local_faces(verts, faces, eligible_faces)
@@ -186,9 +201,45 @@ def owning_vertices(n_vertices: int, face_to_skeleton: np.ndarray | None, eligib
     return out
 
 
+def _sources(skel: Skeleton):
+    """(CSR skeleton graph weighted by edge length nm, (N,) piece id, one source vertex per piece): the root
+    in its piece, elsewhere the vertex first by coordinates (x, then y, then z); none depends on listing order."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    e = np.asarray(skel.edges, dtype=np.int64)
+    ns = skel.n_vertices
+    sv = np.asarray(skel.vertices, dtype=np.float64)
+    w = np.maximum(np.linalg.norm(sv[e[:, 0]] - sv[e[:, 1]], axis=1), 1e-9) if len(e) else np.zeros(0)
+    g = coo_matrix((w, (e[:, 0], e[:, 1])), shape=(ns, ns)).tocsr() if len(e) else coo_matrix((ns, ns)).tocsr()
+    n_p, piece = connected_components(g, directed=False)
+    by_xyz = np.lexsort(sv.T[::-1])
+    src = np.full(n_p, -1, dtype=np.int64)
+    src[piece[by_xyz[::-1]]] = by_xyz[::-1]  # the last write per piece: its first vertex by coordinates
+    if skel.root is not None and 0 <= int(skel.root) < ns:
+        src[piece[int(skel.root)]] = int(skel.root)
+    return g, piece, src
+
+
+def arc_length_key(skel: Skeleton) -> np.ndarray:
+    """(N, 2): per skeleton vertex (rank of its piece by its source's coordinates, arc length nm from the piece's
+    source along the tree; see :func:`_sources`). With coordinates to break ties it orders the vertices by
+    where they are, not by where they are listed."""
+    from scipy.sparse.csgraph import dijkstra
+
+    g, piece, src = _sources(skel)
+    if not skel.n_vertices:
+        return np.zeros((0, 2))
+    rank = np.empty(len(src), dtype=np.int64)
+    rank[np.lexsort(np.asarray(skel.vertices)[src].T[::-1])] = np.arange(len(src))
+    d = dijkstra(g, directed=False, indices=src, min_only=True)
+    return np.column_stack([rank[piece].astype(np.float64), d])
+
+
 def spaced_vertices(skel: Skeleton, among: np.ndarray, every: int) -> np.ndarray:
-    """Indices of the vertices ``among`` ((N,) bool), every ``every``-th along the skeleton by hop depth from a
-    vertex of each connected piece, and one vertex of each run of ``among`` that would otherwise have none."""
+    """Indices of the vertices ``among`` ((N,) bool), every ``every``-th along the skeleton by hop depth from each
+    connected piece's source (:func:`_sources`), and of each run of ``among`` that would otherwise have none its
+    vertex nearest the source along the tree: chosen by where they are, not by where they are listed."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components, dijkstra
 
@@ -197,9 +248,7 @@ def spaced_vertices(skel: Skeleton, among: np.ndarray, every: int) -> np.ndarray
     among = np.asarray(among, dtype=bool)
     if every <= 1 or not len(e):
         return np.flatnonzero(among)
-    g = coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(ns, ns)).tocsr()
-    _, piece = connected_components(g, directed=False)
-    src = np.unique(piece, return_index=True)[1]
+    g, _, src = _sources(skel)
     depth = dijkstra(g, directed=False, unweighted=True, indices=src, min_only=True)
     pick = among & np.isfinite(depth) & (np.nan_to_num(depth, posinf=1).astype(np.int64) % every == 0)
     inner = e[among[e[:, 0]] & among[e[:, 1]]]  # runs of ``among``: pieces of the graph restricted to it
@@ -208,6 +257,8 @@ def spaced_vertices(skel: Skeleton, among: np.ndarray, every: int) -> np.ndarray
     has = np.zeros(run.max() + 1, dtype=bool)
     has[run[pick]] = True
     idx = np.flatnonzero(among & ~has[run])
+    key = arc_length_key(skel)[idx]
+    idx = idx[np.lexsort((*skel.vertices[idx].T[::-1], key[:, 1], key[:, 0]))]  # nearest the source first
     pick[idx[np.unique(run[idx], return_index=True)[1]]] = True
     return np.flatnonzero(pick)
 
@@ -319,26 +370,35 @@ def shaft_skeleton(n, skel: Skeleton, centred: Skeleton | None, verts: np.ndarra
     centres (:func:`inscribed_skeleton`), except the perisomatic vertices (:func:`fixed_vertices`, soma
     ``soma_factor`` radii). Records the shares and the number of moved vertices in
     ``n.provenance["spines_notes"]``."""
+    from .shaft import canonical_skeleton
+
     v = np.asarray(verts, dtype=np.float64)
     f = np.asarray(faces, dtype=np.int64)
     local = _local_faces(v, f, eligible_faces)
     fixed = fixed_vertices(skel, v, f, eligible_faces, _reach_nm(skel, REACH, local[2]), tuple(n.somas),
                            soma_factor)
     owns = owning_vertices(skel.n_vertices, n.face_to_skeleton, eligible_faces)
-    s_skel = off_shaft_share(skel, v, f, eligible_faces, where=owns & ~fixed, local=local)
-    notes = n.provenance.setdefault("spines_notes", {})
-    notes["off_shaft_share"] = {"skeleton": _num(s_skel)}
-    base, share = skel, s_skel
+    # work on the skeletons listed by coordinates (the same arrays whatever the input's listing order, so the
+    # sums along the path and the harmonic solve add in the same order); the result goes back to input order
+    arms = {"skeleton": (skel, *canonical_skeleton(skel))}
     if centred is not None:
-        s_cent = off_shaft_share(centred, v, f, eligible_faces, where=owns & ~fixed, local=local)
-        notes["off_shaft_share"]["centred"] = _num(s_cent)
-        if not s_skel <= s_cent:  # NaN for the skeleton (no outline holds it): the centroids
-            base, share = centred, s_cent
-            notes["skeleton_centred"] = True
-    out, moved, _ = inscribed_skeleton(base, v, f, eligible_faces, p.inscribed_axis_fraction, share=share,
-                                       fixed=fixed, owns=owns, local=local)
+        arms["centred"] = (centred, *canonical_skeleton(centred))
+    notes = n.provenance.setdefault("spines_notes", {})
+    share = {k: off_shaft_share(c, v, f, eligible_faces, where=(owns & ~fixed)[o], local=local)
+             for k, (_, c, o) in arms.items()}
+    notes["off_shaft_share"] = {k: _num(x) for k, x in share.items()}
+    arm = "centred" if centred is not None and not share["skeleton"] <= share["centred"] else "skeleton"
+    if arm == "centred":  # NaN for the skeleton (no outline holds it): the centroids
+        notes["skeleton_centred"] = True
+    src, canon, order = arms[arm]
+    out, moved, _ = inscribed_skeleton(canon, v, f, eligible_faces, p.inscribed_axis_fraction, share=share[arm],
+                                       fixed=fixed[order], owns=owns[order], local=local)
     notes["inscribed_axis_moved"] = int(moved.sum())
-    return out
+    if not moved.any():
+        return src
+    pos = np.empty_like(src.vertices)
+    pos[order] = out.vertices
+    return Skeleton(pos, src.edges.copy(), src.radius.copy(), src.root, dict(src.vertex_properties))
 
 
 def _num(x: float) -> float | None:
