@@ -205,7 +205,8 @@ def vertex_features(verts: np.ndarray, faces: np.ndarray, e_mesh: np.ndarray, ar
 
 def relabel(prob: np.ndarray, idx: np.ndarray, label: np.ndarray, e_mesh: np.ndarray, va: np.ndarray,
             threshold: float, min_area_nm2: float, min_new_area_nm2: float, min_new_peak: float = 0.0,
-            shaft_v: np.ndarray | None = None, cut_v: np.ndarray | None = None) -> np.ndarray:
+            shaft_v: np.ndarray | None = None, cut_v: np.ndarray | None = None,
+            verts: np.ndarray | None = None) -> np.ndarray:
     """New per-vertex spine labels from the model's probabilities ``prob`` at vertices ``idx``.
 
     Spine vertices: probability >= ``threshold``. A rule spine keeps its spine vertices; other spine vertices join
@@ -214,20 +215,27 @@ def relabel(prob: np.ndarray, idx: np.ndarray, label: np.ndarray, e_mesh: np.nda
     reaches ``min_new_peak`` (and, with ``shaft_v`` (V,) bool, when it shares a mesh edge with a ``shaft_v``
     vertex the model leaves unlabelled, i.e. stands on a shaft (``pieces.shaft_surface``), or holds a ``cut_v``
     vertex: a piece cut off its shaft by a chunk boundary, ``pieces.cut_pieces``); spines with less than
-    ``min_area_nm2`` are dropped. Labels renumbered 0..k-1 (rule spines first, in their order)."""
+    ``min_area_nm2`` are dropped. Labels renumbered 0..k-1 (rule spines first, in their order). With ``verts``
+    ((V, 3) nm), a vertex that two rule spines reach in the same hop joins the one whose reaching neighbour comes
+    first by coordinates (without: the last mesh edge listed wins, which follows the mesh's listing order)."""
     nv = len(label)
     on = np.zeros(nv, dtype=bool)
     on[idx[prob >= threshold]] = True
     out = np.where(on, label, -1)
     inner = e_mesh[on[e_mesh[:, 0]] & on[e_mesh[:, 1]]]
+    rank = None if verts is None else np.argsort(np.lexsort(np.asarray(verts).T[::-1]))  # place by coordinates
     for _ in range(64):  # grow rule labels through the new spine vertices, one edge hop per round
         la, lb = out[inner[:, 0]], out[inner[:, 1]]
         fa = (la < 0) & (lb >= 0)
         fb = (lb < 0) & (la >= 0)
         if not (fa.any() or fb.any()):
             break
-        out[inner[fa, 0]] = lb[fa]
-        out[inner[fb, 1]] = la[fb]
+        tgt, src = np.r_[inner[fa, 0], inner[fb, 1]], np.r_[inner[fa, 1], inner[fb, 0]]
+        if rank is not None:
+            o = np.lexsort((rank[src], tgt))
+            first = o[np.unique(tgt[o], return_index=True)[1]]
+            tgt, src = tgt[first], src[first]
+        out[tgt] = out[src]
     rest = on & (out < 0)
     if rest.any():
         sub = inner[rest[inner[:, 0]] & rest[inner[:, 1]]]
@@ -285,6 +293,7 @@ def refine_labels(mesh, fld, eligible_v: np.ndarray, label: np.ndarray, base: np
         shaft_v = shaft_surface(eligible_v, raised, r, piece, va, 0.0)  # any surface at the shaft's level
         cut_v = cut_pieces(mesh, piece) | np.isin(piece, piece[shaft_v])  # a cut piece, or one reaching the shaft
     new = relabel(prob, idx, label, e_mesh, va, thr, float(meta["min_area_nm2"]), float(meta["min_new_area_nm2"]),
-                  float(meta.get("min_new_peak", 0.0)), shaft_v, cut_v)
+                  float(meta.get("min_new_peak", 0.0)), shaft_v, cut_v,
+                  verts if p.vertex_ties_by_coordinates else None)
     base, ring2 = attachment(e_mesh, new, eligible_v, ring.iloc[:0])
     return new, base, ring2
