@@ -67,7 +67,12 @@ class DecimateParams:
     1 nm is far below any EM voxel (MICrONS 4 x 4 x 40 nm), so only vertices at one position merge: chunk-seam
     duplicates and the zero-length edges of refined synthetic meshes (~7 % of the vertices of spine-dense
     1-2M-face members), on which fast-simplification stalls (tune l5_et 0: 482k working faces for a 250k
-    target). The dropped input faces still map to a working face (one at a welded corner)."""
+    target). The dropped input faces still map to a working face (one at a welded corner).
+    stall_rescue_ratio: when fast-simplification stops above this many times its target (it refuses every
+    collapse that leaves a face with a corner under ~2.6 deg, and spine-dense refined members are full of such
+    needles: tune l5_et 1, 1.33M faces welded, 18 % needles in, 43 % at its 331k stall for a 250k target),
+    reduce its result to the target with meshoptimizer (:func:`prereduce`, error-bounded, no needle test); the
+    face maps are then built by the nearest-centroid search. None: off (docs/spines.md "Session 17, round 3")."""
 
     target_faces: int | str | None = 250_000
     min_faces_to_decimate: int = 400_000
@@ -81,6 +86,7 @@ class DecimateParams:
     min_target_faces: int = 250_000
     max_target_faces: int = 1_000_000
     weld_nm: float = 0.0
+    stall_rescue_ratio: float | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.target_faces, str) and self.target_faces != AUTO:
@@ -410,6 +416,11 @@ def _decimate_to(vertices: np.ndarray, faces: np.ndarray, p: DecimateParams, fra
     else:
         wv_u, wf, collapses = _simplify((sv - origin_nm) / unit, sf, int(p.target_faces), p.aggressiveness)
         wv = np.asarray(wv_u, dtype=np.float64) * unit + origin_nm
+        if p.stall_rescue_ratio is not None and len(wf) > p.stall_rescue_ratio * p.target_faces:
+            rescued = prereduce(wv, np.asarray(wf, dtype=np.int64).reshape(-1, 3), int(p.target_faces))
+            if rescued is not None:  # stalled: meshoptimizer finishes; its collapses are not recorded
+                wv, wf = rescued
+                collapses = None
     del sv, sf
     wf = np.asarray(wf, dtype=np.int64).reshape(-1, 3)
     if len(wf) == 0:
