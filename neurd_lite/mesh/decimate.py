@@ -72,7 +72,9 @@ class DecimateParams:
     collapse that leaves a face with a corner under ~2.6 deg, and spine-dense refined members are full of such
     needles: tune l5_et 1, 1.33M faces welded, 18 % needles in, 43 % at its 331k stall for a 250k target),
     reduce its result to the target with meshoptimizer (:func:`prereduce`, error-bounded, no needle test); the
-    face maps are then built by the nearest-centroid search. None: off (docs/spines.md "Session 17, round 3")."""
+    face maps are then built by the nearest-centroid search. None: off (docs/spines.md "Session 17, round 3").
+    weld_edges_only: with ``weld_nm``, join only close vertices that share a face (zero-length edges), not two
+    close vertices of distinct surfaces (:func:`neurd_lite.mesh.weld.weld`)."""
 
     target_faces: int | str | None = 250_000
     min_faces_to_decimate: int = 400_000
@@ -87,6 +89,7 @@ class DecimateParams:
     max_target_faces: int = 1_000_000
     weld_nm: float = 0.0
     stall_rescue_ratio: float | None = None
+    weld_edges_only: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.target_faces, str) and self.target_faces != AUTO:
@@ -370,7 +373,7 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | N
     p = replace(p, target_faces=target)
     t0 = time.perf_counter()
     fragmented = is_fragmented(faces, len(vertices))  # read on the input: a weld would hide seam borders
-    welded = weld(vertices, faces, p.weld_nm) if p.weld_nm > 0 else None
+    welded = weld(vertices, faces, p.weld_nm, p.weld_edges_only) if p.weld_nm > 0 else None
     if welded is None:
         return _decimate_to(vertices, faces, p, fragmented, t0)
     wv, corners, kept = welded
