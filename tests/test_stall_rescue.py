@@ -7,7 +7,7 @@ from test_weld import _with_duplicates
 
 def test_stall_rescue_acts_only_on_a_stall():
     _, v, f, _ = _with_duplicates()  # unwelded, fast-simplification stops far above 4000 faces
-    base = dict(target_faces=4000, min_faces_to_decimate=1000, min_target_faces=1000)
+    base = dict(target_faces=4000, min_faces_to_decimate=1000, min_target_faces=1000, prereduce_to_faces=8000)
     off = decimate(v, f, DecimateParams(**base))
     on = decimate(v, f, DecimateParams(**base, stall_rescue_ratio=1.05))
     assert len(off.faces) > 1.05 * 4000 and len(on.faces) < len(off.faces)
