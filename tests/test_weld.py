@@ -44,3 +44,11 @@ def test_decimate_with_weld_maps_every_input_face():
     assert np.median(np.linalg.norm(cent - wc, axis=1)) < 1000.0
     small = DecimateParams(target_faces=4000, min_faces_to_decimate=len(f) + 1, weld_nm=1.0)
     assert decimate(v, f, small).is_identity  # not decimated: the weld does not run
+
+
+def test_weld_edges_only_leaves_close_vertices_of_distinct_surfaces():
+    m, v, f, n_orig = _with_duplicates()
+    assert np.array_equal(weld(v, f, 1.0, edges_only=True)[2], np.arange(n_orig))  # the copies share a face
+    sv = np.vstack([v, v[:5]])  # five vertices of a second surface (one face) at positions already used
+    sf = np.vstack([np.asarray(m.faces), [[len(v), len(v) + 1, len(v) + 2]]])
+    assert weld(sv, sf, 1.0, edges_only=True) is None and weld(sv, sf, 1.0) is not None

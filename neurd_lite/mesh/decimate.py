@@ -67,7 +67,16 @@ class DecimateParams:
     1 nm is far below any EM voxel (MICrONS 4 x 4 x 40 nm), so only vertices at one position merge: chunk-seam
     duplicates and the zero-length edges of refined synthetic meshes (~7 % of the vertices of spine-dense
     1-2M-face members), on which fast-simplification stalls (tune l5_et 0: 482k working faces for a 250k
-    target). The dropped input faces still map to a working face (one at a welded corner)."""
+    target). The dropped input faces still map to a working face (one at a welded corner).
+    stall_rescue_ratio: when fast-simplification, given the input itself, stops above this many times its target
+    (it refuses every collapse that leaves a face with a corner under ~2.6 deg, and spine-dense refined members
+    are full of such needles: tune l5_et 1, 1.33M faces welded, 18 % needles in, 43 % at its 331k stall for a
+    250k target), decimate again from the input with the meshoptimizer pre-reduction first (:func:`prereduce`
+    to ``prereduce_to_faces``, no needle test, it collapses the slivers), then fast-simplification; the face
+    maps then come from the nearest-centroid search. Tune l5_et 1: 337k -> 250k, face F1 .898 (stalled, welded)
+    -> .923. None: off (docs/spines.md "Session 17, round 3").
+    weld_edges_only: with ``weld_nm``, join only close vertices that share a face (zero-length edges), not two
+    close vertices of distinct surfaces (:func:`neurd_lite.mesh.weld.weld`)."""
 
     target_faces: int | str | None = 250_000
     min_faces_to_decimate: int = 400_000
@@ -81,6 +90,8 @@ class DecimateParams:
     min_target_faces: int = 250_000
     max_target_faces: int = 1_000_000
     weld_nm: float = 0.0
+    stall_rescue_ratio: float | None = None
+    weld_edges_only: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.target_faces, str) and self.target_faces != AUTO:
@@ -364,7 +375,7 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | N
     p = replace(p, target_faces=target)
     t0 = time.perf_counter()
     fragmented = is_fragmented(faces, len(vertices))  # read on the input: a weld would hide seam borders
-    welded = weld(vertices, faces, p.weld_nm) if p.weld_nm > 0 else None
+    welded = weld(vertices, faces, p.weld_nm, p.weld_edges_only) if p.weld_nm > 0 else None
     if welded is None:
         return _decimate_to(vertices, faces, p, fragmented, t0)
     wv, corners, kept = welded
@@ -410,6 +421,11 @@ def _decimate_to(vertices: np.ndarray, faces: np.ndarray, p: DecimateParams, fra
     else:
         wv_u, wf, collapses = _simplify((sv - origin_nm) / unit, sf, int(p.target_faces), p.aggressiveness)
         wv = np.asarray(wv_u, dtype=np.float64) * unit + origin_nm
+        if p.stall_rescue_ratio is not None and not n_pre and len(wf) > p.stall_rescue_ratio * p.target_faces:
+            # stalled: start again from the input, meshoptimizer first
+            del wv, wf, wv_u, collapses
+            return _decimate_to(vertices, faces, replace(p, prereduce_above_faces=0, stall_rescue_ratio=None),
+                                fragmented, t0)
     del sv, sf
     wf = np.asarray(wf, dtype=np.int64).reshape(-1, 3)
     if len(wf) == 0:

@@ -12,19 +12,24 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 
-def weld(vertices_nm: np.ndarray, faces: np.ndarray, tol_nm: float
+def weld(vertices_nm: np.ndarray, faces: np.ndarray, tol_nm: float, edges_only: bool = False
          ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """(vertices nm, corners, kept) after merging every group of vertices joined by gaps of at most ``tol_nm``
     (single linkage) into its lowest-id member: corners (F, 3) the welded vertex ids of every input face; kept
     the ids of the input faces whose three corners stay distinct (the welded mesh is ``corners[kept]``; the
     dropped faces had an edge of at most ``tol_nm``, so near-zero area). None when no two vertices are that
-    close (nothing to do). Vertices keep their order and positions (merged ones are dropped, unused ones kept)."""
+    close (nothing to do). Vertices keep their order and positions (merged ones are dropped, unused ones kept).
+    edges_only: join only close pairs that are an edge of a face (zero-length edges: every merge drops a face),
+    never two close vertices on distinct surfaces (subdivision midpoints of overlapping edges)."""
     v = np.asarray(vertices_nm, dtype=np.float64)
     f = np.asarray(faces, dtype=np.int64)
     pairs = cKDTree(v, balanced_tree=False, compact_nodes=False).query_pairs(float(tol_nm), output_type="ndarray")
+    n = len(v)
+    if edges_only and len(pairs):
+        e = np.sort(f[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2), axis=1)
+        pairs = pairs[np.isin(pairs.min(axis=1) * n + pairs.max(axis=1), e[:, 0] * n + e[:, 1])]
     if not len(pairs):
         return None
-    n = len(v)
     graph = coo_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
     _, comp = connected_components(graph, directed=False)
     rep = np.full(comp.max() + 1, n, dtype=np.int64)
