@@ -125,3 +125,12 @@ def test_source_weights_give_each_source_group_the_same_weight(monkeypatch):
     w = gate_fit.cell_weights(y, cells)
     assert np.isclose(w[y == 0].sum(), w[y == 1].sum())
     assert np.isclose(w[g == "microns"].sum(), w[g == "small_external_repos"].sum())
+
+
+def test_parse_params_reads_booleans_and_numbers():
+    """``train.py --alt-params`` / ``heldout_check.py --candidate-params``: booleans by the field's default type."""
+    train = _script("train")
+    got = train.parse_params("apical_off_axon_limb=true, apical_off_axon_limb_spare_above=0.5,axon_thin_route=0")
+    assert got == {"apical_off_axon_limb": True, "apical_off_axon_limb_spare_above": 0.5, "axon_thin_route": False}
+    assert train.parse_params("polarity_bayes_factor=1e4") == {"polarity_bayes_factor": 1e4}
+    assert train.parse_params("") == {}

@@ -23,7 +23,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cells import APICAL_NAMES as APICAL  # noqa: E402
-from train import f1  # noqa: E402
+from train import f1, parse_params  # noqa: E402
 
 from neurd_lite.compartments import learned  # noqa: E402
 from neurd_lite.model.shipped import MODELS_DIR  # noqa: E402
@@ -143,9 +143,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="comma-separated CompartmentParams field=number for the candidate set (e.g. "
                          "polarity_bayes_factor=1e4; session 15); --candidate then usually the shipped models' dir")
     args = ap.parse_args(argv)
-    for kv in filter(None, args.candidate_params.split(",")):
-        k, v = kv.split("=")
-        CANDIDATE_PARAMS[k.strip()] = float(v) if k.strip() != "axon_thin_route" else bool(float(v))
+    CANDIDATE_PARAMS.update(parse_params(args.candidate_params))
     sets = {"shipped": MODELS_DIR, "candidate": args.candidate}
     if args.what == "basket":
         print(pd.DataFrame(basket_rows(sets)).to_string(index=False))

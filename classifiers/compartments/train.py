@@ -19,6 +19,7 @@ deterministic. Writes ``compartment_axon.{txt,json}``, ``compartment_apical.{txt
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 import json
 import os
 import pickle
@@ -60,6 +61,16 @@ AXON_THRESHOLD: list[float | None] = [0.05]  # --axon-threshold: None = chosen i
 AXON_VETO = [False]  # --axon-veto inner: the has-apical gate's axon veto box chosen in inner folds (session 10)
 FALLBACK_KEEPS_APICAL = [True]  # --fallback-guard off: the fallback axon may hold the apical candidate's end
 POLARITY_BF = [CompartmentParams().polarity_bayes_factor]  # --polarity-bf: of the held-out decisions (session 15)
+ALT_PARAMS: dict = {}  # --alt-params: each held-out cell is also scored with these CompartmentParams fields (alt_*)
+
+
+def parse_params(text: str) -> dict:
+    """``"field=value,..."`` -> CompartmentParams fields: booleans as true / false / 1 / 0, the rest as numbers."""
+    out: dict = {}
+    for kv in filter(None, text.split(",")):
+        k, v = (x.strip() for x in kv.split("="))
+        out[k] = v.lower() in ("true", "1", "1.0") if isinstance(getattr(CompartmentParams(), k), bool) else float(v)
+    return out
 APICAL_FRAME: dict[int, object] = {}  # id(case) -> its preparation in the apical frame (limb_fit.apical_frame)
 
 
@@ -244,8 +255,13 @@ def cross_validate(cases: list[Case], folds: dict[str, set[str]], label: str,
         lm, _ = fit(train, "limb")
         for i in idx:
             p_ax, p_ap = cache[(label, name, i)]
+            alt = {}
+            if ALT_PARAMS:  # same fold models, the option's labels beside the shipped ones (session 17)
+                r = score_case(cases[i], None, ap, cm, replace(params, **ALT_PARAMS), p_ax=p_ax, p_ap=p_ap,
+                               limb_model=lm)
+                alt = {f"alt_{k}": r.get(k, np.nan) for k in ("apical_f1", "axon_f1", "has_apical")}
             rows.append({**score_case(cases[i], None, ap, cm, params, p_ax=p_ax, p_ap=p_ap, limb_model=lm),
-                         "fold": name, "validation": label, "gate_set": cm.gate_set, "axon_threshold": ax_th})
+                         **alt, "fold": name, "validation": label, "gate_set": cm.gate_set, "axon_threshold": ax_th})
         print(f"  {label} fold {name}: {len(held)} cells held out, gate {cm.gate_set} {cm.gate_scores}, "
               f"axon threshold {ax_th} {ax_scores}, "
               f"{time.time() - t0:.0f} s", file=sys.stderr)
@@ -391,7 +407,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="scratch pickle of the folds' held-out vertex-model probabilities (reused when present)")
     ap.add_argument("--per-fold", default=None,
                     help="only print the per-fold numbers of these comma-separated --report files")
+    ap.add_argument("--alt-params", default="",
+                    help="comma-separated CompartmentParams field=value: also score every held-out cell with these "
+                         "(columns alt_apical_f1, alt_axon_f1 in the report's rows; session 17)")
     args = ap.parse_args(argv)
+    ALT_PARAMS.update(parse_params(args.alt_params))
     if args.per_fold:
         print(per_fold_table([Path(p) for p in args.per_fold.split(",")]).round(3).to_string(index=False))
         return 0

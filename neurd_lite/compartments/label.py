@@ -60,9 +60,9 @@ class CompartmentParams:
     axon_thin_route: bool = False           # when the axon's cut lands where it meets a neurite over twice its
     #                                         calibre, the thin route up to the soma / its host is axon too (contacts.py,
     #                                         session 16: a self-contact near the soma; needs radius; opt-in)
-    apical_off_axon_limb: bool = False      # no apical on a limb that carries the decided axon (a basal sharing the
-    #                                         axon's stem; learned.off_axon_limbs, session 16 round 2; opt-in)
-    apical_off_axon_limb_spare_above: float | None = None  # with apical_off_axon_limb: a limb keeps its apical
+    apical_off_axon_limb: bool = True       # no apical on a limb that carries the decided axon (a basal sharing the
+    #                                         axon's stem; learned.off_axon_limbs, session 16; default session 17)
+    apical_off_axon_limb_spare_above: float | None = 0.5  # with apical_off_axon_limb: a limb keeps its apical
     #                                         when this share of its apical cable lies above the soma (session 17)
 
 
