@@ -76,7 +76,11 @@ class DecimateParams:
     maps then come from the nearest-centroid search. Tune l5_et 1: 337k -> 250k, face F1 .898 (stalled, welded)
     -> .923. None: off (docs/spines.md "Session 17, round 3").
     weld_edges_only: with ``weld_nm``, join only close vertices that share a face (zero-length edges), not two
-    close vertices of distinct surfaces (:func:`neurd_lite.mesh.weld.weld`)."""
+    close vertices of distinct surfaces (:func:`neurd_lite.mesh.weld.weld`).
+    Defaults since session 17 (weld 1 nm, edges only, rescue at 1.05; ``weld_nm=0, stall_rescue_ratio=None``
+    restores session 16): held-out rule passed on fresh 1773-1775 + 1778 (stalled members face F1 .908 -> .923,
+    synapse macro .833 -> .911, neck .666 -> .829; a non-stalled member the weld touched -.003); the real cell and
+    real_1.3M decimate identically (docs/spines.md "Session 17, round 4")."""
 
     target_faces: int | str | None = 250_000
     min_faces_to_decimate: int = 400_000
@@ -89,9 +93,9 @@ class DecimateParams:
     target_edge_nm: float | None = None
     min_target_faces: int = 250_000
     max_target_faces: int = 1_000_000
-    weld_nm: float = 0.0
-    stall_rescue_ratio: float | None = None
-    weld_edges_only: bool = False
+    weld_nm: float = 1.0
+    stall_rescue_ratio: float | None = 1.05
+    weld_edges_only: bool = True
 
     def __post_init__(self) -> None:
         if isinstance(self.target_faces, str) and self.target_faces != AUTO:
