@@ -23,11 +23,15 @@ def weld(vertices_nm: np.ndarray, faces: np.ndarray, tol_nm: float, edges_only: 
     never two close vertices on distinct surfaces (subdivision midpoints of overlapping edges)."""
     v = np.asarray(vertices_nm, dtype=np.float64)
     f = np.asarray(faces, dtype=np.int64)
-    pairs = cKDTree(v, balanced_tree=False, compact_nodes=False).query_pairs(float(tol_nm), output_type="ndarray")
     n = len(v)
-    if edges_only and len(pairs):
-        e = np.sort(f[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2), axis=1)
-        pairs = pairs[np.isin(pairs.min(axis=1) * n + pairs.max(axis=1), e[:, 0] * n + e[:, 1])]
+    if edges_only:  # the close pairs that are face edges: the edges of length <= tol, no KD-tree
+        e = np.concatenate([_short_edges(v, f[i:i + _BLOCK], float(tol_nm)) for i in range(0, len(f), _BLOCK)]
+                           or [np.zeros((0, 2), dtype=np.int64)])
+        key = np.unique(np.minimum(e[:, 0], e[:, 1]) * n + np.maximum(e[:, 0], e[:, 1]))
+        pairs = np.stack([key // n, key % n], axis=1)
+    else:
+        pairs = cKDTree(v, balanced_tree=False, compact_nodes=False).query_pairs(float(tol_nm),
+                                                                                   output_type="ndarray")
     if not len(pairs):
         return None
     graph = coo_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
@@ -40,6 +44,18 @@ def weld(vertices_nm: np.ndarray, faces: np.ndarray, tol_nm: float, edges_only: 
     wf = new_id[target[f]]
     keep_f = np.flatnonzero((wf[:, 0] != wf[:, 1]) & (wf[:, 1] != wf[:, 2]) & (wf[:, 0] != wf[:, 2]))
     return v[keep_v], wf, keep_f
+
+
+_BLOCK = 500_000  # faces per block of the edge-length pass (~110 MB of corner differences)
+
+
+def _short_edges(v: np.ndarray, f: np.ndarray, tol_nm: float) -> np.ndarray:
+    """(E, 2) vertex ids of the edges of faces ``f`` no longer than ``tol_nm`` (nm) between distinct vertices."""
+    d = v[f]
+    d -= d[:, [1, 2, 0]]  # (F, 3, 3): corner k minus corner k + 1
+    short = np.einsum("fij,fij->fi", d, d) <= tol_nm ** 2
+    e = np.stack([f, f[:, [1, 2, 0]]], axis=2)[short]
+    return e[e[:, 0] != e[:, 1]]
 
 
 def dropped_to_kept(welded_faces: np.ndarray, n_input_faces: int, kept: np.ndarray,
