@@ -196,15 +196,24 @@ def outline_paths(mesh: Any) -> list[np.ndarray]:
     return [np.asarray(t, dtype=np.int64) for t in fill_traversals(traversals, edges=boundary)]
 
 
+def coordinate_order(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(order, rank) of (N, 3) points sorted by x, then y, then z (ties keep index order): ``order`` the indices
+    in that order, ``rank`` (N,) each point's place in it (the inverse permutation). The order-free key of the
+    canonical listings below and of every tie broken by where things are rather than where they are listed."""
+    p = np.asarray(points).reshape(-1, 3)
+    order = np.lexsort(p.T[::-1]).astype(np.int64, copy=False)
+    rank = np.empty(len(p), dtype=np.int64)
+    rank[order] = np.arange(len(p))
+    return order, rank
+
+
 def canonical_order(vertices_nm: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The same surface listed in a geometric order: vertices sorted by coordinates (x, then y, then z), each
     face rotated to start at its lowest vertex (winding kept), faces sorted. Returns (vertices (V, 3), faces
     (F, 3)); nm as given. Code that walks a mesh in index order (boundary loops, traversals with ties) gives the
     same result on this copy whatever order the input listed its vertices and faces in."""
     v = np.asarray(vertices_nm, dtype=np.float64).reshape(-1, 3)
-    order = np.lexsort(v.T[::-1])
-    rank = np.empty(len(v), dtype=np.int64)
-    rank[order] = np.arange(len(v))
+    order, rank = coordinate_order(v)
     f = rank[np.asarray(faces, dtype=np.int64).reshape(-1, 3)]
     first = np.argmin(f, axis=1)
     f = np.take_along_axis(f, (first[:, None] + np.arange(3)) % 3, axis=1)

@@ -17,14 +17,15 @@ from typing import Any
 
 import numpy as np
 
+from .meshes import coordinate_order
+
 
 def skeleton_tangents(sk: Any) -> np.ndarray:
     """(N, 3) unit skeleton direction at each vertex (parent to the child first by coordinates;
     zero for isolated vertices)."""
     par = sk.parent
     first_child = np.full(sk.n_vertices, -1, dtype=np.int64)
-    rank = np.empty(sk.n_vertices, dtype=np.int64)
-    rank[np.lexsort(sk.vertices.T[::-1])] = np.arange(sk.n_vertices)
+    rank = coordinate_order(sk.vertices)[1]
     has_par = np.flatnonzero(par >= 0)
     has_par = has_par[np.argsort(-rank[has_par], kind="stable")]
     first_child[par[has_par]] = has_par  # any child works; the one first by coordinates wins (order-free)

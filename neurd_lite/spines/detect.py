@@ -21,7 +21,7 @@ from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
 from ..errors import InputError
-from ..geometry.meshes import vertex_areas_nm2
+from ..geometry.meshes import coordinate_order, vertex_areas_nm2
 from ..geometry.meshgraph import edge_components
 from ..geometry.stats import group_mode, stable_int_order, weighted_group_quantile
 from ..model.soma_extent import SomaExtentParams, within_soma
@@ -249,7 +249,7 @@ def _face_labels(vlabel: np.ndarray, faces: np.ndarray, verts: np.ndarray, fld: 
         grows = (d - r) > p.grow_threshold_nm(r)
         # two spines: the one of the labelled corner first by coordinates (ids follow input order)
         corner = verts[faces[idx]].reshape(-1, 3)
-        rank = np.argsort(np.lexsort(corner.T[::-1]))  # each corner's place in coordinate order
+        rank = coordinate_order(corner)[1]  # each corner's place in coordinate order
         pick = lab[idx, np.argmin(np.where(lab[idx] >= 0, rank.reshape(-1, 3), len(corner)), axis=1)]
         out[idx[grows]] = pick[grows]
     return out

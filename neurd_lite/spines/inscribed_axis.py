@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..geometry.meshes import coordinate_order
 from ..geometry.meshgraph import hop_neighbourhoods
 from ..skeleton.model import Skeleton
 
@@ -41,11 +42,10 @@ def section_outlines(verts: np.ndarray, faces: np.ndarray, origin: np.ndarray, n
         return []
     used, f = np.unique(f, return_inverse=True)  # ... then one signed distance per vertex, shared exactly
     verts = np.asarray(verts)[used]
-    rank = np.empty(len(used), dtype=np.int64)  # local ids by coordinates and faces sorted: the same segments in
-    rank[np.lexsort(verts.T[::-1])] = np.arange(len(used))  # the same order whatever the mesh's listing order
-    f = np.sort(rank[f.reshape(-1, 3)], axis=1)
+    order, rank = coordinate_order(verts)  # local ids by coordinates and faces sorted: the same segments in
+    f = np.sort(rank[f.reshape(-1, 3)], axis=1)  # the same order whatever the mesh's listing order
     f = f[np.lexsort(f.T[::-1])]
-    verts = verts[np.argsort(rank)]
+    verts = verts[order]
     s = (verts - origin) @ normal
     pos = s >= 0.0
     cross = pos[f].any(1) & ~pos[f].all(1)
@@ -213,7 +213,7 @@ def _sources(skel: Skeleton):
     w = np.maximum(np.linalg.norm(sv[e[:, 0]] - sv[e[:, 1]], axis=1), 1e-9) if len(e) else np.zeros(0)
     g = coo_matrix((w, (e[:, 0], e[:, 1])), shape=(ns, ns)).tocsr() if len(e) else coo_matrix((ns, ns)).tocsr()
     n_p, piece = connected_components(g, directed=False)
-    by_xyz = np.lexsort(sv.T[::-1])
+    by_xyz = coordinate_order(sv)[0]
     src = np.full(n_p, -1, dtype=np.int64)
     src[piece[by_xyz[::-1]]] = by_xyz[::-1]  # the last write per piece: its first vertex by coordinates
     if skel.root is not None and 0 <= int(skel.root) < ns:
@@ -230,8 +230,7 @@ def arc_length_key(skel: Skeleton) -> np.ndarray:
     g, piece, src = _sources(skel)
     if not skel.n_vertices:
         return np.zeros((0, 2))
-    rank = np.empty(len(src), dtype=np.int64)
-    rank[np.lexsort(np.asarray(skel.vertices)[src].T[::-1])] = np.arange(len(src))
+    rank = coordinate_order(np.asarray(skel.vertices)[src])[1]
     d = dijkstra(g, directed=False, indices=src, min_only=True)
     return np.column_stack([rank[piece].astype(np.float64), d])
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from ..geometry.meshes import vertex_areas_nm2, vertex_normals
+from ..geometry.meshes import coordinate_order, vertex_areas_nm2, vertex_normals
 from ..geometry.meshgraph import edge_components
 from ..geometry.nearest import query_sets
 from ..geometry.sampling import area_points
@@ -141,9 +141,7 @@ def canonical_skeleton(skel: Skeleton) -> tuple[Skeleton, np.ndarray]:
     and a mesh whose vertices are listed in another order skeletonises to the same tree listed in another order;
     working on this copy makes the field independent of that order."""
     n = skel.n_vertices
-    order = np.lexsort(skel.vertices.T[::-1]) if n else np.zeros(0, np.int64)
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n)
+    order, rank = coordinate_order(skel.vertices)
     e = np.sort(rank[skel.edges], axis=1)
     e = e[np.lexsort(e.T[::-1])] if len(e) else e
     root = None if skel.root is None else int(rank[skel.root])

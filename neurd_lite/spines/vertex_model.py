@@ -41,7 +41,7 @@ from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
 from ..errors import InputError
-from ..geometry.meshes import vertex_areas_nm2, vertex_normals
+from ..geometry.meshes import coordinate_order, vertex_areas_nm2, vertex_normals
 from ..geometry.meshgraph import edge_components
 from ..model.shipped import read_booster
 from .relief import attachment, found_spine_density, spine_anchor_samples, surface_level
@@ -223,7 +223,7 @@ def relabel(prob: np.ndarray, idx: np.ndarray, label: np.ndarray, e_mesh: np.nda
     on[idx[prob >= threshold]] = True
     out = np.where(on, label, -1)
     inner = e_mesh[on[e_mesh[:, 0]] & on[e_mesh[:, 1]]]
-    rank = None if verts is None else np.argsort(np.lexsort(np.asarray(verts).T[::-1]))  # place by coordinates
+    rank = None if verts is None else coordinate_order(verts)[1]  # place by coordinates
     for _ in range(64):  # grow rule labels through the new spine vertices, one edge hop per round
         la, lb = out[inner[:, 0]], out[inner[:, 1]]
         fa = (la < 0) & (lb >= 0)
