@@ -149,9 +149,7 @@ def off_shaft_share(skel: Skeleton, verts: np.ndarray, faces: np.ndarray, eligib
     path = (deg == 2) & (True if where is None else np.asarray(where, dtype=bool))
     if not path.any():
         return np.nan
-    key = arc_length_key(skel)
-    path = np.flatnonzero(path)
-    path = path[np.lexsort((*skel.vertices[path].T[::-1], key[path, 1], key[path, 0]))]  # along the tree
+    path = along_tree(skel, np.flatnonzero(path))
     pick = path[np.unique(np.linspace(0, len(path) - 1, min(sample, len(path))).round().astype(int))]
     tangent = windowed_axes(skel, window=AXIS_WINDOW, only=pick)
     fid, tree, edge = local or _local_faces(verts, faces, eligible_faces)
@@ -221,10 +219,16 @@ def _sources(skel: Skeleton):
     return g, piece, src
 
 
+def along_tree(skel: Skeleton, idx: np.ndarray) -> np.ndarray:
+    """The skeleton vertices ``idx`` ordered along the tree: by piece (:func:`arc_length_key`), then arc length
+    from the piece's source, then coordinates; by where they are, not by where they are listed."""
+    key = arc_length_key(skel)[idx]
+    return idx[np.lexsort((*skel.vertices[idx].T[::-1], key[:, 1], key[:, 0]))]
+
+
 def arc_length_key(skel: Skeleton) -> np.ndarray:
     """(N, 2): per skeleton vertex (rank of its piece by its source's coordinates, arc length nm from the piece's
-    source along the tree; see :func:`_sources`). With coordinates to break ties it orders the vertices by
-    where they are, not by where they are listed."""
+    source along the tree; see :func:`_sources`)."""
     from scipy.sparse.csgraph import dijkstra
 
     g, piece, src = _sources(skel)
@@ -256,8 +260,7 @@ def spaced_vertices(skel: Skeleton, among: np.ndarray, every: int) -> np.ndarray
     has = np.zeros(run.max() + 1, dtype=bool)
     has[run[pick]] = True
     idx = np.flatnonzero(among & ~has[run])
-    key = arc_length_key(skel)[idx]
-    idx = idx[np.lexsort((*skel.vertices[idx].T[::-1], key[:, 1], key[:, 0]))]  # nearest the source first
+    idx = along_tree(skel, idx)  # nearest the source first
     pick[idx[np.unique(run[idx], return_index=True)[1]]] = True
     return np.flatnonzero(pick)
 
