@@ -62,6 +62,7 @@ AXON_VETO = [False]  # --axon-veto inner: the has-apical gate's axon veto box ch
 FALLBACK_KEEPS_APICAL = [True]  # --fallback-guard off: the fallback axon may hold the apical candidate's end
 POLARITY_BF = [CompartmentParams().polarity_bayes_factor]  # --polarity-bf: of the held-out decisions (session 15)
 ALT_PARAMS: dict = {}  # --alt-params: each held-out cell is also scored with these CompartmentParams fields (alt_*)
+APICAL_FRAME: dict[int, object] = {}  # id(case) -> its preparation in the apical frame (limb_fit.apical_frame)
 
 
 def parse_params(text: str) -> dict:
@@ -71,7 +72,6 @@ def parse_params(text: str) -> dict:
         k, v = (x.strip() for x in kv.split("="))
         out[k] = v.lower() in ("true", "1", "1.0") if isinstance(getattr(CompartmentParams(), k), bool) else float(v)
     return out
-APICAL_FRAME: dict[int, object] = {}  # id(case) -> its preparation in the apical frame (limb_fit.apical_frame)
 
 
 def frame_of(c: Case):

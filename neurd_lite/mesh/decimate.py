@@ -383,8 +383,9 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | N
     if welded is None:
         return _decimate_to(vertices, faces, p, fragmented, t0)
     wv, corners, kept = welded
-    res = _decimate_to(wv, corners[kept], p, fragmented, t0)
-    in2w = dropped_to_kept(corners[kept], len(faces), kept, corners)
+    welded_faces = corners[kept]
+    res = _decimate_to(wv, welded_faces, p, fragmented, t0)
+    in2w = dropped_to_kept(welded_faces, len(faces), kept, corners)
     lost = np.flatnonzero(in2w < 0)
     in2w[in2w >= 0] = res.input_to_working[in2w[in2w >= 0]]
     if len(lost):  # faces of pieces that welded away entirely: nearest working face facing the same way
