@@ -30,6 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's 
 
 import numpy as np
 
+from neurd_lite.cli import faces_arg
+
 MESH = "meshes/microns_864691135510518224/864691135510518224_decimated_80k.off"
 SYNAPSES = "meshes/microns_864691135510518224/864691135510518224_synapses.csv"
 SIZES = {"81k": 0, "324k": 1, "1.3M": 2, "5.2M": 3}  # number of subdivisions
@@ -318,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--weld-nm", type=float, default=None,
                     help="DecimateParams.weld_nm for the 'ours' run (default: the engine's; 1.0: weld vertices "
                     "within 1 nm before decimating)")
-    ap.add_argument("--target-faces", type=lambda t: t if t == "auto" else int(t), default=None,
+    ap.add_argument("--target-faces", type=faces_arg, default=None,
                     help="DecimateParams.target_faces for the 'ours' run (faces or 'auto'; default: the engine's; "
                          "the working-mesh size A/B of docs/benchmarks.md 'Session 10, round 2')")
     args = ap.parse_args(argv)

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 
-def _faces_arg(text: str) -> int | str:
-    """``--target-faces``: a number of faces or ``auto``."""
+def faces_arg(text: str) -> int | str:
+    """``--target-faces``: a number of faces or ``auto`` (also used by benchmarks/bench_pipeline.py)."""
     return text if text == "auto" else int(text)
 
 
@@ -71,7 +71,7 @@ def _add_decompose(sub: argparse._SubParsersAction) -> None:
                         "mesh, tried among the mesh's units, nm, 4,4,40, 8 and um; the choice is printed)")
     p.add_argument("--soma", nargs=3, type=float, default=None, metavar=("X", "Y", "Z"),
                    help="known soma centre in the mesh's units")
-    p.add_argument("--target-faces", type=_faces_arg, default=None,
+    p.add_argument("--target-faces", type=faces_arg, default=None,
                    help="working-mesh size: larger inputs are decimated to about this many faces (default 250k); "
                         "'auto': a size from the surface area (DecimateParams.target_faces)")
     p.add_argument("--backend", default=None, choices=["teasar", "meshparty", "skeletor"],
