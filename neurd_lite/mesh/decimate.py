@@ -36,6 +36,11 @@ class DecimateParams:
     intermediate is 1.6x the 250k target: meshoptimizer's cost is set by the input (~6 s at 5.2M faces whatever
     its target), fast-simplification's by the faces it is given (1.2M -> 250k ~3.8 s, 400k -> 250k ~0.6 s of CPU);
     chosen on a tune synthetic (seed 3, 2.5M faces; 1.2M / 500k / 400k compared, docs/benchmarks.md "Session 8").
+    Opt-in measured in session 18: ``prereduce_above_faces=1_000_000, prereduce_to_faces=250_000`` (meshoptimizer
+    straight to the working size, no fast-simplification pass, no stalled pass to discard) on fresh >= 1M-face
+    synthetic members: face F1 .929 -> .934, decimate .. synapses CPU -28 %; but on the real cell subdivided to
+    1.3M faces it loses a soma exit and half the apical shaft turns basal, so it is not the default
+    (docs/benchmarks.md "Session 18").
     fragmented_target_faces: working size of a fragmented input (:func:`is_fragmented`; its open borders are
     kept, so its interior gets fewer faces than a closed mesh's at ``target_faces``: tune l5_et seed 5, 911k
     faces, 2319 spines at 250k vs 2688 at 400k, truth 2712); the larger of the two targets is used.
