@@ -69,6 +69,6 @@ def test_target_faces_accepts_only_sizes():
 
 
 def test_cli_target_faces_takes_a_number_or_auto():
-    from neurd_lite.cli import _faces_arg
+    from neurd_lite.cli import faces_arg
 
-    assert _faces_arg("auto") == "auto" and _faces_arg("40000") == 40000
+    assert faces_arg("auto") == "auto" and faces_arg("40000") == 40000
