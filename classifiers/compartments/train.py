@@ -248,8 +248,8 @@ def cross_validate(cases: list[Case], folds: dict[str, set[str]], label: str,
                 p_ap[body] = ap.predict(feats[FEATURES].to_numpy(dtype=float), num_threads=1)
                 cache[(label, name, i)] = (p_ax, p_ap)
         ap = lgb.Booster(model_str=cache[(label, name, "apical")])
-        if (label, name, "axon_threshold") not in cache:  # chosen in inner folds on this fold's training cells
-            cache[(label, name, "axon_threshold")] = choose_threshold(train, fit, TRAIN_MODES)
+        if (label, name, "axon_threshold") not in cache and AXON_THRESHOLD[0] is None:  # chosen in inner folds
+            cache[(label, name, "axon_threshold")] = choose_threshold(train, fit, TRAIN_MODES)  # on its training cells
         ax_th, ax_scores = cache[(label, name, "axon_threshold")] if AXON_THRESHOLD[0] is None \
             else (AXON_THRESHOLD[0], {})
         params = CompartmentParams(axon_threshold=ax_th, fallback_keeps_apical=FALLBACK_KEEPS_APICAL[0],
