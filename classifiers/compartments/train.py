@@ -476,7 +476,7 @@ def main(argv: list[str] | None = None) -> int:
             choice: tuple = (AXON_THRESHOLD[0], {})
         else:
             choice = vc[key] = vc[key] if key in vc else choose_threshold(cases, fit, TRAIN_MODES)
-        write_models(cases, args.out, report, fit, time.time() - t0, choice)
+        write_models(cases, args.out, report, fit, time.time() - t0, choice, args.axon_shape)
     print(f"total {time.time() - t0:.0f} s", file=sys.stderr)
     return 0
 
