@@ -54,3 +54,30 @@ def test_wiggly_segment_is_less_straight_and_with_shape_adds_once():
     base = pd.DataFrame({"x": np.arange(t2.n, dtype=float)})
     once = with_shape(base, t2)
     assert list(once.columns) == ["x", *SHAPE_FEATURES] and with_shape(once, t2) is once
+
+
+def test_opt_in_axon_shape_model_labels_a_pyramid():
+    """``CompartmentParams(axon_shape_model=True)`` reads ``compartment_axon_shape`` (text + sidecar) and finds the
+    axon of a synthetic pyramid; the sidecar lists the shape inputs and carries held-out numbers."""
+    import pytest
+
+    import neurd_lite as nl
+    from neurd_lite.compartments import CompartmentParams
+    from neurd_lite.compartments.learned import AXON_SHAPE_MODEL, load_vertex_model, models_available
+    from neurd_lite.model.shipped import MODELS_DIR
+    from neurd_lite.pipeline import PipelineParams
+    from neurd_lite.testing.morphology import grow_pyramidal, tree_to_skeleton
+
+    if not models_available() or not (MODELS_DIR / f"{AXON_SHAPE_MODEL}.txt").is_file():
+        pytest.skip("compartment models not built")
+    m = load_vertex_model(AXON_SHAPE_MODEL)
+    assert m.features[-len(SHAPE_FEATURES):] == SHAPE_FEATURES and m.meta["held_out_metrics"]["leave_cell_out"]
+    centre = np.array([600e3, 800e3, 850e3])
+    sk0 = tree_to_skeleton(grow_pyramidal(np.random.default_rng(7), centre))
+    truth = np.asarray(sk0.vertex_properties["compartment"]).astype(str)
+    sk = Skeleton(sk0.vertices - centre, sk0.edges, sk0.radius, sk0.root)
+    n = nl.label_skeleton(sk, up=(0, -1, 0),
+                          params=PipelineParams(compartments=CompartmentParams(axon_shape_model=True)))
+    lab = n.skeleton_labels.astype(str)
+    tp = float(((lab == "axon") & (truth == "axon")).sum())
+    assert 2 * tp / ((lab == "axon").sum() + (truth == "axon").sum()) > 0.8
