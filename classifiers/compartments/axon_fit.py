@@ -16,7 +16,6 @@ import numpy as np
 
 from gate_fit import inner_folds, source_groups
 
-from neurd_lite.compartments.features import FEATURES
 from neurd_lite.compartments.learned import axon_subtree
 
 THRESHOLDS = (0.5, 0.4, 0.3, 0.2, 0.1, 0.05)
@@ -40,7 +39,7 @@ def predict_axon(model: Any, c: Any) -> np.ndarray:
     t = c.prep.tree
     body = t.in_root_tree & ~t.soma
     p = np.zeros(t.n)
-    p[body] = model.predict(c.prep.features[body][FEATURES].to_numpy(dtype=float), num_threads=1)
+    p[body] = model.predict(c.prep.features[body][model.feature_name()].to_numpy(dtype=float), num_threads=1)
     return p
 
 

@@ -8,10 +8,10 @@ from typing import Any, Callable
 import numpy as np
 
 from neurd_lite.model.shipped import write_booster
-from neurd_lite.compartments.features import FEATURES
 from neurd_lite.compartments.gate import GATE_MONOTONE
 from neurd_lite.compartments.candidate import LIMB_FEATURES, SWITCH_MAX_COS
-from neurd_lite.compartments.learned import APICAL_MODEL, AXON_MODEL, CELL_MODEL, LIMB_MODEL, MIN_APICAL_FRAC
+from neurd_lite.compartments.learned import APICAL_MODEL, AXON_MODEL, AXON_SHAPE_MODEL, CELL_MODEL, LIMB_MODEL, \
+    MIN_APICAL_FRAC
 
 
 def _unit(feature: str) -> str:
@@ -48,18 +48,21 @@ def _sources(cases: list[Any]) -> dict[str, int]:
 
 
 def write_models(cases: list[Any], out: Path, report: dict, fit: Callable, seconds: float,
-                 axon_choice: tuple[float, dict]) -> None:
+                 axon_choice: tuple[float, dict], axon_shape: bool = False) -> None:
     """Fit the models on all cases, write ``NAME.txt`` + ``NAME.json`` and the card; ``axon_choice`` = the axon
-    decision threshold and its inner-fold scores (``axon_fit.choose_threshold`` on all cases)."""
+    decision threshold and its inner-fold scores (``axon_fit.choose_threshold`` on all cases). ``axon_shape``
+    (``train.py --axon-shape``, session 18): only the opt-in ``compartment_axon_shape`` and its card."""
     from limb_fit import LIMB_PARAMS, LIMB_ROUNDS
     from train import CELL_PARAMS, LGB_PARAMS, MAX_ROWS, N_ROUNDS, TRAIN_MODES
 
     out.mkdir(parents=True, exist_ok=True)
     axon_th, axon_th_scores = axon_choice
     held = {k: v for k, v in report.items() if k != "rows"}
-    for name, target in ((AXON_MODEL, "axon"), (APICAL_MODEL, "apical"), (CELL_MODEL, "cell"), (LIMB_MODEL, "limb")):
+    todo = ((AXON_SHAPE_MODEL, "axon"),) if axon_shape else \
+        ((AXON_MODEL, "axon"), (APICAL_MODEL, "apical"), (CELL_MODEL, "cell"), (LIMB_MODEL, "limb"))
+    for name, target in todo:
         booster, n_rows = fit(cases, target)
-        feats = list(booster.feature_name()) if target in ("cell", "limb") else FEATURES
+        feats = list(booster.feature_name())
         lgb_params, rounds = (LIMB_PARAMS, LIMB_ROUNDS) if target == "limb" else (LGB_PARAMS, N_ROUNDS)
         if target == "cell":
             lgb_params = {**CELL_PARAMS, "monotone_constraints": [GATE_MONOTONE.get(f, 0) for f in feats]}
@@ -78,7 +81,31 @@ def write_models(cases: list[Any], out: Path, report: dict, fit: Callable, secon
                 **({"gate_configuration": booster.gate_set} if target == "cell" else {}),
                 "trained_by": "classifiers/compartments/train.py"}
         write_booster(booster, meta, out, name)
+    if axon_shape:
+        (out / f"{AXON_SHAPE_MODEL}.md").write_text(shape_card(held, _sources(cases)))
+        return
     (out / "compartment_models.md").write_text(card(held, _sources(cases), seconds))
+
+
+def shape_card(held: dict, sources: dict[str, int]) -> str:
+    """The opt-in axon model with branch-shape inputs (session 18): what it adds and its held-out numbers."""
+    return "\n".join([
+        f"# `{AXON_SHAPE_MODEL}` (opt-in: `CompartmentParams(axon_shape_model=True)`)", "",
+        "The axon vs rest vertex model of `compartment_models.md` (same rows, parameters and decision) with five",
+        "synapse-free branch-shape inputs added (`compartments/axon_shape.py`): the angle a segment leaves its branch",
+        "point at, that branch point's path distance from the soma, the segment's straightness, and over the",
+        "vertex's subtree the mean larger-child branch angle and the cable-weighted straightness. They need neither",
+        "radius nor `up`. Trained by `python classifiers/compartments/train.py --axon-shape` (the other three models",
+        f"are the shipped ones). Training cells by source: {sources}.", "",
+        "## Held-out numbers (the headline; leave-cell-out, 5 folds grouped by cell, with this axon model in every",
+        "fold and the other models refit as shipped; docs/compartments.md \"Session 18\" for the adoption rule)", "",
+        _table(held.get("leave_cell_out", {})), "",
+        "Leave-source-out (each external repository with >= 3 cells, the small ones together, MICrONS and synthetic",
+        "held out in turn):", "", _table(held.get("leave_source_out", {})), "",
+        "Status (session 18): opt-in. Against the shipped axon model on the same folds it failed both adoption rules",
+        "(docs/compartments.md \"Session 18\"): MICrONS leave-cell-out axon F1 without synapses 0.689 -> 0.695 (rule",
+        ">= 0.709); leave-source-out external traced axon 0.887 -> 0.894 (rule +0.01) and MICrONS axon with synapses",
+        "0.759 -> 0.740. Leave-cell-out with synapses it reads 0.954 -> 0.974 (external traced 0.944 -> 0.973).", ""])
 
 
 # How the shipped configuration was chosen (kept with the card: the held-out numbers below are lightly selected)

@@ -36,6 +36,7 @@ sys.path.insert(0, str(HERE))
 
 from cells import APICAL_NAMES, Case, load_cases  # noqa: E402
 
+from neurd_lite.compartments.axon_shape import SHAPE_FEATURES, with_shape  # noqa: E402
 from neurd_lite.compartments.features import FEATURES  # noqa: E402
 from neurd_lite.compartments.frame import angle_deg  # noqa: E402
 from neurd_lite.compartments.label import CompartmentParams, learned_decision  # noqa: E402
@@ -62,6 +63,7 @@ AXON_VETO = [False]  # --axon-veto inner: the has-apical gate's axon veto box ch
 FALLBACK_KEEPS_APICAL = [True]  # --fallback-guard off: the fallback axon may hold the apical candidate's end
 POLARITY_BF = [CompartmentParams().polarity_bayes_factor]  # --polarity-bf: of the held-out decisions (session 15)
 ALT_PARAMS: dict = {}  # --alt-params: each held-out cell is also scored with these CompartmentParams fields (alt_*)
+AXON_FEATURES = list(FEATURES)  # --axon-shape: the axon model also reads axon_shape.SHAPE_FEATURES (session 18)
 APICAL_FRAME: dict[int, object] = {}  # id(case) -> its preparation in the apical frame (limb_fit.apical_frame)
 
 
@@ -111,7 +113,7 @@ def design(cases: list[Case], target: str) -> tuple[np.ndarray, np.ndarray, np.n
         if not len(idx):
             continue
         feats = frame_of(c).features if target == "apical" else c.prep.features
-        xs.append(feats.iloc[idx][FEATURES].to_numpy(dtype=float))
+        xs.append(feats.iloc[idx][AXON_FEATURES if target == "axon" else FEATURES].to_numpy(dtype=float))
         ys.append(y)
         ws.append(np.full(len(idx), 1.0 / len(idx)))
     w = np.concatenate(ws)
@@ -165,7 +167,8 @@ def fit(cases: list[Case], target: str, axon_store: dict | None = None):
             booster.gate_set += f"|veto {booster.axon_veto}"
         return booster, len(y)
     x, y, w = design(cases, target)
-    ds = lgb.Dataset(x, y, weight=w, feature_name=list(FEATURES), free_raw_data=True)
+    ds = lgb.Dataset(x, y, weight=w, feature_name=list(AXON_FEATURES if target == "axon" else FEATURES),
+                     free_raw_data=True)
     return lgb.train(LGB_PARAMS, ds, num_boost_round=N_ROUNDS), len(y)
 
 
@@ -239,14 +242,14 @@ def cross_validate(cases: list[Case], folds: dict[str, set[str]], label: str,
             for i in idx:
                 t = cases[i].prep.tree
                 body = t.in_root_tree & ~t.soma
-                x = cases[i].prep.features[body][FEATURES].to_numpy(dtype=float)
+                feats = cases[i].prep.features[body]
                 p_ax, p_ap = np.zeros(t.n), np.zeros(t.n)
-                p_ax[body] = ax.predict(x, num_threads=1)
-                p_ap[body] = ap.predict(x, num_threads=1)
+                p_ax[body] = ax.predict(feats[AXON_FEATURES].to_numpy(dtype=float), num_threads=1)
+                p_ap[body] = ap.predict(feats[FEATURES].to_numpy(dtype=float), num_threads=1)
                 cache[(label, name, i)] = (p_ax, p_ap)
         ap = lgb.Booster(model_str=cache[(label, name, "apical")])
-        if (label, name, "axon_threshold") not in cache:  # chosen in inner folds on this fold's training cells
-            cache[(label, name, "axon_threshold")] = choose_threshold(train, fit, TRAIN_MODES)
+        if (label, name, "axon_threshold") not in cache and AXON_THRESHOLD[0] is None:  # chosen in inner folds
+            cache[(label, name, "axon_threshold")] = choose_threshold(train, fit, TRAIN_MODES)  # on its training cells
         ax_th, ax_scores = cache[(label, name, "axon_threshold")] if AXON_THRESHOLD[0] is None \
             else (AXON_THRESHOLD[0], {})
         params = CompartmentParams(axon_threshold=ax_th, fallback_keeps_apical=FALLBACK_KEEPS_APICAL[0],
@@ -407,6 +410,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="scratch pickle of the folds' held-out vertex-model probabilities (reused when present)")
     ap.add_argument("--per-fold", default=None,
                     help="only print the per-fold numbers of these comma-separated --report files")
+    ap.add_argument("--axon-shape", action="store_true",
+                    help="the axon model also reads the branch-shape inputs (axon_shape.SHAPE_FEATURES; opt-in "
+                         "CompartmentParams.axon_shape_model, written as compartment_axon_shape; session 18)")
     ap.add_argument("--alt-params", default="",
                     help="comma-separated CompartmentParams field=value: also score every held-out cell with these "
                          "(columns alt_apical_f1, alt_axon_f1 in the report's rows; session 17)")
@@ -427,6 +433,10 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, f"nested_{key}"):
             NESTED[key] = getattr(args, f"nested_{key}").split(",")
     cases = load_cases(args.cache, args.rebuild, tuple(args.arbor_classes.split(",")) if args.arbor_classes else ())
+    if args.axon_shape:
+        AXON_FEATURES[:] = FEATURES + SHAPE_FEATURES
+        for c in cases:
+            c.prep.features = with_shape(c.prep.features, c.prep.tree)
     if args.gate_weights == "source":
         SOURCE_OF.update(source_group_of(cases))
     if args.apical_frame_training:
@@ -466,7 +476,7 @@ def main(argv: list[str] | None = None) -> int:
             choice: tuple = (AXON_THRESHOLD[0], {})
         else:
             choice = vc[key] = vc[key] if key in vc else choose_threshold(cases, fit, TRAIN_MODES)
-        write_models(cases, args.out, report, fit, time.time() - t0, choice)
+        write_models(cases, args.out, report, fit, time.time() - t0, choice, args.axon_shape)
     print(f"total {time.time() - t0:.0f} s", file=sys.stderr)
     return 0
 

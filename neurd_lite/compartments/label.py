@@ -29,8 +29,9 @@ from .features import vertex_features
 from .frame import UNCERTAIN, FrameResult, infer_up, minnie65_frame
 from .gate import axon_vetoed, gate_row
 from .polarity import polarity_moves
-from .learned import APICAL_MODEL, AXON_MODEL, CELL_MODEL, LIMB_MODEL, MIN_APICAL_FRAC, VertexModel, apical_limbs, \
-    apical_segments, axon_subtree, edge_um, load_vertex_model, models_available, off_axon_limbs
+from .axon_shape import with_shape
+from .learned import APICAL_MODEL, AXON_MODEL, AXON_SHAPE_MODEL, CELL_MODEL, LIMB_MODEL, MIN_APICAL_FRAC, \
+    VertexModel, apical_limbs, apical_segments, axon_subtree, edge_um, load_vertex_model, models_available, off_axon_limbs
 from .tree import Tree, synapse_counts
 
 
@@ -64,6 +65,8 @@ class CompartmentParams:
     #                                         axon's stem; learned.off_axon_limbs, session 16; default session 17)
     apical_off_axon_limb_spare_above: float | None = 0.5  # with apical_off_axon_limb: a limb keeps its apical
     #                                         when this share of its apical cable lies above the soma (session 17)
+    axon_shape_model: bool = False          # the axon model that also reads synapse-free branch shape (right-angle
+    #                                         collaterals, straight segments; axon_shape.py, session 18; opt-in)
 
 
 def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,
@@ -213,8 +216,13 @@ def axon_threshold(params: CompartmentParams) -> float:
     (``decision.axon_threshold``, chosen in inner folds by ``classifiers/compartments/train.py``), else 0.5."""
     if params.axon_threshold is not None:
         return float(params.axon_threshold)
-    meta = load_vertex_model(AXON_MODEL).meta if models_available() else {}
+    meta = load_vertex_model(axon_model_name(params)).meta if models_available() else {}
     return float(meta.get("decision", {}).get("axon_threshold", 0.5))
+
+
+def axon_model_name(params: CompartmentParams) -> str:
+    """The axon model's file name: the shipped one, or with ``axon_shape_model`` the one with branch shape."""
+    return AXON_SHAPE_MODEL if params.axon_shape_model else AXON_MODEL
 
 
 def learned_decision(n: Neuron, prep: Prepared, params: CompartmentParams,
@@ -299,7 +307,8 @@ def decide_axon(tree: Tree, prep: Prepared, body: np.ndarray, params: Compartmen
     is computed with the shipped axon model unless given."""
     if p_axon is None:
         p_axon = np.zeros(tree.n)
-        p_axon[body] = load_vertex_model(AXON_MODEL).predict(prep.features[body])
+        feats = with_shape(prep.features, tree) if params.axon_shape_model else prep.features
+        p_axon[body] = load_vertex_model(axon_model_name(params)).predict(feats[body])
     axon, cut, _ = axon_subtree(tree, p_axon, body)
     level = axon_threshold(params)
     if cut >= 0 or level >= 0.5 or not expect_axon:
