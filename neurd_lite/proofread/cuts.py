@@ -137,8 +137,8 @@ class SplitParams:
     this distance of the cut votes for its cell like a contact-zone branch (direction, calibre, evidence), its
     direction judged at its own branch point against the path's two arms there, and changes side only when the
     vote passes ``path_vote_margin`` (stricter than ``move_margin``: the farther from the cut, the likelier a
-    branch point is the cell's own). Tune 800-999 fragmented: 184 -> 185 of 210 cells >= 0.95 with 5000 / 1.0
-    (docs/proofreading.md "Session 18").
+    branch point is the cell's own). Tune 800-999 fragmented: 221 -> 222 of 250 cells >= 0.95 with 5000 / 1.0;
+    fresh held-out 1940-1999: no cell changes (138 of 152 both), so opt-in (docs/proofreading.md "Session 18").
     """
 
     window_nm: float = 5000.0
