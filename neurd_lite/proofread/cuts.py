@@ -133,6 +133,12 @@ class SplitParams:
     ``contact_nm``; the cut itself (``junction`` cue, the ranker's inputs) still reads ``contact_nm``. Tune plateau
     3.75-4.5 (176 -> 178 of 184 cells >= 0.95); fresh held-out 1880-1939 with 4: 128 -> 132 of 148 but 3 cells lost,
     so opt-in (docs/proofreading.md "Session 16").
+    path_vote_nm (session 18; 0 = off): a branch leaving the soma-to-soma path beyond the contact zone but within
+    this distance of the cut votes for its cell like a contact-zone branch (direction, calibre, evidence), its
+    direction judged at its own branch point against the path's two arms there, and changes side only when the
+    vote passes ``path_vote_margin`` (stricter than ``move_margin``: the farther from the cut, the likelier a
+    branch point is the cell's own). Tune 800-999 fragmented: 221 -> 222 of 250 cells >= 0.95 with 5000 / 1.0;
+    fresh held-out 1940-1999: no cell changes (138 of 152 both), so opt-in (docs/proofreading.md "Session 18").
     """
 
     window_nm: float = 5000.0
@@ -176,6 +182,8 @@ class SplitParams:
     side_growth_nm: float = 20000.0
     side_calibre_ratio: float = 0.0
     contact_radius_mult: float = 0.0
+    path_vote_nm: float = 0.0
+    path_vote_margin: float = 1.0
 
     def to_dict(self) -> dict:
         return asdict(self)

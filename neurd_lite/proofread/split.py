@@ -269,7 +269,9 @@ def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radiu
     side of the cut it leaves from. With ``side_growth_margin`` > 0 the branches leaving the path outside the zone
     go to the soma they grow away from (:mod:`.growth`; ``somas``: (A's, B's) centre nm, the set of soma
     vertices); with ``side_calibre_ratio`` > 0 those much thicker than their parent arm go to the other cell
-    (:mod:`.calibre`; ``branch_r``: branch radius per skeleton vertex, nm). evidence: per skeleton vertex
+    (:mod:`.calibre`; ``branch_r``: branch radius per skeleton vertex, nm); with ``path_vote_nm`` > 0 a branch
+    leaving the path beyond the zone but within that distance of the cut votes the same way, judged at its own
+    branch point, and changes side only past ``path_vote_margin``. evidence: per skeleton vertex
     (outputs, inputs, is_axon, labelled). Returns the moved branches."""
     onpath = set(path)
     a_end, b_end = path[k], path[k + 1]
@@ -295,16 +297,19 @@ def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radiu
     side_a = forest.within({a_end}, np.inf, allowed=zone)
     origin, d = at(s_cut), dirs(s_cut)
     moved = []
-    for v in sorted(zone):
-        default = 0 if v in side_a else 1
+    near = {path[q]: q for q in range(len(path)) if abs(s[q] - s_cut) <= p.path_vote_nm} if p.path_vote_nm > 0 else {}
+    for v in sorted(zone) + sorted(set(near) - zone):
+        default = (0 if v in side_a else 1) if v in zone else int(near[v] > k)
+        margin = p.move_margin if v in zone else p.path_vote_margin
         for u in list(forest.adj[v]):
             if u in zone or u in onpath:
                 continue
-            vote = _branch_vote(forest, v, u, origin, d, calibre, radius, p)
+            o_v, d_v = (origin, d) if v in zone else (x[v], dirs(s[near[v]]))  # its own branch point
+            vote = _branch_vote(forest, v, u, o_v, d_v, calibre, radius, p)
             if vote is None:
                 continue  # a bristle stays where it is
             vote += _evidence_vote(forest, v, u, cells, evidence, p)
-            side = 0 if vote > p.move_margin else (1 if vote < -p.move_margin else default)
+            side = 0 if vote > margin else (1 if vote < -margin else default)
             if side != default:
                 moved.append(_move(forest, v, u, a_end if side == 0 else b_end, side, vote))
     if p.side_growth_margin > 0 and somas is not None:
