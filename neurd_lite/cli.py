@@ -72,8 +72,8 @@ def _add_decompose(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--soma", nargs=3, type=float, default=None, metavar=("X", "Y", "Z"),
                    help="known soma centre in the mesh's units")
     p.add_argument("--target-faces", type=faces_arg, default=None,
-                   help="working-mesh size: larger inputs are decimated to about this many faces (default 250k); "
-                        "'auto': a size from the surface area (DecimateParams.target_faces)")
+                   help="working-mesh size: larger inputs are decimated to about this many faces; 'auto' (the "
+                        "default): a size from the surface area, 250k-1M faces (DecimateParams.target_faces)")
     p.add_argument("--backend", default=None, choices=["teasar", "meshparty", "skeletor"],
                    help="skeletonization backend (default: teasar, built in, or the --params file's; "
                         "meshparty, skeletor: optional extras)")

@@ -58,8 +58,8 @@ class DecimateParams:
     compartment agreement falls .004 (an apical / oblique boundary moves) while spine face F1 rises ~.004.
 
     Working size (faces; units: faces and nm). ``target_faces`` says who sets it:
-    an int: about that many faces (an explicit size always wins; the default 250k is this case); None: no
-    decimation; ``"auto"`` (:data:`AUTO`): a size set by surface area, so that a large spine-dense cell keeps its
+    an int: about that many faces (an explicit size always wins; 250_000 is the size before session 18); None: no
+    decimation; ``"auto"`` (:data:`AUTO`, the default since session 18): a size set by surface area, so that a large spine-dense cell keeps its
     spine necks a few faces across: the faces an equilateral mesh of the input's area needs for a mean edge of
     ``target_edge_nm`` (None: :data:`AUTO_EDGE_NM`, 320 nm), clipped to [``min_target_faces`` (250k),
     ``max_target_faces`` (1M)] (:func:`edge_target_faces`). Tune l5_et seed 5 (1.17M faces, 17.7k µm², 405 nm at
@@ -67,6 +67,11 @@ class DecimateParams:
     3.1k µm²) stay at 250k (docs/spines.md "Session 16, round 3" and "Session 17").
     target_edge_nm with an int ``target_faces`` (session 16 opt-in, kept as it was): the area rule with that int
     as the floor instead of ``min_target_faces``.
+    ``"auto"`` became the default in session 18 after its second held-out rule passed (fresh 1784-1786, the three
+    members whose size it changes, scored once: face F1 .9084 -> .9143, no member down more than .002; clean l5_et
+    1785, 1.79M faces, 250k -> 566k working faces: .9035 -> .9229, synapse macro .764 -> .829; session 17's fresh
+    1761: .859 -> .891); cells under ~11k µm² (the real cell: 3.1k µm²) keep 250k, so compare_outputs' 6 cases are
+    unchanged; a large spine-dense cell costs more (spine stage 47 -> 58 s CPU on 1785; docs/spines.md "Session 18").
     weld_nm: before decimating (only then: an input that is not decimated is untouched), merge vertices closer
     than this (nm) and drop the faces that become degenerate (:func:`neurd_lite.mesh.weld.weld`); 0: off.
     1 nm is far below any EM voxel (MICrONS 4 x 4 x 40 nm), so only vertices at one position merge: chunk-seam
@@ -87,7 +92,7 @@ class DecimateParams:
     synapse macro .833 -> .911, neck .666 -> .829; a non-stalled member the weld touched -.003); the real cell and
     real_1.3M decimate identically (docs/spines.md "Session 17, round 4")."""
 
-    target_faces: int | str | None = 250_000
+    target_faces: int | str | None = AUTO
     min_faces_to_decimate: int = 400_000
     aggressiveness: int = 7
     simplify_unit_nm: float = 10.0
