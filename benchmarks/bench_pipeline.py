@@ -338,8 +338,8 @@ def main(argv: list[str] | None = None) -> int:
              "|---|---|---|---:|---:|---:|---:|---:|"]
     ratios = ["| mesh | faces | run | core wall s | total wall s | total CPU s | peak process RSS MB | TEASAR wall s "
               "| total / TEASAR (wall) | total / TEASAR (CPU) |", "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
-    counts = ["| mesh | run | working faces | limbs / branches | somas | spines | synapse targets | class |",
-              "|---|---|---:|---|---:|---:|---|---|"]
+    counts = ["| mesh | run | working faces | meshoptimizer faces (decimate provenance) | limbs / branches | somas "
+              "| spines | synapse targets | class |", "|---|---|---:|---:|---|---:|---:|---|---|"]
     growth: list[tuple[str, int, float, float]] = []
     soma_center = None
     with tempfile.TemporaryDirectory() as tmp:
@@ -374,7 +374,8 @@ def main(argv: list[str] | None = None) -> int:
                              f"**{total_cpu:.2f}** | |")
                 tgt = n.synapses["target"].value_counts().to_dict() if "target" in n.synapses else {}
                 work = n.provenance.get("decimate", {}).get("working_faces", nf)
-                counts.append(f"| {size} | {label} | {work:,} | {n.n_limbs} / {len(n.branch_nodes)} | "
+                pre = n.provenance.get("decimate", {}).get("prereduced_faces", 0)  # > 0: pre-reduced or rescued
+                counts.append(f"| {size} | {label} | {work:,} | {pre:,} | {n.n_limbs} / {len(n.branch_nodes)} | "
                               f"{len(n.somas)} | {len(n.spines)} | "
                               f"{', '.join(f'{k} {v}' for k, v in sorted(tgt.items()))} | "
                               f"{n.provenance.get('bench_class')} |")

@@ -38,7 +38,9 @@ def _split_round(v: np.ndarray, f: np.ndarray, max_edge_nm: float, may_split: np
     (F,) bool: only the long edges of those faces; a face sharing such an edge is split too): (vertices, faces,
     index of each new face's face in ``f``, number of leading faces kept whole); None when no edge is split."""
     e = np.stack([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]], axis=1).reshape(-1, 2)  # edge j of face i: (j, j+1)
-    long_ = row_norms(v[e[:, 0]] - v[e[:, 1]]) > max_edge_nm  # np.linalg.norm(axis=1)'s values, fewer temporaries
+    vf = v[f]  # corners gathered once: v[e[:, 0]] - v[e[:, 1]] is corner j minus corner j + 1
+    long_ = row_norms((vf - vf[:, [1, 2, 0]]).reshape(-1, 3)) > max_edge_nm  # np.linalg.norm(axis=1)'s values
+    del vf
     at = np.flatnonzero(long_)
     if not len(at):
         return None
@@ -60,35 +62,37 @@ def _split_round(v: np.ndarray, f: np.ndarray, max_edge_nm: float, may_split: np
     mid = mid.reshape(-1, 3)  # (F, 3) midpoint of edge j of each face, -1 when kept
     s = mid >= 0
     ns = s.sum(1)
+    keep = ns == 0
+    split = np.flatnonzero(~keep)  # the faces that split; a..m20 and i1..i3 below index into them
+    s, ns = s[split], ns[split]
     # rotate each face so that the split edges start at edge 0: one split -> edge 0; two -> edges 0 and 1
-    rot = np.zeros(len(f), dtype=np.int64)
+    rot = np.zeros(len(split), dtype=np.int64)
     one, two = ns == 1, ns == 2
     rot[one] = np.argmax(s[one], axis=1)
     rot[two] = (np.argmin(s[two], axis=1) + 1) % 3  # the kept edge becomes edge 2
     cols = (rot[:, None] + np.arange(3)) % 3
-    rows = np.arange(len(f))[:, None]
+    rows = split[:, None]
     a, b, c = (f[rows, cols][:, k] for k in range(3))
     m01, m12, m20 = (mid[rows, cols][:, k] for k in range(3))
-    keep = ns == 0
     out = [f[keep]]
     parent = [np.flatnonzero(keep)]
     i1 = np.flatnonzero(one)
     out += [np.column_stack([a[i1], m01[i1], c[i1]]), np.column_stack([m01[i1], b[i1], c[i1]])]
-    parent += [i1, i1]
+    parent += [split[i1], split[i1]]
     i2 = np.flatnonzero(two)
     out.append(np.column_stack([m01[i2], b[i2], m12[i2]]))
-    parent.append(i2)
+    parent.append(split[i2])
     diag_a = row_norms(v2[a[i2]] - v2[m12[i2]]) <= row_norms(v2[m01[i2]] - v2[c[i2]])
     q1 = np.where(diag_a[:, None], np.column_stack([a[i2], m01[i2], m12[i2]]),
                   np.column_stack([a[i2], m01[i2], c[i2]]))
     q2 = np.where(diag_a[:, None], np.column_stack([a[i2], m12[i2], c[i2]]),
                   np.column_stack([m01[i2], m12[i2], c[i2]]))
     out += [q1, q2]
-    parent += [i2, i2]
+    parent += [split[i2], split[i2]]
     i3 = np.flatnonzero(ns == 3)
     out += [np.column_stack([a[i3], m01[i3], m20[i3]]), np.column_stack([m01[i3], b[i3], m12[i3]]),
             np.column_stack([m20[i3], m12[i3], c[i3]]), np.column_stack([m01[i3], m12[i3], m20[i3]])]
-    parent += [i3] * 4
+    parent += [split[i3]] * 4
     return v2, np.vstack(out).astype(np.int64), np.concatenate(parent).astype(np.int64), int(keep.sum())
 
 

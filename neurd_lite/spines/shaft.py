@@ -476,7 +476,7 @@ def _paired(cloud: np.ndarray, tang: np.ndarray, pairs: tuple[np.ndarray, np.nda
     """(cloud point (3, K) nm, its sample's unit tangent (3, K), sample index (K,)) of each pair, coordinates as
     contiguous columns: gathered once for every centre tried on the same pairs."""
     pi, j = pairs
-    return np.ascontiguousarray(cloud.T)[:, pi], np.ascontiguousarray(tang.T)[:, j], j
+    return np.ascontiguousarray(cloud.T).take(pi, axis=1), np.ascontiguousarray(tang.T).take(j, axis=1), j
 
 
 def _plane_offsets(paired: tuple[np.ndarray, np.ndarray, np.ndarray], centre: np.ndarray, half_window_nm: float
@@ -485,7 +485,9 @@ def _plane_offsets(paired: tuple[np.ndarray, np.ndarray, np.ndarray], centre: np
     and a mask of pairs within ``half_window_nm`` along the axis. Column for column the same arithmetic as on
     (K, 3) rows (bit for bit), without strided access."""
     cp, tj, j = paired
-    o = cp - np.ascontiguousarray(centre.T)[:, j]
+    ct, o = np.ascontiguousarray(centre.T), np.empty_like(cp)
+    for c in range(3):  # one contiguous take per coordinate: ~3x faster than the (3, K) gather ct[:, j]
+        np.subtract(cp[c], ct[c].take(j), out=o[c])
     along = _cdot3(o, tj)
     o -= along * tj
     return o, np.abs(along) <= half_window_nm
