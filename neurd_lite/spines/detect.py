@@ -64,9 +64,9 @@ class SpineParams:
     min_shaft_piece_area_nm2: a spine must touch a mesh piece with at least this much shaft surface (no debris).
     centre_skeleton: move the skeleton to the centres of the cross-sections it owns first (True / False, or
     "auto": only when the median move exceeds off_centre_fraction x the median skeleton radius, as happens
-    with surface-walking skeletonizers such as TEASAR). inscribed_axis_fraction (> 0; 0: off): the largest circles
-    inscribed in the cross-sections decide whether the skeleton runs off its shaft and move it onto the shaft
-    there; they also decide instead of "auto" whether to centre (``inscribed_axis.shaft_skeleton``).
+    with surface-walking skeletonizers such as TEASAR). inscribed_axis_fraction (default 0.3 since session 18; 0:
+    off): the largest circles inscribed in the cross-sections decide whether the skeleton runs off its shaft and
+    move it there onto the shaft; they also decide instead of "auto" whether to centre (``inscribed_axis``).
     max_angular_coverage: a candidate whose vertices occupy more than this fraction of ``angular_bins`` equal
     sectors around the axis is a swelling of the whole process (a varicosity, a bouton), not a spine: a spine
     stands on one side of its shaft (1.0: no test).
@@ -109,7 +109,7 @@ class SpineParams:
     vertex_model: re-decide every dendritic vertex with the shipped spine-vertex model after the rules
     (``vertex_model.py``; default on since session 14; False: the rules alone); vertex_threshold (None: the sidecar's),
     vertex_model_dir as above; vertex_feature_set: "rings" (default, for normalise_edge_nm=300) or "balls".
-    vertex_ties_by_coordinates: a vertex two spines reach at once joins one by coordinates, not listing order.
+    vertex_ties_by_coordinates: a vertex two spines reach at once joins one by coordinates, not listing order (on).
     model_spine_needs_shaft: a spine the vertex model adds (touching no rule spine) must share a mesh edge with
     unlabelled surface of a piece that reaches the shaft's level (protrusion <= the growth threshold somewhere) or
     has an open edge (cut off its shaft by a chunk boundary; ``pieces.py``): a closed crumb off the shaft that
@@ -144,7 +144,7 @@ class SpineParams:
     extend_across_links: bool = True
     centre_skeleton: bool | str = "auto"
     off_centre_fraction: float = 0.3
-    inscribed_axis_fraction: float = 0.0
+    inscribed_axis_fraction: float = 0.3
     max_angular_coverage: float = 1.0
     angular_bins: int = 16
     min_height_to_extent: float = 0.3
@@ -174,7 +174,7 @@ class SpineParams:
     vertex_threshold: float | None = None
     vertex_model_dir: str | None = None
     vertex_feature_set: str = "rings"
-    vertex_ties_by_coordinates: bool = False
+    vertex_ties_by_coordinates: bool = True
     model_spine_needs_shaft: bool = False
     synapse_seed_nm: float = 0.0
     synapse_seed_rel: float = 0.1
