@@ -64,11 +64,9 @@ def shape_features(tree: Tree, body: np.ndarray | None = None) -> pd.DataFrame:
     e = edge_um(tree)
     cable = np.bincount(seg[on], weights=e[on], minlength=n_seg)
     last = np.full(n_seg, -1, dtype=np.int64)
-    deepest = np.full(n_seg, -np.inf)
     idx = np.flatnonzero(on)
     for v in idx[np.argsort(d[idx], kind="stable")]:  # the segment's far end: its vertex farthest from the soma
         last[seg[v]] = v
-        deepest[seg[v]] = d[v]
     start = np.where(b >= 0, bb, first)
     with np.errstate(invalid="ignore", divide="ignore"):
         straight = np.where(cable > 0, np.linalg.norm(x[last] - x[start], axis=1) / 1000 / cable, np.nan)

@@ -200,16 +200,14 @@ def owning_vertices(n_vertices: int, face_to_skeleton: np.ndarray | None, eligib
 
 
 def _sources(skel: Skeleton):
-    """(CSR skeleton graph weighted by edge length nm, (N,) piece id, one source vertex per piece): the root
-    in its piece, elsewhere the vertex first by coordinates (x, then y, then z); none depends on listing order."""
-    from scipy.sparse import coo_matrix
+    """(CSR skeleton graph weighted by edge length nm, ``Skeleton.csgraph``, (N,) piece id, one source vertex per
+    piece): the root in its piece, elsewhere the vertex first by coordinates (x, then y, then z); none depends on
+    listing order."""
     from scipy.sparse.csgraph import connected_components
 
-    e = np.asarray(skel.edges, dtype=np.int64)
     ns = skel.n_vertices
     sv = np.asarray(skel.vertices, dtype=np.float64)
-    w = np.maximum(np.linalg.norm(sv[e[:, 0]] - sv[e[:, 1]], axis=1), 1e-9) if len(e) else np.zeros(0)
-    g = coo_matrix((w, (e[:, 0], e[:, 1])), shape=(ns, ns)).tocsr() if len(e) else coo_matrix((ns, ns)).tocsr()
+    g = skel.csgraph  # cached on the skeleton: built once for the criterion, the spacing and the ordering
     n_p, piece = connected_components(g, directed=False)
     by_xyz = coordinate_order(sv)[0]
     src = np.full(n_p, -1, dtype=np.int64)
@@ -267,15 +265,12 @@ def spaced_vertices(skel: Skeleton, among: np.ndarray, every: int) -> np.ndarray
 
 def _within_hops(skel: Skeleton, seeds: np.ndarray, hops: int) -> np.ndarray:
     """(N,) bool: skeleton vertices within ``hops`` edges of a ``seeds`` vertex ((N,) bool)."""
-    from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import dijkstra
 
-    e = np.asarray(skel.edges, dtype=np.int64)
-    if not seeds.any() or not len(e):
+    if not seeds.any() or not len(skel.edges):
         return np.asarray(seeds, dtype=bool).copy()
-    g = coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(skel.n_vertices,) * 2).tocsr()
-    return np.isfinite(dijkstra(g, directed=False, unweighted=True, indices=np.flatnonzero(seeds), min_only=True,
-                                limit=hops + 0.5))
+    return np.isfinite(dijkstra(skel.csgraph, directed=False, unweighted=True, indices=np.flatnonzero(seeds),
+                                min_only=True, limit=hops + 0.5))
 
 
 def _harmonic(ns: int, pairs: np.ndarray, free: np.ndarray, value: np.ndarray) -> np.ndarray:
