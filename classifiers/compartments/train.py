@@ -76,6 +76,12 @@ def parse_params(text: str) -> dict:
     return out
 
 
+def model_features(target: str) -> list[str]:
+    """The input columns of a vertex model: the axon model's (with ``--axon-shape`` the branch-shape inputs too)
+    or the shared ``FEATURES``."""
+    return AXON_FEATURES if target == "axon" else FEATURES
+
+
 def frame_of(c: Case):
     """The preparation the apical model and the gate see for a training case (its apical frame when set)."""
     return APICAL_FRAME.get(id(c), c.prep)
@@ -113,7 +119,7 @@ def design(cases: list[Case], target: str) -> tuple[np.ndarray, np.ndarray, np.n
         if not len(idx):
             continue
         feats = frame_of(c).features if target == "apical" else c.prep.features
-        xs.append(feats.iloc[idx][AXON_FEATURES if target == "axon" else FEATURES].to_numpy(dtype=float))
+        xs.append(feats.iloc[idx][model_features(target)].to_numpy(dtype=float))
         ys.append(y)
         ws.append(np.full(len(idx), 1.0 / len(idx)))
     w = np.concatenate(ws)
@@ -167,8 +173,7 @@ def fit(cases: list[Case], target: str, axon_store: dict | None = None):
             booster.gate_set += f"|veto {booster.axon_veto}"
         return booster, len(y)
     x, y, w = design(cases, target)
-    ds = lgb.Dataset(x, y, weight=w, feature_name=list(AXON_FEATURES if target == "axon" else FEATURES),
-                     free_raw_data=True)
+    ds = lgb.Dataset(x, y, weight=w, feature_name=list(model_features(target)), free_raw_data=True)
     return lgb.train(LGB_PARAMS, ds, num_boost_round=N_ROUNDS), len(y)
 
 
