@@ -15,6 +15,7 @@ from ..errors import InputError
 from ..geometry.meshes import as_trimesh, mesh_face_areas_nm2
 from ..geometry.stats import weighted_quantile
 from ..geometry.width import cross_section_width_nm, skeleton_tangents
+from ..geometry.width_centre import recentred_width_nm
 from ..model.frame import DEPTH_RANGE_UM
 from ..neuron import Neuron, synapse_polarity
 from .cache import factorize_labels
@@ -336,6 +337,9 @@ class FeatureContext:
                 keep &= lab != name
         if self.n.face_spine is not None:
             keep &= np.asarray(self.n.face_spine) < 0
+        window = self.params.width.centre_window_nm
+        if window is not None:  # about a cable centre fitted on +-window_nm of skeleton (opt-in)
+            return recentred_width_nm(sk, mesh.vertices, mesh.faces, f2s, keep, float(window), at, self.vertex_tangent)
         return cross_section_width_nm(sk, mesh.vertices, mesh.faces, f2s, keep, at, self.vertex_tangent)
 
 

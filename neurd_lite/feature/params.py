@@ -48,6 +48,17 @@ class NeurdEIParams:
 
 
 @dataclass(frozen=True)
+class WidthParams:
+    """Where the per-vertex width (``vertex_width_nm``: ``width_*_um``, branch ``width_um``, NEURD's E/I radius
+    window) is measured from. ``centre_window_nm`` None (default): about the skeleton vertex itself, which sits
+    off the cable axis (coarse meshes 1.5-1.7 radii, spiny dendrites 0.9-1.5 radii; ``docs/width_diagnosis.md``).
+    A value (nm): about a cable centre fitted (least-squares circle) on the non-spine face corners of the
+    skeleton within that path distance of the vertex (``geometry/width_centre.py``)."""
+
+    centre_window_nm: float | None = None
+
+
+@dataclass(frozen=True)
 class FeatureParams:
     """Every feature family's parameters (``nl.features(n, params=...)``)."""
 
@@ -55,3 +66,4 @@ class FeatureParams:
     perisomatic: PerisomaticParams = field(default_factory=PerisomaticParams)
     depth: LinearDepthParams = field(default_factory=LinearDepthParams)
     neurd_ei: NeurdEIParams = field(default_factory=NeurdEIParams)
+    width: WidthParams = field(default_factory=WidthParams)
