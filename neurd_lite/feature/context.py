@@ -312,13 +312,15 @@ class FeatureContext:
         spacing does not inflate thin branches). On synthetic tubes (230 nm axons to 1.7 µm trunks) this is
         0.99-1.04 x the true diameter at full and at 25 % mesh resolution.
 
-        Falls back to 2 x skeleton radius where a vertex has no faces or there is no mesh.
+        Falls back to 2 x skeleton radius where a vertex has no faces or there is no mesh. Measured where
+        ``FeatureParams.width.sample`` says (``"corners"`` default, ``"surface"`` opt-in).
         """
-        return self.mesh_width_nm("corners")
+        return self.mesh_width_nm(self.params.width.sample)
 
     def mesh_width_nm(self, at: str = "corners") -> np.ndarray:
-        """Per-vertex width (nm) measured at face ``"corners"`` (on the surface) or face ``"centres"`` (NEURD's
-        choice; they lie inside the surface of a coarse mesh, 0.81-0.93 x on synthetic tubes)."""
+        """Per-vertex width (nm) measured at face ``"corners"`` (on the surface), face ``"centres"`` (NEURD's
+        choice; they lie inside the surface of a coarse mesh, 0.81-0.93 x on synthetic tubes) or over the
+        ``"surface"`` (area-weighted, independent of the tessellation)."""
         sk = self.skeleton
         mesh = self.n.mesh
         if mesh is None or len(mesh.faces) == 0:

@@ -54,9 +54,13 @@ class WidthParams:
     off the cable axis (coarse meshes 1.5-1.7 radii, spiny dendrites 0.9-1.5 radii; ``docs/width_diagnosis.md``).
     A value (nm): about a cable centre fitted (least-squares circle) on the non-spine face corners of the
     skeleton within that path distance of the vertex, at most 2 of its radii (``geometry/width_centre.py``);
-    500 is the tuned value (tune members: median |log(width / true diameter)| .27 -> .07 on l23 basal)."""
+    500 is the tuned value (tune members: median |log(width / true diameter)| .27 -> .07 on l23 basal).
+    ``sample``: ``"corners"`` (default) takes the median over the faces' corners; ``"surface"`` the
+    area-weighted median over points spread evenly on the faces (``geometry/width_surface.py``), which does not
+    move when a mesh is subdivided (real cell 81k -> 1.3M faces: corners x 0.85 from the mesh alone)."""
 
     centre_window_nm: float | None = None
+    sample: str = "corners"
 
 
 @dataclass(frozen=True)
