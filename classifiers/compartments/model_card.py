@@ -89,44 +89,45 @@ def write_models(cases: list[Any], out: Path, report: dict, fit: Callable, secon
     (out / "compartment_models.md").write_text(card(held, _sources(cases), seconds))
 
 
+def _variant_card(name: str, option: str, flag: str, what: list[str], session: int, held: dict,
+                  sources: dict[str, int], status: list[str]) -> str:
+    """Card of an opt-in axon model: ``what`` it adds (lines), its held-out tables and its ``status`` (lines)."""
+    return "\n".join([
+        f"# `{name}` (opt-in: `CompartmentParams({option}=True)`)", "",
+        "The axon vs rest vertex model of `compartment_models.md` (same rows, parameters and decision) with", *what,
+        f"Trained by `python classifiers/compartments/train.py {flag}` (the other three models are the shipped ones).",
+        f"Training cells by source: {sources}.", "",
+        "## Held-out numbers (the headline; leave-cell-out, 5 folds grouped by cell, with this axon model in every",
+        f"fold and the other models refit as shipped; docs/compartments.md \"Session {session}\" for the adoption rule)",
+        "", _table(held.get("leave_cell_out", {})), "",
+        "Leave-source-out (each external repository with >= 3 cells, the small ones together, MICrONS and synthetic",
+        "held out in turn):", "", _table(held.get("leave_source_out", {})), "", *status, ""])
+
+
 def shape_card(held: dict, sources: dict[str, int]) -> str:
     """The opt-in axon model with branch-shape inputs (session 18): what it adds and its held-out numbers."""
-    return "\n".join([
-        f"# `{AXON_SHAPE_MODEL}` (opt-in: `CompartmentParams(axon_shape_model=True)`)", "",
-        "The axon vs rest vertex model of `compartment_models.md` (same rows, parameters and decision) with five",
-        "synapse-free branch-shape inputs added (`compartments/axon_shape.py`): the angle a segment leaves its branch",
-        "point at, that branch point's path distance from the soma, the segment's straightness, and over the",
+    return _variant_card(AXON_SHAPE_MODEL, "axon_shape_model", "--axon-shape", [
+        "five synapse-free branch-shape inputs added (`compartments/axon_shape.py`): the angle a segment leaves its",
+        "branch point at, that branch point's path distance from the soma, the segment's straightness, and over the",
         "vertex's subtree the mean larger-child branch angle and the cable-weighted straightness. They need neither",
-        "radius nor `up`. Trained by `python classifiers/compartments/train.py --axon-shape` (the other three models",
-        f"are the shipped ones). Training cells by source: {sources}.", "",
-        "## Held-out numbers (the headline; leave-cell-out, 5 folds grouped by cell, with this axon model in every",
-        "fold and the other models refit as shipped; docs/compartments.md \"Session 18\" for the adoption rule)", "",
-        _table(held.get("leave_cell_out", {})), "",
-        "Leave-source-out (each external repository with >= 3 cells, the small ones together, MICrONS and synthetic",
-        "held out in turn):", "", _table(held.get("leave_source_out", {})), "",
+        "radius nor `up`."], 18, held, sources, [
         "Status (session 18): opt-in. Against the shipped axon model on the same folds it failed both adoption rules",
         "(docs/compartments.md \"Session 18\"): MICrONS leave-cell-out axon F1 without synapses 0.689 -> 0.695 (rule",
         ">= 0.709); leave-source-out external traced axon 0.887 -> 0.894 (rule +0.01) and MICrONS axon with synapses",
-        "0.759 -> 0.740. Leave-cell-out with synapses it reads 0.954 -> 0.974 (external traced 0.944 -> 0.973).", ""])
+        "0.759 -> 0.740. Leave-cell-out with synapses it reads 0.954 -> 0.974 (external traced 0.944 -> 0.973)."])
+
+
+L2_STATUS: list[str] = []  # the adoption result, written in by the session that decides it
 
 
 def l2_card(held: dict, sources: dict[str, int]) -> str:
     """The opt-in axon model with level-2 side-node inputs (session 19): what it adds and its held-out numbers."""
-    return "\n".join([
-        f"# `{AXON_L2_MODEL}` (opt-in: `CompartmentParams(axon_l2_model=True)`)", "",
-        "The axon vs rest vertex model of `compartment_models.md` (same rows, parameters and decision) with two",
-        "inputs from a level-2 skeleton's chunk graph added (`compartments/axon_l2.py`): the share of the L2 nodes",
-        "of the vertex's segment and of its subtree that are L2 leaves (spines hang off a dendrite's L2 chain, an",
-        "axon's has few), each over the cell's own share. Only MICrONS-style meshwork skeletons carry them",
-        "(`io.skeletons` stores `l2_nodes` / `l2_leaves` per vertex); elsewhere they are NaN. Trained by",
-        "`python classifiers/compartments/train.py --axon-l2` (the other three models are the shipped ones).",
-        f"Training cells by source: {sources}.", "",
-        "## Held-out numbers (leave-cell-out, 5 folds grouped by cell, this axon model in every fold, the other",
-        "models refit as shipped; docs/compartments.md \"Session 19\" for the adoption rule and its result)", "",
-        _table(held.get("leave_cell_out", {})), "",
-        "Leave-source-out (each external repository with >= 3 cells, the small ones together, MICrONS and synthetic",
-        "held out in turn; with MICrONS held out no training cell carries the inputs):", "",
-        _table(held.get("leave_source_out", {})), ""])
+    return _variant_card(AXON_L2_MODEL, "axon_l2_model", "--axon-l2", [
+        "two inputs from a level-2 skeleton's chunk graph added (`compartments/axon_l2.py`): the share of the L2",
+        "nodes of the vertex's segment and of its subtree that are L2 leaves (spines hang off a dendrite's L2 chain,",
+        "an axon's has few), each over the cell's own share. Only MICrONS-style meshwork skeletons carry them",
+        "(`io.skeletons` stores `l2_nodes` / `l2_leaves` per vertex); elsewhere (SWC, meshes) they are NaN, and with",
+        "MICrONS held out no training cell carries them."], 19, held, sources, L2_STATUS)
 
 
 # How the shipped configuration was chosen (kept with the card: the held-out numbers below are lightly selected)
