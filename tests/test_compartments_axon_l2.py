@@ -57,3 +57,27 @@ def test_meshwork_level2_skeleton_carries_counts(real):
     sk, _ = load_skeleton(real("skeletons/microns_apical_labelled/864691135274448101_with_apical.h5"))
     nodes, leaves = sk.vertex_properties["l2_nodes"], sk.vertex_properties["l2_leaves"]
     assert len(nodes) == sk.n_vertices and nodes.sum() > sk.n_vertices and 0 < leaves.sum() < nodes.sum()
+
+
+@pytest.mark.realdata
+def test_opt_in_axon_l2_model_reads_the_level2_inputs(real):
+    """``CompartmentParams(axon_l2_model=True)`` on a MICrONS meshwork through ``label_skeleton``: the L2 counts
+    reach the labeller's skeleton, the inputs are finite on the dendrite, ``compartment_axon_l2`` (text + sidecar,
+    inputs listed) is the axon model used, and an axon is found. (No accuracy claim: this cell is a training cell.)"""
+    import neurd_lite as nl
+    from neurd_lite.compartments import CompartmentParams
+    from neurd_lite.compartments.learned import AXON_L2_MODEL, load_vertex_model, models_available
+    from neurd_lite.model.shipped import MODELS_DIR
+    from neurd_lite.pipeline import PipelineParams
+
+    if not models_available() or not (MODELS_DIR / f"{AXON_L2_MODEL}.txt").is_file():
+        pytest.skip("compartment models not built")
+    m = load_vertex_model(AXON_L2_MODEL)
+    assert m.features[-len(L2_FEATURES):] == L2_FEATURES and m.meta["held_out_metrics"]["leave_cell_out"]
+    path = real("skeletons/microns_apical_labelled/864691135274448101_with_apical.h5")
+    n = nl.label_skeleton(path, params=PipelineParams(compartments=CompartmentParams(axon_l2_model=True)))
+    assert "l2_nodes" in n.skeleton.vertex_properties
+    t = Tree.from_skeleton(n.skeleton)
+    f = l2_features(t)
+    assert np.isfinite(f.loc[t.in_root_tree & ~t.soma, L2_FEATURES].to_numpy()).mean() > 0.9
+    assert (n.skeleton_labels.astype(str) == "axon").any()

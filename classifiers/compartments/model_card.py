@@ -117,7 +117,15 @@ def shape_card(held: dict, sources: dict[str, int]) -> str:
         "0.759 -> 0.740. Leave-cell-out with synapses it reads 0.954 -> 0.974 (external traced 0.944 -> 0.973)."])
 
 
-L2_STATUS: list[str] = []  # the adoption result, written in by the session that decides it
+L2_STATUS = [  # the adoption result (docs/compartments.md "Session 19 candidate")
+    "Status (session 19): opt-in. Against the shipped axon model on the same leave-cell-out folds it failed its",
+    "adoption rule's first clause: MICrONS axon F1 without synapses 0.689 -> 0.702 (rule >= 0.709; the 12 cells at 0",
+    "stay at 0); with synapses 0.954 -> 0.968. The leave-source-out table above was run after the fail (a check, not",
+    "evidence): MICrONS held out equals the shipped model's (no training source carries the inputs); external traced",
+    "axon 0.887 -> 0.909 there and 0.944 -> 0.975 leave-cell-out, although external cells carry no L2 inputs: that is",
+    "refit noise (two more columns change LightGBM's feature sampling), the size of effect these rules ask for.",
+    "Leave-source-out ran on the microns and five external folds only (not synthetic, all_external). Not run (the",
+    "rule stopped at clause 1): the basket cell and fresh synthetic seeds 1860-1879 as rule clauses."]
 
 
 def l2_card(held: dict, sources: dict[str, int]) -> str:
