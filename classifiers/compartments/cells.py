@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from neurd_lite.testing.soma_shapes import random_rotation
+from neurd_lite.compartments.axon_l2 import L2_PROPS
 from neurd_lite.compartments.label import CompartmentParams, Prepared, prepare
 from neurd_lite.data import data_path, manifest
 from neurd_lite.io.skeletons import load_skeleton
@@ -83,7 +84,7 @@ def microns_cases() -> list[Case]:
         same = bool(np.array_equal(ap, ax))
         truth_ap = ap if same else ap & ~ax
         cell = Path(rel).name.split("_")[0]
-        sk.vertex_properties = {}
+        sk.vertex_properties = {k: v for k, v in sk.vertex_properties.items() if k in L2_PROPS}  # session 19
         scored = np.ones(sk.n_vertices, dtype=bool)
         for mode, s in (("given+syn", syn), ("given", None)):
             out.append(_case(cell, "microns", mode, "pyramidal", sk.copy(), s, MINNIE_UP, "nm",

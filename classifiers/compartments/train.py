@@ -36,6 +36,7 @@ sys.path.insert(0, str(HERE))
 
 from cells import APICAL_NAMES, Case, load_cases  # noqa: E402
 
+from neurd_lite.compartments.axon_l2 import L2_FEATURES, with_l2  # noqa: E402
 from neurd_lite.compartments.axon_shape import SHAPE_FEATURES, with_shape  # noqa: E402
 from neurd_lite.compartments.features import FEATURES  # noqa: E402
 from neurd_lite.compartments.frame import angle_deg  # noqa: E402
@@ -63,7 +64,7 @@ AXON_VETO = [False]  # --axon-veto inner: the has-apical gate's axon veto box ch
 FALLBACK_KEEPS_APICAL = [True]  # --fallback-guard off: the fallback axon may hold the apical candidate's end
 POLARITY_BF = [CompartmentParams().polarity_bayes_factor]  # --polarity-bf: of the held-out decisions (session 15)
 ALT_PARAMS: dict = {}  # --alt-params: each held-out cell is also scored with these CompartmentParams fields (alt_*)
-AXON_FEATURES = list(FEATURES)  # --axon-shape: the axon model also reads axon_shape.SHAPE_FEATURES (session 18)
+AXON_FEATURES = list(FEATURES)  # --axon-shape / --axon-l2: + axon_shape.SHAPE_FEATURES (session 18) / axon_l2.L2_FEATURES (19)
 APICAL_FRAME: dict[int, object] = {}  # id(case) -> its preparation in the apical frame (limb_fit.apical_frame)
 
 
@@ -418,6 +419,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--axon-shape", action="store_true",
                     help="the axon model also reads the branch-shape inputs (axon_shape.SHAPE_FEATURES; opt-in "
                          "CompartmentParams.axon_shape_model, written as compartment_axon_shape; session 18)")
+    ap.add_argument("--axon-l2", action="store_true",
+                    help="the axon model also reads the level-2 side-node inputs (axon_l2.L2_FEATURES; opt-in "
+                         "CompartmentParams.axon_l2_model, written as compartment_axon_l2; session 19)")
     ap.add_argument("--alt-params", default="",
                     help="comma-separated CompartmentParams field=value: also score every held-out cell with these "
                          "(columns alt_apical_f1, alt_axon_f1 in the report's rows; session 17)")
@@ -442,6 +446,10 @@ def main(argv: list[str] | None = None) -> int:
         AXON_FEATURES[:] = FEATURES + SHAPE_FEATURES
         for c in cases:
             c.prep.features = with_shape(c.prep.features, c.prep.tree)
+    if args.axon_l2:
+        AXON_FEATURES[:] = FEATURES + L2_FEATURES
+        for c in cases:
+            c.prep.features = with_l2(c.prep.features, c.prep.tree)
     if args.gate_weights == "source":
         SOURCE_OF.update(source_group_of(cases))
     if args.apical_frame_training:
@@ -481,7 +489,8 @@ def main(argv: list[str] | None = None) -> int:
             choice: tuple = (AXON_THRESHOLD[0], {})
         else:
             choice = vc[key] = vc[key] if key in vc else choose_threshold(cases, fit, TRAIN_MODES)
-        write_models(cases, args.out, report, fit, time.time() - t0, choice, args.axon_shape)
+        write_models(cases, args.out, report, fit, time.time() - t0, choice,
+                     "l2" if args.axon_l2 else "shape" if args.axon_shape else None)
     print(f"total {time.time() - t0:.0f} s", file=sys.stderr)
     return 0
 

@@ -29,9 +29,11 @@ from .features import vertex_features
 from .frame import UNCERTAIN, FrameResult, infer_up, minnie65_frame
 from .gate import axon_vetoed, gate_row
 from .polarity import polarity_moves
+from .axon_l2 import with_l2
 from .axon_shape import with_shape
-from .learned import APICAL_MODEL, AXON_MODEL, AXON_SHAPE_MODEL, CELL_MODEL, LIMB_MODEL, MIN_APICAL_FRAC, \
-    VertexModel, apical_limbs, apical_segments, axon_subtree, edge_um, load_vertex_model, models_available, off_axon_limbs
+from .learned import APICAL_MODEL, AXON_L2_MODEL, AXON_MODEL, AXON_SHAPE_MODEL, CELL_MODEL, LIMB_MODEL, \
+    MIN_APICAL_FRAC, VertexModel, apical_limbs, apical_segments, axon_subtree, edge_um, load_vertex_model, \
+    models_available, off_axon_limbs
 from .tree import Tree, synapse_counts
 
 
@@ -67,6 +69,9 @@ class CompartmentParams:
     #                                         when this share of its apical cable lies above the soma (session 17)
     axon_shape_model: bool = False          # the axon model that also reads synapse-free branch shape (right-angle
     #                                         collaterals, straight segments; axon_shape.py, session 18; opt-in)
+    axon_l2_model: bool = False             # the axon model that also reads the level-2 graph's side nodes (spines
+    #                                         hang off a dendrite's L2 chain; axon_l2.py, session 19; opt-in; NaN
+    #                                         inputs without an L2 graph; wins over axon_shape_model)
 
 
 def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,
@@ -221,8 +226,9 @@ def axon_threshold(params: CompartmentParams) -> float:
 
 
 def axon_model_name(params: CompartmentParams) -> str:
-    """The axon model's file name: the shipped one, or with ``axon_shape_model`` the one with branch shape."""
-    return AXON_SHAPE_MODEL if params.axon_shape_model else AXON_MODEL
+    """The axon model's file name: the shipped one, with ``axon_l2_model`` the one with level-2 side nodes, with
+    ``axon_shape_model`` the one with branch shape."""
+    return AXON_L2_MODEL if params.axon_l2_model else AXON_SHAPE_MODEL if params.axon_shape_model else AXON_MODEL
 
 
 def learned_decision(n: Neuron, prep: Prepared, params: CompartmentParams,
@@ -307,7 +313,8 @@ def decide_axon(tree: Tree, prep: Prepared, body: np.ndarray, params: Compartmen
     is computed with the shipped axon model unless given."""
     if p_axon is None:
         p_axon = np.zeros(tree.n)
-        feats = with_shape(prep.features, tree) if params.axon_shape_model else prep.features
+        feats = with_l2(prep.features, tree) if params.axon_l2_model else \
+            with_shape(prep.features, tree) if params.axon_shape_model else prep.features
         p_axon[body] = load_vertex_model(axon_model_name(params)).predict(feats[body])
     axon, cut, _ = axon_subtree(tree, p_axon, body)
     level = axon_threshold(params)

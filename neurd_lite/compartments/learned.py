@@ -31,6 +31,7 @@ from .tree import Tree
 AXON_MODEL, APICAL_MODEL, CELL_MODEL = "compartment_axon", "compartment_apical", "compartment_has_apical"
 LIMB_MODEL = "compartment_apical_limb"  # which primary dendrite is the apical candidate (compartments.candidate)
 AXON_SHAPE_MODEL = "compartment_axon_shape"  # opt-in axon model with branch-shape inputs (axon_shape.py, session 18)
+AXON_L2_MODEL = "compartment_axon_l2"  # opt-in axon model with level-2 side-node inputs (axon_l2.py, session 19)
 MODEL_NAMES = (AXON_MODEL, APICAL_MODEL, CELL_MODEL, LIMB_MODEL)
 MIN_APICAL_FRAC = 0.03  # apical cable below this share of the dendrite -> no apical (forced: the rule's)
 @dataclass

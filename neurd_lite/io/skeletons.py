@@ -408,6 +408,9 @@ def _load_meshwork(p: Path) -> tuple[Skeleton, pd.DataFrame | None]:
         radius = g["radius"][()] if "radius" in g else None
         mesh_verts = f["mesh/vertices"][()] if "mesh/vertices" in f else np.zeros((0, 3))
         n_mesh = len(mesh_verts)
+        faces = f["mesh/faces"][()] if "mesh/faces" in f else np.zeros((0, 3), np.int64)
+        l2_graph = "mesh/link_edges" in f and not _has_real_faces(faces)  # a level-2 graph, not a surface
+        link_edges = f["mesh/link_edges"][()] if l2_graph else None
         m2s = g["mesh_to_skel_map"][()].astype(np.int64) if "mesh_to_skel_map" in g else np.zeros(0, np.int64)
         res = np.asarray(f.attrs.get("voxel_resolution", [1, 1, 1]), dtype=float).reshape(-1)[:3]
         keep_mesh = np.ones(n_mesh, dtype=bool)
@@ -456,9 +459,34 @@ def _load_meshwork(p: Path) -> tuple[Skeleton, pd.DataFrame | None]:
             vals = np.full(n_mesh, np.nan)
             vals[mesh_idx] = df["r_eff"].to_numpy(dtype=float)
             radius = _vertex_mean(vals, m2s, n)
+    if link_edges is not None and n_mesh:  # a level-2 graph: its side nodes per skeleton vertex (session 19)
+        props.update(l2_vertex_counts(link_edges, m2s, n, keep_mesh))
     sk = Skeleton(verts, sk_edges, radius=radius, root=root, vertex_properties=props)
     syn = pd.concat(syn_parts, ignore_index=True) if syn_parts else None
     return sk, syn
+
+
+def _has_real_faces(faces: np.ndarray) -> bool:
+    """Whether a meshwork's faces describe a surface (some files of level-2 graphs hold one dummy face [0, 0, 0])."""
+    f = np.asarray(faces).reshape(-1, 3)
+    return bool(len(f)) and bool(np.any((f[:, 0] != f[:, 1]) & (f[:, 1] != f[:, 2]) & (f[:, 0] != f[:, 2])))
+
+
+def l2_vertex_counts(link_edges: np.ndarray, mesh_to_skel: np.ndarray, n_skel: int,
+                     keep: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """``{"l2_nodes", "l2_leaves"}`` per skeleton vertex from a meshwork's level-2 graph (a "mesh" without faces):
+    ``link_edges`` (E, 2) between L2 nodes, ``mesh_to_skel`` (M,) the skeleton vertex of each node (-1: none),
+    ``keep`` (M,) the nodes to count; a leaf has one L2 edge (or none). Read by ``compartments.axon_l2``."""
+    m = len(mesh_to_skel)
+    keep = np.ones(m, dtype=bool) if keep is None else np.asarray(keep, dtype=bool)
+    e = np.asarray(link_edges, dtype=np.int64).reshape(-1, 2)
+    e = e[(e >= 0).all(axis=1) & (e < m).all(axis=1)]
+    e = e[keep[e[:, 0]] & keep[e[:, 1]] & (e[:, 0] != e[:, 1])]
+    e = np.unique(np.sort(e, axis=1), axis=0)
+    deg = np.bincount(e.ravel(), minlength=m)
+    ok = keep & (mesh_to_skel >= 0) & (mesh_to_skel < n_skel)
+    return {"l2_nodes": np.bincount(mesh_to_skel[ok], minlength=n_skel).astype(np.int64),
+            "l2_leaves": np.bincount(mesh_to_skel[ok & (deg <= 1)], minlength=n_skel).astype(np.int64)}
 
 
 def _mask_meshwork_skeleton(verts: np.ndarray, edges: np.ndarray, root: int, radius: np.ndarray | None,
