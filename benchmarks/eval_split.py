@@ -68,12 +68,12 @@ FAMILY_CLASSES = ("l23_pyramidal", "l4_pyramidal", "basket", "martinotti", "bipo
 
 def family_spec(seed: int) -> tuple[list[tuple[str, int]], str | list[str], bool]:
     """Members, contacts and fragmentation of family merge ``seed`` (``testing.family``: seeds 0-999 tune,
-    1000-1999 held out; member seeds are drawn from the same range). Case i = seed % 8: 2 cells for i < 4 else 3;
-    dendrite / axon contact alternating (3 cells: both kinds, order alternating); fragmented when (i // 2) is odd."""
+    1000-1999 and 2000-2999 held out; member seeds are drawn from the merge seed's own range, tune otherwise).
+    Case i = seed % 8: 2 cells for i < 4 else 3; dendrite / axon contact alternating (3 cells: both kinds, order
+    alternating); fragmented when (i // 2) is odd."""
     from neurd_lite.testing import family
 
-    held = seed in family.HELDOUT_SEEDS
-    lo = 1000 if held else 0
+    lo = family.SEED_RANGES.get(family.seed_range(seed) or "tune")[0]
     rng = np.random.default_rng([4242, seed])
     i = seed % 8
     ncells = 2 if i < 4 else 3

@@ -92,6 +92,16 @@ def test_seed_split_is_disjoint():
     assert family.is_heldout("basket", 3, holdout_classes=("basket",))
 
 
+def test_seed_ranges_are_disjoint_and_heldout2_is_held_out():
+    ranges = list(family.SEED_RANGES.values())
+    assert sum(len(r) for r in ranges) == len(set().union(*map(set, ranges)))  # no seed in two ranges
+    assert family.HELDOUT_SEEDS == tuple(range(1000, 2000)) and family.HELDOUT2_SEEDS == tuple(range(2000, 3000))
+    assert all(family.is_heldout("basket", s) for s in (1000, 1999, 2000, 2999))
+    assert not any(family.is_heldout("basket", s) for s in (0, 999, 3000))
+    assert [family.seed_range(s) for s in (0, 999, 1000, 2000, 2999, 3000)] == \
+        ["tune", "tune", "heldout", "heldout2", "heldout2", None]
+
+
 @pytest.mark.slow  # generates one or more 100k-300k-face cells
 def test_truth_skeleton_writes_swc(members, tmp_path):
     from neurd_lite.io.skeletons import load_skeleton

@@ -6,7 +6,7 @@
 ``make`` builds family merges (``testing.family.make_merge`` with ``benchmarks/eval_split.family_spec``: 2 and 3
 cells, dendrite-dendrite and axon-dendrite contacts, clean and fragmented), decomposes each with the default
 pipeline without the spine stage (spines feed nothing the splitter reads) and caches a slim Neuron (no mesh) with
-the true cell of every input face. Tune seeds are 0-999; held-out seeds (1000-1999) must not be captured for
+the true cell of every input face. Tune seeds are 0-999; held-out seeds (1000-2999) must not be captured for
 training. ``rows`` runs the splitter with the hand score on every cached merge and records, for each soma-to-soma
 path it cuts, every vertex's candidate row (``proofread.cut_model.FEATURES``) with its distance (µm, along the
 path) from the true switch: the split point that agrees with the most path vertices' true cell (the cell of most

@@ -108,3 +108,14 @@ def growth_moves(forest: _Forest, path: list[int], s: np.ndarray, k: int, zone: 
         if vote > margin:
             out.append((v, u, 1 - side, vote))
     return out
+
+
+def zone_growth_vote(forest: _Forest, v: int, u: int, centres: tuple[np.ndarray, np.ndarray], avoid: set) -> float:
+    """Growth vote of the contact-zone branch entered from ``v`` through ``u`` for cell A (``centres``: A's, B's
+    soma centre, nm): :func:`growth_vote` over its whole subtree with B as its owner, so positive when it grows away
+    from A's soma rather than B's (it is A's neurite), in [-2, 2] like the direction vote. 0 for a subtree holding a
+    soma vertex of ``avoid`` (a third cell's soma: it is not one neurite)."""
+    sub, _ = forest.reach(u, v, np.inf)
+    if avoid.intersection(sub.tolist()):
+        return 0.0
+    return growth_vote(forest.x, sub, v, centres[1], centres[0])

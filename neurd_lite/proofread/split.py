@@ -27,7 +27,7 @@ from scipy.sparse import coo_matrix, csgraph
 
 from ..neuron import Neuron
 from .cuts import CUES, SplitParams, path_scores
-from .growth import growth_moves
+from .growth import growth_moves, zone_growth_vote
 
 NEITHER = -1
 
@@ -271,7 +271,8 @@ def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radiu
     vertices); with ``side_calibre_ratio`` > 0 those much thicker than their parent arm go to the other cell
     (:mod:`.calibre`; ``branch_r``: branch radius per skeleton vertex, nm); with ``path_vote_nm`` > 0 a branch
     leaving the path beyond the zone but within that distance of the cut votes the same way, judged at its own
-    branch point, and changes side only past ``path_vote_margin``. evidence: per skeleton vertex
+    branch point, and changes side only past ``path_vote_margin``; with ``zone_growth_weight`` > 0 a contact-zone
+    branch's vote adds that times its whole subtree's growth vote (:func:`.growth.zone_growth_vote`). evidence: per skeleton vertex
     (outputs, inputs, is_axon, labelled). Returns the moved branches."""
     onpath = set(path)
     a_end, b_end = path[k], path[k + 1]
@@ -309,6 +310,8 @@ def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radiu
             if vote is None:
                 continue  # a bristle stays where it is
             vote += _evidence_vote(forest, v, u, cells, evidence, p)
+            if p.zone_growth_weight > 0 and somas is not None and v in zone:
+                vote += p.zone_growth_weight * zone_growth_vote(forest, v, u, somas[0], somas[1])
             side = 0 if vote > margin else (1 if vote < -margin else default)
             if side != default:
                 moved.append(_move(forest, v, u, a_end if side == 0 else b_end, side, vote))

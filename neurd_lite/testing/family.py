@@ -10,7 +10,8 @@ Use::
 
 A member is drawn from ``np.random.default_rng([class code, seed, stream])``: the same (class, seed) always gives
 the same cell, and the legacy :func:`~neurd_lite.testing.synthetic.make_neuron` cells are not members.
-Tune on :data:`TUNE_SEEDS`, report on :data:`HELDOUT_SEEDS` (disjoint), optionally with whole classes held out.
+Tune on :data:`TUNE_SEEDS`, report on :data:`HELDOUT_SEEDS` or :data:`HELDOUT2_SEEDS` (all three disjoint),
+optionally with whole classes held out.
 See docs/synthetic.md.
 """
 from __future__ import annotations
@@ -36,6 +37,11 @@ TUNE_SEEDS: tuple[int, ...] = tuple(range(0, 1000))
 """Seeds to tune on (0-999)."""
 HELDOUT_SEEDS: tuple[int, ...] = tuple(range(1000, 2000))
 """Seeds to report on (1000-1999); never tune on them."""
+HELDOUT2_SEEDS: tuple[int, ...] = tuple(range(2000, 3000))
+"""Second held-out range (2000-2999, declared in session 19 when the merge seeds of 1000-1999 were spent); never
+tune on them. :func:`is_heldout` covers both held-out ranges."""
+SEED_RANGES: dict[str, tuple[int, ...]] = {"tune": TUNE_SEEDS, "heldout": HELDOUT_SEEDS, "heldout2": HELDOUT2_SEEDS}
+"""Every declared seed range by name (disjoint); seeds outside all of them are undeclared."""
 EXCITATORY = tuple(c for c in CLASSES if not CLASS_RANGES[c].inhibitory)
 INHIBITORY = tuple(c for c in CLASSES if CLASS_RANGES[c].inhibitory)
 DEFAULT_FACES = 120_000  # default target; densely spiny large cells end higher (each spine needs ~60 faces)
@@ -286,7 +292,12 @@ def is_heldout(cls: str, seed: int, holdout_classes: Iterable[str] = ()) -> bool
     return int(seed) in _HELDOUT_SET or cls in set(holdout_classes)
 
 
-_HELDOUT_SET = frozenset(HELDOUT_SEEDS)
+def seed_range(seed: int) -> str | None:
+    """Name of the declared range (``SEED_RANGES`` key) holding ``seed``, or None when it is in none."""
+    return next((name for name, r in SEED_RANGES.items() if r[0] <= int(seed) <= r[-1]), None)
+
+
+_HELDOUT_SET = frozenset(HELDOUT_SEEDS) | frozenset(HELDOUT2_SEEDS)
 
 
 def split(n_seeds: int = 3, classes: Iterable[str] = CLASSES, holdout_classes: Iterable[str] = ()
