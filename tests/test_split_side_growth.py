@@ -83,13 +83,13 @@ def test_branch_curving_back_needs_its_cable_to_agree():
 
 def test_zone_growth_vote_follows_the_whole_subtree():
     """Session 19 (``zone_growth_weight``): a contact-zone branch whose first micrometres point nowhere in
-    particular but whose cable then runs 40 µm away from soma A is A's neurite (the default since session 19);
-    off (0) it keeps its side of the cut (B); a subtree holding a soma vertex gives no growth vote."""
+    particular but whose cable then runs 40 µm away from soma A is A's neurite (opt-in,
+    ``zone_growth_weight=1``); off (the default, 0) it keeps its side of the cut (B); a subtree holding a soma vertex gives no growth vote."""
     from neurd_lite.proofread.growth import zone_growth_vote
 
     segs = [((-1.0, 1.0), 3.0), ((1.0, 0.0), 40.0)]
-    assert _owner(SplitParams(zone_growth_weight=0.0), at_um=50.5, segments=segs) == "B"
-    assert _owner(SplitParams(), at_um=50.5, segments=segs) == "A"
+    assert _owner(SplitParams(), at_um=50.5, segments=segs) == "B"
+    assert _owner(SplitParams(zone_growth_weight=1.0), at_um=50.5, segments=segs) == "A"
     f, path, s, k, radius, first = _path_with_branch(50.5, (1.0, 0.0), segs)
     g = zone_growth_vote(f, path[k + 2], first, SOMAS, {path[0], path[-1]})
     assert 0.5 < g <= 2.0

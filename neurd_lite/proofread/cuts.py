@@ -139,12 +139,12 @@ class SplitParams:
     vote passes ``path_vote_margin`` (stricter than ``move_margin``: the farther from the cut, the likelier a
     branch point is the cell's own). Tune 800-999 fragmented: 221 -> 222 of 250 cells >= 0.95 with 5000 / 1.0;
     fresh held-out 1940-1999: no cell changes (138 of 152 both), so opt-in (docs/proofreading.md "Session 18").
-    zone_growth_weight (session 19; default 1, 0 = the old vote): a branch leaving the contact zone adds this
-    times its whole subtree's growth vote (``growth.zone_growth_vote``: a neurite grows away from its own soma, the
-    rule ``side_growth_margin`` applies beyond the zone) to its direction / calibre / evidence vote; both votes lie
-    in [-2, 2], so 1 weighs them equally (fixed before any run). Tune: 800-999 fragmented 221 -> 222 of 250,
-    122-192 172 -> 171 of 178; fresh held-out 2000-2059: 124 -> 126 of 148 cells >= 0.95, 0 lost, mean .9680 ->
-    .9689; adopted by the rule committed before that run (docs/proofreading.md "Session 19").
+    zone_growth_weight (session 19; default 0 = off): a branch leaving the contact zone adds this times its whole
+    subtree's growth vote (``growth.zone_growth_vote``: a neurite grows away from its own soma, the rule
+    ``side_growth_margin`` applies beyond the zone) to its direction / calibre / evidence vote; both votes lie in
+    [-2, 2], so 1 weighs them equally (fixed before any run). Fresh held-out 2000-2059: 124 -> 126 of 148 cells
+    >= 0.95 with 1 (its rule passed), but over tune 800-999, tune 122-192 and spent 1940-1999 it gains 1 and loses
+    3 (fam1989 .955 -> .447): kept opt-in by the coordinator (docs/proofreading.md "Session 19").
     """
 
     window_nm: float = 5000.0
@@ -190,7 +190,7 @@ class SplitParams:
     contact_radius_mult: float = 0.0
     path_vote_nm: float = 0.0
     path_vote_margin: float = 1.0
-    zone_growth_weight: float = 1.0
+    zone_growth_weight: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
