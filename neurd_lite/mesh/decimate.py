@@ -394,8 +394,10 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | N
         return _decimate_to(vertices, faces, p, fragmented, t0)
     wv, corners, kept = welded
     welded_faces = corners[kept]
+    in2w = dropped_to_kept(welded_faces, len(faces), kept, corners)  # welded face of each input face, -1: none
+    del welded, corners  # (F, 3) each: freed before the decimation rather than held through it
     res = _decimate_to(wv, welded_faces, p, fragmented, t0)
-    in2w = dropped_to_kept(welded_faces, len(faces), kept, corners)
+    del wv, welded_faces
     lost = np.flatnonzero(in2w < 0)
     in2w[in2w >= 0] = res.input_to_working[in2w[in2w >= 0]]
     if len(lost):  # faces of pieces that welded away entirely: nearest working face facing the same way
@@ -403,9 +405,12 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | N
         tree = res.centroid_tree if res.centroid_tree is not None else cKDTree(w_cent)
         c, nrm = _centroids_normals(vertices, faces[lost])
         in2w[lost] = _nearest_same_way(tree, w_n, c, nrm, 6)
-    in_cent = face_centroids_nm(vertices, faces) if res.input_centroids is not None else None  # the input's own
-    return DecimationResult(res.vertices, res.faces, in2w, kept[res.working_to_input],
-                            round(time.perf_counter() - t0, 4), res.prereduced_faces, in_cent, res.centroid_tree)
+    w2in, has_cent = kept[res.working_to_input], res.input_centroids is not None
+    res = replace(res, input_to_working=None, working_to_input=None, input_centroids=None)  # the welded mesh's
+    del kept
+    in_cent = face_centroids_nm(vertices, faces) if has_cent else None  # the input's own
+    return DecimationResult(res.vertices, res.faces, in2w, w2in, round(time.perf_counter() - t0, 4),
+                            res.prereduced_faces, in_cent, res.centroid_tree)
 
 
 def _decimate_to(vertices: np.ndarray, faces: np.ndarray, p: DecimateParams, fragmented: bool, t0: float

@@ -40,8 +40,8 @@ def weld(vertices_nm: np.ndarray, faces: np.ndarray, tol_nm: float, edges_only: 
     np.minimum.at(rep, comp, np.arange(n))  # lowest vertex id of each group
     target = rep[comp]
     keep_v = target == np.arange(n)
-    new_id = np.cumsum(keep_v) - 1
-    wf = new_id[target[f]]
+    new_id = (np.cumsum(keep_v) - 1)[target]  # welded id of every input vertex: one (F, 3) gather, no temporary
+    wf = new_id[f]
     keep_f = np.flatnonzero((wf[:, 0] != wf[:, 1]) & (wf[:, 1] != wf[:, 2]) & (wf[:, 0] != wf[:, 2]))
     return v[keep_v], wf, keep_f
 
