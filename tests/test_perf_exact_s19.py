@@ -1,0 +1,60 @@
+"""Session 19 exact speed-ups: a section cut from only the faces the plane may reach (spines.inscribed_axis) is the
+same outline, and its inscribed circle the same, as one cut from every face in reach."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+
+from neurd_lite.spines.inscribed_axis import (_local_faces, _plane_basis, _sections, inscribed_circle_at,
+                                              section_faces, section_outlines)
+
+pytest.importorskip("manifold3d")
+
+
+@pytest.fixture(scope="module")
+def spiny():
+    from neurd_lite.spines.adapters import spiny_cylinder
+
+    mesh, _, _ = spiny_cylinder(n_spines=6, seed=5, length_nm=5000.0, radius_nm=400.0, noise_nm=5.0)
+    return np.asarray(mesh.vertices), np.asarray(mesh.faces)
+
+
+def _planes(n: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    pts = np.column_stack([rng.normal(0, 150, n), rng.normal(0, 150, n), rng.uniform(-2200, 2200, n)])
+    nrm = rng.normal(0, 0.3, (n, 3)) + [0.0, 0.0, 1.0]
+    return pts, nrm / np.linalg.norm(nrm, axis=1, keepdims=True)
+
+
+def test_section_faces_keep_every_face_the_plane_cuts(spiny):
+    v, f = spiny
+    local = _local_faces(v, f, np.ones(len(f), dtype=bool))
+    pts, nrm = _planes(40)
+    for o, n in zip(pts, nrm):
+        near = local.tree.query_ball_point(o, 1800.0)
+        every = f[local.fid[near]]
+        kept = section_faces(local, f, near, o, n)
+        assert len(kept) < len(every)
+        s = (v - o) @ n
+        cut = every[(s[every] >= 0).any(1) & ~(s[every] >= 0).all(1)]
+        assert {tuple(r) for r in cut} <= {tuple(r) for r in kept}
+        basis = _plane_basis(n)
+        a = [shapely.to_wkb(g) for g in section_outlines(v, every, o, n, basis)]
+        b = [shapely.to_wkb(g) for g in section_outlines(v, kept, o, n, basis)]
+        assert a == b
+
+
+def test_sections_equal_one_circle_per_point_from_every_face(spiny):
+    v, f = spiny
+    local = _local_faces(v, f, np.ones(len(f), dtype=bool))
+    pts, nrm = _planes(25, seed=1)
+    rad = np.full(len(pts), 1800.0)
+    got = _sections(local, v, f, pts, nrm, rad)
+    found = 0
+    for (c, r), o, n in zip(got, pts, nrm):
+        c0, r0 = inscribed_circle_at(v, f[local.fid[local.tree.query_ball_point(o, 1800.0)]], o, n)
+        assert np.array_equal(c, c0, equal_nan=True) and (r == r0 or (np.isnan(r) and np.isnan(r0)))
+        found += np.isfinite(r)
+    assert found >= 10
+    assert _sections(local, v, f, np.zeros((0, 3)), np.zeros((0, 3)), np.zeros(0)) == []
