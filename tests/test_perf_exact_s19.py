@@ -58,3 +58,29 @@ def test_sections_equal_one_circle_per_point_from_every_face(spiny):
         found += np.isfinite(r)
     assert found >= 10
     assert _sections(local, v, f, np.zeros((0, 3)), np.zeros((0, 3)), np.zeros(0)) == []
+
+
+def test_load_mesh_measures_the_shortest_edge_and_the_weld_skips_only_when_none_is_short(tmp_path):
+    import trimesh
+
+    from neurd_lite.geometry.meshes import cached_face_areas_nm2, cached_min_edge_nm, face_areas_nm2
+    from neurd_lite.io.meshes import load_mesh
+    from neurd_lite.mesh.decimate import DecimateParams, edge_target_faces
+    from neurd_lite.mesh.weld import weld
+
+    box = trimesh.creation.icosphere(subdivisions=3, radius=1000.0)
+    v, f = np.asarray(box.vertices), np.asarray(box.faces)
+    m = load_mesh((v, f), units="nm")
+    e = v[f] - v[f[:, [1, 2, 0]]]
+    assert cached_min_edge_nm(m) == pytest.approx(np.sqrt((e ** 2).sum(2).min()), rel=1e-12)
+    assert np.array_equal(cached_face_areas_nm2(m), face_areas_nm2(m.vertices, m.faces))
+    p = DecimateParams(target_faces="auto")
+    assert edge_target_faces(v, f, p, cached_face_areas_nm2(m)) == edge_target_faces(v, f, p)
+    short = cached_min_edge_nm(m)
+    for tol in (0.5 * short, short, 1.5 * short):  # below, at and above the shortest edge
+        a = weld(v, f, tol, edges_only=True)
+        b = weld(v, f, tol, edges_only=True, min_edge_nm=short)
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert weld(v, f, short, edges_only=True) is not None  # an edge at the tolerance welds: no skip there

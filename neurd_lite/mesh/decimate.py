@@ -356,24 +356,30 @@ def _maps_from_collapses(vertices: np.ndarray, faces: np.ndarray, collapses: np.
     return in2w, w2in, in_cent, tree
 
 
-def edge_target_faces(vertices: np.ndarray, faces: np.ndarray, p: DecimateParams) -> int | None:
+def edge_target_faces(vertices: np.ndarray, faces: np.ndarray, p: DecimateParams,
+                      face_areas: np.ndarray | None = None) -> int | None:
     """Working faces asked for the mesh (nm): ``p.target_faces`` when it is an int without ``target_edge_nm``
     (None: no decimation); else the input's area over an equilateral face of mean edge ``target_edge_nm``
     (:data:`AUTO_EDGE_NM` for ``"auto"`` without one), clipped to [floor, ``p.max_target_faces``]: the floor is
-    ``p.min_target_faces`` for ``"auto"``, the int ``target_faces`` otherwise (session 16 opt-in)."""
+    ``p.min_target_faces`` for ``"auto"``, the int ``target_faces`` otherwise (session 16 opt-in).
+    face_areas: the (F,) face areas (nm², :func:`face_areas_nm2` of these arrays) when already computed."""
     if p.target_faces is None or (p.target_faces != AUTO and p.target_edge_nm is None):
         return p.target_faces
     auto = p.target_faces == AUTO
     edge = AUTO_EDGE_NM if p.target_edge_nm is None else float(p.target_edge_nm)
     floor = int(p.min_target_faces) if auto else int(p.target_faces)
-    want = int(round(float(face_areas_nm2(vertices, faces).sum()) / (np.sqrt(3.0) / 4.0 * edge ** 2)))
+    area = float((face_areas_nm2(vertices, faces) if face_areas is None else face_areas).sum())
+    want = int(round(area / (np.sqrt(3.0) / 4.0 * edge ** 2)))
     return max(floor, min(int(p.max_target_faces), want))
 
 
-def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | None = None) -> DecimationResult:
+def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | None = None,
+             face_areas: np.ndarray | None = None, min_edge_nm: float | None = None) -> DecimationResult:
     """Decimate a mesh (nm) to about ``params.target_faces`` faces, keeping face maps both ways.
 
     Returns the identity result when decimation is disabled or the mesh is already small enough.
+    face_areas ((F,) nm², :func:`face_areas_nm2` of these arrays) and min_edge_nm (the shortest face edge): what
+    ``load_mesh`` measured, when known (the "auto" size and the weld then skip a pass over the faces).
     """
     p = params or DecimateParams()
     vertices = np.asarray(vertices, dtype=np.float64)
@@ -383,13 +389,13 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | N
         return identity(vertices, faces)
     if least < 4:
         raise InputError(f"decimation target of {least} faces is too small", hint="use at least 1000")
-    target = edge_target_faces(vertices, faces, p)  # by area for "auto" / target_edge_nm; else target_faces
+    target = edge_target_faces(vertices, faces, p, face_areas)  # by area for "auto" / target_edge_nm; else target_faces
     if len(faces) <= target:
         return identity(vertices, faces)
     p = replace(p, target_faces=target)
     t0 = time.perf_counter()
     fragmented = is_fragmented(faces, len(vertices))  # read on the input: a weld would hide seam borders
-    welded = weld(vertices, faces, p.weld_nm, p.weld_edges_only) if p.weld_nm > 0 else None
+    welded = weld(vertices, faces, p.weld_nm, p.weld_edges_only, min_edge_nm) if p.weld_nm > 0 else None
     if welded is None:
         return _decimate_to(vertices, faces, p, fragmented, t0)
     wv, corners, kept = welded
