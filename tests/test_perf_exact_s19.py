@@ -84,3 +84,35 @@ def test_load_mesh_measures_the_shortest_edge_and_the_weld_skips_only_when_none_
         if a is not None:
             assert all(np.array_equal(x, y) for x, y in zip(a, b))
     assert weld(v, f, short, edges_only=True) is not None  # an edge at the tolerance welds: no skip there
+
+
+def test_welded_uint32_corners_decimate_as_int64_ones(monkeypatch):
+    """Above ``prereduce_above_faces`` the welded corners reach meshoptimizer and the face map as uint32: the same
+    working mesh and maps as with int64 corners on that path."""
+    pytest.importorskip("meshoptimizer")
+    import trimesh
+
+    import neurd_lite.mesh.decimate as dec
+    from neurd_lite.mesh.weld import weld
+
+    s = trimesh.creation.icosphere(subdivisions=4, radius=5000.0)
+    v, f = np.asarray(s.vertices, dtype=np.float64), np.asarray(s.faces, dtype=np.int64).copy()
+    extra_v, extra_f = [], []
+    for k, face in enumerate(f[::50].copy()):  # a duplicate of corner a: a zero-length edge in a sliver face
+        a, b = int(face[0]), int(face[1])
+        dup = len(v) + k
+        extra_v.append(v[a])
+        f[k * 50, 0] = dup
+        extra_f.append([a, dup, b])
+    v = np.vstack([v, extra_v])
+    f = np.vstack([f, extra_f])
+    assert weld(v, f, 1.0, edges_only=True)[1].dtype == np.uint32
+    p = dec.DecimateParams(target_faces=3000, min_faces_to_decimate=0, prereduce_above_faces=4000,
+                           prereduce_to_faces=6000)
+    got = dec.decimate(v, f, p)
+    monkeypatch.setattr(dec, "_prereduces", lambda *a: False)  # the int64 corners on the same path
+    ref = dec.decimate(v, f, p)
+    assert got.prereduced_faces > 0 and len(got.faces) < len(f)
+    for x, y in [(got.vertices, ref.vertices), (got.faces, ref.faces), (got.input_to_working, ref.input_to_working),
+                 (got.working_to_input, ref.working_to_input)]:
+        assert x.dtype == y.dtype and np.array_equal(x, y)

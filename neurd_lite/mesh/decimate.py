@@ -399,7 +399,9 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | N
     if welded is None:
         return _decimate_to(vertices, faces, p, fragmented, t0)
     wv, corners, kept = welded
-    welded_faces = corners[kept]
+    welded_faces = corners[kept]  # uint32 (weld): read as it is by meshoptimizer and as indices by the face map
+    if not _prereduces(p, len(welded_faces), fragmented):  # fast-simplification and the collapse map: int64 as ever
+        welded_faces = welded_faces.astype(np.int64)
     in2w = dropped_to_kept(welded_faces, len(faces), kept, corners)  # welded face of each input face, -1: none
     del welded, corners  # (F, 3) each: freed before the decimation rather than held through it
     res = _decimate_to(wv, welded_faces, p, fragmented, t0)
@@ -417,6 +419,15 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | N
     in_cent = face_centroids_nm(vertices, faces) if has_cent else None  # the input's own
     return DecimationResult(res.vertices, res.faces, in2w, w2in, round(time.perf_counter() - t0, 4),
                             res.prereduced_faces, in_cent, res.centroid_tree)
+
+
+def _prereduces(p: DecimateParams, n_faces: int, fragmented: bool) -> bool:
+    """True when :func:`_decimate_to` hands the mesh to meshoptimizer first (:func:`prereduce`; installed), so
+    that its faces are only read as indices (the pre-reduction, the face map's chunked gathers)."""
+    import importlib.util
+
+    big = p.prereduce_above_faces is not None and n_faces > p.prereduce_above_faces
+    return (fragmented or big) and importlib.util.find_spec("meshoptimizer") is not None
 
 
 def _decimate_to(vertices: np.ndarray, faces: np.ndarray, p: DecimateParams, fragmented: bool, t0: float
