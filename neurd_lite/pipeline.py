@@ -23,7 +23,7 @@ import numpy as np
 from .compartments import label_compartments, refine_by_spines
 from .errors import InputError, NeurdLiteError, StageError
 from .feature.spines import dendritic_spine_density_per_um
-from .geometry.meshes import cached_max_edge_nm, face_centroids_nm
+from .geometry.meshes import cached_face_areas_nm2, cached_max_edge_nm, cached_min_edge_nm, face_centroids_nm
 from .io.meshes import load_mesh
 from .io.skeletons import check_skeleton_values, load_skeleton
 from .io.synapse_units import fit_synapse_units
@@ -99,7 +99,7 @@ def _versions() -> dict[str, str]:
 def stage_decimate(n: Neuron, p: PipelineParams) -> None:
     """Working mesh: the input mesh, or its decimation when ``p.decimate.target_faces`` is set (a number of faces
     or ``"auto"``, :class:`DecimateParams`); the face map."""
-    dec = decimate(n.mesh.vertices, n.mesh.faces, p.decimate)
+    dec = decimate(n.mesh.vertices, n.mesh.faces, p.decimate, cached_face_areas_nm2(n.mesh), cached_min_edge_nm(n.mesh))
     run = run_state(n)
     run.work = dec
     run.face_map = FaceMap(dec.input_to_working, dec.working_to_input)

@@ -92,9 +92,17 @@ def face_areas_max_edge_nm(vertices_nm: np.ndarray, faces: np.ndarray, chunk: in
     """((F,) face areas nm², longest face edge nm) in one pass over the corners, ``chunk`` faces at a time: the
     values of :func:`face_areas_nm2` and ``geometry.nearest.max_edge_nm`` (0.0 when ``with_edge`` is False;
     the edge pass alone re-gathers every corner: ~0.4 s at 5.2M faces)."""
+    areas, _, longest = face_areas_edge_range_nm(vertices_nm, faces, chunk, with_edge)
+    return areas, longest
+
+
+def face_areas_edge_range_nm(vertices_nm: np.ndarray, faces: np.ndarray, chunk: int = FACE_CHUNK,
+                             with_edge: bool = True) -> tuple[np.ndarray, float, float]:
+    """((F,) face areas nm², shortest face edge nm, longest face edge nm) in one pass over the corners, ``chunk``
+    faces at a time (:func:`face_areas_max_edge_nm`; without ``with_edge`` the edges are inf and 0.0)."""
     v, f = np.asarray(vertices_nm, dtype=np.float64), np.asarray(faces)
     out = np.empty(len(f))
-    best = 0.0
+    best, least = 0.0, np.inf
     for lo in range(0, len(f), chunk):
         fk = f[lo:lo + chunk]
         a, b, c = v[fk[:, 0]], v[fk[:, 1]], v[fk[:, 2]]  # each corner gathered once (the edge pass reuses b, c)
@@ -102,8 +110,10 @@ def face_areas_max_edge_nm(vertices_nm: np.ndarray, faces: np.ndarray, chunk: in
         out[lo:lo + len(fk)] = 0.5 * row_norms(cross_rows(ab, ac))
         if with_edge:
             for d in (ab, c - b, ac):  # the squares of max_edge_nm's differences
-                best = max(best, float(np.einsum("ij,ij->i", d, d).max(initial=0.0)))
-    return out, float(np.sqrt(best))
+                sq = np.einsum("ij,ij->i", d, d)
+                best = max(best, float(sq.max(initial=0.0)))
+                least = min(least, float(sq.min(initial=np.inf)))
+    return out, float(np.sqrt(least)), float(np.sqrt(best))
 
 
 MAX_EDGE_CACHE_KEY = "neurd_lite_max_edge_nm"
@@ -117,7 +127,24 @@ def cached_max_edge_nm(mesh: Any) -> float | None:
     return None if value is None else float(value)
 
 
+MIN_EDGE_CACHE_KEY = "neurd_lite_min_edge_nm"
+
+
+def cached_min_edge_nm(mesh: Any) -> float | None:
+    """The shortest face edge (nm) ``load_mesh`` measured with the face areas (trimesh's cache, as
+    :func:`cached_max_edge_nm`), or None."""
+    cache = getattr(mesh, "_cache", None)
+    value = cache[MIN_EDGE_CACHE_KEY] if cache is not None else None
+    return None if value is None else float(value)
+
+
 AREA_CACHE_KEY = "neurd_lite_face_areas_nm2"
+
+
+def cached_face_areas_nm2(mesh: Any) -> np.ndarray | None:
+    """The (F,) face areas (nm²) ``load_mesh`` stored in the trimesh's cache, or None (nothing computed)."""
+    cache = getattr(mesh, "_cache", None)
+    return cache[AREA_CACHE_KEY] if cache is not None else None
 
 
 def mesh_face_areas_nm2(mesh: Any) -> np.ndarray:

@@ -23,7 +23,8 @@ from typing import Any, Sequence, Union
 import numpy as np
 
 from ..errors import InputError, NeurdLiteWarning
-from ..geometry.meshes import AREA_CACHE_KEY, FACE_CHUNK, MAX_EDGE_CACHE_KEY, face_areas_max_edge_nm, face_areas_nm2
+from ..geometry.meshes import (AREA_CACHE_KEY, FACE_CHUNK, MAX_EDGE_CACHE_KEY, MIN_EDGE_CACHE_KEY,
+                               face_areas_edge_range_nm, face_areas_nm2)
 from ..units import UnitsLike, scale_to_nm, units_to_json
 
 MeshLike = Union[str, Path, Any, Sequence[np.ndarray]]
@@ -100,7 +101,7 @@ def _to_trimesh(vertices: Any, faces: Any, units: UnitsLike, validate: bool, whe
         suspect = extent_problem(check_extent(vertices, where, units), units)
         if suspect:
             metadata["units_suspect"] = suspect
-        areas, max_edge = face_areas_max_edge_nm(vertices, faces)
+        areas, min_edge, max_edge = face_areas_edge_range_nm(vertices, faces)
         surface = surface_problem(vertices, faces, areas)
         if surface:
             warnings.warn(f"{where}: {surface}" if where is not None else surface, NeurdLiteWarning, stacklevel=3)
@@ -109,6 +110,7 @@ def _to_trimesh(vertices: Any, faces: Any, units: UnitsLike, validate: bool, whe
     if validate:  # the features read them again (geometry.meshes.mesh_face_areas_nm2)
         mesh._cache[AREA_CACHE_KEY] = areas
         mesh._cache[MAX_EDGE_CACHE_KEY] = max_edge  # the synapse-unit fit's exactness bound
+        mesh._cache[MIN_EDGE_CACHE_KEY] = min_edge  # the weld skips its scan when no edge is that short
     metadata["units_in"] = units_to_json(units)
     mesh.metadata.update(metadata)
     return mesh

@@ -356,24 +356,30 @@ def _maps_from_collapses(vertices: np.ndarray, faces: np.ndarray, collapses: np.
     return in2w, w2in, in_cent, tree
 
 
-def edge_target_faces(vertices: np.ndarray, faces: np.ndarray, p: DecimateParams) -> int | None:
+def edge_target_faces(vertices: np.ndarray, faces: np.ndarray, p: DecimateParams,
+                      face_areas: np.ndarray | None = None) -> int | None:
     """Working faces asked for the mesh (nm): ``p.target_faces`` when it is an int without ``target_edge_nm``
     (None: no decimation); else the input's area over an equilateral face of mean edge ``target_edge_nm``
     (:data:`AUTO_EDGE_NM` for ``"auto"`` without one), clipped to [floor, ``p.max_target_faces``]: the floor is
-    ``p.min_target_faces`` for ``"auto"``, the int ``target_faces`` otherwise (session 16 opt-in)."""
+    ``p.min_target_faces`` for ``"auto"``, the int ``target_faces`` otherwise (session 16 opt-in).
+    face_areas: the (F,) face areas (nm², :func:`face_areas_nm2` of these arrays) when already computed."""
     if p.target_faces is None or (p.target_faces != AUTO and p.target_edge_nm is None):
         return p.target_faces
     auto = p.target_faces == AUTO
     edge = AUTO_EDGE_NM if p.target_edge_nm is None else float(p.target_edge_nm)
     floor = int(p.min_target_faces) if auto else int(p.target_faces)
-    want = int(round(float(face_areas_nm2(vertices, faces).sum()) / (np.sqrt(3.0) / 4.0 * edge ** 2)))
+    area = float((face_areas_nm2(vertices, faces) if face_areas is None else face_areas).sum())
+    want = int(round(area / (np.sqrt(3.0) / 4.0 * edge ** 2)))
     return max(floor, min(int(p.max_target_faces), want))
 
 
-def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | None = None) -> DecimationResult:
+def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | None = None,
+             face_areas: np.ndarray | None = None, min_edge_nm: float | None = None) -> DecimationResult:
     """Decimate a mesh (nm) to about ``params.target_faces`` faces, keeping face maps both ways.
 
     Returns the identity result when decimation is disabled or the mesh is already small enough.
+    face_areas ((F,) nm², :func:`face_areas_nm2` of these arrays) and min_edge_nm (the shortest face edge): what
+    ``load_mesh`` measured, when known (the "auto" size and the weld then skip a pass over the faces).
     """
     p = params or DecimateParams()
     vertices = np.asarray(vertices, dtype=np.float64)
@@ -383,19 +389,23 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | N
         return identity(vertices, faces)
     if least < 4:
         raise InputError(f"decimation target of {least} faces is too small", hint="use at least 1000")
-    target = edge_target_faces(vertices, faces, p)  # by area for "auto" / target_edge_nm; else target_faces
+    target = edge_target_faces(vertices, faces, p, face_areas)  # by area for "auto" / target_edge_nm; else target_faces
     if len(faces) <= target:
         return identity(vertices, faces)
     p = replace(p, target_faces=target)
     t0 = time.perf_counter()
     fragmented = is_fragmented(faces, len(vertices))  # read on the input: a weld would hide seam borders
-    welded = weld(vertices, faces, p.weld_nm, p.weld_edges_only) if p.weld_nm > 0 else None
+    welded = weld(vertices, faces, p.weld_nm, p.weld_edges_only, min_edge_nm) if p.weld_nm > 0 else None
     if welded is None:
         return _decimate_to(vertices, faces, p, fragmented, t0)
     wv, corners, kept = welded
-    welded_faces = corners[kept]
+    welded_faces = corners[kept]  # uint32 (weld): read as it is by meshoptimizer and as indices by the face map
+    if not _prereduces(p, len(welded_faces), fragmented):  # fast-simplification and the collapse map: int64 as ever
+        welded_faces = welded_faces.astype(np.int64)
+    in2w = dropped_to_kept(welded_faces, len(faces), kept, corners)  # welded face of each input face, -1: none
+    del welded, corners  # (F, 3) each: freed before the decimation rather than held through it
     res = _decimate_to(wv, welded_faces, p, fragmented, t0)
-    in2w = dropped_to_kept(welded_faces, len(faces), kept, corners)
+    del wv, welded_faces
     lost = np.flatnonzero(in2w < 0)
     in2w[in2w >= 0] = res.input_to_working[in2w[in2w >= 0]]
     if len(lost):  # faces of pieces that welded away entirely: nearest working face facing the same way
@@ -403,9 +413,21 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | N
         tree = res.centroid_tree if res.centroid_tree is not None else cKDTree(w_cent)
         c, nrm = _centroids_normals(vertices, faces[lost])
         in2w[lost] = _nearest_same_way(tree, w_n, c, nrm, 6)
-    in_cent = face_centroids_nm(vertices, faces) if res.input_centroids is not None else None  # the input's own
-    return DecimationResult(res.vertices, res.faces, in2w, kept[res.working_to_input],
-                            round(time.perf_counter() - t0, 4), res.prereduced_faces, in_cent, res.centroid_tree)
+    w2in, has_cent = kept[res.working_to_input], res.input_centroids is not None
+    res = replace(res, input_to_working=None, working_to_input=None, input_centroids=None)  # the welded mesh's
+    del kept
+    in_cent = face_centroids_nm(vertices, faces) if has_cent else None  # the input's own
+    return DecimationResult(res.vertices, res.faces, in2w, w2in, round(time.perf_counter() - t0, 4),
+                            res.prereduced_faces, in_cent, res.centroid_tree)
+
+
+def _prereduces(p: DecimateParams, n_faces: int, fragmented: bool) -> bool:
+    """True when :func:`_decimate_to` hands the mesh to meshoptimizer first (:func:`prereduce`; installed), so
+    that its faces are only read as indices (the pre-reduction, the face map's chunked gathers)."""
+    import importlib.util
+
+    big = p.prereduce_above_faces is not None and n_faces > p.prereduce_above_faces
+    return (fragmented or big) and importlib.util.find_spec("meshoptimizer") is not None
 
 
 def _decimate_to(vertices: np.ndarray, faces: np.ndarray, p: DecimateParams, fragmented: bool, t0: float

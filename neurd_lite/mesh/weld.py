@@ -12,15 +12,21 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 
-def weld(vertices_nm: np.ndarray, faces: np.ndarray, tol_nm: float, edges_only: bool = False
-         ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+def weld(vertices_nm: np.ndarray, faces: np.ndarray, tol_nm: float, edges_only: bool = False,
+         min_edge_nm: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """(vertices nm, corners, kept) after merging every group of vertices joined by gaps of at most ``tol_nm``
-    (single linkage) into its lowest-id member: corners (F, 3) the welded vertex ids of every input face; kept
+    (single linkage) into its lowest-id member: corners (F, 3) the welded vertex ids of every input face (uint32
+    below 2^32 vertices, else int64); kept
     the ids of the input faces whose three corners stay distinct (the welded mesh is ``corners[kept]``; the
     dropped faces had an edge of at most ``tol_nm``, so near-zero area). None when no two vertices are that
     close (nothing to do). Vertices keep their order and positions (merged ones are dropped, unused ones kept).
     edges_only: join only close pairs that are an edge of a face (zero-length edges: every merge drops a face),
-    never two close vertices on distinct surfaces (subdivision midpoints of overlapping edges)."""
+    never two close vertices on distinct surfaces (subdivision midpoints of overlapping edges).
+    min_edge_nm: the mesh's shortest face edge when known (``load_mesh`` measures it): with edges_only, a mesh
+    whose every edge is longer than ``tol_nm`` (a relative 1e-6 above it, far beyond rounding) has nothing to
+    weld, and the edge scan is skipped (0.1 s at 1.3M faces, ~0.5 s at 5.2M)."""
+    if edges_only and min_edge_nm is not None and min_edge_nm > float(tol_nm) * (1.0 + MIN_EDGE_SLACK):
+        return None
     v = np.asarray(vertices_nm, dtype=np.float64)
     f = np.asarray(faces, dtype=np.int64)
     n = len(v)
@@ -40,12 +46,15 @@ def weld(vertices_nm: np.ndarray, faces: np.ndarray, tol_nm: float, edges_only: 
     np.minimum.at(rep, comp, np.arange(n))  # lowest vertex id of each group
     target = rep[comp]
     keep_v = target == np.arange(n)
-    new_id = np.cumsum(keep_v) - 1
-    wf = new_id[target[f]]
+    new_id = (np.cumsum(keep_v) - 1)[target]  # welded id of every input vertex: one (F, 3) gather, no temporary
+    if n < 2 ** 32:  # corners as uint32: half the bytes, and what meshoptimizer reads as it is (no copy)
+        new_id = new_id.astype(np.uint32)
+    wf = new_id[f]
     keep_f = np.flatnonzero((wf[:, 0] != wf[:, 1]) & (wf[:, 1] != wf[:, 2]) & (wf[:, 0] != wf[:, 2]))
     return v[keep_v], wf, keep_f
 
 
+MIN_EDGE_SLACK = 1e-6  # relative: see weld's min_edge_nm
 _BLOCK = 500_000  # faces per block of the edge-length pass (~110 MB of corner differences)
 
 

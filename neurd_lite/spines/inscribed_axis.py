@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from typing import NamedTuple
+
 from ..geometry.meshes import coordinate_order
 from ..geometry.meshgraph import hop_neighbourhoods
 from ..skeleton.model import Skeleton
@@ -23,6 +25,8 @@ AXIS_WINDOW = 4.0  # skeleton radii: the direction of a cross-section used to mo
 REACH = 4.0  # skeleton radii (+ two face edges): the faces a cross-section is cut from
 SECTION_EVERY = 3  # a section at every k-th path vertex (by hops; the rest follow, see inscribed_skeleton)
 CRITERION_SAMPLE = 100  # path vertices the per-cell criterion is measured on (session 16: 200)
+_EDGE_CORNERS = np.array([[0, 1], [1, 2], [2, 0]])
+PLANE_SLACK_NM = 1e-3  # section_faces: far above the rounding of a face centre's distance to a plane (~1e-9 nm)
 
 
 def section_outlines(verts: np.ndarray, faces: np.ndarray, origin: np.ndarray, normal: np.ndarray,
@@ -52,7 +56,8 @@ def section_outlines(verts: np.ndarray, faces: np.ndarray, origin: np.ndarray, n
     f = f[cross]
     if not len(f):
         return []
-    e = np.sort(np.stack([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]], axis=1), axis=2)  # (F, 3, 2)
+    e = f[:, _EDGE_CORNERS]  # (F, 3, 2): each edge's ends, lower first
+    e = np.stack([np.minimum(e[..., 0], e[..., 1]), np.maximum(e[..., 0], e[..., 1])], axis=2)
     ecross = pos[e[..., 0]] != pos[e[..., 1]]  # exactly two per face
     pairs = e[ecross].reshape(-1, 2, 2)  # (F, 2 edges, 2 vertices)
     a, b = pairs[..., 0], pairs[..., 1]
@@ -89,14 +94,52 @@ def inscribed_circle_at(v: np.ndarray, f: np.ndarray, origin: np.ndarray, normal
     return np.full(3, np.nan), np.nan
 
 
-def _local_faces(verts: np.ndarray, faces: np.ndarray, eligible_faces: np.ndarray):
-    """(eligible face ids, their face-centre KD-tree or None, median face-edge length nm)."""
+class LocalFaces(NamedTuple):
+    """The faces a cross-section may be cut from: ``fid`` eligible face ids, ``tree`` a KD-tree of their centres (None
+    when there are none), ``edge`` the median face-edge length (nm), ``spread`` (len(fid),) each face's farthest
+    corner from its centre (nm)."""
+
+    fid: np.ndarray
+    tree: object
+    edge: float
+    spread: np.ndarray
+
+
+def _local_faces(verts: np.ndarray, faces: np.ndarray, eligible_faces: np.ndarray) -> LocalFaces:
+    """:class:`LocalFaces` of the ``eligible_faces`` ((F,) bool) of the mesh (nm)."""
     from scipy.spatial import cKDTree
 
     fid = np.flatnonzero(np.asarray(eligible_faces, dtype=bool))
-    tree = cKDTree(verts[faces[fid]].mean(1)) if len(fid) else None
-    edge = float(np.median(np.linalg.norm(verts[faces[fid, 0]] - verts[faces[fid, 1]], axis=1))) if len(fid) else 0.0
-    return fid, tree, edge
+    if not len(fid):
+        return LocalFaces(fid, None, 0.0, np.zeros(0))
+    tri = verts[faces[fid]]
+    centre = tri.mean(1)
+    spread = np.sqrt(((tri - centre[:, None]) ** 2).sum(2).max(1))
+    edge = float(np.median(np.linalg.norm(tri[:, 0] - tri[:, 1], axis=1)))
+    return LocalFaces(fid, cKDTree(centre), edge, spread)
+
+
+def section_faces(local: LocalFaces, faces: np.ndarray, near: list, point: np.ndarray, normal: np.ndarray
+                  ) -> np.ndarray:
+    """The faces (rows of ``faces``) among ``near`` (ids into ``local.fid``, e.g. a ball query of ``local.tree``) that
+    the plane through ``point`` with unit ``normal`` may cut: a face whose centre is farther from the plane than its
+    farthest corner is from the centre (+ ``PLANE_SLACK_NM`` for rounding) lies on one side. Only the faces the
+    plane cuts make a section outline (:func:`section_outlines`, which sorts them by coordinates): the outline is
+    the same as from every face in reach, with a third of the gathers on the whole mesh."""
+    idx = np.asarray(near, dtype=np.int64)
+    idx = idx[np.abs((local.tree.data[idx] - point) @ normal) <= local.spread[idx] + PLANE_SLACK_NM]
+    return faces[local.fid[idx]]
+
+
+def _sections(local: LocalFaces, verts: np.ndarray, faces: np.ndarray, points: np.ndarray, normals: np.ndarray,
+              radius: np.ndarray) -> list[tuple[np.ndarray, float]]:
+    """:func:`inscribed_circle_at` for each of ``points`` ((K, 3) nm) with its unit section normal ((K, 3)), cut from
+    the faces with their centre within ``radius`` ((K,) nm) of it (one ball query for all)."""
+    if not len(points):
+        return []
+    hits = local.tree.query_ball_point(points, radius)
+    return [inscribed_circle_at(verts, section_faces(local, faces, h, o, nrm), o, nrm)
+            for h, o, nrm in zip(hits, points, normals)]
 
 
 def _reach_nm(skel: Skeleton, reach: float, edge_nm: float) -> np.ndarray:
@@ -152,18 +195,14 @@ def off_shaft_share(skel: Skeleton, verts: np.ndarray, faces: np.ndarray, eligib
     path = along_tree(skel, np.flatnonzero(path))
     pick = path[np.unique(np.linspace(0, len(path) - 1, min(sample, len(path))).round().astype(int))]
     tangent = windowed_axes(skel, window=AXIS_WINDOW, only=pick)
-    fid, tree, edge = local or _local_faces(verts, faces, eligible_faces)
-    if tree is None:
+    local = local or _local_faces(verts, faces, eligible_faces)
+    if local.tree is None:
         return np.nan
-    rad = _reach_nm(skel, reach, edge)
-    ratio = []
-    for i in pick:
-        if not np.isfinite(tangent[i]).all():
-            continue
-        near = fid[tree.query_ball_point(skel.vertices[i], rad[i])]
-        c, r = inscribed_circle_at(verts, faces[near], skel.vertices[i], tangent[i])
-        if np.isfinite(r):
-            ratio.append(np.linalg.norm(skel.vertices[i] - c) / r)
+    rad = _reach_nm(skel, reach, local.edge)
+    pick = pick[np.isfinite(tangent[pick]).all(1)]
+    ratio = [np.linalg.norm(skel.vertices[i] - c) / r
+             for i, (c, r) in zip(pick, _sections(local, verts, faces, skel.vertices[pick], tangent[pick], rad[pick]))
+             if np.isfinite(r)]
     return float(np.median(ratio)) if ratio else np.nan
 
 
@@ -321,8 +360,7 @@ def inscribed_skeleton(skel: Skeleton, verts: np.ndarray, faces: np.ndarray, eli
     moved = np.zeros(skel.n_vertices, dtype=bool)
     if not share > fraction:
         return skel, moved, share
-    fid, tree, edge = local
-    rad = _reach_nm(skel, reach, edge)
+    rad = _reach_nm(skel, reach, local.edge)
     e = np.asarray(skel.edges, dtype=np.int64)
     deg = np.bincount(e.reshape(-1), minlength=skel.n_vertices)
     cut = np.asarray(skel.vertex_properties.get("cut_end", np.zeros(len(deg), bool)), dtype=bool)
@@ -335,9 +373,8 @@ def inscribed_skeleton(skel: Skeleton, verts: np.ndarray, faces: np.ndarray, eli
     for _ in range(2):  # every k-th vertex; then, where none of those within k hops found an outline, the rest
         tangent = windowed_axes(skel, window=AXIS_WINDOW, only=cand)
         tried[cand] = True
-        for i in cand[np.isfinite(tangent[cand]).all(1)]:
-            near = fid[tree.query_ball_point(skel.vertices[i], rad[i])]
-            c, r = inscribed_circle_at(v, f[near], skel.vertices[i], tangent[i])
+        cut_at = cand[np.isfinite(tangent[cand]).all(1)]
+        for i, (c, r) in zip(cut_at, _sections(local, v, f, skel.vertices[cut_at], tangent[cut_at], rad[cut_at])):
             if np.isfinite(r):
                 shift[i], found[i] = c - skel.vertices[i], True
         if every <= 1:
@@ -372,7 +409,7 @@ def shaft_skeleton(n, skel: Skeleton, centred: Skeleton | None, verts: np.ndarra
     v = np.asarray(verts, dtype=np.float64)
     f = np.asarray(faces, dtype=np.int64)
     local = _local_faces(v, f, eligible_faces)
-    fixed = fixed_vertices(skel, v, f, eligible_faces, _reach_nm(skel, REACH, local[2]), tuple(n.somas),
+    fixed = fixed_vertices(skel, v, f, eligible_faces, _reach_nm(skel, REACH, local.edge), tuple(n.somas),
                            soma_factor)
     owns = owning_vertices(skel.n_vertices, n.face_to_skeleton, eligible_faces)
     # work on the skeletons listed by coordinates (the same arrays whatever the input's listing order, so the
