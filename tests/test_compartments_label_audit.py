@@ -100,3 +100,14 @@ def test_audited_means_leave_out_only_the_distrusted_cells():
     assert out["microns_axon_f1_mean"] == 0.75 and out["microns_axon_f1_audited_mean"] == 1.0
     assert out["microns_no_synapses_axon_f1_mean"] == 0.4 and out["microns_no_synapses_axon_f1_audited_mean"] == 0.8
     assert out["microns_axon_cells_audited"] == "1 of 2"
+
+
+def test_real_labels_the_synapses_alone_flag_the_identical_masks(real):
+    """The README's 7 ``is_axon == is_apical`` files are distrusted by the synapse reasons alone; the independently
+    labelled MICrONS cells pass."""
+    real(audit.INDEPENDENT["swdb2023_864691134940133219"])
+    mic = audit.microns_audit()
+    same = mic[mic.reasons.str.contains("mask_equals_apical")]
+    assert len(mic) == 53 and len(same) == 7
+    assert (same.synapse_reasons != "").all()
+    assert audit.independent_audit().trusted.all()
