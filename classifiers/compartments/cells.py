@@ -3,7 +3,8 @@
 Sources (``source`` column of every row; the ``group`` is the cell):
 - ``microns``: the 53 ``microns_apical_labelled`` meshwork skeletons (nm, synapses). Source-label defects as
   the data README says: where ``is_axon == is_apical`` the axon mask is unusable (no axon truth; apical =
-  ``is_apical``), elsewhere apical = ``is_apical and not is_axon``. Frame: minnie65, up = (0, -1, 0) (a fact
+  ``is_apical``), elsewhere apical = ``is_apical and not is_axon``. Each case records ``axon_audit``
+  (``label_audit.py``: why the cell's own synapses contradict its axon mask, if they do). Frame: minnie65, up = (0, -1, 0) (a fact
   about the dataset, not read from the labels). Prepared with and without synapses.
 - the external_labelled repositories (``cajal``, ``cvapp``, ``moose``, ``osballen`` ... from ``cells.csv``):
   SWC in µm, axon = type 2, apical = type 4. Prepared with the *inferred* up (never ``apical_dir_inferred``,
@@ -28,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from label_audit import audit_axon_mask
 from neurd_lite.testing.soma_shapes import random_rotation
 from neurd_lite.compartments.axon_l2 import L2_PROPS
 from neurd_lite.compartments.label import CompartmentParams, Prepared, prepare
@@ -56,6 +58,7 @@ class Case:
     apical: np.ndarray | None
     scored: np.ndarray   # vertices that count in the scores (soma and unlabelled vertices excluded)
     true_up: np.ndarray | None = None
+    axon_audit: dict | None = None  # MICrONS: label_audit.audit_axon_mask of the labelled axon (reasons, trusted)
 
 
 def _neuron(name: str, sk: Skeleton, syn: pd.DataFrame | None, units: Any) -> Neuron:
@@ -84,11 +87,13 @@ def microns_cases() -> list[Case]:
         same = bool(np.array_equal(ap, ax))
         truth_ap = ap if same else ap & ~ax
         cell = Path(rel).name.split("_")[0]
+        audit = audit_axon_mask(sk, syn, ax, ap)  # recorded only: training still uses the masks as above
         sk.vertex_properties = {k: v for k, v in sk.vertex_properties.items() if k in L2_PROPS}  # session 19
         scored = np.ones(sk.n_vertices, dtype=bool)
         for mode, s in (("given+syn", syn), ("given", None)):
             out.append(_case(cell, "microns", mode, "pyramidal", sk.copy(), s, MINNIE_UP, "nm",
                              None if same else ax, truth_ap, scored, MINNIE_UP))
+            out[-1].axon_audit = audit
         print(f"  microns {cell}", file=sys.stderr)
     return out
 

@@ -47,6 +47,7 @@ from gate_fit import (AXON_NESTED, FIXED_GATE, FIXED_SETS, GATE_SIZES, NESTED, c
                       group_cells, source_group_of, source_groups)
 from limb_fit import apical_frame, fit_limb, oof_limb_extra, wrap  # noqa: E402
 from axon_fit import choose_threshold  # noqa: E402
+from label_audit import audited_axon_f1, distrusted_cells  # noqa: E402
 
 MAX_ROWS = 1000
 SEED = 0
@@ -55,6 +56,7 @@ LGB_PARAMS = {"objective": "binary", "learning_rate": 0.05, "num_leaves": 31, "m
               "num_threads": 1, "deterministic": True, "force_row_wise": True, "seed": SEED, "verbose": -1}
 N_ROUNDS = 160
 TRAIN_MODES = {"given+syn", "given", "inferred", "given_norad"}
+DISTRUSTED: set[str] = set()  # MICrONS cells whose axon mask label_audit.py distrusts (filled by main)
 CELL_PARAMS = {**LGB_PARAMS, "num_leaves": 7, "min_data_in_leaf": 8, "bagging_fraction": 1.0, "bagging_freq": 0}
 # (monotone constraints per feature set: gate.GATE_MONOTONE, set in gate_fit.fit_booster)
 CELL_ROUNDS = 200  # "given_eval" (external, up from the labels) never trains
@@ -328,6 +330,8 @@ def summarise(df: pd.DataFrame) -> dict:
             out[f"synthetic_{mode}_apical_f1_pyramidal_mean"] = s[s.kind == "pyramidal"].apical_f1.mean()
             out[f"synthetic_{mode}_axon_f1_mean"] = s.axon_f1.mean()
             out[f"synthetic_{mode}_interneuron_called_apical"] = s[s.kind == "interneuron"].dendrite_called_apical.mean()
+    if len(mic) and DISTRUSTED:  # the same means over the cells whose axon mask passes label_audit.py
+        out.update({k: v for k, v in audited_axon_f1(df, DISTRUSTED).items() if "audited" in k})
     return {k: (round(float(v), 4) if isinstance(v, (float, np.floating)) else v) for k, v in out.items()}
 
 
@@ -425,6 +429,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--alt-params", default="",
                     help="comma-separated CompartmentParams field=value: also score every held-out cell with these "
                          "(columns alt_apical_f1, alt_axon_f1 in the report's rows; session 17)")
+    ap.add_argument("--axon-audit", choices=("keep", "drop"), default="keep",
+                    help="MICrONS axon masks label_audit.py distrusts: keep (train on them; shipped) or drop (unknown)")
     args = ap.parse_args(argv)
     ALT_PARAMS.update(parse_params(args.alt_params))
     if args.per_fold:
@@ -442,6 +448,10 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, f"nested_{key}"):
             NESTED[key] = getattr(args, f"nested_{key}").split(",")
     cases = load_cases(args.cache, args.rebuild, tuple(args.arbor_classes.split(",")) if args.arbor_classes else ())
+    DISTRUSTED.update(distrusted_cells(cases))
+    if args.axon_audit == "drop":  # retraining without the distrusted masks (not how the shipped models were fit)
+        for c in cases:
+            c.axon = None if c.cell in DISTRUSTED else c.axon
     if args.axon_shape:
         AXON_FEATURES[:] = FEATURES + SHAPE_FEATURES
         for c in cases:
