@@ -109,7 +109,7 @@ class SpineParams:
     (``vertex_model.py``; default on since session 14; False: the rules alone); vertex_threshold (None: the sidecar's),
     vertex_model_dir as above; vertex_feature_set: "rings" (default, for normalise_edge_nm=300) or "balls".
     vertex_ties_by_coordinates: a vertex two spines reach at once joins one by coordinates, not listing order (on).
-    model_skirt: "off" / "stalked" / "all": model-added vertices of a rule spine stay only above its level (skirt.py).
+    model_skirt: "stalked" (default since session 19) / "all" / "off": model-added shaft beside a spine (skirt.py).
     model_spine_needs_shaft: a spine the vertex model adds (touching no rule spine) must share a mesh edge with
     unlabelled surface of a piece that reaches the shaft's level (protrusion <= the growth threshold somewhere) or
     has an open edge (cut off its shaft by a chunk boundary; ``pieces.py``): a closed crumb off the shaft that
@@ -175,7 +175,7 @@ class SpineParams:
     vertex_model_dir: str | None = None
     vertex_feature_set: str = "rings"
     vertex_ties_by_coordinates: bool = True
-    model_skirt: str = "off"
+    model_skirt: str = "stalked"
     model_spine_needs_shaft: bool = False
     synapse_seed_nm: float = 0.0
     synapse_seed_rel: float = 0.1

@@ -1,5 +1,5 @@
-"""Shaft surface the vertex model adds beside a stalked rule spine, given back to the shaft
-(nm; ``SpineParams.model_skirt``).
+"""Shaft surface the vertex model adds beside a stalked rule spine, given back to the shaft (default since session 19;
+nm; ``SpineParams.model_skirt``).
 
 The vertex model (``vertex_model.py``) re-decides every dendritic vertex. Around spines with a stalk it also
 takes a skirt of plain shaft beside the spine base (tune aspiny members, session 18: those false faces sit at the
