@@ -58,8 +58,8 @@ class SpineParams:
     Spines protrude at most max_length_nm, cover at least min_area_nm2 of surface above the growth threshold
     (protrusion interpolated linearly over faces: an area, not a vertex count, so the test does not depend on the
     tessellation) and have a base radius at most max_base_radius_rel * r. Spines longer than max_length_nm from
-    their base or with heads wider than max_head_width_nm are dropped.
-    Shafts thinner than min_shaft_radius_nm are not searched (NEURD uses mesh width > 115 nm).
+    their base or with heads wider than max_head_width_nm are dropped. Shafts thinner than min_shaft_radius_nm are
+    not searched (NEURD uses mesh width > 115 nm).
     link_nm: open-edge vertices of different mesh pieces closer than this are connected (chunked meshes).
     min_shaft_piece_area_nm2: a spine must touch a mesh piece with at least this much shaft surface (no debris).
     centre_skeleton: move the skeleton to the centres of the cross-sections it owns first (True / False, or
@@ -67,9 +67,8 @@ class SpineParams:
     with surface-walking skeletonizers such as TEASAR). inscribed_axis_fraction (default 0.3 since session 18; 0:
     off): the largest circles inscribed in the cross-sections decide whether the skeleton runs off its shaft and
     move it there onto the shaft; they also decide instead of "auto" whether to centre (``inscribed_axis``).
-    max_angular_coverage: a candidate whose vertices occupy more than this fraction of ``angular_bins`` equal
-    sectors around the axis is a swelling of the whole process (a varicosity, a bouton), not a spine: a spine
-    stands on one side of its shaft (1.0: no test).
+    max_angular_coverage: a candidate whose vertices occupy more than this fraction of ``angular_bins`` equal sectors
+    around the axis is a swelling of the whole process (a varicosity, a bouton), not a spine (1.0: no test).
     min_height_to_extent: a candidate must protrude at least this fraction of its extent along the shaft axis
     (its highest protrusion over the spread of its vertices along the axis): a spine stands out of its shaft, a
     flare or a partly grown varicosity is a long low swelling along it (0: no test).
@@ -110,6 +109,7 @@ class SpineParams:
     (``vertex_model.py``; default on since session 14; False: the rules alone); vertex_threshold (None: the sidecar's),
     vertex_model_dir as above; vertex_feature_set: "rings" (default, for normalise_edge_nm=300) or "balls".
     vertex_ties_by_coordinates: a vertex two spines reach at once joins one by coordinates, not listing order (on).
+    model_skirt: "stalked" (default since session 19) / "all" / "off": model-added shaft beside a spine (skirt.py).
     model_spine_needs_shaft: a spine the vertex model adds (touching no rule spine) must share a mesh edge with
     unlabelled surface of a piece that reaches the shaft's level (protrusion <= the growth threshold somewhere) or
     has an open edge (cut off its shaft by a chunk boundary; ``pieces.py``): a closed crumb off the shaft that
@@ -175,6 +175,7 @@ class SpineParams:
     vertex_model_dir: str | None = None
     vertex_feature_set: str = "rings"
     vertex_ties_by_coordinates: bool = True
+    model_skirt: str = "stalked"
     model_spine_needs_shaft: bool = False
     synapse_seed_nm: float = 0.0
     synapse_seed_rel: float = 0.1

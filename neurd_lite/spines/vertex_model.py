@@ -47,6 +47,7 @@ from ..model.shipped import read_booster
 from .relief import attachment, found_spine_density, spine_anchor_samples, surface_level
 from .pieces import cut_pieces, shaft_surface
 from .ring_features import RING_COLUMNS, ring_columns
+from .skirt import drop_model_skirt
 from .surface_balls import ball_columns, surface_points
 
 MODEL_NAME = "spine_vertex"
@@ -295,5 +296,11 @@ def refine_labels(mesh, fld, eligible_v: np.ndarray, label: np.ndarray, base: np
     new = relabel(prob, idx, label, e_mesh, va, thr, float(meta["min_area_nm2"]), float(meta["min_new_area_nm2"]),
                   float(meta.get("min_new_peak", 0.0)), shaft_v, cut_v,
                   verts if p.vertex_ties_by_coordinates else None)
+    if p.model_skirt not in ("off", "stalked", "all"):
+        raise InputError(f"unknown SpineParams.model_skirt {p.model_skirt!r}", hint="use 'off', 'stalked' or 'all'")
+    if p.model_skirt != "off":  # model-added shaft beside a rule spine goes back to the shaft (``skirt.py``)
+        new = drop_model_skirt(verts, e_mesh, label, new, np.asarray(fld.protrusion_nm, dtype=float),
+                               p.grow_threshold_nm(fld.radius_nm, nan_radius=0.0), eligible_v, p.extend_ring_nm,
+                               p.model_skirt == "stalked")
     base, ring2 = attachment(e_mesh, new, eligible_v, ring.iloc[:0])
     return new, base, ring2
