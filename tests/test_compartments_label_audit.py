@@ -111,3 +111,29 @@ def test_real_labels_the_synapses_alone_flag_the_identical_masks(real):
     assert len(mic) == 53 and len(same) == 7
     assert (same.synapse_reasons != "").all()
     assert audit.independent_audit().trusted.all()
+
+
+def _case(inputs: np.ndarray, outputs: np.ndarray):
+    """A stand-in for ``cells.Case``: the prepared tree of ``_cell`` with per-vertex synapse counts."""
+    from types import SimpleNamespace
+
+    from neurd_lite.compartments.tree import Tree
+
+    sk, axon = _cell()
+    pre, post = np.bincount(outputs, minlength=sk.n_vertices), np.bincount(inputs, minlength=sk.n_vertices)
+    return SimpleNamespace(prep=SimpleNamespace(tree=Tree.from_skeleton(sk), pre=pre, post=post), apical=None), axon
+
+
+def test_replacement_is_the_output_carrying_input_free_subtree():
+    c, axon = _case(np.r_[DEND, AIS], DISTAL[::7])
+    mask, rec = audit.replacement_axon(c)
+    assert mask is not None and rec["trusted"] and rec["n_out"] >= 10
+    assert mask[DISTAL].all() and not mask[DEND].any()
+
+
+def test_no_replacement_when_outputs_are_spread_over_the_dendrite():
+    c, _ = _case(np.r_[DEND, AIS], np.r_[DEND[::5], DISTAL[::20]])  # 20 outputs on the dendrite, 7 on the axon
+    mask, rec = audit.replacement_axon(c)
+    assert mask is None and rec["n_candidates"] >= 0
+    few, _ = _case(np.r_[DEND, AIS], DISTAL[::20])  # 7 outputs: the audit would be vacuous
+    assert audit.replacement_axon(few)[0] is None

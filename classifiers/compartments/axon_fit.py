@@ -19,15 +19,16 @@ from gate_fit import inner_folds, source_groups
 from neurd_lite.compartments.learned import axon_subtree
 
 THRESHOLDS = (0.5, 0.4, 0.3, 0.2, 0.1, 0.05)
+LEVELS: list[float] = list(THRESHOLDS)  # the menu choose_threshold picks from (train.py --axon-levels; session 19)
 
 
-def case_f1s(c: Any, p_axon: np.ndarray, thresholds: tuple[float, ...] = THRESHOLDS) -> list[float]:
-    """Axon F1 of one case (scored vertices) at each threshold."""
+def case_f1s(c: Any, p_axon: np.ndarray, thresholds: tuple[float, ...] | None = None) -> list[float]:
+    """Axon F1 of one case (scored vertices) at each threshold (default ``LEVELS``)."""
     t = c.prep.tree
     body = t.in_root_tree & ~t.soma
     truth = c.axon & c.scored
     out = []
-    for th in thresholds:
+    for th in LEVELS if thresholds is None else thresholds:
         pred = axon_subtree(t, p_axon, body, th)[0] & c.scored
         denom = pred.sum() + truth.sum()
         out.append(1.0 if denom == 0 else 2.0 * float((pred & truth).sum()) / float(denom))
@@ -55,6 +56,6 @@ def choose_threshold(cases: list[Any], fit: Callable, train_modes: set[str]) -> 
                      if c.cell in held and c.axon is not None and (c.axon & c.scored).any()]
         per_split.append(np.mean(rows, axis=0))
     score = np.mean(per_split, axis=0)
-    best = THRESHOLDS[int(np.argmax(score))]
+    best = LEVELS[int(np.argmax(score))]
     return best, {"by_cell": [round(float(v), 4) for v in per_split[0]],
-                  "by_source": [round(float(v), 4) for v in per_split[1]], "thresholds": list(THRESHOLDS)}
+                  "by_source": [round(float(v), 4) for v in per_split[1]], "thresholds": list(LEVELS)}

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from neurd_lite.compartments.axon import axon_by_synapses, segregation_scores
 from neurd_lite.data import data_path, manifest
 from neurd_lite.io.skeletons import load_skeleton
 from neurd_lite.skeleton.model import Skeleton
@@ -144,6 +145,51 @@ def distrusted_cells(cases: list) -> set[str]:
         table = microns_audit()
         return set(table.cell[~table.trusted]) & set(rec)
     return {k for k, v in rec.items() if not v["trusted"]}
+
+
+def replacement_axon(c, params: AuditParams = AuditParams()) -> tuple[np.ndarray | None, dict]:
+    """A replacement for a distrusted axon mask (session 19, round 3), from the case's own synapses (``c`` a
+    ``cells.Case`` prepared with synapses): among the subtrees beyond every cut that hold at least
+    ``min_output_share`` of the outputs (the candidates; the segregation cut of ``AxonParams(method="segregation")``
+    is one when it qualifies), the one of highest segregation index that passes ``audit_axon_mask`` itself with at
+    least ``min_outputs`` outputs (else the audit is vacuous) and shares no vertex with the labelled apical.
+    Returns (mask or None, the audit of the chosen or else of the segregation cut, plus ``n_candidates``)."""
+    t, pre, post = c.prep.tree, np.asarray(c.prep.pre, dtype=int), np.asarray(c.prep.post, dtype=int)
+    par = t.sk.parent
+    beyond = pre.astype(float)
+    for v in np.argsort(-t.sk.distance_to_root_nm, kind="stable"):  # children before parents
+        if par[v] >= 0:
+            beyond[par[v]] += beyond[v]
+    si = np.nan_to_num(segregation_scores(t, pre, post), nan=-1.0)
+    cand = np.flatnonzero((beyond >= params.min_output_share * max(pre.sum(), 1)) & (par >= 0) & ~t.soma)
+    idx = np.arange(t.n)
+    syn = pd.DataFrame({"skeleton_vertex": np.r_[np.repeat(idx, pre), np.repeat(idx, post)],
+                        "is_pre": np.r_[np.ones(pre.sum(), dtype=bool), np.zeros(post.sum(), dtype=bool)]})
+    for v in cand[np.argsort(-si[cand], kind="stable")]:
+        mask = t.subtree_mask(int(v))
+        if c.apical is not None and (mask & c.apical).any():
+            continue
+        rec = audit_axon_mask(t.sk, syn, mask, c.apical, params)
+        if rec["trusted"] and rec["n_out"] >= params.min_outputs:
+            return mask, {**rec, "segregation": float(si[v]), "n_candidates": len(cand)}
+    seg = axon_by_synapses(t, pre, post, "segregation")
+    rec = audit_axon_mask(t.sk, syn, seg.mask, c.apical, params)
+    return None, {**rec, "segregation": seg.segregation, "n_candidates": len(cand)}
+
+
+def relabel_distrusted(cases: list, distrusted: set[str]) -> pd.DataFrame:
+    """``train.py --axon-audit relabel``: every distrusted MICrONS mask is replaced by ``replacement_axon`` of its
+    ``given+syn`` case (both modes of the cell get it); where no replacement passes, the axon is unknown (None, as
+    ``--axon-audit drop``). Returns one row per distrusted cell."""
+    rows, new = [], {}
+    for c in cases:
+        if c.source == "microns" and c.cell in distrusted and c.mode == "given+syn":
+            new[c.cell], rec = replacement_axon(c)
+            rows.append({"cell": c.cell, "replaced": new[c.cell] is not None, **rec})
+    for c in cases:
+        if c.source == "microns" and c.cell in distrusted:
+            c.axon = new.get(c.cell)
+    return pd.DataFrame(rows)
 
 
 def main(argv: list[str] | None = None) -> int:

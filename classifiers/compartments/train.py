@@ -46,8 +46,8 @@ from gate_fit import (AXON_NESTED, FIXED_GATE, FIXED_SETS, GATE_SIZES, NESTED, c
                       SOURCE_OF, choose_veto, fit_booster, fit_mean, gate_inputs, inner_folds, oof_axon,
                       group_cells, source_group_of, source_groups)
 from limb_fit import apical_frame, fit_limb, oof_limb_extra, wrap  # noqa: E402
-from axon_fit import choose_threshold  # noqa: E402
-from label_audit import audited_axon_f1, distrusted_cells  # noqa: E402
+from axon_fit import LEVELS, choose_threshold  # noqa: E402
+from label_audit import audited_axon_f1, distrusted_cells, relabel_distrusted  # noqa: E402
 
 MAX_ROWS = 1000
 SEED = 0
@@ -392,6 +392,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--axon-threshold", default="0.05",
                     help="axon level used when no subtree passes 0.5: a number (default 0.05, shipped: the level "
                          "the inner folds chose for the plain threshold, axon_fit.py) or 'nested' (chosen per fold)")
+    ap.add_argument("--axon-levels", default=None,
+                    help="comma-separated levels --axon-threshold nested chooses among (default axon_fit.THRESHOLDS)")
     ap.add_argument("--fallback-guard", choices=("on", "off"), default="on",
                     help="the fallback axon never holds the distal end of the apical candidate limb unless it is "
                          "thinner than the rest (on: shipped, session 8; off: session 7)")
@@ -429,8 +431,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--alt-params", default="",
                     help="comma-separated CompartmentParams field=value: also score every held-out cell with these "
                          "(columns alt_apical_f1, alt_axon_f1 in the report's rows; session 17)")
-    ap.add_argument("--axon-audit", choices=("keep", "drop"), default="keep",
-                    help="MICrONS axon masks label_audit.py distrusts: keep (train on them; shipped) or drop (unknown)")
+    ap.add_argument("--axon-audit", choices=("keep", "drop", "relabel"), default="keep",
+                    help="MICrONS axon masks label_audit.py distrusts: keep (train on them; shipped), drop (unknown) "
+                         "or relabel (label_audit.relabel_distrusted: the segregation axon when it passes the "
+                         "audit, else unknown; session 19)")
     args = ap.parse_args(argv)
     ALT_PARAMS.update(parse_params(args.alt_params))
     if args.per_fold:
@@ -438,6 +442,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     t0 = time.time()
     AXON_THRESHOLD[0] = None if args.axon_threshold == "nested" else float(args.axon_threshold)
+    if args.axon_levels:
+        LEVELS[:] = [float(x) for x in args.axon_levels.split(",")]
     FALLBACK_KEEPS_APICAL[0] = args.fallback_guard == "on"
     POLARITY_BF[0] = args.polarity_bf
     AXON_VETO[0] = args.axon_veto == "inner"
@@ -452,6 +458,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.axon_audit == "drop":  # retraining without the distrusted masks (not how the shipped models were fit)
         for c in cases:
             c.axon = None if c.cell in DISTRUSTED else c.axon
+    if args.axon_audit == "relabel":
+        swap = relabel_distrusted(cases, DISTRUSTED)
+        print(swap[["cell", "replaced", "reasons", "n_candidates", "segregation", "axon_um", "input_ratio",
+                    "out_share_axon"]].round(3).to_string(index=False), file=sys.stderr)
     if args.axon_shape:
         AXON_FEATURES[:] = FEATURES + SHAPE_FEATURES
         for c in cases:
