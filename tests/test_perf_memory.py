@@ -149,12 +149,12 @@ def test_width_pairs_equal_corner_median() -> None:
 def test_corner_pairs_and_weighted_median_equal_unique_and_lexsort(n_groups: int) -> None:
     """The bincount grouping gives np.unique's pairs and counts; the two-sort median equals the lexsort one
     (ties in distance included; groups past 16 bits take the general stable sort)."""
-    from neurd_lite.geometry.width import _corner_pairs, _weighted_median_pairs
+    from neurd_lite.geometry.width import corner_pairs, _weighted_median_pairs
 
     rng = np.random.default_rng(7)
     faces = rng.integers(0, 3000, (20_000, 3))
     f2s = (faces[:, 0] * n_groups // 3000 + (rng.random(20_000) < 0.1)).astype(np.int64)
-    idx, vert, mult = _corner_pairs(f2s, faces, 3000)
+    idx, vert, mult = corner_pairs(f2s, faces, 3000)
     key, cnt = np.unique((f2s[:, None] * 3000 + faces).reshape(-1), return_counts=True)
     o = np.argsort(idx * 3000 + vert)
     assert np.array_equal((idx * 3000 + vert)[o], key) and np.array_equal(mult[o], cnt)

@@ -64,8 +64,8 @@ def _weighted_median_pairs(idx: np.ndarray, dist: np.ndarray, mult: np.ndarray
     return uniq, dist[lo] + dist[hi]
 
 
-def _corner_pairs(f2s: np.ndarray, faces: np.ndarray, n_vertices: int
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def corner_pairs(f2s: np.ndarray, faces: np.ndarray, n_vertices: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The distinct (skeleton vertex, mesh vertex) pairs among the corners of ``faces`` (face i at skeleton
     vertex ``f2s[i]``) and how many corners each stands for: (idx, vert, count), int64, in no fixed order.
 
@@ -116,7 +116,7 @@ def cross_section_width_nm(sk: Any, vertices_nm: np.ndarray, faces: np.ndarray, 
     if at == "surface":
         return _surface_width_nm(sk, v, f, f2s, kept, tang, width, chunk_faces)
     if at == "corners":
-        idx, vert, mult = _corner_pairs(f2s[kept], f[kept], len(v))
+        idx, vert, mult = corner_pairs(f2s[kept], f[kept], len(v))
         dist = np.empty(len(idx))
         for lo in range(0, len(idx), chunk_faces):
             dist[lo:lo + chunk_faces] = _across_axis_nm(sk, tang, v[vert[lo:lo + chunk_faces]],

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .width import _corner_pairs, cross_section_width_nm, skeleton_tangents
+from .width import corner_pairs, cross_section_width_nm, skeleton_tangents
 
 #: The window of a vertex is at most this many of its own radii (half its width about the vertex itself): thin
 #: axons curve within a micrometre, so pooling them over the full window blurs the fit (tune: l23_pyramidal 5
@@ -88,7 +88,7 @@ def fitted_centres_nm(sk: Any, vertices_nm: np.ndarray, faces: np.ndarray, face_
     if not len(kept):
         return centre
     tang = skeleton_tangents(sk) if tangents is None else tangents
-    idx, vert, mult = _corner_pairs(f2s[kept], np.asarray(faces)[kept], len(vertices_nm))
+    idx, vert, mult = corner_pairs(f2s[kept], np.asarray(faces)[kept], len(vertices_nm))
     order = np.argsort(idx, kind="stable")
     idx, vert, mult = idx[order], vert[order], mult[order].astype(np.float64)
     start = np.searchsorted(idx, np.arange(sk.n_vertices + 1))
