@@ -5,22 +5,9 @@ import numpy as np
 import pytest
 import trimesh
 
+from conftest import chunk_mesh
 from neurd_lite.mesh.border import chunk_spacing_um, open_border_um_per_um2
 from neurd_lite.mesh.decimate import DecimateParams, decimate, is_fragmented
-
-
-def _chunked(mesh: trimesh.Trimesh, cell_nm: float) -> tuple[np.ndarray, np.ndarray]:
-    """Cut a mesh (nm) into open pieces: faces grouped by the grid cell of their centroid, each group with its
-    own copies of its vertices, shrunk by 2 % toward the piece's centre (gaps: the seams become open borders on
-    both sides)."""
-    cell = np.floor(mesh.triangles_center / cell_nm).astype(np.int64)
-    _, piece = np.unique(cell, axis=0, return_inverse=True)
-    keys = np.stack([np.repeat(piece.reshape(-1), 3), mesh.faces.reshape(-1)], axis=1)
-    uniq, inv = np.unique(keys, axis=0, return_inverse=True)
-    v = np.asarray(mesh.vertices)[uniq[:, 1]]
-    centre = np.stack([np.bincount(uniq[:, 0], weights=v[:, d]) for d in range(3)], axis=1)
-    centre /= np.bincount(uniq[:, 0])[:, None]
-    return centre[uniq[:, 0]] + 0.98 * (v - centre[uniq[:, 0]]), inv.reshape(-1, 3)
 
 
 def test_closed_mesh_has_no_border_and_open_disc_reads_its_rim():
@@ -34,18 +21,18 @@ def test_closed_mesh_has_no_border_and_open_disc_reads_its_rim():
 
 def test_border_density_is_resolution_free_and_tracks_chunk_spacing():
     s = trimesh.creation.icosphere(subdivisions=5, radius=10_000.0)
-    v, f = _chunked(s, 2000.0)
+    v, f = chunk_mesh(s, 2000.0)
     b = open_border_um_per_um2(v, f)
     v2, f2 = trimesh.remesh.subdivide(v, f)
     assert open_border_um_per_um2(v2, f2) == pytest.approx(b, rel=1e-6)  # subdividing keeps border and area
     assert chunk_spacing_um(b) == pytest.approx(2.0, rel=0.35)  # ~4.7 / c on a sphere: the seam model
-    coarse = open_border_um_per_um2(*_chunked(s, 8000.0))
+    coarse = open_border_um_per_um2(*chunk_mesh(s, 8000.0))
     assert coarse < 0.5 * b  # sparser seams, less border per area
 
 
 def test_refined_fragmented_mesh_missed_by_vertices_per_face_caught_by_border():
     s = trimesh.creation.icosphere(subdivisions=4, radius=10_000.0)
-    v, f = _chunked(s, 3000.0)
+    v, f = chunk_mesh(s, 3000.0)
     assert is_fragmented(f, len(v))  # coarse pieces: many border vertices per face
     for _ in range(2):
         v, f = trimesh.remesh.subdivide(v, f)
@@ -56,7 +43,7 @@ def test_refined_fragmented_mesh_missed_by_vertices_per_face_caught_by_border():
 def test_opt_in_border_test_locks_the_borders_of_a_refined_fragmented_input():
     pytest.importorskip("meshoptimizer")
     s = trimesh.creation.icosphere(subdivisions=4, radius=10_000.0)
-    v, f = _chunked(s, 3000.0)
+    v, f = chunk_mesh(s, 3000.0)
     for _ in range(2):
         v, f = trimesh.remesh.subdivide(v, f)
     base = DecimateParams(target_faces=len(f) // 4, min_faces_to_decimate=0, fragmented_target_faces=len(f) // 4,
