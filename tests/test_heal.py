@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import trimesh
 
+from conftest import chunk_mesh
 from neurd_lite.errors import InputError
 from neurd_lite.mesh.decimate import DecimateParams, decimate, map_faces
 from neurd_lite.geometry.meshgraph import vertex_components
@@ -161,17 +162,8 @@ def test_many_separate_pieces_heal_in_near_linear_time():
 
 
 def _chunked_sphere(cell_nm: float) -> tuple[np.ndarray, np.ndarray]:
-    """A sphere (r 5 µm, 20k faces) cut into open pieces: faces grouped by grid cell of their centroid, each
-    group with its own copies of its vertices, shrunk by 2 % towards its centre (gaps between the pieces)."""
-    m = trimesh.creation.icosphere(subdivisions=5, radius=5000.0)
-    cell = np.floor(m.triangles_center / cell_nm).astype(np.int64)
-    _, piece = np.unique(cell, axis=0, return_inverse=True)
-    keys = np.stack([np.repeat(piece.reshape(-1), 3), m.faces.reshape(-1)], axis=1)
-    uniq, inv = np.unique(keys, axis=0, return_inverse=True)
-    v = np.asarray(m.vertices)[uniq[:, 1]]
-    centre = np.stack([np.bincount(uniq[:, 0], weights=v[:, d]) for d in range(3)], axis=1)
-    centre /= np.bincount(uniq[:, 0])[:, None]
-    return centre[uniq[:, 0]] + 0.98 * (v - centre[uniq[:, 0]]), inv.reshape(-1, 3)
+    """A sphere (r 5 µm, 20k faces) cut into open pieces of ``cell_nm`` (conftest ``chunk_mesh``)."""
+    return chunk_mesh(trimesh.creation.icosphere(subdivisions=5, radius=5000.0), cell_nm)
 
 
 def test_fragmented_mesh_keeps_every_open_border_when_decimated():

@@ -17,6 +17,7 @@ from scipy.spatial import cKDTree
 from ..errors import InputError
 from ..geometry.meshes import compact_faces, face_areas_nm2, face_centroids_nm, face_centroids_normals_nm
 from ..geometry.nearest import HASH_CELLS, cell_hash as _cell_hash
+from .border import border_fragmented
 from .collapse_map import collapse_face_map
 from .weld import dropped_to_kept, weld
 
@@ -44,6 +45,11 @@ class DecimateParams:
     fragmented_target_faces: working size of a fragmented input (:func:`is_fragmented`; its open borders are
     kept, so its interior gets fewer faces than a closed mesh's at ``target_faces``: tune l5_et seed 5, 911k
     faces, 2319 spines at 250k vs 2688 at 400k, truth 2712); the larger of the two targets is used.
+    fragmented_border_um_per_um2 (opt-in, session 19): also call the input fragmented when its open border
+    length per surface area exceeds this (µm/µm², :func:`neurd_lite.mesh.border.open_border_um_per_um2`; it
+    does not change with the tessellation, whereas used vertices per face fall toward 0.5 as a fragmented mesh is
+    refined: tune 1.1-7.1M-face fragmented members 4.3-6.2 but .58-.59 vertices per face, missed). 0.5 means open
+    seams every ~9 µm; the real cell reads .044 at 81k / 1.3M / 5.2M. None: off.
     map_from_collapses: when fast-simplification decimates the input itself (no pre-reduction), build the face
     maps from its collapse list (each input face goes to its own working face or one around the working vertices
     its corners merged into; :mod:`neurd_lite.mesh.collapse_map`) instead of a nearest-centroid search over all
@@ -106,6 +112,7 @@ class DecimateParams:
     weld_nm: float = 1.0
     stall_rescue_ratio: float | None = 1.05
     weld_edges_only: bool = True
+    fragmented_border_um_per_um2: float | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.target_faces, str) and self.target_faces != AUTO:
@@ -394,7 +401,8 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, params: DecimateParams | N
         return identity(vertices, faces)
     p = replace(p, target_faces=target)
     t0 = time.perf_counter()
-    fragmented = is_fragmented(faces, len(vertices))  # read on the input: a weld would hide seam borders
+    fragmented = (is_fragmented(faces, len(vertices))  # read on the input: a weld would hide seam borders
+                  or border_fragmented(vertices, faces, p.fragmented_border_um_per_um2, face_areas))
     welded = weld(vertices, faces, p.weld_nm, p.weld_edges_only, min_edge_nm) if p.weld_nm > 0 else None
     if welded is None:
         return _decimate_to(vertices, faces, p, fragmented, t0)
