@@ -47,6 +47,10 @@ class SomaParams:
     voxel_nm: grid spacing (coarsened automatically so the grid has at most ``max_voxels`` voxels).
     coarse_voxels: when the fine grid would exceed ``max_voxels``, a first pass on a grid this large finds
         the regions deep enough for a soma, and the fine grid only covers boxes around them.
+    coarse_floor_voxels: a coarse region must be at least this many coarse voxels deep whatever
+        ``min_inscribed_radius_nm`` (so one-voxel-thick neurites open no window). 1.5 needs a depth of sqrt(3)
+        voxels; 1.4 also takes sqrt(2) voxels, the most a soma of inscribed radius ~3 µm reads on the 2.5-2.8 µm
+        coarse grid of a big three-cell merge (opt-in; see docs/proofreading.md, session 19).
     close_radius_nm: closing radius that seals gaps between mesh chunks before the volume is filled.
     core_depth_nm: voxels at least this far inside the volume form soma cores.
     min_inscribed_radius_nm: a core's deepest voxel must be at least this deep (radius of the largest
@@ -86,6 +90,7 @@ class SomaParams:
     voxel_nm: float = 500.0
     max_voxels: int = 4_000_000
     coarse_voxels: int = 1_500_000
+    coarse_floor_voxels: float = 1.5
     close_radius_nm: float = 1000.0
     core_depth_nm: float = 2000.0
     min_inscribed_radius_nm: float = 2500.0

@@ -49,11 +49,11 @@ def candidate_windows(v: np.ndarray, f: np.ndarray, p: SomaParams, sides: np.nda
     overlap and their union still fits ``max_voxels`` at ``voxel_nm`` (so the fine pass keeps its resolution
     however many regions a cell has, e.g. along a thick trunk); and the coarse pass's closing radius (nm). The
     coarse grid has ``coarse_voxels`` voxels; a region qualifies when its coarse depth reaches
-    ``min_inscribed_radius_nm`` less one coarse voxel (but at least 1.5 voxels)."""
+    ``min_inscribed_radius_nm`` less one coarse voxel (but at least ``coarse_floor_voxels`` voxels)."""
     h = float(np.cbrt(np.prod(np.ptp(v, axis=0) + 4 * p.close_radius_nm) / p.coarse_voxels))
     h = max(h, p.voxel_nm)
     pc = replace(p, voxel_nm=h, close_radius_nm=max(p.close_radius_nm, h), max_voxels=2 * p.coarse_voxels)
-    thr = max(p.min_inscribed_radius_nm - h, 1.5 * h)
+    thr = max(p.min_inscribed_radius_nm - h, p.coarse_floor_voxels * h)
     vol = mesh_volume(v, f, pc, min_depth_nm=0.0, sides=sides, face_voxels=False)
     lab, _ = ndimage.label(vol.depth_nm >= thr, structure=np.ones((3, 3, 3), dtype=bool))
     wins = []
