@@ -89,6 +89,13 @@ def write_models(cases: list[Any], out: Path, report: dict, fit: Callable, secon
     (out / "compartment_models.md").write_text(card(held, _sources(cases), seconds))
 
 
+AUDIT_NOTE = ("`*_audited_*` keys: the same means over the MICrONS cells whose axon mask passes the label audit "
+              "(`classifiers/compartments/label_audit.py`, session 19: distrusted when the labelled axon receives "
+              "dendrite-rate input beyond its first 50 µm, carries under half of the cell's outputs, or equals the "
+              "apical mask); the all-cell number is the headline, the audited one says how much of the gap is the "
+              "labels.")
+
+
 def _variant_card(name: str, option: str, flag: str, what: list[str], session: int, held: dict,
                   sources: dict[str, int], status: list[str]) -> str:
     """Card of an opt-in axon model: ``what`` it adds (lines), its held-out tables and its ``status`` (lines)."""
@@ -101,7 +108,7 @@ def _variant_card(name: str, option: str, flag: str, what: list[str], session: i
         f"fold and the other models refit as shipped; docs/compartments.md \"Session {session}\" for the adoption rule)",
         "", _table(held.get("leave_cell_out", {})), "",
         "Leave-source-out (each external repository with >= 3 cells, the small ones together, MICrONS and synthetic",
-        "held out in turn):", "", _table(held.get("leave_source_out", {})), "", *status, ""])
+        "held out in turn):", "", _table(held.get("leave_source_out", {})), "", AUDIT_NOTE, "", *status, ""])
 
 
 def shape_card(held: dict, sources: dict[str, int]) -> str:
@@ -286,6 +293,7 @@ def card(held: dict, sources: dict[str, int], seconds: float) -> str:
         "`*_rules` columns: the hand-set rules on the same cells. `up_given` uses `apical_dir_inferred` as `up`;",
         "`up_none` infers it. Axon F1 on external cells counts every type-2 vertex, also those in pieces not",
         "connected to the soma (which the labeller leaves `unknown`); `*_root_tree` counts only the soma's tree.", "",
+        AUDIT_NOTE, "",
         f"Rebuild: `python classifiers/compartments/train.py` ({seconds / 60:.0f} min on one core, including the",
         "cross-validation; `--fit-only` skips it). Deterministic (`deterministic=True`, `num_threads=1`, seed 0).", "",
     ]
