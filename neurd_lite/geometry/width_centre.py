@@ -15,7 +15,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from .width import corner_pairs, cross_section_width_nm, skeleton_tangents
 
@@ -41,10 +40,7 @@ def window_pairs(sk: Any, window_nm: float | np.ndarray, tangents: np.ndarray, m
     neighbours whose tangent runs within ``min_cos`` of the source's only. Found by walking outward along the
     tree from every vertex at once (never stepping back)."""
     n = sk.n_vertices
-    e = np.asarray(sk.edges, dtype=np.int64).reshape(-1, 2)
-    length = np.linalg.norm(sk.vertices[e[:, 0]] - sk.vertices[e[:, 1]], axis=1) if len(e) else np.zeros(0)
-    g = sp.coo_matrix((np.r_[length, length], (np.r_[e[:, 0], e[:, 1]], np.r_[e[:, 1], e[:, 0]])),
-                      shape=(n, n)).tocsr()
+    g = sk.csgraph  # cached on the Skeleton: symmetric, weighted by edge length (nm)
     limit = np.broadcast_to(np.asarray(window_nm, dtype=np.float64), (n,))
     src, cur, prev, dist = np.arange(n), np.arange(n), np.full(n, -1), np.zeros(n)
     out_s, out_n = [src], [cur]
