@@ -80,8 +80,8 @@ def parse_params(text: str) -> dict:
 
 
 def model_features(target: str) -> list[str]:
-    """The input columns of a vertex model: the axon model's (with ``--axon-shape`` the branch-shape inputs too)
-    or the shared ``FEATURES``."""
+    """The input columns of a vertex model: the axon model's (with ``--axon-shape`` the branch-shape inputs too,
+    with ``--axon-l2`` the level-2 side-node inputs instead) or the shared ``FEATURES``."""
     return AXON_FEATURES if target == "axon" else FEATURES
 
 
