@@ -28,7 +28,7 @@ from .model.frame import FrameParams
 from .model.soma_extent import SomaExtentParams
 from .skeleton.graph import GraphParams
 from .skeleton.skeletonizer import SkeletonParams
-from .spines.detect import SpineParams
+from .spines.params import SpineParams
 from .spines.synapses import SynapseParams
 
 STAGE_NAMES = ("decimate", "heal", "soma", "skeleton", "graph", "compartments", "spines", "refine", "synapses")

@@ -36,7 +36,7 @@ def dome_pass(grow_pass: Callable, area_above: Callable, verts: np.ndarray, r: n
     """Search the surface no spine took with the seed lowered to ``p.dome_seed_nm`` (protrusion ``hn`` from the
     shaft model, nm) and the area floor to ``p.dome_min_area_nm2``; keep the candidates whose cap radius
     (:func:`cap_radius_nm` of their height above the growth threshold and their area above it) is at most
-    ``p.dome_max_cap_radius_nm`` and that touch no spine found before. ``grow_pass``: ``detect._grow_pass``;
+    ``p.dome_max_cap_radius_nm`` and that touch no spine found before. ``grow_pass``: ``grow._grow_pass``;
     ``area_above``: ``detect.superlevel_vertex_area``. New spines are appended to ``label`` / ``base`` /
     ``ring``. With ``p.dome_dense_only`` only dense spiny dendrite is searched (the relief pass's gate)."""
     spine_v = label >= 0

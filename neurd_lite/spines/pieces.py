@@ -3,7 +3,7 @@
 A spine protrudes from a shaft. On a chunked mesh a spine cut off its shaft by a chunk boundary is stitched back
 through proximity links between open edges of different pieces (:func:`proximity_links`), or, further from its
 shaft, still shows the cut as open edges (:func:`cut_pieces`). A closed crumb or debris piece has neither shaft
-surface (:func:`shaft_surface`) nor a cut: the rules (``detect._grow_pass``) never start a spine there, and with
+surface (:func:`shaft_surface`) nor a cut: the rules (``grow._grow_pass``) never start a spine there, and with
 ``SpineParams.model_spine_needs_shaft`` neither does the vertex model (``vertex_model.relabel``).
 """
 from __future__ import annotations

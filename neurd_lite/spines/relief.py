@@ -114,7 +114,7 @@ def relief_pass(grow_pass: Callable, verts: np.ndarray, r: np.ndarray, hn: np.nd
     """Search the surface no spine took once more, with protrusion measured from the local shaft level: the
     ``relief_quantile`` of the protrusion of the surrounding surface that is not a spine found so far
     (``relief.surface_level``, ``relief_radius_nm``), seeds above ``relief_seed_nm``. Spines already found keep
-    their labels; new ones are appended. ``grow_pass``: ``detect._grow_pass`` (one hysteresis pass); ``fld``:
+    their labels; new ones are appended. ``grow_pass``: ``grow._grow_pass`` (one hysteresis pass); ``fld``:
     the ShaftField; ``p``: SpineParams; ``label`` / ``base`` / ``ring``: the spines so far (per vertex, base mask,
     attachment table)."""
     spine_v = label >= 0

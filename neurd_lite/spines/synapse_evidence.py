@@ -9,7 +9,7 @@ The converse is not evidence: a synapse on the shaft says nothing, and a spine m
 
 The synapse pass runs after the shape passes, on the surface no spine took: it seeds at a lower height
 (``synapse_seed_nm`` and ``synapse_seed_rel`` x r instead of the first pass's 200 nm / 0.2 r) and grows through
-the detector's own hysteresis (``detect._grow_pass``: every acceptance test of the first pass applies, with the
+the detector's own hysteresis (``grow._grow_pass``: every acceptance test of the first pass applies, with the
 area floor ``synapse_min_area_nm2``), then keeps only the candidates that hold the surface point of a
 postsynapse which itself stands above the shaft by the margin: max(synapse_seed_nm, synapse_seed_rel x r,
 synapse_spread_factor x the shaft chunk's scatter below its radius (``ShaftField.spread_nm``: noise, an elliptic
@@ -62,7 +62,7 @@ def synapse_pass(grow_pass: Callable, verts: np.ndarray, r: np.ndarray, hn: np.n
                  ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """Spines seeded by postsynapses (module doc) on the surface no spine took; appended to ``label`` / ``base``
     / ``ring``. ``syn_v``: mesh vertices of the postsynapses (:func:`postsynapse_vertices`); ``grow_pass``:
-    ``detect._grow_pass``; ``hn``: protrusion (nm)."""
+    ``grow._grow_pass``; ``hn``: protrusion (nm)."""
     counts["synapse_pass"] = 0
     spine_v = label >= 0
     free = ok & ~spine_v

@@ -25,7 +25,7 @@ from ..model.anchors import FAR_NM, SKELETON_FAR_NM, Anchors, anchor_to_mesh
 from ..model.facemap import FaceMap
 from ..model.soma_extent import SomaExtentParams
 from ..neuron import Neuron, synapse_polarity
-from .detect import soma_face_mask
+from .eligible import soma_face_mask
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def spine_within_tolerance(n: Neuron, pts: np.ndarray, face: np.ndarray, dist: n
                            tolerance_nm: float, soma: np.ndarray) -> np.ndarray:
     """``face`` with each synapse whose closest face is plain dendrite (not spine, soma or axon; ``skip``
     excluded) moved to its closest spine face when that is at most ``tolerance_nm`` farther than ``dist``.
-    ``soma``: the (F,) soma face mask (``spines.detect.soma_face_mask``)."""
+    ``soma``: the (F,) soma face mask (``spines.eligible.soma_face_mask``)."""
     import trimesh
 
     sp_f = np.flatnonzero(n.face_spine >= 0)
@@ -99,7 +99,7 @@ def spine_within_tolerance(n: Neuron, pts: np.ndarray, face: np.ndarray, dist: n
 def rule_targets(n: Neuron, face: np.ndarray, is_pre: np.ndarray, is_far: np.ndarray, soma: np.ndarray
                  ) -> np.ndarray:
     """Target of each synapse by the labels of its face (see module docstring); ``soma``: the (F,) soma face
-    mask (``spines.detect.soma_face_mask``)."""
+    mask (``spines.eligible.soma_face_mask``)."""
     comp = n.face_compartment[face].astype(str)
     lab = n.face_labels[face].astype(str)
     spine = n.face_spine[face] >= 0
