@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..checks import check_params
 from .tree import Tree
 
 
@@ -37,6 +38,9 @@ class ApicalParams:
     basal_rise_max_um: float = 5.0     # ... when they never rise more than this above their branch point
     interneuron_input_per_um: float = 2.5  # proximal dendritic input density (postsynapses/µm) above which the
     proximal_window_um: float = 50.0       # cell is taken as an aspiny interneuron (no apical), see docs
+
+    def __post_init__(self) -> None:
+        check_params(self, ranges={"oblique_angle_deg": "[0, 180]"})
 
 
 @dataclass

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..checks import check_params
 from .tree import Tree
 
 
@@ -31,6 +32,10 @@ class AxonParams:
     min_length_um: float = 30.0         # geometric candidate needs at least this much cable
     max_radius_ratio: float = 0.75      # candidate subtree median radius / median radius of the rest
     max_radius_nm: float = 500.0        # and at most this radius
+
+    def __post_init__(self) -> None:
+        check_params(self, choices={"method": ("flow", "segregation")},
+                     ranges={"min_presynapses": ">= 0", "min_segregation": "[0, 1]"})
 
 
 @dataclass

@@ -13,6 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from ..checks import check_params
 from ..errors import InputError
 from ..geometry.depth import depth_range_problem, linear_depth_um
 from ..geometry.meshes import face_centroids_nm
@@ -72,6 +73,10 @@ class CompartmentParams:
     axon_l2_model: bool = False             # the axon model that also reads the level-2 graph's side nodes (spines
     #                                         hang off a dendrite's L2 chain; axon_l2.py, session 19; opt-in; NaN
     #                                         inputs without an L2 graph; wins over axon_shape_model)
+
+    def __post_init__(self) -> None:
+        check_params(self, choices={"outside_cortex": ("dendrite", "flag"), "method": ("learned", "rules")},
+                     ranges={"axon_threshold": "[0, 1]", "apical_off_axon_limb_spare_above": "[0, 1]"})
 
 
 def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,

@@ -22,6 +22,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..checks import check_params
 from ..geometry.stats import group_mode
 from ..neuron import Neuron
 from .label import APICAL_LABELS, CompartmentParams, label_compartments
@@ -40,6 +41,9 @@ class RefineParams:
     spiny_excitatory_fraction: float = 125 / 126  # NEURD's 210 proofread cells: share above the line, E cells
     spiny_inhibitory_fraction: float = 24 / 84    # ... and I cells (the spines' likelihood ratio is E / I)
     second_look_min_density_per_um: float | None = None  # None: max_spine_density_per_um (session 16 opt-in: 0.4)
+
+    def __post_init__(self) -> None:
+        check_params(self, ranges={"spiny_excitatory_fraction": "[0, 1]", "spiny_inhibitory_fraction": "[0, 1]"})
 
 
 def refresh_spine_compartments(n: Neuron) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..checks import check_params
 from ..geometry.depth import LinearDepthParams  # the depth transform lives with the other geometry
 
 
@@ -15,6 +16,9 @@ class MorphometryParams:
 
     sholl_radii_um: tuple[float, ...] = (25.0, 50.0, 100.0, 200.0)
     bifurcation_probe_um: float = 5.0
+
+    def __post_init__(self) -> None:
+        check_params(self)
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,9 @@ class PerisomaticParams:
     fold_depth_nm: float = 150.0
     min_process_perimeter_nm: float = 1000.0
     max_sphericity_index: float = 4.0  # v83 table maxima: soma 3.87, nucleus 2.48
+
+    def __post_init__(self) -> None:
+        check_params(self, ranges={"voxel_pitch_nm": "> 0", "max_sphericity_index": ">= 0"})
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,9 @@ class NeurdEIParams:
     min_spines_spine: int = 2
     min_length_spine_um: float = 15.0
 
+    def __post_init__(self) -> None:
+        check_params(self, ranges={"min_post_synapses": ">= 0", "min_post_fraction": "[0, 1]"})
+
 
 @dataclass(frozen=True)
 class WidthParams:
@@ -61,6 +71,9 @@ class WidthParams:
 
     centre_window_nm: float | None = None
     sample: str = "corners"
+
+    def __post_init__(self) -> None:
+        check_params(self, choices={"sample": ("corners", "centres", "surface")}, ranges={"centre_window_nm": "> 0"})
 
 
 @dataclass(frozen=True)

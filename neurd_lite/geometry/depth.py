@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..checks import check_params
 from ..errors import InputError
 from ..units import as_points_nm
 
@@ -29,6 +30,9 @@ class LinearDepthParams:
 
     rotation_deg: float = 5.0
     pia_offset_um: float = 419.99
+
+    def __post_init__(self) -> None:
+        check_params(self, ranges={"pia_offset_um": None})  # a signed offset
 
 
 LINEAR = LinearDepthParams()

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.spatial import cKDTree
 
+from ..checks import check_params
 from ..errors import InputError
 from ..geometry.meshes import compact_faces, face_areas_nm2, face_centroids_nm, face_centroids_normals_nm
 from ..geometry.nearest import HASH_CELLS, cell_hash as _cell_hash
@@ -115,9 +116,10 @@ class DecimateParams:
     fragmented_border_um_per_um2: float | None = None
 
     def __post_init__(self) -> None:
-        if isinstance(self.target_faces, str) and self.target_faces != AUTO:
-            raise InputError(f"DecimateParams.target_faces: {self.target_faces!r} is not a size",
-                             hint=f"give a number of faces, {AUTO!r} (from the surface area) or None (no decimation)")
+        check_params(self, choices={"target_faces": (AUTO,)},
+                     ranges={"target_faces": ">= 1", "min_faces_to_decimate": ">= 0", "aggressiveness": ">= 0",
+                             "simplify_unit_nm": "> 0", "target_edge_nm": "> 0", "min_target_faces": ">= 1",
+                             "max_target_faces": ">= 1"})
 
 
 @dataclass

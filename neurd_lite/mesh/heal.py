@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 from scipy.spatial import cKDTree
 
+from ..checks import check_params
 from ..errors import InputError
 from ..geometry.meshgraph import best_per_group, boundary_edges, vertex_components
 
@@ -55,6 +56,9 @@ class HealParams:
     gap_stages_nm: tuple[float, ...] = ()
     stage_slack: bool = True
     stage_open_ends: bool = False
+
+    def __post_init__(self) -> None:
+        check_params(self, ranges={"max_rounds": ">= 0"})
 
 
 @dataclass

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..checks import check_params
 from ..geometry.depth import MINNIE65_DEPTH_RANGE_UM as DEPTH_RANGE_UM  # linear minnie65 depth of cortex (µm)
 
 MINNIE65_UP = (0.0, -1.0, 0.0)
@@ -18,6 +19,9 @@ class FrameParams:
 
     up: tuple[float, float, float] | None = None
     depth_range_um: tuple[float, float] = DEPTH_RANGE_UM
+
+    def __post_init__(self) -> None:
+        check_params(self, ranges={"depth_range_um": None})  # signed depths
 
     def resolved_up(self) -> tuple[float, float, float]:
         """``up``, or minnie65's when not given (where no inferred frame is at hand)."""

@@ -12,6 +12,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..checks import check_params
+
 
 @dataclass(frozen=True)
 class SomaExtentParams:
@@ -19,6 +21,9 @@ class SomaExtentParams:
 
     core_factor: float = 1.2
     reach_factor: float = 1.5
+
+    def __post_init__(self) -> None:
+        check_params(self)
 
 
 BLOCK = 100_000  # points per block in within_soma

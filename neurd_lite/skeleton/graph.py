@@ -23,6 +23,7 @@ import numpy as np
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
+from ..checks import check_params
 from .model import Skeleton
 
 
@@ -33,6 +34,9 @@ class GraphParams:
     surface bumps traced by the skeletonizer do not become branches."""
 
     prune_terminal_nm: float = 3000.0
+
+    def __post_init__(self) -> None:
+        check_params(self)
 
 
 def _soma_regions(skel: Skeleton, somas: Sequence, soma_vertices: Sequence | None) -> list[np.ndarray]:

@@ -26,6 +26,7 @@ import scipy.sparse as sp
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
+from ..checks import check_params
 from ..errors import InputError
 from ..geometry.meshgraph import best_per_group
 from ..model.soma_extent import SomaExtentParams, within_soma
@@ -54,6 +55,10 @@ class SkeletonParams:
     cut_end_min_perimeter_nm: float = 1000.0
     fragment_branch_min_nm: float = 4000.0
     fragment_max_trunk_nm: float = 10000.0
+
+    def __post_init__(self) -> None:
+        check_params(self, choices={"backend": tuple(BACKENDS)},
+                     ranges={"cc_vertex_thresh": ">= 0", "smooth_iterations": ">= 0"})
 
 
 @dataclass

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..checks import check_params
 from ..geometry.meshes import cross_rows, row_norms
 from ..geometry.stats import weighted_quantile
 
@@ -46,6 +47,11 @@ class HeadNeckParams:
     min_head_area_fraction: float = 0.2
     min_neck_aspect: float = 1.5
     elongated_aspect: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_params(self, ranges={"min_head_to_neck": ">= 0", "neck_mix": "[0, 1]", "max_shells": ">= 1",
+                                   "head_from": "[0, 1]", "min_head_area_fraction": "[0, 1]",
+                                   "min_neck_aspect": ">= 0", "elongated_aspect": ">= 0"})
 
 
 @dataclass

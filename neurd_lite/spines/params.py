@@ -5,7 +5,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..checks import check_params
 from .headneck import HeadNeckParams
+from .refit import REFIT_SCALES
 from .shaft import ShaftParams
 
 
@@ -148,6 +150,14 @@ class SpineParams:
     normalise_edge_nm: float = 300.0
     shaft: ShaftParams = field(default_factory=ShaftParams)
     headneck: HeadNeckParams = field(default_factory=HeadNeckParams)
+
+    def __post_init__(self) -> None:
+        check_params(self, choices={"extend_level": ("plane", "median"), "centre_skeleton": ("auto", True, False),
+                                    "refit_scale": REFIT_SCALES, "candidate_filter": ("rules", "model", "pool"),
+                                    "vertex_feature_set": ("rings", "balls"), "model_skirt": ("stalked", "all", "off")},
+                     ranges={"candidate_threshold": "[0, 1]", "vertex_threshold": "[0, 1]", "angular_bins": ">= 1",
+                             "max_angular_coverage": "[0, 1]", "min_height_to_extent": ">= 0",
+                             "sparse_min_height_to_extent": ">= 0"})
 
     def grow_threshold_nm(self, radius_nm: np.ndarray, nan_radius: float = np.inf) -> np.ndarray:
         """Protrusion (nm) a vertex must exceed for a spine to grow through it: max(grow_protrusion_nm,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
+from ..checks import check_params
 from ..geometry.meshes import coordinate_order, vertex_areas_nm2, vertex_normals
 from ..geometry.meshgraph import edge_components
 from ..geometry.nearest import query_sets
@@ -89,6 +90,12 @@ class ShaftParams:
     facing_cos: float = 0.0
     facing_reassign: bool = False
     cap_neighbour_ratio: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_params(self, choices={"local_radius_mode": ("max", "local")},
+                     ranges={"sample_spacing_nm": "> 0", "chunk_nm": "> 0", "fit_iterations": ">= 0",
+                             "fit_max_points": ">= 1", "fit_local_points": ">= 1", "min_clearance": ">= 0",
+                             "max_off_surface": ">= 0"})
 
 
 @dataclass

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from ..checks import check_params
 from ..errors import InputError
 from ..geometry.nearest import closest_faces  # noqa: F401 - re-exported (moved to geometry/nearest.py)
 from ..model.anchors import FAR_NM, SKELETON_FAR_NM, Anchors, anchor_to_mesh
@@ -26,6 +27,8 @@ from ..model.facemap import FaceMap
 from ..model.soma_extent import SomaExtentParams
 from ..neuron import Neuron, synapse_polarity
 from .eligible import soma_face_mask
+
+TARGET_MODELS = ("synapse_target_profile", "synapse_target_ring", "synapse_target")  # shipped in neurd_lite/models
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,11 @@ class SynapseParams:
     profile_sample_nm: float = 40.0
     spine_tolerance_nm: float = 20.0
     max_skeleton_distance_nm: float = SKELETON_FAR_NM
+
+    def __post_init__(self) -> None:
+        check_params(self, choices={"method": ("rules", "model", "hybrid"), "soma_by": ("rules", "model"),
+                                    "target_model": TARGET_MODELS},
+                     ranges={"k_candidates": ">= 1", "profile_sample_nm": "> 0"})
 
 
 def spine_within_tolerance(n: Neuron, pts: np.ndarray, face: np.ndarray, dist: np.ndarray, skip: np.ndarray,

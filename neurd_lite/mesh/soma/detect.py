@@ -32,6 +32,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy import ndimage
 
+from ...checks import check_params
 from ...errors import InputError
 from ...geometry.meshes import compact_faces, face_centroids_nm
 from ...neuron import Soma, SomaExit
@@ -113,6 +114,9 @@ class SomaParams:
     taper_window_nm: float = 2000.0
     seal_radii_nm: tuple[float, ...] = (1500.0, 2000.0, 2500.0, 3000.0, 3500.0, 4000.0)
     seal_depth_ratio: float = 1.0
+
+    def __post_init__(self) -> None:
+        check_params(self, ranges={"voxel_nm": "> 0", "max_voxels": ">= 1", "coarse_voxels": ">= 1"})
 
 
 @dataclass
