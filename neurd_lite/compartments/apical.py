@@ -28,7 +28,7 @@ class ApicalParams:
 
     min_height_um: float = 60.0        # apical must rise this far above the soma along ``up``
     min_initial_cos: float = 0.3       # cos(angle to up) of the point ``initial_length_um`` along its trunk
-    initial_length_um: float = 20.0
+    initial_length_um: float = 20.0    # ... that point's path distance along the trunk (µm)
     twin_pole_cos: float = 0.6         # another upward limb leaving from the soma's pia-facing pole ...
     twin_height_frac: float = 0.6      # ... and reaching this fraction of the apical's height is apical too
     tuft_height_frac: float = 0.6      # tuft starts at the first trunk branch above this fraction of the height

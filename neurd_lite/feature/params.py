@@ -10,9 +10,14 @@ from ..geometry.depth import LinearDepthParams  # the depth transform lives with
 
 @dataclass(frozen=True)
 class MorphometryParams:
-    """Sholl radii (µm, around the soma centre) and the distance along each child branch used to measure a
-    bifurcation angle (µm). The Sholl columns are registered at import for these default radii: other radii
-    are refused by ``features`` (the column set is fixed)."""
+    """Morphometry features. Each entry: what it does (unit; default); why.
+
+    sholl_radii_um (µm; (25, 50, 100, 200)): radii of the Sholl spheres around the soma centre whose crossings
+        are counted. Why: the ``sholl_*um_crossings`` columns are registered at import for these radii, so other
+        radii are refused by ``features`` (the column set is fixed).
+    bifurcation_probe_um (µm; 5): how far along each child branch the bifurcation angle is measured. Why: past
+        the branch point's own bulge, near enough to read the children's initial directions.
+    """
 
     sholl_radii_um: tuple[float, ...] = (25.0, 50.0, 100.0, 200.0)
     bifurcation_probe_um: float = 5.0
@@ -23,10 +28,20 @@ class MorphometryParams:
 
 @dataclass(frozen=True)
 class PerisomaticParams:
-    """Voxel size of the closed-volume estimate (nm), depth of an infolding (nm), minimum opening perimeter
-    counted as a process when there is no branch graph (nm), and the largest area/volume index of a mesh
-    accepted as a closed body (a sheet or a fragment has a huge index). The plausible depth range is the
-    frame's (``neurd_lite.model.frame.FrameParams.depth_range_um``)."""
+    """Perisomatic (soma and nucleus body) features. Each entry: what it does (unit; default); why. The
+    plausible depth range is the frame's (``neurd_lite.model.frame.FrameParams.depth_range_um``).
+
+    voxel_pitch_nm (nm; 250): voxel size of the closed-volume estimate (``perisomatic.filled_volume_nm3``). Why:
+        fine against a soma's ~10 µm, coarse enough to fill a badly wound surface quickly.
+    voxel_shell_factor (x area x pitch; 0.68): the surface shell subtracted from the filled voxels. Why: the
+        voxels the surface itself occupies overcount the volume in proportion to its area.
+    fold_depth_nm (nm; 150): a face whose centre lies more than this inside the convex hull is an infolding
+        (``fold_area_nm2``). Why: below it, ordinary membrane curvature.
+    min_process_perimeter_nm (nm; 1000): an opening with at least this perimeter counts as a process when there
+        is no branch graph. Why: smaller openings are holes in the mesh, not neurites.
+    max_sphericity_index (area / volume index; 4.0): the largest index of a mesh accepted as a closed body. Why:
+        a sheet or a fragment has a huge index (v83 table maxima: soma 3.87, nucleus 2.48).
+    """
 
     voxel_pitch_nm: float = 250.0
     voxel_shell_factor: float = 0.68
@@ -40,8 +55,20 @@ class PerisomaticParams:
 
 @dataclass(frozen=True)
 class NeurdEIParams:
-    """NEURD's E/I branch filter (strict inequalities, as in NEURD). ``*_syn`` apply to synapse densities,
-    ``*_spine`` to spine density."""
+    """NEURD's E/I branch filter: which dendritic branches the synapse- and spine-density E/I features read.
+    Strict inequalities, as in NEURD; the defaults are NEURD's. Each entry: what it does (unit; default).
+
+    max_soma_distance_um (µm; 110): a branch starts within this path distance of the soma.
+    min_neurd_width_nm / max_neurd_width_nm (nm, NEURD's width = cross-section radius; 140 / 520): its width lies
+        between these (thin axon-like and thick trunk-like branches are left out).
+    min_post_synapses (count; 2) / min_post_fraction (share; 0.8): more postsynapses than this, and more than
+        this share of its synapses postsynaptic.
+    min_spines_syn (count; -1: no test) / min_length_syn_um (µm; 5): the synapse-density filter also asks for
+        more spines and more length than these.
+    min_spines_spine (count; 2) / min_length_spine_um (µm; 15): the spine-density filter asks for more spines
+        and more length than these.
+    Why: the features reproduce NEURD's E/I inputs, so its filter is kept as it is.
+    """
 
     max_soma_distance_um: float = 110.0
     min_neurd_width_nm: float = 140.0  # NEURD width = cross-section radius
@@ -78,7 +105,10 @@ class WidthParams:
 
 @dataclass(frozen=True)
 class FeatureParams:
-    """Every feature family's parameters (``nl.features(n, params=...)``)."""
+    """Every feature family's parameters (``nl.features(n, params=...)``): ``morphometry`` (Sholl radii,
+    bifurcation probe), ``perisomatic`` (soma and nucleus body measures), ``depth`` (linear minnie65 depth),
+    ``neurd_ei`` (NEURD's E/I branch filter) and ``width`` (where per-vertex widths are measured); each class
+    documents its own units and defaults."""
 
     morphometry: MorphometryParams = field(default_factory=MorphometryParams)
     perisomatic: PerisomaticParams = field(default_factory=PerisomaticParams)

@@ -29,75 +29,53 @@ AUTO_EDGE_NM = 320.0  # the "auto" size's nominal mean edge (nm) when target_edg
 
 @dataclass(frozen=True)
 class DecimateParams:
-    """target_faces: decimate to about this many faces; only when the input has more than
-    ``min_faces_to_decimate`` faces (None disables decimation). aggressiveness: fast-simplification ``agg``.
-    simplify_unit_nm: coordinates are handed to fast-simplification in this unit (see :func:`decimate`).
-    prereduce_above_faces / prereduce_to_faces: inputs above ``prereduce_above_faces`` faces are first reduced to
-    about ``prereduce_to_faces`` faces by meshoptimizer (:func:`prereduce`; None: never) and fast-simplification
-    runs on that: its memory (~560 bytes per face it is given) then stops growing with the input. The default
-    intermediate is 1.6x the 250k target: meshoptimizer's cost is set by the input (~6 s at 5.2M faces whatever
-    its target), fast-simplification's by the faces it is given (1.2M -> 250k ~3.8 s, 400k -> 250k ~0.6 s of CPU);
-    chosen on a tune synthetic (seed 3, 2.5M faces; 1.2M / 500k / 400k compared, docs/benchmarks.md "Session 8").
-    Opt-in measured in session 18: ``prereduce_above_faces=1_000_000, prereduce_to_faces=250_000`` (meshoptimizer
-    straight to the working size, no fast-simplification pass, no stalled pass to discard) on fresh >= 1M-face
-    synthetic members: face F1 .929 -> .934, decimate .. synapses CPU -28 %; but on the real cell subdivided to
-    1.3M faces it loses a soma exit and half the apical shaft turns basal, so it is not the default
-    (docs/benchmarks.md "Session 18").
-    fragmented_target_faces: working size of a fragmented input (:func:`is_fragmented`; its open borders are
-    kept, so its interior gets fewer faces than a closed mesh's at ``target_faces``: tune l5_et seed 5, 911k
-    faces, 2319 spines at 250k vs 2688 at 400k, truth 2712); the larger of the two targets is used.
-    fragmented_border_um_per_um2 (opt-in, session 19): also call the input fragmented when its open border
-    length per surface area exceeds this (µm/µm², :func:`neurd_lite.mesh.border.open_border_um_per_um2`; it
-    does not change with the tessellation, whereas used vertices per face fall toward 0.5 as a fragmented mesh is
-    refined: tune 1.1-7.1M-face fragmented members 4.3-6.2 but .58-.59 vertices per face, missed). 0.5 means open
-    seams every ~9 µm; the real cell reads .044 at 81k / 1.3M / 5.2M. None: off.
-    map_from_collapses: when fast-simplification decimates the input itself (no pre-reduction), build the face
-    maps from its collapse list (each input face goes to its own working face or one around the working vertices
-    its corners merged into; :mod:`neurd_lite.mesh.collapse_map`) instead of a nearest-centroid search over all
-    input faces (False: the search, as before session 10). At 1.3M faces: decimation 4.15 -> 3.54 s CPU (8
-    interleaved process pairs, median saving 0.72 s), accuracy within the resolution spread (docs/benchmarks.md
-    "Session 10").
+    """How the working mesh is made: sizes in faces, lengths in nm. Each entry: what it does (unit; default); why.
+    How the defaults were measured and chosen: docs/architecture.md "Parameter history".
 
-    Default: inputs above 400k faces are worked on at 250k faces (the expensive stages then cost the same
-    for every larger input; every per-face result is mapped back to the input faces). 200k and 160k were measured
-    and not adopted (session 10, docs/benchmarks.md "Session 10, round 2"): at 1.3M faces 160k saves a median
-    0.75 s CPU of ~12 s (skeleton and soma shrink, decimation grows), and on tune pyramidal seed 3 (2.7M faces)
-    compartment agreement falls .004 (an apical / oblique boundary moves) while spine face F1 rises ~.004.
-
-    Working size (faces; units: faces and nm). ``target_faces`` says who sets it:
-    an int: about that many faces (an explicit size always wins; 250_000 is the size before session 18); None: no
-    decimation; ``"auto"`` (:data:`AUTO`, the default since session 18): a size set by surface area, so that a large spine-dense cell keeps its
-    spine necks a few faces across: the faces an equilateral mesh of the input's area needs for a mean edge of
-    ``target_edge_nm`` (None: :data:`AUTO_EDGE_NM`, 320 nm), clipped to [``min_target_faces`` (250k),
-    ``max_target_faces`` (1M)] (:func:`edge_target_faces`). Tune l5_et seed 5 (1.17M faces, 17.7k µm², 405 nm at
-    250k): 250k -> 400k faces (320 nm) spine face F1 .900 -> .937; at 320 nm cells under ~11k µm² (the real cell,
-    3.1k µm²) stay at 250k (docs/spines.md "Session 16, round 3" and "Session 17").
-    target_edge_nm with an int ``target_faces`` (session 16 opt-in, kept as it was): the area rule with that int
-    as the floor instead of ``min_target_faces``.
-    ``"auto"`` became the default in session 18 after its second held-out rule passed (fresh 1784-1786, the three
-    members whose size it changes, scored once: face F1 .9084 -> .9143, no member down more than .002; clean l5_et
-    1785, 1.79M faces, 250k -> 566k working faces: .9035 -> .9229, synapse macro .764 -> .829; session 17's fresh
-    1761: .859 -> .891); cells under ~11k µm² (the real cell: 3.1k µm²) keep 250k, so compare_outputs' 6 cases are
-    unchanged; a large spine-dense cell costs more (spine stage 47 -> 58 s CPU on 1785; docs/spines.md "Session 18").
-    weld_nm: before decimating (only then: an input that is not decimated is untouched), merge vertices closer
-    than this (nm) and drop the faces that become degenerate (:func:`neurd_lite.mesh.weld.weld`); 0: off.
-    1 nm is far below any EM voxel (MICrONS 4 x 4 x 40 nm), so only vertices at one position merge: chunk-seam
-    duplicates and the zero-length edges of refined synthetic meshes (~7 % of the vertices of spine-dense
-    1-2M-face members), on which fast-simplification stalls (tune l5_et 0: 482k working faces for a 250k
-    target). The dropped input faces still map to a working face (one at a welded corner).
-    stall_rescue_ratio: when fast-simplification, given the input itself, stops above this many times its target
-    (it refuses every collapse that leaves a face with a corner under ~2.6 deg, and spine-dense refined members
-    are full of such needles: tune l5_et 1, 1.33M faces welded, 18 % needles in, 43 % at its 331k stall for a
-    250k target), decimate again from the input with the meshoptimizer pre-reduction first (:func:`prereduce`
-    to ``prereduce_to_faces``, no needle test, it collapses the slivers), then fast-simplification; the face
-    maps then come from the nearest-centroid search. Tune l5_et 1: 337k -> 250k, face F1 .898 (stalled, welded)
-    -> .923. None: off (docs/spines.md "Session 17, round 3").
-    weld_edges_only: with ``weld_nm``, join only close vertices that share a face (zero-length edges), not two
-    close vertices of distinct surfaces (:func:`neurd_lite.mesh.weld.weld`).
-    Defaults since session 17 (weld 1 nm, edges only, rescue at 1.05; ``weld_nm=0, stall_rescue_ratio=None``
-    restores session 16): held-out rule passed on fresh 1773-1775 + 1778 (stalled members face F1 .908 -> .923,
-    synapse macro .833 -> .911, neck .666 -> .829; a non-stalled member the weld touched -.003); the real cell and
-    real_1.3M decimate identically (docs/spines.md "Session 17, round 4")."""
+    target_faces (faces, ``"auto"`` or None; ``"auto"``): the working size. An int: about that many faces (an
+        explicit size always wins); ``"auto"`` (:data:`AUTO`): the faces an equilateral mesh of the input's area
+        needs for a mean edge of ``target_edge_nm``, clipped to [``min_target_faces``, ``max_target_faces``]
+        (:func:`edge_target_faces`); None: no decimation. Why: a large spine-dense cell keeps its spine necks a
+        few faces across, while a cell under ~11k µm² (the real cell: 3.1k µm²) stays at 250k.
+    min_faces_to_decimate (faces; 400_000): only inputs with more faces (and more than the target) are
+        decimated. Why: the heavy stages then cost the same for every larger input; below it decimation saves
+        little.
+    target_edge_nm (nm; None = :data:`AUTO_EDGE_NM`, 320): the nominal mean edge of the ``"auto"`` size; with an
+        int ``target_faces``, the area rule with that int as its floor instead of ``min_target_faces`` (opt-in).
+        Why 320 nm: spine face F1 rose .900 -> .937 on a tune l5_et cell worked at 405 nm before.
+    min_target_faces / max_target_faces (faces; 250_000 / 1_000_000): the clip of the ``"auto"`` size. Why: small
+        cells keep the long-tested 250k working size; the cap bounds the cost of the largest cells.
+    aggressiveness (fast-simplification ``agg``, 0-10; 7): how aggressively each pass collapses edges (0 keeps
+        the shape best, 10 is fastest). Why: the library's own default balance of speed and shape.
+    simplify_unit_nm (nm; 10.0): coordinates are handed to fast-simplification in this unit (:func:`_decimate_to`).
+        Why: in nm it loops through many empty passes (16.8 -> 7.6 s CPU at 1M faces in 10 nm units); coarser
+        units lose thin parts of small meshes.
+    prereduce_above_faces (faces or None; 2_000_000): larger inputs are first reduced by meshoptimizer
+        (:func:`prereduce`) to ``prereduce_to_faces``; None: never. Why: fast-simplification's memory (~560 bytes
+        per face it is given) then stops growing with the input.
+    prereduce_to_faces (faces; 400_000): the size of that pre-reduction (at least ``target_faces``). Why: 1.6x the
+        250k target keeps fast-simplification's pass cheap (400k -> 250k ~0.6 s CPU) and its quality.
+    fragmented_target_faces (faces; 400_000): the working size of a fragmented input (:func:`is_fragmented`; the
+        larger of this and ``target_faces``). Why: its open borders are kept, so its interior gets fewer faces
+        than a closed mesh's (tune l5_et: 2319 spines at 250k vs 2688 at 400k, truth 2712).
+    fragmented_border_um_per_um2 (µm of open border per µm² of surface, or None; None): also call the input
+        fragmented above this border density (:func:`neurd_lite.mesh.border.open_border_um_per_um2`); None: off
+        (opt-in). Why: unlike vertices per face it does not change when a mesh is refined; 0.5 means open seams
+        every ~9 µm (the real cell reads .044).
+    map_from_collapses (bool; True): when fast-simplification decimates the input itself, build the face maps
+        from its collapse list (:mod:`neurd_lite.mesh.collapse_map`); False: a nearest-centroid search over all
+        input faces. Why: cheaper (decimation 4.15 -> 3.54 s CPU at 1.3M faces) at the same accuracy.
+    weld_nm (nm; 1.0): before decimating (an input that is not decimated is untouched), merge vertices closer than
+        this and drop the faces that become degenerate (:func:`neurd_lite.mesh.weld.weld`); 0: off. Why:
+        fast-simplification stalls on the zero-length edges of chunk seams and refined meshes; 1 nm is far below
+        any EM voxel, so only vertices at one position merge.
+    weld_edges_only (bool; True): with ``weld_nm``, join only close vertices that share a face (zero-length
+        edges). Why: two close vertices of distinct surfaces are not one vertex.
+    stall_rescue_ratio (ratio or None; 1.05): when fast-simplification, given the input itself, stops above this
+        many times its target, decimate again with the meshoptimizer pre-reduction first (face maps then from
+        the nearest-centroid search); None: off. Why: it refuses collapses that leave needle faces, and
+        spine-dense refined meshes are full of them (tune l5_et: stalled at 337k for a 250k target).
+    """
 
     target_faces: int | str | None = AUTO
     min_faces_to_decimate: int = 400_000

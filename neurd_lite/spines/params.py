@@ -13,78 +13,127 @@ from .shaft import ShaftParams
 
 @dataclass(frozen=True)
 class SpineParams:
-    """Spine-detection parameters (nm; ``_rel`` values are fractions of the local shaft radius).
+    """Spine detection (lengths nm, areas nm²; ``_rel`` values are fractions of the local shaft radius r). Each
+    entry: what it does (unit; default); why. History of the defaults: docs/architecture.md "Parameter history".
 
-    A seed vertex protrudes more than max(seed_protrusion_nm, seed_protrusion_rel * r); with seed_floor_nm > 0 the
-    first term becomes seed_spread_factor x the scatter of the vertex's shaft chunk below its radius
-    (``ShaftField.spread_nm``: noise, an elliptic section, an axis off centre) clipped to [seed_floor_nm,
-    seed_protrusion_nm], so low domes (stubby spines) seed where the shaft is smooth and round enough to show
-    them; a spine grows through vertices protruding more than max(grow_protrusion_nm, grow_protrusion_rel * r).
-    Spines protrude at most max_length_nm, cover at least min_area_nm2 of surface above the growth threshold
-    (protrusion interpolated linearly over faces: an area, not a vertex count, so the test does not depend on the
-    tessellation) and have a base radius at most max_base_radius_rel * r. Spines longer than max_length_nm from
-    their base or with heads wider than max_head_width_nm are dropped. Shafts thinner than min_shaft_radius_nm are
-    not searched (NEURD uses mesh width > 115 nm).
-    link_nm: open-edge vertices of different mesh pieces closer than this are connected (chunked meshes).
-    min_shaft_piece_area_nm2: a spine must touch a mesh piece with at least this much shaft surface (no debris).
-    centre_skeleton: move the skeleton to the centres of the cross-sections it owns first (True / False, or
-    "auto": only when the median move exceeds off_centre_fraction x the median skeleton radius, as happens
-    with surface-walking skeletonizers such as TEASAR). inscribed_axis_fraction (default 0.3 since session 18; 0:
-    off): the largest circles inscribed in the cross-sections decide whether the skeleton runs off its shaft and
-    move it there onto the shaft; they also decide instead of "auto" whether to centre (``inscribed_axis``).
-    max_angular_coverage: a candidate whose vertices occupy more than this fraction of ``angular_bins`` equal sectors
-    around the axis is a swelling of the whole process (a varicosity, a bouton), not a spine (1.0: no test).
-    min_height_to_extent: a candidate must protrude at least this fraction of its extent along the shaft axis
-    (its highest protrusion over the spread of its vertices along the axis): a spine stands out of its shaft, a
-    flare or a partly grown varicosity is a long low swelling along it (0: no test).
-    sparse_min_height_to_extent: the same test, stricter, only where the first two passes found fewer than the
-    relief density gate's spines per µm (``relief.drop_low_on_sparse``; <= min_height_to_extent: off).
-    split_by_seeds: split a grown region between its seed cores (nearest core along mesh edges); two touching
-    cores stay one spine unless the lower peak rises more than core_persistence_nm above the saddle between them.
-    rejected_level_quantile: a grown region that touches the shaft but yields no spine is searched again with
-    its protrusion measured from this quantile of its own protrusion (None: no second pass).
-    relief_radius_nm / relief_quantile / relief_seed_nm: > 0 adds a last pass over the surface no spine took,
-    with protrusion measured from the local shaft level (the ``relief_quantile`` of the protrusion of the
-    non-spine surface within ``relief_radius_nm``, ``relief.surface_level``), seeds above relief_seed_nm and
-    growth above relief_grow_nm (half the shaft lies above a median level), only within relief_near_spine_nm of
-    a spine found before (spiny dendrite; 0: everywhere), and only where the spines found before number at least
-    relief_min_density_per_um per µm of dendrite within relief_density_radius_nm (0: no density gate).
-    Shaft-model errors that vary over the scale of the shaft (an axis off centre, a taper, an elliptic section)
-    cancel in that relief, so low stubby spines where the shaft reads sunken stand out of their surroundings.
-    extend_reach_nm / extend_ring_nm: accepted spines take unlabelled vertices within extend_reach_nm (along
-    mesh edges) that protrude more than the median protrusion of the ring extend_ring_nm from the spine plus the
-    growth threshold (0: no extension).
-    dome_seed_nm > 0 adds a dome pass (``dome.py``) over the surface left: seeds above dome_seed_nm (and
-    dome_seed_nm / seed_protrusion_nm x seed_protrusion_rel x r), area floor dome_min_area_nm2, kept only when
-    the candidate's spherical-cap radius is at most dome_max_cap_radius_nm and dome_max_cap_rel x its shaft radius
-    (low stubby spines, not shaft relief); dome_dense_only: only where the relief pass's density gate opens.
-    local_shaft_far_nm > 0: connected surface protruding more than local_shaft_far_nm over more than
-    local_shaft_min_area_nm2 (dendrite no skeleton reached, not a spine) gets straight shafts fitted per
-    local_shaft_cell_nm cube, and nearby surface nearer such a shaft than its axis is measured against it
-    (``local_shaft.py``; 0: off).
-    candidate_filter: "rules" (the cuts above decide), "model" (the cuts loosened to the shipped spine-candidate
-    model's pool and the model keeps a candidate when its probability reaches candidate_threshold, None: the
-    model's own; ``candidates.py``), or "pool" (the loosened pool, every candidate kept: training capture).
-    candidate_model_dir: folder of the model (None: ``neurd_lite/models``).
-    refit_shaft: fit the shaft field again without the faces of the spines found (densely spiny dendrite gives
-    spines ~half of a chunk's surface, which lifts the radius quantile into the spines), then search again;
-    the first axis and, where no surface is left, the first radius stay (False: off; refit_scale, refit_above_quantile:
-    which gates read which radius and where the radius is replaced, ``refit.refit_args``).
-    vertex_model: re-decide every dendritic vertex with the shipped spine-vertex model after the rules
-    (``vertex_model.py``; default on since session 14; False: the rules alone); vertex_threshold (None: the sidecar's),
-    vertex_model_dir as above; vertex_feature_set: "rings" (default, for normalise_edge_nm=300) or "balls".
-    vertex_ties_by_coordinates: a vertex two spines reach at once joins one by coordinates, not listing order (on).
-    model_skirt: "stalked" (default since session 19) / "all" / "off": model-added shaft beside a spine (skirt.py).
-    model_spine_needs_shaft: a spine the vertex model adds (touching no rule spine) must share a mesh edge with
-    unlabelled surface of a piece that reaches the shaft's level (protrusion <= the growth threshold somewhere) or
-    has an open edge (cut off its shaft by a chunk boundary; ``pieces.py``): a closed crumb off the shaft that
-    the model scores high is not a spine (opt-in, session 15; it still drops spines of meshes whose spine heads
-    are separate closed pieces, e.g. synthetic cells meshed with ``union=False``).
-    synapse_seed_nm > 0 adds a synapse pass (``synapse_evidence.py``): a postsynapse within
-    synapse_max_distance_nm of the mesh whose vertex stands above the shaft by max(synapse_seed_nm,
-    synapse_seed_rel x r, synapse_spread_factor x spread) seeds a spine there (area floor synapse_min_area_nm2).
-    normalise_edge_nm > 0: detect on the mesh with every longer edge split at its midpoint (``normalise.py``, one
-    tessellation scale at any input resolution; only the dendritic faces), the result lifted back (0: off).
+    Seeds and growth (hysteresis on the protrusion beyond the shaft surface, ``grow.py``)
+    seed_protrusion_nm / seed_protrusion_rel (nm / of r; 200 / 0.2): a seed vertex protrudes more than
+        max(seed_protrusion_nm, seed_protrusion_rel x r). Why: well above the shaft's own relief, so every spine
+        starts at a real protrusion.
+    seed_floor_nm / seed_spread_factor (nm / x spread; 0 / 0): with seed_floor_nm > 0 the absolute seed level is
+        seed_spread_factor x the scatter of the vertex's shaft chunk below its radius (``ShaftField.spread_nm``:
+        noise, an elliptic section, an axis off centre) clipped to [seed_floor_nm, seed_protrusion_nm]; 0: off.
+        Why: low domes (stubby spines) seed where the shaft is smooth and round enough to show them.
+    grow_protrusion_nm / grow_protrusion_rel (nm / of r; 25 / 0.05): a spine grows through vertices protruding
+        more than max(grow_protrusion_nm, grow_protrusion_rel x r). Why: a low second threshold follows a neck
+        down to the shaft.
+    split_by_seeds (bool; True): split a grown region between its seed cores (nearest core along mesh edges;
+        ``seed_cores.py``). Why: neighbouring spines joined by a low saddle of shaft stay apart.
+    core_persistence_nm (nm; 100): two touching cores stay one spine unless the lower peak rises more than this
+        above the saddle between them. Why: a bump on one spine that a fine mesh resolves is not a second spine.
+
+    Acceptance of a grown region
+    min_area_nm2 (nm²; 2e5): least surface above the growth threshold (interpolated over faces). Why: an area,
+        not a vertex count, so the test does not depend on the tessellation.
+    max_length_nm / max_head_width_nm (nm; 4000 / 2000): longer spines (protrusion, then length from the base)
+        and wider heads are dropped. Why: a branch stub or a swelling, not a spine.
+    max_base_radius_rel (of r; 1.6): the base's rms radius is at most this x r. Why: a base wider than the shaft
+        is a swelling of the process.
+    min_shaft_radius_nm (nm; 60): thinner shafts are not searched. Why: NEURD searches mesh width > 115 nm.
+    link_nm (nm; 300): open-edge vertices of different mesh pieces closer than this are connected. Why: chunked
+        meshes cut spines off their shafts.
+    min_shaft_piece_area_nm2 (nm²; 1e5): a spine must touch a mesh piece with at least this much shaft surface.
+        Why: detached debris is never a spine.
+    max_angular_coverage / angular_bins (fraction / sectors; 1.0 / 16): a candidate occupying more than this
+        fraction of ``angular_bins`` equal sectors around the axis is dropped; 1.0: no test. Why: a varicosity or
+        bouton swells the whole process; a spine stands on one side.
+    min_height_to_extent (ratio; 0.3): a candidate protrudes at least this fraction of its extent along the axis;
+        0: no test. Why: a spine stands out of its shaft, a flare is a long low swelling along it.
+    sparse_min_height_to_extent (ratio; 0): the same test, stricter, only where the first passes found fewer
+        spines per µm than the relief density gate (``relief.drop_low_on_sparse``); <= min_height_to_extent: off.
+        Why: on sparsely spiny dendrite a low wide bump is more often a varicosity than a stubby spine.
+
+    Further passes
+    rejected_level_quantile (quantile or None; 0.25): a grown region that touches the shaft but gives no spine
+        is searched again with its protrusion measured from this quantile of its own; None: no second pass. Why:
+        spines standing on a patch of shaft that reads raised where the axis is off centre.
+    relief_radius_nm / relief_quantile / relief_seed_nm / relief_grow_nm (nm / quantile / nm / nm; 1000 / 0.5 /
+        200 / 60): relief_radius_nm > 0 adds a pass over the surface no spine took, with protrusion measured from
+        the ``relief_quantile`` of the non-spine surface within ``relief_radius_nm`` (``relief.surface_level``),
+        seeds above relief_seed_nm, growth above relief_grow_nm; 0: off. Why: shaft-model errors that vary over
+        the scale of the shaft cancel in that relief, so low stubby spines where the shaft reads sunken stand out.
+    relief_near_spine_nm (nm; 2000): the relief pass searches only this close to a spine found before; 0:
+        everywhere. Why: relief spines are expected on spiny dendrite.
+    relief_min_density_per_um / relief_density_radius_nm (spines per µm / nm; 0.6 / 5000): the relief pass runs
+        only where the spines found before number at least this many per µm of dendrite within the radius; 0: no
+        gate. Why: it keeps the relief pass off aspiny dendrite.
+    extend_reach_nm / extend_ring_nm (nm / (nm, nm); 300 / (300, 700)): accepted spines take unlabelled vertices
+        within extend_reach_nm (along mesh edges) that protrude more than the level of the ring between the two
+        ring distances from the spine plus the growth threshold (``extend.py``); 0: no extension. Why: a neck
+        extends down to where the surrounding surface is.
+    extend_level (``"plane"`` / ``"median"``; ``"plane"``): that ring level is an affine fit over the ring or its
+        median. Why: the median sits above the level at the spine base when the axis is off.
+    extend_across_links (bool; True): the extension also crosses ``link_nm`` links. Why: necks cut by a chunk
+        seam.
+    dome_seed_nm / dome_min_area_nm2 / dome_max_cap_radius_nm / dome_max_cap_rel (nm / nm² / nm / of r; 0 / 1e5 /
+        400 / 1.0): dome_seed_nm > 0 adds a dome pass (``dome.py``) over the surface left: seeds above dome_seed_nm
+        (and its share of seed_protrusion_rel x r), area floor dome_min_area_nm2, kept when the spherical-cap
+        radius is at most dome_max_cap_radius_nm and dome_max_cap_rel x r; 0: off. Why: low stubby spines are
+        small caps, shaft relief is broad.
+    dome_dense_only (bool; False): the dome pass only where the relief pass's density gate opens. Why: as the
+        relief gate.
+    synapse_seed_nm / synapse_seed_rel / synapse_spread_factor / synapse_min_area_nm2 / synapse_max_distance_nm
+        (nm / of r / x spread / nm² / nm; 0 / 0.1 / 2 / 1e5 / 600): synapse_seed_nm > 0 adds a synapse pass
+        (``synapse_evidence.py``): a postsynapse within synapse_max_distance_nm of the mesh whose vertex stands
+        above the shaft by max(synapse_seed_nm, synapse_seed_rel x r, synapse_spread_factor x spread) seeds a
+        spine there (area floor synapse_min_area_nm2); 0: off. Why: a postsynapse marks where a spine may be.
+
+    The shaft the protrusion is measured from
+    centre_skeleton (``"auto"`` / True / False; ``"auto"``): move the skeleton to the centres of the
+        cross-sections it owns first; "auto": only when the median move exceeds off_centre_fraction x the median
+        skeleton radius. Why: surface-walking skeletonizers (TEASAR) run off the axis.
+    off_centre_fraction (of the radius; 0.3): that "auto" threshold. Why: it tells a skeleton that walks the
+        surface (TEASAR) from a centred one.
+    inscribed_axis_fraction (of the inscribed radius; 0.3): the largest circles inscribed in the cross-sections
+        decide whether the skeleton runs off its shaft and move it onto the shaft, and decide instead of "auto"
+        whether to centre (``inscribed_axis.py``); 0: off. Why: a skeleton off its shaft reads shaft as spine
+        (Harris stub: shaft called spine .542 -> .271).
+    local_shaft_far_nm / local_shaft_min_area_nm2 / local_shaft_cell_nm (nm / nm² / nm; 0 / 4e6 / 2000):
+        local_shaft_far_nm > 0: connected surface protruding more than local_shaft_far_nm over more than
+        local_shaft_min_area_nm2 gets straight shafts fitted per local_shaft_cell_nm cube, and nearby surface
+        nearer such a shaft than its axis is measured against it (``local_shaft.py``); 0: off. Why: dendrite no
+        skeleton reached is not a spine.
+    refit_shaft / refit_scale / refit_above_quantile (bool / ``"refit"``, ``"max"``, ``"base"`` / quantile;
+        False / "refit" / 0): fit the shaft field again without the faces of the spines found, then search again
+        (which gates read which radius and where it is replaced: ``refit.refit_args``); False: off. Why: on
+        densely spiny dendrite spines make ~half a chunk's surface and lift the radius quantile into them.
+    normalise_edge_nm (nm; 300): detect on the dendritic faces with every longer edge split at its midpoint
+        (``normalise.py``), the result lifted back; 0: off. Why: one tessellation scale at any input resolution,
+        the scale the vertex model was trained at.
+
+    Learned steps
+    candidate_filter (``"rules"`` / ``"model"`` / ``"pool"``; ``"rules"``): who keeps a candidate: the cuts
+        above, the shipped spine-candidate model on a loosened pool (``candidates.py``), or every candidate of
+        the pool (training capture). Why: the rules are the tested default; the model is opt-in.
+    candidate_threshold (probability or None; None: the model's own) / candidate_model_dir (folder or None;
+        None: ``neurd_lite/models``): the candidate model's cut and folder.
+    vertex_model (bool; True): re-decide every dendritic vertex with the shipped spine-vertex model after the
+        rules (``vertex_model.py``); False: the rules alone. Why: fresh held-out face F1 .870 -> .918 with
+        normalise_edge_nm (docs/spines.md).
+    vertex_threshold (probability or None; None: the sidecar's) / vertex_model_dir (as candidate_model_dir).
+    vertex_feature_set (``"rings"`` / ``"balls"``; ``"rings"``): the vertex model's features. Why: rings are the
+        features of the shipped model, for normalise_edge_nm=300.
+    vertex_ties_by_coordinates (bool; True): a vertex two spines reach at once joins one by coordinates. Why:
+        the result does not depend on the order the mesh lists its vertices.
+    model_skirt (``"stalked"`` / ``"all"`` / ``"off"``; ``"stalked"``): shaft the model added beside a spine goes
+        back to the shaft (``skirt.py``): beside stalked spines, beside all, or never. Why: around stalked
+        spines the model takes a skirt of plain shaft; around low domes what it adds is mostly the true rim.
+    model_spine_needs_shaft (bool; False): a spine the model adds (touching no rule spine) must share a mesh edge
+        with unlabelled surface of a piece that reaches the shaft's level or has an open edge (``pieces.py``).
+        Why: a closed crumb off the shaft is not a spine; opt-in, since it drops spines of meshes whose heads are
+        separate closed pieces (synthetic cells meshed with ``union=False``).
+
+    shaft: the shaft field (:class:`ShaftParams`); headneck: the head / neck split (:class:`HeadNeckParams`).
     """
 
     seed_protrusion_nm: float = 200.0

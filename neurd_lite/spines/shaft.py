@@ -45,6 +45,8 @@ class ShaftParams:
     fit_local_nm: then each axis sample gets its own circle fit from the surface within this distance along the
     axis (:func:`refine_axis_local`, ``fit_local_points`` of the cloud) and keeps whichever of the skeleton,
     window-fit and local-fit positions leaves the roundest cross-section (:func:`best_axis`); 0 disables.
+    min_clearance (x the cross-section radius; 0.5): an axis candidate closer to the surface than this is refused
+    unless every candidate is (:func:`best_axis`; 0: off): it sits in a spine neck or against the wall.
     extend_tips: where the surface runs on past a terminal end of the skeleton by more than a radius (a
     skeleton that stops short of a dendrite tip), the axis is extended along the end's tangent over it
     (:func:`neurd_lite.spines.axial.tip_extensions`), so spines there are searched instead of being taken for an end cap.

@@ -33,27 +33,36 @@ TARGET_MODELS = ("synapse_target_profile", "synapse_target_ring", "synapse_targe
 
 @dataclass(frozen=True)
 class SynapseParams:
-    """max_distance_nm: synapses farther than this from the mesh are ``is_far`` (target unknown); MICrONS
-    synapse centroids sit within a few hundred nm of the postsynaptic surface (on the shared cell: median 115 nm,
-    max 572 nm). k_candidates: faces (by centroid)
-    checked exactly per synapse. method: ``"rules"``, ``"model"`` (LightGBM on local geometry, every target) or
-    ``"hybrid"`` (the rules' axon calls, and with ``soma_by="rules"`` their soma calls, stay; the model picks the
-    other targets).
-    soma_by: who calls soma under ``"model"`` / ``"hybrid"``: ``"model"`` (default since session 13: the model
-    decides soma vs not on every postsynapse, the rules keep their axon calls only; the soma face mask reaches up
-    to ~1.5 µm past the soma) or ``"rules"`` (the soma face mask's call is final, as before).
-    target_model: the shipped synapse-target model file under ``"model"`` / ``"hybrid"``:
-    ``"synapse_target_profile"`` (default since session 14: also reads where the site sits on its spine's axis
-    profile, ``spines/axis_profile.py``; captured on the rules detector), ``"synapse_target_ring"`` (opt-in, session
-    15: the same inputs captured on the default ring detector) or ``"synapse_target"`` (session 12;
-    classifiers/synapse_target/MODEL_CARD.md).
-    profile_sample_nm: surface sample spacing (nm) of the spine axis profiles the profile model reads
-    (``AxisProfileParams.sample_nm``). Default 40 since session 16 (4x fewer samples than the 20 nm the model was
-    captured at: synapses stage 1.64 -> 1.05 s CPU on the real cell at 1.3M, 5 of its 965 targets change; fresh
-    held-out macro / neck F1 not lower; docs/benchmarks.md "Session 16"); 20 restores the old targets.
-    spine_tolerance_nm: a synapse on plain shaft moves to a spine face at most this much farther.
-    max_skeleton_distance_nm: skeleton-only neurons anchor synapses to the nearest skeleton vertex within this.
-    These are the anchoring limits of every stage (``neurd_lite.model.anchors``)."""
+    """How synapses are anchored to the mesh and given a target (lengths in nm). Each entry: what it does (unit;
+    default); why. History of the defaults: docs/architecture.md "Parameter history".
+
+    max_distance_nm (nm; 1500, ``model.anchors.FAR_NM``): synapses farther than this from the mesh are
+        ``is_far`` (target unknown). Why: MICrONS synapse centroids sit within a few hundred nm of the
+        postsynaptic surface (the shared cell: median 115 nm, max 572 nm). The one far-synapse limit of every stage.
+    k_candidates (faces; 16): faces, nearest by centroid, checked exactly per synapse (a ball query then covers
+        the synapses a face outside them could still be nearer). Why: exact distances to a few faces, no loop.
+    method (``"rules"`` / ``"model"`` / ``"hybrid"``; ``"hybrid"``): who picks the target: the face labels, the
+        shipped LightGBM model on local geometry (every target), or the model except for the rules' axon calls
+        (and soma calls with ``soma_by="rules"``). Why: per-member macro F1 rules .869 -> hybrid .913 on the
+        family (docs/spines.md "Session 8").
+    soma_by (``"model"`` / ``"rules"``; ``"model"``): under ``"model"`` / ``"hybrid"``, whether the model decides
+        soma vs not on every postsynapse or the soma face mask's call is final. Why: the mask reaches up to
+        ~1.5 µm past the soma.
+    target_model (a shipped model name, :data:`TARGET_MODELS`; ``"synapse_target_profile"``): the model file
+        under ``"model"`` / ``"hybrid"``; ``"synapse_target_profile"`` also reads where the site sits on its
+        spine's axis profile (``spines/axis_profile.py``), ``"synapse_target_ring"`` has the same inputs captured
+        on the ring detector, ``"synapse_target"`` is the first model (classifiers/synapse_target/MODEL_CARD.md).
+        Why: the best held-out macro F1 of the three (.949; MODEL_CARD).
+    profile_sample_nm (nm; 40): surface sample spacing of the spine axis profiles the profile model reads
+        (``AxisProfileParams.sample_nm``). Why: 4x fewer samples than the 20 nm it was captured at, held-out F1
+        not lower; 20 restores the captured spacing.
+    spine_tolerance_nm (nm; 20): a synapse whose closest face is plain shaft moves to a spine face at most this
+        much farther (the rules only). Why: the membrane is known only to a few tens of nm, so a spine that close is
+        as likely the contact, and a spine detected only in part keeps its synapses.
+    max_skeleton_distance_nm (nm; 5000, ``model.anchors.SKELETON_FAR_NM``): skeleton-only neurons anchor
+        synapses to the nearest skeleton vertex within this. Why: a skeleton vertex sits inside its process,
+        up to a radius from the surface the synapse lies on.
+    """
 
     max_distance_nm: float = FAR_NM
     k_candidates: int = 16
