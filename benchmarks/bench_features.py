@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import Callable
 
 import numpy as np
 
@@ -237,24 +238,15 @@ def parity_markdown(n, stats: dict, seconds: dict[str, float]) -> str:
              "(open patch area, convex-hull volume), then the engine feature.", "",
              "| quantity | NEURD | neurd_lite | difference | reason (when > 20 %) |", "|---|---|---|---|---|"]
     for name, ref, ours in parity_rows(n, stats):
-        if ours is None or not np.isfinite(ours):
-            lines.append(f"| {name} | {ref:.4g} | NaN | – | not computed: "
-                         f"{nl_missing_reason(n, name)} |")
-            continue
-        diff = (ours - ref) / ref * 100 if ref else float("nan")
-        reason = REASONS.get(name, "unexplained") if abs(diff) > 20 else ""
-        lines.append(f"| {name} | {ref:.4g} | {ours:.4g} | {diff:+.0f} % | {reason} |")
+        lines.append(_diff_row(name, ref, ours, REASONS.get(name, "unexplained"),
+                               lambda: "not computed: " + nl_missing_reason(n, name), ".4g", "+.0f"))
     lines += ["", "## Perisomatic features beside the v83 perisomatic table (this cell: nucleus 659492)", "",
               "Engine units; table values converted (nm³ -> µm³, nm² -> µm², per nm² -> per µm²). Positions are "
               "nm, depth µm in the frame of the v83 table (see `neurd_lite/geometry/depth.py`).", "",
               "| v83 column | table | neurd_lite | difference | reason (when > 20 %) |", "|---|---|---|---|---|"]
     for col, ref, ours in v83_rows(n):
-        if not np.isfinite(ours):
-            lines.append(f"| {col} | {ref:.6g} | NaN | – | {nl_missing_reason(n, V83_ROWS[col][0])} |")
-            continue
-        diff = (ours - ref) / ref * 100 if ref else float("nan")
-        reason = V83_REASONS.get(col, "unexplained") if abs(diff) > 20 else ""
-        lines.append(f"| {col} | {ref:.6g} | {ours:.6g} | {diff:+.1f} % | {reason} |")
+        lines.append(_diff_row(col, ref, ours, V83_REASONS.get(col, "unexplained"),
+                               lambda: nl_missing_reason(n, V83_ROWS[col][0]), ".6g", "+.1f"))
     lines += ["", "## NEURD's dendritic E/I features on this cell", "",
               "Same branch filter as NEURD (see `neurd_lite/feature/synapses.py`), beside the medians of NEURD's "
               "210-cell E/I training table (`labels/neurd_e_i_manual_proofread.csv`). This cell is labelled 4P "
@@ -264,6 +256,16 @@ def parity_markdown(n, stats: dict, seconds: dict[str, float]) -> str:
     lines += ["", f"Times on this machine (one process): decompose {seconds['decompose']:.1f} s, "
               f"features {seconds['features']:.2f} s, branch_features {seconds['branch_features']:.2f} s.", ""]
     return "\n".join(lines)
+
+
+def _diff_row(name: str, ref: float, ours: float | None, reason: str, missing: Callable[[], str], fmt: str,
+              diff_fmt: str) -> str:
+    """One markdown row ``| name | reference | ours | difference % | reason |``: the reason only past 20 %, and
+    ``missing()`` in its place when ours is None or not finite."""
+    if ours is None or not np.isfinite(ours):
+        return f"| {name} | {ref:{fmt}} | NaN | – | {missing()} |"
+    diff = (ours - ref) / ref * 100 if ref else float("nan")
+    return f"| {name} | {ref:{fmt}} | {ours:{fmt}} | {diff:{diff_fmt}} % | {reason if abs(diff) > 20 else ''} |"
 
 
 def nl_missing_reason(n, name: str) -> str:

@@ -20,6 +20,24 @@ def real_data(relpath: str):
 
 
 @pytest.fixture
+def refuse_unpickle(monkeypatch):
+    """Make any ``pickle.load`` / ``pickle.loads`` fail and start from an empty cell-type model cache (cleared
+    again afterwards): shipped models must load without unpickling."""
+    import pickle
+
+    from neurd_lite.celltype.models import _load_cached
+
+    def refuse(*a, **k):
+        raise AssertionError("a shipped model tried to unpickle")
+
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "loads", refuse)
+    _load_cached.cache_clear()
+    yield
+    _load_cached.cache_clear()
+
+
+@pytest.fixture
 def real():
     """``real("meshes/...")`` -> Path, or skip."""
     return real_data

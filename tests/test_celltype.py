@@ -1,15 +1,13 @@
 """Shipped cell-type models: pickle-free loading, deterministic and sane predictions, robust table input."""
 from __future__ import annotations
 
-import pickle
-
 import numpy as np
 import pandas as pd
 import pytest
 
 import neurd_lite as nl
 from neurd_lite.celltype import ClassificationResult, classify, classify_perisomatic, load_model, model_names
-from neurd_lite.celltype.models import MODELS_DIR, _load_cached
+from neurd_lite.celltype.models import MODELS_DIR
 from neurd_lite.errors import InputError
 
 SHIPPED = ["dendritic_ei", "perisomatic_ei", "perisomatic_subclass", "perisomatic_engine_ei",
@@ -51,13 +49,7 @@ def test_shipped_models_present_with_cards():
 
 
 @pytest.mark.slow
-def test_loading_never_unpickles(monkeypatch):
-    def refuse(*a, **k):
-        raise AssertionError("a shipped model tried to unpickle")
-
-    monkeypatch.setattr(pickle, "load", refuse)
-    monkeypatch.setattr(pickle, "loads", refuse)
-    _load_cached.cache_clear()
+def test_loading_never_unpickles(refuse_unpickle):
     for name in SHIPPED:
         m = load_model(name)
         assert m.booster.num_trees() > 0 if m.kind == "lightgbm" else m.booster is None and m.meta["linear"]
@@ -65,7 +57,6 @@ def test_loading_never_unpickles(monkeypatch):
         assert m.meta["calibration"]["method"] == "temperature"
     r = classify(PYRAMIDAL)
     assert r.status == "ok"
-    _load_cached.cache_clear()
 
 
 def test_sidecar_records_provenance_and_metrics():

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import pickle
 
 import numpy as np
 import pandas as pd
@@ -10,7 +9,7 @@ import pytest
 
 import neurd_lite as nl
 from neurd_lite.celltype import STATUSES, ClassificationResult, classify, classify_dendritic, load_model
-from neurd_lite.celltype.models import MODELS_DIR, _load_cached
+from neurd_lite.celltype.models import MODELS_DIR
 from neurd_lite.celltype.result import EI_CONFIDENCE
 from neurd_lite.errors import InputError
 
@@ -108,20 +107,13 @@ def test_dendritic_model_is_monotone_in_its_signs():
     assert (np.diff(spine.to_numpy()) <= 1e-12).all() and (np.diff(shaft.to_numpy()) >= -1e-12).all()
 
 
-def test_shipped_models_load_without_pickle(monkeypatch):
-    def refuse(*a, **k):
-        raise AssertionError("a shipped model tried to unpickle")
-
-    monkeypatch.setattr(pickle, "load", refuse)
-    monkeypatch.setattr(pickle, "loads", refuse)
-    _load_cached.cache_clear()
+def test_shipped_models_load_without_pickle(refuse_unpickle):
     for name in ("dendritic_ei", "perisomatic_engine_ei", "synapse_target", "synapse_target_profile",
                  "synapse_target_ring"):
         m = load_model(name)
         assert m.features and m.meta["name"] == name
     assert load_model("synapse_target").booster.num_trees() > 0
     assert load_model("dendritic_ei").kind == "logistic" and not (MODELS_DIR / "dendritic_ei.txt").exists()
-    _load_cached.cache_clear()
 
 
 def test_load_model_errors_name_the_file(tmp_path):

@@ -91,19 +91,21 @@ def max_path_length_um(ctx: FeatureContext, group: str) -> float:
 @register("max_branch_order", "compartment", "1",
           "largest branch order (0 = first branch of a limb, +1 per branch point)", FAMILY)
 def max_branch_order(ctx: FeatureContext, group: str) -> float:
-    b = _branches(ctx, group)
-    if not len(b):
-        raise Missing(f"no {group} branches")
-    return int(b["order"].max())
+    return _max_of_branches(ctx, group, "order")
 
 
 @register("max_strahler_order", "compartment", "1",
           "largest Strahler order (tips 1; +1 where two children share the maximum)", FAMILY)
 def max_strahler_order(ctx: FeatureContext, group: str) -> float:
+    return _max_of_branches(ctx, group, "strahler")
+
+
+def _max_of_branches(ctx: FeatureContext, group: str, column: str) -> int:
+    """Largest value of the integer branch-table ``column`` over the ``group``'s branches (Missing: none)."""
     b = _branches(ctx, group)
     if not len(b):
         raise Missing(f"no {group} branches")
-    return int(b["strahler"].max())
+    return int(b[column].max())
 
 
 def _probe_point(ctx: FeatureContext, origin: np.ndarray, verts: np.ndarray) -> np.ndarray | None:

@@ -19,7 +19,7 @@ Definitions (worked out from the 69,461-row table ``labels/microns_perisomatic_f
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -207,26 +207,22 @@ def _area_to_volume_per_um(m: dict) -> float:
     return m["area_nm2"] / m["volume_nm3"] * 1000.0 if m["volume_nm3"] > 0 else np.nan
 
 
-@register("soma_volume_um3", "neuron", "um3", "volume of the closed soma surface (openings capped, voxel-filled)",
-          FAMILY)
-def soma_volume_um3(ctx: FeatureContext) -> float:
-    return nm_to_um(soma_measures(ctx)["volume_nm3"], 3)
+def _register_body(body: str, measures: Callable[[FeatureContext], dict[str, Any]], volume: str, area: str,
+                   ratio: str, index: str) -> None:
+    """The four closed-body features of the ``body`` ("soma" / "nucleus") from ``measures(ctx)`` (nm): volume
+    (µm³), area (µm²), area / volume (per µm) and the v83 sphericity index; the strings are their definitions."""
+    register(f"{body}_volume_um3", "neuron", "um3", volume, FAMILY)(
+        lambda ctx: nm_to_um(measures(ctx)["volume_nm3"], 3))
+    register(f"{body}_area_um2", "neuron", "um2", area, FAMILY)(lambda ctx: nm_to_um(measures(ctx)["area_nm2"], 2))
+    register(f"{body}_area_to_volume_per_um", "neuron", "per_um", ratio, FAMILY)(
+        lambda ctx: _area_to_volume_per_um(measures(ctx)))
+    register(f"{body}_area_to_volume_index", "neuron", "1", index, FAMILY)(
+        lambda ctx: measures(ctx)["sphericity_index"])
 
 
-@register("soma_area_um2", "neuron", "um2", "area of the soma surface with process openings capped", FAMILY)
-def soma_area_um2(ctx: FeatureContext) -> float:
-    return nm_to_um(soma_measures(ctx)["area_nm2"], 2)
-
-
-@register("soma_area_to_volume_per_um", "neuron", "per_um", "soma area / soma volume (closed surface)", FAMILY)
-def soma_area_to_volume_per_um(ctx: FeatureContext) -> float:
-    return _area_to_volume_per_um(soma_measures(ctx))
-
-
-@register("soma_area_to_volume_index", "neuron", "1",
-          "v83 table's soma_area_to_volume: area / ((36π)^(1/3) volume^(2/3)), 1 for a sphere", FAMILY)
-def soma_area_to_volume_index(ctx: FeatureContext) -> float:
-    return soma_measures(ctx)["sphericity_index"]
+_register_body("soma", soma_measures, "volume of the closed soma surface (openings capped, voxel-filled)",
+               "area of the soma surface with process openings capped", "soma area / soma volume (closed surface)",
+               "v83 table's soma_area_to_volume: area / ((36π)^(1/3) volume^(2/3)), 1 for a sphere")
 
 
 @register("soma_n_processes", "neuron", "1",
@@ -262,25 +258,9 @@ def soma_synapse_density_per_um2(ctx: FeatureContext) -> float:
     return _soma_synapse_count(ctx) / nm_to_um(soma_measures(ctx)["area_nm2"], 2)
 
 
-@register("nucleus_volume_um3", "neuron", "um3", "volume of the closed nucleus surface", FAMILY)
-def nucleus_volume_um3(ctx: FeatureContext) -> float:
-    return nm_to_um(nucleus_measures(ctx)["volume_nm3"], 3)
-
-
-@register("nucleus_area_um2", "neuron", "um2", "area of the nucleus surface (openings capped)", FAMILY)
-def nucleus_area_um2(ctx: FeatureContext) -> float:
-    return nm_to_um(nucleus_measures(ctx)["area_nm2"], 2)
-
-
-@register("nucleus_area_to_volume_per_um", "neuron", "per_um", "nucleus area / nucleus volume", FAMILY)
-def nucleus_area_to_volume_per_um(ctx: FeatureContext) -> float:
-    return _area_to_volume_per_um(nucleus_measures(ctx))
-
-
-@register("nucleus_area_to_volume_index", "neuron", "1",
-          "v83 table's nucleus_area_to_volume: area / ((36π)^(1/3) volume^(2/3))", FAMILY)
-def nucleus_area_to_volume_index(ctx: FeatureContext) -> float:
-    return nucleus_measures(ctx)["sphericity_index"]
+_register_body("nucleus", nucleus_measures, "volume of the closed nucleus surface",
+               "area of the nucleus surface (openings capped)", "nucleus area / nucleus volume",
+               "v83 table's nucleus_area_to_volume: area / ((36π)^(1/3) volume^(2/3))")
 
 
 @register("nucleus_fold_area_um2", "neuron", "um2",

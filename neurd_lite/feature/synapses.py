@@ -191,22 +191,11 @@ def _neurd_target_density(ctx: FeatureContext, target: str) -> float:
     return int(np.count_nonzero(_targets(post) == target)) / _neurd_length_um(ctx, "syn")
 
 
-@register("neurd_syn_density_head_per_um", "neuron", "per_um", "NEURD syn_density_head (spine-head synapses)",
-          FAMILY)
-def neurd_syn_density_head_per_um(ctx: FeatureContext) -> float:
-    return _neurd_target_density(ctx, "spine_head")
-
-
-@register("neurd_syn_density_neck_per_um", "neuron", "per_um", "NEURD syn_density_neck (spine-neck synapses)",
-          FAMILY)
-def neurd_syn_density_neck_per_um(ctx: FeatureContext) -> float:
-    return _neurd_target_density(ctx, "spine_neck")
-
-
-@register("neurd_syn_density_shaft_per_um", "neuron", "per_um", "NEURD syn_density_shaft (shaft synapses)",
-          FAMILY)
-def neurd_syn_density_shaft_per_um(ctx: FeatureContext) -> float:
-    return _neurd_target_density(ctx, "shaft")
+for _short, _target, _what in (("head", "spine_head", "spine-head"), ("neck", "spine_neck", "spine-neck"),
+                               ("shaft", "shaft", "shaft")):  # NEURD's per-target synapse densities
+    register(f"neurd_syn_density_{_short}_per_um", "neuron", "per_um",
+             f"NEURD syn_density_{_short} ({_what} synapses)", FAMILY)(
+        lambda ctx, target=_target: _neurd_target_density(ctx, target))
 
 
 @register("neurd_spine_density_per_um", "neuron", "per_um",
