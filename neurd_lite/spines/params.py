@@ -77,9 +77,9 @@ class SpineParams:
         seam.
     dome_seed_nm / dome_min_area_nm2 / dome_max_cap_radius_nm / dome_max_cap_rel (nm / nm² / nm / of r; 0 / 1e5 /
         400 / 1.0): dome_seed_nm > 0 adds a dome pass (``dome.py``) over the surface left: seeds above dome_seed_nm
-        (and its share of seed_protrusion_rel x r), area floor dome_min_area_nm2, kept when the spherical-cap
-        radius is at most dome_max_cap_radius_nm and dome_max_cap_rel x r; 0: off. Why: low stubby spines are
-        small caps, shaft relief is broad.
+        (and dome_seed_nm / seed_protrusion_nm x seed_protrusion_rel x r), area floor dome_min_area_nm2, kept
+        when the spherical-cap radius is at most dome_max_cap_radius_nm and dome_max_cap_rel x r; 0: off. Why:
+        low stubby spines are small caps, shaft relief is broad.
     dome_dense_only (bool; False): the dome pass only where the relief pass's density gate opens. Why: as the
         relief gate.
     synapse_seed_nm / synapse_seed_rel / synapse_spread_factor / synapse_min_area_nm2 / synapse_max_distance_nm
@@ -116,11 +116,13 @@ class SpineParams:
         above, the shipped spine-candidate model on a loosened pool (``candidates.py``), or every candidate of
         the pool (training capture). Why: the rules are the tested default; the model is opt-in.
     candidate_threshold (probability or None; None: the model's own) / candidate_model_dir (folder or None;
-        None: ``neurd_lite/models``): the candidate model's cut and folder.
+        None: ``neurd_lite/models``): the candidate model's cut and folder. Why: None reads the threshold chosen
+        out of fold at training (its sidecar).
     vertex_model (bool; True): re-decide every dendritic vertex with the shipped spine-vertex model after the
         rules (``vertex_model.py``); False: the rules alone. Why: fresh held-out face F1 .870 -> .918 with
         normalise_edge_nm (docs/spines.md).
     vertex_threshold (probability or None; None: the sidecar's) / vertex_model_dir (as candidate_model_dir).
+        Why: as candidate_threshold.
     vertex_feature_set (``"rings"`` / ``"balls"``; ``"rings"``): the vertex model's features. Why: rings are the
         features of the shipped model, for normalise_edge_nm=300.
     vertex_ties_by_coordinates (bool; True): a vertex two spines reach at once joins one by coordinates. Why:
