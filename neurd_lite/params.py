@@ -151,7 +151,12 @@ def _build(cls: type, data: Any, where: str) -> Any:
         key = f"{where}.{unknown[0]}" if where else str(unknown[0])
         raise InputError(f"unknown parameter {key!r} (known in {where or 'the root'}: {sorted(names)})")
     kwargs = {k: _convert(hints[k], v, f"{where}.{k}" if where else k) for k, v in data.items()}
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except InputError as e:  # a check of the branch's own __post_init__: say where in the tree it sits
+        if not where or e.what.startswith("parameters "):
+            raise
+        raise InputError(f"parameters {where}: {e.what}", hint=e.hint) from e
 
 
 def _convert(hint: Any, value: Any, where: str) -> Any:

@@ -86,8 +86,10 @@ def test_out_of_range_number_names_parameter_value_and_range(make, words):
 
 
 def test_the_tree_checks_on_load_and_replace():
-    with pytest.raises(InputError, match="model_skirt"):
+    with pytest.raises(InputError, match="parameters spines: SpineParams.model_skirt = 'none'"):
         PipelineParams.from_dict({"spines": {"model_skirt": "none"}})
+    with pytest.raises(InputError, match=r"^parameters spines.shaft: ShaftParams.radius_quantile = 2.0"):
+        PipelineParams.from_dict({"spines": {"shaft": {"radius_quantile": 2}}})
     with pytest.raises(InputError, match="sample"):
         dataclasses.replace(WidthParams(), sample="median")
 
