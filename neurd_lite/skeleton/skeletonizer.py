@@ -37,14 +37,27 @@ from .model import Skeleton
 
 @dataclass(frozen=True)
 class SkeletonParams:
-    """backend: "teasar" (this package's TEASAR), "meshparty" (MeshParty's) or "skeletor" (wavefront).
-    invalidation_d_nm: TEASAR invalidation distance along the mesh. cc_vertex_thresh: pieces with fewer vertices are not traced. The soma collapse and
-    reach are the soma extent's (``neurd_lite.model.soma_extent.SomaExtentParams``, passed to :func:`skeletonize`).
-    max_orphan_distance_nm: untraced mesh vertices map to the nearest skeleton vertex when this close.
-    smooth_iterations: Laplacian smoothing rounds of the re-centred path vertices (removes zig-zag).
-    cut_ends: without a soma, open planar cross-sections of >= ``cut_end_min_perimeter_nm`` are a fragment's cut
-    ends; when all lie within ``fragment_max_trunk_nm`` (along the mesh) of the largest, the skeleton is the
-    trunk between them plus traced branches reaching ``fragment_branch_min_nm`` from it (see the module doc)."""
+    """Skeletonization (lengths nm). Each entry: what it does (unit; default); why. The soma collapse and reach
+    are the soma extent's (``neurd_lite.model.soma_extent.SomaExtentParams``, passed to :func:`skeletonize`).
+
+    backend (``"teasar"`` / ``"meshparty"`` / ``"skeletor"``; ``"teasar"``): who traces the mesh graph: this
+        package's TEASAR, MeshParty's (optional extra) or skeletor's wavefront (optional). Why: no optional
+        dependency, and it reproduces MeshParty's TEASAR on the shared cell.
+    invalidation_d_nm (nm; 12000): TEASAR invalidation distance along the mesh (surface within it of a traced
+        path is covered). Why: MeshParty's value for MICrONS meshes.
+    cc_vertex_thresh (vertices; 100): mesh pieces with fewer vertices are not traced. Why: MeshParty's value;
+        smaller pieces are debris.
+    max_orphan_distance_nm (nm; 2000): untraced mesh vertices map to the nearest skeleton vertex when this close
+        (else unmapped). Why: a vertex farther away belongs to no traced process.
+    smooth_iterations (rounds; 10): Laplacian smoothing of the re-centred path vertices. Why: removes the
+        zig-zag the per-vertex re-centring leaves.
+    cut_ends (bool; True) / cut_end_min_perimeter_nm (nm; 1000) / fragment_max_trunk_nm (nm; 10000) /
+        fragment_branch_min_nm (nm; 4000): without a soma, open planar cross-sections with at least that
+        perimeter are a fragment's cut ends; when all lie within fragment_max_trunk_nm (along the mesh) of the
+        largest, the skeleton is the trunk between them plus traced branches reaching fragment_branch_min_nm from
+        it (module doc). Why: a short piece cut out of a volume has no soma to root it, and its ends are cuts,
+        not tips.
+    """
 
     backend: str = "teasar"
     invalidation_d_nm: float = 12000.0
