@@ -56,18 +56,20 @@ class PerisomaticParams:
 @dataclass(frozen=True)
 class NeurdEIParams:
     """NEURD's E/I branch filter: which dendritic branches the synapse- and spine-density E/I features read.
-    Strict inequalities, as in NEURD; the defaults are NEURD's. Each entry: what it does (unit; default).
+    Strict inequalities, as in NEURD (cell_type_utils.postsyn_branches_near_soma; ``feature/synapses.py``).
+    Each entry: what it does (unit; default).
 
     max_soma_distance_um (µm; 110): a branch starts within this path distance of the soma.
-    min_neurd_width_nm / max_neurd_width_nm (nm, NEURD's width = cross-section radius; 140 / 520): its width lies
-        between these (thin axon-like and thick trunk-like branches are left out).
+    min_neurd_width_nm / max_neurd_width_nm (nm, NEURD's width = cross-section radius; 140 / 520): its width (spines
+        excluded) lies between these.
     min_post_synapses (count; 2) / min_post_fraction (share; 0.8): more postsynapses than this, and more than
         this share of its synapses postsynaptic.
     min_spines_syn (count; -1: no test) / min_length_syn_um (µm; 5): the synapse-density filter also asks for
-        more spines and more length than these.
+        more spines and more length than these (NEURD's own values are not public: its commented "special"
+        branch).
     min_spines_spine (count; 2) / min_length_spine_um (µm; 15): the spine-density filter asks for more spines
         and more length than these.
-    Why: the features reproduce NEURD's E/I inputs, so its filter is kept as it is.
+    Why: the ``neurd_*`` features reproduce NEURD's E/I inputs, so its filter and values are kept.
     """
 
     max_soma_distance_um: float = 110.0
