@@ -170,6 +170,12 @@ class Neuron:
             self.skeleton_labels = np.full(self.skeleton.n_vertices, UNLABELLED, dtype=object)
 
     # ---- convenience -------------------------------------------------------------------------------
+    def face_array_is_default(self, name: str) -> bool:
+        """True while the per-face array ``name`` (one of ``FACE_ARRAYS``) was neither given nor assigned nor
+        read: it then holds ``FACE_DEFAULTS[name]`` on every face, made only when read."""
+        unset = self.__dict__.get(_UNSET_KEY)
+        return unset is not None and name in unset[1]
+
     @property
     def n_faces(self) -> int:
         return 0 if self.mesh is None else len(self.mesh.faces)

@@ -53,3 +53,13 @@ def test_copies_and_pickles_keep_their_own_defaults():
     assert (p.face_compartment == UNLABELLED).all() and (p.face_spine == -1).all()
     r = dataclasses.replace(n, name="other")
     assert (r.face_to_skeleton == -1).all() and len(r.face_labels) == n.n_faces
+
+
+def test_face_array_is_default_until_given_assigned_or_read():
+    n = Neuron(mesh=_mesh())
+    assert all(n.face_array_is_default(k) for k in FACE_ARRAYS)
+    n.face_spine
+    n.face_branch = np.zeros(n.n_faces, dtype=np.int64)
+    assert not n.face_array_is_default("face_spine") and not n.face_array_is_default("face_branch")
+    assert n.face_array_is_default("face_labels")
+    assert not Neuron(mesh=_mesh(), face_labels=np.full(n.n_faces, "x", object)).face_array_is_default("face_labels")
