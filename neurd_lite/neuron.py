@@ -92,6 +92,35 @@ def is_label(labels: np.ndarray, names: Sequence[str]) -> np.ndarray:
     return out
 
 
+FACE_DEFAULTS: dict[str, str | int] = {"face_labels": UNLABELLED, "face_compartment": UNLABELLED, "face_branch": -1,
+                                       "face_to_skeleton": -1, "face_spine": -1}
+_UNSET_KEY = "_unset_face_arrays"  # instance dict entry: (n faces, names of per-face arrays still at their default)
+
+
+def _face_array(name: str) -> property:
+    """The attribute ``name`` of :data:`FACE_DEFAULTS`: stored in the instance dict under its own name; a Neuron
+    built with a mesh but without this array gets the default (``FACE_DEFAULTS[name]`` on every face) at the first
+    read, so an array a stage assigns before anyone reads it is never allocated (5 x 8 bytes per face: 340 MB at
+    8.9M faces during the decimation). Reads return what eager allocation returned."""
+    def get(self: "Neuron") -> np.ndarray | None:
+        d = self.__dict__
+        unset = d.get(_UNSET_KEY)
+        if unset is not None and name in unset[1]:
+            fill = FACE_DEFAULTS[name]
+            d[name] = label_array(unset[0], fill) if isinstance(fill, str) else np.full(unset[0], fill, dtype=np.int64)
+            d[_UNSET_KEY] = (unset[0], unset[1] - {name})  # a new tuple: a shallow copy keeps its own
+        return d.get(name)
+
+    def put(self: "Neuron", value: np.ndarray | None) -> None:
+        d = self.__dict__
+        unset = d.get(_UNSET_KEY)
+        if unset is not None and name in unset[1]:
+            d[_UNSET_KEY] = (unset[0], unset[1] - {name})
+        d[name] = value
+
+    return property(get, put, doc=f"(F,) per-face array ``{name}`` (see :class:`Neuron`).")
+
+
 @dataclass(eq=False)
 class Neuron:
     """Mesh, skeleton, branch graph, labels, synapses and provenance of one neuron (nm inside).
@@ -133,17 +162,20 @@ class Neuron:
 
     def __post_init__(self) -> None:
         nf = self.n_faces
-        if nf:
-            defaults = {"face_labels": UNLABELLED, "face_compartment": UNLABELLED, "face_branch": -1,
-                        "face_to_skeleton": -1, "face_spine": -1}
-            for name, fill in defaults.items():
-                if getattr(self, name) is None:
-                    setattr(self, name, label_array(nf, fill) if isinstance(fill, str) else
-                            np.full(nf, fill, dtype=np.int64))
+        if nf:  # per-face arrays not given: made at their first read (a stage that assigns one never pays for it)
+            unset = frozenset(k for k in FACE_DEFAULTS if self.__dict__.get(k) is None)
+            if unset:
+                self.__dict__[_UNSET_KEY] = (nf, unset)
         if self.skeleton is not None and self.skeleton_labels is None:
             self.skeleton_labels = np.full(self.skeleton.n_vertices, UNLABELLED, dtype=object)
 
     # ---- convenience -------------------------------------------------------------------------------
+    def face_array_is_default(self, name: str) -> bool:
+        """True while the per-face array ``name`` (one of ``FACE_ARRAYS``) was neither given nor assigned nor
+        read: it then holds ``FACE_DEFAULTS[name]`` on every face, made only when read."""
+        unset = self.__dict__.get(_UNSET_KEY)
+        return unset is not None and name in unset[1]
+
     @property
     def n_faces(self) -> int:
         return 0 if self.mesh is None else len(self.mesh.faces)
@@ -211,6 +243,11 @@ class Neuron:
         from .io.interop import to_navis
 
         return to_navis(self, kind)
+
+
+for _name in FACE_DEFAULTS:  # after @dataclass: its __init__ keeps the None defaults and assigns through these
+    setattr(Neuron, _name, _face_array(_name))
+del _name
 
 
 def load(path: str | Path) -> Neuron:

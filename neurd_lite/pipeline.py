@@ -34,7 +34,7 @@ from .mesh.heal import HealResult, heal_mesh
 from .mesh.soma import DetailMesh, find_somas, soma_from_point
 from .model.anchors import Anchors, anchor_to_mesh, anchor_to_skeleton, write_anchor_columns
 from .model.facemap import FaceMap
-from .neuron import SPINE_LABELS, UNLABELLED, Neuron, Soma, is_label, label_array
+from .neuron import FACE_DEFAULTS, SPINE_LABELS, UNLABELLED, Neuron, Soma, is_label, label_array
 from . import proofread
 from .params import PipelineParams
 from .proofread import SplitNeurons, SplitParams
@@ -263,7 +263,8 @@ def _working_view(n: Neuron, run: Run) -> Neuron:
     soma_work = run.soma_working_faces or [fm.lower_faces(s.faces) for s in n.somas]
     somas = [Soma(s.center_nm, s.radius_nm, wf, s.method, s.properties) for s, wf in zip(n.somas, soma_work)]
     labels = fm.lower(n.face_labels).copy()
-    face_spine = fm.lower(n.face_spine).copy()
+    face_spine = (np.full(fm.n_working, FACE_DEFAULTS["face_spine"], dtype=np.int64)  # the lowered default, without
+                  if n.face_array_is_default("face_spine") else fm.lower(n.face_spine).copy())  # an (F,) one first
     if run.working_spine_labels is not None:
         spine = is_label(run.working_spine_labels, SPINE_LABELS)
         labels = np.where(spine, run.working_spine_labels, labels).astype(object)

@@ -56,6 +56,23 @@ def pyramidal0():
 
 
 @pytest.fixture(scope="session")
+def small_merge_decomposed():
+    """A function returning ``(merge, Neuron)``: ``test_proofread._small_merge()`` (the 2-cell dendrite merge of the
+    splitter tests) and its ``decompose`` without spines and compartments, made once per session (five tests in two
+    modules ran the same decomposition, ~4 s of CPU each), each call a deep copy of both, so a test that changes
+    them changes only its own."""
+    import copy
+
+    import neurd_lite as nl
+    from neurd_lite.pipeline import PipelineParams
+    from test_proofread import _small_merge
+
+    m = _small_merge()
+    n = nl.decompose((m.mesh.vertices, m.mesh.faces), params=PipelineParams(spines=False, compartments=False))
+    return lambda: copy.deepcopy((m, n))
+
+
+@pytest.fixture(scope="session")
 def microns_cell_paths():
     base = "meshes/microns_864691135510518224/"
     return {

@@ -16,13 +16,24 @@ from neurd_lite.skeleton.model import Skeleton
 from neurd_lite.testing import make_neuron
 
 
-@pytest.fixture(scope="module")
-def cell():
-    """A decomposed synthetic pyramidal cell (mesh, skeleton, compartments, spines, synapses)."""
+def _decomposed(**kw) -> nl.Neuron:
     sn = make_neuron("pyramidal", seed=1, spine_density_per_um=0.5, target_faces=40000)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return nl.decompose(sn.mesh, synapses=sn.synapses, units="nm", name="pyr1")
+        return nl.decompose(sn.mesh, synapses=sn.synapses, units="nm", name="pyr1", **kw)
+
+
+@pytest.fixture(scope="module")
+def cell():
+    """A decomposed synthetic pyramidal cell (mesh, skeleton, compartments, synapses) without the spine stage (4/5
+    of the decomposition's time): the SWC and navis exports read the mesh, skeleton, labels and synapses only."""
+    return _decomposed(params=nl.PipelineParams(skip=("spines",)))
+
+
+@pytest.fixture(scope="module")
+def spiny_cell():
+    """The same cell through every stage (spines too): the Meshwork export writes spine-head masks."""
+    return _decomposed()
 
 
 def _y_skeleton(radius_nan: bool = False) -> Skeleton:
@@ -76,37 +87,37 @@ def test_swc_unknown_radius_filled_and_counted(tmp_path):
 
 
 @pytest.mark.slow
-def test_meshwork_round_trip(cell, tmp_path):
+def test_meshwork_round_trip(spiny_cell, tmp_path):
     meshwork = pytest.importorskip("meshparty.meshwork")
-    mw = cell.to_meshwork()
+    mw = spiny_cell.to_meshwork()
     assert {"pre_syn", "post_syn", "is_axon", "is_basal", "is_spine_head"} <= set(mw.anno.table_names)
-    assert len(mw.anno["post_syn"].df) == int((~cell.synapses["is_pre"].astype(bool)).sum())
+    assert len(mw.anno["post_syn"].df) == int((~spiny_cell.synapses["is_pre"].astype(bool)).sum())
     path = tmp_path / "cell_mw.h5"
     mw.save_meshwork(str(path), overwrite=True)
     back = meshwork.load_meshwork(str(path))
-    assert back.skeleton.n_vertices == cell.skeleton.n_vertices
-    labels = np.asarray(cell.skeleton_labels, str)
+    assert back.skeleton.n_vertices == spiny_cell.skeleton.n_vertices
+    labels = np.asarray(spiny_cell.skeleton_labels, str)
     for source in (back, path):  # MeshParty's own reader's object, and our file reader
         sk, syn = load_skeleton(source)
-        assert sk.n_vertices == cell.skeleton.n_vertices
-        assert len(syn) == len(cell.synapses)
+        assert sk.n_vertices == spiny_cell.skeleton.n_vertices
+        assert len(syn) == len(spiny_cell.synapses)
         for comp in ("axon", "basal"):
             agree = (sk.vertex_properties[f"is_{comp}"] == (labels == comp)).mean()
             assert agree > 0.95, (source, comp, agree)
     relabelled = nl.label_skeleton(back)
-    assert relabelled.skeleton.n_vertices == cell.skeleton.n_vertices
+    assert relabelled.skeleton.n_vertices == spiny_cell.skeleton.n_vertices
 
 
 @pytest.mark.slow
-def test_masked_meshwork_file_reads_what_meshparty_shows(cell, tmp_path):
+def test_masked_meshwork_file_reads_what_meshparty_shows(spiny_cell, tmp_path):
     meshwork = pytest.importorskip("meshparty.meshwork")
-    mw = cell.to_meshwork()
+    mw = spiny_cell.to_meshwork()
     mw.apply_mask(~mw.anno["is_axon"].mesh_mask)
     path = tmp_path / "masked.h5"
     mw.save_meshwork(str(path), overwrite=True)
     shown = meshwork.load_meshwork(str(path)).skeleton.n_vertices
     sk, syn = load_skeleton(path)
-    assert sk.n_vertices == shown < cell.skeleton.n_vertices
+    assert sk.n_vertices == shown < spiny_cell.skeleton.n_vertices
     assert not sk.vertex_properties.get("is_axon", np.zeros(1, bool)).any()
     assert load_skeleton(mw)[0].n_vertices == shown
 

@@ -118,10 +118,9 @@ def _small_merge():
     return merge_cells(cells, contact="dendrite", seed=1)
 
 
-def test_small_synthetic_merge_cut_assigns_faces():
+def test_small_synthetic_merge_cut_assigns_faces(small_merge_decomposed):
     """Fast: the cut and the face owners on a small 2-cell merge, without rebuilding the cells."""
-    m = _small_merge()
-    n = nl.decompose((m.mesh.vertices, m.mesh.faces), params=PipelineParams(spines=False, compartments=False))
+    m, n = small_merge_decomposed()  # _small_merge() decomposed without spines and compartments (conftest)
     out = nl.split(n, rebuild=False)
     assert len(out.report["cuts"]) == 1 and out.report["cuts"][0]["applied"]
     owner = face_owner(n, find_cuts(n)[0])

@@ -9,11 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import neurd_lite as nl
-from neurd_lite.pipeline import PipelineParams
 from neurd_lite.proofread import SplitParams, face_owner, find_cuts
 from neurd_lite.proofread.cut_model import FEATURES, load_cut_model
-from test_proofread import _small_merge  # the 2-cell dendrite merge of the splitter tests
 
 MODELS = Path(__file__).resolve().parents[1] / "classifiers" / "models"
 SHIPPED = ("split_cut", "split_cut_faces", "split_cut_dist")  # session 11 (distance label), session 14 (face-accuracy
@@ -38,12 +35,11 @@ def test_split_cut_model_loads_from_text_and_json_without_pickle(monkeypatch, na
 
 
 @pytest.mark.parametrize("name", SHIPPED)
-def test_split_cut_model_beats_a_random_candidate_on_a_tiny_merge(name):
+def test_split_cut_model_beats_a_random_candidate_on_a_tiny_merge(name, small_merge_decomposed):
     import importlib
 
     S = importlib.import_module("neurd_lite.proofread.split")
-    m = _small_merge()
-    n = nl.decompose((m.mesh.vertices, m.mesh.faces), params=PipelineParams(spines=False, compartments=False))
+    m, n = small_merge_decomposed()  # _small_merge() decomposed without spines and compartments (conftest)
     seen: list = []
     orig = S._choose_cut
 
@@ -73,10 +69,9 @@ def test_split_cut_model_beats_a_random_candidate_on_a_tiny_merge(name):
         assert np.mean(m.face_cell[pred == t] == t) >= 0.95
 
 
-def test_cut_model_margin_keeps_the_hand_cut_unless_the_model_gains_more():
+def test_cut_model_margin_keeps_the_hand_cut_unless_the_model_gains_more(small_merge_decomposed):
     """SplitParams.cut_model_margin: a huge margin gives the hand score's cut, 0 the model's own choice."""
-    m = _small_merge()
-    n = nl.decompose((m.mesh.vertices, m.mesh.faces), params=PipelineParams(spines=False, compartments=False))
+    _, n = small_merge_decomposed()
 
     def cut_vertex(p: SplitParams) -> int:
         return [c for c in find_cuts(n, p)[1] if c.get("kind") == "soma_path"][0]["skeleton_vertex"]
