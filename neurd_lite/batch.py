@@ -136,8 +136,9 @@ def _run_futures(todo: list[BatchItem], config: BatchConfig, keys: dict[str, Any
 def _run_dask(todo: list[BatchItem], config: BatchConfig, keys: dict[str, Any], address: str) -> Runner:
     try:
         from distributed import Client, as_completed
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError("--dask-scheduler needs the optional extra: pip install 'neurd-lite[dask]'") from e
+    except ImportError as e:  # an InputError, so the command line prints one line, not a traceback
+        raise InputError("--dask-scheduler needs the distributed package",
+                         hint="pip install 'neurd-lite[dask]'") from e
     with Client(address) as client:
         def submit(item: BatchItem) -> Any:
             tag = keys[item.name]["mesh_sha256"] or "none"

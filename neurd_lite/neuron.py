@@ -66,6 +66,11 @@ class Soma:
         """Number of processes leaving the soma (its exits)."""
         return len(self.exits)
 
+    def __repr__(self) -> str:  # counts, not the face arrays (a REPL printed hundreds of lines per soma)
+        c = ", ".join(f"{v:.1f}" for v in self.center_nm)
+        return (f"Soma(center_nm=[{c}], radius_nm={self.radius_nm:.1f}, faces={len(self.faces)}, "
+                f"method={self.method!r}, exits={len(self.exits)})")
+
     def __post_init__(self) -> None:
         self.center_nm = np.asarray(self.center_nm, dtype=np.float64).reshape(3)
         self.radius_nm = float(self.radius_nm)
@@ -216,6 +221,12 @@ class Neuron:
             "face_labels": dict(zip(map(str, labels), map(int, counts))),
             "flags": list(self.flags),
         }
+
+    def __repr__(self) -> str:  # a one-line summary; the arrays are attributes (the full repr ran to ~16k chars)
+        sk = "none" if self.skeleton is None else f"{self.skeleton.n_vertices} vertices"
+        return (f"Neuron(name={self.name!r}, faces={self.n_faces}, somas={len(self.somas)}, "
+                f"branches={len(self.branch_nodes)}, skeleton={sk}, synapses={len(self.synapses)}, "
+                f"spines={len(self.spines)}, flags={self.flags!r})")
 
     # ---- persistence ---------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:

@@ -56,3 +56,18 @@ def test_warnings_print_as_one_plain_line():
     finally:
         warnings.formatwarning = saved
     assert text == "neurd-lite: warning: cell.csv: synapse positions read as 8 nm voxels\n"
+
+
+def test_dask_scheduler_without_dask_is_one_line_naming_the_extra(monkeypatch, tmp_path, capsys):
+    import sys
+
+    import trimesh
+
+    trimesh.creation.icosphere(subdivisions=1, radius=5000.0).export(tmp_path / "cell.ply")
+    monkeypatch.setitem(sys.modules, "distributed", None)  # makes "import distributed" raise ImportError
+    argv = ["featurize", str(tmp_path / "cell.ply"), "--out", str(tmp_path / "out"),
+            "--dask-scheduler", "tcp://127.0.0.1:1"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "--dask-scheduler needs the distributed package" in err and "neurd-lite[dask]" in err
+    assert "Traceback" not in err

@@ -1,4 +1,4 @@
-"""Level-2 side-node inputs of the opt-in axon model (``compartments/axon_l2.py``, ``io.skeletons``; session 19)."""
+"""Level-2 side-node inputs of the opt-in axon model (``compartments/axon_l2.py``, ``io.meshwork``; session 19)."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +7,7 @@ import pytest
 
 from neurd_lite.compartments.axon_l2 import L2_FEATURES, l2_features, with_l2
 from neurd_lite.compartments.tree import Tree
-from neurd_lite.io.skeletons import l2_vertex_counts
+from neurd_lite.io.meshwork import l2_vertex_counts
 from neurd_lite.skeleton.model import Skeleton
 
 

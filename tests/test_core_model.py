@@ -72,6 +72,16 @@ def test_neuron_defaults_and_summary():
     assert s["face_labels"]["soma"] == 10
 
 
+def test_reprs_are_one_line_of_counts():
+    n = _small_neuron()
+    n.somas[0].faces = np.arange(900)  # under numpy's summarisation threshold: the old repr printed every id
+    text = {"neuron": repr(n), "soma": repr(n.somas[0]), "skeleton": repr(n.skeleton)}
+    assert all("\n" not in t and len(t) < 300 for t in text.values()), text
+    assert "faces=900" in text["soma"] and "method='given'" in text["soma"]
+    assert "somas=1" in text["neuron"] and "branches=1" in text["neuron"] and "synapses=2" in text["neuron"]
+    assert f"vertices={n.skeleton.n_vertices}" in text["skeleton"]
+
+
 def test_h5_round_trip(tmp_path):
     n = _small_neuron()
     n.somas.append(Soma([9000, 0, 0], 3000.0, faces=np.arange(20, 25), membrane_faces=[20, 21, 23]))

@@ -109,7 +109,7 @@ def test_precomputed_without_cloudvolume_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "cloudvolume", None)  # makes "import cloudvolume" raise ImportError
     with pytest.raises(InputError, match="cloud-volume is not installed") as info:
         load_precomputed("precomputed://gs://bucket/layer", 1)
-    assert "neurd_lite[cloud]" in info.value.hint
+    assert "neurd-lite[cloud]" in info.value.hint
 
 
 def test_io_package_exports_lazily():

@@ -4,7 +4,7 @@ A MICrONS skeleton built from the level-2 (L2) chunk graph (MeshParty meshwork, 
 but each skeleton vertex keeps the L2 nodes it was built from. A spiny dendrite's spines reach into neighbouring
 chunks and hang off its chain as L2 leaves (nodes with a single L2 edge); an axon's L2 chain has few of them (on
 the labelled MICrONS cells whose axon has few inputs: ~0.15 of the axon's L2 nodes are leaves against ~0.35 on
-the dendrites). ``io.skeletons`` stores the two counts per skeleton vertex as
+the dendrites). ``io.meshwork`` stores the two counts per skeleton vertex as
 ``vertex_properties["l2_nodes"]`` / ``["l2_leaves"]``; without them (SWC, meshes) every input here is NaN.
 Per vertex, relative to the cell's own leaf share so the inputs do not depend on the chunk size:
 

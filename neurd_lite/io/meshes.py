@@ -302,7 +302,7 @@ def load_precomputed(source: str, segment_id: int, lod: int = 0, units: UnitsLik
         from cloudvolume import CloudVolume
     except ImportError:
         raise InputError("cloud-volume is not installed", source,
-                         "pip install 'neurd_lite[cloud]' (or pip install cloud-volume)") from None
+                         "pip install 'neurd-lite[cloud]' (or pip install cloud-volume)") from None
     try:
         cv = CloudVolume(source, use_https=use_https, progress=False)
         getter = cv.mesh.get

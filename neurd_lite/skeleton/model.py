@@ -48,6 +48,11 @@ class Skeleton:
     def n_vertices(self) -> int:
         return len(self.vertices)
 
+    def __repr__(self) -> str:  # sizes, not the (N, 3) arrays
+        return (f"Skeleton(vertices={self.n_vertices}, edges={len(self.edges)}, root={self.root}, "
+                f"radius_known={int(np.isfinite(self.radius).sum())}, "
+                f"vertex_properties={sorted(self.vertex_properties)})")
+
     @cached_property
     def edge_lengths_nm(self) -> np.ndarray:
         """(E,) Euclidean length of each edge, nm."""
