@@ -10,7 +10,7 @@ from conftest import hex_tube
 
 from neurd_lite.feature.params import WidthParams
 from neurd_lite.geometry.width import cross_section_width_nm
-from neurd_lite.geometry.width_area import area_width_nm, spine_base_area_nm2
+from neurd_lite.geometry.width_area import adaptive_area_width_nm, area_width_nm, spine_base_area_nm2
 
 R = 300.0  # circumradius of the hexagonal tube (nm)
 HEX = 6 * R / np.pi  # its perimeter / pi: the area width of the tube
@@ -88,3 +88,14 @@ def test_area_sample_rejects_a_centre_window() -> None:
         WidthParams(sample="area", centre_window_nm=500.0)
     with pytest.raises(ValueError):
         WidthParams(sample="vertices")
+
+
+def test_adaptive_window_reads_the_tube_and_scales_with_width() -> None:
+    """Two of the vertex's widths (first pass at 1000 nm), 500 nm to the cap: the tube (width 573 nm, window
+    1146 nm) still reads its perimeter / pi; a cap below the first window is respected."""
+    v, f, sk, zs = _tube()
+    f2s = _f2s(v, f, zs)
+    keep = np.ones(len(f), bool)
+    assert np.allclose(adaptive_area_width_nm(sk, v, f, f2s, keep, 2000.0)[3:-3], HEX, rtol=0.01)
+    assert np.allclose(adaptive_area_width_nm(sk, v, f, f2s, keep, 400.0)[3:-3],
+                       area_width_nm(sk, v, f, f2s, keep, 400.0)[3:-3])

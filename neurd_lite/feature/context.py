@@ -15,7 +15,7 @@ from ..errors import InputError
 from ..geometry.meshes import as_trimesh, mesh_face_areas_nm2
 from ..geometry.stats import weighted_quantile
 from ..geometry.width import cross_section_width_nm, skeleton_tangents
-from ..geometry.width_area import area_width_nm
+from ..geometry.width_area import adaptive_area_width_nm
 from ..geometry.width_centre import recentred_width_nm
 from ..model.frame import DEPTH_RANGE_UM
 from ..neuron import Neuron, synapse_polarity
@@ -341,8 +341,8 @@ class FeatureContext:
         if self.n.face_spine is not None:
             keep &= np.asarray(self.n.face_spine) < 0
         if at == "area":  # surface area per cable length over a window of skeleton (opt-in)
-            return area_width_nm(sk, mesh.vertices, mesh.faces, f2s, keep, self.params.width.area_window_nm,
-                                 self.n.face_spine, self.vertex_compartment == "soma", self.vertex_tangent)
+            return adaptive_area_width_nm(sk, mesh.vertices, mesh.faces, f2s, keep, self.params.width.area_window_nm,
+                                          self.n.face_spine, self.vertex_compartment == "soma", self.vertex_tangent)
         window = self.params.width.centre_window_nm
         if window is not None:  # about a cable centre fitted on +-window_nm of skeleton (opt-in)
             return recentred_width_nm(sk, mesh.vertices, mesh.faces, f2s, keep, float(window), at, self.vertex_tangent)

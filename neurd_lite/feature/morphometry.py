@@ -11,7 +11,7 @@ Reported in µm / µm² / µm³ / degrees. Conventions:
   off the cable axis on coarse meshes and spiny dendrites, which reads wider; opt-in ``FeatureParams.width``
   settings (nm): ``centre_window_nm=500`` measures about a circle centre fitted over +-500 nm of skeleton,
   ``sample="surface"`` takes an area-weighted median over the faces, ``sample="area"`` uses non-spine surface
-  area (shaft under spines restored) / (pi x cable) over +-``area_window_nm`` (docs/width_diagnosis.md). All
+  area (shaft under spines restored) / (pi x cable) over +-2 widths of skeleton (docs/width_diagnosis.md). All
   three change ``width_*_um``, branch ``width_um`` and the branches NEURD's E/I densities count.
 - extents are measured from the soma centre along ``up`` (toward pia), against it (toward white matter) and
   perpendicular to it (lateral); Sholl crossings count skeleton edges crossing spheres around the soma centre.

@@ -9,6 +9,7 @@ cell 81k / 40k / 1.3M: whole-cell median spread 1.03x; corners 1.44x). The shaft
 is restored as the spine's vector area (the sum of its faces' oriented areas equals the area vector of any cap
 closing the spine's base), given to the skeleton vertex holding most of its faces.
 
+The window is twice the vertex's own width (first pass at +-1000 nm), 500 nm to ``area_window_nm``.
 Reads a window average, not a cross-section: on synthetic members it gets compartment medians within a few % of
 the truth at default resolution and on coarse meshes (``docs/width_diagnosis.md``, session 20), but single
 vertices near branch points and tips are noisier than the cross-section widths.
@@ -21,6 +22,15 @@ import numpy as np
 
 from .width import skeleton_tangents
 from .width_centre import window_pairs
+
+#: Window of the first pass (nm), whose width sets each vertex's own window in the second.
+FIRST_WINDOW_NM = 1000.0
+#: A vertex's window is this many of its first-pass widths (tune: thin axons read their boutons over long
+#: windows, dendrites average out branch points and tips over long ones; default-resolution axon median
+#: |log(width / true)| .128 at a fixed 1000 nm, .103 here; basal .165 -> .124).
+WINDOW_WIDTHS = 2.0
+#: Shortest window (nm).
+MIN_WINDOW_NM = 500.0
 
 
 def spine_base_area_nm2(vertices_nm: np.ndarray, faces: np.ndarray, face_to_skeleton: np.ndarray,
@@ -47,10 +57,11 @@ def spine_base_area_nm2(vertices_nm: np.ndarray, faces: np.ndarray, face_to_skel
 
 
 def area_width_nm(sk: Any, vertices_nm: np.ndarray, faces: np.ndarray, face_to_skeleton: np.ndarray,
-                  keep_faces: np.ndarray, window_nm: float, face_spine: np.ndarray | None = None,
+                  keep_faces: np.ndarray, window_nm: float | np.ndarray, face_spine: np.ndarray | None = None,
                   exclude_vertices: np.ndarray | None = None, tangents: np.ndarray | None = None) -> np.ndarray:
     """(N,) width (diameter, nm) per skeleton vertex: (kept face area + spine base area) / (pi x cable), both
-    summed over the vertices within ``window_nm`` (nm, path distance) running the same way. ``face_spine``:
+    summed over the vertices within ``window_nm`` (nm, path distance; one value or one per vertex) running the
+    same way. ``face_spine``:
     spine id per face (-1 none; None: no base restored). ``exclude_vertices``: (N,) bool, vertices whose area
     and cable are left out (the soma). Vertices without area or cable in their window get 2 x ``sk.radius``."""
     n = sk.n_vertices
@@ -74,3 +85,16 @@ def area_width_nm(sk: Any, vertices_nm: np.ndarray, faces: np.ndarray, face_to_s
     ok = (a_win > 0) & (l_win > 0)
     width[ok] = a_win[ok] / (np.pi * l_win[ok])
     return width
+
+
+def adaptive_area_width_nm(sk: Any, vertices_nm: np.ndarray, faces: np.ndarray, face_to_skeleton: np.ndarray,
+                           keep_faces: np.ndarray, max_window_nm: float, face_spine: np.ndarray | None = None,
+                           exclude_vertices: np.ndarray | None = None, tangents: np.ndarray | None = None
+                           ) -> np.ndarray:
+    """(N,) :func:`area_width_nm` with each vertex's window ``WINDOW_WIDTHS`` x its width from a first pass at
+    +-``FIRST_WINDOW_NM``, clipped to ``MIN_WINDOW_NM``-``max_window_nm`` (nm): short on thin cable, long on thick."""
+    tang = skeleton_tangents(sk) if tangents is None else tangents
+    args = (sk, vertices_nm, faces, face_to_skeleton, keep_faces)
+    first = area_width_nm(*args, min(FIRST_WINDOW_NM, max_window_nm), face_spine, exclude_vertices, tang)
+    window = np.clip(WINDOW_WIDTHS * np.nan_to_num(first, nan=0.0), min(MIN_WINDOW_NM, max_window_nm), max_window_nm)
+    return area_width_nm(*args, window, face_spine, exclude_vertices, tang)
