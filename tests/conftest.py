@@ -133,3 +133,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.suffix == ".ipynb":
             item.add_marker(pytest.mark.slow)
+
+
+def hex_tube(radius_nm: float = 300.0, sections: int = 6, length_nm: float = 6000.0, spacing_nm: float = 500.0,
+             ring_nm: float = 400.0, offset_nm: float = 0.0):
+    """A polygonal tube along z (``sections`` corners per ring on the circle of ``radius_nm``, rings every
+    ``ring_nm``, faces are chords), no caps; a skeleton every ``spacing_nm`` along z, ``offset_nm`` off the axis
+    along x. Returns (vertices, faces, skeleton, skeleton z)."""
+    import numpy as np
+
+    from neurd_lite.skeleton.model import Skeleton
+
+    ang = 2 * np.pi * np.arange(sections) / sections
+    zr = np.arange(-length_nm / 2, length_nm / 2 + 1, ring_nm)
+    v = np.array([[radius_nm * np.cos(a), radius_nm * np.sin(a), z] for z in zr for a in ang])
+    f = []
+    for i in range(len(zr) - 1):
+        for j in range(sections):
+            a, b = i * sections + j, i * sections + (j + 1) % sections
+            f += [[a, b, a + sections], [b, b + sections, a + sections]]
+    zs = np.arange(-length_nm / 2 + spacing_nm, length_nm / 2, spacing_nm)
+    k = len(zs)
+    sk = Skeleton(np.column_stack([np.full(k, offset_nm), np.zeros(k), zs]),
+                  np.column_stack([np.arange(k - 1), np.arange(1, k)]), root=0, radius=np.full(k, radius_nm))
+    return v, np.asarray(f), sk, zs

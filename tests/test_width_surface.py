@@ -5,28 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import trimesh
+from conftest import hex_tube
 
 from neurd_lite.geometry.width import cross_section_width_nm
 from neurd_lite.geometry.width_surface import surface_samples
 from neurd_lite.skeleton.model import Skeleton
 
 
-def _coarse_tube(radius_nm: float = 300.0, sections: int = 6, length_nm: float = 6000.0, spacing_nm: float = 500.0):
-    """A hexagonal tube along z (corners on the circle of ``radius_nm``, faces are chords), no caps; a skeleton on
-    its axis every ``spacing_nm``."""
-    ang = 2 * np.pi * np.arange(sections) / sections
-    zs_ring = np.arange(-length_nm / 2, length_nm / 2 + 1, 400.0)
-    v = np.array([[radius_nm * np.cos(a), radius_nm * np.sin(a), z] for z in zs_ring for a in ang])
-    f = []
-    for i in range(len(zs_ring) - 1):
-        for j in range(sections):
-            a, b = i * sections + j, i * sections + (j + 1) % sections
-            f += [[a, b, a + sections], [b, b + sections, a + sections]]
-    zs = np.arange(-length_nm / 2 + spacing_nm, length_nm / 2, spacing_nm)
-    k = len(zs)
-    sk = Skeleton(np.column_stack([np.zeros(k), np.zeros(k), zs]),
-                  np.column_stack([np.arange(k - 1), np.arange(1, k)]), root=0, radius=np.full(k, radius_nm))
-    return v, np.asarray(f), sk, zs
+def _coarse_tube():
+    """A hexagonal tube of radius 300 nm along z (corners on the circle, faces are chords), no caps; a skeleton
+    on its axis every 500 nm."""
+    return hex_tube()
 
 
 def _widths(v: np.ndarray, f: np.ndarray, sk: Skeleton, zs: np.ndarray, at: str) -> np.ndarray:

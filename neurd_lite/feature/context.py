@@ -15,6 +15,7 @@ from ..errors import InputError
 from ..geometry.meshes import as_trimesh, mesh_face_areas_nm2
 from ..geometry.stats import weighted_quantile
 from ..geometry.width import cross_section_width_nm, skeleton_tangents
+from ..geometry.width_area import adaptive_area_width_nm
 from ..geometry.width_centre import recentred_width_nm
 from ..model.frame import DEPTH_RANGE_UM
 from ..neuron import Neuron, synapse_polarity
@@ -313,14 +314,14 @@ class FeatureContext:
         0.99-1.04 x the true diameter at full and at 25 % mesh resolution.
 
         Falls back to 2 x skeleton radius where a vertex has no faces or there is no mesh. Measured where
-        ``FeatureParams.width.sample`` says (``"corners"`` default, ``"surface"`` opt-in).
+        ``FeatureParams.width.sample`` says (``"corners"`` default, ``"surface"`` or ``"area"`` opt-in).
         """
         return self.mesh_width_nm(self.params.width.sample)
 
     def mesh_width_nm(self, at: str = "corners") -> np.ndarray:
         """Per-vertex width (nm) measured at face ``"corners"`` (on the surface), face ``"centres"`` (NEURD's
-        choice; they lie inside the surface of a coarse mesh, 0.81-0.93 x on synthetic tubes) or over the
-        ``"surface"`` (area-weighted, independent of the tessellation)."""
+        choice; they lie inside the surface of a coarse mesh, 0.81-0.93 x on synthetic tubes), over the
+        ``"surface"`` (area-weighted, independent of the tessellation) or as ``"area"`` per cable length."""
         sk = self.skeleton
         mesh = self.n.mesh
         if mesh is None or len(mesh.faces) == 0:
@@ -339,6 +340,9 @@ class FeatureContext:
                 keep &= lab != name
         if self.n.face_spine is not None:
             keep &= np.asarray(self.n.face_spine) < 0
+        if at == "area":  # surface area per cable length over a window of skeleton (opt-in)
+            return adaptive_area_width_nm(sk, mesh.vertices, mesh.faces, f2s, keep, self.params.width.area_window_nm,
+                                          self.n.face_spine, self.vertex_compartment == "soma", self.vertex_tangent)
         window = self.params.width.centre_window_nm
         if window is not None:  # about a cable centre fitted on +-window_nm of skeleton (opt-in)
             return recentred_width_nm(sk, mesh.vertices, mesh.faces, f2s, keep, float(window), at, self.vertex_tangent)

@@ -7,7 +7,12 @@ Reported in µm / µm² / µm³ / degrees. Conventions:
   points); branch order is 0 for a limb's first branch; Strahler order is 1 at tips.
 - width (diameter) per skeleton vertex is 2 x the median distance from the skeleton axis of the corners of the
   vertex's non-spine faces; compartment widths are cable-weighted quantiles of it. On synthetic tubes
-  (230 nm to 1.7 µm) it is 0.99-1.04 x the true diameter at full and at 25 % mesh resolution.
+  (230 nm to 1.7 µm) it is 0.99-1.04 x the true diameter at full and at 25 % mesh resolution. The skeleton sits
+  off the cable axis on coarse meshes and spiny dendrites, which reads wider; opt-in ``FeatureParams.width``
+  settings (nm): ``centre_window_nm=500`` measures about a circle centre fitted over +-500 nm of skeleton,
+  ``sample="surface"`` takes an area-weighted median over the faces, ``sample="area"`` uses non-spine surface
+  area (shaft under spines restored) / (pi x cable) over +-2 widths of skeleton (docs/width_diagnosis.md). All
+  three change ``width_*_um``, branch ``width_um`` and the branches NEURD's E/I densities count.
 - extents are measured from the soma centre along ``up`` (toward pia), against it (toward white matter) and
   perpendicular to it (lateral); Sholl crossings count skeleton edges crossing spheres around the soma centre.
 - volume of an open mesh piece is estimated as a sum of truncated cones (frusta) along the skeleton edges using

@@ -96,10 +96,21 @@ class WidthParams:
     500 is the tuned value (tune members: median |log(width / true diameter)| .27 -> .07 on l23 basal).
     ``sample``: ``"corners"`` (default) takes the median over the faces' corners; ``"surface"`` the
     area-weighted median over points spread evenly on the faces (``geometry/width_surface.py``), which does not
-    move when a mesh is subdivided (real cell 81k -> 1.3M faces: corners x 0.85 from the mesh alone)."""
+    move when a mesh is subdivided (real cell 81k -> 1.3M faces: corners x 0.85 from the mesh alone); ``"area"``
+    the non-spine surface area (shaft under spines restored) per cable length / pi over a window of skeleton
+    twice the vertex's width, 500 nm to ``area_window_nm`` (nm) (``geometry/width_area.py``): no cross-section,
+    so neither the skeleton's offset from the axis nor the tessellation moves it (real cell 81k / 40k / 1.3M
+    whole-cell median spread 1.03x, corners 1.44x); ``centre_window_nm`` must then be None."""
 
     centre_window_nm: float | None = None
     sample: str = "corners"
+    area_window_nm: float = 2000.0
+
+    def __post_init__(self) -> None:
+        if self.sample not in ("corners", "surface", "area"):
+            raise ValueError(f"width.sample must be 'corners', 'surface' or 'area', got {self.sample!r}")
+        if self.sample == "area" and self.centre_window_nm is not None:
+            raise ValueError("width.sample='area' measures no cross-section: centre_window_nm must be None")
 
     def __post_init__(self) -> None:
         check_params(self, choices={"sample": ("corners", "centres", "surface")}, ranges={"centre_window_nm": "> 0"})
