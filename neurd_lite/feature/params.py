@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..checks import check_params
+from ..checks import InputError, check_params
 from ..geometry.depth import LinearDepthParams  # the depth transform lives with the other geometry
 
 
@@ -107,13 +107,11 @@ class WidthParams:
     area_window_nm: float = 2000.0
 
     def __post_init__(self) -> None:
-        if self.sample not in ("corners", "surface", "area"):
-            raise ValueError(f"width.sample must be 'corners', 'surface' or 'area', got {self.sample!r}")
+        check_params(self, choices={"sample": ("corners", "centres", "surface", "area")},
+                     ranges={"centre_window_nm": "> 0", "area_window_nm": "> 0"})
         if self.sample == "area" and self.centre_window_nm is not None:
-            raise ValueError("width.sample='area' measures no cross-section: centre_window_nm must be None")
-
-    def __post_init__(self) -> None:
-        check_params(self, choices={"sample": ("corners", "centres", "surface")}, ranges={"centre_window_nm": "> 0"})
+            raise InputError("WidthParams.sample = 'area' measures no cross-section: centre_window_nm must be None, "
+                             f"got {self.centre_window_nm!r}")
 
 
 @dataclass(frozen=True)
