@@ -10,7 +10,9 @@ one mesh piece to another (or through a faceless heal vertex) is such a possible
 (away from its owner's soma) is judged by the rule the path's side branches use: it moves to the other cell of
 that cut when it grows away from that cell's soma by more than the margin, at its far end and along its cable
 (:func:`.growth.growth_vote`, :func:`.growth.path_vote`). An edge within one mesh piece is never re-judged: the
-membrane itself says the two sides are one neurite.
+membrane itself says the two sides are one neurite. Only subtrees lying within the same distance of their bridge
+are judged: the rule is for pieces hung near the contact; a subtree reaching farther is a whole arbor, whose far
+end says little about the piece at its root (tune 800-899: the four largest wrong moves reach 21-50 µm).
 """
 from __future__ import annotations
 
@@ -74,7 +76,8 @@ def bridge_moves(forest: _Forest, owner: np.ndarray, sv: list[int], centres: lis
     """Re-hang subtrees entered through a bridge edge (module doc) within ``limit_nm`` (straight line) of a cut on
     the other cell of that cut when their growth vote passes ``margin``. owner: (N,) soma index per vertex before
     the moves; sv: soma vertices; centres: soma centres (nm); cuts: (soma i, soma j, cut vertex) each; piece: (N,)
-    :func:`skeleton_pieces`. Returns the moves (the forest is changed in place)."""
+    :func:`skeleton_pieces`. Subtrees reaching farther than ``limit_nm`` from their bridge are left. Returns the
+    moves (the forest is changed in place)."""
     x = forest.x
     soma_set = set(sv)
     moved: list[dict] = []
@@ -93,7 +96,7 @@ def bridge_moves(forest: _Forest, owner: np.ndarray, sv: list[int], centres: lis
                 if taken[u] or u not in forest.adj[v]:
                     continue
                 sub, _ = forest.reach(u, v, np.inf)
-                if soma_set.intersection(sub.tolist()):
+                if soma_set.intersection(sub.tolist()) or np.linalg.norm(x[sub] - x[v], axis=1).max() > limit_nm:
                     continue
                 vote = growth_vote(x, sub, v, centres[own], centres[other])
                 if vote > margin:

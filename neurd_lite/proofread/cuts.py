@@ -148,7 +148,8 @@ class SplitParams:
     bridge_growth_margin (session 20; 0 = off): after the cuts, a subtree entered through a skeleton edge that
     leaves its mesh piece (a heal bridge or chunk seam; ``proofread.bridges``) within ``bridge_growth_nm`` of a
     cut moves to the other cell of that cut when it grows away from that cell's soma by more than this margin
-    (the ``side_growth_margin`` rule, at its far end and along its cable; docs/proofreading.md "Session 20").
+    (the ``side_growth_margin`` rule, at its far end and along its cable) and lies within ``bridge_growth_nm`` of
+    its bridge (docs/proofreading.md "Session 20").
     """
 
     window_nm: float = 5000.0
