@@ -33,7 +33,7 @@ def _merge(hang_at_um: float, to: tuple[float, float], bridged: bool = True):
 def _moved_to(to: tuple[float, float], bridged: bool = True, margin: float = 0.5) -> str:
     f, sv, cut, piece, end = _merge(60.0, to, bridged)
     moves = bridge_moves(f, _owners(f, sv), sv, SOMAS, [cut], piece, margin, 20_000.0)
-    assert all(mv["kind"] == "bridge_growth" for mv in moves)
+    assert all(mv["kind"] == "bridge_growth" and set(mv["somas"]) == {0, 1} for mv in moves)
     return "A" if _owners(f, sv)[end] == 0 else "B"
 
 
