@@ -49,5 +49,6 @@ def test_edge_inside_one_mesh_piece_is_never_rejudged():
     assert _moved_to((1.0, 0.0), bridged=False) == "B"
 
 
-def test_off_by_default():
-    assert SplitParams().bridge_growth_margin == 0.0
+def test_default_is_the_side_growth_margin():
+    p = SplitParams()  # session 20: adopted with the margin and radius of the path's side-branch growth rule
+    assert (p.bridge_growth_margin, p.bridge_growth_nm) == (p.side_growth_margin, p.side_growth_nm)

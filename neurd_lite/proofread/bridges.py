@@ -107,7 +107,7 @@ def bridge_moves(forest: _Forest, owner: np.ndarray, sv: list[int], centres: lis
                 forest.cut(v, u)
                 forest.join(end, u)
                 taken[sub] = True
-                moved.append({"kind": "bridge_growth", "somas": (int(own), int(other)), "vertex": u, "attached_at": v, "to_soma": int(other),
-                              "from_soma": int(own), "new_attach": end, "vote": round(float(vote), 3),
-                              "vertices": int(len(sub)), "applied": True})
+                moved.append({"kind": "bridge_growth", "somas": (int(own), int(other)), "vertex": u, "attached_at": v,
+                              "to_soma": int(other), "from_soma": int(own), "new_attach": end,
+                              "vote": round(float(vote), 3), "vertices": int(len(sub)), "applied": True})
     return moved
