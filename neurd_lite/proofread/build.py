@@ -101,7 +101,7 @@ def split(n: Neuron, params: SplitParams | None = None, pipeline_params: Any = N
         cell = _rebuild(n, faces, _cell_synapses(n, owner, k), k, pipeline_params, decompose_fn)
         cell.provenance["soma_index"] = k
         cell.provenance["split"] = {"parent": n.name, "soma_index": k, "n_input_faces": int(n.n_faces),
-                                    "cuts": [c for c in cuts if k in c["somas"]]}
+                                    "cuts": [c for c in cuts if k in c.get("somas", ())]}
         flag_merge_errors(cell)
         cells.append(cell)
     report["seconds"] = round(time.perf_counter() - t0, 3)

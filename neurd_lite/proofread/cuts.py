@@ -145,6 +145,12 @@ class SplitParams:
     [-2, 2], so 1 weighs them equally (fixed before any run). Fresh held-out 2000-2059: 124 -> 126 of 148 cells
     >= 0.95 with 1 (its rule passed), but over tune 800-999, tune 122-192 and spent 1940-1999 it gains 1 and loses
     3 (fam1989 .955 -> .447): kept opt-in by the coordinator (docs/proofreading.md "Session 19").
+    bridge_growth_margin (session 20; default 0.5 since its held-out rule passed, 0 = off): after the cuts, a
+    subtree entered through a skeleton edge that leaves its mesh piece (a heal bridge or chunk seam;
+    ``proofread.bridges``) within ``bridge_growth_nm`` of a cut moves to the other cell of that cut when it grows
+    away from that cell's soma by more than this margin (the ``side_growth_margin`` rule, at its far end and along
+    its cable) and lies within ``bridge_growth_nm`` of its bridge. Fresh held-out 2060-2119: 143 -> 145 of 152
+    cells >= 0.95, 0 lost, no cell down by > .05 (docs/proofreading.md "Session 20").
     """
 
     window_nm: float = 5000.0
@@ -191,6 +197,8 @@ class SplitParams:
     path_vote_nm: float = 0.0
     path_vote_margin: float = 1.0
     zone_growth_weight: float = 0.0
+    bridge_growth_margin: float = 0.5
+    bridge_growth_nm: float = 20000.0
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -1,0 +1,113 @@
+"""Pieces hung on the other cell through a heal bridge go to the soma they grow away from
+(``SplitParams.bridge_growth_margin``); nm.
+
+A fragmented mesh arrives in pieces that healing links by proximity (``mesh.heal``): a link carries no membrane,
+so it says only that two pieces lie close, not that they are one neurite. Near a contact the nearest piece to a
+fragment of cell A can be a side branch of cell B, and the skeleton then hangs A's fragment (and every piece
+healed onto it) on B, a few to tens of µm from the cut, off the soma-to-soma path where the path's side-branch
+rules (``growth``, the contact zone) never look. After the cuts, every skeleton edge near a cut that crosses from
+one mesh piece to another (or through a faceless heal vertex) is such a possible bridge; the subtree beyond it
+(away from its owner's soma) is judged by the rule the path's side branches use: it moves to the other cell of
+that cut when it grows away from that cell's soma by more than the margin, at its far end and along its cable
+(:func:`.growth.growth_vote`, :func:`.growth.path_vote`). An edge within one mesh piece is never re-judged: the
+membrane itself says the two sides are one neurite. Only subtrees lying within the same distance of their bridge
+are judged: the rule is for pieces hung near the contact; a subtree reaching farther is a whole arbor, whose far
+end says little about the piece at its root (tune 800-899: the four largest wrong moves reach 21-50 µm).
+"""
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from .growth import growth_vote, path_vote
+
+if TYPE_CHECKING:
+    from ..neuron import Neuron
+    from .split import _Forest
+
+
+def skeleton_pieces(n: Neuron) -> np.ndarray:
+    """(N,) input-mesh piece (connected component of the faces, before healing) of each skeleton vertex: the piece
+    holding most of its faces; -1 for faceless vertices (heal bridges) or without a face map."""
+    nv = n.skeleton.n_vertices
+    if n.mesh is None or n.face_to_skeleton is None or len(n.face_to_skeleton) != len(n.mesh.faces):
+        return np.full(nv, -1, dtype=np.int64)
+    if "skeleton_pieces" in n.cache and len(n.cache["skeleton_pieces"]) == nv:
+        return n.cache["skeleton_pieces"]
+    from ..geometry.meshgraph import vertex_components
+
+    faces = np.asarray(n.mesh.faces, dtype=np.int64)
+    _, lab = vertex_components(len(n.mesh.vertices), faces)
+    f2s = np.asarray(n.face_to_skeleton, dtype=np.int64)
+    ok = f2s >= 0
+    pair = np.unique(np.column_stack([f2s[ok], lab[faces[ok, 0]]]), axis=0, return_counts=True)
+    out = np.full(nv, -1, dtype=np.int64)
+    best = np.zeros(nv, dtype=np.int64)
+    for (v, c), k in zip(pair[0], pair[1]):
+        if k > best[v]:
+            best[v], out[v] = k, c
+    n.cache["skeleton_pieces"] = out
+    return out
+
+
+def _tree_parents(forest: _Forest, root: int) -> tuple[np.ndarray, np.ndarray]:
+    """(N,) parent of each vertex in the forest component of ``root`` (-1 for the root, -2 elsewhere) and (N,)
+    arclength from the root (nm; inf elsewhere)."""
+    par = np.full(len(forest.adj), -2, dtype=np.int64)
+    dist = np.full(len(forest.adj), np.inf)
+    par[root], dist[root] = -1, 0.0
+    q = deque([root])
+    while q:
+        v = q.popleft()
+        for u in forest.adj[v]:
+            if par[u] == -2:
+                par[u] = v
+                dist[u] = dist[v] + float(np.linalg.norm(forest.x[u] - forest.x[v]))
+                q.append(u)
+    return par, dist
+
+
+def bridge_moves(forest: _Forest, owner: np.ndarray, sv: list[int], centres: list[np.ndarray],
+                 cuts: list[tuple[int, int, int]], piece: np.ndarray, margin: float,
+                 limit_nm: float) -> list[dict]:
+    """Re-hang subtrees entered through a bridge edge (module doc) within ``limit_nm`` (straight line) of a cut on
+    the other cell of that cut when their growth vote passes ``margin``. owner: (N,) soma index per vertex before
+    the moves; sv: soma vertices; centres: soma centres (nm); cuts: (soma i, soma j, cut vertex) each; piece: (N,)
+    :func:`skeleton_pieces`. Subtrees reaching farther than ``limit_nm`` from their bridge are left. Returns the
+    moves (the forest is changed in place)."""
+    x = forest.x
+    soma_set = set(sv)
+    moved: list[dict] = []
+    taken = np.zeros(len(x), dtype=bool)
+    for i, j, cv in cuts:
+        near = np.linalg.norm(x - x[cv], axis=1) <= limit_nm
+        for own, other in ((i, j), (j, i)):
+            par, dist = _tree_parents(forest, sv[own])
+            cand = [(dist[u], int(par[u]), int(u)) for u in np.flatnonzero(near & (par >= 0) & (owner == own))
+                    if piece[u] < 0 or piece[par[u]] < 0 or piece[u] != piece[par[u]]]
+            host = np.flatnonzero(owner == other)
+            if not cand or not len(host):
+                continue
+            tree = cKDTree(x[host])
+            for _, v, u in sorted(cand):
+                if taken[u] or u not in forest.adj[v]:
+                    continue
+                sub, _ = forest.reach(u, v, np.inf)
+                if soma_set.intersection(sub.tolist()) or np.linalg.norm(x[sub] - x[v], axis=1).max() > limit_nm:
+                    continue
+                vote = growth_vote(x, sub, v, centres[own], centres[other])
+                if vote > margin:
+                    vote = min(vote, path_vote(forest.adj, x, sub, v, centres[own], centres[other]))
+                if vote <= margin:
+                    continue
+                end = int(host[tree.query(x[u])[1]])
+                forest.cut(v, u)
+                forest.join(end, u)
+                taken[sub] = True
+                moved.append({"kind": "bridge_growth", "somas": (int(own), int(other)), "vertex": u, "attached_at": v,
+                              "to_soma": int(other), "from_soma": int(own), "new_attach": end,
+                              "vote": round(float(vote), 3), "vertices": int(len(sub)), "applied": True})
+    return moved
