@@ -180,6 +180,10 @@ VETO_CABLES = (2.0, 3.0, 4.0, 5.0, 6.0)
 # evaluation-only rows for choose_veto (train.py --veto-evidence, session 20): (gate rows, has-an-apical, cell
 # names) of synthetic tuning cells that never train a model; empty: none (session 10)
 VETO_EVIDENCE: list[tuple[pd.DataFrame, np.ndarray, list[str]]] = []
+# train.py --veto-pure (session 20, second candidate): only boxes that hold no row of a cell with an apical (training
+# or evidence rows) are eligible: a veto overrides the gate whatever the dendrite, so it must never contradict a
+# known pyramid in the data it was chosen on
+VETO_PURE = [False]
 
 
 def choose_veto(rows: dict[str, pd.DataFrame], y: np.ndarray, cells: list[str], fold_sets: list[list[set[str]]],
@@ -221,6 +225,8 @@ def choose_veto(rows: dict[str, pd.DataFrame], y: np.ndarray, cells: list[str], 
         inside = ok_ax & (np.nan_to_num(h) > hv) & (np.nan_to_num(c) > cv)
         e = round(error(inside), 4)
         scores[f"h>{hv}&c>{cv}"] = e
+        if VETO_PURE[0] and (inside & (y > 0.5)).any():
+            continue
         key = (e, 1, float(w[:n_train][inside[:n_train]].sum()), -cv, -hv)
         if e < scores["off"] and key < best_key:
             best_key, best = key, {"height_ext": hv, "cable_rel": cv}

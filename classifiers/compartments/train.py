@@ -43,7 +43,7 @@ from neurd_lite.compartments.frame import angle_deg  # noqa: E402
 from neurd_lite.compartments.label import CompartmentParams, learned_decision  # noqa: E402
 from neurd_lite.testing.scores import mask_f1  # noqa: E402
 from gate_fit import (AXON_NESTED, FIXED_GATE, FIXED_SETS, GATE_SIZES, NESTED, case_key, choose_and_fit,  # noqa: E402
-                      SOURCE_OF, VETO_EVIDENCE, choose_veto, fit_booster, fit_mean, gate_inputs, inner_folds,
+                      SOURCE_OF, VETO_EVIDENCE, VETO_PURE, choose_veto, fit_booster, fit_mean, gate_inputs, inner_folds,
                       oof_axon, group_cells, source_group_of, source_groups)
 from limb_fit import apical_frame, fit_limb, oof_limb_extra, wrap  # noqa: E402
 from axon_fit import LEVELS, choose_threshold  # noqa: E402
@@ -415,6 +415,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="with --axon-veto inner: testing/arbor.py classes (as --arbor-classes, tuning seeds) whose "
                          "gate rows join the veto's inner-fold choice only, never a model's training (session 20; "
                          "e.g. pvalb_arbor,sst_arbor,ndnf_arbor,pyr_local_axon:12)")
+    ap.add_argument("--veto-pure", action="store_true",
+                    help="with --axon-veto inner: only boxes holding no row of a cell with an apical are eligible "
+                         "(gate_fit.VETO_PURE; session 20, second candidate)")
     ap.add_argument("--gate-weights", choices=("cell", "source"), default="source",
                     help="has-apical gate rows: each source group weighs the same (session 13, gate_fit.SOURCE_OF; "
                          "shipped since session 14) or each cell 1 (shipped before)")
@@ -468,6 +471,7 @@ def main(argv: list[str] | None = None) -> int:
     FALLBACK_KEEPS_APICAL[0] = args.fallback_guard == "on"
     POLARITY_BF[0] = args.polarity_bf
     AXON_VETO[0] = args.axon_veto == "inner"
+    VETO_PURE[0] = args.veto_pure
     if args.gate == "axon":
         NESTED.update(AXON_NESTED)
     GATE_MODE[:] = ["nested" if args.gate == "axon" else args.gate] + ([args.gate_set] if args.gate_set else [])
