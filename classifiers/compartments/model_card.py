@@ -49,14 +49,16 @@ def _sources(cases: list[Any]) -> dict[str, int]:
     return {k: len(v) for k, v in sorted(out.items())}
 
 
-def write_models(cases: list[Any], out: Path, report: dict, fit: Callable, seconds: float,
+def write_models(cases: list[Any], out: Path, report: dict, fit: Callable, seconds: float | None,
                  axon_choice: tuple[float, dict], axon_variant: str | None = None,
                  audit: dict | None = None) -> None:
     """Fit the models on all cases, write ``NAME.txt`` + ``NAME.json`` and the card; ``axon_choice`` = the axon
     decision threshold and its inner-fold scores (``axon_fit.choose_threshold`` on all cases). ``axon_variant``
     "shape" (``train.py --axon-shape``, session 18) / "l2" (``--axon-l2``, session 19): only that opt-in axon
     model (``compartment_axon_shape`` / ``compartment_axon_l2``) and its card. ``audit``: the axon-label audit
-    numbers (``audit_block``; sidecar key ``axon_label_audit`` and the card's audit table), None: none."""
+    numbers (``audit_block``; sidecar key ``axon_label_audit`` and the card's audit table), None: none.
+    ``seconds``: of the run that made ``report`` (cross-validation and fit; sidecar ``rebuild_seconds``), None:
+    not known (a ``--fit-only`` run from report files)."""
     from limb_fit import LIMB_PARAMS, LIMB_ROUNDS
     from train import CELL_PARAMS, LGB_PARAMS, MAX_ROWS, N_ROUNDS, TRAIN_MODES
 
@@ -85,6 +87,7 @@ def write_models(cases: list[Any], out: Path, report: dict, fit: Callable, secon
                                 if target == "cell" else {})},
                 "held_out_metrics": held, "versions": _versions(),
                 **({"axon_label_audit": audit} if audit else {}),
+                **({"rebuild_seconds": round(seconds)} if seconds is not None else {}),
                 **({"gate_configuration": booster.gate_set} if target == "cell" else {}),
                 "trained_by": "classifiers/compartments/train.py"}
         write_booster(booster, meta, out, name)
@@ -113,18 +116,19 @@ def audit_block(rows: pd.DataFrame, distrusted: set[str], polarity_bayes_factor:
     return out
 
 
-def held_out_from(paths: list[Path], distrusted: set[str], polarity_bayes_factor: float) -> tuple[dict, dict | None]:
-    """(held-out report, audit block) for a card: from ``train.py --report`` files (their rows, combined), or from
-    a model sidecar (its ``held_out_metrics`` and ``axon_label_audit`` as written: a regeneration reproduces the
-    card)."""
+def held_out_from(paths: list[Path], distrusted: set[str],
+                  polarity_bayes_factor: float) -> tuple[dict, dict | None, float | None]:
+    """(held-out report, audit block, seconds of the rebuild) for a card: from ``train.py --report`` files (their
+    rows, combined; seconds unknown), or from a model sidecar (its ``held_out_metrics``, ``axon_label_audit`` and
+    ``rebuild_seconds`` as written: a regeneration reproduces the card)."""
     from train import combine_reports
 
     docs = [json.loads(Path(p).read_text()) for p in paths]
     if "held_out_metrics" in docs[0]:
-        return dict(docs[0]["held_out_metrics"]), docs[0].get("axon_label_audit")
+        return dict(docs[0]["held_out_metrics"]), docs[0].get("axon_label_audit"), docs[0].get("rebuild_seconds")
     report = combine_reports(paths)
     return report, audit_block(pd.DataFrame(report["rows"]), distrusted, polarity_bayes_factor,
-                               ", ".join(str(p) for p in paths))
+                               ", ".join(str(p) for p in paths)), None
 
 
 def _bf(x: float) -> str:
@@ -307,7 +311,7 @@ def _table(d: dict) -> str:
     return "\n".join(lines)
 
 
-def card(held: dict, sources: dict[str, int], seconds: float, audit: dict | None = None) -> str:
+def card(held: dict, sources: dict[str, int], seconds: float | None, audit: dict | None = None) -> str:
     """The model card: what the models are, what they were trained on, and the held-out numbers (with the
     axon-label ``audit`` table, ``audit_table``, scored with the package's decision as shipped)."""
     parts = [
@@ -374,7 +378,8 @@ def card(held: dict, sources: dict[str, int], seconds: float, audit: dict | None
         "`up_none` infers it. Axon F1 on external cells counts every type-2 vertex, also those in pieces not",
         "connected to the soma (which the labeller leaves `unknown`); `*_root_tree` counts only the soma's tree.", "",
         *_audit_note(held),
-        f"Rebuild: `python classifiers/compartments/train.py` ({seconds / 60:.0f} min on one core, including the",
+        "Rebuild: `python classifiers/compartments/train.py` ("
+        + (f"{seconds / 60:.0f} min on one core, " if seconds is not None else "") + "including the",
         "cross-validation; `--fit-only` skips it). Deterministic (`deterministic=True`, `num_threads=1`, seed 0).", "",
     ]
     return "\n".join(parts)

@@ -532,7 +532,7 @@ def main(argv: list[str] | None = None) -> int:
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(json.dumps(report, indent=1, default=str))
     variant = "l2" if args.axon_l2 else "shape" if args.axon_shape else None
-    audit = None
+    audit, seconds = None, None
     if not args.cv_only:
         from model_card import audit_block, held_out_from, write_models
 
@@ -541,7 +541,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.held_out_from or (args.out / SIDECAR[variant]).is_file():
             paths = [Path(p) for p in args.held_out_from.split(",")] if args.held_out_from \
                 else [args.out / SIDECAR[variant]]
-            report, audit = held_out_from(paths, DISTRUSTED, POLARITY_BF[0])
+            report, audit, seconds = held_out_from(paths, DISTRUSTED, POLARITY_BF[0])
         if args.audit_from:
             paths = [Path(p) for p in args.audit_from.split(",")]
             audit = audit_block(pd.DataFrame(combine_reports(paths)["rows"]), DISTRUSTED, POLARITY_BF[0],
@@ -552,7 +552,8 @@ def main(argv: list[str] | None = None) -> int:
             choice: tuple = (AXON_THRESHOLD[0], {})
         else:
             choice = vc[key] = vc[key] if key in vc else choose_threshold(cases, fit, TRAIN_MODES)
-        write_models(cases, args.out, report, fit, time.time() - t0, choice, variant, audit)
+        write_models(cases, args.out, report, fit, time.time() - t0 if not args.fit_only else seconds, choice,
+                     variant, audit)
     print(f"total {time.time() - t0:.0f} s", file=sys.stderr)
     return 0
 
