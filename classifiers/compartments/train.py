@@ -408,16 +408,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fallback-guard", choices=("on", "off"), default="on",
                     help="the fallback axon never holds the distal end of the apical candidate limb unless it is "
                          "thinner than the rest (on: shipped, session 8; off: session 7)")
-    ap.add_argument("--axon-veto", choices=("inner", "off"), default="off",
+    ap.add_argument("--axon-veto", choices=("inner", "off"), default="inner",
                     help="has-apical gate: veto an apical when the decided axon rises above the soma with many times "
-                         "the dendrite's cable, the box chosen in inner folds (gate_fit.choose_veto; session 10)")
-    ap.add_argument("--veto-evidence", default=None,
+                         "the dendrite's cable, the box chosen in inner folds (gate_fit.choose_veto; session 10; "
+                         "shipped since session 20 with --veto-evidence and --veto-pure)")
+    ap.add_argument("--veto-evidence", default="pvalb_arbor,sst_arbor,ndnf_arbor,pyr_local_axon:12",
                     help="with --axon-veto inner: testing/arbor.py classes (as --arbor-classes, tuning seeds) whose "
                          "gate rows join the veto's inner-fold choice only, never a model's training (session 20; "
-                         "e.g. pvalb_arbor,sst_arbor,ndnf_arbor,pyr_local_axon:12)")
-    ap.add_argument("--veto-pure", action="store_true",
+                         "default, shipped: pvalb_arbor,sst_arbor,ndnf_arbor,pyr_local_axon:12; '' = none)")
+    ap.add_argument("--veto-pure", action=argparse.BooleanOptionalAction, default=True,
                     help="with --axon-veto inner: only boxes holding no row of a cell with an apical are eligible "
-                         "(gate_fit.VETO_PURE; session 20, second candidate)")
+                         "(gate_fit.VETO_PURE; session 20, shipped)")
     ap.add_argument("--gate-weights", choices=("cell", "source"), default="source",
                     help="has-apical gate rows: each source group weighs the same (session 13, gate_fit.SOURCE_OF; "
                          "shipped since session 14) or each cell 1 (shipped before)")
