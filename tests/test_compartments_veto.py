@@ -67,6 +67,30 @@ def test_inner_folds_choose_a_veto_that_separates_and_none_when_nothing_to_gain(
     assert veto is None
 
 
+def test_synthetic_evidence_rows_and_pure_boxes():
+    """Session 20: evaluation-only rows give the choice interneurons the training cells lack; with ``VETO_PURE``
+    no box may hold a cell with an apical (here an evidence pyramid whose local axon rises 0.2 fields, 3.5 x)."""
+    gate_fit, train = _script("gate_fit"), _script("train")
+
+    class C:
+        def __init__(self, cell: str) -> None:
+            self.cell = cell
+
+    params = {**train.CELL_PARAMS, "rounds": 20}
+    rows, y, cells = _rows(40, 0, 1)  # training: pyramids only, nothing to veto
+    folds = [gate_fit.inner_folds([C(c) for c in cells])]
+    config = "shape17+dominance|r200_l7_m8|true_axon"
+    assert gate_fit.choose_veto(rows, y, cells, folds, config, params, 20)[0] is None
+    ev, ev_y, ev_cells = _rows(1, 10, 2)
+    ev["true_axon"].loc[0, ["axon_height_ext", "axon_cable_rel"]] = (0.2, 3.5)
+    gate_fit.VETO_EVIDENCE.append((ev["true_axon"], ev_y, [f"e{c}" for c in ev_cells]))
+    gate_fit.VETO_PURE[0] = True
+    veto, scores = gate_fit.choose_veto(rows, y, cells, folds, config, params, 20)
+    assert veto is not None and scores[f"h>{veto['height_ext']}&c>{veto['cable_rel']}"] < scores["off"]
+    assert not axon_vetoed(ev["true_axon"].iloc[0], veto)
+    assert any(axon_vetoed(r, veto) for _, r in ev["true_axon"].iloc[1:].iterrows())
+
+
 class _Gate:
     """A has-apical model that always says ``p``, with an axon veto in its sidecar."""
 

@@ -177,20 +177,38 @@ VETO_HEIGHTS = (0.0, 0.15, 0.3, 0.45)
 VETO_CABLES = (2.0, 3.0, 4.0, 5.0, 6.0)
 
 
+# evaluation-only rows for choose_veto (train.py --veto-evidence, session 20): (gate rows, has-an-apical, cell
+# names) of synthetic tuning cells that never train a model; empty: none (session 10)
+VETO_EVIDENCE: list[tuple[pd.DataFrame, np.ndarray, list[str]]] = []
+# train.py --veto-pure (session 20, second candidate): only boxes that hold no row of a cell with an apical (training
+# or evidence rows) are eligible: a veto overrides the gate whatever the dendrite, so it must never contradict a
+# known pyramid in the data it was chosen on
+VETO_PURE = [False]
+
+
 def choose_veto(rows: dict[str, pd.DataFrame], y: np.ndarray, cells: list[str], fold_sets: list[list[set[str]]],
                 config: str, params: dict, rounds: int) -> tuple[dict[str, float] | None, dict[str, float]]:
     """(axon veto or None, inner error of every candidate): on the training cells only, the gate ``config``'s
     out-of-fold p over each of ``fold_sets``; the decision "p >= 0.5 and not vetoed" scored by the cell-weighted,
     class-balanced error (mean over the fold sets), axon inputs from the learned-axon rows. The veto (a box of
     :data:`VETO_HEIGHTS` x :data:`VETO_CABLES`) must lower the error below no veto; ties go to the box holding
-    the least training weight, then the larger cable and height thresholds."""
+    the least training weight, then the larger cable and height thresholds. With :data:`VETO_EVIDENCE` its rows
+    join every fold set's rows, scored by the gate fitted on all of ``rows`` (they are in no training set)."""
     fname, sname, src = config.split("|")
     cell_arr = np.asarray(cells)
-    preds = [_oof_pred(rows, y, cell_arr, folds, FIXED_SETS[fname], {**params, **GATE_SIZES[sname]}, rounds, src)
-             for folds in fold_sets]
-    w = cell_weights(y, cells)
+    size = {**params, **GATE_SIZES[sname]}
+    preds = [_oof_pred(rows, y, cell_arr, folds, FIXED_SETS[fname], size, rounds, src) for folds in fold_sets]
+    n_train = len(y)
     h = rows["learned_axon"]["axon_height_ext"].to_numpy(dtype=float)
     c = rows["learned_axon"]["axon_cable_rel"].to_numpy(dtype=float)
+    for ex_rows, ex_y, ex_cells in VETO_EVIDENCE:
+        gate = fit_booster(rows[src], y, cells, FIXED_SETS[fname], size, rounds)
+        p_ex = gate.predict(ex_rows[FIXED_SETS[fname]].to_numpy(dtype=float), num_threads=1)
+        preds = [np.r_[p, p_ex] for p in preds]
+        y, cells = np.r_[y, ex_y], list(cells) + list(ex_cells)
+        h = np.r_[h, ex_rows["axon_height_ext"].to_numpy(dtype=float)]
+        c = np.r_[c, ex_rows["axon_cable_rel"].to_numpy(dtype=float)]
+    w = cell_weights(y, cells)
     ok_ax = np.isfinite(h) & np.isfinite(c)
 
     def error(inside: np.ndarray) -> float:
@@ -207,7 +225,9 @@ def choose_veto(rows: dict[str, pd.DataFrame], y: np.ndarray, cells: list[str], 
         inside = ok_ax & (np.nan_to_num(h) > hv) & (np.nan_to_num(c) > cv)
         e = round(error(inside), 4)
         scores[f"h>{hv}&c>{cv}"] = e
-        key = (e, 1, float(w[inside].sum()), -cv, -hv)
+        if VETO_PURE[0] and (inside & (y > 0.5)).any():
+            continue
+        key = (e, 1, float(w[:n_train][inside[:n_train]].sum()), -cv, -hv)
         if e < scores["off"] and key < best_key:
             best_key, best = key, {"height_ext": hv, "cable_rel": cv}
     return best, scores

@@ -13,6 +13,7 @@ Model sets are switched by pointing ``compartments.learned.MODELS_DIR`` at the d
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -70,6 +71,22 @@ def watch_thin_route() -> None:
         return axon, cut, how
 
     label.decide_axon = wrapped
+
+
+def watch_veto(box: dict[str, float]) -> None:
+    """Record, at every has-apical decision the gate passes (p >= 0.5, where ``label`` asks ``axon_vetoed``),
+    whether the candidate's axon veto ``box`` would overturn it (session 20). The veto acts only there, so a shipped
+    run where it never would is, step by step, the candidate's run too (``--skip-unchanged`` reuses its row)."""
+    from neurd_lite.compartments import label
+    from neurd_lite.compartments.gate import axon_vetoed
+
+    orig = label.axon_vetoed
+
+    def wrapped(row, veto):
+        WOULD_EXTEND.append(axon_vetoed(row, box))
+        return orig(row, veto)
+
+    label.axon_vetoed = wrapped
 
 
 def family_rows(cls: str, seed: int, sets: dict[str, Path], skip_unchanged: bool = False) -> list[dict]:
@@ -138,7 +155,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--classes", default=None, help="comma-separated (default: the 8 classes and the extra ones)")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--skip-unchanged", action="store_true",
-                    help="family: reuse the shipped row for the candidate where axon_thin_route would not act")
+                    help="family: reuse the shipped row for the candidate where the candidate's axon veto box (its "
+                         "compartment_has_apical.json, session 20) or else axon_thin_route would not act")
+    ap.add_argument("--until", default=None,
+                    help="family: members not started by this UTC time (YYYY-MM-DDTHH:MM) are dropped")
     ap.add_argument("--candidate-params", default="",
                     help="comma-separated CompartmentParams field=number for the candidate set (e.g. "
                          "polarity_bayes_factor=1e4; session 15); --candidate then usually the shipped models' dir")
@@ -151,11 +171,15 @@ def main(argv: list[str] | None = None) -> int:
     from neurd_lite.testing.family import CLASSES
 
     if args.skip_unchanged:
-        watch_thin_route()
+        box = json.loads((args.candidate / "compartment_has_apical.json").read_text())["decision"].get("axon_veto")
+        watch_veto(box) if box else watch_thin_route()
 
     classes = args.classes.split(",") if args.classes else list(CLASSES) + list(EXTRA)
     for seed in (int(s) for s in args.seeds.split(",")):
         for cls in classes:
+            if args.until and time.strftime("%Y-%m-%dT%H:%M", time.gmtime()) >= args.until:
+                print(f"  dropped (not started by {args.until} UTC): {cls} {seed}", file=sys.stderr, flush=True)
+                continue
             df = pd.DataFrame(family_rows(cls, seed, sets, args.skip_unchanged))
             if args.out is not None:
                 df.to_csv(args.out, mode="a", header=not args.out.is_file(), index=False)

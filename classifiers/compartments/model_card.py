@@ -1,11 +1,13 @@
 """Final fit of the compartment models on every case, their JSON sidecars and the model card (markdown)."""
 from __future__ import annotations
 
+import json
 import platform
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+import pandas as pd
 
 from neurd_lite.model.shipped import write_booster
 from neurd_lite.compartments.gate import GATE_MONOTONE
@@ -47,12 +49,16 @@ def _sources(cases: list[Any]) -> dict[str, int]:
     return {k: len(v) for k, v in sorted(out.items())}
 
 
-def write_models(cases: list[Any], out: Path, report: dict, fit: Callable, seconds: float,
-                 axon_choice: tuple[float, dict], axon_variant: str | None = None) -> None:
+def write_models(cases: list[Any], out: Path, report: dict, fit: Callable, seconds: float | None,
+                 axon_choice: tuple[float, dict], axon_variant: str | None = None,
+                 audit: dict | None = None) -> None:
     """Fit the models on all cases, write ``NAME.txt`` + ``NAME.json`` and the card; ``axon_choice`` = the axon
     decision threshold and its inner-fold scores (``axon_fit.choose_threshold`` on all cases). ``axon_variant``
     "shape" (``train.py --axon-shape``, session 18) / "l2" (``--axon-l2``, session 19): only that opt-in axon
-    model (``compartment_axon_shape`` / ``compartment_axon_l2``) and its card."""
+    model (``compartment_axon_shape`` / ``compartment_axon_l2``) and its card. ``audit``: the axon-label audit
+    numbers (``audit_block``; sidecar key ``axon_label_audit`` and the card's audit table), None: none.
+    ``seconds``: of the run that made ``report`` (cross-validation and fit; sidecar ``rebuild_seconds``), None:
+    not known (a ``--fit-only`` run from report files)."""
     from limb_fit import LIMB_PARAMS, LIMB_ROUNDS
     from train import CELL_PARAMS, LGB_PARAMS, MAX_ROWS, N_ROUNDS, TRAIN_MODES
 
@@ -80,13 +86,80 @@ def write_models(cases: list[Any], out: Path, report: dict, fit: Callable, secon
                                  "axon_veto_inner_error": getattr(booster, "veto_scores", {})}
                                 if target == "cell" else {})},
                 "held_out_metrics": held, "versions": _versions(),
+                **({"axon_label_audit": audit} if audit else {}),
+                **({"rebuild_seconds": round(seconds)} if seconds is not None else {}),
                 **({"gate_configuration": booster.gate_set} if target == "cell" else {}),
                 "trained_by": "classifiers/compartments/train.py"}
         write_booster(booster, meta, out, name)
     if variant:
-        (out / f"{variant[0]}.md").write_text(variant[1](held, _sources(cases)))
+        (out / f"{variant[0]}.md").write_text(variant[1](held, _sources(cases), audit))
         return
-    (out / "compartment_models.md").write_text(card(held, _sources(cases), seconds))
+    (out / "compartment_models.md").write_text(card(held, _sources(cases), seconds, audit))
+
+
+AUDIT_VALIDATIONS = (("leave_cell_out", "leave-cell-out"), ("leave_source_out", "leave-source-out (MICrONS fold)"))
+
+
+def audit_block(rows: pd.DataFrame, distrusted: set[str], polarity_bayes_factor: float, rows_from: str) -> dict:
+    """The axon-label audit numbers of a card (sidecar key ``axon_label_audit``) from validation rows of
+    ``train.py`` (its ``--report`` files): per validation, MICrONS axon F1 over every cell and over the cells
+    whose axon mask ``label_audit.py`` trusts (``label_audit.audited_axon_f1``), with and without synapses.
+    ``polarity_bayes_factor``: the decision the rows were scored with; ``rows_from``: where they are."""
+    from label_audit import audited_axon_f1
+
+    rows = rows.assign(cell=rows.cell.astype(str))
+    out: dict = {"polarity_bayes_factor": float(polarity_bayes_factor), "rows": rows_from}
+    for key, _ in AUDIT_VALIDATIONS:  # leave-source-out: MICrONS rows come from the fold that held MICrONS out
+        part = rows[(rows.validation == key) & (rows.fold != "all_external")]
+        if len(part) and (part.source == "microns").any():
+            out[key] = audited_axon_f1(part, distrusted)
+    return out
+
+
+def held_out_from(paths: list[Path], distrusted: set[str],
+                  polarity_bayes_factor: float) -> tuple[dict, dict | None, float | None]:
+    """(held-out report, audit block, seconds of the rebuild) for a card: from ``train.py --report`` files (their
+    rows, combined; seconds unknown), or from a model sidecar (its ``held_out_metrics``, ``axon_label_audit`` and
+    ``rebuild_seconds`` as written: a regeneration reproduces the card)."""
+    from train import combine_reports
+
+    docs = [json.loads(Path(p).read_text()) for p in paths]
+    if "held_out_metrics" in docs[0]:
+        return dict(docs[0]["held_out_metrics"]), docs[0].get("axon_label_audit"), docs[0].get("rebuild_seconds")
+    report = combine_reports(paths)
+    return report, audit_block(pd.DataFrame(report["rows"]), distrusted, polarity_bayes_factor,
+                               ", ".join(str(p) for p in paths)), None
+
+
+def _bf(x: float) -> str:
+    """A Bayes factor as the docs write it: 10000 -> 1e4."""
+    return f"{x:.0e}".replace("e+0", "e").replace("e+", "e") if x >= 100 else f"{x:g}"
+
+
+def audit_table(audit: dict | None, what: str) -> list[str]:
+    """The card's audit table (lines, ending with a blank one): MICrONS axon F1 over all cells / the audited ones,
+    with and without synapses, leave-cell-out and leave-source-out; ``what``: which models and decision. No
+    lines without an audit block."""
+    from label_audit import AuditParams
+
+    if not audit or AUDIT_VALIDATIONS[0][0] not in audit:
+        return []
+    n_pass, n_all = (int(x) for x in audit["leave_cell_out"]["microns_axon_cells_audited"].split(" of "))
+    lines = [f"MICrONS axon F1 over all {n_all} cells with an axon label / over the {n_pass} whose axon mask passes "
+             "the label audit",
+             f"(`classifiers/compartments/label_audit.py`, session 19: {n_all - n_pass} of the {n_all} labelled axons "
+             "receive dendrite-rate input beyond",
+             f"their first {AuditParams().ais_um:g} µm or carry under half of their cell's outputs; "
+             f"docs/compartments.md), {what}, same held-out rows:", "",
+             f"| MICrONS axon F1, all {n_all} / audited {n_pass} | with synapses | without synapses |", "|---|---|---|"]
+    for key, label in AUDIT_VALIDATIONS:
+        if key in audit:
+            d = audit[key]
+            lines.append(f"| {label} | " + " | ".join(
+                f"{d[f'microns_{tag}axon_f1_mean']:.3f} / {d[f'microns_{tag}axon_f1_audited_mean']:.3f}"
+                for tag in ("", "no_synapses_")) + " |")
+    return lines + ["", "The all-cell number is the headline; the audited one says how much of the gap is the labels "
+                    f"(rows: {audit['rows']}).", ""]
 
 
 AUDIT_NOTE = ("`*_audited_*` keys: the same means over the MICrONS cells whose axon mask passes the label audit "
@@ -96,9 +169,15 @@ AUDIT_NOTE = ("`*_audited_*` keys: the same means over the MICrONS cells whose a
               "labels.")
 
 
+def _audit_note(held: dict) -> list[str]:
+    """``AUDIT_NOTE`` and a blank line when a held-out table carries ``*_audited_*`` keys, else nothing."""
+    return [AUDIT_NOTE, ""] if any("_audited_" in k for d in held.values() if isinstance(d, dict) for k in d) else []
+
+
 def _variant_card(name: str, option: str, flag: str, what: list[str], session: int, held: dict,
-                  sources: dict[str, int], status: list[str]) -> str:
-    """Card of an opt-in axon model: ``what`` it adds (lines), its held-out tables and its ``status`` (lines)."""
+                  sources: dict[str, int], status: list[str], audit: dict | None = None) -> str:
+    """Card of an opt-in axon model: ``what`` it adds (lines), its held-out tables, its axon-label ``audit``
+    table (``audit_table``) and its ``status`` (lines)."""
     return "\n".join([
         f"# `{name}` (opt-in: `CompartmentParams({option}=True)`)", "",
         "The axon vs rest vertex model of `compartment_models.md` (same rows, parameters and decision) with", *what,
@@ -107,11 +186,12 @@ def _variant_card(name: str, option: str, flag: str, what: list[str], session: i
         "## Held-out numbers (the headline; leave-cell-out, 5 folds grouped by cell, with this axon model in every",
         f"fold and the other models refit as shipped; docs/compartments.md \"Session {session}\" for the adoption rule)",
         "", _table(held.get("leave_cell_out", {})), "",
+        *audit_table(audit, f"shipped models with this axon model (`{option}=True`)"),
         "Leave-source-out (each external repository with >= 3 cells, the small ones together, MICrONS and synthetic",
-        "held out in turn):", "", _table(held.get("leave_source_out", {})), "", AUDIT_NOTE, "", *status, ""])
+        "held out in turn):", "", _table(held.get("leave_source_out", {})), "", *_audit_note(held), *status, ""])
 
 
-def shape_card(held: dict, sources: dict[str, int]) -> str:
+def shape_card(held: dict, sources: dict[str, int], audit: dict | None = None) -> str:
     """The opt-in axon model with branch-shape inputs (session 18): what it adds and its held-out numbers."""
     return _variant_card(AXON_SHAPE_MODEL, "axon_shape_model", "--axon-shape", [
         "five synapse-free branch-shape inputs added (`compartments/axon_shape.py`): the angle a segment leaves its",
@@ -121,7 +201,8 @@ def shape_card(held: dict, sources: dict[str, int]) -> str:
         "Status (session 18): opt-in. Against the shipped axon model on the same folds it failed both adoption rules",
         "(docs/compartments.md \"Session 18\"): MICrONS leave-cell-out axon F1 without synapses 0.689 -> 0.695 (rule",
         ">= 0.709); leave-source-out external traced axon 0.887 -> 0.894 (rule +0.01) and MICrONS axon with synapses",
-        "0.759 -> 0.740. Leave-cell-out with synapses it reads 0.954 -> 0.974 (external traced 0.944 -> 0.973)."])
+        "0.759 -> 0.740. Leave-cell-out with synapses it reads 0.954 -> 0.974 (external traced 0.944 -> 0.973)."],
+        audit)
 
 
 L2_STATUS = [  # the adoption result (docs/compartments.md "Session 19 candidate")
@@ -135,14 +216,14 @@ L2_STATUS = [  # the adoption result (docs/compartments.md "Session 19 candidate
     "rule stopped at clause 1): the basket cell and fresh synthetic seeds 1860-1879 as rule clauses."]
 
 
-def l2_card(held: dict, sources: dict[str, int]) -> str:
+def l2_card(held: dict, sources: dict[str, int], audit: dict | None = None) -> str:
     """The opt-in axon model with level-2 side-node inputs (session 19): what it adds and its held-out numbers."""
     return _variant_card(AXON_L2_MODEL, "axon_l2_model", "--axon-l2", [
         "two inputs from a level-2 skeleton's chunk graph added (`compartments/axon_l2.py`): the share of the L2",
         "nodes of the vertex's segment and of its subtree that are L2 leaves (spines hang off a dendrite's L2 chain,",
         "an axon's has few), each over the cell's own share. Only MICrONS-style meshwork skeletons carry them",
         "(`io.skeletons` stores `l2_nodes` / `l2_leaves` per vertex); elsewhere (SWC, meshes) they are NaN, and with",
-        "MICrONS held out no training cell carries them."], 19, held, sources, L2_STATUS)
+        "MICrONS held out no training cell carries them."], 19, held, sources, L2_STATUS, audit)
 
 
 # How the shipped configuration was chosen (kept with the card: the held-out numbers below are lightly selected)
@@ -220,7 +301,14 @@ SELECTION = (
     "the cajal leave-source-out fold (interneurons 8.3 % within it) and is not used; the package's decision "
     "gained `CompartmentParams.polarity_bayes_factor=1e4` (pieces moved between axon and dendrite by synapse "
     "polarity; models unchanged): with it the MICrONS leave-cell-out axon F1 is 0.954 and apical 0.927 (the "
-    "numbers below are without it); external cells carry no synapses and are unchanged.")
+    "numbers below are without it); external cells carry no synapses and are unchanged."
+    " Session 20 (shipped, a second try disclosed in docs/compartments.md): the has-apical model's axon veto box is "
+    "chosen in inner folds with the synthetic arbor tuning cells as evaluation rows (`--veto-evidence`), among "
+    "boxes that hold no cell with an apical (`--veto-pure`); final box (height > 0.3, cable > 3); the four model "
+    "files are unchanged. With it: leave-cell-out MICrONS apical / axon 0.927 / 0.954 (decision as shipped) and "
+    "external apical 0.909 / 0.908 unchanged, interneurons 5.7 -> 1.2 %; leave-source-out interneurons 5.4 -> "
+    "1.7 % (those folds had been seen), external apical 0.914 / 0.911 and traced axon 0.887 unchanged; the tables "
+    "below are without the veto.")
 
 
 def _table(d: dict) -> str:
@@ -230,8 +318,9 @@ def _table(d: dict) -> str:
     return "\n".join(lines)
 
 
-def card(held: dict, sources: dict[str, int], seconds: float) -> str:
-    """The model card: what the models are, what they were trained on, and the held-out numbers."""
+def card(held: dict, sources: dict[str, int], seconds: float | None, audit: dict | None = None) -> str:
+    """The model card: what the models are, what they were trained on, and the held-out numbers (with the
+    axon-label ``audit`` table, ``audit_table``, scored with the package's decision as shipped)."""
     parts = [
         "# Compartment models: `compartment_axon`, `compartment_apical`, `compartment_has_apical`,",
         "`compartment_apical_limb`", "",
@@ -257,7 +346,9 @@ def card(held: dict, sources: dict[str, int], seconds: float) -> str:
         "the cell (median radius; session 8, `CompartmentParams.fallback_keeps_apical`); whether",
         "there is an apical: forced (`has_apical=`), vetoed by the",
         "rules (dense proximal input, frame), else the cell model (p >= 0.5) on the dendrite without the learned",
-        "axon (after spine detection `refine_by_spines` may overturn a 'no' on a spiny cell, see",
+        "axon unless that axon falls in the sidecar's `decision.axon_veto` box (session 20: it rises more than",
+        "`height_ext` dendritic fields above the soma with more than `cable_rel` x the dendrite's cable)",
+        "(after spine detection `refine_by_spines` may overturn a 'no' on a spiny cell, see",
         "docs/compartments.md); apical =",
         "unbranched dendrite segments whose cable-weighted mean `p_apical` > 0.5, or the rule's apical when that",
         f"finds under {MIN_APICAL_FRAC:.0%} of the dendrite.", "",
@@ -285,6 +376,8 @@ def card(held: dict, sources: dict[str, int], seconds: float) -> str:
         "## Held-out numbers (the headline; never the training rows)", "",
         SELECTION, "",
         "Leave-cell-out (5 folds grouped by cell over all sources):", "", _table(held.get("leave_cell_out", {})), "",
+        *audit_table(audit, "shipped models (the package's decision as shipped: `polarity_bayes_factor` "
+                            f"{_bf(audit['polarity_bayes_factor']) if audit else ''}; the table above is without it)"),
         "Leave-source-out (each external repository with >= 3 cells, the small repositories together, MICrONS and",
         "synthetic held out in turn; external rows come from the fold that held their repository out):", "",
         _table(held.get("leave_source_out", {})), "",
@@ -293,8 +386,9 @@ def card(held: dict, sources: dict[str, int], seconds: float) -> str:
         "`*_rules` columns: the hand-set rules on the same cells. `up_given` uses `apical_dir_inferred` as `up`;",
         "`up_none` infers it. Axon F1 on external cells counts every type-2 vertex, also those in pieces not",
         "connected to the soma (which the labeller leaves `unknown`); `*_root_tree` counts only the soma's tree.", "",
-        AUDIT_NOTE, "",
-        f"Rebuild: `python classifiers/compartments/train.py` ({seconds / 60:.0f} min on one core, including the",
+        *_audit_note(held),
+        "Rebuild: `python classifiers/compartments/train.py` ("
+        + (f"{seconds / 60:.0f} min on one core, " if seconds is not None else "") + "including the",
         "cross-validation; `--fit-only` skips it). Deterministic (`deterministic=True`, `num_threads=1`, seed 0).", "",
     ]
     return "\n".join(parts)

@@ -43,8 +43,8 @@ from neurd_lite.compartments.frame import angle_deg  # noqa: E402
 from neurd_lite.compartments.label import CompartmentParams, learned_decision  # noqa: E402
 from neurd_lite.testing.scores import mask_f1  # noqa: E402
 from gate_fit import (AXON_NESTED, FIXED_GATE, FIXED_SETS, GATE_SIZES, NESTED, case_key, choose_and_fit,  # noqa: E402
-                      SOURCE_OF, choose_veto, fit_booster, fit_mean, gate_inputs, inner_folds, oof_axon,
-                      group_cells, source_group_of, source_groups)
+                      SOURCE_OF, VETO_EVIDENCE, VETO_PURE, choose_veto, fit_booster, fit_mean, gate_inputs, inner_folds,
+                      oof_axon, group_cells, source_group_of, source_groups)
 from limb_fit import apical_frame, fit_limb, oof_limb_extra, wrap  # noqa: E402
 from axon_fit import LEVELS, choose_threshold  # noqa: E402
 from label_audit import audited_axon_f1, distrusted_cells, relabel_distrusted  # noqa: E402
@@ -67,6 +67,7 @@ FALLBACK_KEEPS_APICAL = [True]  # --fallback-guard off: the fallback axon may ho
 POLARITY_BF = [CompartmentParams().polarity_bayes_factor]  # --polarity-bf: of the held-out decisions (session 15)
 ALT_PARAMS: dict = {}  # --alt-params: each held-out cell is also scored with these CompartmentParams fields (alt_*)
 AXON_FEATURES = list(FEATURES)  # --axon-shape / --axon-l2: + axon_shape.SHAPE_FEATURES (session 18) / axon_l2.L2_FEATURES (19)
+SIDECAR = {None: "compartment_axon.json", "shape": "compartment_axon_shape.json", "l2": "compartment_axon_l2.json"}
 APICAL_FRAME: dict[int, object] = {}  # id(case) -> its preparation in the apical frame (limb_fit.apical_frame)
 
 
@@ -156,6 +157,16 @@ def fit(cases: list[Case], target: str, axon_store: dict | None = None):
             booster = fit_booster(rows[src], y, cells, FIXED_SETS[feats], {**CELL_PARAMS, **GATE_SIZES[size]},
                                   CELL_ROUNDS)
             booster.gate_set, booster.gate_scores = "|".join((feats, size, src)), {}
+            if AXON_VETO[0]:  # session 20: the fixed gate's axon veto box, chosen in inner folds (choose_veto)
+                key = ("oof_axon", tuple(sorted(set(cells))))
+                store = axon_store if axon_store is not None else {}
+                if key not in store:
+                    store[key] = oof_axon(use, fit, FEATURES)
+                rows["learned_axon"] = pd.concat([gate_inputs(c, store[key][case_key(c)], frame_of(c),
+                                                              extra.get(id(c))) for c in use], ignore_index=True)
+                booster.axon_veto, booster.veto_scores = choose_veto(
+                    rows, y, cells, [inner_folds(use), source_groups(use)], booster.gate_set, CELL_PARAMS, CELL_ROUNDS)
+                booster.gate_set += f"|veto {booster.axon_veto}"
             return booster, len(y)
         key = ("oof_axon", tuple(sorted(set(cells))))
         store = axon_store if axon_store is not None else {}
@@ -397,9 +408,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fallback-guard", choices=("on", "off"), default="on",
                     help="the fallback axon never holds the distal end of the apical candidate limb unless it is "
                          "thinner than the rest (on: shipped, session 8; off: session 7)")
-    ap.add_argument("--axon-veto", choices=("inner", "off"), default="off",
+    ap.add_argument("--axon-veto", choices=("inner", "off"), default="inner",
                     help="has-apical gate: veto an apical when the decided axon rises above the soma with many times "
-                         "the dendrite's cable, the box chosen in inner folds (gate_fit.choose_veto; session 10)")
+                         "the dendrite's cable, the box chosen in inner folds (gate_fit.choose_veto; session 10; "
+                         "shipped since session 20 with --veto-evidence and --veto-pure)")
+    ap.add_argument("--veto-evidence", default="pvalb_arbor,sst_arbor,ndnf_arbor,pyr_local_axon:12",
+                    help="with --axon-veto inner: testing/arbor.py classes (as --arbor-classes, tuning seeds) whose "
+                         "gate rows join the veto's inner-fold choice only, never a model's training (session 20; "
+                         "default, shipped: pvalb_arbor,sst_arbor,ndnf_arbor,pyr_local_axon:12; '' = none)")
+    ap.add_argument("--veto-pure", action=argparse.BooleanOptionalAction, default=True,
+                    help="with --axon-veto inner: only boxes holding no row of a cell with an apical are eligible "
+                         "(gate_fit.VETO_PURE; session 20, shipped)")
     ap.add_argument("--gate-weights", choices=("cell", "source"), default="source",
                     help="has-apical gate rows: each source group weighs the same (session 13, gate_fit.SOURCE_OF; "
                          "shipped since session 14) or each cell 1 (shipped before)")
@@ -417,7 +436,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--folds", default=None,
                     help="comma-separated fold names to run (default all; e.g. cajal,small_external_repos)")
     ap.add_argument("--held-out-from", default=None,
-                    help="with --fit-only: comma-separated --report files whose held-out numbers go to the card")
+                    help="with --fit-only: comma-separated --report files whose held-out numbers go to the card, or "
+                         "one model sidecar (.json: its held_out_metrics and axon_label_audit as written); default "
+                         "the sidecar in --out (a regeneration reproduces the card)")
+    ap.add_argument("--audit-from", default=None,
+                    help="comma-separated --report files (run with --polarity-bf as given here) whose rows give the "
+                         "card's axon-label audit table (model_card.audit_block; default: the held-out report's rows, "
+                         "else the sidecar's)")
     ap.add_argument("--vertex-cache", type=Path, default=None,
                     help="scratch pickle of the folds' held-out vertex-model probabilities (reused when present)")
     ap.add_argument("--per-fold", default=None,
@@ -447,6 +472,7 @@ def main(argv: list[str] | None = None) -> int:
     FALLBACK_KEEPS_APICAL[0] = args.fallback_guard == "on"
     POLARITY_BF[0] = args.polarity_bf
     AXON_VETO[0] = args.axon_veto == "inner"
+    VETO_PURE[0] = args.veto_pure
     if args.gate == "axon":
         NESTED.update(AXON_NESTED)
     GATE_MODE[:] = ["nested" if args.gate == "axon" else args.gate] + ([args.gate_set] if args.gate_set else [])
@@ -472,6 +498,13 @@ def main(argv: list[str] | None = None) -> int:
             c.prep.features = with_l2(c.prep.features, c.prep.tree)
     if args.gate_weights == "source":
         SOURCE_OF.update(source_group_of(cases))
+    if args.veto_evidence:  # evaluation rows of the veto's choice (their own source group), never training rows
+        from cells import arbor_cases
+
+        ev = [c for c in arbor_cases(tuple(args.veto_evidence.split(","))) if c.mode in TRAIN_MODES]
+        VETO_EVIDENCE.append((pd.concat([gate_inputs(c, true_axon(c)) for c in ev], ignore_index=True),
+                              np.array([float(c.apical.any()) for c in ev]), [f"veto_{c.cell}" for c in ev]))
+        SOURCE_OF.update({f"veto_{c.cell}": "veto_evidence" for c in ev} if SOURCE_OF else {})
     if args.apical_frame_training:
         APICAL_FRAME.update({id(c): apical_frame(c, true_axon) for c in cases if c.mode in TRAIN_MODES})
         moved = [f"{c.cell}|{c.mode}" for c in cases if APICAL_FRAME.get(id(c), c.prep) is not c.prep]
@@ -499,18 +532,29 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({k: v for k, v in report.items() if k != "rows"}, indent=1))
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(json.dumps(report, indent=1, default=str))
-    if args.fit_only and args.held_out_from:
-        report = combine_reports([Path(p) for p in args.held_out_from.split(",")])
+    variant = "l2" if args.axon_l2 else "shape" if args.axon_shape else None
+    audit, seconds = None, None
     if not args.cv_only:
-        from model_card import write_models
+        from model_card import audit_block, held_out_from, write_models
+
+        if report:
+            audit = audit_block(pd.DataFrame(report["rows"]), DISTRUSTED, POLARITY_BF[0], str(args.report))
+        elif args.held_out_from or (args.out / SIDECAR[variant]).is_file():
+            paths = [Path(p) for p in args.held_out_from.split(",")] if args.held_out_from \
+                else [args.out / SIDECAR[variant]]
+            report, audit, seconds = held_out_from(paths, DISTRUSTED, POLARITY_BF[0])
+        if args.audit_from:
+            paths = [Path(p) for p in args.audit_from.split(",")]
+            audit = audit_block(pd.DataFrame(combine_reports(paths)["rows"]), DISTRUSTED, POLARITY_BF[0],
+                                ", ".join(str(p) for p in paths))
 
         key = ("final", "all", "axon_threshold")  # nested: inner folds over every cell
         if AXON_THRESHOLD[0] is not None:
             choice: tuple = (AXON_THRESHOLD[0], {})
         else:
             choice = vc[key] = vc[key] if key in vc else choose_threshold(cases, fit, TRAIN_MODES)
-        write_models(cases, args.out, report, fit, time.time() - t0, choice,
-                     "l2" if args.axon_l2 else "shape" if args.axon_shape else None)
+        write_models(cases, args.out, report, fit, time.time() - t0 if not args.fit_only else seconds, choice,
+                     variant, audit)
     print(f"total {time.time() - t0:.0f} s", file=sys.stderr)
     return 0
 
