@@ -109,7 +109,7 @@ class SpineParams:
     (``vertex_model.py``; default on since session 14; False: the rules alone); vertex_threshold (None: the sidecar's),
     vertex_model_dir as above; vertex_feature_set: "rings" (default, for normalise_edge_nm=300) or "balls".
     vertex_ties_by_coordinates: a vertex two spines reach at once joins one by coordinates, not listing order (on).
-    model_skirt: "stalked" (default since session 19) / "all" / "off": model-added shaft beside a spine (skirt.py).
+    model_skirt: "stalked" (default) / "all" / "off" (skirt.py); rim_nm > 0: free vertices near a spine join (rim.py).
     model_spine_needs_shaft: a spine the vertex model adds (touching no rule spine) must share a mesh edge with
     unlabelled surface of a piece that reaches the shaft's level (protrusion <= the growth threshold somewhere) or
     has an open edge (cut off its shaft by a chunk boundary; ``pieces.py``): a closed crumb off the shaft that
@@ -176,6 +176,7 @@ class SpineParams:
     vertex_feature_set: str = "rings"
     vertex_ties_by_coordinates: bool = True
     model_skirt: str = "stalked"
+    rim_nm: float = 0.0
     model_spine_needs_shaft: bool = False
     synapse_seed_nm: float = 0.0
     synapse_seed_rel: float = 0.1
@@ -533,8 +534,7 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
     if p.vertex_model or isinstance(n.cache.get("spine_vertex_sink"), list):  # learned refinement / its capture
         vlabel, base, ring = refine_labels(mesh, fld, eligible_v, vlabel, base, ring, p,
                                            seed_level(p, fld, len(verts)), n.cache.get("spine_vertex_sink"))
-    pass_counts.pop("candidate_sink", None)
-    pass_counts.pop("dome_sink", None)
+    pass_counts = {k: v for k, v in pass_counts.items() if k not in ("candidate_sink", "dome_sink")}
     rc = ring.assign(x=verts[ring.v, 0], y=verts[ring.v, 1], z=verts[ring.v, 2]).groupby("spine")[list("xyz")].mean()
     ring_row = dict(zip(rc.index.tolist(), rc.to_numpy()))  # spine -> mean ring position (no DataFrame.loc per spine)
     face_spine = _face_labels(vlabel, faces, verts, fld, p)
