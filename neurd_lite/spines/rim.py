@@ -8,7 +8,8 @@ unlabelled vertices within 150 nm of a found spine, 64-79 % belong to a true spi
 *below* the level of the surrounding shaft (so no height test can give them back; the vertex model leaves them
 too). This step gives each spine the unlabelled eligible vertices within ``rim_nm`` of it along mesh edges
 (each joins the spine it is nearest to, so two spines never merge; a vertex no spine reaches stays shaft).
-It changes where a spine ends, never how many spines there are.
+It changes where a spine ends and never merges two spines (a spine it widens can still fail detect_spines'
+length / head-width checks).
 """
 from __future__ import annotations
 
