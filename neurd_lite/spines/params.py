@@ -130,6 +130,10 @@ class SpineParams:
     model_skirt (``"stalked"`` / ``"all"`` / ``"off"``; ``"stalked"``): shaft the model added beside a spine goes
         back to the shaft (``skirt.py``): beside stalked spines, beside all, or never. Why: around stalked
         spines the model takes a skirt of plain shaft; around low domes what it adds is mostly the true rim.
+    rim_nm (nm; 0 = off): after the vertex model, unlabelled vertices within this mesh-edge distance of a spine
+        join the nearest spine (``rim.py``; spines never merge). Why: a spine's found edge lies above the crease
+        where it meets the shaft; opt-in, since on held-out cells (session 20, 80 nm) it helps sparsely spiny
+        classes and costs pyramids (+.0009 mean face F1, below its rule's +.002).
     model_spine_needs_shaft (bool; False): a spine the model adds (touching no rule spine) must share a mesh edge
         with unlabelled surface of a piece that reaches the shaft's level or has an open edge (``pieces.py``).
         Why: a closed crumb off the shaft is not a spine; opt-in, since it drops spines of meshes whose heads are
@@ -192,6 +196,7 @@ class SpineParams:
     vertex_feature_set: str = "rings"
     vertex_ties_by_coordinates: bool = True
     model_skirt: str = "stalked"
+    rim_nm: float = 0.0
     model_spine_needs_shaft: bool = False
     synapse_seed_nm: float = 0.0
     synapse_seed_rel: float = 0.1

@@ -1,0 +1,28 @@
+"""A spine takes the free surface within rim_nm of it along mesh edges; spines never merge (rim.py)."""
+import numpy as np
+
+from neurd_lite.spines.rim import grow_rims
+from test_spines_skirt import _plane
+
+
+def test_rim_joins_nearest_spine_within_reach_only():
+    verts, e = _plane()
+    label = np.full(len(verts), -1)
+    da = np.linalg.norm(verts[:, :2] - [-200.0, 0.0], axis=1)
+    db = np.linalg.norm(verts[:, :2] - [200.0, 0.0], axis=1)
+    label[da <= 100] = 0
+    label[db <= 100] = 1
+    eligible = np.ones(len(verts), dtype=bool)
+    assert (grow_rims(verts, e, label, eligible, 0.0) == label).all()
+    out = grow_rims(verts, e, label, eligible, 120.0)
+    ring_a = (da > 100) & (da <= 150) & (db > 220)
+    assert (out[ring_a] == 0).all()
+    assert (out[(db > 100) & (db <= 150) & (da > 220)] == 1).all()
+    assert (out[(da > 300) & (db > 300)] == -1).all()  # beyond reach: shaft
+    assert set(np.unique(out[label >= 0])) == {0, 1} and (out[label >= 0] == label[label >= 0]).all()
+    # the gap between the two spines is shared, never bridged into one spine
+    gap = (np.abs(verts[:, 0]) <= 50) & (np.abs(verts[:, 1]) <= 50)
+    assert (out[gap & (verts[:, 0] < 0)] != 1).all() and (out[gap & (verts[:, 0] > 0)] != 0).all()
+    # ineligible surface (soma, axon) is never taken
+    eligible[ring_a] = False
+    assert (grow_rims(verts, e, label, eligible, 120.0)[ring_a] == -1).all()
