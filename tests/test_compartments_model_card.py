@@ -12,15 +12,24 @@ import pytest
 HERE = Path(__file__).resolve().parents[1] / "classifiers" / "compartments"
 
 
+# the compartment scripts import their siblings by bare name (they run from their folder); other test modules
+# load scripts of the same names from other folders (classifiers/split_cut/train.py), so those are set aside here
+SIBLINGS = ("model_card", "train", "label_audit", "limb_fit")
+
+
 @pytest.fixture(scope="module")
 def mc():
     pytest.importorskip("lightgbm")
+    saved = {k: sys.modules.pop(k) for k in SIBLINGS if k in sys.modules}
     sys.path.insert(0, str(HERE))
     try:
         import model_card
         yield model_card
     finally:
         sys.path.remove(str(HERE))
+        for k in SIBLINGS:
+            sys.modules.pop(k, None)
+        sys.modules.update(saved)
 
 
 def _rows() -> pd.DataFrame:
