@@ -40,7 +40,7 @@ def test_refined_fragmented_mesh_missed_by_vertices_per_face_caught_by_border():
     assert open_border_um_per_um2(v, f) > 0.5
 
 
-def test_opt_in_border_test_locks_the_borders_of_a_refined_fragmented_input():
+def test_border_test_locks_the_borders_of_a_refined_fragmented_input():
     pytest.importorskip("meshoptimizer")
     s = trimesh.creation.icosphere(subdivisions=4, radius=10_000.0)
     v, f = chunk_mesh(s, 3000.0)
@@ -57,5 +57,7 @@ def test_opt_in_border_test_locks_the_borders_of_a_refined_fragmented_input():
         kept = {tuple(x) for x in np.round(res.vertices[np.unique(res.faces)], 3)}
         return len(border & kept) / len(border)
 
-    assert kept_share(DecimateParams(**{**base.__dict__, "fragmented_border_um_per_um2": 0.5})) == 1.0
-    assert kept_share(base) < 0.9  # off: the border is decimated like the interior
+    assert base.fragmented_border_um_per_um2 == 0.5  # on by default since session 20
+    assert kept_share(base) == 1.0
+    off = DecimateParams(**{**base.__dict__, "fragmented_border_um_per_um2": None})
+    assert kept_share(off) < 0.9  # off: the border is decimated like the interior
