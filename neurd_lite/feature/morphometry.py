@@ -13,6 +13,10 @@ Reported in µm / µm² / µm³ / degrees. Conventions:
   ``sample="surface"`` takes an area-weighted median over the faces, ``sample="area"`` uses non-spine surface
   area (shaft under spines restored) / (pi x cable) over +-2 widths of skeleton (docs/width_diagnosis.md). All
   three change ``width_*_um``, branch ``width_um`` and the branches NEURD's E/I densities count.
+  On the real MICrONS cell's thin axon (session 20, plane cuts across the skeleton:
+  ``geometry/width_slice.py``, ``benchmarks/width_slices.py``) the mesh is ~0.15 µm across at 81k-1.3M faces
+  while the skeleton sits ~0.13 µm off the cut centre, so the default width reads such axons 2-2.5x too wide
+  (0.33 µm median); ``sample="area"`` agrees with the cuts. Read axon widths below ~0.3 µm with that in mind.
 - extents are measured from the soma centre along ``up`` (toward pia), against it (toward white matter) and
   perpendicular to it (lateral); Sholl crossings count skeleton edges crossing spheres around the soma centre.
 - volume of an open mesh piece is estimated as a sum of truncated cones (frusta) along the skeleton edges using
