@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
 from ..model.shipped import read_booster
 from .relief import found_spine_density, spine_anchor_samples
 from .shape import angular_coverage, axial_extent
@@ -51,9 +50,7 @@ def pool_params(p: Any) -> Any:
         return p
     if p.candidate_filter == "pool":
         return replace(p, **POOL)
-    if p.candidate_filter != "model":
-        raise InputError(f"unknown SpineParams.candidate_filter {p.candidate_filter!r}",
-                         hint="use 'rules', 'model' or 'pool'")
+    # "model": SpineParams checked the choice when it was built
     return replace(p, **load_model(p.candidate_model_dir)[1]["pool"])
 
 

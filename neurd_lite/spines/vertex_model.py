@@ -297,8 +297,6 @@ def refine_labels(mesh, fld, eligible_v: np.ndarray, label: np.ndarray, base: np
     new = relabel(prob, idx, label, e_mesh, va, thr, float(meta["min_area_nm2"]), float(meta["min_new_area_nm2"]),
                   float(meta.get("min_new_peak", 0.0)), shaft_v, cut_v,
                   verts if p.vertex_ties_by_coordinates else None)
-    if p.model_skirt not in ("off", "stalked", "all"):
-        raise InputError(f"unknown SpineParams.model_skirt {p.model_skirt!r}", hint="use 'off', 'stalked' or 'all'")
     if p.model_skirt != "off":  # model-added shaft beside a rule spine goes back to the shaft (``skirt.py``)
         new = drop_model_skirt(verts, e_mesh, label, new, np.asarray(fld.protrusion_nm, dtype=float),
                                p.grow_threshold_nm(fld.radius_nm, nan_radius=0.0), eligible_v, p.extend_ring_nm,
