@@ -56,28 +56,29 @@ def spine_base_area_nm2(vertices_nm: np.ndarray, faces: np.ndarray, face_to_skel
     return out
 
 
-def area_width_nm(sk: Any, vertices_nm: np.ndarray, faces: np.ndarray, face_to_skeleton: np.ndarray,
-                  keep_faces: np.ndarray, window_nm: float | np.ndarray, face_spine: np.ndarray | None = None,
-                  exclude_vertices: np.ndarray | None = None, tangents: np.ndarray | None = None) -> np.ndarray:
-    """(N,) width (diameter, nm) per skeleton vertex: (kept face area + spine base area) / (pi x cable), both
-    summed over the vertices within ``window_nm`` (nm, path distance; one value or one per vertex) running the
-    same way. ``face_spine``:
-    spine id per face (-1 none; None: no base restored). ``exclude_vertices``: (N,) bool, vertices whose area
-    and cable are left out (the soma). Vertices without area or cable in their window get 2 x ``sk.radius``."""
+def _vertex_area_cable(sk: Any, v: np.ndarray, f: np.ndarray, f2s: np.ndarray, keep_faces: np.ndarray,
+                       face_spine: np.ndarray | None, exclude_vertices: np.ndarray | None
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """(N,) kept face area + spine base area (nm²) and (N,) cable (nm, half of every incident edge) per skeleton
+    vertex, zero on ``exclude_vertices``."""
     n = sk.n_vertices
-    v, f = np.asarray(vertices_nm, dtype=np.float64), np.asarray(faces)
-    f2s = np.asarray(face_to_skeleton)
     kept = np.flatnonzero(np.asarray(keep_faces, dtype=bool) & (f2s >= 0))
     tri = v[f[kept]]
     face_area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
     area = np.bincount(f2s[kept], weights=face_area, minlength=n)
     if face_spine is not None:
         area += spine_base_area_nm2(v, f, f2s, face_spine, n)
-    cable = np.asarray(sk.csgraph.sum(axis=1)).ravel() / 2.0  # half of every incident edge (nm)
+    cable = np.asarray(sk.csgraph.sum(axis=1)).ravel() / 2.0
     if exclude_vertices is not None:
         area[exclude_vertices] = 0.0
         cable[exclude_vertices] = 0.0
-    tang = skeleton_tangents(sk) if tangents is None else tangents
+    return area, cable
+
+
+def _windowed_width(sk: Any, area: np.ndarray, cable: np.ndarray, window_nm: float | np.ndarray,
+                    tang: np.ndarray) -> np.ndarray:
+    """(N,) summed area / (pi x summed cable) over each vertex's window (nm); 2 x ``sk.radius`` where either is 0."""
+    n = sk.n_vertices
     src, nb = window_pairs(sk, window_nm, tang)
     a_win = np.bincount(src, weights=area[nb], minlength=n)
     l_win = np.bincount(src, weights=cable[nb], minlength=n)
@@ -87,14 +88,30 @@ def area_width_nm(sk: Any, vertices_nm: np.ndarray, faces: np.ndarray, face_to_s
     return width
 
 
+def area_width_nm(sk: Any, vertices_nm: np.ndarray, faces: np.ndarray, face_to_skeleton: np.ndarray,
+                  keep_faces: np.ndarray, window_nm: float | np.ndarray, face_spine: np.ndarray | None = None,
+                  exclude_vertices: np.ndarray | None = None, tangents: np.ndarray | None = None) -> np.ndarray:
+    """(N,) width (diameter, nm) per skeleton vertex: (kept face area + spine base area) / (pi x cable), both
+    summed over the vertices within ``window_nm`` (nm, path distance; one value or one per vertex) running the
+    same way. ``face_spine``:
+    spine id per face (-1 none; None: no base restored). ``exclude_vertices``: (N,) bool, vertices whose area
+    and cable are left out (the soma). Vertices without area or cable in their window get 2 x ``sk.radius``."""
+    area, cable = _vertex_area_cable(sk, np.asarray(vertices_nm, dtype=np.float64), np.asarray(faces),
+                                     np.asarray(face_to_skeleton), keep_faces, face_spine, exclude_vertices)
+    tang = skeleton_tangents(sk) if tangents is None else tangents
+    return _windowed_width(sk, area, cable, window_nm, tang)
+
+
 def adaptive_area_width_nm(sk: Any, vertices_nm: np.ndarray, faces: np.ndarray, face_to_skeleton: np.ndarray,
                            keep_faces: np.ndarray, max_window_nm: float, face_spine: np.ndarray | None = None,
                            exclude_vertices: np.ndarray | None = None, tangents: np.ndarray | None = None
                            ) -> np.ndarray:
     """(N,) :func:`area_width_nm` with each vertex's window ``WINDOW_WIDTHS`` x its width from a first pass at
-    +-``FIRST_WINDOW_NM``, clipped to ``MIN_WINDOW_NM``-``max_window_nm`` (nm): short on thin cable, long on thick."""
+    +-``FIRST_WINDOW_NM``, clipped to ``MIN_WINDOW_NM``-``max_window_nm`` (nm): short on thin cable, long on thick.
+    The per-vertex area and cable are summed once for both passes."""
     tang = skeleton_tangents(sk) if tangents is None else tangents
-    args = (sk, vertices_nm, faces, face_to_skeleton, keep_faces)
-    first = area_width_nm(*args, min(FIRST_WINDOW_NM, max_window_nm), face_spine, exclude_vertices, tang)
+    area, cable = _vertex_area_cable(sk, np.asarray(vertices_nm, dtype=np.float64), np.asarray(faces),
+                                     np.asarray(face_to_skeleton), keep_faces, face_spine, exclude_vertices)
+    first = _windowed_width(sk, area, cable, min(FIRST_WINDOW_NM, max_window_nm), tang)
     window = np.clip(WINDOW_WIDTHS * np.nan_to_num(first, nan=0.0), min(MIN_WINDOW_NM, max_window_nm), max_window_nm)
-    return area_width_nm(*args, window, face_spine, exclude_vertices, tang)
+    return _windowed_width(sk, area, cable, window, tang)
