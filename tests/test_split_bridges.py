@@ -52,3 +52,31 @@ def test_edge_inside_one_mesh_piece_is_never_rejudged():
 def test_default_is_the_side_growth_margin():
     p = SplitParams()  # session 20: adopted with the margin and radius of the path's side-branch growth rule
     assert (p.bridge_growth_margin, p.bridge_growth_nm) == (p.side_growth_margin, p.side_growth_nm)
+
+
+def test_faceless_vertex_inside_one_piece_is_not_a_bridge():
+    """Session 21 (``bridge_faced_pieces``): a faceless skeleton vertex is read through to the first vertices with
+    faces on each side; when both lie on one mesh piece the edge is no bridge (the membrane is one neurite)."""
+    from neurd_lite.proofread.bridges import _crosses
+
+    x = np.arange(5.0)[:, None] * np.array([[500.0, 0.0, 0.0]])
+    f = _Forest(x, [set() for _ in range(5)])
+    for a in range(4):
+        f.join(a, a + 1)
+    same = np.array([0, 0, -1, 0, 0])
+    other = np.array([0, 0, -1, 1, 1])
+    assert _crosses(f, same, 1, 2, faced=False) and not _crosses(f, same, 1, 2, faced=True)
+    assert not _crosses(f, same, 2, 3, faced=True)
+    assert _crosses(f, other, 1, 2, faced=True) and _crosses(f, other, 2, 3, faced=True)
+    assert not _crosses(f, other, 0, 1, faced=True) and _crosses(f, other, 3, 2, faced=True)
+
+
+def test_faced_pieces_keep_a_piece_hung_inside_one_piece():
+    f, sv, cut, piece, end = _merge(60.0, (1.0, 0.0), bridged=False)
+    piece = piece.copy()
+    piece[len(piece) - 30] = -1  # the first hung vertex has no faces; both its neighbours lie on piece 0
+    moves = bridge_moves(f, _owners(f, sv), sv, SOMAS, [cut], piece, 0.5, 20_000.0)
+    assert moves and _owners(f, sv)[end] == 0  # without faced pieces: a faceless end is a bridge, it moves
+    f, sv, cut, _, end = _merge(60.0, (1.0, 0.0), bridged=False)
+    assert not bridge_moves(f, _owners(f, sv), sv, SOMAS, [cut], piece, 0.5, 20_000.0, faced=True)
+    assert _owners(f, sv)[end] == 1

@@ -13,6 +13,9 @@ that cut when it grows away from that cell's soma by more than the margin, at it
 membrane itself says the two sides are one neurite. Only subtrees lying within the same distance of their bridge
 are judged: the rule is for pieces hung near the contact; a subtree reaching farther is a whole arbor, whose far
 end says little about the piece at its root (tune 800-899: the four largest wrong moves reach 21-50 µm).
+With ``SplitParams.bridge_faced_pieces`` (opt-in) a faceless skeleton vertex (no faces mapped to it) is read
+through to the first vertices with faces on each side: when both lie on one mesh piece the edge is no bridge
+(tune: such "bridges" carried two of the wrong moves of a wider reach; docs/proofreading.md "Session 21").
 """
 from __future__ import annotations
 
@@ -70,9 +73,36 @@ def _tree_parents(forest: _Forest, root: int) -> tuple[np.ndarray, np.ndarray]:
     return par, dist
 
 
+def _faced_piece(forest: _Forest, piece: np.ndarray, start: int, came_from: int, cap: int = 64) -> int:
+    """Mesh piece of the first vertex with faces met walking from ``start`` away from ``came_from`` (breadth
+    first through faceless vertices; ``start`` itself when it has faces); -1 when none within ``cap`` vertices."""
+    seen, q = {came_from, start}, deque([start])
+    while q and len(seen) <= cap:
+        w = q.popleft()
+        if piece[w] >= 0:
+            return int(piece[w])
+        for y in forest.adj[w]:
+            if y not in seen:
+                seen.add(y)
+                q.append(y)
+    return -1
+
+
+def _crosses(forest: _Forest, piece: np.ndarray, v: int, u: int, faced: bool) -> bool:
+    """Whether skeleton edge v-u leaves its mesh piece. ``faced``: a faceless vertex (no faces mapped: a heal link
+    or a skeleton vertex between faces) is read through to the first vertex with faces on each side, so an edge
+    whose two sides lie on one piece is not a bridge; else a faceless end always counts as a bridge."""
+    if piece[u] >= 0 and piece[v] >= 0:
+        return bool(piece[u] != piece[v])
+    if not faced:
+        return True
+    a, b = _faced_piece(forest, piece, v, u), _faced_piece(forest, piece, u, v)
+    return a < 0 or b < 0 or a != b
+
+
 def bridge_moves(forest: _Forest, owner: np.ndarray, sv: list[int], centres: list[np.ndarray],
                  cuts: list[tuple[int, int, int]], piece: np.ndarray, margin: float,
-                 limit_nm: float) -> list[dict]:
+                 limit_nm: float, faced: bool = False) -> list[dict]:
     """Re-hang subtrees entered through a bridge edge (module doc) within ``limit_nm`` (straight line) of a cut on
     the other cell of that cut when their growth vote passes ``margin``. owner: (N,) soma index per vertex before
     the moves; sv: soma vertices; centres: soma centres (nm); cuts: (soma i, soma j, cut vertex) each; piece: (N,)
@@ -87,7 +117,7 @@ def bridge_moves(forest: _Forest, owner: np.ndarray, sv: list[int], centres: lis
         for own, other in ((i, j), (j, i)):
             par, dist = _tree_parents(forest, sv[own])
             cand = [(dist[u], int(par[u]), int(u)) for u in np.flatnonzero(near & (par >= 0) & (owner == own))
-                    if piece[u] < 0 or piece[par[u]] < 0 or piece[u] != piece[par[u]]]
+                    if _crosses(forest, piece, int(par[u]), int(u), faced)]
             host = np.flatnonzero(owner == other)
             if not cand or not len(host):
                 continue

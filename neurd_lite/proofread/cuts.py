@@ -151,6 +151,12 @@ class SplitParams:
     away from that cell's soma by more than this margin (the ``side_growth_margin`` rule, at its far end and along
     its cable) and lies within ``bridge_growth_nm`` of its bridge. Fresh held-out 2060-2119: 143 -> 145 of 152
     cells >= 0.95, 0 lost, no cell down by > .05 (docs/proofreading.md "Session 20").
+    bridge_faced_pieces (session 21; default False = off, opt-in): a faceless skeleton vertex at a possible bridge
+    is read through to the first vertices with faces on each side (``bridges._crosses``), so an edge whose two
+    sides lie on one mesh piece is no bridge (the membrane is one neurite); off: a faceless end always counts as a
+    bridge. Tune 800-899 fragmented + 12 clean (144 cells): 123 -> 123 cells >= 0.95, no cell crosses .95, mean
+    equal; it removes two wrong moves a 30 µm ``bridge_growth_nm`` would make. Not scored on held-out (its tune
+    gate was not met; docs/proofreading.md "Session 21").
     """
 
     window_nm: float = 5000.0
@@ -199,6 +205,7 @@ class SplitParams:
     zone_growth_weight: float = 0.0
     bridge_growth_margin: float = 0.5
     bridge_growth_nm: float = 20000.0
+    bridge_faced_pieces: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -418,7 +418,8 @@ def find_cuts(n: Neuron, params: SplitParams | None = None) -> tuple[np.ndarray,
 
         applied = [(c["somas"][0], c["somas"][1], c["skeleton_vertex"]) for c in cuts if c.get("applied")]
         cuts.extend(bridge_moves(forest, owner, sv, [np.asarray(s.center_nm, float) for s in n.somas], applied,
-                                 skeleton_pieces(n), p.bridge_growth_margin, p.bridge_growth_nm))
+                                 skeleton_pieces(n), p.bridge_growth_margin, p.bridge_growth_nm,
+                                 p.bridge_faced_pieces))
         owner = _owners(forest, sv)
     if p.repair_contacts and len(set(owner[sv].tolist())) > 1:
         cuts.extend(_repair_contacts(n, forest, owner, sv, radius, p))
