@@ -5,12 +5,12 @@ right while the shaft holds more of the chunk's surface than that quantile. On a
 most of its surface (the 3.2 µm Harris stub: 67 %) the quantile lands on spine bases and the radius reads wide
 (stub: 629 nm for a 390 nm tube); the whole tube then sits 250-350 nm under the modelled shaft surface, and the
 vertex model, the relief pass and the neck extension take shaft beside the spine bases. Where the fragment was cut
-out of its volume the mesh shows the shaft's cross-section itself: the open loop (or flat cap) of the cut
-(``skeleton.cut_ends.find_cut_ends``; its ``radius_nm``, the mean distance of the loop from its centre, is the
-quantity the chunk radius estimates; open loops only, see :func:`cut_end_radii`). Spines cannot widen it unless the cut passes through a spine base, which
-only makes the loop wider. So a skeleton sample within ``reach_nm`` along the skeleton of a cut end takes at most
-that cut's radius (between two cut ends in reach: interpolated by path distance); a radius already below it is
-kept. Only skeletons that carry cut ends (somaless fragments, ``skeleton.vertex_properties["cut_end"]``) change.
+out of its volume the mesh shows the shaft's cross-section itself: the open loop the crop left (the skeleton stage
+marks it, ``skeleton.cut_ends``); the mean distance of the loop from its centre is the quantity the chunk radius
+estimates. Spines cannot widen it unless the cut passes through a spine base, which only makes the loop wider. So
+a skeleton sample within ``reach_nm`` along the skeleton of a cut end takes at most that cut's radius (between two
+cut ends in reach: interpolated by path distance); a radius already below it is kept. Only skeletons that carry
+cut ends (somaless fragments, ``skeleton.vertex_properties["cut_end"]``) with an open loop there change.
 """
 from __future__ import annotations
 
@@ -19,32 +19,43 @@ from dataclasses import replace
 import numpy as np
 from scipy.sparse.csgraph import dijkstra
 
-from ..geometry.meshgraph import boundary_edges
-from ..skeleton.cut_ends import find_cut_ends
+from ..geometry.meshgraph import boundary_edges, edge_components
 from ..skeleton.model import Skeleton
 
 
+def open_loops(verts: np.ndarray, faces: np.ndarray) -> list[tuple[np.ndarray, float, float]]:
+    """(centre (3,) nm, radius nm, perimeter nm) of each open boundary loop of the mesh: centre = length-weighted
+    centroid of its edges' midpoints, radius = mean distance of its vertices from the centre (as
+    ``skeleton.cut_ends.find_cut_ends`` measures a cut; the spine stage may not import that stage)."""
+    be = boundary_edges(np.asarray(faces, dtype=np.int64))
+    if not len(be):
+        return []
+    _, lab = edge_components(len(verts), be)
+    elab = lab[be[:, 0]]
+    out = []
+    for c in np.unique(elab):
+        e = be[elab == c]
+        length = np.linalg.norm(verts[e[:, 0]] - verts[e[:, 1]], axis=1)
+        centre = (0.5 * (verts[e[:, 0]] + verts[e[:, 1]]) * length[:, None]).sum(0) / max(length.sum(), 1e-9)
+        out.append((centre, float(np.linalg.norm(verts[np.unique(e)] - centre, axis=1).mean()), float(length.sum())))
+    return out
+
+
 def cut_end_radii(skel: Skeleton, verts: np.ndarray, faces: np.ndarray) -> dict[int, float]:
-    """{skeleton vertex: radius nm} for the skeleton's cut ends matched to the nearest open cut loop of the mesh
-    (within that loop's own radius of its centre); cut ends without such a loop are left out. Flat caps are not
-    used: a capping tool smooths the cap's rim into the wall, so the flat patch is narrower than the section
-    (dendrite_19321: caps 361 / 337 nm, the sections beside them 434 / 417 nm)."""
+    """{skeleton vertex: radius nm} for the skeleton's cut ends (``skel.cut_ends``, found by the skeleton stage)
+    matched to the longest open loop of the mesh that holds the vertex within its own radius of its centre; cut
+    ends without such a loop are left out. Flat caps are not used: a capping tool smooths the cap's rim into the
+    wall, so the flat patch is narrower than the section (dendrite_19321: caps 361 / 337 nm, the sections beside
+    them 434 / 417 nm)."""
     cut = np.flatnonzero(skel.cut_ends)
     if not len(cut):
         return {}
-    f = np.asarray(faces, dtype=np.int64)
-    open_v = np.zeros(len(verts), dtype=bool)
-    open_v[boundary_edges(f).reshape(-1)] = True
-    ends = [e for e in find_cut_ends(np.asarray(verts, dtype=np.float64), f) if open_v[e.vertices].all()]
-    if not ends:
-        return {}
-    centre = np.stack([e.centre_nm for e in ends])
+    loops = open_loops(np.asarray(verts, dtype=np.float64), faces)
     out = {}
     for i in cut:
-        d = np.linalg.norm(centre - skel.vertices[i], axis=1)
-        k = int(np.argmin(d))
-        if d[k] <= ends[k].radius_nm:
-            out[int(i)] = float(ends[k].radius_nm)
+        near = [(per, r) for c, r, per in loops if np.linalg.norm(c - skel.vertices[i]) <= r]
+        if near:
+            out[int(i)] = max(near)[1]
     return out
 
 
