@@ -101,7 +101,9 @@ class SpineParams:
     cut_end_radius (bool; False): on a fragment whose skeleton has cut ends, a shaft sample within one chunk
         (``shaft.chunk_nm``) along the skeleton of a cut takes at most the cut's own radius (``cut_radius.py``).
         Why: the cut is a cross-section of the shaft that spines cannot widen; the chunk quantile reads spine
-        bases where spines are most of a short fragment's surface (Harris stub: 629 nm for a 390 nm tube).
+        bases where spines are most of a short fragment's surface (Harris stub: 629 nm for a 390 nm tube; shaft
+        called spine .127 -> .030). Opt-in: its session-21 rule failed one clause (fresh open stubs: face F1 +.005,
+        shaft share +.002 from one stub); cells with a soma have no cut ends and never change.
     local_shaft_far_nm / local_shaft_min_area_nm2 / local_shaft_cell_nm (nm / nm² / nm; 0 / 4e6 / 2000):
         local_shaft_far_nm > 0: connected surface protruding more than local_shaft_far_nm over more than
         local_shaft_min_area_nm2 gets straight shafts fitted per local_shaft_cell_nm cube, and nearby surface
