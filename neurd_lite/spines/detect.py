@@ -27,6 +27,7 @@ from ..model.soma_extent import SomaExtentParams
 from ..neuron import SPINE_LABELS, Neuron, is_label
 from ..skeleton.centre import centred_skeleton
 from .candidates import filter_candidates, pool_params
+from .cut_radius import cap_at_cut_ends
 from .eligible import NON_DENDRITIC, check_neuron, ineligible_faces, soma_face_mask  # noqa: F401  (re-exported)
 from .extend import extend_spines, planar_level  # noqa: F401  (re-exported for tests)
 from .grow import _grow_pass, seed_level, superlevel_vertex_area  # noqa: F401  (re-exported)
@@ -78,6 +79,8 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
         skel = shaft_skeleton(n, skel, centred if off_centre else None, verts, faces, ~bad_f, p,
                               extent.core_factor)
     fld = shaft_field(verts, faces, skel, ~bad_f, p.shaft)
+    if p.cut_end_radius:  # a fragment's cut is a cross-section of its shaft (``cut_radius.py``)
+        fld = cap_at_cut_ends(fld, skel, verts, faces, p.shaft.chunk_nm)
     if p.local_shaft_far_nm > 0:
         va = vertex_areas_nm2(faces, mesh.area_faces, len(verts))
         fld, local = local_shaft_field(fld, verts, np.asarray(mesh.edges_unique), eligible_v, va,

@@ -98,6 +98,12 @@ class SpineParams:
         decide whether the skeleton runs off its shaft and move it onto the shaft, and decide instead of "auto"
         whether to centre (``inscribed_axis.py``); 0: off. Why: a skeleton off its shaft reads shaft as spine
         (Harris stub: shaft called spine .542 -> .271).
+    cut_end_radius (bool; False): on a fragment whose skeleton has cut ends, a shaft sample within one chunk
+        (``shaft.chunk_nm``) along the skeleton of a cut takes at most the cut's own radius (``cut_radius.py``).
+        Why: the cut is a cross-section of the shaft that spines cannot widen; the chunk quantile reads spine
+        bases where spines are most of a short fragment's surface (Harris stub: 629 nm for a 390 nm tube; shaft
+        called spine .127 -> .030). Opt-in: its session-21 rule failed one clause (fresh open stubs: face F1 +.005,
+        shaft share +.002 from one stub); cells with a soma have no cut ends and never change.
     local_shaft_far_nm / local_shaft_min_area_nm2 / local_shaft_cell_nm (nm / nm² / nm; 0 / 4e6 / 2000):
         local_shaft_far_nm > 0: connected surface protruding more than local_shaft_far_nm over more than
         local_shaft_min_area_nm2 gets straight shafts fitted per local_shaft_cell_nm cube, and nearby surface
@@ -165,6 +171,7 @@ class SpineParams:
     centre_skeleton: bool | str = "auto"
     off_centre_fraction: float = 0.3
     inscribed_axis_fraction: float = 0.3
+    cut_end_radius: bool = False
     max_angular_coverage: float = 1.0
     angular_bins: int = 16
     min_height_to_extent: float = 0.3
