@@ -176,6 +176,11 @@ def run_ours(path: Path, params, synapses: Path | None = None) -> tuple[list[tup
     from neurd_lite.neuron import Neuron
     from neurd_lite.pipeline import MESH_STAGES, _ingest_synapses, _Skip, release_memory
 
+    try:
+        from neurd_lite.memory import frozen_gc as _frozen_gc
+    except ImportError:  # code before session 21: decompose ran its stages without it
+        from contextlib import nullcontext as _frozen_gc
+
     rows = []
     n_box: list = []
 
@@ -186,14 +191,15 @@ def run_ours(path: Path, params, synapses: Path | None = None) -> tuple[list[tup
         release_memory()  # as decompose does after reading
     rows.append(("ingest", *timed(ingest)[1:]))
     n = n_box[0]
-    for name, fn in MESH_STAGES:
-        def call(fn=fn) -> None:
-            try:
-                fn(n, params)
-            except _Skip:
-                pass
-            release_memory()  # as pipeline.run_stages does after every stage
-        rows.append((name, *timed(call)[1:]))
+    with _frozen_gc():  # as decompose runs its stages
+        for name, fn in MESH_STAGES:
+            def call(fn=fn) -> None:
+                try:
+                    fn(n, params)
+                except _Skip:
+                    pass
+                release_memory()  # as pipeline.run_stages does after every stage
+            rows.append((name, *timed(call)[1:]))
     n.cache.pop("run", None)  # the run's working state (pipeline.Run)
     release_memory()
     table, *t = timed(lambda: nl.features(n))

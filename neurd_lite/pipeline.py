@@ -28,7 +28,7 @@ from .io.meshes import load_mesh
 from .io.skeletons import check_skeleton_values, load_skeleton
 from .io.synapse_units import fit_synapse_units
 from .io.synapses import load_synapses
-from .memory import release_memory
+from .memory import frozen_gc, release_memory
 from .mesh.decimate import DecimationResult, decimate
 from .mesh.heal import HealResult, heal_mesh
 from .mesh.soma import DetailMesh, find_somas, soma_from_point
@@ -476,7 +476,8 @@ def decompose(mesh_or_path: Any, synapses: Any = None, units: UnitsLike = "nm",
     release_memory()  # the mesh reader's temporaries
     if progress is not None:
         progress("ingest", n.provenance["timings_s"]["ingest"])
-    run_stages(n, MESH_STAGES, p, progress)
+    with frozen_gc():  # the run's collections skip the objects that existed before it (memory.frozen_gc)
+        run_stages(n, MESH_STAGES, p, progress)
     return proofread.split(n, pipeline_params=p, decompose_fn=decompose) if split else n
 
 

@@ -411,6 +411,7 @@ def synapse_table(ctx: FeatureContext) -> pd.DataFrame:
         raise Missing(f"all {len(syn)} synapses are farther from the mesh than the synapse stage allows "
                       "(is_far; check synapse_units)")
     syn = syn[~far].copy()
+    syn.attrs = {}  # no feature reads them; pandas deep-copies attrs on every derived frame (279 times at 1.3M)
     is_pre, is_post = synapse_polarity(syn)
     unknown = ~(is_pre | is_post)
     if len(syn) and unknown.all():

@@ -42,15 +42,26 @@ def best_per_group(comp: np.ndarray, dist: np.ndarray) -> tuple[np.ndarray, np.n
 
 def sorted_face_edges(faces: np.ndarray) -> np.ndarray:
     """(3F, 2) the edges of every face (edge k of face i at row k * F + i), each as (smaller, larger) vertex id."""
+    a, b = _face_edge_ends(faces)
+    return np.column_stack([np.minimum(a, b), np.maximum(a, b)])
+
+
+def _face_edge_ends(faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The two (3F,) int64 end columns of every face edge (edge k of face i at row k * F + i), as listed."""
     f = np.asarray(faces, dtype=np.int64).reshape(-1, 3)
-    return np.sort(np.vstack([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]]), axis=1)
+    return np.concatenate([f[:, 0], f[:, 1], f[:, 2]]), np.concatenate([f[:, 1], f[:, 2], f[:, 0]])
 
 
 def boundary_edges(faces: np.ndarray) -> np.ndarray:
     """(B, 2) sorted vertex pairs of open edges (edges used by exactly one face)."""
-    e = sorted_face_edges(faces)
-    n = int(e.max()) + 1 if len(e) else 0
-    count = sp.coo_matrix((np.ones(len(e), dtype=np.int32), (e[:, 0], e[:, 1])), shape=(n, n)).tocsr()
+    a, b = _face_edge_ends(faces)
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    del a, b
+    n = int(hi.max()) + 1 if len(hi) else 0
+    small = max(n, len(lo)) < np.iinfo(np.int32).max  # int32 indices: scipy's CSR build ~2x faster (1.3M faces)
+    if small:
+        lo, hi = lo.astype(np.int32), hi.astype(np.int32)
+    count = sp.coo_matrix((np.ones(len(lo), dtype=np.int32), (lo, hi)), shape=(n, n)).tocsr()
     count.sum_duplicates()  # faster than np.unique on edge rows at a million faces
     rows = np.repeat(np.arange(n), np.diff(count.indptr))
     once = count.data == 1
