@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .compartments.label import CompartmentParams
-from .compartments.refine import RefineParams
+from .compartments.params import CompartmentParams, RefineParams
 from .errors import InputError
 from .feature.params import FeatureParams
 from .mesh.decimate import DecimateParams
