@@ -11,93 +11,19 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from ..checks import check_params
 from ..geometry.meshes import coordinate_order, vertex_areas_nm2, vertex_normals
 from ..geometry.meshgraph import edge_components
 from ..geometry.stats import weighted_group_quantile
 from ..skeleton.model import Skeleton
 from .axial import local_radius, on_surface_samples, tip_extensions
 from .facing import radial_cos, reassign_facing
+from .params import ShaftParams  # noqa: F401 - moved to params.py, re-exported
 from .prune import pruned_skeleton_mask
 from .radius_cap import cap_chunk_radius, chunk_neighbours
 from .shaft_axis import (_window_pairs, best_axis, fit_axis_offsets, refine_axis_local,  # noqa: F401 - moved
                          roundness_cost, surface_samples)
 
 SPREAD_QUANTILE = 0.1  # ShaftField.spread_nm: the chunk radius minus this quantile of its surface distances
-
-
-@dataclass(frozen=True)
-class ShaftParams:
-    """Shaft-model parameters (nm).
-
-    prune_twig_nm: terminal skeleton twigs shorter than this are treated as protrusions, not shaft.
-    sample_spacing_nm: resampling step along skeleton edges.
-    chunk_nm: length of skeleton over which the shaft radius is pooled.
-    thin_end_fraction: skeleton ends thinner than this fraction of the median radius are spines, not shaft.
-    thin_end_local_fraction: also, a path end whose radius within ``prune_twig_nm`` of the end falls below this
-    fraction of the median radius of the same path ``prune_twig_nm`` to 3 x ``prune_twig_nm`` in from the end is
-    cut back to past its last such vertex: a skeletonizer that runs from a dendrite tip into a spine there leaves
-    a path end far thinner than the dendrite it belongs to, whatever the cell's median radius (0: off).
-    radius_quantile: the area-weighted quantile of face distances per chunk taken as the shaft radius.
-    fit_axis: move the resampled axis onto the centre of circles fitted to the shaft cross-sections
-    (:func:`fit_axis_offsets`; windows of ``fit_window_nm`` along each segment, ``fit_iterations`` rounds of
-    spine trimming, at most ``fit_max_points`` mesh vertices sampled for the fit).
-    fit_local_nm: then each axis sample gets its own circle fit from the surface within this distance along the
-    axis (:func:`refine_axis_local`, ``fit_local_points`` of the cloud) and keeps whichever of the skeleton,
-    window-fit and local-fit positions leaves the roundest cross-section (:func:`best_axis`); 0 disables.
-    min_clearance (x the cross-section radius; 0.5): an axis candidate closer to the surface than this is refused
-    unless every candidate is (:func:`best_axis`; 0: off): it sits in a spine neck or against the wall.
-    extend_tips: where the surface runs on past a terminal end of the skeleton by more than a radius (a
-    skeleton that stops short of a dendrite tip), the axis is extended along the end's tangent over it
-    (:func:`neurd_lite.spines.axial.tip_extensions`), so spines there are searched instead of being taken for an end cap.
-    max_off_surface / off_surface_floor_nm: axis samples farther from the surface than max_off_surface x the
-    median for their unbranched segment + off_surface_floor_nm are dropped (:func:`on_surface_samples`; 0: off).
-    far_factor / far_quantile / far_floor_nm: surface farther from the axis than far_factor x the chunk's
-    far_quantile (area-weighted) of distances + far_floor_nm does not inform the chunk's radius (0: off).
-    local_radius_nm: > 0 also measures the radius per axis sample from the surface within this distance along
-    the axis (:func:`neurd_lite.spines.axial.local_radius`, same quantile); ``local_radius_mode`` "max" takes the larger of the chunk
-    and local radius (a varicosity, a smooth swelling of the whole circumference, becomes part of the shaft
-    model), "local" the local radius alone. Spines cover a small part of the circumference, so a low quantile
-    of a short window still reads the shaft under them.
-    facing_cos: > 0: only surface whose outward normal makes a cosine >= this with its radial direction from the
-    axis informs a chunk's radius (the wall of a neighbouring branch turned towards this axis, spine necks and
-    head undersides do not; :mod:`neurd_lite.spines.facing`); a chunk left without such surface keeps its
-    plain radius. facing_reassign: also move vertices facing their nearest axis from outside (cosine < 0)
-    to the nearest axis sample of another segment they face (cosine >= facing_cos, <= 2 x as far), for
-    distance and radius (0 / False: off). cap_neighbour_ratio > 0: a chunk radius > this x its neighbours' median
-    (chunks within 2 skeleton-chunk steps) takes that median (:mod:`neurd_lite.spines.radius_cap`; 0: off).
-    """
-
-    prune_twig_nm: float = 2500.0
-    sample_spacing_nm: float = 80.0
-    chunk_nm: float = 2000.0
-    radius_quantile: float = 0.45
-    thin_end_fraction: float = 0.4
-    thin_end_local_fraction: float = 0.0
-    fit_axis: bool = True
-    fit_window_nm: float = 1500.0
-    fit_iterations: int = 6
-    fit_max_points: int = 60000
-    fit_local_nm: float = 500.0
-    fit_local_points: int = 60000
-    min_clearance: float = 0.5
-    local_radius_nm: float = 0.0
-    local_radius_mode: str = "max"
-    extend_tips: bool = False
-    max_off_surface: float = 0.0
-    far_factor: float = 0.0
-    far_quantile: float = 0.1
-    far_floor_nm: float = 1000.0
-    off_surface_floor_nm: float = 250.0
-    facing_cos: float = 0.0
-    facing_reassign: bool = False
-    cap_neighbour_ratio: float = 0.0
-
-    def __post_init__(self) -> None:
-        check_params(self, choices={"local_radius_mode": ("max", "local")},
-                     ranges={"sample_spacing_nm": "> 0", "chunk_nm": "> 0", "fit_iterations": ">= 0",
-                             "fit_max_points": ">= 1", "fit_local_points": ">= 1", "min_clearance": ">= 0",
-                             "max_off_surface": ">= 0"})
 
 
 @dataclass
