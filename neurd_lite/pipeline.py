@@ -17,26 +17,34 @@ import time
 from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
 from .errors import InputError, NeurdLiteError, StageError
-from .geometry.meshes import cached_max_edge_nm
-from .io.meshes import load_mesh
-from .io.skeletons import check_skeleton_values, load_skeleton
-from .io.synapse_units import fit_synapse_units
-from .io.synapses import load_synapses
 from .memory import release_memory
-from .neuron import Neuron, Soma
-from . import proofread
 from .params import PipelineParams
-from .proofread import SplitNeurons, SplitParams
-from .skeleton.model import Skeleton
-from .stages import (MESH_STAGES, RUN_KEY, SKELETON_STAGES, Run, Stage, _Skip, _working_view,  # noqa: F401
-                     run_state, stage_anchors, stage_compartments, stage_decimate, stage_graph, stage_heal,
-                     stage_refine, stage_skeleton, stage_soma, stage_spines, stage_synapses)
 from .units import UnitsLike, as_points_nm
+
+if TYPE_CHECKING:
+    from .neuron import Neuron, Soma
+    from .proofread import SplitNeurons, SplitParams
+    from .skeleton.model import Skeleton
+    from .stages import Stage
+
+# the stage functions and the run state live in neurd_lite.stages; re-exported here, loaded on first use (the
+# entry points import the stage code when called, so reaching ``nl.decompose`` stays as light as the parameters)
+_FROM_STAGES = {"MESH_STAGES", "SKELETON_STAGES", "RUN_KEY", "Run", "Stage", "_Skip", "_working_view", "run_state",
+                "stage_anchors", "stage_compartments", "stage_decimate", "stage_graph", "stage_heal", "stage_refine",
+                "stage_skeleton", "stage_soma", "stage_spines", "stage_synapses"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_STAGES:
+        from . import stages
+
+        return getattr(stages, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _versions() -> dict[str, str]:
@@ -57,6 +65,8 @@ def run_stages(n: Neuron, stages: Sequence[Stage], params: PipelineParams, progr
     """Run stages in order, timing each into ``n.provenance["timings_s"]``; the run's working state
     (``n.cache["run"]``) is dropped at the end, whatever happened. ``progress(stage, seconds)`` is called after
     each stage that finished (skipped ones too)."""
+    from .stages import RUN_KEY, _Skip
+
     timings = n.provenance.setdefault("timings_s", {})
     skipped = n.provenance.setdefault("skipped", {})
     try:
@@ -98,6 +108,10 @@ def _ingest_synapses(n: Neuron, synapses: Any, mesh_units: UnitsLike, synapse_un
     """Load the table and check its units against the mesh (``io.synapse_units.fit_synapse_units``): inferred
     when not given, recorded in ``n.provenance["synapse_units"]``, flagged when off the mesh or not the layout's
     default; an ``InputError`` naming the units tried when none puts the synapses on the mesh."""
+    from .geometry.meshes import cached_max_edge_nm
+    from .io.synapse_units import fit_synapse_units
+    from .io.synapses import load_synapses
+
     where = synapses if isinstance(synapses, (str, Path)) else n.name
     syn = load_synapses(synapses, units=synapse_units, segment_id=segment_id)
     if len(syn) == 0 or n.mesh is None or len(n.mesh.faces) == 0:
@@ -131,6 +145,11 @@ def decompose(mesh_or_path: Any, synapses: Any = None, units: UnitsLike = "nm",
     ``progress(stage, seconds)`` after ingest and each stage. Returns the Neuron (nm); with ``split``, the list
     of :func:`split` instead: one Neuron per soma (``.report`` holds the cuts; a one-soma neuron gives ``[n]``).
     """
+    from . import proofread
+    from .io.meshes import load_mesh
+    from .neuron import Neuron
+    from .stages import MESH_STAGES, run_state
+
     p = _with_frame(params or PipelineParams(), up, has_apical)
     t0 = time.perf_counter()
     mesh = load_mesh(mesh_or_path, units=units)
@@ -161,6 +180,8 @@ def split(n: Neuron, params: SplitParams | None = None, pipeline_params: Pipelin
           rebuild: bool = True) -> SplitNeurons:
     """One Neuron per soma of a decomposed (possibly merged) neuron: ``neurd_lite.proofread.split`` with each
     cell re-run through :func:`decompose` (``pipeline_params``, default the defaults). Lengths in nm."""
+    from . import proofread
+
     return proofread.split(n, params, pipeline_params, rebuild, decompose_fn=decompose)
 
 
@@ -175,6 +196,8 @@ def _with_frame(p: PipelineParams, up: Sequence[float] | None, has_apical: bool 
 
 def _skeleton_soma(sk: Skeleton) -> tuple[Soma, np.ndarray]:
     """The soma of a skeleton-only neuron: the root plus connected SWC soma-type vertices (type 1)."""
+    from .neuron import Soma
+
     root = int(sk.root or 0)
     region = np.array([root])
     types = sk.vertex_properties.get("swc_type")
@@ -206,6 +229,12 @@ def label_skeleton(path_or_skeleton: str | Path | Skeleton | Any, synapses: Any 
     the format's default), a Skeleton in nm, or a MeshParty Meshwork/Skeleton or navis TreeNeuron. synapses: table or DataFrame; when None, the synapses stored
     in the skeleton file are used. ``n.skeleton_labels`` holds one compartment name per skeleton vertex.
     """
+    from .io.skeletons import check_skeleton_values, load_skeleton
+    from .io.synapses import load_synapses
+    from .neuron import Neuron
+    from .skeleton.model import Skeleton
+    from .stages import SKELETON_STAGES, run_state
+
     p = _with_frame(params or PipelineParams(), up, has_apical)
     t0 = time.perf_counter()
     file_syn = None

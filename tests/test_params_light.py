@@ -26,3 +26,13 @@ def test_light_constants_match_the_stages():
     from neurd_lite.skeleton.params import BACKEND_NAMES
 
     assert tuple(BACKENDS) == BACKEND_NAMES
+
+
+def test_reaching_decompose_loads_no_stage_code():
+    """``nl.decompose`` (the attribute, not the call) loads only the runner and the parameter tree; the call
+    imports the stage code before its ingest timer starts."""
+    code = ("import sys, neurd_lite as nl; nl.decompose; nl.label_skeleton; nl.split; "
+            f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(ROOT), "PATH": ""}).stdout.splitlines()
+    assert out[0] == "[]", f"heavy modules loaded by reaching nl.decompose: {out[0]}"
