@@ -73,7 +73,6 @@ def refine_by_spines(n: Neuron, params: RefineParams | None = None, up: Sequence
     trusted = cable_um >= params.min_dendrite_um
     aspiny = trusted and density < params.max_spine_density_per_um
     base = compartment_params or CompartmentParams()
-    rec = n.provenance.get("compartments", {})
     floor = params.second_look_min_density_per_um
     spiny = not aspiny and (floor is None or density >= floor)
     spiny_open = trusted and spiny and not has_apical and base.has_apical is None and not base.excitatory

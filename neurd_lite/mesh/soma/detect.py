@@ -39,7 +39,7 @@ from ..voxel_fill import (VoxelGrid, cut_sides, depth_map, make_grid, solid_inte
                          wall_slabs)
 from ..params import SomaParams  # noqa: F401 - moved to mesh/params.py, re-exported
 from ..visibility import outer_faces
-from .extent import ExitVoxels, core_groups, crop_box, soma_bodies
+from .extent import ExitVoxels, core_groups, soma_bodies
 
 
 @dataclass
