@@ -246,8 +246,10 @@ def label_skeleton(path_or_skeleton: str | Path | Skeleton | Any, synapses: Any 
         sk, file_syn = load_skeleton(path_or_skeleton, units=units)
         name = name or getattr(sk, "source_name", None) or Path(path_or_skeleton).stem
     if sk.n_vertices == 0:
-        raise InputError("skeleton has no vertices", None if isinstance(path_or_skeleton, Skeleton)
-                         else path_or_skeleton)
+        given = isinstance(path_or_skeleton, Skeleton)
+        raise InputError("skeleton has no vertices", None if given else path_or_skeleton,
+                         hint="an empty Skeleton was given" if given else "check that the file holds this neuron's "
+                         "skeleton: SWC node rows, or a MeshParty / NEURD skeleton with vertices")
     soma, region = _skeleton_soma(sk)
     n = Neuron(name=name, skeleton=sk, somas=[soma])
     if synapses is not None:

@@ -210,7 +210,10 @@ def stage_anchors(n: Neuron, p: PipelineParams) -> None:
     if n.synapses is None or len(n.synapses) == 0:
         raise _Skip("no synapses")
     if not {"x_nm", "y_nm", "z_nm"} <= set(n.synapses.columns):
-        raise InputError("synapse table lacks x_nm, y_nm, z_nm", hint="positions must be x_nm, y_nm, z_nm (nm)")
+        cols = ", ".join(map(str, list(n.synapses.columns)[:12]))
+        raise InputError(f"the synapse table of neuron {n.name!r} lacks x_nm, y_nm, z_nm (its columns: {cols})",
+                         hint="pass the table to decompose(synapses=...) or nl.load_synapses, which read the "
+                              "MICrONS layouts, or name the positions x_nm, y_nm, z_nm (nm)")
     n.synapses = write_anchor_columns(n.synapses, _anchors(n, p), mesh=bool(n.n_faces))
 
 
