@@ -1,7 +1,8 @@
 """One frozen parameter tree for the whole engine: ``nl.PipelineParams``.
 
-Each stage keeps its own small frozen dataclass next to its code (``mesh/decimate.py: DecimateParams``, ...,
-``feature/params.py: FeatureParams``, ``model/frame.py: FrameParams``); this module only gathers them, so a
+Each stage package keeps its small frozen dataclasses in its own light ``params`` module (``mesh/params.py:
+DecimateParams``, ..., ``feature/params.py: FeatureParams``, ``model/frame.py: FrameParams``) that imports no
+stage code or heavy library, so building the tree is cheap; this module only gathers them, so a
 stage never imports the tree (no cycles) and receives its own branch from the pipeline. Units are in the field
 names (nm unless the name says µm). ``to_dict`` / ``from_dict`` (strict: an unknown key is an error naming it),
 ``to_json`` / ``from_json`` and ``save`` / ``load`` (YAML or JSON by suffix) round-trip exactly: tuples come
@@ -17,19 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .compartments.label import CompartmentParams
-from .compartments.refine import RefineParams
+from .compartments.params import CompartmentParams, RefineParams
 from .errors import InputError
 from .feature.params import FeatureParams
-from .mesh.decimate import DecimateParams
-from .mesh.heal import HealParams
-from .mesh.soma import SomaParams
+from .mesh.params import DecimateParams, HealParams, SomaParams
 from .model.frame import FrameParams
 from .model.soma_extent import SomaExtentParams
-from .skeleton.graph import GraphParams
-from .skeleton.skeletonizer import SkeletonParams
-from .spines.params import SpineParams
-from .spines.synapses import SynapseParams
+from .skeleton.params import GraphParams, SkeletonParams
+from .spines.params import SpineParams, SynapseParams
 
 STAGE_NAMES = ("decimate", "heal", "soma", "skeleton", "graph", "compartments", "spines", "refine", "synapses")
 

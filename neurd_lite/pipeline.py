@@ -1,7 +1,8 @@
-"""The decomposition pipeline: the stage list, the runner and provenance.
+"""The decomposition pipeline: the entry points, the runner and provenance.
 
 ``decompose``: ingest -> decimate -> heal -> soma -> skeleton -> graph -> anchors -> compartments -> spines ->
-refine -> synapses. Every stage is a function ``(n, params)`` that reads and adds to the Neuron; it is timed
+refine -> synapses. Every stage is a function ``(n, params)`` in :mod:`neurd_lite.stages` (re-exported here)
+that reads and adds to the Neuron; :func:`run_stages` times it
 into ``n.provenance["timings_s"]``. ``n.provenance["params"]`` is exactly ``params.to_dict()`` (so
 ``PipelineParams.from_dict(n.provenance["params"]) == params``) and package versions go to
 ``n.provenance["versions"]``. A stage skipped by ``params.skip`` or for want of input (no synapses) is noted
@@ -13,76 +14,37 @@ and is dropped with it.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
-from .compartments import label_compartments, refine_by_spines
 from .errors import InputError, NeurdLiteError, StageError
-from .feature.spines import dendritic_spine_density_per_um
-from .geometry.meshes import cached_face_areas_nm2, cached_max_edge_nm, cached_min_edge_nm, face_centroids_nm
-from .io.meshes import load_mesh
-from .io.skeletons import check_skeleton_values, load_skeleton
-from .io.synapse_units import fit_synapse_units
-from .io.synapses import load_synapses
 from .memory import frozen_gc, release_memory
-from .mesh.decimate import DecimationResult, decimate
-from .mesh.heal import HealResult, heal_mesh
-from .mesh.soma import DetailMesh, find_somas, soma_from_point
-from .model.anchors import Anchors, anchor_to_mesh, anchor_to_skeleton, write_anchor_columns
-from .model.facemap import FaceMap
-from .neuron import FACE_DEFAULTS, SPINE_LABELS, UNLABELLED, Neuron, Soma, is_label, label_array
-from . import proofread
 from .params import PipelineParams
-from .proofread import SplitNeurons, SplitParams
-from .skeleton.graph import build_branch_graph, face_branch
-from .skeleton.model import Skeleton
-from .skeleton.skeletonizer import skeletonize
-from .spines.detect import detect_spines
-from .spines.synapses import attach_synapses
 from .units import UnitsLike, as_points_nm
 
-Stage = tuple[str, Callable[[Neuron, PipelineParams], None]]
-RUN_KEY = "run"
+if TYPE_CHECKING:
+    from .neuron import Neuron, Soma
+    from .proofread import SplitNeurons, SplitParams
+    from .skeleton.model import Skeleton
+    from .stages import Stage
+
+# the stage functions and the run state live in neurd_lite.stages; re-exported here, loaded on first use (the
+# entry points import the stage code when called, so reaching ``nl.decompose`` stays as light as the parameters)
+_FROM_STAGES = {"MESH_STAGES", "SKELETON_STAGES", "RUN_KEY", "Run", "Stage", "_Skip", "_working_view", "run_state",
+                "stage_anchors", "stage_compartments", "stage_decimate", "stage_graph", "stage_heal", "stage_refine",
+                "stage_skeleton", "stage_soma", "stage_spines", "stage_synapses"}
 
 
-class _Skip(Exception):
-    """Raised inside a stage to skip it with a reason."""
+def __getattr__(name: str) -> Any:
+    if name in _FROM_STAGES:
+        from . import stages
 
-
-@dataclass(eq=False)
-class Run:
-    """Working state of one pipeline run (dropped at its end): the working mesh and its face map, healing,
-    soma working faces, the working-face skeleton map, the working mesh's spine labels and shaft field, the
-    synapse anchors. Without decimation the working mesh is the input mesh and the face map the identity."""
-
-    soma_centers_nm: np.ndarray | None = None
-    work: DecimationResult | None = None
-    face_map: FaceMap | None = None
-    mesh: Any = None
-    heal: HealResult | None = None
-    soma_working_faces: list[np.ndarray] | None = None
-    working_face_to_skeleton: np.ndarray | None = None
-    soma_regions: list[Any] | None = None
-    working_spine_labels: np.ndarray | None = None
-    shaft_field: Any = None
-    anchors: Anchors | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def decimated(self) -> bool:
-        return self.face_map is not None and not self.face_map.is_identity
-
-
-def run_state(n: Neuron) -> Run:
-    """The Run of ``n`` (created when absent)."""
-    run = n.cache.get(RUN_KEY)
-    if run is None:
-        run = n.cache[RUN_KEY] = Run()
-    return run
+        return getattr(stages, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _versions() -> dict[str, str]:
@@ -95,283 +57,6 @@ def _versions() -> dict[str, str]:
     return out
 
 
-# ---- stages -----------------------------------------------------------------------------------------------
-def stage_decimate(n: Neuron, p: PipelineParams) -> None:
-    """Working mesh: the input mesh, or its decimation when ``p.decimate.target_faces`` is set (a number of faces
-    or ``"auto"``, :class:`DecimateParams`); the face map."""
-    dec = decimate(n.mesh.vertices, n.mesh.faces, p.decimate, cached_face_areas_nm2(n.mesh), cached_min_edge_nm(n.mesh))
-    run = run_state(n)
-    run.work = dec
-    run.face_map = FaceMap(dec.input_to_working, dec.working_to_input)
-    if dec.input_centroids is not None:  # the face map's input centroids: the anchors and synapses reuse them
-        run.extra["input_centroids"] = dec.input_centroids
-    if dec.centroid_tree is not None:  # k-d tree over the working centroids: the anchors reuse it
-        run.extra["working_centroid_tree"] = dec.centroid_tree
-    if run.decimated:
-        import trimesh
-
-        run.mesh = trimesh.Trimesh(dec.vertices, dec.faces, process=False)
-    else:
-        run.mesh = n.mesh
-    n.provenance["decimate"] = {"input_faces": n.n_faces, "working_faces": len(dec.faces), "seconds": dec.seconds,
-                                "prereduced_faces": dec.prereduced_faces}
-
-
-def stage_heal(n: Neuron, p: PipelineParams) -> None:
-    """Link edges between mesh pieces; far debris dropped (``n.provenance["heal"]``)."""
-    run = run_state(n)
-    res = heal_mesh(run.work.vertices, run.work.faces, p.heal)
-    run.heal = res
-    n.provenance["heal"] = res.report.to_dict()
-    if res.report.n_components_after > 1:
-        n.flag(f"mesh_not_connected: {res.report.n_components_after} pieces after healing")
-
-
-def stage_soma(n: Neuron, p: PipelineParams) -> None:
-    """Somas from the given centres (``decompose(soma=...)``) or detected on the working mesh (a soma the
-    decimation lost is looked for on the input mesh); labels soma faces
-    (input faces whose working face is a soma face)."""
-    run = run_state(n)
-    given, mesh, fm = run.soma_centers_nm, run.mesh, run.face_map
-    if given is not None and len(given):
-        somas = [soma_from_point(mesh, c, None, p.soma) for c in given]
-    else:
-        detail = DetailMesh(n.mesh.vertices, n.mesh.faces, fm.input_to_working) if run.decimated else None
-        somas = list(find_somas(mesh, p.soma, detail=detail))
-    run.soma_working_faces = [s.faces for s in somas]
-    if run.decimated:  # Soma.faces / membrane_faces become input faces (the perisomatic features read them)
-        for s in somas:
-            s.faces = fm.lift_faces(s.faces)
-            if s.membrane_faces is not None:
-                s.membrane_faces = fm.lift_faces(s.membrane_faces)
-            for e in s.exits:
-                e.faces = fm.lift_faces(e.faces)
-    n.somas = somas
-    labels = label_array(n.n_faces, UNLABELLED)
-    for s in n.somas:
-        labels[s.faces] = "soma"
-    n.face_labels = labels
-    n.face_compartment = labels.copy()
-    if not n.somas:
-        n.flag("no_soma: no soma found; skeleton rooted at its thickest point")
-    elif len(n.somas) > 1:
-        n.flag(f"multi_soma: {len(n.somas)} somas (probably a merge of several cells)")
-
-
-def stage_skeleton(n: Neuron, p: PipelineParams) -> None:
-    """Skeleton of the healed working mesh; per-input-face skeleton vertex (soma faces -> soma vertex)."""
-    run = run_state(n)
-    work, heal, fm = run.work, run.heal, run.face_map
-    kept = np.flatnonzero(heal.face_keep)
-    soma_work = run.soma_working_faces or [fm.lower_faces(s.faces) for s in n.somas]
-    masks = []
-    for wf in soma_work:
-        m = np.zeros(len(work.vertices), dtype=bool)
-        m[work.faces[wf].reshape(-1)] = True
-        masks.append(m)
-    res = skeletonize((work.vertices, work.faces[kept]), [s.center_nm for s in n.somas] or None, heal.link_edges,
-                      p.skeleton, [s.radius_nm for s in n.somas] or None, masks or None, p.soma_extent)
-    work_f2s = np.full(len(work.faces), -1, dtype=np.int64)
-    work_f2s[kept] = res.face_to_skeleton
-    f2s = fm.lift(work_f2s)
-    for s, wf, sv in zip(n.somas, soma_work, res.soma_vertices):
-        f2s[s.faces] = sv
-        work_f2s[wf] = sv
-    run.working_face_to_skeleton = work_f2s
-    n.skeleton = res.skeleton
-    n.skeleton_labels = np.full(res.skeleton.n_vertices, UNLABELLED, dtype=object)
-    n.face_to_skeleton = f2s
-    run.soma_regions = [[v] for v in res.soma_vertices]
-    n.provenance["skeleton"] = {**res.stats, "n_unmapped_input_faces": int((f2s < 0).sum())}
-
-
-def stage_graph(n: Neuron, p: PipelineParams) -> None:
-    """Branch graph and per-face branch id (soma regions from the skeleton stage or ``label_skeleton``)."""
-    if n.skeleton is None:
-        raise _Skip("no skeleton")
-    g, vb = build_branch_graph(n.skeleton, n.somas, run_state(n).soma_regions,
-                               n.face_to_skeleton if n.n_faces else None, p.graph)
-    n.graph = g
-    n.skeleton.vertex_properties["branch"] = vb
-    if n.n_faces:
-        fb = face_branch(n.face_to_skeleton, vb)
-        for s in n.somas:
-            fb[s.faces] = -1
-        n.face_branch = fb
-        counts = np.bincount(fb[fb >= 0], minlength=len(n.branch_nodes))
-        for b in n.branch_nodes:
-            g.nodes[b]["n_faces"] = int(counts[b])
-    n.provenance["graph"] = {"n_limbs": n.n_limbs, "n_branches": len(n.branch_nodes),
-                             "prune_terminal_nm": p.graph.prune_terminal_nm}
-
-
-def _input_centroids(n: Neuron, run: Run) -> np.ndarray:
-    """(F, 3) input-face centroids (nm), computed once per run in blocks (``geometry.meshes``)."""
-    c = run.extra.get("input_centroids")
-    if c is None or len(c) != n.n_faces:
-        c = run.extra["input_centroids"] = face_centroids_nm(n.mesh.vertices, n.mesh.faces)
-    return c
-
-
-def _anchors(n: Neuron, p: PipelineParams) -> Anchors:
-    """The synapses' anchors of this run (computed on first use; see ``neurd_lite.model.anchors``)."""
-    run = run_state(n)
-    syn = n.synapses
-    if run.anchors is not None and len(run.anchors) == len(syn):
-        return run.anchors
-    pts = syn[["x_nm", "y_nm", "z_nm"]].to_numpy(dtype=np.float64)
-    if n.n_faces:
-        fm = run.face_map or FaceMap.identity(n.n_faces)
-        mesh = run.mesh if run.mesh is not None else n.mesh
-        run.anchors = anchor_to_mesh(pts, np.asarray(mesh.triangles), fm, _input_centroids(n, run),
-                                     n.face_to_skeleton, n.face_branch, p.synapses.max_distance_nm,
-                                     p.synapses.k_candidates, centroid_tree=run.extra.get("working_centroid_tree"))
-    else:
-        run.anchors = anchor_to_skeleton(pts, n.skeleton.vertices, n.skeleton.vertex_properties.get("branch"),
-                                         p.synapses.max_skeleton_distance_nm)
-    return run.anchors
-
-
-def stage_anchors(n: Neuron, p: PipelineParams) -> None:
-    """Every synapse's face, skeleton vertex, branch, distance and ``is_far``, once (``model.anchors``); the
-    ``is_far``, ``skeleton_vertex`` (and, on a mesh, ``distance_to_mesh_nm``) columns go into ``n.synapses``."""
-    if n.synapses is None or len(n.synapses) == 0:
-        raise _Skip("no synapses")
-    if not {"x_nm", "y_nm", "z_nm"} <= set(n.synapses.columns):
-        raise InputError("synapse table lacks x_nm, y_nm, z_nm", hint="positions must be x_nm, y_nm, z_nm (nm)")
-    n.synapses = write_anchor_columns(n.synapses, _anchors(n, p), mesh=bool(n.n_faces))
-
-
-def _label_kwargs(p: PipelineParams) -> dict[str, Any]:
-    return {"up": p.frame.up, "depth_range_um": p.frame.depth_range_um,
-            "soma_reach_factor": p.soma_extent.reach_factor}
-
-
-def stage_compartments(n: Neuron, p: PipelineParams) -> None:
-    """Axon / dendrite / apical labels (neurd_lite.compartments)."""
-    if not p.runs("compartments"):
-        raise _Skip("disabled by parameters")
-    label_compartments(n, p.compartments, **_label_kwargs(p),
-                       face_centroids=run_state(n).extra.get("input_centroids"))  # the face map's, when decimated
-
-
-def _working_view(n: Neuron, run: Run) -> Neuron:
-    """A Neuron on the working mesh sharing skeleton, graph, synapses, flags and provenance with ``n``: somas
-    on working faces, per-face arrays lowered through the face map, except the working-face skeleton map and the
-    spine detector's own working-face spine ids and head/neck labels (once detection ran)."""
-    fm = run.face_map
-    soma_work = run.soma_working_faces or [fm.lower_faces(s.faces) for s in n.somas]
-    somas = [Soma(s.center_nm, s.radius_nm, wf, s.method, s.properties) for s, wf in zip(n.somas, soma_work)]
-    labels = fm.lower(n.face_labels).copy()
-    face_spine = (np.full(fm.n_working, FACE_DEFAULTS["face_spine"], dtype=np.int64)  # the lowered default, without
-                  if n.face_array_is_default("face_spine") else fm.lower(n.face_spine).copy())  # an (F,) one first
-    if run.working_spine_labels is not None:
-        spine = is_label(run.working_spine_labels, SPINE_LABELS)
-        labels = np.where(spine, run.working_spine_labels, labels).astype(object)
-        face_spine = run.extra["working_face_spine"]
-    f2s = run.working_face_to_skeleton
-    return Neuron(name=n.name, mesh=run.mesh, skeleton=n.skeleton, somas=somas, graph=n.graph, face_labels=labels,
-                  face_compartment=fm.lower(n.face_compartment).copy(), face_branch=fm.lower(n.face_branch).copy(),
-                  face_to_skeleton=f2s if f2s is not None else fm.lower(n.face_to_skeleton).copy(),
-                  face_spine=face_spine, skeleton_labels=n.skeleton_labels, synapses=n.synapses, spines=n.spines,
-                  flags=n.flags, provenance=n.provenance)
-
-
-def stage_spines(n: Neuron, p: PipelineParams) -> None:
-    """Spine instances and head/neck faces (neurd_lite.spines), on the working mesh when decimated: every input
-    face takes the spine id and head/neck label of its working face (``FaceMap.lift``); ``n_faces`` counts input
-    faces."""
-    if not p.runs("spines"):
-        raise _Skip("disabled by parameters")
-    if n.skeleton is None or n.skeleton.n_vertices < 2:
-        raise StageError("spines", f"the skeleton stage left {0 if n.skeleton is None else n.skeleton.n_vertices} "
-                         f"skeleton vertices for neuron {n.name!r}: too small or compact a mesh to measure spines "
-                         "on (check --units; or run without spines: a --params file with 'skip: [spines]')")
-    run = run_state(n)
-    if not run.decimated:
-        run.shaft_field = detect_spines(n, p.spines, p.soma_extent)
-        return
-    w = _working_view(n, run)
-    for key in ("spine_candidate_table", "spine_vertex_sink"):  # training captures (classifiers/spine_*)
-        if key in n.cache:
-            w.cache[key] = n.cache[key]
-    run.shaft_field = detect_spines(w, p.spines, p.soma_extent)
-    run.working_spine_labels, run.extra["working_face_spine"] = w.face_labels, w.face_spine
-    fm = run.face_map
-    n.face_spine = fm.lift(w.face_spine)
-    is_spine = n.face_spine >= 0
-    labels = n.face_labels.copy()
-    old = is_label(labels, SPINE_LABELS)  # an earlier run's spine labels
-    labels[old] = n.face_compartment[old]
-    labels[is_spine] = fm.lift(w.face_labels)[is_spine]
-    n.face_labels = labels
-    spines = w.spines.copy()
-    if len(spines):
-        spines["n_faces"] = np.bincount(n.face_spine[is_spine], minlength=len(spines))[spines["spine_id"]]
-    n.spines = spines
-    n.provenance.setdefault("spines_notes", {})["working_mesh_faces"] = fm.n_working
-
-
-def stage_refine(n: Neuron, p: PipelineParams) -> None:
-    """Aspiny cells lose their apical label (neurd_lite.compartments.refine_by_spines)."""
-    if not (p.runs("compartments") and p.runs("spines") and p.runs("refine")):
-        raise _Skip("needs compartments and spines")
-    refine_by_spines(n, p.refine, compartment_params=p.compartments,
-                     spine_density=dendritic_spine_density_per_um(n), **_label_kwargs(p))
-
-
-def stage_synapses(n: Neuron, p: PipelineParams) -> None:
-    """Synapse -> face / branch / target (neurd_lite.spines.attach_synapses) from the anchors; on the working
-    mesh when the spines were found there, the ``face`` column then holds the nearest input face of the working
-    face (``FaceMap.nearest_input_faces``).
-
-    Synapses of unknown polarity (``is_pre`` <NA>) are placed like postsynapses (their target is what a
-    postsynapse there would be) and keep ``is_pre`` <NA>; the features count them neither pre nor post."""
-    if n.synapses is None or len(n.synapses) == 0:
-        raise _Skip("no synapses")
-    if not p.runs("synapses"):
-        raise _Skip("disabled by parameters")
-    if n.mesh is None or n.n_faces == 0:
-        raise _Skip("no mesh")
-    anchors = _anchors(n, p)
-    run = run_state(n)
-    if not run.decimated:
-        attach_synapses(n, p.synapses, p.soma_extent, anchors, run.shaft_field)
-    else:
-        w = _working_view(n, run)
-        attach_synapses(w, p.synapses, p.soma_extent, anchors, run.shaft_field)
-        syn = w.synapses.copy()
-        pts = syn[["x_nm", "y_nm", "z_nm"]].to_numpy(dtype=np.float64)
-        syn["face"] = run.face_map.nearest_input_faces(syn["face"].to_numpy(dtype=np.int64), pts,
-                                                       _input_centroids(n, run))
-        n.synapses = syn
-    _flag_far_synapses(n, anchors, p.synapses.max_distance_nm)
-
-
-FAR_SYNAPSE_FLAG_FRACTION = 0.1  # flag the neuron when more than this fraction of its synapses is is_far
-
-
-def _flag_far_synapses(n: Neuron, anchors: Anchors, limit_nm: float) -> None:
-    """Flag ``synapses_far`` when more than ``FAR_SYNAPSE_FLAG_FRACTION`` of the synapses are ``is_far`` (the
-    anchors: farther from the mesh than ``limit_nm``; target unknown, not counted by the features); a whole table
-    far away is nearly always a table in other units than ``synapse_units`` says."""
-    n_far = int(anchors.is_far.sum())
-    if n_far <= FAR_SYNAPSE_FLAG_FRACTION * len(anchors):
-        return
-    finite = anchors.distance_nm[np.isfinite(anchors.distance_nm)]
-    median = f", median distance {np.median(finite) / 1000.0:.4g} µm" if finite.size else ""
-    n.flag(f"synapses_far: {n_far} of {len(anchors)} synapses > {limit_nm / 1000.0:g} µm from the mesh{median} "
-           "(check synapse_units)")
-
-
-MESH_STAGES: list[Stage] = [("decimate", stage_decimate), ("heal", stage_heal), ("soma", stage_soma),
-                            ("skeleton", stage_skeleton), ("graph", stage_graph), ("anchors", stage_anchors),
-                            ("compartments", stage_compartments), ("spines", stage_spines),
-                            ("refine", stage_refine), ("synapses", stage_synapses)]
-SKELETON_STAGES: list[Stage] = [("graph", stage_graph), ("anchors", stage_anchors),
-                                ("compartments", stage_compartments)]
-
-
 Progress = Callable[[str, float], None]
 
 
@@ -380,6 +65,8 @@ def run_stages(n: Neuron, stages: Sequence[Stage], params: PipelineParams, progr
     """Run stages in order, timing each into ``n.provenance["timings_s"]``; the run's working state
     (``n.cache["run"]``) is dropped at the end, whatever happened. ``progress(stage, seconds)`` is called after
     each stage that finished (skipped ones too)."""
+    from .stages import RUN_KEY, _Skip
+
     timings = n.provenance.setdefault("timings_s", {})
     skipped = n.provenance.setdefault("skipped", {})
     try:
@@ -421,6 +108,10 @@ def _ingest_synapses(n: Neuron, synapses: Any, mesh_units: UnitsLike, synapse_un
     """Load the table and check its units against the mesh (``io.synapse_units.fit_synapse_units``): inferred
     when not given, recorded in ``n.provenance["synapse_units"]``, flagged when off the mesh or not the layout's
     default; an ``InputError`` naming the units tried when none puts the synapses on the mesh."""
+    from .geometry.meshes import cached_max_edge_nm
+    from .io.synapse_units import fit_synapse_units
+    from .io.synapses import load_synapses
+
     where = synapses if isinstance(synapses, (str, Path)) else n.name
     syn = load_synapses(synapses, units=synapse_units, segment_id=segment_id)
     if len(syn) == 0 or n.mesh is None or len(n.mesh.faces) == 0:
@@ -454,6 +145,11 @@ def decompose(mesh_or_path: Any, synapses: Any = None, units: UnitsLike = "nm",
     ``progress(stage, seconds)`` after ingest and each stage. Returns the Neuron (nm); with ``split``, the list
     of :func:`split` instead: one Neuron per soma (``.report`` holds the cuts; a one-soma neuron gives ``[n]``).
     """
+    from . import proofread
+    from .io.meshes import load_mesh
+    from .neuron import Neuron
+    from .stages import MESH_STAGES, run_state
+
     p = _with_frame(params or PipelineParams(), up, has_apical)
     t0 = time.perf_counter()
     mesh = load_mesh(mesh_or_path, units=units)
@@ -485,6 +181,8 @@ def split(n: Neuron, params: SplitParams | None = None, pipeline_params: Pipelin
           rebuild: bool = True) -> SplitNeurons:
     """One Neuron per soma of a decomposed (possibly merged) neuron: ``neurd_lite.proofread.split`` with each
     cell re-run through :func:`decompose` (``pipeline_params``, default the defaults). Lengths in nm."""
+    from . import proofread
+
     return proofread.split(n, params, pipeline_params, rebuild, decompose_fn=decompose)
 
 
@@ -499,6 +197,8 @@ def _with_frame(p: PipelineParams, up: Sequence[float] | None, has_apical: bool 
 
 def _skeleton_soma(sk: Skeleton) -> tuple[Soma, np.ndarray]:
     """The soma of a skeleton-only neuron: the root plus connected SWC soma-type vertices (type 1)."""
+    from .neuron import Soma
+
     root = int(sk.root or 0)
     region = np.array([root])
     types = sk.vertex_properties.get("swc_type")
@@ -530,6 +230,12 @@ def label_skeleton(path_or_skeleton: str | Path | Skeleton | Any, synapses: Any 
     the format's default), a Skeleton in nm, or a MeshParty Meshwork/Skeleton or navis TreeNeuron. synapses: table or DataFrame; when None, the synapses stored
     in the skeleton file are used. ``n.skeleton_labels`` holds one compartment name per skeleton vertex.
     """
+    from .io.skeletons import check_skeleton_values, load_skeleton
+    from .io.synapses import load_synapses
+    from .neuron import Neuron
+    from .skeleton.model import Skeleton
+    from .stages import SKELETON_STAGES, run_state
+
     p = _with_frame(params or PipelineParams(), up, has_apical)
     t0 = time.perf_counter()
     file_syn = None
@@ -541,8 +247,10 @@ def label_skeleton(path_or_skeleton: str | Path | Skeleton | Any, synapses: Any 
         sk, file_syn = load_skeleton(path_or_skeleton, units=units)
         name = name or getattr(sk, "source_name", None) or Path(path_or_skeleton).stem
     if sk.n_vertices == 0:
-        raise InputError("skeleton has no vertices", None if isinstance(path_or_skeleton, Skeleton)
-                         else path_or_skeleton)
+        given = isinstance(path_or_skeleton, Skeleton)
+        raise InputError("skeleton has no vertices", None if given else path_or_skeleton,
+                         hint="an empty Skeleton was given" if given else "check that the file holds this neuron's "
+                         "skeleton: SWC node rows, or a MeshParty / NEURD skeleton with vertices")
     soma, region = _skeleton_soma(sk)
     n = Neuron(name=name, skeleton=sk, somas=[soma])
     if synapses is not None:

@@ -28,7 +28,7 @@ MODEL = BASE + ("neurd_lite.neuron", "neurd_lite.skeleton.model", "neurd_lite.na
 STAGES = ("neurd_lite.mesh", "neurd_lite.skeleton", "neurd_lite.compartments", "neurd_lite.spines",
           "neurd_lite.synapses")
 STAGE_CALLS = {("neurd_lite.spines.detect", "neurd_lite.skeleton.centre")}  # spine detection centres the skeleton
-TOP = ("neurd_lite.pipeline", "neurd_lite.batch", "neurd_lite.batch_inputs", "neurd_lite.batch_item",
+TOP = ("neurd_lite.pipeline", "neurd_lite.stages", "neurd_lite.batch", "neurd_lite.batch_inputs", "neurd_lite.batch_item",
        "neurd_lite.batch_pool", "neurd_lite.cli", "neurd_lite.params")
 IO = ("neurd_lite.io",)
 # Neuron.save / to_swc / to_meshwork / to_navis and nl.load call these writers and readers, which do not import

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import neurd_lite.spines.axis_profile as ap
-import neurd_lite.spines.shaft as sh
+import neurd_lite.spines.shaft_axis as sh  # the axis fits (moved from spines/shaft.py)
 from neurd_lite.geometry.stats import group_mode, group_normal_equations
 
 

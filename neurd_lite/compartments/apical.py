@@ -18,29 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..checks import check_params
+from .params import ApicalParams  # noqa: F401 - re-exported (moved to params.py)
 from .tree import Tree
-
-
-@dataclass(frozen=True)
-class ApicalParams:
-    """Apical detection and sub-labelling settings (lengths in µm, angles in degrees)."""
-
-    min_height_um: float = 60.0        # apical must rise this far above the soma along ``up``
-    min_initial_cos: float = 0.3       # cos(angle to up) of the point ``initial_length_um`` along its trunk
-    initial_length_um: float = 20.0    # ... that point's path distance along the trunk (µm)
-    twin_pole_cos: float = 0.6         # another upward limb leaving from the soma's pia-facing pole ...
-    twin_height_frac: float = 0.6      # ... and reaching this fraction of the apical's height is apical too
-    tuft_height_frac: float = 0.6      # tuft starts at the first trunk branch above this fraction of the height
-    oblique_angle_deg: tuple[float, float] = (80.0, 140.0)  # angle to the shaft (toward soma) of obliques
-    angle_length_um: float = 5.0       # length over which branch directions are measured
-    basal_branch_max_um: float = 0.0   # side branches of the stem leaving closer than this may be basal (0: off)
-    basal_rise_max_um: float = 5.0     # ... when they never rise more than this above their branch point
-    interneuron_input_per_um: float = 2.5  # proximal dendritic input density (postsynapses/µm) above which the
-    proximal_window_um: float = 50.0       # cell is taken as an aspiny interneuron (no apical), see docs
-
-    def __post_init__(self) -> None:
-        check_params(self, ranges={"oblique_angle_deg": "[0, 180]"})
 
 
 @dataclass

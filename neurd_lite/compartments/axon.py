@@ -17,25 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..checks import check_params
+from .params import AxonParams  # noqa: F401 - re-exported (moved to params.py)
 from .tree import Tree
-
-
-@dataclass(frozen=True)
-class AxonParams:
-    """Axon split settings (lengths in µm, radius in nm)."""
-
-    method: str = "flow"                # "flow" (max synapse flow centrality) or "segregation" (max index)
-    min_presynapses: int = 3            # fewer presynapses on the cell -> geometry only
-    min_segregation: float = 0.05       # best segregation below this -> flag the split as uncertain
-    origin_max_um: float = 60.0         # geometric axon must leave within this path distance of the soma
-    min_length_um: float = 30.0         # geometric candidate needs at least this much cable
-    max_radius_ratio: float = 0.75      # candidate subtree median radius / median radius of the rest
-    max_radius_nm: float = 500.0        # and at most this radius
-
-    def __post_init__(self) -> None:
-        check_params(self, choices={"method": ("flow", "segregation")},
-                     ranges={"min_presynapses": ">= 0", "min_segregation": "[0, 1]"})
 
 
 @dataclass

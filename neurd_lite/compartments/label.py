@@ -6,26 +6,23 @@ attribute ``compartment``, ``n.face_compartment`` / ``n.face_labels`` and ``n.pr
 """
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
-from ..checks import check_params
 from ..errors import InputError
 from ..geometry.depth import depth_range_problem, linear_depth_um
-from ..geometry.meshes import face_centroids_nm
-from ..geometry.stats import unique_inverse
 from ..model.frame import DEPTH_RANGE_UM, MINNIE65_UP
-from ..model.soma_extent import SomaExtentParams, within_any_soma
-from ..neuron import COMPARTMENTS, SPINE_LABELS, Neuron, is_label, label_array, synapse_polarity
-from .apical import ApicalParams, label_dendrites, proximal_input_density_per_um
-from .axon import AxonParams, AxonResult, axon_by_synapses, find_axon
+from ..model.soma_extent import SomaExtentParams
+from ..neuron import Neuron, synapse_polarity
+from .apical import label_dendrites, proximal_input_density_per_um
+from .axon import AxonResult, axon_by_synapses, find_axon
 from .apical import _label_apical_limb
-from .contacts import faces_off_route, thin_route_axon
+from .contacts import thin_route_axon
 from .candidate import LimbChoice, candidate_top, choose_candidate
+from .faces import label_faces, label_graph
 from .features import vertex_features
 from .frame import UNCERTAIN, FrameResult, infer_up, minnie65_frame
 from .gate import axon_vetoed, gate_row
@@ -35,48 +32,8 @@ from .axon_shape import with_shape
 from .learned import APICAL_MODEL, AXON_L2_MODEL, AXON_MODEL, AXON_SHAPE_MODEL, CELL_MODEL, LIMB_MODEL, \
     MIN_APICAL_FRAC, VertexModel, apical_limbs, apical_segments, axon_subtree, edge_um, load_vertex_model, \
     models_available, off_axon_limbs
+from .params import AxonParams, ApicalParams, CompartmentParams  # noqa: F401 - re-exported (moved to params.py)
 from .tree import Tree, synapse_counts
-
-
-@dataclass(frozen=True)
-class CompartmentParams:
-    """Settings of the compartment stage (lengths in nm unless the name says µm)."""
-
-    axon: AxonParams = field(default_factory=AxonParams)
-    apical: ApicalParams = field(default_factory=ApicalParams)
-    has_apical: bool | None = None          # force apical search on/off (None: decide from the shape)
-    soma_radius_nm: float | None = None     # soma extent around the root (None: from n.somas, else 0)
-    outside_cortex: str = "dendrite"        # soma outside minnie65 cortex (not soma-centred) with minnie65's up:
-    #                                         "dendrite" (no apical/basal, flagged) or "flag" (labels kept, flagged)
-    method: str = "learned"                 # "learned" (LightGBM vertex models, rules as features) or "rules"
-    excitatory: bool = False                # known excitatory (e.g. spiny): no has-apical model, the apical rule
-    #                                         decides whether there is one (set by refine_by_spines)
-    axon_threshold: float | None = None     # p_axon level for the axon subtree when none passes 0.5 (a source the
-    #                                         model never saw: under-confident); None: sidecar ``decision.axon_threshold``
-    fallback_keeps_apical: bool = True      # the axon found at that lower level never holds the distal end of the
-    #                                         limb the apical-limb model ranks first (session 8)
-    polarity_bayes_factor: float = 1e4      # > 0: after the axon decision, whole subtrees whose synapse polarity
-    #                                         favours the other side by this Bayes factor move there (polarity.py,
-    #                                         session 15: self-contacts that fuse axon and dendrite; default since
-    #                                         session 15, needs synapses); 0: off (the session 14 decision)
-    polarity_far_to_dendrite: bool = False  # True: a piece of the axon whose synapses favour the dendrite joins it
-    #                                         however far it lies from the dendrite (default: within 12 µm; opt-in)
-    axon_thin_route: bool = False           # when the axon's cut lands where it meets a neurite over twice its
-    #                                         calibre, the thin route up to the soma / its host is axon too (contacts.py,
-    #                                         session 16: a self-contact near the soma; needs radius; opt-in)
-    apical_off_axon_limb: bool = True       # no apical on a limb that carries the decided axon (a basal sharing the
-    #                                         axon's stem; learned.off_axon_limbs, session 16; default session 17)
-    apical_off_axon_limb_spare_above: float | None = 0.5  # with apical_off_axon_limb: a limb keeps its apical
-    #                                         when this share of its apical cable lies above the soma (session 17)
-    axon_shape_model: bool = False          # the axon model that also reads synapse-free branch shape (right-angle
-    #                                         collaterals, straight segments; axon_shape.py, session 18; opt-in)
-    axon_l2_model: bool = False             # the axon model that also reads the level-2 graph's side nodes (spines
-    #                                         hang off a dendrite's L2 chain; axon_l2.py, session 19; opt-in; NaN
-    #                                         inputs without an L2 graph; wins over axon_shape_model)
-
-    def __post_init__(self) -> None:
-        check_params(self, choices={"outside_cortex": ("dendrite", "flag"), "method": ("learned", "rules")},
-                     ranges={"axon_threshold": "[0, 1]", "apical_off_axon_limb_spare_above": "[0, 1]"})
 
 
 def label_skeleton_vertices(n: Neuron, params: CompartmentParams | None = None,
@@ -505,74 +462,5 @@ def label_compartments(n: Neuron, params: CompartmentParams | None = None,
         raise InputError(f"up must be a non-zero 3-vector or None, got {up!r}", hint="minnie65 uses up=(0, -1, 0)")
     labels = label_skeleton_vertices(n, params, up_arr, units, depth_range_um)
     n.skeleton_labels = labels
-    _label_graph(n, labels)
-    _label_faces(n, labels, soma_reach_factor, face_centroids)
-
-
-def _label_graph(n: Neuron, labels: np.ndarray) -> None:
-    """Branch node ``compartment`` = majority label of its skeleton vertices (soma vertices left out)."""
-    for node, data in n.graph.nodes(data=True):
-        if data.get("kind") == "soma":
-            data["compartment"] = "soma"
-            continue
-        verts = np.asarray(data.get("skeleton_vertices", []), dtype=np.int64)
-        verts = verts[(verts >= 0) & (verts < len(labels))]
-        votes = Counter(str(x) for x in labels[verts] if x != "soma")
-        data["compartment"] = votes.most_common(1)[0][0] if votes else "unknown"
-
-
-def _label_faces(n: Neuron, labels: np.ndarray, soma_reach_factor: float,
-                 face_centroids: np.ndarray | None = None) -> None:
-    """Face compartments from the branch graph (or the nearest skeleton vertex); spine labels are kept."""
-    nf = n.n_faces
-    if not nf or n.face_to_skeleton is None:
-        return
-    f2s = np.asarray(n.face_to_skeleton, dtype=np.int64)
-    comp = label_array(nf, "unknown")  # one shared string, not nf copies (345 MB at 5M faces)
-    ok = (f2s >= 0) & (f2s < len(labels))
-    comp[ok] = labels[f2s[ok]]
-    if n.face_branch is not None and len(n.graph):  # a face takes its branch's compartment when it has one
-        fb = np.asarray(n.face_branch, dtype=np.int64)
-        sub = np.flatnonzero(fb >= 0)
-        ids, inv = unique_inverse(fb[sub])
-        names = np.array([n.graph.nodes[int(i)].get("compartment") if int(i) in n.graph else None for i in ids],
-                         dtype=object)
-        hit = np.isin(names.astype(str), COMPARTMENTS)[inv]
-        comp[sub[hit]] = names[inv[hit]]
-    _relabel_far_soma_faces(n, comp, labels, soma_reach_factor, face_centroids)
-    route = n.provenance.get("compartments", {}).get("axon_thin_route")
-    if route:  # CompartmentParams.axon_thin_route: faces of the thick neurite the axon's route crosses
-        route["faces_off_route"] = faces_off_route(n, comp, labels, route, face_centroids)
-    for s in n.somas:
-        comp[s.faces[(s.faces >= 0) & (s.faces < nf)]] = "soma"
-    n.face_compartment = comp
-    old = n.face_labels if n.face_labels is not None else label_array(nf, "")
-    keep = is_label(old, SPINE_LABELS)
-    new = comp.copy()
-    new[keep] = old[keep]
-    n.face_labels = new
-
-
-def _relabel_far_soma_faces(n: Neuron, comp: np.ndarray, labels: np.ndarray, reach: float,
-                            face_centroids: np.ndarray | None = None) -> None:
-    """Faces that reached ``soma`` only through their skeleton vertex (the soma collapse of the skeletonizer)
-    but lie beyond ``reach`` soma radii of every soma centre take the label of the nearest non-soma
-    skeleton vertex: stems leaving the soma are neurite, not soma. In place on ``comp``."""
-    if not n.somas or n.mesh is None:
-        return
-    cand = np.flatnonzero(comp == "soma")
-    if not cand.size:
-        return
-    if face_centroids is not None and len(face_centroids) == len(comp):  # the same sums, already made
-        centres = face_centroids[cand]
-    else:  # in blocks; not trimesh's cached (F, 3, 3) triangles of the whole input mesh
-        centres = face_centroids_nm(n.mesh.vertices, np.asarray(n.mesh.faces)[cand])
-    near = within_any_soma(centres, n.somas, reach)
-    far = cand[~near]
-    other = np.flatnonzero(pd.Series(labels, copy=False).isin(COMPARTMENTS).to_numpy() & (labels != "soma"))
-    if not far.size or not other.size:
-        return
-    from scipy.spatial import cKDTree
-
-    _, idx = cKDTree(n.skeleton.vertices[other]).query(centres[~near])
-    comp[far] = labels[other[idx]]
+    label_graph(n, labels)
+    label_faces(n, labels, soma_reach_factor, face_centroids)

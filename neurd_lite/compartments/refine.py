@@ -17,34 +17,15 @@ an interneuron with confidence stays one however spiny (sparsely spiny Martinott
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Sequence
 
 import numpy as np
 
-from ..checks import check_params
 from ..geometry.stats import group_mode
 from ..neuron import Neuron
-from .label import APICAL_LABELS, CompartmentParams, label_compartments
-
-@dataclass(frozen=True)
-class RefineParams:
-    """max_spine_density_per_um: below this a cell counts as aspiny (no apical); min_dendrite_um: the
-    dendritic cable needed before the density is trusted; second_look_min_density_per_um: the density (spines
-    per µm) a cell needs before its spines may overturn the has-apical model (:func:`_spiny_second_look`; None:
-    ``max_spine_density_per_um``). On NEURD's 210 proofread cells the E/I likelihood ratio of a density in
-    0.2-0.3 / 0.3-0.4 / 0.4-0.5 per µm is 0.08 / 0.93 / 8: a cell just above the aspiny line is more likely
-    inhibitory (sparsely spiny SST cells), so 0.4 lets only clearly spiny cells use the ratio (opt-in)."""
-
-    max_spine_density_per_um: float = 0.2
-    min_dendrite_um: float = 100.0
-    spiny_excitatory_fraction: float = 125 / 126  # NEURD's 210 proofread cells: share above the line, E cells
-    spiny_inhibitory_fraction: float = 24 / 84    # ... and I cells (the spines' likelihood ratio is E / I)
-    second_look_min_density_per_um: float | None = None  # None: max_spine_density_per_um (session 16 opt-in: 0.4)
-
-    def __post_init__(self) -> None:
-        check_params(self, ranges={"spiny_excitatory_fraction": "[0, 1]", "spiny_inhibitory_fraction": "[0, 1]"})
-
+from .label import APICAL_LABELS, label_compartments
+from .params import CompartmentParams, RefineParams  # noqa: F401 - re-exported (moved to params.py)
 
 def refresh_spine_compartments(n: Neuron) -> None:
     """Set ``n.spines["compartment"]`` again from the current ``n.face_compartment`` by spine detection's vote
@@ -92,7 +73,6 @@ def refine_by_spines(n: Neuron, params: RefineParams | None = None, up: Sequence
     trusted = cable_um >= params.min_dendrite_um
     aspiny = trusted and density < params.max_spine_density_per_um
     base = compartment_params or CompartmentParams()
-    rec = n.provenance.get("compartments", {})
     floor = params.second_look_min_density_per_um
     spiny = not aspiny and (floor is None or density >= floor)
     spiny_open = trusted and spiny and not has_apical and base.has_apical is None and not base.excitatory

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, NeurdLiteWarning
+from . import morphometry, perisomatic, spines, synapses  # noqa: F401  (register the families)
 from .cache import CACHE_KEY, state_key
 from .context import FeatureContext
 from .params import MorphometryParams

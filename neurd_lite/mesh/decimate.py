@@ -14,92 +14,13 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.spatial import cKDTree
 
-from ..checks import check_params
 from ..errors import InputError
 from ..geometry.meshes import compact_faces, face_areas_nm2, face_centroids_nm, face_centroids_normals_nm
 from ..geometry.nearest import HASH_CELLS, cell_hash as _cell_hash
 from .border import border_fragmented
 from .collapse_map import collapse_face_map
+from .params import AUTO, AUTO_EDGE_NM, DecimateParams  # noqa: F401 - moved to params.py, re-exported
 from .weld import dropped_to_kept, weld
-
-
-AUTO = "auto"  # DecimateParams.target_faces: working size from the surface area
-AUTO_EDGE_NM = 320.0  # the "auto" size's nominal mean edge (nm) when target_edge_nm is None
-
-
-@dataclass(frozen=True)
-class DecimateParams:
-    """How the working mesh is made: sizes in faces, lengths in nm. Each entry: what it does (unit; default); why.
-    How the defaults were measured and chosen: docs/architecture.md "Parameter history".
-
-    target_faces (faces, ``"auto"`` or None; ``"auto"``): the working size. An int: about that many faces (an
-        explicit size always wins); ``"auto"`` (:data:`AUTO`): the faces an equilateral mesh of the input's area
-        needs for a mean edge of ``target_edge_nm``, clipped to [``min_target_faces``, ``max_target_faces``]
-        (:func:`edge_target_faces`); None: no decimation. Why: a large spine-dense cell keeps its spine necks a
-        few faces across, while a cell under ~11k µm² (the real cell: 3.1k µm²) stays at 250k.
-    min_faces_to_decimate (faces; 400_000): only inputs with more faces (and more than the target) are
-        decimated. Why: the heavy stages then cost the same for every larger input; below it decimation saves
-        little.
-    target_edge_nm (nm; None = :data:`AUTO_EDGE_NM`, 320): the nominal mean edge of the ``"auto"`` size; with an
-        int ``target_faces``, the area rule with that int as its floor instead of ``min_target_faces`` (opt-in).
-        Why 320 nm: spine face F1 rose .900 -> .937 on a tune l5_et cell worked at 405 nm before.
-    min_target_faces / max_target_faces (faces; 250_000 / 1_000_000): the clip of the ``"auto"`` size. Why: small
-        cells keep the long-tested 250k working size; the cap bounds the cost of the largest cells.
-    aggressiveness (fast-simplification ``agg``, 0-10; 7): how aggressively each pass collapses edges (0 keeps
-        the shape best, 10 is fastest). Why: the library's own default balance of speed and shape.
-    simplify_unit_nm (nm; 10.0): coordinates are handed to fast-simplification in this unit (:func:`_decimate_to`).
-        Why: in nm it loops through many empty passes (16.8 -> 7.6 s CPU at 1M faces in 10 nm units); coarser
-        units lose thin parts of small meshes.
-    prereduce_above_faces (faces or None; 2_000_000): larger inputs are first reduced by meshoptimizer
-        (:func:`prereduce`) to ``prereduce_to_faces``; None: never. Why: fast-simplification's memory (~560 bytes
-        per face it is given) then stops growing with the input.
-    prereduce_to_faces (faces; 400_000): the size of that pre-reduction (at least ``target_faces``). Why: 1.6x the
-        250k target keeps fast-simplification's pass cheap (400k -> 250k ~0.6 s CPU) and its quality.
-    fragmented_target_faces (faces; 400_000): the working size of a fragmented input (:func:`is_fragmented`; the
-        larger of this and ``target_faces``). Why: its open borders are kept, so its interior gets fewer faces
-        than a closed mesh's (tune l5_et: 2319 spines at 250k vs 2688 at 400k, truth 2712).
-    fragmented_border_um_per_um2 (µm of open border per µm² of surface, or None; 0.5): also call the input
-        fragmented above this border density (:func:`neurd_lite.mesh.border.open_border_um_per_um2`); None: off.
-        Why: unlike vertices per face it does not change when a mesh is refined; 0.5 means open seams every
-        ~9 µm (the real cell reads .044 at 81k-5.2M faces, so it is never affected). Default since session 20:
-        on the two fresh >= 1M-face fragmented members declared for it, spine face F1 .907 -> .934 and
-        .919 -> .935, synapse macro .923 -> .943 and .921 -> .965 (docs/spines.md).
-    map_from_collapses (bool; True): when fast-simplification decimates the input itself, build the face maps
-        from its collapse list (:mod:`neurd_lite.mesh.collapse_map`); False: a nearest-centroid search over all
-        input faces. Why: cheaper (decimation 4.15 -> 3.54 s CPU at 1.3M faces) at the same accuracy.
-    weld_nm (nm; 1.0): before decimating (an input that is not decimated is untouched), merge vertices closer than
-        this and drop the faces that become degenerate (:func:`neurd_lite.mesh.weld.weld`); 0: off. Why:
-        fast-simplification stalls on the zero-length edges of chunk seams and refined meshes; 1 nm is far below
-        any EM voxel, so only vertices at one position merge.
-    weld_edges_only (bool; True): with ``weld_nm``, join only close vertices that share a face (zero-length
-        edges). Why: two close vertices of distinct surfaces are not one vertex.
-    stall_rescue_ratio (ratio or None; 1.05): when fast-simplification, given the input itself, stops above this
-        many times its target, decimate again with the meshoptimizer pre-reduction first (face maps then from
-        the nearest-centroid search); None: off. Why: it refuses collapses that leave needle faces, and
-        spine-dense refined meshes are full of them (tune l5_et: stalled at 337k for a 250k target).
-    """
-
-    target_faces: int | str | None = AUTO
-    min_faces_to_decimate: int = 400_000
-    aggressiveness: int = 7
-    simplify_unit_nm: float = 10.0
-    prereduce_above_faces: int | None = 2_000_000
-    prereduce_to_faces: int = 400_000
-    fragmented_target_faces: int = 400_000
-    map_from_collapses: bool = True
-    target_edge_nm: float | None = None
-    min_target_faces: int = 250_000
-    max_target_faces: int = 1_000_000
-    weld_nm: float = 1.0
-    stall_rescue_ratio: float | None = 1.05
-    weld_edges_only: bool = True
-    fragmented_border_um_per_um2: float | None = 0.5
-
-    def __post_init__(self) -> None:
-        check_params(self, choices={"target_faces": (AUTO,)},
-                     ranges={"target_faces": ">= 1", "min_faces_to_decimate": ">= 0", "aggressiveness": ">= 0",
-                             "simplify_unit_nm": "> 0", "target_edge_nm": "> 0", "min_target_faces": ">= 1",
-                             "max_target_faces": ">= 1"})
 
 
 @dataclass

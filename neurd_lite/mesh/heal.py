@@ -20,51 +20,9 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 from scipy.spatial import cKDTree
 
-from ..checks import check_params
 from ..errors import InputError
 from ..geometry.meshgraph import best_per_group, boundary_edges, vertex_components
-
-
-@dataclass(frozen=True)
-class HealParams:
-    """Healing: which mesh pieces are linked to the main body (lengths nm). Each entry: what it does (unit;
-    default); why.
-
-    max_gap_nm (nm; 1500) / max_slack_nm (nm; 2000): link any piece whose gap to the main body is below
-        max_gap_nm. The gap is the nearest vertex distance minus each vertex's slack (half its longest edge, at
-        most max_slack_nm). Why: on coarse meshes two touching surfaces can have their nearest vertices far apart.
-    far_keep_min_faces (faces; 300) / far_max_gap_nm (nm; 15000): pieces at least that large are kept even
-        beyond max_gap_nm when their gap is below far_max_gap_nm; everything else out of reach is dropped as
-        debris. Why: a large piece is a real part of the cell that a wide mesh gap cut off.
-    max_rounds (rounds; 200): cap on growth rounds (each links every piece within reach of the body so far).
-        Why: bounds the run on a mesh of thousands of pieces.
-    seam_gap_nm (nm; 300): boundary vertices of two kept pieces this close are also linked ("seam" links), so a
-        surface cut into chunks stays a surface graph instead of patches joined at single vertices.
-    gap_stages_nm (nm each; (), off; opt-in): before the growth above, pieces are joined in rounds of rising gap
-        (each value a max gap, nm; single linkage over *all* pieces, not only the body grown first), so a piece
-        is bridged to whatever lies nearest before any longer bridge is considered. Without it a piece joins the
-        first body whose frontier comes within ``max_gap_nm``, which on a fragmented merge can be the other
-        cell's neurite passing 1 µm away while its own next piece lies 60 nm off (docs/proofreading.md).
-    stage_slack (bool; True): the rising-gap rounds subtract the vertex slack like the growth does (True) or
-        measure raw vertex distances (False: on coarse meshes the slack lets a 1.5 µm raw gap pass a 400 nm
-        stage).
-    stage_open_ends (bool; False): rising-gap links only between open-boundary vertices (chunk cuts) on both
-        sides. Why: tried for chunked merges, whose pieces meet at the cuts (tune: it dropped cells, so off;
-        docs/proofreading.md).
-    """
-
-    max_gap_nm: float = 1500.0
-    max_slack_nm: float = 2000.0
-    far_keep_min_faces: int = 300
-    far_max_gap_nm: float = 15000.0
-    max_rounds: int = 200
-    seam_gap_nm: float = 300.0
-    gap_stages_nm: tuple[float, ...] = ()
-    stage_slack: bool = True
-    stage_open_ends: bool = False
-
-    def __post_init__(self) -> None:
-        check_params(self, ranges={"max_rounds": ">= 0"})
+from .params import HealParams  # noqa: F401 - moved to params.py, re-exported
 
 
 @dataclass

@@ -17,9 +17,7 @@ from scipy.spatial import cKDTree
 
 from ..geometry.nearest import DEFAULT_CHUNK, NearestFaces
 from .facemap import FaceMap
-
-FAR_NM = 1500.0           # default limit to the mesh (SynapseParams.max_distance_nm)
-SKELETON_FAR_NM = 5000.0  # default limit to the skeleton for skeleton-only neurons
+from .limits import FAR_NM, SKELETON_FAR_NM  # noqa: F401 - re-exported
 
 
 @dataclass(eq=False)

@@ -1,10 +1,11 @@
-"""Skeletons: the Skeleton model, skeletonization backends, radius and face-to-skeleton maps."""
-from .model import Skeleton
+"""Skeletons: the Skeleton model, skeletonization backends, radius and face-to-skeleton maps.
+
+Names load on first use, so importing the parameters (``skeleton.params``) does not load scipy or the stages."""
 
 __all__ = ["Skeleton", "skeletonize", "SkeletonResult", "SkeletonParams", "build_branch_graph", "GraphParams"]
 
-_LAZY = {"skeletonize": "skeletonizer", "SkeletonResult": "skeletonizer", "SkeletonParams": "skeletonizer",
-         "build_branch_graph": "graph", "GraphParams": "graph"}
+_LAZY = {"Skeleton": "model", "skeletonize": "skeletonizer", "SkeletonResult": "skeletonizer",
+         "SkeletonParams": "params", "build_branch_graph": "graph", "GraphParams": "params"}
 
 
 def __getattr__(name: str):

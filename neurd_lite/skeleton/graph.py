@@ -15,7 +15,6 @@ Two-soma merges: the root is soma 0; the branch reaching another soma gets an ed
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Sequence
 
 import networkx as nx
@@ -23,20 +22,8 @@ import numpy as np
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
-from ..checks import check_params
 from .model import Skeleton
-
-
-@dataclass(frozen=True)
-class GraphParams:
-    """prune_terminal_nm: terminal subtrees shorter than this (longest path, nm) are bristles, not branches.
-    3 µm is about twice the typical dendrite radius-plus-spine length on MICrONS cells, so spines and
-    surface bumps traced by the skeletonizer do not become branches."""
-
-    prune_terminal_nm: float = 3000.0
-
-    def __post_init__(self) -> None:
-        check_params(self)
+from .params import GraphParams  # noqa: F401 - moved to params.py, re-exported
 
 
 def _soma_regions(skel: Skeleton, somas: Sequence, soma_vertices: Sequence | None) -> list[np.ndarray]:

@@ -26,52 +26,13 @@ import scipy.sparse as sp
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
-from ..checks import check_params
 from ..errors import InputError
 from ..geometry.meshgraph import best_per_group
 from ..model.soma_extent import SomaExtentParams, within_soma
 from .backends import BACKENDS, mesh_csgraph
 from .cut_ends import find_cut_ends, fragment_trunk
 from .model import Skeleton
-
-
-@dataclass(frozen=True)
-class SkeletonParams:
-    """Skeletonization (lengths nm). Each entry: what it does (unit; default); why. The soma collapse and reach
-    are the soma extent's (``neurd_lite.model.soma_extent.SomaExtentParams``, passed to :func:`skeletonize`).
-
-    backend (``"teasar"`` / ``"meshparty"`` / ``"skeletor"``; ``"teasar"``): who traces the mesh graph: this
-        package's TEASAR, MeshParty's (optional extra) or skeletor's wavefront (optional). Why: no optional
-        dependency, and it reproduces MeshParty's TEASAR on the shared cell.
-    invalidation_d_nm (nm; 12000): TEASAR invalidation distance along the mesh (surface within it of a traced
-        path is covered). Why: MeshParty's value for MICrONS meshes.
-    cc_vertex_thresh (vertices; 100): mesh pieces with fewer vertices are not traced. Why: MeshParty's value;
-        smaller pieces are debris.
-    max_orphan_distance_nm (nm; 2000): untraced mesh vertices map to the nearest skeleton vertex when this close
-        (else unmapped). Why: a vertex farther away belongs to no traced process.
-    smooth_iterations (rounds; 10): Laplacian smoothing of the re-centred path vertices. Why: removes the
-        zig-zag the per-vertex re-centring leaves.
-    cut_ends (bool; True) / cut_end_min_perimeter_nm (nm; 1000) / fragment_max_trunk_nm (nm; 10000) /
-        fragment_branch_min_nm (nm; 4000): without a soma, open planar cross-sections with at least that
-        perimeter are a fragment's cut ends; when all lie within fragment_max_trunk_nm (along the mesh) of the
-        largest, the skeleton is the trunk between them plus traced branches reaching fragment_branch_min_nm from
-        it (module doc). Why: a short piece cut out of a volume has no soma to root it, and its ends are cuts,
-        not tips.
-    """
-
-    backend: str = "teasar"
-    invalidation_d_nm: float = 12000.0
-    cc_vertex_thresh: int = 100
-    max_orphan_distance_nm: float = 2000.0
-    smooth_iterations: int = 10
-    cut_ends: bool = True
-    cut_end_min_perimeter_nm: float = 1000.0
-    fragment_branch_min_nm: float = 4000.0
-    fragment_max_trunk_nm: float = 10000.0
-
-    def __post_init__(self) -> None:
-        check_params(self, choices={"backend": tuple(BACKENDS)},
-                     ranges={"cc_vertex_thresh": ">= 0", "smooth_iterations": ">= 0"})
+from .params import SkeletonParams  # noqa: F401 - moved to params.py, re-exported
 
 
 @dataclass

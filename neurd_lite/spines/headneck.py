@@ -12,46 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..checks import check_params
 from ..geometry.meshes import cross_rows, row_norms
 from ..geometry.stats import weighted_quantile
-
-
-@dataclass(frozen=True)
-class HeadNeckParams:
-    """Head/neck split parameters.
-
-    min_head_to_neck: a spine whose widest distal shell is less than this multiple of its neck width is stubby
-    (all head). neck_mix: the split happens where the width first exceeds neck + neck_mix x (head - neck).
-    min_length_to_split_nm: shorter spines (base to farthest vertex) are all head. shell_nm: target length of a
-    distance shell along the spine axis (3 to max_shells shells). head_from: the head is the widest shell whose
-    centre lies beyond this fraction of the spine's axial extent (the base shells hold the flare into the shaft).
-    min_head_area_fraction: a split leaving less of the spine's surface area in the head is rejected (stubby).
-    min_neck_aspect: a split whose neck (base to split) is shorter than this multiple of its width is rejected
-    (stubby): a neck is a stalk, longer than wide; the base of a dome sunk into its shaft is a short wide collar
-    narrower than the dome's equator, not a neck (0: no test).
-    elongated_aspect: a spine left unsplit whose axial extent is at least this multiple of its widest distal
-    shell is a thin spine or filopodium whose small head is not 1.6 x its neck: its distal one head width is
-    the head and the rest the neck, when that neck passes min_neck_aspect (0, the default: no such split; 3.0
-    was chosen on tune cells but lowered the held-out per-member target macro and made the real cell's neck
-    share grow with mesh resolution, docs/spines.md session 7).
-    All sizes in nm and widths area-weighted, so the split does not depend on the tessellation.
-    """
-
-    min_head_to_neck: float = 1.6
-    neck_mix: float = 0.15
-    min_length_to_split_nm: float = 300.0
-    shell_nm: float = 100.0
-    max_shells: int = 12
-    head_from: float = 0.5
-    min_head_area_fraction: float = 0.2
-    min_neck_aspect: float = 1.5
-    elongated_aspect: float = 0.0
-
-    def __post_init__(self) -> None:
-        check_params(self, ranges={"min_head_to_neck": ">= 0", "neck_mix": "[0, 1]", "max_shells": ">= 1",
-                                   "head_from": "[0, 1]", "min_head_area_fraction": "[0, 1]",
-                                   "min_neck_aspect": ">= 0", "elongated_aspect": ">= 0"})
+from .params import HeadNeckParams  # noqa: F401 - moved to params.py, re-exported
 
 
 @dataclass

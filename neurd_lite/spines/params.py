@@ -1,4 +1,9 @@
-"""Spine-detection parameters (``SpineParams``, the ``spines`` branch of ``nl.PipelineParams``)."""
+"""The spine and synapse stages' parameters: ``SpineParams`` (the ``spines`` branch of ``nl.PipelineParams``,
+with ``shaft``: ``ShaftParams`` and ``headneck``: ``HeadNeckParams``) and ``SynapseParams`` (``synapses``).
+
+Kept apart from the stage code so that building the parameter tree imports neither the stages nor their
+dependencies; ``shaft``, ``headneck``, ``refit`` and ``synapses`` re-export what moved here.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -6,9 +11,121 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..checks import check_params
-from .headneck import HeadNeckParams
-from .refit import REFIT_SCALES
-from .shaft import ShaftParams
+from ..model.limits import FAR_NM, SKELETON_FAR_NM
+
+REFIT_SCALES = ("refit", "max", "base")
+TARGET_MODELS = ("synapse_target_profile", "synapse_target_ring", "synapse_target")  # shipped in neurd_lite/models
+
+
+@dataclass(frozen=True)
+class HeadNeckParams:
+    """Head/neck split parameters.
+
+    min_head_to_neck: a spine whose widest distal shell is less than this multiple of its neck width is stubby
+    (all head). neck_mix: the split happens where the width first exceeds neck + neck_mix x (head - neck).
+    min_length_to_split_nm: shorter spines (base to farthest vertex) are all head. shell_nm: target length of a
+    distance shell along the spine axis (3 to max_shells shells). head_from: the head is the widest shell whose
+    centre lies beyond this fraction of the spine's axial extent (the base shells hold the flare into the shaft).
+    min_head_area_fraction: a split leaving less of the spine's surface area in the head is rejected (stubby).
+    min_neck_aspect: a split whose neck (base to split) is shorter than this multiple of its width is rejected
+    (stubby): a neck is a stalk, longer than wide; the base of a dome sunk into its shaft is a short wide collar
+    narrower than the dome's equator, not a neck (0: no test).
+    elongated_aspect: a spine left unsplit whose axial extent is at least this multiple of its widest distal
+    shell is a thin spine or filopodium whose small head is not 1.6 x its neck: its distal one head width is
+    the head and the rest the neck, when that neck passes min_neck_aspect (0, the default: no such split; 3.0
+    was chosen on tune cells but lowered the held-out per-member target macro and made the real cell's neck
+    share grow with mesh resolution, docs/spines.md session 7).
+    All sizes in nm and widths area-weighted, so the split does not depend on the tessellation.
+    """
+
+    min_head_to_neck: float = 1.6
+    neck_mix: float = 0.15
+    min_length_to_split_nm: float = 300.0
+    shell_nm: float = 100.0
+    max_shells: int = 12
+    head_from: float = 0.5
+    min_head_area_fraction: float = 0.2
+    min_neck_aspect: float = 1.5
+    elongated_aspect: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_params(self, ranges={"min_head_to_neck": ">= 0", "neck_mix": "[0, 1]", "max_shells": ">= 1",
+                                   "head_from": "[0, 1]", "min_head_area_fraction": "[0, 1]",
+                                   "min_neck_aspect": ">= 0", "elongated_aspect": ">= 0"})
+
+
+@dataclass(frozen=True)
+class ShaftParams:
+    """Shaft-model parameters (nm).
+
+    prune_twig_nm: terminal skeleton twigs shorter than this are treated as protrusions, not shaft.
+    sample_spacing_nm: resampling step along skeleton edges.
+    chunk_nm: length of skeleton over which the shaft radius is pooled.
+    thin_end_fraction: skeleton ends thinner than this fraction of the median radius are spines, not shaft.
+    thin_end_local_fraction: also, a path end whose radius within ``prune_twig_nm`` of the end falls below this
+    fraction of the median radius of the same path ``prune_twig_nm`` to 3 x ``prune_twig_nm`` in from the end is
+    cut back to past its last such vertex: a skeletonizer that runs from a dendrite tip into a spine there leaves
+    a path end far thinner than the dendrite it belongs to, whatever the cell's median radius (0: off).
+    radius_quantile: the area-weighted quantile of face distances per chunk taken as the shaft radius.
+    fit_axis: move the resampled axis onto the centre of circles fitted to the shaft cross-sections
+    (:func:`fit_axis_offsets`; windows of ``fit_window_nm`` along each segment, ``fit_iterations`` rounds of
+    spine trimming, at most ``fit_max_points`` mesh vertices sampled for the fit).
+    fit_local_nm: then each axis sample gets its own circle fit from the surface within this distance along the
+    axis (:func:`refine_axis_local`, ``fit_local_points`` of the cloud) and keeps whichever of the skeleton,
+    window-fit and local-fit positions leaves the roundest cross-section (:func:`best_axis`); 0 disables.
+    min_clearance (x the cross-section radius; 0.5): an axis candidate closer to the surface than this is refused
+    unless every candidate is (:func:`best_axis`; 0: off): it sits in a spine neck or against the wall.
+    extend_tips: where the surface runs on past a terminal end of the skeleton by more than a radius (a
+    skeleton that stops short of a dendrite tip), the axis is extended along the end's tangent over it
+    (:func:`neurd_lite.spines.axial.tip_extensions`), so spines there are searched instead of being taken for an end cap.
+    max_off_surface / off_surface_floor_nm: axis samples farther from the surface than max_off_surface x the
+    median for their unbranched segment + off_surface_floor_nm are dropped (:func:`on_surface_samples`; 0: off).
+    far_factor / far_quantile / far_floor_nm: surface farther from the axis than far_factor x the chunk's
+    far_quantile (area-weighted) of distances + far_floor_nm does not inform the chunk's radius (0: off).
+    local_radius_nm: > 0 also measures the radius per axis sample from the surface within this distance along
+    the axis (:func:`neurd_lite.spines.axial.local_radius`, same quantile); ``local_radius_mode`` "max" takes the larger of the chunk
+    and local radius (a varicosity, a smooth swelling of the whole circumference, becomes part of the shaft
+    model), "local" the local radius alone. Spines cover a small part of the circumference, so a low quantile
+    of a short window still reads the shaft under them.
+    facing_cos: > 0: only surface whose outward normal makes a cosine >= this with its radial direction from the
+    axis informs a chunk's radius (the wall of a neighbouring branch turned towards this axis, spine necks and
+    head undersides do not; :mod:`neurd_lite.spines.facing`); a chunk left without such surface keeps its
+    plain radius. facing_reassign: also move vertices facing their nearest axis from outside (cosine < 0)
+    to the nearest axis sample of another segment they face (cosine >= facing_cos, <= 2 x as far), for
+    distance and radius (0 / False: off). cap_neighbour_ratio > 0: a chunk radius > this x its neighbours' median
+    (chunks within 2 skeleton-chunk steps) takes that median (:mod:`neurd_lite.spines.radius_cap`; 0: off).
+    """
+
+    prune_twig_nm: float = 2500.0
+    sample_spacing_nm: float = 80.0
+    chunk_nm: float = 2000.0
+    radius_quantile: float = 0.45
+    thin_end_fraction: float = 0.4
+    thin_end_local_fraction: float = 0.0
+    fit_axis: bool = True
+    fit_window_nm: float = 1500.0
+    fit_iterations: int = 6
+    fit_max_points: int = 60000
+    fit_local_nm: float = 500.0
+    fit_local_points: int = 60000
+    min_clearance: float = 0.5
+    local_radius_nm: float = 0.0
+    local_radius_mode: str = "max"
+    extend_tips: bool = False
+    max_off_surface: float = 0.0
+    far_factor: float = 0.0
+    far_quantile: float = 0.1
+    far_floor_nm: float = 1000.0
+    off_surface_floor_nm: float = 250.0
+    facing_cos: float = 0.0
+    facing_reassign: bool = False
+    cap_neighbour_ratio: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_params(self, choices={"local_radius_mode": ("max", "local")},
+                     ranges={"sample_spacing_nm": "> 0", "chunk_nm": "> 0", "fit_iterations": ">= 0",
+                             "fit_max_points": ">= 1", "fit_local_points": ">= 1", "min_clearance": ">= 0",
+                             "max_off_surface": ">= 0"})
 
 
 @dataclass(frozen=True)
@@ -227,3 +344,51 @@ class SpineParams:
         grow_protrusion_rel x shaft radius nm); a NaN radius reads as ``nan_radius`` (inf: nothing grows there)."""
         r = np.nan_to_num(np.asarray(radius_nm, dtype=float), nan=nan_radius)
         return np.maximum(self.grow_protrusion_nm, self.grow_protrusion_rel * r)
+
+
+@dataclass(frozen=True)
+class SynapseParams:
+    """How synapses are anchored to the mesh and given a target (lengths in nm). Each entry: what it does (unit;
+    default); why. History of the defaults: docs/architecture.md "Parameter history".
+
+    max_distance_nm (nm; 1500, ``model.anchors.FAR_NM``): synapses farther than this from the mesh are
+        ``is_far`` (target unknown). Why: MICrONS synapse centroids sit within a few hundred nm of the
+        postsynaptic surface (the shared cell: median 115 nm, max 572 nm). The one far-synapse limit of every stage.
+    k_candidates (faces; 16): faces, nearest by centroid, checked exactly per synapse (a ball query then covers
+        the synapses a face outside them could still be nearer). Why: exact distances to a few faces, no loop.
+    method (``"rules"`` / ``"model"`` / ``"hybrid"``; ``"hybrid"``): who picks the target: the face labels, the
+        shipped LightGBM model on local geometry (every target), or the model except for the rules' axon calls
+        (and soma calls with ``soma_by="rules"``). Why: per-member macro F1 rules .869 -> hybrid .913 on the
+        family (docs/spines.md "Session 8").
+    soma_by (``"model"`` / ``"rules"``; ``"model"``): under ``"model"`` / ``"hybrid"``, whether the model decides
+        soma vs not on every postsynapse or the soma face mask's call is final. Why: the mask reaches up to
+        ~1.5 µm past the soma.
+    target_model (a shipped model name, :data:`TARGET_MODELS`; ``"synapse_target_profile"``): the model file
+        under ``"model"`` / ``"hybrid"``; ``"synapse_target_profile"`` also reads where the site sits on its
+        spine's axis profile (``spines/axis_profile.py``), ``"synapse_target_ring"`` has the same inputs captured
+        on the ring detector, ``"synapse_target"`` is the first model (classifiers/synapse_target/MODEL_CARD.md).
+        Why: the best held-out macro F1 of the three (.949; MODEL_CARD).
+    profile_sample_nm (nm; 40): surface sample spacing of the spine axis profiles the profile model reads
+        (``AxisProfileParams.sample_nm``). Why: 4x fewer samples than the 20 nm it was captured at, held-out F1
+        not lower; 20 restores the captured spacing.
+    spine_tolerance_nm (nm; 20): a synapse whose closest face is plain shaft moves to a spine face at most this
+        much farther (the rules only). Why: the membrane is known only to a few tens of nm, so a spine that close is
+        as likely the contact, and a spine detected only in part keeps its synapses.
+    max_skeleton_distance_nm (nm; 5000, ``model.anchors.SKELETON_FAR_NM``): skeleton-only neurons anchor
+        synapses to the nearest skeleton vertex within this. Why: a skeleton vertex sits inside its process,
+        up to a radius from the surface the synapse lies on.
+    """
+
+    max_distance_nm: float = FAR_NM
+    k_candidates: int = 16
+    method: str = "hybrid"
+    soma_by: str = "model"
+    target_model: str = "synapse_target_profile"
+    profile_sample_nm: float = 40.0
+    spine_tolerance_nm: float = 20.0
+    max_skeleton_distance_nm: float = SKELETON_FAR_NM
+
+    def __post_init__(self) -> None:
+        check_params(self, choices={"method": ("rules", "model", "hybrid"), "soma_by": ("rules", "model"),
+                                    "target_model": TARGET_MODELS},
+                     ranges={"k_candidates": ">= 1", "profile_sample_nm": "> 0"})

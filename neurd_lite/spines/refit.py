@@ -17,9 +17,8 @@ import numpy as np
 
 from ..geometry.meshes import face_areas_nm2, vertex_areas_nm2
 from ..skeleton.model import Skeleton
+from .params import REFIT_SCALES  # moved to params.py
 from .shaft import ShaftField, ShaftParams, shaft_field
-
-REFIT_SCALES = ("refit", "max", "base")
 
 
 @dataclass

@@ -12,72 +12,20 @@ calls stay too; see ``target_model.py``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from ..checks import check_params
 from ..errors import InputError
 from ..geometry.nearest import closest_faces  # noqa: F401 - re-exported (moved to geometry/nearest.py)
-from ..model.anchors import FAR_NM, SKELETON_FAR_NM, Anchors, anchor_to_mesh
+from ..model.anchors import Anchors, anchor_to_mesh
 from ..model.facemap import FaceMap
 from ..model.soma_extent import SomaExtentParams
 from ..neuron import Neuron, synapse_polarity
 from .eligible import soma_face_mask
-
-TARGET_MODELS = ("synapse_target_profile", "synapse_target_ring", "synapse_target")  # shipped in neurd_lite/models
-
-
-@dataclass(frozen=True)
-class SynapseParams:
-    """How synapses are anchored to the mesh and given a target (lengths in nm). Each entry: what it does (unit;
-    default); why. History of the defaults: docs/architecture.md "Parameter history".
-
-    max_distance_nm (nm; 1500, ``model.anchors.FAR_NM``): synapses farther than this from the mesh are
-        ``is_far`` (target unknown). Why: MICrONS synapse centroids sit within a few hundred nm of the
-        postsynaptic surface (the shared cell: median 115 nm, max 572 nm). The one far-synapse limit of every stage.
-    k_candidates (faces; 16): faces, nearest by centroid, checked exactly per synapse (a ball query then covers
-        the synapses a face outside them could still be nearer). Why: exact distances to a few faces, no loop.
-    method (``"rules"`` / ``"model"`` / ``"hybrid"``; ``"hybrid"``): who picks the target: the face labels, the
-        shipped LightGBM model on local geometry (every target), or the model except for the rules' axon calls
-        (and soma calls with ``soma_by="rules"``). Why: per-member macro F1 rules .869 -> hybrid .913 on the
-        family (docs/spines.md "Session 8").
-    soma_by (``"model"`` / ``"rules"``; ``"model"``): under ``"model"`` / ``"hybrid"``, whether the model decides
-        soma vs not on every postsynapse or the soma face mask's call is final. Why: the mask reaches up to
-        ~1.5 µm past the soma.
-    target_model (a shipped model name, :data:`TARGET_MODELS`; ``"synapse_target_profile"``): the model file
-        under ``"model"`` / ``"hybrid"``; ``"synapse_target_profile"`` also reads where the site sits on its
-        spine's axis profile (``spines/axis_profile.py``), ``"synapse_target_ring"`` has the same inputs captured
-        on the ring detector, ``"synapse_target"`` is the first model (classifiers/synapse_target/MODEL_CARD.md).
-        Why: the best held-out macro F1 of the three (.949; MODEL_CARD).
-    profile_sample_nm (nm; 40): surface sample spacing of the spine axis profiles the profile model reads
-        (``AxisProfileParams.sample_nm``). Why: 4x fewer samples than the 20 nm it was captured at, held-out F1
-        not lower; 20 restores the captured spacing.
-    spine_tolerance_nm (nm; 20): a synapse whose closest face is plain shaft moves to a spine face at most this
-        much farther (the rules only). Why: the membrane is known only to a few tens of nm, so a spine that close is
-        as likely the contact, and a spine detected only in part keeps its synapses.
-    max_skeleton_distance_nm (nm; 5000, ``model.anchors.SKELETON_FAR_NM``): skeleton-only neurons anchor
-        synapses to the nearest skeleton vertex within this. Why: a skeleton vertex sits inside its process,
-        up to a radius from the surface the synapse lies on.
-    """
-
-    max_distance_nm: float = FAR_NM
-    k_candidates: int = 16
-    method: str = "hybrid"
-    soma_by: str = "model"
-    target_model: str = "synapse_target_profile"
-    profile_sample_nm: float = 40.0
-    spine_tolerance_nm: float = 20.0
-    max_skeleton_distance_nm: float = SKELETON_FAR_NM
-
-    def __post_init__(self) -> None:
-        check_params(self, choices={"method": ("rules", "model", "hybrid"), "soma_by": ("rules", "model"),
-                                    "target_model": TARGET_MODELS},
-                     ranges={"k_candidates": ">= 1", "profile_sample_nm": "> 0"})
-
+from .params import TARGET_MODELS, SynapseParams  # noqa: F401 - moved to params.py, re-exported
 
 def spine_within_tolerance(n: Neuron, pts: np.ndarray, face: np.ndarray, dist: np.ndarray, skip: np.ndarray,
                            tolerance_nm: float, soma: np.ndarray) -> np.ndarray:

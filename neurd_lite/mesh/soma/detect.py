@@ -32,91 +32,14 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy import ndimage
 
-from ...checks import check_params
 from ...errors import InputError
 from ...geometry.meshes import compact_faces, face_centroids_nm
 from ...neuron import Soma, SomaExit
 from ..voxel_fill import (VoxelGrid, cut_sides, depth_map, make_grid, solid_interior, surface_points,
                          wall_slabs)
+from ..params import SomaParams  # noqa: F401 - moved to mesh/params.py, re-exported
 from ..visibility import outer_faces
-from .extent import ExitVoxels, core_groups, crop_box, soma_bodies
-
-@dataclass(frozen=True)
-class SomaParams:
-    """Soma detection parameters (lengths nm, areas µm², volumes µm³).
-
-    voxel_nm: grid spacing (coarsened automatically so the grid has at most ``max_voxels`` voxels).
-    coarse_voxels: when the fine grid would exceed ``max_voxels``, a first pass on a grid this large finds
-        the regions deep enough for a soma, and the fine grid only covers boxes around them.
-    coarse_floor_voxels: a coarse region must be at least this many coarse voxels deep whatever
-        ``min_inscribed_radius_nm`` (so one-voxel-thick neurites open no window). 1.5 needs a depth of sqrt(3)
-        voxels; 1.4 also takes sqrt(2) voxels, the most a soma of inscribed radius ~3 µm reads on the 2.5-2.8 µm
-        coarse grid of a big three-cell merge (opt-in; see docs/proofreading.md, session 19).
-    close_radius_nm: closing radius that seals gaps between mesh chunks before the volume is filled.
-    core_depth_nm: voxels at least this far inside the volume form soma cores.
-    min_inscribed_radius_nm: a core's deepest voxel must be at least this deep (radius of the largest
-        inscribed ball).
-    max_inscribed_radius_nm: deeper cores are kept but flagged (``properties["too_large"] = 1``): glia or debris.
-    body_margin_nm: the body reaches this far beyond the balls of its core voxels (at least one voxel).
-    min_volume_um3: bodies with less volume are dropped.
-    min_faces: bodies covering fewer input faces are dropped (volume enclosed by nothing but the closing).
-    min_roundness_ratio: bodies whose inscribed radius is below this fraction of their equivalent-sphere
-        radius are dropped (a long thick trunk is deep enough but not round; a ball scores ~1).
-    min_membrane_coverage_ratio: bodies whose exposed boundary voxels hold mesh surface less often than this
-        are dropped: a dense tangle of thin neurites filled in by the closing is deep but mostly not membrane.
-    split_neck_ratio: two peaks of one core are separate somata when the depth along the segment joining
-        them falls below this fraction of the shallower peak's depth.
-    cut_tol_nm, cut_min_fraction: a bounding-box side is a flat cut (treated as a wall) when at least this
-        fraction of the vertices lie within ``cut_tol_nm`` of it.
-    min_outside_area_um2: on the plane of a crop (see :func:`soma_from_point`), empty regions at least this
-        large are outside; smaller enclosed ones are the lumens of cut neurites (a 4 µm-radius trunk: 50 µm²).
-    outer_reach_nm: a body face is membrane when a ray from it reaches the outside within this distance
-        before hitting another face; the others are inner surfaces (nucleus).
-    max_ray_faces: at most this many faces per soma are ray-tested; the rest follow their nearest tested face.
-    core_fraction: a soma's core is the voxels around its peak at least this fraction of the peak depth deep;
-        its body is the union of the core voxels' inscribed balls (see :mod:`.extent`). Processes thinner than
-        this fraction of the soma's inscribed radius stay out of the core.
-    max_exit_ratio: a peak is a soma only when every process leaving it is thinner than this fraction of its
-        inscribed radius (a soma is a local thickening; a piece of a thick trunk is as thick as what leaves it).
-    cap_reach_nm: a piece of volume beside the body that ends within this distance of it is part of the soma
-        (the tip of an elongated soma); one that reaches farther is a process.
-    seal_radii_nm, seal_depth_ratio: closing radii tried in turn, at ``voxel_nm``, in the window of a coarse
-        region deep enough for a soma that the fine pass found none in (membrane holes one or two faces wide at
-        chunk seams); a soma found with radius r must be at least r / ``seal_depth_ratio`` deep (a closing must
-        stay smaller than the body it seals), and lie at such a region.
-    taper_slope_ratio, taper_window_nm: the soma goes on along a process while the process's radius falls faster than
-        ``taper_slope_ratio`` per unit length (read over ``taper_window_nm``): the base of a teardrop soma's trunk.
-    """
-
-    voxel_nm: float = 500.0
-    max_voxels: int = 4_000_000
-    coarse_voxels: int = 1_500_000
-    coarse_floor_voxels: float = 1.5
-    close_radius_nm: float = 1000.0
-    core_depth_nm: float = 2000.0
-    min_inscribed_radius_nm: float = 2500.0
-    max_inscribed_radius_nm: float = 15000.0
-    body_margin_nm: float = 500.0
-    min_volume_um3: float = 150.0
-    min_faces: int = 50
-    min_roundness_ratio: float = 0.5
-    min_membrane_coverage_ratio: float = 0.75
-    split_neck_ratio: float = 0.75
-    cut_tol_nm: float = 60.0
-    cut_min_fraction: float = 0.003
-    min_outside_area_um2: float = 100.0
-    outer_reach_nm: float = 3000.0
-    max_ray_faces: int = 30_000
-    core_fraction: float = 0.6
-    max_exit_ratio: float = 0.5
-    cap_reach_nm: float = 2000.0
-    taper_slope_ratio: float = 0.25
-    taper_window_nm: float = 2000.0
-    seal_radii_nm: tuple[float, ...] = (1500.0, 2000.0, 2500.0, 3000.0, 3500.0, 4000.0)
-    seal_depth_ratio: float = 1.0
-
-    def __post_init__(self) -> None:
-        check_params(self, ranges={"voxel_nm": "> 0", "max_voxels": ">= 1", "coarse_voxels": ">= 1"})
+from .extent import ExitVoxels, core_groups, soma_bodies
 
 
 @dataclass

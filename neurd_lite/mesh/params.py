@@ -1,0 +1,209 @@
+"""The mesh stages' parameters: ``DecimateParams`` (``decimate.py``), ``HealParams`` (``heal.py``) and
+``SomaParams`` (``soma/``), the ``decimate``, ``heal`` and ``soma`` branches of ``nl.PipelineParams``.
+
+Kept apart from the stage code so that building the parameter tree imports neither the stages nor their
+dependencies; each stage module re-exports its class.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..checks import check_params
+
+AUTO = "auto"  # DecimateParams.target_faces: working size from the surface area
+AUTO_EDGE_NM = 320.0  # the "auto" size's nominal mean edge (nm) when target_edge_nm is None
+
+
+@dataclass(frozen=True)
+class DecimateParams:
+    """How the working mesh is made: sizes in faces, lengths in nm. Each entry: what it does (unit; default); why.
+    How the defaults were measured and chosen: docs/architecture.md "Parameter history".
+
+    target_faces (faces, ``"auto"`` or None; ``"auto"``): the working size. An int: about that many faces (an
+        explicit size always wins); ``"auto"`` (:data:`AUTO`): the faces an equilateral mesh of the input's area
+        needs for a mean edge of ``target_edge_nm``, clipped to [``min_target_faces``, ``max_target_faces``]
+        (:func:`edge_target_faces`); None: no decimation. Why: a large spine-dense cell keeps its spine necks a
+        few faces across, while a cell under ~11k µm² (the real cell: 3.1k µm²) stays at 250k.
+    min_faces_to_decimate (faces; 400_000): only inputs with more faces (and more than the target) are
+        decimated. Why: the heavy stages then cost the same for every larger input; below it decimation saves
+        little.
+    target_edge_nm (nm; None = :data:`AUTO_EDGE_NM`, 320): the nominal mean edge of the ``"auto"`` size; with an
+        int ``target_faces``, the area rule with that int as its floor instead of ``min_target_faces`` (opt-in).
+        Why 320 nm: spine face F1 rose .900 -> .937 on a tune l5_et cell worked at 405 nm before.
+    min_target_faces / max_target_faces (faces; 250_000 / 1_000_000): the clip of the ``"auto"`` size. Why: small
+        cells keep the long-tested 250k working size; the cap bounds the cost of the largest cells.
+    aggressiveness (fast-simplification ``agg``, 0-10; 7): how aggressively each pass collapses edges (0 keeps
+        the shape best, 10 is fastest). Why: the library's own default balance of speed and shape.
+    simplify_unit_nm (nm; 10.0): coordinates are handed to fast-simplification in this unit (:func:`_decimate_to`).
+        Why: in nm it loops through many empty passes (16.8 -> 7.6 s CPU at 1M faces in 10 nm units); coarser
+        units lose thin parts of small meshes.
+    prereduce_above_faces (faces or None; 2_000_000): larger inputs are first reduced by meshoptimizer
+        (:func:`prereduce`) to ``prereduce_to_faces``; None: never. Why: fast-simplification's memory (~560 bytes
+        per face it is given) then stops growing with the input.
+    prereduce_to_faces (faces; 400_000): the size of that pre-reduction (at least ``target_faces``). Why: 1.6x the
+        250k target keeps fast-simplification's pass cheap (400k -> 250k ~0.6 s CPU) and its quality.
+    fragmented_target_faces (faces; 400_000): the working size of a fragmented input (:func:`is_fragmented`; the
+        larger of this and ``target_faces``). Why: its open borders are kept, so its interior gets fewer faces
+        than a closed mesh's (tune l5_et: 2319 spines at 250k vs 2688 at 400k, truth 2712).
+    fragmented_border_um_per_um2 (µm of open border per µm² of surface, or None; 0.5): also call the input
+        fragmented above this border density (:func:`neurd_lite.mesh.border.open_border_um_per_um2`); None: off.
+        Why: unlike vertices per face it does not change when a mesh is refined; 0.5 means open seams every
+        ~9 µm (the real cell reads .044 at 81k-5.2M faces, so it is never affected). Default since session 20:
+        on the two fresh >= 1M-face fragmented members declared for it, spine face F1 .907 -> .934 and
+        .919 -> .935, synapse macro .923 -> .943 and .921 -> .965 (docs/spines.md).
+    map_from_collapses (bool; True): when fast-simplification decimates the input itself, build the face maps
+        from its collapse list (:mod:`neurd_lite.mesh.collapse_map`); False: a nearest-centroid search over all
+        input faces. Why: cheaper (decimation 4.15 -> 3.54 s CPU at 1.3M faces) at the same accuracy.
+    weld_nm (nm; 1.0): before decimating (an input that is not decimated is untouched), merge vertices closer than
+        this and drop the faces that become degenerate (:func:`neurd_lite.mesh.weld.weld`); 0: off. Why:
+        fast-simplification stalls on the zero-length edges of chunk seams and refined meshes; 1 nm is far below
+        any EM voxel, so only vertices at one position merge.
+    weld_edges_only (bool; True): with ``weld_nm``, join only close vertices that share a face (zero-length
+        edges). Why: two close vertices of distinct surfaces are not one vertex.
+    stall_rescue_ratio (ratio or None; 1.05): when fast-simplification, given the input itself, stops above this
+        many times its target, decimate again with the meshoptimizer pre-reduction first (face maps then from
+        the nearest-centroid search); None: off. Why: it refuses collapses that leave needle faces, and
+        spine-dense refined meshes are full of them (tune l5_et: stalled at 337k for a 250k target).
+    """
+
+    target_faces: int | str | None = AUTO
+    min_faces_to_decimate: int = 400_000
+    aggressiveness: int = 7
+    simplify_unit_nm: float = 10.0
+    prereduce_above_faces: int | None = 2_000_000
+    prereduce_to_faces: int = 400_000
+    fragmented_target_faces: int = 400_000
+    map_from_collapses: bool = True
+    target_edge_nm: float | None = None
+    min_target_faces: int = 250_000
+    max_target_faces: int = 1_000_000
+    weld_nm: float = 1.0
+    stall_rescue_ratio: float | None = 1.05
+    weld_edges_only: bool = True
+    fragmented_border_um_per_um2: float | None = 0.5
+
+    def __post_init__(self) -> None:
+        check_params(self, choices={"target_faces": (AUTO,)},
+                     ranges={"target_faces": ">= 1", "min_faces_to_decimate": ">= 0", "aggressiveness": ">= 0",
+                             "simplify_unit_nm": "> 0", "target_edge_nm": "> 0", "min_target_faces": ">= 1",
+                             "max_target_faces": ">= 1"})
+
+
+@dataclass(frozen=True)
+class HealParams:
+    """Healing: which mesh pieces are linked to the main body (lengths nm). Each entry: what it does (unit;
+    default); why.
+
+    max_gap_nm (nm; 1500) / max_slack_nm (nm; 2000): link any piece whose gap to the main body is below
+        max_gap_nm. The gap is the nearest vertex distance minus each vertex's slack (half its longest edge, at
+        most max_slack_nm). Why: on coarse meshes two touching surfaces can have their nearest vertices far apart.
+    far_keep_min_faces (faces; 300) / far_max_gap_nm (nm; 15000): pieces at least that large are kept even
+        beyond max_gap_nm when their gap is below far_max_gap_nm; everything else out of reach is dropped as
+        debris. Why: a large piece is a real part of the cell that a wide mesh gap cut off.
+    max_rounds (rounds; 200): cap on growth rounds (each links every piece within reach of the body so far).
+        Why: bounds the run on a mesh of thousands of pieces.
+    seam_gap_nm (nm; 300): boundary vertices of two kept pieces this close are also linked ("seam" links), so a
+        surface cut into chunks stays a surface graph instead of patches joined at single vertices.
+    gap_stages_nm (nm each; (), off; opt-in): before the growth above, pieces are joined in rounds of rising gap
+        (each value a max gap, nm; single linkage over *all* pieces, not only the body grown first), so a piece
+        is bridged to whatever lies nearest before any longer bridge is considered. Without it a piece joins the
+        first body whose frontier comes within ``max_gap_nm``, which on a fragmented merge can be the other
+        cell's neurite passing 1 µm away while its own next piece lies 60 nm off (docs/proofreading.md).
+    stage_slack (bool; True): the rising-gap rounds subtract the vertex slack like the growth does (True) or
+        measure raw vertex distances (False: on coarse meshes the slack lets a 1.5 µm raw gap pass a 400 nm
+        stage).
+    stage_open_ends (bool; False): rising-gap links only between open-boundary vertices (chunk cuts) on both
+        sides. Why: tried for chunked merges, whose pieces meet at the cuts (tune: it dropped cells, so off;
+        docs/proofreading.md).
+    """
+
+    max_gap_nm: float = 1500.0
+    max_slack_nm: float = 2000.0
+    far_keep_min_faces: int = 300
+    far_max_gap_nm: float = 15000.0
+    max_rounds: int = 200
+    seam_gap_nm: float = 300.0
+    gap_stages_nm: tuple[float, ...] = ()
+    stage_slack: bool = True
+    stage_open_ends: bool = False
+
+    def __post_init__(self) -> None:
+        check_params(self, ranges={"max_rounds": ">= 0"})
+
+
+@dataclass(frozen=True)
+class SomaParams:
+    """Soma detection parameters (lengths nm, areas µm², volumes µm³).
+
+    voxel_nm: grid spacing (coarsened automatically so the grid has at most ``max_voxels`` voxels).
+    coarse_voxels: when the fine grid would exceed ``max_voxels``, a first pass on a grid this large finds
+        the regions deep enough for a soma, and the fine grid only covers boxes around them.
+    coarse_floor_voxels: a coarse region must be at least this many coarse voxels deep whatever
+        ``min_inscribed_radius_nm`` (so one-voxel-thick neurites open no window). 1.5 needs a depth of sqrt(3)
+        voxels; 1.4 also takes sqrt(2) voxels, the most a soma of inscribed radius ~3 µm reads on the 2.5-2.8 µm
+        coarse grid of a big three-cell merge (opt-in; see docs/proofreading.md, session 19).
+    close_radius_nm: closing radius that seals gaps between mesh chunks before the volume is filled.
+    core_depth_nm: voxels at least this far inside the volume form soma cores.
+    min_inscribed_radius_nm: a core's deepest voxel must be at least this deep (radius of the largest
+        inscribed ball).
+    max_inscribed_radius_nm: deeper cores are kept but flagged (``properties["too_large"] = 1``): glia or debris.
+    body_margin_nm: the body reaches this far beyond the balls of its core voxels (at least one voxel).
+    min_volume_um3: bodies with less volume are dropped.
+    min_faces: bodies covering fewer input faces are dropped (volume enclosed by nothing but the closing).
+    min_roundness_ratio: bodies whose inscribed radius is below this fraction of their equivalent-sphere
+        radius are dropped (a long thick trunk is deep enough but not round; a ball scores ~1).
+    min_membrane_coverage_ratio: bodies whose exposed boundary voxels hold mesh surface less often than this
+        are dropped: a dense tangle of thin neurites filled in by the closing is deep but mostly not membrane.
+    split_neck_ratio: two peaks of one core are separate somata when the depth along the segment joining
+        them falls below this fraction of the shallower peak's depth.
+    cut_tol_nm, cut_min_fraction: a bounding-box side is a flat cut (treated as a wall) when at least this
+        fraction of the vertices lie within ``cut_tol_nm`` of it.
+    min_outside_area_um2: on the plane of a crop (see :func:`soma_from_point`), empty regions at least this
+        large are outside; smaller enclosed ones are the lumens of cut neurites (a 4 µm-radius trunk: 50 µm²).
+    outer_reach_nm: a body face is membrane when a ray from it reaches the outside within this distance
+        before hitting another face; the others are inner surfaces (nucleus).
+    max_ray_faces: at most this many faces per soma are ray-tested; the rest follow their nearest tested face.
+    core_fraction: a soma's core is the voxels around its peak at least this fraction of the peak depth deep;
+        its body is the union of the core voxels' inscribed balls (see :mod:`.extent`). Processes thinner than
+        this fraction of the soma's inscribed radius stay out of the core.
+    max_exit_ratio: a peak is a soma only when every process leaving it is thinner than this fraction of its
+        inscribed radius (a soma is a local thickening; a piece of a thick trunk is as thick as what leaves it).
+    cap_reach_nm: a piece of volume beside the body that ends within this distance of it is part of the soma
+        (the tip of an elongated soma); one that reaches farther is a process.
+    seal_radii_nm, seal_depth_ratio: closing radii tried in turn, at ``voxel_nm``, in the window of a coarse
+        region deep enough for a soma that the fine pass found none in (membrane holes one or two faces wide at
+        chunk seams); a soma found with radius r must be at least r / ``seal_depth_ratio`` deep (a closing must
+        stay smaller than the body it seals), and lie at such a region.
+    taper_slope_ratio, taper_window_nm: the soma goes on along a process while the process's radius falls faster than
+        ``taper_slope_ratio`` per unit length (read over ``taper_window_nm``): the base of a teardrop soma's trunk.
+    """
+
+    voxel_nm: float = 500.0
+    max_voxels: int = 4_000_000
+    coarse_voxels: int = 1_500_000
+    coarse_floor_voxels: float = 1.5
+    close_radius_nm: float = 1000.0
+    core_depth_nm: float = 2000.0
+    min_inscribed_radius_nm: float = 2500.0
+    max_inscribed_radius_nm: float = 15000.0
+    body_margin_nm: float = 500.0
+    min_volume_um3: float = 150.0
+    min_faces: int = 50
+    min_roundness_ratio: float = 0.5
+    min_membrane_coverage_ratio: float = 0.75
+    split_neck_ratio: float = 0.75
+    cut_tol_nm: float = 60.0
+    cut_min_fraction: float = 0.003
+    min_outside_area_um2: float = 100.0
+    outer_reach_nm: float = 3000.0
+    max_ray_faces: int = 30_000
+    core_fraction: float = 0.6
+    max_exit_ratio: float = 0.5
+    cap_reach_nm: float = 2000.0
+    taper_slope_ratio: float = 0.25
+    taper_window_nm: float = 2000.0
+    seal_radii_nm: tuple[float, ...] = (1500.0, 2000.0, 2500.0, 3000.0, 3500.0, 4000.0)
+    seal_depth_ratio: float = 1.0
+
+    def __post_init__(self) -> None:
+        check_params(self, ranges={"voxel_nm": "> 0", "max_voxels": ">= 1", "coarse_voxels": ">= 1"})
