@@ -56,11 +56,18 @@ def compartment_column(group: str, name: str) -> str:
     return name if group == "neuron" else f"{group}_{name}"
 
 
+# the families in the order their features are listed (columns of ``features``, docs/features.md); a family module
+# may be imported before the others (``stages`` reads ``feature.spines``), so the order cannot follow import order
+FAMILIES = ("morphometry", "perisomatic", "spines", "synapses")
+
+
 class Registry:
-    """Ordered collection of features; names are unique across levels."""
+    """Ordered collection of features; names are unique across levels. Listed by family (``FAMILIES``, unknown
+    families last), then in registration order within a family, whatever order the family modules loaded in."""
 
     def __init__(self) -> None:
         self._features: dict[str, Feature] = {}
+        self._ordered: list[Feature] | None = None
 
     def register(self, name: str, level: str, unit: str, definition: str,
                  family: str) -> Callable[[Callable], Callable]:
@@ -75,6 +82,7 @@ class Registry:
             if name in self._features:
                 raise ValueError(f"feature {name!r} registered twice")
             self._features[name] = Feature(name, level, unit, definition, family, func)
+            self._ordered = None
             return func
 
         return deco
@@ -84,7 +92,10 @@ class Registry:
         self.register(feature.name, feature.level, feature.unit, feature.definition, feature.family)(feature.func)
 
     def __iter__(self) -> Iterator[Feature]:
-        return iter(self._features.values())
+        if self._ordered is None:
+            rank = {f: i for i, f in enumerate(FAMILIES)}
+            self._ordered = sorted(self._features.values(), key=lambda f: rank.get(f.family, len(FAMILIES)))
+        return iter(self._ordered)
 
     def __len__(self) -> int:
         return len(self._features)
@@ -96,7 +107,7 @@ class Registry:
         return name in self._features
 
     def at_level(self, *levels: str) -> list[Feature]:
-        """Features of the given levels, in registration order."""
+        """Features of the given levels, in the registry's order (by family, then registration)."""
         return [f for f in self if f.level in levels]
 
     def columns(self, *levels: str) -> list[str]:
