@@ -257,6 +257,12 @@ class SpineParams:
         join the nearest spine (``rim.py``; spines never merge). Why: a spine's found edge lies above the crease
         where it meets the shaft; opt-in, since on held-out cells (session 20, 80 nm) it helps sparsely spiny
         classes and costs pyramids (+.0009 mean face F1, below its rule's +.002).
+    rim_max_density_per_um (spines per µm; 0 = no gate): the rim goes only to spines around whose anchor the
+        spines found (after the vertex model) number fewer than this per µm within ``relief_density_radius_nm``
+        (``relief.found_spine_density``). Why: the rim helps where spines are sparse and the model leaves their
+        rims, and costs dense spiny dendrite where the model already takes them (session 20). Opt-in: on held-out
+        2504-2506 (session 21) rim 150 nm with gate 0.6 gave face F1 +.0045 (aspiny +.0088, pyramids equal) but
+        synapse-target macro -.0108 (shaft synapses at the widened spine bases), beyond its rule's -.005.
     model_spine_needs_shaft (bool; False): a spine the model adds (touching no rule spine) must share a mesh edge
         with unlabelled surface of a piece that reaches the shaft's level or has an open edge (``pieces.py``).
         Why: a closed crumb off the shaft is not a spine; opt-in, since it drops spines of meshes whose heads are
@@ -321,6 +327,7 @@ class SpineParams:
     vertex_ties_by_coordinates: bool = True
     model_skirt: str = "stalked"
     rim_nm: float = 0.0
+    rim_max_density_per_um: float = 0.0
     model_spine_needs_shaft: bool = False
     synapse_seed_nm: float = 0.0
     synapse_seed_rel: float = 0.1
@@ -337,7 +344,8 @@ class SpineParams:
                                     "vertex_feature_set": ("rings", "balls"), "model_skirt": ("stalked", "all", "off")},
                      ranges={"candidate_threshold": "[0, 1]", "vertex_threshold": "[0, 1]", "angular_bins": ">= 1",
                              "max_angular_coverage": "[0, 1]", "min_height_to_extent": ">= 0",
-                             "sparse_min_height_to_extent": ">= 0"})
+                             "sparse_min_height_to_extent": ">= 0", "rim_nm": ">= 0",
+                             "rim_max_density_per_um": ">= 0"})
 
     def grow_threshold_nm(self, radius_nm: np.ndarray, nan_radius: float = np.inf) -> np.ndarray:
         """Protrusion (nm) a vertex must exceed for a spine to grow through it: max(grow_protrusion_nm,

@@ -8,6 +8,8 @@ unlabelled vertices within 150 nm of a found spine, 64-79 % belong to a true spi
 *below* the level of the surrounding shaft (so no height test can give them back; the vertex model leaves them
 too). This step gives each spine the unlabelled eligible vertices within ``rim_nm`` of it along mesh edges
 (each joins the spine it is nearest to, so two spines never merge; a vertex no spine reaches stays shaft).
+With ``SpineParams.rim_max_density_per_um`` > 0 only spines on sparsely spiny dendrite take a rim
+(:func:`sparse_spines`): on held-out cells the rim helped the sparsely spiny classes and cost the pyramidal ones.
 It changes where a spine ends and never merges two spines (a spine it widens can still fail detect_spines'
 length / head-width checks).
 """
@@ -17,11 +19,14 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse import csgraph
 
+from .relief import found_spine_density, spine_anchor_samples
+
 
 def grow_rims(verts: np.ndarray, edges: np.ndarray, label: np.ndarray, eligible: np.ndarray,
-              rim_nm: float) -> np.ndarray:
+              rim_nm: float, spines: np.ndarray | None = None) -> np.ndarray:
     """``label`` (V,) spine id per vertex (-1 none) with every unlabelled ``eligible`` vertex within ``rim_nm``
-    (nm, path length along ``edges`` through unlabelled eligible vertices) of a spine given to the nearest one."""
+    (nm, path length along ``edges`` through unlabelled eligible vertices) of a spine given to the nearest one.
+    ``spines``: (n_spines,) bool, the spines that take a rim (None: all); the others block the rim as before."""
     if rim_nm <= 0 or not (label >= 0).any():
         return label
     nv = len(label)
@@ -35,6 +40,8 @@ def grow_rims(verts: np.ndarray, edges: np.ndarray, label: np.ndarray, eligible:
     w = np.linalg.norm(verts[e[:, 0]] - verts[e[:, 1]], axis=1) + 1e-6
     g = sp.coo_matrix((w, (e[:, 0], e[:, 1])), shape=(nv, nv)).tocsr()
     src = np.unique(e[label[e] >= 0])  # spine vertices at the edge of the free surface
+    if spines is not None:
+        src = src[spines[label[src]]]
     if len(src) == 0:
         return label
     dist, _, origin = csgraph.dijkstra(g, directed=False, indices=src, min_only=True, limit=rim_nm,
@@ -43,3 +50,16 @@ def grow_rims(verts: np.ndarray, edges: np.ndarray, label: np.ndarray, eligible:
     out = label.copy()
     out[take] = label[origin[take]]
     return out
+
+
+def sparse_spines(label: np.ndarray, fld, max_density_per_um: float, radius_nm: float) -> np.ndarray | None:
+    """(n_spines,) bool: spines of ``label`` (per vertex, dense ids, -1 none) around whose anchor sample fewer than
+    ``max_density_per_um`` spines per µm of ``label`` lie within ``radius_nm`` (nm; ``relief.found_spine_density``);
+    a spine without an anchor sample counts as sparse. None (every spine) when ``max_density_per_um`` <= 0."""
+    if max_density_per_um <= 0 or not (label >= 0).any():
+        return None
+    anchor = spine_anchor_samples(label, fld)
+    dens = np.zeros(len(anchor))
+    has = anchor >= 0
+    dens[has] = found_spine_density(anchor, fld, anchor[has], radius_nm)
+    return dens < max_density_per_um
