@@ -1,6 +1,8 @@
 """Mesh-graph helpers shared by healing, skeletonization and the cut-end finder (vertex ids, no units)."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse import csgraph
@@ -66,6 +68,42 @@ def boundary_edges(faces: np.ndarray) -> np.ndarray:
     rows = np.repeat(np.arange(n), np.diff(count.indptr))
     once = count.data == 1
     return np.column_stack([rows[once], count.indices[once]]).astype(np.int64)
+
+
+class BoundaryLoop(NamedTuple):
+    """One connected set of open edges (a hole or a cut's rim). edges: (E, 2) vertex ids; vertices: the sorted ids
+    they touch; length_nm: (E,) edge lengths; mid_nm: (E, 3) edge midpoints; centre_nm: length-weighted centroid of
+    the midpoints; radius_nm: mean distance of ``vertices`` from the centre; perimeter_nm: sum of ``length_nm``."""
+
+    edges: np.ndarray
+    vertices: np.ndarray
+    length_nm: np.ndarray
+    mid_nm: np.ndarray
+    centre_nm: np.ndarray
+    radius_nm: float
+    perimeter_nm: float
+
+
+def boundary_loops(vertices_nm: np.ndarray, faces: np.ndarray) -> list[BoundaryLoop]:
+    """The mesh's open boundary, one :class:`BoundaryLoop` per connected set of open edges (nm), in the order of
+    their component labels (``edge_components``)."""
+    v = np.asarray(vertices_nm, dtype=np.float64)
+    be = boundary_edges(faces)
+    if not len(be):
+        return []
+    _, lab = edge_components(len(v), be)
+    elab = lab[be[:, 0]]
+    out = []
+    for c in np.unique(elab):
+        e = be[elab == c]
+        ids = np.unique(e)
+        length = np.linalg.norm(v[e[:, 0]] - v[e[:, 1]], axis=1)
+        perimeter = float(length.sum())
+        mid = 0.5 * (v[e[:, 0]] + v[e[:, 1]])
+        centre = (mid * length[:, None]).sum(axis=0) / max(perimeter, 1e-9)
+        radius = float(np.linalg.norm(v[ids] - centre, axis=1).mean())
+        out.append(BoundaryLoop(e, ids, length, mid, centre, radius, perimeter))
+    return out
 
 
 def hop_neighbourhoods(n_nodes: int, edges: np.ndarray, hops: int, include_self: bool = True) -> sp.csr_matrix:

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
-from ..geometry.meshgraph import boundary_edges, edge_components, sorted_face_edges
+from ..geometry.meshgraph import boundary_loops, edge_components, sorted_face_edges
 
 
 @dataclass(frozen=True)
@@ -43,33 +43,19 @@ def find_cut_ends(vertices_nm: np.ndarray, faces: np.ndarray, link_edges: np.nda
     """
     v = np.asarray(vertices_nm, dtype=np.float64)
     caps = flat_caps(v, faces, min_perimeter_nm)
-    be = boundary_edges(faces)
-    if not len(be):
-        return caps
+    loops = boundary_loops(v, faces)
     linked = np.zeros(len(v), dtype=bool)
     if link_edges is not None and len(link_edges):
         linked[np.asarray(link_edges, dtype=np.int64).reshape(-1)] = True
-    n = len(v)
-    _, lab = edge_components(n, be)
-    elab = lab[be[:, 0]]
     out = []
-    for c in np.unique(elab):
-        edges = be[elab == c]
-        ids = np.unique(edges)
-        if linked[ids].any():
+    for lp in loops:
+        if linked[lp.vertices].any() or lp.perimeter_nm < min_perimeter_nm:
             continue
-        length = np.linalg.norm(v[edges[:, 0]] - v[edges[:, 1]], axis=1)
-        perimeter = float(length.sum())
-        if perimeter < min_perimeter_nm:
-            continue
-        mid = 0.5 * (v[edges[:, 0]] + v[edges[:, 1]])
-        centre = (mid * length[:, None]).sum(axis=0) / max(perimeter, 1e-9)
-        _, s, vt = np.linalg.svd(mid - centre, full_matrices=False)
-        radius = float(np.linalg.norm(v[ids] - centre, axis=1).mean())
-        flatness = float(s[-1] / np.sqrt(max(len(mid), 1))) / max(radius, 1e-9)
+        _, s, vt = np.linalg.svd(lp.mid_nm - lp.centre_nm, full_matrices=False)
+        flatness = float(s[-1] / np.sqrt(max(len(lp.mid_nm), 1))) / max(lp.radius_nm, 1e-9)
         if flatness > max_flatness:
             continue
-        out.append(CutEnd(centre, vt[-1], radius, perimeter, ids))
+        out.append(CutEnd(lp.centre_nm, vt[-1], lp.radius_nm, lp.perimeter_nm, lp.vertices))
     return sorted(out + caps, key=lambda e: -e.perimeter_nm)
 
 

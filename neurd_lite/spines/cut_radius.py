@@ -19,26 +19,8 @@ from dataclasses import replace
 import numpy as np
 from scipy.sparse.csgraph import dijkstra
 
-from ..geometry.meshgraph import boundary_edges, edge_components
+from ..geometry.meshgraph import boundary_loops
 from ..skeleton.model import Skeleton
-
-
-def open_loops(verts: np.ndarray, faces: np.ndarray) -> list[tuple[np.ndarray, float, float]]:
-    """(centre (3,) nm, radius nm, perimeter nm) of each open boundary loop of the mesh: centre = length-weighted
-    centroid of its edges' midpoints, radius = mean distance of its vertices from the centre (as
-    ``skeleton.cut_ends.find_cut_ends`` measures a cut; the spine stage may not import that stage)."""
-    be = boundary_edges(np.asarray(faces, dtype=np.int64))
-    if not len(be):
-        return []
-    _, lab = edge_components(len(verts), be)
-    elab = lab[be[:, 0]]
-    out = []
-    for c in np.unique(elab):
-        e = be[elab == c]
-        length = np.linalg.norm(verts[e[:, 0]] - verts[e[:, 1]], axis=1)
-        centre = (0.5 * (verts[e[:, 0]] + verts[e[:, 1]]) * length[:, None]).sum(0) / max(length.sum(), 1e-9)
-        out.append((centre, float(np.linalg.norm(verts[np.unique(e)] - centre, axis=1).mean()), float(length.sum())))
-    return out
 
 
 def cut_end_radii(skel: Skeleton, verts: np.ndarray, faces: np.ndarray) -> dict[int, float]:
@@ -50,10 +32,11 @@ def cut_end_radii(skel: Skeleton, verts: np.ndarray, faces: np.ndarray) -> dict[
     cut = np.flatnonzero(skel.cut_ends)
     if not len(cut):
         return {}
-    loops = open_loops(np.asarray(verts, dtype=np.float64), faces)
+    loops = boundary_loops(verts, faces)  # centre and radius as skeleton.cut_ends.find_cut_ends measures a cut
     out = {}
     for i in cut:
-        near = [(per, r) for c, r, per in loops if np.linalg.norm(c - skel.vertices[i]) <= r]
+        near = [(lp.perimeter_nm, lp.radius_nm) for lp in loops
+                if np.linalg.norm(lp.centre_nm - skel.vertices[i]) <= lp.radius_nm]
         if near:
             out[int(i)] = max(near)[1]
     return out
