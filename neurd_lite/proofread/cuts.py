@@ -161,8 +161,6 @@ class SplitParams:
     ``direction_nm``, which runs through the fused contact) and whole-subtree growth vote (``growth.zone_growth_vote``)
     point to different cells votes by the growth vote instead: the larger measurement decides
     (``split._scale_checked``; docs/proofreading.md "Session 22").
-    zone_direction_nm (session 22; 0 = ``direction_nm``): reach of a contact-zone branch's direction vote (its mean
-    position over this much of its cable); the calibre vote keeps ``direction_nm``.
     """
 
     window_nm: float = 5000.0
@@ -213,7 +211,6 @@ class SplitParams:
     bridge_growth_nm: float = 20000.0
     bridge_faced_pieces: bool = False
     zone_scale_check: bool = False
-    zone_direction_nm: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -124,19 +124,14 @@ def _evidence_vote(forest: _Forest, v: int, u: int, cells: tuple | None, evidenc
 
 
 def _branch_vote(forest: _Forest, v: int, u: int, origin: np.ndarray, dirs: tuple, calibre: tuple,
-                 radius: np.ndarray, p: SplitParams, direction_nm: float = 0.0) -> tuple[float, float] | None:
+                 radius: np.ndarray, p: SplitParams) -> tuple[float, float] | None:
     """(direction, calibre) votes of the off-path branch entered from ``v`` through ``u`` (positive: cell A): its
-    mean direction from ``origin`` over ``direction_nm`` (0: ``p.direction_nm``) against ``dirs`` = (A's, B's
-    outward direction there), its median radius over ``p.direction_nm`` against ``calibre`` = (A's, B's neurite
-    radius, nm), halved. None for a bristle (shorter than ``side_min_nm``)."""
+    mean direction from ``origin`` against ``dirs`` = (A's, B's outward direction there), its median radius against
+    ``calibre`` = (A's, B's neurite radius, nm), halved. None for a bristle (shorter than ``side_min_nm``)."""
     verts, far = forest.reach(u, v, max(p.direction_nm, p.side_min_nm))
     if far < p.side_min_nm:
         return None
-    if direction_nm > 0 and direction_nm != p.direction_nm:
-        d_verts, _ = forest.reach(u, v, direction_nm)
-    else:
-        d_verts = verts
-    d_s = forest.x[d_verts].mean(axis=0) - origin
+    d_s = forest.x[verts].mean(axis=0) - origin
     d_s /= max(np.linalg.norm(d_s), 1e-9)
     return float(d_s @ dirs[0] - d_s @ dirs[1]), 0.5 * _calibre_match(np.nanmedian(radius[verts]), calibre)
 
@@ -188,7 +183,7 @@ def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radiu
             if u in zone or u in onpath:
                 continue
             o_v, d_v = (origin, d) if v in zone else (x[v], dirs(s[near[v]]))  # its own branch point
-            dc = _branch_vote(forest, v, u, o_v, d_v, calibre, radius, p, p.zone_direction_nm if v in zone else 0.0)
+            dc = _branch_vote(forest, v, u, o_v, d_v, calibre, radius, p)
             if dc is None:
                 continue  # a bristle stays where it is
             if p.zone_scale_check and somas is not None and v in zone:
