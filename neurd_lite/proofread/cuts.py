@@ -160,7 +160,9 @@ class SplitParams:
     zone_scale_check (session 22; default False = off): a contact-zone branch whose direction vote (its first
     ``direction_nm``, which runs through the fused contact) and whole-subtree growth vote (``growth.zone_growth_vote``)
     point to different cells votes by the growth vote instead: the larger measurement decides
-    (``split._scale_checked``; docs/proofreading.md "Session 22").
+    (``split._scale_checked``). Tune 62 merges: 132 -> 137 of 154 cells >= 0.95, 0 lost; fresh held-out 2140-2159:
+    48 -> 50 of 52 but fam2141 falls .990 -> .921 (a weak growth vote overruled a scale-stable direction), so its
+    rule failed and it stays opt-in (docs/proofreading.md "Session 22").
     """
 
     window_nm: float = 5000.0
