@@ -94,3 +94,15 @@ def test_zone_growth_vote_follows_the_whole_subtree():
     g = zone_growth_vote(f, path[k + 2], first, SOMAS, {path[0], path[-1]})
     assert 0.5 < g <= 2.0
     assert zone_growth_vote(f, path[k + 2], first, SOMAS, {first + 10}) == 0.0
+
+
+def test_zone_scale_check_lets_the_whole_subtree_overrule_a_bent_start():
+    """Session 22 (``zone_scale_check``, opt-in): a contact-zone branch whose first 6 µm run back along A's arm
+    (direction vote for B, as a neurite bent through a fused contact reads) but whose 60 µm cable then grows away
+    from soma A is A's neurite; off it stays with B. A branch whose start and whole subtree agree is unchanged."""
+    bent = [((-1.0, 0.2), 6.0), ((1.0, 1.0), 60.0)]
+    assert SplitParams().zone_scale_check is False
+    assert _owner(SplitParams(), at_um=50.5, segments=bent) == "B"
+    assert _owner(SplitParams(zone_scale_check=True), at_um=50.5, segments=bent) == "A"
+    back = [((-1.0, 0.2), 6.0), ((-1.0, 1.0), 60.0)]  # start and subtree both say B
+    assert _owner(SplitParams(zone_scale_check=True), at_um=50.5, segments=back) == "B"

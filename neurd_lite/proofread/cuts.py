@@ -157,6 +157,12 @@ class SplitParams:
     bridge. Tune 800-899 fragmented + 12 clean (144 cells): 123 -> 123 cells >= 0.95, no cell crosses .95, mean
     equal; it removes two wrong moves a 30 µm ``bridge_growth_nm`` would make. Not scored on held-out (its tune
     gate was not met; docs/proofreading.md "Session 21").
+    zone_scale_check (session 22; default False = off): a contact-zone branch whose direction vote (its first
+    ``direction_nm``, which runs through the fused contact) and whole-subtree growth vote (``growth.zone_growth_vote``)
+    point to different cells votes by the growth vote instead: the larger measurement decides
+    (``split._scale_checked``). Tune 62 merges: 132 -> 137 of 154 cells >= 0.95, 0 lost; fresh held-out 2140-2159:
+    48 -> 50 of 52 but fam2141 falls .990 -> .921 (a weak growth vote overruled a scale-stable direction), so its
+    rule failed and it stays opt-in (docs/proofreading.md "Session 22").
     """
 
     window_nm: float = 5000.0
@@ -206,6 +212,7 @@ class SplitParams:
     bridge_growth_margin: float = 0.5
     bridge_growth_nm: float = 20000.0
     bridge_faced_pieces: bool = False
+    zone_scale_check: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)

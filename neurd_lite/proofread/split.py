@@ -124,16 +124,16 @@ def _evidence_vote(forest: _Forest, v: int, u: int, cells: tuple | None, evidenc
 
 
 def _branch_vote(forest: _Forest, v: int, u: int, origin: np.ndarray, dirs: tuple, calibre: tuple,
-                 radius: np.ndarray, p: SplitParams) -> float | None:
-    """Direction / calibre vote of the off-path branch entered from ``v`` through ``u`` (positive: cell A): its mean
-    direction from ``origin`` against ``dirs`` = (A's, B's outward direction there), its median radius against
-    ``calibre`` = (A's, B's neurite radius, nm). None for a bristle (shorter than ``side_min_nm``)."""
+                 radius: np.ndarray, p: SplitParams) -> tuple[float, float] | None:
+    """(direction, calibre) votes of the off-path branch entered from ``v`` through ``u`` (positive: cell A): its
+    mean direction from ``origin`` against ``dirs`` = (A's, B's outward direction there), its median radius against
+    ``calibre`` = (A's, B's neurite radius, nm), halved. None for a bristle (shorter than ``side_min_nm``)."""
     verts, far = forest.reach(u, v, max(p.direction_nm, p.side_min_nm))
     if far < p.side_min_nm:
         return None
     d_s = forest.x[verts].mean(axis=0) - origin
     d_s /= max(np.linalg.norm(d_s), 1e-9)
-    return float(d_s @ dirs[0] - d_s @ dirs[1]) + 0.5 * _calibre_match(np.nanmedian(radius[verts]), calibre)
+    return float(d_s @ dirs[0] - d_s @ dirs[1]), 0.5 * _calibre_match(np.nanmedian(radius[verts]), calibre)
 
 
 def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radius: np.ndarray,
@@ -183,10 +183,12 @@ def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radiu
             if u in zone or u in onpath:
                 continue
             o_v, d_v = (origin, d) if v in zone else (x[v], dirs(s[near[v]]))  # its own branch point
-            vote = _branch_vote(forest, v, u, o_v, d_v, calibre, radius, p)
-            if vote is None:
+            dc = _branch_vote(forest, v, u, o_v, d_v, calibre, radius, p)
+            if dc is None:
                 continue  # a bristle stays where it is
-            vote += _evidence_vote(forest, v, u, cells, evidence, p)
+            if p.zone_scale_check and somas is not None and v in zone:
+                dc = (_scale_checked(forest, v, u, dc[0], somas), dc[1])
+            vote = dc[0] + dc[1] + _evidence_vote(forest, v, u, cells, evidence, p)
             if p.zone_growth_weight > 0 and somas is not None and v in zone:
                 vote += p.zone_growth_weight * zone_growth_vote(forest, v, u, somas[0], somas[1])
             side = 0 if vote > margin else (1 if vote < -margin else default)
@@ -203,6 +205,15 @@ def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radiu
                                                p.side_growth_nm or np.inf, p.window_nm, p.side_min_nm):
             moved.append(dict(_move(forest, v, u, a_end if side == 0 else b_end, side, ratio), kind="calibre"))
     return moved
+
+
+def _scale_checked(forest: _Forest, v: int, u: int, direction: float, somas: tuple) -> float:
+    """The contact-zone branch's direction vote checked against its whole subtree (``zone_scale_check``): its first
+    ``direction_nm`` run through the contact, where fused membrane bends the skeleton, so when the growth vote of
+    the whole subtree (:func:`.growth.zone_growth_vote`, the same scale of vote, 0 for a subtree holding a soma)
+    points to the other cell, the larger measurement stands in for the local one."""
+    g = zone_growth_vote(forest, v, u, somas[0], somas[1])
+    return g if g * direction < 0 else direction
 
 
 def contact_zone_nm(calibre: tuple, p: SplitParams) -> float:
