@@ -278,7 +278,7 @@ def stage_spines(n: Neuron, p: PipelineParams) -> None:
     labels = n.face_labels.copy()
     old = is_label(labels, SPINE_LABELS)  # an earlier run's spine labels
     labels[old] = n.face_compartment[old]
-    labels[is_spine] = fm.lift(w.face_labels)[is_spine]
+    labels[is_spine] = fm.lift_rows(w.face_labels, is_spine)
     n.face_labels = labels
     spines = w.spines.copy()
     if len(spines):

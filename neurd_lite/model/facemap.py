@@ -54,6 +54,14 @@ class FaceMap:
             raise ValueError(f"lift: array has {len(a)} rows, the working mesh {self.n_working} faces")
         return a[self.input_to_working]
 
+    def lift_rows(self, per_working_face: np.ndarray, input_faces: np.ndarray) -> np.ndarray:
+        """``lift(per_working_face)[input_faces]`` without the (F, ...) array over every input face (on an 8.9M-face
+        input the spine stage's object label lift took ~0.2 s to keep the few spine faces' rows)."""
+        a = np.asarray(per_working_face)
+        if len(a) != self.n_working:
+            raise ValueError(f"lift_rows: array has {len(a)} rows, the working mesh {self.n_working} faces")
+        return a[self.input_to_working[input_faces]]
+
     def lower(self, per_input_face: np.ndarray) -> np.ndarray:
         """(F, ...) array over input faces -> (F', ...) over working faces (representative input face)."""
         a = np.asarray(per_input_face)
