@@ -11,45 +11,28 @@ Heavy modules load on first use, so ``import neurd_lite`` stays fast.
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from .lazy import lazy_getattr as _lazy_getattr
 
 __version__ = "0.1.0"
 
-# public name -> (module, attribute)
-_LAZY = {
-    "Neuron": ("neurd_lite.neuron", "Neuron"),
-    "Soma": ("neurd_lite.neuron", "Soma"),
-    "Skeleton": ("neurd_lite.skeleton.model", "Skeleton"),
-    "load": ("neurd_lite.neuron", "load"),
-    "decompose": ("neurd_lite.pipeline", "decompose"),
-    "PipelineParams": ("neurd_lite.params", "PipelineParams"),
-    "label_skeleton": ("neurd_lite.pipeline", "label_skeleton"),
-    "load_mesh": ("neurd_lite.io.meshes", "load_mesh"),
-    "load_synapses": ("neurd_lite.io.synapses", "load_synapses"),
-    "load_skeleton": ("neurd_lite.io.skeletons", "load_skeleton"),
-    "features": ("neurd_lite.feature", "features"),
-    "branch_features": ("neurd_lite.feature", "branch_features"),
-    "classify": ("neurd_lite.celltype", "classify"),
-    "classify_perisomatic": ("neurd_lite.celltype", "classify_perisomatic"),
-    "classify_dendritic": ("neurd_lite.celltype", "classify_dendritic"),
-    "featurize": ("neurd_lite.batch", "featurize"),
-    "split": ("neurd_lite.pipeline", "split"),
+# module -> the public names it defines, loaded on first use and then kept here
+_NAMES = {
+    ".neuron": ("Neuron", "Soma", "load"),
+    ".skeleton.model": ("Skeleton",),
+    ".pipeline": ("decompose", "label_skeleton", "split"),
+    ".params": ("PipelineParams",),
+    ".io.meshes": ("load_mesh",),
+    ".io.synapses": ("load_synapses",),
+    ".io.skeletons": ("load_skeleton",),
+    ".feature": ("features", "branch_features"),
+    ".celltype": ("classify", "classify_perisomatic", "classify_dendritic"),
+    ".batch": ("featurize",),
 }
+_SUBMODULES = ("io", "mesh", "skeleton", "compartments", "spines", "feature", "celltype", "testing", "data", "viz",
+               "batch", "units", "errors", "proofread")
 
-__all__ = sorted(_LAZY) + ["__version__"]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        module, attr = _LAZY[name]
-        value = getattr(importlib.import_module(module), attr)
-        globals()[name] = value
-        return value
-    if name in {"io", "mesh", "skeleton", "compartments", "spines", "feature", "celltype", "testing", "data",
-                "viz", "batch", "units", "errors", "proofread"}:
-        return importlib.import_module(f"neurd_lite.{name}")
-    raise AttributeError(f"module 'neurd_lite' has no attribute {name!r}")
+__all__ = sorted(name for names in _NAMES.values() for name in names) + ["__version__"]
+__getattr__ = _lazy_getattr(globals(), _NAMES, _SUBMODULES, cache=True)
 
 
 def __dir__() -> list[str]:

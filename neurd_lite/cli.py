@@ -124,7 +124,8 @@ def _save_and_report(n: Any, out_dir: str) -> int:
     vertices and is usually a few per cent shorter."""
     out = Path(out_dir) / f"{n.name}.h5"
     if not _safe_name(str(n.name)) or out.resolve().parent != Path(out_dir).resolve():
-        raise ValueError(f"neuron name {n.name!r} would write outside {out_dir}")
+        raise ValueError(f"neuron name {n.name!r} would write outside {out_dir} (give --name a plain file name: no "
+                         "path separators, not starting with '.')")
     n.save(out)
     _print_summary(n.summary())
     su = n.provenance.get("synapse_units")
@@ -211,7 +212,7 @@ def _print_example_result(n: Any, row: Any, result: Any) -> None:
 
 
 # ---- featurize -----------------------------------------------------------------------------------------
-FEATURIZE_EXIT_CODES = """exit codes (download: 0 all fetched or cached, 1 at least one segment failed):
+FEATURIZE_EXIT_CODES = """exit codes:
   0    every input featurized (or already done in an earlier run)
   1    the batch ran to the end but at least one input failed (listed in OUT/errors.csv)
   2    no input matched (empty folder, glob matching nothing) or bad arguments; nothing was run
@@ -299,8 +300,15 @@ def _run_featurize(args: argparse.Namespace) -> int:
 
 
 # ---- download ------------------------------------------------------------------------------------------
+DOWNLOAD_EXIT_CODES = """exit codes:
+  0    every segment fetched or already in the cache
+  1    at least one segment failed (listed in OUT/download_errors.csv); the others were fetched
+  2    bad arguments; nothing was fetched"""
+
+
 def _add_download(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("download", help="fetch meshes (and synapses) into a local cache (extra 'cloud')")
+    p = sub.add_parser("download", help="fetch meshes (and synapses) into a local cache (extra 'cloud')",
+                       epilog=DOWNLOAD_EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("segment_ids", nargs="+", help="segment ids, comma lists, or files with one id per line")
     p.add_argument("--source", required=True, help="neuroglancer precomputed source, e.g. precomputed://gs://...")
     p.add_argument("--out", required=True, help="cache folder (meshes/ID.h5, synapses/ID_synapses.csv)")

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 import numpy as np
 
 from .errors import InputError, NeurdLiteError, StageError
+from .lazy import lazy_getattr as _lazy_getattr
 from .memory import frozen_gc, release_memory
 from .params import PipelineParams
 from .units import UnitsLike, as_points_nm
@@ -34,17 +35,10 @@ if TYPE_CHECKING:
 
 # the stage functions and the run state live in neurd_lite.stages; re-exported here, loaded on first use (the
 # entry points import the stage code when called, so reaching ``nl.decompose`` stays as light as the parameters)
-_FROM_STAGES = {"MESH_STAGES", "SKELETON_STAGES", "RUN_KEY", "Run", "Stage", "_Skip", "_working_view", "run_state",
-                "stage_anchors", "stage_compartments", "stage_decimate", "stage_graph", "stage_heal", "stage_refine",
-                "stage_skeleton", "stage_soma", "stage_spines", "stage_synapses"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _FROM_STAGES:
-        from . import stages
-
-        return getattr(stages, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = _lazy_getattr(globals(), {".stages": (
+    "MESH_STAGES", "SKELETON_STAGES", "RUN_KEY", "Run", "Stage", "_Skip", "_working_view", "run_state", "stage_anchors",
+    "stage_compartments", "stage_decimate", "stage_graph", "stage_heal", "stage_refine", "stage_skeleton",
+    "stage_soma", "stage_spines", "stage_synapses")})
 
 
 def _versions() -> dict[str, str]:

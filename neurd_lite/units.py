@@ -46,7 +46,13 @@ def scale_to_nm(units: UnitsLike) -> np.ndarray:
         if key.endswith("nm") and key[:-2].replace(".", "", 1).isdigit():
             return np.full(3, float(key[:-2]))  # e.g. "8nm" voxels
         if key not in _NAMED:
-            raise ValueError(f"unknown units {units!r}: use 'nm', 'um', 'mm', a voxel size in nm or (x, y, z) nm")
+            try:  # a voxel size written as text ("8", "4,4,40"): say how to give it
+                as_number = parse_units(units)
+            except ValueError:
+                as_number = units
+            hint = "" if isinstance(as_number, str) else f" (a voxel size is a number, not text: units={as_number!r})"
+            raise ValueError(f"unknown units {units!r}: use 'nm', 'um', 'mm', a voxel size in nm or (x, y, z) nm"
+                             + hint)
         return np.full(3, _NAMED[key])
     arr = np.asarray(units, dtype=float).reshape(-1)
     if arr.size == 1:

@@ -147,7 +147,7 @@ def plot_skeleton(n: "Neuron", plane: str = "xy", ax: "matplotlib.axes.Axes | No
     from matplotlib.patches import Patch
 
     if n.skeleton is None:
-        raise ValueError(f"neuron {n.name!r} has no skeleton")
+        raise ValueError(f"neuron {n.name!r} has no skeleton (nl.decompose or nl.label_skeleton builds one)")
     a, b = (_AXES[plane[0]], _AXES[plane[1]])
     v = n.skeleton.vertices / 1000.0
     e = n.skeleton.edges
@@ -182,9 +182,10 @@ def plot_feature_distributions(df: "pd.DataFrame", features: Sequence[str], by: 
     """Box plots of ``features`` (columns of ``df``) grouped by the class column ``by``; returns the figure."""
     import matplotlib.pyplot as plt
 
-    features = [f for f in features if f in df.columns]
+    asked, features = list(features), [f for f in features if f in df.columns]
     if not features:
-        raise ValueError("none of the requested features are columns of the table")
+        raise ValueError(f"none of the requested features {asked} are columns of the table (feature names carry "
+                         "their unit, e.g. cable_length_um; nl.feature.REGISTRY lists them)")
     ncols = min(max_cols, len(features))
     nrows = int(np.ceil(len(features) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.2 * nrows), squeeze=False)
@@ -211,14 +212,15 @@ def scene(n: "Neuron", color_by: str = "compartment") -> Any:
 
 
 def view3d(n: "Neuron", color_by: str = "compartment", height: int = 500) -> Any:
-    """Interactive 3D view for Jupyter (three.js embedded by trimesh; works offline)."""
+    """Interactive 3D view for Jupyter (three.js embedded by trimesh; works offline); the mesh in µm, ``height``
+    in pixels."""
     from trimesh.viewer.notebook import scene_to_notebook
 
     return scene_to_notebook(scene(n, color_by), height=height)
 
 
 def save_html(n: "Neuron", path: str, color_by: str = "compartment") -> str:
-    """Write a standalone HTML file with the interactive 3D view; returns the path."""
+    """Write a standalone HTML file with the interactive 3D view (the mesh in µm); returns the path."""
     from trimesh.viewer.notebook import scene_to_html
 
     with open(path, "w") as fh:

@@ -16,11 +16,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1] / "neurd_lite"
 MAX_LINES = 600
 
-# base: errors, units and the parameter checks (``checks.py``); geometry: shared math on arrays (imports only
-# base); the model layer every stage may read: the Neuron, the skeleton model, names and the model/ objects
-# (imports base, geometry and itself). The parameter tree (neurd_lite.params) gathers every stage's own
+# base: errors, units, the parameter checks (``checks.py``) and the first-use name loader (``lazy.py``);
+# geometry: shared math on arrays (imports only base); the model layer every stage may read: the Neuron, the
+# skeleton model, names and the model/ objects (imports base, geometry and itself). The parameter tree (neurd_lite.params) gathers every stage's own
 # dataclass, so it sits at the top with the runner: a stage receives its branch of the tree, never imports the tree.
-BASE = ("neurd_lite.errors", "neurd_lite.units", "neurd_lite.checks")
+BASE = ("neurd_lite.errors", "neurd_lite.units", "neurd_lite.checks", "neurd_lite.lazy")
 GEOMETRY = ("neurd_lite.geometry",)
 MODEL = BASE + ("neurd_lite.neuron", "neurd_lite.skeleton.model", "neurd_lite.names", "neurd_lite.model")
 # stage packages: a stage imports the model layer, geometry and itself; a later stage gets an earlier stage's

@@ -172,7 +172,7 @@ def test_one_nan_coordinate_does_not_flip_the_swc_unit_guess(tmp_path):
 @pytest.mark.parametrize("case, match", [
     ("binary_h5", "cannot read the file"), ("empty_h5", "cannot read the file"),
     ("json_binary", "not an ossify skeleton json"), ("json_nan", "NaN"),
-    ("json_cycle_through_root", "cycle"), ("json_edge_out_of_range", "do not exist"),
+    ("json_cycle_through_root", "cycle"), ("json_edge_out_of_range", "does not exist"),
     ("json_root_out_of_range", "root 9 is not one of its 3 vertices"),
     ("nan_h5", "NaN"), ("cycle_through_root_h5", "cycle"),
 ])

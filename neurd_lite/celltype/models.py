@@ -166,7 +166,8 @@ def _load_cached(name: str, directory: str) -> ShippedModel:
                          hint="rebuild with python classifiers/train_all.py") from err
     if meta.get("kind") == "logistic":
         if not meta.get("linear"):
-            raise InputError(f"logistic model {name!r} has no 'linear' coefficients", path=side)
+            raise InputError(f"logistic model {name!r} has no 'linear' coefficients", path=side,
+                             hint="rebuild with python classifiers/train_all.py")
         return ShippedModel(name=name, booster=None, meta=meta)
     if not txt.is_file():
         raise InputError(f"model {name!r} not found (no {txt.name})", path=d,
@@ -174,8 +175,14 @@ def _load_cached(name: str, directory: str) -> ShippedModel:
     import lightgbm as lgb
 
     booster = lgb.Booster(model_file=str(txt))
-    if list(booster.feature_name()) != feature_names(meta):
-        raise InputError("model file and sidecar disagree on feature names", path=txt)
+    in_txt, in_side = list(booster.feature_name()), feature_names(meta)
+    if in_txt != in_side:
+        only_txt, only_side = sorted(set(in_txt) - set(in_side)), sorted(set(in_side) - set(in_txt))
+        raise InputError(f"model file and sidecar {side.name} disagree on feature names (only in the model file: "
+                         f"{only_txt}; only in the sidecar: {only_side}"
+                         f"{'; same names, other order' if not only_txt and not only_side else ''})", path=txt,
+                         hint="the two files come from different builds: rebuild both with python "
+                         "classifiers/train_all.py")
     return ShippedModel(name=name, booster=booster, meta=meta)
 
 

@@ -5,17 +5,12 @@ Names load on first use, so importing the parameters (``compartments.params``) d
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..lazy import lazy_getattr as _lazy_getattr
 
 __all__ = ["label_compartments", "label_skeleton_vertices", "CompartmentParams", "AxonParams", "ApicalParams",
            "refine_by_spines", "RefineParams"]
 
-_LAZY = {"label_compartments": "label", "label_skeleton_vertices": "label", "refine_by_spines": "refine",
-         "CompartmentParams": "params", "AxonParams": "params", "ApicalParams": "params", "RefineParams": "params"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = _lazy_getattr(globals(), {".label": ("label_compartments", "label_skeleton_vertices"),
+                                        ".refine": ("refine_by_spines",),
+                                        ".params": ("CompartmentParams", "AxonParams", "ApicalParams",
+                                                    "RefineParams")})

@@ -7,21 +7,13 @@ importing the parameters (``feature.params``) loads neither the families nor the
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..lazy import lazy_getattr as _lazy_getattr
 
 __all__ = ["features", "branch_features", "REGISTRY", "COMPARTMENT_GROUPS", "Feature", "Missing", "register"]
 
-_LAZY = {"features": "api", "branch_features": "api", "REGISTRY": "registry", "COMPARTMENT_GROUPS": "registry",
-         "Feature": "registry", "Missing": "registry", "register": "registry"}
-_SUBMODULES = {"api", "cache", "context", "docs", "morphometry", "params", "perisomatic", "registry", "spines",
-               "synapses"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        importlib.import_module(f"{__name__}.api")  # registers the families before REGISTRY is read
-        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    if name in _SUBMODULES:
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = _lazy_getattr(
+    globals(), {".api": ("features", "branch_features"),
+                ".registry": ("REGISTRY", "COMPARTMENT_GROUPS", "Feature", "Missing", "register")},
+    submodules=("api", "cache", "context", "docs", "morphometry", "params", "perisomatic", "registry", "spines",
+                "synapses"),
+    first=".api")  # api registers the families before REGISTRY is read

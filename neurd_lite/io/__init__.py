@@ -7,23 +7,11 @@ Submodules load on first attribute access so ``import neurd_lite.io`` stays ligh
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..lazy import lazy_getattr as _lazy_getattr
 
-# public name -> submodule of neurd_lite.io
-_LAZY = {
-    "load_mesh": "meshes",
-    "load_precomputed": "meshes",
-    "save_meshparty_h5": "meshes",
-    "load_synapses": "synapses",
-    "load_skeleton": "skeletons",
-    "save_neuron": "neuron_h5",
-}
+# submodule of neurd_lite.io -> the public names it defines
+_NAMES = {".meshes": ("load_mesh", "load_precomputed", "save_meshparty_h5"), ".synapses": ("load_synapses",),
+          ".skeletons": ("load_skeleton",), ".neuron_h5": ("save_neuron",)}
 
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__ = sorted(name for names in _NAMES.values() for name in names)
+__getattr__ = _lazy_getattr(globals(), _NAMES)

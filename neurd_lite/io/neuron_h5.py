@@ -329,7 +329,8 @@ def read_neuron_fields(path: str | Path) -> dict[str, Any]:
     try:
         f = h5py.File(path, "r")
     except OSError as e:
-        raise InputError(f"not a readable HDF5 file ({e})", path, "was the write interrupted? re-run it") from e
+        raise InputError(f"not a readable HDF5 file ({e})", path, "nl.load reads the .h5 files that Neuron.save and "
+                         "neurd-lite decompose write; if this is one, its write was interrupted: re-run it") from e
     with f:
         if f.attrs.get("format") != FORMAT:
             raise InputError("not a neurd_lite Neuron file", path,

@@ -51,6 +51,11 @@ def load_skeleton(path: str | Path | Any, units: UnitsLike | None = None) -> tup
         name = getattr(path, "name", None)  # a peer object has no file: name its type (and its own name)
         check_skeleton_values(sk, f"<{type(path).__name__}{f' {name!r}' if name else ''}>")
         return sk, syn
+    if units is not None:
+        try:
+            scale_to_nm(units)
+        except ValueError as e:  # said as a units problem, not as a bad skeleton file
+            raise InputError(str(e), path) from e
     try:
         sk, syn = _load_any(Path(path), units)
     except InputError:

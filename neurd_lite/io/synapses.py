@@ -82,17 +82,8 @@ def load_synapses(path_or_df: TableLike, units: UnitsLike | None = None, segment
             raise InputError(f"segment_id {segment_id!r} is not an integer id", where, "pass the root id") from None
     raw = _drop_saved_index(raw).reset_index(drop=True)  # index = 0-based row number of the input table
     rows_in = len(raw)
-    if segment_id is not None and "segment_id" in raw.columns:
-        raw = raw[pd.to_numeric(raw["segment_id"], errors="coerce") == segment_id]
-        if raw.empty:
-            raise InputError(f"no rows with segment_id == {segment_id}", where, "check the segment id")
-    if segment_id is not None and {"pre_pt_root_id", "post_pt_root_id"} <= set(raw.columns):
-        mine = ((pd.to_numeric(raw["pre_pt_root_id"], errors="coerce") == segment_id)
-                | (pd.to_numeric(raw["post_pt_root_id"], errors="coerce") == segment_id)).to_numpy()
-        if not mine.any():
-            raise InputError(f"no synapse has {segment_id} as pre_pt_root_id or post_pt_root_id", where,
-                             "check the segment id (it may have been edited: use its latest root id)")
-        raw = raw[mine]  # the index keeps input row numbers (dropped_rows below)
+    if segment_id is not None:
+        raw = _segment_rows(raw, segment_id, where)  # the index keeps input row numbers (dropped_rows below)
 
     layout, pos_cols, default_units = _detect_layout(raw, where)
     if units is None:
@@ -143,6 +134,23 @@ def load_synapses(path_or_df: TableLike, units: UnitsLike | None = None, segment
                       "position_columns": "x_nm" if fixed_nm else "raw",
                       "rows_in": rows_in, "dropped_rows": dropped.tolist(), "rows_other_segment": rows_other})
     return out
+
+
+def _segment_rows(raw: pd.DataFrame, segment_id: int, where: object) -> pd.DataFrame:
+    """The rows of neuron ``segment_id``: its rows of a ``segment_id`` column, then the CAVE rows with it as
+    ``pre_pt_root_id`` or ``post_pt_root_id``; an InputError naming the id when none is left."""
+    if "segment_id" in raw.columns:
+        raw = raw[pd.to_numeric(raw["segment_id"], errors="coerce") == segment_id]
+        if raw.empty:
+            raise InputError(f"no rows with segment_id == {segment_id}", where, "check the segment id")
+    if {"pre_pt_root_id", "post_pt_root_id"} <= set(raw.columns):
+        mine = ((pd.to_numeric(raw["pre_pt_root_id"], errors="coerce") == segment_id)
+                | (pd.to_numeric(raw["post_pt_root_id"], errors="coerce") == segment_id)).to_numpy()
+        if not mine.any():
+            raise InputError(f"no synapse has {segment_id} as pre_pt_root_id or post_pt_root_id", where,
+                             "check the segment id (it may have been edited: use its latest root id)")
+        raw = raw[mine]
+    return raw
 
 
 # ---- reading -------------------------------------------------------------------------------------------

@@ -70,7 +70,8 @@ def _direction(x: np.ndarray, from_end: bool, length_nm: float) -> np.ndarray | 
 
 
 def merge_flags(n: Neuron, params: FlagParams | None = None) -> list[dict]:
-    """The merge-error flags of one neuron (see module doc) as dicts: ``flag``, ``branch``, details."""
+    """The merge-error flags of one neuron (see module doc) as dicts: ``flag``, ``branch``, details with their
+    unit in the key (``cable_um``, ``length_um``, ``from_soma_um``, ``radius_nm``, ``turn_deg``, ``n_pre``)."""
     p = params or FlagParams()
     g = n.graph
     out: list[dict] = []

@@ -38,7 +38,9 @@ class Skeleton:
         if len(self.radius) != n:
             raise ValueError(f"radius has {len(self.radius)} values for {n} skeleton vertices")
         if len(self.edges) and (self.edges.min() < 0 or self.edges.max() >= n):
-            raise ValueError("skeleton edges refer to vertices that do not exist")
+            bad = int(np.flatnonzero((self.edges < 0).any(axis=1) | (self.edges >= n).any(axis=1))[0])
+            raise ValueError(f"skeleton edge {bad} {self.edges[bad].tolist()} refers to a vertex that does not exist "
+                             f"({n} vertices, indices 0-{n - 1}); edges are pairs of 0-based vertex row indices")
         if self.root is None and n:
             self.root = 0
         if self.root is not None:
@@ -125,7 +127,7 @@ class Skeleton:
         return float(self.edge_lengths_nm.sum())
 
     def children(self) -> list[np.ndarray]:
-        """Child vertex indices of each vertex."""
+        """Child vertex indices of each vertex (one array per vertex, in vertex order)."""
         par = self.parent
         order = np.argsort(par, kind="stable")
         counts = np.bincount(par[par >= 0], minlength=self.n_vertices)
@@ -134,5 +136,6 @@ class Skeleton:
         return [kids[starts[i]:starts[i + 1]] for i in range(self.n_vertices)]
 
     def copy(self) -> "Skeleton":
+        """An independent copy (vertices and radius in nm, edges, root, vertex properties)."""
         return Skeleton(self.vertices.copy(), self.edges.copy(), self.radius.copy(), self.root,
                         {k: np.array(v, copy=True) for k, v in self.vertex_properties.items()})

@@ -57,7 +57,8 @@ def _mesh_arrays(mesh: Any) -> tuple[np.ndarray, np.ndarray]:
     v = np.asarray(v, dtype=np.float64)
     f = np.asarray(f, dtype=np.int64).reshape(-1, 3)
     if len(f) == 0:
-        raise InputError("mesh has no faces to skeletonize")
+        raise InputError(f"mesh has no faces to skeletonize ({len(v)} vertices, 0 faces)",
+                         hint="give skeletonize a triangle mesh with faces")
     return v, f
 
 

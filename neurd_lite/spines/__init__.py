@@ -6,15 +6,9 @@ Names load on first use, so importing the parameters (``spines.params``) does no
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..lazy import lazy_getattr as _lazy_getattr
 
 __all__ = ["SpineParams", "detect_spines", "attach_synapses", "SynapseParams"]
 
-_LAZY = {"SpineParams": "params", "detect_spines": "detect", "attach_synapses": "synapses", "SynapseParams": "params"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = _lazy_getattr(globals(), {".params": ("SpineParams", "SynapseParams"), ".detect": ("detect_spines",),
+                                        ".synapses": ("attach_synapses",)})

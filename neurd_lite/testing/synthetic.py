@@ -82,7 +82,7 @@ class SyntheticNeuron:
     skeletons: list[Skeleton] = field(default_factory=list)
 
     def neuron(self, name: str | None = None):
-        """An unlabelled :class:`~neurd_lite.neuron.Neuron` holding only the mesh and the synapse positions."""
+        """An unlabelled :class:`~neurd_lite.neuron.Neuron` holding only the mesh and the synapse positions (nm)."""
         from ..neuron import Neuron
 
         syn = self.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]].copy()
