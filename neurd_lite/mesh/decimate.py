@@ -153,10 +153,12 @@ PREREDUCE_MAX_ERROR = 1e-3  # meshoptimizer's error bound, relative to the mesh 
 
 
 def prereduce(vertices_nm: np.ndarray, faces: np.ndarray, target_faces: int,
-              lock_border: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
+              lock_border: bool = False, error_nm: float | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """(vertices nm, faces) of the mesh reduced to about ``target_faces`` faces by meshoptimizer's quadric
     edge collapse, or None when meshoptimizer is not installed (``pip install neurd-lite[large]``).
     lock_border: never move or collapse a vertex on an open border (see :func:`is_fragmented`).
+    error_nm: stop instead before the first collapse that would move the surface by more than this many nm
+    (meshoptimizer's absolute error); None: the relative bound ``PREREDUCE_MAX_ERROR``.
 
     meshoptimizer keeps the input vertex positions (a collapse moves a vertex onto its neighbour), does not
     change the topology and needs ~30 bytes per face (fast-simplification: ~560), ~6 s of CPU for 5.2M ->
@@ -170,9 +172,11 @@ def prereduce(vertices_nm: np.ndarray, faces: np.ndarray, target_faces: int,
     pos = np.ascontiguousarray(v - v.mean(axis=0), dtype=np.float32)  # float32 around the centre: < 0.1 nm
     idx = np.ascontiguousarray(np.asarray(faces).reshape(-1), dtype=np.uint32)
     out = np.empty_like(idx)
+    opt = (meshoptimizer.SIMPLIFY_LOCK_BORDER if lock_border else 0) | (
+        meshoptimizer.SIMPLIFY_ERROR_ABSOLUTE if error_nm is not None else 0)
     n = int(meshoptimizer.simplify(out, idx, pos, target_index_count=3 * int(target_faces),
-                                   target_error=PREREDUCE_MAX_ERROR,
-                                   options=meshoptimizer.SIMPLIFY_LOCK_BORDER if lock_border else 0))
+                                   target_error=PREREDUCE_MAX_ERROR if error_nm is None else float(error_nm),
+                                   options=opt))
     del idx, pos
     used, f = compact_faces(out[:n].reshape(-1, 3), len(v))  # np.unique's values, without its sort
     return v[used], f
@@ -341,6 +345,21 @@ def _prereduces(p: DecimateParams, n_faces: int, fragmented: bool) -> bool:
     return (fragmented or big) and importlib.util.find_spec("meshoptimizer") is not None
 
 
+def _prereduce_large(vertices: np.ndarray, faces: np.ndarray, p: DecimateParams
+                     ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The meshoptimizer pre-reduction of an input above ``p.prereduce_above_faces`` (nm): to
+    ``p.prereduce_to_faces``; with ``p.prereduce_error_nm``, toward the working target but only by collapses that
+    move the surface less than that many nm (fast-simplification then does the rest, as for a smaller input),
+    and on to ``p.prereduce_above_faces`` when that leaves more (fast-simplification's memory stays that of an
+    input of that size)."""
+    if p.prereduce_error_nm is None:
+        return prereduce(vertices, faces, max(int(p.prereduce_to_faces), int(p.target_faces)))
+    pre = prereduce(vertices, faces, int(p.target_faces), error_nm=p.prereduce_error_nm)
+    if pre is not None and len(pre[1]) > p.prereduce_above_faces:
+        pre = prereduce(pre[0], pre[1], max(int(p.prereduce_above_faces), int(p.target_faces)))
+    return pre
+
+
 def _decimate_to(vertices: np.ndarray, faces: np.ndarray, p: DecimateParams, fragmented: bool, t0: float
                  ) -> DecimationResult:
     """The decimation of :func:`decimate` once its target (``p.target_faces``, an int) is set; fragmented:
@@ -358,7 +377,7 @@ def _decimate_to(vertices: np.ndarray, faces: np.ndarray, p: DecimateParams, fra
         sv, sf = pre
         n_pre = len(sf)
     elif p.prereduce_above_faces is not None and len(faces) > p.prereduce_above_faces:
-        pre = prereduce(vertices, faces, max(int(p.prereduce_to_faces), int(p.target_faces)))
+        pre = _prereduce_large(vertices, faces, p)
         if pre is not None:
             sv, sf = pre
             n_pre = len(sf)
@@ -372,8 +391,8 @@ def _decimate_to(vertices: np.ndarray, faces: np.ndarray, p: DecimateParams, fra
         if p.stall_rescue_ratio is not None and not n_pre and len(wf) > p.stall_rescue_ratio * p.target_faces:
             # stalled: start again from the input, meshoptimizer first
             del wv, wf, wv_u, collapses
-            return _decimate_to(vertices, faces, replace(p, prereduce_above_faces=0, stall_rescue_ratio=None),
-                                fragmented, t0)
+            return _decimate_to(vertices, faces, replace(p, prereduce_above_faces=0, stall_rescue_ratio=None,
+                                                         prereduce_error_nm=None), fragmented, t0)
     del sv, sf
     wf = np.asarray(wf, dtype=np.int64).reshape(-1, 3)
     if len(wf) == 0:

@@ -42,6 +42,13 @@ class DecimateParams:
         per face it is given) then stops growing with the input.
     prereduce_to_faces (faces; 400_000): the size of that pre-reduction (at least ``target_faces``). Why: 1.6x the
         250k target keeps fast-simplification's pass cheap (400k -> 250k ~0.6 s CPU) and its quality.
+    prereduce_error_nm (nm or None; None, opt-in): the pre-reduction above ``prereduce_above_faces`` goes toward
+        the working target but stops before the first collapse that moves the surface by more than this (an
+        absolute meshoptimizer error), and on to ``prereduce_above_faces`` faces when it stops above that;
+        fast-simplification then does the rest (:func:`~neurd_lite.mesh.decimate._prereduce_large`); None: to
+        ``prereduce_to_faces``. The stall rescue keeps ``prereduce_to_faces``. Why: a fixed 400k hands
+        fast-simplification a mesh meshoptimizer already reduced by collapses onto kept vertices (docs/spines.md,
+        session 22).
     fragmented_target_faces (faces; 400_000): the working size of a fragmented input (:func:`is_fragmented`; the
         larger of this and ``target_faces``). Why: its open borders are kept, so its interior gets fewer faces
         than a closed mesh's (tune l5_et: 2319 spines at 250k vs 2688 at 400k, truth 2712).
@@ -81,12 +88,13 @@ class DecimateParams:
     stall_rescue_ratio: float | None = 1.05
     weld_edges_only: bool = True
     fragmented_border_um_per_um2: float | None = 0.5
+    prereduce_error_nm: float | None = None
 
     def __post_init__(self) -> None:
         check_params(self, choices={"target_faces": (AUTO,)},
                      ranges={"target_faces": ">= 1", "min_faces_to_decimate": ">= 0", "aggressiveness": ">= 0",
                              "simplify_unit_nm": "> 0", "target_edge_nm": "> 0", "min_target_faces": ">= 1",
-                             "max_target_faces": ">= 1"})
+                             "max_target_faces": ">= 1", "prereduce_error_nm": "> 0"})
 
 
 @dataclass(frozen=True)
