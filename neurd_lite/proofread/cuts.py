@@ -169,7 +169,10 @@ class SplitParams:
     ``direction_nm`` (the start was bent by the contact; a direction that reads the same near and far is kept
     against a weak growth vote, held-out fam2141). 25 µm: the longest reach of the session-22 direction diagnosis
     (3, 6, 12, 25 µm, about 4 ``direction_nm``), where the 6 and 25 µm signs differed the longer one was right 6 of
-    6 times on tune; a chosen scale, not fitted. ``zone_scale_check=True`` (unguarded) takes precedence.
+    6 times on tune; a chosen scale, not fitted. ``zone_scale_check=True`` (unguarded) takes precedence. Tune 62
+    merges: 132 -> 137 of 154 cells >= 0.95, 0 lost (922-958: 44 -> 44 of 47); fresh held-out 2160-2179: 42 -> 42
+    of 48 (one merge up, none down), so its rule failed and it stays opt-in (docs/proofreading.md "Session 22,
+    round 2").
     """
 
     window_nm: float = 5000.0
