@@ -106,3 +106,23 @@ def test_zone_scale_check_lets_the_whole_subtree_overrule_a_bent_start():
     assert _owner(SplitParams(zone_scale_check=True), at_um=50.5, segments=bent) == "A"
     back = [((-1.0, 0.2), 6.0), ((-1.0, 1.0), 60.0)]  # start and subtree both say B
     assert _owner(SplitParams(zone_scale_check=True), at_um=50.5, segments=back) == "B"
+
+
+def test_zone_scale_guard_keeps_a_scale_stable_direction_against_a_weak_growth_vote():
+    """Session 22, round 2 (``zone_scale_guard_nm``, opt-in): a contact-zone branch on A's side of the cut whose
+    direction reads B over 6 and over 25 µm (-1.58 / -1.41) but whose whole subtree grows weakly away from A (+0.13,
+    inside ``move_margin``) is B's neurite, as held-out fam2141's was: the unguarded check lets the weak growth vote
+    overrule it (the branch falls back to A), the guard keeps the direction. A start bent by the contact (-1.30 over
+    6 µm, +0.35 over 25 µm) still yields to a weak growth vote (+0.45), and a decisive one (+0.72) always wins."""
+    guard = SplitParams(zone_scale_guard_nm=25_000.0)
+    assert SplitParams().zone_scale_guard_nm == 0.0
+    stable = [((-1.0, 1.0), 20.0), ((1.0, 2.0), 40.0)]
+    assert _owner(SplitParams(), at_um=49.0, segments=stable) == "B"
+    assert _owner(SplitParams(zone_scale_check=True), at_um=49.0, segments=stable) == "A"
+    assert _owner(guard, at_um=49.0, segments=stable) == "B"
+    flips = [((-1.0, 0.2), 2.0), ((1.0, 2.0), 20.0)]
+    assert _owner(SplitParams(), at_um=49.0, segments=flips) == "B"
+    assert _owner(guard, at_um=49.0, segments=flips) == "A"
+    assert _owner(SplitParams(zone_scale_check=True), at_um=49.0, segments=flips) == "A"
+    bent = [((-1.0, 0.2), 6.0), ((1.0, 1.0), 60.0)]
+    assert _owner(guard, at_um=50.5, segments=bent) == "A"

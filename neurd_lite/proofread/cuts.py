@@ -163,6 +163,16 @@ class SplitParams:
     (``split._scale_checked``). Tune 62 merges: 132 -> 137 of 154 cells >= 0.95, 0 lost; fresh held-out 2140-2159:
     48 -> 50 of 52 but fam2141 falls .990 -> .921 (a weak growth vote overruled a scale-stable direction), so its
     rule failed and it stays opt-in (docs/proofreading.md "Session 22").
+    zone_scale_guard_nm (session 22, round 2; default 0 = off, 25000 when on): the same check, guarded: the growth
+    vote replaces a contradicting direction only when it passes ``move_margin`` on its own (the margin any vote
+    needs to move a branch) or the branch's direction read over this reach has the other sign than over
+    ``direction_nm`` (the start was bent by the contact; a direction that reads the same near and far is kept
+    against a weak growth vote, held-out fam2141). 25 µm: the longest reach of the session-22 direction diagnosis
+    (3, 6, 12, 25 µm, about 4 ``direction_nm``), where the 6 and 25 µm signs differed the longer one was right 6 of
+    6 times on tune; a chosen scale, not fitted. ``zone_scale_check=True`` (unguarded) takes precedence. Tune 62
+    merges: 132 -> 137 of 154 cells >= 0.95, 0 lost (922-958: 44 -> 44 of 47); fresh held-out 2160-2179: 42 -> 42
+    of 48 (one merge up, none down), so its rule failed and it stays opt-in (docs/proofreading.md "Session 22,
+    round 2").
     """
 
     window_nm: float = 5000.0
@@ -213,6 +223,7 @@ class SplitParams:
     bridge_growth_nm: float = 20000.0
     bridge_faced_pieces: bool = False
     zone_scale_check: bool = False
+    zone_scale_guard_nm: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)

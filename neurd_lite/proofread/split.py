@@ -131,9 +131,15 @@ def _branch_vote(forest: _Forest, v: int, u: int, origin: np.ndarray, dirs: tupl
     verts, far = forest.reach(u, v, max(p.direction_nm, p.side_min_nm))
     if far < p.side_min_nm:
         return None
-    d_s = forest.x[verts].mean(axis=0) - origin
+    return _direction_vote(forest.x[verts], origin, dirs), 0.5 * _calibre_match(np.nanmedian(radius[verts]), calibre)
+
+
+def _direction_vote(pts: np.ndarray, origin: np.ndarray, dirs: tuple) -> float:
+    """Direction vote of points ``pts`` (nm) in [-2, 2], positive for cell A: their mean's unit direction from
+    ``origin`` against ``dirs`` = (A's, B's outward direction there)."""
+    d_s = pts.mean(axis=0) - origin
     d_s /= max(np.linalg.norm(d_s), 1e-9)
-    return float(d_s @ dirs[0] - d_s @ dirs[1]), 0.5 * _calibre_match(np.nanmedian(radius[verts]), calibre)
+    return float(d_s @ dirs[0] - d_s @ dirs[1])
 
 
 def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radius: np.ndarray,
@@ -186,8 +192,8 @@ def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radiu
             dc = _branch_vote(forest, v, u, o_v, d_v, calibre, radius, p)
             if dc is None:
                 continue  # a bristle stays where it is
-            if p.zone_scale_check and somas is not None and v in zone:
-                dc = (_scale_checked(forest, v, u, dc[0], somas), dc[1])
+            if (p.zone_scale_check or p.zone_scale_guard_nm > 0) and somas is not None and v in zone:
+                dc = (_scale_checked(forest, v, u, dc[0], somas, origin, d, p), dc[1])
             vote = dc[0] + dc[1] + _evidence_vote(forest, v, u, cells, evidence, p)
             if p.zone_growth_weight > 0 and somas is not None and v in zone:
                 vote += p.zone_growth_weight * zone_growth_vote(forest, v, u, somas[0], somas[1])
@@ -207,13 +213,23 @@ def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radiu
     return moved
 
 
-def _scale_checked(forest: _Forest, v: int, u: int, direction: float, somas: tuple) -> float:
-    """The contact-zone branch's direction vote checked against its whole subtree (``zone_scale_check``): its first
-    ``direction_nm`` run through the contact, where fused membrane bends the skeleton, so when the growth vote of
-    the whole subtree (:func:`.growth.zone_growth_vote`, the same scale of vote, 0 for a subtree holding a soma)
-    points to the other cell, the larger measurement stands in for the local one."""
+def _scale_checked(forest: _Forest, v: int, u: int, direction: float, somas: tuple, origin: np.ndarray,
+                   dirs: tuple, p: SplitParams) -> float:
+    """The contact-zone branch's direction vote checked against its whole subtree (``zone_scale_check``,
+    ``zone_scale_guard_nm``): its first ``direction_nm`` run through the contact, where fused membrane bends the
+    skeleton, so when the growth vote of the whole subtree (:func:`.growth.zone_growth_vote`, the same scale of
+    vote, 0 for a subtree holding a soma) points to the other cell, the larger measurement stands in for the local
+    one. Guarded (``zone_scale_guard_nm`` > 0, ``zone_scale_check`` off) only when the growth vote passes
+    ``move_margin`` on its own, or the branch's direction read over ``zone_scale_guard_nm`` (nm, from ``origin``
+    against ``dirs``) has the other sign than over ``direction_nm``: a direction that reads the same near and far is
+    not bent by the contact, and a weak growth vote does not overrule it."""
     g = zone_growth_vote(forest, v, u, somas[0], somas[1])
-    return g if g * direction < 0 else direction
+    if g * direction >= 0:
+        return direction
+    if p.zone_scale_check or abs(g) > p.move_margin:
+        return g
+    far = _direction_vote(forest.x[forest.reach(u, v, p.zone_scale_guard_nm)[0]], origin, dirs)
+    return g if far * direction < 0 else direction
 
 
 def contact_zone_nm(calibre: tuple, p: SplitParams) -> float:
