@@ -57,7 +57,7 @@ def test_border_test_locks_the_borders_of_a_refined_fragmented_input():
         kept = {tuple(x) for x in np.round(res.vertices[np.unique(res.faces)], 3)}
         return len(border & kept) / len(border)
 
-    assert base.fragmented_border_um_per_um2 == 0.5  # on by default since session 20
-    assert kept_share(base) == 1.0
-    off = DecimateParams(**{**base.__dict__, "fragmented_border_um_per_um2": None})
-    assert kept_share(off) < 0.9  # off: the border is decimated like the interior
+    assert base.fragmented_border_um_per_um2 is None  # opt-in again since session 22 (aspiny members)
+    on = DecimateParams(**{**base.__dict__, "fragmented_border_um_per_um2": 0.5})
+    assert kept_share(on) == 1.0
+    assert kept_share(base) < 0.9  # off: the border is decimated like the interior

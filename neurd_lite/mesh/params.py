@@ -52,12 +52,14 @@ class DecimateParams:
     fragmented_target_faces (faces; 400_000): the working size of a fragmented input (:func:`is_fragmented`; the
         larger of this and ``target_faces``). Why: its open borders are kept, so its interior gets fewer faces
         than a closed mesh's (tune l5_et: 2319 spines at 250k vs 2688 at 400k, truth 2712).
-    fragmented_border_um_per_um2 (µm of open border per µm² of surface, or None; 0.5): also call the input
-        fragmented above this border density (:func:`neurd_lite.mesh.border.open_border_um_per_um2`); None: off.
-        Why: unlike vertices per face it does not change when a mesh is refined; 0.5 means open seams every
-        ~9 µm (the real cell reads .044 at 81k-5.2M faces, so it is never affected). Default since session 20:
-        on the two fresh >= 1M-face fragmented members declared for it, spine face F1 .907 -> .934 and
-        .919 -> .935, synapse macro .923 -> .943 and .921 -> .965 (docs/spines.md).
+    fragmented_border_um_per_um2 (µm of open border per µm² of surface, or None; None = off): also call the
+        input fragmented above this border density (:func:`neurd_lite.mesh.border.open_border_um_per_um2`).
+        Why a value of 0.5: unlike vertices per face it does not change when a mesh is refined; 0.5 means open
+        seams every ~9 µm (the real cell reads .044 at 81k-5.2M faces, so it is never affected). It was the
+        default in sessions 20-21 (two fresh >= 1M-face fragmented pyramidal members: spine face F1 .907 -> .934
+        and .919 -> .935); opt-in again since session 22, when it failed its rule on four fresh aspiny
+        fragmented members (2542, 2543, 2545, 2546): face F1 .877 -> .884 but synapse macro .947 -> .936 and
+        false spines 1.83 -> 2.52 / 100 µm, up on 3 of 4 (docs/spines.md).
     map_from_collapses (bool; True): when fast-simplification decimates the input itself, build the face maps
         from its collapse list (:mod:`neurd_lite.mesh.collapse_map`); False: a nearest-centroid search over all
         input faces. Why: cheaper (decimation 4.15 -> 3.54 s CPU at 1.3M faces) at the same accuracy.
@@ -87,7 +89,7 @@ class DecimateParams:
     weld_nm: float = 1.0
     stall_rescue_ratio: float | None = 1.05
     weld_edges_only: bool = True
-    fragmented_border_um_per_um2: float | None = 0.5
+    fragmented_border_um_per_um2: float | None = None
     prereduce_error_nm: float | None = None
 
     def __post_init__(self) -> None:
