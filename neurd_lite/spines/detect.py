@@ -109,9 +109,11 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
     pass_counts.pop("dome_sink", None)
     core = None
     if p.rim_nm > 0 and p.vertex_model:  # the junction rim (``rim.py``); targets read the spines without it
-        core = spine_copy(n)
-        label_spines(core, skel, fld, p, verts, faces, bad_f, vlabel, base, ring, dict(pass_counts))
-        vlabel, base, ring = with_rims(verts, np.asarray(mesh.edges_unique), fld, eligible_v, vlabel, ring, p)
+        rimmed = with_rims(verts, np.asarray(mesh.edges_unique), fld, eligible_v, vlabel, ring, p)
+        if (rimmed[0] != vlabel).any():  # no vertex taken: one result serves both
+            core = spine_copy(n)
+            label_spines(core, skel, fld, p, verts, faces, bad_f, vlabel, base, ring, dict(pass_counts))
+            vlabel, base, ring = rimmed
     label_spines(n, skel, fld, p, verts, faces, bad_f, vlabel, base, ring, pass_counts)
     keep_rimless(n, core)
     return fld
