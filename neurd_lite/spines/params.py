@@ -263,6 +263,8 @@ class SpineParams:
         rims, and costs dense spiny dendrite where the model already takes them (session 20). Opt-in: on held-out
         2504-2506 (session 21) rim 150 nm with gate 0.6 gave face F1 +.0045 (aspiny +.0088, pyramids equal) but
         synapse-target macro -.0108 (shaft synapses at the widened spine bases), beyond its rule's -.005.
+        Since session 22 the synapse targets are decided on the spines without the rim (``rimless.py``): the
+        rim changes face labels and the spine table only.
     model_spine_needs_shaft (bool; False): a spine the model adds (touching no rule spine) must share a mesh edge
         with unlabelled surface of a piece that reaches the shaft's level or has an open edge (``pieces.py``).
         Why: a closed crumb off the shaft is not a spine; opt-in, since it drops spines of meshes whose heads are
