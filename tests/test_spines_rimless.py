@@ -25,11 +25,11 @@ def test_rim_widens_faces_but_targets_read_the_spines_without_it():
     plain = Neuron(mesh=mesh, skeleton=skel)
     plain.face_compartment[:] = "basal"
     rim = copy.deepcopy(plain)
-    fld0 = detect_spines(plain)
-    fld1 = detect_spines(rim, SpineParams(rim_nm=150.0))
+    fld0 = detect_spines(plain, SpineParams(rim_nm=0.0))
+    fld1 = detect_spines(rim, SpineParams(rim_nm=150.0, rim_max_density_per_um=0.0))  # every spine takes a rim
     assert RIMLESS_KEY not in plain.cache and rimless_view(plain) is plain
     core = rimless_view(rim)
-    assert (core.face_spine == plain.face_spine).all()  # the spines without the rim: the default's
+    assert (core.face_spine == plain.face_spine).all()  # the spines without the rim: the rim-off result
     assert (np.asarray(core.face_labels) == np.asarray(plain.face_labels)).all()
     pd.testing.assert_frame_equal(core.spines, plain.spines)
     widened = (rim.face_spine >= 0) & (plain.face_spine < 0)
