@@ -25,6 +25,7 @@ from .feature.spines import dendritic_spine_density_per_um
 from .skeleton.graph import build_branch_graph, face_branch
 from .skeleton.skeletonizer import skeletonize
 from .spines.detect import detect_spines
+from .spines.rimless import RIMLESS_KEY
 from .spines.synapses import attach_synapses
 
 Stage = tuple[str, Callable[[Neuron, PipelineParams], None]]
@@ -272,6 +273,7 @@ def stage_spines(n: Neuron, p: PipelineParams) -> None:
             w.cache[key] = n.cache[key]
     run.shaft_field = detect_spines(w, p.spines, p.soma_extent)
     run.working_spine_labels, run.extra["working_face_spine"] = w.face_labels, w.face_spine
+    run.extra[RIMLESS_KEY] = w.cache.get(RIMLESS_KEY)  # the spines without the rim, for the synapse targets
     fm = run.face_map
     n.face_spine = fm.lift(w.face_spine)
     is_spine = n.face_spine >= 0
@@ -314,6 +316,8 @@ def stage_synapses(n: Neuron, p: PipelineParams) -> None:
         attach_synapses(n, p.synapses, p.soma_extent, anchors, run.shaft_field)
     else:
         w = _working_view(n, run)
+        if run.extra.get(RIMLESS_KEY) is not None:
+            w.cache[RIMLESS_KEY] = run.extra[RIMLESS_KEY]
         attach_synapses(w, p.synapses, p.soma_extent, anchors, run.shaft_field)
         syn = w.synapses.copy()
         pts = syn[["x_nm", "y_nm", "z_nm"]].to_numpy(dtype=np.float64)

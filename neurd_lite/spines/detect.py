@@ -38,6 +38,8 @@ from .params import SpineParams
 from .passes import spine_components
 from .pieces import proximity_links  # noqa: F401  (re-exported for tests)
 from .refit import refit_args, refit_field
+from .rim import with_rims
+from .rimless import keep_rimless, lift_rimless, spine_copy
 from .seed_cores import merge_shallow_cores, split_by_seed_cores  # noqa: F401  (re-exported)
 from .shaft import ShaftField, shaft_field
 from .synapse_evidence import postsynapse_vertices
@@ -58,7 +60,11 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
     extent = soma_extent or SomaExtentParams()
     if p.normalise_edge_nm > 0:  # refine the dendritic faces only: the rest is never searched
         w, parent = normalised_view(n, p.normalise_edge_nm, ~ineligible_faces(n, extent.core_factor))
-        return lift_spines(n, w, parent, detect_spines(w, replace(p, normalise_edge_nm=0.0), soma_extent))
+        fld_w = detect_spines(w, replace(p, normalise_edge_nm=0.0), soma_extent)
+        core = lift_rimless(n, w, lambda a, b: lift_spines(a, b, parent, fld_w))
+        fld = lift_spines(n, w, parent, fld_w)
+        keep_rimless(n, core)
+        return fld
     mesh = n.mesh
     faces = np.asarray(mesh.faces)
     verts = np.asarray(mesh.vertices, dtype=np.float64)
@@ -101,11 +107,25 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
                                            seed_level(p, fld, len(verts)), n.cache.get("spine_vertex_sink"))
     pass_counts.pop("candidate_sink", None)
     pass_counts.pop("dome_sink", None)
+    core = None
+    if p.rim_nm > 0 and p.vertex_model:  # the junction rim (``rim.py``); targets read the spines without it
+        rimmed = with_rims(verts, np.asarray(mesh.edges_unique), fld, eligible_v, vlabel, ring, p)
+        if (rimmed[0] != vlabel).any():  # no vertex taken: one result serves both
+            core = spine_copy(n)
+            label_spines(core, skel, fld, p, verts, faces, bad_f, vlabel, base, ring, dict(pass_counts))
+            vlabel, base, ring = rimmed
+    label_spines(n, skel, fld, p, verts, faces, bad_f, vlabel, base, ring, pass_counts)
+    keep_rimless(n, core)
+    return fld
+
+
+def label_spines(n: Neuron, skel, fld: ShaftField, p: SpineParams, verts: np.ndarray, faces: np.ndarray,
+                 bad_f: np.ndarray, vlabel: np.ndarray, base: np.ndarray, ring: pd.DataFrame, pass_counts: dict
+                 ) -> None:
+    """Faces, head / neck labels and the ``n.spines`` rows of the per-vertex spine labels ``vlabel`` (in place)."""
     face_spine = _face_labels(vlabel, faces, verts, fld, p)
     face_spine[bad_f] = -1
-
-    # restore labels of faces that an earlier run called spines
-    old = is_label(n.face_labels, SPINE_LABELS)
+    old = is_label(n.face_labels, SPINE_LABELS)  # restore labels of faces that an earlier run called spines
     n.face_labels[old] = n.face_compartment[old]
     n.face_spine = face_spine
     rows, new_id, row_label, head_face = spine_rows(n, skel, fld, p, verts, faces, vlabel, base, ring, face_spine)
@@ -118,4 +138,3 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
     n.face_labels[sp_f] = np.where(head_face[sp_f], "spine_head", "spine_neck")
     n.spines = pd.DataFrame(rows, columns=SPINE_COLUMNS)
     n.provenance["spines"] = {"method": "protrusion-hysteresis", "n_spines": len(rows), "pass_counts": pass_counts}
-    return fld

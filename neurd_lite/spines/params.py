@@ -253,16 +253,18 @@ class SpineParams:
     model_skirt (``"stalked"`` / ``"all"`` / ``"off"``; ``"stalked"``): shaft the model added beside a spine goes
         back to the shaft (``skirt.py``): beside stalked spines, beside all, or never. Why: around stalked
         spines the model takes a skirt of plain shaft; around low domes what it adds is mostly the true rim.
-    rim_nm (nm; 0 = off): after the vertex model, unlabelled vertices within this mesh-edge distance of a spine
-        join the nearest spine (``rim.py``; spines never merge). Why: a spine's found edge lies above the crease
-        where it meets the shaft; opt-in, since on held-out cells (session 20, 80 nm) it helps sparsely spiny
-        classes and costs pyramids (+.0009 mean face F1, below its rule's +.002).
-    rim_max_density_per_um (spines per µm; 0 = no gate): the rim goes only to spines around whose anchor the
+    rim_nm (nm; 150; 0 = off): after the vertex model, unlabelled vertices within this mesh-edge distance of a
+        spine join the nearest spine (``rim.py``; spines never merge). Why: a spine's found edge lies above the
+        crease where it meets the shaft. Alone (session 20, 80 nm) it helped sparsely spiny classes and cost
+        pyramids; with the density gate below it is the default since session 22.
+    rim_max_density_per_um (spines per µm; 0.6; 0 = no gate): the rim goes only to spines around whose anchor the
         spines found (after the vertex model) number fewer than this per µm within ``relief_density_radius_nm``
         (``relief.found_spine_density``). Why: the rim helps where spines are sparse and the model leaves their
-        rims, and costs dense spiny dendrite where the model already takes them (session 20). Opt-in: on held-out
-        2504-2506 (session 21) rim 150 nm with gate 0.6 gave face F1 +.0045 (aspiny +.0088, pyramids equal) but
-        synapse-target macro -.0108 (shaft synapses at the widened spine bases), beyond its rule's -.005.
+        rims, and costs dense spiny dendrite where the model already takes them (session 20). 0.6 is the relief
+        pass's gate, not tuned. On held-out 2504-2506 (session 21) rim 150 nm with gate 0.6 gave face F1 +.0045
+        but synapse-target macro -.0108 (shaft synapses at the widened spine bases); since session 22 the
+        synapse targets are decided on the spines without the rim (``rimless.py``), and on fresh 2507-2509 the
+        pair gave face F1 .9248 -> .9290 (aspiny +.0082, pyramids equal), targets unchanged (docs/spines.md).
     model_spine_needs_shaft (bool; False): a spine the model adds (touching no rule spine) must share a mesh edge
         with unlabelled surface of a piece that reaches the shaft's level or has an open edge (``pieces.py``).
         Why: a closed crumb off the shaft is not a spine; opt-in, since it drops spines of meshes whose heads are
@@ -326,8 +328,8 @@ class SpineParams:
     vertex_feature_set: str = "rings"
     vertex_ties_by_coordinates: bool = True
     model_skirt: str = "stalked"
-    rim_nm: float = 0.0
-    rim_max_density_per_um: float = 0.0
+    rim_nm: float = 150.0
+    rim_max_density_per_um: float = 0.6
     model_spine_needs_shaft: bool = False
     synapse_seed_nm: float = 0.0
     synapse_seed_rel: float = 0.1

@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse import csgraph
 
-from .relief import found_spine_density, spine_anchor_samples
+from .relief import attachment, found_spine_density, spine_anchor_samples
 
 
 def grow_rims(verts: np.ndarray, edges: np.ndarray, label: np.ndarray, eligible: np.ndarray,
@@ -63,3 +63,14 @@ def sparse_spines(label: np.ndarray, fld, max_density_per_um: float, radius_nm: 
     has = anchor >= 0
     dens[has] = found_spine_density(anchor, fld, anchor[has], radius_nm)
     return dens < max_density_per_um
+
+
+def with_rims(verts: np.ndarray, edges: np.ndarray, fld, eligible_v: np.ndarray, label: np.ndarray, ring, p
+              ) -> tuple[np.ndarray, np.ndarray, object]:
+    """(label, base, ring) after the vertex model with each spine's rim (``p.rim_nm``, gate
+    ``p.rim_max_density_per_um``) added; base / ring: the attachment (``relief.attachment``) of the new label."""
+    h = np.asarray(fld.protrusion_nm, dtype=float)
+    new = grow_rims(verts, edges, label, eligible_v & np.isfinite(h), p.rim_nm,
+                    sparse_spines(label, fld, p.rim_max_density_per_um, p.relief_density_radius_nm))
+    base, ring2 = attachment(edges, new, eligible_v, ring.iloc[:0])
+    return new, base, ring2

@@ -25,6 +25,7 @@ from ..model.facemap import FaceMap
 from ..model.soma_extent import SomaExtentParams
 from ..neuron import Neuron, synapse_polarity
 from .eligible import soma_face_mask
+from .rimless import main_spine_ids, rimless_view
 from .params import TARGET_MODELS, SynapseParams  # noqa: F401 - moved to params.py, re-exported
 
 def spine_within_tolerance(n: Neuron, pts: np.ndarray, face: np.ndarray, dist: np.ndarray, skip: np.ndarray,
@@ -116,23 +117,27 @@ def attach_synapses(n: Neuron, params: SynapseParams | None = None, soma_extent:
     is_far = anchors.is_far
     is_pre, _ = synapse_polarity(syn)  # unknown polarity (<NA>) is placed like a postsynapse
     soma = soma_face_mask(n, (soma_extent or SomaExtentParams()).core_factor)
+    core = rimless_view(n)  # targets on the spines without the junction rim when the rim ran (``rimless.py``)
     if p.spine_tolerance_nm > 0:
-        face = spine_within_tolerance(n, pts, face, dist, is_pre | is_far | ~finite, p.spine_tolerance_nm, soma)
+        face = spine_within_tolerance(core, pts, face, dist, is_pre | is_far | ~finite, p.spine_tolerance_nm, soma)
     syn = syn.copy()
     syn["face"] = np.where(finite, face, -1)
     syn["distance_to_mesh_nm"] = dist
     syn["is_far"] = is_far
     syn["compartment"] = np.where(is_far, "unknown", n.face_compartment[face].astype(str)).astype(object)
-    syn["spine_id"] = np.where(is_far, -1, n.face_spine[face])
+    spine_id = core.face_spine[face]
+    if core is not n:  # the id of the same spine with its rim
+        spine_id = main_spine_ids(spine_id, core.face_spine, n.face_spine)
+    syn["spine_id"] = np.where(is_far, -1, spine_id)
     syn["branch"] = np.where(is_far, -1, n.face_branch[face])
-    target = rule_targets(n, face, is_pre, is_far, soma)
+    target = rule_targets(core, face, is_pre, is_far, soma)
     method = p.method
     if method == "hybrid" and (shaft_field is None or n.face_spine is None or len(syn) == 0):
         method = "rules"  # no spine stage ran (no shaft field): the rules alone, recorded in provenance
     if method in ("model", "hybrid"):
         from .target_model import predict_targets
 
-        target = predict_targets(n, syn, shaft_field, anchors, soma, rule_target=target,
+        target = predict_targets(core, syn, shaft_field, anchors, soma, rule_target=target,
                                  dendritic_only=method == "hybrid", model_soma=p.soma_by == "model",
                                  name=p.target_model, profile_sample_nm=p.profile_sample_nm)
         target[is_pre & ~is_far] = "axon"

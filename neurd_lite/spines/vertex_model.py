@@ -47,7 +47,6 @@ from ..model.shipped import read_booster
 from .relief import attachment, found_spine_density, spine_anchor_samples, surface_level
 from .pieces import cut_pieces, shaft_surface
 from .ring_features import RING_COLUMNS, ring_columns
-from .rim import grow_rims, sparse_spines
 from .skirt import drop_model_skirt
 from .surface_balls import ball_columns, surface_points
 
@@ -301,8 +300,5 @@ def refine_labels(mesh, fld, eligible_v: np.ndarray, label: np.ndarray, base: np
         new = drop_model_skirt(verts, e_mesh, label, new, np.asarray(fld.protrusion_nm, dtype=float),
                                p.grow_threshold_nm(fld.radius_nm, nan_radius=0.0), eligible_v, p.extend_ring_nm,
                                p.model_skirt == "stalked")
-    if p.rim_nm > 0:  # the junction ring below the growth threshold goes to its spine (``rim.py``)
-        new = grow_rims(verts, e_mesh, new, eligible_v & np.isfinite(np.asarray(fld.protrusion_nm, dtype=float)),
-                        p.rim_nm, sparse_spines(new, fld, p.rim_max_density_per_um, p.relief_density_radius_nm))
     base, ring2 = attachment(e_mesh, new, eligible_v, ring.iloc[:0])
     return new, base, ring2
