@@ -11,6 +11,9 @@ Heavy modules load on first use, so ``import neurd_lite`` stays fast.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from .lazy import lazy_dir as _lazy_dir
 from .lazy import lazy_getattr as _lazy_getattr
 
 __version__ = "0.1.0"
@@ -33,7 +36,18 @@ _SUBMODULES = ("io", "mesh", "skeleton", "compartments", "spines", "feature", "c
 
 __all__ = sorted(name for names in _NAMES.values() for name in names) + ["__version__"]
 __getattr__ = _lazy_getattr(globals(), _NAMES, _SUBMODULES, cache=True)
+__dir__ = _lazy_dir(globals())
 
-
-def __dir__() -> list[str]:
-    return __all__
+if TYPE_CHECKING:  # what static tools see; the same names as the table above (tests/test_lazy.py)
+    from . import (batch, celltype, compartments, data, errors, feature, io, mesh, proofread, skeleton, spines,
+                   testing, units, viz)
+    from .batch import featurize
+    from .celltype import classify, classify_dendritic, classify_perisomatic
+    from .feature import branch_features, features
+    from .io.meshes import load_mesh
+    from .io.skeletons import load_skeleton
+    from .io.synapses import load_synapses
+    from .neuron import Neuron, Soma, load
+    from .params import PipelineParams
+    from .pipeline import decompose, label_skeleton, split
+    from .skeleton.model import Skeleton

@@ -7,6 +7,9 @@ importing the parameters (``feature.params``) loads neither the families nor the
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from ..lazy import lazy_dir as _lazy_dir
 from ..lazy import lazy_getattr as _lazy_getattr
 
 __all__ = ["features", "branch_features", "REGISTRY", "COMPARTMENT_GROUPS", "Feature", "Missing", "register"]
@@ -17,3 +20,10 @@ __getattr__ = _lazy_getattr(
     submodules=("api", "cache", "context", "docs", "morphometry", "params", "perisomatic", "registry", "spines",
                 "synapses"),
     first=".api")  # api registers the families before REGISTRY is read
+__dir__ = _lazy_dir(globals())
+
+if TYPE_CHECKING:  # what static tools see; the same names as the table above (tests/test_lazy.py)
+    from . import (api, cache, context, docs, morphometry, params, perisomatic, registry, spines,
+                   synapses)
+    from .api import branch_features, features
+    from .registry import COMPARTMENT_GROUPS, REGISTRY, Feature, Missing, register

@@ -274,19 +274,7 @@ def path_scores(x: np.ndarray, radius: np.ndarray, is_axon: np.ndarray, is_junct
     ok = prior > 0  # radii inside a soma say nothing about the neurite
     r = np.where(np.isfinite(radius) & (radius > 0), radius, np.nan)
     w = p.window_nm
-    local = _window_median(s, r, np.ones(m, dtype=bool), s - p.local_nm, s + p.local_nm)
-    around = _window_median(s, r, ok, s - w, s + w)
-    before = _window_median(s, r, ok, s - w, s)
-    after = _window_median(s, r, ok, s + 1e-6, s + w)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        bottleneck = np.nan_to_num(np.clip(np.log(around / local), 0.0, None))
-        jump = np.nan_to_num(np.abs(np.log(before / after)))
-    d = p.direction_nm
-    din = x - _point_at(x, s, s - d)
-    dout = _point_at(x, s, s + d) - x
-    nin, nout = np.linalg.norm(din, axis=1), np.linalg.norm(dout, axis=1)
-    cos = np.einsum("ij,ij->i", din, dout) / np.maximum(nin * nout, 1e-9)
-    turn = np.where((nin > 0) & (nout > 0), (1.0 - cos) / 2.0, 0.0)
+    bottleneck, jump, turn = _calibre_and_turn(x, s, r, ok, p)
     da = np.linalg.norm(x - ca, axis=1)
     db = np.linalg.norm(x - cb, axis=1)
     step = np.diff(da) + np.diff(db)  # away from A minus toward B, per edge (nm)
@@ -316,6 +304,50 @@ def path_scores(x: np.ndarray, radius: np.ndarray, is_axon: np.ndarray, is_junct
     if p.taper_smooth_nm > 0 and not p.taper_on_branches:  # a near-zero radius at a junction is no taper minimum
         tr = _window_median(s, r, np.ones(m, dtype=bool), s - p.taper_smooth_nm, s + p.taper_smooth_nm)
     taper = _taper(np.log(np.where(np.isfinite(tr), tr, np.nanmedian(tr) if np.isfinite(tr).any() else 1.0)), ok)
+    branch_jump, junction = _own_branching_discounts(s, br, ok, own, junction, (axb, axa), (fb, fa), ra, rb, p)
+    syn_change = _synapse_change(s, fb, fa, ra, rb, total, p) if synapses is not None else np.zeros(m)
+    cues = {"bottleneck": bottleneck, "width_jump": jump, "turn": turn, "radial": radial, "taper": taper,
+            "junction": junction, "axon_change": axon_change, "axons_meet": axons_meet, "outward": outward,
+            "branch_jump": branch_jump, "synapse_change": syn_change,
+            "side_by_side": np.zeros(m) if side_by_side is None else np.asarray(side_by_side, float)}
+    score = sum(p.weights.get(k, 0.0) * v for k, v in cues.items()) * prior
+    score, polarity, pol_rec = _polarity_gate(score, s, ok, synapses, axb, axa, ra, rb, p)
+    return {**cues, "prior": prior, "score": score, "s_nm": s, "polarity_ok": polarity, "polarity": pol_rec}
+
+
+def _calibre_and_turn(x: np.ndarray, s: np.ndarray, r: np.ndarray, ok: np.ndarray, p: SplitParams
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ``bottleneck``, ``width_jump`` and ``turn`` cues at each vertex of a path: x (m, 3) nm, s (m,) arclength
+    nm, r (m,) radius nm (NaN where unknown), ok (m,) the vertices outside both somata."""
+    m = len(x)
+    w = p.window_nm
+    local = _window_median(s, r, np.ones(m, dtype=bool), s - p.local_nm, s + p.local_nm)
+    around = _window_median(s, r, ok, s - w, s + w)
+    before = _window_median(s, r, ok, s - w, s)
+    after = _window_median(s, r, ok, s + 1e-6, s + w)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        bottleneck = np.nan_to_num(np.clip(np.log(around / local), 0.0, None))
+        jump = np.nan_to_num(np.abs(np.log(before / after)))
+    d = p.direction_nm
+    din = x - _point_at(x, s, s - d)
+    dout = _point_at(x, s, s + d) - x
+    nin, nout = np.linalg.norm(din, axis=1), np.linalg.norm(dout, axis=1)
+    cos = np.einsum("ij,ij->i", din, dout) / np.maximum(nin * nout, 1e-9)
+    turn = np.where((nin > 0) & (nout > 0), (1.0 - cos) / 2.0, 0.0)
+    return bottleneck, jump, turn
+
+
+def _own_branching_discounts(s: np.ndarray, br: np.ndarray, ok: np.ndarray, own: np.ndarray, junction: np.ndarray,
+                             axon: tuple[np.ndarray, np.ndarray], shares: tuple[np.ndarray, np.ndarray],
+                             ra: float, rb: float, p: SplitParams) -> tuple[np.ndarray, np.ndarray]:
+    """The ``branch_jump`` cue and the ``junction`` cue after the discounts for a cell's own branching: the
+    hillock (``origin_quiet``, where ``own`` marks an own axon start), Rall steps (``rall_discount``) and branch
+    points inside one axon (``axon_own_discount``). s (m,) arclength nm; br (m,) branch radii nm; axon: axon
+    label fraction before / after each vertex; shares: output-synapse share before / after (NaN: too few);
+    ra, rb: soma radii nm."""
+    (axb, axa), (fb, fa) = axon, shares
+    w = p.window_nm
+    total = s[-1]
     b_before = _window_median(s, br, ok, s - w, s + 1e-6)
     b_after = _window_median(s, br, ok, s + 1e-6, s + w)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -345,13 +377,16 @@ def path_scores(x: np.ndarray, radius: np.ndarray, is_axon: np.ndarray, is_junct
         keep = np.where(both, 1.0 - p.axon_own_discount, 1.0)
         junction = junction * keep
         branch_jump = branch_jump * keep
-    syn_change = _synapse_change(s, fb, fa, ra, rb, total, p) if synapses is not None else np.zeros(m)
-    cues = {"bottleneck": bottleneck, "width_jump": jump, "turn": turn, "radial": radial, "taper": taper,
-            "junction": junction, "axon_change": axon_change, "axons_meet": axons_meet, "outward": outward,
-            "branch_jump": branch_jump, "synapse_change": syn_change,
-            "side_by_side": np.zeros(m) if side_by_side is None else np.asarray(side_by_side, float)}
-    score = sum(p.weights.get(k, 0.0) * v for k, v in cues.items()) * prior
-    polarity = np.ones(m, dtype=bool)
+    return branch_jump, junction
+
+
+def _polarity_gate(score: np.ndarray, s: np.ndarray, ok: np.ndarray, synapses: tuple[np.ndarray, np.ndarray] | None,
+                   axb: np.ndarray, axa: np.ndarray, ra: float, rb: float, p: SplitParams
+                   ) -> tuple[np.ndarray, np.ndarray, dict]:
+    """``score`` scaled by 1 - ``polarity_gate`` at the cuts the path's synapse polarity rules out
+    (``proofread.polarity``), with where cuts stay allowed and the polarity record; unchanged without synapses or
+    with the gate off."""
+    polarity = np.ones(len(s), dtype=bool)
     pol_rec: dict = {"decisive": False}
     if p.polarity_gate > 0 and synapses is not None:  # cuts the path's synapse polarity rules out
         from .polarity import polarity_change
@@ -365,7 +400,7 @@ def path_scores(x: np.ndarray, radius: np.ndarray, is_axon: np.ndarray, is_junct
         score = score * np.where(polarity, 1.0, 1.0 - p.polarity_gate)
         if pol_rec["decisive"]:  # a hair above 0 inside the consistent cuts: never a cut at a soma when all cues are 0
             score = score + 1e-9 * (polarity & ok)
-    return {**cues, "prior": prior, "score": score, "s_nm": s, "polarity_ok": polarity, "polarity": pol_rec}
+    return score, polarity, pol_rec
 
 
 def _output_shares(s: np.ndarray, ok: np.ndarray, synapses: tuple[np.ndarray, np.ndarray] | None,
