@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import trimesh
 
+from neurd_lite.errors import InputError
 from neurd_lite.mesh.decimate import DecimateParams, decimate, prereduce
 from neurd_lite.mesh.refit import refit_to_input
 
@@ -24,7 +25,7 @@ def test_refit_centres_chords_on_a_sphere() -> None:
     base = dict(target_faces=2000, min_faces_to_decimate=0, min_target_faces=1000, fragmented_border_um_per_um2=None,
                 prereduce_above_faces=10_000, prereduce_to_faces=2000)
     a = decimate(v, f, DecimateParams(**base))
-    b = decimate(v, f, DecimateParams(**base, prereduce_refit=True))
+    b = decimate(v, f, DecimateParams(**base, prereduce_refit="prereduced"))
     assert a.prereduced_faces == b.prereduced_faces > 0 and len(b.faces) <= 1.05 * 2000
     assert _inward_gap_nm(b.vertices, b.faces) < 0.6 * _inward_gap_nm(a.vertices, a.faces)
     rv, rf = prereduce(v, f, 2000)  # the refit alone, before fast-simplification: 1.37 -> 0.28 nm
@@ -35,5 +36,17 @@ def test_refit_centres_chords_on_a_sphere() -> None:
     assert np.abs(moved - plane.vertices).max() < 1e-6
 
 
-def test_refit_off_by_default() -> None:
-    assert DecimateParams().prereduce_refit is False
+def test_refit_of_the_working_mesh() -> None:
+    """"working" refits fast-simplification's result instead: closer to the sphere than the default, same faces;
+    off by default, and an unknown value is refused."""
+    pytest.importorskip("meshoptimizer")
+    s = trimesh.creation.icosphere(subdivisions=6, radius=RADIUS_NM)
+    v, f = np.asarray(s.vertices), np.asarray(s.faces)
+    base = dict(target_faces=1500, min_faces_to_decimate=0, min_target_faces=1000, fragmented_border_um_per_um2=None,
+                prereduce_above_faces=10_000, prereduce_to_faces=4000)
+    a = decimate(v, f, DecimateParams(**base))
+    b = decimate(v, f, DecimateParams(**base, prereduce_refit="working"))
+    assert np.array_equal(a.faces, b.faces) and _inward_gap_nm(b.vertices, b.faces) < 0.5 * _inward_gap_nm(a.vertices, a.faces)
+    assert DecimateParams().prereduce_refit is None
+    with pytest.raises(InputError):
+        DecimateParams(prereduce_refit="both")
