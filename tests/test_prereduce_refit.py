@@ -16,16 +16,21 @@ def _inward_gap_nm(vertices: np.ndarray, faces: np.ndarray) -> float:
                                             axis=1).mean())
 
 
+def _sphere_arms(target: int, prereduce_to: int, refit: str):
+    """(vertices, faces, default result, result with ``prereduce_refit=refit``) of a fine icosphere (nm) decimated
+    to ``target`` faces after a meshoptimizer pre-reduction to ``prereduce_to``."""
+    s = trimesh.creation.icosphere(subdivisions=6, radius=RADIUS_NM)
+    v, f = np.asarray(s.vertices), np.asarray(s.faces)
+    base = dict(target_faces=target, min_faces_to_decimate=0, min_target_faces=1000,
+                fragmented_border_um_per_um2=None, prereduce_above_faces=10_000, prereduce_to_faces=prereduce_to)
+    return v, f, decimate(v, f, DecimateParams(**base)), decimate(v, f, DecimateParams(**base, prereduce_refit=refit))
+
+
 def test_refit_centres_chords_on_a_sphere() -> None:
     """Pre-reduced faces of a sphere are chords inside it; the refit brings them most of the way back (and the
     working mesh fast-simplification makes of them lies closer too), while a flat-faced mesh stays where it is."""
     pytest.importorskip("meshoptimizer")
-    s = trimesh.creation.icosphere(subdivisions=6, radius=RADIUS_NM)
-    v, f = np.asarray(s.vertices), np.asarray(s.faces)
-    base = dict(target_faces=2000, min_faces_to_decimate=0, min_target_faces=1000, fragmented_border_um_per_um2=None,
-                prereduce_above_faces=10_000, prereduce_to_faces=2000)
-    a = decimate(v, f, DecimateParams(**base))
-    b = decimate(v, f, DecimateParams(**base, prereduce_refit="prereduced"))
+    v, f, a, b = _sphere_arms(2000, 2000, "prereduced")
     assert a.prereduced_faces == b.prereduced_faces > 0 and len(b.faces) <= 1.05 * 2000
     assert _inward_gap_nm(b.vertices, b.faces) < 0.6 * _inward_gap_nm(a.vertices, a.faces)
     rv, rf = prereduce(v, f, 2000)  # the refit alone, before fast-simplification: 1.37 -> 0.28 nm
@@ -40,13 +45,9 @@ def test_refit_of_the_working_mesh() -> None:
     """"working" refits fast-simplification's result instead: closer to the sphere than the default, same faces;
     off by default, and an unknown value is refused."""
     pytest.importorskip("meshoptimizer")
-    s = trimesh.creation.icosphere(subdivisions=6, radius=RADIUS_NM)
-    v, f = np.asarray(s.vertices), np.asarray(s.faces)
-    base = dict(target_faces=1500, min_faces_to_decimate=0, min_target_faces=1000, fragmented_border_um_per_um2=None,
-                prereduce_above_faces=10_000, prereduce_to_faces=4000)
-    a = decimate(v, f, DecimateParams(**base))
-    b = decimate(v, f, DecimateParams(**base, prereduce_refit="working"))
-    assert np.array_equal(a.faces, b.faces) and _inward_gap_nm(b.vertices, b.faces) < 0.5 * _inward_gap_nm(a.vertices, a.faces)
+    _, _, a, b = _sphere_arms(1500, 4000, "working")
+    assert np.array_equal(a.faces, b.faces)
+    assert _inward_gap_nm(b.vertices, b.faces) < 0.5 * _inward_gap_nm(a.vertices, a.faces)
     assert DecimateParams().prereduce_refit is None
     with pytest.raises(InputError):
         DecimateParams(prereduce_refit="both")
