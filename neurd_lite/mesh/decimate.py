@@ -19,6 +19,7 @@ from ..geometry.meshes import compact_faces, face_areas_nm2, face_centroids_nm, 
 from ..geometry.nearest import HASH_CELLS, cell_hash as _cell_hash
 from .border import border_fragmented
 from .collapse_map import collapse_face_map
+from .refit import refit_to_input
 from .params import AUTO, AUTO_EDGE_NM, DecimateParams  # noqa: F401 - moved to params.py, re-exported
 from .weld import dropped_to_kept, weld
 
@@ -380,6 +381,8 @@ def _decimate_to(vertices: np.ndarray, faces: np.ndarray, p: DecimateParams, fra
         pre = _prereduce_large(vertices, faces, p)
         if pre is not None:
             sv, sf = pre
+            if p.prereduce_refit == "prereduced":
+                sv = refit_to_input(vertices, faces, sv, sf)
             n_pre = len(sf)
     collapses = None
     if locked or (n_pre and n_pre <= 1.02 * p.target_faces):  # border-locked or pre-reduced to the target: working mesh
@@ -397,6 +400,8 @@ def _decimate_to(vertices: np.ndarray, faces: np.ndarray, p: DecimateParams, fra
     wf = np.asarray(wf, dtype=np.int64).reshape(-1, 3)
     if len(wf) == 0:
         raise InputError("decimation removed every face", hint="raise target_faces or disable decimation")
+    if n_pre and not locked and p.prereduce_refit == "working":
+        wv = refit_to_input(vertices, faces, wv, wf)
     w_cent, w_n = _centroids_normals(wv, wf)
     if collapses is not None and not n_pre and p.map_from_collapses:
         maps = _maps_from_collapses(vertices, faces, collapses, wf, w_cent, w_n)

@@ -49,6 +49,11 @@ class DecimateParams:
         ``prereduce_to_faces``. The stall rescue keeps ``prereduce_to_faces``. Why: a fixed 400k hands
         fast-simplification a mesh meshoptimizer already reduced by collapses onto kept vertices (docs/spines.md,
         session 22).
+    prereduce_refit (None, "prereduced" or "working"; None, opt-in): when that pre-reduction ran, move each vertex
+        of the pre-reduced mesh ("prereduced", before fast-simplification) or of the final working mesh ("working")
+        along its normal by the signed gap between its faces and the input surface they stand for
+        (:func:`neurd_lite.mesh.refit.refit_to_input`). Why: meshoptimizer's faces are chords between kept input
+        vertices and sit inside convex parts (7.8 nm mean near the real cell's spines at 5.2M faces).
     fragmented_target_faces (faces; 400_000): the working size of a fragmented input (:func:`is_fragmented`; the
         larger of this and ``target_faces``). Why: its open borders are kept, so its interior gets fewer faces
         than a closed mesh's (tune l5_et: 2319 spines at 250k vs 2688 at 400k, truth 2712).
@@ -91,9 +96,10 @@ class DecimateParams:
     weld_edges_only: bool = True
     fragmented_border_um_per_um2: float | None = None
     prereduce_error_nm: float | None = None
+    prereduce_refit: str | None = None
 
     def __post_init__(self) -> None:
-        check_params(self, choices={"target_faces": (AUTO,)},
+        check_params(self, choices={"target_faces": (AUTO,), "prereduce_refit": (None, "prereduced", "working")},
                      ranges={"target_faces": ">= 1", "min_faces_to_decimate": ">= 0", "aggressiveness": ">= 0",
                              "simplify_unit_nm": "> 0", "target_edge_nm": "> 0", "min_target_faces": ">= 1",
                              "max_target_faces": ">= 1", "prereduce_error_nm": "> 0"})
