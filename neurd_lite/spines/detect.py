@@ -110,7 +110,7 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
     core = None
     if p.rim_nm > 0 and p.vertex_model:  # the junction rim (``rim.py``); targets read the spines without it
         rimmed = with_rims(verts, np.asarray(mesh.edges_unique), fld, eligible_v, vlabel, ring, p)
-        if (rimmed[0] != vlabel).any():  # no vertex taken: one result serves both
+        if (rimmed[0] != vlabel).any():  # the rim took a vertex (else one result serves both)
             core = spine_copy(n)
             label_spines(core, skel, fld, p, verts, faces, bad_f, vlabel, base, ring, dict(pass_counts))
             vlabel, base, ring = rimmed
