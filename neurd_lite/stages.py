@@ -266,6 +266,7 @@ def stage_spines(n: Neuron, p: PipelineParams) -> None:
     run = run_state(n)
     if not run.decimated:
         run.shaft_field = detect_spines(n, p.spines, p.soma_extent)
+        run.extra[RIMLESS_KEY] = n.cache.pop(RIMLESS_KEY, None)  # run state: it must not outlive the run
         return
     w = _working_view(n, run)
     for key in ("spine_candidate_table", "spine_vertex_sink"):  # training captures (classifiers/spine_*)
@@ -312,13 +313,14 @@ def stage_synapses(n: Neuron, p: PipelineParams) -> None:
         raise _Skip("no mesh")
     anchors = _anchors(n, p)
     run = run_state(n)
-    if not run.decimated:
-        attach_synapses(n, p.synapses, p.soma_extent, anchors, run.shaft_field)
-    else:
-        w = _working_view(n, run)
-        if run.extra.get(RIMLESS_KEY) is not None:
-            w.cache[RIMLESS_KEY] = run.extra[RIMLESS_KEY]
+    w = _working_view(n, run) if run.decimated else n
+    if run.extra.get(RIMLESS_KEY) is not None:  # the spines without the rim decide the targets (spines/rimless.py)
+        w.cache[RIMLESS_KEY] = run.extra[RIMLESS_KEY]
+    try:
         attach_synapses(w, p.synapses, p.soma_extent, anchors, run.shaft_field)
+    finally:
+        w.cache.pop(RIMLESS_KEY, None)
+    if run.decimated:
         syn = w.synapses.copy()
         pts = syn[["x_nm", "y_nm", "z_nm"]].to_numpy(dtype=np.float64)
         syn["face"] = run.face_map.nearest_input_faces(syn["face"].to_numpy(dtype=np.int64), pts,

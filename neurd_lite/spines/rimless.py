@@ -8,8 +8,9 @@ macro F1 -.0108, neck F1 -.0084). So when the rim runs, ``detect_spines`` also l
 without it and keeps that result in ``n.cache[RIMLESS_KEY]`` (face spine ids, face labels, spine table); the
 synapse stage decides each synapse's target on that result (:func:`rimless_view`) and reports the spine id of
 the rim-widened spine that holds the same spine (:func:`spine_id_map`). Without the rim nothing is stored and
-the targets read ``n`` itself. A neuron saved and read back between the spine and synapse stages loses the cache
-(targets then read the rim-widened spines).
+the targets read ``n`` itself. ``nl.decompose`` keeps the result in its run state between the two stages and drops
+it with the run; a neuron given synapses later (``attach_synapses`` on a decomposed neuron, or one saved and read
+back) has no such result, and its targets read the rim-widened spines.
 """
 from __future__ import annotations
 
