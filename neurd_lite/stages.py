@@ -25,6 +25,7 @@ from .feature.spines import dendritic_spine_density_per_um
 from .skeleton.graph import build_branch_graph, face_branch
 from .skeleton.skeletonizer import skeletonize
 from .spines.detect import detect_spines
+from .spines.captures import TRAINING_CAPTURES
 from .spines.rimless import RIMLESS_KEY
 from .spines.synapses import attach_synapses
 
@@ -269,7 +270,7 @@ def stage_spines(n: Neuron, p: PipelineParams) -> None:
         run.extra[RIMLESS_KEY] = n.cache.pop(RIMLESS_KEY, None)  # run state: it must not outlive the run
         return
     w = _working_view(n, run)
-    for key in ("spine_candidate_table", "spine_vertex_sink"):  # training captures (classifiers/spine_*)
+    for key in TRAINING_CAPTURES:  # classifiers/spine_*: the working mesh is the one labelled
         if key in n.cache:
             w.cache[key] = n.cache[key]
     run.shaft_field = detect_spines(w, p.spines, p.soma_extent)

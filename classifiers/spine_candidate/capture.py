@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import neurd_lite as nl  # noqa: E402
 from neurd_lite import pipeline as pl  # noqa: E402
+from neurd_lite.spines.captures import CANDIDATE_TABLE  # noqa: E402
 from neurd_lite.testing.scores import spine_face_f1  # noqa: E402
 
 
@@ -36,7 +37,7 @@ def _run_spines(n0: nl.Neuron, filt: str) -> nl.Neuron:
     n = copy.deepcopy(n0)
     d = nl.PipelineParams().to_dict()
     d["spines"]["candidate_filter"] = filt
-    n.cache["spine_candidate_table"] = []
+    n.cache[CANDIDATE_TABLE] = []
     dict(pl.MESH_STAGES)["spines"](n, nl.PipelineParams.from_dict(d))
     return n
 
@@ -47,8 +48,7 @@ def capture(path: Path, rules_too: bool) -> tuple[pd.DataFrame, dict]:
         n0, sn = pickle.load(fh)
     truth = np.asarray(sn.face_spine) >= 0
     n = _run_spines(n0, "pool")
-    feats = pd.concat(n.cache["spine_candidate_table"], ignore_index=True) if n.cache["spine_candidate_table"] \
-        else pd.DataFrame()
+    feats = pd.concat(n.cache[CANDIDATE_TABLE], ignore_index=True) if n.cache[CANDIDATE_TABLE] else pd.DataFrame()
     fs = n.face_spine
     on = fs >= 0
     nf = np.bincount(fs[on], minlength=len(feats))

@@ -36,6 +36,7 @@ import neurd_lite as nl  # noqa: E402
 from neurd_lite import pipeline as pl  # noqa: E402
 from neurd_lite.geometry.meshes import face_areas_nm2, vertex_areas_nm2  # noqa: E402
 from neurd_lite.model.soma_extent import SomaExtentParams  # noqa: E402
+from neurd_lite.spines.captures import VERTEX_SINK  # noqa: E402
 from neurd_lite.spines.detect import ineligible_faces  # noqa: E402
 from neurd_lite.spines.normalise import refine_to_edge, view_faces  # noqa: E402
 from neurd_lite.testing.scores import spine_face_f1  # noqa: E402
@@ -59,14 +60,14 @@ def capture(path: Path, subdivide: int = 0, normalise_nm: float = 0.0, feature_s
         sn.face_spine = np.repeat(np.asarray(sn.face_spine), 4 ** subdivide)
         name = f"{name}_x{4 ** subdivide}"
     n = copy.deepcopy(n0)
-    n.cache["spine_vertex_sink"] = []
+    n.cache[VERTEX_SINK] = []
     t0 = time.process_time()
     pp = nl.PipelineParams()
     pp = replace(pp, spines=replace(pp.spines, normalise_edge_nm=normalise_nm, vertex_feature_set=feature_set))
     pl.stage_spines(n, pp)
     cpu = time.process_time() - t0
     run = pl.run_state(n)
-    s = n.cache["spine_vertex_sink"][-1]
+    s = n.cache[VERTEX_SINK][-1]
     mesh = s["mesh"]
     fm = run.face_map if run.decimated else None
     true_in = np.asarray(sn.face_spine) >= 0

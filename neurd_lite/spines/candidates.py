@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..model.shipped import read_booster
+from .captures import CANDIDATE_TABLE
 from .relief import found_spine_density, spine_anchor_samples
 from .shape import angular_coverage, axial_extent
 
@@ -129,7 +130,7 @@ def filter_candidates(n: Any, p: Any, rows: list[dict], new_id: np.ndarray, row_
     go to ``n.cache["spine_candidate_table"]`` when that is a list) and the label -> row map renumbered."""
     feats = candidate_features(pd.DataFrame(rows), np.asarray(row_label), vlabel, base, ring, verts, fld,
                                pass_counts, p.relief_density_radius_nm)
-    sink = n.cache.get("spine_candidate_table")
+    sink = n.cache.get(CANDIDATE_TABLE)
     if isinstance(sink, list):
         sink.append(feats.assign(spine_id=np.arange(len(rows))))
     if p.candidate_filter == "pool":

@@ -27,6 +27,7 @@ from ..model.soma_extent import SomaExtentParams
 from ..neuron import SPINE_LABELS, Neuron, is_label
 from ..skeleton.centre import centred_skeleton
 from .candidates import filter_candidates, pool_params
+from .captures import CANDIDATE_SINK, DOME_SINK, VERTEX_SINK
 from .cut_radius import cap_at_cut_ends
 from .eligible import NON_DENDRITIC, check_neuron, ineligible_faces, soma_face_mask  # noqa: F401  (re-exported)
 from .extend import extend_spines, planar_level  # noqa: F401  (re-exported for tests)
@@ -93,18 +94,18 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
                                        p.local_shaft_far_nm, p.local_shaft_min_area_nm2, p.local_shaft_cell_nm,
                                        p.shaft.radius_quantile)
         n.provenance.setdefault("spines_notes", {})["local_shaft_vertices"] = int(local.sum())
-    sink = n.cache.get("spine_candidate_sink")  # a list: per-candidate statistics for analysis (benchmarks)
+    sink = n.cache.get(CANDIDATE_SINK)  # a list: per-candidate statistics for analysis (``captures.py``)
     pass_counts: dict = {} if sink is None else {"candidate_sink": sink}
-    if isinstance(n.cache.get("spine_dome_sink"), list):  # dome-pass candidates for analysis (benchmarks)
-        pass_counts["dome_sink"] = n.cache["spine_dome_sink"]
+    if isinstance(n.cache.get(DOME_SINK), list):  # dome-pass candidates for analysis
+        pass_counts["dome_sink"] = n.cache[DOME_SINK]
     syn_v = postsynapse_vertices(mesh, n.synapses, p.synapse_max_distance_nm) if p.synapse_seed_nm > 0 else None
     vlabel, base, ring = spine_components(mesh, fld, eligible_v, pool_params(p), pass_counts, syn_v)
     if p.refit_shaft and (vlabel >= 0).any():
         fld = refit_field(fld, verts, faces, skel, bad_f, (vlabel[faces] >= 0).any(1), *refit_args(p))
         vlabel, base, ring = spine_components(mesh, fld, eligible_v, pool_params(p), pass_counts, syn_v)
-    if p.vertex_model or isinstance(n.cache.get("spine_vertex_sink"), list):  # learned refinement / its capture
+    if p.vertex_model or isinstance(n.cache.get(VERTEX_SINK), list):  # learned refinement / its capture
         vlabel, base, ring = refine_labels(mesh, fld, eligible_v, vlabel, base, ring, p,
-                                           seed_level(p, fld, len(verts)), n.cache.get("spine_vertex_sink"))
+                                           seed_level(p, fld, len(verts)), n.cache.get(VERTEX_SINK))
     pass_counts.pop("candidate_sink", None)
     pass_counts.pop("dome_sink", None)
     core = None

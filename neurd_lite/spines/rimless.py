@@ -19,17 +19,19 @@ import copy
 import numpy as np
 
 from ..neuron import Neuron
+from .captures import without_captures
 
 RIMLESS_KEY = "spines_without_rim"  # n.cache: (face_spine, face_labels, spines) of the spines without the rim
 
 
 def spine_copy(n: Neuron) -> Neuron:
     """A shallow copy of ``n`` that may be relabelled without touching ``n``: its own face labels, provenance and
-    cache (training sinks left out, so a second labelling does not write to them)."""
+    cache (the spine captures, :data:`~.captures.SPINE_CAPTURES`, left out, so a second labelling does not write
+    to them)."""
     c = copy.copy(n)
     c.face_labels = np.asarray(n.face_labels).copy()
     c.provenance = copy.deepcopy(n.provenance)
-    c.cache = {k: v for k, v in n.cache.items() if not k.endswith(("_sink", "_table"))}
+    c.cache = without_captures(n.cache)
     return c
 
 
