@@ -27,7 +27,7 @@ from .model.soma_extent import SomaExtentParams
 from .skeleton.params import GraphParams, SkeletonParams
 from .spines.params import SpineParams, SynapseParams
 
-STAGE_NAMES = ("decimate", "heal", "soma", "skeleton", "graph", "compartments", "spines", "refine", "synapses")
+OPTIONAL_STAGES = ("compartments", "spines", "refine", "synapses")  # the stages ``PipelineParams.skip`` may name
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class PipelineParams:
     skip: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        bad = [s for s in self.skip if s not in ("compartments", "spines", "refine", "synapses")]
+        bad = [s for s in self.skip if s not in OPTIONAL_STAGES]
         if bad:
             raise InputError(f"PipelineParams.skip: {bad} cannot be skipped",
                              hint="only 'compartments', 'spines', 'refine' and 'synapses' are optional")

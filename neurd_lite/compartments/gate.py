@@ -17,6 +17,8 @@ The shipped model's sidecar lists the features it uses. Inputs (nm) are a
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -72,18 +74,40 @@ def _trunk_end(tree: Tree, start: int, dend: np.ndarray, sub: np.ndarray) -> int
         v = max(kids, key=lambda k: sub[k])
 
 
-def gate_features(tree: Tree, up: np.ndarray, dendrite: np.ndarray) -> dict[str, float]:
-    """One dict of :data:`GATE_FEATURES` (NaN where undefined) for the ``dendrite`` vertices (bool (N,): not
-    soma, not axon, not a merged second soma) of a soma-rooted tree; ``up``: (3,) pia direction."""
+@dataclass
+class _Field:
+    """Per skeleton vertex geometry of the dendrite (nm; ``up`` the unit pia direction)."""
+
+    h: np.ndarray  # (N,) height along up above the root, nm
+    dist: np.ndarray  # (N,) straight distance from the root, nm
+    lateral: np.ndarray  # (N,) distance from the root across up, nm
+    edge: np.ndarray  # (N,) length of the edge to the parent on the dendrite (0 elsewhere), nm
+    ecos: np.ndarray  # (N,) cosine of that edge to up (0 where no edge)
+    ext: float  # the field's extent: 95th percentile of the dendrite's distance from the root (>= 1), nm
+    path: np.ndarray  # (N,) path distance to the root, nm
+    radius: np.ndarray  # (N,) radius, nm (NaN where unknown or <= 0)
+    tip: np.ndarray  # (N,) bool: dendrite vertices without children
+
+
+@dataclass
+class _Limbs:
+    """Per dendritic limb (one per start vertex, sorted), nm unless stated."""
+
+    ids: np.ndarray  # (k,) start vertex of each limb
+    idx: np.ndarray  # (D,) the dendrite vertices
+    li: np.ndarray  # (D,) limb of each of them
+    cable: np.ndarray  # (k,) cable, nm
+    hmax: np.ndarray  # (k,) greatest height along up, nm
+    reach: np.ndarray  # (k,) greatest distance from the root, nm
+    dircos: np.ndarray  # (k,) cable-weighted mean cosine of the edges to up
+    upcable: np.ndarray  # (k,) cable above the root's height, nm
+    stem: np.ndarray  # (k,) median radius over the first STEM_UM of path, nm (NaN: none known)
+    top: np.ndarray  # (k,) the highest vertex
+
+
+def _field(tree: Tree, u: np.ndarray, dend: np.ndarray) -> _Field:
+    """:class:`_Field` of the ``dend`` vertices (bool (N,)) of a soma-rooted tree along the unit vector ``u``."""
     sk = tree.sk
-    out = {k: float("nan") for k in GATE_FEATURES}
-    u = np.asarray(up, dtype=float)
-    u = u / np.linalg.norm(u)
-    ls = tree.limb_start
-    dend = dendrite & (ls >= 0)
-    if not dend.any():
-        out["n_limbs"] = 0.0
-        return out
     par = sk.parent
     rel = sk.vertices - sk.vertices[sk.root]
     h = rel @ u
@@ -94,21 +118,25 @@ def gate_features(tree: Tree, up: np.ndarray, dendrite: np.ndarray) -> dict[str,
     with np.errstate(invalid="ignore", divide="ignore"):
         ecos = np.where(edge > 0, step @ u / np.maximum(edge, 1e-9), 0.0)
     ext = max(float(np.percentile(dist[dend], 95)), 1.0)
-    d = sk.distance_to_root_nm
     r = np.asarray(sk.radius, dtype=float) if sk.radius is not None else np.full(tree.n, np.nan)
     r = np.where(np.isfinite(r) & (r > 0), r, np.nan)
     nkids = np.array([len(c) for c in tree.children])
-    tip = dend & (nkids == 0)
+    return _Field(h, dist, lateral, edge, ecos, ext, sk.distance_to_root_nm, r, dend & (nkids == 0))
+
+
+def _limbs(ls: np.ndarray, dend: np.ndarray, fd: _Field) -> _Limbs:
+    """:class:`_Limbs` of the ``dend`` vertices grouped by their limb start ``ls`` ((N,) vertex)."""
+    h, d, r = fd.h, fd.path, fd.radius
     ids, li = np.unique(ls[dend], return_inverse=True)
     idx = np.flatnonzero(dend)
     k = len(ids)
-    cable = np.bincount(li, weights=edge[idx], minlength=k)
+    cable = np.bincount(li, weights=fd.edge[idx], minlength=k)
     hmax = np.full(k, -np.inf)
     np.maximum.at(hmax, li, h[idx])
     reach = np.zeros(k)
-    np.maximum.at(reach, li, dist[idx])
-    dircos = np.bincount(li, weights=(ecos * edge)[idx], minlength=k) / np.maximum(cable, 1e-9)
-    upcable = np.bincount(li, weights=(edge * (h > 0))[idx], minlength=k)
+    np.maximum.at(reach, li, fd.dist[idx])
+    dircos = np.bincount(li, weights=(fd.ecos * fd.edge)[idx], minlength=k) / np.maximum(cable, 1e-9)
+    upcable = np.bincount(li, weights=(fd.edge * (h > 0))[idx], minlength=k)
     stem = np.full(k, np.nan)
     top = np.zeros(k, dtype=np.int64)
     for j in range(k):
@@ -118,16 +146,56 @@ def gate_features(tree: Tree, up: np.ndarray, dendrite: np.ndarray) -> dict[str,
         if len(vals):
             stem[j] = float(np.median(vals))
         top[j] = m[np.argmax(h[m])]
+    return _Limbs(ids, idx, li, cable, hmax, reach, dircos, upcable, stem, top)
+
+
+def _other_limb_features(lm: _Limbs, c: int, ext: float) -> dict[str, float]:
+    """The candidate ``c`` against the other limbs: heights over ``ext`` (nm / nm), reach ratio, the others'
+    direction and share of cable above the soma, the candidate's stem radius relative to theirs ({} when alone)."""
+    others = np.arange(len(lm.ids)) != c
+    if not others.any():
+        return {}
+    oc = lm.cable[others]
+    out = {"second_height_ext": float(lm.hmax[others].max() / ext),
+           "height_gap_ext": float((lm.hmax[c] - lm.hmax[others].max()) / ext),
+           "reach_ratio": float(lm.reach[c] / max(lm.reach[others].max(), 1e-9)),
+           "others_dir_cos": float((lm.dircos[others] * oc).sum() / max(oc.sum(), 1e-9)),
+           "others_up_frac": float(lm.upcable[others].sum() / max(oc.sum(), 1e-9))}
+    so = lm.stem[others]
+    if np.isfinite(lm.stem[c]) and np.isfinite(so).any():
+        out["cand_stem_rel"] = float(lm.stem[c] / np.nanmedian(so))
+        out["cand_stem_rank"] = float(np.mean(np.nan_to_num(so, nan=0.0) > lm.stem[c]))
+    return out
+
+
+def gate_features(tree: Tree, up: np.ndarray, dendrite: np.ndarray) -> dict[str, float]:
+    """One dict of :data:`GATE_FEATURES` (NaN where undefined) for the ``dendrite`` vertices (bool (N,): not
+    soma, not axon, not a merged second soma) of a soma-rooted tree (nm); ``up``: (3,) pia direction. Every
+    value is a count, ratio, cosine or fraction. Steps: per-vertex geometry (:func:`_field`), per-limb sums
+    (:func:`_limbs`), the candidate (the limb reaching highest) alone, frame-free extras, the candidate against
+    the other limbs (:func:`_other_limb_features`)."""
+    out = {k: float("nan") for k in GATE_FEATURES}
+    u = np.asarray(up, dtype=float)
+    u = u / np.linalg.norm(u)
+    ls = tree.limb_start
+    dend = dendrite & (ls >= 0)
+    if not dend.any():
+        out["n_limbs"] = 0.0
+        return out
+    fd = _field(tree, u, dend)
+    h, d, edge, ext = fd.h, fd.path, fd.edge, fd.ext
+    lm = _limbs(ls, dend, fd)
+    hmax, ids, idx, li = lm.hmax, lm.ids, lm.idx, lm.li
     cos0 = np.array([_limb_cos(tree, s, u, TRUNK_UM * 1000) for s in ids])
     c = int(np.argmax(hmax))
-    others = np.arange(k) != c
-    total = max(float(cable.sum()), 1e-9)
+    top = lm.top[c]
+    total = max(float(lm.cable.sum()), 1e-9)
     cm = idx[li == c]
-    ctips = cm[tip[cm]]
+    ctips = cm[fd.tip[cm]]
     out.update({
-        "n_limbs": float(k), "cand_height_ext": hmax[c] / ext, "cand_reach_ext": reach[c] / ext,
-        "cand_cos0": cos0[c], "cand_dir_cos": dircos[c], "cand_cable_frac": cable[c] / total,
-        "cand_trunk_straight": float(h[top[c]] / d[top[c]]) if d[top[c]] > 0 else float("nan"),
+        "n_limbs": float(len(ids)), "cand_height_ext": hmax[c] / ext, "cand_reach_ext": lm.reach[c] / ext,
+        "cand_cos0": cos0[c], "cand_dir_cos": lm.dircos[c], "cand_cable_frac": lm.cable[c] / total,
+        "cand_trunk_straight": float(h[top] / d[top]) if d[top] > 0 else float("nan"),
         "cand_tip_top_frac": float(np.mean(h[ctips] >= TOP_FRACTION * hmax[c])) if len(ctips) else float("nan"),
         "field_up_frac": float((edge * (h > 0)).sum() / total),
     })
@@ -140,20 +208,10 @@ def gate_features(tree: Tree, up: np.ndarray, dendrite: np.ndarray) -> dict[str,
         out["others_top_share"] = float(edge[high & (ls != ids[c])].sum() / max(edge[high].sum(), 1e-9))
         end = _trunk_end(tree, int(ids[c]), dend, tree.subtree_sum(edge))
         out["cand_trunk_frac"] = float(max(h[end], 0.0) / hmax[c])
-    hb, lb, wb = h[idx], lateral[idx], edge[idx] + 1e-3
+    hb, lb, wb = h[idx], fd.lateral[idx], edge[idx] + 1e-3
     vert = _wq(hb, wb, 0.95) - _wq(hb, wb, 0.05)
     out["field_aspect"] = float(vert / max(2 * _wq(lb, wb, 0.95), 1e-9))
-    if others.any():
-        oc = cable[others]
-        out["second_height_ext"] = float(hmax[others].max() / ext)
-        out["height_gap_ext"] = float((hmax[c] - hmax[others].max()) / ext)
-        out["reach_ratio"] = float(reach[c] / max(reach[others].max(), 1e-9))
-        out["others_dir_cos"] = float((dircos[others] * oc).sum() / max(oc.sum(), 1e-9))
-        out["others_up_frac"] = float(upcable[others].sum() / max(oc.sum(), 1e-9))
-        so = stem[others]
-        if np.isfinite(stem[c]) and np.isfinite(so).any():
-            out["cand_stem_rel"] = float(stem[c] / np.nanmedian(so))
-            out["cand_stem_rank"] = float(np.mean(np.nan_to_num(so, nan=0.0) > stem[c]))
+    out.update(_other_limb_features(lm, c, ext))
     return out
 
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-_MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
-
 
 def _mix(x: np.ndarray) -> np.ndarray:
     """splitmix64 finaliser on uint64 arrays (wraps modulo 2**64)."""

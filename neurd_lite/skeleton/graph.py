@@ -62,47 +62,34 @@ def _kept_vertices(order: np.ndarray, parent: np.ndarray, elen: np.ndarray, soma
     return kept
 
 
-def build_branch_graph(skeleton: Skeleton, somas: Sequence = (), soma_vertices: Sequence | None = None,
-                       face_to_skeleton: np.ndarray | None = None,
-                       params: GraphParams | None = None) -> tuple[nx.DiGraph, np.ndarray]:
-    """Branch graph and (N,) branch id per skeleton vertex (-1 soma / unreachable). Lengths in nm.
-
-    somas: the Soma objects (for soma nodes); soma_vertices: per soma the skeleton vertex (or vertices) of
-    its region, default the nearest vertex to each centre; face_to_skeleton: (F,) to count ``n_faces``.
-    Without somas, limbs leave the skeleton root and have no parent node.
-    """
-    p = params or GraphParams()
-    skel = skeleton
-    n = skel.n_vertices
-    g = nx.DiGraph()
-    vertex_branch = np.full(n, -1, dtype=np.int64)
-    if n == 0:
-        return g, vertex_branch
-    regions = _soma_regions(skel, somas, soma_vertices)
-    soma_of = np.full(n, -1, dtype=np.int64)
-    for k, reg in enumerate(regions):
-        soma_of[reg] = k
-    root = int(regions[0][0]) if regions else int(skel.root)
+def _add_soma_nodes(g: nx.DiGraph, skel: Skeleton, somas: Sequence, regions: list[np.ndarray]) -> None:
+    """One ``soma_k`` node per soma region: its skeleton vertex, centre (nm) and radius (nm; from the Soma, else
+    the region's first vertex and median radius)."""
     for k, reg in enumerate(regions):
         s = somas[k] if k < len(somas) else None
         g.add_node(f"soma_{k}", kind="soma", skeleton_vertex=int(reg[0]),
                    center_nm=np.asarray(s.center_nm if s is not None else skel.vertices[reg[0]], dtype=float),
                    radius_nm=float(s.radius_nm if s is not None else np.nanmedian(skel.radius[reg])))
 
+
+def _rooted(skel: Skeleton, root: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Breadth-first order from ``root``, (N,) parent (-1: root / unreachable) and (N,) length of the edge to the
+    parent, nm."""
+    n = skel.n_vertices
     order, pred = csgraph.breadth_first_order(skel.csgraph, root, directed=False, return_predecessors=True)
     parent = np.where(pred < 0, -1, pred).astype(np.int64)
     parent[root] = -1
     elen = np.zeros(n)
     has_p = parent >= 0
     elen[has_p] = np.linalg.norm(skel.vertices[has_p] - skel.vertices[parent[has_p]], axis=1)
-    kept = _kept_vertices(order, parent, elen, soma_of, root, p.prune_terminal_nm)
-    kids: list[list[int]] = [[] for _ in range(n)]
-    for v in order[1:]:
-        if kept[v]:
-            kids[parent[v]].append(int(v))
-    is_cut = (soma_of >= 0) | np.array([len(k) >= 2 for k in kids])
-    is_cut[root] = True
+    return order, parent, elen
 
+
+def _add_branches(g: nx.DiGraph, skel: Skeleton, order: np.ndarray, kids: list[list[int]], kept: np.ndarray,
+                  is_cut: np.ndarray, soma_of: np.ndarray, n_somas: int, vertex_branch: np.ndarray) -> None:
+    """Walk down from every kept cut point and add one branch node per chain to the next cut point or tip (limb,
+    skeleton vertices, length nm, median radius nm), its edge from the parent node and ``soma_merge`` edges to
+    other somas; writes each chain's own vertices into ``vertex_branch``."""
     node_at: dict[int, object] = {int(r): f"soma_{soma_of[r]}" for r in np.flatnonzero(soma_of >= 0)}
     limb_of_node: dict[object, int] = {}
     next_limb = 0
@@ -119,7 +106,7 @@ def build_branch_graph(skeleton: Skeleton, somas: Sequence = (), soma_vertices: 
             while not is_cut[cur] and len(kids[cur]) == 1:
                 cur = kids[cur][0]
                 chain.append(cur)
-            bid = g.number_of_nodes() - len(regions)
+            bid = g.number_of_nodes() - n_somas
             parent_node = node_at.get(int(c))
             if parent_node is None or soma_of[c] >= 0:
                 limb, next_limb = next_limb, next_limb + 1
@@ -141,6 +128,43 @@ def build_branch_graph(skeleton: Skeleton, somas: Sequence = (), soma_vertices: 
                 g.add_edge(bid, f"soma_{soma_of[cur]}", kind="soma_merge")
             else:
                 node_at[int(cur)] = bid
+
+
+def build_branch_graph(skeleton: Skeleton, somas: Sequence = (), soma_vertices: Sequence | None = None,
+                       face_to_skeleton: np.ndarray | None = None,
+                       params: GraphParams | None = None) -> tuple[nx.DiGraph, np.ndarray]:
+    """Branch graph and (N,) branch id per skeleton vertex (-1 soma / unreachable). Lengths in nm.
+
+    somas: the Soma objects (for soma nodes); soma_vertices: per soma the skeleton vertex (or vertices) of
+    its region, default the nearest vertex to each centre; face_to_skeleton: (F,) to count ``n_faces``.
+    Without somas, limbs leave the skeleton root and have no parent node.
+
+    Steps: soma nodes (:func:`_add_soma_nodes`), the tree rooted at soma 0 (:func:`_rooted`), bristle pruning
+    (:func:`_kept_vertices`), branch nodes (:func:`_add_branches`), pruned vertices to their nearest kept
+    ancestor's branch, face counts.
+    """
+    p = params or GraphParams()
+    skel = skeleton
+    n = skel.n_vertices
+    g = nx.DiGraph()
+    vertex_branch = np.full(n, -1, dtype=np.int64)
+    if n == 0:
+        return g, vertex_branch
+    regions = _soma_regions(skel, somas, soma_vertices)
+    soma_of = np.full(n, -1, dtype=np.int64)
+    for k, reg in enumerate(regions):
+        soma_of[reg] = k
+    root = int(regions[0][0]) if regions else int(skel.root)
+    _add_soma_nodes(g, skel, somas, regions)
+    order, parent, elen = _rooted(skel, root)
+    kept = _kept_vertices(order, parent, elen, soma_of, root, p.prune_terminal_nm)
+    kids: list[list[int]] = [[] for _ in range(n)]
+    for v in order[1:]:
+        if kept[v]:
+            kids[parent[v]].append(int(v))
+    is_cut = (soma_of >= 0) | np.array([len(k) >= 2 for k in kids])
+    is_cut[root] = True
+    _add_branches(g, skel, order, kids, kept, is_cut, soma_of, len(regions), vertex_branch)
 
     # pruned vertices (and an unsegmented root) take the branch of their nearest kept ancestor / first child
     for v in order[1:]:

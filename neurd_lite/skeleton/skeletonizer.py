@@ -214,6 +214,73 @@ def _thickest_vertex(edges: np.ndarray, radius: np.ndarray) -> int:
     return int(np.argmax((a2 @ r) / np.maximum(a2 @ np.ones(n), 1)))
 
 
+def _root_and_cut_ends(v: np.ndarray, f: np.ndarray, link_edges: np.ndarray | None, graph: sp.csr_matrix,
+                       centers: np.ndarray, p: SkeletonParams) -> tuple[np.ndarray, int | None, list]:
+    """(V,) bool: vertices on a face; the traced root, the vertex of the largest connected piece nearest soma 0 (nm;
+    None without a soma); without a soma, the open cut ends of that piece (``p.cut_ends``; else [])."""
+    used = np.zeros(len(v), dtype=bool)
+    used[f.reshape(-1)] = True
+    _, comp = csgraph.connected_components(graph, directed=False)
+    biggest = np.bincount(comp[used]).argmax()
+    cand = np.flatnonzero(used & (comp == biggest))
+    root_vertex = None
+    ends = []
+    if len(centers):
+        root_vertex = int(cand[np.argmin(np.linalg.norm(v[cand] - centers[0], axis=1))])
+    elif p.cut_ends:
+        ends = [e for e in find_cut_ends(v, f, link_edges, p.cut_end_min_perimeter_nm)
+                if comp[e.vertices[0]] == biggest]
+    return used, root_vertex, ends
+
+
+def _trace(v: np.ndarray, f: np.ndarray, link_edges: np.ndarray | None, graph: sp.csr_matrix,
+           root_vertex: int | None, p: SkeletonParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The backend's skeleton: vertices (S, 3) nm, edges (E, 2) and its own (V,) vertex map; InputError when it
+    finds no path."""
+    sv, se, v2s = BACKENDS[p.backend](v, f, link_edges, graph, root_vertex, p.invalidation_d_nm,
+                                      p.cc_vertex_thresh)
+    if len(sv) == 0:
+        span = float(np.ptp(v, axis=0).max()) if len(v) else 0.0
+        raise InputError(f"the {p.backend} skeleton backend found no skeleton path on the kept surface ({len(v)} "
+                         f"vertices, span {span / 1000:.3g} µm, pieces under {p.cc_vertex_thresh} vertices are not "
+                         f"traced)", hint="the mesh is too small or falls apart into tiny pieces (separate "
+                         "triangles, a non-manifold bowtie, zero-area faces); check the file and its units")
+    return sv, se, v2s
+
+
+def _vertex_map(v: np.ndarray, graph: sp.csr_matrix, used: np.ndarray, sv: np.ndarray, fallback: np.ndarray,
+                max_orphan_nm: float) -> tuple[np.ndarray, int]:
+    """(V,) skeleton vertex of each mesh vertex: nearest along the surface (:func:`surface_nearest`), else the
+    nearest within ``max_orphan_nm`` in space (-1: none, or not on a face); and the number left unmapped."""
+    v2s = np.where(used, surface_nearest(v, graph, used, sv, fallback), -1)
+    orphans = np.flatnonzero(used & (v2s < 0))
+    if len(orphans):
+        d, i = cKDTree(sv).query(v[orphans], distance_upper_bound=max_orphan_nm)
+        ok = np.isfinite(d)
+        v2s[orphans[ok]] = i[ok]
+    return v2s, int((used & (v2s < 0)).sum())
+
+
+def _centre_and_radius(v: np.ndarray, sv: np.ndarray, se: np.ndarray, v2s: np.ndarray, fixed: np.ndarray,
+                       soma_vertices: list[int], soma_radii_nm: np.ndarray, smooth_iterations: int
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Skeleton vertices (S, 3) nm moved to the per-axis median of their mesh vertices and smoothed (soma vertices
+    and the ``fixed`` indices stay), and (S,) radius nm: median distance to those vertices (a soma vertex: its
+    soma's radius; no vertex: from the neighbours)."""
+    ok = v2s >= 0
+    centre = np.column_stack([_group_median(v2s[ok], v[ok, k], len(sv)) for k in range(3)])
+    move = np.isfinite(centre).all(axis=1)
+    move[soma_vertices] = False
+    move[fixed] = False
+    sv = sv.copy()
+    sv[move] = centre[move]
+    sv = smooth_path_vertices(sv, se, move, smooth_iterations)
+    radius = _group_median(v2s[ok], np.linalg.norm(v[ok] - sv[v2s[ok]], axis=1), len(sv))
+    for k, sidx in enumerate(soma_vertices):
+        radius[sidx] = soma_radii_nm[k]
+    return sv, _fill_nan_from_neighbours(radius, se)
+
+
 def skeletonize(mesh: Any, soma_centers_nm: np.ndarray | Sequence | None = None,
                 link_edges: np.ndarray | None = None, params: SkeletonParams | None = None,
                 soma_radii_nm: Sequence[float] | None = None,
@@ -226,6 +293,10 @@ def skeletonize(mesh: Any, soma_centers_nm: np.ndarray | Sequence | None = None,
     an optional (V,) bool of mesh vertices on that soma; soma_extent: skeleton vertices within ``core_factor``
     radii collapse into the soma vertex, mesh vertices beyond ``reach_factor`` radii never map to it (0: off).
     Radius per skeleton vertex is in nm.
+
+    Steps: root and cut ends (:func:`_root_and_cut_ends`), the backend's trace (:func:`_trace`), a fragment's
+    trunk between its cut ends, the vertex map (:func:`_vertex_map`), soma collapse, a spanning tree
+    (:func:`as_tree`), centring and radius (:func:`_centre_and_radius`), the face map.
     """
     t0 = time.perf_counter()
     p = params or SkeletonParams()
@@ -236,41 +307,16 @@ def skeletonize(mesh: Any, soma_centers_nm: np.ndarray | Sequence | None = None,
     centers = np.zeros((0, 3)) if soma_centers_nm is None else np.asarray(soma_centers_nm, float).reshape(-1, 3)
     radii = np.full(len(centers), 5000.0) if soma_radii_nm is None else np.asarray(soma_radii_nm, float)
     masks = list(soma_vertex_masks) if soma_vertex_masks is not None else []
-    used = np.zeros(len(v), dtype=bool)
-    used[f.reshape(-1)] = True
     graph = mesh_csgraph(v, f, link_edges)
-    _, comp = csgraph.connected_components(graph, directed=False)
-    biggest = np.bincount(comp[used]).argmax()
-    cand = np.flatnonzero(used & (comp == biggest))
-    root_vertex = None
-    ends = []
-    if len(centers):
-        root_vertex = int(cand[np.argmin(np.linalg.norm(v[cand] - centers[0], axis=1))])
-    elif p.cut_ends:
-        ends = [e for e in find_cut_ends(v, f, link_edges, p.cut_end_min_perimeter_nm)
-                if comp[e.vertices[0]] == biggest]
-
-    sv, se, v2s = BACKENDS[p.backend](v, f, link_edges, graph, root_vertex, p.invalidation_d_nm,
-                                      p.cc_vertex_thresh)
-    if len(sv) == 0:
-        span = float(np.ptp(v, axis=0).max()) if len(v) else 0.0
-        raise InputError(f"the {p.backend} skeleton backend found no skeleton path on the kept surface ({len(v)} "
-                         f"vertices, span {span / 1000:.3g} µm, pieces under {p.cc_vertex_thresh} vertices are not "
-                         f"traced)", hint="the mesh is too small or falls apart into tiny pieces (separate "
-                         "triangles, a non-manifold bowtie, zero-area faces); check the file and its units")
+    used, root_vertex, ends = _root_and_cut_ends(v, f, link_edges, graph, centers, p)
+    sv, se, v2s = _trace(v, f, link_edges, graph, root_vertex, p)
     is_cut = np.zeros(len(sv), dtype=bool)
     trunk = fragment_trunk(v, graph, used, ends, sv, se, p.fragment_branch_min_nm, p.fragment_max_trunk_nm
                            ) if len(ends) >= 2 else None
     if trunk is not None:
         sv, se, is_cut = trunk
         v2s = np.full(len(v), -1, dtype=np.int64)
-    v2s = np.where(used, surface_nearest(v, graph, used, sv, v2s), -1)
-    orphans = np.flatnonzero(used & (v2s < 0))
-    if len(orphans):
-        d, i = cKDTree(sv).query(v[orphans], distance_upper_bound=p.max_orphan_distance_nm)
-        ok = np.isfinite(d)
-        v2s[orphans[ok]] = i[ok]
-    n_unmapped_vertices = int((used & (v2s < 0)).sum())
+    v2s, n_unmapped_vertices = _vertex_map(v, graph, used, sv, v2s, p.max_orphan_distance_nm)
 
     if len(centers):
         sv, se, v2s, soma_vertices = _collapse_somas(sv, se, v2s, centers, radii, masks, extent.core_factor)
@@ -286,19 +332,7 @@ def skeletonize(mesh: Any, soma_centers_nm: np.ndarray | Sequence | None = None,
     else:
         tmp_root = int(np.argmax(np.bincount(v2s[v2s >= 0], minlength=len(sv))))
     se, n_bridges = as_tree(sv, se, tmp_root)
-
-    ok = v2s >= 0
-    centre = np.column_stack([_group_median(v2s[ok], v[ok, k], len(sv)) for k in range(3)])
-    move = np.isfinite(centre).all(axis=1)
-    move[soma_vertices] = False
-    move[cut_vertices] = False
-    sv = sv.copy()
-    sv[move] = centre[move]
-    sv = smooth_path_vertices(sv, se, move, p.smooth_iterations)
-    radius = _group_median(v2s[ok], np.linalg.norm(v[ok] - sv[v2s[ok]], axis=1), len(sv))
-    for k, sidx in enumerate(soma_vertices):
-        radius[sidx] = radii[k]
-    radius = _fill_nan_from_neighbours(radius, se)
+    sv, radius = _centre_and_radius(v, sv, se, v2s, cut_vertices, soma_vertices, radii, p.smooth_iterations)
     root = soma_vertices[0] if soma_vertices else _thickest_vertex(se, radius)
 
     corner = v2s[f]

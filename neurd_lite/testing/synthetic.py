@@ -35,7 +35,6 @@ from .truth import face_skeleton_vertex, spine_skeleton_vertex, tree_truth
 from .synapses import SynapseParams, place_synapses
 
 KINDS = ("pyramidal", "interneuron")
-DEFAULT_FACES_ESTIMATE = 100_000  # used only to pick a tessellation scale for ``target_faces``
 
 
 @dataclass(eq=False)
@@ -193,7 +192,11 @@ def assemble_cells(kind: str, seed: int, cells: list[CellGrowth], rngs: list[np.
                    t0: float | None = None) -> SyntheticNeuron:
     """Mesh one or more grown cells into one surface with per-face truth, then fragment, add debris, synapses
     and noise. rngs: four generators (fragment, debris, synapses, noise). scale / refine: a fixed tessellation
-    (instead of ``target_faces``). cavities=False drops closed inner shells of the union. Lengths nm."""
+    (instead of ``target_faces``). cavities=False drops closed inner shells of the union. Lengths nm.
+
+    Steps: the parts and their union (:func:`~.assemble.build_surface`), fragmenting (:func:`_fragment_surface`),
+    debris (:func:`_add_debris`), per-cell truth and synapses (:func:`_cells_truth`), vertex noise, totals
+    (:func:`_merged_truth`)."""
     t0 = time.perf_counter() if t0 is None else t0
     tess, refine = _tessellation(cells, target_faces, scale, refine)
     ps = _all_parts(cells, tess)
@@ -206,18 +209,60 @@ def assemble_cells(kind: str, seed: int, cells: list[CellGrowth], rngs: list[np.
 
     bfaces = boundary_faces(faces, ft, cells) if union else {}
     if fragment:
-        new_index = np.full(len(faces), -1, np.int64)
-        verts, faces, keep = _fragment(rngs[0], verts, faces)
-        ft = {k: v[keep] for k, v in ft.items()}
-        new_index[keep] = np.arange(len(keep))
-        bfaces = {k: new_index[v][new_index[v] >= 0] for k, v in bfaces.items()}
+        verts, faces, ft, bfaces = _fragment_surface(rngs[0], verts, faces, ft, bfaces)
     t3 = time.perf_counter()
     if debris:
-        dv, dfaces = _debris(rngs[1], np.vstack([c.skeleton.vertices for c in cells]))
-        faces = np.vstack([faces, dfaces + len(verts)])
-        verts = np.vstack([verts, dv])
-        fill = {"compartment": "unknown", "labels": "unknown", "spine": -1, "section": -2, "bouton": -1, "cell": -1}
-        ft = {k: np.concatenate([v, np.full(len(dfaces), fill[k], dtype=v.dtype)]) for k, v in ft.items()}
+        verts, faces, ft = _add_debris(rngs[1], verts, faces, ft, cells)
+    face_skeleton, syn, spines, truths = _cells_truth(cells, rngs[2], verts, faces, ft, n_synapses, debris)
+    if noise_nm > 0:
+        verts = verts + rngs[3].normal(0.0, noise_nm, verts.shape)
+    import trimesh
+
+    mesh = trimesh.Trimesh(verts, faces, process=False)
+    truth = _merged_truth(truths, syn)
+    info = {"target_faces": target_faces, "tessellation_scale": tess.scale, "refine": refine if union else 1,
+            "n_parts": len(ps.parts) + 1, "n_faces": len(faces), "union": union, "seconds_build": t1 - t0,
+            "seconds_union": t2 - t1, "seconds_fragment": t3 - t2, "seconds_total": time.perf_counter() - t0}
+    boutons = [cg.boutons.assign(cell=c) for c, cg in enumerate(cells) if cg.boutons is not None]
+    return SyntheticNeuron(kind, int(seed), mesh, ft["compartment"], ft["labels"], ft["spine"],
+                           spines, cells[0].skeleton, syn, truth, info,
+                           face_skeleton, face_cell=ft["cell"], face_bouton=ft["bouton"],
+                           boutons=pd.concat(boutons, ignore_index=True) if boutons else None,
+                           soma_boundary=soma_boundary_table(cells, bfaces), boundary_faces=bfaces,
+                           skeletons=[c.skeleton for c in cells])
+
+
+def _fragment_surface(rng: np.random.Generator, verts: np.ndarray, faces: np.ndarray, ft: dict[str, np.ndarray],
+                      bfaces: dict) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], dict]:
+    """The surface (vertices nm, faces) cut like a chunked EM mesh (:func:`_fragment`), with the per-face truth
+    ``ft`` and the soma-boundary face indices ``bfaces`` following the faces kept."""
+    new_index = np.full(len(faces), -1, np.int64)
+    verts, faces, keep = _fragment(rng, verts, faces)
+    ft = {k: v[keep] for k, v in ft.items()}
+    new_index[keep] = np.arange(len(keep))
+    bfaces = {k: new_index[v][new_index[v] >= 0] for k, v in bfaces.items()}
+    return verts, faces, ft, bfaces
+
+
+def _add_debris(rng: np.random.Generator, verts: np.ndarray, faces: np.ndarray, ft: dict[str, np.ndarray],
+                cells: list[CellGrowth]) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """The surface (vertices nm, faces) with small far-away pieces appended (:func:`_debris`), labelled
+    ``unknown`` (no spine, section -2, no bouton, cell -1) in the per-face truth ``ft``."""
+    dv, dfaces = _debris(rng, np.vstack([c.skeleton.vertices for c in cells]))
+    faces = np.vstack([faces, dfaces + len(verts)])
+    verts = np.vstack([verts, dv])
+    fill = {"compartment": "unknown", "labels": "unknown", "spine": -1, "section": -2, "bouton": -1, "cell": -1}
+    ft = {k: np.concatenate([v, np.full(len(dfaces), fill[k], dtype=v.dtype)]) for k, v in ft.items()}
+    return verts, faces, ft
+
+
+def _cells_truth(cells: list[CellGrowth], rng: np.random.Generator, verts: np.ndarray, faces: np.ndarray,
+                 ft: dict[str, np.ndarray], n_synapses: int | None, debris: bool
+                 ) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame, list[dict]]:
+    """Per cell of the surface (vertices nm, faces, per-face truth ``ft``): each face's true skeleton vertex in its
+    own cell's skeleton, its synapses (``rng``; ``n_synapses`` for a single cell; far synapses on debris for cell 0
+    when ``debris``) and its tree truth. Returns (F,) face skeleton vertex, the synapses and spines of all cells
+    (spine ids renumbered across cells, a ``cell`` column in merges) and the list of per-cell truths."""
     centers = verts[faces].mean(axis=1)
     face_skeleton = np.full(len(faces), -1, np.int64)
     syn_frames, spine_frames, truths = [], [], []
@@ -231,7 +276,7 @@ def assemble_cells(kind: str, seed: int, cells: list[CellGrowth], rngs: list[np.
         truth = tree_truth(cg.tree, cg.skeleton, cg.spines)
         cable_um = {k: v / 1000.0 for k, v in truth["cable_length_nm"].items()}
         labels = np.where(mine, ft["labels"], "other")
-        syn = place_synapses(rngs[2], verts, faces, labels, ft["compartment"], ft["spine"],
+        syn = place_synapses(rng, verts, faces, labels, ft["compartment"], ft["spine"],
                              cg.spines["spine_id"].to_numpy() + n_sp, cable_um, cg.inhibitory,
                              n_synapses if len(cells) == 1 else None, debris and c == 0, _synapse_params(cg))
         if len(cells) > 1:
@@ -246,28 +291,20 @@ def assemble_cells(kind: str, seed: int, cells: list[CellGrowth], rngs: list[np.
         n_sp += len(cg.spines)
     syn = pd.concat(syn_frames, ignore_index=True)
     syn["synapse_id"] = np.arange(len(syn), dtype=np.int64)
-    if noise_nm > 0:
-        verts = verts + rngs[3].normal(0.0, noise_nm, verts.shape)
-    import trimesh
+    return face_skeleton, syn, pd.concat(spine_frames, ignore_index=True), truths
 
-    mesh = trimesh.Trimesh(verts, faces, process=False)
-    truth = dict(truths[0]) if len(cells) > 1 else truths[0]
+
+def _merged_truth(truths: list[dict], syn: pd.DataFrame) -> dict:
+    """The truth dict: cell 0's, with synapse counts per target; in merges (several ``truths``) a copy of cell 0's
+    totals at the top level (no reference cycle) and every cell's, with its own counts, under ``"cells"``."""
+    truth = dict(truths[0]) if len(truths) > 1 else truths[0]
     truth["n_synapses_by_target"] = {str(k): int(v) for k, v in syn["target"].value_counts().items()}
-    if len(cells) > 1:  # cell 0's totals at the top level (a copy: no reference cycle), every cell in "cells"
+    if len(truths) > 1:
         for c, t in enumerate(truths):
             t["n_synapses_by_target"] = {str(k): int(v) for k, v in
                                          syn.loc[syn["cell"] == c, "target"].value_counts().items()}
         truth["cells"] = truths
-    info = {"target_faces": target_faces, "tessellation_scale": tess.scale, "refine": refine if union else 1,
-            "n_parts": len(ps.parts) + 1, "n_faces": len(faces), "union": union, "seconds_build": t1 - t0,
-            "seconds_union": t2 - t1, "seconds_fragment": t3 - t2, "seconds_total": time.perf_counter() - t0}
-    boutons = [cg.boutons.assign(cell=c) for c, cg in enumerate(cells) if cg.boutons is not None]
-    return SyntheticNeuron(kind, int(seed), mesh, ft["compartment"], ft["labels"], ft["spine"],
-                           pd.concat(spine_frames, ignore_index=True), cells[0].skeleton, syn, truth, info,
-                           face_skeleton, face_cell=ft["cell"], face_bouton=ft["bouton"],
-                           boutons=pd.concat(boutons, ignore_index=True) if boutons else None,
-                           soma_boundary=soma_boundary_table(cells, bfaces), boundary_faces=bfaces,
-                           skeletons=[c.skeleton for c in cells])
+    return truth
 
 
 def _synapse_params(cg: CellGrowth) -> SynapseParams:
