@@ -65,35 +65,13 @@ def load_synapses(path_or_df: TableLike, units: UnitsLike | None = None, segment
     ``position_columns`` ("x_nm" when the table's columns were already nm, else "raw"). Whether these units put
     the synapses on the mesh is checked by ``neurd_lite.io.synapse_units.fit_synapse_units`` (decompose does).
     """
-    path = None
-    if isinstance(path_or_df, pd.DataFrame):
-        raw = path_or_df.copy()
-    elif isinstance(path_or_df, (str, Path)):
-        path = Path(path_or_df)
-        raw = _read_table(path)
-    else:
-        raise InputError(f"cannot load synapses from a {type(path_or_df).__name__}", None,
-                         "pass a table file path or a pandas DataFrame")
-    where = path if path is not None else name
-    if segment_id is not None:
-        try:
-            segment_id = int(segment_id)
-        except (TypeError, ValueError):
-            raise InputError(f"segment_id {segment_id!r} is not an integer id", where, "pass the root id") from None
-    raw = _drop_saved_index(raw).reset_index(drop=True)  # index = 0-based row number of the input table
+    raw, where, segment_id = _read_input(path_or_df, name, segment_id)
     rows_in = len(raw)
     if segment_id is not None:
         raw = _segment_rows(raw, segment_id, where)  # the index keeps input row numbers (dropped_rows below)
 
     layout, pos_cols, default_units = _detect_layout(raw, where)
-    if units is None:
-        units = raw.attrs.get("dataframe_resolution", default_units) if layout == "cave" else default_units
-    try:
-        scale = scale_to_nm(units)
-    except ValueError as e:
-        raise InputError(str(e), where, "e.g. units='nm', units=8 or units=(4, 4, 40)") from None
-    if layout == "xyz" and pos_cols[0] == "x_nm":
-        scale = np.ones(3)
+    units, scale = _units_scale(raw, layout, pos_cols, default_units, units, where)
 
     xyz = _positions(raw, pos_cols, where) * scale
     finite = np.isfinite(xyz).all(axis=1)
@@ -115,6 +93,57 @@ def load_synapses(path_or_df: TableLike, units: UnitsLike | None = None, segment
     ids = _first_column(raw, _ID_COLUMNS, used)
     size = _first_column(raw, _SIZE_COLUMNS, used)
 
+    out = _finish(_normalised(raw, xyz, is_pre, partner, ids, size, used), where)
+    fixed_nm = layout == "xyz" and pos_cols[0] == "x_nm"
+    out.attrs.update({"source": str(where) if where is not None else None, "layout": layout,
+                      "units_in": "nm" if fixed_nm else units_to_json(units),
+                      "layout_default": units_to_json(default_units),
+                      "position_columns": "x_nm" if fixed_nm else "raw",
+                      "rows_in": rows_in, "dropped_rows": dropped.tolist(), "rows_other_segment": rows_other})
+    return out
+
+
+def _read_input(path_or_df: TableLike, name: str | None, segment_id: int | None
+                ) -> tuple[pd.DataFrame, object, int | None]:
+    """The raw table (a copy of a DataFrame, or read from a file; a saved index dropped, the index the 0-based
+    input row), the label for messages (the path, else ``name``) and ``segment_id`` as an int (None stays)."""
+    path = None
+    if isinstance(path_or_df, pd.DataFrame):
+        raw = path_or_df.copy()
+    elif isinstance(path_or_df, (str, Path)):
+        path = Path(path_or_df)
+        raw = _read_table(path)
+    else:
+        raise InputError(f"cannot load synapses from a {type(path_or_df).__name__}", None,
+                         "pass a table file path or a pandas DataFrame")
+    where = path if path is not None else name
+    if segment_id is not None:
+        try:
+            segment_id = int(segment_id)
+        except (TypeError, ValueError):
+            raise InputError(f"segment_id {segment_id!r} is not an integer id", where, "pass the root id") from None
+    return _drop_saved_index(raw).reset_index(drop=True), where, segment_id
+
+
+def _units_scale(raw: pd.DataFrame, layout: str, pos_cols: tuple[str, ...], default_units: UnitsLike,
+                 units: UnitsLike | None, where: object) -> tuple[UnitsLike, np.ndarray]:
+    """The input units (given, else a CAVE table's ``dataframe_resolution``, else the layout's default) and the
+    (3,) factors to nm (ones for ``x_nm`` columns, which are nm whatever ``units`` says)."""
+    if units is None:
+        units = raw.attrs.get("dataframe_resolution", default_units) if layout == "cave" else default_units
+    try:
+        scale = scale_to_nm(units)
+    except ValueError as e:
+        raise InputError(str(e), where, "e.g. units='nm', units=8 or units=(4, 4, 40)") from None
+    if layout == "xyz" and pos_cols[0] == "x_nm":
+        scale = np.ones(3)
+    return units, scale
+
+
+def _normalised(raw: pd.DataFrame, xyz: np.ndarray, is_pre: Any, partner: pd.Series | None, ids: pd.Series | None,
+                size: pd.Series | None, used: set[str]) -> pd.DataFrame:
+    """The normalised columns (``synapse_id`` (default the row number), ``x_nm, y_nm, z_nm`` from ``xyz`` (R, 3)
+    nm, ``is_pre``, ``partner_id`` (Int64), ``size`` (float, NaN unknown)), then every input column not ``used``."""
     out = pd.DataFrame({
         "synapse_id": np.arange(len(raw), dtype=np.int64) if ids is None else ids.to_numpy(),
         "x_nm": xyz[:, 0], "y_nm": xyz[:, 1], "z_nm": xyz[:, 2],
@@ -126,13 +155,6 @@ def load_synapses(path_or_df: TableLike, units: UnitsLike | None = None, segment
     for col in raw.columns:
         if col not in used and col not in out.columns:
             out[col] = raw[col].to_numpy()
-    out = _finish(out, where)
-    fixed_nm = layout == "xyz" and pos_cols[0] == "x_nm"
-    out.attrs.update({"source": str(where) if where is not None else None, "layout": layout,
-                      "units_in": "nm" if fixed_nm else units_to_json(units),
-                      "layout_default": units_to_json(default_units),
-                      "position_columns": "x_nm" if fixed_nm else "raw",
-                      "rows_in": rows_in, "dropped_rows": dropped.tolist(), "rows_other_segment": rows_other})
     return out
 
 
