@@ -67,6 +67,8 @@ def load_vertex_model(name: str, directory: str | Path | None = None) -> VertexM
 
 
 def models_available(directory: str | Path | None = None) -> bool:
+    """Whether every compartment vertex model (``MODEL_NAMES``) has its ``.txt`` and ``.json`` in ``directory``
+    (default: the shipped models)."""
     d = Path(directory) if directory is not None else MODELS_DIR
     return all((d / f"{m}.{ext}").is_file() for m in MODEL_NAMES for ext in ("txt", "json"))
 

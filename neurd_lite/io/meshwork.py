@@ -46,6 +46,8 @@ def _vertex_mean(values_mesh: np.ndarray, mesh_to_skel: np.ndarray, n_skel: int)
 
 
 def load_meshwork(p: Path) -> tuple[Skeleton, pd.DataFrame | None]:
+    """A MeshParty meshwork h5 file: its skeleton (nm; mask annotations as bool ``vertex_properties``) and its
+    pre / post synapse annotation tables (positions nm, each with its skeleton vertex), or None without them."""
     import h5py
 
     with h5py.File(p, "r") as f:
@@ -170,6 +172,8 @@ def _l2_synapses(df: pd.DataFrame, is_pre: bool, l2_col: str, l2_to_skel: dict[i
 
 
 def load_ossify(p: Path) -> tuple[Skeleton, pd.DataFrame | None]:
+    """An ossify ``skel.json`` (nm) and the ``pre_l2.feather`` / ``post_l2.feather`` synapses beside it, mapped to
+    skeleton vertices through the level-2 ids (None without them)."""
     try:
         d = json.loads(p.read_text())
         verts, edges = np.asarray(d["vertices"], float), np.asarray(d["edges"], np.int64)
@@ -193,6 +197,7 @@ def load_ossify(p: Path) -> tuple[Skeleton, pd.DataFrame | None]:
 
 
 def load_morphsync(p: Path) -> tuple[Skeleton, pd.DataFrame | None]:
+    """A morphsync folder (``layers/`` + ``links/``): the level-2 skeleton (nm) and its synapses, or None."""
     layers, links = p / "layers", p / "links"
     nodes_f, facets_f = layers / "level2_skeleton_nodes.csv.gz", layers / "level2_skeleton_facets.csv.gz"
     if not nodes_f.is_file() or not facets_f.is_file():

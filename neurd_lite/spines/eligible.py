@@ -11,6 +11,7 @@ NON_DENDRITIC = ("axon", "soma")
 
 
 def check_neuron(n: Neuron) -> None:
+    """InputError unless ``n`` has a mesh with faces and a skeleton of at least two vertices."""
     if n.mesh is None or n.n_faces == 0:
         raise InputError("detect_spines needs a neuron with a mesh", hint="n.mesh is empty")
     if n.skeleton is None or n.skeleton.n_vertices < 2:
