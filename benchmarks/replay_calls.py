@@ -171,15 +171,13 @@ def replay(src: str, out: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
-    r = sub.add_parser("record")
-    r.add_argument("src")
-    r.add_argument("out")
-    r.add_argument("--cases", default="real,syn_int2,syn_pyr1,syn_pyr3_dec")
-    r.add_argument("--funcs", default=",".join(FUNCS))
-    r.add_argument("--cap", type=int, default=4, help="calls kept per function and case")
-    p = sub.add_parser("replay")
-    p.add_argument("src")
-    p.add_argument("out")
+    rec, rep = sub.add_parser("record"), sub.add_parser("replay")
+    for cmd in (rec, rep):
+        cmd.add_argument("src", help="the checkout whose neurd_lite runs")
+        cmd.add_argument("out", help="the folder of the records")
+    rec.add_argument("--cases", default="real,syn_int2,syn_pyr1,syn_pyr3_dec")
+    rec.add_argument("--funcs", default=",".join(FUNCS), help="module:function, comma-separated")
+    rec.add_argument("--cap", type=int, default=4, help="calls kept per function and case")
     args = ap.parse_args(argv)
     if args.cmd == "record":
         record(args.src, args.out, args.cases.split(","), args.funcs.split(","), args.cap)
