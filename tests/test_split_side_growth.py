@@ -126,3 +126,20 @@ def test_zone_scale_guard_keeps_a_scale_stable_direction_against_a_weak_growth_v
     assert _owner(SplitParams(zone_scale_check=True), at_um=49.0, segments=flips) == "A"
     bent = [((-1.0, 0.2), 6.0), ((1.0, 1.0), 60.0)]
     assert _owner(guard, at_um=50.5, segments=bent) == "A"
+
+
+def test_zone_long_branch_crosses_only_with_its_growth_vote():
+    """Session 23 (``zone_long_nm``, opt-in): a contact-zone branch on A's side whose first 6 µm run back along A's
+    arm (direction vote for B, as a sibling leaving a cell's own branch point reads) but whose 60 µm subtree grows
+    away from soma A stays with A when the option is on; off it is voted across to B. A short branch (shorter
+    than ``zone_long_nm``) and a long one whose growth agrees with the move still cross."""
+    on = SplitParams(zone_long_nm=30_000.0)
+    assert SplitParams().zone_long_nm == 0.0
+    sibling = [((-1.0, 0.2), 6.0), ((1.0, 1.0), 60.0)]
+    assert _owner(SplitParams(), at_um=49.0, segments=sibling) == "B"
+    assert _owner(on, at_um=49.0, segments=sibling) == "A"
+    short = [((-1.0, 0.2), 6.0), ((1.0, 1.0), 10.0)]
+    assert _owner(SplitParams(), at_um=49.0, segments=short) == "B"
+    assert _owner(on, at_um=49.0, segments=short) == "B"
+    agrees = [((-1.0, 0.2), 6.0), ((-1.0, 1.0), 60.0)]
+    assert _owner(on, at_um=49.0, segments=agrees) == "B"

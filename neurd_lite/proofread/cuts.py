@@ -173,6 +173,12 @@ class SplitParams:
     merges: 132 -> 137 of 154 cells >= 0.95, 0 lost (922-958: 44 -> 44 of 47); fresh held-out 2160-2179: 42 -> 42
     of 48 (one merge up, none down), so its rule failed and it stays opt-in (docs/proofreading.md "Session 22,
     round 2").
+    zone_long_nm (session 23; default 0 = off): a contact-zone branch voted across the cut whose subtree reaches
+    farther than this (nm along the skeleton from its root) moves only when its whole-subtree growth vote
+    (``growth.zone_growth_vote``) does not point back to the side it leaves from (``split._long_branch_side``): at
+    a cell's own branch point, chosen as the cut when the true contact carries no cue, the sibling's first
+    ``direction_nm`` reads the branching angle, not another cell's neurite (held-out fam2174: a 61k-face sibling
+    voted across at -0.99, growth +0.26 right); docs/proofreading.md "Session 23".
     """
 
     window_nm: float = 5000.0
@@ -224,6 +230,7 @@ class SplitParams:
     bridge_faced_pieces: bool = False
     zone_scale_check: bool = False
     zone_scale_guard_nm: float = 0.0
+    zone_long_nm: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -198,6 +198,8 @@ def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radiu
             if p.zone_growth_weight > 0 and somas is not None and v in zone:
                 vote += p.zone_growth_weight * zone_growth_vote(forest, v, u, somas[0], somas[1])
             side = 0 if vote > margin else (1 if vote < -margin else default)
+            if side != default and p.zone_long_nm > 0 and somas is not None and v in zone:
+                side = _long_branch_side(forest, v, u, side, default, somas, p)
             if side != default:
                 moved.append(_move(forest, v, u, a_end if side == 0 else b_end, side, vote))
     if p.side_growth_margin > 0 and somas is not None:
@@ -211,6 +213,19 @@ def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radiu
                                                p.side_growth_nm or np.inf, p.window_nm, p.side_min_nm):
             moved.append(dict(_move(forest, v, u, a_end if side == 0 else b_end, side, ratio), kind="calibre"))
     return moved
+
+
+def _long_branch_side(forest: _Forest, v: int, u: int, side: int, default: int, somas: tuple, p: SplitParams) -> int:
+    """``zone_long_nm``: a contact-zone branch voted across the cut (to ``side``; 0 = A, 1 = B) whose subtree
+    reaches more than ``zone_long_nm`` from its root moves only when its whole-subtree growth vote
+    (:func:`.growth.zone_growth_vote`) does not point back to its ``default`` side: the direction vote reads its
+    first ``direction_nm``, which at a cell's own branch point (a cut placed where the true contact has no cue)
+    is the angle of a sibling, not another cell's neurite; over a long subtree the growth of the whole is the
+    larger measurement."""
+    if forest.reach(u, v, np.inf)[1] <= p.zone_long_nm:
+        return side
+    g = zone_growth_vote(forest, v, u, somas[0], somas[1])
+    return default if (g if side == 0 else -g) < 0 else side
 
 
 def _scale_checked(forest: _Forest, v: int, u: int, direction: float, somas: tuple, origin: np.ndarray,

@@ -24,7 +24,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from .classes import CLASS_RANGES, CLASSES, EXTRA_CLASSES, MemberSpec, draw_spec, grow_member
-from .merge import CONTACTS, SPINE_DIRS, SPINE_POINTS, move_table, place, spines_clear_of
+from .merge import CONTACTS, SPINE_DIRS, SPINE_POINTS, MergeParams, move_table, place, spines_clear_of
 from .spines import sample_spines
 from .synthetic import CellGrowth, SyntheticNeuron, _tessellation, assemble_cells, grow_cell
 
@@ -121,7 +121,8 @@ def _conditions(conditions: str, rng: np.random.Generator, target_faces: int | N
 def make_merge(members: list[tuple[str, int]], contact: str | list[str] = "dendrite", seed: int = 0, *,
                conditions: str = "default", target_faces: int | None = None, scale: float | None = None,
                fragment: bool | None = None, noise_nm: float | None = None, debris: bool | None = None,
-               up: Any = None, union: bool = True, cell: int | None = None) -> SyntheticNeuron:
+               up: Any = None, union: bool = True, cell: int | None = None,
+               contact_params: MergeParams | None = None) -> SyntheticNeuron:
     """Two or three family members fused where they touch once each (a merge error), with truth (nm).
 
     members: (class, seed) of each cell; cell 0 stays where it was drawn, each next cell turns about the pia
@@ -134,6 +135,8 @@ def make_merge(members: list[tuple[str, int]], contact: str | list[str] = "dendr
     Spines within 6 µm of a contact are left out (two cells' spine pieces must not collide).
     cell: return only that cell of the merge, meshed alone (same placement, spines, tessellation, conditions):
     the reference for "the split cell equals the cell decomposed alone".
+    contact_params: contact search settings (:class:`~neurd_lite.testing.merge.MergeParams`; None: its defaults,
+    e.g. ``MergeParams(tip_contact_nm=10_000)`` fuses two neurites end-on, with no branch point at the contact).
     """
 
     t0 = time.perf_counter()
@@ -158,7 +161,7 @@ def make_merge(members: list[tuple[str, int]], contact: str | list[str] = "dendr
     contacts = []
     for k in range(1, len(members)):
         c_old = np.asarray(trees[k].soma_center, float).copy()
-        hit = place(rng[0], trees[:k], trees[k], kinds[k - 1])
+        hit = place(rng[0], trees[:k], trees[k], kinds[k - 1], contact_params or MergeParams())
         move_table(spines[k], SPINE_POINTS, SPINE_DIRS, hit["rotation"], c_old, hit["shift_nm"])
         move_table(boutons[k], [["x_nm", "y_nm", "z_nm"]], [], hit["rotation"], c_old, hit["shift_nm"])
         contacts.append({"cells": (hit["with_cell"], k), "kind": kinds[k - 1], "point_nm": hit["point_nm"],

@@ -30,6 +30,7 @@ class MergeParams:
     spine_free_nm: float = 6_000.0  # spines this close to a contact are removed (spine pieces must not collide)
     overlap: float = 0.5  # centrelines sit (1 - overlap) x (r_a + r_b) apart at the contact
     tries: int = 400
+    tip_contact_nm: float = 0.0  # > 0: both contact points lie within this (along the tree) of their last tip
 
 
 def _rot_about_pia(angle: float) -> np.ndarray:
@@ -76,7 +77,20 @@ def _candidates(tree: Tree, kinds: tuple[str, ...], p: MergeParams) -> tuple[np.
     sk = tree_to_skeleton(tree)
     comp = sk.vertex_properties["compartment"].astype(str)
     ok = np.isin(comp, kinds) & (sk.distance_to_root_nm >= p.min_path_from_soma_nm)
+    if p.tip_contact_nm > 0:  # an end-on contact: only the terminal stretch of a neurite, no branch beyond it
+        ok &= _reach_beyond_nm(sk) <= p.tip_contact_nm
     return sk.vertices[ok], sk.radius[ok]
+
+
+def _reach_beyond_nm(sk) -> np.ndarray:
+    """(N,) longest path (nm, along the tree) from each skeleton vertex to a tip beyond it."""
+    d = np.asarray(sk.distance_to_root_nm, float)
+    far = d.copy()
+    kids = sk.children()
+    for v in np.argsort(-d, kind="stable"):  # children before parents
+        if len(kids[v]):
+            far[v] = max(far[v], float(far[kids[v]].max()))
+    return far - d
 
 
 def _points(tree: Tree) -> tuple[np.ndarray, np.ndarray]:
