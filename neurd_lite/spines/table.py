@@ -46,12 +46,30 @@ def _face_labels(vlabel: np.ndarray, faces: np.ndarray, verts: np.ndarray, fld: 
     return out
 
 
+def _geometry(memo: dict | None, verts: np.ndarray, vidx: np.ndarray, fidx: np.ndarray, base_v: np.ndarray,
+              tri_all: np.ndarray, p: SpineParams, base_pt: np.ndarray | None):
+    """``spine_geometry`` of one spine (vertex ids ``vidx``, face ids ``fidx``, their base flags ``base_v``), looked
+    up in / stored to ``memo`` (None: none) by those ids, flags and the ring point: the same arguments, the same
+    result."""
+    key = None
+    if memo is not None:
+        key = (vidx.tobytes(), fidx.tobytes(), base_v.tobytes(), None if base_pt is None else base_pt.tobytes())
+        if key in memo:
+            return memo[key]
+    geo = spine_geometry(verts[vidx], base_v, tri_all[fidx], p.headneck, base_pt)
+    if memo is not None:
+        memo[key] = geo
+    return geo
+
+
 def spine_rows(n: Neuron, skel: Skeleton, fld: ShaftField, p: SpineParams, verts: np.ndarray, faces: np.ndarray,
-               vlabel: np.ndarray, base: np.ndarray, ring: pd.DataFrame, face_spine: np.ndarray
-               ) -> tuple[list[dict], np.ndarray, list[int], np.ndarray]:
+               vlabel: np.ndarray, base: np.ndarray, ring: pd.DataFrame, face_spine: np.ndarray,
+               memo: dict | None = None) -> tuple[list[dict], np.ndarray, list[int], np.ndarray]:
     """One ``SPINE_COLUMNS`` row per labelled spine that passes the length and head-width caps (nm inside, µm
     out). Returns the rows, the row id of each spine label (-1 dropped), the spine label of each row and the (F,)
-    mask of head faces. ``ring``: attachment ring (``spine, v``); ``face_spine``: spine label per face."""
+    mask of head faces. ``ring``: attachment ring (``spine, v``); ``face_spine``: spine label per face.
+    memo: a dict shared by labellings of one mesh with the same ``p`` (the spines with and without the junction
+    rim): a spine whose faces, vertices, base flags and ring point equal an earlier one's reuses its geometry."""
     rc = ring.assign(x=verts[ring.v, 0], y=verts[ring.v, 1], z=verts[ring.v, 2]).groupby("spine")[list("xyz")].mean()
     ring_row = dict(zip(rc.index.tolist(), rc.to_numpy()))  # spine -> mean ring position (no DataFrame.loc per spine)
     rows = []
@@ -78,7 +96,7 @@ def spine_rows(n: Neuron, skel: Skeleton, fld: ShaftField, p: SpineParams, verts
         if len(fidx) == 0:
             continue
         base_pt = ring_row.get(sid)
-        geo = spine_geometry(verts[vidx], base[vidx], tri_all[fidx], p.headneck, base_pt)
+        geo = _geometry(memo, verts, vidx, fidx, base[vidx], tri_all, p, base_pt)
         if geo.length_nm > p.max_length_nm or geo.head_width_nm > p.max_head_width_nm:
             continue  # a branch stub or a swelling, not a spine
         head_face[fidx] = geo.is_head(tri_all[fidx].mean(1))
