@@ -130,7 +130,7 @@ def label_spines(n: Neuron, skel, fld: ShaftField, p: SpineParams, verts: np.nda
     n.face_labels[old] = n.face_compartment[old]
     n.face_spine = face_spine
     rows, new_id, row_label, head_face = spine_rows(n, skel, fld, p, verts, faces, vlabel, base, ring, face_spine,
-                                                    memo)
+                                                    memo=memo)
     if p.candidate_filter != "rules" and rows:
         rows, new_id = filter_candidates(n, p, rows, new_id, row_label, vlabel, base, ring, verts, fld,
                                          pass_counts)
