@@ -47,7 +47,7 @@ def _face_labels(vlabel: np.ndarray, faces: np.ndarray, verts: np.ndarray, fld: 
 
 
 def _measure(memo: dict | None, verts: np.ndarray, vidx: np.ndarray, fidx: np.ndarray, base_v: np.ndarray,
-             tri_all: np.ndarray, fld: ShaftField, p: SpineParams, base_pt: np.ndarray | None,
+             faces: np.ndarray, fld: ShaftField, p: SpineParams, base_pt: np.ndarray | None,
              dist_root: np.ndarray | None) -> tuple:
     """(SpineGeometry, head flag per face of ``fidx`` or None for a spine over the length / head-width caps,
     distance to the root nm (NaN when ``dist_root`` is None), shaft radius nm) of one spine (vertex ids ``vidx``,
@@ -58,13 +58,14 @@ def _measure(memo: dict | None, verts: np.ndarray, vidx: np.ndarray, fidx: np.nd
         key = (vidx.tobytes(), fidx.tobytes(), base_v.tobytes(), None if base_pt is None else base_pt.tobytes())
         if key in memo:
             return memo[key]
-    geo = spine_geometry(verts[vidx], base_v, tri_all[fidx], p.headneck, base_pt)
+    tri = verts[faces[fidx]]  # the spine's triangles (nm): the rows of verts[faces], without the (F, 3, 3) array
+    geo = spine_geometry(verts[vidx], base_v, tri, p.headneck, base_pt)
     if geo.length_nm > p.max_length_nm or geo.head_width_nm > p.max_head_width_nm:
         out = (geo, None, np.nan, np.nan)  # a branch stub or a swelling, not a spine
     else:
         bv = vidx[base_v] if base_v.any() else vidx
         to_root = np.nan if dist_root is None else float(np.min(dist_root[fld.sample_vertex[bv]]))
-        out = (geo, geo.is_head(tri_all[fidx].mean(1)), to_root, float(np.nanmedian(fld.radius_nm[bv])))
+        out = (geo, geo.is_head(tri.mean(1)), to_root, float(np.nanmedian(fld.radius_nm[bv])))
     if memo is not None:
         memo[key] = out
     return out
@@ -89,7 +90,6 @@ def spine_rows(n: Neuron, skel: Skeleton, fld: ShaftField, p: SpineParams, verts
     vorder = stable_int_order(vlabel)
     vcounts = np.bincount(vlabel[vlabel >= 0], minlength=len(counts))
     vstarts = np.concatenate([[0], np.cumsum(vcounts)]) + np.count_nonzero(vlabel < 0)
-    tri_all = verts[faces]
     head_face = np.zeros(len(faces), dtype=bool)
     new_id = np.full(len(counts), -1, dtype=np.int64)
     # per spine: the most common branch / compartment of its faces (the vote refine repeats after relabelling)
@@ -103,7 +103,7 @@ def spine_rows(n: Neuron, skel: Skeleton, fld: ShaftField, p: SpineParams, verts
         vidx = vorder[vstarts[sid]:vstarts[sid + 1]]
         if len(fidx) == 0:
             continue
-        geo, head, to_root, shaft_r = _measure(memo, verts, vidx, fidx, base[vidx], tri_all, fld, p,
+        geo, head, to_root, shaft_r = _measure(memo, verts, vidx, fidx, base[vidx], faces, fld, p,
                                                ring_row.get(sid), dist_root if has_soma else None)
         if head is None:
             continue  # a branch stub or a swelling, not a spine
