@@ -46,12 +46,39 @@ def _face_labels(vlabel: np.ndarray, faces: np.ndarray, verts: np.ndarray, fld: 
     return out
 
 
+def _measure(memo: dict | None, verts: np.ndarray, vidx: np.ndarray, fidx: np.ndarray, base_v: np.ndarray,
+             faces: np.ndarray, fld: ShaftField, p: SpineParams, base_pt: np.ndarray | None,
+             dist_root: np.ndarray | None) -> tuple:
+    """(SpineGeometry, head flag per face of ``fidx`` or None for a spine over the length / head-width caps,
+    distance to the root nm (NaN when ``dist_root`` is None), shaft radius nm) of one spine (vertex ids ``vidx``,
+    face ids ``fidx``, their base flags ``base_v``, ring point ``base_pt``), looked up in / stored to ``memo``
+    (None: none) by those arguments: the same arguments, the same result."""
+    key = None
+    if memo is not None:
+        key = (vidx.tobytes(), fidx.tobytes(), base_v.tobytes(), None if base_pt is None else base_pt.tobytes())
+        if key in memo:
+            return memo[key]
+    tri = verts[faces[fidx]]  # the spine's triangles (nm): the rows of verts[faces], without the (F, 3, 3) array
+    geo = spine_geometry(verts[vidx], base_v, tri, p.headneck, base_pt)
+    if geo.length_nm > p.max_length_nm or geo.head_width_nm > p.max_head_width_nm:
+        out = (geo, None, np.nan, np.nan)  # a branch stub or a swelling, not a spine
+    else:
+        bv = vidx[base_v] if base_v.any() else vidx
+        to_root = np.nan if dist_root is None else float(np.min(dist_root[fld.sample_vertex[bv]]))
+        out = (geo, geo.is_head(tri.mean(1)), to_root, float(np.nanmedian(fld.radius_nm[bv])))
+    if memo is not None:
+        memo[key] = out
+    return out
+
+
 def spine_rows(n: Neuron, skel: Skeleton, fld: ShaftField, p: SpineParams, verts: np.ndarray, faces: np.ndarray,
-               vlabel: np.ndarray, base: np.ndarray, ring: pd.DataFrame, face_spine: np.ndarray
-               ) -> tuple[list[dict], np.ndarray, list[int], np.ndarray]:
+               vlabel: np.ndarray, base: np.ndarray, ring: pd.DataFrame, face_spine: np.ndarray,
+               memo: dict | None = None) -> tuple[list[dict], np.ndarray, list[int], np.ndarray]:
     """One ``SPINE_COLUMNS`` row per labelled spine that passes the length and head-width caps (nm inside, µm
     out). Returns the rows, the row id of each spine label (-1 dropped), the spine label of each row and the (F,)
-    mask of head faces. ``ring``: attachment ring (``spine, v``); ``face_spine``: spine label per face."""
+    mask of head faces. ``ring``: attachment ring (``spine, v``); ``face_spine``: spine label per face.
+    memo: a dict shared by labellings of one mesh with the same ``p`` (the spines with and without the junction
+    rim): a spine whose faces, vertices, base flags and ring point equal an earlier one's reuses its geometry."""
     rc = ring.assign(x=verts[ring.v, 0], y=verts[ring.v, 1], z=verts[ring.v, 2]).groupby("spine")[list("xyz")].mean()
     ring_row = dict(zip(rc.index.tolist(), rc.to_numpy()))  # spine -> mean ring position (no DataFrame.loc per spine)
     rows = []
@@ -63,7 +90,6 @@ def spine_rows(n: Neuron, skel: Skeleton, fld: ShaftField, p: SpineParams, verts
     vorder = stable_int_order(vlabel)
     vcounts = np.bincount(vlabel[vlabel >= 0], minlength=len(counts))
     vstarts = np.concatenate([[0], np.cumsum(vcounts)]) + np.count_nonzero(vlabel < 0)
-    tri_all = verts[faces]
     head_face = np.zeros(len(faces), dtype=bool)
     new_id = np.full(len(counts), -1, dtype=np.int64)
     # per spine: the most common branch / compartment of its faces (the vote refine repeats after relabelling)
@@ -77,13 +103,11 @@ def spine_rows(n: Neuron, skel: Skeleton, fld: ShaftField, p: SpineParams, verts
         vidx = vorder[vstarts[sid]:vstarts[sid + 1]]
         if len(fidx) == 0:
             continue
-        base_pt = ring_row.get(sid)
-        geo = spine_geometry(verts[vidx], base[vidx], tri_all[fidx], p.headneck, base_pt)
-        if geo.length_nm > p.max_length_nm or geo.head_width_nm > p.max_head_width_nm:
+        geo, head, to_root, shaft_r = _measure(memo, verts, vidx, fidx, base[vidx], faces, fld, p,
+                                               ring_row.get(sid), dist_root if has_soma else None)
+        if head is None:
             continue  # a branch stub or a swelling, not a spine
-        head_face[fidx] = geo.is_head(tri_all[fidx].mean(1))
-        bv = vidx[base[vidx]] if base[vidx].any() else vidx
-        skel_v = fld.sample_vertex[bv]
+        head_face[fidx] = head
         new_id[sid] = len(rows)
         row_label.append(sid)
         rows.append({
@@ -93,8 +117,8 @@ def spine_rows(n: Neuron, skel: Skeleton, fld: ShaftField, p: SpineParams, verts
             "neck_width_um": nm_to_um(geo.neck_width_nm), "neck_length_um": nm_to_um(geo.neck_length_nm),
             "has_neck": geo.t_split_nm > 0, "area_um2": nm_to_um(geo.area_nm2, 2),
             "volume_um3": nm_to_um(geo.volume_nm3, 3),
-            "distance_to_soma_um": nm_to_um(float(np.min(dist_root[skel_v]))) if has_soma else np.nan,
-            "shaft_radius_um": nm_to_um(float(np.nanmedian(fld.radius_nm[bv]))),
+            "distance_to_soma_um": nm_to_um(to_root),
+            "shaft_radius_um": nm_to_um(shaft_r),
             "branch": int(branch_vote[sid]),
             "compartment": str(comp_vote[sid]),
         })
