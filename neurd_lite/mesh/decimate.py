@@ -20,7 +20,7 @@ from ..geometry.nearest import HASH_CELLS, cell_hash as _cell_hash
 from .border import border_fragmented
 from .cluster import cluster_reduce
 from .collapse_map import collapse_face_map
-from .refit import quadric_refit, refit_to_input
+from .refit import refit_to_input
 from .params import AUTO, AUTO_EDGE_NM, DecimateParams  # noqa: F401 - moved to params.py, re-exported
 from .weld import dropped_to_kept, weld
 
@@ -387,8 +387,6 @@ def _decimate_to(vertices: np.ndarray, faces: np.ndarray, p: DecimateParams, fra
             sv, sf = pre
             if p.prereduce_refit == "prereduced":
                 sv = refit_to_input(vertices, faces, sv, sf)
-            elif p.prereduce_refit == "quadric":
-                sv = quadric_refit(vertices, faces, sv, sf)
             n_pre = len(sf)
     collapses = None
     if locked or (n_pre and n_pre <= 1.02 * p.target_faces):  # border-locked or pre-reduced to the target: working mesh

@@ -105,7 +105,7 @@ class DecimateParams:
     prereduce_method: str = "meshoptimizer"
 
     def __post_init__(self) -> None:
-        check_params(self, choices={"target_faces": (AUTO,), "prereduce_refit": (None, "prereduced", "working", "quadric"),
+        check_params(self, choices={"target_faces": (AUTO,), "prereduce_refit": (None, "prereduced", "working"),
                                       "prereduce_method": ("meshoptimizer", "cluster")},
                      ranges={"target_faces": ">= 1", "min_faces_to_decimate": ">= 0", "aggressiveness": ">= 0",
                              "simplify_unit_nm": "> 0", "target_edge_nm": "> 0", "min_target_faces": ">= 1",

@@ -54,29 +54,3 @@ def refit_to_input(in_vertices: np.ndarray, in_faces: np.ndarray, vertices: np.n
     step = np.divide(vg, vw, out=np.zeros(len(v)), where=vw > 0)
     return v + step[:, None] * vn
 
-
-def quadric_refit(in_vertices: np.ndarray, in_faces: np.ndarray, vertices: np.ndarray, faces: np.ndarray
-                  ) -> np.ndarray:
-    """(V, 3) vertices (nm) of the reduced mesh moved to the quadric-optimal point of the input surface they stand
-    for: each input face (nm) goes to the reduced face with the nearest centroid (not counted when it faces
-    away: the other wall of a thin part), and each vertex to the least-squares point of the planes of the input
-    faces gone to its faces (:func:`neurd_lite.mesh.cluster.quadric_points`: only along the quadric's
-    well-conditioned directions, so a flat patch moves only along its normal; a step longer than the reduced
-    mesh's median edge is not taken)."""
-    from .cluster import QUADRIC_PAIRS, face_quadrics, quadric_points
-
-    v = np.asarray(vertices, dtype=np.float64)
-    f = np.asarray(faces, dtype=np.int64)
-    cent, nrm = face_centroids_normals_nm(v, f)
-    tree = cKDTree(cent)
-    acc = np.zeros((len(f), 3 + len(QUADRIC_PAIRS)))
-    for lo in range(0, len(in_faces), REFIT_CHUNK):
-        c, n = face_centroids_normals_nm(in_vertices, in_faces[lo:lo + REFIT_CHUNK])
-        j = np.asarray(tree.query(c, k=1)[1], dtype=np.int64)
-        ok = np.einsum("fd,fd->f", n, nrm[j]) > 0
-        for col, q in enumerate(face_quadrics(n[ok], c[ok])):
-            acc[:, col] += np.bincount(j[ok], weights=q, minlength=len(f))
-    vacc = np.column_stack([sum(np.bincount(f[:, k], weights=acc[:, col], minlength=len(v)) for k in range(3))
-                            for col in range(acc.shape[1])])
-    edge = float(np.median(np.linalg.norm(v[f[:, 0]] - v[f[:, 1]], axis=1)))
-    return quadric_points(vacc, v, edge)
