@@ -18,6 +18,7 @@ from ..errors import InputError
 from ..geometry.meshes import compact_faces, face_areas_nm2, face_centroids_nm, face_centroids_normals_nm
 from ..geometry.nearest import HASH_CELLS, cell_hash as _cell_hash
 from .border import border_fragmented
+from .cluster import cluster_reduce
 from .collapse_map import collapse_face_map
 from .refit import refit_to_input
 from .params import AUTO, AUTO_EDGE_NM, DecimateParams  # noqa: F401 - moved to params.py, re-exported
@@ -352,7 +353,10 @@ def _prereduce_large(vertices: np.ndarray, faces: np.ndarray, p: DecimateParams
     ``p.prereduce_to_faces``; with ``p.prereduce_error_nm``, toward the working target but only by collapses that
     move the surface less than that many nm (fast-simplification then does the rest, as for a smaller input),
     and on to ``p.prereduce_above_faces`` when that leaves more (fast-simplification's memory stays that of an
-    input of that size)."""
+    input of that size); with ``p.prereduce_method="cluster"``, by vertex clustering to ``p.prereduce_to_faces``
+    (:func:`neurd_lite.mesh.cluster.cluster_reduce`)."""
+    if p.prereduce_method == "cluster":
+        return cluster_reduce(vertices, faces, max(int(p.prereduce_to_faces), int(p.target_faces)))
     if p.prereduce_error_nm is None:
         return prereduce(vertices, faces, max(int(p.prereduce_to_faces), int(p.target_faces)))
     pre = prereduce(vertices, faces, int(p.target_faces), error_nm=p.prereduce_error_nm)
@@ -395,7 +399,8 @@ def _decimate_to(vertices: np.ndarray, faces: np.ndarray, p: DecimateParams, fra
             # stalled: start again from the input, meshoptimizer first
             del wv, wf, wv_u, collapses
             return _decimate_to(vertices, faces, replace(p, prereduce_above_faces=0, stall_rescue_ratio=None,
-                                                         prereduce_error_nm=None), fragmented, t0)
+                                                         prereduce_error_nm=None, prereduce_method="meshoptimizer"),
+                                fragmented, t0)
     del sv, sf
     wf = np.asarray(wf, dtype=np.int64).reshape(-1, 3)
     if len(wf) == 0:

@@ -53,3 +53,4 @@ def refit_to_input(in_vertices: np.ndarray, in_faces: np.ndarray, vertices: np.n
                                 for d in range(3)]))
     step = np.divide(vg, vw, out=np.zeros(len(v)), where=vw > 0)
     return v + step[:, None] * vn
+
