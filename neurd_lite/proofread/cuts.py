@@ -179,6 +179,9 @@ class SplitParams:
     a cell's own branch point, chosen as the cut when the true contact carries no cue, the sibling's first
     ``direction_nm`` reads the branching angle, not another cell's neurite (held-out fam2174: a 61k-face sibling
     voted across at -0.99, growth +0.26 right); docs/proofreading.md "Session 23".
+    end_on_stretch_nm (session 23 round 2, opt-in; 0 = off): when the chosen cut lies at an end of the path's
+    longest junction-free stretch and that stretch is at least this long (two cells' terminal stretches fused end
+    on, ``proofread.stretch``), cut at the stretch's middle (docs/proofreading.md "Session 23, round 2").
     """
 
     window_nm: float = 5000.0
@@ -231,6 +234,7 @@ class SplitParams:
     zone_scale_check: bool = False
     zone_scale_guard_nm: float = 0.0
     zone_long_nm: float = 0.0
+    end_on_stretch_nm: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
