@@ -1,4 +1,4 @@
-"""Session 23 round 2 (``SplitParams.end_on_stretch_nm``, opt-in): a cut at an end of a long junction-free
+"""Session 23 round 2 (``SplitParams.end_on_stretch_nm``, default 72 µm): a cut at an end of a long junction-free
 stretch moves to the stretch's middle, unless a branch at that end doubles back along the parent arm."""
 import numpy as np
 
@@ -35,11 +35,11 @@ def _skeleton(s: np.ndarray, side_at: int, side_dir: np.ndarray):
     return adj, x, np.arange(m)
 
 
-def test_stretches_and_default_off():
+def test_stretches_and_off_switch():
     s, prior, junction = _path()
     st = junction_free_stretches(s, prior, junction)
     assert np.allclose(st / 1000.0, [[6, 40], [40, 140], [140, 194]])
-    assert SplitParams().end_on_stretch_nm == 0.0
+    assert SplitParams().end_on_stretch_nm == 72_000.0
     assert end_on_cut(s, prior, junction, 40, 0.0) == (40, None)
 
 
