@@ -179,6 +179,11 @@ class SplitParams:
     a cell's own branch point, chosen as the cut when the true contact carries no cue, the sibling's first
     ``direction_nm`` reads the branching angle, not another cell's neurite (held-out fam2174: a 61k-face sibling
     voted across at -0.99, growth +0.26 right); docs/proofreading.md "Session 23".
+    end_on_stretch_nm (session 23 round 2; default 72 µm, 0 = off): when the chosen cut lies at an end of the
+    path's longest junction-free stretch, that stretch is at least this long (two cells' terminal stretches fused
+    end on) and no branch there leaves backwards (``proofread.stretch``), cut at the stretch's middle. Tune: end-on
+    merges 72 -> 74 of 78 cells >= .95, ordinary 156 = 156 of 182; fresh held-out 2200-2219: end-on 46 -> 48 of 48,
+    ordinary 45 -> 46 of 48, no cell falls; real cell unchanged (docs/proofreading.md "Session 23, round 2").
     """
 
     window_nm: float = 5000.0
@@ -231,6 +236,7 @@ class SplitParams:
     zone_scale_check: bool = False
     zone_scale_guard_nm: float = 0.0
     zone_long_nm: float = 0.0
+    end_on_stretch_nm: float = 72000.0
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -28,6 +28,7 @@ from .cuts import CUES, SplitParams, path_scores
 from .forest import (NEITHER, _Forest, _branch_radius, _junction_vertices, _owners,  # moved to forest.py
                      _soma_vertices, _vertex_branch, _vertex_synapses)
 from .growth import growth_moves, zone_growth_vote
+from .stretch import end_on_cut
 
 
 class SplitNeurons(list):
@@ -314,8 +315,12 @@ def find_cuts(n: Neuron, params: SplitParams | None = None) -> tuple[np.ndarray,
                          branch_radius=branch_r[pa], synapses=(syn_pre[pa], syn_post[pa]), side_by_side=sbs)
         k, model_score = _choose_cut(n, pa, sc, forest, (radius, branch_r, is_axon, junction, syn_pre, syn_post),
                                      (n.somas[i], n.somas[j]), p)
+        k, end_on = end_on_cut(sc["s_nm"], sc["prior"], sc["junction"], k, p.end_on_stretch_nm,
+                                (forest.adj, forest.x, pa))
         k = min(max(k, 1), len(path) - 2) if len(path) > 2 else 0
         rec = _cut_record(n, pa, k, sc, i, j, vb)
+        if end_on is not None:
+            rec["end_on_stretch"] = end_on
         if model_score is not None:
             rec["cut_model"] = {"model": str(p.cut_model), "score": round(float(model_score[k]), 4),
                                 "hand_choice_vertex": int(pa[int(np.argmax(sc["score"]))])}
