@@ -7,7 +7,9 @@ Cases: the MICrONS cell 864691135510518224 (80k faces, its synapse table) as giv
 (exercises the working <-> input face map), on request the cell subdivided once (``real_324k``, 324k faces, not
 decimated) or twice (``real_1.3M``, 1.29M faces, decimated to the default 250k working faces), and three synthetic cells from ``neurd_lite.testing`` with fixed
 seeds (one decimated). Per case: per-face arrays (labels, compartment, spine, branch, skeleton vertex), the
-spines and synapses tables, the features row and the classification. ``diff`` prints every difference.
+spines and synapses tables, the features row and the classification. ``diff`` prints every difference. ``dump`` also
+writes ``host.json`` (OpenBLAS kernel, numpy SIMD targets, library versions); ``diff`` prints a note when the two
+dumps' differ, since that alone moves last bits (docs/benchmarks.md, "Session 23: version drift").
 """
 from __future__ import annotations
 
@@ -67,10 +69,27 @@ def _cases() -> dict:
             "syn_int2": syn("interneuron", 2, 8000), "syn_pyr3_dec": syn("pyramidal", 3, 12000, target=6000)}
 
 
+def host_arithmetic() -> dict:
+    """What decides the last bits of float results on this host: OpenBLAS's kernel (picked by CPU, or
+    ``OPENBLAS_CORETYPE``), numpy's SIMD targets, the library versions (docs/benchmarks.md, "version drift")."""
+    from importlib.metadata import version
+
+    from threadpoolctl import threadpool_info
+
+    feats = getattr(getattr(np, "_core", None), "_multiarray_umath", None)
+    feats = getattr(feats, "__cpu_features__", {})
+    libs = ("numpy", "scipy", "trimesh", "fast-simplification", "networkx", "scikit-learn", "lightgbm", "pandas")
+    return {"blas": sorted({f"{i.get('internal_api')} {i.get('architecture')}" for i in threadpool_info()
+                            if i.get("user_api") == "blas"}),
+            "numpy_simd": sorted(k for k, on in feats.items() if on and k.startswith(("AVX512", "X86_V"))),
+            "versions": {k: version(k) for k in libs}}
+
+
 def dump(out: Path, names: list[str]) -> None:
     import neurd_lite as nl
 
     out.mkdir(parents=True, exist_ok=True)
+    (out / "host.json").write_text(json.dumps(host_arithmetic(), indent=1, sort_keys=True))
     cases = _cases()
     for name in names:
         t0 = time.perf_counter()
@@ -115,6 +134,11 @@ def _diff_frame(a: pd.DataFrame, b: pd.DataFrame, what: str) -> list[str]:
 
 def diff(a: Path, b: Path) -> int:
     lines = []
+    ha, hb = a / "host.json", b / "host.json"
+    if ha.exists() and hb.exists() and ha.read_text() != hb.read_text():  # a note, not a difference of the code
+        ja, jb = json.loads(ha.read_text()), json.loads(hb.read_text())
+        print("note: the dumps come from different host arithmetic (their last bits may differ for that alone): "
+              + "; ".join(f"{k} {ja.get(k)} vs {jb.get(k)}" for k in sorted(set(ja) | set(jb)) if ja.get(k) != jb.get(k)))
     for case in sorted(p.name for p in a.iterdir() if p.is_dir()):
         da, db = a / case, b / case
         if not db.exists():

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import exactvec as ev
 from .morphology import PIA, PIA_Y_NM, MorphologyParams, Tree, _add, _at_angle, _branching, _unit, axon_origin
 
 ARBOR_CENTRE_UP = {"pvalb_arbor": (-0.3, 0.4), "sst_arbor": (0.3, 1.5), "ndnf_arbor": (0.0, 0.8),
@@ -84,12 +85,12 @@ def arbor_axon(tree: Tree, rng: np.random.Generator, p: MorphologyParams, m) -> 
     reach = ex["reach"] * field
     target = ex["axon_ratio"] * dcable
     to_centre = centre - soma
-    far = np.linalg.norm(to_centre) > 0.3 * reach
+    far = ev.norm(to_centre) > 0.3 * reach
     direction = _unit(to_centre) if far else _unit(rng.normal(size=3))
     direction = _unit(direction + rng.normal(0, 0.25, 3))
     hosts = [i for i, s in enumerate(tree.sections) if s.parent < 0 and len(s.points) > 8]
     parent, pp, direction = axon_origin(tree, rng, hosts, direction)
-    length = float(np.linalg.norm(to_centre)) + rng.uniform(0.3, 0.8) * reach
+    length = float(ev.norm(to_centre)) + rng.uniform(0.3, 0.8) * reach
     main = _add(tree, rng, p, "axon", parent, pp, direction, length, (250.0, 130.0),
                 _unit(to_centre) if far else None, 0.05)
     axon = [main]
@@ -106,7 +107,7 @@ def arbor_axon(tree: Tree, rng: np.random.Generator, p: MorphologyParams, m) -> 
             continue
         j = int(rng.integers(lo, len(sp) - 2))
         out = sp[j] - centre
-        dist = float(np.linalg.norm(out))
+        dist = float(ev.norm(out))
         if dist > 1.3 * reach:
             continue
         d = _at_angle(_unit(sp[j] - sp[j - 1]), rng.uniform(1.0, 1.9), rng)

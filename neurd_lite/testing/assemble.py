@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from . import exactvec as ev
 from .meshing import Tessellation, concatenate_parts, resample, tube, union_parts, uv_sphere
 from .morphology import Tree
 from .spines import second_branches, spine_mesh
@@ -103,7 +104,7 @@ def cell_parts(tree: Tree, spines: pd.DataFrame, tess: Tessellation, cell: int =
     spacing = tess.tube_ring_spacing_nm / tess.scale
     for i, s in enumerate(tree.sections):
         pts, rad = section_polyline(tree, i)
-        first = float(np.linalg.norm(pts[1] - pts[0]))
+        first = float(ev.norm(pts[1] - pts[0]))
         step = spacing if s.bumps is None or not len(s.bumps) else min(spacing, 0.5 * float(s.bumps[:, 2].min()))
         pts, rad = resample(pts, rad, step)
         rad, ring_bump = _bumped(pts, rad, s.bumps, first)

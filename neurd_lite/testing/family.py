@@ -23,6 +23,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from . import exactvec as ev
 from .classes import CLASS_RANGES, CLASSES, EXTRA_CLASSES, MemberSpec, draw_spec, grow_member
 from .merge import CONTACTS, SPINE_DIRS, SPINE_POINTS, MergeParams, move_table, place, spines_clear_of
 from .spines import sample_spines
@@ -254,10 +255,10 @@ def orientation(up: Any, rng: np.random.Generator) -> np.ndarray | None:
 
         return random_rotation(rng)
     target = np.asarray(up, float)
-    target = target / np.linalg.norm(target)
+    target = target / ev.norm(target)
     v = np.cross(MINNIE_UP, target)
-    c = float(MINNIE_UP.dot(target))
-    if np.linalg.norm(v) < 1e-12:
+    c = float(ev.dot(MINNIE_UP, target))
+    if ev.norm(v) < 1e-12:
         return np.eye(3) if c > 0 else np.diag([1.0, -1.0, -1.0])
     k = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
     return np.eye(3) + k + k @ k / (1.0 + c)

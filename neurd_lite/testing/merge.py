@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from . import exactvec as ev
 from .morphology import PIA, Tree, tree_to_skeleton
 
 DENDRITIC = ("basal", "apical_shaft", "apical_tuft", "oblique", "dendrite")
@@ -132,7 +133,7 @@ def place(rng: np.random.Generator, placed: list[Tree], new: Tree, kind: str, p:
             continue
         b = int(rng.choice(good))
         side = np.cross(out_o, PIA)
-        side = side / (np.linalg.norm(side) + 1e-9)
+        side = side / (ev.norm(side) + 1e-9)
         gap = (1.0 - p.overlap) * (cr[a] + rad_new[b])
         shift = cp[a] + side * gap - q_all[b]
         moved = (pts_new - c_new) @ rot.T + c_new + shift
@@ -151,7 +152,7 @@ def _clean(moved: np.ndarray, r_new: np.ndarray, placed: list[Tree], others: lis
     ext_new = new.soma_shape.extent_nm if new.soma_shape is not None else float(np.max(new.soma_axes_nm))
     for t, (_, (pts_o, r_o), _) in zip(placed, others):
         ext_o = t.soma_shape.extent_nm if t.soma_shape is not None else float(np.max(t.soma_axes_nm))
-        if np.linalg.norm(soma_new - t.soma_center) < 3 * (ext_o + ext_new):
+        if ev.norm(soma_new - t.soma_center) < 3 * (ext_o + ext_new):
             return False
         far_o = np.linalg.norm(pts_o - contact, axis=1) > p.contact_zone_nm
         reach = float(np.nanmax(r_o)) + float(np.nanmax(r_new)) + p.clearance_nm

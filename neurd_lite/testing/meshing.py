@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import exactvec as ev
+
 
 @dataclass(frozen=True)
 class Tessellation:
@@ -71,11 +73,11 @@ def _frames(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     t /= np.linalg.norm(t, axis=1, keepdims=True)
     ref = np.array([1.0, 0.0, 0.0]) if abs(t[0, 0]) < 0.9 else np.array([0.0, 1.0, 0.0])
     n = np.empty_like(points)
-    n0 = ref - ref.dot(t[0]) * t[0]
-    n[0] = n0 / np.linalg.norm(n0)
+    n0 = ref - ev.dot(ref, t[0]) * t[0]
+    n[0] = n0 / ev.norm(n0)
     for i in range(1, len(points)):
-        v = n[i - 1] - n[i - 1].dot(t[i]) * t[i]
-        n[i] = v / np.linalg.norm(v)
+        v = n[i - 1] - ev.dot(n[i - 1], t[i]) * t[i]
+        n[i] = v / ev.norm(v)
     return n, np.cross(t, n)
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..skeleton.model import Skeleton
+from . import exactvec as ev
 from .soma_shapes import SomaShape
 
 PIA = np.array([0.0, -1.0, 0.0])  # unit vector toward pia (MICrONS: -y)
@@ -76,13 +77,13 @@ class Tree:
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.linalg.norm(v)
+    return v / ev.norm(v)
 
 
 def _perpendicular(d: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A random unit vector perpendicular to the unit vector ``d``."""
     v = rng.normal(size=3)
-    v -= v.dot(d) * d
+    v -= ev.dot(v, d) * d
     return _unit(v)
 
 
@@ -90,8 +91,8 @@ def _at_angle(d: np.ndarray, angle_rad: float, rng: np.random.Generator, prefer:
     """A unit vector at ``angle_rad`` from unit ``d``; its azimuth leans toward ``prefer`` when given."""
     p = _perpendicular(d, rng)
     if prefer is not None:
-        q = prefer - prefer.dot(d) * d
-        if np.linalg.norm(q) > 1e-6:
+        q = prefer - ev.dot(prefer, d) * d
+        if ev.norm(q) > 1e-6:
             p = _unit(_unit(q) + 0.7 * p)
     return _unit(np.cos(angle_rad) * d + np.sin(angle_rad) * p)
 
@@ -173,7 +174,7 @@ def _axon(tree: Tree, rng: np.random.Generator, p: MorphologyParams, n_collatera
           from_dendrite_p: float, down: bool) -> None:
     """An axon (radius 0.1-0.25 µm) from the soma or from a dendrite near the soma, with collaterals."""
     def leaves_downward(s: Section) -> bool:
-        return not down or (s.points[5] - s.points[0])[1] > 0.2 * np.linalg.norm(s.points[5] - s.points[0])
+        return not down or (s.points[5] - s.points[0])[1] > 0.2 * ev.norm(s.points[5] - s.points[0])
 
     dendrites = [i for i, s in enumerate(tree.sections)
                  if s.parent < 0 and s.compartment in ("basal", "dendrite") and leaves_downward(s)]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import exactvec as ev
 from .meshing import Tessellation, revolve, uv_sphere
 
 SOMA_SHAPES = ("round", "ellipsoid", "elongated", "teardrop")
@@ -150,9 +151,9 @@ def random_rotation(rng: np.random.Generator, axis: np.ndarray | None = None) ->
         q[:, 0] = -q[:, 0]
     if axis is None:
         return q
-    y = np.asarray(axis, float) / np.linalg.norm(axis)
-    x = q[:, 0] - q[:, 0].dot(y) * y
-    x /= np.linalg.norm(x)
+    y = np.asarray(axis, float) / ev.norm(axis)
+    x = q[:, 0] - ev.dot(q[:, 0], y) * y
+    x /= ev.norm(x)
     return np.column_stack([x, y, np.cross(x, y)])
 
 

@@ -8,6 +8,7 @@ import pandas as pd
 
 from scipy.spatial import cKDTree
 
+from . import exactvec as ev
 from .meshing import Tessellation, revolve
 from .morphology import SPINY, Tree
 
@@ -99,7 +100,7 @@ def sample_spines(rng: np.random.Generator, tree: Tree, density_per_um: float,
         lo = p.skip_near_soma_nm if sec.parent < 0 else 0.0
         spiny_nm += length  # plus the edge from the parent point, which the truth's cable counts too
         if sec.parent >= 0:
-            spiny_nm += float(np.linalg.norm(sec.points[0] - tree.sections[sec.parent].points[sec.parent_point]))
+            spiny_nm += float(ev.norm(sec.points[0] - tree.sections[sec.parent].points[sec.parent_point]))
         rate = density_per_um if shapes is None else density_per_um * OVERSAMPLE
         n = rng.poisson(rate * max(length - lo, 0.0) / 1000.0)
         if n == 0:

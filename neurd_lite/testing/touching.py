@@ -16,6 +16,8 @@ import pandas as pd
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
+from . import exactvec as ev
+
 DENDRITES = ("basal", "apical_shaft", "apical_tuft", "oblique", "dendrite")
 
 
@@ -95,9 +97,9 @@ def _place(rng: np.random.Generator, placed: list, sn: Any, contact: str, tries:
         qp = sn.skeleton.vertices[q] @ rot.T
         # overlap the two tubes by about half their summed radius, sideways to the host neurite
         nb = host.skeleton.vertices[host.skeleton.parent[p]] if host.skeleton.parent[p] >= 0 else hp + 1.0
-        axis = (hp - nb) / max(np.linalg.norm(hp - nb), 1e-9)
+        axis = (hp - nb) / max(ev.norm(hp - nb), 1e-9)
         side = np.cross(axis, rng.normal(size=3))
-        side /= max(np.linalg.norm(side), 1e-9)
+        side /= max(ev.norm(side), 1e-9)
         r = np.nan_to_num(host.skeleton.radius[p], nan=400.0) + np.nan_to_num(sn.skeleton.radius[q], nan=400.0)
         shift = hp + 0.5 * r * side - qp
         moved_sk = sn.skeleton.copy()

@@ -8,6 +8,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from ..skeleton.model import Skeleton
+from . import exactvec as ev
 from .morphology import PIA, SPINY, Tree, tree_counts
 
 
@@ -24,7 +25,7 @@ def cable_by_compartment(sk: Skeleton) -> dict[str, float]:
 
 
 def _angle_deg(a: np.ndarray, b: np.ndarray) -> float:
-    c = float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
+    c = float(ev.dot(a, b) / (ev.norm(a) * ev.norm(b)))
     return float(np.degrees(np.arccos(np.clip(c, -1.0, 1.0))))
 
 
