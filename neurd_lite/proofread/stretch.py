@@ -5,8 +5,9 @@ chain: no branch point, no calibre step, no turn, so no cue reads there, and the
 point, which is one cell's own (docs/proofreading.md "Session 23, round 2"). The chain between that branch point
 and the next one is then two cells' terminal stretches joined end to end. With no cue inside it, the middle of
 the stretch is the cut that bounds the cable given to the wrong cell by half the stretch, where its end can give
-all of it. ``SplitParams.end_on_stretch_nm`` (default 72 µm since session 23 round 2; 0 = off): when the chosen cut lies within ``end_nm`` of an end of
-the path's longest junction-free stretch and that stretch is at least this long, cut at its middle instead.
+all of it. ``SplitParams.end_on_stretch_nm`` (default 72 µm since session 23 round 2; 0 = off): when the chosen
+cut lies within ``end_nm`` of an end of the path's longest junction-free stretch and that stretch is at least this
+long, cut at its middle instead.
 Junctions are read from the ``junction`` cue (its local maxima >= 0.5, after the own-branching discounts), the
 stretch is bounded by the soma prior's edges at the path's ends. The rule is not applied when the branch
 point at the cut has an off-path branch leaving backwards (its direction over ``REACH_NM`` makes cos <
