@@ -138,7 +138,8 @@ def diff(a: Path, b: Path) -> int:
     if ha.exists() and hb.exists() and ha.read_text() != hb.read_text():  # a note, not a difference of the code
         ja, jb = json.loads(ha.read_text()), json.loads(hb.read_text())
         print("note: the dumps come from different host arithmetic (their last bits may differ for that alone): "
-              + "; ".join(f"{k} {ja.get(k)} vs {jb.get(k)}" for k in sorted(set(ja) | set(jb)) if ja.get(k) != jb.get(k)))
+              + "; ".join(f"{k} {ja.get(k)} vs {jb.get(k)}" for k in sorted(set(ja) | set(jb))
+                          if ja.get(k) != jb.get(k)))
     for case in sorted(p.name for p in a.iterdir() if p.is_dir()):
         da, db = a / case, b / case
         if not db.exists():

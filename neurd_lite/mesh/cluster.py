@@ -1,10 +1,11 @@
-"""Pre-reduction by vertex clustering with quadric-optimal representatives (opt-in, ``DecimateParams.prereduce_method``).
+"""Pre-reduction by vertex clustering with quadric-optimal representatives (opt-in,
+``DecimateParams.prereduce_method``).
 
 meshoptimizer's pre-reduction collapses edges onto kept input vertices, so on convex parts its faces are chords
 inside the input surface (docs/spines.md, session 22). Here the input's vertices are grouped by a uniform grid
 (cells far below a spine; a cell's vertices split by the octant of their normal, so that the two walls of a thin
-part never share a cluster and a neck thinner than a cell stays a tube) and each cluster gets one vertex at the point nearest, in the least-squares sense, to the planes
-of the input faces around its vertices (Lindstrom 2000, out-of-core simplification): the quadric-optimal point,
+part never share a cluster and a neck thinner than a cell stays a tube) and each cluster gets one vertex at the
+point nearest, in the least-squares sense, to the planes of the input faces around its vertices (Lindstrom 2000, out-of-core simplification): the quadric-optimal point,
 solved in the span of the quadric's well-conditioned directions from the cluster's mean vertex (a flat patch
 only moves along its normal). Faces whose corners fall into three different clusters are kept (once). It keeps
 no (F, ...) state beyond a few arrays of the input's size and takes a few seconds of numpy at 5M faces.
