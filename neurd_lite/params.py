@@ -58,6 +58,12 @@ class PipelineParams:
     skip: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        wrong = [f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self)
+                 if f.name != "skip" and not isinstance(getattr(self, f.name), f.default_factory)]
+        if wrong:  # e.g. spines=False: a stage reading ``params or Defaults()`` would run with its defaults
+            raise InputError(f"PipelineParams: {', '.join(wrong)} is not that stage's parameter dataclass",
+                             hint="to turn a stage off use skip=('spines',) (optional: " + ", ".join(OPTIONAL_STAGES)
+                                  + "); to change a value, PipelineParams.from_dict({'spines': {...}})")
         bad = [s for s in self.skip if s not in OPTIONAL_STAGES]
         if bad:
             raise InputError(f"PipelineParams.skip: {bad} cannot be skipped",

@@ -80,7 +80,7 @@ def small_merge_decomposed():
     from test_proofread import _small_merge
 
     m = _small_merge()
-    n = nl.decompose((m.mesh.vertices, m.mesh.faces), params=PipelineParams(spines=False, compartments=False))
+    n = nl.decompose((m.mesh.vertices, m.mesh.faces), params=PipelineParams(skip=("spines", "compartments")))
     return lambda: copy.deepcopy((m, n))
 
 

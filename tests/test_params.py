@@ -49,6 +49,10 @@ def test_partial_yaml_and_strict_keys(tmp_path):
         PipelineParams.from_dict({"heal": {"max_gap_nm": "far"}})
     with pytest.raises(InputError, match="cannot be skipped"):
         PipelineParams(skip=("soma",))
+    with pytest.raises(InputError, match=r"spines=False .*skip=\('spines',\)"):  # was silently the defaults
+        PipelineParams(spines=False)
+    with pytest.raises(InputError, match="compartments=None"):
+        replace(PipelineParams(), compartments=None)
 
 
 def test_cli_params_file_reaches_decompose(tmp_path, capsys):

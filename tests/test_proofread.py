@@ -136,7 +136,7 @@ def test_split_small_synthetic_merge(tmp_path):
     m = _small_merge()
     syn = m.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]]
     cells = nl.decompose((m.mesh.vertices, m.mesh.faces), synapses=syn, split=True,
-                         params=PipelineParams(spines=False))
+                         params=PipelineParams(skip=("spines",)))
     assert len(cells) == 2 and len(cells.report["cuts"]) == 1
     truth = [int(np.argmin(np.linalg.norm(m.soma_centers_nm - c.somas[0].center_nm, axis=1))) for c in cells]
     assert sorted(truth) == [0, 1]
@@ -157,7 +157,7 @@ def test_cut_flagged_removes_the_flagged_subtree_only_when_asked():
     from neurd_lite.testing.synthetic import make_neuron
 
     sn = make_neuron("interneuron", seed=5, target_faces=8000, spine_density_per_um=0.5, with_axon=False)
-    p = PipelineParams(spines=False)
+    p = PipelineParams(skip=("spines",))
     n = nl.decompose((sn.mesh.vertices, sn.mesh.faces), params=p)
     for b in n.branch_nodes:  # labels of a clean dendritic cell (this one has no axon)
         n.graph.nodes[b]["compartment"] = "dendrite"
@@ -178,7 +178,7 @@ def test_single_synthetic_cell_is_not_split():
     from neurd_lite.testing.synthetic import make_neuron
 
     sn = make_neuron("interneuron", seed=5, target_faces=8000, spine_density_per_um=0.5)
-    out = nl.decompose((sn.mesh.vertices, sn.mesh.faces), split=True, params=PipelineParams(spines=False))
+    out = nl.decompose((sn.mesh.vertices, sn.mesh.faces), split=True, params=PipelineParams(skip=("spines",)))
     assert len(out) == 1 and out.report["cuts"] == []
 
 

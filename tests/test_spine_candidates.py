@@ -29,15 +29,22 @@ def _pool_table(n: Neuron) -> pd.DataFrame:
     return pd.concat(n.cache["spine_candidate_table"], ignore_index=True)
 
 
+@pytest.fixture(scope="module")
+def pool_run() -> tuple[Neuron, pd.DataFrame]:
+    """``_spiny()`` detected once with ``candidate_filter="pool"`` and its candidate table, for the three tests
+    below that read the same detection (none changes it)."""
+    n = _spiny()
+    return n, _pool_table(n)
+
+
 def test_label_pass_follows_the_pass_counts():
     got = label_pass(7, {"first_pass": 3, "second_pass": 2, "relief_pass": 2})
     assert got.tolist() == [0, 0, 0, 1, 1, 2, 2]
     assert label_pass(2, {}).tolist() == [0, 0]
 
 
-def test_pool_keeps_every_candidate_and_records_finite_features():
-    n = _spiny()
-    tab = _pool_table(n)
+def test_pool_keeps_every_candidate_and_records_finite_features(pool_run):
+    n, tab = pool_run
     assert list(tab.columns) == list(FEATURES) + ["spine_id"]
     assert len(tab) == len(n.spines) >= 4
     core = tab[["height_nm", "axial_extent_nm", "length_nm", "area_nm2", "shaft_radius_nm", "density_per_um"]]
@@ -46,12 +53,12 @@ def test_pool_keeps_every_candidate_and_records_finite_features():
     assert (tab.density_per_um <= 0.3 + 1e-9).all() and (tab.height_to_extent > 0).all()
 
 
-def test_pool_features_do_not_depend_on_the_tessellation():
+def test_pool_features_do_not_depend_on_the_tessellation(pool_run):
     """Subdividing the mesh (same surface, 4x the faces) moves no size feature by more than 15 %."""
     import trimesh
 
-    n = _spiny()
-    a = _pool_table(n).sort_values("height_nm").reset_index(drop=True)
+    n, tab = pool_run
+    a = tab.sort_values("height_nm").reset_index(drop=True)
     v, f = trimesh.remesh.subdivide(np.asarray(n.mesh.vertices), np.asarray(n.mesh.faces))
     m = Neuron(mesh=trimesh.Trimesh(v, f, process=False), skeleton=n.skeleton)
     b = _pool_table(m).sort_values("height_nm").reset_index(drop=True)
@@ -73,7 +80,7 @@ def _toy_model(folder, threshold: float) -> None:
                                                            "threshold": threshold}))
 
 
-def test_model_filter_drops_candidates_below_the_threshold(tmp_path):
+def test_model_filter_drops_candidates_below_the_threshold(tmp_path, pool_run):
     """Threshold above every probability: no spine and no spine face; threshold 0: the whole pool."""
     from neurd_lite.spines.candidates import load_model
 
@@ -86,8 +93,7 @@ def test_model_filter_drops_candidates_below_the_threshold(tmp_path):
     m = _spiny()
     detect_spines(m, SpineParams(candidate_filter="model", candidate_model_dir=str(tmp_path),
                                  candidate_threshold=0.0))
-    pool = _spiny()
-    detect_spines(pool, SpineParams(candidate_filter="pool"))
+    pool = pool_run[0]
     assert len(m.spines) == len(pool.spines) and (m.face_spine == pool.face_spine).all()
     assert m.spines.spine_id.tolist() == list(range(len(m.spines)))
     load_model.cache_clear()
