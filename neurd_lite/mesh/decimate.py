@@ -356,7 +356,11 @@ def _prereduce_large(vertices: np.ndarray, faces: np.ndarray, p: DecimateParams
     input of that size); with ``p.prereduce_method="cluster"``, by vertex clustering to ``p.prereduce_to_faces``
     (:func:`neurd_lite.mesh.cluster.cluster_reduce`)."""
     if p.prereduce_method == "cluster":
-        return cluster_reduce(vertices, faces, max(int(p.prereduce_to_faces), int(p.target_faces)))
+        asked = max(int(p.prereduce_to_faces), int(p.target_faces))
+        if p.prereduce_cluster_ratio is not None:
+            ceiling = max(asked, int(p.prereduce_above_faces or len(faces)))
+            asked = min(max(asked, int(p.prereduce_cluster_ratio * int(p.target_faces))), ceiling)
+        return cluster_reduce(vertices, faces, asked)
     if p.prereduce_error_nm is None:
         return prereduce(vertices, faces, max(int(p.prereduce_to_faces), int(p.target_faces)))
     pre = prereduce(vertices, faces, int(p.target_faces), error_nm=p.prereduce_error_nm)

@@ -59,6 +59,11 @@ class DecimateParams:
         vertex clustering on a grid with quadric-optimal representatives (:func:`neurd_lite.mesh.cluster.
         cluster_reduce`; ``prereduce_error_nm`` then unused). Why: kept-vertex collapses cut convex parts inward
         (real cell at 5.2M faces: working surface 4.5 nm mean / 24 nm p90 inside the input; clustered: 0.1 / 7).
+    prereduce_cluster_ratio (clustered faces per working face, or None; None, opt-in): with ``prereduce_method=
+        "cluster"``, ask the clustering for at least this many times ``target_faces`` (at most
+        ``prereduce_above_faces``), so its grid side stays a fixed fraction of the working mesh's nominal edge
+        (about 0.72x at 2.5) whatever the working size; None: ``prereduce_to_faces`` only. Why: at a 668k working
+        size the 400k floor is no margin and the grid is as coarse as the working mesh (docs/spines.md).
     fragmented_target_faces (faces; 400_000): the working size of a fragmented input (:func:`is_fragmented`; the
         larger of this and ``target_faces``). Why: its open borders are kept, so its interior gets fewer faces
         than a closed mesh's (tune l5_et: 2319 spines at 250k vs 2688 at 400k, truth 2712).
@@ -103,13 +108,15 @@ class DecimateParams:
     prereduce_error_nm: float | None = None
     prereduce_refit: str | None = None
     prereduce_method: str = "meshoptimizer"
+    prereduce_cluster_ratio: float | None = None
 
     def __post_init__(self) -> None:
         check_params(self, choices={"target_faces": (AUTO,), "prereduce_refit": (None, "prereduced", "working"),
                                       "prereduce_method": ("meshoptimizer", "cluster")},
                      ranges={"target_faces": ">= 1", "min_faces_to_decimate": ">= 0", "aggressiveness": ">= 0",
                              "simplify_unit_nm": "> 0", "target_edge_nm": "> 0", "min_target_faces": ">= 1",
-                             "max_target_faces": ">= 1", "prereduce_error_nm": "> 0"})
+                             "max_target_faces": ">= 1", "prereduce_error_nm": "> 0",
+                             "prereduce_cluster_ratio": "> 0"})
 
 
 @dataclass(frozen=True)
