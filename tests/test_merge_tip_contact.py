@@ -23,3 +23,19 @@ def test_reach_beyond_is_the_longest_run_to_a_tip():
 
 def test_tip_contact_is_off_by_default():
     assert MergeParams().tip_contact_nm == 0.0
+
+
+def test_tip_contact_keeps_only_points_near_their_last_tip():
+    """With tip_contact_nm the contact candidates are the plain ones whose farthest tip beyond lies within it."""
+    from neurd_lite.testing.merge import DENDRITIC, _candidates
+    from neurd_lite.testing.morphology import grow_pyramidal, tree_to_skeleton
+
+    tree = grow_pyramidal(np.random.default_rng(0), np.zeros(3))
+    plain, _ = _candidates(tree, DENDRITIC, MergeParams())
+    tip, _ = _candidates(tree, DENDRITIC, MergeParams(tip_contact_nm=10_000.0))
+    assert 0 < len(tip) < len(plain)
+    sk = tree_to_skeleton(tree)
+    idx = {tuple(x): i for i, x in enumerate(sk.vertices)}
+    reach = _reach_beyond_nm(sk)[[idx[tuple(x)] for x in tip]]
+    assert reach.max() <= 10_000.0
+    assert {tuple(x) for x in tip} <= {tuple(x) for x in plain}

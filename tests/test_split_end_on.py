@@ -58,3 +58,16 @@ def test_backward_branch_keeps_the_cut():
     assert end_on_cut(s, prior, junction, 40, 80_000.0, forward_branch)[0] == 90
     backward_branch = _skeleton(s, 40, np.array([-0.8, 0.6, 0.0]))
     assert end_on_cut(s, prior, junction, 40, 80_000.0, backward_branch) == (40, None)
+
+
+def test_nan_or_negative_stretch_threshold_is_refused():
+    """A NaN threshold passed the ``<= 0`` off-switch and every ``<`` test, so the rule moved any cut at the end of
+    the longest stretch whatever its length; SplitParams now refuses NaN and negative lengths."""
+    import pytest
+
+    from neurd_lite.errors import InputError
+
+    with pytest.raises(InputError):
+        SplitParams(end_on_stretch_nm=float("nan"))
+    with pytest.raises(InputError):
+        SplitParams(end_on_stretch_nm=-1.0)

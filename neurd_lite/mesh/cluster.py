@@ -110,10 +110,10 @@ def cluster_reduce(vertices_nm: np.ndarray, faces: np.ndarray, target_faces: int
                 vn[:, d] += np.bincount(fc[:, k], weights=fn[:, d], minlength=len(v))
     want = max(1, int(target_faces) // 2)
     h = float(np.sqrt(1.5 * 0.5 * area2 / want))
-    for _ in range(CLUSTER_SIZE_TRIES):
+    for t in range(CLUSTER_SIZE_TRIES):
         ids, n = _cluster_ids(v, vn, h)
-        if 0.85 * want <= n <= 1.15 * want:
-            break
+        if 0.85 * want <= n <= 1.15 * want or t == CLUSTER_SIZE_TRIES - 1:
+            break  # h stays the side of the grid that made ids (the points' max step below)
         h *= float(np.sqrt(n / want))
     del vn
     x = _optimal_points(v, f, ids, n, h)

@@ -28,8 +28,8 @@ from .weld import dropped_to_kept, weld
 @dataclass
 class DecimationResult:
     """vertices (V', 3) nm and faces (F', 3) of the working mesh; input_to_working (F,) working face of each
-    input face; working_to_input (F',) one representative input face per working face;
-    seconds spent; prereduced_faces: faces after the meshoptimizer pre-reduction (0: none); input_centroids:
+    input face; working_to_input (F',) one representative input face per working face; seconds spent;
+    prereduced_faces: faces after the pre-reduction (meshoptimizer or clustering; 0: none); input_centroids:
     (F, 3) input-face centroids (nm) the face map was built from (None for the identity), for reuse;
     centroid_tree: the k-d tree over the working faces' centroids when the face map built one (else None)."""
 

@@ -61,6 +61,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ..checks import check_params
+
 CUES = ("bottleneck", "width_jump", "turn", "radial", "taper", "junction", "axon_change", "axons_meet", "outward",
         "branch_jump", "synapse_change", "side_by_side")
 
@@ -237,6 +239,11 @@ class SplitParams:
     zone_scale_guard_nm: float = 0.0
     zone_long_nm: float = 0.0
     end_on_stretch_nm: float = 72000.0
+
+    def __post_init__(self) -> None:
+        # lengths (``_nm``) >= 0, cosines in [-1, 1], ... by name (``checks.SUFFIX_RANGES``); NaN is refused: a NaN
+        # ``end_on_stretch_nm`` passed ``<= 0`` (off) and every ``<`` against it, so the rule fired on any stretch
+        check_params(self)
 
     def to_dict(self) -> dict:
         return asdict(self)
