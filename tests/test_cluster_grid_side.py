@@ -18,3 +18,18 @@ def test_cluster_step_bound_is_the_grid_side_used(monkeypatch) -> None:
     v, f = cl.cluster_reduce(np.asarray(box.vertices), np.asarray(box.faces), 2)
     assert len(f) == 12 and len(sides["grid"]) == cl.CLUSTER_SIZE_TRIES
     assert sides["step"] == sides["grid"][-1:]
+
+
+def test_cluster_reduce_refuses_empty_and_flat_inputs():
+    """No faces, or faces of zero area, give an InputError (what and what to do), not a NaN grid."""
+    import numpy as np
+    import pytest
+
+    from neurd_lite.errors import InputError
+    from neurd_lite.mesh.cluster import cluster_reduce
+
+    v = np.array([[0.0, 0, 0], [1.0, 0, 0], [2.0, 0, 0]])
+    with pytest.raises(InputError, match="no faces"):
+        cluster_reduce(v, np.zeros((0, 3), int), 100)
+    with pytest.raises(InputError, match="zero surface area"):
+        cluster_reduce(v, np.array([[0, 1, 2]]), 100)

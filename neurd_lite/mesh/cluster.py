@@ -5,14 +5,16 @@ meshoptimizer's pre-reduction collapses edges onto kept input vertices, so on co
 inside the input surface (docs/spines.md, session 22). Here the input's vertices are grouped by a uniform grid
 (cells far below a spine; a cell's vertices split by the octant of their normal, so that the two walls of a thin
 part never share a cluster and a neck thinner than a cell stays a tube) and each cluster gets one vertex at the
-point nearest, in the least-squares sense, to the planes of the input faces around its vertices (Lindstrom 2000, out-of-core simplification): the quadric-optimal point,
-solved in the span of the quadric's well-conditioned directions from the cluster's mean vertex (a flat patch
-only moves along its normal). Faces whose corners fall into three different clusters are kept (once). It keeps
+point nearest, in the least-squares sense, to the planes of the input faces around its vertices (Lindstrom 2000,
+out-of-core simplification): the quadric-optimal point, solved in the span of the quadric's well-conditioned
+directions from the cluster's mean vertex (a flat patch only moves along its normal). Faces whose corners fall into three different clusters are kept (once). It keeps
 no (F, ...) state beyond a few arrays of the input's size and takes a few seconds of numpy at 5M faces.
 """
 from __future__ import annotations
 
 import numpy as np
+
+from ..errors import InputError
 
 CLUSTER_RANK_TOL = 1e-3  # quadric eigenvalues below this fraction of the largest are not solved for (Lindstrom)
 CLUSTER_CHUNK = 1_000_000  # input faces per block
@@ -99,6 +101,9 @@ def cluster_reduce(vertices_nm: np.ndarray, faces: np.ndarray, target_faces: int
     corrected once by the cluster count it gives. Faces are read in blocks (no (F, 3) float temporaries)."""
     v = np.asarray(vertices_nm, dtype=np.float64)
     f = np.asarray(faces).reshape(-1, 3)
+    if len(f) == 0:
+        raise InputError("cluster_reduce: the mesh has no faces",
+                         hint="give it a surface mesh: vertices nm, (F, 3) faces")
     vn = np.zeros((len(v), 3))
     area2 = 0.0
     for lo in range(0, len(f), CLUSTER_CHUNK):
@@ -110,6 +115,8 @@ def cluster_reduce(vertices_nm: np.ndarray, faces: np.ndarray, target_faces: int
                 vn[:, d] += np.bincount(fc[:, k], weights=fn[:, d], minlength=len(v))
     want = max(1, int(target_faces) // 2)
     h = float(np.sqrt(1.5 * 0.5 * area2 / want))
+    if not h > 0:
+        raise InputError("cluster_reduce: the mesh has zero surface area", hint="check for degenerate faces")
     for t in range(CLUSTER_SIZE_TRIES):
         ids, n = _cluster_ids(v, vn, h)
         if 0.85 * want <= n <= 1.15 * want or t == CLUSTER_SIZE_TRIES - 1:

@@ -57,7 +57,8 @@ class DecimateParams:
     prereduce_method ("meshoptimizer" or "cluster"; "meshoptimizer"): how that pre-reduction to
         ``prereduce_to_faces`` is made: meshoptimizer's edge collapse onto kept input vertices, or (opt-in)
         vertex clustering on a grid with quadric-optimal representatives (:func:`neurd_lite.mesh.cluster.
-        cluster_reduce`; ``prereduce_error_nm`` then unused). Why: kept-vertex collapses cut convex parts inward
+        cluster_reduce`; ``prereduce_error_nm`` then unused; a fragmented input keeps the border-locked
+        meshoptimizer path whatever this says). Why: kept-vertex collapses cut convex parts inward
         (real cell at 5.2M faces: working surface 4.5 nm mean / 24 nm p90 inside the input; clustered: 0.1 / 7).
     prereduce_cluster_ratio (clustered faces per working face, or None; None, opt-in): with ``prereduce_method=
         "cluster"``, ask the clustering for at least this many times ``target_faces`` (at most

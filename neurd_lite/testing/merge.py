@@ -31,7 +31,7 @@ class MergeParams:
     spine_free_nm: float = 6_000.0  # spines this close to a contact are removed (spine pieces must not collide)
     overlap: float = 0.5  # centrelines sit (1 - overlap) x (r_a + r_b) apart at the contact
     tries: int = 400
-    tip_contact_nm: float = 0.0  # > 0: both contact points lie within this (along the tree) of their last tip
+    tip_contact_nm: float = 0.0  # > 0: both contact points lie within this (along the tree) of their farthest tip
 
 
 def _rot_about_pia(angle: float) -> np.ndarray:
@@ -78,7 +78,7 @@ def _candidates(tree: Tree, kinds: tuple[str, ...], p: MergeParams) -> tuple[np.
     sk = tree_to_skeleton(tree)
     comp = sk.vertex_properties["compartment"].astype(str)
     ok = np.isin(comp, kinds) & (sk.distance_to_root_nm >= p.min_path_from_soma_nm)
-    if p.tip_contact_nm > 0:  # an end-on contact: only the terminal stretch of a neurite, no branch beyond it
+    if p.tip_contact_nm > 0:  # an end-on contact: its farthest tip within tip_contact_nm (a short fork may lie between)
         ok &= _reach_beyond_nm(sk) <= p.tip_contact_nm
     return sk.vertices[ok], sk.radius[ok]
 
