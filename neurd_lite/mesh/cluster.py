@@ -7,8 +7,9 @@ inside the input surface (docs/spines.md, session 22). Here the input's vertices
 part never share a cluster and a neck thinner than a cell stays a tube) and each cluster gets one vertex at the
 point nearest, in the least-squares sense, to the planes of the input faces around its vertices (Lindstrom 2000,
 out-of-core simplification): the quadric-optimal point, solved in the span of the quadric's well-conditioned
-directions from the cluster's mean vertex (a flat patch only moves along its normal). Faces whose corners fall into three different clusters are kept (once). It keeps
-no (F, ...) state beyond a few arrays of the input's size and takes a few seconds of numpy at 5M faces.
+directions from the cluster's mean vertex (a flat patch only moves along its normal). Faces whose corners fall
+into three different clusters are kept (once). It keeps no (F, ...) state beyond a few arrays of the input's size
+and takes a few seconds of numpy at 5M faces.
 """
 from __future__ import annotations
 
