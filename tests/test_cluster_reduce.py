@@ -50,7 +50,8 @@ def test_cluster_keeps_thin_walls_apart() -> None:
 
 
 def test_cluster_method_in_decimate() -> None:
-    """The option acts on inputs above prereduce_above_faces only; off by default; unknown values refused."""
+    """The option acts on inputs above prereduce_above_faces only; the default since session 23; unknown values
+    refused."""
     s = trimesh.creation.icosphere(subdivisions=6, radius=RADIUS_NM)
     v, f = np.asarray(s.vertices), np.asarray(s.faces)
     base = dict(target_faces=1500, min_faces_to_decimate=0, min_target_faces=1000,
@@ -59,22 +60,22 @@ def test_cluster_method_in_decimate() -> None:
     assert 0 < a.prereduced_faces and len(a.faces) <= 1.05 * 1500
     assert a.input_to_working.min() >= 0 and a.input_to_working.max() < len(a.faces)
     assert abs(_radial_gap_nm(a.vertices, a.faces)) < 3.0
-    assert DecimateParams().prereduce_method == "meshoptimizer"
+    assert DecimateParams().prereduce_method == "cluster"
     with pytest.raises(InputError):
         DecimateParams(prereduce_method="grid")
 
 
 def test_cluster_ratio_sizes_the_grid_from_the_working_target() -> None:
     """prereduce_cluster_ratio asks the clustering for ratio x target_faces (above prereduce_to_faces, at most
-    prereduce_above_faces); off by default; non-positive values refused."""
+    prereduce_above_faces); 2.0 by default since session 23; non-positive values refused."""
     s = trimesh.creation.icosphere(subdivisions=6, radius=RADIUS_NM)
     v, f = np.asarray(s.vertices), np.asarray(s.faces)
     base = dict(target_faces=1500, min_faces_to_decimate=0, min_target_faces=1000, prereduce_above_faces=20_000,
                 prereduce_to_faces=2000, prereduce_method="cluster")
-    plain = decimate(v, f, DecimateParams(**base))
+    plain = decimate(v, f, DecimateParams(**base, prereduce_cluster_ratio=None))
     finer = decimate(v, f, DecimateParams(**base, prereduce_cluster_ratio=5.0))
     assert finer.prereduced_faces > 2 * plain.prereduced_faces
     assert len(finer.faces) <= 1.05 * 1500
-    assert DecimateParams().prereduce_cluster_ratio is None
+    assert DecimateParams().prereduce_cluster_ratio == 2.0
     with pytest.raises(InputError):
         DecimateParams(prereduce_cluster_ratio=0.0)

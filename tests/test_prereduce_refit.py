@@ -21,7 +21,7 @@ def _sphere_arms(target: int, prereduce_to: int, refit: str):
     to ``target`` faces after a meshoptimizer pre-reduction to ``prereduce_to``."""
     s = trimesh.creation.icosphere(subdivisions=6, radius=RADIUS_NM)
     v, f = np.asarray(s.vertices), np.asarray(s.faces)
-    base = dict(target_faces=target, min_faces_to_decimate=0, min_target_faces=1000,
+    base = dict(target_faces=target, min_faces_to_decimate=0, min_target_faces=1000, prereduce_method="meshoptimizer",
                 fragmented_border_um_per_um2=None, prereduce_above_faces=10_000, prereduce_to_faces=prereduce_to)
     return v, f, decimate(v, f, DecimateParams(**base)), decimate(v, f, DecimateParams(**base, prereduce_refit=refit))
 

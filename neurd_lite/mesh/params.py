@@ -37,8 +37,8 @@ class DecimateParams:
     simplify_unit_nm (nm; 10.0): coordinates are handed to fast-simplification in this unit (:func:`_decimate_to`).
         Why: in nm it loops through many empty passes (16.8 -> 7.6 s CPU at 1M faces in 10 nm units); coarser
         units lose thin parts of small meshes.
-    prereduce_above_faces (faces or None; 2_000_000): larger inputs are first reduced by meshoptimizer
-        (:func:`prereduce`) to ``prereduce_to_faces``; None: never. Why: fast-simplification's memory (~560 bytes
+    prereduce_above_faces (faces or None; 2_000_000): larger inputs are first reduced (``prereduce_method``) to
+        ``prereduce_to_faces``; None: never. Why: fast-simplification's memory (~560 bytes
         per face it is given) then stops growing with the input.
     prereduce_to_faces (faces; 400_000): the size of that pre-reduction (at least ``target_faces``). Why: 1.6x the
         250k target keeps fast-simplification's pass cheap (400k -> 250k ~0.6 s CPU) and its quality.
@@ -54,16 +54,20 @@ class DecimateParams:
         along its normal by the signed gap between its faces and the input surface they stand for
         (:func:`neurd_lite.mesh.refit.refit_to_input`). Why: meshoptimizer's faces are chords between kept input
         vertices and sit inside convex parts (7.8 nm mean near the real cell's spines at 5.2M faces).
-    prereduce_method ("meshoptimizer" or "cluster"; "meshoptimizer"): how that pre-reduction to
-        ``prereduce_to_faces`` is made: meshoptimizer's edge collapse onto kept input vertices, or (opt-in)
+    prereduce_method ("cluster" or "meshoptimizer"; "cluster" since session 23): how that pre-reduction is made:
         vertex clustering on a grid with quadric-optimal representatives (:func:`neurd_lite.mesh.cluster.
-        cluster_reduce`; ``prereduce_error_nm`` then unused; a fragmented input keeps the border-locked
-        meshoptimizer path whatever this says). Why: kept-vertex collapses cut convex parts inward
-        (real cell at 5.2M faces: working surface 4.5 nm mean / 24 nm p90 inside the input; clustered: 0.1 / 7).
-    prereduce_cluster_ratio (clustered faces per working face, or None; None, opt-in): with ``prereduce_method=
-        "cluster"``, ask the clustering for at least this many times ``target_faces`` (at most
+        cluster_reduce`; numpy only), or meshoptimizer's edge collapse onto kept input vertices (``prereduce_error_nm``
+        and ``prereduce_refit`` act on that one only; a fragmented input keeps the border-locked meshoptimizer path
+        whatever this says). Why: kept-vertex collapses cut convex parts inward (real cell at 5.2M faces: working
+        surface 4.5 nm mean / 24 nm p90 inside the input; clustered: 0.0 / 7), so the 5.2M mesh lost spines (real
+        cell 636 / 640 / 634 / 604 at 81k / 324k / 1.3M / 5.2M; clustered with ratio 2: 659). Held-out 2580-2585
+        (six members of 2.3-5.2M faces, rule committed first): spine face F1 +.0171 mean, no member down by more
+        than .0014; synapse macro +.0267 (but -.0087 without one Martinotti synapse; pyramids -.003 / -.011);
+        docs/spines.md "Session 23".
+    prereduce_cluster_ratio (clustered faces per working face, or None; 2.0 since session 23): with
+        ``prereduce_method="cluster"``, ask the clustering for at least this many times ``target_faces`` (at most
         ``prereduce_above_faces``), so its grid side stays a fixed fraction of the working mesh's nominal edge
-        (about 0.72x at 2.5) whatever the working size; None: ``prereduce_to_faces`` only. Why: at a 668k working
+        (about 0.8x at 2) whatever the working size; None: ``prereduce_to_faces`` only. Why: at a 668k working
         size the 400k floor is no margin and the grid is as coarse as the working mesh (docs/spines.md).
     fragmented_target_faces (faces; 400_000): the working size of a fragmented input (:func:`is_fragmented`; the
         larger of this and ``target_faces``). Why: its open borders are kept, so its interior gets fewer faces
@@ -108,8 +112,8 @@ class DecimateParams:
     fragmented_border_um_per_um2: float | None = None
     prereduce_error_nm: float | None = None
     prereduce_refit: str | None = None
-    prereduce_method: str = "meshoptimizer"
-    prereduce_cluster_ratio: float | None = None
+    prereduce_method: str = "cluster"
+    prereduce_cluster_ratio: float | None = 2.0
 
     def __post_init__(self) -> None:
         check_params(self, choices={"target_faces": (AUTO,), "prereduce_refit": (None, "prereduced", "working"),
