@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
+from ..geometry.meshes import cross_rows
 
 CLUSTER_RANK_TOL = 1e-3  # quadric eigenvalues below this fraction of the largest are not solved for (Lindstrom)
 CLUSTER_CHUNK = 1_000_000  # input faces per block
@@ -37,7 +38,7 @@ def _cluster_ids(v: np.ndarray, vn: np.ndarray, h: float) -> tuple[np.ndarray, i
 
 def _face_normals(v: np.ndarray, f: np.ndarray) -> np.ndarray:
     """(F, 3) face normals (nm², length twice the face area) of faces f (F, 3) over vertices v (nm)."""
-    return np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
+    return cross_rows(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
 
 
 def _optimal_points(v: np.ndarray, f: np.ndarray, ids: np.ndarray, n: int, h: float) -> np.ndarray:
