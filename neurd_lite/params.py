@@ -67,7 +67,7 @@ class PipelineParams:
         bad = [s for s in self.skip if s not in OPTIONAL_STAGES]
         if bad:
             raise InputError(f"PipelineParams.skip: {bad} cannot be skipped",
-                             hint="only 'compartments', 'spines', 'refine' and 'synapses' are optional")
+                             hint="only these stages are optional: " + ", ".join(OPTIONAL_STAGES))
 
     def runs(self, stage: str) -> bool:
         """Whether ``stage`` is to run (not in ``skip``)."""
