@@ -76,15 +76,11 @@ class Tree:
         return float(np.prod(self.soma_axes_nm) ** (1 / 3))
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / ev.norm(v)
-
-
 def _perpendicular(d: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A random unit vector perpendicular to the unit vector ``d``."""
     v = rng.normal(size=3)
     v -= ev.dot(v, d) * d
-    return _unit(v)
+    return ev.unit(v)
 
 
 def _at_angle(d: np.ndarray, angle_rad: float, rng: np.random.Generator, prefer: np.ndarray | None = None) -> np.ndarray:
@@ -93,8 +89,8 @@ def _at_angle(d: np.ndarray, angle_rad: float, rng: np.random.Generator, prefer:
     if prefer is not None:
         q = prefer - ev.dot(prefer, d) * d
         if ev.norm(q) > 1e-6:
-            p = _unit(_unit(q) + 0.7 * p)
-    return _unit(np.cos(angle_rad) * d + np.sin(angle_rad) * p)
+            p = ev.unit(ev.unit(q) + 0.7 * p)
+    return ev.unit(np.cos(angle_rad) * d + np.sin(angle_rad) * p)
 
 
 def axon_origin(tree: Tree, rng: np.random.Generator, hosts: list[int], direction: np.ndarray,
@@ -105,7 +101,7 @@ def axon_origin(tree: Tree, rng: np.random.Generator, hosts: list[int], directio
     if hosts and rng.random() < host_p:
         parent = hosts[int(rng.integers(len(hosts)))]
         pp = int(rng.integers(3, 8))
-        host_dir = _unit(tree.sections[parent].points[pp] - tree.sections[parent].points[pp - 1])
+        host_dir = ev.unit(tree.sections[parent].points[pp] - tree.sections[parent].points[pp - 1])
         return parent, pp, _at_angle(host_dir, rng.uniform(0.6, 1.2), rng, prefer=direction)
     return -1, -1, direction
 
@@ -115,14 +111,14 @@ def _walk(rng: np.random.Generator, start: np.ndarray, direction: np.ndarray, le
           bias_weight: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """A persistent random walk of ``length_nm`` from ``start`` (excluded): points and linearly tapered radii, nm."""
     n = max(2, int(round(length_nm / p.step_nm)))
-    d = _unit(np.asarray(direction, dtype=float))
+    d = ev.unit(np.asarray(direction, dtype=float))
     pts = np.empty((n, 3))
     pos = np.asarray(start, dtype=float)
     for i in range(n):
         d = d + rng.normal(0.0, p.wander_rad, 3)
         if bias is not None:
             d = d + bias_weight * bias
-        d = _unit(d)
+        d = ev.unit(d)
         pos = pos + d * p.step_nm
         pts[i] = pos
     return pts, np.linspace(radius_nm[0], radius_nm[1], n)
@@ -141,7 +137,7 @@ def _add(tree: Tree, rng: np.random.Generator, p: MorphologyParams, comp: str, p
          bias_weight: float = 0.0) -> int:
     """Grow one section from a parent point (or from the soma surface when ``parent`` is -1); return its index."""
     if parent < 0:
-        start = _soma_surface(tree, _unit(direction)) - _unit(direction) * p.step_nm
+        start = _soma_surface(tree, ev.unit(direction)) - ev.unit(direction) * p.step_nm
     else:
         start = tree.sections[parent].points[parent_point]
     pts, rad = _walk(rng, start, direction, length_nm, radius_nm, p, bias, bias_weight)
@@ -158,7 +154,7 @@ def _branching(tree: Tree, rng: np.random.Generator, p: MorphologyParams, comp: 
     s = _add(tree, rng, p, comp, parent, parent_point, direction, stem_nm, (r0, r_mid), bias, bias_weight)
     if depth <= 0:
         return
-    end_dir = _unit(tree.sections[s].points[-1] - tree.sections[s].points[-2])
+    end_dir = ev.unit(tree.sections[s].points[-1] - tree.sections[s].points[-2])
     for k in range(2):
         d = _at_angle(end_dir, rng.uniform(0.35, 0.75), rng)
         length = rng.uniform(*child_nm)
@@ -178,8 +174,8 @@ def _axon(tree: Tree, rng: np.random.Generator, p: MorphologyParams, n_collatera
 
     dendrites = [i for i, s in enumerate(tree.sections)
                  if s.parent < 0 and s.compartment in ("basal", "dendrite") and leaves_downward(s)]
-    direction = np.array([0.0, 1.0, 0.0]) if down else _unit(rng.normal(size=3))
-    direction = _unit(direction + rng.normal(0, 0.25, 3))
+    direction = np.array([0.0, 1.0, 0.0]) if down else ev.unit(rng.normal(size=3))
+    direction = ev.unit(direction + rng.normal(0, 0.25, 3))
     parent, parent_point, direction = axon_origin(tree, rng, dendrites, direction, from_dendrite_p)
     length = rng.uniform(*p.axon_length_nm)
     bias = np.array([0.0, 1.0, 0.0]) if down else None
@@ -187,7 +183,7 @@ def _axon(tree: Tree, rng: np.random.Generator, p: MorphologyParams, n_collatera
     pts = tree.sections[main].points
     n_col = int(rng.integers(n_collaterals[0], n_collaterals[1] + 1))
     for j in np.sort(rng.choice(np.arange(len(pts) // 4, len(pts) - 5), size=n_col, replace=False)):
-        here = _unit(pts[j] - pts[j - 1])
+        here = ev.unit(pts[j] - pts[j - 1])
         d = _at_angle(here, rng.uniform(0.8, 1.6), rng)
         _add(tree, rng, p, "axon", main, int(j), d, rng.uniform(*p.collateral_length_nm), (120.0, 100.0))
 
@@ -202,18 +198,18 @@ def grow_pyramidal(rng: np.random.Generator, soma_center: np.ndarray, p: Morphol
     room = tree.soma_center[1] - PIA_Y_NM - 30_000.0  # keep the tuft below the pia
     length = rng.uniform(p.apical_length_nm[0], max(p.apical_length_nm[0], min(p.apical_length_nm[1], room)))
     shaft_len = 0.8 * length
-    shaft = _add(tree, rng, p, "apical_shaft", -1, -1, _unit(PIA + rng.normal(0, 0.1, 3)), shaft_len,
+    shaft = _add(tree, rng, p, "apical_shaft", -1, -1, ev.unit(PIA + rng.normal(0, 0.1, 3)), shaft_len,
                  (rng.uniform(1000, 1200), 550.0), PIA, 0.03)
     spts = tree.sections[shaft].points
     # obliques: angle to the shaft's pia-ward direction drawn in 80-140 degrees
     n_obl = int(rng.integers(3, 7))
     idx = np.sort(rng.choice(np.arange(int(0.15 * len(spts)), int(0.7 * len(spts))), n_obl, replace=False))
     for j in idx:
-        up = _unit(spts[min(j + 2, len(spts) - 1)] - spts[max(j - 2, 0)])
+        up = ev.unit(spts[min(j + 2, len(spts) - 1)] - spts[max(j - 2, 0)])
         d = _at_angle(up, np.deg2rad(rng.uniform(85, 135)), rng)
         _add(tree, rng, p, "oblique", shaft, int(j), d, rng.uniform(*p.oblique_length_nm), (500.0, 300.0), d, 0.02)
     # tuft: 2-3 branches from the shaft end, fanning out toward pia, most split once more
-    top = _unit(spts[-1] - spts[-3])
+    top = ev.unit(spts[-1] - spts[-3])
     for _ in range(int(rng.integers(2, 4))):
         d = _at_angle(top, rng.uniform(0.5, 1.0), rng)
         _branching(tree, rng, p, "apical_tuft", shaft, d, rng.uniform(10_000, 25_000), p.tuft_length_nm,
@@ -224,7 +220,7 @@ def grow_pyramidal(rng: np.random.Generator, soma_center: np.ndarray, p: Morphol
     for k in range(n_basal):
         az = az0 + 2 * np.pi * k / n_basal + rng.normal(0, 0.2)
         tilt = rng.uniform(-0.3, 0.9)  # y component: slightly up to mostly down
-        d = _unit(np.array([np.cos(az), tilt, np.sin(az)]))
+        d = ev.unit(np.array([np.cos(az), tilt, np.sin(az)]))
         _branching(tree, rng, p, "basal", -1, d, rng.uniform(*p.basal_stem_length_nm), p.basal_child_length_nm,
                    rng.uniform(800, 1000), 350.0, 2, 0.5)
     if with_axon:
@@ -240,7 +236,7 @@ def grow_interneuron(rng: np.random.Generator, soma_center: np.ndarray,
     n = int(rng.integers(4, 9))
     dirs = rng.normal(size=(n, 3))
     for d in dirs:
-        _branching(tree, rng, p, "dendrite", -1, _unit(d), rng.uniform(*p.basal_stem_length_nm),
+        _branching(tree, rng, p, "dendrite", -1, ev.unit(d), rng.uniform(*p.basal_stem_length_nm),
                    p.basal_child_length_nm, rng.uniform(600, 900), 300.0, 2, 0.6)
     if with_axon:
         _axon(tree, rng, p, (4, 7), from_dendrite_p=0.4, down=False)
