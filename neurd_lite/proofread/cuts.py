@@ -186,6 +186,12 @@ class SplitParams:
     end on) and no branch there leaves backwards (``proofread.stretch``), cut at the stretch's middle. Tune: end-on
     merges 72 -> 74 of 78 cells >= .95, ordinary 156 = 156 of 182; fresh held-out 2200-2219: end-on 46 -> 48 of 48,
     ordinary 45 -> 46 of 48, no cell falls; real cell unchanged (docs/proofreading.md "Session 23, round 2").
+    zone_undecided_nm (session 24; 0 = off): a contact-zone branch whose vote stays inside ``move_margin`` (undecided:
+    it would stay on the side of the cut it leaves from) and whose subtree reaches farther than this (nm along the
+    skeleton from its root) goes to the soma it grows away from when its whole-subtree growth vote
+    (``growth.zone_growth_vote``) passes ``growth.UNDECIDED_GROWTH`` (``growth.undecided_side``): at a cut placed
+    on one cell's own branch point the sibling's first ``direction_nm`` reads a branching angle (no vote), while a
+    long subtree's growth says whose it is (held-out fam2218: a 122 µm sibling, vote -0.04, growth -0.29 right).
     """
 
     window_nm: float = 5000.0
@@ -239,6 +245,7 @@ class SplitParams:
     zone_scale_guard_nm: float = 0.0
     zone_long_nm: float = 0.0
     end_on_stretch_nm: float = 72000.0
+    zone_undecided_nm: float = 0.0
 
     def __post_init__(self) -> None:
         # lengths (``_nm``) >= 0, cosines in [-1, 1], ... by name (``checks.SUFFIX_RANGES``); NaN is refused: a NaN

@@ -119,3 +119,19 @@ def zone_growth_vote(forest: _Forest, v: int, u: int, centres: tuple[np.ndarray,
     if avoid.intersection(sub.tolist()):
         return 0.0
     return growth_vote(forest.x, sub, v, centres[1], centres[0])
+
+
+UNDECIDED_GROWTH = 0.2  # a tenth of the growth vote's range [-2, 2]: below it the subtree grows sideways
+
+
+def undecided_side(forest: _Forest, v: int, u: int, default: int, centres: tuple[np.ndarray, np.ndarray],
+                   avoid: set, long_nm: float) -> int:
+    """Side (0 = A, 1 = B) of an undecided contact-zone branch entered from ``v`` through ``u`` (its vote inside
+    ``move_margin``; ``default``: the side of the cut it leaves from): when its subtree reaches farther than
+    ``long_nm`` (nm) from its root, the soma its whole subtree grows away from (:func:`zone_growth_vote`, positive:
+    A) once that vote passes ``UNDECIDED_GROWTH``; else ``default``. A neurite grows away from its own soma, and over
+    a long subtree that is the larger measurement than the branching angle at a cell's own branch point."""
+    if forest.reach(u, v, np.inf)[1] <= long_nm:
+        return default
+    g = zone_growth_vote(forest, v, u, centres, avoid)
+    return 0 if g > UNDECIDED_GROWTH else (1 if g < -UNDECIDED_GROWTH else default)

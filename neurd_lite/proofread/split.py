@@ -27,7 +27,7 @@ from .contacts import _repair_contacts
 from .cuts import CUES, SplitParams, path_scores
 from .forest import (NEITHER, _Forest, _branch_radius, _junction_vertices, _owners,  # moved to forest.py
                      _soma_vertices, _vertex_branch, _vertex_synapses)
-from .growth import growth_moves, zone_growth_vote
+from .growth import growth_moves, undecided_side, zone_growth_vote
 from .stretch import end_on_cut
 
 
@@ -199,10 +199,14 @@ def _assign_sides(forest: _Forest, path: list[int], s: np.ndarray, k: int, radiu
             if p.zone_growth_weight > 0 and somas is not None and v in zone:
                 vote += p.zone_growth_weight * zone_growth_vote(forest, v, u, somas[0], somas[1])
             side = 0 if vote > margin else (1 if vote < -margin else default)
+            undecided = abs(vote) <= margin and p.zone_undecided_nm > 0 and somas is not None and v in zone
+            if undecided:
+                side = undecided_side(forest, v, u, default, somas[0], somas[1], p.zone_undecided_nm)
             if side != default and p.zone_long_nm > 0 and somas is not None and v in zone:
                 side = _long_branch_side(forest, v, u, side, default, somas, p)
             if side != default:
-                moved.append(_move(forest, v, u, a_end if side == 0 else b_end, side, vote))
+                rec = _move(forest, v, u, a_end if side == 0 else b_end, side, vote)
+                moved.append(dict(rec, kind="undecided") if undecided else rec)
     if p.side_growth_margin > 0 and somas is not None:
         for v, u, side, vote in growth_moves(forest, path, s, k, zone, somas[0], somas[1],
                                              p.side_growth_margin, p.side_growth_nm or np.inf):

@@ -1,0 +1,129 @@
+"""Session 24: force the soma-path cut at one cell's own branch point and read where its sibling goes (diagnosis).
+
+    python benchmarks/split_forced.py --out /tmp/merge24/forced_tune.json /tmp/merge24/tune "" "zone_undecided_nm=40000"
+
+Held-out failures of the splitter (fam2174 / 2175 / 2218) were cuts placed at a cell's own branch point with a
+large sibling left with the other cell; tune merges rarely show that cut naturally, so this script makes it: on
+every 2-cell merge cache of DIR (``split_causes.load_case``), each junction of the soma-to-soma path whose two path
+neighbours share one true cell and that lies >= 5 µm from the path's true switch (and >= 15 µm from both ends) is
+chosen as the cut (``split._choose_cut`` replaced, ``end_on_stretch_nm=0``), once on each of its two path edges.
+For every off-path branch leaving there (reach >= 10 µm) a row records its true cell ("A": the first soma's), the
+owner each ARM (``SplitParams`` keywords) gives it, its faces and reach, its whole-subtree growth vote and the
+cues read at the junction (cosines of its direction with the two path arms over 2-10 µm, their median radii).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from split_causes import _path, load_case  # noqa: E402
+
+from neurd_lite.proofread import SplitParams, find_cuts  # noqa: E402
+from neurd_lite.proofread.forest import _Forest, _soma_vertices  # noqa: E402
+from neurd_lite.proofread.growth import zone_growth_vote  # noqa: E402
+from neurd_lite.testing.merge import skeleton_vertex_cell  # noqa: E402
+
+SPLIT = importlib.import_module("neurd_lite.proofread.split")
+FORCED = {"k": 0}
+
+
+def _forced_cut(*_args) -> tuple[int, None]:
+    return FORCED["k"], None
+
+
+def _unit(a: np.ndarray) -> np.ndarray:
+    return a / max(float(np.linalg.norm(a)), 1e-9)
+
+
+def _junction_cues(fo: _Forest, r: np.ndarray, p: np.ndarray, s: np.ndarray, q: int, u: int) -> dict:
+    """Cosines of the branch entered at path position ``q`` through ``u`` with the two path arms, and the three
+    median radii (nm), all read 2-10 µm from the junction."""
+    v, x, d, i = int(p[q]), fo.x, np.abs(s - s[q]), np.arange(len(p))
+    arms = [(d >= 2000) & (d <= 10000) & (i < q), (d >= 2000) & (d <= 10000) & (i > q)]
+    near, _ = fo.reach(u, v, 10000)
+    near = near[np.linalg.norm(x[near] - x[v], axis=1) >= 2000]
+
+    def med(idx: np.ndarray) -> float:
+        a = r[idx]
+        a = a[np.isfinite(a)]
+        return round(float(np.median(a))) if len(a) else -1
+
+    da, db = (_unit(x[p[w]].mean(0) - x[v]) if w.any() else np.zeros(3) for w in arms)
+    ds = _unit(x[near].mean(0) - x[v]) if len(near) else np.zeros(3)
+    return {"cos_sib_armA": round(float(ds @ da), 2), "cos_sib_armB": round(float(ds @ db), 2),
+            "r_armA": med(p[arms[0]]), "r_armB": med(p[arms[1]]), "r_sib": med(near)}
+
+
+def forced_rows(path: Path, arms: list[str]) -> list[dict]:
+    """One row per (own branch point, cut edge, sibling) of a 2-cell merge cache (see the module doc)."""
+    n, fc, C, _, _ = load_case(path)
+    if len(n.somas) != 2 or len(C) != 2:
+        return []
+    sv = _soma_vertices(n)
+    p, s = _path(n, sv[0], sv[1])
+    st = [int(np.argmin(np.linalg.norm(C - so.center_nm, axis=1))) for so in n.somas]
+    vt = skeleton_vertex_cell(n, fc)
+    t = vt[p]
+    agree = np.cumsum(t == st[0]) + np.concatenate([np.cumsum((t == st[1])[::-1])[::-1][1:], [0]])
+    sw = s[int(np.argmax(agree))]
+    f2s = np.asarray(n.face_to_skeleton)
+    fpv = np.bincount(f2s[f2s >= 0], minlength=n.skeleton.n_vertices)
+    fo, onp = _Forest.from_skeleton(n.skeleton), set(p.tolist())
+    r = np.asarray(n.skeleton.radius, float)
+    centres = (np.asarray(n.somas[0].center_nm), np.asarray(n.somas[1].center_nm))
+    params = [SplitParams(**{"end_on_stretch_nm": 0.0, **eval(f"dict({a})")}) for a in arms]
+    rows = []
+    for q in range(3, len(p) - 3):
+        v = int(p[q])
+        if len(fo.adj[v]) < 3 or abs(s[q] - sw) < 5000 or min(s[q], s[-1] - s[q]) < 15000 \
+                or not (t[q - 1] == t[q] == t[q + 1] >= 0):
+            continue
+        sibs = []
+        for u in fo.adj[v] - onp:
+            sub, far = fo.reach(u, v, np.inf)
+            tv = vt[sub][vt[sub] >= 0]
+            if far >= 10000:
+                sibs.append((u, sub, far, int(np.bincount(tv).argmax()) if len(tv) else -1))
+        for k in (q, q - 1) if sibs else ():
+            FORCED["k"] = k
+            owners = [find_cuts(n, prm)[0] for prm in params]
+            for u, sub, far, tc in sibs:
+                row = {"case": path.stem, "junction_um": round(s[q] / 1000, 1), "switch_um": round(sw / 1000, 1),
+                       "junction_cell": "A" if t[q] == st[0] else "B", "kept_on": "A" if k == q else "B",
+                       "reach_um": round(far / 1000, 1), "faces": int(fpv[sub].sum()),
+                       "true": "A" if tc == st[0] else "B",
+                       "growth": round(zone_growth_vote(fo, v, u, centres, set(sv)), 3),
+                       **_junction_cues(fo, r, p, s, q, u)}
+                for a, vo in zip(arms, owners):
+                    o = vo[sub][vo[sub] >= 0]
+                    row[a or "default"] = "A" if len(o) and np.bincount(o).argmax() == 0 else "B"
+                rows.append(row)
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("folder")
+    ap.add_argument("arms", nargs="*", default=[""], help='SplitParams keywords per arm ("" = default)')
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+    SPLIT._choose_cut = _forced_cut
+    rows = [r for f in sorted(Path(args.folder).glob("fam*.pkl")) for r in forced_rows(f, args.arms)]
+    for a in args.arms:
+        wrong = [r for r in rows if r[a or "default"] != r["true"]]
+        print(f"{a or 'default'}: {len(rows)} rows, sibling on the wrong side {len(wrong)}, "
+              f"faces {sum(r['faces'] for r in wrong)}")
+    if args.out:
+        Path(args.out).write_text(json.dumps(rows, indent=0))
+
+
+if __name__ == "__main__":
+    main()
