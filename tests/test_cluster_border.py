@@ -1,0 +1,39 @@
+"""cluster_reduce(keep_border=True) (DecimateParams.prereduce_cluster_keep_border, opt-in): a cut opening keeps
+its outline and its plane (session 24: clustered, the real cell's cut second soma leaked and was lost)."""
+import numpy as np
+import trimesh
+
+from neurd_lite.mesh.cluster import border_vertices, cluster_reduce
+
+
+def _cut_sphere() -> tuple[np.ndarray, np.ndarray]:
+    """A fine sphere of radius 1000 nm with its cap above z = 600 nm removed (an opening on a flat cut)."""
+    s = trimesh.creation.icosphere(subdivisions=6, radius=1000.0)
+    keep = s.triangles_center[:, 2] < 600.0
+    m = s.submesh([np.flatnonzero(keep)], append=True)
+    return np.asarray(m.vertices), np.asarray(m.faces)
+
+
+def test_border_vertices_are_the_ends_of_edges_used_once() -> None:
+    v, f = _cut_sphere()
+    want = np.zeros(len(v), dtype=bool)
+    t = trimesh.Trimesh(v, f, process=False)
+    want[t.edges_sorted[trimesh.grouping.group_rows(t.edges_sorted, require_count=1)].reshape(-1)] = True
+    got = border_vertices(f, len(v))
+    assert want.sum() > 50 and np.array_equal(got, want)
+    closed = trimesh.creation.icosphere(subdivisions=2)
+    assert not border_vertices(np.asarray(closed.faces), len(closed.vertices)).any()
+
+
+def test_keep_border_keeps_the_outline_on_its_plane() -> None:
+    v, f = _cut_sphere()
+    on = border_vertices(f, len(v))
+    top = v[:, 2].max()
+    for keep in (False, True):
+        cv, cf = cluster_reduce(v, f, 3000, keep_border=keep)
+        assert len(cf) < 0.2 * len(f)
+        # every input border vertex is still a vertex, exactly, and nothing stands above the cut
+        kept = (cv[None, :, :] == v[on][:, None, :]).all(axis=2).any(axis=1) if keep else None
+        if keep:
+            assert kept.all() and cv[:, 2].max() <= top
+            assert border_vertices(cf, len(cv)).sum() >= on.sum()
