@@ -114,8 +114,8 @@ def _even(tri: np.ndarray) -> np.ndarray:
     return (((a < b) & (b < c)) | ((b < c) & (c < a)) | ((c < a) & (a < b))).astype(np.float64)
 
 
-def cluster_reduce(vertices_nm: np.ndarray, faces: np.ndarray, target_faces: int, keep_border: bool = False
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def cluster_reduce(vertices_nm: np.ndarray, faces: np.ndarray, target_faces: int, keep_border: bool = False,
+                   clip_box: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(vertices nm, faces) of the mesh reduced to about ``target_faces`` faces by vertex clustering with
     quadric-optimal representatives (module doc). The grid side starts from the surface area (a closed surface
     has about half as many vertices as faces; a plane crosses 1.5 cells of side h per h² on average) and is
@@ -124,7 +124,8 @@ def cluster_reduce(vertices_nm: np.ndarray, faces: np.ndarray, target_faces: int
     point leaves the input's bounding box, so a cut opening keeps its outline and its plane (clustered, the
     outline breaks into µm-wide holes and quadric points stand ~100 nm beyond the cut, which the soma stage's
     ``cut_sides`` then misses: the real cell's second soma, cut by the volume, leaks and is lost;
-    docs/benchmarks.md "Session 24")."""
+    docs/benchmarks.md "Session 24"). clip_box: only the clip to the bounding box (the border clustered as
+    usual; enough for that soma, and ~free)."""
     v = np.asarray(vertices_nm, dtype=np.float64)
     f = np.asarray(faces).reshape(-1, 3)
     if len(f) == 0:
@@ -153,6 +154,7 @@ def cluster_reduce(vertices_nm: np.ndarray, faces: np.ndarray, target_faces: int
     x = _optimal_points(v, f, ids, n, h)
     if alone is not None:
         x[ids[alone]] = v[alone]  # a border vertex is its own cluster: it stays put
+    if keep_border or clip_box:
         np.clip(x, v.min(axis=0), v.max(axis=0), out=x)  # no point beyond a flat cut of the bounding box
     kept = []
     for lo in range(0, len(f), CLUSTER_CHUNK):
