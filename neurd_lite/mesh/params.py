@@ -74,10 +74,12 @@ class DecimateParams:
         cluster_reduce`). Why: clustered, the outline of a cut opening breaks into holes up to ~3 µm wide off the
         cut plane; the real cell's second soma (cut by the volume's edge) then leaks and is lost at 5.2M faces
         (2 -> 1 somas, 12 -> 8 limbs, soma synapse targets 74 -> 52); docs/benchmarks.md "Session 24".
-    prereduce_cluster_clip_box (bool; False, opt-in, session 24): with ``prereduce_method="cluster"``, only clip the
-        clustered points to the input's bounding box (``prereduce_cluster_keep_border`` clips too). Why: the
-        quadric points stood up to 100 nm beyond the real cell's cut plane, so the soma stage's ``cut_sides`` missed
-        the cut and the cut soma leaked; clipped, 5.2M keeps 2 somas (630 spines) at no measurable cost.
+    prereduce_cluster_clip_box (bool; True since session 24): with ``prereduce_method="cluster"``, clip the
+        clustered points to the input's bounding box (``prereduce_cluster_keep_border`` clips too); False: the
+        session-23 clustering. Why: the quadric points stood up to 100 nm beyond the real cell's cut plane, so the
+        soma stage's ``cut_sides`` missed the cut and the cut soma leaked (5.2M: 1 soma); clipped, 5.2M keeps 2
+        somas (630 spines) at no measurable cost. Held-out 2600-2602 (l23_pyramidal, basket, martinotti at
+        2.2-2.7M faces): spine face F1 / synapse macro F1 within .0013 of off (docs/benchmarks.md "Session 24").
     fragmented_target_faces (faces; 400_000): the working size of a fragmented input (:func:`is_fragmented`; the
         larger of this and ``target_faces``). Why: its open borders are kept, so its interior gets fewer faces
         than a closed mesh's (tune l5_et: 2319 spines at 250k vs 2688 at 400k, truth 2712).
@@ -124,7 +126,7 @@ class DecimateParams:
     prereduce_method: str = "cluster"
     prereduce_cluster_ratio: float | None = 2.0
     prereduce_cluster_keep_border: bool = False
-    prereduce_cluster_clip_box: bool = False
+    prereduce_cluster_clip_box: bool = True
 
     def __post_init__(self) -> None:
         check_params(self, choices={"target_faces": (AUTO,), "prereduce_refit": (None, "prereduced", "working"),
