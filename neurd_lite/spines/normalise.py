@@ -27,9 +27,14 @@ import trimesh
 
 from ..geometry.meshes import row_norms
 from ..geometry.stats import stable_int_order
+from ..geometry.ties import TIE_REL
 from ..neuron import SPINE_LABELS, Neuron, is_label
 
 MAX_ROUNDS = 12  # each round halves the longest edges; 12 rounds reach 1/4096 of them
+# Lengths within TIE_REL count as equal (geometry/ties.py): midpoint splitting makes lengths equal in exact
+# arithmetic (the halves of an edge of exactly 2 x max_edge_nm; the two diagonals of a symmetric quadrilateral,
+# which meshes of regular rings hold by the thousand), and a '>' or '<=' between them was decided by float rounding:
+# a last-bit change of the input re-triangulated thousands of faces (docs/benchmarks.md, "Session 24").
 
 
 def _split_round(v: np.ndarray, f: np.ndarray, max_edge_nm: float, may_split: np.ndarray | None = None
@@ -39,7 +44,8 @@ def _split_round(v: np.ndarray, f: np.ndarray, max_edge_nm: float, may_split: np
     index of each new face's face in ``f``, number of leading faces kept whole); None when no edge is split."""
     e = np.stack([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]], axis=1).reshape(-1, 2)  # edge j of face i: (j, j+1)
     vf = v[f]  # corners gathered once: v[e[:, 0]] - v[e[:, 1]] is corner j minus corner j + 1
-    long_ = row_norms((vf - vf[:, [1, 2, 0]]).reshape(-1, 3)) > max_edge_nm  # np.linalg.norm(axis=1)'s values
+    # np.linalg.norm(axis=1)'s values; an edge within TIE_REL of the limit is not long
+    long_ = row_norms((vf - vf[:, [1, 2, 0]]).reshape(-1, 3)) > max_edge_nm * (1.0 + TIE_REL)
     del vf
     at = np.flatnonzero(long_)
     if not len(at):
@@ -82,7 +88,8 @@ def _split_round(v: np.ndarray, f: np.ndarray, max_edge_nm: float, may_split: np
     i2 = np.flatnonzero(two)
     out.append(np.column_stack([m01[i2], b[i2], m12[i2]]))
     parent.append(split[i2])
-    diag_a = row_norms(v2[a[i2]] - v2[m12[i2]]) <= row_norms(v2[m01[i2]] - v2[c[i2]])
+    # the shorter diagonal; equal ones (within TIE_REL) take the one from corner a, decided by topology alone
+    diag_a = row_norms(v2[a[i2]] - v2[m12[i2]]) <= row_norms(v2[m01[i2]] - v2[c[i2]]) * (1.0 + TIE_REL)
     q1 = np.where(diag_a[:, None], np.column_stack([a[i2], m01[i2], m12[i2]]),
                   np.column_stack([a[i2], m01[i2], c[i2]]))
     q2 = np.where(diag_a[:, None], np.column_stack([a[i2], m12[i2], c[i2]]),
