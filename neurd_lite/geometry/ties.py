@@ -30,3 +30,4 @@ def outside_nearest(tree: cKDTree, points: np.ndarray, dist: np.ndarray, idx: np
             m = np.asarray(members)
             signed[row] = ((points[row] - surface[m]) * normals[m]).sum()
     return signed > 0
+
