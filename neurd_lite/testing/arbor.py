@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import exactvec as ev
-from .morphology import PIA, PIA_Y_NM, MorphologyParams, Tree, _add, _at_angle, _branching, _unit, axon_origin
+from .morphology import PIA, PIA_Y_NM, MorphologyParams, Tree, _add, _at_angle, _branching, axon_origin
 
 ARBOR_CENTRE_UP = {"pvalb_arbor": (-0.3, 0.4), "sst_arbor": (0.3, 1.5), "ndnf_arbor": (0.0, 0.8),
                    "pyr_arbor": (-0.4, 0.6), "pyr_local_axon": (-0.5, 0.6)}
@@ -56,13 +56,13 @@ def arbor_dendrites(tree: Tree, rng: np.random.Generator, p: MorphologyParams, m
         bias, weight = None, 0.0
         if k == 0 and ex.get("dominant"):
             if ex["dominant_up"]:
-                d = _unit(PIA + rng.normal(0, 0.25, 3))
+                d = ev.unit(PIA + rng.normal(0, 0.25, 3))
                 bias, weight = PIA, 0.02
             r0 *= ex["dominant_scale"]
             stem *= ex["dominant_len"]
             ch = (child[0] * 1.6, child[1] * 2.0)
             depth += 1
-        _branching(tree, rng, p, "dendrite", -1, _unit(d + rng.normal(0, 0.05, 3)), stem, ch, r0, m.tip_radius_nm,
+        _branching(tree, rng, p, "dendrite", -1, ev.unit(d + rng.normal(0, 0.05, 3)), stem, ch, r0, m.tip_radius_nm,
                    depth, cr.p_more, bias, weight)
 
 
@@ -86,13 +86,13 @@ def arbor_axon(tree: Tree, rng: np.random.Generator, p: MorphologyParams, m) -> 
     target = ex["axon_ratio"] * dcable
     to_centre = centre - soma
     far = ev.norm(to_centre) > 0.3 * reach
-    direction = _unit(to_centre) if far else _unit(rng.normal(size=3))
-    direction = _unit(direction + rng.normal(0, 0.25, 3))
+    direction = ev.unit(to_centre) if far else ev.unit(rng.normal(size=3))
+    direction = ev.unit(direction + rng.normal(0, 0.25, 3))
     hosts = [i for i, s in enumerate(tree.sections) if s.parent < 0 and len(s.points) > 8]
     parent, pp, direction = axon_origin(tree, rng, hosts, direction)
     length = float(ev.norm(to_centre)) + rng.uniform(0.3, 0.8) * reach
     main = _add(tree, rng, p, "axon", parent, pp, direction, length, (250.0, 130.0),
-                _unit(to_centre) if far else None, 0.05)
+                ev.unit(to_centre) if far else None, 0.05)
     axon = [main]
     total = _cable_nm(tree.sections[main].points)
     start_skip = int(20_000.0 / p.step_nm)  # no branch on the first 20 µm (the initial segment)
@@ -110,10 +110,10 @@ def arbor_axon(tree: Tree, rng: np.random.Generator, p: MorphologyParams, m) -> 
         dist = float(ev.norm(out))
         if dist > 1.3 * reach:
             continue
-        d = _at_angle(_unit(sp[j] - sp[j - 1]), rng.uniform(1.0, 1.9), rng)
+        d = _at_angle(ev.unit(sp[j] - sp[j - 1]), rng.uniform(1.0, 1.9), rng)
         if dist > reach:
-            d = _unit(d - _unit(out))
-        bias = _unit(-out) if dist > 0.8 * reach else None
+            d = ev.unit(d - ev.unit(out))
+        bias = ev.unit(-out) if dist > 0.8 * reach else None
         s = _add(tree, rng, p, "axon", i, j, d, rng.uniform(*BRANCH_UM) * 1000.0, (130.0, 100.0), bias, 0.06)
         axon.append(s)
         total += _cable_nm(tree.sections[s].points) + p.step_nm

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from . import exactvec as ev
 from .arbor import arbor_axon, arbor_dendrites, draw_extra
-from .morphology import PIA, PIA_Y_NM, MorphologyParams, Tree, _add, _at_angle, _branching, _unit, axon_origin
+from .morphology import PIA, PIA_Y_NM, MorphologyParams, Tree, _add, _at_angle, _branching, axon_origin
 from .soma_shapes import make_soma_shape
 
 Range = tuple[float, float]
@@ -183,7 +184,7 @@ def draw_spec(rng: np.random.Generator, cls: str) -> MemberSpec:
 
 
 def _soma(rng: np.random.Generator, m: MemberSpec) -> Tree:
-    axis = _unit(PIA + rng.normal(0, 0.08, 3))
+    axis = ev.unit(PIA + rng.normal(0, 0.08, 3))
     shape = make_soma_shape(rng, m.soma_shape, m.soma_center_nm, m.soma_radius_nm, axis,
                             tip_radius_nm=m.trunk_radius_nm or 0.3 * m.soma_radius_nm)
     return Tree(np.asarray(m.soma_center_nm, float), shape.axes_nm.copy(), [], soma_shape=shape)
@@ -191,7 +192,7 @@ def _soma(rng: np.random.Generator, m: MemberSpec) -> Tree:
 
 def _apical(tree: Tree, rng: np.random.Generator, p: MorphologyParams, m: MemberSpec, cr: ClassRanges) -> None:
     """Apical shaft along the soma's axis toward pia, obliques (85-135° off it) and a tuft."""
-    d0 = tree.soma_shape.axis if tree.soma_shape.kind == "teardrop" else _unit(PIA + rng.normal(0, 0.1, 3))
+    d0 = tree.soma_shape.axis if tree.soma_shape.kind == "teardrop" else ev.unit(PIA + rng.normal(0, 0.1, 3))
     end_r = max(0.3 * m.trunk_radius_nm, 450.0)
     shaft = _add(tree, rng, p, "apical_shaft", -1, -1, d0, 0.8 * m.apical_length_nm, (m.trunk_radius_nm, end_r),
                  PIA, 0.03)
@@ -200,11 +201,11 @@ def _apical(tree: Tree, rng: np.random.Generator, p: MorphologyParams, m: Member
     n_obl = min(m.n_oblique, hi - lo)
     obl_r = min(0.45 * m.trunk_radius_nm, 800.0)
     for j in np.sort(rng.choice(np.arange(lo, hi), n_obl, replace=False)):
-        up = _unit(spts[min(j + 2, len(spts) - 1)] - spts[max(j - 2, 0)])
+        up = ev.unit(spts[min(j + 2, len(spts) - 1)] - spts[max(j - 2, 0)])
         d = _at_angle(up, np.deg2rad(rng.uniform(85, 135)), rng)
         _add(tree, rng, p, "oblique", shaft, int(j), d, rng.uniform(*cr.child_um) * 1000.0,
              (obl_r, m.tip_radius_nm), d, 0.02)
-    top = _unit(spts[-1] - spts[-3])
+    top = ev.unit(spts[-1] - spts[-3])
     for _ in range(m.n_tuft):
         d = _at_angle(top, rng.uniform(0.5, 1.0), rng)
         _branching(tree, rng, p, "apical_tuft", shaft, d, rng.uniform(10_000, 25_000),
@@ -222,11 +223,11 @@ def _dendrites(tree: Tree, rng: np.random.Generator, p: MorphologyParams, m: Mem
         az0 = rng.uniform(0, 2 * np.pi)
         az = az0 + 2 * np.pi * np.arange(m.n_basal) / m.n_basal + rng.normal(0, 0.2, m.n_basal)
         tilt = rng.uniform(-0.3, 0.9, m.n_basal) if m.apical else rng.uniform(-0.8, 0.8, m.n_basal)
-        dirs = [_unit(np.array([np.cos(a), t, np.sin(a)])) for a, t in zip(az, tilt)]
+        dirs = [ev.unit(np.array([np.cos(a), t, np.sin(a)])) for a, t in zip(az, tilt)]
     else:
-        dirs = [_unit(v) for v in _spread(rng, m.n_basal)]
+        dirs = [ev.unit(v) for v in _spread(rng, m.n_basal)]
     for d in dirs:
-        _branching(tree, rng, p, comp, -1, _unit(d + rng.normal(0, 0.05, 3)), rng.uniform(*cr.stem_um) * 1000.0,
+        _branching(tree, rng, p, comp, -1, ev.unit(d + rng.normal(0, 0.05, 3)), rng.uniform(*cr.stem_um) * 1000.0,
                    child, m.dendrite_radius_nm * rng.uniform(0.85, 1.15), m.tip_radius_nm, cr.branch_depth,
                    cr.p_more)
 
@@ -247,11 +248,11 @@ def _spread(rng: np.random.Generator, n: int) -> np.ndarray:
 def _axon(tree: Tree, rng: np.random.Generator, p: MorphologyParams, m: MemberSpec) -> None:
     """An axon (radius 0.1-0.25 µm) from the soma (or near it on a dendrite) with collaterals."""
     if m.axon == "down":
-        direction, bias = _unit(np.array([0.0, 1.0, 0.0]) + rng.normal(0, 0.25, 3)), np.array([0.0, 1.0, 0.0])
+        direction, bias = ev.unit(np.array([0.0, 1.0, 0.0]) + rng.normal(0, 0.25, 3)), np.array([0.0, 1.0, 0.0])
     elif m.axon == "up":
-        direction, bias = _unit(PIA + rng.normal(0, 0.3, 3)), PIA
+        direction, bias = ev.unit(PIA + rng.normal(0, 0.3, 3)), PIA
     else:
-        direction, bias = _unit(rng.normal(size=3)), None
+        direction, bias = ev.unit(rng.normal(size=3)), None
     hosts = [i for i, s in enumerate(tree.sections) if s.parent < 0 and s.compartment in ("basal", "dendrite")
              and len(s.points) > 8]
     parent, pp, direction = axon_origin(tree, rng, hosts, direction)
@@ -261,7 +262,7 @@ def _axon(tree: Tree, rng: np.random.Generator, p: MorphologyParams, m: MemberSp
     cand = np.arange(len(pts) // 4 if m.axon != "up" else len(pts) // 2, len(pts) - 5)
     n_col = min(m.n_collaterals, len(cand))
     for j in np.sort(rng.choice(cand, size=n_col, replace=False)):
-        here = _unit(pts[j] - pts[j - 1])
+        here = ev.unit(pts[j] - pts[j - 1])
         d = _at_angle(here, rng.uniform(0.8, 1.6), rng)
         _add(tree, rng, p, "axon", main, int(j), d, rng.uniform(30_000, 70_000), (120.0, 100.0))
 
@@ -327,7 +328,7 @@ def grow_member(rng: np.random.Generator, m: MemberSpec, p: MorphologyParams = M
     if m.apical:
         _apical(tree, rng, p, m, cr)
     if arbor and m.inhibitory:
-        arbor_dendrites(tree, rng, p, m, cr, [_unit(v) for v in _spread(rng, m.n_basal)])
+        arbor_dendrites(tree, rng, p, m, cr, [ev.unit(v) for v in _spread(rng, m.n_basal)])
     else:
         _dendrites(tree, rng, p, m, cr)
     if m.with_axon:
