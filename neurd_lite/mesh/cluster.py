@@ -23,17 +23,35 @@ CLUSTER_CHUNK = 1_000_000  # input faces per block
 CLUSTER_SIZE_TRIES = 2  # groupings tried toward the asked cluster count (the grid side corrected once)
 
 
-def _cluster_ids(v: np.ndarray, vn: np.ndarray, h: float) -> tuple[np.ndarray, int]:
+def _cluster_ids(v: np.ndarray, vn: np.ndarray, h: float, alone: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, int]:
     """(V,) cluster id of each vertex (nm) for grid side h (nm) and (V, 3) vertex normals, number of clusters: a
     grid cell's vertices split by the octant of their normal (the two walls of a thin part, and the sides of a
-    neck thinner than a cell, fall apart)."""
+    neck thinner than a cell, fall apart). alone: (V,) bool vertices that form a cluster of their own."""
     cell = np.floor((v - v.min(axis=0)) / h).astype(np.int64)
     span = cell.max(axis=0) + 1
     octant = ((vn[:, 0] >= 0).astype(np.int64) | ((vn[:, 1] >= 0).astype(np.int64) << 1)
               | ((vn[:, 2] >= 0).astype(np.int64) << 2))
-    uniq, ids = np.unique(((cell[:, 0] * span[1] + cell[:, 1]) * span[2] + cell[:, 2]) * 8 + octant,
-                          return_inverse=True)
+    key = ((cell[:, 0] * span[1] + cell[:, 1]) * span[2] + cell[:, 2]) * 8 + octant
+    if alone is not None:
+        key[alone] = -1 - np.flatnonzero(alone)  # below every grid key: one cluster each
+    uniq, ids = np.unique(key, return_inverse=True)
     return ids.reshape(-1), len(uniq)
+
+
+def border_vertices(faces: np.ndarray, n_vertices: int) -> np.ndarray:
+    """(V,) bool: vertices on an open border (an edge used by exactly one face) of faces (F, 3)."""
+    f = np.asarray(faces, dtype=np.int64).reshape(-1, 3)
+    a, b = f.reshape(-1), f[:, [1, 2, 0]].reshape(-1)
+    key = np.sort(np.minimum(a, b) * int(n_vertices) + np.maximum(a, b))
+    single = np.ones(len(key), dtype=bool)
+    same = key[1:] == key[:-1]
+    single[1:] &= ~same
+    single[:-1] &= ~same
+    out = np.zeros(int(n_vertices), dtype=bool)
+    out[key[single] // int(n_vertices)] = True
+    out[key[single] % int(n_vertices)] = True
+    return out
 
 
 def _face_normals(v: np.ndarray, f: np.ndarray) -> np.ndarray:
@@ -96,11 +114,18 @@ def _even(tri: np.ndarray) -> np.ndarray:
     return (((a < b) & (b < c)) | ((b < c) & (c < a)) | ((c < a) & (a < b))).astype(np.float64)
 
 
-def cluster_reduce(vertices_nm: np.ndarray, faces: np.ndarray, target_faces: int) -> tuple[np.ndarray, np.ndarray]:
+def cluster_reduce(vertices_nm: np.ndarray, faces: np.ndarray, target_faces: int, keep_border: bool = False,
+                   clip_box: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(vertices nm, faces) of the mesh reduced to about ``target_faces`` faces by vertex clustering with
     quadric-optimal representatives (module doc). The grid side starts from the surface area (a closed surface
     has about half as many vertices as faces; a plane crosses 1.5 cells of side h per h² on average) and is
-    corrected once by the cluster count it gives. Faces are read in blocks (no (F, 3) float temporaries)."""
+    corrected once by the cluster count it gives. Faces are read in blocks (no (F, 3) float temporaries).
+    keep_border: vertices of open borders (:func:`border_vertices`) stay where they are, one cluster each, and no
+    point leaves the input's bounding box, so a cut opening keeps its outline and its plane (clustered, the
+    outline breaks into µm-wide holes and quadric points stand ~100 nm beyond the cut, which the soma stage's
+    ``cut_sides`` then misses: the real cell's second soma, cut by the volume, leaks and is lost;
+    docs/benchmarks.md "Session 24"). clip_box: only the clip to the bounding box (the border clustered as
+    usual; enough for that soma, and ~free)."""
     v = np.asarray(vertices_nm, dtype=np.float64)
     f = np.asarray(faces).reshape(-1, 3)
     if len(f) == 0:
@@ -119,13 +144,18 @@ def cluster_reduce(vertices_nm: np.ndarray, faces: np.ndarray, target_faces: int
     h = float(np.sqrt(1.5 * 0.5 * area2 / want))
     if not h > 0:
         raise InputError("cluster_reduce: the mesh has zero surface area", hint="check for degenerate faces")
+    alone = border_vertices(f, len(v)) if keep_border else None
     for t in range(CLUSTER_SIZE_TRIES):
-        ids, n = _cluster_ids(v, vn, h)
+        ids, n = _cluster_ids(v, vn, h) if alone is None else _cluster_ids(v, vn, h, alone)
         if 0.85 * want <= n <= 1.15 * want or t == CLUSTER_SIZE_TRIES - 1:
             break  # h stays the side of the grid that made ids (the points' max step below)
         h *= float(np.sqrt(n / want))
     del vn
     x = _optimal_points(v, f, ids, n, h)
+    if alone is not None:
+        x[ids[alone]] = v[alone]  # a border vertex is its own cluster: it stays put
+    if keep_border or clip_box:
+        np.clip(x, v.min(axis=0), v.max(axis=0), out=x)  # no point beyond a flat cut of the bounding box
     kept = []
     for lo in range(0, len(f), CLUSTER_CHUNK):
         cf = ids[f[lo:lo + CLUSTER_CHUNK]]

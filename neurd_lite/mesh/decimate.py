@@ -360,7 +360,8 @@ def _prereduce_large(vertices: np.ndarray, faces: np.ndarray, p: DecimateParams
         if p.prereduce_cluster_ratio is not None:
             ceiling = max(asked, int(p.prereduce_above_faces or len(faces)))
             asked = min(max(asked, int(p.prereduce_cluster_ratio * int(p.target_faces))), ceiling)
-        return cluster_reduce(vertices, faces, asked)
+        return cluster_reduce(vertices, faces, asked, keep_border=p.prereduce_cluster_keep_border,
+                              clip_box=p.prereduce_cluster_clip_box)
     if p.prereduce_error_nm is None:
         return prereduce(vertices, faces, max(int(p.prereduce_to_faces), int(p.target_faces)))
     pre = prereduce(vertices, faces, int(p.target_faces), error_nm=p.prereduce_error_nm)

@@ -69,6 +69,17 @@ class DecimateParams:
         ``prereduce_above_faces``), so its grid side stays a fixed fraction of the working mesh's nominal edge
         (about 0.8x at 2) whatever the working size; None: ``prereduce_to_faces`` only. Why: at a 668k working
         size the 400k floor is no margin and the grid is as coarse as the working mesh (docs/spines.md).
+    prereduce_cluster_keep_border (bool; False, opt-in, session 24): with ``prereduce_method="cluster"``, the
+        vertices of open borders stay where they are, one cluster each (:func:`neurd_lite.mesh.cluster.
+        cluster_reduce`). Why: clustered, the outline of a cut opening breaks into holes up to ~3 µm wide off the
+        cut plane; the real cell's second soma (cut by the volume's edge) then leaks and is lost at 5.2M faces
+        (2 -> 1 somas, 12 -> 8 limbs, soma synapse targets 74 -> 52); docs/benchmarks.md "Session 24".
+    prereduce_cluster_clip_box (bool; True since session 24): with ``prereduce_method="cluster"``, clip the
+        clustered points to the input's bounding box (``prereduce_cluster_keep_border`` clips too); False: the
+        session-23 clustering. Why: the quadric points stood up to 100 nm beyond the real cell's cut plane, so the
+        soma stage's ``cut_sides`` missed the cut and the cut soma leaked (5.2M: 1 soma); clipped, 5.2M keeps 2
+        somas (630 spines) at no measurable cost. Held-out 2600-2602 (l23_pyramidal, basket, martinotti at
+        2.2-2.7M faces): spine face F1 / synapse macro F1 within .0013 of off (docs/benchmarks.md "Session 24").
     fragmented_target_faces (faces; 400_000): the working size of a fragmented input (:func:`is_fragmented`; the
         larger of this and ``target_faces``). Why: its open borders are kept, so its interior gets fewer faces
         than a closed mesh's (tune l5_et: 2319 spines at 250k vs 2688 at 400k, truth 2712).
@@ -114,6 +125,8 @@ class DecimateParams:
     prereduce_refit: str | None = None
     prereduce_method: str = "cluster"
     prereduce_cluster_ratio: float | None = 2.0
+    prereduce_cluster_keep_border: bool = False
+    prereduce_cluster_clip_box: bool = True
 
     def __post_init__(self) -> None:
         check_params(self, choices={"target_faces": (AUTO,), "prereduce_refit": (None, "prereduced", "working"),

@@ -35,6 +35,9 @@ class SkeletonParams:
         largest, the skeleton is the trunk between them plus traced branches reaching fragment_branch_min_nm from
         it (module doc). Why: a short piece cut out of a volume has no soma to root it, and its ends are cuts,
         not tips.
+    stable_ties (bool; False, opt-in): a skeleton vertex where several mesh vertices coincide seeds the surface map
+        from the one the trace ran through (else the lowest index). Why: the KD-tree's pick among them followed the
+        last bits of other vertices (docs/benchmarks.md, "Session 24"); off by default (adoption rule failed).
     """
 
     backend: str = "teasar"
@@ -46,6 +49,7 @@ class SkeletonParams:
     cut_end_min_perimeter_nm: float = 1000.0
     fragment_branch_min_nm: float = 4000.0
     fragment_max_trunk_nm: float = 10000.0
+    stable_ties: bool = False
 
     def __post_init__(self) -> None:
         check_params(self, choices={"backend": BACKEND_NAMES},

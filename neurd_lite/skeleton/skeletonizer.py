@@ -28,6 +28,7 @@ from scipy.spatial import cKDTree
 
 from ..errors import InputError
 from ..geometry.meshgraph import best_per_group
+from ..geometry.ties import TIE_REL
 from ..model.soma_extent import SomaExtentParams, within_soma
 from .backends import BACKENDS, mesh_csgraph
 from .cut_ends import find_cut_ends, fragment_trunk
@@ -173,12 +174,21 @@ def _release_far_soma_vertices(v: np.ndarray, v2s: np.ndarray, sv: np.ndarray, s
 
 
 def surface_nearest(vertices: np.ndarray, graph: sp.csr_matrix, used: np.ndarray, sv: np.ndarray,
-                    fallback: np.ndarray) -> np.ndarray:
+                    fallback: np.ndarray, stable_ties: bool = False) -> np.ndarray:
     """(V,) nearest skeleton vertex of every mesh vertex along the (symmetric) mesh graph; ``fallback`` where
-    unreachable."""
+    unreachable; ``stable_ties``: where mesh vertices coincide at a skeleton vertex, seed from the one the trace
+    ran through (False: the KD-tree's pick, which follows other vertices' last bits)."""
     cand = np.flatnonzero(used)
-    _, seed_local = cKDTree(vertices[cand]).query(sv)
+    tree = cKDTree(vertices[cand])
+    dist, seed_local = tree.query(sv)
     seeds = cand[seed_local]
+    # a skeleton vertex where two mesh vertices coincide: the KD-tree's pick among them followed the last bits of
+    # every other vertex; take the one the trace ran through (``fallback``: its own map), else the lowest index
+    count = tree.query_ball_point(sv, dist * (1.0 + TIE_REL) + 1e-9, return_length=True) if stable_ties else 0
+    for k in np.flatnonzero(count > 1):
+        tied = np.sort(cand[tree.query_ball_point(sv[k], dist[k] * (1.0 + TIE_REL) + 1e-9)])
+        own = tied[fallback[tied] == k]
+        seeds[k] = own[0] if len(own) else tied[0]
     skel_of_seed = np.full(len(vertices), -1, dtype=np.int64)
     skel_of_seed[seeds[::-1]] = np.arange(len(sv))[::-1]
     useeds = np.unique(seeds)
@@ -249,10 +259,10 @@ def _trace(v: np.ndarray, f: np.ndarray, link_edges: np.ndarray | None, graph: s
 
 
 def _vertex_map(v: np.ndarray, graph: sp.csr_matrix, used: np.ndarray, sv: np.ndarray, fallback: np.ndarray,
-                max_orphan_nm: float) -> tuple[np.ndarray, int]:
+                max_orphan_nm: float, stable_ties: bool = False) -> tuple[np.ndarray, int]:
     """(V,) skeleton vertex of each mesh vertex: nearest along the surface (:func:`surface_nearest`), else the
     nearest within ``max_orphan_nm`` in space (-1: none, or not on a face); and the number left unmapped."""
-    v2s = np.where(used, surface_nearest(v, graph, used, sv, fallback), -1)
+    v2s = np.where(used, surface_nearest(v, graph, used, sv, fallback, stable_ties), -1)
     orphans = np.flatnonzero(used & (v2s < 0))
     if len(orphans):
         d, i = cKDTree(sv).query(v[orphans], distance_upper_bound=max_orphan_nm)
@@ -316,7 +326,7 @@ def skeletonize(mesh: Any, soma_centers_nm: np.ndarray | Sequence | None = None,
     if trunk is not None:
         sv, se, is_cut = trunk
         v2s = np.full(len(v), -1, dtype=np.int64)
-    v2s, n_unmapped_vertices = _vertex_map(v, graph, used, sv, v2s, p.max_orphan_distance_nm)
+    v2s, n_unmapped_vertices = _vertex_map(v, graph, used, sv, v2s, p.max_orphan_distance_nm, p.stable_ties)
 
     if len(centers):
         sv, se, v2s, soma_vertices = _collapse_somas(sv, se, v2s, centers, radii, masks, extent.core_factor)

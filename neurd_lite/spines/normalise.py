@@ -27,19 +27,25 @@ import trimesh
 
 from ..geometry.meshes import row_norms
 from ..geometry.stats import stable_int_order
+from ..geometry.ties import TIE_REL
 from ..neuron import SPINE_LABELS, Neuron, is_label
 
 MAX_ROUNDS = 12  # each round halves the longest edges; 12 rounds reach 1/4096 of them
+# Lengths within TIE_REL count as equal (geometry/ties.py): midpoint splitting makes lengths equal in exact
+# arithmetic (the halves of an edge of exactly 2 x max_edge_nm; the two diagonals of a symmetric quadrilateral,
+# which meshes of regular rings hold by the thousand), and a '>' or '<=' between them was decided by float rounding:
+# a last-bit change of the input re-triangulated thousands of faces (docs/benchmarks.md, "Session 24").
 
 
-def _split_round(v: np.ndarray, f: np.ndarray, max_edge_nm: float, may_split: np.ndarray | None = None
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int] | None:
+def _split_round(v: np.ndarray, f: np.ndarray, max_edge_nm: float, may_split: np.ndarray | None = None,
+                 tie_rel: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, int] | None:
     """One round of conforming midpoint splits of the edges longer than ``max_edge_nm`` (with ``may_split``
     (F,) bool: only the long edges of those faces; a face sharing such an edge is split too): (vertices, faces,
     index of each new face's face in ``f``, number of leading faces kept whole); None when no edge is split."""
     e = np.stack([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]], axis=1).reshape(-1, 2)  # edge j of face i: (j, j+1)
     vf = v[f]  # corners gathered once: v[e[:, 0]] - v[e[:, 1]] is corner j minus corner j + 1
-    long_ = row_norms((vf - vf[:, [1, 2, 0]]).reshape(-1, 3)) > max_edge_nm  # np.linalg.norm(axis=1)'s values
+    # np.linalg.norm(axis=1)'s values; an edge within TIE_REL of the limit is not long
+    long_ = row_norms((vf - vf[:, [1, 2, 0]]).reshape(-1, 3)) > max_edge_nm * (1.0 + tie_rel)
     del vf
     at = np.flatnonzero(long_)
     if not len(at):
@@ -82,7 +88,8 @@ def _split_round(v: np.ndarray, f: np.ndarray, max_edge_nm: float, may_split: np
     i2 = np.flatnonzero(two)
     out.append(np.column_stack([m01[i2], b[i2], m12[i2]]))
     parent.append(split[i2])
-    diag_a = row_norms(v2[a[i2]] - v2[m12[i2]]) <= row_norms(v2[m01[i2]] - v2[c[i2]])
+    # the shorter diagonal; equal ones (within TIE_REL) take the one from corner a, decided by topology alone
+    diag_a = row_norms(v2[a[i2]] - v2[m12[i2]]) <= row_norms(v2[m01[i2]] - v2[c[i2]]) * (1.0 + tie_rel)
     q1 = np.where(diag_a[:, None], np.column_stack([a[i2], m01[i2], m12[i2]]),
                   np.column_stack([a[i2], m01[i2], c[i2]]))
     q2 = np.where(diag_a[:, None], np.column_stack([a[i2], m12[i2], c[i2]]),
@@ -97,18 +104,20 @@ def _split_round(v: np.ndarray, f: np.ndarray, max_edge_nm: float, may_split: np
 
 
 def refine_to_edge(vertices_nm: np.ndarray, faces: np.ndarray, max_edge_nm: float,
-                   split_faces: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                   split_faces: np.ndarray | None = None, tie_rel: float = 0.0
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(vertices, faces, parent): every edge longer than ``max_edge_nm`` (nm) split at its midpoint, recursively
     (at most :data:`MAX_ROUNDS` rounds), conforming. The first ``len(vertices_nm)`` vertices are the input's;
     ``parent[i]`` is the input face that new face ``i`` lies in (children keep their parent's orientation).
     ``split_faces`` ((F,) bool, optional): refine only these faces' long edges (the faces across them are split
-    only as far as conformity needs; their other edges stay)."""
+    only as far as conformity needs; their other edges stay). ``tie_rel``: lengths this close (relative) are
+    equal (0: decided by float rounding, the behaviour before session 24)."""
     v = np.asarray(vertices_nm, dtype=np.float64)
     f = np.asarray(faces, dtype=np.int64)
     parent = np.arange(len(f), dtype=np.int64)
     done_f, done_p = [], []  # faces with no long edge: never split again (vertices do not move), set aside
     for _ in range(MAX_ROUNDS):
-        step = _split_round(v, f, float(max_edge_nm), None if split_faces is None else split_faces[parent])
+        step = _split_round(v, f, float(max_edge_nm), None if split_faces is None else split_faces[parent], tie_rel)
         if step is None:
             break
         v, f, par, n_keep = step
@@ -133,14 +142,15 @@ def view_faces(faces: np.ndarray, parent: np.ndarray, searched: np.ndarray, n_ve
     return child_ok | touch[faces].any(1)
 
 
-def normalised_view(n: Neuron, max_edge_nm: float, split_faces: np.ndarray | None = None
+def normalised_view(n: Neuron, max_edge_nm: float, split_faces: np.ndarray | None = None, tie_rel: float = 0.0
                     ) -> tuple[Neuron, np.ndarray]:
     """A Neuron on ``n.mesh`` refined to ``max_edge_nm`` (:func:`refine_to_edge`) with ``n``'s per-face arrays,
     soma faces, skeleton, synapses and cache, and the (F'',) parent face of each of its faces. With
     ``split_faces`` ((F,) bool: the faces the detector searches) only those are refined, and the view holds only
     them and the faces touching them (that ring keeps the searched region's border vertices ineligible); every
     vertex of ``n`` stays, at its index, so the shaft field still covers all of them."""
-    v, f, parent = refine_to_edge(np.asarray(n.mesh.vertices), np.asarray(n.mesh.faces), max_edge_nm, split_faces)
+    v, f, parent = refine_to_edge(np.asarray(n.mesh.vertices), np.asarray(n.mesh.faces), max_edge_nm, split_faces,
+                                  tie_rel)
     if split_faces is not None:
         keep = view_faces(f, parent, split_faces, len(v))
         f, parent = f[keep], parent[keep]

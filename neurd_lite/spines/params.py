@@ -94,6 +94,12 @@ class ShaftParams:
     to the nearest axis sample of another segment they face (cosine >= facing_cos, <= 2 x as far), for
     distance and radius (0 / False: off). cap_neighbour_ratio > 0: a chunk radius > this x its neighbours' median
     (chunks within 2 skeleton-chunk steps) takes that median (:mod:`neurd_lite.spines.radius_cap`; 0: off).
+    stable_ties (bool; False, opt-in): lengths and distances equal within ``geometry.ties.TIE_REL`` count as equal
+    in the spine stage's mesh refinement (``normalise.py``: long edges, the diagonal of a two-split face) and in the
+    axis candidates' outside test (:func:`best_axis`: all equally near surface vertices vote). Why: meshes of
+    regular rings (synthetic tubes, subdivided then decimated meshes) hold such ties by the thousand, and float
+    rounding decided them: one-ulp input noise moved syn_pyr1's spine count by 3 % (docs/benchmarks.md,
+    "Session 24"). Off by default: it failed its adoption rule (docs/benchmarks.md).
     """
 
     prune_twig_nm: float = 2500.0
@@ -120,6 +126,7 @@ class ShaftParams:
     facing_cos: float = 0.0
     facing_reassign: bool = False
     cap_neighbour_ratio: float = 0.0
+    stable_ties: bool = False
 
     def __post_init__(self) -> None:
         check_params(self, choices={"local_radius_mode": ("max", "local")},

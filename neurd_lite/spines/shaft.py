@@ -188,7 +188,7 @@ def _fitted_axis(v: np.ndarray, f: np.ndarray, eligible_faces: np.ndarray, tri: 
     on = np.flatnonzero(on)  # = np.unique(f[eligible_faces]), without a sort
     nrm = vertex_normals(v, f)
     return best_axis(cloud, [fitted, pts, local], tang, seg, droot, p.fit_local_nm, v[on], p.min_clearance,
-                     nrm[on]), nrm
+                     nrm[on], p.stable_ties), nrm
 
 
 def _end_samples(skel: Skeleton, keep: np.ndarray, smp: _Samples) -> tuple[np.ndarray, np.ndarray]:

@@ -12,6 +12,7 @@ from scipy.spatial import cKDTree
 
 from ..geometry.nearest import query_sets
 from ..geometry.sampling import area_points
+from ..geometry.ties import outside_nearest
 from ..geometry.stats import group_normal_equations, group_quantiles, weighted_group_quantile
 from .axial import _window_ids
 
@@ -244,7 +245,8 @@ def roundness_cost(cloud: np.ndarray, centre: np.ndarray, tang: np.ndarray, pair
 
 def best_axis(cloud: np.ndarray, candidates: list[np.ndarray], tang: np.ndarray, seg: np.ndarray,
               droot: np.ndarray, half_window_nm: float, surface: np.ndarray | None = None,
-              min_clearance: float = 0.0, surface_normals: np.ndarray | None = None) -> np.ndarray:
+              min_clearance: float = 0.0, surface_normals: np.ndarray | None = None, stable_ties: bool = False
+              ) -> np.ndarray:
     """Per axis sample, the candidate position (each (M, 3) nm) with the roundest cross-section around it
     (smallest :func:`roundness_cost`; the first candidate where no cost is known).
 
@@ -252,8 +254,9 @@ def best_axis(cloud: np.ndarray, candidates: list[np.ndarray], tang: np.ndarray,
     ``min_clearance`` x its cross-section radius is not an axis (it sits in a spine neck or against the wall)
     and is chosen only when every candidate is that close (then the one farthest from the surface, relative to
     its radius). With ``surface_normals`` (outward unit normals of ``surface``), a candidate on the outer side
-    of its nearest surface vertex lies outside the mesh and is refused unless every candidate does (where
-    spines cover most of the window, a point out in the extracellular space can read rounder than the axis)."""
+    of its nearest surface vertex (of all of them when several are equally near and ``stable_ties``:
+    :func:`outside_nearest`) lies outside the mesh and is refused unless every candidate does (where spines
+    cover most of the window, a point out in the extracellular space can read rounder than the axis)."""
     pairs = _window_pairs(cloud, candidates[0], seg, droot, half_window_nm)
     paired = _paired(cloud, tang, pairs)
     cr = [roundness_cost(cloud, c, tang, pairs, half_window_nm, with_radius=True, paired=paired) for c in candidates]
@@ -267,8 +270,9 @@ def best_axis(cloud: np.ndarray, candidates: list[np.ndarray], tang: np.ndarray,
         ratio = np.column_stack([d for d, _ in near]) / np.maximum(rad, 1.0)
         close = ratio < min_clearance
         if surface_normals is not None:
-            outside = np.column_stack([((c - surface[i]) * surface_normals[i]).sum(1) > 0
-                                       for c, (_, i) in zip(candidates, near)])
+            outside = np.column_stack([outside_nearest(tree, c, d, i, surface, surface_normals) if stable_ties
+                                       else ((c - surface[i]) * surface_normals[i]).sum(1) > 0
+                                       for c, (d, i) in zip(candidates, near)])
             outside &= ~outside.all(1)[:, None]
             close |= outside
             ratio = np.where(outside, -np.inf, ratio)  # the all-close fallback never goes outside either

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from . import exactvec as ev
 from .arbor import arbor_axon, arbor_dendrites, draw_extra
+from . import exactvec as ev
 from .morphology import PIA, PIA_Y_NM, MorphologyParams, Tree, _add, _at_angle, _branching, axon_origin
 from .soma_shapes import make_soma_shape
 
