@@ -96,7 +96,8 @@ class ShaftParams:
     (chunks within 2 skeleton-chunk steps) takes that median (:mod:`neurd_lite.spines.radius_cap`; 0: off).
     stable_ties (bool; False, opt-in): lengths and distances equal within ``geometry.ties.TIE_REL`` count as equal
     in the spine stage's mesh refinement (``normalise.py``: long edges, the diagonal of a two-split face) and in the
-    axis candidates' outside test (:func:`best_axis`: all equally near surface vertices vote). Why: meshes of
+    axis candidates' outside test (:func:`best_axis`: all equally near surface vertices vote), and the vertex
+    model's umbrella convexity reads 0 where it is rounding of a flat vertex (``ring_features.py``). Why: meshes of
     regular rings (synthetic tubes, subdivided then decimated meshes) hold such ties by the thousand, and float
     rounding decided them: one-ulp input noise moved syn_pyr1's spine count by 3 % (docs/benchmarks.md,
     "Session 24"). Off by default: it failed its adoption rule (docs/benchmarks.md).

@@ -44,13 +44,16 @@ def ring_max(e: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 def ring_columns(verts: np.ndarray, faces: np.ndarray, e: np.ndarray, h: np.ndarray, r: np.ndarray,
-                 axis_points: np.ndarray, normals: np.ndarray | None = None) -> dict[str, np.ndarray]:
+                 axis_points: np.ndarray, normals: np.ndarray | None = None, flat_rel: float = 0.0
+                 ) -> dict[str, np.ndarray]:
     """(V,) columns :data:`RING_COLUMNS` for every vertex: protrusion ``h`` (nm) mean / max over one and two
     rings and the vertex minus its two-ring mean; |normal . radial| (radial: from the vertex's shaft axis point
     ``axis_points`` (V, 3), nm) and its ring means; the umbrella convexity (mean edge neighbour minus the vertex,
     along the outward normal, over the squared mean edge length, times the shaft radius ``r``, nm) and its ring
     means (1 / (2R) on a sphere of radius R, times r). normals: ``geometry.meshes.vertex_normals`` of (verts, faces)
-    when the caller has them (not modified)."""
+    when the caller has them (not modified). ``flat_rel`` > 0: an umbrella offset within ``flat_rel`` times the
+    vertex's distance from the origin (rounding of a vertex that is flat in exact arithmetic, e.g. a refinement
+    midpoint) reads as 0, so its sign does not follow the coordinates' last bits."""
     nv = len(verts)
     a = ring_adjacency(e, nv)
     m1 = ring_mean(a, h)
@@ -65,7 +68,10 @@ def ring_columns(verts: np.ndarray, faces: np.ndarray, e: np.ndarray, h: np.ndar
     lap = (a @ verts - verts) / np.maximum(deg, 1.0)[:, None] - verts
     elen = np.linalg.norm(verts[e[:, 0]] - verts[e[:, 1]], axis=1)
     mean_edge = (np.bincount(e[:, 0], elen, nv) + np.bincount(e[:, 1], elen, nv)) / np.maximum(deg, 1.0)
-    conv = -(lap * nrm).sum(1) / np.maximum(mean_edge, 1.0) ** 2 * r
+    off = (lap * nrm).sum(1)
+    if flat_rel > 0:
+        off[np.abs(off) <= flat_rel * np.linalg.norm(verts, axis=1)] = 0.0
+    conv = -off / np.maximum(mean_edge, 1.0) ** 2 * r
     c1 = ring_mean(a, conv)
     ac = np.abs(cos)
     ac1 = ring_mean(a, ac)

@@ -43,6 +43,7 @@ from scipy.spatial import cKDTree
 from ..errors import InputError
 from ..geometry.meshes import coordinate_order, vertex_areas_nm2, vertex_normals
 from ..geometry.meshgraph import edge_components
+from ..geometry.ties import TIE_REL
 from ..model.shipped import read_booster
 from .relief import attachment, found_spine_density, spine_anchor_samples, surface_level
 from .pieces import cut_pieces, shaft_surface
@@ -160,7 +161,7 @@ def _scatter(x: np.ndarray, idx: np.ndarray, n: int) -> np.ndarray:
 
 def vertex_features(verts: np.ndarray, faces: np.ndarray, e_mesh: np.ndarray, area_f: np.ndarray, fld,
                     eligible_v: np.ndarray, label: np.ndarray, seed: np.ndarray | float, density_radius_nm: float,
-                    feature_set: str = "balls") -> tuple[pd.DataFrame, np.ndarray]:
+                    feature_set: str = "balls", flat_rel: float = 0.0) -> tuple[pd.DataFrame, np.ndarray]:
     """Per-vertex features (``feature_set``: :data:`FEATURES` or :data:`RING_FEATURES`; nm / ratios / per µm) of
     the scored vertices and their indices.
 
@@ -181,7 +182,7 @@ def vertex_features(verts: np.ndarray, faces: np.ndarray, e_mesh: np.ndarray, ar
     if feature_set == "rings":
         nrm = getattr(fld, "vertex_normals", None)  # the shaft fit's vertex_normals(verts, faces), when it has them
         cols = ring_columns(verts, faces, e_mesh, h, r, fld.sample_points_nm[np.maximum(si, 0)],
-                            nrm if nrm is not None and len(nrm) == nv else None)
+                            nrm if nrm is not None and len(nrm) == nv else None, flat_rel)
     else:
         cols = {k: _scatter(v, idx, nv) for k, v in neighbourhood_features(verts, faces, area_f, fld, h, r,
                                                                              idx).items()}
@@ -275,7 +276,8 @@ def refine_labels(mesh, fld, eligible_v: np.ndarray, label: np.ndarray, base: np
     e_mesh = np.asarray(mesh.edges_unique)
     area_f = np.asarray(mesh.area_faces)
     feats, idx = vertex_features(verts, faces, e_mesh, area_f, fld, eligible_v, label, seed,
-                                 p.relief_density_radius_nm, p.vertex_feature_set)
+                                 p.relief_density_radius_nm, p.vertex_feature_set,
+                                 TIE_REL if p.shaft.stable_ties else 0.0)
     if isinstance(sink, list):
         sink.append({"features": feats, "idx": idx, "label": label.copy(), "eligible": eligible_v.copy(),
                      "mesh": mesh, "field": fld})
