@@ -14,6 +14,7 @@ cues read at the junction (cosines of its direction with the two path arms over 
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
 import json
 import sys
@@ -29,6 +30,7 @@ from split_causes import _path, load_case  # noqa: E402
 from neurd_lite.proofread import SplitParams, find_cuts  # noqa: E402
 from neurd_lite.proofread.forest import _Forest, _soma_vertices  # noqa: E402
 from neurd_lite.proofread.growth import zone_growth_vote  # noqa: E402
+from neurd_lite.proofread.stretch import _unit  # noqa: E402
 from neurd_lite.testing.merge import skeleton_vertex_cell  # noqa: E402
 
 SPLIT = importlib.import_module("neurd_lite.proofread.split")
@@ -39,8 +41,18 @@ def _forced_cut(*_args) -> tuple[int, None]:
     return FORCED["k"], None
 
 
-def _unit(a: np.ndarray) -> np.ndarray:
-    return a / max(float(np.linalg.norm(a)), 1e-9)
+def arm_params(arm: str) -> SplitParams:
+    """The forced-cut ``SplitParams`` of one arm: ``end_on_stretch_nm=0`` and the arm's keywords
+    (``name=value, ...``, values Python literals; "" = the defaults otherwise)."""
+    try:
+        call = ast.parse(f"f({arm})", mode="eval").body
+        if call.args:
+            raise ValueError("positional value")
+        kw = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+    except (SyntaxError, ValueError) as e:
+        raise SystemExit(f"split_forced: arm {arm!r} is not name=value keywords ({e}); "
+                         "e.g. \"zone_undecided_nm=40000, zone_long_nm=30000\"") from e
+    return SplitParams(**{"end_on_stretch_nm": 0.0, **kw})
 
 
 def _junction_cues(fo: _Forest, r: np.ndarray, p: np.ndarray, s: np.ndarray, q: int, u: int) -> dict:
@@ -79,7 +91,7 @@ def forced_rows(path: Path, arms: list[str]) -> list[dict]:
     fo, onp = _Forest.from_skeleton(n.skeleton), set(p.tolist())
     r = np.asarray(n.skeleton.radius, float)
     centres = (np.asarray(n.somas[0].center_nm), np.asarray(n.somas[1].center_nm))
-    params = [SplitParams(**{"end_on_stretch_nm": 0.0, **eval(f"dict({a})")}) for a in arms]
+    params = [arm_params(a) for a in arms]
     rows = []
     for q in range(3, len(p) - 3):
         v = int(p[q])

@@ -30,17 +30,21 @@ def test_border_vertices_are_the_ends_of_edges_used_once() -> None:
 
 
 def test_keep_border_keeps_the_outline_on_its_plane() -> None:
+    """keep_border: every input border vertex is still a vertex, exactly, nothing stands above the cut, and the
+    opening keeps at least as many border vertices; clustered as usual (off), most border vertices move
+    (10 of 360 stay at 3000 faces) and the opening's outline thins (263 border vertices)."""
     v, f = _cut_sphere()
     on = border_vertices(f, len(v))
     top = v[:, 2].max()
     for keep in (False, True):
         cv, cf = cluster_reduce(v, f, 3000, keep_border=keep)
         assert len(cf) < 0.2 * len(f)
-        # every input border vertex is still a vertex, exactly, and nothing stands above the cut
-        kept = (cv[None, :, :] == v[on][:, None, :]).all(axis=2).any(axis=1) if keep else None
+        stays = (cv[None, :, :] == v[on][:, None, :]).all(axis=2).any(axis=1)
+        border_after = border_vertices(cf, len(cv)).sum()
         if keep:
-            assert kept.all() and cv[:, 2].max() <= top
-            assert border_vertices(cf, len(cv)).sum() >= on.sum()
+            assert stays.all() and cv[:, 2].max() <= top and border_after >= on.sum()
+        else:
+            assert stays.mean() < 0.5 and border_after < on.sum()
 
 
 def test_clip_box_keeps_every_point_inside_the_input_box() -> None:

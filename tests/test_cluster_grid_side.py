@@ -11,7 +11,8 @@ def test_cluster_step_bound_is_the_grid_side_used(monkeypatch) -> None:
     corrected after the last try."""
     sides: dict = {"grid": [], "step": []}
     grid, points = cl._cluster_ids, cl._optimal_points
-    monkeypatch.setattr(cl, "_cluster_ids", lambda v, vn, h: sides["grid"].append(h) or grid(v, vn, h))
+    monkeypatch.setattr(cl, "_cluster_ids",
+                        lambda v, vn, h, alone=None: sides["grid"].append(h) or grid(v, vn, h, alone))
     monkeypatch.setattr(cl, "_optimal_points",
                         lambda v, f, ids, n, h: sides["step"].append(h) or points(v, f, ids, n, h))
     box = trimesh.creation.box(extents=(2000.0, 2000.0, 2000.0))

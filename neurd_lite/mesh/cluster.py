@@ -146,7 +146,7 @@ def cluster_reduce(vertices_nm: np.ndarray, faces: np.ndarray, target_faces: int
         raise InputError("cluster_reduce: the mesh has zero surface area", hint="check for degenerate faces")
     alone = border_vertices(f, len(v)) if keep_border else None
     for t in range(CLUSTER_SIZE_TRIES):
-        ids, n = _cluster_ids(v, vn, h) if alone is None else _cluster_ids(v, vn, h, alone)
+        ids, n = _cluster_ids(v, vn, h, alone)
         if 0.85 * want <= n <= 1.15 * want or t == CLUSTER_SIZE_TRIES - 1:
             break  # h stays the side of the grid that made ids (the points' max step below)
         h *= float(np.sqrt(n / want))

@@ -115,10 +115,23 @@ def zone_growth_vote(forest: _Forest, v: int, u: int, centres: tuple[np.ndarray,
     soma centre, nm): :func:`growth_vote` over its whole subtree with B as its owner, so positive when it grows away
     from A's soma rather than B's (it is A's neurite), in [-2, 2] like the direction vote. 0 for a subtree holding a
     soma vertex of ``avoid`` (a third cell's soma: it is not one neurite)."""
-    sub, _ = forest.reach(u, v, np.inf)
+    return _subtree_growth(forest, v, forest.reach(u, v, np.inf)[0], centres, avoid)
+
+
+def _subtree_growth(forest: _Forest, v: int, sub: np.ndarray, centres: tuple[np.ndarray, np.ndarray], avoid: set
+                    ) -> float:
+    """:func:`zone_growth_vote` of the subtree ``sub`` (vertex ids) rooted at ``v``."""
     if avoid.intersection(sub.tolist()):
         return 0.0
     return growth_vote(forest.x, sub, v, centres[1], centres[0])
+
+
+def long_growth_vote(forest: _Forest, v: int, u: int, centres: tuple[np.ndarray, np.ndarray], avoid: set,
+                     long_nm: float) -> float | None:
+    """:func:`zone_growth_vote` of the branch entered from ``v`` through ``u`` when its subtree reaches farther than
+    ``long_nm`` (nm along the skeleton) from ``v``, else None (the subtree walked once for both)."""
+    sub, far = forest.reach(u, v, np.inf)
+    return None if far <= long_nm else _subtree_growth(forest, v, sub, centres, avoid)
 
 
 UNDECIDED_GROWTH = 0.2  # a tenth of the growth vote's range [-2, 2]: below it the subtree grows sideways
@@ -131,7 +144,7 @@ def undecided_side(forest: _Forest, v: int, u: int, default: int, centres: tuple
     ``long_nm`` (nm) from its root, the soma its whole subtree grows away from (:func:`zone_growth_vote`, positive:
     A) once that vote passes ``UNDECIDED_GROWTH``; else ``default``. A neurite grows away from its own soma, and over
     a long subtree that is the larger measurement than the branching angle at a cell's own branch point."""
-    if forest.reach(u, v, np.inf)[1] <= long_nm:
+    g = long_growth_vote(forest, v, u, centres, avoid, long_nm)
+    if g is None:
         return default
-    g = zone_growth_vote(forest, v, u, centres, avoid)
     return 0 if g > UNDECIDED_GROWTH else (1 if g < -UNDECIDED_GROWTH else default)

@@ -27,7 +27,7 @@ from .contacts import _repair_contacts
 from .cuts import CUES, SplitParams, path_scores
 from .forest import (NEITHER, _Forest, _branch_radius, _junction_vertices, _owners,  # moved to forest.py
                      _soma_vertices, _vertex_branch, _vertex_synapses)
-from .growth import growth_moves, undecided_side, zone_growth_vote
+from .growth import growth_moves, long_growth_vote, undecided_side, zone_growth_vote
 from .stretch import end_on_cut
 
 
@@ -227,9 +227,9 @@ def _long_branch_side(forest: _Forest, v: int, u: int, side: int, default: int, 
     first ``direction_nm``, which at a cell's own branch point (a cut placed where the true contact has no cue)
     is the angle of a sibling, not another cell's neurite; over a long subtree the growth of the whole is the
     larger measurement."""
-    if forest.reach(u, v, np.inf)[1] <= p.zone_long_nm:
+    g = long_growth_vote(forest, v, u, somas[0], somas[1], p.zone_long_nm)
+    if g is None:
         return side
-    g = zone_growth_vote(forest, v, u, somas[0], somas[1])
     return default if (g if side == 0 else -g) < 0 else side
 
 
