@@ -1,6 +1,5 @@
 """Session 24 (``SplitParams.zone_undecided_nm``): an undecided contact-zone branch goes to the soma its long subtree
 grows away from (a cell's own branch point chosen as the cut, its sibling leaving sideways)."""
-import numpy as np
 from test_split_side_growth import SOMAS, _owner, _path_with_branch
 
 from neurd_lite.proofread.cuts import SplitParams
