@@ -192,6 +192,8 @@ class SplitParams:
     (``growth.zone_growth_vote``) passes ``growth.UNDECIDED_GROWTH`` (``growth.undecided_side``): at a cut placed
     on one cell's own branch point the sibling's first ``direction_nm`` reads a branching angle (no vote), while a
     long subtree's growth says whose it is (held-out fam2218: a 122 µm sibling, vote -0.04, growth -0.29 right).
+    Opt-in: at 40000 it failed fresh held-out 2220-2239 (ordinary 46 = 46 of 52 cells >= .95, end-on 43 -> 42;
+    docs/proofreading.md "Session 24").
     """
 
     window_nm: float = 5000.0
