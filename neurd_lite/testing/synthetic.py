@@ -27,6 +27,7 @@ import pandas as pd
 from ..errors import InputError
 from ..skeleton.model import Skeleton
 from .assemble import PartSet, build_surface, cell_parts
+from .headneck import junction_labels
 from .fragment import DebrisParams, FragmentParams, debris, fragment, n_components
 from .meshing import Tessellation
 from .morphology import MorphologyParams, Tree, grow_interneuron, grow_pyramidal, tree_to_skeleton
@@ -204,6 +205,10 @@ def assemble_cells(kind: str, seed: int, cells: list[CellGrowth], rngs: list[np.
     t1 = time.perf_counter()
     verts, faces, ft = build_surface(ps, cells[0].tree.soma_center, union=union, refine=refine if union else 1,
                                      cavities=cavities)
+    if union and refine > 1:  # smoothing + refine drags head faces below the junction: relabel by geometry
+        offs = np.cumsum([0] + [len(cg.spines) for cg in cells])
+        ft["labels"] = junction_labels(verts, faces, ft["labels"], ft["spine"],
+                                       [(cg.spines, int(o)) for cg, o in zip(cells, offs)])
     t2 = time.perf_counter()
     from .boundary import boundary_faces, soma_boundary_table
 

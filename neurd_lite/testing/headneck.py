@@ -1,0 +1,64 @@
+"""Head / neck truth of spine faces from the spine table's geometry, for smoothed and refined unions (nm).
+
+The union labels each output face by the source triangle it came from. When the union is smoothed and refined
+(``refine`` > 1, members above ``REFINE_ABOVE_FACES``), the curved patches of a spine's first head band are
+stretched across the neck-head junction and keep their head provenance: in a 2.1M-face l5_et about 3 % of the
+spine area is labelled head below the junction (docs/spines.md, session 24 round 3). :func:`junction_labels`
+relabels them by the generator's own rule: a spine face is head when its centroid lies past the plane of the
+junction ring of its head, i.e. ``(c - head_centre) . dir + sqrt(head_r² - neck_r²) > 0``; faces of branched
+spines go to their nearest head; stubby spines are all head. On an unrefined union this reproduces the
+provenance labels.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import exactvec as ev
+
+HEAD_NECK = ("spine_head", "spine_neck")
+
+
+def _heads(spines: pd.DataFrame, n_ids: int, offset: int, out: dict[str, np.ndarray]) -> None:
+    """Write each spine's head centre, direction, junction depth (nm) and stubby flag (both heads) into ``out``."""
+    ids = spines["spine_id"].to_numpy(np.int64) + offset
+    branched = spines["n_heads"].to_numpy() == 2 if "n_heads" in spines else np.zeros(len(spines), bool)
+    for k, sfx in ((0, ""), (1, "2")):
+        rows = np.arange(len(spines)) if k == 0 else np.flatnonzero(branched)
+        if not len(rows):
+            continue
+        sub = spines.iloc[rows]
+        c = sub[[f"head{sfx}_x_nm", f"head{sfx}_y_nm", f"head{sfx}_z_nm"]].to_numpy(float)
+        u = sub[[f"dir{sfx}_x", f"dir{sfx}_y", f"dir{sfx}_z"]].to_numpy(float)
+        hr, nr = sub[f"head{sfx}_radius_nm"].to_numpy(float), sub[f"neck{sfx}_radius_nm"].to_numpy(float)
+        out["centre"][k, ids[rows]] = c
+        out["dir"][k, ids[rows]] = u
+        out["depth"][k, ids[rows]] = np.sqrt(np.maximum(hr * hr - nr * nr, 0.0))
+        if k == 0:
+            out["stubby"][ids[rows]] = spines["is_stubby"].to_numpy(bool)
+
+
+def junction_labels(verts: np.ndarray, faces: np.ndarray, labels: np.ndarray, face_spine: np.ndarray,
+                    tables: list[tuple[pd.DataFrame, int]]) -> np.ndarray:
+    """Face labels with every ``spine_head`` / ``spine_neck`` face of a known spine relabelled by the junction-plane
+    rule (module doc). tables: (spine table, id offset) per cell; a face's spine is ``spine_id + offset``.
+    Other faces keep their label. Vertices nm."""
+    labels = np.asarray(labels, dtype=object).copy()
+    n_ids = max([off + int(t["spine_id"].max()) + 1 for t, off in tables if len(t)], default=0)
+    on = np.flatnonzero(np.isin(labels, HEAD_NECK) & (face_spine >= 0) & (face_spine < n_ids))
+    if not len(on):
+        return labels
+    h = {"centre": np.full((2, n_ids, 3), np.nan), "dir": np.zeros((2, n_ids, 3)), "depth": np.zeros((2, n_ids)),
+         "stubby": np.zeros(n_ids, bool)}
+    for t, off in tables:
+        if len(t):
+            _heads(t, n_ids, off, h)
+    s = face_spine[on]
+    cen = (verts[faces[on, 0]] + verts[faces[on, 1]] + verts[faces[on, 2]]) / 3.0
+    d = ev.norm(cen[None] - h["centre"][:, s])  # (2, n): distance to each head (NaN: no second head)
+    k = np.where(np.isnan(d[1]) | (d[0] <= d[1]), 0, 1)
+    past = ev.dot(cen - h["centre"][k, s], h["dir"][k, s]) + h["depth"][k, s]
+    known = ~np.isnan(past)
+    head = np.where(k == 0, h["stubby"][s], False) | (past > 0)
+    labels[on[known]] = np.where(head[known], "spine_head", "spine_neck")
+    return labels
