@@ -84,7 +84,8 @@ def test_default_cluster_path_keeps_a_cut_soma_wall() -> None:
     default = dataclasses.replace(DecimateParams(), target_faces=4000, prereduce_to_faces=8000)
     assert default.prereduce_method == "cluster"
     counts = {}
-    for name, p in (("default", default), ("unclipped", dataclasses.replace(default, prereduce_cluster_clip_box=False))):
+    unclipped = dataclasses.replace(default, prereduce_cluster_clip_box=False)
+    for name, p in (("default", default), ("unclipped", unclipped)):
         cv, cf = _prereduce_large(v, f, p)
         assert 6000 < len(cf) < 10000
         on_wall = np.count_nonzero(cv[:, 2] > -tol)  # near the cut plane itself

@@ -20,7 +20,8 @@ def _flat_patch(noise_seed: int | None) -> trimesh.Trimesh:
     x, y = np.meshgrid(np.arange(12) * 300.0, np.arange(12) * 300.0)
     v = np.column_stack([x.ravel(), y.ravel(), np.zeros(x.size)]) + np.array([712_345.3, 401_234.7, 655_321.9])
     i = np.arange(11)[:, None] * 12 + np.arange(11)[None, :]
-    f = np.concatenate([np.stack([i, i + 1, i + 13], -1).reshape(-1, 3), np.stack([i, i + 13, i + 12], -1).reshape(-1, 3)])
+    f = np.concatenate([np.stack([i, i + 1, i + 13], -1).reshape(-1, 3),
+                        np.stack([i, i + 13, i + 12], -1).reshape(-1, 3)])
     m = trimesh.Trimesh(v, f, process=False).subdivide()
     v = np.array(m.vertices)
     if noise_seed is not None:
