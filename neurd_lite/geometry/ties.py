@@ -15,6 +15,16 @@ from scipy.spatial import cKDTree
 TIE_REL = 1e-9  # relative; ~10^7 ulps of a float64, 1e-6 nm at 1 mm: far below any length that matters
 
 
+def tied_members(tree: cKDTree, points: np.ndarray, dist: np.ndarray) -> list[tuple[int, list[int]]]:
+    """(row, members) for each of ``points`` (M, 3) nm whose nearest distance ``dist`` (M,) in ``tree`` is shared
+    by more than one tree point within :data:`TIE_REL`: the indices (into the tree's data) of all of them."""
+    r = dist * (1.0 + TIE_REL) + 1e-9
+    tied = np.flatnonzero(tree.query_ball_point(points, r, return_length=True) > 1)
+    if not len(tied):
+        return []
+    return list(zip(tied.tolist(), tree.query_ball_point(points[tied], r[tied])))
+
+
 def outside_nearest(tree: cKDTree, points: np.ndarray, dist: np.ndarray, idx: np.ndarray, surface: np.ndarray,
                     normals: np.ndarray) -> np.ndarray:
     """(M,) bool: each point (M, 3) nm lies on the outer side of its nearest surface vertex (``tree`` over
@@ -22,12 +32,8 @@ def outside_nearest(tree: cKDTree, points: np.ndarray, dist: np.ndarray, idx: np
     Where several vertices are nearest within :data:`TIE_REL` (a point at the centre of a ring), the signed
     offsets along their normals are summed, so the answer does not depend on which of them rounding put first."""
     signed = ((points - surface[idx]) * normals[idx]).sum(1)
-    r = dist * (1.0 + TIE_REL) + 1e-9
-    count = tree.query_ball_point(points, r, return_length=True)
-    tied = np.flatnonzero(count > 1)
-    if len(tied):
-        for row, members in zip(tied, tree.query_ball_point(points[tied], r[tied])):
-            m = np.asarray(members)
-            signed[row] = ((points[row] - surface[m]) * normals[m]).sum()
+    for row, members in tied_members(tree, points, dist):
+        m = np.asarray(members)
+        signed[row] = ((points[row] - surface[m]) * normals[m]).sum()
     return signed > 0
 

@@ -28,7 +28,7 @@ from scipy.spatial import cKDTree
 
 from ..errors import InputError
 from ..geometry.meshgraph import best_per_group
-from ..geometry.ties import TIE_REL
+from ..geometry.ties import tied_members
 from ..model.soma_extent import SomaExtentParams, within_soma
 from .backends import BACKENDS, mesh_csgraph
 from .cut_ends import find_cut_ends, fragment_trunk
@@ -184,9 +184,8 @@ def surface_nearest(vertices: np.ndarray, graph: sp.csr_matrix, used: np.ndarray
     seeds = cand[seed_local]
     # a skeleton vertex where two mesh vertices coincide: the KD-tree's pick among them followed the last bits of
     # every other vertex; take the one the trace ran through (``fallback``: its own map), else the lowest index
-    count = tree.query_ball_point(sv, dist * (1.0 + TIE_REL) + 1e-9, return_length=True) if stable_ties else 0
-    for k in np.flatnonzero(count > 1):
-        tied = np.sort(cand[tree.query_ball_point(sv[k], dist[k] * (1.0 + TIE_REL) + 1e-9)])
+    for k, members in tied_members(tree, sv, dist) if stable_ties else ():
+        tied = np.sort(cand[members])
         own = tied[fallback[tied] == k]
         seeds[k] = own[0] if len(own) else tied[0]
     skel_of_seed = np.full(len(vertices), -1, dtype=np.int64)
