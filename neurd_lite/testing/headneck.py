@@ -19,7 +19,7 @@ from . import exactvec as ev
 HEAD_NECK = ("spine_head", "spine_neck")
 
 
-def _heads(spines: pd.DataFrame, n_ids: int, offset: int, out: dict[str, np.ndarray]) -> None:
+def _heads(spines: pd.DataFrame, offset: int, out: dict[str, np.ndarray]) -> None:
     """Write each spine's head centre, direction, junction depth (nm) and stubby flag (both heads) into ``out``."""
     ids = spines["spine_id"].to_numpy(np.int64) + offset
     branched = spines["n_heads"].to_numpy() == 2 if "n_heads" in spines else np.zeros(len(spines), bool)
@@ -52,7 +52,7 @@ def junction_labels(verts: np.ndarray, faces: np.ndarray, labels: np.ndarray, fa
          "stubby": np.zeros(n_ids, bool)}
     for t, off in tables:
         if len(t):
-            _heads(t, n_ids, off, h)
+            _heads(t, off, h)
     s = face_spine[on]
     cen = (verts[faces[on, 0]] + verts[faces[on, 1]] + verts[faces[on, 2]]) / 3.0
     d = ev.norm(cen[None] - h["centre"][:, s])  # (2, n): distance to each head (NaN: no second head)

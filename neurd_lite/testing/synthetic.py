@@ -115,18 +115,21 @@ def _soma_center(rng: np.random.Generator, kind: str) -> np.ndarray:
 REFINE_ABOVE_FACES = 400_000  # larger targets: union at most this many faces, then smooth and refine
 
 
+def _spine_offsets(cells: list[CellGrowth]) -> list[int]:
+    """Per cell, the number added to its spine ids to make them global across cells (merges)."""
+    return np.cumsum([0] + [len(cg.spines) for cg in cells[:-1]]).tolist()
+
+
 def _all_parts(cells: list[CellGrowth], tess: Tessellation) -> PartSet:
-    """Parts of every cell, spine and bouton ids made global across cells."""
+    """Parts of every cell, spine and bouton ids made global across cells (:func:`_spine_offsets`)."""
     ps = PartSet()
-    n_sp = 0
     n_bt = 0
-    for c, cg in enumerate(cells):
+    for c, (cg, n_sp) in enumerate(zip(cells, _spine_offsets(cells))):
         offs = np.full(len(cg.tree.sections), n_bt, np.int64)
         if cg.boutons is not None and len(cg.boutons):
             first = cg.boutons.groupby("section")["bouton_id"].min()
             offs[first.index.to_numpy()] = first.to_numpy()
         ps.extend(cell_parts(cg.tree, cg.spines, tess, cell=c, spine_offset=n_sp, bouton_offsets=offs))
-        n_sp += len(cg.spines)
         n_bt += 0 if cg.boutons is None else len(cg.boutons)
     return ps
 
@@ -206,9 +209,8 @@ def assemble_cells(kind: str, seed: int, cells: list[CellGrowth], rngs: list[np.
     verts, faces, ft = build_surface(ps, cells[0].tree.soma_center, union=union, refine=refine if union else 1,
                                      cavities=cavities)
     if union and refine > 1:  # smoothing + refine drags head faces below the junction: relabel by geometry
-        offs = np.cumsum([0] + [len(cg.spines) for cg in cells])
         ft["labels"] = junction_labels(verts, faces, ft["labels"], ft["spine"],
-                                       [(cg.spines, int(o)) for cg, o in zip(cells, offs)])
+                                       list(zip([cg.spines for cg in cells], _spine_offsets(cells))))
     t2 = time.perf_counter()
     from .boundary import boundary_faces, soma_boundary_table
 
