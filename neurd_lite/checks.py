@@ -5,7 +5,7 @@ tree is built, not minutes later inside a stage, and the error names the paramet
 Numeric fields are checked by the unit in their name unless the class says otherwise: lengths, areas, volumes,
 densities, relative sizes, factors, ratios and fractions (``_nm``, ``_um2``, ``_per_um``, ``_rel``, ``_factor``,
 ``_ratio``, ``_fraction``...) are >= 0, quantiles lie in [0, 1] and cosines in [-1, 1]. None (an optional field
-left unset) and booleans pass; tuples are checked element by element.
+left unset) and booleans pass; a field typed ``bool`` must hold a bool; tuples are checked element by element.
 """
 from __future__ import annotations
 
@@ -66,6 +66,10 @@ def check_params(p: object, choices: Mapping[str, Collection] | None = None,
     cls = type(p).__name__
     for f in dataclasses.fields(p):  # type: ignore[arg-type]
         name, v = f.name, getattr(p, f.name)
+        # a bool field takes True / False (numpy's too): 0, 1 or "yes" would pass truth tests silently
+        numpy_bool = getattr(getattr(v, "dtype", None), "kind", "") == "b"
+        if f.type in ("bool", bool) and not isinstance(v, bool) and not numpy_bool:
+            raise InputError(f"{cls}.{name} = {v!r}: must be True or False")
         if v is None or (isinstance(v, bool) and name not in choices) or dataclasses.is_dataclass(v):
             continue
         spec = ranges[name] if name in ranges else _suffix_range(name)

@@ -120,3 +120,18 @@ def test_helper_reads_unit_suffixes():
         P(a_nm=-1.0)
     with pytest.raises(InputError, match=r"P.b_quantile = 2: must be in \[0, 1\]"):
         P(b_quantile=2)
+
+
+def test_every_bool_field_refuses_a_number():
+    """A field typed ``bool`` anywhere in the tree refuses 1 (it would pass truth tests silently) and takes numpy's
+    bool."""
+    checked = 0
+    for cls in _tree_classes():
+        for f in dataclasses.fields(cls):
+            if typing.get_type_hints(cls)[f.name] is not bool:
+                continue
+            with pytest.raises(InputError, match=f"{cls.__name__}.{f.name} = 1: must be True or False"):
+                cls(**{f.name: 1})
+            assert getattr(cls(**{f.name: np.bool_(True)}), f.name)
+            checked += 1
+    assert checked > 10

@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 from ..geometry.meshes import vertex_areas_nm2
-from ..geometry.ties import TIE_REL
 from ..model.soma_extent import SomaExtentParams
 from ..neuron import SPINE_LABELS, Neuron, is_label
 from ..skeleton.centre import centred_skeleton
@@ -62,7 +61,7 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
     extent = soma_extent or SomaExtentParams()
     if p.normalise_edge_nm > 0:  # refine the dendritic faces only: the rest is never searched
         w, parent = normalised_view(n, p.normalise_edge_nm, ~ineligible_faces(n, extent.core_factor),
-                                    TIE_REL if p.shaft.stable_ties else 0.0)
+                                    p.shaft.tie_rel)
         fld_w = detect_spines(w, replace(p, normalise_edge_nm=0.0), soma_extent)
         core = lift_rimless(n, w, lambda a, b: lift_spines(a, b, parent, fld_w))
         fld = lift_spines(n, w, parent, fld_w)

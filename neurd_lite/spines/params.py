@@ -129,6 +129,13 @@ class ShaftParams:
     cap_neighbour_ratio: float = 0.0
     stable_ties: bool = False
 
+    @property
+    def tie_rel(self) -> float:
+        """Relative tolerance under which two lengths count as tied: ``TIE_REL`` with ``stable_ties``, else 0."""
+        from ..geometry.ties import TIE_REL  # lazy: ties imports scipy, the parameter tree stays light
+
+        return TIE_REL if self.stable_ties else 0.0
+
     def __post_init__(self) -> None:
         check_params(self, choices={"local_radius_mode": ("max", "local")},
                      ranges={"sample_spacing_nm": "> 0", "chunk_nm": "> 0", "fit_iterations": ">= 0",

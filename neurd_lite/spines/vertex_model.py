@@ -43,7 +43,6 @@ from scipy.spatial import cKDTree
 from ..errors import InputError
 from ..geometry.meshes import coordinate_order, vertex_areas_nm2, vertex_normals
 from ..geometry.meshgraph import edge_components
-from ..geometry.ties import TIE_REL
 from ..model.shipped import read_booster
 from .relief import attachment, found_spine_density, spine_anchor_samples, surface_level
 from .pieces import cut_pieces, shaft_surface
@@ -277,7 +276,7 @@ def refine_labels(mesh, fld, eligible_v: np.ndarray, label: np.ndarray, base: np
     area_f = np.asarray(mesh.area_faces)
     feats, idx = vertex_features(verts, faces, e_mesh, area_f, fld, eligible_v, label, seed,
                                  p.relief_density_radius_nm, p.vertex_feature_set,
-                                 TIE_REL if p.shaft.stable_ties else 0.0)
+                                 p.shaft.tie_rel)
     if isinstance(sink, list):
         sink.append({"features": feats, "idx": idx, "label": label.copy(), "eligible": eligible_v.copy(),
                      "mesh": mesh, "field": fld})
