@@ -60,10 +60,10 @@ class DecimateParams:
         and ``prereduce_refit`` act on that one only; a fragmented input keeps the border-locked meshoptimizer path
         whatever this says). Why: kept-vertex collapses cut convex parts inward (real cell at 5.2M faces: working
         surface 4.5 nm mean / 24 nm p90 inside the input; clustered: 0.0 / 7), so the 5.2M mesh lost spines (real
-        cell 636 / 640 / 634 / 604 at 81k / 324k / 1.3M / 5.2M; clustered with ratio 2 and the box clip: 630). Held-out 2580-2585
-        (six members of 2.3-5.2M faces, rule committed first): spine face F1 +.0171 mean, no member down by more
-        than .0014; synapse macro +.0267 (but -.0087 without one Martinotti synapse; pyramids -.003 / -.011);
-        docs/spines.md "Session 23".
+        cell 636 / 640 / 634 / 604 at 81k / 324k / 1.3M / 5.2M; clustered with ratio 2 and the box clip: 630).
+        Held-out 2580-2585 (six members of 2.3-5.2M faces, rule committed first): spine face F1 +.0171 mean, no
+        member down by more than .0014; synapse macro +.0267 (but -.0087 without one Martinotti synapse; pyramids
+        -.003 / -.011); docs/spines.md "Session 23".
     prereduce_cluster_ratio (clustered faces per working face, or None; 2.0 since session 23): with
         ``prereduce_method="cluster"``, ask the clustering for at least this many times ``target_faces`` (at most
         ``prereduce_above_faces``), so its grid side stays a fixed fraction of the working mesh's nominal edge
