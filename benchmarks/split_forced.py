@@ -9,7 +9,11 @@ neighbours share one true cell and that lies >= 5 µm from the path's true switc
 chosen as the cut (``split._choose_cut`` replaced, ``end_on_stretch_nm=0``), once on each of its two path edges.
 For every off-path branch leaving there (reach >= 10 µm) a row records its true cell ("A": the first soma's), the
 owner each ARM (``SplitParams`` keywords) gives it, its faces and reach, its whole-subtree growth vote and the
-cues read at the junction (cosines of its direction with the two path arms over 2-10 µm, their median radii).
+cues read at the junction (cosines of its direction with the two path arms over 2-10 µm, their median radii),
+and each arm's face accuracy per true cell (min(recall, precision)) under that forced cut (``ARM_cells``).
+The forced cut keeps the path's ranker scores (session 25: ``own_junction_recut`` moves the cut by them).
+
+    python benchmarks/split_forced.py /tmp/merge24/tune "" "own_junction_recut=True"
 """
 from __future__ import annotations
 
@@ -27,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from split_causes import _path, load_case  # noqa: E402
 
-from neurd_lite.proofread import SplitParams, find_cuts  # noqa: E402
+from neurd_lite.proofread import SplitParams, face_owner, find_cuts  # noqa: E402
 from neurd_lite.proofread.forest import _Forest, _soma_vertices  # noqa: E402
 from neurd_lite.proofread.growth import zone_growth_vote  # noqa: E402
 from neurd_lite.proofread.stretch import _unit  # noqa: E402
@@ -35,10 +39,23 @@ from neurd_lite.testing.merge import skeleton_vertex_cell  # noqa: E402
 
 SPLIT = importlib.import_module("neurd_lite.proofread.split")
 FORCED = {"k": 0}
+_CHOOSE = SPLIT._choose_cut
 
 
-def _forced_cut(*_args) -> tuple[int, None]:
-    return FORCED["k"], None
+def _forced_cut(*args) -> tuple[int, np.ndarray | None]:
+    """The forced cut with the path's own ranker scores (None without a ranker)."""
+    return FORCED["k"], _CHOOSE(*args)[1]
+
+
+def cell_accuracy(n, vo: np.ndarray, fc: np.ndarray, st: list[int]) -> list[float]:
+    """Face accuracy min(recall, precision) of each true cell (index of ``st``'s soma order) under owners ``vo``."""
+    fo = face_owner(n, vo)
+    own = np.asarray(st + [-1])[np.where(fo >= 0, fo, len(st))]
+    out = []
+    for c in range(len(st)):
+        mine, got = fc == st[c], own == st[c]
+        out.append(round(min(float(got[mine].mean()), float(mine[got].mean()) if got.any() else 0.0), 4))
+    return out
 
 
 def arm_params(arm: str) -> SplitParams:
@@ -107,6 +124,7 @@ def forced_rows(path: Path, arms: list[str]) -> list[dict]:
         for k in (q, q - 1) if sibs else ():
             FORCED["k"] = k
             owners = [find_cuts(n, prm)[0] for prm in params]
+            cells = [cell_accuracy(n, vo, fc, st) for vo in owners]
             for u, sub, far, tc in sibs:
                 row = {"case": path.stem, "junction_um": round(s[q] / 1000, 1), "switch_um": round(sw / 1000, 1),
                        "junction_cell": "A" if t[q] == st[0] else "B", "kept_on": "A" if k == q else "B",
@@ -114,9 +132,10 @@ def forced_rows(path: Path, arms: list[str]) -> list[dict]:
                        "true": "A" if tc == st[0] else "B",
                        "growth": round(zone_growth_vote(fo, v, u, centres, set(sv)), 3),
                        **_junction_cues(fo, r, p, s, q, u)}
-                for a, vo in zip(arms, owners):
+                for a, vo, acc in zip(arms, owners, cells):
                     o = vo[sub][vo[sub] >= 0]
                     row[a or "default"] = "A" if len(o) and np.bincount(o).argmax() == 0 else "B"
+                    row[(a or "default") + "_cells"] = acc
                 rows.append(row)
     return rows
 
@@ -129,10 +148,13 @@ def main() -> None:
     args = ap.parse_args()
     SPLIT._choose_cut = _forced_cut
     rows = [r for f in sorted(Path(args.folder).glob("fam*.pkl")) for r in forced_rows(f, args.arms)]
+    cuts = {(r["case"], r["junction_um"], r["kept_on"]): r for r in rows}  # one per forced cut
     for a in args.arms:
         wrong = [r for r in rows if r[a or "default"] != r["true"]]
+        acc = [c for r in cuts.values() for c in r[(a or "default") + "_cells"]]
         print(f"{a or 'default'}: {len(rows)} rows, sibling on the wrong side {len(wrong)}, "
-              f"faces {sum(r['faces'] for r in wrong)}")
+              f"faces {sum(r['faces'] for r in wrong)}; {len(cuts)} forced cuts, cells >= .95 "
+              f"{sum(c >= .95 for c in acc)} of {len(acc)}, mean {np.mean(acc) if acc else float('nan'):.4f}")
     if args.out:
         Path(args.out).write_text(json.dumps(rows, indent=0))
 

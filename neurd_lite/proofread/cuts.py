@@ -194,6 +194,12 @@ class SplitParams:
     long subtree's growth says whose it is (held-out fam2218: a 122 µm sibling, vote -0.04, growth -0.29 right).
     Opt-in: at 40000 it failed fresh held-out 2220-2239 (ordinary 46 = 46 of 52 cells >= .95, end-on 43 -> 42;
     docs/proofreading.md "Session 24").
+    own_junction_recut (session 25; False = off): when the chosen cut (not moved by ``end_on_stretch_nm``) sits at a
+    branch point the soma path passes straight through and no side branch there continues a path arm (one cell's own
+    branch point), the cut moves to the best-scoring vertex on the branch point's child side, up to the next such
+    own branch point (``proofread.junctions``). Opt-in: forced own-branch cuts on tune 229 -> 261 of 420 cells >= .95,
+    natural tune unchanged, but fresh held-out 2260-2279 fired once (ordinary 48 = 48 of 52, end-on 43 = 43 of 52);
+    docs/proofreading.md "Session 25".
     """
 
     window_nm: float = 5000.0
@@ -248,6 +254,7 @@ class SplitParams:
     zone_long_nm: float = 0.0
     end_on_stretch_nm: float = 72000.0
     zone_undecided_nm: float = 0.0
+    own_junction_recut: bool = False
 
     def __post_init__(self) -> None:
         # lengths (``_nm``) >= 0, cosines in [-1, 1], ... by name (``checks.SUFFIX_RANGES``); NaN is refused: a NaN

@@ -28,6 +28,7 @@ from .cuts import CUES, SplitParams, path_scores
 from .forest import (NEITHER, _Forest, _branch_radius, _junction_vertices, _owners,  # moved to forest.py
                      _soma_vertices, _vertex_branch, _vertex_synapses)
 from .growth import growth_moves, long_growth_vote, undecided_side, zone_growth_vote
+from .junctions import own_junction_cut
 from .stretch import end_on_cut
 
 
@@ -321,10 +322,17 @@ def find_cuts(n: Neuron, params: SplitParams | None = None) -> tuple[np.ndarray,
                                      (n.somas[i], n.somas[j]), p)
         k, end_on = end_on_cut(sc["s_nm"], sc["prior"], sc["junction"], k, p.end_on_stretch_nm,
                                 (forest.adj, forest.x, pa))
+        own_j = None
+        if p.own_junction_recut and end_on is None:
+            k, own_j = own_junction_cut(forest, pa, sc["s_nm"], sc["prior"],
+                                        sc["score"] if model_score is None else model_score, k, p.side_min_nm,
+                                        p.contact_nm, ((n.somas[i].center_nm, n.somas[j].center_nm), set(sv)))
         k = min(max(k, 1), len(path) - 2) if len(path) > 2 else 0
         rec = _cut_record(n, pa, k, sc, i, j, vb)
         if end_on is not None:
             rec["end_on_stretch"] = end_on
+        if own_j is not None:
+            rec["own_junction"] = own_j
         if model_score is not None:
             rec["cut_model"] = {"model": str(p.cut_model), "score": round(float(model_score[k]), 4),
                                 "hand_choice_vertex": int(pa[int(np.argmax(sc["score"]))])}
