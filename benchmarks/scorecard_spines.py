@@ -134,7 +134,7 @@ def summarise(rows: list[dict]) -> str:
            "neck F1 pooled": _pooled(rows, "spine_neck")}
     worst = min(spiny, key=lambda r: r["spine_face_f1"])["member"]
     lines += ["", "| issue 17 target | held-out | target | met |", "|---|---:|---:|---|"]
-    lines += [f"| {k} | {_f(got[k])} | >= {v:.2f} | {'yes' if got[k] >= v else '**no**'} |"
+    lines += [f"| {k} | {_f(got[k], 4)} | >= {v:.2f} | {'yes' if got[k] >= v else '**no**'} |"
               for k, v in TARGETS.items()]
     lines.append(f"| false spines / 100 µm, aspiny mean | "
                  f"{_f(np.mean([r['false_per_100um'] for r in rows if r['class'] in ASPINY] or [np.nan]), 2)} "
