@@ -247,11 +247,12 @@ def render(m, face_label: np.ndarray, path: str, title: str, dpi: int = 60) -> N
     plt.close(fig)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> list[dict]:
+    """Print (and return) one JSON row per Harris mesh."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pictures", default=None, help="folder for the PNGs (detector and reference, per mesh)")
     ap.add_argument("--set", action="append", default=[], help="dotted PipelineParams field=value")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     import neurd_lite as nl
     from neurd_lite.data import data_path
 
@@ -267,11 +268,13 @@ def main() -> None:
             node = node.setdefault(part, {})
         node[leaf] = v
     params = nl.PipelineParams.from_dict(tree)
+    rows = []
     for stem, name in MESHES.items():
         ref = reference(stem)
         n = nl.decompose(data_path("meshes/harris_dendrites/" + name), units="um", params=params)
         row = {"mesh": stem, "radius_nm": round(ref["radius_nm"]), **compare(ref, n)}
         print(json.dumps(row), flush=True)
+        rows.append(row)
         if args.pictures:
             m = ref["mesh"]
             _, idx = cKDTree(np.asarray(n.mesh.triangles_center)).query(m.triangles_center)
@@ -279,6 +282,7 @@ def main() -> None:
                    f"{stem}: detector, {row['detected']} spines (one colour each)")
             render(m, ref["face_head"], f"{args.pictures}/{stem}_reference.png",
                    f"{stem}: reference, {ref['n_heads']} heads on {ref['n_origins']} origins (one colour per head)")
+    return rows
 
 
 if __name__ == "__main__":
