@@ -27,7 +27,7 @@ import pandas as pd
 from ..errors import InputError
 from ..skeleton.model import Skeleton
 from .assemble import PartSet, build_surface, cell_parts
-from .headneck import junction_labels
+from .headneck import junction_labels, shaft_spine_faces
 from .fragment import DebrisParams, FragmentParams, debris, fragment, n_components
 from .meshing import Tessellation
 from .morphology import MorphologyParams, Tree, grow_interneuron, grow_pyramidal, tree_to_skeleton
@@ -208,9 +208,10 @@ def assemble_cells(kind: str, seed: int, cells: list[CellGrowth], rngs: list[np.
     t1 = time.perf_counter()
     verts, faces, ft = build_surface(ps, cells[0].tree.soma_center, union=union, refine=refine if union else 1,
                                      cavities=cavities)
-    if union and refine > 1:  # smoothing + refine drags head faces below the junction: relabel by geometry
-        ft["labels"] = junction_labels(verts, faces, ft["labels"], ft["spine"],
-                                       list(zip([cg.spines for cg in cells], _spine_offsets(cells))))
+    if union and refine > 1:  # smoothing + refine drags head faces below the junction and shaft faces up necks
+        tables = list(zip([cg.spines for cg in cells], _spine_offsets(cells)))
+        ft["labels"], ft["spine"] = shaft_spine_faces(verts, faces, ft["labels"], ft["spine"], ft["cell"], tables)
+        ft["labels"] = junction_labels(verts, faces, ft["labels"], ft["spine"], tables)
     t2 = time.perf_counter()
     from .boundary import boundary_faces, soma_boundary_table
 
