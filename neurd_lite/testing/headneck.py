@@ -80,8 +80,9 @@ def shaft_spine_faces(verts: np.ndarray, faces: np.ndarray, labels: np.ndarray, 
                       min_height_nm: float = MIN_HEIGHT_NM) -> tuple[np.ndarray, np.ndarray]:
     """(labels, face_spine) with every dendrite face (not soma, axon or spine; no spine) whose centroid stands more
     than ``min_height_nm`` above the shaft surface at the base of the spine of its nearest spine face (same cell,
-    within ``SHAFT_REACH_NM``), with its lowest corner at most ``min_height_nm`` above it, and within the cone ``rho < neck_radius + height`` around that spine's axis given
-    to that spine, labelled ``spine_neck`` (:func:`junction_labels` then decides head / neck). Vertices nm."""
+    within ``SHAFT_REACH_NM``), with its lowest corner at most ``min_height_nm`` above it, and within the cone
+    ``rho < neck_radius + height`` around that spine's axis given to that spine, labelled ``spine_neck``
+    (:func:`junction_labels` then decides head / neck). Vertices nm."""
     from scipy.spatial import cKDTree
 
     labels = np.asarray(labels, dtype=object).copy()
