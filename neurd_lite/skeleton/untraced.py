@@ -35,19 +35,22 @@ def _surface_seeds(vertices: np.ndarray, used: np.ndarray, sv: np.ndarray) -> np
 def _ring(d: np.ndarray, src: np.ndarray, ok: np.ndarray, seeds: np.ndarray, se: np.ndarray, hops: int
           ) -> np.ndarray:
     """(V,) per mesh vertex the ring of its seed (nm): the median surface distance of each skeleton vertex's own
-    vertices, then the least over the skeleton vertices within ``hops`` edges (an untraced branch's surface
-    inflates the median of the few vertices it maps to, not that of their neighbours along the path)."""
+    vertices, then the median of those over the skeleton vertices within ``hops`` edges (an untraced branch's
+    surface inflates the median of the few vertices it maps to, not that of most of their neighbours)."""
     med = pd.Series(d[ok]).groupby(src[ok]).median()
-    per_seed = np.full(len(d), np.inf)
+    per_seed = np.full(len(d), np.nan)
     per_seed[med.index.to_numpy()] = med.to_numpy()
-    ring = per_seed[seeds]
+    own = per_seed[seeds]
+    n = len(seeds)
+    a = sp.coo_matrix((np.ones(len(se)), (se[:, 0], se[:, 1])), shape=(n, n)).tocsr()
+    a = ((a + a.T + sp.identity(n, format="csr")) > 0).astype(np.int8)
+    near = sp.identity(n, format="csr", dtype=np.int8)
     for _ in range(hops):
-        nxt = ring.copy()
-        np.minimum.at(nxt, se[:, 0], ring[se[:, 1]])
-        np.minimum.at(nxt, se[:, 1], ring[se[:, 0]])
-        ring = nxt
-    by_seed = np.full(len(d), np.inf)
-    np.minimum.at(by_seed, seeds, ring)
+        near = ((near @ a) > 0).astype(np.int8)
+    near = near.tocoo()
+    ring = pd.Series(own[near.col]).groupby(near.row).median().reindex(np.arange(n)).to_numpy()
+    by_seed = np.full(len(d), np.nan)
+    by_seed[seeds] = ring
     return np.where(ok, by_seed[np.maximum(src, 0)], np.nan)
 
 
@@ -59,7 +62,7 @@ def reach_beyond_ring(vertices: np.ndarray, graph: sp.csr_matrix, used: np.ndarr
     d, _, src = csgraph.dijkstra(graph, directed=True, indices=useeds, min_only=True, return_predecessors=True)
     ok = np.isfinite(d) & used & (src >= 0)
     src = np.where(ok, src, -1)
-    ring_of = np.nan_to_num(_ring(d, src, ok, seeds, se, hops), nan=0.0, posinf=0.0)
+    ring_of = np.nan_to_num(_ring(d, src, ok, seeds, se, hops), nan=0.0)
     excess = np.where(ok, d - 2.0 * ring_of, np.nan)
     return np.where(ok, d, np.inf), src, excess
 
