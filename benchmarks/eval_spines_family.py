@@ -53,8 +53,9 @@ def _key(cls: str, seed: int, cond: str, faces: int | None) -> str:
     return f"{cls}_{seed}_{cond}" + (f"_{faces}" if faces else "")
 
 
-def build_cache(members: list, cache: Path) -> None:
-    """Pickle (Neuron with its run state after the compartments stage, SyntheticNeuron) per member."""
+def build_cache(members: list, cache: Path, p: nl.PipelineParams | None = None) -> None:
+    """Pickle (Neuron with its run state after the compartments stage, SyntheticNeuron) per member; ``p``: the
+    pre-spine stages' parameters (default ``PipelineParams()``; ``--set`` with ``cache``)."""
     cache.mkdir(parents=True, exist_ok=True)
     stages = dict(pl.MESH_STAGES)
     for cls, seed, cond, faces in members:
@@ -68,7 +69,7 @@ def build_cache(members: list, cache: Path) -> None:
         sn = family.make_member(cls, seed, **kw)
         n = nl.Neuron(name=_key(cls, seed, cond, faces), mesh=load_mesh(sn.mesh))
         n.synapses = load_synapses(sn.synapses[["x_nm", "y_nm", "z_nm", "is_pre"]])
-        p = nl.PipelineParams()
+        p = p or nl.PipelineParams()
         pl.run_state(n)
         for name in PRE_SPINE:
             try:
@@ -222,10 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.classes:
         members = [m for m in members if m[0] in args.classes.split(",")]
     cache = Path(args.cache)
-    if args.cmd == "cache":
-        build_cache(members, cache)
-        return 0
     p = _params(args.set)
+    if args.cmd == "cache":
+        build_cache(members, cache, p)
+        return 0
     rows = []
     for m in members:
         path = cache / (_key(*m) + ".pkl")

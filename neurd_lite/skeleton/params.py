@@ -38,6 +38,11 @@ class SkeletonParams:
     stable_ties (bool; False, opt-in): a skeleton vertex where several mesh vertices coincide seeds the surface map
         from the one the trace ran through (else the lowest index). Why: the KD-tree's pick among them followed the
         last bits of other vertices (docs/benchmarks.md, "Session 24"); off by default (adoption rule failed).
+    untraced_reach_nm (nm; 0 = off, opt-in): after the trace, surface reaching farther than this along the surface
+        beyond its skeleton vertex's ring (twice the median surface distance of that vertex's own surface) is
+        traced as a new branch (``untraced.py``; not on a fragment's cut-end trunk). Why: TEASAR's 12 µm
+        invalidation leaves terminal branches shorter than that untraced, so the skeleton stops up to ~10 µm
+        short of thin tips (docs/spines.md, "Session 25").
     """
 
     backend: str = "teasar"
@@ -50,10 +55,11 @@ class SkeletonParams:
     fragment_branch_min_nm: float = 4000.0
     fragment_max_trunk_nm: float = 10000.0
     stable_ties: bool = False
+    untraced_reach_nm: float = 0.0
 
     def __post_init__(self) -> None:
         check_params(self, choices={"backend": BACKEND_NAMES},
-                     ranges={"cc_vertex_thresh": ">= 0", "smooth_iterations": ">= 0"})
+                     ranges={"cc_vertex_thresh": ">= 0", "smooth_iterations": ">= 0", "untraced_reach_nm": ">= 0"})
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from .backends import BACKENDS, mesh_csgraph
 from .cut_ends import find_cut_ends, fragment_trunk
 from .model import Skeleton
 from .params import SkeletonParams  # noqa: F401 - moved to params.py, re-exported
+from .untraced import trace_untraced
 
 
 @dataclass
@@ -242,6 +243,17 @@ def _root_and_cut_ends(v: np.ndarray, f: np.ndarray, link_edges: np.ndarray | No
     return used, root_vertex, ends
 
 
+def _soma_surface(v: np.ndarray, centers: np.ndarray, radii: np.ndarray, masks: Sequence[np.ndarray | None],
+                  factor: float) -> np.ndarray:
+    """(V,) bool: mesh vertices within ``factor`` radii of a soma centre or on a soma's vertex mask."""
+    out = np.zeros(len(v), dtype=bool)
+    for k, (c, r) in enumerate(zip(centers, radii)):
+        out |= within_soma(v, c, r, factor)
+        if k < len(masks) and masks[k] is not None:
+            out |= masks[k]
+    return out
+
+
 def _trace(v: np.ndarray, f: np.ndarray, link_edges: np.ndarray | None, graph: sp.csr_matrix,
            root_vertex: int | None, p: SkeletonParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The backend's skeleton: vertices (S, 3) nm, edges (E, 2) and its own (V,) vertex map; InputError when it
@@ -326,6 +338,14 @@ def skeletonize(mesh: Any, soma_centers_nm: np.ndarray | Sequence | None = None,
         sv, se, is_cut = trunk
         v2s = np.full(len(v), -1, dtype=np.int64)
     v2s, n_unmapped_vertices = _vertex_map(v, graph, used, sv, v2s, p.max_orphan_distance_nm, p.stable_ties)
+    n_untraced = 0
+    if p.untraced_reach_nm > 0 and trunk is None:
+        sv, se, n_untraced = trace_untraced(v, graph, used, sv, se, _soma_surface(v, centers, radii, masks,
+                                                                                   extent.reach_factor),
+                                            p.untraced_reach_nm)
+        if n_untraced:
+            v2s, n_unmapped_vertices = _vertex_map(v, graph, used, sv, v2s, p.max_orphan_distance_nm,
+                                                   p.stable_ties)
 
     if len(centers):
         sv, se, v2s, soma_vertices = _collapse_somas(sv, se, v2s, centers, radii, masks, extent.core_factor)
@@ -352,6 +372,6 @@ def skeletonize(mesh: Any, soma_centers_nm: np.ndarray | Sequence | None = None,
     stats = {"backend": p.backend, "n_vertices": skel.n_vertices, "n_bridges": n_bridges,
              "n_unmapped_vertices": n_unmapped_vertices, "n_unmapped_faces": int((f2s < 0).sum()),
              "n_released_soma_vertices": n_released, "root": root_kind, "n_cut_ends": len(ends),
-             "cut_end_trunk": trunk is not None,
+             "cut_end_trunk": trunk is not None, **({"n_untraced_branches": n_untraced} if n_untraced else {}),
              "seconds": round(time.perf_counter() - t0, 4)}
     return SkeletonResult(skel, v2s, f2s, soma_vertices, stats)
