@@ -219,6 +219,44 @@ def attribution(res: dict[int, dict], sids: pd.Index, a: int, b: int, top: int =
     return d.sort_values(ascending=False).head(top)
 
 
+NEIGHBOURHOOD = ("protrud", "protrusion_", "below_top", "relative_height")  # the working-vertex ball features
+SPINE_READOUTS = ("distance_to_neck", "distance_to_head", "distance_to_spine", "profile_", "near_spine", "face_is",
+                  "length_nm", "head_width", "neck_", "distance_from_spine", "relative_neck")
+
+
+def swapped_counts(res: dict[int, dict], a: int, b: int) -> dict[str, tuple[int, int]]:
+    """(head, shaft) postsynapse counts at level ``a`` when the model reads its own inputs, or one group of inputs
+    (neighbourhood, spine read-outs, rule columns, all) taken from level ``b`` for the same synapses; the decision
+    is the pipeline's hybrid one (``target_model.decide_targets``, soma by the model, axon by the rules)."""
+    booster, meta = tm.load_model(None, nl.PipelineParams().synapses.target_model)
+    feats, cls = list(meta["features"]), meta["classes"]
+    kept = [c for c in list(meta.get("keep_rule_targets", [])) + ["soma", "axon"] if c != "soma"]
+
+    def table(k: int) -> pd.DataFrame:
+        r = res[k]
+        x = r["features"].set_axis(r["synapses"]["synapse_id"].to_numpy()).assign(
+            _rule=r["synapses"]["rule_target"].to_numpy())
+        return x[~r["synapses"]["is_pre"].astype(bool).to_numpy()]
+
+    def counts(x: pd.DataFrame) -> tuple[int, int]:
+        t = tm.decide_targets(booster.predict(x[feats].to_numpy(np.float64), num_threads=1), cls,
+                              x["_rule"].to_numpy(), kept, ("axon",))
+        return int((t == "spine_head").sum()), int((t == "shaft").sum())
+
+    xa, xb = table(a), table(b)
+    ids = xa.index.intersection(xb.index)
+    xa, xb = xa.loc[ids], xb.loc[ids]
+    groups = {"neighbourhood": [f for f in feats if any(k in f for k in NEIGHBOURHOOD)],
+              "spine read-outs": [f for f in feats if f.startswith(SPINE_READOUTS)],
+              "rule columns": [f for f in feats if f.startswith("rules_")] + ["_rule"], "all": feats + ["_rule"]}
+    out = {"own": counts(xa)}
+    for name, g in groups.items():
+        y = xa.copy()
+        y[g] = xb[g].to_numpy()
+        out[f"{name} from level {b}"] = counts(y)
+    return out
+
+
 def compare(out: Path, levels: list[int]) -> None:
     res = _load(out, levels)
     t = synapse_table(res)
@@ -241,6 +279,9 @@ def compare(out: Path, levels: list[int]) -> None:
     for a, b in zip(levels[:-1], levels[1:]):
         print(f"margin attribution {a} -> {b} ({len(on)} flips on a spine at every level):",
               attribution(res, pd.Index(on), a, b).round(3).to_dict())
+    for a in levels:
+        if a != levels[1]:
+            print(f"level {a} (head, shaft) with inputs of level {levels[1]}:", swapped_counts(res, a, levels[1]))
     for line in limb_changes(res):
         print(line)
 
