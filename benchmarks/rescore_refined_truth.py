@@ -9,8 +9,8 @@ shaft synapse whose face the relabel hands to a spine that face's new label, run
 stages once and scores that one prediction against both truths. Lengths nm, areas µm².
 
 Approximations (stated in docs/spines.md): the generator relabels before fragmenting, this after (a dendrite face
-whose nearest spine face was cut away may differ; undone shrinks of tiny crumbs are inexact); the synapses are the version-7 draw (a version-8 build would
-draw its shaft / head / neck synapses over the new areas).
+whose nearest spine face was cut away may differ; undone shrinks of tiny crumbs are inexact); the synapses are the
+version-7 draw (a version-8 build would draw its shaft / head / neck synapses over the new areas).
 
 Usage::
 
