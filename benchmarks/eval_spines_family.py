@@ -96,6 +96,13 @@ def _params(sets: list[str]) -> nl.PipelineParams:
 def score_one(n0: nl.Neuron, sn, p: nl.PipelineParams, model_too: bool = False) -> dict:
     """Run the spine, refine and synapse stages on a copy of a cached neuron and score it (``model_too``: also
     the synapse-target model's macro / neck F1, as ``model_macro_f1`` / ``model_neck``)."""
+    n, out = run_post(n0, sn, p, model_too)
+    return {**out, **score_prediction(n, sn)}
+
+
+def run_post(n0: nl.Neuron, sn, p: nl.PipelineParams, model_too: bool = False) -> tuple[nl.Neuron, dict]:
+    """(the neuron after the spine, refine and synapse stages run on a copy of ``n0``, its timing columns; with
+    ``model_too`` also the synapse-target model's scores against ``sn``)."""
     n = copy.deepcopy(n0)
     stages = dict(pl.MESH_STAGES)
     t, c0 = time.perf_counter(), time.process_time()
@@ -116,9 +123,14 @@ def score_one(n0: nl.Neuron, sn, p: nl.PipelineParams, model_too: bool = False) 
         cpu[f"{name}_cpu_s"] = time.process_time() - c
         if name == "spines":
             t_sp = time.perf_counter() - t
-    out = {"class": sn.truth.get("class"), "n_faces": len(sn.face_labels), "spine_s": t_sp,
-           "total_s": time.perf_counter() - t, "post_cpu_s": time.process_time() - c0, **cpu}
-    out["spine_face_f1"] = spine_face_f1(n.face_spine, sn.face_spine)
+    return n, {"class": sn.truth.get("class"), "n_faces": len(sn.face_labels), "spine_s": t_sp,
+               "total_s": time.perf_counter() - t, "post_cpu_s": time.process_time() - c0, **cpu, **extra}
+
+
+def score_prediction(n: nl.Neuron, sn) -> dict:
+    """Spine (face F1, instance P / R, false spines) and synapse-target scores of a neuron after the synapse
+    stage against the truth of ``sn`` (synapses in the same order)."""
+    out = {"spine_face_f1": spine_face_f1(n.face_spine, sn.face_spine)}
     out["spine_p"], out["spine_r"] = instance_scores(n.face_spine, sn.face_spine)
     cable = sn.truth["cable_length_nm"]
     dend_um = sum(v for k, v in cable.items() if k not in ("axon", "soma", "total")) / 1000.0
@@ -138,7 +150,6 @@ def score_one(n0: nl.Neuron, sn, p: nl.PipelineParams, model_too: bool = False) 
                          "face_labels": n.face_labels}, fh)
     f1 = synapse_target_f1(n.synapses["target"].to_numpy(), sn.synapses["target"].to_numpy())
     out["macro_f1"] = f1["macro"]
-    out.update(extra)
     tt, pt = sn.synapses["target"].to_numpy().astype(str), n.synapses["target"].to_numpy().astype(str)
     off = (tt != pt) & (tt != "unknown")
     out["confusion"] = {f"{a}->{b}": int(k) for (a, b), k in

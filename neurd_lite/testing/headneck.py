@@ -112,3 +112,11 @@ def shaft_spine_faces(verts: np.ndarray, faces: np.ndarray, labels: np.ndarray, 
     face_spine[cand[up]] = face_spine[near[up]]
     labels[cand[up]] = "spine_neck"
     return labels, face_spine
+
+
+def refined_truth(verts: np.ndarray, faces: np.ndarray, labels: np.ndarray, face_spine: np.ndarray,
+                  face_cell: np.ndarray, tables: list[tuple[pd.DataFrame, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, face_spine) of a smoothed and refined union: :func:`shaft_spine_faces`, then
+    :func:`junction_labels` (the generator's truth since ``FAMILY_VERSION`` 8). Vertices nm."""
+    labels, face_spine = shaft_spine_faces(verts, faces, labels, face_spine, face_cell, tables)
+    return junction_labels(verts, faces, labels, face_spine, tables), face_spine

@@ -27,7 +27,7 @@ import pandas as pd
 from ..errors import InputError
 from ..skeleton.model import Skeleton
 from .assemble import PartSet, build_surface, cell_parts
-from .headneck import junction_labels, shaft_spine_faces
+from .headneck import refined_truth
 from .fragment import DebrisParams, FragmentParams, debris, fragment, n_components
 from .meshing import Tessellation
 from .morphology import MorphologyParams, Tree, grow_interneuron, grow_pyramidal, tree_to_skeleton
@@ -210,8 +210,7 @@ def assemble_cells(kind: str, seed: int, cells: list[CellGrowth], rngs: list[np.
                                      cavities=cavities)
     if union and refine > 1:  # smoothing + refine drags head faces below the junction and shaft faces up necks
         tables = list(zip([cg.spines for cg in cells], _spine_offsets(cells)))
-        ft["labels"], ft["spine"] = shaft_spine_faces(verts, faces, ft["labels"], ft["spine"], ft["cell"], tables)
-        ft["labels"] = junction_labels(verts, faces, ft["labels"], ft["spine"], tables)
+        ft["labels"], ft["spine"] = refined_truth(verts, faces, ft["labels"], ft["spine"], ft["cell"], tables)
     t2 = time.perf_counter()
     from .boundary import boundary_faces, soma_boundary_table
 
