@@ -11,11 +11,8 @@ import neurd_lite.testing.family as fam
 from neurd_lite.testing import meshing
 one_cpu = sys.argv[1] == "1"
 if not one_cpu:  # the parallel manifold3d refine, as before FAMILY_VERSION 9
-    _u = meshing.union_parts
-    def _par(*a, **k):
-        return _u(*a, **dict(k, one_cpu=False))
     import neurd_lite.testing.assemble as asm
-    asm.union_parts = _par
+    asm.union_one_cpu = lambda parts, origin, extra, refine: meshing.union_parts(parts, origin, extra, refine)
 sn = fam.make_member("l23_pyramidal", 3, target_faces=500_000)
 h = hashlib.sha1()
 for a in (sn.mesh.vertices, sn.mesh.faces, sn.face_labels.astype(str).astype("U12"), sn.face_spine,

@@ -139,7 +139,7 @@ def resample(points: np.ndarray, radii: np.ndarray, spacing_nm: float) -> tuple[
 
 
 def union_parts(parts: list[tuple[np.ndarray, np.ndarray]], origin: np.ndarray,
-                extra: tuple[np.ndarray, np.ndarray] | None = None, refine: int = 1, one_cpu: bool = True
+                extra: tuple[np.ndarray, np.ndarray] | None = None, refine: int = 1
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Boolean union of closed parts (vertices nm, faces) and one optional ``extra`` mesh of disjoint closed pieces.
 
@@ -149,13 +149,9 @@ def union_parts(parts: list[tuple[np.ndarray, np.ndarray]], origin: np.ndarray,
     index (-1 for ``extra`` faces) and each face's triangle index in its source (its part, or ``extra``).
     ``refine`` > 1 smooths the union (edges sharper than 60° stay creases) and splits every triangle into
     refine² curved ones: a finer surface for far less time than a finer boolean. Face provenance is kept.
-    manifold3d's parallel refine is not repeatable, so with ``refine`` > 1 and ``one_cpu`` the union runs in a
-    child process on one CPU (:func:`~.smooth_refine.union_one_cpu`): same parts -> bit-identical mesh.
+    manifold3d's parallel refine is not repeatable: :func:`~.smooth_refine.union_one_cpu` runs this function on
+    one CPU in a child process (same parts -> bit-identical mesh).
     """
-    if refine > 1 and one_cpu:
-        from .smooth_refine import union_one_cpu
-
-        return union_one_cpu(parts, origin, extra, refine)
     import manifold3d as m3d
 
     def manifold(v: np.ndarray, f: np.ndarray, what: str):

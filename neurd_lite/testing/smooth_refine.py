@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from .meshing import union_parts
+
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # holds this neurd_lite
 
 
@@ -32,11 +34,9 @@ def union_one_cpu(parts: list[tuple[np.ndarray, np.ndarray]], origin: np.ndarray
                   extra: tuple[np.ndarray, np.ndarray] | None, refine: int
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`~.meshing.union_parts` (same arguments and returns, nm) run in a child process pinned to one CPU,
-    so that manifold3d's smooth + refine is repeatable."""
-    from .meshing import union_parts
-
-    if not hasattr(os, "sched_setaffinity"):
-        return union_parts(parts, origin, extra=extra, refine=refine, one_cpu=False)
+    so that manifold3d's smooth + refine is repeatable. ``refine`` 1 (the boolean alone) runs in-process."""
+    if refine <= 1 or not hasattr(os, "sched_setaffinity"):
+        return union_parts(parts, origin, extra=extra, refine=refine)
     payload = pickle.dumps((parts, np.asarray(origin), extra, int(refine)), protocol=pickle.HIGHEST_PROTOCOL)
     code = f"import sys; sys.path.insert(0, {_ROOT!r}); from neurd_lite.testing.smooth_refine import _main; _main()"
     env = dict(os.environ, OMP_NUM_THREADS="1")
@@ -49,9 +49,7 @@ def union_one_cpu(parts: list[tuple[np.ndarray, np.ndarray]], origin: np.ndarray
 
 def _main() -> None:
     """Child entry: (parts, origin, extra, refine) pickled on stdin, the union's four arrays pickled to stdout."""
-    from .meshing import union_parts
-
     parts, origin, extra, refine = pickle.loads(sys.stdin.buffer.read())
-    out = union_parts(parts, origin, extra=extra, refine=refine, one_cpu=False)
+    out = union_parts(parts, origin, extra=extra, refine=refine)
     sys.stdout.buffer.write(pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL))
     sys.stdout.buffer.flush()
