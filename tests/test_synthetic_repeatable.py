@@ -23,6 +23,7 @@ print(sn.info["refine"], len(sn.mesh.faces), h.hexdigest())
 
 
 def _digest(one_cpu: bool) -> str:
+    """Build in a fresh process; ``one_cpu=False`` uses the parallel refine (two such builds differed, session 25)."""
     done = subprocess.run([sys.executable, "-c", _BUILD, "1" if one_cpu else "0"], capture_output=True, text=True,
                           check=True)
     return done.stdout.strip().splitlines()[-1]
