@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from . import exactvec as ev
-from .meshing import Tessellation, concatenate_parts, resample, tube, union_parts, uv_sphere
+from .meshing import Tessellation, concatenate_parts, resample, tube, uv_sphere
+from .smooth_refine import union_one_cpu
 from .morphology import Tree
 from .spines import second_branches, spine_mesh
 
@@ -161,7 +162,7 @@ def build_surface(ps: PartSet, origin: np.ndarray, union: bool = True, refine: i
     cavities=False drops closed inner shells of the union (see :func:`drop_cavities`)."""
     extra = ps.extra()
     if union:
-        verts, faces, part, fid = union_parts(ps.parts, origin, extra=extra, refine=refine)
+        verts, faces, part, fid = union_one_cpu(ps.parts, origin, extra, refine)
     else:
         verts, faces, part, fid = concatenate_parts(ps.parts, extra=extra)
     offs = np.cumsum([0] + [len(f) for _, f in ps.parts])

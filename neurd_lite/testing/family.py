@@ -29,7 +29,7 @@ from .merge import CONTACTS, SPINE_DIRS, SPINE_POINTS, MergeParams, move_table, 
 from .spines import sample_spines
 from .synthetic import CellGrowth, SyntheticNeuron, _tessellation, assemble_cells, grow_cell
 
-FAMILY_VERSION = 8
+FAMILY_VERSION = 9
 """Bumped whenever the same (class, seed) gives a different cell (1: first commit; 2: flared roots, soma
 synapse counts per class, branched spines; 3: lumpy ellipsoidal somata; 4: realised spine density matches the
 requested one; 5: stubby spines reach coarse polygonal trunks;
@@ -38,7 +38,9 @@ spine head / neck face labels from the junction plane (:func:`~.headneck.junctio
 synapse positions and targets; members with refine 1, i.e. every default-size member, are bit-identical to 6);
 8: in refined members, dendrite faces the smoothing stretched up a spine (centroid > 50 nm above the shaft surface
 at the spine's base, a corner on it) belong to that spine (:func:`~.headneck.shaft_spine_faces`); refine-1
-members bit-identical to 7).
+members bit-identical to 7); 9: refined members are repeatable: the smoothed + refined union runs on one CPU
+(:mod:`~.smooth_refine`; manifold3d's parallel refine gave a different vertex / face order and float-level
+positions, hence labels and synapses, on every build); refine-1 members bit-identical to 8).
 Recorded in ``info["family_version"]``."""
 TUNE_SEEDS: tuple[int, ...] = tuple(range(0, 1000))
 """Seeds to tune on (0-999)."""

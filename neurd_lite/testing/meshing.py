@@ -149,6 +149,8 @@ def union_parts(parts: list[tuple[np.ndarray, np.ndarray]], origin: np.ndarray,
     index (-1 for ``extra`` faces) and each face's triangle index in its source (its part, or ``extra``).
     ``refine`` > 1 smooths the union (edges sharper than 60° stay creases) and splits every triangle into
     refine² curved ones: a finer surface for far less time than a finer boolean. Face provenance is kept.
+    manifold3d's parallel refine is not repeatable: :func:`~.smooth_refine.union_one_cpu` runs this function on
+    one CPU in a child process (same parts -> bit-identical mesh).
     """
     import manifold3d as m3d
 
