@@ -21,6 +21,7 @@ from .border import border_fragmented
 from .cluster import cluster_reduce
 from .collapse_map import collapse_face_map
 from .refit import refit_to_input
+from .simplify_fork import simplify_forked, simplify_here
 from .params import AUTO, AUTO_EDGE_NM, DecimateParams  # noqa: F401 - moved to params.py, re-exported
 from .weld import dropped_to_kept, weld
 
@@ -202,55 +203,15 @@ def is_fragmented(faces: np.ndarray, n_vertices: int) -> bool:
 FORK_ABOVE_FACES = 1_000_000  # simplify larger inputs in a forked child (see _simplify)
 
 
-def _simplify_here(points: np.ndarray, faces: np.ndarray, target: int, agg: int
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """fast-simplification in this process: (points, faces, collapse list or None when this version has none)."""
-    import fast_simplification
-
-    try:
-        return fast_simplification.simplify(points, faces, target_count=target, agg=agg, return_collapses=True)
-    except TypeError:  # a fast-simplification without return_collapses: the face map is searched for instead
-        return (*fast_simplification.simplify(points, faces, target_count=target, agg=agg), None)
-
-
-def _simplify(points: np.ndarray, faces: np.ndarray, target: int, agg: int
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def _simplify(points: np.ndarray, faces: np.ndarray, target: int, agg: int,
+              give_up: tuple[int, float, float] | None = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | None:
     """fast-simplification (points, faces, collapse list or None), in a forked child process above
-    ``FORK_ABOVE_FACES`` faces (POSIX).
-
-    fast-simplification keeps its C++ working copy (~500 bytes per input face) allocated after it returns, for the
-    life of the process (1.4 GB at 5.2M faces); run in a child, that memory goes back when the child exits. The
-    child gets the arrays by fork (copy-on-write) and sends the small result back through a pipe. Where fork
-    is unavailable or the child fails, it runs here."""
+    ``FORK_ABOVE_FACES`` faces (POSIX; :func:`neurd_lite.mesh.simplify_fork.simplify_forked`, which frees its
+    memory on exit and can stop a run foreseen to stall: None when it did, see ``give_up`` there)."""
     if len(faces) <= FORK_ABOVE_FACES or not hasattr(os, "fork"):
-        return _simplify_here(points, faces, target, agg)
-    import io
-
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: simplify, write the arrays, leave without running any Python exit handlers
-        code = 1
-        try:
-            os.close(r)
-            wv, wf, col = _simplify_here(points, faces, target, agg)
-            buf = io.BytesIO()
-            np.save(buf, np.asarray(wv, dtype=np.float64))
-            np.save(buf, np.asarray(wf, dtype=np.int64))
-            np.save(buf, np.asarray(col if col is not None else np.zeros((0, 3)), dtype=np.int64))
-            with os.fdopen(w, "wb") as fh:
-                fh.write(buf.getvalue())
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(w)
-    with os.fdopen(r, "rb") as fh:
-        data = fh.read()
-    _, status = os.waitpid(pid, 0)
-    if status != 0 or not data:
-        return _simplify_here(points, faces, target, agg)
-    buf = io.BytesIO(data)
-    wv, wf, col = np.load(buf), np.load(buf), np.load(buf)
-    return wv, wf, (col if col.shape[1:] == (2,) else None)
+        return simplify_here(points, faces, target, agg)
+    return simplify_forked(points, faces, target, agg, give_up)
 
 
 def _maps_from_collapses(vertices: np.ndarray, faces: np.ndarray, collapses: np.ndarray, wf: np.ndarray,
@@ -398,14 +359,19 @@ def _decimate_to(vertices: np.ndarray, faces: np.ndarray, p: DecimateParams, fra
         wv = sv
         wf = sf
     else:
-        wv_u, wf, collapses = _simplify((sv - origin_nm) / unit, sf, int(p.target_faces), p.aggressiveness)
-        wv = np.asarray(wv_u, dtype=np.float64) * unit + origin_nm
-        if p.stall_rescue_ratio is not None and not n_pre and len(wf) > p.stall_rescue_ratio * p.target_faces:
-            # stalled: start again from the input, meshoptimizer first
-            del wv, wf, wv_u, collapses
+        rescues = p.stall_rescue_ratio is not None and not n_pre
+        give_up = ((int(p.stall_check_from_pass), p.stall_rescue_ratio * int(p.target_faces), float(p.aggressiveness))
+                   if rescues and p.stall_check_from_pass is not None else None)
+        out = _simplify((sv - origin_nm) / unit, sf, int(p.target_faces), p.aggressiveness, give_up)
+        if out is None or (rescues and len(out[1]) > p.stall_rescue_ratio * p.target_faces):
+            # stalled (or given up on early): start again from the input, meshoptimizer first
+            del out, sv, sf
             return _decimate_to(vertices, faces, replace(p, prereduce_above_faces=0, stall_rescue_ratio=None,
                                                          prereduce_error_nm=None, prereduce_method="meshoptimizer"),
                                 fragmented, t0)
+        wv_u, wf, collapses = out
+        del out
+        wv = np.asarray(wv_u, dtype=np.float64) * unit + origin_nm
     del sv, sf
     wf = np.asarray(wf, dtype=np.int64).reshape(-1, 3)
     if len(wf) == 0:

@@ -104,6 +104,14 @@ class DecimateParams:
         many times its target, decimate again with the meshoptimizer pre-reduction first (face maps then from
         the nearest-centroid search); None: off. Why: it refuses collapses that leave needle faces, and
         spine-dense refined meshes are full of them (tune l5_et: stalled at 337k for a 250k target).
+    stall_check_from_pass (pass or None; 30): with the rescue on, when fast-simplification runs in a forked child
+        (inputs above 1M faces), its face-count reports (every 5 passes) are read from this pass on, and the run
+        is stopped and the rescue started at once when they foresee an end above the rescue ratio
+        (:func:`neurd_lite.mesh.simplify_fork.stall_foreseen`: the current slope of log faces against log
+        threshold held to the last pass, once that slope flattens); None: always the full run. Why: the
+        discarded stalled run was most of a stalled input's decimation CPU; a run that is not stopped is the same
+        run, so outputs change only where a run is stopped that would have ended below the rescue ratio
+        (none seen: docs/benchmarks.md, "Session 25, round 2").
     """
 
     target_faces: int | str | None = AUTO
@@ -119,6 +127,7 @@ class DecimateParams:
     max_target_faces: int = 1_000_000
     weld_nm: float = 1.0
     stall_rescue_ratio: float | None = 1.05
+    stall_check_from_pass: int | None = 30
     weld_edges_only: bool = True
     fragmented_border_um_per_um2: float | None = None
     prereduce_error_nm: float | None = None
@@ -134,7 +143,7 @@ class DecimateParams:
                      ranges={"target_faces": ">= 1", "min_faces_to_decimate": ">= 0", "aggressiveness": ">= 0",
                              "simplify_unit_nm": "> 0", "target_edge_nm": "> 0", "min_target_faces": ">= 1",
                              "max_target_faces": ">= 1", "prereduce_error_nm": "> 0",
-                             "prereduce_cluster_ratio": "> 0"})
+                             "prereduce_cluster_ratio": "> 0", "stall_check_from_pass": ">= 0"})
 
 
 @dataclass(frozen=True)
