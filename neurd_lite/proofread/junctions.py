@@ -40,8 +40,8 @@ def _unit(v: np.ndarray) -> np.ndarray:
 
 def _side_branches(adj: list, x: np.ndarray, on_path: set, v: int, min_nm: float
                    ) -> list[tuple[float, np.ndarray, int]]:
-    """(reach nm, unit direction over ``ARM_NM``, first vertex) of each off-path branch at skeleton vertex ``v`` reaching at least
-    ``min_nm`` (straight-line distance from ``v``)."""
+    """(reach nm, unit direction over ``ARM_NM``, first vertex) of each off-path branch at skeleton vertex ``v``
+    reaching at least ``min_nm`` (straight-line distance from ``v``)."""
     out = []
     for u in adj[v]:
         if u in on_path:
@@ -128,5 +128,5 @@ def own_junction_cut(forest: _Forest, pa: np.ndarray, s: np.ndarray, prior: np.n
     if not np.isfinite(scores[ok]).any():
         return k, None
     k2 = int(np.flatnonzero(ok)[np.argmax(scores[ok])])
-    return k2, {"from_nm": round(float(s[k]), 1), "to_nm": round(float(s[k2]), 1), "junction_nm": round(float(s[q0]), 1),
-                "window_nm": [round(float(lo), 1), round(float(hi), 1)]}
+    return k2, {"from_nm": round(float(s[k]), 1), "to_nm": round(float(s[k2]), 1),
+                "junction_nm": round(float(s[q0]), 1), "window_nm": [round(float(lo), 1), round(float(hi), 1)]}
