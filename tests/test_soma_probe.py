@@ -10,9 +10,9 @@ from neurd_lite.mesh.soma import SomaParams, find_somas
 from neurd_lite.mesh.soma.windows import FaceSlabs
 
 
-def test_probe_is_off_by_default_and_frozen():
+def test_probe_is_on_by_default_and_frozen():
     p = SomaParams()
-    assert p.probe_floor_voxels == 0.0
+    assert p.probe_floor_voxels == 1.4
     with pytest.raises(Exception):
         p.probe_floor_voxels = 1.4  # type: ignore[misc]
 
@@ -50,5 +50,5 @@ def test_small_soma_of_a_big_merge_is_found_by_the_probe():
         d = np.linalg.norm(np.array([s.center_nm for s in somas])[:, None] - centres[None], axis=2)
         return int((d.min(axis=0) < 3000.0).sum()), int((d.min(axis=1) >= 3000.0).sum())
 
-    assert hits(SomaParams()) == (2, 0)  # the default misses the bipolar soma (cell 2)
-    assert hits(SomaParams(probe_floor_voxels=1.4)) == (3, 0)  # all three somata, no false one
+    assert hits(SomaParams(probe_floor_voxels=0.0)) == (2, 0)  # without the probe the bipolar soma (cell 2) is missed
+    assert hits(SomaParams()) == (3, 0)  # the default probe: all three somata, no false one
