@@ -199,6 +199,14 @@ class SomaParams:
         ``min_inscribed_radius_nm`` (so one-voxel-thick neurites open no window). 1.5 needs a depth of sqrt(3)
         voxels; 1.4 also takes sqrt(2) voxels, the most a soma of inscribed radius ~3 µm reads on the 2.5-2.8 µm
         coarse grid of a big three-cell merge (opt-in; see docs/proofreading.md, session 19).
+    probe_floor_voxels: when > 0 (default 1.4 since session 25) and the coarse threshold above exceeds
+        ``min_inscribed_radius_nm`` (coarse voxels > 1.67 µm: big merges; a soma of the smallest size can then
+        read below it), a coarse region at least this many coarse voxels deep that opens no window, lies in no
+        soma found and not deep inside a searched box is probed: the fine grid in a small box around it (reach:
+        its depth + one coarse voxel + 3 µm) must read ``min_inscribed_radius_nm`` within one coarse voxel of
+        its peak (a soma's inscribed ball; thick dendrites read sqrt(2) coarse voxels too, but not that); only
+        then is it searched in a window of its own, after the others (docs/proofreading.md, session 25 round 2:
+        held-out stress merges 58 -> 60 of 60 somata, 0 false). 0 = off (the behaviour before).
     close_radius_nm: closing radius that seals gaps between mesh chunks before the volume is filled.
     core_depth_nm: voxels at least this far inside the volume form soma cores.
     min_inscribed_radius_nm: a core's deepest voxel must be at least this deep (radius of the largest
@@ -239,6 +247,7 @@ class SomaParams:
     max_voxels: int = 4_000_000
     coarse_voxels: int = 1_500_000
     coarse_floor_voxels: float = 1.5
+    probe_floor_voxels: float = 1.4
     close_radius_nm: float = 1000.0
     core_depth_nm: float = 2000.0
     min_inscribed_radius_nm: float = 2500.0

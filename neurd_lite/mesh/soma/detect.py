@@ -227,16 +227,23 @@ def _touches_crop(points_nm: np.ndarray, lo: np.ndarray, hi: np.ndarray, crop: n
     return bool((near & crop).any())
 
 
-def _crop_mesh(v: np.ndarray, f: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-               sides: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _crop_mesh(v: np.ndarray, f: np.ndarray, lo: np.ndarray, hi: np.ndarray, sides: np.ndarray,
+               candidates: np.ndarray | None = None, bounds: tuple[np.ndarray, np.ndarray] | None = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The faces with a vertex in the box [lo, hi] (nm), their vertices clipped to the box: (input face ids,
     vertices, re-indexed faces, the full mesh's cut sides that the box still touches, the sides where the box
     cuts the mesh). Clipping lays every cut neurite's surface onto the crop plane, where the crop wall closes
-    it, whatever the size of its faces (a cut that stopped at whole faces would leave the lumen open)."""
-    inside = np.all((v >= lo) & (v <= hi), axis=1)
-    keep = np.flatnonzero(inside[f].any(axis=1))
+    it, whatever the size of its faces (a cut that stopped at whole faces would leave the lumen open).
+    ``candidates``: face ids that hold every face with a vertex in the box (only those are tested); ``bounds``:
+    the vertices' (min, max) when known."""
+    if candidates is None:
+        keep = np.flatnonzero(np.all((v >= lo) & (v <= hi), axis=1)[f].any(axis=1))
+    else:
+        fv = v[f[candidates]]
+        keep = np.sort(candidates[np.all((fv >= lo) & (fv <= hi), axis=2).any(axis=1)])
     used, f_sub = compact_faces(f[keep], len(v))  # np.unique(f[keep], return_inverse=True)'s values, no sort
-    touch = np.stack([lo <= v.min(axis=0), hi >= v.max(axis=0)], axis=1)
+    vmin, vmax = bounds if bounds is not None else (v.min(axis=0), v.max(axis=0))
+    touch = np.stack([lo <= vmin, hi >= vmax], axis=1)
     return keep, np.clip(v[used], lo, hi), f_sub.reshape(-1, 3), sides & touch, ~touch
 
 

@@ -21,6 +21,10 @@ from ..voxel_fill import cut_sides
 from .detect import SomaParams, _crop_mesh, _find, _mesh_arrays, _touches_crop, mesh_volume
 
 
+WINDOW_MARGIN_NM = 10000.0  # a window reaches this far beyond its coarse region (and its depth and one voxel)
+PROBE_INSET_NM = 7000.0  # a probe box is its window less this a side (reach: depth + one coarse voxel + 3 µm)
+
+
 @dataclass(frozen=True)
 class DetailMesh:
     """The full-resolution mesh a working mesh was decimated from: vertices (nm), faces, and the working face of
@@ -44,12 +48,14 @@ class Window:
 
 
 def candidate_windows(v: np.ndarray, f: np.ndarray, p: SomaParams, sides: np.ndarray,
-                      margin_nm: float = 10000.0) -> tuple[list[Window], float]:
+                      margin_nm: float = WINDOW_MARGIN_NM) -> tuple[list[Window], float, list[Window]]:
     """Boxes around the regions of a coarse grid deep enough to hold a soma, deepest first, merged when they
     overlap and their union still fits ``max_voxels`` at ``voxel_nm`` (so the fine pass keeps its resolution
     however many regions a cell has, e.g. along a thick trunk); and the coarse pass's closing radius (nm). The
     coarse grid has ``coarse_voxels`` voxels; a region qualifies when its coarse depth reaches
-    ``min_inscribed_radius_nm`` less one coarse voxel (but at least ``coarse_floor_voxels`` voxels)."""
+    ``min_inscribed_radius_nm`` less one coarse voxel (but at least ``coarse_floor_voxels`` voxels). Third:
+    the shallower regions of :func:`shallow_regions` (empty unless ``probe_floor_voxels`` > 0 and the threshold
+    exceeds ``min_inscribed_radius_nm``: only then can a soma of the smallest size read below it)."""
     h = float(np.cbrt(np.prod(np.ptp(v, axis=0) + 4 * p.close_radius_nm) / p.coarse_voxels))
     h = max(h, p.voxel_nm)
     pc = replace(p, voxel_nm=h, close_radius_nm=max(p.close_radius_nm, h), max_voxels=2 * p.coarse_voxels)
@@ -65,6 +71,9 @@ def candidate_windows(v: np.ndarray, f: np.ndarray, p: SomaParams, sides: np.nda
         lo = vol.grid.centers(np.array([[a.start for a in sl]]))[0] - reach
         hi = vol.grid.centers(np.array([[a.stop - 1 for a in sl]]))[0] + reach
         wins.append(Window(lo, hi, float(d[k]), peak[None], np.array([float(d[k])])))
+    # only where the floor lifts the threshold above the smallest soma's own depth (h > 1.67 µm at 1.5: big merges)
+    probe = p.probe_floor_voxels > 0 and thr > p.min_inscribed_radius_nm
+    shallow = shallow_regions(vol, thr, p, margin_nm) if probe else []
     wins = [wins[i] for i in np.argsort([w.depth_nm for w in wins])[::-1]]  # deepest first (its own box first)
     pad = 2 * p.close_radius_nm + 5 * p.voxel_nm
 
@@ -86,7 +95,63 @@ def candidate_windows(v: np.ndarray, f: np.ndarray, p: SomaParams, sides: np.nda
                     break
             if merged:
                 break
-    return wins, pc.close_radius_nm
+    return wins, pc.close_radius_nm, shallow
+
+
+def shallow_regions(vol: object, thr_nm: float, p: SomaParams, margin_nm: float) -> list[Window]:
+    """Boxes (nm) around the coarse regions at least ``probe_floor_voxels`` coarse voxels deep that stay below the
+    window threshold ``thr_nm`` (on a coarse grid a small soma reads sqrt(2) voxels deep, like many thick
+    dendrites); each keeps its own box (never merged)."""
+    g = vol.grid  # type: ignore[attr-defined]
+    depth = vol.depth_nm  # type: ignore[attr-defined]
+    h = g.voxel_nm
+    lab, _ = ndimage.label(depth >= p.probe_floor_voxels * h, structure=np.ones((3, 3, 3), dtype=bool))
+    out = []
+    for i, sl in enumerate(ndimage.find_objects(lab), start=1):
+        d = np.where(lab[sl] == i, depth[sl], -1.0)
+        k = np.unravel_index(int(np.argmax(d)), d.shape)
+        if float(d[k]) >= thr_nm:
+            continue
+        peak = g.centers(np.array([[a.start + j for a, j in zip(sl, k)]]))[0]
+        reach = float(d[k]) + h + margin_nm
+        lo = g.centers(np.array([[a.start for a in sl]]))[0] - reach
+        hi = g.centers(np.array([[a.stop - 1 for a in sl]]))[0] + reach
+        out.append(Window(lo, hi, float(d[k]), peak[None], np.array([float(d[k])])))
+    return out
+
+
+@dataclass(frozen=True)
+class FaceSlabs:
+    """Faces sorted by their smallest vertex x (nm): ``order``, ``x0`` (sorted), ``width`` (the widest face in
+    x), so the faces that can reach an x interval are one slice (cheap crops of many small boxes); ``bounds``:
+    the vertices' (min, max) (nm)."""
+
+    order: np.ndarray
+    x0: np.ndarray
+    width: float
+    bounds: tuple[np.ndarray, np.ndarray]
+
+    @staticmethod
+    def of(v: np.ndarray, f: np.ndarray) -> "FaceSlabs":
+        x = v[:, 0][f]
+        x0 = x.min(axis=1)
+        order = np.argsort(x0, kind="stable")
+        return FaceSlabs(order, x0[order], float((x.max(axis=1) - x0).max()) if len(f) else 0.0,
+                         (v.min(axis=0), v.max(axis=0)))
+
+
+def _probe(v: np.ndarray, f: np.ndarray, p: SomaParams, w: Window, sides: np.ndarray, coarse_nm: float,
+           slabs: FaceSlabs) -> bool:
+    """Whether the fine grid, in a small box around a shallow coarse region (its window box less
+    ``PROBE_INSET_NM`` a side), reads a depth of ``min_inscribed_radius_nm`` within one coarse voxel of the
+    region's peak: a soma's inscribed ball, which a trunk thinner than the smallest soma lacks."""
+    lo, hi = w.lo + PROBE_INSET_NM, w.hi - PROBE_INSET_NM
+    cand = slabs.order[np.searchsorted(slabs.x0, lo[0] - slabs.width):np.searchsorted(slabs.x0, hi[0], "right")]
+    keep, v_sub, f_sub, sides_sub, crop_sub = _crop_mesh(v, f, lo, hi, sides, candidates=cand, bounds=slabs.bounds)
+    if len(keep) < p.min_faces:
+        return False
+    vol = mesh_volume(v_sub, f_sub, p, sides=sides_sub, crop_sides=crop_sub)
+    return bool(_enclosed(vol, w.peaks_nm, p.min_inscribed_radius_nm, coarse_nm)[0])
 
 
 def _unexplained(peaks_nm: np.ndarray, depth_nm: np.ndarray, somas: list[Soma], p: SomaParams,
@@ -159,12 +224,46 @@ def _to_working(s: Soma, to_working: np.ndarray) -> Soma:
     return s
 
 
+def _accept(somas: list[Soma], found: list[tuple[Soma, np.ndarray]], v: np.ndarray, f: np.ndarray, p: SomaParams,
+            w: Window, crop_sub: np.ndarray, detail: DetailMesh | None) -> None:
+    """Append to ``somas`` the somata a window found (each with the vertices it was found on) that its crop does
+    not cut and that no soma already taken holds."""
+    for s, sv in found:
+        # a soma cut by the crop is whole in the box of its own deep region; overlapping boxes find a soma
+        # more than once: keep the first (boxes come deepest region first)
+        sf = f if sv is v else detail.faces  # type: ignore[union-attr]
+        if _touches_crop(sv[sf[s.faces]].reshape(-1, 3), w.lo, w.hi, crop_sub, 2.0 * p.voxel_nm):
+            continue
+        if sv is not v:
+            s = _to_working(s, detail.to_working)  # type: ignore[union-attr]
+        if all(np.linalg.norm(s.center_nm - o.center_nm) > max(p.min_inscribed_radius_nm, 0.5 * o.radius_nm)
+               and np.isin(s.faces, o.faces).mean() < 0.5 for o in somas):
+            somas.append(s)
+
+
+def _unsearched(shallow: list[Window], wins: list[Window], somas: list[Soma], coarse_nm: float,
+                p: SomaParams) -> list[Window]:
+    """The shallow regions whose peak lies in no soma found (radius plus one coarse voxel) and not at least
+    3 ``min_inscribed_radius_nm`` inside a box the fine pass already searched (the smallest somata, elongated,
+    reach about twice their inscribed radius from the centre: one that deep in a box was whole there)."""
+    inside_nm = 3.0 * p.min_inscribed_radius_nm
+    out = []
+    for w in shallow:
+        pk = w.peaks_nm[0]
+        if any(np.all(pk >= b.lo + inside_nm) and np.all(pk <= b.hi - inside_nm) for b in wins):
+            continue
+        if any(np.linalg.norm(pk - s.center_nm) <= s.radius_nm + coarse_nm for s in somas):
+            continue
+        out.append(w)
+    return out
+
+
 def find_in_windows(v: np.ndarray, f: np.ndarray, p: SomaParams, sides: np.ndarray,
                     detail: DetailMesh | None = None) -> list[Soma]:
     """Somata of a large mesh (nm) found window by window (see the module docstring), largest first."""
 
     somas: list[Soma] = []
-    wins, coarse_close_nm = candidate_windows(v, f, p, sides)
+    wins, coarse_close_nm, shallow = candidate_windows(v, f, p, sides)
     for w in wins:
         keep, v_sub, f_sub, sides_sub, crop_sub = _crop_mesh(v, f, w.lo, w.hi, sides)
         if len(keep) < p.min_faces:
@@ -183,17 +282,16 @@ def find_in_windows(v: np.ndarray, f: np.ndarray, p: SomaParams, sides: np.ndarr
             new, missing = _sealed(dv, df, p, w, cut_sides(dv, p.cut_tol_nm, p.cut_min_fraction), missing,
                                    coarse_close_nm)
             found += [(s, dv) for s in new]
-        for s, sv in found:
-            # a soma cut by the crop is whole in the box of its own deep region; overlapping boxes find a soma
-            # more than once: keep the first (boxes come deepest region first)
-            sf = f if sv is v else detail.faces  # type: ignore[union-attr]
-            if _touches_crop(sv[sf[s.faces]].reshape(-1, 3), w.lo, w.hi, crop_sub, 2.0 * p.voxel_nm):
-                continue
-            if sv is not v:
-                s = _to_working(s, detail.to_working)  # type: ignore[union-attr]
-            if all(np.linalg.norm(s.center_nm - o.center_nm) > max(p.min_inscribed_radius_nm, 0.5 * o.radius_nm)
-                   and np.isin(s.faces, o.faces).mean() < 0.5 for o in somas):
-                somas.append(s)
+        _accept(somas, found, v, f, p, w, crop_sub, detail)
+    probes = _unsearched(shallow, wins, somas, coarse_close_nm, p)
+    slabs = FaceSlabs.of(v, f) if probes else None
+    for w in probes:  # small somata the coarse grid reads shallow
+        if not _probe(v, f, p, w, sides, coarse_close_nm, slabs):
+            continue
+        keep, v_sub, f_sub, sides_sub, crop_sub = _crop_mesh(v, f, w.lo, w.hi, sides)
+        if len(keep) >= p.min_faces:
+            new = _near(_find(v_sub, f_sub, p, sides_sub, crop_sub, face_index=keep), w.peaks_nm, coarse_close_nm)
+            _accept(somas, [(s, v) for s in new], v, f, p, w, crop_sub, detail)
     somas.sort(key=lambda s: -s.radius_nm)
     return somas
 
