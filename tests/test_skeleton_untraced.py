@@ -43,3 +43,16 @@ def test_plain_tube_unchanged():
     assert "n_untraced_branches" not in on.stats
     np.testing.assert_array_equal(on.skeleton.vertices, off.skeleton.vertices)
     np.testing.assert_array_equal(on.vertex_to_skeleton, off.vertex_to_skeleton)
+
+
+def test_no_branch_from_the_soma_reach():
+    """A side branch whose path runs through a soma's reach (a soma bulge) is covered, never traced: collapsed
+    into the soma it would become a stem."""
+    v, f, tip = _tee(8.0)
+    centre, radius = np.array([[20000.0, -2500.0, 0.0]]), np.array([3000.0])  # reach 4.5 µm: base in, tip out
+    off = skeletonize((v, f), soma_centers_nm=centre, soma_radii_nm=radius)
+    on = skeletonize((v, f), soma_centers_nm=centre, soma_radii_nm=radius,
+                     params=SkeletonParams(untraced_reach_nm=5000.0))
+    assert "n_untraced_branches" not in on.stats
+    np.testing.assert_array_equal(on.skeleton.vertices, off.skeleton.vertices)
+    assert _gap(on.skeleton, tip) > 5000

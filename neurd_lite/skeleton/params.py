@@ -40,7 +40,8 @@ class SkeletonParams:
         last bits of other vertices (docs/benchmarks.md, "Session 24"); off by default (adoption rule failed).
     untraced_reach_nm (nm; 0 = off, opt-in): after the trace, surface reaching farther than this along the surface
         beyond its skeleton vertex's ring (twice the median surface distance of that vertex's own surface) is
-        traced as a new branch (``untraced.py``; not on a fragment's cut-end trunk). Why: TEASAR's 12 µm
+        traced as a new branch (``untraced.py``; not on a fragment's cut-end trunk; never a path entering a
+        soma's reach, which would become a stem). Why: TEASAR's 12 µm
         invalidation leaves terminal branches shorter than that untraced, so the skeleton stops up to ~10 µm
         short of thin tips (docs/spines.md, "Session 25").
     """

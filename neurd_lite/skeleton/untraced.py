@@ -10,7 +10,9 @@ multi-source Dijkstra from the skeleton's surface seeds) less twice the median o
 vertex's own surface vertices (the ring around the path: about half a tube's circumference) is its reach beyond
 the ring. While some vertex reaches farther than ``reach_nm`` (and lies outside every soma's reach), the farthest
 one is traced like a TEASAR path: the shortest surface path from it to the nearest skeleton vertex, which becomes
-a new branch; the surface within ``reach_nm`` of the new path is then covered. A spine (neck plus head, 1-3 µm)
+a new branch; the surface within ``reach_nm`` of the new path is then covered. A path that enters a soma's reach
+(a bulge of the soma surface whose tip lies just beyond the reach) is covered but never added: joined to a vertex
+that the soma collapse takes, it would become a stem, a new limb. A spine (neck plus head, 1-3 µm)
 stays below a reach of a few µm; the graph stage prunes bristles shorter than ``prune_terminal_nm`` anyway.
 """
 from __future__ import annotations
@@ -83,11 +85,18 @@ def trace_untraced(vertices: np.ndarray, graph: sp.csr_matrix, used: np.ndarray,
     parent[seeds] = -1
     tree = cKDTree(v)
     new_v, new_e = [sv], [se]
-    n_next, n_added = len(sv), 0
+    n_next, n_added, n_soma = len(sv), 0, 0
     while far.any():
         cand = np.flatnonzero(far)
         target = int(cand[np.argmax(excess[cand])])
         path = _nearest_skeleton_path(v, graph, tree, target, float(owner_d[target]), parent)
+        before = owner_d.copy()
+        if excluded[path].any():  # a bulge of the soma surface: covered, never a branch (nor, collapsed, a stem)
+            _cover(v, graph, tree, path, reach_nm, owner, owner_d)
+            far &= owner_d >= before
+            far[path] = False
+            n_soma += 1
+            continue
         fresh = path[:-1]
         ids = np.arange(n_next, n_next + len(fresh))
         for m, k in zip(fresh, ids):
@@ -98,7 +107,6 @@ def trace_untraced(vertices: np.ndarray, graph: sp.csr_matrix, used: np.ndarray,
         new_e.append(np.column_stack([chain[:-1], chain[1:]]))
         n_next += len(fresh)
         n_added += 1
-        before = owner_d.copy()
         _cover(v, graph, tree, path, reach_nm, owner, owner_d)
         moved = owner_d < before
         excess[moved] = owner_d[moved]  # measured from the new path, no ring
