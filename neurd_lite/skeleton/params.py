@@ -41,9 +41,10 @@ class SkeletonParams:
     untraced_reach_nm (nm; 0 = off, opt-in): after the trace, surface reaching farther than this along the surface
         beyond its skeleton vertex's ring (twice the median surface distance of that vertex's own surface) is
         traced as a new branch (``untraced.py``; not on a fragment's cut-end trunk; never a path entering a
-        soma's reach, which would become a stem). Why: TEASAR's 12 µm
-        invalidation leaves terminal branches shorter than that untraced, so the skeleton stops up to ~10 µm
-        short of thin tips (docs/spines.md, "Session 25").
+        soma's reach, which would become a stem). Why: TEASAR's 12 µm invalidation leaves terminal branches
+        shorter than that untraced, so the skeleton stops up to ~10 µm short of thin tips (docs/spines.md,
+        "Session 25"). Opt-in: it failed its real-cell clause twice (held-out 2607-2611 and 2617-2621 aspiny false
+        spines / 100 µm .43 -> .30 and .80 -> .65, but the real cell's spine count moved by 2.2-3.9 %).
     """
 
     backend: str = "teasar"

@@ -85,7 +85,7 @@ def trace_untraced(vertices: np.ndarray, graph: sp.csr_matrix, used: np.ndarray,
     parent[seeds] = -1
     tree = cKDTree(v)
     new_v, new_e = [sv], [se]
-    n_next, n_added, n_soma = len(sv), 0, 0
+    n_next, n_added = len(sv), 0
     while far.any():
         cand = np.flatnonzero(far)
         target = int(cand[np.argmax(excess[cand])])
@@ -95,7 +95,6 @@ def trace_untraced(vertices: np.ndarray, graph: sp.csr_matrix, used: np.ndarray,
             _cover(v, graph, tree, path, reach_nm, owner, owner_d)
             far &= owner_d >= before
             far[path] = False
-            n_soma += 1
             continue
         fresh = path[:-1]
         ids = np.arange(n_next, n_next + len(fresh))

@@ -16,7 +16,6 @@ import os
 import pickle
 import subprocess
 import sys
-from typing import Any
 
 import numpy as np
 
