@@ -26,14 +26,14 @@ def tied_members(tree: cKDTree, points: np.ndarray, dist: np.ndarray) -> list[tu
 
 
 def outside_nearest(tree: cKDTree, points: np.ndarray, dist: np.ndarray, idx: np.ndarray, surface: np.ndarray,
-                    normals: np.ndarray) -> np.ndarray:
+                    normals: np.ndarray, resolve_ties: bool = True) -> np.ndarray:
     """(M,) bool: each point (M, 3) nm lies on the outer side of its nearest surface vertex (``tree`` over
     ``surface``; ``dist``, ``idx`` its nearest distance and index; ``normals`` outward unit normals).
-    Where several vertices are nearest within :data:`TIE_REL` (a point at the centre of a ring), the signed
-    offsets along their normals are summed, so the answer does not depend on which of them rounding put first."""
+    With ``resolve_ties``, where several vertices are nearest within :data:`TIE_REL` (a point at the centre of a
+    ring), the signed offsets along their normals are summed, so the answer does not depend on which of them
+    rounding put first (False: the vertex ``idx`` names alone)."""
     signed = ((points - surface[idx]) * normals[idx]).sum(1)
-    for row, members in tied_members(tree, points, dist):
+    for row, members in tied_members(tree, points, dist) if resolve_ties else ():
         m = np.asarray(members)
         signed[row] = ((points[row] - surface[m]) * normals[m]).sum()
     return signed > 0
-

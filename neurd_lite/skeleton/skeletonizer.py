@@ -34,6 +34,7 @@ from .backends import BACKENDS, mesh_csgraph
 from .cut_ends import find_cut_ends, fragment_trunk
 from .model import Skeleton
 from .params import SkeletonParams  # noqa: F401 - moved to params.py, re-exported
+from .surface_seeds import nearest_kept
 from .untraced import trace_untraced
 
 
@@ -179,10 +180,7 @@ def surface_nearest(vertices: np.ndarray, graph: sp.csr_matrix, used: np.ndarray
     """(V,) nearest skeleton vertex of every mesh vertex along the (symmetric) mesh graph; ``fallback`` where
     unreachable; ``stable_ties``: where mesh vertices coincide at a skeleton vertex, seed from the one the trace
     ran through (False: the KD-tree's pick, which follows other vertices' last bits)."""
-    cand = np.flatnonzero(used)
-    tree = cKDTree(vertices[cand])
-    dist, seed_local = tree.query(sv)
-    seeds = cand[seed_local]
+    cand, tree, dist, seeds = nearest_kept(vertices, used, sv)
     # a skeleton vertex where two mesh vertices coincide: the KD-tree's pick among them followed the last bits of
     # every other vertex; take the one the trace ran through (``fallback``: its own map), else the lowest index
     for k, members in tied_members(tree, sv, dist) if stable_ties else ():

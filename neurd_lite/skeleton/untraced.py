@@ -23,15 +23,10 @@ import scipy.sparse as sp
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
+from .surface_seeds import nearest_kept
 from .teasar import _cover, _nearest_skeleton_path
 
 RING_HOPS = 10  # skeleton edges (TEASAR vertices are mesh vertices, ~0.1-0.3 µm apart: 1-3 µm of path)
-
-
-def _surface_seeds(vertices: np.ndarray, used: np.ndarray, sv: np.ndarray) -> np.ndarray:
-    """(S,) the kept mesh vertex nearest each skeleton vertex (nm; TEASAR's vertices lie on the surface)."""
-    cand = np.flatnonzero(used)
-    return cand[cKDTree(vertices[cand]).query(sv)[1]]
 
 
 def _ring(d: np.ndarray, src: np.ndarray, ok: np.ndarray, seeds: np.ndarray, se: np.ndarray, hops: int
@@ -75,7 +70,7 @@ def trace_untraced(vertices: np.ndarray, graph: sp.csr_matrix, used: np.ndarray,
     ``reach_nm`` beyond its skeleton vertex's ring (module doc); ``excluded`` (V,) bool: vertices never traced
     to (soma surface). Returns (vertices, edges, number of branches added)."""
     v = np.asarray(vertices, dtype=np.float64)
-    seeds = _surface_seeds(v, used, sv)
+    seeds = nearest_kept(v, used, sv)[3]
     owner_d, owner, excess = reach_beyond_ring(v, graph, used, seeds, se)
     far = used & ~excluded & (np.nan_to_num(excess, nan=-1.0) > reach_nm)
     if not far.any():

@@ -27,11 +27,10 @@ import trimesh
 
 from ..geometry.meshes import row_norms
 from ..geometry.stats import stable_int_order
-from ..geometry.ties import TIE_REL
 from ..neuron import SPINE_LABELS, Neuron, is_label
 
 MAX_ROUNDS = 12  # each round halves the longest edges; 12 rounds reach 1/4096 of them
-# Lengths within TIE_REL count as equal (geometry/ties.py): midpoint splitting makes lengths equal in exact
+# Lengths within geometry.ties.TIE_REL count as equal: midpoint splitting makes lengths equal in exact
 # arithmetic (the halves of an edge of exactly 2 x max_edge_nm; the two diagonals of a symmetric quadrilateral,
 # which meshes of regular rings hold by the thousand), and a '>' or '<=' between them was decided by float rounding:
 # a last-bit change of the input re-triangulated thousands of faces (docs/benchmarks.md, "Session 24").

@@ -270,8 +270,7 @@ def best_axis(cloud: np.ndarray, candidates: list[np.ndarray], tang: np.ndarray,
         ratio = np.column_stack([d for d, _ in near]) / np.maximum(rad, 1.0)
         close = ratio < min_clearance
         if surface_normals is not None:
-            outside = np.column_stack([outside_nearest(tree, c, d, i, surface, surface_normals) if stable_ties
-                                       else ((c - surface[i]) * surface_normals[i]).sum(1) > 0
+            outside = np.column_stack([outside_nearest(tree, c, d, i, surface, surface_normals, stable_ties)
                                        for c, (d, i) in zip(candidates, near)])
             outside &= ~outside.all(1)[:, None]
             close |= outside
