@@ -56,3 +56,23 @@ def test_no_branch_from_the_soma_reach():
     assert "n_untraced_branches" not in on.stats
     np.testing.assert_array_equal(on.skeleton.vertices, off.skeleton.vertices)
     assert _gap(on.skeleton, tip) > 5000
+
+
+@pytest.mark.parametrize("with_soma", [False, True])
+def test_traced_cable_left_where_the_trace_puts_it(with_soma: bool):
+    """The option adds cable and never moves or re-measures the cable it did not add: the old vertices keep the
+    default's positions, radii and root distances (a re-centred junction would shorten the path and shift the
+    spine stage's chunk grid along the rest of the dendrite); ``Skeleton.traced`` marks them."""
+    v, f, tip = _tee(8.0)
+    kw = dict(soma_centers_nm=np.array([[-4000.0, 0.0, 0.0]]), soma_radii_nm=np.array([2500.0])) if with_soma else {}
+    off = skeletonize((v, f), **kw).skeleton
+    on = skeletonize((v, f), params=SkeletonParams(untraced_reach_nm=5000.0), **kw).skeleton
+    tr = on.traced
+    assert tr.sum() == off.n_vertices and (~tr).sum() > 0 and off.traced.all()
+    assert _gap(on, tip) < 1000
+    d = np.linalg.norm(on.vertices[tr][:, None] - off.vertices[None], axis=2)
+    i = d.argmin(1)
+    assert d.min(1).max() == 0.0
+    np.testing.assert_array_equal(on.radius[tr], off.radius[i])
+    np.testing.assert_allclose(on.distance_to_root_nm[tr], off.distance_to_root_nm[i], atol=1e-6)
+    assert np.isfinite(on.radius[~tr]).all() and abs(np.median(on.radius[~tr]) - 300) < 60  # the branch's own

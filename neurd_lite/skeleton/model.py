@@ -114,6 +114,14 @@ class Skeleton:
         return np.zeros(self.n_vertices, dtype=bool) if cut is None else np.array(cut, dtype=bool)
 
     @property
+    def traced(self) -> np.ndarray:
+        """(N,) bool, False on the branches ``SkeletonParams.untraced_reach_nm`` added after the trace
+        (``vertex_properties["untraced"]``; all True when absent). Cell-wide scales (the median radius) are read
+        over these, so that the option adds cable without rescaling the rest. A copy."""
+        u = self.vertex_properties.get("untraced")
+        return np.ones(self.n_vertices, dtype=bool) if u is None else ~np.asarray(u, dtype=bool)
+
+    @property
     def branch_points(self) -> np.ndarray:
         return np.flatnonzero(self.degree > 2)
 

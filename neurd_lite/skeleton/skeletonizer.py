@@ -122,20 +122,23 @@ def _fill_nan_from_neighbours(values: np.ndarray, edges: np.ndarray, rounds: int
 
 
 def _collapse_somas(sv: np.ndarray, se: np.ndarray, v2s: np.ndarray, centers: np.ndarray, radii: np.ndarray,
-                    masks: Sequence[np.ndarray | None], factor: float) -> tuple[np.ndarray, np.ndarray,
-                                                                                np.ndarray, list[int]]:
-    """Replace each soma's skeleton region by one vertex at its centre (appended after the kept vertices)."""
+                    masks: Sequence[np.ndarray | None], factor: float, region_v2s: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int], np.ndarray]:
+    """Replace each soma's skeleton region by one vertex at its centre (appended after the kept vertices).
+    ``region_v2s``: the vertex map that decides the regions (None: ``v2s``). Also returns (S,) the new index of
+    every input vertex."""
     n = len(sv)
     owner = np.full(n, -1, dtype=np.int64)
     best = np.full(n, np.inf)
-    mapped = v2s >= 0
-    total = np.bincount(v2s[mapped], minlength=n)
+    rv = v2s if region_v2s is None else region_v2s
+    mapped = rv >= 0
+    total = np.bincount(rv[mapped], minlength=n)
     for k, (c, r) in enumerate(zip(centers, radii)):
         d = np.linalg.norm(sv - c, axis=1)
         region = within_soma(sv, c, r, factor)
         m = masks[k] if k < len(masks) else None
         if m is not None:
-            hit = np.bincount(v2s[mapped & m], minlength=n)
+            hit = np.bincount(rv[mapped & m], minlength=n)
             region |= hit * 2 > np.maximum(total, 1)
         region[int(np.argmin(d))] = True
         take = region & (d < best)
@@ -150,7 +153,7 @@ def _collapse_somas(sv: np.ndarray, se: np.ndarray, v2s: np.ndarray, centers: np
     ne = new_index[se]
     ne = np.unique(np.sort(ne[ne[:, 0] != ne[:, 1]], axis=1), axis=0)
     nv2s = np.where(v2s >= 0, new_index[np.maximum(v2s, 0)], -1)
-    return nv, ne, nv2s, soma_vertices
+    return nv, ne, nv2s, soma_vertices, new_index
 
 
 def _release_far_soma_vertices(v: np.ndarray, v2s: np.ndarray, sv: np.ndarray, soma_vertices: list[int],
@@ -300,6 +303,23 @@ def _centre_and_radius(v: np.ndarray, sv: np.ndarray, se: np.ndarray, v2s: np.nd
     return sv, _fill_nan_from_neighbours(radius, se)
 
 
+def _centre_keeping_cable(v: np.ndarray, sv: np.ndarray, se: np.ndarray, v2s: np.ndarray, old_v2s: np.ndarray,
+                          old: np.ndarray, fixed: np.ndarray, soma_vertices: list[int], soma_radii_nm: np.ndarray,
+                          smooth_iterations: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_centre_and_radius` of a skeleton with untraced branches (``untraced.py``) that leaves the traced
+    cable (``old``, (S,) bool) where the trace alone puts it: old vertices are centred, smoothed and measured on
+    the old edges with the vertex map before the new branches (``old_v2s``), as without them; the new vertices
+    then on all edges with ``v2s``, the old ones fixed. The option adds cable and never moves or re-measures the
+    cable it did not add (a junction vertex re-centred once a branch takes its surface shortens the path, and
+    every root distance past it shifts: the spine stage's chunk grid is laid along root distance)."""
+    keep_old = old[se[:, 0]] & old[se[:, 1]]
+    sv1, r1 = _centre_and_radius(v, sv, se[keep_old], old_v2s, fixed, soma_vertices, soma_radii_nm,
+                                 smooth_iterations)
+    sv2, r2 = _centre_and_radius(v, sv1, se, v2s, np.union1d(fixed, np.flatnonzero(old)), soma_vertices,
+                                 soma_radii_nm, smooth_iterations)
+    return sv2, np.where(old, r1, r2)
+
+
 def skeletonize(mesh: Any, soma_centers_nm: np.ndarray | Sequence | None = None,
                 link_edges: np.ndarray | None = None, params: SkeletonParams | None = None,
                 soma_radii_nm: Sequence[float] | None = None,
@@ -336,21 +356,30 @@ def skeletonize(mesh: Any, soma_centers_nm: np.ndarray | Sequence | None = None,
         sv, se, is_cut = trunk
         v2s = np.full(len(v), -1, dtype=np.int64)
     v2s, n_unmapped_vertices = _vertex_map(v, graph, used, sv, v2s, p.max_orphan_distance_nm, p.stable_ties)
-    n_untraced = 0
+    n_untraced, n_old, old_v2s = 0, len(sv), None
     if p.untraced_reach_nm > 0 and trunk is None:
         sv, se, n_untraced = trace_untraced(v, graph, used, sv, se, _soma_surface(v, centers, radii, masks,
                                                                                    extent.reach_factor),
                                             p.untraced_reach_nm)
-        if n_untraced:
+        if n_untraced:  # the map before the new branches centres the traced cable (_centre_keeping_cable)
+            old_v2s = v2s
             v2s, n_unmapped_vertices = _vertex_map(v, graph, used, sv, v2s, p.max_orphan_distance_nm,
                                                    p.stable_ties)
 
+    new_index = np.arange(len(sv))
     if len(centers):
-        sv, se, v2s, soma_vertices = _collapse_somas(sv, se, v2s, centers, radii, masks, extent.core_factor)
+        sv, se, v2s, soma_vertices, new_index = _collapse_somas(sv, se, v2s, centers, radii, masks,
+                                                                extent.core_factor, old_v2s)
         n_released = _release_far_soma_vertices(v, v2s, sv, soma_vertices, centers, radii, extent.reach_factor,
                                                 masks)
     else:
         soma_vertices, n_released = [], 0
+    if old_v2s is not None:
+        old_v2s = np.where(old_v2s >= 0, new_index[np.maximum(old_v2s, 0)], -1)
+        if len(centers):
+            _release_far_soma_vertices(v, old_v2s, sv, soma_vertices, centers, radii, extent.reach_factor, masks)
+        old = np.zeros(len(sv), dtype=bool)
+        old[new_index[:n_old]] = True
     cut_vertices = np.flatnonzero(is_cut)
     if soma_vertices:
         tmp_root = soma_vertices[0]
@@ -359,13 +388,20 @@ def skeletonize(mesh: Any, soma_centers_nm: np.ndarray | Sequence | None = None,
     else:
         tmp_root = int(np.argmax(np.bincount(v2s[v2s >= 0], minlength=len(sv))))
     se, n_bridges = as_tree(sv, se, tmp_root)
-    sv, radius = _centre_and_radius(v, sv, se, v2s, cut_vertices, soma_vertices, radii, p.smooth_iterations)
+    if old_v2s is None:
+        sv, radius = _centre_and_radius(v, sv, se, v2s, cut_vertices, soma_vertices, radii, p.smooth_iterations)
+    else:
+        sv, radius = _centre_keeping_cable(v, sv, se, v2s, old_v2s, old, cut_vertices, soma_vertices, radii,
+                                           p.smooth_iterations)
     root = soma_vertices[0] if soma_vertices else _thickest_vertex(se, radius)
 
     corner = v2s[f]
     first = np.argmax(corner >= 0, axis=1)
     f2s = corner[np.arange(len(f)), first]
-    skel = Skeleton(sv, se, radius, root, {"cut_end": is_cut} if len(cut_vertices) else {})
+    props = {"cut_end": is_cut} if len(cut_vertices) else {}
+    if old_v2s is not None:
+        props["untraced"] = ~old
+    skel = Skeleton(sv, se, radius, root, props)
     root_kind = "soma_0" if soma_vertices else "thickest_point"
     stats = {"backend": p.backend, "n_vertices": skel.n_vertices, "n_bridges": n_bridges,
              "n_unmapped_vertices": n_unmapped_vertices, "n_unmapped_faces": int((f2s < 0).sum()),

@@ -78,8 +78,9 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
     if p.centre_skeleton in ("auto", True):
         centred = centred_skeleton(skel, verts, faces, n.face_to_skeleton, ~bad_f)
         moved = np.linalg.norm(centred.vertices - skel.vertices, axis=1)
-        radius = np.nanmedian(skel.radius) if np.isfinite(skel.radius).any() else np.nan
-        off_centre = np.isfinite(radius) and np.median(moved) > p.off_centre_fraction * radius
+        tr = skel.traced  # the traced cable's scales (``Skeleton.traced``)
+        radius = np.nanmedian(skel.radius[tr]) if np.isfinite(skel.radius[tr]).any() else np.nan
+        off_centre = np.isfinite(radius) and np.median(moved[tr]) > p.off_centre_fraction * radius
         if p.centre_skeleton is True or (off_centre and p.inscribed_axis_fraction <= 0):
             skel = centred
             n.provenance.setdefault("spines_notes", {})["skeleton_centred"] = True

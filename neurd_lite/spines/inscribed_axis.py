@@ -160,8 +160,12 @@ def windowed_axes(skel: Skeleton, window: float = 2.0, only: np.ndarray | None =
     if not len(e):
         return out
     r_sk = np.maximum(np.nan_to_num(np.asarray(skel.radius, dtype=np.float64), nan=100.0), 100.0)
-    step = float(np.median(np.linalg.norm(sv[e[:, 0]] - sv[e[:, 1]], axis=1)))
-    hops = int(np.clip(np.ceil(window * np.median(r_sk) / max(step, 1.0)), 2, 40))
+    tr = skel.traced  # the scales of the traced cable: branches the option added do not change the window
+    et = e[tr[e[:, 0]] & tr[e[:, 1]]] if tr.any() else e
+    et = et if len(et) else e
+    step = float(np.median(np.linalg.norm(sv[et[:, 0]] - sv[et[:, 1]], axis=1)))
+    scale = float(np.median(r_sk[tr])) if tr.any() else float(np.median(r_sk))
+    hops = int(np.clip(np.ceil(window * scale / max(step, 1.0)), 2, 40))
     hood = hop_neighbourhoods(ns, e, hops)
     for i in range(ns) if only is None else only:
         nb = hood.indices[hood.indptr[i]:hood.indptr[i + 1]]

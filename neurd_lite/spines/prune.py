@@ -76,7 +76,8 @@ def _thin_ends(skel: Skeleton, keep: np.ndarray, reach_nm: float, thin_fraction:
     rad = skel.radius
     if (thin_fraction <= 0 and local_fraction <= 0) or not np.isfinite(rad[keep]).any():
         return out
-    ref = float(np.nanmedian(rad[keep]))
+    scale = keep & skel.traced  # the option's added branches do not rescale the cell (Skeleton.traced)
+    ref = float(np.nanmedian(rad[scale] if np.isfinite(rad[scale]).any() else rad[keep]))
     nbrs = _neighbours(skel, keep)
     deg = np.array([len(x) for x in nbrs])
     fixed = _fixed_ends(skel)
