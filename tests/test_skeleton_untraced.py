@@ -7,6 +7,8 @@ import pytest
 from neurd_lite.skeleton import SkeletonParams, skeletonize
 from neurd_lite.testing.meshing import resample, tube, union_parts
 
+OFF = SkeletonParams(untraced_reach_nm=0.0)
+
 pytest.importorskip("manifold3d")
 
 
@@ -26,7 +28,7 @@ def _gap(sk, tip: np.ndarray) -> float:
 
 def test_short_branch_traced_only_with_the_option():
     v, f, tip = _tee(8.0)
-    off = skeletonize((v, f))
+    off = skeletonize((v, f), params=OFF)
     on = skeletonize((v, f), params=SkeletonParams(untraced_reach_nm=5000.0))
     assert _gap(off.skeleton, tip) > 5000  # TEASAR's 12 µm cover leaves the 8 µm branch untraced
     assert _gap(on.skeleton, tip) < 1000
@@ -38,7 +40,7 @@ def test_short_branch_traced_only_with_the_option():
 
 def test_plain_tube_unchanged():
     v, f = tube(*resample(np.array([[0.0, 0, 0], [30000, 0, 0]]), np.array([400.0, 400.0]), 300.0), 16)
-    off = skeletonize((v, f))
+    off = skeletonize((v, f), params=OFF)
     on = skeletonize((v, f), params=SkeletonParams(untraced_reach_nm=5000.0))
     assert "n_untraced_branches" not in on.stats
     np.testing.assert_array_equal(on.skeleton.vertices, off.skeleton.vertices)
@@ -50,7 +52,7 @@ def test_no_branch_from_the_soma_reach():
     into the soma it would become a stem."""
     v, f, tip = _tee(8.0)
     centre, radius = np.array([[20000.0, -2500.0, 0.0]]), np.array([3000.0])  # reach 4.5 µm: base in, tip out
-    off = skeletonize((v, f), soma_centers_nm=centre, soma_radii_nm=radius)
+    off = skeletonize((v, f), soma_centers_nm=centre, soma_radii_nm=radius, params=OFF)
     on = skeletonize((v, f), soma_centers_nm=centre, soma_radii_nm=radius,
                      params=SkeletonParams(untraced_reach_nm=5000.0))
     assert "n_untraced_branches" not in on.stats
@@ -65,7 +67,7 @@ def test_traced_cable_left_where_the_trace_puts_it(with_soma: bool):
     spine stage's chunk grid along the rest of the dendrite); ``Skeleton.traced`` marks them."""
     v, f, tip = _tee(8.0)
     kw = dict(soma_centers_nm=np.array([[-4000.0, 0.0, 0.0]]), soma_radii_nm=np.array([2500.0])) if with_soma else {}
-    off = skeletonize((v, f), **kw).skeleton
+    off = skeletonize((v, f), params=OFF, **kw).skeleton
     on = skeletonize((v, f), params=SkeletonParams(untraced_reach_nm=5000.0), **kw).skeleton
     tr = on.traced
     assert tr.sum() == off.n_vertices and (~tr).sum() > 0 and off.traced.all()

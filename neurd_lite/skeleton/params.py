@@ -43,8 +43,11 @@ class SkeletonParams:
         traced as a new branch (``untraced.py``; not on a fragment's cut-end trunk; never a path entering a
         soma's reach, which would become a stem). Why: TEASAR's 12 µm invalidation leaves terminal branches
         shorter than that untraced, so the skeleton stops up to ~10 µm short of thin tips (docs/spines.md,
-        "Session 25"). Opt-in: it failed its real-cell clause twice (held-out 2607-2611 and 2617-2621 aspiny false
-        spines / 100 µm .43 -> .30 and .80 -> .65, but the real cell's spine count moved by 2.2-3.9 %).
+        "Session 25"). The traced cable keeps the positions, radii and root distances it has without the option
+        (session 26: only new vertices are centred with the new map; ``Skeleton.traced``). Opt-in: held-out
+        aspiny false spines / 100 µm .43 -> .30, .80 -> .65, .68 -> .51 (2607-2611, 2617-2621, 2632-2636), but
+        round 1 / 2 failed the real-cell clause and session 26 one bipolar member (face F1 -.039: a false spine
+        on axon surface past a new branch's end; docs/spines.md, "Session 26").
     """
 
     backend: str = "teasar"
