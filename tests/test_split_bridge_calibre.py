@@ -1,32 +1,20 @@
 """Pieces much thicker than the neurite they were healed onto go to another cell
 (``SplitParams.bridge_calibre_ratio``, ``proofread.bridge_calibre``)."""
 import numpy as np
+from test_split_bridges import _merge as _bridged_merge
 
 from neurd_lite.proofread.bridge_calibre import HEAL_REACH_NM, calibre_bridge_moves
-from neurd_lite.proofread.split import _Forest, _owners
+from neurd_lite.proofread.split import _owners
 
 
 def _merge(hang_at_um: float, r_piece: float, r_arm_a: float = 1000.0, bridged: bool = True):
-    """Somata A (0) and B (100 µm) on a straight path cut at 50 µm (A's arm radius ``r_arm_a``, B's 1000 nm);
-    B carries a thin (200 nm) side branch 10 µm along +y at ``hang_at_um``, and at its end a second piece (another
-    mesh piece when ``bridged``) of radius ``r_piece`` runs 15 µm on along +y. Returns forest, soma vertices,
-    pieces, branch radius and the piece's last vertex."""
-    px = np.arange(0.0, 100_001.0, 500.0)
-    m = len(px)
-    q = int(np.searchsorted(px, hang_at_um * 1000.0))
-    side = np.array([[px[q], 500.0 * i, 0.0] for i in range(1, 21)])
-    hung = side[-1] + 500.0 * np.arange(1, 31)[:, None] * np.array([0.0, 1.0, 0.0])
-    x = np.vstack([np.stack([px, 0 * px, 0 * px], axis=1), side, hung])
-    f = _Forest(x, [set() for _ in range(len(x))])
-    for a in list(range(m - 1)) + list(range(m, len(x) - 1)):
-        f.join(a, a + 1)
-    f.join(q, m)
-    k = int(np.searchsorted(px, 50_000.0)) - 1
-    f.cut(k, k + 1)
-    piece = np.zeros(len(x), dtype=np.int64)
-    piece[m + 20:] = 1 if bridged else 0
+    """``test_split_bridges._merge``'s layout (somata A at 0 and B at 100 µm, path cut at 50 µm; B's 10 µm side
+    branch at ``hang_at_um``, at its end a second piece running 15 µm on along +y) with branch radii: A's arm
+    ``r_arm_a``, B's 1000 nm, the side branch 200 nm, the piece ``r_piece``."""
+    f, sv, _, piece, end = _bridged_merge(hang_at_um, (0.0, 1.0), bridged)
+    px = f.x[: sv[1] + 1, 0]
     r = np.concatenate([np.where(px < 50_000.0, r_arm_a, 1000.0), np.full(20, 200.0), np.full(30, r_piece)])
-    return f, [0, m - 1], piece, r, len(x) - 1
+    return f, sv, piece, r, end
 
 
 def _owner_of_piece(hang_at_um: float, r_piece: float, r_arm_a: float = 1000.0, bridged: bool = True) -> str:
