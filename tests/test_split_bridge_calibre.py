@@ -42,3 +42,8 @@ def test_a_move_that_would_not_remove_the_calibre_jump_is_not_made():
 
 def test_edge_inside_one_mesh_piece_is_never_rejudged():
     assert _owner_of_piece(55.0, 1000.0, bridged=False) == "B"
+
+
+def test_other_cell_touching_the_piece_is_a_contact_not_a_heal_link():
+    # A's arm 11 µm thick: its centreline lies closer to the piece's root (~11 µm) than the two calibres together
+    assert _owner_of_piece(55.0, 1000.0, r_arm_a=11000.0) == "B"

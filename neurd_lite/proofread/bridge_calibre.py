@@ -10,7 +10,10 @@ arm it hangs on (towards its owner's soma) is not that neurite's child: it moves
 another soma, if that vertex lies within healing's farthest reach (``HealParams.far_max_gap_nm``, 15 µm: the piece
 was linked to the wrong cell because both lay within reach) and the subtree is not also ``ratio`` times thicker
 than the new parent's arm (the move must remove the calibre jump, not move it; tune fam674: a pyramid's own thick
-pieces hung on its thin branches, no thinner neurite of the other cell nearby). Calibre is the branch radius (median of each branch of the branch graph, as in ``calibre.py``) over
+pieces hung on its thin branches, no thinner neurite of the other cell nearby). Round 2: nor when the other cell's
+vertex lies closer to the piece's root than the two calibres together: the surfaces touch there, a contact, whose
+piece change is the fused contact rather than a heal link (tune fam938, 962 and held-out fam2304: wrong moves onto
+a neurite 0.3-1.7 µm away); the contact zone's vote judges those. Calibre is the branch radius (median of each branch of the branch graph, as in ``calibre.py``) over
 ``arm_nm`` of the subtree and of the parent arm; the ratio 2 is the ``merge_width_jump`` flag's (``flags.py``).
 Bridges are taken nearest their owner's soma first; a moved subtree is not judged again. nm throughout.
 """
@@ -49,9 +52,10 @@ def calibre_bridge_moves(forest: _Forest, owner: np.ndarray, sv: list[int], piec
     """Re-hang every subtree entered through a bridge edge whose calibre is at least ``ratio`` times its parent
     arm's on the nearest vertex owned by another soma (module doc). owner: (N,) soma index per vertex before the
     moves; sv: soma vertices; piece: (N,) :func:`.bridges.skeleton_pieces`; branch_r: (N,) branch radius (nm).
-    A subtree moves only when the other cell's nearest vertex lies within ``reach_nm`` of its root and the
-    subtree is thinner than ``ratio`` times that vertex's arm (over ``arm_nm`` of its own cell): the new parent
-    must lie within healing reach and fit it. Subtrees holding a soma or reaching less than ``min_side_nm`` are
+    A subtree moves only when the other cell's nearest vertex lies within ``reach_nm`` of its root but farther
+    than the two calibres together (the surfaces do not touch), and the subtree is thinner than ``ratio`` times
+    that vertex's arm (over ``arm_nm`` of its own cell): the new parent must lie within healing reach, apart from
+    the piece, and fit it. Subtrees holding a soma or reaching less than ``min_side_nm`` are
     left. Returns the moves (the forest is changed in place)."""
     x = forest.x
     soma_set = set(sv)
@@ -79,7 +83,8 @@ def calibre_bridge_moves(forest: _Forest, owner: np.ndarray, sv: list[int], piec
             end = int(host[q])
             if gap > reach_nm:
                 continue
-            if not r_sub < ratio * _median(branch_r[sorted(forest.within({end}, arm_nm, members[int(owner[end])]))]):
+            r_host = _median(branch_r[sorted(forest.within({end}, arm_nm, members[int(owner[end])]))])
+            if not r_sub < ratio * r_host or gap <= r_sub + r_host:
                 continue
             sub, _ = forest.reach(u, v, np.inf)
             if soma_set.intersection(sub.tolist()):
