@@ -200,6 +200,14 @@ class SplitParams:
     own branch point (``proofread.junctions``). Opt-in: forced own-branch cuts on tune 229 -> 261 of 420 cells >= .95,
     natural tune unchanged, but fresh held-out 2260-2279 fired once (ordinary 48 = 48 of 52, end-on 43 = 43 of 52);
     docs/proofreading.md "Session 25".
+    bridge_calibre_ratio (session 26; 0 = off): after the cuts, a subtree entered through a skeleton edge that
+    leaves its mesh piece (a heal bridge, anywhere, no distance limit) whose branch radius over ``window_nm`` is at
+    least this many times its parent arm's (towards its owner's soma) moves to the nearest vertex owned by another
+    soma: a child is thinner than its parent (``proofread.bridge_calibre``; 2 is the ``merge_width_jump`` flag's
+    threshold, as ``side_calibre_ratio``), within healing's reach (15 µm), not touching it, and fitting it. For
+    thick dendrites healed onto another cell's thin neurites far from the cut (tune fam602). Opt-in: without the
+    touching guard it failed fresh held-out 2300-2339 (180 -> 179 of 200 cells >= .95; docs/proofreading.md
+    "Session 26").
     """
 
     window_nm: float = 5000.0
@@ -255,6 +263,7 @@ class SplitParams:
     end_on_stretch_nm: float = 72000.0
     zone_undecided_nm: float = 0.0
     own_junction_recut: bool = False
+    bridge_calibre_ratio: float = 0.0
 
     def __post_init__(self) -> None:
         # lengths (``_nm``) >= 0, cosines in [-1, 1], ... by name (``checks.SUFFIX_RANGES``); NaN is refused: a NaN

@@ -357,6 +357,14 @@ def find_cuts(n: Neuron, params: SplitParams | None = None) -> tuple[np.ndarray,
                                  skeleton_pieces(n), p.bridge_growth_margin, p.bridge_growth_nm,
                                  p.bridge_faced_pieces))
         owner = _owners(forest, sv)
+    if p.bridge_calibre_ratio > 0 and any(c.get("applied") for c in cuts):
+        from .bridge_calibre import HEAL_REACH_NM, calibre_bridge_moves
+        from .bridges import skeleton_pieces
+
+        cuts.extend(calibre_bridge_moves(forest, owner, sv, skeleton_pieces(n), branch_r, p.bridge_calibre_ratio,
+                                         p.window_nm, p.side_min_nm, HEAL_REACH_NM,
+                                         p.bridge_faced_pieces))
+        owner = _owners(forest, sv)
     if p.repair_contacts and len(set(owner[sv].tolist())) > 1:
         cuts.extend(_repair_contacts(n, forest, owner, sv, radius, p))
         owner = _owners(forest, sv)
