@@ -108,14 +108,15 @@ def quadric_points(acc: np.ndarray, start: np.ndarray, max_step: float | np.ndar
     return x
 
 
-def _even(tri: np.ndarray) -> np.ndarray:
+def even_order(tri: np.ndarray) -> np.ndarray:
     """(F,) 1.0 where the corner order of each row is an even permutation of its sorted order, else 0.0."""
     a, b, c = tri[:, 0], tri[:, 1], tri[:, 2]
     return (((a < b) & (b < c)) | ((b < c) & (c < a)) | ((c < a) & (a < b))).astype(np.float64)
 
 
 def cluster_reduce(vertices_nm: np.ndarray, faces: np.ndarray, target_faces: int, keep_border: bool = False,
-                   clip_box: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                   clip_box: bool = False, vertex_map: bool = False
+                   ) -> tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(vertices nm, faces) of the mesh reduced to about ``target_faces`` faces by vertex clustering with
     quadric-optimal representatives (module doc). The grid side starts from the surface area (a closed surface
     has about half as many vertices as faces; a plane crosses 1.5 cells of side h per h² on average) and is
@@ -125,7 +126,9 @@ def cluster_reduce(vertices_nm: np.ndarray, faces: np.ndarray, target_faces: int
     outline breaks into µm-wide holes and quadric points stand ~100 nm beyond the cut, which the soma stage's
     ``cut_sides`` then misses: the real cell's second soma, cut by the volume, leaks and is lost;
     docs/benchmarks.md "Session 24"). clip_box: only the clip to the bounding box (the border clustered as
-    usual; enough for that soma, and ~free)."""
+    usual; enough for that soma, and ~free). vertex_map: also return the (V,) clustered vertex each input vertex
+    went to (-1: its cluster is in no kept face), from which :func:`neurd_lite.mesh.collapse_map.vertex_face_map`
+    reads a face map without a search."""
     v = np.asarray(vertices_nm, dtype=np.float64)
     f = np.asarray(faces).reshape(-1, 3)
     if len(f) == 0:
@@ -169,10 +172,12 @@ def cluster_reduce(vertices_nm: np.ndarray, faces: np.ndarray, target_faces: int
     else:
         _, first, inv, cnt = np.unique(srt, axis=0, return_index=True, return_inverse=True, return_counts=True)
     # a triple met by faces of both orientations is a fold pressed flat (a fin): dropped; else kept once
-    up = np.bincount(inv.reshape(-1), weights=_even(cf), minlength=len(first))
+    up = np.bincount(inv.reshape(-1), weights=even_order(cf), minlength=len(first))
     flat = (up > 0) & (up < cnt)
     cf = cf[np.sort(first[~flat])]
     used = np.zeros(n, dtype=bool)
     used[cf.reshape(-1)] = True
     new_id = np.cumsum(used, dtype=np.int64) - 1
+    if vertex_map:
+        return x[used], new_id[cf], np.where(used[ids], new_id[ids], -1)
     return x[used], new_id[cf]

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..geometry.meshes import row_norms
 from ..geometry.stats import stable_int_order
+from .cluster import even_order
 
 MAP_CHUNK = 262_144  # dropped input faces per block of candidate pairs
 
@@ -58,6 +59,25 @@ def _pick(cand: np.ndarray, q_cent: np.ndarray, q_n: np.ndarray, w_cols: tuple[n
     return cand[np.arange(len(cand)), np.argmin(key, axis=1)]
 
 
+def collapse_vertex_map(n_vertices: int, faces: np.ndarray, collapses: np.ndarray, w_faces: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray] | None:
+    """((n_vertices,) working vertex each input vertex merged into, -1 when no working face uses it; (F',) the input
+    face each working face is) of a fast-simplification run, or None when the collapses do not rebuild ``w_faces``
+    exactly (see :func:`collapse_face_map` for the arguments)."""
+    f = np.asarray(faces, dtype=np.int64)
+    wf = np.asarray(w_faces, dtype=np.int64)
+    root = collapse_roots(n_vertices, collapses)
+    mf = root[f]
+    keep = (mf[:, 0] != mf[:, 1]) & (mf[:, 1] != mf[:, 2]) & (mf[:, 0] != mf[:, 2])
+    used = np.zeros(int(n_vertices), dtype=bool)
+    used[mf[keep].reshape(-1)] = True
+    rank = np.where(used, np.cumsum(used) - 1, -1)  # working vertex of each used input vertex
+    surv = np.flatnonzero(keep)
+    if len(surv) != len(wf) or not np.array_equal(rank[mf[surv]], wf):
+        return None
+    return rank[root], surv
+
+
 def collapse_face_map(n_vertices: int, faces: np.ndarray, collapses: np.ndarray, w_faces: np.ndarray,
                       w_cent: np.ndarray, w_normals: np.ndarray, in_cent: np.ndarray, in_normals: np.ndarray,
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
@@ -72,19 +92,74 @@ def collapse_face_map(n_vertices: int, faces: np.ndarray, collapses: np.ndarray,
     nearest centroid facing the same way, see :func:`_pick`). Input faces whose corners all merged into
     vertices no working face uses (a closed piece collapsed away) are returned as unplaced, with -1 in the map,
     for the caller's nearest-centroid search."""
+    got = collapse_vertex_map(n_vertices, faces, collapses, w_faces)
+    if got is None:
+        return None
+    vmap, surv = got
+    in2w = np.full(len(faces), -1, dtype=np.int64)
+    in2w[surv] = np.arange(len(surv))
+    place_dropped(in2w, np.flatnonzero(in2w < 0), vmap, faces, w_faces, w_cent, w_normals, in_cent, in_normals)
+    return in2w, surv, np.flatnonzero(in2w < 0)
+
+
+TRIPLE_KEY_LIMIT = 2 ** 20  # working vertices below this: a sorted corner triple (and its orientation) fits one int64 key
+
+
+def vertex_face_map(vmap: np.ndarray, faces: np.ndarray, w_faces: np.ndarray, w_cent: np.ndarray,
+                    w_normals: np.ndarray, in_cent: np.ndarray, in_normals: np.ndarray,
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(input_to_working (F,), working_to_input (F', -1 where no input face is that working face), unplaced input
+    faces) from a vertex map: vmap (V,) the working vertex each input vertex went to (-1: none), as a vertex
+    clustering composed with fast-simplification's collapses gives it. An input face whose three corners went to
+    the three corners of a working face in the same orientation maps to it (the lowest such input face represents
+    it; a working face on the same corners as another, its twin's); the others are
+    placed as :func:`collapse_face_map` places dropped faces. None when the working mesh has too many vertices
+    for the triple key (``TRIPLE_KEY_LIMIT``)."""
     f = np.asarray(faces, dtype=np.int64)
     wf = np.asarray(w_faces, dtype=np.int64)
-    mf = collapse_roots(n_vertices, collapses)[f]
-    keep = (mf[:, 0] != mf[:, 1]) & (mf[:, 1] != mf[:, 2]) & (mf[:, 0] != mf[:, 2])
-    used = np.zeros(int(n_vertices), dtype=bool)
-    used[mf[keep].reshape(-1)] = True
-    rank = np.where(used, np.cumsum(used) - 1, -1)  # working vertex of each used input vertex
-    surv = np.flatnonzero(keep)
-    if len(surv) != len(wf) or not np.array_equal(rank[mf[surv]], wf):
+    nw = int(wf.max()) + 1 if len(wf) else 0
+    if nw >= TRIPLE_KEY_LIMIT:
         return None
+    wkey = _oriented_keys(wf, nw)
+    worder = np.argsort(wkey, kind="stable")
+    wkey = wkey[worder]
     in2w = np.full(len(f), -1, dtype=np.int64)
-    in2w[surv] = np.arange(len(wf))
-    nw = int(used.sum())
+    for lo in range(0, len(f), 4 * MAP_CHUNK):
+        m = vmap[f[lo:lo + 4 * MAP_CHUNK]]
+        rows = np.flatnonzero((m.min(axis=1) >= 0) & (m[:, 0] != m[:, 1]) & (m[:, 1] != m[:, 2])
+                              & (m[:, 0] != m[:, 2]))
+        key = _oriented_keys(m[rows], nw)
+        at = np.minimum(np.searchsorted(wkey, key), max(len(wkey) - 1, 0))
+        hit = wkey[at] == key
+        in2w[lo + rows[hit]] = worder[at[hit]]
+    exact = np.flatnonzero(in2w >= 0)
+    w2in = np.full(len(wf), -1, dtype=np.int64)
+    w2in[in2w[exact][::-1]] = exact[::-1]
+    if len(wkey) and (w2in < 0).any():  # a working face twin of another (same corners): the twin's input face
+        starts = np.flatnonzero(np.r_[True, (wkey[1:] // 2) != (wkey[:-1] // 2)])
+        rep = np.maximum.reduceat(w2in[worder], starts)
+        grouped = np.repeat(rep, np.diff(np.r_[starts, len(wkey)]))
+        w2in[worder] = np.where(w2in[worder] < 0, grouped, w2in[worder])
+    place_dropped(in2w, np.flatnonzero(in2w < 0), vmap, f, wf, w_cent, w_normals, in_cent, in_normals)
+    return in2w, w2in, np.flatnonzero(in2w < 0)
+
+
+def _oriented_keys(tri: np.ndarray, nw: int) -> np.ndarray:
+    """(n,) int64 key of each corner triple (n, 3) over nw vertices: the sorted corners, times two, plus 1 for an
+    even corner order (the same key: the same corners in the same orientation)."""
+    s = np.sort(tri, axis=1)
+    return ((s[:, 0] * nw + s[:, 1]) * nw + s[:, 2]) * 2 + even_order(tri).astype(np.int64)
+
+
+def place_dropped(in2w: np.ndarray, gone: np.ndarray, vmap: np.ndarray, faces: np.ndarray, w_faces: np.ndarray,
+                  w_cent: np.ndarray, w_normals: np.ndarray, in_cent: np.ndarray, in_normals: np.ndarray) -> None:
+    """Fill ``in2w`` (in place) for the input faces ``gone``, whose corners went to the working vertices
+    ``vmap[faces[gone]]`` (-1: none) without being a working face: a face with two distinct working corners a, b
+    on a manifold working edge goes to one of its two faces, otherwise to one of the faces around a and b (the
+    nearest centroid facing the same way, :func:`_pick`); faces with no working corner stay -1."""
+    f = np.asarray(faces, dtype=np.int64)
+    wf = np.asarray(w_faces, dtype=np.int64)
+    nw = int(wf.max()) + 1 if len(wf) else 0  # working vertices (each used by a working face)
     corner = wf.reshape(-1)
     star = stable_int_order(corner)  # working faces around each working vertex, ascending ids
     star_lo = np.searchsorted(corner[star], np.arange(nw + 1))
@@ -96,8 +171,7 @@ def collapse_face_map(n_vertices: int, faces: np.ndarray, collapses: np.ndarray,
     eorder = by_hi[stable_int_order(e_lo[by_hi])]  # working faces on each edge, ascending ids
     ekey = np.append(ekey[eorder], [-1, -1, -1])  # sentinels: the edge test reads up to two past a key's slot
     eface = np.append(eorder // 3, [0, 0, 0])
-    gone = np.flatnonzero(~keep)
-    del keep, u, w, eorder, e_lo, e_hi, by_hi
+    del u, w, eorder, e_lo, e_hi, by_hi
     origin = w_cent.mean(axis=0) if len(w_cent) else np.zeros(3)
     w_unit = w_normals / np.maximum(row_norms(w_normals), 1e-300)[:, None]
     w_cols = tuple(np.ascontiguousarray(c, dtype=np.float32)
@@ -108,7 +182,7 @@ def collapse_face_map(n_vertices: int, faces: np.ndarray, collapses: np.ndarray,
 
     for lo in range(0, len(gone), MAP_CHUNK):
         g = gone[lo:lo + MAP_CHUNK]
-        r = rank[mf[g]]
+        r = vmap[f[g]]
         a = np.where(r[:, 0] >= 0, r[:, 0], np.where(r[:, 1] >= 0, r[:, 1], r[:, 2]))
         b = np.where((r[:, 1] >= 0) & (r[:, 1] != a), r[:, 1], np.where((r[:, 2] >= 0) & (r[:, 2] != a), r[:, 2], a))
         key = np.minimum(a, b) * nw + np.maximum(a, b)
@@ -132,4 +206,3 @@ def collapse_face_map(n_vertices: int, faces: np.ndarray, collapses: np.ndarray,
             pos = np.where(j < ka, star_lo[ra][:, None] + j, star_lo[rb][:, None] + j - ka)
             q = g[rows[part]]
             in2w[q] = _pick(star[pos], *_query(q), w_cols)
-    return in2w, surv, np.flatnonzero(in2w < 0)

@@ -19,7 +19,7 @@ from ..geometry.meshes import compact_faces, face_areas_nm2, face_centroids_nm, 
 from ..geometry.nearest import HASH_CELLS, cell_hash as _cell_hash
 from .border import border_fragmented
 from .cluster import cluster_reduce
-from .collapse_map import collapse_face_map
+from .collapse_map import collapse_face_map, collapse_vertex_map, vertex_face_map
 from .refit import refit_to_input
 from .simplify_fork import simplify_forked, simplify_here
 from .params import AUTO, AUTO_EDGE_NM, DecimateParams  # noqa: F401 - moved to params.py, re-exported
@@ -222,7 +222,15 @@ def _maps_from_collapses(vertices: np.ndarray, faces: np.ndarray, collapses: np.
     (:func:`neurd_lite.mesh.collapse_map.collapse_face_map`); the few input faces of pieces that collapsed away
     go to the nearest working face facing the same way. None when the collapses do not rebuild the working faces."""
     in_cent, in_n = _centroids_normals(vertices, faces)
-    maps = collapse_face_map(len(vertices), faces, collapses, wf, w_cent, w_n, in_cent, in_n)
+    return _place_unplaced(collapse_face_map(len(vertices), faces, collapses, wf, w_cent, w_n, in_cent, in_n),
+                           in_cent, in_n, w_cent, w_n)
+
+
+def _place_unplaced(maps: tuple[np.ndarray, np.ndarray, np.ndarray] | None, in_cent: np.ndarray, in_n: np.ndarray,
+                    w_cent: np.ndarray, w_n: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, cKDTree | None] | None:
+    """The maps of :func:`_maps_from_collapses` from (input_to_working, working_to_input, unplaced input faces):
+    the unplaced faces go to the nearest working face facing the same way."""
     if maps is None:
         return None
     in2w, w2in, unplaced = maps
@@ -231,6 +239,24 @@ def _maps_from_collapses(vertices: np.ndarray, faces: np.ndarray, collapses: np.
         tree = cKDTree(w_cent)
         in2w[unplaced] = _nearest_same_way(tree, w_n, in_cent[unplaced], in_n[unplaced], 6)
     return in2w, w2in, in_cent, tree
+
+
+def _maps_from_clustering(vertices: np.ndarray, faces: np.ndarray, cluster_vmap: np.ndarray, pre_faces: np.ndarray,
+                          collapses: np.ndarray | None, wf: np.ndarray, w_cent: np.ndarray, w_n: np.ndarray
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, cKDTree | None] | None:
+    """The maps of :func:`_maps_from_collapses` after the cluster pre-reduction, read off the clustering
+    (cluster_vmap: the (V,) clustered vertex of each input vertex, -1: none; pre_faces: the clustered faces)
+    composed with fast-simplification's collapses when it ran on the clustered mesh (collapses None: the clustered
+    mesh is the working mesh); :func:`neurd_lite.mesh.collapse_map.vertex_face_map`. working_to_input holds -1
+    where no input face is a working face. None when the collapses do not rebuild the working faces."""
+    vmap = cluster_vmap
+    if collapses is not None:
+        got = collapse_vertex_map(int(pre_faces.max()) + 1, pre_faces, collapses, wf)
+        if got is None:
+            return None
+        vmap = np.where(cluster_vmap >= 0, got[0][np.maximum(cluster_vmap, 0)], -1)
+    in_cent, in_n = _centroids_normals(vertices, faces)
+    return _place_unplaced(vertex_face_map(vmap, faces, wf, w_cent, w_n, in_cent, in_n), in_cent, in_n, w_cent, w_n)
 
 
 def edge_target_faces(vertices: np.ndarray, faces: np.ndarray, p: DecimateParams,
@@ -309,20 +335,21 @@ def _prereduces(p: DecimateParams, n_faces: int, fragmented: bool) -> bool:
 
 
 def _prereduce_large(vertices: np.ndarray, faces: np.ndarray, p: DecimateParams
-                     ) -> tuple[np.ndarray, np.ndarray] | None:
+                     ) -> tuple[np.ndarray, ...] | None:
     """The meshoptimizer pre-reduction of an input above ``p.prereduce_above_faces`` (nm): to
     ``p.prereduce_to_faces``; with ``p.prereduce_error_nm``, toward the working target but only by collapses that
     move the surface less than that many nm (fast-simplification then does the rest, as for a smaller input),
     and on to ``p.prereduce_above_faces`` when that leaves more (fast-simplification's memory stays that of an
     input of that size); with ``p.prereduce_method="cluster"``, by vertex clustering to ``p.prereduce_to_faces``
-    (:func:`neurd_lite.mesh.cluster.cluster_reduce`)."""
+    (:func:`neurd_lite.mesh.cluster.cluster_reduce`; with ``p.prereduce_cluster_map`` a third array, the (V,)
+    clustered vertex of each input vertex)."""
     if p.prereduce_method == "cluster":
         asked = max(int(p.prereduce_to_faces), int(p.target_faces))
         if p.prereduce_cluster_ratio is not None:
             ceiling = max(asked, int(p.prereduce_above_faces or len(faces)))
             asked = min(max(asked, int(p.prereduce_cluster_ratio * int(p.target_faces))), ceiling)
         return cluster_reduce(vertices, faces, asked, keep_border=p.prereduce_cluster_keep_border,
-                              clip_box=p.prereduce_cluster_clip_box)
+                              clip_box=p.prereduce_cluster_clip_box, vertex_map=p.prereduce_cluster_map)
     if p.prereduce_error_nm is None:
         return prereduce(vertices, faces, max(int(p.prereduce_to_faces), int(p.target_faces)))
     pre = prereduce(vertices, faces, int(p.target_faces), error_nm=p.prereduce_error_nm)
@@ -341,7 +368,7 @@ def _decimate_to(vertices: np.ndarray, faces: np.ndarray, p: DecimateParams, fra
     # (µm) are faster still but lose thin parts of small meshes, so the unit is a parameter.
     origin_nm = vertices.mean(axis=0)
     unit = float(p.simplify_unit_nm)
-    sv, sf, n_pre = vertices, faces, 0
+    sv, sf, n_pre, cluster_vmap = vertices, faces, 0, None
     locked = fragmented and (pre := prereduce(
         vertices, faces, max(int(p.target_faces), int(p.fragmented_target_faces)), lock_border=True)) is not None
     if locked:  # fragmented: the border-locked reduction is the working mesh (it may stay above the target)
@@ -350,7 +377,8 @@ def _decimate_to(vertices: np.ndarray, faces: np.ndarray, p: DecimateParams, fra
     elif p.prereduce_above_faces is not None and len(faces) > p.prereduce_above_faces:
         pre = _prereduce_large(vertices, faces, p)
         if pre is not None:
-            sv, sf = pre
+            sv, sf = pre[:2]
+            cluster_vmap = pre[2] if len(pre) == 3 else None
             if p.prereduce_refit == "prereduced":
                 sv = refit_to_input(vertices, faces, sv, sf)
             n_pre = len(sf)
@@ -372,6 +400,7 @@ def _decimate_to(vertices: np.ndarray, faces: np.ndarray, p: DecimateParams, fra
         wv_u, wf, collapses = out
         del out
         wv = np.asarray(wv_u, dtype=np.float64) * unit + origin_nm
+    pre_faces = sf if cluster_vmap is not None else None
     del sv, sf
     wf = np.asarray(wf, dtype=np.int64).reshape(-1, 3)
     if len(wf) == 0:
@@ -383,8 +412,17 @@ def _decimate_to(vertices: np.ndarray, faces: np.ndarray, p: DecimateParams, fra
         maps = _maps_from_collapses(vertices, faces, collapses, wf, w_cent, w_n)
         if maps is not None:
             return DecimationResult(wv, wf, maps[0], maps[1], round(time.perf_counter() - t0, 4), 0, maps[2], maps[3])
-    tree = cKDTree(w_cent)
     edge_nm = float(np.median(np.linalg.norm(wv[wf[:, 0]] - wv[wf[:, 1]], axis=1)))
+    maps = None
+    if cluster_vmap is not None and p.prereduce_refit is None:  # the face map read off the clustering
+        maps = _maps_from_clustering(vertices, faces, cluster_vmap, pre_faces, collapses, wf, w_cent, w_n)
+    del pre_faces, cluster_vmap
+    if maps is not None:
+        in2w, w2in, in_cent, tree = maps
+        w2in = _fill_unchosen(w2in, in_cent, vertices, faces, w_cent, w_n, edge_nm)
+        return DecimationResult(wv, wf, in2w, w2in, round(time.perf_counter() - t0, 4), n_pre, in_cent,
+                                tree if tree is not None else cKDTree(w_cent))
+    tree = cKDTree(w_cent)
     in2w = np.empty(len(faces), dtype=np.int64)
     in_cent = np.empty((len(faces), 3))
     for lo in range(0, len(faces), MAP_CHUNK):  # input faces in blocks: no (F, 3) normal / corner temporaries
@@ -393,8 +431,16 @@ def _decimate_to(vertices: np.ndarray, faces: np.ndarray, p: DecimateParams, fra
         in2w[lo:lo + len(c)] = _nearest_same_way(tree, w_n, c, nrm, 6, MAP_BOUND_EDGES * edge_nm)
     w2in = np.full(len(wf), -1, dtype=np.int64)
     w2in[in2w[::-1]] = np.arange(len(faces))[::-1]  # first input face mapped to each working face
+    w2in = _fill_unchosen(w2in, in_cent, vertices, faces, w_cent, w_n, edge_nm)
+    return DecimationResult(wv, wf, in2w, w2in, round(time.perf_counter() - t0, 4), n_pre, in_cent, tree)
+
+
+def _fill_unchosen(w2in: np.ndarray, in_cent: np.ndarray, vertices: np.ndarray, faces: np.ndarray,
+                   w_cent: np.ndarray, w_n: np.ndarray, edge_nm: float) -> np.ndarray:
+    """working_to_input with its -1 entries (working faces no input face chose: slivers) set to the nearest input
+    face facing the same way (in_cent: (F, 3) input centroids nm; edge_nm: the working mesh's median edge)."""
     missing = np.flatnonzero(w2in < 0)
-    if len(missing) >= 1000:  # working faces no input face chose (slivers): nearest input face among all
+    if len(missing) >= 1000:  # among all input faces
         w2in[missing] = _nearest_input_same_way(in_cent, vertices, faces, w_cent[missing], w_n[missing], 6,
                                                 edge_nm)
     elif len(missing):  # a few: among the input faces in the box around them
@@ -402,4 +448,4 @@ def _decimate_to(vertices: np.ndarray, faces: np.ndarray, p: DecimateParams, fra
         box = np.flatnonzero(np.all((in_cent >= lo) & (in_cent <= hi), axis=1))
         box_n = _centroids_normals(vertices, faces[box])[1]
         w2in[missing] = box[_nearest_same_way(cKDTree(in_cent[box]), box_n, w_cent[missing], w_n[missing], 6)]
-    return DecimationResult(wv, wf, in2w, w2in, round(time.perf_counter() - t0, 4), n_pre, in_cent, tree)
+    return w2in

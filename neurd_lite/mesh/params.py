@@ -91,6 +91,14 @@ class DecimateParams:
         and .919 -> .935); opt-in again since session 22, when it failed its rule on four fresh aspiny
         fragmented members (2542, 2543, 2545, 2546): face F1 .877 -> .884 but synapse macro .947 -> .936 and
         false spines 1.83 -> 2.52 / 100 µm, up on 3 of 4 (docs/spines.md).
+    prereduce_cluster_map (bool; True since session 26): after the cluster pre-reduction, read the face
+        maps off the clustering (each input vertex's cluster, then fast-simplification's collapses of the
+        clustered mesh: :func:`neurd_lite.mesh.collapse_map.vertex_face_map`) instead of a nearest-centroid search
+        over all input faces; not with ``prereduce_refit``. Why: the search is the cluster path's largest cost
+        (~1.7 s CPU at 1.3M faces, more at 5.2M) and, like the collapse map, a face read off the clustering can
+        only land on the surface it was clustered into. Held-out 2603-2606 at 2.4-2.9M faces: spine face F1
+        +.0002 to +.0004, synapse macro and compartment agreement unchanged (docs/benchmarks.md, "Session 26");
+        False: the search (what sessions 23-25 shipped).
     map_from_collapses (bool; True): when fast-simplification decimates the input itself, build the face maps
         from its collapse list (:mod:`neurd_lite.mesh.collapse_map`); False: a nearest-centroid search over all
         input faces. Why: cheaper (decimation 4.15 -> 3.54 s CPU at 1.3M faces) at the same accuracy.
@@ -136,6 +144,7 @@ class DecimateParams:
     prereduce_cluster_ratio: float | None = 2.0
     prereduce_cluster_keep_border: bool = False
     prereduce_cluster_clip_box: bool = True
+    prereduce_cluster_map: bool = True
 
     def __post_init__(self) -> None:
         check_params(self, choices={"target_faces": (AUTO,), "prereduce_refit": (None, "prereduced", "working"),
