@@ -1,4 +1,4 @@
-"""Turned surface next to a spine: the rim a spine on dense spiny dendrite may take (nm; session 26, opt-in).
+"""Turned surface next to a spine: the rim a spine on dense spiny dendrite may take (nm; session 26, default).
 
 A shaft wall faces away from its axis: its outward normal is radial (cos = 1 with the direction from the nearest
 axis sample, tangent component removed). Where a spine rises from the shaft the surface turns away from radial
