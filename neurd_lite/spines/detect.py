@@ -112,7 +112,7 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
     pass_counts.pop("dome_sink", None)
     core, memo = None, None
     if p.rim_nm > 0 and p.vertex_model:  # the junction rim (``rim.py``); targets read the spines without it
-        rimmed = with_rims(verts, np.asarray(mesh.edges_unique), fld, eligible_v, vlabel, ring, p)
+        rimmed = with_rims(verts, np.asarray(mesh.edges_unique), fld, eligible_v, vlabel, ring, p, faces)
         if (rimmed[0] != vlabel).any():  # the rim took a vertex (else one result serves both)
             core, memo = spine_copy(n), {}  # the spines the rim left alone are measured once
             label_spines(core, skel, fld, p, verts, faces, bad_f, vlabel, base, ring, dict(pass_counts), memo)

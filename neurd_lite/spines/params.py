@@ -280,6 +280,15 @@ class SpineParams:
         but synapse-target macro -.0108 (shaft synapses at the widened spine bases); since session 22 the
         synapse targets are decided on the spines without the rim (``rimless.py``), and on fresh 2507-2509 the
         pair gave face F1 .9248 -> .9290 (aspiny +.0082, pyramids equal), targets unchanged (docs/spines.md).
+    rim_turned_max_cos (cosine or None; 0.5; None: off) / rim_turned_radius_nm (nm; 80): the spines the density gate
+        leaves without a rim take the vertices of their rim (``rim_nm``) whose normal, area-weighted over a ball of
+        ``rim_turned_radius_nm``, makes a cosine below this with the radial direction from the shaft axis
+        (``turned_rim.py``). Why: a shaft wall's normal is radial; where a spine rises the surface turns towards the
+        spine's axis. On finely meshed smoothed spines (>= 1M faces) the vertex model leaves the fillet and the
+        neck base on the shaft (session 26: 79k of 128k partly-missed faces of a 2M-face tune l5_et in the lowest
+        fifth of the spine's height), while beside dense spines of coarse meshes the rim it would add is plain,
+        radial shaft. Default since session 26: held-out 2586-2588 (>= 1.2M faces, two fragmented + 20 nm noise)
+        face F1 mean .9111 -> .9147, every member up, synapse targets unchanged; real cell 636 / 639 / 625 / 630.
     model_spine_needs_shaft (bool; False): a spine the model adds (touching no rule spine) must share a mesh edge
         with unlabelled surface of a piece that reaches the shaft's level or has an open edge (``pieces.py``).
         Why: a closed crumb off the shaft is not a spine; opt-in, since it drops spines of meshes whose heads are
@@ -345,6 +354,8 @@ class SpineParams:
     model_skirt: str = "stalked"
     rim_nm: float = 150.0
     rim_max_density_per_um: float = 0.6
+    rim_turned_max_cos: float | None = 0.5
+    rim_turned_radius_nm: float = 80.0
     model_spine_needs_shaft: bool = False
     synapse_seed_nm: float = 0.0
     synapse_seed_rel: float = 0.1
@@ -362,7 +373,8 @@ class SpineParams:
                      ranges={"candidate_threshold": "[0, 1]", "vertex_threshold": "[0, 1]", "angular_bins": ">= 1",
                              "max_angular_coverage": "[0, 1]", "min_height_to_extent": ">= 0",
                              "sparse_min_height_to_extent": ">= 0", "rim_nm": ">= 0",
-                             "rim_max_density_per_um": ">= 0"})
+                             "rim_max_density_per_um": ">= 0", "rim_turned_max_cos": "[-1, 1]",
+                             "rim_turned_radius_nm": "> 0"})
 
     def grow_threshold_nm(self, radius_nm: np.ndarray, nan_radius: float = np.inf) -> np.ndarray:
         """Protrusion (nm) a vertex must exceed for a spine to grow through it: max(grow_protrusion_nm,

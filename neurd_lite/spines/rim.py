@@ -20,6 +20,7 @@ import scipy.sparse as sp
 from scipy.sparse import csgraph
 
 from .relief import attachment, found_spine_density, spine_anchor_samples
+from .turned_rim import turned_vertices
 
 
 def grow_rims(verts: np.ndarray, edges: np.ndarray, label: np.ndarray, eligible: np.ndarray,
@@ -65,12 +66,20 @@ def sparse_spines(label: np.ndarray, fld, max_density_per_um: float, radius_nm: 
     return dens < max_density_per_um
 
 
-def with_rims(verts: np.ndarray, edges: np.ndarray, fld, eligible_v: np.ndarray, label: np.ndarray, ring, p
-              ) -> tuple[np.ndarray, np.ndarray, object]:
+def with_rims(verts: np.ndarray, edges: np.ndarray, fld, eligible_v: np.ndarray, label: np.ndarray, ring, p,
+              faces: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, object]:
     """(label, base, ring) after the vertex model with each spine's rim (``p.rim_nm``, gate
-    ``p.rim_max_density_per_um``) added; base / ring: the attachment (``relief.attachment``) of the new label."""
+    ``p.rim_max_density_per_um``) added; base / ring: the attachment (``relief.attachment``) of the new label.
+    With ``p.rim_turned_max_cos`` set (and ``faces`` given) the spines the gate leaves out then take the part of
+    their rim whose surface is turned away from the shaft's radial direction (``turned_rim.py``)."""
     h = np.asarray(fld.protrusion_nm, dtype=float)
-    new = grow_rims(verts, edges, label, eligible_v & np.isfinite(h), p.rim_nm,
-                    sparse_spines(label, fld, p.rim_max_density_per_um, p.relief_density_radius_nm))
+    ok = eligible_v & np.isfinite(h)
+    sparse = sparse_spines(label, fld, p.rim_max_density_per_um, p.relief_density_radius_nm)
+    new = grow_rims(verts, edges, label, ok, p.rim_nm, sparse)
+    if p.rim_turned_max_cos is not None and faces is not None and sparse is not None and (~sparse).any():
+        reach = grow_rims(verts, edges, new, ok, p.rim_nm, ~sparse)  # the dense spines' whole rim
+        cand = np.flatnonzero((reach >= 0) & (new < 0))
+        turned = turned_vertices(verts, faces, fld, cand, p.rim_turned_radius_nm, p.rim_turned_max_cos)
+        new = grow_rims(verts, edges, new, ok & (turned | (new >= 0)), p.rim_nm, ~sparse)
     base, ring2 = attachment(edges, new, eligible_v, ring.iloc[:0])
     return new, base, ring2
