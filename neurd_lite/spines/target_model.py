@@ -184,15 +184,23 @@ def predict_targets(n: Neuron, syn: pd.DataFrame, shaft_field: Any, anchors: Any
         for c, v in rule_columns(rule_target).items():
             x[c] = v
     prob = booster.predict(x[meta["features"]].to_numpy(dtype=np.float64), num_threads=1)
+    if dendritic_only and rule_target is None:
+        raise InputError("dendritic_only needs the rule targets", hint="pass rule_target=rule_targets(...)")
+    kept, rules_only = kept_rule_classes(meta, dendritic_only, model_soma)
+    return decide_targets(prob, meta["classes"], rule_target, kept, rules_only)
+
+
+def kept_rule_classes(meta: dict[str, Any], dendritic_only: bool, model_soma: bool
+                      ) -> tuple[list[str], tuple[str, ...]]:
+    """The rule classes that stay (``kept``) and those the model may not pick (``rules_only``) for the sidecar
+    ``meta`` and :func:`predict_targets`'s decision flags (hybrid: ``dendritic_only=True``)."""
     kept = list(meta.get("keep_rule_targets", []))
     if dendritic_only:
-        if rule_target is None:
-            raise InputError("dendritic_only needs the rule targets", hint="pass rule_target=rule_targets(...)")
         kept += ["soma", "axon"]
     if model_soma:
         kept = [c for c in kept if c != "soma"]
     rules_only = tuple(c for c in ("soma", "axon") if c in kept) if dendritic_only else ()
-    return decide_targets(prob, meta["classes"], rule_target, kept, rules_only)
+    return kept, rules_only
 
 
 def decide_targets(prob: np.ndarray, classes: Any, rule_target: np.ndarray | None, kept: Any = (),
