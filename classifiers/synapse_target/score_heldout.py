@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--arm", action="append", required=True, help="NAME=FOLDER (repeatable; NAME may be rules)")
     ap.add_argument("--out", default="", help="write the scores as JSON here")
+    ap.add_argument("--record", default="", help="TAG: write every arm's scores as metrics_heldout_TAG and the "
+                    "members as heldout_members into the sidecar of each scored model trained without held-out rows")
     args = ap.parse_args(argv)
     res, truth = {}, None
     for spec in args.arm:
@@ -77,7 +79,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {m} | " + " | ".join(f"{r['per_member'][m]:.4f}" for r in res.values()) + " |")
     if args.out:
         Path(args.out).write_text(json.dumps(res, indent=1, default=float))
+    if args.record:
+        record(res, members, args.record)
     return 0
+
+
+def record(res: dict, members: list[str], tag: str) -> None:
+    """Write the held-out scores of all arms (``metrics_heldout_TAG``) and the members (``heldout_members``) into
+    the sidecar of each scored shipped model trained without held-out rows (``train.py`` without ``--heldout``)."""
+    from neurd_lite.model.shipped import MODELS_DIR
+
+    for name in res:
+        path = Path(MODELS_DIR) / f"{name}.json"
+        if name == "rules" or not path.exists():
+            continue
+        meta = json.loads(path.read_text())
+        if meta.get("heldout_members"):
+            continue  # a model scored on held-out members before: its sidecar stays as shipped
+        meta[f"metrics_heldout_{tag}"] = res
+        meta["heldout_members"] = members
+        path.write_text(json.dumps(meta, indent=1, default=float))
 
 
 if __name__ == "__main__":

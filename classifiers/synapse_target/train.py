@@ -182,8 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         s = scores(tune, assemble(tune, prob, PIPELINE_KEEP))
         print(json.dumps({"oof": s, "rules": scores(tune, tune["y_rule"].to_numpy().astype(object))}))
         return 0
-    held = load(args.heldout)
-    if set(tune.member) & set(held.member):
+    held = load(args.heldout) if args.heldout else None  # None: score_heldout.py --record scores it later
+    if held is not None and set(tune.member) & set(held.member):
         raise SystemExit("tune and held-out share members")
     if args.config:
         best, grid = json.loads(args.config), []
@@ -191,10 +191,12 @@ def main(argv: list[str] | None = None) -> int:
         best, grid = inner_search(tune, feats)
     cfg = {k: best[k] for k in GRID}
     booster = fit(tune[modelled(tune)], feats, cfg, int(best["rounds"]))
-    prob = booster.predict(held[feats].to_numpy(np.float64), num_threads=1)
-    res = {"model": scores(held, assemble(held, prob, tuple(best["keep_rules"]))),
-           "rules": scores(held, held["y_rule"].to_numpy().astype(object))}
-    for spec in args.also:
+    res = {}
+    if held is not None:
+        prob = booster.predict(held[feats].to_numpy(np.float64), num_threads=1)
+        res = {"model": scores(held, assemble(held, prob, tuple(best["keep_rules"]))),
+               "rules": scores(held, held["y_rule"].to_numpy().astype(object))}
+    for spec in args.also if held is not None else []:
         name, folder = spec.split("=", 1)
         b2 = lgb.Booster(model_file=str(Path(folder) / f"{MODEL_NAME}.txt"))
         p2 = b2.predict(held[b2.feature_name()].to_numpy(np.float64), num_threads=1)
@@ -207,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         "name": args.name, "classes": list(CLASSES), "features": feats,
         "feature_units": {f: ("nm" if f.endswith("_nm") else "1") for f in feats},
         "keep_rule_targets": list(best["keep_rules"]),
-        "train_members": sorted(tune.member.unique()), "heldout_members": sorted(held.member.unique()),
+        "train_members": sorted(tune.member.unique()), "heldout_members": sorted(held.member.unique()) if held is not None else [],
         "n_train": int(modelled(tune).sum()), "params": PARAMS,
         "num_boost_round": int(best["rounds"]), "weights": {k: cfg[k] for k in ("class_weight", "member_weight")},
         "inner_cv": {"folds": N_FOLDS, "grid": GRID, "rounds": ROUNDS, "n_configs": len(grid), "best": best},
