@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import trimesh
 
-from neurd_lite.spines.even_neighbourhood import barycentric, faces_near, sampled_neighbourhood
+from neurd_lite.spines.even_neighbourhood import faces_near, sampled_neighbourhood, valued_samples
 
 
 def _plane(n_cuts: int) -> tuple[np.ndarray, np.ndarray]:
@@ -23,10 +23,12 @@ def _field(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return h, (h > 100).astype(float)
 
 
-def test_barycentric_recovers_corners_weights():
-    tri = np.array([[[0, 0, 0], [10, 0, 0], [0, 10, 0]]], float)
-    b = barycentric(np.repeat(tri, 2, 0), np.array([[0, 0, 0], [2.0, 3.0, 0]]))
-    assert np.allclose(b, [[1, 0, 0], [0.5, 0.2, 0.3]])
+def test_valued_samples_interpolate_corner_values():
+    tri = np.array([[[0, 0, 0], [100, 0, 0], [0, 100, 0]]], float)
+    vals = np.array([[[0.0], [100.0], [0.0]]])  # the value is x
+    pts, w, v = valued_samples(tri, vals, 25.0)
+    assert len(pts) == 36 and np.isclose(w.sum(), 5000.0)
+    assert np.allclose(v[:, 0], pts[:, 0])
 
 
 def test_sampled_statistics_hold_across_tessellations():
