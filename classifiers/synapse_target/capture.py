@@ -3,8 +3,10 @@
 For each cached member (``benchmarks/eval_spines_family.py cache`` pickles: Neuron after the compartments stage
 plus its SyntheticNeuron) this runs the spine, refine and synapse stages with the default parameters, takes the
 arguments the synapse stage gives :func:`neurd_lite.spines.target_model.synapse_site_features` (the view,
-anchors and soma mask the pipeline uses) and the rule targets it gives the model, and writes one parquet per member: the features, ``y_true`` (family truth), ``y_rule`` (the rule
-labeller's target, as the pipeline gives it), ``is_pre``, ``is_far`` and ``member``.
+anchors and soma mask the pipeline uses) and the rule targets it gives the model, and writes one parquet per
+member: the features, ``y_true`` (family truth), ``y_rule`` (the rule labeller's target, as the pipeline gives it),
+``is_pre``, ``is_far`` and ``member``. With ``--even-out`` it also writes the same rows with the neighbourhood
+inputs read on evenly spaced surface samples (``spines/even_neighbourhood.py``).
 
 Usage (from the repository root)::
 
