@@ -29,13 +29,13 @@ from neurd_lite.spines.target_model import decide_targets, kept_rule_classes, lo
 from neurd_lite.testing.scores import SYNAPSE_TARGETS, synapse_target_f1  # noqa: E402
 
 
-def pipeline_targets(df, name: str) -> np.ndarray:
+def pipeline_targets(df, name: str, folder: str | None = None) -> np.ndarray:
     """Targets of every captured row as the synapse stage gives them with model ``name`` (``"rules"``: the
-    rule labeller's)."""
+    rule labeller's; ``folder``: where the model files are, None: the shipped models)."""
     pred = df["y_rule"].to_numpy().astype(object).copy()
     if name == "rules":
         return pred
-    booster, meta = load_model(None, name)
+    booster, meta = load_model(folder, name)
     on = modelled(df)
     prob = booster.predict(df.loc[on, meta["features"]].to_numpy(np.float64), num_threads=1)
     kept, rules_only = kept_rule_classes(meta, dendritic_only=True, model_soma=True)
@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--arm", action="append", required=True, help="NAME=FOLDER (repeatable; NAME may be rules)")
     ap.add_argument("--out", default="", help="write the scores as JSON here")
+    ap.add_argument("--models-dir", default=None, help="folder of the models (default: the shipped models)")
     ap.add_argument("--record", default="", help="TAG: write every arm's scores as metrics_heldout_TAG and the "
                     "members as heldout_members into the sidecar of each scored model trained without held-out rows")
     args = ap.parse_args(argv)
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         if truth is not None and key != truth:
             raise SystemExit(f"{folder}: not the rows of the first arm")
         truth = key
-        pred = pipeline_targets(df, name)
+        pred = pipeline_targets(df, name, args.models_dir)
         s = scores(df, pred)
         s["member_class_mean"] = per_member_class(df, pred)
         res[name] = s
