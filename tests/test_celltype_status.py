@@ -109,7 +109,7 @@ def test_dendritic_model_is_monotone_in_its_signs():
 
 def test_shipped_models_load_without_pickle(refuse_unpickle):
     for name in ("dendritic_ei", "perisomatic_engine_ei", "synapse_target", "synapse_target_profile",
-                 "synapse_target_ring"):
+                 "synapse_target_ring", "synapse_target_even"):
         m = load_model(name)
         assert m.features and m.meta["name"] == name
     assert load_model("synapse_target").booster.num_trees() > 0

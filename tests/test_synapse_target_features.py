@@ -3,6 +3,7 @@ rule-aware synapse-target model path."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -78,7 +79,8 @@ def test_model_with_rule_features_needs_rule_targets(toy, tmp_path):
     tm.load_model.cache_clear()
 
 
-@pytest.mark.parametrize("name", ["synapse_target", "synapse_target_profile", "synapse_target_ring"])
+@pytest.mark.parametrize("name", ["synapse_target", "synapse_target_profile", "synapse_target_ring",
+                                  "synapse_target_even"])
 def test_shipped_model_trained_on_tune_members_only(name):
     from neurd_lite.spines.target_model import CLASSES, load_model
 
@@ -88,12 +90,12 @@ def test_shipped_model_trained_on_tune_members_only(name):
     assert train and held and train.isdisjoint(held)
     # tune seeds (< 1000) of every class (session 12: martinotti seeds 0-2 are tune members too; held-out seeds
     # are >= 1000)
-    assert all(int(m.split("_")[-2]) < 1000 for m in train)
-    assert all(int(m.rsplit("_", 3)[1] if "default" in m else m.split("_")[-2]) >= 1000 for m in held)
+    assert all(int(re.search(r"_(\d+)_(random|default|frag)", m).group(1)) >= 1000 for m in held)
+    assert all(int(re.search(r"_(\d+)_(random|default|frag)", m).group(1)) < 1000 for m in train)
     assert "distance_to_mesh_nm" not in meta["features"]
 
 
-@pytest.mark.parametrize("name", ["synapse_target_profile", "synapse_target_ring"])
+@pytest.mark.parametrize("name", ["synapse_target_profile", "synapse_target_ring", "synapse_target_even"])
 def test_model_method_runs_through_attach_synapses(toy, name):
     n, truth, fld = toy
     m = Neuron(mesh=n.mesh, skeleton=n.skeleton)

@@ -93,6 +93,7 @@ def fit(df: pd.DataFrame, feats: list[str], cfg: dict, rounds: int):
 
 
 KEEP = ((), ("soma",), ("soma", "axon"))  # rule calls the model may not change (inner-search choice)
+PIPELINE_KEEP = ("axon",)  # the pipeline's decision (hybrid, soma_by="model"): only the rules' axon calls stay
 
 
 def assemble(df: pd.DataFrame, prob: np.ndarray, keep_rules: tuple[str, ...]) -> np.ndarray:
@@ -128,18 +129,24 @@ def folds(df: pd.DataFrame, k: int = N_FOLDS) -> list[np.ndarray]:
     return [f == i for i in range(k)]
 
 
+def oof_prob(tune: pd.DataFrame, feats: list[str], cfg: dict, rounds: tuple[int, ...]) -> dict[int, np.ndarray]:
+    """Out-of-fold class scores of every tune row (grouped folds), per number of rounds."""
+    on = modelled(tune)
+    prob = {r: np.zeros((len(tune), len(CLASSES))) for r in rounds}
+    for test in folds(tune):
+        b = fit(tune[on & ~test], feats, cfg, max(rounds))
+        x = tune.loc[test, feats].to_numpy(np.float64)
+        for r in rounds:
+            prob[r][test] = b.predict(x, num_iteration=r, num_threads=1)
+    return prob
+
+
 def inner_search(tune: pd.DataFrame, feats: list[str]) -> tuple[dict, list[dict]]:
     """Out-of-fold per-member macro of every grid point x rounds x keep_rules on tune; the best config."""
-    on = modelled(tune)
     rows = []
     for values in itertools.product(*GRID.values()):
         cfg = dict(zip(GRID, values))
-        prob = {r: np.zeros((len(tune), len(CLASSES))) for r in ROUNDS}
-        for test in folds(tune):
-            b = fit(tune[on & ~test], feats, cfg, max(ROUNDS))
-            x = tune.loc[test, feats].to_numpy(np.float64)
-            for r in ROUNDS:
-                prob[r][test] = b.predict(x, num_iteration=r, num_threads=1)
+        prob = oof_prob(tune, feats, cfg, ROUNDS)
         for r, keep in itertools.product(ROUNDS, KEEP):
             s = scores(tune, assemble(tune, prob[r], keep))
             rows.append({**cfg, "rounds": r, "keep_rules": list(keep), **{k: v for k, v in s.items() if k != "per_member"}})
@@ -156,27 +163,40 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tune", required=True)
-    ap.add_argument("--heldout", required=True)
+    ap.add_argument("--heldout", default="", help="held-out parquets (scored once); required unless --oof")
+    ap.add_argument("--oof", action="store_true", help="print the --config's out-of-fold tune scores (pipeline "
+                    "decision: hybrid, soma_by='model') and stop")
+    ap.add_argument("--sidecar", default="", help='JSON merged into the sidecar, e.g. \'{"neighbourhood": '
+                    '"samples"}\' for rows captured with --even-out')
     ap.add_argument("--out", default=str(MODELS_DIR))
     ap.add_argument("--config", default="", help="JSON config to skip the inner search")
     ap.add_argument("--name", default=MODEL_NAME, help="model file name (SynapseParams.target_model)")
     ap.add_argument("--also", action="append", default=[], help="NAME=FOLDER: also score that shipped model")
     args = ap.parse_args(argv)
     t0 = time.process_time()
-    tune, held = load(args.tune), load(args.heldout)
-    if set(tune.member) & set(held.member):
-        raise SystemExit("tune and held-out share members")
+    tune = load(args.tune)
     feats = features(tune)
+    if args.oof:
+        cfg = json.loads(args.config)
+        prob = oof_prob(tune, feats, cfg, (int(cfg["rounds"]),))[int(cfg["rounds"])]
+        s = scores(tune, assemble(tune, prob, PIPELINE_KEEP))
+        print(json.dumps({"oof": s, "rules": scores(tune, tune["y_rule"].to_numpy().astype(object))}))
+        return 0
+    held = load(args.heldout) if args.heldout else None  # None: score_heldout.py --record scores it later
+    if held is not None and set(tune.member) & set(held.member):
+        raise SystemExit("tune and held-out share members")
     if args.config:
         best, grid = json.loads(args.config), []
     else:
         best, grid = inner_search(tune, feats)
     cfg = {k: best[k] for k in GRID}
     booster = fit(tune[modelled(tune)], feats, cfg, int(best["rounds"]))
-    prob = booster.predict(held[feats].to_numpy(np.float64), num_threads=1)
-    res = {"model": scores(held, assemble(held, prob, tuple(best["keep_rules"]))),
-           "rules": scores(held, held["y_rule"].to_numpy().astype(object))}
-    for spec in args.also:
+    res = {}
+    if held is not None:
+        prob = booster.predict(held[feats].to_numpy(np.float64), num_threads=1)
+        res = {"model": scores(held, assemble(held, prob, tuple(best["keep_rules"]))),
+               "rules": scores(held, held["y_rule"].to_numpy().astype(object))}
+    for spec in args.also if held is not None else []:
         name, folder = spec.split("=", 1)
         b2 = lgb.Booster(model_file=str(Path(folder) / f"{MODEL_NAME}.txt"))
         p2 = b2.predict(held[b2.feature_name()].to_numpy(np.float64), num_threads=1)
@@ -189,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         "name": args.name, "classes": list(CLASSES), "features": feats,
         "feature_units": {f: ("nm" if f.endswith("_nm") else "1") for f in feats},
         "keep_rule_targets": list(best["keep_rules"]),
-        "train_members": sorted(tune.member.unique()), "heldout_members": sorted(held.member.unique()),
+        "train_members": sorted(tune.member.unique()), "heldout_members": sorted(held.member.unique()) if held is not None else [],
         "n_train": int(modelled(tune).sum()), "params": PARAMS,
         "num_boost_round": int(best["rounds"]), "weights": {k: cfg[k] for k in ("class_weight", "member_weight")},
         "inner_cv": {"folds": N_FOLDS, "grid": GRID, "rounds": ROUNDS, "n_configs": len(grid), "best": best},
@@ -198,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         "versions": {"python": platform.python_version(), "lightgbm": lgb.__version__,
                      "scikit-learn": sklearn.__version__, "numpy": np.__version__},
         "train_cpu_seconds": round(time.process_time() - t0, 1),
+        **(json.loads(args.sidecar) if args.sidecar else {}),
     }
     write_booster(booster, sidecar, out, args.name)
     print("wrote", out, file=sys.stderr)

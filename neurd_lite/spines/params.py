@@ -14,7 +14,8 @@ from ..checks import check_params
 from ..model.limits import FAR_NM, SKELETON_FAR_NM
 
 REFIT_SCALES = ("refit", "max", "base")
-TARGET_MODELS = ("synapse_target_profile", "synapse_target_ring", "synapse_target")  # shipped in neurd_lite/models
+TARGET_MODELS = ("synapse_target_profile", "synapse_target_ring", "synapse_target",
+                 "synapse_target_even")  # shipped in neurd_lite/models
 
 
 @dataclass(frozen=True)
@@ -403,7 +404,9 @@ class SynapseParams:
     target_model (a shipped model name, :data:`TARGET_MODELS`; ``"synapse_target_profile"``): the model file
         under ``"model"`` / ``"hybrid"``; ``"synapse_target_profile"`` also reads where the site sits on its
         spine's axis profile (``spines/axis_profile.py``), ``"synapse_target_ring"`` has the same inputs captured
-        on the ring detector, ``"synapse_target"`` is the first model (classifiers/synapse_target/MODEL_CARD.md).
+        on the ring detector, ``"synapse_target"`` is the first model (classifiers/synapse_target/MODEL_CARD.md);
+        ``"synapse_target_even"`` (opt-in, session 26) reads its neighbourhood inputs on evenly spaced surface
+        samples instead of the working mesh's vertices (``spines/even_neighbourhood.py``).
         Why: the best held-out macro F1 of the three (.949; MODEL_CARD).
     profile_sample_nm (nm; 40): surface sample spacing of the spine axis profiles the profile model reads
         (``AxisProfileParams.sample_nm``). Why: 4x fewer samples than the 20 nm it was captured at, held-out F1

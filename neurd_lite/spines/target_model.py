@@ -54,14 +54,43 @@ def _neighbourhood(tree: cKDTree, h: np.ndarray, prot: np.ndarray, pts: np.ndarr
     return frac, hmax, hmean
 
 
+def neighbourhood_columns(mesh: Any, fld: Any, cp: np.ndarray, neighbourhood: str = "vertices"
+                          ) -> tuple[dict[str, np.ndarray], dict[int, np.ndarray]]:
+    """The fraction protruding, max and mean protrusion (nm) within each of ``SCALES_NM`` of the sites ``cp``
+    (nm), read over the mesh's vertices (``"vertices"``) or over evenly spaced surface samples (``"samples"``,
+    ``even_neighbourhood.py``), and the max per radius (the ``below_top_*`` inputs read it)."""
+    if neighbourhood not in ("vertices", "samples"):
+        raise InputError(f"unknown neighbourhood {neighbourhood!r}", hint="use 'vertices' or 'samples'")
+    h = fld.protrusion_nm
+    prot = np.nan_to_num(h, nan=-np.inf) > np.maximum(GROW_NM, GROW_REL * np.nan_to_num(fld.radius_nm, nan=np.inf))
+    verts = np.asarray(mesh.vertices, dtype=np.float64)
+    vtree = cKDTree(verts) if neighbourhood == "vertices" else None
+    out, tops = {}, {}
+    for rad in SCALES_NM:
+        if vtree is not None:
+            frac, hmax, hmean = _neighbourhood(vtree, h, prot.astype(float), cp, rad)
+        else:
+            from .even_neighbourhood import sampled_neighbourhood
+
+            frac, hmax, hmean = sampled_neighbourhood(verts, np.asarray(mesh.faces), h, prot, cp, rad)
+        tag = int(rad)
+        out[f"protruding_fraction_{tag}nm"] = frac
+        out[f"max_protrusion_{tag}nm"] = hmax
+        out[f"mean_protrusion_{tag}nm"] = hmean
+        tops[tag] = hmax
+    return out, tops
+
+
 def synapse_site_features(n: Neuron, syn: pd.DataFrame, shaft_field: Any, anchors: Any = None,
                           soma: np.ndarray | None = None, profile: bool = False,
-                          profile_sample_nm: float | None = None) -> pd.DataFrame:
+                          profile_sample_nm: float | None = None, neighbourhood: str = "vertices"
+                          ) -> pd.DataFrame:
     """One row of features per synapse (columns named with units). ``syn``: positions (nm); ``shaft_field``: the
     field ``detect_spines(n)`` returned; ``anchors``: the synapses' anchors on ``n.mesh``
     (``neurd_lite.model.anchors``; computed when None); ``soma``: (F,) soma face mask (None: faces labelled soma
     or listed in a soma); profile: also the nearest spine's axis-profile features (``spines/axis_profile.py``),
-    from surface samples ``profile_sample_nm`` apart (None: the captured spacing, ``AxisProfileParams.sample_nm``)."""
+    from surface samples ``profile_sample_nm`` apart (None: the captured spacing, ``AxisProfileParams.sample_nm``);
+    neighbourhood: where the ``*_250nm`` / ``_500nm`` / ``_1000nm`` inputs are read (:func:`neighbourhood_columns`)."""
     fld = shaft_field
     if fld is None:
         raise InputError("synapse features need the shaft field detect_spines returned",
@@ -77,24 +106,14 @@ def synapse_site_features(n: Neuron, syn: pd.DataFrame, shaft_field: Any, anchor
         bad = ~np.isfinite(cp).all(axis=1)  # non-finite positions: placed at the origin, as without anchors
         if bad.any():
             face[bad], dmesh[bad], cp[bad] = closest_faces(n.mesh, pts[bad])
-    verts = np.asarray(n.mesh.vertices, dtype=np.float64)
     d_sk, s = cKDTree(fld.sample_points_nm).query(cp)
     r = fld.sample_radius_nm[s]
-    h = fld.protrusion_nm
-    prot = np.nan_to_num(h, nan=-np.inf) > np.maximum(GROW_NM, GROW_REL * np.nan_to_num(fld.radius_nm, nan=np.inf))
     out: dict[str, Any] = {
         "distance_to_mesh_nm": dmesh, "distance_to_skeleton_nm": d_sk, "shaft_radius_nm": r,
         "protrusion_nm": d_sk - r, "skeleton_distance_ratio": d_sk / np.maximum(r, 1.0),
     }
-    vtree = cKDTree(verts)
-    tops = {}
-    for rad in SCALES_NM:
-        frac, hmax, hmean = _neighbourhood(vtree, h, prot.astype(float), cp, rad)
-        tag = int(rad)
-        out[f"protruding_fraction_{tag}nm"] = frac
-        out[f"max_protrusion_{tag}nm"] = hmax
-        out[f"mean_protrusion_{tag}nm"] = hmean
-        tops[tag] = hmax
+    cols, tops = neighbourhood_columns(n.mesh, fld, cp, neighbourhood)
+    out.update(cols)
     sid = n.face_spine[face]
     lab = n.face_labels.astype(str)[face]
     out["face_is_spine"] = (sid >= 0).astype(float)
@@ -156,7 +175,8 @@ def predict_targets(n: Neuron, syn: pd.DataFrame, shaft_field: Any, anchors: Any
     booster, meta = load_model(folder, name)
     x = synapse_site_features(n, syn, shaft_field, anchors, soma,
                               profile=any(f.startswith("profile_") for f in meta["features"]),
-                              profile_sample_nm=profile_sample_nm)
+                              profile_sample_nm=profile_sample_nm,
+                              neighbourhood=meta.get("neighbourhood", "vertices"))
     if any(f.startswith("rules_") for f in meta["features"]):
         if rule_target is None:
             raise InputError("this synapse-target model reads the rule targets",
@@ -164,15 +184,23 @@ def predict_targets(n: Neuron, syn: pd.DataFrame, shaft_field: Any, anchors: Any
         for c, v in rule_columns(rule_target).items():
             x[c] = v
     prob = booster.predict(x[meta["features"]].to_numpy(dtype=np.float64), num_threads=1)
+    if dendritic_only and rule_target is None:
+        raise InputError("dendritic_only needs the rule targets", hint="pass rule_target=rule_targets(...)")
+    kept, rules_only = kept_rule_classes(meta, dendritic_only, model_soma)
+    return decide_targets(prob, meta["classes"], rule_target, kept, rules_only)
+
+
+def kept_rule_classes(meta: dict[str, Any], dendritic_only: bool, model_soma: bool
+                      ) -> tuple[list[str], tuple[str, ...]]:
+    """The rule classes that stay (``kept``) and those the model may not pick (``rules_only``) for the sidecar
+    ``meta`` and :func:`predict_targets`'s decision flags (hybrid: ``dendritic_only=True``)."""
     kept = list(meta.get("keep_rule_targets", []))
     if dendritic_only:
-        if rule_target is None:
-            raise InputError("dendritic_only needs the rule targets", hint="pass rule_target=rule_targets(...)")
         kept += ["soma", "axon"]
     if model_soma:
         kept = [c for c in kept if c != "soma"]
     rules_only = tuple(c for c in ("soma", "axon") if c in kept) if dendritic_only else ()
-    return decide_targets(prob, meta["classes"], rule_target, kept, rules_only)
+    return kept, rules_only
 
 
 def decide_targets(prob: np.ndarray, classes: Any, rule_target: np.ndarray | None, kept: Any = (),
