@@ -102,7 +102,8 @@ def collapse_face_map(n_vertices: int, faces: np.ndarray, collapses: np.ndarray,
     return in2w, surv, np.flatnonzero(in2w < 0)
 
 
-TRIPLE_KEY_LIMIT = 2 ** 20  # working vertices below this: a sorted corner triple (and its orientation) fits one int64 key
+# working vertices below this: a sorted corner triple (and its orientation) fits one int64 key
+TRIPLE_KEY_LIMIT = 2 ** 20
 
 
 def vertex_face_map(vmap: np.ndarray, faces: np.ndarray, w_faces: np.ndarray, w_cent: np.ndarray,

@@ -13,8 +13,9 @@ than the new parent's arm (the move must remove the calibre jump, not move it; t
 pieces hung on its thin branches, no thinner neurite of the other cell nearby). Round 2: nor when the other cell's
 vertex lies closer to the piece's root than the two calibres together: the surfaces touch there, a contact, whose
 piece change is the fused contact rather than a heal link (tune fam938, 962 and held-out fam2304: wrong moves onto
-a neurite 0.3-1.7 µm away); the contact zone's vote judges those. Calibre is the branch radius (median of each branch of the branch graph, as in ``calibre.py``) over
-``arm_nm`` of the subtree and of the parent arm; the ratio 2 is the ``merge_width_jump`` flag's (``flags.py``).
+a neurite 0.3-1.7 µm away); the contact zone's vote judges those. Calibre is the branch radius (median of each
+branch of the branch graph, as in ``calibre.py``) over ``arm_nm`` of the subtree and of the parent arm; the ratio 2
+is the ``merge_width_jump`` flag's (``flags.py``).
 Bridges are taken nearest their owner's soma first; a moved subtree is not judged again. nm throughout.
 """
 from __future__ import annotations

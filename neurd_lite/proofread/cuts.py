@@ -205,9 +205,9 @@ class SplitParams:
     least this many times its parent arm's (towards its owner's soma) moves to the nearest vertex owned by another
     soma: a child is thinner than its parent (``proofread.bridge_calibre``; 2 is the ``merge_width_jump`` flag's
     threshold, as ``side_calibre_ratio``), within healing's reach (15 µm), not touching it, and fitting it. For
-    thick dendrites healed onto another cell's thin neurites far from the cut (tune fam602). Opt-in: without the
-    touching guard it failed fresh held-out 2300-2339 (180 -> 179 of 200 cells >= .95; docs/proofreading.md
-    "Session 26").
+    thick dendrites healed onto another cell's thin neurites far from the cut (tune fam602). Opt-in: it failed
+    fresh held-out twice, 2300-2339 without the touching guard (180 -> 179 of 200 cells >= .95) and 2340-2379
+    with it (ordinary 84 = 84 of 100; docs/proofreading.md "Session 26").
     """
 
     window_nm: float = 5000.0
