@@ -108,6 +108,8 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
     if p.vertex_model or isinstance(n.cache.get(VERTEX_SINK), list):  # learned refinement / its capture
         vlabel, base, ring = refine_labels(mesh, fld, eligible_v, vlabel, base, ring, p,
                                            seed_level(p, fld, len(verts)), n.cache.get(VERTEX_SINK))
+    if p.past_new_end_fraction > 0 and not skel.traced.all():
+        vlabel = drop_past_new_ends(vlabel, fld, skel.traced, p.past_new_end_fraction, pass_counts)
     pass_counts.pop("candidate_sink", None)
     pass_counts.pop("dome_sink", None)
     core, memo = None, None
@@ -120,6 +122,21 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
     label_spines(n, skel, fld, p, verts, faces, bad_f, vlabel, base, ring, pass_counts, memo)
     keep_rimless(n, core)
     return fld
+
+
+def drop_past_new_ends(vlabel: np.ndarray, fld: ShaftField, traced: np.ndarray, fraction: float,
+                       pass_counts: dict) -> np.ndarray:
+    """(V,) spine labels without the spines whose vertices lie at least ``fraction`` past the end of an added
+    (untraced, ``traced`` False) branch (``SpineParams.past_new_end_fraction``)."""
+    past = fld.beyond_end & ~traced[fld.sample_vertex]
+    on = vlabel >= 0
+    if not (past & on).any():
+        return vlabel
+    n_lab = int(vlabel.max()) + 1
+    share = np.bincount(vlabel[on], past[on], n_lab) / np.maximum(np.bincount(vlabel[on], minlength=n_lab), 1)
+    drop = share >= fraction
+    pass_counts["past_new_end_dropped"] = int(drop.sum())
+    return np.where(on & drop[np.maximum(vlabel, 0)], -1, vlabel)
 
 
 def label_spines(n: Neuron, skel, fld: ShaftField, p: SpineParams, verts: np.ndarray, faces: np.ndarray,

@@ -227,6 +227,11 @@ class SpineParams:
         skeleton radius. Why: surface-walking skeletonizers (TEASAR) run off the axis.
     off_centre_fraction (of the radius; 0.3): that "auto" threshold. Why: it tells a skeleton that walks the
         surface (TEASAR) from a centred one.
+    past_new_end_fraction (0.5; only with ``SkeletonParams.untraced_reach_nm`` > 0): a spine whose vertices lie
+        at least this fraction past the end of a branch that option added (``ShaftField.beyond_end`` there) is
+        dropped; 0: off. Why: the new branch was traced to the surface's farthest point, so surface left past its
+        end is the same thin process running on (a bend or a fork the path did not take), not a spine (tune: 3 of
+        the option's 7 new false spines; held-out bipolar 2634's axon, docs/spines.md session 26).
     inscribed_axis_fraction (of the inscribed radius; 0.3): the largest circles inscribed in the cross-sections
         decide whether the skeleton runs off its shaft and move it onto the shaft, and decide instead of "auto"
         whether to centre (``inscribed_axis.py``); 0: off. Why: a skeleton off its shaft reads shaft as spine
@@ -320,6 +325,7 @@ class SpineParams:
     extend_across_links: bool = True
     centre_skeleton: bool | str = "auto"
     off_centre_fraction: float = 0.3
+    past_new_end_fraction: float = 0.5
     inscribed_axis_fraction: float = 0.3
     cut_end_radius: bool = False
     max_angular_coverage: float = 1.0
