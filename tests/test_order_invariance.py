@@ -80,3 +80,11 @@ def test_inscribed_axis_does_not_depend_on_listing_order():
     notes = a.provenance["spines_notes"], b.provenance["spines_notes"]
     assert notes[0]["inscribed_axis_moved"] == notes[1]["inscribed_axis_moved"] > 0
     assert notes[0]["off_shaft_share"] == notes[1]["off_shaft_share"]
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="session 26: with untraced terminal branches (SkeletonParams.untraced_reach_nm"
+                   "=5000) the spine faces of this member differ between listing orders; the option stays opt-in "
+                   "until this passes")
+def test_untraced_branches_do_not_depend_on_listing_order():
+    _decomposes_the_same(nl.PipelineParams.from_dict({"skeleton": {"untraced_reach_nm": 5000.0}}))

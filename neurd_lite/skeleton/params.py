@@ -38,15 +38,17 @@ class SkeletonParams:
     stable_ties (bool; False, opt-in): a skeleton vertex where several mesh vertices coincide seeds the surface map
         from the one the trace ran through (else the lowest index). Why: the KD-tree's pick among them followed the
         last bits of other vertices (docs/benchmarks.md, "Session 24"); off by default (adoption rule failed).
-    untraced_reach_nm (nm; 5000; 0 = off): after the trace, surface reaching farther than this along the surface
+    untraced_reach_nm (nm; 0 = off, opt-in; 5000 tried): after the trace, surface reaching farther than this along the surface
         beyond its skeleton vertex's ring (twice the median surface distance of that vertex's own surface) is
         traced as a new branch (``untraced.py``; not on a fragment's cut-end trunk; never a path entering a
         soma's reach, which would become a stem). Why: TEASAR's 12 µm invalidation leaves terminal branches
         shorter than that untraced, so the skeleton stops up to ~10 µm short of thin tips (docs/spines.md,
         "Session 25"). The traced cable keeps the positions, radii and root distances it has without the option
-        (session 26: only new vertices are centred with the new map; ``Skeleton.traced``). Default since session
-        26 round 2 (with ``SpineParams.past_new_end_fraction``): held-out 2637-2641 aspiny false spines / 100 µm
-        .483 -> .463, face F1 .9159 -> .9199, cable missed 2.82 -> 1.50 %; real-cell clause held.
+        (session 26: only new vertices are centred with the new map; ``Skeleton.traced``). 5000 with
+        ``SpineParams.past_new_end_fraction`` passed its rule on held-out 2637-2641 (aspiny false spines / 100 µm
+        .483 -> .463, face F1 .9159 -> .9199, cable missed 2.82 -> 1.50 %; real-cell clause held) but stays opt-in:
+        it makes the decomposition depend on the order the input lists its vertices (``tests/test_order_invariance``
+        fails with it: spine faces differ on a permuted basket member); that tie must go first (docs/spines.md).
     """
 
     backend: str = "teasar"
@@ -59,7 +61,7 @@ class SkeletonParams:
     fragment_branch_min_nm: float = 4000.0
     fragment_max_trunk_nm: float = 10000.0
     stable_ties: bool = False
-    untraced_reach_nm: float = 5000.0
+    untraced_reach_nm: float = 0.0
 
     def __post_init__(self) -> None:
         check_params(self, choices={"backend": BACKEND_NAMES},
