@@ -38,8 +38,8 @@ class SkeletonParams:
     stable_ties (bool; False, opt-in): a skeleton vertex where several mesh vertices coincide seeds the surface map
         from the one the trace ran through (else the lowest index). Why: the KD-tree's pick among them followed the
         last bits of other vertices (docs/benchmarks.md, "Session 24"); off by default (adoption rule failed).
-    untraced_reach_nm (nm; 0 = off, opt-in; 5000 tried): after the trace, surface reaching farther than this along the surface
-        beyond its skeleton vertex's ring (twice the median surface distance of that vertex's own surface) is
+    untraced_reach_nm (nm; 0 = off, opt-in; 5000 tried): after the trace, surface reaching farther than this
+        along the surface beyond its skeleton vertex's ring (twice the median surface distance of that vertex's own surface) is
         traced as a new branch (``untraced.py``; not on a fragment's cut-end trunk; never a path entering a
         soma's reach, which would become a stem). Why: TEASAR's 12 µm invalidation leaves terminal branches
         shorter than that untraced, so the skeleton stops up to ~10 µm short of thin tips (docs/spines.md,
