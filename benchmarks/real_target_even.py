@@ -25,24 +25,13 @@ import numpy as np
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import neurd_lite as nl  # noqa: E402
 from neurd_lite.spines import target_model as tm  # noqa: E402
+from real_target_swing import CELL, REAL, level_mesh  # noqa: E402  (the same subdivided meshes)
 
-REAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "meshes" / "microns_864691135510518224"
-CELL = "864691135510518224"
 POST = ("spine_head", "spine_neck", "shaft", "soma")
-
-
-def level_mesh(level: int):
-    """The 81k mesh subdivided ``level`` times (float64; face j -> 4j..4j+3)."""
-    import trimesh
-
-    m = trimesh.load(REAL / f"{CELL}_decimated_80k.off", process=False)
-    v, f = np.asarray(m.vertices, float), np.asarray(m.faces)
-    for _ in range(level):
-        v, f = trimesh.remesh.subdivide(v, f)
-    return trimesh.Trimesh(v, f, process=False)
 
 
 def run_level(level: int, models: list[str], folder: str | None) -> dict:

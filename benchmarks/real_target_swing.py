@@ -70,18 +70,25 @@ def _per_parent(values: np.ndarray, parent: np.ndarray, n_parent: int) -> tuple[
     return out, share
 
 
-def run_level(level: int, out: Path) -> dict:
-    """Decompose the cell at subdivision ``level`` and pickle what ``compare`` reads; returns a summary."""
+def level_mesh(level: int):
+    """The cell's 81k mesh subdivided ``level`` times in process (float64; face j -> faces 4j..4j+3)."""
     import trimesh
 
     m = trimesh.load(REAL / f"{CELL}_decimated_80k.off", process=False)
     v, f = np.asarray(m.vertices, float), np.asarray(m.faces)
-    n0 = len(f)
     for _ in range(level):
         v, f = trimesh.remesh.subdivide(v, f)
+    return trimesh.Trimesh(v, f, process=False)
+
+
+def run_level(level: int, out: Path) -> dict:
+    """Decompose the cell at subdivision ``level`` and pickle what ``compare`` reads; returns a summary."""
+    mesh = level_mesh(level)
+    f = np.asarray(mesh.faces)
+    n0 = len(f) // 4 ** level
     got = _capture()
     t = time.process_time()
-    n = nl.decompose(trimesh.Trimesh(v, f, process=False), synapses=str(REAL / f"{CELL}_synapses.csv"))
+    n = nl.decompose(mesh, synapses=str(REAL / f"{CELL}_synapses.csv"))
     cpu = time.process_time() - t
     syn = n.synapses.copy()
     raw = pd.read_csv(REAL / f"{CELL}_synapses.csv")
