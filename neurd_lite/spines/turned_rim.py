@@ -34,7 +34,9 @@ def turned_vertices(verts: np.ndarray, faces: np.ndarray, fld, candidates: np.nd
         t = fld.sample_tangent[s]
         radial -= (radial * t).sum(1)[:, None] * t
     radial /= np.maximum(np.linalg.norm(radial, axis=1), 1e-12)[:, None]
-    weighted = vertex_normals(verts, faces) * vertex_areas_nm2(faces, face_areas_nm2(verts, faces), len(verts))[:, None]
+    nrm = getattr(fld, "vertex_normals", None)  # the shaft fit's vertex_normals(verts, faces), when it has them
+    nrm = nrm if nrm is not None and len(nrm) == len(verts) else vertex_normals(verts, faces)
+    weighted = nrm * vertex_areas_nm2(faces, face_areas_nm2(verts, faces), len(verts))[:, None]
     balls = cKDTree(verts).query_ball_point(verts[idx], radius_nm)
     sizes = np.fromiter((len(b) for b in balls), dtype=np.int64, count=len(balls))
     members = np.concatenate([np.asarray(b, dtype=np.int64) for b in balls]) if sizes.sum() else np.zeros(0, np.int64)
