@@ -32,15 +32,16 @@ def _same_rows(a, b) -> None:
 def test_spine_rows_from_a_full_memo_equal_the_plain_rows(monkeypatch):
     orig, calls = detect.spine_rows, []
 
-    def check(*args, memo=None):
-        plain = orig(*args)  # no memo
+    def check(*args, memo=None, volume=True):
+        plain = orig(*args, volume=volume)  # no memo
         memo2: dict = {}
-        first = orig(*args, memo=memo2)  # fills the memo
-        again = orig(*args, memo=memo2)  # every spine from the memo
+        first = orig(*args, memo=memo2, volume=volume)  # fills the memo
+        again = orig(*args, memo=memo2, volume=volume)  # every spine from the memo
         _same_rows(plain, first)
         _same_rows(plain, again)
+        _same_rows(orig(*args), orig(*args, memo=memo2))  # volumes measured later from the memo: the plain ones
         calls.append(len(memo2))
-        return orig(*args, memo=memo)
+        return orig(*args, memo=memo, volume=volume)
 
     monkeypatch.setattr(detect, "spine_rows", check)
     detect_spines(_cell(), SpineParams(rim_nm=150.0, rim_max_density_per_um=0.0))
@@ -52,7 +53,7 @@ def test_detect_spines_with_and_without_the_memo(monkeypatch):
     p = SpineParams(rim_nm=150.0, rim_max_density_per_um=0.0)
     detect_spines(a, p)
     orig = detect.spine_rows
-    monkeypatch.setattr(detect, "spine_rows", lambda *args, memo=None: orig(*args))
+    monkeypatch.setattr(detect, "spine_rows", lambda *args, memo=None, volume=True: orig(*args, volume=volume))
     detect_spines(b, p)
     assert np.array_equal(a.face_spine, b.face_spine)
     assert (np.asarray(a.face_labels) == np.asarray(b.face_labels)).all()
@@ -60,3 +61,19 @@ def test_detect_spines_with_and_without_the_memo(monkeypatch):
     ca, cb = a.cache[RIMLESS_KEY], b.cache[RIMLESS_KEY]
     assert np.array_equal(ca[0], cb[0]) and (np.asarray(ca[1]) == np.asarray(cb[1])).all()
     pd.testing.assert_frame_equal(ca[2], cb[2], check_exact=True)
+
+
+def test_spines_without_the_rim_skip_only_their_volumes(monkeypatch):
+    """Session 27: the labelling without the rim (read by the synapse targets only) measures no volume; every
+    other column of it, and the whole rim-widened result, equal a run that measures all volumes."""
+    a, b = _cell(), _cell()
+    p = SpineParams(rim_nm=150.0, rim_max_density_per_um=0.0)
+    detect_spines(a, p)
+    orig = detect.spine_rows
+    monkeypatch.setattr(detect, "spine_rows", lambda *args, memo=None, volume=True: orig(*args, memo=memo))
+    detect_spines(b, p)
+    pd.testing.assert_frame_equal(a.spines, b.spines, check_exact=True)
+    assert np.isfinite(a.spines["volume_um3"]).all()
+    ca, cb = a.cache[RIMLESS_KEY][2], b.cache[RIMLESS_KEY][2]
+    assert len(ca) and ca["volume_um3"].isna().all() and np.isfinite(cb["volume_um3"]).all()
+    pd.testing.assert_frame_equal(ca.drop(columns="volume_um3"), cb.drop(columns="volume_um3"), check_exact=True)

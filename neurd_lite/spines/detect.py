@@ -117,7 +117,8 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
         rimmed = with_rims(verts, np.asarray(mesh.edges_unique), fld, eligible_v, vlabel, ring, p, faces)
         if (rimmed[0] != vlabel).any():  # the rim took a vertex (else one result serves both)
             core, memo = spine_copy(n), {}  # the spines the rim left alone are measured once
-            label_spines(core, skel, fld, p, verts, faces, bad_f, vlabel, base, ring, dict(pass_counts), memo)
+            label_spines(core, skel, fld, p, verts, faces, bad_f, vlabel, base, ring, dict(pass_counts), memo,
+                         volume=p.candidate_filter != "rules")  # the targets read no volume (``rimless.py``)
             vlabel, base, ring = rimmed
     label_spines(n, skel, fld, p, verts, faces, bad_f, vlabel, base, ring, pass_counts, memo)
     keep_rimless(n, core)
@@ -141,16 +142,17 @@ def drop_past_new_ends(vlabel: np.ndarray, fld: ShaftField, traced: np.ndarray, 
 
 def label_spines(n: Neuron, skel, fld: ShaftField, p: SpineParams, verts: np.ndarray, faces: np.ndarray,
                  bad_f: np.ndarray, vlabel: np.ndarray, base: np.ndarray, ring: pd.DataFrame, pass_counts: dict,
-                 memo: dict | None = None) -> None:
+                 memo: dict | None = None, volume: bool = True) -> None:
     """Faces, head / neck labels and the ``n.spines`` rows of the per-vertex spine labels ``vlabel`` (in place);
-    memo: ``spine_rows``' geometry memo shared with another labelling of the same mesh (None: none)."""
+    memo: ``spine_rows``' geometry memo shared with another labelling of the same mesh (None: none); ``volume``
+    False: the rows' ``volume_um3`` NaN (``spine_rows``)."""
     face_spine = _face_labels(vlabel, faces, verts, fld, p)
     face_spine[bad_f] = -1
     old = is_label(n.face_labels, SPINE_LABELS)  # restore labels of faces that an earlier run called spines
     n.face_labels[old] = n.face_compartment[old]
     n.face_spine = face_spine
     rows, new_id, row_label, head_face = spine_rows(n, skel, fld, p, verts, faces, vlabel, base, ring, face_spine,
-                                                    memo=memo)
+                                                    memo=memo, volume=volume)
     if p.candidate_filter != "rules" and rows:
         rows, new_id = filter_candidates(n, p, rows, new_id, row_label, vlabel, base, ring, verts, fld,
                                          pass_counts)

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..geometry.meshes import cross_rows, row_norms
-from ..geometry.stats import weighted_quantile
 from .params import HeadNeckParams  # noqa: F401 - moved to params.py, re-exported
 
 
@@ -40,17 +39,27 @@ class SpineGeometry:
 
 def _shell_profile(rho: np.ndarray, t: np.ndarray, edges: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
     """Width (nm) of each axial shell [edges[i], edges[i+1]): twice the 80th percentile of the points' distance
-    from the spine axis, weighted by ``w`` (face areas; default equal); NaN for shells with fewer than 2 points."""
+    from the spine axis, weighted by ``w`` (face areas; default equal); NaN for shells with fewer than 2 points.
+
+    ``weighted_quantile``'s values per shell (finite ``rho`` with positive weight, sorted by ``rho``, weighted
+    mid-points, interpolated), from one sort of all points by (shell, ``rho``) instead of a sort per shell."""
     w = np.ones(len(rho)) if w is None else np.asarray(w, dtype=np.float64)
-    idx = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, len(edges) - 2)
-    widths = np.full(len(edges) - 1, np.nan)
-    order = np.argsort(idx, kind="stable")  # each shell's points in their given order, as a mask would take them
-    bounds = np.searchsorted(idx[order], np.arange(len(edges)))
-    for b in np.flatnonzero(np.diff(bounds) >= 2).tolist():
-        m = order[bounds[b]:bounds[b + 1]]
-        wm = w[m]
-        if wm.sum() > 0:
-            widths[b] = 2.0 * weighted_quantile(rho[m], wm, 0.8)
+    n_shell = len(edges) - 1
+    idx = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, n_shell - 1)
+    widths = np.full(n_shell, np.nan)
+    order = np.lexsort((rho, idx))  # by shell, then by distance (each shell's sort, as weighted_quantile's)
+    bounds = np.searchsorted(idx[order], np.arange(n_shell + 1))
+    total = np.bincount(idx, w, minlength=n_shell)  # > 0: some positive weight (areas are >= 0 or NaN)
+    use = np.isfinite(rho) & (w > 0)
+    rs, ws, us = rho[order], w[order], use[order]
+    for b in np.flatnonzero((np.diff(bounds) >= 2) & (total > 0)).tolist():
+        lo, hi = bounds[b], bounds[b + 1]
+        keep = us[lo:hi]
+        v, wm = (rs[lo:hi], ws[lo:hi]) if keep.all() else (rs[lo:hi][keep], ws[lo:hi][keep])
+        if len(v):
+            cw = wm.cumsum()
+            cw -= 0.5 * wm
+            widths[b] = 2.0 * float(np.interp(0.8 * wm.sum(), cw, v))
     return widths
 
 
@@ -89,13 +98,21 @@ def closed_volume_nm3(tri: np.ndarray, apex: np.ndarray) -> float:
     return min(vol, hull) if hull > 0 else vol
 
 
+def spine_volume_nm3(tri: np.ndarray, base_nm: np.ndarray) -> float:
+    """``SpineGeometry.volume_nm3`` of a spine with triangles ``tri`` (m, 3, 3) nm and base point ``base_nm``: its
+    surface closed by a fan to the base (:func:`closed_volume_nm3`); 0 without triangles."""
+    return closed_volume_nm3(tri, base_nm) if len(tri) else 0.0
+
+
 def spine_geometry(vpos: np.ndarray, base_mask: np.ndarray, tri: np.ndarray,
-                   params: HeadNeckParams | None = None, base_nm: np.ndarray | None = None) -> SpineGeometry:
+                   params: HeadNeckParams | None = None, base_nm: np.ndarray | None = None,
+                   volume: bool = True) -> SpineGeometry:
     """Split one spine and measure it.
 
     vpos: (k, 3) nm spine vertex positions; base_mask: (k,) True for vertices touching the shaft;
     tri: (m, 3, 3) nm spine triangles; base_nm: the attachment point on the shaft (default: centroid of the
-    base vertices). Returns a SpineGeometry (t_split_nm = 0 for a stubby, all-head spine).
+    base vertices). Returns a SpineGeometry (t_split_nm = 0 for a stubby, all-head spine). ``volume`` False:
+    ``volume_nm3`` is NaN (:func:`spine_volume_nm3` gives it later; the convex hull is ~half of this call's time).
     """
     p = params or HeadNeckParams()
     if base_nm is not None:
@@ -106,7 +123,7 @@ def spine_geometry(vpos: np.ndarray, base_mask: np.ndarray, tri: np.ndarray,
     length = float(t.max()) if len(t) else 0.0
     face_area = 0.5 * row_norms(cross_rows(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]))
     area = float(face_area.sum())
-    volume = closed_volume_nm3(tri, base) if len(tri) else 0.0
+    vol = spine_volume_nm3(tri, base) if volume else np.nan
     t_split, head_w, neck_w = 0.0, np.nan, np.nan
     if length >= p.min_length_to_split_nm and len(tri) >= 2:
         # axis: from the base to the centroid of the distal half; t = position along it, rho = distance from it.
@@ -155,5 +172,5 @@ def spine_geometry(vpos: np.ndarray, base_mask: np.ndarray, tri: np.ndarray,
         head_w = 2.0 * float(np.median(np.linalg.norm(vpos - vpos.mean(0), axis=1))) if len(vpos) else np.nan
         axis = None
     return SpineGeometry(base_nm=base, t_split_nm=t_split, length_nm=length, head_width_nm=head_w,
-                         neck_width_nm=neck_w, neck_length_nm=t_split, area_nm2=area, volume_nm3=volume,
+                         neck_width_nm=neck_w, neck_length_nm=t_split, area_nm2=area, volume_nm3=vol,
                          axis=axis)

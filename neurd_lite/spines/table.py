@@ -10,7 +10,7 @@ from ..geometry.stats import group_mode, stable_int_order
 from ..neuron import Neuron
 from ..skeleton.model import Skeleton
 from ..units import nm_to_um
-from .headneck import spine_geometry
+from .headneck import spine_geometry, spine_volume_nm3
 from .params import SpineParams
 from .shaft import ShaftField
 
@@ -48,37 +48,43 @@ def _face_labels(vlabel: np.ndarray, faces: np.ndarray, verts: np.ndarray, fld: 
 
 def _measure(memo: dict | None, verts: np.ndarray, vidx: np.ndarray, fidx: np.ndarray, base_v: np.ndarray,
              faces: np.ndarray, fld: ShaftField, p: SpineParams, base_pt: np.ndarray | None,
-             dist_root: np.ndarray | None) -> tuple:
+             dist_root: np.ndarray | None, volume: bool = True) -> tuple:
     """(SpineGeometry, head flag per face of ``fidx`` or None for a spine over the length / head-width caps,
     distance to the root nm (NaN when ``dist_root`` is None), shaft radius nm) of one spine (vertex ids ``vidx``,
     face ids ``fidx``, their base flags ``base_v``, ring point ``base_pt``), looked up in / stored to ``memo``
-    (None: none) by those arguments: the same arguments, the same result."""
+    (None: none) by those arguments: the same arguments, the same result. The volume (a convex hull per spine)
+    is measured only for a spine within the caps and with ``volume``, once (else ``volume_nm3`` is NaN)."""
     key = None
+    tri = verts[faces[fidx]]  # the spine's triangles (nm): the rows of verts[faces], without the (F, 3, 3) array
     if memo is not None:
         key = (vidx.tobytes(), fidx.tobytes(), base_v.tobytes(), None if base_pt is None else base_pt.tobytes())
-        if key in memo:
-            return memo[key]
-    tri = verts[faces[fidx]]  # the spine's triangles (nm): the rows of verts[faces], without the (F, 3, 3) array
-    geo = spine_geometry(verts[vidx], base_v, tri, p.headneck, base_pt)
-    if geo.length_nm > p.max_length_nm or geo.head_width_nm > p.max_head_width_nm:
-        out = (geo, None, np.nan, np.nan)  # a branch stub or a swelling, not a spine
-    else:
-        bv = vidx[base_v] if base_v.any() else vidx
-        to_root = np.nan if dist_root is None else float(np.min(dist_root[fld.sample_vertex[bv]]))
-        out = (geo, geo.is_head(tri.mean(1)), to_root, float(np.nanmedian(fld.radius_nm[bv])))
-    if memo is not None:
-        memo[key] = out
+    out = None if key is None else memo.get(key)
+    if out is None:
+        geo = spine_geometry(verts[vidx], base_v, tri, p.headneck, base_pt, volume=False)
+        if geo.length_nm > p.max_length_nm or geo.head_width_nm > p.max_head_width_nm:
+            out = (geo, None, np.nan, np.nan)  # a branch stub or a swelling, not a spine
+        else:
+            bv = vidx[base_v] if base_v.any() else vidx
+            to_root = np.nan if dist_root is None else float(np.min(dist_root[fld.sample_vertex[bv]]))
+            out = (geo, geo.is_head(tri.mean(1)), to_root, float(np.nanmedian(fld.radius_nm[bv])))
+        if memo is not None:
+            memo[key] = out
+    if volume and out[1] is not None and np.isnan(out[0].volume_nm3):  # measured once, for a kept spine
+        out[0].volume_nm3 = spine_volume_nm3(tri, out[0].base_nm)
     return out
 
 
 def spine_rows(n: Neuron, skel: Skeleton, fld: ShaftField, p: SpineParams, verts: np.ndarray, faces: np.ndarray,
                vlabel: np.ndarray, base: np.ndarray, ring: pd.DataFrame, face_spine: np.ndarray,
-               memo: dict | None = None) -> tuple[list[dict], np.ndarray, list[int], np.ndarray]:
+               memo: dict | None = None, volume: bool = True
+               ) -> tuple[list[dict], np.ndarray, list[int], np.ndarray]:
     """One ``SPINE_COLUMNS`` row per labelled spine that passes the length and head-width caps (nm inside, µm
     out). Returns the rows, the row id of each spine label (-1 dropped), the spine label of each row and the (F,)
     mask of head faces. ``ring``: attachment ring (``spine, v``); ``face_spine``: spine label per face.
     memo: a dict shared by labellings of one mesh with the same ``p`` (the spines with and without the junction
-    rim): a spine whose faces, vertices, base flags and ring point equal an earlier one's reuses its geometry."""
+    rim): a spine whose faces, vertices, base flags and ring point equal an earlier one's reuses its geometry.
+    ``volume`` False: ``volume_um3`` NaN (no convex hulls; the spines without the rim, whose table only the
+    synapse targets read, and they read no volume)."""
     rc = ring.assign(x=verts[ring.v, 0], y=verts[ring.v, 1], z=verts[ring.v, 2]).groupby("spine")[list("xyz")].mean()
     ring_row = dict(zip(rc.index.tolist(), rc.to_numpy()))  # spine -> mean ring position (no DataFrame.loc per spine)
     rows = []
@@ -104,7 +110,7 @@ def spine_rows(n: Neuron, skel: Skeleton, fld: ShaftField, p: SpineParams, verts
         if len(fidx) == 0:
             continue
         geo, head, to_root, shaft_r = _measure(memo, verts, vidx, fidx, base[vidx], faces, fld, p,
-                                               ring_row.get(sid), dist_root if has_soma else None)
+                                               ring_row.get(sid), dist_root if has_soma else None, volume)
         if head is None:
             continue  # a branch stub or a swelling, not a spine
         head_face[fidx] = head
