@@ -27,13 +27,13 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's neurd_lite, not an installed one
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling benchmark modules
 
 import numpy as np
 
 from neurd_lite.cli import faces_arg
-
-MESH = "meshes/microns_864691135510518224/864691135510518224_decimated_80k.off"
-SYNAPSES = "meshes/microns_864691135510518224/864691135510518224_synapses.csv"
+from real_cell import SYNAPSES  # noqa: E402  (the real cell's synapse table)
+from real_cell import mesh_file as make_mesh_file  # noqa: F401  (the subdivided cell as a PLY file)
 SIZES = {"81k": 0, "324k": 1, "1.3M": 2, "5.2M": 3}  # number of subdivisions
 
 
@@ -112,24 +112,6 @@ def timed(fn: Callable[[], object]) -> tuple[object, float, float, float, float]
         out = fn()
         dt, cpu = time.perf_counter() - t0, _cpu_s() - c0
     return out, dt, cpu, mem.peak_mb, mem.peak_abs_mb
-
-
-def make_mesh_file(level: int, folder: Path) -> tuple[Path, int]:
-    """The real cell subdivided ``level`` times, as a PLY file; returns (path, faces)."""
-    import trimesh
-
-    from neurd_lite.data import data_path
-
-    if level == 0:
-        m = trimesh.load(data_path(MESH), process=False)
-        return data_path(MESH), len(m.faces)
-    m = trimesh.load(data_path(MESH), process=False)
-    v, f = m.vertices, m.faces
-    for _ in range(level):
-        v, f = trimesh.remesh.subdivide(v, f)
-    path = folder / f"cell_sub{level}.ply"
-    trimesh.Trimesh(v, f, process=False).export(path)
-    return path, len(f)
 
 
 def synthetic_files(folder: Path, target_faces: int = 1_000_000, seed: int = 3) -> tuple[Path, Path, Path]:

@@ -18,27 +18,14 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this checkout's neurd_lite
 
-MESH = "meshes/microns_864691135510518224/864691135510518224_decimated_80k.off"
 LEVELS = {"81k": 0, "324k": 1, "1.3M": 2, "5.2M": 3}
 
 
 def load_level(level: int, cache: Path):
-    """The real cell subdivided ``level`` times as a trimesh (nm), cached in ``cache``."""
-    import trimesh
+    """The real cell subdivided ``level`` times as a trimesh (nm), cached in ``cache`` (``real_cell.level_mesh``)."""
+    from real_cell import level_mesh
 
-    from neurd_lite.data import data_path
-
-    path = cache / f"cell_sub{level}.npz"
-    if path.exists():
-        z = np.load(path)
-        return trimesh.Trimesh(z["v"], z["f"], process=False)
-    m = trimesh.load(data_path(MESH), process=False)
-    v, f = np.asarray(m.vertices), np.asarray(m.faces)
-    for _ in range(level):
-        v, f = trimesh.remesh.subdivide(v, f)
-    cache.mkdir(parents=True, exist_ok=True)
-    np.savez(path, v=v, f=f)
-    return trimesh.Trimesh(v, f, process=False)
+    return level_mesh(level, cache)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,12 +31,10 @@ def _subdivided(n, times: int = 2):
     import trimesh
 
     from neurd_lite.neuron import Neuron, Soma
+    from real_cell import subdivide
 
-    v, f = np.asarray(n.mesh.vertices), np.asarray(n.mesh.faces)
-    parent = np.arange(len(f))
-    for _ in range(times):
-        v, f = trimesh.remesh.subdivide(v, f)
-        parent = np.repeat(parent, 4)  # the 4 children of face i are faces 4i..4i+3 (checked below)
+    v, f = subdivide(np.asarray(n.mesh.vertices), np.asarray(n.mesh.faces), times)
+    parent = np.repeat(np.arange(len(n.mesh.faces)), 4 ** times)  # face i's children: 4^t i .. (checked below)
     child_c, parent_c = v[f].mean(1), np.asarray(n.mesh.triangles_center)[parent]
     assert np.median(np.linalg.norm(child_c - parent_c, axis=1)) < np.median(n.mesh.edges_unique_length)
     mesh = trimesh.Trimesh(v, f, process=False)

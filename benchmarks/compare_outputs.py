@@ -22,6 +22,7 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's neurd_lite, not an installed one
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling benchmark modules (real_cell)
 
 import numpy as np
 import pandas as pd
@@ -55,13 +56,9 @@ def _cases() -> dict:
 
     def real_sub(level):
         def make():
-            import trimesh
+            from real_cell import level_mesh
 
-            m = trimesh.load(REAL / "864691135510518224_decimated_80k.off", process=False)
-            v, f = m.vertices, m.faces
-            for _ in range(level):
-                v, f = trimesh.remesh.subdivide(v, f)
-            return trimesh.Trimesh(v, f, process=False), str(REAL / "864691135510518224_synapses.csv"), {}
+            return level_mesh(level), str(REAL / "864691135510518224_synapses.csv"), {}
         return make
 
     return {"real": real(), "real_dec40k": real(40_000), "real_324k": real_sub(1), "real_1.3M": real_sub(2),

@@ -29,7 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import neurd_lite as nl  # noqa: E402
 from neurd_lite.spines import target_model as tm  # noqa: E402
-from real_target_swing import CELL, REAL, level_mesh  # noqa: E402  (the same subdivided meshes)
+from real_cell import level_mesh  # noqa: E402  (the same subdivided meshes as real_target_swing)
+from real_target_swing import CELL, REAL  # noqa: E402
 
 POST = ("spine_head", "spine_neck", "shaft", "soma")
 

@@ -31,8 +31,10 @@ import pandas as pd
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling benchmark modules (real_cell)
 
 import neurd_lite as nl  # noqa: E402
+from real_cell import level_mesh  # noqa: E402  (the cell subdivided in process)
 from neurd_lite.spines import target_model as tm  # noqa: E402
 
 REAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "meshes" / "microns_864691135510518224"
@@ -68,17 +70,6 @@ def _per_parent(values: np.ndarray, parent: np.ndarray, n_parent: int) -> tuple[
     tot = np.bincount(parent, minlength=n_parent)
     share[top["p"].to_numpy()] = top["k"].to_numpy() / np.maximum(tot[top["p"].to_numpy()], 1)
     return out, share
-
-
-def level_mesh(level: int):
-    """The cell's 81k mesh subdivided ``level`` times in process (float64; face j -> faces 4j..4j+3)."""
-    import trimesh
-
-    m = trimesh.load(REAL / f"{CELL}_decimated_80k.off", process=False)
-    v, f = np.asarray(m.vertices, float), np.asarray(m.faces)
-    for _ in range(level):
-        v, f = trimesh.remesh.subdivide(v, f)
-    return trimesh.Trimesh(v, f, process=False)
 
 
 def run_level(level: int, out: Path) -> dict:

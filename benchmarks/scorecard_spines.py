@@ -152,15 +152,13 @@ def real_cell(level: int, mesh_file: str | None = None) -> dict:
     import trimesh
 
     from neurd_lite.data import data_path
+    from real_cell import level_arrays
 
     if mesh_file:
         m = trimesh.load(mesh_file, process=False)
         v, f = m.vertices, m.faces
     else:
-        m = trimesh.load(data_path(REAL + "864691135510518224_decimated_80k.off"), process=False)
-        v, f = m.vertices, m.faces
-        for _ in range(level):
-            v, f = trimesh.remesh.subdivide(v, f)
+        v, f = level_arrays(level)
     cpu: dict[str, float] = {}
     last = [time.process_time()]
 
