@@ -41,22 +41,26 @@ def _shell_profile(rho: np.ndarray, t: np.ndarray, edges: np.ndarray, w: np.ndar
     """Width (nm) of each axial shell [edges[i], edges[i+1]): twice the 80th percentile of the points' distance
     from the spine axis, weighted by ``w`` (face areas; default equal); NaN for shells with fewer than 2 points.
 
-    ``weighted_quantile``'s values per shell (finite ``rho`` with positive weight, sorted by ``rho``, weighted
-    mid-points, interpolated), from one sort of all points by (shell, ``rho``) instead of a sort per shell."""
+    Per shell the steps of ``weighted_quantile`` inlined (finite ``rho`` with positive weight, in given order,
+    argsorted as there: equal distances of unequal weight then add in the same order; weighted mid-points,
+    interpolated), with the shells' weight totals from one ``bincount``."""
     w = np.ones(len(rho)) if w is None else np.asarray(w, dtype=np.float64)
     n_shell = len(edges) - 1
     idx = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, n_shell - 1)
     widths = np.full(n_shell, np.nan)
-    order = np.lexsort((rho, idx))  # by shell, then by distance (each shell's sort, as weighted_quantile's)
+    order = np.argsort(idx, kind="stable")  # each shell's points in their given order, as a mask would take them
     bounds = np.searchsorted(idx[order], np.arange(n_shell + 1))
     total = np.bincount(idx, w, minlength=n_shell)  # > 0: some positive weight (areas are >= 0 or NaN)
     use = np.isfinite(rho) & (w > 0)
-    rs, ws, us = rho[order], w[order], use[order]
     for b in np.flatnonzero((np.diff(bounds) >= 2) & (total > 0)).tolist():
-        lo, hi = bounds[b], bounds[b + 1]
-        keep = us[lo:hi]
-        v, wm = (rs[lo:hi], ws[lo:hi]) if keep.all() else (rs[lo:hi][keep], ws[lo:hi][keep])
+        m = order[bounds[b]:bounds[b + 1]]
+        keep = use[m]
+        if not keep.all():
+            m = m[keep]
+        v, wm = rho[m], w[m]
         if len(v):
+            o = v.argsort()
+            v, wm = v[o], wm[o]
             cw = wm.cumsum()
             cw -= 0.5 * wm
             widths[b] = 2.0 * float(np.interp(0.8 * wm.sum(), cw, v))
