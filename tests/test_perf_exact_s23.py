@@ -48,13 +48,20 @@ def test_spine_rows_from_a_full_memo_equal_the_plain_rows(monkeypatch):
     assert len(calls) == 2 and min(calls) > 0  # the labellings without and with the rim
 
 
-def test_detect_spines_with_and_without_the_memo(monkeypatch):
+def _default_and_patched(monkeypatch, patch) -> tuple[Neuron, Neuron]:
+    """The cell's spines (rim on) by the default code and with ``detect.spine_rows`` replaced by
+    ``patch(orig, args, memo, volume)``."""
     a, b = _cell(), _cell()
     p = SpineParams(rim_nm=150.0, rim_max_density_per_um=0.0)
     detect_spines(a, p)
     orig = detect.spine_rows
-    monkeypatch.setattr(detect, "spine_rows", lambda *args, memo=None, volume=True: orig(*args, volume=volume))
+    monkeypatch.setattr(detect, "spine_rows", lambda *args, memo=None, volume=True: patch(orig, args, memo, volume))
     detect_spines(b, p)
+    return a, b
+
+
+def test_detect_spines_with_and_without_the_memo(monkeypatch):
+    a, b = _default_and_patched(monkeypatch, lambda orig, args, memo, volume: orig(*args, volume=volume))
     assert np.array_equal(a.face_spine, b.face_spine)
     assert (np.asarray(a.face_labels) == np.asarray(b.face_labels)).all()
     pd.testing.assert_frame_equal(a.spines, b.spines, check_exact=True)
@@ -66,12 +73,7 @@ def test_detect_spines_with_and_without_the_memo(monkeypatch):
 def test_spines_without_the_rim_skip_only_their_volumes(monkeypatch):
     """Session 27: the labelling without the rim (read by the synapse targets only) measures no volume; every
     other column of it, and the whole rim-widened result, equal a run that measures all volumes."""
-    a, b = _cell(), _cell()
-    p = SpineParams(rim_nm=150.0, rim_max_density_per_um=0.0)
-    detect_spines(a, p)
-    orig = detect.spine_rows
-    monkeypatch.setattr(detect, "spine_rows", lambda *args, memo=None, volume=True: orig(*args, memo=memo))
-    detect_spines(b, p)
+    a, b = _default_and_patched(monkeypatch, lambda orig, args, memo, volume: orig(*args, memo=memo))
     pd.testing.assert_frame_equal(a.spines, b.spines, check_exact=True)
     assert np.isfinite(a.spines["volume_um3"]).all()
     ca, cb = a.cache[RIMLESS_KEY][2], b.cache[RIMLESS_KEY][2]

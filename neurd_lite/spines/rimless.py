@@ -5,7 +5,8 @@ label, which the face scores measure. The synapse-target rules and model (``syna
 read the spine faces, the head / neck labels and the spine table (base point, length, neck); the model was trained
 on spines without the rim, and on held-out cells (session 21) the rim-widened bases took shaft synapses (target
 macro F1 -.0108, neck F1 -.0084). So when the rim runs, ``detect_spines`` also labels and measures the spines
-without it and keeps that result in ``n.cache[RIMLESS_KEY]`` (face spine ids, face labels, spine table); the
+without it and keeps that result in ``n.cache[RIMLESS_KEY]`` (face spine ids, face labels, spine table without
+volumes: ``volume_um3`` NaN, since no target reads it and a convex hull per spine is ~half of measuring it); the
 synapse stage decides each synapse's target on that result (:func:`rimless_view`) and reports the spine id of
 the rim-widened spine that holds the same spine (:func:`spine_id_map`). Without the rim nothing is stored and
 the targets read ``n`` itself. ``nl.decompose`` keeps the result in its run state between the two stages and drops
