@@ -50,5 +50,5 @@ def test_axon_may_leave_a_dendrite_near_its_soma():
     assert _owner_of_piece(origin_nm=60_000.0) == "B"  # the bridge lies 55 µm from B's soma along the skeleton
 
 
-def test_off_by_default():
-    assert SplitParams().bridge_axon_polarity is False
+def test_on_by_default():
+    assert SplitParams().bridge_axon_polarity is True  # default since session 27 (held-out 2380-2419)
