@@ -28,7 +28,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from .bridge_calibre import _parent_arm
-from .bridges import _crosses, _tree_parents
+from .bridges import bridge_walk
 
 if TYPE_CHECKING:
     from .split import _Forest
@@ -63,47 +63,37 @@ def polarity_bridge_moves(forest: _Forest, owner: np.ndarray, sv: list[int], pie
                           synapses: tuple[np.ndarray, np.ndarray], purity: float, window_nm: float,
                           origin_nm: float, min_synapses: int, reach_nm: float, faced: bool = False) -> list[dict]:
     """Re-hang every output-carrying subtree entered through a bridge edge on an input-carrying arm, farther than
-    ``origin_nm`` from its owner's soma, on the nearest vertex owned by another soma within ``reach_nm`` of its
-    root (module doc). owner: (N,) soma index per vertex before the moves; sv: soma vertices; piece: (N,)
-    :func:`.bridges.skeleton_pieces`; synapses: (N,) output and (N,) input synapse counts per skeleton vertex.
-    Returns the moves (the forest is changed in place)."""
+    ``origin_nm`` from its owner's soma, on the nearest non-dendritic vertex of another soma's cell within
+    ``reach_nm`` of its root (:func:`_axon_host`; module doc). owner: (N,) soma index per vertex before the
+    moves; sv: soma vertices; piece: (N,) :func:`.bridges.skeleton_pieces`; synapses: (N,) output and (N,)
+    input synapse counts per skeleton vertex. Returns the moves (the forest is changed in place)."""
     outputs, inputs = synapses
     x = forest.x
     soma_set = set(sv)
     moved: list[dict] = []
     taken = np.zeros(len(x), dtype=bool)
     members = {k: set(np.flatnonzero(owner == k).tolist()) for k in range(len(sv))}
-    for own in range(len(sv)):
-        host = np.flatnonzero((owner >= 0) & (owner != own))
-        if not len(host):
+    for own, host, tree, par, v, u in bridge_walk(forest, owner, sv, piece, faced, taken, origin_nm):
+        near, _ = forest.reach(u, v, window_nm)
+        s_sub = _share(outputs, inputs, near, min_synapses)
+        if not s_sub >= purity:
             continue
-        tree = cKDTree(x[host])
-        par, dist = _tree_parents(forest, sv[own])
-        cand = sorted((dist[u], int(par[u]), int(u)) for u in np.flatnonzero((par >= 0) & (owner == own))
-                      if dist[u] > origin_nm)
-        for _, v, u in cand:
-            if taken[u] or u not in forest.adj[v] or not _crosses(forest, piece, v, u, faced):
-                continue
-            near, _ = forest.reach(u, v, window_nm)
-            s_sub = _share(outputs, inputs, near, min_synapses)
-            if not s_sub >= purity:
-                continue
-            s_arm = _share(outputs, inputs, _parent_arm(forest, par, v, window_nm), min_synapses)
-            if not 1.0 - s_arm >= purity:
-                continue
-            found = _axon_host(forest, tree, host, owner, members, x[u], (outputs, inputs), purity, window_nm,
-                               min_synapses, reach_nm)
-            if found is None:
-                continue
-            sub, _ = forest.reach(u, v, np.inf)
-            if soma_set.intersection(sub.tolist()):
-                continue
-            end, gap = found
-            forest.cut(v, u)
-            forest.join(end, u)
-            taken[sub] = True
-            moved.append({"kind": "bridge_polarity", "vertex": u, "attached_at": v, "from_soma": int(own),
-                          "to_soma": int(owner[end]), "new_attach": end, "output_share": round(s_sub, 3),
-                          "arm_output_share": round(s_arm, 3), "gap_nm": round(float(gap), 1),
-                          "vertices": int(len(sub)), "applied": True})
+        s_arm = _share(outputs, inputs, _parent_arm(forest, par, v, window_nm), min_synapses)
+        if not 1.0 - s_arm >= purity:
+            continue
+        found = _axon_host(forest, tree, host, owner, members, x[u], (outputs, inputs), purity, window_nm,
+                           min_synapses, reach_nm)
+        if found is None:
+            continue
+        sub, _ = forest.reach(u, v, np.inf)
+        if soma_set.intersection(sub.tolist()):
+            continue
+        end, gap = found
+        forest.cut(v, u)
+        forest.join(end, u)
+        taken[sub] = True
+        moved.append({"kind": "bridge_polarity", "vertex": u, "attached_at": v, "from_soma": int(own),
+                      "to_soma": int(owner[end]), "new_attach": end, "output_share": round(s_sub, 3),
+                      "arm_output_share": round(s_arm, 3), "gap_nm": round(float(gap), 1),
+                      "vertices": int(len(sub)), "applied": True})
     return moved
