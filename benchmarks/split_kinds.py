@@ -2,12 +2,13 @@
 
     python benchmarks/split_kinds.py --out /tmp/merge23/r3/kinds_tune.json /tmp/merge23/tune/fam*.pkl
 
-Runs the default splitter (``SplitParams()``) on eval_split caches (as ``split_causes.py``). Each misowned face
+Runs the default splitter (``SplitParams()``; ``--param NAME=VALUE`` changes a field) on eval_split caches (as
+``split_causes.py``). Each misowned face
 (its owner is not its true cell) is hung on the nearest soma-path vertex (along the skeleton) of an applied cut and
 given one kind, first match wins (a vertex hangs on the nearest vertex of any applied cut's soma path):
 
 - ``moved:RULE``: its vertex lies in a subtree some rule moved across (``zone`` vote, ``growth``, ``calibre``,
-  ``bridge_growth``, ``secondary_contact``);
+  ``bridge_growth``, ``secondary_contact``, ``bridge_calibre``, ``bridge_polarity``);
 - ``own_branch_cut`` / ``weak_cut``: the cut lies > 3 µm from its path's true switch and the face hangs on the path
   between the two (the cut vertex included, so the cut's off-path sibling counts here); ``own_branch_cut`` when
   the cut is a junction (``junction`` cue >= .5: one cell's own branch point), else ``weak_cut``;
@@ -21,6 +22,7 @@ faces taken); the table sums each failing merge's misowned faces once, by kind. 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import sys
 from collections import Counter
@@ -123,8 +125,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("paths", nargs="+")
     ap.add_argument("--out", default=None, help="write the records as JSON")
+    ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                    help="a SplitParams field other than the default (Python literal), e.g. bridge_axon_polarity=False")
     args = ap.parse_args()
-    recs = [classify(Path(f), SplitParams()) for f in args.paths if "_alone" not in f]
+    params = SplitParams(**{k: ast.literal_eval(v) for k, v in (a.split("=", 1) for a in args.param)})
+    recs = [classify(Path(f), params) for f in args.paths if "_alone" not in f]
     table = {k: {"cells": 0, "merges": set(), "faces": 0} for k in KINDS}
     for r in recs:
         for c in r["cells"]:

@@ -23,9 +23,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.spatial import cKDTree
 
-from .bridges import _crosses, _tree_parents
+from .bridges import bridge_walk
 from .calibre import _median
 
 if TYPE_CHECKING:
@@ -63,37 +62,28 @@ def calibre_bridge_moves(forest: _Forest, owner: np.ndarray, sv: list[int], piec
     moved: list[dict] = []
     taken = np.zeros(len(x), dtype=bool)
     members = {k: set(np.flatnonzero(owner == k).tolist()) for k in range(len(sv))}
-    for own in range(len(sv)):
-        host = np.flatnonzero((owner >= 0) & (owner != own))
-        if not len(host):
+    for own, host, tree, par, v, u in bridge_walk(forest, owner, sv, piece, faced, taken):
+        near, far = forest.reach(u, v, arm_nm)
+        if far < min_side_nm:
             continue
-        tree = cKDTree(x[host])
-        par, dist = _tree_parents(forest, sv[own])
-        cand = sorted((dist[u], int(par[u]), int(u)) for u in np.flatnonzero((par >= 0) & (owner == own)))
-        for _, v, u in cand:
-            if taken[u] or u not in forest.adj[v] or not _crosses(forest, piece, v, u, faced):
-                continue
-            near, far = forest.reach(u, v, arm_nm)
-            if far < min_side_nm:
-                continue
-            parent = _median(branch_r[_parent_arm(forest, par, v, arm_nm)])
-            r_sub = _median(branch_r[near])
-            if not (np.isfinite(parent) and np.isfinite(r_sub) and r_sub >= ratio * parent):
-                continue
-            gap, q = tree.query(x[u])
-            end = int(host[q])
-            if gap > reach_nm:
-                continue
-            r_host = _median(branch_r[sorted(forest.within({end}, arm_nm, members[int(owner[end])]))])
-            if not r_sub < ratio * r_host or gap <= r_sub + r_host:
-                continue
-            sub, _ = forest.reach(u, v, np.inf)
-            if soma_set.intersection(sub.tolist()):
-                continue
-            forest.cut(v, u)
-            forest.join(end, u)
-            taken[sub] = True
-            moved.append({"kind": "bridge_calibre", "vertex": u, "attached_at": v, "from_soma": int(own),
-                          "to_soma": int(owner[end]), "new_attach": end, "ratio": round(float(r_sub / parent), 3),
-                          "vertices": int(len(sub)), "applied": True})
+        parent = _median(branch_r[_parent_arm(forest, par, v, arm_nm)])
+        r_sub = _median(branch_r[near])
+        if not (np.isfinite(parent) and np.isfinite(r_sub) and r_sub >= ratio * parent):
+            continue
+        gap, q = tree.query(x[u])
+        end = int(host[q])
+        if gap > reach_nm:
+            continue
+        r_host = _median(branch_r[sorted(forest.within({end}, arm_nm, members[int(owner[end])]))])
+        if not r_sub < ratio * r_host or gap <= r_sub + r_host:
+            continue
+        sub, _ = forest.reach(u, v, np.inf)
+        if soma_set.intersection(sub.tolist()):
+            continue
+        forest.cut(v, u)
+        forest.join(end, u)
+        taken[sub] = True
+        moved.append({"kind": "bridge_calibre", "vertex": u, "attached_at": v, "from_soma": int(own),
+                      "to_soma": int(owner[end]), "new_attach": end, "ratio": round(float(r_sub / parent), 3),
+                      "vertices": int(len(sub)), "applied": True})
     return moved

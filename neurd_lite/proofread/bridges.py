@@ -20,6 +20,7 @@ through to the first vertices with faces on each side: when both lie on one mesh
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -98,6 +99,26 @@ def _crosses(forest: _Forest, piece: np.ndarray, v: int, u: int, faced: bool) ->
         return True
     a, b = _faced_piece(forest, piece, v, u), _faced_piece(forest, piece, u, v)
     return a < 0 or b < 0 or a != b
+
+
+def bridge_walk(forest: _Forest, owner: np.ndarray, sv: list[int], piece: np.ndarray, faced: bool,
+                taken: np.ndarray, min_dist_nm: float = 0.0) -> Iterator[tuple]:
+    """Every bridge edge (:func:`_crosses`) of each soma's tree, nearest its soma first (beyond ``min_dist_nm``
+    along the skeleton): yields (own soma, other somata's vertices, their KD-tree, parent per vertex, v, u) for edge
+    v-u, u the subtree side. Edges whose subtree was ``taken`` or re-hung meanwhile are skipped (the caller moves
+    subtrees between yields)."""
+    for own in range(len(sv)):
+        host = np.flatnonzero((owner >= 0) & (owner != own))
+        if not len(host):
+            continue
+        tree = cKDTree(forest.x[host])
+        par, dist = _tree_parents(forest, sv[own])
+        cand = sorted((dist[u], int(par[u]), int(u)) for u in np.flatnonzero((par >= 0) & (owner == own))
+                      if dist[u] > min_dist_nm)
+        for _, v, u in cand:
+            if taken[u] or u not in forest.adj[v] or not _crosses(forest, piece, v, u, faced):
+                continue
+            yield own, host, tree, par, v, u
 
 
 def bridge_moves(forest: _Forest, owner: np.ndarray, sv: list[int], centres: list[np.ndarray],
