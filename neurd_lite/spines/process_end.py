@@ -42,14 +42,14 @@ def lateral_share(verts: np.ndarray, vert_area: np.ndarray, label: np.ndarray, r
                   ) -> np.ndarray:
     """(n_spines,) per spine of ``label`` (V,) the area share of the ``surface`` vertices (bool (V,): the eligible
     surface; other spines count, this spine's own vertices do not) within max(``REACH_FACTOR`` x max(base radius,
-    shaft radius at the base), ``reach_floor_nm``) of its base centre that lie
-    farther than ``LATERAL_FACTOR`` x the base radius from the line through the base centre along the base ->
-    spine direction (NaN where the spine has fewer than 3 ring vertices, no such surface, or a base spread along
-    that direction by more than ``PLANAR_MAX`` x its radius: a cross-section is flat).
+    shaft radius at the base), ``reach_floor_nm``) of its base centre that lie farther than ``LATERAL_FACTOR`` x
+    the base radius from the line through the base centre along the base -> spine direction (NaN where the spine
+    has fewer than 3 ring vertices, no such surface, or a base spread along that direction by more than
+    ``PLANAR_MAX`` x its radius: a cross-section is flat).
 
     ring: the attachment table (``spine, v``: unlabelled vertices adjacent to each spine); the base is the part of
-    the ring on the largest piece of unlabelled ``surface`` (along ``edges``, (E, 2) mesh edges) it touches, so unlabelled
-    holes inside a spine are not its base; base centre and radius are the area-weighted centroid and rms
+    the ring on the largest piece of unlabelled ``surface`` (along ``edges``, (E, 2) mesh edges) it touches, so
+    unlabelled holes inside a spine are not its base; base centre and radius are the area-weighted centroid and rms
     distance of the base vertices in the plane across the base -> spine direction.
     shaft_radius: (V,) the shaft field's radius (nm). All lengths nm, areas nm²."""
     n_lab = int(label.max()) + 1 if (label >= 0).any() else 0
@@ -102,7 +102,8 @@ def drop_process_ends(verts: np.ndarray, vert_area: np.ndarray, label: np.ndarra
                       reach_nm: float, pass_counts: dict) -> np.ndarray:
     """(V,) spine labels without the spines whose base is a cross-section of their process: less than
     ``max_share`` of the eligible surface near the base lies outside the base's cylinder
-    (:func:`lateral_share`, reading at least ``reach_nm`` around the base). Ids are kept (dropped spines leave gaps, as ``drop_past_new_ends``)."""
+    (:func:`lateral_share`, reading at least ``reach_nm`` around the base). Ids are kept (dropped spines leave
+    gaps, as ``drop_past_new_ends``)."""
     if max_share <= 0 or not (label >= 0).any():
         return label
     share = lateral_share(verts, vert_area, label, ring, eligible_v, shaft_radius, edges, reach_nm)
