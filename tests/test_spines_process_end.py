@@ -67,8 +67,8 @@ def test_end_of_process_is_dropped_side_spine_kept() -> None:
     assert (_run(v2, label2, ring2, 0.2)[len(v):] == 0).all()
 
 
-def test_off_by_default() -> None:
-    assert SpineParams().process_end_max_share == 0.0
+def test_zero_share_turns_it_off() -> None:
+    assert SpineParams().process_end_max_share == 0.1  # the default since session 27
     v = _tube()
     label = np.where(v[:, 2] > 2500, 0, -1)
     ring_v = np.flatnonzero((v[:, 2] > 2440) & (v[:, 2] <= 2500))

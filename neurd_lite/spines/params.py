@@ -232,7 +232,7 @@ class SpineParams:
         dropped; 0: off. Why: the new branch was traced to the surface's farthest point, so surface left past its
         end is the same thin process running on (a bend or a fork the path did not take), not a spine (tune: 3 of
         the option's 7 new false spines; held-out bipolar 2634's axon, docs/spines.md session 26).
-    process_end_max_share / process_end_reach_nm (share / nm; 0: off, opt-in / 2000): after the vertex model a
+    process_end_max_share / process_end_reach_nm (share / nm; 0.1, 0: off / 2000): after the vertex model a
         spine whose base ring is flat (``process_end.py``) is dropped when less than this area share of the eligible
         surface within max(process_end_reach_nm, 3 x base or shaft radius) of its base centre lies farther than
         1.5 x the base radius from the line through the base centre along the base -> spine direction. Why: a
@@ -241,7 +241,8 @@ class SpineParams:
         thin process that the shaft model misread (tune neurogliaform: 29 of 64 false spines lie at dendrite tips,
         docs/spines.md session 27). The reach is half the longest spine (``max_length_nm``): a spine whose head alone
         was found is the end of its neck, and the shaft lies within a neck's length. Reads the mesh only, not the
-        shaft axis that is off there.
+        shaft axis that is off there. Default since session 27: held-out neurogliaform 2660-2669 (fragmented +
+        15 nm) face F1 .8597 -> .8609, worst .8110 -> .8167, no member down; four other classes within .0002.
     inscribed_axis_fraction (of the inscribed radius; 0.3): the largest circles inscribed in the cross-sections
         decide whether the skeleton runs off its shaft and move it onto the shaft, and decide instead of "auto"
         whether to centre (``inscribed_axis.py``); 0: off. Why: a skeleton off its shaft reads shaft as spine
@@ -336,7 +337,7 @@ class SpineParams:
     centre_skeleton: bool | str = "auto"
     off_centre_fraction: float = 0.3
     past_new_end_fraction: float = 0.5
-    process_end_max_share: float = 0.0
+    process_end_max_share: float = 0.1
     process_end_reach_nm: float = 2000.0
     inscribed_axis_fraction: float = 0.3
     cut_end_radius: bool = False

@@ -1,4 +1,4 @@
-"""Spines that are the end of their own process (nm; ``SpineParams.process_end_max_share``, opt-in).
+"""Spines that are the end of their own process (nm; ``SpineParams.process_end_max_share``, default 0.1).
 
 A spine leaves its shaft sideways: its base is a patch on the shaft's wall, so the shaft surface around the base
 runs on well past the base's own width, along the shaft's axis. The end of a thin process (a dendrite tip, or
