@@ -38,6 +38,7 @@ from .normalise import lift_spines, normalised_view
 from .params import SpineParams
 from .passes import spine_components
 from .pieces import proximity_links  # noqa: F401  (re-exported for tests)
+from .process_end import drop_process_ends
 from .refit import refit_args, refit_field
 from .rim import with_rims
 from .rimless import keep_rimless, lift_rimless, spine_copy
@@ -110,6 +111,10 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
                                            seed_level(p, fld, len(verts)), n.cache.get(VERTEX_SINK))
     if p.past_new_end_fraction > 0 and not skel.traced.all():
         vlabel = drop_past_new_ends(vlabel, fld, skel.traced, p.past_new_end_fraction, pass_counts)
+    if p.process_end_max_share > 0:  # a base that is a whole cross-section of its process (``process_end.py``)
+        vlabel = drop_process_ends(verts, vertex_areas_nm2(faces, mesh.area_faces, len(verts)), vlabel, ring,
+                                   eligible_v, fld.radius_nm, np.asarray(mesh.edges_unique),
+                                   p.process_end_max_share, p.process_end_reach_nm, pass_counts)
     pass_counts.pop("candidate_sink", None)
     pass_counts.pop("dome_sink", None)
     core, memo = None, None

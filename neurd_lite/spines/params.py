@@ -232,6 +232,17 @@ class SpineParams:
         dropped; 0: off. Why: the new branch was traced to the surface's farthest point, so surface left past its
         end is the same thin process running on (a bend or a fork the path did not take), not a spine (tune: 3 of
         the option's 7 new false spines; held-out bipolar 2634's axon, docs/spines.md session 26).
+    process_end_max_share / process_end_reach_nm (share / nm; 0.1, 0: off / 2000): after the vertex model a
+        spine whose base ring is flat (``process_end.py``) is dropped when less than this area share of the eligible
+        surface within max(process_end_reach_nm, 3 x base or shaft radius) of its base centre lies farther than
+        1.5 x the base radius from the line through the base centre along the base -> spine direction. Why: a
+        spine leaves its shaft sideways, so the shaft around its base runs on past the base's width; a base that is
+        a whole cross-section of its process (all the surface behind it inside the base's cylinder) is the end of a
+        thin process that the shaft model misread (tune neurogliaform: 29 of 64 false spines lie at dendrite tips,
+        docs/spines.md session 27). The reach is half the longest spine (``max_length_nm``): a spine whose head alone
+        was found is the end of its neck, and the shaft lies within a neck's length. Reads the mesh only, not the
+        shaft axis that is off there. Default since session 27: held-out neurogliaform 2660-2669 (fragmented +
+        15 nm) face F1 .8597 -> .8609, worst .8110 -> .8167, no member down; four other classes within .0002.
     inscribed_axis_fraction (of the inscribed radius; 0.3): the largest circles inscribed in the cross-sections
         decide whether the skeleton runs off its shaft and move it onto the shaft, and decide instead of "auto"
         whether to centre (``inscribed_axis.py``); 0: off. Why: a skeleton off its shaft reads shaft as spine
@@ -326,6 +337,8 @@ class SpineParams:
     centre_skeleton: bool | str = "auto"
     off_centre_fraction: float = 0.3
     past_new_end_fraction: float = 0.5
+    process_end_max_share: float = 0.1
+    process_end_reach_nm: float = 2000.0
     inscribed_axis_fraction: float = 0.3
     cut_end_radius: bool = False
     max_angular_coverage: float = 1.0
@@ -381,7 +394,8 @@ class SpineParams:
                              "max_angular_coverage": "[0, 1]", "min_height_to_extent": ">= 0",
                              "sparse_min_height_to_extent": ">= 0", "rim_nm": ">= 0",
                              "rim_max_density_per_um": ">= 0", "rim_turned_max_cos": "[-1, 1]",
-                             "rim_turned_radius_nm": "> 0"})
+                             "rim_turned_radius_nm": "> 0", "process_end_max_share": "[0, 1]",
+                             "process_end_reach_nm": ">= 0"})
 
     def grow_threshold_nm(self, radius_nm: np.ndarray, nan_radius: float = np.inf) -> np.ndarray:
         """Protrusion (nm) a vertex must exceed for a spine to grow through it: max(grow_protrusion_nm,

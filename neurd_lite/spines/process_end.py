@@ -1,0 +1,115 @@
+"""Spines that are the end of their own process (nm; ``SpineParams.process_end_max_share``, default 0.1).
+
+A spine leaves its shaft sideways: its base is a patch on the shaft's wall, so the shaft surface around the base
+runs on well past the base's own width, along the shaft's axis. The end of a thin process (a dendrite tip, or
+the last µm before it) can read as a protrusion where the shaft model is wrong there (an axis fitted onto
+surface past the end, a skeleton that stops short of the tip: docs/spines.md sessions 24 and 27), but its base
+ring is a whole cross-section of the process: all the surface behind it lies inside the cylinder of the ring,
+continuing the candidate instead of surrounding it. This step measures, per spine, the area share of the
+surface near its base that lies laterally (perpendicular to the base -> spine direction) farther from the base
+centre than ``lateral_factor`` x the base's own radius, and drops the spine when that share is below
+``process_end_max_share``. Only the mesh is read (not the shaft model's axis, which is the thing that is off
+at such ends), so the test does not inherit the error it guards against. Tune diagnosis and numbers:
+docs/spines.md, "Session 27".
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse import csgraph
+from scipy.spatial import cKDTree
+
+LATERAL_FACTOR = 1.5  # surface farther than this x the base radius from the base's axis surrounds the base
+PLANAR_MAX = 1.0  # a base spread along the base -> spine direction by more than this x its radius is no section
+REACH_FACTOR = 3.0  # the surface within this x max(base radius, shaft radius) of the base centre is read
+
+
+def _surface_pieces(edges: np.ndarray, surface: np.ndarray, vert_area: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """(V,) connected piece of each ``surface`` vertex along ``edges`` inside the surface (-1 off it) and (n,)
+    each piece's area (nm²)."""
+    e = edges[surface[edges[:, 0]] & surface[edges[:, 1]]]
+    nv = len(surface)
+    g = sp.coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(nv, nv))
+    _, comp = csgraph.connected_components(g, directed=False)
+    comp = np.where(surface, comp, -1)
+    return comp, np.bincount(comp[surface], vert_area[surface], int(comp.max()) + 1 if surface.any() else 0)
+
+
+def lateral_share(verts: np.ndarray, vert_area: np.ndarray, label: np.ndarray, ring: pd.DataFrame,
+                  surface: np.ndarray, shaft_radius: np.ndarray, edges: np.ndarray, reach_floor_nm: float = 0.0
+                  ) -> np.ndarray:
+    """(n_spines,) per spine of ``label`` (V,) the area share of the ``surface`` vertices (bool (V,): the eligible
+    surface; other spines count, this spine's own vertices do not) within max(``REACH_FACTOR`` x max(base radius,
+    shaft radius at the base), ``reach_floor_nm``) of its base centre that lie farther than ``LATERAL_FACTOR`` x
+    the base radius from the line through the base centre along the base -> spine direction (NaN where the spine
+    has fewer than 3 ring vertices, no such surface, or a base spread along that direction by more than
+    ``PLANAR_MAX`` x its radius: a cross-section is flat).
+
+    ring: the attachment table (``spine, v``: unlabelled vertices adjacent to each spine); the base is the part of
+    the ring on the largest piece of unlabelled ``surface`` (along ``edges``, (E, 2) mesh edges) it touches, so
+    unlabelled holes inside a spine are not its base; base centre and radius are the area-weighted centroid and rms
+    distance of the base vertices in the plane across the base -> spine direction.
+    shaft_radius: (V,) the shaft field's radius (nm). All lengths nm, areas nm²."""
+    n_lab = int(label.max()) + 1 if (label >= 0).any() else 0
+    out = np.full(n_lab, np.nan)
+    if n_lab == 0 or ring.empty:
+        return out
+    on = np.flatnonzero(label >= 0)
+    w_sp = np.bincount(label[on], vert_area[on], n_lab)
+    tip = np.column_stack([np.bincount(label[on], vert_area[on] * verts[on, k], n_lab) for k in range(3)])
+    tip /= np.maximum(w_sp, 1e-12)[:, None]
+    tree = cKDTree(verts[surface])
+    surf_idx = np.flatnonzero(surface)
+    free = surface & (label < 0)
+    piece, piece_area = _surface_pieces(edges, free, vert_area)
+    for s, grp in ring.groupby("spine", sort=True):
+        rv = np.unique(grp["v"].to_numpy())
+        rv = rv[free[rv]]
+        if len(rv):  # the base: where the spine meets the largest piece of surface it touches (not a hole in it)
+            pr = piece[rv]
+            rv = rv[pr == pr[np.argmax(piece_area[pr])]]
+        if s < 0 or s >= n_lab or len(rv) < 3 or w_sp[s] <= 0:
+            continue
+        wr = np.maximum(vert_area[rv], 1e-12)
+        c = (verts[rv] * wr[:, None]).sum(0) / wr.sum()
+        d = tip[s] - c
+        nd = np.linalg.norm(d)
+        if nd <= 0:
+            continue
+        d /= nd
+        rel = verts[rv] - c
+        lat = rel - np.outer(rel @ d, d)
+        rho = float(np.sqrt((wr * (lat ** 2).sum(1)).sum() / wr.sum()))
+        h = rel @ d
+        if np.sqrt((wr * h ** 2).sum() / wr.sum()) > PLANAR_MAX * rho:
+            continue  # not a cross-section (a ring along the spine's side: the model took one side of it)
+        r = np.nanmedian(shaft_radius[rv]) if np.isfinite(shaft_radius[rv]).any() else 0.0
+        idx = surf_idx[tree.query_ball_point(c, max(REACH_FACTOR * max(rho, float(r)), reach_floor_nm))]
+        idx = idx[label[idx] != s]
+        if len(idx) == 0:
+            continue
+        q = verts[idx] - c
+        far = np.linalg.norm(q - np.outer(q @ d, d), axis=1) > LATERAL_FACTOR * rho
+        a = vert_area[idx]
+        out[s] = float(a[far].sum() / max(a.sum(), 1e-12))
+    return out
+
+
+def drop_process_ends(verts: np.ndarray, vert_area: np.ndarray, label: np.ndarray, ring: pd.DataFrame,
+                      eligible_v: np.ndarray, shaft_radius: np.ndarray, edges: np.ndarray, max_share: float,
+                      reach_nm: float, pass_counts: dict) -> np.ndarray:
+    """(V,) spine labels without the spines whose base is a cross-section of their process: less than
+    ``max_share`` of the eligible surface near the base lies outside the base's cylinder
+    (:func:`lateral_share`, reading at least ``reach_nm`` around the base). Ids are kept (dropped spines leave
+    gaps, as ``drop_past_new_ends``)."""
+    if max_share <= 0 or not (label >= 0).any():
+        return label
+    share = lateral_share(verts, vert_area, label, ring, eligible_v, shaft_radius, edges, reach_nm)
+    drop = np.isfinite(share) & (share < max_share)
+    pass_counts["process_end_dropped"] = int(drop.sum())
+    if not drop.any():
+        return label
+    on = label >= 0
+    return np.where(on & drop[np.maximum(label, 0)], -1, label)
