@@ -83,8 +83,9 @@ def test_inscribed_axis_does_not_depend_on_listing_order():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="session 26: with untraced terminal branches (SkeletonParams.untraced_reach_nm"
-                   "=5000) the spine faces of this member differ between listing orders; the option stays opt-in "
-                   "until this passes")
 def test_untraced_branches_do_not_depend_on_listing_order():
+    """With untraced terminal branches (``SkeletonParams.untraced_reach_nm=5000``) one vertex of the normalised
+    view lay at exactly the same edge distance from two rule spines; the vertex model's nearest-spine columns took
+    the one Dijkstra visited first (listing order) and the rim spread the difference to 6 faces (session 26).
+    ``_spine_distance`` breaks that tie by coordinates (session 27)."""
     _decomposes_the_same(nl.PipelineParams.from_dict({"skeleton": {"untraced_reach_nm": 5000.0}}))

@@ -122,3 +122,38 @@ def hop_neighbourhoods(n_nodes: int, edges: np.ndarray, hops: int, include_self:
         out.setdiag(0)
         out.eliminate_zeros()
     return out.tocsr()
+
+
+def tied_source_min(graph: sp.spmatrix, dist: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """(N,) per node the smallest ``value`` among all sources whose shortest paths reach it at exactly its
+    distance. ``graph``: the (N, N) weighted graph (positive weights) a multi-source Dijkstra ran on; ``dist``
+    (N,) its distances (inf unreached); ``value`` (N,) a key of the source it reported per node (inf unreached).
+    Why: where two sources reach a node at the same float distance, Dijkstra reports the one it visited first,
+    which follows the order the nodes are listed in; the edges on which ``dist[i] + w == dist[j]`` hold every
+    equally short path, and the smallest key carried along them is the same in any listing order. Without ties
+    the result is ``value`` itself (no propagation runs)."""
+    g = graph.tocoo()
+    i, j, w = g.row, g.col, g.data
+    ok = np.isfinite(dist[i])
+    i, j, w = i[ok], j[ok], w[ok]
+    tight = dist[i] + w == dist[j]
+    i, j = i[tight], j[tight]
+    out = np.asarray(value, dtype=np.float64).copy()
+    if not (out[i] != out[j]).any():
+        return out
+    order = np.argsort(i, kind="stable")
+    i, j = i[order], j[order]
+    ptr = np.concatenate([[0], np.cumsum(np.bincount(i, minlength=len(out)))])
+    src = np.arange(len(out))  # the nodes whose key changed in the last round (first round: all)
+    while len(src):  # dist grows strictly along tight edges: at most one round per hop
+        cnt = ptr[src + 1] - ptr[src]
+        at = np.repeat(ptr[src] - np.cumsum(cnt) + cnt, cnt) + np.arange(cnt.sum())
+        a, b = i[at], j[at]
+        lower = out[a] < out[b]
+        if not lower.any():
+            break
+        a, b = a[lower], b[lower]
+        before = out[b]
+        np.minimum.at(out, b, out[a])
+        src = np.unique(b[out[b] < before])
+    return out
