@@ -7,6 +7,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse import csgraph
 
+from .meshes import coordinate_order
+
 
 def vertex_components(n_vertices: int, faces: np.ndarray,
                       extra_edges: np.ndarray | None = None) -> tuple[int, np.ndarray]:
@@ -157,3 +159,25 @@ def tied_source_min(graph: sp.spmatrix, dist: np.ndarray, value: np.ndarray) -> 
         np.minimum.at(out, b, out[a])
         src = np.unique(b[out[b] < before])
     return out
+
+
+def tied_labels(graph: sp.spmatrix, dist: np.ndarray, node_label: np.ndarray, label: np.ndarray,
+                points: np.ndarray) -> np.ndarray:
+    """(N,) ``node_label`` (the label of the source a multi-source Dijkstra on ``graph`` reported per node, -1
+    none; ``dist`` its distances) with exact ties between labels broken by coordinates: a node that sources of
+    several labels reach at the same distance takes the label whose first point (of ``points`` (P, 3) with
+    labels ``label`` (P,), -1 none) comes first in coordinate order (:func:`tied_source_min`). ``graph`` must
+    hold both directions of every edge the search used."""
+    on = np.flatnonzero(label >= 0)
+    if not len(on):
+        return node_label
+    key = np.full(int(label.max()) + 1, np.inf)
+    np.minimum.at(key, label[on], coordinate_order(points[on])[1].astype(np.float64))
+    val = np.where(node_label >= 0, key[np.maximum(node_label, 0)], np.inf)
+    best = tied_source_min(graph, dist, val)
+    if np.array_equal(best, val):
+        return node_label
+    of_key = np.full(len(on), -1, dtype=np.int64)
+    ok = np.isfinite(key)
+    of_key[key[ok].astype(np.int64)] = np.flatnonzero(ok)
+    return np.where(best < val, of_key[np.where(best < val, best, 0).astype(np.int64)], node_label)

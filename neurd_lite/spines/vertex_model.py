@@ -42,7 +42,7 @@ from scipy.spatial import cKDTree
 
 from ..errors import InputError
 from ..geometry.meshes import coordinate_order, vertex_areas_nm2, vertex_normals
-from ..geometry.meshgraph import edge_components, tied_source_min
+from ..geometry.meshgraph import edge_components, tied_labels
 from ..model.shipped import read_booster
 from .relief import attachment, found_spine_density, spine_anchor_samples, surface_level
 from .pieces import cut_pieces, shaft_surface
@@ -95,7 +95,7 @@ def _spine_distance(g: sp.csr_matrix, verts: np.ndarray, e: np.ndarray, label: n
     beyond reach) and (V,) that spine's label (-1 none). The boundary is taken at the midpoints of the edges that
     cross it (session 11: measured from the edge ends it was quantised by one edge length, which differs per
     resolution). With ``ties_by_coordinates``, a vertex two spines reach at exactly the same distance takes the
-    spine whose first vertex by coordinates comes first (:func:`tied_source_min`; without: the one Dijkstra
+    spine whose first vertex by coordinates comes first (:func:`tied_labels`; without: the one Dijkstra
     visited first, which follows the mesh's listing order: session 27, a permuted basket member)."""
     nv = len(label)
     la, lb = label[e[:, 0]], label[e[:, 1]]
@@ -115,34 +115,17 @@ def _spine_distance(g: sp.csr_matrix, verts: np.ndarray, e: np.ndarray, label: n
         d, _, s = csgraph.dijkstra(g2, directed=True, indices=mid, min_only=True, limit=REACH_NM,
                                    return_predecessors=True)
         side = np.where(la[cross] >= 0, la[cross], lb[cross])
+        got = np.isfinite(d) & (s >= nv)
+        node = np.where(got, side[np.where(got, s, nv) - nv], -1)
         if ties_by_coordinates:
-            s = _tied_nearest(g2, d, s, side, verts, label, nv)
-        d, s = d[:nv], s[:nv]
-        ok = np.isfinite(d) & (s >= nv)
+            node = tied_labels(g2, d, node, label, verts)
+        d, node = d[:nv], node[:nv]
+        ok = np.isfinite(d) & (node >= 0)
         dist[ok] = d[ok]
-        near[ok] = side[s[ok] - nv]
+        near[ok] = node[ok]
     inside = label >= 0
     near[inside] = label[inside]
     return np.where(inside, dist, -dist), near
-
-
-def _tied_nearest(g2: sp.csr_matrix, d: np.ndarray, s: np.ndarray, side: np.ndarray, verts: np.ndarray,
-                  label: np.ndarray, nv: int) -> np.ndarray:
-    """(N,) Dijkstra source per node of ``g2`` (mesh vertices, then one node per boundary-crossing edge whose
-    spine is ``side``) with ties between spines broken by each spine's first vertex in coordinate order."""
-    on = np.flatnonzero(label >= 0)
-    key = np.full(int(label.max()) + 1, np.inf)
-    np.minimum.at(key, label[on], coordinate_order(verts[on])[1].astype(np.float64))
-    ok = s >= nv
-    val = np.full(len(s), np.inf)
-    val[ok] = key[side[s[ok] - nv]]
-    best = tied_source_min(g2, d, val)
-    if np.array_equal(best, val):
-        return s
-    first = np.full(len(on), -1, dtype=np.int64)  # one crossing node per spine key (any: same spine)
-    kc = key[side].astype(np.int64)
-    first[kc[::-1]] = nv + np.arange(len(side))[::-1]
-    return np.where(best < val, first[np.where(best < val, best, 0).astype(np.int64)], s)
 
 
 def neighbourhood_features(verts: np.ndarray, faces: np.ndarray, area_f: np.ndarray, fld, h: np.ndarray,
