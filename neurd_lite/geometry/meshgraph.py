@@ -7,6 +7,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse import csgraph
 
+from .meshes import coordinate_order
+
 
 def vertex_components(n_vertices: int, faces: np.ndarray,
                       extra_edges: np.ndarray | None = None) -> tuple[int, np.ndarray]:
@@ -122,3 +124,60 @@ def hop_neighbourhoods(n_nodes: int, edges: np.ndarray, hops: int, include_self:
         out.setdiag(0)
         out.eliminate_zeros()
     return out.tocsr()
+
+
+def tied_source_min(graph: sp.spmatrix, dist: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """(N,) per node the smallest ``value`` among all sources whose shortest paths reach it at exactly its
+    distance. ``graph``: the (N, N) weighted graph (positive weights) a multi-source Dijkstra ran on; ``dist``
+    (N,) its distances (inf unreached); ``value`` (N,) a key of the source it reported per node (inf unreached).
+    Why: where two sources reach a node at the same float distance, Dijkstra reports the one it visited first,
+    which follows the order the nodes are listed in; the edges on which ``dist[i] + w == dist[j]`` hold every
+    equally short path, and the smallest key carried along them is the same in any listing order. Without ties
+    the result is ``value`` itself (no propagation runs)."""
+    g = graph.tocoo()
+    i, j, w = g.row, g.col, g.data
+    ok = np.isfinite(dist[i])
+    i, j, w = i[ok], j[ok], w[ok]
+    tight = dist[i] + w == dist[j]
+    i, j = i[tight], j[tight]
+    out = np.asarray(value, dtype=np.float64).copy()
+    if not (out[i] != out[j]).any():
+        return out
+    order = np.argsort(i, kind="stable")
+    i, j = i[order], j[order]
+    ptr = np.concatenate([[0], np.cumsum(np.bincount(i, minlength=len(out)))])
+    src = np.arange(len(out))  # the nodes whose key changed in the last round (first round: all)
+    while len(src):  # dist grows strictly along tight edges: at most one round per hop
+        cnt = ptr[src + 1] - ptr[src]
+        at = np.repeat(ptr[src] - np.cumsum(cnt) + cnt, cnt) + np.arange(cnt.sum())
+        a, b = i[at], j[at]
+        lower = out[a] < out[b]
+        if not lower.any():
+            break
+        a, b = a[lower], b[lower]
+        before = out[b]
+        np.minimum.at(out, b, out[a])
+        src = np.unique(b[out[b] < before])
+    return out
+
+
+def tied_labels(graph: sp.spmatrix, dist: np.ndarray, node_label: np.ndarray, label: np.ndarray,
+                points: np.ndarray) -> np.ndarray:
+    """(N,) ``node_label`` (the label of the source a multi-source Dijkstra on ``graph`` reported per node, -1
+    none; ``dist`` its distances) with exact ties between labels broken by coordinates: a node that sources of
+    several labels reach at the same distance takes the label whose first point (of ``points`` (P, 3) with
+    labels ``label`` (P,), -1 none) comes first in coordinate order (:func:`tied_source_min`). ``graph`` must
+    hold both directions of every edge the search used."""
+    on = np.flatnonzero(label >= 0)
+    if not len(on):
+        return node_label
+    key = np.full(int(label.max()) + 1, np.inf)
+    np.minimum.at(key, label[on], coordinate_order(points[on])[1].astype(np.float64))
+    val = np.where(node_label >= 0, key[np.maximum(node_label, 0)], np.inf)
+    best = tied_source_min(graph, dist, val)
+    if np.array_equal(best, val):
+        return node_label
+    of_key = np.full(len(on), -1, dtype=np.int64)
+    ok = np.isfinite(key)
+    of_key[key[ok].astype(np.int64)] = np.flatnonzero(ok)
+    return np.where(best < val, of_key[np.where(best < val, best, 0).astype(np.int64)], node_label)

@@ -21,6 +21,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from ..errors import InputError
+from ..geometry.meshes import coordinate_order
 from ..geometry.meshgraph import best_per_group, boundary_edges, vertex_components
 from .params import HealParams  # noqa: F401 - moved to params.py, re-exported
 
@@ -233,6 +234,8 @@ def heal_mesh(vertices: np.ndarray, faces: np.ndarray, params: HealParams | None
     vertices = np.asarray(vertices, dtype=np.float64)
     faces = np.asarray(faces, dtype=np.int64)
     _validate(vertices, faces)
+    if p.canonical_order:  # the same links whatever order the input lists its vertices and faces in
+        return _heal_canonical(vertices, faces, p, t0)
     pre, pre_len = staged_links(vertices, faces, p) if p.gap_stages_nm else (np.zeros((0, 2), np.int64), np.zeros(0))
     g = _Grower(vertices, faces, p, pre if len(pre) else None)
     has_faces = g.comp_faces > 0
@@ -294,3 +297,19 @@ def heal_mesh(vertices: np.ndarray, faces: np.ndarray, params: HealParams | None
         max_bridge_nm=float(max(kept_len)) if kept_len else 0.0, n_far_bridged=n_far, n_seam_links=len(seams),
         seconds=round(time.perf_counter() - t0, 4))
     return HealResult(link_edges, face_keep, comp0, report)
+
+
+def _heal_canonical(vertices: np.ndarray, faces: np.ndarray, p: HealParams, t0: float) -> HealResult:
+    """:func:`heal_mesh` of the mesh listed in coordinate order (faces rotated to their lowest vertex, sorted),
+    mapped back to the input's vertex and face indices (``HealParams.canonical_order``)."""
+    order, rank = coordinate_order(vertices)
+    f = rank[faces]
+    f = np.take_along_axis(f, (np.argmin(f, axis=1)[:, None] + np.arange(3)) % 3, axis=1)
+    fo = np.lexsort(f.T[::-1])
+    r = heal_mesh(vertices[order], f[fo], replace(p, canonical_order=False))
+    keep = np.empty(len(faces), dtype=bool)
+    keep[fo] = r.face_keep
+    comp = np.empty_like(r.vertex_component)
+    comp[order] = r.vertex_component
+    report = replace(r.report, seconds=round(time.perf_counter() - t0, 4))
+    return HealResult(order[r.link_edges].reshape(-1, 2), keep, comp, report)

@@ -181,6 +181,11 @@ class HealParams:
     stage_open_ends (bool; False): rising-gap links only between open-boundary vertices (chunk cuts) on both
         sides. Why: tried for chunked merges, whose pieces meet at the cuts (tune: it dropped cells, so off;
         docs/proofreading.md).
+    canonical_order (bool; False, opt-in): heal a copy of the mesh listed in coordinate order
+        (``geometry.meshes.coordinate_order``) and map the links back. Why: piece ids, seed order and equal gaps
+        (the slack clamps many to 0) are decided by vertex index, so the links followed the input's listing order:
+        on the real 80k cell 52 of 103 links differ in a permuted copy, and the skeleton and spines follow
+        (session 27, ``tests/test_order_invariance.py``); with it they agree. Not yet adopted (outputs change).
     """
 
     max_gap_nm: float = 1500.0
@@ -192,6 +197,7 @@ class HealParams:
     gap_stages_nm: tuple[float, ...] = ()
     stage_slack: bool = True
     stage_open_ends: bool = False
+    canonical_order: bool = False
 
     def __post_init__(self) -> None:
         check_params(self, ranges={"max_rounds": ">= 0"})

@@ -39,16 +39,17 @@ class SkeletonParams:
         from the one the trace ran through (else the lowest index). Why: the KD-tree's pick among them followed the
         last bits of other vertices (docs/benchmarks.md, "Session 24"); off by default (adoption rule failed).
     untraced_reach_nm (nm; 0 = off, opt-in; 5000 tried): after the trace, surface reaching farther than this
-        along the surface beyond its skeleton vertex's ring (twice the median surface distance of that vertex's own surface) is
-        traced as a new branch (``untraced.py``; not on a fragment's cut-end trunk; never a path entering a
+        along the surface beyond its skeleton vertex's ring (twice the median surface distance of that vertex's own
+        surface) is traced as a new branch (``untraced.py``; not on a fragment's cut-end trunk; never a path entering a
         soma's reach, which would become a stem). Why: TEASAR's 12 µm invalidation leaves terminal branches
         shorter than that untraced, so the skeleton stops up to ~10 µm short of thin tips (docs/spines.md,
         "Session 25"). The traced cable keeps the positions, radii and root distances it has without the option
         (session 26: only new vertices are centred with the new map; ``Skeleton.traced``). 5000 with
         ``SpineParams.past_new_end_fraction`` passed its rule on held-out 2637-2641 (aspiny false spines / 100 µm
-        .483 -> .463, face F1 .9159 -> .9199, cable missed 2.82 -> 1.50 %; real-cell clause held) but stays opt-in:
-        it makes the decomposition depend on the order the input lists its vertices (``tests/test_order_invariance``
-        fails with it: spine faces differ on a permuted basket member); that tie must go first (docs/spines.md).
+        .483 -> .463, face F1 .9159 -> .9199, cable missed 2.82 -> 1.50 %; real-cell clause held); its listing-order
+        difference (a tie in the vertex model's nearest-spine distance) is fixed (session 27), but on fresh
+        2655-2659 it failed the same rule (neurogliaform 2656 face F1 -.0187, most changed faces far from the new
+        cable): opt-in (docs/spines.md, "Session 27").
     """
 
     backend: str = "teasar"

@@ -11,6 +11,8 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse import csgraph
 
+from ..geometry.meshgraph import tied_labels
+
 
 def planar_level(vts: np.ndarray, h: np.ndarray, owner: np.ndarray, ring: np.ndarray, n_sp: int,
                  query: np.ndarray, rounds: int = 2, min_points: int = 12) -> np.ndarray:
@@ -57,13 +59,16 @@ def planar_level(vts: np.ndarray, h: np.ndarray, owner: np.ndarray, ring: np.nda
 
 def extend_spines(mesh, label: np.ndarray, h: np.ndarray, margin: np.ndarray, eligible: np.ndarray,
                   reach_nm: float, ring_nm: tuple[float, float], level_fit: str = "median",
-                  links: np.ndarray | None = None) -> np.ndarray:
+                  links: np.ndarray | None = None, ties_by_coordinates: bool = False) -> np.ndarray:
     """Spine labels grown down their necks relative to the surrounding surface (nm).
 
     Where the axis is locally off centre, the shaft around a spine reads sunken or raised and a neck falls below
     the global growth threshold. Each spine's surface level is the median protrusion ``h`` of the unlabelled
     eligible vertices between ``ring_nm`` (along mesh edges) from it; it then takes unlabelled vertices within
     ``reach_nm`` that protrude more than that level + ``margin`` and connect to it through such vertices.
+    ``ties_by_coordinates``: a vertex two spines reach at exactly the same distance takes the spine whose first
+    vertex comes first by coordinates (``geometry.meshgraph.tied_labels``; False: the one Dijkstra visited first,
+    which follows the mesh's listing order).
     """
     e = np.asarray(mesh.edges_unique)
     if links is not None and len(links):
@@ -89,6 +94,11 @@ def extend_spines(mesh, label: np.ndarray, h: np.ndarray, margin: np.ndarray, el
         got = np.isfinite(dist) & (origin >= 0)
         d_all[sub[got]] = dist[got]
         s_all[sub[got]] = label[sub[origin[got]]]
+        if ties_by_coordinates and got.any():
+            node = np.where(got, label[sub[np.where(got, origin, 0)]], -1)
+            c = g.tocoo()  # both directions, each entry on its own (a sum would change a weight)
+            both = sp.coo_matrix((np.r_[c.data, c.data], (np.r_[c.row, c.col], np.r_[c.col, c.row])), shape=g.shape)
+            s_all[sub] = tied_labels(both, dist, node, label, vts)
         return d_all, s_all
 
     d, owner = nearest_spine(eligible & np.isfinite(h), ring_nm[1])

@@ -280,8 +280,10 @@ class SpineParams:
         Why: as candidate_threshold.
     vertex_feature_set (``"rings"`` / ``"balls"``; ``"rings"``): the vertex model's features. Why: rings are the
         features of the shipped model, for normalise_edge_nm=300.
-    vertex_ties_by_coordinates (bool; True): a vertex two spines reach at once joins one by coordinates. Why:
-        the result does not depend on the order the mesh lists its vertices.
+    vertex_ties_by_coordinates (bool; True): a vertex two spines reach at once joins one by coordinates, in the
+        vertex model's relabelling and in its nearest-rule-spine columns (``vertex_model._spine_distance``: two
+        spines at exactly the same edge distance, session 27). Why: the result does not depend on the order the
+        mesh lists its vertices.
     model_skirt (``"stalked"`` / ``"all"`` / ``"off"``; ``"stalked"``): shaft the model added beside a spine goes
         back to the shaft (``skirt.py``): beside stalked spines, beside all, or never. Why: around stalked
         spines the model takes a skirt of plain shaft; around low domes what it adds is mostly the true rim.

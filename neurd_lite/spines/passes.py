@@ -75,6 +75,6 @@ def spine_components(mesh, field_: ShaftField, eligible_v: np.ndarray, p: SpineP
     if p.extend_reach_nm > 0 and (label >= 0).any():
         margin = p.grow_threshold_nm(r, nan_radius=0.0)
         label = extend_spines(mesh, label, hn, margin, ok, p.extend_reach_nm, p.extend_ring_nm, p.extend_level,
-                              links if p.extend_across_links else None)
+                              links if p.extend_across_links else None, p.vertex_ties_by_coordinates)
         base, ring = attachment(e_mesh, label, eligible_v, ring)
     return label, base, ring.drop_duplicates()

@@ -42,7 +42,7 @@ from scipy.spatial import cKDTree
 
 from ..errors import InputError
 from ..geometry.meshes import coordinate_order, vertex_areas_nm2, vertex_normals
-from ..geometry.meshgraph import edge_components
+from ..geometry.meshgraph import edge_components, tied_labels
 from ..model.shipped import read_booster
 from .relief import attachment, found_spine_density, spine_anchor_samples, surface_level
 from .pieces import cut_pieces, shaft_surface
@@ -89,12 +89,14 @@ def _edge_graph(verts: np.ndarray, e: np.ndarray) -> sp.csr_matrix:
                          shape=(nv, nv)).tocsr()
 
 
-def _spine_distance(g: sp.csr_matrix, verts: np.ndarray, e: np.ndarray, label: np.ndarray
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def _spine_distance(g: sp.csr_matrix, verts: np.ndarray, e: np.ndarray, label: np.ndarray,
+                    ties_by_coordinates: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """(V,) signed edge distance (nm) to the boundary of the nearest rule spine (positive inside, +-REACH_NM
     beyond reach) and (V,) that spine's label (-1 none). The boundary is taken at the midpoints of the edges that
     cross it (session 11: measured from the edge ends it was quantised by one edge length, which differs per
-    resolution)."""
+    resolution). With ``ties_by_coordinates``, a vertex two spines reach at exactly the same distance takes the
+    spine whose first vertex by coordinates comes first (:func:`tied_labels`; without: the one Dijkstra
+    visited first, which follows the mesh's listing order: session 27, a permuted basket member)."""
     nv = len(label)
     la, lb = label[e[:, 0]], label[e[:, 1]]
     cross = np.flatnonzero(la != lb)
@@ -113,10 +115,14 @@ def _spine_distance(g: sp.csr_matrix, verts: np.ndarray, e: np.ndarray, label: n
         d, _, s = csgraph.dijkstra(g2, directed=True, indices=mid, min_only=True, limit=REACH_NM,
                                    return_predecessors=True)
         side = np.where(la[cross] >= 0, la[cross], lb[cross])
-        d, s = d[:nv], s[:nv]
-        ok = np.isfinite(d) & (s >= nv)
+        got = np.isfinite(d) & (s >= nv)
+        node = np.where(got, side[np.where(got, s, nv) - nv], -1)
+        if ties_by_coordinates:
+            node = tied_labels(g2, d, node, label, verts)
+        d, node = d[:nv], node[:nv]
+        ok = np.isfinite(d) & (node >= 0)
         dist[ok] = d[ok]
-        near[ok] = side[s[ok] - nv]
+        near[ok] = node[ok]
     inside = label >= 0
     near[inside] = label[inside]
     return np.where(inside, dist, -dist), near
@@ -135,12 +141,13 @@ def neighbourhood_features(verts: np.ndarray, faces: np.ndarray, area_f: np.ndar
     return ball_columns(verts[idx], vertex_normals(verts, faces)[idx], h[idx], r[idx], pts, NEAR_NM)
 
 
-def rule_spine_columns(verts: np.ndarray, e_mesh: np.ndarray, label: np.ndarray, h: np.ndarray, va: np.ndarray
-                       ) -> dict[str, np.ndarray]:
+def rule_spine_columns(verts: np.ndarray, e_mesh: np.ndarray, label: np.ndarray, h: np.ndarray, va: np.ndarray,
+                       ties_by_coordinates: bool = True) -> dict[str, np.ndarray]:
     """(V,) columns of :data:`FEATURES` about the rule spines (``label``, -1 none) near each vertex: signed edge
     distance (nm) to the nearest one's boundary (:func:`_spine_distance`), its peak protrusion ``h`` (nm) and its
-    vertex area (``va``, nm²; NaN where no rule spine is within reach)."""
-    sdist, near = _spine_distance(_edge_graph(verts, e_mesh), verts, e_mesh, label)
+    vertex area (``va``, nm²; NaN where no rule spine is within reach); ``ties_by_coordinates``: see
+    :func:`_spine_distance`."""
+    sdist, near = _spine_distance(_edge_graph(verts, e_mesh), verts, e_mesh, label, ties_by_coordinates)
     nl_ = int(label.max()) + 1
     on = label >= 0
     peak = np.full(max(nl_, 1), np.nan)
@@ -160,7 +167,8 @@ def _scatter(x: np.ndarray, idx: np.ndarray, n: int) -> np.ndarray:
 
 def vertex_features(verts: np.ndarray, faces: np.ndarray, e_mesh: np.ndarray, area_f: np.ndarray, fld,
                     eligible_v: np.ndarray, label: np.ndarray, seed: np.ndarray | float, density_radius_nm: float,
-                    feature_set: str = "balls", flat_rel: float = 0.0) -> tuple[pd.DataFrame, np.ndarray]:
+                    feature_set: str = "balls", flat_rel: float = 0.0, ties_by_coordinates: bool = True
+                    ) -> tuple[pd.DataFrame, np.ndarray]:
     """Per-vertex features (``feature_set``: :data:`FEATURES` or :data:`RING_FEATURES`; nm / ratios / per µm) of
     the scored vertices and their indices.
 
@@ -173,7 +181,7 @@ def vertex_features(verts: np.ndarray, faces: np.ndarray, e_mesh: np.ndarray, ar
     h = np.asarray(fld.protrusion_nm, dtype=float)
     r = np.where(r > 0, r, np.nan)  # no shaft model: NaN features (never scored)
     va = vertex_areas_nm2(faces, area_f, nv)
-    rule = rule_spine_columns(verts, e_mesh, label, h, va)
+    rule = rule_spine_columns(verts, e_mesh, label, h, va, ties_by_coordinates)
     sdist = rule["spine_edge_dist_nm"]
     idx = np.flatnonzero(eligible_v & np.isfinite(r) & np.isfinite(h) & ((h > MIN_H_NM) | (sdist > -REACH_NM)))
     si = np.asarray(fld.sample_index)
@@ -276,7 +284,7 @@ def refine_labels(mesh, fld, eligible_v: np.ndarray, label: np.ndarray, base: np
     area_f = np.asarray(mesh.area_faces)
     feats, idx = vertex_features(verts, faces, e_mesh, area_f, fld, eligible_v, label, seed,
                                  p.relief_density_radius_nm, p.vertex_feature_set,
-                                 p.shaft.tie_rel)
+                                 p.shaft.tie_rel, p.vertex_ties_by_coordinates)
     if isinstance(sink, list):
         sink.append({"features": feats, "idx": idx, "label": label.copy(), "eligible": eligible_v.copy(),
                      "mesh": mesh, "field": fld})
