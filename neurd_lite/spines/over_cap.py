@@ -1,4 +1,5 @@
-"""Spines over the length / head-width caps searched again from their own level (``SpineParams.over_cap_level_quantile``).
+"""Spines over the length / head-width caps, searched again from their own level
+(``SpineParams.over_cap_level_quantile``).
 
 A labelled region longer than ``max_length_nm`` or with a head wider than ``max_head_width_nm`` is not one spine:
 on densely spiny dendrite where the shaft model reads a patch of shaft as raised (an axis off centre, a radius read
