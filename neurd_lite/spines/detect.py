@@ -35,6 +35,7 @@ from .grow import _grow_pass, seed_level, superlevel_vertex_area  # noqa: F401  
 from .inscribed_axis import shaft_skeleton
 from .local_shaft import local_shaft_field
 from .normalise import lift_spines, normalised_view
+from .over_cap import split_spines_over_caps
 from .params import SpineParams
 from .passes import spine_components
 from .pieces import proximity_links  # noqa: F401  (re-exported for tests)
@@ -111,6 +112,9 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
                                            seed_level(p, fld, len(verts)), n.cache.get(VERTEX_SINK))
     if p.past_new_end_fraction > 0 and not skel.traced.all():
         vlabel = drop_past_new_ends(vlabel, fld, skel.traced, p.past_new_end_fraction, pass_counts)
+    if p.over_cap_level_quantile is not None and (vlabel >= 0).any():  # over-cap regions split (``over_cap.py``)
+        vlabel, base, ring = split_spines_over_caps(mesh, fld, eligible_v, vlabel, base, ring, p,
+                                                    pass_counts)
     if p.process_end_max_share > 0:  # a base that is a whole cross-section of its process (``process_end.py``)
         vlabel = drop_process_ends(verts, vertex_areas_nm2(faces, mesh.area_faces, len(verts)), vlabel, ring,
                                    eligible_v, fld.radius_nm, np.asarray(mesh.edges_unique),

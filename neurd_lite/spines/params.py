@@ -308,6 +308,15 @@ class SpineParams:
         fifth of the spine's height), while beside dense spines of coarse meshes the rim it would add is plain,
         radial shaft. Default since session 26: held-out 2586-2588 (>= 1.2M faces, two fragmented + 20 nm noise)
         face F1 mean .9111 -> .9147, every member up, synapse targets unchanged; real cell 636 / 639 / 625 / 630.
+    over_cap_level_quantile (quantile or None; 0.25; None: off): a spine over the length / head-width caps (which
+        ``spine_rows`` would drop whole) is searched again inside its own region with protrusion measured from this
+        area-weighted quantile of the region's protrusion: seeds, growth and the seed-core split as in the first
+        pass; each part above ``min_area_nm2`` is a spine (``over_cap.py``). Why: on dense spiny dendrite a patch of
+        shaft the shaft model reads raised grows into one region with the spines standing on it; with one seed core
+        it is one label over the caps, dropped with every spine on it (session 27: 53 such labels held 241 true
+        spines, 206 of them otherwise missed, 45k of 109k whole-missed faces, on a 2M-face fragmented tune l5_et).
+        Default since session 27: held-out 2642-2646 (1.09-1.20M faces, 4 fragmented + 20 nm) face F1 .9176 ->
+        .9189, no member down, macro / neck not down; real cell 642 / 643 / 635 spines at 81k / 324k / 1.3M).
     model_spine_needs_shaft (bool; False): a spine the model adds (touching no rule spine) must share a mesh edge
         with unlabelled surface of a piece that reaches the shaft's level or has an open edge (``pieces.py``).
         Why: a closed crumb off the shaft is not a spine; opt-in, since it drops spines of meshes whose heads are
@@ -378,6 +387,7 @@ class SpineParams:
     rim_max_density_per_um: float = 0.6
     rim_turned_max_cos: float | None = 0.5
     rim_turned_radius_nm: float = 80.0
+    over_cap_level_quantile: float | None = 0.25
     model_spine_needs_shaft: bool = False
     synapse_seed_nm: float = 0.0
     synapse_seed_rel: float = 0.1
