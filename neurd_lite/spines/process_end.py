@@ -9,7 +9,9 @@ continuing the candidate instead of surrounding it. This step measures, per spin
 surface near its base that lies laterally (perpendicular to the base -> spine direction) farther from the base
 centre than ``lateral_factor`` x the base's own radius, and drops the spine when that share is below
 ``process_end_max_share``. Only the mesh is read (not the shaft model's axis, which is the thing that is off
-at such ends), so the test does not inherit the error it guards against. Tune diagnosis and numbers:
+at such ends), so the test does not inherit the error it guards against. It runs after the vertex model
+(``process_end_max_share``) and, opt-in, again on the final labels after the junction rim
+(``process_end_rim_max_share``: the rim completes ragged bases into sections). Tune diagnosis and numbers:
 docs/spines.md, "Session 27".
 """
 from __future__ import annotations
@@ -97,19 +99,34 @@ def lateral_share(verts: np.ndarray, vert_area: np.ndarray, label: np.ndarray, r
     return out
 
 
+def process_end_ids(verts: np.ndarray, vert_area: np.ndarray, label: np.ndarray, ring: pd.DataFrame,
+                    eligible_v: np.ndarray, shaft_radius: np.ndarray, edges: np.ndarray, max_share: float,
+                    reach_nm: float) -> np.ndarray:
+    """(n_spines,) bool: the spines of ``label`` whose base is a cross-section of their process (less than
+    ``max_share`` of the eligible surface near the base outside the base's cylinder, :func:`lateral_share`
+    reading at least ``reach_nm`` around the base)."""
+    if max_share <= 0 or not (label >= 0).any():
+        return np.zeros(int(max(label.max(), -1)) + 1, dtype=bool)
+    share = lateral_share(verts, vert_area, label, ring, eligible_v, shaft_radius, edges, reach_nm)
+    return np.isfinite(share) & (share < max_share)
+
+
+def without_ids(label: np.ndarray, drop: np.ndarray) -> np.ndarray:
+    """(V,) ``label`` with the spines flagged in ``drop`` (bool per id) unlabelled; ids are kept (gaps)."""
+    on = (label >= 0) & (label < len(drop))
+    if not drop.any() or not on.any():
+        return label
+    return np.where(on & drop[np.clip(label, 0, max(len(drop) - 1, 0))], -1, label)
+
+
 def drop_process_ends(verts: np.ndarray, vert_area: np.ndarray, label: np.ndarray, ring: pd.DataFrame,
                       eligible_v: np.ndarray, shaft_radius: np.ndarray, edges: np.ndarray, max_share: float,
-                      reach_nm: float, pass_counts: dict) -> np.ndarray:
-    """(V,) spine labels without the spines whose base is a cross-section of their process: less than
-    ``max_share`` of the eligible surface near the base lies outside the base's cylinder
-    (:func:`lateral_share`, reading at least ``reach_nm`` around the base). Ids are kept (dropped spines leave
-    gaps, as ``drop_past_new_ends``)."""
-    if max_share <= 0 or not (label >= 0).any():
-        return label
-    share = lateral_share(verts, vert_area, label, ring, eligible_v, shaft_radius, edges, reach_nm)
-    drop = np.isfinite(share) & (share < max_share)
-    pass_counts["process_end_dropped"] = int(drop.sum())
-    if not drop.any():
-        return label
-    on = label >= 0
-    return np.where(on & drop[np.maximum(label, 0)], -1, label)
+                      reach_nm: float, pass_counts: dict, key: str = "process_end_dropped",
+                      also: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """(V,) spine labels without the spines whose base is a cross-section of their process
+    (:func:`process_end_ids`), and ``also`` (another (V,) labelling with the same ids, e.g. the rimless one; None:
+    none) without the same spines. Ids are kept (dropped spines leave gaps, as ``drop_past_new_ends``); the count
+    goes to ``pass_counts[key]``."""
+    drop = process_end_ids(verts, vert_area, label, ring, eligible_v, shaft_radius, edges, max_share, reach_nm)
+    pass_counts[key] = int(drop.sum())
+    return without_ids(label, drop), (None if also is None else without_ids(also, drop))
