@@ -124,7 +124,7 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
             rl, vlabel = drop_process_ends(verts, vertex_areas_nm2(faces, mesh.area_faces, len(verts)), rimmed[0],
                                            rimmed[2], eligible_v, fld.radius_nm, np.asarray(mesh.edges_unique),
                                            p.process_end_rim_max_share, p.process_end_reach_nm, pass_counts,
-                                           "process_end_rim_dropped", vlabel)
+                                           "process_end_rim_dropped", vlabel, p.process_end_rim_planar_max)
             rimmed = (rl,) + tuple(rimmed[1:])
         if (rimmed[0] != vlabel).any():  # the rim took a vertex (else one result serves both)
             core, memo = spine_copy(n), {}  # the spines the rim left alone are measured once
