@@ -37,12 +37,13 @@ def _edges(verts: np.ndarray) -> np.ndarray:
     return np.asarray(sorted(cKDTree(verts).query_pairs(80.0)), dtype=np.int64).reshape(-1, 2)
 
 
-def _run(verts: np.ndarray, label: np.ndarray, ring_v: np.ndarray, share: float) -> np.ndarray:
+def _run(verts: np.ndarray, label: np.ndarray, ring_v: np.ndarray, share: float,
+         also: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     ring = pd.DataFrame({"spine": np.zeros(len(ring_v), dtype=np.int64), "v": ring_v})
     counts: dict = {}
-    out = drop_process_ends(verts, np.ones(len(verts)), label, ring, np.ones(len(verts), bool),
-                            np.full(len(verts), R), _edges(verts), share, SpineParams().process_end_reach_nm, counts)
-    return out
+    return drop_process_ends(verts, np.ones(len(verts)), label, ring, np.ones(len(verts), bool),
+                             np.full(len(verts), R), _edges(verts), share, SpineParams().process_end_reach_nm, counts,
+                             also=also)
 
 
 def test_end_of_process_is_dropped_side_spine_kept() -> None:
@@ -53,7 +54,7 @@ def test_end_of_process_is_dropped_side_spine_kept() -> None:
     share = lateral_share(v, np.ones(len(v)), label,
                           pd.DataFrame({"spine": 0, "v": ring_v}), label < 0, np.full(len(v), R), _edges(v))
     assert share[0] < 0.05
-    assert (_run(v, label, ring_v, 0.2) < 0).all()
+    assert (_run(v, label, ring_v, 0.2)[0] < 0).all()
     # a stalked spine on the side of the same tube: the tube runs on past its base
     s = _stalk(1500.0)
     v2 = np.vstack([v, s])
@@ -64,7 +65,7 @@ def test_end_of_process_is_dropped_side_spine_kept() -> None:
                            pd.DataFrame({"spine": 0, "v": ring2}), label2 < 0, np.full(len(v2), R),
                            _edges(v2))
     assert share2[0] > 0.5
-    assert (_run(v2, label2, ring2, 0.2)[len(v):] == 0).all()
+    assert (_run(v2, label2, ring2, 0.2)[0][len(v):] == 0).all()
 
 
 def test_zero_share_turns_it_off() -> None:
@@ -72,4 +73,18 @@ def test_zero_share_turns_it_off() -> None:
     v = _tube()
     label = np.where(v[:, 2] > 2500, 0, -1)
     ring_v = np.flatnonzero((v[:, 2] > 2440) & (v[:, 2] <= 2500))
-    assert (_run(v, label, ring_v, 0.0) == label).all()
+    assert (_run(v, label, ring_v, 0.0)[0] == label).all()
+
+
+def test_rim_stage_drop_follows_into_the_rimless_labels() -> None:
+    """After the rim (``process_end_rim_max_share``) the spine judged on the rimmed labels is dropped from the
+    rimless labelling too (same ids); off by default."""
+    assert SpineParams().process_end_rim_max_share == 0.0 and SpineParams().process_end_rim_planar_max == 0.0
+    v = _tube()
+    rimmed = np.where(v[:, 2] > 2500, 0, -1)  # the rim reached down to 2500 nm: a whole section
+    rimless = np.where(v[:, 2] > 2700, 0, -1)
+    ring_v = np.flatnonzero((v[:, 2] > 2440) & (v[:, 2] <= 2500))
+    out, core = _run(v, rimmed, ring_v, 0.2, also=rimless)
+    assert (out < 0).all() and core is not None and (core < 0).all()
+    out, core = _run(v, rimmed, ring_v, 0.0, also=rimless)
+    assert (out == rimmed).all() and (core == rimless).all()

@@ -116,14 +116,20 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
         vlabel, base, ring = split_spines_over_caps(mesh, fld, eligible_v, vlabel, base, ring, p,
                                                     pass_counts)
     if p.process_end_max_share > 0:  # a base that is a whole cross-section of its process (``process_end.py``)
-        vlabel = drop_process_ends(verts, vertex_areas_nm2(faces, mesh.area_faces, len(verts)), vlabel, ring,
-                                   eligible_v, fld.radius_nm, np.asarray(mesh.edges_unique),
-                                   p.process_end_max_share, p.process_end_reach_nm, pass_counts)
+        vlabel, _ = drop_process_ends(verts, vertex_areas_nm2(faces, mesh.area_faces, len(verts)), vlabel, ring,
+                                      eligible_v, fld.radius_nm, np.asarray(mesh.edges_unique),
+                                      p.process_end_max_share, p.process_end_reach_nm, pass_counts)
     pass_counts.pop("candidate_sink", None)
     pass_counts.pop("dome_sink", None)
     core, memo = None, None
     if p.rim_nm > 0 and p.vertex_model:  # the junction rim (``rim.py``); targets read the spines without it
         rimmed = with_rims(verts, np.asarray(mesh.edges_unique), fld, eligible_v, vlabel, ring, p, faces)
+        if p.process_end_rim_max_share > 0:  # the same test on the rimmed bases; the rimless labels follow
+            rl, vlabel = drop_process_ends(verts, vertex_areas_nm2(faces, mesh.area_faces, len(verts)), rimmed[0],
+                                           rimmed[2], eligible_v, fld.radius_nm, np.asarray(mesh.edges_unique),
+                                           p.process_end_rim_max_share, p.process_end_reach_nm, pass_counts,
+                                           "process_end_rim_dropped", vlabel, p.process_end_rim_planar_max)
+            rimmed = (rl,) + tuple(rimmed[1:])
         if (rimmed[0] != vlabel).any():  # the rim took a vertex (else one result serves both)
             core, memo = spine_copy(n), {}  # the spines the rim left alone are measured once
             label_spines(core, skel, fld, p, verts, faces, bad_f, vlabel, base, ring, dict(pass_counts), memo,

@@ -243,6 +243,15 @@ class SpineParams:
         was found is the end of its neck, and the shaft lies within a neck's length. Reads the mesh only, not the
         shaft axis that is off there. Default since session 27: held-out neurogliaform 2660-2669 (fragmented +
         15 nm) face F1 .8597 -> .8609, worst .8110 -> .8167, no member down; four other classes within .0002.
+    process_end_rim_max_share (share; 0: off): the same test once more after the junction rim (``rim_nm`` with
+        the vertex model), on the rimmed labels and their attachment rings; a spine dropped there is dropped from
+        the rimless labels (the synapse targets') too. Why: the rim completes ragged tip bases into whole
+        cross-sections (tune: 11 of 29 tip false spines read as sections on the final labels, against 3 of 211
+        true spines; docs/spines.md session 27 round 2).
+    process_end_rim_planar_max (x base radius; 0: not checked): the rim-stage test's flatness check (a base spread
+        along the base -> spine direction by more than this x its radius is not judged; the vertex-model stage uses
+        1.0). Why 0: the rim grows a base down the shaft's wall by up to ``rim_nm``, so a rimmed section is no
+        longer flat (tune: with the check at 1.0 the rim-stage test dropped nothing on the 8 members).
     inscribed_axis_fraction (of the inscribed radius; 0.3): the largest circles inscribed in the cross-sections
         decide whether the skeleton runs off its shaft and move it onto the shaft, and decide instead of "auto"
         whether to centre (``inscribed_axis.py``); 0: off. Why: a skeleton off its shaft reads shaft as spine
@@ -350,6 +359,8 @@ class SpineParams:
     past_new_end_fraction: float = 0.5
     process_end_max_share: float = 0.1
     process_end_reach_nm: float = 2000.0
+    process_end_rim_max_share: float = 0.0
+    process_end_rim_planar_max: float = 0.0
     inscribed_axis_fraction: float = 0.3
     cut_end_radius: bool = False
     max_angular_coverage: float = 1.0
@@ -407,6 +418,7 @@ class SpineParams:
                              "sparse_min_height_to_extent": ">= 0", "rim_nm": ">= 0",
                              "rim_max_density_per_um": ">= 0", "rim_turned_max_cos": "[-1, 1]",
                              "rim_turned_radius_nm": "> 0", "process_end_max_share": "[0, 1]",
+                             "process_end_rim_max_share": "[0, 1]", "process_end_rim_planar_max": ">= 0",
                              "process_end_reach_nm": ">= 0"})
 
     def grow_threshold_nm(self, radius_nm: np.ndarray, nan_radius: float = np.inf) -> np.ndarray:

@@ -9,7 +9,9 @@ continuing the candidate instead of surrounding it. This step measures, per spin
 surface near its base that lies laterally (perpendicular to the base -> spine direction) farther from the base
 centre than ``lateral_factor`` x the base's own radius, and drops the spine when that share is below
 ``process_end_max_share``. Only the mesh is read (not the shaft model's axis, which is the thing that is off
-at such ends), so the test does not inherit the error it guards against. Tune diagnosis and numbers:
+at such ends), so the test does not inherit the error it guards against. It runs after the vertex model
+(``process_end_max_share``) and, opt-in, again on the final labels after the junction rim
+(``process_end_rim_max_share``: the rim completes ragged bases into sections). Tune diagnosis and numbers:
 docs/spines.md, "Session 27".
 """
 from __future__ import annotations
@@ -38,14 +40,14 @@ def _surface_pieces(edges: np.ndarray, surface: np.ndarray, vert_area: np.ndarra
 
 
 def lateral_share(verts: np.ndarray, vert_area: np.ndarray, label: np.ndarray, ring: pd.DataFrame,
-                  surface: np.ndarray, shaft_radius: np.ndarray, edges: np.ndarray, reach_floor_nm: float = 0.0
-                  ) -> np.ndarray:
+                  surface: np.ndarray, shaft_radius: np.ndarray, edges: np.ndarray, reach_floor_nm: float = 0.0,
+                  planar_max: float = PLANAR_MAX) -> np.ndarray:
     """(n_spines,) per spine of ``label`` (V,) the area share of the ``surface`` vertices (bool (V,): the eligible
     surface; other spines count, this spine's own vertices do not) within max(``REACH_FACTOR`` x max(base radius,
     shaft radius at the base), ``reach_floor_nm``) of its base centre that lie farther than ``LATERAL_FACTOR`` x
     the base radius from the line through the base centre along the base -> spine direction (NaN where the spine
     has fewer than 3 ring vertices, no such surface, or a base spread along that direction by more than
-    ``PLANAR_MAX`` x its radius: a cross-section is flat).
+    ``planar_max`` x its radius: a cross-section is flat; ``planar_max`` 0: not checked).
 
     ring: the attachment table (``spine, v``: unlabelled vertices adjacent to each spine); the base is the part of
     the ring on the largest piece of unlabelled ``surface`` (along ``edges``, (E, 2) mesh edges) it touches, so
@@ -83,7 +85,7 @@ def lateral_share(verts: np.ndarray, vert_area: np.ndarray, label: np.ndarray, r
         lat = rel - np.outer(rel @ d, d)
         rho = float(np.sqrt((wr * (lat ** 2).sum(1)).sum() / wr.sum()))
         h = rel @ d
-        if np.sqrt((wr * h ** 2).sum() / wr.sum()) > PLANAR_MAX * rho:
+        if planar_max > 0 and np.sqrt((wr * h ** 2).sum() / wr.sum()) > planar_max * rho:
             continue  # not a cross-section (a ring along the spine's side: the model took one side of it)
         r = np.nanmedian(shaft_radius[rv]) if np.isfinite(shaft_radius[rv]).any() else 0.0
         idx = surf_idx[tree.query_ball_point(c, max(REACH_FACTOR * max(rho, float(r)), reach_floor_nm))]
@@ -97,19 +99,36 @@ def lateral_share(verts: np.ndarray, vert_area: np.ndarray, label: np.ndarray, r
     return out
 
 
+def process_end_ids(verts: np.ndarray, vert_area: np.ndarray, label: np.ndarray, ring: pd.DataFrame,
+                    eligible_v: np.ndarray, shaft_radius: np.ndarray, edges: np.ndarray, max_share: float,
+                    reach_nm: float, planar_max: float = PLANAR_MAX) -> np.ndarray:
+    """(n_spines,) bool: the spines of ``label`` whose base is a cross-section of their process (less than
+    ``max_share`` of the eligible surface near the base outside the base's cylinder, :func:`lateral_share`
+    reading at least ``reach_nm`` around the base; ``planar_max``: its flatness check)."""
+    if max_share <= 0 or not (label >= 0).any():
+        return np.zeros(int(max(label.max(), -1)) + 1, dtype=bool)
+    share = lateral_share(verts, vert_area, label, ring, eligible_v, shaft_radius, edges, reach_nm, planar_max)
+    return np.isfinite(share) & (share < max_share)
+
+
+def without_ids(label: np.ndarray, drop: np.ndarray) -> np.ndarray:
+    """(V,) ``label`` with the spines flagged in ``drop`` (bool per id) unlabelled; ids are kept (gaps)."""
+    on = (label >= 0) & (label < len(drop))
+    if not drop.any() or not on.any():
+        return label
+    return np.where(on & drop[np.clip(label, 0, max(len(drop) - 1, 0))], -1, label)
+
+
 def drop_process_ends(verts: np.ndarray, vert_area: np.ndarray, label: np.ndarray, ring: pd.DataFrame,
                       eligible_v: np.ndarray, shaft_radius: np.ndarray, edges: np.ndarray, max_share: float,
-                      reach_nm: float, pass_counts: dict) -> np.ndarray:
-    """(V,) spine labels without the spines whose base is a cross-section of their process: less than
-    ``max_share`` of the eligible surface near the base lies outside the base's cylinder
-    (:func:`lateral_share`, reading at least ``reach_nm`` around the base). Ids are kept (dropped spines leave
-    gaps, as ``drop_past_new_ends``)."""
-    if max_share <= 0 or not (label >= 0).any():
-        return label
-    share = lateral_share(verts, vert_area, label, ring, eligible_v, shaft_radius, edges, reach_nm)
-    drop = np.isfinite(share) & (share < max_share)
-    pass_counts["process_end_dropped"] = int(drop.sum())
-    if not drop.any():
-        return label
-    on = label >= 0
-    return np.where(on & drop[np.maximum(label, 0)], -1, label)
+                      reach_nm: float, pass_counts: dict, key: str = "process_end_dropped",
+                      also: np.ndarray | None = None, planar_max: float = PLANAR_MAX
+                      ) -> tuple[np.ndarray, np.ndarray | None]:
+    """(V,) spine labels without the spines whose base is a cross-section of their process
+    (:func:`process_end_ids`), and ``also`` (another (V,) labelling with the same ids, e.g. the rimless one; None:
+    none) without the same spines. Ids are kept (dropped spines leave gaps, as ``drop_past_new_ends``); the count
+    goes to ``pass_counts[key]``."""
+    drop = process_end_ids(verts, vert_area, label, ring, eligible_v, shaft_radius, edges, max_share, reach_nm,
+                           planar_max)
+    pass_counts[key] = int(drop.sum())
+    return without_ids(label, drop), (None if also is None else without_ids(also, drop))
