@@ -208,8 +208,8 @@ class SplitParams:
     thick dendrites healed onto another cell's thin neurites far from the cut (tune fam602). Opt-in: it failed
     fresh held-out twice, 2300-2339 without the touching guard (180 -> 179 of 200 cells >= .95) and 2340-2379
     with it (ordinary 84 = 84 of 100; docs/proofreading.md "Session 26").
-    bridge_axon_polarity (session 27; default True since its held-out rule passed, False = off): after the cuts, a subtree entered through a heal bridge farther
-    than ``axon_origin_nm`` from its owner's soma whose first ``synapse_window_nm`` carries outputs (share >=
+    bridge_axon_polarity (session 27; default True since its held-out rule passed, False = off): after the cuts, a
+    subtree entered through a heal bridge farther than ``axon_origin_nm`` from its owner's soma whose first ``synapse_window_nm`` carries outputs (share >=
     ``polarity_purity`` of >= 3 synapses) while the arm it hangs on carries inputs (the same purity) moves to the
     nearest vertex of another soma within healing's reach (15 µm): an axon does not leave a dendrite far from its
     soma (``proofread.bridge_polarity``). Tune 400-447 113 -> 115 of 120 cells >= .95; fresh held-out 2380-2419
