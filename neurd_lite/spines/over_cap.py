@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..geometry.meshes import coordinate_order
+from ..geometry.meshes import coordinate_order, vertex_areas_nm2
 from ..geometry.meshgraph import edge_components
 from ..geometry.stats import weighted_group_quantile
-from ..geometry.meshes import vertex_areas_nm2
 from .grow import seed_level
 from .headneck import spine_geometry
 from .params import SpineParams
