@@ -27,20 +27,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling benchmar
 import numpy as np
 import pandas as pd
 
-REAL = Path("/work/shared/data/meshes/microns_864691135510518224")
 
 
 def _cases() -> dict:
     """name -> callable returning (mesh, synapses, decompose kwargs)."""
     from neurd_lite.mesh.decimate import DecimateParams
+    from neurd_lite.data import data_path
     from neurd_lite.pipeline import PipelineParams
+    from real_cell import MESH, SYNAPSES
 
     def real(target=None):
         def make():
             kw = {}
             if target:
                 kw["params"] = PipelineParams(decimate=DecimateParams(target_faces=target, min_faces_to_decimate=0))
-            return str(REAL / "864691135510518224_decimated_80k.off"), str(REAL / "864691135510518224_synapses.csv"), kw
+            return str(data_path(MESH)), str(data_path(SYNAPSES)), kw
         return make
 
     def syn(kind, seed, faces, target=None, fragment=False):
@@ -58,7 +59,7 @@ def _cases() -> dict:
         def make():
             from real_cell import level_mesh
 
-            return level_mesh(level), str(REAL / "864691135510518224_synapses.csv"), {}
+            return level_mesh(level), str(data_path(SYNAPSES)), {}
         return make
 
     return {"real": real(), "real_dec40k": real(40_000), "real_324k": real_sub(1), "real_1.3M": real_sub(2),

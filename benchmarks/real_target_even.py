@@ -28,9 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import neurd_lite as nl  # noqa: E402
+from neurd_lite.data import data_path  # noqa: E402
 from neurd_lite.spines import target_model as tm  # noqa: E402
-from real_cell import level_mesh  # noqa: E402  (the same subdivided meshes as real_target_swing)
-from real_target_swing import CELL, REAL  # noqa: E402
+from real_cell import SYNAPSES, level_mesh  # noqa: E402  (the same subdivided meshes as real_target_swing)
 
 POST = ("spine_head", "spine_neck", "shaft", "soma")
 
@@ -47,7 +47,7 @@ def run_level(level: int, models: list[str], folder: str | None) -> dict:
     tm.predict_targets = wrap
     try:
         t = time.process_time()
-        n = nl.decompose(level_mesh(level), synapses=str(REAL / f"{CELL}_synapses.csv"))
+        n = nl.decompose(level_mesh(level), synapses=str(data_path(SYNAPSES)))
         cpu = time.process_time() - t
     finally:
         tm.predict_targets = orig

@@ -34,11 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling benchmark modules (real_cell)
 
 import neurd_lite as nl  # noqa: E402
-from real_cell import level_mesh  # noqa: E402  (the cell subdivided in process)
+from neurd_lite.data import data_path  # noqa: E402
+from real_cell import SYNAPSES, level_mesh  # noqa: E402  (the cell subdivided in process, its synapse table)
 from neurd_lite.spines import target_model as tm  # noqa: E402
 
-REAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "meshes" / "microns_864691135510518224"
-CELL = "864691135510518224"
 LEVELS = (0, 1, 2, 3)
 
 
@@ -79,10 +78,10 @@ def run_level(level: int, out: Path) -> dict:
     n0 = len(f) // 4 ** level
     got = _capture()
     t = time.process_time()
-    n = nl.decompose(mesh, synapses=str(REAL / f"{CELL}_synapses.csv"))
+    n = nl.decompose(mesh, synapses=str(data_path(SYNAPSES)))
     cpu = time.process_time() - t
     syn = n.synapses.copy()
-    raw = pd.read_csv(REAL / f"{CELL}_synapses.csv")
+    raw = pd.read_csv(data_path(SYNAPSES))
     if "synapse_id" not in syn.columns:
         syn["synapse_id"] = raw["synapse_id"].to_numpy()
     syn["rule_target"] = got["rule_target"]

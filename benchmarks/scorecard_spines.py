@@ -45,7 +45,6 @@ from eval_spines_family import _key, build_cache, score_one  # noqa: E402
 ASPINY = ("basket", "bipolar", "neurogliaform")
 TARGETS = {"face F1 mean": 0.92, "face F1 worst": 0.80, "macro F1 mean": 0.90, "neck F1 pooled": 0.75}
 SHOWN = ("spine_head", "spine_neck", "shaft", "soma", "axon")
-REAL = "meshes/microns_864691135510518224/"
 
 
 # ----------------------------------------------------------------------------------------------- synthetic
@@ -152,7 +151,7 @@ def real_cell(level: int, mesh_file: str | None = None) -> dict:
     import trimesh
 
     from neurd_lite.data import data_path
-    from real_cell import level_arrays
+    from real_cell import SYNAPSES, level_arrays
 
     if mesh_file:
         m = trimesh.load(mesh_file, process=False)
@@ -168,7 +167,7 @@ def real_cell(level: int, mesh_file: str | None = None) -> dict:
 
     load0 = os.getloadavg()[0]
     n = nl.decompose(trimesh.Trimesh(v, f, process=False), progress=tick,
-                     synapses=str(data_path(REAL + "864691135510518224_synapses.csv")))
+                     synapses=str(data_path(SYNAPSES)))
     syn = n.synapses
     post = ~syn["is_pre"].astype(bool)
     sid = syn.loc[post, "spine_id"].to_numpy() if "spine_id" in syn else np.array([])
