@@ -39,7 +39,7 @@ from .over_cap import split_spines_over_caps
 from .params import SpineParams
 from .passes import spine_components
 from .pieces import proximity_links  # noqa: F401  (re-exported for tests)
-from .process_end import drop_process_ends
+from .process_end import drop_process_ends, without_ids
 from .refit import refit_args, refit_field
 from .rim import with_rims
 from .rimless import keep_rimless, lift_rimless, spine_copy
@@ -112,23 +112,24 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
                                            seed_level(p, fld, len(verts)), n.cache.get(VERTEX_SINK))
     if p.past_new_end_fraction > 0 and not skel.traced.all():
         vlabel = drop_past_new_ends(vlabel, fld, skel.traced, p.past_new_end_fraction, pass_counts)
+    va = vertex_areas_nm2(faces, mesh.area_faces, len(verts))  # nm², read by the passes below
     if p.over_cap_level_quantile is not None and (vlabel >= 0).any():  # over-cap regions split (``over_cap.py``)
-        vlabel, base, ring = split_spines_over_caps(mesh, fld, eligible_v, vlabel, base, ring, p,
+        vlabel, base, ring = split_spines_over_caps(mesh, va, fld, eligible_v, vlabel, base, ring, p,
                                                     pass_counts)
     if p.process_end_max_share > 0:  # a base that is a whole cross-section of its process (``process_end.py``)
-        vlabel, _ = drop_process_ends(verts, vertex_areas_nm2(faces, mesh.area_faces, len(verts)), vlabel, ring,
-                                      eligible_v, fld.radius_nm, np.asarray(mesh.edges_unique),
-                                      p.process_end_max_share, p.process_end_reach_nm, pass_counts)
+        vlabel, _ = drop_process_ends(verts, va, vlabel, ring, eligible_v, fld.radius_nm,
+                                      np.asarray(mesh.edges_unique), p.process_end_max_share, p.process_end_reach_nm,
+                                      pass_counts)
     pass_counts.pop("candidate_sink", None)
     pass_counts.pop("dome_sink", None)
     core, memo = None, None
     if p.rim_nm > 0 and p.vertex_model:  # the junction rim (``rim.py``); targets read the spines without it
         rimmed = with_rims(verts, np.asarray(mesh.edges_unique), fld, eligible_v, vlabel, ring, p, faces)
         if p.process_end_rim_max_share > 0:  # the same test on the rimmed bases; the rimless labels follow
-            rl, vlabel = drop_process_ends(verts, vertex_areas_nm2(faces, mesh.area_faces, len(verts)), rimmed[0],
-                                           rimmed[2], eligible_v, fld.radius_nm, np.asarray(mesh.edges_unique),
-                                           p.process_end_rim_max_share, p.process_end_reach_nm, pass_counts,
-                                           "process_end_rim_dropped", vlabel, p.process_end_rim_planar_max)
+            rl, vlabel = drop_process_ends(verts, va, rimmed[0], rimmed[2], eligible_v, fld.radius_nm,
+                                           np.asarray(mesh.edges_unique), p.process_end_rim_max_share,
+                                           p.process_end_reach_nm, pass_counts, "process_end_rim_dropped", vlabel,
+                                           p.process_end_rim_planar_max)
             rimmed = (rl,) + tuple(rimmed[1:])
         if (rimmed[0] != vlabel).any():  # the rim took a vertex (else one result serves both)
             core, memo = spine_copy(n), {}  # the spines the rim left alone are measured once
@@ -152,7 +153,7 @@ def drop_past_new_ends(vlabel: np.ndarray, fld: ShaftField, traced: np.ndarray, 
     share = np.bincount(vlabel[on], past[on], n_lab) / np.maximum(np.bincount(vlabel[on], minlength=n_lab), 1)
     drop = share >= fraction
     pass_counts["past_new_end_dropped"] = int(drop.sum())
-    return np.where(on & drop[np.maximum(vlabel, 0)], -1, vlabel)
+    return without_ids(vlabel, drop)
 
 
 def label_spines(n: Neuron, skel, fld: ShaftField, p: SpineParams, verts: np.ndarray, faces: np.ndarray,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..geometry.meshes import coordinate_order, vertex_areas_nm2
+from ..geometry.meshes import coordinate_order
 from ..geometry.meshgraph import edge_components
 from ..geometry.stats import weighted_group_quantile
 from .grow import seed_level
@@ -121,14 +121,15 @@ def split_over_caps(verts: np.ndarray, faces: np.ndarray, e_mesh: np.ndarray, va
     return out, len(big)
 
 
-def split_spines_over_caps(mesh, fld: ShaftField, eligible_v: np.ndarray, label: np.ndarray, base: np.ndarray,
-                           ring, p: SpineParams, counts: dict) -> tuple[np.ndarray, np.ndarray, object]:
+def split_spines_over_caps(mesh, va: np.ndarray, fld: ShaftField, eligible_v: np.ndarray, label: np.ndarray,
+                           base: np.ndarray, ring, p: SpineParams, counts: dict
+                           ) -> tuple[np.ndarray, np.ndarray, object]:
     """(label, base, ring) of ``mesh`` after :func:`split_over_caps` (the inputs themselves when no label is over
-    the caps; else base and ring from ``relief.attachment`` of the new labels); ``counts["over_cap_split"]``."""
+    the caps; else base and ring from ``relief.attachment`` of the new labels); ``va``: (V,) vertex areas (nm²);
+    ``counts["over_cap_split"]``."""
     faces = np.asarray(mesh.faces)
     verts = np.asarray(mesh.vertices, dtype=np.float64)
     e_mesh = np.asarray(mesh.edges_unique)
-    va = vertex_areas_nm2(faces, np.asarray(mesh.area_faces), len(verts))
     new, n_split = split_over_caps(verts, faces, e_mesh, va, fld, eligible_v, label, p)
     counts["over_cap_split"] = n_split
     if n_split == 0:
