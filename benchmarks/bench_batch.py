@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from neurd_lite.batch import featurize
+from real_cell import MESH, SYNAPSES  # the real cell's paths under the shared data
 
 
 def markdown(df: pd.DataFrame, index: bool = False) -> str:
@@ -71,12 +72,12 @@ def mixed(cache: Path, out: Path, workers: int) -> None:
     folder = synthetic_folder(cache, 20)
     poison = cache / "poison"
     _write_poison(poison)
-    cell = data_path("meshes/microns_864691135510518224/864691135510518224_decimated_80k.off")
+    cell = data_path(MESH)
     fly = data_path("meshes/fly_hemibrain_DA1_PNs/obj/722817260.obj").parent
     harris = data_path("meshes/harris_dendrites/harris_part_dendrite.ply").parent
     syn = cache / "mixed_synapses"
     syn.mkdir(exist_ok=True)
-    shutil.copy(data_path("meshes/microns_864691135510518224/864691135510518224_synapses.csv"), syn)
+    shutil.copy(data_path(SYNAPSES), syn)
     for f in (folder / "synapses").glob("*.csv"):
         shutil.copy(f, syn / f"synthetic_{f.stem.split('_')[1]}.csv")
     units = f"{fly.as_posix()}/*=8,{harris.as_posix()}/*=um,*=nm"

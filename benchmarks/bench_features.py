@@ -14,6 +14,7 @@ import time
 from typing import Callable
 
 import numpy as np
+from real_cell import DATA_DIR, MESH, SYNAPSES  # the real cell's paths under the shared data
 
 
 def synthetic_neuron(seed: int):
@@ -36,9 +37,7 @@ def real_neuron():
     import neurd_lite as nl
     from neurd_lite.data import data_path
 
-    base = "meshes/microns_864691135510518224/"
-    return nl.decompose(data_path(base + "864691135510518224_decimated_80k.off"),
-                        synapses=data_path(base + "864691135510518224_synapses.csv"), units="nm")
+    return nl.decompose(data_path(MESH), synapses=data_path(SYNAPSES), units="nm")
 
 
 def time_cell(n, repeat: int) -> dict[str, float]:
@@ -282,7 +281,7 @@ def write_parity(path: str) -> None:
     import neurd_lite as nl
     from neurd_lite.data import data_path
 
-    stats = json.loads(data_path("meshes/microns_864691135510518224/neurd_decomposition_stats.json").read_text())
+    stats = json.loads(data_path(DATA_DIR + "neurd_decomposition_stats.json").read_text())
     t0 = time.perf_counter()
     n = real_neuron()
     t1 = time.perf_counter()

@@ -27,7 +27,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this checkout's neurd_lite
 
-CELL = "meshes/microns_864691135510518224/"
+from real_cell import DATA_DIR as CELL  # noqa: E402  (the real cell's folder under the shared data)
+from real_cell import MESH, SYNAPSES  # noqa: E402
 
 
 def weighted_f1(pred: np.ndarray, true: np.ndarray, w: np.ndarray | None = None) -> float:
@@ -125,12 +126,12 @@ def eval_real() -> None:
     from neurd_lite.feature.perisomatic import body_measures
     from neurd_lite.mesh.soma import find_somas
 
-    mesh = _load_nm(data_path(CELL + "864691135510518224_decimated_80k.off"))
+    mesh = _load_nm(data_path(MESH))
     t0 = time.perf_counter()
     somas = find_somas(mesh)
     print(f"real cell 864691135510518224 (80,883 faces): {len(somas)} somata in {time.perf_counter() - t0:.1f} s")
     refs = [_load_nm(data_path(CELL + f"soma_{k}.ply")) for k in (0, 1)]
-    syn = pd.read_csv(data_path(CELL + "864691135510518224_synapses.csv"))
+    syn = pd.read_csv(data_path(SYNAPSES))
     post = syn[syn["prepost"] == "postsyn"]
     xyz = post[["synapse_x", "synapse_y", "synapse_z"]].to_numpy(float) * [4.0, 4.0, 40.0]  # voxels -> nm
     table = pd.read_csv(data_path("labels/microns_perisomatic_features_v83.csv.gz"))
