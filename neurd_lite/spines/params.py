@@ -252,6 +252,13 @@ class SpineParams:
         along the base -> spine direction by more than this x its radius is not judged; the vertex-model stage uses
         1.0). Why 0: the rim grows a base down the shaft's wall by up to ``rim_nm``, so a rimmed section is no
         longer flat (tune: with the check at 1.0 the rim-stage test dropped nothing on the 8 members).
+    min_standoff_rel (x base radius; 0: off): on the final labels (after the junction rim and its process-end
+        test, both labellings; without the rim on the vertex labels) a spine whose area-weighted surface centroid
+        stands off its base centre by less than this many base radii is dropped (``standoff.py``). Why: a spine
+        rises out of its shaft, a patch of shaft wall (a relief bump of a noisy fragmented surface, a skirt spread
+        along the wall) runs along it; the ratio is free of scale and resolution, reads only the mesh, and judges
+        the labels after the vertex model and the rim reshaped them (``min_height_to_extent`` judged the grown
+        candidates before). Tune: docs/spines.md, session 28.
     inscribed_axis_fraction (of the inscribed radius; 0.3): the largest circles inscribed in the cross-sections
         decide whether the skeleton runs off its shaft and move it onto the shaft, and decide instead of "auto"
         whether to centre (``inscribed_axis.py``); 0: off. Why: a skeleton off its shaft reads shaft as spine
@@ -361,6 +368,7 @@ class SpineParams:
     process_end_reach_nm: float = 2000.0
     process_end_rim_max_share: float = 0.0
     process_end_rim_planar_max: float = 0.0
+    min_standoff_rel: float = 0.0
     inscribed_axis_fraction: float = 0.3
     cut_end_radius: bool = False
     max_angular_coverage: float = 1.0
@@ -419,6 +427,7 @@ class SpineParams:
                              "rim_max_density_per_um": ">= 0", "rim_turned_max_cos": "[-1, 1]",
                              "rim_turned_radius_nm": "> 0", "process_end_max_share": "[0, 1]",
                              "process_end_rim_max_share": "[0, 1]", "process_end_rim_planar_max": ">= 0",
+                             "min_standoff_rel": ">= 0",
                              "process_end_reach_nm": ">= 0"})
 
     def grow_threshold_nm(self, radius_nm: np.ndarray, nan_radius: float = np.inf) -> np.ndarray:
