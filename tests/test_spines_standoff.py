@@ -2,9 +2,12 @@
 rises out of its shaft is kept (point clouds, nm)."""
 import numpy as np
 import pandas as pd
+import pytest
 from scipy.spatial import cKDTree
 
-from neurd_lite.spines import SpineParams
+from neurd_lite.neuron import Neuron
+from neurd_lite.spines import SpineParams, detect_spines
+from neurd_lite.spines.adapters import spiny_cylinder
 from neurd_lite.spines.standoff import drop_flat_patches, standoff_ratio
 
 R = 300.0  # tube radius (nm)
@@ -56,3 +59,19 @@ def test_off_by_default_and_zero_drops_nothing() -> None:
     out, _ = drop_flat_patches(v, np.ones(len(v)), label, _ring(v, label, edges), np.ones(len(v), bool), edges,
                                0.0, {})
     assert (out == label).all()
+
+
+@pytest.mark.slow
+def test_detect_spines_keeps_protruding_spines_with_and_without_rim() -> None:
+    """On a spiny cylinder every spine stands off its base: the test (rim on: after the rim; rim off: on the vertex
+    labels) runs, counts and drops none."""
+    mesh, _, skel = spiny_cylinder(n_spines=4, seed=5)
+    for rim in (150.0, 0.0):
+        got = []
+        for rel in (0.0, 0.2):
+            n = Neuron(mesh=mesh, skeleton=skel)
+            n.face_compartment[:] = "basal"
+            detect_spines(n, SpineParams(rim_nm=rim, min_standoff_rel=rel))
+            got.append(n.face_spine.copy())
+        assert (got[0] == got[1]).all() and (got[0] >= 0).any()
+        assert n.provenance["spines"]["pass_counts"]["flat_patch_dropped"] == 0
