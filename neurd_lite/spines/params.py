@@ -258,7 +258,9 @@ class SpineParams:
         rises out of its shaft, a patch of shaft wall (a relief bump of a noisy fragmented surface, a skirt spread
         along the wall) runs along it; the ratio is free of scale and resolution, reads only the mesh, and judges
         the labels after the vertex model and the rim reshaped them (``min_height_to_extent`` judged the grown
-        candidates before). Tune: docs/spines.md, session 28.
+        candidates before). Opt-in: with ``process_end_rim_max_share=0.3`` tune neurogliaform (20 fragmented
+        members) face F1 .8598 -> .8643; held-out 2760-2769 .8649 -> .8658, worst .7693 -> .7721, real cell 324k
+        643 -> 637 spines; the full suite with it on was not run (docs/spines.md, session 28).
     inscribed_axis_fraction (of the inscribed radius; 0.3): the largest circles inscribed in the cross-sections
         decide whether the skeleton runs off its shaft and move it onto the shaft, and decide instead of "auto"
         whether to centre (``inscribed_axis.py``); 0: off. Why: a skeleton off its shaft reads shaft as spine
