@@ -53,8 +53,8 @@ def test_wall_patch_is_dropped_stalk_kept_and_rimless_follows() -> None:
     assert (also_out == -1).all()
 
 
-def test_off_by_default_and_zero_drops_nothing() -> None:
-    assert SpineParams().min_standoff_rel == 0.0
+def test_default_and_zero_share_drops_nothing() -> None:
+    assert SpineParams().min_standoff_rel == 0.2
     v, label, edges = _cloud()
     out, _ = drop_flat_patches(v, np.ones(len(v)), label, _ring(v, label, edges), np.ones(len(v), bool), edges,
                                0.0, {})

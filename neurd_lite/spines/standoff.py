@@ -1,4 +1,4 @@
-"""Spines that do not stand off their base (nm; ``SpineParams.min_standoff_rel``, default 0: off).
+"""Spines that do not stand off their base (nm; ``SpineParams.min_standoff_rel``, default 0.2; 0: off).
 
 A spine is a protrusion: its surface rises out of the shaft, so the area-weighted centroid of its surface lies
 well off the plane of its base ring, on the far side from the shaft. A patch of shaft wall that the labels took
