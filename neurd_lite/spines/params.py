@@ -243,11 +243,11 @@ class SpineParams:
         was found is the end of its neck, and the shaft lies within a neck's length. Reads the mesh only, not the
         shaft axis that is off there. Default since session 27: held-out neurogliaform 2660-2669 (fragmented +
         15 nm) face F1 .8597 -> .8609, worst .8110 -> .8167, no member down; four other classes within .0002.
-    process_end_rim_max_share (share; 0.3 since session 28, with ``min_standoff_rel``; 0: off): the same test
-        once more after the junction rim (``rim_nm`` with the vertex model), on the rimmed labels and their attachment rings; a spine dropped there is dropped from
-        the rimless labels (the synapse targets') too. Why: the rim completes ragged tip bases into whole
-        cross-sections (tune: 11 of 29 tip false spines read as sections on the final labels, against 3 of 211
-        true spines; docs/spines.md session 27 round 2).
+    process_end_rim_max_share (share; 0.3 since session 28, with ``min_standoff_rel``; 0: off): the same test once
+        more after the junction rim (``rim_nm`` with the vertex model), on the rimmed labels and their attachment
+        rings; a spine dropped there is dropped from the rimless labels (the synapse targets') too. Why: the rim
+        completes ragged tip bases into whole cross-sections (tune: 11 of 29 tip false spines read as sections on the
+        final labels, against 3 of 211 true spines; docs/spines.md session 27 round 2).
     process_end_rim_planar_max (x base radius; 0: not checked): the rim-stage test's flatness check (a base spread
         along the base -> spine direction by more than this x its radius is not judged; the vertex-model stage uses
         1.0). Why 0: the rim grows a base down the shaft's wall by up to ``rim_nm``, so a rimmed section is no
