@@ -79,7 +79,7 @@ def test_zero_share_turns_it_off() -> None:
 def test_rim_stage_drop_follows_into_the_rimless_labels() -> None:
     """After the rim (``process_end_rim_max_share``) the spine judged on the rimmed labels is dropped from the
     rimless labelling too (same ids); off by default."""
-    assert SpineParams().process_end_rim_max_share == 0.0 and SpineParams().process_end_rim_planar_max == 0.0
+    assert SpineParams().process_end_rim_max_share == 0.3 and SpineParams().process_end_rim_planar_max == 0.0
     v = _tube()
     rimmed = np.where(v[:, 2] > 2500, 0, -1)  # the rim reached down to 2500 nm: a whole section
     rimless = np.where(v[:, 2] > 2700, 0, -1)

@@ -45,6 +45,7 @@ from .rim import with_rims
 from .rimless import keep_rimless, lift_rimless, spine_copy
 from .seed_cores import merge_shallow_cores, split_by_seed_cores  # noqa: F401  (re-exported)
 from .shaft import ShaftField, shaft_field
+from .standoff import drop_flat_patches
 from .synapse_evidence import postsynapse_vertices
 from .table import SPINE_COLUMNS, _face_labels, _majority, spine_rows  # noqa: F401  (re-exported)
 from .vertex_model import refine_labels
@@ -131,11 +132,18 @@ def detect_spines(n: Neuron, params: SpineParams | None = None, soma_extent: Som
                                            p.process_end_reach_nm, pass_counts, "process_end_rim_dropped", vlabel,
                                            p.process_end_rim_planar_max)
             rimmed = (rl,) + tuple(rimmed[1:])
+        if p.min_standoff_rel > 0:  # a patch of shaft wall, not a protrusion (``standoff.py``); rimless follows
+            rl, vlabel = drop_flat_patches(verts, va, rimmed[0], rimmed[2], eligible_v, np.asarray(mesh.edges_unique),
+                                           p.min_standoff_rel, pass_counts, vlabel)
+            rimmed = (rl,) + tuple(rimmed[1:])
         if (rimmed[0] != vlabel).any():  # the rim took a vertex (else one result serves both)
             core, memo = spine_copy(n), {}  # the spines the rim left alone are measured once
             label_spines(core, skel, fld, p, verts, faces, bad_f, vlabel, base, ring, dict(pass_counts), memo,
                          volume=p.candidate_filter != "rules")  # the targets read no volume (``rimless.py``)
             vlabel, base, ring = rimmed
+    elif p.min_standoff_rel > 0:  # no rim: the same test on the final labels
+        vlabel, _ = drop_flat_patches(verts, va, vlabel, ring, eligible_v, np.asarray(mesh.edges_unique),
+                                      p.min_standoff_rel, pass_counts)
     label_spines(n, skel, fld, p, verts, faces, bad_f, vlabel, base, ring, pass_counts, memo)
     keep_rimless(n, core)
     return fld

@@ -243,15 +243,24 @@ class SpineParams:
         was found is the end of its neck, and the shaft lies within a neck's length. Reads the mesh only, not the
         shaft axis that is off there. Default since session 27: held-out neurogliaform 2660-2669 (fragmented +
         15 nm) face F1 .8597 -> .8609, worst .8110 -> .8167, no member down; four other classes within .0002.
-    process_end_rim_max_share (share; 0: off): the same test once more after the junction rim (``rim_nm`` with
-        the vertex model), on the rimmed labels and their attachment rings; a spine dropped there is dropped from
-        the rimless labels (the synapse targets') too. Why: the rim completes ragged tip bases into whole
-        cross-sections (tune: 11 of 29 tip false spines read as sections on the final labels, against 3 of 211
-        true spines; docs/spines.md session 27 round 2).
+    process_end_rim_max_share (share; 0.3 since session 28, with ``min_standoff_rel``; 0: off): the same test once
+        more after the junction rim (``rim_nm`` with the vertex model), on the rimmed labels and their attachment
+        rings; a spine dropped there is dropped from the rimless labels (the synapse targets') too. Why: the rim
+        completes ragged tip bases into whole cross-sections (tune: 11 of 29 tip false spines read as sections on the
+        final labels, against 3 of 211 true spines; docs/spines.md session 27 round 2).
     process_end_rim_planar_max (x base radius; 0: not checked): the rim-stage test's flatness check (a base spread
         along the base -> spine direction by more than this x its radius is not judged; the vertex-model stage uses
         1.0). Why 0: the rim grows a base down the shaft's wall by up to ``rim_nm``, so a rimmed section is no
         longer flat (tune: with the check at 1.0 the rim-stage test dropped nothing on the 8 members).
+    min_standoff_rel (x base radius; 0.2, 0: off): on the final labels (after the junction rim and its process-end
+        test, both labellings; without the rim on the vertex labels) a spine whose area-weighted surface centroid
+        stands off its base centre by less than this many base radii is dropped (``standoff.py``). Why: a spine
+        rises out of its shaft, a patch of shaft wall (a relief bump of a noisy fragmented surface, a skirt spread
+        along the wall) runs along it; the ratio is free of scale and resolution, reads only the mesh, and judges
+        the labels after the vertex model and the rim reshaped them (``min_height_to_extent`` judged the grown
+        candidates before). Default since session 28, with ``process_end_rim_max_share=0.3``: tune neurogliaform
+        (20 fragmented members) face F1 .8598 -> .8643; held-out 2760-2769 .8649 -> .8658, worst .7693 -> .7721, no
+        member down, other classes within .002; real cell 324k 643 -> 637 spines (docs/spines.md, session 28).
     inscribed_axis_fraction (of the inscribed radius; 0.3): the largest circles inscribed in the cross-sections
         decide whether the skeleton runs off its shaft and move it onto the shaft, and decide instead of "auto"
         whether to centre (``inscribed_axis.py``); 0: off. Why: a skeleton off its shaft reads shaft as spine
@@ -359,8 +368,9 @@ class SpineParams:
     past_new_end_fraction: float = 0.5
     process_end_max_share: float = 0.1
     process_end_reach_nm: float = 2000.0
-    process_end_rim_max_share: float = 0.0
+    process_end_rim_max_share: float = 0.3
     process_end_rim_planar_max: float = 0.0
+    min_standoff_rel: float = 0.2
     inscribed_axis_fraction: float = 0.3
     cut_end_radius: bool = False
     max_angular_coverage: float = 1.0
@@ -419,6 +429,7 @@ class SpineParams:
                              "rim_max_density_per_um": ">= 0", "rim_turned_max_cos": "[-1, 1]",
                              "rim_turned_radius_nm": "> 0", "process_end_max_share": "[0, 1]",
                              "process_end_rim_max_share": "[0, 1]", "process_end_rim_planar_max": ">= 0",
+                             "min_standoff_rel": ">= 0",
                              "process_end_reach_nm": ">= 0"})
 
     def grow_threshold_nm(self, radius_nm: np.ndarray, nan_radius: float = np.inf) -> np.ndarray:

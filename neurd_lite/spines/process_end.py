@@ -39,6 +39,44 @@ def _surface_pieces(edges: np.ndarray, surface: np.ndarray, vert_area: np.ndarra
     return comp, np.bincount(comp[surface], vert_area[surface], int(comp.max()) + 1 if surface.any() else 0)
 
 
+def spine_bases(verts: np.ndarray, vert_area: np.ndarray, label: np.ndarray, ring: pd.DataFrame,
+                surface: np.ndarray, edges: np.ndarray):
+    """Per spine of ``label`` with a base (ascending ids): (id, base vertices, base centre (3,), unit base -> spine
+    direction (3,), standoff = distance base centre -> area-weighted spine centroid, base radius rho = rms distance
+    of the base vertices across that direction, rms spread of the base along it); nm. The base is the part of the
+    ``ring`` (``spine, v``) on the largest piece of unlabelled ``surface`` (along ``edges``) the spine touches, so
+    unlabelled holes inside a spine are not its base; spines with fewer than 3 base vertices are skipped."""
+    n_lab = int(label.max()) + 1 if (label >= 0).any() else 0
+    if n_lab == 0 or ring.empty:
+        return
+    on = np.flatnonzero(label >= 0)
+    w_sp = np.bincount(label[on], vert_area[on], n_lab)
+    tip = np.column_stack([np.bincount(label[on], vert_area[on] * verts[on, k], n_lab) for k in range(3)])
+    tip /= np.maximum(w_sp, 1e-12)[:, None]
+    free = surface & (label < 0)
+    piece, piece_area = _surface_pieces(edges, free, vert_area)
+    for s, grp in ring.groupby("spine", sort=True):
+        rv = np.unique(grp["v"].to_numpy())
+        rv = rv[free[rv]]
+        if len(rv):  # the base: where the spine meets the largest piece of surface it touches (not a hole in it)
+            pr = piece[rv]
+            rv = rv[pr == pr[np.argmax(piece_area[pr])]]
+        if s < 0 or s >= n_lab or len(rv) < 3 or w_sp[s] <= 0:
+            continue
+        wr = np.maximum(vert_area[rv], 1e-12)
+        c = (verts[rv] * wr[:, None]).sum(0) / wr.sum()
+        d = tip[s] - c
+        nd = float(np.linalg.norm(d))
+        if nd <= 0:
+            continue
+        d = d / nd
+        rel = verts[rv] - c
+        lat = rel - np.outer(rel @ d, d)
+        rho = float(np.sqrt((wr * (lat ** 2).sum(1)).sum() / wr.sum()))
+        h = rel @ d
+        yield int(s), rv, c, d, nd, rho, float(np.sqrt((wr * h ** 2).sum() / wr.sum()))
+
+
 def lateral_share(verts: np.ndarray, vert_area: np.ndarray, label: np.ndarray, ring: pd.DataFrame,
                   surface: np.ndarray, shaft_radius: np.ndarray, edges: np.ndarray, reach_floor_nm: float = 0.0,
                   planar_max: float = PLANAR_MAX) -> np.ndarray:
@@ -58,34 +96,10 @@ def lateral_share(verts: np.ndarray, vert_area: np.ndarray, label: np.ndarray, r
     out = np.full(n_lab, np.nan)
     if n_lab == 0 or ring.empty:
         return out
-    on = np.flatnonzero(label >= 0)
-    w_sp = np.bincount(label[on], vert_area[on], n_lab)
-    tip = np.column_stack([np.bincount(label[on], vert_area[on] * verts[on, k], n_lab) for k in range(3)])
-    tip /= np.maximum(w_sp, 1e-12)[:, None]
     tree = cKDTree(verts[surface])
     surf_idx = np.flatnonzero(surface)
-    free = surface & (label < 0)
-    piece, piece_area = _surface_pieces(edges, free, vert_area)
-    for s, grp in ring.groupby("spine", sort=True):
-        rv = np.unique(grp["v"].to_numpy())
-        rv = rv[free[rv]]
-        if len(rv):  # the base: where the spine meets the largest piece of surface it touches (not a hole in it)
-            pr = piece[rv]
-            rv = rv[pr == pr[np.argmax(piece_area[pr])]]
-        if s < 0 or s >= n_lab or len(rv) < 3 or w_sp[s] <= 0:
-            continue
-        wr = np.maximum(vert_area[rv], 1e-12)
-        c = (verts[rv] * wr[:, None]).sum(0) / wr.sum()
-        d = tip[s] - c
-        nd = np.linalg.norm(d)
-        if nd <= 0:
-            continue
-        d /= nd
-        rel = verts[rv] - c
-        lat = rel - np.outer(rel @ d, d)
-        rho = float(np.sqrt((wr * (lat ** 2).sum(1)).sum() / wr.sum()))
-        h = rel @ d
-        if planar_max > 0 and np.sqrt((wr * h ** 2).sum() / wr.sum()) > planar_max * rho:
+    for s, rv, c, d, _, rho, h_rms in spine_bases(verts, vert_area, label, ring, surface, edges):
+        if planar_max > 0 and h_rms > planar_max * rho:
             continue  # not a cross-section (a ring along the spine's side: the model took one side of it)
         r = np.nanmedian(shaft_radius[rv]) if np.isfinite(shaft_radius[rv]).any() else 0.0
         idx = surf_idx[tree.query_ball_point(c, max(REACH_FACTOR * max(rho, float(r)), reach_floor_nm))]
