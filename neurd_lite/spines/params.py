@@ -463,9 +463,10 @@ class SynapseParams:
         ``"synapse_target_even"`` (opt-in, session 26) reads its neighbourhood inputs on evenly spaced surface
         samples instead of the working mesh's vertices (``spines/even_neighbourhood.py``).
         Why: the best held-out macro F1 of the three (.949; MODEL_CARD).
-    profile_sample_nm (nm; 40): surface sample spacing of the spine axis profiles the profile model reads
-        (``AxisProfileParams.sample_nm``). Why: 4x fewer samples than the 20 nm it was captured at, held-out F1
-        not lower; 20 restores the captured spacing.
+    profile_sample_nm (nm; 80): surface sample spacing of the spine axis profiles the profile model reads
+        (``AxisProfileParams.sample_nm``). Why: 16x fewer samples than the 20 nm it was captured at, held-out F1
+        not lower (sessions 16 and 28: 40 then 80; the synapse stage of a spine-dense 1.3M-face member 12.8 ->
+        5.9 s CPU); 40 / 20 restore the earlier spacings.
     spine_tolerance_nm (nm; 20): a synapse whose closest face is plain shaft moves to a spine face at most this
         much farther (the rules only). Why: the membrane is known only to a few tens of nm, so a spine that close is
         as likely the contact, and a spine detected only in part keeps its synapses.
@@ -479,7 +480,7 @@ class SynapseParams:
     method: str = "hybrid"
     soma_by: str = "model"
     target_model: str = "synapse_target_profile"
-    profile_sample_nm: float = 40.0
+    profile_sample_nm: float = 80.0
     spine_tolerance_nm: float = 20.0
     max_skeleton_distance_nm: float = SKELETON_FAR_NM
 
