@@ -165,11 +165,11 @@ def test_soma_by_model_lets_the_model_overrule_rule_soma(toy, tmp_path):
 
 def test_profile_sample_spacing_reaches_the_axis_profiles(toy):
     """``profile_sample_nm`` is the axis profiles' sample spacing: 20 nm (the feature functions' default,
-    AxisProfileParams') gives the captured features, a coarser spacing (the pipeline's 40 nm) other values."""
+    AxisProfileParams') gives the captured features, a coarser spacing (the pipeline's 80 nm) other values."""
     from neurd_lite.spines.axis_profile import AxisProfileParams, PROFILE_FEATURES
 
     n, truth, fld = toy
-    assert AxisProfileParams().sample_nm == 20.0 and SynapseParams().profile_sample_nm == 40.0
+    assert AxisProfileParams().sample_nm == 20.0 and SynapseParams().profile_sample_nm == 80.0
     syn = _syn(_sites(truth))
     cols = list(PROFILE_FEATURES)
     default = synapse_site_features(n, syn, fld, profile=True)[cols].to_numpy()

@@ -430,7 +430,8 @@ def shaft_skeleton(n, skel: Skeleton, centred: Skeleton | None, verts: np.ndarra
         notes["skeleton_centred"] = True
     src, canon, order = arms[arm]
     out, moved, _ = inscribed_skeleton(canon, v, f, eligible_faces, p.inscribed_axis_fraction, share=share[arm],
-                                       fixed=fixed[order], owns=owns[order], local=local)
+                                       fixed=fixed[order], owns=owns[order], local=local,
+                                       every=int(p.inscribed_section_every))
     notes["inscribed_axis_moved"] = int(moved.sum())
     if not moved.any():
         return src

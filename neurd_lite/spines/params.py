@@ -265,6 +265,10 @@ class SpineParams:
         decide whether the skeleton runs off its shaft and move it onto the shaft, and decide instead of "auto"
         whether to centre (``inscribed_axis.py``); 0: off. Why: a skeleton off its shaft reads shaft as spine
         (Harris stub: shaft called spine .542 -> .271).
+    inscribed_section_every (path vertices, by hops; 3): when the skeleton is moved onto the inscribed centres, a
+        cross-section is cut at every k-th path vertex; the others take the move interpolated along the path
+        (``inscribed_axis.inscribed_skeleton``). Why: one shapely section costs ~1 ms and a 1.3M-face cell cuts ~1k
+        (docs/benchmarks.md session 28).
     cut_end_radius (bool; False): on a fragment whose skeleton has cut ends, a shaft sample within one chunk
         (``shaft.chunk_nm``) along the skeleton of a cut takes at most the cut's own radius (``cut_radius.py``).
         Why: the cut is a cross-section of the shaft that spines cannot widen; the chunk quantile reads spine
@@ -302,6 +306,10 @@ class SpineParams:
         vertex model's relabelling and in its nearest-rule-spine columns (``vertex_model._spine_distance``: two
         spines at exactly the same edge distance, session 27). Why: the result does not depend on the order the
         mesh lists its vertices.
+    vertex_early_stop_margin (LightGBM margin; 0: off): when > 0, the vertex model stops adding trees for a vertex
+        once its raw score is farther than half this from 0 (checked every 10 trees; LightGBM ``pred_early_stop``).
+        Why: opt-in speed lever (real cell 1.3M: predict 0.77 -> 0.65 s CPU at 8, no decision changed;
+        docs/benchmarks.md session 28).
     model_skirt (``"stalked"`` / ``"all"`` / ``"off"``; ``"stalked"``): shaft the model added beside a spine goes
         back to the shaft (``skirt.py``): beside stalked spines, beside all, or never. Why: around stalked
         spines the model takes a skirt of plain shaft; around low domes what it adds is mostly the true rim.
@@ -372,6 +380,7 @@ class SpineParams:
     process_end_rim_planar_max: float = 0.0
     min_standoff_rel: float = 0.2
     inscribed_axis_fraction: float = 0.3
+    inscribed_section_every: int = 3
     cut_end_radius: bool = False
     max_angular_coverage: float = 1.0
     angular_bins: int = 16
@@ -403,6 +412,7 @@ class SpineParams:
     vertex_model_dir: str | None = None
     vertex_feature_set: str = "rings"
     vertex_ties_by_coordinates: bool = True
+    vertex_early_stop_margin: float = 0.0
     model_skirt: str = "stalked"
     rim_nm: float = 150.0
     rim_max_density_per_um: float = 0.6
@@ -430,7 +440,8 @@ class SpineParams:
                              "rim_turned_radius_nm": "> 0", "process_end_max_share": "[0, 1]",
                              "process_end_rim_max_share": "[0, 1]", "process_end_rim_planar_max": ">= 0",
                              "min_standoff_rel": ">= 0",
-                             "process_end_reach_nm": ">= 0"})
+                             "process_end_reach_nm": ">= 0", "inscribed_section_every": ">= 1",
+                             "vertex_early_stop_margin": ">= 0"})
 
     def grow_threshold_nm(self, radius_nm: np.ndarray, nan_radius: float = np.inf) -> np.ndarray:
         """Protrusion (nm) a vertex must exceed for a spine to grow through it: max(grow_protrusion_nm,
@@ -463,9 +474,10 @@ class SynapseParams:
         ``"synapse_target_even"`` (opt-in, session 26) reads its neighbourhood inputs on evenly spaced surface
         samples instead of the working mesh's vertices (``spines/even_neighbourhood.py``).
         Why: the best held-out macro F1 of the three (.949; MODEL_CARD).
-    profile_sample_nm (nm; 40): surface sample spacing of the spine axis profiles the profile model reads
-        (``AxisProfileParams.sample_nm``). Why: 4x fewer samples than the 20 nm it was captured at, held-out F1
-        not lower; 20 restores the captured spacing.
+    profile_sample_nm (nm; 80): surface sample spacing of the spine axis profiles the profile model reads
+        (``AxisProfileParams.sample_nm``). Why: 16x fewer samples than the 20 nm it was captured at, held-out F1
+        not lower (sessions 16 and 28: 40 then 80; the synapse stage of a spine-dense 1.3M-face member 12.8 ->
+        5.9 s CPU); 40 / 20 restore the earlier spacings.
     spine_tolerance_nm (nm; 20): a synapse whose closest face is plain shaft moves to a spine face at most this
         much farther (the rules only). Why: the membrane is known only to a few tens of nm, so a spine that close is
         as likely the contact, and a spine detected only in part keeps its synapses.
@@ -479,7 +491,7 @@ class SynapseParams:
     method: str = "hybrid"
     soma_by: str = "model"
     target_model: str = "synapse_target_profile"
-    profile_sample_nm: float = 40.0
+    profile_sample_nm: float = 80.0
     spine_tolerance_nm: float = 20.0
     max_skeleton_distance_nm: float = SKELETON_FAR_NM
 

@@ -55,8 +55,12 @@ def spine_bases(verts: np.ndarray, vert_area: np.ndarray, label: np.ndarray, rin
     tip /= np.maximum(w_sp, 1e-12)[:, None]
     free = surface & (label < 0)
     piece, piece_area = _surface_pieces(edges, free, vert_area)
-    for s, grp in ring.groupby("spine", sort=True):
-        rv = np.unique(grp["v"].to_numpy())
+    ring_v = ring["v"].to_numpy()
+    ring_s = ring["spine"].to_numpy()
+    order = np.argsort(ring_s, kind="stable")  # the groups of ``ring.groupby("spine", sort=True)``, in its order
+    keys, starts = np.unique(ring_s[order], return_index=True)
+    for s, rows in zip(keys.tolist(), np.split(order, starts[1:])):
+        rv = np.unique(ring_v[rows])
         rv = rv[free[rv]]
         if len(rv):  # the base: where the spine meets the largest piece of surface it touches (not a hole in it)
             pr = piece[rv]

@@ -64,6 +64,7 @@ MODEL_NAMES = {"balls": MODEL_NAME, "rings": MODEL_NAME + "_rings"}
 NEAR_NM = 350.0  # neighbourhood radius of the "1" features; the "2" features repeat it once (about 700 nm)
 REACH_NM = 2000.0  # edge distance to a rule spine beyond which the distance reads as this value
 MIN_H_NM = -400.0  # vertices lower than this and farther than REACH_NM from a rule spine are never scored
+EARLY_STOP_FREQ = 10  # trees between LightGBM early-stop checks (SpineParams.vertex_early_stop_margin)
 
 
 def feature_names(feature_set: str) -> tuple[str, ...]:
@@ -292,8 +293,10 @@ def refine_labels(mesh, fld, eligible_v: np.ndarray, label: np.ndarray, base: np
         return label, base, ring
     booster, meta = load_model(p.vertex_model_dir, p.vertex_feature_set)
     thr = float(meta["threshold"] if p.vertex_threshold is None else p.vertex_threshold)
-    prob = booster.predict(feats[meta["features"]].to_numpy(dtype=np.float64), num_threads=1) if len(idx) \
-        else np.zeros(0)
+    stop = {"pred_early_stop": True, "pred_early_stop_freq": EARLY_STOP_FREQ,
+            "pred_early_stop_margin": float(p.vertex_early_stop_margin)} if p.vertex_early_stop_margin > 0 else {}
+    prob = booster.predict(feats[meta["features"]].to_numpy(dtype=np.float64), num_threads=1, **stop) \
+        if len(idx) else np.zeros(0)
     va = vertex_areas_nm2(faces, area_f, len(verts))
     shaft_v = cut_v = None
     if p.model_spine_needs_shaft:  # a new spine stands on a shaft, or on a piece cut off one (not on debris)
