@@ -185,7 +185,8 @@ class HealParams:
         (``geometry.meshes.coordinate_order``) and map the links back. Why: piece ids, seed order and equal gaps
         (the slack clamps many to 0) are decided by vertex index, so the links followed the input's listing order:
         on the real 80k cell 52 of 103 links differ in a permuted copy, and the skeleton and spines follow
-        (session 27, ``tests/test_order_invariance.py``); with it they agree. Not yet adopted (outputs change).
+        (session 27, ``tests/test_order_invariance.py``); with it they agree, and equal effective gaps go to the
+        shortest raw gap (then coordinates), not the lowest vertex index. Not yet adopted (outputs change).
     """
 
     max_gap_nm: float = 1500.0
