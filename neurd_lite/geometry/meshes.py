@@ -76,28 +76,10 @@ def face_centroids_normals_nm(vertices_nm: np.ndarray, faces: np.ndarray, chunk:
     return cent, nrm
 
 
-def order_free_bincount(index: np.ndarray, weights: np.ndarray, minlength: int) -> np.ndarray:
-    """``np.bincount(index, weights, minlength)`` whose sums do not depend on the order of the entries. Each weight is
-    rounded to a multiple of one power of two (``step``) so small that every bin's sum, in units of ``step``, is an
-    integer below 2**52: float64 adds such integers exactly, in any order. ``step`` <= 2**-51 x the largest |weight|
-    x the most entries of one bin (absolute error per weight <= step / 2; 1e-9 nm² at 1e6 nm² faces and 16 faces
-    per vertex). Why: sums in listing order differ in the last bits between two listings of one mesh, and those bits
-    reached the spine model's splits (session 27: 2 faces of the real cell)."""
-    idx = np.asarray(index).reshape(-1)
-    w = np.asarray(weights, dtype=np.float64).reshape(-1)
-    top = float(np.max(np.abs(w))) if len(w) else 0.0
-    if top == 0.0 or not np.isfinite(top):
-        return np.bincount(idx, weights=w, minlength=minlength)
-    e = np.frexp(top)[1]  # top < 2**e
-    c = np.frexp(float(np.bincount(idx).max()))[1]  # entries per bin < 2**c
-    step = np.ldexp(1.0, int(e + c - 52))
-    return np.bincount(idx, weights=np.rint(w / step), minlength=minlength) * step
-
-
 def vertex_areas_nm2(faces: np.ndarray, face_areas: np.ndarray, n_vertices: int) -> np.ndarray:
-    """(n_vertices,) area (nm²) per vertex: a third of each face's area (``face_areas``, nm²) to each corner, summed
-    in no particular order (:func:`order_free_bincount`: the same bits whatever order the faces are listed in)."""
-    return order_free_bincount(np.asarray(faces).reshape(-1), np.repeat(np.asarray(face_areas) / 3.0, 3), n_vertices)
+    """(n_vertices,) area (nm²) per vertex: a third of each face's area (``face_areas``, nm²) to each corner."""
+    return np.bincount(np.asarray(faces).reshape(-1), weights=np.repeat(np.asarray(face_areas) / 3.0, 3),
+                       minlength=n_vertices)
 
 
 def face_areas_nm2(vertices_nm: np.ndarray, faces: np.ndarray, chunk: int = FACE_CHUNK) -> np.ndarray:
@@ -266,11 +248,11 @@ def canonical_order(vertices_nm: np.ndarray, faces: np.ndarray) -> tuple[np.ndar
 
 
 def vertex_normals(vertices_nm: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """(V, 3) area-weighted unit vertex normals (float64; zeros for unused vertices). The corners' cross products are
-    summed per coordinate by :func:`order_free_bincount`: the same bits whatever order the faces are listed in."""
+    """(V, 3) area-weighted unit vertex normals (float64; zeros for unused vertices). One bincount per coordinate
+    over the corners in (corner, face) order: float64 vertices give np.add.at's sums per corner column, bit for bit."""
     tri = np.asarray(vertices_nm, dtype=np.float64)[faces]
     cross = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])  # length = 2 x area: area weighting
     corner, out = np.asarray(faces).T.reshape(-1), np.empty((len(vertices_nm), 3))
     for c in range(3):
-        out[:, c] = order_free_bincount(corner, np.tile(cross[:, c], 3), len(vertices_nm))
+        out[:, c] = np.bincount(corner, weights=np.tile(cross[:, c], 3), minlength=len(vertices_nm))
     return out / np.maximum(np.linalg.norm(out, axis=1), 1e-12)[:, None]
