@@ -35,9 +35,10 @@ def edge_components(n_nodes: int, edges: np.ndarray) -> tuple[int, np.ndarray]:
     return csgraph.connected_components(adj, directed=False)
 
 
-def best_per_group(comp: np.ndarray, dist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Index (into comp/dist) of the smallest distance of each group label in comp, and the labels present."""
-    order = np.lexsort((dist, comp))
+def best_per_group(comp: np.ndarray, dist: np.ndarray, tie: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Index (into comp/dist) of the smallest distance of each group label in comp, and the labels present;
+    ``tie``: equal distances go to the smallest ``tie`` (then the lowest index)."""
+    order = np.lexsort((dist, comp) if tie is None else (tie, dist, comp))
     first = np.ones(len(order), dtype=bool)
     first[1:] = comp[order][1:] != comp[order][:-1]
     best = order[first]

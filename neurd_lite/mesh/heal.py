@@ -157,7 +157,8 @@ class _Grower:
             return empty
         cand, d, i = cand[ok], d[ok], i[ok]
         eff = np.maximum(d - self.slack[cand] - self.slack[targets[i]], 0.0)
-        best, pieces = best_per_group(self.comp[cand], eff)
+        # equal effective gaps (the slack clamps many to 0) go to the shortest raw gap, not the lowest vertex index
+        best, pieces = best_per_group(self.comp[cand], eff, d if self.p.canonical_order else None)
         keep = eff[best] <= bound
         best = best[keep]
         return pieces[keep], eff[best], d[best], np.column_stack([cand[best], targets[i[best]]])
@@ -221,7 +222,8 @@ def staged_links(vertices: np.ndarray, faces: np.ndarray, p: HealParams) -> tupl
     return pairs, lengths
 
 
-def heal_mesh(vertices: np.ndarray, faces: np.ndarray, params: HealParams | None = None) -> HealResult:
+def heal_mesh(vertices: np.ndarray, faces: np.ndarray, params: HealParams | None = None,
+              _listed_canonically: bool = False) -> HealResult:
     """Link the pieces of a mesh by proximity (vertices in nm) and drop far debris.
 
     Bodies are grown from the largest free piece until one body holds more faces than all pieces left; the
@@ -234,7 +236,7 @@ def heal_mesh(vertices: np.ndarray, faces: np.ndarray, params: HealParams | None
     vertices = np.asarray(vertices, dtype=np.float64)
     faces = np.asarray(faces, dtype=np.int64)
     _validate(vertices, faces)
-    if p.canonical_order:  # the same links whatever order the input lists its vertices and faces in
+    if p.canonical_order and not _listed_canonically:  # the same links whatever the input's listing order
         return _heal_canonical(vertices, faces, p, t0)
     pre, pre_len = staged_links(vertices, faces, p) if p.gap_stages_nm else (np.zeros((0, 2), np.int64), np.zeros(0))
     g = _Grower(vertices, faces, p, pre if len(pre) else None)
@@ -306,7 +308,7 @@ def _heal_canonical(vertices: np.ndarray, faces: np.ndarray, p: HealParams, t0: 
     f = rank[faces]
     f = np.take_along_axis(f, (np.argmin(f, axis=1)[:, None] + np.arange(3)) % 3, axis=1)
     fo = np.lexsort(f.T[::-1])
-    r = heal_mesh(vertices[order], f[fo], replace(p, canonical_order=False))
+    r = heal_mesh(vertices[order], f[fo], p, _listed_canonically=True)
     keep = np.empty(len(faces), dtype=bool)
     keep[fo] = r.face_keep
     comp = np.empty_like(r.vertex_component)

@@ -185,7 +185,9 @@ class HealParams:
         (``geometry.meshes.coordinate_order``) and map the links back. Why: piece ids, seed order and equal gaps
         (the slack clamps many to 0) are decided by vertex index, so the links followed the input's listing order:
         on the real 80k cell 52 of 103 links differ in a permuted copy, and the skeleton and spines follow
-        (session 27, ``tests/test_order_invariance.py``); with it they agree. Not yet adopted (outputs change).
+        (session 27, ``tests/test_order_invariance.py``); with it they agree, and equal effective gaps go to the
+        shortest raw gap (then coordinates), not the lowest vertex index. Not adopted: its session-28 rule
+        failed (held-out fragmented members move by -.028 .. +.052 face F1 either way; docs/spines.md).
     """
 
     max_gap_nm: float = 1500.0
@@ -243,6 +245,11 @@ class SomaParams:
     outer_reach_nm: a body face is membrane when a ray from it reaches the outside within this distance
         before hitting another face; the others are inner surfaces (nucleus).
     max_ray_faces: at most this many faces per soma are ray-tested; the rest follow their nearest tested face.
+    ray_sample_by_coordinates (bool; False, opt-in): draw that sample in the faces' centroid coordinate order
+        instead of face-index order. Why: the real 80k cell's soma 0 (35,918 faces) kept 2216 vs 2209 membrane faces
+        (95 differ) in two listing orders, and the soma volume / area / centre features followed (430.8 vs 431.3
+        µm³); with it none differ (session 28). Not adopted: it changes which faces are tested, hence the membrane
+        of every soma over ``max_ray_faces``; it rode on ``HealParams.canonical_order``'s rule, which failed.
     core_fraction: a soma's core is the voxels around its peak at least this fraction of the peak depth deep;
         its body is the union of the core voxels' inscribed balls (see :mod:`.extent`). Processes thinner than
         this fraction of the soma's inscribed radius stay out of the core.
@@ -278,6 +285,7 @@ class SomaParams:
     min_outside_area_um2: float = 100.0
     outer_reach_nm: float = 3000.0
     max_ray_faces: int = 30_000
+    ray_sample_by_coordinates: bool = False
     core_fraction: float = 0.6
     max_exit_ratio: float = 0.5
     cap_reach_nm: float = 2000.0

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..geometry.meshes import face_centroids_nm
+from ..geometry.meshes import coordinate_order, face_centroids_nm
 from .segment_hits import SegmentBVH
 from .voxel_fill import VoxelGrid
 
@@ -97,13 +97,15 @@ def _blocker(vertices_nm: np.ndarray, faces: np.ndarray, backend: str) -> object
 
 def outer_faces(vertices_nm: np.ndarray, faces: np.ndarray, face_ids: np.ndarray, outside: np.ndarray,
                 grid: VoxelGrid, reach_nm: float = 3000.0, max_tested: int = 60_000, backend: str = "auto",
-                centroids: np.ndarray | None = None) -> np.ndarray:
+                centroids: np.ndarray | None = None, sample_by_coordinates: bool = False) -> np.ndarray:
     """(len(face_ids),) bool: True where the face sees the outside voxels within ``reach_nm`` (nm; float64
     vertices).
 
     outside: bool grid (``grid``) of empty space connected to the grid border. When there are more than
-    ``max_tested`` faces, a fixed random sample of that many is ray-tested and every other face takes the
-    answer of the nearest tested face (so the cost stays flat on fine meshes). backend: "auto" (Embree when
+    ``max_tested`` faces, a fixed random sample of that many (positions in ``face_ids``; with
+    ``sample_by_coordinates``, in the faces' centroid coordinate order, so the same faces in any listing order) is
+    ray-tested and every other face takes the answer of the nearest tested face (so the cost stays flat on fine
+    meshes). backend: "auto" (Embree when
     embreex is installed, else the exact numpy one), "embree" or "exact". centroids: (F, 3)
     ``face_centroids_nm(vertices_nm, faces)`` when the caller has them (read, not recomputed).
     """
@@ -111,9 +113,10 @@ def outer_faces(vertices_nm: np.ndarray, faces: np.ndarray, face_ids: np.ndarray
     if len(face_ids) > max_tested:
         from scipy.spatial import cKDTree
 
-        pick = np.sort(np.random.default_rng(0).choice(len(face_ids), max_tested, replace=False))
         if centroids is None:
             centroids = face_centroids_nm(vertices_nm, faces)
+        pick = np.random.default_rng(0).choice(len(face_ids), max_tested, replace=False)
+        pick = np.sort(coordinate_order(centroids[face_ids])[0][pick] if sample_by_coordinates else pick)
         tested = outer_faces(vertices_nm, faces, face_ids[pick], outside, grid, reach_nm, max_tested, backend,
                              centroids)
         mine = centroids[face_ids]  # = face_centroids_nm(vertices_nm, faces[face_ids]): row by row

@@ -201,7 +201,7 @@ def _make_soma(vol: SomaVolume, body_mask: np.ndarray, box: tuple[slice, ...], f
     coverage = float(np.count_nonzero(exposed & vol.surface[box]) / max(1, np.count_nonzero(exposed)))
     volume_nm3 = (len(vox) - 0.5 * np.count_nonzero(boundary)) * h ** 3
     surface = outer_faces(v, f, face_ids, vol.outside, vol.grid, params.outer_reach_nm, params.max_ray_faces,
-                          centroids=vol.face_centroids)  # vol is the volume of (v, f)
+                          centroids=vol.face_centroids, sample_by_coordinates=params.ray_sample_by_coordinates)  # vol is the volume of (v, f)
     inscribed = float(vol.depth_nm[tuple(vox.T)].max())
     radius = float((3.0 * volume_nm3 / (4.0 * np.pi)) ** (1.0 / 3.0))
     props = {
@@ -408,7 +408,7 @@ def soma_surface_faces(mesh: object, soma: Soma, params: SomaParams | None = Non
     vol = mesh_volume(v_sub, f_sub, p, min_depth_nm=np.inf, sides=sides_sub, crop_sides=crop_sub)
     local = np.searchsorted(keep, ids)
     return ids[outer_faces(v_sub, f_sub, local, vol.outside, vol.grid, p.outer_reach_nm, p.max_ray_faces,
-                           centroids=vol.face_centroids)]
+                           centroids=vol.face_centroids, sample_by_coordinates=p.ray_sample_by_coordinates)]
 
 
 def _deepest_near(vol: SomaVolume, c: np.ndarray, within_nm: float) -> tuple[np.ndarray, float]:
