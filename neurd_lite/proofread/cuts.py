@@ -271,6 +271,7 @@ class SplitParams:
     own_junction_recut: bool = False
     bridge_calibre_ratio: float = 0.0
     bridge_axon_polarity: bool = True
+    bridge_dendrite_polarity: bool = False
 
     def __post_init__(self) -> None:
         # lengths (``_nm``) >= 0, cosines in [-1, 1], ... by name (``checks.SUFFIX_RANGES``); NaN is refused: a NaN
