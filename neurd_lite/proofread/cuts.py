@@ -214,6 +214,12 @@ class SplitParams:
     nearest vertex of another soma within healing's reach (15 µm): an axon does not leave a dendrite far from its
     soma (``proofread.bridge_polarity``). Tune 400-447 113 -> 115 of 120 cells >= .95; fresh held-out 2380-2419
     94 -> 95 of 100, mean .9861 -> .9877, one move, no cell down (docs/proofreading.md "Session 27").
+    bridge_dendrite_polarity (session 28; False = off): the mirror: a subtree entered through a heal bridge farther
+    than ``axon_origin_nm`` from its owner's soma whose first ``synapse_window_nm`` carries inputs while its arm
+    carries outputs moves to the nearest non-axonal vertex of another soma's cell within heal reach, unless its own
+    cell has a non-axonal neurite nearer: a dendrite does not leave an axon. Opt-in: tune 400-447 115 -> 116 of 120,
+    602-994 105 -> 104 of 116; fresh held-out 2420-2459 89 -> 90 of 100, mean .9770 -> .9778, but one cell fell
+    .0205 (rule: <= .02), so its rule failed (docs/proofreading.md "Session 28").
     """
 
     window_nm: float = 5000.0
@@ -271,6 +277,7 @@ class SplitParams:
     own_junction_recut: bool = False
     bridge_calibre_ratio: float = 0.0
     bridge_axon_polarity: bool = True
+    bridge_dendrite_polarity: bool = False
 
     def __post_init__(self) -> None:
         # lengths (``_nm``) >= 0, cosines in [-1, 1], ... by name (``checks.SUFFIX_RANGES``); NaN is refused: a NaN

@@ -365,15 +365,16 @@ def find_cuts(n: Neuron, params: SplitParams | None = None) -> tuple[np.ndarray,
                                          p.window_nm, p.side_min_nm, HEAL_REACH_NM,
                                          p.bridge_faced_pieces))
         owner = _owners(forest, sv)
-    if p.bridge_axon_polarity and any(c.get("applied") for c in cuts):
-        from .bridge_calibre import HEAL_REACH_NM
-        from .bridge_polarity import polarity_bridge_moves
-        from .bridges import skeleton_pieces
+    for on, axon in ((p.bridge_axon_polarity, True), (p.bridge_dendrite_polarity, False)):
+        if on and any(c.get("applied") for c in cuts):
+            from .bridge_calibre import HEAL_REACH_NM
+            from .bridge_polarity import polarity_bridge_moves
+            from .bridges import skeleton_pieces
 
-        cuts.extend(polarity_bridge_moves(forest, owner, sv, skeleton_pieces(n), (syn_pre, syn_post),
-                                          p.polarity_purity, p.synapse_window_nm, p.axon_origin_nm, 3, HEAL_REACH_NM,
-                                          p.bridge_faced_pieces))
-        owner = _owners(forest, sv)
+            cuts.extend(polarity_bridge_moves(forest, owner, sv, skeleton_pieces(n), (syn_pre, syn_post),
+                                              p.polarity_purity, p.synapse_window_nm, p.axon_origin_nm, 3,
+                                              HEAL_REACH_NM, p.bridge_faced_pieces, axon=axon))
+            owner = _owners(forest, sv)
     if p.repair_contacts and len(set(owner[sv].tolist())) > 1:
         cuts.extend(_repair_contacts(n, forest, owner, sv, radius, p))
         owner = _owners(forest, sv)
