@@ -200,8 +200,9 @@ def _make_soma(vol: SomaVolume, body_mask: np.ndarray, box: tuple[slice, ...], f
     exposed = boundary & ndimage.binary_dilation(vol.outside[box])
     coverage = float(np.count_nonzero(exposed & vol.surface[box]) / max(1, np.count_nonzero(exposed)))
     volume_nm3 = (len(vox) - 0.5 * np.count_nonzero(boundary)) * h ** 3
+    # vol is the volume of (v, f)
     surface = outer_faces(v, f, face_ids, vol.outside, vol.grid, params.outer_reach_nm, params.max_ray_faces,
-                          centroids=vol.face_centroids, sample_by_coordinates=params.ray_sample_by_coordinates)  # vol is the volume of (v, f)
+                          centroids=vol.face_centroids, sample_by_coordinates=params.ray_sample_by_coordinates)
     inscribed = float(vol.depth_nm[tuple(vox.T)].max())
     radius = float((3.0 * volume_nm3 / (4.0 * np.pi)) ** (1.0 / 3.0))
     props = {
