@@ -72,3 +72,15 @@ def test_cli_target_faces_takes_a_number_or_auto():
     from neurd_lite.cli import faces_arg
 
     assert faces_arg("auto") == "auto" and faces_arg("40000") == 40000
+
+
+def test_weld_below_the_target_keeps_the_welded_mesh():
+    # 300 zero-area faces (three vertices at one point each) that the 1 nm weld drops: the input is above the
+    # target, the welded mesh below it; the simplifier must not be asked for more faces than it has (merge 2461).
+    m = _sphere()
+    pts = np.repeat(m.vertices[:300], 3, axis=0) + np.tile([[0, 0, 0], [0.1, 0, 0], [0, 0.1, 0]], (300, 1))
+    v = np.vstack([m.vertices, pts])
+    f = np.vstack([m.faces, len(m.vertices) + np.arange(900).reshape(-1, 3)])
+    res = decimate(v, f, DecimateParams(target_faces=len(m.faces) + 100, min_faces_to_decimate=0))
+    assert len(res.faces) == len(m.faces)
+    assert len(res.input_to_working) == len(f) and (res.input_to_working >= 0).all()

@@ -383,7 +383,8 @@ def _decimate_to(vertices: np.ndarray, faces: np.ndarray, p: DecimateParams, fra
                 sv = refit_to_input(vertices, faces, sv, sf)
             n_pre = len(sf)
     collapses = None
-    if locked or (n_pre and n_pre <= 1.02 * p.target_faces):  # border-locked or pre-reduced to the target: working mesh
+    if locked or (n_pre and n_pre <= 1.02 * p.target_faces) or len(sf) <= p.target_faces:
+        # border-locked, pre-reduced to the target, or already at it (a weld can take the input below it)
         wv = sv
         wf = sf
     else:
