@@ -54,8 +54,9 @@ def soma_center(size: str, cache: Path):
     import trimesh
 
     from neurd_lite.data import data_path
+    from real_cell import DATA_DIR
 
-    return trimesh.load(data_path("meshes/microns_864691135510518224/soma_0.ply")).vertices.mean(axis=0)
+    return trimesh.load(data_path(DATA_DIR + "soma_0.ply")).vertices.mean(axis=0)
 
 
 def one_arm(path: Path, syn, name: str, sets: list[str], rep: int) -> dict:

@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling benchmar
 import numpy as np
 
 from neurd_lite.cli import faces_arg
+from real_cell import DATA_DIR as REAL_DIR  # noqa: E402  (the real cell's folder)
 from real_cell import SYNAPSES  # noqa: E402  (the real cell's synapse table)
 from real_cell import mesh_file as make_mesh_file  # noqa: F401  (the subdivided cell as a PLY file)
 SIZES = {"81k": 0, "324k": 1, "1.3M": 2, "5.2M": 3}  # number of subdivisions
@@ -382,8 +383,7 @@ def main(argv: list[str] | None = None) -> int:
 
                     from neurd_lite.data import data_path
 
-                    soma_center = trimesh.load(data_path(
-                        "meshes/microns_864691135510518224/soma_0.ply")).vertices.mean(axis=0)
+                    soma_center = trimesh.load(data_path(REAL_DIR + "soma_0.ply")).vertices.mean(axis=0)
                 center = soma_center
             if args.no_teasar:
                 continue

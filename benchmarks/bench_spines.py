@@ -147,9 +147,9 @@ def pictures(out_dir: str = "docs/spines") -> None:
         plot_spines(n, f"{out_dir}/{stem}_default.png", view=view,
                     title=f"{stem}: {len(n.spines)} spines (head, neck, shaft: legend)")
         print(name, n.n_faces, "faces,", len(n.spines), "spines", flush=True)
-    base = "meshes/microns_864691135510518224/"
-    n = nl.decompose(data_path(base + "864691135510518224_decimated_80k.off"),
-                     synapses=data_path(base + "864691135510518224_synapses.csv"))
+    from real_cell import MESH, SYNAPSES
+
+    n = nl.decompose(data_path(MESH), synapses=data_path(SYNAPSES))
     c = n.spines[["x_nm", "y_nm", "z_nm"]].to_numpy(float)
     from scipy.spatial import cKDTree
 
@@ -208,10 +208,10 @@ def main() -> None:
     from neurd_lite.data import data_path
     from neurd_lite.pipeline import PipelineParams, decompose
 
-    base = "meshes/microns_864691135510518224/"
+    from real_cell import MESH, SYNAPSES
+
     t0 = time.perf_counter()
-    n = decompose(data_path(base + "864691135510518224_decimated_80k.off"),
-                  synapses=data_path(base + "864691135510518224_synapses.csv"),
+    n = decompose(data_path(MESH), synapses=data_path(SYNAPSES),
                   params=PipelineParams(skip=("spines",)))
     print(f"decompose without spine stages: {time.perf_counter() - t0:.1f} s", flush=True)
     _time("81k", n)

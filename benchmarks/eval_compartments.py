@@ -327,10 +327,10 @@ def figure_real_cell(png: Path) -> dict:
 
     import neurd_lite as nl
     from neurd_lite.viz import plot_mesh_projection
+    from real_cell import MESH, SYNAPSES
 
-    base = "meshes/microns_864691135510518224/864691135510518224_"
     t0 = time.time()
-    n = nl.decompose(data_path(base + "decimated_80k.off"), synapses=data_path(base + "synapses.csv"), units="nm")
+    n = nl.decompose(data_path(MESH), synapses=data_path(SYNAPSES), units="nm")
     seconds = time.time() - t0
     comp, counts = np.unique(n.face_compartment.astype(str), return_counts=True)
     lab, lab_counts = np.unique(n.face_labels.astype(str), return_counts=True)

@@ -28,13 +28,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import neurd_lite as nl  # noqa: E402
+from real_cell import DATA_DIR as REAL  # noqa: E402  (the real cell's folder under the shared data)
+from real_cell import MESH, SYNAPSES  # noqa: E402
 
 KINDS = {2: [("pyramidal", "interneuron"), ("interneuron", "pyramidal"), ("pyramidal", "pyramidal")],
          3: [("interneuron", "pyramidal", "interneuron"), ("pyramidal", "interneuron", "pyramidal")]}
 HEADLINE = ["cable_length_um", "dendrite_all_cable_length_um", "axon_cable_length_um", "n_branches", "n_tips",
             "max_path_length_um", "mesh_area_um2", "volume_um3", "soma_volume_um3", "soma_area_um2", "n_spines",
             "spine_density_per_um", "n_syn_pre", "n_syn_post", "syn_density_post_per_um", "width_median_um"]
-REAL = "meshes/microns_864691135510518224/"
 
 
 def case_spec(seed: int) -> tuple[int, str, bool]:
@@ -244,8 +245,8 @@ def eval_real(out_dir: Path, fig_dir: Path) -> dict:
     from neurd_lite.viz import plot_split
 
     t0 = time.perf_counter()
-    cells = nl.decompose(data_path(REAL + "864691135510518224_decimated_80k.off"),
-                         synapses=data_path(REAL + "864691135510518224_synapses.csv"), split=True)
+    cells = nl.decompose(data_path(MESH),
+                         synapses=data_path(SYNAPSES), split=True)
     secs = time.perf_counter() - t0
     merged = cells.merged
     area = merged.mesh.area_faces
