@@ -16,6 +16,8 @@ docs/spines.md, "Session 27".
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -40,7 +42,8 @@ def _surface_pieces(edges: np.ndarray, surface: np.ndarray, vert_area: np.ndarra
 
 
 def spine_bases(verts: np.ndarray, vert_area: np.ndarray, label: np.ndarray, ring: pd.DataFrame,
-                surface: np.ndarray, edges: np.ndarray):
+                surface: np.ndarray, edges: np.ndarray
+                ) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray, float, float, float]]:
     """Per spine of ``label`` with a base (ascending ids): (id, base vertices, base centre (3,), unit base -> spine
     direction (3,), standoff = distance base centre -> area-weighted spine centroid, base radius rho = rms distance
     of the base vertices across that direction, rms spread of the base along it); nm. The base is the part of the
