@@ -222,8 +222,7 @@ def staged_links(vertices: np.ndarray, faces: np.ndarray, p: HealParams) -> tupl
     return pairs, lengths
 
 
-def heal_mesh(vertices: np.ndarray, faces: np.ndarray, params: HealParams | None = None,
-              _listed_canonically: bool = False) -> HealResult:
+def heal_mesh(vertices: np.ndarray, faces: np.ndarray, params: HealParams | None = None) -> HealResult:
     """Link the pieces of a mesh by proximity (vertices in nm) and drop far debris.
 
     Bodies are grown from the largest free piece until one body holds more faces than all pieces left; the
@@ -236,8 +235,14 @@ def heal_mesh(vertices: np.ndarray, faces: np.ndarray, params: HealParams | None
     vertices = np.asarray(vertices, dtype=np.float64)
     faces = np.asarray(faces, dtype=np.int64)
     _validate(vertices, faces)
-    if p.canonical_order and not _listed_canonically:  # the same links whatever the input's listing order
+    if p.canonical_order:  # the same links whatever the input's listing order
         return _heal_canonical(vertices, faces, p, t0)
+    return _heal(vertices, faces, p, t0)
+
+
+def _heal(vertices: np.ndarray, faces: np.ndarray, p: HealParams, t0: float) -> HealResult:
+    """:func:`heal_mesh` of validated float64 vertices (nm) and int64 faces in their given listing order; t0: the
+    start time (perf_counter) for the report's seconds."""
     pre, pre_len = staged_links(vertices, faces, p) if p.gap_stages_nm else (np.zeros((0, 2), np.int64), np.zeros(0))
     g = _Grower(vertices, faces, p, pre if len(pre) else None)
     has_faces = g.comp_faces > 0
@@ -308,7 +313,7 @@ def _heal_canonical(vertices: np.ndarray, faces: np.ndarray, p: HealParams, t0: 
     f = rank[faces]
     f = np.take_along_axis(f, (np.argmin(f, axis=1)[:, None] + np.arange(3)) % 3, axis=1)
     fo = np.lexsort(f.T[::-1])
-    r = heal_mesh(vertices[order], f[fo], p, _listed_canonically=True)
+    r = _heal(vertices[order], f[fo], p, t0)
     keep = np.empty(len(faces), dtype=bool)
     keep[fo] = r.face_keep
     comp = np.empty_like(r.vertex_component)
