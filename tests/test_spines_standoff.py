@@ -8,6 +8,7 @@ from scipy.spatial import cKDTree
 from neurd_lite.neuron import Neuron
 from neurd_lite.spines import SpineParams, detect_spines
 from neurd_lite.spines.adapters import spiny_cylinder
+from neurd_lite.spines.relief import attachment
 from neurd_lite.spines.standoff import drop_flat_patches, standoff_ratio
 
 R = 300.0  # tube radius (nm)
@@ -32,10 +33,9 @@ def _cloud() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _ring(v: np.ndarray, label: np.ndarray, edges: np.ndarray) -> pd.DataFrame:
-    """The attachment table: unlabelled vertices joined by an edge to each spine."""
-    rows = [(label[i], j) for i, j in edges if label[i] >= 0 > label[j]]
-    rows += [(label[j], i) for i, j in edges if label[j] >= 0 > label[i]]
-    return pd.DataFrame(rows, columns=["spine", "v"])
+    """The attachment table (``relief.attachment``): unlabelled vertices joined by an edge to each spine."""
+    none = pd.DataFrame({"spine": np.zeros(0, np.int64), "v": np.zeros(0, np.int64)})
+    return attachment(edges, label, np.ones(len(v), dtype=bool), none)[1]
 
 
 def test_wall_patch_is_dropped_stalk_kept_and_rimless_follows() -> None:
